@@ -1,0 +1,227 @@
+/* ebpf.h - interface of the FlexTOE user-space eBPF runtime.
+ *
+ * The runtime runs unmodified XDP programs inside the engine's pipeline.
+ * An object is opened with libbpf, verified by the kernel verifier (loaded
+ * as BPF_PROG_TYPE_XDP with kernel twins of its maps), relocated onto the
+ * runtime's own maps, and compiled for one of two engines: an interpreter
+ * or an x86-64 JIT.  See shared/DESIGN.md section 5 and docs/runtime.md.
+ *
+ * Conventions (as libbpf): functions return 0 or a negative errno; failures
+ * a user can cause are also described through the log module
+ * (lib/util/log.h) and, where an opts struct has one, in its err_buf.
+ */
+#ifndef FTOE_EBPF_H
+#define FTOE_EBPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/bpf.h>
+
+struct ebpf_map;
+struct ebpf_prog;
+struct ebpf_object;
+
+enum ebpf_engine {
+	EBPF_ENGINE_INTERP = 0,
+	EBPF_ENGINE_JIT = 1,
+};
+
+/* "jit" / "interp" -> engine; -EINVAL for anything else. */
+int ebpf_engine_parse(const char *name, enum ebpf_engine *engine);
+const char *ebpf_engine_name(enum ebpf_engine engine);
+
+/* ---- maps ---------------------------------------------------------------
+ * The runtime's maps are safe for several data-path threads at once.
+ * "CPUs" of per-CPU maps are runtime slots (ebpf_nr_cpus() of them); a
+ * thread gets its slot from ebpf_thread_cpu().  User-space access to a
+ * per-CPU map moves ebpf_nr_cpus() values, each rounded up to 8 bytes, as
+ * the bpf(2) syscall does.
+ */
+struct ebpf_map_spec {
+	const char *name;
+	uint32_t type;		/* BPF_MAP_TYPE_* */
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+	uint32_t map_flags;	/* BPF_F_* */
+};
+
+int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out);
+struct ebpf_map *ebpf_map_get(struct ebpf_map *map);	/* +1 reference */
+void ebpf_map_put(struct ebpf_map *map);		/* -1, frees at 0 */
+
+const char *ebpf_map_name(const struct ebpf_map *map);
+uint32_t ebpf_map_type(const struct ebpf_map *map);
+uint32_t ebpf_map_key_size(const struct ebpf_map *map);
+uint32_t ebpf_map_value_size(const struct ebpf_map *map);
+uint32_t ebpf_map_max_entries(const struct ebpf_map *map);
+uint32_t ebpf_map_flags(const struct ebpf_map *map);
+
+/* Syscall-like access: errors and flags as bpf(2) (-ENOENT, -EEXIST,
+ * -E2BIG, -EINVAL, BPF_ANY/BPF_NOEXIST/BPF_EXIST, ...). */
+int ebpf_map_lookup_elem(struct ebpf_map *map, const void *key, void *value);
+int ebpf_map_update_elem(struct ebpf_map *map, const void *key,
+			 const void *value, uint64_t flags);
+int ebpf_map_delete_elem(struct ebpf_map *map, const void *key);
+/* key NULL -> first key; -ENOENT after the last. */
+int ebpf_map_get_next_key(struct ebpf_map *map, const void *key, void *next_key);
+
+/* Back an array map's values with an mmapped kernel BPF_F_MMAPABLE array
+ * (same key/value size and max_entries), so `bpftool map dump` shows the
+ * runtime's live values.  Current contents are copied into the kernel map. */
+int ebpf_map_attach_kernel_mmap(struct ebpf_map *map, int kernel_map_fd);
+
+/* Ring buffer consumer side: calls fn for each committed record in order,
+ * skipping discarded ones; returns the number consumed or -errno (fn's
+ * negative return stops and is passed on). */
+typedef int (*ebpf_ringbuf_sample_fn)(void *ctx, void *data, size_t size);
+int ebpf_ringbuf_consume(struct ebpf_map *map, ebpf_ringbuf_sample_fn fn, void *ctx);
+
+unsigned int ebpf_nr_cpus(void);
+unsigned int ebpf_thread_cpu(void);
+
+/* ---- programs ------------------------------------------------------------ */
+
+struct ebpf_prog_stats {
+	uint64_t run_cnt;
+	uint64_t run_time_ns;
+};
+
+/* XDP_RUN_CONFIG metadata (libxdp), defaults when the object has none:
+ * priority 50, chain-call on XDP_PASS only. */
+struct ebpf_xdp_run_config {
+	int32_t priority;
+	uint32_t chain_call_actions;	/* bit (1 << XDP_*) */
+	bool present;
+};
+
+const char *ebpf_prog_name(const struct ebpf_prog *prog);
+const char *ebpf_prog_section(const struct ebpf_prog *prog);
+uint32_t ebpf_prog_id(const struct ebpf_prog *prog);	/* runtime id, unique */
+enum ebpf_engine ebpf_prog_engine(const struct ebpf_prog *prog);
+size_t ebpf_prog_insn_cnt(const struct ebpf_prog *prog);
+const struct bpf_insn *ebpf_prog_insns(const struct ebpf_prog *prog);
+void ebpf_prog_get_stats(const struct ebpf_prog *prog, struct ebpf_prog_stats *st);
+const struct ebpf_xdp_run_config *ebpf_prog_run_config(const struct ebpf_prog *prog);
+/* Kernel twin's fd (verified copy, for the "kernel" engine), or -1. */
+int ebpf_prog_kernel_fd(const struct ebpf_prog *prog);
+struct ebpf_prog *ebpf_prog_get(struct ebpf_prog *prog);
+void ebpf_prog_put(struct ebpf_prog *prog);
+/* Look up a live program by runtime id (for prog_array updates). */
+struct ebpf_prog *ebpf_prog_by_id(uint32_t id);
+
+/* Which helper set a raw program may call. */
+enum ebpf_helper_set {
+	EBPF_HELPERS_XDP = 0,		/* the XDP helpers of docs/runtime.md */
+	EBPF_HELPERS_CONFORMANCE = 1,	/* bpf_conformance's ids 0..5 */
+};
+
+struct ebpf_prog_opts {
+	size_t sz;			/* sizeof(struct ebpf_prog_opts) */
+	const char *name;
+	enum ebpf_engine engine;
+	enum ebpf_helper_set helpers;
+	/* ld_imm64 BPF_PSEUDO_MAP_FD / _MAP_VALUE / _MAP_IDX / _MAP_IDX_VALUE:
+	 * imm indexes this array (raw programs, unit tests). */
+	struct ebpf_map **maps;
+	size_t nr_maps;
+	char *err_buf;			/* optional: why loading failed */
+	size_t err_size;
+};
+
+/* Load raw instructions without the kernel verifier: for the conformance
+ * plugin, unit tests and fuzzing.  The instructions are still checked for
+ * well-formedness (opcodes, registers, jump targets, helper ids), so a bad
+ * program is rejected with a message instead of crashing the engine. */
+int ebpf_prog_load_raw(const struct bpf_insn *insns, size_t insn_cnt,
+		       const struct ebpf_prog_opts *opts, struct ebpf_prog **out);
+
+/* Run with r1 = ctx (r2..r5 = 0).  Counts statistics when enabled. */
+uint64_t ebpf_prog_run(struct ebpf_prog *prog, void *ctx);
+/* Run with explicit r1..r2 (conformance plugin: memory pointer, length). */
+uint64_t ebpf_prog_run_args(struct ebpf_prog *prog, uint64_t r1, uint64_t r2);
+/* Run-time statistics (run_time_ns) cost two clock reads per run; off by
+ * default, as the kernel's bpf_stats_enabled.  run_cnt is always kept. */
+void ebpf_stats_enable(bool on);
+
+/* ---- XDP buffers ---------------------------------------------------------
+ * r1 of an XDP program points at md, the first member; packet memory and
+ * the buffer itself live below 2 GiB, so the 32-bit data/data_end/
+ * data_meta fields hold real addresses.  Geometry follows the kernel's
+ * xdp_buff: frame_sz bytes from hard_start, XDP_PACKET_HEADROOM before the
+ * data by default, and a tailroom reserve at the end that adjust_tail may
+ * not use (as the kernel reserves skb_shared_info).
+ */
+struct ebpf_xdp_buff {
+	struct xdp_md md;		/* must stay first */
+	uint8_t *hard_start;
+	uint32_t frame_sz;		/* bytes from hard_start */
+	uint32_t tailroom;		/* reserved at the end of the frame */
+	/* written by bpf_redirect / bpf_redirect_map */
+	uint32_t redirect_ifindex;
+	uint64_t redirect_flags;
+	struct ebpf_map *redirect_map;
+	uint32_t redirect_key;
+	void *user;			/* owner's cookie (engine, tests) */
+};
+
+/* Allocate a buffer of frame_sz bytes below 2 GiB (frame_sz <= 64 KiB). */
+int ebpf_xdp_buff_alloc(uint32_t frame_sz, struct ebpf_xdp_buff **out);
+void ebpf_xdp_buff_free(struct ebpf_xdp_buff *xdp);
+/* Reset: copy len bytes of data at offset headroom; data_meta = data.
+ * -EINVAL when it does not fit headroom + len + tailroom <= frame_sz. */
+int ebpf_xdp_buff_set(struct ebpf_xdp_buff *xdp, const void *data, size_t len,
+		      uint32_t headroom);
+static inline uint8_t *ebpf_xdp_data(const struct ebpf_xdp_buff *x)
+{ return (uint8_t *)(uintptr_t)x->md.data; }
+static inline uint32_t ebpf_xdp_len(const struct ebpf_xdp_buff *x)
+{ return x->md.data_end - x->md.data; }
+/* The kernel's test_run geometry: frame_sz 4096, headroom 256, tailroom
+ * for skb_shared_info (320), so at most 3520 bytes of data. */
+#define EBPF_XDP_TEST_FRAME_SZ  4096u
+#define EBPF_XDP_TEST_HEADROOM  XDP_PACKET_HEADROOM
+#define EBPF_XDP_TEST_TAILROOM  320u
+
+/* Run an XDP program on xdp; returns the action (XDP_*). */
+uint32_t ebpf_prog_run_xdp(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp);
+
+/* ---- objects -------------------------------------------------------------- */
+
+struct ebpf_object_opts {
+	size_t sz;			/* sizeof(struct ebpf_object_opts) */
+	enum ebpf_engine engine;
+	/* The kernel verifier's log of a rejected program is copied here
+	 * verbatim (and printed through the log module, with the program's
+	 * name, when log_buf is NULL). */
+	char *log_buf;
+	size_t log_size;
+	char *err_buf;			/* one-line reason for a failure */
+	size_t err_size;
+	/* Keep the kernel twins (prog fds, map fds) open after loading, for
+	 * the "kernel" engine and for kernel-mmap backed arrays.  Default
+	 * (false) closes them once the runtime copy is built. */
+	bool keep_kernel;
+};
+
+/* Open, verify (kernel verifier), relocate and compile every program of
+ * an ELF object.  Errors: -ENOENT (no file), -EBADF/-EINVAL (not a BPF
+ * ELF / truncated), -EPERM (no CAP_BPF / CAP_SYS_ADMIN), -EACCES (a
+ * program the verifier rejected), -EOPNOTSUPP (unsupported helper or map
+ * type; err_buf names it). */
+int ebpf_object_open(const char *path, const struct ebpf_object_opts *opts,
+		     struct ebpf_object **out);
+/* Same, from memory (fuzzing, embedded objects); name is for messages. */
+int ebpf_object_open_mem(const void *buf, size_t len, const char *name,
+			 const struct ebpf_object_opts *opts, struct ebpf_object **out);
+void ebpf_object_close(struct ebpf_object *obj);
+
+/* Find a program by function name, then by section name. */
+struct ebpf_prog *ebpf_object_find_prog(struct ebpf_object *obj, const char *name);
+struct ebpf_prog *ebpf_object_next_prog(struct ebpf_object *obj, struct ebpf_prog *prev);
+struct ebpf_map *ebpf_object_find_map(struct ebpf_object *obj, const char *name);
+struct ebpf_map *ebpf_object_next_map(struct ebpf_object *obj, struct ebpf_map *prev);
+/* Kernel twin of a map (keep_kernel), or -1. */
+int ebpf_object_kernel_map_fd(struct ebpf_object *obj, struct ebpf_map *map);
+
+#endif

@@ -1,0 +1,164 @@
+/* internal.h - structures shared by the runtime's modules (not exported).
+ *
+ * Module map (one concern per file):
+ *   prog.c        program life cycle, well-formedness check, pseudo-insn
+ *                 resolution, run wrappers and statistics, id registry
+ *   interp.c      interpreter            jit_x86.c   x86-64 JIT
+ *   map.c         map core and dispatch  map_*.c     one file per map kind
+ *   helpers.c     helper table and the helpers      xdp.c  XDP buffers
+ *   object.c      ELF objects via libbpf, kernel-verifier gate, relocation
+ */
+#ifndef FTOE_EBPF_INTERNAL_H
+#define FTOE_EBPF_INTERNAL_H
+
+#include <stdatomic.h>
+#include "ebpf/ebpf.h"
+
+/* ---- ISA constants newer than Debian 12's linux/bpf.h (cpu v4) ---------- */
+#ifndef BPF_MEMSX
+#define BPF_MEMSX	0x80	/* LDX sign-extending load */
+#endif
+#ifndef BPF_JCOND
+#define BPF_JCOND	0xe0
+#endif
+/* ALU BPF_DIV/BPF_MOD with off == 1: signed; ALU BPF_MOV with off 8/16/32:
+ * movsx; ALU64 BPF_END (BPF_TO_LE, i.e. src bit 0): bswap16/32/64;
+ * BPF_JMP32 | BPF_JA: gotol with a 32-bit offset in imm. */
+
+#define EBPF_STACK_SIZE		512
+#define EBPF_MAX_CALL_DEPTH	8
+#define EBPF_MAX_TAIL_CALLS	33	/* kernel MAX_TAIL_CALL_CNT */
+#define EBPF_MAX_CPUS		64
+#define EBPF_MAX_INSNS		(1u << 20)
+
+/* ---- maps --------------------------------------------------------------- */
+
+struct ebpf_map;
+
+struct ebpf_map_ops {
+	/* spec already copied into map; allocate map->priv.  -errno. */
+	int (*alloc)(struct ebpf_map *map);
+	void (*free)(struct ebpf_map *map);
+	/* Program side (helpers).  lookup returns the value for this
+	 * thread's CPU slot, or NULL. */
+	void *(*lookup)(struct ebpf_map *map, const void *key);
+	long (*update)(struct ebpf_map *map, const void *key, const void *value,
+		       uint64_t flags);
+	long (*remove)(struct ebpf_map *map, const void *key);
+	/* User side (bpf(2)-like); per-CPU maps move nr_cpus values. */
+	int (*sys_lookup)(struct ebpf_map *map, const void *key, void *value);
+	int (*sys_update)(struct ebpf_map *map, const void *key, const void *value,
+			  uint64_t flags);
+	int (*get_next_key)(struct ebpf_map *map, const void *key, void *next_key);
+	/* ld_imm64 BPF_PSEUDO_MAP_VALUE: address of the value bytes at off
+	 * (arrays of one key, i.e. global data); NULL if unsupported. */
+	void *(*direct_value_addr)(struct ebpf_map *map, uint32_t off);
+};
+
+struct ebpf_map {
+	char name[BPF_OBJ_NAME_LEN];
+	uint32_t type, key_size, value_size, max_entries, map_flags;
+	const struct ebpf_map_ops *ops;
+	atomic_int refcnt;
+	void *priv;
+};
+
+/* PROG_ARRAY element for a tail call, or NULL. */
+struct ebpf_prog *ebpf_prog_array_lookup(struct ebpf_map *map, uint32_t index);
+
+/* ---- helpers -------------------------------------------------------------- */
+
+typedef uint64_t (*ebpf_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3,
+				   uint64_t r4, uint64_t r5);
+
+struct ebpf_helper {
+	const char *name;	/* "bpf_map_lookup_elem" */
+	ebpf_helper_fn fn;	/* NULL for tail_call: engines inline it */
+};
+
+/* Helper id in a set -> entry, or NULL when the set lacks it. */
+const struct ebpf_helper *ebpf_helper_get(enum ebpf_helper_set set, uint32_t id);
+/* Name of any kernel helper id ("bpf_skb_load_bytes"), for messages. */
+const char *ebpf_helper_kernel_name(uint32_t id);
+
+/* Per-thread state of the program run in progress (helpers and tail calls
+ * need it; the kernel keeps the same in per-CPU bpf_redirect_info). */
+struct ebpf_run_ctx {
+	struct ebpf_xdp_buff *xdp;	/* NULL outside XDP runs */
+	uint32_t tail_call_cnt;
+};
+extern __thread struct ebpf_run_ctx ebpf_run_ctx;
+
+/* ---- programs ------------------------------------------------------------- */
+
+/* A callable subprogram value (ld_imm64 BPF_PSEUDO_FUNC), as passed to
+ * bpf_loop: helpers call cb->invoke(cb, r1..r5). */
+struct ebpf_callback {
+	uint64_t (*invoke)(const struct ebpf_callback *cb, uint64_t r1, uint64_t r2,
+			   uint64_t r3, uint64_t r4, uint64_t r5);
+	struct ebpf_prog *prog;
+	uint32_t insn_off;	/* first instruction of the subprogram */
+	void *native;		/* JIT entry of the subprogram, or NULL */
+};
+
+struct ebpf_prog_stats_slot {
+	uint64_t run_cnt;
+	uint64_t run_time_ns;
+} __attribute__((aligned(64)));
+
+struct ebpf_prog {
+	char name[64];
+	char section[64];
+	uint32_t id;
+	atomic_int refcnt;
+	enum ebpf_engine engine;
+	enum ebpf_helper_set helpers;
+
+	/* Final instructions.  ld_imm64 map forms are resolved: src_reg is
+	 * 0 and the 64-bit immediate is the struct ebpf_map pointer
+	 * (MAP_FD/MAP_IDX) or the value address (MAP_VALUE/MAP_IDX_VALUE).
+	 * BPF_PSEUDO_FUNC keeps src_reg 4; engines turn it into a pointer
+	 * to the matching entry of callbacks[]. */
+	struct bpf_insn *insns;
+	size_t insn_cnt;
+
+	struct ebpf_callback *callbacks;
+	size_t nr_callbacks;
+
+	/* Engine output.  The JIT image is a SysV function
+	 * uint64_t f(uint64_t r1, r2, r3, r4, r5). */
+	uint64_t (*jit_func)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+	void *jit_image;
+	size_t jit_size;
+
+	struct ebpf_map **maps;	/* references held */
+	size_t nr_maps;
+
+	struct ebpf_xdp_run_config run_cfg;
+	int kernel_fd;
+
+	struct ebpf_prog_stats_slot stats[EBPF_MAX_CPUS];
+};
+
+/* Build a program from instructions whose map references are indices into
+ * opts->maps: well-formedness check, pseudo resolution, engine compile.
+ * The loader (object.c) and ebpf_prog_load_raw() both end here. */
+int ebpf_prog_create(const struct bpf_insn *insns, size_t insn_cnt,
+		     const struct ebpf_prog_opts *opts, struct ebpf_prog **out);
+
+/* Well-formedness of raw instructions; -EINVAL with a message in err. */
+int ebpf_prog_check(const struct bpf_insn *insns, size_t insn_cnt,
+		    enum ebpf_helper_set set, char *err, size_t err_size);
+
+/* Engines. */
+int ebpf_interp_prepare(struct ebpf_prog *prog, char *err, size_t err_size);
+uint64_t ebpf_interp_run(struct ebpf_prog *prog, uint64_t r1, uint64_t r2,
+			 uint64_t r3, uint64_t r4, uint64_t r5);
+int ebpf_jit_compile(struct ebpf_prog *prog, char *err, size_t err_size);
+void ebpf_jit_free(struct ebpf_prog *prog);
+
+/* Format an error into err (if any) and the log. */
+void ebpf_set_err(char *err, size_t err_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
