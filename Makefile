@@ -42,11 +42,7 @@ LIB_UTIL := $(BUILD)/lib/libftoe_util.a
 LIB_EBPF := $(BUILD)/lib/libftoe_ebpf.a
 
 BINS := $(BUILD)/bin/flextoe-bpf $(BUILD)/bin/flextoe-bpf-conformance
-XDP_PROGS  := $(patsubst xdp-progs/%.bpf.c,$(BUILD)/tests/diff/%: $(OBJ)/tests/diff/%.o $(LIB_EBPF) $(LIB_UTIL)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/xdp-progs/%.bpf.o,$(wildcard xdp-progs/*.bpf.c))
+XDP_PROGS  := $(patsubst xdp-progs/%.bpf.c,$(BUILD)/xdp-progs/%.bpf.o,$(wildcard xdp-progs/*.bpf.c))
 TEST_PROGS := $(patsubst tests/progs/%.bpf.c,$(BUILD)/tests/progs/%.bpf.o,$(wildcard tests/progs/*.bpf.c))
 UNIT_BIN   := $(BUILD)/tests/unit-tests
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
@@ -82,6 +78,10 @@ $(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIB_EBPF) $(LIB_UTIL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB_EBPF) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/diff/%: $(OBJ)/tests/diff/%.o $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
