@@ -33,6 +33,9 @@ obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # ---- modules -----------------------------------------------------------
 UTIL_SRCS := $(wildcard lib/util/*.c)
 EBPF_SRCS := $(wildcard ebpf/*.c)
+# core/ and core/control/ are target independent; core/x86 and core/nfp
+# are backends built separately.
+CORE_SRCS := $(wildcard core/*.c core/control/*.c)
 CLI_SRCS  := $(wildcard loader/bpf-cli/*.c)
 CONF_SRCS := $(wildcard ebpf/tools/conformance/*.c)
 UNIT_SRCS := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
@@ -40,6 +43,7 @@ BENCH_SRCS := $(wildcard bench/*.c)
 
 LIB_UTIL := $(BUILD)/lib/libftoe_util.a
 LIB_EBPF := $(BUILD)/lib/libftoe_ebpf.a
+LIB_CORE := $(BUILD)/lib/libftoe_core.a
 
 BINS := $(BUILD)/bin/flextoe-bpf $(BUILD)/bin/flextoe-bpf-conformance
 XDP_PROGS  := $(patsubst xdp-progs/%.bpf.c,$(BUILD)/xdp-progs/%.bpf.o,$(wildcard xdp-progs/*.bpf.c))
@@ -65,6 +69,10 @@ $(LIB_EBPF): $(call obj,$(EBPF_SRCS))
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
+$(LIB_CORE): $(call obj,$(CORE_SRCS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
 $(BUILD)/bin/flextoe-bpf: $(call obj,$(CLI_SRCS)) $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -73,7 +81,7 @@ $(BUILD)/bin/flextoe-bpf-conformance: $(call obj,$(CONF_SRCS)) $(LIB_EBPF) $(LIB
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIB_EBPF) $(LIB_UTIL)
+$(UNIT_BIN): $(call obj,$(UNIT_SRCS)) $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
@@ -96,7 +104,7 @@ $(BUILD)/tests/progs/%.bpf.o: tests/progs/%.bpf.c
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
-FUZZ_LIB_SRCS := $(UTIL_SRCS) $(EBPF_SRCS)
+FUZZ_LIB_SRCS := $(UTIL_SRCS) $(EBPF_SRCS) $(CORE_SRCS)
 fuzz: $(FUZZ_BINS)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
 	@mkdir -p $(@D)
