@@ -25,7 +25,8 @@ LDFLAGS   += $(SANFLAGS)
 LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread -lm
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
-BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -I$(BUILD)/include
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -Wall -Werror -Iinclude -I$(BUILD)/include \
+              -I/usr/include/$(shell $(CC) -dumpmachine)   # asm/types.h for linux/*.h
 
 OBJ := $(BUILD)/obj
 obj = $(patsubst %.c,$(OBJ)/%.o,$(1))

@@ -77,6 +77,11 @@ int ebpf_map_attach_kernel_mmap(struct ebpf_map *map, int kernel_map_fd);
  * negative return stops and is passed on). */
 typedef int (*ebpf_ringbuf_sample_fn)(void *ctx, void *data, size_t size);
 int ebpf_ringbuf_consume(struct ebpf_map *map, ebpf_ringbuf_sample_fn fn, void *ctx);
+/* An eventfd that becomes readable when a record is submitted while the
+ * consumer has caught up (or with BPF_RB_FORCE_WAKEUP), as the kernel's
+ * ring buffer wakes epoll.  Owned by the map: poll it, read it to reset,
+ * then consume; never close it.  -EINVAL for other map types. */
+int ebpf_ringbuf_wait_fd(struct ebpf_map *map);
 
 unsigned int ebpf_nr_cpus(void);
 unsigned int ebpf_thread_cpu(void);

@@ -53,6 +53,9 @@ struct ebpf_map_ops {
 	/* ld_imm64 BPF_PSEUDO_MAP_VALUE: address of the value bytes at off
 	 * (arrays of one key, i.e. global data); NULL if unsupported. */
 	void *(*direct_value_addr)(struct ebpf_map *map, uint32_t off);
+	/* User-side delete when it differs from the program side (prog
+	 * arrays: programs may not delete, bpf(2) may); NULL -> remove. */
+	int (*sys_delete)(struct ebpf_map *map, const void *key);
 };
 
 struct ebpf_map {
@@ -66,6 +69,30 @@ struct ebpf_map {
 /* PROG_ARRAY element for a tail call, or NULL. */
 struct ebpf_prog *ebpf_prog_array_lookup(struct ebpf_map *map, uint32_t index);
 
+/* Map kinds (map_array.c, map_hash.c, map_lpm.c, map_ringbuf.c). */
+extern const struct ebpf_map_ops ebpf_array_map_ops;
+extern const struct ebpf_map_ops ebpf_percpu_array_map_ops;
+extern const struct ebpf_map_ops ebpf_prog_array_map_ops;
+extern const struct ebpf_map_ops ebpf_htab_map_ops;
+extern const struct ebpf_map_ops ebpf_percpu_htab_map_ops;
+extern const struct ebpf_map_ops ebpf_lru_htab_map_ops;
+extern const struct ebpf_map_ops ebpf_lru_percpu_htab_map_ops;
+extern const struct ebpf_map_ops ebpf_lpm_trie_map_ops;
+extern const struct ebpf_map_ops ebpf_ringbuf_map_ops;
+
+/* Ring buffer producer side, as the kernel's bpf_ringbuf_* helpers:
+ * output returns 0, -EINVAL (flags) or -EAGAIN (no room); reserve returns
+ * NULL when flags are set, the record is too large or there is no room;
+ * submit/discard take the pointer reserve returned; query takes
+ * BPF_RB_AVAIL_DATA / RING_SIZE / CONS_POS / PROD_POS (else 0).  Wakeup
+ * flags BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP drive the map's eventfd. */
+long ebpf_ringbuf_output(struct ebpf_map *map, const void *data, uint64_t size,
+			 uint64_t flags);
+void *ebpf_ringbuf_reserve(struct ebpf_map *map, uint64_t size, uint64_t flags);
+void ebpf_ringbuf_submit(void *sample, uint64_t flags);
+void ebpf_ringbuf_discard(void *sample, uint64_t flags);
+uint64_t ebpf_ringbuf_query(struct ebpf_map *map, uint64_t flags);
+
 /* ---- helpers -------------------------------------------------------------- */
 
 typedef uint64_t (*ebpf_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3,
@@ -76,10 +103,16 @@ struct ebpf_helper {
 	ebpf_helper_fn fn;	/* NULL for tail_call: engines inline it */
 };
 
+/* bpf_conformance's helpers (helpers_conformance.c), for EBPF_HELPERS_CONFORMANCE. */
+const struct ebpf_helper *ebpf_helper_conformance_get(uint32_t id);
+
 /* Helper id in a set -> entry, or NULL when the set lacks it. */
 const struct ebpf_helper *ebpf_helper_get(enum ebpf_helper_set set, uint32_t id);
 /* Name of any kernel helper id ("bpf_skb_load_bytes"), for messages. */
 const char *ebpf_helper_kernel_name(uint32_t id);
+/* Where bpf_trace_printk lines go (one line, no trailing newline); NULL
+ * restores the default, the log at DEBUG level. */
+void ebpf_set_trace_sink(void (*fn)(const char *line));
 
 /* Per-thread state of the program run in progress (helpers and tail calls
  * need it; the kernel keeps the same in per-CPU bpf_redirect_info). */
@@ -130,6 +163,10 @@ struct ebpf_prog {
 	uint64_t (*jit_func)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 	void *jit_image;
 	size_t jit_size;
+	/* Interpreter's pre-decoded copy of insns (interp.c); built for
+	 * every program so any engine's program can be a tail-call target
+	 * of an interpreted one. */
+	void *interp_code;
 
 	struct ebpf_map **maps;	/* references held */
 	size_t nr_maps;
@@ -154,8 +191,47 @@ int ebpf_prog_check(const struct bpf_insn *insns, size_t insn_cnt,
 int ebpf_interp_prepare(struct ebpf_prog *prog, char *err, size_t err_size);
 uint64_t ebpf_interp_run(struct ebpf_prog *prog, uint64_t r1, uint64_t r2,
 			 uint64_t r3, uint64_t r4, uint64_t r5);
+void ebpf_interp_free(struct ebpf_prog *prog);
+/* Run-time limits both engines enforce on unverified programs: a
+ * bpf-to-bpf call that would need more than EBPF_MAX_CALL_DEPTH frames
+ * (main program included) ends the run at once with r0 = 0 (XDP_ABORTED).
+ * A tail call fails (execution continues after the call) when the index
+ * is >= max_entries, or ebpf_run_ctx.tail_call_cnt already reached
+ * EBPF_MAX_TAIL_CALLS; otherwise the count is incremented and, if the slot
+ * holds a program, it replaces the current frame (same stack).  The
+ * ebpf_prog_run* wrappers reset the count to 0 for each run. */
 int ebpf_jit_compile(struct ebpf_prog *prog, char *err, size_t err_size);
 void ebpf_jit_free(struct ebpf_prog *prog);
+
+/* ---- objects (object.c, object_elf.c, run_config.c) ---------------------- */
+
+struct btf;
+
+/* A legacy map definition: SEC("maps") with struct bpf_map_def, which
+ * libbpf 1.x refuses; object_elf.c reads and rewrites them itself. */
+struct ebpf_legacy_map {
+	char name[BPF_OBJ_NAME_LEN];
+	uint32_t type, key_size, value_size, max_entries, map_flags;
+	uint64_t sec_off;	/* offset of the definition in "maps" */
+};
+
+/* Raw-ELF pre-pass over an object image: ELF sanity (-EINVAL, "not an
+ * ELF"/"truncated"), helper calls outside the XDP set (-EOPNOTSUPP naming
+ * the helper and the function), and the legacy map definitions (*maps,
+ * malloc'ed, may be NULL with *nr_maps 0). */
+int ebpf_elf_inspect(const uint8_t *img, size_t len, const char *obj_name,
+		     struct ebpf_legacy_map **maps, size_t *nr_maps,
+		     char *err, size_t err_size);
+/* Point every ld_imm64 of a legacy map at kernel_fds[i] (as
+ * BPF_PSEUDO_MAP_FD), drop those relocations and hide the "maps" section
+ * from libbpf, so libbpf loads the rest of the object as usual. */
+int ebpf_elf_patch_legacy(uint8_t *img, size_t len,
+			  const struct ebpf_legacy_map *maps, const int *kernel_fds,
+			  size_t nr_maps, char *err, size_t err_size);
+/* XDP_RUN_CONFIG of prog_name from the object's BTF into cfg (defaults
+ * when absent). */
+int ebpf_run_config_parse(const struct btf *btf, const char *prog_name,
+			  struct ebpf_xdp_run_config *cfg, char *err, size_t err_size);
 
 /* Format an error into err (if any) and the log. */
 void ebpf_set_err(char *err, size_t err_size, const char *fmt, ...)

@@ -1,0 +1,193 @@
+/* map.c - map core: creation by type, references, accessors, bpf(2)-like access and CPU slots. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "ebpf/internal.h"
+#include "lib/util/log.h"
+
+static const struct ebpf_map_ops *map_type_ops(uint32_t type)
+{
+	switch (type) {
+	case BPF_MAP_TYPE_ARRAY:		return &ebpf_array_map_ops;
+	case BPF_MAP_TYPE_PERCPU_ARRAY:		return &ebpf_percpu_array_map_ops;
+	case BPF_MAP_TYPE_PROG_ARRAY:		return &ebpf_prog_array_map_ops;
+	case BPF_MAP_TYPE_HASH:			return &ebpf_htab_map_ops;
+	case BPF_MAP_TYPE_PERCPU_HASH:		return &ebpf_percpu_htab_map_ops;
+	case BPF_MAP_TYPE_LRU_HASH:		return &ebpf_lru_htab_map_ops;
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:	return &ebpf_lru_percpu_htab_map_ops;
+	case BPF_MAP_TYPE_LPM_TRIE:		return &ebpf_lpm_trie_map_ops;
+	case BPF_MAP_TYPE_RINGBUF:		return &ebpf_ringbuf_map_ops;
+	}
+	return NULL;
+}
+
+int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out)
+{
+	const struct ebpf_map_ops *ops;
+	struct ebpf_map *map;
+	const char *name;
+	int err;
+
+	if (!spec || !out)
+		return -EINVAL;
+	*out = NULL;
+	name = spec->name ? spec->name : "";
+	ops = map_type_ops(spec->type);
+	if (!ops) {
+		pr_warn("map '%s': map type %u is not supported by the runtime "
+			"(array, percpu_array, prog_array, hash, percpu_hash, "
+			"lru_hash, lru_percpu_hash, lpm_trie, ringbuf are)",
+			name, spec->type);
+		return -EINVAL;
+	}
+	/* bpf(2) BPF_MAP_CREATE: read-only and write-only from user space at
+	 * once is contradictory (bpf_get_file_flag). */
+	if ((spec->map_flags & BPF_F_RDONLY) && (spec->map_flags & BPF_F_WRONLY)) {
+		pr_warn("map '%s': map_flags has both BPF_F_RDONLY and BPF_F_WRONLY", name);
+		return -EINVAL;
+	}
+	map = calloc(1, sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	/* The kernel keeps BPF_OBJ_NAME_LEN - 1 characters; libbpf truncates
+	 * longer names the same way before BPF_MAP_CREATE. */
+	snprintf(map->name, sizeof(map->name), "%s", name);
+	map->type = spec->type;
+	map->key_size = spec->key_size;
+	map->value_size = spec->value_size;
+	map->max_entries = spec->max_entries;
+	map->map_flags = spec->map_flags;
+	map->ops = ops;
+	atomic_init(&map->refcnt, 1);
+
+	err = ops->alloc(map);
+	if (err) {
+		free(map);
+		return err;
+	}
+	*out = map;
+	return 0;
+}
+
+struct ebpf_map *ebpf_map_get(struct ebpf_map *map)
+{
+	if (map)
+		atomic_fetch_add_explicit(&map->refcnt, 1, memory_order_relaxed);
+	return map;
+}
+
+void ebpf_map_put(struct ebpf_map *map)
+{
+	if (!map)
+		return;
+	if (atomic_fetch_sub_explicit(&map->refcnt, 1, memory_order_acq_rel) != 1)
+		return;
+	map->ops->free(map);
+	free(map);
+}
+
+const char *ebpf_map_name(const struct ebpf_map *map) { return map->name; }
+uint32_t ebpf_map_type(const struct ebpf_map *map) { return map->type; }
+uint32_t ebpf_map_key_size(const struct ebpf_map *map) { return map->key_size; }
+uint32_t ebpf_map_value_size(const struct ebpf_map *map) { return map->value_size; }
+uint32_t ebpf_map_max_entries(const struct ebpf_map *map) { return map->max_entries; }
+uint32_t ebpf_map_flags(const struct ebpf_map *map) { return map->map_flags; }
+
+/* bpf(2) rejects a NULL key pointer (EFAULT) except for maps without keys;
+ * the runtime reports it as an argument error. */
+static int check_key(const struct ebpf_map *map, const void *key)
+{
+	return (!key && map->key_size) ? -EINVAL : 0;
+}
+
+int ebpf_map_lookup_elem(struct ebpf_map *map, const void *key, void *value)
+{
+	if (!map || !value || check_key(map, key))
+		return -EINVAL;
+	/* A BPF_F_WRONLY map gives user space no read access (FMODE_CAN_READ). */
+	if (map->map_flags & BPF_F_WRONLY)
+		return -EPERM;
+	if (!map->ops->sys_lookup)
+		return -EOPNOTSUPP;
+	return map->ops->sys_lookup(map, key, value);
+}
+
+int ebpf_map_update_elem(struct ebpf_map *map, const void *key,
+			 const void *value, uint64_t flags)
+{
+	if (!map || !value || check_key(map, key))
+		return -EINVAL;
+	if (map->map_flags & BPF_F_RDONLY)
+		return -EPERM;
+	/* BPF_F_LOCK needs a bpf_spin_lock in the value (BTF), which the
+	 * runtime's maps never have: the syscall answers -EINVAL then. */
+	if (flags & BPF_F_LOCK)
+		return -EINVAL;
+	if (!map->ops->sys_update)
+		return -EOPNOTSUPP;
+	return map->ops->sys_update(map, key, value, flags);
+}
+
+int ebpf_map_delete_elem(struct ebpf_map *map, const void *key)
+{
+	if (!map || check_key(map, key))
+		return -EINVAL;
+	if (map->map_flags & BPF_F_RDONLY)
+		return -EPERM;
+	if (map->ops->sys_delete)
+		return map->ops->sys_delete(map, key);
+	if (!map->ops->remove)
+		return -EOPNOTSUPP;
+	return (int)map->ops->remove(map, key);
+}
+
+int ebpf_map_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
+{
+	if (!map || !next_key)
+		return -EINVAL;
+	if (map->map_flags & BPF_F_WRONLY)
+		return -EPERM;
+	if (!map->ops->get_next_key)
+		return -EOPNOTSUPP;
+	return map->ops->get_next_key(map, key, next_key);
+}
+
+/* ---- CPU slots -------------------------------------------------------------
+ * Per-CPU maps are sized like the kernel's (possible CPUs) so user space
+ * moves the same number of values through either; data-path threads are
+ * spread over the slots round robin. */
+
+unsigned int ebpf_nr_cpus(void)
+{
+	static atomic_uint cached;
+	unsigned int n = atomic_load_explicit(&cached, memory_order_relaxed);
+	int possible;
+
+	if (n)
+		return n;
+	possible = libbpf_num_possible_cpus();
+	if (possible <= 0) {
+		long online = sysconf(_SC_NPROCESSORS_CONF);
+
+		possible = online > 0 ? (int)online : 1;
+	}
+	n = (unsigned int)possible;
+	if (n > EBPF_MAX_CPUS)
+		n = EBPF_MAX_CPUS;
+	atomic_store_explicit(&cached, n, memory_order_relaxed);
+	return n;
+}
+
+unsigned int ebpf_thread_cpu(void)
+{
+	static atomic_uint next_slot;
+	static __thread unsigned int slot_plus1;
+
+	if (!slot_plus1)
+		slot_plus1 = atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed)
+			% ebpf_nr_cpus() + 1;
+	return slot_plus1 - 1;
+}

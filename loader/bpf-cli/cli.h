@@ -1,0 +1,63 @@
+/* cli.h - shared pieces of the flextoe-bpf CLI: verb registration, exit codes, helpers. */
+#ifndef FTOE_BPF_CLI_H
+#define FTOE_BPF_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ebpf/ebpf.h"
+
+#define CLI_NAME	"flextoe-bpf"
+#define CLI_EXIT_FAIL	1	/* the command ran and failed */
+#define CLI_EXIT_USAGE	2	/* wrong flags or arguments */
+
+/* One verb per file: the file defines its command and registers it with
+ * CLI_VERB(), so adding a verb needs no edit elsewhere.  argv[0] is the
+ * verb's name; the command returns the process exit code. */
+struct cli_verb {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+	struct cli_verb *next;
+};
+
+void cli_register_verb(struct cli_verb *verb);
+
+#define CLI_VERB(id, verb_name, verb_summary, fn)                               \
+	static struct cli_verb cli_verb_##id = {                               \
+		.name = verb_name, .summary = verb_summary, .run = fn,         \
+	};                                                                     \
+	static void __attribute__((constructor)) cli_register_##id(void)      \
+	{                                                                      \
+		cli_register_verb(&cli_verb_##id);                             \
+	}
+
+/* Print "flextoe-bpf: error: ..." (stderr) and return CLI_EXIT_FAIL. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "flextoe-bpf VERB: ..." and the hint to -h; return CLI_EXIT_USAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Open an object through the runtime (kernel verifier included).  On
+ * failure prints the verifier log (if any) and the reason, and returns
+ * NULL. */
+struct ebpf_object *cli_open_object(const char *path, enum ebpf_engine engine,
+				    bool keep_kernel);
+
+/* The program to work on: --prog NAME, or the only program.  Prints what
+ * is wrong (unknown name, several programs) and returns NULL. */
+struct ebpf_prog *cli_pick_prog(struct ebpf_object *obj, const char *path,
+				const char *name);
+
+/* Hex string ("0a0b", optional 0x, spaces and ':' ignored) into exactly
+ * size bytes; -EINVAL when it is not hex or not size bytes long. */
+int cli_parse_hex(const char *s, uint8_t *out, size_t size);
+
+/* Whole file into a malloc'ed buffer. */
+int cli_read_file(const char *path, uint8_t **buf, size_t *len);
+int cli_write_file(const char *path, const void *buf, size_t len);
+
+const char *cli_xdp_action_name(uint32_t act);
+
+#endif

@@ -1,0 +1,207 @@
+/* common.c - helpers shared by the flextoe-bpf verbs: messages, object opening, program choice, files. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loader/bpf-cli/cli.h"
+
+/* Large enough for the verifier log of a big program. */
+#define CLI_LOG_SZ	(16u << 20)
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: error: ", CLI_NAME);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_EXIT_FAIL;
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s %s: ", CLI_NAME, verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun '%s %s -h' for usage.\n", CLI_NAME, verb);
+	return CLI_EXIT_USAGE;
+}
+
+struct ebpf_object *cli_open_object(const char *path, enum ebpf_engine engine,
+				    bool keep_kernel)
+{
+	struct ebpf_object_opts opts;
+	struct ebpf_object *obj = NULL;
+	char err[1024] = "";
+	char *log;
+	int ret;
+
+	log = calloc(1, CLI_LOG_SZ);
+	if (!log) {
+		cli_fail("out of memory");
+		return NULL;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.engine = engine;
+	opts.log_buf = log;
+	opts.log_size = CLI_LOG_SZ;
+	opts.err_buf = err;
+	opts.err_size = sizeof(err);
+	opts.keep_kernel = keep_kernel;
+	ret = ebpf_object_open(path, &opts, &obj);
+	if (ret) {
+		if (log[0]) {
+			size_t n = strlen(log);
+
+			fprintf(stderr, "--- kernel verifier log for %s ---\n%s%s"
+				"--- end of verifier log ---\n", path, log,
+				log[n - 1] == '\n' ? "" : "\n");
+		}
+		cli_fail("%s", err[0] ? err : strerror(-ret));
+		obj = NULL;
+	}
+	free(log);
+	return obj;
+}
+
+static void list_progs(FILE *f, struct ebpf_object *obj)
+{
+	struct ebpf_prog *p = NULL;
+
+	while ((p = ebpf_object_next_prog(obj, p)))
+		fprintf(f, "  %s (section %s)\n", ebpf_prog_name(p), ebpf_prog_section(p));
+}
+
+struct ebpf_prog *cli_pick_prog(struct ebpf_object *obj, const char *path,
+				const char *name)
+{
+	struct ebpf_prog *first, *p;
+
+	if (name) {
+		p = ebpf_object_find_prog(obj, name);
+		if (!p) {
+			cli_fail("%s has no program named '%s'; its programs are:", path, name);
+			list_progs(stderr, obj);
+		}
+		return p;
+	}
+	first = ebpf_object_next_prog(obj, NULL);
+	if (first && !ebpf_object_next_prog(obj, first))
+		return first;
+	cli_fail("%s has several programs; choose one with --prog NAME:", path);
+	list_progs(stderr, obj);
+	return NULL;
+}
+
+int cli_parse_hex(const char *s, uint8_t *out, size_t size)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2))
+		s += 2;
+	for (; *s; s++) {
+		int d;
+
+		if (*s == ' ' || *s == ':')
+			continue;
+		if (!isxdigit((unsigned char)*s))
+			return -EINVAL;
+		d = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
+		if (hi < 0) {
+			hi = d;
+			continue;
+		}
+		if (n >= size)
+			return -EINVAL;
+		out[n++] = (uint8_t)(hi << 4 | d);
+		hi = -1;
+	}
+	return hi < 0 && n == size ? 0 : -EINVAL;
+}
+
+int cli_read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	size_t cap = 4096, got = 0;
+	uint8_t *b;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	b = malloc(cap);
+	for (;;) {
+		ssize_t r;
+
+		if (!b) {
+			close(fd);
+			return -ENOMEM;
+		}
+		if (got == cap) {
+			uint8_t *nb = realloc(b, cap *= 2);
+
+			if (!nb)
+				free(b);
+			b = nb;
+			continue;
+		}
+		r = read(fd, b + got, cap - got);
+		if (r < 0) {
+			int err = -errno;
+
+			free(b);
+			close(fd);
+			return err;
+		}
+		if (!r)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	*buf = b;
+	*len = got;
+	return 0;
+}
+
+int cli_write_file(const char *path, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return -errno;
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return close(fd) ? -errno : 0;
+}
+
+const char *cli_xdp_action_name(uint32_t act)
+{
+	static const char *const names[] = {
+		"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT",
+	};
+
+	return act < sizeof(names) / sizeof(names[0]) ? names[act] : "unknown action";
+}

@@ -1,0 +1,324 @@
+/* test_object.c - loader: ELF objects through the kernel verifier onto runtime maps and programs. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "ebpf/internal.h"
+#include "tests/unit/test.h"
+
+static char err[1024];
+static char vlog[1 << 20];
+
+static int open_obj(const char *prog, enum ebpf_engine engine, bool keep,
+		    struct ebpf_object **obj)
+{
+	struct ebpf_object_opts o = {
+		.sz = sizeof(o), .engine = engine, .err_buf = err, .err_size = sizeof(err),
+		.log_buf = vlog, .log_size = sizeof(vlog), .keep_kernel = keep,
+	};
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "tests/progs/%s.bpf.o", prog);
+	return ebpf_object_open(ftoe_test_path(rel), &o, obj);
+}
+
+static int read_whole(const char *prog, uint8_t **buf, size_t *len)
+{
+	char rel[256];
+	FILE *f;
+	long n;
+
+	snprintf(rel, sizeof(rel), "tests/progs/%s.bpf.o", prog);
+	f = fopen(ftoe_test_path(rel), "rb");
+	if (!f)
+		return -errno;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	*buf = malloc((size_t)n);
+	*len = fread(*buf, 1, (size_t)n, f);
+	fclose(f);
+	return 0;
+}
+
+/* One run in the kernel's test_run geometry; returns the verdict. */
+static uint32_t run_pkt(struct ebpf_prog *prog, uint8_t *pkt, size_t len)
+{
+	struct ebpf_xdp_buff *x;
+	uint32_t act;
+
+	ck_assert_int_eq(ebpf_xdp_buff_alloc(EBPF_XDP_TEST_FRAME_SZ, &x), 0);
+	x->tailroom = EBPF_XDP_TEST_TAILROOM;
+	ck_assert_int_eq(ebpf_xdp_buff_set(x, pkt, len, EBPF_XDP_TEST_HEADROOM), 0);
+	act = ebpf_prog_run_xdp(prog, x);
+	memcpy(pkt, ebpf_xdp_data(x), len);
+	ebpf_xdp_buff_free(x);
+	return act;
+}
+
+START_TEST(test_globals_and_subprog)
+{
+	struct ebpf_object *obj;
+	struct ebpf_prog *p;
+	const struct ebpf_xdp_run_config *rc;
+	struct ebpf_map *bss, *ro, *data;
+	uint8_t pkt[64];
+	uint64_t count = 0;
+	uint32_t key = 0;
+	int i, kfd;
+
+	ck_assert_msg(open_obj("ld_globals", EBPF_ENGINE_INTERP, false, &obj) == 0, "%s", err);
+	p = ebpf_object_find_prog(obj, "xdp_globals");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_eq(ebpf_object_find_prog(obj, "xdp"), p);	/* by section */
+	ck_assert_str_eq(ebpf_prog_section(p), "xdp");
+	ck_assert_ptr_null(ebpf_object_next_prog(obj, p));
+	ck_assert_int_eq(ebpf_prog_kernel_fd(p), -1);		/* keep_kernel off */
+	rc = ebpf_prog_run_config(p);
+	ck_assert(rc->present);
+	ck_assert_int_eq(rc->priority, 10);
+	ck_assert_uint_eq(rc->chain_call_actions, (1u << XDP_PASS) | (1u << XDP_DROP));
+
+	ro = ebpf_object_find_map(obj, ".rodata");
+	data = ebpf_object_find_map(obj, ".data");
+	bss = ebpf_object_find_map(obj, ".bss");
+	ck_assert_ptr_nonnull(ro);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_ptr_nonnull(bss);
+	for (i = 0; i < 64; i++)
+		pkt[i] = (uint8_t)i;
+	ck_assert_uint_eq(run_pkt(p, pkt, sizeof(pkt)), XDP_PASS);
+	ck_assert_uint_eq(pkt[14], 14 * 3 + 7);	/* .data 3, .rodata 7 */
+	ck_assert_uint_eq(pkt[13], 1);
+	ck_assert_int_eq(ebpf_map_lookup_elem(bss, &key, &count), 0);
+	ck_assert_uint_eq(count, 1);
+	/* .bss is backed by its mmapable kernel map: the kernel sees it. */
+	kfd = ebpf_object_kernel_map_fd(obj, bss);
+	ck_assert_int_ge(kfd, 0);
+	count = 0;
+	ck_assert_int_eq(bpf_map_lookup_elem(kfd, &key, &count), 0);
+	ck_assert_uint_eq(count, 1);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+START_TEST(test_default_run_config_and_keep_kernel)
+{
+	struct ebpf_object *obj;
+	struct ebpf_prog *p;
+	struct ebpf_map *m;
+
+	ck_assert_msg(open_obj("ld_maps", EBPF_ENGINE_INTERP, true, &obj) == 0, "%s", err);
+	p = ebpf_object_next_prog(obj, NULL);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(!ebpf_prog_run_config(p)->present);
+	ck_assert_int_eq(ebpf_prog_run_config(p)->priority, 50);
+	ck_assert_uint_eq(ebpf_prog_run_config(p)->chain_call_actions, 1u << XDP_PASS);
+	ck_assert_int_ge(ebpf_prog_kernel_fd(p), 0);
+	/* Every runtime map type, each with a kernel twin. */
+	static const struct { const char *name; uint32_t type; } want[] = {
+		{ "counts", BPF_MAP_TYPE_ARRAY }, { "pcpu_counts", BPF_MAP_TYPE_PERCPU_ARRAY },
+		{ "verdicts", BPF_MAP_TYPE_HASH }, { "pcpu_hash", BPF_MAP_TYPE_PERCPU_HASH },
+		{ "lru", BPF_MAP_TYPE_LRU_HASH }, { "lru_pcpu", BPF_MAP_TYPE_LRU_PERCPU_HASH },
+		{ "prefixes", BPF_MAP_TYPE_LPM_TRIE }, { "events", BPF_MAP_TYPE_RINGBUF },
+		{ "jumps", BPF_MAP_TYPE_PROG_ARRAY },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		m = ebpf_object_find_map(obj, want[i].name);
+		ck_assert_msg(m != NULL, "map %s missing", want[i].name);
+		ck_assert_uint_eq(ebpf_map_type(m), want[i].type);
+		ck_assert_int_ge(ebpf_object_kernel_map_fd(obj, m), 0);
+	}
+	ck_assert_ptr_null(ebpf_object_find_map(obj, "nosuch"));
+	ebpf_object_close(obj);
+}
+END_TEST
+
+START_TEST(test_legacy_maps)
+{
+	struct ebpf_object *obj;
+	struct ebpf_map *counts, *verdicts;
+	struct ebpf_prog *p;
+	uint8_t pkt[32] = { 0 };
+	uint32_t key = 1, v = XDP_TX;
+	uint64_t c = 0;
+
+	ck_assert_msg(open_obj("ld_legacy", EBPF_ENGINE_INTERP, false, &obj) == 0, "%s", err);
+	counts = ebpf_object_find_map(obj, "legacy_counts");
+	verdicts = ebpf_object_find_map(obj, "legacy_verdicts");
+	ck_assert_ptr_nonnull(counts);
+	ck_assert_ptr_nonnull(verdicts);
+	ck_assert_uint_eq(ebpf_map_type(counts), BPF_MAP_TYPE_ARRAY);
+	ck_assert_uint_eq(ebpf_map_value_size(counts), 8);
+	ck_assert_uint_eq(ebpf_map_type(verdicts), BPF_MAP_TYPE_HASH);
+	ck_assert_uint_eq(ebpf_map_max_entries(verdicts), 16);
+	p = ebpf_object_find_prog(obj, "xdp_legacy");
+	ck_assert_ptr_nonnull(p);
+	pkt[14] = 1;
+	ck_assert_uint_eq(run_pkt(p, pkt, sizeof(pkt)), XDP_PASS);
+	ck_assert_uint_eq(pkt[13], 1);
+	ck_assert_int_eq(ebpf_map_update_elem(verdicts, &key, &v, BPF_ANY), 0);
+	ck_assert_uint_eq(run_pkt(p, pkt, sizeof(pkt)), XDP_TX);
+	ck_assert_uint_eq(pkt[13], 2);
+	ck_assert_int_eq(ebpf_map_lookup_elem(counts, &key, &c), 0);
+	ck_assert_uint_eq(c, 2);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+START_TEST(test_tail_call_prog_array)
+{
+	struct ebpf_object *obj;
+	struct ebpf_prog *entry, *target;
+	struct ebpf_map *jt;
+	uint8_t pkt[32] = { 0 };
+	uint32_t key = 1, id = 0;
+
+	ck_assert_msg(open_obj("ld_tailcall", _i ? EBPF_ENGINE_JIT : EBPF_ENGINE_INTERP,
+			       false, &obj) == 0, "%s", err);
+	entry = ebpf_object_find_prog(obj, "tail_entry");
+	target = ebpf_object_find_prog(obj, "tail_target");
+	jt = ebpf_object_find_map(obj, "jmp_table");
+	ck_assert_ptr_nonnull(entry);
+	ck_assert_ptr_nonnull(target);
+	ck_assert_ptr_nonnull(jt);
+	/* The static initialiser's slot points at the runtime program. */
+	ck_assert_int_eq(ebpf_map_lookup_elem(jt, &key, &id), 0);
+	ck_assert_uint_eq(id, ebpf_prog_id(target));
+	pkt[14] = 1;
+	ck_assert_uint_eq(run_pkt(entry, pkt, sizeof(pkt)), XDP_DROP);
+	ck_assert_uint_eq(pkt[13], 0xaa);
+	ck_assert_uint_eq(pkt[12], 0x55);
+	memset(pkt, 0, sizeof(pkt));
+	pkt[14] = 2;	/* empty slot: falls through */
+	ck_assert_uint_eq(run_pkt(entry, pkt, sizeof(pkt)), XDP_PASS);
+	ck_assert_uint_eq(pkt[13], 0);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+START_TEST(test_bad_helper)
+{
+	struct ebpf_object *obj = (void *)1;
+
+	ck_assert_int_eq(open_obj("ld_bad_helper", EBPF_ENGINE_INTERP, false, &obj), -EOPNOTSUPP);
+	ck_assert_ptr_null(obj);
+	ck_assert_msg(strstr(err, "bpf_get_current_pid_tgid") && strstr(err, "xdp_bad_helper"),
+		      "%s", err);
+}
+END_TEST
+
+START_TEST(test_bad_map_type)
+{
+	struct ebpf_object *obj;
+
+	ck_assert_int_eq(open_obj("ld_bad_maptype", EBPF_ENGINE_INTERP, false, &obj), -EOPNOTSUPP);
+	ck_assert_msg(strstr(err, "map 'tx_ports': type devmap is not supported"), "%s", err);
+}
+END_TEST
+
+START_TEST(test_verifier_reject)
+{
+	struct ebpf_object *obj;
+
+	ck_assert_int_eq(open_obj("ld_bad_verifier", EBPF_ENGINE_INTERP, false, &obj), -EACCES);
+	ck_assert_msg(strstr(err, "xdp_oob") && strstr(err, "verifier"), "%s", err);
+	/* The kernel's own words, verbatim. */
+	ck_assert_msg(strstr(vlog, "invalid access to packet"), "%s", vlog);
+}
+END_TEST
+
+START_TEST(test_no_programs)
+{
+	struct ebpf_object *obj;
+
+	ck_assert_int_eq(open_obj("ld_noprog", EBPF_ENGINE_INTERP, false, &obj), -EINVAL);
+	ck_assert_msg(strstr(err, "no programs"), "%s", err);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct ebpf_object *obj;
+
+	ck_assert_int_eq(open_obj("does_not_exist", EBPF_ENGINE_INTERP, false, &obj), -ENOENT);
+	ck_assert_msg(strstr(err, "does_not_exist"), "%s", err);
+}
+END_TEST
+
+START_TEST(test_garbage_and_truncated)
+{
+	struct ebpf_object_opts o = { .sz = sizeof(o), .err_buf = err, .err_size = sizeof(err) };
+	struct ebpf_object *obj;
+	static const char garbage[] = "this is certainly not an ELF object, just text\n";
+	uint8_t *img = NULL;
+	size_t len = 0, cut;
+
+	ck_assert_int_eq(ebpf_object_open_mem(garbage, sizeof(garbage), "garbage", &o, &obj),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "not an ELF"), "%s", err);
+	ck_assert_int_eq(read_whole("ld_globals", &img, &len), 0);
+	/* Cut anywhere: always a clean -EINVAL, never a crash. */
+	for (cut = 0; cut < len; cut += len / 37 + 1) {
+		err[0] = '\0';
+		ck_assert_int_eq(ebpf_object_open_mem(img, cut, "cut", &o, &obj), -EINVAL);
+		ck_assert_msg(err[0], "no message for a cut at %zu", cut);
+	}
+	ck_assert_int_eq(ebpf_object_open_mem(img, len / 2, "half", &o, &obj), -EINVAL);
+	ck_assert_msg(strstr(err, "truncated"), "%s", err);
+	/* Not a BPF machine. */
+	img[18] = 62;	/* EM_X86_64 */
+	ck_assert_int_eq(ebpf_object_open_mem(img, len, "x86", &o, &obj), -EINVAL);
+	ck_assert_msg(strstr(err, "not a BPF object"), "%s", err);
+	free(img);
+}
+END_TEST
+
+/* Without CAP_BPF/CAP_SYS_ADMIN: -EPERM and the message that says so. */
+START_TEST(test_unprivileged)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ebpf_object *obj;
+		int ret;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(3);
+		ret = open_obj("ld_globals", EBPF_ENGINE_INTERP, false, &obj);
+		_exit(ret == -EPERM && strstr(err, "needs root") ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+static Suite *object_suite(void)
+{
+	Suite *s = suite_create("ebpf_object");
+	TCase *tc = tcase_create("load");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_globals_and_subprog);
+	tcase_add_test(tc, test_default_run_config_and_keep_kernel);
+	tcase_add_test(tc, test_legacy_maps);
+	tcase_add_loop_test(tc, test_tail_call_prog_array, 0, 2);
+	tcase_add_test(tc, test_bad_helper);
+	tcase_add_test(tc, test_bad_map_type);
+	tcase_add_test(tc, test_verifier_reject);
+	tcase_add_test(tc, test_no_programs);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_garbage_and_truncated);
+	tcase_add_test(tc, test_unprivileged);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(object_suite)
