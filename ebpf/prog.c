@@ -10,9 +10,8 @@
 #include "ebpf/internal.h"
 #include "lib/util/log.h"
 
-/* Per-thread run state (helpers read xdp; tail calls count here).  Weak,
- * so whichever module of the runtime is linked owns one definition. */
-__attribute__((weak)) __thread struct ebpf_run_ctx ebpf_run_ctx;
+/* Per-thread run state (helpers read xdp; tail calls count here). */
+__thread struct ebpf_run_ctx ebpf_run_ctx;
 
 static atomic_bool stats_enabled;
 
