@@ -204,7 +204,8 @@ static void finish_frame(struct jit_sub *s)
 	}
 }
 
-/* Longest chain of frames from s; 0 on a cycle or past the limit. */
+/* True when no call chain recurses or needs more than EBPF_MAX_CALL_DEPTH
+ * frames, so the image needs no run-time depth guard. */
 static bool call_depth_ok(struct jit_ctx *c)
 {
 	/* Iterative DFS over subprograms; edges are bpf-to-bpf calls and
