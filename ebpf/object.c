@@ -474,6 +474,7 @@ static int open_with_libbpf(struct loader *ld)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = ld->name);
 	struct bpf_program *p;
+	struct bpf_map *m;
 	size_t n = 0;
 	int err;
 
@@ -486,6 +487,16 @@ static int open_with_libbpf(struct loader *ld)
 		return fail(ld, err <= -4000 || err == -ENOTSUP ? -EINVAL : err,
 			    "%s: not a loadable BPF object: %s", ld->name,
 			    libbpf_last_warn[0] ? libbpf_last_warn : strerror(-err));
+	}
+	/* Maps declared with LIBBPF_PIN_BY_NAME would be shared through
+	 * /sys/fs/bpf with any other loader of the same object (a real
+	 * xdp-filter, another engine, a test's second engine): the runtime
+	 * owns its maps, so it never reuses or creates pins. */
+	bpf_object__for_each_map(m, ld->lobj) {
+		err = bpf_map__set_pin_path(m, NULL);
+		if (err)
+			return fail(ld, err, "map '%s': cannot clear its pin path: %s",
+				    bpf_map__name(m), strerror(-err));
 	}
 	bpf_object__for_each_program(p, ld->lobj)
 		n++;

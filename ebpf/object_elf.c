@@ -314,6 +314,8 @@ static int read_legacy_maps(const struct elf_view *v, size_t msec,
 	return 0;
 }
 
+static int check_btf(const struct elf_view *v, char *err, size_t err_size);
+
 int ebpf_elf_inspect(const uint8_t *img, size_t len, const char *obj_name,
 		     struct ebpf_legacy_map **maps, size_t *nr_maps,
 		     char *err, size_t err_size)
@@ -328,7 +330,9 @@ int ebpf_elf_inspect(const uint8_t *img, size_t len, const char *obj_name,
 	ret = elf_view_open(&v, (uint8_t *)(uintptr_t)img, len, obj_name, err, err_size);
 	if (ret)
 		return ret;
-	ret = scan_helpers(&v, err, err_size);
+	ret = check_btf(&v, err, err_size);
+	if (!ret)
+		ret = scan_helpers(&v, err, err_size);
 	if (!ret) {
 		msec = find_sec(&v, LEGACY_MAPS_SEC);
 		if (msec)
@@ -358,6 +362,98 @@ static int btf_extra(uint32_t info, size_t *extra)
 	case BTF_KIND_ENUM: case BTF_KIND_FUNC_PROTO:
 		*extra = (size_t)vlen * 8; return 0;
 	}
+	return -EINVAL;
+}
+
+/* libbpf 1.1 trusts type ids inside .BTF and dereferences the result of
+ * btf__type_by_id() unchecked while it parses .maps (a fuzzed object
+ * crashed it), so every reference is checked here first: each type id a
+ * type names must exist, and each name must lie inside the string table. */
+static int check_btf(const struct elf_view *v, char *err, size_t err_size)
+{
+	size_t bsec = find_sec(v, ".BTF"), pos, nt = 0, sz;
+	uint32_t hdr_len, type_off, type_len, str_off, str_len;
+	const uint8_t *b, *types;
+	const char *what = "truncated header";
+
+	if (!bsec)
+		return 0;
+	b = v->img + v->sh[bsec].sh_offset;
+	sz = v->sh[bsec].sh_size;
+	if (sz < 24 || b[0] != 0x9f || b[1] != 0xeb)
+		goto bad;
+	hdr_len = get32(b + 4);
+	type_off = get32(b + 8);
+	type_len = get32(b + 12);
+	str_off = get32(b + 16);
+	str_len = get32(b + 20);
+	what = "section bounds";
+	if (hdr_len < 24 || (uint64_t)hdr_len + type_off + type_len > sz ||
+	    (uint64_t)hdr_len + str_off + str_len > sz || !str_len ||
+	    b[hdr_len + str_off + str_len - 1] != '\0')
+		goto bad;
+	types = b + hdr_len + type_off;
+	/* First pass: count the types, so references can be range-checked. */
+	for (pos = 0; pos + 12 <= type_len; nt++) {
+		size_t extra;
+
+		what = "unknown type kind";
+		if (btf_extra(get32(types + pos + 4), &extra))
+			goto bad;
+		pos += 12 + extra;
+	}
+	what = "type section length";
+	if (pos != type_len)
+		goto bad;
+	for (pos = 0; pos < type_len;) {
+		const uint8_t *t = types + pos;
+		uint32_t info = get32(t + 4), kind = (info >> 24) & 0x1f;
+		uint32_t vlen = info & 0xffff, j;
+		size_t extra;
+
+		btf_extra(info, &extra);
+		what = "name offset";
+		if (get32(t) >= str_len)
+			goto bad;
+		what = "type reference";
+		switch (kind) {
+		case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE:
+		case BTF_KIND_CONST: case BTF_KIND_RESTRICT: case BTF_KIND_FUNC:
+		case BTF_KIND_TYPE_TAG: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG:
+		case BTF_KIND_FUNC_PROTO:
+			if (get32(t + 8) > nt)
+				goto bad;
+			break;
+		case BTF_KIND_ARRAY:
+			if (get32(t + 12) > nt || get32(t + 16) > nt)
+				goto bad;
+			break;
+		}
+		for (j = 0; j < vlen; j++) {
+			const uint8_t *m = t + 12;
+
+			switch (kind) {
+			case BTF_KIND_STRUCT: case BTF_KIND_UNION:
+				m += (size_t)j * 12;
+				if (get32(m) >= str_len || get32(m + 4) > nt)
+					goto bad;
+				break;
+			case BTF_KIND_FUNC_PROTO:
+				m += (size_t)j * 8;
+				if (get32(m) >= str_len || get32(m + 4) > nt)
+					goto bad;
+				break;
+			case BTF_KIND_DATASEC:
+				if (get32(m + (size_t)j * 12) > nt)
+					goto bad;
+				break;
+			}
+		}
+		pos += 12 + extra;
+	}
+	return 0;
+bad:
+	ebpf_set_err(err, err_size, "%s: malformed .BTF section (%s)", v->name, what);
 	return -EINVAL;
 }
 

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <elf.h>
+#include <linux/btf.h>
 #include <bpf/bpf.h>
 
 #include "ebpf/internal.h"
@@ -278,6 +280,54 @@ START_TEST(test_garbage_and_truncated)
 }
 END_TEST
 
+/* A struct member naming a type id past the end of .BTF crashed libbpf
+ * 1.1's .maps parser (found by fuzz_object); the loader must refuse it. */
+START_TEST(test_btf_bad_type_reference)
+{
+	struct ebpf_object_opts o = { .sz = sizeof(o), .err_buf = err, .err_size = sizeof(err) };
+	struct ebpf_object *obj;
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh;
+	const char *shstr;
+	uint8_t *img = NULL, *btf = NULL, *types;
+	size_t len = 0, pos;
+	uint32_t type_len;
+	int i, patched = 0;
+
+	ck_assert_int_eq(read_whole("fw_bench", &img, &len), 0);
+	eh = (const Elf64_Ehdr *)img;
+	sh = (const Elf64_Shdr *)(img + eh->e_shoff);
+	shstr = (const char *)img + sh[eh->e_shstrndx].sh_offset;
+	for (i = 0; i < eh->e_shnum; i++)
+		if (!strcmp(shstr + sh[i].sh_name, ".BTF"))
+			btf = img + sh[i].sh_offset;
+	ck_assert_ptr_nonnull(btf);
+	types = btf + ((struct btf_header *)btf)->hdr_len + ((struct btf_header *)btf)->type_off;
+	type_len = ((struct btf_header *)btf)->type_len;
+	for (pos = 0; pos < type_len && !patched;) {
+		struct btf_type *t = (struct btf_type *)(types + pos);
+		uint32_t kind = BTF_INFO_KIND(t->info), vlen = BTF_INFO_VLEN(t->info);
+
+		if (kind == BTF_KIND_STRUCT && vlen) {
+			((struct btf_member *)(t + 1))->type = 0x0501;
+			patched = 1;
+		}
+		switch (kind) {
+		case BTF_KIND_INT: case BTF_KIND_VAR: case BTF_KIND_DECL_TAG: pos += 16; break;
+		case BTF_KIND_ARRAY: pos += 24; break;
+		case BTF_KIND_STRUCT: case BTF_KIND_UNION: case BTF_KIND_DATASEC:
+		case BTF_KIND_ENUM64: pos += 12 + 12 * vlen; break;
+		case BTF_KIND_ENUM: case BTF_KIND_FUNC_PROTO: pos += 12 + 8 * vlen; break;
+		default: pos += 12;
+		}
+	}
+	ck_assert_int_eq(patched, 1);
+	ck_assert_int_eq(ebpf_object_open_mem(img, len, "badbtf", &o, &obj), -EINVAL);
+	ck_assert_msg(strstr(err, "malformed .BTF"), "%s", err);
+	free(img);
+}
+END_TEST
+
 /* Without CAP_BPF/CAP_SYS_ADMIN: -EPERM and the message that says so. */
 START_TEST(test_unprivileged)
 {
@@ -316,6 +366,7 @@ static Suite *object_suite(void)
 	tcase_add_test(tc, test_no_programs);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_garbage_and_truncated);
+	tcase_add_test(tc, test_btf_bad_type_reference);
 	tcase_add_test(tc, test_unprivileged);
 	suite_add_tcase(s, tc);
 	return s;
