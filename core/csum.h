@@ -1,0 +1,42 @@
+/* csum.h - Internet checksum (RFC 1071) and incremental update (RFC 1624). */
+#ifndef FTOE_CORE_CSUM_H
+#define FTOE_CORE_CSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * All values are in host order as numbers: the checksum field of a header
+ * holds ftoe_get_be16() of its two bytes.  Sums are carried in 32 bits and
+ * folded at the end (RFC 1071 section 4.1).
+ */
+
+/* Add len bytes (big-endian 16-bit words, odd tail padded with zero) to sum. */
+uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len);
+
+/* Fold a 32-bit accumulator to 16 bits with end-around carry. */
+uint16_t ftoe_csum_fold(uint32_t sum);
+
+/* The value to store in a checksum field: one's complement of the fold. */
+static inline uint16_t ftoe_csum_finish(uint32_t sum)
+{
+	return (uint16_t)~ftoe_csum_fold(sum);
+}
+
+/* RFC 1071 checksum of a buffer (e.g. an IPv4 header with its field zero).
+ * Over a buffer that contains a correct checksum this returns 0. */
+uint16_t ftoe_csum(const void *buf, size_t len);
+
+/* Pseudo-header sums (RFC 793 section 3.1; RFC 8200 section 8.1).  Addresses
+ * are passed as the raw header bytes. */
+uint32_t ftoe_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
+			   uint8_t proto, uint16_t l4_len);
+uint32_t ftoe_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
+			   uint8_t next_hdr, uint32_t l4_len);
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') when a 16-bit word changes from
+ * old to new; the 32-bit form applies it to both halves. */
+uint16_t ftoe_csum_update16(uint16_t csum, uint16_t old, uint16_t new_);
+uint16_t ftoe_csum_update32(uint16_t csum, uint32_t old, uint32_t new_);
+
+#endif

@@ -1,0 +1,86 @@
+/* flow_state.h - per-flow state, split by the pipeline stage that owns it. */
+#ifndef FTOE_CORE_FLOW_STATE_H
+#define FTOE_CORE_FLOW_STATE_H
+
+#include <stdint.h>
+
+#include "core/ooo.h"
+
+/*
+ * DESIGN.md section 3 (after FlexTOE section 4.2): each part of a flow's
+ * state has exactly one writer, so the protocol stage can own the hot TCP
+ * variables without locks and the other stages never share a cache line
+ * with them.  Every array is indexed by the flow id from the flow table.
+ * Fixed-size structs, no pointers into host memory (the NFP target keeps
+ * these in its own memories): buffers are offsets into a shared region.
+ */
+
+/* Connection identity: written by the control plane at setup, read by
+ * pre-processing (to validate) and post-processing (to build headers). */
+struct flow_conn {
+	uint8_t local_mac[6];
+	uint8_t remote_mac[6];
+	uint32_t local_ip, remote_ip;     /* host order (IPv4) */
+	uint16_t local_port, remote_port; /* host order */
+	uint16_t flow_group;   /* pins the flow to one protocol-stage worker */
+	uint16_t vlan_tci;     /* valid when FLOW_CONN_VLAN */
+	uint16_t flags;
+};
+#define FLOW_CONN_VLAN  (1u << 0) /* frames carry an 802.1Q tag */
+#define FLOW_CONN_VALID (1u << 1) /* slot in use */
+
+/* TCP protocol state: written only by the protocol stage. */
+struct flow_tcp {
+	/* send side (RFC 9293 section 3.3.1) */
+	uint32_t snd_una;
+	uint32_t snd_nxt;
+	uint32_t snd_wnd;       /* peer's window, bytes (already scaled) */
+	/* receive side */
+	uint32_t rcv_nxt;
+	uint32_t rcv_wnd;       /* free receive buffer, bytes */
+	struct ftoe_ooo ooo;    /* the single out-of-order interval */
+	/* loss detection: duplicate ACKs trigger go-back-N (FlexTOE 4.2) */
+	uint32_t dupack_cnt;
+	/* RFC 7323 section 4.3: TS.Recent and the timestamp we echo */
+	uint32_t ts_recent;
+	uint8_t snd_wscale;     /* shift applied to the peer's window field */
+	uint8_t rcv_wscale;     /* shift we announced for our window */
+	uint16_t flags;
+};
+#define FLOW_TCP_TS        (1u << 0) /* timestamps negotiated */
+#define FLOW_TCP_ECN       (1u << 1) /* ECN negotiated (RFC 3168) */
+#define FLOW_TCP_FIN_RX    (1u << 2) /* peer's FIN received in order */
+#define FLOW_TCP_FIN_TX    (1u << 3) /* our FIN sent */
+#define FLOW_TCP_ECE_PEND  (1u << 4) /* echo CE on the next ACK (DCTCP) */
+#define FLOW_TCP_RETX      (1u << 5) /* go-back-N retransmission in progress */
+
+/* Application buffers: set up by the control plane, positions advanced by
+ * post-processing (rx) and by the application / flow scheduler (tx). */
+struct flow_mem {
+	uint64_t rx_base;       /* offset of the rx ring in the shared region */
+	uint64_t tx_base;
+	uint32_t rx_size, tx_size;
+	uint32_t rx_head;       /* next byte written by post-processing */
+	uint32_t rx_tail;       /* next byte the application consumes */
+	uint32_t tx_head;       /* next byte the application produces */
+	uint32_t tx_tail;       /* oldest unacknowledged byte */
+	uint32_t tx_sent;       /* next byte to transmit */
+	uint32_t app_ctx;       /* application context queue to notify */
+	uint64_t app_opaque;    /* the application's own handle for the flow */
+};
+
+/* Congestion control: rate written by the control plane's controller,
+ * counters accumulated by the data path and read each control interval. */
+struct flow_cc {
+	uint32_t rate_kbps;     /* pacing rate; 0 = unlimited */
+	uint32_t cwnd;          /* bytes, for window-based controllers */
+	uint32_t rtt_us;        /* latest RTT estimate (from timestamps) */
+	uint32_t acked_bytes;   /* counters since the controller last read */
+	uint32_t ecn_bytes;     /* bytes acked with ECE set */
+	uint32_t acks;
+	uint32_t dupacks;
+	uint32_t retransmits;   /* go-back-N events / timeouts */
+	uint32_t tx_pending;    /* bytes waiting to be sent */
+};
+
+#endif
