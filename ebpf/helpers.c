@@ -117,7 +117,7 @@ static uint64_t h_get_smp_processor_id(uint64_t r1, uint64_t r2, uint64_t r3,
 				       uint64_t r4, uint64_t r5)
 {
 	(void)r1; (void)r2; (void)r3; (void)r4; (void)r5;
-	return ebpf_thread_cpu();
+	return ebpf_cpu();
 }
 
 /* ---- bpf_trace_printk --------------------------------------------------------- */

@@ -35,6 +35,30 @@
 
 struct ebpf_map;
 
+/* How an engine may do a program-side lookup without the helper (the
+ * kernel's verifier does the same in do_misc_fixups: map_gen_lookup for
+ * arrays, a direct map_lookup_elem call for the rest).  Filled by
+ * ebpf_map_ops.gen_lookup. */
+enum ebpf_gen_lookup_kind {
+	EBPF_GEN_CALL = 0,		/* r0 = call(arg, key) */
+	EBPF_GEN_ARRAY,			/* u32 index < max_entries ? *base_ptr + index * stride : NULL */
+	EBPF_GEN_PERCPU_ARRAY,		/* ... pcpu + cpu * cpu_stride + index * stride ... */
+};
+
+struct ebpf_map_gen_lookup {
+	enum ebpf_gen_lookup_kind kind;
+	/* Always set (also the fallback of the inline forms): same result
+	 * as ops->lookup(map, key), specialised for the map. */
+	void *(*call)(void *arg, const void *key);
+	void *arg;
+	/* Inline forms. */
+	uint32_t max_entries;
+	uint32_t stride;
+	char *const _Atomic *base_ptr;	/* ARRAY: the pointer to load (it may be swapped) */
+	char *pcpu;			/* PERCPU_ARRAY: slot 0's values */
+	size_t cpu_stride;
+};
+
 struct ebpf_map_ops {
 	/* spec already copied into map; allocate map->priv.  -errno. */
 	int (*alloc)(struct ebpf_map *map);
@@ -56,6 +80,9 @@ struct ebpf_map_ops {
 	/* User-side delete when it differs from the program side (prog
 	 * arrays: programs may not delete, bpf(2) may); NULL -> remove. */
 	int (*sys_delete)(struct ebpf_map *map, const void *key);
+	/* Optional: how to do lookup without the helper (JIT); -errno when
+	 * this map has no such form. */
+	int (*gen_lookup)(struct ebpf_map *map, struct ebpf_map_gen_lookup *gen);
 };
 
 struct ebpf_map {
@@ -65,6 +92,20 @@ struct ebpf_map {
 	atomic_int refcnt;
 	void *priv;
 };
+
+/* CPU slot of this thread (ebpf_thread_cpu()) without a call: the slot
+ * plus one once assigned, 0 before.  Initial-exec TLS, so the JIT can read
+ * it at a fixed offset from the thread pointer (%fs), as the kernel's JIT
+ * reads this_cpu variables through %gs. */
+extern __thread unsigned int ebpf_thread_slot_plus1 __attribute__((tls_model("initial-exec")));
+unsigned int ebpf_thread_cpu_assign(void);
+
+static inline unsigned int ebpf_cpu(void)
+{
+	unsigned int s = ebpf_thread_slot_plus1;
+
+	return __builtin_expect(s != 0, 1) ? s - 1 : ebpf_thread_cpu_assign();
+}
 
 /* PROG_ARRAY element for a tail call, or NULL. */
 struct ebpf_prog *ebpf_prog_array_lookup(struct ebpf_map *map, uint32_t index);

@@ -72,6 +72,11 @@ struct jit_ctx {
 	uint8_t *image;			/* final pass only */
 	struct x86_buf b;
 	uint32_t ip;			/* offset of b.b[0] in the previous layout */
+	/* bpf_map_lookup_elem calls with a known map (find_map_calls). */
+	uint32_t *lk;			/* insn -> 1 + index into gens, or 0 */
+	struct ebpf_map_gen_lookup *gens;
+	bool tls_ok;			/* the CPU slot is at fs:tls_off */
+	int32_t tls_off;
 	char *err;
 	size_t err_size;
 };
@@ -389,6 +394,109 @@ static int analyse(struct jit_ctx *c)
 einval:
 	free(start);
 	return -EINVAL;
+}
+
+/* ---- map lookups with a known map ------------------------------------------------------
+ * The kernel's verifier knows the map of every bpf_map_lookup_elem call and
+ * rewrites it (do_misc_fixups): arrays inline (map_gen_lookup), other maps
+ * call their lookup directly.  Here the map is known when r1 was loaded by
+ * an ld_imm64 of one of the program's maps earlier in the same straight
+ * run of code (no jump lands in between, nothing wrote r1). */
+
+static bool writes_r1(const struct bpf_insn *insn)
+{
+	uint8_t cls = BPF_CLASS(insn->code);
+
+	switch (cls) {
+	case BPF_ALU:
+	case BPF_ALU64:
+	case BPF_LDX:
+	case BPF_LD:
+		return insn->dst_reg == 1 || cls == BPF_LD;
+	case BPF_STX:	/* atomics with BPF_FETCH write src */
+		return BPF_MODE(insn->code) == BPF_ATOMIC && (insn->imm & BPF_FETCH) &&
+		       insn->src_reg == 1;
+	case BPF_JMP:
+		return BPF_OP(insn->code) == BPF_CALL;	/* r1-r5 are clobbered */
+	default:
+		return false;
+	}
+}
+
+static struct ebpf_map *prog_map(const struct ebpf_prog *prog, uint64_t v)
+{
+	for (size_t k = 0; k < prog->nr_maps; k++)
+		if ((uint64_t)(uintptr_t)prog->maps[k] == v)
+			return prog->maps[k];
+	return NULL;
+}
+
+/* Offset of ebpf_thread_slot_plus1 from the thread pointer; the same in
+ * every thread (initial-exec TLS).  x86-64 TLS ABI: %fs:0 holds the
+ * thread pointer itself. */
+static bool tls_slot_offset(int32_t *off)
+{
+	uintptr_t tp;
+	int64_t d;
+
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	d = (int64_t)((uintptr_t)&ebpf_thread_slot_plus1 - tp);
+	if (!x86_is_simm32(d))
+		return false;
+	*off = (int32_t)d;
+	return true;
+}
+
+static int find_map_calls(struct jit_ctx *c)
+{
+	const struct bpf_insn *insns = c->insns;
+	struct ebpf_map *known = NULL;
+	size_t n = c->n, nr = 0;
+	bool *target;
+
+	c->tls_ok = tls_slot_offset(&c->tls_off);
+	if (c->prog->helpers != EBPF_HELPERS_XDP || !c->prog->nr_maps)
+		return 0;
+	target = calloc(n + 1, sizeof(*target));
+	c->lk = calloc(n, sizeof(*c->lk));
+	c->gens = calloc(n / 3 + 1, sizeof(*c->gens));	/* ld_imm64 + call each */
+	if (!target || !c->lk || !c->gens) {
+		free(target);
+		ebpf_set_err(c->err, c->err_size, "out of memory compiling %s", c->prog->name);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = jump_target(&insns[i], i);
+
+		if (t >= 0 && t <= (int64_t)n)
+			target[t] = true;
+		if (c->sub_of[i] != c->sub_of[i + 1])
+			target[i + 1] = true;
+		if (is_ldimm64(&insns[i]))
+			i++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct bpf_insn *insn = &insns[i];
+
+		if (target[i] || i == 0)
+			known = NULL;
+		if (insn->code == (BPF_JMP | BPF_CALL) && insn->src_reg == 0 &&
+		    insn->imm == BPF_FUNC_map_lookup_elem && known && known->ops->gen_lookup &&
+		    !known->ops->gen_lookup(known, &c->gens[nr])) {
+			c->lk[i] = (uint32_t)++nr;
+		}
+		if (is_ldimm64(insn)) {
+			if (insn->dst_reg == 1)
+				known = insn->src_reg ? NULL :
+					prog_map(c->prog, (uint32_t)insn->imm |
+							  (uint64_t)(uint32_t)insn[1].imm << 32);
+			i++;
+		} else if (writes_r1(insn) || ends_flow(insn)) {
+			known = NULL;
+		}
+	}
+	free(target);
+	return 0;
 }
 
 /* ---- emission helpers ----------------------------------------------------------------- */
@@ -931,6 +1039,87 @@ static void emit_tail_call(struct jit_ctx *c, const struct jit_sub *s)
 	x86_patch8(b, j_fail);
 }
 
+static bool is_pow2(uint32_t v) { return v && !(v & (v - 1)); }
+
+/* rax = index * stride from the u32 key at [rsi]; jumps to a "null" label
+ * (returned for patching) when index >= max_entries. */
+static unsigned int emit_array_index(struct x86_buf *b, const struct ebpf_map_gen_lookup *g)
+{
+	unsigned int j_null;
+
+	x86_rm(b, 0, 0x8b, RAX, RSI, 0);			/* mov eax, [rsi] */
+	x86_alu_ri(b, false, 7, RAX, (int32_t)g->max_entries);	/* cmp eax, max_entries */
+	j_null = x86_jshort_fwd(b, CC_AE);
+	if (is_pow2(g->stride))
+		x86_shift_ri(b, true, 4, RAX, (uint8_t)__builtin_ctz(g->stride));
+	else
+		x86_imul_ri(b, RAX, RAX, (int32_t)g->stride);
+	return j_null;
+}
+
+/* bpf_map_lookup_elem(r1 = known map, r2 = key) -> rax. */
+static void emit_map_lookup(struct jit_ctx *c, const struct ebpf_map_gen_lookup *g)
+{
+	struct x86_buf *b = &c->b;
+	bool inl = g->stride <= INT32_MAX && g->max_entries <= (1u << 31);
+	unsigned int j_slow = 0, j_null, j_done, j_done2 = 0;
+
+	if (g->kind == EBPF_GEN_PERCPU_ARRAY && (!c->tls_ok || g->cpu_stride > INT32_MAX))
+		inl = false;
+	if (g->kind == EBPF_GEN_CALL || !inl) {
+		x86_mov_imm64(b, RDI, (uint64_t)(uintptr_t)g->arg);
+		emit_call_abs(c, (const void *)g->call);
+		return;
+	}
+	if (g->kind == EBPF_GEN_PERCPU_ARRAY) {
+		/* ecx = CPU slot + 1; 0 (never assigned) takes the call */
+		x86_mov_fs32(b, RCX, c->tls_off);
+		x86_rr(b, 0, 0x85, RCX, RCX);
+		j_slow = x86_jshort_fwd(b, CC_E);
+	}
+	j_null = emit_array_index(b, g);
+	if (g->kind == EBPF_GEN_PERCPU_ARRAY) {
+		x86_rr(b, 0, 0xff, 1, RCX);				/* dec ecx */
+		x86_imul_ri(b, RCX, RCX, (int32_t)g->cpu_stride);
+		x86_rr(b, XF_W, 0x01, RCX, RAX);			/* add rax, rcx */
+		x86_mov_imm64(b, RDX, (uint64_t)(uintptr_t)g->pcpu);
+		x86_rr(b, XF_W, 0x01, RDX, RAX);			/* add rax, rdx */
+	} else {
+		x86_mov_imm64(b, RDX, (uint64_t)(uintptr_t)g->base_ptr);
+		x86_rm(b, XF_W, 0x03, RAX, RDX, 0);			/* add rax, [rdx] */
+	}
+	j_done = x86_jshort_fwd(b, -1);
+	if (g->kind == EBPF_GEN_PERCPU_ARRAY) {
+		x86_patch8(b, j_slow);
+		x86_mov_imm64(b, RDI, (uint64_t)(uintptr_t)g->arg);
+		emit_call_abs(c, (const void *)g->call);
+		j_done2 = x86_jshort_fwd(b, -1);
+	}
+	x86_patch8(b, j_null);
+	x86_rr(b, 0, 0x31, RAX, RAX);				/* NULL */
+	x86_patch8(b, j_done);
+	if (g->kind == EBPF_GEN_PERCPU_ARRAY)
+		x86_patch8(b, j_done2);
+}
+
+/* bpf_get_smp_processor_id(), inlined as the kernel's verifier does: the
+ * thread's CPU slot, assigned by a call on first use. */
+static void emit_cpu_id(struct jit_ctx *c)
+{
+	struct x86_buf *b = &c->b;
+	unsigned int j_slow, j_done;
+
+	x86_mov_fs32(b, RAX, c->tls_off);
+	x86_rr(b, 0, 0x85, RAX, RAX);
+	j_slow = x86_jshort_fwd(b, CC_E);
+	x86_rr(b, 0, 0xff, 1, RAX);				/* dec eax */
+	j_done = x86_jshort_fwd(b, -1);
+	x86_patch8(b, j_slow);
+	emit_call_abs(c, (const void *)ebpf_thread_cpu_assign);
+	x86_mov_rr(b, false, RAX, RAX);		/* an unsigned int return: zero-extend */
+	x86_patch8(b, j_done);
+}
+
 static int emit_call(struct jit_ctx *c, size_t i, const struct bpf_insn *insn,
 		     const struct jit_sub *s)
 {
@@ -959,6 +1148,15 @@ static int emit_call(struct jit_ctx *c, size_t i, const struct bpf_insn *insn,
 		return -EINVAL;
 	}
 	h = ebpf_helper_get(c->prog->helpers, (uint32_t)insn->imm);
+	if (h && c->lk && c->lk[i]) {
+		emit_map_lookup(c, &c->gens[c->lk[i] - 1]);
+		return 0;
+	}
+	if (h && h->fn && c->tls_ok && c->prog->helpers == EBPF_HELPERS_XDP &&
+	    insn->imm == BPF_FUNC_get_smp_processor_id) {
+		emit_cpu_id(c);
+		return 0;
+	}
 	if (h && h->fn) {
 		emit_call_abs(c, (const void *)h->fn);
 		return 0;
@@ -1235,6 +1433,8 @@ static void ctx_free(struct jit_ctx *c)
 	free(c->sub_of);
 	free(c->off);
 	free(c->noff);
+	free(c->lk);
+	free(c->gens);
 }
 
 static uint8_t *emit_image(struct jit_ctx *c, uint32_t size, size_t *map_len, int *err)
@@ -1294,6 +1494,8 @@ int ebpf_jit_compile(struct ebpf_prog *prog, char *err, size_t err_size)
 		goto out;
 	}
 	ret = analyse(&c);
+	if (!ret)
+		ret = find_map_calls(&c);
 	if (ret)
 		goto out;
 	for (int attempt = 0; attempt < 2 && !img; attempt++) {

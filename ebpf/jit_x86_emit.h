@@ -178,6 +178,24 @@ static inline void x86_shiftx(struct x86_buf *b, bool is64, int pp, int dst, int
 	x86_b(b, 0xc0 | (dst & 7) << 3 | (src & 7));
 }
 
+/* imul dst, src, imm32 (64-bit). */
+static inline void x86_imul_ri(struct x86_buf *b, int dst, int src, int32_t imm)
+{
+	x86_rr(b, XF_W, 0x69, dst, src);
+	x86_u32(b, (uint32_t)imm);
+}
+
+/* mov dst32, fs:[disp32]: a thread-local variable at a fixed offset from
+ * the thread pointer (initial-exec TLS). */
+static inline void x86_mov_fs32(struct x86_buf *b, int dst, int32_t disp)
+{
+	x86_b(b, 0x64);
+	x86_head(b, 0, 0x8b, dst, 0, 0, false);
+	x86_b(b, (dst & 7) << 3 | 0x04);	/* ModRM: mod 00, rm = SIB */
+	x86_b(b, 0x25);				/* SIB: no base, no index: disp32 */
+	x86_u32(b, (uint32_t)disp);
+}
+
 static inline void x86_push(struct x86_buf *b, int r)
 {
 	if (r & 8)

@@ -181,13 +181,20 @@ unsigned int ebpf_nr_cpus(void)
 	return n;
 }
 
-unsigned int ebpf_thread_cpu(void)
+__thread unsigned int ebpf_thread_slot_plus1 __attribute__((tls_model("initial-exec")));
+
+/* First use on this thread: take the next slot. */
+unsigned int ebpf_thread_cpu_assign(void)
 {
 	static atomic_uint next_slot;
-	static __thread unsigned int slot_plus1;
 
-	if (!slot_plus1)
-		slot_plus1 = atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed)
+	if (!ebpf_thread_slot_plus1)
+		ebpf_thread_slot_plus1 = atomic_fetch_add_explicit(&next_slot, 1, memory_order_relaxed)
 			% ebpf_nr_cpus() + 1;
-	return slot_plus1 - 1;
+	return ebpf_thread_slot_plus1 - 1;
+}
+
+unsigned int ebpf_thread_cpu(void)
+{
+	return ebpf_cpu();
 }

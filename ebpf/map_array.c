@@ -230,7 +230,43 @@ static void *percpu_array_lookup(struct ebpf_map *map, const void *key)
 
 	if (index >= map->max_entries)
 		return NULL;
-	return pcpu_elem(amap(map), ebpf_thread_cpu(), index);
+	return pcpu_elem(amap(map), ebpf_cpu(), index);
+}
+
+static void *array_lookup_call(void *map, const void *key)
+{
+	return array_lookup(map, key);
+}
+
+static void *percpu_array_lookup_call(void *map, const void *key)
+{
+	return percpu_array_lookup(map, key);
+}
+
+/* Inline forms for the JIT, as the kernel's array_map_gen_lookup and
+ * percpu_array_map_gen_lookup: bound check, index * stride, plus the base
+ * (and this CPU's region).  A plain array's base is loaded through
+ * &a->values at each lookup because attaching a kernel mapping swaps it. */
+static int array_gen_lookup(struct ebpf_map *map, struct ebpf_map_gen_lookup *gen)
+{
+	struct array_map *a = amap(map);
+
+	memset(gen, 0, sizeof(*gen));
+	gen->kind = EBPF_GEN_CALL;
+	gen->arg = map;
+	gen->max_entries = map->max_entries;
+	gen->stride = a->stride;
+	if (map->type == BPF_MAP_TYPE_PERCPU_ARRAY) {
+		gen->call = percpu_array_lookup_call;
+		gen->kind = EBPF_GEN_PERCPU_ARRAY;
+		gen->pcpu = a->pcpu;
+		gen->cpu_stride = a->cpu_stride;
+	} else {
+		gen->call = array_lookup_call;
+		gen->kind = EBPF_GEN_ARRAY;
+		gen->base_ptr = (char *const _Atomic *)&a->values;
+	}
+	return 0;
 }
 
 /* kernel array_map_update_elem(): flags first, then the index (every
@@ -269,7 +305,7 @@ static long percpu_array_update(struct ebpf_map *map, const void *key,
 
 	if (err)
 		return err;
-	memcpy(pcpu_elem(amap(map), ebpf_thread_cpu(), index), value, map->value_size);
+	memcpy(pcpu_elem(amap(map), ebpf_cpu(), index), value, map->value_size);
 	return 0;
 }
 
@@ -546,6 +582,7 @@ const struct ebpf_map_ops ebpf_array_map_ops = {
 	.sys_update = array_sys_update,
 	.get_next_key = array_get_next_key,
 	.direct_value_addr = array_direct_value_addr,
+	.gen_lookup = array_gen_lookup,
 };
 
 const struct ebpf_map_ops ebpf_percpu_array_map_ops = {
@@ -557,6 +594,7 @@ const struct ebpf_map_ops ebpf_percpu_array_map_ops = {
 	.sys_lookup = percpu_array_sys_lookup,
 	.sys_update = percpu_array_sys_update,
 	.get_next_key = array_get_next_key,
+	.gen_lookup = array_gen_lookup,
 };
 
 const struct ebpf_map_ops ebpf_prog_array_map_ops = {

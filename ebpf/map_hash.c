@@ -126,11 +126,13 @@ static inline uint64_t load_tail(const unsigned char *p, uint32_t len)
 	return v;
 }
 
-static inline uint32_t htab_hash(const struct htab *h, const void *key)
+/* len is a constant in the specialised lookups below, so the loop and
+ * the tail unfold into straight code. */
+static inline __attribute__((always_inline)) uint32_t hash_bytes(uint64_t seed, const void *key,
+								 uint32_t len)
 {
 	const unsigned char *p = key;
-	uint32_t len = h->key_size;
-	uint64_t acc = h->seed ^ len, v;
+	uint64_t acc = seed ^ len, v;
 
 	while (len >= 8) {
 		memcpy(&v, p, 8);
@@ -146,9 +148,14 @@ static inline uint32_t htab_hash(const struct htab *h, const void *key)
 	return (uint32_t)(acc ^ (acc >> 32));
 }
 
-static inline bool key_eq(const void *a, const void *b, uint32_t n)
+static inline uint32_t htab_hash(const struct htab *h, const void *key)
 {
-	uint64_t x, y;
+	return hash_bytes(h->seed, key, h->key_size);
+}
+
+static inline __attribute__((always_inline)) bool key_eq(const void *a, const void *b, uint32_t n)
+{
+	uint64_t x[2], y[2];
 	uint32_t x4, y4;
 
 	switch (n) {
@@ -157,9 +164,13 @@ static inline bool key_eq(const void *a, const void *b, uint32_t n)
 		memcpy(&y4, b, 4);
 		return x4 == y4;
 	case 8:
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		return x == y;
+		memcpy(x, a, 8);
+		memcpy(y, b, 8);
+		return x[0] == y[0];
+	case 16:
+		memcpy(x, a, 16);
+		memcpy(y, b, 16);
+		return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
 	default:
 		return !memcmp(a, b, n);
 	}
@@ -169,7 +180,7 @@ static inline bool key_eq(const void *a, const void *b, uint32_t n)
 
 static void fl_push(struct htab *h, struct htab_elem *e)
 {
-	struct freelist *fl = &h->fl[ebpf_thread_cpu() % h->nr_fl];
+	struct freelist *fl = &h->fl[ebpf_cpu() % h->nr_fl];
 
 	pthread_spin_lock(&fl->lock);
 	e->free_next = atomic_load_explicit(&fl->head, memory_order_relaxed);
@@ -179,7 +190,7 @@ static void fl_push(struct htab *h, struct htab_elem *e)
 
 static struct htab_elem *fl_pop(struct htab *h)
 {
-	unsigned int start = ebpf_thread_cpu() % h->nr_fl;
+	unsigned int start = ebpf_cpu() % h->nr_fl;
 
 	for (unsigned int i = 0; i < h->nr_fl; i++) {
 		struct freelist *fl = &h->fl[(start + i) % h->nr_fl];
@@ -200,8 +211,10 @@ static struct htab_elem *fl_pop(struct htab *h)
 
 /* ---- chains --------------------------------------------------------------- */
 
-/* Lock-free lookup (see the comment at the top). */
-static struct htab_elem *htab_find(struct htab *h, const void *key, uint32_t hash)
+/* Lock-free lookup (see the comment at the top); ksz is h->key_size,
+ * passed so that specialised callers compare with constant sizes. */
+static inline __attribute__((always_inline)) struct htab_elem *
+htab_find_n(struct htab *h, const void *key, uint32_t hash, uint32_t ksz)
 {
 	uint32_t idx = hash & h->mask;
 	struct bucket *b = &h->buckets[idx];
@@ -213,13 +226,18 @@ again:
 		struct htab_elem *e = (struct htab_elem *)p;
 
 		if (atomic_load_explicit(&e->hash, memory_order_relaxed) == hash &&
-		    key_eq(e->key, key, h->key_size))
+		    key_eq(e->key, key, ksz))
 			return e;
 		p = atomic_load_explicit(&e->next, memory_order_acquire);
 	}
 	if (p != NULLS(idx))
 		goto again;
 	return NULL;
+}
+
+static struct htab_elem *htab_find(struct htab *h, const void *key, uint32_t hash)
+{
+	return htab_find_n(h, key, hash, h->key_size);
 }
 
 /* Under the bucket lock: the element and the link that points at it. */
@@ -278,7 +296,7 @@ static void pcpu_store(struct htab *h, struct htab_elem *e, const void *value,
 			       h->value_stride);
 		return;
 	}
-	unsigned int me = ebpf_thread_cpu();
+	unsigned int me = ebpf_cpu();
 
 	if (zero_others)
 		for (unsigned int cpu = 0; cpu < h->nr_cpus; cpu++)
@@ -354,33 +372,111 @@ static int check_old(struct htab_elem *old, uint64_t flags)
 	return 0;
 }
 
+enum lookup_kind { LK_PLAIN, LK_PERCPU, LK_LRU };
+
+/* Program-side lookup: the value of this thread's slot for per-CPU maps;
+ * an LRU hit marks the element used. */
+static inline __attribute__((always_inline)) void *
+lookup_body(struct htab *h, const void *key, uint32_t ksz, enum lookup_kind kind)
+{
+	struct htab_elem *e = htab_find_n(h, key, hash_bytes(h->seed, key, ksz), ksz);
+
+	if (!e)
+		return NULL;
+	switch (kind) {
+	case LK_PLAIN:
+		return elem_value(h, e);
+	case LK_PERCPU:
+		return elem_pcpu(h, e, ebpf_cpu());
+	default:
+		/* Only write when needed: keeps the line shared among readers. */
+		if (!atomic_load_explicit(&e->ref, memory_order_relaxed))
+			atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
+		return h->percpu ? elem_pcpu(h, e, ebpf_cpu()) : elem_value(h, e);
+	}
+}
+
 static void *htab_lookup(struct ebpf_map *map, const void *key)
 {
 	struct htab *h = htab_of(map);
-	struct htab_elem *e = htab_find(h, key, htab_hash(h, key));
 
-	return e ? elem_value(h, e) : NULL;
+	return lookup_body(h, key, h->key_size, LK_PLAIN);
 }
 
 static void *lru_lookup(struct ebpf_map *map, const void *key)
 {
 	struct htab *h = htab_of(map);
-	struct htab_elem *e = htab_find(h, key, htab_hash(h, key));
 
-	if (!e)
-		return NULL;
-	/* Only write when needed: keeps the line shared among readers. */
-	if (!atomic_load_explicit(&e->ref, memory_order_relaxed))
-		atomic_store_explicit(&e->ref, 1, memory_order_relaxed);
-	return h->percpu ? elem_pcpu(h, e, ebpf_thread_cpu()) : elem_value(h, e);
+	return lookup_body(h, key, h->key_size, LK_LRU);
 }
 
 static void *percpu_lookup(struct ebpf_map *map, const void *key)
 {
 	struct htab *h = htab_of(map);
-	struct htab_elem *e = htab_find(h, key, htab_hash(h, key));
 
-	return e ? elem_pcpu(h, e, ebpf_thread_cpu()) : NULL;
+	return lookup_body(h, key, h->key_size, LK_PERCPU);
+}
+
+/* Lookups the JIT calls directly with the table as argument (the kernel
+ * calls __htab_map_lookup_elem from the program the same way), one per
+ * kind and common key size so hashing and comparing are straight code:
+ * 4 (IPv4, ports, ids), 6 (MAC), 8, 16 (IPv6, 5-tuples). */
+#define LOOKUP_FNS(N)									\
+static void *plain_k##N(void *h, const void *key) { return lookup_body(h, key, N, LK_PLAIN); } \
+static void *percpu_k##N(void *h, const void *key) { return lookup_body(h, key, N, LK_PERCPU); } \
+static void *lru_k##N(void *h, const void *key) { return lookup_body(h, key, N, LK_LRU); }
+LOOKUP_FNS(4)
+LOOKUP_FNS(6)
+LOOKUP_FNS(8)
+LOOKUP_FNS(16)
+#undef LOOKUP_FNS
+
+static void *plain_any(void *arg, const void *key)
+{
+	struct htab *h = arg;
+
+	return lookup_body(h, key, h->key_size, LK_PLAIN);
+}
+
+static void *percpu_any(void *arg, const void *key)
+{
+	struct htab *h = arg;
+
+	return lookup_body(h, key, h->key_size, LK_PERCPU);
+}
+
+static void *lru_any(void *arg, const void *key)
+{
+	struct htab *h = arg;
+
+	return lookup_body(h, key, h->key_size, LK_LRU);
+}
+
+typedef void *(*lookup_fn)(void *arg, const void *key);
+
+static int htab_gen_lookup(struct ebpf_map *map, struct ebpf_map_gen_lookup *gen)
+{
+	static const struct {
+		uint32_t key_size;
+		lookup_fn fn[3];	/* by enum lookup_kind */
+	} fns[] = {
+		{ 4, { plain_k4, percpu_k4, lru_k4 } },
+		{ 6, { plain_k6, percpu_k6, lru_k6 } },
+		{ 8, { plain_k8, percpu_k8, lru_k8 } },
+		{ 16, { plain_k16, percpu_k16, lru_k16 } },
+		{ 0, { plain_any, percpu_any, lru_any } },
+	};
+	struct htab *h = htab_of(map);
+	enum lookup_kind kind = h->lru ? LK_LRU : h->percpu ? LK_PERCPU : LK_PLAIN;
+	size_t i = 0;
+
+	while (fns[i].key_size && fns[i].key_size != h->key_size)
+		i++;
+	memset(gen, 0, sizeof(*gen));
+	gen->kind = EBPF_GEN_CALL;
+	gen->call = fns[i].fn[kind];
+	gen->arg = h;
+	return 0;
 }
 
 /* HASH (kernel htab_map_update_elem). */
@@ -827,6 +923,7 @@ const struct ebpf_map_ops ebpf_htab_map_ops = {
 	.sys_lookup = htab_sys_lookup,
 	.sys_update = htab_sys_update,
 	.get_next_key = htab_get_next_key,
+	.gen_lookup = htab_gen_lookup,
 };
 
 const struct ebpf_map_ops ebpf_percpu_htab_map_ops = {
@@ -838,6 +935,7 @@ const struct ebpf_map_ops ebpf_percpu_htab_map_ops = {
 	.sys_lookup = htab_sys_lookup,
 	.sys_update = htab_sys_update,
 	.get_next_key = htab_get_next_key,
+	.gen_lookup = htab_gen_lookup,
 };
 
 const struct ebpf_map_ops ebpf_lru_htab_map_ops = {
@@ -849,6 +947,7 @@ const struct ebpf_map_ops ebpf_lru_htab_map_ops = {
 	.sys_lookup = htab_sys_lookup,
 	.sys_update = htab_sys_update,
 	.get_next_key = htab_get_next_key,
+	.gen_lookup = htab_gen_lookup,
 };
 
 const struct ebpf_map_ops ebpf_lru_percpu_htab_map_ops = {
@@ -860,4 +959,5 @@ const struct ebpf_map_ops ebpf_lru_percpu_htab_map_ops = {
 	.sys_lookup = htab_sys_lookup,
 	.sys_update = htab_sys_update,
 	.get_next_key = htab_get_next_key,
+	.gen_lookup = htab_gen_lookup,
 };

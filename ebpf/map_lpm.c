@@ -80,14 +80,17 @@ static inline int extract_bit(const uint8_t *data, uint32_t index)
 	return (data[index / 8] >> (7 - index % 8)) & 1;
 }
 
-/* Number of leading bits node and key share, capped at both prefixes. */
-static uint32_t longest_prefix_match(const struct lpm_trie *t, const struct lpm_node *node,
-				     uint32_t node_pl, const uint8_t *kd, uint32_t key_pl)
+/* Number of leading bits node and key share, capped at both prefixes.
+ * Compared in 8-, 4-, 2- and 1-byte pieces (as the kernel's
+ * __longest_prefix_match); size is a constant in the specialised walks. */
+static inline __attribute__((always_inline)) uint32_t
+lpm_match_n(const struct lpm_node *node, uint32_t node_pl, const uint8_t *kd, uint32_t key_pl,
+	    uint32_t size)
 {
 	uint32_t limit = node_pl < key_pl ? node_pl : key_pl;
-	uint32_t i = 0;
+	uint32_t i = 0, m;
 
-	for (; i + 8 <= t->data_size; i += 8) {
+	for (; i + 8 <= size; i += 8) {
 		uint64_t a, b, x;
 
 		if (i * 8 >= limit)
@@ -96,24 +99,57 @@ static uint32_t longest_prefix_match(const struct lpm_trie *t, const struct lpm_
 		memcpy(&b, kd + i, 8);
 		x = be64toh(a ^ b);
 		if (x) {
-			uint32_t m = i * 8 + (uint32_t)__builtin_clzll(x);
-
+			m = i * 8 + (uint32_t)__builtin_clzll(x);
 			return m < limit ? m : limit;
 		}
 	}
-	for (; i < t->data_size; i++) {
-		uint8_t x;
+	if (i + 4 <= size) {
+		uint32_t a, b, x;
 
 		if (i * 8 >= limit)
 			return limit;
-		x = node->data[i] ^ kd[i];
+		memcpy(&a, node->data + i, 4);
+		memcpy(&b, kd + i, 4);
+		x = be32toh(a ^ b);
 		if (x) {
-			uint32_t m = i * 8 + (uint32_t)__builtin_clz(x) - 24;
+			m = i * 8 + (uint32_t)__builtin_clz(x);
+			return m < limit ? m : limit;
+		}
+		i += 4;
+	}
+	if (i + 2 <= size) {
+		uint16_t a, b;
+		uint32_t x;
 
+		if (i * 8 >= limit)
+			return limit;
+		memcpy(&a, node->data + i, 2);
+		memcpy(&b, kd + i, 2);
+		x = be16toh((uint16_t)(a ^ b));
+		if (x) {
+			m = i * 8 + (uint32_t)__builtin_clz(x) - 16;
+			return m < limit ? m : limit;
+		}
+		i += 2;
+	}
+	if (i < size) {
+		uint32_t x;
+
+		if (i * 8 >= limit)
+			return limit;
+		x = (uint32_t)(node->data[i] ^ kd[i]);
+		if (x) {
+			m = i * 8 + (uint32_t)__builtin_clz(x) - 24;
 			return m < limit ? m : limit;
 		}
 	}
 	return limit;
+}
+
+static uint32_t longest_prefix_match(const struct lpm_trie *t, const struct lpm_node *node,
+				     uint32_t node_pl, const uint8_t *kd, uint32_t key_pl)
+{
+	return lpm_match_n(node, node_pl, kd, key_pl, t->data_size);
 }
 
 static inline uint32_t npl(const struct lpm_node *n)
@@ -202,21 +238,22 @@ static void write_end(struct lpm_trie *t)
 /* ---- lookup ------------------------------------------------------------------ */
 
 /* kernel trie_lookup_elem(): the last non-intermediate node on the path
- * whose whole prefix matches the key. */
-static struct lpm_node *trie_walk(struct lpm_trie *t, const void *key)
+ * whose whole prefix matches the key.  size is t->data_size. */
+static inline __attribute__((always_inline)) struct lpm_node *
+trie_walk_n(struct lpm_trie *t, const void *key, uint32_t size)
 {
-	uint32_t key_pl = key_prefixlen(key), steps = 0;
+	uint32_t key_pl = key_prefixlen(key), steps = 0, max_pl = size * 8;
 	const uint8_t *kd = key_data(key);
 	struct lpm_node *node = atomic_load_explicit(&t->root, memory_order_acquire);
 	struct lpm_node *found = NULL;
 
-	while (node && steps++ <= t->max_prefixlen) {
+	while (node && steps++ <= max_pl) {
 		uint32_t pl = npl(node), m;
 
-		if (pl > t->max_prefixlen)
+		if (pl > max_pl)
 			break;		/* a recycled node seen mid-change */
-		m = longest_prefix_match(t, node, pl, kd, key_pl);
-		if (m == t->max_prefixlen) {
+		m = lpm_match_n(node, pl, kd, key_pl, size);
+		if (m == max_pl) {
 			found = node;
 			break;
 		}
@@ -229,13 +266,54 @@ static struct lpm_node *trie_walk(struct lpm_trie *t, const void *key)
 	return found;
 }
 
-static void *trie_lookup(struct ebpf_map *map, const void *key)
+static struct lpm_node *trie_walk(struct lpm_trie *t, const void *key)
 {
-	struct lpm_trie *t = trie_of(map);
+	return trie_walk_n(t, key, t->data_size);
+}
+
+/* IPv4 keys (data_size 4), the common case: the key's address is turned
+ * into host order once and each node costs one xor and one clz. */
+static struct lpm_node *trie_walk_d4(struct lpm_trie *t, const void *key)
+{
+	uint32_t key_pl = key_prefixlen(key), steps = 0, kh;
+	struct lpm_node *node = atomic_load_explicit(&t->root, memory_order_acquire);
+	struct lpm_node *found = NULL;
+
+	memcpy(&kh, key_data(key), 4);
+	kh = be32toh(kh);
+	while (node && steps++ <= 32) {
+		uint32_t pl = npl(node), nd, x, m;
+
+		if (pl > 32)
+			break;		/* a recycled node seen mid-change */
+		memcpy(&nd, node->data, 4);
+		x = be32toh(nd) ^ kh;
+		m = x ? (uint32_t)__builtin_clz(x) : 32;
+		if (m > pl)
+			m = pl;
+		if (m > key_pl)
+			m = key_pl;
+		if (m == 32) {
+			found = node;
+			break;
+		}
+		if (m < pl)
+			break;
+		if (!is_im(node))
+			found = node;
+		node = child(node, (int)(kh >> (31 - pl)) & 1);	/* pl < 32 here */
+	}
+	return found;
+}
+
+/* Program side: walk again when a writer changed the trie meanwhile. */
+static inline __attribute__((always_inline)) void *
+trie_lookup_n(struct lpm_trie *t, const void *key, uint32_t size)
+{
 	struct lpm_node *found;
 	unsigned int s;
 
-	if (key_prefixlen(key) > t->max_prefixlen)
+	if (key_prefixlen(key) > size * 8)
 		return NULL;
 	for (;;) {
 		s = atomic_load_explicit(&t->seq, memory_order_acquire);
@@ -243,12 +321,43 @@ static void *trie_lookup(struct ebpf_map *map, const void *key)
 			cpu_relax();
 			continue;
 		}
-		found = trie_walk(t, key);
+		found = size == 4 ? trie_walk_d4(t, key) : trie_walk_n(t, key, size);
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&t->seq, memory_order_relaxed) == s)
 			break;
 	}
 	return found ? found->data + t->value_off : NULL;
+}
+
+static void *trie_lookup(struct ebpf_map *map, const void *key)
+{
+	struct lpm_trie *t = trie_of(map);
+
+	return trie_lookup_n(t, key, t->data_size);
+}
+
+/* Direct calls for the JIT (the kernel calls trie_lookup_elem directly
+ * from the program), specialised for IPv4 and IPv6 keys. */
+static void *trie_lookup_d4(void *t, const void *key) { return trie_lookup_n(t, key, 4); }
+static void *trie_lookup_d16(void *t, const void *key) { return trie_lookup_n(t, key, 16); }
+
+static void *trie_lookup_any(void *arg, const void *key)
+{
+	struct lpm_trie *t = arg;
+
+	return trie_lookup_n(t, key, t->data_size);
+}
+
+static int trie_gen_lookup(struct ebpf_map *map, struct ebpf_map_gen_lookup *gen)
+{
+	struct lpm_trie *t = trie_of(map);
+
+	memset(gen, 0, sizeof(*gen));
+	gen->kind = EBPF_GEN_CALL;
+	gen->call = t->data_size == 4 ? trie_lookup_d4 :
+		    t->data_size == 16 ? trie_lookup_d16 : trie_lookup_any;
+	gen->arg = t;
+	return 0;
 }
 
 static int trie_sys_lookup(struct ebpf_map *map, const void *key, void *value)
@@ -607,6 +716,7 @@ const struct ebpf_map_ops ebpf_lpm_trie_map_ops = {
 	.alloc = trie_alloc,
 	.free = trie_free,
 	.lookup = trie_lookup,
+	.gen_lookup = trie_gen_lookup,
 	.update = trie_update,
 	.remove = trie_remove,
 	.sys_lookup = trie_sys_lookup,

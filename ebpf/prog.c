@@ -368,24 +368,34 @@ static inline uint64_t prog_exec(struct ebpf_prog *prog, uint64_t r1, uint64_t r
 	return ebpf_interp_run(prog, r1, r2, 0, 0, 0);
 }
 
+/* Statistics on (ebpf_stats_enable): two clock reads around the run. */
+static __attribute__((noinline)) uint64_t
+prog_run_timed(struct ebpf_prog *prog, uint64_t r1, uint64_t r2,
+	       struct ebpf_prog_stats_slot *slot)
+{
+	uint64_t start = now_ns(), ret;
+
+	ret = prog_exec(prog, r1, r2);
+	__atomic_store_n(&slot->run_time_ns,
+			 __atomic_load_n(&slot->run_time_ns, __ATOMIC_RELAXED) + now_ns() - start,
+			 __ATOMIC_RELAXED);
+	return ret;
+}
+
 /* Counters live in the thread's CPU slot, written only by the threads of
  * that slot, so plain relaxed adds suffice (as the kernel's per-CPU
- * bpf_prog_stats). */
-static inline uint64_t prog_run_counted(struct ebpf_prog *prog, uint64_t r1, uint64_t r2)
+ * bpf_prog_stats).  The timed path is out of line: the common run is a
+ * flag test, the call and one add. */
+static inline __attribute__((always_inline)) uint64_t
+prog_run_counted(struct ebpf_prog *prog, uint64_t r1, uint64_t r2)
 {
-	struct ebpf_prog_stats_slot *slot = &prog->stats[ebpf_thread_cpu() % EBPF_MAX_CPUS];
+	struct ebpf_prog_stats_slot *slot = &prog->stats[ebpf_cpu() % EBPF_MAX_CPUS];
 	uint64_t ret;
 
-	if (atomic_load_explicit(&stats_enabled, memory_order_relaxed)) {
-		uint64_t start = now_ns();
-
+	if (__builtin_expect(atomic_load_explicit(&stats_enabled, memory_order_relaxed), 0))
+		ret = prog_run_timed(prog, r1, r2, slot);
+	else
 		ret = prog_exec(prog, r1, r2);
-		__atomic_store_n(&slot->run_time_ns,
-				 __atomic_load_n(&slot->run_time_ns, __ATOMIC_RELAXED) + now_ns() - start,
-				 __ATOMIC_RELAXED);
-	} else {
-		ret = prog_exec(prog, r1, r2);
-	}
 	__atomic_store_n(&slot->run_cnt, __atomic_load_n(&slot->run_cnt, __ATOMIC_RELAXED) + 1,
 			 __ATOMIC_RELAXED);
 	return ret;
@@ -411,12 +421,13 @@ uint64_t ebpf_prog_run(struct ebpf_prog *prog, void *ctx)
  * unknown action as the kernel does (bpf_warn_invalid_xdp_action, drop). */
 uint32_t ebpf_prog_run_xdp(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp)
 {
-	struct ebpf_run_ctx saved = ebpf_run_ctx;
+	struct ebpf_run_ctx *rc = &ebpf_run_ctx;
+	struct ebpf_run_ctx saved = *rc;
 	uint64_t ret;
 
-	ebpf_run_ctx.xdp = xdp;
-	ebpf_run_ctx.tail_call_cnt = 0;
+	rc->xdp = xdp;
+	rc->tail_call_cnt = 0;
 	ret = prog_run_counted(prog, (uint64_t)(uintptr_t)&xdp->md, 0);
-	ebpf_run_ctx = saved;
+	*rc = saved;
 	return (uint32_t)ret;
 }
