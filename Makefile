@@ -55,7 +55,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 DIFF_SRCS  := $(wildcard tests/diff/*.c)
 DIFF_BINS  := $(patsubst tests/diff/%.c,$(BUILD)/tests/diff/%,$(DIFF_SRCS))
 
-.PHONY: all test bench install clean deps fuzz san
+.PHONY: all test bench install clean deps fuzz san san-unit
 all: $(BINS) $(XDP_PROGS) $(TEST_PROGS) $(UNIT_BIN) $(BENCH_BINS) $(DIFF_BINS)
 
 $(OBJ)/%.o: %.c
@@ -117,8 +117,10 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
 deps:
 	@scripts/deps.sh
 
+# The sanitizer build of the unit tests; BUILD becomes build/san inside.
 san:
-	$(MAKE) SAN=1 $(UNIT_BIN)
+	$(MAKE) SAN=1 san-unit
+san-unit: $(UNIT_BIN)
 
 test:
 	@scripts/deps.sh

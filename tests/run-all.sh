@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
 LOGDIR=$BUILD/test-logs
-mkdir -p "$LOGDIR"
+mkdir -p "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz"
 total_pass=0 total_fail=0
 failed_suites=()
 
@@ -55,7 +55,8 @@ FTOE_BUILD=$BUILD ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 
 for t in tests/integration/*.sh tests/diff/*.sh tests/fuzz/*.sh; do
 	[[ -x $t ]] || continue
-	run_suite "$(basename "${t%.sh}")" "$t"
+	name=${t#tests/}
+	run_suite "${name%.sh}" "$t"
 done
 
 echo
