@@ -44,4 +44,19 @@ struct ftoe_engine_cfg {
 	uint64_t const_rate_bps;	/* FTOE_CC_CONST */
 };
 
+/* Provided by the core (core/engine.c and the stages). */
+int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,
+		       struct ftoe_engine **out);
+void ftoe_engine_destroy(struct ftoe_engine *eng);
+/* Frames of TCP segments for the engine's address, Ethernet header first
+ * (VLAN tags already removed by the backend or an rx-pre program).  The
+ * frames are only borrowed for the duration of the call. */
+void ftoe_engine_rx(struct ftoe_engine *eng, unsigned int q, void *const frames[],
+		    const uint16_t lens[], unsigned int n);
+/* Run timers and transmit what is scheduled on queue q; returns the ns
+ * until the next deadline (UINT64_MAX: none), for the caller to block. */
+uint64_t ftoe_engine_poll(struct ftoe_engine *eng, unsigned int q);
+/* A neighbour the engine asked for (-EAGAIN) has been resolved. */
+void ftoe_engine_neigh_ready(struct ftoe_engine *eng, uint32_t ip_be);
+
 #endif
