@@ -103,15 +103,21 @@ $(BUILD)/tests/progs/%.bpf.o: tests/progs/%.bpf.c
 	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------
+# The library sources are compiled once with coverage and sanitizers
+# (build/fuzz/obj), then linked into each target.
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := $(UTIL_SRCS) $(EBPF_SRCS) $(CORE_SRCS)
+FUZZ_CFLAGS := $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra -Werror -MMD -MP \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_OBJS := $(patsubst %.c,build/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
 fuzz: $(FUZZ_BINS)
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra -Werror \
-	  -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS)) \
-	  -o $@ $< $(FUZZ_LIB_SRCS) $(LDLIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
 # ---- top-level verbs -----------------------------------------------------
 deps:
@@ -124,9 +130,9 @@ san-unit: $(UNIT_BIN)
 
 test:
 	@scripts/deps.sh
-	$(MAKE) all
-	$(MAKE) san
-	$(MAKE) fuzz
+	$(MAKE) -j2 all
+	$(MAKE) -j2 san
+	$(MAKE) -j2 fuzz
 	@tests/run-all.sh
 
 bench:
@@ -143,4 +149,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
