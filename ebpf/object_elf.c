@@ -151,6 +151,71 @@ static bool is_exec(const Elf64_Shdr *s)
 	return s->sh_type == SHT_PROGBITS && (s->sh_flags & SHF_EXECINSTR);
 }
 
+/* libbpf 1.1 copies a program's instructions from its function symbol's
+ * value and size, and patches the instructions relocations point at,
+ * without checking either against the section (a fuzzed object made it
+ * read out of bounds), so both are checked here. */
+static int check_symbols_and_relocs(const struct elf_view *v, char *err, size_t err_size)
+{
+	size_t i, r;
+
+	for (i = 1; v->symtab && i < v->nsyms; i++) {
+		Elf64_Sym sym;
+		const Elf64_Shdr *s;
+
+		get_sym(v, i, &sym);
+		if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE)
+			continue;
+		if (sym.st_shndx >= v->shnum)
+			goto bad_sym;
+		s = &v->sh[sym.st_shndx];
+		if (s->sh_type == SHT_NOBITS)
+			continue;
+		if (sym.st_value > s->sh_size || sym.st_size > s->sh_size - sym.st_value)
+			goto bad_sym;
+		if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && is_exec(s) &&
+		    (sym.st_value % sizeof(struct bpf_insn) || sym.st_size % sizeof(struct bpf_insn)))
+			goto bad_sym;
+		continue;
+bad_sym:
+		ebpf_set_err(err, err_size, "%s: malformed ELF: symbol '%s' lies outside "
+			     "its section", v->name, sym_name(v, &sym));
+		return -EINVAL;
+	}
+	for (r = 1; r < v->shnum; r++) {
+		const Elf64_Shdr *rs = &v->sh[r], *ts;
+		size_t n;
+
+		if (rs->sh_type != SHT_REL)
+			continue;
+		if (rs->sh_info >= v->shnum || rs->sh_entsize != sizeof(Elf64_Rel))
+			goto bad_rel;
+		ts = &v->sh[rs->sh_info];
+		if (!is_exec(ts))
+			continue;	/* debug info: libbpf does not apply these */
+		for (n = 0; n < rs->sh_size / sizeof(Elf64_Rel); n++) {
+			Elf64_Rel rel;
+
+			size_t need = sizeof(struct bpf_insn);
+
+			memcpy(&rel, v->img + rs->sh_offset + n * sizeof(rel), sizeof(rel));
+			if (rel.r_offset % sizeof(struct bpf_insn) || rel.r_offset >= ts->sh_size ||
+			    ELF64_R_SYM(rel.r_info) >= v->nsyms)
+				goto bad_rel;
+			/* An ld_imm64 is patched in both of its halves. */
+			if (v->img[ts->sh_offset + rel.r_offset] == (BPF_LD | BPF_IMM | BPF_DW))
+				need *= 2;
+			if (ts->sh_size - rel.r_offset < need)
+				goto bad_rel;
+		}
+	}
+	return 0;
+bad_rel:
+	ebpf_set_err(err, err_size, "%s: malformed ELF: relocation section '%s' "
+		     "points outside its target", v->name, sec_name(v, r));
+	return -EINVAL;
+}
+
 /* The function (program or subprogram) that holds byte off of section sec. */
 static const char *func_at(const struct elf_view *v, size_t sec, uint64_t off)
 {
@@ -331,6 +396,8 @@ int ebpf_elf_inspect(const uint8_t *img, size_t len, const char *obj_name,
 	if (ret)
 		return ret;
 	ret = check_btf(&v, err, err_size);
+	if (!ret)
+		ret = check_symbols_and_relocs(&v, err, err_size);
 	if (!ret)
 		ret = scan_helpers(&v, err, err_size);
 	if (!ret) {

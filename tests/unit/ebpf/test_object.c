@@ -328,6 +328,41 @@ START_TEST(test_btf_bad_type_reference)
 }
 END_TEST
 
+/* A function symbol whose value points before its section made libbpf
+ * 1.1 copy instructions from outside the image (found by fuzz_object). */
+START_TEST(test_symbol_outside_section)
+{
+	struct ebpf_object_opts o = { .sz = sizeof(o), .err_buf = err, .err_size = sizeof(err) };
+	struct ebpf_object *obj;
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh;
+	uint8_t *img = NULL;
+	size_t len = 0, n;
+	int i, patched = 0;
+
+	ck_assert_int_eq(read_whole("ld_helpers", &img, &len), 0);
+	eh = (const Elf64_Ehdr *)img;
+	sh = (const Elf64_Shdr *)(img + eh->e_shoff);
+	for (i = 0; i < eh->e_shnum && !patched; i++) {
+		if (sh[i].sh_type != SHT_SYMTAB)
+			continue;
+		for (n = 1; n < sh[i].sh_size / sizeof(Elf64_Sym); n++) {
+			Elf64_Sym *sym = (Elf64_Sym *)(img + sh[i].sh_offset) + n;
+
+			if (ELF64_ST_TYPE(sym->st_info) == STT_FUNC && sym->st_value) {
+				sym->st_value = (uint64_t)-312;
+				patched = 1;
+				break;
+			}
+		}
+	}
+	ck_assert_int_eq(patched, 1);
+	ck_assert_int_eq(ebpf_object_open_mem(img, len, "badsym", &o, &obj), -EINVAL);
+	ck_assert_msg(strstr(err, "outside its section"), "%s", err);
+	free(img);
+}
+END_TEST
+
 /* Without CAP_BPF/CAP_SYS_ADMIN: -EPERM and the message that says so. */
 START_TEST(test_unprivileged)
 {
@@ -367,6 +402,7 @@ static Suite *object_suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_garbage_and_truncated);
 	tcase_add_test(tc, test_btf_bad_type_reference);
+	tcase_add_test(tc, test_symbol_outside_section);
 	tcase_add_test(tc, test_unprivileged);
 	suite_add_tcase(s, tc);
 	return s;
