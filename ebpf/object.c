@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -470,6 +471,48 @@ static int diagnose_load_failure(struct loader *ld, int err)
 		    libbpf_last_warn);
 }
 
+/* Exit codes of the parse probe's child. */
+#define PROBE_PARSED	0
+#define PROBE_REFUSED	3
+
+/* libbpf 1.1 parses untrusted ELF and BTF with gaps in its checks (the two
+ * fuzz_object found are closed in object_elf.c).  So that no malformed
+ * object can crash the caller - the loader daemon above all - libbpf
+ * first parses the image in a short-lived child; only if the child
+ * survives is it parsed again here.  A crash (a signal, or the exit code
+ * a sanitizer uses) means the object is refused. */
+static int parse_in_child(struct loader *ld)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return fail(ld, -errno, "%s: cannot fork to parse the object safely: %s",
+			    ld->name, strerror(errno));
+	if (pid == 0) {
+		LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = ld->name);
+		struct bpf_object *o;
+
+		libbpf_set_print(NULL);
+		o = bpf_object__open_mem(ld->img, ld->len, &oopts);
+		_exit(libbpf_get_error(o) ? PROBE_REFUSED : PROBE_PARSED);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return fail(ld, -errno, "%s: waiting for the parse probe: %s",
+				    ld->name, strerror(errno));
+	}
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == PROBE_PARSED ||
+				  WEXITSTATUS(status) == PROBE_REFUSED))
+		return 0;
+	return fail(ld, -EINVAL, "%s: malformed BPF object: libbpf failed while "
+		    "parsing it (%s %d)", ld->name,
+		    WIFSIGNALED(status) ? "signal" : "exit code",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 static int open_with_libbpf(struct loader *ld)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = ld->name);
@@ -478,6 +521,9 @@ static int open_with_libbpf(struct loader *ld)
 	size_t n = 0;
 	int err;
 
+	err = parse_in_child(ld);
+	if (err)
+		return err;
 	libbpf_last_warn[0] = '\0';
 	ld->lobj = bpf_object__open_mem(ld->img, ld->len, &oopts);
 	err = libbpf_get_error(ld->lobj);
