@@ -10,6 +10,7 @@ PKGS=(
 	check libsubunit-dev                    # unit tests
 	libjson-c-dev libpcap-dev liburcu-dev
 	iproute2 ethtool iputils-ping tcpdump socat python3 valgrind
+	iputils-arping                          # engine_basic.sh: arping the engine
 	linux-libc-dev
 )
 

@@ -1,0 +1,261 @@
+/* opts.c - command line of the flextoe engine daemon. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/x86/backend.h"
+#include "lib/util/log.h"
+
+#define MAX_FLOWS_LIMIT (16u << 20)   /* the flow table's capacity limit */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: flextoe --iface IF --ip ADDR/PREFIX [options]\n"
+		"\n"
+		"Runs the FlexTOE TCP engine on interface IF (AF_XDP), owning address ADDR,\n"
+		"which the kernel must not have; the kernel's own traffic on IF is untouched.\n"
+		"\n"
+		"  -i, --iface IF          network interface to attach to (required)\n"
+		"  -a, --ip ADDR/PREFIX    the engine's IPv4 address and on-link prefix (required)\n"
+		"  -g, --gateway ADDR      next hop for off-link addresses (inside the prefix)\n"
+		"  -w, --workers N         worker threads (default: one per queue)\n"
+		"  -q, --queues N          NIC rx queues to serve, 1..device queues (default 1)\n"
+		"  -p, --poll MODE         adaptive (default: block when idle) or busy (spin; benchmarks)\n"
+		"      --cc ALG            dctcp (default) or const:RATE, RATE in bit/s with k/m/g suffix\n"
+		"      --max-flows N       flow table capacity (default 65536)\n"
+		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
+		"  -f, --force             replace another XDP program already on IF\n"
+		"  -v, --verbose           more output (twice: debug)\n"
+		"  -h, --help              this text\n"
+		"\n"
+		"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on a usage error.\n");
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "flextoe: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'flextoe --help'.\n");
+	return -EINVAL;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_ip(const char *s, uint32_t *ip_be)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	*ip_be = a.s_addr;
+	return 0;
+}
+
+/* Not a usable host address: 0/8, loopback, multicast, class E (RFC 5735). */
+static bool ip_special(uint32_t ip_be)
+{
+	uint8_t a = (uint8_t)(ntohl(ip_be) >> 24);
+
+	return a == 0 || a == 127 || a >= 224;
+}
+
+static int parse_cidr(const char *arg, struct x86_opts *o)
+{
+	char buf[64], *slash;
+	unsigned long prefix;
+	uint32_t host, mask;
+
+	if (strlen(arg) >= sizeof(buf))
+		return bad("bad --ip '%s': expected ADDR/PREFIX, e.g. 10.0.0.5/24", arg);
+	strcpy(buf, arg);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return bad("bad --ip '%s': the prefix length is missing; expected ADDR/PREFIX, "
+			   "e.g. 10.0.0.5/24", arg);
+	*slash = 0;
+	if (parse_ip(buf, &o->ip_be))
+		return bad("bad --ip '%s': not an IPv4 address; expected ADDR/PREFIX, "
+			   "e.g. 10.0.0.5/24", arg);
+	if (parse_uint(slash + 1, 1, 32, &prefix))
+		return bad("bad --ip '%s': the prefix length must be 1..32", arg);
+	o->prefix_len = (uint32_t)prefix;
+	if (ip_special(o->ip_be))
+		return bad("bad --ip '%s': not a unicast host address "
+			   "(0/8, 127/8, multicast and 240/4 are not allowed)", arg);
+	host = ntohl(o->ip_be);
+	mask = ~0u << (32 - prefix);
+	if (prefix <= 30 && ((host & ~mask) == 0 || (host & ~mask) == ~mask))
+		return bad("bad --ip '%s': that is the network or broadcast address of its prefix",
+			   arg);
+	return 0;
+}
+
+static int parse_rate(const char *s, uint64_t *bps)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mult = 1;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 0: break;
+	case 'k': case 'K': mult = 1000ull; end++; break;
+	case 'm': case 'M': mult = 1000000ull; end++; break;
+	case 'g': case 'G': mult = 1000000000ull; end++; break;
+	default: return -EINVAL;
+	}
+	if (*end || v == 0 || v > UINT64_MAX / mult)
+		return -EINVAL;
+	*bps = v * mult;
+	return 0;
+}
+
+enum { OPT_CC = 256, OPT_MAX_FLOWS };
+
+int opts_parse(int argc, char **argv, struct x86_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "iface",     required_argument, NULL, 'i' },
+		{ "ip",        required_argument, NULL, 'a' },
+		{ "gateway",   required_argument, NULL, 'g' },
+		{ "workers",   required_argument, NULL, 'w' },
+		{ "queues",    required_argument, NULL, 'q' },
+		{ "poll",      required_argument, NULL, 'p' },
+		{ "cc",        required_argument, NULL, OPT_CC },
+		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+		{ "run-dir",   required_argument, NULL, 'r' },
+		{ "force",     no_argument,       NULL, 'f' },
+		{ "verbose",   no_argument,       NULL, 'v' },
+		{ "help",      no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *gateway = NULL;
+	bool have_ip = false;
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->queues = 1;
+	o->cc = FTOE_CC_DCTCP;
+	o->max_flows = 65536;
+	o->run_dir = FTOE_DEFAULT_RUN_DIR;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":i:a:g:w:q:p:r:fvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (!*optarg || strlen(optarg) >= IF_NAMESIZE)
+				return bad("bad --iface '%s': not an interface name", optarg);
+			o->iface = optarg;
+			break;
+		case 'a':
+			if (parse_cidr(optarg, o))
+				return -EINVAL;
+			have_ip = true;
+			break;
+		case 'g':
+			gateway = optarg;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 1, FTOE_STEER_MAX_QUEUES, &v))
+				return bad("bad --workers '%s': expected a number of threads, 1..64",
+					   optarg);
+			o->workers = (unsigned int)v;
+			break;
+		case 'q':
+			if (parse_uint(optarg, 1, FTOE_STEER_MAX_QUEUES, &v))
+				return bad("bad --queues '%s': expected a number of queues, 1..64",
+					   optarg);
+			o->queues = (unsigned int)v;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "busy"))
+				o->busy_poll = true;
+			else if (strcmp(optarg, "adaptive"))
+				return bad("bad --poll '%s': expected adaptive or busy", optarg);
+			break;
+		case OPT_CC:
+			if (!strcmp(optarg, "dctcp")) {
+				o->cc = FTOE_CC_DCTCP;
+			} else if (!strncmp(optarg, "const:", 6)) {
+				if (parse_rate(optarg + 6, &o->const_rate_bps))
+					return bad("bad --cc '%s': expected const:RATE with RATE in "
+						   "bit/s, e.g. const:10g or const:500m", optarg);
+				o->cc = FTOE_CC_CONST;
+			} else {
+				return bad("bad --cc '%s': expected dctcp or const:RATE", optarg);
+			}
+			break;
+		case OPT_MAX_FLOWS:
+			if (parse_uint(optarg, 1, MAX_FLOWS_LIMIT, &v))
+				return bad("bad --max-flows '%s': expected 1..16777216", optarg);
+			o->max_flows = (uint32_t)v;
+			break;
+		case 'r':
+			if (!*optarg || strlen(optarg) > PATH_MAX - 32)
+				return bad("bad --run-dir '%s'", optarg);
+			o->run_dir = optarg;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case ':':
+			return bad("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return bad("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	if (!o->iface)
+		return bad("%s", "--iface IF is required");
+	if (!have_ip)
+		return bad("%s", "--ip ADDR/PREFIX is required");
+	if (gateway) {
+		uint32_t mask = ~0u << (32 - o->prefix_len);
+
+		if (parse_ip(gateway, &o->gateway_be) || ip_special(o->gateway_be))
+			return bad("bad --gateway '%s': not a unicast IPv4 address", gateway);
+		if ((ntohl(o->gateway_be) ^ ntohl(o->ip_be)) & mask)
+			return bad("bad --gateway '%s': not inside the --ip prefix (a gateway must "
+				   "be on-link)", gateway);
+		if (o->gateway_be == o->ip_be)
+			return bad("bad --gateway '%s': that is the engine's own address", gateway);
+	}
+	if (o->workers > o->queues)
+		return bad("%s", "--workers must not exceed --queues (each worker serves "
+			   "at least one queue)");
+	if (!o->workers)
+		o->workers = o->queues;
+	return 0;
+}

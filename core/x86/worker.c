@@ -1,0 +1,250 @@
+/* worker.c - worker threads: receive and dispatch frames, run timers, block when idle. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/byteorder.h"
+#include "core/segment.h"
+#include "core/x86/backend.h"
+#include "lib/util/log.h"
+
+#define CTL_POLL_MAX_NS  100000000ull   /* ARP timers run at least every 100 ms */
+#define IDLE_MAX_MS      1000           /* longest block, whatever the deadlines */
+#define IPPROTO_ICMP_    1
+
+struct worker {
+	struct backend *be;
+	unsigned int idx;
+	struct xsk_queue *qs[FTOE_STEER_MAX_QUEUES];
+	unsigned int nq;
+	int efd;                  /* eventfd: stop and io.wake */
+	pthread_t tid;
+	bool started;
+	uint64_t ctl_next_ns;     /* worker 0: next control_poll */
+};
+
+static __thread struct worker *cur_worker;
+
+struct xsk_queue *worker_current_queue(void)
+{
+	return cur_worker ? cur_worker->qs[0] : NULL;
+}
+
+static void eng_lock(struct backend *be)
+{
+	if (be->eng_locked)
+		pthread_mutex_lock(&be->eng_lock);
+}
+
+static void eng_unlock(struct backend *be)
+{
+	if (be->eng_locked)
+		pthread_mutex_unlock(&be->eng_lock);
+}
+
+/* One rx batch of queue q: ARP and ICMP to the control plane, TCP to the
+ * engine in one call; frames go back to the fill ring afterwards (the
+ * engine only borrows them for the call). */
+static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
+{
+	struct backend *be = w->be;
+	void *tcp[XQ_BATCH];
+	uint16_t lens[XQ_BATCH];
+	unsigned int n, nt = 0;
+	uint32_t idx;
+
+	n = xq_rx_peek(q, &idx);
+	if (!n)
+		return 0;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct xdp_desc *d = xq_rx_desc(q, idx + i);
+		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+		uint32_t len = d->len;
+		uint16_t type;
+
+		q->st.rx_frames++;
+		if (len < FTOE_ETH_HLEN) {
+			q->st.rx_runt++;
+			continue;
+		}
+		type = ftoe_get_be16(f + 12);
+		if (type == FTOE_ETH_P_ARP) {
+			q->st.rx_arp++;
+			control_arp_rx(be, f, len);
+		} else if (type == FTOE_ETH_P_IPV4 && len >= FTOE_ETH_HLEN + 20) {
+			uint8_t proto = f[FTOE_ETH_HLEN + 9];
+
+			if (proto == FTOE_IPPROTO_TCP) {
+				q->st.rx_tcp++;
+				tcp[nt] = f;
+				lens[nt++] = (uint16_t)len;
+			} else if (proto == IPPROTO_ICMP_) {
+				q->st.rx_icmp++;
+				control_icmp_rx(be, q, f, len);
+			} else {
+				q->st.rx_other++;
+			}
+		} else if (type == FTOE_ETH_P_IPV4) {
+			q->st.rx_runt++;
+		} else {
+			q->st.rx_other++;
+		}
+	}
+	if (nt) {
+		eng_lock(be);
+		ftoe_engine_rx(be->eng, q->id, tcp, lens, nt);
+		eng_unlock(be);
+	}
+	xq_rx_done(q, idx, n);
+	return n;
+}
+
+static int timeout_ms(uint64_t ns)
+{
+	if (ns == UINT64_MAX || ns >= (uint64_t)IDLE_MAX_MS * 1000000ull)
+		return IDLE_MAX_MS;
+	return (int)((ns + 999999) / 1000000);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct backend *be = w->be;
+	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 1];
+
+	cur_worker = w;
+	for (unsigned int i = 0; i < w->nq; i++) {
+		pthread_mutex_lock(&w->qs[i]->tx_lock);
+		w->qs[i]->owner = pthread_self();
+		w->qs[i]->has_owner = true;
+		pthread_mutex_unlock(&w->qs[i]->tx_lock);
+		pfd[i].fd = w->qs[i]->fd;
+		pfd[i].events = POLLIN;
+	}
+	pfd[w->nq].fd = w->efd;
+	pfd[w->nq].events = POLLIN;
+
+	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
+		uint64_t next = UINT64_MAX, t, now;
+		unsigned int work = 0;
+
+		for (unsigned int i = 0; i < w->nq; i++)
+			work += rx_batch(w, w->qs[i]);
+		eng_lock(be);
+		for (unsigned int i = 0; i < w->nq; i++) {
+			t = ftoe_engine_poll(be->eng, w->qs[i]->id);
+			if (t < next)
+				next = t;
+		}
+		eng_unlock(be);
+		if (w->idx == 0) {
+			now = be_now_ns();
+			if (now >= w->ctl_next_ns) {
+				t = control_poll(be);
+				w->ctl_next_ns = now + (t < CTL_POLL_MAX_NS ? t : CTL_POLL_MAX_NS);
+			}
+			t = w->ctl_next_ns > now ? w->ctl_next_ns - now : 0;
+			if (t < next)
+				next = t;
+		}
+		for (unsigned int i = 0; i < w->nq; i++)
+			xq_flush(w->qs[i]);
+		if (work || next == 0) {
+			for (unsigned int i = 0; i < w->nq; i++)
+				xq_rx_kick(w->qs[i]);
+			continue;
+		}
+		if (be->opts.busy_poll) {
+			for (unsigned int i = 0; i < w->nq; i++)
+				xq_rx_kick(w->qs[i]);
+			continue;
+		}
+		/* Idle: block on the sockets (poll() also serves the fill
+		 * ring's need_wakeup), the eventfd and the next deadline. */
+		if (poll(pfd, w->nq + 1, timeout_ms(next)) < 0 && errno != EINTR) {
+			pr_err("worker %u: poll: %s", w->idx, strerror(errno));
+			break;
+		}
+		if (pfd[w->nq].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_debug("worker %u: eventfd: %s", w->idx, strerror(errno));
+		}
+	}
+	cur_worker = NULL;
+	return NULL;
+}
+
+int workers_start(struct backend *be)
+{
+	int err;
+
+	be->nr_workers = be->opts.workers;
+	be->workers = calloc(be->nr_workers, sizeof(*be->workers));
+	if (!be->workers)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < be->nr_workers; i++)
+		be->workers[i].efd = -1;
+	for (unsigned int i = 0; i < be->nr_workers; i++) {
+		struct worker *w = &be->workers[i];
+
+		w->be = be;
+		w->idx = i;
+		w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->efd < 0) {
+			err = -errno;
+			pr_err("eventfd: %s", strerror(errno));
+			return err;
+		}
+	}
+	/* Queue i is served by worker i mod workers. */
+	for (unsigned int q = 0; q < be->nr_queues; q++) {
+		struct worker *w = &be->workers[q % be->nr_workers];
+
+		w->qs[w->nq++] = &be->queues[q];
+	}
+	for (unsigned int i = 0; i < be->nr_workers; i++) {
+		struct worker *w = &be->workers[i];
+
+		err = -pthread_create(&w->tid, NULL, worker_main, w);
+		if (err) {
+			pr_err("cannot start worker thread %u: %s", i, strerror(-err));
+			return err;
+		}
+		w->started = true;
+	}
+	return 0;
+}
+
+void workers_wake(struct backend *be)
+{
+	uint64_t one = 1;
+
+	for (unsigned int i = 0; i < be->nr_workers; i++)
+		if (be->workers[i].efd >= 0 && write(be->workers[i].efd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			pr_debug("wake worker %u: %s", i, strerror(errno));
+}
+
+void workers_stop(struct backend *be)
+{
+	if (!be->workers)
+		return;
+	atomic_store(&be->stop, true);
+	workers_wake(be);
+	for (unsigned int i = 0; i < be->nr_workers; i++) {
+		struct worker *w = &be->workers[i];
+
+		if (w->started)
+			pthread_join(w->tid, NULL);
+		if (w->efd >= 0)
+			close(w->efd);
+	}
+	free(be->workers);
+	be->workers = NULL;
+	be->nr_workers = 0;
+}

@@ -1,0 +1,215 @@
+/* xsk.c - one AF_XDP socket per queue: umem, fill/completion rings, rx and tx. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/x86/backend.h"
+#include "lib/util/log.h"
+
+/*
+ * Each queue has its own umem (no sharing between queues, so no locks
+ * between workers): frames [0, XQ_RX_FRAMES) circulate through the fill
+ * and rx rings, frames [XQ_RX_FRAMES, +XQ_TX_FRAMES) through a free list
+ * and the tx and completion rings.  Since the rx frames only ever live in
+ * those two rings and the fill ring is as large as their number, returning
+ * a received frame to the fill ring always finds space.
+ */
+
+int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id)
+{
+	struct xsk_umem_config ucfg = {
+		.fill_size = XQ_RING_SIZE,
+		.comp_size = XQ_RING_SIZE,
+		.frame_size = XQ_FRAME_SIZE,
+		.frame_headroom = 0,
+		.flags = 0,
+	};
+	struct xsk_socket_config scfg = {
+		.rx_size = XQ_RING_SIZE,
+		.tx_size = XQ_RING_SIZE,
+		/* We attach our own program and fill our own XSKMAP: libxdp's
+		 * dispatcher cannot load on this kernel. */
+		.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+		.xdp_flags = 0,
+		.bind_flags = XDP_USE_NEED_WAKEUP,
+	};
+	uint32_t idx;
+	int err;
+
+	memset(q, 0, sizeof(*q));
+	q->id = id;
+	q->fd = -1;
+	pthread_mutex_init(&q->tx_lock, NULL);
+	q->area_size = (size_t)(XQ_RX_FRAMES + XQ_TX_FRAMES) * XQ_FRAME_SIZE;
+	q->area = mmap(NULL, q->area_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (q->area == MAP_FAILED) {
+		err = -errno;
+		q->area = NULL;
+		pr_err("queue %u: cannot allocate %zu bytes of umem: %s", id, q->area_size,
+		       strerror(-err));
+		return err;
+	}
+	err = xsk_umem__create(&q->umem, q->area, q->area_size, &q->fill, &q->comp, &ucfg);
+	if (err) {
+		pr_err("queue %u: cannot register the umem: %s", id, strerror(-err));
+		goto fail;
+	}
+	err = xsk_socket__create(&q->xsk, ifname, id, q->umem, &q->rx, &q->tx, &scfg);
+	if (err) {
+		pr_err("%s: cannot create an AF_XDP socket on queue %u: %s%s", ifname, id,
+		       strerror(-err), err == -EBUSY ?
+		       " (another AF_XDP socket is bound to that queue)" : "");
+		goto fail;
+	}
+	q->fd = xsk_socket__fd(q->xsk);
+
+	if (xsk_ring_prod__reserve(&q->fill, XQ_RX_FRAMES, &idx) != XQ_RX_FRAMES) {
+		pr_err("queue %u: the fill ring is smaller than expected", id);
+		err = -ENOSPC;
+		goto fail;
+	}
+	for (unsigned int i = 0; i < XQ_RX_FRAMES; i++)
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = (uint64_t)i * XQ_FRAME_SIZE;
+	xsk_ring_prod__submit(&q->fill, XQ_RX_FRAMES);
+	for (unsigned int i = 0; i < XQ_TX_FRAMES; i++)
+		q->tx_free[i] = (uint64_t)(XQ_RX_FRAMES + i) * XQ_FRAME_SIZE;
+	q->nr_tx_free = XQ_TX_FRAMES;
+	return 0;
+
+fail:
+	xq_destroy(q);
+	return err;
+}
+
+void xq_destroy(struct xsk_queue *q)
+{
+	if (q->xsk)
+		xsk_socket__delete(q->xsk);
+	if (q->umem)
+		xsk_umem__delete(q->umem);
+	if (q->area)
+		munmap(q->area, q->area_size);
+	q->xsk = NULL;
+	q->umem = NULL;
+	q->area = NULL;
+	q->fd = -1;
+	pthread_mutex_destroy(&q->tx_lock);
+}
+
+/* Completed tx frames back to the free list.  Under tx_lock. */
+static void reap(struct xsk_queue *q)
+{
+	uint32_t idx;
+	unsigned int n = xsk_ring_cons__peek(&q->comp, XQ_RING_SIZE, &idx);
+
+	for (unsigned int i = 0; i < n; i++)
+		q->tx_free[q->nr_tx_free++] = *xsk_ring_cons__comp_addr(&q->comp, idx + i);
+	if (n)
+		xsk_ring_cons__release(&q->comp, n);
+}
+
+/* In copy mode (veth, generic XDP) the kernel transmits inside sendto();
+ * with need_wakeup it only asks for the call when the ring needs it.
+ * Under tx_lock. */
+static void kick(struct xsk_queue *q)
+{
+	q->tx_unkicked = 0;
+	if (!xsk_ring_prod__needs_wakeup(&q->tx))
+		return;
+	q->st.kicks++;
+	if (sendto(q->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
+	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
+		pr_debug("queue %u: tx kick: %s", q->id, strerror(errno));
+}
+
+int xq_xmit(struct xsk_queue *q, const void *frame, size_t len)
+{
+	struct xdp_desc *d;
+	uint32_t idx;
+	uint64_t addr;
+
+	pthread_mutex_lock(&q->tx_lock);
+	if (len > XQ_FRAME_SIZE) {
+		q->st.tx_too_big++;
+		pthread_mutex_unlock(&q->tx_lock);
+		return -EMSGSIZE;
+	}
+	if (!q->nr_tx_free) {
+		reap(q);
+		if (!q->nr_tx_free) {
+			/* Everything is in flight: push it, then look again. */
+			kick(q);
+			reap(q);
+		}
+	}
+	if (!q->nr_tx_free || xsk_ring_prod__reserve(&q->tx, 1, &idx) != 1) {
+		q->st.tx_full++;
+		pthread_mutex_unlock(&q->tx_lock);
+		return -ENOBUFS;
+	}
+	addr = q->tx_free[--q->nr_tx_free];
+	memcpy(xsk_umem__get_data(q->area, addr), frame, len);
+	d = xsk_ring_prod__tx_desc(&q->tx, idx);
+	d->addr = addr;
+	d->len = (uint32_t)len;
+	d->options = 0;
+	xsk_ring_prod__submit(&q->tx, 1);
+	q->st.tx_frames++;
+	/* The owning worker kicks once per loop; anyone else (or a long
+	 * burst) kicks now so frames never wait for the next wakeup. */
+	if (++q->tx_unkicked >= XQ_KICK_BATCH || !q->has_owner ||
+	    !pthread_equal(q->owner, pthread_self()))
+		kick(q);
+	pthread_mutex_unlock(&q->tx_lock);
+	return 0;
+}
+
+void xq_flush(struct xsk_queue *q)
+{
+	pthread_mutex_lock(&q->tx_lock);
+	if (q->tx_unkicked)
+		kick(q);
+	if (q->nr_tx_free < XQ_TX_FRAMES)
+		reap(q);
+	pthread_mutex_unlock(&q->tx_lock);
+}
+
+unsigned int xq_rx_peek(struct xsk_queue *q, uint32_t *idx)
+{
+	return xsk_ring_cons__peek(&q->rx, XQ_BATCH, idx);
+}
+
+const struct xdp_desc *xq_rx_desc(struct xsk_queue *q, uint32_t idx)
+{
+	return xsk_ring_cons__rx_desc(&q->rx, idx);
+}
+
+void xq_rx_done(struct xsk_queue *q, uint32_t idx, unsigned int n)
+{
+	uint32_t fidx;
+
+	/* Cannot fail: see the comment at the top. */
+	if (xsk_ring_prod__reserve(&q->fill, n, &fidx) != n) {
+		pr_err("queue %u: fill ring full (frame accounting bug); frames lost", q->id);
+		xsk_ring_cons__release(&q->rx, n);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t addr = xsk_ring_cons__rx_desc(&q->rx, idx + i)->addr;
+
+		/* Aligned mode: the frame's base, whatever the headroom. */
+		*xsk_ring_prod__fill_addr(&q->fill, fidx + i) = addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
+	}
+	xsk_ring_prod__submit(&q->fill, n);
+	xsk_ring_cons__release(&q->rx, n);
+}
+
+void xq_rx_kick(struct xsk_queue *q)
+{
+	if (xsk_ring_prod__needs_wakeup(&q->fill))
+		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
