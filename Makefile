@@ -102,6 +102,54 @@ $(BUILD)/tests/progs/%.bpf.o: tests/progs/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 
+# ---- shipped XDP programs' headers and the firewall rule compiler ------
+# xdp-progs/*.bpf.o are rebuilt when a shared header changes.
+$(XDP_PROGS): $(wildcard xdp-progs/*.h include/flextoe/*.h)
+# loader/fw/: the firewall rule compiler (libftoe_fw.a, no dependency on
+# the other libraries) and its CLI build/bin/flextoe-fw (fw_cli.c).
+FW_LIB_SRCS := $(filter-out loader/fw/fw_cli.c,$(wildcard loader/fw/*.c))
+LIB_FW := $(BUILD)/lib/libftoe_fw.a
+$(LIB_FW): $(call obj,$(FW_LIB_SRCS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(BUILD)/bin/flextoe-fw: $(call obj,loader/fw/fw_cli.c) $(LIB_FW) $(LIB_EBPF) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(UNIT_BIN): $(LIB_FW)
+$(BUILD)/bin/flextoe-bpf: $(LIB_FW)
+all: $(BUILD)/bin/flextoe-fw
+BINS += $(BUILD)/bin/flextoe-fw
+
+# ---- test tools: tests/tools/NAME/*.c -> $(BUILD)/tests/tools/NAME -------
+TOOL_NAMES := $(sort $(patsubst tests/tools/%/,%,$(dir $(wildcard tests/tools/*/*.c))))
+TOOL_BINS  := $(patsubst %,$(BUILD)/tests/tools/%,$(TOOL_NAMES))
+define TOOL_RULE
+$(BUILD)/tests/tools/$(1): $(call obj,$(wildcard tests/tools/$(1)/*.c)) $(LIB_UTIL)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ -lm
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
+# the engine harness also links the core (engine work)
+$(BUILD)/tests/tools/tcp-harness: $(LIB_CORE)
+all: $(TOOL_BINS)
+
+# ---- the engine daemon: core/x86/*.c -> $(BUILD)/bin/flextoe -----------
+# The steering XDP program (core/x86/steer.bpf.c) is compiled by clang and
+# embedded in the binary by core/x86/steer_obj.c (.incbin), so the daemon
+# needs nothing from the build tree at run time.
+X86_SRCS  := $(filter-out %.bpf.c,$(wildcard core/x86/*.c))
+STEER_OBJ := $(OBJ)/core/x86/flextoe_steer.bpf.o
+$(STEER_OBJ): core/x86/steer.bpf.c core/x86/steer_cfg.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -I. -c -o $@ $<
+$(OBJ)/core/x86/steer_obj.o: $(STEER_OBJ)
+$(OBJ)/core/x86/steer_obj.o: CPPFLAGS += -DFTOE_STEER_OBJ='"$(abspath $(STEER_OBJ))"'
+$(BUILD)/bin/flextoe: $(call obj,$(X86_SRCS)) $(LIB_CORE) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BUILD)/bin/flextoe
+BINS += $(BUILD)/bin/flextoe
+
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------
 # The library sources are compiled once with coverage and sanitizers
 # (build/fuzz/obj), then linked into each target.

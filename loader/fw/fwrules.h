@@ -1,0 +1,100 @@
+/* fwrules.h - firewall rule files: parsing, first-match reference semantics, compilation into the firewall program's maps.
+ *
+ * Rule file syntax (docs/firewall.md): one rule per line,
+ *     ACTION PROTO SRC SPORT DST DPORT
+ * ACTION allow|deny; PROTO tcp|udp|any; SRC/DST an IPv4 or IPv6 CIDR, a
+ * bare address (/32, /128) or any; SPORT/DPORT a port, a range LO-HI, or
+ * any (ports need tcp or udp); `policy allow|deny` sets the default
+ * (allow when absent); `#` starts a comment.  The first matching rule
+ * wins.  Compilation follows include/flextoe/firewall.h.
+ *
+ * Functions return 0 or a negative errno.  Nothing here depends on the
+ * runtime or libbpf: map writes go through struct fw_map_ops, so the
+ * same code fills kernel maps, runtime maps or prints the updates.
+ */
+#ifndef FTOE_LOADER_FWRULES_H
+#define FTOE_LOADER_FWRULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <flextoe/firewall.h>
+
+struct fw_rule {
+	unsigned int line;	/* 1-based line in the rule file */
+	uint8_t action;		/* FW_ACT_* */
+	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP, 0 = any */
+	uint8_t family;		/* 4 or 6, 0 when both addresses are any */
+	uint8_t src_plen;	/* prefix lengths; 0 with any */
+	uint8_t dst_plen;
+	uint8_t src[16];	/* network order, host bits zero */
+	uint8_t dst[16];
+	uint16_t sport_lo, sport_hi;	/* inclusive; 0-65535 = any */
+	uint16_t dport_lo, dport_hi;
+};
+
+struct fw_ruleset;
+
+/* Where parsing failed: line (0 for errors not tied to a line, e.g. the
+ * file cannot be read) and a message saying what was wrong. */
+struct fw_error {
+	unsigned int line;
+	char msg[256];
+};
+
+/* Parse a rule file / a string (name is used in messages only).  On
+ * failure *out is NULL, err says why: -EINVAL for a bad line, -E2BIG for
+ * more than FW_MAX_RULES rules, -ENOENT/-EACCES/... when the file cannot
+ * be read, -ENOMEM. */
+int fw_ruleset_parse_file(const char *path, struct fw_ruleset **out, struct fw_error *err);
+int fw_ruleset_parse_str(const char *text, struct fw_ruleset **out, struct fw_error *err);
+void fw_ruleset_free(struct fw_ruleset *rs);
+
+size_t fw_ruleset_nr_rules(const struct fw_ruleset *rs);
+const struct fw_rule *fw_ruleset_rule(const struct fw_ruleset *rs, size_t i);
+uint32_t fw_ruleset_policy(const struct fw_ruleset *rs);
+
+/* A packet as the firewall program sees it (struct fw_fields without
+ * masks): family 4/6, proto, ports host order (0 when absent), addresses
+ * network order (IPv4 in the first 4 bytes). */
+struct fw_packet {
+	uint8_t family;
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint8_t src[16];
+	uint8_t dst[16];
+};
+
+/* Reference semantics: the action for pkt, straight from the rule list;
+ * *rule gets the matching rule's index or FW_MAX_RULES for the policy. */
+uint32_t fw_ruleset_match(const struct fw_ruleset *rs, const struct fw_packet *pkt,
+			  uint32_t *rule);
+
+/* Map writes.  map is one of the firewall program's map names
+ * ("fw_rules", "fw_tuples", "fw_gens", "fw_active"); key and value are in
+ * the layouts of include/flextoe/firewall.h.  Return 0 or -errno. */
+struct fw_map_ops {
+	int (*update)(void *ctx, const char *map, const void *key, size_t key_size,
+		      const void *value, size_t value_size);
+	void *ctx;
+};
+
+struct fw_compile_stats {
+	uint32_t nr_rules;
+	uint32_t nr_tuples;	/* distinct masks */
+	uint32_t nr_entries;	/* fw_rules entries written */
+	uint32_t nr_shadowed;	/* entries dropped: an earlier rule owns the same key */
+};
+
+/* Compile rs into generation gen (0 or 1): fw_rules entries, fw_tuples,
+ * fw_gens[gen], and last fw_active = gen, the atomic switch-over (the
+ * program reads fw_active once per packet).  Counters are not touched.
+ * -E2BIG when the rules need more than FW_MAX_TUPLES masks or
+ * FW_MAX_ENTRIES / FW_GENERATIONS entries; ops errors are passed on. */
+int fw_ruleset_compile(const struct fw_ruleset *rs, uint32_t gen, const struct fw_map_ops *ops,
+		       struct fw_compile_stats *stats, struct fw_error *err);
+
+/* Split [lo, hi] into aligned port prefixes (value, prefix length 0..16),
+ * as few as possible (at most 30); returns how many were written. */
+int fw_port_prefixes(uint16_t lo, uint16_t hi, uint16_t *vals, uint8_t *plens);
+
+#endif /* FTOE_LOADER_FWRULES_H */

@@ -1,0 +1,451 @@
+/* test_xdp_progs.c - the shipped XDP programs in the runtime with struct flextoe_md present: classify, vlan_strip, tcp_trace, capture, firewall. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ebpf/ebpf.h"
+#include "loader/fw/fwrules.h"
+#include "tests/unit/test.h"
+#include <flextoe/bpf.h>
+#include <flextoe/classify.h>
+#include <flextoe/trace.h>
+
+static struct ebpf_object *open_prog(const char *name, enum ebpf_engine engine, struct ebpf_prog **prog)
+{
+	struct ebpf_object_opts opts = { .sz = sizeof(opts), .engine = engine };
+	struct ebpf_object *obj = NULL;
+	char rel[128];
+	int ret;
+
+	snprintf(rel, sizeof(rel), "xdp-progs/%s.bpf.o", name);
+	ret = ebpf_object_open(ftoe_test_path(rel), &opts, &obj);
+	ck_assert_msg(ret == 0, "cannot open %s: %d (run as root after make)", rel, ret);
+	*prog = ebpf_object_next_prog(obj, NULL);
+	ck_assert_ptr_nonnull(*prog);
+	return obj;
+}
+
+static void map_set(struct ebpf_object *obj, const char *name, const void *key, const void *val)
+{
+	struct ebpf_map *m = ebpf_object_find_map(obj, name);
+
+	ck_assert_msg(m != NULL, "no map %s", name);
+	ck_assert_int_eq(ebpf_map_update_elem(m, key, val, BPF_ANY), 0);
+}
+
+/* Ethernet [+ tags] + IPv4 + TCP (20-byte header) + payload. */
+static size_t tcp4_frame(uint8_t *f, const uint16_t *tpids, int ntags, const char *src, uint16_t sport,
+			 const char *dst, uint16_t dport, uint32_t seq, uint32_t ack, size_t payload)
+{
+	size_t off = 12, ip, tcp;
+	int i;
+
+	memset(f, 0, 14 + 8 + 40 + payload);
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	for (i = 0; i < ntags; i++) {
+		f[off] = (uint8_t)(tpids[i] >> 8);
+		f[off + 1] = (uint8_t)tpids[i];
+		f[off + 2] = (uint8_t)(0x20 | (100 + i) >> 8);	/* PCP 1, VID 100+i */
+		f[off + 3] = (uint8_t)(100 + i);
+		off += 4;
+	}
+	f[off] = 0x08;
+	f[off + 1] = 0x00;
+	ip = off + 2;
+	f[ip] = 0x45;
+	f[ip + 2] = (uint8_t)((40 + payload) >> 8);
+	f[ip + 3] = (uint8_t)(40 + payload);
+	f[ip + 8] = 64;
+	f[ip + 9] = IPPROTO_TCP;
+	inet_pton(AF_INET, src, f + ip + 12);
+	inet_pton(AF_INET, dst, f + ip + 16);
+	tcp = ip + 20;
+	f[tcp] = (uint8_t)(sport >> 8);
+	f[tcp + 1] = (uint8_t)sport;
+	f[tcp + 2] = (uint8_t)(dport >> 8);
+	f[tcp + 3] = (uint8_t)dport;
+	seq = htonl(seq);
+	ack = htonl(ack);
+	memcpy(f + tcp + 4, &seq, 4);
+	memcpy(f + tcp + 8, &ack, 4);
+	f[tcp + 12] = 5 << 4;
+	f[tcp + 13] = 0x18;	/* PSH ACK */
+	f[tcp + 14] = 0x12;	/* window 0x1234 */
+	f[tcp + 15] = 0x34;
+	return tcp + 20 + payload;
+}
+
+/* Place frame in a test-run geometry buffer with md (when given) in
+ * data_meta .. data, as the engine does at its hooks. */
+static struct ebpf_xdp_buff *make_buff(const uint8_t *frame, size_t len, const struct flextoe_md *md)
+{
+	struct ebpf_xdp_buff *x;
+
+	ck_assert_int_eq(ebpf_xdp_buff_alloc(EBPF_XDP_TEST_FRAME_SZ, &x), 0);
+	x->tailroom = EBPF_XDP_TEST_TAILROOM;
+	ck_assert_int_eq(ebpf_xdp_buff_set(x, frame, len, EBPF_XDP_TEST_HEADROOM), 0);
+	if (md) {
+		x->md.data_meta = x->md.data - sizeof(*md);
+		memcpy((void *)(uintptr_t)x->md.data_meta, md, sizeof(*md));
+	}
+	return x;
+}
+
+static struct flextoe_md base_md(uint8_t hook, uint8_t dir)
+{
+	struct flextoe_md md;
+
+	memset(&md, 0, sizeof(md));
+	md.size = sizeof(md);
+	md.version = FLEXTOE_MD_VERSION;
+	md.hook = hook;
+	md.dir = dir;
+	md.flags = FLEXTOE_MDF_FLOW;
+	md.flow_id = 17;
+	md.flow_group = 3;
+	md.tstamp_ns = 123456789;
+	md.snd_una = 1000;
+	md.snd_nxt = 2000;
+	md.rcv_nxt = 3000;
+	md.cwnd = 14600;
+	md.srtt_us = 250;
+	return md;
+}
+
+/* A copy of the metadata: after adjust_head it may be only 4-byte aligned
+ * (as XDP metadata in the kernel), too little for a direct u64 read in C. */
+static const struct flextoe_md *buff_md(const struct ebpf_xdp_buff *x)
+{
+	static struct flextoe_md copy;
+
+	ck_assert_uint_eq(x->md.data - x->md.data_meta, sizeof(struct flextoe_md));
+	memcpy(&copy, (const void *)(uintptr_t)x->md.data_meta, sizeof(copy));
+	return &copy;
+}
+
+START_TEST(test_classify)
+{
+	struct classify_port_key pk = { .proto = IPPROTO_TCP, .port = 80 };
+	struct classify_val pv = { .app_ctx = 7, .priority = 2 }, fv = { .app_ctx = 9, .priority = 5, .flow_group = 11 };
+	struct classify_flow_key fk = { .family = 4, .proto = IPPROTO_TCP, .sport = 40000, .dport = 80 };
+	struct flextoe_md md;
+	struct ebpf_xdp_buff *x;
+	struct ebpf_object *obj;
+	struct ebpf_prog *prog;
+	const struct flextoe_md *out;
+	uint8_t f[256];
+	size_t len;
+
+	obj = open_prog("classify", (enum ebpf_engine)_i, &prog);
+	map_set(obj, "classify_ports", &pk, &pv);
+	inet_pton(AF_INET, "10.0.0.9", fk.saddr);
+	inet_pton(AF_INET, "10.0.0.1", fk.daddr);
+	map_set(obj, "classify_flows", &fk, &fv);
+
+	/* RX to port 80 from another peer: the port entry */
+	len = tcp4_frame(f, NULL, 0, "10.0.0.2", 40000, "10.0.0.1", 80, 1, 2, 10);
+	md = base_md(FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+	x = make_buff(f, len, &md);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	out = buff_md(x);
+	ck_assert_uint_eq(out->app_ctx, 7);
+	ck_assert_uint_eq(out->priority, 2);
+	ck_assert_uint_eq(out->flow_group, 3);	/* value's 0 keeps it */
+	ck_assert_uint_eq(out->flags, FLEXTOE_MDF_FLOW | FLEXTOE_MDF_CLASS);
+	ck_assert_int_eq(memcmp(ebpf_xdp_data(x), f, len), 0);	/* frame untouched */
+	ebpf_xdp_buff_free(x);
+
+	/* the exact 5-tuple wins over the port */
+	len = tcp4_frame(f, NULL, 0, "10.0.0.9", 40000, "10.0.0.1", 80, 1, 2, 0);
+	x = make_buff(f, len, &md);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	out = buff_md(x);
+	ck_assert_uint_eq(out->app_ctx, 9);
+	ck_assert_uint_eq(out->priority, 5);
+	ck_assert_uint_eq(out->flow_group, 11);
+	ebpf_xdp_buff_free(x);
+
+	/* TX: the local port is the source port; RX to port 81 misses */
+	len = tcp4_frame(f, NULL, 0, "10.0.0.1", 80, "10.0.0.2", 40000, 1, 2, 0);
+	md = base_md(FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+	x = make_buff(f, len, &md);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	ck_assert_uint_eq(buff_md(x)->app_ctx, 7);
+	ebpf_xdp_buff_free(x);
+	len = tcp4_frame(f, NULL, 0, "10.0.0.2", 40000, "10.0.0.1", 81, 1, 2, 0);
+	md = base_md(FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+	x = make_buff(f, len, &md);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	ck_assert_int_eq(memcmp(buff_md(x), &md, sizeof(md)), 0);
+	ebpf_xdp_buff_free(x);
+
+	/* a wrong version is not metadata: nothing written */
+	md.version = 99;
+	len = tcp4_frame(f, NULL, 0, "10.0.0.2", 40000, "10.0.0.1", 80, 1, 2, 0);
+	x = make_buff(f, len, &md);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	ck_assert_int_eq(memcmp(buff_md(x), &md, sizeof(md)), 0);
+	ebpf_xdp_buff_free(x);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+START_TEST(test_vlan_strip)
+{
+	static const uint16_t qinq[2] = { 0x88a8, 0x8100 }, dot1q[1] = { 0x8100 }, ad[1] = { 0x88a8 };
+	static const struct { const uint16_t *tpids; int n; uint16_t flags, vid, svid; } cases[] = {
+		{ qinq, 2, FLEXTOE_MDF_VLAN | FLEXTOE_MDF_QINQ, 101, 100 },
+		{ dot1q, 1, FLEXTOE_MDF_VLAN, 100, 0 },
+		{ ad, 1, FLEXTOE_MDF_QINQ, 0, 100 },
+	};
+	struct ebpf_object *obj;
+	struct ebpf_prog *prog;
+	uint8_t tagged[256], plain[256];
+	size_t tlen, plen;
+	unsigned int c;
+
+	obj = open_prog("vlan_strip", (enum ebpf_engine)_i, &prog);
+	plen = tcp4_frame(plain, NULL, 0, "10.0.0.2", 1, "10.0.0.1", 2, 3, 4, 30);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct flextoe_md md = base_md(FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+		const struct flextoe_md *out;
+		struct ebpf_xdp_buff *x;
+
+		tlen = tcp4_frame(tagged, cases[c].tpids, cases[c].n, "10.0.0.2", 1, "10.0.0.1", 2, 3, 4, 30);
+		ck_assert_uint_eq(tlen, plen + 4 * (size_t)cases[c].n);
+		x = make_buff(tagged, tlen, &md);
+		ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+		ck_assert_uint_eq(ebpf_xdp_len(x), plen);
+		ck_assert_int_eq(memcmp(ebpf_xdp_data(x), plain, plen), 0);
+		out = buff_md(x);	/* moved along with the data */
+		ck_assert_uint_eq(out->flags, FLEXTOE_MDF_FLOW | cases[c].flags);
+		ck_assert_uint_eq(out->vlan_id, cases[c].vid);
+		ck_assert_uint_eq(out->svlan_id, cases[c].svid);
+		ck_assert_uint_eq(out->tstamp_ns, md.tstamp_ns);
+		ebpf_xdp_buff_free(x);
+	}
+	ebpf_object_close(obj);
+}
+END_TEST
+
+struct rec_box {
+	int n;
+	uint8_t buf[4096];
+	size_t size;
+};
+
+static int grab(void *ctx, void *data, size_t size)
+{
+	struct rec_box *b = ctx;
+
+	b->n++;
+	b->size = size < sizeof(b->buf) ? size : sizeof(b->buf);
+	memcpy(b->buf, data, b->size);
+	return 0;
+}
+
+START_TEST(test_tcp_trace)
+{
+	static const uint16_t dot1q[1] = { 0x8100 };
+	struct flextoe_md md = base_md(FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+	struct flextoe_trace_rec rec;
+	struct ebpf_xdp_buff *x;
+	struct ebpf_object *obj;
+	struct ebpf_prog *prog;
+	struct rec_box box = { 0 };
+	struct ebpf_map *rb;
+	uint8_t f[512];
+	size_t len;
+
+	obj = open_prog("tcp_trace", (enum ebpf_engine)_i, &prog);
+	rb = ebpf_object_find_map(obj, "trace_events");
+	ck_assert_ptr_nonnull(rb);
+	md.flags |= FLEXTOE_MDF_RETRANSMIT;
+	len = tcp4_frame(f, dot1q, 1, "10.0.0.1", 5000, "10.0.0.2", 80, 0x11223344, 0x55667788, 200);
+	x = make_buff(f, len, &md);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	ck_assert_int_eq(ebpf_ringbuf_consume(rb, grab, &box), 1);
+	ck_assert_uint_eq(box.size, sizeof(rec));
+	memcpy(&rec, box.buf, sizeof(rec));
+	ck_assert_uint_eq(rec.size, sizeof(rec));
+	ck_assert_uint_eq(rec.family, 4);
+	ck_assert_uint_eq(rec.dir, FLEXTOE_DIR_TX);
+	ck_assert_uint_eq(rec.hook, FLEXTOE_HOOK_TX_POST);
+	ck_assert_uint_eq(rec.flags, FLEXTOE_TRF_MD | FLEXTOE_TRF_RETRANSMIT | FLEXTOE_TRF_VLAN);
+	ck_assert_uint_eq(rec.tstamp_ns, 123456789);
+	ck_assert_uint_eq(rec.sport, 5000);
+	ck_assert_uint_eq(rec.dport, 80);
+	ck_assert_uint_eq(rec.seq, 0x11223344);
+	ck_assert_uint_eq(rec.ack, 0x55667788);
+	ck_assert_uint_eq(rec.len, 200);
+	ck_assert_uint_eq(rec.tcp_flags, 0x18);
+	ck_assert_uint_eq(rec.win, 0x1234);
+	ck_assert_uint_eq(rec.flow_id, 17);
+	ck_assert_uint_eq(rec.snd_una, 1000);
+	ck_assert_uint_eq(rec.snd_nxt, 2000);
+	ck_assert_uint_eq(rec.cwnd, 14600);
+	ck_assert_uint_eq(rec.srtt_us, 250);
+	ck_assert_uint_eq(rec.pkt_len, len);
+	ck_assert_uint_eq(rec.snap_len, FLEXTOE_TRACE_SNAP);
+	ck_assert_int_eq(memcmp(rec.snap, f, FLEXTOE_TRACE_SNAP), 0);
+	ck_assert_uint_eq(rec.saddr[0], 10);
+	ck_assert_uint_eq(rec.daddr[3], 2);
+	ebpf_xdp_buff_free(x);
+
+	/* without metadata: RX, no TCP state, time 0 in this variant */
+	x = make_buff(f, len, NULL);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	ck_assert_int_eq(ebpf_ringbuf_consume(rb, grab, &box), 1);
+	memcpy(&rec, box.buf, sizeof(rec));
+	ck_assert_uint_eq(rec.flags, FLEXTOE_TRF_VLAN);
+	ck_assert_uint_eq(rec.dir, FLEXTOE_DIR_RX);
+	ck_assert_uint_eq(rec.tstamp_ns, 0);
+	ck_assert_uint_eq(rec.snd_una, 0);
+	ebpf_xdp_buff_free(x);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+START_TEST(test_capture)
+{
+	struct flextoe_md md = base_md(FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+	struct flextoe_capture_cfg cfg = { .snaplen = 60 };
+	struct flextoe_capture_hdr h;
+	struct ebpf_xdp_buff *x;
+	struct ebpf_object *obj;
+	struct ebpf_prog *prog;
+	struct rec_box box = { 0 };
+	struct ebpf_map *rb;
+	uint32_t zero = 0;
+	uint8_t f[512];
+	size_t len;
+
+	obj = open_prog("capture", (enum ebpf_engine)_i, &prog);
+	rb = ebpf_object_find_map(obj, "capture_events");
+	len = tcp4_frame(f, NULL, 0, "10.0.0.1", 5000, "10.0.0.2", 80, 1, 2, 100);
+	x = make_buff(f, len, &md);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	ck_assert_int_eq(ebpf_ringbuf_consume(rb, grab, &box), 1);
+	ck_assert_uint_eq(box.size, sizeof(h) + len);
+	memcpy(&h, box.buf, sizeof(h));
+	ck_assert_uint_eq(h.pkt_len, len);
+	ck_assert_uint_eq(h.cap_len, len);
+	ck_assert_uint_eq(h.tstamp_ns, 123456789);
+	ck_assert_int_eq(memcmp(box.buf + sizeof(h), f, len), 0);
+	ebpf_xdp_buff_free(x);
+
+	map_set(obj, "capture_cfg", &zero, &cfg);
+	x = make_buff(f, len, NULL);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_PASS);
+	ck_assert_int_eq(ebpf_ringbuf_consume(rb, grab, &box), 1);
+	ck_assert_uint_eq(box.size, sizeof(h) + 60);
+	memcpy(&h, box.buf, sizeof(h));
+	ck_assert_uint_eq(h.cap_len, 60);
+	ck_assert_uint_eq(h.pkt_len, len);
+	ck_assert_int_eq(memcmp(box.buf + sizeof(h), f, 60), 0);
+	ebpf_xdp_buff_free(x);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+static int rt_update(void *ctx, const char *map, const void *key, size_t ksz, const void *val, size_t vsz)
+{
+	(void)ksz;
+	(void)vsz;
+	return ebpf_map_update_elem(ebpf_object_find_map(ctx, map), key, val, BPF_ANY);
+}
+
+static uint32_t fw_run(struct ebpf_prog *prog, const char *src, uint16_t sport, const char *dst, uint16_t dport)
+{
+	struct ebpf_xdp_buff *x;
+	uint8_t f[256];
+	uint32_t act;
+	size_t len = tcp4_frame(f, NULL, 0, src, sport, dst, dport, 1, 2, 0);
+
+	x = make_buff(f, len, NULL);
+	act = ebpf_prog_run_xdp(prog, x);
+	ebpf_xdp_buff_free(x);
+	return act;
+}
+
+/* The compiled rules in the real program, and the generation switch. */
+START_TEST(test_firewall_generations)
+{
+	struct fw_map_ops ops = { .update = rt_update };
+	struct fw_ruleset *a, *b;
+	struct ebpf_object *obj;
+	struct ebpf_prog *prog;
+	struct fw_error err;
+	uint64_t cnt[512];
+	uint32_t idx;
+
+	ck_assert_int_eq(fw_ruleset_parse_str("policy deny\ndeny tcp 10.1.0.0/16 any any 22\n"
+					      "allow tcp 10.0.0.0/8 any any 20-25\n", &a, &err), 0);
+	ck_assert_int_eq(fw_ruleset_parse_str("policy allow\ndeny tcp any any any 80\n", &b, &err), 0);
+	obj = open_prog("firewall", (enum ebpf_engine)_i, &prog);
+	ops.ctx = obj;
+	/* unconfigured: generation 0 with no tuples and policy allow */
+	ck_assert_uint_eq(fw_run(prog, "1.1.1.1", 1, "2.2.2.2", 80), XDP_PASS);
+
+	ck_assert_int_eq(fw_ruleset_compile(a, 0, &ops, NULL, &err), 0);
+	ck_assert_uint_eq(fw_run(prog, "10.1.0.5", 1, "2.2.2.2", 22), XDP_DROP);	/* rule 0 */
+	ck_assert_uint_eq(fw_run(prog, "10.2.0.5", 1, "2.2.2.2", 22), XDP_PASS);	/* rule 1 */
+	ck_assert_uint_eq(fw_run(prog, "10.2.0.5", 1, "2.2.2.2", 26), XDP_DROP);	/* policy */
+	ck_assert_uint_eq(fw_run(prog, "1.1.1.1", 1, "2.2.2.2", 80), XDP_DROP);
+
+	ck_assert_int_eq(fw_ruleset_compile(b, 1, &ops, NULL, &err), 0);
+	ck_assert_uint_eq(fw_run(prog, "10.1.0.5", 1, "2.2.2.2", 22), XDP_PASS);
+	ck_assert_uint_eq(fw_run(prog, "1.1.1.1", 1, "2.2.2.2", 80), XDP_DROP);
+
+	/* per-rule counters: generation 0 rule 0 hit once, its policy three
+	 * times (the unconfigured run counts there too) */
+	ck_assert_uint_le(ebpf_nr_cpus(), 512);
+	idx = FW_COUNTER_IDX(0, 0);
+	ck_assert_int_eq(ebpf_map_lookup_elem(ebpf_object_find_map(obj, "fw_counters"), &idx, cnt), 0);
+	{
+		uint64_t sum = 0;
+
+		for (unsigned int c = 0; c < ebpf_nr_cpus(); c++)
+			sum += cnt[c];
+		ck_assert_uint_eq(sum, 1);
+	}
+	idx = FW_COUNTER_IDX(0, FW_MAX_RULES);
+	ck_assert_int_eq(ebpf_map_lookup_elem(ebpf_object_find_map(obj, "fw_counters"), &idx, cnt), 0);
+	{
+		uint64_t sum = 0;
+
+		for (unsigned int c = 0; c < ebpf_nr_cpus(); c++)
+			sum += cnt[c];
+		ck_assert_uint_eq(sum, 3);
+	}
+	fw_ruleset_free(a);
+	fw_ruleset_free(b);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+static Suite *xdp_progs_suite(void)
+{
+	Suite *s = suite_create("loader_xdp_progs");
+	TCase *tc = tcase_create("xdp_progs");
+
+	if (geteuid() != 0)
+		return s;	/* the kernel verifier needs root: nothing to run */
+	tcase_set_timeout(tc, 60);
+	/* _i is the engine: EBPF_ENGINE_INTERP (0), EBPF_ENGINE_JIT (1) */
+	tcase_add_loop_test(tc, test_classify, 0, 2);
+	tcase_add_loop_test(tc, test_vlan_strip, 0, 2);
+	tcase_add_loop_test(tc, test_tcp_trace, 0, 2);
+	tcase_add_loop_test(tc, test_capture, 0, 2);
+	tcase_add_loop_test(tc, test_firewall_generations, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(xdp_progs_suite)
