@@ -4,15 +4,23 @@
 # the runtime's JIT, its interpreter and the kernel (BPF_PROG_TEST_RUN) with
 # the same generated frames (tests/diff/xdp_diff.c).
 #
-# One test per (object, program, engine pair).  Ends with "N passed, N
-# failed"; exits 1 if anything failed.  Environment: BUILD (default build),
-# DIFF_PACKETS (frames per program, default 2000), DIFF_SEED (default 1),
-# XDPFILT_DIR (where xdp-tools installs its objects).
+# Shipped programs get their configuration by name: tests/diff/configs/
+# NAME.updates (map updates, xdp_diff -u), and for the firewall
+# configs/firewall.rules compiled with flextoe-fw.  Configured filters and
+# firewalls also get xdp_diff -V: they must return both PASS and DROP on
+# every engine, and the configuration must change verdicts.
+#
+# One test per (object, program, engine pair), plus the verdict check.
+# Ends with "N passed, N failed"; exits 1 if anything failed.  Environment:
+# BUILD (default build), DIFF_PACKETS (frames per program, default 2000),
+# DIFF_SEED (default 1), XDPFILT_DIR (where xdp-tools installs its objects).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 BUILD=${BUILD:-build}
 TOOL=$BUILD/tests/diff/xdp_diff
+FWC=$BUILD/bin/flextoe-fw
+CONFIGS=tests/diff/configs
 XDPFILT_DIR=${XDPFILT_DIR:-/usr/lib/x86_64-linux-gnu/bpf}
 PACKETS=${DIFF_PACKETS:-2000}
 SEED=${DIFF_SEED:-1}
@@ -31,6 +39,45 @@ if [[ $(id -u) -ne 0 ]]; then
 	exit 1
 fi
 mkdir -p "$LOGDIR"
+TMP=$(mktemp -d /tmp/ftoe-diff.XXXXXX) || { echo "0 passed, 1 failed"; exit 1; }
+trap 'rm -rf "$TMP"' EXIT
+
+# Arguments of xdp_diff that configure object $1 (by file name) into the
+# array cfg; returns 1 (after saying why) when its configuration cannot be
+# built.  verdicts=1 when the object is a configured filter or firewall.
+object_config() {
+	local name=$1 base=${1%.o}
+	base=${base%.bpf}
+	cfg=()
+	verdicts=0
+	case $base in
+	xdpfilt_*|fw_*)		# configured inside xdp_diff (mapcfg.h)
+		verdicts=1
+		;;
+	firewall)
+		if [[ ! -x $FWC ]]; then
+			echo "FAIL $name: $FWC is missing: run 'make' first"
+			return 1
+		fi
+		if ! "$FWC" compile "$CONFIGS/firewall.rules" --print-updates \
+			>"$TMP/firewall.updates" 2>"$TMP/firewall.err"; then
+			echo "FAIL $name: flextoe-fw cannot compile $CONFIGS/firewall.rules:"
+			sed 's/^/    /' "$TMP/firewall.err"
+			return 1
+		fi
+		cfg=(-u "$TMP/firewall.updates")
+		verdicts=1
+		;;
+	*)
+		if [[ -f $CONFIGS/$base.updates ]]; then
+			cfg=(-u "$CONFIGS/$base.updates")
+			[[ $base == filter_* ]] && verdicts=1
+		fi
+		;;
+	esac
+	[[ $verdicts -eq 1 ]] && cfg+=(-V)
+	return 0
+}
 
 objects=()
 for o in "$BUILD"/xdp-progs/*.bpf.o "$BUILD"/tests/progs/*.bpf.o; do
@@ -53,7 +100,11 @@ for obj in "${objects[@]}"; do
 		fail=$((fail + 1))
 		continue
 	fi
-	"$TOOL" -n "$PACKETS" -s "$SEED" "$obj" >"$log" 2>&1
+	if ! object_config "$name"; then
+		fail=$((fail + 1))
+		continue
+	fi
+	"$TOOL" -n "$PACKETS" -s "$SEED" "${cfg[@]}" "$obj" >"$log" 2>&1
 	rc=$?
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
 	if [[ -z $line ]]; then
@@ -70,15 +121,26 @@ for obj in "${objects[@]}"; do
 	pass=$((pass + p))
 	fail=$((fail + f))
 	skip=$((skip + ${s:-0}))
+	# A configured filter must have run its verdict check (a program
+	# skipped or not run would otherwise pass unnoticed).
+	if [[ $verdicts -eq 1 && $f -eq 0 ]] && ! grep -qE '^PASS .* verdicts: ' "$log"; then
+		echo "FAIL $name: configured filter, but no verdict check ran (see $log)"
+		f=1
+		fail=$((fail + 1))
+	fi
 	if [[ $f -ne 0 || $rc -ne 0 ]]; then
 		[[ $f -eq 0 ]] && fail=$((fail + 1))
 		echo "FAIL $name ($p passed, $f failed); details from $log:"
-		grep -E '^(FAIL|MISMATCH|    |  map )' "$log" | head -n 80 | sed 's/^/    /'
+		grep -E '^(FAIL|MISMATCH|    |  map |[^ ]+:[0-9]+: )' "$log" | head -n 80 |
+			sed 's/^/    /'
 	else
 		echo "ok   $name ($p passed${s:+, $s skipped})"
-		grep -E '^SKIP' "$log" | sed 's/^/    /'
-		grep -E '^  [^ ].*jit verdicts' "$log" | sed 's/^  /    /'
 	fi
+	# what was configured and which verdicts each engine returned: both
+	# sides of a filter must show up
+	grep -E '^SKIP|^PASS .* verdicts: |^  [^ ]+: (configured as|[0-9]+ map updates)|^  [^ ]+:[^ ]+: ((jit|interp|kernel) verdicts|unconfigured jit|ring buffer)' \
+		"$log" | sed -E 's/^(  )?/    /'
+
 done
 
 echo

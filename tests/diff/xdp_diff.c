@@ -19,6 +19,8 @@
 #include "tests/diff/mapcfg.h"
 #include "tests/diff/pins.h"
 #include "tests/diff/pktgen.h"
+#include "tests/diff/ringcmp.h"
+#include "tests/diff/updates.h"
 
 /* The three engines compared, in report order. */
 enum { E_JIT, E_INTERP, E_KERNEL, E_NR };
@@ -36,8 +38,10 @@ struct options {
 	uint32_t packets;
 	uint64_t seed;
 	enum cfg_kind cfg;
+	struct upd_file *updates;	/* -u FILE, parsed; NULL without */
 	bool maps;
 	bool verbose;
+	bool check_verdicts;		/* -V */
 };
 
 /* What one engine did with one frame. */
@@ -386,6 +390,8 @@ static bool mdump_equal(const struct mdump *a, const struct mdump *b, const char
 
 struct objset {
 	struct ebpf_object *obj[E_NR];	/* E_KERNEL: its kernel twins are used */
+	struct ebpf_object *base;	/* -V: an unconfigured JIT copy */
+	bool configured;		/* maps were written (-c or -u) */
 };
 
 static bool map_comparable(uint32_t type)
@@ -539,23 +545,35 @@ static void mapset_compare(struct objset *os, struct mapset *ms, unsigned int pa
 
 struct counts {
 	uint32_t passed, failed, skipped;
+	bool bad_input;		/* the -u file does not fit the object: exit 2 */
 };
 
 struct progtest {
 	const char *name;
 	struct ebpf_prog *prog[2];
+	struct ebpf_prog *base;		/* the unconfigured copy (-V), or NULL */
 	int kfd;
 	bool runnable;
 	struct pair_stat ps[3];
-	uint32_t verdicts[6], kernel_refused, details;
+	/* per engine, per action (index 5: any other value); frames an
+	 * engine could not run (the kernel's short frames) are not counted */
+	uint32_t verdicts[E_NR][6];
+	uint32_t kernel_refused, details;
+	uint32_t decided;		/* jit verdict differs from the unconfigured one */
+	uint32_t base_compared;
+	uint64_t ring_records[E_NR];	/* ring buffer records per engine */
+	uint32_t ring_errors;
 };
 
+/* xdp[E_JIT], xdp[E_INTERP], and xdp[2] for the unconfigured copy. */
 struct runner {
 	const struct options *o;
 	const char *objname;
-	struct ebpf_xdp_buff *xdp[2];
-	struct result *res;
+	bool configured;
+	struct ebpf_xdp_buff *xdp[3];
+	struct result *res;		/* E_NR results, then the unconfigured copy's */
 	struct pg_frame *f;
+	struct rc_set *rings;		/* the object's ring buffers */
 };
 
 static void report_mismatch(struct runner *rn, struct progtest *t, uint32_t idx)
@@ -571,6 +589,9 @@ static void report_mismatch(struct runner *rn, struct progtest *t, uint32_t idx)
 		printf("    ... (%u more bytes)\n", f->len - 512);
 	for (e = 0; e < E_NR; e++)
 		print_result(engine_names[e], &res[e], &res[E_JIT]);
+	for (e = 1; e < E_NR; e++)
+		if (rn->rings->n && !rc_equal(rn->rings, E_JIT, e))
+			rc_describe(rn->rings, E_JIT, e, engine_names[E_JIT], engine_names[e]);
 	for (e = 1; e < E_NR; e++) {
 		uint32_t k, n;
 
@@ -595,7 +616,7 @@ static void run_phase(struct runner *rn, struct progtest *t, int phase)
 	struct result *res = rn->res;
 	struct pg_frame *f = rn->f;
 	uint32_t i;
-	int p;
+	int p, e, ring_err;
 
 	for (i = 0; i < rn->o->packets; i++) {
 		bool differ = false, short_frame;
@@ -610,15 +631,32 @@ static void run_phase(struct runner *rn, struct progtest *t, int phase)
 		run_kernel(t->kfd, f, &res[E_KERNEL]);
 		if (short_frame && res[E_KERNEL].err == -EINVAL)
 			t->kernel_refused++;
-		if (!res[E_JIT].err)
-			t->verdicts[res[E_JIT].ret < 5 ? res[E_JIT].ret : 5]++;
+		/* what this frame wrote into the ring buffers */
+		ring_err = rn->rings->n ? rc_drain(rn->rings, t->ring_records) : 0;
+		if (ring_err && t->ring_errors++ == 0)
+			printf("FAIL %s:%s packet #%u: cannot drain the ring buffers: %s\n",
+			       rn->objname, t->name, i, strerror(-ring_err));
+		for (e = 0; e < E_NR; e++)
+			if (!res[e].err)
+				t->verdicts[e][res[e].ret < 5 ? res[e].ret : 5]++;
+		if (t->base) {
+			struct result *b = &res[E_NR];
+
+			run_runtime(t->base, rn->xdp[2], f, b);
+			if (!b->err && !res[E_JIT].err) {
+				t->base_compared++;
+				if (b->ret != res[E_JIT].ret)
+					t->decided++;
+			}
+		}
 		for (p = 0; p < 3; p++) {
 			int a = pairs[p][0], b = pairs[p][1];
 
 			if (b == E_KERNEL && short_frame && res[E_KERNEL].err == -EINVAL)
 				continue;
 			t->ps[p].compared++;
-			if (!same_result(&res[a], &res[b])) {
+			if (!same_result(&res[a], &res[b]) || ring_err ||
+			    (rn->rings->n && !rc_equal(rn->rings, a, b))) {
 				t->ps[p].mismatched++;
 				differ = true;
 			}
@@ -649,20 +687,86 @@ static bool prog_setup(struct objset *os, const char *objname, struct progtest *
 	if (nd) {
 		printf("SKIP %s:%s: calls %s, whose result differs run to run\n",
 		       objname, t->name, nd);
-		cnt->skipped += 3;
+		cnt->skipped += 3 + (os->base ? 1 : 0);
 		return false;
+	}
+	if (os->base) {
+		t->base = ebpf_object_find_prog(os->base, t->name);
+		if (!t->base) {
+			printf("FAIL %s:%s: program missing in the unconfigured copy\n",
+			       objname, t->name);
+			cnt->failed += 4;
+			return false;
+		}
 	}
 	return true;
 }
 
+/* -V: a configured filter must take both sides on every engine - a
+ * filter that passes (or drops) everything was not hit by its
+ * configuration, or was hit by all of it - and the configuration must
+ * change some verdicts against the unconfigured copy.  ABORTED is the
+ * error path (truncated frames, failed helpers), not a decision, so it
+ * does not count as one of the two kinds. */
+static void verdict_check(const struct runner *rn, const struct progtest *t, struct counts *cnt)
+{
+	char why[256] = "";
+	size_t n = 0;
+	int e, a;
+
+	for (e = 0; e < E_NR; e++) {
+		int kinds = 0, only = -1;
+
+		for (a = 1; a < 6; a++)
+			if (t->verdicts[e][a]) {
+				kinds++;
+				only = a;
+			}
+		if (kinds < 2 && n < sizeof(why))
+			n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s returned %s%s",
+					      n ? "; " : "", engine_names[e],
+					      kinds ? "only " : "no verdict but ABORTED",
+					      kinds ? action_name((uint32_t)only) : "");
+	}
+	if (rn->configured && !t->decided && n < sizeof(why))
+		n += (size_t)snprintf(why + n, sizeof(why) - n, "%sthe configuration changed "
+				      "no verdict of the unconfigured program",
+				      n ? "; " : "");
+	if (n) {
+		printf("FAIL %s:%s verdicts: %s: the configuration does not hit (or hits "
+		       "everything)\n", rn->objname, t->name, why);
+		cnt->failed++;
+		return;
+	}
+	printf("PASS %s:%s verdicts: at least two kinds besides ABORTED on every engine",
+	       rn->objname, t->name);
+	if (rn->configured)
+		printf("; the configuration decided %u of %u frames", t->decided,
+		       t->base_compared);
+	printf("\n");
+	cnt->passed++;
+}
+
 static void prog_report(const struct runner *rn, const struct progtest *t, struct counts *cnt)
 {
-	int p;
+	int p, e;
 
-	printf("  %s:%s: %u frames (%u below 14 bytes, refused by the kernel); jit verdicts:"
-	       " ABORTED %u, DROP %u, PASS %u, TX %u, REDIRECT %u, other %u\n",
-	       rn->objname, t->name, rn->o->packets, t->kernel_refused, t->verdicts[0],
-	       t->verdicts[1], t->verdicts[2], t->verdicts[3], t->verdicts[4], t->verdicts[5]);
+	printf("  %s:%s: %u frames (%u below 14 bytes, refused by the kernel)\n",
+	       rn->objname, t->name, rn->o->packets, t->kernel_refused);
+	for (e = 0; e < E_NR; e++) {
+		const uint32_t *v = t->verdicts[e];
+
+		printf("  %s:%s: %s verdicts: ABORTED %u, DROP %u, PASS %u, TX %u, REDIRECT %u, "
+		       "other %u\n", rn->objname, t->name, engine_names[e], v[0], v[1], v[2],
+		       v[3], v[4], v[5]);
+	}
+	if (t->base)
+		printf("  %s:%s: unconfigured jit differs on %u of %u frames\n", rn->objname,
+		       t->name, t->decided, t->base_compared);
+	if (rn->rings->n)
+		printf("  %s:%s: ring buffer records: jit %" PRIu64 ", interp %" PRIu64
+		       ", kernel %" PRIu64 "\n", rn->objname, t->name, t->ring_records[E_JIT],
+		       t->ring_records[E_INTERP], t->ring_records[E_KERNEL]);
 	for (p = 0; p < 3; p++) {
 		int a = pairs[p][0], b = pairs[p][1];
 		const struct pair_stat *ps = &t->ps[p];
@@ -678,12 +782,15 @@ static void prog_report(const struct runner *rn, const struct progtest *t, struc
 		else
 			cnt->failed++;
 	}
+	if (rn->o->check_verdicts)
+		verdict_check(rn, t, cnt);
 }
 
 static void test_progs(const struct options *o, struct objset *os, struct mapset *ms,
-		       const char *objname, struct counts *cnt)
+		       struct rc_set *rings, const char *objname, struct counts *cnt)
 {
-	struct runner rn = { .o = o, .objname = objname };
+	struct runner rn = { .o = o, .objname = objname, .configured = os->configured,
+			     .rings = rings };
 	struct progtest *t = NULL;
 	struct ebpf_prog *prog = NULL;
 	size_t n = 0, i;
@@ -710,16 +817,16 @@ static void test_progs(const struct options *o, struct objset *os, struct mapset
 		return;
 	}
 
-	rn.res = calloc(E_NR, sizeof(*rn.res));
+	rn.res = calloc(E_NR + 1, sizeof(*rn.res));
 	rn.f = calloc(1, sizeof(*rn.f));
 	if (!rn.res || !rn.f)
 		goto oom;
-	for (e = 0; e < 2; e++) {
+	for (e = 0; e < (os->base ? 3 : 2); e++) {
 		err = ebpf_xdp_buff_alloc(EBPF_XDP_TEST_FRAME_SZ, &rn.xdp[e]);
 		if (err) {
 			printf("FAIL %s: cannot allocate an XDP buffer: %s\n", objname,
 			       strerror(-err));
-			cnt->failed += 3 * (uint32_t)n;
+			cnt->failed += (os->base ? 4 : 3) * (uint32_t)n;
 			goto out;
 		}
 	}
@@ -747,7 +854,7 @@ oom:
 	printf("FAIL %s: out of memory\n", objname);
 	cnt->failed++;
 out:
-	for (e = 0; e < 2; e++)
+	for (e = 0; e < 3; e++)
 		if (rn.xdp[e])
 			ebpf_xdp_buff_free(rn.xdp[e]);
 	free(rn.res);
@@ -757,10 +864,13 @@ out:
 
 /* ---- object ----------------------------------------------------------------- */
 
+/* The built-in configuration (-c), then the -u file, on every engine's
+ * maps.  Returns 0, -EINVAL when the -u file does not fit the object
+ * (reported by line), or another -errno. */
 static int configure(const struct options *o, struct objset *os, const char *objname)
 {
 	enum cfg_kind k = o->cfg;
-	int e, n = 0;
+	int e, n = 0, err;
 
 	if (k == CFG_AUTO)
 		k = !strncmp(objname, "xdpfilt_", 8) ? CFG_XDP_FILTER :
@@ -775,9 +885,23 @@ static int configure(const struct options *o, struct objset *os, const char *obj
 		if (n < 0)
 			return n;
 	}
-	if (k != CFG_NONE)
+	if (k != CFG_NONE) {
 		printf("  %s: configured as %s (%d entries per engine)\n", objname,
 		       k == CFG_XDP_FILTER ? "xdp-filter" : "firewall", n);
+		os->configured = true;
+	}
+	if (!o->updates)
+		return 0;
+	if (upd_check(o->updates, os->obj[E_JIT]))
+		return -EINVAL;
+	for (e = 0; e < E_NR; e++) {
+		err = upd_apply(o->updates, os->obj[e], e == E_KERNEL);
+		if (err)
+			return -EINVAL;
+	}
+	printf("  %s: %zu map updates from %s applied to every engine\n", objname,
+	       o->updates->n, o->updates->path);
+	os->configured = o->updates->n > 0 || os->configured;
 	return 0;
 }
 
@@ -790,6 +914,7 @@ static int run(const struct options *o, struct counts *cnt)
 	const char *objname = pathcopy ? basename(pathcopy) : o->path;
 	struct objset os = { 0 };
 	struct mapset ms = { 0 };
+	struct rc_set rings = { 0 };
 	struct pinlist pins;
 	int e, err = 0;
 
@@ -831,9 +956,28 @@ static int run(const struct options *o, struct counts *cnt)
 
 	err = configure(o, &os, objname);
 	if (err) {
-		printf("FAIL %s: cannot configure its maps: %s\n", objname, strerror(-err));
+		if (err == -EINVAL && o->updates) {
+			printf("FAIL %s: %s does not fit the object (lines reported above)\n",
+			       objname, o->updates->path);
+			cnt->bad_input = true;
+		} else {
+			printf("FAIL %s: cannot configure its maps: %s\n", objname,
+			       strerror(-err));
+		}
 		cnt->failed++;
 		goto out;
+	}
+	if (o->check_verdicts) {
+		/* an unconfigured copy: what the configuration changes */
+		struct ebpf_object_opts opts = { .sz = sizeof(opts), .engine = EBPF_ENGINE_JIT };
+
+		err = ebpf_object_open(o->path, &opts, &os.base);
+		if (err) {
+			printf("FAIL %s: cannot load the unconfigured copy: %s\n", objname,
+			       strerror(-err));
+			cnt->failed++;
+			goto out;
+		}
 	}
 	if (o->maps) {
 		err = mapset_init(&os, &ms);
@@ -844,8 +988,16 @@ static int run(const struct options *o, struct counts *cnt)
 		}
 	}
 
-	test_progs(o, &os, &ms, objname, cnt);
+	err = rc_init(os.obj, &rings);
+	if (err) {
+		printf("FAIL %s: cannot read its ring buffers: %s\n", objname, strerror(-err));
+		cnt->failed++;
+		goto out;
+	}
+
+	test_progs(o, &os, &ms, &rings, objname, cnt);
 out:
+	rc_free(&rings);
 	mapset_free(&ms);
 	/* before closing: the object's map names are needed */
 	for (e = 0; e < E_NR; e++)
@@ -857,6 +1009,8 @@ out:
 	for (e = 0; e < E_NR; e++)
 		if (os.obj[e])
 			ebpf_object_close(os.obj[e]);
+	if (os.base)
+		ebpf_object_close(os.base);
 	free(pins.names);
 	free(pathcopy);
 	return err;
@@ -875,12 +1029,21 @@ static void usage(FILE *out, const char *argv0)
 		"  -c, --config KIND   map configuration: auto (default: by file name,\n"
 		"                      xdpfilt_* -> xdp-filter, fw_* -> fw), none,\n"
 		"                      xdp-filter, fw\n"
+		"  -u, --updates FILE  then apply the map updates of FILE to every engine:\n"
+		"                      lines 'MAP KEYHEX VALHEX' (hex bytes in memory order,\n"
+		"                      per-CPU maps get the value on every CPU; '#'\n"
+		"                      comments), as flextoe-fw compile --print-updates\n"
+		"                      prints and flextoe-bpf test-run --map-update takes\n"
+		"  -V, --check-verdicts one more test per program: every engine returned\n"
+		"                      at least two verdict kinds, and the configuration\n"
+		"                      changed some verdicts of an unconfigured copy\n"
 		"  -M, --no-maps       do not compare map contents afterwards\n"
 		"  -v, --verbose       runtime and libbpf messages, verifier logs\n"
 		"  -h, --help\n"
 		"Objects whose name contains reject/bad/unsupported/invalid/noprog may fail\n"
 		"to load (reported as SKIP); any other load failure is a test failure.\n"
-		"Ends with \"N passed, N failed\"; exit status 1 if any failed.\n",
+		"Ends with \"N passed, N failed\"; exit status 1 if any failed, 2 on a bad\n"
+		"argument or a bad line in the -u file.\n",
 		argv0);
 }
 
@@ -891,6 +1054,8 @@ int main(int argc, char **argv)
 		{ "packets", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "updates", required_argument, NULL, 'u' },
+		{ "check-verdicts", no_argument, NULL, 'V' },
 		{ "no-maps", no_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -898,11 +1063,13 @@ int main(int argc, char **argv)
 	};
 	struct options o = { .packets = 2000, .seed = 1, .maps = true };
 	struct counts cnt = { 0 };
+	const char *updates_path = NULL;
+	struct upd_file updates;
 	cpu_set_t set;
 	char *end;
 	int c, cpu;
 
-	while ((c = getopt_long(argc, argv, "p:n:s:c:Mvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:n:s:c:u:VMvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o.prog = optarg;
@@ -937,6 +1104,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'u':
+			updates_path = optarg;
+			break;
+		case 'V':
+			o.check_verdicts = true;
+			break;
 		case 'M':
 			o.maps = false;
 			break;
@@ -960,6 +1133,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: cannot read %s: %s\n", argv[0], o.path, strerror(errno));
 		return 2;
 	}
+	if (updates_path) {
+		/* syntax first, before anything is loaded */
+		if (upd_load(updates_path, &updates))
+			return 2;
+		o.updates = &updates;
+	}
 
 	/* One CPU for the whole run: the kernel's test_run executes on the
 	 * caller's CPU, so per-CPU map state stays in one slot as in the
@@ -981,8 +1160,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	run(&o, &cnt);
+	if (o.updates)
+		upd_free(o.updates);
 	if (cnt.skipped)
 		printf("%u skipped\n", cnt.skipped);
 	printf("%u passed, %u failed\n", cnt.passed, cnt.failed);
-	return cnt.failed ? 1 : 0;
+	return cnt.bad_input ? 2 : cnt.failed ? 1 : 0;
 }
