@@ -41,8 +41,22 @@ struct ftoe_engine_cfg {
 	uint32_t max_flows;		/* >= 65536 supported */
 	unsigned int nr_queues;
 	enum { FTOE_CC_DCTCP = 0, FTOE_CC_CONST = 1 } cc;
-	uint64_t const_rate_bps;	/* FTOE_CC_CONST */
+	uint64_t const_rate_bps;	/* FTOE_CC_CONST (0: unpaced) */
+
+	/* Additions (engine work); 0 selects the default. */
+	uint32_t max_conns;		/* connections with buffers (min(max_flows, 4096)) */
+	uint32_t rx_buf_size;		/* per connection, power of two (256 KiB) */
+	uint32_t tx_buf_size;		/* per connection, power of two (256 KiB) */
+	uint32_t rto_min_us;		/* RFC 6298 minimum RTO (200 ms, as Linux) */
+	uint32_t time_wait_ms;		/* TIME_WAIT (2 MSL) duration (60 s, as Linux) */
+	uint32_t delack_us;		/* delayed-ACK timeout (40 ms) */
+	uint64_t secret[2];		/* ISN / SYN-cookie / hash key: random per start */
+	uint32_t flags;			/* FTOE_ENG_F_* */
 };
+#define FTOE_ENG_F_NO_WSCALE (1u << 0)	/* do not offer window scaling */
+#define FTOE_ENG_F_NO_TS     (1u << 1)	/* do not offer timestamps */
+#define FTOE_ENG_F_NO_ECN    (1u << 2)	/* do not offer/accept ECN */
+#define FTOE_ENG_F_NO_COOKIES (1u << 3)	/* drop SYNs on a full backlog instead */
 
 /* Provided by the core (core/engine.c and the stages). */
 int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,
@@ -58,5 +72,19 @@ void ftoe_engine_rx(struct ftoe_engine *eng, unsigned int q, void *const frames[
 uint64_t ftoe_engine_poll(struct ftoe_engine *eng, unsigned int q);
 /* A neighbour the engine asked for (-EAGAIN) has been resolved. */
 void ftoe_engine_neigh_ready(struct ftoe_engine *eng, uint32_t ip_be);
+
+/* Counters (additions).  Read from the engine's thread. */
+struct ftoe_engine_stats {
+	uint64_t rx_frames, rx_malformed, rx_slow, rx_no_flow, rx_fast;
+	uint64_t rx_bytes;		/* payload placed in receive buffers */
+	uint64_t rx_ooo, rx_dup, rx_out_of_window, rx_paws_drop;
+	uint64_t tx_frames, tx_bytes, tx_ring_full, tx_acks, tx_rst;
+	uint64_t retransmits;		/* segments sent again (go-back-N) */
+	uint64_t fast_retransmits, timeouts, probes;
+	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;
+	uint64_t syn_cookies_sent, syn_cookies_ok, syn_dropped;
+	uint64_t challenge_acks;
+};
+void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);
 
 #endif

@@ -46,6 +46,19 @@ struct flow_tcp {
 	uint8_t snd_wscale;     /* shift applied to the peer's window field */
 	uint8_t rcv_wscale;     /* shift we announced for our window */
 	uint16_t flags;
+	/* engine additions */
+	uint32_t snd_max;       /* highest sequence sent (snd_nxt goes back on go-back-N) */
+	uint32_t snd_wl1, snd_wl2; /* seq/ack of the last window update (RFC 9293 3.10.7.4) */
+	uint32_t max_snd_wnd;   /* largest window the peer offered (RFC 5961 5.2) */
+	uint32_t snd_recover;   /* snd_max when go-back-N started */
+	uint32_t tx_seq0;       /* sequence of tx ring position 0 (ISS + 1) */
+	uint32_t rx_seq0;       /* sequence of rx ring position 0 (IRS + 1) */
+	uint32_t rcv_adv;       /* right edge we last advertised */
+	uint32_t rcv_unacked;   /* bytes received since our last ACK */
+	uint32_t cwr_end;       /* no new CWR before snd_una passes this */
+	uint16_t snd_mss;       /* payload bytes per segment (options excluded) */
+	uint16_t rcv_mss;       /* largest payload seen from the peer */
+	uint32_t ts_off;        /* per-connection offset of our TSval clock */
 };
 #define FLOW_TCP_TS        (1u << 0) /* timestamps negotiated */
 #define FLOW_TCP_ECN       (1u << 1) /* ECN negotiated (RFC 3168) */
@@ -53,6 +66,10 @@ struct flow_tcp {
 #define FLOW_TCP_FIN_TX    (1u << 3) /* our FIN sent */
 #define FLOW_TCP_ECE_PEND  (1u << 4) /* echo CE on the next ACK (DCTCP) */
 #define FLOW_TCP_RETX      (1u << 5) /* go-back-N retransmission in progress */
+#define FLOW_TCP_CE        (1u << 6) /* last data segment received carried CE */
+#define FLOW_TCP_CWR_PEND  (1u << 7) /* send CWR on the next new data segment */
+#define FLOW_TCP_FIN_ACKED (1u << 8) /* our FIN has been acknowledged */
+#define FLOW_TCP_WSCALE    (1u << 9) /* window scaling negotiated (RFC 7323 2.2) */
 
 /* Application buffers: set up by the control plane, positions advanced by
  * post-processing (rx) and by the application / flow scheduler (tx). */
@@ -67,7 +84,13 @@ struct flow_mem {
 	uint32_t tx_sent;       /* next byte to transmit */
 	uint32_t app_ctx;       /* application context queue to notify */
 	uint64_t app_opaque;    /* the application's own handle for the flow */
+	uint32_t flags;         /* FLOW_MEM_*, written by the application side */
 };
+/* Positions are free-running 32-bit counters: ring index = pos & (size - 1),
+ * fill = head - tail.  rx: ring position p holds sequence tcp.rx_seq0 + p;
+ * tx: position p is sequence tcp.tx_seq0 + p. */
+#define FLOW_MEM_SHUT_WR   (1u << 0) /* application will send no more: FIN after tx_head */
+#define FLOW_MEM_CLOSED    (1u << 1) /* application closed the socket */
 
 /* Congestion control: rate written by the control plane's controller,
  * counters accumulated by the data path and read each control interval. */

@@ -1,0 +1,1020 @@
+/* conn.c - control plane connection management: handshakes, SYN cookies, RST, teardown. */
+#include <string.h>
+
+#include "core/control/cc.h"
+#include "core/control/conn.h"
+#include "core/engine_internal.h"
+#include "core/pipeline.h"
+#include "core/siphash.h"
+#include "core/tcp_seq.h"
+
+#define SYN_RETRIES    6   /* active open, as Linux tcp_syn_retries */
+#define SYNACK_RETRIES 5   /* passive open, as Linux tcp_synack_retries */
+#define DEFAULT_MSS    536 /* RFC 9293 3.7.1: without the option */
+#define TS_OPT_LEN     12
+#define CHAL_ACK_PER_S 1000 /* RFC 5961 section 7 rate limit */
+#define EPHEMERAL_LO   32768
+#define EPHEMERAL_HI   60999
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static uint64_t tuple_hash(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
+			   uint16_t lport, uint16_t rport, uint32_t x, uint32_t y)
+{
+	uint32_t w[5] = { laddr, raddr, (uint32_t)lport << 16 | rport, x, y };
+
+	return ftoe_siphash(e->key, w, sizeof(w), 2, 4);
+}
+
+/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. */
+static uint32_t make_isn(struct ftoe_engine *e, const struct flow_conn *c)
+{
+	return (uint32_t)tuple_hash(e, c->local_ip, c->remote_ip, c->local_port,
+				    c->remote_port, 0, 0) + (uint32_t)(e->now / 4000);
+}
+
+static void challenge_ack(struct ftoe_engine *e, uint32_t id)
+{
+	uint64_t epoch = e->now / 1000000000ull;
+
+	if (epoch != e->chal_epoch) {
+		e->chal_epoch = epoch;
+		e->chal_count = 0;
+	}
+	if (e->chal_count++ >= CHAL_ACK_PER_S)
+		return;
+	e->st.challenge_acks++;
+	ftoe_postproc_send_ack(e, id);
+}
+
+/* RFC 9293 3.10.7.1: answer a segment for no connection with a RST. */
+static void send_rst_for(struct ftoe_engine *e, const struct ftoe_seg *s)
+{
+	struct ftoe_tx_item it;
+	struct ftoe_tx_addr a;
+
+	if (s->tcp_flags & FTOE_TCP_RST)
+		return;
+	memset(&it, 0, sizeof(it));
+	memcpy(a.src_mac, e->cfg.mac, 6);
+	memcpy(a.dst_mac, s->eth_src, 6);
+	a.saddr = s->daddr4;
+	a.daddr = s->saddr4;
+	a.sport = s->dport;
+	a.dport = s->sport;
+	it.flow = FTOE_NO_FLOW;
+	if (s->tcp_flags & FTOE_TCP_ACK) {
+		it.seq = s->ack;
+		it.tcp_flags = FTOE_TCP_RST;
+	} else {
+		it.seq = 0;
+		it.ack = s->seq + s->payload_len +
+			 ((s->tcp_flags & FTOE_TCP_SYN) ? 1 : 0) +
+			 ((s->tcp_flags & FTOE_TCP_FIN) ? 1 : 0);
+		it.tcp_flags = FTOE_TCP_RST | FTOE_TCP_ACK;
+	}
+	ftoe_tx_send(e, &a, &it);
+}
+
+static void send_rst_flow(struct ftoe_engine *e, uint32_t id)
+{
+	struct ftoe_tx_item it;
+	struct ftoe_tx_addr a;
+
+	ftoe_proto_ack(e, id, &it);
+	it.tcp_flags = FTOE_TCP_RST | FTOE_TCP_ACK;
+	it.opts = 0;
+	it.ecn = 0;
+	it.win = 0;
+	ftoe_tx_addr_flow(e, id, &a);
+	ftoe_tx_send(e, &a, &it);
+}
+
+static int find_listener(struct ftoe_engine *e, uint16_t port)
+{
+	for (int i = 0; i < FTOE_MAX_LISTENERS; i++)
+		if (e->lis[i].port == port)
+			return i;
+	return -1;
+}
+
+/* The on-link address to resolve for remote address raddr (host order):
+ * the peer itself, or the gateway.  Network order, for neigh_lookup. */
+static uint32_t next_hop_be(struct ftoe_engine *e, uint32_t raddr)
+{
+	uint32_t pl = e->cfg.prefix_len;
+
+	if (e->cfg.gateway_be && pl < 32 &&
+	    (pl == 0 || ((raddr ^ e->local_ip) >> (32 - pl))))
+		return e->cfg.gateway_be;
+	return __builtin_bswap32(raddr);
+}
+
+/* ---- flow allocation ------------------------------------------------------ */
+
+static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
+		      uint16_t lport, uint16_t rport, uint32_t *out)
+{
+	struct ftoe_flow_key key = { laddr, raddr, lport, rport };
+	struct flow_ctl *c;
+	uint32_t id;
+	uint8_t evq;
+	int err;
+
+	if (!e->nfree)
+		return -ENOSPC;
+	id = e->free_ids[e->nfree - 1];
+	err = ftoe_ft_insert(&e->ft, &key, id);
+	if (err)
+		return err;
+	e->nfree--;
+	if (id >= e->hwm)
+		e->hwm = id + 1;
+
+	c = &e->ctl[id];
+	evq = c->flags & CTL_F_EVQ;
+	memset(c, 0, sizeof(*c));
+	c->flags = evq;
+	c->in_use = 1;
+	c->listener = -1;
+	c->acceptq_next = FTOE_NO_FLOW;
+	{
+		struct ftoe_rto_cfg rc;
+
+		ftoe_rto_cfg_default(&rc);
+		rc.min_us = e->cfg.rto_min_us;
+		if (rc.initial_us < rc.min_us)
+			rc.initial_us = rc.min_us;
+		ftoe_rto_init(&c->rto, &rc);
+	}
+	memset(&e->tcp[id], 0, sizeof(e->tcp[id]));
+	memset(&e->cc[id], 0, sizeof(e->cc[id]));
+	{
+		struct flow_mem *m = &e->mem[id];
+
+		m->rx_head = m->rx_tail = m->tx_head = m->tx_tail = m->tx_sent = 0;
+		m->flags = 0;
+		m->app_ctx = 0;
+		m->app_opaque = 0;
+	}
+	{
+		struct flow_sched *s = &e->sch[id];
+
+		s->tokens = 0;
+		s->t_refill = e->now;
+		s->t_wait = 0;
+	}
+	{
+		struct flow_conn *fc = &e->conn[id];
+
+		memset(fc, 0, sizeof(*fc));
+		memcpy(fc->local_mac, e->cfg.mac, 6);
+		fc->local_ip = laddr;
+		fc->remote_ip = raddr;
+		fc->local_port = lport;
+		fc->remote_port = rport;
+		fc->flow_group = (uint16_t)((lport ^ rport ^ raddr) %
+					    (e->cfg.nr_queues ? e->cfg.nr_queues : 1));
+		fc->flags = FLOW_CONN_VALID;
+	}
+	*out = id;
+	return 0;
+}
+
+void ftoe_conn_free(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_conn *fc = &e->conn[id];
+	struct flow_ctl *c = &e->ctl[id];
+	struct ftoe_flow_key key = { fc->local_ip, fc->remote_ip, fc->local_port,
+				     fc->remote_port };
+
+	if (!c->in_use)
+		return;
+	ftoe_ft_remove(&e->ft, &key, NULL);
+	ftoe_sched_remove(e, id);
+	c->in_use = 0;
+	c->state = TCP_S_CLOSED;
+	c->events = 0;
+	for (int t = 0; t < FTOE_T__MAX; t++)
+		c->timer[t] = 0;
+	fc->flags = 0;
+	e->free_ids[e->nfree++] = id;
+}
+
+/* Remove a not-yet-accepted child from its listener's books. */
+static void listener_detach(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_ctl *c = &e->ctl[id];
+	struct ftoe_listener *l;
+	uint32_t prev = FTOE_NO_FLOW, cur;
+
+	if (c->listener < 0 || (c->flags & CTL_F_ACCEPTED))
+		return;
+	l = &e->lis[c->listener];
+	if (c->flags & CTL_F_IN_ACCEPTQ) {
+		for (cur = l->q_head; cur != FTOE_NO_FLOW && cur != id;
+		     cur = e->ctl[cur].acceptq_next)
+			prev = cur;
+		if (cur == id) {
+			if (prev == FTOE_NO_FLOW)
+				l->q_head = c->acceptq_next;
+			else
+				e->ctl[prev].acceptq_next = c->acceptq_next;
+			if (l->q_tail == id)
+				l->q_tail = prev;
+			l->queued--;
+		}
+		c->flags &= ~CTL_F_IN_ACCEPTQ;
+	} else if (c->state == TCP_S_SYN_RCVD) {
+		l->pending--;
+	}
+	c->listener = -1;
+}
+
+static bool app_owned(const struct flow_ctl *c)
+{
+	return (c->flags & (CTL_F_ACCEPTED | CTL_F_ACTIVE)) != 0;
+}
+
+/* Reached CLOSED normally: free unless the application still holds it. */
+static void conn_closed(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_ctl *c = &e->ctl[id];
+
+	c->state = TCP_S_CLOSED;
+	for (int t = 0; t < FTOE_T__MAX; t++)
+		c->timer[t] = 0;
+	ftoe_sched_remove(e, id);
+	if (!app_owned(c) || (e->mem[id].flags & FLOW_MEM_CLOSED)) {
+		listener_detach(e, id);
+		ftoe_conn_free(e, id);
+		return;
+	}
+	ftoe_sock_notify(e, id, FTOE_EV_CLOSED | FTOE_EV_RX);
+}
+
+void ftoe_conn_reset(struct ftoe_engine *e, uint32_t id, int err, bool send_rst)
+{
+	struct flow_ctl *c = &e->ctl[id];
+
+	if (!c->in_use)
+		return;
+	if (send_rst && (tcp_state_synced(c->state) || c->state == TCP_S_SYN_RCVD) &&
+	    c->state != TCP_S_TIME_WAIT)
+		send_rst_flow(e, id);
+	if (err == -ECONNRESET)
+		e->st.conn_reset++;
+	else if (err == -ETIMEDOUT)
+		e->st.conn_timeout++;
+	if (err)
+		c->err = err;
+	listener_detach(e, id);
+	c->state = TCP_S_CLOSED;
+	for (int t = 0; t < FTOE_T__MAX; t++)
+		c->timer[t] = 0;
+	ftoe_sched_remove(e, id);
+	if (!app_owned(c) || (e->mem[id].flags & FLOW_MEM_CLOSED)) {
+		ftoe_conn_free(e, id);
+		return;
+	}
+	ftoe_sock_notify(e, id, (err ? FTOE_EV_ERROR : 0) | FTOE_EV_CLOSED | FTOE_EV_RX |
+			 FTOE_EV_TX);
+}
+
+/* ---- handshake ------------------------------------------------------------ */
+
+static void send_syn(struct ftoe_engine *e, uint32_t id, bool synack)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	struct flow_ctl *c = &e->ctl[id];
+	struct ftoe_tx_item it;
+	struct ftoe_tx_addr a;
+	uint32_t space = ftoe_proto_rx_space(e, id);
+
+	memset(&it, 0, sizeof(it));
+	it.flow = id;
+	it.seq = c->iss;
+	it.tcp_flags = FTOE_TCP_SYN;
+	if (synack) {
+		it.tcp_flags |= FTOE_TCP_ACK;
+		it.ack = t->rcv_nxt;
+		if (t->flags & FLOW_TCP_ECN)
+			it.tcp_flags |= FTOE_TCP_ECE; /* RFC 3168 6.1.1 */
+	} else if (c->flags & CTL_F_SYN_ECN) {
+		it.tcp_flags |= FTOE_TCP_ECE | FTOE_TCP_CWR;
+	}
+	/* RFC 7323 2.2: the window of a SYN is never scaled. */
+	it.win = wscale_advertise_syn(space);
+	t->rcv_adv = t->rcv_nxt + it.win;
+	it.opts = FTOE_TX_O_SYN;
+	it.mss = e->mss_max;
+	if (t->flags & FLOW_TCP_WSCALE) {
+		it.opts |= FTOE_TX_O_WS;
+		it.wscale = t->rcv_wscale;
+	}
+	if (t->flags & FLOW_TCP_TS) {
+		it.opts |= FTOE_TX_O_TS;
+		it.ts_val = ftoe_proto_ts_now(e, id);
+		it.ts_ecr = synack ? t->ts_recent : 0;
+	}
+	it.retx = c->syn_tries > 0;
+	ftoe_tx_addr_flow(e, id, &a);
+	ftoe_tx_send(e, &a, &it);
+	ftoe_timer_set(e, id, FTOE_T_TX, e->now + ftoe_rto_current(&c->rto) * 1000ull);
+}
+
+/* Send MSS from the peer's MSS option (RFC 9293 3.7.1, RFC 6691: the
+ * option excludes TCP options, so subtract the timestamps we will send). */
+static void set_mss(struct ftoe_engine *e, uint32_t id, uint16_t peer_mss)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	uint32_t mss = peer_mss ? peer_mss : DEFAULT_MSS;
+
+	if (mss > e->mss_max)
+		mss = e->mss_max;
+	if (t->flags & FLOW_TCP_TS)
+		mss -= TS_OPT_LEN;
+	if (mss < 64)
+		mss = 64;
+	t->snd_mss = (uint16_t)mss;
+	e->ctl[id].peer_mss = peer_mss;
+	if (!t->rcv_mss)
+		t->rcv_mss = (uint16_t)mss;
+}
+
+/* Common sequence state once both ISNs are known. */
+static void set_seq(struct ftoe_engine *e, uint32_t id, uint32_t irs, uint16_t syn_win)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	struct flow_ctl *c = &e->ctl[id];
+
+	c->irs = irs;
+	t->rcv_nxt = irs + 1;
+	t->rx_seq0 = irs + 1;
+	t->rcv_adv = t->rcv_nxt;
+	t->snd_wnd = syn_win;
+	t->max_snd_wnd = syn_win;
+	t->snd_wl1 = irs;
+	t->snd_wl2 = c->iss;
+}
+
+static void become_established(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_ctl *c = &e->ctl[id];
+	struct flow_tcp *t = &e->tcp[id];
+
+	/* Handshake RTT, unless the SYN was retransmitted (Karn). */
+	if (c->syn_tries == 0 && c->rtt_ns) {
+		uint64_t us = (e->now - c->rtt_ns) / 1000;
+
+		ftoe_rto_sample(&c->rto, us ? (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us) : 1,
+				false);
+		e->cc[id].rtt_us = ftoe_rto_srtt(&c->rto);
+	}
+	c->rtt_on = false;
+	c->rtt_ns = 0;
+	c->syn_tries = 0;
+	c->timer[FTOE_T_TX] = 0;
+	t->snd_una = c->iss + 1;
+	if (seq_before(t->snd_nxt, t->snd_una))
+		t->snd_nxt = t->snd_una;
+	t->snd_recover = t->snd_una;
+	t->cwr_end = t->snd_una;
+	c->state = TCP_S_ESTABLISHED;
+	ftoe_cc_init(e, id);
+
+	if (c->flags & CTL_F_ACTIVE) {
+		e->st.conn_active++;
+		ftoe_sock_notify(e, id, FTOE_EV_CONNECTED | FTOE_EV_TX);
+	} else if (c->listener >= 0) {
+		struct ftoe_listener *l = &e->lis[c->listener];
+
+		e->st.conn_passive++;
+		l->pending--;
+		c->flags |= CTL_F_IN_ACCEPTQ;
+		c->acceptq_next = FTOE_NO_FLOW;
+		if (l->q_tail == FTOE_NO_FLOW)
+			l->q_head = id;
+		else
+			e->ctl[l->q_tail].acceptq_next = id;
+		l->q_tail = id;
+		l->queued++;
+		ftoe_sock_notify_listener(e, (unsigned)c->listener, FTOE_EV_ACCEPT);
+	}
+	if (e->mem[id].flags & FLOW_MEM_SHUT_WR)
+		ftoe_conn_shutdown_wr(e, id);
+	ftoe_sched_activate(e, id);
+}
+
+/* Negotiate options from the peer's SYN (RFC 7323 2.2, 3.2; RFC 3168 6.1.1). */
+static void negotiate(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s,
+		      bool cookie)
+{
+	struct flow_tcp *t = &e->tcp[id];
+
+	if (!cookie && !(e->cfg.flags & FTOE_ENG_F_NO_WSCALE) && (s->opts & FTOE_OPT_WS)) {
+		t->flags |= FLOW_TCP_WSCALE;
+		t->snd_wscale = wscale_clamp(s->wscale);
+		t->rcv_wscale = e->rx_wscale;
+	}
+	if (!cookie && !(e->cfg.flags & FTOE_ENG_F_NO_TS) && (s->opts & FTOE_OPT_TS)) {
+		t->flags |= FLOW_TCP_TS;
+		t->ts_recent = s->ts_val;
+	}
+	if (!cookie && !(e->cfg.flags & FTOE_ENG_F_NO_ECN) &&
+	    (s->tcp_flags & (FTOE_TCP_ECE | FTOE_TCP_CWR)) == (FTOE_TCP_ECE | FTOE_TCP_CWR))
+		t->flags |= FLOW_TCP_ECN;
+	set_mss(e, id, (s->opts & FTOE_OPT_MSS) ? s->mss : 0);
+}
+
+/* ---- SYN cookies (RFC 4987 3.6) ------------------------------------------- */
+
+static const uint16_t cookie_mss[8] = { 536, 1220, 1360, 1440, 1460, 4312, 8960, 9000 };
+
+static uint32_t cookie_make(struct ftoe_engine *e, const struct ftoe_seg *s,
+			    uint32_t t, uint32_t mi)
+{
+	uint64_t h = tuple_hash(e, s->daddr4, s->saddr4, s->dport, s->sport,
+				s->seq, t << 3 | mi);
+
+	/* top 5 bits: time (64 s ticks), 3 bits: MSS index, 24 bits: MAC */
+	return (t & 0x1f) << 27 | mi << 24 | ((uint32_t)h & 0xffffff);
+}
+
+static uint32_t cookie_time(struct ftoe_engine *e)
+{
+	return (uint32_t)(e->now >> 36); /* about 68.7 s */
+}
+
+static void send_cookie(struct ftoe_engine *e, const struct ftoe_seg *s)
+{
+	struct ftoe_tx_item it;
+	struct ftoe_tx_addr a;
+	uint32_t mi = 0, mss = (s->opts & FTOE_OPT_MSS) ? s->mss : DEFAULT_MSS;
+
+	for (uint32_t i = 0; i < 8; i++)
+		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
+			mi = i;
+	memset(&it, 0, sizeof(it));
+	memcpy(a.src_mac, e->cfg.mac, 6);
+	memcpy(a.dst_mac, s->eth_src, 6);
+	a.saddr = s->daddr4;
+	a.daddr = s->saddr4;
+	a.sport = s->dport;
+	a.dport = s->sport;
+	it.flow = FTOE_NO_FLOW;
+	it.seq = cookie_make(e, s, cookie_time(e), mi);
+	it.ack = s->seq + 1;
+	it.tcp_flags = FTOE_TCP_SYN | FTOE_TCP_ACK;
+	/* No window scaling, timestamps or ECN: the cookie cannot carry
+	 * them, so we do not offer them (the peer then uses none). */
+	it.win = wscale_advertise_syn(e->cfg.rx_buf_size);
+	it.opts = FTOE_TX_O_SYN;
+	it.mss = e->mss_max;
+	e->st.syn_cookies_sent++;
+	ftoe_tx_send(e, &a, &it);
+}
+
+/* The ACK completing a cookie handshake: 0 and the MSS, or -EINVAL. */
+static int cookie_check(struct ftoe_engine *e, const struct ftoe_seg *s, uint16_t *mss)
+{
+	uint32_t c = s->ack - 1, now = cookie_time(e), mi = (c >> 24) & 7;
+	struct ftoe_seg syn = *s;
+
+	syn.seq = s->seq - 1; /* the client's ISN */
+	for (uint32_t age = 0; age < 2; age++) {
+		uint32_t t = now - age;
+
+		if (((t & 0x1f) << 27) != (c & 0xf8000000u))
+			continue;
+		if (cookie_make(e, &syn, t, mi) == c) {
+			*mss = cookie_mss[mi];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* ---- slow path ------------------------------------------------------------- */
+
+static void reinject(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
+{
+	it->flow = id;
+	ftoe_proto_rx_one(e, it);
+	ftoe_postproc_rx(e, it, 1);
+}
+
+static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
+{
+	const struct ftoe_seg *s = &it->seg;
+	struct ftoe_listener *l = &e->lis[li];
+	struct flow_ctl *c;
+	uint32_t id;
+
+	if (s->tcp_flags & FTOE_TCP_ACK) {
+		send_rst_for(e, s);
+		return;
+	}
+	if (l->pending + l->queued >= l->backlog || !e->nfree) {
+		if (e->cfg.flags & FTOE_ENG_F_NO_COOKIES) {
+			e->st.syn_dropped++;
+			return;
+		}
+		send_cookie(e, s);
+		return;
+	}
+	if (flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
+		e->st.syn_dropped++;
+		return;
+	}
+	c = &e->ctl[id];
+	memcpy(e->conn[id].remote_mac, s->eth_src, 6);
+	c->state = TCP_S_SYN_RCVD;
+	c->listener = (int16_t)li;
+	l->pending++;
+	c->iss = make_isn(e, &e->conn[id]);
+	negotiate(e, id, s, false);
+	set_seq(e, id, s->seq, s->win);
+	e->tcp[id].snd_una = c->iss;
+	e->tcp[id].snd_nxt = e->tcp[id].snd_max = c->iss + 1;
+	e->tcp[id].tx_seq0 = c->iss + 1;
+	e->tcp[id].ts_off = (uint32_t)tuple_hash(e, c->iss, 0, 0, 0, 1, 1);
+	c->rtt_ns = e->now;
+	send_syn(e, id, true);
+}
+
+static void cookie_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
+{
+	const struct ftoe_seg *s = &it->seg;
+	struct ftoe_listener *l = &e->lis[li];
+	struct flow_ctl *c;
+	uint16_t mss;
+	uint32_t id;
+
+	if (cookie_check(e, s, &mss) || l->queued >= l->backlog ||
+	    flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
+		send_rst_for(e, s);
+		return;
+	}
+	e->st.syn_cookies_ok++;
+	c = &e->ctl[id];
+	memcpy(e->conn[id].remote_mac, s->eth_src, 6);
+	c->iss = s->ack - 1;
+	c->listener = (int16_t)li;
+	c->state = TCP_S_SYN_RCVD;
+	l->pending++;
+	set_mss(e, id, mss);
+	set_seq(e, id, s->seq - 1, s->win);
+	e->tcp[id].snd_una = c->iss;
+	e->tcp[id].snd_nxt = e->tcp[id].snd_max = c->iss + 1;
+	e->tcp[id].tx_seq0 = c->iss + 1;
+	c->syn_tries = 1; /* no handshake RTT sample */
+	become_established(e, id);
+	reinject(e, it, id);
+}
+
+/* RST (RFC 9293 3.10.7.4 second check, RFC 5961 3.2). */
+static void rst_rx(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
+{
+	struct flow_ctl *c = &e->ctl[id];
+	struct flow_tcp *t = &e->tcp[id];
+	uint32_t wnd;
+
+	if (c->state == TCP_S_SYN_SENT) {
+		/* acceptable only if it acknowledges our SYN */
+		if ((s->tcp_flags & FTOE_TCP_ACK) && s->ack == c->iss + 1)
+			ftoe_conn_reset(e, id, -ECONNREFUSED, false);
+		return;
+	}
+	if (c->state == TCP_S_TIME_WAIT) {
+		conn_closed(e, id);
+		return;
+	}
+	wnd = ftoe_proto_rx_space(e, id);
+	if (seq_after(t->rcv_adv, t->rcv_nxt) && t->rcv_adv - t->rcv_nxt > wnd)
+		wnd = t->rcv_adv - t->rcv_nxt;
+	if (s->seq == t->rcv_nxt)
+		ftoe_conn_reset(e, id, c->state == TCP_S_SYN_RCVD && !(c->flags & CTL_F_ACTIVE) ?
+				0 : -ECONNRESET, false);
+	else if (seq_in_range(s->seq, t->rcv_nxt, wnd ? wnd : 1))
+		challenge_ack(e, id);
+}
+
+static void syn_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
+{
+	const struct ftoe_seg *s = &it->seg;
+	struct flow_ctl *c = &e->ctl[id];
+	struct flow_tcp *t = &e->tcp[id];
+	bool ack = s->tcp_flags & FTOE_TCP_ACK;
+
+	switch (c->state) {
+	case TCP_S_SYN_SENT:
+		if (ack && s->ack != c->iss + 1) {
+			send_rst_for(e, s);
+			return;
+		}
+		/* Options in a SYN-ACK answer ours; a bare SYN (simultaneous
+		 * open) offers them the same way. */
+		if (!(s->opts & FTOE_OPT_WS)) {
+			t->flags &= ~FLOW_TCP_WSCALE;
+			t->rcv_wscale = 0;
+		} else if (t->flags & FLOW_TCP_WSCALE) {
+			t->snd_wscale = wscale_clamp(s->wscale);
+		}
+		if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS))
+			t->ts_recent = s->ts_val;
+		else
+			t->flags &= ~FLOW_TCP_TS;
+		/* RFC 3168 6.1.1: SYN-ACK with ECE (not CWR) accepts ECN;
+		 * a simultaneous-open SYN offers it with ECE|CWR. */
+		if (c->flags & CTL_F_SYN_ECN) {
+			uint8_t f = s->tcp_flags & (FTOE_TCP_ECE | FTOE_TCP_CWR);
+
+			if ((ack && f == FTOE_TCP_ECE) ||
+			    (!ack && f == (FTOE_TCP_ECE | FTOE_TCP_CWR)))
+				t->flags |= FLOW_TCP_ECN;
+		}
+		set_mss(e, id, (s->opts & FTOE_OPT_MSS) ? s->mss : 0);
+		set_seq(e, id, s->seq, s->win);
+		if (ack) {
+			t->snd_wl2 = s->ack;
+			become_established(e, id);
+			ftoe_postproc_send_ack(e, id);
+		} else {
+			/* Simultaneous open (RFC 9293 3.5, figure 8). */
+			c->state = TCP_S_SYN_RCVD;
+			c->syn_tries = 0;
+			send_syn(e, id, true);
+		}
+		return;
+	case TCP_S_SYN_RCVD:
+		if (!ack && s->seq == c->irs) {
+			/* our SYN-ACK was lost: send it again */
+			send_syn(e, id, true);
+			return;
+		}
+		if (ack && (c->flags & CTL_F_ACTIVE) && s->seq == c->irs &&
+		    s->ack == c->iss + 1) {
+			/* the peer's SYN-ACK of a simultaneous open */
+			become_established(e, id);
+			ftoe_postproc_send_ack(e, id);
+			return;
+		}
+		if (ack && s->ack != c->iss + 1) {
+			send_rst_for(e, s);
+			return;
+		}
+		challenge_ack(e, id);
+		return;
+	case TCP_S_TIME_WAIT: {
+		/* RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old
+		 * sequence space may reopen the 4-tuple. */
+		int li = find_listener(e, s->dport);
+
+		if (!ack && li >= 0 && seq_after(s->seq, t->rcv_nxt)) {
+			conn_closed(e, id);
+			if (e->ctl[id].in_use) /* app still holds it: drop */
+				return;
+			passive_syn(e, it, li);
+			return;
+		}
+		ftoe_postproc_send_ack(e, id);
+		return;
+	}
+	default:
+		/* RFC 5961 4.2: any SYN in a synchronized state gets a
+		 * challenge ACK and is dropped. */
+		challenge_ack(e, id);
+		return;
+	}
+}
+
+void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	const struct ftoe_seg *s = &it->seg;
+	struct ftoe_flow_key key;
+	uint32_t id;
+	int li;
+
+	/* Fragments, IPv6, stacked VLANs: not ours to handle. */
+	if (s->slow & (FTOE_SLOW_NOT_IP | FTOE_SLOW_NOT_TCP | FTOE_SLOW_FRAG |
+		       FTOE_SLOW_IPV6 | FTOE_SLOW_VLAN_STACK))
+		return;
+	ftoe_seg_flow_key(s, &key);
+	if (ftoe_ft_lookup(&e->ft, &key, &id)) {
+		e->st.rx_no_flow++;
+		li = find_listener(e, s->dport);
+		if (s->tcp_flags & FTOE_TCP_RST)
+			return;
+		if (li >= 0 && (s->tcp_flags & FTOE_TCP_SYN)) {
+			passive_syn(e, it, li);
+			return;
+		}
+		if (li >= 0 && (s->tcp_flags & FTOE_TCP_ACK) &&
+		    !(e->cfg.flags & FTOE_ENG_F_NO_COOKIES)) {
+			cookie_ack(e, it, li);
+			return;
+		}
+		send_rst_for(e, s);
+		return;
+	}
+	if (s->tcp_flags & FTOE_TCP_RST) {
+		rst_rx(e, id, s);
+		return;
+	}
+	if (s->tcp_flags & FTOE_TCP_SYN) {
+		syn_rx(e, it, id);
+		return;
+	}
+	if (!(s->tcp_flags & FTOE_TCP_ACK))
+		return; /* RFC 9293 3.10.7.4: no ACK bit, drop */
+
+	switch (e->ctl[id].state) {
+	case TCP_S_SYN_SENT:
+		/* RFC 9293 3.10.7.3: an ACK not for our SYN gets a RST. */
+		if (s->ack != e->ctl[id].iss + 1)
+			send_rst_for(e, s);
+		return;
+	case TCP_S_SYN_RCVD:
+		if (s->ack != e->ctl[id].iss + 1) {
+			send_rst_for(e, s);
+			return;
+		}
+		become_established(e, id);
+		reinject(e, it, id);
+		return;
+	case TCP_S_CLOSED:
+		return;
+	default:
+		/* synchronized: URG, unknown options, IP options - data as
+		 * usual (the urgent pointer is ignored, RFC 6093) */
+		reinject(e, it, id);
+		return;
+	}
+}
+
+/* ---- teardown ------------------------------------------------------------- */
+
+static void enter_time_wait(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_ctl *c = &e->ctl[id];
+
+	c->state = TCP_S_TIME_WAIT;
+	c->timer[FTOE_T_TX] = 0;
+	c->timer[FTOE_T_DELACK] = 0;
+	ftoe_sched_remove(e, id);
+	ftoe_timer_set(e, id, FTOE_T_WAIT, e->now + e->cfg.time_wait_ms * 1000000ull);
+}
+
+void ftoe_conn_rx_event(struct ftoe_engine *e, uint32_t id, uint32_t res)
+{
+	struct flow_ctl *c = &e->ctl[id];
+
+	if (c->state == TCP_S_TIME_WAIT) {
+		/* a retransmitted FIN: the ACK goes out, 2MSL restarts */
+		ftoe_timer_set(e, id, FTOE_T_WAIT, e->now + e->cfg.time_wait_ms * 1000000ull);
+		return;
+	}
+	if (res & FTOE_RX_R_FIN_ACKED) {
+		switch (c->state) {
+		case TCP_S_FIN_WAIT_1:
+			c->state = TCP_S_FIN_WAIT_2;
+			/* orphaned: do not wait forever for the peer's FIN */
+			if (e->mem[id].flags & FLOW_MEM_CLOSED)
+				ftoe_timer_set(e, id, FTOE_T_WAIT,
+					       e->now + e->cfg.time_wait_ms * 1000000ull);
+			break;
+		case TCP_S_CLOSING:
+			enter_time_wait(e, id);
+			break;
+		case TCP_S_LAST_ACK:
+			conn_closed(e, id);
+			return;
+		default:
+			break;
+		}
+	}
+	if (res & FTOE_RX_R_FIN) {
+		switch (c->state) {
+		case TCP_S_ESTABLISHED:
+			c->state = TCP_S_CLOSE_WAIT;
+			break;
+		case TCP_S_FIN_WAIT_1:
+			c->state = TCP_S_CLOSING;
+			break;
+		case TCP_S_FIN_WAIT_2:
+			enter_time_wait(e, id);
+			break;
+		default:
+			break;
+		}
+		ftoe_sock_notify(e, id, FTOE_EV_RX);
+	}
+}
+
+void ftoe_conn_shutdown_wr(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_ctl *c = &e->ctl[id];
+
+	e->mem[id].flags |= FLOW_MEM_SHUT_WR;
+	switch (c->state) {
+	case TCP_S_ESTABLISHED:
+		c->state = TCP_S_FIN_WAIT_1;
+		break;
+	case TCP_S_CLOSE_WAIT:
+		c->state = TCP_S_LAST_ACK;
+		break;
+	case TCP_S_SYN_SENT:
+		ftoe_conn_reset(e, id, 0, false);
+		return;
+	default:
+		return; /* SYN_RCVD: done when established */
+	}
+	ftoe_sched_activate(e, id);
+}
+
+void ftoe_conn_app_close(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_ctl *c = &e->ctl[id];
+	struct flow_mem *m = &e->mem[id];
+
+	m->flags |= FLOW_MEM_CLOSED;
+	if (c->state == TCP_S_CLOSED) {
+		ftoe_conn_free(e, id);
+		return;
+	}
+	/* Unread data: abort (RFC 2525 2.17, as Linux). */
+	if (m->rx_head != m->rx_tail) {
+		ftoe_conn_reset(e, id, -ECONNRESET, true);
+		return;
+	}
+	if (!(m->flags & FLOW_MEM_SHUT_WR))
+		ftoe_conn_shutdown_wr(e, id);
+	if (e->ctl[id].in_use && c->state == TCP_S_FIN_WAIT_2)
+		ftoe_timer_set(e, id, FTOE_T_WAIT, e->now + e->cfg.time_wait_ms * 1000000ull);
+}
+
+/* ---- timers ---------------------------------------------------------------- */
+
+void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_ctl *c = &e->ctl[id];
+	unsigned max = (c->flags & CTL_F_ACTIVE) ? SYN_RETRIES : SYNACK_RETRIES;
+
+	if (++c->syn_tries > max) {
+		ftoe_conn_reset(e, id, -ETIMEDOUT, false);
+		return;
+	}
+	ftoe_rto_timeout(&c->rto);
+	if (c->flags & CTL_F_NEIGH_WAIT) {
+		uint8_t mac[6];
+
+		if (e->io.neigh_lookup(e->io.ctx, next_hop_be(e, e->conn[id].remote_ip), mac)) {
+			ftoe_timer_set(e, id, FTOE_T_TX,
+				       e->now + ftoe_rto_current(&c->rto) * 1000ull);
+			return;
+		}
+		memcpy(e->conn[id].remote_mac, mac, 6);
+		c->flags &= ~CTL_F_NEIGH_WAIT;
+	}
+	send_syn(e, id, c->state == TCP_S_SYN_RCVD);
+}
+
+void ftoe_conn_wait_timeout(struct ftoe_engine *e, uint32_t id)
+{
+	conn_closed(e, id);
+}
+
+/* ---- listen / accept / connect -------------------------------------------- */
+
+int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
+{
+	int free_i = -1;
+
+	if (!port || !backlog)
+		return -EINVAL;
+	for (int i = 0; i < FTOE_MAX_LISTENERS; i++) {
+		if (e->lis[i].port == port)
+			return -EADDRINUSE;
+		if (!e->lis[i].port && free_i < 0)
+			free_i = i;
+	}
+	if (free_i < 0)
+		return -ENOSPC;
+	memset(&e->lis[free_i], 0, sizeof(e->lis[free_i]));
+	e->lis[free_i].port = port;
+	e->lis[free_i].backlog = backlog > 0xffff ? 0xffff : (uint16_t)backlog;
+	e->lis[free_i].q_head = e->lis[free_i].q_tail = FTOE_NO_FLOW;
+	return free_i;
+}
+
+void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx)
+{
+	/* children not yet accepted are reset (RFC 9293 3.10.4, as Linux) */
+	for (uint32_t id = 0; id < e->hwm; id++) {
+		struct flow_ctl *c = &e->ctl[id];
+
+		if (c->in_use && c->listener == (int)idx && !(c->flags & CTL_F_ACCEPTED))
+			ftoe_conn_reset(e, id, -ECONNRESET, true);
+	}
+	e->lis[idx].port = 0;
+}
+
+int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx)
+{
+	struct ftoe_listener *l = &e->lis[idx];
+	uint32_t id = l->q_head;
+	struct flow_ctl *c;
+
+	if (id == FTOE_NO_FLOW)
+		return -EAGAIN;
+	c = &e->ctl[id];
+	l->q_head = c->acceptq_next;
+	if (l->q_head == FTOE_NO_FLOW)
+		l->q_tail = FTOE_NO_FLOW;
+	l->queued--;
+	c->flags &= ~CTL_F_IN_ACCEPTQ;
+	c->flags |= CTL_F_ACCEPTED;
+	c->listener = -1;
+	/* whatever arrived before accept is readable now */
+	if (e->mem[id].rx_head != e->mem[id].rx_tail || c->state != TCP_S_ESTABLISHED)
+		ftoe_sock_notify(e, id, FTOE_EV_RX);
+	return (int)id;
+}
+
+int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be, uint16_t port)
+{
+	uint32_t raddr = __builtin_bswap32(ip_be), id = 0;
+	struct flow_ctl *c;
+	struct flow_tcp *t;
+	uint8_t mac[6];
+	int err = -EADDRNOTAVAIL;
+
+	if (!port || !ip_be)
+		return -EINVAL;
+	if (lport_req) {
+		err = flow_alloc(e, e->local_ip, raddr, lport_req, port, &id);
+		if (err == -EEXIST)
+			return -EADDRINUSE;
+	}
+	/* next ephemeral port whose 4-tuple is free */
+	for (uint32_t n = 0; !lport_req && n <= EPHEMERAL_HI - EPHEMERAL_LO; n++) {
+		uint16_t lport = (uint16_t)(EPHEMERAL_LO + e->port_next);
+
+		e->port_next = (e->port_next + 1) % (EPHEMERAL_HI - EPHEMERAL_LO + 1);
+		if (find_listener(e, lport) >= 0)
+			continue;
+		err = flow_alloc(e, e->local_ip, raddr, lport, port, &id);
+		if (err != -EEXIST)
+			break;
+	}
+	if (err)
+		return err;
+	c = &e->ctl[id];
+	t = &e->tcp[id];
+	c->flags |= CTL_F_ACTIVE;
+	c->state = TCP_S_SYN_SENT;
+	c->iss = make_isn(e, &e->conn[id]);
+	t->snd_una = c->iss;
+	t->snd_nxt = t->snd_max = c->iss + 1;
+	t->tx_seq0 = c->iss + 1;
+	t->ts_off = (uint32_t)tuple_hash(e, c->iss, 0, 0, 0, 1, 1);
+	if (!(e->cfg.flags & FTOE_ENG_F_NO_WSCALE)) {
+		t->flags |= FLOW_TCP_WSCALE;
+		t->rcv_wscale = e->rx_wscale;
+	}
+	if (!(e->cfg.flags & FTOE_ENG_F_NO_TS))
+		t->flags |= FLOW_TCP_TS;
+	if (!(e->cfg.flags & FTOE_ENG_F_NO_ECN))
+		c->flags |= CTL_F_SYN_ECN;
+	t->snd_mss = DEFAULT_MSS;
+	t->rcv_mss = DEFAULT_MSS;
+	c->rtt_ns = e->now;
+
+	if (e->io.neigh_lookup(e->io.ctx, next_hop_be(e, raddr), mac)) {
+		c->flags |= CTL_F_NEIGH_WAIT;
+		ftoe_timer_set(e, id, FTOE_T_TX, e->now + ftoe_rto_current(&c->rto) * 1000ull);
+		return (int)id;
+	}
+	memcpy(e->conn[id].remote_mac, mac, 6);
+	send_syn(e, id, false);
+	return (int)id;
+}
+
+void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
+{
+	for (uint32_t id = 0; id < e->hwm; id++) {
+		struct flow_ctl *c = &e->ctl[id];
+		uint8_t mac[6];
+
+		if (!c->in_use || !(c->flags & CTL_F_NEIGH_WAIT) ||
+		    next_hop_be(e, e->conn[id].remote_ip) != ip_be)
+			continue;
+		if (e->io.neigh_lookup(e->io.ctx, ip_be, mac))
+			continue;
+		memcpy(e->conn[id].remote_mac, mac, 6);
+		c->flags &= ~CTL_F_NEIGH_WAIT;
+		c->rtt_ns = e->now;
+		send_syn(e, id, false);
+	}
+}

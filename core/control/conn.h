@@ -1,0 +1,37 @@
+/* conn.h - control plane connection management: handshakes, teardown, slow-path segments. */
+#ifndef FTOE_CORE_CONTROL_CONN_H
+#define FTOE_CORE_CONTROL_CONN_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ftoe_engine;
+struct ftoe_rx_item;
+
+/* A segment pre-processing could not keep on the fast path. */
+void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it);
+/* State changes reported by the data path (FTOE_RX_R_FIN / _FIN_ACKED, a
+ * segment in TIME_WAIT). */
+void ftoe_conn_rx_event(struct ftoe_engine *e, uint32_t id, uint32_t res);
+/* Abort a connection with err (-ECONNRESET, -ETIMEDOUT ...), optionally
+ * sending RST; frees it unless the application still holds it. */
+void ftoe_conn_reset(struct ftoe_engine *e, uint32_t id, int err, bool send_rst);
+void ftoe_conn_free(struct ftoe_engine *e, uint32_t id);
+
+int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog);
+void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx);
+int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx);
+/* lport 0: an ephemeral port */
+int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport, uint32_t ip_be, uint16_t port);
+/* Application: no more data (FIN after what is queued). */
+void ftoe_conn_shutdown_wr(struct ftoe_engine *e, uint32_t id);
+/* Application released the socket. */
+void ftoe_conn_app_close(struct ftoe_engine *e, uint32_t id);
+
+/* Timers (core/control/timers.c calls these). */
+void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id);
+void ftoe_conn_wait_timeout(struct ftoe_engine *e, uint32_t id);
+void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be);
+
+#endif

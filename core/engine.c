@@ -1,0 +1,195 @@
+/* engine.c - engine creation and the backend entry points (rx, poll, neighbour ready). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/control/conn.h"
+#include "core/engine_internal.h"
+#include "core/pipeline.h"
+#include "core/tcp_seq.h"
+
+#define DEF_MAX_CONNS   4096u
+#define DEF_BUF         (256u * 1024)
+#define DEF_RTO_MIN_US  (200u * 1000)
+#define DEF_TIME_WAIT   60000u
+#define DEF_DELACK_US   40000u
+#define MAX_BUF         (1u << 30)
+
+static bool pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+void ftoe_engine_destroy(struct ftoe_engine *e)
+{
+	if (!e)
+		return;
+	free(e->ft_mem);
+	free(e->conn);
+	free(e->tcp);
+	free(e->mem);
+	free(e->cc);
+	free(e->ctl);
+	free(e->sch);
+	free(e->bufs);
+	free(e->free_ids);
+	free(e->evq);
+	free(e->frame);
+	free(e);
+}
+
+int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,
+		       struct ftoe_engine **out)
+{
+	struct ftoe_engine *e;
+	uint32_t n, cap;
+	uint64_t per_flow;
+	size_t ftsz;
+
+	*out = NULL;
+	if (!cfg || !io || !io->xmit || !io->now_ns || !io->neigh_lookup)
+		return -EINVAL;
+	if (!cfg->ip_be || cfg->mtu < 576 || cfg->mtu > 9216 || cfg->prefix_len > 32)
+		return -EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cfg = *cfg;
+	e->io = *io;
+	if (!e->cfg.max_flows)
+		e->cfg.max_flows = 65536;
+	if (!e->cfg.max_conns)
+		e->cfg.max_conns = e->cfg.max_flows < DEF_MAX_CONNS ? e->cfg.max_flows : DEF_MAX_CONNS;
+	if (e->cfg.max_conns > e->cfg.max_flows)
+		e->cfg.max_conns = e->cfg.max_flows;
+	if (!e->cfg.rx_buf_size)
+		e->cfg.rx_buf_size = DEF_BUF;
+	if (!e->cfg.tx_buf_size)
+		e->cfg.tx_buf_size = DEF_BUF;
+	if (!e->cfg.rto_min_us)
+		e->cfg.rto_min_us = DEF_RTO_MIN_US;
+	if (!e->cfg.time_wait_ms)
+		e->cfg.time_wait_ms = DEF_TIME_WAIT;
+	if (!e->cfg.delack_us)
+		e->cfg.delack_us = DEF_DELACK_US;
+	if (!e->cfg.nr_queues)
+		e->cfg.nr_queues = 1;
+	if (!pow2(e->cfg.rx_buf_size) || !pow2(e->cfg.tx_buf_size) ||
+	    e->cfg.rx_buf_size > MAX_BUF || e->cfg.tx_buf_size > MAX_BUF ||
+	    e->cfg.rx_buf_size < 2048 || e->cfg.tx_buf_size < 2048) {
+		free(e);
+		return -EINVAL;
+	}
+	n = e->nflows = e->cfg.max_conns;
+	e->mss_max = (uint16_t)(e->cfg.mtu - 40);
+	e->rx_wscale = wscale_for_buffer(e->cfg.rx_buf_size);
+	e->local_ip = __builtin_bswap32(cfg->ip_be);
+	memcpy(e->key, e->cfg.secret, sizeof(e->key));
+	if (!e->cfg.secret[0] && !e->cfg.secret[1]) {
+		/* No secret from the backend: weak, but never constant. */
+		uint64_t t = io->now_ns(io->ctx) ^ (uint64_t)(uintptr_t)e;
+
+		memcpy(e->key, &t, 8);
+	}
+
+	cap = n;
+	ftsz = ftoe_ft_mem_size(cap);
+	per_flow = (uint64_t)e->cfg.rx_buf_size + e->cfg.tx_buf_size;
+	e->ft_mem = calloc(1, ftsz);
+	e->conn = calloc(n, sizeof(*e->conn));
+	e->tcp = calloc(n, sizeof(*e->tcp));
+	e->mem = calloc(n, sizeof(*e->mem));
+	e->cc = calloc(n, sizeof(*e->cc));
+	e->ctl = calloc(n, sizeof(*e->ctl));
+	e->sch = calloc(n, sizeof(*e->sch));
+	e->bufs = calloc(n, per_flow);
+	e->free_ids = calloc(n, sizeof(*e->free_ids));
+	e->evq_cap = n + FTOE_MAX_LISTENERS;
+	e->evq = calloc(e->evq_cap, sizeof(*e->evq));
+	e->frame_size = FTOE_ETH_HLEN + e->cfg.mtu;
+	e->frame = calloc(1, e->frame_size);
+	if (!e->ft_mem || !e->conn || !e->tcp || !e->mem || !e->cc || !e->ctl ||
+	    !e->sch || !e->bufs || !e->free_ids || !e->evq || !e->frame ||
+	    ftoe_ft_init(&e->ft, e->ft_mem, ftsz, cap, e->key)) {
+		ftoe_engine_destroy(e);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		e->mem[i].rx_base = (uint64_t)i * per_flow;
+		e->mem[i].tx_base = (uint64_t)i * per_flow + e->cfg.rx_buf_size;
+		e->mem[i].rx_size = e->cfg.rx_buf_size;
+		e->mem[i].tx_size = e->cfg.tx_buf_size;
+		/* lowest ids on top: reuse keeps the scanned range small */
+		e->free_ids[i] = n - 1 - i;
+		e->sch[i].next = FTOE_NO_FLOW;
+	}
+	e->nfree = n;
+	e->act_head = e->act_tail = FTOE_NO_FLOW;
+	e->next_timer = UINT64_MAX;
+	e->port_next = (uint32_t)(e->key[0] | e->key[1] << 8) % 28232;
+	*out = e;
+	return 0;
+}
+
+void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
+		    const uint16_t lens[], unsigned int n)
+{
+	struct ftoe_rx_item items[FTOE_RX_BATCH];
+
+	(void)q;
+	eng_now(e);
+	while (n) {
+		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, k;
+
+		k = ftoe_preproc(e, frames, lens, m, items);
+		ftoe_proto_rx(e, items, k);
+		ftoe_postproc_rx(e, items, k);
+		frames += m;
+		lens += m;
+		n -= m;
+	}
+	ftoe_sock_deliver_events(e);
+}
+
+uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
+{
+	struct ftoe_tx_item items[FTOE_TX_BATCH];
+	uint64_t wait = UINT64_MAX, next;
+	unsigned n, rounds = 0;
+
+	(void)q;
+	eng_now(e);
+	ftoe_timers_run(e);
+	ftoe_sock_deliver_events(e);
+	/* A bounded number of batches, so rx is not starved. */
+	do {
+		uint64_t full = e->st.tx_ring_full;
+
+		n = ftoe_sched_run(e, items, FTOE_TX_BATCH, &wait);
+		ftoe_tx_batch(e, items, n);
+		if (e->st.tx_ring_full != full)
+			break; /* the backend's ring is full: retry next poll */
+	} while (n == FTOE_TX_BATCH && ++rounds < 8);
+	ftoe_sock_deliver_events(e);
+
+	if (e->act_head != FTOE_NO_FLOW && n == FTOE_TX_BATCH)
+		return 0; /* more to send right away */
+	next = e->next_timer;
+	if (next != UINT64_MAX)
+		next = next > e->now ? next - e->now : 0;
+	if (e->act_head != FTOE_NO_FLOW && wait == UINT64_MAX)
+		wait = 0;
+	return wait < next ? wait : next;
+}
+
+void ftoe_engine_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
+{
+	eng_now(e);
+	ftoe_conn_neigh_ready(e, ip_be);
+	ftoe_sock_deliver_events(e);
+}
+
+void ftoe_engine_get_stats(const struct ftoe_engine *e, struct ftoe_engine_stats *st)
+{
+	*st = e->st;
+}

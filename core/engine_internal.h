@@ -1,0 +1,191 @@
+/* engine_internal.h - the engine object shared by the stages and the control plane. */
+#ifndef FTOE_CORE_ENGINE_INTERNAL_H
+#define FTOE_CORE_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/control/dctcp.h"
+#include "core/control/rto.h"
+#include "core/engine.h"
+#include "core/flow_state.h"
+#include "core/flow_table.h"
+#include "core/socket.h"
+
+/*
+ * Threading today: ONE thread runs every entry point (ftoe_engine_rx/poll,
+ * the ftoe_sock_* calls and the control plane), run to completion.  The
+ * state is nevertheless split by owner (DESIGN.md section 3) so the stages
+ * can later move to their own workers:
+ *
+ *   conn[]  control plane writes at setup; pre/post-processing read
+ *   tcp[]   protocol stage (control plane only at setup and teardown)
+ *   mem[]   control plane sets up; post-processing advances rx_head/tx_tail,
+ *           the application advances rx_tail/tx_head (single producer and
+ *           single consumer per ring; positions, not pointers)
+ *   cc[]    control plane (rate), data path (counters)
+ *   ctl[]   control plane: TCP state, timers, RTO, handshake
+ *   sch[]   flow scheduler
+ */
+
+/* RFC 9293 section 3.3.2 states (LISTEN lives in struct ftoe_listener). */
+enum ftoe_tcp_state {
+	TCP_S_CLOSED = 0,
+	TCP_S_SYN_SENT,
+	TCP_S_SYN_RCVD,
+	TCP_S_ESTABLISHED,
+	TCP_S_FIN_WAIT_1,
+	TCP_S_FIN_WAIT_2,
+	TCP_S_CLOSE_WAIT,
+	TCP_S_CLOSING,
+	TCP_S_LAST_ACK,
+	TCP_S_TIME_WAIT,
+};
+
+/* Synchronized states the fast path handles (after the handshake). */
+static inline bool tcp_state_synced(uint8_t s)
+{
+	return s >= TCP_S_ESTABLISHED;
+}
+
+enum ftoe_timer {
+	FTOE_T_TX = 0,	/* retransmission / persist / SYN retransmission */
+	FTOE_T_DELACK,	/* delayed ACK */
+	FTOE_T_WAIT,	/* TIME_WAIT, FIN_WAIT_2 orphan timeout */
+	FTOE_T__MAX,
+};
+
+/* Control-plane state of a flow. */
+struct flow_ctl {
+	uint8_t state;		/* enum ftoe_tcp_state */
+	uint8_t in_use;
+	uint8_t flags;		/* CTL_F_* */
+	uint8_t syn_tries;
+	int16_t listener;	/* index of the listener (passive open), -1 */
+	int32_t err;		/* pending/last error for the application */
+	uint32_t iss, irs;
+	uint64_t timer[FTOE_T__MAX]; /* deadlines in ns; 0 = off */
+	struct ftoe_rto rto;
+	/* One timed segment at a time (RFC 6298 section 3, Karn). */
+	uint32_t rtt_seq;
+	uint64_t rtt_ns;
+	bool rtt_on;
+	uint16_t peer_mss;
+	uint32_t acceptq_next;	/* accept-queue link (flow id), UINT32_MAX: end */
+	uint32_t events;	/* FTOE_EV_* not yet delivered */
+	/* congestion control */
+	struct ftoe_dctcp_rate dctcp;
+	uint64_t cc_last_ns;
+	uint32_t cc_acked, cc_ecn, cc_acks, cc_losses;
+};
+#define CTL_F_ACCEPTED   (1u << 0) /* handed to the application */
+#define CTL_F_IN_ACCEPTQ (1u << 1)
+#define CTL_F_NEIGH_WAIT (1u << 2) /* active open waits for ARP */
+#define CTL_F_ACTIVE     (1u << 3) /* we sent the first SYN */
+#define CTL_F_SYN_ECN    (1u << 4) /* ECN requested in our SYN */
+#define CTL_F_EVQ        (1u << 5) /* queued on the event list */
+
+/* Flow scheduler state (core/sched.c). */
+struct flow_sched {
+	uint32_t next;		/* active-list link */
+	uint8_t queued;
+	int64_t tokens;		/* pacing credit in bytes */
+	uint64_t t_refill;
+	uint64_t t_wait;	/* earliest time worth retrying (paced) */
+};
+
+struct ftoe_listener {
+	uint16_t port;		/* 0: free */
+	uint16_t backlog;
+	uint32_t pending;	/* SYN_RCVD children */
+	uint32_t queued;	/* established, not yet accepted */
+	uint32_t q_head, q_tail;
+	uint32_t events;
+	bool evq;
+};
+
+#define FTOE_MAX_LISTENERS 64
+#define FTOE_NO_FLOW UINT32_MAX
+#define FTOE_RX_BATCH 32
+#define FTOE_TX_BATCH 32
+
+struct ftoe_engine {
+	struct ftoe_engine_cfg cfg;
+	struct ftoe_io io;
+	uint32_t nflows;	/* flow ids are [0, nflows) */
+	uint32_t hwm;		/* ids >= hwm were never used */
+	uint16_t mss_max;	/* mtu - 40 */
+	uint8_t rx_wscale;	/* what we announce */
+	uint8_t key[16];	/* secret for ISNs, cookies */
+	uint32_t local_ip;	/* host order */
+
+	struct ftoe_flow_table ft;
+	void *ft_mem;
+
+	struct flow_conn *conn;
+	struct flow_tcp *tcp;
+	struct flow_mem *mem;
+	struct flow_cc *cc;
+	struct flow_ctl *ctl;
+	struct flow_sched *sch;
+	uint8_t *bufs;		/* rx and tx rings; mem[].rx_base/tx_base are offsets */
+
+	uint32_t *free_ids;	/* stack of free flow ids */
+	uint32_t nfree;
+
+	struct ftoe_listener lis[FTOE_MAX_LISTENERS];
+
+	/* scheduler active list (FIFO of flow ids) */
+	uint32_t act_head, act_tail, act_len;
+
+	/* application events: FIFO of flows / listeners with pending events */
+	uint32_t *evq;
+	uint32_t evq_head, evq_len, evq_cap;
+	ftoe_sock_event_fn ev_fn;
+	void *ev_ctx;
+
+	uint64_t next_timer;	/* earliest armed deadline (may be early) */
+	uint64_t now;		/* cached clock of the current entry point */
+	uint16_t ip_id;
+	uint32_t port_next;	/* ephemeral port cursor */
+	/* RFC 5961 section 7: challenge-ACK rate limit */
+	uint64_t chal_epoch;
+	uint32_t chal_count;
+
+	uint8_t *frame;		/* scratch frame for transmission */
+	uint32_t frame_size;
+	struct ftoe_engine_stats st;
+};
+
+static inline uint8_t *flow_rx_ring(struct ftoe_engine *e, uint32_t id)
+{
+	return e->bufs + e->mem[id].rx_base;
+}
+
+static inline uint8_t *flow_tx_ring(struct ftoe_engine *e, uint32_t id)
+{
+	return e->bufs + e->mem[id].tx_base;
+}
+
+static inline uint64_t eng_now(struct ftoe_engine *e)
+{
+	e->now = e->io.now_ns(e->io.ctx);
+	return e->now;
+}
+
+/* Timers (core/control/timers.c). */
+void ftoe_timer_set(struct ftoe_engine *e, uint32_t id, enum ftoe_timer t, uint64_t deadline);
+static inline void ftoe_timer_stop(struct ftoe_engine *e, uint32_t id, enum ftoe_timer t)
+{
+	e->ctl[id].timer[t] = 0;
+}
+void ftoe_timers_run(struct ftoe_engine *e);
+/* (Re)arm the retransmission timer for the current RTO. */
+void ftoe_timer_rto_restart(struct ftoe_engine *e, uint32_t id);
+
+/* Application notification (core/socket.c). */
+void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events);
+void ftoe_sock_notify_listener(struct ftoe_engine *e, unsigned idx, uint32_t events);
+void ftoe_sock_deliver_events(struct ftoe_engine *e);
+
+#endif

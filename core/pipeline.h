@@ -1,0 +1,131 @@
+/* pipeline.h - work items and results passed between the data-path stages. */
+#ifndef FTOE_CORE_PIPELINE_H
+#define FTOE_CORE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/segment.h"
+
+struct ftoe_engine;
+
+/*
+ * RX (DESIGN.md section 3):
+ *   ftoe_preproc()  validate, flow lookup, summary; slow path diverted
+ *   ftoe_proto_rx() per flow: seq/ack, window, OOO interval, dupacks
+ *   ftoe_postproc_rx() payload copy, ACKs, timers, app notification
+ * TX:
+ *   ftoe_sched_run() choose flows and segment sizes (round robin, pacing)
+ *   ftoe_proto_tx() assign seq/ack/window/flags
+ *   ftoe_tx_send()  headers, payload copy, checksums, xmit
+ * Each stage is a plain function over a batch; the engine runs them to
+ * completion on one thread.  An item that a stage drops keeps its slot
+ * with FTOE_RX_R_DROP so later stages skip it (and a multi-worker version
+ * can still retire its reorder number).
+ */
+
+/* Protocol-stage results for one received segment. */
+#define FTOE_RX_R_DROP      (1u << 0)  /* nothing more to do */
+#define FTOE_RX_R_ACK_NOW   (1u << 1)  /* send an ACK immediately */
+#define FTOE_RX_R_ACK_DELAY (1u << 2)  /* in-order data: delayed ACK */
+#define FTOE_RX_R_DATA      (1u << 3)  /* copy payload (copy_*) */
+#define FTOE_RX_R_ADVANCED  (1u << 4)  /* rcv_nxt moved: data readable */
+#define FTOE_RX_R_FIN       (1u << 5)  /* peer's FIN reached in order */
+#define FTOE_RX_R_ACKED     (1u << 6)  /* snd_una advanced */
+#define FTOE_RX_R_FIN_ACKED (1u << 7)  /* our FIN acknowledged */
+#define FTOE_RX_R_FAST_RETX (1u << 8)  /* third dupack: go-back-N started */
+#define FTOE_RX_R_WND_OPEN  (1u << 9)  /* peer's window grew: try to send */
+#define FTOE_RX_R_ECE       (1u << 10) /* ACK carried ECE */
+#define FTOE_RX_R_CTL       (1u << 11) /* needs the control plane (state change) */
+
+struct ftoe_rx_item {
+	uint32_t flow;
+	const uint8_t *frame;
+	struct ftoe_seg seg;
+	/* protocol results */
+	uint32_t res;          /* FTOE_RX_R_* */
+	uint32_t copy_off;     /* payload offset in frame of the bytes to copy */
+	uint32_t copy_len;
+	uint32_t copy_pos;     /* rx ring position they go to */
+	uint32_t acked;        /* sequence space newly acknowledged */
+	uint32_t ack;          /* the segment's ACK number */
+};
+
+/* One segment to transmit. */
+#define FTOE_TX_O_TS  (1u << 0) /* timestamps option */
+#define FTOE_TX_O_SYN (1u << 1) /* SYN options: MSS (+ WS, SACK-perm not sent) */
+#define FTOE_TX_O_WS  (1u << 2) /* window-scale option (SYN only) */
+#define FTOE_TX_O_DATA (1u << 3) /* payload from the flow's tx ring */
+
+struct ftoe_tx_item {
+	uint32_t flow;
+	uint32_t seq, ack;
+	uint32_t tx_pos;       /* tx ring position of the payload */
+	uint16_t len;          /* payload bytes */
+	uint16_t win;          /* window field as sent */
+	uint8_t tcp_flags;
+	uint8_t ecn;           /* IP ECN codepoint */
+	uint8_t opts;          /* FTOE_TX_O_* */
+	uint8_t wscale;
+	uint16_t mss;
+	uint32_t ts_val, ts_ecr;
+	bool retx;             /* sequence space sent before */
+};
+
+/* Addressing of a segment (from flow_conn, or from a received segment when
+ * answering an unknown flow). */
+struct ftoe_tx_addr {
+	uint8_t src_mac[6], dst_mac[6];
+	uint32_t saddr, daddr;  /* host order */
+	uint16_t sport, dport;  /* host order */
+};
+
+/* core/preproc.c: fills items[] with fast-path segments of known flows and
+ * hands everything else to the control plane.  Returns the item count. */
+unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
+		      const uint16_t lens[], unsigned n, struct ftoe_rx_item *items);
+
+/* core/protocol.c */
+void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
+void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it);
+/* Fill seq/ack/window/flags/options of tx items the scheduler chose. */
+void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n);
+/* A pure ACK (or window update / probe) for flow id. */
+void ftoe_proto_ack(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item *it);
+/* The segment was not transmitted (ring full): undo its sequence space. */
+void ftoe_proto_tx_undo(struct ftoe_engine *e, const struct ftoe_tx_item *it);
+/* Window to advertise now (16-bit field), updating rcv_adv. */
+uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id);
+/* Free receive space in bytes. */
+uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id);
+/* Our TSval clock (RFC 7323 section 5.4: 1 ms per tick). */
+uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id);
+/* Go back to snd_una (RTO or fast retransmit): resend everything. */
+void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id);
+
+/* core/postproc.c */
+void ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
+/* Send a pure ACK for flow id now (clears the delayed-ACK state). */
+int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id);
+
+/* core/sched.c */
+void ftoe_sched_activate(struct ftoe_engine *e, uint32_t id);
+void ftoe_sched_remove(struct ftoe_engine *e, uint32_t id);
+/* Choose up to max segments; *wait_ns gets the time until a paced flow may
+ * send again (UINT64_MAX if none waits). */
+unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
+			unsigned max, uint64_t *wait_ns);
+/* Bytes flow id could send now, ignoring pacing: new data within the peer's
+ * window, plus 1 for a due FIN. */
+uint32_t ftoe_sched_sendable(struct ftoe_engine *e, uint32_t id, bool *fin);
+
+/* core/tx.c */
+/* Build and transmit; 0 or -ENOBUFS (ring full: nothing sent). */
+int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
+		 const struct ftoe_tx_item *it);
+/* Addressing of an established flow. */
+void ftoe_tx_addr_flow(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_addr *a);
+/* Transmit a batch of flow segments; undoes the unsent ones. */
+void ftoe_tx_batch(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n);
+
+#endif

@@ -1,0 +1,360 @@
+/* protocol.c - protocol stage: per-flow sequence/ACK processing, windows, OOO interval, go-back-N. */
+#include "core/control/conn.h"
+#include "core/engine_internal.h"
+#include "core/pipeline.h"
+#include "core/tcp_seq.h"
+
+/* The only stage that writes struct flow_tcp (DESIGN.md section 3). */
+
+uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id)
+{
+	/* RFC 7323 section 5.4: a 1 ms clock keeps PAWS sound for long idle
+	 * periods (a 1 us clock would wrap its sign in 36 minutes). */
+	return (uint32_t)(e->now / 1000000u) + e->tcp[id].ts_off;
+}
+
+/* Ring position of rcv_nxt (the peer's FIN takes a sequence number but no
+ * buffer space). */
+static uint32_t rx_head_pos(const struct flow_tcp *t)
+{
+	return t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0);
+}
+
+uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_mem *m = &e->mem[id];
+	uint32_t used = rx_head_pos(&e->tcp[id]) - m->rx_tail;
+
+	return used >= m->rx_size ? 0 : m->rx_size - used;
+}
+
+uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	uint32_t space = ftoe_proto_rx_space(e, id), edge = t->rcv_nxt + space;
+	uint8_t shift = (t->flags & FLOW_TCP_WSCALE) ? t->rcv_wscale : 0;
+	uint32_t sws = e->mem[id].rx_size / 2, field;
+
+	/* Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): move the
+	 * right edge only by at least min(buffer / 2, MSS). */
+	if (sws > t->rcv_mss && t->rcv_mss)
+		sws = t->rcv_mss;
+	if (seq_after(edge, t->rcv_adv) && edge - t->rcv_adv < sws)
+		space = seq_after(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	/* Never move the advertised edge left (RFC 7323 2.4, RFC 9293 3.8.6). */
+	field = wscale_advertise_noshrink(space, shift, t->rcv_nxt, t->rcv_adv);
+	if (seq_after(t->rcv_nxt + (field << shift), t->rcv_adv))
+		t->rcv_adv = t->rcv_nxt + (field << shift);
+	t->rcv_wnd = space;
+	return (uint16_t)field;
+}
+
+/* Fill the parts every segment of an established flow shares. */
+static void fill_common(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item *it)
+{
+	struct flow_tcp *t = &e->tcp[id];
+
+	it->flow = id;
+	it->ack = t->rcv_nxt;
+	it->win = ftoe_proto_window(e, id);
+	it->tcp_flags = FTOE_TCP_ACK;
+	/* DCTCP receiver (RFC 8257 3.2): ECE mirrors the CE state of the
+	 * latest data segment. */
+	if ((t->flags & FLOW_TCP_ECN) && (t->flags & FLOW_TCP_CE))
+		it->tcp_flags |= FTOE_TCP_ECE;
+	it->ecn = FTOE_ECN_NOT_ECT;
+	it->opts = 0;
+	if (t->flags & FLOW_TCP_TS) {
+		it->opts |= FTOE_TX_O_TS;
+		it->ts_val = ftoe_proto_ts_now(e, id);
+		it->ts_ecr = t->ts_recent;
+	}
+	it->len = 0;
+	it->tx_pos = 0;
+	it->retx = false;
+	/* Every segment carries the ACK: nothing is left to delay. */
+	t->rcv_unacked = 0;
+	ftoe_timer_stop(e, id, FTOE_T_DELACK);
+}
+
+void ftoe_proto_ack(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item *it)
+{
+	fill_common(e, id, it);
+	it->seq = e->tcp[id].snd_nxt;
+}
+
+void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_tcp *t = &e->tcp[id];
+
+	/* FlexTOE 4.2 / TAS: no SACK scoreboard; resend from snd_una. */
+	t->snd_nxt = t->snd_una;
+	t->snd_recover = t->snd_max;
+	t->flags |= FLOW_TCP_RETX;
+	t->dupack_cnt = 0;
+	/* Karn (RFC 6298 3): no RTT sample across a retransmission. */
+	e->ctl[id].rtt_on = false;
+}
+
+void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct ftoe_tx_item *it = &items[i];
+		uint32_t id = it->flow, len = it->len;
+		struct flow_tcp *t = &e->tcp[id];
+		struct flow_ctl *c = &e->ctl[id];
+		bool fin = it->tcp_flags & FTOE_TCP_FIN;
+		uint32_t end;
+
+		fill_common(e, id, it);
+		it->len = (uint16_t)len;
+		it->seq = t->snd_nxt;
+		it->tx_pos = t->snd_nxt - t->tx_seq0;
+		it->retx = seq_before(t->snd_nxt, t->snd_max);
+		if (fin)
+			it->tcp_flags |= FTOE_TCP_FIN;
+		if (len) {
+			it->opts |= FTOE_TX_O_DATA;
+			/* PSH on the last byte we have (RFC 9293 3.9.1). */
+			if (t->snd_nxt + len == t->tx_seq0 + e->mem[id].tx_head)
+				it->tcp_flags |= FTOE_TCP_PSH;
+			/* RFC 3168 6.1.5: retransmissions are not ECN-capable. */
+			if ((t->flags & FLOW_TCP_ECN) && !it->retx) {
+				it->ecn = FTOE_ECN_ECT0;
+				if (t->flags & FLOW_TCP_CWR_PEND) {
+					it->tcp_flags |= FTOE_TCP_CWR;
+					t->flags &= ~FLOW_TCP_CWR_PEND;
+				}
+			}
+		}
+		end = t->snd_nxt + len + (fin ? 1 : 0);
+		if (fin)
+			t->flags |= FLOW_TCP_FIN_TX;
+		t->snd_nxt = end;
+		if (seq_after(end, t->snd_max))
+			t->snd_max = end;
+		if (!it->retx && !c->rtt_on) {
+			c->rtt_on = true;
+			c->rtt_seq = end;
+			c->rtt_ns = e->now;
+		}
+		if (!c->timer[FTOE_T_TX])
+			ftoe_timer_rto_restart(e, id);
+	}
+}
+
+void ftoe_proto_tx_undo(struct ftoe_engine *e, const struct ftoe_tx_item *it)
+{
+	struct flow_tcp *t = &e->tcp[it->flow];
+	uint32_t end = it->seq + it->len + ((it->tcp_flags & FTOE_TCP_FIN) ? 1 : 0);
+
+	if (end == it->seq || t->snd_nxt != end)
+		return;
+	t->snd_nxt = it->seq;
+	if (t->snd_max == end && !it->retx)
+		t->snd_max = it->seq;
+	if (e->ctl[it->flow].rtt_on && e->ctl[it->flow].rtt_seq == end)
+		e->ctl[it->flow].rtt_on = false;
+}
+
+/* RFC 9293 3.10.7.4 first check, in the form Linux uses: acceptable when
+ * it ends at or after rcv_nxt and starts inside the window we offered. */
+static bool seq_acceptable(const struct flow_tcp *t, uint32_t seq, uint32_t end,
+			   uint32_t space)
+{
+	uint32_t wnd = seq_after(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+
+	if (space > wnd)
+		wnd = space;
+	if (seq_before(end, t->rcv_nxt))
+		return false;
+	return !seq_after(seq, t->rcv_nxt + wnd);
+}
+
+/* ACK field (RFC 9293 3.10.7.4 fifth check, RFC 5681, RFC 5961 5). */
+static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	struct flow_tcp *t = &e->tcp[it->flow];
+	const struct ftoe_seg *s = &it->seg;
+	uint32_t ack = s->ack, wnd = wscale_window(s->win, t->snd_wscale);
+
+	it->ack = ack;
+	/* Acknowledges something never sent, or far too old: drop, and
+	 * answer with an ACK (RFC 5961 5.2 "challenge ACK"). */
+	if (seq_after(ack, t->snd_max) ||
+	    seq_before(ack, t->snd_una - t->max_snd_wnd)) {
+		it->res |= FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
+		return false;
+	}
+	if ((t->flags & FLOW_TCP_ECN) && (s->tcp_flags & FTOE_TCP_ECE)) {
+		it->res |= FTOE_RX_R_ECE;
+		/* Once per window: CWR tells a classic receiver to stop
+		 * repeating ECE (RFC 3168 6.1.2). */
+		if (seq_after_eq(t->snd_una, t->cwr_end)) {
+			t->flags |= FLOW_TCP_CWR_PEND;
+			t->cwr_end = t->snd_max;
+		}
+	}
+
+	if (seq_after(ack, t->snd_una)) {
+		it->acked = ack - t->snd_una;
+		it->res |= FTOE_RX_R_ACKED;
+		t->snd_una = ack;
+		if (seq_before(t->snd_nxt, ack))
+			t->snd_nxt = ack;
+		t->dupack_cnt = 0;
+		if ((t->flags & FLOW_TCP_RETX) && seq_after_eq(ack, t->snd_recover))
+			t->flags &= ~FLOW_TCP_RETX;
+		if ((t->flags & FLOW_TCP_FIN_TX) && !(t->flags & FLOW_TCP_FIN_ACKED) &&
+		    seq_after(ack, t->tx_seq0 + e->mem[it->flow].tx_head)) {
+			t->flags |= FLOW_TCP_FIN_ACKED;
+			it->res |= FTOE_RX_R_FIN_ACKED | FTOE_RX_R_CTL;
+		}
+	} else if (ack == t->snd_una && s->payload_len == 0 &&
+		   !(s->tcp_flags & FTOE_TCP_FIN) && wnd == t->snd_wnd &&
+		   t->snd_max != t->snd_una) {
+		/* Duplicate ACK (RFC 5681 section 2).  The third starts
+		 * go-back-N, but not for ACKs at or below the previous
+		 * recovery point (RFC 6582 3.2 step 1): those are the echoes
+		 * of our own redundant retransmissions. */
+		if (++t->dupack_cnt == 3 && seq_after(ack, t->snd_recover)) {
+			ftoe_proto_go_back(e, it->flow);
+			it->res |= FTOE_RX_R_FAST_RETX;
+		}
+	}
+
+	/* Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 keep old segments
+	 * from shrinking it). */
+	if (seq_before(t->snd_wl1, s->seq) ||
+	    (t->snd_wl1 == s->seq && seq_before_eq(t->snd_wl2, ack))) {
+		if (wnd > t->snd_wnd)
+			it->res |= FTOE_RX_R_WND_OPEN;
+		t->snd_wnd = wnd;
+		t->snd_wl1 = s->seq;
+		t->snd_wl2 = ack;
+		if (wnd > t->max_snd_wnd)
+			t->max_snd_wnd = wnd;
+	}
+	return true;
+}
+
+/* Payload and FIN (RFC 9293 3.10.7.4 seventh and eighth checks). */
+static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t space)
+{
+	struct flow_tcp *t = &e->tcp[it->flow];
+	const struct ftoe_seg *s = &it->seg;
+	bool fin = s->tcp_flags & FTOE_TCP_FIN, had_ooo = t->ooo.len != 0;
+	struct ftoe_ooo_result r;
+
+	if (t->flags & FLOW_TCP_FIN_RX) {
+		/* Nothing can follow the peer's FIN: only re-ACK. */
+		if (s->payload_len || fin)
+			it->res |= FTOE_RX_R_ACK_NOW;
+		return;
+	}
+	if (s->payload_len) {
+		bool ce = s->ip_ecn == FTOE_ECN_CE;
+
+		if (s->payload_len > t->rcv_mss)
+			t->rcv_mss = s->payload_len;
+		/* RFC 8257 3.2: ACK at once when the CE state flips. */
+		if ((t->flags & FLOW_TCP_ECN) && ce != !!(t->flags & FLOW_TCP_CE)) {
+			it->res |= FTOE_RX_R_ACK_NOW;
+			t->flags ^= FLOW_TCP_CE;
+		}
+	}
+	ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, s->seq, s->payload_len, &r);
+	switch (r.verdict) {
+	case FTOE_OOO_EMPTY:
+		break;
+	case FTOE_OOO_IN_ORDER:
+		it->res |= FTOE_RX_R_ADVANCED;
+		t->rcv_unacked += r.advance;
+		/* RFC 5681 4.2: ACK at once when a gap is (partly) filled. */
+		it->res |= had_ooo ? FTOE_RX_R_ACK_NOW : FTOE_RX_R_ACK_DELAY;
+		break;
+	case FTOE_OOO_NEW:
+	case FTOE_OOO_MERGED:
+		/* RFC 5681 4.2: out-of-order data gets an immediate
+		 * (duplicate) ACK, the sender's loss signal. */
+		e->st.rx_ooo++;
+		it->res |= FTOE_RX_R_ACK_NOW;
+		break;
+	case FTOE_OOO_DUP:
+		e->st.rx_dup++;
+		it->res |= FTOE_RX_R_ACK_NOW;
+		break;
+	case FTOE_OOO_DROP_WINDOW:
+	case FTOE_OOO_DROP_HOLE:
+		e->st.rx_out_of_window++;
+		it->res |= FTOE_RX_R_ACK_NOW;
+		break;
+	}
+	if (r.copy_len) {
+		it->res |= FTOE_RX_R_DATA;
+		it->copy_off = s->payload_off + (r.copy_seq - s->seq);
+		it->copy_len = r.copy_len;
+		it->copy_pos = r.copy_seq - t->rx_seq0;
+		e->st.rx_bytes += r.copy_len;
+	}
+	if (fin) {
+		/* Only a FIN right at rcv_nxt counts; one beyond a hole is
+		 * dropped and the peer sends it again. */
+		if (s->seq + s->payload_len == t->rcv_nxt) {
+			t->rcv_nxt++;
+			t->flags |= FLOW_TCP_FIN_RX;
+			it->res |= FTOE_RX_R_FIN | FTOE_RX_R_CTL | FTOE_RX_R_ADVANCED;
+		}
+		it->res |= FTOE_RX_R_ACK_NOW;
+	}
+}
+
+void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	uint32_t id = it->flow;
+	struct flow_tcp *t = &e->tcp[id];
+	const struct ftoe_seg *s = &it->seg;
+	uint32_t seglen = s->payload_len + ((s->tcp_flags & FTOE_TCP_FIN) ? 1 : 0);
+	uint32_t space;
+
+	it->res = 0;
+	it->acked = 0;
+	it->copy_len = 0;
+	/* An earlier segment of the batch may have closed the flow. */
+	if (!e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state) ||
+	    !(s->tcp_flags & FTOE_TCP_ACK)) {
+		it->res = FTOE_RX_R_DROP;
+		return;
+	}
+	if (e->ctl[id].state == TCP_S_TIME_WAIT) {
+		/* RFC 9293 3.10.7.4: re-ACK a retransmitted FIN, restart 2MSL. */
+		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW | FTOE_RX_R_CTL;
+		return;
+	}
+	/* PAWS (RFC 7323 5.3): an older timestamp marks an old duplicate. */
+	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
+	    seq_before(s->ts_val, t->ts_recent)) {
+		e->st.rx_paws_drop++;
+		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
+		return;
+	}
+	space = ftoe_proto_rx_space(e, id);
+	if (!seq_acceptable(t, s->seq, s->seq + seglen, space)) {
+		e->st.rx_out_of_window++;
+		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
+		return;
+	}
+	/* RFC 7323 4.3: TS.Recent from segments covering Last.ACK.sent. */
+	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
+	    seq_before_eq(s->seq, t->rcv_nxt))
+		t->ts_recent = s->ts_val;
+	if (!proto_ack(e, it))
+		return;
+	proto_data(e, it, space);
+}
+
+void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		ftoe_proto_rx_one(e, &items[i]);
+}

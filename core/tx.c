@@ -1,0 +1,148 @@
+/* tx.c - segment building (Ethernet/IPv4/TCP headers, payload, checksums) and transmission. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/byteorder.h"
+#include "core/csum.h"
+#include "core/engine_internal.h"
+#include "core/pipeline.h"
+
+#define IP_DF 0x4000
+#define IP_TTL 64
+
+void ftoe_tx_addr_flow(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_addr *a)
+{
+	const struct flow_conn *c = &e->conn[id];
+
+	memcpy(a->src_mac, c->local_mac, 6);
+	memcpy(a->dst_mac, c->remote_mac, 6);
+	a->saddr = c->local_ip;
+	a->daddr = c->remote_ip;
+	a->sport = c->local_port;
+	a->dport = c->remote_port;
+}
+
+/* Copy len bytes starting at ring position pos (wrapping) to dst. */
+static void ring_copy_out(uint8_t *dst, const uint8_t *ring, uint32_t size,
+			  uint32_t pos, uint32_t len)
+{
+	uint32_t off = pos & (size - 1), first = size - off;
+
+	if (first > len)
+		first = len;
+	memcpy(dst, ring + off, first);
+	if (len > first)
+		memcpy(dst + first, ring, len - first);
+}
+
+/* TCP options (RFC 9293 3.2, RFC 7323 2.2/3.2): 4-byte aligned with NOPs. */
+static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
+{
+	uint32_t n = 0;
+
+	if (it->opts & FTOE_TX_O_SYN) {
+		o[n++] = FTOE_TCPOPT_MSS;
+		o[n++] = 4;
+		ftoe_put_be16(o + n, it->mss);
+		n += 2;
+		if (it->opts & FTOE_TX_O_WS) {
+			o[n++] = FTOE_TCPOPT_NOP;
+			o[n++] = FTOE_TCPOPT_WS;
+			o[n++] = 3;
+			o[n++] = it->wscale;
+		}
+	}
+	if (it->opts & FTOE_TX_O_TS) {
+		o[n++] = FTOE_TCPOPT_NOP;
+		o[n++] = FTOE_TCPOPT_NOP;
+		o[n++] = FTOE_TCPOPT_TS;
+		o[n++] = 10;
+		ftoe_put_be32(o + n, it->ts_val);
+		ftoe_put_be32(o + n + 4, it->ts_ecr);
+		n += 8;
+	}
+	return n;
+}
+
+int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
+		 const struct ftoe_tx_item *it)
+{
+	uint8_t *f = e->frame, *ip = f + FTOE_ETH_HLEN, *th = ip + 20;
+	uint32_t optlen, thlen, iplen, sum;
+	uint8_t sa[4], da[4];
+	int err;
+
+	memcpy(f, a->dst_mac, 6);
+	memcpy(f + 6, a->src_mac, 6);
+	ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
+
+	optlen = put_options(th + 20, it);
+	thlen = 20 + optlen;
+	iplen = 20 + thlen + it->len;
+	if (FTOE_ETH_HLEN + iplen > e->frame_size)
+		return -EMSGSIZE; /* a bug: segment sizes come from the MSS */
+
+	/* RFC 791 header; ECN codepoint in the low two bits of TOS (RFC 3168). */
+	ip[0] = 0x45;
+	ip[1] = it->ecn & 3;
+	ftoe_put_be16(ip + 2, (uint16_t)iplen);
+	ftoe_put_be16(ip + 4, e->ip_id++);
+	ftoe_put_be16(ip + 6, IP_DF);
+	ip[8] = IP_TTL;
+	ip[9] = FTOE_IPPROTO_TCP;
+	ftoe_put_be16(ip + 10, 0);
+	ftoe_put_be32(ip + 12, a->saddr);
+	ftoe_put_be32(ip + 16, a->daddr);
+	ftoe_put_be16(ip + 10, ftoe_csum(ip, 20));
+
+	ftoe_put_be16(th, a->sport);
+	ftoe_put_be16(th + 2, a->dport);
+	ftoe_put_be32(th + 4, it->seq);
+	ftoe_put_be32(th + 8, it->ack);
+	th[12] = (uint8_t)((thlen / 4) << 4);
+	th[13] = it->tcp_flags;
+	ftoe_put_be16(th + 14, it->win);
+	ftoe_put_be16(th + 16, 0);
+	ftoe_put_be16(th + 18, 0);
+	if (it->len)
+		ring_copy_out(th + thlen, flow_tx_ring(e, it->flow),
+			      e->mem[it->flow].tx_size, it->tx_pos, it->len);
+
+	memcpy(sa, ip + 12, 4);
+	memcpy(da, ip + 16, 4);
+	sum = ftoe_csum_pseudo4(sa, da, FTOE_IPPROTO_TCP, (uint16_t)(thlen + it->len));
+	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, thlen + it->len)));
+
+	err = e->io.xmit(e->io.ctx, 0, f, FTOE_ETH_HLEN + iplen);
+	if (err) {
+		e->st.tx_ring_full++;
+		return err;
+	}
+	e->st.tx_frames++;
+	e->st.tx_bytes += it->len;
+	if (it->retx && it->len)
+		e->st.retransmits++;
+	if (it->tcp_flags & FTOE_TCP_RST)
+		e->st.tx_rst++;
+	else if (!it->len && !(it->tcp_flags & (FTOE_TCP_SYN | FTOE_TCP_FIN)))
+		e->st.tx_acks++;
+	return 0;
+}
+
+void ftoe_tx_batch(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n)
+{
+	struct ftoe_tx_addr a;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		ftoe_tx_addr_flow(e, items[i].flow, &a);
+		if (ftoe_tx_send(e, &a, &items[i]))
+			break;
+	}
+	/* Ring full: give back the sequence space of what was not sent,
+	 * newest first, so snd_nxt returns to the first unsent byte. */
+	while (n > i) {
+		n--;
+		ftoe_proto_tx_undo(e, &items[n]);
+	}
+}

@@ -1,0 +1,208 @@
+/* engine_link.c - two engines wired back to back in memory, with faults and a virtual clock. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/core/engine_link.h"
+
+static const uint8_t mac_a[6] = { 2, 0, 0, 0, 0, 1 };
+static const uint8_t mac_b[6] = { 2, 0, 0, 0, 0, 2 };
+
+uint64_t lb_rand(struct lb_world *w)
+{
+	/* xorshift64* */
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return w->rng * 2685821657736338717ull;
+}
+
+static bool chance(struct lb_world *w, unsigned pct)
+{
+	return pct && lb_rand(w) % 100 < pct;
+}
+
+static struct lb_pkt *q_push(struct lb_queue *q)
+{
+	if (q->len == q->cap) {
+		unsigned ncap = q->cap ? q->cap * 2 : 256;
+		struct lb_pkt *np = malloc(sizeof(*np) * ncap);
+
+		for (unsigned i = 0; i < q->len; i++)
+			np[i] = q->p[(q->head + i) % q->cap];
+		free(q->p);
+		q->p = np;
+		q->head = 0;
+		q->cap = ncap;
+	}
+	q->len++;
+	return &q->p[(q->head + q->len - 1) % q->cap];
+}
+
+static int lb_xmit(void *ctx, unsigned q, const void *frame, size_t len)
+{
+	struct lb_side *s = ctx;
+	struct lb_world *w = s->w;
+	uint8_t buf[1600];
+	uint16_t l = (uint16_t)len;
+	struct lb_pkt *p;
+	unsigned copies = 1;
+
+	(void)q;
+	if (w->block_tx)
+		return -105; /* -ENOBUFS */
+	if (len > sizeof(buf))
+		abort();
+	memcpy(buf, frame, len);
+	s->sent++;
+	if (s->tap && !s->tap(s, buf, &l))
+		return 0;
+	if (chance(w, s->f.drop)) {
+		s->dropped++;
+		return 0;
+	}
+	if (chance(w, s->f.corrupt) && l > 14)
+		buf[14 + lb_rand(w) % (l - 14)] ^= (uint8_t)(1u << (lb_rand(w) % 8));
+	if (chance(w, s->f.dup))
+		copies = 2;
+	while (copies--) {
+		p = q_push(&s->out);
+		p->at = w->now + w->lat_ns;
+		p->len = l;
+		memcpy(p->data, buf, l);
+		/* reorder: swap with the previous frame in flight */
+		if (s->out.len > 1 && chance(w, s->f.reorder)) {
+			struct lb_pkt *prev = &s->out.p[(s->out.head + s->out.len - 2) % s->out.cap];
+			struct lb_pkt tmp = *prev;
+
+			*prev = *p;
+			prev->at = tmp.at;
+			tmp.at = p->at;
+			*p = tmp;
+		}
+	}
+	return 0;
+}
+
+static uint64_t lb_now(void *ctx)
+{
+	return ((struct lb_side *)ctx)->w->now;
+}
+
+static int lb_neigh(void *ctx, uint32_t ip_be, uint8_t mac[6])
+{
+	struct lb_side *s = ctx;
+
+	(void)ip_be;
+	memcpy(mac, s->idx ? mac_a : mac_b, 6);
+	return 0;
+}
+
+void lb_default_cfg(struct ftoe_engine_cfg *cfg, uint32_t ip)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ip_be = __builtin_bswap32(ip);
+	cfg->prefix_len = 24;
+	cfg->mtu = 1500;
+	cfg->max_flows = 256;
+	cfg->max_conns = 64;
+	cfg->nr_queues = 1;
+	cfg->cc = FTOE_CC_CONST;
+	cfg->rx_buf_size = 64 * 1024;
+	cfg->tx_buf_size = 64 * 1024;
+	cfg->time_wait_ms = 1000;
+	cfg->secret[0] = 0x1234 + ip;
+	cfg->secret[1] = 0x5678;
+}
+
+void lb_init(struct lb_world *w, uint64_t seed, const struct ftoe_engine_cfg *cfg_a,
+	     const struct ftoe_engine_cfg *cfg_b)
+{
+	struct ftoe_engine_cfg c[2];
+
+	memset(w, 0, sizeof(*w));
+	w->now = 1000000000ull;
+	w->lat_ns = 20000;
+	w->rng = seed * 0x9e3779b97f4a7c15ull + 1;
+	if (cfg_a)
+		c[0] = *cfg_a;
+	else
+		lb_default_cfg(&c[0], LB_IP_A);
+	if (cfg_b)
+		c[1] = *cfg_b;
+	else
+		lb_default_cfg(&c[1], LB_IP_B);
+	memcpy(c[0].mac, mac_a, 6);
+	memcpy(c[1].mac, mac_b, 6);
+	for (int i = 0; i < 2; i++) {
+		struct ftoe_io io = { .ctx = &w->s[i], .xmit = lb_xmit, .now_ns = lb_now,
+				      .neigh_lookup = lb_neigh };
+
+		w->s[i].w = w;
+		w->s[i].idx = i;
+		if (ftoe_engine_create(&c[i], &io, &w->s[i].eng))
+			abort();
+	}
+}
+
+void lb_fini(struct lb_world *w)
+{
+	for (int i = 0; i < 2; i++) {
+		ftoe_engine_destroy(w->s[i].eng);
+		free(w->s[i].out.p);
+	}
+}
+
+void lb_inject(struct lb_world *w, int idx, const void *frame, uint16_t len)
+{
+	void *f[1] = { (void *)frame };
+
+	ftoe_engine_rx(w->s[idx].eng, 0, f, &len, 1);
+}
+
+/* Deliver the frames side i sent that are due to the other side. */
+static unsigned deliver(struct lb_world *w, int i)
+{
+	struct lb_queue *q = &w->s[i].out;
+	unsigned n = 0;
+
+	while (q->len && q->p[q->head].at <= w->now) {
+		struct lb_pkt pkt = q->p[q->head];
+		void *f[1] = { pkt.data };
+
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+		ftoe_engine_rx(w->s[!i].eng, 0, f, &pkt.len, 1);
+		n++;
+	}
+	return n;
+}
+
+bool lb_run(struct lb_world *w, lb_step_fn step, void *arg, uint64_t max_ns)
+{
+	uint64_t end = w->now + max_ns;
+
+	while (w->now <= end) {
+		uint64_t d[2], next = UINT64_MAX;
+		unsigned moved;
+
+		if (step && step(w, arg))
+			return true;
+		moved = deliver(w, 0) + deliver(w, 1);
+		d[0] = ftoe_engine_poll(w->s[0].eng, 0);
+		d[1] = ftoe_engine_poll(w->s[1].eng, 0);
+		if (moved || d[0] == 0 || d[1] == 0)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (d[i] != UINT64_MAX && w->now + d[i] < next)
+				next = w->now + d[i];
+			if (w->s[i].out.len && w->s[i].out.p[w->s[i].out.head].at < next)
+				next = w->s[i].out.p[w->s[i].out.head].at;
+		}
+		if (next == UINT64_MAX) {
+			/* idle: give the application one more look */
+			return step ? step(w, arg) : false;
+		}
+		w->now = next > w->now ? next : w->now + 1;
+	}
+	return false;
+}

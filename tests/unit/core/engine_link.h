@@ -1,0 +1,66 @@
+/* engine_link.h - two engines wired back to back in memory, with faults and a virtual clock. */
+#ifndef FTOE_TESTS_UNIT_CORE_ENGINE_LINK_H
+#define FTOE_TESTS_UNIT_CORE_ENGINE_LINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "core/socket.h"
+
+/* Fault model per direction, percentages drawn from a seeded PRNG. */
+struct lb_faults {
+	unsigned drop, dup, reorder, corrupt;
+};
+
+struct lb_pkt {
+	uint64_t at;
+	uint16_t len;
+	uint8_t data[1600];
+};
+
+struct lb_queue {
+	struct lb_pkt *p;
+	unsigned head, len, cap;
+};
+
+struct lb_world;
+/* Application step, called every loop iteration; returns true when done. */
+typedef bool (*lb_step_fn)(struct lb_world *w, void *arg);
+
+struct lb_side {
+	struct lb_world *w;
+	int idx;
+	struct ftoe_engine *eng;
+	struct lb_queue out;	/* frames this side sent, in flight */
+	struct lb_faults f;
+	uint64_t sent, dropped;
+	/* optional tap: inspect/modify every frame this side sends (return
+	 * false to drop it) */
+	bool (*tap)(struct lb_side *s, uint8_t *frame, uint16_t *len);
+};
+
+struct lb_world {
+	uint64_t now;
+	uint64_t lat_ns;
+	uint64_t rng;
+	struct lb_side s[2];
+	bool block_tx;		/* refuse xmit (ring full) */
+};
+
+#define LB_IP_A 0x0a000001u /* 10.0.0.1 (host order) */
+#define LB_IP_B 0x0a000002u
+
+/* cfg_a/cfg_b may be NULL for defaults (small buffers, const unpaced cc). */
+void lb_init(struct lb_world *w, uint64_t seed, const struct ftoe_engine_cfg *cfg_a,
+	     const struct ftoe_engine_cfg *cfg_b);
+void lb_fini(struct lb_world *w);
+void lb_default_cfg(struct ftoe_engine_cfg *cfg, uint32_t ip);
+/* Run until step returns true or max_ns of virtual time passes.  Returns
+ * true when step finished. */
+bool lb_run(struct lb_world *w, lb_step_fn step, void *arg, uint64_t max_ns);
+/* Inject a raw frame into side idx's engine now. */
+void lb_inject(struct lb_world *w, int idx, const void *frame, uint16_t len);
+uint64_t lb_rand(struct lb_world *w);
+
+#endif
