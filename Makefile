@@ -117,6 +117,8 @@ $(BUILD)/bin/flextoe-fw: $(call obj,loader/fw/fw_cli.c) $(LIB_FW) $(LIB_EBPF) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(UNIT_BIN): $(LIB_FW)
 $(BUILD)/bin/flextoe-bpf: $(LIB_FW)
+# bench/fw_bench.c compiles generated rule sets with the library
+$(BUILD)/bench/fw_bench: $(LIB_FW)
 all: $(BUILD)/bin/flextoe-fw
 BINS += $(BUILD)/bin/flextoe-fw
 
