@@ -29,6 +29,8 @@ struct flow_conn {
 #define FLOW_CONN_VLAN  (1u << 0) /* frames carry an 802.1Q tag */
 #define FLOW_CONN_VALID (1u << 1) /* slot in use */
 
+#define FLOW_TCP_SACK_MAX 4     /* blocks an ACK can carry with timestamps: 3 */
+
 /* TCP protocol state: written only by the protocol stage. */
 struct flow_tcp {
 	/* send side (RFC 9293 section 3.3.1) */
@@ -59,6 +61,15 @@ struct flow_tcp {
 	uint16_t snd_mss;       /* payload bytes per segment (options excluded) */
 	uint16_t rcv_mss;       /* largest payload seen from the peer */
 	uint32_t ts_off;        /* per-connection offset of our TSval clock */
+	/* SACK (RFC 2018), sender side: the blocks of the newest ACK, valid
+	 * only above snd_una; go-back-N skips what they cover. */
+	struct { uint32_t start, end; } sack[FLOW_TCP_SACK_MAX];
+	uint8_t nsack;
+	/* lost-retransmission detection (RACK-like, RFC 8985 6.2): when the
+	 * segment at snd_una was last (re)sent, at the latest, and when the
+	 * newest retransmission went out */
+	uint64_t hole_ns;
+	uint64_t retx_ns;
 };
 #define FLOW_TCP_TS        (1u << 0) /* timestamps negotiated */
 #define FLOW_TCP_ECN       (1u << 1) /* ECN negotiated (RFC 3168) */
@@ -70,6 +81,7 @@ struct flow_tcp {
 #define FLOW_TCP_CWR_PEND  (1u << 7) /* send CWR on the next new data segment */
 #define FLOW_TCP_FIN_ACKED (1u << 8) /* our FIN has been acknowledged */
 #define FLOW_TCP_WSCALE    (1u << 9) /* window scaling negotiated (RFC 7323 2.2) */
+#define FLOW_TCP_SACK      (1u << 10) /* SACK permitted both ways (RFC 2018 2) */
 
 /* Application buffers: set up by the control plane, positions advanced by
  * post-processing (rx) and by the application / flow scheduler (tx). */

@@ -37,6 +37,7 @@ struct ftoe_engine;
 #define FTOE_RX_R_WND_OPEN  (1u << 9)  /* peer's window grew: try to send */
 #define FTOE_RX_R_ECE       (1u << 10) /* ACK carried ECE */
 #define FTOE_RX_R_CTL       (1u << 11) /* needs the control plane (state change) */
+#define FTOE_RX_R_LOST_RETX (1u << 12) /* a retransmission was lost: resending */
 
 struct ftoe_rx_item {
 	uint32_t flow;
@@ -56,6 +57,8 @@ struct ftoe_rx_item {
 #define FTOE_TX_O_SYN (1u << 1) /* SYN options: MSS (+ WS, SACK-perm not sent) */
 #define FTOE_TX_O_WS  (1u << 2) /* window-scale option (SYN only) */
 #define FTOE_TX_O_DATA (1u << 3) /* payload from the flow's tx ring */
+#define FTOE_TX_O_SACKP (1u << 4) /* SACK-permitted (SYN only, RFC 2018 2) */
+#define FTOE_TX_O_SACK (1u << 5) /* one SACK block [sack_start, sack_end) */
 
 struct ftoe_tx_item {
 	uint32_t flow;
@@ -69,6 +72,7 @@ struct ftoe_tx_item {
 	uint8_t wscale;
 	uint16_t mss;
 	uint32_t ts_val, ts_ecr;
+	uint32_t sack_start, sack_end; /* FTOE_TX_O_SACK */
 	bool retx;             /* sequence space sent before */
 };
 
@@ -102,6 +106,13 @@ uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id);
 uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id);
 /* Go back to snd_una (RTO or fast retransmit): resend everything. */
 void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id);
+/* Retransmission timeout: forget the peer's SACK blocks (RFC 2018 8: the
+ * receiver may have reneged) and go back to snd_una. */
+void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id);
+/* Before the scheduler sizes a segment: while retransmitting, move snd_nxt
+ * past what the peer's SACK blocks cover; returns the bytes until the next
+ * SACKed block (UINT32_MAX: no limit). */
+uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id);
 
 /* core/postproc.c */
 void ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);

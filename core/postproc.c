@@ -98,7 +98,11 @@ static void postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		e->st.fast_retransmits++;
 		ftoe_cc_on_loss(e, id);
 	}
-	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX))
+	/* A lost retransmission is the same loss event: no second rate cut. */
+	if (res & FTOE_RX_R_LOST_RETX)
+		e->st.fast_retransmits++;
+	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
+		   FTOE_RX_R_LOST_RETX))
 		ftoe_sched_activate(e, id);
 	if (res & FTOE_RX_R_CTL)
 		ftoe_conn_rx_event(e, id, res);

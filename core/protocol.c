@@ -1,4 +1,5 @@
 /* protocol.c - protocol stage: per-flow sequence/ACK processing, windows, OOO interval, go-back-N. */
+#include "core/byteorder.h"
 #include "core/control/conn.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
@@ -69,6 +70,16 @@ static void fill_common(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item 
 		it->ts_val = ftoe_proto_ts_now(e, id);
 		it->ts_ecr = t->ts_recent;
 	}
+	/* RFC 2018 4: while out-of-order data is held, ACKs report it.  With
+	 * one interval there is one block, and it is the one holding the most
+	 * recently received out-of-order segment (that segment either opened
+	 * or extended it, or was dropped as a second hole).  Data segments
+	 * omit it: the MSS leaves room for timestamps only. */
+	if ((t->flags & FLOW_TCP_SACK) && t->ooo.len) {
+		it->opts |= FTOE_TX_O_SACK;
+		it->sack_start = t->ooo.start;
+		it->sack_end = t->ooo.start + t->ooo.len;
+	}
 	it->len = 0;
 	it->tx_pos = 0;
 	it->retx = false;
@@ -92,8 +103,98 @@ void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id)
 	t->snd_recover = t->snd_max;
 	t->flags |= FLOW_TCP_RETX;
 	t->dupack_cnt = 0;
+	/* the segment at snd_una goes out again now (ftoe_proto_tx refines) */
+	t->hole_ns = e->now;
 	/* Karn (RFC 6298 3): no RTT sample across a retransmission. */
 	e->ctl[id].rtt_on = false;
+}
+
+void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
+{
+	e->tcp[id].nsack = 0;
+	ftoe_proto_go_back(e, id);
+}
+
+uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	uint32_t lim = UINT32_MAX;
+	bool moved = true;
+
+	if (!t->nsack || !seq_before(t->snd_nxt, t->snd_max))
+		return lim;
+	/* Blocks may come in any order (most recent first): repeat until
+	 * snd_nxt rests outside all of them.  The peer holds that data
+	 * (RFC 2018 8 lets us not resend it; the RTO forgets the blocks in
+	 * case it reneges), so only the holes go out again. */
+	while (moved) {
+		moved = false;
+		for (unsigned i = 0; i < t->nsack; i++)
+			if (seq_after_eq(t->snd_nxt, t->sack[i].start) &&
+			    seq_before(t->snd_nxt, t->sack[i].end)) {
+				t->snd_nxt = t->sack[i].end;
+				moved = true;
+			}
+	}
+	for (unsigned i = 0; i < t->nsack; i++)
+		if (seq_after(t->sack[i].start, t->snd_nxt) &&
+		    t->sack[i].start - t->snd_nxt < lim)
+			lim = t->sack[i].start - t->snd_nxt;
+	return lim;
+}
+
+/* The peer's SACK blocks (RFC 2018 3), from the raw option: the parser
+ * validated the option lengths.  Keeps the blocks above snd_una and at or
+ * below snd_max; a D-SACK block (RFC 2883, below the ACK) is ignored. */
+static void sack_rx(struct flow_tcp *t, const struct ftoe_rx_item *it)
+{
+	const struct ftoe_seg *s = &it->seg;
+	const uint8_t *o = it->frame + s->l4_off + 20, *end = it->frame + s->payload_off;
+
+	t->nsack = 0;
+	if (!(t->flags & FLOW_TCP_SACK) || !(s->opts & FTOE_OPT_SACK))
+		return;
+	while (o < end && *o != FTOE_TCPOPT_EOL) {
+		if (*o == FTOE_TCPOPT_NOP) {
+			o++;
+			continue;
+		}
+		if (end - o < 2 || o[1] < 2 || o[1] > end - o)
+			return;
+		if (o[0] == FTOE_TCPOPT_SACK) {
+			for (unsigned i = 0; i + 10 <= o[1] && t->nsack < FLOW_TCP_SACK_MAX; i += 8) {
+				uint32_t l = ftoe_get_be32(o + 2 + i), r = ftoe_get_be32(o + 6 + i);
+
+				if (seq_after(l, t->snd_una) && seq_after(r, l) &&
+				    seq_before_eq(r, t->snd_max)) {
+					t->sack[t->nsack].start = l;
+					t->sack[t->nsack].end = r;
+					t->nsack++;
+				}
+			}
+			return;
+		}
+		o += o[1];
+	}
+}
+
+/* RACK-style check (RFC 8985 6.2) for a lost retransmission: the ACK
+ * still names snd_una, yet a reordering window past an RTT has gone by
+ * since the segment there was resent, and ACKs keep coming (segments
+ * sent after it arrived).  The time bound keeps our own redundant
+ * go-back-N retransmissions, whose duplicate ACKs arrive within the RTT,
+ * from triggering it. */
+static bool retx_lost(struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	const struct ftoe_rto *r = &e->ctl[id].rto;
+	uint64_t srtt = ftoe_rto_srtt(r), reo = srtt / 4;
+
+	if (!r->have_sample || !seq_after(t->snd_nxt, t->snd_una) || t->dupack_cnt < 2)
+		return false;
+	if (ftoe_rto_rttvar(r) > reo)
+		reo = ftoe_rto_rttvar(r);
+	return e->now - t->hole_ns > (srtt + reo) * 1000u;
 }
 
 void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n)
@@ -111,10 +212,16 @@ void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n
 		it->seq = t->snd_nxt;
 		it->tx_pos = t->snd_nxt - t->tx_seq0;
 		it->retx = seq_before(t->snd_nxt, t->snd_max);
+		if (it->retx) {
+			t->retx_ns = e->now;
+			if (it->seq == t->snd_una)
+				t->hole_ns = e->now;
+		}
 		if (fin)
 			it->tcp_flags |= FTOE_TCP_FIN;
 		if (len) {
 			it->opts |= FTOE_TX_O_DATA;
+			it->opts &= (uint8_t)~FTOE_TX_O_SACK;
 			/* PSH on the last byte we have (RFC 9293 3.9.1). */
 			if (t->snd_nxt + len == t->tx_seq0 + e->mem[id].tx_head)
 				it->tcp_flags |= FTOE_TCP_PSH;
@@ -205,6 +312,11 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		t->dupack_cnt = 0;
 		if ((t->flags & FLOW_TCP_RETX) && seq_after_eq(ack, t->snd_recover))
 			t->flags &= ~FLOW_TCP_RETX;
+		/* Partial ACK (RFC 6582 3.2 step 3): a new hole at snd_una.  If
+		 * this pass already resent it, that was no later than the newest
+		 * retransmission; otherwise it goes out soon. */
+		if (t->flags & FLOW_TCP_RETX)
+			t->hole_ns = seq_after(t->snd_nxt, ack) ? t->retx_ns : e->now;
 		if ((t->flags & FLOW_TCP_FIN_TX) && !(t->flags & FLOW_TCP_FIN_ACKED) &&
 		    seq_after(ack, t->tx_seq0 + e->mem[it->flow].tx_head)) {
 			t->flags |= FLOW_TCP_FIN_ACKED;
@@ -220,8 +332,15 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		if (++t->dupack_cnt == 3 && seq_after(ack, t->snd_recover)) {
 			ftoe_proto_go_back(e, it->flow);
 			it->res |= FTOE_RX_R_FAST_RETX;
+		} else if ((t->flags & FLOW_TCP_RETX) && retx_lost(e, it->flow)) {
+			/* The retransmission of the hole was lost: resend
+			 * from snd_una again now rather than after the RTO
+			 * (with SACK only the holes go out). */
+			ftoe_proto_go_back(e, it->flow);
+			it->res |= FTOE_RX_R_LOST_RETX;
 		}
 	}
+	sack_rx(t, it);
 
 	/* Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 keep old segments
 	 * from shrinking it). */

@@ -125,13 +125,16 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 
 	*wait_ns = UINT64_MAX;
 	while (k < max && e->act_head != FTOE_NO_FLOW) {
-		uint32_t id = pop_head(e), n, rate;
+		uint32_t id = pop_head(e), n, rate, lim;
 		struct flow_sched *s = &e->sch[id];
 		const struct flow_tcp *t = &e->tcp[id];
 		bool fin;
 
 		if (!e->ctl[id].in_use)
 			continue;
+		/* retransmitting: skip what the peer SACKed, stop at the next
+		 * SACKed block */
+		lim = ftoe_proto_sack_skip(e, id);
 		n = ftoe_sched_sendable(e, id, &fin);
 		if (n == 0 && !fin) {
 			maybe_persist(e, id);
@@ -139,10 +142,14 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		}
 		if (n > t->snd_mss)
 			n = t->snd_mss;
+		if (n > lim) {
+			n = lim; /* a hole before SACKed data: short is fine */
+			fin = false;
+		}
 		/* Sender-side silly window avoidance (RFC 9293 3.8.6.2.1):
 		 * a short segment only when it is all we have or nothing is
 		 * in flight. */
-		if (n < t->snd_mss && !fin && t->snd_nxt != t->snd_una) {
+		if (n < t->snd_mss && n != lim && !fin && t->snd_nxt != t->snd_una) {
 			uint32_t data_end = t->tx_seq0 + e->mem[id].tx_head;
 
 			if (t->snd_nxt + n != data_end)

@@ -35,7 +35,9 @@ static void ring_copy_out(uint8_t *dst, const uint8_t *ring, uint32_t size,
 		memcpy(dst + first, ring, len - first);
 }
 
-/* TCP options (RFC 9293 3.2, RFC 7323 2.2/3.2): 4-byte aligned with NOPs. */
+/* TCP options (RFC 9293 3.2, RFC 7323 2.2/3.2, RFC 2018 2/3): 4-byte
+ * aligned with NOPs.  At most MSS 4 + WS 4 + SACKP 4 + TS 12 (SYN) or
+ * TS 12 + one SACK block 12 (ACK): within the 40 bytes. */
 static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
 {
 	uint32_t n = 0;
@@ -51,6 +53,12 @@ static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
 			o[n++] = 3;
 			o[n++] = it->wscale;
 		}
+		if (it->opts & FTOE_TX_O_SACKP) {
+			o[n++] = FTOE_TCPOPT_NOP;
+			o[n++] = FTOE_TCPOPT_NOP;
+			o[n++] = FTOE_TCPOPT_SACKP;
+			o[n++] = 2;
+		}
 	}
 	if (it->opts & FTOE_TX_O_TS) {
 		o[n++] = FTOE_TCPOPT_NOP;
@@ -59,6 +67,15 @@ static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
 		o[n++] = 10;
 		ftoe_put_be32(o + n, it->ts_val);
 		ftoe_put_be32(o + n + 4, it->ts_ecr);
+		n += 8;
+	}
+	if (it->opts & FTOE_TX_O_SACK) {
+		o[n++] = FTOE_TCPOPT_NOP;
+		o[n++] = FTOE_TCPOPT_NOP;
+		o[n++] = FTOE_TCPOPT_SACK;
+		o[n++] = 10;
+		ftoe_put_be32(o + n, it->sack_start);
+		ftoe_put_be32(o + n + 4, it->sack_end);
 		n += 8;
 	}
 	return n;

@@ -317,6 +317,10 @@ static void send_syn(struct ftoe_engine *e, uint32_t id, bool synack)
 		it.ts_val = ftoe_proto_ts_now(e, id);
 		it.ts_ecr = synack ? t->ts_recent : 0;
 	}
+	/* RFC 2018 2: offered in our SYN, answered in the SYN-ACK only when
+	 * the peer offered it (FLOW_TCP_SACK then records the agreement). */
+	if (t->flags & FLOW_TCP_SACK)
+		it.opts |= FTOE_TX_O_SACKP;
 	it.retx = c->syn_tries > 0;
 	ftoe_tx_addr_flow(e, id, &a);
 	ftoe_tx_send(e, &a, &it);
@@ -421,6 +425,10 @@ static void negotiate(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg 
 		t->flags |= FLOW_TCP_TS;
 		t->ts_recent = s->ts_val;
 	}
+	/* RFC 2018 2: SACK is used when both SYNs carry SACK-permitted (a
+	 * cookie cannot remember it). */
+	if (!cookie && (s->opts & FTOE_OPT_SACKP))
+		t->flags |= FLOW_TCP_SACK;
 	if (!cookie && !(e->cfg.flags & FTOE_ENG_F_NO_ECN) &&
 	    (s->tcp_flags & (FTOE_TCP_ECE | FTOE_TCP_CWR)) == (FTOE_TCP_ECE | FTOE_TCP_CWR))
 		t->flags |= FLOW_TCP_ECN;
@@ -625,6 +633,8 @@ static void syn_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 			t->ts_recent = s->ts_val;
 		else
 			t->flags &= ~FLOW_TCP_TS;
+		if (!(s->opts & FTOE_OPT_SACKP))
+			t->flags &= ~FLOW_TCP_SACK;
 		/* RFC 3168 6.1.1: SYN-ACK with ECE (not CWR) accepts ECN;
 		 * a simultaneous-open SYN offers it with ECE|CWR. */
 		if (c->flags & CTL_F_SYN_ECN) {
@@ -985,6 +995,7 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 	}
 	if (!(e->cfg.flags & FTOE_ENG_F_NO_TS))
 		t->flags |= FLOW_TCP_TS;
+	t->flags |= FLOW_TCP_SACK; /* offered; cleared unless the SYN-ACK agrees */
 	if (!(e->cfg.flags & FTOE_ENG_F_NO_ECN))
 		c->flags |= CTL_F_SYN_ECN;
 	t->snd_mss = DEFAULT_MSS;

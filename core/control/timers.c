@@ -62,7 +62,7 @@ static void tx_timeout(struct ftoe_engine *e, uint32_t id)
 			return;
 		}
 		e->st.timeouts++;
-		ftoe_proto_go_back(e, id);
+		ftoe_proto_rto(e, id);
 		ftoe_cc_on_loss(e, id);
 		if (t->snd_wnd == 0)
 			send_probe(e, id);

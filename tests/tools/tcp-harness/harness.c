@@ -19,7 +19,7 @@
 
 #include "core/engine.h"
 #include "core/socket.h"
-#include "tests/tools/tcp-harness/sha256.h"
+#include "lib/util/sha256.h"
 
 /*
  * The engine's address is NOT configured in the kernel: the veth carries
@@ -64,6 +64,8 @@ static struct {
 	/* bulk */
 	int bsock;
 	uint64_t done, t0;
+	/* progress: the longest time without a byte moving (since t0) */
+	uint64_t last_progress, max_stall;
 	struct sha256 sha;
 	uint64_t rng;
 	bool finished, failed;
@@ -253,12 +255,40 @@ static void bulk_fill(uint8_t *buf, size_t n)
 	}
 }
 
+/* Called whenever bytes move (received, or queued after the tx ring freed
+ * up): tracks the longest gap with no progress, which the fault tests bound. */
+static void bulk_progress(void)
+{
+	uint64_t now = mono_ns();
+
+	if (!H.last_progress)
+		H.last_progress = H.t0;
+	if (now - H.last_progress > H.max_stall)
+		H.max_stall = now - H.last_progress;
+	H.last_progress = now;
+}
+
+/* With -v, one line every 100 ms: bytes so far and the longest stall. */
+static void bulk_tick(void)
+{
+	static uint64_t next;
+	uint64_t now = mono_ns();
+
+	if (H.verbose < 1 || H.bsock < 0 || H.finished || now < next)
+		return;
+	next = now + 100000000ull;
+	fprintf(stderr, "tcp-harness: progress t=%.1f bytes=%llu max_stall_ms=%llu\n",
+		(double)(now - H.t0) / 1e9, (unsigned long long)H.done,
+		(unsigned long long)(H.max_stall / 1000000u));
+}
+
 static void bulk_report(void)
 {
 	uint8_t d[32];
 	double secs = (double)(mono_ns() - H.t0) / 1e9;
 	struct ftoe_sock_info info;
 
+	bulk_progress(); /* the wait for the end counts as a stall too */
 	if (!ftoe_sock_info(H.eng, H.bsock, &info))
 		printf("wscale snd=%u rcv=%u ts=%u ecn=%u mss=%u retransmits=%u\n", info.snd_wscale,
 		       info.rcv_wscale, info.ts, info.ecn, info.snd_mss, info.retransmits);
@@ -266,7 +296,9 @@ static void bulk_report(void)
 	printf("bytes=%llu sha256=", (unsigned long long)H.done);
 	for (int i = 0; i < 32; i++)
 		printf("%02x", d[i]);
-	printf(" secs=%.3f gbps=%.3f\n", secs, secs > 0 ? (double)H.done * 8 / secs / 1e9 : 0.0);
+	printf(" secs=%.3f gbps=%.3f max_stall_ms=%llu\n", secs,
+	       secs > 0 ? (double)H.done * 8 / secs / 1e9 : 0.0,
+	       (unsigned long long)(H.max_stall / 1000000u));
 	fflush(stdout);
 }
 
@@ -295,6 +327,7 @@ static void bulk_service(void)
 			}
 			sha256_update(&H.sha, buf, (size_t)r);
 			H.done += (uint64_t)r;
+			bulk_progress();
 		}
 	}
 	/* M_SEND */
@@ -323,6 +356,7 @@ static void bulk_service(void)
 		}
 		poff += (size_t)r;
 		H.done += (uint64_t)r;
+		bulk_progress();
 		if (poff == plen)
 			plen = poff = 0;
 	}
@@ -585,6 +619,7 @@ int main(int argc, char **argv)
 		unsigned n = 0;
 
 		bulk_service();
+		bulk_tick();
 		if (H.finished && linger_until == UINT64_MAX)
 			linger_until = mono_ns() + 3000000000ull;
 		if (H.finished && mono_ns() - last_rx > 300000000ull)

@@ -202,6 +202,12 @@ bool lb_run(struct lb_world *w, lb_step_fn step, void *arg, uint64_t max_ns)
 			/* idle: give the application one more look */
 			return step ? step(w, arg) : false;
 		}
+		if (next > end) {
+			/* never jump past the caller's horizon: a timer beyond
+			 * it must not fire inside this run */
+			w->now = end;
+			return step ? step(w, arg) : false;
+		}
 		w->now = next > w->now ? next : w->now + 1;
 	}
 	return false;

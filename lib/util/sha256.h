@@ -1,6 +1,6 @@
 /* sha256.h - a small SHA-256 (FIPS 180-4) for checking transferred bytes. */
-#ifndef FTOE_TCP_HARNESS_SHA256_H
-#define FTOE_TCP_HARNESS_SHA256_H
+#ifndef FTOE_UTIL_SHA256_H
+#define FTOE_UTIL_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>
