@@ -146,11 +146,24 @@ $(STEER_OBJ): core/x86/steer.bpf.c core/x86/steer_cfg.h
 	$(CLANG) $(BPF_CFLAGS) -I. -c -o $@ $<
 $(OBJ)/core/x86/steer_obj.o: $(STEER_OBJ)
 $(OBJ)/core/x86/steer_obj.o: CPPFLAGS += -DFTOE_STEER_OBJ='"$(abspath $(STEER_OBJ))"'
-$(BUILD)/bin/flextoe: $(call obj,$(X86_SRCS)) $(LIB_CORE) $(LIB_UTIL)
+$(BUILD)/bin/flextoe: $(call obj,$(X86_SRCS)) $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/bin/flextoe
 BINS += $(BUILD)/bin/flextoe
+
+# ---- flextoe-loaderd: loader/loaderd/*.c -> $(BUILD)/bin/flextoe-loaderd --
+# It verifies objects with the runtime (kernel verifier) and forwards to
+# the engine's control socket (docs/loader.md).  The CLI shares its client
+# side (loader/loaderd/client.c).
+LOADERD_SRCS := $(wildcard loader/loaderd/*.c)
+LDR_CLIENT_OBJ := $(OBJ)/loader/loaderd/client.o
+$(BUILD)/bin/flextoe-loaderd: $(call obj,$(LOADERD_SRCS)) $(LIB_EBPF) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/flextoe-bpf: $(LDR_CLIENT_OBJ)
+all: $(BUILD)/bin/flextoe-loaderd
+BINS += $(BUILD)/bin/flextoe-loaderd
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------
 # The library sources are compiled once with coverage and sanitizers
@@ -200,3 +213,24 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
+
+# ---- libflextoe (lib/libflextoe) and its examples (examples/echo, bulk) ---
+# The library shares the context layout with the engine
+# (core/control/appif_layout.c); examples link it statically.
+LIBFT_SRCS := $(wildcard lib/libflextoe/*.c) core/control/appif_layout.c
+LIBFT_A    := $(BUILD)/lib/libflextoe.a
+LIBFT_SO   := $(BUILD)/lib/libflextoe.so
+$(LIBFT_A): $(call obj,$(LIBFT_SRCS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(LIBFT_SO): $(call obj,$(LIBFT_SRCS))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe.so -o $@ $^
+EXAMPLE_APPS := echo bulk
+define EXAMPLE_RULE
+$(BUILD)/bin/flextoe-$(1): $(call obj,$(wildcard examples/$(1)/*.c)) $(LIBFT_A) $(LIB_UTIL)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^
+endef
+$(foreach a,$(EXAMPLE_APPS),$(eval $(call EXAMPLE_RULE,$(a))))
+all: $(LIBFT_A) $(LIBFT_SO) $(patsubst %,$(BUILD)/bin/flextoe-%,$(EXAMPLE_APPS))

@@ -8,11 +8,13 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <xdp/xsk.h>
 
 #include "core/control/arp.h"
 #include "core/control/icmp.h"
 #include "core/engine.h"
+#include "core/hooks.h"
 #include "core/x86/steer_cfg.h"
 
 /* Exit codes (documented in docs/engine.md). */
@@ -34,6 +36,9 @@ struct x86_opts {
 	const char *run_dir;
 	int verbose;
 	bool force;
+	bool no_loaderd;           /* --no-loaderd */
+	const char *loaderd_path;  /* --loaderd PATH (default: next to flextoe) */
+	const char *loaderd_group; /* --loader-group NAME, passed to loaderd */
 };
 
 /* 0, 1 when help was printed (exit 0), or -EINVAL after printing the
@@ -93,6 +98,8 @@ void steer_read_stats(const struct steer *s, uint64_t out[FTOE_STEER__MAX]);
 struct xq_stats {
 	uint64_t rx_frames, rx_arp, rx_icmp, rx_tcp, rx_other, rx_runt;
 	uint64_t tx_frames, tx_full, tx_too_big, kicks;
+	/* rx-pre verdicts acted on (owner only) and tx-post drops (tx_lock) */
+	uint64_t rx_hook_drop, rx_hook_tx, rx_hook_redirect, rx_hook_too_big, tx_hook_drop;
 };
 
 struct xsk_queue {
@@ -117,8 +124,13 @@ struct xsk_queue {
 
 int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id);
 void xq_destroy(struct xsk_queue *q);
-/* Copy one frame into a tx frame and queue it: 0, -ENOBUFS, -EMSGSIZE. */
+/* Copy one frame into a tx frame and queue it: 0, -ENOBUFS, -EMSGSIZE.
+ * The tx-post hook runs first (be_hooks): a frame it drops is gone and
+ * reported as sent (0), as a NIC-side drop would be. */
 int xq_xmit(struct xsk_queue *q, const void *frame, size_t len);
+/* The same without the tx-post hook (XDP_TX of an rx-pre program: the
+ * kernel's XDP_TX does not pass egress hooks either). */
+int xq_xmit_raw(struct xsk_queue *q, const void *frame, size_t len);
 /* Push queued tx descriptors to the kernel and reap completions. */
 void xq_flush(struct xsk_queue *q);
 /* Receive up to XQ_BATCH frames; *idx for xq_rx_done. */
@@ -154,7 +166,21 @@ struct backend {
 	uint64_t announce_at_ns;   /* second gratuitous ARP */
 
 	atomic_bool stop;
+
+	/* Hooks and their eBPF programs (hooks_ebpf.c); the engine control
+	 * socket (ctl.c) and flextoe-loaderd (loaderd_spawn.c). */
+	struct ftoe_hooks *hooks;
+	struct hx_prog *progs;     /* installed programs; ctl thread only */
+	uint32_t nr_progs;
+	int ctl_fd;                /* listening engine.sock, or -1 */
+	pthread_t ctl_tid;
+	bool ctl_started;
+	int ctl_stop_efd;
+	pid_t loaderd_pid;         /* 0: none running that we started */
 };
+
+/* The hooks of the running daemon, for the xmit path (xsk.c). */
+extern struct ftoe_hooks *be_hooks;
 
 uint64_t be_now_ns(void);
 
@@ -173,5 +199,61 @@ void workers_stop(struct backend *be);
 void workers_wake(struct backend *be);
 /* The queue the calling thread polls (its first), or NULL. */
 struct xsk_queue *worker_current_queue(void);
+
+
+/* ---- hooks with eBPF programs (hooks_ebpf.c) --------------------------- */
+struct ebpf_object;
+struct ebpf_prog;
+struct bpf_object;
+
+/* One installed program (one loaded object each). */
+struct hx_prog {
+	struct hx_prog *next;
+	uint32_t id;               /* runtime program id: unique in the engine */
+	enum flextoe_hook hook;
+	int32_t priority;
+	uint32_t chain_call_actions;
+	struct ebpf_object *obj;   /* the program's maps live here */
+	struct ebpf_prog *prog;
+	struct bpf_object *btf_obj; /* libbpf open (not loaded) for BTF, or NULL */
+	char name[64];
+	char tag[17];              /* the kernel's program tag (hex), or "" */
+	uint32_t kernel_id;        /* the verified kernel twin's id, or 0 */
+	char file[4096];           /* the object file it came from */
+	uint64_t loaded_at;        /* CLOCK_REALTIME seconds */
+};
+
+struct hx_load_req {
+	const char *path;
+	enum flextoe_hook hook;
+	const char *prog_name;     /* NULL: the object's only program */
+	bool has_prio;
+	int32_t priority;          /* with has_prio; else XDP_RUN_CONFIG's */
+	uint32_t replace_id;       /* non-zero: take this program's place in one swap */
+};
+
+int hx_init(struct backend *be);
+/* Detach and free every program, then the hooks. */
+void hx_fini(struct backend *be);
+/* Free the calling thread's execution buffer (thread exit). */
+void hx_thread_exit(void);
+/* 0 with *id, or -errno with a message in err. */
+int hx_load(struct backend *be, const struct hx_load_req *r, uint32_t *id, char *err,
+	    size_t err_size);
+int hx_unload(struct backend *be, uint32_t id);
+struct hx_prog *hx_find(struct backend *be, uint32_t id);
+/* rx-pre/tx-post metadata for a frame at the backend. */
+void hx_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir);
+
+/* ---- the engine control socket (ctl.c) ----------------------------------- */
+#define FTOE_ENGINE_SOCK "engine.sock"
+int ctl_start(struct backend *be);
+void ctl_stop(struct backend *be);
+
+/* ---- flextoe-loaderd (loaderd_spawn.c) ------------------------------------- */
+void loaderd_spawn(struct backend *be, const char *argv0);
+/* A child exited (SIGCHLD): reap it, log if it was loaderd. */
+void loaderd_reap(struct backend *be);
+void loaderd_stop(struct backend *be);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "core/x86/app.h"
 #include "core/x86/backend.h"
 #include "lib/util/log.h"
 
@@ -37,6 +38,10 @@ static void dump_stats(struct backend *be)
 		pr_info("queue %u: rx %lu (tcp %lu arp %lu icmp %lu other %lu runt %lu) "
 			"tx %lu (ring full %lu, kicks %lu)", i, s->rx_frames, s->rx_tcp, s->rx_arp,
 			s->rx_icmp, s->rx_other, s->rx_runt, s->tx_frames, s->tx_full, s->kicks);
+		if (be->hooks)
+			pr_info("queue %u: rx-pre drop %lu tx %lu redirect %lu too big %lu; "
+				"tx-post drop %lu", i, s->rx_hook_drop, s->rx_hook_tx,
+				s->rx_hook_redirect, s->rx_hook_too_big, s->tx_hook_drop);
 	}
 	if (!be->arp.ops.xmit)
 		goto no_ctl; /* control plane not set up yet */
@@ -56,6 +61,17 @@ no_ctl:
 		pr_info("steering: tcp %lu arp %lu icmp %lu to the engine; %lu passed to the kernel",
 			steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP], steer[FTOE_STEER_ICMP],
 			steer[FTOE_STEER_PASS]);
+	}
+	if (be->hooks) {
+		static const char *const hn[] = { "", "rx-pre", "rx-post", "tx-post" };
+
+		for (int k = FTOE_HOOK_FIRST; k < FTOE_HOOK_NR; k++) {
+			uint64_t c[FTOE_HOOK_NR_COUNTERS];
+
+			ftoe_hooks_counters(be->hooks, (enum flextoe_hook)k, c);
+			pr_info("hook %s: aborted %lu drop %lu pass %lu tx %lu redirect %lu invalid %lu",
+				hn[k], c[0], c[1], c[2], c[3], c[4], c[5]);
+		}
 	}
 	if (be->eng) {
 		ftoe_engine_get_stats(be->eng, &es);
@@ -108,6 +124,10 @@ static void wait_for_signal(struct backend *be, int sfd)
 			pr_err("signalfd: %s", n < 0 ? strerror(errno) : "short read");
 			return;
 		}
+		if (si.ssi_signo == SIGCHLD) {
+			loaderd_reap(be);
+			continue;
+		}
 		if (si.ssi_signo == SIGUSR1) {
 			enum ftoe_log_level lvl = ftoe_log_get_level();
 
@@ -137,6 +157,7 @@ int main(int argc, char **argv)
 		pr_err("out of memory");
 		return FTOE_EXIT_RUNTIME;
 	}
+	be->ctl_fd = be->ctl_stop_efd = -1;
 	err = opts_parse(argc, argv, &be->opts);
 	if (err) {
 		free(be);
@@ -178,6 +199,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGCHLD);	/* flextoe-loaderd */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
@@ -216,13 +238,21 @@ int main(int argc, char **argv)
 	control_io_init(be);
 	be->eng_locked = be->opts.workers > 1;
 	pthread_mutex_init(&be->eng_lock, NULL);
+	if (hx_init(be))
+		goto out;
 	if (create_engine(be))
 		goto out;
 	if (steer_attach(&be->steer, &be->nd))
 		goto out;
+	if (app_server_start(be))
+		goto out;
 	if (workers_start(be))
 		goto out;
 	control_announce(be);
+	/* The control socket, then loaderd, which connects to it. */
+	if (ctl_start(be))
+		goto out;
+	loaderd_spawn(be, argv[0]);
 	pr_info("ready: %s on %s (%02x:%02x:%02x:%02x:%02x:%02x, mtu %u), %u queue%s, "
 		"%u worker%s, %s polling, run dir %s", ipstr, be->nd.name, be->nd.mac[0],
 		be->nd.mac[1], be->nd.mac[2], be->nd.mac[3], be->nd.mac[4], be->nd.mac[5],
@@ -236,12 +266,16 @@ int main(int argc, char **argv)
 out:
 	/* Stop steering first, so nothing more arrives for sockets about to
 	 * close, then stop the workers before their queues go away. */
+	loaderd_stop(be);
+	ctl_stop(be);
 	steer_detach(&be->steer, &be->nd);
 	workers_stop(be);
+	app_server_stop(be);
 	if (be->queues && nq_made)
 		dump_stats(be);
 	if (be->eng)
 		ftoe_engine_destroy(be->eng);
+	hx_fini(be);
 	for (unsigned int i = 0; i < nq_made; i++)
 		xq_destroy(&be->queues[i]);
 	free(be->queues);

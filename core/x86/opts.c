@@ -30,6 +30,10 @@ static void usage(FILE *out)
 		"      --max-flows N       flow table capacity (default 65536)\n"
 		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
 		"  -f, --force             replace another XDP program already on IF\n"
+		"      --no-loaderd        do not start flextoe-loaderd (start it yourself)\n"
+		"      --loaderd PATH      the flextoe-loaderd to start (default: next to flextoe)\n"
+		"      --loader-group NAME members of group NAME may load/unload programs and\n"
+		"                          change maps through loaderd (default: root only)\n"
 		"  -v, --verbose           more output (twice: debug)\n"
 		"  -h, --help              this text\n"
 		"\n"
@@ -133,7 +137,7 @@ static int parse_rate(const char *s, uint64_t *bps)
 	return 0;
 }
 
-enum { OPT_CC = 256, OPT_MAX_FLOWS };
+enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP };
 
 int opts_parse(int argc, char **argv, struct x86_opts *o)
 {
@@ -148,6 +152,9 @@ int opts_parse(int argc, char **argv, struct x86_opts *o)
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "run-dir",   required_argument, NULL, 'r' },
 		{ "force",     no_argument,       NULL, 'f' },
+		{ "no-loaderd", no_argument,      NULL, OPT_NO_LOADERD },
+		{ "loaderd",   required_argument, NULL, OPT_LOADERD },
+		{ "loader-group", required_argument, NULL, OPT_LOADER_GROUP },
 		{ "verbose",   no_argument,       NULL, 'v' },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -222,6 +229,19 @@ int opts_parse(int argc, char **argv, struct x86_opts *o)
 			break;
 		case 'f':
 			o->force = true;
+			break;
+		case OPT_NO_LOADERD:
+			o->no_loaderd = true;
+			break;
+		case OPT_LOADERD:
+			if (!*optarg)
+				return bad("bad --loaderd '%s'", optarg);
+			o->loaderd_path = optarg;
+			break;
+		case OPT_LOADER_GROUP:
+			if (!*optarg)
+				return bad("bad --loader-group '%s'", optarg);
+			o->loaderd_group = optarg;
 			break;
 		case 'v':
 			o->verbose++;

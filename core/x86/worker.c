@@ -8,6 +8,7 @@
 
 #include "core/byteorder.h"
 #include "core/segment.h"
+#include "core/x86/app.h"
 #include "core/x86/backend.h"
 #include "lib/util/log.h"
 
@@ -45,9 +46,54 @@ static void eng_unlock(struct backend *be)
 		pthread_mutex_unlock(&be->eng_lock);
 }
 
-/* One rx batch of queue q: ARP and ICMP to the control plane, TCP to the
- * engine in one call; frames go back to the fill ring afterwards (the
- * engine only borrows them for the call). */
+/* The rx-pre hook on one received frame (DESIGN.md section 4: ingress,
+ * before validation; every frame the engine receives, ARP and ICMP
+ * included).  Returns the frame's new length, or 0 when it is consumed
+ * (dropped, aborted, sent back with XDP_TX, or redirected). */
+static uint32_t rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
+		       uint32_t room)
+{
+	static atomic_bool redirect_noted;
+	struct ftoe_hook_frame hf = { .data = f, .len = len };
+	uint32_t v;
+
+	hx_md_init(&hf.md, FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+	v = ftoe_hooks_run(be->hooks, FLEXTOE_HOOK_RX_PRE, &hf);
+	switch (v) {
+	case FTOE_XDP_PASS:
+		break;
+	case FTOE_XDP_TX:
+		q->st.rx_hook_tx++;
+		xq_xmit_raw(q, hf.data, hf.len);
+		return 0;
+	case FTOE_XDP_REDIRECT:
+		/* No redirect targets in this backend (no devmap/cpumap/xskmap
+		 * of the engine's): counted and dropped. */
+		q->st.rx_hook_redirect++;
+		if (!atomic_exchange(&redirect_noted, true))
+			pr_warn("an rx-pre program returned XDP_REDIRECT: the x86 backend has no "
+				"redirect targets; such frames are counted and dropped");
+		return 0;
+	default:		/* DROP, ABORTED */
+		q->st.rx_hook_drop++;
+		return 0;
+	}
+	if (hf.data != f) {
+		/* The programs ran on the execution buffer: the result goes
+		 * back into the umem frame, which the rest of the batch uses. */
+		if (hf.len > room) {
+			q->st.rx_hook_too_big++;
+			return 0;
+		}
+		memcpy(f, hf.data, hf.len);
+	}
+	return hf.len;
+}
+
+/* One rx batch of queue q: the rx-pre hook on each frame, then ARP and
+ * ICMP to the control plane, TCP to the engine in one call; frames go
+ * back to the fill ring afterwards (the engine only borrows them for the
+ * call). */
 static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 {
 	struct backend *be = w->be;
@@ -66,6 +112,12 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 		uint16_t type;
 
 		q->st.rx_frames++;
+		if (ftoe_hooks_active(be->hooks, FLEXTOE_HOOK_RX_PRE)) {
+			len = rx_pre(be, q, f, len,
+				     XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
+			if (!len)
+				continue;
+		}
 		if (len < FTOE_ETH_HLEN) {
 			q->st.rx_runt++;
 			continue;
@@ -113,7 +165,8 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct backend *be = w->be;
-	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 1];
+	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
+	nfds_t npfd;
 
 	cur_worker = w;
 	for (unsigned int i = 0; i < w->nq; i++) {
@@ -126,10 +179,22 @@ static void *worker_main(void *arg)
 	}
 	pfd[w->nq].fd = w->efd;
 	pfd[w->nq].events = POLLIN;
+	/* A reader of the hook chains: quiescent once per loop, offline
+	 * while blocked, so program swaps never wait for an idle worker. */
+	if (ftoe_hooks_thread_register(be->hooks))
+		pr_warn("worker %u: too many hook reader threads; hooks run on the slow path",
+			w->idx);
+	npfd = w->nq + 1;
+	if (app_server_fd() >= 0) {	/* applications' sockets and doorbells (app.c) */
+		pfd[npfd].fd = app_server_fd();
+		pfd[npfd++].events = POLLIN;
+	}
 
 	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
 		uint64_t next = UINT64_MAX, t, now;
 		unsigned int work = 0;
+
+		ftoe_hooks_quiescent(be->hooks);
 
 		for (unsigned int i = 0; i < w->nq; i++)
 			work += rx_batch(w, w->qs[i]);
@@ -140,6 +205,7 @@ static void *worker_main(void *arg)
 				next = t;
 		}
 		eng_unlock(be);
+		work += app_server_poll(be);
 		if (w->idx == 0) {
 			now = be_now_ns();
 			if (now >= w->ctl_next_ns) {
@@ -164,7 +230,7 @@ static void *worker_main(void *arg)
 		}
 		/* Idle: block on the sockets (poll() also serves the fill
 		 * ring's need_wakeup), the eventfd and the next deadline. */
-		if (poll(pfd, w->nq + 1, timeout_ms(next)) < 0 && errno != EINTR) {
+		if (poll(pfd, npfd, timeout_ms(next)) < 0 && errno != EINTR) {
 			pr_err("worker %u: poll: %s", w->idx, strerror(errno));
 			break;
 		}
@@ -175,6 +241,8 @@ static void *worker_main(void *arg)
 				pr_debug("worker %u: eventfd: %s", w->idx, strerror(errno));
 		}
 	}
+	ftoe_hooks_thread_unregister(be->hooks);
+	hx_thread_exit();
 	cur_worker = NULL;
 	return NULL;
 }

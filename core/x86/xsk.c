@@ -58,7 +58,15 @@ int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id)
 		pr_err("queue %u: cannot register the umem: %s", id, strerror(-err));
 		goto fail;
 	}
-	err = xsk_socket__create(&q->xsk, ifname, id, q->umem, &q->rx, &q->tx, &scfg);
+	/* A predecessor's socket on this queue is released by the kernel
+	 * asynchronously (the buffer pool is cleared from deferred work), so
+	 * a restart right after an exit may briefly see EBUSY: retry for 1 s. */
+	for (int tries = 0;; tries++) {
+		err = xsk_socket__create(&q->xsk, ifname, id, q->umem, &q->rx, &q->tx, &scfg);
+		if (err != -EBUSY || tries == 20)
+			break;
+		usleep(50000);
+	}
 	if (err) {
 		pr_err("%s: cannot create an AF_XDP socket on queue %u: %s%s", ifname, id,
 		       strerror(-err), err == -EBUSY ?
@@ -126,7 +134,35 @@ static void kick(struct xsk_queue *q)
 		pr_debug("queue %u: tx kick: %s", q->id, strerror(errno));
 }
 
+/* tx-post (DESIGN.md section 4: egress, headers built, before the NIC):
+ * every frame the engine sends - TCP segments, ARP and ICMP replies.
+ * On return frame and len may point at the hook's execution buffer. */
+static bool tx_post(struct xsk_queue *q, const void **frame, size_t *len)
+{
+	struct ftoe_hook_frame hf = { .data = (uint8_t *)(uintptr_t)*frame, .len = (uint32_t)*len };
+
+	if (*len > XQ_FRAME_SIZE)
+		return true;	/* xq_xmit_raw refuses it */
+	hx_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+	if (ftoe_hooks_run(be_hooks, FLEXTOE_HOOK_TX_POST, &hf) != FTOE_XDP_PASS) {
+		pthread_mutex_lock(&q->tx_lock);
+		q->st.tx_hook_drop++;
+		pthread_mutex_unlock(&q->tx_lock);
+		return false;
+	}
+	*frame = hf.data;
+	*len = hf.len;
+	return true;
+}
+
 int xq_xmit(struct xsk_queue *q, const void *frame, size_t len)
+{
+	if (ftoe_hooks_active(be_hooks, FLEXTOE_HOOK_TX_POST) && !tx_post(q, &frame, &len))
+		return 0;
+	return xq_xmit_raw(q, frame, len);
+}
+
+int xq_xmit_raw(struct xsk_queue *q, const void *frame, size_t len)
 {
 	struct xdp_desc *d;
 	uint32_t idx;

@@ -60,4 +60,16 @@ int cli_write_file(const char *path, const void *buf, size_t len);
 
 const char *cli_xdp_action_name(uint32_t act);
 
+/* ---- talking to flextoe-loaderd (load, unload, list, map) ------------- */
+#include <json-c/json.h>
+
+/* --run-dir DIR, else $FLEXTOE_RUN_DIR, else /run/flextoe. */
+const char *cli_run_dir(const char *opt);
+/* Send req to the loaderd of run_dir.  The response when it says ok;
+ * otherwise prints the daemon's error (and a verifier log) or why it
+ * cannot be reached, sets *rc to CLI_EXIT_FAIL and returns NULL. */
+json_object *cli_loaderd_call(const char *run_dir, json_object *req, int *rc);
+/* Print o as JSON on stdout (pretty). */
+void cli_print_json(json_object *o);
+
 #endif

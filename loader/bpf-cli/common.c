@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "loader/bpf-cli/cli.h"
+#include "loader/loaderd/client.h"
 
 /* Large enough for the verifier log of a big program. */
 #define CLI_LOG_SZ	(16u << 20)
@@ -204,4 +205,53 @@ const char *cli_xdp_action_name(uint32_t act)
 	};
 
 	return act < sizeof(names) / sizeof(names[0]) ? names[act] : "unknown action";
+}
+
+const char *cli_run_dir(const char *opt)
+{
+	return ldr_run_dir(opt);
+}
+
+json_object *cli_loaderd_call(const char *run_dir, json_object *req, int *rc)
+{
+	char path[256];
+	json_object *resp, *log;
+	int err;
+
+	*rc = CLI_EXIT_FAIL;
+	if (ldr_sock_path(run_dir, LDR_SOCK, path, sizeof(path))) {
+		cli_fail("run directory %s: path too long for a UNIX socket", run_dir);
+		return NULL;
+	}
+	resp = ldr_call(path, req, &err);
+	if (!resp) {
+		if (err == -ENOENT || err == -ECONNREFUSED)
+			cli_fail("cannot reach flextoe-loaderd at %s: %s. Is flextoe running with "
+				 "this run directory? (set FLEXTOE_RUN_DIR or --run-dir; if the "
+				 "engine runs, start flextoe-loaderd --run-dir %s)", path,
+				 strerror(-err), run_dir);
+		else
+			cli_fail("talking to flextoe-loaderd at %s: %s", path, strerror(-err));
+		return NULL;
+	}
+	if (ldr_resp_errno(resp)) {
+		if (json_object_object_get_ex(resp, "verifier_log", &log)) {
+			const char *l = json_object_get_string(log);
+			size_t n = strlen(l);
+
+			fprintf(stderr, "--- kernel verifier log ---\n%s%s--- end of verifier log ---\n",
+				l, n && l[n - 1] == '\n' ? "" : "\n");
+		}
+		cli_fail("%s", ldr_resp_error(resp));
+		json_object_put(resp);
+		return NULL;
+	}
+	*rc = 0;
+	return resp;
+}
+
+void cli_print_json(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
 }

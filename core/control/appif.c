@@ -1,0 +1,607 @@
+/* appif.c - engine side of application contexts: commands, socket slots, moving bytes between engine and shared rings. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/control/appif.h"
+#include "core/socket.h"
+#include "lib/util/log.h"
+
+#define LOAD_ACQ(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+enum slot_kind { SLOT_FREE = 0, SLOT_LISTEN, SLOT_CONN };
+
+/* Engine-private state of a slot: nothing here is visible to the app. */
+struct slot {
+	uint8_t kind;
+	bool closing;		/* close after the tx ring drains */
+	bool shut_wr;		/* shutdown(WR) after the tx ring drains */
+	bool eof, failed, accept_blocked;
+	uint16_t gen;
+	int esock;
+	uint32_t rx_head, tx_tail; /* our copies of the positions we own */
+};
+
+struct appif_ctx {
+	struct appif *a;
+	uint8_t *shm;
+	struct appif_layout l;
+	uint32_t max_socks, buf_size;
+	int pid;
+	struct slot *slots;
+	uint32_t nfree;
+	uint32_t cmd_tail, ev_head;
+	bool dirty, accept_blocked;
+	uint64_t ev_dropped;
+	void (*notify)(void *);
+	void *notify_arg;
+	struct appif_ctx *next;
+};
+
+struct owner {
+	struct appif_ctx *c;
+	uint32_t idx;
+};
+
+struct appif {
+	struct ftoe_engine *eng;
+	struct appif_ctx *ctxs;
+	struct owner *conns;	/* by engine socket (flow id) */
+	uint32_t nconns;
+	struct owner lis[256];	/* by listener index */
+};
+
+static struct appif_sock *shm_sock(struct appif_ctx *c, uint32_t i)
+{
+	return (struct appif_sock *)(c->shm + c->l.socks) + i;
+}
+
+static uint8_t *shm_rx(struct appif_ctx *c, uint32_t i)
+{
+	return c->shm + c->l.bufs + (size_t)i * 2 * c->buf_size;
+}
+
+static uint8_t *shm_tx(struct appif_ctx *c, uint32_t i)
+{
+	return shm_rx(c, i) + c->buf_size;
+}
+
+static uint32_t handle_of(struct appif_ctx *c, uint32_t i)
+{
+	return ((uint32_t)c->slots[i].gen << 16) | i;
+}
+
+static void post(struct appif_ctx *c, uint16_t type, uint32_t handle, int32_t res,
+		 uint32_t arg0, uint32_t arg1, uint64_t req)
+{
+	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.ev_ring);
+	struct appif_ev *ev;
+	uint32_t tail = LOAD_ACQ(&r->tail);
+
+	if (c->ev_head - tail >= c->l.ev_entries) {
+		/* Cannot happen with a well-behaved app: events per socket are
+		 * coalesced.  Count rather than overwrite. */
+		if (!c->ev_dropped++)
+			pr_warn("application pid %d: event ring full; dropping events", c->pid);
+		return;
+	}
+	ev = (struct appif_ev *)(c->shm + c->l.ev) + (c->ev_head & (c->l.ev_entries - 1));
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->handle = handle;
+	ev->res = res;
+	ev->arg0 = arg0;
+	ev->arg1 = arg1;
+	ev->req = req;
+	STORE_REL(&r->head, ++c->ev_head);
+	c->dirty = true;
+}
+
+/* One event of a kind per socket outstanding: the flag is cleared by the
+ * app before it looks at the rings, so nothing is missed. */
+static void post_once(struct appif_ctx *c, uint32_t i, uint32_t *flag, uint16_t type)
+{
+	if (__atomic_exchange_n(flag, 1, __ATOMIC_ACQ_REL))
+		return;
+	post(c, type, handle_of(c, i), 0, 0, 0, 0);
+}
+
+static int slot_alloc(struct appif_ctx *c, uint8_t kind, int esock)
+{
+	for (uint32_t i = 0; i < c->max_socks; i++) {
+		struct slot *s = &c->slots[i];
+
+		if (s->kind != SLOT_FREE)
+			continue;
+		memset(shm_sock(c, i), 0, sizeof(struct appif_sock));
+		s->gen = (uint16_t)((s->gen + 1) & 0x7fff);
+		if (!s->gen)
+			s->gen = 1;
+		s->kind = kind;
+		s->esock = esock;
+		s->closing = s->shut_wr = s->eof = s->failed = s->accept_blocked = false;
+		s->rx_head = s->tx_tail = 0;
+		c->nfree--;
+		return (int)i;
+	}
+	return -ENOSPC;
+}
+
+static int own(struct appif *a, int esock, struct appif_ctx *c, uint32_t idx)
+{
+	if (esock >= FTOE_SOCK_LISTENER) {
+		uint32_t li = (uint32_t)esock - FTOE_SOCK_LISTENER;
+
+		if (li >= sizeof(a->lis) / sizeof(a->lis[0]))
+			return -ENOSPC;
+		a->lis[li] = (struct owner){ c, idx };
+		return 0;
+	}
+	if ((uint32_t)esock >= a->nconns) {
+		uint32_t n = a->nconns ? a->nconns : 1024;
+		struct owner *o;
+
+		while (n <= (uint32_t)esock)
+			n *= 2;
+		o = realloc(a->conns, n * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		memset(o + a->nconns, 0, (n - a->nconns) * sizeof(*o));
+		a->conns = o;
+		a->nconns = n;
+	}
+	a->conns[esock] = (struct owner){ c, idx };
+	return 0;
+}
+
+static struct owner *owner_of(struct appif *a, int esock)
+{
+	if (esock >= FTOE_SOCK_LISTENER) {
+		uint32_t li = (uint32_t)esock - FTOE_SOCK_LISTENER;
+
+		return li < sizeof(a->lis) / sizeof(a->lis[0]) && a->lis[li].c ? &a->lis[li] : NULL;
+	}
+	if (esock < 0 || (uint32_t)esock >= a->nconns || !a->conns[esock].c)
+		return NULL;
+	return &a->conns[esock];
+}
+
+static void slot_free(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	struct owner *o = owner_of(c->a, s->esock);
+
+	if (o && o->c == c && o->idx == i)
+		o->c = NULL;
+	s->kind = SLOT_FREE;
+	c->nfree++;
+}
+
+/* Engine rx ring -> shared rx ring, as far as the shared ring has room. */
+static void pump_rx(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	struct appif_sock *ss = shm_sock(c, i);
+	struct ftoe_engine *eng = c->a->eng;
+	uint32_t size = c->buf_size, moved = 0;
+
+	while (!s->eof && !s->failed) {
+		uint32_t used = s->rx_head - LOAD_ACQ(&ss->rx_tail);
+		uint32_t off = s->rx_head & (size - 1), room;
+		ssize_t r;
+
+		if (used >= size)
+			break;	/* full (or a bogus rx_tail: treat as full) */
+		room = size - used;
+		if (room > size - off)
+			room = size - off;
+		r = ftoe_sock_recv(eng, s->esock, shm_rx(c, i) + off, room);
+		if (r > 0) {
+			s->rx_head += (uint32_t)r;
+			moved += (uint32_t)r;
+			STORE_REL(&ss->rx_head, s->rx_head);
+			continue;
+		}
+		if (r == 0) {
+			s->eof = true;
+			__atomic_or_fetch(&ss->flags, APPIF_SF_EOF, __ATOMIC_RELEASE);
+			moved++;
+		} else if (r != -EAGAIN) {
+			s->failed = true;
+			ss->err = (int32_t)r;
+			__atomic_or_fetch(&ss->flags, APPIF_SF_ERROR, __ATOMIC_RELEASE);
+			post(c, APPIF_EV_ERROR, handle_of(c, i), (int32_t)r, 0, 0, 0);
+		}
+		break;
+	}
+	if (moved)
+		post_once(c, i, &ss->rx_ev, APPIF_EV_RX);
+}
+
+static void finish_close(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	struct appif_sock *ss = shm_sock(c, i);
+
+	/* Unread data at close means a reset, as Linux does (RFC 2525 2.17). */
+	if (!s->failed && LOAD_ACQ(&ss->rx_tail) != s->rx_head)
+		ftoe_sock_abort(c->a->eng, s->esock);
+	else
+		ftoe_sock_close(c->a->eng, s->esock);
+	slot_free(c, i);
+	if (c->accept_blocked)
+		c->dirty = true;
+}
+
+/* Shared tx ring -> engine tx ring. */
+static void pump_tx(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	struct appif_sock *ss = shm_sock(c, i);
+	uint32_t size = c->buf_size, moved = 0;
+	bool empty = false;
+
+	for (;;) {
+		uint32_t avail = LOAD_ACQ(&ss->tx_head) - s->tx_tail;
+		uint32_t off = s->tx_tail & (size - 1);
+		ssize_t r;
+
+		if (avail > size)
+			avail = 0;	/* bogus tx_head: send nothing */
+		if (!avail) {
+			empty = true;
+			break;
+		}
+		if (avail > size - off)
+			avail = size - off;
+		r = ftoe_sock_send(c->a->eng, s->esock, shm_tx(c, i) + off, avail);
+		if (r <= 0) {
+			if (r != -EAGAIN && r != -ENOTCONN && !s->failed) {
+				s->failed = true;
+				ss->err = (int32_t)r;
+				__atomic_or_fetch(&ss->flags, APPIF_SF_ERROR, __ATOMIC_RELEASE);
+				post(c, APPIF_EV_ERROR, handle_of(c, i), (int32_t)r, 0, 0, 0);
+				empty = true;	/* nothing more will go out */
+			}
+			break;
+		}
+		s->tx_tail += (uint32_t)r;
+		moved += (uint32_t)r;
+		STORE_REL(&ss->tx_tail, s->tx_tail);
+	}
+	if (moved)
+		post_once(c, i, &ss->tx_ev, APPIF_EV_TX);
+	if (empty && s->shut_wr) {
+		s->shut_wr = false;
+		ftoe_sock_shutdown(c->a->eng, s->esock, FTOE_SHUT_WR);
+	}
+	if (empty && s->closing)
+		finish_close(c, i);
+}
+
+static void accept_all(struct appif_ctx *c, uint32_t li)
+{
+	struct slot *l = &c->slots[li];
+	struct ftoe_sock_info info;
+
+	for (;;) {
+		int es, i;
+
+		if (!c->nfree) {
+			l->accept_blocked = c->accept_blocked = true;
+			return;
+		}
+		es = ftoe_sock_accept(c->a->eng, l->esock);
+		if (es < 0)
+			break;
+		i = slot_alloc(c, SLOT_CONN, es);
+		if (i < 0 || own(c->a, es, c, (uint32_t)i)) {
+			if (i >= 0)
+				slot_free(c, (uint32_t)i);
+			ftoe_sock_abort(c->a->eng, es);
+			continue;
+		}
+		memset(&info, 0, sizeof(info));
+		ftoe_sock_info(c->a->eng, es, &info);
+		shm_sock(c, (uint32_t)i)->flags = APPIF_SF_CONNECTED;
+		post(c, APPIF_EV_ACCEPT, handle_of(c, (uint32_t)i), info.remote_port,
+		     handle_of(c, li), info.remote_ip, 0);
+		/* data may have arrived before the accept */
+		pump_rx(c, (uint32_t)i);
+	}
+	l->accept_blocked = false;
+}
+
+static void on_event(void *arg, int esock, uint32_t events)
+{
+	struct appif *a = arg;
+	struct owner *o = owner_of(a, esock);
+	struct appif_ctx *c;
+	struct slot *s;
+	uint32_t i;
+
+	if (!o)
+		return;
+	c = o->c;
+	i = o->idx;
+	s = &c->slots[i];
+	if (s->kind == SLOT_LISTEN) {
+		if (events & FTOE_EV_ACCEPT)
+			accept_all(c, i);
+		return;
+	}
+	if (events & FTOE_EV_CONNECTED) {
+		__atomic_or_fetch(&shm_sock(c, i)->flags, APPIF_SF_CONNECTED, __ATOMIC_RELEASE);
+		post(c, APPIF_EV_CONNECTED, handle_of(c, i), 0, 0, 0, 0);
+		pump_tx(c, i);
+		if (c->slots[i].kind != SLOT_CONN)
+			return;
+	}
+	if (events & (FTOE_EV_RX | FTOE_EV_ERROR | FTOE_EV_CLOSED))
+		pump_rx(c, i);
+	if ((events & FTOE_EV_ERROR) && !s->failed) {
+		int err = ftoe_sock_error(a->eng, esock);
+
+		s->failed = true;
+		shm_sock(c, i)->err = err ? err : -ECONNRESET;
+		__atomic_or_fetch(&shm_sock(c, i)->flags, APPIF_SF_ERROR, __ATOMIC_RELEASE);
+		post(c, APPIF_EV_ERROR, handle_of(c, i), err ? err : -ECONNRESET, 0, 0, 0);
+	}
+	if (events & FTOE_EV_CLOSED) {
+		__atomic_or_fetch(&shm_sock(c, i)->flags, APPIF_SF_CLOSED, __ATOMIC_RELEASE);
+		post(c, APPIF_EV_CLOSED, handle_of(c, i), 0, 0, 0, 0);
+	}
+	if ((events & (FTOE_EV_TX | FTOE_EV_ERROR | FTOE_EV_CLOSED)) && s->kind == SLOT_CONN)
+		pump_tx(c, i);
+}
+
+int appif_create(struct ftoe_engine *eng, struct appif **out)
+{
+	struct appif *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->eng = eng;
+	ftoe_sock_set_callback(eng, on_event, a);
+	*out = a;
+	return 0;
+}
+
+void appif_destroy(struct appif *a)
+{
+	if (!a)
+		return;
+	while (a->ctxs)
+		appif_ctx_remove(a, a->ctxs);
+	ftoe_sock_set_callback(a->eng, NULL, NULL);
+	free(a->conns);
+	free(a);
+}
+
+int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_size, int pid,
+		  void (*notify)(void *arg), void *arg, struct appif_ctx **out)
+{
+	struct appif_ctx *c = calloc(1, sizeof(*c));
+	struct appif_shm_hdr *h = shm;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	err = appif_layout(max_socks, buf_size, &c->l);
+	if (err) {
+		free(c);
+		return err;
+	}
+	c->slots = calloc(max_socks, sizeof(*c->slots));
+	if (!c->slots) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->a = a;
+	c->shm = shm;
+	c->max_socks = c->nfree = max_socks;
+	c->buf_size = buf_size;
+	c->pid = pid;
+	c->notify = notify;
+	c->notify_arg = arg;
+	h->magic = APPIF_MAGIC;
+	h->version = APPIF_VERSION;
+	h->max_socks = max_socks;
+	h->buf_size = buf_size;
+	h->cmd_entries = c->l.cmd_entries;
+	h->ev_entries = c->l.ev_entries;
+	c->next = a->ctxs;
+	a->ctxs = c;
+	*out = c;
+	return 0;
+}
+
+void appif_ctx_remove(struct appif *a, struct appif_ctx *c)
+{
+	unsigned int nconn = 0;
+
+	for (struct appif_ctx **p = &a->ctxs; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	for (uint32_t i = 0; i < c->max_socks; i++) {
+		struct slot *s = &c->slots[i];
+
+		if (s->kind == SLOT_LISTEN) {
+			ftoe_sock_close(a->eng, s->esock);
+		} else if (s->kind == SLOT_CONN) {
+			/* the application died: its peers get a RST */
+			ftoe_sock_abort(a->eng, s->esock);
+			nconn++;
+		} else {
+			continue;
+		}
+		slot_free(c, i);
+	}
+	if (nconn)
+		pr_info("application pid %d gone: reset %u connection%s", c->pid, nconn,
+			nconn == 1 ? "" : "s");
+	free(c->slots);
+	free(c);
+}
+
+/* A handle from the app: its slot if live, else NULL. */
+static struct slot *slot_of(struct appif_ctx *c, uint32_t h, uint32_t *idx)
+{
+	uint32_t i = appif_handle_idx(h);
+
+	if (i >= c->max_socks || c->slots[i].kind == SLOT_FREE || c->slots[i].gen != (h >> 16))
+		return NULL;
+	*idx = i;
+	return &c->slots[i];
+}
+
+static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
+{
+	int es, i, err;
+
+	if (!cmd->arg0 || cmd->arg0 > 65535) {
+		post(c, APPIF_EV_RESULT, 0, -EINVAL, 0, 0, cmd->req);
+		return;
+	}
+	if (!c->nfree) {
+		post(c, APPIF_EV_RESULT, 0, -EMFILE, 0, 0, cmd->req);
+		return;
+	}
+	es = ftoe_sock_listen(c->a->eng, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
+	if (es < 0) {
+		post(c, APPIF_EV_RESULT, 0, es, 0, 0, cmd->req);
+		return;
+	}
+	i = slot_alloc(c, SLOT_LISTEN, es);
+	err = own(c->a, es, c, (uint32_t)i);
+	if (err) {
+		slot_free(c, (uint32_t)i);
+		ftoe_sock_close(c->a->eng, es);
+		post(c, APPIF_EV_RESULT, 0, err, 0, 0, cmd->req);
+		return;
+	}
+	post(c, APPIF_EV_RESULT, handle_of(c, (uint32_t)i), (int32_t)handle_of(c, (uint32_t)i),
+	     0, 0, cmd->req);
+	accept_all(c, (uint32_t)i);
+}
+
+static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
+{
+	int es, i, err;
+
+	if (!cmd->arg1 || cmd->arg1 > 65535 || !cmd->arg0) {
+		post(c, APPIF_EV_RESULT, 0, -EINVAL, 0, 0, cmd->req);
+		return;
+	}
+	if (!c->nfree) {
+		post(c, APPIF_EV_RESULT, 0, -EMFILE, 0, 0, cmd->req);
+		return;
+	}
+	es = ftoe_sock_connect(c->a->eng, cmd->arg0, (uint16_t)cmd->arg1);
+	if (es < 0) {
+		post(c, APPIF_EV_RESULT, 0, es, 0, 0, cmd->req);
+		return;
+	}
+	i = slot_alloc(c, SLOT_CONN, es);
+	err = own(c->a, es, c, (uint32_t)i);
+	if (err) {
+		slot_free(c, (uint32_t)i);
+		ftoe_sock_abort(c->a->eng, es);
+		post(c, APPIF_EV_RESULT, 0, err, 0, 0, cmd->req);
+		return;
+	}
+	post(c, APPIF_EV_RESULT, handle_of(c, (uint32_t)i), (int32_t)handle_of(c, (uint32_t)i),
+	     0, 0, cmd->req);
+}
+
+static void do_cmd(struct appif_ctx *c, const struct appif_cmd *cmd)
+{
+	struct slot *s;
+	uint32_t i;
+
+	if (cmd->op == APPIF_OP_LISTEN)
+		return do_listen(c, cmd);
+	if (cmd->op == APPIF_OP_CONNECT)
+		return do_connect(c, cmd);
+	s = slot_of(c, cmd->handle, &i);
+	if (!s || s->closing)
+		return;	/* a socket the app already closed: nothing to do */
+	switch (cmd->op) {
+	case APPIF_OP_CLOSE:
+		if (s->kind == SLOT_LISTEN) {
+			ftoe_sock_close(c->a->eng, s->esock);
+			slot_free(c, i);
+			break;
+		}
+		s->closing = true;
+		pump_tx(c, i);
+		break;
+	case APPIF_OP_ABORT:
+		if (s->kind == SLOT_CONN)
+			ftoe_sock_abort(c->a->eng, s->esock);
+		else
+			ftoe_sock_close(c->a->eng, s->esock);
+		slot_free(c, i);
+		break;
+	case APPIF_OP_SHUTDOWN:
+		if (s->kind != SLOT_CONN)
+			break;
+		if (cmd->arg0 & FTOE_SHUT_WR)
+			s->shut_wr = true;
+		pump_tx(c, i);
+		break;
+	case APPIF_OP_TX:
+		__atomic_store_n(&shm_sock(c, i)->tx_bell, 0, __ATOMIC_SEQ_CST);
+		if (s->kind == SLOT_CONN)
+			pump_tx(c, i);
+		break;
+	case APPIF_OP_RXDONE:
+		__atomic_store_n(&shm_sock(c, i)->rx_bell, 0, __ATOMIC_SEQ_CST);
+		if (s->kind == SLOT_CONN)
+			pump_rx(c, i);
+		break;
+	default:
+		break;
+	}
+}
+
+unsigned int appif_ctx_poll(struct appif *a, struct appif_ctx *c)
+{
+	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.cmd_ring);
+	unsigned int n = 0;
+
+	(void)a;
+	for (;;) {
+		uint32_t head = LOAD_ACQ(&r->head);
+		struct appif_cmd cmd;
+
+		if (head == c->cmd_tail || head - c->cmd_tail > c->l.cmd_entries)
+			break;
+		/* copy first: the app may scribble on the entry meanwhile */
+		memcpy(&cmd, (struct appif_cmd *)(c->shm + c->l.cmd) +
+		       (c->cmd_tail & (c->l.cmd_entries - 1)), sizeof(cmd));
+		STORE_REL(&r->tail, ++c->cmd_tail);
+		do_cmd(c, &cmd);
+		n++;
+	}
+	if (c->accept_blocked && c->nfree) {
+		c->accept_blocked = false;
+		for (uint32_t i = 0; i < c->max_socks; i++)
+			if (c->slots[i].kind == SLOT_LISTEN && c->slots[i].accept_blocked)
+				accept_all(c, i);
+	}
+	return n;
+}
+
+void appif_flush(struct appif *a)
+{
+	for (struct appif_ctx *c = a->ctxs; c; c = c->next)
+		if (c->dirty) {
+			c->dirty = false;
+			c->notify(c->notify_arg);
+		}
+}

@@ -1,0 +1,340 @@
+/* app.c - the daemon's application server: UNIX socket, SO_PEERCRED, memfd and eventfds handed over with SCM_RIGHTS. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/control/appif.h"
+#include "core/x86/app.h"
+#include "core/x86/backend.h"
+#include "lib/util/log.h"
+
+enum tag_kind { TAG_LISTEN = 1, TAG_SOCK, TAG_EFD };
+
+struct app_conn;
+struct tag {
+	enum tag_kind kind;
+	struct app_conn *conn;
+};
+
+/* One application context: its UNIX connection, memory and eventfds. */
+struct app_conn {
+	int fd;			/* the UNIX connection: closes when the app dies */
+	int efd_in;		/* app -> engine */
+	int efd_out;		/* engine -> app */
+	void *shm;
+	size_t shm_size;
+	pid_t pid;
+	uid_t uid;
+	struct appif_ctx *ctx;
+	struct tag tag_sock, tag_efd;
+	struct app_conn *next;
+};
+
+static struct {
+	bool running;
+	int lfd, epfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct tag tag_listen;
+	struct appif *appif;
+	struct app_conn *conns;
+	pthread_mutex_t lock;	/* several workers may poll the server */
+} S = { .lfd = -1, .epfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void eng_lock(struct backend *be)
+{
+	if (be->eng_locked)
+		pthread_mutex_lock(&be->eng_lock);
+}
+
+static void eng_unlock(struct backend *be)
+{
+	if (be->eng_locked)
+		pthread_mutex_unlock(&be->eng_lock);
+}
+
+static void wake_app(void *arg)
+{
+	struct app_conn *c = arg;
+	uint64_t one = 1;
+
+	if (write(c->efd_out, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_debug("application pid %d: eventfd: %s", c->pid, strerror(errno));
+}
+
+static void conn_free(struct app_conn *c)
+{
+	for (struct app_conn **p = &S.conns; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	if (c->ctx)
+		appif_ctx_remove(S.appif, c->ctx);
+	if (c->fd >= 0) {
+		epoll_ctl(S.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	if (c->efd_in >= 0) {
+		epoll_ctl(S.epfd, EPOLL_CTL_DEL, c->efd_in, NULL);
+		close(c->efd_in);
+	}
+	if (c->efd_out >= 0)
+		close(c->efd_out);
+	if (c->shm)
+		munmap(c->shm, c->shm_size);
+	free(c);
+}
+
+static int send_welcome(struct app_conn *c, const struct appif_welcome *w, int memfd)
+{
+	int fds[3] = { memfd, c->efd_in, c->efd_out };
+	char cbuf[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { (void *)w, sizeof(*w) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (!w->status) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	}
+	return sendmsg(c->fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* The first message: size the context, build its memory, hand it over. */
+static int conn_hello(struct app_conn *c)
+{
+	struct appif_hello h;
+	struct appif_welcome w = { .version = APPIF_VERSION };
+	struct appif_layout l;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	ssize_t n;
+	int memfd = -1, err;
+
+	n = recv(c->fd, &h, sizeof(h), 0);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n <= 0)
+		return -ECONNRESET;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+		c->pid = cred.pid;
+		c->uid = cred.uid;
+	}
+	if (n != sizeof(h) || h.magic != APPIF_MAGIC || h.version != APPIF_VERSION) {
+		pr_warn("application pid %d: bad hello (version %u, this engine speaks %u)",
+			c->pid, n == sizeof(h) ? h.version : 0, APPIF_VERSION);
+		w.status = -EPROTO;
+		goto reply;
+	}
+	err = appif_layout(h.max_socks, h.buf_size, &l);
+	if (err) {
+		pr_warn("application pid %d: unsupported context size (%u sockets, %u-byte "
+			"buffers)", c->pid, h.max_socks, h.buf_size);
+		w.status = err;
+		goto reply;
+	}
+	memfd = memfd_create("flextoe-ctx", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, (off_t)l.size) < 0) {
+		w.status = -errno;
+		goto fail;
+	}
+	c->shm = mmap(NULL, l.size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (c->shm == MAP_FAILED) {
+		c->shm = NULL;
+		w.status = -errno;
+		goto fail;
+	}
+	c->shm_size = l.size;
+	c->efd_in = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	c->efd_out = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->efd_in < 0 || c->efd_out < 0) {
+		w.status = -errno;
+		goto fail;
+	}
+	c->tag_efd = (struct tag){ TAG_EFD, c };
+	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, c->efd_in,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &c->tag_efd })) {
+		w.status = -errno;
+		goto fail;
+	}
+	w.status = appif_ctx_add(S.appif, c->shm, h.max_socks, h.buf_size, c->pid, wake_app, c,
+				 &c->ctx);
+	if (w.status)
+		goto fail;
+	w.shm_size = l.size;
+	w.max_socks = h.max_socks;
+	w.buf_size = h.buf_size;
+	w.cmd_entries = l.cmd_entries;
+	w.ev_entries = l.ev_entries;
+	pr_debug("application pid %d uid %u: context with %u sockets, %u-byte buffers", c->pid,
+		 c->uid, h.max_socks, h.buf_size);
+	goto reply;
+fail:
+	pr_warn("application pid %d: cannot set up its context: %s", c->pid, strerror(-w.status));
+reply:
+	err = send_welcome(c, &w, memfd);
+	if (memfd >= 0)
+		close(memfd);	/* both mappings keep the memory */
+	if (err)
+		return err;
+	return w.status ? w.status : 0;
+}
+
+static void accept_apps(void)
+{
+	for (;;) {
+		int fd = accept4(S.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct app_conn *c;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				pr_warn("%s: accept: %s", S.path, strerror(errno));
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		c->fd = fd;
+		c->efd_in = c->efd_out = -1;
+		c->tag_sock = (struct tag){ TAG_SOCK, c };
+		if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd,
+			      &(struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP,
+						     .data.ptr = &c->tag_sock })) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = S.conns;
+		S.conns = c;
+	}
+}
+
+/* The UNIX connection is readable: the hello, or the application's end. */
+static void conn_readable(struct app_conn *c, uint32_t events)
+{
+	char b[64];
+	ssize_t n;
+
+	if (!c->ctx) {
+		if (conn_hello(c) < 0)
+			conn_free(c);
+		return;
+	}
+	n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
+		/* closes queued just before exit run first; the rest is reset */
+		appif_ctx_poll(S.appif, c->ctx);
+		conn_free(c);
+	}
+}
+
+int app_server_start(struct backend *be)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n, err;
+
+	n = snprintf(S.path, sizeof(S.path), "%s/%s", be->opts.run_dir, APPIF_SOCK_NAME);
+	if (n < 0 || (size_t)n >= sizeof(S.path)) {
+		pr_err("run directory %s: path too long for a UNIX socket (at most %zu bytes)",
+		       be->opts.run_dir, sizeof(S.path) - sizeof(APPIF_SOCK_NAME) - 1);
+		return -ENAMETOOLONG;
+	}
+	err = appif_create(be->eng, &S.appif);
+	if (err)
+		return err;
+	S.epfd = epoll_create1(EPOLL_CLOEXEC);
+	S.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (S.epfd < 0 || S.lfd < 0)
+		goto fail;
+	memcpy(sa.sun_path, S.path, (size_t)n + 1);
+	unlink(S.path);	/* a crashed engine's: we hold the run directory's lock */
+	if (bind(S.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(S.lfd, 128))
+		goto fail;
+	/* Any local user may open connections, as with kernel sockets. */
+	chmod(S.path, 0666);
+	S.tag_listen.kind = TAG_LISTEN;
+	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.lfd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &S.tag_listen }))
+		goto fail;
+	S.running = true;
+	return 0;
+fail:
+	err = -errno;
+	pr_err("application socket %s: %s", S.path, strerror(errno));
+	app_server_stop(be);
+	return err;
+}
+
+int app_server_fd(void)
+{
+	return S.running ? S.epfd : -1;
+}
+
+unsigned int app_server_poll(struct backend *be)
+{
+	struct epoll_event evs[32];
+	unsigned int cmds = 0;
+	int n;
+
+	if (!S.running)
+		return 0;
+	pthread_mutex_lock(&S.lock);
+	eng_lock(be);
+	n = epoll_wait(S.epfd, evs, 32, 0);
+	for (int i = 0; i < n; i++) {
+		struct tag *t = evs[i].data.ptr;
+		uint64_t v;
+
+		if (t->kind == TAG_LISTEN)
+			accept_apps();
+		else if (t->kind == TAG_SOCK)
+			conn_readable(t->conn, evs[i].events);
+		else if (read(t->conn->efd_in, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			pr_debug("application eventfd: %s", strerror(errno));
+	}
+	/* Commands may be queued without a wakeup having been read yet:
+	 * look at every context, it is a few loads each. */
+	for (struct app_conn *c = S.conns; c; c = c->next)
+		if (c->ctx)
+			cmds += appif_ctx_poll(S.appif, c->ctx);
+	appif_flush(S.appif);
+	eng_unlock(be);
+	pthread_mutex_unlock(&S.lock);
+	return cmds;
+}
+
+void app_server_stop(struct backend *be)
+{
+	eng_lock(be);
+	while (S.conns)
+		conn_free(S.conns);
+	if (S.appif)
+		appif_destroy(S.appif);
+	eng_unlock(be);
+	S.appif = NULL;
+	if (S.lfd >= 0) {
+		close(S.lfd);
+		unlink(S.path);
+	}
+	if (S.epfd >= 0)
+		close(S.epfd);
+	S.lfd = S.epfd = -1;
+	S.running = false;
+}

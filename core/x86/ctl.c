@@ -1,0 +1,436 @@
+/* ctl.c - the engine control socket (RUN_DIR/engine.sock): load, unload and list hook programs, map requests. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/x86/backend.h"
+#include "core/x86/ctl.h"
+#include "ebpf/ebpf.h"
+#include "lib/util/log.h"
+
+/*
+ * Only flextoe-loaderd is meant to talk here (docs/loader.md): it checks
+ * who may change what, keeps copies of the objects, and forwards.  The
+ * socket is root's alone (mode 0600, and SO_PEERCRED must say uid 0 or
+ * the engine's own uid), so nobody bypasses loaderd's checks.  One thread
+ * serves every connection; requests are short, the longest being a load
+ * (the kernel verifier), which the data path never waits for.
+ */
+
+#define CTL_MAX_CLIENTS 8
+#define CTL_IO_TIMEOUT_S 5
+
+static int io_full(int fd, void *buf, size_t len, bool wr)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static json_object *recv_msg(int fd, int *err)
+{
+	uint32_t len;
+	char *buf;
+	json_object *o;
+
+	*err = io_full(fd, &len, sizeof(len), false);
+	if (*err)
+		return NULL;
+	if (!len || len > FTOE_CTL_MSG_MAX) {
+		*err = -EMSGSIZE;
+		return NULL;
+	}
+	buf = malloc(len + 1);
+	if (!buf) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = io_full(fd, buf, len, false);
+	if (*err) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	o = json_tokener_parse(buf);
+	free(buf);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		*err = -EBADMSG;
+		return NULL;
+	}
+	return o;
+}
+
+static int send_msg(int fd, json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	uint32_t len = (uint32_t)strlen(s);
+	int err = io_full(fd, &len, sizeof(len), true);
+
+	return err ? err : io_full(fd, (void *)s, len, true);
+}
+
+static const char *get_str(json_object *req, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static bool get_int(json_object *req, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+static int bad_hook(const char *name, char *err, size_t esz)
+{
+	snprintf(err, esz, "unknown hook '%s': the hooks are rx-pre, rx-post and tx-post",
+		 name ? name : "");
+	return -EINVAL;
+}
+
+static int do_load(struct backend *be, json_object *req, json_object *resp, char *err, size_t esz)
+{
+	struct hx_load_req r = { 0 };
+	int64_t prio;
+	uint32_t id;
+	int ret;
+
+	r.path = get_str(req, "path");
+	if (!r.path) {
+		snprintf(err, esz, "load without an object path");
+		return -EINVAL;
+	}
+	r.hook = ftoe_hook_by_name(get_str(req, "hook"));
+	if (r.hook == FLEXTOE_HOOK_NONE)
+		return bad_hook(get_str(req, "hook"), err, esz);
+	r.prog_name = get_str(req, "prog");
+	if (get_int(req, "replace", &prio)) {
+		if (prio <= 0 || prio > UINT32_MAX) {
+			snprintf(err, esz, "no program with id %lld is loaded (see flextoe-bpf list)",
+				 (long long)prio);
+			return -ENOENT;
+		}
+		r.replace_id = (uint32_t)prio;
+	}
+	if (get_int(req, "prio", &prio)) {
+		if (prio < INT32_MIN || prio > INT32_MAX) {
+			snprintf(err, esz, "priority %lld out of range", (long long)prio);
+			return -ERANGE;
+		}
+		r.has_prio = true;
+		r.priority = (int32_t)prio;
+	}
+	ret = hx_load(be, &r, &id, err, esz);
+	if (ret)
+		return ret;
+	{
+		struct hx_prog *p = hx_find(be, id);
+
+		json_object_object_add(resp, "id", json_object_new_int64(id));
+		json_object_object_add(resp, "name", json_object_new_string(p->name));
+		json_object_object_add(resp, "hook", json_object_new_string(ftoe_hook_name(p->hook)));
+		json_object_object_add(resp, "prio", json_object_new_int64(p->priority));
+		json_object_object_add(resp, "tag", json_object_new_string(p->tag));
+	}
+	return 0;
+}
+
+static int do_unload(struct backend *be, json_object *req, json_object *resp, char *err, size_t esz)
+{
+	json_object *ids = json_object_new_array();
+	int64_t id;
+	int ret = 0;
+
+	json_object_object_add(resp, "ids", ids);
+	if (get_int(req, "id", &id)) {
+		ret = id > 0 && id <= UINT32_MAX ? hx_unload(be, (uint32_t)id) : -ENOENT;
+		if (ret == -ENOENT)
+			snprintf(err, esz, "no program with id %lld is loaded (see flextoe-bpf list)",
+				 (long long)id);
+		else if (!ret)
+			json_object_array_add(ids, json_object_new_int64(id));
+		return ret;
+	}
+	{
+		const char *hn = get_str(req, "hook");
+		enum flextoe_hook hook = ftoe_hook_by_name(hn);
+		struct hx_prog *p, *next;
+
+		if (hook == FLEXTOE_HOOK_NONE)
+			return bad_hook(hn, err, esz);
+		for (p = be->progs; p; p = next) {
+			next = p->next;
+			if (p->hook != hook)
+				continue;
+			id = p->id;
+			ret = hx_unload(be, (uint32_t)id);
+			if (ret)
+				break;
+			json_object_array_add(ids, json_object_new_int64(id));
+		}
+	}
+	if (ret)
+		snprintf(err, esz, "unload: %s", strerror(-ret));
+	return ret;
+}
+
+static const char *const verdict_names[FTOE_HOOK_NR_COUNTERS] = {
+	"aborted", "drop", "pass", "tx", "redirect", "invalid",
+};
+
+static int do_list(struct backend *be, json_object *resp)
+{
+	json_object *hooks = json_object_new_array();
+
+	for (int k = FTOE_HOOK_FIRST; k < FTOE_HOOK_NR; k++) {
+		struct ftoe_hook_prog chain[FTOE_HOOK_MAX_PROGS];
+		uint64_t cnt[FTOE_HOOK_NR_COUNTERS];
+		json_object *h = json_object_new_object(), *v = json_object_new_object();
+		json_object *progs = json_object_new_array();
+		int n = ftoe_hooks_list(be->hooks, (enum flextoe_hook)k, chain, FTOE_HOOK_MAX_PROGS);
+
+		ftoe_hooks_counters(be->hooks, (enum flextoe_hook)k, cnt);
+		for (int c = 0; c < FTOE_HOOK_NR_COUNTERS; c++)
+			json_object_object_add(v, verdict_names[c], json_object_new_int64((int64_t)cnt[c]));
+		for (int i = 0; i < n; i++) {
+			struct hx_prog *p = hx_find(be, chain[i].id);
+			struct ebpf_prog_stats st;
+			json_object *o = json_object_new_object();
+
+			if (!p)
+				continue;
+			ebpf_prog_get_stats(p->prog, &st);
+			json_object_object_add(o, "id", json_object_new_int64(p->id));
+			json_object_object_add(o, "name", json_object_new_string(p->name));
+			json_object_object_add(o, "prio", json_object_new_int64(p->priority));
+			json_object_object_add(o, "tag", json_object_new_string(p->tag));
+			json_object_object_add(o, "kernel_id", json_object_new_int64(p->kernel_id));
+			json_object_object_add(o, "chain_call_actions",
+					       json_object_new_int64(p->chain_call_actions));
+			json_object_object_add(o, "run_cnt", json_object_new_int64((int64_t)st.run_cnt));
+			json_object_object_add(o, "run_time_ns",
+					       json_object_new_int64((int64_t)st.run_time_ns));
+			json_object_object_add(o, "avg_ns", json_object_new_int64(st.run_cnt ?
+						(int64_t)(st.run_time_ns / st.run_cnt) : 0));
+			json_object_object_add(o, "file", json_object_new_string(p->file));
+			json_object_object_add(o, "loaded_at", json_object_new_int64((int64_t)p->loaded_at));
+			json_object_array_add(progs, o);
+		}
+		json_object_object_add(h, "hook", json_object_new_string(ftoe_hook_name(k)));
+		json_object_object_add(h, "verdicts", v);
+		json_object_object_add(h, "progs", progs);
+		json_object_array_add(hooks, h);
+	}
+	json_object_object_add(resp, "hooks", hooks);
+	return 0;
+}
+
+static int do_hello(struct backend *be, json_object *resp)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &be->opts.ip_be, ip, sizeof(ip));
+	json_object_object_add(resp, "pid", json_object_new_int64(getpid()));
+	json_object_object_add(resp, "iface", json_object_new_string(be->nd.name));
+	json_object_object_add(resp, "ip", json_object_new_string(ip));
+	json_object_object_add(resp, "programs", json_object_new_int64(be->nr_progs));
+	return 0;
+}
+
+static json_object *handle(struct backend *be, json_object *req)
+{
+	json_object *resp = json_object_new_object();
+	const char *op = get_str(req, "op");
+	char err[1024] = "";
+	int ret;
+
+	if (!op)
+		ret = -EINVAL, snprintf(err, sizeof(err), "request without \"op\"");
+	else if (!strcmp(op, "hello"))
+		ret = do_hello(be, resp);
+	else if (!strcmp(op, "load"))
+		ret = do_load(be, req, resp, err, sizeof(err));
+	else if (!strcmp(op, "unload"))
+		ret = do_unload(be, req, resp, err, sizeof(err));
+	else if (!strcmp(op, "list"))
+		ret = do_list(be, resp);
+	else if (!strcmp(op, "map_list"))
+		ret = ctl_map_list(be, resp);
+	else if (!strncmp(op, "map_", 4))
+		ret = ctl_map_op(be, op, req, resp, err, sizeof(err));
+	else
+		ret = -EOPNOTSUPP, snprintf(err, sizeof(err), "unknown request '%s'", op);
+	json_object_object_add(resp, "ok", json_object_new_boolean(!ret));
+	if (ret) {
+		json_object_object_add(resp, "errno", json_object_new_int(-ret));
+		json_object_object_add(resp, "error", json_object_new_string(err[0] ? err :
+								      strerror(-ret)));
+	}
+	return resp;
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		return false;
+	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+static void *ctl_main(void *arg)
+{
+	struct backend *be = arg;
+	struct pollfd pfd[CTL_MAX_CLIENTS + 2];
+	int clients[CTL_MAX_CLIENTS];
+	unsigned int nc = 0;
+
+	for (;;) {
+		pfd[0].fd = be->ctl_stop_efd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = be->ctl_fd;
+		pfd[1].events = POLLIN;
+		for (unsigned int i = 0; i < nc; i++) {
+			pfd[2 + i].fd = clients[i];
+			pfd[2 + i].events = POLLIN;
+		}
+		if (poll(pfd, nc + 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("control socket: poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		for (unsigned int i = nc; i-- > 0;) {
+			json_object *req, *resp;
+			int err;
+
+			if (!pfd[2 + i].revents)
+				continue;
+			req = recv_msg(clients[i], &err);
+			if (req) {
+				resp = handle(be, req);
+				err = send_msg(clients[i], resp);
+				json_object_put(resp);
+				json_object_put(req);
+			}
+			if (err) {
+				if (err != -ECONNRESET)
+					pr_debug("control socket: client: %s", strerror(-err));
+				close(clients[i]);
+				clients[i] = clients[--nc];
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			int fd = accept4(be->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+			struct timeval tv = { CTL_IO_TIMEOUT_S, 0 };
+
+			if (fd < 0)
+				continue;
+			if (!peer_allowed(fd) || nc == CTL_MAX_CLIENTS) {
+				pr_warn("control socket: refused a %s client",
+					nc == CTL_MAX_CLIENTS ? "surplus" : "non-root");
+				close(fd);
+				continue;
+			}
+			/* A client that stops mid-message cannot hang us. */
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			clients[nc++] = fd;
+		}
+	}
+	for (unsigned int i = 0; i < nc; i++)
+		close(clients[i]);
+	return NULL;
+}
+
+int ctl_start(struct backend *be)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int err;
+
+	be->ctl_fd = -1;
+	be->ctl_stop_efd = -1;
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", be->opts.run_dir,
+			     FTOE_ENGINE_SOCK) >= sizeof(sa.sun_path)) {
+		pr_err("run directory %s: path too long for a UNIX socket (max %zu bytes)",
+		       be->opts.run_dir, sizeof(sa.sun_path) - sizeof(FTOE_ENGINE_SOCK) - 1);
+		return -ENAMETOOLONG;
+	}
+	be->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	be->ctl_stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (be->ctl_fd < 0 || be->ctl_stop_efd < 0) {
+		err = -errno;
+		pr_err("control socket: %s", strerror(errno));
+		return err;
+	}
+	/* We hold the run directory's lock: a socket file there is a dead
+	 * engine's. */
+	unlink(sa.sun_path);
+	if (bind(be->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(sa.sun_path, 0600) ||
+	    listen(be->ctl_fd, 8)) {
+		err = -errno;
+		pr_err("cannot listen on %s: %s", sa.sun_path, strerror(errno));
+		return err;
+	}
+	err = -pthread_create(&be->ctl_tid, NULL, ctl_main, be);
+	if (err) {
+		pr_err("cannot start the control thread: %s", strerror(-err));
+		return err;
+	}
+	be->ctl_started = true;
+	return 0;
+}
+
+void ctl_stop(struct backend *be)
+{
+	char path[PATH_MAX];
+	uint64_t one = 1;
+
+	if (be->ctl_started) {
+		if (write(be->ctl_stop_efd, &one, sizeof(one)) < 0)
+			pr_debug("control socket: stop: %s", strerror(errno));
+		pthread_join(be->ctl_tid, NULL);
+		be->ctl_started = false;
+	}
+	if (be->ctl_fd >= 0) {
+		close(be->ctl_fd);
+		snprintf(path, sizeof(path), "%s/%s", be->opts.run_dir, FTOE_ENGINE_SOCK);
+		unlink(path);
+	}
+	if (be->ctl_stop_efd >= 0)
+		close(be->ctl_stop_efd);
+	be->ctl_fd = be->ctl_stop_efd = -1;
+}

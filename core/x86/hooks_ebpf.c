@@ -1,0 +1,325 @@
+/* hooks_ebpf.c - runs eBPF/XDP programs at the core's hooks, and the engine's registry of installed programs. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/x86/backend.h"
+#include "ebpf/ebpf.h"
+#include "lib/util/log.h"
+
+/*
+ * Frames at the hooks live in the umem (rx) or in the engine's buffers
+ * (tx), neither below 2 GiB, where the runtime needs XDP packet memory
+ * (docs/runtime.md).  So a chain runs on a per-thread execution buffer:
+ * the frame is copied in at the kernel's XDP_PACKET_HEADROOM with the
+ * struct flextoe_md right below it (data_meta .. data), the programs run
+ * one after the other on that buffer (changes carry over, as in a
+ * dispatcher), and the caller takes the result (ftoe_hook_frame data/len)
+ * from it.  The copy is only made when a hook has programs.
+ */
+
+#define HX_FRAME_SZ  4096u	/* as an AF_XDP frame */
+#define HX_HEADROOM  256u	/* XDP_PACKET_HEADROOM */
+
+struct ftoe_hooks *be_hooks;
+
+static __thread struct ebpf_xdp_buff *tls_buf;
+
+static int hx_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f)
+{
+	struct ebpf_xdp_buff *x = tls_buf;
+	uint8_t *data;
+
+	(void)ctx;
+	(void)hook;
+	if (!x) {
+		if (ebpf_xdp_buff_alloc(HX_FRAME_SZ, &x))
+			return -ENOMEM;
+		tls_buf = x;
+	}
+	if (ebpf_xdp_buff_set(x, f->data, f->len, HX_HEADROOM))
+		return -EMSGSIZE;	/* larger than a 4 KiB frame allows */
+	data = ebpf_xdp_data(x);
+	memcpy(data - sizeof(f->md), &f->md, sizeof(f->md));
+	x->md.data_meta = x->md.data - (uint32_t)sizeof(f->md);
+	x->md.ingress_ifindex = 0;
+	x->md.rx_queue_index = 0;
+	return 0;
+}
+
+static uint32_t hx_run(void *ctx, void *handle)
+{
+	(void)ctx;
+	return ebpf_prog_run_xdp(handle, tls_buf);
+}
+
+static void hx_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
+{
+	struct ebpf_xdp_buff *x = tls_buf;
+
+	(void)ctx;
+	if (!commit || !x)
+		return;
+	f->data = ebpf_xdp_data(x);
+	f->len = ebpf_xdp_len(x);
+	/* The metadata moves with the data (adjust_head); a program that
+	 * shrank it below a flextoe_md leaves the caller's copy as it was. */
+	if (x->md.data - x->md.data_meta >= sizeof(f->md))
+		memcpy(&f->md, f->data - sizeof(f->md), sizeof(f->md));
+}
+
+void hx_thread_exit(void)
+{
+	ebpf_xdp_buff_free(tls_buf);
+	tls_buf = NULL;
+}
+
+void hx_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir)
+{
+	memset(md, 0, sizeof(*md));
+	md->size = sizeof(*md);
+	md->version = FLEXTOE_MD_VERSION;
+	md->hook = (uint8_t)hook;
+	md->dir = dir;
+	md->tstamp_ns = be_now_ns();
+}
+
+int hx_init(struct backend *be)
+{
+	static const struct ftoe_hook_ops ops = {
+		.begin = hx_begin, .run = hx_run, .end = hx_end,
+	};
+	int err = ftoe_hooks_create(&ops, &be->hooks);
+
+	if (err) {
+		pr_err("cannot create the hook points: %s", strerror(-err));
+		return err;
+	}
+	/* Per-program run time for `flextoe-bpf list` (two clock reads per
+	 * run, only for frames that meet a program). */
+	ebpf_stats_enable(true);
+	be_hooks = be->hooks;
+	return 0;
+}
+
+static void prog_free(struct hx_prog *p)
+{
+	if (!p)
+		return;
+	ebpf_object_close(p->obj);
+	if (p->btf_obj)
+		bpf_object__close(p->btf_obj);
+	free(p);
+}
+
+void hx_fini(struct backend *be)
+{
+	struct hx_prog *p, *next;
+
+	if (!be->hooks)
+		return;
+	ftoe_hooks_detach_all(be->hooks, FLEXTOE_HOOK_NONE, NULL, 0);
+	for (p = be->progs; p; p = next) {
+		next = p->next;
+		prog_free(p);
+	}
+	be->progs = NULL;
+	be->nr_progs = 0;
+	be_hooks = NULL;
+	ftoe_hooks_destroy(be->hooks);
+	be->hooks = NULL;
+	hx_thread_exit();
+}
+
+struct hx_prog *hx_find(struct backend *be, uint32_t id)
+{
+	for (struct hx_prog *p = be->progs; p; p = p->next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+static void list_progs(struct ebpf_object *obj, char *buf, size_t size)
+{
+	struct ebpf_prog *p = NULL;
+	size_t off = 0;
+
+	buf[0] = 0;
+	while ((p = ebpf_object_next_prog(obj, p)) && off < size)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", off ? ", " : "",
+					ebpf_prog_name(p));
+}
+
+/* The verified kernel twin's tag and id, as bpftool shows them. */
+static void kernel_info(struct hx_prog *p)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	int fd = ebpf_prog_kernel_fd(p->prog);
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return;
+	for (int i = 0; i < BPF_TAG_SIZE; i++)
+		snprintf(p->tag + 2 * i, 3, "%02x", info.tag[i]);
+	p->kernel_id = info.id;
+}
+
+static void hx_forget(struct backend *be, struct hx_prog *p);
+
+int hx_load(struct backend *be, const struct hx_load_req *r, uint32_t *id, char *err,
+	    size_t err_size)
+{
+	struct ebpf_object_opts opts;
+	const struct ebpf_xdp_run_config *rc;
+	struct ftoe_hook_prog hp;
+	struct hx_prog *p;
+	char oerr[512] = "", names[512];
+	int ret;
+
+	if (!ftoe_hook_name(r->hook)) {
+		snprintf(err, err_size, "unknown hook");
+		return -EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.engine = EBPF_ENGINE_JIT;
+	opts.err_buf = oerr;
+	opts.err_size = sizeof(oerr);
+	/* The kernel twin stays: its tag and id identify the program in
+	 * bpftool, and its arrays back the runtime's (bpftool map dump). */
+	opts.keep_kernel = true;
+	ret = ebpf_object_open(r->path, &opts, &p->obj);
+	if (ret) {
+		snprintf(err, err_size, "%s: %s", r->path, oerr[0] ? oerr : strerror(-ret));
+		free(p);
+		return ret;
+	}
+	if (r->prog_name) {
+		p->prog = ebpf_object_find_prog(p->obj, r->prog_name);
+		if (!p->prog) {
+			list_progs(p->obj, names, sizeof(names));
+			snprintf(err, err_size, "%s has no program named '%s' (its programs: %s)",
+				 r->path, r->prog_name, names);
+			ret = -ENOENT;
+			goto fail;
+		}
+	} else {
+		p->prog = ebpf_object_next_prog(p->obj, NULL);
+		if (!p->prog || ebpf_object_next_prog(p->obj, p->prog)) {
+			list_progs(p->obj, names, sizeof(names));
+			snprintf(err, err_size, "%s has %s programs; choose one with --prog NAME (%s)",
+				 r->path, p->prog ? "several" : "no", names);
+			ret = -EINVAL;
+			goto fail;
+		}
+	}
+	rc = ebpf_prog_run_config(p->prog);
+	p->id = ebpf_prog_id(p->prog);
+	p->hook = r->hook;
+	p->priority = r->has_prio ? r->priority : rc->priority;
+	p->chain_call_actions = rc->chain_call_actions;
+	snprintf(p->name, sizeof(p->name), "%s", ebpf_prog_name(p->prog));
+	snprintf(p->file, sizeof(p->file), "%s", r->path);
+	p->loaded_at = (uint64_t)time(NULL);
+	kernel_info(p);
+	/* BTF for typed map keys and values; objects libbpf cannot open
+	 * alone (legacy maps) are simply untyped. */
+	p->btf_obj = bpf_object__open_file(r->path, NULL);
+	if (libbpf_get_error(p->btf_obj))
+		p->btf_obj = NULL;
+
+	hp.handle = p->prog;
+	hp.id = p->id;
+	hp.priority = p->priority;
+	hp.chain_call_actions = p->chain_call_actions;
+	if (r->replace_id) {
+		struct hx_prog *old = hx_find(be, r->replace_id);
+
+		if (!old) {
+			snprintf(err, err_size, "no program with id %u is loaded (see flextoe-bpf list)",
+				 r->replace_id);
+			ret = -ENOENT;
+			goto fail;
+		}
+		if (old->hook != r->hook) {
+			snprintf(err, err_size, "program %u runs at %s, not %s: a replacement takes "
+				 "its place at the same hook", old->id, ftoe_hook_name(old->hook),
+				 ftoe_hook_name(r->hook));
+			ret = -EINVAL;
+			goto fail;
+		}
+		/* One swap: every frame runs either the old program or the new. */
+		ret = ftoe_hooks_replace(be->hooks, old->id, &hp, NULL);
+		if (ret) {
+			snprintf(err, err_size, "cannot replace program %u: %s", old->id,
+				 strerror(-ret));
+			goto fail;
+		}
+		pr_info("program %u '%s' replaced by %u '%s' at %s", old->id, old->name, p->id,
+			p->name, ftoe_hook_name(r->hook));
+		hx_forget(be, old);
+		goto installed;
+	}
+	ret = ftoe_hooks_attach(be->hooks, r->hook, &hp);
+	if (ret) {
+		snprintf(err, err_size, "cannot attach to %s: %s", ftoe_hook_name(r->hook),
+			 ret == -ENOSPC ? "the hook is full (32 programs)" : strerror(-ret));
+		goto fail;
+	}
+	pr_info("program %u '%s' (%s) installed at %s, priority %d", p->id, p->name, r->path,
+		ftoe_hook_name(r->hook), p->priority);
+installed:
+	p->next = be->progs;
+	be->progs = p;
+	be->nr_progs++;
+	*id = p->id;
+	return 0;
+fail:
+	prog_free(p);
+	return ret;
+}
+
+/* Unlink an entry that no hook uses any more and free it. */
+static void hx_forget(struct backend *be, struct hx_prog *p)
+{
+	struct hx_prog **pp;
+
+	for (pp = &be->progs; *pp && *pp != p; pp = &(*pp)->next)
+		;
+	if (*pp) {
+		*pp = p->next;
+		be->nr_progs--;
+	}
+	prog_free(p);
+}
+
+int hx_unload(struct backend *be, uint32_t id)
+{
+	struct hx_prog **pp, *p;
+	int ret;
+
+	for (pp = &be->progs; *pp && (*pp)->id != id; pp = &(*pp)->next)
+		;
+	p = *pp;
+	if (!p)
+		return -ENOENT;
+	/* Returns once no worker can still be running it. */
+	ret = ftoe_hooks_detach(be->hooks, id, NULL);
+	if (ret)
+		return ret;
+	*pp = p->next;
+	be->nr_progs--;
+	pr_info("program %u '%s' removed from %s", p->id, p->name, ftoe_hook_name(p->hook));
+	prog_free(p);
+	return 0;
+}

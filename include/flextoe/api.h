@@ -1,0 +1,92 @@
+/* api.h - libflextoe: applications use the FlexTOE engine's TCP through shared memory. */
+#ifndef FLEXTOE_API_H
+#define FLEXTOE_API_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A context (struct ftoe_ctx) is one connection to the engine daemon with
+ * its own shared memory: a command queue, an event queue and the sockets'
+ * receive/transmit rings.  Use one context per application thread: a
+ * context is not thread-safe.  Sockets are small non-negative integers,
+ * valid in the context that made them.
+ *
+ * Every call returns 0 / a count, or a negative errno (-EAGAIN, -ECONNRESET
+ * ...); ftoe_strerror() names it.
+ */
+struct ftoe_ctx;
+
+struct ftoe_ctx_opts {
+	size_t sz;		/* sizeof(struct ftoe_ctx_opts) */
+	const char *run_dir;	/* NULL: $FLEXTOE_RUN_DIR, else /run/flextoe */
+	unsigned int max_socks;	/* sockets at once (default 1024) */
+	unsigned int buf_size;	/* ring size per direction, power of two (default 64 KiB) */
+	int nonblock;		/* new sockets start non-blocking */
+};
+
+int ftoe_ctx_create(const struct ftoe_ctx_opts *opts, struct ftoe_ctx **out);
+/* Closes the context's sockets (connections with unsent data are reset). */
+void ftoe_ctx_destroy(struct ftoe_ctx *ctx);
+/* An fd that is readable when ftoe_ctx_poll() has something to report;
+ * put it into epoll/poll. */
+int ftoe_ctx_fd(struct ftoe_ctx *ctx);
+
+#define FTOE_POLLIN  0x1u	/* data, end of stream, or (listener) a connection to accept */
+#define FTOE_POLLOUT 0x2u	/* send space, or connect() completed */
+#define FTOE_POLLERR 0x4u	/* ftoe_error() has the error */
+#define FTOE_POLLHUP 0x8u	/* the connection is closed */
+
+struct ftoe_event {
+	int sock;
+	uint32_t events;	/* FTOE_POLL* */
+};
+
+/* Edge-triggered readiness: a socket is reported when something new
+ * happened to it; read/write until -EAGAIN before waiting again.  Waits up
+ * to timeout_ms (-1: forever, 0: not at all).  Returns the number of
+ * events stored (0 on timeout). */
+int ftoe_ctx_poll(struct ftoe_ctx *ctx, struct ftoe_event *evs, int max, int timeout_ms);
+
+/* Sockets.  Blocking sockets wait in these calls; non-blocking ones
+ * return -EAGAIN.  A non-blocking connect (opts.nonblock) returns the
+ * socket at once; FTOE_POLLOUT (connected) or FTOE_POLLERR follows.
+ * listen/connect wait for the engine's answer in either mode. */
+int ftoe_set_nonblock(struct ftoe_ctx *ctx, int sock, int on);
+int ftoe_listen(struct ftoe_ctx *ctx, uint16_t port, int backlog);
+int ftoe_accept(struct ftoe_ctx *ctx, int lsock, struct sockaddr_in *peer);
+int ftoe_connect(struct ftoe_ctx *ctx, const struct sockaddr_in *to);
+#define FTOE_SHUT_RD   1
+#define FTOE_SHUT_WR   2
+#define FTOE_SHUT_RDWR 3
+int ftoe_shutdown(struct ftoe_ctx *ctx, int sock, int how);
+int ftoe_close(struct ftoe_ctx *ctx, int sock);
+/* 0 or the connection's error. */
+int ftoe_error(struct ftoe_ctx *ctx, int sock);
+
+/* Copying I/O: bytes moved; recv returns 0 at end of stream. */
+ssize_t ftoe_send(struct ftoe_ctx *ctx, int sock, const void *buf, size_t len);
+ssize_t ftoe_recv(struct ftoe_ctx *ctx, int sock, void *buf, size_t len);
+
+/* Zero-copy I/O on the shared rings.  peek: *buf points at received bytes
+ * (the contiguous part; returns their count, 0 at end of stream);
+ * recv_done(n) releases the first n of them.  reserve: *buf points at free
+ * send space (returns its contiguous size); send_commit(n) sends its
+ * first n bytes.  Blocking sockets wait in peek and reserve. */
+ssize_t ftoe_recv_peek(struct ftoe_ctx *ctx, int sock, const void **buf);
+int ftoe_recv_done(struct ftoe_ctx *ctx, int sock, size_t n);
+ssize_t ftoe_send_reserve(struct ftoe_ctx *ctx, int sock, void **buf);
+int ftoe_send_commit(struct ftoe_ctx *ctx, int sock, size_t n);
+
+const char *ftoe_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

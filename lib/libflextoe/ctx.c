@@ -1,0 +1,445 @@
+/* ctx.c - libflextoe contexts: connecting to the daemon, the command and event queues, waiting, ftoe_ctx_poll. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/libflextoe/internal.h"
+
+#define DEFAULT_RUN_DIR "/run/flextoe"
+#define DEFAULT_SOCKS   1024
+#define DEFAULT_BUF     (64u << 10)
+
+static int recv_welcome(int fd, struct appif_welcome *w, int fds[3])
+{
+	char cbuf[CMSG_SPACE(3 * sizeof(int))];
+	struct iovec iov = { w, sizeof(*w) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(*w))
+		return -EPROTO;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(3 * sizeof(int))) {
+			memcpy(fds, CMSG_DATA(cm), 3 * sizeof(int));
+			return w->status;
+		}
+	return w->status ? w->status : -EPROTO;
+}
+
+int ftoe_ctx_create(const struct ftoe_ctx_opts *opts, struct ftoe_ctx **out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct appif_hello h = { APPIF_MAGIC, APPIF_VERSION, DEFAULT_SOCKS, DEFAULT_BUF };
+	struct appif_welcome w;
+	const struct appif_shm_hdr *hdr;
+	const char *dir = NULL;
+	int fds[3] = { -1, -1, -1 }, err, n;
+	struct ftoe_ctx *c;
+
+	if (!out)
+		return -EINVAL;
+	if (opts && opts->sz >= sizeof(*opts)) {
+		dir = opts->run_dir;
+		if (opts->max_socks)
+			h.max_socks = opts->max_socks;
+		if (opts->buf_size)
+			h.buf_size = opts->buf_size;
+	}
+	if (!dir)
+		dir = getenv("FLEXTOE_RUN_DIR");
+	if (!dir || !*dir)
+		dir = DEFAULT_RUN_DIR;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = c->efd_in = c->efd_out = c->epfd = -1;
+	c->nonblock = opts && opts->sz >= sizeof(*opts) && opts->nonblock;
+	err = appif_layout(h.max_socks, h.buf_size, &c->l);
+	if (err)
+		goto fail;
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, APPIF_SOCK_NAME);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
+		err = -ENAMETOOLONG;
+		goto fail;
+	}
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    send(c->fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h)) {
+		err = -errno;
+		goto fail;
+	}
+	err = recv_welcome(c->fd, &w, fds);
+	c->efd_in = fds[1];
+	c->efd_out = fds[2];
+	if (err)
+		goto fail;
+	if (w.shm_size != c->l.size || w.cmd_entries != c->l.cmd_entries ||
+	    w.ev_entries != c->l.ev_entries) {
+		err = -EPROTO;
+		goto fail;
+	}
+	c->shm = mmap(NULL, c->l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	close(fds[0]);
+	fds[0] = -1;
+	if (c->shm == MAP_FAILED) {
+		c->shm = NULL;
+		err = -errno;
+		goto fail;
+	}
+	hdr = (const struct appif_shm_hdr *)c->shm;
+	if (hdr->magic != APPIF_MAGIC || hdr->max_socks != h.max_socks) {
+		err = -EPROTO;
+		goto fail;
+	}
+	c->max_socks = h.max_socks;
+	c->buf_size = h.buf_size;
+	c->socks = calloc(c->max_socks, sizeof(*c->socks));
+	c->ready = calloc(c->max_socks, sizeof(*c->ready));
+	if (!c->socks || !c->ready) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	/* The fd handed out covers the event fd and the UNIX connection, so
+	 * an epoll loop also wakes up when the engine goes away. */
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0 ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->efd_out, &(struct epoll_event){ .events = EPOLLIN }) ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->fd, &(struct epoll_event){ .events = EPOLLIN })) {
+		err = -errno;
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	c->socks = NULL;
+	ftoe_ctx_destroy(c);
+	return err;
+}
+
+void ftoe_ctx_destroy(struct ftoe_ctx *c)
+{
+	if (!c)
+		return;
+	/* Orderly closes first; whatever is left is reset by the engine when
+	 * our UNIX connection closes. */
+	if (c->socks && !c->dead)
+		for (uint32_t i = 0; i < c->max_socks; i++)
+			if (c->socks[i].kind != LS_FREE)
+				ftoe_close(c, (int)i);
+	if (c->shm)
+		munmap(c->shm, c->l.size);
+	for (uint32_t i = 0; c->socks && i < c->max_socks; i++)
+		free(c->socks[i].aq);
+	free(c->socks);
+	free(c->ready);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->efd_in >= 0)
+		close(c->efd_in);
+	if (c->efd_out >= 0)
+		close(c->efd_out);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	free(c);
+}
+
+int ftoe_ctx_fd(struct ftoe_ctx *c)
+{
+	return c ? c->epfd : -EINVAL;
+}
+
+struct lsock *ctx_sock(struct ftoe_ctx *c, int s)
+{
+	if (!c || s < 0 || (uint32_t)s >= c->max_socks || c->socks[s].kind == LS_FREE)
+		return NULL;
+	return &c->socks[s];
+}
+
+void ctx_mark(struct ftoe_ctx *c, int s, uint32_t ev)
+{
+	struct lsock *ls = &c->socks[s];
+
+	ls->pending |= ev;
+	if (!ls->queued) {
+		ls->queued = true;
+		c->ready[c->nready++] = s;
+	}
+}
+
+static void kick(struct ftoe_ctx *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->efd_in, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		c->dead = true;
+}
+
+int ctx_push_cmd(struct ftoe_ctx *c, uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1,
+		 uint64_t req)
+{
+	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.cmd_ring);
+	struct appif_cmd *cmd;
+
+	while (c->cmd_head - LOAD_ACQ(&r->tail) >= c->l.cmd_entries) {
+		/* full: the engine is behind; let it run */
+		if (c->dead)
+			return -ECONNRESET;
+		kick(c);
+		poll(NULL, 0, 1);
+	}
+	cmd = (struct appif_cmd *)(c->shm + c->l.cmd) + (c->cmd_head & (c->l.cmd_entries - 1));
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->op = op;
+	cmd->handle = handle;
+	cmd->arg0 = a0;
+	cmd->arg1 = a1;
+	cmd->req = req;
+	STORE_REL(&r->head, ++c->cmd_head);
+	kick(c);
+	return 0;
+}
+
+/* The socket of an engine handle, if it is still the one we know. */
+static int sock_of(struct ftoe_ctx *c, uint32_t h)
+{
+	uint32_t i = appif_handle_idx(h);
+
+	if (i >= c->max_socks || c->socks[i].kind == LS_FREE || c->socks[i].handle != h)
+		return -1;
+	return (int)i;
+}
+
+/* A socket the engine made for us (its slot is ours until we close it). */
+static struct lsock *install(struct ftoe_ctx *c, uint32_t h, uint8_t kind)
+{
+	struct lsock *n = &c->socks[appif_handle_idx(h)];
+	bool queued = n->queued;	/* it may still sit in the ready list */
+
+	free(n->aq);
+	memset(n, 0, sizeof(*n));
+	n->queued = queued;
+	n->kind = kind;
+	n->handle = h;
+	n->nonblock = c->nonblock;
+	return n;
+}
+
+static void on_accept(struct ftoe_ctx *c, const struct appif_ev *ev)
+{
+	uint32_t i = appif_handle_idx(ev->handle);
+	int l = sock_of(c, ev->arg0);
+	struct lsock *ls, *n;
+
+	if (i >= c->max_socks)
+		return;
+	if (l < 0 || c->socks[l].kind != LS_LISTEN) {
+		/* the listener is closed already: refuse the connection */
+		ctx_push_cmd(c, APPIF_OP_ABORT, ev->handle, 0, 0, 0);
+		return;
+	}
+	ls = &c->socks[l];
+	if (ls->aq_len == ls->aq_cap) {
+		unsigned int cap = ls->aq_cap ? ls->aq_cap * 2 : 16;
+		int *q = malloc(cap * sizeof(*q));
+
+		if (!q) {
+			ctx_push_cmd(c, APPIF_OP_ABORT, ev->handle, 0, 0, 0);
+			return;
+		}
+		for (unsigned int k = 0; k < ls->aq_len; k++)
+			q[k] = ls->aq[(ls->aq_head + k) % ls->aq_cap];
+		free(ls->aq);
+		ls->aq = q;
+		ls->aq_head = 0;
+		ls->aq_cap = cap;
+	}
+	n = install(c, ev->handle, LS_CONN);
+	n->peer.sin_family = AF_INET;
+	n->peer.sin_addr.s_addr = htonl(ev->arg1);
+	n->peer.sin_port = htons((uint16_t)ev->res);
+	/* Not reported until accepted; the listener reports instead. */
+	ls->aq[(ls->aq_head + ls->aq_len++) % ls->aq_cap] = (int)i;
+	ctx_mark(c, l, FTOE_POLLIN);
+}
+
+void ctx_process(struct ftoe_ctx *c)
+{
+	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.ev_ring);
+
+	for (;;) {
+		uint32_t head = LOAD_ACQ(&r->head);
+		struct appif_ev ev;
+		int s;
+
+		if (head == c->ev_tail)
+			break;
+		memcpy(&ev, (struct appif_ev *)(c->shm + c->l.ev) +
+		       (c->ev_tail & (c->l.ev_entries - 1)), sizeof(ev));
+		STORE_REL(&r->tail, ++c->ev_tail);
+		if (ev.type == APPIF_EV_RESULT) {
+			if (ev.req == c->want_req) {
+				c->res = ev.res;
+				c->got_res = true;
+				if (ev.res >= 0)
+					install(c, ev.handle, c->want_kind);
+			}
+			continue;
+		}
+		if (ev.type == APPIF_EV_ACCEPT) {
+			on_accept(c, &ev);
+			continue;
+		}
+		s = sock_of(c, ev.handle);
+		if (s < 0)
+			continue;	/* closed meanwhile */
+		switch (ev.type) {
+		case APPIF_EV_CONNECTED:
+			ctx_mark(c, s, FTOE_POLLOUT);
+			break;
+		case APPIF_EV_RX:
+			/* clear before the app looks at the ring: a later
+			 * arrival posts a new event */
+			__atomic_store_n(&ctx_ssock(c, (uint32_t)s)->rx_ev, 0, __ATOMIC_SEQ_CST);
+			ctx_mark(c, s, FTOE_POLLIN);
+			break;
+		case APPIF_EV_TX:
+			__atomic_store_n(&ctx_ssock(c, (uint32_t)s)->tx_ev, 0, __ATOMIC_SEQ_CST);
+			ctx_mark(c, s, FTOE_POLLOUT);
+			break;
+		case APPIF_EV_ERROR:
+			ctx_mark(c, s, FTOE_POLLERR | FTOE_POLLIN | FTOE_POLLOUT);
+			break;
+		case APPIF_EV_CLOSED:
+			ctx_mark(c, s, FTOE_POLLHUP | FTOE_POLLIN);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int ctx_wait(struct ftoe_ctx *c, int timeout_ms)
+{
+	struct pollfd p[2] = { { c->efd_out, POLLIN, 0 }, { c->fd, POLLIN, 0 } };
+	uint64_t v;
+
+	if (c->dead)
+		return -ECONNRESET;
+	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+		c->dead = true;	/* the daemon went away */
+		return -ECONNRESET;
+	}
+	if ((p[0].revents & POLLIN) && read(c->efd_out, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+int ctx_call(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t a0, uint32_t a1)
+{
+	int err;
+
+	c->want_kind = kind;
+	c->want_req = ++c->req_seq;
+	c->got_res = false;
+	err = ctx_push_cmd(c, op, 0, a0, a1, c->want_req);
+	if (err)
+		return err;
+	for (;;) {
+		ctx_process(c);
+		if (c->got_res)
+			break;
+		err = ctx_wait(c, -1);
+		if (err)
+			return err;
+	}
+	c->want_req = 0;
+	/* Events for other sockets were consumed while we waited: keep the
+	 * context's fd readable for an epoll loop. */
+	if (c->nready) {
+		uint64_t one = 1;
+
+		if (write(c->efd_out, &one, sizeof(one)) < 0)
+			return -errno;
+	}
+	return c->res;
+}
+
+int ftoe_ctx_poll(struct ftoe_ctx *c, struct ftoe_event *evs, int max, int timeout_ms)
+{
+	int n = 0, err;
+	bool waited = false;
+	uint64_t v;
+
+	if (!c || !evs || max <= 0)
+		return -EINVAL;
+	for (;;) {
+		if (read(c->efd_out, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			return -errno;
+		ctx_process(c);
+		if (c->nready)
+			break;
+		if (waited)
+			return 0;
+		err = ctx_wait(c, timeout_ms);	/* also notices the engine's exit */
+		if (err)
+			return err;
+		/* one wait, then one more look (the timeout is approximate) */
+		waited = timeout_ms >= 0;
+	}
+	while (c->nready && n < max) {
+		int s = c->ready[--c->nready];
+		struct lsock *ls = &c->socks[s];
+
+		ls->queued = false;
+		if (ls->kind == LS_FREE || !ls->pending)
+			continue;
+		evs[n].sock = s;
+		evs[n++].events = ls->pending;
+		ls->pending = 0;
+	}
+	if (c->nready) {	/* more than max: stay readable */
+		v = 1;
+		if (write(c->efd_out, &v, sizeof(v)) < 0)
+			return -errno;
+	}
+	return n;
+}
+
+const char *ftoe_strerror(int err)
+{
+	if (err > 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return "success";
+	case -ENOENT:
+	case -ECONNREFUSED:
+		return "no flextoe engine is running on this run directory "
+		       "(check FLEXTOE_RUN_DIR and that the daemon is started)";
+	case -EPROTO:
+		return "the engine speaks another version of the application interface";
+	case -EMFILE:
+		return "the context has no free socket (raise max_socks)";
+	default:
+		return strerror(-err);
+	}
+}

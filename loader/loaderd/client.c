@@ -1,0 +1,200 @@
+/* client.c - the loader's message framing and request/response calls over UNIX sockets (loaderd and flextoe-bpf). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "loader/loaderd/client.h"
+
+const char *ldr_run_dir(const char *opt)
+{
+	const char *env = getenv("FLEXTOE_RUN_DIR");
+
+	if (opt && *opt)
+		return opt;
+	return env && *env ? env : LDR_DEFAULT_RUN_DIR;
+}
+
+int ldr_sock_path(const char *dir, const char *name, char *out, size_t size)
+{
+	struct sockaddr_un sa;
+	int n = snprintf(out, size, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= size || (size_t)n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int ldr_connect(const char *path, int *fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(s);
+		return err;
+	}
+	*fd = s;
+	return 0;
+}
+
+static int io_full(int fd, void *buf, size_t len, bool wr)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int ldr_send(int fd, json_object *msg)
+{
+	const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+	uint32_t len = (uint32_t)strlen(s);
+	int err = io_full(fd, &len, sizeof(len), true);
+
+	return err ? err : io_full(fd, (void *)s, len, true);
+}
+
+json_object *ldr_recv(int fd, int *err)
+{
+	json_object *o;
+	uint32_t len;
+	char *buf;
+
+	*err = io_full(fd, &len, sizeof(len), false);
+	if (*err)
+		return NULL;
+	if (!len || len > LDR_MSG_MAX) {
+		*err = -EMSGSIZE;
+		return NULL;
+	}
+	buf = malloc((size_t)len + 1);
+	if (!buf) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = io_full(fd, buf, len, false);
+	if (*err) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	o = json_tokener_parse(buf);
+	free(buf);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		*err = -EBADMSG;
+		return NULL;
+	}
+	return o;
+}
+
+json_object *ldr_call(const char *path, json_object *req, int *err)
+{
+	json_object *resp = NULL;
+	int fd;
+
+	*err = ldr_connect(path, &fd);
+	if (*err)
+		return NULL;
+	*err = ldr_send(fd, req);
+	if (!*err)
+		resp = ldr_recv(fd, err);
+	close(fd);
+	return resp;
+}
+
+int ldr_resp_errno(json_object *resp)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(resp, "ok", &v) && json_object_get_boolean(v))
+		return 0;
+	if (json_object_object_get_ex(resp, "errno", &v) && json_object_get_int(v) > 0)
+		return -json_object_get_int(v);
+	return -EIO;
+}
+
+const char *ldr_resp_error(json_object *resp)
+{
+	json_object *v;
+
+	if (json_object_object_get_ex(resp, "error", &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return strerror(-ldr_resp_errno(resp));
+}
+
+char *ldr_hex_encode(const void *buf, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *p = buf;
+	char *s = malloc(len * 2 + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		s[2 * i] = digits[p[i] >> 4];
+		s[2 * i + 1] = digits[p[i] & 15];
+	}
+	s[2 * len] = 0;
+	return s;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int ldr_hex_decode(const char *s, unsigned char **out, size_t *len)
+{
+	size_t n = strlen(s);
+	unsigned char *b;
+
+	if (n % 2)
+		return -EINVAL;
+	b = malloc(n / 2 + 1);
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			free(b);
+			return -EINVAL;
+		}
+		b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	*out = b;
+	*len = n / 2;
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* client.h - the loader's message framing and request/response calls over UNIX sockets (loaderd and flextoe-bpf). */
+#ifndef FTOE_LDR_CLIENT_H
+#define FTOE_LDR_CLIENT_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+/* Default run directory of the engine and the loader (docs/engine.md). */
+#define LDR_DEFAULT_RUN_DIR "/run/flextoe"
+#define LDR_SOCK "loader.sock"		/* flextoe-loaderd, in the run directory */
+#define LDR_ENGINE_SOCK "engine.sock"	/* the engine's control socket */
+/* Same framing as the engine's control socket (core/x86/ctl.h): a 4-byte
+ * length in host order, then one JSON object. */
+#define LDR_MSG_MAX (64u << 20)
+
+/* The run directory: opt if given, else $FLEXTOE_RUN_DIR, else the default. */
+const char *ldr_run_dir(const char *opt);
+/* DIR/NAME into out; -ENAMETOOLONG when it does not fit a sockaddr_un. */
+int ldr_sock_path(const char *dir, const char *name, char *out, size_t size);
+
+int ldr_connect(const char *path, int *fd);
+int ldr_send(int fd, json_object *msg);
+/* NULL with *err (-ECONNRESET at EOF, -EBADMSG for bad JSON). */
+json_object *ldr_recv(int fd, int *err);
+/* Connect, send req, return the response (NULL with *err). */
+json_object *ldr_call(const char *path, json_object *req, int *err);
+
+/* Response helpers: "ok", "error" text, "errno". */
+int ldr_resp_errno(json_object *resp);		/* 0 when ok, else -errno */
+const char *ldr_resp_error(json_object *resp);
+
+/* Hex encoding of bytes (malloc'ed) and back (*out malloc'ed). */
+char *ldr_hex_encode(const void *buf, size_t len);
+int ldr_hex_decode(const char *s, unsigned char **out, size_t *len);
+
+#endif

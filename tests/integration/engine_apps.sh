@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# engine_apps.sh - applications on the flextoe daemon through libflextoe: flextoe-echo and
+# flextoe-bulk against Linux peers (python3 sockets), a killed application's peers see a RST,
+# two applications at once.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/netns.sh
+
+BUILD=${FTOE_BUILD:-build}
+BIN=$PWD/$BUILD/bin
+BULK_BYTES=${ENGINE_APPS_BULK_BYTES:-$((1 << 30))}
+for b in flextoe flextoe-echo flextoe-bulk; do
+	if [[ ! -x $BIN/$b ]]; then
+		echo "missing $BIN/$b (run make)" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+ns_init
+TMP=$(mktemp -d /tmp/ftoe-engine-apps.XXXXXX)
+trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+
+ENG_IP=10.79.0.5
+KERN_IP=10.79.0.1
+PEER_IP=10.79.0.2
+RUN=$TMP/run
+export FLEXTOE_RUN_DIR=$RUN
+
+ns_add eng && ns_add peer
+ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+# wire-sized frames: the engine's AF_XDP frames hold one MTU
+ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
+ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+
+wait_for() { # FILE PATTERN: up to 10 s
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
+	return 1
+}
+
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
+t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
+t_check "application socket $RUN/flextoe.sock exists" \
+	sh -c "for i in \$(seq 100); do [ -S '$RUN/flextoe.sock' ] && exit 0; sleep 0.05; done; exit 1"
+
+cat >"$TMP/echo_client.py" <<'PY'
+import os, socket, sys, threading
+host, port, nconn, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+errors = []
+def one(i):
+    try:
+        s = socket.create_connection((host, port), timeout=30)
+        data = os.urandom(size)
+        got = bytearray()
+        def rd():
+            while True:
+                b = s.recv(65536)
+                if not b: break
+                got.extend(b)
+        t = threading.Thread(target=rd); t.start()
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        t.join(60)
+        s.close()
+        if bytes(got) != data:
+            errors.append("conn %d: %d of %d bytes echoed" % (i, len(got), size))
+    except Exception as e:
+        errors.append("conn %d: %r" % (i, e))
+ts = [threading.Thread(target=one, args=(i,)) for i in range(nconn)]
+[t.start() for t in ts]; [t.join(120) for t in ts]
+for e in errors[:5]: print(e)
+print("ok" if not errors else "errors=%d" % len(errors))
+PY
+
+cat >"$TMP/bulk_peer.py" <<'PY'
+# send HOST PORT BYTES | recv HOST PORT: Linux end of a bulk transfer;
+# prints bytes=N sha256=HEX like flextoe-bulk.
+import hashlib, os, socket, sys, time
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+h = hashlib.sha256(); n = 0; t0 = time.time()
+if mode == "send":
+    total = int(sys.argv[4])
+    chunk = os.urandom(1 << 20)
+    s = socket.create_connection((host, port), timeout=60)
+    while n < total:
+        c = chunk[: min(len(chunk), total - n)]
+        s.sendall(c); h.update(c); n += len(c)
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    s.close()
+else:
+    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, port)); ls.listen(1)
+    print("listening", flush=True)
+    s, _ = ls.accept(); s.settimeout(60)
+    while True:
+        b = s.recv(1 << 20)
+        if not b: break
+        h.update(b); n += len(b)
+    s.close()
+print("bytes=%d sha256=%s secs=%.3f" % (n, h.hexdigest(), time.time() - t0), flush=True)
+PY
+
+cat >"$TMP/rst_client.py" <<'PY'
+import socket, sys, time
+host, port, flag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.create_connection((host, port), timeout=10)
+s.sendall(b"x")
+if s.recv(1) != b"x":
+    print("no echo"); sys.exit(1)
+open(flag, "w").close()          # the test kills the application now
+try:
+    b = s.recv(1)
+    print("got %r instead of a reset" % b)
+except ConnectionResetError:
+    print("reset")
+except socket.timeout:
+    print("timeout")
+PY
+
+# ---- echo ------------------------------------------------------------------
+ns_bg eng "$BIN/flextoe-echo" --port 7000 >"$TMP/echo1.out" 2>&1
+t_check "flextoe-echo listens" wait_for "$TMP/echo1.out" listening
+echo_test() { # PORT NCONN SIZE
+	local out
+	out=$(ns_exec peer timeout 150 python3 "$TMP/echo_client.py" $ENG_IP "$1" "$2" "$3")
+	[[ $(tail -n1 <<<"$out") == ok ]] || { echo "$out" >&2; return 1; }
+}
+t_check "echo: 1 connection, 1 MiB echoed exactly" echo_test 7000 1 $((1 << 20))
+t_check "echo: 100 concurrent connections, 64 KiB each" echo_test 7000 100 65536
+t_check "echo: 1000 concurrent connections, 4 KiB each" echo_test 7000 1000 4096
+
+# ---- two applications at once -------------------------------------------------
+ns_bg eng "$BIN/flextoe-echo" --port 7001 >"$TMP/echo2.out" 2>&1
+t_check "a second flextoe-echo (port 7001) starts" wait_for "$TMP/echo2.out" listening
+# ns_bg's $! is a subshell: the application reports its own pid
+ECHO2=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$TMP/echo2.out")
+t_check "a second application on the same port is refused (address in use)" \
+	sh -c "! ns_out=\$(ip netns exec $(ns_name eng) '$BIN/flextoe-echo' --port 7000 2>&1) && \
+	       echo \"\$ns_out\" | grep -qi 'in use'"
+two_apps() {
+	local p1 p2
+	echo_test 7000 50 65536 & p1=$!
+	echo_test 7001 50 65536 & p2=$!
+	wait $p1 && wait $p2
+}
+t_check "two applications serve 50 connections each at the same time" two_apps
+
+# ---- the application dies -----------------------------------------------------
+kill_test() {
+	local out
+	rm -f "$TMP/flag"
+	ns_exec peer timeout 20 python3 "$TMP/rst_client.py" $ENG_IP 7001 "$TMP/flag" >"$TMP/rst.out" 2>&1 &
+	local cp=$!
+	for _ in $(seq 100); do [[ -e $TMP/flag ]] && break; sleep 0.05; done
+	kill -9 "$ECHO2"
+	wait $cp
+	out=$(cat "$TMP/rst.out")
+	[[ $out == reset ]] || { echo "client: $out" >&2; return 1; }
+}
+t_check "kill -9 of the application: its Linux peer sees a RST" kill_test
+t_check "the other application still works afterwards" echo_test 7000 10 65536
+
+# ---- bulk --------------------------------------------------------------------
+bulk_in() { # Linux -> engine
+	local a b
+	ns_bg eng "$BIN/flextoe-bulk" --listen 7100 --recv >"$TMP/bulk_in.out" 2>&1
+	wait_for "$TMP/bulk_in.out" listening || return 1
+	ns_exec peer timeout 300 python3 "$TMP/bulk_peer.py" send $ENG_IP 7100 $BULK_BYTES \
+		>"$TMP/bulk_in.peer" 2>&1
+	wait_for "$TMP/bulk_in.out" "^bytes=" || return 1
+	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_in.out")
+	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_in.peer")
+	echo "# Linux -> engine: $(tail -n1 "$TMP/bulk_in.out")"
+	[[ -n $a && $a == "$b" && $a == "bytes=$BULK_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
+}
+bulk_out() { # engine -> Linux
+	local a b
+	ns_bg peer python3 "$TMP/bulk_peer.py" recv $PEER_IP 7101 >"$TMP/bulk_out.peer" 2>&1
+	wait_for "$TMP/bulk_out.peer" listening || return 1
+	ns_exec eng timeout 300 "$BIN/flextoe-bulk" --connect $PEER_IP:7101 --send $BULK_BYTES \
+		>"$TMP/bulk_out.out" 2>&1
+	wait_for "$TMP/bulk_out.peer" "^bytes=" || return 1
+	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_out.out")
+	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_out.peer")
+	echo "# engine -> Linux: $(tail -n1 "$TMP/bulk_out.out")"
+	[[ -n $a && $a == "$b" && $a == "bytes=$BULK_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
+}
+t_check "bulk: $BULK_BYTES bytes Linux -> engine, SHA-256 matches" bulk_in
+t_check "bulk: $BULK_BYTES bytes engine -> Linux, SHA-256 matches" bulk_out
+
+# ---- no engine -----------------------------------------------------------------
+t_check "an application without an engine gets a clear error" \
+	sh -c "FLEXTOE_RUN_DIR=$TMP/none '$BIN/flextoe-echo' --port 1 2>&1 | grep -q 'no flextoe engine is running'"
+
+t_check "the engine logged the application's exit and its reset connection" \
+	grep -q "gone: reset 1 connection" "$TMP/eng.log"
+# ---- a malformed hello -----------------------------------------------------------
+bad_hello() { # the engine refuses it with -EPROTO and keeps serving
+	python3 - "$RUN/flextoe.sock" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.send(b"\x00" * 16)
+st = struct.unpack("<i", s.recv(64)[:4])[0]
+sys.exit(0 if st == -71 else 1)     # -EPROTO
+PY
+}
+t_check "a malformed hello is refused (EPROTO)" bad_hello
+t_check "the engine still serves applications after it" echo_test 7000 5 4096
+
+# ---- the engine stops ------------------------------------------------------------
+stop_engine() {
+	local pid
+	pid=$(cat "$RUN/flextoe.pid") || return 1
+	kill -TERM "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+t_check "SIGTERM stops the engine with an application attached" stop_engine
+t_check "the application notices the engine's exit" wait_for "$TMP/echo1.out" "lost the engine"
+t_check "the engine removed its application socket" test ! -e "$RUN/flextoe.sock"
+# ---- two queues, two workers ----------------------------------------------------
+# Several workers serve applications; the engine's entry points are then
+# serialised by its lock (docs/engine.md).
+ns_add eng2 && ns_add peer2
+ip link add veth2 netns "$(ns_name eng2)" numtxqueues 2 numrxqueues 2 type veth \
+	peer name veth3 netns "$(ns_name peer2)" numtxqueues 2 numrxqueues 2
+ip -n "$(ns_name eng2)" addr add 10.79.1.1/24 dev veth2
+ip -n "$(ns_name peer2)" addr add 10.79.1.2/24 dev veth3
+ip -n "$(ns_name eng2)" link set veth2 up
+ip -n "$(ns_name peer2)" link set veth3 up
+ip netns exec "$(ns_name eng2)" ethtool -K veth2 tx off tso off gso off gro off >/dev/null 2>&1
+ip netns exec "$(ns_name peer2)" ethtool -K veth3 tx off tso off gso off gro off >/dev/null 2>&1
+ns_bg eng2 "$BIN/flextoe" --iface veth2 --ip 10.79.1.5/24 --queues 2 --workers 2 \
+	--run-dir "$TMP/run2" >"$TMP/eng2.log" 2>&1
+t_check "engine with 2 queues and 2 workers starts" wait_for "$TMP/eng2.log" "ready:"
+ns_bg eng2 env FLEXTOE_RUN_DIR="$TMP/run2" "$BIN/flextoe-echo" --port 7000 >"$TMP/echo3.out" 2>&1
+t_check "flextoe-echo on it listens" wait_for "$TMP/echo3.out" listening
+echo_test2() {
+	local out
+	out=$(ns_exec peer2 timeout 150 python3 "$TMP/echo_client.py" 10.79.1.5 7000 "$1" "$2")
+	[[ $(tail -n1 <<<"$out") == ok ]] || { echo "$out" >&2; return 1; }
+}
+t_check "2 workers: 200 concurrent connections, 64 KiB each, echoed exactly" echo_test2 200 65536
+
+t_summary
