@@ -143,6 +143,7 @@ void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
 
 		k = ftoe_preproc(e, frames, lens, m, items);
 		ftoe_proto_rx(e, items, k);
+		ftoe_proto_rx_post_hook(e, items, k);
 		ftoe_postproc_rx(e, items, k);
 		frames += m;
 		lens += m;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct ftoe_engine;
+struct ftoe_hooks;
 
 /* Provided by the backend. */
 struct ftoe_io {
@@ -51,6 +52,9 @@ struct ftoe_engine_cfg {
 	uint32_t time_wait_ms;		/* TIME_WAIT (2 MSL) duration (60 s, as Linux) */
 	uint32_t delack_us;		/* delayed-ACK timeout (40 ms) */
 	uint64_t secret[2];		/* ISN / SYN-cookie / hash key: random per start */
+	/* Hook points the engine runs itself (rx-post, after the protocol
+	 * stage); NULL: none.  The backend owns them (core/hooks.h). */
+	struct ftoe_hooks *hooks;
 	uint32_t flags;			/* FTOE_ENG_F_* */
 };
 #define FTOE_ENG_F_NO_WSCALE (1u << 0)	/* do not offer window scaling */

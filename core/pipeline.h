@@ -91,6 +91,9 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
 
 /* core/protocol.c */
 void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
+/* Run the rx-post hook's programs on the batch (observe only). */
+void ftoe_proto_rx_post_hook(struct ftoe_engine *e, const struct ftoe_rx_item *items,
+			     unsigned n);
 void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it);
 /* Fill seq/ack/window/flags/options of tx items the scheduler chose. */
 void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n);

@@ -1,7 +1,10 @@
 /* protocol.c - protocol stage: per-flow sequence/ACK processing, windows, OOO interval, go-back-N. */
+#include <string.h>
+
 #include "core/byteorder.h"
 #include "core/control/conn.h"
 #include "core/engine_internal.h"
+#include "core/hooks.h"
 #include "core/pipeline.h"
 #include "core/tcp_seq.h"
 
@@ -476,4 +479,60 @@ void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n
 {
 	for (unsigned i = 0; i < n; i++)
 		ftoe_proto_rx_one(e, &items[i]);
+}
+
+/* The rx-post hook (DESIGN.md section 4): after the protocol stage, each
+ * segment of a flow is shown to the observe-only programs with a snapshot
+ * of the flow's TCP state in struct flextoe_md.  Their verdicts are only
+ * counted, so the batch goes on to post-processing unchanged. */
+void ftoe_proto_rx_post_hook(struct ftoe_engine *e, const struct ftoe_rx_item *items,
+			     unsigned n)
+{
+	struct ftoe_hooks *h = e->cfg.hooks;
+
+	if (!h || !ftoe_hooks_active(h, FLEXTOE_HOOK_RX_POST))
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		const struct ftoe_rx_item *it = &items[i];
+		uint32_t id = it->flow;
+		const struct flow_tcp *t;
+		const struct flow_cc *cc;
+		struct ftoe_hook_frame f;
+
+		if (id >= e->nflows || !e->ctl[id].in_use)
+			continue;
+		t = &e->tcp[id];
+		cc = &e->cc[id];
+		memset(&f, 0, sizeof(f));
+		f.data = (uint8_t *)it->frame;
+		f.len = (uint32_t)it->seg.payload_off + it->seg.payload_len;
+		f.md.size = sizeof(f.md);
+		f.md.version = FLEXTOE_MD_VERSION;
+		f.md.hook = FLEXTOE_HOOK_RX_POST;
+		f.md.dir = FLEXTOE_DIR_RX;
+		f.md.flags = FLEXTOE_MDF_FLOW;
+		f.md.flow_id = id;
+		f.md.tstamp_ns = e->now;
+		f.md.snd_una = t->snd_una;
+		f.md.snd_nxt = t->snd_nxt;
+		f.md.rcv_nxt = t->rcv_nxt;
+		f.md.snd_wnd = t->snd_wnd;
+		f.md.rcv_wnd = t->rcv_wnd;
+		if (cc->rate_kbps) {
+			f.md.cwnd = cc->rate_kbps;
+			f.md.flags |= FLEXTOE_MDF_RATE;
+		} else {
+			f.md.cwnd = cc->cwnd;
+		}
+		f.md.srtt_us = cc->rtt_us;
+		/* Payload that did not advance rcv_nxt went to the OOO interval. */
+		if (it->seg.payload_len && !(it->res & (FTOE_RX_R_ADVANCED | FTOE_RX_R_DROP)))
+			f.md.flags |= FLEXTOE_MDF_OOO;
+		if (!it->seg.payload_len && !(it->res & FTOE_RX_R_ACKED) &&
+		    it->ack == t->snd_una && t->snd_una != t->snd_nxt)
+			f.md.flags |= FLEXTOE_MDF_DUPACK;
+		if (it->seg.ip_ecn == FTOE_ECN_CE)
+			f.md.flags |= FLEXTOE_MDF_ECN;
+		ftoe_hooks_run(h, FLEXTOE_HOOK_RX_POST, &f);
+	}
 }

@@ -91,6 +91,7 @@ static int create_engine(struct backend *be)
 		.nr_queues = be->nr_queues,
 		.cc = be->opts.cc,
 		.const_rate_bps = be->opts.const_rate_bps,
+		.hooks = be->hooks,
 	};
 	int err;
 

@@ -129,6 +129,31 @@ t_check "tx-post counts drops" test "$(verdict tx-post drop)" -gt 0
 t_check "unload the tx-post program by id" expect 0 "unloaded $ID2" "$BPF" unload "$ID2"
 t_check "ping works again" ping_ok
 
+# ---- rx-post: tcp_trace observes the segments of an established connection ------------------
+ns_bg eng "$BIN/flextoe-echo" --port 7 >"$TMP/echo.log" 2>&1
+TRACE=$PWD/$BUILD/xdp-progs/tcp_trace.bpf.o
+TR=$("$BPF" load "$TRACE" --hook rx-post 2>"$TMP/trace-load.err")
+t_check "load tcp_trace at rx-post" test -n "$TR"
+echo_rounds() {	# 20 request/response rounds over one connection
+	ns_exec peer python3 - "$ENG_IP" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 7), timeout=3)
+for i in range(20):
+    msg = b"round %d" % i
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        got += s.recv(100)
+    assert got == msg, got
+s.close()
+PY
+}
+t_check "echo over the engine with rx-post attached" wait_for 5 echo_rounds
+t_check "rx-post: tcp_trace ran on the connection's segments (>= 20)" \
+	test "$(prog_runs "${TR:-0}")" -ge 20
+t_check "rx-post: its verdicts counted (observe only: pass)" test "$(verdict rx-post pass)" -ge 20
+t_check "unload tcp_trace" expect 0 "unloaded $TR" "$BPF" unload "$TR"
+
 # ---- XDP_TX and XDP_REDIRECT at rx-pre, two programs in priority order ---------------------
 # icmp_reflect answers echo requests itself (XDP_TX); redirect_all
 # returns XDP_REDIRECT for everything (the backend counts and drops it).
