@@ -1,6 +1,7 @@
 /* test_hooks.c - hook chains: priority order, chain-call actions, per-hook verdict rules, concurrent swaps. */
 #include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,8 +333,18 @@ struct mt {
 	struct ftoe_hooks *h;
 	atomic_bool stop;
 	atomic_ulong runs, bad;
+	atomic_ulong progress;	/* batches done so far, published live */
 	bool registered;
 };
+
+/* Wait (sleeping, up to 10 s) until a reader has run a batch, so the swaps
+ * below really race with it even when the machine is loaded. */
+static void wait_started(struct mt *m)
+{
+	for (int i = 0; i < 10000 && !atomic_load(&m->progress); i++)
+		usleep(1000);
+	ck_assert_uint_gt(atomic_load(&m->progress), 0);
+}
 
 /* A reader: runs rx-pre (always exactly one DROP program, swapped under
  * it) and tx-post (PASS programs coming and going) in batches. */
@@ -354,6 +365,7 @@ static void *mt_reader(void *arg)
 			n++;
 		}
 		ftoe_hooks_quiescent(m->h);
+		atomic_fetch_add(&m->progress, 1);
 		if (m->registered && (n & 1023) == 0) {
 			ftoe_hooks_thread_offline(m->h);
 			ftoe_hooks_thread_online(m->h);
@@ -393,6 +405,8 @@ START_TEST(test_concurrent_swap)
 		adhoc.registered = false;
 		atomic_store(&adhoc.stop, false);
 		ck_assert_int_eq(pthread_create(&rd[1], NULL, mt_reader, &adhoc), 0);
+		wait_started(&m);
+		wait_started(&adhoc);
 		for (int round = 0; round < 200; round++) {
 			struct fake_prog *nw = fake('y', FTOE_XDP_DROP), *tp = fake('t', FTOE_XDP_PASS);
 			struct ftoe_hook_prog hp = { .handle = nw, .id = next_id, .priority = 50,
