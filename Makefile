@@ -234,3 +234,10 @@ $(BUILD)/bin/flextoe-$(1): $(call obj,$(wildcard examples/$(1)/*.c)) $(LIBFT_A) 
 endef
 $(foreach a,$(EXAMPLE_APPS),$(eval $(call EXAMPLE_RULE,$(a))))
 all: $(LIBFT_A) $(LIBFT_SO) $(patsubst %,$(BUILD)/bin/flextoe-%,$(EXAMPLE_APPS))
+
+# ---- bench/engine_cg: the engine's receive path under callgrind ---------
+# Links the core and the in-memory engine pair of the unit tests; the
+# libraries are repeated after the objects (the core needs ebpf and util).
+ENGINE_CG_OBJS := $(OBJ)/tests/unit/core/engine_link.o
+$(BUILD)/bench/engine_cg: $(ENGINE_CG_OBJS) $(LIB_CORE)
+$(BUILD)/bench/engine_cg: LDLIBS := $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Run FlexTOE's benchmarks (`make bench`): the eBPF runtime (JIT and
 # interpreter) against the kernel's own eBPF on the same programs and frames,
-# then the firewall with 10, 1,000 and 100,000 rules the same way.
-# Needs root (kernel verifier, BPF_PROG_TEST_RUN); takes well under 2 minutes.
+# then the firewall with 10, 1,000 and 100,000 rules the same way; then the
+# TCP engine against Linux's TCP: echo RPC latency and bulk throughput over
+# veth in network namespaces, and the receive path's instructions per segment
+# under callgrind.
+# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +33,11 @@ echo
 # The firewall bench takes ~20-40 s (27 figures, 100,000 rules loaded into
 # three engines); it exits 1 if the engines' verdicts disagree.
 timeout -k 5 110 "$FW_BIN" --build "$BUILD" || rc=$?
+# The engine benches (bench/README.md): RPC latency ~5 s, bulk ~40 s (1 GiB
+# each way, engine and Linux), callgrind ~3 s.
+export BUILD
+for b in engine_rpc engine_bulk engine_cg; do
+	echo
+	timeout -k 5 170 "bench/$b.sh" || rc=$?
+done
 exit "$rc"

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# engine_bulk.sh - single-connection bulk throughput over veth: flextoe-bulk on the flextoe daemon
+# against a Linux peer (Linux -> engine and engine -> Linux), and the same transfers with Linux on
+# both ends in the same namespace layout; prints Gbit/s and the engine/Linux ratios.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/netns.sh
+
+BUILD=${BUILD:-build}
+BIN=$PWD/$BUILD/bin
+BYTES=${ENGINE_BULK_BYTES:-$((1 << 30))}
+for b in flextoe flextoe-bulk; do
+	if [[ ! -x $BIN/$b ]]; then
+		echo "engine_bulk: $BIN/$b is missing: run 'make' first" >&2
+		exit 1
+	fi
+done
+
+ns_init
+TMP=$(mktemp -d /tmp/ftoe-engine-bulk.XXXXXX)
+trap 'ns_cleanup; rm -rf "$TMP"' EXIT
+
+ENG_IP=10.79.0.5	# the engine's address
+KERN_IP=10.79.0.1	# the kernel's address on the engine's veth
+PEER_IP=10.79.0.2	# the Linux peer
+ns_add eng && ns_add peer
+ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
+# wire-sized frames (the engine's AF_XDP frames hold one MTU); Linux gets the same
+ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
+ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+
+wait_for() { # FILE PATTERN: up to 10 s
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "engine_bulk: timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
+	return 1
+}
+
+# The Linux end: send HOST PORT BYTES | recv HOST PORT.  The receiver times
+# accept -> end of stream, as flextoe-bulk does; it does not hash (flextoe-bulk
+# computes a SHA-256 of what it sends or receives, so its figures include that).
+cat >"$TMP/peer.py" <<'PY'
+import os, socket, sys, time
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+n = 0
+if mode == "send":
+    total = int(sys.argv[4])
+    chunk = memoryview(os.urandom(1 << 20))
+    s = socket.create_connection((host, port), timeout=60)
+    while n < total:
+        c = chunk[: min(len(chunk), total - n)]
+        s.sendall(c); n += len(c)
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    s.close()
+    print("sent bytes=%d" % n, flush=True)
+else:
+    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, port)); ls.listen(1)
+    print("listening", flush=True)
+    s, _ = ls.accept(); s.settimeout(60)
+    t0 = time.time()
+    buf = bytearray(1 << 20)
+    while True:
+        r = s.recv_into(buf)
+        if not r: break
+        n += r
+    secs = time.time() - t0
+    s.close()
+    print("bytes=%d secs=%.3f gbps=%.3f" % (n, secs, n * 8 / secs / 1e9 if secs > 0 else 0), flush=True)
+PY
+
+declare -A G	# G[direction,kind] = Gbit/s
+port=7100
+result() { # KEY FILE: the receiver's line -> G[KEY], checks the byte count
+	local line
+	line=$(grep -E '^bytes=' "$2" | tail -n1)
+	if [[ $line != "bytes=$BYTES "* ]]; then
+		echo "engine_bulk: $1: expected bytes=$BYTES, receiver said: ${line:-nothing}" >&2
+		cat "$2" >&2
+		return 1
+	fi
+	G[$1]=$(sed -n 's/.*gbps=\([0-9.]*\).*/\1/p' <<<"$line")
+	printf '%-26s %s\n' "$1" "$line"
+}
+linux_pair() { # KEY RECV-NS RECV-IP SEND-NS: python receiver and sender
+	port=$((port + 1))
+	ns_bg "$2" python3 "$TMP/peer.py" recv "$3" $port >"$TMP/$port.recv" 2>&1
+	wait_for "$TMP/$port.recv" listening || return 1
+	ns_exec "$4" timeout 120 python3 "$TMP/peer.py" send "$3" $port "$BYTES" >"$TMP/$port.send" 2>&1
+	wait_for "$TMP/$port.recv" '^bytes=' || return 1
+	result "$1" "$TMP/$port.recv"
+}
+
+echo "== engine_bulk: one connection, $BYTES bytes each way, over veth (tx/tso/gso/gro off)"
+rc=0
+# Linux on both ends first, before the engine's XDP program is attached.
+linux_pair "to-server,linux" eng $KERN_IP peer || rc=1
+linux_pair "from-server,linux" peer $PEER_IP eng || rc=1
+
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run" >"$TMP/eng.log" 2>&1
+if wait_for "$TMP/eng.log" "ready:"; then
+	export FLEXTOE_RUN_DIR=$TMP/run
+	# Linux -> engine: flextoe-bulk receives (and times) the stream
+	port=$((port + 1))
+	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv >"$TMP/$port.recv" 2>&1
+	if wait_for "$TMP/$port.recv" listening; then
+		ns_exec peer timeout 120 python3 "$TMP/peer.py" send $ENG_IP $port "$BYTES" \
+			>"$TMP/$port.send" 2>&1
+		wait_for "$TMP/$port.recv" '^bytes=' && result "to-server,engine" "$TMP/$port.recv" || rc=1
+	else
+		rc=1
+	fi
+	# engine -> Linux: the Linux receiver times it
+	port=$((port + 1))
+	ns_bg peer python3 "$TMP/peer.py" recv $PEER_IP $port >"$TMP/$port.recv" 2>&1
+	if wait_for "$TMP/$port.recv" listening; then
+		ns_exec eng timeout 120 "$BIN/flextoe-bulk" --connect $PEER_IP:$port --send "$BYTES" \
+			>"$TMP/$port.send" 2>&1
+		wait_for "$TMP/$port.recv" '^bytes=' && result "from-server,engine" "$TMP/$port.recv" || rc=1
+	else
+		rc=1
+	fi
+else
+	rc=1
+fi
+
+echo
+printf '%-36s %10s %10s %8s\n' "direction (server = engine or Linux)" "linux" "engine" "ratio"
+for d in to-server from-server; do
+	l=${G[$d,linux]:-} e=${G[$d,engine]:-}
+	label="Linux client -> server"
+	[[ $d == from-server ]] && label="server -> Linux client"
+	awk -v n="$label" -v l="$l" -v e="$e" 'BEGIN {
+		printf "%-36s %10s %10s %8s\n", n, l == "" ? "-" : l, e == "" ? "-" : e,
+			(l > 0 && e != "") ? sprintf("%.2f", e / l) : "-" }'
+done
+echo "   Gbit/s at the receiver; ratio = engine/linux (> 1: the engine is faster)"
+exit "$rc"

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# engine_rpc.sh - 64-byte echo RPC latency from a Linux client over veth: flextoe-echo on the
+# flextoe daemon against a Linux epoll echo server (build/bench/rpc_client --serve) in the same
+# namespace layout; prints p50/p99/p99.9 for 1 and 10 connections and the engine/Linux ratios.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/netns.sh
+
+BUILD=${BUILD:-build}
+BIN=$PWD/$BUILD/bin
+CLI=$PWD/$BUILD/bench/rpc_client
+ROUNDS=${ENGINE_RPC_ROUNDS:-20000}
+SIZE=${ENGINE_RPC_SIZE:-64}
+POLL=${ENGINE_RPC_POLL:-adaptive}	# the daemon's --poll (busy: a spinning worker)
+for b in "$BIN/flextoe" "$BIN/flextoe-echo" "$CLI"; do
+	if [[ ! -x $b ]]; then
+		echo "engine_rpc: $b is missing: run 'make' first" >&2
+		exit 1
+	fi
+done
+
+ns_init
+TMP=$(mktemp -d /tmp/ftoe-engine-rpc.XXXXXX)
+trap 'ns_cleanup; rm -rf "$TMP"' EXIT
+
+ENG_IP=10.79.0.5	# the engine's address
+KERN_IP=10.79.0.1	# the kernel's address on the same veth (Linux server)
+PEER_IP=10.79.0.2	# the Linux client
+ns_add eng && ns_add peer
+ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
+# wire-sized frames on both ends (the engine's AF_XDP frames hold one MTU);
+# the Linux server gets the same settings
+ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
+ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+
+wait_for() { # FILE PATTERN: up to 10 s
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "engine_rpc: timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
+	return 1
+}
+
+declare -A R	# R[server,conns] = "p50 p99 p999 rps"
+run_client() { # SERVER-KIND IP PORT CONNS
+	local out
+	out=$(ns_exec peer timeout 120 "$CLI" "$2" "$3" --conns "$4" --rounds "$ROUNDS" \
+		--size "$SIZE" 2>&1) || { echo "engine_rpc: $1 client failed: $out" >&2; return 1; }
+	printf '%-7s %s\n' "$1" "$out"
+	R[$1,$4]="$(sed -E 's/.*p50_us=([0-9.]+) p99_us=([0-9.]+) p999_us=([0-9.]+).*rps=([0-9]+).*/\1 \2 \3 \4/' <<<"$out")"
+}
+
+echo "== engine_rpc: ${SIZE}-byte echo RPCs, $ROUNDS round trips (after 1000 warm-up), Linux client over veth"
+echo "   (tx/tso/gso/gro off); linux = kernel TCP epoll echo server, engine = flextoe-echo on flextoe"
+rc=0
+# Linux first, before the engine's XDP program is attached to the veth.
+ns_bg eng "$CLI" --serve 7000 --bind $KERN_IP >"$TMP/linux_srv.out" 2>&1
+if wait_for "$TMP/linux_srv.out" serving; then
+	run_client linux $KERN_IP 7000 1 || rc=1
+	run_client linux $KERN_IP 7000 10 || rc=1
+else
+	rc=1
+fi
+srv_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$TMP/linux_srv.out")
+[[ -n $srv_pid ]] && kill "$srv_pid" 2>/dev/null
+
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --poll "$POLL" --run-dir "$TMP/run" \
+	>"$TMP/eng.log" 2>&1
+if wait_for "$TMP/eng.log" "ready:"; then
+	echo "engine: --poll $POLL; $(grep -oE 'steering program attached in native mode|using generic \(skb\) mode' "$TMP/eng.log" | head -n1)"
+	ns_bg eng env FLEXTOE_RUN_DIR="$TMP/run" "$BIN/flextoe-echo" --port 7000 >"$TMP/echo.out" 2>&1
+	if wait_for "$TMP/echo.out" listening; then
+		run_client engine $ENG_IP 7000 1 || rc=1
+		run_client engine $ENG_IP 7000 10 || rc=1
+	else
+		rc=1
+	fi
+else
+	rc=1
+fi
+
+echo
+printf '%-6s %-8s %10s %10s %10s %10s\n' conns "" "p50 us" "p99 us" "p99.9 us" "rps"
+for c in 1 10; do
+	for k in linux engine; do
+		[[ -n ${R[$k,$c]:-} ]] && printf '%-6s %-8s %10s %10s %10s %10s\n' $c $k ${R[$k,$c]}
+	done
+	if [[ -n ${R[linux,$c]:-} && -n ${R[engine,$c]:-} ]]; then
+		awk -v c=$c -v e="${R[engine,$c]}" -v l="${R[linux,$c]}" 'BEGIN {
+			split(e, a, " "); split(l, b, " ");
+			printf "%-6s %-8s %10.2f %10.2f %10.2f %10.2f   (engine/linux; latency < 1 = engine faster)\n",
+				c, "ratio", a[1]/b[1], a[2]/b[2], a[3]/b[3], a[4]/b[4] }'
+	fi
+done
+exit "$rc"
