@@ -77,6 +77,11 @@ no_ctl:
 		ftoe_engine_get_stats(be->eng, &es);
 		pr_info("engine: rx %lu (malformed %lu) tx %lu", es.rx_frames, es.rx_malformed,
 			es.tx_frames);
+		/* loss recovery at a glance: what impaired-link tests look at */
+		pr_info("engine tcp: rx ooo %lu dup %lu out-of-window %lu; retransmits %lu "
+			"(fast %lu) timeouts %lu; connections reset %lu timed out %lu",
+			es.rx_ooo, es.rx_dup, es.rx_out_of_window, es.retransmits,
+			es.fast_retransmits, es.timeouts, es.conn_reset, es.conn_timeout);
 	}
 }
 
