@@ -12,6 +12,7 @@ PKGS=(
 	iproute2 ethtool iputils-ping tcpdump socat python3 valgrind
 	iputils-arping                          # engine_basic.sh: arping the engine
 	linux-libc-dev
+	tshark                                  # trace.sh: reading the pcap files of flextoe-bpf trace/capture
 )
 
 missing=()

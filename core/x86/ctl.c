@@ -121,9 +121,10 @@ static int bad_hook(const char *name, char *err, size_t esz)
 static int do_load(struct backend *be, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	struct hx_load_req r = { 0 };
+	pid_t owner_pid = 0;
 	int64_t prio;
 	uint32_t id;
-	int ret;
+	int ret, pidfd = -1;
 
 	r.path = get_str(req, "path");
 	if (!r.path) {
@@ -150,9 +151,27 @@ static int do_load(struct backend *be, json_object *req, json_object *resp, char
 		r.has_prio = true;
 		r.priority = (int32_t)prio;
 	}
+	/* A trace session's program: unloaded when its process exits. */
+	if (get_int(req, "owner_pid", &prio)) {
+		if (prio <= 0 || prio > INT32_MAX) {
+			snprintf(err, esz, "bad owner_pid %lld", (long long)prio);
+			return -EINVAL;
+		}
+		owner_pid = (pid_t)prio;
+		pidfd = ctl_owner_open(owner_pid, err, esz);
+		if (pidfd < 0)
+			return pidfd;
+	}
 	ret = hx_load(be, &r, &id, err, esz);
-	if (ret)
+	if (ret) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return ret;
+	}
+	if (r.replace_id)
+		ctl_owner_forget(r.replace_id);
+	if (pidfd >= 0)
+		ctl_owner_add(id, owner_pid, pidfd);
 	{
 		struct hx_prog *p = hx_find(be, id);
 
@@ -177,8 +196,10 @@ static int do_unload(struct backend *be, json_object *req, json_object *resp, ch
 		if (ret == -ENOENT)
 			snprintf(err, esz, "no program with id %lld is loaded (see flextoe-bpf list)",
 				 (long long)id);
-		else if (!ret)
+		else if (!ret) {
+			ctl_owner_forget((uint32_t)id);
 			json_object_array_add(ids, json_object_new_int64(id));
+		}
 		return ret;
 	}
 	{
@@ -196,6 +217,7 @@ static int do_unload(struct backend *be, json_object *req, json_object *resp, ch
 			ret = hx_unload(be, (uint32_t)id);
 			if (ret)
 				break;
+			ctl_owner_forget((uint32_t)id);
 			json_object_array_add(ids, json_object_new_int64(id));
 		}
 	}
@@ -244,6 +266,9 @@ static int do_list(struct backend *be, json_object *resp)
 						(int64_t)(st.run_time_ns / st.run_cnt) : 0));
 			json_object_object_add(o, "file", json_object_new_string(p->file));
 			json_object_object_add(o, "loaded_at", json_object_new_int64((int64_t)p->loaded_at));
+			if (ctl_owner_pid(p->id))
+				json_object_object_add(o, "owner_pid",
+						       json_object_new_int64(ctl_owner_pid(p->id)));
 			json_object_array_add(progs, o);
 		}
 		json_object_object_add(h, "hook", json_object_new_string(ftoe_hook_name(k)));
@@ -284,6 +309,8 @@ static json_object *handle(struct backend *be, json_object *req)
 		ret = do_unload(be, req, resp, err, sizeof(err));
 	else if (!strcmp(op, "list"))
 		ret = do_list(be, resp);
+	else if (!strcmp(op, "ring_read"))
+		ret = ctl_ring_read(be, req, resp, err, sizeof(err));
 	else if (!strcmp(op, "map_list"))
 		ret = ctl_map_list(be, resp);
 	else if (!strncmp(op, "map_", 4))
@@ -312,9 +339,9 @@ static bool peer_allowed(int fd)
 static void *ctl_main(void *arg)
 {
 	struct backend *be = arg;
-	struct pollfd pfd[CTL_MAX_CLIENTS + 2];
+	struct pollfd pfd[CTL_MAX_CLIENTS + 2 + CTL_MAX_OWNED];
 	int clients[CTL_MAX_CLIENTS];
-	unsigned int nc = 0;
+	unsigned int nc = 0, no;
 
 	for (;;) {
 		pfd[0].fd = be->ctl_stop_efd;
@@ -325,7 +352,9 @@ static void *ctl_main(void *arg)
 			pfd[2 + i].fd = clients[i];
 			pfd[2 + i].events = POLLIN;
 		}
-		if (poll(pfd, nc + 2, -1) < 0) {
+		/* Session owners' pidfds go last: readable when they exit. */
+		no = ctl_owner_pollfds(&pfd[2 + nc]);
+		if (poll(pfd, nc + 2 + no, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("control socket: poll: %s", strerror(errno));
@@ -333,6 +362,9 @@ static void *ctl_main(void *arg)
 		}
 		if (pfd[0].revents)
 			break;
+		/* Before the clients: their requests may change the table. */
+		if (no)
+			ctl_owner_reap(be, &pfd[2 + nc], no);
 		for (unsigned int i = nc; i-- > 0;) {
 			json_object *req, *resp;
 			int err;
@@ -373,6 +405,7 @@ static void *ctl_main(void *arg)
 	}
 	for (unsigned int i = 0; i < nc; i++)
 		close(clients[i]);
+	ctl_owner_fini();
 	return NULL;
 }
 

@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct backend;
 
@@ -17,5 +18,23 @@ int ctl_map_list(struct backend *be, json_object *resp);
 /* map_dump / map_lookup / map_update / map_delete.  0 or -errno with err. */
 int ctl_map_op(struct backend *be, const char *op, json_object *req, json_object *resp,
 	       char *err, size_t esz);
+
+
+/* ctl_ring.c: ring_read (drain ring-buffer maps, waiting on their eventfds)
+ * and programs owned by a client process (unloaded when it exits). */
+#include <poll.h>
+#include <sys/types.h>
+#define CTL_MAX_OWNED 16
+int ctl_ring_read(struct backend *be, json_object *req, json_object *resp, char *err, size_t esz);
+/* A pidfd for pid, or -errno with a message. */
+int ctl_owner_open(pid_t pid, char *err, size_t esz);
+void ctl_owner_add(uint32_t id, pid_t pid, int pidfd);
+void ctl_owner_forget(uint32_t id);
+pid_t ctl_owner_pid(uint32_t id);
+/* Fill pfd (CTL_MAX_OWNED entries) with the owners' pidfds; their count. */
+unsigned int ctl_owner_pollfds(struct pollfd *pfd);
+/* Unload the programs of owners whose pidfd polled readable. */
+void ctl_owner_reap(struct backend *be, const struct pollfd *pfd, unsigned int n);
+void ctl_owner_fini(void);
 
 #endif

@@ -105,7 +105,7 @@ static int new_copy(struct ldr_state *st, const void *buf, size_t len, char *pat
 	return close(fd) ? -errno : 0;
 }
 
-static json_object *do_load(struct ldr_state *st, json_object *req)
+static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, json_object *req)
 {
 	const char *hex = get_str(req, "object"), *hook = get_str(req, "hook");
 	const char *prog = get_str(req, "prog"), *name = get_str(req, "name");
@@ -176,6 +176,13 @@ static json_object *do_load(struct ldr_state *st, json_object *req)
 			json_object_object_add(ereq, "prio", json_object_get(v));
 		if (json_object_object_get_ex(req, "replace", &v))
 			json_object_object_add(ereq, "replace", json_object_get(v));
+		/* A trace session: the engine unloads the program when the
+		 * client exits.  The pid is the peer's (SO_PEERCRED), never a
+		 * number the client sends, so nobody ties a program to someone
+		 * else's process. */
+		if (json_object_object_get_ex(req, "session", &v) && json_object_get_boolean(v) &&
+		    peer->pid > 0)
+			json_object_object_add(ereq, "owner_pid", json_object_new_int64(peer->pid));
 	}
 	resp = engine_call(st, ereq);
 	json_object_put(ereq);
@@ -268,8 +275,11 @@ json_object *ldr_handle(struct ldr_state *st, const struct ldr_peer *peer, json_
 {
 	static const char *const read_ops[] = { "hello", "list", "map_list", "map_dump",
 						"map_lookup", NULL };
+	/* ring_read consumes records (another reader would lose them) and
+	 * carries packet headers of every flow, which tcpdump also keeps from
+	 * unprivileged users: it needs the same rights as load. */
 	static const char *const write_ops[] = { "load", "unload", "map_update", "map_delete",
-						 NULL };
+						 "ring_read", NULL };
 	const char *op = get_str(req, "op");
 	bool is_read = false, is_write = false;
 	json_object *resp;
@@ -281,18 +291,21 @@ json_object *ldr_handle(struct ldr_state *st, const struct ldr_peer *peer, json_
 	if (!is_read && !is_write)
 		return fail(-EOPNOTSUPP, "unknown request '%s'", op ? op : "");
 	if (is_write && !peer->privileged) {
+		const char *what = !strcmp(op, "load") ? "load programs" :
+				   !strcmp(op, "unload") ? "unload programs" :
+				   !strcmp(op, "ring_read") ? "read ring buffers (traced packets)" :
+				   "change maps";
+
 		if (st->have_group)
 			return fail(-EPERM, "permission denied: only root or members of group '%s' "
-				    "may %s (you are uid %u)", st->group_name,
-				    !strcmp(op, "load") ? "load programs" : !strcmp(op, "unload") ?
-				    "unload programs" : "change maps", (unsigned int)peer->uid);
+				    "may %s (you are uid %u)", st->group_name, what,
+				    (unsigned int)peer->uid);
 		return fail(-EPERM, "permission denied: only root may %s (you are uid %u; "
-			    "flextoe --loader-group GROUP admits a group)",
-			    !strcmp(op, "load") ? "load programs" : !strcmp(op, "unload") ?
-			    "unload programs" : "change maps", (unsigned int)peer->uid);
+			    "flextoe --loader-group GROUP admits a group)", what,
+			    (unsigned int)peer->uid);
 	}
 	if (!strcmp(op, "load"))
-		return do_load(st, req);
+		return do_load(st, peer, req);
 	if (!strcmp(op, "hello")) {
 		resp = engine_call(st, req);
 		json_object_object_add(resp, "loaderd_pid", json_object_new_int64(getpid()));

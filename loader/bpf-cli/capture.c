@@ -1,0 +1,153 @@
+/* capture.c - flextoe-bpf capture: attach the capture program at a hook and write the frames it sees to a pcap file, like xdpdump. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <flextoe/bpf.h>
+#include <flextoe/trace.h>
+
+#include "loader/bpf-cli/cli.h"
+#include "loader/bpf-cli/ringstream.h"
+
+#define CAPTURE_OBJ "capture.bpf.o"
+
+struct capture_ctx {
+	struct rs_session *s;
+	struct rs_pcap *pcap;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s capture --hook HOOK -w FILE.pcap [-s SNAPLEN] [--count N]\n"
+		"       [--duration S] [--obj PATH] [--run-dir DIR]\n\n"
+		"Attach the capture program at HOOK of the running engine and write every frame\n"
+		"it sees to FILE.pcap (Ethernet) until SIGINT/SIGTERM, --count or --duration;\n"
+		"the program is detached on exit (and by the engine if this process dies).\n\n"
+		"  --hook HOOK     rx-pre, rx-post or tx-post\n"
+		"  -w FILE         the pcap file to write\n"
+		"  -s SNAPLEN      bytes kept per frame, 1..%d (default %d)\n"
+		"  --count N       stop after N frames\n"
+		"  --duration S    stop after S seconds\n"
+		"  --obj PATH      capture object (default: found next to the binary)\n"
+		"  --run-dir DIR   the engine's run directory\n"
+		"  -h, --help      this help\n\n"
+		"Needs root or membership of flextoe's --loader-group (as load).\n", CLI_NAME,
+		FLEXTOE_CAPTURE_MAX, FLEXTOE_CAPTURE_MAX);
+}
+
+static int on_frame(void *ctx, unsigned int ring, const void *data, size_t len)
+{
+	struct capture_ctx *c = ctx;
+	struct flextoe_capture_hdr h;
+	struct timespec ts;
+
+	(void)ring;
+	if (len < sizeof(h))
+		return 0;
+	memcpy(&h, data, sizeof(h));
+	if (h.size < sizeof(h) || h.size > len || h.cap_len > len - h.size)
+		return 0;	/* not a record this version understands */
+	if (c->s->max_count && c->s->seen >= c->s->max_count)
+		return 1;
+	c->s->seen++;
+	rs_time(c->s, h.tstamp_ns, &ts);
+	rs_pcap_write(c->pcap, &ts, (const uint8_t *)data + h.size, h.cap_len, h.pkt_len);
+	return 0;
+}
+
+static int cmd_capture(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hook", required_argument, NULL, 'H' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "snaplen", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "obj", required_argument, NULL, 'o' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *hook = NULL, *wfile = NULL, *obj = NULL, *run_dir = NULL;
+	struct flextoe_capture_cfg cfg = { 0 };
+	struct capture_ctx cc = { 0 };
+	struct rs_session s;
+	char path[PATH_MAX], *end;
+	unsigned long snap = FLEXTOE_CAPTURE_MAX;
+	uint64_t count = 0;
+	double duration = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "w:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H': hook = optarg; break;
+		case 'w': wfile = optarg; break;
+		case 'o': obj = optarg; break;
+		case 'r': run_dir = optarg; break;
+		case 's':
+			errno = 0;
+			snap = strtoul(optarg, &end, 10);
+			if (errno || !*optarg || *end || !snap || snap > FLEXTOE_CAPTURE_MAX)
+				return cli_usage_error("capture", "bad snaplen '%s': expected 1..%d",
+						       optarg, FLEXTOE_CAPTURE_MAX);
+			break;
+		case 'c':
+			if ((rc = rs_parse_count("capture", optarg, &count)))
+				return rc;
+			break;
+		case 'd':
+			if ((rc = rs_parse_duration("capture", optarg, &duration)))
+				return rc;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: return cli_usage_error("capture", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("capture", "unexpected argument '%s'", argv[optind]);
+	if (!hook)
+		return cli_usage_error("capture", "--hook HOOK is required (rx-pre, rx-post or "
+				       "tx-post)");
+	if (strcmp(hook, "rx-pre") && strcmp(hook, "rx-post") && strcmp(hook, "tx-post"))
+		return cli_usage_error("capture", "unknown hook '%s': the hooks are rx-pre, "
+				       "rx-post and tx-post", hook);
+	if (!wfile)
+		return cli_usage_error("capture", "-w FILE.pcap is required");
+	if ((rc = rs_find_object(obj, CAPTURE_OBJ, path, sizeof(path))))
+		return rc;
+	rs_session_init(&s, run_dir, duration, count);
+	cc.s = &s;
+	cc.pcap = rs_pcap_open(wfile, (int)snap);
+	if (!cc.pcap)
+		return CLI_EXIT_FAIL;
+	rc = rs_load(&s, path, hook);
+	cfg.snaplen = (uint32_t)snap;
+	if (!rc)
+		rc = rs_map_set(&s, 0, "capture_cfg", &cfg, sizeof(cfg));
+	if (!rc) {
+		fprintf(stderr, "%s: capturing at %s (program %u) into %s; Ctrl-C stops\n",
+			CLI_NAME, hook, s.ids[0], wfile);
+		while (!rs_should_stop(&s)) {
+			rc = rs_poll(&s, "capture_events", RS_WAIT_MS, on_frame, &cc);
+			if (rc < 0 || s.failed) {
+				rc = rc > 0 ? rc : CLI_EXIT_FAIL;
+				break;
+			}
+			rc = 0;
+			rs_pcap_flush(cc.pcap);
+		}
+	}
+	rs_unload_all(&s);
+	rs_pcap_close(cc.pcap);
+	if (!rc)
+		fprintf(stderr, "%s: %llu frame%s written to %s; program detached\n", CLI_NAME,
+			(unsigned long long)s.seen, s.seen == 1 ? "" : "s", wfile);
+	return rc;
+}
+
+CLI_VERB(capture, "capture", "write the frames at a hook to a pcap file (like xdpdump)",
+	 cmd_capture)
