@@ -10,7 +10,8 @@
 # 2. the firewall program is loaded at the engine's rx-pre hook with a rule
 #    set that denies 10.77.0.3: that client is blocked, the other is not;
 # 3. the hook's counters show what the firewall did;
-# 4. everything is removed at the end, whatever happens.
+# 4. a TCP trace (tcp_trace at rx-post and tx-post) of one more exchange;
+# 5. everything is removed at the end, whatever happens.
 #
 # Traffic stays between the two network namespaces the script creates.
 set -euo pipefail
@@ -88,5 +89,13 @@ step "4. what the hook saw"
 step "5. remove the program: both clients are served again"
 "$BIN/flextoe-bpf" unload "$id" >/dev/null
 echo_from 10.77.0.3
+
+step "6. a TCP trace of one exchange (flextoe-bpf trace port 7)"
+"$BIN/flextoe-bpf" trace port 7 --duration 3 >"$RUN/trace.txt" 2>&1 &
+tpid=$!
+sleep 1
+echo_from 10.77.0.2 >/dev/null
+wait "$tpid" || true
+sed 's/^/  /' "$RUN/trace.txt"
 
 step "done: stopping the engine and removing the namespaces"
