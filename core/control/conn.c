@@ -594,6 +594,12 @@ static void rst_rx(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
 			ftoe_conn_reset(e, id, -ECONNREFUSED, false);
 		return;
 	}
+	/* Already over (TIME_WAIT ended, or a RST closed it) but the
+	 * application still holds the socket: a late or duplicated RST for
+	 * the old connection changes nothing (RFC 9293 3.10.7.4: CLOSED has
+	 * no TCB to reset). */
+	if (c->state == TCP_S_CLOSED)
+		return;
 	if (c->state == TCP_S_TIME_WAIT) {
 		conn_closed(e, id);
 		return;
@@ -601,7 +607,13 @@ static void rst_rx(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
 	wnd = ftoe_proto_rx_space(e, id);
 	if (seq_after(t->rcv_adv, t->rcv_nxt) && t->rcv_adv - t->rcv_nxt > wnd)
 		wnd = t->rcv_adv - t->rcv_nxt;
-	if (s->seq == t->rcv_nxt)
+	if (s->seq == t->rcv_nxt && c->state == TCP_S_FIN_WAIT_2 &&
+	    (e->mem[id].flags & FLOW_MEM_CLOSED))
+		/* Orphaned after all our data and FIN were acknowledged: no
+		 * application is left to lose anything, so this is the end of
+		 * the connection, not a reset (the peer closed its socket). */
+		conn_closed(e, id);
+	else if (s->seq == t->rcv_nxt)
 		ftoe_conn_reset(e, id, c->state == TCP_S_SYN_RCVD && !(c->flags & CTL_F_ACTIVE) ?
 				0 : -ECONNRESET, false);
 	else if (seq_in_range(s->seq, t->rcv_nxt, wnd ? wnd : 1))

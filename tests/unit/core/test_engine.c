@@ -345,6 +345,88 @@ START_TEST(rto_backoff_and_give_up)
 }
 END_TEST
 
+/* Active close after a bulk transfer over a faulty link (loss, duplication,
+ * reordering both ways): the receiver reads to EOF and closes, so a late
+ * duplicate of the sender's last ACK can meet a closed 4-tuple and draw a
+ * RST.  Once all of the sender's data and its FIN were acknowledged, that is
+ * the end of the connection, not a reset of the application's data (RFC 9293
+ * 3.10.7.4 second check): the sender never sees an error. */
+struct active_close {
+	struct app_stream s;
+	bool rx_closed, tx_eof;
+	bool orphan;		/* the sender closes right after its shutdown */
+};
+
+static bool active_close_step(struct lb_world *w, void *arg)
+{
+	struct active_close *ac = arg;
+	struct ftoe_sock_info i;
+	char b[64];
+
+	if (app_stream_step(w, &ac->s) && !ac->rx_closed) {
+		ck_assert_int_eq(ftoe_sock_close(w->s[1].eng, ac->s.srx), 0);
+		ac->rx_closed = true;
+	}
+	if (ac->s.shut && ac->orphan && !ac->tx_eof) {
+		ck_assert_int_eq(ftoe_sock_close(w->s[0].eng, ac->s.stx), 0);
+		ac->tx_eof = true;
+	}
+	if (ac->orphan)
+		return ac->tx_eof && ac->rx_closed &&
+		       w->s[0].eng->nfree == w->s[0].eng->nflows &&
+		       w->s[1].eng->nfree == w->s[1].eng->nflows;
+	if (ac->s.shut && !ac->tx_eof) {
+		ssize_t r = ftoe_sock_recv(w->s[0].eng, ac->s.stx, b, sizeof(b));
+
+		ck_assert_msg(r == 0 || r == -EAGAIN, "sender recv: %zd", r);
+		ac->tx_eof = r == 0;
+	}
+	/* done when the sender's side reached TIME_WAIT (or is gone) and the
+	 * receiver's flow is freed */
+	return ac->tx_eof && ac->rx_closed &&
+	       (ftoe_sock_info(w->s[0].eng, ac->s.stx, &i) ||
+		i.state == TCP_S_TIME_WAIT || i.state == TCP_S_CLOSED) &&
+	       w->s[1].eng->nfree == w->s[1].eng->nflows;
+}
+
+#ifndef NSEEDS
+#define NSEEDS 48
+#endif
+START_TEST(active_close_under_faults)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct active_close ac;
+	int c, a;
+
+	for (uint64_t seed = 200; seed < 200 + NSEEDS; seed++) {
+		lb_init(&w, seed, NULL, NULL);
+		ck_assert(app_connect(&w, 80, &c, &a));
+		w.s[0].f = w.s[1].f = (struct lb_faults){ .drop = 3, .dup = 10, .reorder = 10 };
+		memset(&ac, 0, sizeof(ac));
+		ac.s = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 9,
+					    .len = 64 * 1024 + (seed % 7) * 1000,
+					    .close_after = true };
+		ac.orphan = _i == 1;
+		ck_assert_msg(lb_run(&w, active_close_step, &ac, 120 * SEC),
+			      "seed %llu: stalled at %llu/%llu, eof %d", (unsigned long long)seed,
+			      (unsigned long long)ac.s.rcvd, (unsigned long long)ac.s.len,
+			      ac.tx_eof);
+		ck_assert_uint_eq(ac.s.bad, 0);
+		/* let every late duplicate and its answer play out */
+		lb_run(&w, NULL, NULL, 2 * SEC);
+		ftoe_engine_get_stats(w.s[0].eng, &st);
+		ck_assert_msg((ac.orphan || ftoe_sock_error(w.s[0].eng, c) == 0) && st.conn_reset == 0,
+			      "seed %llu: sender error %d, %llu resets", (unsigned long long)seed,
+			      ac.orphan ? 0 : ftoe_sock_error(w.s[0].eng, c), (unsigned long long)st.conn_reset);
+		ftoe_engine_get_stats(w.s[1].eng, &st);
+		ck_assert_msg(st.conn_reset == 0, "seed %llu: receiver reset",
+			      (unsigned long long)seed);
+		lb_fini(&w);
+	}
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
 	Suite *s = suite_create("core_engine");
@@ -366,6 +448,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, simultaneous_open);
 	tcase_add_test(tc, reset_by_abort);
 	tcase_add_test(tc, close_with_unread_data_resets);
+	tcase_add_loop_test(tc, active_close_under_faults, 0, 2);
 	tcase_add_test(tc, rto_backoff_and_give_up);
 	suite_add_tcase(s, tc);
 	return s;

@@ -281,6 +281,86 @@ START_TEST(window_scaling_large_buffers)
 }
 END_TEST
 
+static bool drop_all(struct lb_side *s, uint8_t *frame, uint16_t *len)
+{
+	(void)s;
+	(void)frame;
+	(void)len;
+	return false;
+}
+
+/* The end of an active close, played by hand against side 1 (the peer's
+ * part is what a Linux socket does): our data and FIN are ACKed, the
+ * peer's FIN arrives, then the peer's closed socket answers a duplicate of
+ * our last ACK with a RST, and the link duplicates that RST.  RFC 9293
+ * 3.10.7.4: a RST in TIME-WAIT just ends the connection, and a RST for a
+ * connection already CLOSED changes nothing - the application, which got
+ * all its data acknowledged, never sees ECONNRESET.  An orphaned flow in
+ * FIN-WAIT-2 (everything acknowledged, the application gone) ends on a
+ * RST without being counted as a reset. */
+START_TEST(rst_after_active_close_is_not_a_reset)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct ftoe_sock_info ci;
+	struct flow_tcp *t;
+	uint8_t f[128];
+	char b[8];
+	uint16_t len;
+	int c, a;
+
+	setup(&w, &c, &a, 0);
+	ftoe_sock_info(w.s[0].eng, c, &ci);
+	t = &w.s[1].eng->tcp[a];
+	w.s[1].tap = drop_all;
+	ck_assert_int_eq(ftoe_sock_send(w.s[1].eng, a, "data", 4), 4);
+	ck_assert_int_eq(ftoe_sock_shutdown(w.s[1].eng, a, FTOE_SHUT_WR), 0);
+	lb_run(&w, NULL, NULL, SEC / 100);
+	ck_assert(t->flags & FLOW_TCP_FIN_TX);
+	ck_assert_uint_eq(t->snd_max, t->tx_seq0 + 5);
+	/* the peer ACKs data and FIN, then sends its own FIN */
+	len = mk_frame(f, LB_IP_A, ci.local_port, 80, t->rcv_nxt, t->snd_max, FTOE_TCP_ACK,
+		       65535, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_int_eq(w.s[1].eng->ctl[a].state, TCP_S_FIN_WAIT_2);
+	len = mk_frame(f, LB_IP_A, ci.local_port, 80, t->rcv_nxt, t->snd_max,
+		       FTOE_TCP_ACK | FTOE_TCP_FIN, 65535, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_int_eq(w.s[1].eng->ctl[a].state, TCP_S_TIME_WAIT);
+	/* RST (seq = the ACK of our duplicate last ACK), twice */
+	len = mk_frame(f, LB_IP_A, ci.local_port, 80, t->rcv_nxt, 0, FTOE_TCP_RST, 0, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_int_eq(w.s[1].eng->ctl[a].state, TCP_S_CLOSED);
+	lb_inject(&w, 1, f, len);
+	ck_assert_int_eq(ftoe_sock_error(w.s[1].eng, a), 0);
+	ck_assert_int_eq(ftoe_sock_recv(w.s[1].eng, a, b, sizeof(b)), 0);
+	ftoe_engine_get_stats(w.s[1].eng, &st);
+	ck_assert_uint_eq(st.conn_reset, 0);
+	ck_assert_int_eq(ftoe_sock_close(w.s[1].eng, a), 0);
+	ck_assert_uint_eq(w.s[1].eng->nfree, w.s[1].eng->nflows);
+	lb_fini(&w);
+
+	/* orphaned in FIN-WAIT-2 */
+	setup(&w, &c, &a, 0);
+	ftoe_sock_info(w.s[0].eng, c, &ci);
+	t = &w.s[1].eng->tcp[a];
+	w.s[1].tap = drop_all;
+	ck_assert_int_eq(ftoe_sock_send(w.s[1].eng, a, "data", 4), 4);
+	ck_assert_int_eq(ftoe_sock_close(w.s[1].eng, a), 0);
+	lb_run(&w, NULL, NULL, SEC / 100);
+	len = mk_frame(f, LB_IP_A, ci.local_port, 80, t->rcv_nxt, t->snd_max, FTOE_TCP_ACK,
+		       65535, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_int_eq(w.s[1].eng->ctl[a].state, TCP_S_FIN_WAIT_2);
+	len = mk_frame(f, LB_IP_A, ci.local_port, 80, t->rcv_nxt, 0, FTOE_TCP_RST, 0, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_uint_eq(w.s[1].eng->nfree, w.s[1].eng->nflows);
+	ftoe_engine_get_stats(w.s[1].eng, &st);
+	ck_assert_uint_eq(st.conn_reset, 0);
+	lb_fini(&w);
+}
+END_TEST
+
 static Suite *engine_ctl_suite(void)
 {
 	Suite *s = suite_create("core_engine_ctl");
@@ -292,6 +372,7 @@ static Suite *engine_ctl_suite(void)
 	tcase_add_test(tc, syn_cookies_when_backlog_full);
 	tcase_add_test(tc, zero_window_probing);
 	tcase_add_test(tc, window_scaling_large_buffers);
+	tcase_add_test(tc, rst_after_active_close_is_not_a_reset);
 	suite_add_tcase(s, tc);
 	return s;
 }
