@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+TRAFFIC=$PWD/tests/tools/traffic
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -47,63 +48,7 @@ t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
 t_check "application socket $RUN/flextoe.sock exists" \
 	sh -c "for i in \$(seq 100); do [ -S '$RUN/flextoe.sock' ] && exit 0; sleep 0.05; done; exit 1"
 
-cat >"$TMP/echo_client.py" <<'PY'
-import os, socket, sys, threading
-host, port, nconn, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-errors = []
-def one(i):
-    try:
-        s = socket.create_connection((host, port), timeout=30)
-        data = os.urandom(size)
-        got = bytearray()
-        def rd():
-            while True:
-                b = s.recv(65536)
-                if not b: break
-                got.extend(b)
-        t = threading.Thread(target=rd); t.start()
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        t.join(60)
-        s.close()
-        if bytes(got) != data:
-            errors.append("conn %d: %d of %d bytes echoed" % (i, len(got), size))
-    except Exception as e:
-        errors.append("conn %d: %r" % (i, e))
-ts = [threading.Thread(target=one, args=(i,)) for i in range(nconn)]
-[t.start() for t in ts]; [t.join(120) for t in ts]
-for e in errors[:5]: print(e)
-print("ok" if not errors else "errors=%d" % len(errors))
-PY
 
-cat >"$TMP/bulk_peer.py" <<'PY'
-# send HOST PORT BYTES | recv HOST PORT: Linux end of a bulk transfer;
-# prints bytes=N sha256=HEX like flextoe-bulk.
-import hashlib, os, socket, sys, time
-mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-h = hashlib.sha256(); n = 0; t0 = time.time()
-if mode == "send":
-    total = int(sys.argv[4])
-    chunk = os.urandom(1 << 20)
-    s = socket.create_connection((host, port), timeout=60)
-    while n < total:
-        c = chunk[: min(len(chunk), total - n)]
-        s.sendall(c); h.update(c); n += len(c)
-    s.shutdown(socket.SHUT_WR)
-    s.recv(1)
-    s.close()
-else:
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port)); ls.listen(1)
-    print("listening", flush=True)
-    s, _ = ls.accept(); s.settimeout(60)
-    while True:
-        b = s.recv(1 << 20)
-        if not b: break
-        h.update(b); n += len(b)
-    s.close()
-print("bytes=%d sha256=%s secs=%.3f" % (n, h.hexdigest(), time.time() - t0), flush=True)
-PY
 
 cat >"$TMP/rst_client.py" <<'PY'
 import socket, sys, time
@@ -127,8 +72,8 @@ ns_bg eng "$BIN/flextoe-echo" --port 7000 >"$TMP/echo1.out" 2>&1
 t_check "flextoe-echo listens" wait_for "$TMP/echo1.out" listening
 echo_test() { # PORT NCONN SIZE
 	local out
-	out=$(ns_exec peer timeout 150 python3 "$TMP/echo_client.py" $ENG_IP "$1" "$2" "$3")
-	[[ $(tail -n1 <<<"$out") == ok ]] || { echo "$out" >&2; return 1; }
+	out=$(ns_exec peer timeout 150 python3 "$TRAFFIC/echo_clients.py" $ENG_IP "$1" "$2" "$3")
+	[[ $(tail -n1 <<<"$out") == "ok echoed=$(($2 * $3))" ]] || { echo "$out" >&2; return 1; }
 }
 t_check "echo: 1 connection, 1 MiB echoed exactly" echo_test 7000 1 $((1 << 20))
 t_check "echo: 100 concurrent connections, 64 KiB each" echo_test 7000 100 65536
@@ -170,7 +115,7 @@ bulk_in() { # Linux -> engine
 	local a b
 	ns_bg eng "$BIN/flextoe-bulk" --listen 7100 --recv >"$TMP/bulk_in.out" 2>&1
 	wait_for "$TMP/bulk_in.out" listening || return 1
-	ns_exec peer timeout 300 python3 "$TMP/bulk_peer.py" send $ENG_IP 7100 $BULK_BYTES \
+	ns_exec peer timeout 300 python3 "$TRAFFIC/bulk_peer.py" send $ENG_IP 7100 $BULK_BYTES \
 		>"$TMP/bulk_in.peer" 2>&1
 	wait_for "$TMP/bulk_in.out" "^bytes=" || return 1
 	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_in.out")
@@ -180,7 +125,7 @@ bulk_in() { # Linux -> engine
 }
 bulk_out() { # engine -> Linux
 	local a b
-	ns_bg peer python3 "$TMP/bulk_peer.py" recv $PEER_IP 7101 >"$TMP/bulk_out.peer" 2>&1
+	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP 7101 >"$TMP/bulk_out.peer" 2>&1
 	wait_for "$TMP/bulk_out.peer" listening || return 1
 	ns_exec eng timeout 300 "$BIN/flextoe-bulk" --connect $PEER_IP:7101 --send $BULK_BYTES \
 		>"$TMP/bulk_out.out" 2>&1
@@ -246,8 +191,8 @@ ns_bg eng2 env FLEXTOE_RUN_DIR="$TMP/run2" "$BIN/flextoe-echo" --port 7000 >"$TM
 t_check "flextoe-echo on it listens" wait_for "$TMP/echo3.out" listening
 echo_test2() {
 	local out
-	out=$(ns_exec peer2 timeout 150 python3 "$TMP/echo_client.py" 10.79.1.5 7000 "$1" "$2")
-	[[ $(tail -n1 <<<"$out") == ok ]] || { echo "$out" >&2; return 1; }
+	out=$(ns_exec peer2 timeout 150 python3 "$TRAFFIC/echo_clients.py" 10.79.1.5 7000 "$1" "$2")
+	[[ $(tail -n1 <<<"$out") == "ok echoed=$(($1 * $2))" ]] || { echo "$out" >&2; return 1; }
 }
 t_check "2 workers: 200 concurrent connections, 64 KiB each, echoed exactly" echo_test2 200 65536
 

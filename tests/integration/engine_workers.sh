@@ -4,6 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+TRAFFIC=$PWD/tests/tools/traffic
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -46,64 +47,7 @@ wait_for() { # FILE PATTERN: up to 10 s
 	return 1
 }
 
-cat >"$TMP/echo_client.py" <<'PY'
-import os, socket, sys, threading
-host, port, nconn, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-errors = []; total = [0]
-def one(i):
-    try:
-        s = socket.create_connection((host, port), timeout=30)
-        data = os.urandom(size)
-        got = bytearray()
-        def rd():
-            while True:
-                b = s.recv(65536)
-                if not b: break
-                got.extend(b)
-        t = threading.Thread(target=rd); t.start()
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        t.join(60)
-        s.close()
-        if bytes(got) != data:
-            errors.append("conn %d: %d of %d bytes echoed" % (i, len(got), size))
-        else:
-            total[0] += len(got)
-    except Exception as e:
-        errors.append("conn %d: %r" % (i, e))
-ts = [threading.Thread(target=one, args=(i,)) for i in range(nconn)]
-[t.start() for t in ts]; [t.join(120) for t in ts]
-for e in errors[:5]: print(e)
-print("ok echoed=%d" % total[0] if not errors else "errors=%d" % len(errors))
-PY
 
-cat >"$TMP/bulk_peer.py" <<'PY'
-# send HOST PORT BYTES | recv HOST PORT: Linux end of a bulk transfer; prints bytes=N sha256=HEX.
-import hashlib, os, socket, sys, time
-mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-h = hashlib.sha256(); n = 0; t0 = time.time()
-if mode == "send":
-    total = int(sys.argv[4])
-    chunk = os.urandom(1 << 20)
-    s = socket.create_connection((host, port), timeout=60)
-    while n < total:
-        c = chunk[: min(len(chunk), total - n)]
-        s.sendall(c); h.update(c); n += len(c)
-    s.shutdown(socket.SHUT_WR)
-    s.recv(1)
-    s.close()
-else:
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port)); ls.listen(1)
-    print("listening", flush=True)
-    s, _ = ls.accept(); s.settimeout(60)
-    while True:
-        b = s.recv(1 << 20)
-        if not b: break
-        h.update(b); n += len(b)
-    s.close()
-print("bytes=%d sha256=%s secs=%.3f" % (n, h.hexdigest(), time.time() - t0), flush=True)
-PY
 
 # run_config TAG WORKERS: engine with $NQ queues and WORKERS workers; echo and bulk
 # checks; the results (echoed bytes, digests) go to $TMP/TAG.res.
@@ -117,7 +61,7 @@ run_config() {
 	t_check "[$tag] flextoe-echo listens" wait_for "$TMP/echo-$tag.out" listening
 
 	echo_test() { # NCONN SIZE
-		out=$(ns_exec peer timeout 150 python3 "$TMP/echo_client.py" $ENG_IP $port "$1" "$2")
+		out=$(ns_exec peer timeout 150 python3 "$TRAFFIC/echo_clients.py" $ENG_IP $port "$1" "$2")
 		echo "echo $1x$2: $(tail -n1 <<<"$out")" >>"$TMP/$tag.res"
 		[[ $(tail -n1 <<<"$out") == "ok echoed=$(($1 * $2))" ]] || { echo "$out" >&2; return 1; }
 	}
@@ -130,7 +74,7 @@ run_config() {
 		ns_bg eng env FLEXTOE_RUN_DIR="$run" "$BIN/flextoe-bulk" --listen 7100 --recv \
 			>"$TMP/bin-$tag.out" 2>&1
 		wait_for "$TMP/bin-$tag.out" listening || return 1
-		ns_exec peer timeout 100 python3 "$TMP/bulk_peer.py" send $ENG_IP 7100 $BULK_BYTES \
+		ns_exec peer timeout 100 python3 "$TRAFFIC/bulk_peer.py" send $ENG_IP 7100 $BULK_BYTES \
 			>"$TMP/bin-$tag.peer" 2>&1
 		wait_for "$TMP/bin-$tag.out" "^bytes=" || return 1
 		a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bin-$tag.out")
@@ -141,7 +85,7 @@ run_config() {
 	}
 	bulk_out() { # engine -> Linux; the payload is deterministic, so the digest is too
 		local a b
-		ns_bg peer python3 "$TMP/bulk_peer.py" recv $PEER_IP 7101 >"$TMP/bout-$tag.peer" 2>&1
+		ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP 7101 >"$TMP/bout-$tag.peer" 2>&1
 		wait_for "$TMP/bout-$tag.peer" listening || return 1
 		ns_exec eng env FLEXTOE_RUN_DIR="$run" timeout 100 "$BIN/flextoe-bulk" \
 			--connect $PEER_IP:7101 --send $BULK_BYTES >"$TMP/bout-$tag.out" 2>&1
