@@ -23,6 +23,9 @@ T_FAIL=0
 
 ns_cleanup() {
 	local pid ns
+	# Runs from an EXIT trap, also in scripts with `set -e`: a process
+	# that is already gone must not stop the cleanup half-way.
+	set +e
 	for pid in "${NS_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
