@@ -162,6 +162,8 @@ $(BUILD)/bin/flextoe-loaderd: $(call obj,$(LOADERD_SRCS)) $(LIB_EBPF) $(LIB_UTIL
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bin/flextoe-bpf: $(LDR_CLIENT_OBJ)
+# client.o comes after the libraries in $^ and needs lib/util's jsonmsg.
+$(BUILD)/bin/flextoe-bpf: LDLIBS := $(LIB_UTIL) $(LDLIBS)
 all: $(BUILD)/bin/flextoe-loaderd
 BINS += $(BUILD)/bin/flextoe-loaderd
 

@@ -16,6 +16,7 @@
 #include "core/x86/backend.h"
 #include "core/x86/ctl.h"
 #include "ebpf/ebpf.h"
+#include "lib/util/jsonmsg.h"
 #include "lib/util/log.h"
 
 /*
@@ -29,68 +30,6 @@
 
 #define CTL_MAX_CLIENTS 8
 #define CTL_IO_TIMEOUT_S 5
-
-static int io_full(int fd, void *buf, size_t len, bool wr)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static json_object *recv_msg(int fd, int *err)
-{
-	uint32_t len;
-	char *buf;
-	json_object *o;
-
-	*err = io_full(fd, &len, sizeof(len), false);
-	if (*err)
-		return NULL;
-	if (!len || len > FTOE_CTL_MSG_MAX) {
-		*err = -EMSGSIZE;
-		return NULL;
-	}
-	buf = malloc(len + 1);
-	if (!buf) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	*err = io_full(fd, buf, len, false);
-	if (*err) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = 0;
-	o = json_tokener_parse(buf);
-	free(buf);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		*err = -EBADMSG;
-		return NULL;
-	}
-	return o;
-}
-
-static int send_msg(int fd, json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	uint32_t len = (uint32_t)strlen(s);
-	int err = io_full(fd, &len, sizeof(len), true);
-
-	return err ? err : io_full(fd, (void *)s, len, true);
-}
 
 static const char *get_str(json_object *req, const char *key)
 {
@@ -371,10 +310,10 @@ static void *ctl_main(void *arg)
 
 			if (!pfd[2 + i].revents)
 				continue;
-			req = recv_msg(clients[i], &err);
+			req = ftoe_jsonmsg_recv(clients[i], &err);
 			if (req) {
 				resp = handle(be, req);
-				err = send_msg(clients[i], resp);
+				err = ftoe_jsonmsg_send(clients[i], resp);
 				json_object_put(resp);
 				json_object_put(req);
 			}

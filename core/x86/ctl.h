@@ -12,7 +12,7 @@ struct backend;
  * order, then that many bytes of one JSON object.  Requests carry "op";
  * responses carry "ok" (true/false) and, when false, "errno" (positive)
  * and "error" (a sentence for the user).  docs/loader.md lists them. */
-#define FTOE_CTL_MSG_MAX (64u << 20)
+#define FTOE_CTL_MSG_MAX FTOE_JSONMSG_MAX	/* lib/util/jsonmsg.h */
 
 int ctl_map_list(struct backend *be, json_object *resp);
 /* map_dump / map_lookup / map_update / map_delete.  0 or -errno with err. */

@@ -51,68 +51,6 @@ int ldr_connect(const char *path, int *fd)
 	return 0;
 }
 
-static int io_full(int fd, void *buf, size_t len, bool wr)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = wr ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int ldr_send(int fd, json_object *msg)
-{
-	const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-	uint32_t len = (uint32_t)strlen(s);
-	int err = io_full(fd, &len, sizeof(len), true);
-
-	return err ? err : io_full(fd, (void *)s, len, true);
-}
-
-json_object *ldr_recv(int fd, int *err)
-{
-	json_object *o;
-	uint32_t len;
-	char *buf;
-
-	*err = io_full(fd, &len, sizeof(len), false);
-	if (*err)
-		return NULL;
-	if (!len || len > LDR_MSG_MAX) {
-		*err = -EMSGSIZE;
-		return NULL;
-	}
-	buf = malloc((size_t)len + 1);
-	if (!buf) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	*err = io_full(fd, buf, len, false);
-	if (*err) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = 0;
-	o = json_tokener_parse(buf);
-	free(buf);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		json_object_put(o);
-		*err = -EBADMSG;
-		return NULL;
-	}
-	return o;
-}
-
 json_object *ldr_call(const char *path, json_object *req, int *err)
 {
 	json_object *resp = NULL;
@@ -121,9 +59,9 @@ json_object *ldr_call(const char *path, json_object *req, int *err)
 	*err = ldr_connect(path, &fd);
 	if (*err)
 		return NULL;
-	*err = ldr_send(fd, req);
+	*err = ftoe_jsonmsg_send(fd, req);
 	if (!*err)
-		resp = ldr_recv(fd, err);
+		resp = ftoe_jsonmsg_recv(fd, err);
 	close(fd);
 	return resp;
 }

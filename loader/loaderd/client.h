@@ -5,13 +5,14 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "lib/util/jsonmsg.h"
+
 /* Default run directory of the engine and the loader (docs/engine.md). */
 #define LDR_DEFAULT_RUN_DIR "/run/flextoe"
 #define LDR_SOCK "loader.sock"		/* flextoe-loaderd, in the run directory */
 #define LDR_ENGINE_SOCK "engine.sock"	/* the engine's control socket */
-/* Same framing as the engine's control socket (core/x86/ctl.h): a 4-byte
- * length in host order, then one JSON object. */
-#define LDR_MSG_MAX (64u << 20)
+/* Messages use the framing of lib/util/jsonmsg.h, as the engine's
+ * control socket does (ftoe_jsonmsg_send / ftoe_jsonmsg_recv). */
 
 /* The run directory: opt if given, else $FLEXTOE_RUN_DIR, else the default. */
 const char *ldr_run_dir(const char *opt);
@@ -19,9 +20,6 @@ const char *ldr_run_dir(const char *opt);
 int ldr_sock_path(const char *dir, const char *name, char *out, size_t size);
 
 int ldr_connect(const char *path, int *fd);
-int ldr_send(int fd, json_object *msg);
-/* NULL with *err (-ECONNRESET at EOF, -EBADMSG for bad JSON). */
-json_object *ldr_recv(int fd, int *err);
 /* Connect, send req, return the response (NULL with *err). */
 json_object *ldr_call(const char *path, json_object *req, int *err);
 

@@ -108,14 +108,14 @@ static void serve(struct ldr_state *st, int fd)
 		json_object *req, *resp;
 		int err;
 
-		req = ldr_recv(fd, &err);
+		req = ftoe_jsonmsg_recv(fd, &err);
 		if (!req) {
 			if (err != -ECONNRESET)
 				pr_debug("client (pid %d): %s", (int)peer.pid, strerror(-err));
 			return;
 		}
 		resp = ldr_handle(st, &peer, req);
-		err = ldr_send(fd, resp);
+		err = ftoe_jsonmsg_send(fd, resp);
 		json_object_put(resp);
 		json_object_put(req);
 		if (err)
