@@ -229,6 +229,7 @@ $(LIBFT_SO): $(call obj,$(LIBFT_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe.so -o $@ $^
 EXAMPLE_APPS := echo bulk
+EXAMPLE_APPS += splice-proxy
 define EXAMPLE_RULE
 $(BUILD)/bin/flextoe-$(1): $(call obj,$(wildcard examples/$(1)/*.c)) $(LIBFT_A) $(LIB_UTIL)
 	@mkdir -p $$(@D)
@@ -243,3 +244,7 @@ all: $(LIBFT_A) $(LIBFT_SO) $(patsubst %,$(BUILD)/bin/flextoe-%,$(EXAMPLE_APPS))
 ENGINE_CG_OBJS := $(OBJ)/tests/unit/core/engine_link.o
 $(BUILD)/bench/engine_cg: $(ENGINE_CG_OBJS) $(LIB_CORE)
 $(BUILD)/bench/engine_cg: LDLIBS := $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)
+
+# ---- flextoe-fw apply/stats talk to flextoe-loaderd (loader/fw/fw_engine.c) --
+$(BUILD)/bin/flextoe-fw: $(LDR_CLIENT_OBJ)
+$(BUILD)/bin/flextoe-fw: LDLIBS := $(LIB_UTIL) $(LDLIBS)

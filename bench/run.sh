@@ -4,7 +4,7 @@
 # then the firewall with 10, 1,000 and 100,000 rules the same way; then the
 # TCP engine against Linux's TCP: echo RPC latency and bulk throughput over
 # veth in network namespaces, and the receive path's instructions per segment
-# under callgrind.
+# under callgrind; then the engine with tcp_trace attached against none.
 # Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,4 +40,7 @@ for b in engine_rpc engine_bulk engine_cg; do
 	echo
 	timeout -k 5 170 "bench/$b.sh" || rc=$?
 done
+# tcp_trace's cost (~30-60 s): bulk and RPC latency untraced and traced, with ratios.
+echo
+timeout -k 5 170 bench/engine_trace.sh || rc=$?
 exit "$rc"

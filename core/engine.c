@@ -194,3 +194,44 @@ void ftoe_engine_get_stats(const struct ftoe_engine *e, struct ftoe_engine_stats
 {
 	*st = e->st;
 }
+
+void ftoe_engine_rx_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
+			    struct ftoe_rx_item *it)
+{
+	ftoe_preproc_prepare(e, frame, len, it);
+}
+
+static void rx_run(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
+{
+	if (!n)
+		return;
+	ftoe_proto_rx(e, items, n);
+	ftoe_proto_rx_post_hook(e, items, n);
+	ftoe_postproc_rx(e, items, n);
+}
+
+/* Runs of consecutive fast-path items go through the stages as one batch;
+ * an item for the control plane first ends the run before it, so every
+ * segment of a flow is handled in arrival order whichever path it takes. */
+void ftoe_engine_rx_items(struct ftoe_engine *e, unsigned int q, struct ftoe_rx_item *items,
+			  unsigned int n)
+{
+	unsigned int start = 0;
+
+	(void)q;
+	eng_now(e);
+	for (unsigned int i = 0; i < n; i++) {
+		if (ftoe_preproc_claim(e, &items[i])) {
+			if (i + 1 - start == FTOE_RX_BATCH) {
+				rx_run(e, items + start, i + 1 - start);
+				start = i + 1;
+			}
+			continue;
+		}
+		rx_run(e, items + start, i - start);
+		ftoe_preproc_divert(e, &items[i]);
+		start = i + 1;
+	}
+	rx_run(e, items + start, n - start);
+	ftoe_sock_deliver_events(e);
+}

@@ -15,6 +15,7 @@
 
 struct ftoe_engine;
 struct ftoe_hooks;
+struct flextoe_md;
 
 /* Provided by the backend. */
 struct ftoe_io {
@@ -31,6 +32,13 @@ struct ftoe_io {
 	/* Wake the thread that runs ftoe_engine_poll (e.g. an eventfd write):
 	 * called when work arrives from another thread (an application). */
 	void (*wake)(void *ctx);
+	/* Optional (NULL: xmit only).  As xmit, with the snapshot of the
+	 * segment's flow (struct flextoe_md, DESIGN.md section 4) for the
+	 * backend's tx-post hook.  The engine calls it instead of xmit only
+	 * while the tx-post hook has programs (cfg.hooks) and the frame is
+	 * a segment of a flow; md is borrowed for the call. */
+	int (*xmit_md)(void *ctx, unsigned int q, const void *frame, size_t len,
+		       const struct flextoe_md *md);
 };
 
 struct ftoe_engine_cfg {
@@ -71,6 +79,19 @@ void ftoe_engine_destroy(struct ftoe_engine *eng);
  * frames are only borrowed for the duration of the call. */
 void ftoe_engine_rx(struct ftoe_engine *eng, unsigned int q, void *const frames[],
 		    const uint16_t lens[], unsigned int n);
+/* The same, split for a backend that spreads the stages over threads
+ * (core/x86/pipe.c).  ftoe_engine_rx_prepare: the read-only part of
+ * pre-processing (validation, checksums, flow lookup) for one frame, into
+ * *it (struct ftoe_rx_item, core/pipeline.h); safe on any thread,
+ * concurrently with the engine's.  ftoe_engine_rx_items: the stateful rest
+ * (protocol, rx-post hook, post-processing; the control plane for SYN,
+ * RST, unknown flows) on the engine's thread, strictly in the order given;
+ * the frames must stay valid until it returns. */
+struct ftoe_rx_item;
+void ftoe_engine_rx_prepare(const struct ftoe_engine *eng, void *frame, uint16_t len,
+			    struct ftoe_rx_item *it);
+void ftoe_engine_rx_items(struct ftoe_engine *eng, unsigned int q, struct ftoe_rx_item *items,
+			  unsigned int n);
 /* Run timers and transmit what is scheduled on queue q; returns the ns
  * until the next deadline (UINT64_MAX: none), for the caller to block. */
 uint64_t ftoe_engine_poll(struct ftoe_engine *eng, unsigned int q);

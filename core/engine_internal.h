@@ -188,4 +188,20 @@ void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events);
 void ftoe_sock_notify_listener(struct ftoe_engine *e, unsigned idx, uint32_t events);
 void ftoe_sock_deliver_events(struct ftoe_engine *e);
 
+/* Pre-processing split for pipelined backends (core/preproc.c): the
+ * read-only part, safe on any thread, leaves its verdict in it->res; the
+ * engine's thread finishes the items in arrival order. */
+#define FTOE_RXP_FAST      (1u << 31)
+#define FTOE_RXP_SLOW      ((1u << 31) | 1)
+#define FTOE_RXP_NOT_OURS  ((1u << 31) | 2)
+#define FTOE_RXP_MALFORMED ((1u << 31) | 3)
+struct ftoe_rx_item;
+void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
+			  struct ftoe_rx_item *it);
+/* claim: true when it is a fast-path segment of a synchronized flow (it->flow
+ * set, counted); false without side effects.  divert: every other item
+ * (counted; the control plane's, through ftoe_conn_slow_rx). */
+bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it);
+void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it);
+
 #endif

@@ -28,6 +28,7 @@ struct flow_conn {
 };
 #define FLOW_CONN_VLAN  (1u << 0) /* frames carry an 802.1Q tag */
 #define FLOW_CONN_VALID (1u << 1) /* slot in use */
+#define FLOW_CONN_SPLICED (1u << 2) /* relayed by the splice program (core/control/splice.c): the engine stays silent */
 
 #define FLOW_TCP_SACK_MAX 4     /* blocks an ACK can carry with timestamps: 3 */
 

@@ -55,11 +55,9 @@ static void postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	struct flow_mem *m = &e->mem[id];
 	uint32_t ev = 0;
 
-	if (res & FTOE_RX_R_DATA)
-		ring_copy_in(flow_rx_ring(e, id), m->rx_size, it->copy_pos,
-			     it->frame + it->copy_off, it->copy_len);
 	if (res & FTOE_RX_R_ADVANCED) {
-		/* Publish after the copy: the application reads up to rx_head. */
+		/* Publish after the copy (ftoe_postproc_rx copied the whole
+		 * batch first): the application reads up to rx_head. */
 		__atomic_store_n(&m->rx_head,
 				 t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0),
 				 __ATOMIC_RELEASE);
@@ -125,6 +123,17 @@ static void postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 
 void ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
 {
+	/* Payload first, for the whole batch: rcv_nxt already covers every
+	 * in-order segment of it (and the protocol stage took a flow's
+	 * segments in sequence order, not in slot order), so rx_head may only
+	 * move to rcv_nxt once all those bytes are in the ring. */
+	for (unsigned i = 0; i < n; i++) {
+		const struct ftoe_rx_item *it = &items[i];
+
+		if ((it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) == FTOE_RX_R_DATA)
+			ring_copy_in(flow_rx_ring(e, it->flow), e->mem[it->flow].rx_size,
+				     it->copy_pos, it->frame + it->copy_off, it->copy_len);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct ftoe_rx_item *it = &items[i];
 

@@ -53,3 +53,91 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
 	}
 	return k;
 }
+
+/*
+ * The same stage split for a pipelined backend (core/x86/pipe.c): the part
+ * that reads no mutable engine state runs on the ingress threads, the rest
+ * on the one thread that owns the engine.
+ *
+ * ftoe_preproc_prepare() parses and validates the frame (checksums
+ * included: the costly part), and looks the flow up in the flow table,
+ * whose readers are lock-free (core/flow_table.h).  It writes only *it;
+ * any number of threads may call it concurrently with the engine's thread.
+ * Its flow id is a hint: by the time the engine's thread sees the item the
+ * flow may have closed and its id been reused, so ftoe_preproc_claim()
+ * checks the hint against the flow's identity and state, which only the
+ * engine's thread writes, and looks again when it does not hold.
+ */
+void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
+			  struct ftoe_rx_item *it)
+{
+	struct ftoe_flow_key key;
+	uint32_t id;
+
+	it->frame = frame;
+	it->flow = FTOE_NO_FLOW;
+	if (ftoe_seg_parse(frame, len, 0, &it->seg)) {
+		it->res = FTOE_RXP_MALFORMED;
+		return;
+	}
+	if (it->seg.family != 4 || it->seg.ip_proto != FTOE_IPPROTO_TCP ||
+	    it->seg.daddr4 != e->local_ip) {
+		it->res = FTOE_RXP_NOT_OURS;
+		return;
+	}
+	if (!ftoe_seg_fast_path(&it->seg)) {
+		it->res = FTOE_RXP_SLOW;
+		return;
+	}
+	ftoe_seg_flow_key(&it->seg, &key);
+	if (!ftoe_ft_lookup(&e->ft, &key, &id))
+		it->flow = id;
+	it->res = FTOE_RXP_FAST;
+}
+
+/* Does flow id (a hint from another thread) still name the segment's
+ * synchronized flow?  Engine thread: conn[] and ctl[] are its own. */
+static bool hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
+{
+	const struct flow_conn *fc;
+
+	if (id >= e->nflows || !e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state))
+		return false;
+	fc = &e->conn[id];
+	return (fc->flags & FLOW_CONN_VALID) && fc->local_ip == s->daddr4 &&
+	       fc->remote_ip == s->saddr4 && fc->local_port == s->dport &&
+	       fc->remote_port == s->sport;
+}
+
+bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	struct ftoe_flow_key key;
+	uint32_t id = it->flow;
+
+	if (it->res != FTOE_RXP_FAST)
+		return false;
+	if (id == FTOE_NO_FLOW || !hint_holds(e, id, &it->seg)) {
+		ftoe_seg_flow_key(&it->seg, &key);
+		if (ftoe_ft_lookup(&e->ft, &key, &id) || !tcp_state_synced(e->ctl[id].state))
+			return false;
+	}
+	e->st.rx_frames++;
+	e->st.rx_fast++;
+	it->flow = id;
+	it->res = 0;
+	return true;
+}
+
+void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	e->st.rx_frames++;
+	if (it->res == FTOE_RXP_MALFORMED) {
+		e->st.rx_malformed++;
+		return;
+	}
+	/* not ours, slow by its headers, or an unknown or unsynchronized
+	 * flow (maybe a SYN-cookie ACK, or a handshake in progress) */
+	e->st.rx_slow++;
+	if (it->res != FTOE_RXP_NOT_OURS)
+		ftoe_conn_slow_rx(e, it);
+}

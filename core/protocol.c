@@ -1,14 +1,21 @@
 /* protocol.c - protocol stage: per-flow sequence/ACK processing, windows, OOO interval, go-back-N. */
 #include <string.h>
+#include <stdio.h> /* DEBUGTMP */
+#include <stdlib.h> /* EXPTMP */
 
 #include "core/byteorder.h"
 #include "core/control/conn.h"
 #include "core/engine_internal.h"
 #include "core/hooks.h"
+#include "core/md_snapshot.h"
 #include "core/pipeline.h"
 #include "core/tcp_seq.h"
 
 /* The only stage that writes struct flow_tcp (DESIGN.md section 3). */
+
+/* PAWS slack in TSval ticks (1 ms, ftoe_proto_ts_now's clock is ours; the
+ * peer's is typically 1 ms too): see ftoe_proto_rx_one. */
+#define FTOE_PAWS_SLACK_TICKS 8
 
 uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id)
 {
@@ -385,6 +392,16 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 			t->flags ^= FLOW_TCP_CE;
 		}
 	}
+	{ /* EXPTMP */
+		static int D = -1;
+		if (D < 0) { const char *v = getenv("FTOE_OOO_D"); D = v ? atoi(v) : 0; }
+		if (D > 0 && s->payload_len && !t->ooo.len && seq_after(s->seq, t->rcv_nxt + (uint32_t)D * 1448u) &&
+		    seq_before(s->seq, t->rcv_nxt + space)) {
+			e->st.rx_out_of_window++;
+			it->res |= FTOE_RX_R_ACK_NOW;
+			return;
+		}
+	}
 	ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, s->seq, s->payload_len, &r);
 	switch (r.verdict) {
 	case FTOE_OOO_EMPTY:
@@ -453,10 +470,18 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW | FTOE_RX_R_CTL;
 		return;
 	}
-	/* PAWS (RFC 7323 5.3): an older timestamp marks an old duplicate. */
+	/* PAWS (RFC 7323 5.3): an older timestamp marks an old duplicate,
+	 * but only beyond a few ticks of slack.  A duplicate from an earlier
+	 * turn of the sequence space is 2^31 bytes old (over 40 ms even at
+	 * 400 Gbit/s), whereas an original overtaken on the way by its own
+	 * retransmission, or by the retransmission of the hole before it,
+	 * is a few ms older than TS.Recent and is data we may well need
+	 * (Linux keeps a 1-tick window, TCP_PAWS_WINDOW, for the same
+	 * reason; reordering plus delay jitter here spans several). */
 	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
-	    seq_before(s->ts_val, t->ts_recent)) {
-		e->st.rx_paws_drop++;
+	    seq_diff(t->ts_recent, s->ts_val) > FTOE_PAWS_SLACK_TICKS) {
+		e->st.rx_paws_drop++; e->st.rx_dup += 1000000; /* DEBUGTMP */
+		if (e->st.rx_paws_drop < 40) fprintf(stderr, "PAWS seq %u len %u ts %u recent %u rcv_nxt %u ooo %u+%u\n", s->seq, s->payload_len, s->ts_val, t->ts_recent, t->rcv_nxt, t->ooo.start, t->ooo.len); /* DEBUGTMP */
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
@@ -466,19 +491,83 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
-	/* RFC 7323 4.3: TS.Recent from segments covering Last.ACK.sent. */
+	/* RFC 7323 4.3 (2): TS.Recent from a segment covering Last.ACK.sent
+	 * (rcv_nxt here), SEG.SEQ <= Last.ACK.sent < SEG.SEQ + SEG.LEN, or a
+	 * bare ACK right at it.  An old duplicate that merely ends at
+	 * rcv_nxt (a spurious retransmission carrying a newer TSval) must
+	 * not move it: the original of the next segment, still in flight
+	 * with an older TSval, would then fail PAWS and be lost. */
 	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
-	    seq_before_eq(s->seq, t->rcv_nxt))
+	    seq_before_eq(s->seq, t->rcv_nxt) &&
+	    (seq_after(s->seq + seglen, t->rcv_nxt) || s->seq == t->rcv_nxt))
 		t->ts_recent = s->ts_val;
 	if (!proto_ack(e, it))
 		return;
 	proto_data(e, it, space);
 }
 
+/* Sort key of an item: its flow, then its sequence number measured from
+ * the flow's rcv_nxt (signed, so old duplicates come first).  Measuring
+ * from one reference per flow keeps the order total on the 2^32 circle. */
+static bool rx_key_before(const struct ftoe_engine *e, const struct ftoe_rx_item *a,
+			  const struct ftoe_rx_item *b)
+{
+	uint32_t ref;
+
+	if (a->flow != b->flow)
+		return a->flow < b->flow;
+	ref = e->tcp[a->flow].rcv_nxt;
+	return seq_diff(a->seg.seq, ref) < seq_diff(b->seg.seq, ref);
+}
+
+/* ord[k] = index of the k-th item to process; returns how many moved. */
+static unsigned rx_order(const struct ftoe_engine *e, const struct ftoe_rx_item *items,
+			unsigned n, uint8_t *ord)
+{
+	unsigned moved = 0;
+
+	/* Stable insertion sort: batches are small and nearly always in
+	 * order already, so this is one pass of comparisons. */
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = i;
+
+		while (j > 0 && rx_key_before(e, &items[i], &items[ord[j - 1]])) {
+			ord[j] = ord[j - 1];
+			j--;
+		}
+		ord[j] = (uint8_t)i;
+		moved += j != i;
+	}
+	return moved;
+}
+
+/*
+ * The protocol stage takes each flow's segments of a batch in sequence
+ * order rather than arrival order, as receive offload (GRO/LRO) does: a
+ * pair swapped on the wire that arrives in one batch then lands in order
+ * instead of as an out-of-order segment.  With a single out-of-order
+ * interval (FlexTOE section 4.2) that matters: while the interval holds
+ * data further on, a segment overtaken by its successor would otherwise
+ * make the successor a second hole, dropped along with everything the
+ * sender sent after it.  Items keep their slots, so post-processing still
+ * sees the batch in arrival order.
+ */
 void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++)
-		ftoe_proto_rx_one(e, &items[i]);
+	uint8_t ord[FTOE_RX_BATCH];
+
+	while (n) {
+		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n;
+
+		if (rx_order(e, items, m, ord))
+			for (unsigned i = 0; i < m; i++)
+				ftoe_proto_rx_one(e, &items[ord[i]]);
+		else
+			for (unsigned i = 0; i < m; i++)
+				ftoe_proto_rx_one(e, &items[i]);
+		items += m;
+		n -= m;
+	}
 }
 
 /* The rx-post hook (DESIGN.md section 4): after the protocol stage, each
@@ -496,35 +585,13 @@ void ftoe_proto_rx_post_hook(struct ftoe_engine *e, const struct ftoe_rx_item *i
 		const struct ftoe_rx_item *it = &items[i];
 		uint32_t id = it->flow;
 		const struct flow_tcp *t;
-		const struct flow_cc *cc;
 		struct ftoe_hook_frame f;
 
-		if (id >= e->nflows || !e->ctl[id].in_use)
+		if (ftoe_md_snapshot(e, id, FLEXTOE_HOOK_RX_POST, &f.md))
 			continue;
 		t = &e->tcp[id];
-		cc = &e->cc[id];
-		memset(&f, 0, sizeof(f));
 		f.data = (uint8_t *)it->frame;
 		f.len = (uint32_t)it->seg.payload_off + it->seg.payload_len;
-		f.md.size = sizeof(f.md);
-		f.md.version = FLEXTOE_MD_VERSION;
-		f.md.hook = FLEXTOE_HOOK_RX_POST;
-		f.md.dir = FLEXTOE_DIR_RX;
-		f.md.flags = FLEXTOE_MDF_FLOW;
-		f.md.flow_id = id;
-		f.md.tstamp_ns = e->now;
-		f.md.snd_una = t->snd_una;
-		f.md.snd_nxt = t->snd_nxt;
-		f.md.rcv_nxt = t->rcv_nxt;
-		f.md.snd_wnd = t->snd_wnd;
-		f.md.rcv_wnd = t->rcv_wnd;
-		if (cc->rate_kbps) {
-			f.md.cwnd = cc->rate_kbps;
-			f.md.flags |= FLEXTOE_MDF_RATE;
-		} else {
-			f.md.cwnd = cc->cwnd;
-		}
-		f.md.srtt_us = cc->rtt_us;
 		/* Payload that did not advance rcv_nxt went to the OOO interval. */
 		if (it->seg.payload_len && !(it->res & (FTOE_RX_R_ADVANCED | FTOE_RX_R_DROP)))
 			f.md.flags |= FLEXTOE_MDF_OOO;

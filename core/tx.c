@@ -5,6 +5,8 @@
 #include "core/byteorder.h"
 #include "core/csum.h"
 #include "core/engine_internal.h"
+#include "core/hooks.h"
+#include "core/md_snapshot.h"
 #include "core/pipeline.h"
 
 #define IP_DF 0x4000
@@ -81,6 +83,40 @@ static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
 	return n;
 }
 
+/* The tx-post hook's snapshot of segment it (DESIGN.md section 4).  The
+ * protocol stage builds a whole batch before it is sent, so the flow's
+ * snd_nxt may already be past later segments of the batch: a segment that
+ * occupies sequence space reports the snd_nxt it left behind (its end,
+ * RFC 9293 3.4: SYN and FIN count one), as if sent on its own; a pure ACK
+ * or probe reports the flow's snd_nxt.  -ENOENT for a segment of no flow
+ * (a RST answering an unknown one). */
+static int tx_md(struct ftoe_engine *e, const struct ftoe_tx_item *it, struct flextoe_md *md)
+{
+	uint32_t span = it->len + ((it->tcp_flags & FTOE_TCP_SYN) ? 1 : 0) +
+			((it->tcp_flags & FTOE_TCP_FIN) ? 1 : 0);
+
+	if (ftoe_md_snapshot(e, it->flow, FLEXTOE_HOOK_TX_POST, md))
+		return -ENOENT;
+	if (span && !(it->tcp_flags & FTOE_TCP_RST))
+		md->snd_nxt = it->seq + span;
+	if (it->retx)
+		md->flags |= FLEXTOE_MDF_RETRANSMIT;
+	return 0;
+}
+
+/* Hand the frame to the backend; with the flow's snapshot only while the
+ * tx-post hook has programs, so the data path pays one check otherwise. */
+static int tx_xmit(struct ftoe_engine *e, const struct ftoe_tx_item *it,
+		   const uint8_t *f, size_t len)
+{
+	struct flextoe_md md;
+
+	if (e->io.xmit_md && e->cfg.hooks &&
+	    ftoe_hooks_active(e->cfg.hooks, FLEXTOE_HOOK_TX_POST) && !tx_md(e, it, &md))
+		return e->io.xmit_md(e->io.ctx, 0, f, len, &md);
+	return e->io.xmit(e->io.ctx, 0, f, len);
+}
+
 int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		 const struct ftoe_tx_item *it)
 {
@@ -130,7 +166,7 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 	sum = ftoe_csum_pseudo4(sa, da, FTOE_IPPROTO_TCP, (uint16_t)(thlen + it->len));
 	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, thlen + it->len)));
 
-	err = e->io.xmit(e->io.ctx, 0, f, FTOE_ETH_HLEN + iplen);
+	err = tx_xmit(e, it, f, FTOE_ETH_HLEN + iplen);
 	if (err) {
 		e->st.tx_ring_full++;
 		return err;

@@ -1,10 +1,12 @@
 /* appif.c - engine side of application contexts: commands, socket slots, moving bytes between engine and shared rings. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/control/appif.h"
+#include "core/control/splice.h"
 #include "core/socket.h"
 #include "lib/util/log.h"
 
@@ -19,6 +21,7 @@ struct slot {
 	bool closing;		/* close after the tx ring drains */
 	bool shut_wr;		/* shutdown(WR) after the tx ring drains */
 	bool eof, failed, accept_blocked;
+	bool spliced;		/* the splice program relays it: no pumping; esock -1 once over */
 	uint16_t gen;
 	int esock;
 	uint32_t rx_head, tx_tail; /* our copies of the positions we own */
@@ -51,6 +54,7 @@ struct appif {
 	struct owner *conns;	/* by engine socket (flow id) */
 	uint32_t nconns;
 	struct owner lis[256];	/* by listener index */
+	struct ftoe_splicer *splicer;	/* NULL: no splice support */
 };
 
 static struct appif_sock *shm_sock(struct appif_ctx *c, uint32_t i)
@@ -122,6 +126,7 @@ static int slot_alloc(struct appif_ctx *c, uint8_t kind, int esock)
 		s->kind = kind;
 		s->esock = esock;
 		s->closing = s->shut_wr = s->eof = s->failed = s->accept_blocked = false;
+		s->spliced = false;
 		s->rx_head = s->tx_tail = 0;
 		c->nfree--;
 		return (int)i;
@@ -187,6 +192,8 @@ static void pump_rx(struct appif_ctx *c, uint32_t i)
 	struct ftoe_engine *eng = c->a->eng;
 	uint32_t size = c->buf_size, moved = 0;
 
+	if (s->spliced)
+		return;	/* the engine is silent on it: nothing to read */
 	while (!s->eof && !s->failed) {
 		uint32_t used = s->rx_head - LOAD_ACQ(&ss->rx_tail);
 		uint32_t off = s->rx_head & (size - 1), room;
@@ -243,6 +250,8 @@ static void pump_tx(struct appif_ctx *c, uint32_t i)
 	uint32_t size = c->buf_size, moved = 0;
 	bool empty = false;
 
+	if (s->spliced)
+		return;	/* bytes the app writes now go nowhere */
 	for (;;) {
 		uint32_t avail = LOAD_ACQ(&ss->tx_head) - s->tx_tail;
 		uint32_t off = s->tx_tail & (size - 1);
@@ -332,6 +341,8 @@ static void on_event(void *arg, int esock, uint32_t events)
 			accept_all(c, i);
 		return;
 	}
+	if (s->spliced)
+		return;
 	if (events & FTOE_EV_CONNECTED) {
 		__atomic_or_fetch(&shm_sock(c, i)->flags, APPIF_SF_CONNECTED, __ATOMIC_RELEASE);
 		post(c, APPIF_EV_CONNECTED, handle_of(c, i), 0, 0, 0, 0);
@@ -376,6 +387,7 @@ void appif_destroy(struct appif *a)
 	while (a->ctxs)
 		appif_ctx_remove(a, a->ctxs);
 	ftoe_sock_set_callback(a->eng, NULL, NULL);
+	ftoe_splicer_destroy(a->splicer);
 	free(a->conns);
 	free(a);
 }
@@ -430,7 +442,11 @@ void appif_ctx_remove(struct appif *a, struct appif_ctx *c)
 	for (uint32_t i = 0; i < c->max_socks; i++) {
 		struct slot *s = &c->slots[i];
 
-		if (s->kind == SLOT_LISTEN) {
+		if (s->kind == SLOT_CONN && s->spliced) {
+			/* the splice outlives its application */
+			if (s->esock >= 0 && a->splicer)
+				ftoe_splicer_release(a->splicer, s->esock);
+		} else if (s->kind == SLOT_LISTEN) {
 			ftoe_sock_close(a->eng, s->esock);
 		} else if (s->kind == SLOT_CONN) {
 			/* the application died: its peers get a RST */
@@ -518,6 +534,61 @@ static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
 	     0, 0, cmd->req);
 }
 
+/* Splice two of the context's connections (core/control/splice.c): the
+ * shared rings must be drained too, or their bytes would be stranded. */
+static void do_splice(struct appif_ctx *c, const struct appif_cmd *cmd)
+{
+	struct slot *sa, *sb;
+	uint32_t ia = 0, ib = 0;
+	char err[256] = "";
+	int ret;
+
+	sa = slot_of(c, cmd->handle, &ia);
+	sb = slot_of(c, cmd->arg0, &ib);
+	if (!sa || !sb || sa->kind != SLOT_CONN || sb->kind != SLOT_CONN || sa->closing ||
+	    sb->closing) {
+		ret = -EBADF;
+		snprintf(err, sizeof(err), "not two open connections");
+	} else if (sa->spliced || sb->spliced) {
+		ret = -EALREADY;
+		snprintf(err, sizeof(err), "a connection is spliced already");
+	} else if (!c->a->splicer) {
+		ret = -ENOENT;
+		snprintf(err, sizeof(err), "this engine has no splice support");
+	} else if (sa->failed || sb->failed || sa->eof || sb->eof) {
+		ret = -ENOTCONN;
+		snprintf(err, sizeof(err), "a connection has ended");
+	} else if (LOAD_ACQ(&shm_sock(c, ia)->tx_head) != sa->tx_tail ||
+		   LOAD_ACQ(&shm_sock(c, ib)->tx_head) != sb->tx_tail ||
+		   LOAD_ACQ(&shm_sock(c, ia)->rx_tail) != sa->rx_head ||
+		   LOAD_ACQ(&shm_sock(c, ib)->rx_tail) != sb->rx_head) {
+		ret = -EAGAIN;
+		snprintf(err, sizeof(err), "unsent or unread bytes in the shared rings");
+	} else {
+		ret = ftoe_splicer_splice(c->a->splicer, sa->esock, sb->esock, err, sizeof(err));
+	}
+	if (!ret) {
+		sa->spliced = sb->spliced = true;
+		pr_info("application pid %d: connections %d and %d spliced", c->pid, sa->esock,
+			sb->esock);
+	} else if (ret == -EAGAIN) {
+		pr_debug("application pid %d: splice not yet: %s", c->pid, err);
+	} else {
+		pr_warn("application pid %d: splice refused: %s", c->pid, err);
+	}
+	post(c, APPIF_EV_RESULT, 0, ret, 0, 0, cmd->req);
+}
+
+/* A command on a spliced socket: only closing it means anything. */
+static void spliced_cmd(struct appif_ctx *c, struct slot *s, uint32_t i, const struct appif_cmd *cmd)
+{
+	if (cmd->op != APPIF_OP_CLOSE && cmd->op != APPIF_OP_ABORT)
+		return;
+	if (s->esock >= 0 && c->a->splicer)
+		ftoe_splicer_release(c->a->splicer, s->esock);
+	slot_free(c, i);
+}
+
 static void do_cmd(struct appif_ctx *c, const struct appif_cmd *cmd)
 {
 	struct slot *s;
@@ -527,9 +598,13 @@ static void do_cmd(struct appif_ctx *c, const struct appif_cmd *cmd)
 		return do_listen(c, cmd);
 	if (cmd->op == APPIF_OP_CONNECT)
 		return do_connect(c, cmd);
+	if (cmd->op == APPIF_OP_SPLICE)
+		return do_splice(c, cmd);
 	s = slot_of(c, cmd->handle, &i);
 	if (!s || s->closing)
 		return;	/* a socket the app already closed: nothing to do */
+	if (s->spliced)
+		return spliced_cmd(c, s, i, cmd);
 	switch (cmd->op) {
 	case APPIF_OP_CLOSE:
 		if (s->kind == SLOT_LISTEN) {
@@ -604,4 +679,60 @@ void appif_flush(struct appif *a)
 			c->dirty = false;
 			c->notify(c->notify_arg);
 		}
+}
+
+/* ---- splicing ------------------------------------------------------------- */
+
+int appif_splice_enable(struct appif *a, const struct ftoe_splice_map_ops *ops)
+{
+	if (a->splicer)
+		return -EEXIST;
+	return ftoe_splicer_create(a->eng, ops, &a->splicer);
+}
+
+/* A splice ended: the application's socket reads end of stream (and the
+ * error of a RST); the engine socket is gone, so the slot lets go of it. */
+static void splice_done(void *arg, int esock, int err)
+{
+	struct appif *a = arg;
+	struct owner *o = owner_of(a, esock);
+	struct appif_sock *ss;
+	struct appif_ctx *c;
+	uint32_t i;
+
+	if (!o)
+		return;
+	c = o->c;
+	i = o->idx;
+	o->c = NULL;
+	c->slots[i].esock = -1;
+	c->slots[i].eof = true;
+	ss = shm_sock(c, i);
+	if (err) {
+		c->slots[i].failed = true;
+		ss->err = err;
+		__atomic_or_fetch(&ss->flags, APPIF_SF_ERROR, __ATOMIC_RELEASE);
+		post(c, APPIF_EV_ERROR, handle_of(c, i), err, 0, 0, 0);
+	}
+	__atomic_or_fetch(&ss->flags, APPIF_SF_EOF | APPIF_SF_CLOSED, __ATOMIC_RELEASE);
+	post_once(c, i, &ss->rx_ev, APPIF_EV_RX);
+	post(c, APPIF_EV_CLOSED, handle_of(c, i), 0, 0, 0, 0);
+}
+
+unsigned int appif_splice_poll(struct appif *a)
+{
+	unsigned int n;
+
+	if (!a->splicer || !ftoe_splicer_count(a->splicer))
+		return 0;
+	n = ftoe_splicer_poll(a->splicer, splice_done, a);
+	if (n)
+		pr_info("%u splice%s ended; %u in effect", n, n == 1 ? "" : "s",
+			ftoe_splicer_count(a->splicer));
+	return n;
+}
+
+unsigned int appif_splice_count(struct appif *a)
+{
+	return a->splicer ? ftoe_splicer_count(a->splicer) : 0;
 }

@@ -56,6 +56,7 @@ enum appif_op {
 	APPIF_OP_TX,			/* handle: the tx ring has new bytes */
 	APPIF_OP_RXDONE,		/* handle: the app freed rx ring space */
 	APPIF_OP_ABORT,			/* handle: reset now */
+	APPIF_OP_SPLICE,		/* handle, arg0 the other handle: splice the two -> RESULT (0 or -errno) */
 };
 
 struct appif_cmd {
@@ -143,5 +144,16 @@ void appif_ctx_remove(struct appif *a, struct appif_ctx *c);
 unsigned int appif_ctx_poll(struct appif *a, struct appif_ctx *c);
 /* Wake every application that has new events. */
 void appif_flush(struct appif *a);
+
+/* Connection splicing (core/control/splice.h): the backend's access to
+ * the splice program's maps.  Without it APPIF_OP_SPLICE fails with
+ * -ENOENT.  0 or -errno. */
+struct ftoe_splice_map_ops;
+int appif_splice_enable(struct appif *a, const struct ftoe_splice_map_ops *ops);
+/* Release the connections of splices the program has ended and tell
+ * their applications; call every ~100 ms.  Returns how many ended. */
+unsigned int appif_splice_poll(struct appif *a);
+/* Splices in effect (0 without splice support). */
+unsigned int appif_splice_count(struct appif *a);
 
 #endif

@@ -740,6 +740,11 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		send_rst_for(e, s);
 		return;
 	}
+	if (e->conn[id].flags & FLOW_CONN_SPLICED)
+		/* The splice program relays this connection (splice.c); a
+		 * segment that reached the engine anyway (before the entries
+		 * were in, or after they were deleted) gets no answer. */
+		return;
 	if (s->tcp_flags & FTOE_TCP_RST) {
 		rst_rx(e, id, s);
 		return;

@@ -13,9 +13,13 @@
 #include <unistd.h>
 
 #include "core/control/appif.h"
+#include "core/control/splice.h"
 #include "core/x86/app.h"
 #include "core/x86/backend.h"
+#include "ebpf/ebpf.h"
 #include "lib/util/log.h"
+
+#define SPLICE_POLL_NS 100000000ull	/* look for ended splices every 100 ms */
 
 enum tag_kind { TAG_LISTEN = 1, TAG_SOCK, TAG_EFD };
 
@@ -47,6 +51,7 @@ static struct {
 	struct appif *appif;
 	struct app_conn *conns;
 	pthread_mutex_t lock;	/* several workers may poll the server */
+	uint64_t splice_next_ns;	/* next appif_splice_poll */
 } S = { .lfd = -1, .epfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void eng_lock(struct backend *be)
@@ -245,6 +250,53 @@ static void conn_readable(struct app_conn *c, uint32_t events)
 	}
 }
 
+/* ---- the splice program's maps for core/control/splice.c --------------------
+ * They belong to whichever program at rx-pre has them (hooks_ebpf.c); a
+ * map of that name with other key or value sizes is someone else's. */
+enum { SPLICE_OP_LOOKUP, SPLICE_OP_UPDATE, SPLICE_OP_DELETE };
+
+static int splice_map_op(struct backend *be, enum ftoe_splice_map m, int op, const void *key,
+			 void *val)
+{
+	static const char *const names[] = { [FTOE_SPLICE_FLOWS] = SPLICE_MAP_NAME,
+					     [FTOE_SPLICE_ENDS] = SPLICE_ENDS_NAME };
+	static const uint32_t vsize[] = { [FTOE_SPLICE_FLOWS] = sizeof(struct splice_entry),
+					  [FTOE_SPLICE_ENDS] = sizeof(uint32_t) };
+	struct ebpf_map *map = hx_map_get(be, FLEXTOE_HOOK_RX_PRE, names[m]);
+	int ret;
+
+	if (!map)
+		return -ENODEV;
+	if (ebpf_map_key_size(map) != sizeof(struct splice_key) ||
+	    ebpf_map_value_size(map) != vsize[m]) {
+		ebpf_map_put(map);
+		return -ENODEV;
+	}
+	if (op == SPLICE_OP_LOOKUP)
+		ret = ebpf_map_lookup_elem(map, key, val);
+	else if (op == SPLICE_OP_UPDATE)
+		ret = ebpf_map_update_elem(map, key, val, 0 /* BPF_ANY */);
+	else
+		ret = ebpf_map_delete_elem(map, key);
+	ebpf_map_put(map);
+	return ret;
+}
+
+static int splice_update(void *ctx, enum ftoe_splice_map m, const void *key, const void *val)
+{
+	return splice_map_op(ctx, m, SPLICE_OP_UPDATE, key, (void *)val);
+}
+
+static int splice_lookup(void *ctx, enum ftoe_splice_map m, const void *key, void *val)
+{
+	return splice_map_op(ctx, m, SPLICE_OP_LOOKUP, key, val);
+}
+
+static int splice_remove(void *ctx, enum ftoe_splice_map m, const void *key)
+{
+	return splice_map_op(ctx, m, SPLICE_OP_DELETE, key, NULL);
+}
+
 int app_server_start(struct backend *be)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -259,6 +311,16 @@ int app_server_start(struct backend *be)
 	err = appif_create(be->eng, &S.appif);
 	if (err)
 		return err;
+	{
+		const struct ftoe_splice_map_ops sops = {
+			.ctx = be, .update = splice_update, .lookup = splice_lookup,
+			.remove = splice_remove,
+		};
+
+		err = appif_splice_enable(S.appif, &sops);
+		if (err)
+			return err;
+	}
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
 	S.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (S.epfd < 0 || S.lfd < 0)
@@ -314,6 +376,14 @@ unsigned int app_server_poll(struct backend *be)
 	for (struct app_conn *c = S.conns; c; c = c->next)
 		if (c->ctx)
 			cmds += appif_ctx_poll(S.appif, c->ctx);
+	if (appif_splice_count(S.appif)) {
+		uint64_t now = be_now_ns();
+
+		if (now >= S.splice_next_ns) {
+			S.splice_next_ns = now + SPLICE_POLL_NS;
+			appif_splice_poll(S.appif);
+		}
+	}
 	appif_flush(S.appif);
 	eng_unlock(be);
 	pthread_mutex_unlock(&S.lock);

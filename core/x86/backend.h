@@ -128,6 +128,10 @@ void xq_destroy(struct xsk_queue *q);
  * The tx-post hook runs first (be_hooks): a frame it drops is gone and
  * reported as sent (0), as a NIC-side drop would be. */
 int xq_xmit(struct xsk_queue *q, const void *frame, size_t len);
+/* As xq_xmit, the tx-post hook seeing md (the engine's snapshot of the
+ * segment's flow) instead of a bare one; md NULL: exactly xq_xmit. */
+int xq_xmit_md(struct xsk_queue *q, const void *frame, size_t len,
+	       const struct flextoe_md *md);
 /* The same without the tx-post hook (XDP_TX of an rx-pre program: the
  * kernel's XDP_TX does not pass egress hooks either). */
 int xq_xmit_raw(struct xsk_queue *q, const void *frame, size_t len);
@@ -152,6 +156,7 @@ struct backend {
 	unsigned int nr_queues;
 	struct worker *workers;
 	unsigned int nr_workers;
+	struct pipe *pipe;         /* --workers N > 1 (pipe.c), else NULL */
 
 	struct ftoe_engine *eng;
 	struct ftoe_io io;
@@ -199,6 +204,18 @@ void workers_stop(struct backend *be);
 void workers_wake(struct backend *be);
 /* The queue the calling thread polls (its first), or NULL. */
 struct xsk_queue *worker_current_queue(void);
+/* The rx-pre hook on one received frame: its new length, 0 if consumed. */
+uint32_t worker_rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
+		       uint32_t room);
+
+/* pipe.c: --workers N > 1, the stages on threads joined by SPSC rings. */
+int pipe_start(struct backend *be);
+/* Stop and join the threads (no-op without a pipeline). */
+void pipe_stop(struct backend *be);
+void pipe_wake(struct backend *be);
+void pipe_wake_proto(struct backend *be);
+/* The engine's xmit through the pipeline; before ftoe_engine_create. */
+void pipe_io_init(struct backend *be);
 
 
 /* ---- hooks with eBPF programs (hooks_ebpf.c) --------------------------- */
@@ -242,6 +259,10 @@ int hx_load(struct backend *be, const struct hx_load_req *r, uint32_t *id, char 
 	    size_t err_size);
 int hx_unload(struct backend *be, uint32_t id);
 struct hx_prog *hx_find(struct backend *be, uint32_t id);
+/* The map called name of the first program at hook (list order: newest
+ * first), with a reference (ebpf_map_put it), or NULL.  Any thread: the
+ * splice support (app_splice.c) finds splice_flows this way. */
+struct ebpf_map *hx_map_get(struct backend *be, enum flextoe_hook hook, const char *name);
 /* rx-pre/tx-post metadata for a frame at the backend. */
 void hx_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir);
 

@@ -136,6 +136,18 @@ static int io_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
 	return xq_xmit(&be->queues[q], frame, len);
 }
 
+/* The engine's segments while the tx-post hook has programs: the hook
+ * sees the flow's TCP state (DESIGN.md section 4). */
+static int io_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
+		      const struct flextoe_md *md)
+{
+	struct backend *be = ctx;
+
+	if (q >= be->nr_queues)
+		q = 0;
+	return xq_xmit_md(&be->queues[q], frame, len, md);
+}
+
 static uint64_t io_now_ns(void *ctx)
 {
 	(void)ctx;
@@ -163,6 +175,7 @@ void control_io_init(struct backend *be)
 {
 	be->io.ctx = be;
 	be->io.xmit = io_xmit;
+	be->io.xmit_md = io_xmit_md;
 	be->io.now_ns = io_now_ns;
 	be->io.neigh_lookup = io_neigh_lookup;
 	be->io.wake = io_wake;

@@ -27,6 +27,11 @@
 
 struct ftoe_hooks *be_hooks;
 
+/* Guards the links of be->progs against readers on other threads than the
+ * control socket's (hx_map_get, from the workers); the control thread
+ * itself, the only writer, reads without it. */
+static pthread_mutex_t hx_progs_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static __thread struct ebpf_xdp_buff *tls_buf;
 
 static int hx_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f)
@@ -123,7 +128,11 @@ void hx_fini(struct backend *be)
 	if (!be->hooks)
 		return;
 	ftoe_hooks_detach_all(be->hooks, FLEXTOE_HOOK_NONE, NULL, 0);
-	for (p = be->progs; p; p = next) {
+	pthread_mutex_lock(&hx_progs_lock);
+	p = be->progs;
+	be->progs = NULL;
+	pthread_mutex_unlock(&hx_progs_lock);
+	for (; p; p = next) {
 		next = p->next;
 		prog_free(p);
 	}
@@ -279,9 +288,11 @@ int hx_load(struct backend *be, const struct hx_load_req *r, uint32_t *id, char 
 	pr_info("program %u '%s' (%s) installed at %s, priority %d", p->id, p->name, r->path,
 		ftoe_hook_name(r->hook), p->priority);
 installed:
+	pthread_mutex_lock(&hx_progs_lock);
 	p->next = be->progs;
 	be->progs = p;
 	be->nr_progs++;
+	pthread_mutex_unlock(&hx_progs_lock);
 	*id = p->id;
 	return 0;
 fail:
@@ -294,12 +305,14 @@ static void hx_forget(struct backend *be, struct hx_prog *p)
 {
 	struct hx_prog **pp;
 
+	pthread_mutex_lock(&hx_progs_lock);
 	for (pp = &be->progs; *pp && *pp != p; pp = &(*pp)->next)
 		;
 	if (*pp) {
 		*pp = p->next;
 		be->nr_progs--;
 	}
+	pthread_mutex_unlock(&hx_progs_lock);
 	prog_free(p);
 }
 
@@ -317,9 +330,23 @@ int hx_unload(struct backend *be, uint32_t id)
 	ret = ftoe_hooks_detach(be->hooks, id, NULL);
 	if (ret)
 		return ret;
+	pthread_mutex_lock(&hx_progs_lock);
 	*pp = p->next;
 	be->nr_progs--;
+	pthread_mutex_unlock(&hx_progs_lock);
 	pr_info("program %u '%s' removed from %s", p->id, p->name, ftoe_hook_name(p->hook));
 	prog_free(p);
 	return 0;
+}
+
+struct ebpf_map *hx_map_get(struct backend *be, enum flextoe_hook hook, const char *name)
+{
+	struct ebpf_map *m = NULL;
+
+	pthread_mutex_lock(&hx_progs_lock);
+	for (struct hx_prog *p = be->progs; p && !m; p = p->next)
+		if (p->hook == hook && (m = ebpf_object_find_map(p->obj, name)))
+			ebpf_map_get(m);
+	pthread_mutex_unlock(&hx_progs_lock);
+	return m;
 }

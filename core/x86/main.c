@@ -242,7 +242,11 @@ int main(int argc, char **argv)
 	if (control_init(be))
 		goto out;
 	control_io_init(be);
-	be->eng_locked = be->opts.workers > 1;
+	/* One thread runs the engine whatever --workers says (the PROTO
+	 * thread of pipe.c when N > 1): no lock around it. */
+	be->eng_locked = false;
+	if (be->opts.workers > 1)
+		pipe_io_init(be);
 	pthread_mutex_init(&be->eng_lock, NULL);
 	if (hx_init(be))
 		goto out;

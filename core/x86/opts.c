@@ -23,7 +23,8 @@ static void usage(FILE *out)
 		"  -i, --iface IF          network interface to attach to (required)\n"
 		"  -a, --ip ADDR/PREFIX    the engine's IPv4 address and on-link prefix (required)\n"
 		"  -g, --gateway ADDR      next hop for off-link addresses (inside the prefix)\n"
-		"  -w, --workers N         worker threads (default: one per queue)\n"
+		"  -w, --workers N         worker threads: 1 runs every stage; N > 1 spreads the stages\n"
+		"                          (ingress, protocol, egress) over N threads (default: queues)\n"
 		"  -q, --queues N          NIC rx queues to serve, 1..device queues (default 1)\n"
 		"  -p, --poll MODE         adaptive (default: block when idle) or busy (spin; benchmarks)\n"
 		"      --cc ALG            dctcp (default) or const:RATE, RATE in bit/s with k/m/g suffix\n"
@@ -272,9 +273,9 @@ int opts_parse(int argc, char **argv, struct x86_opts *o)
 		if (o->gateway_be == o->ip_be)
 			return bad("bad --gateway '%s': that is the engine's own address", gateway);
 	}
-	if (o->workers > o->queues)
-		return bad("%s", "--workers must not exceed --queues (each worker serves "
-			   "at least one queue)");
+	if (o->workers > o->queues + 2)
+		return bad("%s", "--workers must not exceed --queues + 2 (a protocol and an "
+			   "egress thread, and at least one queue per ingress thread)");
 	if (!o->workers)
 		o->workers = o->queues;
 	return 0;

@@ -247,9 +247,20 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* For the pipeline's ingress threads (pipe.c): the same rx-pre step. */
+uint32_t worker_rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
+		       uint32_t room)
+{
+	return rx_pre(be, q, f, len, room);
+}
+
 int workers_start(struct backend *be)
 {
 	int err;
+
+	/* --workers N > 1: the stages on their own threads (pipe.c). */
+	if (be->opts.workers > 1)
+		return pipe_start(be);
 
 	be->nr_workers = be->opts.workers;
 	be->workers = calloc(be->nr_workers, sizeof(*be->workers));
@@ -292,6 +303,10 @@ void workers_wake(struct backend *be)
 {
 	uint64_t one = 1;
 
+	if (be->pipe) {
+		pipe_wake_proto(be);
+		return;
+	}
 	for (unsigned int i = 0; i < be->nr_workers; i++)
 		if (be->workers[i].efd >= 0 && write(be->workers[i].efd, &one, sizeof(one)) < 0 &&
 		    errno != EAGAIN)
@@ -300,6 +315,7 @@ void workers_wake(struct backend *be)
 
 void workers_stop(struct backend *be)
 {
+	pipe_stop(be);
 	if (!be->workers)
 		return;
 	atomic_store(&be->stop, true);

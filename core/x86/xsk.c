@@ -136,14 +136,22 @@ static void kick(struct xsk_queue *q)
 
 /* tx-post (DESIGN.md section 4: egress, headers built, before the NIC):
  * every frame the engine sends - TCP segments, ARP and ICMP replies.
+ * md: the engine's snapshot of a segment's flow, NULL for frames of no
+ * flow (ARP, ICMP, a RST to an unknown flow), which get a bare one.
  * On return frame and len may point at the hook's execution buffer. */
-static bool tx_post(struct xsk_queue *q, const void **frame, size_t *len)
+static bool tx_post(struct xsk_queue *q, const void **frame, size_t *len,
+		    const struct flextoe_md *md)
 {
 	struct ftoe_hook_frame hf = { .data = (uint8_t *)(uintptr_t)*frame, .len = (uint32_t)*len };
 
 	if (*len > XQ_FRAME_SIZE)
 		return true;	/* xq_xmit_raw refuses it */
-	hx_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+	if (md) {
+		hf.md = *md;
+		hf.md.tstamp_ns = be_now_ns();	/* now, not the engine's batch time */
+	} else {
+		hx_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+	}
 	if (ftoe_hooks_run(be_hooks, FLEXTOE_HOOK_TX_POST, &hf) != FTOE_XDP_PASS) {
 		pthread_mutex_lock(&q->tx_lock);
 		q->st.tx_hook_drop++;
@@ -157,7 +165,13 @@ static bool tx_post(struct xsk_queue *q, const void **frame, size_t *len)
 
 int xq_xmit(struct xsk_queue *q, const void *frame, size_t len)
 {
-	if (ftoe_hooks_active(be_hooks, FLEXTOE_HOOK_TX_POST) && !tx_post(q, &frame, &len))
+	return xq_xmit_md(q, frame, len, NULL);
+}
+
+int xq_xmit_md(struct xsk_queue *q, const void *frame, size_t len,
+	       const struct flextoe_md *md)
+{
+	if (ftoe_hooks_active(be_hooks, FLEXTOE_HOOK_TX_POST) && !tx_post(q, &frame, &len, md))
 		return 0;
 	return xq_xmit_raw(q, frame, len);
 }

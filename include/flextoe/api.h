@@ -84,6 +84,23 @@ int ftoe_recv_done(struct ftoe_ctx *ctx, int sock, size_t n);
 ssize_t ftoe_send_reserve(struct ftoe_ctx *ctx, int sock, void **buf);
 int ftoe_send_commit(struct ftoe_ctx *ctx, int sock, size_t n);
 
+/* Connection splicing (docs/api.md): join two established connections of
+ * this context so that the splice program (xdp-progs/splice.bpf.c, loaded
+ * at rx-pre) relays every later segment between their peers, rewritten,
+ * without the engine or the application seeing the bytes.  Both sockets
+ * must have nothing in flight the engine would still have to deliver:
+ * everything sent acknowledged by the peer, everything received read.
+ * Returns 0, or -EAGAIN (not yet: unacknowledged or unread bytes; retry
+ * after the next event), -ENOENT (no splice program at rx-pre),
+ * -ENOTCONN (not established, or ended), -EALREADY, -EBADF, -EINVAL,
+ * -EOPNOTSUPP (timestamps on one connection only), -EMSGSIZE (a peer's
+ * MSS is too small).  Afterwards the sockets carry nothing: sends are
+ * discarded and reads wait; when the splice ends (FIN both ways, or a RST)
+ * both report end of stream and FTOE_POLLHUP (a RST: FTOE_POLLERR,
+ * -ECONNRESET).  Close them as usual; closing earlier leaves the splice
+ * running. */
+int ftoe_splice(struct ftoe_ctx *ctx, int sock_a, int sock_b);
+
 const char *ftoe_strerror(int err);
 
 #ifdef __cplusplus

@@ -297,7 +297,8 @@ void ctx_process(struct ftoe_ctx *c)
 			if (ev.req == c->want_req) {
 				c->res = ev.res;
 				c->got_res = true;
-				if (ev.res >= 0)
+				/* LS_FREE: a call that makes no socket (splice) */
+				if (ev.res >= 0 && c->want_kind != LS_FREE)
 					install(c, ev.handle, c->want_kind);
 			}
 			continue;
@@ -355,12 +356,18 @@ int ctx_wait(struct ftoe_ctx *c, int timeout_ms)
 
 int ctx_call(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t a0, uint32_t a1)
 {
+	return ctx_call_handle(c, op, kind, 0, a0, a1);
+}
+
+int ctx_call_handle(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t handle, uint32_t a0,
+		    uint32_t a1)
+{
 	int err;
 
 	c->want_kind = kind;
 	c->want_req = ++c->req_seq;
 	c->got_res = false;
-	err = ctx_push_cmd(c, op, 0, a0, a1, c->want_req);
+	err = ctx_push_cmd(c, op, handle, a0, a1, c->want_req);
 	if (err)
 		return err;
 	for (;;) {

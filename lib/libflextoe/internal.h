@@ -63,6 +63,9 @@ int ctx_push_cmd(struct ftoe_ctx *c, uint16_t op, uint32_t handle, uint32_t a0, 
 		 uint64_t req);
 /* Run a command that answers with a RESULT: the handle or -errno. */
 int ctx_call(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t a0, uint32_t a1);
+/* The same for a command on an existing socket's engine handle. */
+int ctx_call_handle(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t handle, uint32_t a0,
+		    uint32_t a1);
 /* Apply queued events to the sockets' state. */
 void ctx_process(struct ftoe_ctx *c);
 /* Block until the engine posts something (or timeout_ms passes, -1: no

@@ -362,3 +362,20 @@ int ftoe_send_commit(struct ftoe_ctx *c, int s, size_t n)
 		return -EINVAL;
 	return n ? tx_commit(c, s, (uint32_t)n) : 0;
 }
+
+/* ---- splicing ------------------------------------------------------------- */
+
+int ftoe_splice(struct ftoe_ctx *c, int a, int b)
+{
+	struct lsock *la = ctx_sock(c, a), *lb = ctx_sock(c, b);
+
+	if (!la || !lb)
+		return -EBADF;
+	if (la->kind != LS_CONN || lb->kind != LS_CONN)
+		return -ENOTCONN;
+	if (a == b)
+		return -EINVAL;
+	if (c->dead)
+		return -ECONNRESET;
+	return ctx_call_handle(c, APPIF_OP_SPLICE, LS_FREE, la->handle, lb->handle, 0);
+}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loader/fw/fw_engine.h"
 #include "loader/fw/fwrules.h"
 
 static const char *prog_name = "flextoe-fw";
@@ -19,6 +20,11 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  check RULES                 parse RULES; report the first bad line\n"
 		"  compile RULES [options]     compile RULES into the firewall's map entries\n"
+		"  apply RULES [options]       make RULES the running engine's firewall (loads it\n"
+		"                              at rx-pre if needed; atomic rule-set swap)\n"
+		"  stats [--json]              hits per rule of the running engine's firewall\n"
+		"\n"
+		"Each command takes -h for its own options.\n"
 		"\n"
 		"compile options:\n"
 		"  -p, --print-updates   print one 'MAP KEYHEX VALHEX' line per map update, in\n"
@@ -99,8 +105,12 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(cmd, "apply"))
+		return fw_cmd_apply(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stats"))
+		return fw_cmd_stats(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") && strcmp(cmd, "compile")) {
-		fprintf(stderr, "%s: unknown command '%s' (check, compile); see %s -h\n",
+		fprintf(stderr, "%s: unknown command '%s' (check, compile, apply, stats); see %s -h\n",
 			prog_name, cmd, prog_name);
 		return 2;
 	}

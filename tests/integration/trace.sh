@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # trace.sh - flextoe-bpf trace and capture against a running engine: a Linux peer sends a few
-# hundred KB to flextoe-bulk while trace (JSON + pcap) and tcpdump on the peer watch; detaching on
-# SIGINT, cleanup by the engine after kill -9, permissions, and capture's pcap.
+# hundred KB to flextoe-bulk and receives as many from it while trace (JSON + pcap) and tcpdump on
+# the peer watch (tx records carry the flow's TCP state); detaching on SIGINT, cleanup by the
+# engine after kill -9, permissions, and capture's pcap.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -89,6 +90,11 @@ s.close()
 PY
 t_check "peer sends $BYTES bytes to the engine" ns_exec peer timeout 60 python3 "$TMP/send.py" $ENG_IP $PORT $BYTES
 t_check "flextoe-bulk received them" wait_for 10 grep -q "bytes=$BYTES " "$TMP/bulk.out"
+# ... and engine -> peer (same port, on the peer), so the engine's tx-post sees data segments.
+ns_bg peer python3 tests/tools/traffic/bulk_peer.py recv $PEER_IP $PORT >"$TMP/peer_recv.out" 2>&1
+wait_for 5 grep -q listening "$TMP/peer_recv.out"
+ns_bg eng "$BIN/flextoe-bulk" --connect $PEER_IP:$PORT --send $BYTES >"$TMP/bulk_send.out" 2>&1
+t_check "the peer received $BYTES bytes from the engine" wait_for 20 grep -q "bytes=$BYTES " "$TMP/peer_recv.out"
 sleep 0.5
 kill -INT $TRACE
 t_check "trace exits 0 on SIGINT" wait $TRACE
@@ -110,6 +116,25 @@ if what == "tx":
     n = sum(1 for r in recs if r["dir"] == "tx")
     print("tx records=%d" % n)
     sys.exit(0 if n else 1)
+if what == "txstate":
+    # tx-post carries the flow's TCP snapshot (DESIGN.md section 4): a data
+    # segment leaves snd_nxt at its end (RFC 9293 3.4: FIN counts one) with
+    # snd_una at or before its start; a pure ACK carries seq == snd_nxt.
+    M = 1 << 32
+    le = lambda a, b: (b - a) % M < M // 2
+    tx = [r for r in recs if r["dir"] == "tx"]
+    data = [r for r in tx if r["len"] > 0]
+    acks = [r for r in tx if r["len"] == 0 and r["flags"] == "."]
+    bad_data = [r for r in data if r["snd_nxt"] != (r["seq"] + r["len"] + ("F" in r["flags"])) % M
+                or not le(r["snd_una"], r["seq"])]
+    bad_acks = [r for r in acks if r["snd_nxt"] != r["seq"] or not le(r["snd_una"], r["snd_nxt"])]
+    cc = sum(1 for r in data if r.get("cwnd", r.get("rate", 0)) > 0)
+    rtt = sum(1 for r in tx if r["srtt_us"] > 0)
+    print("tx data=%d (bad %d, cwnd/rate>0 %d) pure acks=%d (bad %d) srtt>0=%d"
+          % (len(data), len(bad_data), cc, len(acks), len(bad_acks), rtt))
+    for r in (bad_data + bad_acks)[:3]:
+        print("  bad:", r)
+    sys.exit(0 if data and acks and not bad_data and not bad_acks and cc == len(data) and rtt else 1)
 if what == "seqs":
     out = subprocess.run(["tshark", "-r", peer_pcap, "-n", "-Y", "ip.src==%s && tcp.len>0" % peer_ip,
                           "-T", "fields", "-e", "tcp.seq_raw"], capture_output=True, text=True, check=True)
@@ -124,6 +149,8 @@ t_check "JSON records carry exactly the documented keys" python3 "$TMP/check.py"
 t_check "every rx data seq in the trace is one the peer sent (peer tcpdump)" \
 	python3 "$TMP/check.py" "$TMP/trace.json" "$TMP/peer.pcap" $PEER_IP seqs
 t_check "tx records exist" python3 "$TMP/check.py" "$TMP/trace.json" - - tx
+t_check "tx records carry the flow's TCP state (snd_nxt == seq+len, snd_una <= seq, cwnd, srtt)" \
+	python3 "$TMP/check.py" "$TMP/trace.json" - - txstate
 NREC=$(grep -c '^{' "$TMP/trace.json")
 # (tshark warns about running as root on stderr; errors about the file are what count)
 tshark_clean() {	# tshark_clean PCAP N: tshark reads N packets and reports no problem with the file

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pipeline.h"
 #include "tests/unit/core/engine_link.h"
 
 static const uint8_t mac_a[6] = { 2, 0, 0, 0, 0, 1 };
@@ -152,11 +153,22 @@ void lb_fini(struct lb_world *w)
 	}
 }
 
+/* One frame into side idx's engine, by either entry point. */
+static void engine_rx(struct lb_world *w, int idx, void *frame, uint16_t len)
+{
+	struct ftoe_rx_item it;
+
+	if (w->split_rx) {
+		ftoe_engine_rx_prepare(w->s[idx].eng, frame, len, &it);
+		ftoe_engine_rx_items(w->s[idx].eng, 0, &it, 1);
+		return;
+	}
+	ftoe_engine_rx(w->s[idx].eng, 0, (void *const[]){ frame }, &len, 1);
+}
+
 void lb_inject(struct lb_world *w, int idx, const void *frame, uint16_t len)
 {
-	void *f[1] = { (void *)frame };
-
-	ftoe_engine_rx(w->s[idx].eng, 0, f, &len, 1);
+	engine_rx(w, idx, (void *)frame, len);
 }
 
 /* Deliver the frames side i sent that are due to the other side. */
@@ -167,11 +179,10 @@ static unsigned deliver(struct lb_world *w, int i)
 
 	while (q->len && q->p[q->head].at <= w->now) {
 		struct lb_pkt pkt = q->p[q->head];
-		void *f[1] = { pkt.data };
 
 		q->head = (q->head + 1) % q->cap;
 		q->len--;
-		ftoe_engine_rx(w->s[!i].eng, 0, f, &pkt.len, 1);
+		engine_rx(w, !i, pkt.data, pkt.len);
 		n++;
 	}
 	return n;

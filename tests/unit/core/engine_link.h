@@ -46,6 +46,9 @@ struct lb_world {
 	uint64_t rng;
 	struct lb_side s[2];
 	bool block_tx;		/* refuse xmit (ring full) */
+	/* deliver through ftoe_engine_rx_prepare + ftoe_engine_rx_items (the
+	 * pipelined backend's split) instead of ftoe_engine_rx */
+	bool split_rx;
 };
 
 #define LB_IP_A 0x0a000001u /* 10.0.0.1 (host order) */

@@ -1,0 +1,771 @@
+/* pipe.c - --workers N > 1: the pipeline's stages on their own threads (ingress, protocol, egress), joined by lockless SPSC rings. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/byteorder.h"
+#include "core/pipeline.h"
+#include "core/segment.h"
+#include "core/x86/app.h"
+#include "core/x86/backend.h"
+#include "core/x86/spsc.h"
+#include "lib/util/log.h"
+
+/*
+ * Threads and what they own (docs/engine.md "Threads and CPU use"):
+ *
+ *   ingress (IN)   AF_XDP rx and fill rings of its queues; the rx-pre hook;
+ *                  ARP/ICMP/TCP classification; the read-only part of
+ *                  pre-processing (ftoe_engine_rx_prepare: validation,
+ *                  checksums, flow lookup) into struct ftoe_rx_item.
+ *   protocol (PROTO)  everything that writes engine state: the protocol
+ *                  stage, rx-post hook, post-processing, flow scheduler,
+ *                  timers, the control plane (SYN/RST/unknown flows, ARP,
+ *                  ICMP) and the applications (app_server_poll).
+ *   egress (OUT)   the tx-post hook, the AF_XDP tx and completion rings of
+ *                  every queue, and the kicks (in copy mode the kernel
+ *                  transmits inside them: the costliest syscalls).
+ *
+ *   --workers 2    IN+OUT | PROTO  (all I/O on one thread, TCP on the other)
+ *   --workers 3    IN | PROTO | OUT
+ *   --workers N>3  N-2 IN threads (queue i on IN thread i mod (N-2)) | PROTO | OUT
+ *
+ * Rings, each with one producer and one consumer (core/x86/spsc.h):
+ *   IN -> PROTO    rx items; the frame stays in the queue's umem, borrowed
+ *   PROTO -> IN    the borrowed frames' addresses, back to their fill ring
+ *                  (only the IN thread produces into a fill ring)
+ *   PROTO -> OUT   frames the engine sends, copied into the slot, with the
+ *                  tx-post hook's snapshot of the flow (struct flextoe_md)
+ *
+ * Per-flow order: a flow arrives on one rx queue, one IN thread owns that
+ * queue, every ring is FIFO and the PROTO thread handles its items in ring
+ * order, slow-path segments included (ftoe_engine_rx_items).  Nothing fans
+ * out, so there is nothing to reorder.
+ *
+ * Frames of no flow that others send (ARP and ICMP replies from the PROTO
+ * thread, XDP_TX of an rx-pre program from an IN thread, the gratuitous
+ * ARP from the main thread) take xq_xmit as before: the AF_XDP tx ring
+ * stays under the queue's tx_lock, which the OUT thread takes once per
+ * frame and which is otherwise uncontended.
+ *
+ * Idle threads block on an eventfd (plus their sockets, or the
+ * applications' epoll fd); a producer writes the consumer's eventfd only
+ * when the consumer said it is going to sleep (struct spsc_waiter).
+ * --poll busy: nobody sleeps.
+ */
+
+#define PIPE_IN    1u
+#define PIPE_PROTO 2u
+#define PIPE_OUT   4u
+
+#define RX_BATCH        XQ_BATCH
+#define TX_RING_SLOTS   512
+#define IDLE_MAX_MS     1000
+#define CTL_POLL_MAX_NS 100000000ull	/* ARP timers at least every 100 ms */
+#define IPPROTO_ICMP_   1
+
+enum { SLOT_TCP = 0, SLOT_ARP, SLOT_ICMP };
+
+/* IN -> PROTO */
+struct pipe_rx_slot {
+	struct ftoe_rx_item it;	/* it.frame: the frame in the queue's umem */
+	uint64_t addr;		/* the umem frame's base, for the fill ring */
+	uint16_t len;
+	uint8_t kind;		/* SLOT_* */
+	uint8_t qi;		/* index into the IN thread's queues */
+} __attribute__((aligned(8)));
+
+/* PROTO -> IN */
+struct pipe_ret_slot {
+	uint64_t addr;
+	uint32_t qi;
+	uint32_t pad;
+};
+
+/* PROTO -> OUT */
+struct pipe_tx_slot {
+	uint16_t len;
+	uint8_t q;
+	uint8_t has_md;
+	uint32_t pad;
+	struct flextoe_md md;
+	uint8_t data[XQ_FRAME_SIZE];
+} __attribute__((aligned(64)));
+
+struct pipe;
+
+/* Set on the PROTO thread: the only producer of the ring to OUT. */
+static __thread bool tls_proto;
+
+struct pipe_thread {
+	struct backend *be;
+	struct pipe *p;
+	unsigned int idx, roles;
+	char name[16];
+	struct spsc_waiter wait;
+	pthread_t tid;
+	bool started;
+
+	/* IN */
+	struct xsk_queue *qs[FTOE_STEER_MAX_QUEUES];
+	unsigned int nq;
+	uint32_t q_out[FTOE_STEER_MAX_QUEUES];	/* frames lent to PROTO, per queue */
+	_Atomic int want_frames;	/* a queue runs low: wake me on returns */
+	bool rx_blocked;		/* the ring to PROTO was full */
+	struct spsc_ring rx;		/* to PROTO */
+	struct spsc_ring ret;		/* from PROTO */
+
+	/* counters (the thread's own; read at exit) */
+	uint64_t items, sleeps;
+};
+
+struct pipe {
+	struct pipe_thread *th;
+	unsigned int nth;
+	struct pipe_thread *in[FTOE_STEER_MAX_QUEUES];
+	unsigned int nin;
+	struct pipe_thread *proto, *out;
+	struct spsc_ring tx;		/* PROTO -> OUT */
+	_Atomic int tx_want;		/* PROTO found tx full: wake it on space */
+	/* PROTO thread only */
+	bool tx_pushed;			/* since the last kick of OUT */
+	bool tx_full;			/* an xmit found tx full this round */
+	bool poll_again;		/* io.wake from PROTO itself */
+	uint64_t ctl_next_ns;
+	uint64_t tx_frames, tx_full_cnt, tx_too_big;
+	/* OUT thread only */
+	uint64_t out_frames, out_retry;
+};
+
+static void frames_fill(struct xsk_queue *q, const uint64_t *addrs, unsigned int n)
+{
+	uint32_t idx;
+
+	if (!n)
+		return;
+	/* Cannot fail: a queue's rx frames live only in its fill and rx
+	 * rings and in this pipeline, and the fill ring holds all of them. */
+	if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n) {
+		pr_err("queue %u: fill ring full (frame accounting bug); frames lost", q->id);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addrs[i];
+	xsk_ring_prod__submit(&q->fill, n);
+}
+
+/* ---- ingress ------------------------------------------------------------ */
+
+/* Frames PROTO is done with go back to their fill rings. */
+static unsigned int in_take_returns(struct pipe_thread *t)
+{
+	uint64_t addrs[FTOE_STEER_MAX_QUEUES][RX_BATCH];
+	unsigned int cnt[FTOE_STEER_MAX_QUEUES] = { 0 };
+	uint32_t idx, n, total = 0;
+
+	while ((n = spsc_cons_peek(&t->ret, RX_BATCH, &idx))) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct pipe_ret_slot *r = spsc_slot(&t->ret, idx + i);
+
+			addrs[r->qi][cnt[r->qi]++] = r->addr;
+			t->q_out[r->qi]--;
+		}
+		spsc_cons_release(&t->ret, n);
+		for (unsigned int qi = 0; qi < t->nq; qi++) {
+			frames_fill(t->qs[qi], addrs[qi], cnt[qi]);
+			cnt[qi] = 0;
+		}
+		total += n;
+	}
+	return total;
+}
+
+/* One rx batch of queue qi: rx-pre, classification and the read-only
+ * pre-processing, into the ring to PROTO; dropped frames go straight back
+ * to the fill ring. */
+static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
+{
+	struct backend *be = t->be;
+	struct xsk_queue *q = t->qs[qi];
+	uint64_t back[RX_BATCH];
+	unsigned int nback = 0, pushed = 0;
+	uint32_t ridx, sidx, n, room;
+
+	room = spsc_prod_reserve(&t->rx, RX_BATCH, &sidx);
+	if (!room) {
+		/* PROTO is behind: leave the frames in the rx ring, and wait
+		 * for PROTO rather than for the socket (which stays readable) */
+		t->rx_blocked = true;
+		return 0;
+	}
+	n = xsk_ring_cons__peek(&q->rx, room, &ridx);
+	if (!n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, ridx + i);
+		uint64_t base = d->addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
+		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+		uint32_t len = d->len;
+		struct pipe_rx_slot *s;
+		uint16_t type;
+		uint8_t kind;
+
+		q->st.rx_frames++;
+		if (ftoe_hooks_active(be->hooks, FLEXTOE_HOOK_RX_PRE)) {
+			len = worker_rx_pre(be, q, f, len,
+					    XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
+			if (!len)
+				goto drop;
+		}
+		if (len < FTOE_ETH_HLEN) {
+			q->st.rx_runt++;
+			goto drop;
+		}
+		type = ftoe_get_be16(f + 12);
+		if (type == FTOE_ETH_P_ARP) {
+			q->st.rx_arp++;
+			kind = SLOT_ARP;
+		} else if (type == FTOE_ETH_P_IPV4 && len >= FTOE_ETH_HLEN + 20) {
+			uint8_t proto = f[FTOE_ETH_HLEN + 9];
+
+			if (proto == FTOE_IPPROTO_TCP) {
+				q->st.rx_tcp++;
+				kind = SLOT_TCP;
+			} else if (proto == IPPROTO_ICMP_) {
+				q->st.rx_icmp++;
+				kind = SLOT_ICMP;
+			} else {
+				q->st.rx_other++;
+				goto drop;
+			}
+		} else {
+			if (type == FTOE_ETH_P_IPV4)
+				q->st.rx_runt++;
+			else
+				q->st.rx_other++;
+			goto drop;
+		}
+		s = spsc_slot(&t->rx, sidx + pushed);
+		s->addr = base;
+		s->len = (uint16_t)len;
+		s->kind = kind;
+		s->qi = (uint8_t)qi;
+		if (kind == SLOT_TCP)
+			ftoe_engine_rx_prepare(be->eng, f, (uint16_t)len, &s->it);
+		else
+			s->it.frame = f;
+		pushed++;
+		continue;
+drop:
+		back[nback++] = base;
+	}
+	xsk_ring_cons__release(&q->rx, n);
+	frames_fill(q, back, nback);
+	if (pushed) {
+		t->q_out[qi] += pushed;
+		t->items += pushed;
+		spsc_prod_submit(&t->rx, pushed);
+		spsc_waiter_kick(&t->p->proto->wait);
+	}
+	return n;
+}
+
+static unsigned int in_pass(struct pipe_thread *t)
+{
+	unsigned int work = in_take_returns(t);
+	bool low = false;
+
+	t->rx_blocked = false;
+	for (unsigned int qi = 0; qi < t->nq; qi++) {
+		work += in_rx_batch(t, qi);
+		/* Less than half of the queue's frames left for the kernel:
+		 * from now on PROTO wakes us when it gives some back. */
+		if (t->q_out[qi] > XQ_RX_FRAMES / 2)
+			low = true;
+	}
+	atomic_store_explicit(&t->want_frames, low || t->rx_blocked, memory_order_relaxed);
+	return work;
+}
+
+/* ---- protocol ----------------------------------------------------------- */
+
+static void proto_return(struct pipe_thread *in, const struct pipe_rx_slot *s)
+{
+	struct pipe_ret_slot *r;
+	uint32_t idx;
+
+	/* Never full: it holds at most the frames lent, as many as its slots. */
+	if (spsc_prod_reserve(&in->ret, 1, &idx) != 1) {
+		pr_err("%s: return ring full (frame accounting bug)", in->name);
+		return;
+	}
+	r = spsc_slot(&in->ret, idx);
+	r->addr = s->addr;
+	r->qi = s->qi;
+	spsc_prod_submit(&in->ret, 1);
+}
+
+/* One batch from IN thread in, handled in ring order. */
+static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
+{
+	struct backend *be = in->be;
+	struct ftoe_rx_item items[RX_BATCH];
+	unsigned int nt = 0;
+	uint32_t idx, n;
+
+	n = spsc_cons_peek(&in->rx, RX_BATCH, &idx);
+	if (!n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct pipe_rx_slot *s = spsc_slot(&in->rx, idx + i);
+
+		if (s->kind == SLOT_TCP) {
+			items[nt++] = s->it;
+			continue;
+		}
+		/* ARP/ICMP: the TCP segments before it first, in order */
+		if (nt) {
+			ftoe_engine_rx_items(be->eng, in->qs[s->qi]->id, items, nt);
+			nt = 0;
+		}
+		if (s->kind == SLOT_ARP)
+			control_arp_rx(be, s->it.frame, s->len);
+		else
+			control_icmp_rx(be, in->qs[s->qi], (void *)(uintptr_t)s->it.frame, s->len);
+	}
+	if (nt)
+		ftoe_engine_rx_items(be->eng, in->qs[0]->id, items, nt);
+	/* The engine is done with the frames: back to their owner. */
+	for (uint32_t i = 0; i < n; i++)
+		proto_return(in, spsc_slot(&in->rx, idx + i));
+	spsc_cons_release(&in->rx, n);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&in->want_frames, memory_order_relaxed))
+		spsc_waiter_kick(&in->wait);
+	p->proto->items += n;
+	return n;
+}
+
+static void proto_kick_out(struct pipe *p)
+{
+	if (p->tx_pushed) {
+		p->tx_pushed = false;
+		spsc_waiter_kick(&p->out->wait);
+	}
+}
+
+/* Returns the ns until the engine's or the control plane's next deadline. */
+static unsigned int proto_pass(struct pipe_thread *t, uint64_t *next)
+{
+	struct pipe *p = t->p;
+	struct backend *be = t->be;
+	unsigned int work = 0;
+	uint64_t now, d;
+
+	p->tx_full = false;
+	for (unsigned int i = 0; i < p->nin; i++)
+		work += proto_rx(p, p->in[i]);
+	proto_kick_out(p);
+	/* The engine keeps one set of timers and one scheduler for all
+	 * queues (its q argument is not used), so one poll serves them all. */
+	*next = ftoe_engine_poll(be->eng, be->queues[0].id);
+	work += app_server_poll(be);
+	if (p->poll_again) {
+		/* an application queued data: the scheduler has work */
+		p->poll_again = false;
+		*next = 0;
+	}
+	now = be_now_ns();
+	if (now >= p->ctl_next_ns) {
+		d = control_poll(be);
+		p->ctl_next_ns = now + (d < CTL_POLL_MAX_NS ? d : CTL_POLL_MAX_NS);
+	}
+	d = p->ctl_next_ns > now ? p->ctl_next_ns - now : 0;
+	if (d < *next)
+		*next = d;
+	proto_kick_out(p);
+	return work;
+}
+
+/* The engine's xmit on the PROTO thread: into the ring to OUT. */
+static int pipe_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
+			const struct flextoe_md *md)
+{
+	struct backend *be = ctx;
+	struct pipe *p = be->pipe;
+	struct pipe_tx_slot *s;
+	uint32_t idx;
+
+	if (q >= be->nr_queues)
+		q = 0;
+	/* Before the threads start and after they stop (the resets of a
+	 * shutdown), or from a thread that is not PROTO: send directly. */
+	if (!p || !tls_proto)
+		return md ? xq_xmit_md(&be->queues[q], frame, len, md) :
+			    xq_xmit(&be->queues[q], frame, len);
+	if (len > XQ_FRAME_SIZE) {
+		p->tx_too_big++;
+		return -EMSGSIZE;
+	}
+	if (spsc_prod_reserve(&p->tx, 1, &idx) != 1) {
+		/* OUT is behind: the engine keeps the segment and retries */
+		p->tx_full = true;
+		p->tx_full_cnt++;
+		proto_kick_out(p);
+		return -ENOBUFS;
+	}
+	s = spsc_slot(&p->tx, idx);
+	s->len = (uint16_t)len;
+	s->q = (uint8_t)q;
+	s->has_md = md != NULL;
+	if (md)
+		s->md = *md;
+	memcpy(s->data, frame, len);
+	spsc_prod_submit(&p->tx, 1);
+	p->tx_frames++;
+	p->tx_pushed = true;
+	/* A long burst should not wait for the end of the round. */
+	if ((p->tx_frames & 31) == 0)
+		proto_kick_out(p);
+	return 0;
+}
+
+static int pipe_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
+{
+	return pipe_xmit_md(ctx, q, frame, len, NULL);
+}
+
+/* ---- egress ------------------------------------------------------------- */
+
+static unsigned int out_pass(struct pipe_thread *t)
+{
+	struct pipe *p = t->p;
+	struct backend *be = t->be;
+	bool touched[FTOE_STEER_MAX_QUEUES] = { false };
+	uint32_t idx, n, done = 0;
+
+	n = spsc_cons_peek(&p->tx, RX_BATCH, &idx);
+	for (; done < n; done++) {
+		const struct pipe_tx_slot *s = spsc_slot(&p->tx, idx + done);
+		struct xsk_queue *q = &be->queues[s->q];
+		int err;
+
+		err = xq_xmit_md(q, s->data, s->len, s->has_md ? &s->md : NULL);
+		touched[s->q] = true;
+		if (err == -ENOBUFS) {
+			/* the AF_XDP tx ring is full: push it out, retry */
+			p->out_retry++;
+			break;
+		}
+		p->out_frames++;
+	}
+	if (done) {
+		spsc_cons_release(&p->tx, done);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&p->tx_want, memory_order_relaxed)) {
+			atomic_store_explicit(&p->tx_want, 0, memory_order_relaxed);
+			spsc_waiter_kick(&p->proto->wait);
+		}
+	}
+	for (unsigned int i = 0; i < be->nr_queues; i++)
+		if (touched[i])
+			xq_flush(&be->queues[i]);
+	t->items += done;
+	return n;
+}
+
+/* ---- the threads -------------------------------------------------------- */
+
+static int timeout_ms(uint64_t ns)
+{
+	if (ns == UINT64_MAX || ns >= (uint64_t)IDLE_MAX_MS * 1000000ull)
+		return IDLE_MAX_MS;
+	return (int)((ns + 999999) / 1000000);
+}
+
+/* After spsc_waiter_prepare: anything this thread would act on right now? */
+static bool has_work(struct pipe_thread *t)
+{
+	struct pipe *p = t->p;
+
+	if (t->roles & PIPE_IN && spsc_count(&t->ret) &&
+	    atomic_load_explicit(&t->want_frames, memory_order_relaxed))
+		return true;
+	if (t->roles & PIPE_OUT && spsc_count(&p->tx))
+		return true;
+	if (t->roles & PIPE_PROTO) {
+		for (unsigned int i = 0; i < p->nin; i++)
+			if (spsc_count(&p->in[i]->rx))
+				return true;
+		if (p->tx_full && spsc_count(&p->tx) < spsc_capacity(&p->tx))
+			return true;
+	}
+	return false;
+}
+
+static void *pipe_main(void *arg)
+{
+	struct pipe_thread *t = arg;
+	struct backend *be = t->be;
+	struct pipe *p = t->p;
+	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
+	nfds_t npfd = 0;
+
+	pthread_setname_np(pthread_self(), t->name);
+	tls_proto = t->roles & PIPE_PROTO;
+	if (t->roles & PIPE_IN)
+		for (unsigned int i = 0; i < t->nq; i++) {
+			pfd[npfd].fd = t->qs[i]->fd;
+			pfd[npfd++].events = POLLIN;
+		}
+	if (t->roles & PIPE_OUT)
+		for (unsigned int i = 0; i < be->nr_queues; i++) {
+			/* kicks: the queue's owner batches them (xq_xmit_raw) */
+			pthread_mutex_lock(&be->queues[i].tx_lock);
+			be->queues[i].owner = pthread_self();
+			be->queues[i].has_owner = true;
+			pthread_mutex_unlock(&be->queues[i].tx_lock);
+		}
+	if (t->roles & PIPE_PROTO && app_server_fd() >= 0) {
+		pfd[npfd].fd = app_server_fd();
+		pfd[npfd++].events = POLLIN;
+	}
+	pfd[npfd].fd = t->wait.efd;
+	pfd[npfd++].events = POLLIN;
+	/* Every thread here runs hook programs (rx-pre, rx-post, tx-post). */
+	if (ftoe_hooks_thread_register(be->hooks))
+		pr_warn("%s: too many hook reader threads; hooks run on the slow path", t->name);
+
+	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
+		uint64_t next = UINT64_MAX;
+		unsigned int work = 0;
+		int to;
+
+		ftoe_hooks_quiescent(be->hooks);
+		if (t->roles & PIPE_IN)
+			work += in_pass(t);
+		if (t->roles & PIPE_PROTO)
+			work += proto_pass(t, &next);
+		if (t->roles & PIPE_OUT)
+			work += out_pass(t);
+		if (t->roles & PIPE_IN && (work || be->opts.busy_poll))
+			for (unsigned int i = 0; i < t->nq; i++)
+				xq_rx_kick(t->qs[i]);
+		/* (a full ring to OUT is no reason to spin: OUT wakes us) */
+		if (work || (next == 0 && !(t->roles & PIPE_PROTO && p->tx_full)) ||
+		    be->opts.busy_poll)
+			continue;
+		/* Idle: say so, look once more, then block (poll() on the
+		 * sockets also serves the fill ring's need_wakeup). */
+		if (t->roles & PIPE_PROTO && p->tx_full)
+			atomic_store_explicit(&p->tx_want, 1, memory_order_relaxed);
+		spsc_waiter_prepare(&t->wait);
+		if (has_work(t)) {
+			spsc_waiter_done(&t->wait);
+			continue;
+		}
+		t->sleeps++;
+		ftoe_hooks_thread_offline(be->hooks);
+		/* blocked on PROTO: its eventfd only (the last pollfd); a
+		 * deadline due now while OUT is full: 1 ms at most */
+		to = next == 0 ? 1 : timeout_ms(next);
+		if ((t->rx_blocked ? poll(&pfd[npfd - 1], 1, to) : poll(pfd, npfd, to)) < 0 &&
+		    errno != EINTR) {
+			pr_err("%s: poll: %s", t->name, strerror(errno));
+			break;
+		}
+		ftoe_hooks_thread_online(be->hooks);
+		spsc_waiter_done(&t->wait);
+		if (pfd[npfd - 1].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(t->wait.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_debug("%s: eventfd: %s", t->name, strerror(errno));
+		}
+	}
+	ftoe_hooks_thread_unregister(be->hooks);
+	hx_thread_exit();
+	return NULL;
+}
+
+static void pipe_free(struct pipe *p)
+{
+	if (!p)
+		return;
+	for (unsigned int i = 0; i < p->nth; i++) {
+		struct pipe_thread *t = &p->th[i];
+
+		if (t->wait.efd >= 0)
+			close(t->wait.efd);
+		spsc_fini(&t->rx);
+		spsc_fini(&t->ret);
+	}
+	spsc_fini(&p->tx);
+	free(p->th);
+	free(p);
+}
+
+static uint32_t pow2_at_least(uint32_t v)
+{
+	uint32_t r = 2;
+
+	while (r < v)
+		r <<= 1;
+	return r;
+}
+
+/* Threads and rings for --workers N (N > 1); see the top of the file. */
+int pipe_start(struct backend *be)
+{
+	unsigned int n = be->opts.workers, nin = n == 2 ? 1 : n - 2;
+	struct pipe *p;
+	int err;
+
+	if (nin > be->nr_queues) {
+		pr_err("--workers %u: %u ingress threads need at least as many queues (--queues %u)",
+		       n, nin, be->nr_queues);
+		return -EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->th = calloc(n, sizeof(*p->th)))) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->nth = n;
+	for (unsigned int i = 0; i < n; i++)
+		p->th[i].wait.efd = -1;
+	/* roles */
+	if (n == 2) {
+		p->th[0].roles = PIPE_IN | PIPE_OUT;
+		p->th[1].roles = PIPE_PROTO;
+		snprintf(p->th[0].name, sizeof(p->th[0].name), "ftoe-io");
+	} else {
+		for (unsigned int i = 0; i < nin; i++) {
+			p->th[i].roles = PIPE_IN;
+			snprintf(p->th[i].name, sizeof(p->th[i].name), "ftoe-in%u", i % 100u);
+		}
+		p->th[n - 1].roles = PIPE_OUT;
+		snprintf(p->th[n - 1].name, sizeof(p->th[n - 1].name), "ftoe-out");
+	}
+	p->th[n - 2].roles = PIPE_PROTO;
+	snprintf(p->th[n - 2].name, sizeof(p->th[n - 2].name), "ftoe-proto");
+	p->proto = &p->th[n - 2];
+	p->out = &p->th[n == 2 ? 0 : n - 1];
+	for (unsigned int i = 0; i < nin; i++)
+		p->in[p->nin++] = &p->th[i];
+	/* queue q on IN thread q mod nin */
+	for (unsigned int q = 0; q < be->nr_queues; q++) {
+		struct pipe_thread *t = p->in[q % nin];
+
+		t->qs[t->nq++] = &be->queues[q];
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		struct pipe_thread *t = &p->th[i];
+
+		t->be = be;
+		t->p = p;
+		t->idx = i;
+		t->wait.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (t->wait.efd < 0) {
+			err = -errno;
+			pr_err("eventfd: %s", strerror(errno));
+			goto fail;
+		}
+		if (t->roles & PIPE_IN) {
+			/* room for every frame of its queues: a full ring only
+			 * means PROTO is behind, never a lost frame */
+			uint32_t slots = pow2_at_least(t->nq * XQ_RX_FRAMES);
+
+			err = spsc_init(&t->rx, slots, sizeof(struct pipe_rx_slot));
+			if (!err)
+				err = spsc_init(&t->ret, slots, sizeof(struct pipe_ret_slot));
+			if (err)
+				goto nomem;
+		}
+	}
+	err = spsc_init(&p->tx, TX_RING_SLOTS, sizeof(struct pipe_tx_slot));
+	if (err)
+		goto nomem;
+	p->ctl_next_ns = 0;
+	be->pipe = p;
+	for (unsigned int i = 0; i < n; i++) {
+		struct pipe_thread *t = &p->th[i];
+
+		err = -pthread_create(&t->tid, NULL, pipe_main, t);
+		if (err) {
+			pr_err("cannot start thread %s: %s", t->name, strerror(-err));
+			return err;	/* pipe_stop joins the ones started */
+		}
+		t->started = true;
+	}
+	pr_debug("pipeline: %u ingress thread%s, protocol and egress%s", nin, nin == 1 ? "" : "s",
+		 n == 2 ? " (ingress and egress on one thread)" : "");
+	return 0;
+nomem:
+	pr_err("cannot allocate the pipeline's rings: %s", strerror(-err));
+fail:
+	pipe_free(p);
+	return err;
+}
+
+void pipe_wake(struct backend *be)
+{
+	struct pipe *p = be->pipe;
+	uint64_t one = 1;
+
+	if (!p)
+		return;
+	for (unsigned int i = 0; i < p->nth; i++)
+		if (p->th[i].wait.efd >= 0 && write(p->th[i].wait.efd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			pr_debug("wake %s: %s", p->th[i].name, strerror(errno));
+}
+
+/* io.wake: work for the engine (an application's data to send).  On the
+ * PROTO thread itself (app_server_poll) no syscall: it polls the engine
+ * again before it sleeps. */
+void pipe_wake_proto(struct backend *be)
+{
+	struct pipe *p = be->pipe;
+	uint64_t one = 1;
+
+	if (p && tls_proto) {
+		p->poll_again = true;
+		return;
+	}
+	if (p && write(p->proto->wait.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_debug("wake %s: %s", p->proto->name, strerror(errno));
+}
+
+void pipe_stop(struct backend *be)
+{
+	struct pipe *p = be->pipe;
+
+	if (!p)
+		return;
+	atomic_store(&be->stop, true);
+	pipe_wake(be);
+	for (unsigned int i = 0; i < p->nth; i++)
+		if (p->th[i].started)
+			pthread_join(p->th[i].tid, NULL);
+	be->pipe = NULL;
+	pr_info("pipeline: rx items %lu, tx frames %lu (ring full %lu, too big %lu, "
+		"tx ring retries %lu)", p->proto->items, p->tx_frames, p->tx_full_cnt,
+		p->tx_too_big, p->out_retry);
+	for (unsigned int i = 0; i < p->nth; i++)
+		pr_info("pipeline: %s: items %lu, sleeps %lu, woken %lu", p->th[i].name,
+			p->th[i].items, p->th[i].sleeps, atomic_load(&p->th[i].wait.wakeups));
+	pipe_free(p);
+}
+
+/* The engine's xmit for --workers N > 1 (before ftoe_engine_create). */
+void pipe_io_init(struct backend *be)
+{
+	be->io.xmit = pipe_xmit;
+	if (be->io.xmit_md)
+		be->io.xmit_md = pipe_xmit_md;
+}

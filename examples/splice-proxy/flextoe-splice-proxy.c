@@ -1,0 +1,441 @@
+/* flextoe-splice-proxy.c - an L7 proxy that reads a CONNECT line, connects the backend and splices the two connections in the engine (ftoe_splice), counting any payload it still receives. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "flextoe/api.h"
+
+/*
+ * Protocol (examples/splice-proxy/README.md):
+ *   client -> proxy   "CONNECT IP:PORT\n"   (with --backend: "CONNECT\n" is enough)
+ *   proxy  -> client  "OK\n", or "ERR reason\n" and close
+ * then the bytes of both directions belong to the client and the backend.
+ * The proxy splices as soon as the engine allows it: when "OK\n" is
+ * acknowledged and nothing is unread.  A client should wait for "OK\n"
+ * before sending; bytes that arrive before the splice anyway are relayed
+ * here (counted as pre-splice bytes) and the splice is retried.  After the
+ * splice the proxy only watches: every payload byte it still receives is
+ * counted (there should be none) and the splice's end closes the pair.
+ */
+
+#define MAX_PAIRS   256
+#define LINE_MAX_   256
+#define RETRY_MS    2	/* splice retry period while it is not yet possible */
+
+enum pair_state { P_FREE = 0, P_LINE, P_CONNECTING, P_SPLICING, P_SPLICED };
+
+struct pair {
+	enum pair_state st;
+	unsigned int no;		/* connection number, for the log */
+	int cs, bs;			/* client and backend sockets, -1: none */
+	char line[LINE_MAX_];
+	size_t line_len;
+	unsigned long long pre_c2b, pre_b2c;	/* relayed before the splice */
+	unsigned long long post;		/* payload received after the splice */
+	bool c_end, b_end;		/* end of stream seen after the splice */
+	int end_err;
+};
+
+static struct {
+	struct ftoe_ctx *ctx;
+	struct pair pairs[MAX_PAIRS];
+	struct sockaddr_in backend;
+	bool has_backend, once, verbose;
+	unsigned int conns, spliced, failed, ended;
+	unsigned long long post, pre;
+	volatile sig_atomic_t stop;
+} P;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: flextoe-splice-proxy --port PORT [--backend IP:PORT] [--once] [--run-dir DIR] [-v]\n"
+		"Reads \"CONNECT IP:PORT\\n\" (or \"CONNECT\\n\" with --backend), connects the backend,\n"
+		"answers \"OK\\n\" and splices the two connections in the engine: the splice program\n"
+		"(build/xdp-progs/splice.bpf.o) must be loaded at rx-pre.  --once: exit after the\n"
+		"first connection ends.  Per connection and at exit it prints the payload bytes it\n"
+		"received after the splice (post_splice_bytes, expected 0).\n");
+}
+
+static int parse_addr(const char *s, struct sockaddr_in *out)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+static struct pair *pair_of(int sock, bool *is_client)
+{
+	for (int i = 0; i < MAX_PAIRS; i++) {
+		struct pair *p = &P.pairs[i];
+
+		if (p->st == P_FREE)
+			continue;
+		if (p->cs == sock || p->bs == sock) {
+			*is_client = p->cs == sock;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static void pair_close(struct pair *p)
+{
+	if (p->cs >= 0)
+		ftoe_close(P.ctx, p->cs);
+	if (p->bs >= 0)
+		ftoe_close(P.ctx, p->bs);
+	p->cs = p->bs = -1;
+	p->st = P_FREE;
+	P.pre += p->pre_c2b + p->pre_b2c;
+	P.ended++;
+	if (P.once)
+		P.stop = 1;
+}
+
+static void pair_fail(struct pair *p, const char *reply, const char *why)
+{
+	fprintf(stderr, "conn %u: %s\n", p->no, why);
+	if (reply && p->cs >= 0)
+		ftoe_send(P.ctx, p->cs, reply, strlen(reply));
+	P.failed++;
+	pair_close(p);
+}
+
+/* Pre-splice relay: whatever is readable on from goes to to. */
+static int relay(int from, int to, unsigned long long *count)
+{
+	char buf[16384];
+
+	for (;;) {
+		ssize_t n = ftoe_recv(P.ctx, from, buf, sizeof(buf)), m, done = 0;
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n <= 0)
+			return n ? (int)n : -EPIPE;	/* end before the splice */
+		while (done < n) {
+			m = ftoe_send(P.ctx, to, buf + done, (size_t)(n - done));
+			if (m == -EAGAIN) {
+				usleep(100);	/* the engine takes it as it drains */
+				continue;
+			}
+			if (m < 0)
+				return (int)m;
+			done += m;
+		}
+		*count += (unsigned long long)n;
+	}
+}
+
+static void try_splice(struct pair *p)
+{
+	int err = ftoe_splice(P.ctx, p->cs, p->bs);
+
+	if (!err) {
+		p->st = P_SPLICED;
+		P.spliced++;
+		printf("conn %u: spliced (pre-splice bytes relayed: client->backend %llu, "
+		       "backend->client %llu)\n", p->no, p->pre_c2b, p->pre_b2c);
+		fflush(stdout);
+		return;
+	}
+	if (err != -EAGAIN) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "ftoe_splice: %s%s", ftoe_strerror(err),
+			 err == -ENOENT ? " -- no splice program is loaded at rx-pre "
+			 "(flextoe-bpf load --hook rx-pre build/xdp-progs/splice.bpf.o)" : "");
+		pair_fail(p, NULL, why);
+		return;
+	}
+	/* Not yet: move what arrived meanwhile, try again later. */
+	err = relay(p->cs, p->bs, &p->pre_c2b);
+	if (!err)
+		err = relay(p->bs, p->cs, &p->pre_b2c);
+	if (err) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "ended before the splice: %s", ftoe_strerror(err));
+		pair_fail(p, NULL, why);
+	}
+}
+
+static void on_line(struct pair *p)
+{
+	struct sockaddr_in to;
+	char *nl = memchr(p->line, '\n', p->line_len), *arg;
+	int s;
+
+	*nl = 0;
+	if (nl > p->line && nl[-1] == '\r')
+		nl[-1] = 0;
+	if (strncmp(p->line, "CONNECT", 7) || (p->line[7] && p->line[7] != ' ')) {
+		pair_fail(p, "ERR expected CONNECT\n", "bad request line");
+		return;
+	}
+	arg = p->line + 7;
+	while (*arg == ' ')
+		arg++;
+	if (!*arg) {
+		if (!P.has_backend) {
+			pair_fail(p, "ERR no backend given\n", "CONNECT without a backend");
+			return;
+		}
+		to = P.backend;
+	} else if (parse_addr(arg, &to)) {
+		pair_fail(p, "ERR bad address\n", "CONNECT to a bad address");
+		return;
+	} else if (P.has_backend && (to.sin_addr.s_addr != P.backend.sin_addr.s_addr ||
+				     to.sin_port != P.backend.sin_port)) {
+		pair_fail(p, "ERR backend not allowed\n", "CONNECT to another backend than --backend");
+		return;
+	}
+	s = ftoe_connect(P.ctx, &to);	/* non-blocking: POLLOUT or POLLERR follows */
+	if (s < 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "connect: %s", strerror(-s));
+		pair_fail(p, "ERR connect failed\n", why);
+		return;
+	}
+	p->bs = s;
+	p->st = P_CONNECTING;
+	if (P.verbose)
+		fprintf(stderr, "conn %u: connecting %s:%u\n", p->no, inet_ntoa(to.sin_addr),
+			ntohs(to.sin_port));
+}
+
+static void client_readable(struct pair *p)
+{
+	while (p->st == P_LINE) {
+		ssize_t n = ftoe_recv(P.ctx, p->cs, p->line + p->line_len, 1);
+
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			pair_fail(p, NULL, "client left before its request line");
+			return;
+		}
+		p->line_len++;
+		if (p->line[p->line_len - 1] == '\n') {
+			on_line(p);
+			return;
+		}
+		if (p->line_len == sizeof(p->line)) {
+			pair_fail(p, "ERR line too long\n", "request line too long");
+			return;
+		}
+	}
+}
+
+/* After the splice: count what still arrives; both ends: done. */
+static void spliced_event(struct pair *p, bool client, uint32_t ev)
+{
+	char buf[4096];
+	bool *end = client ? &p->c_end : &p->b_end;
+	int sock = client ? p->cs : p->bs;
+
+	if (*end)
+		return;
+	for (;;) {
+		ssize_t n = ftoe_recv(P.ctx, sock, buf, sizeof(buf));
+
+		if (n > 0) {
+			p->post += (unsigned long long)n;
+			P.post += (unsigned long long)n;
+			continue;
+		}
+		if (n == -EAGAIN && !(ev & FTOE_POLLHUP))
+			return;
+		if (n < 0 && n != -EAGAIN)
+			p->end_err = (int)n;
+		*end = true;
+		break;
+	}
+	if (p->c_end && p->b_end) {
+		printf("conn %u: splice ended: %s; post_splice_bytes=%llu\n", p->no,
+		       p->end_err ? ftoe_strerror(p->end_err) : "closed", p->post);
+		fflush(stdout);
+		pair_close(p);
+	}
+}
+
+static void accept_all(int ls)
+{
+	for (;;) {
+		struct sockaddr_in peer;
+		int s = ftoe_accept(P.ctx, ls, &peer);
+		struct pair *p = NULL;
+
+		if (s < 0)
+			return;
+		for (int i = 0; i < MAX_PAIRS && !p; i++)
+			if (P.pairs[i].st == P_FREE)
+				p = &P.pairs[i];
+		if (!p) {
+			fprintf(stderr, "too many connections: refusing one\n");
+			ftoe_close(P.ctx, s);
+			continue;
+		}
+		memset(p, 0, sizeof(*p));
+		p->st = P_LINE;
+		p->no = ++P.conns;
+		p->cs = s;
+		p->bs = -1;
+		printf("conn %u: client %s:%u\n", p->no, inet_ntoa(peer.sin_addr),
+		       ntohs(peer.sin_port));
+		fflush(stdout);
+		client_readable(p);
+	}
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	P.stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "once", no_argument, NULL, '1' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ftoe_ctx_opts o = { .sz = sizeof(o), .max_socks = 2 * MAX_PAIRS + 2,
+				   .buf_size = 1u << 16, .nonblock = 1 };
+	struct ftoe_event evs[64];
+	long port = 0;
+	int c, ls, err;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "p:b:1r:vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			port = strtol(optarg, &end, 10);
+			if (*end || port < 1 || port > 65535) {
+				fprintf(stderr, "flextoe-splice-proxy: bad port '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'b':
+			if (parse_addr(optarg, &P.backend)) {
+				fprintf(stderr, "flextoe-splice-proxy: --backend wants IP:PORT, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			P.has_backend = true;
+			break;
+		case '1':
+			P.once = true;
+			break;
+		case 'r':
+			o.run_dir = optarg;
+			break;
+		case 'v':
+			P.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!port || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	err = ftoe_ctx_create(&o, &P.ctx);
+	if (err) {
+		fprintf(stderr, "flextoe-splice-proxy: %s\n", ftoe_strerror(err));
+		return 1;
+	}
+	ls = ftoe_listen(P.ctx, (uint16_t)port, 128);
+	if (ls < 0) {
+		fprintf(stderr, "flextoe-splice-proxy: port %ld: %s\n", port, ftoe_strerror(ls));
+		ftoe_ctx_destroy(P.ctx);
+		return 1;
+	}
+	signal(SIGINT, on_stop);
+	signal(SIGTERM, on_stop);
+	printf("listening on port %ld (pid %d)\n", port, (int)getpid());
+	fflush(stdout);
+
+	while (!P.stop) {
+		bool pending = false;
+		int n;
+
+		for (int i = 0; i < MAX_PAIRS; i++)
+			pending |= P.pairs[i].st == P_SPLICING;
+		n = ftoe_ctx_poll(P.ctx, evs, 64, pending ? RETRY_MS : 200);
+		if (n < 0) {
+			fprintf(stderr, "flextoe-splice-proxy: the engine went away: %s\n",
+				ftoe_strerror(n));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			bool client;
+			struct pair *p;
+
+			if (evs[i].sock == ls) {
+				accept_all(ls);
+				continue;
+			}
+			p = pair_of(evs[i].sock, &client);
+			if (!p)
+				continue;
+			if (p->st == P_LINE && client) {
+				client_readable(p);
+			} else if (p->st == P_CONNECTING && !client) {
+				if (evs[i].events & FTOE_POLLERR) {
+					char why[128];
+
+					snprintf(why, sizeof(why), "backend: %s",
+						 strerror(-ftoe_error(P.ctx, p->bs)));
+					pair_fail(p, "ERR backend unreachable\n", why);
+				} else if (evs[i].events & FTOE_POLLOUT) {
+					ftoe_send(P.ctx, p->cs, "OK\n", 3);
+					p->st = P_SPLICING;
+				}
+			} else if (p->st == P_SPLICED) {
+				spliced_event(p, client, evs[i].events);
+			}
+		}
+		for (int i = 0; i < MAX_PAIRS; i++)
+			if (P.pairs[i].st == P_SPLICING)
+				try_splice(&P.pairs[i]);
+	}
+	for (int i = 0; i < MAX_PAIRS; i++)
+		if (P.pairs[i].st != P_FREE)
+			pair_close(&P.pairs[i]);
+	printf("total: conns=%u spliced=%u failed=%u pre_splice_bytes=%llu post_splice_bytes=%llu\n",
+	       P.conns, P.spliced, P.failed, P.pre, P.post);
+	ftoe_ctx_destroy(P.ctx);
+	return P.failed && !P.spliced ? 1 : 0;
+}

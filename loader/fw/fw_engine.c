@@ -1,0 +1,893 @@
+/* fw_engine.c - flextoe-fw apply and stats: loads the firewall into a running engine, swaps its rule sets atomically, reads its hit counters. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loader/fw/fw_engine.h"
+#include "loader/fw/fwrules.h"
+#include "loader/loaderd/client.h"
+
+#define FW_PROG_NAME	"xdp_firewall"	/* the program in firewall.bpf.o */
+#define FW_OBJ_NAME	"firewall.bpf.o"
+#define FW_HOOK		"rx-pre"
+#define FW_SAVE_DIR	"fw"		/* RUN_DIR/fw/gen<G>.rules */
+
+/*
+ * Atomic swap (docs/firewall.md): the program reads fw_active once per
+ * packet and then only the tables of that generation.  apply writes the
+ * new rule set into the generation that is NOT active - its fw_rules
+ * entries, fw_tuples, its fw_gens element - and switches fw_active last,
+ * with one 4-byte map update.  A packet therefore sees the old set or the
+ * new one, never a mix.  The old generation is left intact: a packet
+ * that read fw_active just before the switch still finds a complete old
+ * set.  Its entries are removed at the next apply, before that generation
+ * is rewritten (by then no packet can still be walking it).
+ *
+ * Which entries the inactive generation holds is known from the rule
+ * file that apply saved for it (RUN_DIR/fw/gen<G>.rules, which stats also
+ * uses to print the rules): compiling it again into the same generation
+ * yields exactly the same keys, which are deleted.
+ */
+
+struct fw_conn {
+	int fd;
+	const char *verb;
+	char sock[256];
+};
+
+static int fw_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fw_err(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "flextoe-fw %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int usage_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_err(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "flextoe-fw %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'flextoe-fw %s -h' for usage.\n", verb);
+	return 2;
+}
+
+static int conn_open(struct fw_conn *c, const char *verb, const char *run_dir)
+{
+	int err;
+
+	c->verb = verb;
+	c->fd = -1;
+	if (ldr_sock_path(run_dir, LDR_SOCK, c->sock, sizeof(c->sock)))
+		return fw_err(verb, "run directory %s: path too long for a UNIX socket", run_dir);
+	err = ldr_connect(c->sock, &c->fd);
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		return fw_err(verb, "cannot reach flextoe-loaderd at %s (%s): is the engine running "
+			      "with this run directory? Start flextoe --run-dir %s, or point "
+			      "--run-dir / FLEXTOE_RUN_DIR at the engine's", c->sock,
+			      strerror(-err), run_dir);
+	if (err == -EACCES)
+		return fw_err(verb, "cannot reach flextoe-loaderd at %s: permission denied "
+			      "(run as root)", c->sock);
+	if (err)
+		return fw_err(verb, "cannot reach flextoe-loaderd at %s: %s", c->sock, strerror(-err));
+	return 0;
+}
+
+static void conn_close(struct fw_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* One request (consumed).  Returns the response when it is ok; else NULL
+ * and *err: the daemon's -errno (its message in msg) or a socket error. */
+static json_object *call(struct fw_conn *c, json_object *req, int *err, char *msg, size_t msz)
+{
+	json_object *resp;
+
+	msg[0] = 0;
+	*err = ftoe_jsonmsg_send(c->fd, req);
+	json_object_put(req);
+	if (*err) {
+		snprintf(msg, msz, "talking to flextoe-loaderd at %s: %s", c->sock, strerror(-*err));
+		return NULL;
+	}
+	resp = ftoe_jsonmsg_recv(c->fd, err);
+	if (!resp) {
+		snprintf(msg, msz, "talking to flextoe-loaderd at %s: %s", c->sock, strerror(-*err));
+		return NULL;
+	}
+	*err = ldr_resp_errno(resp);
+	if (*err) {
+		snprintf(msg, msz, "%s", ldr_resp_error(resp));
+		json_object_put(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+static json_object *req_new(const char *op)
+{
+	json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "op", json_object_new_string(op));
+	return r;
+}
+
+/* The id of the firewall program at rx-pre: 0 with *id (0: none). */
+static int find_firewall(struct fw_conn *c, uint32_t *id)
+{
+	json_object *resp, *hooks;
+	char msg[2048];
+	int err;
+
+	*id = 0;
+	resp = call(c, req_new("list"), &err, msg, sizeof(msg));
+	if (!resp) {
+		fw_err(c->verb, "%s", msg);
+		return err ? err : -EIO;
+	}
+	hooks = json_object_object_get(resp, "hooks");
+	for (size_t h = 0; hooks && h < json_object_array_length(hooks); h++) {
+		json_object *hk = json_object_array_get_idx(hooks, h);
+		json_object *progs = json_object_object_get(hk, "progs");
+
+		if (strcmp(json_object_get_string(json_object_object_get(hk, "hook")), FW_HOOK))
+			continue;
+		for (size_t i = 0; progs && i < json_object_array_length(progs); i++) {
+			json_object *p = json_object_array_get_idx(progs, i);
+			const char *name = json_object_get_string(json_object_object_get(p, "name"));
+
+			if (name && !strcmp(name, FW_PROG_NAME) && !*id)
+				*id = (uint32_t)json_object_get_int64(json_object_object_get(p, "id"));
+		}
+	}
+	json_object_put(resp);
+	return 0;
+}
+
+static int read_file(const char *path, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0;
+	char *b;
+
+	if (!f)
+		return -errno;
+	b = malloc(cap + 1);
+	while (b) {
+		size_t r = fread(b + n, 1, cap - n, f);
+
+		n += r;
+		if (n < cap)
+			break;
+		cap *= 2;
+		{
+			char *nb = realloc(b, cap + 1);
+
+			if (!nb)
+				free(b);
+			b = nb;
+		}
+	}
+	if (!b) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	if (ferror(f)) {
+		int e = -EIO;
+
+		free(b);
+		fclose(f);
+		return e;
+	}
+	fclose(f);
+	b[n] = 0;
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* The firewall object: --obj, else next to the binary (build tree:
+ * bin/../xdp-progs; installed: bin/../lib/flextoe/xdp-progs). */
+static int find_object(const char *opt, char *out, size_t size)
+{
+	static const char *const rel[] = { "../xdp-progs/" FW_OBJ_NAME,
+					   "../lib/flextoe/xdp-progs/" FW_OBJ_NAME };
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (opt) {
+		snprintf(out, size, "%s", opt);
+		return access(out, R_OK) ? -errno : 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -ENOENT;
+	slash[1] = 0;
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if ((size_t)snprintf(out, size, "%s%s", exe, rel[i]) < size && !access(out, R_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static int load_firewall(struct fw_conn *c, const char *obj, uint32_t *id)
+{
+	json_object *req, *resp;
+	char msg[4096], *buf, *hex;
+	size_t len;
+	int err;
+
+	err = read_file(obj, &buf, &len);
+	if (err) {
+		fw_err(c->verb, "cannot read %s: %s", obj, strerror(-err));
+		return err;
+	}
+	hex = ldr_hex_encode(buf, len);
+	free(buf);
+	if (!hex)
+		return -ENOMEM;
+	req = req_new("load");
+	json_object_object_add(req, "name", json_object_new_string(FW_OBJ_NAME));
+	json_object_object_add(req, "object", json_object_new_string(hex));
+	json_object_object_add(req, "hook", json_object_new_string(FW_HOOK));
+	json_object_object_add(req, "prog", json_object_new_string(FW_PROG_NAME));
+	free(hex);
+	resp = call(c, req, &err, msg, sizeof(msg));
+	if (!resp) {
+		fw_err(c->verb, "cannot load %s at %s: %s", obj, FW_HOOK, msg);
+		return err ? err : -EIO;
+	}
+	*id = (uint32_t)json_object_get_int64(json_object_object_get(resp, "id"));
+	json_object_put(resp);
+	return *id ? 0 : -EIO;
+}
+
+/* ---- map access through loaderd ---------------------------------------- */
+
+struct fw_target {
+	struct fw_conn *c;
+	uint32_t id;		/* the firewall's program id */
+	unsigned long updates, deletes;
+	char msg[2048];		/* the last failure */
+};
+
+static json_object *map_req(struct fw_target *t, const char *op, const char *map,
+			    const void *key, size_t ksz)
+{
+	json_object *req = req_new(op);
+	char sel[96], *hex;
+
+	snprintf(sel, sizeof(sel), "%u:%s", t->id, map);
+	json_object_object_add(req, "map", json_object_new_string(sel));
+	if (key) {
+		hex = ldr_hex_encode(key, ksz);
+		json_object_object_add(req, "key", json_object_new_string(hex ? hex : ""));
+		free(hex);
+	}
+	return req;
+}
+
+static int map_update(void *ctx, const char *map, const void *key, size_t ksz, const void *val,
+		      size_t vsz)
+{
+	struct fw_target *t = ctx;
+	json_object *req = map_req(t, "map_update", map, key, ksz), *resp;
+	char *hex = ldr_hex_encode(val, vsz);
+	int err;
+
+	json_object_object_add(req, "value", json_object_new_string(hex ? hex : ""));
+	free(hex);
+	resp = call(t->c, req, &err, t->msg, sizeof(t->msg));
+	if (!resp)
+		return err ? err : -EIO;
+	json_object_put(resp);
+	t->updates++;
+	return 0;
+}
+
+/* Deletes fw_rules keys (a missing one is fine); other maps untouched. */
+static int map_delete_rules(void *ctx, const char *map, const void *key, size_t ksz,
+			    const void *val, size_t vsz)
+{
+	struct fw_target *t = ctx;
+	json_object *resp;
+	int err;
+
+	(void)val; (void)vsz;
+	if (strcmp(map, "fw_rules"))
+		return 0;
+	resp = call(t->c, map_req(t, "map_delete", map, key, ksz), &err, t->msg, sizeof(t->msg));
+	if (!resp)
+		return err == -ENOENT ? 0 : err ? err : -EIO;
+	json_object_put(resp);
+	t->deletes++;
+	return 0;
+}
+
+/* A map value: plain bytes into out (exactly osz), or for a per-CPU map
+ * the sum over CPUs of u64 values into *sum.  -ENOENT when absent. */
+static int map_lookup(struct fw_target *t, const char *map, const void *key, size_t ksz,
+		      void *out, size_t osz, uint64_t *sum)
+{
+	json_object *resp, *entry, *vals, *v;
+	unsigned char *b;
+	size_t n;
+	int err;
+
+	resp = call(t->c, map_req(t, "map_lookup", map, key, ksz), &err, t->msg, sizeof(t->msg));
+	if (!resp)
+		return err ? err : -EIO;
+	entry = json_object_object_get(resp, "entry");
+	err = -EPROTO;
+	if (sum && json_object_object_get_ex(entry, "values", &vals)) {
+		*sum = 0;
+		err = 0;
+		for (size_t i = 0; i < json_object_array_length(vals) && !err; i++) {
+			uint64_t x = 0;
+
+			err = ldr_hex_decode(json_object_get_string(json_object_array_get_idx(vals, i)),
+					     &b, &n);
+			if (err)
+				break;
+			memcpy(&x, b, n < sizeof(x) ? n : sizeof(x));
+			free(b);
+			*sum += x;
+		}
+	} else if (out && json_object_object_get_ex(entry, "value", &v) &&
+		   !ldr_hex_decode(json_object_get_string(v), &b, &n)) {
+		err = n == osz ? 0 : -EPROTO;
+		if (!err)
+			memcpy(out, b, osz);
+		free(b);
+	}
+	json_object_put(resp);
+	if (err == -EPROTO)
+		snprintf(t->msg, sizeof(t->msg), "unexpected answer for map %s", map);
+	return err;
+}
+
+static int map_nop(void *ctx, const char *map, const void *key, size_t ksz, const void *val,
+		   size_t vsz)
+{
+	(void)ctx; (void)map; (void)key; (void)ksz; (void)val; (void)vsz;
+	return 0;
+}
+
+/* ---- the saved rule files ------------------------------------------------ */
+
+static int save_path(const char *run_dir, uint32_t gen, char *out, size_t size)
+{
+	return (size_t)snprintf(out, size, "%s/" FW_SAVE_DIR "/gen%u.rules", run_dir, gen) < size ?
+		0 : -ENAMETOOLONG;
+}
+
+/* The copy's first line: "# flextoe-fw apply: program ID generation G from PATH";
+ * the rule file follows verbatim, so rule lines are one further down. */
+#define SAVE_HDR "# flextoe-fw apply: program %u generation %u from "
+
+/* The rule set saved for gen of program id: 0 with *rs (parsed from the
+ * copy) and *text (the whole copy), -ENOENT when there is none for this
+ * program. */
+static int saved_load(const char *run_dir, uint32_t id, uint32_t gen, struct fw_ruleset **rs,
+		      char **text, char *src, size_t srcsz)
+{
+	char path[PATH_MAX], *buf, *nl;
+	unsigned int pid, pgen;
+	struct fw_error ferr;
+	size_t len;
+	int n = 0, err;
+
+	if (save_path(run_dir, gen, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	err = read_file(path, &buf, &len);
+	if (err)
+		return err;
+	nl = strchr(buf, '\n');
+	if (!nl || sscanf(buf, SAVE_HDR "%n", &pid, &pgen, &n) != 2 || !n || pid != id ||
+	    pgen != gen) {
+		free(buf);
+		return -ENOENT;
+	}
+	if (src)
+		snprintf(src, srcsz, "%.*s", (int)(nl - (buf + n)), buf + n);
+	err = fw_ruleset_parse_str(nl + 1, rs, &ferr);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	if (text)
+		*text = buf;
+	else
+		free(buf);
+	return 0;
+}
+
+static int saved_write(const char *run_dir, uint32_t id, uint32_t gen, const char *src,
+		       const char *rules)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	FILE *f;
+	int err = 0;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" FW_SAVE_DIR, run_dir) >= sizeof(dir) ||
+	    save_path(run_dir, gen, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, SAVE_HDR "%s\n%s", id, gen, src, rules);
+	if (rules[0] && rules[strlen(rules) - 1] != '\n')
+		fputc('\n', f);
+	if (ferror(f))
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/* ---- apply ---------------------------------------------------------------- */
+
+static void apply_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: flextoe-fw apply RULES [--run-dir DIR] [--obj FILE]\n\n"
+		"Make RULES the firewall of the running engine.  Loads the firewall program\n"
+		"(firewall.bpf.o) at the rx-pre hook through flextoe-loaderd if it is not\n"
+		"loaded yet, writes RULES into the rule-set generation that is not active\n"
+		"and then switches generations with one map write: every packet is matched\n"
+		"against the old rule set or the new one, never a mix, and established\n"
+		"connections the new set still allows are not disturbed.  Hit counters of\n"
+		"the new set start at zero (flextoe-fw stats).\n\n"
+		"  --run-dir DIR  the engine's run directory (default $FLEXTOE_RUN_DIR, else\n"
+		"                 /run/flextoe)\n"
+		"  --obj FILE     the firewall object to load (default: firewall.bpf.o next\n"
+		"                 to this binary, build/xdp-progs or PREFIX/lib/flextoe/xdp-progs)\n"
+		"  -h, --help     this help\n\n"
+		"Needs root (or flextoe's --loader-group).  Exit status: 0 applied, 1 bad\n"
+		"rule file or the engine refused/unreachable, 2 wrong arguments.\n");
+}
+
+static int parse_common(int argc, char **argv, const char *verb, bool with_obj, const char **run_dir,
+			const char **obj, bool *json, void (*usage)(FILE *))
+{
+	static const struct option opts[] = {
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "obj", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'r': *run_dir = optarg; break;
+		case 'o':
+			if (!with_obj)
+				return usage_err(verb, "--obj belongs to apply");
+			*obj = optarg;
+			break;
+		case 'j':
+			if (!json)
+				return usage_err(verb, "--json belongs to stats");
+			*json = true;
+			break;
+		case 'h': usage(stdout); return -1;
+		default: return usage_err(verb, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+int fw_cmd_apply(int argc, char **argv)
+{
+	const char *run_dir_opt = NULL, *obj_opt = NULL, *run_dir, *rules_path;
+	struct fw_ruleset *rs = NULL, *old = NULL;
+	struct fw_compile_stats st = { 0 };
+	struct fw_map_ops ops = { 0 };
+	struct fw_target t = { 0 };
+	struct fw_conn c = { .fd = -1 };
+	struct fw_error ferr;
+	char obj[PATH_MAX], abs_rules[PATH_MAX], *text = NULL;
+	uint32_t id, active = 0, target;
+	struct fw_gen g = { 0 };
+	bool loaded = false;
+	size_t len;
+	int ret, err;
+
+	ret = parse_common(argc, argv, "apply", true, &run_dir_opt, &obj_opt, NULL, apply_usage);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (optind != argc - 1)
+		return usage_err("apply", optind >= argc ? "missing RULES file" :
+				 "expected exactly one RULES file");
+	rules_path = argv[optind];
+	run_dir = ldr_run_dir(run_dir_opt);
+
+	/* 1. The rule file first: a bad line changes nothing. */
+	err = read_file(rules_path, &text, &len);
+	if (err)
+		return fw_err("apply", "cannot read %s: %s", rules_path, strerror(-err));
+	if (strlen(text) != len) {
+		free(text);
+		return fw_err("apply", "%s: not a text file (NUL byte)", rules_path);
+	}
+	err = fw_ruleset_parse_str(text, &rs, &ferr);
+	if (err) {
+		if (ferr.line)
+			fprintf(stderr, "%s:%u: %s\n", rules_path, ferr.line, ferr.msg);
+		else
+			fprintf(stderr, "flextoe-fw apply: %s: %s\n", rules_path, ferr.msg);
+		free(text);
+		return 1;
+	}
+	/* A dry compile catches "too many masks/entries" before any write. */
+	{
+		struct fw_map_ops dry = { .update = map_nop };
+
+		err = fw_ruleset_compile(rs, 0, &dry, NULL, &ferr);
+	}
+	if (err) {
+		if (ferr.line)
+			fprintf(stderr, "%s:%u: %s\n", rules_path, ferr.line, ferr.msg);
+		else
+			fprintf(stderr, "flextoe-fw apply: %s: %s\n", rules_path, ferr.msg);
+		ret = 1;
+		goto out;
+	}
+	if (!realpath(rules_path, abs_rules))
+		snprintf(abs_rules, sizeof(abs_rules), "%s", rules_path);
+
+	/* 2. The firewall in the engine: find it or load it. */
+	ret = 1;
+	if (conn_open(&c, "apply", run_dir))
+		goto out;
+	if (find_firewall(&c, &id))
+		goto out;
+	if (!id) {
+		err = find_object(obj_opt, obj, sizeof(obj));
+		if (err) {
+			if (obj_opt)
+				fw_err("apply", "cannot read %s: %s", obj_opt, strerror(-err));
+			else
+				fw_err("apply", "cannot find %s next to this binary (../xdp-progs or "
+				       "../lib/flextoe/xdp-progs); give it with --obj FILE",
+				       FW_OBJ_NAME);
+			goto out;
+		}
+		if (load_firewall(&c, obj, &id))
+			goto out;
+		loaded = true;
+	}
+	t.c = &c;
+	t.id = id;
+
+	/* 3. Which generation is live; the other one is rewritten. */
+	{
+		uint32_t zero = 0;
+
+		err = map_lookup(&t, "fw_active", &zero, sizeof(zero), &active, sizeof(active), NULL);
+		if (err) {
+			fw_err("apply", "reading fw_active of program %u: %s", id, t.msg);
+			goto out;
+		}
+	}
+	active &= 1;
+	target = active ^ 1;
+
+	/* 4. Empty the target generation: the entries of the set saved for
+	 * it (two applies ago) go; its tuples and fw_gens are overwritten. */
+	if (saved_load(run_dir, id, target, &old, NULL, NULL, 0) == 0) {
+		ops.update = map_delete_rules;
+		ops.ctx = &t;
+		err = fw_ruleset_compile(old, target, &ops, NULL, &ferr);
+		if (err) {
+			fw_err("apply", "removing the old rules of generation %u: %s", target,
+			       t.msg[0] ? t.msg : strerror(-err));
+			goto out;
+		}
+	} else if (!loaded) {
+		/* No record of what the generation holds (maps written by
+		 * hand): look at the table itself. */
+		json_object *resp, *ents;
+		char msg[2048];
+
+		resp = call(&c, map_req(&t, "map_dump", "fw_rules", NULL, 0), &err, msg, sizeof(msg));
+		if (!resp) {
+			fw_err("apply", "reading fw_rules: %s", msg);
+			goto out;
+		}
+		ents = json_object_object_get(resp, "entries");
+		for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+			const char *k = json_object_get_string(
+				json_object_object_get(json_object_array_get_idx(ents, i), "key"));
+			unsigned char *kb;
+			size_t kn;
+			uint32_t tuple;
+
+			if (!k || ldr_hex_decode(k, &kb, &kn))
+				continue;
+			memcpy(&tuple, kb, sizeof(tuple));
+			if (kn == sizeof(struct fw_key) && tuple / FW_MAX_TUPLES == target &&
+			    map_delete_rules(&t, "fw_rules", kb, kn, NULL, 0)) {
+				free(kb);
+				json_object_put(resp);
+				fw_err("apply", "removing old rules: %s", t.msg);
+				goto out;
+			}
+			free(kb);
+		}
+		json_object_put(resp);
+	}
+
+	/* 5. Its counters from zero, the rule text for stats, then the
+	 * tables and - last, inside fw_ruleset_compile - the switch. */
+	{
+		uint64_t zero64 = 0;
+		uint32_t n = (uint32_t)fw_ruleset_nr_rules(rs);
+
+		for (uint32_t i = 0; i <= n; i++) {
+			uint32_t k = FW_COUNTER_IDX(target, i == n ? FW_MAX_RULES : i);
+
+			err = map_update(&t, "fw_counters", &k, sizeof(k), &zero64, sizeof(zero64));
+			if (err) {
+				fw_err("apply", "resetting counters: %s", t.msg);
+				goto out;
+			}
+		}
+	}
+	err = saved_write(run_dir, id, target, abs_rules, text);
+	if (err)
+		fprintf(stderr, "flextoe-fw apply: warning: cannot keep a copy of the rules in "
+			"%s/" FW_SAVE_DIR ": %s (stats will show rule numbers only)\n", run_dir,
+			strerror(-err));
+	ops.update = map_update;
+	ops.ctx = &t;
+	err = fw_ruleset_compile(rs, target, &ops, &st, &ferr);
+	if (err) {
+		fw_err("apply", "writing the rules into program %u: %s (the previous rule set "
+		       "stays active)", id, t.msg[0] ? t.msg : ferr.msg);
+		goto out;
+	}
+	/* Read back: the switch is what a packet sees. */
+	{
+		uint32_t zero = 0, now = 0;
+
+		err = map_lookup(&t, "fw_active", &zero, sizeof(zero), &now, sizeof(now), NULL);
+		if (!err)
+			err = map_lookup(&t, "fw_gens", &target, sizeof(target), &g, sizeof(g), NULL);
+		if (err || now != target || g.nr_rules != st.nr_rules) {
+			fw_err("apply", "the firewall does not show generation %u after the switch "
+			       "(%s)", target, err ? t.msg : "another apply at the same time?");
+			goto out;
+		}
+	}
+	printf("%s: %u rules (%u masks, %u entries), policy %s -> firewall program %u at %s%s, "
+	       "generation %u active (was %u)\n", rules_path, st.nr_rules, st.nr_tuples,
+	       st.nr_entries, fw_ruleset_policy(rs) == FW_ACT_DENY ? "deny" : "allow", id, FW_HOOK,
+	       loaded ? " (loaded now)" : "", target, active);
+	ret = 0;
+out:
+	conn_close(&c);
+	fw_ruleset_free(rs);
+	fw_ruleset_free(old);
+	free(text);
+	return ret;
+}
+
+/* ---- stats ----------------------------------------------------------------- */
+
+static void stats_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: flextoe-fw stats [--run-dir DIR] [--json]\n\n"
+		"Hits per rule of the firewall's active rule set in the running engine (rule\n"
+		"line and text, from the file flextoe-fw apply applied), the default\n"
+		"policy's hits, and the program's totals.  A hit is one frame that reached\n"
+		"the rx-pre hook and was decided by that rule (every segment of a\n"
+		"connection counts, not only its SYN); frames that are not IP are passed\n"
+		"without a hit.  Counters start at zero with each apply.\n\n"
+		"  --run-dir DIR  the engine's run directory (default $FLEXTOE_RUN_DIR, else\n"
+		"                 /run/flextoe)\n"
+		"  --json         JSON output\n"
+		"  -h, --help     this help\n");
+}
+
+/* Line n (1-based) of text, without its newline, into out. */
+static void line_of(const char *text, unsigned int n, char *out, size_t size)
+{
+	const char *p = text, *e;
+
+	for (unsigned int i = 1; i < n && p; i++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p) {
+		out[0] = 0;
+		return;
+	}
+	e = strchr(p, '\n');
+	snprintf(out, size, "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
+	/* a trailing comment is not part of the rule */
+	{
+		char *hash = strchr(out, '#');
+
+		if (hash)
+			*hash = 0;
+	}
+	for (size_t l = strlen(out); l && (out[l - 1] == ' ' || out[l - 1] == '\t' ||
+					   out[l - 1] == '\r'); l--)
+		out[l - 1] = 0;
+	while (out[0] == ' ' || out[0] == '\t')
+		memmove(out, out + 1, strlen(out));
+}
+
+int fw_cmd_stats(int argc, char **argv)
+{
+	static const char *const stat_names[FW_STAT_MAX] = { "packets", "non_ip", "malformed",
+							     "allowed", "denied" };
+	const char *run_dir_opt = NULL, *run_dir;
+	struct fw_ruleset *rs = NULL;
+	struct fw_conn c = { .fd = -1 };
+	struct fw_target t = { 0 };
+	char src[PATH_MAX] = "", *text = NULL, line[512];
+	uint64_t totals[FW_STAT_MAX] = { 0 }, policy_hits = 0;
+	json_object *jr = NULL, *jrules = NULL;
+	uint32_t id, active = 0, zero = 0;
+	struct fw_gen g = { 0 };
+	bool json = false;
+	int ret, err;
+
+	ret = parse_common(argc, argv, "stats", false, &run_dir_opt, NULL, &json, stats_usage);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	if (optind != argc)
+		return usage_err("stats", "unexpected argument '%s'", argv[optind]);
+	run_dir = ldr_run_dir(run_dir_opt);
+	ret = 1;
+	if (conn_open(&c, "stats", run_dir))
+		goto out;
+	if (find_firewall(&c, &id))
+		goto out;
+	if (!id) {
+		fw_err("stats", "no firewall program (%s) at %s in the engine of %s: apply a rule "
+		       "file first (flextoe-fw apply RULES)", FW_PROG_NAME, FW_HOOK, run_dir);
+		goto out;
+	}
+	t.c = &c;
+	t.id = id;
+	if ((err = map_lookup(&t, "fw_active", &zero, sizeof(zero), &active, sizeof(active), NULL))) {
+		fw_err("stats", "reading fw_active: %s", t.msg);
+		goto out;
+	}
+	active &= 1;
+	if ((err = map_lookup(&t, "fw_gens", &active, sizeof(active), &g, sizeof(g), NULL))) {
+		fw_err("stats", "reading fw_gens: %s", t.msg);
+		goto out;
+	}
+	if (g.nr_rules > FW_MAX_RULES)
+		g.nr_rules = FW_MAX_RULES;
+	for (uint32_t s = 0; s < FW_STAT_MAX; s++)
+		if ((err = map_lookup(&t, "fw_stats", &s, sizeof(s), NULL, 0, &totals[s]))) {
+			fw_err("stats", "reading fw_stats: %s", t.msg);
+			goto out;
+		}
+	{
+		uint32_t k = FW_COUNTER_IDX(active, FW_MAX_RULES);
+
+		if ((err = map_lookup(&t, "fw_counters", &k, sizeof(k), NULL, 0, &policy_hits))) {
+			fw_err("stats", "reading fw_counters: %s", t.msg);
+			goto out;
+		}
+	}
+	if (saved_load(run_dir, id, active, &rs, &text, src, sizeof(src)) ||
+	    fw_ruleset_nr_rules(rs) != g.nr_rules) {
+		fw_ruleset_free(rs);
+		rs = NULL;
+		src[0] = 0;
+	}
+
+	if (json) {
+		jr = json_object_new_object();
+		jrules = json_object_new_array();
+		json_object_object_add(jr, "prog_id", json_object_new_int64(id));
+		json_object_object_add(jr, "hook", json_object_new_string(FW_HOOK));
+		json_object_object_add(jr, "generation", json_object_new_int64(active));
+		json_object_object_add(jr, "source", src[0] ? json_object_new_string(src) : NULL);
+		json_object_object_add(jr, "policy", json_object_new_string(
+					       g.policy == FW_ACT_DENY ? "deny" : "allow"));
+	} else {
+		printf("firewall program %u at %s, generation %u, %u rules%s%s, policy %s\n", id,
+		       FW_HOOK, active, g.nr_rules, src[0] ? " from " : "", src,
+		       g.policy == FW_ACT_DENY ? "deny" : "allow");
+		printf("%12s %6s  %s\n", "HITS", "LINE", "RULE");
+	}
+	for (uint32_t i = 0; i < g.nr_rules; i++) {
+		uint32_t k = FW_COUNTER_IDX(active, i);
+		const struct fw_rule *r = rs ? fw_ruleset_rule(rs, i) : NULL;
+		uint64_t hits = 0;
+
+		if ((err = map_lookup(&t, "fw_counters", &k, sizeof(k), NULL, 0, &hits))) {
+			fw_err("stats", "reading fw_counters: %s", t.msg);
+			goto out;
+		}
+		line[0] = 0;
+		if (r && text)
+			line_of(text, r->line + 1, line, sizeof(line));	/* +1: the header */
+		if (json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "index", json_object_new_int64(i));
+			json_object_object_add(o, "line", r ? json_object_new_int64(r->line) : NULL);
+			json_object_object_add(o, "rule", line[0] ? json_object_new_string(line) : NULL);
+			json_object_object_add(o, "hits", json_object_new_int64((int64_t)hits));
+			json_object_array_add(jrules, o);
+		} else if (r) {
+			printf("%12llu %6u  %s\n", (unsigned long long)hits, r->line, line);
+		} else {
+			printf("%12llu %6s  rule #%u\n", (unsigned long long)hits, "-", i);
+		}
+	}
+	if (json) {
+		json_object *tot = json_object_new_object();
+
+		json_object_object_add(jr, "rules", jrules);
+		jrules = NULL;
+		json_object_object_add(jr, "policy_hits", json_object_new_int64((int64_t)policy_hits));
+		for (int s = 0; s < FW_STAT_MAX; s++)
+			json_object_object_add(tot, stat_names[s],
+					       json_object_new_int64((int64_t)totals[s]));
+		json_object_object_add(jr, "totals", tot);
+		puts(json_object_to_json_string_ext(jr, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		printf("%12llu %6s  policy %s (no rule matched)\n", (unsigned long long)policy_hits,
+		       "-", g.policy == FW_ACT_DENY ? "deny" : "allow");
+		printf("frames %llu: allowed %llu, denied %llu, not IP (passed) %llu, malformed "
+		       "(dropped) %llu\n", (unsigned long long)totals[FW_STAT_PACKETS],
+		       (unsigned long long)totals[FW_STAT_ALLOWED],
+		       (unsigned long long)totals[FW_STAT_DENIED],
+		       (unsigned long long)totals[FW_STAT_NON_IP],
+		       (unsigned long long)totals[FW_STAT_MALFORMED]);
+	}
+	ret = 0;
+out:
+	json_object_put(jr);
+	json_object_put(jrules);
+	conn_close(&c);
+	fw_ruleset_free(rs);
+	free(text);
+	return ret;
+}

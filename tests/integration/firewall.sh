@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# firewall.sh - flextoe-fw apply/stats on a running engine: allowed and denied Linux clients by address
+# and source port, exact per-rule hit counts against tcpdump, a live atomic rule-set swap under a
+# running connection, unmatched traffic (ping, other ports) untouched, and the CLI's errors.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/netns.sh
+
+BUILD=${FTOE_BUILD:-build}
+BIN=$PWD/$BUILD/bin
+FW=$BIN/flextoe-fw
+for f in "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-loaderd" "$FW" \
+	 "$PWD/$BUILD/xdp-progs/firewall.bpf.o"; do
+	if [[ ! -e $f ]]; then
+		echo "missing $f (run make)" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+for tool in tcpdump python3 socat; do
+	if ! command -v $tool >/dev/null; then
+		echo "missing $tool" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+ns_init
+TMP=$(mktemp -d /tmp/ftoe-firewall.XXXXXX)
+chmod 755 "$TMP"		# the non-root check reaches the run directory
+trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+
+ENG_IP=10.94.0.5
+KERN_IP=10.94.0.1
+A_IP=10.94.0.2		# allowed client address
+B_IP=10.94.0.3		# denied by the first rule set, allowed by the second
+RUN=$TMP/run
+export FLEXTOE_RUN_DIR=$RUN
+
+ns_add eng && ns_add peer
+ns_link eng veth0 $KERN_IP/24 peer veth1 $A_IP/24
+ip -n "$(ns_name peer)" addr add $B_IP/24 dev veth1
+ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
+ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+# A blocked connect sends exactly 2 SYNs (the first and one retransmission
+# 1 s later) and gives up after 3 s: known SYN counts, short waits.
+ip netns exec "$(ns_name peer)" sysctl -qw net.ipv4.tcp_syn_retries=1
+
+wait_for() { # FILE PATTERN: up to 10 s
+	for _ in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
+	return 1
+}
+# expect RC PATTERN CMD...: CMD exits with RC and prints PATTERN
+expect() {
+	local rc=$1 pat=$2 out got; shift 2
+	out=$("$@" 2>&1); got=$?
+	if [[ $got -ne $rc ]] || ! grep -q -- "$pat" <<<"$out"; then
+		echo "expected rc $rc and '$pat', got rc $got: $out" >&2
+		return 1
+	fi
+}
+
+# client.py once SRC SPORT PORT: one echo exchange from SRC:SPORT; prints
+# "ok", "timeout" (no SYN-ACK) or "error ...".
+# client.py stream SRC SPORT PORT FLAGFILE: 64-byte messages every 50 ms, each
+# echo checked, until FLAGFILE exists; prints "ok N" or "lost after N ...".
+cat >"$TMP/client.py" <<'PY'
+import os, socket, sys, time
+mode, src, sport, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+host = os.environ["ENG_IP"]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((src, sport))
+s.settimeout(10)
+try:
+    s.connect((host, port))
+except (socket.timeout, TimeoutError):
+    print("timeout"); sys.exit(0)
+except OSError as e:
+    print("error connect %r" % e); sys.exit(0)
+def exchange(msg):
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        b = s.recv(len(msg) - len(got))
+        if not b: raise OSError("eof")
+        got += b
+    return got == msg
+try:
+    if mode == "once":
+        print("ok" if exchange(b"hello firewall") else "error mismatch")
+    else:
+        n, flag = 0, sys.argv[5]
+        s.settimeout(2)
+        while not os.path.exists(flag) or n < 10:
+            if not exchange(os.urandom(64)):
+                print("lost after %d: mismatch" % n); sys.exit(0)
+            n += 1
+            time.sleep(0.05)
+        print("ok %d" % n)
+    s.close()
+except Exception as e:
+    print("lost after %r" % e)
+PY
+client() { ENG_IP=$ENG_IP ns_exec peer python3 "$TMP/client.py" "$@"; }
+
+# Count frames the peer sends to the engine (what reaches rx-pre: TCP and
+# echo requests to its address) with tcpdump on the peer's side.
+cap_start() { # NAME
+	ns_bg peer tcpdump -i veth1 -nn -U -w "$TMP/$1.pcap" \
+		"dst host $ENG_IP and (tcp or icmp[icmptype] == icmp-echo)" 2>"$TMP/$1.tcpdump"
+	CAP_PID=${NS_PIDS[-1]}
+	wait_for "$TMP/$1.tcpdump" "listening on" >/dev/null
+}
+cap_stop() {
+	sleep 0.3
+	kill -INT "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+}
+cap_count() { # NAME FILTER
+	ns_exec peer tcpdump -nn -r "$TMP/$1.pcap" "$2" 2>/dev/null | wc -l
+}
+# stats_field PY-EXPR over the stats JSON (s)
+stats() {
+	"$FW" stats --json | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
+}
+
+cat >"$TMP/fw1.rules" <<EOF
+# first rule set: $A_IP from source ports 40000-40099 may use the echo port
+allow tcp $A_IP 40000-40099 $ENG_IP 7
+deny  tcp $B_IP any any any      # all TCP from B
+deny  tcp any any any 7          # anyone else on port 7
+policy allow                     # the rest (ping, other ports) passes
+EOF
+cat >"$TMP/fw2.rules" <<EOF
+# second rule set: B may use the echo port too
+allow tcp $A_IP 40000-40099 $ENG_IP 7
+allow tcp $B_IP any $ENG_IP 7
+deny  tcp any any any 7
+policy allow
+EOF
+cat >"$TMP/bad.rules" <<EOF
+allow tcp $A_IP any any 7
+# a comment
+deny icmp any any any any
+EOF
+
+# ---- errors before the engine runs -------------------------------------------------
+t_check "apply -h prints usage" expect 0 "Usage: flextoe-fw apply" "$FW" apply -h
+t_check "stats -h prints usage" expect 0 "Usage: flextoe-fw stats" "$FW" stats -h
+t_check "check -h prints usage" expect 0 "Usage:" "$FW" check -h
+t_check "apply: a bad line is reported with its number" \
+	expect 1 "bad.rules:3: unknown protocol 'icmp'" "$FW" apply "$TMP/bad.rules"
+t_check "apply: missing file" expect 1 "cannot read" "$FW" apply "$TMP/none.rules"
+t_check "apply without a file: usage error" expect 2 "missing RULES" "$FW" apply
+t_check "stats: unknown option" expect 2 "unknown option" "$FW" stats --bogus
+t_check "apply with no engine: says loaderd/engine is not running" \
+	expect 1 "is the engine running" "$FW" apply "$TMP/fw1.rules"
+t_check "stats with no engine: same" expect 1 "is the engine running" "$FW" stats
+
+# ---- the engine and flextoe-echo -----------------------------------------------------
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
+t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
+for _ in $(seq 100); do [[ -S $RUN/loader.sock && -S $RUN/flextoe.sock ]] && break; sleep 0.05; done
+ns_bg eng "$BIN/flextoe-echo" --port 7 >"$TMP/echo.out" 2>&1
+t_check "flextoe-echo listens on port 7" wait_for "$TMP/echo.out" listening
+t_check "before any rules: B gets echoes" test "$(client once $B_IP 40010 7)" = ok
+t_check "stats before apply: no firewall loaded" expect 1 "no firewall program" "$FW" stats
+t_check "apply as nobody is refused (not root)" \
+	expect 1 "permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$FW" apply "$TMP/fw1.rules"
+
+# ---- rule set 1 ---------------------------------------------------------------------
+t_check "apply fw1 loads the firewall and switches to generation 1" \
+	expect 0 "4 rules.*(loaded now), generation 1 active" "$FW" apply "$TMP/fw1.rules"
+t_check "the firewall runs at rx-pre" sh -c "'$BIN/flextoe-bpf' list | grep -q 'rx-pre .* xdp_firewall'"
+cap_start c1
+{ client once $B_IP 40002 7 >"$TMP/b1.out"; } &
+PB=$!
+{ client once $A_IP 41000 7 >"$TMP/c1.out"; } &
+PC=$!
+A1=$(client once $A_IP 40001 7)
+A1b=$(client once $A_IP 40099 7)
+ns_exec peer ping -q -c3 -i0.2 -W1 $ENG_IP >"$TMP/ping1.out" 2>&1; PING_RC=$?
+# a port without rules (policy allow): the engine answers with a RST
+REFUSED=$(ns_exec peer socat -u /dev/null TCP:$ENG_IP:9,bind=$A_IP:42000,connect-timeout=2 2>&1)
+wait $PB $PC
+cap_stop
+t_check "A (sport 40001, rule 1) gets its echo" test "$A1" = ok
+t_check "A (sport 40099, end of the range) gets its echo" test "$A1b" = ok
+t_check "B is denied: no SYN-ACK, connect times out" test "$(cat "$TMP/b1.out")" = timeout
+t_check "A from sport 41000 (outside the range) is denied by rule 3" \
+	test "$(cat "$TMP/c1.out")" = timeout
+t_check "unmatched: ping passes (policy allow)" test $PING_RC -eq 0
+t_check "unmatched: a port without rules reaches the engine (refused by RST)" \
+	grep -q "Connection refused" <<<"$REFUSED"
+echo "# stats after rule set 1:"; "$FW" stats | sed 's/^/#   /'
+N1=$(cap_count c1 "src host $A_IP and tcp and dst port 7 and src portrange 40000-40099")
+N2=$(cap_count c1 "src host $B_IP and tcp")
+N3=$(cap_count c1 "src host $A_IP and tcp and dst port 7 and not src portrange 40000-40099")
+NP=$(cap_count c1 "icmp or (tcp and dst port 9)")
+echo "# tcpdump: rule1 $N1 rule2 $N2 rule3 $N3 policy $NP"
+t_check "B sent exactly 2 SYNs (syn_retries 1)" test "$N2" -eq 2
+t_check "hits of rule 1 = A's segments to port 7 ($N1)" test "$(stats 's["rules"][0]["hits"]')" -eq "$N1"
+t_check "hits of rule 2 = B's SYNs ($N2)" test "$(stats 's["rules"][1]["hits"]')" -eq "$N2"
+t_check "hits of rule 3 = the SYNs from sport 41000 ($N3)" test "$(stats 's["rules"][2]["hits"]')" -eq "$N3"
+t_check "policy hits = pings + port-9 segments ($NP)" test "$(stats 's["policy_hits"]')" -eq "$NP"
+t_check "stats names the rule's line and text" \
+	test "$(stats 's["rules"][1]["line"], s["rules"][1]["rule"]')" = "3 deny  tcp $B_IP any any any"
+t_check "stats --json: generation 1, policy allow, source file" \
+	test "$(stats 's["generation"], s["policy"], s["source"]')" = "1 allow $TMP/fw1.rules"
+t_check "stats text output lists hits, line and rule" \
+	sh -c "'$FW' stats | grep -Eq '^ +$N2 +3  deny  tcp $B_IP any any any$'"
+
+# ---- live swap to rule set 2 under a running allowed connection ---------------------------
+rm -f "$TMP/stop"
+{ client stream $A_IP 40050 7 "$TMP/stop" >"$TMP/stream.out"; } &
+PS=$!
+sleep 1
+cap_start c2
+t_check "apply fw2 while A's connection runs: generation 0 active" \
+	expect 0 "4 rules.*generation 0 active (was 1)" "$FW" apply "$TMP/fw2.rules"
+B2=$(client once $B_IP 40003 7)
+sleep 1
+touch "$TMP/stop"
+wait $PS
+cap_stop
+t_check "A's connection kept working through the swap, every echo back ($(cat "$TMP/stream.out"))" \
+	grep -q "^ok [0-9]" "$TMP/stream.out"
+t_check "B, denied before, now gets its echo" test "$B2" = ok
+NB=$(cap_count c2 "src host $B_IP and tcp")
+t_check "hits of new rule 2 = B's segments after the swap ($NB)" \
+	test "$(stats 's["rules"][1]["hits"]')" -eq "$NB"
+t_check "new rule set counters started at zero: rule 3 and policy have no hits" \
+	test "$(stats 's["rules"][2]["hits"], s["policy_hits"]')" = "0 0"
+t_check "A's stream is counted by rule 1 of the new set" test "$(stats 's["rules"][0]["hits"]')" -gt 0
+t_check "ping still passes after the swap" ns_exec peer ping -q -c2 -i0.2 -W1 $ENG_IP
+t_check "apply again (back to fw1): generation 1, B denied again" \
+	expect 0 "generation 1 active (was 0)" "$FW" apply "$TMP/fw1.rules"
+t_check "B denied again after the third apply" test "$(client once $B_IP 40004 7)" = timeout
+t_check "A still served" test "$(client once $A_IP 40005 7)" = ok
+t_check "apply of a bad file changes nothing (B still denied, generation 1)" sh -c \
+	"! '$FW' apply '$TMP/bad.rules' 2>/dev/null && test \"\$('$FW' stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"generation\"])')\" = 1"
+t_check "engine still running" kill -0 "$(cat "$RUN/flextoe.pid")"
+
+t_summary

@@ -1,0 +1,211 @@
+/* test_engine_split.c - the engine's split rx entry (ftoe_engine_rx_prepare + ftoe_engine_rx_items): transfers, arrival order across the slow path, stale flow hints. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/byteorder.h"
+#include "core/csum.h"
+#include "core/engine_internal.h"
+#include "core/pipeline.h"
+#include "tests/unit/core/engine_app.h"
+#include "tests/unit/test.h"
+
+#define SEC 1000000000ull
+
+struct two {
+	struct app_stream s[2];
+};
+
+static bool two_step(struct lb_world *w, void *arg)
+{
+	struct two *t = arg;
+	bool a = app_stream_step(w, &t->s[0]);
+	bool b = app_stream_step(w, &t->s[1]);
+
+	return a && b;
+}
+
+static void both_ways(struct lb_world *w, int c, int a, uint64_t len, uint32_t id)
+{
+	struct two t;
+
+	memset(&t, 0, sizeof(t));
+	t.s[0] = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = id, .len = len };
+	t.s[1] = (struct app_stream){ .tx_side = 1, .stx = a, .srx = c, .id = id + 1, .len = len };
+	ck_assert_msg(lb_run(w, two_step, &t, 600 * SEC), "stalled at %llu and %llu",
+		      (unsigned long long)t.s[0].rcvd, (unsigned long long)t.s[1].rcvd);
+	ck_assert_uint_eq(t.s[0].bad, 0);
+	ck_assert_uint_eq(t.s[1].bad, 0);
+	ck_assert_uint_eq(t.s[0].rcvd, len);
+	ck_assert_uint_eq(t.s[1].rcvd, len);
+}
+
+/* The whole engine fed through the split entry, on a clean and on a faulty
+ * link: same results as ftoe_engine_rx (tests/unit/core/test_engine.c). */
+START_TEST(split_transfer_clean_and_faulty)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	int c, a;
+
+	lb_init(&w, 11, NULL, NULL);
+	w.split_rx = true;
+	ck_assert(app_connect(&w, 80, &c, &a));
+	both_ways(&w, c, a, 1 << 20, 1);
+	w.s[0].f = w.s[1].f = (struct lb_faults){ .drop = 3, .dup = 3, .reorder = 3, .corrupt = 2 };
+	both_ways(&w, c, a, 256 << 10, 3);
+	ftoe_engine_get_stats(w.s[1].eng, &st);
+	ck_assert_uint_gt(st.rx_fast, 500);
+	ck_assert_uint_gt(st.rx_malformed, 0);
+	ck_assert_uint_gt(st.retransmits, 0);
+	lb_fini(&w);
+}
+END_TEST
+
+/* Frames side 0 sends, taken off the link. */
+static uint8_t cap[8][1600];
+static uint16_t cap_len[8];
+static unsigned int ncap;
+
+static bool capture(struct lb_side *s, uint8_t *frame, uint16_t *len)
+{
+	struct ftoe_seg seg;
+
+	(void)s;
+	if (ftoe_seg_parse(frame, *len, 0, &seg) || !seg.payload_len || ncap == 8)
+		return true;
+	memcpy(cap[ncap], frame, *len);
+	cap_len[ncap++] = *len;
+	return false;
+}
+
+static bool captured(struct lb_world *w, void *arg)
+{
+	(void)w;
+	return ncap >= *(unsigned int *)arg;
+}
+
+/* Connect, then take n data segments of c's off the link. */
+static void capture_data(struct lb_world *w, int c, size_t bytes, unsigned int n)
+{
+	static uint8_t buf[4096];
+
+	ncap = 0;
+	w->s[0].tap = capture;
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(ftoe_sock_send(w->s[0].eng, c, buf, bytes), (ssize_t)bytes);
+	ck_assert(lb_run(w, captured, &n, SEC));
+	w->s[0].tap = NULL;
+}
+
+/* frame f (a data segment) turned into a bare RST with its sequence number. */
+static uint16_t make_rst(uint8_t *f, uint16_t len)
+{
+	struct ftoe_seg s;
+	uint8_t *ip, *th;
+	uint16_t iplen;
+	uint32_t sum;
+
+	ck_assert_int_eq(ftoe_seg_parse(f, len, 0, &s), 0);
+	ip = f + s.l3_off;
+	th = f + s.l4_off;
+	iplen = (uint16_t)(s.payload_off - s.l3_off);
+	ftoe_put_be16(ip + 2, iplen);
+	ip[10] = ip[11] = 0;
+	ftoe_put_be16(ip + 10, ftoe_csum(ip, (size_t)(s.l4_off - s.l3_off)));
+	th[13] = FTOE_TCP_RST;
+	th[16] = th[17] = 0;
+	sum = ftoe_csum_pseudo4(ip + 12, ip + 16, FTOE_IPPROTO_TCP,
+				(uint16_t)(s.payload_off - s.l4_off));
+	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, s.payload_off - s.l4_off)));
+	return s.payload_off;
+}
+
+/* [data, RST at the data's end, data] in one call: the RST is handled
+ * after the first segment and before the second (arrival order), so the
+ * first one's bytes are taken, the RST is exact (RFC 5961 3.2: reset), and
+ * the second finds no flow. */
+START_TEST(split_slow_path_keeps_arrival_order)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st0, st1;
+	struct ftoe_rx_item it[3];
+	uint8_t rst[1600];
+	uint16_t rst_len;
+	int c, a;
+
+	lb_init(&w, 12, NULL, NULL);
+	w.split_rx = true;
+	ck_assert(app_connect(&w, 80, &c, &a));
+	capture_data(&w, c, 2000, 2);
+	memcpy(rst, cap[1], cap_len[1]);
+	rst_len = make_rst(rst, cap_len[1]);
+
+	ftoe_engine_get_stats(w.s[1].eng, &st0);
+	ftoe_engine_rx_prepare(w.s[1].eng, cap[0], cap_len[0], &it[0]);
+	ftoe_engine_rx_prepare(w.s[1].eng, rst, rst_len, &it[1]);
+	ftoe_engine_rx_prepare(w.s[1].eng, cap[1], cap_len[1], &it[2]);
+	ck_assert_uint_eq(it[0].res, FTOE_RXP_FAST);
+	ck_assert_uint_eq(it[1].res, FTOE_RXP_SLOW);
+	ck_assert_uint_eq(it[2].res, FTOE_RXP_FAST);
+	ck_assert_uint_eq(it[0].flow, (uint32_t)a);	/* the hint */
+	ftoe_engine_rx_items(w.s[1].eng, 0, it, 3);
+	ftoe_engine_get_stats(w.s[1].eng, &st1);
+	ck_assert_uint_eq(st1.rx_frames - st0.rx_frames, 3);
+	ck_assert_uint_eq(st1.rx_fast - st0.rx_fast, 1);
+	ck_assert_uint_eq(st1.rx_bytes - st0.rx_bytes, it[0].seg.payload_len);
+	ck_assert_uint_eq(st1.conn_reset - st0.conn_reset, 1);
+	ck_assert_uint_eq(st1.challenge_acks, st0.challenge_acks);
+	lb_fini(&w);
+}
+END_TEST
+
+/* A hint that went stale between the ingress thread's lookup and the
+ * protocol thread (the flow closed, its id went to a new flow) is caught:
+ * the segment goes the slow way and the new flow is untouched. */
+START_TEST(split_stale_hint_rejected)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st0, st1;
+	struct ftoe_rx_item it;
+	struct ftoe_sock_info info;
+	int c, a, c2, a2;
+
+	lb_init(&w, 13, NULL, NULL);
+	w.split_rx = true;
+	ck_assert(app_connect(&w, 80, &c, &a));
+	capture_data(&w, c, 1000, 1);
+	ftoe_engine_rx_prepare(w.s[1].eng, cap[0], cap_len[0], &it);
+	ck_assert_uint_eq(it.flow, (uint32_t)a);
+	/* the flow goes; a new one takes its id */
+	ck_assert_int_eq(ftoe_sock_abort(w.s[1].eng, a), 0);
+	lb_run(&w, NULL, NULL, SEC / 10);
+	ck_assert(app_connect(&w, 80, &c2, &a2));
+	ck_assert_int_eq(a2, a);
+
+	ftoe_engine_get_stats(w.s[1].eng, &st0);
+	ftoe_engine_rx_items(w.s[1].eng, 0, &it, 1);
+	ftoe_engine_get_stats(w.s[1].eng, &st1);
+	ck_assert_uint_eq(st1.rx_fast, st0.rx_fast);
+	ck_assert_uint_eq(st1.rx_slow - st0.rx_slow, 1);
+	ck_assert_uint_eq(st1.rx_bytes, st0.rx_bytes);
+	ck_assert_int_eq(ftoe_sock_info(w.s[1].eng, a2, &info), 0);
+	ck_assert_int_eq(info.state, TCP_S_ESTABLISHED);
+	both_ways(&w, c2, a2, 64 << 10, 5);
+	lb_fini(&w);
+}
+END_TEST
+
+static Suite *split_suite(void)
+{
+	Suite *s = suite_create("core_engine_split");
+	TCase *tc = tcase_create("split");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, split_transfer_clean_and_faulty);
+	tcase_add_test(tc, split_slow_path_keeps_arrival_order);
+	tcase_add_test(tc, split_stale_hint_rejected);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(split_suite)

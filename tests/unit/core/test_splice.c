@@ -1,0 +1,398 @@
+/* test_splice.c - connection splicing: the rewrite arithmetic (offsets, checksums, windows) and the control plane's checks, silence and release over the in-memory engine link. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/control/splice.h"
+#include "core/engine_internal.h"
+#include "tests/unit/core/engine_app.h"
+#include "tests/unit/test.h"
+
+#define SEC 1000000000ull
+
+/* ---- the arithmetic -------------------------------------------------------- */
+
+/* RFC 1071 checksum of n bytes (n even), as the receiver computes it. */
+static uint16_t csum_full(const uint8_t *p, size_t n, uint32_t sum)
+{
+	for (size_t i = 0; i < n; i += 2) {
+		uint16_t w;
+
+		memcpy(&w, p + i, 2);
+		sum += w;
+	}
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t xs(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)*s;
+}
+
+START_TEST(csum_incremental_matches_full)
+{
+	uint64_t st = 0x1234567887654321ull;
+
+	for (int round = 0; round < 20000; round++) {
+		uint8_t buf[60];
+		uint16_t ck;
+		uint32_t sum;
+		int nfields = 1 + (int)(xs(&st) % 6);
+
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (uint8_t)xs(&st);
+		/* word 8 (bytes 16-17) is the checksum field, as in TCP */
+		memset(buf + 16, 0, 2);
+		ck = csum_full(buf, sizeof(buf), 0);
+		memcpy(buf + 16, &ck, 2);
+		ck_assert_uint_eq(csum_full(buf, sizeof(buf), 0), 0);
+		sum = (uint16_t)~ck;
+		for (int f = 0; f < nfields; f++) {
+			/* a 32-bit or 16-bit field at an even offset, not the checksum */
+			size_t off = 2 * (xs(&st) % 29);
+			uint32_t ov, nv = xs(&st);
+
+			if (off >= 14 && off <= 18)
+				off = 20;
+			if (round & 1) {
+				memcpy(&ov, buf + off, 4);
+				memcpy(buf + off, &nv, 4);
+				sum = splice_csum_upd32(sum, ov, nv);
+			} else {
+				uint16_t o16, n16 = (uint16_t)nv;
+
+				memcpy(&o16, buf + off, 2);
+				memcpy(buf + off, &n16, 2);
+				sum = splice_csum_upd16(sum, o16, n16);
+			}
+		}
+		ck = (uint16_t)~splice_csum_fold(sum);
+		memcpy(buf + 16, &ck, 2);
+		/* the receiver's check (RFC 1071): the sum over everything,
+		 * checksum included, is 0xffff */
+		ck_assert_msg(csum_full(buf, sizeof(buf), 0) == 0, "round %d", round);
+	}
+}
+END_TEST
+
+START_TEST(window_rescaling)
+{
+	ck_assert_uint_eq(splice_window(1000, 7, 7), 1000);
+	ck_assert_uint_eq(splice_window(1000, 7, 9), 250);
+	ck_assert_uint_eq(splice_window(1000, 9, 7), 4000);
+	ck_assert_uint_eq(splice_window(65535, 14, 0), 65535);	/* saturates */
+	ck_assert_uint_eq(splice_window(3, 0, 2), 0);		/* rounds down */
+}
+END_TEST
+
+START_TEST(entry_offsets)
+{
+	struct ftoe_splice_side x = {
+		.local_mac = { 2, 0, 0, 0, 0, 5 }, .remote_mac = { 2, 0, 0, 0, 0, 1 },
+		.local_ip = 0x0a000005, .remote_ip = 0x0a000001, .local_port = 80,
+		.remote_port = 40000, .snd_nxt = 1000, .rcv_nxt = 0xfffffff0u, .ts_now = 500,
+		.ts_recent = 7000, .snd_wscale = 7, .rcv_wscale = 9, .ts = true, .ecn = false,
+		.sack = true, .flow_id = 3,
+	};
+	struct ftoe_splice_side y = {
+		.local_mac = { 2, 0, 0, 0, 0, 5 }, .remote_mac = { 2, 0, 0, 0, 0, 9 },
+		.local_ip = 0x0a000005, .remote_ip = 0x0a000009, .local_port = 33000,
+		.remote_port = 9000, .snd_nxt = 50, .rcv_nxt = 2000000, .ts_now = 800,
+		.ts_recent = 123, .snd_wscale = 2, .rcv_wscale = 9, .ts = true, .ecn = true,
+		.sack = false, .flow_id = 4,
+	};
+	struct splice_key k, rk;
+	struct splice_entry v, rv;
+	uint32_t seq = 0xfffffff0u + 100, ack = 1000 + 5;
+
+	ftoe_splice_entry(&x, &y, &k, &v);
+	ftoe_splice_entry(&y, &x, &rk, &rv);
+	/* keys as in the incoming frame (network order) */
+	ck_assert_uint_eq(k.saddr, __builtin_bswap32(0x0a000001));
+	ck_assert_uint_eq(k.daddr, __builtin_bswap32(0x0a000005));
+	ck_assert_uint_eq(k.sport, __builtin_bswap16(40000));
+	ck_assert_uint_eq(k.dport, __builtin_bswap16(80));
+	ck_assert_uint_eq(v.daddr, __builtin_bswap32(0x0a000009));
+	ck_assert_uint_eq(v.sport, __builtin_bswap16(33000));
+	ck_assert_uint_eq(v.dport, __builtin_bswap16(9000));
+	ck_assert_int_eq(memcmp(v.eth_dst, y.remote_mac, 6), 0);
+	/* the reverse entry's key is the forward entry's rewrite, reversed */
+	ck_assert_uint_eq(rk.saddr, v.daddr);
+	ck_assert_uint_eq(rk.daddr, v.saddr);
+	ck_assert_uint_eq(rk.sport, v.dport);
+	ck_assert_uint_eq(rk.dport, v.sport);
+	/* x's peer's next byte (rcv_nxt, wrapping) becomes y's snd_nxt */
+	ck_assert_uint_eq((uint32_t)(x.rcv_nxt + v.seq_off), y.snd_nxt);
+	ck_assert_uint_eq((uint32_t)(seq + v.seq_off), y.snd_nxt + 100);
+	/* an ACK of what y's peer sent (through the reverse entry) maps back */
+	ck_assert_uint_eq((uint32_t)(ack + v.ack_off), y.rcv_nxt + 5);
+	ck_assert_uint_eq((uint32_t)(v.seq_off + rv.ack_off), 0);
+	ck_assert_uint_eq((uint32_t)(v.ack_off + rv.seq_off), 0);
+	/* TSval continues y's clock; an echo of a relayed TSval returns to it */
+	ck_assert_uint_eq((uint32_t)(x.ts_recent + v.tsval_off), y.ts_now);
+	ck_assert_uint_eq((uint32_t)(123 + 55 + rv.tsval_off + v.tsecr_off), 123 + 55);
+	ck_assert_uint_eq(v.in_wscale, 7);
+	ck_assert_uint_eq(v.out_wscale, 9);
+	ck_assert_uint_eq(v.flags, SPLICE_F_TS | SPLICE_F_SACK);	/* y has ECN: keep it */
+	ck_assert_uint_eq(rv.flags, SPLICE_F_TS | SPLICE_F_STRIP_ECN);
+	ck_assert_uint_eq(v.engine_id, 3);
+}
+END_TEST
+
+/* ---- the control plane over the engine link -------------------------------------
+ * Side 1 plays the proxy: side 0 opens two connections to it, side 1
+ * splices them.  No program runs here, so the "map" is a small table. */
+
+#define FAKE_N 8
+struct fake_map {
+	bool gone;			/* no program: -ENODEV */
+	struct { bool used; struct splice_key k; struct splice_entry v; } f[FAKE_N];
+	struct { bool used; struct splice_key k; uint32_t st; } e[FAKE_N];
+	int done_sock[4], done_err[4], ndone;
+};
+
+static int fm_find(struct fake_map *m, enum ftoe_splice_map which, const void *key)
+{
+	for (int i = 0; i < FAKE_N; i++) {
+		if (which == FTOE_SPLICE_FLOWS && m->f[i].used && !memcmp(&m->f[i].k, key, 12))
+			return i;
+		if (which == FTOE_SPLICE_ENDS && m->e[i].used && !memcmp(&m->e[i].k, key, 12))
+			return i;
+	}
+	return -1;
+}
+
+static int fm_update(void *ctx, enum ftoe_splice_map which, const void *key, const void *val)
+{
+	struct fake_map *m = ctx;
+	int i = fm_find(m, which, key);
+
+	if (m->gone)
+		return -ENODEV;
+	for (int j = 0; i < 0 && j < FAKE_N; j++)
+		if (!(which == FTOE_SPLICE_FLOWS ? m->f[j].used : m->e[j].used))
+			i = j;
+	if (i < 0)
+		return -E2BIG;
+	if (which == FTOE_SPLICE_FLOWS) {
+		m->f[i].used = true;
+		memcpy(&m->f[i].k, key, 12);
+		memcpy(&m->f[i].v, val, sizeof(m->f[i].v));
+	} else {
+		m->e[i].used = true;
+		memcpy(&m->e[i].k, key, 12);
+		memcpy(&m->e[i].st, val, 4);
+	}
+	return 0;
+}
+
+static int fm_lookup(void *ctx, enum ftoe_splice_map which, const void *key, void *val)
+{
+	struct fake_map *m = ctx;
+	int i = fm_find(m, which, key);
+
+	if (m->gone)
+		return -ENODEV;
+	if (i < 0)
+		return -ENOENT;
+	if (which == FTOE_SPLICE_FLOWS)
+		memcpy(val, &m->f[i].v, sizeof(m->f[i].v));
+	else
+		memcpy(val, &m->e[i].st, 4);
+	return 0;
+}
+
+static int fm_remove(void *ctx, enum ftoe_splice_map which, const void *key)
+{
+	struct fake_map *m = ctx;
+	int i = fm_find(m, which, key);
+
+	if (m->gone)
+		return -ENODEV;
+	if (i < 0)
+		return -ENOENT;
+	if (which == FTOE_SPLICE_FLOWS)
+		m->f[i].used = false;
+	else
+		m->e[i].used = false;
+	return 0;
+}
+
+static void fm_done(void *arg, int sock, int err)
+{
+	struct fake_map *m = arg;
+
+	if (m->ndone < 4) {
+		m->done_sock[m->ndone] = sock;
+		m->done_err[m->ndone++] = err;
+	}
+}
+
+struct proxy {
+	struct lb_world w;
+	struct fake_map m;
+	struct ftoe_splicer *sp;
+	int c1, a1, c2, a2;	/* side 0 sockets c*, side 1 (proxy) sockets a* */
+};
+
+static void proxy_setup(struct proxy *p, uint64_t seed)
+{
+	struct ftoe_splice_map_ops ops = { &p->m, fm_update, fm_lookup, fm_remove };
+
+	memset(&p->m, 0, sizeof(p->m));
+	lb_init(&p->w, seed, NULL, NULL);
+	ck_assert(app_connect(&p->w, 80, &p->c1, &p->a1));
+	ck_assert(app_connect(&p->w, 81, &p->c2, &p->a2));
+	ck_assert_int_eq(ftoe_splicer_create(p->w.s[1].eng, &ops, &p->sp), 0);
+}
+
+static void proxy_teardown(struct proxy *p)
+{
+	ftoe_splicer_destroy(p->sp);
+	lb_fini(&p->w);
+}
+
+START_TEST(refuses_bad_input)
+{
+	struct proxy p;
+	char err[256];
+	char b[64];
+	int c3;
+
+	proxy_setup(&p, 11);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a1, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, 4000, err, sizeof(err)), -EBADF);
+	ck_assert_ptr_nonnull(strstr(err, "not a connection"));
+	/* a connection still in its handshake (side 1 connects out, nobody
+	 * answers on that port: SYN_SENT, then refused) */
+	c3 = ftoe_sock_connect(p.w.s[1].eng, __builtin_bswap32(LB_IP_A), 9);
+	ck_assert_int_ge(c3, 0);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, c3, err, sizeof(err)), -ENOTCONN);
+	ck_assert_ptr_nonnull(strstr(err, "not established"));
+	/* received bytes the application has not read */
+	ck_assert_int_eq(ftoe_sock_send(p.w.s[0].eng, p.c1, "hello", 5), 5);
+	lb_run(&p.w, NULL, NULL, SEC / 10);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), -EAGAIN);
+	ck_assert_ptr_nonnull(strstr(err, "has not read"));
+	ck_assert_int_eq(ftoe_sock_recv(p.w.s[1].eng, p.a1, b, sizeof(b)), 5);
+	/* sent bytes the peer has not acknowledged yet */
+	ck_assert_int_eq(ftoe_sock_send(p.w.s[1].eng, p.a2, "world", 5), 5);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), -EAGAIN);
+	ck_assert_ptr_nonnull(strstr(err, "unacknowledged"));
+	lb_run(&p.w, NULL, NULL, SEC / 10);
+	ck_assert_int_eq(ftoe_sock_recv(p.w.s[0].eng, p.c2, b, sizeof(b)), 5);
+	/* no program: a clear error, nothing changed */
+	p.m.gone = true;
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "no splice program is loaded at rx-pre"));
+	ck_assert_uint_eq(ftoe_splicer_count(p.sp), 0);
+	/* quiet now: it works, and not twice */
+	p.m.gone = false;
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), 0);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a2, p.a1, err, sizeof(err)), -EALREADY);
+	proxy_teardown(&p);
+}
+END_TEST
+
+START_TEST(spliced_flows_are_silent_and_released)
+{
+	struct proxy p;
+	struct splice_entry v;
+	struct ftoe_engine *pe;
+	char err[256];
+	uint64_t sent;
+	uint32_t st;
+
+	proxy_setup(&p, 12);
+	pe = p.w.s[1].eng;
+	lb_run(&p.w, NULL, NULL, SEC / 10);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), 0);
+	ck_assert_uint_eq(ftoe_splicer_count(p.sp), 1);
+	ck_assert(ftoe_splicer_is_spliced(p.sp, p.a1));
+	/* both entries are in, computed from the engine's own state */
+	ck_assert(p.m.f[0].used && p.m.f[1].used);
+	ck_assert_uint_eq(p.m.f[0].v.engine_id, (uint32_t)p.a1);
+	ck_assert_uint_eq((uint32_t)(pe->tcp[p.a1].rcv_nxt + p.m.f[0].v.seq_off),
+			  pe->tcp[p.a2].snd_nxt);
+	/* the peer keeps sending on the first connection; without a program
+	 * the segments reach the engine, which must not answer at all */
+	sent = p.w.s[1].sent;
+	ck_assert_int_eq(ftoe_sock_send(p.w.s[0].eng, p.c1, "late data", 9), 9);
+	lb_run(&p.w, NULL, NULL, 3 * SEC);
+	ck_assert_uint_eq(p.w.s[1].sent, sent);
+	ck_assert(pe->ctl[p.a1].in_use && pe->ctl[p.a2].in_use);	/* still reserved */
+	/* entries present: nothing ends */
+	ck_assert_uint_eq(ftoe_splicer_poll(p.sp, fm_done, &p.m), 0);
+	/* the program's FIN/FIN/ACK teardown: entries deleted, endings recorded */
+	st = SPLICE_ST_FIN | SPLICE_ST_FIN_ACKED;
+	ck_assert_int_eq(fm_lookup(&p.m, FTOE_SPLICE_FLOWS, &p.m.f[0].k, &v), 0);
+	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[0].k, &st);
+	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[1].k, &st);
+	p.m.f[0].used = p.m.f[1].used = false;
+	ck_assert_uint_eq(ftoe_splicer_poll(p.sp, fm_done, &p.m), 1);
+	ck_assert_int_eq(p.m.ndone, 2);
+	ck_assert_int_eq(p.m.done_err[0], 0);
+	ck_assert_int_eq(p.m.done_err[1], 0);
+	ck_assert(!p.m.e[0].used && !p.m.e[1].used);	/* endings consumed */
+	ck_assert(!pe->ctl[p.a1].in_use && !pe->ctl[p.a2].in_use);
+	ck_assert_uint_eq(pe->nfree, pe->nflows);
+	ck_assert_uint_eq(ftoe_splicer_count(p.sp), 0);
+	proxy_teardown(&p);
+}
+END_TEST
+
+START_TEST(reset_and_unload_endings)
+{
+	struct proxy p;
+	char err[256];
+	uint32_t st = SPLICE_ST_RST;
+	int c3, a3, c4, a4;
+
+	proxy_setup(&p, 13);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), 0);
+	/* the application let go of one socket: the splice goes on */
+	ftoe_splicer_release(p.sp, p.a1);
+	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[1].k, &st);
+	p.m.f[0].used = p.m.f[1].used = false;
+	ck_assert_uint_eq(ftoe_splicer_poll(p.sp, fm_done, &p.m), 1);
+	ck_assert_int_eq(p.m.ndone, 1);		/* only the held socket is told */
+	ck_assert_int_eq(p.m.done_sock[0], p.a2);
+	ck_assert_int_eq(p.m.done_err[0], -ECONNRESET);
+	/* the program unloaded under a splice */
+	ck_assert(app_connect(&p.w, 82, &c3, &a3));
+	ck_assert(app_connect(&p.w, 83, &c4, &a4));
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, a3, a4, err, sizeof(err)), 0);
+	p.m.gone = true;
+	p.m.ndone = 0;
+	ck_assert_uint_eq(ftoe_splicer_poll(p.sp, fm_done, &p.m), 1);
+	ck_assert_int_eq(p.m.ndone, 2);
+	ck_assert_int_eq(p.m.done_err[0], -ECONNABORTED);
+	(void)c3;
+	(void)c4;
+	proxy_teardown(&p);
+}
+END_TEST
+
+static Suite *splice_suite(void)
+{
+	Suite *s = suite_create("splice");
+	TCase *t = tcase_create("arith");
+
+	tcase_add_test(t, csum_incremental_matches_full);
+	tcase_add_test(t, window_rescaling);
+	tcase_add_test(t, entry_offsets);
+	suite_add_tcase(s, t);
+	t = tcase_create("control");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, refuses_bad_input);
+	tcase_add_test(t, spliced_flows_are_silent_and_released);
+	tcase_add_test(t, reset_and_unload_endings);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+FTOE_TEST_SUITE(splice_suite)
