@@ -124,6 +124,8 @@ BINS += $(BUILD)/bin/flextoe-fw
 
 # ---- test tools: tests/tools/NAME/*.c -> $(BUILD)/tests/tools/NAME -------
 TOOL_NAMES := $(sort $(patsubst tests/tools/%/,%,$(dir $(wildcard tests/tools/*/*.c))))
+# tests/tools/NAME/*.bpf.c are BPF objects for tc (clang, below), not C tools
+TOOL_NAMES := $(sort $(patsubst tests/tools/%/,%,$(dir $(filter-out %.bpf.c,$(wildcard tests/tools/*/*.c)))))
 TOOL_BINS  := $(patsubst %,$(BUILD)/tests/tools/%,$(TOOL_NAMES))
 define TOOL_RULE
 $(BUILD)/tests/tools/$(1): $(call obj,$(wildcard tests/tools/$(1)/*.c)) $(LIB_UTIL)
@@ -248,3 +250,10 @@ $(BUILD)/bench/engine_cg: LDLIBS := $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS
 # ---- flextoe-fw apply/stats talk to flextoe-loaderd (loader/fw/fw_engine.c) --
 $(BUILD)/bin/flextoe-fw: $(LDR_CLIENT_OBJ)
 $(BUILD)/bin/flextoe-fw: LDLIBS := $(LIB_UTIL) $(LDLIBS)
+
+# ---- tests/tools/NAME/*.bpf.c -> $(BUILD)/tests/tools/NAME/*.bpf.o (tc programs) --
+TOOL_BPF := $(patsubst tests/tools/%.bpf.c,$(BUILD)/tests/tools/%.bpf.o,$(wildcard tests/tools/*/*.bpf.c))
+$(BUILD)/tests/tools/%.bpf.o: tests/tools/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+all: $(TOOL_BPF)

@@ -20,9 +20,10 @@ ns_init
 TMP=$(mktemp -d /tmp/ftoe-engine-bulk.XXXXXX)
 trap 'ns_cleanup; rm -rf "$TMP"' EXIT
 
-ENG_IP=10.79.0.5	# the engine's address
-KERN_IP=10.79.0.1	# the kernel's address on the engine's veth
-PEER_IP=10.79.0.2	# the Linux peer
+NET=${ENGINE_BULK_NET:-10.79}	# first two octets of the test subnet
+ENG_IP=$NET.0.5		# the engine's address
+KERN_IP=$NET.0.1	# the kernel's address on the engine's veth
+PEER_IP=$NET.0.2	# the Linux peer
 ns_add eng && ns_add peer
 ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
 # wire-sized frames (the engine's AF_XDP frames hold one MTU); Linux gets the same
@@ -96,9 +97,12 @@ linux_pair() { # KEY RECV-NS RECV-IP SEND-NS: python receiver and sender
 
 echo "== engine_bulk: one connection, $BYTES bytes each way, over veth (tx/tso/gso/gro off)"
 rc=0
-# Linux on both ends first, before the engine's XDP program is attached.
-linux_pair "to-server,linux" eng $KERN_IP peer || rc=1
-linux_pair "from-server,linux" peer $PEER_IP eng || rc=1
+# Linux on both ends first, before the engine's XDP program is attached
+# (ENGINE_BULK_LINUX=0 skips them when only the engine's figures matter).
+if [[ ${ENGINE_BULK_LINUX:-1} != 0 ]]; then
+	linux_pair "to-server,linux" eng $KERN_IP peer || rc=1
+	linux_pair "from-server,linux" peer $PEER_IP eng || rc=1
+fi
 
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run" >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then

@@ -59,6 +59,8 @@ struct ftoe_engine_cfg {
 	uint32_t rto_min_us;		/* RFC 6298 minimum RTO (200 ms, as Linux) */
 	uint32_t time_wait_ms;		/* TIME_WAIT (2 MSL) duration (60 s, as Linux) */
 	uint32_t delack_us;		/* delayed-ACK timeout (40 ms) */
+	uint32_t rto_retries;		/* RTO backoffs before giving up, 1..255 (15, as
+					 * Linux tcp_retries2); flextoe --rto-retries */
 	uint64_t secret[2];		/* ISN / SYN-cookie / hash key: random per start */
 	/* Hook points the engine runs itself (rx-post, after the protocol
 	 * stage); NULL: none.  The backend owns them (core/hooks.h). */

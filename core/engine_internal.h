@@ -14,7 +14,10 @@
 
 /*
  * Threading today: ONE thread runs every entry point (ftoe_engine_rx/poll,
- * the ftoe_sock_* calls and the control plane), run to completion.  The
+ * the ftoe_sock_* calls and the control plane), run to completion.  The one
+ * exception is ftoe_engine_rx_prepare (core/preproc.c), which other threads
+ * may run concurrently: it reads only local_ip and the flow table (lock-free
+ * readers) and writes only the item it fills.  The
  * state is nevertheless split by owner (DESIGN.md section 3) so the stages
  * can later move to their own workers:
  *

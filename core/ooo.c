@@ -2,8 +2,23 @@
 #include "core/ooo.h"
 #include "core/tcp_seq.h"
 
+/* Remember that [.., end) was dropped here although it was in the window. */
+static void note_drop(struct ftoe_ooo *ooo, uint32_t end)
+{
+	if (!ooo->dropped || seq_after(end, ooo->drop_end))
+		ooo->drop_end = end;
+	ooo->dropped = 1;
+}
+
 void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
 		 uint32_t seq, uint32_t len, struct ftoe_ooo_result *res)
+{
+	ftoe_ooo_rx_near(rcv_nxt, rcv_wnd, ooo, seq, len, UINT32_MAX, res);
+}
+
+void ftoe_ooo_rx_near(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
+		      uint32_t seq, uint32_t len, uint32_t near,
+		      struct ftoe_ooo_result *res)
 {
 	uint32_t nxt = *rcv_nxt, wnd_end = nxt + rcv_wnd, end;
 
@@ -51,11 +66,22 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
 		}
 		res->advance = end - nxt;
 		*rcv_nxt = end;
+		/* Everything dropped here has been received again. */
+		if (ooo->dropped && !seq_after(ooo->drop_end, end))
+			ooo->dropped = 0;
 		return;
 	}
 
 	/* Out of order, inside the window. */
 	if (ooo->len == 0) {
+		/* Keep the slot for the resent range while data dropped here
+		 * is outstanding (ooo.h explains why). */
+		if (ooo->dropped && seq_after(ooo->drop_end, nxt) && seq - nxt > near) {
+			note_drop(ooo, end);
+			res->verdict = FTOE_OOO_DROP_FAR;
+			res->trim_head = 0;
+			return;
+		}
 		ooo->start = seq;
 		ooo->len = len;
 		res->verdict = FTOE_OOO_NEW;
@@ -64,6 +90,7 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
 
 		/* Disjoint (not even adjacent): a second hole, dropped. */
 		if (seq_after(seq, b) || seq_before(end, a)) {
+			note_drop(ooo, end);
 			res->verdict = FTOE_OOO_DROP_HOLE;
 			res->trim_head = 0;
 			return;

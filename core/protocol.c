@@ -1,7 +1,5 @@
 /* protocol.c - protocol stage: per-flow sequence/ACK processing, windows, OOO interval, go-back-N. */
 #include <string.h>
-#include <stdio.h> /* DEBUGTMP */
-#include <stdlib.h> /* EXPTMP */
 
 #include "core/byteorder.h"
 #include "core/control/conn.h"
@@ -16,6 +14,11 @@
 /* PAWS slack in TSval ticks (1 ms, ftoe_proto_ts_now's clock is ours; the
  * peer's is typically 1 ms too): see ftoe_proto_rx_one. */
 #define FTOE_PAWS_SLACK_TICKS 8
+
+/* While data this receiver dropped is outstanding, a new out-of-order
+ * interval opens only this many segments past rcv_nxt (core/ooo.h): room
+ * for a lost or overtaken segment or two at the head of the resent range. */
+#define FTOE_OOO_NEAR_SEGS 4u
 
 uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id)
 {
@@ -392,17 +395,8 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 			t->flags ^= FLOW_TCP_CE;
 		}
 	}
-	{ /* EXPTMP */
-		static int D = -1;
-		if (D < 0) { const char *v = getenv("FTOE_OOO_D"); D = v ? atoi(v) : 0; }
-		if (D > 0 && s->payload_len && !t->ooo.len && seq_after(s->seq, t->rcv_nxt + (uint32_t)D * 1448u) &&
-		    seq_before(s->seq, t->rcv_nxt + space)) {
-			e->st.rx_out_of_window++;
-			it->res |= FTOE_RX_R_ACK_NOW;
-			return;
-		}
-	}
-	ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, s->seq, s->payload_len, &r);
+	ftoe_ooo_rx_near(&t->rcv_nxt, space, &t->ooo, s->seq, s->payload_len,
+			 FTOE_OOO_NEAR_SEGS * (uint32_t)(t->rcv_mss ? t->rcv_mss : t->snd_mss), &r);
 	switch (r.verdict) {
 	case FTOE_OOO_EMPTY:
 		break;
@@ -425,6 +419,7 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 		break;
 	case FTOE_OOO_DROP_WINDOW:
 	case FTOE_OOO_DROP_HOLE:
+	case FTOE_OOO_DROP_FAR:
 		e->st.rx_out_of_window++;
 		it->res |= FTOE_RX_R_ACK_NOW;
 		break;
@@ -480,8 +475,7 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	 * reason; reordering plus delay jitter here spans several). */
 	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
 	    seq_diff(t->ts_recent, s->ts_val) > FTOE_PAWS_SLACK_TICKS) {
-		e->st.rx_paws_drop++; e->st.rx_dup += 1000000; /* DEBUGTMP */
-		if (e->st.rx_paws_drop < 40) fprintf(stderr, "PAWS seq %u len %u ts %u recent %u rcv_nxt %u ooo %u+%u\n", s->seq, s->payload_len, s->ts_val, t->ts_recent, t->rcv_nxt, t->ooo.start, t->ooo.len); /* DEBUGTMP */
+		e->st.rx_paws_drop++;
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
@@ -521,6 +515,7 @@ static bool rx_key_before(const struct ftoe_engine *e, const struct ftoe_rx_item
 }
 
 /* ord[k] = index of the k-th item to process; returns how many moved. */
+_Static_assert(FTOE_RX_BATCH <= 256, "rx_order keeps item indexes in uint8_t");
 static unsigned rx_order(const struct ftoe_engine *e, const struct ftoe_rx_item *items,
 			unsigned n, uint8_t *ord)
 {

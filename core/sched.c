@@ -2,6 +2,25 @@
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/tcp_seq.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+/* TXDBG temporary */
+struct txdbg { uint64_t calls, segs, paced, wnd_lim, app_lim, sws, last_paced_ns, gap[6], reqw, t_print, zero_calls, fullbatch; };
+struct txdbg txdbg;
+static int txdbg_on = -1;
+static void txdbg_print(struct ftoe_engine *e, uint32_t id)
+{
+	struct txdbg *d = &txdbg;
+	if (txdbg_on < 0) txdbg_on = getenv("FTOE_TXDBG") != NULL;
+	if (!txdbg_on || e->now - d->t_print < 500000000ull) return;
+	d->t_print = e->now;
+	fprintf(stderr, "TXDBG calls=%lu zero=%lu full=%lu segs=%lu paced=%lu wnd=%lu app=%lu sws=%lu gap<10u=%lu <100u=%lu <1m=%lu <1.2m=%lu <3m=%lu >=3m=%lu reqw_avg=%lu rate=%u snd_wnd=%u inflight=%u\n",
+		d->calls, d->zero_calls, d->fullbatch, d->segs, d->paced, d->wnd_lim, d->app_lim, d->sws, d->gap[0], d->gap[1], d->gap[2], d->gap[3], d->gap[4], d->gap[5],
+		d->paced ? d->reqw / d->paced : 0, e->cc[id].rate_kbps, e->tcp[id].snd_wnd, e->tcp[id].snd_nxt - e->tcp[id].snd_una);
+	memset(d, 0, sizeof(*d));
+	d->t_print = e->now;
+}
 
 /*
  * FlexTOE's flow scheduler (TAS "qman"): flows with something to send sit
@@ -124,6 +143,13 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 	unsigned k = 0, idle = 0;
 
 	*wait_ns = UINT64_MAX;
+	txdbg.calls++;
+	if (txdbg.last_paced_ns) {
+		uint64_t g = e->now - txdbg.last_paced_ns;
+		txdbg.gap[g < 10000 ? 0 : g < 100000 ? 1 : g < 1000000 ? 2 : g < 1200000 ? 3 : g < 3000000 ? 4 : 5]++;
+		txdbg.last_paced_ns = 0;
+	}
+	if (e->act_head != FTOE_NO_FLOW) txdbg_print(e, e->act_head);
 	while (k < max && e->act_head != FTOE_NO_FLOW) {
 		uint32_t id = pop_head(e), n, rate, lim;
 		struct flow_sched *s = &e->sch[id];
@@ -137,6 +163,7 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		lim = ftoe_proto_sack_skip(e, id);
 		n = ftoe_sched_sendable(e, id, &fin);
 		if (n == 0 && !fin) {
+			if (t->tx_seq0 + e->mem[id].tx_head == t->snd_nxt) txdbg.app_lim++; else txdbg.wnd_lim++;
 			maybe_persist(e, id);
 			continue;
 		}
@@ -152,8 +179,10 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		if (n < t->snd_mss && n != lim && !fin && t->snd_nxt != t->snd_una) {
 			uint32_t data_end = t->tx_seq0 + e->mem[id].tx_head;
 
-			if (t->snd_nxt + n != data_end)
-				continue; /* an ACK will re-activate the flow */
+			if (t->snd_nxt + n != data_end) {
+				txdbg.sws++;
+				continue;
+			} /* an ACK will re-activate the flow */
 		}
 		rate = e->cc[id].rate_kbps;
 		if (rate) {
@@ -163,6 +192,7 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 
 				if (w < *wait_ns)
 					*wait_ns = w;
+				txdbg.paced++; txdbg.reqw += w; txdbg.last_paced_ns = e->now;
 				ftoe_sched_activate(e, id);
 				/* every queued flow visited without progress */
 				if (++idle > e->act_len)
@@ -181,5 +211,8 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		k++;
 		ftoe_sched_activate(e, id);
 	}
+	txdbg.segs += k;
+	if (!k) txdbg.zero_calls++;
+	if (k == max) txdbg.fullbatch++;
 	return k;
 }

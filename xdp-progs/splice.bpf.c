@@ -19,9 +19,10 @@
  * the entries disappear and releases its two connections.
  *
  * Maps: splice_flows (hash, struct splice_key -> struct splice_entry; the
- * engine writes it), splice_ends (LRU hash, struct splice_key -> the
- * entry's final state, written at teardown so the engine can tell a
- * FIN/FIN close from a RST), splice_stats (per-CPU array[SPLICE_STAT_MAX]).
+ * engine writes it), splice_ends (LRU hash, struct splice_key -> struct
+ * splice_end: the entry's final state and counters, written at teardown
+ * so the engine can tell a FIN/FIN close from a RST and report what was
+ * relayed), splice_stats (per-CPU array[SPLICE_STAT_MAX]).
  *
  * Verdicts: XDP_TX for a relayed segment; XDP_PASS for everything else
  * (the engine's own connections, ARP, ...); XDP_DROP for a segment of a
@@ -52,7 +53,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, SPLICE_MAX_FLOWS);
 	__type(key, struct splice_key);
-	__type(value, __u32);
+	__type(value, struct splice_end);
 } splice_ends SEC(".maps");
 
 struct {
@@ -196,6 +197,17 @@ static __always_inline __u32 rewrite_options(struct xdp_md *ctx, __u32 opt_off, 
 	return sum;
 }
 
+/* Record how entry e (keyed by k) ended, with its counters. */
+static __always_inline void record_end(const struct splice_key *k, const struct splice_entry *e,
+				       __u32 extra)
+{
+	struct splice_end end = {
+		.state = e->state | extra, .packets = e->packets, .bytes = e->bytes,
+	};
+
+	bpf_map_update_elem(&splice_ends, k, &end, BPF_ANY);
+}
+
 /* The entry of the other direction: the segments we send come back from
  * the other peer with the rewritten tuple reversed. */
 static __always_inline void reverse_key(const struct splice_entry *e, struct splice_key *rk)
@@ -336,11 +348,11 @@ int splice(struct xdp_md *ctx)
 	stat_add(SPLICE_STAT_TX_BYTES, payload);
 
 	if (tcpflags & 0x04) {	/* RST: the splice is over, both ways */
-		__u32 st = e->state | SPLICE_ST_RST;
-
 		reverse_key(e, &rk);
-		bpf_map_update_elem(&splice_ends, &key, &st, BPF_ANY);
-		bpf_map_update_elem(&splice_ends, &rk, &st, BPF_ANY);
+		record_end(&key, e, SPLICE_ST_RST);
+		rev = bpf_map_lookup_elem(&splice_flows, &rk);
+		if (rev)
+			record_end(&rk, rev, SPLICE_ST_RST);
 		bpf_map_delete_elem(&splice_flows, &rk);
 		bpf_map_delete_elem(&splice_flows, &key);
 		stat_add(SPLICE_STAT_RST, 1);
@@ -362,10 +374,8 @@ int splice(struct xdp_md *ctx)
 	if (rev && (e->state & SPLICE_ST_FIN_ACKED) && (rev->state & SPLICE_ST_FIN_ACKED)) {
 		/* RFC 9293 3.6: both FINs sent and acknowledged; the last
 		 * ACK goes out with this segment */
-		__u32 st = e->state, rst = rev->state;
-
-		bpf_map_update_elem(&splice_ends, &key, &st, BPF_ANY);
-		bpf_map_update_elem(&splice_ends, &rk, &rst, BPF_ANY);
+		record_end(&key, e, 0);
+		record_end(&rk, rev, 0);
 		bpf_map_delete_elem(&splice_flows, &rk);
 		bpf_map_delete_elem(&splice_flows, &key);
 		stat_add(SPLICE_STAT_CLOSED, 1);

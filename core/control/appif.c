@@ -692,7 +692,7 @@ int appif_splice_enable(struct appif *a, const struct ftoe_splice_map_ops *ops)
 
 /* A splice ended: the application's socket reads end of stream (and the
  * error of a RST); the engine socket is gone, so the slot lets go of it. */
-static void splice_done(void *arg, int esock, int err)
+static void splice_done(void *arg, int esock, int err, const struct ftoe_splice_counts *cnt)
 {
 	struct appif *a = arg;
 	struct owner *o = owner_of(a, esock);
@@ -708,6 +708,11 @@ static void splice_done(void *arg, int esock, int err)
 	c->slots[i].esock = -1;
 	c->slots[i].eof = true;
 	ss = shm_sock(c, i);
+	ss->splice_from_peer_bytes = cnt->from_peer_bytes;
+	ss->splice_to_peer_bytes = cnt->to_peer_bytes;
+	ss->splice_from_peer_segs = (uint32_t)cnt->from_peer_segs;
+	ss->splice_to_peer_segs = (uint32_t)cnt->to_peer_segs;
+	__atomic_or_fetch(&ss->flags, APPIF_SF_SPLICE_END, __ATOMIC_RELEASE);
 	if (err) {
 		c->slots[i].failed = true;
 		ss->err = err;

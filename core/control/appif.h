@@ -93,6 +93,7 @@ struct appif_ev {
 #define APPIF_SF_EOF       (1u << 1)	/* peer's FIN is in the rx ring after rx_head */
 #define APPIF_SF_ERROR     (1u << 2)	/* err holds -errno */
 #define APPIF_SF_CLOSED    (1u << 3)
+#define APPIF_SF_SPLICE_END (1u << 4)	/* a splice ended: splice_* below are final */
 
 struct appif_sock {
 	/* written by the engine */
@@ -101,7 +102,10 @@ struct appif_sock {
 	uint32_t flags;			/* APPIF_SF_* */
 	int32_t err;
 	uint32_t rx_ev, tx_ev;		/* event outstanding: set by engine, cleared by app */
-	uint8_t _pad0[40];
+	/* what the splice program relayed (valid with APPIF_SF_SPLICE_END) */
+	uint64_t splice_from_peer_bytes, splice_to_peer_bytes;
+	uint32_t splice_from_peer_segs, splice_to_peer_segs;
+	uint8_t _pad0[16];
 	/* written by the application */
 	uint32_t rx_tail;
 	uint32_t tx_head;

@@ -9,7 +9,7 @@ void ftoe_rto_cfg_default(struct ftoe_rto_cfg *cfg)
 	cfg->max_us = 60 * 1000 * 1000;
 	cfg->initial_us = 1000 * 1000;
 	cfg->granularity_us = 1;
-	cfg->max_backoffs = 15; /* like Linux tcp_retries2 */
+	cfg->max_backoffs = FTOE_RTO_RETRIES_DEFAULT;
 }
 
 static uint32_t clamp_rto(const struct ftoe_rto *r, uint64_t v)

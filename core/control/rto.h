@@ -12,6 +12,10 @@
  * far less (Linux: 200 ms), so the minimum is configurable; the maximum is
  * 60 s (section 2.5 allows a cap of at least 60 s).
  */
+/* Consecutive timeouts before a connection fails (Linux tcp_retries2). */
+#define FTOE_RTO_RETRIES_DEFAULT 15
+#define FTOE_RTO_RETRIES_MAX 255
+
 struct ftoe_rto_cfg {
 	uint32_t min_us;       /* default 200 ms */
 	uint32_t max_us;       /* default 60 s */

@@ -311,20 +311,19 @@ void ftoe_splicer_release(struct ftoe_splicer *sp, int sock)
 
 /* How the splice with keys k ended: 0 (FINs both ways), -ECONNRESET or
  * -ECONNABORTED (entries gone without a recorded ending). */
-static int ending(struct ftoe_splicer *sp, const struct splice_key k[2])
+static int ending(struct ftoe_splicer *sp, const struct splice_key k[2], struct splice_end end[2])
 {
-	uint32_t st[2] = { 0, 0 };
 	int err = 0;
 
 	for (int s = 0; s < 2; s++) {
-		if (sp->ops.lookup(sp->ops.ctx, FTOE_SPLICE_ENDS, &k[s], &st[s]))
-			st[s] = 0;
+		if (sp->ops.lookup(sp->ops.ctx, FTOE_SPLICE_ENDS, &k[s], &end[s]))
+			memset(&end[s], 0, sizeof(end[s]));
 		else
 			sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_ENDS, &k[s]);
 	}
-	if ((st[0] | st[1]) & SPLICE_ST_RST)
+	if ((end[0].state | end[1].state) & SPLICE_ST_RST)
 		err = -ECONNRESET;
-	else if (!((st[0] & SPLICE_ST_FIN_ACKED) && (st[1] & SPLICE_ST_FIN_ACKED)))
+	else if (!((end[0].state & SPLICE_ST_FIN_ACKED) && (end[1].state & SPLICE_ST_FIN_ACKED)))
 		err = -ECONNABORTED;
 	return err;
 }
@@ -336,6 +335,7 @@ unsigned int ftoe_splicer_poll(struct ftoe_splicer *sp, ftoe_splice_done_fn done
 
 	for (uint32_t i = 0; i < sp->npairs; i++) {
 		struct splice_pair *p = &sp->pairs[i];
+		struct splice_end end[2];
 		struct splice_entry v;
 		int r0, r1, err;
 
@@ -345,21 +345,27 @@ unsigned int ftoe_splicer_poll(struct ftoe_splicer *sp, ftoe_splice_done_fn done
 		r1 = sp->ops.lookup(sp->ops.ctx, FTOE_SPLICE_FLOWS, &p->key[1], &v);
 		if (!r0 && !r1)
 			continue;
+		memset(end, 0, sizeof(end));
 		if (r0 == -ENODEV || r1 == -ENODEV) {
 			err = -ECONNABORTED;	/* the program was unloaded */
 		} else {
 			/* one may linger if a frame raced the deletion */
 			sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_FLOWS, &p->key[0]);
 			sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_FLOWS, &p->key[1]);
-			err = ending(sp, p->key);
+			err = ending(sp, p->key, end);
 		}
 		for (int s = 0; s < 2; s++) {
 			uint32_t id = (uint32_t)p->sock[s];
+			/* key[s]'s entry relayed what sock[s]'s peer sent */
+			struct ftoe_splice_counts cnt = {
+				.from_peer_bytes = end[s].bytes, .to_peer_bytes = end[1 - s].bytes,
+				.from_peer_segs = end[s].packets, .to_peer_segs = end[1 - s].packets,
+			};
 
 			e->conn[id].flags &= (uint16_t)~FLOW_CONN_SPLICED;
 			ftoe_conn_free(e, id);
 			if (p->held[s] && done)
-				done(arg, p->sock[s], err);
+				done(arg, p->sock[s], err, &cnt);
 		}
 		p->sock[0] = p->sock[1] = -1;
 		sp->live--;

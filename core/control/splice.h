@@ -20,7 +20,7 @@ struct ftoe_engine;
  */
 enum ftoe_splice_map {
 	FTOE_SPLICE_FLOWS = 0,	/* splice_flows: struct splice_key -> struct splice_entry */
-	FTOE_SPLICE_ENDS,	/* splice_ends: struct splice_key -> __u32 final state */
+	FTOE_SPLICE_ENDS,	/* splice_ends: struct splice_key -> struct splice_end */
 };
 
 struct ftoe_splice_map_ops {
@@ -33,11 +33,18 @@ struct ftoe_splice_map_ops {
 
 struct ftoe_splicer;
 
+/* What the program relayed for one socket of a splice (0 when unknown). */
+struct ftoe_splice_counts {
+	uint64_t from_peer_bytes, to_peer_bytes;	/* payload from its peer, to its peer */
+	uint64_t from_peer_segs, to_peer_segs;
+};
+
 /* Called by ftoe_splicer_poll for each socket of a splice that ended and
  * whose application still holds it: err 0 after FIN both ways,
  * -ECONNRESET after a RST, -ECONNABORTED when the entries vanished
  * otherwise (the program was unloaded). */
-typedef void (*ftoe_splice_done_fn)(void *arg, int sock, int err);
+typedef void (*ftoe_splice_done_fn)(void *arg, int sock, int err,
+				    const struct ftoe_splice_counts *cnt);
 
 int ftoe_splicer_create(struct ftoe_engine *e, const struct ftoe_splice_map_ops *ops,
 			struct ftoe_splicer **out);

@@ -56,6 +56,11 @@ static void tx_timeout(struct ftoe_engine *e, uint32_t id)
 	if (!tcp_state_synced(c->state) || c->state == TCP_S_TIME_WAIT)
 		return;
 	if (t->snd_una != t->snd_max) {
+		/* The engine-wide limit (flextoe --rto-retries) applies to
+		 * every connection, whenever it was set up. */
+		if (e->cfg.rto_retries)
+			c->rto.cfg.max_backoffs = (uint8_t)(e->cfg.rto_retries < FTOE_RTO_RETRIES_MAX ?
+							    e->cfg.rto_retries : FTOE_RTO_RETRIES_MAX);
 		if (ftoe_rto_timeout(&c->rto) == -ETIMEDOUT) {
 			/* give up (RFC 9293 3.8.3 R2) */
 			ftoe_conn_reset(e, id, -ETIMEDOUT, true);

@@ -261,7 +261,7 @@ static int splice_map_op(struct backend *be, enum ftoe_splice_map m, int op, con
 	static const char *const names[] = { [FTOE_SPLICE_FLOWS] = SPLICE_MAP_NAME,
 					     [FTOE_SPLICE_ENDS] = SPLICE_ENDS_NAME };
 	static const uint32_t vsize[] = { [FTOE_SPLICE_FLOWS] = sizeof(struct splice_entry),
-					  [FTOE_SPLICE_ENDS] = sizeof(uint32_t) };
+					  [FTOE_SPLICE_ENDS] = sizeof(struct splice_end) };
 	struct ebpf_map *map = hx_map_get(be, FLEXTOE_HOOK_RX_PRE, names[m]);
 	int ret;
 

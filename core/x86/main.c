@@ -96,6 +96,7 @@ static int create_engine(struct backend *be)
 		.nr_queues = be->nr_queues,
 		.cc = be->opts.cc,
 		.const_rate_bps = be->opts.const_rate_bps,
+		.rto_retries = be->opts.rto_retries,
 		.hooks = be->hooks,
 	};
 	int err;

@@ -29,6 +29,9 @@ static void usage(FILE *out)
 		"  -p, --poll MODE         adaptive (default: block when idle) or busy (spin; benchmarks)\n"
 		"      --cc ALG            dctcp (default) or const:RATE, RATE in bit/s with k/m/g suffix\n"
 		"      --max-flows N       flow table capacity (default 65536)\n"
+		"      --rto-retries N     retransmission timeouts in a row before a connection\n"
+		"                          fails with ETIMEDOUT, 1..255 (default 15, as Linux\n"
+		"                          tcp_retries2; each doubles the timeout, up to 60 s)\n"
 		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
 		"  -f, --force             replace another XDP program already on IF\n"
 		"      --no-loaderd        do not start flextoe-loaderd (start it yourself)\n"
@@ -138,7 +141,8 @@ static int parse_rate(const char *s, uint64_t *bps)
 	return 0;
 }
 
-enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP };
+enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
+       OPT_RTO_RETRIES };
 
 int opts_parse(int argc, char **argv, struct x86_opts *o)
 {
@@ -151,6 +155,7 @@ int opts_parse(int argc, char **argv, struct x86_opts *o)
 		{ "poll",      required_argument, NULL, 'p' },
 		{ "cc",        required_argument, NULL, OPT_CC },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+		{ "rto-retries", required_argument, NULL, OPT_RTO_RETRIES },
 		{ "run-dir",   required_argument, NULL, 'r' },
 		{ "force",     no_argument,       NULL, 'f' },
 		{ "no-loaderd", no_argument,      NULL, OPT_NO_LOADERD },
@@ -222,6 +227,12 @@ int opts_parse(int argc, char **argv, struct x86_opts *o)
 			if (parse_uint(optarg, 1, MAX_FLOWS_LIMIT, &v))
 				return bad("bad --max-flows '%s': expected 1..16777216", optarg);
 			o->max_flows = (uint32_t)v;
+			break;
+		case OPT_RTO_RETRIES:
+			if (parse_uint(optarg, 1, 255, &v))
+				return bad("bad --rto-retries '%s': expected a number of timeouts, "
+					   "1..255", optarg);
+			o->rto_retries = (unsigned int)v;
 			break;
 		case 'r':
 			if (!*optarg || strlen(optarg) > PATH_MAX - 32)

@@ -651,9 +651,10 @@ int pipe_start(struct backend *be)
 		p->th[n - 1].roles = PIPE_OUT;
 		snprintf(p->th[n - 1].name, sizeof(p->th[n - 1].name), "ftoe-out");
 	}
-	p->th[n - 2].roles = PIPE_PROTO;
-	snprintf(p->th[n - 2].name, sizeof(p->th[n - 2].name), "ftoe-proto");
-	p->proto = &p->th[n - 2];
+	/* PROTO is the thread before OUT (N > 2), or the second of two */
+	p->proto = &p->th[n == 2 ? 1 : n - 2];
+	p->proto->roles = PIPE_PROTO;
+	snprintf(p->proto->name, sizeof(p->proto->name), "ftoe-proto");
 	p->out = &p->th[n == 2 ? 0 : n - 1];
 	for (unsigned int i = 0; i < nin; i++)
 		p->in[p->nin++] = &p->th[i];

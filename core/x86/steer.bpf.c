@@ -3,6 +3,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -13,8 +14,8 @@
  * - TCP, ARP whose target is that address (requests for it and replies to
  * it), ICMP echo requests - go to the AF_XDP socket of the queue they came
  * in on; all other traffic, including the kernel's own on this interface,
- * continues to the kernel untouched.  Untagged frames only (VLAN steering
- * comes with the rx-pre hook).
+ * continues to the kernel untouched.  Frames with up to two VLAN tags
+ * are looked at behind their tags.
  */
 
 const volatile struct ftoe_steer_cfg cfg = {};
@@ -60,19 +61,12 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 stat)
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
-SEC("xdp")
-int flextoe_steer(struct xdp_md *ctx)
+/* The engine's ARP, TCP and pings, given the frame's EtherType and its
+ * L3 header (after any VLAN tags). */
+static __always_inline int steer_l3(struct xdp_md *ctx, __be16 proto, void *l3, void *end, __u32 ip)
 {
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	__u32 ip = cfg.engine_ip;
-
-	if ((void *)(eth + 1) > end)
-		return verdict(ctx, FTOE_STEER_PASS);
-
-	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
-		struct arp_eth_ipv4 *arp = (void *)(eth + 1);
+	if (proto == bpf_htons(ETH_P_ARP)) {
+		struct arp_eth_ipv4 *arp = l3;
 		__u32 tpa;
 
 		if ((void *)(arp + 1) > end || arp->ptype != bpf_htons(ETH_P_IP) ||
@@ -82,8 +76,8 @@ int flextoe_steer(struct xdp_md *ctx)
 		return verdict(ctx, tpa == ip ? FTOE_STEER_ARP : FTOE_STEER_PASS);
 	}
 
-	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = (void *)(eth + 1);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = l3;
 		__u8 *l4;
 
 		if ((void *)(iph + 1) > end || iph->daddr != ip)
@@ -99,6 +93,48 @@ int flextoe_steer(struct xdp_md *ctx)
 		return verdict(ctx, l4[0] == ICMP_ECHO_REQUEST ? FTOE_STEER_ICMP : FTOE_STEER_PASS);
 	}
 	return verdict(ctx, FTOE_STEER_PASS);
+}
+
+/* 802.1Q/802.1ad tag: TCI, then the next EtherType. */
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto;
+};
+
+static __always_inline bool is_vlan(__be16 proto)
+{
+	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
+}
+
+SEC("xdp")
+int flextoe_steer(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct vlan_tag *tag;
+	__be16 proto;
+	void *l3;
+
+	if ((void *)(eth + 1) > end)
+		return verdict(ctx, FTOE_STEER_PASS);
+	proto = eth->h_proto;
+	l3 = eth + 1;
+	/* Tagged frames (up to two tags, 802.1ad outside 802.1Q) for the
+	 * engine go to it too: an rx-pre program (xdp-progs/vlan_strip)
+	 * pops the tags; without one the engine drops them (counted as
+	 * "other" frames).  The kernel's own tagged traffic stays its own. */
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		if (!is_vlan(proto))
+			break;
+		tag = l3;
+		if ((void *)(tag + 1) > end)
+			return verdict(ctx, FTOE_STEER_PASS);
+		proto = tag->proto;
+		l3 = tag + 1;
+	}
+	return steer_l3(ctx, proto, l3, end, cfg.engine_ip);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -39,6 +39,8 @@ struct pair {
 	unsigned long long pre_c2b, pre_b2c;	/* relayed before the splice */
 	unsigned long long post;		/* payload received after the splice */
 	bool c_end, b_end;		/* end of stream seen after the splice */
+	bool c_eof, b_eof;		/* end of stream relayed before any splice */
+	bool relay_only;		/* a peer closed before the splice: relay to the end */
 	int end_err;
 };
 
@@ -48,7 +50,7 @@ static struct {
 	struct sockaddr_in backend;
 	bool has_backend, once, verbose;
 	unsigned int conns, spliced, failed, ended;
-	unsigned long long post, pre;
+	unsigned long long post, pre, relayed;
 	volatile sig_atomic_t stop;
 } P;
 
@@ -121,18 +123,23 @@ static void pair_fail(struct pair *p, const char *reply, const char *why)
 	pair_close(p);
 }
 
-/* Pre-splice relay: whatever is readable on from goes to to. */
-static int relay(int from, int to, unsigned long long *count)
+/* Pre-splice relay: whatever is readable on from goes to to; the end of
+ * the stream is passed on as a half-close (*eof). */
+static int relay(int from, int to, unsigned long long *count, bool *eof)
 {
 	char buf[16384];
 
-	for (;;) {
+	while (!*eof) {
 		ssize_t n = ftoe_recv(P.ctx, from, buf, sizeof(buf)), m, done = 0;
 
 		if (n == -EAGAIN)
 			return 0;
-		if (n <= 0)
-			return n ? (int)n : -EPIPE;	/* end before the splice */
+		if (n < 0)
+			return (int)n;
+		if (n == 0) {
+			*eof = true;
+			return ftoe_shutdown(P.ctx, to, FTOE_SHUT_WR);
+		}
 		while (done < n) {
 			m = ftoe_send(P.ctx, to, buf + done, (size_t)(n - done));
 			if (m == -EAGAIN) {
@@ -145,12 +152,22 @@ static int relay(int from, int to, unsigned long long *count)
 		}
 		*count += (unsigned long long)n;
 	}
+	return 0;
 }
 
 static void try_splice(struct pair *p)
 {
-	int err = ftoe_splice(P.ctx, p->cs, p->bs);
+	int err = -EAGAIN;
 
+	/* after a half-close the connections are no longer both established:
+	 * the rest is relayed here */
+	if (!p->c_eof && !p->b_eof && !p->relay_only)
+		err = ftoe_splice(P.ctx, p->cs, p->bs);
+	if (err == -ENOTCONN) {
+		/* a peer's FIN (or reset) came before the splice could */
+		p->relay_only = true;
+		err = -EAGAIN;
+	}
 	if (!err) {
 		p->st = P_SPLICED;
 		P.spliced++;
@@ -162,21 +179,28 @@ static void try_splice(struct pair *p)
 	if (err != -EAGAIN) {
 		char why[256];
 
-		snprintf(why, sizeof(why), "ftoe_splice: %s%s", ftoe_strerror(err),
-			 err == -ENOENT ? " -- no splice program is loaded at rx-pre "
-			 "(flextoe-bpf load --hook rx-pre build/xdp-progs/splice.bpf.o)" : "");
+		if (err == -ENOENT)
+			snprintf(why, sizeof(why), "ftoe_splice: no splice program is loaded at rx-pre "
+				 "(flextoe-bpf load --hook rx-pre build/xdp-progs/splice.bpf.o)");
+		else
+			snprintf(why, sizeof(why), "ftoe_splice: %s", strerror(-err));
 		pair_fail(p, NULL, why);
 		return;
 	}
 	/* Not yet: move what arrived meanwhile, try again later. */
-	err = relay(p->cs, p->bs, &p->pre_c2b);
+	err = relay(p->cs, p->bs, &p->pre_c2b, &p->c_eof);
 	if (!err)
-		err = relay(p->bs, p->cs, &p->pre_b2c);
+		err = relay(p->bs, p->cs, &p->pre_b2c, &p->b_eof);
 	if (err) {
 		char why[128];
 
-		snprintf(why, sizeof(why), "ended before the splice: %s", ftoe_strerror(err));
+		snprintf(why, sizeof(why), "ended before the splice: %s", strerror(-err));
 		pair_fail(p, NULL, why);
+	} else if (p->c_eof && p->b_eof) {
+		printf("conn %u: relayed without a splice (client->backend %llu, backend->client "
+		       "%llu)\n", p->no, p->pre_c2b, p->pre_b2c);
+		fflush(stdout);
+		pair_close(p);
 	}
 }
 
@@ -273,8 +297,17 @@ static void spliced_event(struct pair *p, bool client, uint32_t ev)
 		break;
 	}
 	if (p->c_end && p->b_end) {
-		printf("conn %u: splice ended: %s; post_splice_bytes=%llu\n", p->no,
-		       p->end_err ? ftoe_strerror(p->end_err) : "closed", p->post);
+		struct ftoe_splice_stats st;
+
+		/* what the splice program relayed, from the client's side */
+		if (ftoe_splice_stats(P.ctx, p->cs, &st))
+			memset(&st, 0, sizeof(st));
+		P.relayed += st.from_peer_bytes + st.to_peer_bytes;
+		printf("conn %u: splice ended: %s; relayed client->backend %llu bytes (%u segments), "
+		       "backend->client %llu bytes (%u segments); post_splice_bytes=%llu\n", p->no,
+		       p->end_err ? ftoe_strerror(p->end_err) : "closed",
+		       (unsigned long long)st.from_peer_bytes, st.from_peer_segs,
+		       (unsigned long long)st.to_peer_bytes, st.to_peer_segs, p->post);
 		fflush(stdout);
 		pair_close(p);
 	}
@@ -434,8 +467,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < MAX_PAIRS; i++)
 		if (P.pairs[i].st != P_FREE)
 			pair_close(&P.pairs[i]);
-	printf("total: conns=%u spliced=%u failed=%u pre_splice_bytes=%llu post_splice_bytes=%llu\n",
-	       P.conns, P.spliced, P.failed, P.pre, P.post);
+	printf("total: conns=%u spliced=%u failed=%u pre_splice_bytes=%llu post_splice_bytes=%llu "
+	       "spliced_bytes=%llu\n", P.conns, P.spliced, P.failed, P.pre, P.post, P.relayed);
 	ftoe_ctx_destroy(P.ctx);
 	return P.failed && !P.spliced ? 1 : 0;
 }

@@ -94,12 +94,23 @@ int ftoe_send_commit(struct ftoe_ctx *ctx, int sock, size_t n);
  * after the next event), -ENOENT (no splice program at rx-pre),
  * -ENOTCONN (not established, or ended), -EALREADY, -EBADF, -EINVAL,
  * -EOPNOTSUPP (timestamps on one connection only), -EMSGSIZE (a peer's
- * MSS is too small).  Afterwards the sockets carry nothing: sends are
- * discarded and reads wait; when the splice ends (FIN both ways, or a RST)
+ * MSS is too small).  Afterwards the sockets carry nothing: sends fail
+ * with -EPIPE and reads wait; when the splice ends (FIN both ways, or a RST)
  * both report end of stream and FTOE_POLLHUP (a RST: FTOE_POLLERR,
  * -ECONNRESET).  Close them as usual; closing earlier leaves the splice
  * running. */
 int ftoe_splice(struct ftoe_ctx *ctx, int sock_a, int sock_b);
+
+/* After a splice ended (FTOE_POLLHUP on a spliced socket): what the splice
+ * program relayed for sock - the payload bytes and segments its peer sent
+ * (passed on to the other peer) and those it received.  0, -EAGAIN while
+ * the splice is in effect (or sock was never spliced), -EBADF, -ENOTCONN
+ * (a listener), -EINVAL (st NULL). */
+struct ftoe_splice_stats {
+	uint64_t from_peer_bytes, to_peer_bytes;
+	uint32_t from_peer_segs, to_peer_segs;
+};
+int ftoe_splice_stats(struct ftoe_ctx *ctx, int sock, struct ftoe_splice_stats *st);
 
 const char *ftoe_strerror(int err);
 

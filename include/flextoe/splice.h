@@ -53,7 +53,7 @@ struct splice_key {
 #define SPLICE_ST_FIN_ACKED	(1u << 1)	/* the other peer acknowledged that FIN */
 #define SPLICE_ST_RST		(1u << 2)	/* a RST was relayed (entries then deleted) */
 
-/* What to do with a segment that arrived with key; 64 bytes. */
+/* What to do with a segment that arrived with key; 72 bytes. */
 struct splice_entry {
 	__u8 eth_src[6];	/* the engine's MAC */
 	__u8 eth_dst[6];	/* the other peer's (or its gateway's) MAC */
@@ -80,6 +80,17 @@ _Static_assert(sizeof(struct splice_key) == 12, "splice_key is 12 bytes");
 _Static_assert(sizeof(struct splice_entry) == 72, "splice_entry is 72 bytes");
 _Static_assert(__builtin_offsetof(struct splice_entry, state) == 44, "splice_entry.state offset");
 _Static_assert(__builtin_offsetof(struct splice_entry, packets) == 56, "splice_entry.packets offset");
+
+/* splice_ends value: how an entry ended, written by the program as it
+ * deletes the entry, read (and deleted) by the engine. */
+struct splice_end {
+	__u32 state;		/* SPLICE_ST_* at the end */
+	__u32 pad;
+	__u64 packets;		/* segments the entry relayed */
+	__u64 bytes;		/* their payload bytes */
+};
+
+_Static_assert(sizeof(struct splice_end) == 24, "splice_end is 24 bytes");
 
 /* splice_stats: per-CPU array, one counter per index */
 enum splice_stat {

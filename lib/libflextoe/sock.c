@@ -368,6 +368,7 @@ int ftoe_send_commit(struct ftoe_ctx *c, int s, size_t n)
 int ftoe_splice(struct ftoe_ctx *c, int a, int b)
 {
 	struct lsock *la = ctx_sock(c, a), *lb = ctx_sock(c, b);
+	int err;
 
 	if (!la || !lb)
 		return -EBADF;
@@ -377,5 +378,27 @@ int ftoe_splice(struct ftoe_ctx *c, int a, int b)
 		return -EINVAL;
 	if (c->dead)
 		return -ECONNRESET;
-	return ctx_call_handle(c, APPIF_OP_SPLICE, LS_FREE, la->handle, lb->handle, 0);
+	err = ctx_call_handle(c, APPIF_OP_SPLICE, LS_FREE, la->handle, lb->handle, 0);
+	if (!err)	/* nothing the application writes would ever go out */
+		c->socks[a].shut_wr = c->socks[b].shut_wr = true;
+	return err;
+}
+
+int ftoe_splice_stats(struct ftoe_ctx *c, int s, struct ftoe_splice_stats *st)
+{
+	struct lsock *ls = ctx_sock(c, s);
+	struct appif_sock *ss;
+
+	if (!ls || !st)
+		return ls ? -EINVAL : -EBADF;
+	if (ls->kind != LS_CONN)
+		return -ENOTCONN;
+	ss = ctx_ssock(c, (uint32_t)s);
+	if (!(LOAD_ACQ(&ss->flags) & APPIF_SF_SPLICE_END))
+		return -EAGAIN;
+	st->from_peer_bytes = ss->splice_from_peer_bytes;
+	st->to_peer_bytes = ss->splice_to_peer_bytes;
+	st->from_peer_segs = ss->splice_from_peer_segs;
+	st->to_peer_segs = ss->splice_to_peer_segs;
+	return 0;
 }

@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret == 0 && size >= 58) {
 		/* Interval logic on fuzzer-chosen numbers: invariants only. */
 		uint32_t nxt = seg.ack, wnd = wscale_window(seg.win, seg.wscale);
-		struct ftoe_ooo iv = { seg.ts_val, seg.ts_ecr % (wnd + 1) };
+		struct ftoe_ooo iv = { .start = seg.ts_val, .len = seg.ts_ecr % (wnd + 1) };
 		struct ftoe_ooo_result r;
 
 		if (!iv.len || !seq_after(iv.start, nxt) ||

@@ -8,13 +8,18 @@ cd "$(dirname "$0")/../.."
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
-# The engine gives up on a dead peer after 15 RTO backoffs (core/control/rto.c,
-# like Linux tcp_retries2, RTO capped at 60 s): measured 361 s, and no flag or
-# engine config field shortens it.  By default the test checks the first VANISH_WAIT seconds
-# (the application keeps waiting, no spurious error); ENGINE_LIFECYCLE_GIVEUP=1
-# waits for the give-up itself (up to 700 s) and checks its error.
-GIVEUP=${ENGINE_LIFECYCLE_GIVEUP:-0}
-VANISH_WAIT=${ENGINE_LIFECYCLE_VANISH_WAIT:-8}
+# The engine gives up on a dead peer after --rto-retries timeouts in a row
+# (default 15, like Linux tcp_retries2: about 6 min with the 60 s RTO cap).
+# The test runs it with RTO_RETRIES (6): with the 30 ms minimum RTO the give-up
+# comes about 0.03 * (2^7 - 1) = 3.8 s after the last segment got through, so
+# the application's ETIMEDOUT is always checked.  ENGINE_LIFECYCLE_RTO_RETRIES
+# overrides it.
+RTO_RETRIES=${ENGINE_LIFECYCLE_RTO_RETRIES:-6}
+VANISH_WAIT=${ENGINE_LIFECYCLE_VANISH_WAIT:-1}
+# A give-up sooner than one retry fewer could take at the 30 ms minimum RTO
+# (the clock starts a little after the last transmission that got through)
+# would be early: GIVEUP_MIN_MS = 30 * (2^N - 1).
+GIVEUP_MIN_MS=$(( 30 * ((1 << RTO_RETRIES) - 1) ))
 for b in flextoe flextoe-echo flextoe-bulk; do
 	if [[ ! -x $BIN/$b ]]; then
 		echo "missing $BIN/$b (run make)" >&2
@@ -27,9 +32,10 @@ ns_init
 TMP=$(mktemp -d /tmp/ftoe-engine-lifecycle.XXXXXX)
 trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 
-ENG_IP=10.83.0.5
-PEER_IP=10.83.0.2
-PEER2_IP=10.83.0.3
+NET=${ENGINE_LIFECYCLE_NET:-10.83}	# "10.N"
+ENG_IP=$NET.0.5
+PEER_IP=$NET.0.2
+PEER2_IP=$NET.0.3
 RUN=$TMP/run
 export FLEXTOE_RUN_DIR=$RUN
 
@@ -50,7 +56,7 @@ plug() { # HOST IF ADDR SWPORT
 	ip netns exec "$ns" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1
 	ip netns exec "$SW" ethtool -K "$4" tx off tso off gso off gro off >/dev/null 2>&1
 }
-plug eng veth0 10.83.0.1/24 p0
+plug eng veth0 $NET.0.1/24 p0
 plug peer veth1 $PEER_IP/24 p1
 plug peer2 veth2 $PEER2_IP/24 p2
 
@@ -113,7 +119,8 @@ else:
 PY
 
 start_engine() { # LOG
-	ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$1" 2>&1
+	ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" \
+		--rto-retries "$RTO_RETRIES" >"$1" 2>&1
 	wait_for "$1" "ready:"
 }
 t_check "engine starts" start_engine "$TMP/eng.log"
@@ -191,7 +198,7 @@ still_waiting() {
 	sleep "$VANISH_WAIT"
 	kill -0 "$VAN_PID" 2>/dev/null && ! grep -q "send: \|recv: " "$TMP/van.eng"
 }
-t_check "the application keeps retransmitting for ${VANISH_WAIT} s, no spurious error" still_waiting
+t_check "the application keeps waiting for ${VANISH_WAIT} s while the engine retransmits, no spurious error" still_waiting
 other_peer() {
 	ns_bg peer2 python3 "$TMP/peer.py" recv $PEER2_IP 7304 >"$TMP/p2.peer" 2>&1
 	wait_for "$TMP/p2.peer" listening || return 1
@@ -200,20 +207,19 @@ other_peer() {
 	grep -q "^bytes=1048576 " "$TMP/p2.eng"
 }
 t_check "another peer is served while the dead one is retransmitted to" other_peer
-if [[ $GIVEUP == 1 ]]; then
-	giveup() {
-		local t1
-		wait "$VAN_PID"
-		t1=$(date +%s.%N)
-		echo "# give-up after $(echo "$t1 - $(cat "$TMP/van.t0")" | bc) s: $(cat "$TMP/van.eng")"
-		grep -q "send: Connection timed out\|recv: Connection timed out" "$TMP/van.eng"
-	}
-	t_check "the application gets ETIMEDOUT when the engine gives up" giveup
-else
-	echo "# (the give-up itself takes ~6 min; ENGINE_LIFECYCLE_GIVEUP=1 checks it)"
-	app_pids | xargs -r kill
-	wait "$VAN_PID" 2>/dev/null
-fi
+giveup() {
+	local t1 ms
+	wait "$VAN_PID"
+	t1=$(date +%s.%N)
+	ms=$(echo "($t1 - $(cat "$TMP/van.t0")) * 1000 / 1" | bc)
+	echo "# give-up after $ms ms (--rto-retries $RTO_RETRIES; more than $GIVEUP_MIN_MS ms): $(tail -n1 "$TMP/van.eng")"
+	grep -q "send: Connection timed out\|recv: Connection timed out" "$TMP/van.eng" ||
+		{ cat "$TMP/van.eng" >&2; return 1; }
+	# not before the RTO backoffs could have run out (a spurious give-up),
+	# and within 60 s per retry (the RTO cap) after them
+	[[ $ms -gt $GIVEUP_MIN_MS && $ms -le $(( (RTO_RETRIES + 1) * 60000 )) ]]
+}
+t_check "the application gets ETIMEDOUT when the engine gives up after $RTO_RETRIES retries" giveup
 
 # ---- kill -9 of the engine with applications attached ---------------------------------
 ns_bg eng "$BIN/flextoe-echo" --port 7000 >"$TMP/echo.out" 2>&1

@@ -42,8 +42,8 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $A_IP/24
 ip -n "$(ns_name peer)" addr add $B_IP/24 dev veth1
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
-# A blocked connect sends exactly 2 SYNs (the first and one retransmission
-# 1 s later) and gives up after 3 s: known SYN counts, short waits.
+# A blocked connect gives up after about 3 s (one retransmission timer
+# doubling): short waits; the SYNs it sends are counted with tcpdump.
 ip netns exec "$(ns_name peer)" sysctl -qw net.ipv4.tcp_syn_retries=1
 
 wait_for() { # FILE PATTERN: up to 10 s
@@ -111,14 +111,16 @@ client() { ENG_IP=$ENG_IP ns_exec peer python3 "$TMP/client.py" "$@"; }
 # Count frames the peer sends to the engine (what reaches rx-pre: TCP and
 # echo requests to its address) with tcpdump on the peer's side.
 cap_start() { # NAME
-	ns_bg peer tcpdump -i veth1 -nn -U -w "$TMP/$1.pcap" \
+	ns_bg peer tcpdump -i veth1 --immediate-mode -nn -U -w "$TMP/$1.pcap" \
 		"dst host $ENG_IP and (tcp or icmp[icmptype] == icmp-echo)" 2>"$TMP/$1.tcpdump"
 	CAP_PID=${NS_PIDS[-1]}
 	wait_for "$TMP/$1.tcpdump" "listening on" >/dev/null
 }
-cap_stop() {
+cap_stop() {	# SIGINT to tcpdump itself (ns_exec execs it in the ns_bg subshell)
+	local pid
 	sleep 0.3
-	kill -INT "$CAP_PID" 2>/dev/null
+	pid=$(pgrep -P "$CAP_PID" -x tcpdump)
+	[[ -n $pid ]] && kill -INT "$pid" 2>/dev/null
 	wait "$CAP_PID" 2>/dev/null
 }
 cap_count() { # NAME FILTER
@@ -176,7 +178,7 @@ t_check "apply as nobody is refused (not root)" \
 
 # ---- rule set 1 ---------------------------------------------------------------------
 t_check "apply fw1 loads the firewall and switches to generation 1" \
-	expect 0 "4 rules.*(loaded now), generation 1 active" "$FW" apply "$TMP/fw1.rules"
+	expect 0 "3 rules.*(loaded now), generation 1 active" "$FW" apply "$TMP/fw1.rules"
 t_check "the firewall runs at rx-pre" sh -c "'$BIN/flextoe-bpf' list | grep -q 'rx-pre .* xdp_firewall'"
 cap_start c1
 { client once $B_IP 40002 7 >"$TMP/b1.out"; } &
@@ -204,7 +206,8 @@ N2=$(cap_count c1 "src host $B_IP and tcp")
 N3=$(cap_count c1 "src host $A_IP and tcp and dst port 7 and not src portrange 40000-40099")
 NP=$(cap_count c1 "icmp or (tcp and dst port 9)")
 echo "# tcpdump: rule1 $N1 rule2 $N2 rule3 $N3 policy $NP"
-t_check "B sent exactly 2 SYNs (syn_retries 1)" test "$N2" -eq 2
+t_check "B's blocked connect sent only SYN retransmissions ($N2 SYNs)" \
+	test "$N2" -ge 2 -a "$(cap_count c1 "src host $B_IP and tcp[tcpflags] == tcp-syn")" -eq "$N2"
 t_check "hits of rule 1 = A's segments to port 7 ($N1)" test "$(stats 's["rules"][0]["hits"]')" -eq "$N1"
 t_check "hits of rule 2 = B's SYNs ($N2)" test "$(stats 's["rules"][1]["hits"]')" -eq "$N2"
 t_check "hits of rule 3 = the SYNs from sport 41000 ($N3)" test "$(stats 's["rules"][2]["hits"]')" -eq "$N3"
@@ -223,7 +226,7 @@ PS=$!
 sleep 1
 cap_start c2
 t_check "apply fw2 while A's connection runs: generation 0 active" \
-	expect 0 "4 rules.*generation 0 active (was 1)" "$FW" apply "$TMP/fw2.rules"
+	expect 0 "3 rules.*generation 0 active (was 1)" "$FW" apply "$TMP/fw2.rules"
 B2=$(client once $B_IP 40003 7)
 sleep 1
 touch "$TMP/stop"
@@ -238,7 +241,8 @@ t_check "hits of new rule 2 = B's segments after the swap ($NB)" \
 t_check "new rule set counters started at zero: rule 3 and policy have no hits" \
 	test "$(stats 's["rules"][2]["hits"], s["policy_hits"]')" = "0 0"
 t_check "A's stream is counted by rule 1 of the new set" test "$(stats 's["rules"][0]["hits"]')" -gt 0
-t_check "ping still passes after the swap" ns_exec peer ping -q -c2 -i0.2 -W1 $ENG_IP
+t_check "ping still passes after the swap" sh -c \
+	"ip netns exec $(ns_name peer) ping -q -c2 -i0.2 -W1 $ENG_IP >/dev/null"
 t_check "apply again (back to fw1): generation 1, B denied again" \
 	expect 0 "generation 1 active (was 0)" "$FW" apply "$TMP/fw1.rules"
 t_check "B denied again after the third apply" test "$(client once $B_IP 40004 7)" = timeout

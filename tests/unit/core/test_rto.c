@@ -1,8 +1,12 @@
 /* test_rto.c - RFC 6298 estimator, backoff, Karn's algorithm, give-up. */
 #include <errno.h>
+#include <string.h>
 
 #include "core/control/rto.h"
+#include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
+
+#define SEC 1000000000ull
 
 static void setup(struct ftoe_rto *r, uint8_t max_backoffs)
 {
@@ -128,6 +132,67 @@ START_TEST(rto_give_up)
 }
 END_TEST
 
+/* Every frame side 0 sends after the handshake is lost; record when. */
+static uint64_t tx_at[64];
+static unsigned nr_tx;
+
+static bool lose_all(struct lb_side *s, uint8_t *frame, uint16_t *len)
+{
+	(void)frame;
+	(void)len;
+	if (nr_tx < 64)
+		tx_at[nr_tx++] = s->w->now;
+	return false;
+}
+
+static bool sock_failed(struct lb_world *w, void *arg)
+{
+	return ftoe_sock_error(w->s[0].eng, *(int *)arg) != 0;
+}
+
+/* A connection whose peer vanished: how many retransmissions the engine
+ * makes (cfg.rto_retries; 0 = FTOE_RTO_RETRIES_DEFAULT) before the
+ * application sees ETIMEDOUT, and after how long. */
+static void give_up_after(uint32_t rto_retries, unsigned want_retx)
+{
+	struct ftoe_engine_cfg ca;
+	struct lb_world w;
+	uint64_t t0, sum = 0, d = 0;
+	int c, a;
+
+	lb_default_cfg(&ca, LB_IP_A);
+	ca.rto_retries = rto_retries;
+	lb_init(&w, 3, &ca, NULL);
+	ck_assert(app_connect(&w, 80, &c, &a));
+	nr_tx = 0;
+	w.s[0].tap = lose_all;
+	t0 = w.now;
+	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c, "x", 1), 1);
+	ck_assert(lb_run(&w, sock_failed, &c, 3600 * SEC));
+	ck_assert_int_eq(ftoe_sock_error(w.s[0].eng, c), -ETIMEDOUT);
+	/* the first transmission, want_retx retransmissions, the RST */
+	ck_assert_uint_eq(nr_tx, 1 + want_retx + 1);
+	/* it gave up one (doubled) RTO after the last retransmission: the
+	 * whole wait is the sum of want_retx + 1 doubling intervals */
+	for (unsigned i = 1; i <= want_retx; i++) {
+		d = tx_at[i] - tx_at[i - 1];
+		sum += d;
+	}
+	d = 2 * d < 60 * SEC ? 2 * d : 60 * SEC; /* RFC 6298 2.5 cap */
+	ck_assert_uint_ge(tx_at[nr_tx - 1] - tx_at[want_retx], d - 1000000);
+	ck_assert_uint_le(tx_at[nr_tx - 1] - tx_at[want_retx], d + 1000000);
+	ck_assert_uint_ge(tx_at[nr_tx - 1] - t0, sum);
+	lb_fini(&w);
+}
+
+START_TEST(rto_retries_engine)
+{
+	give_up_after(4, 4);
+	give_up_after(1, 1);
+	give_up_after(0, FTOE_RTO_RETRIES_DEFAULT);
+}
+END_TEST
+
 static Suite *rto_suite(void)
 {
 	Suite *s = suite_create("core_rto");
@@ -138,6 +203,7 @@ static Suite *rto_suite(void)
 	tcase_add_test(tc, rto_min_clamp_and_granularity);
 	tcase_add_test(tc, rto_backoff_exact);
 	tcase_add_test(tc, rto_give_up);
+	tcase_add_test(tc, rto_retries_engine);
 	suite_add_tcase(s, tc);
 	return s;
 }

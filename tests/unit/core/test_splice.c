@@ -151,8 +151,9 @@ END_TEST
 struct fake_map {
 	bool gone;			/* no program: -ENODEV */
 	struct { bool used; struct splice_key k; struct splice_entry v; } f[FAKE_N];
-	struct { bool used; struct splice_key k; uint32_t st; } e[FAKE_N];
+	struct { bool used; struct splice_key k; struct splice_end end; } e[FAKE_N];
 	int done_sock[4], done_err[4], ndone;
+	struct ftoe_splice_counts done_cnt[4];
 };
 
 static int fm_find(struct fake_map *m, enum ftoe_splice_map which, const void *key)
@@ -185,7 +186,7 @@ static int fm_update(void *ctx, enum ftoe_splice_map which, const void *key, con
 	} else {
 		m->e[i].used = true;
 		memcpy(&m->e[i].k, key, 12);
-		memcpy(&m->e[i].st, val, 4);
+		memcpy(&m->e[i].end, val, sizeof(m->e[i].end));
 	}
 	return 0;
 }
@@ -202,7 +203,7 @@ static int fm_lookup(void *ctx, enum ftoe_splice_map which, const void *key, voi
 	if (which == FTOE_SPLICE_FLOWS)
 		memcpy(val, &m->f[i].v, sizeof(m->f[i].v));
 	else
-		memcpy(val, &m->e[i].st, 4);
+		memcpy(val, &m->e[i].end, sizeof(m->e[i].end));
 	return 0;
 }
 
@@ -222,11 +223,12 @@ static int fm_remove(void *ctx, enum ftoe_splice_map which, const void *key)
 	return 0;
 }
 
-static void fm_done(void *arg, int sock, int err)
+static void fm_done(void *arg, int sock, int err, const struct ftoe_splice_counts *cnt)
 {
 	struct fake_map *m = arg;
 
 	if (m->ndone < 4) {
+		m->done_cnt[m->ndone] = *cnt;
 		m->done_sock[m->ndone] = sock;
 		m->done_err[m->ndone++] = err;
 	}
@@ -305,7 +307,8 @@ START_TEST(spliced_flows_are_silent_and_released)
 	struct ftoe_engine *pe;
 	char err[256];
 	uint64_t sent;
-	uint32_t st;
+	struct splice_end end0 = { SPLICE_ST_FIN | SPLICE_ST_FIN_ACKED, 0, 70, 100000 };
+	struct splice_end end1 = { SPLICE_ST_FIN | SPLICE_ST_FIN_ACKED, 0, 9, 500 };
 
 	proxy_setup(&p, 12);
 	pe = p.w.s[1].eng;
@@ -328,15 +331,21 @@ START_TEST(spliced_flows_are_silent_and_released)
 	/* entries present: nothing ends */
 	ck_assert_uint_eq(ftoe_splicer_poll(p.sp, fm_done, &p.m), 0);
 	/* the program's FIN/FIN/ACK teardown: entries deleted, endings recorded */
-	st = SPLICE_ST_FIN | SPLICE_ST_FIN_ACKED;
 	ck_assert_int_eq(fm_lookup(&p.m, FTOE_SPLICE_FLOWS, &p.m.f[0].k, &v), 0);
-	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[0].k, &st);
-	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[1].k, &st);
+	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[0].k, &end0);
+	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[1].k, &end1);
 	p.m.f[0].used = p.m.f[1].used = false;
 	ck_assert_uint_eq(ftoe_splicer_poll(p.sp, fm_done, &p.m), 1);
 	ck_assert_int_eq(p.m.ndone, 2);
 	ck_assert_int_eq(p.m.done_err[0], 0);
 	ck_assert_int_eq(p.m.done_err[1], 0);
+	/* each socket hears what its own peer sent and what went to it */
+	ck_assert_int_eq(p.m.done_sock[0], p.a1);
+	ck_assert_uint_eq(p.m.done_cnt[0].from_peer_bytes, 100000);
+	ck_assert_uint_eq(p.m.done_cnt[0].to_peer_bytes, 500);
+	ck_assert_uint_eq(p.m.done_cnt[0].from_peer_segs, 70);
+	ck_assert_uint_eq(p.m.done_cnt[1].from_peer_bytes, 500);
+	ck_assert_uint_eq(p.m.done_cnt[1].to_peer_segs, 70);
 	ck_assert(!p.m.e[0].used && !p.m.e[1].used);	/* endings consumed */
 	ck_assert(!pe->ctl[p.a1].in_use && !pe->ctl[p.a2].in_use);
 	ck_assert_uint_eq(pe->nfree, pe->nflows);
@@ -349,14 +358,14 @@ START_TEST(reset_and_unload_endings)
 {
 	struct proxy p;
 	char err[256];
-	uint32_t st = SPLICE_ST_RST;
+	struct splice_end rst = { SPLICE_ST_RST, 0, 1, 0 };
 	int c3, a3, c4, a4;
 
 	proxy_setup(&p, 13);
 	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), 0);
 	/* the application let go of one socket: the splice goes on */
 	ftoe_splicer_release(p.sp, p.a1);
-	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[1].k, &st);
+	fm_update(&p.m, FTOE_SPLICE_ENDS, &p.m.f[1].k, &rst);
 	p.m.f[0].used = p.m.f[1].used = false;
 	ck_assert_uint_eq(ftoe_splicer_poll(p.sp, fm_done, &p.m), 1);
 	ck_assert_int_eq(p.m.ndone, 1);		/* only the held socket is told */

@@ -1,0 +1,216 @@
+/* test_proto_rx.c - protocol stage receive rules: batch order, TS.Recent updates, PAWS slack. */
+#include <string.h>
+
+#include "core/engine_internal.h"
+#include "core/pipeline.h"
+#include "core/segment.h"
+#include "tests/unit/core/engine_app.h"
+#include "tests/unit/test.h"
+
+/* Payload bytes the items claim; the protocol stage never reads them. */
+static uint8_t frame[1600];
+
+/* An established pair (timestamps on); *id is side 1's flow. */
+static struct ftoe_engine *setup(struct lb_world *w, uint32_t *id)
+{
+	int c, a;
+
+	lb_init(w, 7, NULL, NULL);
+	ck_assert(app_connect(w, 80, &c, &a));
+	for (uint32_t i = 0; i < w->s[1].eng->nflows; i++) {
+		const struct flow_ctl *ctl = &w->s[1].eng->ctl[i];
+
+		if (ctl->in_use && ctl->state == TCP_S_ESTABLISHED) {
+			*id = i;
+			ck_assert(w->s[1].eng->tcp[i].flags & FLOW_TCP_TS);
+			return w->s[1].eng;
+		}
+	}
+	ck_abort_msg("no established flow on side 1");
+	return NULL;
+}
+
+/* A segment of flow id from the peer, as pre-processing would summarise
+ * it: ACK of everything, the window unchanged, TSval ts. */
+static void mk_item(struct ftoe_engine *e, uint32_t id, struct ftoe_rx_item *it,
+		    uint32_t seq, uint16_t len, uint32_t ts)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+
+	memset(it, 0, sizeof(*it));
+	it->flow = id;
+	it->frame = frame;
+	it->seg.seq = seq;
+	it->seg.ack = t->snd_una;
+	it->seg.win = (uint16_t)(t->snd_wnd >> ((t->flags & FLOW_TCP_WSCALE) ? t->snd_wscale : 0));
+	it->seg.tcp_flags = FTOE_TCP_ACK;
+	it->seg.opts = FTOE_OPT_TS;
+	it->seg.ts_val = ts;
+	it->seg.l4_off = 34;
+	it->seg.payload_off = 54;
+	it->seg.payload_len = len;
+}
+
+/*
+ * A pair overtaken on the wire (n+1 before n) that arrives in one batch is
+ * taken in sequence order, so both advance rcv_nxt even while the single
+ * out-of-order interval holds data further on.  The same two segments in
+ * two batches: the first is a second hole and is dropped.
+ */
+START_TEST(batch_taken_in_sequence_order)
+{
+	struct lb_world w;
+	struct ftoe_rx_item it[3];
+	struct ftoe_engine *e;
+	struct flow_tcp *t;
+	uint32_t id, nxt, ts;
+
+	e = setup(&w, &id);
+	t = &e->tcp[id];
+	nxt = t->rcv_nxt;
+	ts = t->ts_recent + 1;
+	/* the interval, far ahead */
+	mk_item(e, id, &it[0], nxt + 3000, 100, ts);
+	ftoe_proto_rx(e, it, 1);
+	ck_assert(t->ooo.len == 100 && t->ooo.start == nxt + 3000);
+	/* one batch: [nxt+100, +100) then [nxt, +100) */
+	mk_item(e, id, &it[0], nxt + 100, 100, ts);
+	mk_item(e, id, &it[1], nxt, 100, ts);
+	ftoe_proto_rx(e, it, 2);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 200);
+	ck_assert(it[0].res & FTOE_RX_R_ADVANCED);
+	ck_assert(it[1].res & FTOE_RX_R_ADVANCED);
+	ck_assert(!(it[0].res & FTOE_RX_R_DROP) && !(it[1].res & FTOE_RX_R_DROP));
+	/* each item still says where its own bytes go */
+	ck_assert_uint_eq(it[0].copy_pos, nxt + 100 - t->rx_seq0);
+	ck_assert_uint_eq(it[1].copy_pos, nxt - t->rx_seq0);
+	ck_assert(t->ooo.len == 100);
+
+	/* two batches: the overtaking segment is a second hole */
+	nxt = t->rcv_nxt;
+	mk_item(e, id, &it[0], nxt + 100, 100, ts);
+	ftoe_proto_rx(e, it, 1);
+	ck_assert(!(it[0].res & FTOE_RX_R_DATA));
+	mk_item(e, id, &it[0], nxt, 100, ts);
+	ftoe_proto_rx(e, it, 1);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 100);
+
+	/* other flows' and pure-ACK items keep their relative order: a batch
+	 * already in order is taken as it comes */
+	nxt = t->rcv_nxt;
+	mk_item(e, id, &it[0], nxt, 100, ts);
+	mk_item(e, id, &it[1], nxt + 100, 0, ts);
+	mk_item(e, id, &it[2], nxt + 100, 100, ts);
+	ftoe_proto_rx(e, it, 3);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 200);
+	lb_fini(&w);
+}
+END_TEST
+
+/*
+ * RFC 7323 4.3 (2): TS.Recent comes from a segment covering Last.ACK.sent
+ * (SEG.SEQ <= rcv_nxt < SEG.SEQ + SEG.LEN) or a bare ACK at it, not from an
+ * old duplicate that merely ends there.  Otherwise a spurious
+ * retransmission with a new TSval makes the still-travelling original of
+ * the next segment fail PAWS.
+ */
+START_TEST(ts_recent_from_segments_covering_rcv_nxt)
+{
+	struct lb_world w;
+	struct ftoe_rx_item it;
+	struct ftoe_engine *e;
+	struct flow_tcp *t;
+	uint32_t id, nxt, ts;
+
+	e = setup(&w, &id);
+	t = &e->tcp[id];
+	nxt = t->rcv_nxt;
+	ts = t->ts_recent + 5;
+	mk_item(e, id, &it, nxt, 100, ts);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->ts_recent, ts);
+	/* a duplicate of that segment, resent 20 ticks later */
+	mk_item(e, id, &it, nxt, 100, ts + 20);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->ts_recent, ts);
+	ck_assert(it.res & FTOE_RX_R_ACK_NOW);
+	/* the next segment's original, sent before that duplicate */
+	mk_item(e, id, &it, nxt + 100, 100, ts + 1);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 200);
+	ck_assert_uint_eq(t->ts_recent, ts + 1);
+	/* a segment overlapping rcv_nxt counts */
+	mk_item(e, id, &it, nxt + 150, 100, ts + 2);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->ts_recent, ts + 2);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 250);
+	/* out of order: not yet */
+	mk_item(e, id, &it, nxt + 400, 100, ts + 3);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->ts_recent, ts + 2);
+	/* a bare ACK right at rcv_nxt does (keeps our echo fresh for the
+	 * peer's RTT samples when we are the sender) */
+	mk_item(e, id, &it, nxt + 250, 0, ts + 4);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->ts_recent, ts + 4);
+	lb_fini(&w);
+}
+END_TEST
+
+/*
+ * PAWS (RFC 7323 5.3) with a few ticks of slack: an original overtaken by a
+ * retransmission is a few ms older than TS.Recent and still accepted; a
+ * timestamp further back is an old duplicate and dropped with an ACK.
+ */
+START_TEST(paws_slack)
+{
+	struct lb_world w;
+	struct ftoe_rx_item it;
+	struct ftoe_engine *e;
+	struct flow_tcp *t;
+	uint32_t id, nxt, ts;
+	uint64_t paws;
+
+	e = setup(&w, &id);
+	t = &e->tcp[id];
+	nxt = t->rcv_nxt;
+	ts = t->ts_recent + 100;
+	mk_item(e, id, &it, nxt, 100, ts);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->ts_recent, ts);
+	paws = e->st.rx_paws_drop;
+	/* 8 ticks older: accepted (opens the interval) */
+	mk_item(e, id, &it, nxt + 200, 100, ts - 8);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert(!(it.res & FTOE_RX_R_DROP));
+	ck_assert(t->ooo.len == 100);
+	ck_assert_uint_eq(e->st.rx_paws_drop, paws);
+	/* 9 ticks older: PAWS drops it, and says so with an ACK */
+	mk_item(e, id, &it, nxt + 300, 100, ts - 9);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert(it.res & FTOE_RX_R_DROP);
+	ck_assert(it.res & FTOE_RX_R_ACK_NOW);
+	ck_assert_uint_eq(e->st.rx_paws_drop, paws + 1);
+	ck_assert(t->ooo.len == 100);
+	/* a much older one at rcv_nxt too */
+	mk_item(e, id, &it, nxt + 100, 100, ts - 1000);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert(it.res & FTOE_RX_R_DROP);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 100);
+	lb_fini(&w);
+}
+END_TEST
+
+static Suite *proto_rx_suite(void)
+{
+	Suite *s = suite_create("core_proto_rx");
+	TCase *tc = tcase_create("proto_rx");
+
+	tcase_add_test(tc, batch_taken_in_sequence_order);
+	tcase_add_test(tc, ts_recent_from_segments_covering_rcv_nxt);
+	tcase_add_test(tc, paws_slack);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(proto_rx_suite)
