@@ -257,3 +257,5 @@ $(BUILD)/tests/tools/%.bpf.o: tests/tools/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
 all: $(TOOL_BPF)
+# tests/tools/classify-app is an application: it links libflextoe
+$(BUILD)/tests/tools/classify-app: $(LIBFT_A)

@@ -71,6 +71,15 @@ struct ftoe_engine_cfg {
 #define FTOE_ENG_F_NO_TS     (1u << 1)	/* do not offer timestamps */
 #define FTOE_ENG_F_NO_ECN    (1u << 2)	/* do not offer/accept ECN */
 #define FTOE_ENG_F_NO_COOKIES (1u << 3)	/* drop SYNs on a full backlog instead */
+/* The frames given to ftoe_engine_rx carry the rx-pre hook's struct
+ * flextoe_md (include/flextoe/bpf.h) in the 64 bytes right in front of the
+ * Ethernet header, written when the hook's programs passed the frame (the
+ * x86 backend's umem headroom).  The control plane reads the classify
+ * result there (app_ctx with FLEXTOE_MDF_CLASS) to pick the listener of a
+ * port several application contexts share; it only trusts it while the
+ * rx-pre hook has programs and when md.hook, md.size and a fresh
+ * md.tstamp_ns say it belongs to this frame. */
+#define FTOE_ENG_F_RX_MD     (1u << 4)
 
 /* Provided by the core (core/engine.c and the stages). */
 int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,

@@ -105,6 +105,7 @@ struct ftoe_listener {
 	uint32_t q_head, q_tail;
 	uint32_t events;
 	bool evq;
+	uint32_t owner;		/* shared port: the application context's id (0: sole listener) */
 };
 
 #define FTOE_MAX_LISTENERS 64

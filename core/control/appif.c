@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/control/appif.h"
+#include "core/control/conn.h"
 #include "core/control/splice.h"
 #include "core/socket.h"
 #include "lib/util/log.h"
@@ -41,6 +42,7 @@ struct appif_ctx {
 	void (*notify)(void *);
 	void *notify_arg;
 	struct appif_ctx *next;
+	uint32_t id;		/* 1, 2, ... in creation order, never reused */
 };
 
 struct owner {
@@ -55,6 +57,7 @@ struct appif {
 	uint32_t nconns;
 	struct owner lis[256];	/* by listener index */
 	struct ftoe_splicer *splicer;	/* NULL: no splice support */
+	uint32_t last_ctx_id;
 };
 
 static struct appif_sock *shm_sock(struct appif_ctx *c, uint32_t i)
@@ -424,6 +427,8 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	h->buf_size = buf_size;
 	h->cmd_entries = c->l.cmd_entries;
 	h->ev_entries = c->l.ev_entries;
+	c->id = ++a->last_ctx_id;
+	h->ctx_id = c->id;
 	c->next = a->ctxs;
 	a->ctxs = c;
 	*out = c;
@@ -475,6 +480,15 @@ static struct slot *slot_of(struct appif_ctx *c, uint32_t h, uint32_t *idx)
 	return &c->slots[i];
 }
 
+/* A listener on a port several contexts share: the engine gives a SYN to
+ * the context the rx-pre classify program named (by this id). */
+static int listen_shared(struct appif_ctx *c, uint16_t port, unsigned backlog)
+{
+	int idx = ftoe_conn_listen_shared(c->a->eng, port, backlog, c->id);
+
+	return idx < 0 ? idx : FTOE_SOCK_LISTENER + idx;
+}
+
 static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 {
 	int es, i, err;
@@ -487,7 +501,10 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 		post(c, APPIF_EV_RESULT, 0, -EMFILE, 0, 0, cmd->req);
 		return;
 	}
-	es = ftoe_sock_listen(c->a->eng, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
+	if (cmd->op == APPIF_OP_LISTEN_SHARED)
+		es = listen_shared(c, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
+	else
+		es = ftoe_sock_listen(c->a->eng, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
 	if (es < 0) {
 		post(c, APPIF_EV_RESULT, 0, es, 0, 0, cmd->req);
 		return;
@@ -594,7 +611,7 @@ static void do_cmd(struct appif_ctx *c, const struct appif_cmd *cmd)
 	struct slot *s;
 	uint32_t i;
 
-	if (cmd->op == APPIF_OP_LISTEN)
+	if (cmd->op == APPIF_OP_LISTEN || cmd->op == APPIF_OP_LISTEN_SHARED)
 		return do_listen(c, cmd);
 	if (cmd->op == APPIF_OP_CONNECT)
 		return do_connect(c, cmd);

@@ -57,6 +57,7 @@ enum appif_op {
 	APPIF_OP_RXDONE,		/* handle: the app freed rx ring space */
 	APPIF_OP_ABORT,			/* handle: reset now */
 	APPIF_OP_SPLICE,		/* handle, arg0 the other handle: splice the two -> RESULT (0 or -errno) */
+	APPIF_OP_LISTEN_SHARED,		/* as LISTEN, on a port other contexts may share (classify) */
 };
 
 struct appif_cmd {
@@ -116,6 +117,7 @@ struct appif_sock {
 struct appif_shm_hdr {
 	uint32_t magic, version;
 	uint32_t max_socks, buf_size, cmd_entries, ev_entries;
+	uint32_t ctx_id;		/* the engine's id of the context: classify's app_ctx */
 };
 
 struct appif_layout {

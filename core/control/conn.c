@@ -1,6 +1,8 @@
 /* conn.c - control plane connection management: handshakes, SYN cookies, RST, teardown. */
 #include <string.h>
 
+#include "core/hooks.h"
+
 #include "core/control/cc.h"
 #include "core/control/conn.h"
 #include "core/engine_internal.h"
@@ -96,6 +98,54 @@ static int find_listener(struct ftoe_engine *e, uint16_t port)
 		if (e->lis[i].port == port)
 			return i;
 	return -1;
+}
+
+/* A metadata record older than this is a previous occupant's of the
+ * frame buffer, not this frame's: a frame reaches the control plane in
+ * the batch it arrived with. */
+#define RX_MD_MAX_AGE_NS 100000000ull
+
+/* The application context the rx-pre classify program chose for this
+ * segment (flextoe_md.app_ctx with FLEXTOE_MDF_CLASS, which the backend
+ * keeps in front of the frame: FTOE_ENG_F_RX_MD).  0 or -ENOENT. */
+static int rx_class(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t *cls)
+{
+	struct flextoe_md md;
+
+	if (!(e->cfg.flags & FTOE_ENG_F_RX_MD) || !it->frame ||
+	    !ftoe_hooks_active(e->cfg.hooks, FLEXTOE_HOOK_RX_PRE))
+		return -ENOENT;
+	memcpy(&md, it->frame - sizeof(md), sizeof(md));	/* may be 4-byte aligned only */
+	if (md.size != sizeof(md) || md.version != FLEXTOE_MD_VERSION ||
+	    md.hook != FLEXTOE_HOOK_RX_PRE || !(md.flags & FLEXTOE_MDF_CLASS) ||
+	    md.tstamp_ns > e->now + RX_MD_MAX_AGE_NS || md.tstamp_ns + RX_MD_MAX_AGE_NS < e->now)
+		return -ENOENT;
+	*cls = md.app_ctx;
+	return 0;
+}
+
+/* The listener a SYN (or the ACK of a SYN cookie) to s->dport goes to.
+ * Several application contexts may share the port
+ * (ftoe_conn_listen_shared): the context classify named gets it; without
+ * a classification, or for a context that does not listen there, a hash
+ * of the 4-tuple picks one (as SO_REUSEPORT does), so a flow's SYN and
+ * its cookie ACK agree. */
+static int pick_listener(struct ftoe_engine *e, const struct ftoe_rx_item *it)
+{
+	const struct ftoe_seg *s = &it->seg;
+	int cand[FTOE_MAX_LISTENERS], n = 0;
+	uint32_t cls;
+
+	for (int i = 0; i < FTOE_MAX_LISTENERS; i++)
+		if (e->lis[i].port && e->lis[i].port == s->dport)
+			cand[n++] = i;
+	if (n <= 1)
+		return n ? cand[0] : -1;
+	if (!rx_class(e, it, &cls))
+		for (int k = 0; k < n; k++)
+			if (e->lis[cand[k]].owner == cls)
+				return cand[k];
+	return cand[tuple_hash(e, s->daddr4, s->saddr4, s->dport, s->sport, 0, 2) % (unsigned)n];
 }
 
 /* The on-link address to resolve for remote address raddr (host order):
@@ -691,7 +741,7 @@ static void syn_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 	case TCP_S_TIME_WAIT: {
 		/* RFC 9293 3.10.7.4 / RFC 6191: a new SYN above the old
 		 * sequence space may reopen the 4-tuple. */
-		int li = find_listener(e, s->dport);
+		int li = pick_listener(e, it);
 
 		if (!ack && li >= 0 && seq_after(s->seq, t->rcv_nxt)) {
 			conn_closed(e, id);
@@ -725,7 +775,7 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	ftoe_seg_flow_key(s, &key);
 	if (ftoe_ft_lookup(&e->ft, &key, &id)) {
 		e->st.rx_no_flow++;
-		li = find_listener(e, s->dport);
+		li = pick_listener(e, it);
 		if (s->tcp_flags & FTOE_TCP_RST)
 			return;
 		if (li >= 0 && (s->tcp_flags & FTOE_TCP_SYN)) {
@@ -932,6 +982,29 @@ int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
 	e->lis[free_i].port = port;
 	e->lis[free_i].backlog = backlog > 0xffff ? 0xffff : (uint16_t)backlog;
 	e->lis[free_i].q_head = e->lis[free_i].q_tail = FTOE_NO_FLOW;
+	return free_i;
+}
+
+int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backlog,
+			    uint32_t owner)
+{
+	int free_i = -1;
+
+	if (!port || !backlog || !owner)
+		return -EINVAL;
+	for (int i = 0; i < FTOE_MAX_LISTENERS; i++) {
+		if (e->lis[i].port == port && (!e->lis[i].owner || e->lis[i].owner == owner))
+			return -EADDRINUSE;
+		if (!e->lis[i].port && free_i < 0)
+			free_i = i;
+	}
+	if (free_i < 0)
+		return -ENOSPC;
+	memset(&e->lis[free_i], 0, sizeof(e->lis[free_i]));
+	e->lis[free_i].port = port;
+	e->lis[free_i].backlog = backlog > 0xffff ? 0xffff : (uint16_t)backlog;
+	e->lis[free_i].q_head = e->lis[free_i].q_tail = FTOE_NO_FLOW;
+	e->lis[free_i].owner = owner;
 	return free_i;
 }
 

@@ -20,6 +20,13 @@ void ftoe_conn_reset(struct ftoe_engine *e, uint32_t id, int err, bool send_rst)
 void ftoe_conn_free(struct ftoe_engine *e, uint32_t id);
 
 int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog);
+/* A listener on a port that several application contexts share (each
+ * calls this with its own non-zero owner id, like SO_REUSEPORT): a SYN
+ * goes to the owner the rx-pre classify program named, else to one picked
+ * by the 4-tuple's hash.  -EADDRINUSE when the port has a sole listener or
+ * one of this owner already.  Returns the listener index. */
+int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backlog,
+			    uint32_t owner);
 void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx);
 int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx);
 /* lport 0: an ephemeral port */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/byteorder.h"
@@ -480,11 +481,15 @@ static unsigned int out_pass(struct pipe_thread *t)
 
 /* ---- the threads -------------------------------------------------------- */
 
-static int timeout_ms(uint64_t ns)
+/* The block's timeout to the nanosecond (ppoll): the flow scheduler's
+ * pacing waits are microseconds (as in worker.c). */
+static struct timespec *timeout_ts(uint64_t ns, struct timespec *ts)
 {
 	if (ns == UINT64_MAX || ns >= (uint64_t)IDLE_MAX_MS * 1000000ull)
-		return IDLE_MAX_MS;
-	return (int)((ns + 999999) / 1000000);
+		ns = (uint64_t)IDLE_MAX_MS * 1000000ull;
+	ts->tv_sec = (time_t)(ns / 1000000000ull);
+	ts->tv_nsec = (long)(ns % 1000000000ull);
+	return ts;
 }
 
 /* After spsc_waiter_prepare: anything this thread would act on right now? */
@@ -543,7 +548,7 @@ static void *pipe_main(void *arg)
 	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
 		uint64_t next = UINT64_MAX;
 		unsigned int work = 0;
-		int to;
+		struct timespec ts, *to;
 
 		ftoe_hooks_quiescent(be->hooks);
 		if (t->roles & PIPE_IN)
@@ -572,9 +577,9 @@ static void *pipe_main(void *arg)
 		ftoe_hooks_thread_offline(be->hooks);
 		/* blocked on PROTO: its eventfd only (the last pollfd); a
 		 * deadline due now while OUT is full: 1 ms at most */
-		to = next == 0 ? 1 : timeout_ms(next);
-		if ((t->rx_blocked ? poll(&pfd[npfd - 1], 1, to) : poll(pfd, npfd, to)) < 0 &&
-		    errno != EINTR) {
+		to = timeout_ts(next == 0 ? 1000000ull : next, &ts);
+		if ((t->rx_blocked ? ppoll(&pfd[npfd - 1], 1, to, NULL) :
+		     ppoll(pfd, npfd, to, NULL)) < 0 && errno != EINTR) {
 			pr_err("%s: poll: %s", t->name, strerror(errno));
 			break;
 		}

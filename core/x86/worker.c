@@ -87,6 +87,10 @@ static uint32_t rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint
 		}
 		memcpy(f, hf.data, hf.len);
 	}
+	/* The programs' metadata (classify's app_ctx) for the control plane:
+	 * in the umem headroom right in front of the frame (FTOE_ENG_F_RX_MD). */
+	if (XQ_FRAME_SIZE - room >= sizeof(hf.md))
+		memcpy(f - sizeof(hf.md), &hf.md, sizeof(hf.md));
 	return hf.len;
 }
 
@@ -154,11 +158,16 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 	return n;
 }
 
-static int timeout_ms(uint64_t ns)
+/* The idle block's timeout to the nanosecond (ppoll): the flow scheduler's
+ * pacing waits are microseconds, and poll()'s whole milliseconds held a
+ * paced flow at a few segments per millisecond (txperf). */
+static struct timespec *timeout_ts(uint64_t ns, struct timespec *ts)
 {
 	if (ns == UINT64_MAX || ns >= (uint64_t)IDLE_MAX_MS * 1000000ull)
-		return IDLE_MAX_MS;
-	return (int)((ns + 999999) / 1000000);
+		ns = (uint64_t)IDLE_MAX_MS * 1000000ull;
+	ts->tv_sec = (time_t)(ns / 1000000000ull);
+	ts->tv_nsec = (long)(ns % 1000000000ull);
+	return ts;
 }
 
 static void *worker_main(void *arg)
@@ -193,6 +202,7 @@ static void *worker_main(void *arg)
 	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
 		uint64_t next = UINT64_MAX, t, now;
 		unsigned int work = 0;
+		struct timespec ts;
 
 		ftoe_hooks_quiescent(be->hooks);
 
@@ -230,7 +240,7 @@ static void *worker_main(void *arg)
 		}
 		/* Idle: block on the sockets (poll() also serves the fill
 		 * ring's need_wakeup), the eventfd and the next deadline. */
-		if (poll(pfd, npfd, timeout_ms(next)) < 0 && errno != EINTR) {
+		if (ppoll(pfd, npfd, timeout_ts(next, &ts), NULL) < 0 && errno != EINTR) {
 			pr_err("worker %u: poll: %s", w->idx, strerror(errno));
 			break;
 		}

@@ -60,6 +60,18 @@ int ftoe_ctx_poll(struct ftoe_ctx *ctx, struct ftoe_event *evs, int max, int tim
  * listen/connect wait for the engine's answer in either mode. */
 int ftoe_set_nonblock(struct ftoe_ctx *ctx, int sock, int on);
 int ftoe_listen(struct ftoe_ctx *ctx, uint16_t port, int backlog);
+/* Listen on a port that other contexts (threads, processes) listen on
+ * too, each with its own ftoe_listen_shared (as SO_REUSEPORT; a port
+ * taken with plain ftoe_listen is -EADDRINUSE).  Each new connection goes
+ * to the context the classify program at rx-pre names for it
+ * (flextoe_md.app_ctx = that context's ftoe_ctx_id(), docs/programs.md);
+ * without a classification, to one chosen by a hash of its addresses and
+ * ports. */
+int ftoe_listen_shared(struct ftoe_ctx *ctx, uint16_t port, int backlog);
+/* The engine's id of this context (1, 2, ... in the order contexts were
+ * created, never reused while the engine runs): the app_ctx value the
+ * classify program's maps use to send connections here. */
+int ftoe_ctx_id(struct ftoe_ctx *ctx);
 int ftoe_accept(struct ftoe_ctx *ctx, int lsock, struct sockaddr_in *peer);
 int ftoe_connect(struct ftoe_ctx *ctx, const struct sockaddr_in *to);
 #define FTOE_SHUT_RD   1

@@ -2,8 +2,10 @@
  *
  * classify looks a segment's 5-tuple up in classify_flows, then its local
  * port (destination on RX, source on TX) in classify_ports, and writes the
- * result into flextoe_md (app_ctx, priority, FLEXTOE_MDF_CLASS), where the
- * engine's post-processing stage picks the application context.
+ * result into flextoe_md (app_ctx, priority, FLEXTOE_MDF_CLASS).  In the
+ * engine, app_ctx is an application context's id (ftoe_ctx_id()): a new
+ * connection to a port that several contexts share (ftoe_listen_shared())
+ * is accepted by the context named here (docs/programs.md).
  */
 #ifndef FLEXTOE_CLASSIFY_H
 #define FLEXTOE_CLASSIFY_H

@@ -165,6 +165,13 @@ int ftoe_ctx_fd(struct ftoe_ctx *c)
 	return c ? c->epfd : -EINVAL;
 }
 
+int ftoe_ctx_id(struct ftoe_ctx *c)
+{
+	if (!c || !c->shm)
+		return -EINVAL;
+	return (int)(((const struct appif_shm_hdr *)c->shm)->ctx_id & 0x7fffffff);
+}
+
 struct lsock *ctx_sock(struct ftoe_ctx *c, int s)
 {
 	if (!c || s < 0 || (uint32_t)s >= c->max_socks || c->socks[s].kind == LS_FREE)

@@ -36,6 +36,19 @@ int ftoe_listen(struct ftoe_ctx *c, uint16_t port, int backlog)
 	return h < 0 ? h : (int)appif_handle_idx((uint32_t)h);
 }
 
+int ftoe_listen_shared(struct ftoe_ctx *c, uint16_t port, int backlog)
+{
+	int h;
+
+	if (!c || !port)
+		return -EINVAL;
+	if (c->dead)
+		return -ECONNRESET;
+	h = ctx_call(c, APPIF_OP_LISTEN_SHARED, LS_LISTEN, port,
+		     backlog > 0 ? (uint32_t)backlog : 128);
+	return h < 0 ? h : (int)appif_handle_idx((uint32_t)h);
+}
+
 int ftoe_accept(struct ftoe_ctx *c, int l, struct sockaddr_in *peer)
 {
 	struct lsock *ls = ctx_sock(c, l);

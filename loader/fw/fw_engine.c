@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -456,6 +458,30 @@ static int saved_write(const char *run_dir, uint32_t id, uint32_t gen, const cha
 
 /* ---- apply ---------------------------------------------------------------- */
 
+/* One apply at a time per engine: two would write the same inactive
+ * generation.  The lock goes with the process (flock). */
+static int apply_lock(const char *run_dir)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/" FW_SAVE_DIR, run_dir) >= sizeof(dir) ||
+	    (size_t)snprintf(path, sizeof(path), "%s/apply.lock", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 static void apply_usage(FILE *f)
 {
 	fprintf(f,
@@ -523,7 +549,7 @@ int fw_cmd_apply(int argc, char **argv)
 	struct fw_gen g = { 0 };
 	bool loaded = false;
 	size_t len;
-	int ret, err;
+	int ret, err, lock_fd = -1;
 
 	ret = parse_common(argc, argv, "apply", true, &run_dir_opt, &obj_opt, NULL, apply_usage);
 	if (ret)
@@ -572,6 +598,15 @@ int fw_cmd_apply(int argc, char **argv)
 	ret = 1;
 	if (conn_open(&c, "apply", run_dir))
 		goto out;
+	/* Without the lock (a run directory we may not write: loaderd
+	 * decides who may change the firewall) apply still works; only two
+	 * at the same time would not. */
+	lock_fd = apply_lock(run_dir);
+	if (lock_fd < 0 && lock_fd != -EACCES && lock_fd != -EPERM && lock_fd != -EROFS) {
+		fw_err("apply", "cannot lock %s/" FW_SAVE_DIR "/apply.lock: %s", run_dir,
+		       strerror(-lock_fd));
+		goto out;
+	}
 	if (find_firewall(&c, &id))
 		goto out;
 	if (!id) {
@@ -698,6 +733,8 @@ int fw_cmd_apply(int argc, char **argv)
 	       loaded ? " (loaded now)" : "", target, active);
 	ret = 0;
 out:
+	if (lock_fd >= 0)
+		close(lock_fd);
 	conn_close(&c);
 	fw_ruleset_free(rs);
 	fw_ruleset_free(old);

@@ -173,8 +173,9 @@ t_check "SIGTERM stops the engine with an application attached" stop_engine
 t_check "the application notices the engine's exit" wait_for "$TMP/echo1.out" "lost the engine"
 t_check "the engine removed its application socket" test ! -e "$RUN/flextoe.sock"
 # ---- two queues, two workers ----------------------------------------------------
-# Several workers serve applications; the engine's entry points are then
-# serialised by its lock (docs/engine.md).
+# Several workers: the stages run on ingress, protocol and egress threads
+# joined by rings (core/x86/pipe.c, docs/engine.md); applications are served
+# by the protocol thread.
 ns_add eng2 && ns_add peer2
 ip link add veth2 netns "$(ns_name eng2)" numtxqueues 2 numrxqueues 2 type veth \
 	peer name veth3 netns "$(ns_name peer2)" numtxqueues 2 numrxqueues 2

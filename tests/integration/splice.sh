@@ -319,6 +319,8 @@ ns_exec peer timeout 60 python3 "$TMP/client.py" $CLI_IP $ENG_IP 8003 CONNECT $E
 early() {
 	local a b line
 	wait_for "$TMP/proxy3.out" "total:" 5 || return 1
+	# the backend prints its line once its side closed, which may trail the proxy's
+	wait_for "$TMP/backend.out" "recv=$EARLY " 10 || return 1
 	line=$(grep "recv=$EARLY " "$TMP/backend.out")
 	a=$(sed -n 's/.*sent=\([0-9]*\) sent_sha256=\([0-9a-f]*\) recv=\([0-9]*\) recv_sha256=\([0-9a-f]*\).*/\1 \2 \3 \4/p' "$TMP/client3.out")
 	b=$(sed -n 's/recv=\([0-9]*\) recv_sha256=\([0-9a-f]*\) sent=\([0-9]*\) sent_sha256=\([0-9a-f]*\).*/\1 \2 \3 \4/p' <<<"$line")
