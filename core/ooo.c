@@ -76,8 +76,7 @@ void ftoe_ooo_rx_near(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
 	if (ooo->len == 0) {
 		/* Keep the slot for the resent range while data dropped here
 		 * is outstanding (ooo.h explains why). */
-		if (ooo->dropped && seq_after(ooo->drop_end, nxt) && seq - nxt > near &&
-		    !seq_before(seq, ooo->drop_end)) { /* V2EXP */
+		if (ooo->dropped && seq_after(ooo->drop_end, nxt) && seq - nxt > near) {
 			note_drop(ooo, end);
 			res->verdict = FTOE_OOO_DROP_FAR;
 			res->trim_head = 0;
