@@ -7,9 +7,10 @@
 #   host "client": a Linux host with 10.77.0.2 and 10.77.0.3
 #
 # 1. the Linux client pings the engine and gets its data echoed over TCP;
-# 2. the firewall program is loaded at the engine's rx-pre hook with a rule
-#    set that denies 10.77.0.3: that client is blocked, the other is not;
-# 3. the hook's counters show what the firewall did;
+# 2. `flextoe-fw apply` loads the firewall at the engine's rx-pre hook with a
+#    rule set that denies 10.77.0.3: that client is blocked, the other is not;
+# 3. the hook's counters and `flextoe-fw stats` show what the firewall did,
+#    and a second rule set, swapped in atomically, lets both through;
 # 4. a TCP trace (tcp_trace at rx-post and tx-post) of one more exchange;
 # 5. everything is removed at the end, whatever happens.
 #
@@ -74,20 +75,21 @@ allow    any   any          any   any            any
 policy deny
 R
 sed 's/^/  /' "$RUN/demo.rules"
-id=$("$BIN/flextoe-bpf" load build/xdp-progs/firewall.bpf.o --hook rx-pre)
-echo "  loaded firewall as program $id"
-"$BIN/flextoe-fw" compile "$RUN/demo.rules" --print-updates |
-while read -r map key val; do
-	"$BIN/flextoe-bpf" map update "$map" "$key" "$val"
-done
+"$BIN/flextoe-fw" apply "$RUN/demo.rules" | sed 's/^/  /'
 echo_from 10.77.0.2
 echo_from 10.77.0.3
 
-step "4. what the hook saw"
+step "4. what the hook and the rules saw"
 "$BIN/flextoe-bpf" list
+"$BIN/flextoe-fw" stats
 
-step "5. remove the program: both clients are served again"
-"$BIN/flextoe-bpf" unload "$id" >/dev/null
+step "5. a new rule set, swapped in atomically: both clients are served again"
+cat >"$RUN/demo2.rules" <<'R'
+allow    tcp   10.77.0.0/24 any   10.77.0.10/32  7
+allow    any   any          any   any            any
+policy deny
+R
+"$BIN/flextoe-fw" apply "$RUN/demo2.rules" | sed 's/^/  /'
 echo_from 10.77.0.3
 
 step "6. a TCP trace of one exchange (flextoe-bpf trace port 7)"
