@@ -137,6 +137,11 @@ bulk_out() { # engine -> Linux
 }
 t_check "bulk: $BULK_BYTES bytes Linux -> engine, SHA-256 matches" bulk_in
 t_check "bulk: $BULK_BYTES bytes engine -> Linux, SHA-256 matches" bulk_out
+# RFC 7323 2: both ends offered a shift (Linux's TCP_INFO on the peer's socket)
+t_check "bulk Linux -> engine: window scaling negotiated ($(grep -h wscale "$TMP/bulk_in.peer"))" \
+	grep -Eq '^wscale snd=([1-9]|1[0-4]) rcv=([1-9]|1[0-4])$' "$TMP/bulk_in.peer"
+t_check "bulk engine -> Linux: window scaling negotiated ($(grep -h wscale "$TMP/bulk_out.peer"))" \
+	grep -Eq '^wscale snd=([1-9]|1[0-4]) rcv=([1-9]|1[0-4])$' "$TMP/bulk_out.peer"
 
 # ---- no engine -----------------------------------------------------------------
 t_check "an application without an engine gets a clear error" \

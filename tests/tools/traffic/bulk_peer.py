@@ -1,6 +1,18 @@
 # bulk_peer.py: the Linux end of a bulk transfer, used by the engine tests.
-# send HOST PORT BYTES | recv HOST PORT: Linux end of a bulk transfer; prints bytes=N sha256=HEX.
+# send HOST PORT BYTES | recv HOST PORT: Linux end of a bulk transfer; prints
+# "wscale snd=S rcv=R" (the window scales Linux's TCP_INFO reports, "wscale none"
+# when the option was not negotiated) and then bytes=N sha256=HEX secs=T.
 import hashlib, os, socket, sys, time
+
+TCPI_OPT_WSCALE = 4
+
+def wscale(s):
+    # struct tcp_info: byte 5 tcpi_options, byte 6 snd_wscale:4 (low) rcv_wscale:4 (high)
+    i = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    if not i[5] & TCPI_OPT_WSCALE:
+        return "wscale none"
+    return "wscale snd=%d rcv=%d" % (i[6] & 15, i[6] >> 4)
+
 mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 h = hashlib.sha256(); n = 0; t0 = time.time()
 if mode == "send":
@@ -11,6 +23,7 @@ if mode == "send":
         c = chunk[: min(len(chunk), total - n)]
         s.sendall(c); h.update(c); n += len(c)
     s.shutdown(socket.SHUT_WR)
+    print(wscale(s), flush=True)
     s.recv(1)
     s.close()
 else:
@@ -22,5 +35,6 @@ else:
         b = s.recv(1 << 20)
         if not b: break
         h.update(b); n += len(b)
+    print(wscale(s), flush=True)
     s.close()
 print("bytes=%d sha256=%s secs=%.3f" % (n, h.hexdigest(), time.time() - t0), flush=True)
