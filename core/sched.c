@@ -2,25 +2,6 @@
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/tcp_seq.h"
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-/* TXDBG temporary */
-struct txdbg { uint64_t calls, segs, paced, wnd_lim, app_lim, sws, last_paced_ns, gap[6], reqw, t_print, zero_calls, fullbatch; };
-struct txdbg txdbg;
-static int txdbg_on = -1;
-static void txdbg_print(struct ftoe_engine *e, uint32_t id)
-{
-	struct txdbg *d = &txdbg;
-	if (txdbg_on < 0) txdbg_on = getenv("FTOE_TXDBG") != NULL;
-	if (!txdbg_on || e->now - d->t_print < 500000000ull) return;
-	d->t_print = e->now;
-	fprintf(stderr, "TXDBG calls=%lu zero=%lu full=%lu segs=%lu paced=%lu wnd=%lu app=%lu sws=%lu gap<10u=%lu <100u=%lu <1m=%lu <1.2m=%lu <3m=%lu >=3m=%lu reqw_avg=%lu rate=%u snd_wnd=%u inflight=%u\n",
-		d->calls, d->zero_calls, d->fullbatch, d->segs, d->paced, d->wnd_lim, d->app_lim, d->sws, d->gap[0], d->gap[1], d->gap[2], d->gap[3], d->gap[4], d->gap[5],
-		d->paced ? d->reqw / d->paced : 0, e->cc[id].rate_kbps, e->tcp[id].snd_wnd, e->tcp[id].snd_nxt - e->tcp[id].snd_una);
-	memset(d, 0, sizeof(*d));
-	d->t_print = e->now;
-}
 
 /*
  * FlexTOE's flow scheduler (TAS "qman"): flows with something to send sit
@@ -108,6 +89,19 @@ uint32_t ftoe_sched_sendable(struct ftoe_engine *e, uint32_t id, bool *fin)
 	return avail;
 }
 
+/*
+ * A flow that waits for credit (t_wait: when it may send again) and is
+ * served late keeps the credit of its lateness, up to SCHED_CATCHUP_NS.
+ * The thread running the scheduler blocks with a timeout and can wake
+ * well after the deadline (timer slack, a busy core; poll()'s timeout
+ * rounded up to 1 ms).  With the 200 us burst alone such a flow lost most
+ * of its rate, and as the controller caps the rate at 1.2x what was
+ * achieved (dctcp.h) the rate locked at a few segments per wakeup: engine
+ * -> Linux ran at 0.06-0.4 Gbit/s.  An idle, application- or
+ * window-limited flow (t_wait 0) banks the burst only.
+ */
+#define SCHED_CATCHUP_NS 2000000ull
+
 static void refill(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_sched *s = &e->sch[id];
@@ -119,6 +113,17 @@ static void refill(struct ftoe_engine *e, uint32_t id)
 		dt = 1000000000ull;
 	if (burst < 4 * (int64_t)e->tcp[id].snd_mss)
 		burst = 4 * (int64_t)e->tcp[id].snd_mss;
+	if (s->t_wait && e->now > s->t_wait) {
+		uint64_t late = e->now - s->t_wait;
+
+		if (late > SCHED_CATCHUP_NS)
+			late = SCHED_CATCHUP_NS;
+		burst += (int64_t)(late * rate / 8000000u);
+	}
+	/* The cap limits what accrues; it never takes back catch-up credit
+	 * granted a moment ago (the same batch refills again with dt 0). */
+	if (s->tokens >= burst)
+		return;
 	/* kbps = 125 bytes/s per unit: bytes = dt_ns * kbps / 8e6 */
 	s->tokens += (int64_t)(dt * rate / 8000000u);
 	if (s->tokens > burst)
@@ -143,13 +148,6 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 	unsigned k = 0, idle = 0;
 
 	*wait_ns = UINT64_MAX;
-	txdbg.calls++;
-	if (txdbg.last_paced_ns) {
-		uint64_t g = e->now - txdbg.last_paced_ns;
-		txdbg.gap[g < 10000 ? 0 : g < 100000 ? 1 : g < 1000000 ? 2 : g < 1200000 ? 3 : g < 3000000 ? 4 : 5]++;
-		txdbg.last_paced_ns = 0;
-	}
-	if (e->act_head != FTOE_NO_FLOW) txdbg_print(e, e->act_head);
 	while (k < max && e->act_head != FTOE_NO_FLOW) {
 		uint32_t id = pop_head(e), n, rate, lim;
 		struct flow_sched *s = &e->sch[id];
@@ -163,7 +161,7 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		lim = ftoe_proto_sack_skip(e, id);
 		n = ftoe_sched_sendable(e, id, &fin);
 		if (n == 0 && !fin) {
-			if (t->tx_seq0 + e->mem[id].tx_head == t->snd_nxt) txdbg.app_lim++; else txdbg.wnd_lim++;
+			s->t_wait = 0;	/* not waiting for credit: no catch-up */
 			maybe_persist(e, id);
 			continue;
 		}
@@ -180,9 +178,9 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 			uint32_t data_end = t->tx_seq0 + e->mem[id].tx_head;
 
 			if (t->snd_nxt + n != data_end) {
-				txdbg.sws++;
-				continue;
-			} /* an ACK will re-activate the flow */
+				s->t_wait = 0;
+				continue; /* an ACK will re-activate the flow */
+			}
 		}
 		rate = e->cc[id].rate_kbps;
 		if (rate) {
@@ -192,7 +190,7 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 
 				if (w < *wait_ns)
 					*wait_ns = w;
-				txdbg.paced++; txdbg.reqw += w; txdbg.last_paced_ns = e->now;
+				s->t_wait = e->now + w;
 				ftoe_sched_activate(e, id);
 				/* every queued flow visited without progress */
 				if (++idle > e->act_len)
@@ -200,6 +198,7 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 				continue;
 			}
 			s->tokens -= n ? n : 1;
+			s->t_wait = 0;
 		}
 		idle = 0;
 		items[k].flow = id;
@@ -211,8 +210,5 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		k++;
 		ftoe_sched_activate(e, id);
 	}
-	txdbg.segs += k;
-	if (!k) txdbg.zero_calls++;
-	if (k == max) txdbg.fullbatch++;
 	return k;
 }

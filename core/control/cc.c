@@ -2,8 +2,6 @@
 #include "core/control/cc.h"
 #include "core/control/dctcp.h"
 #include "core/engine_internal.h"
-#include <stdio.h>
-#include <stdlib.h>
 
 /*
  * FlexTOE/TAS run congestion control out of the data path: the data path
@@ -56,8 +54,6 @@ static void cc_update(struct ftoe_engine *e, uint32_t id)
 	c->cc_acked = c->cc_ecn = c->cc_acks = c->cc_losses = 0;
 	c->cc_last_ns = e->now;
 	e->cc[id].rate_kbps = ftoe_dctcp_rate_update(&c->dctcp, &st);
-	{ static unsigned k; static int on = -1; if (on < 0) on = getenv("FTOE_TXDBG") != NULL;
-	  if (on && (k++ % 64 == 0 || k < 40)) fprintf(stderr, "CCDBG rate=%u act=%u ss=%d srtt=%u acks=%u acked=%u us=%u\n", e->cc[id].rate_kbps, c->dctcp.act_kbps, c->dctcp.slow_start, ftoe_rto_srtt(&c->rto), st.acks, st.acked_bytes, st.interval_us); }
 }
 
 void ftoe_cc_on_ack(struct ftoe_engine *e, uint32_t id, uint32_t acked, bool ece)
