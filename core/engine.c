@@ -106,7 +106,8 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	e->free_ids = calloc(n, sizeof(*e->free_ids));
 	e->evq_cap = n + FTOE_MAX_LISTENERS;
 	e->evq = calloc(e->evq_cap, sizeof(*e->evq));
-	e->frame_size = FTOE_ETH_HLEN + e->cfg.mtu;
+	/* room for two VLAN tags (QinQ) in front of an MTU-sized packet (tx.c) */
+	e->frame_size = FTOE_ETH_HLEN + FTOE_VLAN_MAX_LEN + e->cfg.mtu;
 	e->frame = calloc(1, e->frame_size);
 	if (!e->ft_mem || !e->conn || !e->tcp || !e->mem || !e->cc || !e->ctl ||
 	    !e->sch || !e->bufs || !e->free_ids || !e->evq || !e->frame ||

@@ -16,6 +16,7 @@
 struct ftoe_engine;
 struct ftoe_hooks;
 struct flextoe_md;
+struct ftoe_vlan;
 
 /* Provided by the backend. */
 struct ftoe_io {
@@ -39,6 +40,12 @@ struct ftoe_io {
 	 * a segment of a flow; md is borrowed for the call. */
 	int (*xmit_md)(void *ctx, unsigned int q, const void *frame, size_t len,
 		       const struct flextoe_md *md);
+	/* Optional (NULL: neighbours are untagged).  The VLAN tags of the
+	 * neighbour ip_be as the neighbour cache learned them from its tagged
+	 * ARP packets (core/control/arp.c); 0 with vlan filled (flags 0:
+	 * untagged), or an error as neigh_lookup.  The engine's own
+	 * connections to it then send on that VLAN. */
+	int (*neigh_vlan)(void *ctx, uint32_t ip_be, struct ftoe_vlan *vlan);
 };
 
 struct ftoe_engine_cfg {

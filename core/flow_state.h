@@ -25,10 +25,12 @@ struct flow_conn {
 	uint16_t flow_group;   /* pins the flow to one protocol-stage worker */
 	uint16_t vlan_tci;     /* valid when FLOW_CONN_VLAN */
 	uint16_t flags;
+	uint16_t svlan_tci;    /* outer 802.1ad tag, valid when FLOW_CONN_SVLAN */
 };
 #define FLOW_CONN_VLAN  (1u << 0) /* frames carry an 802.1Q tag */
 #define FLOW_CONN_VALID (1u << 1) /* slot in use */
 #define FLOW_CONN_SPLICED (1u << 2) /* relayed by the splice program (core/control/splice.c): the engine stays silent */
+#define FLOW_CONN_SVLAN (1u << 3) /* frames carry an 802.1ad tag outside the 802.1Q one (QinQ) */
 
 #define FLOW_TCP_SACK_MAX 4     /* blocks an ACK can carry with timestamps: 3 */
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/control/rx_md.h"
 #include "core/segment.h"
 
 struct ftoe_engine;
@@ -82,6 +83,7 @@ struct ftoe_tx_addr {
 	uint8_t src_mac[6], dst_mac[6];
 	uint32_t saddr, daddr;  /* host order */
 	uint16_t sport, dport;  /* host order */
+	struct ftoe_vlan vlan;  /* tags to send the frame with (flags 0: none) */
 };
 
 /* core/preproc.c: fills items[] with fast-path segments of known flows and

@@ -22,6 +22,14 @@ void ftoe_tx_addr_flow(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_addr *
 	a->daddr = c->remote_ip;
 	a->sport = c->local_port;
 	a->dport = c->remote_port;
+	/* The peer's VLAN, recorded at connection setup (conn.c). */
+	a->vlan.flags = 0;
+	a->vlan.tci = c->vlan_tci;
+	a->vlan.stci = c->svlan_tci;
+	if (c->flags & FLOW_CONN_VLAN)
+		a->vlan.flags |= FTOE_VLAN_C;
+	if (c->flags & FLOW_CONN_SVLAN)
+		a->vlan.flags |= FTOE_VLAN_S;
 }
 
 /* Copy len bytes starting at ring position pos (wrapping) to dst. */
@@ -120,19 +128,25 @@ static int tx_xmit(struct ftoe_engine *e, const struct ftoe_tx_item *it,
 int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		 const struct ftoe_tx_item *it)
 {
-	uint8_t *f = e->frame, *ip = f + FTOE_ETH_HLEN, *th = ip + 20;
-	uint32_t optlen, thlen, iplen, sum;
+	uint8_t *f = e->frame, *ip, *th;
+	uint32_t optlen, thlen, iplen, sum, l2len;
 	uint8_t sa[4], da[4];
 	int err;
 
+	/* IEEE 802.1Q: the tags sit between the source MAC and the
+	 * ethertype; they lengthen the frame, not the IP packet, so the MTU
+	 * (an IP packet size) still bounds iplen and the buffer has room
+	 * for two tags beyond it (engine.c). */
 	memcpy(f, a->dst_mac, 6);
 	memcpy(f + 6, a->src_mac, 6);
-	ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
+	l2len = 12 + ftoe_vlan_put(f + 12, &a->vlan, FTOE_ETH_P_IPV4);
+	ip = f + l2len;
+	th = ip + 20;
 
 	optlen = put_options(th + 20, it);
 	thlen = 20 + optlen;
 	iplen = 20 + thlen + it->len;
-	if (FTOE_ETH_HLEN + iplen > e->frame_size)
+	if (iplen > e->cfg.mtu || l2len + iplen > e->frame_size)
 		return -EMSGSIZE; /* a bug: segment sizes come from the MSS */
 
 	/* RFC 791 header; ECN codepoint in the low two bits of TOS (RFC 3168). */
@@ -166,7 +180,7 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 	sum = ftoe_csum_pseudo4(sa, da, FTOE_IPPROTO_TCP, (uint16_t)(thlen + it->len));
 	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, thlen + it->len)));
 
-	err = tx_xmit(e, it, f, FTOE_ETH_HLEN + iplen);
+	err = tx_xmit(e, it, f, l2len + iplen);
 	if (err) {
 		e->st.tx_ring_full++;
 		return err;

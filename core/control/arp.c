@@ -91,17 +91,21 @@ int ftoe_arp_init(struct ftoe_arp *arp, const struct ftoe_arp_cfg *cfg,
 	return 0;
 }
 
+/* One ARP packet, with the VLAN tags v (NULL: untagged).  Tagged frames
+ * are the untagged minimum frame plus the tags, as a bridge that inserts
+ * a tag makes them (IEEE 802.1Q 6.9). */
 static int arp_send(struct ftoe_arp *arp, uint16_t op, const uint8_t *eth_dst,
-		    const uint8_t *tha, uint32_t tpa_be)
+		    const uint8_t *tha, uint32_t tpa_be, const struct ftoe_vlan *v)
 {
-	uint8_t f[FTOE_ARP_FRAME_LEN];
-	uint8_t *a = f + FTOE_ETH_HLEN;
+	uint8_t f[FTOE_ARP_FRAME_LEN + FTOE_VLAN_MAX_LEN];
+	size_t len = FTOE_ARP_FRAME_LEN + ftoe_vlan_len(v);
+	uint8_t *a;
 	int err;
 
 	memset(f, 0, sizeof(f));
 	memcpy(f, eth_dst, 6);
 	memcpy(f + 6, arp->cfg.mac, 6);
-	ftoe_put_be16(f + 12, FTOE_ETH_P_ARP);
+	a = f + 12 + ftoe_vlan_put(f + 12, v, FTOE_ETH_P_ARP);
 	ftoe_put_be16(a + ARP_HTYPE, ARP_HTYPE_ETHER);
 	ftoe_put_be16(a + ARP_PTYPE, FTOE_ETH_P_IPV4);
 	a[ARP_HLEN] = 6;
@@ -111,7 +115,7 @@ static int arp_send(struct ftoe_arp *arp, uint16_t op, const uint8_t *eth_dst,
 	memcpy(a + ARP_SPA, &arp->cfg.ip_be, 4);
 	memcpy(a + ARP_THA, tha, 6);
 	memcpy(a + ARP_TPA, &tpa_be, 4);
-	err = arp->ops.xmit(arp->ops.ctx, f, sizeof(f));
+	err = arp->ops.xmit(arp->ops.ctx, f, len);
 	if (err) {
 		arp->stats.tx_errors++;
 		return err;
@@ -123,18 +127,18 @@ static int arp_send(struct ftoe_arp *arp, uint16_t op, const uint8_t *eth_dst,
 	return 0;
 }
 
-static int send_request(struct ftoe_arp *arp, uint32_t ip_be)
+static int send_request(struct ftoe_arp *arp, uint32_t ip_be, const struct ftoe_vlan *v)
 {
 	static const uint8_t zero_mac[6];
 
 	/* RFC 826: the target hardware address of a request is unknown;
 	 * zero is what every stack sends. */
-	return arp_send(arp, FTOE_ARP_OP_REQUEST, bcast_mac, zero_mac, ip_be);
+	return arp_send(arp, FTOE_ARP_OP_REQUEST, bcast_mac, zero_mac, ip_be, v);
 }
 
 int ftoe_arp_announce(struct ftoe_arp *arp)
 {
-	return send_request(arp, arp->cfg.ip_be);
+	return send_request(arp, arp->cfg.ip_be, NULL);
 }
 
 static struct ftoe_arp_entry *find(struct ftoe_arp *arp, uint32_t ip_be)
@@ -180,13 +184,19 @@ static struct ftoe_arp_entry *alloc_entry(struct ftoe_arp *arp, uint32_t ip_be)
 }
 
 static void confirm(struct ftoe_arp *arp, struct ftoe_arp_entry *e,
-		    const uint8_t *mac, uint64_t now_ns)
+		    const uint8_t *mac, const struct ftoe_vlan *v, uint64_t now_ns)
 {
 	int was_incomplete = e->state == FTOE_ARP_INCOMPLETE;
 	uint32_t waiters[FTOE_ARP_MAX_WAITERS];
 	uint8_t nr = e->nr_waiters;
 
 	memcpy(e->mac, mac, 6);
+	/* The neighbour is where its newest packet came from: a host moved
+	 * to another VLAN is followed like one with a new MAC. */
+	if (v)
+		e->vlan = *v;
+	else
+		memset(&e->vlan, 0, sizeof(e->vlan));
 	e->state = FTOE_ARP_REACHABLE;
 	e->updated_ns = now_ns;
 	e->sent = 0;
@@ -206,6 +216,12 @@ static void confirm(struct ftoe_arp *arp, struct ftoe_arp_entry *e,
 }
 
 int ftoe_arp_rx(struct ftoe_arp *arp, const void *frame, size_t len, uint64_t now_ns)
+{
+	return ftoe_arp_rx_vlan(arp, frame, len, NULL, now_ns);
+}
+
+int ftoe_arp_rx_vlan(struct ftoe_arp *arp, const void *frame, size_t len,
+		     const struct ftoe_vlan *vlan, uint64_t now_ns)
 {
 	const uint8_t *f = frame;
 	const uint8_t *a = f + FTOE_ETH_HLEN;
@@ -244,7 +260,7 @@ int ftoe_arp_rx(struct ftoe_arp *arp, const void *frame, size_t len, uint64_t no
 	if (spa) {
 		e = find(arp, spa);
 		if (e) {
-			confirm(arp, e, a + ARP_SHA, now_ns);
+			confirm(arp, e, a + ARP_SHA, vlan, now_ns);
 			merged = 1;
 		}
 	}
@@ -255,10 +271,12 @@ int ftoe_arp_rx(struct ftoe_arp *arp, const void *frame, size_t len, uint64_t no
 	    !((to_host(spa) ^ to_host(arp->cfg.ip_be)) & to_host(arp->mask_be))) {
 		e = alloc_entry(arp, spa);
 		if (e)
-			confirm(arp, e, a + ARP_SHA, now_ns);
+			confirm(arp, e, a + ARP_SHA, vlan, now_ns);
 	}
+	/* The reply goes back on the request's VLAN: a host on a VLAN
+	 * subinterface sees only frames with its tag. */
 	if (op == FTOE_ARP_OP_REQUEST)
-		arp_send(arp, FTOE_ARP_OP_REPLY, a + ARP_SHA, a + ARP_SHA, spa);
+		arp_send(arp, FTOE_ARP_OP_REPLY, a + ARP_SHA, a + ARP_SHA, spa, vlan);
 	return 0;
 
 malformed:
@@ -300,11 +318,24 @@ static void add_waiter(struct ftoe_arp *arp, struct ftoe_arp_entry *e, uint32_t 
 	e->waiters[e->nr_waiters++] = ip_be;
 }
 
+int ftoe_arp_vlan(const struct ftoe_arp *arp, uint32_t ip_be, struct ftoe_vlan *vlan)
+{
+	const struct ftoe_arp_entry *e = ftoe_arp_find(arp, ip_be);
+
+	if (!e || e->state != FTOE_ARP_REACHABLE)
+		return -ENOENT;
+	*vlan = e->vlan;
+	return 0;
+}
+
 int ftoe_arp_lookup(struct ftoe_arp *arp, uint32_t ip_be, uint8_t mac[6], uint64_t now_ns)
 {
 	struct ftoe_arp_entry *e;
+	struct ftoe_vlan vlan;
 	uint32_t hop;
 	int err;
+
+	memset(&vlan, 0, sizeof(vlan));
 
 	err = ftoe_arp_next_hop(arp, ip_be, &hop);
 	if (err)
@@ -315,8 +346,10 @@ int ftoe_arp_lookup(struct ftoe_arp *arp, uint32_t ip_be, uint8_t mac[6], uint64
 			memcpy(mac, e->mac, 6);
 			return 0;
 		}
-		/* Aged out: resolve afresh rather than trust an old MAC. */
+		/* Aged out: resolve afresh rather than trust an old MAC,
+		 * asking on the VLAN the neighbour was on. */
 		arp->stats.expired++;
+		vlan = e->vlan;
 		e->state = FTOE_ARP_FREE;
 		e = NULL;
 	}
@@ -327,7 +360,8 @@ int ftoe_arp_lookup(struct ftoe_arp *arp, uint32_t ip_be, uint8_t mac[6], uint64
 		e->state = FTOE_ARP_INCOMPLETE;
 		e->sent = 1;
 		e->next_ns = now_ns + arp->cfg.retry_ns;
-		send_request(arp, hop);
+		e->vlan = vlan;
+		send_request(arp, hop, &e->vlan);
 	}
 	add_waiter(arp, e, ip_be);
 	return -EAGAIN;
@@ -360,7 +394,7 @@ uint64_t ftoe_arp_poll(struct ftoe_arp *arp, uint64_t now_ns)
 				}
 				e->sent++;
 				e->next_ns = now_ns + arp->cfg.retry_ns;
-				send_request(arp, e->ip_be);
+				send_request(arp, e->ip_be, &e->vlan);
 			}
 			deadline = e->next_ns;
 		} else {

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/control/rx_md.h"
+
 /*
  * The engine owns an IPv4 address the kernel does not have, so it answers
  * ARP for it itself (RFC 826) and resolves its peers' MACs.  Target
@@ -24,12 +26,19 @@
  *     address and every off-link address waiting on it once a reply comes.
  *   - ftoe_arp_announce() sends a gratuitous ARP (RFC 5227 section 2.3
  *     announcement: a request with sender and target both our address).
+ *   - VLANs: ftoe_arp_rx_vlan() takes the tags the frame came with (the
+ *     backend reads them from vlan_strip's metadata, rx_md.h).  A tagged
+ *     request gets a reply with the same tags, and the sender's entry
+ *     remembers them (ftoe_arp_vlan), so the engine's own frames to it go
+ *     on its VLAN.  Requests for an unknown address go untagged (the
+ *     engine has no VLAN of its own); re-resolving an entry that expired
+ *     asks on the VLAN it had.
  */
 
 #define FTOE_ARP_CACHE_SIZE   256
 #define FTOE_ARP_MAX_WAITERS  4     /* off-link addresses noted per next hop */
 #define FTOE_ARP_PKT_LEN      28    /* IPv4-over-Ethernet ARP payload */
-#define FTOE_ARP_FRAME_LEN    60    /* sent frames: padded to the Ethernet minimum */
+#define FTOE_ARP_FRAME_LEN    60    /* sent frames: padded to the Ethernet minimum (+ tags) */
 
 #define FTOE_ARP_OP_REQUEST 1
 #define FTOE_ARP_OP_REPLY   2
@@ -68,6 +77,7 @@ struct ftoe_arp_entry {
 	uint64_t updated_ns;     /* REACHABLE: last confirmation */
 	uint64_t next_ns;        /* INCOMPLETE: next retry or give-up time */
 	uint32_t waiters[FTOE_ARP_MAX_WAITERS];
+	struct ftoe_vlan vlan;   /* tags the neighbour's ARP packets came with */
 };
 
 struct ftoe_arp_stats {
@@ -101,6 +111,13 @@ int ftoe_arp_init(struct ftoe_arp *arp, const struct ftoe_arp_cfg *cfg,
  * well-formed ARP packet (answered, cached or ignored as not for us), or
  * -EINVAL when malformed (counted in rx_malformed). */
 int ftoe_arp_rx(struct ftoe_arp *arp, const void *frame, size_t len, uint64_t now_ns);
+/* The same for a frame that came with VLAN tags vlan (popped already, the
+ * frame starts untagged; NULL or flags 0: untagged). */
+int ftoe_arp_rx_vlan(struct ftoe_arp *arp, const void *frame, size_t len,
+		     const struct ftoe_vlan *vlan, uint64_t now_ns);
+/* The tags of the neighbour entry for ip_be (a next hop): 0 with *vlan
+ * filled, or -ENOENT when there is no resolved entry. */
+int ftoe_arp_vlan(const struct ftoe_arp *arp, uint32_t ip_be, struct ftoe_vlan *vlan);
 
 /* The MAC to send to ip_be: 0 with mac filled; -EAGAIN while resolving (a
  * request went out; ops.resolved follows); -EHOSTUNREACH for an off-link

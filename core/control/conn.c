@@ -5,6 +5,7 @@
 
 #include "core/control/cc.h"
 #include "core/control/conn.h"
+#include "core/control/rx_md.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/siphash.h"
@@ -49,15 +50,42 @@ static void challenge_ack(struct ftoe_engine *e, uint32_t id)
 	ftoe_postproc_send_ack(e, id);
 }
 
-/* RFC 9293 3.10.7.1: answer a segment for no connection with a RST. */
-static void send_rst_for(struct ftoe_engine *e, const struct ftoe_seg *s)
+/* The VLAN a received segment came on, as vlan_strip recorded it in the
+ * metadata in front of the frame (rx_md.h); untagged without a record.
+ * Answers go back on it: a VLAN subinterface only sees its own tag. */
+static void rx_vlan(struct ftoe_engine *e, const struct ftoe_rx_item *it, struct ftoe_vlan *v)
 {
+	struct flextoe_md md;
+
+	memset(v, 0, sizeof(*v));
+	if (it->frame && !ftoe_rx_md_engine(e, it->frame, &md))
+		ftoe_vlan_from_md(&md, v);
+}
+
+/* A flow's VLAN is conn state (DESIGN.md section 3): tx.c tags its frames. */
+static void conn_set_vlan(struct flow_conn *fc, const struct ftoe_vlan *v)
+{
+	fc->flags &= (uint16_t)~(FLOW_CONN_VLAN | FLOW_CONN_SVLAN);
+	fc->vlan_tci = (v->flags & FTOE_VLAN_C) ? v->tci : 0;
+	fc->svlan_tci = (v->flags & FTOE_VLAN_S) ? v->stci : 0;
+	if (v->flags & FTOE_VLAN_C)
+		fc->flags |= FLOW_CONN_VLAN;
+	if (v->flags & FTOE_VLAN_S)
+		fc->flags |= FLOW_CONN_SVLAN;
+}
+
+/* RFC 9293 3.10.7.1: answer a segment for no connection with a RST (on
+ * the VLAN the segment came on). */
+static void send_rst_for(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
+{
+	const struct ftoe_seg *s = &rx->seg;
 	struct ftoe_tx_item it;
 	struct ftoe_tx_addr a;
 
 	if (s->tcp_flags & FTOE_TCP_RST)
 		return;
 	memset(&it, 0, sizeof(it));
+	rx_vlan(e, rx, &a.vlan);
 	memcpy(a.src_mac, e->cfg.mac, 6);
 	memcpy(a.dst_mac, s->eth_src, 6);
 	a.saddr = s->daddr4;
@@ -100,11 +128,6 @@ static int find_listener(struct ftoe_engine *e, uint16_t port)
 	return -1;
 }
 
-/* A metadata record older than this is a previous occupant's of the
- * frame buffer, not this frame's: a frame reaches the control plane in
- * the batch it arrived with. */
-#define RX_MD_MAX_AGE_NS 100000000ull
-
 /* The application context the rx-pre classify program chose for this
  * segment (flextoe_md.app_ctx with FLEXTOE_MDF_CLASS, which the backend
  * keeps in front of the frame: FTOE_ENG_F_RX_MD).  0 or -ENOENT. */
@@ -112,13 +135,9 @@ static int rx_class(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32
 {
 	struct flextoe_md md;
 
-	if (!(e->cfg.flags & FTOE_ENG_F_RX_MD) || !it->frame ||
-	    !ftoe_hooks_active(e->cfg.hooks, FLEXTOE_HOOK_RX_PRE))
-		return -ENOENT;
-	memcpy(&md, it->frame - sizeof(md), sizeof(md));	/* may be 4-byte aligned only */
-	if (md.size != sizeof(md) || md.version != FLEXTOE_MD_VERSION ||
-	    md.hook != FLEXTOE_HOOK_RX_PRE || !(md.flags & FLEXTOE_MDF_CLASS) ||
-	    md.tstamp_ns > e->now + RX_MD_MAX_AGE_NS || md.tstamp_ns + RX_MD_MAX_AGE_NS < e->now)
+	/* (the record's checks, its age among them: rx_md.c) */
+	if (!it->frame || ftoe_rx_md_engine(e, it->frame, &md) ||
+	    !(md.flags & FLEXTOE_MDF_CLASS))
 		return -ENOENT;
 	*cls = md.app_ctx;
 	return 0;
@@ -158,6 +177,18 @@ static uint32_t next_hop_be(struct ftoe_engine *e, uint32_t raddr)
 	    (pl == 0 || ((raddr ^ e->local_ip) >> (32 - pl))))
 		return e->cfg.gateway_be;
 	return __builtin_bswap32(raddr);
+}
+
+/* An active open goes on the VLAN the neighbour cache learned the next
+ * hop hop_be on (its tagged ARP packets, arp.c), when the backend says. */
+static void neigh_set_vlan(struct ftoe_engine *e, uint32_t id, uint32_t hop_be)
+{
+	struct ftoe_vlan v;
+
+	memset(&v, 0, sizeof(v));
+	if (e->io.neigh_vlan && e->io.neigh_vlan(e->io.ctx, hop_be, &v))
+		memset(&v, 0, sizeof(v));
+	conn_set_vlan(&e->conn[id], &v);
 }
 
 /* ---- flow allocation ------------------------------------------------------ */
@@ -504,11 +535,16 @@ static uint32_t cookie_time(struct ftoe_engine *e)
 	return (uint32_t)(e->now >> 36); /* about 68.7 s */
 }
 
-static void send_cookie(struct ftoe_engine *e, const struct ftoe_seg *s)
+static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 {
+	const struct ftoe_seg *s = &rx->seg;
 	struct ftoe_tx_item it;
 	struct ftoe_tx_addr a;
 	uint32_t mi = 0, mss = (s->opts & FTOE_OPT_MSS) ? s->mss : DEFAULT_MSS;
+
+	/* The cookie's SYN-ACK goes on the SYN's VLAN; the completing ACK
+	 * comes on it too and records it (cookie_ack). */
+	rx_vlan(e, rx, &a.vlan);
 
 	for (uint32_t i = 0; i < 8; i++)
 		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
@@ -570,7 +606,7 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	uint32_t id;
 
 	if (s->tcp_flags & FTOE_TCP_ACK) {
-		send_rst_for(e, s);
+		send_rst_for(e, it);
 		return;
 	}
 	if (l->pending + l->queued >= l->backlog || !e->nfree) {
@@ -578,7 +614,7 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 			e->st.syn_dropped++;
 			return;
 		}
-		send_cookie(e, s);
+		send_cookie(e, it);
 		return;
 	}
 	if (flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
@@ -587,6 +623,12 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	}
 	c = &e->ctl[id];
 	memcpy(e->conn[id].remote_mac, s->eth_src, 6);
+	{
+		struct ftoe_vlan v;
+
+		rx_vlan(e, it, &v);
+		conn_set_vlan(&e->conn[id], &v);
+	}
 	c->state = TCP_S_SYN_RCVD;
 	c->listener = (int16_t)li;
 	l->pending++;
@@ -611,12 +653,18 @@ static void cookie_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 
 	if (cookie_check(e, s, &mss) || l->queued >= l->backlog ||
 	    flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
-		send_rst_for(e, s);
+		send_rst_for(e, it);
 		return;
 	}
 	e->st.syn_cookies_ok++;
 	c = &e->ctl[id];
 	memcpy(e->conn[id].remote_mac, s->eth_src, 6);
+	{
+		struct ftoe_vlan v;
+
+		rx_vlan(e, it, &v);
+		conn_set_vlan(&e->conn[id], &v);
+	}
 	c->iss = s->ack - 1;
 	c->listener = (int16_t)li;
 	c->state = TCP_S_SYN_RCVD;
@@ -680,7 +728,7 @@ static void syn_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 	switch (c->state) {
 	case TCP_S_SYN_SENT:
 		if (ack && s->ack != c->iss + 1) {
-			send_rst_for(e, s);
+			send_rst_for(e, it);
 			return;
 		}
 		/* Options in a SYN-ACK answer ours; a bare SYN (simultaneous
@@ -733,7 +781,7 @@ static void syn_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 			return;
 		}
 		if (ack && s->ack != c->iss + 1) {
-			send_rst_for(e, s);
+			send_rst_for(e, it);
 			return;
 		}
 		challenge_ack(e, id);
@@ -787,7 +835,7 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 			cookie_ack(e, it, li);
 			return;
 		}
-		send_rst_for(e, s);
+		send_rst_for(e, it);
 		return;
 	}
 	if (e->conn[id].flags & FLOW_CONN_SPLICED)
@@ -810,11 +858,11 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	case TCP_S_SYN_SENT:
 		/* RFC 9293 3.10.7.3: an ACK not for our SYN gets a RST. */
 		if (s->ack != e->ctl[id].iss + 1)
-			send_rst_for(e, s);
+			send_rst_for(e, it);
 		return;
 	case TCP_S_SYN_RCVD:
 		if (s->ack != e->ctl[id].iss + 1) {
-			send_rst_for(e, s);
+			send_rst_for(e, it);
 			return;
 		}
 		become_established(e, id);
@@ -952,6 +1000,7 @@ void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id)
 			return;
 		}
 		memcpy(e->conn[id].remote_mac, mac, 6);
+		neigh_set_vlan(e, id, next_hop_be(e, e->conn[id].remote_ip));
 		c->flags &= ~CTL_F_NEIGH_WAIT;
 	}
 	send_syn(e, id, c->state == TCP_S_SYN_RCVD);
@@ -1098,6 +1147,7 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 		return (int)id;
 	}
 	memcpy(e->conn[id].remote_mac, mac, 6);
+	neigh_set_vlan(e, id, next_hop_be(e, raddr));
 	send_syn(e, id, false);
 	return (int)id;
 }
@@ -1114,6 +1164,7 @@ void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
 		if (e->io.neigh_lookup(e->io.ctx, ip_be, mac))
 			continue;
 		memcpy(e->conn[id].remote_mac, mac, 6);
+		neigh_set_vlan(e, id, ip_be);
 		c->flags &= ~CTL_F_NEIGH_WAIT;
 		c->rtt_ns = e->now;
 		send_syn(e, id, false);

@@ -37,7 +37,14 @@ static int bad_source(const uint8_t *saddr, uint32_t ours_be)
 
 int ftoe_icmp_rx(struct ftoe_icmp *icmp, void *frame, size_t len)
 {
-	uint8_t *f = frame, *ip = f + FTOE_ETH_HLEN, *msg, *out;
+	return ftoe_icmp_rx_vlan(icmp, frame, len, NULL);
+}
+
+int ftoe_icmp_rx_vlan(struct ftoe_icmp *icmp, void *frame, size_t len,
+		      const struct ftoe_vlan *vlan)
+{
+	uint8_t *f = frame, *ip = f + FTOE_ETH_HLEN, *msg, *out, *l2;
+	unsigned vlen = ftoe_vlan_len(vlan);
 	uint16_t tot_len, frag, icmp_len;
 	uint8_t saddr[4], mac[6];
 	uint32_t daddr;
@@ -125,7 +132,15 @@ int ftoe_icmp_rx(struct ftoe_icmp *icmp, void *frame, size_t len)
 	memcpy(ip + 16, saddr, 4);
 	ftoe_put_be16(ip + 10, ftoe_csum(ip, IP_HLEN_MIN));
 
-	err = icmp->ops.xmit(icmp->ops.ctx, f, FTOE_ETH_HLEN + IP_HLEN_MIN + icmp_len);
+	/* Back on the request's VLAN (IEEE 802.1Q: the tags go between the
+	 * source MAC and the ethertype): the MACs move in front of the frame. */
+	l2 = f;
+	if (vlen) {
+		l2 = f - vlen;
+		memmove(l2, f, 12);
+		ftoe_vlan_put(l2 + 12, vlan, FTOE_ETH_P_IPV4);
+	}
+	err = icmp->ops.xmit(icmp->ops.ctx, l2, vlen + FTOE_ETH_HLEN + IP_HLEN_MIN + icmp_len);
 	if (err) {
 		icmp->stats.tx_errors++;
 		return err;

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/control/rx_md.h"
+
 /*
  * Answers echo requests to our address so `ping` works against the engine.
  * Target independent (no allocation, no libc but memcpy/memset); the reply
@@ -61,5 +63,15 @@ int ftoe_icmp_init(struct ftoe_icmp *icmp, const struct ftoe_icmp_cfg *cfg,
  * frame's bytes are rewritten only on the success path.
  */
 int ftoe_icmp_rx(struct ftoe_icmp *icmp, void *frame, size_t len);
+
+/*
+ * The same for a frame that came with VLAN tags vlan (popped already: the
+ * frame starts untagged; NULL or flags 0: untagged).  The reply goes back
+ * with those tags: it is built in place and its MAC addresses move
+ * ftoe_vlan_len(vlan) bytes in front of frame, which must be writable
+ * (the backend's metadata area the tags were read from, rx_md.h).
+ */
+int ftoe_icmp_rx_vlan(struct ftoe_icmp *icmp, void *frame, size_t len,
+		      const struct ftoe_vlan *vlan);
 
 #endif

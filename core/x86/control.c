@@ -94,17 +94,26 @@ int control_init(struct backend *be)
 
 void control_arp_rx(struct backend *be, const void *frame, size_t len)
 {
+	struct ftoe_vlan vlan;
+	uint64_t now = be_now_ns();
+
+	/* the tags vlan_strip popped, from rx_pre()'s record in front of the
+	 * frame: a tagged request gets a tagged reply */
+	ftoe_rx_vlan(be->hooks, now, frame, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
-	ftoe_arp_rx(&be->arp, frame, len, be_now_ns());
+	ftoe_arp_rx_vlan(&be->arp, frame, len, &vlan, now);
 	pthread_mutex_unlock(&be->ctl_lock);
 	notify_resolved(be);
 }
 
 void control_icmp_rx(struct backend *be, struct xsk_queue *q, void *frame, size_t len)
 {
+	struct ftoe_vlan vlan;
+
 	(void)q;
+	ftoe_rx_vlan(be->hooks, be_now_ns(), frame, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
-	ftoe_icmp_rx(&be->icmp, frame, len);
+	ftoe_icmp_rx_vlan(&be->icmp, frame, len, &vlan);
 	pthread_mutex_unlock(&be->ctl_lock);
 }
 
@@ -166,6 +175,18 @@ static int io_neigh_lookup(void *ctx, uint32_t ip_be, uint8_t mac[6])
 	return err;
 }
 
+/* The VLAN the neighbour cache learned ip_be (a next hop) on. */
+static int io_neigh_vlan(void *ctx, uint32_t ip_be, struct ftoe_vlan *vlan)
+{
+	struct backend *be = ctx;
+	int err;
+
+	pthread_mutex_lock(&be->ctl_lock);
+	err = ftoe_arp_vlan(&be->arp, ip_be, vlan);
+	pthread_mutex_unlock(&be->ctl_lock);
+	return err;
+}
+
 static void io_wake(void *ctx)
 {
 	workers_wake(ctx);
@@ -178,6 +199,7 @@ void control_io_init(struct backend *be)
 	be->io.xmit_md = io_xmit_md;
 	be->io.now_ns = io_now_ns;
 	be->io.neigh_lookup = io_neigh_lookup;
+	be->io.neigh_vlan = io_neigh_vlan;
 	be->io.wake = io_wake;
 }
 

@@ -7,6 +7,8 @@
  *   tc filter add dev IF egress  bpf da obj vlan_tag.bpf.o sec tc/push_1q     (802.1Q VID 100)
  *   tc filter add dev IF egress  bpf da obj vlan_tag.bpf.o sec tc/push_qinq   (802.1ad 200 + 802.1Q 100)
  *   tc filter add dev IF ingress bpf da obj vlan_tag.bpf.o sec tc/pop
+ *   tc filter add dev IF ingress bpf da obj vlan_tag.bpf.o sec tc/pop_strict       (only VID 100)
+ *   tc filter add dev IF ingress bpf da obj vlan_tag.bpf.o sec tc/pop_strict_qinq  (only 200/100)
  *
  * bpf_skb_vlan_push() puts the tag into the skb's offload field (and a
  * tag already there into the frame); the device's transmit path writes
@@ -14,8 +16,12 @@
  * itself - so turn that off on the veth (ethtool -K IF txvlan off
  * tx-vlan-stag-hw-insert off) and every frame on the wire carries its
  * tags in-band.  Ingress pops the offloaded tag (the receive path moves
- * an in-band outer tag there) and then any in-band ones; untagged frames
- * pass unchanged (the FlexTOE engine answers untagged).
+ * an in-band outer tag there) and then any in-band ones; tc/pop lets
+ * untagged frames pass unchanged.  The strict ones behave like a VLAN
+ * subinterface (802.1Q VID 100, or 802.1ad 200 over 802.1Q 100): a frame
+ * with exactly those tags has them popped, any other - untagged, another
+ * VID or TPID, more or fewer tags - is dropped (TAG_REJECTED), so a peer
+ * using them only hears answers sent on its VLAN.
  *
  * Counters (array "vlan_tag_stats", see enum below) for the test.
  */
@@ -28,7 +34,7 @@
 #define VID_INNER	100
 #define VID_OUTER	200
 
-enum { TAG_PUSHED = 0, TAG_POPPED, TAG_UNTAGGED_IN, TAG_FAILED, TAG_STAT_MAX };
+enum { TAG_PUSHED = 0, TAG_POPPED, TAG_UNTAGGED_IN, TAG_FAILED, TAG_REJECTED, TAG_STAT_MAX };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -99,6 +105,64 @@ int pop(struct __sk_buff *skb)
 		count(TAG_POPPED, (__u64)popped);
 	else
 		count(TAG_UNTAGGED_IN, 1);
+	return TC_ACT_OK;
+}
+
+/* The outermost tag: the offloaded one (the receive path moves an in-band
+ * outer tag there) or else one in the frame.  1 with *tpid (network order)
+ * and *vid, 0 when the frame has none. */
+static __always_inline int outer_tag(struct __sk_buff *skb, __u16 *tpid, __u16 *vid)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__be16 *tci = (__be16 *)(eth + 1);
+
+	if (skb->vlan_present) {
+		*tpid = (__u16)skb->vlan_proto;	/* as the skb holds it: network order */
+		*vid = skb->vlan_tci & 0x0fff;
+		return 1;
+	}
+	if ((void *)(tci + 2) > end || !in_band_tag(skb))
+		return 0;
+	*tpid = eth->h_proto;
+	*vid = bpf_ntohs(*tci) & 0x0fff;
+	return 1;
+}
+
+/* Pop the outer tag if it is tpid/vid: 0, or -1 (wrong, missing, failed). */
+static __always_inline int pop_expected(struct __sk_buff *skb, __u16 tpid, __u16 vid)
+{
+	__u16 t, v;
+
+	if (!outer_tag(skb, &t, &v) || t != bpf_htons(tpid) || v != vid)
+		return -1;
+	return bpf_skb_vlan_pop(skb) ? -1 : 0;
+}
+
+SEC("tc/pop_strict")
+int pop_strict(struct __sk_buff *skb)
+{
+	__u16 t, v;
+
+	if (pop_expected(skb, ETH_P_8021Q, VID_INNER) || outer_tag(skb, &t, &v)) {
+		count(TAG_REJECTED, 1);
+		return TC_ACT_SHOT;
+	}
+	count(TAG_POPPED, 1);
+	return TC_ACT_OK;
+}
+
+SEC("tc/pop_strict_qinq")
+int pop_strict_qinq(struct __sk_buff *skb)
+{
+	__u16 t, v;
+
+	if (pop_expected(skb, ETH_P_8021AD, VID_OUTER) ||
+	    pop_expected(skb, ETH_P_8021Q, VID_INNER) || outer_tag(skb, &t, &v)) {
+		count(TAG_REJECTED, 1);
+		return TC_ACT_SHOT;
+	}
+	count(TAG_POPPED, 2);
 	return TC_ACT_OK;
 }
 

@@ -1,0 +1,546 @@
+/* test_vlan.c - answering VLAN peers on their VLAN: tagged tx frames, VLAN from the rx-pre metadata, ARP and ICMP replies. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/byteorder.h"
+#include "core/control/arp.h"
+#include "core/control/icmp.h"
+#include "core/control/rx_md.h"
+#include "core/csum.h"
+#include "core/engine_internal.h"
+#include "core/hooks.h"
+#include "core/segment.h"
+#include "tests/unit/core/engine_app.h"
+#include "tests/unit/test.h"
+
+#define SEC 1000000000ull
+
+/* ---- checking a frame ---------------------------------------------------- */
+
+struct tagged {
+	unsigned ntags;
+	uint16_t tpid[2], tci[2];
+	uint16_t etype;
+	unsigned l3;		/* offset of the IP header */
+};
+
+static void read_tags(const uint8_t *f, size_t len, struct tagged *t)
+{
+	unsigned off = 12;
+
+	memset(t, 0, sizeof(*t));
+	ck_assert_uint_ge(len, 14);
+	while (t->ntags < 2) {
+		uint16_t type = ftoe_get_be16(f + off);
+
+		if (type != FTOE_ETH_P_8021Q && type != FTOE_ETH_P_8021AD)
+			break;
+		ck_assert_uint_ge(len, off + 6);
+		t->tpid[t->ntags] = type;
+		t->tci[t->ntags] = ftoe_get_be16(f + off + 2);
+		t->ntags++;
+		off += 4;
+	}
+	t->etype = ftoe_get_be16(f + off);
+	t->l3 = off + 2;
+}
+
+/* IPv4 + TCP of a frame at t->l3: lengths and both checksums. */
+static void check_tcp(const uint8_t *f, size_t len, const struct tagged *t, size_t *payload)
+{
+	const uint8_t *ip = f + t->l3, *th;
+	uint16_t iplen;
+	unsigned thlen;
+	uint32_t sum;
+
+	ck_assert_uint_eq(t->etype, FTOE_ETH_P_IPV4);
+	ck_assert_uint_eq(ip[0], 0x45);
+	iplen = ftoe_get_be16(ip + 2);
+	/* the frame is exactly the tags plus the IP packet: no padding */
+	ck_assert_uint_eq(len, t->l3 + iplen);
+	ck_assert_uint_le(iplen, 1500);	/* the MTU bounds the packet, not the frame */
+	ck_assert_uint_eq(ftoe_csum(ip, 20), 0);
+	ck_assert_uint_eq(ip[9], FTOE_IPPROTO_TCP);
+	th = ip + 20;
+	thlen = (th[12] >> 4) * 4u;
+	sum = ftoe_csum_pseudo4(ip + 12, ip + 16, FTOE_IPPROTO_TCP, (uint16_t)(iplen - 20));
+	ck_assert_uint_eq(ftoe_csum_finish(ftoe_csum_add(sum, th, iplen - 20u)), 0);
+	*payload = iplen - 20u - thlen;
+}
+
+/* ---- tx: a flow with a VLAN ---------------------------------------------- */
+
+static unsigned long tagged_frames, tagged_bytes, untagged_frames;
+static uint16_t want_tci, want_stci;
+static bool want_qinq;
+
+/* Side B's frames: every one tagged as the flow says; the tags come off
+ * before side A, an untagged engine, gets them. */
+static bool strip_tap(struct lb_side *s, uint8_t *f, uint16_t *len)
+{
+	struct tagged t;
+	size_t payload;
+
+	(void)s;
+	read_tags(f, *len, &t);
+	if (!t.ntags) {
+		untagged_frames++;
+		return true;
+	}
+	if (want_qinq) {
+		ck_assert_uint_eq(t.ntags, 2);
+		ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021AD);
+		ck_assert_uint_eq(t.tci[0], want_stci);
+		ck_assert_uint_eq(t.tpid[1], FTOE_ETH_P_8021Q);
+		ck_assert_uint_eq(t.tci[1], want_tci);
+	} else {
+		ck_assert_uint_eq(t.ntags, 1);
+		ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021Q);
+		ck_assert_uint_eq(t.tci[0], want_tci);
+	}
+	check_tcp(f, *len, &t, &payload);
+	tagged_frames++;
+	tagged_bytes += payload;
+	memmove(f + 12, f + t.l3 - 2, *len - (t.l3 - 2));
+	*len = (uint16_t)(*len - 4 * t.ntags);
+	return true;
+}
+
+static void flows_set_vlan(struct ftoe_engine *e, uint16_t tci, uint16_t stci, bool qinq)
+{
+	for (uint32_t id = 0; id < e->hwm; id++) {
+		if (!(e->conn[id].flags & FLOW_CONN_VALID))
+			continue;
+		e->conn[id].vlan_tci = tci;
+		e->conn[id].flags |= FLOW_CONN_VLAN;
+		if (qinq) {
+			e->conn[id].svlan_tci = stci;
+			e->conn[id].flags |= FLOW_CONN_SVLAN;
+		}
+	}
+}
+
+static void tagged_transfer(bool qinq)
+{
+	struct app_stream st;
+	struct lb_world w;
+	int c, a;
+
+	lb_init(&w, 11, NULL, NULL);
+	ck_assert(app_connect(&w, 80, &c, &a));
+	want_tci = 100;
+	want_stci = 200;
+	want_qinq = qinq;
+	tagged_frames = tagged_bytes = untagged_frames = 0;
+	flows_set_vlan(w.s[1].eng, want_tci, want_stci, qinq);
+	w.s[1].tap = strip_tap;
+	/* B -> A: full-sized segments (MSS 1460) fill the MTU: the tags make
+	 * the frame 1518 / 1522 bytes, the IP packet stays 1500. */
+	st = (struct app_stream){ .tx_side = 1, .stx = a, .srx = c, .id = 3, .len = 300000 };
+	ck_assert(lb_run(&w, (lb_step_fn)app_stream_step, &st, 10 * SEC));
+	ck_assert_uint_eq(st.bad, 0);
+	ck_assert_uint_eq(untagged_frames, 0);
+	ck_assert_uint_gt(tagged_frames, 300000 / 1460);
+	ck_assert_uint_ge(tagged_bytes, 300000);
+	lb_fini(&w);
+}
+
+START_TEST(vlan_tx_flow_tagged)
+{
+	tagged_transfer(false);
+}
+END_TEST
+
+START_TEST(vlan_tx_flow_qinq)
+{
+	tagged_transfer(true);
+}
+END_TEST
+
+/* ---- rx: the VLAN from the rx-pre metadata -------------------------------- */
+
+static int nop_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f)
+{
+	(void)ctx;
+	(void)hook;
+	(void)f;
+	return 0;
+}
+
+static uint32_t pass_run(void *ctx, void *handle)
+{
+	(void)ctx;
+	(void)handle;
+	return FTOE_XDP_PASS;
+}
+
+static void nop_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
+{
+	(void)ctx;
+	(void)f;
+	(void)commit;
+}
+
+static const struct ftoe_hook_ops nop_ops = {
+	.begin = nop_begin, .run = pass_run, .end = nop_end,
+};
+
+static uint8_t sent[8][1600];
+static uint16_t sent_len[8];
+static unsigned nsent;
+
+static bool record_tap(struct lb_side *s, uint8_t *f, uint16_t *len)
+{
+	(void)s;
+	if (nsent < 8) {
+		memcpy(sent[nsent], f, *len);
+		sent_len[nsent++] = *len;
+	}
+	return false;	/* the other side never sees them */
+}
+
+/* A TCP segment from A to B at buf + sizeof(md), the md (what rx_pre()
+ * leaves) in front; returns the frame length. */
+static uint16_t make_seg(uint8_t *buf, uint64_t tstamp, uint16_t md_flags, uint16_t dport,
+			 uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	struct flextoe_md md;
+	uint8_t *f = buf + sizeof(md), *ip = f + 14, *th = ip + 20;
+	uint8_t sa[4], da[4];
+	uint32_t sum;
+
+	memset(&md, 0, sizeof(md));
+	md.size = sizeof(md);
+	md.version = FLEXTOE_MD_VERSION;
+	md.hook = FLEXTOE_HOOK_RX_PRE;
+	md.tstamp_ns = tstamp;
+	md.flags = md_flags;
+	md.vlan_id = 100;
+	md.svlan_id = 200;
+	memcpy(buf, &md, sizeof(md));
+
+	memset(f, 0, 14 + 20 + 24);
+	memcpy(f, (uint8_t[]){ 2, 0, 0, 0, 0, 2 }, 6);
+	memcpy(f + 6, (uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 6);
+	ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
+	ip[0] = 0x45;
+	ftoe_put_be16(ip + 2, 20 + 24);
+	ip[8] = 64;
+	ip[9] = FTOE_IPPROTO_TCP;
+	ftoe_put_be32(ip + 12, LB_IP_A);
+	ftoe_put_be32(ip + 16, LB_IP_B);
+	ftoe_put_be16(ip + 10, ftoe_csum(ip, 20));
+	ftoe_put_be16(th, 40000);
+	ftoe_put_be16(th + 2, dport);
+	ftoe_put_be32(th + 4, seq);
+	ftoe_put_be32(th + 8, ack);
+	th[12] = 6 << 4;
+	th[13] = flags;
+	ftoe_put_be16(th + 14, 65535);
+	th[20] = FTOE_TCPOPT_MSS;
+	th[21] = 4;
+	ftoe_put_be16(th + 22, 1460);
+	memcpy(sa, ip + 12, 4);
+	memcpy(da, ip + 16, 4);
+	sum = ftoe_csum_pseudo4(sa, da, FTOE_IPPROTO_TCP, 24);
+	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, 24)));
+	return 14 + 20 + 24;
+}
+
+static void deliver(struct lb_world *w, uint8_t *buf, uint16_t len)
+{
+	void *fr = buf + sizeof(struct flextoe_md);
+
+	ftoe_engine_rx(w->s[1].eng, 0, (void *const[]){ fr }, &len, 1);
+}
+
+START_TEST(vlan_rx_md_answers)
+{
+	struct ftoe_hook_prog p = { .handle = (void *)1, .id = 1,
+				    .chain_call_actions = FTOE_HOOK_CHAIN_DEFAULT };
+	static uint8_t buf[256] __attribute__((aligned(8)));
+	struct ftoe_engine_cfg cb;
+	struct ftoe_hooks *h;
+	struct ftoe_engine *e;
+	struct lb_world w;
+	struct tagged t;
+	size_t payload;
+	uint16_t len;
+	uint32_t id;
+
+	ck_assert_int_eq(ftoe_hooks_create(&nop_ops, &h), 0);
+	ck_assert_int_eq(ftoe_hooks_attach(h, FLEXTOE_HOOK_RX_PRE, &p), 0);
+	lb_default_cfg(&cb, LB_IP_B);
+	cb.hooks = h;
+	cb.flags |= FTOE_ENG_F_RX_MD;
+	lb_init(&w, 5, NULL, &cb);
+	e = w.s[1].eng;
+	w.s[1].tap = record_tap;
+	ck_assert_int_ge(ftoe_sock_listen(e, 80, 4), 0);
+
+	/* A SYN that came tagged: the connection records the VLAN and the
+	 * SYN-ACK goes back on it. */
+	nsent = 0;
+	len = make_seg(buf, w.now, FLEXTOE_MDF_VLAN, 80, FTOE_TCP_SYN, 1000, 0);
+	deliver(&w, buf, len);
+	ck_assert_uint_eq(nsent, 1);
+	read_tags(sent[0], sent_len[0], &t);
+	ck_assert_uint_eq(t.ntags, 1);
+	ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021Q);
+	ck_assert_uint_eq(t.tci[0], 100);
+	check_tcp(sent[0], sent_len[0], &t, &payload);
+	ck_assert_uint_eq(sent[0][t.l3 + 20 + 13], FTOE_TCP_SYN | FTOE_TCP_ACK);
+	for (id = 0; id < e->hwm; id++)
+		if (e->conn[id].flags & FLOW_CONN_VALID)
+			break;
+	ck_assert_uint_lt(id, e->hwm);
+	ck_assert(e->conn[id].flags & FLOW_CONN_VLAN);
+	ck_assert(!(e->conn[id].flags & FLOW_CONN_SVLAN));
+	ck_assert_uint_eq(e->conn[id].vlan_tci, 100);
+
+	/* A segment for no connection, double-tagged: the RST goes back with
+	 * both tags, the 802.1ad one outside. */
+	nsent = 0;
+	len = make_seg(buf, w.now, FLEXTOE_MDF_VLAN | FLEXTOE_MDF_QINQ, 81, FTOE_TCP_ACK, 5, 77);
+	deliver(&w, buf, len);
+	ck_assert_uint_eq(nsent, 1);
+	read_tags(sent[0], sent_len[0], &t);
+	ck_assert_uint_eq(t.ntags, 2);
+	ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021AD);
+	ck_assert_uint_eq(t.tci[0], 200);
+	ck_assert_uint_eq(t.tpid[1], FTOE_ETH_P_8021Q);
+	ck_assert_uint_eq(t.tci[1], 100);
+	check_tcp(sent[0], sent_len[0], &t, &payload);
+	ck_assert_uint_eq(sent[0][t.l3 + 20 + 13], FTOE_TCP_RST);
+
+	/* A stale record (an earlier frame's in the same buffer) is not
+	 * this frame's: the RST goes untagged. */
+	nsent = 0;
+	len = make_seg(buf, w.now - 2 * FTOE_RX_MD_MAX_AGE_NS, FLEXTOE_MDF_VLAN, 81,
+		       FTOE_TCP_ACK, 5, 78);
+	deliver(&w, buf, len);
+	ck_assert_uint_eq(nsent, 1);
+	read_tags(sent[0], sent_len[0], &t);
+	ck_assert_uint_eq(t.ntags, 0);
+
+	/* Without programs at rx-pre nothing in front of a frame is trusted. */
+	ck_assert_int_eq(ftoe_hooks_detach(h, 1, NULL), 0);
+	nsent = 0;
+	len = make_seg(buf, w.now, FLEXTOE_MDF_VLAN, 81, FTOE_TCP_ACK, 5, 79);
+	deliver(&w, buf, len);
+	ck_assert_uint_eq(nsent, 1);
+	read_tags(sent[0], sent_len[0], &t);
+	ck_assert_uint_eq(t.ntags, 0);
+
+	lb_fini(&w);
+	ftoe_hooks_destroy(h);
+}
+END_TEST
+
+START_TEST(vlan_rx_md_read_rules)
+{
+	struct ftoe_hook_prog p = { .handle = (void *)1, .id = 1,
+				    .chain_call_actions = FTOE_HOOK_CHAIN_DEFAULT };
+	static uint8_t buf[256] __attribute__((aligned(8)));
+	struct flextoe_md md, *in = (struct flextoe_md *)buf;
+	struct ftoe_hooks *h;
+	struct ftoe_vlan v;
+	const uint64_t now = 5 * SEC;
+
+	ck_assert_int_eq(ftoe_hooks_create(&nop_ops, &h), 0);
+	make_seg(buf, now, FLEXTOE_MDF_QINQ, 80, FTOE_TCP_SYN, 1, 0);
+	/* no programs at rx-pre / no hooks at all */
+	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), -ENOENT);
+	ck_assert_int_eq(ftoe_rx_md_read(NULL, now, buf + sizeof(md), &md), -ENOENT);
+	ck_assert_int_eq(ftoe_hooks_attach(h, FLEXTOE_HOOK_RX_PRE, &p), 0);
+	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), 0);
+	/* an outer 802.1ad tag alone */
+	ftoe_rx_vlan(h, now, buf + sizeof(md), &v);
+	ck_assert_uint_eq(v.flags, FTOE_VLAN_S);
+	ck_assert_uint_eq(v.stci, 200);
+	ck_assert_uint_eq(ftoe_vlan_len(&v), 4);
+	in->version++;
+	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), -ENOENT);
+	in->version--;
+	in->hook = FLEXTOE_HOOK_TX_POST;
+	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), -ENOENT);
+	in->hook = FLEXTOE_HOOK_RX_PRE;
+	ck_assert_int_eq(ftoe_rx_md_read(h, now + FTOE_RX_MD_MAX_AGE_NS + 1, buf + sizeof(md), &md),
+			 -ENOENT);
+	ftoe_rx_vlan(h, now + FTOE_RX_MD_MAX_AGE_NS + 1, buf + sizeof(md), &v);
+	ck_assert_uint_eq(v.flags, 0);
+	ck_assert_uint_eq(ftoe_vlan_len(&v), 0);
+	ck_assert_int_eq(ftoe_hooks_detach(h, 1, NULL), 0);
+	ftoe_hooks_destroy(h);
+}
+END_TEST
+
+/* ---- ARP and ICMP --------------------------------------------------------- */
+
+static uint8_t out[2048];
+static size_t out_len;
+static unsigned nr_out;
+
+static int cap_xmit(void *ctx, const void *frame, size_t len)
+{
+	(void)ctx;
+	ck_assert_uint_le(len, sizeof(out));
+	memcpy(out, frame, len);
+	out_len = len;
+	nr_out++;
+	return 0;
+}
+
+static const uint8_t our_mac[6] = { 0x02, 0, 0, 0, 0, 0x05 };
+static const uint8_t peer_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const uint8_t our_ip[4] = { 10, 0, 0, 5 };
+static const uint8_t peer_ip[4] = { 10, 0, 0, 2 };
+
+static size_t arp_request(uint8_t *f)
+{
+	uint8_t *a = f + 14;
+
+	memset(f, 0, 60);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, peer_mac, 6);
+	ftoe_put_be16(f + 12, FTOE_ETH_P_ARP);
+	ftoe_put_be16(a, 1);
+	ftoe_put_be16(a + 2, FTOE_ETH_P_IPV4);
+	a[4] = 6;
+	a[5] = 4;
+	ftoe_put_be16(a + 6, FTOE_ARP_OP_REQUEST);
+	memcpy(a + 8, peer_mac, 6);
+	memcpy(a + 14, peer_ip, 4);
+	memcpy(a + 24, our_ip, 4);
+	return 60;
+}
+
+START_TEST(vlan_arp)
+{
+	static struct ftoe_arp arp;
+	struct ftoe_arp_cfg cfg = { .prefix_len = 24 };
+	struct ftoe_arp_ops ops = { .xmit = cap_xmit };
+	struct ftoe_vlan v = { .tci = 100, .flags = FTOE_VLAN_C }, got;
+	uint32_t peer_be;
+	uint8_t f[64], mac[6];
+	struct tagged t;
+
+	memcpy(&cfg.ip_be, our_ip, 4);
+	memcpy(&peer_be, peer_ip, 4);
+	memcpy(cfg.mac, our_mac, 6);
+	ck_assert_int_eq(ftoe_arp_init(&arp, &cfg, &ops), 0);
+
+	/* A tagged request: a reply with the same tag, 60 bytes + 4. */
+	nr_out = 0;
+	ck_assert_int_eq(ftoe_arp_rx_vlan(&arp, f, arp_request(f), &v, SEC), 0);
+	ck_assert_uint_eq(nr_out, 1);
+	ck_assert_uint_eq(out_len, 64);
+	read_tags(out, out_len, &t);
+	ck_assert_uint_eq(t.ntags, 1);
+	ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021Q);
+	ck_assert_uint_eq(t.tci[0], 100);
+	ck_assert_uint_eq(t.etype, FTOE_ETH_P_ARP);
+	ck_assert_uint_eq(ftoe_get_be16(out + t.l3 + 6), FTOE_ARP_OP_REPLY);
+	ck_assert_mem_eq(out, peer_mac, 6);
+	ck_assert_mem_eq(out + t.l3 + 8, our_mac, 6);
+	ck_assert_mem_eq(out + t.l3 + 14, our_ip, 4);
+	ck_assert_mem_eq(out + t.l3 + 24, peer_ip, 4);
+
+	/* The neighbour remembers the VLAN for the engine's own frames. */
+	ck_assert_int_eq(ftoe_arp_lookup(&arp, peer_be, mac, SEC), 0);
+	ck_assert_mem_eq(mac, peer_mac, 6);
+	ck_assert_int_eq(ftoe_arp_vlan(&arp, peer_be, &got), 0);
+	ck_assert_uint_eq(got.flags, FTOE_VLAN_C);
+	ck_assert_uint_eq(got.tci, 100);
+
+	/* Expired: resolving again asks on that VLAN. */
+	nr_out = 0;
+	ck_assert_int_eq(ftoe_arp_lookup(&arp, peer_be, mac, SEC + 61 * SEC), -EAGAIN);
+	ck_assert_uint_eq(nr_out, 1);
+	read_tags(out, out_len, &t);
+	ck_assert_uint_eq(t.ntags, 1);
+	ck_assert_uint_eq(t.tci[0], 100);
+	ck_assert_uint_eq(ftoe_get_be16(out + t.l3 + 6), FTOE_ARP_OP_REQUEST);
+	ck_assert_int_eq(ftoe_arp_vlan(&arp, peer_be, &got), -ENOENT);	/* not resolved yet */
+
+	/* An untagged request now: the reply and the entry are untagged. */
+	nr_out = 0;
+	ck_assert_int_eq(ftoe_arp_rx(&arp, f, arp_request(f), 63 * SEC), 0);
+	ck_assert_uint_eq(nr_out, 1);
+	ck_assert_uint_eq(out_len, 60);
+	read_tags(out, out_len, &t);
+	ck_assert_uint_eq(t.ntags, 0);
+	ck_assert_int_eq(ftoe_arp_vlan(&arp, peer_be, &got), 0);
+	ck_assert_uint_eq(got.flags, 0);
+}
+END_TEST
+
+START_TEST(vlan_icmp)
+{
+	static uint8_t buf[256];
+	struct ftoe_icmp_cfg cfg = { 0 };
+	struct ftoe_icmp_ops ops = { .xmit = cap_xmit };
+	struct ftoe_vlan v = { .tci = 100, .stci = 200, .flags = FTOE_VLAN_C | FTOE_VLAN_S };
+	struct ftoe_icmp ic;
+	uint8_t *f = buf + 64, *ip = f + 14, *m = ip + 20;
+	struct tagged t;
+
+	memcpy(&cfg.ip_be, our_ip, 4);
+	memcpy(cfg.mac, our_mac, 6);
+	ck_assert_int_eq(ftoe_icmp_init(&ic, &cfg, &ops), 0);
+	memcpy(f, our_mac, 6);
+	memcpy(f + 6, peer_mac, 6);
+	ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
+	ip[0] = 0x45;
+	ftoe_put_be16(ip + 2, 20 + 8 + 32);
+	ip[8] = 64;
+	ip[9] = FTOE_IPPROTO_ICMP;
+	memcpy(ip + 12, peer_ip, 4);
+	memcpy(ip + 16, our_ip, 4);
+	ftoe_put_be16(ip + 10, ftoe_csum(ip, 20));
+	m[0] = FTOE_ICMP_ECHO_REQUEST;
+	ftoe_put_be16(m + 4, 0x1234);
+	ftoe_put_be16(m + 6, 7);
+	for (int i = 0; i < 32; i++)
+		m[8 + i] = (uint8_t)i;
+	ftoe_put_be16(m + 2, ftoe_csum(m, 40));
+
+	nr_out = 0;
+	ck_assert_int_eq(ftoe_icmp_rx_vlan(&ic, f, 14 + 60, &v), 0);
+	ck_assert_uint_eq(nr_out, 1);
+	ck_assert_uint_eq(out_len, 8 + 14 + 60);
+	read_tags(out, out_len, &t);
+	ck_assert_uint_eq(t.ntags, 2);
+	ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021AD);
+	ck_assert_uint_eq(t.tci[0], 200);
+	ck_assert_uint_eq(t.tpid[1], FTOE_ETH_P_8021Q);
+	ck_assert_uint_eq(t.tci[1], 100);
+	ck_assert_uint_eq(t.etype, FTOE_ETH_P_IPV4);
+	ck_assert_mem_eq(out, peer_mac, 6);
+	ck_assert_mem_eq(out + 6, our_mac, 6);
+	ck_assert_uint_eq(ftoe_csum(out + t.l3, 20), 0);
+	ck_assert_mem_eq(out + t.l3 + 16, peer_ip, 4);
+	ck_assert_uint_eq(out[t.l3 + 20], FTOE_ICMP_ECHO_REPLY);
+	ck_assert_uint_eq(ftoe_csum(out + t.l3 + 20, 40), 0);
+	for (int i = 0; i < 32; i++)
+		ck_assert_uint_eq(out[t.l3 + 28 + i], i);
+}
+END_TEST
+
+static Suite *vlan_suite(void)
+{
+	Suite *s = suite_create("core_vlan");
+	TCase *tc = tcase_create("vlan");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, vlan_tx_flow_tagged);
+	tcase_add_test(tc, vlan_tx_flow_qinq);
+	tcase_add_test(tc, vlan_rx_md_answers);
+	tcase_add_test(tc, vlan_rx_md_read_rules);
+	tcase_add_test(tc, vlan_arp);
+	tcase_add_test(tc, vlan_icmp);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(vlan_suite)
