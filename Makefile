@@ -259,3 +259,5 @@ $(BUILD)/tests/tools/%.bpf.o: tests/tools/%.bpf.c
 all: $(TOOL_BPF)
 # tests/tools/classify-app is an application: it links libflextoe
 $(BUILD)/tests/tools/classify-app: $(LIBFT_A)
+# tests/tools/close-exit too
+$(BUILD)/tests/tools/close-exit: $(LIBFT_A)

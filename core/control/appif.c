@@ -45,9 +45,20 @@ struct appif_ctx {
 	uint32_t id;		/* 1, 2, ... in creation order, never reused */
 };
 
+/* A connection its application closed and then exited before the shared tx
+ * ring drained: the engine keeps the unsent bytes and sends them, then
+ * closes gracefully, as Linux does for a close() followed by exit(). */
+struct orphan {
+	int esock;
+	uint8_t *buf;
+	uint32_t len, off;	/* bytes held, bytes already given to the engine */
+	struct orphan *next;
+};
+
 struct owner {
 	struct appif_ctx *c;
 	uint32_t idx;
+	struct orphan *orph;	/* set (and c NULL) while an orphan drains */
 };
 
 struct appif {
@@ -58,6 +69,7 @@ struct appif {
 	struct owner lis[256];	/* by listener index */
 	struct ftoe_splicer *splicer;	/* NULL: no splice support */
 	uint32_t last_ctx_id;
+	struct orphan *orphans;	/* closed connections of exited applications */
 };
 
 static struct appif_sock *shm_sock(struct appif_ctx *c, uint32_t i)
@@ -144,7 +156,7 @@ static int own(struct appif *a, int esock, struct appif_ctx *c, uint32_t idx)
 
 		if (li >= sizeof(a->lis) / sizeof(a->lis[0]))
 			return -ENOSPC;
-		a->lis[li] = (struct owner){ c, idx };
+		a->lis[li] = (struct owner){ c, idx, NULL };
 		return 0;
 	}
 	if ((uint32_t)esock >= a->nconns) {
@@ -160,7 +172,7 @@ static int own(struct appif *a, int esock, struct appif_ctx *c, uint32_t idx)
 		a->conns = o;
 		a->nconns = n;
 	}
-	a->conns[esock] = (struct owner){ c, idx };
+	a->conns[esock] = (struct owner){ c, idx, NULL };
 	return 0;
 }
 
@@ -326,6 +338,90 @@ static void accept_all(struct appif_ctx *c, uint32_t li)
 	l->accept_blocked = false;
 }
 
+/* ---- orphans: closed connections outliving their application ------------- */
+
+static void orphan_free(struct appif *a, struct orphan *o)
+{
+	for (struct orphan **p = &a->orphans; *p; p = &(*p)->next)
+		if (*p == o) {
+			*p = o->next;
+			break;
+		}
+	if ((uint32_t)o->esock < a->nconns && a->conns[o->esock].orph == o)
+		a->conns[o->esock].orph = NULL;
+	free(o->buf);
+	free(o);
+}
+
+/* Feed the held bytes to the engine; once all are in, close (a FIN after
+ * them, RFC 9293 3.10.4; the engine resets instead if received data is
+ * unread, RFC 2525 2.17) and forget the orphan. */
+static void orphan_pump(struct appif *a, struct orphan *o)
+{
+	while (o->off < o->len) {
+		ssize_t r = ftoe_sock_send(a->eng, o->esock, o->buf + o->off, o->len - o->off);
+
+		if (r == -EAGAIN || r == -ENOTCONN || r == 0)
+			return;	/* wait for FTOE_EV_TX / FTOE_EV_CONNECTED */
+		if (r < 0) {
+			/* nothing more can go out: release the socket */
+			ftoe_sock_close(a->eng, o->esock);
+			orphan_free(a, o);
+			return;
+		}
+		o->off += (uint32_t)r;
+	}
+	ftoe_sock_close(a->eng, o->esock);
+	orphan_free(a, o);
+}
+
+static void orphan_event(struct appif *a, struct orphan *o, uint32_t events)
+{
+	if (events & (FTOE_EV_ERROR | FTOE_EV_CLOSED)) {
+		/* reset, timed out, or over: the rest cannot be delivered */
+		ftoe_sock_close(a->eng, o->esock);
+		orphan_free(a, o);
+		return;
+	}
+	if (events & (FTOE_EV_TX | FTOE_EV_CONNECTED))
+		orphan_pump(a, o);
+}
+
+/* Slot i was closed by its application, which is now exiting with bytes
+ * still in the shared tx ring (pump_tx could not place them all): copy
+ * them out of the shared memory, which is about to be unmapped, and let
+ * an orphan send them.  0, or -errno (then the caller resets). */
+static int orphan_adopt(struct appif *a, struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	struct appif_sock *ss = shm_sock(c, i);
+	uint32_t size = c->buf_size, avail, off, first;
+	struct orphan *o;
+
+	avail = LOAD_ACQ(&ss->tx_head) - s->tx_tail;
+	if (!avail || avail > size || s->esock < 0 || (uint32_t)s->esock >= a->nconns)
+		return -EINVAL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	o->buf = malloc(avail);
+	if (!o->buf) {
+		free(o);
+		return -ENOMEM;
+	}
+	off = s->tx_tail & (size - 1);
+	first = avail < size - off ? avail : size - off;
+	memcpy(o->buf, shm_tx(c, i) + off, first);
+	memcpy(o->buf + first, shm_tx(c, i), avail - first);
+	o->esock = s->esock;
+	o->len = avail;
+	o->next = a->orphans;
+	a->orphans = o;
+	slot_free(c, i);	/* the slot lets go of esock ... */
+	a->conns[o->esock].orph = o;	/* ... and the orphan takes it */
+	return 0;
+}
+
 static void on_event(void *arg, int esock, uint32_t events)
 {
 	struct appif *a = arg;
@@ -334,8 +430,12 @@ static void on_event(void *arg, int esock, uint32_t events)
 	struct slot *s;
 	uint32_t i;
 
-	if (!o)
+	if (!o) {
+		if (esock >= 0 && esock < FTOE_SOCK_LISTENER && (uint32_t)esock < a->nconns &&
+		    a->conns[esock].orph)
+			orphan_event(a, a->conns[esock].orph, events);
 		return;
+	}
 	c = o->c;
 	i = o->idx;
 	s = &c->slots[i];
@@ -389,6 +489,11 @@ void appif_destroy(struct appif *a)
 		return;
 	while (a->ctxs)
 		appif_ctx_remove(a, a->ctxs);
+	/* the engine stops: bytes orphans still hold cannot be delivered */
+	while (a->orphans) {
+		ftoe_sock_abort(a->eng, a->orphans->esock);
+		orphan_free(a, a->orphans);
+	}
 	ftoe_sock_set_callback(a->eng, NULL, NULL);
 	ftoe_splicer_destroy(a->splicer);
 	free(a->conns);
@@ -437,7 +542,7 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 
 void appif_ctx_remove(struct appif *a, struct appif_ctx *c)
 {
-	unsigned int nconn = 0;
+	unsigned int nconn = 0, ndrain = 0;
 
 	for (struct appif_ctx **p = &a->ctxs; *p; p = &(*p)->next)
 		if (*p == c) {
@@ -453,6 +558,22 @@ void appif_ctx_remove(struct appif *a, struct appif_ctx *c)
 				ftoe_splicer_release(a->splicer, s->esock);
 		} else if (s->kind == SLOT_LISTEN) {
 			ftoe_sock_close(a->eng, s->esock);
+		} else if (s->kind == SLOT_CONN && s->closing && !s->failed &&
+			   LOAD_ACQ(&shm_sock(c, i)->rx_tail) == s->rx_head) {
+			/* Closed before the exit: its bytes are still delivered
+			 * and a FIN follows, as after close(); exit() on Linux.
+			 * (Unread data at close is a reset, RFC 2525 2.17.) */
+			pump_tx(c, i);
+			if (s->kind != SLOT_CONN)
+				continue;	/* drained: finish_close() closed it */
+			if (orphan_adopt(a, c, i)) {
+				ftoe_sock_abort(a->eng, s->esock);
+				nconn++;
+				slot_free(c, i);
+			} else {
+				ndrain++;
+			}
+			continue;	/* the slot is free now */
 		} else if (s->kind == SLOT_CONN) {
 			/* the application died: its peers get a RST */
 			ftoe_sock_abort(a->eng, s->esock);
@@ -465,6 +586,9 @@ void appif_ctx_remove(struct appif *a, struct appif_ctx *c)
 	if (nconn)
 		pr_info("application pid %d gone: reset %u connection%s", c->pid, nconn,
 			nconn == 1 ? "" : "s");
+	if (ndrain)
+		pr_info("application pid %d gone: %u closed connection%s still sending", c->pid,
+			ndrain, ndrain == 1 ? "" : "s");
 	free(c->slots);
 	free(c);
 }

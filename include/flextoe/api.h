@@ -32,7 +32,8 @@ struct ftoe_ctx_opts {
 };
 
 int ftoe_ctx_create(const struct ftoe_ctx_opts *opts, struct ftoe_ctx **out);
-/* Closes the context's sockets (connections with unsent data are reset). */
+/* Closes the context's sockets as ftoe_close does: bytes already sent are still
+ * delivered, then a FIN (a connection with unread data is reset). */
 void ftoe_ctx_destroy(struct ftoe_ctx *ctx);
 /* An fd that is readable when ftoe_ctx_poll() has something to report;
  * put it into epoll/poll. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # engine_apps.sh - applications on the flextoe daemon through libflextoe: flextoe-echo and
 # flextoe-bulk against Linux peers (python3 sockets), a killed application's peers see a RST,
-# two applications at once.
+# bytes written before close() by an application that exits at once still arrive, two
+# applications at once.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -109,6 +110,36 @@ kill_test() {
 }
 t_check "kill -9 of the application: its Linux peer sees a RST" kill_test
 t_check "the other application still works afterwards" echo_test 7000 10 65536
+
+# ---- close() then exit at once: the bytes still go out, then a FIN ----------------
+# close-exit writes 16 MiB through a 4 MiB shared ring (more than the engine's
+# 256 KiB socket buffer plus the ring), ftoe_close()s and exits at once, with
+# megabytes still queued in the ring: bytes written before close() are
+# delivered and the peer reads end of stream, not a reset, as on Linux.
+CLOSE_EXIT=$PWD/$BUILD/tests/tools/close-exit
+CLOSE_EXIT_BYTES=$((16 << 20))
+close_exit_test() {
+	local a b
+	[[ -x $CLOSE_EXIT ]] || { echo "missing $CLOSE_EXIT (run make)" >&2; return 1; }
+	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP 7102 >"$TMP/close_exit.peer" 2>&1
+	wait_for "$TMP/close_exit.peer" listening || return 1
+	ns_exec eng timeout 60 "$CLOSE_EXIT" --connect $PEER_IP:7102 --bytes $CLOSE_EXIT_BYTES \
+		--buf $((4 << 20)) >"$TMP/close_exit.out" 2>&1 || { cat "$TMP/close_exit.out" >&2; return 1; }
+	# the application is gone now; the peer prints bytes= only at EOF
+	# (a reset is a ConnectionResetError traceback)
+	for _ in $(seq 600); do
+		grep -q '^bytes=\|Error' "$TMP/close_exit.peer" && break
+		sleep 0.05
+	done
+	a=$(grep -o '^bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/close_exit.out")
+	b=$(grep -o '^bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/close_exit.peer")
+	echo "# close then exit: app wrote '$a'; peer: $(tail -n1 "$TMP/close_exit.peer")"
+	grep -h 'closed connection.*still sending' "$TMP/eng.log" | sed 's/^/# engine: /'
+	[[ -n $a && $a == "$b" && $a == "bytes=$CLOSE_EXIT_BYTES "* ]] ||
+		{ echo "peer:" >&2; cat "$TMP/close_exit.peer" >&2; return 1; }
+}
+t_check "write 16 MiB, close, exit at once: the Linux peer gets every byte (SHA-256) and EOF" \
+	close_exit_test
 
 # ---- bulk --------------------------------------------------------------------
 bulk_in() { # Linux -> engine

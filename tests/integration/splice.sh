@@ -325,7 +325,11 @@ early() {
 	a=$(sed -n 's/.*sent=\([0-9]*\) sent_sha256=\([0-9a-f]*\) recv=\([0-9]*\) recv_sha256=\([0-9a-f]*\).*/\1 \2 \3 \4/p' "$TMP/client3.out")
 	b=$(sed -n 's/recv=\([0-9]*\) recv_sha256=\([0-9a-f]*\) sent=\([0-9]*\) sent_sha256=\([0-9a-f]*\).*/\1 \2 \3 \4/p' <<<"$line")
 	echo "# early client: $(grep -E 'spliced|relayed without' "$TMP/proxy3.out")"
-	[[ -n $a && $a == "$b" && $a == "$EARLY "*" $DOWN "* ]] || { echo "client: $a backend: $b" >&2; return 1; }
+	[[ -n $a && $a == "$b" && $a == "$EARLY "*" $DOWN "* ]] || {
+		echo "client: $a backend: $b" >&2
+		echo "raw $TMP/client3.out:" >&2; cat "$TMP/client3.out" >&2
+		return 1
+	}
 	grep -q "post_splice_bytes=0" "$TMP/proxy3.out" &&
 	grep -Eq "client->backend ([1-9][0-9]{5,})" "$TMP/proxy3.out"
 }

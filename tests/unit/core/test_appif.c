@@ -1,0 +1,283 @@
+/* test_appif.c - the engine side of application contexts (core/control/appif.c) over the in-memory engine pair: what happens to a context's connections when its application exits. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/control/appif.h"
+#include "tests/unit/core/engine_app.h"
+#include "tests/unit/test.h"
+
+/*
+ * Side 0's engine serves a fake application: the test writes the shared
+ * memory as libflextoe would (commands, tx ring positions) and calls
+ * appif_ctx_remove() when "the process exits"; the shared memory is freed
+ * right after, as the daemon unmaps it, so ASan catches any later use.
+ * Side 1 is the peer on the plain socket API.
+ */
+#define BUF   4096u
+#define PORT  7300
+#define STRID 7u
+
+struct fake_app {
+	struct appif *a;
+	struct appif_ctx *c;
+	uint8_t *shm;
+	struct appif_layout l;
+	uint32_t cmd_head, ev_tail;
+	uint32_t handle;
+	uint64_t written;	/* stream bytes put into the tx ring */
+	bool connected;
+};
+
+static void no_notify(void *arg)
+{
+	(void)arg;
+}
+
+static struct appif_sock *fa_sock(struct fake_app *f)
+{
+	return (struct appif_sock *)(f->shm + f->l.socks) + appif_handle_idx(f->handle);
+}
+
+static void fa_cmd(struct fake_app *f, uint16_t op, uint32_t arg0, uint32_t arg1)
+{
+	struct appif_ring *r = (struct appif_ring *)(f->shm + f->l.cmd_ring);
+	struct appif_cmd *cmd = (struct appif_cmd *)(f->shm + f->l.cmd) +
+				(f->cmd_head & (f->l.cmd_entries - 1));
+
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->op = op;
+	cmd->handle = f->handle;
+	cmd->arg0 = arg0;
+	cmd->arg1 = arg1;
+	__atomic_store_n(&r->head, ++f->cmd_head, __ATOMIC_RELEASE);
+	appif_ctx_poll(f->a, f->c);
+}
+
+/* Reads the events: the connect's handle, CONNECTED. */
+static void fa_events(struct fake_app *f)
+{
+	struct appif_ring *r = (struct appif_ring *)(f->shm + f->l.ev_ring);
+
+	while (f->ev_tail != __atomic_load_n(&r->head, __ATOMIC_ACQUIRE)) {
+		struct appif_ev *ev = (struct appif_ev *)(f->shm + f->l.ev) +
+				      (f->ev_tail & (f->l.ev_entries - 1));
+
+		if (ev->type == APPIF_EV_RESULT && ev->res > 0)
+			f->handle = (uint32_t)ev->res;
+		if (ev->type == APPIF_EV_CONNECTED)
+			f->connected = true;
+		__atomic_store_n(&r->tail, ++f->ev_tail, __ATOMIC_RELEASE);
+	}
+}
+
+/* Fill the tx ring's free space with the stream's next bytes. */
+static void fa_write(struct fake_app *f)
+{
+	struct appif_sock *ss = fa_sock(f);
+	uint8_t *tx = f->shm + f->l.bufs + (size_t)appif_handle_idx(f->handle) * 2 * BUF + BUF;
+	uint32_t head = ss->tx_head, space = BUF - (head - __atomic_load_n(&ss->tx_tail, __ATOMIC_ACQUIRE));
+
+	if (!space)
+		return;
+	for (uint32_t k = 0; k < space; k++)
+		tx[(head + k) & (BUF - 1)] = app_pat(STRID, f->written + k);
+	f->written += space;
+	__atomic_store_n(&ss->tx_head, head + space, __ATOMIC_RELEASE);
+	fa_cmd(f, APPIF_OP_TX, 0, 0);
+}
+
+static void fa_start(struct lb_world *w, struct fake_app *f)
+{
+	memset(f, 0, sizeof(*f));
+	ck_assert_int_eq(appif_create(w->s[0].eng, &f->a), 0);
+	ck_assert_int_eq(appif_layout(4, BUF, &f->l), 0);
+	f->shm = calloc(1, f->l.size);
+	ck_assert_ptr_nonnull(f->shm);
+	ck_assert_int_eq(appif_ctx_add(f->a, f->shm, 4, BUF, 4242, no_notify, NULL, &f->c), 0);
+	ck_assert_int_ge(ftoe_sock_listen(w->s[1].eng, PORT, 16), 0);
+	fa_cmd(f, APPIF_OP_CONNECT, __builtin_bswap32(LB_IP_B), PORT);
+	fa_events(f);
+	ck_assert_uint_ne(f->handle, 0);
+}
+
+/* The application exits: the daemon removes the context and unmaps. */
+static void fa_exit(struct fake_app *f)
+{
+	appif_ctx_remove(f->a, f->c);
+	memset(f->shm, 0xa5, f->l.size);
+	free(f->shm);
+	f->shm = NULL;
+}
+
+/* The peer: accepts, reads while not paused, checks every byte. */
+struct peer {
+	int a;
+	bool paused, eof;
+	int err;
+	uint64_t rcvd, bad;
+};
+
+static bool peer_step(struct lb_world *w, void *arg)
+{
+	struct peer *p = arg;
+	uint8_t buf[8192];
+
+	if (p->a < 0)
+		p->a = ftoe_sock_accept(w->s[1].eng, FTOE_SOCK_LISTENER);
+	while (p->a >= 0 && !p->paused && !p->eof && !p->err) {
+		ssize_t r = ftoe_sock_recv(w->s[1].eng, p->a, buf, sizeof(buf));
+
+		if (r == 0)
+			p->eof = true;
+		else if (r < 0 && r != -EAGAIN)
+			p->err = (int)r;
+		if (r <= 0)
+			break;
+		for (ssize_t k = 0; k < r; k++)
+			if (buf[k] != app_pat(STRID, p->rcvd + (uint64_t)k))
+				p->bad++;
+		p->rcvd += (uint64_t)r;
+	}
+	return p->eof || p->err;
+}
+
+struct both {
+	struct fake_app *f;
+	struct peer *p;
+};
+
+/* Until the connection is up and the peer accepted it. */
+static bool connected_step(struct lb_world *w, void *arg)
+{
+	struct both *b = arg;
+
+	peer_step(w, b->p);
+	fa_events(b->f);
+	return b->f->connected && b->p->a >= 0;
+}
+
+/* Closed before the handshake completed, with the engine's buffer full
+ * (it takes bytes in SYN-SENT) and the shared ring full behind it. */
+START_TEST(close_then_exit_before_connected)
+{
+	struct lb_world w;
+	struct fake_app f;
+	struct peer p = { .a = -1 };
+
+	lb_init(&w, 11, NULL, NULL);
+	fa_start(&w, &f);
+	for (int k = 0; k < 32; k++)	/* no lb_run: no handshake yet */
+		fa_write(&f);
+	ck_assert_uint_gt(f.written, 64 * 1024);
+	fa_cmd(&f, APPIF_OP_CLOSE, 0, 0);
+	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, BUF);
+	fa_exit(&f);
+	ck_assert(lb_run(&w, peer_step, &p, 10ull * 1000000000));
+	ck_assert_int_eq(p.err, 0);
+	ck_assert(p.eof);
+	ck_assert_uint_eq(p.rcvd, f.written);
+	ck_assert_uint_eq(p.bad, 0);
+	appif_destroy(f.a);
+	lb_fini(&w);
+}
+END_TEST
+
+/* Closed with the engine's buffer full and the ring full behind it; the
+ * peer starts reading only after the application is gone. */
+START_TEST(close_then_exit_with_full_buffers)
+{
+	struct lb_world w;
+	struct fake_app f;
+	struct peer p = { .a = -1, .paused = true };
+	struct both b = { &f, &p };
+
+	lb_init(&w, 12, NULL, NULL);
+	fa_start(&w, &f);
+	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
+	for (int k = 0; k < 200; k++) {	/* until the peer's window closes */
+		fa_write(&f);
+		lb_run(&w, NULL, NULL, 1000000);
+	}
+	fa_write(&f);
+	ck_assert_uint_gt(f.written, 64 * 1024);
+	fa_cmd(&f, APPIF_OP_CLOSE, 0, 0);
+	/* the ring is still full: the engine had no room for any of it */
+	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, BUF);
+	fa_exit(&f);
+	p.paused = false;
+	ck_assert(lb_run(&w, peer_step, &p, 30ull * 1000000000));
+	ck_assert_int_eq(p.err, 0);
+	ck_assert(p.eof);
+	ck_assert_uint_eq(p.rcvd, f.written);
+	ck_assert_uint_eq(p.bad, 0);
+	appif_destroy(f.a);
+	lb_fini(&w);
+}
+END_TEST
+
+/* Not closed before the exit (killed): the peer gets a RST. */
+START_TEST(exit_without_close_resets)
+{
+	struct lb_world w;
+	struct fake_app f;
+	struct peer p = { .a = -1 };
+	struct both b = { &f, &p };
+
+	lb_init(&w, 13, NULL, NULL);
+	fa_start(&w, &f);
+	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
+	fa_write(&f);
+	fa_exit(&f);
+	ck_assert(lb_run(&w, peer_step, &p, 10ull * 1000000000));
+	ck_assert(!p.eof);
+	ck_assert_int_eq(p.err, -ECONNRESET);
+	appif_destroy(f.a);
+	lb_fini(&w);
+}
+END_TEST
+
+/* The engine stops while an orphan still holds bytes: it is reset and
+ * freed (ASan's leak check covers the freeing). */
+START_TEST(destroy_with_orphan_pending)
+{
+	struct lb_world w;
+	struct fake_app f;
+	struct peer p = { .a = -1, .paused = true };
+	struct both b = { &f, &p };
+
+	lb_init(&w, 14, NULL, NULL);
+	fa_start(&w, &f);
+	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
+	for (int k = 0; k < 200; k++) {
+		fa_write(&f);
+		lb_run(&w, NULL, NULL, 1000000);
+	}
+	fa_write(&f);
+	fa_cmd(&f, APPIF_OP_CLOSE, 0, 0);
+	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, BUF);
+	fa_exit(&f);
+	appif_destroy(f.a);
+	p.paused = false;
+	ck_assert(lb_run(&w, peer_step, &p, 10ull * 1000000000));
+	ck_assert_int_eq(p.err, -ECONNRESET);
+	ck_assert_uint_lt(p.rcvd, f.written);
+	lb_fini(&w);
+}
+END_TEST
+
+static Suite *appif_suite(void)
+{
+	Suite *s = suite_create("core_appif");
+	TCase *tc = tcase_create("exit");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, close_then_exit_before_connected);
+	tcase_add_test(tc, close_then_exit_with_full_buffers);
+	tcase_add_test(tc, exit_without_close_resets);
+	tcase_add_test(tc, destroy_with_orphan_pending);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(appif_suite)
