@@ -1013,36 +1013,18 @@ void ftoe_conn_wait_timeout(struct ftoe_engine *e, uint32_t id)
 
 /* ---- listen / accept / connect -------------------------------------------- */
 
-int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
+/* A listener on port; owner 0: exclusive (no other listener on the port),
+ * else one of a shared group (one per application context; a port may not
+ * mix the two, and an owner listens once). */
+static int listen_add(struct ftoe_engine *e, uint16_t port, unsigned backlog, uint32_t owner)
 {
 	int free_i = -1;
 
 	if (!port || !backlog)
 		return -EINVAL;
 	for (int i = 0; i < FTOE_MAX_LISTENERS; i++) {
-		if (e->lis[i].port == port)
-			return -EADDRINUSE;
-		if (!e->lis[i].port && free_i < 0)
-			free_i = i;
-	}
-	if (free_i < 0)
-		return -ENOSPC;
-	memset(&e->lis[free_i], 0, sizeof(e->lis[free_i]));
-	e->lis[free_i].port = port;
-	e->lis[free_i].backlog = backlog > 0xffff ? 0xffff : (uint16_t)backlog;
-	e->lis[free_i].q_head = e->lis[free_i].q_tail = FTOE_NO_FLOW;
-	return free_i;
-}
-
-int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backlog,
-			    uint32_t owner)
-{
-	int free_i = -1;
-
-	if (!port || !backlog || !owner)
-		return -EINVAL;
-	for (int i = 0; i < FTOE_MAX_LISTENERS; i++) {
-		if (e->lis[i].port == port && (!e->lis[i].owner || e->lis[i].owner == owner))
+		if (e->lis[i].port == port &&
+		    (!owner || !e->lis[i].owner || e->lis[i].owner == owner))
 			return -EADDRINUSE;
 		if (!e->lis[i].port && free_i < 0)
 			free_i = i;
@@ -1055,6 +1037,19 @@ int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backl
 	e->lis[free_i].q_head = e->lis[free_i].q_tail = FTOE_NO_FLOW;
 	e->lis[free_i].owner = owner;
 	return free_i;
+}
+
+int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
+{
+	return listen_add(e, port, backlog, 0);
+}
+
+int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backlog,
+			    uint32_t owner)
+{
+	if (!owner)
+		return -EINVAL;
+	return listen_add(e, port, backlog, owner);
 }
 
 void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <xdp/xsk.h>
 
 #include "core/control/arp.h"
@@ -189,6 +190,21 @@ struct backend {
 extern struct ftoe_hooks *be_hooks;
 
 uint64_t be_now_ns(void);
+
+/* Longest idle block of a thread, whatever the deadlines (workers, pipe). */
+#define BE_IDLE_MAX_MS 1000
+/* An idle block's timeout for ppoll(), to the nanosecond: the flow
+ * scheduler's pacing waits are microseconds, and poll()'s whole
+ * milliseconds held a paced flow at a few segments per millisecond.
+ * ns UINT64_MAX (no deadline) or beyond the cap gives BE_IDLE_MAX_MS. */
+static inline struct timespec *be_timeout_ts(uint64_t ns, struct timespec *ts)
+{
+	if (ns == UINT64_MAX || ns >= (uint64_t)BE_IDLE_MAX_MS * 1000000ull)
+		ns = (uint64_t)BE_IDLE_MAX_MS * 1000000ull;
+	ts->tv_sec = (time_t)(ns / 1000000000ull);
+	ts->tv_nsec = (long)(ns % 1000000000ull);
+	return ts;
+}
 
 /* control.c: ARP/ICMP glue and the ftoe_io the engine uses. */
 int control_init(struct backend *be);

@@ -65,7 +65,6 @@
 
 #define RX_BATCH        XQ_BATCH
 #define TX_RING_SLOTS   512
-#define IDLE_MAX_MS     1000
 #define CTL_POLL_MAX_NS 100000000ull	/* ARP timers at least every 100 ms */
 #define IPPROTO_ICMP_   1
 
@@ -481,17 +480,6 @@ static unsigned int out_pass(struct pipe_thread *t)
 
 /* ---- the threads -------------------------------------------------------- */
 
-/* The block's timeout to the nanosecond (ppoll): the flow scheduler's
- * pacing waits are microseconds (as in worker.c). */
-static struct timespec *timeout_ts(uint64_t ns, struct timespec *ts)
-{
-	if (ns == UINT64_MAX || ns >= (uint64_t)IDLE_MAX_MS * 1000000ull)
-		ns = (uint64_t)IDLE_MAX_MS * 1000000ull;
-	ts->tv_sec = (time_t)(ns / 1000000000ull);
-	ts->tv_nsec = (long)(ns % 1000000000ull);
-	return ts;
-}
-
 /* After spsc_waiter_prepare: anything this thread would act on right now? */
 static bool has_work(struct pipe_thread *t)
 {
@@ -577,7 +565,7 @@ static void *pipe_main(void *arg)
 		ftoe_hooks_thread_offline(be->hooks);
 		/* blocked on PROTO: its eventfd only (the last pollfd); a
 		 * deadline due now while OUT is full: 1 ms at most */
-		to = timeout_ts(next == 0 ? 1000000ull : next, &ts);
+		to = be_timeout_ts(next == 0 ? 1000000ull : next, &ts);
 		if ((t->rx_blocked ? ppoll(&pfd[npfd - 1], 1, to, NULL) :
 		     ppoll(pfd, npfd, to, NULL)) < 0 && errno != EINTR) {
 			pr_err("%s: poll: %s", t->name, strerror(errno));

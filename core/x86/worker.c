@@ -13,7 +13,6 @@
 #include "lib/util/log.h"
 
 #define CTL_POLL_MAX_NS  100000000ull   /* ARP timers run at least every 100 ms */
-#define IDLE_MAX_MS      1000           /* longest block, whatever the deadlines */
 #define IPPROTO_ICMP_    1
 
 struct worker {
@@ -158,18 +157,6 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 	return n;
 }
 
-/* The idle block's timeout to the nanosecond (ppoll): the flow scheduler's
- * pacing waits are microseconds, and poll()'s whole milliseconds held a
- * paced flow at a few segments per millisecond (txperf). */
-static struct timespec *timeout_ts(uint64_t ns, struct timespec *ts)
-{
-	if (ns == UINT64_MAX || ns >= (uint64_t)IDLE_MAX_MS * 1000000ull)
-		ns = (uint64_t)IDLE_MAX_MS * 1000000ull;
-	ts->tv_sec = (time_t)(ns / 1000000000ull);
-	ts->tv_nsec = (long)(ns % 1000000000ull);
-	return ts;
-}
-
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -240,7 +227,7 @@ static void *worker_main(void *arg)
 		}
 		/* Idle: block on the sockets (poll() also serves the fill
 		 * ring's need_wakeup), the eventfd and the next deadline. */
-		if (ppoll(pfd, npfd, timeout_ts(next, &ts), NULL) < 0 && errno != EINTR) {
+		if (ppoll(pfd, npfd, be_timeout_ts(next, &ts), NULL) < 0 && errno != EINTR) {
 			pr_err("worker %u: poll: %s", w->idx, strerror(errno));
 			break;
 		}
