@@ -85,7 +85,9 @@ struct ftoe_engine_cfg {
  * result there (app_ctx with FLEXTOE_MDF_CLASS) to pick the listener of a
  * port several application contexts share; it only trusts it while the
  * rx-pre hook has programs and when md.hook, md.size and a fresh
- * md.tstamp_ns say it belongs to this frame. */
+ * md.tstamp_ns say it belongs to this frame.  The backend writes md.size 0
+ * in front of every frame that skipped the hook, so an md left in a
+ * reused buffer is never taken for a later frame's. */
 #define FTOE_ENG_F_RX_MD     (1u << 4)
 
 /* Provided by the core (core/engine.c and the stages). */

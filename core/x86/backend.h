@@ -224,6 +224,8 @@ struct xsk_queue *worker_current_queue(void);
 /* The rx-pre hook on one received frame: its new length, 0 if consumed. */
 uint32_t worker_rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
 		       uint32_t room);
+/* Mark a frame that skipped the rx-pre hook as carrying no metadata. */
+void worker_rx_md_clear(uint8_t *f, uint32_t room);
 
 /* pipe.c: --workers N > 1, the stages on threads joined by SPSC rings. */
 int pipe_start(struct backend *be);

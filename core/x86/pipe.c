@@ -220,6 +220,8 @@ static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 					    XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
 			if (!len)
 				goto drop;
+		} else {
+			worker_rx_md_clear(f, XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
 		}
 		if (len < FTOE_ETH_HLEN) {
 			q->st.rx_runt++;

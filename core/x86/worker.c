@@ -120,6 +120,8 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 				     XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
 			if (!len)
 				continue;
+		} else {
+			worker_rx_md_clear(f, XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
 		}
 		if (len < FTOE_ETH_HLEN) {
 			q->st.rx_runt++;
@@ -242,6 +244,17 @@ static void *worker_main(void *arg)
 	hx_thread_exit();
 	cur_worker = NULL;
 	return NULL;
+}
+
+/* A frame that did not pass the rx-pre hook: no metadata in front of it.
+ * The umem frame may hold an md of its previous use, which the control
+ * plane must not take for this frame's (FTOE_ENG_F_RX_MD). */
+void worker_rx_md_clear(uint8_t *f, uint32_t room)
+{
+	static const uint16_t none;	/* struct flextoe_md.size 0 */
+
+	if (XQ_FRAME_SIZE - room >= sizeof(struct flextoe_md))
+		memcpy(f - sizeof(struct flextoe_md), &none, sizeof(none));
 }
 
 /* For the pipeline's ingress threads (pipe.c): the same rx-pre step. */
