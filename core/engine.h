@@ -129,6 +129,7 @@ struct ftoe_engine_stats {
 	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_dropped;
 	uint64_t challenge_acks;
+	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);
 

@@ -5,6 +5,7 @@
 
 #include "core/control/cc.h"
 #include "core/control/conn.h"
+#include "core/control/splice.h"
 #include "core/control/rx_md.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
@@ -838,11 +839,14 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		send_rst_for(e, it);
 		return;
 	}
-	if (e->conn[id].flags & FLOW_CONN_SPLICED)
+	if (e->conn[id].flags & FLOW_CONN_SPLICED) {
 		/* The splice program relays this connection (splice.c); a
-		 * segment that reached the engine anyway (before the entries
-		 * were in, or after they were deleted) gets no answer. */
+		 * segment that reached the engine anyway (in flight between
+		 * threads when the entries went in, or after they were
+		 * deleted) is relayed late or dropped, never answered. */
+		ftoe_splice_late_rx(e, it);
 		return;
+	}
 	if (s->tcp_flags & FTOE_TCP_RST) {
 		rst_rx(e, id, s);
 		return;

@@ -7,6 +7,7 @@
 #include "core/control/conn.h"
 #include "core/control/splice.h"
 #include "core/engine_internal.h"
+#include "core/hooks.h"
 #include "core/pipeline.h"
 #include "core/socket.h"
 #include "core/tcp_seq.h"
@@ -372,4 +373,26 @@ unsigned int ftoe_splicer_poll(struct ftoe_splicer *sp, ftoe_splice_done_fn done
 		ended++;
 	}
 	return ended;
+}
+
+void ftoe_splice_late_rx(struct ftoe_engine *e, const struct ftoe_rx_item *it)
+{
+	struct ftoe_hook_frame hf;
+
+	if (!e->cfg.hooks || !ftoe_hooks_active(e->cfg.hooks, FLEXTOE_HOOK_RX_PRE))
+		return;
+	memset(&hf, 0, sizeof(hf));
+	/* The chain runs on a copy (the backend's execution buffer); hf.data
+	 * then points at the result, the received frame is left as it is. */
+	hf.data = (uint8_t *)(uintptr_t)it->frame;
+	hf.len = (uint32_t)it->seg.payload_off + it->seg.payload_len;
+	hf.md.size = sizeof(hf.md);
+	hf.md.version = FLEXTOE_MD_VERSION;
+	hf.md.hook = FLEXTOE_HOOK_RX_PRE;
+	hf.md.dir = FLEXTOE_DIR_RX;
+	hf.md.tstamp_ns = e->now;
+	if (ftoe_hooks_run(e->cfg.hooks, FLEXTOE_HOOK_RX_PRE, &hf) != FTOE_XDP_TX)
+		return;
+	if (e->io.xmit(e->io.ctx, 0, hf.data, hf.len) == 0)
+		e->st.splice_late_tx++;
 }

@@ -86,4 +86,14 @@ struct ftoe_splice_side {
 void ftoe_splice_entry(const struct ftoe_splice_side *in, const struct ftoe_splice_side *out,
 		       struct splice_key *k, struct splice_entry *v);
 
+/* A segment of a spliced flow that reached the engine (core/control/conn.c).
+ * With the stages on several threads (--workers N > 1), frames that passed
+ * rx-pre just before the splice entries went in are still on their way to
+ * the protocol thread: the rx-pre chain runs on such a segment once more,
+ * now that the splice program knows its flow, and what the program relays
+ * (XDP_TX) is sent.  Anything else - no program, a splice that has ended -
+ * is dropped without an answer. */
+struct ftoe_rx_item;
+void ftoe_splice_late_rx(struct ftoe_engine *e, const struct ftoe_rx_item *it);
+
 #endif

@@ -82,6 +82,9 @@ no_ctl:
 			"(fast %lu) timeouts %lu; connections reset %lu timed out %lu",
 			es.rx_ooo, es.rx_dup, es.rx_out_of_window, es.retransmits,
 			es.fast_retransmits, es.timeouts, es.conn_reset, es.conn_timeout);
+		if (es.splice_late_tx)
+			pr_info("splice: %lu segments relayed late (in flight between threads "
+				"when their splice began)", es.splice_late_tx);
 	}
 }
 

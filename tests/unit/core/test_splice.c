@@ -4,6 +4,8 @@
 
 #include "core/control/splice.h"
 #include "core/engine_internal.h"
+#include "core/hooks.h"
+#include "core/segment.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
 
@@ -354,6 +356,98 @@ START_TEST(spliced_flows_are_silent_and_released)
 }
 END_TEST
 
+/* ---- late segments: in flight between threads when the splice began ----- */
+
+/* A stand-in for the splice program at rx-pre: it relays every frame it is
+ * shown (XDP_TX) and counts the payload it saw. */
+static uint8_t late_buf[2048];
+static unsigned long late_runs, late_payload;
+
+static int late_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f)
+{
+	(void)ctx;
+	ck_assert_uint_eq(hook, FLEXTOE_HOOK_RX_PRE);
+	ck_assert_uint_eq(f->md.hook, FLEXTOE_HOOK_RX_PRE);
+	ck_assert_uint_le(f->len, sizeof(late_buf));
+	memcpy(late_buf, f->data, f->len);
+	return 0;
+}
+
+static uint32_t late_run(void *ctx, void *handle)
+{
+	(void)ctx;
+	(void)handle;
+	late_runs++;
+	return FTOE_XDP_TX;
+}
+
+static void late_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
+{
+	const uint8_t *ip = late_buf + FTOE_ETH_HLEN;
+	uint32_t ihl = (ip[0] & 0xf) * 4u, thl = (ip[ihl + 12] >> 4) * 4u;
+
+	(void)ctx;
+	if (!commit)
+		return;
+	late_payload += ((uint32_t)ip[2] << 8 | ip[3]) - ihl - thl;
+	f->data = late_buf;
+}
+
+static const struct ftoe_hook_ops late_ops = {
+	.begin = late_begin, .run = late_run, .end = late_end,
+};
+
+START_TEST(late_segments_rerun_rx_pre)
+{
+	struct ftoe_hook_prog prog = { .handle = (void *)1, .id = 1,
+				       .chain_call_actions = FTOE_HOOK_CHAIN_DEFAULT };
+	struct ftoe_splice_map_ops ops;
+	struct ftoe_engine_cfg cb;
+	struct ftoe_hooks *h;
+	struct ftoe_engine *pe;
+	struct proxy p;
+	char err[256];
+	uint64_t sent;
+
+	/* The proxy side (1) runs hooks; the chain is empty until the splice. */
+	ck_assert_int_eq(ftoe_hooks_create(&late_ops, &h), 0);
+	lb_default_cfg(&cb, LB_IP_B);
+	cb.hooks = h;
+	memset(&p.m, 0, sizeof(p.m));
+	ops = (struct ftoe_splice_map_ops){ &p.m, fm_update, fm_lookup, fm_remove };
+	lb_init(&p.w, 13, NULL, &cb);
+	ck_assert(app_connect(&p.w, 80, &p.c1, &p.a1));
+	ck_assert(app_connect(&p.w, 81, &p.c2, &p.a2));
+	ck_assert_int_eq(ftoe_splicer_create(p.w.s[1].eng, &ops, &p.sp), 0);
+	pe = p.w.s[1].eng;
+	lb_run(&p.w, NULL, NULL, SEC / 10);
+	ck_assert_int_eq(ftoe_splicer_splice(p.sp, p.a1, p.a2, err, sizeof(err)), 0);
+
+	/* Without a program at rx-pre a segment that reaches the spliced flow
+	 * is dropped silently (the splice has ended, or never had a program). */
+	sent = p.w.s[1].sent;
+	ck_assert_int_eq(ftoe_sock_send(p.w.s[0].eng, p.c1, "dropped", 7), 7);
+	lb_run(&p.w, NULL, NULL, SEC / 10);
+	ck_assert_uint_eq(p.w.s[1].sent, sent);
+	ck_assert_uint_eq(pe->st.splice_late_tx, 0);
+
+	/* With one, the engine shows it the segment again and sends what it
+	 * relays: the bytes are not lost to a drop and a retransmission. */
+	ck_assert_int_eq(ftoe_hooks_attach(h, FLEXTOE_HOOK_RX_PRE, &prog), 0);
+	late_runs = late_payload = 0;
+	ck_assert_int_eq(ftoe_sock_send(p.w.s[0].eng, p.c1, "relayed late", 12), 12);
+	lb_run(&p.w, NULL, NULL, SEC / 100);
+	ck_assert_uint_ge(late_runs, 1);
+	ck_assert_uint_ge(late_payload, 12);
+	ck_assert_uint_eq(pe->st.splice_late_tx, late_runs);
+	ck_assert_uint_eq(p.w.s[1].sent, sent + late_runs);
+
+	ck_assert_int_eq(ftoe_hooks_detach(h, 1, NULL), 0);
+	proxy_teardown(&p);
+	ftoe_hooks_destroy(h);
+}
+END_TEST
+
 START_TEST(reset_and_unload_endings)
 {
 	struct proxy p;
@@ -400,6 +494,7 @@ static Suite *splice_suite(void)
 	tcase_add_test(t, refuses_bad_input);
 	tcase_add_test(t, spliced_flows_are_silent_and_released);
 	tcase_add_test(t, reset_and_unload_endings);
+	tcase_add_test(t, late_segments_rerun_rx_pre);
 	suite_add_tcase(s, t);
 	return s;
 }
