@@ -6,19 +6,14 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 BPF=$BIN/flextoe-bpf
 APP=$PWD/$BUILD/tests/tools/classify-app
 CLASSIFY=$PWD/$BUILD/xdp-progs/classify.bpf.o
-for f in "$BIN/flextoe" "$BIN/flextoe-loaderd" "$BIN/flextoe-echo" "$BPF" "$APP" "$CLASSIFY"; do
-	if [[ ! -e $f ]]; then
-		echo "missing $f (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-loaderd" "$BIN/flextoe-echo" "$BPF" "$APP" "$CLASSIFY"
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-classify.XXXXXX)
@@ -33,15 +28,6 @@ export FLEXTOE_RUN_DIR=$RUN
 
 ns_add eng && ns_add peer
 ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 
 # client.py SPORT...: one echo exchange per source port, in order; prints
 # "SPORT ok" or "SPORT error ..." per port.
@@ -104,10 +90,9 @@ cstat() { # classify_stats counter: 2 flow hit, 3 port hit, 4 miss
 
 # ---- engine and three contexts on one port ----------------------------------------------
 # FTOE_ENGINE_ARGS: extra engine flags (e.g. --workers 2: the staged pipeline)
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" ${FTOE_ENGINE_ARGS:-} \
-	>"$TMP/eng.log" 2>&1
-t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
-for _ in $(seq 100); do [[ -S $RUN/loader.sock && -S $RUN/flextoe.sock ]] && break; sleep 0.05; done
+# shellcheck disable=SC2086
+t_check "engine starts" engine_start eng $ENG_IP/24 ${FTOE_ENGINE_ARGS:-}
+engine_sockets
 ns_bg eng "$APP" --port $PORT --contexts 3 >"$TMP/app.out" 2>&1
 APP_PID=${NS_PIDS[-1]}
 t_check "three contexts listen on port $PORT (ftoe_listen_shared)" wait_for "$TMP/app.out" "^ready"

@@ -5,25 +5,14 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 FW=$BIN/flextoe-fw
-for f in "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-loaderd" "$FW" \
-	 "$PWD/$BUILD/xdp-progs/firewall.bpf.o"; do
-	if [[ ! -e $f ]]; then
-		echo "missing $f (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-for tool in tcpdump python3 socat; do
-	if ! command -v $tool >/dev/null; then
-		echo "missing $tool" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-loaderd" "$FW" \
+	"$PWD/$BUILD/xdp-progs/firewall.bpf.o"
+need_tools tcpdump python3 socat
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-firewall.XXXXXX)
@@ -46,14 +35,6 @@ ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/n
 # doubling): short waits; the SYNs it sends are counted with tcpdump.
 ip netns exec "$(ns_name peer)" sysctl -qw net.ipv4.tcp_syn_retries=1
 
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 # expect RC PATTERN CMD...: CMD exits with RC and prints PATTERN
 expect() {
 	local rc=$1 pat=$2 out got; shift 2
@@ -116,13 +97,7 @@ cap_start() { # NAME
 	CAP_PID=${NS_PIDS[-1]}
 	wait_for "$TMP/$1.tcpdump" "listening on" >/dev/null
 }
-cap_stop() {	# SIGINT to tcpdump itself (ns_exec execs it in the ns_bg subshell)
-	local pid
-	sleep 0.3
-	pid=$(pgrep -P "$CAP_PID" -x tcpdump)
-	[[ -n $pid ]] && kill -INT "$pid" 2>/dev/null
-	wait "$CAP_PID" 2>/dev/null
-}
+cap_stop() { tcpdump_stop "$CAP_PID"; }
 cap_count() { # NAME FILTER
 	ns_exec peer tcpdump -nn -r "$TMP/$1.pcap" "$2" 2>/dev/null | wc -l
 }
@@ -165,9 +140,8 @@ t_check "apply with no engine: says loaderd/engine is not running" \
 t_check "stats with no engine: same" expect 1 "is the engine running" "$FW" stats
 
 # ---- the engine and flextoe-echo -----------------------------------------------------
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
-t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
-for _ in $(seq 100); do [[ -S $RUN/loader.sock && -S $RUN/flextoe.sock ]] && break; sleep 0.05; done
+t_check "engine starts" engine_start eng $ENG_IP/24
+engine_sockets
 ns_bg eng "$BIN/flextoe-echo" --port 7 >"$TMP/echo.out" 2>&1
 t_check "flextoe-echo listens on port 7" wait_for "$TMP/echo.out" listening
 t_check "before any rules: B gets echoes" test "$(client once $B_IP 40010 7)" = ok

@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -15,19 +16,9 @@ FILTER=$PROGS/filter_deny.bpf.o	# empty deny lists: passes everything
 CAPTURE=$PROGS/capture.bpf.o
 BYTES=${LIVE_CHANGE_BYTES:-$((1 << 30))}
 MAX_GAP_MS=1000
-for f in "$BIN/flextoe" "$BIN/flextoe-bulk" "$BPF" "$BIN/flextoe-loaderd" "$TRACE" "$FILTER" \
-	 "$CAPTURE"; do
-	if [[ ! -e $f ]]; then
-		echo "missing $f (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-if ! command -v python3 >/dev/null; then
-	echo "missing python3 (scripts/deps.sh installs it)" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BPF" "$BIN/flextoe-loaderd" "$TRACE" "$FILTER" \
+	"$CAPTURE"
+need_tools python3
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-live.XXXXXX)
@@ -44,15 +35,6 @@ export FLEXTOE_RUN_DIR=$RUN
 
 ns_add eng && ns_add peer
 ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-
-wait_for() {	# wait_for SECONDS CMD...
-	local t=$1; shift
-	for _ in $(seq $((t * 20))); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 # The Linux end.  send HOST PORT BYTES | recv HOST PORT; prints
 #   bytes=N sha256=HEX secs=S max_gap_ms=G
@@ -151,22 +133,21 @@ changer() {
 	done
 }
 
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
-t_check "engine ready" wait_for 5 grep -q "ready:" "$TMP/eng.log"
-t_check "loaderd up" wait_for 5 test -S "$RUN/loader.sock"
+t_check "engine ready" engine_start eng $ENG_IP/24
+t_check "loaderd up" wait_cmd 5 test -S "$RUN/loader.sock"
 
 # Both transfers at once: peer -> flextoe-bulk and flextoe-bulk -> peer.
 ns_bg eng "$BIN/flextoe-bulk" --listen $PORT_IN --recv >"$TMP/eng_recv.out" 2>&1
-t_check "flextoe-bulk listens" wait_for 5 grep -q listening "$TMP/eng_recv.out"
+t_check "flextoe-bulk listens" wait_cmd 5 grep -q listening "$TMP/eng_recv.out"
 ns_bg peer python3 "$TMP/peer.py" recv $PEER_IP $PORT_OUT >"$TMP/peer_recv.out" 2>&1
-t_check "the peer listens" wait_for 5 grep -q listening "$TMP/peer_recv.out"
+t_check "the peer listens" wait_cmd 5 grep -q listening "$TMP/peer_recv.out"
 
 changer & CHANGER=$!
 START=$SECONDS
 ns_bg peer python3 "$TMP/peer.py" send $ENG_IP $PORT_IN "$BYTES" >"$TMP/peer_send.out" 2>&1
 ns_bg eng "$BIN/flextoe-bulk" --connect $PEER_IP:$PORT_OUT --send "$BYTES" >"$TMP/eng_send.out" 2>&1
 done_both() { grep -q '^bytes=' "$TMP/eng_recv.out" && grep -q '^bytes=' "$TMP/peer_recv.out"; }
-t_check "both transfers end (within 150 s)" wait_for 150 done_both
+t_check "both transfers end (within 150 s)" wait_cmd 150 done_both
 touch "$TMP/stop"
 wait $CHANGER
 CHANGER=

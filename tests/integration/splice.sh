@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -12,13 +13,7 @@ BPF=$BIN/flextoe-bpf
 SPLICE=$PWD/$BUILD/xdp-progs/splice.bpf.o
 UP=${SPLICE_UP_BYTES:-$((100 << 20))}
 DOWN=${SPLICE_DOWN_BYTES:-$((16 << 20))}
-for f in "$BIN/flextoe" "$BIN/flextoe-splice-proxy" "$BPF" "$SPLICE"; do
-	if [[ ! -e $f ]]; then
-		echo "missing $f (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-splice-proxy" "$BPF" "$SPLICE"
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-splice.XXXXXX)
@@ -38,14 +33,6 @@ ip -n "$(ns_name peer)" addr add $BACK_IP/24 dev veth1
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
-wait_for() { # FILE PATTERN [SECONDS]: until PATTERN is in FILE
-	for _ in $(seq $((${3:-10} * 20))); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 # stat NAME: a splice_stats counter summed over the per-CPU slots (enum splice_stat order;
 # map dump --json gives keys and values as little-endian hex bytes)
 stat() {
@@ -202,11 +189,10 @@ t_check "test-run: window rescaled and saturated, ECE/CWR stripped" runs win in_
 t_check "test-run: another 4-tuple passes unchanged" runs other in_other $XDP_PASS in_other
 t_check "test-run: IP options on a spliced 4-tuple are dropped" runs ipopt in_ipopt $XDP_DROP in_ipopt
 
-# SPLICE_ENGINE_ARGS: more engine options (e.g. "--queues 2 --workers 2")
+# SPLICE_ENGINE_ARGS: more engine options (e.g. "--workers 3"; the veth has one queue)
 # shellcheck disable=SC2086
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" ${SPLICE_ENGINE_ARGS:-} >"$TMP/eng.log" 2>&1
-t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
-t_check "loader ready" sh -c "for i in \$(seq 100); do [ -S '$RUN/loader.sock' ] && exit 0; sleep 0.05; done; exit 1"
+t_check "engine starts" engine_start eng $ENG_IP/24 ${SPLICE_ENGINE_ARGS:-}
+t_check "loader ready" wait_cmd 5 test -S "$RUN/loader.sock"
 ns_bg peer python3 "$TMP/backend.py" $BACK_IP 9000 $DOWN 4 >"$TMP/backend.out" 2>&1
 t_check "backend listens" wait_for "$TMP/backend.out" listening
 
@@ -270,9 +256,17 @@ t_check "the proxy spliced with nothing to relay itself first" \
 	grep -q "spliced (pre-splice bytes relayed: client->backend 0, backend->client 0)" "$TMP/proxy.out"
 t_check "FIN teardown reaches the proxy: both sockets end, 0 payload bytes after the splice" \
 	wait_for "$TMP/proxy.out" "splice ended: closed; .*; post_splice_bytes=0" 5
-t_check "the engine tells the proxy what the program relayed: $UP bytes up, $DOWN down" \
-	grep -q "relayed client->backend $UP bytes ([0-9]* segments), backend->client $DOWN bytes" \
-	"$TMP/proxy.out"
+# The program counts what it relays, so a segment the sender resent (a spurious
+# retransmission on a loaded machine) counts twice: at least the payload, and
+# at most 1% more.
+relayed_counts() {
+	local up down
+	read -r up down < <(sed -n 's/.*relayed client->backend \([0-9]*\) bytes ([0-9]* segments), backend->client \([0-9]*\) bytes.*/\1 \2/p' "$TMP/proxy.out")
+	echo "# relayed: up $up down $down"
+	[[ -n $up && -n $down ]] && ((up >= UP && up <= UP + UP / 100 && down >= DOWN && down <= DOWN + DOWN / 100))
+}
+t_check "the engine tells the proxy what the program relayed: >= $UP bytes up, >= $DOWN down (<= 1% resent)" \
+	relayed_counts
 t_check "the proxy exits and reports 0 payload bytes after the splice" \
 	wait_for "$TMP/proxy.out" "total: conns=1 spliced=1 failed=0 pre_splice_bytes=0 post_splice_bytes=0" 5
 cat "$TMP/proxy.out"

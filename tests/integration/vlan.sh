@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -17,21 +18,9 @@ BPF=$BIN/flextoe-bpf
 STRIP=$PWD/$BUILD/xdp-progs/vlan_strip.bpf.o
 TAG=$PWD/$BUILD/tests/tools/vlan_tag/vlan_tag.bpf.o
 TRAFFIC=$PWD/tests/tools/traffic
-for f in "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk" "$BIN/flextoe-loaderd" "$BPF" \
-	 "$STRIP" "$TAG"; do
-	if [[ ! -e $f ]]; then
-		echo "missing $f (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-for tool in tcpdump python3 tc ethtool bpftool ping; do
-	if ! command -v $tool >/dev/null; then
-		echo "missing $tool" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk" "$BIN/flextoe-loaderd" "$BPF" \
+	"$STRIP" "$TAG"
+need_tools tcpdump python3 tc ethtool bpftool ping
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-vlan.XXXXXX)
@@ -75,14 +64,6 @@ else
 	echo "# no 802.1Q in this kernel (CONFIG_VLAN_8021Q): tagging with TC programs instead"
 fi
 
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 # The Linux peer's tags: TC programs on its veth (clsact).
 tag_mode() { # push_1q | push_qinq
 	ns_exec peer tc filter replace dev veth1 egress pref 1 handle 1 bpf da obj "$TAG" sec "tc/$1"
@@ -137,13 +118,7 @@ cap_start() { # NAME NS IF FILTER
 	CAP_PID=${NS_PIDS[-1]}
 	wait_for "$TMP/$1.tcpdump" "listening on" >/dev/null
 }
-cap_stop() {	# SIGINT to tcpdump itself (ns_exec execs it in the ns_bg subshell)
-	local pid
-	sleep 0.3
-	pid=$(pgrep -P "$CAP_PID" -x tcpdump)
-	[[ -n $pid ]] && kill -INT "$pid" 2>/dev/null
-	wait "$CAP_PID" 2>/dev/null
-}
+cap_stop() { tcpdump_stop "$CAP_PID"; }
 cap_read() { # NAME NS [FILTER]
 	ns_exec "$2" tcpdump -nn -e -r "$TMP/$1.pcap" ${3:+"$3"} 2>/dev/null
 }
@@ -168,10 +143,9 @@ fi
 # ---- the engine ----------------------------------------------------------------------------
 # VLAN_ENGINE_ARGS: more engine options, e.g. "--workers 2" (the pipelined path, pipe.c)
 # shellcheck disable=SC2086
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" ${VLAN_ENGINE_ARGS:-} >"$TMP/eng.log" 2>&1
-t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
+t_check "engine starts" engine_start eng $ENG_IP/24 ${VLAN_ENGINE_ARGS:-}
 ENG_PID=$(cat "$RUN/flextoe.pid")
-for _ in $(seq 100); do [[ -S $RUN/loader.sock && -S $RUN/flextoe.sock ]] && break; sleep 0.05; done
+engine_sockets
 ns_bg eng "$BIN/flextoe-echo" --port 7 >"$TMP/echo.out" 2>&1
 t_check "flextoe-echo listens on port 7" wait_for "$TMP/echo.out" listening
 ENG_MAC=$(ip -n "$(ns_name eng)" -br link show veth0 | awk '{print $3}')
