@@ -122,6 +122,7 @@ int main(int argc, char **argv)
 		}
 		done += (unsigned long long)r;
 	}
+	free(data);	/* copied into the shared ring by now */
 	sha256_final(&sha, dig);
 	printf("bytes=%llu sha256=", done);
 	for (int i = 0; i < 32; i++)
