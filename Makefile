@@ -191,8 +191,11 @@ deps:
 	@scripts/deps.sh
 
 # The sanitizer build of the unit tests; BUILD becomes build/san inside.
+# The whole tree with ASan+UBSan (build/san): the unit tests, and the
+# daemons, tools and examples that tests/run-all.sh runs a set of
+# integration tests with.
 san:
-	$(MAKE) SAN=1 san-unit
+	$(MAKE) SAN=1 all
 san-unit: $(UNIT_BIN)
 
 test:

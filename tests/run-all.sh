@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
 LOGDIR=$BUILD/test-logs
-mkdir -p "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz"
+mkdir -p "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz" "$LOGDIR/san"
 total_pass=0 total_fail=0
 failed_suites=()
 
@@ -58,6 +58,35 @@ for t in tests/integration/*.sh tests/diff/*.sh tests/fuzz/*.sh; do
 	name=${t#tests/}
 	run_suite "${name%.sh}" "$t"
 done
+
+# A set of integration tests again with the ASan+UBSan build (build/san,
+# `make san`): the daemon, loaderd, the CLI, libflextoe and the examples all
+# sanitized.  Reports go to files (a daemon's stderr is a log nobody
+# checks), and any report fails the suite.
+san_integration() {
+	local t=$1 dir
+	dir=$(mktemp -d /tmp/ftoe-san-reports.XXXXXX)
+	chmod 1777 "$dir"	# tools the tests run as nobody write here too
+	FTOE_BUILD=build/san ENGINE_APPS_BULK_BYTES=$((64 << 20)) \
+		ASAN_OPTIONS="log_path=$dir/asan:detect_leaks=1" \
+		UBSAN_OPTIONS="log_path=$dir/ubsan:print_stacktrace=1:halt_on_error=1" \
+		"$t"
+	local rc=$?
+	if compgen -G "$dir/*" >/dev/null; then
+		echo "sanitizer reports:"
+		head -n 40 "$dir"/*
+		echo "0 passed, 1 failed"
+		rm -rf "$dir"
+		return 1
+	fi
+	rm -rf "$dir"
+	return $rc
+}
+if [[ -x build/san/bin/flextoe ]]; then
+	for t in engine_basic engine_apps engine_lifecycle splice classify loader cli_bad_input; do
+		run_suite "san/$t" san_integration "tests/integration/$t.sh"
+	done
+fi
 
 echo
 if [[ ${#failed_suites[@]} -gt 0 ]]; then
