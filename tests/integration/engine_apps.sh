@@ -6,18 +6,13 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 TRAFFIC=$PWD/tests/tools/traffic
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 BULK_BYTES=${ENGINE_APPS_BULK_BYTES:-$((1 << 30))}
-for b in flextoe flextoe-echo flextoe-bulk; do
-	if [[ ! -x $BIN/$b ]]; then
-		echo "missing $BIN/$b (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-engine-apps.XXXXXX)
@@ -35,19 +30,11 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
 t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
 t_check "application socket $RUN/flextoe.sock exists" \
-	sh -c "for i in \$(seq 100); do [ -S '$RUN/flextoe.sock' ] && exit 0; sleep 0.05; done; exit 1"
+	wait_cmd 5 test -S "$RUN/flextoe.sock"
 
 
 

@@ -4,21 +4,12 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 FLEXTOE=$PWD/$BUILD/bin/flextoe
-if [[ ! -x $FLEXTOE ]]; then
-	echo "missing $FLEXTOE (run make)" >&2
-	echo "0 passed, 1 failed"
-	exit 1
-fi
-for tool in arping socat clang; do
-	if ! command -v $tool >/dev/null; then
-		echo "missing $tool (scripts/deps.sh installs it)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$FLEXTOE"
+need_tools arping socat clang
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-engine-basic.XXXXXX)
@@ -39,15 +30,6 @@ ENG_MAC=$(ip -n "$ENG_NS" -br link show dev veth0 | awk '{print $3}')
 start_engine() {
 	local log=$1; shift
 	ns_bg eng "$FLEXTOE" "$@" >"$log" 2>&1
-}
-# wait_ready LOG: the daemon printed its ready line.
-wait_ready() {
-	for _ in $(seq 100); do
-		grep -q "ready:" "$1" && return 0
-		sleep 0.05
-	done
-	echo "engine not ready; log:" >&2; cat "$1" >&2
-	return 1
 }
 engine_pid() { cat "$1/flextoe.pid" 2>/dev/null; }
 xdp_prog_name() {
@@ -99,7 +81,7 @@ t_check "errors left no XDP program behind" no_xdp
 
 # ---- a running engine ----------------------------------------------------------
 start_engine "$TMP/eng1.log" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN"
-t_check "engine starts and reports ready" wait_ready "$TMP/eng1.log"
+t_check "engine starts and reports ready" wait_for "$TMP/eng1.log" "ready:" 5
 t_check "steering program flextoe_steer attached" test "$(xdp_prog_name)" = flextoe_steer
 t_check "pid file holds the engine's pid" \
 	sh -c "kill -0 \$(cat '$RUN/flextoe.pid') && grep -q flextoe /proc/\$(cat '$RUN/flextoe.pid')/comm"
@@ -160,13 +142,13 @@ t_check "engine address no longer answers after stop" sh -c "! ip netns exec $(n
 
 # ---- crash recovery ----------------------------------------------------------------
 start_engine "$TMP/eng2.log" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN"
-wait_ready "$TMP/eng2.log"
+wait_for "$TMP/eng2.log" "ready:" 5
 kill -9 "$(engine_pid "$RUN")"
 sleep 0.3
 t_check "after kill -9 the steering program is left behind" test "$(xdp_prog_name)" = flextoe_steer
 t_check "kernel traffic unaffected by the orphaned program" ns_exec peer ping -q -c1 -W2 $KERN_IP
 start_engine "$TMP/eng3.log" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN"
-t_check "next start succeeds" wait_ready "$TMP/eng3.log"
+t_check "next start succeeds" wait_for "$TMP/eng3.log" "ready:" 5
 t_check "next start removed the stale program (logged)" grep -q "removed a stale flextoe steering program" "$TMP/eng3.log"
 t_check "ping works after recovery" ns_exec peer ping -q -c2 -i0.2 -W2 $ENG_IP
 t_check "stop after recovery" stop_engine "$RUN"
@@ -186,7 +168,7 @@ t_check "a foreign XDP program is refused without --force (exit 1)" \
 	expect_exit 1 "already has an XDP program 'foreign_pass'" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN"
 t_check "the foreign program is untouched" test "$(xdp_prog_name)" = foreign_pass
 start_engine "$TMP/eng4.log" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" --force
-t_check "--force replaces it" wait_ready "$TMP/eng4.log"
+t_check "--force replaces it" wait_for "$TMP/eng4.log" "ready:" 5
 t_check "--force logged the detach" grep -q "force: detached XDP program 'foreign_pass'" "$TMP/eng4.log"
 t_check "ping works with --force" ns_exec peer ping -q -c2 -i0.2 -W2 $ENG_IP
 t_check "stop the forced engine" stop_engine "$RUN"
@@ -205,7 +187,7 @@ ip netns exec "$(ns_name peer2)" ethtool -K veth3 tx off >/dev/null
 for w in 2 1; do
 	ns_bg eng2 "$FLEXTOE" --iface veth2 --ip 10.78.0.5/24 --queues 2 --workers $w \
 		--run-dir "$TMP/run2" >"$TMP/mq$w.log" 2>&1
-	t_check "--queues 2 --workers $w starts" wait_ready "$TMP/mq$w.log"
+	t_check "--queues 2 --workers $w starts" wait_for "$TMP/mq$w.log" "ready:" 5
 	t_check "--queues 2 --workers $w: ping and arping" sh -c \
 		"ip netns exec $(ns_name peer2) ping -c3 -i0.2 -W2 10.78.0.5 >/dev/null &&
 		 ip netns exec $(ns_name peer2) arping -c1 -w3 -I veth3 10.78.0.5 >/dev/null"

@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -20,13 +21,7 @@ VANISH_WAIT=${ENGINE_LIFECYCLE_VANISH_WAIT:-1}
 # (the clock starts a little after the last transmission that got through)
 # would be early: GIVEUP_MIN_MS = 30 * (2^N - 1).
 GIVEUP_MIN_MS=$(( 30 * ((1 << RTO_RETRIES) - 1) ))
-for b in flextoe flextoe-echo flextoe-bulk; do
-	if [[ ! -x $BIN/$b ]]; then
-		echo "missing $BIN/$b (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-engine-lifecycle.XXXXXX)
@@ -60,15 +55,6 @@ plug eng veth0 $NET.0.1/24 p0
 plug peer veth1 $PEER_IP/24 p1
 plug peer2 veth2 $PEER2_IP/24 p2
 
-wait_for() { # FILE PATTERN [SECONDS]
-	local n=$((${3:-10} * 20))
-	for _ in $(seq $n); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 # ss_count NS STATE: the peer's TCP sockets to or from the engine in STATE
 ss_count() {
 	ip netns exec "$(ns_name "$1")" ss -Htan state "$2" "( dst $ENG_IP )" | wc -l

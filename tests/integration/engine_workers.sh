@@ -6,6 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 TRAFFIC=$PWD/tests/tools/traffic
 
 BUILD=${FTOE_BUILD:-build}
@@ -13,13 +14,7 @@ BIN=$PWD/$BUILD/bin
 BULK_BYTES=${ENGINE_WORKERS_BULK_BYTES:-$((64 << 20))}
 EXTRA=${FLEXTOE_EXTRA_ARGS:-}
 NQ=4
-for b in flextoe flextoe-echo flextoe-bulk; do
-	if [[ ! -x $BIN/$b ]]; then
-		echo "missing $BIN/$b (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-engine-workers.XXXXXX)
@@ -43,14 +38,6 @@ make_link() { # ENGNS PEERNS IF_ENG IF_PEER QUEUES NET
 make_link eng peer veth0 veth1 $NQ 10.91.0
 make_link eng1 peer1 veth2 veth3 1 10.91.1
 
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 cpu_ticks() { # PID: user+system clock ticks of the whole process
 	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }

@@ -4,6 +4,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -11,20 +12,8 @@ FLEXTOE=$BIN/flextoe
 BPF=$BIN/flextoe-bpf
 LOADERD=$BIN/flextoe-loaderd
 FILTER=$PWD/$BUILD/xdp-progs/filter_deny.bpf.o
-for f in "$FLEXTOE" "$BPF" "$LOADERD" "$FILTER"; do
-	if [[ ! -e $f ]]; then
-		echo "missing $f (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-for tool in socat setpriv python3; do
-	if ! command -v $tool >/dev/null; then
-		echo "missing $tool" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$FLEXTOE" "$BPF" "$LOADERD" "$FILTER"
+need_tools socat setpriv python3
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-loader.XXXXXX)
@@ -41,14 +30,6 @@ ns_add eng && ns_add peer
 ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
 
 # ---- helpers -------------------------------------------------------------------
-wait_for() {	# wait_for SECONDS CMD...: until CMD succeeds
-	local t=$1; shift
-	for _ in $(seq $((t * 20))); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 ping_ok()   { ns_exec peer ping -q -c2 -i0.2 -W1 $ENG_IP >/dev/null 2>&1; }
 ping_fails() { ! ns_exec peer ping -q -c2 -i0.2 -W1 $ENG_IP >/dev/null 2>&1; }
 # TCP to port 80 (no listener): the engine refuses with a RST at once when
@@ -81,8 +62,8 @@ loaderd_pid() { cat "$RUN/loaderd.pid" 2>/dev/null; }
 
 # ---- start: the engine starts loaderd --------------------------------------------
 ns_bg eng "$FLEXTOE" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
-t_check "engine ready" wait_for 5 grep -q "ready:" "$TMP/eng.log"
-t_check "engine started flextoe-loaderd" wait_for 5 test -S "$RUN/loader.sock"
+t_check "engine ready" wait_cmd 5 grep -q "ready:" "$TMP/eng.log"
+t_check "engine started flextoe-loaderd" wait_cmd 5 test -S "$RUN/loader.sock"
 t_check "engine control socket is root-only (0600)" \
 	test "$(stat -c %a "$RUN/engine.sock")" = 600
 ENG_PID=$(cat "$RUN/flextoe.pid")
@@ -148,7 +129,7 @@ for i in range(20):
 s.close()
 PY
 }
-t_check "echo over the engine with rx-post attached" wait_for 5 echo_rounds
+t_check "echo over the engine with rx-post attached" wait_cmd 5 echo_rounds
 t_check "rx-post: tcp_trace ran on the connection's segments (>= 20)" \
 	test "$(prog_runs "${TR:-0}")" -ge 20
 t_check "rx-post: its verdicts counted (observe only: pass)" test "$(verdict rx-post pass)" -ge 20
@@ -243,15 +224,15 @@ t_check "-h on every verb" sh -c "'$BPF' load -h | grep -q Usage && '$BPF' unloa
 # ---- loaderd crash: the engine keeps its programs --------------------------------------------
 LPID=$(loaderd_pid)
 kill -9 "$LPID"
-t_check "kill -9 loaderd: it is gone" wait_for 3 sh -c "! kill -0 $LPID"
+t_check "kill -9 loaderd: it is gone" wait_cmd 3 sh -c "! kill -0 $LPID"
 t_check "the engine is still running" kill -0 "$ENG_PID"
-t_check "the engine logged loaderd's death" wait_for 3 grep -q "flextoe-loaderd (pid $LPID) was killed" "$TMP/eng.log"
+t_check "the engine logged loaderd's death" wait_cmd 3 grep -q "flextoe-loaderd (pid $LPID) was killed" "$TMP/eng.log"
 t_check "without loaderd, the CLI says so" expect 1 "cannot reach flextoe-loaderd" "$BPF" list
 t_check "programs keep running: port 80 still dropped" tcp_dropped
 t_check "programs keep running: ping passes" ping_ok
 ns_bg eng "$LOADERD" --run-dir "$RUN" >"$TMP/loaderd2.log" 2>&1
-t_check "a new loaderd starts" wait_for 5 test -S "$RUN/loader.sock"
-t_check "the new loaderd re-learns the engine's programs" wait_for 3 grep -q "the engine runs 1 program" "$TMP/loaderd2.log"
+t_check "a new loaderd starts" wait_cmd 5 test -S "$RUN/loader.sock"
+t_check "the new loaderd re-learns the engine's programs" wait_cmd 3 grep -q "the engine runs 1 program" "$TMP/loaderd2.log"
 t_check "list works again and shows the program with its counts" \
 	sh -c "'$BPF' list | grep -Eq '^rx-pre +50 +$ID +xdp_filter' && test \$('$BPF' list --json | python3 -c 'import json,sys; print([h for h in json.load(sys.stdin) if h[\"hook\"]==\"rx-pre\"][0][\"verdicts\"][\"drop\"])') -gt 0"
 t_check "maps survived: filter_ports 80 still set" expect 0 "value: 06 00 00 00" "$BPF" map lookup filter_ports 80
@@ -277,29 +258,29 @@ t_check "list: no programs left" sh -c "test \$('$BPF' list --json | python3 -c 
 t_check "unloaded objects' copies removed" sh -c "test -z \"\$(ls '$RUN/progs')\""
 
 kill -TERM "$ENG_PID"
-t_check "engine stops on SIGTERM" wait_for 5 sh -c "! kill -0 $ENG_PID"
+t_check "engine stops on SIGTERM" wait_cmd 5 sh -c "! kill -0 $ENG_PID"
 t_check "engine removed its control socket" test ! -e "$RUN/engine.sock"
 
 # ---- --no-loaderd --------------------------------------------------------------------------------
 ns_bg eng "$FLEXTOE" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run2" --no-loaderd >"$TMP/eng2.log" 2>&1
-t_check "--no-loaderd: engine ready" wait_for 5 grep -q "ready:" "$TMP/eng2.log"
+t_check "--no-loaderd: engine ready" wait_cmd 5 grep -q "ready:" "$TMP/eng2.log"
 t_check "--no-loaderd: no loader socket" sh -c "sleep 0.3; test ! -e '$TMP/run2/loader.sock'"
 t_check "--no-loaderd: engine socket is there" test -S "$TMP/run2/engine.sock"
 kill -TERM "$(cat "$TMP/run2/flextoe.pid")"
-wait_for 5 test ! -e "$TMP/run2/flextoe.pid"
+wait_cmd 5 test ! -e "$TMP/run2/flextoe.pid"
 
 # ---- an engine killed with -9 takes its loaderd along ------------------------------------
 ns_bg eng "$FLEXTOE" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run3" >"$TMP/eng3.log" 2>&1
-t_check "engine with loaderd ready" wait_for 5 test -S "$TMP/run3/loader.sock"
+t_check "engine with loaderd ready" wait_cmd 5 test -S "$TMP/run3/loader.sock"
 [[ -S $TMP/run3/loader.sock ]] || cat "$TMP/eng3.log" >&2
 L3=$(cat "$TMP/run3/loaderd.pid")
 kill -9 "$(cat "$TMP/run3/flextoe.pid")"
-t_check "kill -9 of the engine: its loaderd exits too" wait_for 5 sh -c "! kill -0 $L3"
+t_check "kill -9 of the engine: its loaderd exits too" wait_cmd 5 sh -c "! kill -0 $L3"
 ns_bg eng "$FLEXTOE" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run3" >"$TMP/eng4.log" 2>&1
 t_check "the next engine starts (no queue held by a leftover process)" \
-	wait_for 5 grep -q "ready:" "$TMP/eng4.log"
+	wait_cmd 5 grep -q "ready:" "$TMP/eng4.log"
 t_check "and has a fresh loaderd with an empty view" \
-	wait_for 5 sh -c "'$BPF' list --run-dir '$TMP/run3' | grep -q '(no programs)'"
+	wait_cmd 5 sh -c "'$BPF' list --run-dir '$TMP/run3' | grep -q '(no programs)'"
 kill -TERM "$(cat "$TMP/run3/flextoe.pid")"
 
 t_summary

@@ -6,25 +6,14 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 BPF=$BIN/flextoe-bpf
-for f in "$BIN/flextoe" "$BIN/flextoe-bulk" "$BPF" "$BIN/flextoe-loaderd" \
-	 "$PWD/$BUILD/xdp-progs/tcp_trace.bpf.o" "$PWD/$BUILD/xdp-progs/capture.bpf.o"; do
-	if [[ ! -e $f ]]; then
-		echo "missing $f (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-for tool in tcpdump tshark python3 setpriv ethtool; do
-	if ! command -v $tool >/dev/null; then
-		echo "missing $tool (scripts/deps.sh installs it)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BPF" "$BIN/flextoe-loaderd" \
+	"$PWD/$BUILD/xdp-progs/tcp_trace.bpf.o" "$PWD/$BUILD/xdp-progs/capture.bpf.o"
+need_tools tcpdump tshark python3 setpriv ethtool
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-trace.XXXXXX)
@@ -45,14 +34,6 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
 # tcpdump must see the segments as they go on the wire, not GSO super-packets.
 ns_exec peer ethtool -K veth1 gso off tso off >/dev/null 2>&1
 
-wait_for() {	# wait_for SECONDS CMD...
-	local t=$1; shift
-	for _ in $(seq $((t * 20))); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 nprogs() { "$BPF" list --json | python3 -c "import json,sys; print(sum(len(h['progs']) for h in json.load(sys.stdin)))"; }
 no_progs() { [[ $(nprogs) == 0 ]]; }
 expect() {	# expect RC PATTERN CMD...
@@ -65,19 +46,19 @@ expect() {	# expect RC PATTERN CMD...
 }
 
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
-t_check "engine ready" wait_for 5 grep -q "ready:" "$TMP/eng.log"
-t_check "loaderd up" wait_for 5 test -S "$RUN/loader.sock"
+t_check "engine ready" wait_cmd 5 grep -q "ready:" "$TMP/eng.log"
+t_check "loaderd up" wait_cmd 5 test -S "$RUN/loader.sock"
 
 # ---- trace during a transfer peer -> engine ----------------------------------------------
 ns_bg eng "$BIN/flextoe-bulk" --listen $PORT --recv >"$TMP/bulk.out" 2>&1
-t_check "flextoe-bulk listens" wait_for 5 grep -q listening "$TMP/bulk.out"
+t_check "flextoe-bulk listens" wait_cmd 5 grep -q listening "$TMP/bulk.out"
 # ip netns exec execs tcpdump: $! is tcpdump itself (SIGINT makes it write out and exit)
 ip netns exec "$(ns_name peer)" tcpdump -i veth1 -n -U -w "$TMP/peer.pcap" tcp port $PORT 2>"$TMP/tcpdump.err" &
 BG+=($!); TCPDUMP=$!
-t_check "tcpdump on the peer's veth runs" wait_for 5 grep -q "listening on" "$TMP/tcpdump.err"
+t_check "tcpdump on the peer's veth runs" wait_cmd 5 grep -q "listening on" "$TMP/tcpdump.err"
 "$BPF" trace port $PORT --format json -w "$TMP/t.pcap" >"$TMP/trace.json" 2>"$TMP/trace.err" &
 BG+=($!); TRACE=$!
-t_check "trace attached at rx-post and tx-post" wait_for 5 grep -q "tracing at rx-post" "$TMP/trace.err"
+t_check "trace attached at rx-post and tx-post" wait_cmd 5 grep -q "tracing at rx-post" "$TMP/trace.err"
 t_check "list shows the two tcp_trace programs, owned by the trace process" \
 	sh -c "'$BPF' list --json | python3 -c 'import json,sys; p=[p for h in json.load(sys.stdin) for p in h[\"progs\"]]; sys.exit(0 if len(p)==2 and all(x.get(\"owner_pid\")==$TRACE for x in p) else 1)'"
 cat >"$TMP/send.py" <<'PY'
@@ -89,12 +70,12 @@ s.recv(1)
 s.close()
 PY
 t_check "peer sends $BYTES bytes to the engine" ns_exec peer timeout 60 python3 "$TMP/send.py" $ENG_IP $PORT $BYTES
-t_check "flextoe-bulk received them" wait_for 10 grep -q "bytes=$BYTES " "$TMP/bulk.out"
+t_check "flextoe-bulk received them" wait_cmd 10 grep -q "bytes=$BYTES " "$TMP/bulk.out"
 # ... and engine -> peer (same port, on the peer), so the engine's tx-post sees data segments.
 ns_bg peer python3 tests/tools/traffic/bulk_peer.py recv $PEER_IP $PORT >"$TMP/peer_recv.out" 2>&1
-wait_for 5 grep -q listening "$TMP/peer_recv.out"
+wait_cmd 5 grep -q listening "$TMP/peer_recv.out"
 ns_bg eng "$BIN/flextoe-bulk" --connect $PEER_IP:$PORT --send $BYTES >"$TMP/bulk_send.out" 2>&1
-t_check "the peer received $BYTES bytes from the engine" wait_for 20 grep -q "bytes=$BYTES " "$TMP/peer_recv.out"
+t_check "the peer received $BYTES bytes from the engine" wait_cmd 20 grep -q "bytes=$BYTES " "$TMP/peer_recv.out"
 sleep 0.5
 kill -INT $TRACE
 t_check "trace exits 0 on SIGINT" wait $TRACE
@@ -168,26 +149,26 @@ t_check "tcpdump -r reads the trace pcap (TCP on port $PORT)" \
 
 # ---- text format, --count, filter through trace_cfg ----------------------------------------
 ns_bg eng "$BIN/flextoe-bulk" --listen $PORT --recv >"$TMP/bulk2.out" 2>&1
-wait_for 5 grep -q listening "$TMP/bulk2.out"
+wait_cmd 5 grep -q listening "$TMP/bulk2.out"
 # --duration: a safety net so a broken --count cannot hang the test
 "$BPF" trace host $PEER_IP and port $PORT --count 5 --duration 20 >"$TMP/trace.txt" 2>"$TMP/trace2.err" &
 BG+=($!); TRACE=$!
-wait_for 5 grep -q "tracing at" "$TMP/trace2.err"
+wait_cmd 5 grep -q "tracing at" "$TMP/trace2.err"
 ns_exec peer timeout 30 python3 "$TMP/send.py" $ENG_IP $PORT 20000 >/dev/null 2>&1
 t_check "--count 5: trace stops by itself after 5 records" wait $TRACE
 t_check "text output: 5 lines naming the flow" \
 	sh -c "[ \$(grep -c '$PEER_IP\\.[0-9]* > $ENG_IP\\.$PORT\\|$ENG_IP\\.$PORT > $PEER_IP' '$TMP/trace.txt') -eq 5 ]"
-t_check "--count: programs detached" wait_for 3 no_progs
+t_check "--count: programs detached" wait_cmd 3 no_progs
 t_check "--duration 1 stops after a second" expect 0 "programs detached" timeout 10 "$BPF" trace --duration 1
 t_check "bad filter: usage error" expect 2 "unknown filter term" "$BPF" trace prot 7
 
 # ---- a trace process that dies: the engine unloads its programs --------------------------
 "$BPF" trace >/dev/null 2>"$TMP/trace3.err" &
 TRACE=$!
-wait_for 5 grep -q "tracing at" "$TMP/trace3.err"
+wait_cmd 5 grep -q "tracing at" "$TMP/trace3.err"
 t_check "a running trace has 2 programs" test "$(nprogs)" = 2
 kill -9 $TRACE; wait $TRACE 2>/dev/null
-t_check "kill -9 of trace: the engine unloads its programs" wait_for 5 no_progs
+t_check "kill -9 of trace: the engine unloads its programs" wait_cmd 5 no_progs
 t_check "the engine logged why" grep -q "trace session (pid $TRACE) exited" "$TMP/eng.log"
 
 # ---- permissions --------------------------------------------------------------------------
@@ -208,7 +189,7 @@ PY"
 # ---- capture --------------------------------------------------------------------------------
 "$BPF" capture --hook rx-pre -w "$TMP/c.pcap" -s 64 --count 10 2>"$TMP/cap.err" &
 BG+=($!); CAP=$!
-wait_for 5 grep -q "capturing at" "$TMP/cap.err"
+wait_cmd 5 grep -q "capturing at" "$TMP/cap.err"
 ns_exec peer ping -q -c 30 -i 0.05 -W1 $ENG_IP >/dev/null 2>&1
 t_check "capture --count 10 ends by itself" wait $CAP
 t_check "capture's pcap has 10 frames (tcpdump -r)" \
@@ -219,7 +200,7 @@ cap_frames_ok() {	# every frame 42..64 bytes captured, at least one echo request
 			END {exit !(req >= 1 && !bad)}'
 }
 t_check "capture's pcap: ICMP echo requests from the peer, snaplen 64 (tshark)" cap_frames_ok
-t_check "capture detached" wait_for 3 no_progs
+t_check "capture detached" wait_cmd 3 no_progs
 t_check "capture without -w: usage error" expect 2 "-w FILE.pcap is required" "$BPF" capture --hook rx-pre
 
 t_summary
