@@ -188,8 +188,15 @@ static ssize_t rx_avail(struct ftoe_ctx *c, int s, struct lsock **lsp)
 		f = LOAD_ACQ(&ss->flags);
 		if (f & APPIF_SF_ERROR)
 			return ss->err ? ss->err : -ECONNRESET;
-		if (f & APPIF_SF_EOF)
-			return 0;
+		if (f & APPIF_SF_EOF) {
+			/* The engine publishes the last bytes (rx_head) before
+			 * it sets EOF, possibly between our two loads: with
+			 * EOF seen (acquire), rx_head is final - look again, or
+			 * the close that follows EOF would drop unread bytes
+			 * and reset the connection. */
+			avail = LOAD_ACQ(&ss->rx_head) - ss->rx_tail;
+			return avail;
+		}
 		if (c->dead)
 			return -ECONNRESET;
 		err = block(c, ls, -EAGAIN);
