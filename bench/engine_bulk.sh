@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh	# wait_for
 
 BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -36,48 +37,9 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "engine_bulk: timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
-
 # The Linux end: send HOST PORT BYTES | recv HOST PORT.  The receiver times
 # accept -> end of stream, as flextoe-bulk does; it does not hash (nor does
 # flextoe-bulk unless ENGINE_BULK_HASH=1).
-cat >"$TMP/peer.py" <<'PY'
-import os, socket, sys, time
-mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-n = 0
-if mode == "send":
-    total = int(sys.argv[4])
-    chunk = memoryview(os.urandom(1 << 20))
-    s = socket.create_connection((host, port), timeout=60)
-    while n < total:
-        c = chunk[: min(len(chunk), total - n)]
-        s.sendall(c); n += len(c)
-    s.shutdown(socket.SHUT_WR)
-    s.recv(1)
-    s.close()
-    print("sent bytes=%d" % n, flush=True)
-else:
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port)); ls.listen(1)
-    print("listening", flush=True)
-    s, _ = ls.accept(); s.settimeout(60)
-    t0 = time.time()
-    buf = bytearray(1 << 20)
-    while True:
-        r = s.recv_into(buf)
-        if not r: break
-        n += r
-    secs = time.time() - t0
-    s.close()
-    print("bytes=%d secs=%.3f gbps=%.3f" % (n, secs, n * 8 / secs / 1e9 if secs > 0 else 0), flush=True)
-PY
 
 declare -A G	# G[direction,kind] = Gbit/s
 port=7100
@@ -94,9 +56,9 @@ result() { # KEY FILE: the receiver's line -> G[KEY], checks the byte count
 }
 linux_pair() { # KEY RECV-NS RECV-IP SEND-NS: python receiver and sender
 	port=$((port + 1))
-	ns_bg "$2" python3 "$TMP/peer.py" recv "$3" $port >"$TMP/$port.recv" 2>&1
+	ns_bg "$2" python3 "$PWD/bench/peer.py" recv "$3" $port >"$TMP/$port.recv" 2>&1
 	wait_for "$TMP/$port.recv" listening || return 1
-	ns_exec "$4" timeout 120 python3 "$TMP/peer.py" send "$3" $port "$BYTES" >"$TMP/$port.send" 2>&1
+	ns_exec "$4" timeout 120 python3 "$PWD/bench/peer.py" send "$3" $port "$BYTES" >"$TMP/$port.send" 2>&1
 	wait_for "$TMP/$port.recv" '^bytes=' || return 1
 	result "$1" "$TMP/$port.recv"
 }
@@ -118,7 +80,7 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	port=$((port + 1))
 	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv $BULK_OPT >"$TMP/$port.recv" 2>&1
 	if wait_for "$TMP/$port.recv" listening; then
-		ns_exec peer timeout 120 python3 "$TMP/peer.py" send $ENG_IP $port "$BYTES" \
+		ns_exec peer timeout 120 python3 "$PWD/bench/peer.py" send $ENG_IP $port "$BYTES" \
 			>"$TMP/$port.send" 2>&1
 		wait_for "$TMP/$port.recv" '^bytes=' && result "to-server,engine" "$TMP/$port.recv" || rc=1
 	else
@@ -126,7 +88,7 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	fi
 	# engine -> Linux: the Linux receiver times it
 	port=$((port + 1))
-	ns_bg peer python3 "$TMP/peer.py" recv $PEER_IP $port >"$TMP/$port.recv" 2>&1
+	ns_bg peer python3 "$PWD/bench/peer.py" recv $PEER_IP $port >"$TMP/$port.recv" 2>&1
 	if wait_for "$TMP/$port.recv" listening; then
 		ns_exec eng timeout 120 "$BIN/flextoe-bulk" --connect $PEER_IP:$port --send "$BYTES" $BULK_OPT \
 			>"$TMP/$port.send" 2>&1

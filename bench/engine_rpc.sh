@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh	# wait_for
 
 BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -32,15 +33,6 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
 # the Linux server gets the same settings
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
-
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "engine_rpc: timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 
 declare -A R	# R[server,conns] = "p50 p99 p999 rps"
 run_client() { # SERVER-KIND IP PORT CONNS

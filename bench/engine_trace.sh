@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
+. tests/lib/engine.sh	# wait_for
 
 BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -36,46 +37,8 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
-wait_for() { # FILE PATTERN: up to 10 s
-	for _ in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "engine_trace: timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
-
 # The Linux end, as in engine_bulk.sh: no hashing; the receiver times
 # accept -> end of stream.
-cat >"$TMP/peer.py" <<'PY'
-import os, socket, sys, time
-mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-n = 0
-if mode == "send":
-    total = int(sys.argv[4])
-    chunk = memoryview(os.urandom(1 << 20))
-    s = socket.create_connection((host, port), timeout=60)
-    while n < total:
-        c = chunk[: min(len(chunk), total - n)]
-        s.sendall(c); n += len(c)
-    s.shutdown(socket.SHUT_WR)
-    s.recv(1)
-    s.close()
-else:
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port)); ls.listen(1)
-    print("listening", flush=True)
-    s, _ = ls.accept(); s.settimeout(60)
-    t0 = time.time()
-    buf = bytearray(1 << 20)
-    while True:
-        r = s.recv_into(buf)
-        if not r: break
-        n += r
-    secs = time.time() - t0
-    s.close()
-    print("bytes=%d secs=%.3f gbps=%.3f" % (n, secs, n * 8 / secs / 1e9 if secs > 0 else 0), flush=True)
-PY
 
 declare -A V	# V[mode,metric] = best figure over the reps
 best() { # MODE METRIC VALUE higher|lower
@@ -100,7 +63,7 @@ bulk_in() { # MODE: Linux -> engine (flextoe-bulk receives and times it)
 	port=$((port + 1))
 	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv >"$TMP/$port.recv" 2>&1
 	wait_for "$TMP/$port.recv" listening || return 1
-	ns_exec peer timeout 120 python3 "$TMP/peer.py" send $ENG_IP $port "$BYTES" >/dev/null 2>&1
+	ns_exec peer timeout 120 python3 "$PWD/bench/peer.py" send $ENG_IP $port "$BYTES" >/dev/null 2>&1
 	wait_for "$TMP/$port.recv" '^bytes=' || return 1
 	g=$(gbps_of "$TMP/$port.recv") || return 1
 	best "$1" to_engine "$g" higher
@@ -109,7 +72,7 @@ bulk_in() { # MODE: Linux -> engine (flextoe-bulk receives and times it)
 bulk_out() { # MODE: engine -> Linux (the Linux receiver times it)
 	local g
 	port=$((port + 1))
-	ns_bg peer python3 "$TMP/peer.py" recv $PEER_IP $port >"$TMP/$port.recv" 2>&1
+	ns_bg peer python3 "$PWD/bench/peer.py" recv $PEER_IP $port >"$TMP/$port.recv" 2>&1
 	wait_for "$TMP/$port.recv" listening || return 1
 	ns_exec eng timeout 120 "$BIN/flextoe-bulk" --connect $PEER_IP:$port --send "$BYTES" \
 		>/dev/null 2>&1
