@@ -115,14 +115,23 @@ int ftoe_connect(struct ftoe_ctx *c, const struct sockaddr_in *to)
 	}
 }
 
+/* Socket s of c as a connection: 0 with *ls, -EBADF (no such socket) or
+ * -ENOTCONN (a listener). */
+static int conn_of(struct ftoe_ctx *c, int s, struct lsock **ls)
+{
+	*ls = ctx_sock(c, s);
+	if (!*ls)
+		return -EBADF;
+	return (*ls)->kind == LS_CONN ? 0 : -ENOTCONN;
+}
+
 int ftoe_shutdown(struct ftoe_ctx *c, int s, int how)
 {
-	struct lsock *ls = ctx_sock(c, s);
+	struct lsock *ls;
+	int err = conn_of(c, s, &ls);
 
-	if (!ls)
-		return -EBADF;
-	if (ls->kind != LS_CONN)
-		return -ENOTCONN;
+	if (err)
+		return err;
 	if (how < FTOE_SHUT_RD || how > FTOE_SHUT_RDWR)
 		return -EINVAL;
 	if (how & FTOE_SHUT_WR)
@@ -170,13 +179,12 @@ int ftoe_error(struct ftoe_ctx *c, int s)
 /* Bytes readable now (> 0), 0 at end of stream, or -errno. */
 static ssize_t rx_avail(struct ftoe_ctx *c, int s, struct lsock **lsp)
 {
-	struct lsock *ls = ctx_sock(c, s);
+	struct lsock *ls;
 	struct appif_sock *ss;
+	int err = conn_of(c, s, &ls);
 
-	if (!ls)
-		return -EBADF;
-	if (ls->kind != LS_CONN)
-		return -ENOTCONN;
+	if (err)
+		return err;
 	ss = ctx_ssock(c, (uint32_t)s);
 	for (;;) {
 		uint32_t avail = LOAD_ACQ(&ss->rx_head) - ss->rx_tail;
@@ -263,13 +271,12 @@ ssize_t ftoe_recv_peek(struct ftoe_ctx *c, int s, const void **buf)
 
 int ftoe_recv_done(struct ftoe_ctx *c, int s, size_t n)
 {
-	struct lsock *ls = ctx_sock(c, s);
+	struct lsock *ls;
 	struct appif_sock *ss;
+	int err = conn_of(c, s, &ls);
 
-	if (!ls)
-		return -EBADF;
-	if (ls->kind != LS_CONN)
-		return -ENOTCONN;
+	if (err)
+		return err;
 	ss = ctx_ssock(c, (uint32_t)s);
 	if (n > LOAD_ACQ(&ss->rx_head) - ss->rx_tail)
 		return -EINVAL;
@@ -283,13 +290,12 @@ int ftoe_recv_done(struct ftoe_ctx *c, int s, size_t n)
 /* Free bytes in the tx ring (> 0), or -errno. */
 static ssize_t tx_space(struct ftoe_ctx *c, int s)
 {
-	struct lsock *ls = ctx_sock(c, s);
+	struct lsock *ls;
 	struct appif_sock *ss;
+	int err = conn_of(c, s, &ls);
 
-	if (!ls)
-		return -EBADF;
-	if (ls->kind != LS_CONN)
-		return -ENOTCONN;
+	if (err)
+		return err;
 	if (ls->shut_wr)
 		return -EPIPE;
 	ss = ctx_ssock(c, (uint32_t)s);
@@ -370,13 +376,12 @@ ssize_t ftoe_send_reserve(struct ftoe_ctx *c, int s, void **buf)
 
 int ftoe_send_commit(struct ftoe_ctx *c, int s, size_t n)
 {
-	struct lsock *ls = ctx_sock(c, s);
+	struct lsock *ls;
 	struct appif_sock *ss;
+	int err = conn_of(c, s, &ls);
 
-	if (!ls)
-		return -EBADF;
-	if (ls->kind != LS_CONN)
-		return -ENOTCONN;
+	if (err)
+		return err;
 	ss = ctx_ssock(c, (uint32_t)s);
 	if (n > c->buf_size - (ss->tx_head - LOAD_ACQ(&ss->tx_tail)))
 		return -EINVAL;
