@@ -222,9 +222,9 @@ clean:
 -include $(shell find $(BUILD)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
 
 # ---- libflextoe (lib/libflextoe) and its examples (examples/echo, bulk) ---
-# The library shares the context layout with the engine
-# (core/control/appif_layout.c); examples link it statically.
-LIBFT_SRCS := $(wildcard lib/libflextoe/*.c) core/control/appif_layout.c
+# The library and the engine share the context contract, include/flextoe/appif.h;
+# examples link the library statically.
+LIBFT_SRCS := $(wildcard lib/libflextoe/*.c)
 LIBFT_A    := $(BUILD)/lib/libflextoe.a
 LIBFT_SO   := $(BUILD)/lib/libflextoe.so
 $(LIBFT_A): $(call obj,$(LIBFT_SRCS))

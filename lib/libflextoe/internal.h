@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/control/appif.h"
+#include <flextoe/appif.h>
 #include "flextoe/api.h"
 
 enum { LS_FREE = 0, LS_LISTEN, LS_CONN };

@@ -1,0 +1,166 @@
+/* appif.h - the application contract: hello/welcome messages and the shared-memory layout of a context, included by the engine and by every library that talks to it. */
+#ifndef FLEXTOE_APPIF_H
+#define FLEXTOE_APPIF_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One context = one UNIX-socket connection to the daemon = one memfd.  The
+ * memfd holds, in order (offsets from appif_layout()):
+ *   struct appif_shm_hdr                      (one page)
+ *   command ring  app -> engine  (SPSC, struct appif_cmd entries)
+ *   event ring    engine -> app  (SPSC, struct appif_ev entries)
+ *   struct appif_sock[max_socks]               (per-socket ring positions)
+ *   buffers: socket i has rx at buf + 2*i*buf_size, tx right after it.
+ * All positions are free-running uint32_t counters (index = pos & (size-1)),
+ * each written by exactly one side.  The engine never trusts a position the
+ * application wrote: it keeps its own copy and clamps what it reads.
+ */
+#define APPIF_MAGIC    0x464c5854u	/* "FLXT" */
+#define APPIF_VERSION  1
+#define APPIF_SOCK_NAME "flextoe.sock"
+#define APPIF_MAX_SOCKS 65535u
+#define APPIF_MIN_BUF  4096u
+#define APPIF_MAX_BUF  (16u << 20)
+
+/* app -> engine, first message on the UNIX socket. */
+struct appif_hello {
+	uint32_t magic, version;
+	uint32_t max_socks;		/* sockets the context may hold */
+	uint32_t buf_size;		/* per direction and socket, power of two */
+};
+
+/* engine -> app reply; with status 0 it carries three fds (SCM_RIGHTS):
+ * the memfd, the eventfd the app writes to wake the engine, and the
+ * eventfd the engine writes to wake the app. */
+struct appif_welcome {
+	int32_t status;			/* 0 or -errno */
+	uint32_t version;
+	uint64_t shm_size;
+	uint32_t max_socks, buf_size, cmd_entries, ev_entries;
+};
+
+struct appif_ring {
+	uint32_t head;			/* producer */
+	uint8_t _pad0[60];
+	uint32_t tail;			/* consumer */
+	uint8_t _pad1[60];
+};
+
+enum appif_op {
+	APPIF_OP_LISTEN = 1,		/* arg0 port, arg1 backlog -> RESULT (handle) */
+	APPIF_OP_CONNECT,		/* arg0 ip (network order), arg1 port -> RESULT */
+	APPIF_OP_CLOSE,			/* handle */
+	APPIF_OP_SHUTDOWN,		/* handle, arg0 how (1 rd, 2 wr, 3 both) */
+	APPIF_OP_TX,			/* handle: the tx ring has new bytes */
+	APPIF_OP_RXDONE,		/* handle: the app freed rx ring space */
+	APPIF_OP_ABORT,			/* handle: reset now */
+	APPIF_OP_SPLICE,		/* handle, arg0 the other handle: splice the two -> RESULT (0 or -errno) */
+	APPIF_OP_LISTEN_SHARED,		/* as LISTEN, on a port other contexts may share (classify) */
+};
+
+struct appif_cmd {
+	uint16_t op;
+	uint16_t _r;
+	uint32_t handle;
+	uint32_t arg0, arg1;
+	uint64_t req;			/* echoed in the RESULT */
+	uint64_t _r2;
+};
+
+enum appif_ev_type {
+	APPIF_EV_RESULT = 1,		/* req, res: handle or -errno */
+	APPIF_EV_ACCEPT,		/* handle: new connection; arg0 listener, arg1 peer ip, res peer port */
+	APPIF_EV_CONNECTED,		/* handle */
+	APPIF_EV_RX,			/* handle: bytes or end of stream readable */
+	APPIF_EV_TX,			/* handle: tx space freed */
+	APPIF_EV_ERROR,			/* handle, res -errno */
+	APPIF_EV_CLOSED,		/* handle: connection fully closed */
+};
+
+struct appif_ev {
+	uint16_t type;
+	uint16_t _r;
+	uint32_t handle;
+	int32_t res;
+	uint32_t arg0, arg1;
+	uint32_t _r1;
+	uint64_t req;
+};
+
+/* flags (engine-written) */
+#define APPIF_SF_CONNECTED (1u << 0)
+#define APPIF_SF_EOF       (1u << 1)	/* peer's FIN is in the rx ring after rx_head */
+#define APPIF_SF_ERROR     (1u << 2)	/* err holds -errno */
+#define APPIF_SF_CLOSED    (1u << 3)
+#define APPIF_SF_SPLICE_END (1u << 4)	/* a splice ended: splice_* below are final */
+
+struct appif_sock {
+	/* written by the engine */
+	uint32_t rx_head;		/* bytes placed in rx */
+	uint32_t tx_tail;		/* bytes taken from tx */
+	uint32_t flags;			/* APPIF_SF_* */
+	int32_t err;
+	uint32_t rx_ev, tx_ev;		/* event outstanding: set by engine, cleared by app */
+	/* what the splice program relayed (valid with APPIF_SF_SPLICE_END) */
+	uint64_t splice_from_peer_bytes, splice_to_peer_bytes;
+	uint32_t splice_from_peer_segs, splice_to_peer_segs;
+	uint8_t _pad0[16];
+	/* written by the application */
+	uint32_t rx_tail;
+	uint32_t tx_head;
+	uint32_t rx_bell, tx_bell;	/* command outstanding: set by app, cleared by engine */
+	uint8_t _pad1[48];
+};
+
+struct appif_shm_hdr {
+	uint32_t magic, version;
+	uint32_t max_socks, buf_size, cmd_entries, ev_entries;
+	uint32_t ctx_id;		/* the engine's id of the context: classify's app_ctx */
+};
+
+struct appif_layout {
+	size_t cmd_ring, cmd, ev_ring, ev, socks, bufs, size;
+	uint32_t cmd_entries, ev_entries;
+};
+
+/* Offsets of a context's parts; 0, or -EINVAL for unsupported sizes. */
+static inline int appif_layout(uint32_t max_socks, uint32_t buf_size, struct appif_layout *l)
+{
+	size_t off;
+
+	if (!max_socks || max_socks > APPIF_MAX_SOCKS || buf_size < APPIF_MIN_BUF ||
+	    buf_size > APPIF_MAX_BUF || (buf_size & (buf_size - 1)))
+		return -EINVAL;
+	/* Rings: one command and up to a few events outstanding per socket;
+	 * powers of two so positions wrap cleanly. */
+	l->cmd_entries = 256;
+	while (l->cmd_entries < 2 * max_socks)
+		l->cmd_entries <<= 1;
+	l->ev_entries = l->cmd_entries * 4;
+	off = 4096;
+	l->cmd_ring = off;
+	off += sizeof(struct appif_ring);
+	l->cmd = off;
+	off += (size_t)l->cmd_entries * sizeof(struct appif_cmd);
+	l->ev_ring = off;
+	off += sizeof(struct appif_ring);
+	l->ev = off;
+	off += (size_t)l->ev_entries * sizeof(struct appif_ev);
+	l->socks = off;
+	off += (size_t)max_socks * sizeof(struct appif_sock);
+	off = (off + 4095) & ~(size_t)4095;
+	l->bufs = off;
+	off += (size_t)max_socks * 2 * buf_size;
+	l->size = off;
+	return 0;
+}
+
+
+/* Handles: slot index in the low 16 bits, a generation above, so an event
+ * for a closed socket is not mistaken for its slot's next occupant. */
+static inline uint32_t appif_handle_idx(uint32_t h) { return h & 0xffff; }
+
+#endif
