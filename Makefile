@@ -137,18 +137,21 @@ $(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
 $(BUILD)/tests/tools/tcp-harness: $(LIB_CORE)
 all: $(TOOL_BINS)
 
-# ---- the engine daemon: core/x86/*.c -> $(BUILD)/bin/flextoe -----------
+# ---- the engine daemon: core/daemon/*.c + core/x86/*.c -> $(BUILD)/bin/flextoe
+# core/daemon/ is the program (options, run dir, applications, control
+# socket, hooks); core/x86/ the AF_XDP backend it runs the engine on.
 # The steering XDP program (core/x86/steer.bpf.c) is compiled by clang and
 # embedded in the binary by core/x86/steer_obj.c (.incbin), so the daemon
 # needs nothing from the build tree at run time.
 X86_SRCS  := $(filter-out %.bpf.c,$(wildcard core/x86/*.c))
+DAEMON_SRCS := $(wildcard core/daemon/*.c)
 STEER_OBJ := $(OBJ)/core/x86/flextoe_steer.bpf.o
 $(STEER_OBJ): core/x86/steer.bpf.c core/x86/steer_cfg.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -I. -c -o $@ $<
 $(OBJ)/core/x86/steer_obj.o: $(STEER_OBJ)
 $(OBJ)/core/x86/steer_obj.o: CPPFLAGS += -DFTOE_STEER_OBJ='"$(abspath $(STEER_OBJ))"'
-$(BUILD)/bin/flextoe: $(call obj,$(X86_SRCS)) $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
+$(BUILD)/bin/flextoe: $(call obj,$(DAEMON_SRCS) $(X86_SRCS)) $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/bin/flextoe

@@ -11,7 +11,7 @@
 #include "core/byteorder.h"
 #include "core/pipeline.h"
 #include "core/segment.h"
-#include "core/x86/app.h"
+#include "core/daemon/app.h"
 #include "core/x86/backend.h"
 #include "core/x86/spsc.h"
 #include "lib/util/log.h"

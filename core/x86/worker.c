@@ -8,7 +8,7 @@
 
 #include "core/byteorder.h"
 #include "core/segment.h"
-#include "core/x86/app.h"
+#include "core/daemon/app.h"
 #include "core/x86/backend.h"
 #include "lib/util/log.h"
 

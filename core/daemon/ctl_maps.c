@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/x86/backend.h"
-#include "core/x86/ctl.h"
+#include "core/daemon/ctl.h"
 #include "ebpf/ebpf.h"
 
 #define DUMP_MAX_ENTRIES 1000000u

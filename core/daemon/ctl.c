@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/x86/backend.h"
-#include "core/x86/ctl.h"
+#include "core/daemon/ctl.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/jsonmsg.h"
 #include "lib/util/log.h"

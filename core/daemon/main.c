@@ -12,7 +12,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "core/x86/app.h"
+#include "core/daemon/app.h"
 #include "core/x86/backend.h"
 #include "lib/util/log.h"
 

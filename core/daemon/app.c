@@ -14,7 +14,7 @@
 
 #include "core/control/appif.h"
 #include "core/control/splice.h"
-#include "core/x86/app.h"
+#include "core/daemon/app.h"
 #include "core/x86/backend.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/log.h"
