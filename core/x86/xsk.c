@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
+#include "core/hooks.h"
+#include "core/x86/x86.h"
+#include "core/x86/xsk.h"
 #include "lib/util/log.h"
 
 /*
@@ -18,7 +20,7 @@
  * a received frame to the fill ring always finds space.
  */
 
-int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id)
+int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id, struct ftoe_hooks *hooks)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = XQ_RING_SIZE,
@@ -42,6 +44,7 @@ int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id)
 	memset(q, 0, sizeof(*q));
 	q->id = id;
 	q->fd = -1;
+	q->hooks = hooks;
 	pthread_mutex_init(&q->tx_lock, NULL);
 	q->area_size = (size_t)(XQ_RX_FRAMES + XQ_TX_FRAMES) * XQ_FRAME_SIZE;
 	q->area = mmap(NULL, q->area_size, PROT_READ | PROT_WRITE,
@@ -148,11 +151,11 @@ static bool tx_post(struct xsk_queue *q, const void **frame, size_t *len,
 		return true;	/* xq_xmit_raw refuses it */
 	if (md) {
 		hf.md = *md;
-		hf.md.tstamp_ns = be_now_ns();	/* now, not the engine's batch time */
+		hf.md.tstamp_ns = x86_now_ns();	/* now, not the engine's batch time */
 	} else {
-		hx_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+		xq_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
 	}
-	if (ftoe_hooks_run(be_hooks, FLEXTOE_HOOK_TX_POST, &hf) != FTOE_XDP_PASS) {
+	if (ftoe_hooks_run(q->hooks, FLEXTOE_HOOK_TX_POST, &hf) != FTOE_XDP_PASS) {
 		pthread_mutex_lock(&q->tx_lock);
 		q->st.tx_hook_drop++;
 		pthread_mutex_unlock(&q->tx_lock);
@@ -171,7 +174,7 @@ int xq_xmit(struct xsk_queue *q, const void *frame, size_t len)
 int xq_xmit_md(struct xsk_queue *q, const void *frame, size_t len,
 	       const struct flextoe_md *md)
 {
-	if (ftoe_hooks_active(be_hooks, FLEXTOE_HOOK_TX_POST) && !tx_post(q, &frame, &len, md))
+	if (ftoe_hooks_active(q->hooks, FLEXTOE_HOOK_TX_POST) && !tx_post(q, &frame, &len, md))
 		return 0;
 	return xq_xmit_raw(q, frame, len);
 }
@@ -262,4 +265,22 @@ void xq_rx_kick(struct xsk_queue *q)
 {
 	if (xsk_ring_prod__needs_wakeup(&q->fill))
 		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+void xq_set_owner(struct xsk_queue *q)
+{
+	pthread_mutex_lock(&q->tx_lock);
+	q->owner = pthread_self();
+	q->has_owner = true;
+	pthread_mutex_unlock(&q->tx_lock);
+}
+
+void xq_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir)
+{
+	memset(md, 0, sizeof(*md));
+	md->size = sizeof(*md);
+	md->version = FLEXTOE_MD_VERSION;
+	md->hook = (uint8_t)hook;
+	md->dir = dir;
+	md->tstamp_ns = x86_now_ns();
 }
