@@ -8,10 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/byteorder.h"
 #include "core/hooks.h"
 #include "core/pipeline.h"
-#include "core/segment.h"
 #include "core/x86/spsc.h"
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
@@ -20,13 +18,14 @@
  * Threads and what they own (docs/engine.md "Threads and CPU use"):
  *
  *   ingress (IN)   AF_XDP rx and fill rings of its queues; the rx-pre hook;
- *                  ARP/ICMP/TCP classification; the read-only part of
+ *                  ARP/ICMP/TCP classification (rx_burst, loop.c, as the
+ *                  single worker does); the read-only part of
  *                  pre-processing (ftoe_engine_rx_prepare: validation,
  *                  checksums, flow lookup) into struct ftoe_rx_item.
  *   protocol (PROTO)  everything that writes engine state: the protocol
  *                  stage, rx-post hook, post-processing, flow scheduler,
  *                  timers, the control plane (SYN/RST/unknown flows, ARP,
- *                  ICMP) and the applications (the daemon's poller).
+ *                  ICMP) and the applications (engine_pass, loop.c).
  *   egress (OUT)   the tx-post hook, the AF_XDP tx and completion rings of
  *                  every queue, and the kicks (in copy mode the kernel
  *                  transmits inside them: the costliest syscalls).
@@ -65,7 +64,6 @@
 
 #define RX_BATCH        XQ_BATCH
 #define TX_RING_SLOTS   512
-#define IPPROTO_ICMP_   1
 
 /* IN -> PROTO */
 struct pipe_rx_slot {
@@ -137,23 +135,6 @@ struct pipe {
 	uint64_t out_frames, out_retry;
 };
 
-static void frames_fill(struct xsk_queue *q, const uint64_t *addrs, unsigned int n)
-{
-	uint32_t idx;
-
-	if (!n)
-		return;
-	/* Cannot fail: a queue's rx frames live only in its fill and rx
-	 * rings and in this pipeline, and the fill ring holds all of them. */
-	if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n) {
-		pr_err("queue %u: fill ring full (frame accounting bug); frames lost", q->id);
-		return;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addrs[i];
-	xsk_ring_prod__submit(&q->fill, n);
-}
-
 /* ---- ingress ------------------------------------------------------------ */
 
 /* Frames PROTO is done with go back to their fill rings. */
@@ -172,7 +153,7 @@ static unsigned int in_take_returns(struct pipe_thread *t)
 		}
 		spsc_cons_release(&t->ret, n);
 		for (unsigned int qi = 0; qi < t->nq; qi++) {
-			frames_fill(t->qs[qi], addrs[qi], cnt[qi]);
+			xq_fill(t->qs[qi], addrs[qi], cnt[qi]);
 			cnt[qi] = 0;
 		}
 		total += n;
@@ -180,16 +161,14 @@ static unsigned int in_take_returns(struct pipe_thread *t)
 	return total;
 }
 
-/* One rx batch of queue qi: rx-pre, classification and the read-only
- * pre-processing, into the ring to PROTO; dropped frames go straight back
- * to the fill ring. */
+/* One rx burst of queue qi (rx-pre, classification) and the read-only
+ * pre-processing of its TCP segments, into the ring to PROTO. */
 static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 {
 	struct x86_backend *be = t->be;
 	struct xsk_queue *q = t->qs[qi];
-	uint64_t back[RX_BATCH];
-	unsigned int nback = 0, pushed = 0;
-	uint32_t ridx, sidx, n, room;
+	struct rx_frame fr[RX_BATCH];
+	uint32_t sidx, n, nf, room;
 
 	room = spsc_prod_reserve(&t->rx, RX_BATCH, &sidx);
 	if (!room) {
@@ -198,75 +177,23 @@ static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 		t->rx_blocked = true;
 		return 0;
 	}
-	n = xsk_ring_cons__peek(&q->rx, room, &ridx);
-	if (!n)
-		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, ridx + i);
-		uint64_t base = d->addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
-		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
-		uint32_t len = d->len;
-		struct pipe_rx_slot *s;
-		uint16_t type;
-		uint8_t kind;
+	n = rx_burst(be, q, room, fr, &nf);
+	for (uint32_t i = 0; i < nf; i++) {
+		struct pipe_rx_slot *s = spsc_slot(&t->rx, sidx + i);
 
-		q->st.rx_frames++;
-		if (ftoe_hooks_active(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE)) {
-			len = rx_pre(be, q, f, len,
-				     XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
-			if (!len)
-				goto drop;
-		} else {
-			rx_md_clear(f, XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
-		}
-		if (len < FTOE_ETH_HLEN) {
-			q->st.rx_runt++;
-			goto drop;
-		}
-		type = ftoe_get_be16(f + 12);
-		if (type == FTOE_ETH_P_ARP) {
-			q->st.rx_arp++;
-			kind = RX_ARP;
-		} else if (type == FTOE_ETH_P_IPV4 && len >= FTOE_ETH_HLEN + 20) {
-			uint8_t proto = f[FTOE_ETH_HLEN + 9];
-
-			if (proto == FTOE_IPPROTO_TCP) {
-				q->st.rx_tcp++;
-				kind = RX_TCP;
-			} else if (proto == IPPROTO_ICMP_) {
-				q->st.rx_icmp++;
-				kind = RX_ICMP;
-			} else {
-				q->st.rx_other++;
-				goto drop;
-			}
-		} else {
-			if (type == FTOE_ETH_P_IPV4)
-				q->st.rx_runt++;
-			else
-				q->st.rx_other++;
-			goto drop;
-		}
-		s = spsc_slot(&t->rx, sidx + pushed);
-		s->addr = base;
-		s->len = (uint16_t)len;
-		s->kind = kind;
+		s->addr = fr[i].addr;
+		s->len = fr[i].len;
+		s->kind = fr[i].kind;
 		s->qi = (uint8_t)qi;
-		if (kind == RX_TCP)
-			ftoe_engine_rx_prepare(be->eng, f, (uint16_t)len, &s->it);
+		if (fr[i].kind == RX_TCP)
+			ftoe_engine_rx_prepare(be->eng, fr[i].data, fr[i].len, &s->it);
 		else
-			s->it.frame = f;
-		pushed++;
-		continue;
-drop:
-		back[nback++] = base;
+			s->it.frame = fr[i].data;
 	}
-	xsk_ring_cons__release(&q->rx, n);
-	frames_fill(q, back, nback);
-	if (pushed) {
-		t->q_out[qi] += pushed;
-		t->items += pushed;
-		spsc_prod_submit(&t->rx, pushed);
+	if (nf) {
+		t->q_out[qi] += nf;
+		t->items += nf;
+		spsc_prod_submit(&t->rx, nf);
 		spsc_waiter_kick(&t->p->proto->wait);
 	}
 	return n;
@@ -357,27 +284,18 @@ static void proto_kick_out(struct pipe *p)
 static unsigned int proto_pass(struct pipe_thread *t, uint64_t *next)
 {
 	struct pipe *p = t->p;
-	struct x86_backend *be = t->be;
 	unsigned int work = 0;
-	uint64_t d;
 
 	p->tx_full = false;
 	for (unsigned int i = 0; i < p->nin; i++)
 		work += proto_rx(p, p->in[i]);
 	proto_kick_out(p);
-	/* The engine keeps one set of timers and one scheduler for all
-	 * queues (its q argument is not used), so one poll serves them all. */
-	*next = ftoe_engine_poll(be->eng, be->queues[0].id);
-	if (be->app.poll)
-		work += be->app.poll(be->app.ctx);
+	work += engine_pass(t->be, next);
 	if (p->poll_again) {
 		/* an application queued data: the scheduler has work */
 		p->poll_again = false;
 		*next = 0;
 	}
-	d = control_poll(be);
-	if (d < *next)
-		*next = d;
 	proto_kick_out(p);
 	return work;
 }

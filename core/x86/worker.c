@@ -6,13 +6,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "core/byteorder.h"
 #include "core/hooks.h"
-#include "core/segment.h"
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
-
-#define IPPROTO_ICMP_    1
 
 struct worker {
 	struct x86_backend *be;
@@ -21,65 +17,30 @@ struct worker {
 	bool started;
 };
 
-/* One rx batch of queue q: the rx-pre hook on each frame, then ARP and
- * ICMP to the control plane, TCP to the engine in one call; frames go
- * back to the fill ring afterwards (the engine only borrows them for the
- * call). */
+/* One rx burst of queue q: TCP to the engine in one call, ARP and ICMP
+ * to the control plane; the frames go back to the fill ring afterwards
+ * (the engine only borrows them for the call). */
 static unsigned int rx_batch(struct x86_backend *be, struct xsk_queue *q)
 {
+	struct rx_frame fr[XQ_BATCH];
 	void *tcp[XQ_BATCH];
 	uint16_t lens[XQ_BATCH];
-	unsigned int n, nt = 0;
-	uint32_t idx;
+	uint64_t addrs[XQ_BATCH];
+	unsigned int n, nf, nt = 0;
 
-	n = xq_rx_peek(q, &idx);
-	if (!n)
-		return 0;
-	for (unsigned int i = 0; i < n; i++) {
-		const struct xdp_desc *d = xq_rx_desc(q, idx + i);
-		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
-		uint32_t len = d->len;
-		uint16_t type;
-
-		q->st.rx_frames++;
-		if (ftoe_hooks_active(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE)) {
-			len = rx_pre(be, q, f, len,
-				     XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
-			if (!len)
-				continue;
+	n = rx_burst(be, q, XQ_BATCH, fr, &nf);
+	for (unsigned int i = 0; i < nf; i++) {
+		addrs[i] = fr[i].addr;
+		if (fr[i].kind == RX_TCP) {
+			tcp[nt] = fr[i].data;
+			lens[nt++] = fr[i].len;
 		} else {
-			rx_md_clear(f, XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
-		}
-		if (len < FTOE_ETH_HLEN) {
-			q->st.rx_runt++;
-			continue;
-		}
-		type = ftoe_get_be16(f + 12);
-		if (type == FTOE_ETH_P_ARP) {
-			q->st.rx_arp++;
-			control_rx(be, RX_ARP, f, len);
-		} else if (type == FTOE_ETH_P_IPV4 && len >= FTOE_ETH_HLEN + 20) {
-			uint8_t proto = f[FTOE_ETH_HLEN + 9];
-
-			if (proto == FTOE_IPPROTO_TCP) {
-				q->st.rx_tcp++;
-				tcp[nt] = f;
-				lens[nt++] = (uint16_t)len;
-			} else if (proto == IPPROTO_ICMP_) {
-				q->st.rx_icmp++;
-				control_rx(be, RX_ICMP, f, len);
-			} else {
-				q->st.rx_other++;
-			}
-		} else if (type == FTOE_ETH_P_IPV4) {
-			q->st.rx_runt++;
-		} else {
-			q->st.rx_other++;
+			control_rx(be, fr[i].kind, fr[i].data, fr[i].len);
 		}
 	}
 	if (nt)
 		ftoe_engine_rx(be->eng, q->id, tcp, lens, nt);
-	xq_rx_done(q, idx, n);
+	xq_fill(q, addrs, nf);
 	return n;
 }
 
@@ -108,7 +69,7 @@ static void *worker_main(void *arg)
 	}
 
 	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
-		uint64_t next, t;
+		uint64_t next;
 		unsigned int work = 0;
 		struct timespec ts;
 
@@ -116,17 +77,7 @@ static void *worker_main(void *arg)
 
 		for (unsigned int i = 0; i < be->nr_queues; i++)
 			work += rx_batch(be, &be->queues[i]);
-		next = UINT64_MAX;
-		for (unsigned int i = 0; i < be->nr_queues; i++) {
-			t = ftoe_engine_poll(be->eng, be->queues[i].id);
-			if (t < next)
-				next = t;
-		}
-		if (be->app.poll)
-			work += be->app.poll(be->app.ctx);
-		t = control_poll(be);
-		if (t < next)
-			next = t;
+		work += engine_pass(be, &next);
 		for (unsigned int i = 0; i < be->nr_queues; i++)
 			xq_flush(&be->queues[i]);
 		if (work || next == 0 || be->cfg.busy_poll) {

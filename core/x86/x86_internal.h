@@ -14,8 +14,8 @@
 
 /*
  * Calls go one way: x86.c (the API) -> the schedulers (worker.c, pipe.c)
- * -> loop.c (the rx-pre hook) and control.c (ARP, ICMP) -> xsk.c; steer.c
- * and netdev.c are leaves.
+ * -> loop.c (the receive loop and the engine thread's pass) -> control.c
+ * (ARP, ICMP) -> xsk.c; steer.c and netdev.c are leaves.
  */
 
 /* ---- steering program (steer.c) --------------------------------------- */
@@ -82,14 +82,28 @@ void control_announce(struct x86_backend *x);
 void control_io_init(struct x86_backend *x, struct ftoe_io *io);
 void control_log_stats(struct x86_backend *x);
 
-/* ---- receiving (loop.c) ------------------------------------------------ */
+/* ---- the receive loop both schedulers share (loop.c) ------------------- */
 enum rx_kind { RX_TCP = 0, RX_ARP, RX_ICMP };
 
-/* The rx-pre hook on one received frame: its new length, 0 if consumed. */
-uint32_t rx_pre(struct x86_backend *x, struct xsk_queue *q, uint8_t *f, uint32_t len,
-		uint32_t room);
-/* Mark a frame that skipped the rx-pre hook as carrying no metadata. */
-void rx_md_clear(uint8_t *f, uint32_t room);
+struct rx_frame {
+	uint8_t *data;		/* in the queue's umem, from the Ethernet header */
+	uint64_t addr;		/* the umem frame's base: xq_fill gives it back */
+	uint16_t len;
+	uint8_t kind;		/* enum rx_kind */
+};
+
+/* Take up to max (<= XQ_BATCH) frames from q's rx ring, each through the
+ * rx-pre hook and classified.  Those for the engine (TCP) and the control
+ * plane (ARP, ICMP) go to out[], *nout of them in arrival order, and are
+ * the caller's until it gives them back with xq_fill; the rest (dropped,
+ * consumed by the hook) go back to the fill ring now.  Returns the number
+ * taken from the ring (0: it was empty).  q's receiving thread only. */
+unsigned int rx_burst(struct x86_backend *x, struct xsk_queue *q, unsigned int max,
+		      struct rx_frame *out, unsigned int *nout);
+/* The engine thread's pass after its receives: the engine's timers and
+ * scheduler, the applications (cfg's poller), the ARP timers.  Returns
+ * the work done (0: idle); *next the ns until the next deadline. */
+unsigned int engine_pass(struct x86_backend *x, uint64_t *next);
 
 /* Longest idle block of a thread, whatever the deadlines (workers, pipe). */
 #define BE_IDLE_MAX_MS 1000

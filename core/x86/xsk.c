@@ -16,8 +16,9 @@
  * between workers): frames [0, XQ_RX_FRAMES) circulate through the fill
  * and rx rings, frames [XQ_RX_FRAMES, +XQ_TX_FRAMES) through a free list
  * and the tx and completion rings.  Since the rx frames only ever live in
- * those two rings and the fill ring is as large as their number, returning
- * a received frame to the fill ring always finds space.
+ * those two rings or with the thread that received them (until xq_fill),
+ * and the fill ring is as large as their number, returning a received
+ * frame to the fill ring always finds space.
  */
 
 int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id, struct ftoe_hooks *hooks)
@@ -231,9 +232,9 @@ void xq_flush(struct xsk_queue *q)
 	pthread_mutex_unlock(&q->tx_lock);
 }
 
-unsigned int xq_rx_peek(struct xsk_queue *q, uint32_t *idx)
+unsigned int xq_rx_peek(struct xsk_queue *q, unsigned int max, uint32_t *idx)
 {
-	return xsk_ring_cons__peek(&q->rx, XQ_BATCH, idx);
+	return xsk_ring_cons__peek(&q->rx, max, idx);
 }
 
 const struct xdp_desc *xq_rx_desc(struct xsk_queue *q, uint32_t idx)
@@ -241,24 +242,25 @@ const struct xdp_desc *xq_rx_desc(struct xsk_queue *q, uint32_t idx)
 	return xsk_ring_cons__rx_desc(&q->rx, idx);
 }
 
-void xq_rx_done(struct xsk_queue *q, uint32_t idx, unsigned int n)
+void xq_rx_release(struct xsk_queue *q, unsigned int n)
 {
-	uint32_t fidx;
+	xsk_ring_cons__release(&q->rx, n);
+}
 
+void xq_fill(struct xsk_queue *q, const uint64_t *addrs, unsigned int n)
+{
+	uint32_t idx;
+
+	if (!n)
+		return;
 	/* Cannot fail: see the comment at the top. */
-	if (xsk_ring_prod__reserve(&q->fill, n, &fidx) != n) {
+	if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n) {
 		pr_err("queue %u: fill ring full (frame accounting bug); frames lost", q->id);
-		xsk_ring_cons__release(&q->rx, n);
 		return;
 	}
-	for (unsigned int i = 0; i < n; i++) {
-		uint64_t addr = xsk_ring_cons__rx_desc(&q->rx, idx + i)->addr;
-
-		/* Aligned mode: the frame's base, whatever the headroom. */
-		*xsk_ring_prod__fill_addr(&q->fill, fidx + i) = addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
-	}
+	for (unsigned int i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addrs[i];
 	xsk_ring_prod__submit(&q->fill, n);
-	xsk_ring_cons__release(&q->rx, n);
 }
 
 void xq_rx_kick(struct xsk_queue *q)

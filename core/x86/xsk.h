@@ -65,11 +65,19 @@ int xq_xmit_raw(struct xsk_queue *q, const void *frame, size_t len);
 /* Push queued tx descriptors to the kernel and reap completions. */
 void xq_flush(struct xsk_queue *q);
 
-/* Receive up to XQ_BATCH frames; *idx for xq_rx_done. */
-unsigned int xq_rx_peek(struct xsk_queue *q, uint32_t *idx);
+/* Receive: up to max descriptors from the rx ring (*idx for xq_rx_desc),
+ * then xq_rx_release them.  The frames stay the receiver's until xq_fill
+ * gives them back (their base addresses) - never lost, since the fill
+ * ring holds every rx frame. */
+unsigned int xq_rx_peek(struct xsk_queue *q, unsigned int max, uint32_t *idx);
 const struct xdp_desc *xq_rx_desc(struct xsk_queue *q, uint32_t idx);
-/* Return n received frames to the fill ring. */
-void xq_rx_done(struct xsk_queue *q, uint32_t idx, unsigned int n);
+void xq_rx_release(struct xsk_queue *q, unsigned int n);
+void xq_fill(struct xsk_queue *q, const uint64_t *addrs, unsigned int n);
+/* The base of the umem frame that holds desc addr (aligned mode). */
+static inline uint64_t xq_frame_base(uint64_t addr)
+{
+	return addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
+}
 /* Busy polling: wake the driver if the fill ring asks for it. */
 void xq_rx_kick(struct xsk_queue *q);
 
