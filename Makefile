@@ -34,8 +34,8 @@ obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # ---- modules -----------------------------------------------------------
 UTIL_SRCS := $(wildcard lib/util/*.c)
 EBPF_SRCS := $(wildcard ebpf/*.c)
-# core/ and core/control/ are target independent; core/x86 and core/nfp
-# are backends built separately.
+# core/ and core/control/ are target independent; the backend (core/x86,
+# later core/nfp beside it) and the daemon (core/daemon) are built below.
 CORE_SRCS := $(wildcard core/*.c core/control/*.c)
 CLI_SRCS  := $(wildcard loader/bpf-cli/*.c)
 CONF_SRCS := $(wildcard ebpf/tools/conformance/*.c)
