@@ -156,6 +156,21 @@ $(BUILD)/bin/flextoe: $(call obj,$(DAEMON_SRCS) $(X86_SRCS)) $(LIB_CORE) $(LIB_E
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/bin/flextoe
 BINS += $(BUILD)/bin/flextoe
+# The backend never calls the daemon (core/x86/README.md): no symbol the
+# backend's objects need may be one that the daemon's objects define; and
+# the daemon sees the backend through core/x86/x86.h only.
+X86_LAYER_OK := $(OBJ)/core/x86/layering.ok
+$(X86_LAYER_OK): $(call obj,$(X86_SRCS) $(DAEMON_SRCS))
+	@if grep -n '#include "core/x86/' core/daemon/*.[ch] | grep -v 'core/x86/x86\.h"'; then \
+		echo "core/daemon/ includes the backend's internals above: use core/x86/x86.h" >&2; \
+		rm -f $@; exit 1; fi
+	@nm -u $(call obj,$(X86_SRCS)) | awk 'NF == 2 { print $$2 }' | sort -u >$@.need
+	@nm -g --defined-only $(call obj,$(DAEMON_SRCS)) | awk 'NF == 3 { print $$3 }' | sort -u >$@.daemon
+	@if comm -12 $@.need $@.daemon | grep .; then \
+		echo "core/x86/ uses the core/daemon/ symbols above: the backend must not depend on the daemon" >&2; \
+		rm -f $@ $@.need $@.daemon; exit 1; fi
+	@rm -f $@.need $@.daemon && touch $@
+all: $(X86_LAYER_OK)
 
 # ---- flextoe-loaderd: loader/loaderd/*.c -> $(BUILD)/bin/flextoe-loaderd --
 # It verifies objects with the runtime (kernel verifier) and forwards to
