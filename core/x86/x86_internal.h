@@ -15,7 +15,9 @@
 /*
  * Calls go one way: x86.c (the API) -> the schedulers (worker.c, pipe.c)
  * -> loop.c (the receive loop and the engine thread's pass) -> control.c
- * (ARP, ICMP) -> xsk.c; steer.c and netdev.c are leaves.
+ * (ARP, ICMP) -> xsk.c, a caller also calling further down (a scheduler
+ * hands ARP to control.c, flushes xsk.c); steer.c and netdev.c are
+ * leaves that x86.c calls.
  */
 
 /* ---- steering program (steer.c) --------------------------------------- */
@@ -39,6 +41,7 @@ void steer_detach(struct steer *s, const struct netdev *nd);
 void steer_unload(struct steer *s);
 void steer_read_stats(const struct steer *s, uint64_t out[FTOE_STEER__MAX]);
 
+/* ---- the backend (x86.c) ------------------------------------------------ */
 struct worker;
 struct pipe;
 
