@@ -67,11 +67,22 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 		len -= 8;
 	}
 	if (len) {
-		uint64_t tail = 0;
+		/* The tail sits where it would in a whole word, padded with zeros:
+		 * fixed-size pieces at their offsets (no call to memcpy). */
+		uint8_t tail[8] = { 0 };
+		size_t i = 0;
 
-		/* The odd tail sits where it would in a whole word: padded with zeros. */
-		__builtin_memcpy(&tail, p, len);
-		acc = add_carry(acc, tail);
+		if (len & 4) {
+			__builtin_memcpy(tail, p, 4);
+			i = 4;
+		}
+		if (len & 2) {
+			__builtin_memcpy(tail + i, p + i, 2);
+			i += 2;
+		}
+		if (len & 1)
+			tail[i] = p[i];
+		acc = add_carry(acc, load64(tail));
 	}
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	acc = (acc & 0xffffffffu) + (acc >> 32);
@@ -100,10 +111,9 @@ uint16_t ftoe_csum(const void *buf, size_t len)
 uint32_t ftoe_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
 			   uint8_t proto, uint16_t l4_len)
 {
-	uint32_t sum = ftoe_csum_add(0, saddr, 4);
-
-	sum = ftoe_csum_add(sum, daddr, 4);
-	return sum + proto + l4_len;
+	/* Four words and two numbers: summed directly, every segment has one. */
+	return (uint32_t)ftoe_get_be16(saddr) + ftoe_get_be16(saddr + 2) +
+	       ftoe_get_be16(daddr) + ftoe_get_be16(daddr + 2) + proto + l4_len;
 }
 
 uint32_t ftoe_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
