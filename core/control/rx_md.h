@@ -12,7 +12,7 @@ struct flextoe_md;
 /*
  * After the rx-pre hook passes a frame, the backend copies the hook's
  * struct flextoe_md into the headroom right in front of the frame
- * (FTOE_ENG_F_RX_MD; core/x86/loop.c rx_pre()).  The control plane reads
+ * (FTOE_ENG_F_RX_MD; core/x86/worker.c rx_pre()).  The control plane reads
  * it there: classify's app_ctx for SYNs (conn.c) and the VLAN tags
  * vlan_strip popped, so answers to a tagged peer go back on its VLAN (a
  * flow's VLAN is conn state, DESIGN.md section 3).
