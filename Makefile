@@ -34,8 +34,8 @@ obj = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # ---- modules -----------------------------------------------------------
 UTIL_SRCS := $(wildcard lib/util/*.c)
 EBPF_SRCS := $(wildcard ebpf/*.c)
-# core/ and core/control/ are target independent; core/x86 and core/nfp
-# are backends built separately.
+# core/ and core/control/ are target independent; the backend (core/x86,
+# later core/nfp beside it) and the daemon (core/daemon) are built below.
 CORE_SRCS := $(wildcard core/*.c core/control/*.c)
 CLI_SRCS  := $(wildcard loader/bpf-cli/*.c)
 CONF_SRCS := $(wildcard ebpf/tools/conformance/*.c)
@@ -137,22 +137,40 @@ $(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
 $(BUILD)/tests/tools/tcp-harness: $(LIB_CORE)
 all: $(TOOL_BINS)
 
-# ---- the engine daemon: core/x86/*.c -> $(BUILD)/bin/flextoe -----------
+# ---- the engine daemon: core/daemon/*.c + core/x86/*.c -> $(BUILD)/bin/flextoe
+# core/daemon/ is the program (options, run dir, applications, control
+# socket, hooks); core/x86/ the AF_XDP backend it runs the engine on.
 # The steering XDP program (core/x86/steer.bpf.c) is compiled by clang and
 # embedded in the binary by core/x86/steer_obj.c (.incbin), so the daemon
 # needs nothing from the build tree at run time.
 X86_SRCS  := $(filter-out %.bpf.c,$(wildcard core/x86/*.c))
+DAEMON_SRCS := $(wildcard core/daemon/*.c)
 STEER_OBJ := $(OBJ)/core/x86/flextoe_steer.bpf.o
 $(STEER_OBJ): core/x86/steer.bpf.c core/x86/steer_cfg.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -I. -c -o $@ $<
 $(OBJ)/core/x86/steer_obj.o: $(STEER_OBJ)
 $(OBJ)/core/x86/steer_obj.o: CPPFLAGS += -DFTOE_STEER_OBJ='"$(abspath $(STEER_OBJ))"'
-$(BUILD)/bin/flextoe: $(call obj,$(X86_SRCS)) $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
+$(BUILD)/bin/flextoe: $(call obj,$(DAEMON_SRCS) $(X86_SRCS)) $(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/bin/flextoe
 BINS += $(BUILD)/bin/flextoe
+# The backend never calls the daemon (core/x86/README.md): no symbol the
+# backend's objects need may be one that the daemon's objects define; and
+# the daemon sees the backend through core/x86/x86.h only.
+X86_LAYER_OK := $(OBJ)/core/x86/layering.ok
+$(X86_LAYER_OK): $(call obj,$(X86_SRCS) $(DAEMON_SRCS))
+	@if grep -n '#include "core/x86/' core/daemon/*.[ch] | grep -v 'core/x86/x86\.h"'; then \
+		echo "core/daemon/ includes the backend's internals above: use core/x86/x86.h" >&2; \
+		rm -f $@; exit 1; fi
+	@nm -u $(call obj,$(X86_SRCS)) | awk 'NF == 2 { print $$2 }' | sort -u >$@.need
+	@nm -g --defined-only $(call obj,$(DAEMON_SRCS)) | awk 'NF == 3 { print $$3 }' | sort -u >$@.daemon
+	@if comm -12 $@.need $@.daemon | grep .; then \
+		echo "core/x86/ uses the core/daemon/ symbols above: the backend must not depend on the daemon" >&2; \
+		rm -f $@ $@.need $@.daemon; exit 1; fi
+	@rm -f $@.need $@.daemon && touch $@
+all: $(X86_LAYER_OK)
 
 # ---- flextoe-loaderd: loader/loaderd/*.c -> $(BUILD)/bin/flextoe-loaderd --
 # It verifies objects with the runtime (kernel verifier) and forwards to

@@ -1,7 +1,7 @@
 /* hooks.h - the pipeline's hook points (rx-pre, rx-post, tx-post): program chains, verdict rules, lock-free swap.
  *
  * Target independent: a program is an opaque handle, run through a
- * callback the backend provides (core/x86/hooks_ebpf.c runs eBPF programs
+ * callback the daemon provides (core/daemon/hooks_ebpf.c runs eBPF programs
  * with the runtime in ebpf/), so the core never depends on ebpf/.
  *
  * Data path (readers): ftoe_hooks_run() loads the hook's chain - an

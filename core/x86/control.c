@@ -1,28 +1,21 @@
-/* control.c - glue between the workers, the ARP/ICMP control plane and the engine's ftoe_io. */
+/* control.c - ARP and ICMP on the engine's address for this backend, and the engine's ftoe_io (xmit, clock, neighbours). */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
-#include "core/x86/backend.h"
+#include "core/control/rx_md.h"
+#include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
 #define ANNOUNCE_AGAIN_NS 2000000000ull  /* RFC 5227 2.3: a second announcement 2 s later */
+#define CTL_POLL_MAX_NS   100000000ull   /* ARP timers run at least every 100 ms */
 #define MAX_RESOLVED 16
 
-uint64_t be_now_ns(void)
+/* ARP and ICMP frames leave on queue 0: the one thread that receives
+ * them (the worker, or an ingress thread of the pipeline) serves it or
+ * takes its tx_lock as anyone else does. */
+static struct xsk_queue *ctl_queue(struct x86_backend *be)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ARP and ICMP frames leave on the calling worker's queue, or queue 0. */
-static struct xsk_queue *ctl_queue(struct backend *be)
-{
-	struct xsk_queue *q = worker_current_queue();
-
-	return q ? q : &be->queues[0];
+	return &be->queues[0];
 }
 
 /* Addresses resolved inside ftoe_arp_rx are collected here and handed to
@@ -33,7 +26,7 @@ static __thread unsigned int nr_resolved;
 
 static int arp_xmit(void *ctx, const void *frame, size_t len)
 {
-	struct backend *be = ctx;
+	struct x86_backend *be = ctx;
 
 	return xq_xmit(ctl_queue(be), frame, len);
 }
@@ -45,37 +38,33 @@ static void arp_resolved(void *ctx, uint32_t ip_be)
 		resolved_ips[nr_resolved++] = ip_be;
 }
 
-static void notify_resolved(struct backend *be)
+static void notify_resolved(struct x86_backend *be)
 {
 	unsigned int n = nr_resolved;
 
 	nr_resolved = 0;
 	if (!n || !be->eng)
 		return;
-	if (be->eng_locked)
-		pthread_mutex_lock(&be->eng_lock);
 	for (unsigned int i = 0; i < n; i++)
 		ftoe_engine_neigh_ready(be->eng, resolved_ips[i]);
-	if (be->eng_locked)
-		pthread_mutex_unlock(&be->eng_lock);
 }
 
 static int icmp_xmit(void *ctx, const void *frame, size_t len)
 {
-	struct backend *be = ctx;
+	struct x86_backend *be = ctx;
 
 	return xq_xmit(ctl_queue(be), frame, len);
 }
 
-int control_init(struct backend *be)
+int control_init(struct x86_backend *be)
 {
 	struct ftoe_arp_cfg acfg = {
-		.ip_be = be->opts.ip_be,
-		.prefix_len = be->opts.prefix_len,
-		.gateway_be = be->opts.gateway_be,
+		.ip_be = be->cfg.ip_be,
+		.prefix_len = be->cfg.prefix_len,
+		.gateway_be = be->cfg.gateway_be,
 	};
 	struct ftoe_arp_ops aops = { .ctx = be, .xmit = arp_xmit, .resolved = arp_resolved };
-	struct ftoe_icmp_cfg icfg = { .ip_be = be->opts.ip_be };
+	struct ftoe_icmp_cfg icfg = { .ip_be = be->cfg.ip_be };
 	struct ftoe_icmp_ops iops = { .ctx = be, .xmit = icmp_xmit };
 	int err;
 
@@ -85,42 +74,61 @@ int control_init(struct backend *be)
 	err = ftoe_arp_init(&be->arp, &acfg, &aops);
 	if (!err)
 		err = ftoe_icmp_init(&be->icmp, &icfg, &iops);
-	if (err)
+	if (err) {
 		pr_err("%s: cannot set up ARP/ICMP (MAC %02x:%02x:%02x:%02x:%02x:%02x): %s",
 		       be->nd.name, be->nd.mac[0], be->nd.mac[1], be->nd.mac[2], be->nd.mac[3],
 		       be->nd.mac[4], be->nd.mac[5], strerror(-err));
-	return err;
+		pthread_mutex_destroy(&be->ctl_lock);
+		return err;
+	}
+	be->ctl_ready = true;
+	return 0;
 }
 
-void control_arp_rx(struct backend *be, const void *frame, size_t len)
+void control_fini(struct x86_backend *be)
+{
+	if (!be->ctl_ready)
+		return;
+	be->ctl_ready = false;
+	pthread_mutex_destroy(&be->ctl_lock);
+}
+
+static void arp_rx(struct x86_backend *be, const void *frame, size_t len)
 {
 	struct ftoe_vlan vlan;
-	uint64_t now = be_now_ns();
+	uint64_t now = x86_now_ns();
 
 	/* the tags vlan_strip popped, from rx_pre()'s record in front of the
 	 * frame: a tagged request gets a tagged reply */
-	ftoe_rx_vlan(be->hooks, now, frame, &vlan);
+	ftoe_rx_vlan(be->cfg.hooks, now, frame, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
 	ftoe_arp_rx_vlan(&be->arp, frame, len, &vlan, now);
 	pthread_mutex_unlock(&be->ctl_lock);
 	notify_resolved(be);
 }
 
-void control_icmp_rx(struct backend *be, struct xsk_queue *q, void *frame, size_t len)
+static void icmp_rx(struct x86_backend *be, void *frame, size_t len)
 {
 	struct ftoe_vlan vlan;
 
-	(void)q;
-	ftoe_rx_vlan(be->hooks, be_now_ns(), frame, &vlan);
+	ftoe_rx_vlan(be->cfg.hooks, x86_now_ns(), frame, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
 	ftoe_icmp_rx_vlan(&be->icmp, frame, len, &vlan);
 	pthread_mutex_unlock(&be->ctl_lock);
 }
 
-/* ARP retries/expiry and the announcements; ns until the next deadline. */
-uint64_t control_poll(struct backend *be)
+void control_rx(struct x86_backend *be, unsigned int kind, void *frame, size_t len)
 {
-	uint64_t now = be_now_ns(), next;
+	if (kind == RX_ARP)
+		arp_rx(be, frame, len);
+	else if (kind == RX_ICMP)
+		icmp_rx(be, frame, len);
+}
+
+/* ARP retries/expiry and the announcements; ns until the next deadline. */
+static uint64_t arp_timers(struct x86_backend *be, uint64_t now)
+{
+	uint64_t next;
 
 	pthread_mutex_lock(&be->ctl_lock);
 	if (be->announce_at_ns && now >= be->announce_at_ns) {
@@ -134,11 +142,46 @@ uint64_t control_poll(struct backend *be)
 	return next;
 }
 
+uint64_t control_poll(struct x86_backend *be)
+{
+	uint64_t now = x86_now_ns(), t;
+
+	if (now >= be->ctl_next_ns) {
+		t = arp_timers(be, now);
+		be->ctl_next_ns = now + (t < CTL_POLL_MAX_NS ? t : CTL_POLL_MAX_NS);
+	}
+	return be->ctl_next_ns > now ? be->ctl_next_ns - now : 0;
+}
+
+void control_announce(struct x86_backend *be)
+{
+	pthread_mutex_lock(&be->ctl_lock);
+	ftoe_arp_announce(&be->arp);
+	be->announce_at_ns = x86_now_ns() + ANNOUNCE_AGAIN_NS;
+	pthread_mutex_unlock(&be->ctl_lock);
+}
+
+void control_log_stats(struct x86_backend *be)
+{
+	if (!be->ctl_ready)
+		return;
+	pthread_mutex_lock(&be->ctl_lock);
+	pr_info("arp: rx %lu malformed %lu conflicts %lu; sent %lu replies %lu requests; "
+		"resolved %lu timeouts %lu", be->arp.stats.rx, be->arp.stats.rx_malformed,
+		be->arp.stats.rx_conflict, be->arp.stats.replies_sent, be->arp.stats.requests_sent,
+		be->arp.stats.resolved, be->arp.stats.timeouts);
+	pr_info("icmp: rx %lu echo replies %lu; dropped: truncated %lu bad checksum %lu "
+		"fragments %lu not echo %lu", be->icmp.stats.rx, be->icmp.stats.echo_replies,
+		be->icmp.stats.truncated, be->icmp.stats.bad_csum, be->icmp.stats.fragments,
+		be->icmp.stats.not_echo);
+	pthread_mutex_unlock(&be->ctl_lock);
+}
+
 /* ---- struct ftoe_io for the engine ------------------------------------ */
 
 static int io_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
 {
-	struct backend *be = ctx;
+	struct x86_backend *be = ctx;
 
 	if (q >= be->nr_queues)
 		q = 0;
@@ -150,7 +193,7 @@ static int io_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
 static int io_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
 		      const struct flextoe_md *md)
 {
-	struct backend *be = ctx;
+	struct x86_backend *be = ctx;
 
 	if (q >= be->nr_queues)
 		q = 0;
@@ -160,16 +203,16 @@ static int io_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
 static uint64_t io_now_ns(void *ctx)
 {
 	(void)ctx;
-	return be_now_ns();
+	return x86_now_ns();
 }
 
 static int io_neigh_lookup(void *ctx, uint32_t ip_be, uint8_t mac[6])
 {
-	struct backend *be = ctx;
+	struct x86_backend *be = ctx;
 	int err;
 
 	pthread_mutex_lock(&be->ctl_lock);
-	err = ftoe_arp_lookup(&be->arp, ip_be, mac, be_now_ns());
+	err = ftoe_arp_lookup(&be->arp, ip_be, mac, x86_now_ns());
 	pthread_mutex_unlock(&be->ctl_lock);
 	/* The engine only knows "resolving" (-EAGAIN) and failure. */
 	return err;
@@ -178,7 +221,7 @@ static int io_neigh_lookup(void *ctx, uint32_t ip_be, uint8_t mac[6])
 /* The VLAN the neighbour cache learned ip_be (a next hop) on. */
 static int io_neigh_vlan(void *ctx, uint32_t ip_be, struct ftoe_vlan *vlan)
 {
-	struct backend *be = ctx;
+	struct x86_backend *be = ctx;
 	int err;
 
 	pthread_mutex_lock(&be->ctl_lock);
@@ -187,26 +230,12 @@ static int io_neigh_vlan(void *ctx, uint32_t ip_be, struct ftoe_vlan *vlan)
 	return err;
 }
 
-static void io_wake(void *ctx)
+void control_io_init(struct x86_backend *be, struct ftoe_io *io)
 {
-	workers_wake(ctx);
-}
-
-void control_io_init(struct backend *be)
-{
-	be->io.ctx = be;
-	be->io.xmit = io_xmit;
-	be->io.xmit_md = io_xmit_md;
-	be->io.now_ns = io_now_ns;
-	be->io.neigh_lookup = io_neigh_lookup;
-	be->io.neigh_vlan = io_neigh_vlan;
-	be->io.wake = io_wake;
-}
-
-void control_announce(struct backend *be)
-{
-	pthread_mutex_lock(&be->ctl_lock);
-	ftoe_arp_announce(&be->arp);
-	be->announce_at_ns = be_now_ns() + ANNOUNCE_AGAIN_NS;
-	pthread_mutex_unlock(&be->ctl_lock);
+	io->ctx = be;
+	io->xmit = io_xmit;
+	io->xmit_md = io_xmit_md;
+	io->now_ns = io_now_ns;
+	io->neigh_lookup = io_neigh_lookup;
+	io->neigh_vlan = io_neigh_vlan;
 }

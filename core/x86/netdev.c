@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
+#include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
 /* Real rx queues: AF_XDP binds to queue ids below the device's

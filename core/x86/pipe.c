@@ -8,25 +8,24 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/byteorder.h"
+#include "core/hooks.h"
 #include "core/pipeline.h"
-#include "core/segment.h"
-#include "core/x86/app.h"
-#include "core/x86/backend.h"
 #include "core/x86/spsc.h"
+#include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
 /*
  * Threads and what they own (docs/engine.md "Threads and CPU use"):
  *
  *   ingress (IN)   AF_XDP rx and fill rings of its queues; the rx-pre hook;
- *                  ARP/ICMP/TCP classification; the read-only part of
+ *                  ARP/ICMP/TCP classification (rx_burst, loop.c, as the
+ *                  single worker does); the read-only part of
  *                  pre-processing (ftoe_engine_rx_prepare: validation,
  *                  checksums, flow lookup) into struct ftoe_rx_item.
  *   protocol (PROTO)  everything that writes engine state: the protocol
  *                  stage, rx-post hook, post-processing, flow scheduler,
  *                  timers, the control plane (SYN/RST/unknown flows, ARP,
- *                  ICMP) and the applications (app_server_poll).
+ *                  ICMP) and the applications (engine_pass, loop.c).
  *   egress (OUT)   the tx-post hook, the AF_XDP tx and completion rings of
  *                  every queue, and the kicks (in copy mode the kernel
  *                  transmits inside them: the costliest syscalls).
@@ -65,17 +64,13 @@
 
 #define RX_BATCH        XQ_BATCH
 #define TX_RING_SLOTS   512
-#define CTL_POLL_MAX_NS 100000000ull	/* ARP timers at least every 100 ms */
-#define IPPROTO_ICMP_   1
-
-enum { SLOT_TCP = 0, SLOT_ARP, SLOT_ICMP };
 
 /* IN -> PROTO */
 struct pipe_rx_slot {
 	struct ftoe_rx_item it;	/* it.frame: the frame in the queue's umem */
 	uint64_t addr;		/* the umem frame's base, for the fill ring */
 	uint16_t len;
-	uint8_t kind;		/* SLOT_* */
+	uint8_t kind;		/* enum rx_kind */
 	uint8_t qi;		/* index into the IN thread's queues */
 } __attribute__((aligned(8)));
 
@@ -102,7 +97,7 @@ struct pipe;
 static __thread bool tls_proto;
 
 struct pipe_thread {
-	struct backend *be;
+	struct x86_backend *be;
 	struct pipe *p;
 	unsigned int idx, roles;
 	char name[16];
@@ -135,28 +130,10 @@ struct pipe {
 	bool tx_pushed;			/* since the last kick of OUT */
 	bool tx_full;			/* an xmit found tx full this round */
 	bool poll_again;		/* io.wake from PROTO itself */
-	uint64_t ctl_next_ns;
 	uint64_t tx_frames, tx_full_cnt, tx_too_big;
 	/* OUT thread only */
 	uint64_t out_frames, out_retry;
 };
-
-static void frames_fill(struct xsk_queue *q, const uint64_t *addrs, unsigned int n)
-{
-	uint32_t idx;
-
-	if (!n)
-		return;
-	/* Cannot fail: a queue's rx frames live only in its fill and rx
-	 * rings and in this pipeline, and the fill ring holds all of them. */
-	if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n) {
-		pr_err("queue %u: fill ring full (frame accounting bug); frames lost", q->id);
-		return;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addrs[i];
-	xsk_ring_prod__submit(&q->fill, n);
-}
 
 /* ---- ingress ------------------------------------------------------------ */
 
@@ -176,7 +153,7 @@ static unsigned int in_take_returns(struct pipe_thread *t)
 		}
 		spsc_cons_release(&t->ret, n);
 		for (unsigned int qi = 0; qi < t->nq; qi++) {
-			frames_fill(t->qs[qi], addrs[qi], cnt[qi]);
+			xq_fill(t->qs[qi], addrs[qi], cnt[qi]);
 			cnt[qi] = 0;
 		}
 		total += n;
@@ -184,16 +161,14 @@ static unsigned int in_take_returns(struct pipe_thread *t)
 	return total;
 }
 
-/* One rx batch of queue qi: rx-pre, classification and the read-only
- * pre-processing, into the ring to PROTO; dropped frames go straight back
- * to the fill ring. */
+/* One rx burst of queue qi (rx-pre, classification) and the read-only
+ * pre-processing of its TCP segments, into the ring to PROTO. */
 static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 {
-	struct backend *be = t->be;
+	struct x86_backend *be = t->be;
 	struct xsk_queue *q = t->qs[qi];
-	uint64_t back[RX_BATCH];
-	unsigned int nback = 0, pushed = 0;
-	uint32_t ridx, sidx, n, room;
+	struct rx_frame fr[RX_BATCH];
+	uint32_t sidx, n, nf, room;
 
 	room = spsc_prod_reserve(&t->rx, RX_BATCH, &sidx);
 	if (!room) {
@@ -202,75 +177,23 @@ static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 		t->rx_blocked = true;
 		return 0;
 	}
-	n = xsk_ring_cons__peek(&q->rx, room, &ridx);
-	if (!n)
-		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct xdp_desc *d = xsk_ring_cons__rx_desc(&q->rx, ridx + i);
-		uint64_t base = d->addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
-		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
-		uint32_t len = d->len;
-		struct pipe_rx_slot *s;
-		uint16_t type;
-		uint8_t kind;
+	n = rx_burst(be, q, room, fr, &nf);
+	for (uint32_t i = 0; i < nf; i++) {
+		struct pipe_rx_slot *s = spsc_slot(&t->rx, sidx + i);
 
-		q->st.rx_frames++;
-		if (ftoe_hooks_active(be->hooks, FLEXTOE_HOOK_RX_PRE)) {
-			len = worker_rx_pre(be, q, f, len,
-					    XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
-			if (!len)
-				goto drop;
-		} else {
-			worker_rx_md_clear(f, XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
-		}
-		if (len < FTOE_ETH_HLEN) {
-			q->st.rx_runt++;
-			goto drop;
-		}
-		type = ftoe_get_be16(f + 12);
-		if (type == FTOE_ETH_P_ARP) {
-			q->st.rx_arp++;
-			kind = SLOT_ARP;
-		} else if (type == FTOE_ETH_P_IPV4 && len >= FTOE_ETH_HLEN + 20) {
-			uint8_t proto = f[FTOE_ETH_HLEN + 9];
-
-			if (proto == FTOE_IPPROTO_TCP) {
-				q->st.rx_tcp++;
-				kind = SLOT_TCP;
-			} else if (proto == IPPROTO_ICMP_) {
-				q->st.rx_icmp++;
-				kind = SLOT_ICMP;
-			} else {
-				q->st.rx_other++;
-				goto drop;
-			}
-		} else {
-			if (type == FTOE_ETH_P_IPV4)
-				q->st.rx_runt++;
-			else
-				q->st.rx_other++;
-			goto drop;
-		}
-		s = spsc_slot(&t->rx, sidx + pushed);
-		s->addr = base;
-		s->len = (uint16_t)len;
-		s->kind = kind;
+		s->addr = fr[i].addr;
+		s->len = fr[i].len;
+		s->kind = fr[i].kind;
 		s->qi = (uint8_t)qi;
-		if (kind == SLOT_TCP)
-			ftoe_engine_rx_prepare(be->eng, f, (uint16_t)len, &s->it);
+		if (fr[i].kind == RX_TCP)
+			ftoe_engine_rx_prepare(be->eng, fr[i].data, fr[i].len, &s->it);
 		else
-			s->it.frame = f;
-		pushed++;
-		continue;
-drop:
-		back[nback++] = base;
+			s->it.frame = fr[i].data;
 	}
-	xsk_ring_cons__release(&q->rx, n);
-	frames_fill(q, back, nback);
-	if (pushed) {
-		t->q_out[qi] += pushed;
-		t->items += pushed;
-		spsc_prod_submit(&t->rx, pushed);
+	if (nf) {
+		t->q_out[qi] += nf;
+		t->items += nf;
+		spsc_prod_submit(&t->rx, nf);
 		spsc_waiter_kick(&t->p->proto->wait);
 	}
 	return n;
@@ -314,7 +237,7 @@ static void proto_return(struct pipe_thread *in, const struct pipe_rx_slot *s)
 /* One batch from IN thread in, handled in ring order. */
 static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
 {
-	struct backend *be = in->be;
+	struct x86_backend *be = in->be;
 	struct ftoe_rx_item items[RX_BATCH];
 	unsigned int nt = 0;
 	uint32_t idx, n;
@@ -325,7 +248,7 @@ static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
 	for (uint32_t i = 0; i < n; i++) {
 		struct pipe_rx_slot *s = spsc_slot(&in->rx, idx + i);
 
-		if (s->kind == SLOT_TCP) {
+		if (s->kind == RX_TCP) {
 			items[nt++] = s->it;
 			continue;
 		}
@@ -334,10 +257,7 @@ static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
 			ftoe_engine_rx_items(be->eng, in->qs[s->qi]->id, items, nt);
 			nt = 0;
 		}
-		if (s->kind == SLOT_ARP)
-			control_arp_rx(be, s->it.frame, s->len);
-		else
-			control_icmp_rx(be, in->qs[s->qi], (void *)(uintptr_t)s->it.frame, s->len);
+		control_rx(be, s->kind, (void *)(uintptr_t)s->it.frame, s->len);
 	}
 	if (nt)
 		ftoe_engine_rx_items(be->eng, in->qs[0]->id, items, nt);
@@ -364,31 +284,18 @@ static void proto_kick_out(struct pipe *p)
 static unsigned int proto_pass(struct pipe_thread *t, uint64_t *next)
 {
 	struct pipe *p = t->p;
-	struct backend *be = t->be;
 	unsigned int work = 0;
-	uint64_t now, d;
 
 	p->tx_full = false;
 	for (unsigned int i = 0; i < p->nin; i++)
 		work += proto_rx(p, p->in[i]);
 	proto_kick_out(p);
-	/* The engine keeps one set of timers and one scheduler for all
-	 * queues (its q argument is not used), so one poll serves them all. */
-	*next = ftoe_engine_poll(be->eng, be->queues[0].id);
-	work += app_server_poll(be);
+	work += engine_pass(t->be, next);
 	if (p->poll_again) {
 		/* an application queued data: the scheduler has work */
 		p->poll_again = false;
 		*next = 0;
 	}
-	now = be_now_ns();
-	if (now >= p->ctl_next_ns) {
-		d = control_poll(be);
-		p->ctl_next_ns = now + (d < CTL_POLL_MAX_NS ? d : CTL_POLL_MAX_NS);
-	}
-	d = p->ctl_next_ns > now ? p->ctl_next_ns - now : 0;
-	if (d < *next)
-		*next = d;
 	proto_kick_out(p);
 	return work;
 }
@@ -397,7 +304,7 @@ static unsigned int proto_pass(struct pipe_thread *t, uint64_t *next)
 static int pipe_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
 			const struct flextoe_md *md)
 {
-	struct backend *be = ctx;
+	struct x86_backend *be = ctx;
 	struct pipe *p = be->pipe;
 	struct pipe_tx_slot *s;
 	uint32_t idx;
@@ -446,7 +353,7 @@ static int pipe_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
 static unsigned int out_pass(struct pipe_thread *t)
 {
 	struct pipe *p = t->p;
-	struct backend *be = t->be;
+	struct x86_backend *be = t->be;
 	bool touched[FTOE_STEER_MAX_QUEUES] = { false };
 	uint32_t idx, n, done = 0;
 
@@ -505,7 +412,7 @@ static bool has_work(struct pipe_thread *t)
 static void *pipe_main(void *arg)
 {
 	struct pipe_thread *t = arg;
-	struct backend *be = t->be;
+	struct x86_backend *be = t->be;
 	struct pipe *p = t->p;
 	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
 	nfds_t npfd = 0;
@@ -518,21 +425,16 @@ static void *pipe_main(void *arg)
 			pfd[npfd++].events = POLLIN;
 		}
 	if (t->roles & PIPE_OUT)
-		for (unsigned int i = 0; i < be->nr_queues; i++) {
-			/* kicks: the queue's owner batches them (xq_xmit_raw) */
-			pthread_mutex_lock(&be->queues[i].tx_lock);
-			be->queues[i].owner = pthread_self();
-			be->queues[i].has_owner = true;
-			pthread_mutex_unlock(&be->queues[i].tx_lock);
-		}
-	if (t->roles & PIPE_PROTO && app_server_fd() >= 0) {
-		pfd[npfd].fd = app_server_fd();
+		for (unsigned int i = 0; i < be->nr_queues; i++)
+			xq_set_owner(&be->queues[i]);	/* it batches their tx kicks */
+	if (t->roles & PIPE_PROTO && be->app.fd >= 0) {
+		pfd[npfd].fd = be->app.fd;
 		pfd[npfd++].events = POLLIN;
 	}
 	pfd[npfd].fd = t->wait.efd;
 	pfd[npfd++].events = POLLIN;
 	/* Every thread here runs hook programs (rx-pre, rx-post, tx-post). */
-	if (ftoe_hooks_thread_register(be->hooks))
+	if (ftoe_hooks_thread_register(be->cfg.hooks))
 		pr_warn("%s: too many hook reader threads; hooks run on the slow path", t->name);
 
 	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
@@ -540,19 +442,19 @@ static void *pipe_main(void *arg)
 		unsigned int work = 0;
 		struct timespec ts, *to;
 
-		ftoe_hooks_quiescent(be->hooks);
+		ftoe_hooks_quiescent(be->cfg.hooks);
 		if (t->roles & PIPE_IN)
 			work += in_pass(t);
 		if (t->roles & PIPE_PROTO)
 			work += proto_pass(t, &next);
 		if (t->roles & PIPE_OUT)
 			work += out_pass(t);
-		if (t->roles & PIPE_IN && (work || be->opts.busy_poll))
+		if (t->roles & PIPE_IN && (work || be->cfg.busy_poll))
 			for (unsigned int i = 0; i < t->nq; i++)
 				xq_rx_kick(t->qs[i]);
 		/* (a full ring to OUT is no reason to spin: OUT wakes us) */
 		if (work || (next == 0 && !(t->roles & PIPE_PROTO && p->tx_full)) ||
-		    be->opts.busy_poll)
+		    be->cfg.busy_poll)
 			continue;
 		/* Idle: say so, look once more, then block (poll() on the
 		 * sockets also serves the fill ring's need_wakeup). */
@@ -564,7 +466,7 @@ static void *pipe_main(void *arg)
 			continue;
 		}
 		t->sleeps++;
-		ftoe_hooks_thread_offline(be->hooks);
+		ftoe_hooks_thread_offline(be->cfg.hooks);
 		/* blocked on PROTO: its eventfd only (the last pollfd); a
 		 * deadline due now while OUT is full: 1 ms at most */
 		to = be_timeout_ts(next == 0 ? 1000000ull : next, &ts);
@@ -573,7 +475,7 @@ static void *pipe_main(void *arg)
 			pr_err("%s: poll: %s", t->name, strerror(errno));
 			break;
 		}
-		ftoe_hooks_thread_online(be->hooks);
+		ftoe_hooks_thread_online(be->cfg.hooks);
 		spsc_waiter_done(&t->wait);
 		if (pfd[npfd - 1].revents & POLLIN) {
 			uint64_t v;
@@ -582,8 +484,7 @@ static void *pipe_main(void *arg)
 				pr_debug("%s: eventfd: %s", t->name, strerror(errno));
 		}
 	}
-	ftoe_hooks_thread_unregister(be->hooks);
-	hx_thread_exit();
+	ftoe_hooks_thread_unregister(be->cfg.hooks);
 	return NULL;
 }
 
@@ -614,9 +515,9 @@ static uint32_t pow2_at_least(uint32_t v)
 }
 
 /* Threads and rings for --workers N (N > 1); see the top of the file. */
-int pipe_start(struct backend *be)
+int pipe_start(struct x86_backend *be)
 {
-	unsigned int n = be->opts.workers, nin = n == 2 ? 1 : n - 2;
+	unsigned int n = be->cfg.workers, nin = n == 2 ? 1 : n - 2;
 	struct pipe *p;
 	int err;
 
@@ -686,7 +587,6 @@ int pipe_start(struct backend *be)
 	err = spsc_init(&p->tx, TX_RING_SLOTS, sizeof(struct pipe_tx_slot));
 	if (err)
 		goto nomem;
-	p->ctl_next_ns = 0;
 	be->pipe = p;
 	for (unsigned int i = 0; i < n; i++) {
 		struct pipe_thread *t = &p->th[i];
@@ -708,7 +608,7 @@ fail:
 	return err;
 }
 
-void pipe_wake(struct backend *be)
+static void pipe_wake(struct x86_backend *be)
 {
 	struct pipe *p = be->pipe;
 	uint64_t one = 1;
@@ -722,9 +622,9 @@ void pipe_wake(struct backend *be)
 }
 
 /* io.wake: work for the engine (an application's data to send).  On the
- * PROTO thread itself (app_server_poll) no syscall: it polls the engine
+ * PROTO thread itself (the applications' poll) no syscall: it polls the engine
  * again before it sleeps. */
-void pipe_wake_proto(struct backend *be)
+void pipe_wake_proto(struct x86_backend *be)
 {
 	struct pipe *p = be->pipe;
 	uint64_t one = 1;
@@ -737,7 +637,7 @@ void pipe_wake_proto(struct backend *be)
 		pr_debug("wake %s: %s", p->proto->name, strerror(errno));
 }
 
-void pipe_stop(struct backend *be)
+void pipe_stop(struct x86_backend *be)
 {
 	struct pipe *p = be->pipe;
 
@@ -759,9 +659,10 @@ void pipe_stop(struct backend *be)
 }
 
 /* The engine's xmit for --workers N > 1 (before ftoe_engine_create). */
-void pipe_io_init(struct backend *be)
+void pipe_io_init(struct x86_backend *be, struct ftoe_io *io)
 {
-	be->io.xmit = pipe_xmit;
-	if (be->io.xmit_md)
-		be->io.xmit_md = pipe_xmit_md;
+	(void)be;
+	io->xmit = pipe_xmit;
+	if (io->xmit_md)
+		io->xmit_md = pipe_xmit_md;
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
+#include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
 int steer_load(struct steer *s, uint32_t engine_ip_be)

@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
+#include "core/hooks.h"
+#include "core/x86/x86.h"
+#include "core/x86/xsk.h"
 #include "lib/util/log.h"
 
 /*
@@ -14,11 +16,12 @@
  * between workers): frames [0, XQ_RX_FRAMES) circulate through the fill
  * and rx rings, frames [XQ_RX_FRAMES, +XQ_TX_FRAMES) through a free list
  * and the tx and completion rings.  Since the rx frames only ever live in
- * those two rings and the fill ring is as large as their number, returning
- * a received frame to the fill ring always finds space.
+ * those two rings or with the thread that received them (until xq_fill),
+ * and the fill ring is as large as their number, returning a received
+ * frame to the fill ring always finds space.
  */
 
-int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id)
+int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id, struct ftoe_hooks *hooks)
 {
 	struct xsk_umem_config ucfg = {
 		.fill_size = XQ_RING_SIZE,
@@ -42,6 +45,7 @@ int xq_create(struct xsk_queue *q, const char *ifname, unsigned int id)
 	memset(q, 0, sizeof(*q));
 	q->id = id;
 	q->fd = -1;
+	q->hooks = hooks;
 	pthread_mutex_init(&q->tx_lock, NULL);
 	q->area_size = (size_t)(XQ_RX_FRAMES + XQ_TX_FRAMES) * XQ_FRAME_SIZE;
 	q->area = mmap(NULL, q->area_size, PROT_READ | PROT_WRITE,
@@ -148,11 +152,11 @@ static bool tx_post(struct xsk_queue *q, const void **frame, size_t *len,
 		return true;	/* xq_xmit_raw refuses it */
 	if (md) {
 		hf.md = *md;
-		hf.md.tstamp_ns = be_now_ns();	/* now, not the engine's batch time */
+		hf.md.tstamp_ns = x86_now_ns();	/* now, not the engine's batch time */
 	} else {
-		hx_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+		xq_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
 	}
-	if (ftoe_hooks_run(be_hooks, FLEXTOE_HOOK_TX_POST, &hf) != FTOE_XDP_PASS) {
+	if (ftoe_hooks_run(q->hooks, FLEXTOE_HOOK_TX_POST, &hf) != FTOE_XDP_PASS) {
 		pthread_mutex_lock(&q->tx_lock);
 		q->st.tx_hook_drop++;
 		pthread_mutex_unlock(&q->tx_lock);
@@ -171,7 +175,7 @@ int xq_xmit(struct xsk_queue *q, const void *frame, size_t len)
 int xq_xmit_md(struct xsk_queue *q, const void *frame, size_t len,
 	       const struct flextoe_md *md)
 {
-	if (ftoe_hooks_active(be_hooks, FLEXTOE_HOOK_TX_POST) && !tx_post(q, &frame, &len, md))
+	if (ftoe_hooks_active(q->hooks, FLEXTOE_HOOK_TX_POST) && !tx_post(q, &frame, &len, md))
 		return 0;
 	return xq_xmit_raw(q, frame, len);
 }
@@ -228,9 +232,9 @@ void xq_flush(struct xsk_queue *q)
 	pthread_mutex_unlock(&q->tx_lock);
 }
 
-unsigned int xq_rx_peek(struct xsk_queue *q, uint32_t *idx)
+unsigned int xq_rx_peek(struct xsk_queue *q, unsigned int max, uint32_t *idx)
 {
-	return xsk_ring_cons__peek(&q->rx, XQ_BATCH, idx);
+	return xsk_ring_cons__peek(&q->rx, max, idx);
 }
 
 const struct xdp_desc *xq_rx_desc(struct xsk_queue *q, uint32_t idx)
@@ -238,28 +242,47 @@ const struct xdp_desc *xq_rx_desc(struct xsk_queue *q, uint32_t idx)
 	return xsk_ring_cons__rx_desc(&q->rx, idx);
 }
 
-void xq_rx_done(struct xsk_queue *q, uint32_t idx, unsigned int n)
+void xq_rx_release(struct xsk_queue *q, unsigned int n)
 {
-	uint32_t fidx;
+	xsk_ring_cons__release(&q->rx, n);
+}
 
+void xq_fill(struct xsk_queue *q, const uint64_t *addrs, unsigned int n)
+{
+	uint32_t idx;
+
+	if (!n)
+		return;
 	/* Cannot fail: see the comment at the top. */
-	if (xsk_ring_prod__reserve(&q->fill, n, &fidx) != n) {
+	if (xsk_ring_prod__reserve(&q->fill, n, &idx) != n) {
 		pr_err("queue %u: fill ring full (frame accounting bug); frames lost", q->id);
-		xsk_ring_cons__release(&q->rx, n);
 		return;
 	}
-	for (unsigned int i = 0; i < n; i++) {
-		uint64_t addr = xsk_ring_cons__rx_desc(&q->rx, idx + i)->addr;
-
-		/* Aligned mode: the frame's base, whatever the headroom. */
-		*xsk_ring_prod__fill_addr(&q->fill, fidx + i) = addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
-	}
+	for (unsigned int i = 0; i < n; i++)
+		*xsk_ring_prod__fill_addr(&q->fill, idx + i) = addrs[i];
 	xsk_ring_prod__submit(&q->fill, n);
-	xsk_ring_cons__release(&q->rx, n);
 }
 
 void xq_rx_kick(struct xsk_queue *q)
 {
 	if (xsk_ring_prod__needs_wakeup(&q->fill))
 		recvfrom(q->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+void xq_set_owner(struct xsk_queue *q)
+{
+	pthread_mutex_lock(&q->tx_lock);
+	q->owner = pthread_self();
+	q->has_owner = true;
+	pthread_mutex_unlock(&q->tx_lock);
+}
+
+void xq_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir)
+{
+	memset(md, 0, sizeof(*md));
+	md->size = sizeof(*md);
+	md->version = FLEXTOE_MD_VERSION;
+	md->hook = (uint8_t)hook;
+	md->dir = dir;
+	md->tstamp_ns = x86_now_ns();
 }

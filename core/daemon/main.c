@@ -1,4 +1,4 @@
-/* main.c - the flextoe engine daemon: set up the interface, steering, AF_XDP queues and workers; tear down on a signal. */
+/* main.c - the flextoe engine daemon: open the backend, create the engine, serve applications and the control socket; tear down on a signal. */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -12,8 +12,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "core/x86/app.h"
-#include "core/x86/backend.h"
+#include "core/daemon/app.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/hooks_ebpf.h"
 #include "lib/util/log.h"
 
 static int libbpf_verbosity;
@@ -27,41 +28,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-static void dump_stats(struct backend *be)
+static void dump_stats(struct daemon *be)
 {
-	uint64_t steer[FTOE_STEER__MAX];
 	struct ftoe_engine_stats es;
 
-	for (unsigned int i = 0; i < be->nr_queues; i++) {
-		const struct xq_stats *s = &be->queues[i].st;
-
-		pr_info("queue %u: rx %lu (tcp %lu arp %lu icmp %lu other %lu runt %lu) "
-			"tx %lu (ring full %lu, kicks %lu)", i, s->rx_frames, s->rx_tcp, s->rx_arp,
-			s->rx_icmp, s->rx_other, s->rx_runt, s->tx_frames, s->tx_full, s->kicks);
-		if (be->hooks)
-			pr_info("queue %u: rx-pre drop %lu tx %lu redirect %lu too big %lu; "
-				"tx-post drop %lu", i, s->rx_hook_drop, s->rx_hook_tx,
-				s->rx_hook_redirect, s->rx_hook_too_big, s->tx_hook_drop);
-	}
-	if (!be->arp.ops.xmit)
-		goto no_ctl; /* control plane not set up yet */
-	pthread_mutex_lock(&be->ctl_lock);
-	pr_info("arp: rx %lu malformed %lu conflicts %lu; sent %lu replies %lu requests; "
-		"resolved %lu timeouts %lu", be->arp.stats.rx, be->arp.stats.rx_malformed,
-		be->arp.stats.rx_conflict, be->arp.stats.replies_sent, be->arp.stats.requests_sent,
-		be->arp.stats.resolved, be->arp.stats.timeouts);
-	pr_info("icmp: rx %lu echo replies %lu; dropped: truncated %lu bad checksum %lu "
-		"fragments %lu not echo %lu", be->icmp.stats.rx, be->icmp.stats.echo_replies,
-		be->icmp.stats.truncated, be->icmp.stats.bad_csum, be->icmp.stats.fragments,
-		be->icmp.stats.not_echo);
-	pthread_mutex_unlock(&be->ctl_lock);
-no_ctl:
-	if (be->steer.obj) {
-		steer_read_stats(&be->steer, steer);
-		pr_info("steering: tcp %lu arp %lu icmp %lu to the engine; %lu passed to the kernel",
-			steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP], steer[FTOE_STEER_ICMP],
-			steer[FTOE_STEER_PASS]);
-	}
+	x86_log_stats(be->x86);
 	if (be->hooks) {
 		static const char *const hn[] = { "", "rx-pre", "rx-post", "tx-post" };
 
@@ -88,24 +59,25 @@ no_ctl:
 	}
 }
 
-static int create_engine(struct backend *be)
+static int create_engine(struct daemon *be)
 {
+	const struct netdev *nd = x86_netdev(be->x86);
 	struct ftoe_engine_cfg cfg = {
 		.ip_be = be->opts.ip_be,
 		.prefix_len = be->opts.prefix_len,
 		.gateway_be = be->opts.gateway_be,
-		.mtu = be->nd.mtu,
+		.mtu = nd->mtu,
 		.max_flows = be->opts.max_flows,
-		.nr_queues = be->nr_queues,
+		.nr_queues = be->opts.queues,
 		.cc = be->opts.cc,
 		.const_rate_bps = be->opts.const_rate_bps,
 		.rto_retries = be->opts.rto_retries,
 		.hooks = be->hooks,
-		.flags = FTOE_ENG_F_RX_MD,	/* rx_pre() keeps the hook's flextoe_md in front */
+		.flags = FTOE_ENG_F_RX_MD,	/* the backend's rx_pre() keeps the hook's flextoe_md in front */
 	};
 	int err;
 
-	memcpy(cfg.mac, be->nd.mac, 6);
+	memcpy(cfg.mac, nd->mac, 6);
 	/* ISN / SYN-cookie key: fresh per start (RFC 6528). */
 	if (getrandom(cfg.secret, sizeof(cfg.secret), 0) != sizeof(cfg.secret)) {
 		err = -errno;
@@ -122,7 +94,7 @@ static int create_engine(struct backend *be)
 }
 
 /* Wait for SIGINT/SIGTERM/SIGHUP; SIGUSR1 logs the counters. */
-static void wait_for_signal(struct backend *be, int sfd)
+static void wait_for_signal(struct daemon *be, int sfd)
 {
 	struct signalfd_siginfo si;
 
@@ -153,14 +125,21 @@ static void wait_for_signal(struct backend *be, int sfd)
 	}
 }
 
+/* Serve the applications on the backend's engine thread. */
+static unsigned int app_poll(void *ctx)
+{
+	return app_server_poll(ctx);
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	struct backend *be;
-	char owner[IF_NAMESIZE], ipstr[INET_ADDRSTRLEN];
+	struct daemon *be;
+	char ipstr[INET_ADDRSTRLEN];
+	const struct netdev *nd;
 	sigset_t sigs;
 	int lock_fd = -1, sfd = -1, err, rc = FTOE_EXIT_RUNTIME;
-	unsigned int nq_made = 0;
+	bool set_up = false;
 
 	ftoe_log_set_prefix("flextoe");
 	be = calloc(1, sizeof(*be));
@@ -185,26 +164,29 @@ int main(int argc, char **argv)
 			"CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW");
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* umem pinning on older kernels */
 
-	if (netdev_open(be->opts.iface, &be->nd))
+	/* The hooks first: the backend runs rx-pre and tx-post on them. */
+	if (hx_init(be))
 		goto out;
-	if (be->opts.queues > be->nd.rx_queues) {
-		pr_err("--queues %u: %s has only %u rx queue%s", be->opts.queues, be->nd.name,
-		       be->nd.rx_queues, be->nd.rx_queues == 1 ? "" : "s");
-		goto out;
+	{
+		const struct x86_cfg xcfg = {
+			.iface = be->opts.iface,
+			.ip_be = be->opts.ip_be,
+			.prefix_len = be->opts.prefix_len,
+			.gateway_be = be->opts.gateway_be,
+			.queues = be->opts.queues,
+			.workers = be->opts.workers,
+			.busy_poll = be->opts.busy_poll,
+			.force = be->opts.force,
+			.hooks = be->hooks,
+		};
+
+		if (x86_open(&xcfg, &be->x86))
+			goto out;
 	}
-	err = netdev_kernel_has_addr(be->opts.ip_be, owner);
-	if (err > 0) {
-		pr_err("%s is an address of the kernel's (on %s); the engine needs an address "
-		       "of its own that the kernel does not have", ipstr, owner);
-		goto out;
-	}
-	if (!be->nd.up)
-		pr_warn("%s is down; nothing will arrive until 'ip link set %s up'", be->nd.name,
-			be->nd.name);
 	if (rundir_acquire(be->opts.run_dir, &lock_fd))
 		goto out;
 
-	/* Signals go to the signalfd only; worker threads inherit the mask. */
+	/* Signals go to the signalfd only; the backend's threads inherit the mask. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -219,59 +201,30 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (steer_load(&be->steer, be->opts.ip_be))
+	if (x86_setup(be->x86, &be->io))
 		goto out;
-	if (steer_clear_stale(&be->nd, be->opts.force))
-		goto out;
-
-	be->nr_queues = be->opts.queues;
-	be->queues = calloc(be->nr_queues, sizeof(*be->queues));
-	if (!be->queues) {
-		pr_err("out of memory");
-		goto out;
-	}
-	for (; nq_made < be->nr_queues; nq_made++) {
-		struct xsk_queue *q = &be->queues[nq_made];
-
-		if (xq_create(q, be->nd.name, nq_made))
-			goto out;
-		err = xsk_socket__update_xskmap(q->xsk, be->steer.xsks_fd);
-		if (err) {
-			pr_err("queue %u: cannot insert the AF_XDP socket into the XSKMAP: %s",
-			       nq_made, strerror(-err));
-			nq_made++;
-			goto out;
-		}
-	}
-
-	if (control_init(be))
-		goto out;
-	control_io_init(be);
-	/* One thread runs the engine whatever --workers says (the PROTO
-	 * thread of pipe.c when N > 1): no lock around it. */
-	be->eng_locked = false;
-	if (be->opts.workers > 1)
-		pipe_io_init(be);
-	pthread_mutex_init(&be->eng_lock, NULL);
-	if (hx_init(be))
-		goto out;
+	set_up = true;
 	if (create_engine(be))
-		goto out;
-	if (steer_attach(&be->steer, &be->nd))
 		goto out;
 	if (app_server_start(be))
 		goto out;
-	if (workers_start(be))
-		goto out;
-	control_announce(be);
+	{
+		const struct x86_poller apps = {
+			.ctx = be, .fd = app_server_fd(), .poll = app_poll,
+		};
+
+		if (x86_start(be->x86, be->eng, &apps))
+			goto out;
+	}
 	/* The control socket, then loaderd, which connects to it. */
 	if (ctl_start(be))
 		goto out;
 	loaderd_spawn(be, argv[0]);
+	nd = x86_netdev(be->x86);
 	pr_info("ready: %s on %s (%02x:%02x:%02x:%02x:%02x:%02x, mtu %u), %u queue%s, "
-		"%u worker%s, %s polling, run dir %s", ipstr, be->nd.name, be->nd.mac[0],
-		be->nd.mac[1], be->nd.mac[2], be->nd.mac[3], be->nd.mac[4], be->nd.mac[5],
-		be->nd.mtu, be->nr_queues, be->nr_queues == 1 ? "" : "s", be->opts.workers,
+		"%u worker%s, %s polling, run dir %s", ipstr, nd->name, nd->mac[0],
+		nd->mac[1], nd->mac[2], nd->mac[3], nd->mac[4], nd->mac[5],
+		nd->mtu, be->opts.queues, be->opts.queues == 1 ? "" : "s", be->opts.workers,
 		be->opts.workers == 1 ? "" : "s", be->opts.busy_poll ? "busy" : "adaptive",
 		be->opts.run_dir);
 
@@ -279,22 +232,18 @@ int main(int argc, char **argv)
 	rc = 0;
 
 out:
-	/* Stop steering first, so nothing more arrives for sockets about to
-	 * close, then stop the workers before their queues go away. */
+	/* The backend stops steering first, so nothing more arrives for
+	 * sockets about to close, then its threads before their queues go. */
 	loaderd_stop(be);
 	ctl_stop(be);
-	steer_detach(&be->steer, &be->nd);
-	workers_stop(be);
+	x86_stop(be->x86);
 	app_server_stop(be);
-	if (be->queues && nq_made)
+	if (set_up)
 		dump_stats(be);
 	if (be->eng)
 		ftoe_engine_destroy(be->eng);
+	x86_close(be->x86);
 	hx_fini(be);
-	for (unsigned int i = 0; i < nq_made; i++)
-		xq_destroy(&be->queues[i]);
-	free(be->queues);
-	steer_unload(&be->steer);
 	if (sfd >= 0)
 		close(sfd);
 	rundir_release(be->opts.run_dir, lock_fd);

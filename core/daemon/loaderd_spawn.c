@@ -9,12 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
+#include "core/daemon/daemon.h"
 #include "lib/util/log.h"
 
 /* flextoe-loaderd in the directory of our own binary (build/bin, or the
  * install prefix's bin), unless --loaderd says otherwise. */
-static int loaderd_path(const struct backend *be, char *out, size_t size)
+static int loaderd_path(const struct daemon *be, char *out, size_t size)
 {
 	char self[PATH_MAX];
 	ssize_t n;
@@ -39,7 +39,7 @@ static int loaderd_path(const struct backend *be, char *out, size_t size)
 	return 0;
 }
 
-void loaderd_spawn(struct backend *be, const char *argv0)
+void loaderd_spawn(struct daemon *be, const char *argv0)
 {
 	char path[PATH_MAX];
 	char *argv[8];
@@ -89,7 +89,7 @@ void loaderd_spawn(struct backend *be, const char *argv0)
 	pr_info("started flextoe-loaderd (pid %d)", (int)pid);
 }
 
-void loaderd_reap(struct backend *be)
+void loaderd_reap(struct daemon *be)
 {
 	int status;
 	pid_t pid;
@@ -111,7 +111,7 @@ void loaderd_reap(struct backend *be)
 	}
 }
 
-void loaderd_stop(struct backend *be)
+void loaderd_stop(struct daemon *be)
 {
 	if (be->loaderd_pid <= 0)
 		return;

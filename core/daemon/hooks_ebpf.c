@@ -2,12 +2,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "core/x86/backend.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/hooks_ebpf.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/log.h"
 
@@ -25,14 +27,27 @@
 #define HX_FRAME_SZ  4096u	/* as an AF_XDP frame */
 #define HX_HEADROOM  256u	/* XDP_PACKET_HEADROOM */
 
-struct ftoe_hooks *be_hooks;
-
 /* Guards the links of be->progs against readers on other threads than the
  * control socket's (hx_map_get, from the workers); the control thread
  * itself, the only writer, reads without it. */
 static pthread_mutex_t hx_progs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static __thread struct ebpf_xdp_buff *tls_buf;
+/* Frees a thread's buffer when the thread exits, whichever thread it is
+ * (the backend's threads do not know about it). */
+static pthread_key_t tls_buf_key;
+static pthread_once_t tls_buf_once = PTHREAD_ONCE_INIT;
+
+static void tls_buf_free(void *x)
+{
+	ebpf_xdp_buff_free(x);
+}
+
+static void tls_buf_key_init(void)
+{
+	if (pthread_key_create(&tls_buf_key, tls_buf_free))
+		pr_warn("hooks: no thread-exit destructor; execution buffers leak at thread exit");
+}
 
 static int hx_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f)
 {
@@ -45,6 +60,8 @@ static int hx_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f
 		if (ebpf_xdp_buff_alloc(HX_FRAME_SZ, &x))
 			return -ENOMEM;
 		tls_buf = x;
+		pthread_once(&tls_buf_once, tls_buf_key_init);
+		pthread_setspecific(tls_buf_key, x);
 	}
 	if (ebpf_xdp_buff_set(x, f->data, f->len, HX_HEADROOM))
 		return -EMSGSIZE;	/* larger than a 4 KiB frame allows */
@@ -77,23 +94,7 @@ static void hx_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
 		memcpy(&f->md, f->data - sizeof(f->md), sizeof(f->md));
 }
 
-void hx_thread_exit(void)
-{
-	ebpf_xdp_buff_free(tls_buf);
-	tls_buf = NULL;
-}
-
-void hx_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir)
-{
-	memset(md, 0, sizeof(*md));
-	md->size = sizeof(*md);
-	md->version = FLEXTOE_MD_VERSION;
-	md->hook = (uint8_t)hook;
-	md->dir = dir;
-	md->tstamp_ns = be_now_ns();
-}
-
-int hx_init(struct backend *be)
+int hx_init(struct daemon *be)
 {
 	static const struct ftoe_hook_ops ops = {
 		.begin = hx_begin, .run = hx_run, .end = hx_end,
@@ -107,7 +108,6 @@ int hx_init(struct backend *be)
 	/* Per-program run time for `flextoe-bpf list` (two clock reads per
 	 * run, only for frames that meet a program). */
 	ebpf_stats_enable(true);
-	be_hooks = be->hooks;
 	return 0;
 }
 
@@ -121,7 +121,7 @@ static void prog_free(struct hx_prog *p)
 	free(p);
 }
 
-void hx_fini(struct backend *be)
+void hx_fini(struct daemon *be)
 {
 	struct hx_prog *p, *next;
 
@@ -138,13 +138,18 @@ void hx_fini(struct backend *be)
 	}
 	be->progs = NULL;
 	be->nr_progs = 0;
-	be_hooks = NULL;
 	ftoe_hooks_destroy(be->hooks);
 	be->hooks = NULL;
-	hx_thread_exit();
+	/* The main thread's buffer (resets at shutdown ran tx-post here):
+	 * no destructor runs when main returns. */
+	if (tls_buf) {
+		pthread_setspecific(tls_buf_key, NULL);
+		ebpf_xdp_buff_free(tls_buf);
+		tls_buf = NULL;
+	}
 }
 
-struct hx_prog *hx_find(struct backend *be, uint32_t id)
+struct hx_prog *hx_find(struct daemon *be, uint32_t id)
 {
 	for (struct hx_prog *p = be->progs; p; p = p->next)
 		if (p->id == id)
@@ -178,9 +183,9 @@ static void kernel_info(struct hx_prog *p)
 	p->kernel_id = info.id;
 }
 
-static void hx_forget(struct backend *be, struct hx_prog *p);
+static void hx_forget(struct daemon *be, struct hx_prog *p);
 
-int hx_load(struct backend *be, const struct hx_load_req *r, uint32_t *id, char *err,
+int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *err,
 	    size_t err_size)
 {
 	struct ebpf_object_opts opts;
@@ -301,7 +306,7 @@ fail:
 }
 
 /* Unlink an entry that no hook uses any more and free it. */
-static void hx_forget(struct backend *be, struct hx_prog *p)
+static void hx_forget(struct daemon *be, struct hx_prog *p)
 {
 	struct hx_prog **pp;
 
@@ -316,7 +321,7 @@ static void hx_forget(struct backend *be, struct hx_prog *p)
 	prog_free(p);
 }
 
-int hx_unload(struct backend *be, uint32_t id)
+int hx_unload(struct daemon *be, uint32_t id)
 {
 	struct hx_prog **pp, *p;
 	int ret;
@@ -339,7 +344,7 @@ int hx_unload(struct backend *be, uint32_t id)
 	return 0;
 }
 
-struct ebpf_map *hx_map_get(struct backend *be, enum flextoe_hook hook, const char *name)
+struct ebpf_map *hx_map_get(struct daemon *be, enum flextoe_hook hook, const char *name)
 {
 	struct ebpf_map *m = NULL;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/x86/backend.h"
+#include "core/daemon/daemon.h"
 #include "lib/util/log.h"
 
 #define MAX_FLOWS_LIMIT (16u << 20)   /* the flow table's capacity limit */
@@ -85,7 +85,7 @@ static bool ip_special(uint32_t ip_be)
 	return a == 0 || a == 127 || a >= 224;
 }
 
-static int parse_cidr(const char *arg, struct x86_opts *o)
+static int parse_cidr(const char *arg, struct daemon_opts *o)
 {
 	char buf[64], *slash;
 	unsigned long prefix;
@@ -144,7 +144,7 @@ static int parse_rate(const char *s, uint64_t *bps)
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
        OPT_RTO_RETRIES };
 
-int opts_parse(int argc, char **argv, struct x86_opts *o)
+int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "iface",     required_argument, NULL, 'i' },
@@ -194,13 +194,13 @@ int opts_parse(int argc, char **argv, struct x86_opts *o)
 			gateway = optarg;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1, FTOE_STEER_MAX_QUEUES, &v))
+			if (parse_uint(optarg, 1, X86_MAX_QUEUES, &v))
 				return bad("bad --workers '%s': expected a number of threads, 1..64",
 					   optarg);
 			o->workers = (unsigned int)v;
 			break;
 		case 'q':
-			if (parse_uint(optarg, 1, FTOE_STEER_MAX_QUEUES, &v))
+			if (parse_uint(optarg, 1, X86_MAX_QUEUES, &v))
 				return bad("bad --queues '%s': expected a number of queues, 1..64",
 					   optarg);
 			o->queues = (unsigned int)v;

@@ -13,8 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
-#include "core/x86/ctl.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/hooks_ebpf.h"
+#include "core/daemon/ctl.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/jsonmsg.h"
 #include "lib/util/log.h"
@@ -57,7 +58,7 @@ static int bad_hook(const char *name, char *err, size_t esz)
 	return -EINVAL;
 }
 
-static int do_load(struct backend *be, json_object *req, json_object *resp, char *err, size_t esz)
+static int do_load(struct daemon *be, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	struct hx_load_req r = { 0 };
 	pid_t owner_pid = 0;
@@ -123,7 +124,7 @@ static int do_load(struct backend *be, json_object *req, json_object *resp, char
 	return 0;
 }
 
-static int do_unload(struct backend *be, json_object *req, json_object *resp, char *err, size_t esz)
+static int do_unload(struct daemon *be, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	json_object *ids = json_object_new_array();
 	int64_t id;
@@ -169,7 +170,7 @@ static const char *const verdict_names[FTOE_HOOK_NR_COUNTERS] = {
 	"aborted", "drop", "pass", "tx", "redirect", "invalid",
 };
 
-static int do_list(struct backend *be, json_object *resp)
+static int do_list(struct daemon *be, json_object *resp)
 {
 	json_object *hooks = json_object_new_array();
 
@@ -219,19 +220,19 @@ static int do_list(struct backend *be, json_object *resp)
 	return 0;
 }
 
-static int do_hello(struct backend *be, json_object *resp)
+static int do_hello(struct daemon *be, json_object *resp)
 {
 	char ip[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &be->opts.ip_be, ip, sizeof(ip));
 	json_object_object_add(resp, "pid", json_object_new_int64(getpid()));
-	json_object_object_add(resp, "iface", json_object_new_string(be->nd.name));
+	json_object_object_add(resp, "iface", json_object_new_string(be->opts.iface));
 	json_object_object_add(resp, "ip", json_object_new_string(ip));
 	json_object_object_add(resp, "programs", json_object_new_int64(be->nr_progs));
 	return 0;
 }
 
-static json_object *handle(struct backend *be, json_object *req)
+static json_object *handle(struct daemon *be, json_object *req)
 {
 	json_object *resp = json_object_new_object();
 	const char *op = get_str(req, "op");
@@ -277,7 +278,7 @@ static bool peer_allowed(int fd)
 
 static void *ctl_main(void *arg)
 {
-	struct backend *be = arg;
+	struct daemon *be = arg;
 	struct pollfd pfd[CTL_MAX_CLIENTS + 2 + CTL_MAX_OWNED];
 	int clients[CTL_MAX_CLIENTS];
 	unsigned int nc = 0, no;
@@ -348,7 +349,7 @@ static void *ctl_main(void *arg)
 	return NULL;
 }
 
-int ctl_start(struct backend *be)
+int ctl_start(struct daemon *be)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int err;
@@ -386,7 +387,7 @@ int ctl_start(struct backend *be)
 	return 0;
 }
 
-void ctl_stop(struct backend *be)
+void ctl_stop(struct daemon *be)
 {
 	char path[PATH_MAX];
 	uint64_t one = 1;

@@ -14,8 +14,9 @@
 
 #include "core/control/appif.h"
 #include "core/control/splice.h"
-#include "core/x86/app.h"
-#include "core/x86/backend.h"
+#include "core/daemon/app.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/hooks_ebpf.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/log.h"
 
@@ -53,18 +54,6 @@ static struct {
 	pthread_mutex_t lock;	/* several workers may poll the server */
 	uint64_t splice_next_ns;	/* next appif_splice_poll */
 } S = { .lfd = -1, .epfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void eng_lock(struct backend *be)
-{
-	if (be->eng_locked)
-		pthread_mutex_lock(&be->eng_lock);
-}
-
-static void eng_unlock(struct backend *be)
-{
-	if (be->eng_locked)
-		pthread_mutex_unlock(&be->eng_lock);
-}
 
 static void wake_app(void *arg)
 {
@@ -255,7 +244,7 @@ static void conn_readable(struct app_conn *c, uint32_t events)
  * map of that name with other key or value sizes is someone else's. */
 enum { SPLICE_OP_LOOKUP, SPLICE_OP_UPDATE, SPLICE_OP_DELETE };
 
-static int splice_map_op(struct backend *be, enum ftoe_splice_map m, int op, const void *key,
+static int splice_map_op(struct daemon *be, enum ftoe_splice_map m, int op, const void *key,
 			 void *val)
 {
 	static const char *const names[] = { [FTOE_SPLICE_FLOWS] = SPLICE_MAP_NAME,
@@ -297,7 +286,7 @@ static int splice_remove(void *ctx, enum ftoe_splice_map m, const void *key)
 	return splice_map_op(ctx, m, SPLICE_OP_DELETE, key, NULL);
 }
 
-int app_server_start(struct backend *be)
+int app_server_start(struct daemon *be)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int n, err;
@@ -349,16 +338,16 @@ int app_server_fd(void)
 	return S.running ? S.epfd : -1;
 }
 
-unsigned int app_server_poll(struct backend *be)
+unsigned int app_server_poll(struct daemon *be)
 {
 	struct epoll_event evs[32];
 	unsigned int cmds = 0;
 	int n;
 
+	(void)be;	/* the engine's thread runs it: no lock around the engine */
 	if (!S.running)
 		return 0;
 	pthread_mutex_lock(&S.lock);
-	eng_lock(be);
 	n = epoll_wait(S.epfd, evs, 32, 0);
 	for (int i = 0; i < n; i++) {
 		struct tag *t = evs[i].data.ptr;
@@ -377,7 +366,7 @@ unsigned int app_server_poll(struct backend *be)
 		if (c->ctx)
 			cmds += appif_ctx_poll(S.appif, c->ctx);
 	if (appif_splice_count(S.appif)) {
-		uint64_t now = be_now_ns();
+		uint64_t now = x86_now_ns();
 
 		if (now >= S.splice_next_ns) {
 			S.splice_next_ns = now + SPLICE_POLL_NS;
@@ -385,19 +374,17 @@ unsigned int app_server_poll(struct backend *be)
 		}
 	}
 	appif_flush(S.appif);
-	eng_unlock(be);
 	pthread_mutex_unlock(&S.lock);
 	return cmds;
 }
 
-void app_server_stop(struct backend *be)
+void app_server_stop(struct daemon *be)
 {
-	eng_lock(be);
+	(void)be;	/* after the backend's threads stopped */
 	while (S.conns)
 		conn_free(S.conns);
 	if (S.appif)
 		appif_destroy(S.appif);
-	eng_unlock(be);
 	S.appif = NULL;
 	if (S.lfd >= 0) {
 		close(S.lfd);

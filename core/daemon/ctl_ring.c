@@ -7,8 +7,9 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
-#include "core/x86/ctl.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/hooks_ebpf.h"
+#include "core/daemon/ctl.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/log.h"
 
@@ -74,7 +75,7 @@ static int drain(struct ring_sel *r, size_t n, size_t *total)
 	return 0;
 }
 
-static int parse_rings(struct backend *be, json_object *arr, struct ring_sel *r, size_t *n,
+static int parse_rings(struct daemon *be, json_object *arr, struct ring_sel *r, size_t *n,
 		       char *err, size_t esz)
 {
 	size_t cnt = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
@@ -118,7 +119,7 @@ static int parse_rings(struct backend *be, json_object *arr, struct ring_sel *r,
 	return 0;
 }
 
-int ctl_ring_read(struct backend *be, json_object *req, json_object *resp, char *err, size_t esz)
+int ctl_ring_read(struct daemon *be, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	struct ring_sel r[CTL_RING_MAX_RINGS];
 	struct pollfd pfd[CTL_RING_MAX_RINGS + 1];
@@ -245,7 +246,7 @@ unsigned int ctl_owner_pollfds(struct pollfd *pfd)
 	return nr_owned;
 }
 
-void ctl_owner_reap(struct backend *be, const struct pollfd *pfd, unsigned int n)
+void ctl_owner_reap(struct daemon *be, const struct pollfd *pfd, unsigned int n)
 {
 	uint32_t dead[CTL_MAX_OWNED];
 	pid_t pids[CTL_MAX_OWNED];

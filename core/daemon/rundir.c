@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/x86/backend.h"
+#include "core/daemon/daemon.h"
 #include "lib/util/log.h"
 
 /*

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/x86/backend.h"
-#include "core/x86/ctl.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/hooks_ebpf.h"
+#include "core/daemon/ctl.h"
 #include "ebpf/ebpf.h"
 
 #define DUMP_MAX_ENTRIES 1000000u
@@ -67,7 +68,7 @@ static void btf_types(struct map_ref *r)
 }
 
 /* MAP is NAME, or ID:NAME for the map of program ID. */
-static int find_map(struct backend *be, const char *sel, struct map_ref *out, char *err,
+static int find_map(struct daemon *be, const char *sel, struct map_ref *out, char *err,
 		    size_t esz)
 {
 	const char *name = sel, *colon = strchr(sel, ':');
@@ -333,7 +334,7 @@ static bool dumpable(const struct map_ref *r, char *err, size_t esz)
 
 /* ---- requests ----------------------------------------------------------------------- */
 
-int ctl_map_list(struct backend *be, json_object *resp)
+int ctl_map_list(struct daemon *be, json_object *resp)
 {
 	json_object *arr = json_object_new_array();
 
@@ -370,7 +371,7 @@ int ctl_map_list(struct backend *be, json_object *resp)
 	return 0;
 }
 
-int ctl_map_op(struct backend *be, const char *op, json_object *req, json_object *resp, char *err,
+int ctl_map_op(struct daemon *be, const char *op, json_object *req, json_object *resp, char *err,
 	       size_t esz)
 {
 	json_object *jm, *jk, *jv, *jf;

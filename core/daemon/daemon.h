@@ -1,0 +1,89 @@
+/* daemon.h - the flextoe daemon's state and the calls between its files (options, run dir, control socket, loaderd). */
+#ifndef FTOE_DAEMON_H
+#define FTOE_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/engine.h"
+#include "core/hooks.h"
+#include "core/x86/x86.h"
+
+/*
+ * The daemon drives one backend (core/x86/x86.h) and the engine
+ * (core/engine.h); the backend never calls back into it except through
+ * the struct x86_poller it is given.
+ */
+
+/* Exit codes (documented in docs/engine.md). */
+#define FTOE_EXIT_RUNTIME 1
+#define FTOE_EXIT_USAGE   2
+
+#define FTOE_DEFAULT_RUN_DIR "/run/flextoe"
+
+/* ---- options (opts.c) ------------------------------------------------- */
+struct daemon_opts {
+	const char *iface;
+	uint32_t ip_be, prefix_len, gateway_be;
+	unsigned int workers;      /* 0: one per queue */
+	unsigned int queues;
+	bool busy_poll;
+	int cc;                    /* FTOE_CC_* */
+	uint64_t const_rate_bps;
+	uint32_t max_flows;
+	const char *run_dir;
+	int verbose;
+	bool force;
+	bool no_loaderd;           /* --no-loaderd */
+	const char *loaderd_path;  /* --loaderd PATH (default: next to flextoe) */
+	const char *loaderd_group; /* --loader-group NAME, passed to loaderd */
+	unsigned int rto_retries;  /* --rto-retries N (0: the engine's default) */
+};
+
+/* 0, 1 when help was printed (exit 0), or -EINVAL after printing the
+ * error (exit FTOE_EXIT_USAGE). */
+int opts_parse(int argc, char **argv, struct daemon_opts *o);
+
+/* ---- run directory (rundir.c) ----------------------------------------- */
+/* Create dir if missing and take its lock file (flextoe.pid).  0, -EBUSY
+ * when another engine holds it, or -errno; prints what was wrong. */
+int rundir_acquire(const char *dir, int *lock_fd);
+void rundir_release(const char *dir, int lock_fd);
+
+/* ---- the running daemon (main.c) -------------------------------------- */
+struct hx_prog;
+
+/* (Its files call a struct daemon `be`: they held the backend's struct
+ * before core/x86/ and core/daemon/ were split.) */
+struct daemon {
+	struct daemon_opts opts;
+	struct x86_backend *x86;
+	struct ftoe_engine *eng;
+	struct ftoe_io io;
+
+	/* Hooks and their eBPF programs (hooks_ebpf.c); the engine control
+	 * socket (ctl.c) and flextoe-loaderd (loaderd_spawn.c). */
+	struct ftoe_hooks *hooks;
+	struct hx_prog *progs;     /* installed programs; ctl thread only */
+	uint32_t nr_progs;
+	int ctl_fd;                /* listening engine.sock, or -1 */
+	pthread_t ctl_tid;
+	bool ctl_started;
+	int ctl_stop_efd;
+	pid_t loaderd_pid;         /* 0: none running that we started */
+};
+
+/* ---- the engine control socket (ctl.c) ----------------------------------- */
+#define FTOE_ENGINE_SOCK "engine.sock"
+int ctl_start(struct daemon *be);
+void ctl_stop(struct daemon *be);
+
+/* ---- flextoe-loaderd (loaderd_spawn.c) ------------------------------------- */
+void loaderd_spawn(struct daemon *be, const char *argv0);
+/* A child exited (SIGCHLD): reap it, log if it was loaderd. */
+void loaderd_reap(struct daemon *be);
+void loaderd_stop(struct daemon *be);
+
+#endif

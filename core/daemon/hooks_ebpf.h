@@ -1,0 +1,57 @@
+/* hooks_ebpf.h - the daemon's glue between the core's hooks and the eBPF runtime: installed programs and their maps (hooks_ebpf.c). */
+#ifndef FTOE_DAEMON_HOOKS_EBPF_H
+#define FTOE_DAEMON_HOOKS_EBPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/hooks.h"
+
+struct daemon;
+struct ebpf_object;
+struct ebpf_prog;
+struct ebpf_map;
+struct bpf_object;
+
+/* One installed program (one loaded object each). */
+struct hx_prog {
+	struct hx_prog *next;
+	uint32_t id;               /* runtime program id: unique in the engine */
+	enum flextoe_hook hook;
+	int32_t priority;
+	uint32_t chain_call_actions;
+	struct ebpf_object *obj;   /* the program's maps live here */
+	struct ebpf_prog *prog;
+	struct bpf_object *btf_obj; /* libbpf open (not loaded) for BTF, or NULL */
+	char name[64];
+	char tag[17];              /* the kernel's program tag (hex), or "" */
+	uint32_t kernel_id;        /* the verified kernel twin's id, or 0 */
+	char file[4096];           /* the object file it came from */
+	uint64_t loaded_at;        /* CLOCK_REALTIME seconds */
+};
+
+struct hx_load_req {
+	const char *path;
+	enum flextoe_hook hook;
+	const char *prog_name;     /* NULL: the object's only program */
+	bool has_prio;
+	int32_t priority;          /* with has_prio; else XDP_RUN_CONFIG's */
+	uint32_t replace_id;       /* non-zero: take this program's place in one swap */
+};
+
+/* Create the hooks (be->hooks) with the runtime behind them. */
+int hx_init(struct daemon *be);
+/* Detach and free every program, then the hooks. */
+void hx_fini(struct daemon *be);
+/* 0 with *id, or -errno with a message in err. */
+int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *err,
+	    size_t err_size);
+int hx_unload(struct daemon *be, uint32_t id);
+struct hx_prog *hx_find(struct daemon *be, uint32_t id);
+/* The map called name of the first program at hook (list order: newest
+ * first), with a reference (ebpf_map_put it), or NULL.  Any thread: the
+ * splice support (app.c) finds splice_flows this way. */
+struct ebpf_map *hx_map_get(struct daemon *be, enum flextoe_hook hook, const char *name);
+
+#endif

@@ -1,0 +1,165 @@
+/* loop.c - the steps both schedulers share: a receive burst (rx-pre hook, classification) and the engine thread's pass. */
+#include <string.h>
+
+#include "core/byteorder.h"
+#include "core/hooks.h"
+#include "core/segment.h"
+#include "core/x86/x86_internal.h"
+#include "lib/util/log.h"
+
+#define IPPROTO_ICMP_ 1
+
+/* The rx-pre hook on one received frame (DESIGN.md section 4: ingress,
+ * before validation; every frame the engine receives, ARP and ICMP
+ * included).  Returns the frame's new length, or 0 when it is consumed
+ * (dropped, aborted, sent back with XDP_TX, or redirected). */
+static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
+		       uint32_t room)
+{
+	static atomic_bool redirect_noted;
+	struct ftoe_hook_frame hf = { .data = f, .len = len };
+	uint32_t v;
+
+	xq_md_init(&hf.md, FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+	v = ftoe_hooks_run(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE, &hf);
+	switch (v) {
+	case FTOE_XDP_PASS:
+		break;
+	case FTOE_XDP_TX:
+		q->st.rx_hook_tx++;
+		xq_xmit_raw(q, hf.data, hf.len);
+		return 0;
+	case FTOE_XDP_REDIRECT:
+		/* No redirect targets in this backend (no devmap/cpumap/xskmap
+		 * of the engine's): counted and dropped. */
+		q->st.rx_hook_redirect++;
+		if (!atomic_exchange(&redirect_noted, true))
+			pr_warn("an rx-pre program returned XDP_REDIRECT: the x86 backend has no "
+				"redirect targets; such frames are counted and dropped");
+		return 0;
+	default:		/* DROP, ABORTED */
+		q->st.rx_hook_drop++;
+		return 0;
+	}
+	if (hf.data != f) {
+		/* The programs ran on the execution buffer: the result goes
+		 * back into the umem frame, which the rest of the batch uses. */
+		if (hf.len > room) {
+			q->st.rx_hook_too_big++;
+			return 0;
+		}
+		memcpy(f, hf.data, hf.len);
+	}
+	/* The programs' metadata (classify's app_ctx) for the control plane:
+	 * in the umem headroom right in front of the frame (FTOE_ENG_F_RX_MD). */
+	if (XQ_FRAME_SIZE - room >= sizeof(hf.md))
+		memcpy(f - sizeof(hf.md), &hf.md, sizeof(hf.md));
+	return hf.len;
+}
+
+/* A frame that did not pass the rx-pre hook: no metadata in front of it.
+ * The umem frame may hold an md of its previous use, which the control
+ * plane must not take for this frame's (FTOE_ENG_F_RX_MD). */
+static void rx_md_clear(uint8_t *f, uint32_t room)
+{
+	static const uint16_t none;	/* struct flextoe_md.size 0 */
+
+	if (XQ_FRAME_SIZE - room >= sizeof(struct flextoe_md))
+		memcpy(f - sizeof(struct flextoe_md), &none, sizeof(none));
+}
+
+/* Who takes the frame: RX_TCP, RX_ARP, RX_ICMP, or -1 (counted, dropped). */
+static int rx_classify(struct xsk_queue *q, const uint8_t *f, uint32_t len)
+{
+	uint16_t type;
+
+	if (len < FTOE_ETH_HLEN) {
+		q->st.rx_runt++;
+		return -1;
+	}
+	type = ftoe_get_be16(f + 12);
+	if (type == FTOE_ETH_P_ARP) {
+		q->st.rx_arp++;
+		return RX_ARP;
+	}
+	if (type != FTOE_ETH_P_IPV4) {
+		q->st.rx_other++;
+		return -1;
+	}
+	if (len < FTOE_ETH_HLEN + 20) {
+		q->st.rx_runt++;
+		return -1;
+	}
+	switch (f[FTOE_ETH_HLEN + 9]) {
+	case FTOE_IPPROTO_TCP:
+		q->st.rx_tcp++;
+		return RX_TCP;
+	case IPPROTO_ICMP_:
+		q->st.rx_icmp++;
+		return RX_ICMP;
+	default:
+		q->st.rx_other++;
+		return -1;
+	}
+}
+
+unsigned int rx_burst(struct x86_backend *be, struct xsk_queue *q, unsigned int max,
+		      struct rx_frame *out, unsigned int *nout)
+{
+	uint64_t back[XQ_BATCH];
+	unsigned int n, nback = 0, nf = 0;
+	uint32_t idx;
+
+	*nout = 0;
+	if (max > XQ_BATCH)
+		max = XQ_BATCH;
+	n = xq_rx_peek(q, max, &idx);
+	if (!n)
+		return 0;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct xdp_desc *d = xq_rx_desc(q, idx + i);
+		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
+		uint32_t room = XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1));
+		uint32_t len = d->len;
+		int kind;
+
+		q->st.rx_frames++;
+		if (ftoe_hooks_active(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE)) {
+			len = rx_pre(be, q, f, len, room);
+			if (!len)
+				goto back;
+		} else {
+			rx_md_clear(f, room);
+		}
+		kind = rx_classify(q, f, len);
+		if (kind < 0)
+			goto back;
+		out[nf].data = f;
+		out[nf].addr = xq_frame_base(d->addr);
+		out[nf].len = (uint16_t)len;
+		out[nf++].kind = (uint8_t)kind;
+		continue;
+back:
+		back[nback++] = xq_frame_base(d->addr);
+	}
+	xq_rx_release(q, n);
+	xq_fill(q, back, nback);
+	*nout = nf;
+	return n;
+}
+
+unsigned int engine_pass(struct x86_backend *be, uint64_t *next)
+{
+	unsigned int work = 0;
+	uint64_t t;
+
+	/* The engine keeps one set of timers and one scheduler for all
+	 * queues (its q argument is not used), so one poll serves them all. */
+	*next = ftoe_engine_poll(be->eng, be->queues[0].id);
+	if (be->app.poll)
+		work = be->app.poll(be->app.ctx);
+	t = control_poll(be);
+	if (t < *next)
+		*next = t;
+	return work;
+}

@@ -1,0 +1,171 @@
+/* x86.c - the AF_XDP backend's interface to the daemon: open the interface, set up steering and queues, start and stop the scheduler. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/x86/x86_internal.h"
+#include "lib/util/log.h"
+
+_Static_assert(X86_MAX_QUEUES == FTOE_STEER_MAX_QUEUES, "x86.h and steer_cfg.h disagree");
+
+int x86_open(const struct x86_cfg *cfg, struct x86_backend **out)
+{
+	struct x86_backend *be = calloc(1, sizeof(*be));
+	char owner[IF_NAMESIZE], ipstr[INET_ADDRSTRLEN];
+	int err;
+
+	*out = NULL;
+	if (!be) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	be->cfg = *cfg;
+	be->app.fd = -1;
+	err = netdev_open(cfg->iface, &be->nd);
+	if (err)
+		goto fail;
+	if (cfg->queues > be->nd.rx_queues) {
+		pr_err("--queues %u: %s has only %u rx queue%s", cfg->queues, be->nd.name,
+		       be->nd.rx_queues, be->nd.rx_queues == 1 ? "" : "s");
+		err = -EINVAL;
+		goto fail;
+	}
+	if (netdev_kernel_has_addr(cfg->ip_be, owner) > 0) {
+		inet_ntop(AF_INET, &cfg->ip_be, ipstr, sizeof(ipstr));
+		pr_err("%s is an address of the kernel's (on %s); the engine needs an address "
+		       "of its own that the kernel does not have", ipstr, owner);
+		err = -EADDRINUSE;
+		goto fail;
+	}
+	if (!be->nd.up)
+		pr_warn("%s is down; nothing will arrive until 'ip link set %s up'", be->nd.name,
+			be->nd.name);
+	*out = be;
+	return 0;
+fail:
+	free(be);
+	return err;
+}
+
+const struct netdev *x86_netdev(const struct x86_backend *be)
+{
+	return &be->nd;
+}
+
+static void io_wake(void *ctx)
+{
+	struct x86_backend *be = ctx;
+
+	if (be->pipe)
+		pipe_wake_proto(be);
+	else
+		worker_wake(be);
+}
+
+int x86_setup(struct x86_backend *be, struct ftoe_io *io)
+{
+	int err;
+
+	err = steer_load(&be->steer, be->cfg.ip_be);
+	if (!err)
+		err = steer_clear_stale(&be->nd, be->cfg.force);
+	if (err)
+		return err;
+	be->queues = calloc(be->cfg.queues, sizeof(*be->queues));
+	if (!be->queues) {
+		pr_err("out of memory");
+		return -ENOMEM;
+	}
+	while (be->nr_queues < be->cfg.queues) {
+		struct xsk_queue *q = &be->queues[be->nr_queues];
+
+		err = xq_create(q, be->nd.name, be->nr_queues, be->cfg.hooks);
+		if (err)
+			return err;
+		be->nr_queues++;
+		err = xsk_socket__update_xskmap(q->xsk, be->steer.xsks_fd);
+		if (err) {
+			pr_err("queue %u: cannot insert the AF_XDP socket into the XSKMAP: %s",
+			       q->id, strerror(-err));
+			return err;
+		}
+	}
+	err = control_init(be);
+	if (err)
+		return err;
+	memset(io, 0, sizeof(*io));
+	control_io_init(be, io);
+	io->wake = io_wake;
+	/* One thread runs the engine whatever --workers says (the PROTO
+	 * thread of pipe.c when N > 1): the engine needs no lock. */
+	if (be->cfg.workers > 1)
+		pipe_io_init(be, io);
+	return 0;
+}
+
+int x86_start(struct x86_backend *be, struct ftoe_engine *eng, const struct x86_poller *app)
+{
+	int err;
+
+	be->eng = eng;
+	if (app)
+		be->app = *app;
+	err = steer_attach(&be->steer, &be->nd);
+	if (err)
+		return err;
+	/* --workers N > 1: the stages on their own threads (pipe.c). */
+	err = be->cfg.workers > 1 ? pipe_start(be) : worker_start(be);
+	if (err)
+		return err;
+	control_announce(be);
+	return 0;
+}
+
+void x86_stop(struct x86_backend *be)
+{
+	if (!be)
+		return;
+	/* Stop steering first, so nothing more arrives for sockets about to
+	 * close, then stop the threads before their queues go away. */
+	steer_detach(&be->steer, &be->nd);
+	pipe_stop(be);
+	worker_stop(be);
+}
+
+void x86_log_stats(struct x86_backend *be)
+{
+	uint64_t steer[FTOE_STEER__MAX];
+
+	for (unsigned int i = 0; i < be->nr_queues; i++) {
+		const struct xq_stats *s = &be->queues[i].st;
+
+		pr_info("queue %u: rx %lu (tcp %lu arp %lu icmp %lu other %lu runt %lu) "
+			"tx %lu (ring full %lu, kicks %lu)", i, s->rx_frames, s->rx_tcp, s->rx_arp,
+			s->rx_icmp, s->rx_other, s->rx_runt, s->tx_frames, s->tx_full, s->kicks);
+		if (be->cfg.hooks)
+			pr_info("queue %u: rx-pre drop %lu tx %lu redirect %lu too big %lu; "
+				"tx-post drop %lu", i, s->rx_hook_drop, s->rx_hook_tx,
+				s->rx_hook_redirect, s->rx_hook_too_big, s->tx_hook_drop);
+	}
+	control_log_stats(be);
+	if (be->steer.obj) {
+		steer_read_stats(&be->steer, steer);
+		pr_info("steering: tcp %lu arp %lu icmp %lu to the engine; %lu passed to the kernel",
+			steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP], steer[FTOE_STEER_ICMP],
+			steer[FTOE_STEER_PASS]);
+	}
+}
+
+void x86_close(struct x86_backend *be)
+{
+	if (!be)
+		return;
+	x86_stop(be);
+	control_fini(be);
+	for (unsigned int i = 0; i < be->nr_queues; i++)
+		xq_destroy(&be->queues[i]);
+	free(be->queues);
+	steer_unload(&be->steer);
+	free(be);
+}

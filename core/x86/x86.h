@@ -1,0 +1,84 @@
+/* x86.h - the AF_XDP backend as the daemon sees it: open an interface, give the engine its ftoe_io, run the engine on threads, close. */
+#ifndef FTOE_X86_H
+#define FTOE_X86_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/engine.h"
+
+/*
+ * Depends on the core (engine.h, hooks.h, control/arp.h and icmp.h) and
+ * never on the daemon (core/daemon/): what the daemon runs on the
+ * backend's threads, the application server, it hands in as a
+ * struct x86_poller.  docs/engine.md "Threads and CPU use".
+ */
+
+struct ftoe_hooks;
+struct x86_backend;
+
+/* Queues (and threads) at most: the steering program's XSKMAP size,
+ * FTOE_STEER_MAX_QUEUES (x86.c checks that they agree). */
+#define X86_MAX_QUEUES 64
+
+struct x86_cfg {
+	const char *iface;
+	uint32_t ip_be, prefix_len, gateway_be;	/* the engine's address (ARP, ICMP, steering) */
+	unsigned int queues;		/* rx queues to serve, 1..the device's */
+	unsigned int workers;		/* 1: one thread runs everything; N > 1: staged (pipe.c) */
+	bool busy_poll;			/* spin instead of blocking when idle */
+	bool force;			/* replace a foreign XDP program on iface */
+	struct ftoe_hooks *hooks;	/* rx-pre and tx-post run here; outlives the backend */
+};
+
+/* The interface as x86_open found it. */
+struct netdev {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	uint8_t mac[6];
+	uint16_t mtu;
+	unsigned int rx_queues;
+	bool up;
+};
+
+/* Work the engine's thread serves besides the queues (the daemon's
+ * application server): fd becomes readable when poll has something to do;
+ * poll runs on the engine's thread and returns the work done (0: idle). */
+struct x86_poller {
+	void *ctx;
+	int fd;				/* -1: none */
+	unsigned int (*poll)(void *ctx);
+};
+
+/* Look the interface up and check cfg against it (queues, an address the
+ * kernel does not have); nothing is attached yet.  0 or -errno, with a
+ * message.  The backend keeps cfg's pointers. */
+int x86_open(const struct x86_cfg *cfg, struct x86_backend **out);
+const struct netdev *x86_netdev(const struct x86_backend *x);
+/* Load the steering program (removing a stale one of ours), create the
+ * AF_XDP queues, set up ARP and ICMP, and fill the engine's io (before
+ * ftoe_engine_create).  0 or -errno, with a message. */
+int x86_setup(struct x86_backend *x, struct ftoe_io *io);
+/* Attach steering and start the threads on eng; app is copied (NULL:
+ * none).  The gratuitous ARP goes out.  0 or -errno, with a message. */
+int x86_start(struct x86_backend *x, struct ftoe_engine *eng, const struct x86_poller *app);
+/* Detach steering and join the threads (before the engine goes).  The
+ * engine may still send (its resets) until x86_close. */
+void x86_stop(struct x86_backend *x);
+/* Queues, ARP/ICMP and steering counters to the log (info level). */
+void x86_log_stats(struct x86_backend *x);
+/* Everything x86_setup made, then x (NULL: nothing). */
+void x86_close(struct x86_backend *x);
+
+/* The clock the backend gives the engine (CLOCK_MONOTONIC, ns). */
+static inline uint64_t x86_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif
