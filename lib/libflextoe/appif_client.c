@@ -101,3 +101,28 @@ void appif_client_close(struct appif_client *c)
 	c->shm = NULL;
 	c->fd = c->efd_in = c->efd_out = -1;
 }
+
+int appif_ring_put(uint8_t *shm, size_t ring_off, size_t ent_off, uint32_t entries, size_t esz,
+		   uint32_t *pos, const void *e)
+{
+	struct appif_ring *r = (struct appif_ring *)(shm + ring_off);
+
+	if (*pos - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= entries)
+		return -EAGAIN;
+	memcpy(shm + ent_off + (size_t)(*pos & (entries - 1)) * esz, e, esz);
+	__atomic_store_n(&r->head, ++*pos, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int appif_ring_take(uint8_t *shm, size_t ring_off, size_t ent_off, uint32_t entries, size_t esz,
+		    uint32_t *pos, void *e)
+{
+	struct appif_ring *r = (struct appif_ring *)(shm + ring_off);
+
+	if (__atomic_load_n(&r->head, __ATOMIC_ACQUIRE) == *pos)
+		return 0;
+	/* copy first: the other side may reuse the entry once tail moves */
+	memcpy(e, shm + ent_off + (size_t)(*pos & (entries - 1)) * esz, esz);
+	__atomic_store_n(&r->tail, ++*pos, __ATOMIC_RELEASE);
+	return 1;
+}

@@ -86,18 +86,12 @@ void ftoe_ctx_destroy(struct ftoe_ctx *c)
 		for (uint32_t i = 0; i < c->max_socks; i++)
 			if (c->socks[i].kind != LS_FREE)
 				ftoe_close(c, (int)i);
-	if (c->shm)
-		munmap(c->shm, c->l.size);
 	for (uint32_t i = 0; c->socks && i < c->max_socks; i++)
 		free(c->socks[i].aq);
 	free(c->socks);
 	free(c->ready);
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->efd_in >= 0)
-		close(c->efd_in);
-	if (c->efd_out >= 0)
-		close(c->efd_out);
+	appif_client_close(&(struct appif_client){ .fd = c->fd, .efd_in = c->efd_in,
+						   .efd_out = c->efd_out, .shm = c->shm, .l = c->l });
 	if (c->epfd >= 0)
 		close(c->epfd);
 	free(c);
@@ -144,24 +138,15 @@ static void kick(struct ftoe_ctx *c)
 int ctx_push_cmd(struct ftoe_ctx *c, uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1,
 		 uint64_t req)
 {
-	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.cmd_ring);
-	struct appif_cmd *cmd;
+	struct appif_cmd cmd = { .op = op, .handle = handle, .arg0 = a0, .arg1 = a1, .req = req };
 
-	while (c->cmd_head - LOAD_ACQ(&r->tail) >= c->l.cmd_entries) {
+	while (appif_cmd_put(c->shm, &c->l, &c->cmd_head, &cmd)) {
 		/* full: the engine is behind; let it run */
 		if (c->dead)
 			return -ECONNRESET;
 		kick(c);
 		poll(NULL, 0, 1);
 	}
-	cmd = (struct appif_cmd *)(c->shm + c->l.cmd) + (c->cmd_head & (c->l.cmd_entries - 1));
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->op = op;
-	cmd->handle = handle;
-	cmd->arg0 = a0;
-	cmd->arg1 = a1;
-	cmd->req = req;
-	STORE_REL(&r->head, ++c->cmd_head);
 	kick(c);
 	return 0;
 }
@@ -231,18 +216,11 @@ static void on_accept(struct ftoe_ctx *c, const struct appif_ev *ev)
 
 void ctx_process(struct ftoe_ctx *c)
 {
-	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.ev_ring);
+	struct appif_ev ev;
 
-	for (;;) {
-		uint32_t head = LOAD_ACQ(&r->head);
-		struct appif_ev ev;
+	while (appif_ev_take(c->shm, &c->l, &c->ev_tail, &ev)) {
 		int s;
 
-		if (head == c->ev_tail)
-			break;
-		memcpy(&ev, (struct appif_ev *)(c->shm + c->l.ev) +
-		       (c->ev_tail & (c->l.ev_entries - 1)), sizeof(ev));
-		STORE_REL(&r->tail, ++c->ev_tail);
 		if (ev.type == APPIF_EV_RESULT) {
 			if (ev.req == c->want_req) {
 				c->res = ev.res;

@@ -166,10 +166,10 @@ void px_efd_drain(int fd)
 static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r,
 		    uint64_t req)
 {
-	struct appif_ring *ring = (struct appif_ring *)(px.ac.shm + px.ac.l.cmd_ring);
-	struct appif_cmd *cmd;
+	struct appif_cmd cmd = { .op = op, ._r = r, .handle = handle, .arg0 = a0, .arg1 = a1,
+				 .req = req };
 
-	while (px.sh->cmd_head - LOAD_ACQ(&ring->tail) >= px.ac.l.cmd_entries) {
+	while (appif_cmd_put(px.ac.shm, &px.ac.l, &px.sh->cmd_head, &cmd)) {
 		/* full: the engine is behind; let it run */
 		if (px.sh->dead)
 			return -ECONNRESET;
@@ -178,16 +178,6 @@ static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint
 		px_real.ppoll(NULL, 0, &(struct timespec){ 0, 1000000 }, NULL);
 		px_lock();
 	}
-	cmd = (struct appif_cmd *)(px.ac.shm + px.ac.l.cmd) +
-	      (px.sh->cmd_head & (px.ac.l.cmd_entries - 1));
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->op = op;
-	cmd->_r = r;
-	cmd->handle = handle;
-	cmd->arg0 = a0;
-	cmd->arg1 = a1;
-	cmd->req = req;
-	STORE_REL(&ring->head, ++px.sh->cmd_head);
 	px_efd_kick(px.ac.efd_in);
 	return 0;
 }
@@ -327,21 +317,14 @@ static void on_accept(const struct appif_ev *ev)
 
 void px_pump(void)
 {
-	struct appif_ring *r = (struct appif_ring *)(px.ac.shm + px.ac.l.ev_ring);
-
 	if (!px.sh->dead) {
+		struct appif_ev ev;
+
 		px_efd_drain(px.ac.efd_out);
-		for (;;) {
-			uint32_t head = LOAD_ACQ(&r->head);
-			struct appif_ev ev;
+		while (appif_ev_take(px.ac.shm, &px.ac.l, &px.sh->ev_tail, &ev)) {
 			struct px_sock *ps;
 			int s;
 
-			if (head == px.sh->ev_tail)
-				break;
-			memcpy(&ev, (struct appif_ev *)(px.ac.shm + px.ac.l.ev) +
-			       (px.sh->ev_tail & (px.ac.l.ev_entries - 1)), sizeof(ev));
-			STORE_REL(&r->tail, ++px.sh->ev_tail);
 			if (ev.type == APPIF_EV_RESULT) {
 				on_result(&ev);
 				continue;

@@ -15,22 +15,22 @@ static size_t iov_total(const struct iovec *iov, int n)
 	return t;
 }
 
-/* Copy n ring bytes from ring position pos into iov, skipping the first
- * skip bytes of iov. */
-static void ring_to_iov(const uint8_t *ring, uint32_t pos, uint32_t n, const struct iovec *iov,
-			int iovcnt, size_t skip)
+/* Copy n bytes between the ring (from position pos) and iov, skipping
+ * the first skip bytes of iov: into the ring with to_ring, else out of it. */
+static void ring_iov(uint8_t *ring, uint32_t pos, uint32_t n, const struct iovec *iov, int iovcnt,
+		     size_t skip, bool to_ring)
 {
 	uint32_t size = px.buf_size;
 
 	for (int i = 0; i < iovcnt && n; i++) {
 		size_t len = iov[i].iov_len;
-		uint8_t *dst = iov[i].iov_base;
+		uint8_t *u = iov[i].iov_base;
 
 		if (skip >= len) {
 			skip -= len;
 			continue;
 		}
-		dst += skip;
+		u += skip;
 		len -= skip;
 		skip = 0;
 		while (len && n) {
@@ -41,41 +41,11 @@ static void ring_to_iov(const uint8_t *ring, uint32_t pos, uint32_t n, const str
 				c = n;
 			if (c > len)
 				c = (uint32_t)len;
-			memcpy(dst, ring + off, c);
-			dst += c;
-			len -= c;
-			pos += c;
-			n -= c;
-		}
-	}
-}
-
-static void iov_to_ring(uint8_t *ring, uint32_t pos, uint32_t n, const struct iovec *iov,
-			int iovcnt, size_t skip)
-{
-	uint32_t size = px.buf_size;
-
-	for (int i = 0; i < iovcnt && n; i++) {
-		size_t len = iov[i].iov_len;
-		const uint8_t *src = iov[i].iov_base;
-
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		src += skip;
-		len -= skip;
-		skip = 0;
-		while (len && n) {
-			uint32_t off = pos & (size - 1);
-			uint32_t c = size - off;
-
-			if (c > n)
-				c = n;
-			if (c > len)
-				c = (uint32_t)len;
-			memcpy(ring + off, src, c);
-			src += c;
+			if (to_ring)
+				memcpy(ring + off, u, c);
+			else
+				memcpy(u, ring + off, c);
+			u += c;
 			len -= c;
 			pos += c;
 			n -= c;
@@ -129,7 +99,7 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 			avail = 0;	/* nonsense from the engine: read nothing */
 		if (avail) {
 			n = total - done < avail ? (uint32_t)(total - done) : avail;
-			ring_to_iov(px_rxbuf(s), ss->rx_tail, n, iov, iovcnt, done);
+			ring_iov(px_rxbuf(s), ss->rx_tail, n, iov, iovcnt, done, false);
 			done += n;
 			if (!(flags & MSG_PEEK))
 				rx_consume(s, n);
@@ -267,7 +237,7 @@ ssize_t px_send(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 			break;
 		}
 		n = total - done < (size_t)space ? (uint32_t)(total - done) : (uint32_t)space;
-		iov_to_ring(px_txbuf(s), px_ssock(s)->tx_head, n, iov, iovcnt, done);
+		ring_iov(px_txbuf(s), px_ssock(s)->tx_head, n, iov, iovcnt, done, true);
 		tx_commit(s, n);
 		done += n;
 	} while (done < total);

@@ -712,35 +712,38 @@ static char **arglist(const char *first, va_list ap, char *const **envp)
 	return v;
 }
 
+/* execl and execlp: the list as an array, then execv or execvp. */
+static int exec_list(const char *file, const char *arg, va_list ap, bool search)
+{
+	char **v = arglist(arg, ap, NULL);
+	int r;
+
+	if (!v)
+		return (int)px_ret(-ENOMEM);
+	r = search ? execvp(file, v) : execv(file, v);
+	free(v);
+	return r;
+}
+
 API int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	char **v;
 	int r;
 
 	va_start(ap, arg);
-	v = arglist(arg, ap, NULL);
+	r = exec_list(path, arg, ap, false);
 	va_end(ap);
-	if (!v)
-		return (int)px_ret(-ENOMEM);
-	r = execv(path, v);
-	free(v);
 	return r;
 }
 
 API int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
-	char **v;
 	int r;
 
 	va_start(ap, arg);
-	v = arglist(arg, ap, NULL);
+	r = exec_list(file, arg, ap, true);
 	va_end(ap);
-	if (!v)
-		return (int)px_ret(-ENOMEM);
-	r = execvp(file, v);
-	free(v);
 	return r;
 }
 

@@ -134,6 +134,20 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 	return 0;
 }
 
+/* What a kernel socket about to move to the engine keeps: its O_NONBLOCK,
+ * FD_CLOEXEC and options; and the eventfd that will take its place.
+ * Returns the eventfd, or -errno. */
+static int move_prepare(int fd, int *fl, int *cloexec, struct px_opts *opts)
+{
+	int efd;
+
+	*fl = px_real.fcntl(fd, F_GETFL);
+	*cloexec = px_real.fcntl(fd, F_GETFD) & FD_CLOEXEC;
+	px_opts_from_kernel(fd, opts);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return efd < 0 ? -errno : efd;
+}
+
 /* Replace fd (a kernel socket) by efd, keeping its number and FD_CLOEXEC. */
 static int take_over(int fd, int efd, int cloexec)
 {
@@ -173,12 +187,9 @@ int px_listen(int fd, int backlog)
 	}
 	if (backlog <= 0 || backlog > 4096)
 		backlog = backlog <= 0 ? 1 : 4096;
-	fl = px_real.fcntl(fd, F_GETFL);
-	cloexec = px_real.fcntl(fd, F_GETFD) & FD_CLOEXEC;
-	px_opts_from_kernel(fd, &opts);
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	efd = move_prepare(fd, &fl, &cloexec, &opts);
 	if (efd < 0)
-		return -errno;
+		return efd;
 	if (!f->bound_engine) {
 		kfd = px_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
 		if (kfd < 0 || px_real.fcntl(kfd, F_SETFL, O_NONBLOCK)) {
@@ -293,12 +304,9 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	}
 	if (!sin->sin_port)
 		return -ECONNREFUSED;	/* as Linux, for port 0 */
-	fl = px_real.fcntl(fd, F_GETFL);
-	cloexec = px_real.fcntl(fd, F_GETFD) & FD_CLOEXEC;
-	px_opts_from_kernel(fd, &opts);
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	efd = move_prepare(fd, &fl, &cloexec, &opts);
 	if (efd < 0)
-		return -errno;
+		return efd;
 	px_lock();
 	h = px_call(APPIF_OP_CONNECT, 0, sin->sin_addr.s_addr, ntohs(sin->sin_port),
 		    ntohs(f->bound_port), PK_CONN, efd);

@@ -42,29 +42,17 @@ void sim_ctx_up(uint32_t max_socks, uint32_t buf)
 
 int sim_cmd_next(struct appif_cmd *c)
 {
-	struct appif_ring *r = (struct appif_ring *)(px.ac.shm + px.ac.l.cmd_ring);
-
-	if (LOAD_ACQ(&r->head) == cmd_tail)
-		return 0;
-	memcpy(c, (struct appif_cmd *)(px.ac.shm + px.ac.l.cmd) +
-	       (cmd_tail & (px.ac.l.cmd_entries - 1)), sizeof(*c));
-	STORE_REL(&r->tail, ++cmd_tail);
-	return 1;
+	return appif_ring_take(px.ac.shm, px.ac.l.cmd_ring, px.ac.l.cmd, px.ac.l.cmd_entries,
+			       sizeof(*c), &cmd_tail, c);
 }
 
 void sim_post(uint16_t type, uint32_t handle, int32_t res, uint32_t a0, uint32_t a1)
 {
-	struct appif_ring *r = (struct appif_ring *)(px.ac.shm + px.ac.l.ev_ring);
-	struct appif_ev *ev = (struct appif_ev *)(px.ac.shm + px.ac.l.ev) +
-			      (ev_head & (px.ac.l.ev_entries - 1));
+	struct appif_ev ev = { .type = type, .handle = handle, .res = res, .arg0 = a0,
+			       .arg1 = a1 };
 
-	memset(ev, 0, sizeof(*ev));
-	ev->type = type;
-	ev->handle = handle;
-	ev->res = res;
-	ev->arg0 = a0;
-	ev->arg1 = a1;
-	STORE_REL(&r->head, ++ev_head);
+	appif_ring_put(px.ac.shm, px.ac.l.ev_ring, px.ac.l.ev, px.ac.l.ev_entries, sizeof(ev),
+		       &ev_head, &ev);
 	px_efd_kick(px.ac.efd_out);
 }
 
