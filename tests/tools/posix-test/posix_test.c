@@ -130,6 +130,18 @@ static bool echo_roundtrip(int fd, const char *msg)
 
 /* ---- tests ---------------------------------------------------------------------- */
 
+/* The data.u32 bits of what one epoll_wait reports. */
+static unsigned int ep_mask(int ep, int timeout_ms)
+{
+	struct epoll_event out[8];
+	unsigned int seen = 0;
+	int n = epoll_wait(ep, out, 8, timeout_ms);
+
+	for (int i = 0; i < n; i++)
+		seen |= out[i].data.u32;
+	return seen;
+}
+
 static void t_epoll_mix(void)
 {
 	int e = dial(P_ECHO), sp[2], pp[2], tfd, ep = epoll_create1(0), n;
@@ -173,24 +185,15 @@ static void t_epoll_mix(void)
 			exit(2);
 	}
 	/* level-triggered: still readable, reported again */
-	n = epoll_wait(ep, out, 8, 0);
-	seen = 0;
-	for (int i = 0; i < n; i++)
-		seen |= out[i].data.u32;
+	seen = ep_mask(ep, 0);
 	CHECK("epoll_lt_repeats", seen & 1, "engine fd not reported again (mask %#x)", seen);
 	/* edge-triggered: once per arrival */
 	ev.events = EPOLLIN | EPOLLET;
 	ev.data.u32 = 1;
 	epoll_ctl(ep, EPOLL_CTL_MOD, e, &ev);
-	n = epoll_wait(ep, out, 8, 0);
-	seen = 0;
-	for (int i = 0; i < n; i++)
-		seen |= out[i].data.u32;
+	seen = ep_mask(ep, 0);
 	CHECK("epoll_et_first", seen & 1, "MOD to ET did not report the ready fd");
-	n = epoll_wait(ep, out, 8, 100);
-	seen = 0;
-	for (int i = 0; i < n; i++)
-		seen |= out[i].data.u32;
+	seen = ep_mask(ep, 100);
 	CHECK("epoll_et_no_repeat", !(seen & 1), "ET reported the same data twice");
 	{
 		char b[16];
@@ -209,21 +212,12 @@ static void t_epoll_mix(void)
 	/* one-shot: reported once, then disabled until MOD */
 	ev.events = EPOLLIN | EPOLLONESHOT;
 	epoll_ctl(ep, EPOLL_CTL_MOD, e, &ev);
-	n = epoll_wait(ep, out, 8, 0);
-	seen = 0;
-	for (int i = 0; i < n; i++)
-		seen |= out[i].data.u32;
+	seen = ep_mask(ep, 0);
 	CHECK("epoll_oneshot_fires", seen & 1, "ONESHOT did not fire");
-	n = epoll_wait(ep, out, 8, 50);
-	seen = 0;
-	for (int i = 0; i < n; i++)
-		seen |= out[i].data.u32;
+	seen = ep_mask(ep, 50);
 	CHECK("epoll_oneshot_disabled", !(seen & 1), "ONESHOT fired twice");
 	epoll_ctl(ep, EPOLL_CTL_MOD, e, &ev);
-	n = epoll_wait(ep, out, 8, 0);
-	seen = 0;
-	for (int i = 0; i < n; i++)
-		seen |= out[i].data.u32;
+	seen = ep_mask(ep, 0);
 	CHECK("epoll_oneshot_rearm", seen & 1, "MOD did not re-arm ONESHOT");
 	CHECK("epoll_ctl_add_twice", epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev) == -1 && errno == EEXIST,
 	      "second ADD did not fail with EEXIST");
