@@ -182,6 +182,19 @@ static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint
 	return 0;
 }
 
+bool px_drain_once(int fd, bool *drained)
+{
+	if (*drained) {
+		*drained = false;
+		return false;
+	}
+	if (fd >= 0)
+		px_efd_drain(fd);
+	px_efd_drain(px.ac.efd_out);
+	*drained = true;
+	return true;
+}
+
 int px_cmd(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r)
 {
 	if (px.sh->dead)
@@ -212,6 +225,11 @@ void px_signal(uint32_t s)
 	int fd;
 
 	if (ps->kind == PK_PREACC || ps->kind == PK_FREE)
+		return;
+	/* Only sleepers in a level wait (a blocked call, poll) need their
+	 * socket's eventfd: an epoll has the context's event fd edge-
+	 * triggered and wakes on the engine's own write. */
+	if (!ps->nwait && !ps->npoll)
 		return;
 	fd = local_fd(s);
 	if (fd >= 0) {
@@ -320,7 +338,6 @@ void px_pump(void)
 	if (!px.sh->dead) {
 		struct appif_ev ev;
 
-		px_efd_drain(px.ac.efd_out);
 		while (appif_ev_take(px.ac.shm, &px.ac.l, &px.sh->ev_tail, &ev)) {
 			struct px_sock *ps;
 			int s;
@@ -400,8 +417,7 @@ int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, 
 		res->used = 0;
 		return err;
 	}
-	for (;;) {
-		px_efd_drain(efd);
+	for (bool drained = false;;) {
 		px_pump();
 		if (res->done)
 			break;
@@ -409,6 +425,8 @@ int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, 
 			res->used = 0;
 			return -ECONNRESET;
 		}
+		if (px_drain_once(efd, &drained))
+			continue;
 		px_unlock();
 		/* the answer comes quickly: not interruptible */
 		px_sleep(&(struct pollfd){ .fd = efd, .events = POLLIN }, 1, -1, NULL);

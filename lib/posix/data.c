@@ -86,10 +86,9 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 
 		deadline = px_deadline(&tv);
 	}
-	for (;;) {
+	for (bool drained = false;;) {
 		uint32_t avail, fl, n;
 
-		px_efd_drain(fd);
 		px_pump();
 		avail = LOAD_ACQ(&ss->rx_head) - ss->rx_tail;
 		fl = LOAD_ACQ(&ss->flags);
@@ -124,6 +123,8 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 			ret = done ? (ssize_t)done : -EAGAIN;
 			goto out;
 		}
+		if (px_drain_once(fd, &drained))
+			continue;
 		ps->nwait++;
 		px_unlock();
 		r = px_block(fd, -1, deadline, true);
@@ -163,10 +164,9 @@ static ssize_t tx_space(int fd, uint32_t s, int flags, int64_t deadline, size_t 
 	struct appif_sock *ss = px_ssock(s);
 	int r;
 
-	for (;;) {
+	for (bool drained = false;;) {
 		uint32_t fl, used, space;
 
-		px_efd_drain(fd);
 		px_pump();
 		if (ps->kind != PK_CONN)
 			return -EBADF;
@@ -188,6 +188,8 @@ static ssize_t tx_space(int fd, uint32_t s, int flags, int64_t deadline, size_t 
 				return -EAGAIN;
 			ps->want_out = 1;
 		}
+		if (px_drain_once(fd, &drained))
+			continue;
 		ps->nwait++;
 		px_unlock();
 		r = px_block(fd, -1, deadline, !done);

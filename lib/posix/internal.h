@@ -93,6 +93,7 @@ struct px_sock {
 	uint32_t refs;			/* fds referring to it, in all processes */
 	uint32_t ev_seq;		/* bumped by every engine event (edge triggers) */
 	uint32_t nwait;			/* threads blocked on it */
+	uint32_t npoll;			/* poll/select calls sleeping on it */
 	int32_t so_error;		/* pending SO_ERROR (-errno), 0 */
 	int32_t kfd;			/* listener on 0.0.0.0: the kernel listener's fd, -1 */
 	uint32_t local_ip, peer_ip;	/* network order */
@@ -153,6 +154,12 @@ int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, 
 void px_pump(void);
 /* Under the lock: wake whoever waits on socket s. */
 void px_signal(uint32_t s);
+/* Before a waiter on fd (-1: none) sleeps: the first time, drain fd and
+ * the context's event fd and return true - the caller pumps and looks
+ * again, as a wake-up drained here would be lost otherwise; the second
+ * time return false: go to sleep.  Calls that find their data never
+ * drain anything (no system call). */
+bool px_drain_once(int fd, bool *drained);
 /* Drain fd's eventfd counter. */
 void px_efd_drain(int fd);
 void px_efd_kick(int fd);

@@ -59,7 +59,7 @@ int px_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *ma
 	} else {
 		map = mstack;
 	}
-	for (;;) {
+	for (bool drained = false;;) {
 		unsigned int m = 0;
 		int ready = 0, r;
 		int64_t t;
@@ -81,7 +81,6 @@ int px_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *ma
 				continue;
 			}
 			ps = &px.sh->socks[s];
-			px_efd_drain(fds[i].fd);
 			ev = px_sock_revents((uint32_t)s);
 			fds[i].revents = (short)(ev & ((uint32_t)fds[i].events | POLLERR | POLLHUP));
 			if (fds[i].revents) {
@@ -97,13 +96,41 @@ int px_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *ma
 				kp[m++] = (struct pollfd){ ps->kfd, POLLIN, 0 };
 			}
 		}
-		if (px.up)
-			px_unlock();
 		t = ready ? 0 : deadline < 0 ? -1 : deadline - px_now_ns();
 		if (t < -1 || (deadline >= 0 && t < 0))
 			t = 0;
+		if (px.up && t && !drained) {
+			/* about to sleep: clear the engine fds' wake-ups, then
+			 * look once more (px_drain_once) */
+			for (nfds_t i = 0; i < n; i++)
+				if (fds[i].fd >= 0 && px_sock_of(fds[i].fd) >= 0)
+					px_efd_drain(fds[i].fd);
+			px_drain_once(-1, &drained);
+			px_unlock();
+			continue;
+		}
+		drained = false;
+		if (px.up) {
+			for (nfds_t i = 0; i < n && t; i++) {
+				int s = fds[i].fd >= 0 ? px_sock_of(fds[i].fd) : -1;
+
+				if (s >= 0)
+					px.sh->socks[s].npoll++;
+			}
+			px_unlock();
+		}
 		px_sig_clear();
 		r = px_sleep(kp, m, t, mask);
+		if (px.up && t) {
+			px_lock();
+			for (nfds_t i = 0; i < n; i++) {
+				int s = fds[i].fd >= 0 ? px_sock_of(fds[i].fd) : -1;
+
+				if (s >= 0 && px.sh->socks[s].npoll)
+					px.sh->socks[s].npoll--;
+			}
+			px_unlock();
+		}
 		if (r < 0) {
 			ret = r;
 			break;

@@ -242,10 +242,9 @@ static int connect_wait(int fd, uint32_t s)
 
 		deadline = px_deadline(&tv);
 	}
-	for (;;) {
+	for (bool drained = false;;) {
 		uint32_t fl;
 
-		px_efd_drain(fd);
 		px_pump();
 		fl = LOAD_ACQ(&px_ssock(s)->flags);
 		if ((fl & APPIF_SF_ERROR) || px.sh->dead) {
@@ -259,6 +258,8 @@ static int connect_wait(int fd, uint32_t s)
 		}
 		if (ps->nonblock)
 			return -EALREADY;
+		if (px_drain_once(fd, &drained))
+			continue;
 		ps->nwait++;
 		px_unlock();
 		r = px_block(fd, -1, deadline, true);
@@ -372,8 +373,7 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 
 		deadline = px_deadline(&tv);
 	}
-	for (;;) {
-		px_efd_drain(fd);
+	for (bool drained = false;;) {
 		px_pump();
 		if (px.sh->dead) {
 			px_unlock();
@@ -417,6 +417,8 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 			px_unlock();
 			return -EAGAIN;
 		}
+		if (px_drain_once(fd, &drained))
+			continue;
 		ps->nwait++;
 		px_unlock();
 		r = px_block(fd, ps->kfd, deadline, true);
