@@ -16,6 +16,8 @@
 #include <sys/ioctl.h>
 #include <sys/time.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -646,6 +648,86 @@ static int t_engine_killed(void)
 	return failures ? 1 : 0;
 }
 
+/* The data calls: vectors, PEEK, WAITALL, the mmsg pair, sendfile, and
+ * EOF after the peer's close. */
+static void t_data(void)
+{
+	int fd = dial(P_ECHO), r;
+	char a[4], b[4], big[200000], back[200000];
+	struct iovec iv[2] = { { a, 4 }, { b, 4 } };
+	struct mmsghdr mm[2];
+	FILE *tf;
+	off_t off = 0;
+
+	memcpy(a, "abcd", 4);
+	memcpy(b, "efgh", 4);
+	CHECK("writev", writev(fd, iv, 2) == 8, "writev");
+	memset(a, 0, 4);
+	memset(b, 0, 4);
+	r = (int)recv(fd, a, 4, MSG_PEEK | MSG_WAITALL);
+	CHECK("recv_peek", r == 4 && !memcmp(a, "abcd", 4), "peek %d", r);
+	r = (int)readv(fd, iv, 2);
+	if (r == 4)
+		r += (int)read(fd, b, 4);
+	CHECK("readv", r == 8 && !memcmp(a, "abcd", 4) && !memcmp(b, "efgh", 4), "readv %d", r);
+	memset(mm, 0, sizeof(mm));
+	iv[0] = (struct iovec){ a, 4 };
+	iv[1] = (struct iovec){ b, 4 };
+	memcpy(a, "mmsg", 4);
+	memcpy(b, "two!", 4);
+	mm[0].msg_hdr.msg_iov = &iv[0];
+	mm[0].msg_hdr.msg_iovlen = 1;
+	mm[1].msg_hdr.msg_iov = &iv[1];
+	mm[1].msg_hdr.msg_iovlen = 1;
+	CHECK("sendmmsg", sendmmsg(fd, mm, 2, 0) == 2 && mm[0].msg_len == 4, "sendmmsg");
+	memset(a, 0, 4);
+	memset(b, 0, 4);
+	r = recv(fd, a, 4, MSG_WAITALL) == 4 ? recvmmsg(fd, &mm[1], 1, MSG_WAITALL, NULL) : -1;
+	CHECK("recvmmsg", r == 1 && mm[1].msg_len == 4 && !memcmp(b, "two!", 4), "recvmmsg %d", r);
+	/* sendfile: a file straight into the transmit ring */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7 + 3);
+	tf = tmpfile();
+	if (!tf || fwrite(big, 1, sizeof(big), tf) != sizeof(big) || fflush(tf))
+		exit(2);
+	{
+		size_t left = sizeof(big), got = 0;
+		ssize_t n;
+
+		while (left) {
+			n = sendfile(fd, fileno(tf), &off, left);
+			if (n <= 0)
+				break;
+			left -= (size_t)n;
+			/* read back as we go: the echo peer's window is finite */
+			while (got < sizeof(big) - left) {
+				ssize_t m = read(fd, back + got, sizeof(back) - got);
+
+				if (m <= 0)
+					break;
+				got += (size_t)m;
+			}
+		}
+		while (got < sizeof(big)) {
+			ssize_t m = read(fd, back + got, sizeof(back) - got);
+
+			if (m <= 0)
+				break;
+			got += (size_t)m;
+		}
+		CHECK("sendfile", !left && off == (off_t)sizeof(big) && got == sizeof(big) &&
+		      !memcmp(big, back, sizeof(big)), "left %zu off %ld got %zu", left, (long)off,
+		      got);
+	}
+	fclose(tf);
+	shutdown(fd, SHUT_WR);
+	r = (int)read(fd, a, 4);
+	CHECK("eof_after_peer_close", r == 0, "read %d", r);
+	r = (int)recv(fd, a, 4, MSG_DONTWAIT);
+	CHECK("eof_again", r == 0, "recv %d", r);
+	close(fd);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -655,6 +737,7 @@ static const struct {
 	{ "nb-connect", t_nonblocking_connect }, { "dup2-stdin", t_dup2_stdin },
 	{ "fork-accept", t_fork_after_accept }, { "sigpipe", t_sigpipe },
 	{ "rcvtimeo", t_rcvtimeo }, { "eintr", t_eintr }, { "options", t_options },
+	{ "data", t_data },
 };
 
 int main(int argc, char **argv)
