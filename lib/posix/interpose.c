@@ -20,6 +20,13 @@
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
+/* Another library's constructor may call in before ours has run. */
+#define INIT()								\
+	do {								\
+		if (__builtin_expect(!px_real.close, 0))		\
+			px_real_init();					\
+	} while (0)
+
 __attribute__((constructor)) static void px_init(void)
 {
 	px_real_init();
@@ -35,12 +42,13 @@ __attribute__((destructor)) static void px_fini(void)
 
 API int socket(int domain, int type, int proto)
 {
-	px_real_init();
+	INIT();
 	return (int)px_ret(px_socket(domain, type, proto));
 }
 
 API int bind(int fd, const struct sockaddr *a, socklen_t len)
 {
+	INIT();
 	if (px_sock_of(fd) >= 0)
 		return (int)px_ret(-EINVAL);	/* already bound */
 	return (int)px_ret(px_bind(fd, a, len));
@@ -48,11 +56,13 @@ API int bind(int fd, const struct sockaddr *a, socklen_t len)
 
 API int listen(int fd, int backlog)
 {
+	INIT();
 	return (int)px_ret(px_listen(fd, backlog));
 }
 
 API int accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 {
+	INIT();
 	if (px_sock_of(fd) < 0)
 		return px_real.accept4(fd, a, len, flags);
 	return (int)px_ret(px_accept4(fd, a, len, flags));
@@ -60,36 +70,43 @@ API int accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 
 API int accept(int fd, struct sockaddr *a, socklen_t *len)
 {
+	INIT();
 	return accept4(fd, a, len, 0);
 }
 
 API int connect(int fd, const struct sockaddr *a, socklen_t len)
 {
+	INIT();
 	return (int)px_ret(px_connect(fd, a, len));
 }
 
 API int shutdown(int fd, int how)
 {
+	INIT();
 	return (int)px_ret(px_shutdown(fd, how));
 }
 
 API int close(int fd)
 {
+	INIT();
 	return (int)px_ret(px_close(fd));
 }
 
 API int getsockname(int fd, struct sockaddr *a, socklen_t *len)
 {
+	INIT();
 	return (int)px_ret(px_getname(fd, a, len, false));
 }
 
 API int getpeername(int fd, struct sockaddr *a, socklen_t *len)
 {
+	INIT();
 	return (int)px_ret(px_getname(fd, a, len, true));
 }
 
 API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
+	INIT();
 	int s = px_sock_of(fd), r;
 
 	if (s < 0)
@@ -102,6 +119,7 @@ API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 API int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -113,6 +131,7 @@ API int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 API ssize_t read(int fd, void *buf, size_t n)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -122,6 +141,7 @@ API ssize_t read(int fd, void *buf, size_t n)
 
 API ssize_t write(int fd, const void *buf, size_t n)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -131,6 +151,7 @@ API ssize_t write(int fd, const void *buf, size_t n)
 
 API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -142,6 +163,7 @@ API ssize_t readv(int fd, const struct iovec *iov, int n)
 
 API ssize_t writev(int fd, const struct iovec *iov, int n)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -153,6 +175,7 @@ API ssize_t writev(int fd, const struct iovec *iov, int n)
 
 API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *alen)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -164,12 +187,14 @@ API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a,
 
 API ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
+	INIT();
 	return recvfrom(fd, buf, n, flags, NULL, NULL);
 }
 
 API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *a,
 		   socklen_t alen)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -179,11 +204,13 @@ API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct so
 
 API ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
+	INIT();
 	return sendto(fd, buf, n, flags, NULL, 0);
 }
 
 API ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
+	INIT();
 	int s = px_sock_of(fd);
 	ssize_t r;
 
@@ -204,6 +231,7 @@ API ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 
 API ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
+	INIT();
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -217,6 +245,7 @@ API ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 
 API int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct timespec *tmo)
 {
+	INIT();
 	int s = px_sock_of(fd);
 	unsigned int i;
 
@@ -245,6 +274,7 @@ API int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags, struct ti
 
 API int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 {
+	INIT();
 	int s = px_sock_of(fd);
 	unsigned int i;
 
@@ -266,6 +296,7 @@ API int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags)
 
 API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
+	INIT();
 	int s = px_sock_of(out);
 
 	if (s < 0)
@@ -275,6 +306,7 @@ API ssize_t sendfile(int out, int in, off_t *off, size_t count)
 
 API ssize_t sendfile64(int out, int in, off_t *off, size_t count)
 {
+	INIT();
 	return sendfile(out, in, off, count);
 }
 
@@ -282,6 +314,7 @@ API ssize_t sendfile64(int out, int in, off_t *off, size_t count)
 
 API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
+	INIT();
 	if (n > buflen)
 		__chk_fail();
 	return read(fd, buf, n);
@@ -289,6 +322,7 @@ API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 
 API ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
+	INIT();
 	if (n > buflen)
 		__chk_fail();
 	return recv(fd, buf, n, flags);
@@ -297,6 +331,7 @@ API ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 API ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
 			   struct sockaddr *a, socklen_t *alen)
 {
+	INIT();
 	if (n > buflen)
 		__chk_fail();
 	return recvfrom(fd, buf, n, flags, a, alen);
@@ -347,6 +382,7 @@ static int dup_common(int old, int nfd, int flags, bool is_dup2)
 
 API int dup(int fd)
 {
+	INIT();
 	int s = px_sock_of(fd), r = px_real.dup(fd);
 
 	if (r >= 0 && s >= 0) {
@@ -359,16 +395,19 @@ API int dup(int fd)
 
 API int dup2(int old, int nfd)
 {
+	INIT();
 	return dup_common(old, nfd, 0, true);
 }
 
 API int dup3(int old, int nfd, int flags)
 {
+	INIT();
 	return dup_common(old, nfd, flags, false);
 }
 
 API int close_range(unsigned int first, unsigned int last, int flags)
 {
+	INIT();
 	int own[3] = { -1, -1, -1 };
 
 	if (!px_real.close_range)
@@ -437,6 +476,7 @@ static int fcntl_engine(int fd, int s, int cmd, long arg)
 
 API int fcntl(int fd, int cmd, ...)
 {
+	INIT();
 	va_list ap;
 	long arg;
 	int s = px_sock_of(fd), r;
@@ -452,6 +492,7 @@ API int fcntl(int fd, int cmd, ...)
 
 API int fcntl64(int fd, int cmd, ...)
 {
+	INIT();
 	va_list ap;
 	long arg;
 
@@ -463,6 +504,7 @@ API int fcntl64(int fd, int cmd, ...)
 
 API int ioctl(int fd, unsigned long req, ...)
 {
+	INIT();
 	va_list ap;
 	void *arg;
 	int s = px_sock_of(fd), r = 0;
@@ -523,6 +565,7 @@ static int64_t ts_ns(const struct timespec *ts)
 
 API int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
+	INIT();
 	if (!px.up)
 		return px_real.ppoll(fds, n, timeout < 0 ? NULL : &(struct timespec){
 			timeout / 1000, (timeout % 1000) * 1000000 }, NULL);
@@ -531,6 +574,7 @@ API int poll(struct pollfd *fds, nfds_t n, int timeout)
 
 API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
+	INIT();
 	if (!px.up)
 		return px_real.ppoll(fds, n, ts, mask);
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
@@ -540,6 +584,7 @@ API int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sig
 
 API int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 {
+	INIT();
 	if (fdslen / sizeof(*fds) < n)
 		__chk_fail();
 	return poll(fds, n, timeout);
@@ -548,6 +593,7 @@ API int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t fdslen)
 API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 		    const sigset_t *mask, size_t fdslen)
 {
+	INIT();
 	if (fdslen / sizeof(*fds) < n)
 		__chk_fail();
 	return ppoll(fds, n, ts, mask);
@@ -555,6 +601,7 @@ API int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts,
 
 API int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
+	INIT();
 	int64_t t = -1, start;
 	int ret;
 
@@ -579,6 +626,7 @@ API int select(int nfds, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 API int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
 		const sigset_t *mask)
 {
+	INIT();
 	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
 		return (int)px_ret(-EINVAL);
 	return (int)px_ret(px_select(nfds, r, w, e, ts_ns(ts), mask));
@@ -586,12 +634,13 @@ API int pselect(int nfds, fd_set *r, fd_set *w, fd_set *e, const struct timespec
 
 API int epoll_create1(int flags)
 {
-	px_real_init();
+	INIT();
 	return (int)px_ret(px_epoll_create(flags));
 }
 
 API int epoll_create(int size)
 {
+	INIT();
 	if (size <= 0)
 		return (int)px_ret(-EINVAL);
 	return epoll_create1(0);
@@ -599,6 +648,7 @@ API int epoll_create(int size)
 
 API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
+	INIT();
 	return (int)px_ret(px_epoll_ctl(epfd, op, fd, ev));
 }
 
@@ -612,6 +662,7 @@ static bool plain_epoll(int epfd)
 API int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct timespec *ts,
 		     const sigset_t *mask)
 {
+	INIT();
 	if (plain_epoll(epfd) && px_real.epoll_pwait2)
 		return px_real.epoll_pwait2(epfd, evs, max, ts, mask);
 	return (int)px_ret(px_epoll_wait(epfd, evs, max, ts_ns(ts), mask));
@@ -619,6 +670,7 @@ API int epoll_pwait2(int epfd, struct epoll_event *evs, int max, const struct ti
 
 API int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, const sigset_t *mask)
 {
+	INIT();
 	if (plain_epoll(epfd))
 		return px_real.epoll_pwait(epfd, evs, max, timeout, mask);
 	return (int)px_ret(px_epoll_wait(epfd, evs, max, ms_ns(timeout), mask));
@@ -626,6 +678,7 @@ API int epoll_pwait(int epfd, struct epoll_event *evs, int max, int timeout, con
 
 API int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
 {
+	INIT();
 	return epoll_pwait(epfd, evs, max, timeout, NULL);
 }
 
@@ -633,17 +686,20 @@ API int epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout)
 
 API pid_t fork(void)
 {
+	INIT();
 	return px_fork();
 }
 
 API pid_t vfork(void)
 {
+	INIT();
 	/* POSIX lets vfork be fork; the child's references need fork's care */
 	return px_fork();
 }
 
 API int execve(const char *path, char *const argv[], char *const envp[])
 {
+	INIT();
 	int r;
 
 	px_exec_prepare();
@@ -654,6 +710,7 @@ API int execve(const char *path, char *const argv[], char *const envp[])
 
 API int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
+	INIT();
 	int r;
 
 	px_exec_prepare();
@@ -664,6 +721,7 @@ API int execveat(int dirfd, const char *path, char *const argv[], char *const en
 
 API int fexecve(int fd, char *const argv[], char *const envp[])
 {
+	INIT();
 	int r;
 
 	px_exec_prepare();
@@ -727,6 +785,7 @@ static int exec_list(const char *file, const char *arg, va_list ap, bool search)
 
 API int execl(const char *path, const char *arg, ...)
 {
+	INIT();
 	va_list ap;
 	int r;
 
@@ -738,6 +797,7 @@ API int execl(const char *path, const char *arg, ...)
 
 API int execlp(const char *file, const char *arg, ...)
 {
+	INIT();
 	va_list ap;
 	int r;
 
@@ -749,6 +809,7 @@ API int execlp(const char *file, const char *arg, ...)
 
 API int execle(const char *path, const char *arg, ...)
 {
+	INIT();
 	char *const *envp;
 	va_list ap;
 	char **v;
@@ -766,23 +827,26 @@ API int execle(const char *path, const char *arg, ...)
 
 API void _exit(int status)
 {
+	INIT();
 	px_exit_release();
 	px_real._exit(status);
 }
 
 API void _Exit(int status)
 {
+	INIT();
 	_exit(status);
 }
 
 API int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	px_real_init();
+	INIT();
 	return px_sigaction(sig, act, old);
 }
 
 API sighandler_t signal(int sig, sighandler_t h)
 {
+	INIT();
 	struct sigaction a = { .sa_handler = h, .sa_flags = SA_RESTART }, old;
 
 	/* glibc's signal() has BSD semantics: SA_RESTART, the signal blocked
@@ -824,6 +888,7 @@ static int cookie_close(void *c)
 
 API FILE *fdopen(int fd, const char *mode)
 {
+	INIT();
 	static FILE *(*real)(int, const char *);
 	cookie_io_functions_t io = { cookie_read, cookie_write, NULL, cookie_close };
 
@@ -836,6 +901,7 @@ API FILE *fdopen(int fd, const char *mode)
 
 API int vdprintf(int fd, const char *fmt, va_list ap)
 {
+	INIT();
 	static int (*real)(int, const char *, va_list);
 	char *s;
 	int n;
@@ -855,6 +921,7 @@ API int vdprintf(int fd, const char *fmt, va_list ap)
 
 API int dprintf(int fd, const char *fmt, ...)
 {
+	INIT();
 	va_list ap;
 	int n;
 
