@@ -51,7 +51,8 @@ static int ctx_open(void)
 	px.ip = hdr->local_ip;
 	px.mask = hdr->prefix_len ? htonl(~0u << (32 - hdr->prefix_len)) : 0;
 	px.gateway = hdr->gateway;
-	px.sh_size = sizeof(struct px_shared) + px.max_socks * sizeof(struct px_sock);
+	px.sh_size = sizeof(struct px_shared) + px.max_socks * sizeof(struct px_sock) +
+		     (size_t)PX_PROCS * px.max_socks * sizeof(uint16_t);
 	/* MAP_SHARED: a forked child sees and updates the same sockets. */
 	px.sh = mmap(NULL, px.sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	px.sfd = malloc(px.max_socks * sizeof(*px.sfd));
@@ -61,6 +62,10 @@ static int ctx_open(void)
 	}
 	for (uint32_t i = 0; i < px.max_socks; i++)
 		px.sfd[i] = -1;
+	px.byproc = (uint16_t *)(px.sh->socks + px.max_socks);
+	px.slot = 0;
+	px.sh->procs[0] = (struct px_proc){ .pid = getpid(), .used = 1,
+					    .start = px_proc_start(getpid()) };
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
@@ -335,6 +340,15 @@ static void on_accept(const struct appif_ev *ev)
 
 void px_pump(void)
 {
+	if (px.sh->npending || px.sh->reap_ns) {
+		int64_t now = px_now_ns();
+
+		/* at most once a second, and only in a family of processes */
+		if (px.sh->reap_ns && now >= px.sh->reap_ns) {
+			px.sh->reap_ns = now + 1000000000;
+			px_reap();
+		}
+	}
 	if (!px.sh->dead) {
 		struct appif_ev ev;
 

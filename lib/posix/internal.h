@@ -112,6 +112,16 @@ struct px_result {
 };
 
 #define PX_NRESULTS 64
+/* Processes of the family, for their references (a process that died
+ * without closing its fds - SIGKILL, a crash - gives them back when the
+ * reaper finds it gone). */
+#define PX_PROCS 256
+struct px_proc {
+	int32_t pid;			/* 0: being forked */
+	uint8_t used;
+	uint64_t start;			/* /proc/PID/stat starttime: a reused pid is another process */
+};
+
 struct px_shared {
 	pthread_mutex_t lock;		/* process-shared, robust */
 	uint32_t dead;			/* the engine is gone */
@@ -119,7 +129,9 @@ struct px_shared {
 	uint64_t req_seq;
 	uint32_t npending;		/* px_sock.sig_pending set */
 	struct px_result res[PX_NRESULTS];
-	struct px_sock socks[];		/* max_socks */
+	struct px_proc procs[PX_PROCS];
+	int64_t reap_ns;		/* when the reaper looks next */
+	struct px_sock socks[];		/* max_socks, then uint16_t refs[PX_PROCS][max_socks] */
 };
 
 /* Per process: the context's fds and mappings. */
@@ -132,6 +144,8 @@ struct px_ctx {
 	uint32_t max_socks, buf_size;
 	uint32_t ip, mask, gateway;	/* network order */
 	int32_t *sfd;			/* per socket: an fd of this process for it, -1 */
+	uint16_t *byproc;		/* refs[PX_PROCS][max_socks] in the shared region */
+	int slot;			/* this process's entry in procs[] */
 	pid_t pid;
 };
 extern struct px_ctx px;
@@ -232,6 +246,15 @@ void px_fd_attach(int fd, uint32_t s);
 void px_fd_detach(int fd);
 /* Forget whatever the table knows about fd (it was closed). */
 void px_fd_forget(int fd);
+/* Under the lock: d more references on socket s held by process slot;
+ * the last one releases the socket. */
+void px_ref(uint32_t s, int slot, int d);
+/* Under the lock: give back the references of processes that are gone. */
+void px_reap(void);
+/* /proc/PID/stat: the process's start time, 0 if it is gone or a zombie. */
+uint64_t px_proc_start(pid_t pid);
+/* Under the lock: a process slot for a child about to be forked (-1: none). */
+int px_proc_alloc(void);
 /* Under the lock: release socket s (its last reference went away). */
 void px_sock_release(uint32_t s);
 /* Under the lock: the engine's slot s as a fresh socket of kind. */

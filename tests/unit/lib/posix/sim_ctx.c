@@ -26,8 +26,13 @@ void sim_ctx_up(uint32_t max_socks, uint32_t buf)
 	px.buf_size = buf;
 	px.ip = htonl(0x0a000005);
 	px.mask = htonl(0xffffff00);
-	px.sh_size = sizeof(struct px_shared) + max_socks * sizeof(struct px_sock);
+	px.sh_size = sizeof(struct px_shared) + max_socks * sizeof(struct px_sock) +
+		     (size_t)PX_PROCS * max_socks * sizeof(uint16_t);
 	px.sh = mmap(NULL, px.sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	px.byproc = (uint16_t *)(px.sh->socks + max_socks);
+	px.slot = 0;
+	px.sh->procs[0] = (struct px_proc){ .pid = getpid(), .used = 1,
+					    .start = px_proc_start(getpid()) };
 	px.sfd = malloc(max_socks * sizeof(*px.sfd));
 	for (uint32_t i = 0; i < max_socks; i++)
 		px.sfd[i] = -1;

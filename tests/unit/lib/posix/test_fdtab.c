@@ -1,5 +1,6 @@
 /* test_fdtab.c - libflextoe-posix's fd table against a simulated engine context: references from dup, close and fork, the last one closes (or with SO_LINGER 0 resets) the connection, a closing listener refuses what it did not accept. */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,6 +132,57 @@ START_TEST(fdtab_fork_references)
 }
 END_TEST
 
+/* A child killed before it could close (SIGKILL): the reaper gives its
+ * references back, so the parent's close ends the connection after all. */
+START_TEST(fdtab_reap_killed_child)
+{
+	uint16_t ops[8];
+	int fd, st;
+	pid_t pid;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(4, PK_CONN);
+	pid = px_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		pause();
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	px_lock();
+	px_fd_detach(fd);
+	ck_assert_uint_eq(px.sh->socks[4].refs, 1);	/* the dead child's */
+	ck_assert_int_eq(cmds(ops, 8), 0);
+	px_reap();
+	px_unlock();
+	ck_assert_uint_eq(px.sh->socks[4].refs, 0);
+	ck_assert_int_eq(cmds(ops, 8), 1);
+	ck_assert_uint_eq(ops[0], APPIF_OP_CLOSE);
+}
+END_TEST
+
+/* A live child keeps its references through the reaper. */
+START_TEST(fdtab_reap_keeps_live_child)
+{
+	int fd, st;
+	pid_t pid;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(4, PK_CONN);
+	pid = px_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		pause();
+	px_lock();
+	px_fd_detach(fd);
+	px_reap();
+	ck_assert_uint_eq(px.sh->socks[4].refs, 1);
+	ck_assert_int_eq(px.sh->socks[4].kind, PK_CONN);
+	px_unlock();
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+END_TEST
+
 /* exec: close-on-exec fds let go, the others keep their reference. */
 START_TEST(fdtab_exec_drops_cloexec)
 {
@@ -159,6 +211,8 @@ static Suite *posix_fdtab_suite(void)
 	tcase_add_test(tc, fdtab_accept_for_closed_listener);
 	tcase_add_test(tc, fdtab_fork_references);
 	tcase_add_test(tc, fdtab_exec_drops_cloexec);
+	tcase_add_test(tc, fdtab_reap_killed_child);
+	tcase_add_test(tc, fdtab_reap_keeps_live_child);
 	suite_add_tcase(s, tc);
 	return s;
 }
