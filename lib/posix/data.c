@@ -81,11 +81,7 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 		px_unlock();
 		return -ENOTCONN;
 	}
-	{
-		struct timeval tv = px_opt_timeo(&ps->opts, false);
-
-		deadline = px_deadline(&tv);
-	}
+	deadline = px_sock_deadline(s, false);
 	for (bool drained = false;;) {
 		uint32_t avail, fl, n;
 
@@ -209,13 +205,6 @@ static void tx_commit(uint32_t s, uint32_t n)
 		px_cmd(APPIF_OP_TX, px.sh->socks[s].handle, 0, 0, 0);
 }
 
-static int64_t send_deadline(uint32_t s)
-{
-	struct timeval tv = px_opt_timeo(&px.sh->socks[s].opts, true);
-
-	return px_deadline(&tv);
-}
-
 ssize_t px_send(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t total = iov_total(iov, iovcnt), done = 0;
@@ -229,7 +218,7 @@ ssize_t px_send(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 		px_unlock();
 		return epipe(flags);	/* a listener: Linux says EPIPE */
 	}
-	deadline = send_deadline(s);
+	deadline = px_sock_deadline(s, true);
 	do {
 		ssize_t space = tx_space(fd, s, flags, deadline, done);
 		uint32_t n;
@@ -263,7 +252,7 @@ ssize_t px_sendfile(int out, uint32_t s, int in, off_t *off, size_t count)
 		px_unlock();
 		return epipe(0);
 	}
-	deadline = send_deadline(s);
+	deadline = px_sock_deadline(s, true);
 	while (done < count) {
 		ssize_t space = tx_space(out, s, 0, deadline, done), r;
 		uint32_t pos, o, n;

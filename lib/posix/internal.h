@@ -298,6 +298,9 @@ int px_close(int fd);
 int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer);
 /* Deadline (ns, CLOCK_MONOTONIC) of a call on s with option timeout tv, -1: none. */
 int64_t px_deadline(const struct timeval *tv);
+/* Deadline of a receive (snd false) or send call on socket s, from its
+ * SO_RCVTIMEO / SO_SNDTIMEO; -1: none.  Lock held. */
+int64_t px_sock_deadline(uint32_t s, bool snd);
 int64_t px_now_ns(void);
 /* Under the lock: the error socket s has to report (-errno) or 0; take:
  * report it now (Linux reports a connection's error once). */

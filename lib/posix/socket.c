@@ -23,6 +23,13 @@ int64_t px_deadline(const struct timeval *tv)
 	return px_now_ns() + (int64_t)tv->tv_sec * 1000000000 + (int64_t)tv->tv_usec * 1000;
 }
 
+int64_t px_sock_deadline(uint32_t s, bool snd)
+{
+	struct timeval tv = px_opt_timeo(&px.sh->socks[s].opts, snd);
+
+	return px_deadline(&tv);
+}
+
 int px_block(int fd, int kfd, int64_t deadline, bool restartable)
 {
 	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = kfd, .events = POLLIN } };
@@ -234,14 +241,9 @@ fail:
 static int connect_wait(int fd, uint32_t s)
 {
 	struct px_sock *ps = &px.sh->socks[s];
-	int64_t deadline = px_deadline(&(struct timeval){ 0 });
+	int64_t deadline = px_sock_deadline(s, true);
 	int r;
 
-	{
-		struct timeval tv = px_opt_timeo(&ps->opts, true);
-
-		deadline = px_deadline(&tv);
-	}
 	for (bool drained = false;;) {
 		uint32_t fl;
 
@@ -368,11 +370,7 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 		px_unlock();
 		return -EINVAL;
 	}
-	{
-		struct timeval tv = px_opt_timeo(&ps->opts, false);
-
-		deadline = px_deadline(&tv);
-	}
+	deadline = px_sock_deadline((uint32_t)s, false);
 	for (bool drained = false;;) {
 		px_pump();
 		if (px.sh->dead) {
