@@ -28,6 +28,8 @@ struct px_ep {
 	pthread_mutex_t mu;
 	struct px_epe *e;
 	unsigned int n, cap;
+	unsigned int rr;	/* where collect starts: ready fds take turns */
+	unsigned int turn;	/* max 1: kernel fds first on odd calls */
 	bool wake_added;	/* MARK_CTX/MARK_CTL are in the kernel epoll */
 };
 
@@ -211,8 +213,8 @@ static int collect(struct px_ep *ep, struct epoll_event *evs, int max)
 	pthread_mutex_lock(&ep->mu);
 	px_lock();
 	px_pump();
-	for (unsigned int i = 0; i < ep->n && n < max; i++) {
-		struct px_epe *e = &ep->e[i];
+	for (unsigned int k = 0; k < ep->n && n < max; k++) {
+		struct px_epe *e = &ep->e[(ep->rr + k) % ep->n];
 		int s = px_sock_of(e->fd);
 		struct px_sock *ps;
 		uint32_t rev, want;
@@ -244,6 +246,8 @@ static int collect(struct px_ep *ep, struct epoll_event *evs, int max)
 		evs[n].events = rev;
 		evs[n++].data = e->data;
 	}
+	if (ep->n)
+		ep->rr = (ep->rr + 1) % ep->n;
 	px_unlock();
 	pthread_mutex_unlock(&ep->mu);
 	return n;
@@ -260,6 +264,45 @@ static void kfd_signalled(struct px_ep *ep, int fd)
 	pthread_mutex_unlock(&ep->mu);
 }
 
+/* The kernel's part of a wait: up to max events into evs, our own
+ * registrations dropped (they only woke us).  timeout_ns -1: no limit.
+ * Returns the application's events, or -errno. */
+static int kernel_wait(int epfd, struct px_ep *ep, struct epoll_event *evs, int max,
+		       int64_t timeout_ns, const sigset_t *mask)
+{
+	struct timespec ts, *tsp = NULL;
+	int r, out = 0;
+
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	if (px_real.epoll_pwait2)
+		r = px_real.epoll_pwait2(epfd, evs, max, tsp, mask);
+	else
+		r = px_real.epoll_pwait(epfd, evs, max, timeout_ns < 0 ? -1 :
+					(int)((timeout_ns + 999999) / 1000000), mask);
+	if (r < 0)
+		return -errno;
+	for (int k = 0; k < r; k++) {
+		uint64_t d = evs[k].data.u64;
+
+		if ((d & MARK_MASK) != MARK) {
+			evs[out++] = evs[k];
+			continue;
+		}
+		if (d == MARK_CTL && px.up) {
+			px_lock();
+			px_set_dead();
+			px_unlock();
+		} else if ((d & ~0xffffffffull) == MARK_KFD && ep) {
+			kfd_signalled(ep, (int)(uint32_t)d);
+		}
+	}
+	return out;
+}
+
 int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns,
 		  const sigset_t *mask)
 {
@@ -269,56 +312,34 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 	if (max <= 0)
 		return -EINVAL;
 	for (;;) {
-		struct timespec ts, *tsp = NULL;
-		int n = 0, r, k, out;
+		int n = 0, r;
 		int64_t t;
 
+		/* Kernel fds are not starved by busy engine fds: they keep a
+		 * slot, or for max 1 every other call looks at them first. */
+		if (max == 1 && ep && ep->n && (ep->turn++ & 1)) {
+			px_sig_clear();
+			r = kernel_wait(epfd, ep, evs, 1, 0, mask);
+			if (r != 0)
+				return r;
+		}
 		if (ep && ep->n)
-			n = collect(ep, evs, max);
+			n = collect(ep, evs, max > 1 ? max - 1 : 1);
+		if (n == max)
+			return n;
 		t = n ? 0 : deadline < 0 ? -1 : deadline - px_now_ns();
 		if (deadline >= 0 && t < 0)
 			t = 0;
 		if (px.up && __atomic_load_n(&px.sh->npending, __ATOMIC_ACQUIRE) &&
 		    (t < 0 || t > 5000000))
 			t = 5000000;	/* an event waits for another process (ctx.c) */
-		if (t >= 0) {
-			ts.tv_sec = t / 1000000000;
-			ts.tv_nsec = t % 1000000000;
-			tsp = &ts;
-		}
 		px_sig_clear();
-		if (px_real.epoll_pwait2)
-			r = px_real.epoll_pwait2(epfd, evs + n, max - n, tsp, mask);
-		else
-			r = px_real.epoll_pwait(epfd, evs + n, max - n,
-						t < 0 ? -1 : (int)((t + 999999) / 1000000), mask);
-		if (r < 0) {
-			if (n && errno == EINTR)
-				return n;
-			return -errno;
-		}
-		/* drop our own registrations; they only woke us */
-		out = n;
-		for (k = n; k < n + r; k++) {
-			uint64_t d = evs[k].data.u64;
-
-			if ((d & MARK_MASK) != MARK) {
-				evs[out++] = evs[k];
-				continue;
-			}
-			if (d == MARK_CTL && px.up) {
-				px_lock();
-				px_set_dead();
-				px_unlock();
-			} else if ((d & ~0xffffffffull) == MARK_KFD && ep) {
-				kfd_signalled(ep, (int)(uint32_t)d);
-			}
-		}
-		if (out)
-			return out;
-		if (r == 0 && deadline >= 0 && px_now_ns() >= deadline)
-			return 0;
-		if (deadline >= 0 && px_now_ns() >= deadline && !(ep && ep->n))
+		r = kernel_wait(epfd, ep, evs + n, max - n, t, mask);
+		if (r < 0)
+			return n && r == -EINTR ? n : r;
+		if (n + r)
+			return n + r;
+		if (deadline >= 0 && px_now_ns() >= deadline)
 			return 0;
 	}
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # peer.py - the Linux peer of posix-test (tests/integration/posix_basic.sh): echo, silent and
 # closing servers, and a control port that dials the engine's listeners on request.
-import socket, sys, threading
+import socket, sys, threading, time
 
 ENGINE = sys.argv[1]
 BASE = int(sys.argv[2])
@@ -37,8 +37,9 @@ def closer(c):
     c.close()
 
 
-def dial(port, msg):
+def dial(port, msg, delay=0.0):
     s = socket.create_connection((ENGINE, port), timeout=10)
+    time.sleep(delay)
     s.sendall(msg)
     s.shutdown(socket.SHUT_WR)
     out = b""
@@ -56,7 +57,8 @@ def control(c):
     for line in f:
         cmd, port, msg = line.decode().split(" ", 2)
         try:
-            r = dial(int(port), msg.strip().encode())
+            # "dialslow": the data follows the handshake 300 ms later
+            r = dial(int(port), msg.strip().encode(), 0.3 if cmd == "dialslow" else 0.0)
             f.write(b"done " + r + b"\n")
         except Exception as e:  # reported to the test, which fails
             f.write(("error %s\n" % e).encode())

@@ -90,6 +90,7 @@ static double now(void)
 struct dial_req {
 	int port;
 	const char *msg;
+	bool slow;	/* the peer sends 300 ms after connecting */
 	char reply[320];
 };
 
@@ -100,7 +101,7 @@ static void *peer_dial(void *arg)
 	char buf[300];
 	ssize_t n, got = 0;
 
-	dprintf(c, "dial %d %s\n", lbase + r->port, r->msg);
+	dprintf(c, "%s %d %s\n", r->slow ? "dialslow" : "dial", lbase + r->port, r->msg);
 	while (got < (ssize_t)sizeof(buf) - 1 && (n = read(c, buf + got, sizeof(buf) - 1 - got)) > 0) {
 		got += n;
 		if (memchr(buf, '\n', (size_t)got))
@@ -415,6 +416,96 @@ static void t_fork_after_accept(void)
 	CHECK("fork_after_accept", WIFEXITED(st) && !WEXITSTATUS(st) &&
 	      !strcmp(d.reply, "done child:to-child"), "peer got '%s'", d.reply);
 	close(l);
+}
+
+/* The child blocks in read before the data comes, while the parent (which
+ * closed its copy) sits in accept(): whichever process reads the engine's
+ * event, the child must wake. */
+static void t_fork_slow(void)
+{
+	int l = listener(5), c, st, one;
+	struct dial_req d = { .port = 5, .msg = "slow", .slow = true };
+	struct timeval tv = { 1, 0 };
+	pthread_t td;
+	pid_t pid;
+
+	pthread_create(&td, NULL, peer_dial, &d);
+	c = accept(l, NULL, NULL);
+	pid = fork();
+	if (pid == 0) {
+		char b[16];
+		double t0 = now();
+		ssize_t n = read(c, b, sizeof(b));
+
+		/* the data comes ~300 ms after the accept */
+		if (n == 4 && now() - t0 < 2 && write(c, "late-ok", 7) == 7)
+			_exit(0);
+		_exit(1);
+	}
+	close(c);
+	setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	one = accept(l, NULL, NULL);	/* nothing comes: times out, pumping meanwhile */
+	pthread_join(td, NULL);
+	waitpid(pid, &st, 0);
+	CHECK("fork_child_wakes_while_parent_waits", one < 0 && errno == EAGAIN &&
+	      WIFEXITED(st) && !WEXITSTATUS(st) && !strcmp(d.reply, "done late-ok"),
+	      "accept %d, child %d, peer '%s'", one, WEXITSTATUS(st), d.reply);
+	close(l);
+}
+
+/* Preforked workers (nginx): each epolls the inherited listener with
+ * EPOLLEXCLUSIVE and serves what it accepts. */
+static void t_prefork(void)
+{
+	int l = listener(6), st, served = 0;
+	struct dial_req d[4];
+	pthread_t td[4];
+	pid_t w[2];
+
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	for (int k = 0; k < 2; k++) {
+		w[k] = fork();
+		if (w[k] == 0) {
+			int ep = epoll_create1(0), n = 0;
+			struct epoll_event ev = { EPOLLIN | EPOLLEXCLUSIVE, { .fd = l } };
+			double t0 = now();
+
+			epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+			while (now() - t0 < 5) {
+				int c;
+
+				if (epoll_wait(ep, &ev, 1, 200) < 1)
+					continue;
+				while ((c = accept(l, NULL, NULL)) >= 0) {
+					char b[16], r[32];
+					ssize_t m;
+
+					fcntl(c, F_SETFL, 0);
+					m = read(c, b, sizeof(b) - 1);
+					b[m > 0 ? m : 0] = 0;
+					snprintf(r, sizeof(r), "w%d:%s", k, b);
+					if (write(c, r, strlen(r)) < 0)
+						_exit(1);
+					close(c);
+					n++;
+				}
+			}
+			_exit(n);
+		}
+	}
+	close(l);	/* the workers hold the listener now */
+	for (int i = 0; i < 4; i++) {
+		d[i] = (struct dial_req){ .port = 6, .msg = "req" };
+		pthread_create(&td[i], NULL, peer_dial, &d[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(td[i], NULL);
+		served += !strncmp(d[i].reply, "done w", 6) && strstr(d[i].reply, ":req");
+	}
+	for (int k = 0; k < 2; k++)
+		waitpid(w[k], &st, 0);
+	CHECK("prefork_workers_serve_all", served == 4, "%d of 4 served ('%s')", served,
+	      d[0].reply);
 }
 
 static volatile sig_atomic_t sigpipes, alarms;
@@ -737,7 +828,7 @@ static const struct {
 	{ "nb-connect", t_nonblocking_connect }, { "dup2-stdin", t_dup2_stdin },
 	{ "fork-accept", t_fork_after_accept }, { "sigpipe", t_sigpipe },
 	{ "rcvtimeo", t_rcvtimeo }, { "eintr", t_eintr }, { "options", t_options },
-	{ "data", t_data },
+	{ "data", t_data }, { "fork-slow", t_fork_slow }, { "prefork", t_prefork },
 };
 
 int main(int argc, char **argv)

@@ -171,6 +171,30 @@ START_TEST(epoll_out_on_tx_space)
 }
 END_TEST
 
+/* maxevents 1 with an engine fd and a pipe both ready: each call returns
+ * one event (never EINVAL), and the pipe gets its turn. */
+START_TEST(epoll_max1_fair)
+{
+	struct epoll_event ev = { EPOLLIN, { .u32 = 1 } }, out;
+	int fd, ep, pp[2], seen = 0;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(3, PK_CONN);
+	ep = px_epoll_create(0);
+	ck_assert_int_eq(pipe(pp), 0);
+	ck_assert_int_eq(px_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+	ev.data.u32 = 2;
+	ck_assert_int_eq(px_epoll_ctl(ep, EPOLL_CTL_ADD, pp[0], &ev), 0);
+	sim_rx(3, "abc", 3);
+	ck_assert_int_eq(write(pp[1], "x", 1), 1);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(px_epoll_wait(ep, &out, 1, 1000000000, NULL), 1);
+		seen |= (int)out.data.u32;
+	}
+	ck_assert_int_eq(seen, 3);
+}
+END_TEST
+
 static Suite *posix_readiness_suite(void)
 {
 	Suite *s = suite_create("posix_readiness");
@@ -182,6 +206,7 @@ static Suite *posix_readiness_suite(void)
 	tcase_add_test(tc, select_engine_fd);
 	tcase_add_test(tc, epoll_level_edge_oneshot);
 	tcase_add_test(tc, epoll_out_on_tx_space);
+	tcase_add_test(tc, epoll_max1_fair);
 	suite_add_tcase(s, tc);
 	return s;
 }
