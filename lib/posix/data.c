@@ -219,6 +219,14 @@ ssize_t px_send(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 		return epipe(flags);	/* a listener: Linux says EPIPE */
 	}
 	deadline = px_sock_deadline(s, true);
+	if (!total) {
+		/* nothing to queue: only a pending error or a closed side speaks */
+		ret = px_sock_err(s, true);
+		if (!ret && (px.sh->socks[s].shut_wr || px.sh->dead))
+			ret = -EPIPE;
+		px_unlock();
+		return ret == -EPIPE ? epipe(flags) : ret;
+	}
 	do {
 		ssize_t space = tx_space(fd, s, flags, deadline, done);
 		uint32_t n;
