@@ -287,6 +287,7 @@ $(BUILD)/bin/flextoe-run: $(call obj,$(wildcard lib/posix/run/*.c))
 $(UNIT_BIN): $(POSIX_UNIT_OBJS)
 all: $(POSIX_SO) $(BUILD)/bin/flextoe-run
 BINS += $(BUILD)/bin/flextoe-run
+.PHONY: install-posix
 install: install-posix
 install-posix: all
 	install -d $(DESTDIR)$(PREFIX)/lib

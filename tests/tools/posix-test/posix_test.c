@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 /* Ports of peer.py, from BASE: control, echo, closed, silent, closing. */
 enum { P_CTL, P_ECHO, P_CLOSED, P_SILENT, P_CLOSER };
@@ -384,6 +385,18 @@ static void t_dup2_stdin(void)
 	d = dup(0);
 	close(0);
 	CHECK("dup_survives_close", echo_roundtrip(d, "dup"), "the dup lost the connection");
+	{
+		int hi = fcntl(d, F_DUPFD_CLOEXEC, 200);
+
+		CHECK("f_dupfd_cloexec", hi >= 200 && (fcntl(hi, F_GETFD) & FD_CLOEXEC),
+		      "F_DUPFD_CLOEXEC gave %d", hi);
+		CHECK("close_range_drops_one_ref", !close_range(hi, hi + 10, 0) &&
+		      fcntl(hi, F_GETFD) == -1 && echo_roundtrip(d, "cr"),
+		      "close_range closed the connection");
+		CHECK("close_range_cloexec", !close_range(d, d, CLOSE_RANGE_CLOEXEC) &&
+		      (fcntl(d, F_GETFD) & FD_CLOEXEC) && echo_roundtrip(d, "cx"),
+		      "CLOSE_RANGE_CLOEXEC");
+	}
 	close(d);
 	dup2(saved, 0);
 	close(saved);
