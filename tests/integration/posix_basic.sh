@@ -71,7 +71,8 @@ t_check "posix-test's semantics checks pass on the kernel's TCP too" \
 	test "$(grep -c '^FAIL' "$TMP/pt-kernel.out")" -eq 0
 
 # ---- the engine dies under blocked readers ------------------------------------------------
-ns_bg eng timeout 30 "$BIN/flextoe-run" "$PT" $PEER_IP 7000 8200 engine-killed >"$TMP/ek.out" 2>&1
+ns_bg eng sh -c "timeout 30 '$BIN/flextoe-run' '$PT' $PEER_IP 7000 8200 engine-killed; echo rc=\$?" \
+	>"$TMP/ek.out" 2>&1
 if wait_for "$TMP/ek.out" "^ready" 10; then
 	kill -9 "$(cat "$RUN/flextoe.pid")"
 	t_check "blocked readers return after the engine is killed (no hang)" \
@@ -79,6 +80,9 @@ if wait_for "$TMP/ek.out" "^ready" 10; then
 	t_check "... each with ECONNRESET" grep -q "^ok blocked_readers_econnreset" "$TMP/ek.out"
 	t_check "... and a send then fails with EPIPE" \
 		grep -q "^ok send_after_engine_death_epipe" "$TMP/ek.out"
+	t_check "... epoll and poll report the dead sockets at once" \
+		grep -q "^ok poll_after_engine_death" "$TMP/ek.out"
+	t_check "... the program exits 0" wait_for "$TMP/ek.out" "^rc=0" 5
 else
 	t_fail "engine-killed test started"
 fi

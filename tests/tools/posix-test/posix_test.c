@@ -749,6 +749,20 @@ static int t_engine_killed(void)
 			e = errno;
 		CHECK("send_after_engine_death_epipe", e == EPIPE, "send: %s", strerror(e));
 	}
+	{
+		int ep = epoll_create1(0), n;
+		struct epoll_event ev = { EPOLLIN, { .fd = fds[1] } };
+		struct pollfd p = { fds[2], POLLIN, 0 };
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, fds[1], &ev);
+		n = epoll_wait(ep, &ev, 1, 2000);
+		CHECK("epoll_after_engine_death", n == 1 && (ev.events & (EPOLLHUP | EPOLLIN)),
+		      "epoll_wait %d events %#x", n, ev.events);
+		n = poll(&p, 1, 2000);
+		CHECK("poll_after_engine_death", n == 1 && (p.revents & POLLHUP), "poll %d %#x", n,
+		      p.revents);
+		close(ep);
+	}
 	return failures ? 1 : 0;
 }
 
