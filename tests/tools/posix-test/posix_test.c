@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
@@ -521,6 +522,41 @@ static void t_prefork(void)
 	      d[0].reply);
 }
 
+/* RLIMIT_NOFILE: with no fd number left, accept fails with EMFILE and
+ * the connection stays queued for the next accept. */
+static void t_rlimit(void)
+{
+	int l = listener(7), probe, c;
+	struct dial_req d = { .port = 7, .msg = "limit" };
+	struct pollfd p = { l, POLLIN, 0 };
+	struct rlimit old, lim;
+	pthread_t td;
+
+	pthread_create(&td, NULL, peer_dial, &d);
+	poll(&p, 1, 5000);
+	getrlimit(RLIMIT_NOFILE, &old);
+	probe = dup(0);	/* the lowest free number: every one below is taken */
+	close(probe);
+	lim = old;
+	lim.rlim_cur = (rlim_t)probe;
+	setrlimit(RLIMIT_NOFILE, &lim);
+	c = accept(l, NULL, NULL);
+	CHECK("accept_emfile", c == -1 && errno == EMFILE, "accept returned %d", c);
+	setrlimit(RLIMIT_NOFILE, &old);
+	c = accept(l, NULL, NULL);
+	if (c >= 0) {
+		char b[16];
+
+		if (read(c, b, sizeof(b)) > 0 && write(c, "kept", 4) != 4)
+			c = -1;
+		close(c);
+	}
+	pthread_join(td, NULL);
+	CHECK("connection_kept_after_emfile", !strcmp(d.reply, "done kept"), "peer got '%s'",
+	      d.reply);
+	close(l);
+}
+
 static volatile sig_atomic_t sigpipes, alarms;
 static void on_sigpipe(int s)
 {
@@ -856,6 +892,7 @@ static const struct {
 	{ "fork-accept", t_fork_after_accept }, { "sigpipe", t_sigpipe },
 	{ "rcvtimeo", t_rcvtimeo }, { "eintr", t_eintr }, { "options", t_options },
 	{ "data", t_data }, { "fork-slow", t_fork_slow }, { "prefork", t_prefork },
+	{ "rlimit", t_rlimit },
 };
 
 int main(int argc, char **argv)
