@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -24,12 +25,34 @@
  * peer made to that address; the connection then echoes like the others.
  */
 #define PEER_MAX 256
+#define PEER_PENDING 16
+#define CONNECT_TIMEOUT_MS 1500	/* a SYN nobody answers (full backlog): -ETIMEDOUT */
 #define PEER_BUF (256 * 1024)
 
 struct peer_req {
 	struct in_addr addr;
 	uint16_t port;
 };
+
+struct pending {		/* a connect back in progress, answered when it ends */
+	int ctl, fd;
+	long deadline;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void answer(int ctl, int st)
+{
+	if (write(ctl, &st, sizeof(st)) < 0)
+		st = 0;	/* the asker gave up: nothing to tell */
+	close(ctl);
+}
 
 struct pconn {
 	int fd;
@@ -77,15 +100,13 @@ static int connect_back(struct in_addr self, const struct peer_req *rq)
 {
 	struct sockaddr_in me = { .sin_family = AF_INET, .sin_addr = self };
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = rq->addr, .sin_port = htons(rq->port) };
-	struct timeval tmo = { .tv_sec = 2 };	/* a SYN nobody answers must not stall the peer */
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
 	/* from the peer's own address, so the sequence sees it as the peer */
 	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0 ||
-	    connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
+	    (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 && errno != EINPROGRESS)) {
 		int e = -errno;
 
 		close(fd);
@@ -150,8 +171,9 @@ static int echo_step(struct pconn *c, short revents)
 int peer_serve(struct in_addr bind_addr, uint16_t port, const char *ctl_path)
 {
 	static struct pconn conns[PEER_MAX];
-	struct pollfd pf[PEER_MAX + 2];
-	int nconn = 0, lfd, cfd;
+	struct pending pend[PEER_PENDING];
+	struct pollfd pf[PEER_MAX + PEER_PENDING + 2];
+	int nconn = 0, npend = 0, lfd, cfd;
 
 	signal(SIGPIPE, SIG_IGN);
 	lfd = tcp_listen(bind_addr, port);
@@ -163,20 +185,49 @@ int peer_serve(struct in_addr bind_addr, uint16_t port, const char *ctl_path)
 		return cfd;
 	}
 	for (;;) {
+		int np = 2, timeout = -1;
+		long now;
+
 		pf[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		pf[1] = (struct pollfd){ .fd = cfd, .events = POLLIN };
+		pf[1] = (struct pollfd){ .fd = npend < PEER_PENDING ? cfd : -1, .events = POLLIN };
+		for (int i = 0; i < npend; i++)
+			pf[np++] = (struct pollfd){ .fd = pend[i].fd, .events = POLLOUT };
 		for (int i = 0; i < nconn; i++)
-			pf[i + 2] = (struct pollfd){ .fd = conns[i].fd,
+			pf[np++] = (struct pollfd){ .fd = conns[i].fd,
 				.events = (short)((conns[i].eof || conns[i].len >= PEER_BUF ? 0 : POLLIN) |
 						  (conns[i].len ? POLLOUT : 0)) };
-		if (poll(pf, (nfds_t)nconn + 2, -1) < 0) {
+		if (npend)
+			timeout = 20;
+		if (poll(pf, (nfds_t)np, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
 		for (int i = nconn - 1; i >= 0; i--)
-			if (pf[i + 2].revents && echo_step(&conns[i], pf[i + 2].revents) < 0)
+			if (pf[2 + npend + i].revents &&
+			    echo_step(&conns[i], pf[2 + npend + i].revents) < 0)
 				drop_conn(conns, &nconn, i);
+		now = now_ms();
+		for (int i = npend - 1; i >= 0; i--) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+
+			if (pf[2 + i].revents) {
+				getsockopt(pend[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (err) {
+					close(pend[i].fd);
+					answer(pend[i].ctl, -err);
+				} else {
+					answer(pend[i].ctl, add_conn(conns, &nconn, pend[i].fd));
+				}
+			} else if (now >= pend[i].deadline) {
+				close(pend[i].fd);
+				answer(pend[i].ctl, -ETIMEDOUT);
+			} else {
+				continue;
+			}
+			pend[i] = pend[--npend];
+		}
 		if (pf[0].revents & POLLIN) {
 			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -185,18 +236,19 @@ int peer_serve(struct in_addr bind_addr, uint16_t port, const char *ctl_path)
 		}
 		if (pf[1].revents & POLLIN) {
 			struct peer_req rq;
-			int fd = accept4(cfd, NULL, NULL, SOCK_CLOEXEC), st;
+			int fd = accept4(cfd, NULL, NULL, SOCK_CLOEXEC), s;
 
 			if (fd < 0)
 				continue;
-			if (read(fd, &rq, sizeof(rq)) == (ssize_t)sizeof(rq)) {
-				int s = connect_back(bind_addr, &rq);
-
-				st = s < 0 ? s : add_conn(conns, &nconn, s);
-				if (write(fd, &st, sizeof(st)) < 0)
-					st = 0;	/* the asker gave up: nothing to tell */
+			if (read(fd, &rq, sizeof(rq)) != (ssize_t)sizeof(rq)) {
+				close(fd);
+				continue;
 			}
-			close(fd);
+			s = connect_back(bind_addr, &rq);
+			if (s < 0)
+				answer(fd, s);
+			else
+				pend[npend++] = (struct pending){ fd, s, now_ms() + CONNECT_TIMEOUT_MS };
 		}
 	}
 }

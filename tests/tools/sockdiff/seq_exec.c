@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 /*
@@ -168,6 +169,8 @@ static void settle(struct run *r, unsigned slot)
 			break;
 		if (now_ms() >= until) {
 			seq_settle_timeouts++;
+			if (getenv("SOCKDIFF_DEBUG"))
+				fprintf(stderr, "settle: inflight %ld, %d there\n", f->inflight, n);
 			f->inflight = n;	/* what came is what will come */
 			break;
 		}
@@ -338,6 +341,11 @@ static void do_connect(struct run *r, const struct seq_op *op, struct seq_res *r
 	res->err = res->ret < 0 ? errno : 0;
 	if (f && res->ret < 0 && (res->err == EINPROGRESS || res->err == EINTR))
 		f->connecting = 1;
+	/* a new connection, or AF_UNSPEC's disconnect: nothing owed any more */
+	if (f && (res->ret == 0 || f->connecting)) {
+		f->inflight = 0;
+		f->expect_fin = 0;
+	}
 }
 
 static void do_peer_connect(struct run *r, const struct seq_op *op, struct seq_res *res)

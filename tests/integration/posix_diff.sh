@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# posix_diff.sh - differential test of the POSIX socket calls: generated sequences (sockdiff) on a
+# kernel socket and on an engine socket under flextoe-run must give the same results and errnos.
+#
+# Worlds (tests/tools/sockdiff, docs/testing.md):
+#   loopback  own 127.0.0.1, echo peer 127.0.0.2 in the engine's namespace (kernel)
+#   veth      own $KERN_IP, echo peer $PEER_IP in the peer namespace (kernel)
+#   engine    own $ENG_IP (the flextoe daemon), echo peer $PEER_IP (engine)
+# Cases:
+#   1. self-check: loopback vs veth, no library: must be 0 mismatches (the
+#      generator, the model and the normalization are deterministic)
+#   2. loopback vs engine in one process under flextoe-run (skipped with
+#      POSIX_DIFF_MODE=kernel)
+# POSIX_DIFF_COUNT (300), POSIX_DIFF_LEN (20), POSIX_DIFF_SEED (1) size a run;
+# every mismatch is printed with the sequence and both worlds' results, and
+# `--seed S --only I` reruns one.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/netns.sh
+. tests/lib/engine.sh
+
+BUILD=${FTOE_BUILD:-build}
+BIN=$PWD/$BUILD/bin
+SOCKDIFF=$PWD/$BUILD/tests/tools/sockdiff
+MODE=${POSIX_DIFF_MODE:-engine}
+COUNT=${POSIX_DIFF_COUNT:-300}
+LEN=${POSIX_DIFF_LEN:-20}
+SEED=${POSIX_DIFF_SEED:-1}
+need_files "$SOCKDIFF"
+[[ $MODE == engine ]] && need_files "$BIN/flextoe" "$BIN/flextoe-run" "$PWD/$BUILD/lib/libflextoe-posix.so"
+
+ns_init
+TMP=$(mktemp -d /tmp/ftoe-posix-diff.XXXXXX)
+trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+
+ENG_IP=10.84.0.5
+KERN_IP=10.84.0.1
+PEER_IP=10.84.0.2
+PEER_PORT=7400
+RUN=$TMP/run
+ns_add eng && ns_add peer
+ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
+ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+
+ns_bg eng "$SOCKDIFF" peer --bind 127.0.0.2 --port $PEER_PORT --ctl "$TMP/peer-lo.sock" >"$TMP/peer-lo.log" 2>&1
+ns_bg peer "$SOCKDIFF" peer --bind $PEER_IP --port $PEER_PORT --ctl "$TMP/peer-veth.sock" >"$TMP/peer-veth.log" 2>&1
+t_check "echo peers start (loopback and veth)" \
+	sh -c "grep -q echo '$TMP/peer-lo.log' 2>/dev/null || sleep 1; grep -q echo '$TMP/peer-lo.log' && grep -q echo '$TMP/peer-veth.log'"
+
+# run NAME A-OWN A-PEER A-CTL B-OWN B-PEER B-CTL B-NAME [LAUNCHER...]
+run_diff() {
+	local out=$TMP/$1.out; shift
+	local aown=$1 apeer=$2 actl=$3 bown=$4 bpeer=$5 bctl=$6 bname=$7; shift 7
+	ns_exec eng timeout 600 "$@" "$SOCKDIFF" run --seed "$SEED" --count "$COUNT" --len "$LEN" \
+		--peer-port $PEER_PORT --settle 500 \
+		--a-name loopback --a-own "$aown" --a-peer "$apeer" --a-ctl "$actl" --a-port-base 20000 \
+		--b-name "$bname" --b-own "$bown" --b-peer "$bpeer" --b-ctl "$bctl" --b-port-base 25000 \
+		>"$out" 2>&1
+	local rc=$?
+	tail -n 2 "$out" | sed 's/^/# /'
+	if [[ $rc -ne 0 ]]; then
+		# the mismatches (at most 40 sequences' worth) for the log
+		grep -A$((LEN + 1)) '^MISMATCH' "$out" | head -n $((40 * (LEN + 3)))
+	fi
+	return $rc
+}
+
+t_check "self-check: $COUNT sequences, loopback vs veth, both on the kernel: 0 mismatches" \
+	run_diff self 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $KERN_IP $PEER_IP "$TMP/peer-veth.sock" veth
+
+if [[ $MODE == engine ]]; then
+	t_check "engine starts" engine_start eng $ENG_IP/24
+	t_check "kernel (loopback) vs engine under flextoe-run: $COUNT sequences, 0 mismatches" \
+		run_diff engine 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $ENG_IP $PEER_IP "$TMP/peer-veth.sock" \
+		engine "$BIN/flextoe-run" --run-dir "$RUN" --
+	t_check "the engine is still running" kill -0 "$(cat "$RUN/flextoe.pid" 2>/dev/null)"
+fi
+t_summary
