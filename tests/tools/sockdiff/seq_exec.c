@@ -22,7 +22,7 @@
  * what must happen before the next call (echoed bytes, a connection the peer
  * made, a non-blocking connect), so that both worlds compare settled states
  * rather than races.  A call that would block is cut short by a 50 ms
- * SIGALRM without SA_RESTART: both worlds then return EINTR.
+ * timer signal without SA_RESTART: both worlds then return EINTR.
  */
 #define ALARM_US     50000
 #define MAX_INFLIGHT (48 * 1024)	/* echoed bytes a connection may owe */
@@ -49,18 +49,25 @@ struct run {
 static char iobuf[128 * 1024];
 unsigned seq_settle_timeouts;
 
+static timer_t call_timer;
+static int have_timer;
+
 static void on_alarm(int sig)
 {
 	(void)sig;
 }
 
+/* The timer signals a real-time signal, not SIGALRM: libFuzzer keeps
+ * SIGALRM and ITIMER_REAL for its own -timeout. */
 void seq_exec_init(void)
 {
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 3 };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;	/* no SA_RESTART: blocked calls get EINTR */
-	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGRTMIN + 3, &sa, NULL);
+	have_timer = timer_create(CLOCK_MONOTONIC, &ev, &call_timer) == 0;
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(iobuf); i++)
 		iobuf[i] = (char)(i * 7 + 3);
@@ -68,9 +75,10 @@ void seq_exec_init(void)
 
 static void alarm_arm(int on)
 {
-	struct itimerval it = { .it_value = { .tv_usec = on ? ALARM_US : 0 } };
+	struct itimerspec it = { .it_value = { .tv_nsec = on ? ALARM_US * 1000L : 0 } };
 
-	setitimer(ITIMER_REAL, &it, NULL);
+	if (have_timer)
+		timer_settime(call_timer, 0, &it, NULL);
 }
 
 static long now_ms(void)
