@@ -270,3 +270,30 @@ all: $(TOOL_BPF)
 $(BUILD)/tests/tools/classify-app: $(LIBFT_A)
 # tests/tools/close-exit too
 $(BUILD)/tests/tools/close-exit: $(LIBFT_A)
+
+# ---- libflextoe-posix (lib/posix) and flextoe-run (lib/posix/run) --------
+# The LD_PRELOAD library: only the interposed names are exported
+# (interpose.c); the unit tests link the other objects directly.  It shares
+# the context handshake with libflextoe (lib/libflextoe/appif_client.c).
+POSIX_SRCS     := $(wildcard lib/posix/*.c)
+POSIX_UNIT_OBJS := $(call obj,$(filter-out lib/posix/interpose.c,$(POSIX_SRCS)) \
+                   lib/libflextoe/appif_client.c)
+POSIX_SO       := $(BUILD)/lib/libflextoe-posix.so
+$(call obj,$(POSIX_SRCS)): CFLAGS += -fvisibility=hidden
+$(POSIX_SO): $(call obj,$(POSIX_SRCS) lib/libflextoe/appif_client.c)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe-posix.so -o $@ $^ -ldl -lpthread
+# flextoe-run finds the library beside it (../lib) or under PREFIX; the
+# ASan build preloads the ASan runtime first.
+$(OBJ)/lib/posix/run/main.o: CPPFLAGS += -DFTOE_PREFIX='"$(PREFIX)"' \
+	$(if $(filter 1,$(SAN)),-DFTOE_LIBASAN='"$(shell $(CC) -print-file-name=libasan.so)"')
+$(BUILD)/bin/flextoe-run: $(call obj,$(wildcard lib/posix/run/*.c))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+$(UNIT_BIN): $(POSIX_UNIT_OBJS)
+all: $(POSIX_SO) $(BUILD)/bin/flextoe-run
+BINS += $(BUILD)/bin/flextoe-run
+install: install-posix
+install-posix: all
+	install -d $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(POSIX_SO) $(DESTDIR)$(PREFIX)/lib/
