@@ -94,7 +94,7 @@ check() {
 syn_from() {
 	local n
 	sleep 0.2
-	n=$(tcpdump -r "$TMP/syn.pcap" -n "src host $1 and dst port $2 and tcp[tcpflags] == tcp-syn" 2>/dev/null | wc -l)
+	n=$(tcpdump -r "$TMP/syn.pcap" -n "src host $1 and dst port $2 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn" 2>/dev/null | wc -l)
 	echo "SYNs from $1 to port $2: $n"
 	[[ $n -gt 0 ]]
 }
