@@ -58,10 +58,13 @@ run_diff() {
 		--b-name "$bname" --b-own "$bown" --b-peer "$bpeer" --b-ctl "$bctl" --b-port-base 25000 \
 		>"$out" 2>&1
 	local rc=$?
-	tail -n 2 "$out" | sed 's/^/# /'
 	if [[ $rc -ne 0 ]]; then
-		# the mismatches (at most 40 sequences' worth) for the log
-		grep -A$((LEN + 1)) '^MISMATCH' "$out" | head -n $((40 * (LEN + 3)))
+		# the mismatches (at most 20 sequences' worth), then the list of
+		# distinct first differences and the summary
+		grep -A$((LEN + 1)) '^MISMATCH' "$out" | head -n $((20 * (LEN + 3)))
+		sed -n '/^distinct first differences/,$p' "$out" | sed 's/^/# /'
+	else
+		tail -n 1 "$out" | sed 's/^/# /'
 	fi
 	return $rc
 }

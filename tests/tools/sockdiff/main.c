@@ -60,6 +60,34 @@ static int cmd_peer(int argc, char **argv)
 	return 1;
 }
 
+/* Distinct first differences: the call, its variant and both results. */
+#define MAX_KINDS 128
+static struct { char key[160]; unsigned n, first; } kinds[MAX_KINDS];
+static unsigned nkinds;
+
+static void note_kind(const struct seq_op *op, const struct seq_res *a, const struct seq_res *b, unsigned seq)
+{
+	char ra[64], rb[64], key[160];
+	FILE *fa = fmemopen(ra, sizeof(ra), "w"), *fb = fmemopen(rb, sizeof(rb), "w");
+	unsigned i;
+
+	seq_print_res(fa, a);
+	seq_print_res(fb, b);
+	fclose(fa);
+	fclose(fb);
+	snprintf(key, sizeof(key), "%s %s | %s", seq_variant(op), ra, rb);
+	for (i = 0; i < nkinds; i++)
+		if (!strcmp(kinds[i].key, key))
+			break;
+	if (i == nkinds) {
+		if (nkinds == MAX_KINDS)
+			return;
+		snprintf(kinds[nkinds].key, sizeof(kinds[0].key), "%s", key);
+		kinds[nkinds++].first = seq;
+	}
+	kinds[i].n++;
+}
+
 static void print_seq(const struct seq *s, const struct seq_res *ra, const struct seq_res *rb,
 		      const char *na, const char *nb)
 {
@@ -75,7 +103,7 @@ static void print_seq(const struct seq *s, const struct seq_res *ra, const struc
 		fclose(fa);
 		fclose(fb);
 		printf("%c %-4u ", diff ? '*' : ' ', i);
-		seq_print_op(stdout, &s->op[i]);
+		printf("%-44s", seq_variant(&s->op[i]));
 		printf("  %-30s %s\n", a, b);
 	}
 }
@@ -151,6 +179,7 @@ static int cmd_run(int argc, char **argv)
 		if (d >= 0) {
 			bad++;
 			first_op[s.op[d].code]++;
+			note_kind(&s.op[d], &ra[d], &rb[d], i);
 			printf("MISMATCH sequence %u (--seed %llu --only %u): first at step %d, %s\n",
 			       i, seed, i, d, seq_opname[s.op[d].code]);
 			print_seq(&s, ra, rb, wa.name, wb.name);
@@ -159,6 +188,12 @@ static int cmd_run(int argc, char **argv)
 			print_seq(&s, ra, rb, wa.name, wb.name);
 		}
 		fflush(stdout);
+	}
+	if (nkinds) {
+		printf("distinct first differences (call and variant: %s | %s; count; first sequence):\n",
+		       wa.name, wb.name);
+		for (unsigned k = 0; k < nkinds; k++)
+			printf("  %-64s %4u  --only %u\n", kinds[k].key, kinds[k].n, kinds[k].first);
 	}
 	if (bad) {
 		printf("first differing call:");

@@ -85,6 +85,8 @@ void seq_run(const struct seq *s, const struct seq_world *w, unsigned seq_index,
 /* Index of the first step whose results differ, or -1. */
 int seq_compare(const struct seq *s, const struct seq_res *a, const struct seq_res *b);
 void seq_print_res(FILE *f, const struct seq_res *r);
+/* The call as the executor makes it, e.g. "send(MSG_DONTWAIT,len=100)" (static buffer). */
+const char *seq_variant(const struct seq_op *op);
 /* Ignore SIGPIPE (a send on a reset connection returns EPIPE in both worlds). */
 void seq_exec_init(void);
 /* Waits for the model's expectations that ran out (a sign of a wrong model). */

@@ -753,3 +753,89 @@ void seq_print_res(FILE *f, const struct seq_res *r)
 	else
 		fprintf(f, "%d%s", r->ret, v);
 }
+
+/* ---- names of the variants, for the list of differences ----------------- */
+
+static const char *opt_name(const struct sopt *o)
+{
+	static const struct { int level, name; const char *s; } n[] = {
+		{ SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR" }, { SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT" },
+		{ SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE" }, { SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF" },
+		{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF" }, { SOL_SOCKET, SO_ERROR, "SO_ERROR" },
+		{ SOL_SOCKET, SO_LINGER, "SO_LINGER" }, { SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO" },
+		{ SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO" }, { SOL_SOCKET, SO_TYPE, "SO_TYPE" },
+		{ SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN" }, { SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN" },
+		{ IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY" }, { IPPROTO_TCP, TCP_CORK, "TCP_CORK" },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE" }, { IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL" },
+		{ IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT" }, { IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT" },
+		{ IPPROTO_TCP, TCP_MAXSEG, "TCP_MAXSEG" }, { IPPROTO_TCP, TCP_QUICKACK, "TCP_QUICKACK" },
+		{ IPPROTO_TCP, TCP_INFO, "TCP_INFO" }, { IPPROTO_IP, IP_TOS, "IP_TOS" },
+		{ SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY" }, { IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION" },
+	};
+
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		if (n[i].level == o->level && n[i].name == o->name)
+			return n[i].s;
+	return "?";
+}
+
+const char *seq_variant(const struct seq_op *op)
+{
+	static char buf[96];
+	static const char *const sock_b[] = { "", ",IPPROTO_TCP", "", ",IPPROTO_UDP", ",bad-type-flag", ",bad-domain" };
+	static const char *const sock_a[] = { "", "NONBLOCK", "CLOEXEC", "NONBLOCK|CLOEXEC" };
+	static const char *const bind_a[] = { "own", "any", "AF_INET6", "len=8", "192.0.2.77", "AF_UNSPEC-any" };
+	static const char *const backlog[] = { "0", "1", "128", "-1", "1<<20" };
+	static const char *const acc_a[] = { "accept", "accept4(0)", "accept4(NONBLOCK)", "accept4(CLOEXEC)", "accept4(0x1)" };
+	static const char *const acc_b[] = { "NULL", "addr", "len=4", "len=-1" };
+	static const char *const conn_a[] = { "peer", "closed-port", "AF_UNSPEC", "len=8", "AF_INET6" };
+	static const char *const send_a[] = { "send", "sendto(NULL)", "sendmsg", "write", "writev", "sendto(peer)" };
+	static const char *const send_c[] = { "0", "DONTWAIT", "NOSIGNAL", "MORE", "OOB|DONTWAIT", "DONTWAIT|NOSIGNAL" };
+	static const unsigned send_b[] = { 0, 1, 100, 1448, 4096, 20000 };
+	static const char *const recv_a[] = { "recv", "recvfrom", "recvmsg", "read", "readv" };
+	static const char *const recv_c[] = { "0", "DONTWAIT", "PEEK|DONTWAIT", "WAITALL", "OOB|DONTWAIT", "TRUNC|DONTWAIT" };
+	static const unsigned recv_b[] = { 0, 1, 100, 4096, 65536 };
+	static const char *const fcntl_a[] = { "F_GETFL", "F_SETFL(NONBLOCK)", "F_SETFL(0)", "F_GETFD", "F_SETFD(CLOEXEC)",
+					       "F_DUPFD+close", "F_DUPFD_CLOEXEC+close", "cmd 9999", "F_SETFL(NONBLOCK|APPEND)" };
+	static const char *const ioctl_a[] = { "FIONBIO(1)", "FIONBIO(0)", "FIONREAD", "SIOCOUTQ", "bad request" };
+	static const char *const dup_a[] = { "dup", "dup2", "dup3(CLOEXEC)", "dup3(0x1234)", "dup2(fd,fd)", "dup3(fd,fd,0)" };
+	static const char *const optlen[] = { "len ok", "len=0", "len=2", "len=64" };
+	static const char *const optval[] = { "0", "1", "typical", "-1", "1<<30" };
+	static const char *const badfd[] = { "fd -1", "fd 1<<20", "/dev/null", "fd 1000" };
+	const struct sopt *o = &opts[op->a % NOPTS];
+	char fd[16];
+
+	if (op->slot >= SEQ_SLOTS)
+		snprintf(fd, sizeof(fd), "%s", badfd[op->slot - SEQ_SLOTS]);
+	else
+		snprintf(fd, sizeof(fd), "s%u", op->slot);
+	switch (op->code % OP__COUNT) {
+	case OP_SOCKET: snprintf(buf, sizeof(buf), "socket(%s%s)", sock_a[op->a % 4], sock_b[op->b % 6]); break;
+	case OP_BIND: snprintf(buf, sizeof(buf), "bind(%s,%s,port%u)", fd, bind_a[op->a % 6], op->b % 4); break;
+	case OP_LISTEN: snprintf(buf, sizeof(buf), "listen(%s,%s)", fd, backlog[op->a % 5]); break;
+	case OP_ACCEPT: snprintf(buf, sizeof(buf), "%s(%s,%s)", acc_a[op->a % 5], fd, acc_b[op->b % 4]); break;
+	case OP_CONNECT: snprintf(buf, sizeof(buf), "connect(%s,%s)", fd, conn_a[op->a % 5]); break;
+	case OP_PEER_CONNECT: snprintf(buf, sizeof(buf), "peer-connect(%s)", fd); break;
+	case OP_SHUTDOWN: snprintf(buf, sizeof(buf), "shutdown(%s,%u)", fd, op->a % 4); break;
+	case OP_CLOSE: snprintf(buf, sizeof(buf), "close(%s)", fd); break;
+	case OP_SETSOCKOPT:
+		snprintf(buf, sizeof(buf), "setsockopt(%s,%s,%s,%s)", fd, opt_name(o), optval[op->b % 5], optlen[op->c % 4]);
+		break;
+	case OP_GETSOCKOPT: snprintf(buf, sizeof(buf), "getsockopt(%s,%s,%s)", fd, opt_name(o), optlen[op->c % 4]); break;
+	case OP_SEND:
+		snprintf(buf, sizeof(buf), "%s(%s,%u,%s)", send_a[op->a % 6], fd, send_b[op->b % 6], send_c[op->c % 6]);
+		break;
+	case OP_RECV:
+		snprintf(buf, sizeof(buf), "%s(%s,%u,%s)", recv_a[op->a % 5], fd, recv_b[op->b % 5],
+			 op->a % 5 >= 3 ? "-" : recv_c[op->c % 6]);
+		break;
+	case OP_FCNTL: snprintf(buf, sizeof(buf), "fcntl(%s,%s)", fd, fcntl_a[op->a % 9]); break;
+	case OP_IOCTL: snprintf(buf, sizeof(buf), "ioctl(%s,%s)", fd, ioctl_a[op->a % 5]); break;
+	case OP_DUP: snprintf(buf, sizeof(buf), "%s(%s,s%u)", dup_a[op->a % 6], fd, op->b % SEQ_SLOTS); break;
+	case OP_GETNAME:
+		snprintf(buf, sizeof(buf), "%s(%s,len%u)", op->a % 2 ? "getpeername" : "getsockname", fd, op->b % 4);
+		break;
+	default: snprintf(buf, sizeof(buf), "poll(%s)", fd); break;
+	}
+	return buf;
+}
