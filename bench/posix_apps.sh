@@ -115,7 +115,8 @@ measure() {
 				R[$kind,ab_$ka]=$(awk '/^Requests per second/ {print $4}' <<<"$out")
 				printf '%-7s nginx ab %-9s: %s req/s\n' "$kind" "$ka" "${R[$kind,ab_$ka]}"
 			else
-				echo "posix_apps: ab $ka ($kind) had failures:" >&2; grep -E 'requests|Non-2xx' <<<"$out" >&2
+				echo "posix_apps: ab $ka ($kind) did not complete without failures:" >&2
+				grep -E 'requests|Non-2xx|apr_|rror' <<<"$out" >&2
 			fi
 		done
 	else

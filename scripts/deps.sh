@@ -57,7 +57,7 @@ if [[ -d /run/systemd/system ]]; then
 else
 	for s in "${SERVICES[@]}"; do
 		[[ -x /etc/init.d/$s ]] && "/etc/init.d/$s" status >/dev/null 2>&1 &&
-			"/etc/init.d/$s" stop >/dev/null 2>&1
+			"/etc/init.d/$s" stop >/dev/null 2>&1 || true
 	done
 fi
 echo "deps.sh: done"
