@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
 . tests/lib/engine.sh	# wait_for, wait_cmd
+. tests/lib/posix.sh	# posix_hosts, port_open, nginx_conf
 
 BUILD=${BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -28,45 +29,16 @@ TMP=$(mktemp -d /tmp/ftoe-bench-posix.XXXXXX)
 chmod 755 "$TMP"	# nginx workers (nobody) read the files here
 trap 'ns_cleanup; rm -rf "$TMP"' EXIT
 
-ENG_IP=10.86.0.5	# the engine's address
-KERN_IP=10.86.0.1	# the kernel's address on the same veth (Linux servers)
-PEER_IP=10.86.0.2	# the Linux clients
 RUN=$TMP/run
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
-# wire-sized frames on both ends (the engine's AF_XDP frames hold one MTU);
-# the Linux servers get the same settings
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
-
+# the engine 10.86.0.5 and the kernel 10.86.0.1 (Linux servers) on veth0,
+# the Linux clients at 10.86.0.2; tx checksum offload and TSO/GSO/GRO off
+posix_hosts 10.86
 mkdir -p "$TMP/www" "$TMP/nginx"
 head -c 612 /dev/urandom | base64 >"$TMP/www/index.html"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 2;
-user nobody nogroup;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	sendfile on;
-	keepalive_requests 1000000;
-	client_body_temp_path $TMP/nginx/body;
-	proxy_temp_path $TMP/nginx/proxy;
-	fastcgi_temp_path $TMP/nginx/fastcgi;
-	uwsgi_temp_path $TMP/nginx/uwsgi;
-	scgi_temp_path $TMP/nginx/scgi;
-	server { listen 8080; root $TMP/www; }
-}
-EOF
+nginx_conf "$TMP/nginx/nginx.conf" "$TMP/nginx" "$TMP/www"
 
 declare -A R	# R[kind,metric] = value
-port_open() {
-	ns_exec peer python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()' "$1" "$2"
-}
-# stop_bg PIDFILE-OR-PID: end a server this script started
+# stop_pid PID: end a server this script started
 stop_pid() { [[ -n $1 ]] && kill "$1" 2>/dev/null; sleep 0.3; }
 srv_pid() { # the pid of the newest process named $1 in the engine's namespace
 	ip netns pids "$(ns_name eng)" | xargs -r ps -o pid=,comm= -p 2>/dev/null | awk -v n="$1" '$2 == n {print $1}' | tail -n1

@@ -13,6 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
 . tests/lib/engine.sh
+. tests/lib/posix.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -44,14 +45,8 @@ printf '\x00\x00\x00\x00\x00\x08\x00\x00\x02\x00\x01\x00\x00\x01\x00\x02\x00\x02
 printf '\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00\x0a\x00\x00\x02\x00\x0b\x00\x00\x03\x01\x06\x00\x01\x00\x00\x0b\x00\x00\x03\x00\x07\x00\x00\x00\x00' \
 	>"$TMP/corpus/client"
 
-ENG_IP=10.85.0.5
-KERN_IP=10.85.0.1
-PEER_IP=10.85.0.2
 RUN=$TMP/run
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+posix_hosts 10.85	# ENG_IP 10.85.0.5, KERN_IP .1, PEER_IP .2
 ns_bg eng "$SOCKDIFF" peer --bind 127.0.0.2 --port 7500 --ctl "$TMP/peer-lo.sock" >"$TMP/peer-lo.log" 2>&1
 wait_cmd 5 test -S "$TMP/peer-lo.sock"
 

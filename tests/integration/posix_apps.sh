@@ -16,6 +16,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
 . tests/lib/engine.sh
+. tests/lib/posix.sh
 TOOLS=$PWD/tests/tools/posix-apps
 
 BUILD=${FTOE_BUILD:-build}
@@ -30,15 +31,9 @@ TMP=$(mktemp -d /tmp/ftoe-posix-apps.XXXXXX)
 chmod 755 "$TMP"	# nginx's workers run as nobody and read the files here
 trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 
-ENG_IP=10.83.0.5	# the engine's address
-KERN_IP=10.83.0.1	# the kernel's address on the same veth
-PEER_IP=10.83.0.2	# the Linux peer
 RUN=$TMP/run
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-# wire-sized frames: the engine's AF_XDP frames hold one MTU (Linux gets the same)
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+# the engine 10.83.0.5 and the kernel 10.83.0.1 on veth0, the peer 10.83.0.2
+posix_hosts 10.83
 
 case $MODE in
 engine)
@@ -73,10 +68,6 @@ srv() {
 app() { ns_exec eng "${RUNNER[@]}" "$@"; }
 # peer CMD...: the Linux peer
 peer() { ns_exec peer "$@"; }
-# port_open IP PORT: a TCP connection from the peer succeeds
-port_open() {
-	peer python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1).close()' "$1" "$2"
-}
 # check NAME LOG DESC CMD...: t_ok if CMD succeeds; else t_fail, CMD's output
 # and the last lines of the server's log
 check() {
@@ -162,30 +153,7 @@ if wants nginx; then
 	mkdir -p "$TMP/www" "$TMP/nginx"
 	head -c $((32 << 20)) /dev/urandom >"$TMP/www/big.bin"
 	echo hello >"$TMP/www/index.html"
-	cat >"$TMP/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes 2;
-user nobody nogroup;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log info;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	keepalive_requests 100000;
-	client_body_temp_path $TMP/nginx/body;
-	proxy_temp_path $TMP/nginx/proxy;
-	fastcgi_temp_path $TMP/nginx/fastcgi;
-	uwsgi_temp_path $TMP/nginx/uwsgi;
-	scgi_temp_path $TMP/nginx/scgi;
-	server {
-		listen 8080;
-		root $TMP/www;
-	}
-}
-EOF
+	nginx_conf "$TMP/nginx/nginx.conf" "$TMP/nginx" "$TMP/www"
 	srv nginx nginx -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log"
 	if check nginx "$TMP/nginx/error.log" "master + 2 workers listen on 0.0.0.0:8080" \
 		wait_cmd 10 port_open $SRV_IP 8080; then

@@ -18,6 +18,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
 . tests/lib/engine.sh
+. tests/lib/posix.sh
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
@@ -33,15 +34,9 @@ ns_init
 TMP=$(mktemp -d /tmp/ftoe-posix-diff.XXXXXX)
 trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 
-ENG_IP=10.84.0.5
-KERN_IP=10.84.0.1
-PEER_IP=10.84.0.2
 PEER_PORT=7400
 RUN=$TMP/run
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+posix_hosts 10.84	# ENG_IP 10.84.0.5, KERN_IP .1, PEER_IP .2
 
 ns_bg eng "$SOCKDIFF" peer --bind 127.0.0.2 --port $PEER_PORT --ctl "$TMP/peer-lo.sock" >"$TMP/peer-lo.log" 2>&1
 ns_bg peer "$SOCKDIFF" peer --bind $PEER_IP --port $PEER_PORT --ctl "$TMP/peer-veth.sock" >"$TMP/peer-veth.log" 2>&1
