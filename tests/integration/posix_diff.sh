@@ -12,8 +12,8 @@
 #   2. loopback vs engine in one process under flextoe-run (skipped with
 #      POSIX_DIFF_MODE=kernel)
 # POSIX_DIFF_COUNT (300), POSIX_DIFF_LEN (20), POSIX_DIFF_SEED (1) size a run;
-# every mismatch is printed with the sequence and both worlds' results, and
-# `--seed S --only I` reruns one.
+# every mismatch is printed with the sequence and both worlds' results;
+# POSIX_DIFF_ONLY=I reruns sequence I alone and prints it whole.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -27,6 +27,7 @@ MODE=${POSIX_DIFF_MODE:-engine}
 COUNT=${POSIX_DIFF_COUNT:-300}
 LEN=${POSIX_DIFF_LEN:-20}
 SEED=${POSIX_DIFF_SEED:-1}
+ONLY=${POSIX_DIFF_ONLY:+--only $POSIX_DIFF_ONLY}	# one sequence, printed whole (-v)
 need_files "$SOCKDIFF"
 [[ $MODE == engine ]] && need_files "$BIN/flextoe" "$BIN/flextoe-run" "$PWD/$BUILD/lib/libflextoe-posix.so"
 
@@ -48,7 +49,7 @@ run_diff() {
 	local out=$TMP/$1.out; shift
 	local aown=$1 apeer=$2 actl=$3 bown=$4 bpeer=$5 bctl=$6 bname=$7; shift 7
 	ns_exec eng timeout 600 "$@" "$SOCKDIFF" run --seed "$SEED" --count "$COUNT" --len "$LEN" \
-		--peer-port $PEER_PORT --settle 500 \
+		--peer-port $PEER_PORT --settle 500 ${ONLY:+$ONLY -v} \
 		--a-name loopback --a-own "$aown" --a-peer "$apeer" --a-ctl "$actl" --a-port-base 20000 \
 		--b-name "$bname" --b-own "$bown" --b-peer "$bpeer" --b-ctl "$bctl" --b-port-base 25000 \
 		>"$out" 2>&1
@@ -59,6 +60,7 @@ run_diff() {
 		grep -A$((LEN + 1)) '^MISMATCH' "$out" | head -n $((20 * (LEN + 3)))
 		sed -n '/^distinct first differences/,$p' "$out" | sed 's/^/# /'
 	else
+		[[ -n $ONLY ]] && cat "$out"
 		tail -n 1 "$out" | sed 's/^/# /'
 	fi
 	return $rc
