@@ -810,10 +810,15 @@ const char *seq_variant(const struct seq_op *op)
 	else
 		snprintf(fd, sizeof(fd), "s%u", op->slot);
 	switch (op->code % OP__COUNT) {
-	case OP_SOCKET: snprintf(buf, sizeof(buf), "socket(%s%s)", sock_a[op->a % 4], sock_b[op->b % 6]); break;
+	case OP_SOCKET:
+		snprintf(buf, sizeof(buf), "s%u = socket(%s%s)", op->slot % SEQ_SLOTS, sock_a[op->a % 4], sock_b[op->b % 6]);
+		break;
 	case OP_BIND: snprintf(buf, sizeof(buf), "bind(%s,%s,port%u)", fd, bind_a[op->a % 6], op->b % 4); break;
 	case OP_LISTEN: snprintf(buf, sizeof(buf), "listen(%s,%s)", fd, backlog[op->a % 5]); break;
-	case OP_ACCEPT: snprintf(buf, sizeof(buf), "%s(%s,%s)", acc_a[op->a % 5], fd, acc_b[op->b % 4]); break;
+	case OP_ACCEPT:
+		snprintf(buf, sizeof(buf), "s%u = %s(%s,%s)", (op->slot + 1) % SEQ_SLOTS, acc_a[op->a % 5], fd,
+			 acc_b[op->b % 4]);
+		break;
 	case OP_CONNECT: snprintf(buf, sizeof(buf), "connect(%s,%s)", fd, conn_a[op->a % 5]); break;
 	case OP_PEER_CONNECT: snprintf(buf, sizeof(buf), "peer-connect(%s)", fd); break;
 	case OP_SHUTDOWN: snprintf(buf, sizeof(buf), "shutdown(%s,%u)", fd, op->a % 4); break;
