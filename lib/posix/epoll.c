@@ -24,11 +24,16 @@ struct px_epe {
 };
 
 struct px_ep {
+	struct px_ep *next;	/* every epoll of this process (eps) */
 	pthread_mutex_t mu;
 	struct px_epe *e;
 	unsigned int n, cap;
 	bool wake_added;	/* MARK_CTX/MARK_CTL are in the kernel epoll */
 };
+
+/* The epolls of this process (fd_closed walks them). */
+static struct px_ep *eps;
+static pthread_mutex_t eps_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static struct px_ep *ep_of(int epfd)
 {
@@ -52,6 +57,10 @@ int px_epoll_create(int flags)
 		return epfd;	/* works for kernel fds alone */
 	}
 	pthread_mutex_init(&ep->mu, NULL);
+	pthread_mutex_lock(&eps_mu);
+	ep->next = eps;
+	eps = ep;
+	pthread_mutex_unlock(&eps_mu);
 	px_fd_note(epfd);
 	f->ep = ep;
 	__atomic_store_n(&f->kind, FD_EPOLL, __ATOMIC_RELEASE);
@@ -64,6 +73,13 @@ void px_epoll_forget(int epfd)
 
 	if (!f || f->kind != FD_EPOLL || !f->ep)
 		return;
+	pthread_mutex_lock(&eps_mu);
+	for (struct px_ep **p = &eps; *p; p = &(*p)->next)
+		if (*p == f->ep) {
+			*p = f->ep->next;
+			break;
+		}
+	pthread_mutex_unlock(&eps_mu);
 	pthread_mutex_destroy(&f->ep->mu);
 	free(f->ep->e);
 	free(f->ep);
@@ -82,18 +98,17 @@ static struct px_epe *find(struct px_ep *ep, int fd)
  * number closes, even if a dup keeps the socket). */
 void px_epoll_fd_closed(int fd)
 {
-	for (unsigned int i = 0; i < px_fd_hi && i < px_nfds; i++) {
-		struct px_ep *ep = px_fds[i].kind == FD_EPOLL ? px_fds[i].ep : NULL;
+	pthread_mutex_lock(&eps_mu);
+	for (struct px_ep *ep = eps; ep; ep = ep->next) {
 		struct px_epe *e;
 
-		if (!ep)
-			continue;
 		pthread_mutex_lock(&ep->mu);
 		e = find(ep, fd);
 		if (e)
 			*e = ep->e[--ep->n];
 		pthread_mutex_unlock(&ep->mu);
 	}
+	pthread_mutex_unlock(&eps_mu);
 }
 
 static int add_wake(int epfd, struct px_ep *ep)

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -787,4 +789,74 @@ API sighandler_t signal(int sig, sighandler_t h)
 	if (sigaction(sig, &a, &old))
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+/* ---- stdio on engine fds ----------------------------------------------------------- */
+/* glibc's FILE functions call the kernel from inside the C library, past
+ * the interposed names: an engine fd gets a FILE whose I/O comes back here. */
+
+static ssize_t cookie_read(void *c, char *buf, size_t n)
+{
+	return read((int)(intptr_t)c, buf, n);
+}
+
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = write((int)(intptr_t)c, buf + done, n - done);
+
+		if (r < 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
+}
+
+static int cookie_close(void *c)
+{
+	return close((int)(intptr_t)c);
+}
+
+API FILE *fdopen(int fd, const char *mode)
+{
+	static FILE *(*real)(int, const char *);
+	cookie_io_functions_t io = { cookie_read, cookie_write, NULL, cookie_close };
+
+	if (px_sock_of(fd) >= 0)
+		return fopencookie((void *)(intptr_t)fd, mode, io);
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "fdopen");
+	return real(fd, mode);
+}
+
+API int vdprintf(int fd, const char *fmt, va_list ap)
+{
+	static int (*real)(int, const char *, va_list);
+	char *s;
+	int n;
+
+	if (px_sock_of(fd) < 0) {
+		if (!real)
+			*(void **)&real = dlsym(RTLD_NEXT, "vdprintf");
+		return real(fd, fmt, ap);
+	}
+	n = vasprintf(&s, fmt, ap);
+	if (n < 0)
+		return n;
+	n = cookie_write((void *)(intptr_t)fd, s, (size_t)n) < 0 ? -1 : n;
+	free(s);
+	return n;
+}
+
+API int dprintf(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vdprintf(fd, fmt, ap);
+	va_end(ap);
+	return n;
 }
