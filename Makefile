@@ -204,6 +204,12 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
+# tests/fuzz/fuzz_posix_calls.c drives the POSIX differential test's executor
+# (tests/tools/sockdiff without its main.c).
+SOCKDIFF_FUZZ_OBJS := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out %/main.c,$(wildcard tests/tools/sockdiff/*.c)))
+build/fuzz/fuzz_posix_calls: $(SOCKDIFF_FUZZ_OBJS)
+build/fuzz/fuzz_posix_calls: FUZZ_OBJS += $(SOCKDIFF_FUZZ_OBJS)
+
 # ---- top-level verbs -----------------------------------------------------
 deps:
 	@scripts/deps.sh
