@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/control/conn.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
+#include "core/slowpath.h"
 #include "core/tcp_seq.h"
 
 #define DEF_MAX_CONNS   4096u
@@ -132,6 +132,24 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	return 0;
 }
 
+/* Protocol, rx-post hook and post-processing over n fast-path items; the
+ * control plane's share is drained where post-processing stops for it
+ * and at the end, so it runs in the same round, in item order. */
+static void rx_stages(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
+{
+	unsigned int done = 0;
+
+	if (!n)
+		return;
+	ftoe_proto_rx(e, items, n);
+	ftoe_proto_rx_post_hook(e, items, n);
+	ftoe_postproc_copy(e, items, n);
+	while (done < n) {
+		done += ftoe_postproc_items(e, items + done, n - done);
+		ftoe_sp_drain(e, &e->sp);
+	}
+}
+
 void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
 		    const uint16_t lens[], unsigned int n)
 {
@@ -140,12 +158,15 @@ void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
 	(void)q;
 	eng_now(e);
 	while (n) {
-		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, k;
+		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, done = 0, k = 0;
 
-		k = ftoe_preproc(e, frames, lens, m, items);
-		ftoe_proto_rx(e, items, k);
-		ftoe_proto_rx_post_hook(e, items, k);
-		ftoe_postproc_rx(e, items, k);
+		/* pre-processing stops at each frame it queues for the
+		 * control plane, which runs before the next is looked up */
+		while (done < m) {
+			done += ftoe_preproc(e, frames + done, lens + done, m - done, items, &k);
+			ftoe_sp_drain(e, &e->sp);
+		}
+		rx_stages(e, items, k);
 		frames += m;
 		lens += m;
 		n -= m;
@@ -202,15 +223,6 @@ void ftoe_engine_rx_prepare(const struct ftoe_engine *e, void *frame, uint16_t l
 	ftoe_preproc_prepare(e, frame, len, it);
 }
 
-static void rx_run(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
-{
-	if (!n)
-		return;
-	ftoe_proto_rx(e, items, n);
-	ftoe_proto_rx_post_hook(e, items, n);
-	ftoe_postproc_rx(e, items, n);
-}
-
 /* Runs of consecutive fast-path items go through the stages as one batch;
  * an item for the control plane first ends the run before it, so every
  * segment of a flow is handled in arrival order whichever path it takes. */
@@ -224,15 +236,16 @@ void ftoe_engine_rx_items(struct ftoe_engine *e, unsigned int q, struct ftoe_rx_
 	for (unsigned int i = 0; i < n; i++) {
 		if (ftoe_preproc_claim(e, &items[i])) {
 			if (i + 1 - start == FTOE_RX_BATCH) {
-				rx_run(e, items + start, i + 1 - start);
+				rx_stages(e, items + start, i + 1 - start);
 				start = i + 1;
 			}
 			continue;
 		}
-		rx_run(e, items + start, i - start);
+		rx_stages(e, items + start, i - start);
 		ftoe_preproc_divert(e, &items[i]);
+		ftoe_sp_drain(e, &e->sp);
 		start = i + 1;
 	}
-	rx_run(e, items + start, n - start);
+	rx_stages(e, items + start, n - start);
 	ftoe_sock_deliver_events(e);
 }

@@ -5,22 +5,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/control/rx_md.h"
+#include "core/vlan.h"
 #include "core/segment.h"
 
 struct ftoe_engine;
 
 /*
  * RX (DESIGN.md section 3):
- *   ftoe_preproc()  validate, flow lookup, summary; slow path diverted
+ *   ftoe_preproc()  validate, flow lookup, summary; slow path queued
  *   ftoe_proto_rx() per flow: seq/ack, window, OOO interval, dupacks
- *   ftoe_postproc_rx() payload copy, ACKs, timers, app notification
+ *   ftoe_postproc_copy/items() payload copy, ACKs, app notification
  * TX:
  *   ftoe_sched_run() choose flows and segment sizes (round robin, pacing)
  *   ftoe_proto_tx() assign seq/ack/window/flags
  *   ftoe_tx_send()  headers, payload copy, checksums, xmit
  * Each stage is a plain function over a batch; the engine runs them to
- * completion on one thread.  An item that a stage drops keeps its slot
+ * completion on one thread.  What needs the control plane is queued
+ * (core/slowpath.h); the engine drains the queue between the stages.  An item that a stage drops keeps its slot
  * with FTOE_RX_R_DROP so later stages skip it (and a multi-worker version
  * can still retire its reorder number).
  */
@@ -86,10 +87,13 @@ struct ftoe_tx_addr {
 	struct ftoe_vlan vlan;  /* tags to send the frame with (flags 0: none) */
 };
 
-/* core/preproc.c: fills items[] with fast-path segments of known flows and
- * hands everything else to the control plane.  Returns the item count. */
-unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
-		      const uint16_t lens[], unsigned n, struct ftoe_rx_item *items);
+/* core/preproc.c: appends the fast-path segments of known flows to items[]
+ * (from items[*nfast] on, counting in *nfast) and queues everything else
+ * for the control plane (FTOE_SP_SEG), stopping right after such a frame so
+ * the engine drains it before the next.  Returns the frames consumed;
+ * items[] needs room for n more. */
+unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+		      unsigned n, struct ftoe_rx_item *items, unsigned *nfast);
 
 /* core/protocol.c */
 void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
@@ -120,9 +124,18 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id);
 uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id);
 
 /* core/postproc.c */
-void ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
+/* The batch's payload into the rx rings (before any rx_head moves). */
+void ftoe_postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n);
+/* Per item in order: publish rx_head/tx_tail, ACK, events; control-plane
+ * work is queued (core/slowpath.h).  Stops after an item whose rest waits
+ * for the control plane (FTOE_SP_STATE, _RESET, _FINISH): returns how many
+ * items it took, and the caller drains before it goes on. */
+unsigned ftoe_postproc_items(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
 /* Send a pure ACK for flow id now (clears the delayed-ACK state). */
 int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id);
+/* An item's ACK (now or delayed) and its events ev, if its flow is still
+ * in use: the end of an item that stopped at STATE or FINISH. */
+void ftoe_postproc_finish(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t ev);
 
 /* core/sched.c */
 void ftoe_sched_activate(struct ftoe_engine *e, uint32_t id);

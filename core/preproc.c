@@ -1,19 +1,24 @@
 /* preproc.c - pre-processing stage: validate, flow lookup, summary; divert the slow path. */
-#include "core/control/conn.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
+#include "core/slowpath.h"
 
 /*
  * FlexTOE section 4 "pre-processing": parse and validate each frame once
  * (core/segment.c: lengths, checksums, options), look the flow up, and pass
  * a summary on.  Everything that is not a plain segment of a synchronized
  * flow - SYN, RST, unknown flows, unusual options, handshakes in progress -
- * goes to the control plane (ftoe_conn_slow_rx), which may re-inject it.
+ * is queued for the control plane (FTOE_SP_SEG, core/slowpath.h), which may
+ * re-inject it.  The stage stops right after queuing one, so the engine
+ * drains it before the next frame is looked up: a SYN-cookie ACK or a RST
+ * takes effect for the frames behind it, as when the control plane was
+ * called from here.  The queued item sits in items[*nfast], the next free
+ * slot, until that drain.
  */
-unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
-		      const uint16_t lens[], unsigned n, struct ftoe_rx_item *items)
+unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+		      unsigned n, struct ftoe_rx_item *items, unsigned *nfast)
 {
-	unsigned i, k = 0;
+	unsigned i, k = *nfast;
 
 	for (i = 0; i < n; i++) {
 		struct ftoe_rx_item *it = &items[k];
@@ -32,26 +37,26 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
 			e->st.rx_slow++;
 			continue;
 		}
-		if (!ftoe_seg_fast_path(&it->seg)) {
-			e->st.rx_slow++;
-			ftoe_conn_slow_rx(e, it);
-			continue;
+		if (ftoe_seg_fast_path(&it->seg)) {
+			ftoe_seg_flow_key(&it->seg, &key);
+			if (!ftoe_ft_lookup(&e->ft, &key, &id) &&
+			    tcp_state_synced(e->ctl[id].state)) {
+				e->st.rx_fast++;
+				it->flow = id;
+				it->res = 0;
+				k++;
+				continue;
+			}
 		}
-		ftoe_seg_flow_key(&it->seg, &key);
-		if (ftoe_ft_lookup(&e->ft, &key, &id) ||
-		    !tcp_state_synced(e->ctl[id].state)) {
-			/* unknown flow (maybe a SYN-cookie ACK) or a handshake
-			 * in progress */
-			e->st.rx_slow++;
-			ftoe_conn_slow_rx(e, it);
-			continue;
-		}
-		e->st.rx_fast++;
-		it->flow = id;
-		it->res = 0;
-		k++;
+		/* slow by its headers, an unknown flow (maybe a SYN-cookie
+		 * ACK) or a handshake in progress */
+		e->st.rx_slow++;
+		ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
+		i++;
+		break;
 	}
-	return k;
+	*nfast = k;
+	return i;
 }
 
 /*
@@ -136,8 +141,9 @@ void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		return;
 	}
 	/* not ours, slow by its headers, or an unknown or unsynchronized
-	 * flow (maybe a SYN-cookie ACK, or a handshake in progress) */
+	 * flow (maybe a SYN-cookie ACK, or a handshake in progress): the
+	 * control plane's, which the engine drains right after */
 	e->st.rx_slow++;
 	if (it->res != FTOE_RXP_NOT_OURS)
-		ftoe_conn_slow_rx(e, it);
+		ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
 }

@@ -10,6 +10,7 @@
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/siphash.h"
+#include "core/slowpath.h"
 #include "core/tcp_seq.h"
 
 #define SYN_RETRIES    6   /* active open, as Linux tcp_syn_retries */
@@ -592,11 +593,20 @@ static int cookie_check(struct ftoe_engine *e, const struct ftoe_seg *s, uint16_
 
 /* ---- slow path ------------------------------------------------------------- */
 
+/* A segment the control plane hands back to the stages (the handshake's
+ * last ACK, a cookie ACK, a synchronized flow's unusual segment).  This
+ * runs inside a drain of the slow-path queue: the work the segment queues
+ * is drained here, from the mark, before the entries still waiting behind
+ * the one being handled. */
 static void reinject(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 {
+	uint32_t mark = e->sp.n;
+
 	it->flow = id;
 	ftoe_proto_rx_one(e, it);
-	ftoe_postproc_rx(e, it, 1);
+	ftoe_postproc_copy(e, it, 1);
+	ftoe_postproc_items(e, it, 1);
+	ftoe_sp_drain_from(e, &e->sp, mark);
 }
 
 static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)

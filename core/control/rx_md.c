@@ -1,8 +1,7 @@
-/* rx_md.c - reading the rx-pre hook's metadata in front of a received frame, and writing VLAN tags for replies. */
+/* rx_md.c - reading the rx-pre hook's metadata in front of a received frame. */
 #include <errno.h>
 #include <string.h>
 
-#include "core/byteorder.h"
 #include "core/control/rx_md.h"
 #include "core/engine_internal.h"
 #include "core/hooks.h"
@@ -55,22 +54,4 @@ void ftoe_rx_vlan(struct ftoe_hooks *hooks, uint64_t now_ns, const void *frame,
 		return;
 	}
 	ftoe_vlan_from_md(&md, v);
-}
-
-unsigned ftoe_vlan_put(uint8_t *p, const struct ftoe_vlan *v, uint16_t ethertype)
-{
-	unsigned n = 0;
-
-	if (v && (v->flags & FTOE_VLAN_S)) {
-		ftoe_put_be16(p + n, FTOE_VLAN_TPID_S);
-		ftoe_put_be16(p + n + 2, v->stci);
-		n += FTOE_VLAN_TAG_LEN;
-	}
-	if (v && (v->flags & FTOE_VLAN_C)) {
-		ftoe_put_be16(p + n, FTOE_VLAN_TPID_C);
-		ftoe_put_be16(p + n + 2, v->tci);
-		n += FTOE_VLAN_TAG_LEN;
-	}
-	ftoe_put_be16(p + n, ethertype);
-	return n + 2;
 }

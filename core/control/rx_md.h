@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/vlan.h"
+
 struct ftoe_engine;
 struct ftoe_hooks;
 struct flextoe_md;
@@ -28,22 +30,6 @@ struct flextoe_md;
  */
 #define FTOE_RX_MD_MAX_AGE_NS 100000000ull
 
-/* VLAN tags of a frame: an 802.1Q C-tag (TPID 0x8100), an 802.1ad S-tag
- * (TPID 0x88a8), or both, the S-tag outside (IEEE 802.1Q-2018 6.9, QinQ).
- * flags 0: untagged. */
-#define FTOE_VLAN_C (1u << 0) /* tci holds the 802.1Q tag */
-#define FTOE_VLAN_S (1u << 1) /* stci holds the outer 802.1ad tag */
-#define FTOE_VLAN_TPID_C 0x8100
-#define FTOE_VLAN_TPID_S 0x88a8
-#define FTOE_VLAN_TAG_LEN 4
-#define FTOE_VLAN_MAX_LEN 8   /* two tags */
-
-struct ftoe_vlan {
-	uint16_t tci;   /* PCP/DEI/VID; this engine sends PCP 0, DEI 0 */
-	uint16_t stci;
-	uint8_t flags;  /* FTOE_VLAN_* */
-};
-
 /* The metadata record in front of frame: 0 with *md filled, or -ENOENT
  * (no hook programs, none written, stale or of another layout).  hooks may
  * be NULL (then -ENOENT). */
@@ -59,16 +45,5 @@ void ftoe_vlan_from_md(const struct flextoe_md *md, struct ftoe_vlan *v);
  * record. */
 void ftoe_rx_vlan(struct ftoe_hooks *hooks, uint64_t now_ns, const void *frame,
 		  struct ftoe_vlan *v);
-
-/* Bytes the tags add to a frame: 0, 4 or 8. */
-static inline unsigned ftoe_vlan_len(const struct ftoe_vlan *v)
-{
-	return v ? ((v->flags & FTOE_VLAN_C) ? FTOE_VLAN_TAG_LEN : 0) +
-		   ((v->flags & FTOE_VLAN_S) ? FTOE_VLAN_TAG_LEN : 0) : 0;
-}
-
-/* Write the tags and then ethertype at p (frame + 12, after the MACs);
- * returns the bytes written: 2 + ftoe_vlan_len(v).  v may be NULL. */
-unsigned ftoe_vlan_put(uint8_t *p, const struct ftoe_vlan *v, uint16_t ethertype);
 
 #endif
