@@ -132,22 +132,52 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	return 0;
 }
 
-/* Protocol, rx-post hook and post-processing over n fast-path items; the
- * control plane's share is drained where post-processing stops for it
- * and at the end, so it runs in the same round, in item order. */
-static void rx_stages(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
+/*
+ * The stages stop where the control plane must run before they go on
+ * (core/slowpath.h): pre-processing after a frame it queued (the next
+ * frame's lookup must see what the control plane made of it), post-
+ * processing after an item whose rest waits for it.  The engine then
+ * drains the queue and resumes them.  An empty queue after a stage means
+ * it did not stop, so the fast path pays one test per stage; the rest is
+ * out of line.
+ */
+static __attribute__((noinline)) unsigned int
+rx_preproc_slow(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+		unsigned int m, unsigned int done, struct ftoe_rx_item *items, unsigned int k)
 {
-	unsigned int done = 0;
+	ftoe_sp_drain_from(e, &e->sp, 0);
+	while (done < m) {
+		done += ftoe_preproc(e, frames + done, lens + done, m - done, items, &k);
+		ftoe_sp_drain(e, &e->sp);
+	}
+	return k;
+}
+
+static __attribute__((noinline)) void
+rx_postproc_slow(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n,
+		 unsigned int done)
+{
+	ftoe_sp_drain_from(e, &e->sp, 0);
+	while (done < n) {
+		done = ftoe_postproc_rx(e, items, n, done);
+		ftoe_sp_drain(e, &e->sp);
+	}
+}
+
+/* Protocol, rx-post hook and post-processing over n fast-path items. */
+static inline __attribute__((always_inline)) void
+rx_stages(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
+{
+	unsigned int done;
 
 	if (!n)
 		return;
 	ftoe_proto_rx(e, items, n);
-	ftoe_proto_rx_post_hook(e, items, n);
-	ftoe_postproc_copy(e, items, n);
-	while (done < n) {
-		done += ftoe_postproc_items(e, items + done, n - done);
-		ftoe_sp_drain(e, &e->sp);
-	}
+	if (e->cfg.hooks)
+		ftoe_proto_rx_post_hook(e, items, n);
+	done = ftoe_postproc_rx(e, items, n, 0);
+	if (e->sp.n)
+		rx_postproc_slow(e, items, n, done);
 }
 
 void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
@@ -158,14 +188,11 @@ void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
 	(void)q;
 	eng_now(e);
 	while (n) {
-		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, done = 0, k = 0;
+		unsigned int m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, k = 0, done;
 
-		/* pre-processing stops at each frame it queues for the
-		 * control plane, which runs before the next is looked up */
-		while (done < m) {
-			done += ftoe_preproc(e, frames + done, lens + done, m - done, items, &k);
-			ftoe_sp_drain(e, &e->sp);
-		}
+		done = ftoe_preproc(e, frames, lens, m, items, &k);
+		if (e->sp.n)
+			k = rx_preproc_slow(e, frames, lens, m, done, items, k);
 		rx_stages(e, items, k);
 		frames += m;
 		lens += m;
@@ -182,8 +209,12 @@ uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
 
 	(void)q;
 	eng_now(e);
-	ftoe_timers_run(e);
-	ftoe_sock_deliver_events(e);
+	/* (both calls return at once when nothing is due: test here, as
+	 * this runs after every rx) */
+	if (e->now >= e->next_timer)
+		ftoe_timers_run(e);
+	if (e->evq_len)
+		ftoe_sock_deliver_events(e);
 	/* A bounded number of batches, so rx is not starved. */
 	do {
 		uint64_t full = e->st.tx_ring_full;
@@ -193,7 +224,8 @@ uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
 		if (e->st.tx_ring_full != full)
 			break; /* the backend's ring is full: retry next poll */
 	} while (n == FTOE_TX_BATCH && ++rounds < 8);
-	ftoe_sock_deliver_events(e);
+	if (e->evq_len)
+		ftoe_sock_deliver_events(e);
 
 	if (e->act_head != FTOE_NO_FLOW && n == FTOE_TX_BATCH)
 		return 0; /* more to send right away */

@@ -207,7 +207,25 @@ static inline void ftoe_timer_rto_restart(struct ftoe_engine *e, uint32_t id)
 
 /* Application notification (core/notify.c): the stages and the control
  * plane queue events; the engine's entry points deliver them at the end. */
-void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events);
+static inline void ftoe_evq_push(struct ftoe_engine *e, uint32_t v)
+{
+	if (e->evq_len == e->evq_cap)
+		return; /* cannot happen: one entry per flow/listener */
+	e->evq[(e->evq_head + e->evq_len) % e->evq_cap] = v;
+	e->evq_len++;
+}
+static inline void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events)
+{
+	struct flow_ctl *c = &e->ctl[id];
+
+	if (!(c->flags & (CTL_F_ACCEPTED | CTL_F_ACTIVE)))
+		return; /* the application does not know this flow yet */
+	c->events |= events;
+	if (!(c->flags & CTL_F_EVQ)) {
+		c->flags |= CTL_F_EVQ;
+		ftoe_evq_push(e, id);
+	}
+}
 void ftoe_sock_notify_listener(struct ftoe_engine *e, unsigned idx, uint32_t events);
 void ftoe_sock_deliver_events(struct ftoe_engine *e);
 

@@ -6,29 +6,10 @@
  * queued at most once (CTL_F_EVQ / ftoe_listener.evq), so events of one
  * round coalesce into one callback per socket.  The engine's entry points
  * (ftoe_engine_rx/rx_items/poll/neigh_ready) deliver at their end, once the
- * stages and the control plane are done with the round.
+ * stages and the control plane are done with the round.  Queuing a flow's
+ * events (ftoe_sock_notify, once per received segment) is inline in
+ * engine_internal.h.
  */
-
-static void evq_push(struct ftoe_engine *e, uint32_t v)
-{
-	if (e->evq_len == e->evq_cap)
-		return; /* cannot happen: one entry per flow/listener */
-	e->evq[(e->evq_head + e->evq_len) % e->evq_cap] = v;
-	e->evq_len++;
-}
-
-void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events)
-{
-	struct flow_ctl *c = &e->ctl[id];
-
-	if (!(c->flags & (CTL_F_ACCEPTED | CTL_F_ACTIVE)))
-		return; /* the application does not know this flow yet */
-	c->events |= events;
-	if (!(c->flags & CTL_F_EVQ)) {
-		c->flags |= CTL_F_EVQ;
-		evq_push(e, id);
-	}
-}
 
 void ftoe_sock_notify_listener(struct ftoe_engine *e, unsigned idx, uint32_t events)
 {
@@ -37,7 +18,7 @@ void ftoe_sock_notify_listener(struct ftoe_engine *e, unsigned idx, uint32_t eve
 	l->events |= events;
 	if (!l->evq) {
 		l->evq = true;
-		evq_push(e, FTOE_SOCK_LISTENER + idx);
+		ftoe_evq_push(e, FTOE_SOCK_LISTENER + idx);
 	}
 }
 

@@ -14,7 +14,7 @@ struct ftoe_engine;
  * RX (DESIGN.md section 3):
  *   ftoe_preproc()  validate, flow lookup, summary; slow path queued
  *   ftoe_proto_rx() per flow: seq/ack, window, OOO interval, dupacks
- *   ftoe_postproc_copy/items() payload copy, ACKs, app notification
+ *   ftoe_postproc_rx() payload copy, ACKs, app notification
  * TX:
  *   ftoe_sched_run() choose flows and segment sizes (round robin, pacing)
  *   ftoe_proto_tx() assign seq/ack/window/flags
@@ -124,13 +124,14 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id);
 uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id);
 
 /* core/postproc.c */
-/* The batch's payload into the rx rings (before any rx_head moves). */
-void ftoe_postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n);
-/* Per item in order: publish rx_head/tx_tail, ACK, events; control-plane
+/* From item `from` on (0: first the batch's payload into the rx rings),
+ * per item in order: publish rx_head/tx_tail, ACK, events; control-plane
  * work is queued (core/slowpath.h).  Stops after an item whose rest waits
- * for the control plane (FTOE_SP_STATE, _RESET, _FINISH): returns how many
- * items it took, and the caller drains before it goes on. */
-unsigned ftoe_postproc_items(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
+ * for the control plane (FTOE_SP_STATE, _RESET, _FINISH) and returns the
+ * index after it: the caller drains the queue, then calls again from
+ * there.  Returns n when the batch is done. */
+unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
+			  unsigned from);
 /* Send a pure ACK for flow id now (clears the delayed-ACK state). */
 int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id);
 /* An item's ACK (now or delayed) and its events ev, if its flow is still

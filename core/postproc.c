@@ -45,7 +45,7 @@ int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id)
  */
 
 /* The end of an item: its ACK and events, unless the flow is gone. */
-static void item_finish(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t ev)
+static inline __attribute__((always_inline)) void item_finish(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t ev)
 {
 	uint32_t id = it->flow, res = it->res;
 	const struct flow_tcp *t = &e->tcp[id];
@@ -74,7 +74,8 @@ void ftoe_postproc_finish(struct ftoe_engine *e, const struct ftoe_rx_item *it, 
 /* The tx-post hook's snapshot of a segment we send (core/tx.c) shows the
  * flow's RTT and rate: while it has programs, an item that queued work for
  * the control plane waits for the drain before it (or any later item)
- * sends an ACK, so the snapshot shows what it did before the boundary. */
+ * sends an ACK, so the snapshot shows what the control plane made of it,
+ * as when it was called from here. */
 static bool tx_post_observes(const struct ftoe_engine *e)
 {
 	return e->io.xmit_md && e->cfg.hooks &&
@@ -88,10 +89,9 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	struct flow_tcp *t = &e->tcp[id];
 	struct flow_mem *m = &e->mem[id];
 	uint32_t ev = 0;
-	bool queued = false;
 
 	if (res & FTOE_RX_R_ADVANCED) {
-		/* Publish after the copy (ftoe_postproc_copy copied the whole
+		/* Publish after the copy (postproc_copy copied the whole
 		 * batch first): the application reads up to rx_head. */
 		__atomic_store_n(&m->rx_head,
 				 t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0),
@@ -118,15 +118,12 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		if (data)
 			ev |= FTOE_EV_TX;
 		ftoe_sp_push(&e->sp, FTOE_SP_ACKED, id, data, it);
-		queued = true;
 	} else if (res & FTOE_RX_R_ECE) {
 		ftoe_sp_push(&e->sp, FTOE_SP_ECE, id, 0, it);
-		queued = true;
 	}
 	if (res & FTOE_RX_R_FAST_RETX) {
 		e->st.fast_retransmits++;
 		ftoe_sp_push(&e->sp, FTOE_SP_LOSS, id, 0, it);
-		queued = true;
 	}
 	/* A lost retransmission is the same loss event: no second rate cut. */
 	if (res & FTOE_RX_R_LOST_RETX)
@@ -138,7 +135,7 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		ftoe_sp_push(&e->sp, FTOE_SP_STATE, id, ev, it);
 		return true;
 	}
-	if (queued && tx_post_observes(e)) {
+	if (e->sp.n && tx_post_observes(e)) {
 		ftoe_sp_push(&e->sp, FTOE_SP_FINISH, id, ev, it);
 		return true;
 	}
@@ -146,12 +143,13 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	return false;
 }
 
-void ftoe_postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n)
+/* Payload first, for the whole batch: rcv_nxt already covers every
+ * in-order segment of it (and the protocol stage took a flow's segments in
+ * sequence order, not in slot order), so rx_head may only move to rcv_nxt
+ * once all those bytes are in the ring. */
+static inline __attribute__((always_inline)) void
+postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n)
 {
-	/* Payload first, for the whole batch: rcv_nxt already covers every
-	 * in-order segment of it (and the protocol stage took a flow's
-	 * segments in sequence order, not in slot order), so rx_head may only
-	 * move to rcv_nxt once all those bytes are in the ring. */
 	for (unsigned i = 0; i < n; i++) {
 		const struct ftoe_rx_item *it = &items[i];
 
@@ -161,9 +159,12 @@ void ftoe_postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items,
 	}
 }
 
-unsigned ftoe_postproc_items(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
+unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
+			  unsigned from)
 {
-	for (unsigned i = 0; i < n; i++) {
+	if (!from)
+		postproc_copy(e, items, n);
+	for (unsigned i = from; i < n; i++) {
 		struct ftoe_rx_item *it = &items[i];
 
 		if (it->res & FTOE_RX_R_DROP) {

@@ -14,7 +14,7 @@ struct ftoe_rx_item;
  * they mark and queue here, and go on; the engine's entry points
  * (core/engine.c) drain the queue on the same thread, in the same round
  * (right after pre-processing and after post-processing, or at the first
- * item whose rest must wait for it: see ftoe_postproc_items), so no
+ * item whose rest must wait for it: see ftoe_postproc_rx), so no
  * segment, ACK or application event waits for a later round and nothing
  * extra wakes up.  The control plane changes flow state only through the
  * stages' API (the "control plane's API into the stages" in
@@ -30,7 +30,7 @@ enum ftoe_sp_kind {
 	/* Pre-processing: a segment the fast path does not handle - SYN,
 	 * RST, unknown flow (maybe a SYN-cookie ACK), handshake in progress,
 	 * unusual options.  The control plane may re-inject it into the
-	 * stages (ftoe_postproc_items + a nested drain, conn.c). */
+	 * stages (ftoe_postproc_rx + a nested drain, conn.c). */
 	FTOE_SP_SEG = 1,
 	/* Post-processing: our data was acknowledged (rx->res
 	 * FTOE_RX_R_ACKED): RTT sample from rx->ack (RFC 6298 3, Karn),

@@ -604,8 +604,7 @@ static void reinject(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id
 
 	it->flow = id;
 	ftoe_proto_rx_one(e, it);
-	ftoe_postproc_copy(e, it, 1);
-	ftoe_postproc_items(e, it, 1);
+	ftoe_postproc_rx(e, it, 1, 0);
 	ftoe_sp_drain_from(e, &e->sp, mark);
 }
 
