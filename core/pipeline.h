@@ -24,6 +24,18 @@ struct ftoe_engine;
  * (core/slowpath.h); the engine drains the queue between the stages.  An item that a stage drops keeps its slot
  * with FTOE_RX_R_DROP so later stages skip it (and a multi-worker version
  * can still retire its reorder number).
+ *
+ * The control plane's API into the stages (core/slowpath.h): the control
+ * plane changes what the stages own only through these -
+ *   ftoe_proto_rx_one + ftoe_postproc_rx  re-inject a segment
+ *   ftoe_postproc_finish                  an item's ACK and events
+ *   ftoe_postproc_send_ack, ftoe_proto_ack, ftoe_tx_addr_flow, ftoe_tx_send
+ *                                         ACKs, RSTs, SYNs, probes
+ *   ftoe_proto_rto                        go back to snd_una on a timeout
+ *   ftoe_proto_rx_space, ftoe_proto_ts_now  window and TSval for a SYN
+ *   ftoe_sched_activate, ftoe_sched_remove  the flow scheduler's list
+ * (tests/lint/boundary.sh checks the other direction: no stage calls
+ * into core/control/.)
  */
 
 /* Protocol-stage results for one received segment. */
