@@ -143,12 +143,21 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
  */
 static __attribute__((noinline)) unsigned int
 rx_preproc_slow(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
-		unsigned int m, unsigned int done, struct ftoe_rx_item *items, unsigned int k)
+		const struct flextoe_md *const mds[], unsigned int m, unsigned int done,
+		struct ftoe_rx_item *items, unsigned int k)
 {
-	ftoe_sp_drain_from(e, &e->sp, 0);
-	while (done < m) {
-		done += ftoe_preproc(e, frames + done, lens + done, m - done, items, &k);
-		ftoe_sp_drain(e, &e->sp);
+	while (e->sp.n) {
+		ftoe_sp_drain_from(e, &e->sp, 0);
+		if (done == m)
+			break;
+		/* go on after the frame it stopped at */
+		m -= done;
+		frames += done;
+		lens += done;
+		if (mds)
+			mds += done;
+		done = m;
+		k += ftoe_preproc(e, frames, lens, mds, m, items + k, &done);
 	}
 	return k;
 }
@@ -180,25 +189,42 @@ rx_stages(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
 		rx_postproc_slow(e, items, n, done);
 }
 
-void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
-		    const uint16_t lens[], unsigned int n)
+static inline __attribute__((always_inline)) void
+engine_rx(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+	  const struct flextoe_md *const mds[], unsigned int n)
 {
 	struct ftoe_rx_item items[FTOE_RX_BATCH];
 
-	(void)q;
 	eng_now(e);
 	while (n) {
-		unsigned int m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, k = 0, done;
+		unsigned int m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, k, used = m;
 
-		done = ftoe_preproc(e, frames, lens, m, items, &k);
+		k = ftoe_preproc(e, frames, lens, mds, m, items, &used);
 		if (e->sp.n)
-			k = rx_preproc_slow(e, frames, lens, m, done, items, k);
+			k = rx_preproc_slow(e, frames, lens, mds, m, used, items, k);
 		rx_stages(e, items, k);
 		frames += m;
 		lens += m;
+		if (mds)
+			mds += m;
 		n -= m;
 	}
 	ftoe_sock_deliver_events(e);
+}
+
+void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
+		    const uint16_t lens[], unsigned int n)
+{
+	(void)q;
+	engine_rx(e, frames, lens, NULL, n);
+}
+
+void ftoe_engine_rx_md(struct ftoe_engine *e, unsigned int q, void *const frames[],
+		       const uint16_t lens[], const struct flextoe_md *const mds[],
+		       unsigned int n)
+{
+	(void)q;
+	engine_rx(e, frames, lens, mds, n);
 }
 
 uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
@@ -250,9 +276,9 @@ void ftoe_engine_get_stats(const struct ftoe_engine *e, struct ftoe_engine_stats
 }
 
 void ftoe_engine_rx_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
-			    struct ftoe_rx_item *it)
+			    const struct flextoe_md *md, struct ftoe_rx_item *it)
 {
-	ftoe_preproc_prepare(e, frame, len, it);
+	ftoe_preproc_prepare(e, frame, len, md, it);
 }
 
 /* Runs of consecutive fast-path items go through the stages as one batch;

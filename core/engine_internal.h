@@ -238,7 +238,7 @@ void ftoe_sock_deliver_events(struct ftoe_engine *e);
 #define FTOE_RXP_MALFORMED ((1u << 31) | 3)
 struct ftoe_rx_item;
 void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
-			  struct ftoe_rx_item *it);
+			  const struct flextoe_md *md, struct ftoe_rx_item *it);
 /* claim: true when it is a fast-path segment of a synchronized flow (it->flow
  * set, counted); false without side effects.  divert: every other item
  * (counted; queued for the control plane as FTOE_SP_SEG, core/slowpath.h). */

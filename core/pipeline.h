@@ -9,6 +9,7 @@
 #include "core/segment.h"
 
 struct ftoe_engine;
+struct flextoe_md;
 
 /*
  * RX (DESIGN.md section 3):
@@ -56,6 +57,11 @@ struct ftoe_engine;
 struct ftoe_rx_item {
 	uint32_t flow;
 	const uint8_t *frame;
+	/* The rx-pre hook's record of this frame (classify's app_ctx,
+	 * vlan_strip's tags), as the backend passed it; NULL: none.  Only the
+	 * control plane reads it (core/control/conn.c), so ftoe_preproc sets
+	 * it on the items it queues for the control plane only. */
+	const struct flextoe_md *md;
 	struct ftoe_seg seg;
 	/* protocol results */
 	uint32_t res;          /* FTOE_RX_R_* */
@@ -99,13 +105,15 @@ struct ftoe_tx_addr {
 	struct ftoe_vlan vlan;  /* tags to send the frame with (flags 0: none) */
 };
 
-/* core/preproc.c: appends the fast-path segments of known flows to items[]
- * (from items[*nfast] on, counting in *nfast) and queues everything else
- * for the control plane (FTOE_SP_SEG), stopping right after such a frame so
- * the engine drains it before the next.  Returns the frames consumed;
- * items[] needs room for n more. */
+/* core/preproc.c: puts the fast-path segments of known flows in items[]
+ * (room for n) and returns how many; queues everything else for the
+ * control plane (FTOE_SP_SEG; mds[i]: frame i's rx-pre record, mds may be
+ * NULL), stopping right after such a frame, with *used the frames it took,
+ * so the engine drains the queue before the next.  *used is only written
+ * then: the queue is empty after a run that did not stop. */
 unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
-		      unsigned n, struct ftoe_rx_item *items, unsigned *nfast);
+		      const struct flextoe_md *const mds[], unsigned n,
+		      struct ftoe_rx_item *items, unsigned *used);
 
 /* core/protocol.c */
 void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);

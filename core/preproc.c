@@ -12,13 +12,14 @@
  * re-inject it.  The stage stops right after queuing one, so the engine
  * drains it before the next frame is looked up: a SYN-cookie ACK or a RST
  * takes effect for the frames behind it, as when the control plane was
- * called from here.  The queued item sits in items[*nfast], the next free
- * slot, until that drain.
+ * called from here.  The queued item sits in items[k], the next free slot,
+ * until that drain.
  */
 unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
-		      unsigned n, struct ftoe_rx_item *items, unsigned *nfast)
+		      const struct flextoe_md *const mds[], unsigned n,
+		      struct ftoe_rx_item *items, unsigned *used)
 {
-	unsigned i, k = *nfast;
+	unsigned i, k = 0;
 
 	for (i = 0; i < n; i++) {
 		struct ftoe_rx_item *it = &items[k];
@@ -51,12 +52,12 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 		/* slow by its headers, an unknown flow (maybe a SYN-cookie
 		 * ACK) or a handshake in progress */
 		e->st.rx_slow++;
+		it->md = mds ? mds[i] : NULL;	/* the control plane's to read */
 		ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
-		i++;
-		break;
+		*used = i + 1;
+		return k;
 	}
-	*nfast = k;
-	return i;
+	return k;
 }
 
 /*
@@ -74,12 +75,13 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
  * engine's thread writes, and looks again when it does not hold.
  */
 void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
-			  struct ftoe_rx_item *it)
+			  const struct flextoe_md *md, struct ftoe_rx_item *it)
 {
 	struct ftoe_flow_key key;
 	uint32_t id;
 
 	it->frame = frame;
+	it->md = md;
 	it->flow = FTOE_NO_FLOW;
 	if (ftoe_seg_parse(frame, len, 0, &it->seg)) {
 		it->res = FTOE_RXP_MALFORMED;

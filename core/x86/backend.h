@@ -208,8 +208,11 @@ static inline struct timespec *be_timeout_ts(uint64_t ns, struct timespec *ts)
 
 /* control.c: ARP/ICMP glue and the ftoe_io the engine uses. */
 int control_init(struct backend *be);
-void control_arp_rx(struct backend *be, const void *frame, size_t len);
-void control_icmp_rx(struct backend *be, struct xsk_queue *q, void *frame, size_t len);
+/* md: the frame's rx-pre record (its VLAN tags), NULL: none */
+void control_arp_rx(struct backend *be, const void *frame, size_t len,
+		    const struct flextoe_md *md);
+void control_icmp_rx(struct backend *be, struct xsk_queue *q, void *frame, size_t len,
+		     const struct flextoe_md *md);
 uint64_t control_poll(struct backend *be);
 void control_io_init(struct backend *be);
 /* Gratuitous ARP now, and again 2 s later (RFC 5227 section 2.3). */
@@ -221,11 +224,10 @@ void workers_stop(struct backend *be);
 void workers_wake(struct backend *be);
 /* The queue the calling thread polls (its first), or NULL. */
 struct xsk_queue *worker_current_queue(void);
-/* The rx-pre hook on one received frame: its new length, 0 if consumed. */
+/* The rx-pre hook on one received frame: its new length, 0 if consumed;
+ * *md gets the programs' metadata, which travels with the frame. */
 uint32_t worker_rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
-		       uint32_t room);
-/* Mark a frame that skipped the rx-pre hook as carrying no metadata. */
-void worker_rx_md_clear(uint8_t *f, uint32_t room);
+		       uint32_t room, struct flextoe_md *md);
 
 /* pipe.c: --workers N > 1, the stages on threads joined by SPSC rings. */
 int pipe_start(struct backend *be);

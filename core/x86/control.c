@@ -92,26 +92,36 @@ int control_init(struct backend *be)
 	return err;
 }
 
-void control_arp_rx(struct backend *be, const void *frame, size_t len)
+/* The tags vlan_strip popped, from the frame's rx-pre record: a tagged
+ * request gets a tagged reply. */
+static void frame_vlan(const struct flextoe_md *md, struct ftoe_vlan *vlan)
+{
+	if (md)
+		ftoe_vlan_from_md(md, vlan);
+	else
+		memset(vlan, 0, sizeof(*vlan));
+}
+
+void control_arp_rx(struct backend *be, const void *frame, size_t len,
+		    const struct flextoe_md *md)
 {
 	struct ftoe_vlan vlan;
 	uint64_t now = be_now_ns();
 
-	/* the tags vlan_strip popped, from rx_pre()'s record in front of the
-	 * frame: a tagged request gets a tagged reply */
-	ftoe_rx_vlan(be->hooks, now, frame, &vlan);
+	frame_vlan(md, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
 	ftoe_arp_rx_vlan(&be->arp, frame, len, &vlan, now);
 	pthread_mutex_unlock(&be->ctl_lock);
 	notify_resolved(be);
 }
 
-void control_icmp_rx(struct backend *be, struct xsk_queue *q, void *frame, size_t len)
+void control_icmp_rx(struct backend *be, struct xsk_queue *q, void *frame, size_t len,
+		     const struct flextoe_md *md)
 {
 	struct ftoe_vlan vlan;
 
 	(void)q;
-	ftoe_rx_vlan(be->hooks, be_now_ns(), frame, &vlan);
+	frame_vlan(md, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
 	ftoe_icmp_rx_vlan(&be->icmp, frame, len, &vlan);
 	pthread_mutex_unlock(&be->ctl_lock);

@@ -101,7 +101,6 @@ static int create_engine(struct backend *be)
 		.const_rate_bps = be->opts.const_rate_bps,
 		.rto_retries = be->opts.rto_retries,
 		.hooks = be->hooks,
-		.flags = FTOE_ENG_F_RX_MD,	/* rx_pre() keeps the hook's flextoe_md in front */
 	};
 	int err;
 

@@ -72,7 +72,9 @@ enum { SLOT_TCP = 0, SLOT_ARP, SLOT_ICMP };
 
 /* IN -> PROTO */
 struct pipe_rx_slot {
-	struct ftoe_rx_item it;	/* it.frame: the frame in the queue's umem */
+	struct ftoe_rx_item it;	/* it.frame: the frame in the queue's umem;
+				 * it.md: &md below, or NULL */
+	struct flextoe_md md;	/* the rx-pre hook's record of the frame */
 	uint64_t addr;		/* the umem frame's base, for the fill ring */
 	uint16_t len;
 	uint8_t kind;		/* SLOT_* */
@@ -210,18 +212,20 @@ static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 		uint64_t base = d->addr & ~(uint64_t)(XQ_FRAME_SIZE - 1);
 		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
 		uint32_t len = d->len;
-		struct pipe_rx_slot *s;
+		/* the slot this frame takes if it is kept */
+		struct pipe_rx_slot *s = spsc_slot(&t->rx, sidx + pushed);
+		const struct flextoe_md *md = NULL;
 		uint16_t type;
 		uint8_t kind;
 
 		q->st.rx_frames++;
 		if (ftoe_hooks_active(be->hooks, FLEXTOE_HOOK_RX_PRE)) {
 			len = worker_rx_pre(be, q, f, len,
-					    XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
+					    XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)),
+					    &s->md);
 			if (!len)
 				goto drop;
-		} else {
-			worker_rx_md_clear(f, XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
+			md = &s->md;
 		}
 		if (len < FTOE_ETH_HLEN) {
 			q->st.rx_runt++;
@@ -251,15 +255,16 @@ static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 				q->st.rx_other++;
 			goto drop;
 		}
-		s = spsc_slot(&t->rx, sidx + pushed);
 		s->addr = base;
 		s->len = (uint16_t)len;
 		s->kind = kind;
 		s->qi = (uint8_t)qi;
-		if (kind == SLOT_TCP)
-			ftoe_engine_rx_prepare(be->eng, f, (uint16_t)len, &s->it);
-		else
+		if (kind == SLOT_TCP) {
+			ftoe_engine_rx_prepare(be->eng, f, (uint16_t)len, md, &s->it);
+		} else {
 			s->it.frame = f;
+			s->it.md = md;
+		}
 		pushed++;
 		continue;
 drop:
@@ -335,9 +340,10 @@ static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
 			nt = 0;
 		}
 		if (s->kind == SLOT_ARP)
-			control_arp_rx(be, s->it.frame, s->len);
+			control_arp_rx(be, s->it.frame, s->len, s->it.md);
 		else
-			control_icmp_rx(be, in->qs[s->qi], (void *)(uintptr_t)s->it.frame, s->len);
+			control_icmp_rx(be, in->qs[s->qi], (void *)(uintptr_t)s->it.frame, s->len,
+					s->it.md);
 	}
 	if (nt)
 		ftoe_engine_rx_items(be->eng, in->qs[0]->id, items, nt);

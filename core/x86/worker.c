@@ -48,9 +48,11 @@ static void eng_unlock(struct backend *be)
 /* The rx-pre hook on one received frame (DESIGN.md section 4: ingress,
  * before validation; every frame the engine receives, ARP and ICMP
  * included).  Returns the frame's new length, or 0 when it is consumed
- * (dropped, aborted, sent back with XDP_TX, or redirected). */
+ * (dropped, aborted, sent back with XDP_TX, or redirected); *md gets the
+ * programs' metadata (classify's app_ctx, vlan_strip's tags), which goes
+ * with the frame to the engine and the control plane. */
 static uint32_t rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
-		       uint32_t room)
+		       uint32_t room, struct flextoe_md *md)
 {
 	static atomic_bool redirect_noted;
 	struct ftoe_hook_frame hf = { .data = f, .len = len };
@@ -86,10 +88,7 @@ static uint32_t rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint
 		}
 		memcpy(f, hf.data, hf.len);
 	}
-	/* The programs' metadata (classify's app_ctx) for the control plane:
-	 * in the umem headroom right in front of the frame (FTOE_ENG_F_RX_MD). */
-	if (XQ_FRAME_SIZE - room >= sizeof(hf.md))
-		memcpy(f - sizeof(hf.md), &hf.md, sizeof(hf.md));
+	*md = hf.md;
 	return hf.len;
 }
 
@@ -102,6 +101,8 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 	struct backend *be = w->be;
 	void *tcp[XQ_BATCH];
 	uint16_t lens[XQ_BATCH];
+	struct flextoe_md mds[XQ_BATCH];
+	const struct flextoe_md *tcp_md[XQ_BATCH];
 	unsigned int n, nt = 0;
 	uint32_t idx;
 
@@ -112,16 +113,17 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 		const struct xdp_desc *d = xq_rx_desc(q, idx + i);
 		uint8_t *f = xsk_umem__get_data(q->area, d->addr);
 		uint32_t len = d->len;
+		const struct flextoe_md *md = NULL;
 		uint16_t type;
 
 		q->st.rx_frames++;
 		if (ftoe_hooks_active(be->hooks, FLEXTOE_HOOK_RX_PRE)) {
 			len = rx_pre(be, q, f, len,
-				     XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
+				     XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)),
+				     &mds[i]);
 			if (!len)
 				continue;
-		} else {
-			worker_rx_md_clear(f, XQ_FRAME_SIZE - (uint32_t)(d->addr & (XQ_FRAME_SIZE - 1)));
+			md = &mds[i];
 		}
 		if (len < FTOE_ETH_HLEN) {
 			q->st.rx_runt++;
@@ -130,17 +132,18 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 		type = ftoe_get_be16(f + 12);
 		if (type == FTOE_ETH_P_ARP) {
 			q->st.rx_arp++;
-			control_arp_rx(be, f, len);
+			control_arp_rx(be, f, len, md);
 		} else if (type == FTOE_ETH_P_IPV4 && len >= FTOE_ETH_HLEN + 20) {
 			uint8_t proto = f[FTOE_ETH_HLEN + 9];
 
 			if (proto == FTOE_IPPROTO_TCP) {
 				q->st.rx_tcp++;
 				tcp[nt] = f;
+				tcp_md[nt] = md;
 				lens[nt++] = (uint16_t)len;
 			} else if (proto == IPPROTO_ICMP_) {
 				q->st.rx_icmp++;
-				control_icmp_rx(be, q, f, len);
+				control_icmp_rx(be, q, f, len, md);
 			} else {
 				q->st.rx_other++;
 			}
@@ -152,7 +155,7 @@ static unsigned int rx_batch(struct worker *w, struct xsk_queue *q)
 	}
 	if (nt) {
 		eng_lock(be);
-		ftoe_engine_rx(be->eng, q->id, tcp, lens, nt);
+		ftoe_engine_rx_md(be->eng, q->id, tcp, lens, tcp_md, nt);
 		eng_unlock(be);
 	}
 	xq_rx_done(q, idx, n);
@@ -246,22 +249,11 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* A frame that did not pass the rx-pre hook: no metadata in front of it.
- * The umem frame may hold an md of its previous use, which the control
- * plane must not take for this frame's (FTOE_ENG_F_RX_MD). */
-void worker_rx_md_clear(uint8_t *f, uint32_t room)
-{
-	static const uint16_t none;	/* struct flextoe_md.size 0 */
-
-	if (XQ_FRAME_SIZE - room >= sizeof(struct flextoe_md))
-		memcpy(f - sizeof(struct flextoe_md), &none, sizeof(none));
-}
-
 /* For the pipeline's ingress threads (pipe.c): the same rx-pre step. */
 uint32_t worker_rx_pre(struct backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
-		       uint32_t room)
+		       uint32_t room, struct flextoe_md *md)
 {
-	return rx_pre(be, q, f, len, room);
+	return rx_pre(be, q, f, len, room, md);
 }
 
 int workers_start(struct backend *be)
