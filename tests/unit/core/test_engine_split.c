@@ -159,6 +159,26 @@ START_TEST(split_slow_path_keeps_arrival_order)
 }
 END_TEST
 
+/* A connection with two 1000-byte segments from A to B captured (cap[]),
+ * for one-call batches built from them. */
+static void two_segments(struct lb_world *w, uint32_t seed)
+{
+	int c, a;
+
+	lb_init(w, seed, NULL, NULL);
+	ck_assert(app_connect(w, 80, &c, &a));
+	capture_data(w, c, 2000, 2);
+}
+
+/* frames[0..n) to B in one ftoe_engine_rx call, B's counters around it. */
+static void rx_one_call(struct lb_world *w, void *fr[], uint16_t lens[], unsigned n,
+			struct ftoe_engine_stats *st0, struct ftoe_engine_stats *st1)
+{
+	ftoe_engine_get_stats(w->s[1].eng, st0);
+	ftoe_engine_rx(w->s[1].eng, 0, fr, lens, n);
+	ftoe_engine_get_stats(w->s[1].eng, st1);
+}
+
 /* The one-call entry (ftoe_engine_rx) with the same batch: pre-processing
  * hands the RST to the control plane before the protocol stage sees the
  * batch's data, so the RST, one segment ahead of rcv_nxt, only gets a
@@ -168,22 +188,15 @@ START_TEST(rx_batch_slow_frame_first)
 	struct lb_world w;
 	struct ftoe_engine_stats st0, st1;
 	uint8_t rst[1600];
-	uint16_t rst_len, lens[3];
+	uint16_t lens[3];
 	void *fr[3];
-	int c, a;
 
-	lb_init(&w, 14, NULL, NULL);
-	ck_assert(app_connect(&w, 80, &c, &a));
-	capture_data(&w, c, 2000, 2);
+	two_segments(&w, 14);
 	memcpy(rst, cap[1], cap_len[1]);
-	rst_len = make_rst(rst, cap_len[1]);
 	fr[0] = cap[0], lens[0] = cap_len[0];
-	fr[1] = rst, lens[1] = rst_len;
+	fr[1] = rst, lens[1] = make_rst(rst, cap_len[1]);
 	fr[2] = cap[1], lens[2] = cap_len[1];
-
-	ftoe_engine_get_stats(w.s[1].eng, &st0);
-	ftoe_engine_rx(w.s[1].eng, 0, fr, lens, 3);
-	ftoe_engine_get_stats(w.s[1].eng, &st1);
+	rx_one_call(&w, fr, lens, 3, &st0, &st1);
 	ck_assert_uint_eq(st1.rx_fast - st0.rx_fast, 2);
 	ck_assert_uint_eq(st1.rx_slow - st0.rx_slow, 1);
 	ck_assert_uint_eq(st1.challenge_acks - st0.challenge_acks, 1);
@@ -204,18 +217,12 @@ START_TEST(rx_batch_slow_frame_seen_by_next_lookup)
 	uint8_t rst[1600];
 	uint16_t lens[2];
 	void *fr[2];
-	int c, a;
 
-	lb_init(&w, 15, NULL, NULL);
-	ck_assert(app_connect(&w, 80, &c, &a));
-	capture_data(&w, c, 2000, 2);
+	two_segments(&w, 15);
 	memcpy(rst, cap[0], cap_len[0]);
 	fr[0] = rst, lens[0] = make_rst(rst, cap_len[0]);
 	fr[1] = cap[1], lens[1] = cap_len[1];
-
-	ftoe_engine_get_stats(w.s[1].eng, &st0);
-	ftoe_engine_rx(w.s[1].eng, 0, fr, lens, 2);
-	ftoe_engine_get_stats(w.s[1].eng, &st1);
+	rx_one_call(&w, fr, lens, 2, &st0, &st1);
 	ck_assert_uint_eq(st1.conn_reset - st0.conn_reset, 1);
 	ck_assert_uint_eq(st1.rx_fast, st0.rx_fast);
 	ck_assert_uint_eq(st1.rx_slow - st0.rx_slow, 2);

@@ -244,6 +244,22 @@ static void deliver(struct lb_world *w, uint8_t *buf, uint16_t len,
 			  (const struct flextoe_md *const[]){ md }, 1);
 }
 
+/* One segment to B with a record of md_flags (0: no record), through
+ * either rx entry; B's one answer's tags in *t. */
+static void answer_tags(struct lb_world *w, uint8_t *buf, uint16_t md_flags, uint16_t dport,
+			uint8_t flags, uint32_t seq, uint32_t ack, bool split, struct tagged *t)
+{
+	struct flextoe_md md;
+	uint16_t len;
+
+	nsent = 0;
+	make_md(&md, w->now, md_flags);
+	len = make_seg(buf, dport, flags, seq, ack);
+	deliver(w, buf, len, md_flags ? &md : NULL, split);
+	ck_assert_uint_eq(nsent, 1);
+	read_tags(sent[0], sent_len[0], t);
+}
+
 START_TEST(vlan_rx_md_answers)
 {
 	static uint8_t buf[256] __attribute__((aligned(8)));
@@ -252,7 +268,6 @@ START_TEST(vlan_rx_md_answers)
 	struct lb_world w;
 	struct tagged t;
 	size_t payload;
-	uint16_t len;
 	uint32_t id;
 
 	lb_init(&w, 5, NULL, NULL);
@@ -262,12 +277,7 @@ START_TEST(vlan_rx_md_answers)
 
 	/* A SYN that came tagged: the connection records the VLAN and the
 	 * SYN-ACK goes back on it. */
-	nsent = 0;
-	make_md(&md, w.now, FLEXTOE_MDF_VLAN);
-	len = make_seg(buf, 80, FTOE_TCP_SYN, 1000, 0);
-	deliver(&w, buf, len, &md, false);
-	ck_assert_uint_eq(nsent, 1);
-	read_tags(sent[0], sent_len[0], &t);
+	answer_tags(&w, buf, FLEXTOE_MDF_VLAN, 80, FTOE_TCP_SYN, 1000, 0, false, &t);
 	ck_assert_uint_eq(t.ntags, 1);
 	ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021Q);
 	ck_assert_uint_eq(t.tci[0], 100);
@@ -285,12 +295,8 @@ START_TEST(vlan_rx_md_answers)
 	 * both tags, the 802.1ad one outside; the same through the split
 	 * entry. */
 	for (int split = 0; split < 2; split++) {
-		nsent = 0;
-		make_md(&md, w.now, FLEXTOE_MDF_VLAN | FLEXTOE_MDF_QINQ);
-		len = make_seg(buf, 81, FTOE_TCP_ACK, 5, 77);
-		deliver(&w, buf, len, &md, split);
-		ck_assert_uint_eq(nsent, 1);
-		read_tags(sent[0], sent_len[0], &t);
+		answer_tags(&w, buf, FLEXTOE_MDF_VLAN | FLEXTOE_MDF_QINQ, 81, FTOE_TCP_ACK, 5, 77,
+			    split, &t);
 		ck_assert_uint_eq(t.ntags, 2);
 		ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021AD);
 		ck_assert_uint_eq(t.tci[0], 200);
@@ -304,13 +310,9 @@ START_TEST(vlan_rx_md_answers)
 	 * frame (here a valid-looking tagged record, as an earlier frame in
 	 * the same umem buffer may leave): the engine never reads there. */
 	for (int split = 0; split < 2; split++) {
-		nsent = 0;
 		make_md(&md, w.now, FLEXTOE_MDF_VLAN);
 		memcpy(buf, &md, sizeof(md));
-		len = make_seg(buf, 81, FTOE_TCP_ACK, 5, 78);
-		deliver(&w, buf, len, NULL, split);
-		ck_assert_uint_eq(nsent, 1);
-		read_tags(sent[0], sent_len[0], &t);
+		answer_tags(&w, buf, 0, 81, FTOE_TCP_ACK, 5, 78, split, &t);
 		ck_assert_uint_eq(t.ntags, 0);
 	}
 	lb_fini(&w);
