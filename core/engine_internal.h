@@ -113,6 +113,8 @@ struct ftoe_listener {
 #define FTOE_NO_FLOW UINT32_MAX
 #define FTOE_RX_BATCH 32
 #define FTOE_TX_BATCH 32
+_Static_assert(FTOE_SP_CAP >= 2 * FTOE_RX_BATCH + 1 + 3,
+	       "the slow-path queue holds a whole batch's entries (core/slowpath.h)");
 
 struct ftoe_engine {
 	struct ftoe_engine_cfg cfg;

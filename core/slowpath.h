@@ -12,11 +12,13 @@ struct ftoe_rx_item;
  * (core/preproc.c, protocol.c, postproc.c, sched.c, tx.c) never call into
  * core/control/ nor include its headers.  What needs the control plane
  * they mark and queue here, and go on; the engine's entry points
- * (core/engine.c) drain the queue on the same thread, in the same round
- * (right after pre-processing and after post-processing, or at the first
- * item whose rest must wait for it: see ftoe_postproc_rx), so no
- * segment, ACK or application event waits for a later round and nothing
- * extra wakes up.  The control plane changes flow state only through the
+ * (core/engine.c) drain the queue on the same thread, in the same round:
+ * pre-processing stops after each frame it queues, post-processing after
+ * each item whose rest must wait for the control plane (ftoe_preproc,
+ * ftoe_postproc_rx), and the engine drains before it resumes them and
+ * at the end, so no segment, ACK or application event waits for a later
+ * round, the order is the one direct calls had, and nothing extra wakes
+ * up.  The control plane changes flow state only through the
  * stages' API (the "control plane's API into the stages" in
  * core/pipeline.h) and the per-flow state it owns (core/engine_internal.h:
  * flow_ctl; the stages' own state is core/flow_state.h).  So calls go one
@@ -34,7 +36,7 @@ enum ftoe_sp_kind {
 	FTOE_SP_SEG = 1,
 	/* Post-processing: our data was acknowledged (rx->res
 	 * FTOE_RX_R_ACKED): RTT sample from rx->ack (RFC 6298 3, Karn),
-	 * congestion control with `bytes` acked (ECE from rx->res), and the
+	 * congestion control with `arg` data bytes acked (ECE from rx->res), and the
 	 * retransmission timer stopped or restarted (RFC 6298 5.2-5.3). */
 	FTOE_SP_ACKED,
 	/* An ACK with ECE that acknowledged nothing new: congestion control. */
@@ -59,13 +61,13 @@ struct ftoe_sp_item {
 	uint8_t kind;          /* enum ftoe_sp_kind */
 	uint32_t flow;
 	uint32_t arg;          /* ACKED: data bytes acked; STATE, FINISH: FTOE_EV_* */
-	struct ftoe_rx_item *rx; /* SEG, ACKED, STATE: the received segment */
+	struct ftoe_rx_item *rx; /* the received segment (all kinds) */
 };
 
 /* Deepest use: a batch of FTOE_RX_BATCH items queues at most two entries
  * each (ACKED or ECE, LOSS) and the item it stops at three (and STATE or
  * FINISH); a segment the control plane re-injects during a drain adds at
- * most three more. */
+ * most three more (engine_internal.h checks it against FTOE_RX_BATCH). */
 #define FTOE_SP_CAP 80
 
 struct ftoe_sp_queue {
