@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/control/dctcp.h"
+#include "core/control/cc.h"
 #include "core/control/rto.h"
 #include "core/engine.h"
 #include "core/flow_state.h"
@@ -76,8 +76,9 @@ struct flow_ctl {
 	uint16_t peer_mss;
 	uint32_t acceptq_next;	/* accept-queue link (flow id), UINT32_MAX: end */
 	uint32_t events;	/* FTOE_EV_* not yet delivered */
-	/* congestion control */
-	struct ftoe_dctcp_rate dctcp;
+	/* congestion control: the algorithm's own state (core/control/cc.h),
+	 * the glue's counters of the current control interval */
+	uint64_t cc_priv[FTOE_CC_PRIV_SIZE / 8];
 	uint64_t cc_last_ns;
 	uint32_t cc_acked, cc_ecn, cc_acks, cc_losses;
 };

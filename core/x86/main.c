@@ -98,7 +98,7 @@ static int create_engine(struct backend *be)
 		.max_flows = be->opts.max_flows,
 		.nr_queues = be->nr_queues,
 		.cc = be->opts.cc,
-		.const_rate_bps = be->opts.const_rate_bps,
+		.cc_param = be->opts.cc_param,
 		.rto_retries = be->opts.rto_retries,
 		.hooks = be->hooks,
 		.flags = FTOE_ENG_F_RX_MD,	/* rx_pre() keeps the hook's flextoe_md in front */
