@@ -62,8 +62,11 @@ uint32_t ftoe_timely_on_rtt(struct ftoe_timely *t, uint32_t rtt_us)
 	if (t->prev_rtt_us)
 		new_diff_q8 = ((int64_t)rtt_us - t->prev_rtt_us) * 256;
 	t->prev_rtt_us = rtt_us;
+	/* Rounded to nearest (not truncated): with a flat RTT the average
+	 * must reach 0 exactly, or a leftover 1/256 us would read as a rising
+	 * RTT for ever and the rate never increase. */
 	diff = (int64_t)t->rtt_diff_q8;
-	diff += ((new_diff_q8 - diff) * (int64_t)cfg->alpha_q16) / FTOE_TIMELY_ONE;
+	diff += ((new_diff_q8 - diff) * (int64_t)cfg->alpha_q16 + FTOE_TIMELY_ONE / 2) >> 16;
 	if (diff > INT32_MAX)
 		diff = INT32_MAX;
 	if (diff < INT32_MIN)
