@@ -101,6 +101,8 @@ int ftoe_cc_parse(const char *spec, const struct ftoe_cc_ops **ops, uint64_t *pa
 /* The registered names for --help and errors, "dctcp, timely, const[:RATE]";
  * 0 or -ENOSPC. */
 int ftoe_cc_names(char *buf, size_t size);
+/* The name of ops (NULL: the default's). */
+const char *ftoe_cc_name(const struct ftoe_cc_ops *ops);
 
 /* Provided by the core (core/engine.c and the stages). */
 int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,

@@ -75,6 +75,11 @@ int ftoe_cc_names(char *buf, size_t size)
 	return 0;
 }
 
+const char *ftoe_cc_name(const struct ftoe_cc_ops *ops)
+{
+	return (ops ? ops : cc_table[0])->name;
+}
+
 static const struct ftoe_cc_ops *cc_ops(const struct ftoe_engine *e)
 {
 	return e->cfg.cc ? e->cfg.cc : cc_table[0];

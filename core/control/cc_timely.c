@@ -16,7 +16,7 @@ void ftoe_timely_cfg_default(struct ftoe_timely_cfg *cfg)
 	cfg->hai_n = 5;
 	cfg->min_rtt_us = 20;
 	cfg->init_kbps = 1000 * 1000;
-	cfg->min_kbps = 10 * 1000;
+	cfg->min_kbps = 100 * 1000;
 	cfg->max_kbps = 40u * 1000 * 1000;
 }
 

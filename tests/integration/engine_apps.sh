@@ -2,7 +2,7 @@
 # engine_apps.sh - applications on the flextoe daemon through libflextoe: flextoe-echo and
 # flextoe-bulk against Linux peers (python3 sockets), a killed application's peers see a RST,
 # bytes written before close() by an application that exits at once still arrive, two
-# applications at once.
+# applications at once, an engine paced by TIMELY (--cc timely).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -195,6 +195,42 @@ stop_engine() {
 t_check "SIGTERM stops the engine with an application attached" stop_engine
 t_check "the application notices the engine's exit" wait_for "$TMP/echo1.out" "lost the engine"
 t_check "the engine removed its application socket" test ! -e "$RUN/flextoe.sock"
+# ---- congestion control: TIMELY ---------------------------------------------------
+# The same veth, a new engine paced by TIMELY (core/control/cc_timely.c): the
+# engine is the sender of the bulk, so its rate follows TIMELY's RTT samples.
+TIMELY_BYTES=${ENGINE_APPS_TIMELY_BYTES:-$((64 << 20))}
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run3" --cc timely \
+	>"$TMP/eng3.log" 2>&1
+t_check "engine with --cc timely starts and says so" \
+	wait_for "$TMP/eng3.log" "ready:.*congestion control timely"
+ns_bg eng env FLEXTOE_RUN_DIR="$TMP/run3" "$BIN/flextoe-echo" --port 7000 >"$TMP/echo4.out" 2>&1
+t_check "flextoe-echo on the TIMELY engine listens" wait_for "$TMP/echo4.out" listening
+t_check "TIMELY: 20 connections, 256 KiB each, echoed exactly" echo_test 7000 20 262144
+timely_bulk_out() { # engine -> Linux
+	local a b
+	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP 7103 >"$TMP/timely.peer" 2>&1
+	wait_for "$TMP/timely.peer" listening || return 1
+	ns_exec eng env FLEXTOE_RUN_DIR="$TMP/run3" timeout 300 "$BIN/flextoe-bulk" \
+		--connect $PEER_IP:7103 --send $TIMELY_BYTES >"$TMP/timely.out" 2>&1
+	wait_for "$TMP/timely.peer" "^bytes=" || return 1
+	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/timely.out")
+	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/timely.peer")
+	echo "# engine -> Linux with TIMELY: $(tail -n1 "$TMP/timely.out")"
+	[[ -n $a && $a == "$b" && $a == "bytes=$TIMELY_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
+}
+t_check "TIMELY: $TIMELY_BYTES bytes engine -> Linux, SHA-256 matches" timely_bulk_out
+stop_timely() {
+	local pid
+	pid=$(cat "$TMP/run3/flextoe.pid") || return 1
+	kill -TERM "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+t_check "the TIMELY engine stops on SIGTERM" stop_timely
+
 # ---- two queues, two workers ----------------------------------------------------
 # Several workers: the stages run on ingress, protocol and egress threads
 # joined by rings (core/x86/pipe.c, docs/engine.md); applications are served

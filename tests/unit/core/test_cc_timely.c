@@ -232,10 +232,15 @@ START_TEST(link_rate_follows_rtt_gradient)
 {
 	static struct tl_run r;
 	struct ftoe_engine_cfg ca, cb;
+	struct ftoe_timely_cfg d;	/* the parameters the engine's TIMELY runs with */
+	uint32_t step, hai;
 	struct lb_world w;
 	int c, a;
 
 	memset(&r, 0, sizeof(r));
+	ftoe_timely_cfg_default(&d);
+	step = d.step_kbps;
+	hai = d.hai_n * d.step_kbps;
 	lb_default_cfg(&ca, LB_IP_A);
 	lb_default_cfg(&cb, LB_IP_B);
 	ca.cc = &ftoe_cc_timely;
@@ -252,7 +257,7 @@ START_TEST(link_rate_follows_rtt_gradient)
 
 		ck_assert_int_eq(ftoe_sock_info(w.s[0].eng, c, &si), 0);
 		r.last = si.rate_kbps;
-		ck_assert_uint_eq(r.last, 1000000);	/* TIMELY's initial rate */
+		ck_assert_uint_eq(r.last, d.init_kbps);
 	}
 	ck_assert(lb_run(&w, tl_step, &r, 200 * MS));
 	ck_assert_uint_eq(r.s.bad, 0);
@@ -261,7 +266,7 @@ START_TEST(link_rate_follows_rtt_gradient)
 	/* RTT 30 us, under T_low: only additive increases of delta. */
 	ck_assert_uint_ge(r.n[PH_LOW], 50);
 	for (unsigned i = 0; i < r.n[PH_LOW]; i++)
-		ck_assert_uint_eq(r.ch[PH_LOW][i].to - r.ch[PH_LOW][i].from, 10000);
+		ck_assert_uint_eq(r.ch[PH_LOW][i].to - r.ch[PH_LOW][i].from, step);
 
 	/* Rising RTT: a positive gradient, only cuts (after at most two
 	 * samples of segments sent before the latency rose). */
@@ -282,7 +287,7 @@ START_TEST(link_rate_follows_rtt_gradient)
 		ck_assert_uint_ge(r.n[PH_FALL] - i, 20);
 		for (; i < r.n[PH_FALL]; i++, k++)
 			ck_assert_msg(r.ch[PH_FALL][i].to - r.ch[PH_FALL][i].from ==
-				      (k < 5 ? 10000u : 50000u), "fall %u: %u -> %u", k,
+				      (k < d.hai_n ? step : hai), "fall %u: %u -> %u", k,
 				      r.ch[PH_FALL][i].from, r.ch[PH_FALL][i].to);
 		ck_assert_uint_gt(r.end_rate[PH_FALL], r.end_rate[PH_RISE]);
 	}
@@ -302,27 +307,27 @@ START_TEST(link_rate_follows_rtt_gradient)
 
 			/* 1 - 0.8 * (1 - 500 / 1200); the samples are 1200 us
 			 * plus at most the receiver's 1 us ACK delay */
-			if (x->to != 10000 && ratio > 0.5333 - 0.002 && ratio < 0.5333 + 0.002)
+			if (x->to != d.min_kbps && ratio > 0.5333 - 0.002 && ratio < 0.5333 + 0.002)
 				exact++;
 		}
 		ck_assert_uint_ge(exact, r.n[PH_HIGH] - 3);
-		ck_assert_uint_eq(r.end_rate[PH_HIGH], 10000);	/* min rate */
+		ck_assert_uint_eq(r.end_rate[PH_HIGH], d.min_kbps);
 	}
 
 	/* Back to a flat RTT in [T_low, T_high]: the gradient decays to zero
 	 * and the rate climbs again, with hyperactive steps. */
 	{
-		unsigned i = 0, hai = 0;
+		unsigned i = 0, n_hai = 0;
 
 		while (i < r.n[PH_FLAT] && r.ch[PH_FLAT][i].to < r.ch[PH_FLAT][i].from)
 			i++;
 		for (; i < r.n[PH_FLAT]; i++) {
 			ck_assert_uint_gt(r.ch[PH_FLAT][i].to, r.ch[PH_FLAT][i].from);
-			if (r.ch[PH_FLAT][i].to - r.ch[PH_FLAT][i].from == 50000)
-				hai++;
+			if (r.ch[PH_FLAT][i].to - r.ch[PH_FLAT][i].from == hai)
+				n_hai++;
 		}
-		ck_assert_uint_ge(hai, 5);
-		ck_assert_uint_gt(r.end_rate[PH_FLAT], 10000 + 5 * 50000);
+		ck_assert_uint_ge(n_hai, 5);
+		ck_assert_uint_gt(r.end_rate[PH_FLAT], d.min_kbps + 5 * hai);
 	}
 	lb_fini(&w);
 }
