@@ -52,8 +52,10 @@ static bool get_int(json_object *req, const char *key, int64_t *out)
 
 static int bad_hook(const char *name, char *err, size_t esz)
 {
-	snprintf(err, esz, "unknown hook '%s': the hooks are rx-pre, rx-post and tx-post",
-		 name ? name : "");
+	char names[64];
+
+	snprintf(err, esz, "unknown hook '%s': the hooks are %s", name ? name : "",
+		 flextoe_hook_names(names, sizeof(names), " and "));
 	return -EINVAL;
 }
 

@@ -63,14 +63,12 @@ no_ctl:
 			steer[FTOE_STEER_PASS]);
 	}
 	if (be->hooks) {
-		static const char *const hn[] = { "", "rx-pre", "rx-post", "tx-post" };
-
 		for (int k = FTOE_HOOK_FIRST; k < FTOE_HOOK_NR; k++) {
 			uint64_t c[FTOE_HOOK_NR_COUNTERS];
 
 			ftoe_hooks_counters(be->hooks, (enum flextoe_hook)k, c);
 			pr_info("hook %s: aborted %lu drop %lu pass %lu tx %lu redirect %lu invalid %lu",
-				hn[k], c[0], c[1], c[2], c[3], c[4], c[5]);
+				ftoe_hook_name((enum flextoe_hook)k), c[0], c[1], c[2], c[3], c[4], c[5]);
 		}
 	}
 	if (be->eng) {
@@ -269,11 +267,11 @@ int main(int argc, char **argv)
 		goto out;
 	loaderd_spawn(be, argv[0]);
 	pr_info("ready: %s on %s (%02x:%02x:%02x:%02x:%02x:%02x, mtu %u), %u queue%s, "
-		"%u worker%s, %s polling, run dir %s", ipstr, be->nd.name, be->nd.mac[0],
+		"%u worker%s, %s polling, congestion control %s, run dir %s", ipstr, be->nd.name, be->nd.mac[0],
 		be->nd.mac[1], be->nd.mac[2], be->nd.mac[3], be->nd.mac[4], be->nd.mac[5],
 		be->nd.mtu, be->nr_queues, be->nr_queues == 1 ? "" : "s", be->opts.workers,
 		be->opts.workers == 1 ? "" : "s", be->opts.busy_poll ? "busy" : "adaptive",
-		be->opts.run_dir);
+		ftoe_cc_name(be->opts.cc), be->opts.run_dir);
 
 	wait_for_signal(be, sfd);
 	rc = 0;

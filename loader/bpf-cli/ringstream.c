@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util/file.h"
+#include "lib/util/hex.h"
 #include "loader/bpf-cli/cli.h"
 #include "loader/bpf-cli/ringstream.h"
 #include "loader/loaderd/client.h"
@@ -83,10 +85,10 @@ int rs_load(struct rs_session *s, const char *path, const char *hook)
 
 	if (s->nr >= RS_MAX_PROGS)
 		return cli_fail("too many programs in one session");
-	err = cli_read_file(path, &buf, &len);
-	if (err)
+	buf = ftoe_read_file(path, &len, &err);
+	if (!buf)
 		return cli_fail("cannot read %s: %s", path, strerror(-err));
-	hex = ldr_hex_encode(buf, len);
+	hex = ftoe_hex_encode(buf, len);
 	free(buf);
 	if (!hex)
 		return cli_fail("out of memory");
@@ -113,7 +115,7 @@ int rs_map_set(struct rs_session *s, unsigned int i, const char *map, const void
 	       size_t len)
 {
 	json_object *req, *resp;
-	char sel[128], *hex = ldr_hex_encode(val, len);
+	char sel[128], *hex = ftoe_hex_encode(val, len);
 	int rc;
 
 	if (!hex)
@@ -194,7 +196,7 @@ int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn 
 			unsigned char *buf;
 			size_t len;
 
-			if (ldr_hex_decode(json_object_get_string(json_object_array_get_idx(recs, k)),
+			if (ftoe_hex_decode(json_object_get_string(json_object_array_get_idx(recs, k)),
 					   &buf, &len))
 				continue;
 			rc = fn(ctx, (unsigned int)r, buf, len);

@@ -13,13 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <flextoe/bpf.h>
+
+#include "lib/util/file.h"
+#include "lib/util/hex.h"
 #include "loader/fw/fw_engine.h"
 #include "loader/fw/fwrules.h"
 #include "loader/loaderd/client.h"
 
 #define FW_PROG_NAME	"xdp_firewall"	/* the program in firewall.bpf.o */
 #define FW_OBJ_NAME	"firewall.bpf.o"
-#define FW_HOOK		"rx-pre"
+#define FW_HOOK		flextoe_hook_name_of(FLEXTOE_HOOK_RX_PRE)
 #define FW_SAVE_DIR	"fw"		/* RUN_DIR/fw/gen<G>.rules */
 
 /*
@@ -169,48 +173,6 @@ static int find_firewall(struct fw_conn *c, uint32_t *id)
 	return 0;
 }
 
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 1 << 16, n = 0;
-	char *b;
-
-	if (!f)
-		return -errno;
-	b = malloc(cap + 1);
-	while (b) {
-		size_t r = fread(b + n, 1, cap - n, f);
-
-		n += r;
-		if (n < cap)
-			break;
-		cap *= 2;
-		{
-			char *nb = realloc(b, cap + 1);
-
-			if (!nb)
-				free(b);
-			b = nb;
-		}
-	}
-	if (!b) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	if (ferror(f)) {
-		int e = -EIO;
-
-		free(b);
-		fclose(f);
-		return e;
-	}
-	fclose(f);
-	b[n] = 0;
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 /* The firewall object: --obj, else next to the binary (build tree:
  * bin/../xdp-progs; installed: bin/../lib/flextoe/xdp-progs). */
 static int find_object(const char *opt, char *out, size_t size)
@@ -246,12 +208,12 @@ static int load_firewall(struct fw_conn *c, const char *obj, uint32_t *id)
 	size_t len;
 	int err;
 
-	err = read_file(obj, &buf, &len);
-	if (err) {
+	buf = ftoe_read_file(obj, &len, &err);
+	if (!buf) {
 		fw_err(c->verb, "cannot read %s: %s", obj, strerror(-err));
 		return err;
 	}
-	hex = ldr_hex_encode(buf, len);
+	hex = ftoe_hex_encode(buf, len);
 	free(buf);
 	if (!hex)
 		return -ENOMEM;
@@ -289,7 +251,7 @@ static json_object *map_req(struct fw_target *t, const char *op, const char *map
 	snprintf(sel, sizeof(sel), "%u:%s", t->id, map);
 	json_object_object_add(req, "map", json_object_new_string(sel));
 	if (key) {
-		hex = ldr_hex_encode(key, ksz);
+		hex = ftoe_hex_encode(key, ksz);
 		json_object_object_add(req, "key", json_object_new_string(hex ? hex : ""));
 		free(hex);
 	}
@@ -301,7 +263,7 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 {
 	struct fw_target *t = ctx;
 	json_object *req = map_req(t, "map_update", map, key, ksz), *resp;
-	char *hex = ldr_hex_encode(val, vsz);
+	char *hex = ftoe_hex_encode(val, vsz);
 	int err;
 
 	json_object_object_add(req, "value", json_object_new_string(hex ? hex : ""));
@@ -354,7 +316,7 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 		for (size_t i = 0; i < json_object_array_length(vals) && !err; i++) {
 			uint64_t x = 0;
 
-			err = ldr_hex_decode(json_object_get_string(json_object_array_get_idx(vals, i)),
+			err = ftoe_hex_decode(json_object_get_string(json_object_array_get_idx(vals, i)),
 					     &b, &n);
 			if (err)
 				break;
@@ -363,7 +325,7 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 			*sum += x;
 		}
 	} else if (out && json_object_object_get_ex(entry, "value", &v) &&
-		   !ldr_hex_decode(json_object_get_string(v), &b, &n)) {
+		   !ftoe_hex_decode(json_object_get_string(v), &b, &n)) {
 		err = n == osz ? 0 : -EPROTO;
 		if (!err)
 			memcpy(out, b, osz);
@@ -408,8 +370,8 @@ static int saved_load(const char *run_dir, uint32_t id, uint32_t gen, struct fw_
 
 	if (save_path(run_dir, gen, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	err = read_file(path, &buf, &len);
-	if (err)
+	buf = ftoe_read_file(path, &len, &err);
+	if (!buf)
 		return err;
 	nl = strchr(buf, '\n');
 	if (!nl || sscanf(buf, SAVE_HDR "%n", &pid, &pgen, &n) != 2 || !n || pid != id ||
@@ -561,8 +523,8 @@ int fw_cmd_apply(int argc, char **argv)
 	run_dir = ldr_run_dir(run_dir_opt);
 
 	/* 1. The rule file first: a bad line changes nothing. */
-	err = read_file(rules_path, &text, &len);
-	if (err)
+	text = ftoe_read_file(rules_path, &len, &err);
+	if (!text)
 		return fw_err("apply", "cannot read %s: %s", rules_path, strerror(-err));
 	if (strlen(text) != len) {
 		free(text);
@@ -670,7 +632,7 @@ int fw_cmd_apply(int argc, char **argv)
 			size_t kn;
 			uint32_t tuple;
 
-			if (!k || ldr_hex_decode(k, &kb, &kn))
+			if (!k || ftoe_hex_decode(k, &kb, &kn))
 				continue;
 			memcpy(&tuple, kb, sizeof(tuple));
 			if (kn == sizeof(struct fw_key) && tuple / FW_MAX_TUPLES == target &&

@@ -27,8 +27,4 @@ json_object *ldr_call(const char *path, json_object *req, int *err);
 int ldr_resp_errno(json_object *resp);		/* 0 when ok, else -errno */
 const char *ldr_resp_error(json_object *resp);
 
-/* Hex encoding of bytes (malloc'ed) and back (*out malloc'ed). */
-char *ldr_hex_encode(const void *buf, size_t len);
-int ldr_hex_decode(const char *s, unsigned char **out, size_t *len);
-
 #endif

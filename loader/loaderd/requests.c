@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <flextoe/bpf.h>
+
 #include "ebpf/ebpf.h"
+#include "lib/util/hex.h"
 #include "lib/util/log.h"
 #include "loader/loaderd/client.h"
 #include "loader/loaderd/loaderd.h"
@@ -60,7 +63,7 @@ static json_object *engine_call(struct ldr_state *st, json_object *req)
 
 static bool valid_hook(const char *h)
 {
-	return h && (!strcmp(h, "rx-pre") || !strcmp(h, "rx-post") || !strcmp(h, "tx-post"));
+	return flextoe_hook_id(h) != FLEXTOE_HOOK_NONE;
 }
 
 /* The object's copy: RUN_DIR/progs/N.o with N one past the largest there. */
@@ -119,10 +122,13 @@ static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, j
 
 	if (!name)
 		name = "object";
-	if (!valid_hook(hook))
-		return fail(-EINVAL, "unknown hook '%s': the hooks are rx-pre, rx-post and tx-post",
-			    hook ? hook : "");
-	if (!hex || ldr_hex_decode(hex, &buf, &len))
+	if (!valid_hook(hook)) {
+		char names[64];
+
+		return fail(-EINVAL, "unknown hook '%s': the hooks are %s", hook ? hook : "",
+			    flextoe_hook_names(names, sizeof(names), " and "));
+	}
+	if (!hex || ftoe_hex_decode(hex, &buf, &len))
 		return fail(-EINVAL, "load request without a valid object");
 
 	/* The gate: the kernel verifier, through the runtime, before the
