@@ -103,8 +103,7 @@ static int cmd_load(int argc, char **argv)
 	if (!hex)
 		return cli_fail("out of memory");
 	base = strrchr(path, '/');
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("load"));
+	req = ldr_request(FLEXTOE_CTL_OP_LOAD);
 	json_object_object_add(req, "name", json_object_new_string(base ? base + 1 : path));
 	json_object_object_add(req, "object", json_object_new_string(hex));
 	json_object_object_add(req, "hook", json_object_new_string(hook));

@@ -92,8 +92,7 @@ int rs_load(struct rs_session *s, const char *path, const char *hook)
 	free(buf);
 	if (!hex)
 		return cli_fail("out of memory");
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("load"));
+	req = ldr_request(FLEXTOE_CTL_OP_LOAD);
 	json_object_object_add(req, "name", json_object_new_string(basename((char *)path)));
 	json_object_object_add(req, "object", json_object_new_string(hex));
 	json_object_object_add(req, "hook", json_object_new_string(hook));
@@ -121,8 +120,7 @@ int rs_map_set(struct rs_session *s, unsigned int i, const char *map, const void
 	if (!hex)
 		return cli_fail("out of memory");
 	snprintf(sel, sizeof(sel), "%u:%s", s->ids[i], map);
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("map_update"));
+	req = ldr_request(FLEXTOE_CTL_OP_MAP_UPDATE);
 	json_object_object_add(req, "map", json_object_new_string(sel));
 	json_object_object_add(req, "key", json_object_new_string("00000000"));
 	json_object_object_add(req, "value", json_object_new_string(hex));
@@ -136,10 +134,9 @@ int rs_map_set(struct rs_session *s, unsigned int i, const char *map, const void
 void rs_unload_all(struct rs_session *s)
 {
 	for (unsigned int i = 0; i < s->nr; i++) {
-		json_object *req = json_object_new_object(), *resp;
+		json_object *req = ldr_request(FLEXTOE_CTL_OP_UNLOAD), *resp;
 		int rc;
 
-		json_object_object_add(req, "op", json_object_new_string("unload"));
 		json_object_object_add(req, "id", json_object_new_int64(s->ids[i]));
 		resp = cli_loaderd_call(s->run_dir, req, &rc);
 		json_object_put(req);
@@ -170,9 +167,8 @@ int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn 
 	json_object *req, *resp, *rings, *arr;
 	int rc = 0;
 
-	req = json_object_new_object();
+	req = ldr_request(FLEXTOE_CTL_OP_RING_READ);
 	rings = json_object_new_array();
-	json_object_object_add(req, "op", json_object_new_string("ring_read"));
 	for (unsigned int i = 0; i < s->nr; i++) {
 		json_object *o = json_object_new_object();
 

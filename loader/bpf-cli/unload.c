@@ -8,6 +8,7 @@
 #include <flextoe/bpf.h>
 
 #include "loader/bpf-cli/cli.h"
+#include "loader/loaderd/client.h"
 
 static void usage(FILE *f)
 {
@@ -54,8 +55,7 @@ static int cmd_unload(int argc, char **argv)
 		default: return cli_usage_error("unload", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("unload"));
+	req = ldr_request(FLEXTOE_CTL_OP_UNLOAD);
 	if (hook || all) {
 		if (!hook || !all || optind != argc) {
 			json_object_put(req);

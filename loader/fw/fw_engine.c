@@ -133,14 +133,6 @@ static json_object *call(struct fw_conn *c, json_object *req, int *err, char *ms
 	return resp;
 }
 
-static json_object *req_new(const char *op)
-{
-	json_object *r = json_object_new_object();
-
-	json_object_object_add(r, "op", json_object_new_string(op));
-	return r;
-}
-
 /* The id of the firewall program at rx-pre: 0 with *id (0: none). */
 static int find_firewall(struct fw_conn *c, uint32_t *id)
 {
@@ -149,7 +141,7 @@ static int find_firewall(struct fw_conn *c, uint32_t *id)
 	int err;
 
 	*id = 0;
-	resp = call(c, req_new("list"), &err, msg, sizeof(msg));
+	resp = call(c, ldr_request(FLEXTOE_CTL_OP_LIST), &err, msg, sizeof(msg));
 	if (!resp) {
 		fw_err(c->verb, "%s", msg);
 		return err ? err : -EIO;
@@ -217,7 +209,7 @@ static int load_firewall(struct fw_conn *c, const char *obj, uint32_t *id)
 	free(buf);
 	if (!hex)
 		return -ENOMEM;
-	req = req_new("load");
+	req = ldr_request(FLEXTOE_CTL_OP_LOAD);
 	json_object_object_add(req, "name", json_object_new_string(FW_OBJ_NAME));
 	json_object_object_add(req, "object", json_object_new_string(hex));
 	json_object_object_add(req, "hook", json_object_new_string(FW_HOOK));
@@ -242,10 +234,10 @@ struct fw_target {
 	char msg[2048];		/* the last failure */
 };
 
-static json_object *map_req(struct fw_target *t, const char *op, const char *map,
+static json_object *map_req(struct fw_target *t, enum flextoe_ctl_op op, const char *map,
 			    const void *key, size_t ksz)
 {
-	json_object *req = req_new(op);
+	json_object *req = ldr_request(op);
 	char sel[96], *hex;
 
 	snprintf(sel, sizeof(sel), "%u:%s", t->id, map);
@@ -262,7 +254,7 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 		      size_t vsz)
 {
 	struct fw_target *t = ctx;
-	json_object *req = map_req(t, "map_update", map, key, ksz), *resp;
+	json_object *req = map_req(t, FLEXTOE_CTL_OP_MAP_UPDATE, map, key, ksz), *resp;
 	char *hex = ftoe_hex_encode(val, vsz);
 	int err;
 
@@ -287,7 +279,7 @@ static int map_delete_rules(void *ctx, const char *map, const void *key, size_t 
 	(void)val; (void)vsz;
 	if (strcmp(map, "fw_rules"))
 		return 0;
-	resp = call(t->c, map_req(t, "map_delete", map, key, ksz), &err, t->msg, sizeof(t->msg));
+	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_DELETE, map, key, ksz), &err, t->msg, sizeof(t->msg));
 	if (!resp)
 		return err == -ENOENT ? 0 : err ? err : -EIO;
 	json_object_put(resp);
@@ -305,7 +297,7 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 	size_t n;
 	int err;
 
-	resp = call(t->c, map_req(t, "map_lookup", map, key, ksz), &err, t->msg, sizeof(t->msg));
+	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_LOOKUP, map, key, ksz), &err, t->msg, sizeof(t->msg));
 	if (!resp)
 		return err ? err : -EIO;
 	entry = json_object_object_get(resp, "entry");
@@ -619,7 +611,7 @@ int fw_cmd_apply(int argc, char **argv)
 		json_object *resp, *ents;
 		char msg[2048];
 
-		resp = call(&c, map_req(&t, "map_dump", "fw_rules", NULL, 0), &err, msg, sizeof(msg));
+		resp = call(&c, map_req(&t, FLEXTOE_CTL_OP_MAP_DUMP, "fw_rules", NULL, 0), &err, msg, sizeof(msg));
 		if (!resp) {
 			fw_err("apply", "reading fw_rules: %s", msg);
 			goto out;

@@ -86,3 +86,11 @@ const char *ldr_resp_error(json_object *resp)
 	return strerror(-ldr_resp_errno(resp));
 }
 
+json_object *ldr_request(enum flextoe_ctl_op op)
+{
+	json_object *r = json_object_new_object();
+
+	if (r)
+		json_object_object_add(r, "op", json_object_new_string(flextoe_ctl_op_name(op)));
+	return r;
+}

@@ -5,6 +5,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include <flextoe/ctl.h>
+
 #include "lib/util/jsonmsg.h"
 
 /* Default run directory of the engine and the loader (docs/engine.md). */
@@ -22,6 +24,10 @@ int ldr_sock_path(const char *dir, const char *name, char *out, size_t size);
 int ldr_connect(const char *path, int *fd);
 /* Connect, send req, return the response (NULL with *err). */
 json_object *ldr_call(const char *path, json_object *req, int *err);
+
+/* A new request for op (include/flextoe/ctl.h), "op" set; NULL only
+ * when out of memory. */
+json_object *ldr_request(enum flextoe_ctl_op op);
 
 /* Response helpers: "ok", "error" text, "errno". */
 int ldr_resp_errno(json_object *resp);		/* 0 when ok, else -errno */
