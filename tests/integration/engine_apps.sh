@@ -141,20 +141,21 @@ bulk_in() { # Linux -> engine
 	echo "# Linux -> engine: $(tail -n1 "$TMP/bulk_in.out")"
 	[[ -n $a && $a == "$b" && $a == "bytes=$BULK_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
 }
-bulk_out() { # engine -> Linux
-	local a b
-	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP 7101 >"$TMP/bulk_out.peer" 2>&1
-	wait_for "$TMP/bulk_out.peer" listening || return 1
-	ns_exec eng timeout 300 "$BIN/flextoe-bulk" --connect $PEER_IP:7101 --send $BULK_BYTES \
-		>"$TMP/bulk_out.out" 2>&1
-	wait_for "$TMP/bulk_out.peer" "^bytes=" || return 1
-	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_out.out")
-	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_out.peer")
-	echo "# engine -> Linux: $(tail -n1 "$TMP/bulk_out.out")"
-	[[ -n $a && $a == "$b" && $a == "bytes=$BULK_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
+bulk_out() { # engine -> Linux: RUN_DIR PORT BYTES NAME (files $TMP/NAME.out, .peer)
+	local dir=$1 port=$2 bytes=$3 name=$4 a b
+	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP "$port" >"$TMP/$name.peer" 2>&1
+	wait_for "$TMP/$name.peer" listening || return 1
+	ns_exec eng env FLEXTOE_RUN_DIR="$dir" timeout 300 "$BIN/flextoe-bulk" \
+		--connect $PEER_IP:"$port" --send "$bytes" >"$TMP/$name.out" 2>&1
+	wait_for "$TMP/$name.peer" "^bytes=" || return 1
+	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/$name.out")
+	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/$name.peer")
+	echo "# engine -> Linux ($name): $(tail -n1 "$TMP/$name.out")"
+	[[ -n $a && $a == "$b" && $a == "bytes=$bytes "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
 }
 t_check "bulk: $BULK_BYTES bytes Linux -> engine, SHA-256 matches" bulk_in
-t_check "bulk: $BULK_BYTES bytes engine -> Linux, SHA-256 matches" bulk_out
+t_check "bulk: $BULK_BYTES bytes engine -> Linux, SHA-256 matches" \
+	bulk_out "$RUN" 7101 $BULK_BYTES bulk_out
 # RFC 7323 2: both ends offered a shift (Linux's TCP_INFO on the peer's socket)
 t_check "bulk Linux -> engine: window scaling negotiated ($(grep -h wscale "$TMP/bulk_in.peer"))" \
 	grep -Eq '^wscale snd=([1-9]|1[0-4]) rcv=([1-9]|1[0-4])$' "$TMP/bulk_in.peer"
@@ -182,9 +183,9 @@ t_check "a malformed hello is refused (EPROTO)" bad_hello
 t_check "the engine still serves applications after it" echo_test 7000 5 4096
 
 # ---- the engine stops ------------------------------------------------------------
-stop_engine() {
+stop_engine() { # [RUN_DIR]
 	local pid
-	pid=$(cat "$RUN/flextoe.pid") || return 1
+	pid=$(cat "${1:-$RUN}/flextoe.pid") || return 1
 	kill -TERM "$pid"
 	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || return 0
@@ -206,30 +207,9 @@ t_check "engine with --cc timely starts and says so" \
 ns_bg eng env FLEXTOE_RUN_DIR="$TMP/run3" "$BIN/flextoe-echo" --port 7000 >"$TMP/echo4.out" 2>&1
 t_check "flextoe-echo on the TIMELY engine listens" wait_for "$TMP/echo4.out" listening
 t_check "TIMELY: 20 connections, 256 KiB each, echoed exactly" echo_test 7000 20 262144
-timely_bulk_out() { # engine -> Linux
-	local a b
-	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP 7103 >"$TMP/timely.peer" 2>&1
-	wait_for "$TMP/timely.peer" listening || return 1
-	ns_exec eng env FLEXTOE_RUN_DIR="$TMP/run3" timeout 300 "$BIN/flextoe-bulk" \
-		--connect $PEER_IP:7103 --send $TIMELY_BYTES >"$TMP/timely.out" 2>&1
-	wait_for "$TMP/timely.peer" "^bytes=" || return 1
-	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/timely.out")
-	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/timely.peer")
-	echo "# engine -> Linux with TIMELY: $(tail -n1 "$TMP/timely.out")"
-	[[ -n $a && $a == "$b" && $a == "bytes=$TIMELY_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
-}
-t_check "TIMELY: $TIMELY_BYTES bytes engine -> Linux, SHA-256 matches" timely_bulk_out
-stop_timely() {
-	local pid
-	pid=$(cat "$TMP/run3/flextoe.pid") || return 1
-	kill -TERM "$pid"
-	for _ in $(seq 100); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.05
-	done
-	return 1
-}
-t_check "the TIMELY engine stops on SIGTERM" stop_timely
+t_check "TIMELY: $TIMELY_BYTES bytes engine -> Linux, SHA-256 matches" \
+	bulk_out "$TMP/run3" 7103 $TIMELY_BYTES timely
+t_check "the TIMELY engine stops on SIGTERM" stop_engine "$TMP/run3"
 
 # ---- two queues, two workers ----------------------------------------------------
 # Several workers: the stages run on ingress, protocol and egress threads
