@@ -115,6 +115,8 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 		ftoe_engine_destroy(e);
 		return -ENOMEM;
 	}
+	for (uint32_t i = 0; i < FTOE_FLOW_CACHE; i++)
+		e->flow_cache[i] = FTOE_NO_FLOW;
 	for (uint32_t i = 0; i < n; i++) {
 		e->mem[i].rx_base = (uint64_t)i * per_flow;
 		e->mem[i].tx_base = (uint64_t)i * per_flow + e->cfg.rx_buf_size;

@@ -114,6 +114,8 @@ struct ftoe_listener {
 #define FTOE_RX_BATCH 32
 #define FTOE_TX_BATCH 32
 
+#define FTOE_FLOW_CACHE 256	/* power of two */
+
 struct ftoe_engine {
 	struct ftoe_engine_cfg cfg;
 	struct ftoe_io io;
@@ -126,6 +128,12 @@ struct ftoe_engine {
 
 	struct ftoe_flow_table ft;
 	void *ft_mem;
+	/* Pre-processing's flow cache (FlexTOE keeps one in local memory in
+	 * front of its hash table): a cheap hash of the 4-tuple picks a slot
+	 * holding the last flow id seen there; a hit is used only after
+	 * preproc checks it against the flow's own identity, so a stale or
+	 * colliding entry costs a table lookup, never a wrong flow. */
+	uint32_t flow_cache[FTOE_FLOW_CACHE];
 
 	struct flow_conn *conn;
 	struct flow_tcp *tcp;

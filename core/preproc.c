@@ -3,6 +3,39 @@
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 
+/* Does flow id (a hint from another thread, or the flow cache) still name
+ * the segment's synchronized flow?  Engine thread: conn[] and ctl[] are its
+ * own. */
+static bool hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
+{
+	const struct flow_conn *fc;
+
+	if (id >= e->nflows || !e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state))
+		return false;
+	fc = &e->conn[id];
+	return (fc->flags & FLOW_CONN_VALID) && fc->local_ip == s->daddr4 &&
+	       fc->remote_ip == s->saddr4 && fc->local_port == s->dport &&
+	       fc->remote_port == s->sport;
+}
+
+/* The engine-thread lookup: the flow cache, checked, then the table
+ * (whose keyed hash is the costly part of a lookup). */
+static int flow_of(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *id)
+{
+	uint32_t slot = ((s->saddr4 ^ ((uint32_t)s->sport << 16 | s->dport)) * 0x9e3779b1u) >>
+			(32 - __builtin_ctz(FTOE_FLOW_CACHE));
+	struct ftoe_flow_key key;
+
+	*id = e->flow_cache[slot];
+	if (hint_holds(e, *id, s))
+		return 0;
+	ftoe_seg_flow_key(s, &key);
+	if (ftoe_ft_lookup(&e->ft, &key, id) || !tcp_state_synced(e->ctl[*id].state))
+		return -ENOENT;
+	e->flow_cache[slot] = *id;
+	return 0;
+}
+
 /*
  * FlexTOE section 4 "pre-processing": parse and validate each frame once
  * (core/segment.c: lengths, checksums, options), look the flow up, and pass
@@ -17,7 +50,6 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
 
 	for (i = 0; i < n; i++) {
 		struct ftoe_rx_item *it = &items[k];
-		struct ftoe_flow_key key;
 		uint32_t id;
 
 		e->st.rx_frames++;
@@ -37,9 +69,7 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
 			ftoe_conn_slow_rx(e, it);
 			continue;
 		}
-		ftoe_seg_flow_key(&it->seg, &key);
-		if (ftoe_ft_lookup(&e->ft, &key, &id) ||
-		    !tcp_state_synced(e->ctl[id].state)) {
+		if (flow_of(e, &it->seg, &id)) {
 			/* unknown flow (maybe a SYN-cookie ACK) or a handshake
 			 * in progress */
 			e->st.rx_slow++;
@@ -95,30 +125,14 @@ void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len
 	it->res = FTOE_RXP_FAST;
 }
 
-/* Does flow id (a hint from another thread) still name the segment's
- * synchronized flow?  Engine thread: conn[] and ctl[] are its own. */
-static bool hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
-{
-	const struct flow_conn *fc;
-
-	if (id >= e->nflows || !e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state))
-		return false;
-	fc = &e->conn[id];
-	return (fc->flags & FLOW_CONN_VALID) && fc->local_ip == s->daddr4 &&
-	       fc->remote_ip == s->saddr4 && fc->local_port == s->dport &&
-	       fc->remote_port == s->sport;
-}
-
 bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it)
 {
-	struct ftoe_flow_key key;
 	uint32_t id = it->flow;
 
 	if (it->res != FTOE_RXP_FAST)
 		return false;
 	if (id == FTOE_NO_FLOW || !hint_holds(e, id, &it->seg)) {
-		ftoe_seg_flow_key(&it->seg, &key);
-		if (ftoe_ft_lookup(&e->ft, &key, &id) || !tcp_state_synced(e->ctl[id].state))
+		if (flow_of(e, &it->seg, &id))
 			return false;
 	}
 	e->st.rx_frames++;

@@ -6,13 +6,19 @@ static inline uint64_t rotl(uint64_t x, unsigned b)
 	return (x << b) | (x >> (64 - b));
 }
 
-/* Little-endian load of n <= 8 bytes, as the algorithm specifies. */
+/* Little-endian load of n <= 8 bytes, as the algorithm specifies (one
+ * unaligned load on little-endian hosts: the flow table hashes every
+ * received segment's 4-tuple). */
 static inline uint64_t load_le(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	__builtin_memcpy(&v, p, n);
+#else
 	for (size_t i = 0; i < n; i++)
 		v |= (uint64_t)p[i] << (8 * i);
+#endif
 	return v;
 }
 

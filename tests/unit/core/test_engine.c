@@ -283,6 +283,44 @@ START_TEST(reset_by_abort)
 }
 END_TEST
 
+/* The flow cache in front of the flow table (core/preproc.c): an entry is
+ * checked against the flow before it is used, so a cache that names the
+ * wrong flow in every slot costs table lookups, never misdelivered bytes. */
+START_TEST(flow_cache_checked_before_use)
+{
+	struct lb_world w;
+	struct ftoe_engine *e;
+	int c1, a1, c2, a2;
+	unsigned i, learned = 0;
+	char buf[8];
+
+	lb_init(&w, 11, NULL, NULL);
+	e = w.s[1].eng;
+	ck_assert(app_connect(&w, 80, &c1, &a1));
+	ck_assert(app_connect(&w, 81, &c2, &a2));
+	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c1, "one", 3), 3);
+	lb_run(&w, NULL, NULL, SEC / 10);
+	for (i = 0; i < FTOE_FLOW_CACHE; i++)
+		learned += e->flow_cache[i] == (uint32_t)a1;
+	ck_assert_uint_eq(learned, 1);
+	for (i = 0; i < FTOE_FLOW_CACHE; i++)
+		e->flow_cache[i] = (uint32_t)a1;
+	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c2, "two", 3), 3);
+	lb_run(&w, NULL, NULL, SEC / 10);
+	ck_assert_int_eq(ftoe_sock_recv(e, a2, buf, sizeof(buf)), 3);
+	ck_assert_int_eq(memcmp(buf, "two", 3), 0);
+	ck_assert_int_eq(ftoe_sock_recv(e, a1, buf, sizeof(buf)), 3);
+	ck_assert_int_eq(memcmp(buf, "one", 3), 0);
+	ck_assert_int_eq(ftoe_sock_recv(e, a1, buf, sizeof(buf)), -EAGAIN);
+	/* and the slot of c2's 4-tuple has learned a2 again */
+	learned = 0;
+	for (i = 0; i < FTOE_FLOW_CACHE; i++)
+		learned += e->flow_cache[i] == (uint32_t)a2;
+	ck_assert_uint_eq(learned, 1);
+	lb_fini(&w);
+}
+END_TEST
+
 START_TEST(close_with_unread_data_resets)
 {
 	struct lb_world w;
@@ -447,6 +485,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(tc, simultaneous_close);
 	tcase_add_test(tc, simultaneous_open);
 	tcase_add_test(tc, reset_by_abort);
+	tcase_add_test(tc, flow_cache_checked_before_use);
 	tcase_add_test(tc, close_with_unread_data_resets);
 	tcase_add_loop_test(tc, active_close_under_faults, 0, 2);
 	tcase_add_test(tc, rto_backoff_and_give_up);
