@@ -22,12 +22,15 @@
 
 #include <linux/types.h>
 
-/* Hook points (DESIGN.md section 4). */
+#include "flextoe/hooks.h"
+
+/* Hook points (DESIGN.md section 4), from the list in flextoe/hooks.h:
+ * FLEXTOE_HOOK_RX_PRE, FLEXTOE_HOOK_RX_POST, FLEXTOE_HOOK_TX_POST. */
 enum flextoe_hook {
 	FLEXTOE_HOOK_NONE = 0,		/* not set (the kernel's XDP hook) */
-	FLEXTOE_HOOK_RX_PRE = 1,	/* ingress, before validation; VLAN tags present */
-	FLEXTOE_HOOK_RX_POST = 2,	/* after the protocol stage; observe only */
-	FLEXTOE_HOOK_TX_POST = 3,	/* egress, headers built */
+#define FLEXTOE_HOOK_ENUM_(id, num, name, role) FLEXTOE_HOOK_##id = num,
+	FLEXTOE_HOOK_LIST(FLEXTOE_HOOK_ENUM_)
+#undef FLEXTOE_HOOK_ENUM_
 	FLEXTOE_HOOK_MAX,
 };
 
