@@ -72,15 +72,17 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 	ssize_t ret;
 	int r;
 
-	if (flags & MSG_OOB)
-		return -EINVAL;	/* no urgent data (Linux: EINVAL without SO_OOBINLINE data) */
-	if (!total)
-		return 0;
 	px_lock();
 	if (ps->kind != PK_CONN) {
 		px_unlock();
 		return -ENOTCONN;
 	}
+	if (flags & MSG_OOB) {
+		px_unlock();
+		return -EINVAL;	/* no urgent data (Linux: EINVAL without SO_OOBINLINE data) */
+	}
+	/* A zero-length read goes through the loop as Linux's does: 0 with
+	 * data or at the end, else the error, EAGAIN, or a wait. */
 	deadline = px_sock_deadline(s, false);
 	for (bool drained = false;;) {
 		uint32_t avail, fl, n;
@@ -96,7 +98,7 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 			n = total - done < avail ? (uint32_t)(total - done) : avail;
 			ring_iov(px_rxbuf(s), ss->rx_tail, n, iov, iovcnt, done, false);
 			done += n;
-			if (!(flags & MSG_PEEK))
+			if (!(flags & MSG_PEEK) && n)
 				rx_consume(s, n);
 			if (done == total || !(flags & MSG_WAITALL) || (flags & MSG_PEEK))
 				break;

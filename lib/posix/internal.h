@@ -72,7 +72,7 @@ enum { PK_FREE = 0, PK_LISTEN, PK_CONN, PK_PREACC /* engine accepted, the app no
 
 /* Socket options an engine socket keeps, as Linux reports them (opts.c
  * has the table). */
-#define PX_NOPTS 20
+#define PX_NOPTS 21
 struct px_opts {
 	uint8_t val[PX_NOPTS][16];	/* by table index */
 	uint8_t len[PX_NOPTS];
@@ -267,6 +267,9 @@ int px_opt_index(int level, int name);
 void px_opts_default(struct px_opts *o);
 /* Copy a kernel socket's option values (a socket being moved to the engine). */
 void px_opts_from_kernel(int kfd, struct px_opts *o);
+/* Set on a kernel socket the options o holds that differ from the defaults
+ * (an engine socket turned back into a kernel socket: disconnect). */
+void px_opts_to_kernel(int kfd, const struct px_opts *o);
 int px_setsockopt(uint32_t s, int level, int name, const void *val, socklen_t len);
 /* Under the lock (TCP_INFO asks the engine: fd is the socket's fd). */
 int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t *len);

@@ -49,8 +49,6 @@ API int socket(int domain, int type, int proto)
 API int bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	INIT();
-	if (px_sock_of(fd) >= 0)
-		return (int)px_ret(-EINVAL);	/* already bound */
 	return (int)px_ret(px_bind(fd, a, len));
 }
 
@@ -136,6 +134,8 @@ API ssize_t read(int fd, void *buf, size_t n)
 
 	if (s < 0)
 		return px_real.read(fd, buf, n);
+	if (!n)
+		return 0;	/* sock_read_iter: nothing to read is 0, in any state */
 	return px_ret(px_recv(fd, (uint32_t)s, &(struct iovec){ buf, n }, 1, 0));
 }
 
@@ -158,7 +158,10 @@ API ssize_t readv(int fd, const struct iovec *iov, int n)
 		return px_real.readv(fd, iov, n);
 	if (n < 0 || n > IOV_MAX)
 		return px_ret(-EINVAL);
-	return px_ret(px_recv(fd, (uint32_t)s, iov, n, 0));
+	for (int i = 0; i < n; i++)
+		if (iov[i].iov_len)
+			return px_ret(px_recv(fd, (uint32_t)s, iov, n, 0));
+	return 0;	/* as read() */
 }
 
 API ssize_t writev(int fd, const struct iovec *iov, int n)
@@ -361,7 +364,9 @@ static int dup_common(int old, int nfd, int flags, bool is_dup2)
 	int s = px_sock_of(old), r;
 	struct px_fd *f = px_fd(nfd);
 
-	if (old == nfd || nfd < 0)
+	if (old == nfd || nfd < 0 || px_real.fcntl(old, F_GETFD) < 0 ||
+	    (!is_dup2 && (flags & ~O_CLOEXEC)))
+		/* the kernel's error (EBADF, EINVAL); nfd stays what it was */
 		return is_dup2 ? px_real.dup2(old, nfd) : px_real.dup3(old, nfd, flags);
 	ctx_fd_evict(nfd);
 	if (f && f->kind == FD_ENGINE) {
