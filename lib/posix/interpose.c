@@ -107,8 +107,17 @@ API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	INIT();
 	int s = px_sock_of(fd), r;
 
-	if (s < 0)
+	if (s < 0) {
+		if (level == SOL_SOCKET && name == SO_ERROR && val && len && (int)*len >= 0 &&
+		    px_kerr(fd, false)) {
+			int e = -px_kerr(fd, true);
+
+			*len = *len < sizeof(e) ? *len : (socklen_t)sizeof(e);
+			memcpy(val, &e, *len);
+			return 0;
+		}
 		return px_real.getsockopt(fd, level, name, val, len);
+	}
 	px_lock();
 	r = px_getsockopt(fd, (uint32_t)s, level, name, val, len);
 	px_unlock();
@@ -130,6 +139,8 @@ API int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 API ssize_t read(int fd, void *buf, size_t n)
 {
 	INIT();
+	if (n)
+		PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -142,6 +153,7 @@ API ssize_t read(int fd, void *buf, size_t n)
 API ssize_t write(int fd, const void *buf, size_t n)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -152,6 +164,7 @@ API ssize_t write(int fd, const void *buf, size_t n)
 API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -167,6 +180,7 @@ API ssize_t readv(int fd, const struct iovec *iov, int n)
 API ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -179,6 +193,7 @@ API ssize_t writev(int fd, const struct iovec *iov, int n)
 API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *alen)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -198,6 +213,7 @@ API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct so
 		   socklen_t alen)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -214,6 +230,7 @@ API ssize_t send(int fd, const void *buf, size_t n, int flags)
 API ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 	ssize_t r;
 
@@ -235,6 +252,7 @@ API ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 API ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)

@@ -88,6 +88,7 @@ int px_socket(int domain, int type, int proto)
 		px_fd_note(fd);
 		f->bound_engine = 0;
 		f->bound_port = 0;
+		f->kerr = 0;
 		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
 	}
 	return fd;
@@ -135,6 +136,45 @@ static int bind_again(const struct sockaddr *a, socklen_t len)
 	return -EINVAL;
 }
 
+static bool opt_on(const struct px_opts *o, int name)
+{
+	int i = px_opt_index(SOL_SOCKET, name), v = 0;
+
+	if (o->len[i] >= sizeof(v))
+		memcpy(&v, o->val[i], sizeof(v));
+	return v != 0;
+}
+
+/* Does an engine socket of this process family hold port (network order)
+ * on an address that overlaps ip, so that Linux's bind would say
+ * EADDRINUSE (inet_csk_bind_conflict: both SO_REUSEPORT, or both
+ * SO_REUSEADDR with no listener, may share)?  The engine does not tell
+ * about other families' ports: those conflicts surface at listen. */
+static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
+{
+	struct px_opts mine;
+	bool busy = false;
+
+	if (!px.up || !port || (ip != INADDR_ANY && ip != px.ip))
+		return false;
+	px_opts_from_kernel(fd, &mine);
+	px_lock();
+	for (uint32_t s = 0; s < px.max_socks && !busy; s++) {
+		const struct px_sock *ps = &px.sh->socks[s];
+
+		if (ps->kind == PK_FREE || ps->local_port != port)
+			continue;
+		if (opt_on(&mine, SO_REUSEPORT) && opt_on(&ps->opts, SO_REUSEPORT))
+			continue;
+		if (opt_on(&mine, SO_REUSEADDR) && opt_on(&ps->opts, SO_REUSEADDR) &&
+		    ps->kind != PK_LISTEN)
+			continue;
+		busy = true;
+	}
+	px_unlock();
+	return busy;
+}
+
 int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct px_fd *f = px_fd(fd);
@@ -148,6 +188,8 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 	ip = sin->sin_addr.s_addr;
 	if (ip != INADDR_ANY && (ntohl(ip) >> 24) != 127)
 		px_ctx_get();	/* to know the engine's address */
+	if (engine_port_busy(fd, ip, sin->sin_port))
+		return -EADDRINUSE;
 	if (px.up && ip == px.ip) {
 		/* the kernel does not have the engine's address: keep it */
 		if (kernel_port(fd))
@@ -315,7 +357,7 @@ static int disconnect(int fd, uint32_t s)
 {
 	struct px_opts opts;
 	struct px_fd *f;
-	int k, fdfl, nonblock;
+	int k, fdfl, nonblock, kerr = 0;
 
 	fdfl = px_real.fcntl(fd, F_GETFD);
 	if (fdfl < 0)
@@ -332,6 +374,13 @@ static int disconnect(int fd, uint32_t s)
 	if (px_sock_of(fd) == (int)s) {
 		struct px_sock *ps = &px.sh->socks[s];
 
+		uint32_t fl = LOAD_ACQ(&px_ssock(s)->flags);
+
+		/* tcp_disconnect resets a synchronized connection and leaves
+		 * ECONNRESET pending */
+		if (ps->kind == PK_CONN && !ps->connecting && !px.sh->dead &&
+		    !(fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED)))
+			kerr = ECONNRESET;
 		if (ps->kind == PK_CONN && ps->refs > 1) {
 			/* other fds keep the (reset) socket */
 			px_cmd(APPIF_OP_ABORT, ps->handle, 0, 0, 0);
@@ -358,6 +407,7 @@ static int disconnect(int fd, uint32_t s)
 	if (f) {
 		f->bound_engine = 0;
 		f->bound_port = 0;
+		f->kerr = kerr;
 		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
 	}
 	return 0;
@@ -399,6 +449,8 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		px_unlock();
 		return connect_failed(err) ? disconnect(fd, (uint32_t)s) ?: err : err;
 	}
+	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family != AF_UNSPEC)
+		f->kerr = 0;	/* tcp_connect_init clears sk_err */
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
 	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get())
 		return px_real.connect(fd, a, len) ? -errno : 0;
