@@ -125,9 +125,15 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 			continue;
 		ps->nwait++;
 		px_unlock();
-		r = px_block(fd, -1, deadline, true);
+		r = px_block(fd, -1, deadline, !!total);
 		px_lock();
 		ps->nwait--;
+		if (!total) {
+			/* tcp_recvmsg waits once for a zero-length read, then
+			 * returns 0 whatever woke it (data, a signal, timeout) */
+			ret = 0;
+			goto out;
+		}
 		if (r) {
 			ret = done ? (ssize_t)done : (r == -ETIMEDOUT ? -EAGAIN : r);
 			goto out;
