@@ -188,9 +188,12 @@ static ssize_t tx_space(int fd, uint32_t s, int flags, int64_t deadline, size_t 
 			space = used >= px.buf_size ? 0 : px.buf_size - used;
 			if (space)
 				return space;
+			/* A short write or EAGAIN: Linux then signals the
+			 * next freed space, also to an edge-triggered epoll
+			 * (ctx.c wakes this socket's eventfd for it). */
+			ps->want_out = 1;
 			if (ps->nonblock || (flags & MSG_DONTWAIT))
 				return -EAGAIN;
-			ps->want_out = 1;
 		}
 		if (px_drain_once(fd, &drained))
 			continue;
