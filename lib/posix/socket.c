@@ -672,9 +672,10 @@ int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer)
 	ps = &px.sh->socks[s];
 	if (!peer)
 		put_addr(a, len, ps->local_ip, ps->local_port);
-	else if (ps->kind != PK_CONN || (ps->connecting &&
-		 !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
-		err = -ENOTCONN;
+	else if (ps->kind != PK_CONN || px.sh->dead ||
+		 (LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & (APPIF_SF_ERROR | APPIF_SF_CLOSED)) ||
+		 (ps->connecting && !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
+		err = -ENOTCONN;	/* inet_getname: no peer in TCP_CLOSE or SYN_SENT */
 	else
 		put_addr(a, len, ps->peer_ip, ps->peer_port);
 	px_unlock();
