@@ -35,7 +35,7 @@ struct ftoe_io {
 	 * called when work arrives from another thread (an application). */
 	void (*wake)(void *ctx);
 	/* Optional (NULL: xmit only).  As xmit, with the snapshot of the
-	 * segment's flow (struct flextoe_md, DESIGN.md section 4) for the
+	 * segment's flow (struct flextoe_md, docs/design.md section 4) for the
 	 * backend's tx-post hook.  The engine calls it instead of xmit only
 	 * while the tx-post hook has programs (cfg.hooks) and the frame is
 	 * a segment of a flow; md is borrowed for the call. */

@@ -18,7 +18,7 @@
  * exception is ftoe_engine_rx_prepare (core/preproc.c), which other threads
  * may run concurrently: it reads only local_ip and the flow table (lock-free
  * readers) and writes only the item it fills.  The
- * state is nevertheless split by owner (DESIGN.md section 3) so the stages
+ * state is nevertheless split by owner (docs/design.md section 3) so the stages
  * can later move to their own workers:
  *
  *   conn[]  control plane writes at setup; pre/post-processing read

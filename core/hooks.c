@@ -69,7 +69,7 @@ bool ftoe_hook_observe_only(enum flextoe_hook hook)
 	return hook == FLEXTOE_HOOK_RX_POST;
 }
 
-/* shared/DESIGN.md section 4. */
+/* docs/design.md section 4. */
 uint32_t ftoe_hook_apply_rules(enum flextoe_hook hook, uint32_t act, bool *invalid)
 {
 	*invalid = false;

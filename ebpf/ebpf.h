@@ -4,7 +4,7 @@
  * An object is opened with libbpf, verified by the kernel verifier (loaded
  * as BPF_PROG_TYPE_XDP with kernel twins of its maps), relocated onto the
  * runtime's own maps, and compiled for one of two engines: an interpreter
- * or an x86-64 JIT.  See shared/DESIGN.md section 5 and docs/runtime.md.
+ * or an x86-64 JIT.  See docs/design.md section 5 and docs/runtime.md.
  *
  * Conventions (as libbpf): functions return 0 or a negative errno; failures
  * a user can cause are also described through the log module
