@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
 LOGDIR=$BUILD/test-logs
-mkdir -p "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz" "$LOGDIR/san"
+mkdir -p "$LOGDIR/lint" "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz" "$LOGDIR/san"
 total_pass=0 total_fail=0
 failed_suites=()
 
