@@ -222,9 +222,7 @@ static void rx_consume(struct ftoe_ctx *c, struct lsock *ls, int s, uint32_t n)
 {
 	struct appif_sock *ss = ctx_ssock(c, (uint32_t)s);
 
-	STORE_REL(&ss->rx_tail, ss->rx_tail + n);
-	/* One doorbell outstanding is enough: the engine fills what it can. */
-	if (!__atomic_exchange_n(&ss->rx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->rx_tail, &ss->rx_bell, n))
 		ctx_push_cmd(c, APPIF_OP_RXDONE, ls->handle, 0, 0, 0);
 }
 
@@ -323,8 +321,7 @@ static int tx_commit(struct ftoe_ctx *c, int s, uint32_t n)
 {
 	struct appif_sock *ss = ctx_ssock(c, (uint32_t)s);
 
-	STORE_REL(&ss->tx_head, ss->tx_head + n);
-	if (!__atomic_exchange_n(&ss->tx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->tx_head, &ss->tx_bell, n))
 		return ctx_push_cmd(c, APPIF_OP_TX, c->socks[s].handle, 0, 0, 0);
 	return 0;
 }

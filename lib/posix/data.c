@@ -57,9 +57,7 @@ static void rx_consume(uint32_t s, uint32_t n)
 {
 	struct appif_sock *ss = px_ssock(s);
 
-	STORE_REL(&ss->rx_tail, ss->rx_tail + n);
-	/* one doorbell outstanding is enough: the engine fills what it can */
-	if (!__atomic_exchange_n(&ss->rx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->rx_tail, &ss->rx_bell, n))
 		px_cmd(APPIF_OP_RXDONE, px.sh->socks[s].handle, 0, 0, 0);
 }
 
@@ -211,8 +209,7 @@ static void tx_commit(uint32_t s, uint32_t n)
 {
 	struct appif_sock *ss = px_ssock(s);
 
-	STORE_REL(&ss->tx_head, ss->tx_head + n);
-	if (!__atomic_exchange_n(&ss->tx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->tx_head, &ss->tx_bell, n))
 		px_cmd(APPIF_OP_TX, px.sh->socks[s].handle, 0, 0, 0);
 }
 
