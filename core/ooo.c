@@ -48,6 +48,20 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 	res->advance = 0;
 	if (len == 0)
 		return;
+	/* The loss-free fast path: in order, nothing held. */
+	if (seq == nxt && !ooo->n) {
+		if (!rcv_wnd) {
+			res->verdict = FTOE_OOO_DROP_WINDOW;
+			return;
+		}
+		if (len > rcv_wnd)
+			len = rcv_wnd;
+		res->verdict = FTOE_OOO_IN_ORDER;
+		res->copy_len = len;
+		res->advance = len;
+		*rcv_nxt = nxt + len;
+		return;
+	}
 	if (max < 1 || max > FTOE_OOO_IV_MAX)
 		max = FTOE_OOO_IV_MAX;
 
