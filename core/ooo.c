@@ -29,7 +29,7 @@ static int holding(const struct ftoe_ooo *o, uint32_t p)
 }
 
 /* RFC 2883 4: the duplicate range the next ACK reports first. */
-static void note_dsack(struct ftoe_ooo *o, uint32_t start, uint32_t end)
+void ftoe_ooo_dsack(struct ftoe_ooo *o, uint32_t start, uint32_t end)
 {
 	o->dsack.start = start;
 	o->dsack.end = end;
@@ -69,7 +69,7 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 	/* Entirely old: a retransmission of data already delivered. */
 	if (seq_before_eq(end, nxt)) {
 		res->verdict = FTOE_OOO_DUP;
-		note_dsack(ooo, seq, end);
+		ftoe_ooo_dsack(ooo, seq, end);
 		return;
 	}
 	/* Starts at/after the right edge (or zero window): not acceptable. */
@@ -95,7 +95,7 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 		 * handled above).  Its block goes first, right after the
 		 * D-SACK block, as RFC 2883 4.1.2 shows. */
 		res->verdict = FTOE_OOO_DUP;
-		note_dsack(ooo, seq, end);
+		ftoe_ooo_dsack(ooo, seq, end);
 		if (hit >= 0)
 			to_front(ooo, (unsigned)hit);
 		return;
@@ -106,10 +106,10 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 		if (seq_after(ooo->iv[k].start, p) && seq_before(ooo->iv[k].start, stop))
 			stop = ooo->iv[k].start;
 	if (seq_before(seq, p)) {
-		note_dsack(ooo, seq, p);
+		ftoe_ooo_dsack(ooo, seq, p);
 	} else if (stop != end) {
 		i = holding(ooo, stop);
-		note_dsack(ooo, stop, seq_min(end, ooo->iv[i].end));
+		ftoe_ooo_dsack(ooo, stop, seq_min(end, ooo->iv[i].end));
 	}
 	res->copy_seq = p;
 	res->copy_len = stop - p;

@@ -81,6 +81,13 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 		 uint32_t seq, uint32_t len, struct ftoe_ooo_result *res);
 
 /*
+ * Report [start, end) as a duplicate in the next ACK's first block (RFC 2883
+ * 4): for an old duplicate the protocol stage drops before ftoe_ooo_rx (not
+ * acceptable, or PAWS).
+ */
+void ftoe_ooo_dsack(struct ftoe_ooo *ooo, uint32_t start, uint32_t end);
+
+/*
  * The SACK blocks for the next ACK (RFC 2018 4, RFC 2883 4): the pending
  * D-SACK block first (then forgotten: it is reported once), then the
  * intervals, most recent first; at most room blocks.  Returns how many.

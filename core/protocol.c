@@ -57,6 +57,15 @@ uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id)
 	return (uint16_t)field;
 }
 
+/* RFC 2883 4 (as Linux's tcp_send_dupack): an old duplicate dropped before
+ * the data step still gets its D-SACK block, so the sender learns that its
+ * retransmission was spurious. */
+static void dsack_old(struct flow_tcp *t, const struct ftoe_seg *s)
+{
+	if (s->payload_len && seq_before(s->seq, t->rcv_nxt))
+		ftoe_ooo_dsack(&t->ooo, s->seq, seq_min(s->seq + s->payload_len, t->rcv_nxt));
+}
+
 /* Fill the parts every segment of an established flow shares. */
 static void fill_common(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item *it)
 {
@@ -477,12 +486,14 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
 	    seq_diff(t->ts_recent, s->ts_val) > FTOE_PAWS_SLACK_TICKS) {
 		e->st.rx_paws_drop++;
+		dsack_old(t, s);
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
 	space = ftoe_proto_rx_space(e, id);
 	if (!seq_acceptable(t, s->seq, s->seq + seglen, space)) {
 		e->st.rx_out_of_window++;
+		dsack_old(t, s);
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}

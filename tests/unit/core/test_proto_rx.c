@@ -1,9 +1,10 @@
-/* test_proto_rx.c - protocol stage receive rules: batch order, TS.Recent updates, PAWS slack. */
+/* test_proto_rx.c - protocol stage receive rules: batch order, TS.Recent updates, PAWS slack, SACK and D-SACK on ACKs. */
 #include <string.h>
 
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/segment.h"
+#include "core/tcp_seq.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
 
@@ -53,9 +54,9 @@ static void mk_item(struct ftoe_engine *e, uint32_t id, struct ftoe_rx_item *it,
 
 /*
  * A pair overtaken on the wire (n+1 before n) that arrives in one batch is
- * taken in sequence order, so both advance rcv_nxt even while the single
- * out-of-order interval holds data further on.  The same two segments in
- * two batches: the first is a second hole and is dropped.
+ * taken in sequence order, so both advance rcv_nxt while an out-of-order
+ * interval holds data further on.  The same two segments in two batches:
+ * the first opens a second interval.
  */
 START_TEST(batch_taken_in_sequence_order)
 {
@@ -207,6 +208,63 @@ START_TEST(paws_slack)
 }
 END_TEST
 
+/*
+ * The ACK's SACK option (RFC 2018 4, RFC 2883 4): intervals most recent
+ * first, 3 blocks beside timestamps; an old duplicate that the
+ * acceptability test drops still comes back as a D-SACK block, once.
+ */
+START_TEST(ack_sack_and_dsack_blocks)
+{
+	struct lb_world w;
+	struct ftoe_rx_item it;
+	struct ftoe_tx_item ack;
+	struct ftoe_engine *e;
+	struct flow_tcp *t;
+	uint32_t id, nxt, ts;
+
+	e = setup(&w, &id);
+	t = &e->tcp[id];
+	ck_assert(t->flags & FLOW_TCP_SACK);
+	nxt = t->rcv_nxt;
+	ts = t->ts_recent + 1;
+	for (unsigned k = 0; k < 4; k++) {	/* intervals at +200, +400, +600, +800 */
+		mk_item(e, id, &it, nxt + 200 + 200 * k, 100, ts);
+		ftoe_proto_rx(e, &it, 1);
+		ck_assert(it.res & FTOE_RX_R_ACK_NOW);
+	}
+	ftoe_proto_ack(e, id, &ack);
+	ck_assert(ack.opts & FTOE_TX_O_SACK);
+	ck_assert_uint_eq(ack.nsack, 3);
+	ck_assert_uint_eq(ack.sack[0].start, nxt + 800);
+	ck_assert_uint_eq(ack.sack[1].start, nxt + 600);
+	ck_assert_uint_eq(ack.sack[2].start, nxt + 400);
+	/* fill [nxt, +200): rcv_nxt reaches +300, an immediate ACK */
+	mk_item(e, id, &it, nxt, 200, ts);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 300);
+	ck_assert(it.res & FTOE_RX_R_ACK_NOW);
+	/* in order while holes remain: still at once, no delayed ACK */
+	mk_item(e, id, &it, nxt + 300, 50, ts);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert(it.res & FTOE_RX_R_ACK_NOW);
+	/* an old duplicate, entirely below rcv_nxt: dropped, D-SACKed */
+	mk_item(e, id, &it, nxt, 100, ts);
+	ftoe_proto_rx(e, &it, 1);
+	ck_assert(it.res & FTOE_RX_R_DROP);
+	ck_assert(it.res & FTOE_RX_R_ACK_NOW);
+	ftoe_proto_ack(e, id, &ack);
+	ck_assert_uint_eq(ack.nsack, 3);
+	ck_assert_uint_eq(ack.sack[0].start, nxt);
+	ck_assert_uint_eq(ack.sack[0].end, nxt + 100);
+	ck_assert(seq_before_eq(ack.sack[0].end, ack.ack));
+	ck_assert_uint_eq(ack.sack[1].start, nxt + 800);
+	/* reported once */
+	ftoe_proto_ack(e, id, &ack);
+	ck_assert_uint_eq(ack.sack[0].start, nxt + 800);
+	lb_fini(&w);
+}
+END_TEST
+
 static Suite *proto_rx_suite(void)
 {
 	Suite *s = suite_create("core_proto_rx");
@@ -215,6 +273,7 @@ static Suite *proto_rx_suite(void)
 	tcase_add_test(tc, batch_taken_in_sequence_order);
 	tcase_add_test(tc, ts_recent_from_segments_covering_rcv_nxt);
 	tcase_add_test(tc, paws_slack);
+	tcase_add_test(tc, ack_sack_and_dsack_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }
