@@ -19,7 +19,7 @@
  * application wrote: it keeps its own copy and clamps what it reads.
  */
 #define APPIF_MAGIC    0x464c5854u	/* "FLXT" */
-#define APPIF_VERSION  1
+#define APPIF_VERSION  2
 #define APPIF_SOCK_NAME "flextoe.sock"
 #define APPIF_MAX_SOCKS 65535u
 #define APPIF_MIN_BUF  4096u
@@ -50,9 +50,8 @@ struct appif_ring {
 	 * so the producer may leave out its eventfd write (the doorbell).  The
 	 * consumer clears it, then (full fence) looks at head once more before
 	 * it blocks; the producer publishes head, then (full fence) reads it.
-	 * 0 (as an engine that does not know it leaves it): ring.  The
-	 * command ring's is the engine's (docs/api.md "Doorbells"); the event
-	 * ring's is unused, 0. */
+	 * The command ring's is the engine's (docs/api.md "Doorbells", from
+	 * APPIF_VERSION 2); the event ring's is unused, 0. */
 	uint32_t polling;
 	uint8_t _pad1[56];
 };
