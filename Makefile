@@ -204,6 +204,12 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LDLIBS)
 
+# tests/fuzz/fuzz_posix_calls.c drives the POSIX differential test's executor
+# (tests/tools/sockdiff without its main.c).
+SOCKDIFF_FUZZ_OBJS := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out %/main.c,$(wildcard tests/tools/sockdiff/*.c)))
+build/fuzz/fuzz_posix_calls: $(SOCKDIFF_FUZZ_OBJS)
+build/fuzz/fuzz_posix_calls: FUZZ_OBJS += $(SOCKDIFF_FUZZ_OBJS)
+
 # ---- top-level verbs -----------------------------------------------------
 deps:
 	@scripts/deps.sh
@@ -282,3 +288,31 @@ all: $(TOOL_BPF)
 $(BUILD)/tests/tools/classify-app: $(LIBFT_A)
 # tests/tools/close-exit too
 $(BUILD)/tests/tools/close-exit: $(LIBFT_A)
+
+# ---- libflextoe-posix (lib/posix) and flextoe-run (lib/posix/run) --------
+# The LD_PRELOAD library: only the interposed names are exported
+# (interpose.c); the unit tests link the other objects directly.  It shares
+# the context handshake with libflextoe (lib/libflextoe/appif_client.c).
+POSIX_SRCS     := $(wildcard lib/posix/*.c)
+POSIX_UNIT_OBJS := $(call obj,$(filter-out lib/posix/interpose.c,$(POSIX_SRCS)) \
+                   lib/libflextoe/appif_client.c)
+POSIX_SO       := $(BUILD)/lib/libflextoe-posix.so
+$(call obj,$(POSIX_SRCS)): CFLAGS += -fvisibility=hidden
+$(POSIX_SO): $(call obj,$(POSIX_SRCS) lib/libflextoe/appif_client.c)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe-posix.so -o $@ $^ -ldl -lpthread
+# flextoe-run finds the library beside it (../lib) or under PREFIX; the
+# ASan build preloads the ASan runtime first.
+$(OBJ)/lib/posix/run/main.o: CPPFLAGS += -DFTOE_PREFIX='"$(PREFIX)"' \
+	$(if $(filter 1,$(SAN)),-DFTOE_LIBASAN='"$(shell $(CC) -print-file-name=libasan.so)"')
+$(BUILD)/bin/flextoe-run: $(call obj,$(wildcard lib/posix/run/*.c))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+$(UNIT_BIN): $(POSIX_UNIT_OBJS)
+all: $(POSIX_SO) $(BUILD)/bin/flextoe-run
+BINS += $(BUILD)/bin/flextoe-run
+.PHONY: install-posix
+install: install-posix
+install-posix: all
+	install -d $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(POSIX_SO) $(DESTDIR)$(PREFIX)/lib/

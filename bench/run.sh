@@ -4,8 +4,10 @@
 # then the firewall with 10, 1,000 and 100,000 rules the same way; then the
 # TCP engine against Linux's TCP: echo RPC latency and bulk throughput over
 # veth in network namespaces, and the receive path's instructions per segment
-# under callgrind; then the engine with tcp_trace attached against none.
-# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~3 minutes.
+# under callgrind; then the engine with tcp_trace attached against none;
+# then unmodified servers (memcached, sockperf, nginx) over the engine through
+# the POSIX library against the same servers on Linux.
+# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~5 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,4 +45,8 @@ done
 # tcp_trace's cost (~30-60 s): bulk and RPC latency untraced and traced, with ratios.
 echo
 timeout -k 5 170 bench/engine_trace.sh || rc=$?
+# Unmodified memcached, sockperf and nginx under flextoe-run against the same
+# servers on Linux (~80 s): throughput, latency percentiles, ratios.
+echo
+timeout -k 5 300 bench/posix_apps.sh || rc=$?
 exit "$rc"

@@ -296,5 +296,9 @@ int ftoe_sock_info(struct ftoe_engine *e, int sock, struct ftoe_sock_info *info)
 	info->rto_us = ftoe_rto_current(&c->rto);
 	info->rate_kbps = e->cc[sock].rate_kbps;
 	info->retransmits = e->cc[sock].retransmits;
+	info->rttvar_us = ftoe_rto_rttvar(&c->rto);
+	info->cwnd = e->cc[sock].cwnd;
+	info->bytes_acked = m->tx_tail;
+	info->bytes_received = m->rx_head;
 	return 0;
 }

@@ -75,6 +75,11 @@ struct ftoe_sock_info {
 	uint32_t rx_ready, tx_queued;	/* bytes readable, bytes not yet acked */
 	uint32_t srtt_us, rto_us, rate_kbps;
 	uint32_t retransmits;
+	/* additions (POSIX TCP_INFO) */
+	uint32_t rttvar_us;
+	uint32_t cwnd;			/* bytes; 0: rate-based (rate_kbps) */
+	uint32_t bytes_acked;		/* free-running: wraps at 4 GiB */
+	uint32_t bytes_received;	/* free-running: wraps at 4 GiB */
 };
 int ftoe_sock_info(struct ftoe_engine *eng, int sock, struct ftoe_sock_info *info);
 

@@ -84,7 +84,7 @@ san_integration() {
 	return $rc
 }
 if [[ -x build/san/bin/flextoe ]]; then
-	for t in engine_basic engine_apps engine_lifecycle splice classify loader cli_bad_input; do
+	for t in engine_basic engine_apps engine_lifecycle splice classify loader cli_bad_input posix_basic; do
 		run_suite "san/$t" san_integration "tests/integration/$t.sh"
 	done
 fi

@@ -8,6 +8,7 @@
 #include "core/control/appif.h"
 #include "core/control/conn.h"
 #include "core/control/splice.h"
+#include "core/engine_internal.h"
 #include "core/socket.h"
 #include "lib/util/log.h"
 
@@ -330,6 +331,7 @@ static void accept_all(struct appif_ctx *c, uint32_t li)
 		memset(&info, 0, sizeof(info));
 		ftoe_sock_info(c->a->eng, es, &info);
 		shm_sock(c, (uint32_t)i)->flags = APPIF_SF_CONNECTED;
+		shm_sock(c, (uint32_t)i)->local_port = info.local_port;
 		post(c, APPIF_EV_ACCEPT, handle_of(c, (uint32_t)i), info.remote_port,
 		     handle_of(c, li), info.remote_ip, 0);
 		/* data may have arrived before the accept */
@@ -534,6 +536,11 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	h->ev_entries = c->l.ev_entries;
 	c->id = ++a->last_ctx_id;
 	h->ctx_id = c->id;
+	/* what a POSIX library needs to tell the engine's sockets from the
+	 * kernel's (lib/posix) */
+	h->local_ip = a->eng->cfg.ip_be;
+	h->prefix_len = a->eng->cfg.prefix_len;
+	h->gateway = a->eng->cfg.gateway_be;
 	c->next = a->ctxs;
 	a->ctxs = c;
 	*out = c;
@@ -634,6 +641,7 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 		return;
 	}
 	i = slot_alloc(c, SLOT_LISTEN, es);
+	shm_sock(c, (uint32_t)i)->local_port = cmd->arg0;
 	err = own(c->a, es, c, (uint32_t)i);
 	if (err) {
 		slot_free(c, (uint32_t)i);
@@ -658,12 +666,22 @@ static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
 		post(c, APPIF_EV_RESULT, 0, -EMFILE, 0, 0, cmd->req);
 		return;
 	}
-	es = ftoe_sock_connect(c->a->eng, cmd->arg0, (uint16_t)cmd->arg1);
+	/* _r: a local port the application bound (0: ephemeral) */
+	if (cmd->_r)
+		es = ftoe_sock_connect_from(c->a->eng, cmd->_r, cmd->arg0, (uint16_t)cmd->arg1);
+	else
+		es = ftoe_sock_connect(c->a->eng, cmd->arg0, (uint16_t)cmd->arg1);
 	if (es < 0) {
 		post(c, APPIF_EV_RESULT, 0, es, 0, 0, cmd->req);
 		return;
 	}
 	i = slot_alloc(c, SLOT_CONN, es);
+	{
+		struct ftoe_sock_info info;
+
+		if (!ftoe_sock_info(c->a->eng, es, &info))
+			shm_sock(c, (uint32_t)i)->local_port = info.local_port;
+	}
 	err = own(c->a, es, c, (uint32_t)i);
 	if (err) {
 		slot_free(c, (uint32_t)i);
@@ -720,6 +738,66 @@ static void do_splice(struct appif_ctx *c, const struct appif_cmd *cmd)
 	post(c, APPIF_EV_RESULT, 0, ret, 0, 0, cmd->req);
 }
 
+/* Linux's numbering of TCP states (include/net/tcp_states.h), which
+ * struct tcp_info reports. */
+static uint32_t linux_state(int st)
+{
+	static const uint8_t map[] = {
+		[TCP_S_CLOSED] = 7, [TCP_S_SYN_SENT] = 2, [TCP_S_SYN_RCVD] = 3,
+		[TCP_S_ESTABLISHED] = 1, [TCP_S_FIN_WAIT_1] = 4, [TCP_S_FIN_WAIT_2] = 5,
+		[TCP_S_CLOSE_WAIT] = 8, [TCP_S_CLOSING] = 11, [TCP_S_LAST_ACK] = 9,
+		[TCP_S_TIME_WAIT] = 6,
+	};
+
+	return st >= 0 && (size_t)st < sizeof(map) ? map[st] : 7;
+}
+
+/* The socket's protocol state into its info block (TCP_INFO). */
+static void do_info(struct appif_ctx *c, const struct appif_cmd *cmd)
+{
+	struct ftoe_sock_info fi;
+	struct appif_tcp_info *ti;
+	struct slot *s;
+	uint32_t i;
+	int ret;
+
+	s = slot_of(c, cmd->handle, &i);
+	if (!s || s->kind != SLOT_CONN || s->spliced || s->esock < 0) {
+		post(c, APPIF_EV_RESULT, 0, s ? -ENOTCONN : -EBADF, 0, 0, cmd->req);
+		return;
+	}
+	ti = &shm_sock(c, i)->info;
+	memset(ti, 0, sizeof(*ti));
+	ret = ftoe_sock_info(c->a->eng, s->esock, &fi);
+	if (!ret) {
+		ti->state = linux_state(fi.state);
+		ti->srtt_us = fi.srtt_us;
+		ti->rttvar_us = fi.rttvar_us;
+		ti->rto_us = fi.rto_us;
+		ti->snd_mss = fi.snd_mss;
+		/* a rate-based controller has no window: report what the rate
+		 * carries in one RTT, as segments */
+		if (fi.cwnd)
+			ti->snd_cwnd = fi.snd_mss ? fi.cwnd / fi.snd_mss : 0;
+		else if (fi.snd_mss)
+			ti->snd_cwnd = (uint32_t)((uint64_t)fi.rate_kbps * 125 * fi.srtt_us /
+						  1000000 / fi.snd_mss);
+		if (!ti->snd_cwnd)
+			ti->snd_cwnd = 10;	/* unpaced: RFC 6928 initial window */
+		ti->retransmits = fi.retransmits;
+		ti->snd_wscale = fi.snd_wscale;
+		ti->rcv_wscale = fi.rcv_wscale;
+		ti->ts = fi.ts;
+		ti->ecn = fi.ecn;
+		ti->snd_wnd = fi.snd_wnd;
+		ti->rcv_wnd = fi.rcv_wnd;
+		ti->bytes_acked = fi.bytes_acked;
+		ti->bytes_received = fi.bytes_received;
+		ti->unacked = fi.tx_queued;
+	}
+	post(c, APPIF_EV_RESULT, 0, ret, 0, 0, cmd->req);
+}
+
 /* A command on a spliced socket: only closing it means anything. */
 static void spliced_cmd(struct appif_ctx *c, struct slot *s, uint32_t i, const struct appif_cmd *cmd)
 {
@@ -741,6 +819,8 @@ static void do_cmd(struct appif_ctx *c, const struct appif_cmd *cmd)
 		return do_connect(c, cmd);
 	if (cmd->op == APPIF_OP_SPLICE)
 		return do_splice(c, cmd);
+	if (cmd->op == APPIF_OP_INFO)
+		return do_info(c, cmd);
 	s = slot_of(c, cmd->handle, &i);
 	if (!s || s->closing)
 		return;	/* a socket the app already closed: nothing to do */

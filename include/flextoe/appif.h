@@ -70,6 +70,7 @@ enum appif_op {
 	APPIF_OP_ABORT,			/* handle: reset now */
 	APPIF_OP_SPLICE,		/* handle, arg0 the other handle: splice the two -> RESULT (0 or -errno) */
 	APPIF_OP_LISTEN_SHARED,		/* as LISTEN, on a port other contexts may share (classify) */
+	APPIF_OP_INFO,			/* handle: fill the socket's info block -> RESULT (0 or -errno) */
 };
 
 struct appif_cmd {
@@ -101,6 +102,21 @@ struct appif_ev {
 	uint64_t req;
 };
 
+/* A connection's protocol state, as the engine sees it (APPIF_OP_INFO);
+ * what Linux reports in struct tcp_info. */
+struct appif_tcp_info {
+	uint32_t state;			/* RFC 9293 state, Linux TCP_* numbering */
+	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t snd_mss, snd_cwnd;	/* cwnd in segments */
+	uint32_t retransmits;		/* segments sent again */
+	uint8_t snd_wscale, rcv_wscale;	/* 0xff: not in use */
+	uint8_t ts, ecn;
+	uint32_t snd_wnd, rcv_wnd;
+	uint64_t bytes_acked, bytes_received;
+	uint32_t unacked;		/* bytes sent, not yet acknowledged */
+	uint8_t _pad[12];
+};
+
 /* flags (engine-written) */
 #define APPIF_SF_CONNECTED (1u << 0)
 #define APPIF_SF_EOF       (1u << 1)	/* peer's FIN is in the rx ring after rx_head */
@@ -118,18 +134,24 @@ struct appif_sock {
 	/* what the splice program relayed (valid with APPIF_SF_SPLICE_END) */
 	uint64_t splice_from_peer_bytes, splice_to_peer_bytes;
 	uint32_t splice_from_peer_segs, splice_to_peer_segs;
-	uint8_t _pad0[16];
+	uint32_t local_port;		/* host order; set with the slot (accept, connect, listen) */
+	uint8_t _pad0[12];
 	/* written by the application */
 	uint32_t rx_tail;
 	uint32_t tx_head;
 	uint32_t rx_bell, tx_bell;	/* command outstanding: set by app, cleared by engine */
 	uint8_t _pad1[48];
+	/* written by the engine on APPIF_OP_INFO, before its RESULT */
+	struct appif_tcp_info info;
 };
 
 struct appif_shm_hdr {
 	uint32_t magic, version;
 	uint32_t max_socks, buf_size, cmd_entries, ev_entries;
 	uint32_t ctx_id;		/* the engine's id of the context: classify's app_ctx */
+	uint32_t local_ip;		/* the engine's address, network order */
+	uint32_t prefix_len;		/* its on-link prefix */
+	uint32_t gateway;		/* network order; 0: none */
 };
 
 struct appif_layout {

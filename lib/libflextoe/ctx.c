@@ -10,55 +10,29 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/libflextoe/appif_client.h"
 #include "lib/libflextoe/internal.h"
 
 #define DEFAULT_RUN_DIR "/run/flextoe"
 #define DEFAULT_SOCKS   1024
 #define DEFAULT_BUF     (64u << 10)
 
-static int recv_welcome(int fd, struct appif_welcome *w, int fds[3])
-{
-	char cbuf[CMSG_SPACE(3 * sizeof(int))];
-	struct iovec iov = { w, sizeof(*w) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n;
-
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n != sizeof(*w))
-		return -EPROTO;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(3 * sizeof(int))) {
-			memcpy(fds, CMSG_DATA(cm), 3 * sizeof(int));
-			return w->status;
-		}
-	return w->status ? w->status : -EPROTO;
-}
-
 int ftoe_ctx_create(const struct ftoe_ctx_opts *opts, struct ftoe_ctx **out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct appif_hello h = { APPIF_MAGIC, APPIF_VERSION, DEFAULT_SOCKS, DEFAULT_BUF };
-	struct appif_welcome w;
-	const struct appif_shm_hdr *hdr;
+	uint32_t max_socks = DEFAULT_SOCKS, buf_size = DEFAULT_BUF;
+	struct appif_client ac;
 	const char *dir = NULL;
-	int fds[3] = { -1, -1, -1 }, err, n;
 	struct ftoe_ctx *c;
+	int err;
 
 	if (!out)
 		return -EINVAL;
 	if (opts && opts->sz >= sizeof(*opts)) {
 		dir = opts->run_dir;
 		if (opts->max_socks)
-			h.max_socks = opts->max_socks;
+			max_socks = opts->max_socks;
 		if (opts->buf_size)
-			h.buf_size = opts->buf_size;
+			buf_size = opts->buf_size;
 	}
 	if (!dir)
 		dir = getenv("FLEXTOE_RUN_DIR");
@@ -69,45 +43,16 @@ int ftoe_ctx_create(const struct ftoe_ctx_opts *opts, struct ftoe_ctx **out)
 		return -ENOMEM;
 	c->fd = c->efd_in = c->efd_out = c->epfd = -1;
 	c->nonblock = opts && opts->sz >= sizeof(*opts) && opts->nonblock;
-	err = appif_layout(h.max_socks, h.buf_size, &c->l);
+	err = appif_client_open(dir, max_socks, buf_size, 1, &ac);
 	if (err)
 		goto fail;
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, APPIF_SOCK_NAME);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
-		err = -ENAMETOOLONG;
-		goto fail;
-	}
-	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    send(c->fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h)) {
-		err = -errno;
-		goto fail;
-	}
-	err = recv_welcome(c->fd, &w, fds);
-	c->efd_in = fds[1];
-	c->efd_out = fds[2];
-	if (err)
-		goto fail;
-	if (w.shm_size != c->l.size || w.cmd_entries != c->l.cmd_entries ||
-	    w.ev_entries != c->l.ev_entries) {
-		err = -EPROTO;
-		goto fail;
-	}
-	c->shm = mmap(NULL, c->l.size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
-	close(fds[0]);
-	fds[0] = -1;
-	if (c->shm == MAP_FAILED) {
-		c->shm = NULL;
-		err = -errno;
-		goto fail;
-	}
-	hdr = (const struct appif_shm_hdr *)c->shm;
-	if (hdr->magic != APPIF_MAGIC || hdr->max_socks != h.max_socks) {
-		err = -EPROTO;
-		goto fail;
-	}
-	c->max_socks = h.max_socks;
-	c->buf_size = h.buf_size;
+	c->fd = ac.fd;
+	c->efd_in = ac.efd_in;
+	c->efd_out = ac.efd_out;
+	c->shm = ac.shm;
+	c->l = ac.l;
+	c->max_socks = max_socks;
+	c->buf_size = buf_size;
 	c->socks = calloc(c->max_socks, sizeof(*c->socks));
 	c->ready = calloc(c->max_socks, sizeof(*c->ready));
 	if (!c->socks || !c->ready) {
@@ -126,8 +71,6 @@ int ftoe_ctx_create(const struct ftoe_ctx_opts *opts, struct ftoe_ctx **out)
 	*out = c;
 	return 0;
 fail:
-	if (fds[0] >= 0)
-		close(fds[0]);
 	c->socks = NULL;
 	ftoe_ctx_destroy(c);
 	return err;
@@ -143,18 +86,12 @@ void ftoe_ctx_destroy(struct ftoe_ctx *c)
 		for (uint32_t i = 0; i < c->max_socks; i++)
 			if (c->socks[i].kind != LS_FREE)
 				ftoe_close(c, (int)i);
-	if (c->shm)
-		munmap(c->shm, c->l.size);
 	for (uint32_t i = 0; c->socks && i < c->max_socks; i++)
 		free(c->socks[i].aq);
 	free(c->socks);
 	free(c->ready);
-	if (c->fd >= 0)
-		close(c->fd);
-	if (c->efd_in >= 0)
-		close(c->efd_in);
-	if (c->efd_out >= 0)
-		close(c->efd_out);
+	appif_client_close(&(struct appif_client){ .fd = c->fd, .efd_in = c->efd_in,
+						   .efd_out = c->efd_out, .shm = c->shm, .l = c->l });
 	if (c->epfd >= 0)
 		close(c->epfd);
 	free(c);
@@ -216,24 +153,15 @@ static void kick(struct ftoe_ctx *c)
 int ctx_push_cmd(struct ftoe_ctx *c, uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1,
 		 uint64_t req)
 {
-	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.cmd_ring);
-	struct appif_cmd *cmd;
+	struct appif_cmd cmd = { .op = op, .handle = handle, .arg0 = a0, .arg1 = a1, .req = req };
 
-	while (c->cmd_head - LOAD_ACQ(&r->tail) >= c->l.cmd_entries) {
+	while (appif_cmd_put(c->shm, &c->l, &c->cmd_head, &cmd)) {
 		/* full: the engine is behind; let it run */
 		if (c->dead)
 			return -ECONNRESET;
 		kick(c);
 		poll(NULL, 0, 1);
 	}
-	cmd = (struct appif_cmd *)(c->shm + c->l.cmd) + (c->cmd_head & (c->l.cmd_entries - 1));
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->op = op;
-	cmd->handle = handle;
-	cmd->arg0 = a0;
-	cmd->arg1 = a1;
-	cmd->req = req;
-	STORE_REL(&r->head, ++c->cmd_head);
 	kick(c);
 	return 0;
 }
@@ -303,18 +231,11 @@ static void on_accept(struct ftoe_ctx *c, const struct appif_ev *ev)
 
 void ctx_process(struct ftoe_ctx *c)
 {
-	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.ev_ring);
+	struct appif_ev ev;
 
-	for (;;) {
-		uint32_t head = LOAD_ACQ(&r->head);
-		struct appif_ev ev;
+	while (appif_ev_take(c->shm, &c->l, &c->ev_tail, &ev)) {
 		int s;
 
-		if (head == c->ev_tail)
-			break;
-		memcpy(&ev, (struct appif_ev *)(c->shm + c->l.ev) +
-		       (c->ev_tail & (c->l.ev_entries - 1)), sizeof(ev));
-		STORE_REL(&r->tail, ++c->ev_tail);
 		if (ev.type == APPIF_EV_RESULT) {
 			if (ev.req == c->want_req) {
 				c->res = ev.res;

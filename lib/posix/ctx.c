@@ -1,0 +1,516 @@
+/* ctx.c - libflextoe-posix's client of the application contract: one context per process family (shared across fork), its lock, commands, events, wake-ups and engine death. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/posix/internal.h"
+
+#define DEFAULT_RUN_DIR "/run/flextoe"
+#define DEFAULT_SOCKS   1024
+#define DEFAULT_BUF     (128u << 10)
+/* While an event waits for a process that holds the socket (px_signal),
+ * the others look again this often instead of sleeping on the context's
+ * eventfd, which they would otherwise find readable at once. */
+#define PENDING_RECHECK_NS 5000000ll
+
+struct px_ctx px = { .pid = 0 };
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint32_t env_u32(const char *name, uint32_t def)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtoul(v, &end, 0);
+	return *end || !n || n > UINT32_MAX ? def : (uint32_t)n;
+}
+
+static int ctx_open(void)
+{
+	const char *dir = getenv("FLEXTOE_RUN_DIR");
+	const struct appif_shm_hdr *hdr;
+	pthread_mutexattr_t ma;
+	int err;
+
+	if (!dir || !*dir)
+		dir = DEFAULT_RUN_DIR;
+	px.max_socks = env_u32("FLEXTOE_MAX_SOCKS", DEFAULT_SOCKS);
+	px.buf_size = env_u32("FLEXTOE_BUF_SIZE", DEFAULT_BUF);
+	err = appif_client_open(dir, px.max_socks, px.buf_size, 1, &px.ac);
+	if (err)
+		return err;
+	hdr = (const struct appif_shm_hdr *)px.ac.shm;
+	px.ip = hdr->local_ip;
+	px.mask = hdr->prefix_len ? htonl(~0u << (32 - hdr->prefix_len)) : 0;
+	px.gateway = hdr->gateway;
+	px.sh_size = sizeof(struct px_shared) + px.max_socks * sizeof(struct px_sock) +
+		     (size_t)PX_PROCS * px.max_socks * sizeof(uint16_t);
+	/* MAP_SHARED: a forked child sees and updates the same sockets. */
+	px.sh = mmap(NULL, px.sh_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	px.sfd = malloc(px.max_socks * sizeof(*px.sfd));
+	if (px.sh == MAP_FAILED || !px.sfd) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < px.max_socks; i++)
+		px.sfd[i] = -1;
+	px.byproc = (uint16_t *)(px.sh->socks + px.max_socks);
+	px.slot = 0;
+	px.sh->procs[0] = (struct px_proc){ .pid = getpid(), .used = 1,
+					    .start = px_proc_start(getpid()) };
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&px.sh->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	px.pid = getpid();
+	__atomic_store_n(&px.up, true, __ATOMIC_RELEASE);
+	return 0;
+fail:
+	if (px.sh != MAP_FAILED && px.sh)
+		munmap(px.sh, px.sh_size);
+	px.sh = NULL;
+	free(px.sfd);
+	px.sfd = NULL;
+	appif_client_close(&px.ac);
+	return err;
+}
+
+int px_ctx_get(void)
+{
+	static int open_err;
+
+	if (__atomic_load_n(&px.up, __ATOMIC_ACQUIRE))
+		return 0;
+	if (px.failed)
+		return open_err;
+	pthread_mutex_lock(&open_mu);
+	if (!px.up && !px.failed) {
+		open_err = ctx_open();
+		if (open_err) {
+			const char *fb = getenv("FLEXTOE_FALLBACK");
+
+			px.failed = true;
+			/* flextoe-run already said it once when it started */
+			if (!fb || strcmp(fb, "kernel"))
+				fprintf(stderr, "libflextoe-posix: no flextoe engine (%s); sockets "
+					"use the kernel\n", strerror(-open_err));
+		}
+	}
+	pthread_mutex_unlock(&open_mu);
+	return px.up ? 0 : open_err;
+}
+
+bool px_engine_route(uint32_t local, uint32_t remote)
+{
+	uint32_t r = ntohl(remote);
+
+	if (!px.up)
+		return false;
+	if ((r >> 24) == 127 || remote == INADDR_ANY || remote == INADDR_BROADCAST ||
+	    (r >> 28) == 0xe)
+		return false;	/* loopback, unspecified, multicast: the kernel's */
+	if (remote == px.ip)
+		return false;	/* the engine cannot talk to itself */
+	if (local == px.ip)
+		return true;
+	if (local != INADDR_ANY)
+		return false;	/* bound to a kernel address */
+	/* On-link for the engine, or behind its gateway when
+	 * FLEXTOE_ROUTE=all says the engine's interface is the way out. */
+	if ((remote & px.mask) == (px.ip & px.mask))
+		return true;
+	if (px.gateway) {
+		const char *r = getenv("FLEXTOE_ROUTE");
+
+		return r && !strcmp(r, "all");
+	}
+	return false;
+}
+
+void px_lock(void)
+{
+	int r = pthread_mutex_lock(&px.sh->lock);
+
+	/* A process died holding it: the state is at worst a count off;
+	 * carry on rather than wedge every other process. */
+	if (r == EOWNERDEAD)
+		pthread_mutex_consistent(&px.sh->lock);
+}
+
+void px_unlock(void)
+{
+	pthread_mutex_unlock(&px.sh->lock);
+}
+
+void px_efd_kick(int fd)
+{
+	uint64_t one = 1;
+
+	if (px_real.write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return;	/* not an eventfd any more: nothing to wake */
+}
+
+void px_efd_drain(int fd)
+{
+	uint64_t v;
+
+	/* our eventfds are non-blocking */
+	if (px_real.read(fd, &v, sizeof(v)) < 0)
+		return;
+}
+
+static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r,
+		    uint64_t req)
+{
+	struct appif_cmd cmd = { .op = op, ._r = r, .handle = handle, .arg0 = a0, .arg1 = a1,
+				 .req = req };
+
+	while (appif_cmd_put(px.ac.shm, &px.ac.l, &px.sh->cmd_head, &cmd)) {
+		/* full: the engine is behind; let it run */
+		if (px.sh->dead)
+			return -ECONNRESET;
+		px_efd_kick(px.ac.efd_in);
+		px_unlock();
+		px_real.ppoll(NULL, 0, &(struct timespec){ 0, 1000000 }, NULL);
+		px_lock();
+	}
+	px_efd_kick(px.ac.efd_in);
+	return 0;
+}
+
+bool px_drain_once(int fd, bool *drained)
+{
+	if (*drained) {
+		*drained = false;
+		return false;
+	}
+	if (fd >= 0)
+		px_efd_drain(fd);
+	px_efd_drain(px.ac.efd_out);
+	*drained = true;
+	return true;
+}
+
+int px_cmd(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r)
+{
+	if (px.sh->dead)
+		return -ECONNRESET;
+	return cmd_push(op, handle, a0, a1, r, 0);
+}
+
+/* fd of this process that refers to socket s, or -1. */
+static int local_fd(uint32_t s)
+{
+	int fd = px.sfd[s];
+
+	if (fd >= 0 && px_sock_of(fd) == (int)s)
+		return fd;
+	for (unsigned int i = 0; i < px_fd_hi; i++)
+		if (px_fds[i].kind == FD_ENGINE && px_fds[i].sock == (int32_t)s) {
+			px.sfd[s] = (int)i;
+			return (int)i;
+		}
+	/* a socket being created here (listen/connect) before its fd is in
+	 * the table: px_call set sfd to its eventfd */
+	return fd >= 0 && px_sock_of(fd) < 0 ? fd : -1;
+}
+
+void px_signal(uint32_t s)
+{
+	struct px_sock *ps = &px.sh->socks[s];
+	int fd;
+
+	if (ps->kind == PK_PREACC || ps->kind == PK_FREE)
+		return;
+	/* Only sleepers in a level wait (a blocked call, poll) need their
+	 * socket's eventfd: an epoll has the context's event fd edge-
+	 * triggered and wakes on the engine's own write. */
+	if (!ps->nwait && !ps->npoll)
+		return;
+	fd = local_fd(s);
+	if (fd >= 0) {
+		px_efd_kick(fd);
+		return;
+	}
+	if (ps->refs && !ps->sig_pending) {
+		/* only another process holds it: leave it for that one */
+		ps->sig_pending = 1;
+		px.sh->npending++;
+	}
+}
+
+static void resolve_pending(void)
+{
+	for (uint32_t s = 0; s < px.max_socks && px.sh->npending; s++) {
+		struct px_sock *ps = &px.sh->socks[s];
+		int fd;
+
+		if (!ps->sig_pending)
+			continue;
+		if (!ps->refs || ps->kind == PK_FREE) {
+			ps->sig_pending = 0;
+			px.sh->npending--;
+			continue;
+		}
+		fd = local_fd(s);
+		if (fd < 0)
+			continue;
+		px_efd_kick(fd);
+		ps->sig_pending = 0;
+		px.sh->npending--;
+	}
+}
+
+/* The socket of an engine handle, if it is still the one we know. */
+static int sock_of(uint32_t h)
+{
+	uint32_t i = appif_handle_idx(h);
+
+	if (i >= px.max_socks || px.sh->socks[i].kind == PK_FREE || px.sh->socks[i].handle != h)
+		return -1;
+	return (int)i;
+}
+
+static void on_result(const struct appif_ev *ev)
+{
+	for (int k = 0; k < PX_NRESULTS; k++) {
+		struct px_result *r = &px.sh->res[k];
+
+		if (!r->used || r->done || r->req != ev->req)
+			continue;
+		r->res = ev->res;
+		r->done = 1;
+		if (ev->res >= 0 && r->kind != PK_FREE) {
+			uint32_t s = appif_handle_idx((uint32_t)ev->res);
+
+			if (s < px.max_socks) {
+				px_sock_install(s, (uint32_t)ev->res, r->kind);
+				if (r->pid == px.pid)
+					px.sfd[s] = r->fd;
+			}
+		}
+		if (r->pid == px.pid)
+			px_efd_kick(r->fd);
+		else
+			px.sh->npending++, r->kind = 0xff;	/* woken by the pending scan */
+		return;
+	}
+}
+
+static void on_accept(const struct appif_ev *ev)
+{
+	uint32_t i = appif_handle_idx(ev->handle);
+	int l = sock_of(ev->arg0);
+	struct px_sock *ls, *n;
+
+	if (i >= px.max_socks)
+		return;
+	if (l < 0 || px.sh->socks[l].kind != PK_LISTEN) {
+		/* the listener is closed already: refuse the connection */
+		cmd_push(APPIF_OP_ABORT, ev->handle, 0, 0, 0, 0);
+		return;
+	}
+	ls = &px.sh->socks[l];
+	n = px_sock_install(i, ev->handle, PK_PREACC);
+	n->peer_ip = htonl(ev->arg1);
+	n->peer_port = htons((uint16_t)ev->res);
+	n->local_ip = px.ip;
+	n->local_port = htons((uint16_t)px_ssock(i)->local_port);
+	n->listener = l;
+	n->opts = ls->opts;	/* accepted sockets inherit the listener's options */
+	n->aq_next = -1;
+	if (ls->aq_tail >= 0)
+		px.sh->socks[ls->aq_tail].aq_next = (int32_t)i;
+	else
+		ls->aq_head = (int32_t)i;
+	ls->aq_tail = (int32_t)i;
+	ls->aq_len++;
+	ls->ev_seq++;
+	px_signal((uint32_t)l);
+}
+
+void px_pump(void)
+{
+	if (px.sh->npending || px.sh->reap_ns) {
+		int64_t now = px_now_ns();
+
+		/* at most once a second, and only in a family of processes */
+		if (px.sh->reap_ns && now >= px.sh->reap_ns) {
+			px.sh->reap_ns = now + 1000000000;
+			px_reap();
+		}
+	}
+	if (!px.sh->dead) {
+		struct appif_ev ev;
+
+		while (appif_ev_take(px.ac.shm, &px.ac.l, &px.sh->ev_tail, &ev)) {
+			struct px_sock *ps;
+			int s;
+
+			if (ev.type == APPIF_EV_RESULT) {
+				on_result(&ev);
+				continue;
+			}
+			if (ev.type == APPIF_EV_ACCEPT) {
+				on_accept(&ev);
+				continue;
+			}
+			s = sock_of(ev.handle);
+			if (s < 0)
+				continue;	/* closed meanwhile */
+			ps = &px.sh->socks[s];
+			/* clear before anyone looks at the ring: a later change
+			 * posts a new event */
+			if (ev.type == APPIF_EV_RX)
+				__atomic_store_n(&px_ssock((uint32_t)s)->rx_ev, 0, __ATOMIC_SEQ_CST);
+			else if (ev.type == APPIF_EV_TX)
+				__atomic_store_n(&px_ssock((uint32_t)s)->tx_ev, 0, __ATOMIC_SEQ_CST);
+			ps->ev_seq++;
+			if (ev.type == APPIF_EV_TX && !ps->want_out)
+				continue;	/* nobody waits for space */
+			if (ev.type == APPIF_EV_TX)
+				ps->want_out = 0;
+			if (ps->kind == PK_PREACC && px.sh->socks[ps->listener].kind == PK_LISTEN)
+				px.sh->socks[ps->listener].ev_seq++;
+			px_signal((uint32_t)s);
+		}
+	}
+	if (px.sh->npending) {
+		for (int k = 0; k < PX_NRESULTS; k++) {
+			struct px_result *res = &px.sh->res[k];
+
+			if (res->used && res->done && res->kind == 0xff && res->pid == px.pid) {
+				px_efd_kick(res->fd);
+				res->kind = 0;
+				px.sh->npending--;
+			}
+		}
+		resolve_pending();
+		/* what is left needs another process: pass the wake-up on */
+		if (px.sh->npending)
+			px_efd_kick(px.ac.efd_out);
+	}
+}
+
+int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, uint8_t kind,
+	    int efd)
+{
+	struct px_result *res = NULL;
+	int k, err, ret;
+
+	for (;;) {
+		if (px.sh->dead)
+			return -ECONNRESET;
+		for (k = 0; k < PX_NRESULTS && px.sh->res[k].used; k++)
+			;
+		if (k < PX_NRESULTS)
+			break;
+		/* 64 calls in flight: wait for one to finish */
+		px_unlock();
+		px_real.ppoll(NULL, 0, &(struct timespec){ 0, 1000000 }, NULL);
+		px_lock();
+	}
+	res = &px.sh->res[k];
+	memset(res, 0, sizeof(*res));
+	res->used = 1;
+	res->req = ++px.sh->req_seq;
+	res->pid = px.pid;
+	res->fd = efd;
+	res->kind = kind;
+	err = cmd_push(op, handle, a0, a1, r, res->req);
+	if (err) {
+		res->used = 0;
+		return err;
+	}
+	for (bool drained = false;;) {
+		px_pump();
+		if (res->done)
+			break;
+		if (px.sh->dead) {
+			res->used = 0;
+			return -ECONNRESET;
+		}
+		if (px_drain_once(efd, &drained))
+			continue;
+		px_unlock();
+		/* the answer comes quickly: not interruptible */
+		px_sleep(&(struct pollfd){ .fd = efd, .events = POLLIN }, 1, -1, NULL);
+		px_lock();
+	}
+	ret = res->res;
+	res->used = 0;
+	return ret;
+}
+
+void px_set_dead(void)
+{
+	if (px.sh->dead)
+		return;
+	px.sh->dead = 1;
+	for (uint32_t s = 0; s < px.max_socks; s++)
+		if (px.sh->socks[s].kind != PK_FREE)
+			px_signal(s);
+	for (int k = 0; k < PX_NRESULTS; k++)
+		if (px.sh->res[k].used && px.sh->res[k].pid == px.pid)
+			px_efd_kick(px.sh->res[k].fd);
+}
+
+int px_sleep(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigset_t *mask)
+{
+	struct pollfd stack[64], *p = stack;
+	struct timespec ts, *tsp = NULL;
+	unsigned int m = n, ictx = ~0u, ictl = ~0u;
+	int r, ready = 0;
+
+	if (n + 2 > sizeof(stack) / sizeof(stack[0])) {
+		p = malloc((n + 2) * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+	}
+	memcpy(p, fds, n * sizeof(*p));
+	if (px.up && !__atomic_load_n(&px.sh->dead, __ATOMIC_ACQUIRE)) {
+		if (!__atomic_load_n(&px.sh->npending, __ATOMIC_ACQUIRE)) {
+			ictx = m;
+			p[m++] = (struct pollfd){ .fd = px.ac.efd_out, .events = POLLIN };
+		} else if (timeout_ns < 0 || timeout_ns > PENDING_RECHECK_NS) {
+			timeout_ns = PENDING_RECHECK_NS;
+		}
+		ictl = m;
+		p[m++] = (struct pollfd){ .fd = px.ac.fd, .events = POLLIN };
+	}
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	r = px_real.ppoll(p, m, tsp, mask);
+	if (r < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		fds[i].revents = p[i].revents;
+		if (p[i].revents)
+			ready++;
+	}
+	if (ictl != ~0u && p[ictl].revents) {
+		px_lock();
+		px_set_dead();
+		px_unlock();
+	}
+	(void)ictx;
+	r = ready;
+out:
+	if (p != stack)
+		free(p);
+	return r;
+}

@@ -1,0 +1,511 @@
+/* socket.c - socket, bind, listen, accept, connect, shutdown, close and the names: which AF_INET stream sockets move to the engine, and how. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/posix/internal.h"
+
+int64_t px_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t px_deadline(const struct timeval *tv)
+{
+	if (!tv->tv_sec && !tv->tv_usec)
+		return -1;
+	return px_now_ns() + (int64_t)tv->tv_sec * 1000000000 + (int64_t)tv->tv_usec * 1000;
+}
+
+int64_t px_sock_deadline(uint32_t s, bool snd)
+{
+	struct timeval tv = px_opt_timeo(&px.sh->socks[s].opts, snd);
+
+	return px_deadline(&tv);
+}
+
+int px_block(int fd, int kfd, int64_t deadline, bool restartable)
+{
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = kfd, .events = POLLIN } };
+	int64_t t = -1;
+	int r;
+
+	if (deadline >= 0) {
+		t = deadline - px_now_ns();
+		if (t <= 0)
+			return -ETIMEDOUT;
+	}
+	px_sig_clear();
+	r = px_sleep(p, kfd >= 0 ? 2 : 1, t, NULL);
+	if (r == -EINTR) {
+		/* signal(7): socket calls restart under SA_RESTART, except
+		 * when the socket has a timeout */
+		if (restartable && deadline < 0 && px_sig_restart())
+			return 0;
+		return -EINTR;
+	}
+	return r < 0 ? r : 0;
+}
+
+int px_sock_err(uint32_t s, bool take)
+{
+	struct px_sock *ps = &px.sh->socks[s];
+	uint32_t f;
+	int e;
+
+	if (ps->err_taken)
+		return 0;
+	f = LOAD_ACQ(&px_ssock(s)->flags);
+	if (px.sh->dead)
+		e = -ECONNRESET;
+	else if (f & APPIF_SF_ERROR)
+		e = px_ssock(s)->err ? px_ssock(s)->err : -ECONNRESET;
+	else
+		return 0;
+	if (take)
+		ps->err_taken = 1;
+	return e;
+}
+
+int px_socket(int domain, int type, int proto)
+{
+	int fd = px_real.socket(domain, type, proto);
+	struct px_fd *f;
+
+	if (fd < 0)
+		return -errno;
+	if (domain != AF_INET || (type & 0xff) != SOCK_STREAM ||
+	    (proto != 0 && proto != IPPROTO_TCP) || px.failed)
+		return fd;
+	f = px_fd(fd);
+	if (f) {
+		px_fd_note(fd);
+		f->bound_engine = 0;
+		f->bound_port = 0;
+		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
+	}
+	return fd;
+}
+
+static uint16_t kernel_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (px_real.getsockname(fd, (struct sockaddr *)&sin, &len) || sin.sin_family != AF_INET)
+		return 0;
+	return sin.sin_port;
+}
+
+int px_bind(int fd, const struct sockaddr *a, socklen_t len)
+{
+	struct px_fd *f = px_fd(fd);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+	uint32_t ip;
+
+	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET)
+		return px_real.bind(fd, a, len) ? -errno : 0;
+	if (f->kind == FD_ENGINE)
+		return -EINVAL;
+	ip = sin->sin_addr.s_addr;
+	if (ip != INADDR_ANY && (ntohl(ip) >> 24) != 127)
+		px_ctx_get();	/* to know the engine's address */
+	if (px.up && ip == px.ip) {
+		/* the kernel does not have the engine's address: keep it */
+		if (f->bound_engine || kernel_port(fd))
+			return -EINVAL;
+		f->bound_port = sin->sin_port;
+		if (!f->bound_port) {
+			/* an ephemeral port: one the kernel has free */
+			struct sockaddr_in any = { .sin_family = AF_INET };
+
+			if (px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
+				return -errno;
+			f->bound_port = kernel_port(fd);
+		}
+		f->bound_engine = 1;
+		return 0;
+	}
+	if (px_real.bind(fd, a, len))
+		return -errno;
+	if (ip == INADDR_ANY)
+		f->bound_port = kernel_port(fd);
+	else
+		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);	/* the kernel's */
+	return 0;
+}
+
+/* What a kernel socket about to move to the engine keeps: its O_NONBLOCK,
+ * FD_CLOEXEC and options; and the eventfd that will take its place.
+ * Returns the eventfd, or -errno. */
+static int move_prepare(int fd, int *fl, int *cloexec, struct px_opts *opts)
+{
+	int efd;
+
+	*fl = px_real.fcntl(fd, F_GETFL);
+	*cloexec = px_real.fcntl(fd, F_GETFD) & FD_CLOEXEC;
+	px_opts_from_kernel(fd, opts);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	return efd < 0 ? -errno : efd;
+}
+
+/* Replace fd (a kernel socket) by efd, keeping its number and FD_CLOEXEC. */
+static int take_over(int fd, int efd, int cloexec)
+{
+	if (px_real.dup3(efd, fd, cloexec ? O_CLOEXEC : 0) < 0)
+		return -errno;
+	px_real.close(efd);
+	return 0;
+}
+
+int px_listen(int fd, int backlog)
+{
+	struct px_fd *f = px_fd(fd);
+	struct px_opts opts;
+	struct px_sock *ps;
+	uint16_t port;
+	int efd, kfd = -1, fl, cloexec, h, err;
+	int s;
+
+	s = px_sock_of(fd);
+	if (s >= 0) {
+		px_lock();
+		err = px.sh->socks[s].kind == PK_LISTEN ? 0 : -EINVAL;
+		if (!err && backlog > 0)
+			px.sh->socks[s].backlog = (uint32_t)backlog;
+		px_unlock();
+		return err;
+	}
+	if (!f || f->kind != FD_CAND || px_ctx_get())
+		return px_real.listen(fd, backlog) ? -errno : 0;
+	if (!f->bound_engine) {
+		/* 0.0.0.0: the kernel listens too, for loopback */
+		if (px_real.listen(fd, backlog))
+			return -errno;
+		port = kernel_port(fd);
+	} else {
+		port = f->bound_port;
+	}
+	if (backlog <= 0 || backlog > 4096)
+		backlog = backlog <= 0 ? 1 : 4096;
+	efd = move_prepare(fd, &fl, &cloexec, &opts);
+	if (efd < 0)
+		return efd;
+	if (!f->bound_engine) {
+		kfd = px_real.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (kfd < 0 || px_real.fcntl(kfd, F_SETFL, O_NONBLOCK)) {
+			err = -errno;
+			px_real.close(efd);
+			if (kfd >= 0)
+				px_real.close(kfd);
+			return err;
+		}
+	}
+	px_lock();
+	h = px_call(APPIF_OP_LISTEN, 0, ntohs(port), (uint32_t)backlog, 0, PK_LISTEN, efd);
+	if (h < 0)
+		goto fail;
+	s = (int)appif_handle_idx((uint32_t)h);
+	err = take_over(fd, efd, cloexec);
+	if (err) {
+		px_sock_release((uint32_t)s);
+		h = err;
+		goto fail;
+	}
+	ps = &px.sh->socks[s];
+	ps->kfd = kfd;
+	ps->any_bound = kfd >= 0;
+	ps->local_ip = f->bound_engine ? px.ip : INADDR_ANY;
+	ps->local_port = port;
+	ps->nonblock = !!(fl & O_NONBLOCK);
+	ps->backlog = (uint32_t)backlog;
+	ps->opts = opts;
+	px_fd_attach(fd, (uint32_t)s);
+	px_unlock();
+	return 0;
+fail:
+	px_unlock();
+	px_real.close(efd);
+	if (kfd >= 0)
+		px_real.close(kfd);
+	return h;
+}
+
+/* Wait for connect()'s handshake on socket s (lock held). */
+static int connect_wait(int fd, uint32_t s)
+{
+	struct px_sock *ps = &px.sh->socks[s];
+	int64_t deadline = px_sock_deadline(s, true);
+	int r;
+
+	for (bool drained = false;;) {
+		uint32_t fl;
+
+		px_pump();
+		fl = LOAD_ACQ(&px_ssock(s)->flags);
+		if ((fl & APPIF_SF_ERROR) || px.sh->dead) {
+			ps->connecting = 0;
+			r = px_sock_err(s, true);
+			return r ? r : -ECONNREFUSED;
+		}
+		if (fl & APPIF_SF_CONNECTED) {
+			ps->connecting = 0;
+			return 0;
+		}
+		if (ps->nonblock)
+			return -EALREADY;
+		if (px_drain_once(fd, &drained))
+			continue;
+		ps->nwait++;
+		px_unlock();
+		r = px_block(fd, -1, deadline, true);
+		px_lock();
+		ps->nwait--;
+		if (r == -ETIMEDOUT)
+			return -EINPROGRESS;	/* connect(2): timed out, still going */
+		if (r)
+			return r;
+	}
+}
+
+int px_connect(int fd, const struct sockaddr *a, socklen_t len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+	struct px_fd *f = px_fd(fd);
+	struct px_opts opts;
+	struct px_sock *ps;
+	uint32_t local;
+	int s = px_sock_of(fd), efd, fl, cloexec, h, err;
+
+	if (s >= 0) {
+		px_lock();
+		ps = &px.sh->socks[s];
+		if (ps->kind != PK_CONN)
+			err = -EISCONN;
+		else if (ps->connecting)
+			err = connect_wait(fd, (uint32_t)s);
+		else
+			err = -EISCONN;
+		px_unlock();
+		return err;
+	}
+	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
+	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get())
+		return px_real.connect(fd, a, len) ? -errno : 0;
+	local = f->bound_engine ? px.ip : INADDR_ANY;
+	if (!px_engine_route(local, sin->sin_addr.s_addr)) {
+		if (f->bound_engine)
+			return -ENETUNREACH;	/* the engine does not reach it */
+		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);
+		return px_real.connect(fd, a, len) ? -errno : 0;
+	}
+	if (!sin->sin_port)
+		return -ECONNREFUSED;	/* as Linux, for port 0 */
+	efd = move_prepare(fd, &fl, &cloexec, &opts);
+	if (efd < 0)
+		return efd;
+	px_lock();
+	h = px_call(APPIF_OP_CONNECT, 0, sin->sin_addr.s_addr, ntohs(sin->sin_port),
+		    ntohs(f->bound_port), PK_CONN, efd);
+	if (h < 0) {
+		px_unlock();
+		px_real.close(efd);
+		return h == -ENOSPC ? -EADDRNOTAVAIL : h;
+	}
+	s = (int)appif_handle_idx((uint32_t)h);
+	err = take_over(fd, efd, cloexec);
+	if (err) {
+		px_sock_release((uint32_t)s);
+		px_unlock();
+		px_real.close(efd);
+		return err;
+	}
+	ps = &px.sh->socks[s];
+	ps->peer_ip = sin->sin_addr.s_addr;
+	ps->peer_port = sin->sin_port;
+	ps->local_ip = px.ip;
+	ps->local_port = htons((uint16_t)px_ssock((uint32_t)s)->local_port);
+	ps->nonblock = !!(fl & O_NONBLOCK);
+	ps->opts = opts;
+	ps->connecting = 1;
+	px_fd_attach(fd, (uint32_t)s);
+	err = ps->nonblock ? -EINPROGRESS : connect_wait(fd, (uint32_t)s);
+	px_unlock();
+	return err;
+}
+
+static void put_addr(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = ip, .sin_port = port };
+	socklen_t n;
+
+	if (!a || !len)
+		return;
+	n = *len < sizeof(sin) ? *len : (socklen_t)sizeof(sin);
+	memcpy(a, &sin, n);
+	*len = sizeof(sin);
+}
+
+int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
+{
+	int s = px_sock_of(fd), r;
+	struct px_sock *ps;
+	int64_t deadline;
+
+	if (s < 0)
+		return (r = px_real.accept4(fd, a, alen, flags)) < 0 ? -errno : r;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (a && (!alen || (int)*alen < 0))
+		return -EINVAL;
+	px_lock();
+	ps = &px.sh->socks[s];
+	if (ps->kind != PK_LISTEN) {
+		px_unlock();
+		return -EINVAL;
+	}
+	deadline = px_sock_deadline((uint32_t)s, false);
+	for (bool drained = false;;) {
+		px_pump();
+		if (px.sh->dead) {
+			px_unlock();
+			return -ECONNABORTED;
+		}
+		if (ps->aq_len) {
+			int32_t n = ps->aq_head;
+			struct px_sock *cn = &px.sh->socks[n];
+			int nfd = eventfd(0, EFD_NONBLOCK | (flags & SOCK_CLOEXEC ? EFD_CLOEXEC : 0));
+
+			if (nfd < 0) {
+				r = -errno;	/* EMFILE: the connection stays queued */
+				px_unlock();
+				return r;
+			}
+			ps->aq_head = cn->aq_next;
+			if (ps->aq_head < 0)
+				ps->aq_tail = -1;
+			ps->aq_len--;
+			cn->kind = PK_CONN;
+			cn->nonblock = !!(flags & SOCK_NONBLOCK);
+			px_fd_attach(nfd, (uint32_t)n);
+			if (ps->aq_len && ps->nwait)
+				px_efd_kick(fd);	/* more for the next waiter */
+			put_addr(a, alen, cn->peer_ip, cn->peer_port);
+			px_unlock();
+			return nfd;
+		}
+		if (ps->kfd >= 0) {
+			int kfd = ps->kfd;
+
+			px_unlock();
+			r = px_real.accept4(kfd, a, alen, flags);
+			if (r >= 0)
+				return r;	/* over loopback: a kernel socket */
+			if (errno != EAGAIN)
+				return -errno;
+			px_lock();
+		}
+		if (ps->nonblock) {
+			px_unlock();
+			return -EAGAIN;
+		}
+		if (px_drain_once(fd, &drained))
+			continue;
+		ps->nwait++;
+		px_unlock();
+		r = px_block(fd, ps->kfd, deadline, true);
+		px_lock();
+		ps->nwait--;
+		if (r) {
+			px_unlock();
+			return r == -ETIMEDOUT ? -EAGAIN : r;
+		}
+	}
+}
+
+int px_shutdown(int fd, int how)
+{
+	int s = px_sock_of(fd), err = 0;
+	struct px_sock *ps;
+
+	if (s < 0)
+		return px_real.shutdown(fd, how) ? -errno : 0;
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	px_lock();
+	ps = &px.sh->socks[s];
+	if (ps->kind != PK_CONN ||
+	    (ps->connecting && !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED))) {
+		err = -ENOTCONN;
+	} else {
+		if (how != SHUT_WR)
+			ps->shut_rd = 1;
+		if (how != SHUT_RD && !ps->shut_wr) {
+			ps->shut_wr = 1;
+			err = px_cmd(APPIF_OP_SHUTDOWN, ps->handle, 2 /* FTOE_SHUT_WR */, 0, 0);
+			if (err == -ECONNRESET)
+				err = 0;	/* nothing left to shut */
+		}
+		ps->ev_seq++;
+		px_signal((uint32_t)s);	/* blocked readers see the end now */
+	}
+	px_unlock();
+	return err;
+}
+
+int px_close(int fd)
+{
+	struct px_fd *f = px_fd(fd);
+
+	if (px.up && (fd == px.ac.fd || fd == px.ac.efd_in || fd == px.ac.efd_out))
+		return 0;	/* the context's own: keep it (the app thinks it closed it) */
+	if (f && f->kind == FD_ENGINE) {
+		px_lock();
+		px_fd_detach(fd);
+		px_unlock();
+	}
+	if (f && f->kind != FD_NONE)
+		px_fd_forget(fd);
+	else if (f && px.up)
+		px_epoll_fd_closed(fd);
+	return px_real.close(fd) ? -errno : 0;
+}
+
+int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer)
+{
+	struct px_fd *f = px_fd(fd);
+	int s = px_sock_of(fd), err = 0;
+	struct px_sock *ps;
+
+	if (s < 0) {
+		if (f && f->kind == FD_CAND && f->bound_engine && !peer) {
+			if (!a || !len)
+				return -EFAULT;
+			put_addr(a, len, px.ip, f->bound_port);
+			return 0;
+		}
+		return (peer ? px_real.getpeername(fd, a, len) : px_real.getsockname(fd, a, len)) ?
+			-errno : 0;
+	}
+	if (!a || !len)
+		return -EFAULT;
+	if ((int)*len < 0)
+		return -EINVAL;
+	px_lock();
+	ps = &px.sh->socks[s];
+	if (!peer)
+		put_addr(a, len, ps->local_ip, ps->local_port);
+	else if (ps->kind != PK_CONN || (ps->connecting &&
+		 !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
+		err = -ENOTCONN;
+	else
+		put_addr(a, len, ps->peer_ip, ps->peer_port);
+	px_unlock();
+	return err;
+}

@@ -1,0 +1,219 @@
+/* test_fdtab.c - libflextoe-posix's fd table against a simulated engine context: references from dup, close and fork, the last one closes (or with SO_LINGER 0 resets) the connection, a closing listener refuses what it did not accept. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/unit/lib/posix/sim_ctx.h"
+#include "tests/unit/test.h"
+
+/* The ops of the commands queued since the last call, in order. */
+static int cmds(uint16_t *ops, int max)
+{
+	struct appif_cmd c;
+	int n = 0;
+
+	while (n < max && sim_cmd_next(&c))
+		ops[n++] = c.op;
+	return n;
+}
+
+START_TEST(fdtab_last_close_closes)
+{
+	uint16_t ops[8];
+	int fd, d;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(3, PK_CONN);
+	ck_assert_int_eq(px_sock_of(fd), 3);
+	d = px_real.dup(fd);
+	px_lock();
+	px_fd_attach(d, 3);
+	ck_assert_uint_eq(px.sh->socks[3].refs, 2);
+	px_fd_detach(fd);
+	px_unlock();
+	ck_assert_int_eq(px_sock_of(fd), -1);
+	ck_assert_int_eq(cmds(ops, 8), 0);	/* a dup still refers to it */
+	ck_assert_int_eq(px.sh->socks[3].kind, PK_CONN);
+	px_lock();
+	px_fd_detach(d);
+	px_unlock();
+	ck_assert_int_eq(cmds(ops, 8), 1);
+	ck_assert_uint_eq(ops[0], APPIF_OP_CLOSE);
+	ck_assert_int_eq(px.sh->socks[3].kind, PK_FREE);
+}
+END_TEST
+
+START_TEST(fdtab_linger_zero_resets)
+{
+	struct linger lg = { 1, 0 };
+	uint16_t ops[8];
+	int fd;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(2, PK_CONN);
+	ck_assert_int_eq(px_setsockopt(2, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	px_lock();
+	px_fd_detach(fd);
+	px_unlock();
+	ck_assert_int_eq(cmds(ops, 8), 1);
+	ck_assert_uint_eq(ops[0], APPIF_OP_ABORT);
+}
+END_TEST
+
+START_TEST(fdtab_listener_close_refuses_queue)
+{
+	uint16_t ops[8];
+	int l;
+
+	sim_ctx_up(16, 4096);
+	l = sim_sock(1, PK_LISTEN);
+	/* two connections the engine accepted, not yet the application */
+	sim_post(APPIF_EV_ACCEPT, (1u << 16) | 5, 4000, px.sh->socks[1].handle, 0x0a000002);
+	sim_post(APPIF_EV_ACCEPT, (1u << 16) | 6, 4001, px.sh->socks[1].handle, 0x0a000002);
+	px_lock();
+	px_pump();
+	ck_assert_uint_eq(px.sh->socks[1].aq_len, 2);
+	ck_assert_int_eq(px.sh->socks[5].kind, PK_PREACC);
+	ck_assert_uint_eq(px_sock_revents(1) & POLLIN, POLLIN);
+	px_fd_detach(l);
+	px_unlock();
+	ck_assert_int_eq(cmds(ops, 8), 3);
+	ck_assert_uint_eq(ops[0], APPIF_OP_ABORT);
+	ck_assert_uint_eq(ops[1], APPIF_OP_ABORT);
+	ck_assert_uint_eq(ops[2], APPIF_OP_CLOSE);
+}
+END_TEST
+
+/* An accept event for a listener the application closed: refused. */
+START_TEST(fdtab_accept_for_closed_listener)
+{
+	uint16_t ops[8];
+
+	sim_ctx_up(16, 4096);
+	sim_post(APPIF_EV_ACCEPT, (1u << 16) | 5, 4000, (1u << 16) | 9, 0x0a000002);
+	px_lock();
+	px_pump();
+	px_unlock();
+	ck_assert_int_eq(cmds(ops, 8), 1);
+	ck_assert_uint_eq(ops[0], APPIF_OP_ABORT);
+}
+END_TEST
+
+/* fork: the child's references come with it; the parent's close leaves
+ * the connection to the child, the child's exit ends it. */
+START_TEST(fdtab_fork_references)
+{
+	uint16_t ops[8];
+	int fd, st;
+	pid_t pid;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(4, PK_CONN);
+	pid = px_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* the child waits for the parent's close, then exits */
+		usleep(100000);
+		px_exit_release();
+		_exit(0);
+	}
+	px_lock();
+	ck_assert_uint_eq(px.sh->socks[4].refs, 2);
+	px_fd_detach(fd);
+	px_unlock();
+	ck_assert_int_eq(cmds(ops, 8), 0);
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && !WEXITSTATUS(st));
+	ck_assert_uint_eq(px.sh->socks[4].refs, 0);
+	ck_assert_int_eq(cmds(ops, 8), 1);
+	ck_assert_uint_eq(ops[0], APPIF_OP_CLOSE);
+}
+END_TEST
+
+/* A child killed before it could close (SIGKILL): the reaper gives its
+ * references back, so the parent's close ends the connection after all. */
+START_TEST(fdtab_reap_killed_child)
+{
+	uint16_t ops[8];
+	int fd, st;
+	pid_t pid;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(4, PK_CONN);
+	pid = px_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		pause();
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	px_lock();
+	px_fd_detach(fd);
+	ck_assert_uint_eq(px.sh->socks[4].refs, 1);	/* the dead child's */
+	ck_assert_int_eq(cmds(ops, 8), 0);
+	px_reap();
+	px_unlock();
+	ck_assert_uint_eq(px.sh->socks[4].refs, 0);
+	ck_assert_int_eq(cmds(ops, 8), 1);
+	ck_assert_uint_eq(ops[0], APPIF_OP_CLOSE);
+}
+END_TEST
+
+/* A live child keeps its references through the reaper. */
+START_TEST(fdtab_reap_keeps_live_child)
+{
+	int fd, st;
+	pid_t pid;
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(4, PK_CONN);
+	pid = px_fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		pause();
+	px_lock();
+	px_fd_detach(fd);
+	px_reap();
+	ck_assert_uint_eq(px.sh->socks[4].refs, 1);
+	ck_assert_int_eq(px.sh->socks[4].kind, PK_CONN);
+	px_unlock();
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+END_TEST
+
+/* exec: close-on-exec fds let go, the others keep their reference. */
+START_TEST(fdtab_exec_drops_cloexec)
+{
+	int a, b;
+
+	sim_ctx_up(16, 4096);
+	a = sim_sock(2, PK_CONN);
+	b = sim_sock(3, PK_CONN);
+	px_real.fcntl(a, F_SETFD, FD_CLOEXEC);
+	px_real.fcntl(b, F_SETFD, 0);
+	px_exec_prepare();
+	ck_assert_uint_eq(px.sh->socks[2].refs, 0);
+	ck_assert_int_eq(px.sh->socks[2].kind, PK_FREE);
+	ck_assert_uint_eq(px.sh->socks[3].refs, 1);
+}
+END_TEST
+
+static Suite *posix_fdtab_suite(void)
+{
+	Suite *s = suite_create("posix_fdtab");
+	TCase *tc = tcase_create("simulated_engine");
+
+	tcase_add_test(tc, fdtab_last_close_closes);
+	tcase_add_test(tc, fdtab_linger_zero_resets);
+	tcase_add_test(tc, fdtab_listener_close_refuses_queue);
+	tcase_add_test(tc, fdtab_accept_for_closed_listener);
+	tcase_add_test(tc, fdtab_fork_references);
+	tcase_add_test(tc, fdtab_exec_drops_cloexec);
+	tcase_add_test(tc, fdtab_reap_killed_child);
+	tcase_add_test(tc, fdtab_reap_keeps_live_child);
+	suite_add_tcase(s, tc);
+	return s;
+}
+FTOE_TEST_SUITE(posix_fdtab_suite)
