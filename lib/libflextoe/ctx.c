@@ -127,24 +127,13 @@ void ctx_mark(struct ftoe_ctx *c, int s, uint32_t ev)
 	}
 }
 
-/* The doorbell, after a command was published: only when the engine
- * may be asleep (appif_ring.polling 0, docs/api.md "Doorbells"), and
- * once per sleep: we leave APPIF_POLLING_RUNG, so the commands that follow
- * before it wakes (a send's TX, then its RXDONE) do not ring again.  The
- * fence orders our head store before the load of the flag, as the
- * engine's orders its clearing of the flag before its last look at head. */
+/* The doorbell, after a command was published: only when the engine may
+ * be asleep, once per sleep (appif_doorbell_needed). */
 static void kick(struct ftoe_ctx *c)
 {
-	struct appif_ring *r = (struct appif_ring *)(c->shm + c->l.cmd_ring);
-	uint32_t idle = 0;
 	uint64_t one = 1;
 
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&r->polling, __ATOMIC_RELAXED))
-		return;
-	/* fails when the engine just woke up (1): it looks at head anyway */
-	if (!__atomic_compare_exchange_n(&r->polling, &idle, APPIF_POLLING_RUNG, false,
-					 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+	if (!appif_doorbell_needed(c->shm, &c->l))
 		return;
 	if (write(c->efd_in, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		c->dead = true;
