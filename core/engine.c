@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/control/conn.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
+#include "core/slowpath.h"
 #include "core/tcp_seq.h"
 
 #define DEF_MAX_CONNS   4096u
@@ -134,25 +134,99 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	return 0;
 }
 
-void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
-		    const uint16_t lens[], unsigned int n)
+/*
+ * The stages stop where the control plane must run before they go on
+ * (core/slowpath.h): pre-processing after a frame it queued (the next
+ * frame's lookup must see what the control plane made of it), post-
+ * processing after an item whose rest waits for it.  The engine then
+ * drains the queue and resumes them.  An empty queue after a stage means
+ * it did not stop, so the fast path pays one test per stage; the rest is
+ * out of line.
+ */
+static __attribute__((noinline)) unsigned int
+rx_preproc_slow(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+		const struct flextoe_md *const mds[], unsigned int m, unsigned int done,
+		struct ftoe_rx_item *items, unsigned int k)
+{
+	while (e->sp.n) {
+		ftoe_sp_drain_from(e, &e->sp, 0);
+		if (done == m)
+			break;
+		/* go on after the frame it stopped at */
+		m -= done;
+		frames += done;
+		lens += done;
+		if (mds)
+			mds += done;
+		done = m;
+		k += ftoe_preproc(e, frames, lens, mds, m, items + k, &done);
+	}
+	return k;
+}
+
+static __attribute__((noinline)) void
+rx_postproc_slow(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n,
+		 unsigned int done)
+{
+	ftoe_sp_drain_from(e, &e->sp, 0);
+	while (done < n) {
+		done = ftoe_postproc_rx(e, items, n, done);
+		ftoe_sp_drain(e, &e->sp);
+	}
+}
+
+/* Protocol, rx-post hook and post-processing over n fast-path items. */
+static inline __attribute__((always_inline)) void
+rx_stages(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
+{
+	unsigned int done;
+
+	if (!n)
+		return;
+	ftoe_proto_rx(e, items, n);
+	if (e->cfg.hooks)
+		ftoe_proto_rx_post_hook(e, items, n);
+	done = ftoe_postproc_rx(e, items, n, 0);
+	if (e->sp.n)
+		rx_postproc_slow(e, items, n, done);
+}
+
+static inline __attribute__((always_inline)) void
+engine_rx(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+	  const struct flextoe_md *const mds[], unsigned int n)
 {
 	struct ftoe_rx_item items[FTOE_RX_BATCH];
 
-	(void)q;
 	eng_now(e);
 	while (n) {
-		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, k;
+		unsigned int m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n, k, used = m;
 
-		k = ftoe_preproc(e, frames, lens, m, items);
-		ftoe_proto_rx(e, items, k);
-		ftoe_proto_rx_post_hook(e, items, k);
-		ftoe_postproc_rx(e, items, k);
+		k = ftoe_preproc(e, frames, lens, mds, m, items, &used);
+		if (e->sp.n)
+			k = rx_preproc_slow(e, frames, lens, mds, m, used, items, k);
+		rx_stages(e, items, k);
 		frames += m;
 		lens += m;
+		if (mds)
+			mds += m;
 		n -= m;
 	}
 	ftoe_sock_deliver_events(e);
+}
+
+void ftoe_engine_rx(struct ftoe_engine *e, unsigned int q, void *const frames[],
+		    const uint16_t lens[], unsigned int n)
+{
+	(void)q;
+	engine_rx(e, frames, lens, NULL, n);
+}
+
+void ftoe_engine_rx_md(struct ftoe_engine *e, unsigned int q, void *const frames[],
+		       const uint16_t lens[], const struct flextoe_md *const mds[],
+		       unsigned int n)
+{
+	(void)q;
+	engine_rx(e, frames, lens, mds, n);
 }
 
 uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
@@ -163,8 +237,12 @@ uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
 
 	(void)q;
 	eng_now(e);
-	ftoe_timers_run(e);
-	ftoe_sock_deliver_events(e);
+	/* (both calls return at once when nothing is due: test here, as
+	 * this runs after every rx) */
+	if (e->now >= e->next_timer)
+		ftoe_timers_run(e);
+	if (e->evq_len)
+		ftoe_sock_deliver_events(e);
 	/* A bounded number of batches, so rx is not starved. */
 	do {
 		uint64_t full = e->st.tx_ring_full;
@@ -174,7 +252,8 @@ uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
 		if (e->st.tx_ring_full != full)
 			break; /* the backend's ring is full: retry next poll */
 	} while (n == FTOE_TX_BATCH && ++rounds < 8);
-	ftoe_sock_deliver_events(e);
+	if (e->evq_len)
+		ftoe_sock_deliver_events(e);
 
 	if (e->act_head != FTOE_NO_FLOW && n == FTOE_TX_BATCH)
 		return 0; /* more to send right away */
@@ -199,18 +278,9 @@ void ftoe_engine_get_stats(const struct ftoe_engine *e, struct ftoe_engine_stats
 }
 
 void ftoe_engine_rx_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
-			    struct ftoe_rx_item *it)
+			    const struct flextoe_md *md, struct ftoe_rx_item *it)
 {
-	ftoe_preproc_prepare(e, frame, len, it);
-}
-
-static void rx_run(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int n)
-{
-	if (!n)
-		return;
-	ftoe_proto_rx(e, items, n);
-	ftoe_proto_rx_post_hook(e, items, n);
-	ftoe_postproc_rx(e, items, n);
+	ftoe_preproc_prepare(e, frame, len, md, it);
 }
 
 /* Runs of consecutive fast-path items go through the stages as one batch;
@@ -226,15 +296,16 @@ void ftoe_engine_rx_items(struct ftoe_engine *e, unsigned int q, struct ftoe_rx_
 	for (unsigned int i = 0; i < n; i++) {
 		if (ftoe_preproc_claim(e, &items[i])) {
 			if (i + 1 - start == FTOE_RX_BATCH) {
-				rx_run(e, items + start, i + 1 - start);
+				rx_stages(e, items + start, i + 1 - start);
 				start = i + 1;
 			}
 			continue;
 		}
-		rx_run(e, items + start, i - start);
+		rx_stages(e, items + start, i - start);
 		ftoe_preproc_divert(e, &items[i]);
+		ftoe_sp_drain(e, &e->sp);
 		start = i + 1;
 	}
-	rx_run(e, items + start, n - start);
+	rx_stages(e, items + start, n - start);
 	ftoe_sock_deliver_events(e);
 }

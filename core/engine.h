@@ -78,17 +78,6 @@ struct ftoe_engine_cfg {
 #define FTOE_ENG_F_NO_TS     (1u << 1)	/* do not offer timestamps */
 #define FTOE_ENG_F_NO_ECN    (1u << 2)	/* do not offer/accept ECN */
 #define FTOE_ENG_F_NO_COOKIES (1u << 3)	/* drop SYNs on a full backlog instead */
-/* The frames given to ftoe_engine_rx carry the rx-pre hook's struct
- * flextoe_md (include/flextoe/bpf.h) in the 64 bytes right in front of the
- * Ethernet header, written when the hook's programs passed the frame (the
- * x86 backend's umem headroom).  The control plane reads the classify
- * result there (app_ctx with FLEXTOE_MDF_CLASS) to pick the listener of a
- * port several application contexts share; it only trusts it while the
- * rx-pre hook has programs and when md.hook, md.size and a fresh
- * md.tstamp_ns say it belongs to this frame.  The backend writes md.size 0
- * in front of every frame that skipped the hook, so an md left in a
- * reused buffer is never taken for a later frame's. */
-#define FTOE_ENG_F_RX_MD     (1u << 4)
 
 /* Provided by the core (core/engine.c and the stages). */
 int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,
@@ -99,17 +88,28 @@ void ftoe_engine_destroy(struct ftoe_engine *eng);
  * frames are only borrowed for the duration of the call. */
 void ftoe_engine_rx(struct ftoe_engine *eng, unsigned int q, void *const frames[],
 		    const uint16_t lens[], unsigned int n);
+/* The same with the rx-pre hook's record of each frame (struct flextoe_md,
+ * include/flextoe/bpf.h): mds[i] for frames[i], NULL for a frame the hook's
+ * programs did not see (mds NULL: none did).  The control plane takes
+ * classify's app_ctx (FLEXTOE_MDF_CLASS: the listener of a port several
+ * application contexts share) and vlan_strip's tags (answers go back on
+ * the frame's VLAN) from it; the engine reads nothing in front of a frame.
+ * Borrowed for the call, like the frames. */
+void ftoe_engine_rx_md(struct ftoe_engine *eng, unsigned int q, void *const frames[],
+		       const uint16_t lens[], const struct flextoe_md *const mds[],
+		       unsigned int n);
 /* The same, split for a backend that spreads the stages over threads
  * (core/x86/pipe.c).  ftoe_engine_rx_prepare: the read-only part of
- * pre-processing (validation, checksums, flow lookup) for one frame, into
- * *it (struct ftoe_rx_item, core/pipeline.h); safe on any thread,
- * concurrently with the engine's.  ftoe_engine_rx_items: the stateful rest
+ * pre-processing (validation, checksums, flow lookup) for one frame and its
+ * rx-pre record md (NULL: none; kept by pointer, so it must live as long
+ * as the frame), into *it (struct ftoe_rx_item, core/pipeline.h); safe on
+ * any thread, concurrently with the engine's.  ftoe_engine_rx_items: the stateful rest
  * (protocol, rx-post hook, post-processing; the control plane for SYN,
  * RST, unknown flows) on the engine's thread, strictly in the order given;
  * the frames must stay valid until it returns. */
 struct ftoe_rx_item;
 void ftoe_engine_rx_prepare(const struct ftoe_engine *eng, void *frame, uint16_t len,
-			    struct ftoe_rx_item *it);
+			    const struct flextoe_md *md, struct ftoe_rx_item *it);
 void ftoe_engine_rx_items(struct ftoe_engine *eng, unsigned int q, struct ftoe_rx_item *items,
 			  unsigned int n);
 /* Run timers and transmit what is scheduled on queue q; returns the ns

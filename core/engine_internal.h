@@ -5,11 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/control/dctcp.h"
-#include "core/control/rto.h"
+#include "core/control/dctcp.h"	/* flow_ctl.dctcp (the one control header left here) */
 #include "core/engine.h"
 #include "core/flow_state.h"
 #include "core/flow_table.h"
+#include "core/rto.h"
+#include "core/slowpath.h"
 #include "core/socket.h"
 
 /*
@@ -112,6 +113,8 @@ struct ftoe_listener {
 #define FTOE_NO_FLOW UINT32_MAX
 #define FTOE_RX_BATCH 32
 #define FTOE_TX_BATCH 32
+_Static_assert(FTOE_SP_CAP >= 2 * FTOE_RX_BATCH + 1 + 3,
+	       "the slow-path queue holds a whole batch's entries (core/slowpath.h)");
 
 #define FTOE_FLOW_CACHE 256	/* power of two */
 
@@ -164,6 +167,9 @@ struct ftoe_engine {
 	uint64_t chal_epoch;
 	uint32_t chal_count;
 
+	/* work the stages handed to the control plane (core/slowpath.h) */
+	struct ftoe_sp_queue sp;
+
 	uint8_t *frame;		/* scratch frame for transmission */
 	uint32_t frame_size;
 	struct ftoe_engine_stats st;
@@ -185,18 +191,51 @@ static inline uint64_t eng_now(struct ftoe_engine *e)
 	return e->now;
 }
 
-/* Timers (core/control/timers.c). */
-void ftoe_timer_set(struct ftoe_engine *e, uint32_t id, enum ftoe_timer t, uint64_t deadline);
+/* Per-flow deadlines: the stages and the control plane arm and stop them
+ * (RFC 6298 5.1-5.3, delayed ACK); the control plane runs them when they
+ * pass (ftoe_timers_run, core/control/timers.c).  The engine keeps the
+ * earliest armed deadline (next_timer, possibly stale-early). */
+static inline void ftoe_timer_set(struct ftoe_engine *e, uint32_t id, enum ftoe_timer t,
+				  uint64_t deadline)
+{
+	if (!deadline)
+		deadline = 1;
+	e->ctl[id].timer[t] = deadline;
+	if (deadline < e->next_timer)
+		e->next_timer = deadline;
+}
 static inline void ftoe_timer_stop(struct ftoe_engine *e, uint32_t id, enum ftoe_timer t)
 {
 	e->ctl[id].timer[t] = 0;
 }
-void ftoe_timers_run(struct ftoe_engine *e);
 /* (Re)arm the retransmission timer for the current RTO. */
-void ftoe_timer_rto_restart(struct ftoe_engine *e, uint32_t id);
+static inline void ftoe_timer_rto_restart(struct ftoe_engine *e, uint32_t id)
+{
+	ftoe_timer_set(e, id, FTOE_T_TX,
+		       e->now + (uint64_t)ftoe_rto_current(&e->ctl[id].rto) * 1000u);
+}
 
-/* Application notification (core/socket.c). */
-void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events);
+/* Application notification (core/notify.c): the stages and the control
+ * plane queue events; the engine's entry points deliver them at the end. */
+static inline void ftoe_evq_push(struct ftoe_engine *e, uint32_t v)
+{
+	if (e->evq_len == e->evq_cap)
+		return; /* cannot happen: one entry per flow/listener */
+	e->evq[(e->evq_head + e->evq_len) % e->evq_cap] = v;
+	e->evq_len++;
+}
+static inline void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events)
+{
+	struct flow_ctl *c = &e->ctl[id];
+
+	if (!(c->flags & (CTL_F_ACCEPTED | CTL_F_ACTIVE)))
+		return; /* the application does not know this flow yet */
+	c->events |= events;
+	if (!(c->flags & CTL_F_EVQ)) {
+		c->flags |= CTL_F_EVQ;
+		ftoe_evq_push(e, id);
+	}
+}
 void ftoe_sock_notify_listener(struct ftoe_engine *e, unsigned idx, uint32_t events);
 void ftoe_sock_deliver_events(struct ftoe_engine *e);
 
@@ -209,10 +248,10 @@ void ftoe_sock_deliver_events(struct ftoe_engine *e);
 #define FTOE_RXP_MALFORMED ((1u << 31) | 3)
 struct ftoe_rx_item;
 void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
-			  struct ftoe_rx_item *it);
+			  const struct flextoe_md *md, struct ftoe_rx_item *it);
 /* claim: true when it is a fast-path segment of a synchronized flow (it->flow
  * set, counted); false without side effects.  divert: every other item
- * (counted; the control plane's, through ftoe_conn_slow_rx). */
+ * (counted; queued for the control plane as FTOE_SP_SEG, core/slowpath.h). */
 bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it);
 void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it);
 

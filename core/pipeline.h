@@ -5,24 +5,38 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/control/rx_md.h"
+#include "core/vlan.h"
 #include "core/segment.h"
 
 struct ftoe_engine;
+struct flextoe_md;
 
 /*
  * RX (DESIGN.md section 3):
- *   ftoe_preproc()  validate, flow lookup, summary; slow path diverted
+ *   ftoe_preproc()  validate, flow lookup, summary; slow path queued
  *   ftoe_proto_rx() per flow: seq/ack, window, OOO interval, dupacks
- *   ftoe_postproc_rx() payload copy, ACKs, timers, app notification
+ *   ftoe_postproc_rx() payload copy, ACKs, app notification
  * TX:
  *   ftoe_sched_run() choose flows and segment sizes (round robin, pacing)
  *   ftoe_proto_tx() assign seq/ack/window/flags
  *   ftoe_tx_send()  headers, payload copy, checksums, xmit
  * Each stage is a plain function over a batch; the engine runs them to
- * completion on one thread.  An item that a stage drops keeps its slot
+ * completion on one thread.  What needs the control plane is queued
+ * (core/slowpath.h); the engine drains the queue between the stages.  An item that a stage drops keeps its slot
  * with FTOE_RX_R_DROP so later stages skip it (and a multi-worker version
  * can still retire its reorder number).
+ *
+ * The control plane's API into the stages (core/slowpath.h): the control
+ * plane changes what the stages own only through these -
+ *   ftoe_proto_rx_one + ftoe_postproc_rx  re-inject a segment
+ *   ftoe_postproc_finish                  an item's ACK and events
+ *   ftoe_postproc_send_ack, ftoe_proto_ack, ftoe_tx_addr_flow, ftoe_tx_send
+ *                                         ACKs, RSTs, SYNs, probes
+ *   ftoe_proto_rto                        go back to snd_una on a timeout
+ *   ftoe_proto_rx_space, ftoe_proto_ts_now  window and TSval for a SYN
+ *   ftoe_sched_activate, ftoe_sched_remove  the flow scheduler's list
+ * (tests/lint/boundary.sh checks the other direction: no stage calls
+ * into core/control/.)
  */
 
 /* Protocol-stage results for one received segment. */
@@ -43,6 +57,11 @@ struct ftoe_engine;
 struct ftoe_rx_item {
 	uint32_t flow;
 	const uint8_t *frame;
+	/* The rx-pre hook's record of this frame (classify's app_ctx,
+	 * vlan_strip's tags), as the backend passed it; NULL: none.  Only the
+	 * control plane reads it (core/control/conn.c), so ftoe_preproc sets
+	 * it on the items it queues for the control plane only. */
+	const struct flextoe_md *md;
 	struct ftoe_seg seg;
 	/* protocol results */
 	uint32_t res;          /* FTOE_RX_R_* */
@@ -86,10 +105,15 @@ struct ftoe_tx_addr {
 	struct ftoe_vlan vlan;  /* tags to send the frame with (flags 0: none) */
 };
 
-/* core/preproc.c: fills items[] with fast-path segments of known flows and
- * hands everything else to the control plane.  Returns the item count. */
-unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
-		      const uint16_t lens[], unsigned n, struct ftoe_rx_item *items);
+/* core/preproc.c: puts the fast-path segments of known flows in items[]
+ * (room for n) and returns how many; queues everything else for the
+ * control plane (FTOE_SP_SEG; mds[i]: frame i's rx-pre record, mds may be
+ * NULL), stopping right after such a frame, with *used the frames it took,
+ * so the engine drains the queue before the next.  *used is only written
+ * then: the queue is empty after a run that did not stop. */
+unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+		      const struct flextoe_md *const mds[], unsigned n,
+		      struct ftoe_rx_item *items, unsigned *used);
 
 /* core/protocol.c */
 void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
@@ -120,9 +144,19 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id);
 uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id);
 
 /* core/postproc.c */
-void ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
+/* From item `from` on (0: first the batch's payload into the rx rings),
+ * per item in order: publish rx_head/tx_tail, ACK, events; control-plane
+ * work is queued (core/slowpath.h).  Stops after an item whose rest waits
+ * for the control plane (FTOE_SP_STATE, _RESET, _FINISH) and returns the
+ * index after it: the caller drains the queue, then calls again from
+ * there.  Returns n when the batch is done. */
+unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
+			  unsigned from);
 /* Send a pure ACK for flow id now (clears the delayed-ACK state). */
 int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id);
+/* An item's ACK (now or delayed) and its events ev, if its flow is still
+ * in use: the end of an item that stopped at STATE or FINISH. */
+void ftoe_postproc_finish(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t ev);
 
 /* core/sched.c */
 void ftoe_sched_activate(struct ftoe_engine *e, uint32_t id);

@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/control/cc.h"
-#include "core/control/conn.h"
 #include "core/engine_internal.h"
+#include "core/hooks.h"
 #include "core/pipeline.h"
+#include "core/slowpath.h"
 #include "core/tcp_seq.h"
 
 /* Copy len bytes to ring position pos (wrapping). */
@@ -31,82 +31,27 @@ int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id)
 	return ftoe_tx_send(e, &a, &it);
 }
 
-/* RTT sample from the timed segment (RFC 6298 3: only segments never
- * retransmitted, which rtt_on guarantees). */
-static void rtt_sample(struct ftoe_engine *e, uint32_t id, uint32_t ack)
-{
-	struct flow_ctl *c = &e->ctl[id];
-	uint64_t us;
+/*
+ * What follows a received segment on the engine's side of the boundary:
+ * its payload into the rx ring, rx_head and tx_tail published, the ACK
+ * (now or delayed) and the application's events.  The rest is the control
+ * plane's and is queued (core/slowpath.h): the RTT sample, congestion
+ * control and the retransmission timer for newly acknowledged data
+ * (FTOE_SP_ACKED, _ECE, _LOSS: nothing else in the batch reads what they
+ * change, so they run at the next drain), and the connection state machine
+ * (FTOE_SP_STATE) or an abort (FTOE_SP_RESET), after which the item's ACK
+ * may no longer be due: there the stage stops, the engine drains, and the
+ * control plane finishes the item (ftoe_postproc_finish) before the next.
+ */
 
-	if (!c->rtt_on || seq_before(ack, c->rtt_seq))
-		return;
-	c->rtt_on = false;
-	us = (e->now - c->rtt_ns) / 1000;
-	if (us > UINT32_MAX)
-		us = UINT32_MAX;
-	ftoe_rto_sample(&c->rto, us ? (uint32_t)us : 1, false);
-	e->cc[id].rtt_us = ftoe_rto_srtt(&c->rto);
-}
-
-static void postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
+/* The end of an item: its ACK and events, unless the flow is gone. */
+static inline __attribute__((always_inline)) void item_finish(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t ev)
 {
 	uint32_t id = it->flow, res = it->res;
-	struct flow_tcp *t = &e->tcp[id];
-	struct flow_mem *m = &e->mem[id];
-	uint32_t ev = 0;
+	const struct flow_tcp *t = &e->tcp[id];
 
-	if (res & FTOE_RX_R_ADVANCED) {
-		/* Publish after the copy (ftoe_postproc_rx copied the whole
-		 * batch first): the application reads up to rx_head. */
-		__atomic_store_n(&m->rx_head,
-				 t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0),
-				 __ATOMIC_RELEASE);
-		ev |= FTOE_EV_RX;
-		if ((m->flags & FLOW_MEM_CLOSED) && (res & FTOE_RX_R_DATA)) {
-			/* Data for a closed socket: nobody will read it
-			 * (RFC 9293 3.10.7.4, RFC 2525 2.17). */
-			ftoe_conn_reset(e, id, -ECONNRESET, true);
-			return;
-		}
-	}
-	if (res & FTOE_RX_R_ACKED) {
-		uint32_t data = it->acked, unsent_data;
-		uint32_t tail = t->snd_una - t->tx_seq0;
-
-		/* SYN and FIN take sequence space but no buffer. */
-		unsent_data = m->tx_head - m->tx_tail;
-		if (tail - m->tx_tail > unsent_data)
-			tail = m->tx_head;
-		data = tail - m->tx_tail;
-		__atomic_store_n(&m->tx_tail, tail, __ATOMIC_RELEASE);
-		m->tx_sent = t->snd_nxt - t->tx_seq0;
-		if (data)
-			ev |= FTOE_EV_TX;
-		rtt_sample(e, id, it->ack);
-		ftoe_cc_on_ack(e, id, data, (res & FTOE_RX_R_ECE) != 0);
-		/* RFC 6298 5.2/5.3: stop when all is acked, else restart. */
-		if (t->snd_una == t->snd_max)
-			ftoe_timer_stop(e, id, FTOE_T_TX);
-		else
-			ftoe_timer_rto_restart(e, id);
-	} else if (res & FTOE_RX_R_ECE) {
-		ftoe_cc_on_ack(e, id, 0, true);
-	}
-	if (res & FTOE_RX_R_FAST_RETX) {
-		e->st.fast_retransmits++;
-		ftoe_cc_on_loss(e, id);
-	}
-	/* A lost retransmission is the same loss event: no second rate cut. */
-	if (res & FTOE_RX_R_LOST_RETX)
-		e->st.fast_retransmits++;
-	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
-		   FTOE_RX_R_LOST_RETX))
-		ftoe_sched_activate(e, id);
-	if (res & FTOE_RX_R_CTL)
-		ftoe_conn_rx_event(e, id, res);
 	if (!e->ctl[id].in_use)
 		return;
-
 	if (res & FTOE_RX_R_ACK_NOW) {
 		ftoe_postproc_send_ack(e, id);
 	} else if (res & FTOE_RX_R_ACK_DELAY) {
@@ -121,12 +66,90 @@ static void postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		ftoe_sock_notify(e, id, ev);
 }
 
-void ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
+void ftoe_postproc_finish(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t ev)
 {
-	/* Payload first, for the whole batch: rcv_nxt already covers every
-	 * in-order segment of it (and the protocol stage took a flow's
-	 * segments in sequence order, not in slot order), so rx_head may only
-	 * move to rcv_nxt once all those bytes are in the ring. */
+	item_finish(e, it, ev);
+}
+
+/* The tx-post hook's snapshot of a segment we send (core/tx.c) shows the
+ * flow's RTT and rate: while it has programs, an item that queued work for
+ * the control plane waits for the drain before it (or any later item)
+ * sends an ACK, so the snapshot shows what the control plane made of it,
+ * as when it was called from here. */
+static bool tx_post_observes(const struct ftoe_engine *e)
+{
+	return e->io.xmit_md && e->cfg.hooks &&
+	       ftoe_hooks_active(e->cfg.hooks, FLEXTOE_HOOK_TX_POST);
+}
+
+/* One item; true when it queued work its rest must wait for. */
+static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	uint32_t id = it->flow, res = it->res;
+	struct flow_tcp *t = &e->tcp[id];
+	struct flow_mem *m = &e->mem[id];
+	uint32_t ev = 0;
+
+	if (res & FTOE_RX_R_ADVANCED) {
+		/* Publish after the copy (postproc_copy copied the whole
+		 * batch first): the application reads up to rx_head. */
+		__atomic_store_n(&m->rx_head,
+				 t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0),
+				 __ATOMIC_RELEASE);
+		ev |= FTOE_EV_RX;
+		if ((m->flags & FLOW_MEM_CLOSED) && (res & FTOE_RX_R_DATA)) {
+			/* Data for a closed socket: nobody will read it
+			 * (RFC 9293 3.10.7.4, RFC 2525 2.17). */
+			ftoe_sp_push(&e->sp, FTOE_SP_RESET, id, 0, it);
+			return true;
+		}
+	}
+	if (res & FTOE_RX_R_ACKED) {
+		uint32_t data, unsent_data;
+		uint32_t tail = t->snd_una - t->tx_seq0;
+
+		/* SYN and FIN take sequence space but no buffer. */
+		unsent_data = m->tx_head - m->tx_tail;
+		if (tail - m->tx_tail > unsent_data)
+			tail = m->tx_head;
+		data = tail - m->tx_tail;
+		__atomic_store_n(&m->tx_tail, tail, __ATOMIC_RELEASE);
+		m->tx_sent = t->snd_nxt - t->tx_seq0;
+		if (data)
+			ev |= FTOE_EV_TX;
+		ftoe_sp_push(&e->sp, FTOE_SP_ACKED, id, data, it);
+	} else if (res & FTOE_RX_R_ECE) {
+		ftoe_sp_push(&e->sp, FTOE_SP_ECE, id, 0, it);
+	}
+	if (res & FTOE_RX_R_FAST_RETX) {
+		e->st.fast_retransmits++;
+		ftoe_sp_push(&e->sp, FTOE_SP_LOSS, id, 0, it);
+	}
+	/* A lost retransmission is the same loss event: no second rate cut. */
+	if (res & FTOE_RX_R_LOST_RETX)
+		e->st.fast_retransmits++;
+	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
+		   FTOE_RX_R_LOST_RETX))
+		ftoe_sched_activate(e, id);
+	if (res & FTOE_RX_R_CTL) {
+		ftoe_sp_push(&e->sp, FTOE_SP_STATE, id, ev, it);
+		return true;
+	}
+	if (e->sp.n && tx_post_observes(e)) {
+		ftoe_sp_push(&e->sp, FTOE_SP_FINISH, id, ev, it);
+		return true;
+	}
+	item_finish(e, it, ev);
+	return false;
+}
+
+/* Payload first, for the whole batch: rcv_nxt already covers every
+ * in-order segment of it (and the protocol stage took a flow's segments in
+ * sequence order, not in slot order), so rx_head may only move to rcv_nxt
+ * once all those bytes are in the ring. */
+static inline __attribute__((always_inline)) void
+postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n)
+{
 	for (unsigned i = 0; i < n; i++) {
 		const struct ftoe_rx_item *it = &items[i];
 
@@ -134,18 +157,30 @@ void ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigne
 			ring_copy_in(flow_rx_ring(e, it->flow), e->mem[it->flow].rx_size,
 				     it->copy_pos, it->frame + it->copy_off, it->copy_len);
 	}
-	for (unsigned i = 0; i < n; i++) {
+}
+
+unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
+			  unsigned from)
+{
+	if (!from)
+		postproc_copy(e, items, n);
+	for (unsigned i = from; i < n; i++) {
 		struct ftoe_rx_item *it = &items[i];
 
 		if (it->res & FTOE_RX_R_DROP) {
 			if (!e->ctl[it->flow].in_use)
 				continue;
-			if (it->res & FTOE_RX_R_CTL)
-				ftoe_conn_rx_event(e, it->flow, it->res);
-			if ((it->res & FTOE_RX_R_ACK_NOW) && e->ctl[it->flow].in_use)
+			if (it->res & FTOE_RX_R_CTL) {
+				/* a segment in TIME_WAIT: 2MSL restarts */
+				ftoe_sp_push(&e->sp, FTOE_SP_STATE, it->flow, 0, it);
+				return i + 1;
+			}
+			if (it->res & FTOE_RX_R_ACK_NOW)
 				ftoe_postproc_send_ack(e, it->flow);
 			continue;
 		}
-		postproc_one(e, it);
+		if (postproc_one(e, it))
+			return i + 1;
 	}
+	return n;
 }

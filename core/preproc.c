@@ -1,7 +1,9 @@
 /* preproc.c - pre-processing stage: validate, flow lookup, summary; divert the slow path. */
-#include "core/control/conn.h"
+#include <errno.h>
+
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
+#include "core/slowpath.h"
 
 /* Does flow id (a hint from another thread, or the flow cache) still name
  * the segment's synchronized flow?  Engine thread: conn[] and ctl[] are its
@@ -41,10 +43,16 @@ static int flow_of(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *id
  * (core/segment.c: lengths, checksums, options), look the flow up, and pass
  * a summary on.  Everything that is not a plain segment of a synchronized
  * flow - SYN, RST, unknown flows, unusual options, handshakes in progress -
- * goes to the control plane (ftoe_conn_slow_rx), which may re-inject it.
+ * is queued for the control plane (FTOE_SP_SEG, core/slowpath.h), which may
+ * re-inject it.  The stage stops right after queuing one, so the engine
+ * drains it before the next frame is looked up: a SYN-cookie ACK or a RST
+ * takes effect for the frames behind it, as when the control plane was
+ * called from here.  The queued item sits in items[k], the next free slot,
+ * until that drain.
  */
-unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
-		      const uint16_t lens[], unsigned n, struct ftoe_rx_item *items)
+unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_t lens[],
+		      const struct flextoe_md *const mds[], unsigned n,
+		      struct ftoe_rx_item *items, unsigned *used)
 {
 	unsigned i, k = 0;
 
@@ -64,22 +72,20 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
 			e->st.rx_slow++;
 			continue;
 		}
-		if (!ftoe_seg_fast_path(&it->seg)) {
-			e->st.rx_slow++;
-			ftoe_conn_slow_rx(e, it);
+		if (ftoe_seg_fast_path(&it->seg) && !flow_of(e, &it->seg, &id)) {
+			e->st.rx_fast++;
+			it->flow = id;
+			it->res = 0;
+			k++;
 			continue;
 		}
-		if (flow_of(e, &it->seg, &id)) {
-			/* unknown flow (maybe a SYN-cookie ACK) or a handshake
-			 * in progress */
-			e->st.rx_slow++;
-			ftoe_conn_slow_rx(e, it);
-			continue;
-		}
-		e->st.rx_fast++;
-		it->flow = id;
-		it->res = 0;
-		k++;
+		/* slow by its headers, an unknown flow (maybe a SYN-cookie
+		 * ACK) or a handshake in progress */
+		e->st.rx_slow++;
+		it->md = mds ? mds[i] : NULL;	/* the control plane's to read */
+		ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
+		*used = i + 1;
+		return k;
 	}
 	return k;
 }
@@ -99,12 +105,13 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[],
  * engine's thread writes, and looks again when it does not hold.
  */
 void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
-			  struct ftoe_rx_item *it)
+			  const struct flextoe_md *md, struct ftoe_rx_item *it)
 {
 	struct ftoe_flow_key key;
 	uint32_t id;
 
 	it->frame = frame;
+	it->md = md;
 	it->flow = FTOE_NO_FLOW;
 	if (ftoe_seg_parse(frame, len, 0, &it->seg)) {
 		it->res = FTOE_RXP_MALFORMED;
@@ -150,8 +157,9 @@ void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		return;
 	}
 	/* not ours, slow by its headers, or an unknown or unsynchronized
-	 * flow (maybe a SYN-cookie ACK, or a handshake in progress) */
+	 * flow (maybe a SYN-cookie ACK, or a handshake in progress): the
+	 * control plane's, which the engine drains right after */
 	e->st.rx_slow++;
 	if (it->res != FTOE_RXP_NOT_OURS)
-		ftoe_conn_slow_rx(e, it);
+		ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
 }

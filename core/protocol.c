@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "core/byteorder.h"
-#include "core/control/conn.h"
 #include "core/engine_internal.h"
 #include "core/hooks.h"
 #include "core/md_snapshot.h"

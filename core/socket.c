@@ -36,68 +36,6 @@ void ftoe_sock_set_callback(struct ftoe_engine *e, ftoe_sock_event_fn fn, void *
 	e->ev_ctx = ctx;
 }
 
-static void evq_push(struct ftoe_engine *e, uint32_t v)
-{
-	if (e->evq_len == e->evq_cap)
-		return; /* cannot happen: one entry per flow/listener */
-	e->evq[(e->evq_head + e->evq_len) % e->evq_cap] = v;
-	e->evq_len++;
-}
-
-void ftoe_sock_notify(struct ftoe_engine *e, uint32_t id, uint32_t events)
-{
-	struct flow_ctl *c = &e->ctl[id];
-
-	if (!(c->flags & (CTL_F_ACCEPTED | CTL_F_ACTIVE)))
-		return; /* the application does not know this flow yet */
-	c->events |= events;
-	if (!(c->flags & CTL_F_EVQ)) {
-		c->flags |= CTL_F_EVQ;
-		evq_push(e, id);
-	}
-}
-
-void ftoe_sock_notify_listener(struct ftoe_engine *e, unsigned idx, uint32_t events)
-{
-	struct ftoe_listener *l = &e->lis[idx];
-
-	l->events |= events;
-	if (!l->evq) {
-		l->evq = true;
-		evq_push(e, FTOE_SOCK_LISTENER + idx);
-	}
-}
-
-void ftoe_sock_deliver_events(struct ftoe_engine *e)
-{
-	/* Only what is queued now: callbacks may queue more for next time. */
-	uint32_t n = e->evq_len;
-
-	while (n-- && e->evq_len) {
-		uint32_t v = e->evq[e->evq_head], ev;
-
-		e->evq_head = (e->evq_head + 1) % e->evq_cap;
-		e->evq_len--;
-		if (v >= FTOE_SOCK_LISTENER) {
-			struct ftoe_listener *l = &e->lis[v - FTOE_SOCK_LISTENER];
-
-			ev = l->events;
-			l->events = 0;
-			l->evq = false;
-			if (ev && l->port && e->ev_fn)
-				e->ev_fn(e->ev_ctx, (int)v, ev);
-		} else {
-			struct flow_ctl *c = &e->ctl[v];
-
-			ev = c->events;
-			c->events = 0;
-			c->flags &= ~CTL_F_EVQ;
-			if (ev && c->in_use && e->ev_fn)
-				e->ev_fn(e->ev_ctx, (int)v, ev);
-		}
-	}
-}
-
 int ftoe_sock_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
 {
 	int idx = ftoe_conn_listen(e, port, backlog);

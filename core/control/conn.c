@@ -10,6 +10,7 @@
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/siphash.h"
+#include "core/slowpath.h"
 #include "core/tcp_seq.h"
 
 #define SYN_RETRIES    6   /* active open, as Linux tcp_syn_retries */
@@ -52,15 +53,15 @@ static void challenge_ack(struct ftoe_engine *e, uint32_t id)
 }
 
 /* The VLAN a received segment came on, as vlan_strip recorded it in the
- * metadata in front of the frame (rx_md.h); untagged without a record.
- * Answers go back on it: a VLAN subinterface only sees its own tag. */
-static void rx_vlan(struct ftoe_engine *e, const struct ftoe_rx_item *it, struct ftoe_vlan *v)
+ * rx-pre record the backend passed with the frame (it->md); untagged
+ * without one.  Answers go back on it: a VLAN subinterface only sees its
+ * own tag. */
+static void rx_vlan(const struct ftoe_rx_item *it, struct ftoe_vlan *v)
 {
-	struct flextoe_md md;
-
-	memset(v, 0, sizeof(*v));
-	if (it->frame && !ftoe_rx_md_engine(e, it->frame, &md))
-		ftoe_vlan_from_md(&md, v);
+	if (it->md)
+		ftoe_vlan_from_md(it->md, v);
+	else
+		memset(v, 0, sizeof(*v));
 }
 
 /* A flow's VLAN is conn state (DESIGN.md section 3): tx.c tags its frames. */
@@ -86,7 +87,7 @@ static void send_rst_for(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	if (s->tcp_flags & FTOE_TCP_RST)
 		return;
 	memset(&it, 0, sizeof(it));
-	rx_vlan(e, rx, &a.vlan);
+	rx_vlan(rx, &a.vlan);
 	memcpy(a.src_mac, e->cfg.mac, 6);
 	memcpy(a.dst_mac, s->eth_src, 6);
 	a.saddr = s->daddr4;
@@ -130,17 +131,13 @@ static int find_listener(struct ftoe_engine *e, uint16_t port)
 }
 
 /* The application context the rx-pre classify program chose for this
- * segment (flextoe_md.app_ctx with FLEXTOE_MDF_CLASS, which the backend
- * keeps in front of the frame: FTOE_ENG_F_RX_MD).  0 or -ENOENT. */
-static int rx_class(struct ftoe_engine *e, const struct ftoe_rx_item *it, uint32_t *cls)
+ * segment (flextoe_md.app_ctx with FLEXTOE_MDF_CLASS, in the record the
+ * backend passed with the frame, it->md).  0 or -ENOENT. */
+static int rx_class(const struct ftoe_rx_item *it, uint32_t *cls)
 {
-	struct flextoe_md md;
-
-	/* (the record's checks, its age among them: rx_md.c) */
-	if (!it->frame || ftoe_rx_md_engine(e, it->frame, &md) ||
-	    !(md.flags & FLEXTOE_MDF_CLASS))
+	if (!it->md || !(it->md->flags & FLEXTOE_MDF_CLASS))
 		return -ENOENT;
-	*cls = md.app_ctx;
+	*cls = it->md->app_ctx;
 	return 0;
 }
 
@@ -161,7 +158,7 @@ static int pick_listener(struct ftoe_engine *e, const struct ftoe_rx_item *it)
 			cand[n++] = i;
 	if (n <= 1)
 		return n ? cand[0] : -1;
-	if (!rx_class(e, it, &cls))
+	if (!rx_class(it, &cls))
 		for (int k = 0; k < n; k++)
 			if (e->lis[cand[k]].owner == cls)
 				return cand[k];
@@ -545,7 +542,7 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 
 	/* The cookie's SYN-ACK goes on the SYN's VLAN; the completing ACK
 	 * comes on it too and records it (cookie_ack). */
-	rx_vlan(e, rx, &a.vlan);
+	rx_vlan(rx, &a.vlan);
 
 	for (uint32_t i = 0; i < 8; i++)
 		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
@@ -592,11 +589,19 @@ static int cookie_check(struct ftoe_engine *e, const struct ftoe_seg *s, uint16_
 
 /* ---- slow path ------------------------------------------------------------- */
 
+/* A segment the control plane hands back to the stages (the handshake's
+ * last ACK, a cookie ACK, a synchronized flow's unusual segment).  This
+ * runs inside a drain of the slow-path queue: the work the segment queues
+ * is drained here, from the mark, before the entries still waiting behind
+ * the one being handled. */
 static void reinject(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 {
+	uint32_t mark = e->sp.n;
+
 	it->flow = id;
 	ftoe_proto_rx_one(e, it);
-	ftoe_postproc_rx(e, it, 1);
+	ftoe_postproc_rx(e, it, 1, 0);
+	ftoe_sp_drain_from(e, &e->sp, mark);
 }
 
 static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
@@ -627,7 +632,7 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	{
 		struct ftoe_vlan v;
 
-		rx_vlan(e, it, &v);
+		rx_vlan(it, &v);
 		conn_set_vlan(&e->conn[id], &v);
 	}
 	c->state = TCP_S_SYN_RCVD;
@@ -663,7 +668,7 @@ static void cookie_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	{
 		struct ftoe_vlan v;
 
-		rx_vlan(e, it, &v);
+		rx_vlan(it, &v);
 		conn_set_vlan(&e->conn[id], &v);
 	}
 	c->iss = s->ack - 1;

@@ -9,7 +9,8 @@
 struct ftoe_engine;
 struct ftoe_rx_item;
 
-/* A segment pre-processing could not keep on the fast path. */
+/* A segment pre-processing could not keep on the fast path (FTOE_SP_SEG,
+ * core/control/slowpath.c). */
 void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it);
 /* State changes reported by the data path (FTOE_RX_R_FIN / _FIN_ACKED, a
  * segment in TIME_WAIT). */
@@ -39,6 +40,6 @@ void ftoe_conn_app_close(struct ftoe_engine *e, uint32_t id);
 /* Timers (core/control/timers.c calls these). */
 void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id);
 void ftoe_conn_wait_timeout(struct ftoe_engine *e, uint32_t id);
-void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be);
+/* ftoe_conn_neigh_ready: core/slowpath.h (the engine calls it). */
 
 #endif

@@ -1,34 +1,8 @@
-/* rx_md.c - reading the rx-pre hook's metadata in front of a received frame, and writing VLAN tags for replies. */
-#include <errno.h>
+/* rx_md.c - the VLAN tags in the rx-pre hook's struct flextoe_md of a received frame. */
 #include <string.h>
 
-#include "core/byteorder.h"
 #include "core/control/rx_md.h"
-#include "core/engine_internal.h"
-#include "core/hooks.h"
-
-int ftoe_rx_md_read(struct ftoe_hooks *hooks, uint64_t now_ns, const void *frame,
-		    struct flextoe_md *md)
-{
-	if (!hooks || !frame || !ftoe_hooks_active(hooks, FLEXTOE_HOOK_RX_PRE))
-		return -ENOENT;
-	/* The headroom is 4-byte aligned only (vlan_strip moves the frame
-	 * by one tag): copy rather than cast. */
-	memcpy(md, (const uint8_t *)frame - sizeof(*md), sizeof(*md));
-	if (md->size != sizeof(*md) || md->version != FLEXTOE_MD_VERSION ||
-	    md->hook != FLEXTOE_HOOK_RX_PRE ||
-	    md->tstamp_ns > now_ns + FTOE_RX_MD_MAX_AGE_NS ||
-	    md->tstamp_ns + FTOE_RX_MD_MAX_AGE_NS < now_ns)
-		return -ENOENT;
-	return 0;
-}
-
-int ftoe_rx_md_engine(struct ftoe_engine *e, const uint8_t *frame, struct flextoe_md *md)
-{
-	if (!(e->cfg.flags & FTOE_ENG_F_RX_MD))
-		return -ENOENT;
-	return ftoe_rx_md_read(e->cfg.hooks, e->now, frame, md);
-}
+#include "flextoe/bpf.h"
 
 void ftoe_vlan_from_md(const struct flextoe_md *md, struct ftoe_vlan *v)
 {
@@ -43,34 +17,4 @@ void ftoe_vlan_from_md(const struct flextoe_md *md, struct ftoe_vlan *v)
 		v->stci = md->svlan_id & 0x0fff;
 		v->flags |= FTOE_VLAN_S;
 	}
-}
-
-void ftoe_rx_vlan(struct ftoe_hooks *hooks, uint64_t now_ns, const void *frame,
-		  struct ftoe_vlan *v)
-{
-	struct flextoe_md md;
-
-	if (ftoe_rx_md_read(hooks, now_ns, frame, &md)) {
-		memset(v, 0, sizeof(*v));
-		return;
-	}
-	ftoe_vlan_from_md(&md, v);
-}
-
-unsigned ftoe_vlan_put(uint8_t *p, const struct ftoe_vlan *v, uint16_t ethertype)
-{
-	unsigned n = 0;
-
-	if (v && (v->flags & FTOE_VLAN_S)) {
-		ftoe_put_be16(p + n, FTOE_VLAN_TPID_S);
-		ftoe_put_be16(p + n + 2, v->stci);
-		n += FTOE_VLAN_TAG_LEN;
-	}
-	if (v && (v->flags & FTOE_VLAN_C)) {
-		ftoe_put_be16(p + n, FTOE_VLAN_TPID_C);
-		ftoe_put_be16(p + n + 2, v->tci);
-		n += FTOE_VLAN_TAG_LEN;
-	}
-	ftoe_put_be16(p + n, ethertype);
-	return n + 2;
 }

@@ -5,6 +5,7 @@
 #include "core/control/conn.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
+#include "core/slowpath.h"
 #include "core/tcp_seq.h"
 
 /*
@@ -13,21 +14,6 @@
  * flows in use only when it has passed.  Fine for thousands of flows; a
  * timer wheel is the upgrade path for millions.
  */
-
-void ftoe_timer_set(struct ftoe_engine *e, uint32_t id, enum ftoe_timer t, uint64_t deadline)
-{
-	if (!deadline)
-		deadline = 1;
-	e->ctl[id].timer[t] = deadline;
-	if (deadline < e->next_timer)
-		e->next_timer = deadline;
-}
-
-void ftoe_timer_rto_restart(struct ftoe_engine *e, uint32_t id)
-{
-	ftoe_timer_set(e, id, FTOE_T_TX,
-		       e->now + (uint64_t)ftoe_rto_current(&e->ctl[id].rto) * 1000u);
-}
 
 /* A zero-window probe (RFC 9293 3.8.6.1): an ACK with the sequence number
  * just below snd_una, which the peer must answer with its window. */

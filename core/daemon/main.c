@@ -73,7 +73,6 @@ static int create_engine(struct daemon *be)
 		.const_rate_bps = be->opts.const_rate_bps,
 		.rto_retries = be->opts.rto_retries,
 		.hooks = be->hooks,
-		.flags = FTOE_ENG_F_RX_MD,	/* the backend's rx_pre() keeps the hook's flextoe_md in front */
 	};
 	int err;
 

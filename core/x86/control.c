@@ -93,36 +93,47 @@ void control_fini(struct x86_backend *be)
 	pthread_mutex_destroy(&be->ctl_lock);
 }
 
-static void arp_rx(struct x86_backend *be, const void *frame, size_t len)
+/* The tags vlan_strip popped, from the frame's rx-pre record: a tagged
+ * request gets a tagged reply. */
+static void frame_vlan(const struct flextoe_md *md, struct ftoe_vlan *vlan)
+{
+	if (md)
+		ftoe_vlan_from_md(md, vlan);
+	else
+		memset(vlan, 0, sizeof(*vlan));
+}
+
+static void arp_rx(struct x86_backend *be, const void *frame, size_t len,
+		   const struct flextoe_md *md)
 {
 	struct ftoe_vlan vlan;
 	uint64_t now = x86_now_ns();
 
-	/* the tags vlan_strip popped, from rx_pre()'s record in front of the
-	 * frame: a tagged request gets a tagged reply */
-	ftoe_rx_vlan(be->cfg.hooks, now, frame, &vlan);
+	frame_vlan(md, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
 	ftoe_arp_rx_vlan(&be->arp, frame, len, &vlan, now);
 	pthread_mutex_unlock(&be->ctl_lock);
 	notify_resolved(be);
 }
 
-static void icmp_rx(struct x86_backend *be, void *frame, size_t len)
+static void icmp_rx(struct x86_backend *be, void *frame, size_t len,
+		    const struct flextoe_md *md)
 {
 	struct ftoe_vlan vlan;
 
-	ftoe_rx_vlan(be->cfg.hooks, x86_now_ns(), frame, &vlan);
+	frame_vlan(md, &vlan);
 	pthread_mutex_lock(&be->ctl_lock);
 	ftoe_icmp_rx_vlan(&be->icmp, frame, len, &vlan);
 	pthread_mutex_unlock(&be->ctl_lock);
 }
 
-void control_rx(struct x86_backend *be, unsigned int kind, void *frame, size_t len)
+void control_rx(struct x86_backend *be, unsigned int kind, void *frame, size_t len,
+		const struct flextoe_md *md)
 {
 	if (kind == RX_ARP)
-		arp_rx(be, frame, len);
+		arp_rx(be, frame, len, md);
 	else if (kind == RX_ICMP)
-		icmp_rx(be, frame, len);
+		icmp_rx(be, frame, len, md);
 }
 
 /* ARP retries/expiry and the announcements; ns until the next deadline. */

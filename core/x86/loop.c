@@ -9,12 +9,14 @@
 
 #define IPPROTO_ICMP_ 1
 
-/* The rx-pre hook on one received frame (DESIGN.md section 4: ingress,
+/* The rx-pre hook on one received frame (docs/design.md: ingress,
  * before validation; every frame the engine receives, ARP and ICMP
  * included).  Returns the frame's new length, or 0 when it is consumed
- * (dropped, aborted, sent back with XDP_TX, or redirected). */
+ * (dropped, aborted, sent back with XDP_TX, or redirected); *md gets the
+ * programs' metadata, which travels with the frame to the engine and the
+ * control plane. */
 static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, uint32_t len,
-		       uint32_t room)
+		       uint32_t room, struct flextoe_md *md)
 {
 	static atomic_bool redirect_noted;
 	struct ftoe_hook_frame hf = { .data = f, .len = len };
@@ -50,22 +52,8 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 		}
 		memcpy(f, hf.data, hf.len);
 	}
-	/* The programs' metadata (classify's app_ctx) for the control plane:
-	 * in the umem headroom right in front of the frame (FTOE_ENG_F_RX_MD). */
-	if (XQ_FRAME_SIZE - room >= sizeof(hf.md))
-		memcpy(f - sizeof(hf.md), &hf.md, sizeof(hf.md));
+	*md = hf.md;
 	return hf.len;
-}
-
-/* A frame that did not pass the rx-pre hook: no metadata in front of it.
- * The umem frame may hold an md of its previous use, which the control
- * plane must not take for this frame's (FTOE_ENG_F_RX_MD). */
-static void rx_md_clear(uint8_t *f, uint32_t room)
-{
-	static const uint16_t none;	/* struct flextoe_md.size 0 */
-
-	if (XQ_FRAME_SIZE - room >= sizeof(struct flextoe_md))
-		memcpy(f - sizeof(struct flextoe_md), &none, sizeof(none));
 }
 
 /* Who takes the frame: RX_TCP, RX_ARP, RX_ICMP, or -1 (counted, dropped). */
@@ -124,12 +112,11 @@ unsigned int rx_burst(struct x86_backend *be, struct xsk_queue *q, unsigned int 
 		int kind;
 
 		q->st.rx_frames++;
-		if (ftoe_hooks_active(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE)) {
-			len = rx_pre(be, q, f, len, room);
+		out[nf].has_md = ftoe_hooks_active(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE);
+		if (out[nf].has_md) {
+			len = rx_pre(be, q, f, len, room, &out[nf].md);
 			if (!len)
 				goto back;
-		} else {
-			rx_md_clear(f, room);
 		}
 		kind = rx_classify(q, f, len);
 		if (kind < 0)

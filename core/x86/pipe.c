@@ -67,7 +67,9 @@
 
 /* IN -> PROTO */
 struct pipe_rx_slot {
-	struct ftoe_rx_item it;	/* it.frame: the frame in the queue's umem */
+	struct ftoe_rx_item it;	/* it.frame: the frame in the queue's umem;
+				 * it.md: &md below, or NULL */
+	struct flextoe_md md;	/* the rx-pre hook's record of the frame */
 	uint64_t addr;		/* the umem frame's base, for the fill ring */
 	uint16_t len;
 	uint8_t kind;		/* enum rx_kind */
@@ -185,10 +187,15 @@ static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 		s->len = fr[i].len;
 		s->kind = fr[i].kind;
 		s->qi = (uint8_t)qi;
-		if (fr[i].kind == RX_TCP)
-			ftoe_engine_rx_prepare(be->eng, fr[i].data, fr[i].len, &s->it);
-		else
+		if (fr[i].has_md)
+			s->md = fr[i].md;
+		if (fr[i].kind == RX_TCP) {
+			ftoe_engine_rx_prepare(be->eng, fr[i].data, fr[i].len,
+					       fr[i].has_md ? &s->md : NULL, &s->it);
+		} else {
 			s->it.frame = fr[i].data;
+			s->it.md = fr[i].has_md ? &s->md : NULL;
+		}
 	}
 	if (nf) {
 		t->q_out[qi] += nf;
@@ -257,7 +264,7 @@ static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
 			ftoe_engine_rx_items(be->eng, in->qs[s->qi]->id, items, nt);
 			nt = 0;
 		}
-		control_rx(be, s->kind, (void *)(uintptr_t)s->it.frame, s->len);
+		control_rx(be, s->kind, (void *)(uintptr_t)s->it.frame, s->len, s->it.md);
 	}
 	if (nt)
 		ftoe_engine_rx_items(be->eng, in->qs[0]->id, items, nt);

@@ -29,21 +29,25 @@ static unsigned int rx_batch(struct x86_backend *be, struct xsk_queue *q)
 	struct rx_frame fr[XQ_BATCH];
 	void *tcp[XQ_BATCH];
 	uint16_t lens[XQ_BATCH];
+	const struct flextoe_md *mds[XQ_BATCH];
 	uint64_t addrs[XQ_BATCH];
 	unsigned int n, nf, nt = 0;
 
 	n = rx_burst(be, q, XQ_BATCH, fr, &nf);
 	for (unsigned int i = 0; i < nf; i++) {
+		const struct flextoe_md *md = fr[i].has_md ? &fr[i].md : NULL;
+
 		addrs[i] = fr[i].addr;
 		if (fr[i].kind == RX_TCP) {
 			tcp[nt] = fr[i].data;
+			mds[nt] = md;
 			lens[nt++] = fr[i].len;
 		} else {
-			control_rx(be, fr[i].kind, fr[i].data, fr[i].len);
+			control_rx(be, fr[i].kind, fr[i].data, fr[i].len, md);
 		}
 	}
 	if (nt)
-		ftoe_engine_rx(be->eng, q->id, tcp, lens, nt);
+		ftoe_engine_rx_md(be->eng, q->id, tcp, lens, mds, nt);
 	xq_fill(q, addrs, nf);
 	return n;
 }

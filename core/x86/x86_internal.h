@@ -4,7 +4,10 @@
 
 #include <linux/types.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <time.h>
+
+#include <flextoe/bpf.h>
 
 #include "core/control/arp.h"
 #include "core/control/icmp.h"
@@ -76,7 +79,9 @@ int netdev_kernel_has_addr(uint32_t ip_be, char owner[IF_NAMESIZE]);
 int control_init(struct x86_backend *x);
 void control_fini(struct x86_backend *x);
 /* An ARP or ICMP frame (enum rx_kind) of a receive burst. */
-void control_rx(struct x86_backend *x, unsigned int kind, void *frame, size_t len);
+/* md: the frame's rx-pre record (its VLAN tags), NULL: none */
+void control_rx(struct x86_backend *x, unsigned int kind, void *frame, size_t len,
+		const struct flextoe_md *md);
 /* ARP retries/expiry and the announcements when due (at most every
  * 100 ms); ns until the next run.  The engine's thread only. */
 uint64_t control_poll(struct x86_backend *x);
@@ -94,6 +99,8 @@ struct rx_frame {
 	uint64_t addr;		/* the umem frame's base: xq_fill gives it back */
 	uint16_t len;
 	uint8_t kind;		/* enum rx_kind */
+	bool has_md;		/* the rx-pre hook's programs saw the frame: md is theirs */
+	struct flextoe_md md;	/* the programs' record (classify's app_ctx, vlan_strip's tags) */
 };
 
 /* Take up to max (<= XQ_BATCH) frames from q's rx ring, each through the

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/control/rto.h"
+#include "core/rto.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
 

@@ -4,13 +4,15 @@
 
 #include "core/byteorder.h"
 #include "core/control/arp.h"
+#include "core/control/conn.h"
 #include "core/control/icmp.h"
 #include "core/control/rx_md.h"
 #include "core/csum.h"
 #include "core/engine_internal.h"
-#include "core/hooks.h"
+#include "core/pipeline.h"
 #include "core/segment.h"
 #include "tests/unit/core/engine_app.h"
+#include "flextoe/bpf.h"
 #include "tests/unit/test.h"
 
 #define SEC 1000000000ull
@@ -157,33 +159,7 @@ START_TEST(vlan_tx_flow_qinq)
 }
 END_TEST
 
-/* ---- rx: the VLAN from the rx-pre metadata -------------------------------- */
-
-static int nop_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f)
-{
-	(void)ctx;
-	(void)hook;
-	(void)f;
-	return 0;
-}
-
-static uint32_t pass_run(void *ctx, void *handle)
-{
-	(void)ctx;
-	(void)handle;
-	return FTOE_XDP_PASS;
-}
-
-static void nop_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
-{
-	(void)ctx;
-	(void)f;
-	(void)commit;
-}
-
-static const struct ftoe_hook_ops nop_ops = {
-	.begin = nop_begin, .run = pass_run, .end = nop_end,
-};
+/* ---- rx: the VLAN and class from the rx-pre record passed with the frame -- */
 
 static uint8_t sent[8][1600];
 static uint16_t sent_len[8];
@@ -199,25 +175,27 @@ static bool record_tap(struct lb_side *s, uint8_t *f, uint16_t *len)
 	return false;	/* the other side never sees them */
 }
 
-/* A TCP segment from A to B at buf + sizeof(md), the md (what rx_pre()
- * leaves) in front; returns the frame length. */
-static uint16_t make_seg(uint8_t *buf, uint64_t tstamp, uint16_t md_flags, uint16_t dport,
-			 uint8_t flags, uint32_t seq, uint32_t ack)
+/* The rx-pre record a backend passes with a frame (what rx_pre() gets
+ * from the hook's programs). */
+static void make_md(struct flextoe_md *md, uint64_t tstamp, uint16_t md_flags)
 {
-	struct flextoe_md md;
-	uint8_t *f = buf + sizeof(md), *ip = f + 14, *th = ip + 20;
+	memset(md, 0, sizeof(*md));
+	md->size = sizeof(*md);
+	md->version = FLEXTOE_MD_VERSION;
+	md->hook = FLEXTOE_HOOK_RX_PRE;
+	md->tstamp_ns = tstamp;
+	md->flags = md_flags;
+	md->vlan_id = 100;
+	md->svlan_id = 200;
+}
+
+/* A TCP segment from A to B at buf + sizeof(struct flextoe_md) (room in
+ * front, as a umem headroom); returns the frame length. */
+static uint16_t make_seg(uint8_t *buf, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	uint8_t *f = buf + sizeof(struct flextoe_md), *ip = f + 14, *th = ip + 20;
 	uint8_t sa[4], da[4];
 	uint32_t sum;
-
-	memset(&md, 0, sizeof(md));
-	md.size = sizeof(md);
-	md.version = FLEXTOE_MD_VERSION;
-	md.hook = FLEXTOE_HOOK_RX_PRE;
-	md.tstamp_ns = tstamp;
-	md.flags = md_flags;
-	md.vlan_id = 100;
-	md.svlan_id = 200;
-	memcpy(buf, &md, sizeof(md));
 
 	memset(f, 0, 14 + 20 + 24);
 	memcpy(f, (uint8_t[]){ 2, 0, 0, 0, 0, 2 }, 6);
@@ -247,44 +225,59 @@ static uint16_t make_seg(uint8_t *buf, uint64_t tstamp, uint16_t md_flags, uint1
 	return 14 + 20 + 24;
 }
 
-static void deliver(struct lb_world *w, uint8_t *buf, uint16_t len)
+/* Hand the frame to B with its record md (NULL: none), through
+ * ftoe_engine_rx_md, or through the split entry (rx_prepare +
+ * rx_items, as the --workers pipeline does) when split. */
+static void deliver(struct lb_world *w, uint8_t *buf, uint16_t len,
+		    const struct flextoe_md *md, bool split)
 {
 	void *fr = buf + sizeof(struct flextoe_md);
 
-	ftoe_engine_rx(w->s[1].eng, 0, (void *const[]){ fr }, &len, 1);
+	if (split) {
+		struct ftoe_rx_item it;
+
+		ftoe_engine_rx_prepare(w->s[1].eng, fr, len, md, &it);
+		ftoe_engine_rx_items(w->s[1].eng, 0, &it, 1);
+		return;
+	}
+	ftoe_engine_rx_md(w->s[1].eng, 0, (void *const[]){ fr }, &len,
+			  (const struct flextoe_md *const[]){ md }, 1);
+}
+
+/* One segment to B with a record of md_flags (0: no record), through
+ * either rx entry; B's one answer's tags in *t. */
+static void answer_tags(struct lb_world *w, uint8_t *buf, uint16_t md_flags, uint16_t dport,
+			uint8_t flags, uint32_t seq, uint32_t ack, bool split, struct tagged *t)
+{
+	struct flextoe_md md;
+	uint16_t len;
+
+	nsent = 0;
+	make_md(&md, w->now, md_flags);
+	len = make_seg(buf, dport, flags, seq, ack);
+	deliver(w, buf, len, md_flags ? &md : NULL, split);
+	ck_assert_uint_eq(nsent, 1);
+	read_tags(sent[0], sent_len[0], t);
 }
 
 START_TEST(vlan_rx_md_answers)
 {
-	struct ftoe_hook_prog p = { .handle = (void *)1, .id = 1,
-				    .chain_call_actions = FTOE_HOOK_CHAIN_DEFAULT };
 	static uint8_t buf[256] __attribute__((aligned(8)));
-	struct ftoe_engine_cfg cb;
-	struct ftoe_hooks *h;
+	struct flextoe_md md;
 	struct ftoe_engine *e;
 	struct lb_world w;
 	struct tagged t;
 	size_t payload;
-	uint16_t len;
 	uint32_t id;
 
-	ck_assert_int_eq(ftoe_hooks_create(&nop_ops, &h), 0);
-	ck_assert_int_eq(ftoe_hooks_attach(h, FLEXTOE_HOOK_RX_PRE, &p), 0);
-	lb_default_cfg(&cb, LB_IP_B);
-	cb.hooks = h;
-	cb.flags |= FTOE_ENG_F_RX_MD;
-	lb_init(&w, 5, NULL, &cb);
+	lb_init(&w, 5, NULL, NULL);
 	e = w.s[1].eng;
 	w.s[1].tap = record_tap;
 	ck_assert_int_ge(ftoe_sock_listen(e, 80, 4), 0);
 
 	/* A SYN that came tagged: the connection records the VLAN and the
 	 * SYN-ACK goes back on it. */
-	nsent = 0;
-	len = make_seg(buf, w.now, FLEXTOE_MDF_VLAN, 80, FTOE_TCP_SYN, 1000, 0);
-	deliver(&w, buf, len);
-	ck_assert_uint_eq(nsent, 1);
-	read_tags(sent[0], sent_len[0], &t);
+	answer_tags(&w, buf, FLEXTOE_MDF_VLAN, 80, FTOE_TCP_SYN, 1000, 0, false, &t);
 	ck_assert_uint_eq(t.ntags, 1);
 	ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021Q);
 	ck_assert_uint_eq(t.tci[0], 100);
@@ -299,79 +292,95 @@ START_TEST(vlan_rx_md_answers)
 	ck_assert_uint_eq(e->conn[id].vlan_tci, 100);
 
 	/* A segment for no connection, double-tagged: the RST goes back with
-	 * both tags, the 802.1ad one outside. */
-	nsent = 0;
-	len = make_seg(buf, w.now, FLEXTOE_MDF_VLAN | FLEXTOE_MDF_QINQ, 81, FTOE_TCP_ACK, 5, 77);
-	deliver(&w, buf, len);
-	ck_assert_uint_eq(nsent, 1);
-	read_tags(sent[0], sent_len[0], &t);
-	ck_assert_uint_eq(t.ntags, 2);
-	ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021AD);
-	ck_assert_uint_eq(t.tci[0], 200);
-	ck_assert_uint_eq(t.tpid[1], FTOE_ETH_P_8021Q);
-	ck_assert_uint_eq(t.tci[1], 100);
-	check_tcp(sent[0], sent_len[0], &t, &payload);
-	ck_assert_uint_eq(sent[0][t.l3 + 20 + 13], FTOE_TCP_RST);
+	 * both tags, the 802.1ad one outside; the same through the split
+	 * entry. */
+	for (int split = 0; split < 2; split++) {
+		answer_tags(&w, buf, FLEXTOE_MDF_VLAN | FLEXTOE_MDF_QINQ, 81, FTOE_TCP_ACK, 5, 77,
+			    split, &t);
+		ck_assert_uint_eq(t.ntags, 2);
+		ck_assert_uint_eq(t.tpid[0], FTOE_ETH_P_8021AD);
+		ck_assert_uint_eq(t.tci[0], 200);
+		ck_assert_uint_eq(t.tpid[1], FTOE_ETH_P_8021Q);
+		ck_assert_uint_eq(t.tci[1], 100);
+		check_tcp(sent[0], sent_len[0], &t, &payload);
+		ck_assert_uint_eq(sent[0][t.l3 + 20 + 13], FTOE_TCP_RST);
+	}
 
-	/* A stale record (an earlier frame's in the same buffer) is not
-	 * this frame's: the RST goes untagged. */
-	nsent = 0;
-	len = make_seg(buf, w.now - 2 * FTOE_RX_MD_MAX_AGE_NS, FLEXTOE_MDF_VLAN, 81,
-		       FTOE_TCP_ACK, 5, 78);
-	deliver(&w, buf, len);
-	ck_assert_uint_eq(nsent, 1);
-	read_tags(sent[0], sent_len[0], &t);
-	ck_assert_uint_eq(t.ntags, 0);
-
-	/* Without programs at rx-pre nothing in front of a frame is trusted. */
-	ck_assert_int_eq(ftoe_hooks_detach(h, 1, NULL), 0);
-	nsent = 0;
-	len = make_seg(buf, w.now, FLEXTOE_MDF_VLAN, 81, FTOE_TCP_ACK, 5, 79);
-	deliver(&w, buf, len);
-	ck_assert_uint_eq(nsent, 1);
-	read_tags(sent[0], sent_len[0], &t);
-	ck_assert_uint_eq(t.ntags, 0);
-
+	/* No record with the frame: untagged, whatever lies in front of the
+	 * frame (here a valid-looking tagged record, as an earlier frame in
+	 * the same umem buffer may leave): the engine never reads there. */
+	for (int split = 0; split < 2; split++) {
+		make_md(&md, w.now, FLEXTOE_MDF_VLAN);
+		memcpy(buf, &md, sizeof(md));
+		answer_tags(&w, buf, 0, 81, FTOE_TCP_ACK, 5, 78, split, &t);
+		ck_assert_uint_eq(t.ntags, 0);
+	}
 	lb_fini(&w);
-	ftoe_hooks_destroy(h);
 }
 END_TEST
 
-START_TEST(vlan_rx_md_read_rules)
+/* classify's app_ctx in the record picks the listener of a port several
+ * application contexts share (ftoe_conn_listen_shared); without one the
+ * 4-tuple's hash picks, the same for the same 4-tuple. */
+START_TEST(vlan_rx_md_class_picks_listener)
 {
-	struct ftoe_hook_prog p = { .handle = (void *)1, .id = 1,
-				    .chain_call_actions = FTOE_HOOK_CHAIN_DEFAULT };
 	static uint8_t buf[256] __attribute__((aligned(8)));
-	struct flextoe_md md, *in = (struct flextoe_md *)buf;
-	struct ftoe_hooks *h;
-	struct ftoe_vlan v;
-	const uint64_t now = 5 * SEC;
+	struct flextoe_md md;
+	struct ftoe_engine *e;
+	struct lb_world w;
+	uint16_t len;
+	int l7, l9;
 
-	ck_assert_int_eq(ftoe_hooks_create(&nop_ops, &h), 0);
-	make_seg(buf, now, FLEXTOE_MDF_QINQ, 80, FTOE_TCP_SYN, 1, 0);
-	/* no programs at rx-pre / no hooks at all */
-	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), -ENOENT);
-	ck_assert_int_eq(ftoe_rx_md_read(NULL, now, buf + sizeof(md), &md), -ENOENT);
-	ck_assert_int_eq(ftoe_hooks_attach(h, FLEXTOE_HOOK_RX_PRE, &p), 0);
-	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), 0);
-	/* an outer 802.1ad tag alone */
-	ftoe_rx_vlan(h, now, buf + sizeof(md), &v);
+	lb_init(&w, 6, NULL, NULL);
+	e = w.s[1].eng;
+	w.s[1].tap = record_tap;
+	l7 = ftoe_conn_listen_shared(e, 80, 4, 7);
+	l9 = ftoe_conn_listen_shared(e, 80, 4, 9);
+	ck_assert_int_ge(l7, 0);
+	ck_assert_int_ge(l9, 0);
+	for (uint32_t want = 7; want <= 9; want += 2) {
+		make_md(&md, w.now, FLEXTOE_MDF_CLASS);
+		md.app_ctx = want;
+		nsent = 0;
+		len = make_seg(buf, 80, FTOE_TCP_SYN, 1000 + want, 0);
+		deliver(&w, buf, len, &md, want == 9);
+		ck_assert_uint_eq(nsent, 1);
+		/* the same 4-tuple both times: its hash alone would pick
+		 * the same listener twice */
+		ck_assert_uint_eq(e->lis[want == 7 ? l7 : l9].pending, 1);
+		ck_assert_uint_eq(e->lis[want == 7 ? l9 : l7].pending, 0);
+		/* the SYN's flow is gone again before the next (same 4-tuple) */
+		for (uint32_t id = 0; id < e->hwm; id++)
+			if (e->ctl[id].in_use)
+				ftoe_conn_reset(e, id, 0, false);
+		ck_assert_uint_eq(e->lis[l7].pending + e->lis[l9].pending, 0);
+	}
+	lb_fini(&w);
+}
+END_TEST
+
+/* The tags of a record: VIDs only (PCP/DEI bits dropped), the 802.1ad one
+ * alone or outside the 802.1Q one. */
+START_TEST(vlan_from_md_rules)
+{
+	struct flextoe_md md;
+	struct ftoe_vlan v;
+
+	make_md(&md, 0, FLEXTOE_MDF_QINQ);
+	ftoe_vlan_from_md(&md, &v);
 	ck_assert_uint_eq(v.flags, FTOE_VLAN_S);
 	ck_assert_uint_eq(v.stci, 200);
 	ck_assert_uint_eq(ftoe_vlan_len(&v), 4);
-	in->version++;
-	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), -ENOENT);
-	in->version--;
-	in->hook = FLEXTOE_HOOK_TX_POST;
-	ck_assert_int_eq(ftoe_rx_md_read(h, now, buf + sizeof(md), &md), -ENOENT);
-	in->hook = FLEXTOE_HOOK_RX_PRE;
-	ck_assert_int_eq(ftoe_rx_md_read(h, now + FTOE_RX_MD_MAX_AGE_NS + 1, buf + sizeof(md), &md),
-			 -ENOENT);
-	ftoe_rx_vlan(h, now + FTOE_RX_MD_MAX_AGE_NS + 1, buf + sizeof(md), &v);
+	make_md(&md, 0, FLEXTOE_MDF_VLAN | FLEXTOE_MDF_QINQ);
+	md.vlan_id = 0xe064;	/* PCP 7, VID 100 */
+	ftoe_vlan_from_md(&md, &v);
+	ck_assert_uint_eq(v.flags, FTOE_VLAN_C | FTOE_VLAN_S);
+	ck_assert_uint_eq(v.tci, 100);
+	ck_assert_uint_eq(ftoe_vlan_len(&v), 8);
+	make_md(&md, 0, FLEXTOE_MDF_CLASS);
+	ftoe_vlan_from_md(&md, &v);
 	ck_assert_uint_eq(v.flags, 0);
 	ck_assert_uint_eq(ftoe_vlan_len(&v), 0);
-	ck_assert_int_eq(ftoe_hooks_detach(h, 1, NULL), 0);
-	ftoe_hooks_destroy(h);
 }
 END_TEST
 
@@ -536,7 +545,8 @@ static Suite *vlan_suite(void)
 	tcase_add_test(tc, vlan_tx_flow_tagged);
 	tcase_add_test(tc, vlan_tx_flow_qinq);
 	tcase_add_test(tc, vlan_rx_md_answers);
-	tcase_add_test(tc, vlan_rx_md_read_rules);
+	tcase_add_test(tc, vlan_rx_md_class_picks_listener);
+	tcase_add_test(tc, vlan_from_md_rules);
 	tcase_add_test(tc, vlan_arp);
 	tcase_add_test(tc, vlan_icmp);
 	suite_add_tcase(s, tc);

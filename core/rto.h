@@ -1,6 +1,6 @@
 /* rto.h - RTT estimation and retransmission timeout (RFC 6298). */
-#ifndef FTOE_CORE_CONTROL_RTO_H
-#define FTOE_CORE_CONTROL_RTO_H
+#ifndef FTOE_CORE_RTO_H
+#define FTOE_CORE_RTO_H
 
 #include <stdbool.h>
 #include <stdint.h>

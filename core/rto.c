@@ -1,7 +1,7 @@
 /* rto.c - RTT estimation and retransmission timeout (RFC 6298). */
 #include <errno.h>
 
-#include "core/control/rto.h"
+#include "core/rto.h"
 
 void ftoe_rto_cfg_default(struct ftoe_rto_cfg *cfg)
 {
