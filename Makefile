@@ -64,15 +64,15 @@ $(OBJ)/%.o: %.c
 
 $(LIB_UTIL): $(call obj,$(UTIL_SRCS))
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^	# from scratch: no object of a removed source lingers
 
 $(LIB_EBPF): $(call obj,$(EBPF_SRCS))
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^	# from scratch: no object of a removed source lingers
 
 $(LIB_CORE): $(call obj,$(CORE_SRCS))
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^	# from scratch: no object of a removed source lingers
 
 $(BUILD)/bin/flextoe-bpf: $(call obj,$(CLI_SRCS)) $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
@@ -111,7 +111,7 @@ FW_LIB_SRCS := $(filter-out loader/fw/fw_cli.c,$(wildcard loader/fw/*.c))
 LIB_FW := $(BUILD)/lib/libftoe_fw.a
 $(LIB_FW): $(call obj,$(FW_LIB_SRCS))
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^	# from scratch: no object of a removed source lingers
 $(BUILD)/bin/flextoe-fw: $(call obj,loader/fw/fw_cli.c) $(LIB_FW) $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -253,7 +253,7 @@ LIBFT_A    := $(BUILD)/lib/libflextoe.a
 LIBFT_SO   := $(BUILD)/lib/libflextoe.so
 $(LIBFT_A): $(call obj,$(LIBFT_SRCS))
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^	# from scratch: no object of a removed source lingers
 $(LIBFT_SO): $(call obj,$(LIBFT_SRCS))
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe.so -o $@ $^

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ftoe_cc_ops;
 struct ftoe_engine;
 struct ftoe_hooks;
 struct flextoe_md;
@@ -34,7 +35,7 @@ struct ftoe_io {
 	 * called when work arrives from another thread (an application). */
 	void (*wake)(void *ctx);
 	/* Optional (NULL: xmit only).  As xmit, with the snapshot of the
-	 * segment's flow (struct flextoe_md, DESIGN.md section 4) for the
+	 * segment's flow (struct flextoe_md, docs/design.md section 4) for the
 	 * backend's tx-post hook.  The engine calls it instead of xmit only
 	 * while the tx-post hook has programs (cfg.hooks) and the frame is
 	 * a segment of a flow; md is borrowed for the call. */
@@ -56,8 +57,11 @@ struct ftoe_engine_cfg {
 	uint16_t mtu;			/* IP MTU, e.g. 1500 */
 	uint32_t max_flows;		/* >= 65536 supported */
 	unsigned int nr_queues;
-	enum { FTOE_CC_DCTCP = 0, FTOE_CC_CONST = 1 } cc;
-	uint64_t const_rate_bps;	/* FTOE_CC_CONST (0: unpaced) */
+	/* Congestion control (core/control/cc.h), from ftoe_cc_parse; NULL:
+	 * the default (dctcp).  cc_param: its argument (const: bit/s, 0:
+	 * unpaced). */
+	const struct ftoe_cc_ops *cc;
+	uint64_t cc_param;
 
 	/* Additions (engine work); 0 selects the default. */
 	uint32_t max_conns;		/* connections with buffers (min(max_flows, 4096)) */
@@ -78,6 +82,16 @@ struct ftoe_engine_cfg {
 #define FTOE_ENG_F_NO_TS     (1u << 1)	/* do not offer timestamps */
 #define FTOE_ENG_F_NO_ECN    (1u << 2)	/* do not offer/accept ECN */
 #define FTOE_ENG_F_NO_COOKIES (1u << 3)	/* drop SYNs on a full backlog instead */
+
+/* Congestion control by name (core/control/cc.c): spec is "NAME" or
+ * "NAME:ARG".  0 with *ops and *param set; -ENOENT for an unknown name,
+ * -EINVAL for a bad or unexpected ARG. */
+int ftoe_cc_parse(const char *spec, const struct ftoe_cc_ops **ops, uint64_t *param);
+/* The registered names for --help and errors, "dctcp, timely, const[:RATE]";
+ * 0 or -ENOSPC. */
+int ftoe_cc_names(char *buf, size_t size);
+/* The name of ops (NULL: the default's). */
+const char *ftoe_cc_name(const struct ftoe_cc_ops *ops);
 
 /* Provided by the core (core/engine.c and the stages). */
 int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,

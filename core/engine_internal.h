@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/control/dctcp.h"	/* flow_ctl.dctcp (the one control header left here) */
 #include "core/engine.h"
 #include "core/flow_state.h"
 #include "core/flow_table.h"
@@ -19,7 +18,7 @@
  * exception is ftoe_engine_rx_prepare (core/preproc.c), which other threads
  * may run concurrently: it reads only local_ip and the flow table (lock-free
  * readers) and writes only the item it fills.  The
- * state is nevertheless split by owner (DESIGN.md section 3) so the stages
+ * state is nevertheless split by owner (docs/design.md section 3) so the stages
  * can later move to their own workers:
  *
  *   conn[]  control plane writes at setup; pre/post-processing read
@@ -60,6 +59,10 @@ enum ftoe_timer {
 };
 
 /* Control-plane state of a flow. */
+/* Bytes of per-flow state a congestion-control algorithm may use
+ * (flow_ctl.cc_priv; core/control/cc.h). */
+#define FTOE_CC_PRIV_SIZE 96
+
 struct flow_ctl {
 	uint8_t state;		/* enum ftoe_tcp_state */
 	uint8_t in_use;
@@ -77,8 +80,9 @@ struct flow_ctl {
 	uint16_t peer_mss;
 	uint32_t acceptq_next;	/* accept-queue link (flow id), UINT32_MAX: end */
 	uint32_t events;	/* FTOE_EV_* not yet delivered */
-	/* congestion control */
-	struct ftoe_dctcp_rate dctcp;
+	/* congestion control: the algorithm's own state (core/control/cc.h),
+	 * the glue's counters of the current control interval */
+	uint64_t cc_priv[FTOE_CC_PRIV_SIZE / 8];
 	uint64_t cc_last_ns;
 	uint32_t cc_acked, cc_ecn, cc_acks, cc_losses;
 };

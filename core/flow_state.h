@@ -7,7 +7,7 @@
 #include "core/ooo.h"
 
 /*
- * DESIGN.md section 3 (after FlexTOE section 4.2): each part of a flow's
+ * docs/design.md section 3 (after FlexTOE section 4.2): each part of a flow's
  * state has exactly one writer, so the protocol stage can own the hot TCP
  * variables without locks and the other stages never share a cache line
  * with them.  Every array is indexed by the flow id from the flow table.

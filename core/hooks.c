@@ -39,10 +39,11 @@ struct ftoe_hooks {
 static __thread struct ftoe_hooks *tls_hooks;
 static __thread struct reader *tls_reader;
 
+/* Names come from the one list, include/flextoe/hooks.h. */
 static const char *const hook_names[FTOE_HOOK_NR] = {
-	[FLEXTOE_HOOK_RX_PRE] = "rx-pre",
-	[FLEXTOE_HOOK_RX_POST] = "rx-post",
-	[FLEXTOE_HOOK_TX_POST] = "tx-post",
+#define HOOK_NAME(id, num, name, role) [FLEXTOE_HOOK_##id] = name,
+	FLEXTOE_HOOK_LIST(HOOK_NAME)
+#undef HOOK_NAME
 };
 
 static bool hook_valid(enum flextoe_hook hook)
@@ -68,7 +69,7 @@ bool ftoe_hook_observe_only(enum flextoe_hook hook)
 	return hook == FLEXTOE_HOOK_RX_POST;
 }
 
-/* shared/DESIGN.md section 4. */
+/* docs/design.md section 4. */
 uint32_t ftoe_hook_apply_rules(enum flextoe_hook hook, uint32_t act, bool *invalid)
 {
 	*invalid = false;

@@ -9,7 +9,7 @@
  * programs in order.  A verdict in a program's chain_call_actions goes on
  * to the next program; any other verdict ends the chain.  When every
  * program chained on, the verdict is XDP_PASS (libxdp's dispatcher does the
- * same).  The hook's rules (shared/DESIGN.md section 4) then map the
+ * same).  The hook's rules (docs/design.md section 4) then map the
  * verdict to what the caller must do, and the verdict is counted.
  *
  * Control (writers, serialised inside): attach/detach build a new chain,
@@ -111,7 +111,7 @@ enum flextoe_hook ftoe_hook_by_name(const char *name);
 const char *ftoe_hook_name(enum flextoe_hook hook);
 /* Hooks that never act on a verdict (rx-post). */
 bool ftoe_hook_observe_only(enum flextoe_hook hook);
-/* The final verdict's effect at hook, per shared/DESIGN.md section 4:
+/* The final verdict's effect at hook, per docs/design.md section 4:
  * rx-pre honours PASS DROP TX REDIRECT ABORTED; rx-post is observe only
  * (always PASS for the caller); tx-post honours PASS DROP ABORTED.  Sets
  * *invalid when act is out of range or not honoured at hook. */

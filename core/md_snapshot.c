@@ -28,7 +28,7 @@ int ftoe_md_snapshot(const struct ftoe_engine *e, uint32_t id, enum flextoe_hook
 	md->rcv_nxt = t->rcv_nxt;
 	md->snd_wnd = t->snd_wnd;
 	md->rcv_wnd = t->rcv_wnd;
-	/* DCTCP paces by rate (DESIGN.md section 3); a window-based
+	/* DCTCP paces by rate (docs/design.md section 3); a window-based
 	 * controller leaves rate_kbps at 0 and keeps cwnd in bytes. */
 	if (cc->rate_kbps) {
 		md->cwnd = cc->rate_kbps;

@@ -8,7 +8,7 @@
 
 struct ftoe_engine;
 
-/* Fill md for a segment of flow id at hook (DESIGN.md section 4): header
+/* Fill md for a segment of flow id at hook (docs/design.md section 4): header
  * (size, version, hook, dir), FLEXTOE_MDF_FLOW, flow_id, the engine's
  * time, and snd_una/snd_nxt/rcv_nxt/snd_wnd/rcv_wnd/cwnd (or the DCTCP
  * rate with FLEXTOE_MDF_RATE)/srtt_us as the flow holds them now.  The

@@ -12,7 +12,7 @@ struct ftoe_engine;
 struct flextoe_md;
 
 /*
- * RX (DESIGN.md section 3):
+ * RX (docs/design.md section 3):
  *   ftoe_preproc()  validate, flow lookup, summary; slow path queued
  *   ftoe_proto_rx() per flow: seq/ack, window, OOO interval, dupacks
  *   ftoe_postproc_rx() payload copy, ACKs, app notification

@@ -8,7 +8,7 @@
 #include "core/pipeline.h"
 #include "core/tcp_seq.h"
 
-/* The only stage that writes struct flow_tcp (DESIGN.md section 3). */
+/* The only stage that writes struct flow_tcp (docs/design.md section 3). */
 
 /* PAWS slack in TSval ticks (1 ms, ftoe_proto_ts_now's clock is ours; the
  * peer's is typically 1 ms too): see ftoe_proto_rx_one. */
@@ -564,7 +564,7 @@ void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n
 	}
 }
 
-/* The rx-post hook (DESIGN.md section 4): after the protocol stage, each
+/* The rx-post hook (docs/design.md section 4): after the protocol stage, each
  * segment of a flow is shown to the observe-only programs with a snapshot
  * of the flow's TCP state in struct flextoe_md.  Their verdicts are only
  * counted, so the batch goes on to post-processing unchanged. */

@@ -96,7 +96,7 @@ uint32_t ftoe_sched_sendable(struct ftoe_engine *e, uint32_t id, bool *fin)
  * well after the deadline (timer slack, a busy core; poll()'s timeout
  * rounded up to 1 ms).  With the 200 us burst alone such a flow lost most
  * of its rate, and as the controller caps the rate at 1.2x what was
- * achieved (dctcp.h) the rate locked at a few segments per wakeup: engine
+ * achieved (cc_dctcp.h) the rate locked at a few segments per wakeup: engine
  * -> Linux ran at 0.06-0.4 Gbit/s.  An idle, application- or
  * window-limited flow (t_wait 0) banks the burst only.
  */

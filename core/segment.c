@@ -122,7 +122,7 @@ static int tcp_parse(const uint8_t *frame, uint32_t l4_len, uint32_t pseudo,
 		return err;
 
 	/* Only plain established-flow segments stay on the fast path
-	 * (DESIGN.md section 3).  FIN stays: the protocol stage records it in
+	 * (docs/design.md section 3).  FIN stays: the protocol stage records it in
 	 * order and tells the control plane. */
 	if (tf & FTOE_TCP_SYN)
 		seg->slow |= FTOE_SLOW_SYN;

@@ -91,7 +91,7 @@ static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
 	return n;
 }
 
-/* The tx-post hook's snapshot of segment it (DESIGN.md section 4).  The
+/* The tx-post hook's snapshot of segment it (docs/design.md section 4).  The
  * protocol stage builds a whole batch before it is sent, so the flow's
  * snd_nxt may already be past later segments of the batch: a segment that
  * occupies sequence space reports the snd_nxt it left behind (its end,

@@ -4,7 +4,7 @@
  * An object is opened with libbpf, verified by the kernel verifier (loaded
  * as BPF_PROG_TYPE_XDP with kernel twins of its maps), relocated onto the
  * runtime's own maps, and compiled for one of two engines: an interpreter
- * or an x86-64 JIT.  See shared/DESIGN.md section 5 and docs/runtime.md.
+ * or an x86-64 JIT.  See docs/design.md section 5 and docs/runtime.md.
  *
  * Conventions (as libbpf): functions return 0 or a negative errno; failures
  * a user can cause are also described through the log module
@@ -57,6 +57,14 @@ uint32_t ebpf_map_key_size(const struct ebpf_map *map);
 uint32_t ebpf_map_value_size(const struct ebpf_map *map);
 uint32_t ebpf_map_max_entries(const struct ebpf_map *map);
 uint32_t ebpf_map_flags(const struct ebpf_map *map);
+/* The runtime implements map type (BPF_MAP_TYPE_*; the list is
+ * ebpf/map_types.h). */
+bool ebpf_map_type_supported(uint32_t type);
+/* Its values are one per CPU: user-side lookups and updates move
+ * ebpf_nr_cpus() values, each rounded up to 8 bytes (as bpf(2)). */
+bool ebpf_map_type_percpu(uint32_t type);
+/* libbpf's name of a map type ("percpu_array"), "unknown" if none. */
+const char *ebpf_map_type_name(uint32_t type);
 
 /* Syscall-like access: errors and flags as bpf(2) (-ENOENT, -EEXIST,
  * -E2BIG, -EINVAL, BPF_ANY/BPF_NOEXIST/BPF_EXIST, ...). */

@@ -110,16 +110,11 @@ static inline unsigned int ebpf_cpu(void)
 /* PROG_ARRAY element for a tail call, or NULL. */
 struct ebpf_prog *ebpf_prog_array_lookup(struct ebpf_map *map, uint32_t index);
 
-/* Map kinds (map_array.c, map_hash.c, map_lpm.c, map_ringbuf.c). */
-extern const struct ebpf_map_ops ebpf_array_map_ops;
-extern const struct ebpf_map_ops ebpf_percpu_array_map_ops;
-extern const struct ebpf_map_ops ebpf_prog_array_map_ops;
-extern const struct ebpf_map_ops ebpf_htab_map_ops;
-extern const struct ebpf_map_ops ebpf_percpu_htab_map_ops;
-extern const struct ebpf_map_ops ebpf_lru_htab_map_ops;
-extern const struct ebpf_map_ops ebpf_lru_percpu_htab_map_ops;
-extern const struct ebpf_map_ops ebpf_lpm_trie_map_ops;
-extern const struct ebpf_map_ops ebpf_ringbuf_map_ops;
+/* Map kinds (map_array.c, map_hash.c, map_lpm.c, map_ringbuf.c), from
+ * the list in map_types.h. */
+#define EBPF_MAP_TYPE(type, ops, percpu) extern const struct ebpf_map_ops ops;
+#include "ebpf/map_types.h"
+#undef EBPF_MAP_TYPE
 
 /* Ring buffer producer side, as the kernel's bpf_ringbuf_* helpers:
  * output returns 0, -EINVAL (flags) or -EAGAIN (no room); reserve returns

@@ -11,17 +11,33 @@
 static const struct ebpf_map_ops *map_type_ops(uint32_t type)
 {
 	switch (type) {
-	case BPF_MAP_TYPE_ARRAY:		return &ebpf_array_map_ops;
-	case BPF_MAP_TYPE_PERCPU_ARRAY:		return &ebpf_percpu_array_map_ops;
-	case BPF_MAP_TYPE_PROG_ARRAY:		return &ebpf_prog_array_map_ops;
-	case BPF_MAP_TYPE_HASH:			return &ebpf_htab_map_ops;
-	case BPF_MAP_TYPE_PERCPU_HASH:		return &ebpf_percpu_htab_map_ops;
-	case BPF_MAP_TYPE_LRU_HASH:		return &ebpf_lru_htab_map_ops;
-	case BPF_MAP_TYPE_LRU_PERCPU_HASH:	return &ebpf_lru_percpu_htab_map_ops;
-	case BPF_MAP_TYPE_LPM_TRIE:		return &ebpf_lpm_trie_map_ops;
-	case BPF_MAP_TYPE_RINGBUF:		return &ebpf_ringbuf_map_ops;
+#define EBPF_MAP_TYPE(t, ops, percpu) case t: return &ops;
+#include "ebpf/map_types.h"
+#undef EBPF_MAP_TYPE
 	}
 	return NULL;
+}
+
+bool ebpf_map_type_supported(uint32_t type)
+{
+	return map_type_ops(type) != NULL;
+}
+
+const char *ebpf_map_type_name(uint32_t type)
+{
+	const char *n = libbpf_bpf_map_type_str(type);
+
+	return n ? n : "unknown";
+}
+
+bool ebpf_map_type_percpu(uint32_t type)
+{
+	switch (type) {
+#define EBPF_MAP_TYPE(t, ops, percpu) case t: return percpu;
+#include "ebpf/map_types.h"
+#undef EBPF_MAP_TYPE
+	}
+	return false;
 }
 
 int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out)

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "ebpf/internal.h"
+#include "lib/util/file.h"
 #include "lib/util/log.h"
 
 /* Per-program verifier log: large enough for the log of a big program's
@@ -102,26 +103,6 @@ static int fail(struct loader *ld, int err, const char *fmt, ...)
 
 /* ---- maps --------------------------------------------------------------------------- */
 
-static bool map_type_supported(uint32_t type)
-{
-	switch (type) {
-	case BPF_MAP_TYPE_ARRAY: case BPF_MAP_TYPE_PERCPU_ARRAY:
-	case BPF_MAP_TYPE_PROG_ARRAY: case BPF_MAP_TYPE_HASH:
-	case BPF_MAP_TYPE_PERCPU_HASH: case BPF_MAP_TYPE_LRU_HASH:
-	case BPF_MAP_TYPE_LRU_PERCPU_HASH: case BPF_MAP_TYPE_LPM_TRIE:
-	case BPF_MAP_TYPE_RINGBUF:
-		return true;
-	}
-	return false;
-}
-
-static const char *map_type_name(uint32_t type)
-{
-	const char *n = libbpf_bpf_map_type_str(type);
-
-	return n ? n : "unknown";
-}
-
 static int add_map(struct loader *ld, const struct ebpf_map_spec *spec, int kfd,
 		   struct bpf_map *lbmap)
 {
@@ -130,16 +111,16 @@ static int add_map(struct loader *ld, const struct ebpf_map_spec *spec, int kfd,
 	struct ebpf_map *map;
 	int ret;
 
-	if (!map_type_supported(spec->type))
+	if (!ebpf_map_type_supported(spec->type))
 		return fail(ld, -EOPNOTSUPP, "map '%s': type %s is not supported by the "
 			    "runtime (array, percpu_array, prog_array, hash, percpu_hash, "
 			    "lru_hash, lru_percpu_hash, lpm_trie, ringbuf are)",
-			    spec->name, map_type_name(spec->type));
+			    spec->name, ebpf_map_type_name(spec->type));
 	ret = ebpf_map_create(spec, &map);
 	if (ret)
 		return fail(ld, ret, "map '%s': the runtime cannot create it (%s map, key %u, "
 			    "value %u, %u entries, flags 0x%x): %s", spec->name,
-			    map_type_name(spec->type), spec->key_size, spec->value_size,
+			    ebpf_map_type_name(spec->type), spec->key_size, spec->value_size,
 			    spec->max_entries, spec->map_flags, strerror(-ret));
 	obj->maps[i].map = map;
 	obj->maps[i].kfd = -1;
@@ -172,9 +153,9 @@ static int create_legacy_kernel_maps(struct loader *ld, int *fds)
 		LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = lm->map_flags);
 		int ret;
 
-		if (!map_type_supported(lm->type))
+		if (!ebpf_map_type_supported(lm->type))
 			return fail(ld, -EOPNOTSUPP, "map '%s': type %s is not supported "
-				    "by the runtime", lm->name, map_type_name(lm->type));
+				    "by the runtime", lm->name, ebpf_map_type_name(lm->type));
 		fds[i] = bpf_map_create(lm->type, lm->name, lm->key_size, lm->value_size,
 					lm->max_entries, &mopts);
 		if (fds[i] < 0) {
@@ -750,45 +731,6 @@ int ebpf_object_open_mem(const void *buf, size_t len, const char *name,
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **buf, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	int fd, ret = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto out;
-	}
-	*buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!*buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, *buf + got, (size_t)st.st_size - got);
-
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			free(*buf);
-			*buf = NULL;
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	*len = got;
-out:
-	close(fd);
-	return ret;
-}
-
 int ebpf_object_open(const char *path, const struct ebpf_object_opts *opts,
 		     struct ebpf_object **out)
 {
@@ -804,8 +746,8 @@ int ebpf_object_open(const char *path, const struct ebpf_object_opts *opts,
 	ret = copy_object_opts(opts, &o);
 	if (ret)
 		return ret;
-	ret = read_file(path, &buf, &len);
-	if (ret) {
+	buf = ftoe_read_file(path, &len, &ret);
+	if (!buf) {
 		ebpf_set_err(o.err_buf, o.err_size, "cannot read %s: %s", path, strerror(-ret));
 		return ret;
 	}

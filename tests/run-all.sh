@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
 LOGDIR=$BUILD/test-logs
-mkdir -p "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz" "$LOGDIR/san"
+mkdir -p "$LOGDIR/lint" "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz" "$LOGDIR/san"
 total_pass=0 total_fail=0
 failed_suites=()
 
@@ -52,7 +52,7 @@ export FTOE_BUILD=$BUILD
 run_suite docs-paths python3 tests/lint/docs_paths.py
 run_suite unit "$BUILD/tests/unit-tests"
 FTOE_BUILD=$BUILD ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	run_suite unit-asan-ubsan build/san/tests/unit-tests
+	run_suite unit-asan-ubsan tests/unit/each.sh build/san/tests/unit-tests
 
 for t in tests/lint/*.sh tests/integration/*.sh tests/diff/*.sh tests/fuzz/*.sh; do
 	[[ -x $t ]] || continue

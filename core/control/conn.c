@@ -64,7 +64,7 @@ static void rx_vlan(const struct ftoe_rx_item *it, struct ftoe_vlan *v)
 		memset(v, 0, sizeof(*v));
 }
 
-/* A flow's VLAN is conn state (DESIGN.md section 3): tx.c tags its frames. */
+/* A flow's VLAN is conn state (docs/design.md section 3): tx.c tags its frames. */
 static void conn_set_vlan(struct flow_conn *fc, const struct ftoe_vlan *v)
 {
 	fc->flags &= (uint16_t)~(FLOW_CONN_VLAN | FLOW_CONN_SVLAN);

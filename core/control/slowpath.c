@@ -23,6 +23,7 @@ static void rtt_sample(struct ftoe_engine *e, uint32_t id, uint32_t ack)
 		us = UINT32_MAX;
 	ftoe_rto_sample(&c->rto, us ? (uint32_t)us : 1, false);
 	e->cc[id].rtt_us = ftoe_rto_srtt(&c->rto);
+	ftoe_cc_on_rtt(e, id, us ? (uint32_t)us : 1);
 }
 
 /* Newly acknowledged data (FTOE_SP_ACKED): RTT, congestion control, and

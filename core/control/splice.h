@@ -14,7 +14,7 @@ struct ftoe_engine;
  * The engine relays nothing itself: the splice program
  * (xdp-progs/splice.bpf.c) at rx-pre does, from two splice_flows entries
  * the control plane installs.  The core does not know where that map
- * lives (DESIGN.md section 2: core/ does not depend on ebpf/), so the
+ * lives (docs/design.md section 2: core/ does not depend on ebpf/), so the
  * backend gives map access through these callbacks, by map: 0 or
  * -errno, -ENODEV when no program at rx-pre has that map.
  */

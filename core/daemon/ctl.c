@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <flextoe/ctl.h>
+
 #include "core/daemon/daemon.h"
 #include "core/daemon/hooks_ebpf.h"
 #include "core/daemon/ctl.h"
@@ -53,8 +55,10 @@ static bool get_int(json_object *req, const char *key, int64_t *out)
 
 static int bad_hook(const char *name, char *err, size_t esz)
 {
-	snprintf(err, esz, "unknown hook '%s': the hooks are rx-pre, rx-post and tx-post",
-		 name ? name : "");
+	char names[64];
+
+	snprintf(err, esz, "unknown hook '%s': the hooks are %s", name ? name : "",
+		 flextoe_hook_names(names, sizeof(names), " and "));
 	return -EINVAL;
 }
 
@@ -232,31 +236,80 @@ static int do_hello(struct daemon *be, json_object *resp)
 	return 0;
 }
 
+/* One handler per request of include/flextoe/ctl.h, the protocol's list;
+ * the adapters give every handler the same shape. */
+typedef int ctl_handler(struct daemon *be, const char *op, json_object *req, json_object *resp,
+			char *err, size_t esz);
+
+static int h_hello(struct daemon *be, const char *op, json_object *req, json_object *resp,
+		   char *err, size_t esz)
+{
+	(void)op, (void)req, (void)err, (void)esz;
+	return do_hello(be, resp);
+}
+
+static int h_list(struct daemon *be, const char *op, json_object *req, json_object *resp,
+		  char *err, size_t esz)
+{
+	(void)op, (void)req, (void)err, (void)esz;
+	return do_list(be, resp);
+}
+
+static int h_load(struct daemon *be, const char *op, json_object *req, json_object *resp,
+		  char *err, size_t esz)
+{
+	(void)op;
+	return do_load(be, req, resp, err, esz);
+}
+
+static int h_unload(struct daemon *be, const char *op, json_object *req, json_object *resp,
+		    char *err, size_t esz)
+{
+	(void)op;
+	return do_unload(be, req, resp, err, esz);
+}
+
+static int h_ring_read(struct daemon *be, const char *op, json_object *req, json_object *resp,
+		       char *err, size_t esz)
+{
+	(void)op;
+	return ctl_ring_read(be, req, resp, err, esz);
+}
+
+static int h_map_list(struct daemon *be, const char *op, json_object *req, json_object *resp,
+		      char *err, size_t esz)
+{
+	(void)op, (void)req, (void)err, (void)esz;
+	return ctl_map_list(be, resp);
+}
+
+static ctl_handler *const ctl_handlers[FLEXTOE_CTL_OP__MAX] = {
+	[FLEXTOE_CTL_OP_HELLO] = h_hello,
+	[FLEXTOE_CTL_OP_LIST] = h_list,
+	[FLEXTOE_CTL_OP_LOAD] = h_load,
+	[FLEXTOE_CTL_OP_UNLOAD] = h_unload,
+	[FLEXTOE_CTL_OP_RING_READ] = h_ring_read,
+	[FLEXTOE_CTL_OP_MAP_LIST] = h_map_list,
+	[FLEXTOE_CTL_OP_MAP_DUMP] = ctl_map_op,
+	[FLEXTOE_CTL_OP_MAP_LOOKUP] = ctl_map_op,
+	[FLEXTOE_CTL_OP_MAP_UPDATE] = ctl_map_op,
+	[FLEXTOE_CTL_OP_MAP_DELETE] = ctl_map_op,
+};
+
 static json_object *handle(struct daemon *be, json_object *req)
 {
 	json_object *resp = json_object_new_object();
 	const char *op = get_str(req, "op");
+	enum flextoe_ctl_op id = flextoe_ctl_op_by_name(op);
 	char err[1024] = "";
 	int ret;
 
 	if (!op)
 		ret = -EINVAL, snprintf(err, sizeof(err), "request without \"op\"");
-	else if (!strcmp(op, "hello"))
-		ret = do_hello(be, resp);
-	else if (!strcmp(op, "load"))
-		ret = do_load(be, req, resp, err, sizeof(err));
-	else if (!strcmp(op, "unload"))
-		ret = do_unload(be, req, resp, err, sizeof(err));
-	else if (!strcmp(op, "list"))
-		ret = do_list(be, resp);
-	else if (!strcmp(op, "ring_read"))
-		ret = ctl_ring_read(be, req, resp, err, sizeof(err));
-	else if (!strcmp(op, "map_list"))
-		ret = ctl_map_list(be, resp);
-	else if (!strncmp(op, "map_", 4))
-		ret = ctl_map_op(be, op, req, resp, err, sizeof(err));
-	else
+	else if (id == FLEXTOE_CTL_OP_NONE || !ctl_handlers[id])
 		ret = -EOPNOTSUPP, snprintf(err, sizeof(err), "unknown request '%s'", op);
+	else
+		ret = ctl_handlers[id](be, op, req, resp, err, sizeof(err));
 	json_object_object_add(resp, "ok", json_object_new_boolean(!ret));
 	if (ret) {
 		json_object_object_add(resp, "errno", json_object_new_int(-ret));

@@ -13,6 +13,7 @@
 #include "core/daemon/hooks_ebpf.h"
 #include "core/daemon/ctl.h"
 #include "ebpf/ebpf.h"
+#include "lib/util/hex.h"
 
 #define DUMP_MAX_ENTRIES 1000000u
 
@@ -22,19 +23,6 @@ struct map_ref {
 	const struct btf *btf;
 	uint32_t key_type, value_type;	/* BTF ids, 0 when untyped */
 };
-
-static bool is_percpu(uint32_t type)
-{
-	return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
-	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-}
-
-static const char *map_type_name(uint32_t type)
-{
-	const char *n = libbpf_bpf_map_type_str(type);
-
-	return n ? n : "unknown";
-}
 
 static size_t round8(size_t n)
 {
@@ -46,7 +34,7 @@ static size_t user_value_size(struct ebpf_map *m)
 {
 	size_t vs = ebpf_map_value_size(m);
 
-	return is_percpu(ebpf_map_type(m)) ? round8(vs) * ebpf_nr_cpus() : vs;
+	return ebpf_map_type_percpu(ebpf_map_type(m)) ? round8(vs) * ebpf_nr_cpus() : vs;
 }
 
 static void btf_types(struct map_ref *r)
@@ -170,36 +158,9 @@ static char *btf_format(const struct btf *btf, uint32_t type, const void *data, 
 	return b.s;
 }
 
-/* Key or value text: hex bytes ("0a000009", spaces/colons allowed), or,
- * when BTF says the type is an integer or enum of that size, a number
- * (decimal or 0x...) or an enumerator name. */
-static int parse_hex(const char *s, uint8_t *out, size_t size)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	if (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2))
-		s += 2;
-	for (; *s; s++) {
-		int d;
-
-		if (*s == ' ' || *s == ':')
-			continue;
-		if (!isxdigit((unsigned char)*s))
-			return -EINVAL;
-		d = isdigit((unsigned char)*s) ? *s - '0' : tolower((unsigned char)*s) - 'a' + 10;
-		if (hi < 0) {
-			hi = d;
-			continue;
-		}
-		if (n >= size)
-			return -EINVAL;
-		out[n++] = (uint8_t)(hi << 4 | d);
-		hi = -1;
-	}
-	return hi < 0 && n == size ? 0 : -EINVAL;
-}
-
+/* Key or value text that is not hex bytes (ftoe_hex_parse): when BTF says
+ * the type is an integer or enum of that size, a number (decimal or 0x...)
+ * or an enumerator name. */
 static int parse_typed(const struct btf *btf, uint32_t type, const char *s, uint8_t *out,
 		       size_t size)
 {
@@ -251,7 +212,7 @@ static int parse_arg(const struct map_ref *r, bool is_key, const char *s, uint8_
 	uint32_t type = is_key ? r->key_type : r->value_type;
 	int ret;
 
-	if (!parse_hex(s, out, size))
+	if (!ftoe_hex_parse(s, out, size))
 		return 0;
 	ret = parse_typed(r->btf, type, s, out, size);
 	if (!ret)
@@ -265,14 +226,11 @@ static int parse_arg(const struct map_ref *r, bool is_key, const char *s, uint8_
 
 static json_object *hex_json(const uint8_t *p, size_t n)
 {
-	char *s = malloc(n * 2 + 1);
+	char *s = ftoe_hex_encode(p, n);
 	json_object *o;
 
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		snprintf(s + 2 * i, 3, "%02x", p[i]);
-	s[2 * n] = 0;
 	o = json_object_new_string(s);
 	free(s);
 	return o;
@@ -297,7 +255,7 @@ static json_object *entry_json(const struct map_ref *r, const uint8_t *key, cons
 
 	json_object_object_add(e, "key", hex_json(key, ks));
 	add_typed(e, "key_btf", r, r->key_type, key, ks);
-	if (is_percpu(ebpf_map_type(r->map))) {
+	if (ebpf_map_type_percpu(ebpf_map_type(r->map))) {
 		json_object *vals = json_object_new_array(), *typed = NULL;
 
 		if (r->btf && r->value_type)
@@ -351,7 +309,7 @@ int ctl_map_list(struct daemon *be, json_object *resp)
 			json_object_object_add(o, "prog", json_object_new_string(p->name));
 			json_object_object_add(o, "name", json_object_new_string(ebpf_map_name(m)));
 			json_object_object_add(o, "type",
-					       json_object_new_string(map_type_name(ebpf_map_type(m))));
+					       json_object_new_string(ebpf_map_type_name(ebpf_map_type(m))));
 			json_object_object_add(o, "key_size", json_object_new_int64(ebpf_map_key_size(m)));
 			json_object_object_add(o, "value_size",
 					       json_object_new_int64(ebpf_map_value_size(m)));
@@ -442,7 +400,7 @@ int ctl_map_op(struct daemon *be, const char *op, json_object *req, json_object 
 				 json_object_get_string(jk));
 		else if (ret == -EINVAL)
 			snprintf(err, esz, "map %s (%s) does not support delete", ebpf_map_name(r.map),
-				 map_type_name(ebpf_map_type(r.map)));
+				 ebpf_map_type_name(ebpf_map_type(r.map)));
 	} else if (!strcmp(op, "map_update")) {
 		uint64_t flags = BPF_ANY;
 		size_t one = ebpf_map_value_size(r.map);
@@ -463,7 +421,7 @@ int ctl_map_op(struct daemon *be, const char *op, json_object *req, json_object 
 		if (ret)
 			goto out;
 		/* Per-CPU maps: the value goes to every CPU. */
-		if (is_percpu(ebpf_map_type(r.map))) {
+		if (ebpf_map_type_percpu(ebpf_map_type(r.map))) {
 			for (unsigned int c = ebpf_nr_cpus(); c-- > 0;) {
 				memmove(val + c * round8(one), val, one);
 				memset(val + c * round8(one) + one, 0, round8(one) - one);

@@ -30,8 +30,8 @@ struct daemon_opts {
 	unsigned int workers;      /* 0: one per queue */
 	unsigned int queues;
 	bool busy_poll;
-	int cc;                    /* FTOE_CC_* */
-	uint64_t const_rate_bps;
+	const struct ftoe_cc_ops *cc; /* ftoe_cc_parse (NULL: the default) */
+	uint64_t cc_param;
 	uint32_t max_flows;
 	const char *run_dir;
 	int verbose;

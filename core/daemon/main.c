@@ -34,14 +34,12 @@ static void dump_stats(struct daemon *be)
 
 	x86_log_stats(be->x86);
 	if (be->hooks) {
-		static const char *const hn[] = { "", "rx-pre", "rx-post", "tx-post" };
-
 		for (int k = FTOE_HOOK_FIRST; k < FTOE_HOOK_NR; k++) {
 			uint64_t c[FTOE_HOOK_NR_COUNTERS];
 
 			ftoe_hooks_counters(be->hooks, (enum flextoe_hook)k, c);
 			pr_info("hook %s: aborted %lu drop %lu pass %lu tx %lu redirect %lu invalid %lu",
-				hn[k], c[0], c[1], c[2], c[3], c[4], c[5]);
+				ftoe_hook_name((enum flextoe_hook)k), c[0], c[1], c[2], c[3], c[4], c[5]);
 		}
 	}
 	if (be->eng) {
@@ -70,7 +68,7 @@ static int create_engine(struct daemon *be)
 		.max_flows = be->opts.max_flows,
 		.nr_queues = be->opts.queues,
 		.cc = be->opts.cc,
-		.const_rate_bps = be->opts.const_rate_bps,
+		.cc_param = be->opts.cc_param,
 		.rto_retries = be->opts.rto_retries,
 		.hooks = be->hooks,
 	};
@@ -227,11 +225,11 @@ int main(int argc, char **argv)
 	loaderd_spawn(be, argv[0]);
 	nd = x86_netdev(be->x86);
 	pr_info("ready: %s on %s (%02x:%02x:%02x:%02x:%02x:%02x, mtu %u), %u queue%s, "
-		"%u worker%s, %s polling, run dir %s", ipstr, nd->name, nd->mac[0],
+		"%u worker%s, %s polling, congestion control %s, run dir %s", ipstr, nd->name, nd->mac[0],
 		nd->mac[1], nd->mac[2], nd->mac[3], nd->mac[4], nd->mac[5],
 		nd->mtu, be->opts.queues, be->opts.queues == 1 ? "" : "s", be->opts.workers,
 		be->opts.workers == 1 ? "" : "s", be->opts.busy_poll ? "busy" : "adaptive",
-		be->opts.run_dir);
+		ftoe_cc_name(be->opts.cc), be->opts.run_dir);
 
 	wait_for_signal(be, sfd);
 	rc = 0;

@@ -14,6 +14,10 @@
 
 static void usage(FILE *out)
 {
+	char cc_names[256];
+
+	if (ftoe_cc_names(cc_names, sizeof(cc_names)))
+		cc_names[0] = 0;
 	fprintf(out,
 		"usage: flextoe --iface IF --ip ADDR/PREFIX [options]\n"
 		"\n"
@@ -27,7 +31,8 @@ static void usage(FILE *out)
 		"                          (ingress, protocol, egress) over N threads (default: queues)\n"
 		"  -q, --queues N          NIC rx queues to serve, 1..device queues (default 1)\n"
 		"  -p, --poll MODE         adaptive (default: block when idle) or busy (spin; benchmarks)\n"
-		"      --cc ALG            dctcp (default) or const:RATE, RATE in bit/s with k/m/g suffix\n"
+		"      --cc ALG            congestion control: %s\n"
+		"                          (the first is the default; RATE in bit/s, k/m/g suffix)\n"
 		"      --max-flows N       flow table capacity (default 65536)\n"
 		"      --rto-retries N     retransmission timeouts in a row before a connection\n"
 		"                          fails with ETIMEDOUT, 1..255 (default 15, as Linux\n"
@@ -41,7 +46,8 @@ static void usage(FILE *out)
 		"  -v, --verbose           more output (twice: debug)\n"
 		"  -h, --help              this text\n"
 		"\n"
-		"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on a usage error.\n");
+		"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on a usage error.\n",
+		cc_names);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -116,31 +122,6 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 	return 0;
 }
 
-static int parse_rate(const char *s, uint64_t *bps)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mult = 1;
-
-	if (!*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	switch (*end) {
-	case 0: break;
-	case 'k': case 'K': mult = 1000ull; end++; break;
-	case 'm': case 'M': mult = 1000000ull; end++; break;
-	case 'g': case 'G': mult = 1000000000ull; end++; break;
-	default: return -EINVAL;
-	}
-	if (*end || v == 0 || v > UINT64_MAX / mult)
-		return -EINVAL;
-	*bps = v * mult;
-	return 0;
-}
-
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
        OPT_RTO_RETRIES };
 
@@ -172,7 +153,6 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->queues = 1;
-	o->cc = FTOE_CC_DCTCP;
 	o->max_flows = 65536;
 	o->run_dir = FTOE_DEFAULT_RUN_DIR;
 
@@ -211,18 +191,19 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 			else if (strcmp(optarg, "adaptive"))
 				return bad("bad --poll '%s': expected adaptive or busy", optarg);
 			break;
-		case OPT_CC:
-			if (!strcmp(optarg, "dctcp")) {
-				o->cc = FTOE_CC_DCTCP;
-			} else if (!strncmp(optarg, "const:", 6)) {
-				if (parse_rate(optarg + 6, &o->const_rate_bps))
-					return bad("bad --cc '%s': expected const:RATE with RATE in "
-						   "bit/s, e.g. const:10g or const:500m", optarg);
-				o->cc = FTOE_CC_CONST;
-			} else {
-				return bad("bad --cc '%s': expected dctcp or const:RATE", optarg);
-			}
-			break;
+		case OPT_CC: {
+			char names[256];
+			int err = ftoe_cc_parse(optarg, &o->cc, &o->cc_param);
+
+			if (!err)
+				break;
+			if (ftoe_cc_names(names, sizeof(names)))
+				names[0] = 0;
+			fprintf(stderr, "flextoe: bad --cc '%s': %s; the algorithms are %s\n",
+				optarg, err == -ENOENT ? "unknown algorithm" : "bad argument", names);
+			fprintf(stderr, "Try 'flextoe --help'.\n");
+			return -EINVAL;
+		}
 		case OPT_MAX_FLOWS:
 			if (parse_uint(optarg, 1, MAX_FLOWS_LIMIT, &v))
 				return bad("bad --max-flows '%s': expected 1..16777216", optarg);

@@ -200,7 +200,7 @@ static int io_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
 }
 
 /* The engine's segments while the tx-post hook has programs: the hook
- * sees the flow's TCP state (DESIGN.md section 4). */
+ * sees the flow's TCP state (docs/design.md section 4). */
 static int io_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
 		      const struct flextoe_md *md)
 {

@@ -138,7 +138,7 @@ static void kick(struct xsk_queue *q)
 		pr_debug("queue %u: tx kick: %s", q->id, strerror(errno));
 }
 
-/* tx-post (DESIGN.md section 4: egress, headers built, before the NIC):
+/* tx-post (docs/design.md section 4: egress, headers built, before the NIC):
  * every frame the engine sends - TCP segments, ARP and ICMP replies.
  * md: the engine's snapshot of a segment's flow, NULL for frames of no
  * flow (ARP, ICMP, a RST to an unknown flow), which get a bare one.

@@ -196,4 +196,14 @@ static inline int appif_layout(uint32_t max_socks, uint32_t buf_size, struct app
  * for a closed socket is not mistaken for its slot's next occupant. */
 static inline uint32_t appif_handle_idx(uint32_t h) { return h & 0xffff; }
 
+/* Application side: publish n more bytes at *pos (rx_tail after reading,
+ * tx_head after writing) and claim the socket's doorbell flag (rx_bell,
+ * tx_bell).  True when the caller must queue the command (RXDONE, TX):
+ * one outstanding per socket is enough, the engine takes all it can. */
+static inline int appif_publish(uint32_t *pos, uint32_t *bell, uint32_t n)
+{
+	__atomic_store_n(pos, *pos + n, __ATOMIC_RELEASE);
+	return !__atomic_exchange_n(bell, 1, __ATOMIC_SEQ_CST);
+}
+
 #endif

@@ -1,7 +1,7 @@
 /* flextoe/bpf.h - the program contract: hook ids, directions and struct flextoe_md for XDP programs.
  *
  * FlexTOE runs ordinary XDP programs (SEC("xdp"), clang -target bpf) at
- * three hook points of its pipeline (shared/DESIGN.md section 4).  At every
+ * three hook points of its pipeline (docs/design.md section 4).  At every
  * hook ctx->data .. ctx->data_end is the frame from the Ethernet header and
  * ctx->data_meta .. ctx->data holds a struct flextoe_md, starting at
  * data_meta.  The kernel's own XDP hook has no such metadata
@@ -22,12 +22,15 @@
 
 #include <linux/types.h>
 
-/* Hook points (DESIGN.md section 4). */
+#include "flextoe/hooks.h"
+
+/* Hook points (docs/design.md section 4), from the list in flextoe/hooks.h:
+ * FLEXTOE_HOOK_RX_PRE, FLEXTOE_HOOK_RX_POST, FLEXTOE_HOOK_TX_POST. */
 enum flextoe_hook {
 	FLEXTOE_HOOK_NONE = 0,		/* not set (the kernel's XDP hook) */
-	FLEXTOE_HOOK_RX_PRE = 1,	/* ingress, before validation; VLAN tags present */
-	FLEXTOE_HOOK_RX_POST = 2,	/* after the protocol stage; observe only */
-	FLEXTOE_HOOK_TX_POST = 3,	/* egress, headers built */
+#define FLEXTOE_HOOK_ENUM_(id, num, name, role) FLEXTOE_HOOK_##id = num,
+	FLEXTOE_HOOK_LIST(FLEXTOE_HOOK_ENUM_)
+#undef FLEXTOE_HOOK_ENUM_
 	FLEXTOE_HOOK_MAX,
 };
 

@@ -222,9 +222,7 @@ static void rx_consume(struct ftoe_ctx *c, struct lsock *ls, int s, uint32_t n)
 {
 	struct appif_sock *ss = ctx_ssock(c, (uint32_t)s);
 
-	STORE_REL(&ss->rx_tail, ss->rx_tail + n);
-	/* One doorbell outstanding is enough: the engine fills what it can. */
-	if (!__atomic_exchange_n(&ss->rx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->rx_tail, &ss->rx_bell, n))
 		ctx_push_cmd(c, APPIF_OP_RXDONE, ls->handle, 0, 0, 0);
 }
 
@@ -334,12 +332,12 @@ static int tx_commit(struct ftoe_ctx *c, int s, uint32_t n)
 {
 	struct appif_sock *ss = ctx_ssock(c, (uint32_t)s);
 
-	STORE_REL(&ss->tx_head, ss->tx_head + n);
-	/* A short send fills the ring and may wait for FTOE_POLLOUT without
-	 * ever seeing -EAGAIN. */
-	if (ss->tx_head - LOAD_ACQ(&ss->tx_tail) == c->buf_size)
+	/* A short send that fills the ring may wait for FTOE_POLLOUT without
+	 * ever seeing -EAGAIN: ask for the event before the engine can see the
+	 * bytes (an early arm costs at most one spare event). */
+	if (ss->tx_head + n - LOAD_ACQ(&ss->tx_tail) == c->buf_size)
 		tx_arm(c, ss);
-	if (!__atomic_exchange_n(&ss->tx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->tx_head, &ss->tx_bell, n))
 		return ctx_push_cmd(c, APPIF_OP_TX, c->socks[s].handle, 0, 0, 0);
 	return 0;
 }

@@ -226,7 +226,9 @@ static int local_fd(uint32_t s)
 	return fd >= 0 && px_sock_of(fd) < 0 ? fd : -1;
 }
 
-void px_signal(uint32_t s)
+/* Wake whoever waits on socket s; all: also when nobody sleeps in a
+ * level wait (an epoll may wait for it). */
+static void signal_sock(uint32_t s, bool all)
 {
 	struct px_sock *ps = &px.sh->socks[s];
 	int fd;
@@ -236,7 +238,7 @@ void px_signal(uint32_t s)
 	/* Only sleepers in a level wait (a blocked call, poll) need their
 	 * socket's eventfd: an epoll has the context's event fd edge-
 	 * triggered and wakes on the engine's own write. */
-	if (!ps->nwait && !ps->npoll)
+	if (!ps->nwait && !ps->npoll && !all)
 		return;
 	fd = local_fd(s);
 	if (fd >= 0) {
@@ -248,6 +250,11 @@ void px_signal(uint32_t s)
 		ps->sig_pending = 1;
 		px.sh->npending++;
 	}
+}
+
+void px_signal(uint32_t s)
+{
+	signal_sock(s, false);
 }
 
 static void resolve_pending(void)
@@ -379,8 +386,17 @@ void px_pump(void)
 			ps->ev_seq++;
 			if (ev.type == APPIF_EV_TX && !ps->want_out)
 				continue;	/* nobody waits for space */
-			if (ev.type == APPIF_EV_TX)
+			if (ev.type == APPIF_EV_TX) {
+				/* A writer saw the ring full (a short write, or
+				 * EAGAIN): its socket's eventfd gets the edge too,
+				 * as Linux wakes an edge-triggered EPOLLOUT when
+				 * space frees.  An epoll in another process of the
+				 * family must not depend on the shared event fd
+				 * alone, which this process may have consumed. */
 				ps->want_out = 0;
+				signal_sock((uint32_t)s, true);
+				continue;
+			}
 			if (ps->kind == PK_PREACC && px.sh->socks[ps->listener].kind == PK_LISTEN)
 				px.sh->socks[ps->listener].ev_seq++;
 			px_signal((uint32_t)s);

@@ -57,9 +57,7 @@ static void rx_consume(uint32_t s, uint32_t n)
 {
 	struct appif_sock *ss = px_ssock(s);
 
-	STORE_REL(&ss->rx_tail, ss->rx_tail + n);
-	/* one doorbell outstanding is enough: the engine fills what it can */
-	if (!__atomic_exchange_n(&ss->rx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->rx_tail, &ss->rx_bell, n))
 		px_cmd(APPIF_OP_RXDONE, px.sh->socks[s].handle, 0, 0, 0);
 }
 
@@ -72,15 +70,17 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 	ssize_t ret;
 	int r;
 
-	if (flags & MSG_OOB)
-		return -EINVAL;	/* no urgent data (Linux: EINVAL without SO_OOBINLINE data) */
-	if (!total)
-		return 0;
 	px_lock();
 	if (ps->kind != PK_CONN) {
 		px_unlock();
 		return -ENOTCONN;
 	}
+	if (flags & MSG_OOB) {
+		px_unlock();
+		return -EINVAL;	/* no urgent data (Linux: EINVAL without SO_OOBINLINE data) */
+	}
+	/* A zero-length read goes through the loop as Linux's does: 0 with
+	 * data or at the end, else the error, EAGAIN, or a wait. */
 	deadline = px_sock_deadline(s, false);
 	for (bool drained = false;;) {
 		uint32_t avail, fl, n;
@@ -96,7 +96,7 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 			n = total - done < avail ? (uint32_t)(total - done) : avail;
 			ring_iov(px_rxbuf(s), ss->rx_tail, n, iov, iovcnt, done, false);
 			done += n;
-			if (!(flags & MSG_PEEK))
+			if (!(flags & MSG_PEEK) && n)
 				rx_consume(s, n);
 			if (done == total || !(flags & MSG_WAITALL) || (flags & MSG_PEEK))
 				break;
@@ -123,9 +123,15 @@ ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 			continue;
 		ps->nwait++;
 		px_unlock();
-		r = px_block(fd, -1, deadline, true);
+		r = px_block(fd, -1, deadline, !!total);
 		px_lock();
 		ps->nwait--;
+		if (!total) {
+			/* tcp_recvmsg waits once for a zero-length read, then
+			 * returns 0 whatever woke it (data, a signal, timeout) */
+			ret = 0;
+			goto out;
+		}
 		if (r) {
 			ret = done ? (ssize_t)done : (r == -ETIMEDOUT ? -EAGAIN : r);
 			goto out;
@@ -180,9 +186,12 @@ static ssize_t tx_space(int fd, uint32_t s, int flags, int64_t deadline, size_t 
 			space = used >= px.buf_size ? 0 : px.buf_size - used;
 			if (space)
 				return space;
+			/* A short write or EAGAIN: Linux then signals the
+			 * next freed space, also to an edge-triggered epoll
+			 * (ctx.c wakes this socket's eventfd for it). */
+			ps->want_out = 1;
 			if (ps->nonblock || (flags & MSG_DONTWAIT))
 				return -EAGAIN;
-			ps->want_out = 1;
 		}
 		if (px_drain_once(fd, &drained))
 			continue;
@@ -200,8 +209,7 @@ static void tx_commit(uint32_t s, uint32_t n)
 {
 	struct appif_sock *ss = px_ssock(s);
 
-	STORE_REL(&ss->tx_head, ss->tx_head + n);
-	if (!__atomic_exchange_n(&ss->tx_bell, 1, __ATOMIC_SEQ_CST))
+	if (appif_publish(&ss->tx_head, &ss->tx_bell, n))
 		px_cmd(APPIF_OP_TX, px.sh->socks[s].handle, 0, 0, 0);
 }
 

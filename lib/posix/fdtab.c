@@ -190,6 +190,7 @@ void px_fd_forget(int fd)
 	__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);
 	f->bound_engine = 0;
 	f->bound_port = 0;
+	f->kerr = 0;
 	if (px.up)
 		px_epoll_fd_closed(fd);
 }

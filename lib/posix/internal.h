@@ -72,7 +72,7 @@ enum { PK_FREE = 0, PK_LISTEN, PK_CONN, PK_PREACC /* engine accepted, the app no
 
 /* Socket options an engine socket keeps, as Linux reports them (opts.c
  * has the table). */
-#define PX_NOPTS 20
+#define PX_NOPTS 21
 struct px_opts {
 	uint8_t val[PX_NOPTS][16];	/* by table index */
 	uint8_t len[PX_NOPTS];
@@ -215,6 +215,9 @@ struct px_fd {
 	uint8_t bound_engine;	/* FD_CAND bound to the engine's address */
 	uint16_t bound_port;	/* FD_CAND: network order */
 	int32_t sock;		/* FD_ENGINE: socket index */
+	int32_t kerr;		/* FD_CAND: errno to report once (a reset connection
+				 * that connect(AF_UNSPEC) turned back into this
+				 * kernel socket: Linux's sk_err after tcp_disconnect) */
 	struct px_ep *ep;	/* FD_EPOLL */
 };
 extern struct px_fd *px_fds;
@@ -238,6 +241,18 @@ static inline int px_sock_of(int fd)
 	struct px_fd *f = px_fd(fd);
 
 	return f && __atomic_load_n(&f->kind, __ATOMIC_ACQUIRE) == FD_ENGINE ? f->sock : -1;
+}
+/* The pending error of a kernel socket fd (px_fd.kerr) as -errno, taken
+ * (SO_ERROR, send, recv) or only looked at (poll); 0 if none. */
+static inline int px_kerr(int fd, bool take)
+{
+	struct px_fd *f = px_fd(fd);
+
+	if (!f || __atomic_load_n(&f->kind, __ATOMIC_ACQUIRE) != FD_CAND ||
+	    !__atomic_load_n(&f->kerr, __ATOMIC_ACQUIRE))
+		return 0;
+	return -(take ? __atomic_exchange_n(&f->kerr, 0, __ATOMIC_ACQ_REL) :
+		 __atomic_load_n(&f->kerr, __ATOMIC_ACQUIRE));
 }
 /* Under the lock: fd now refers to socket s (one more reference). */
 void px_fd_attach(int fd, uint32_t s);
@@ -267,6 +282,9 @@ int px_opt_index(int level, int name);
 void px_opts_default(struct px_opts *o);
 /* Copy a kernel socket's option values (a socket being moved to the engine). */
 void px_opts_from_kernel(int kfd, struct px_opts *o);
+/* Set on a kernel socket the options o holds that differ from the defaults
+ * (an engine socket turned back into a kernel socket: disconnect). */
+void px_opts_to_kernel(int kfd, const struct px_opts *o);
 int px_setsockopt(uint32_t s, int level, int name, const void *val, socklen_t len);
 /* Under the lock (TCP_INFO asks the engine: fd is the socket's fd). */
 int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t *len);
@@ -341,5 +359,13 @@ static inline long px_ret(long r)
 	}
 	return r;
 }
+
+/* In a data call on fd: fail with its pending error, if it has one. */
+#define PX_KERR_RET(fd)                             \
+	do {                                        \
+		int kerr_ = px_kerr((fd), true);    \
+		if (kerr_)                          \
+			return px_ret(kerr_);       \
+	} while (0)
 
 #endif

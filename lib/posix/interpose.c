@@ -49,8 +49,6 @@ API int socket(int domain, int type, int proto)
 API int bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	INIT();
-	if (px_sock_of(fd) >= 0)
-		return (int)px_ret(-EINVAL);	/* already bound */
 	return (int)px_ret(px_bind(fd, a, len));
 }
 
@@ -109,8 +107,17 @@ API int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	INIT();
 	int s = px_sock_of(fd), r;
 
-	if (s < 0)
+	if (s < 0) {
+		if (level == SOL_SOCKET && name == SO_ERROR && val && len && (int)*len >= 0 &&
+		    px_kerr(fd, false)) {
+			int e = -px_kerr(fd, true);
+
+			*len = *len < sizeof(e) ? *len : (socklen_t)sizeof(e);
+			memcpy(val, &e, *len);
+			return 0;
+		}
 		return px_real.getsockopt(fd, level, name, val, len);
+	}
 	px_lock();
 	r = px_getsockopt(fd, (uint32_t)s, level, name, val, len);
 	px_unlock();
@@ -132,16 +139,21 @@ API int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 API ssize_t read(int fd, void *buf, size_t n)
 {
 	INIT();
+	if (n)
+		PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
 		return px_real.read(fd, buf, n);
+	if (!n)
+		return 0;	/* sock_read_iter: nothing to read is 0, in any state */
 	return px_ret(px_recv(fd, (uint32_t)s, &(struct iovec){ buf, n }, 1, 0));
 }
 
 API ssize_t write(int fd, const void *buf, size_t n)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -152,18 +164,23 @@ API ssize_t write(int fd, const void *buf, size_t n)
 API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
 		return px_real.readv(fd, iov, n);
 	if (n < 0 || n > IOV_MAX)
 		return px_ret(-EINVAL);
-	return px_ret(px_recv(fd, (uint32_t)s, iov, n, 0));
+	for (int i = 0; i < n; i++)
+		if (iov[i].iov_len)
+			return px_ret(px_recv(fd, (uint32_t)s, iov, n, 0));
+	return 0;	/* as read() */
 }
 
 API ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -176,6 +193,7 @@ API ssize_t writev(int fd, const struct iovec *iov, int n)
 API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *a, socklen_t *alen)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -195,6 +213,7 @@ API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct so
 		   socklen_t alen)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -211,6 +230,7 @@ API ssize_t send(int fd, const void *buf, size_t n, int flags)
 API ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 	ssize_t r;
 
@@ -232,6 +252,7 @@ API ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 API ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	INIT();
+	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
 	if (s < 0)
@@ -361,7 +382,9 @@ static int dup_common(int old, int nfd, int flags, bool is_dup2)
 	int s = px_sock_of(old), r;
 	struct px_fd *f = px_fd(nfd);
 
-	if (old == nfd || nfd < 0)
+	if (old == nfd || nfd < 0 || px_real.fcntl(old, F_GETFD) < 0 ||
+	    (!is_dup2 && (flags & ~O_CLOEXEC)))
+		/* the kernel's error (EBADF, EINVAL); nfd stays what it was */
 		return is_dup2 ? px_real.dup2(old, nfd) : px_real.dup3(old, nfd, flags);
 	ctx_fd_evict(nfd);
 	if (f && f->kind == FD_ENGINE) {

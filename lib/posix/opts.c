@@ -42,9 +42,10 @@ static const struct opt_desc table[PX_NOPTS] = {
 	{ IPPROTO_TCP, TCP_USER_TIMEOUT, H_NONZERO_NO },
 	{ IPPROTO_TCP, TCP_QUICKACK, H_STORED },
 	{ IPPROTO_TCP, TCP_DEFER_ACCEPT, H_STORED },
-	{ IPPROTO_TCP, TCP_MAXSEG, H_NO },
+	{ IPPROTO_TCP, TCP_MAXSEG, H_STORED },	/* read: the engine's MSS once connected */
 	{ IPPROTO_IP, IP_TOS, H_STORED },
 	{ IPPROTO_IP, IP_TTL, H_STORED },
+	{ SOL_SOCKET, SO_PRIORITY, H_STORED },
 };
 
 int px_opt_index(int level, int name)
@@ -98,6 +99,29 @@ void px_opts_default(struct px_opts *o)
 void px_opts_from_kernel(int kfd, struct px_opts *o)
 {
 	read_all(kfd, o);
+}
+
+void px_opts_to_kernel(int kfd, const struct px_opts *o)
+{
+	struct px_opts d;
+
+	px_opts_default(&d);
+	for (int i = 0; i < PX_NOPTS; i++) {
+		uint8_t v[16];
+		int x;
+
+		if (!o->len[i] || (o->len[i] == d.len[i] && !memcmp(o->val[i], d.val[i], o->len[i])))
+			continue;	/* never set: the new socket has it already */
+		memcpy(v, o->val[i], o->len[i]);
+		if (table[i].level == SOL_SOCKET && (table[i].name == SO_RCVBUF ||
+		    table[i].name == SO_SNDBUF) && o->len[i] >= sizeof(x)) {
+			/* Linux doubles what is set: set half of what it reports */
+			memcpy(&x, v, sizeof(x));
+			x /= 2;
+			memcpy(v, &x, sizeof(x));
+		}
+		px_real.setsockopt(kfd, table[i].level, table[i].name, v, o->len[i]);
+	}
 }
 
 struct timeval px_opt_timeo(const struct px_opts *o, bool snd)
@@ -243,9 +267,12 @@ int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t 
 	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
 		int mss = 536;	/* Linux's answer before a connection has one */
 
+		i = px_opt_index(level, name);
 		if (ps->kind == PK_CONN && !px.sh->dead &&
 		    !px_call(APPIF_OP_INFO, ps->handle, 0, 0, 0, PK_FREE, fd))
 			mss = (int)px_ssock(s)->info.snd_mss;
+		else if (ps->kind != PK_CONN && ps->opts.len[i] >= sizeof(int))
+			memcpy(&mss, ps->opts.val[i], sizeof(int));	/* as set (Linux: user_mss) */
 		return put_int(val, len, mss);
 	}
 	i = px_opt_index(level, name);

@@ -148,6 +148,8 @@ int px_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *ma
 				continue;
 			}
 			fds[map[k]].revents = kp[k].revents;
+			if (px_kerr(fds[map[k]].fd, false))
+				fds[map[k]].revents |= POLLERR;	/* its pending error */
 			ready++;
 		}
 		if (ready || (deadline >= 0 && px_now_ns() >= deadline)) {

@@ -88,6 +88,7 @@ int px_socket(int domain, int type, int proto)
 		px_fd_note(fd);
 		f->bound_engine = 0;
 		f->bound_port = 0;
+		f->kerr = 0;
 		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
 	}
 	return fd;
@@ -103,22 +104,95 @@ static uint16_t kernel_port(int fd)
 	return sin.sin_port;
 }
 
+/* bind(2) on a socket that already has an address: Linux's checks in
+ * its order (inet_bind: length, family, address), then EINVAL. */
+static int bind_again(const struct sockaddr *a, socklen_t len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+	uint32_t ip;
+
+	if (len > sizeof(struct sockaddr_storage))
+		return -EINVAL;
+	if (len && !a)
+		return -EFAULT;
+	if (len < sizeof(*sin))
+		return -EINVAL;
+	ip = sin->sin_addr.s_addr;
+	if (sin->sin_family != AF_INET && (sin->sin_family != AF_UNSPEC || ip != INADDR_ANY))
+		return -EAFNOSUPPORT;
+	if (ip != INADDR_ANY && !(px.up && ip == px.ip)) {
+		/* is it an address of this host?  A scratch socket asks */
+		struct sockaddr_in t = { .sin_family = AF_INET, .sin_addr.s_addr = ip };
+		int k = px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), err = 0;
+
+		if (k >= 0) {
+			if (px_real.bind(k, (struct sockaddr *)&t, sizeof(t)) && errno == EADDRNOTAVAIL)
+				err = -EADDRNOTAVAIL;
+			px_real.close(k);
+		}
+		if (err)
+			return err;
+	}
+	return -EINVAL;
+}
+
+static bool opt_on(const struct px_opts *o, int name)
+{
+	int i = px_opt_index(SOL_SOCKET, name), v = 0;
+
+	if (o->len[i] >= sizeof(v))
+		memcpy(&v, o->val[i], sizeof(v));
+	return v != 0;
+}
+
+/* Does an engine socket of this process family hold port (network order)
+ * on an address that overlaps ip, so that Linux's bind would say
+ * EADDRINUSE (inet_csk_bind_conflict: both SO_REUSEPORT, or both
+ * SO_REUSEADDR with no listener, may share)?  The engine does not tell
+ * about other families' ports: those conflicts surface at listen. */
+static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
+{
+	struct px_opts mine;
+	bool busy = false;
+
+	if (!px.up || !port || (ip != INADDR_ANY && ip != px.ip))
+		return false;
+	px_opts_from_kernel(fd, &mine);
+	px_lock();
+	for (uint32_t s = 0; s < px.max_socks && !busy; s++) {
+		const struct px_sock *ps = &px.sh->socks[s];
+
+		if (ps->kind == PK_FREE || ps->local_port != port)
+			continue;
+		if (opt_on(&mine, SO_REUSEPORT) && opt_on(&ps->opts, SO_REUSEPORT))
+			continue;
+		if (opt_on(&mine, SO_REUSEADDR) && opt_on(&ps->opts, SO_REUSEADDR) &&
+		    ps->kind != PK_LISTEN)
+			continue;
+		busy = true;
+	}
+	px_unlock();
+	return busy;
+}
+
 int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct px_fd *f = px_fd(fd);
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
 	uint32_t ip;
 
+	if (px_sock_of(fd) >= 0 || (f && f->kind == FD_CAND && f->bound_engine))
+		return bind_again(a, len);
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET)
 		return px_real.bind(fd, a, len) ? -errno : 0;
-	if (f->kind == FD_ENGINE)
-		return -EINVAL;
 	ip = sin->sin_addr.s_addr;
 	if (ip != INADDR_ANY && (ntohl(ip) >> 24) != 127)
 		px_ctx_get();	/* to know the engine's address */
+	if (engine_port_busy(fd, ip, sin->sin_port))
+		return -EADDRINUSE;
 	if (px.up && ip == px.ip) {
 		/* the kernel does not have the engine's address: keep it */
-		if (f->bound_engine || kernel_port(fd))
+		if (kernel_port(fd))
 			return -EINVAL;
 		f->bound_port = sin->sin_port;
 		if (!f->bound_port) {
@@ -252,7 +326,7 @@ static int connect_wait(int fd, uint32_t s)
 		if ((fl & APPIF_SF_ERROR) || px.sh->dead) {
 			ps->connecting = 0;
 			r = px_sock_err(s, true);
-			return r ? r : -ECONNREFUSED;
+			return r ? r : -ECONNABORTED;	/* SO_ERROR took it: Linux's sock_error */
 		}
 		if (fl & APPIF_SF_CONNECTED) {
 			ps->connecting = 0;
@@ -274,6 +348,78 @@ static int connect_wait(int fd, uint32_t s)
 	}
 }
 
+/* Linux's tcp_disconnect: connect(AF_UNSPEC), and shutdown(SHUT_RD) of a
+ * listener or of a socket still connecting.  The engine socket goes (a
+ * connection is reset) and fd becomes a fresh kernel socket with the
+ * same O_NONBLOCK, FD_CLOEXEC and options, free to bind, listen or
+ * connect again. */
+static int disconnect(int fd, uint32_t s)
+{
+	struct px_opts opts;
+	struct px_fd *f;
+	int k, fdfl, nonblock, kerr = 0;
+
+	fdfl = px_real.fcntl(fd, F_GETFD);
+	if (fdfl < 0)
+		return -errno;
+	px_lock();
+	nonblock = px.sh->socks[s].nonblock;
+	opts = px.sh->socks[s].opts;
+	px_unlock();
+	k = px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (k < 0)
+		return -errno;
+	px_opts_to_kernel(k, &opts);
+	px_lock();
+	if (px_sock_of(fd) == (int)s) {
+		struct px_sock *ps = &px.sh->socks[s];
+
+		uint32_t fl = LOAD_ACQ(&px_ssock(s)->flags);
+
+		/* tcp_disconnect resets a synchronized connection and leaves
+		 * ECONNRESET pending */
+		if (ps->kind == PK_CONN && !ps->connecting && !px.sh->dead &&
+		    !(fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED)))
+			kerr = ECONNRESET;
+		if (ps->kind == PK_CONN && ps->refs > 1) {
+			/* other fds keep the (reset) socket */
+			px_cmd(APPIF_OP_ABORT, ps->handle, 0, 0, 0);
+		} else if (ps->kind == PK_CONN) {
+			/* the last reference: release it with a reset */
+			struct linger lg = { 1, 0 };
+			int i = px_opt_index(SOL_SOCKET, SO_LINGER);
+
+			memcpy(ps->opts.val[i], &lg, sizeof(lg));
+			ps->opts.len[i] = sizeof(lg);
+		}
+		px_fd_detach(fd);
+	}
+	px_unlock();
+	px_fd_forget(fd);
+	if (px_real.dup3(k, fd, fdfl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0) {
+		int err = -errno;
+
+		px_real.close(k);
+		return err;
+	}
+	px_real.close(k);
+	f = px_fd(fd);
+	if (f) {
+		f->bound_engine = 0;
+		f->bound_port = 0;
+		f->kerr = kerr;
+		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+/* Did connect() end the attempt?  Linux then disconnects the socket,
+ * which may connect again (inet_stream_connect: sock_error). */
+static bool connect_failed(int err)
+{
+	return err && err != -EINPROGRESS && err != -EALREADY && err != -EINTR && err != -EISCONN;
+}
+
 int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
@@ -284,6 +430,14 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	int s = px_sock_of(fd), efd, fl, cloexec, h, err;
 
 	if (s >= 0) {
+		if (len > sizeof(struct sockaddr_storage))
+			return -EINVAL;
+		if (len && !a)
+			return -EFAULT;
+		if (len < sizeof(sa_family_t))
+			return -EINVAL;
+		if (a->sa_family == AF_UNSPEC)
+			return disconnect(fd, (uint32_t)s);
 		px_lock();
 		ps = &px.sh->socks[s];
 		if (ps->kind != PK_CONN)
@@ -293,8 +447,10 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		else
 			err = -EISCONN;
 		px_unlock();
-		return err;
+		return connect_failed(err) ? disconnect(fd, (uint32_t)s) ?: err : err;
 	}
+	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family != AF_UNSPEC)
+		f->kerr = 0;	/* tcp_connect_init clears sk_err */
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
 	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get())
 		return px_real.connect(fd, a, len) ? -errno : 0;
@@ -337,7 +493,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	px_fd_attach(fd, (uint32_t)s);
 	err = ps->nonblock ? -EINPROGRESS : connect_wait(fd, (uint32_t)s);
 	px_unlock();
-	return err;
+	return connect_failed(err) ? disconnect(fd, (uint32_t)s) ?: err : err;
 }
 
 static void put_addr(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t port)
@@ -361,8 +517,6 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 	if (s < 0)
 		return (r = px_real.accept4(fd, a, alen, flags)) < 0 ? -errno : r;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return -EINVAL;
-	if (a && (!alen || (int)*alen < 0))
 		return -EINVAL;
 	px_lock();
 	ps = &px.sh->socks[s];
@@ -396,6 +550,14 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 			px_fd_attach(nfd, (uint32_t)n);
 			if (ps->aq_len && ps->nwait)
 				px_efd_kick(fd);	/* more for the next waiter */
+			if (a && (!alen || (int)*alen < 0)) {
+				/* Linux checks the length once it has the
+				 * connection, and drops it */
+				px_fd_detach(nfd);
+				px_unlock();
+				px_real.close(nfd);
+				return alen ? -EINVAL : -EFAULT;
+			}
 			put_addr(a, alen, cn->peer_ip, cn->peer_port);
 			px_unlock();
 			return nfd;
@@ -433,6 +595,7 @@ int px_shutdown(int fd, int how)
 {
 	int s = px_sock_of(fd), err = 0;
 	struct px_sock *ps;
+	uint32_t fl;
 
 	if (s < 0)
 		return px_real.shutdown(fd, how) ? -errno : 0;
@@ -440,9 +603,17 @@ int px_shutdown(int fd, int how)
 		return -EINVAL;
 	px_lock();
 	ps = &px.sh->socks[s];
-	if (ps->kind != PK_CONN ||
-	    (ps->connecting && !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED))) {
-		err = -ENOTCONN;
+	fl = LOAD_ACQ(&px_ssock((uint32_t)s)->flags);
+	if ((ps->kind == PK_LISTEN && how != SHUT_WR) ||
+	    (ps->kind == PK_CONN && ps->connecting && !(fl & (APPIF_SF_CONNECTED | APPIF_SF_ERROR)))) {
+		/* inet_shutdown: a listener or a SYN_SENT socket disconnects */
+		px_unlock();
+		return disconnect(fd, (uint32_t)s);
+	}
+	if (ps->kind == PK_LISTEN) {
+		err = 0;	/* SHUT_WR of a listener: nothing to do */
+	} else if (ps->kind != PK_CONN || px.sh->dead || (fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED))) {
+		err = -ENOTCONN;	/* TCP_CLOSE */
 	} else {
 		if (how != SHUT_WR)
 			ps->shut_rd = 1;
@@ -501,9 +672,10 @@ int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer)
 	ps = &px.sh->socks[s];
 	if (!peer)
 		put_addr(a, len, ps->local_ip, ps->local_port);
-	else if (ps->kind != PK_CONN || (ps->connecting &&
-		 !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
-		err = -ENOTCONN;
+	else if (ps->kind != PK_CONN || px.sh->dead ||
+		 (LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & (APPIF_SF_ERROR | APPIF_SF_CLOSED)) ||
+		 (ps->connecting && !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
+		err = -ENOTCONN;	/* inet_getname: no peer in TCP_CLOSE or SYN_SENT */
 	else
 		put_addr(a, len, ps->peer_ip, ps->peer_port);
 	px_unlock();

@@ -21,13 +21,15 @@ struct capture_ctx {
 
 static void usage(FILE *f)
 {
+	char names[64];
+
 	fprintf(f,
 		"Usage: %s capture --hook HOOK -w FILE.pcap [-s SNAPLEN] [--count N]\n"
 		"       [--duration S] [--obj PATH] [--run-dir DIR]\n\n"
 		"Attach the capture program at HOOK of the running engine and write every frame\n"
 		"it sees to FILE.pcap (Ethernet) until SIGINT/SIGTERM, --count or --duration;\n"
 		"the program is detached on exit (and by the engine if this process dies).\n\n"
-		"  --hook HOOK     rx-pre, rx-post or tx-post\n"
+		"  --hook HOOK     %s\n"
 		"  -w FILE         the pcap file to write\n"
 		"  -s SNAPLEN      bytes kept per frame, 1..%d (default %d)\n"
 		"  --count N       stop after N frames\n"
@@ -36,7 +38,7 @@ static void usage(FILE *f)
 		"  --run-dir DIR   the engine's run directory\n"
 		"  -h, --help      this help\n\n"
 		"Needs root or membership of flextoe's --loader-group (as load).\n", CLI_NAME,
-		FLEXTOE_CAPTURE_MAX, FLEXTOE_CAPTURE_MAX);
+		flextoe_hook_names(names, sizeof(names), " or "), FLEXTOE_CAPTURE_MAX, FLEXTOE_CAPTURE_MAX);
 }
 
 static int on_frame(void *ctx, unsigned int ring, const void *data, size_t len)
@@ -73,6 +75,7 @@ static int cmd_capture(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *hook = NULL, *wfile = NULL, *obj = NULL, *run_dir = NULL;
+	char names[64];
 	struct flextoe_capture_cfg cfg = { 0 };
 	struct capture_ctx cc = { 0 };
 	struct rs_session s;
@@ -110,11 +113,11 @@ static int cmd_capture(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error("capture", "unexpected argument '%s'", argv[optind]);
 	if (!hook)
-		return cli_usage_error("capture", "--hook HOOK is required (rx-pre, rx-post or "
-				       "tx-post)");
-	if (strcmp(hook, "rx-pre") && strcmp(hook, "rx-post") && strcmp(hook, "tx-post"))
-		return cli_usage_error("capture", "unknown hook '%s': the hooks are rx-pre, "
-				       "rx-post and tx-post", hook);
+		return cli_usage_error("capture", "--hook HOOK is required (%s)",
+				       flextoe_hook_names(names, sizeof(names), " or "));
+	if (flextoe_hook_id(hook) == FLEXTOE_HOOK_NONE)
+		return cli_usage_error("capture", "unknown hook '%s': the hooks are %s", hook,
+				       flextoe_hook_names(names, sizeof(names), " and "));
 	if (!wfile)
 		return cli_usage_error("capture", "-w FILE.pcap is required");
 	if ((rc = rs_find_object(obj, CAPTURE_OBJ, path, sizeof(path))))

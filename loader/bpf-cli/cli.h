@@ -50,12 +50,6 @@ struct ebpf_object *cli_open_object(const char *path, enum ebpf_engine engine,
 struct ebpf_prog *cli_pick_prog(struct ebpf_object *obj, const char *path,
 				const char *name);
 
-/* Hex string ("0a0b", optional 0x, spaces and ':' ignored) into exactly
- * size bytes; -EINVAL when it is not hex or not size bytes long. */
-int cli_parse_hex(const char *s, uint8_t *out, size_t size);
-
-/* Whole file into a malloc'ed buffer. */
-int cli_read_file(const char *path, uint8_t **buf, size_t *len);
 int cli_write_file(const char *path, const void *buf, size_t len);
 
 const char *cli_xdp_action_name(uint32_t act);

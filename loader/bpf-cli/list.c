@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "loader/bpf-cli/cli.h"
+#include "loader/loaderd/client.h"
 
 static void usage(FILE *f)
 {
@@ -46,8 +47,7 @@ static int cmd_list(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("list", "unexpected argument '%s'", argv[optind]);
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("list"));
+	req = ldr_request(FLEXTOE_CTL_OP_LIST);
 	resp = cli_loaderd_call(cli_run_dir(run_dir), req, &rc);
 	json_object_put(req);
 	if (!resp)

@@ -6,17 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <flextoe/bpf.h>
+
+#include "lib/util/file.h"
+#include "lib/util/hex.h"
 #include "loader/bpf-cli/cli.h"
 #include "loader/loaderd/client.h"
 
 static void usage(FILE *f)
 {
+	char names[64];
+
 	fprintf(f,
 		"Usage: %s load OBJ --hook HOOK [--prog NAME] [--prio N] [--replace ID]\n"
 		"       [--run-dir DIR] [--json]\n\n"
 		"Verify OBJ with the kernel verifier and install its program at HOOK of the\n"
 		"engine (through flextoe-loaderd). Prints the new program's id.\n\n"
-		"  --hook HOOK     rx-pre, rx-post or tx-post\n"
+		"  --hook HOOK     %s\n"
 		"  --prog NAME     the program to install (needed when OBJ has several)\n"
 		"  --prio N        run priority, lower first (default: the object's\n"
 		"                  XDP_RUN_CONFIG priority, else 50)\n"
@@ -26,7 +32,8 @@ static void usage(FILE *f)
 		"                  else /run/flextoe)\n"
 		"  --json          print the result as JSON\n"
 		"  -h, --help      this help\n\n"
-		"Loading needs root, or membership of flextoe's --loader-group.\n", CLI_NAME);
+		"Loading needs root, or membership of flextoe's --loader-group.\n", CLI_NAME,
+		flextoe_hook_names(names, sizeof(names), " or "));
 }
 
 static int cmd_load(int argc, char **argv)
@@ -42,6 +49,7 @@ static int cmd_load(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *hook = NULL, *prog = NULL, *run_dir = NULL, *path, *base;
+	char names[64];
 	bool json = false, has_prio = false;
 	long prio = 0;
 	unsigned long replace = 0;
@@ -80,22 +88,22 @@ static int cmd_load(int argc, char **argv)
 		return optind >= argc ? cli_usage_error("load", "missing OBJ") :
 				cli_usage_error("load", "unexpected argument '%s'", argv[optind + 1]);
 	if (!hook)
-		return cli_usage_error("load", "--hook HOOK is required (rx-pre, rx-post or tx-post)");
-	if (strcmp(hook, "rx-pre") && strcmp(hook, "rx-post") && strcmp(hook, "tx-post"))
-		return cli_usage_error("load", "unknown hook '%s': the hooks are rx-pre, rx-post "
-				       "and tx-post", hook);
+		return cli_usage_error("load", "--hook HOOK is required (%s)",
+				       flextoe_hook_names(names, sizeof(names), " or "));
+	if (flextoe_hook_id(hook) == FLEXTOE_HOOK_NONE)
+		return cli_usage_error("load", "unknown hook '%s': the hooks are %s", hook,
+				       flextoe_hook_names(names, sizeof(names), " and "));
 	path = argv[optind];
 	/* Read as the caller: loaderd only ever sees the bytes. */
-	err = cli_read_file(path, &buf, &len);
-	if (err)
+	buf = ftoe_read_file(path, &len, &err);
+	if (!buf)
 		return cli_fail("cannot read %s: %s", path, strerror(-err));
-	hex = ldr_hex_encode(buf, len);
+	hex = ftoe_hex_encode(buf, len);
 	free(buf);
 	if (!hex)
 		return cli_fail("out of memory");
 	base = strrchr(path, '/');
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("load"));
+	req = ldr_request(FLEXTOE_CTL_OP_LOAD);
 	json_object_object_add(req, "name", json_object_new_string(base ? base + 1 : path));
 	json_object_object_add(req, "object", json_object_new_string(hex));
 	json_object_object_add(req, "hook", json_object_new_string(hook));

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <flextoe/ctl.h>
+
 #include "loader/bpf-cli/cli.h"
+#include "loader/loaderd/client.h"
 
 static void usage(FILE *f)
 {
@@ -97,12 +100,12 @@ static int cmd_map(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const struct { const char *sub, *op; int nargs; bool read; } subs[] = {
-		{ "list", "map_list", 0, true },
-		{ "dump", "map_dump", 1, true },
-		{ "lookup", "map_lookup", 2, true },
-		{ "update", "map_update", 3, false },
-		{ "delete", "map_delete", 2, false },
+	static const struct { const char *sub; enum flextoe_ctl_op op; int nargs; } subs[] = {
+		{ "list", FLEXTOE_CTL_OP_MAP_LIST, 0 },
+		{ "dump", FLEXTOE_CTL_OP_MAP_DUMP, 1 },
+		{ "lookup", FLEXTOE_CTL_OP_MAP_LOOKUP, 2 },
+		{ "update", FLEXTOE_CTL_OP_MAP_UPDATE, 3 },
+		{ "delete", FLEXTOE_CTL_OP_MAP_DELETE, 2 },
 	};
 	const char *run_dir = NULL, *flags = NULL, *sub;
 	json_object *req, *resp;
@@ -135,12 +138,11 @@ static int cmd_map(int argc, char **argv)
 				       subs[s].nargs == 0 ? "no arguments" :
 				       subs[s].nargs == 1 ? "MAP" :
 				       subs[s].nargs == 2 ? "MAP KEY" : "MAP KEY VALUE");
-	if (json && !subs[s].read)
+	if (json && flextoe_ctl_op_desc(subs[s].op)->perm != FLEXTOE_CTL_READ)
 		return cli_usage_error("map", "--json is for list, dump and lookup");
 	if (flags && strcmp(sub, "update"))
 		return cli_usage_error("map", "--noexist/--exist are for update");
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string(subs[s].op));
+	req = ldr_request(subs[s].op);
 	if (nargs >= 1)
 		json_object_object_add(req, "map", json_object_new_string(argv[optind]));
 	if (nargs >= 2)

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util/file.h"
+#include "lib/util/hex.h"
 #include "loader/bpf-cli/cli.h"
 #include "loader/bpf-cli/ringstream.h"
 #include "loader/loaderd/client.h"
@@ -83,15 +85,14 @@ int rs_load(struct rs_session *s, const char *path, const char *hook)
 
 	if (s->nr >= RS_MAX_PROGS)
 		return cli_fail("too many programs in one session");
-	err = cli_read_file(path, &buf, &len);
-	if (err)
+	buf = ftoe_read_file(path, &len, &err);
+	if (!buf)
 		return cli_fail("cannot read %s: %s", path, strerror(-err));
-	hex = ldr_hex_encode(buf, len);
+	hex = ftoe_hex_encode(buf, len);
 	free(buf);
 	if (!hex)
 		return cli_fail("out of memory");
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("load"));
+	req = ldr_request(FLEXTOE_CTL_OP_LOAD);
 	json_object_object_add(req, "name", json_object_new_string(basename((char *)path)));
 	json_object_object_add(req, "object", json_object_new_string(hex));
 	json_object_object_add(req, "hook", json_object_new_string(hook));
@@ -113,14 +114,13 @@ int rs_map_set(struct rs_session *s, unsigned int i, const char *map, const void
 	       size_t len)
 {
 	json_object *req, *resp;
-	char sel[128], *hex = ldr_hex_encode(val, len);
+	char sel[128], *hex = ftoe_hex_encode(val, len);
 	int rc;
 
 	if (!hex)
 		return cli_fail("out of memory");
 	snprintf(sel, sizeof(sel), "%u:%s", s->ids[i], map);
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("map_update"));
+	req = ldr_request(FLEXTOE_CTL_OP_MAP_UPDATE);
 	json_object_object_add(req, "map", json_object_new_string(sel));
 	json_object_object_add(req, "key", json_object_new_string("00000000"));
 	json_object_object_add(req, "value", json_object_new_string(hex));
@@ -134,10 +134,9 @@ int rs_map_set(struct rs_session *s, unsigned int i, const char *map, const void
 void rs_unload_all(struct rs_session *s)
 {
 	for (unsigned int i = 0; i < s->nr; i++) {
-		json_object *req = json_object_new_object(), *resp;
+		json_object *req = ldr_request(FLEXTOE_CTL_OP_UNLOAD), *resp;
 		int rc;
 
-		json_object_object_add(req, "op", json_object_new_string("unload"));
 		json_object_object_add(req, "id", json_object_new_int64(s->ids[i]));
 		resp = cli_loaderd_call(s->run_dir, req, &rc);
 		json_object_put(req);
@@ -168,9 +167,8 @@ int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn 
 	json_object *req, *resp, *rings, *arr;
 	int rc = 0;
 
-	req = json_object_new_object();
+	req = ldr_request(FLEXTOE_CTL_OP_RING_READ);
 	rings = json_object_new_array();
-	json_object_object_add(req, "op", json_object_new_string("ring_read"));
 	for (unsigned int i = 0; i < s->nr; i++) {
 		json_object *o = json_object_new_object();
 
@@ -194,7 +192,7 @@ int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn 
 			unsigned char *buf;
 			size_t len;
 
-			if (ldr_hex_decode(json_object_get_string(json_object_array_get_idx(recs, k)),
+			if (ftoe_hex_decode(json_object_get_string(json_object_array_get_idx(recs, k)),
 					   &buf, &len))
 				continue;
 			rc = fn(ctx, (unsigned int)r, buf, len);

@@ -10,6 +10,8 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "lib/util/file.h"
+#include "lib/util/hex.h"
 #include "loader/bpf-cli/cli.h"
 
 #define ETH_HLEN_	14
@@ -162,12 +164,6 @@ static int expand_value(const uint8_t *v, uint32_t value_size, bool percpu,
 	return 0;
 }
 
-static bool is_percpu(uint32_t type)
-{
-	return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
-	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-}
-
 static int apply_update(struct ebpf_object *obj, const struct map_update *u)
 {
 	struct ebpf_map *map = ebpf_object_find_map(obj, u->map);
@@ -195,17 +191,17 @@ static int apply_update(struct ebpf_object *obj, const struct map_update *u)
 		cli_fail("out of memory");
 		goto out;
 	}
-	if (cli_parse_hex(u->key, key, ebpf_map_key_size(map))) {
+	if (ftoe_hex_parse(u->key, key, ebpf_map_key_size(map))) {
 		cli_fail("map '%s': key '%s' is not %u bytes of hex", u->map, u->key,
 			 ebpf_map_key_size(map));
 		goto out;
 	}
-	if (cli_parse_hex(u->value, val, ebpf_map_value_size(map))) {
+	if (ftoe_hex_parse(u->value, val, ebpf_map_value_size(map))) {
 		cli_fail("map '%s': value '%s' is not %u bytes of hex", u->map, u->value,
 			 ebpf_map_value_size(map));
 		goto out;
 	}
-	if (expand_value(val, ebpf_map_value_size(map), is_percpu(ebpf_map_type(map)),
+	if (expand_value(val, ebpf_map_value_size(map), ebpf_map_type_percpu(ebpf_map_type(map)),
 			 ebpf_nr_cpus(), &rt, &rt_len)) {
 		cli_fail("out of memory");
 		goto out;
@@ -219,7 +215,7 @@ static int apply_update(struct ebpf_object *obj, const struct map_update *u)
 	if (kfd >= 0) {
 		kcpus = libbpf_num_possible_cpus();
 		if (kcpus <= 0 || expand_value(val, ebpf_map_value_size(map),
-					       is_percpu(ebpf_map_type(map)),
+					       ebpf_map_type_percpu(ebpf_map_type(map)),
 					       (unsigned int)kcpus, &kv, &kv_len)) {
 			cli_fail("cannot size a per-CPU value for the kernel map");
 			goto out;
@@ -341,8 +337,8 @@ static int cmd_test_run(int argc, char **argv)
 	if (rc)
 		goto out;
 	rc = CLI_EXIT_FAIL;
-	ret = cli_read_file(a.data_in, &pkt, &len);
-	if (ret) {
+	pkt = ftoe_read_file(a.data_in, &len, &ret);
+	if (!pkt) {
 		cli_fail("cannot read %s: %s", a.data_in, strerror(-ret));
 		goto out;
 	}

@@ -283,9 +283,9 @@ static int cmd_trace(int argc, char **argv)
 	t.s = &s;
 	if (wfile && !(t.pcap = rs_pcap_open(wfile, FLEXTOE_TRACE_SNAP)))
 		return CLI_EXIT_FAIL;
-	rc = rs_load(&s, path, "rx-post");
+	rc = rs_load(&s, path, flextoe_hook_name_of(FLEXTOE_HOOK_RX_POST));
 	if (!rc)
-		rc = rs_load(&s, path, "tx-post");
+		rc = rs_load(&s, path, flextoe_hook_name_of(FLEXTOE_HOOK_TX_POST));
 	for (unsigned int i = 0; !rc && cfg.flags && i < s.nr; i++)
 		rc = rs_map_set(&s, i, "trace_cfg", &cfg, sizeof(cfg));
 	if (!rc) {

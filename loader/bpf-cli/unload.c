@@ -5,21 +5,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <flextoe/bpf.h>
+
 #include "loader/bpf-cli/cli.h"
+#include "loader/loaderd/client.h"
 
 static void usage(FILE *f)
 {
+	char names[64];
+
 	fprintf(f,
 		"Usage: %s unload ID [--run-dir DIR] [--json]\n"
 		"       %s unload --hook HOOK --all [--run-dir DIR] [--json]\n\n"
 		"Remove program ID (see '%s list'), or every program of HOOK, from the\n"
 		"engine. Frames in flight finish on the program they started with.\n\n"
-		"  --hook HOOK     rx-pre, rx-post or tx-post (with --all)\n"
+		"  --hook HOOK     %s (with --all)\n"
 		"  --all           every program of --hook\n"
 		"  --run-dir DIR   the engine's run directory (default $FLEXTOE_RUN_DIR,\n"
 		"                  else /run/flextoe)\n"
 		"  --json          print the removed ids as JSON\n"
-		"  -h, --help      this help\n", CLI_NAME, CLI_NAME, CLI_NAME);
+		"  -h, --help      this help\n", CLI_NAME, CLI_NAME, CLI_NAME,
+		flextoe_hook_names(names, sizeof(names), " or "));
 }
 
 static int cmd_unload(int argc, char **argv)
@@ -49,8 +55,7 @@ static int cmd_unload(int argc, char **argv)
 		default: return cli_usage_error("unload", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	req = json_object_new_object();
-	json_object_object_add(req, "op", json_object_new_string("unload"));
+	req = ldr_request(FLEXTOE_CTL_OP_UNLOAD);
 	if (hook || all) {
 		if (!hook || !all || optind != argc) {
 			json_object_put(req);

@@ -13,13 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <flextoe/bpf.h>
+
+#include "lib/util/file.h"
+#include "lib/util/hex.h"
 #include "loader/fw/fw_engine.h"
 #include "loader/fw/fwrules.h"
 #include "loader/loaderd/client.h"
 
 #define FW_PROG_NAME	"xdp_firewall"	/* the program in firewall.bpf.o */
 #define FW_OBJ_NAME	"firewall.bpf.o"
-#define FW_HOOK		"rx-pre"
+#define FW_HOOK		flextoe_hook_name_of(FLEXTOE_HOOK_RX_PRE)
 #define FW_SAVE_DIR	"fw"		/* RUN_DIR/fw/gen<G>.rules */
 
 /*
@@ -129,14 +133,6 @@ static json_object *call(struct fw_conn *c, json_object *req, int *err, char *ms
 	return resp;
 }
 
-static json_object *req_new(const char *op)
-{
-	json_object *r = json_object_new_object();
-
-	json_object_object_add(r, "op", json_object_new_string(op));
-	return r;
-}
-
 /* The id of the firewall program at rx-pre: 0 with *id (0: none). */
 static int find_firewall(struct fw_conn *c, uint32_t *id)
 {
@@ -145,7 +141,7 @@ static int find_firewall(struct fw_conn *c, uint32_t *id)
 	int err;
 
 	*id = 0;
-	resp = call(c, req_new("list"), &err, msg, sizeof(msg));
+	resp = call(c, ldr_request(FLEXTOE_CTL_OP_LIST), &err, msg, sizeof(msg));
 	if (!resp) {
 		fw_err(c->verb, "%s", msg);
 		return err ? err : -EIO;
@@ -166,48 +162,6 @@ static int find_firewall(struct fw_conn *c, uint32_t *id)
 		}
 	}
 	json_object_put(resp);
-	return 0;
-}
-
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 1 << 16, n = 0;
-	char *b;
-
-	if (!f)
-		return -errno;
-	b = malloc(cap + 1);
-	while (b) {
-		size_t r = fread(b + n, 1, cap - n, f);
-
-		n += r;
-		if (n < cap)
-			break;
-		cap *= 2;
-		{
-			char *nb = realloc(b, cap + 1);
-
-			if (!nb)
-				free(b);
-			b = nb;
-		}
-	}
-	if (!b) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	if (ferror(f)) {
-		int e = -EIO;
-
-		free(b);
-		fclose(f);
-		return e;
-	}
-	fclose(f);
-	b[n] = 0;
-	*buf = b;
-	*len = n;
 	return 0;
 }
 
@@ -246,16 +200,16 @@ static int load_firewall(struct fw_conn *c, const char *obj, uint32_t *id)
 	size_t len;
 	int err;
 
-	err = read_file(obj, &buf, &len);
-	if (err) {
+	buf = ftoe_read_file(obj, &len, &err);
+	if (!buf) {
 		fw_err(c->verb, "cannot read %s: %s", obj, strerror(-err));
 		return err;
 	}
-	hex = ldr_hex_encode(buf, len);
+	hex = ftoe_hex_encode(buf, len);
 	free(buf);
 	if (!hex)
 		return -ENOMEM;
-	req = req_new("load");
+	req = ldr_request(FLEXTOE_CTL_OP_LOAD);
 	json_object_object_add(req, "name", json_object_new_string(FW_OBJ_NAME));
 	json_object_object_add(req, "object", json_object_new_string(hex));
 	json_object_object_add(req, "hook", json_object_new_string(FW_HOOK));
@@ -280,16 +234,16 @@ struct fw_target {
 	char msg[2048];		/* the last failure */
 };
 
-static json_object *map_req(struct fw_target *t, const char *op, const char *map,
+static json_object *map_req(struct fw_target *t, enum flextoe_ctl_op op, const char *map,
 			    const void *key, size_t ksz)
 {
-	json_object *req = req_new(op);
+	json_object *req = ldr_request(op);
 	char sel[96], *hex;
 
 	snprintf(sel, sizeof(sel), "%u:%s", t->id, map);
 	json_object_object_add(req, "map", json_object_new_string(sel));
 	if (key) {
-		hex = ldr_hex_encode(key, ksz);
+		hex = ftoe_hex_encode(key, ksz);
 		json_object_object_add(req, "key", json_object_new_string(hex ? hex : ""));
 		free(hex);
 	}
@@ -300,8 +254,8 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 		      size_t vsz)
 {
 	struct fw_target *t = ctx;
-	json_object *req = map_req(t, "map_update", map, key, ksz), *resp;
-	char *hex = ldr_hex_encode(val, vsz);
+	json_object *req = map_req(t, FLEXTOE_CTL_OP_MAP_UPDATE, map, key, ksz), *resp;
+	char *hex = ftoe_hex_encode(val, vsz);
 	int err;
 
 	json_object_object_add(req, "value", json_object_new_string(hex ? hex : ""));
@@ -325,7 +279,7 @@ static int map_delete_rules(void *ctx, const char *map, const void *key, size_t 
 	(void)val; (void)vsz;
 	if (strcmp(map, "fw_rules"))
 		return 0;
-	resp = call(t->c, map_req(t, "map_delete", map, key, ksz), &err, t->msg, sizeof(t->msg));
+	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_DELETE, map, key, ksz), &err, t->msg, sizeof(t->msg));
 	if (!resp)
 		return err == -ENOENT ? 0 : err ? err : -EIO;
 	json_object_put(resp);
@@ -343,7 +297,7 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 	size_t n;
 	int err;
 
-	resp = call(t->c, map_req(t, "map_lookup", map, key, ksz), &err, t->msg, sizeof(t->msg));
+	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_LOOKUP, map, key, ksz), &err, t->msg, sizeof(t->msg));
 	if (!resp)
 		return err ? err : -EIO;
 	entry = json_object_object_get(resp, "entry");
@@ -354,7 +308,7 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 		for (size_t i = 0; i < json_object_array_length(vals) && !err; i++) {
 			uint64_t x = 0;
 
-			err = ldr_hex_decode(json_object_get_string(json_object_array_get_idx(vals, i)),
+			err = ftoe_hex_decode(json_object_get_string(json_object_array_get_idx(vals, i)),
 					     &b, &n);
 			if (err)
 				break;
@@ -363,7 +317,7 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 			*sum += x;
 		}
 	} else if (out && json_object_object_get_ex(entry, "value", &v) &&
-		   !ldr_hex_decode(json_object_get_string(v), &b, &n)) {
+		   !ftoe_hex_decode(json_object_get_string(v), &b, &n)) {
 		err = n == osz ? 0 : -EPROTO;
 		if (!err)
 			memcpy(out, b, osz);
@@ -408,8 +362,8 @@ static int saved_load(const char *run_dir, uint32_t id, uint32_t gen, struct fw_
 
 	if (save_path(run_dir, gen, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	err = read_file(path, &buf, &len);
-	if (err)
+	buf = ftoe_read_file(path, &len, &err);
+	if (!buf)
 		return err;
 	nl = strchr(buf, '\n');
 	if (!nl || sscanf(buf, SAVE_HDR "%n", &pid, &pgen, &n) != 2 || !n || pid != id ||
@@ -561,8 +515,8 @@ int fw_cmd_apply(int argc, char **argv)
 	run_dir = ldr_run_dir(run_dir_opt);
 
 	/* 1. The rule file first: a bad line changes nothing. */
-	err = read_file(rules_path, &text, &len);
-	if (err)
+	text = ftoe_read_file(rules_path, &len, &err);
+	if (!text)
 		return fw_err("apply", "cannot read %s: %s", rules_path, strerror(-err));
 	if (strlen(text) != len) {
 		free(text);
@@ -657,7 +611,7 @@ int fw_cmd_apply(int argc, char **argv)
 		json_object *resp, *ents;
 		char msg[2048];
 
-		resp = call(&c, map_req(&t, "map_dump", "fw_rules", NULL, 0), &err, msg, sizeof(msg));
+		resp = call(&c, map_req(&t, FLEXTOE_CTL_OP_MAP_DUMP, "fw_rules", NULL, 0), &err, msg, sizeof(msg));
 		if (!resp) {
 			fw_err("apply", "reading fw_rules: %s", msg);
 			goto out;
@@ -670,7 +624,7 @@ int fw_cmd_apply(int argc, char **argv)
 			size_t kn;
 			uint32_t tuple;
 
-			if (!k || ldr_hex_decode(k, &kb, &kn))
+			if (!k || ftoe_hex_decode(k, &kb, &kn))
 				continue;
 			memcpy(&tuple, kb, sizeof(tuple));
 			if (kn == sizeof(struct fw_key) && tuple / FW_MAX_TUPLES == target &&

@@ -1,4 +1,5 @@
 /* fwrules.c - parses firewall rule files and compiles them into the firewall program's tuple-space maps. */
+#include "lib/util/file.h"
 #include "loader/fw/fwrules.h"
 
 #include <arpa/inet.h>
@@ -284,39 +285,14 @@ int fw_ruleset_parse_str(const char *text, struct fw_ruleset **out, struct fw_er
 
 int fw_ruleset_parse_file(const char *path, struct fw_ruleset **out, struct fw_error *err)
 {
-	size_t len = 0, cap = 0, n;
-	char *buf = NULL, *nbuf;
-	FILE *f;
+	size_t len = 0;
+	char *buf;
 	int ret;
 
 	*out = NULL;
-	f = fopen(path, "r");
-	if (!f)
-		return fw_fail(err, 0, -errno, "cannot open %s: %s", path, strerror(errno));
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			nbuf = realloc(buf, cap + 1);
-			if (!nbuf) {
-				fclose(f);
-				free(buf);
-				return fw_fail(err, 0, -ENOMEM, "out of memory reading %s", path);
-			}
-			buf = nbuf;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		ret = -EIO;
-		fclose(f);
-		free(buf);
-		return fw_fail(err, 0, ret, "cannot read %s", path);
-	}
-	fclose(f);
-	buf[len] = '\0';
+	buf = ftoe_read_file(path, &len, &ret);
+	if (!buf)
+		return fw_fail(err, 0, ret, "cannot open %s: %s", path, strerror(-ret));
 	if (strlen(buf) != len) {
 		free(buf);
 		return fw_fail(err, 0, -EINVAL, "%s contains NUL bytes: not a rule file", path);

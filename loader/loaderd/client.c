@@ -86,53 +86,11 @@ const char *ldr_resp_error(json_object *resp)
 	return strerror(-ldr_resp_errno(resp));
 }
 
-char *ldr_hex_encode(const void *buf, size_t len)
+json_object *ldr_request(enum flextoe_ctl_op op)
 {
-	static const char digits[] = "0123456789abcdef";
-	const uint8_t *p = buf;
-	char *s = malloc(len * 2 + 1);
+	json_object *r = json_object_new_object();
 
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[2 * len] = 0;
-	return s;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int ldr_hex_decode(const char *s, unsigned char **out, size_t *len)
-{
-	size_t n = strlen(s);
-	unsigned char *b;
-
-	if (n % 2)
-		return -EINVAL;
-	b = malloc(n / 2 + 1);
-	if (!b)
-		return -ENOMEM;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			free(b);
-			return -EINVAL;
-		}
-		b[i] = (unsigned char)(hi << 4 | lo);
-	}
-	*out = b;
-	*len = n / 2;
-	return 0;
+	if (r)
+		json_object_object_add(r, "op", json_object_new_string(flextoe_ctl_op_name(op)));
+	return r;
 }

@@ -5,6 +5,8 @@
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include <flextoe/ctl.h>
+
 #include "lib/util/jsonmsg.h"
 
 /* Default run directory of the engine and the loader (docs/engine.md). */
@@ -23,12 +25,12 @@ int ldr_connect(const char *path, int *fd);
 /* Connect, send req, return the response (NULL with *err). */
 json_object *ldr_call(const char *path, json_object *req, int *err);
 
+/* A new request for op (include/flextoe/ctl.h), "op" set; NULL only
+ * when out of memory. */
+json_object *ldr_request(enum flextoe_ctl_op op);
+
 /* Response helpers: "ok", "error" text, "errno". */
 int ldr_resp_errno(json_object *resp);		/* 0 when ok, else -errno */
 const char *ldr_resp_error(json_object *resp);
-
-/* Hex encoding of bytes (malloc'ed) and back (*out malloc'ed). */
-char *ldr_hex_encode(const void *buf, size_t len);
-int ldr_hex_decode(const char *s, unsigned char **out, size_t *len);
 
 #endif

@@ -10,7 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <flextoe/bpf.h>
+#include <flextoe/ctl.h>
+
 #include "ebpf/ebpf.h"
+#include "lib/util/hex.h"
 #include "lib/util/log.h"
 #include "loader/loaderd/client.h"
 #include "loader/loaderd/loaderd.h"
@@ -60,7 +64,7 @@ static json_object *engine_call(struct ldr_state *st, json_object *req)
 
 static bool valid_hook(const char *h)
 {
-	return h && (!strcmp(h, "rx-pre") || !strcmp(h, "rx-post") || !strcmp(h, "tx-post"));
+	return flextoe_hook_id(h) != FLEXTOE_HOOK_NONE;
 }
 
 /* The object's copy: RUN_DIR/progs/N.o with N one past the largest there. */
@@ -119,10 +123,13 @@ static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, j
 
 	if (!name)
 		name = "object";
-	if (!valid_hook(hook))
-		return fail(-EINVAL, "unknown hook '%s': the hooks are rx-pre, rx-post and tx-post",
-			    hook ? hook : "");
-	if (!hex || ldr_hex_decode(hex, &buf, &len))
+	if (!valid_hook(hook)) {
+		char names[64];
+
+		return fail(-EINVAL, "unknown hook '%s': the hooks are %s", hook ? hook : "",
+			    flextoe_hook_names(names, sizeof(names), " and "));
+	}
+	if (!hex || ftoe_hex_decode(hex, &buf, &len))
 		return fail(-EINVAL, "load request without a valid object");
 
 	/* The gate: the kernel verifier, through the runtime, before the
@@ -163,8 +170,7 @@ static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, j
 			    strerror(-ret));
 		goto out;
 	}
-	ereq = json_object_new_object();
-	json_object_object_add(ereq, "op", json_object_new_string("load"));
+	ereq = ldr_request(FLEXTOE_CTL_OP_LOAD);
 	json_object_object_add(ereq, "path", json_object_new_string(path));
 	json_object_object_add(ereq, "hook", json_object_new_string(hook));
 	if (prog)
@@ -245,10 +251,9 @@ static void prune_copies(struct ldr_state *st, json_object *list)
 
 void ldr_resync(struct ldr_state *st)
 {
-	json_object *req = json_object_new_object(), *resp;
+	json_object *req = ldr_request(FLEXTOE_CTL_OP_LIST), *resp;
 	unsigned long n = 0;
 
-	json_object_object_add(req, "op", json_object_new_string("list"));
 	resp = engine_call(st, req);
 	json_object_put(req);
 	if (ldr_resp_errno(resp)) {
@@ -273,50 +278,35 @@ void ldr_resync(struct ldr_state *st)
 
 json_object *ldr_handle(struct ldr_state *st, const struct ldr_peer *peer, json_object *req)
 {
-	static const char *const read_ops[] = { "hello", "list", "map_list", "map_dump",
-						"map_lookup", NULL };
-	/* ring_read consumes records (another reader would lose them) and
-	 * carries packet headers of every flow, which tcpdump also keeps from
-	 * unprivileged users: it needs the same rights as load. */
-	static const char *const write_ops[] = { "load", "unload", "map_update", "map_delete",
-						 "ring_read", NULL };
-	const char *op = get_str(req, "op");
-	bool is_read = false, is_write = false;
+	const char *name = get_str(req, "op");
+	enum flextoe_ctl_op op = flextoe_ctl_op_by_name(name);
+	const struct flextoe_ctl_op_desc *d = flextoe_ctl_op_desc(op);
 	json_object *resp;
 
-	for (int i = 0; op && read_ops[i]; i++)
-		is_read |= !strcmp(op, read_ops[i]);
-	for (int i = 0; op && write_ops[i]; i++)
-		is_write |= !strcmp(op, write_ops[i]);
-	if (!is_read && !is_write)
-		return fail(-EOPNOTSUPP, "unknown request '%s'", op ? op : "");
-	if (is_write && !peer->privileged) {
-		const char *what = !strcmp(op, "load") ? "load programs" :
-				   !strcmp(op, "unload") ? "unload programs" :
-				   !strcmp(op, "ring_read") ? "read ring buffers (traced packets)" :
-				   "change maps";
-
+	/* The requests and the right each needs: include/flextoe/ctl.h. */
+	if (!d)
+		return fail(-EOPNOTSUPP, "unknown request '%s'", name ? name : "");
+	if (d->perm == FLEXTOE_CTL_WRITE && !peer->privileged) {
 		if (st->have_group)
 			return fail(-EPERM, "permission denied: only root or members of group '%s' "
-				    "may %s (you are uid %u)", st->group_name, what,
+				    "may %s (you are uid %u)", st->group_name, d->what,
 				    (unsigned int)peer->uid);
 		return fail(-EPERM, "permission denied: only root may %s (you are uid %u; "
-			    "flextoe --loader-group GROUP admits a group)", what,
+			    "flextoe --loader-group GROUP admits a group)", d->what,
 			    (unsigned int)peer->uid);
 	}
-	if (!strcmp(op, "load"))
+	if (op == FLEXTOE_CTL_OP_LOAD)
 		return do_load(st, peer, req);
-	if (!strcmp(op, "hello")) {
+	if (op == FLEXTOE_CTL_OP_HELLO) {
 		resp = engine_call(st, req);
 		json_object_object_add(resp, "loaderd_pid", json_object_new_int64(getpid()));
 		return resp;
 	}
 	resp = engine_call(st, req);
-	if (!strcmp(op, "unload") && !ldr_resp_errno(resp)) {
-		json_object *lreq = json_object_new_object(), *list;
-
+	if (op == FLEXTOE_CTL_OP_UNLOAD && !ldr_resp_errno(resp)) {
 		/* Drop the copies of what went away. */
-		json_object_object_add(lreq, "op", json_object_new_string("list"));
+		json_object *lreq = ldr_request(FLEXTOE_CTL_OP_LIST), *list;
+
 		list = engine_call(st, lreq);
 		if (!ldr_resp_errno(list))
 			prune_copies(st, list);

@@ -2,7 +2,7 @@
 # engine_apps.sh - applications on the flextoe daemon through libflextoe: flextoe-echo and
 # flextoe-bulk against Linux peers (python3 sockets), a killed application's peers see a RST,
 # bytes written before close() by an application that exits at once still arrive, two
-# applications at once.
+# applications at once, an engine paced by TIMELY (--cc timely).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -141,20 +141,21 @@ bulk_in() { # Linux -> engine
 	echo "# Linux -> engine: $(tail -n1 "$TMP/bulk_in.out")"
 	[[ -n $a && $a == "$b" && $a == "bytes=$BULK_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
 }
-bulk_out() { # engine -> Linux
-	local a b
-	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP 7101 >"$TMP/bulk_out.peer" 2>&1
-	wait_for "$TMP/bulk_out.peer" listening || return 1
-	ns_exec eng timeout 300 "$BIN/flextoe-bulk" --connect $PEER_IP:7101 --send $BULK_BYTES \
-		>"$TMP/bulk_out.out" 2>&1
-	wait_for "$TMP/bulk_out.peer" "^bytes=" || return 1
-	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_out.out")
-	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_out.peer")
-	echo "# engine -> Linux: $(tail -n1 "$TMP/bulk_out.out")"
-	[[ -n $a && $a == "$b" && $a == "bytes=$BULK_BYTES "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
+bulk_out() { # engine -> Linux: RUN_DIR PORT BYTES NAME (files $TMP/NAME.out, .peer)
+	local dir=$1 port=$2 bytes=$3 name=$4 a b
+	ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER_IP "$port" >"$TMP/$name.peer" 2>&1
+	wait_for "$TMP/$name.peer" listening || return 1
+	ns_exec eng env FLEXTOE_RUN_DIR="$dir" timeout 300 "$BIN/flextoe-bulk" \
+		--connect $PEER_IP:"$port" --send "$bytes" >"$TMP/$name.out" 2>&1
+	wait_for "$TMP/$name.peer" "^bytes=" || return 1
+	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/$name.out")
+	b=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/$name.peer")
+	echo "# engine -> Linux ($name): $(tail -n1 "$TMP/$name.out")"
+	[[ -n $a && $a == "$b" && $a == "bytes=$bytes "* ]] || { echo "engine: $a peer: $b" >&2; return 1; }
 }
 t_check "bulk: $BULK_BYTES bytes Linux -> engine, SHA-256 matches" bulk_in
-t_check "bulk: $BULK_BYTES bytes engine -> Linux, SHA-256 matches" bulk_out
+t_check "bulk: $BULK_BYTES bytes engine -> Linux, SHA-256 matches" \
+	bulk_out "$RUN" 7101 $BULK_BYTES bulk_out
 # RFC 7323 2: both ends offered a shift (Linux's TCP_INFO on the peer's socket)
 t_check "bulk Linux -> engine: window scaling negotiated ($(grep -h wscale "$TMP/bulk_in.peer"))" \
 	grep -Eq '^wscale snd=([1-9]|1[0-4]) rcv=([1-9]|1[0-4])$' "$TMP/bulk_in.peer"
@@ -182,9 +183,9 @@ t_check "a malformed hello is refused (EPROTO)" bad_hello
 t_check "the engine still serves applications after it" echo_test 7000 5 4096
 
 # ---- the engine stops ------------------------------------------------------------
-stop_engine() {
+stop_engine() { # [RUN_DIR]
 	local pid
-	pid=$(cat "$RUN/flextoe.pid") || return 1
+	pid=$(cat "${1:-$RUN}/flextoe.pid") || return 1
 	kill -TERM "$pid"
 	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || return 0
@@ -195,6 +196,21 @@ stop_engine() {
 t_check "SIGTERM stops the engine with an application attached" stop_engine
 t_check "the application notices the engine's exit" wait_for "$TMP/echo1.out" "lost the engine"
 t_check "the engine removed its application socket" test ! -e "$RUN/flextoe.sock"
+# ---- congestion control: TIMELY ---------------------------------------------------
+# The same veth, a new engine paced by TIMELY (core/control/cc_timely.c): the
+# engine is the sender of the bulk, so its rate follows TIMELY's RTT samples.
+TIMELY_BYTES=${ENGINE_APPS_TIMELY_BYTES:-$((64 << 20))}
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run3" --cc timely \
+	>"$TMP/eng3.log" 2>&1
+t_check "engine with --cc timely starts and says so" \
+	wait_for "$TMP/eng3.log" "ready:.*congestion control timely"
+ns_bg eng env FLEXTOE_RUN_DIR="$TMP/run3" "$BIN/flextoe-echo" --port 7000 >"$TMP/echo4.out" 2>&1
+t_check "flextoe-echo on the TIMELY engine listens" wait_for "$TMP/echo4.out" listening
+t_check "TIMELY: 20 connections, 256 KiB each, echoed exactly" echo_test 7000 20 262144
+t_check "TIMELY: $TIMELY_BYTES bytes engine -> Linux, SHA-256 matches" \
+	bulk_out "$TMP/run3" 7103 $TIMELY_BYTES timely
+t_check "the TIMELY engine stops on SIGTERM" stop_engine "$TMP/run3"
+
 # ---- two queues, two workers ----------------------------------------------------
 # Several workers: the stages run on ingress, protocol and egress threads
 # joined by rings (core/x86/pipe.c, docs/engine.md); applications are served

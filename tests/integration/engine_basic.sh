@@ -71,6 +71,11 @@ t_check "unknown flag: exit 2" \
 	expect_exit 2 "unknown option '--frobnicate'" --iface veth0 --ip $ENG_IP/24 --frobnicate
 t_check "bad --poll value: exit 2" \
 	expect_exit 2 "expected adaptive or busy" --iface veth0 --ip $ENG_IP/24 --poll sometimes
+t_check "unknown --cc: exit 2, listing the algorithms" \
+	expect_exit 2 "bad --cc 'cubic': unknown algorithm; the algorithms are dctcp, timely, const\[:RATE\]" \
+	--iface veth0 --ip $ENG_IP/24 --cc cubic
+t_check "bad --cc argument: exit 2" \
+	expect_exit 2 "bad --cc 'const:fast': bad argument" --iface veth0 --ip $ENG_IP/24 --cc const:fast
 t_check "off-link gateway: exit 2" \
 	expect_exit 2 "not inside the --ip prefix" --iface veth0 --ip $ENG_IP/24 --gateway 10.78.0.1
 t_check "more queues than the device has: exit 1" \

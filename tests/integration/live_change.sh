@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # live_change.sh - programs loaded, replaced and unloaded at all three hooks, over and over, during
-# a 1 GiB transfer each way between the engine and a Linux peer: no byte lost (SHA-256 and count),
+# a 2 GiB transfer each way between the engine and a Linux peer: no byte lost (SHA-256 and count),
 # no stall over 1 s, every operation succeeds, and the programs really ran (run counts).
 set -u
 cd "$(dirname "$0")/../.."
@@ -14,7 +14,7 @@ PROGS=$PWD/$BUILD/xdp-progs
 TRACE=$PROGS/tcp_trace.bpf.o
 FILTER=$PROGS/filter_deny.bpf.o	# empty deny lists: passes everything
 CAPTURE=$PROGS/capture.bpf.o
-BYTES=${LIVE_CHANGE_BYTES:-$((1 << 30))}
+BYTES=${LIVE_CHANGE_BYTES:-$((2 << 30))}	# long enough for 5 rounds of changes (about 4 s each)
 MAX_GAP_MS=1000
 need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BPF" "$BIN/flextoe-loaderd" "$TRACE" "$FILTER" \
 	"$CAPTURE"

@@ -81,11 +81,15 @@ check() {
 		[[ -n $log && -e $log ]] && { echo "#   --- $log:"; tail -n 25 "$log" | sed 's/^/#   | /'; }
 	fi
 }
-# syn_from SRC PORT: the peer saw a SYN from SRC to PORT (pcap of this run)
+# syn_from SRC PORT: the peer saw a SYN from SRC to PORT (pcap of this run);
+# the capture is read again for up to 3 s, as tcpdump's writes may lag
 syn_from() {
-	local n
-	sleep 0.2
-	n=$(tcpdump -r "$TMP/syn.pcap" -n "src host $1 and dst port $2 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn" 2>/dev/null | wc -l)
+	local n=0 _
+	for _ in $(seq 15); do
+		sleep 0.2
+		n=$(tcpdump -r "$TMP/syn.pcap" -n "src host $1 and dst port $2 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn" 2>/dev/null | wc -l)
+		[[ $n -gt 0 ]] && break
+	done
 	echo "SYNs from $1 to port $2: $n"
 	[[ $n -gt 0 ]]
 }

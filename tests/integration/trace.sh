@@ -98,7 +98,7 @@ if what == "tx":
     print("tx records=%d" % n)
     sys.exit(0 if n else 1)
 if what == "txstate":
-    # tx-post carries the flow's TCP snapshot (DESIGN.md section 4): a data
+    # tx-post carries the flow's TCP snapshot (docs/design.md section 4): a data
     # segment leaves snd_nxt at its end (RFC 9293 3.4: FIN counts one) with
     # snd_una at or before its start; a pure ACK carries seq == snd_nxt.
     M = 1 << 32

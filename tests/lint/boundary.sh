@@ -6,8 +6,7 @@
 #      none of the headers the stages share (pipeline.h, flow_state.h,
 #      slowpath.h) includes a core/control/ header; of the other core/ files
 #      only the engine's entry points (engine.c: none; socket.c: the
-#      application's calls) and engine_internal.h (control/dctcp.h, for
-#      flow_ctl.dctcp) may, and only those;
+#      application's calls) may, and only it;
 #   2. no stage object references a function or variable defined in a
 #      core/control/ object (nm);
 #   3. no cycle of calls among the objects of core/ and core/control/ has
@@ -26,7 +25,7 @@ for f in $STAGES core/pipeline.h core/flow_state.h core/slowpath.h; do
 	inc=$(grep -n '#include "core/control/' "$f")
 	if [[ -n $inc ]]; then bad "$f includes a control header: $inc"; else ok "$f includes no core/control/ header"; fi
 done
-allowed='^(core/engine_internal.h:#include "core/control/dctcp.h"|core/socket.c:#include "core/control/conn.h")'
+allowed='^(core/socket.c:#include "core/control/conn.h")'
 extra=$(grep -H '#include "core/control/' core/*.c core/*.h | sed 's/[[:space:]]*\/\*.*//' | grep -Ev "$allowed")
 if [[ -n $extra ]]; then bad "core/ files include control headers beyond the allowed ones: $extra"; else ok "core/ includes of core/control/ are only the allowed ones"; fi
 

@@ -1,6 +1,7 @@
 /* runner.c - runs every registered Check suite; CK_RUN_SUITE selects one. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/unit/test.h"
 
@@ -27,17 +28,41 @@ const char *ftoe_test_path(const char *rel)
 	return buf;
 }
 
-int main(void)
+/*
+ * No argument: every suite in this process.  "--count": print how many
+ * suites there are.  "--index N": only the N-th (tests/unit/each.sh runs
+ * them one process each: under ASan a long-lived runner process, which
+ * forks for every test, grows until each fork and leak check is slow).
+ */
+int main(int argc, char **argv)
 {
 	SRunner *sr;
-	int failed;
+	int failed, first = 0, last = nr_suites;
 
 	if (!nr_suites) {
 		fprintf(stderr, "runner: no suites registered\n");
 		return 1;
 	}
-	sr = srunner_create(suites[0]());
-	for (int i = 1; i < nr_suites; i++)
+	if (argc == 2 && !strcmp(argv[1], "--count")) {
+		printf("%d\n", nr_suites);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--index")) {
+		char *end;
+		long i = strtol(argv[2], &end, 10);
+
+		if (*end || i < 0 || i >= nr_suites) {
+			fprintf(stderr, "runner: --index wants 0..%d\n", nr_suites - 1);
+			return 2;
+		}
+		first = (int)i;
+		last = first + 1;
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: %s [--count | --index N]\n", argv[0]);
+		return 2;
+	}
+	sr = srunner_create(suites[first]());
+	for (int i = first + 1; i < last; i++)
 		srunner_add_suite(sr, suites[i]());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ebpf/ebpf.h"
+#include "lib/util/hex.h"
 #include "lib/util/log.h"
 
 static const char *prog_name = "flextoe-bpf-conformance";
@@ -28,16 +29,6 @@ static void usage(FILE *f)
 		   "Reads the program as base16 bytes from stdin (unless --program is given),\n"
 		   "runs it with r1 = memory, r2 = memory length, and prints r0 in hex.\n",
 		prog_name);
-}
-
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
 }
 
 /* Whitespace-separated tokens; a token of one or two digits is one byte
@@ -75,8 +66,8 @@ static long base16_decode(const char *what, const char *s, uint8_t **out)
 			return -EINVAL;
 		}
 		for (size_t k = 0; k < len; k += (len <= 2 ? len : 2)) {
-			int hi = hex_digit((unsigned char)tok[k]);
-			int lo = len == 1 ? 0 : hex_digit((unsigned char)tok[k + 1]);
+			int hi = ftoe_hex_digit((unsigned char)tok[k]);
+			int lo = len == 1 ? 0 : ftoe_hex_digit((unsigned char)tok[k + 1]);
 
 			if (hi < 0 || lo < 0) {
 				fprintf(stderr, "%s: bad %s hex: '%.*s' is not a hex byte\n",

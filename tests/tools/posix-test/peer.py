@@ -37,6 +37,12 @@ def closer(c):
     c.close()
 
 
+def sink(c):
+    while c.recv(1 << 16):  # reads and drops everything
+        pass
+    c.close()
+
+
 def dial(port, msg, delay=0.0):
     s = socket.create_connection((ENGINE, port), timeout=10)
     time.sleep(delay)
@@ -69,5 +75,6 @@ serve(BASE, control)
 serve(BASE + 1, echo)
 serve(BASE + 3, silent)
 serve(BASE + 4, closer)
+serve(BASE + 5, sink)
 print("peer ready", flush=True)
 threading.Event().wait()

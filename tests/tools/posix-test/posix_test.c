@@ -27,7 +27,7 @@
 #include <linux/close_range.h>
 
 /* Ports of peer.py, from BASE: control, echo, closed, silent, closing. */
-enum { P_CTL, P_ECHO, P_CLOSED, P_SILENT, P_CLOSER };
+enum { P_CTL, P_ECHO, P_CLOSED, P_SILENT, P_CLOSER, P_SINK };
 
 static const char *peer_ip;
 static int base, lbase;	/* peer's ports; our listeners' ports */
@@ -522,6 +522,54 @@ static void t_prefork(void)
 	      d[0].reply);
 }
 
+/* Edge-triggered EPOLLOUT after short writes while another process of the
+ * family sits in epoll_wait and consumes the engine's events (nginx's
+ * master + workers with sendfile): each short write or EAGAIN is followed
+ * by an EPOLLOUT edge, as on Linux, and 32 MiB go through without a wait
+ * running out. */
+static void t_et_out_fork(void)
+{
+	static char buf[256 << 10];
+	int e = dial(P_SINK), ep = epoll_create1(0), st, shorts = 0, stalls = 0;
+	struct epoll_event ev = { EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, { .u32 = 1 } }, out[4];
+	size_t sent = 0, total = 32u << 20;
+	pid_t kid = fork();
+
+	if (kid == 0) {
+		/* the other worker: an idle engine socket, an endless wait */
+		int o = dial(P_SILENT), kep = epoll_create1(0);
+		struct epoll_event kev = { EPOLLIN | EPOLLET, { .u32 = 1 } };
+
+		epoll_ctl(kep, EPOLL_CTL_ADD, o, &kev);
+		for (;;)
+			epoll_wait(kep, out, 4, -1);
+	}
+	fcntl(e, F_SETFL, O_NONBLOCK);
+	epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev);
+	while (sent < total && !stalls) {
+		size_t want = total - sent < sizeof(buf) ? total - sent : sizeof(buf);
+		ssize_t n = write(e, buf, want);
+
+		if (n > 0)
+			sent += (size_t)n;
+		if (n == (ssize_t)want)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			break;
+		shorts++;
+		n = epoll_wait(ep, out, 4, 5000);
+		if (n < 1 || !(out[0].events & EPOLLOUT))
+			stalls++;
+	}
+	kill(kid, SIGKILL);
+	waitpid(kid, &st, 0);
+	CHECK("et_out_after_short_write", sent == total && !stalls && shorts > 0,
+	      "%zu of %zu bytes, %d short writes, %d waits of 5 s without EPOLLOUT", sent, total,
+	      shorts, stalls);
+	close(e);
+	close(ep);
+}
+
 /* RLIMIT_NOFILE: with no fd number left, accept fails with EMFILE and
  * the connection stays queued for the next accept. */
 static void t_rlimit(void)
@@ -892,7 +940,7 @@ static const struct {
 	{ "fork-accept", t_fork_after_accept }, { "sigpipe", t_sigpipe },
 	{ "rcvtimeo", t_rcvtimeo }, { "eintr", t_eintr }, { "options", t_options },
 	{ "data", t_data }, { "fork-slow", t_fork_slow }, { "prefork", t_prefork },
-	{ "rlimit", t_rlimit },
+	{ "rlimit", t_rlimit }, { "et-out-fork", t_et_out_fork },
 };
 
 int main(int argc, char **argv)

@@ -110,6 +110,7 @@ static void print_seq(const struct seq *s, const struct seq_res *ra, const struc
 
 static int cmd_run(int argc, char **argv)
 {
+	seq_skip_known = true;
 	enum { A_OWN = 256, A_PEER, A_CTL, A_BASE, A_NAME, B_OWN, B_PEER, B_CTL, B_BASE, B_NAME,
 	       PEER_PORT, SEED, COUNT, LEN, ONLY, SETTLE };
 	static const struct option lo[] = {
@@ -202,6 +203,10 @@ static int cmd_run(int argc, char **argv)
 				printf(" %s=%u", seq_opname[k], first_op[k]);
 		printf("\n");
 	}
+	for (int k = 0; k < SKIP__COUNT; k++)
+		if (seq_skipped[k])
+			printf("skipped (both worlds, a documented difference): %u calls of %s\n",
+			       seq_skipped[k], seq_skip_reason[k]);
 	printf("sockdiff: %u sequences, %u calls, %s vs %s: %u mismatching (%u waits timed out)\n",
 	       only >= 0 ? 1 : count, calls, wa.name, wb.name, bad, seq_settle_timeouts);
 	return bad ? 1 : 0;

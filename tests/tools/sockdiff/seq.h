@@ -3,6 +3,7 @@
 #define SOCKDIFF_SEQ_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +92,13 @@ const char *seq_variant(const struct seq_op *op);
 void seq_exec_init(void);
 /* Waits for the model's expectations that ran out (a sign of a wrong model). */
 extern unsigned seq_settle_timeouts;
+/* Call shapes both worlds skip, each for a difference docs/posix.md lists
+ * as inherent to the engine; the run prints how many it skipped and why. */
+#define SEQ_SKIPPED (-100)	/* seq_res.ret of a skipped call */
+enum { SKIP_OOB_SEND, SKIP__COUNT };
+extern bool seq_skip_known;	/* skip them (sockdiff run; the fuzzer calls them all) */
+extern unsigned seq_skipped[SKIP__COUNT];
+extern const char *const seq_skip_reason[SKIP__COUNT];
 
 /* peer.c: the echo peer and its control socket */
 int peer_serve(struct in_addr bind_addr, uint16_t port, const char *ctl_path);

@@ -471,7 +471,7 @@ static void usage(void)
 		"options:\n"
 		"  --buf BYTES    rx/tx ring per connection (power of two, default 1 MiB)\n"
 		"  --conns N      connections (default 1024)\n"
-		"  --cc dctcp|const[:BPS]   congestion control (default dctcp)\n"
+		"  --cc NAME[:ARG] congestion control (flextoe --help lists them; default dctcp)\n"
 		"  -v             more output (repeat for events)\n"
 		"The last line in --recv/--send: bytes=N sha256=HEX secs=S gbps=G\n");
 }
@@ -505,14 +505,12 @@ int main(int argc, char **argv)
 		case 'b': buf = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'n': conns = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'c':
-			if (!strncmp(optarg, "const", 5)) {
-				cfg.cc = FTOE_CC_CONST;
-				if (optarg[5] == ':')
-					cfg.const_rate_bps = strtoull(optarg + 6, NULL, 0);
-			} else if (!strcmp(optarg, "dctcp")) {
-				cfg.cc = FTOE_CC_DCTCP;
-			} else {
-				fprintf(stderr, "tcp-harness: unknown --cc %s (dctcp, const[:BPS])\n", optarg);
+			if (ftoe_cc_parse(optarg, &cfg.cc, &cfg.cc_param)) {
+				char names[256];
+
+				if (ftoe_cc_names(names, sizeof(names)))
+					names[0] = 0;
+				fprintf(stderr, "tcp-harness: bad --cc %s (%s)\n", optarg, names);
 				return 2;
 			}
 			break;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/control/cc.h"
 #include "core/pipeline.h"
 #include "tests/unit/core/engine_link.h"
 
@@ -107,7 +108,7 @@ void lb_default_cfg(struct ftoe_engine_cfg *cfg, uint32_t ip)
 	cfg->max_flows = 256;
 	cfg->max_conns = 64;
 	cfg->nr_queues = 1;
-	cfg->cc = FTOE_CC_CONST;
+	cfg->cc = &ftoe_cc_const;
 	cfg->rx_buf_size = 64 * 1024;
 	cfg->tx_buf_size = 64 * 1024;
 	cfg->time_wait_ms = 1000;

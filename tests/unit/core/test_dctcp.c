@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "core/control/dctcp.h"
+#include "core/control/cc_dctcp.h"
 #include "tests/unit/test.h"
 
 #define ONE FTOE_DCTCP_ONE
@@ -188,15 +188,6 @@ START_TEST(rate_carry_and_clamps)
 }
 END_TEST
 
-START_TEST(const_rate)
-{
-	struct ftoe_const_rate c = { .rate_kbps = 123456 };
-	struct ftoe_cc_stats st = busy(10000000, 5);
-
-	ck_assert_uint_eq(ftoe_const_rate_update(&c, &st), 123456);
-}
-END_TEST
-
 static Suite *dctcp_suite(void)
 {
 	Suite *s = suite_create("core_dctcp");
@@ -209,7 +200,6 @@ static Suite *dctcp_suite(void)
 	tcase_add_test(tc, cwnd_reduction);
 	tcase_add_test(tc, rate_controller);
 	tcase_add_test(tc, rate_carry_and_clamps);
-	tcase_add_test(tc, const_rate);
 	suite_add_tcase(s, tc);
 	return s;
 }

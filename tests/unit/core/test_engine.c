@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/control/cc.h"
 #include "core/engine_internal.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
@@ -85,7 +86,7 @@ static void lossy(uint64_t seed, struct lb_faults f, bool dctcp)
 	lb_default_cfg(&ca, LB_IP_A);
 	lb_default_cfg(&cb, LB_IP_B);
 	if (dctcp)
-		ca.cc = cb.cc = FTOE_CC_DCTCP;
+		ca.cc = cb.cc = &ftoe_cc_dctcp;
 	lb_init(&w, seed, &ca, &cb);
 	ck_assert(true);
 	{

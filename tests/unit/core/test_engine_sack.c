@@ -104,7 +104,7 @@ static void setup(struct lb_world *w, int *c, int *a, uint64_t rate_bps, uint32_
 	memset(&R, 0, sizeof(R));
 	lb_default_cfg(&ca, LB_IP_A);
 	lb_default_cfg(&cb, LB_IP_B);
-	ca.const_rate_bps = cb.const_rate_bps = rate_bps;
+	ca.cc_param = cb.cc_param = rate_bps;
 	ca.rx_buf_size = ca.tx_buf_size = cb.rx_buf_size = cb.tx_buf_size = buf;
 	lb_init(w, 5, &ca, &cb);
 	w->s[0].tap = tap_sender;

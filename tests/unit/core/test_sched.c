@@ -18,7 +18,7 @@ static void setup(struct lb_world *w, int *c, int *a)
 
 	lb_default_cfg(&ca, LB_IP_A);
 	lb_default_cfg(&cb, LB_IP_B);
-	ca.const_rate_bps = cb.const_rate_bps = RATE_BPS;
+	ca.cc_param = cb.cc_param = RATE_BPS;
 	ca.rx_buf_size = ca.tx_buf_size = cb.rx_buf_size = cb.tx_buf_size = 256 * 1024;
 	lb_init(w, 7, &ca, &cb);
 	ck_assert(app_connect(w, 80, c, a));

@@ -81,8 +81,20 @@ START_TEST(opts_errors)
 			 -ENOPROTOOPT);
 	v = 0;
 	ck_assert_int_eq(px_setsockopt(2, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v)), 0);
+	/* TCP_MAXSEG is checked and kept as Linux does (read back before a
+	 * connection; the engine negotiates its own MSS) */
+	v = 10;
+	ck_assert_int_eq(px_setsockopt(2, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), -EINVAL);
+	sim_sock(3, PK_LISTEN);
 	v = 1000;
-	ck_assert_int_eq(px_setsockopt(2, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), -ENOPROTOOPT);
+	ck_assert_int_eq(px_setsockopt(3, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), 0);
+	ck_assert_int_eq(get_int(3, IPPROTO_TCP, TCP_MAXSEG, &v), 0);
+	ck_assert_int_eq(v, 1000);
+	v = 3;
+	ck_assert_int_eq(px_setsockopt(3, SOL_SOCKET, SO_PRIORITY, &v, sizeof(v)), 0);
+	v = 0;
+	ck_assert_int_eq(get_int(3, SOL_SOCKET, SO_PRIORITY, &v), 0);
+	ck_assert_int_eq(v, 3);
 	v = 1;
 	ck_assert_int_eq(px_setsockopt(2, SOL_SOCKET, SO_BROADCAST, &v, sizeof(v)), -ENOPROTOOPT);
 	ck_assert_int_eq(get_int(2, SOL_SOCKET, SO_BROADCAST, &v), -ENOPROTOOPT);

@@ -1,7 +1,7 @@
-/* dctcp.c - DCTCP (RFC 8257) alpha estimation, window- and rate-based control. */
+/* cc_dctcp.c - DCTCP (RFC 8257) alpha estimation, window- and rate-based control. */
 #include <errno.h>
 
-#include "core/control/dctcp.h"
+#include "core/control/cc_dctcp.h"
 #include "core/tcp_seq.h"
 
 void ftoe_dctcp_alpha_init(struct ftoe_dctcp_alpha *a, uint32_t alpha_init)
@@ -152,3 +152,33 @@ uint32_t ftoe_dctcp_rate_update(struct ftoe_dctcp_rate *d, const struct ftoe_cc_
 	d->rate_kbps = (uint32_t)rate;
 	return d->rate_kbps;
 }
+
+/* The engine's DCTCP: the rate controller above with its defaults, run
+ * once per control interval. */
+_Static_assert(sizeof(struct ftoe_dctcp_rate) <= FTOE_CC_PRIV_SIZE,
+	       "DCTCP state must fit the per-flow congestion-control area");
+
+static uint32_t dctcp_init(void *priv, uint64_t param, uint32_t srtt_us)
+{
+	struct ftoe_dctcp_rate *d = priv;
+	struct ftoe_dctcp_rate_cfg cfg;
+
+	(void)param;
+	(void)srtt_us;
+	ftoe_dctcp_rate_cfg_default(&cfg);
+	ftoe_dctcp_rate_init(d, &cfg);
+	return d->rate_kbps;
+}
+
+static uint32_t dctcp_on_interval(void *priv, const struct ftoe_cc_stats *st)
+{
+	return ftoe_dctcp_rate_update(priv, st);
+}
+
+const struct ftoe_cc_ops ftoe_cc_dctcp = {
+	.name = "dctcp",
+	.summary = "rate-based DCTCP (RFC 8257 alpha from ECN marks), the default",
+	.priv_size = sizeof(struct ftoe_dctcp_rate),
+	.init = dctcp_init,
+	.on_interval = dctcp_on_interval,
+};

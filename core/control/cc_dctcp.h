@@ -1,9 +1,11 @@
-/* dctcp.h - DCTCP (RFC 8257) alpha estimation, window- and rate-based control. */
-#ifndef FTOE_CORE_CONTROL_DCTCP_H
-#define FTOE_CORE_CONTROL_DCTCP_H
+/* cc_dctcp.h - DCTCP (RFC 8257) alpha estimation, window- and rate-based control. */
+#ifndef FTOE_CORE_CONTROL_CC_DCTCP_H
+#define FTOE_CORE_CONTROL_CC_DCTCP_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "core/control/cc.h"
 
 /*
  * Fixed point: alpha and fractions are Q20 (1.0 = FTOE_DCTCP_ONE), enough
@@ -79,29 +81,9 @@ struct ftoe_dctcp_rate {
 	uint32_t pend_us;
 };
 
-/* One control interval's observations. */
-struct ftoe_cc_stats {
-	uint32_t acked_bytes;
-	uint32_t ecn_bytes;
-	uint32_t acks;
-	uint32_t losses;       /* drops, dupack recoveries, timeouts */
-	uint32_t interval_us;  /* time covered by these counters */
-};
-
 void ftoe_dctcp_rate_cfg_default(struct ftoe_dctcp_rate_cfg *cfg);
 int ftoe_dctcp_rate_init(struct ftoe_dctcp_rate *d, const struct ftoe_dctcp_rate_cfg *cfg);
 /* Returns the new rate in kbps. */
 uint32_t ftoe_dctcp_rate_update(struct ftoe_dctcp_rate *d, const struct ftoe_cc_stats *st);
-
-/* Constant-rate controller: ignores feedback (for tests and testbeds). */
-struct ftoe_const_rate {
-	uint32_t rate_kbps;
-};
-static inline uint32_t ftoe_const_rate_update(const struct ftoe_const_rate *c,
-					      const struct ftoe_cc_stats *st)
-{
-	(void)st;
-	return c->rate_kbps;
-}
 
 #endif
