@@ -94,7 +94,8 @@ static void fa_start(struct lb_world *w, struct fake_app *f)
 	ck_assert_int_eq(appif_layout(4, BUF, &f->l), 0);
 	f->shm = calloc(1, f->l.size);
 	ck_assert_ptr_nonnull(f->shm);
-	ck_assert_int_eq(appif_ctx_add(f->a, f->shm, 4, BUF, 4242, no_notify, NULL, &f->c), 0);
+	ck_assert_int_eq(appif_ctx_add(f->a, f->shm, 4, BUF, &(struct appif_peer){ .pid = 4242 },
+				       no_notify, NULL, &f->c), 0);
 	ck_assert_int_ge(ftoe_sock_listen(w->s[1].eng, PORT, 16), 0);
 	fa_cmd(f, APPIF_OP_CONNECT, __builtin_bswap32(LB_IP_B), PORT);
 	fa_events(f);
