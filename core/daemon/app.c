@@ -41,6 +41,7 @@ struct app_conn {
 	struct appif_peer peer;	/* pid, uid, gid, port rights: app_cred.c */
 	struct appif_ctx *ctx;
 	struct tag tag_sock, tag_efd;
+	bool gone;		/* freed after the current batch of epoll events */
 	struct app_conn *next;
 };
 
@@ -228,14 +229,14 @@ static void conn_readable(struct app_conn *c, uint32_t events)
 
 	if (!c->ctx) {
 		if (conn_hello(c) < 0)
-			conn_free(c);
+			c->gone = true;
 		return;
 	}
 	n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
 		/* closes queued just before exit run first; the rest is reset */
 		appif_ctx_poll(S.appif, c->ctx);
-		conn_free(c);
+		c->gone = true;
 	}
 }
 
@@ -358,10 +359,23 @@ unsigned int app_server_poll(struct daemon *be)
 
 		if (t->kind == TAG_LISTEN)
 			accept_apps();
+		else if (t->conn->gone)
+			continue;
 		else if (t->kind == TAG_SOCK)
 			conn_readable(t->conn, evs[i].events);
 		else if (read(t->conn->efd_in, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			pr_debug("application eventfd: %s", strerror(errno));
+	}
+	/* Freed only now: the same batch may hold an application's UNIX
+	 * connection hanging up and then its eventfd. */
+	for (struct app_conn **p = &S.conns; *p;) {
+		struct app_conn *c = *p;
+
+		if (!c->gone) {
+			p = &c->next;
+			continue;
+		}
+		conn_free(c);	/* unlinks c: *p is its successor now */
 	}
 	/* Commands may be queued without a wakeup having been read yet:
 	 * look at every context, it is a few loads each. */
