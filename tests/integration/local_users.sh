@@ -157,8 +157,8 @@ t_check "nobody: every command naming another context's socket (splice included)
 	--own $PEER_IP:9100 --handles 64 --gens 4
 touch "$TMP/done"
 wait $VICTIM
-t_check "root's connection still echoes afterwards" grep -q "before=True after=True" "$TMP/victim.out" \
-	|| cat "$TMP/victim.out" >&2
+t_check "root's connection still echoes afterwards" \
+	expect_out "before=True after=True" cat "$TMP/victim.out"
 t_check "the daemon logs the refused commands" \
 	wait_for "$TMP/eng.log" "uid 65534: a command named handle .*not a socket of its own" 2
 
