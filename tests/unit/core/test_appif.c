@@ -40,19 +40,28 @@ static struct appif_sock *fa_sock(struct fake_app *f)
 	return (struct appif_sock *)(f->shm + f->l.socks) + appif_handle_idx(f->handle);
 }
 
-static void fa_cmd(struct fake_app *f, uint16_t op, uint32_t arg0, uint32_t arg1)
+/* Queue a command (req 0: no RESULT wanted) and let the engine run it. */
+static void fa_push(struct fake_app *f, uint16_t op, uint32_t handle, uint32_t arg0,
+		    uint32_t arg1, uint16_t r, uint64_t req)
 {
-	struct appif_ring *r = (struct appif_ring *)(f->shm + f->l.cmd_ring);
+	struct appif_ring *cr = (struct appif_ring *)(f->shm + f->l.cmd_ring);
 	struct appif_cmd *cmd = (struct appif_cmd *)(f->shm + f->l.cmd) +
 				(f->cmd_head & (f->l.cmd_entries - 1));
 
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->op = op;
-	cmd->handle = f->handle;
+	cmd->_r = r;
+	cmd->handle = handle;
 	cmd->arg0 = arg0;
 	cmd->arg1 = arg1;
-	__atomic_store_n(&r->head, ++f->cmd_head, __ATOMIC_RELEASE);
+	cmd->req = req;
+	__atomic_store_n(&cr->head, ++f->cmd_head, __ATOMIC_RELEASE);
 	appif_ctx_poll(f->a, f->c);
+}
+
+static void fa_cmd(struct fake_app *f, uint16_t op, uint32_t arg0, uint32_t arg1)
+{
+	fa_push(f, op, f->handle, arg0, arg1, 0, 0);
 }
 
 /* Reads the events: the connect's handle, CONNECTED. */
@@ -295,22 +304,11 @@ static void fa_detach(struct fake_app *f)
 static int32_t fa_call(struct fake_app *f, uint16_t op, uint32_t handle, uint32_t arg0,
 		       uint32_t arg1, uint16_t r)
 {
-	struct appif_ring *cr = (struct appif_ring *)(f->shm + f->l.cmd_ring);
 	struct appif_ring *er = (struct appif_ring *)(f->shm + f->l.ev_ring);
-	struct appif_cmd *cmd = (struct appif_cmd *)(f->shm + f->l.cmd) +
-				(f->cmd_head & (f->l.cmd_entries - 1));
 	uint64_t req = f->cmd_head + 1000;
 	int32_t res = INT32_MIN;
 
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->op = op;
-	cmd->_r = r;
-	cmd->handle = handle;
-	cmd->arg0 = arg0;
-	cmd->arg1 = arg1;
-	cmd->req = req;
-	__atomic_store_n(&cr->head, ++f->cmd_head, __ATOMIC_RELEASE);
-	appif_ctx_poll(f->a, f->c);
+	fa_push(f, op, handle, arg0, arg1, r, req);
 	while (f->ev_tail != __atomic_load_n(&er->head, __ATOMIC_ACQUIRE)) {
 		struct appif_ev *ev = (struct appif_ev *)(f->shm + f->l.ev) +
 				      (f->ev_tail & (f->l.ev_entries - 1));
