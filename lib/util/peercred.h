@@ -19,8 +19,9 @@ struct ftoe_peer {
 };
 
 /* SO_PEERCRED and SO_PEERGROUPS of a connected UNIX socket.  0 or -errno
- * (from SO_PEERCRED; a peer with more groups than fit keeps the first
- * FTOE_PEER_MAX_GROUPS, and without SO_PEERGROUPS it has none). */
+ * (from SO_PEERCRED).  A peer with more than FTOE_PEER_MAX_GROUPS
+ * supplementary groups (the kernel then gives none, ERANGE) counts with
+ * its primary group only. */
 int ftoe_peer_get(int fd, struct ftoe_peer *p);
 /* Is gid the peer's primary or one of its supplementary groups? */
 bool ftoe_peer_in_group(const struct ftoe_peer *p, gid_t gid);
