@@ -101,7 +101,11 @@ int px_ctx_get(void)
 
 			px.failed = true;
 			/* flextoe-run already said it once when it started */
-			if (!fb || strcmp(fb, "kernel"))
+			if (open_err == -EACCES)
+				fprintf(stderr, "libflextoe-posix: the flextoe engine does not admit "
+					"this user (only root and its --app-group); sockets use "
+					"the kernel\n");
+			else if (!fb || strcmp(fb, "kernel"))
 				fprintf(stderr, "libflextoe-posix: no flextoe engine (%s); sockets "
 					"use the kernel\n", strerror(-open_err));
 		}

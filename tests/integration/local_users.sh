@@ -189,6 +189,9 @@ t_check "nobody outside the group cannot connect (EACCES)" \
 	expect_out "context: EACCES" as_nobody -- "$PROBE" listen 8080
 t_check "... and is told why" \
 	expect_out "only root and the engine's --app-group" as_nobody -- "$BIN/flextoe-echo" --port 8080
+t_check "... and flextoe-run says so and exits 1" \
+	expect_out "does not admit this user" as_nobody -- "${PYRUN[@]}" $ENG_IP 8082
+t_check "... exit status 1" expect_rc 1 as_nobody -- "${PYRUN[@]}" $ENG_IP 8082
 t_check "past the socket's mode (CAP_DAC_OVERRIDE) the daemon refuses it too" \
 	expect_out "context: EACCES" as_nobody --clear-groups --inh-caps +dac_override \
 	--ambient-caps +dac_override -- "$PROBE" listen 8080
