@@ -39,6 +39,8 @@ struct appif_ctx {
 	uint32_t uid;
 	uint32_t unpriv_port_start;	/* struct appif_peer */
 	uint64_t refused;	/* commands naming no socket of this context */
+	bool told_port;		/* a port refusal was logged (once per context: a log
+				 * any local user could otherwise fill) */
 	struct slot *slots;
 	uint32_t nfree;
 	uint32_t cmd_tail, ev_head;
@@ -657,8 +659,10 @@ static int port_allowed(struct appif_ctx *c, uint32_t port, const char *what)
 {
 	if (port >= c->unpriv_port_start)
 		return 0;
-	pr_info("application pid %d uid %u: %s port %u refused: ports below %u need "
-		"CAP_NET_BIND_SERVICE", c->pid, c->uid, what, port, c->unpriv_port_start);
+	if (!c->told_port)
+		pr_info("application pid %d uid %u: %s port %u refused: ports below %u need "
+			"CAP_NET_BIND_SERVICE", c->pid, c->uid, what, port, c->unpriv_port_start);
+	c->told_port = true;
 	return -EACCES;
 }
 
@@ -675,8 +679,10 @@ static int share_allowed(struct appif_ctx *c, uint16_t port)
 		if (!o->c || o->c->uid == c->uid || o->c->slots[o->idx].kind != SLOT_LISTEN ||
 		    o->c->slots[o->idx].lport != port)
 			continue;
-		pr_info("application pid %d uid %u: shared listen on port %u refused: uid %u "
-			"listens there", c->pid, c->uid, port, o->c->uid);
+		if (!c->told_port)
+			pr_info("application pid %d uid %u: shared listen on port %u refused: "
+				"uid %u listens there", c->pid, c->uid, port, o->c->uid);
+		c->told_port = true;
 		return -EADDRINUSE;
 	}
 	return 0;

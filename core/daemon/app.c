@@ -194,7 +194,8 @@ static int conn_hello(struct app_conn *c)
 		 c->peer.unpriv_port_start);
 	goto reply;
 fail:
-	pr_warn("application pid %d: cannot set up its context: %s", c->peer.pid, strerror(-w.status));
+	pr_warn("application pid %d: cannot set up its context: %s", c->peer.pid,
+		strerror(-w.status));
 reply:
 	err = send_welcome(c, &w, memfd);
 	if (memfd >= 0)
