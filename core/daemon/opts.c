@@ -10,6 +10,7 @@
 #include "core/daemon/daemon.h"
 #include "core/ooo.h"
 #include "lib/util/log.h"
+#include "lib/util/peercred.h"
 
 #define MAX_FLOWS_LIMIT (16u << 20)   /* the flow table's capacity limit */
 
@@ -46,6 +47,8 @@ static void usage(FILE *out)
 		"      --loaderd PATH      the flextoe-loaderd to start (default: next to flextoe)\n"
 		"      --loader-group NAME members of group NAME may load/unload programs and\n"
 		"                          change maps through loaderd (default: root only)\n"
+		"      --app-group GROUP   only root and members of GROUP (name or gid) may use\n"
+		"                          the engine through flextoe.sock (default: any user)\n"
 		"  -v, --verbose           more output (twice: debug)\n"
 		"  -h, --help              this text\n"
 		"\n"
@@ -127,7 +130,8 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 }
 
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
-       OPT_RTO_RETRIES, OPT_OOO_INTERVALS };
+       OPT_RTO_RETRIES, OPT_OOO_INTERVALS,
+       OPT_APP_GROUP };
 
 int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -147,6 +151,7 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "no-loaderd", no_argument,      NULL, OPT_NO_LOADERD },
 		{ "loaderd",   required_argument, NULL, OPT_LOADERD },
 		{ "loader-group", required_argument, NULL, OPT_LOADER_GROUP },
+		{ "app-group", required_argument, NULL, OPT_APP_GROUP },
 		{ "verbose",   no_argument,       NULL, 'v' },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -249,6 +254,12 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 			if (!*optarg)
 				return bad("bad --loader-group '%s'", optarg);
 			o->loaderd_group = optarg;
+			break;
+		case OPT_APP_GROUP:
+			if (ftoe_group_parse(optarg, &o->app_gid))
+				return bad("bad --app-group '%s': no such group (a name from "
+					   "/etc/group, or a number)", optarg);
+			o->app_group = optarg;
 			break;
 		case 'v':
 			o->verbose++;
