@@ -128,6 +128,8 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	/* A lost retransmission is the same loss event: no second rate cut. */
 	if (res & FTOE_RX_R_LOST_RETX)
 		e->st.fast_retransmits++;
+	if (res & FTOE_RX_R_UNDO)
+		ftoe_sp_push(&e->sp, FTOE_SP_UNDO, id, 0, it);
 	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
 		   FTOE_RX_R_LOST_RETX))
 		ftoe_sched_activate(e, id);

@@ -62,6 +62,9 @@ void ftoe_sp_drain_from(struct ftoe_engine *e, struct ftoe_sp_queue *q, uint32_t
 		case FTOE_SP_LOSS:
 			ftoe_cc_on_loss(e, sp.flow);
 			break;
+		case FTOE_SP_UNDO:
+			ftoe_cc_on_undo(e, sp.flow);
+			break;
 		case FTOE_SP_RESET:
 			ftoe_conn_reset(e, sp.flow, -ECONNRESET, true);
 			break;
