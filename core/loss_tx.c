@@ -29,10 +29,18 @@ static void remove_at(struct ftoe_lt *lt, unsigned i, unsigned cnt)
 }
 
 /* Data that was never resent reached the receiver below data it had
- * already SACKed: the network reordered it (RFC 8985 6.1). */
-static bool never_resent(uint8_t h)
+ * already SACKed: the network reordered it (RFC 8985 6.1).  How long the
+ * hole waited is how far the network reorders. */
+static unsigned reordered(struct ftoe_lt *lt, unsigned i, uint32_t now_us)
 {
-	return h != FTOE_LT_H_SENT;
+	uint32_t ext;
+
+	if (lt->hole[i] == FTOE_LT_H_SENT)
+		return 0;
+	ext = now_us - lt->ts[i];
+	if (ext < 10000000u && ext > lt->reo_ext_us)
+		lt->reo_ext_us = ext;
+	return FTOE_LT_R_REORDER;
 }
 
 /* Forget what the cumulative ACK now covers. */
@@ -45,8 +53,8 @@ static unsigned trim(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 
 		/* the ACK reached into hole i (partly or wholly) */
 		if (seq_after(a->snd_una, lo) && seq_before(lo, lt->blk[i].start) &&
-		    seq_after(a->snd_una, a->una_prev) && never_resent(lt->hole[i]))
-			res |= FTOE_LT_R_REORDER;
+		    seq_after(a->snd_una, a->una_prev))
+			res |= reordered(lt, i, a->now_us);
 		if (seq_after(lt->blk[i].end, a->snd_una))
 			break;
 		drop++;
@@ -98,8 +106,7 @@ static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct f
 		lo = hole_lo(lt, i0, a->snd_una);
 		if (i0 + 1 < lt->n) {
 			/* splits hole i0: both parts keep its state */
-			if (never_resent(lt->hole[i0 + 1]))
-				res |= FTOE_LT_R_REORDER;
+			res |= reordered(lt, i0 + 1, a->now_us);
 		} else {
 			new_top_hole(lt, i0, a, lo);
 		}
@@ -108,14 +115,12 @@ static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct f
 	/* overlaps or touches blocks i0 .. i1-1 */
 	if (seq_before(l, lt->blk[i0].start)) {
 		res |= FTOE_LT_R_NEWSACK;
-		if (never_resent(lt->hole[i0]))
-			res |= FTOE_LT_R_REORDER;
+		res |= reordered(lt, i0, a->now_us);
 		lt->blk[i0].start = l;
 	}
 	for (unsigned k = i0 + 1; k < i1; k++) {
 		res |= FTOE_LT_R_NEWSACK;
-		if (never_resent(lt->hole[k]))
-			res |= FTOE_LT_R_REORDER;
+		res |= reordered(lt, k, a->now_us);
 	}
 	if (seq_after(r, lt->blk[i1 - 1].end)) {
 		res |= FTOE_LT_R_NEWSACK;
@@ -140,11 +145,12 @@ unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 			 seq_before_eq(a->blk_r[0], a->blk_r[1])))) {
 		res |= FTOE_LT_R_DSACK;
 		first = 1;
-		if (lt->flags & FTOE_LT_F_RECOV)
-			lt->dsack_segs++;
 		/* RFC 8985 6.2 step 4: widen the window once per round trip,
-		 * and keep it for 16 recoveries. */
-		if (seq_after_eq(a->snd_una, lt->dsack_end)) {
+		 * and keep it for 16 recoveries.  Only while something was
+		 * resent: a D-SACK otherwise reports a duplicate the network
+		 * made, which says nothing about our window. */
+		if ((lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP)) &&
+		    seq_after_eq(a->snd_una, lt->dsack_end)) {
 			if (lt->reo_mult < 255)
 				lt->reo_mult++;
 			lt->dsack_end = a->snd_max;
@@ -165,8 +171,10 @@ unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 		lt->flags |= FTOE_LT_F_REORD;
 	if ((lt->flags & FTOE_LT_F_RECOV) && seq_after_eq(a->snd_una, lt->recover)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_RECOV;
-		if (lt->reo_persist && !--lt->reo_persist)
+		if (lt->reo_persist && !--lt->reo_persist) {
 			lt->reo_mult = 1;
+			lt->reo_ext_us = 0;
+		}
 	}
 	if ((lt->flags & FTOE_LT_F_RTO) && seq_after_eq(a->snd_una, lt->rto_end))
 		lt->flags &= (uint8_t)~FTOE_LT_F_RTO;
@@ -187,15 +195,29 @@ uint32_t ftoe_lt_sacked(const struct ftoe_lt *lt)
 uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t srtt_us,
 			 uint32_t sacked_segs)
 {
-	uint64_t w;
+	uint64_t w, ext;
 
 	/* Without reordering seen, DupThresh (3) SACKed segments or a
 	 * recovery already under way mean loss, not reordering. */
-	if (!(lt->flags & FTOE_LT_F_REORD) &&
-	    ((lt->flags & FTOE_LT_F_RECOV) || sacked_segs >= 3))
-		return 0;
-	w = (uint64_t)lt->reo_mult * (min_rtt_us / 4);
-	return w > srtt_us ? srtt_us : (uint32_t)w;
+	if (!(lt->flags & FTOE_LT_F_REORD)) {
+		if ((lt->flags & FTOE_LT_F_RECOV) || sacked_segs >= 3)
+			return 0;
+		/* Nothing measured yet: one or two segments past a hole
+		 * wait up to the cap, SRTT, before they count as loss (a
+		 * reordered link must not see a retransmission before its
+		 * first reordering is measured). */
+		return srtt_us;
+	}
+	/* RFC 8985: min_RTT / 4 times the D-SACK multiplier, up to SRTT;
+	 * and never below the reordering actually measured (plus a
+	 * quarter), up to 2 SRTT. */
+	w = (uint64_t)(lt->reo_mult ? lt->reo_mult : 1) * (min_rtt_us / 4);
+	if (w > srtt_us)
+		w = srtt_us;
+	ext = (uint64_t)lt->reo_ext_us + lt->reo_ext_us / 4;
+	if (ext > 2ull * srtt_us)
+		ext = 2ull * srtt_us;
+	return (uint32_t)(ext > w ? ext : w);
 }
 
 static bool passed(uint32_t now_us, uint32_t due_us)
@@ -229,11 +251,12 @@ bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us
 {
 	bool any = false;
 
-	(void)rtt_us;
 	for (unsigned i = 0; i < lt->n; i++) {
 		uint32_t due = lt->ts[i] + reo_us;
 
-		if (lt->hole[i] != FTOE_LT_H_WAIT)
+		if (lt->hole[i] == FTOE_LT_H_SENT)
+			due += rtt_us;
+		else if (lt->hole[i] != FTOE_LT_H_WAIT)
 			continue;
 		if (!any || (int32_t)(due - *due_us) < 0)
 			*due_us = due;

@@ -47,8 +47,8 @@ struct ftoe_lt {
 	uint32_t undo_seq;      /* first sequence resent this episode ... */
 	uint32_t undo_tsval;    /* ... and the TSval it went out with (Eifel) */
 	uint32_t tlp_end;       /* snd_max when the probe went out */
+	uint32_t reo_ext_us;    /* longest reordering measured: hole seen to filled */
 	uint16_t rtx_segs;      /* segments resent this episode */
-	uint16_t dsack_segs;    /* D-SACK blocks received this episode */
 };
 
 /* One ACK as the scoreboard sees it. */
@@ -72,8 +72,9 @@ void ftoe_lt_reset(struct ftoe_lt *lt);
  * D-SACK, merge the blocks.  Returns FTOE_LT_R_*. */
 unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a);
 
-/* RFC 8985 6.2 step 4: the reordering window in us.  sacked_segs: whole
- * segments the scoreboard holds. */
+/* The reordering window in us (RFC 8985 6.2 step 4, with the measured
+ * reordering extent; docs/core.md "Sender").  sacked_segs: whole segments
+ * the scoreboard holds. */
 uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t srtt_us,
 			 uint32_t sacked_segs);
 /* Bytes the scoreboard holds above snd_una. */
@@ -86,8 +87,8 @@ uint32_t ftoe_lt_sacked(const struct ftoe_lt *lt);
  * many holes were newly marked lost; *lowest gets the lowest one's start. */
 unsigned ftoe_lt_detect(struct ftoe_lt *lt, uint32_t snd_una, uint32_t now_us,
 			uint32_t reo_us, uint32_t rtt_us, bool delivered, uint32_t *lowest);
-/* When the next waiting hole or resent hole falls due (us clock); false:
- * none is pending. */
+/* When the next waiting hole (after reo_us) or resent hole (after rtt_us +
+ * reo_us) falls due (us clock); false: none is pending. */
 bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us,
 		      uint32_t *due_us);
 

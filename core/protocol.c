@@ -134,7 +134,7 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	lt->flags |= FTOE_LT_F_RECOV;
 	lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
 	lt->recover = t->snd_max;
-	lt->rtx_segs = lt->dsack_segs = 0;
+	lt->rtx_segs = 0;
 	ftoe_timer_stop(e, id, FTOE_T_RACK);
 	ftoe_proto_go_back(e, id);
 }
@@ -216,6 +216,14 @@ static uint64_t tlp_timeout_us(const struct ftoe_engine *e, uint32_t id)
 	return pto < FTOE_TLP_MIN_US ? FTOE_TLP_MIN_US : pto;
 }
 
+/* How long a resent hole may go unacknowledged when no later ACK brings
+ * RACK's evidence (the tail of a recovery): 2 SRTT, as the probe
+ * timeout, instead of the RTO. */
+static uint32_t resent_wait_us(const struct ftoe_engine *e, uint32_t id)
+{
+	return 2u * ftoe_rto_srtt(&e->ctl[id].rto);
+}
+
 /* The RACK timer: the earliest waiting hole's deadline (RFC 8985 6.3),
  * else a tail loss probe while nothing else recovers (7.2). */
 static void rack_arm(struct ftoe_engine *e, uint32_t id)
@@ -228,7 +236,7 @@ static void rack_arm(struct ftoe_engine *e, uint32_t id)
 		ftoe_timer_stop(e, id, FTOE_T_RACK);
 		return;
 	}
-	if (ftoe_lt_next_due(lt, reo_wnd(e, id), 0, &due)) {
+	if (ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &due)) {
 		int32_t d = (int32_t)(due - now);
 
 		ftoe_timer_set(e, id, FTOE_T_RACK, e->now + (d > 0 ? (uint64_t)d * 1000u : 0) + 1000u);
@@ -256,7 +264,7 @@ static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
 		lt->flags |= FTOE_LT_F_RECOV;
 		lt->flags &= (uint8_t)~(FTOE_LT_F_EIFEL | FTOE_LT_F_TLP);
 		lt->recover = t->snd_max;
-		lt->rtx_segs = lt->dsack_segs = 0;
+		lt->rtx_segs = 0;
 	}
 	if (!(t->flags & FLOW_TCP_RETX) || seq_before(lowest, t->snd_nxt))
 		t->snd_nxt = lowest;
@@ -320,12 +328,6 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 			rack_undo(e, id);
 			it->res |= FTOE_RX_R_UNDO;
 		}
-	} else if (recov && !(lt->flags & FTOE_LT_F_RECOV) && lt->rtx_segs &&
-		   lt->dsack_segs >= lt->rtx_segs) {
-		/* RFC 2883 / RFC 3708: every retransmission of the episode
-		 * came back as a duplicate */
-		rack_undo(e, id);
-		it->res |= FTOE_RX_R_UNDO;
 	}
 	if (ftoe_lt_detect(lt, t->snd_una, a.now_us, reo_wnd(e, id), ftoe_rto_srtt(&e->ctl[id].rto),
 			   res & FTOE_LT_R_NEWSACK, &lowest))
@@ -342,14 +344,15 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 
 	if (!(t->flags & FLOW_TCP_SACK) || t->snd_una == t->snd_max)
 		return 0;
-	/* RFC 8985 6.3: the reordering window of a waiting hole ran out */
+	/* RFC 8985 6.3: the reordering window of a waiting hole ran out, or
+	 * a resent one has gone unanswered for 2 SRTT */
 	if (ftoe_lt_detect(lt, t->snd_una, now_us(e), reo_wnd(e, id),
-			   ftoe_rto_srtt(&e->ctl[id].rto), false, &lowest)) {
+			   resent_wait_us(e, id), true, &lowest)) {
 		ret = rack_retransmit(e, id, lowest) ? FTOE_LOSS_T_NEW : FTOE_LOSS_T_SEND;
 		rack_arm(e, id);
 		return ret;
 	}
-	if (ftoe_lt_next_due(lt, reo_wnd(e, id), 0, &lowest) ||
+	if (ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &lowest) ||
 	    (lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP | FTOE_LT_F_RTO)) ||
 	    (t->flags & FLOW_TCP_RETX)) {
 		rack_arm(e, id);
@@ -358,6 +361,9 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 	/* RFC 8985 7.3: the tail loss probe, new data if the window allows,
 	 * else the last segment again, to draw an ACK whose SACK blocks show
 	 * what the tail lost. */
+	/* The tail is SACKed: the holes below it are RACK's to find. */
+	if (lt->n && lt->blk[lt->n - 1].end == t->snd_max)
+		return 0;
 	lt->flags |= FTOE_LT_F_TLP;
 	lt->tlp_end = t->snd_max;
 	e->st.tlp_probes++;
