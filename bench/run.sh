@@ -42,6 +42,10 @@ for b in engine_rpc engine_bulk engine_cg; do
 	echo
 	timeout -k 5 170 "bench/$b.sh" || rc=$?
 done
+# Loss recovery (~1-2 min): 64 MiB through the impairment relay with issue 12's
+# profile, Linux -> Linux, Linux -> engine and engine -> Linux, with ratios.
+echo
+timeout -k 5 400 bench/loss_relay.sh || rc=$?
 # tcp_trace's cost (~30-60 s): bulk and RPC latency untraced and traced, with ratios.
 echo
 timeout -k 5 170 bench/engine_trace.sh || rc=$?

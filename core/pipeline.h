@@ -71,6 +71,8 @@ struct ftoe_rx_item {
 	uint32_t copy_len;
 	uint32_t copy_pos;     /* rx ring position they go to */
 	uint32_t acked;        /* sequence space newly acknowledged */
+	int32_t sacked;        /* change of the SACK scoreboard's bytes (+ newly SACKed,
+				* - SACKed data the cumulative ACK now covers) */
 	uint32_t ack;          /* the segment's ACK number */
 };
 

@@ -308,17 +308,23 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	const struct ftoe_seg *s = &it->seg;
 	bool recov = lt->flags & FTOE_LT_F_RECOV;
 	struct ftoe_lt_ack a;
+	uint32_t sacked;
 	unsigned res;
 
 	sack_parse(it, &a);
 	if (!a.nblk && !lt->n && t->snd_una == una_prev && !recov)
 		return; /* nothing to learn: the in-order fast path */
+	sacked = ftoe_lt_sacked(lt);
 	a.una_prev = una_prev;
 	a.snd_una = t->snd_una;
 	a.snd_nxt = t->snd_nxt;
 	a.snd_max = t->snd_max;
 	a.now_us = now_us(e);
 	res = ftoe_lt_on_ack(lt, &a);
+	/* Delivery, not only the cumulative ACK, is what the rate
+	 * controller's achieved rate must see during recovery (the
+	 * rate-based side of RFC 6937: SACKed data counts as delivered). */
+	it->sacked = (int32_t)(ftoe_lt_sacked(lt) - sacked);
 	/* Eifel (RFC 3522 2): the ACK that first covers the episode's first
 	 * retransmission echoes an older TSval, so the original got there. */
 	if ((lt->flags & FTOE_LT_F_EIFEL) && seq_after(t->snd_una, lt->undo_seq) &&
@@ -675,6 +681,7 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 
 	it->res = 0;
 	it->acked = 0;
+	it->sacked = 0;
 	it->copy_len = 0;
 	/* An earlier segment of the batch may have closed the flow. */
 	if (!e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state) ||

@@ -41,6 +41,9 @@ enum ftoe_sp_kind {
 	FTOE_SP_ACKED,
 	/* An ACK with ECE that acknowledged nothing new: congestion control. */
 	FTOE_SP_ECE,
+	/* An ACK that SACKed new data (arg bytes) without moving snd_una:
+	 * congestion control counts it as delivered. */
+	FTOE_SP_DELIVERED,
 	/* A loss episode began (third duplicate ACK without SACK, RACK
 	 * with it): congestion control. */
 	FTOE_SP_LOSS,
