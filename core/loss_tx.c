@@ -30,15 +30,20 @@ static void remove_at(struct ftoe_lt *lt, unsigned i, unsigned cnt)
 
 /* Data that was never resent reached the receiver below data it had
  * already SACKed: the network reordered it (RFC 8985 6.1).  How long the
- * hole waited is how far the network reorders. */
-static unsigned reordered(struct ftoe_lt *lt, unsigned i, uint32_t now_us)
+ * hole waited is how far the network reorders.  A hole that waited longer
+ * than an SRTT was more likely filled by SACK blocks the sender learns
+ * late (the ACK that carried them was lost, or they fell out of the
+ * receiver's three most recent): no reordering measured then. */
+static unsigned reordered(struct ftoe_lt *lt, unsigned i, const struct ftoe_lt_ack *a)
 {
 	uint32_t ext;
 
 	if (lt->hole[i] == FTOE_LT_H_SENT)
 		return 0;
-	ext = now_us - lt->ts[i];
-	if (ext < 10000000u && ext > lt->reo_ext_us)
+	ext = a->now_us - lt->ts[i];
+	if (a->srtt_us && ext > a->srtt_us)
+		return 0;
+	if (ext > lt->reo_ext_us)
 		lt->reo_ext_us = ext;
 	return FTOE_LT_R_REORDER;
 }
@@ -54,7 +59,7 @@ static unsigned trim(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 		/* the ACK reached into hole i (partly or wholly) */
 		if (seq_after(a->snd_una, lo) && seq_before(lo, lt->blk[i].start) &&
 		    seq_after(a->snd_una, a->una_prev))
-			res |= reordered(lt, i, a->now_us);
+			res |= reordered(lt, i, a);
 		if (seq_after(lt->blk[i].end, a->snd_una))
 			break;
 		drop++;
@@ -106,7 +111,7 @@ static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct f
 		lo = hole_lo(lt, i0, a->snd_una);
 		if (i0 + 1 < lt->n) {
 			/* splits hole i0: both parts keep its state */
-			res |= reordered(lt, i0 + 1, a->now_us);
+			res |= reordered(lt, i0 + 1, a);
 		} else {
 			new_top_hole(lt, i0, a, lo);
 		}
@@ -115,12 +120,12 @@ static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct f
 	/* overlaps or touches blocks i0 .. i1-1 */
 	if (seq_before(l, lt->blk[i0].start)) {
 		res |= FTOE_LT_R_NEWSACK;
-		res |= reordered(lt, i0, a->now_us);
+		res |= reordered(lt, i0, a);
 		lt->blk[i0].start = l;
 	}
 	for (unsigned k = i0 + 1; k < i1; k++) {
 		res |= FTOE_LT_R_NEWSACK;
-		res |= reordered(lt, k, a->now_us);
+		res |= reordered(lt, k, a);
 	}
 	if (seq_after(r, lt->blk[i1 - 1].end)) {
 		res |= FTOE_LT_R_NEWSACK;

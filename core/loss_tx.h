@@ -57,6 +57,7 @@ struct ftoe_lt_ack {
 	uint32_t snd_una;       /* after this ACK */
 	uint32_t snd_nxt, snd_max;
 	uint32_t now_us;
+	uint32_t srtt_us;       /* fills later than this are late news, not reordering */
 	uint32_t blk_l[4], blk_r[4]; /* SACK blocks as received, in option order */
 	uint8_t nblk;
 };

@@ -274,8 +274,10 @@ static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
 	return first;
 }
 
-/* Spurious recovery (RFC 3522 Eifel, RFC 2883 D-SACK): stop resending,
- * treat what was marked lost as reordered, and give the rate back. */
+/* Spurious recovery (RFC 3522 Eifel): stop resending, take back the lost
+ * marks, and give the rate back.  A RACK episode was reordering the window
+ * did not cover (RFC 8985 6.2: widen it); a timeout was a delay spike,
+ * which says nothing about reordering. */
 static void rack_undo(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_tcp *t = &e->tcp[id];
@@ -286,11 +288,13 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id)
 			lt->hole[i] = FTOE_LT_H_WAIT;
 			lt->ts[i] = now_us(e);
 		}
+	if (!(lt->flags & FTOE_LT_F_RTO)) {
+		lt->flags |= FTOE_LT_F_REORD;
+		if (lt->reo_mult < 255)
+			lt->reo_mult = (uint8_t)(lt->reo_mult ? lt->reo_mult + 1 : 2);
+		lt->reo_persist = 16;
+	}
 	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL);
-	lt->flags |= FTOE_LT_F_REORD;
-	if (lt->reo_mult < 255)
-		lt->reo_mult = (uint8_t)(lt->reo_mult ? lt->reo_mult + 1 : 2);
-	lt->reo_persist = 16;
 	if (t->flags & FLOW_TCP_RETX) {
 		t->flags &= ~FLOW_TCP_RETX;
 		t->snd_nxt = t->snd_max;
@@ -320,6 +324,7 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	a.snd_nxt = t->snd_nxt;
 	a.snd_max = t->snd_max;
 	a.now_us = now_us(e);
+	a.srtt_us = ftoe_rto_srtt(&e->ctl[id].rto);
 	res = ftoe_lt_on_ack(lt, &a);
 	/* Delivery, not only the cumulative ACK, is what the rate
 	 * controller's achieved rate must see during recovery (the
@@ -415,6 +420,11 @@ static void loss_tx_sent(struct ftoe_engine *e, uint32_t id, const struct ftoe_t
 	struct ftoe_lt *lt = &t->lt;
 
 	ftoe_lt_sent(lt, t->snd_una, it->seq, it->seq + span, now_us(e));
+	/* The segment at snd_una went out again: its RTO counts from now (as
+	 * Linux rearms it), or a resend that RACK made shortly before would
+	 * be overtaken by a timeout. */
+	if (it->seq == t->snd_una && !(lt->flags & FTOE_LT_F_RTO))
+		ftoe_timer_rto_restart(e, id);
 	if (!(lt->flags & FTOE_LT_F_RECOV))
 		return;
 	if (!lt->rtx_segs && (t->flags & FLOW_TCP_TS)) {

@@ -91,7 +91,7 @@ run_case() {
 	echo "# $tag: engine: $(tail -n1 "$TMP/$tag.eng"); Linux: $(tail -n1 "$TMP/$tag.peer")"
 	echo "# $tag: $(sed 's/.*engine tcp: //' "$TMP/$tag.stats")"
 	sed "s/^/# $tag: /" "$TMP/$tag.impair"
-	python3 tests/lib/loss_pcap.py "$TMP/$tag.pcap" $net.0.5 --rto-ms 25 >"$TMP/$tag.judge" 2>&1
+	python3 tests/lib/loss_pcap.py "$TMP/$tag.pcap" $net.0.5 --rto-ms 29 >"$TMP/$tag.judge" 2>&1
 	echo "# $tag pcap: $(cat "$TMP/$tag.judge")"
 }
 cleanup() {

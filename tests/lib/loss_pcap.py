@@ -13,10 +13,12 @@ the sender drops them too), and prints one line of counts:
   sacked_resent   retransmissions of data wholly covered by SACK blocks the
                   sender had received at least G ms earlier (default 2 ms:
                   the time from the capture point into the engine)
-  rto             retransmissions of the segment at the cumulative ACK
-                  that come R ms (default 25; the engine's RTO floor is
-                  30 ms) or more after the cumulative ACK last moved:
-                  timeouts
+  rto             timeouts: a retransmission of the segment at the
+                  cumulative ACK R ms (default 29; the engine's RTO floor
+                  is 30 ms) or more after the cumulative ACK last moved,
+                  followed within 10 ms by a go-back (a retransmission of
+                  unSACKed data above every SACK block, short of the
+                  tail)
   rto_after_sack  of those, the ones where three or more segments above
                   the cumulative ACK had been SACKed (RACK should have
                   found that loss)
@@ -116,7 +118,7 @@ def main():
     if len(args) < 2:
         raise SystemExit(__doc__)
     path, sender = args[0], bytes(int(x) for x in args[1].split("."))
-    grace, rto_gap = 0.002, 0.025
+    grace, rto_gap = 0.002, 0.029
     i = 2
     while i < len(args):
         if args[i] == "--grace-ms":
@@ -133,6 +135,7 @@ def main():
     una_t = 0.0          # when it last moved
     pieces = []          # disjoint SACKed [start, end, time first known], above una
     mss = 0
+    cand = None          # a retransmission at una that may be a timeout
     c = dict(data=0, retx=0, sacked_resent=0, rto=0, rto_after_sack=0, acks=0, bad_csum=0)
 
     def rel(v):
@@ -154,10 +157,18 @@ def main():
                 if covered(pieces, s0, e0, t - grace):
                     c["sacked_resent"] += 1
                 if una is not None and s0 == una and t - una_t >= rto_gap:
-                    c["rto"] += 1
+                    # a timeout candidate: confirmed below by a go-back
                     known = sum(e - s for s, e, tl in pieces if tl <= t - grace)
-                    if mss and known >= 3 * mss:
-                        c["rto_after_sack"] += 1
+                    top = max([e for s, e, tl in pieces] + [una + plen])
+                    cand = [t, top, snd_max, mss and known >= 3 * mss]
+                elif cand and t - cand[0] <= 0.01 and cand[1] <= s0 and e0 < cand[2]:
+                    # resending unSACKed data above every SACK block and
+                    # short of the tail: only a timeout goes back so
+                    # (RACK resends holes below SACKed data, a tail loss
+                    # probe the last segment)
+                    c["rto"] += 1
+                    c["rto_after_sack"] += 1 if cand[3] else 0
+                    cand = None
             if snd_max is None or e0 > snd_max:
                 snd_max = e0
         elif dst == sender and (flags & 0x10) and base is not None:
