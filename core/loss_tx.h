@@ -32,6 +32,7 @@
 #define FTOE_LT_F_REORD    (1u << 2) /* reordering seen (RFC 8985 6.1) */
 #define FTOE_LT_F_TLP      (1u << 3) /* a tail loss probe is out (RFC 8985 7.3) */
 #define FTOE_LT_F_EIFEL    (1u << 4) /* undo_seq/undo_tsval armed (RFC 3522) */
+#define FTOE_LT_F_FRTO     (1u << 5) /* after an RTO: only snd_una's segment until an ACK (RFC 5682) */
 
 struct ftoe_lt {
 	struct { uint32_t start, end; } blk[FTOE_LT_BLOCKS];

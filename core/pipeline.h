@@ -55,6 +55,7 @@ struct flextoe_md;
 #define FTOE_RX_R_CTL       (1u << 11) /* needs the control plane (state change) */
 #define FTOE_RX_R_LOST_RETX (1u << 12) /* a retransmission was lost: resending */
 #define FTOE_RX_R_UNDO      (1u << 13) /* the recovery was spurious: give the rate back */
+#define FTOE_RX_R_SEND      (1u << 14) /* the sender may send again (F-RTO ended) */
 
 struct ftoe_rx_item {
 	uint32_t flow;

@@ -131,6 +131,10 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
 	ftoe_lt_on_rto(lt, t->snd_max, e->ctl[id].rto.backoffs > 1);
+	/* F-RTO (RFC 5682 2.1), decided by Eifel: resend only the segment at
+	 * snd_una until the next ACK says whether the timeout was spurious. */
+	if (t->flags & FLOW_TCP_TS)
+		lt->flags |= FTOE_LT_F_FRTO;
 	lt->flags |= FTOE_LT_F_RECOV;
 	lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
 	lt->recover = t->snd_max;
@@ -146,6 +150,9 @@ uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id)
 
 	if ((t->flags & (FLOW_TCP_RETX | FLOW_TCP_SACK)) != (FLOW_TCP_RETX | FLOW_TCP_SACK))
 		return lim;
+	/* F-RTO: the first segment went out; wait for the ACK (0: hold) */
+	if ((t->lt.flags & FTOE_LT_F_FRTO) && seq_after(t->snd_nxt, t->snd_una))
+		return 0;
 	/* Only the holes marked lost go out again (RFC 6675 NextSeg rule 1,
 	 * with RACK's marks); SACKed data never does (RFC 2018 8 lets us
 	 * not resend it). */
@@ -294,7 +301,7 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id)
 			lt->reo_mult = (uint8_t)(lt->reo_mult ? lt->reo_mult + 1 : 2);
 		lt->reo_persist = 16;
 	}
-	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL);
+	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL | FTOE_LT_F_FRTO);
 	if (t->flags & FLOW_TCP_RETX) {
 		t->flags &= ~FLOW_TCP_RETX;
 		t->snd_nxt = t->snd_max;
@@ -339,6 +346,12 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 			rack_undo(e, id);
 			it->res |= FTOE_RX_R_UNDO;
 		}
+	}
+	/* F-RTO ends with the first ACK after the timeout: undone above if
+	 * spurious, else the walk goes back over everything unSACKed. */
+	if ((lt->flags & FTOE_LT_F_FRTO) && seq_after(t->snd_nxt, t->snd_una)) {
+		lt->flags &= (uint8_t)~FTOE_LT_F_FRTO;
+		it->res |= FTOE_RX_R_SEND;
 	}
 	if (ftoe_lt_detect(lt, t->snd_una, a.now_us, reo_wnd(e, id), ftoe_rto_srtt(&e->ctl[id].rto),
 			   res & FTOE_LT_R_NEWSACK, &lowest))
