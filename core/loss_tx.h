@@ -35,13 +35,14 @@
 #define FTOE_LT_F_FRTO     (1u << 5) /* after an RTO: only snd_una's segment until an ACK (RFC 5682) */
 
 struct ftoe_lt {
-	struct { uint32_t start, end; } blk[FTOE_LT_BLOCKS];
-	uint32_t ts[FTOE_LT_BLOCKS];   /* us clock, see FTOE_LT_H_* */
-	uint8_t hole[FTOE_LT_BLOCKS];
+	/* first, so an ACK without SACK blocks reads one word (n, flags) */
 	uint8_t n;              /* blocks in use */
 	uint8_t flags;          /* FTOE_LT_F_* */
 	uint8_t reo_mult;       /* RFC 8985 6.2 step 4: RACK.reo_wnd_mult */
 	uint8_t reo_persist;    /* recoveries left before reo_mult returns to 1 */
+	struct { uint32_t start, end; } blk[FTOE_LT_BLOCKS];
+	uint32_t ts[FTOE_LT_BLOCKS];   /* us clock, see FTOE_LT_H_* */
+	uint8_t hole[FTOE_LT_BLOCKS];
 	uint32_t recover;       /* snd_max when the episode began (RFC 6675 RecoveryPoint) */
 	uint32_t rto_end;       /* FTOE_LT_F_RTO: snd_max at the timeout */
 	uint32_t dsack_end;     /* reo_mult steps at most once per round trip */

@@ -150,14 +150,20 @@ uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id)
 
 	if ((t->flags & (FLOW_TCP_RETX | FLOW_TCP_SACK)) != (FLOW_TCP_RETX | FLOW_TCP_SACK))
 		return lim;
-	/* F-RTO: the first segment went out; wait for the ACK (0: hold) */
-	if ((t->lt.flags & FTOE_LT_F_FRTO) && seq_after(t->snd_nxt, t->snd_una))
-		return 0;
+	/* F-RTO (RFC 5682 2.1): the first segment went out again; until the
+	 * next ACK tells whether the timeout was spurious, new data may go
+	 * (step 2b) but no more of the window is resent. */
+	if ((t->lt.flags & FTOE_LT_F_FRTO) && seq_after(t->snd_nxt, t->snd_una)) {
+		t->snd_nxt = t->snd_max;
+		return lim;
+	}
 	/* Only the holes marked lost go out again (RFC 6675 NextSeg rule 1,
 	 * with RACK's marks); SACKed data never does (RFC 2018 8 lets us
 	 * not resend it). */
-	if (!ftoe_lt_walk(&t->lt, t->snd_una, t->snd_max, &t->snd_nxt, &lim))
+	if (!ftoe_lt_walk(&t->lt, t->snd_una, t->snd_max, &t->snd_nxt, &lim)) {
 		t->flags &= ~FLOW_TCP_RETX;
+		t->lt.flags &= (uint8_t)~FTOE_LT_F_FRTO;
+	}
 	return lim;
 }
 
@@ -267,6 +273,7 @@ static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
 	struct ftoe_lt *lt = &t->lt;
 	bool first = !(lt->flags & FTOE_LT_F_RECOV);
 
+	lt->flags &= (uint8_t)~FTOE_LT_F_FRTO;
 	if (first) {
 		lt->flags |= FTOE_LT_F_RECOV;
 		lt->flags &= (uint8_t)~(FTOE_LT_F_EIFEL | FTOE_LT_F_TLP);
@@ -348,9 +355,13 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 		}
 	}
 	/* F-RTO ends with the first ACK after the timeout: undone above if
-	 * spurious, else the walk goes back over everything unSACKed. */
-	if ((lt->flags & FTOE_LT_F_FRTO) && seq_after(t->snd_nxt, t->snd_una)) {
+	 * spurious, else the walk goes back over everything unSACKed (from
+	 * snd_una: SACKed data is skipped). */
+	if ((lt->flags & FTOE_LT_F_FRTO) &&
+	    (seq_after(t->snd_nxt, t->snd_una) || t->snd_una != una_prev)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_FRTO;
+		if (t->flags & FLOW_TCP_RETX)
+			t->snd_nxt = t->snd_una; /* a real timeout: the walk resumes */
 		it->res |= FTOE_RX_R_SEND;
 	}
 	if (ftoe_lt_detect(lt, t->snd_una, a.now_us, reo_wnd(e, id), ftoe_rto_srtt(&e->ctl[id].rto),

@@ -159,10 +159,6 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		/* retransmitting: skip what the peer SACKed, stop at the next
 		 * SACKed block */
 		lim = ftoe_proto_sack_skip(e, id);
-		if (lim == 0) {
-			s->t_wait = 0; /* waits for an ACK (F-RTO) */
-			continue;
-		}
 		n = ftoe_sched_sendable(e, id, &fin);
 		if (n == 0 && !fin) {
 			s->t_wait = 0;	/* not waiting for credit: no catch-up */

@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
 . tests/lib/impair.sh
+. tests/lib/engine.sh	# wait_for
 
 BUILD=${FTOE_BUILD:-build}
 export FTOE_BUILD=$BUILD
@@ -17,34 +18,12 @@ BYTES=${LOSS_TX_BYTES:-$((64 << 20))}
 NET=${LOSS_TX_NET:-10.71}
 NET2=${NET%.*}.$(( ${NET##*.} + 1 ))
 SEED=${LOSS_TX_SEED:-$(( (RANDOM << 15) | RANDOM ))}
-for b in flextoe flextoe-bulk; do
-	if [[ ! -x $BIN/$b ]]; then
-		echo "missing $BIN/$b (run make)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-for t in tcpdump python3; do
-	if ! command -v $t >/dev/null; then
-		echo "missing $t (scripts/deps.sh installs it)" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_files "$BIN/flextoe" "$BIN/flextoe-bulk"
+need_tools tcpdump python3
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-loss-tx.XXXXXX)
 CAP_PIDS=()
-
-wait_for() { # FILE PATTERN [SECONDS]
-	local n=$((${3:-10} * 20))
-	for _ in $(seq $n); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2
-	return 1
-}
 
 cat >"$TMP/recv.py" <<'PY'
 # recv HOST PORT: the Linux receiver; prints bytes=N sha256=HEX secs=S.
