@@ -324,14 +324,11 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
 	const struct ftoe_seg *s = &it->seg;
-	bool recov = lt->flags & FTOE_LT_F_RECOV;
 	struct ftoe_lt_ack a;
 	uint32_t sacked;
 	unsigned res;
 
 	sack_parse(it, &a);
-	if (!a.nblk && !lt->n && t->snd_una == una_prev && !recov)
-		return; /* nothing to learn: the in-order fast path */
 	sacked = ftoe_lt_sacked(lt);
 	a.una_prev = una_prev;
 	a.snd_una = t->snd_una;
@@ -614,7 +611,10 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 			it->res |= FTOE_RX_R_LOST_RETX;
 		}
 	}
-	if (sack)
+	/* In order, nothing SACKed and nothing recovering: nothing to learn
+	 * (one word of ftoe_lt read on the loss-free path). */
+	if (sack && ((s->opts & FTOE_OPT_SACK) || t->lt.n || t->lt.flags ||
+		     t->snd_una != una_prev))
 		loss_tx_ack(e, it, una_prev);
 
 	/* Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 keep old segments
