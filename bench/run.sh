@@ -7,7 +7,7 @@
 # under callgrind; then the engine with tcp_trace attached against none;
 # then unmodified servers (memcached, sockperf, nginx) over the engine through
 # the POSIX library against the same servers on Linux.
-# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~5 minutes.
+# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~7 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

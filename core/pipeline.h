@@ -138,15 +138,16 @@ uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id);
 uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id);
 /* Our TSval clock (RFC 7323 section 5.4: 1 ms per tick). */
 uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id);
-/* Go back to snd_una (RTO or fast retransmit): resend everything. */
+/* Go back to snd_una (RTO, or the third dupack without SACK). */
 void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id);
 /* Retransmission timeout: everything unSACKed is lost; go back to snd_una.
  * The scoreboard survives one timeout (RFC 6675 5.1); the second in a row
  * forgets it (RFC 2018 8: the receiver may have reneged). */
 void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id);
-/* Before the scheduler sizes a segment: while retransmitting, move snd_nxt
- * past what the peer's SACK blocks cover; returns the bytes until the next
- * SACKed block (UINT32_MAX: no limit). */
+/* Before the scheduler sizes a segment: while retransmitting with SACK,
+ * move snd_nxt to the next hole marked lost (core/loss_tx.h, past SACKed
+ * data and holes not lost), or back to snd_max when none is left; returns
+ * the bytes to the end of that hole (UINT32_MAX: no limit). */
 uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id);
 /* The RACK timer (FTOE_T_RACK) passed: mark holes lost whose reordering
  * window ran out, or send a tail loss probe (RFC 8985 6.3, 7.3).  Returns
