@@ -73,6 +73,22 @@ static void tx_timeout(struct ftoe_engine *e, uint32_t id)
 	ftoe_sched_activate(e, id);
 }
 
+/* RACK reordering timer or tail loss probe (RFC 8985 6.3, 7.3). */
+static void loss_timeout(struct ftoe_engine *e, uint32_t id)
+{
+	unsigned r;
+
+	if (!tcp_state_synced(e->ctl[id].state) || e->ctl[id].state == TCP_S_TIME_WAIT)
+		return;
+	r = ftoe_proto_loss_timer(e, id);
+	if (r == FTOE_LOSS_T_NEW) {
+		e->st.fast_retransmits++;
+		ftoe_cc_on_loss(e, id);
+	}
+	if (r)
+		ftoe_sched_activate(e, id);
+}
+
 void ftoe_timers_run(struct ftoe_engine *e)
 {
 	uint64_t next = UINT64_MAX;
@@ -94,6 +110,10 @@ void ftoe_timers_run(struct ftoe_engine *e)
 		if (c->in_use && c->timer[FTOE_T_TX] && c->timer[FTOE_T_TX] <= e->now) {
 			c->timer[FTOE_T_TX] = 0;
 			tx_timeout(e, id);
+		}
+		if (c->in_use && c->timer[FTOE_T_RACK] && c->timer[FTOE_T_RACK] <= e->now) {
+			c->timer[FTOE_T_RACK] = 0;
+			loss_timeout(e, id);
 		}
 		if (c->in_use && c->timer[FTOE_T_WAIT] && c->timer[FTOE_T_WAIT] <= e->now) {
 			c->timer[FTOE_T_WAIT] = 0;
