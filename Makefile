@@ -340,3 +340,15 @@ $(NFP_OBJ)/%.o: %.c
 nfp-check: $(NFP_OBJS)
 	python3 core/nfp/nfp_check.py --allow core/nfp/allow.txt $(NFP_OBJS)
 -include $(shell find $(NFP_OBJ) -name '*.d' 2>/dev/null)
+
+# ---- build/bin/flextoe-nfpsim: the NFP-4000 simulator (core/nfp/sim) ----
+# It links the freestanding NFP objects above first, so the stage code it
+# runs is that build; the rest of the core (engine, control plane, socket
+# API: the host's side) and the in-memory peer of the unit tests after.
+NFPSIM_SRCS := $(wildcard core/nfp/sim/*.c)
+$(BUILD)/bin/flextoe-nfpsim: $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
+		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
+		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)
+all: $(BUILD)/bin/flextoe-nfpsim
