@@ -13,6 +13,8 @@ static void usage(FILE *f)
 		"usage: flextoe-nfpsim verify [--traffic rpc|bulk] [--conns N] [--loss PCT] [--seeds N]\n"
 		"                              [--rpcs N] [--window N] [--bytes N]\n"
 		"       (--no-reorder: a fault injected on purpose, the check must fail)\n"
+		"       flextoe-nfpsim run    [--traffic rpc|bulk] [--conns N]   (the NFP run's counts, for\n"
+		"                              core/nfp/sim/measure.sh under callgrind)\n"
 		"       flextoe-nfpsim scale  [--traffic rpc|bulk] [--conns N] [--config FILE] [--json] [--plot PNG]\n"
 		"verify: the same traffic through the x86 engine's entry points and through the NFP\n"
 		"        stages under N seeded context schedules; wire and application bytes must be equal.\n"
@@ -64,8 +66,8 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
-	if (strcmp(cmd, "verify") && strcmp(cmd, "scale")) {
-		fprintf(stderr, "flextoe-nfpsim: unknown command '%s' (verify or scale)\n", cmd);
+	if (strcmp(cmd, "verify") && strcmp(cmd, "scale") && strcmp(cmd, "run")) {
+		fprintf(stderr, "flextoe-nfpsim: unknown command '%s' (verify, scale or run)\n", cmd);
 		usage(stderr);
 		return 2;
 	}
@@ -143,5 +145,7 @@ int main(int argc, char **argv)
 		c.rpcs = c.conns;
 	if (!strcmp(cmd, "verify"))
 		return sim_verify(&c, (unsigned)seeds);
+	if (!strcmp(cmd, "run"))
+		return sim_run_counts(&c);
 	return sim_scale_main(&c, config, json, plot);
 }

@@ -9,4 +9,8 @@
  * "N passed, N failed"; 0 when all are equal. */
 int sim_verify(const struct sim_world_cfg *base, unsigned seeds);
 
+/* One NFP functional run; prints its counts (items per stage, frames)
+ * as key=value lines.  0 or 1. */
+int sim_run_counts(const struct sim_world_cfg *c);
+
 #endif

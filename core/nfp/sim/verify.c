@@ -63,3 +63,24 @@ int sim_verify(const struct sim_world_cfg *base, unsigned seeds)
 	printf("%u passed, %u failed\n", pass, fail);
 	return fail ? 1 : 0;
 }
+
+int sim_run_counts(const struct sim_world_cfg *base)
+{
+	struct sim_world *w = calloc(1, sizeof(*w));
+	struct sim_world_cfg c = *base;
+	int rc;
+
+	if (!w)
+		return 1;
+	c.nfp = true;
+	c.sched_seed = 1;
+	rc = sim_world_run(w, &c);
+	printf("pre_items=%llu proto_items=%llu post_items=%llu nic_tx_frames=%llu peer_tx_frames=%llu "
+	       "nic_rx_frames=%llu rc=%d\n",
+	       (unsigned long long)w->st[SIM_ST_PRE].items, (unsigned long long)w->st[SIM_ST_PROTO].items,
+	       (unsigned long long)w->st[SIM_ST_POST].items, (unsigned long long)w->nic_tx_frames,
+	       (unsigned long long)w->peer_tx_frames, (unsigned long long)w->nic_rx_frames, rc);
+	sim_world_free(w);
+	free(w);
+	return rc ? 1 : 0;
+}

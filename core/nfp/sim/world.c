@@ -377,6 +377,7 @@ int sim_world_run(struct sim_world *w, const struct sim_world_cfg *cfg)
 		w->lb.now = next > w->lb.now ? next : w->lb.now + 1;
 	}
 	w->vtime_ns = w->lb.now - start;
+	w->peer_tx_frames = w->lb.s[0].sent;
 	for (unsigned i = 0; i < cfg->conns; i++) {
 		w->done_rpcs += ac[i].rcvd / (cfg->rpc_size ? cfg->rpc_size : 1);
 		w->done_bytes += ac[i].srv_in;

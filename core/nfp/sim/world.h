@@ -51,6 +51,7 @@ struct sim_world {
 	struct sim_stage_acct st[SIM_ST__MAX];
 	/* counts */
 	uint64_t nic_rx_frames, nic_rx_payload, nic_tx_frames, nic_tx_data, nic_tx_payload;
+	uint64_t peer_tx_frames;
 	uint64_t done_rpcs, done_bytes;
 	uint64_t vtime_ns;      /* virtual time the exchange took */
 };
