@@ -32,7 +32,8 @@ struct des_result {
 	double gbps;            /* payload delivered to the host and sent, Gbit/s */
 	double rpc_mops;        /* RPC: responses per second, millions */
 	double lat_p50_us, lat_p99_us, lat_p999_us;
-	double util[DES__STAGES]; /* busy fraction of the stage's MEs (or link) */
+	double util[DES__STAGES]; /* busy fraction: the stage's busiest flow group (pre,
+				 * proto, post), busiest ME (rtc), island 36, the links */
 	enum des_stage bottleneck;
 	uint64_t events;
 };
