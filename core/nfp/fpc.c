@@ -56,11 +56,11 @@ static void proto_fetch(struct nfp_proto_me *me, uint32_t id)
 	me->emem_fills++;
 }
 
-void nfp_fpc_proto(struct nfp_proto_me *me, struct ftoe_engine *e, struct ftoe_rx_item *items,
-		   unsigned n)
+void nfp_fpc_proto(struct nfp_proto_me *mes, unsigned nfg, struct ftoe_engine *e,
+		   struct ftoe_rx_item *items, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		proto_fetch(me, items[i].flow);
+		proto_fetch(&mes[items[i].flow % nfg], items[i].flow);
 		/* the cold part of flow_tcp (SACK blocks, RACK times) only for
 		 * segments that carry SACK blocks */
 		if (items[i].seg.sack_blocks)

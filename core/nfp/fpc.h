@@ -35,9 +35,10 @@ struct nfp_proto_me {
 /* Pre-processing of one frame (read only, any ME, any order). */
 void nfp_fpc_pre(struct nfp_pre_me *me, const struct ftoe_engine *e, void *frame,
 		 uint16_t len, struct ftoe_rx_item *it);
-/* The protocol stage over n claimed items of one flow group, in order. */
-void nfp_fpc_proto(struct nfp_proto_me *me, struct ftoe_engine *e, struct ftoe_rx_item *items,
-		   unsigned n);
+/* The protocol stage over n claimed items, in order; item i's state is
+ * fetched by its flow group's protocol ME, mes[flow % nfg]. */
+void nfp_fpc_proto(struct nfp_proto_me *mes, unsigned nfg, struct ftoe_engine *e,
+		   struct ftoe_rx_item *items, unsigned n);
 /* Post-processing from item `from` (ftoe_postproc_rx's contract): the
  * payload DMA to the host's buffers and the flow's positions in EMEM. */
 unsigned nfp_fpc_post(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,

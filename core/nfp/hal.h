@@ -13,7 +13,10 @@
  * through nfp_mem_cmd(), which accounts it on the running context
  * (struct nfp_acct); the simulator (core/nfp/sim/) turns those accounts
  * into time.  On real hardware each of these would be a Micro-C intrinsic
- * (mem_read32, cls_read, mem_ring_get, cam_lookup, ...).
+ * (mem_read32, cls_read, mem_ring_get, cam_lookup, ...).  The reorder
+ * (GRO) block is core/reorder.c's struct ftoe_rob: the ingress sequencer
+ * reserves, whichever context finishes completes or retires, the block
+ * releases in order (reorder_start / reorder_signal_next in FlexTOE).
  */
 
 /* The memories, nearest first (FlexTOE section 5; NFP-4000 product brief). */

@@ -87,12 +87,14 @@ static void nfp_stages(struct sim_world *w, struct ftoe_engine *e, struct ftoe_r
 
 	if (!n)
 		return;
-	/* one flow group's protocol ME sees its own items; runs are cut per
-	 * group so each ME keeps its flows' order (the core's batch is
-	 * order-preserving per flow) */
+	/* a batch may mix flow groups: each item's state is fetched by its
+	 * own group's protocol ME (nfp_fpc_proto) */
 	nfp_cur_acct = &w->st[SIM_ST_PROTO].acct;
 	w->st[SIM_ST_PROTO].items += n;
-	nfp_fpc_proto(&w->proto[items[0].flow % w->cfg.flow_groups], e, items, n);
+	nfp_fpc_proto(w->proto, w->cfg.flow_groups, e, items, n);
+	nfp_cur_acct = NULL;
+	if (e->cfg.hooks) /* as core/engine.c: rx-post programs (not timed, docs/nfp.md) */
+		ftoe_proto_rx_post_hook(e, items, n);
 	nfp_cur_acct = &w->st[SIM_ST_POST].acct;
 	w->st[SIM_ST_POST].items += n;
 	done = nfp_fpc_post(e, items, n, 0);
