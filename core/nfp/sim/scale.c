@@ -96,9 +96,15 @@ static int plot_png(const char *png, const struct point *pipe, const struct poin
 		    enum sim_traffic t, unsigned conns)
 {
 	char dat[] = "/tmp/ftoe-nfpsim-plot.XXXXXX";
-	int fd = mkstemp(dat), st;
+	int fd, st;
 	FILE *f, *g;
 
+	if (strchr(png, '\'') || strchr(png, '\n')) {
+		fprintf(stderr, "flextoe-nfpsim: --plot %s: a quote or newline in the name cannot be "
+				"passed to gnuplot\n", png);
+		return -EINVAL;
+	}
+	fd = mkstemp(dat);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		fprintf(stderr, "flextoe-nfpsim: cannot write the plot's data: %s\n", strerror(errno));
 		return -errno;
@@ -124,8 +130,8 @@ static int plot_png(const char *png, const struct point *pipe, const struct poin
 	st = pclose(g);
 	unlink(dat);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		fprintf(stderr, "flextoe-nfpsim: gnuplot failed to draw %s "
-				"(is gnuplot-nox installed? scripts/deps.sh)\n", png);
+		fprintf(stderr, "flextoe-nfpsim: gnuplot could not draw %s (its message is above; "
+				"without gnuplot: scripts/deps.sh installs gnuplot-nox)\n", png);
 		return -EIO;
 	}
 	return 0;
