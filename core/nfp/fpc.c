@@ -56,6 +56,18 @@ static void proto_fetch(struct nfp_proto_me *me, uint32_t id)
 	me->emem_fills++;
 }
 
+/* The protocol ME hands each item's index to post-processing over the
+ * island-local CLS ring (FlexTOE firmware; storage in placement.c). */
+static struct nfp_ring proto_post;
+uint32_t nfp_fpc_ring_faults;
+
+static struct nfp_ring *proto_post_ring(void)
+{
+	if (!proto_post.slot)
+		nfp_ring_init(&proto_post, nfp_proto_post_ring, NFP_PROTO_POST_RING, NFP_MEM_CLS);
+	return &proto_post;
+}
+
 void nfp_fpc_proto(struct nfp_proto_me *mes, unsigned nfg, struct ftoe_engine *e,
 		   struct ftoe_rx_item *items, unsigned n)
 {
@@ -67,25 +79,35 @@ void nfp_fpc_proto(struct nfp_proto_me *mes, unsigned nfg, struct ftoe_engine *e
 			nfp_mem_cmd(NFP_MEM_EMEM, sizeof(struct flow_tcp) - sizeof(struct nfp_proto_hot));
 	}
 	ftoe_proto_rx(e, items, n);
-	/* results to post-processing over the island-local CLS ring */
 	for (unsigned i = 0; i < n; i++)
-		nfp_mem_cmd(NFP_MEM_CLS, 4);
+		if (nfp_ring_put(proto_post_ring(), i))
+			nfp_fpc_ring_faults++; /* full: cannot happen, a batch is < ring */
 }
 
 unsigned nfp_fpc_post(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
 		      unsigned from)
 {
-	for (unsigned i = from; i < n; i++) {
+	unsigned done;
+	uint32_t idx;
+
+	/* ftoe_postproc_rx places the whole batch's payload on its first
+	 * call: from CTM, DMA'd into the host's buffers */
+	if (from == 0)
+		for (unsigned i = 0; i < n; i++)
+			if (!(items[i].res & FTOE_RX_R_DROP) && items[i].res & FTOE_RX_R_DATA &&
+			    items[i].copy_len) {
+				nfp_mem_cmd(NFP_MEM_CTM, items[i].copy_len);
+				nfp_mem_cmd(NFP_MEM_HOST, items[i].copy_len);
+			}
+	done = ftoe_postproc_rx(e, items, n, from);
+	for (unsigned i = from; i < done; i++) {
+		if (nfp_ring_get(proto_post_ring(), &idx) || idx != i)
+			nfp_fpc_ring_faults++;
 		if (items[i].res & FTOE_RX_R_DROP)
 			continue;
 		/* the flow's buffer positions, read and written back */
 		nfp_mem_cmd(NFP_MEM_EMEM, sizeof(struct flow_mem));
 		nfp_mem_cmd(NFP_MEM_EMEM, 8);
-		if (items[i].res & FTOE_RX_R_DATA && items[i].copy_len) {
-			/* payload from CTM, DMA'd into the host's buffer */
-			nfp_mem_cmd(NFP_MEM_CTM, items[i].copy_len);
-			nfp_mem_cmd(NFP_MEM_HOST, items[i].copy_len);
-		}
 	}
-	return ftoe_postproc_rx(e, items, n, from);
+	return done;
 }

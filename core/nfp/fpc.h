@@ -32,6 +32,10 @@ struct nfp_proto_me {
 	uint32_t lm_hits, cls_hits, emem_fills;
 };
 
+/* Entries post-processing took from the protocol->post ring that were
+ * not the item it was at (must stay 0: the ring keeps the items' order). */
+extern uint32_t nfp_fpc_ring_faults;
+
 /* Pre-processing of one frame (read only, any ME, any order). */
 void nfp_fpc_pre(struct nfp_pre_me *me, const struct ftoe_engine *e, void *frame,
 		 uint16_t len, struct ftoe_rx_item *it);

@@ -53,4 +53,7 @@ struct nfp_proto_hot {
 	uint32_t flow_id;       /* the CAM/CLS tag */
 };
 
+/* The island's protocol -> post-processing ring's storage (placement.c). */
+extern uint32_t nfp_proto_post_ring[NFP_PROTO_POST_RING];
+
 #endif
