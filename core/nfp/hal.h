@@ -72,17 +72,10 @@ struct nfp_acct {
 extern struct nfp_acct *nfp_cur_acct;
 
 /* A memory command of `bytes` on memory m: the context swaps out until its
- * signal arrives (SIGNAL + __wait_for_all in Micro-C). */
-static inline void nfp_mem_cmd(enum nfp_mem m, uint32_t bytes)
-{
-	struct nfp_acct *a = nfp_cur_acct;
-
-	if (!a)
-		return;
-	a->cmds[m]++;
-	a->bytes[m] += bytes;
-	a->swaps++;
-}
+ * signal arrives (SIGNAL + __wait_for_all in Micro-C).  Out of line, like
+ * the CAM and ring calls, so core/nfp/sim/measure.sh can leave the
+ * model's own bookkeeping out of the stages' instruction counts. */
+void nfp_mem_cmd(enum nfp_mem m, uint32_t bytes);
 
 /* The per-ME CAM: 16 tags, least recently used replaced on a miss. */
 struct nfp_cam {

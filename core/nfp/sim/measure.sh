@@ -11,12 +11,19 @@ command -v valgrind >/dev/null || { echo "measure.sh: valgrind is not installed 
 TMP=$(mktemp -d /tmp/ftoe-nfpsim-cg.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# ir FUNC ARGS...: instructions inside FUNC (inclusive) over one run
+# ir FUNC ARGS...: instructions inside FUNC (inclusive) over one run, less
+# the model's own bookkeeping inside it (the self cost of nfp_mem_cmd's
+# accounting and of the CAM and ring helpers, single instructions or
+# hardware on an ME), read from the same profile with callgrind_annotate.
 ir() {
 	local fn=$1; shift
+	local total hal
 	valgrind --tool=callgrind --collect-atstart=no --toggle-collect="$fn" \
 		--callgrind-out-file="$TMP/cg" "$SIM" run "$@" >"$TMP/out" 2>"$TMP/err"
-	sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' "$TMP/err" | tail -n1
+	total=$(sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' "$TMP/err" | tail -n1)
+	hal=$(callgrind_annotate "$TMP/cg" 2>/dev/null |
+		awk '/:nfp_(mem_cmd|cam_lookup|ring_put|ring_get) / { gsub(",", "", $1); s += $1 } END { print s + 0 }')
+	echo $((total - hal))
 }
 count() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" "$TMP/out"; }
 
