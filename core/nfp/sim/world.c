@@ -246,8 +246,10 @@ static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
 
 		if (a->a < 0) {
 			a->a = ftoe_sock_accept(srv, lsock);
-			/* accept order is the server's: match by order, both sides
-			 * are deterministic */
+			/* the i-th accepted connection, not necessarily client
+			 * i's: each echo goes back on the connection its
+			 * request came in on, and both runs accept in the same
+			 * order, so the logs compare */
 		}
 		if (c->traffic == SIM_RPC) {
 			uint64_t per = c->rpcs / c->conns + (i < c->rpcs % c->conns);
