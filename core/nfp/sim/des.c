@@ -27,9 +27,11 @@ enum station {
 };
 enum job_kind { J_REQ, J_DATA, J_RESP, J_ACK };
 
-static const uint8_t route_rx[] = { S_MAC_RX, S_PRE, S_ROB_PROTO, S_PROTO, S_POST, S_ROB_HOST,
-				    S_DMA, S_END_RX };
-static const uint8_t route_rx_rtc[] = { S_MAC_RX, S_RTC, S_DMA, S_END_RX };
+/* The reorder point before the host sits after the DMA MEs, which may
+ * finish a flow's segments out of order too. */
+static const uint8_t route_rx[] = { S_MAC_RX, S_PRE, S_ROB_PROTO, S_PROTO, S_POST, S_DMA,
+				    S_ROB_HOST, S_END_RX };
+static const uint8_t route_rx_rtc[] = { S_MAC_RX, S_RTC, S_DMA, S_ROB_HOST, S_END_RX };
 static const uint8_t route_tx[] = { S_DOORBELL, S_QMAN, S_PROTO_TX, S_POST_TX, S_ROB_WIRE,
 				    S_MAC_TX, S_WIRE, S_END_TX };
 static const uint8_t route_tx_rtc[] = { S_DOORBELL, S_QMAN, S_RTC_TX, S_MAC_TX, S_WIRE, S_END_TX };
@@ -50,6 +52,7 @@ struct job {
 	uint16_t fg, island;
 	uint32_t flow;
 	uint32_t seq;           /* at the next reorder point */
+	uint32_t fseq;          /* the peer's per-connection send order */
 	uint32_t payload, frame;
 	double t0;              /* RPC: when the peer sent the request */
 	struct me *me;
@@ -105,8 +108,8 @@ struct event {
 };
 
 struct conn {
-	unsigned credit;        /* RPC: requests the peer may send; bulk: segments */
 	uint32_t rx_count;      /* bulk: segments through post (ACK every 2nd) */
+	uint32_t sent, delivered; /* the peer's segments: sent, reached the host in order */
 };
 
 struct des {
@@ -134,6 +137,7 @@ struct des {
 	/* measurement */
 	double now, t_start, t_end;
 	uint64_t frames, payload_bytes, rpcs;
+	uint64_t order_faults;
 	double *lat;
 	size_t nlat, lat_cap;
 	bool oom;
@@ -518,6 +522,7 @@ static void peer_send(struct des *d, uint32_t c)
 	if (!j)
 		return;
 	j->t0 = d->now;
+	j->fseq = d->conns[c].sent++;
 	j->step = 0;
 	station_enter(d, j); /* the wire's latency was paid before */
 }
@@ -607,6 +612,10 @@ static void station_enter(struct des *d, struct job *j)
 		next_station(d, j, d->now + p->wire_lat_ns);
 		return;
 	case S_END_RX:
+		/* the pipeline must hand every connection's segments to the
+		 * host in the order the peer sent them */
+		if (j->fseq != d->conns[j->flow].delivered++)
+			d->order_faults++;
 		if (measuring(d)) {
 			d->frames++;
 			d->payload_bytes += j->payload;
@@ -670,6 +679,9 @@ static void station_leave(struct des *d, struct job *j)
 		serial_unlock(d, j);
 		break;
 	case S_RTC:
+		j->seq = d->rob[j->fg][1].assign++;
+		serial_unlock(d, j);
+		break;
 	case S_RTC_TX:
 		serial_unlock(d, j);
 		break;
@@ -859,6 +871,7 @@ int des_run(const struct sim_params *p, const struct des_costs *c, const struct 
 		double span = d->t_end - d->t_start, best = -1;
 
 		r->events = d->events;
+		r->order_faults = d->order_faults;
 		r->mpps = d->frames / span * 1e3;
 		r->gbps = d->payload_bytes * 8.0 / span;
 		r->rpc_mops = d->rpcs / span * 1e3;

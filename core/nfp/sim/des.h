@@ -36,6 +36,7 @@ struct des_result {
 				 * proto, post), busiest ME (rtc), island 36, the links */
 	enum des_stage bottleneck;
 	uint64_t events;
+	uint64_t order_faults;  /* segments that reached the host out of order (must be 0) */
 };
 
 /* Per-item memory commands measured by the functional run (world.c). */

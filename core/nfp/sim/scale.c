@@ -167,6 +167,13 @@ int sim_scale_main(const struct sim_world_cfg *c, const char *config, bool json,
 			return 1;
 		}
 	}
+	for (unsigned i = 0; i < NSTEPS; i++)
+		if (pipe[i].r.order_faults || rtc[i].r.order_faults) {
+			fprintf(stderr, "flextoe-nfpsim: the timing model delivered %llu segments out of "
+					"order (layout %u): a bug in the model\n",
+				(unsigned long long)(pipe[i].r.order_faults + rtc[i].r.order_faults), i);
+			return 1;
+		}
 	if (json) {
 		printf("{\"model\": \"flextoe-nfpsim (NFP-4000 MODEL, docs/nfp.md)\", \"traffic\": \"%s\", "
 		       "\"connections\": %u, \"config\": \"%s\",\n  \"points\": [\n", tname(c->traffic),
