@@ -69,10 +69,11 @@ int sim_params_load(const char *path, struct sim_params *p)
 		}
 	if (p->clock_mhz <= 0 || p->contexts < 1 || p->contexts > 8 || p->bw_cls <= 0 ||
 	    p->bw_ctm <= 0 || p->bw_imem <= 0 || p->bw_emem <= 0 || p->pcie_gbps <= 0 ||
-	    p->mac_gbps <= 0 || p->mac_ports < 1 || p->rpc_window < 1 || p->bulk_window < 1 ||
+	    p->mac_gbps <= 0 || p->mac_ports < 1 || p->mac_ports > 4 || p->rpc_window < 1 ||
+	    p->rpc_window > 63 || p->bulk_window < 1 ||
 	    p->mss < 1 || p->measure_us <= 0) {
 		fprintf(stderr, "flextoe-nfpsim: %s: a rate, size or count is zero or out of range "
-				"(contexts 1..8)\n", path);
+				"(contexts 1..8, mac_ports 1..4, rpc_window 1..63)\n", path);
 		return -EINVAL;
 	}
 	return 0;

@@ -39,6 +39,7 @@ static const uint8_t route_ack[] = { S_MAC_TX, S_WIRE, S_END_TX };
 
 #define MAX_OPS 48
 #define JOB_CHUNK 1024
+#define RESP_Q 64 /* > rpc_window: answered requests waiting for the protocol step */
 struct op {
 	int8_t mem;             /* -1: compute */
 	uint32_t amount;        /* cycles, or bytes */
@@ -110,6 +111,12 @@ struct event {
 struct conn {
 	uint32_t rx_count;      /* bulk: segments through post (ACK every 2nd) */
 	uint32_t sent, delivered; /* the peer's segments: sent, reached the host in order */
+	/* RPC: when each answered request was sent, oldest first.  Responses
+	 * are interchangeable until the protocol step gives one the next
+	 * bytes of the stream: that one carries the oldest request's time. */
+	double t0q[RESP_Q];
+	uint32_t t0_head, t0_tail;
+	uint32_t resp_wire, resp_seen; /* responses: numbered at the protocol step, at the peer */
 };
 
 struct des {
@@ -625,7 +632,12 @@ static void station_enter(struct des *d, struct job *j)
 			struct job *r = job_new(d, J_RESP, j->flow);
 
 			if (r) {
-				r->t0 = j->t0;
+				struct conn *cn = &d->conns[j->flow];
+
+				if (cn->t0_tail - cn->t0_head == RESP_Q)
+					d->order_faults++; /* cannot happen: window < RESP_Q */
+				else
+					cn->t0q[cn->t0_tail++ % RESP_Q] = j->t0;
 				ev_push(d, d->now + p->host_turnaround_ns, EV_ARRIVE, r, 0);
 			}
 		}
@@ -637,6 +649,9 @@ static void station_enter(struct des *d, struct job *j)
 			d->payload_bytes += j->payload;
 		}
 		if (j->kind == J_RESP) {
+			/* and every connection's responses to the peer in order */
+			if (j->fseq != d->conns[j->flow].resp_seen++)
+				d->order_faults++;
 			if (measuring(d)) {
 				d->rpcs++;
 				if (d->nlat == d->lat_cap) {
@@ -664,6 +679,22 @@ static void station_enter(struct des *d, struct job *j)
 	}
 }
 
+/* A response leaves the (serial) protocol step: it carries the next bytes
+ * of the flow's stream, i.e. the oldest answered request. */
+static void resp_take(struct des *d, struct job *j)
+{
+	struct conn *cn = &d->conns[j->flow];
+
+	if (j->kind != J_RESP)
+		return;
+	if (cn->t0_head == cn->t0_tail) {
+		d->order_faults++; /* cannot happen: one entry per response */
+		return;
+	}
+	j->t0 = cn->t0q[cn->t0_head++ % RESP_Q];
+	j->fseq = cn->resp_wire++;
+}
+
 /* A job finished its ops at an ME station. */
 static void station_leave(struct des *d, struct job *j)
 {
@@ -676,6 +707,7 @@ static void station_leave(struct des *d, struct job *j)
 		break;
 	case S_PROTO_TX:
 		j->seq = d->rob[j->fg][2].assign++;
+		resp_take(d, j);
 		serial_unlock(d, j);
 		break;
 	case S_RTC:
@@ -683,6 +715,7 @@ static void station_leave(struct des *d, struct job *j)
 		serial_unlock(d, j);
 		break;
 	case S_RTC_TX:
+		resp_take(d, j);
 		serial_unlock(d, j);
 		break;
 	default:

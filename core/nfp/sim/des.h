@@ -36,7 +36,8 @@ struct des_result {
 				 * proto, post), busiest ME (rtc), island 36, the links */
 	enum des_stage bottleneck;
 	uint64_t events;
-	uint64_t order_faults;  /* segments that reached the host out of order (must be 0) */
+	uint64_t order_faults;  /* segments that reached the host, or responses the
+				 * peer, out of their connection's order (must be 0) */
 };
 
 /* Per-item memory commands measured by the functional run (world.c). */
