@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/daemon/daemon.h"
+#include "core/ooo.h"
 #include "lib/util/log.h"
 
 #define MAX_FLOWS_LIMIT (16u << 20)   /* the flow table's capacity limit */
@@ -37,6 +38,8 @@ static void usage(FILE *out)
 		"      --rto-retries N     retransmission timeouts in a row before a connection\n"
 		"                          fails with ETIMEDOUT, 1..255 (default 15, as Linux\n"
 		"                          tcp_retries2; each doubles the timeout, up to 60 s)\n"
+		"      --ooo-intervals N   out-of-order intervals kept per connection, 1..%u\n"
+		"                          (default %u; see docs/loss.md)\n"
 		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
 		"  -f, --force             replace another XDP program already on IF\n"
 		"      --no-loaderd        do not start flextoe-loaderd (start it yourself)\n"
@@ -47,7 +50,8 @@ static void usage(FILE *out)
 		"  -h, --help              this text\n"
 		"\n"
 		"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on a usage error.\n",
-		cc_names);
+		cc_names, FTOE_OOO_IV_MAX,
+		FTOE_OOO_IV_DEFAULT < FTOE_OOO_IV_MAX ? FTOE_OOO_IV_DEFAULT : FTOE_OOO_IV_MAX);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -123,7 +127,7 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 }
 
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
-       OPT_RTO_RETRIES };
+       OPT_RTO_RETRIES, OPT_OOO_INTERVALS };
 
 int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -137,6 +141,7 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "cc",        required_argument, NULL, OPT_CC },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "rto-retries", required_argument, NULL, OPT_RTO_RETRIES },
+		{ "ooo-intervals", required_argument, NULL, OPT_OOO_INTERVALS },
 		{ "run-dir",   required_argument, NULL, 'r' },
 		{ "force",     no_argument,       NULL, 'f' },
 		{ "no-loaderd", no_argument,      NULL, OPT_NO_LOADERD },
@@ -214,6 +219,15 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 				return bad("bad --rto-retries '%s': expected a number of timeouts, "
 					   "1..255", optarg);
 			o->rto_retries = (unsigned int)v;
+			break;
+		case OPT_OOO_INTERVALS:
+			if (parse_uint(optarg, 1, FTOE_OOO_IV_MAX, &v)) {
+				fprintf(stderr, "flextoe: bad --ooo-intervals '%s': expected a number "
+					"of intervals, 1..%u (the build's FTOE_OOO_IV_MAX)\n"
+					"Try 'flextoe --help'.\n", optarg, FTOE_OOO_IV_MAX);
+				return -EINVAL;
+			}
+			o->ooo_intervals = (unsigned int)v;
 			break;
 		case 'r':
 			if (!*optarg || strlen(optarg) > PATH_MAX - 32)
