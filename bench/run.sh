@@ -49,6 +49,9 @@ timeout -k 5 400 bench/loss_relay.sh || rc=$?
 # tcp_trace's cost (~30-60 s): bulk and RPC latency untraced and traced, with ratios.
 echo
 timeout -k 5 170 bench/engine_trace.sh || rc=$?
+# The NFP-4000 simulator's scaling tables (a model, docs/nfp.md; ~15 s).
+echo
+timeout -k 5 120 bench/nfpsim.sh || rc=$?
 # Unmodified memcached, sockperf and nginx under flextoe-run against the same
 # servers on Linux (~80 s): throughput, latency percentiles, ratios.
 echo
