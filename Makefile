@@ -327,7 +327,7 @@ install-posix: all
 # The simulator (core/nfp/sim) links these same objects, so what it runs
 # is this build.
 NFP_CORE_SRCS := $(addprefix core/,preproc.c protocol.c postproc.c tx.c sched.c segment.c \
-                  csum.c ooo.c reorder.c flow_table.c siphash.c vlan.c md_snapshot.c rto.c)
+                  csum.c ooo.c loss_tx.c reorder.c flow_table.c siphash.c vlan.c md_snapshot.c rto.c)
 NFP_FW_SRCS   := $(wildcard core/nfp/*.c)
 NFP_OBJ       := $(BUILD)/nfp/obj
 NFP_OBJS      := $(patsubst %.c,$(NFP_OBJ)/%.o,$(NFP_CORE_SRCS) $(NFP_FW_SRCS))
