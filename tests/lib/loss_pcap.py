@@ -84,6 +84,10 @@ def parse(data):
     tot = struct.unpack("!H", ip[2:4])[0]
     if ip[9] != 6 or len(ip) < ihl + 20:
         return None
+    # The relay corrupts headers too: a length that cannot hold the
+    # headers is a damaged frame, never a segment of the transfer.
+    if ihl < 20 or tot < ihl + 20 or ihl + (ip[ihl + 12] >> 4) * 4 > tot:
+        return None
     src, dst = ip[12:16], ip[16:20]
     tcp = ip[ihl:tot]
     doff = (tcp[12] >> 4) * 4
