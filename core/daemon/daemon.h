@@ -40,6 +40,8 @@ struct daemon_opts {
 	const char *loaderd_path;  /* --loaderd PATH (default: next to flextoe) */
 	const char *loaderd_group; /* --loader-group NAME, passed to loaderd */
 	unsigned int rto_retries;  /* --rto-retries N (0: the engine's default) */
+	uint32_t syn_table;        /* --syn-table N (0: the engine's default) */
+	uint32_t tw_table;         /* --tw-table N (0: the engine's default) */
 };
 
 /* 0, 1 when help was printed (exit 0), or -EINVAL after printing the

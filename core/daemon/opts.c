@@ -11,6 +11,7 @@
 #include "lib/util/log.h"
 
 #define MAX_FLOWS_LIMIT (16u << 20)   /* the flow table's capacity limit */
+#define TABLE_LIMIT (1u << 20)        /* --syn-table, --tw-table */
 
 static void usage(FILE *out)
 {
@@ -37,6 +38,10 @@ static void usage(FILE *out)
 		"      --rto-retries N     retransmission timeouts in a row before a connection\n"
 		"                          fails with ETIMEDOUT, 1..255 (default 15, as Linux\n"
 		"                          tcp_retries2; each doubles the timeout, up to 60 s)\n"
+		"      --syn-table N       half-open connections held, 1..1048576 (default 4096,\n"
+		"                          76 bytes each); when full, SYN cookies answer\n"
+		"      --tw-table N        connections held in TIME_WAIT, 1..1048576 (default\n"
+		"                          16384, 68 bytes each); when full the oldest goes\n"
 		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
 		"  -f, --force             replace another XDP program already on IF\n"
 		"      --no-loaderd        do not start flextoe-loaderd (start it yourself)\n"
@@ -123,7 +128,7 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 }
 
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
-       OPT_RTO_RETRIES };
+       OPT_RTO_RETRIES, OPT_SYN_TABLE, OPT_TW_TABLE };
 
 int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -137,6 +142,8 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "cc",        required_argument, NULL, OPT_CC },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "rto-retries", required_argument, NULL, OPT_RTO_RETRIES },
+		{ "syn-table", required_argument, NULL, OPT_SYN_TABLE },
+		{ "tw-table",  required_argument, NULL, OPT_TW_TABLE },
 		{ "run-dir",   required_argument, NULL, 'r' },
 		{ "force",     no_argument,       NULL, 'f' },
 		{ "no-loaderd", no_argument,      NULL, OPT_NO_LOADERD },
@@ -214,6 +221,18 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 				return bad("bad --rto-retries '%s': expected a number of timeouts, "
 					   "1..255", optarg);
 			o->rto_retries = (unsigned int)v;
+			break;
+		case OPT_SYN_TABLE:
+			if (parse_uint(optarg, 1, TABLE_LIMIT, &v))
+				return bad("bad --syn-table '%s': expected a number of half-open "
+					   "connections, 1..1048576", optarg);
+			o->syn_table = (uint32_t)v;
+			break;
+		case OPT_TW_TABLE:
+			if (parse_uint(optarg, 1, TABLE_LIMIT, &v))
+				return bad("bad --tw-table '%s': expected a number of connections "
+					   "in TIME_WAIT, 1..1048576", optarg);
+			o->tw_table = (uint32_t)v;
 			break;
 		case 'r':
 			if (!*optarg || strlen(optarg) > PATH_MAX - 32)
