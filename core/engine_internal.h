@@ -173,8 +173,8 @@ struct ftoe_engine {
 
 	/* the control plane's compact tables (core/control/syn_table.h,
 	 * time_wait.h): half-open and TIME_WAIT connections hold no slot */
-	struct ftoe_syn_table *syn;
-	struct ftoe_tw_table *tw;
+	struct ftoe_tuple_tab *syn;
+	struct ftoe_tuple_tab *tw;
 
 	/* work the stages handed to the control plane (core/slowpath.h) */
 	struct ftoe_sp_queue sp;

@@ -80,6 +80,18 @@ static void rx_vlan(const struct ftoe_rx_item *it, struct ftoe_vlan *v)
 		memset(v, 0, sizeof(*v));
 }
 
+/* The answer to received segment rx goes back where it came from: to its
+ * source MAC, address and port, on its VLAN. */
+static void rx_addr(struct ftoe_engine *e, const struct ftoe_rx_item *rx, struct ftoe_tx_addr *a)
+{
+	struct ftoe_flow_key k;
+	struct ftoe_vlan v;
+
+	ftoe_seg_flow_key(&rx->seg, &k);
+	rx_vlan(rx, &v);
+	ftoe_tx_addr_key(e, &k, rx->seg.eth_src, &v, a);
+}
+
 /* A flow's VLAN is conn state (docs/design.md section 3): tx.c tags its frames. */
 static void conn_set_vlan(struct flow_conn *fc, const struct ftoe_vlan *v)
 {
@@ -103,13 +115,7 @@ static void send_rst_for(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	if (s->tcp_flags & FTOE_TCP_RST)
 		return;
 	memset(&it, 0, sizeof(it));
-	rx_vlan(rx, &a.vlan);
-	memcpy(a.src_mac, e->cfg.mac, 6);
-	memcpy(a.dst_mac, s->eth_src, 6);
-	a.saddr = s->daddr4;
-	a.daddr = s->saddr4;
-	a.sport = s->dport;
-	a.dport = s->sport;
+	rx_addr(e, rx, &a);
 	it.flow = FTOE_NO_FLOW;
 	if (s->tcp_flags & FTOE_TCP_ACK) {
 		it.seq = s->ack;
@@ -537,12 +543,7 @@ static void syn_rec_apply(struct ftoe_engine *e, uint32_t id, const struct ftoe_
 	struct flow_conn *fc = &e->conn[id];
 
 	memcpy(fc->remote_mac, r->remote_mac, 6);
-	fc->vlan_tci = r->vlan_tci;
-	fc->svlan_tci = r->svlan_tci;
-	if (r->vlan_flags & FTOE_VLAN_C)
-		fc->flags |= FLOW_CONN_VLAN;
-	if (r->vlan_flags & FTOE_VLAN_S)
-		fc->flags |= FLOW_CONN_SVLAN;
+	conn_set_vlan(fc, &r->vlan);
 	c->state = TCP_S_SYN_RCVD;
 	c->listener = r->listener;
 	c->iss = r->iss;
@@ -599,18 +600,12 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 
 	/* The cookie's SYN-ACK goes on the SYN's VLAN; the completing ACK
 	 * comes on it too and records it (cookie_ack). */
-	rx_vlan(rx, &a.vlan);
+	rx_addr(e, rx, &a);
 
 	for (uint32_t i = 0; i < 8; i++)
 		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
 			mi = i;
 	memset(&it, 0, sizeof(it));
-	memcpy(a.src_mac, e->cfg.mac, 6);
-	memcpy(a.dst_mac, s->eth_src, 6);
-	a.saddr = s->daddr4;
-	a.daddr = s->saddr4;
-	a.sport = s->dport;
-	a.dport = s->sport;
 	it.flow = FTOE_NO_FLOW;
 	it.seq = cookie_make(e, s, cookie_time(e), mi);
 	it.ack = s->seq + 1;
@@ -671,7 +666,6 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	struct ftoe_listener *l = &e->lis[li];
 	struct ftoe_flow_key key;
 	struct ftoe_syn_rec *r;
-	struct ftoe_vlan v;
 	uint32_t idx;
 	int err = -ENOSPC;
 
@@ -705,10 +699,7 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	r->ts_off = ts_offset(e, r->iss);
 	negotiate(e, r, s);
 	memcpy(r->remote_mac, s->eth_src, 6);
-	rx_vlan(it, &v);
-	r->vlan_flags = v.flags & (FTOE_VLAN_C | FTOE_VLAN_S);
-	r->vlan_tci = (v.flags & FTOE_VLAN_C) ? v.tci : 0;
-	r->svlan_tci = (v.flags & FTOE_VLAN_S) ? v.stci : 0;
+	rx_vlan(it, &r->vlan);
 	ftoe_syn_send_synack(e, idx);
 }
 

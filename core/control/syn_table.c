@@ -15,55 +15,39 @@
 
 int ftoe_syn_table_create(struct ftoe_engine *e, uint32_t cap)
 {
-	struct ftoe_syn_table *st = calloc(1, sizeof(*st));
-	int err;
-
-	if (!st)
-		return -ENOMEM;
-	err = ftoe_tt_init(&st->tt, cap, sizeof(struct ftoe_syn_rec), e->key);
-	if (err) {
-		free(st);
-		return err;
-	}
-	st->next_due = UINT64_MAX;
-	e->syn = st;
-	return 0;
+	return ftoe_tt_new(&e->syn, cap, sizeof(struct ftoe_syn_rec), e->key);
 }
 
 void ftoe_syn_table_destroy(struct ftoe_engine *e)
 {
-	if (!e->syn)
-		return;
-	ftoe_tt_fini(&e->syn->tt);
-	free(e->syn);
-	e->syn = NULL;
+	ftoe_tt_free(&e->syn);
 }
 
 int ftoe_syn_add(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint32_t *idx)
 {
-	return ftoe_tt_insert(&e->syn->tt, key, idx);
+	return ftoe_tt_insert(e->syn, key, idx);
 }
 
 int ftoe_syn_lookup(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint32_t *idx)
 {
-	if (!e->syn->tt.count)
+	if (!e->syn->count)
 		return -ENOENT;
-	return ftoe_tt_lookup(&e->syn->tt, key, idx);
+	return ftoe_tt_lookup(e->syn, key, idx);
 }
 
 struct ftoe_syn_rec *ftoe_syn_get(struct ftoe_engine *e, uint32_t idx)
 {
-	return ftoe_tt_rec(&e->syn->tt, idx);
+	return ftoe_tt_rec(e->syn, idx);
 }
 
 const struct ftoe_flow_key *ftoe_syn_key(struct ftoe_engine *e, uint32_t idx)
 {
-	return ftoe_tt_key(&e->syn->tt, idx);
+	return ftoe_tt_key(e->syn, idx);
 }
 
 uint32_t ftoe_syn_count(const struct ftoe_engine *e)
 {
-	return e->syn ? e->syn->tt.count : 0;
+	return e->syn ? e->syn->count : 0;
 }
 
 void ftoe_syn_remove(struct ftoe_engine *e, uint32_t idx, int unlisted)
@@ -72,7 +56,7 @@ void ftoe_syn_remove(struct ftoe_engine *e, uint32_t idx, int unlisted)
 
 	if (unlisted && r->listener >= 0 && e->lis[r->listener].pending)
 		e->lis[r->listener].pending--;
-	ftoe_tt_remove(&e->syn->tt, idx);
+	ftoe_tt_remove(e->syn, idx);
 }
 
 void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx)
@@ -84,15 +68,7 @@ void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx)
 	uint64_t due;
 
 	memset(&it, 0, sizeof(it));
-	memcpy(a.src_mac, e->cfg.mac, 6);
-	memcpy(a.dst_mac, r->remote_mac, 6);
-	a.saddr = k->laddr;
-	a.daddr = k->raddr;
-	a.sport = k->lport;
-	a.dport = k->rport;
-	a.vlan.flags = r->vlan_flags;
-	a.vlan.tci = r->vlan_tci;
-	a.vlan.stci = r->svlan_tci;
+	ftoe_tx_addr_key(e, k, r->remote_mac, &r->vlan, &a);
 	it.flow = FTOE_NO_FLOW;
 	it.seq = r->iss;
 	it.ack = r->irs + 1;
@@ -130,7 +106,7 @@ void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx)
 
 void ftoe_syn_unlisten(struct ftoe_engine *e, int li)
 {
-	struct ftoe_tuple_tab *tt = &e->syn->tt;
+	struct ftoe_tuple_tab *tt = e->syn;
 
 	for (uint32_t i = ftoe_tt_oldest(tt), n; i != FTOE_TT_NONE; i = n) {
 		n = ftoe_tt_younger(tt, i);
@@ -141,14 +117,13 @@ void ftoe_syn_unlisten(struct ftoe_engine *e, int li)
 
 uint64_t ftoe_syn_timers_run(struct ftoe_engine *e)
 {
-	struct ftoe_syn_table *st = e->syn;
-	struct ftoe_tuple_tab *tt = &st->tt;
+	struct ftoe_tuple_tab *tt = e->syn;
 	uint64_t next = UINT64_MAX;
 
-	if (e->now < st->next_due)
-		return st->next_due;
+	if (e->now < tt->next_due)
+		return tt->next_due;
 	/* sending a SYN-ACK lowers next_due: start afresh */
-	st->next_due = UINT64_MAX;
+	tt->next_due = UINT64_MAX;
 	for (uint32_t i = ftoe_tt_oldest(tt), n; i != FTOE_TT_NONE; i = n) {
 		struct ftoe_syn_rec *r = ftoe_syn_get(e, i);
 
@@ -168,7 +143,7 @@ uint64_t ftoe_syn_timers_run(struct ftoe_engine *e)
 		if (r->due < next)
 			next = r->due;
 	}
-	if (next < st->next_due)
-		st->next_due = next;
-	return st->next_due;
+	if (next < tt->next_due)
+		tt->next_due = next;
+	return tt->next_due;
 }

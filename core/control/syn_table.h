@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "core/control/tuple_tab.h"
+#include "core/vlan.h"
 
 struct ftoe_engine;
 
@@ -31,19 +32,12 @@ struct ftoe_syn_rec {
 	uint32_t t0_us;		/* first SYN-ACK sent (us, wraps): handshake RTT */
 	uint16_t peer_mss;	/* the peer's MSS option, 0: none */
 	uint16_t peer_win;	/* the SYN's window (never scaled) */
-	uint16_t vlan_tci, svlan_tci;
+	struct ftoe_vlan vlan;	/* the SYN's tags: the answers go on them */
 	uint8_t remote_mac[6];
-	uint8_t vlan_flags;	/* FTOE_VLAN_C / _S */
 	uint8_t snd_wscale;
 	uint8_t flags;		/* FTOE_SYN_F_* */
 	uint8_t retries;	/* SYN-ACKs sent again */
 	int8_t listener;	/* index in ftoe_engine.lis */
-	uint8_t pad;
-};
-
-struct ftoe_syn_table {
-	struct ftoe_tuple_tab tt;
-	uint64_t next_due;	/* earliest record deadline (may be early) */
 };
 
 /* The default number of records (flextoe --syn-table). */

@@ -10,32 +10,17 @@
 
 int ftoe_tw_table_create(struct ftoe_engine *e, uint32_t cap)
 {
-	struct ftoe_tw_table *tw = calloc(1, sizeof(*tw));
-	int err;
-
-	if (!tw)
-		return -ENOMEM;
-	err = ftoe_tt_init(&tw->tt, cap, sizeof(struct ftoe_tw_rec), e->key);
-	if (err) {
-		free(tw);
-		return err;
-	}
-	e->tw = tw;
-	return 0;
+	return ftoe_tt_new(&e->tw, cap, sizeof(struct ftoe_tw_rec), e->key);
 }
 
 void ftoe_tw_table_destroy(struct ftoe_engine *e)
 {
-	if (!e->tw)
-		return;
-	ftoe_tt_fini(&e->tw->tt);
-	free(e->tw);
-	e->tw = NULL;
+	ftoe_tt_free(&e->tw);
 }
 
 uint32_t ftoe_tw_count(const struct ftoe_engine *e)
 {
-	return e->tw ? e->tw->tt.count : 0;
+	return e->tw ? e->tw->count : 0;
 }
 
 static uint64_t tw_expiry(const struct ftoe_engine *e)
@@ -51,7 +36,7 @@ static void arm(struct ftoe_engine *e, uint64_t t)
 
 void ftoe_tw_add(struct ftoe_engine *e, uint32_t id)
 {
-	struct ftoe_tuple_tab *tt = &e->tw->tt;
+	struct ftoe_tuple_tab *tt = e->tw;
 	const struct flow_conn *fc = &e->conn[id];
 	const struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_flow_key key = { fc->local_ip, fc->remote_ip, fc->local_port,
@@ -83,12 +68,12 @@ void ftoe_tw_add(struct ftoe_engine *e, uint32_t id)
 	wnd = seq_after(t->rcv_adv, t->rcv_nxt) ? (t->rcv_adv - t->rcv_nxt) >> t->rcv_wscale : 0;
 	r->win = wnd > 0xffff ? 0xffff : (uint16_t)wnd;
 	memcpy(r->remote_mac, fc->remote_mac, 6);
-	r->vlan_tci = fc->vlan_tci;
-	r->svlan_tci = fc->svlan_tci;
-	if (fc->flags & FLOW_CONN_VLAN)
-		r->vlan_flags |= FTOE_VLAN_C;
-	if (fc->flags & FLOW_CONN_SVLAN)
-		r->vlan_flags |= FTOE_VLAN_S;
+	{
+		struct ftoe_tx_addr a;
+
+		ftoe_tx_addr_flow(e, id, &a);
+		r->vlan = a.vlan;
+	}
 	r->expiry = tw_expiry(e);
 	arm(e, r->expiry);
 	e->st.tw_entered++;
@@ -96,29 +81,21 @@ void ftoe_tw_add(struct ftoe_engine *e, uint32_t id)
 
 int ftoe_tw_lookup(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint32_t *idx)
 {
-	if (!e->tw->tt.count)
+	if (!e->tw->count)
 		return -ENOENT;
-	return ftoe_tt_lookup(&e->tw->tt, key, idx);
+	return ftoe_tt_lookup(e->tw, key, idx);
 }
 
 /* Our ACK in TIME_WAIT: SND.NXT, RCV.NXT, with timestamps if in use. */
 static void tw_send_ack(struct ftoe_engine *e, uint32_t idx)
 {
-	const struct ftoe_tw_rec *r = ftoe_tt_rec(&e->tw->tt, idx);
-	const struct ftoe_flow_key *k = ftoe_tt_key(&e->tw->tt, idx);
+	const struct ftoe_tw_rec *r = ftoe_tt_rec(e->tw, idx);
+	const struct ftoe_flow_key *k = ftoe_tt_key(e->tw, idx);
 	struct ftoe_tx_item it;
 	struct ftoe_tx_addr a;
 
 	memset(&it, 0, sizeof(it));
-	memcpy(a.src_mac, e->cfg.mac, 6);
-	memcpy(a.dst_mac, r->remote_mac, 6);
-	a.saddr = k->laddr;
-	a.daddr = k->raddr;
-	a.sport = k->lport;
-	a.dport = k->rport;
-	a.vlan.flags = r->vlan_flags;
-	a.vlan.tci = r->vlan_tci;
-	a.vlan.stci = r->svlan_tci;
+	ftoe_tx_addr_key(e, k, r->remote_mac, &r->vlan, &a);
 	it.flow = FTOE_NO_FLOW;
 	it.seq = r->snd_nxt;
 	it.ack = r->rcv_nxt;
@@ -136,7 +113,7 @@ static void tw_send_ack(struct ftoe_engine *e, uint32_t idx)
 bool ftoe_tw_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t idx)
 {
 	const struct ftoe_seg *s = &it->seg;
-	struct ftoe_tuple_tab *tt = &e->tw->tt;
+	struct ftoe_tuple_tab *tt = e->tw;
 	struct ftoe_tw_rec *r = ftoe_tt_rec(tt, idx);
 	bool ts = (r->flags & FTOE_TW_F_TS) && (s->opts & FTOE_OPT_TS);
 	uint8_t f = s->tcp_flags;
@@ -178,7 +155,7 @@ bool ftoe_tw_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t idx)
 
 uint64_t ftoe_tw_timers_run(struct ftoe_engine *e)
 {
-	struct ftoe_tuple_tab *tt = &e->tw->tt;
+	struct ftoe_tuple_tab *tt = e->tw;
 	uint32_t i;
 
 	/* every record lives time_wait_ms from its last touch, so age order

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/control/tuple_tab.h"
+#include "core/vlan.h"
 
 struct ftoe_engine;
 struct ftoe_rx_item;
@@ -27,17 +28,12 @@ struct ftoe_tw_rec {
 	uint32_t ts_off;	/* our TSval offset */
 	uint64_t expiry;	/* ns */
 	uint16_t win;		/* window field of our ACKs */
-	uint16_t vlan_tci, svlan_tci;
+	struct ftoe_vlan vlan;	/* the connection's tags */
 	uint8_t remote_mac[6];
-	uint8_t vlan_flags;
 	uint8_t flags;		/* FTOE_TW_F_* */
-	uint8_t pad[2];
+	uint8_t pad;
 };
 #define FTOE_TW_F_TS (1u << 0) /* timestamps in use (RFC 7323) */
-
-struct ftoe_tw_table {
-	struct ftoe_tuple_tab tt;
-};
 
 /* The default number of records (flextoe --tw-table). */
 #define FTOE_TW_TABLE_DEFAULT 16384

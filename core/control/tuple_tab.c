@@ -46,7 +46,35 @@ int ftoe_tt_init(struct ftoe_tuple_tab *t, uint32_t cap, uint32_t rec_size,
 		t->node[i].hnext = i + 1 < cap ? i + 1 : FTOE_TT_NONE;
 	t->free_head = 0;
 	t->oldest = t->youngest = FTOE_TT_NONE;
+	t->next_due = UINT64_MAX;
 	return 0;
+}
+
+int ftoe_tt_new(struct ftoe_tuple_tab **out, uint32_t cap, uint32_t rec_size,
+		const uint8_t key[16])
+{
+	struct ftoe_tuple_tab *t = malloc(sizeof(*t));
+	int err;
+
+	*out = NULL;
+	if (!t)
+		return -ENOMEM;
+	err = ftoe_tt_init(t, cap, rec_size, key);
+	if (err) {
+		free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+void ftoe_tt_free(struct ftoe_tuple_tab **t)
+{
+	if (!*t)
+		return;
+	ftoe_tt_fini(*t);
+	free(*t);
+	*t = NULL;
 }
 
 void ftoe_tt_fini(struct ftoe_tuple_tab *t)

@@ -40,6 +40,7 @@ struct ftoe_tuple_tab {
 	struct ftoe_tt_node *node;
 	uint8_t *rec;
 	uint8_t key[16];
+	uint64_t next_due;	/* the owner's earliest record deadline (ns; may be early) */
 };
 
 /* cap records of rec_size bytes each; key: the hash secret.  0, -EINVAL
@@ -47,6 +48,11 @@ struct ftoe_tuple_tab {
 int ftoe_tt_init(struct ftoe_tuple_tab *t, uint32_t cap, uint32_t rec_size,
 		 const uint8_t key[16]);
 void ftoe_tt_fini(struct ftoe_tuple_tab *t);
+/* The same, allocated: *out, or -EINVAL / -ENOMEM; free with ftoe_tt_free
+ * (which takes NULL and clears *t). */
+int ftoe_tt_new(struct ftoe_tuple_tab **out, uint32_t cap, uint32_t rec_size,
+		const uint8_t key[16]);
+void ftoe_tt_free(struct ftoe_tuple_tab **t);
 /* Bytes ftoe_tt_init allocates for cap records of rec_size bytes. */
 size_t ftoe_tt_mem_size(uint32_t cap, uint32_t rec_size);
 

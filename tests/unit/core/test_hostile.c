@@ -368,7 +368,7 @@ START_TEST(time_wait_table_frees_the_slot)
 	ck_assert_uint_eq(st.tw_entered, 6);
 	ck_assert_uint_eq(st.tw_evicted, 2);
 	/* the peer's FIN again (its ACK was lost): A answers with an ACK */
-	r = ftoe_tt_rec(&ea->tw->tt, idx);
+	r = ftoe_tt_rec(ea->tw, idx);
 	fin_seq = r->rcv_nxt - 1;
 	{
 		uint8_t f[128];

@@ -287,10 +287,10 @@ START_TEST(vlan_rx_md_answers)
 	/* the half-open connection (SYN table, no flow yet) keeps it */
 	ck_assert_uint_eq(e->hwm, 0);
 	ck_assert_uint_eq(ftoe_syn_count(e), 1);
-	id = ftoe_tt_oldest(&e->syn->tt);
-	ck_assert(ftoe_syn_get(e, id)->vlan_flags & FTOE_VLAN_C);
-	ck_assert(!(ftoe_syn_get(e, id)->vlan_flags & FTOE_VLAN_S));
-	ck_assert_uint_eq(ftoe_syn_get(e, id)->vlan_tci, 100);
+	id = ftoe_tt_oldest(e->syn);
+	ck_assert(ftoe_syn_get(e, id)->vlan.flags & FTOE_VLAN_C);
+	ck_assert(!(ftoe_syn_get(e, id)->vlan.flags & FTOE_VLAN_S));
+	ck_assert_uint_eq(ftoe_syn_get(e, id)->vlan.tci, 100);
 
 	/* A segment for no connection, double-tagged: the RST goes back with
 	 * both tags, the 802.1ad one outside; the same through the split
@@ -353,7 +353,7 @@ START_TEST(vlan_rx_md_class_picks_listener)
 		/* the SYN's half-open record is gone again before the next
 		 * (same 4-tuple) */
 		while (ftoe_syn_count(e))
-			ftoe_syn_remove(e, ftoe_tt_oldest(&e->syn->tt), 1);
+			ftoe_syn_remove(e, ftoe_tt_oldest(e->syn), 1);
 		ck_assert_uint_eq(e->lis[l7].pending + e->lis[l9].pending, 0);
 	}
 	lb_fini(&w);
