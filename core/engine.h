@@ -74,6 +74,8 @@ struct ftoe_engine_cfg {
 					 * Linux tcp_retries2); flextoe --rto-retries */
 	uint32_t syn_table_size;	/* half-open connections (4096; flextoe --syn-table) */
 	uint32_t tw_table_size;		/* connections in TIME_WAIT (16384; --tw-table) */
+	uint32_t syn_backlog;		/* half-open per listener before cookies (0: its
+					 * backlog; as Linux tcp_max_syn_backlog; --syn-backlog) */
 	uint64_t secret[2];		/* ISN / SYN-cookie / hash key: random per start */
 	/* Hook points the engine runs itself (rx-post, after the protocol
 	 * stage); NULL: none.  The backend owns them (core/hooks.h). */

@@ -657,8 +657,9 @@ static void reinject(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id
 }
 
 /* A SYN to listener li (RFC 9293 3.10.7.2): a half-open record and a
- * SYN-ACK; under pressure - the listener's backlog or the SYN table
- * full, or no connection slot left - a SYN cookie instead (RFC 4987 3.6),
+ * SYN-ACK; under pressure - the listener's backlog, its share of the SYN
+ * table (cfg.syn_backlog) or the table full, or no connection slot
+ * left - a SYN cookie instead (RFC 4987 3.6),
  * which costs nothing until its ACK comes back. */
 static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 {
@@ -674,7 +675,8 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 		return;
 	}
 	ftoe_seg_flow_key(s, &key);
-	if (l->pending + l->queued < l->backlog && e->nfree) {
+	if (l->pending + l->queued < l->backlog && e->nfree &&
+	    (!e->cfg.syn_backlog || l->pending < e->cfg.syn_backlog)) {
 		err = ftoe_syn_add(e, &key, &idx);
 		if (err == -ENOSPC)
 			e->st.syn_table_full++;

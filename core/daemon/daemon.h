@@ -42,6 +42,7 @@ struct daemon_opts {
 	unsigned int rto_retries;  /* --rto-retries N (0: the engine's default) */
 	uint32_t syn_table;        /* --syn-table N (0: the engine's default) */
 	uint32_t tw_table;         /* --tw-table N (0: the engine's default) */
+	uint32_t syn_backlog;      /* --syn-backlog N (0: each listener's backlog) */
 };
 
 /* 0, 1 when help was printed (exit 0), or -EINVAL after printing the

@@ -79,6 +79,7 @@ static int create_engine(struct daemon *be)
 		.rto_retries = be->opts.rto_retries,
 		.syn_table_size = be->opts.syn_table,
 		.tw_table_size = be->opts.tw_table,
+		.syn_backlog = be->opts.syn_backlog,
 		.hooks = be->hooks,
 	};
 	int err;

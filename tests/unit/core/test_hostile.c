@@ -211,6 +211,34 @@ START_TEST(syn_flood_takes_no_connection_slot)
 }
 END_TEST
 
+START_TEST(syn_backlog_per_listener)
+{
+	struct ftoe_engine_cfg cb;
+	struct ftoe_engine_stats st;
+	struct ftoe_engine *e;
+	struct lb_world w;
+	uint8_t f[128];
+	uint16_t len;
+
+	/* --syn-backlog 8: the ninth half-open connection of a listener gets
+	 * a cookie although the table and the backlog have room */
+	lb_default_cfg(&cb, LB_IP_B);
+	cb.syn_backlog = 8;
+	lb_init(&w, 25, NULL, &cb);
+	e = w.s[1].eng;
+	ck_assert_int_ge(ftoe_sock_listen(e, 80, 1000), 0);
+	for (uint32_t i = 0; i < 20; i++) {
+		len = mk_seg(f, 0x0a000010 + i, 2000, 80, i, 0, FTOE_TCP_SYN, NULL, 0);
+		lb_inject(&w, 1, f, len);
+	}
+	ck_assert_uint_eq(ftoe_syn_count(e), 8);
+	ftoe_engine_get_stats(e, &st);
+	ck_assert_uint_eq(st.syn_cookies_sent, 12);
+	ck_assert_uint_eq(st.syn_table_full, 0);
+	lb_fini(&w);
+}
+END_TEST
+
 START_TEST(syn_record_handshake_and_options)
 {
 	/* MSS 1000, WS 7, SACK-permitted, timestamps: the record keeps them
@@ -418,6 +446,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, tt_insert_lookup_remove_age);
 	tcase_add_test(tc, tt_churn);
 	tcase_add_test(tc, syn_flood_takes_no_connection_slot);
+	tcase_add_test(tc, syn_backlog_per_listener);
 	tcase_add_test(tc, syn_record_handshake_and_options);
 	tcase_add_test(tc, listener_drops_and_martians);
 	tcase_add_test(tc, time_wait_table_frees_the_slot);
