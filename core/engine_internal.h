@@ -173,6 +173,11 @@ struct ftoe_engine {
 	uint64_t chal_epoch;
 	uint32_t chal_count;
 
+	/* the control plane's compact tables (core/control/syn_table.h,
+	 * time_wait.h): half-open and TIME_WAIT connections hold no slot */
+	struct ftoe_tuple_tab *syn;
+	struct ftoe_tuple_tab *tw;
+
 	/* work the stages handed to the control plane (core/slowpath.h) */
 	struct ftoe_sp_queue sp;
 

@@ -192,6 +192,12 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		 const struct ftoe_tx_item *it);
 /* Addressing of an established flow. */
 void ftoe_tx_addr_flow(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_addr *a);
+/* Addressing of a segment of no flow: from our end of 4-tuple k to the
+ * peer's, through MAC mac, on VLAN v (an answer to a received segment, a
+ * half-open or TIME_WAIT connection's). */
+struct ftoe_flow_key;
+void ftoe_tx_addr_key(struct ftoe_engine *e, const struct ftoe_flow_key *k,
+		      const uint8_t mac[6], const struct ftoe_vlan *v, struct ftoe_tx_addr *a);
 /* Transmit a batch of flow segments; undoes the unsent ones. */
 void ftoe_tx_batch(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n);
 

@@ -119,6 +119,11 @@ static inline void ftoe_sp_drain(struct ftoe_engine *e, struct ftoe_sp_queue *q)
 /* Timers that have passed: retransmission, persist, delayed ACK,
  * TIME_WAIT (core/control/timers.c). */
 void ftoe_timers_run(struct ftoe_engine *e);
+/* The control plane's own tables (SYN, TIME_WAIT; core/control/conn.c):
+ * 0 or -ENOMEM / -EINVAL, at engine creation; destroy is safe on a
+ * partly created engine. */
+int ftoe_conn_tables_create(struct ftoe_engine *e);
+void ftoe_conn_tables_destroy(struct ftoe_engine *e);
 /* A neighbour the engine waited for is resolved (core/control/conn.c). */
 void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be);
 

@@ -1,8 +1,10 @@
-/* timers.c - per-flow timers: retransmission/persist, delayed ACK, TIME_WAIT. */
+/* timers.c - per-flow timers (retransmission/persist, delayed ACK, TIME_WAIT), then the SYN and TIME_WAIT tables'. */
 #include <errno.h>
 
 #include "core/control/cc.h"
 #include "core/control/conn.h"
+#include "core/control/syn_table.h"
+#include "core/control/time_wait.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/slowpath.h"
@@ -124,6 +126,16 @@ void ftoe_timers_run(struct ftoe_engine *e)
 		for (int t = 0; t < FTOE_T__MAX; t++)
 			if (c->timer[t] && c->timer[t] < next)
 				next = c->timer[t];
+	}
+	/* the half-open and TIME_WAIT connections keep their own deadlines */
+	{
+		uint64_t t = ftoe_syn_timers_run(e);
+
+		if (t < next)
+			next = t;
+		t = ftoe_tw_timers_run(e);
+		if (t < next)
+			next = t;
 	}
 	if (next < e->next_timer)
 		e->next_timer = next;

@@ -54,6 +54,13 @@ static void dump_stats(struct daemon *be)
 			es.conn_reset, es.conn_timeout);
 		pr_info("engine ooo: %lu segments dropped with every out-of-order interval in use",
 			es.rx_ooo_full);
+		/* hostile peers: what floods and scanners cost (docs/engine.md) */
+		pr_info("engine peers: martian dropped %lu, listener drops %lu; syn cookies "
+			"sent %lu ok %lu, syn table full %lu, half-open expired %lu, handshake "
+			"acks dropped %lu; time-wait entered %lu evicted %lu acks %lu",
+			es.rx_martian, es.rx_listen_drop, es.syn_cookies_sent, es.syn_cookies_ok,
+			es.syn_table_full, es.syn_expired, es.syn_ack_dropped, es.tw_entered,
+			es.tw_evicted, es.tw_acks);
 		if (es.splice_late_tx)
 			pr_info("splice: %lu segments relayed late (in flight between threads "
 				"when their splice began)", es.splice_late_tx);
@@ -74,6 +81,9 @@ static int create_engine(struct daemon *be)
 		.cc_param = be->opts.cc_param,
 		.rto_retries = be->opts.rto_retries,
 		.ooo_intervals = be->opts.ooo_intervals,
+		.syn_table_size = be->opts.syn_table,
+		.tw_table_size = be->opts.tw_table,
+		.syn_backlog = be->opts.syn_backlog,
 		.hooks = be->hooks,
 	};
 	int err;
