@@ -108,86 +108,114 @@ static int target_sys_lookup(struct ebpf_map *map, const void *key, void *value)
 	return 0;
 }
 
-static int check_value(struct ebpf_map *map, const void *value, bool *clear)
+static bool ifindex_exists(uint32_t ifindex)
 {
-	uint32_t first, prog = 0;
+	char name[IF_NAMESIZE];
 
-	memcpy(&first, value, sizeof(first));
+	return if_indextoname(ifindex, name) != NULL;
+}
+
+/* The second u32 of a value with a program slot: a program to run on
+ * the redirected frame (BPF_XDP_DEVMAP / BPF_XDP_CPUMAP), which the
+ * runtime does not support. */
+static bool has_prog(const struct ebpf_map *map, const void *value)
+{
+	uint32_t prog = 0;
+
 	if (map->value_size == TARGET_VAL_WITH_PROG)
 		memcpy(&prog, (const uint8_t *)value + 4, sizeof(prog));
-	/* A program to run on the redirected frame (BPF_XDP_DEVMAP /
-	 * BPF_XDP_CPUMAP) is not supported by the runtime. */
-	if ((int32_t)prog > 0)
-		return -EOPNOTSUPP;
-	*clear = false;
-	switch (map->type) {
-	case BPF_MAP_TYPE_DEVMAP:
-		/* devmap.c __dev_map_update_elem: ifindex 0 empties the slot,
-		 * an unknown device is -EINVAL (netns of this process, as the
-		 * kernel twin's). */
-		if (!first) {
-			*clear = true;
-			return 0;
-		}
-		/* fall through */
-	case BPF_MAP_TYPE_DEVMAP_HASH: {
-		char name[IF_NAMESIZE];
+	return (int32_t)prog > 0;
+}
 
-		return if_indextoname(first, name) ? 0 : -EINVAL;
-	}
-	case BPF_MAP_TYPE_CPUMAP:
-		/* cpumap.c cpu_map_update_elem: qsize 0 empties the slot. */
-		if (first > CPUMAP_QSIZE_MAX)
-			return -EOVERFLOW;
-		*clear = !first;
-		return 0;
-	}
-	return 0;
+static int slot_clear(struct ebpf_map *map, const void *key)
+{
+	int ret = ebpf_map_delete_elem(slots(map), key);
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* The order of the checks is the kernel's, so the same bad update gets
+ * the same errno: kernel/bpf/devmap.c __dev_map_update_elem and
+ * __dev_map_hash_update_elem, cpumap.c cpu_map_update_elem.  Devices are
+ * looked up in this process's netns, as the kernel twin's are. */
+static int devmap_update(struct ebpf_map *map, const void *key, uint32_t ifindex,
+			 const void *value, uint64_t flags)
+{
+	if (key_of(key) >= map->max_entries)
+		return -E2BIG;
+	if (flags == BPF_NOEXIST)
+		return -EEXIST;		/* every slot of an array exists */
+	if (!ifindex)
+		return has_prog(map, value) ? -EINVAL : slot_clear(map, key);
+	if (has_prog(map, value))
+		return -EOPNOTSUPP;
+	if (!ifindex_exists(ifindex))
+		return -EINVAL;
+	return ebpf_map_update_elem(slots(map), key, value, BPF_ANY);
+}
+
+static int devmap_hash_update(struct ebpf_map *map, const void *key, uint32_t ifindex,
+			      const void *value, uint64_t flags)
+{
+	if (!ifindex)
+		return -EINVAL;
+	/* BPF_NOEXIST is checked; with BPF_EXIST a missing key is added. */
+	if (flags == BPF_NOEXIST && target_lookup(map, key))
+		return -EEXIST;
+	if (has_prog(map, value))
+		return -EOPNOTSUPP;
+	if (!ifindex_exists(ifindex))
+		return -EINVAL;
+	return ebpf_map_update_elem(slots(map), key, value,
+				    flags == BPF_NOEXIST ? BPF_NOEXIST : BPF_ANY);
+}
+
+static int cpumap_update(struct ebpf_map *map, const void *key, uint32_t qsize,
+			 const void *value, uint64_t flags)
+{
+	if (key_of(key) >= map->max_entries)
+		return -E2BIG;
+	if (flags == BPF_NOEXIST)
+		return -EEXIST;
+	if (qsize > CPUMAP_QSIZE_MAX)
+		return -EOVERFLOW;
+	if (key_of(key) >= ebpf_nr_cpus())
+		return -ENODEV;
+	if (!qsize)
+		return slot_clear(map, key);
+	if (has_prog(map, value))
+		return -EOPNOTSUPP;
+	return ebpf_map_update_elem(slots(map), key, value, BPF_ANY);
 }
 
 static int target_sys_update(struct ebpf_map *map, const void *key, const void *value,
 			     uint64_t flags)
 {
-	uint32_t k = key_of(key);
-	bool clear;
-	int ret;
+	uint32_t first;
 
 	if (flags > BPF_EXIST)
 		return -EINVAL;
-	if (is_array_kind(map)) {
-		if (k >= map->max_entries)
-			return -E2BIG;
-		/* Array kinds: every slot exists, so BPF_NOEXIST always fails. */
-		if (flags == BPF_NOEXIST)
-			return -EEXIST;
-		if (map->type == BPF_MAP_TYPE_CPUMAP && k >= ebpf_nr_cpus())
-			return -ENODEV;
+	memcpy(&first, value, sizeof(first));
+	switch (map->type) {
+	case BPF_MAP_TYPE_DEVMAP:
+		return devmap_update(map, key, first, value, flags);
+	case BPF_MAP_TYPE_DEVMAP_HASH:
+		return devmap_hash_update(map, key, first, value, flags);
+	case BPF_MAP_TYPE_CPUMAP:
+		return cpumap_update(map, key, first, value, flags);
 	}
 	/* xskmap.c xsk_map_update_elem wants an AF_XDP socket fd; the
 	 * engine has no such socket to put in a slot (docs/runtime.md). */
-	if (map->type == BPF_MAP_TYPE_XSKMAP)
-		return -EOPNOTSUPP;
-	ret = check_value(map, value, &clear);
-	if (ret)
-		return ret;
-	if (clear) {
-		ret = ebpf_map_delete_elem(slots(map), key);
-		return ret == -ENOENT ? 0 : ret;
-	}
-	return ebpf_map_update_elem(slots(map), key, value,
-				    is_array_kind(map) ? BPF_ANY : flags);
+	return -EOPNOTSUPP;
 }
 
 static int target_sys_delete(struct ebpf_map *map, const void *key)
 {
-	int ret;
-
 	if (!is_array_kind(map))
 		return ebpf_map_delete_elem(slots(map), key);
 	if (key_of(key) >= map->max_entries)
 		return -EINVAL;
-	ret = ebpf_map_delete_elem(slots(map), key);
-	return ret == -ENOENT ? 0 : ret;
+	return slot_clear(map, key);
 }
 
 static long target_prog_remove(struct ebpf_map *map, const void *key)

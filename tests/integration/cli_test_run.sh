@@ -106,6 +106,19 @@ out=$("$CLI" verify "$PROGS/ld_mixed.bpf.o" --map-size counts=4 --prog tc_mark 2
 t_check "--prog of a tc program says its type" \
 	grep -q "program 'tc_mark' (section tc) is a sched_cls program" <<<"$out"
 
+# Redirect target maps: a full slot redirects, an empty one gives the
+# fallback action of the flags (xdp-bench, xdp-forward, libxdp's xsk
+# program); ifindex 1 is this netns's loopback.
+agree "devmap: empty slot falls back to XDP_DROP" ld_redirect slot1 --prog xdp_devmap
+agree "devmap: full slot redirects, its value read by the program" ld_redirect slot1 \
+	--prog xdp_devmap --map-update tx_ports 01000000 0100000000000000
+agree "devmap_hash: full slot redirects" ld_redirect slot1 --prog xdp_devhash \
+	--map-update tx_hash 01000000 01000000
+agree "cpumap: empty slot falls back to XDP_PASS" ld_redirect slot2 --prog xdp_cpu
+agree "cpumap: full slot redirects" ld_redirect slot1 --prog xdp_cpu \
+	--map-update cpus 01000000 c000000000000000
+agree "xskmap: no socket, the program passes" ld_redirect plain --prog xdp_xsk
+
 # The update really took effect (XDP_DROP, not the default XDP_PASS).
 out=$("$CLI" test-run "$PROGS/ld_maps.bpf.o" --data-in "$TMP/slot1.bin" --engine jit \
 	--map-update verdicts 01000000 01000000)
