@@ -60,6 +60,8 @@ uint32_t ebpf_map_flags(const struct ebpf_map *map);
 /* The runtime implements map type (BPF_MAP_TYPE_*; the list is
  * ebpf/map_types.h). */
 bool ebpf_map_type_supported(uint32_t type);
+/* "array, percpu_array, ...": the supported types, for messages. */
+const char *ebpf_map_types_supported_str(void);
 /* Its values are one per CPU: user-side lookups and updates move
  * ebpf_nr_cpus() values, each rounded up to 8 bytes (as bpf(2)). */
 bool ebpf_map_type_percpu(uint32_t type);

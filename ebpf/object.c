@@ -115,9 +115,8 @@ static int add_map(struct loader *ld, const struct ebpf_map_spec *spec, int kfd,
 
 	if (!ebpf_map_type_supported(spec->type))
 		return fail(ld, -EOPNOTSUPP, "map '%s': type %s is not supported by the "
-			    "runtime (array, percpu_array, prog_array, hash, percpu_hash, "
-			    "lru_hash, lru_percpu_hash, lpm_trie, ringbuf are)",
-			    spec->name, ebpf_map_type_name(spec->type));
+			    "runtime (%s are; see docs/runtime.md)", spec->name,
+			    ebpf_map_type_name(spec->type), ebpf_map_types_supported_str());
 	ret = ebpf_map_create(spec, &map);
 	if (ret)
 		return fail(ld, ret, "map '%s': the runtime cannot create it (%s map, key %u, "
