@@ -1,5 +1,6 @@
 /* test_object_compat.c - loader: objects as real projects ship them (other program types beside XDP, maps sized and globals set before load). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -161,6 +162,60 @@ START_TEST(test_bad_globals)
 }
 END_TEST
 
+struct lock_run {
+	struct ebpf_prog *prog;
+	int runs;
+};
+
+static void *run_locked(void *arg)
+{
+	struct lock_run *lr = arg;
+	uint8_t pkt[60] = { 0 };
+	struct ebpf_xdp_buff *x;
+
+	if (ebpf_xdp_buff_alloc(EBPF_XDP_TEST_FRAME_SZ, &x))
+		return NULL;
+	x->tailroom = EBPF_XDP_TEST_TAILROOM;
+	for (int i = 0; i < lr->runs; i++) {
+		ebpf_xdp_buff_set(x, pkt, sizeof(pkt), EBPF_XDP_TEST_HEADROOM);
+		ebpf_prog_run_xdp(lr->prog, x);
+	}
+	ebpf_xdp_buff_free(x);
+	return lr;
+}
+
+/* Two threads update one value under bpf_spin_lock: no update is lost
+ * (seq and bytes are read-modify-write pairs the lock keeps together). */
+START_TEST(test_spin_lock_two_threads)
+{
+	struct ebpf_object_opts o = { .sz = sizeof(o), .engine = _i, .err_buf = err,
+				      .err_size = sizeof(err) };
+	struct { uint32_t lock, seq; uint64_t bytes; } st;
+	struct lock_run lr = { .runs = 200000 };
+	struct ebpf_object *obj;
+	pthread_t t[2];
+	uint32_t key = 0;
+
+	ck_assert_msg(ebpf_object_open(ftoe_test_path("tests/progs/ld_spinlock.bpf.o"), &o,
+				       &obj) == 0, "%s", err);
+	lr.prog = ebpf_object_find_prog(obj, "xdp_locked");
+	ck_assert_ptr_nonnull(lr.prog);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, run_locked, &lr), 0);
+	for (int i = 0; i < 2; i++) {
+		void *ret;
+
+		ck_assert_int_eq(pthread_join(t[i], &ret), 0);
+		ck_assert_ptr_eq(ret, &lr);
+	}
+	ck_assert_int_eq(ebpf_map_lookup_elem(ebpf_object_find_map(obj, "state"), &key, &st), 0);
+	ck_assert_uint_eq(st.lock, 0);
+	ck_assert_uint_eq(st.seq, 2u * lr.runs);
+	ck_assert_uint_eq(st.bytes, 2ull * lr.runs * 60);
+	ebpf_object_close(obj);
+}
+END_TEST
+
 static Suite *object_compat_suite(void)
 {
 	Suite *s = suite_create("ebpf_object_compat");
@@ -174,6 +229,8 @@ static Suite *object_compat_suite(void)
 	tcase_add_loop_test(tc, test_rodata_set_before_load, EBPF_ENGINE_INTERP,
 			    EBPF_ENGINE_JIT + 1);
 	tcase_add_test(tc, test_bad_globals);
+	tcase_add_loop_test(tc, test_spin_lock_two_threads, EBPF_ENGINE_INTERP,
+			    EBPF_ENGINE_JIT + 1);
 	suite_add_tcase(s, tc);
 	return s;
 }
