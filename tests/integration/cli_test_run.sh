@@ -119,7 +119,7 @@ agree "cpumap: full slot redirects" ld_redirect slot1 --prog xdp_cpu \
 	--map-update cpus 01000000 c000000000000000
 agree "xskmap: no socket, the program passes" ld_redirect plain --prog xdp_xsk
 
-agree "bpf_spin_lock and the coarse clock, repeated 3 times" ld_spinlock slot1 --repeat 3
+agree "bpf_spin_lock, repeated 3 times" ld_spinlock slot1 --repeat 3
 
 # The update really took effect (XDP_DROP, not the default XDP_PASS).
 out=$("$CLI" test-run "$PROGS/ld_maps.bpf.o" --data-in "$TMP/slot1.bin" --engine jit \

@@ -1,4 +1,4 @@
-/* ld_spinlock.bpf.c - loader test: bpf_spin_lock around a shared value and bpf_ktime_get_coarse_ns, as xdp-trafficgen keeps its flow state. */
+/* ld_spinlock.bpf.c - loader test: bpf_spin_lock around a shared value, as xdp-trafficgen keeps its flow state. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -16,7 +16,7 @@ struct {
 } state SEC(".maps");
 
 /* Under the lock: seq + 1 and bytes + the frame's length; the new seq
- * goes into byte 14, and byte 15 says the coarse clock ran (non-zero). */
+ * goes into byte 14. */
 SEC("xdp")
 int xdp_locked(struct xdp_md *ctx)
 {
@@ -34,7 +34,6 @@ int xdp_locked(struct xdp_md *ctx)
 	st->bytes += end - p;
 	bpf_spin_unlock(&st->lock);
 	p[14] = (__u8)seq;
-	p[15] = bpf_ktime_get_coarse_ns() != 0;
 	return seq % 2 ? XDP_PASS : XDP_DROP;
 }
 
