@@ -215,9 +215,13 @@ struct px_fd {
 	uint8_t bound_engine;	/* FD_CAND bound to the engine's address */
 	uint16_t bound_port;	/* FD_CAND: network order */
 	int32_t sock;		/* FD_ENGINE: socket index */
+	uint8_t twin;		/* FD_CAND: a kernel socket put into an engine
+				 * socket's end state (twin.c): connect asks it first */
 	int32_t kerr;		/* FD_CAND: errno to report once (a reset connection
 				 * that connect(AF_UNSPEC) turned back into this
 				 * kernel socket: Linux's sk_err after tcp_disconnect) */
+	uint64_t kino;		/* FD_CAND: the kernel socket's inode: dup'ed fds
+				 * share it, and with it the state above */
 	struct px_ep *ep;	/* FD_EPOLL */
 };
 extern struct px_fd *px_fds;
@@ -261,6 +265,17 @@ void px_fd_attach(int fd, uint32_t s);
 void px_fd_detach(int fd);
 /* Forget whatever the table knows about fd (it was closed). */
 void px_fd_forget(int fd);
+/* fd (a new AF_INET stream kernel socket) becomes FD_CAND. */
+void px_cand_init(int fd);
+/* to, a dup of from, shares from's FD_CAND state. */
+void px_cand_dup(int from, int to);
+/* fd's FD_CAND state changed: its dups (same socket) get it too. */
+void px_cand_sync(int fd);
+/* The other fds of this process that share fd's socket (dups of an
+ * FD_CAND kernel socket, or fds of the same engine socket), at most max;
+ * returns how many. */
+int px_fd_peers(int fd, int *out, int max);
+#define PX_MAX_PEERS 64
 /* Under the lock: d more references on socket s held by process slot;
  * the last one releases the socket. */
 void px_ref(uint32_t s, int slot, int d);
@@ -327,6 +342,16 @@ int px_sock_err(uint32_t s, bool take);
  * none), is signalled: 0, -EINTR, -ETIMEDOUT.  restartable: a signal
  * whose handler has SA_RESTART makes it return 0 (the caller retries). */
 int px_block(int fd, int kfd, int64_t deadline, bool restartable);
+
+/* ---- twins (twin.c) -------------------------------------------------------- */
+/* Let kernel socket k fail a connect to a closed loopback port, blocking
+ * (as connect(2) returns ECONNREFUSED) or not (the error stays pending):
+ * 0, or -errno if it could not. */
+int px_twin_refused(int k, bool blocking);
+/* Connect kernel socket k to a loopback listener.  reset: the peer then
+ * resets it, and 0 is returned; else the peer's fd, which the caller
+ * closes after its own step on k.  -errno if it could not. */
+int px_twin_connected(int k, bool reset);
 
 /* ---- data (data.c) ------------------------------------------------------- */
 ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int flags);

@@ -399,6 +399,8 @@ static int dup_common(int old, int nfd, int flags, bool is_dup2)
 		px_lock();
 		px_fd_attach(r, (uint32_t)s);
 		px_unlock();
+	} else if (r >= 0) {
+		px_cand_dup(old, r);	/* a dup follows its kernel socket to the engine */
 	}
 	return r;
 }
@@ -412,6 +414,8 @@ API int dup(int fd)
 		px_lock();
 		px_fd_attach(r, (uint32_t)s);
 		px_unlock();
+	} else if (r >= 0) {
+		px_cand_dup(fd, r);
 	}
 	return r;
 }
@@ -510,6 +514,8 @@ API int fcntl(int fd, int cmd, ...)
 	if (s >= 0)
 		return fcntl_engine(fd, s, cmd, arg);
 	r = px_real.fcntl(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		px_cand_dup(fd, r);
 	return r;
 }
 

@@ -84,13 +84,8 @@ int px_socket(int domain, int type, int proto)
 	    (proto != 0 && proto != IPPROTO_TCP) || px.failed)
 		return fd;
 	f = px_fd(fd);
-	if (f) {
-		px_fd_note(fd);
-		f->bound_engine = 0;
-		f->bound_port = 0;
-		f->kerr = 0;
-		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
-	}
+	if (f)
+		px_cand_init(fd);
 	return fd;
 }
 
@@ -175,13 +170,47 @@ static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 	return busy;
 }
 
+/* Why an engine socket turns back into a kernel socket. */
+enum dis_why {
+	DIS_UNSPEC,	/* connect(AF_UNSPEC) */
+	DIS_SHUT_RD,	/* shutdown(SHUT_RD) of a listener or a connecting socket */
+	DIS_FAILED,	/* connect() ended the attempt with an error */
+	DIS_BIND,	/* bind() on a connection that failed or was reset */
+};
+
+static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how);
+
+/* A connection that failed or was reset has no port any more: Linux lets
+ * it bind again.  Such an engine socket becomes its kernel twin first. */
+static bool bind_frees(uint32_t s)
+{
+	struct px_sock *ps = &px.sh->socks[s];
+	bool r;
+
+	px_lock();
+	r = ps->kind == PK_CONN && !px.sh->dead &&
+	    (LOAD_ACQ(&px_ssock(s)->flags) & APPIF_SF_ERROR);
+	px_unlock();
+	return r;
+}
+
 int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct px_fd *f = px_fd(fd);
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+	int s = px_sock_of(fd), r;
 	uint32_t ip;
 
-	if (px_sock_of(fd) >= 0 || (f && f->kind == FD_CAND && f->bound_engine))
+	if (s >= 0 && bind_frees((uint32_t)s)) {
+		r = disconnect(fd, (uint32_t)s, DIS_BIND, 0, 0);
+		if (r)
+			return r;
+		f = px_fd(fd);
+		s = -1;
+		if (f && f->twin)
+			return px_real.bind(fd, a, len) ? -errno : 0;	/* the kernel decides */
+	}
+	if (s >= 0 || (f && f->kind == FD_CAND && f->bound_engine))
 		return bind_again(a, len);
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET)
 		return px_real.bind(fd, a, len) ? -errno : 0;
@@ -204,6 +233,7 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 			f->bound_port = kernel_port(fd);
 		}
 		f->bound_engine = 1;
+		px_cand_sync(fd);
 		return 0;
 	}
 	if (px_real.bind(fd, a, len))
@@ -212,6 +242,7 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 		f->bound_port = kernel_port(fd);
 	else
 		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);	/* the kernel's */
+	px_cand_sync(fd);
 	return 0;
 }
 
@@ -238,13 +269,28 @@ static int take_over(int fd, int efd, int cloexec)
 	return 0;
 }
 
+/* Under the lock: fd moved to engine socket s; its dups (the same kernel
+ * socket, peers[] gathered before the move) follow it, as on Linux they
+ * share the one socket. */
+static void move_peers(int fd, uint32_t s, const int *peers, int np)
+{
+	for (int i = 0; i < np; i++) {
+		int cl = px_real.fcntl(peers[i], F_GETFD);
+
+		if (cl < 0 || px_real.dup3(fd, peers[i], cl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0)
+			continue;
+		px_fd_forget(peers[i]);
+		px_fd_attach(peers[i], s);
+	}
+}
+
 int px_listen(int fd, int backlog)
 {
 	struct px_fd *f = px_fd(fd);
 	struct px_opts opts;
 	struct px_sock *ps;
 	uint16_t port;
-	int efd, kfd = -1, fl, cloexec, h, err;
+	int efd, kfd = -1, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
 	int s;
 
 	s = px_sock_of(fd);
@@ -281,6 +327,7 @@ int px_listen(int fd, int backlog)
 			return err;
 		}
 	}
+	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	px_lock();
 	h = px_call(APPIF_OP_LISTEN, 0, ntohs(port), (uint32_t)backlog, 0, PK_LISTEN, efd);
 	if (h < 0)
@@ -301,6 +348,7 @@ int px_listen(int fd, int backlog)
 	ps->backlog = (uint32_t)backlog;
 	ps->opts = opts;
 	px_fd_attach(fd, (uint32_t)s);
+	move_peers(fd, (uint32_t)s, peers, np);
 	px_unlock();
 	return 0;
 fail:
@@ -348,41 +396,108 @@ static int connect_wait(int fd, uint32_t s)
 	}
 }
 
-/* Linux's tcp_disconnect: connect(AF_UNSPEC), and shutdown(SHUT_RD) of a
- * listener or of a socket still connecting.  The engine socket goes (a
- * connection is reset) and fd becomes a fresh kernel socket with the
- * same O_NONBLOCK, FD_CLOEXEC and options, free to bind, listen or
- * connect again. */
-static int disconnect(int fd, uint32_t s)
-{
-	struct px_opts opts;
-	struct px_fd *f;
-	int k, fdfl, nonblock, kerr = 0;
 
-	fdfl = px_real.fcntl(fd, F_GETFD);
-	if (fdfl < 0)
-		return -errno;
+/* The kernel socket fd turns into: a twin (twin.c) where the engine
+ * socket's state can be replayed on loopback, else a fresh socket.
+ * Returns it, or -errno; *res gets the result of the call (a listener's
+ * own kernel socket answers the call itself), *kerr the error a fresh
+ * socket has to report once. */
+static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res, int *kerr,
+		       bool *twin)
+{
+	struct px_sock *ps = &px.sh->socks[s];
+	struct px_opts opts;
+	bool listener, connecting, failed, reset, taken, nonblock;
+	int k, kfd = -1;
+	uint32_t fl;
+
 	px_lock();
-	nonblock = px.sh->socks[s].nonblock;
-	opts = px.sh->socks[s].opts;
+	fl = LOAD_ACQ(&px_ssock(s)->flags);
+	listener = ps->kind == PK_LISTEN;
+	connecting = ps->connecting && !(fl & APPIF_SF_CONNECTED);
+	failed = (fl & APPIF_SF_ERROR) || px.sh->dead;
+	reset = failed && px_ssock(s)->err != -ECONNREFUSED;
+	taken = ps->err_taken;
+	nonblock = ps->nonblock;
+	opts = ps->opts;
+	if (listener && ps->kfd >= 0)
+		kfd = px_real.fcntl(ps->kfd, F_DUPFD_CLOEXEC, 0);
+	/* tcp_disconnect resets a synchronized connection and leaves
+	 * ECONNRESET pending */
+	*kerr = why == DIS_UNSPEC && ps->kind == PK_CONN && !connecting && !failed &&
+		!(fl & APPIF_SF_CLOSED) ? ECONNRESET : 0;
 	px_unlock();
+	*res = 0;
+	*twin = false;
+	if (kfd >= 0) {
+		/* a 0.0.0.0 listener: its kernel socket is the real thing */
+		px_real.fcntl(kfd, F_SETFL, nonblock ? O_NONBLOCK : 0);
+		if (why == DIS_UNSPEC) {
+			struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+			*res = px_real.connect(kfd, &sa, sizeof(sa)) ? -errno : 0;
+		} else {
+			*res = px_real.shutdown(kfd, how) ? -errno : 0;
+		}
+		*kerr = 0;
+		*twin = true;
+		return kfd;
+	}
 	k = px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (k < 0)
 		return -errno;
 	px_opts_to_kernel(k, &opts);
+	if (listener)
+		return k;
+	if (why == DIS_FAILED && cerr == -ECONNREFUSED) {
+		*twin = !px_twin_refused(k, true);
+	} else if (why == DIS_BIND && failed && !px.sh->dead) {
+		*twin = !(reset ? px_twin_connected(k, true) : px_twin_refused(k, false));
+		if (*twin && taken) {
+			int e;
+			socklen_t l = sizeof(e);
+
+			px_real.getsockopt(k, SOL_SOCKET, SO_ERROR, &e, &l);
+		}
+	} else if (why == DIS_UNSPEC && *kerr) {
+		int c = px_twin_connected(k, false);
+
+		if (c >= 0) {
+			struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+			*res = px_real.connect(k, &sa, sizeof(sa)) ? -errno : 0;
+			px_real.close(c);
+			*kerr = 0;	/* the kernel's tcp_disconnect left it pending */
+			*twin = true;
+		}
+	}
+	return k;
+}
+
+/* Linux's tcp_disconnect, and the other ways an engine socket goes back
+ * to the kernel (enum dis_why).  The engine socket goes (a connection is
+ * reset) and fd, with every other fd of this process for the socket,
+ * becomes the kernel socket kernel_twin() made, with the same
+ * O_NONBLOCK, FD_CLOEXEC and options.  Returns the call's result. */
+static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
+{
+	int peers[PX_MAX_PEERS], np, k, fdfl, res, kerr;
+	struct px_fd *f;
+	bool twin;
+
+	fdfl = px_real.fcntl(fd, F_GETFD);
+	if (fdfl < 0)
+		return -errno;
+	k = kernel_twin(s, why, cerr, how, &res, &kerr, &twin);
+	if (k < 0)
+		return k;
 	px_lock();
+	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	if (px_sock_of(fd) == (int)s) {
 		struct px_sock *ps = &px.sh->socks[s];
 
-		uint32_t fl = LOAD_ACQ(&px_ssock(s)->flags);
-
-		/* tcp_disconnect resets a synchronized connection and leaves
-		 * ECONNRESET pending */
-		if (ps->kind == PK_CONN && !ps->connecting && !px.sh->dead &&
-		    !(fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED)))
-			kerr = ECONNRESET;
-		if (ps->kind == PK_CONN && ps->refs > 1) {
-			/* other fds keep the (reset) socket */
+		if (ps->kind == PK_CONN && ps->refs > (uint32_t)np + 1) {
+			/* other processes keep the (reset) socket */
 			px_cmd(APPIF_OP_ABORT, ps->handle, 0, 0, 0);
 		} else if (ps->kind == PK_CONN) {
 			/* the last reference: release it with a reset */
@@ -392,6 +507,8 @@ static int disconnect(int fd, uint32_t s)
 			memcpy(ps->opts.val[i], &lg, sizeof(lg));
 			ps->opts.len[i] = sizeof(lg);
 		}
+		for (int i = 0; i < np; i++)
+			px_fd_detach(peers[i]);
 		px_fd_detach(fd);
 	}
 	px_unlock();
@@ -403,14 +520,20 @@ static int disconnect(int fd, uint32_t s)
 		return err;
 	}
 	px_real.close(k);
+	px_cand_init(fd);
 	f = px_fd(fd);
 	if (f) {
-		f->bound_engine = 0;
-		f->bound_port = 0;
 		f->kerr = kerr;
-		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
+		f->twin = twin;
 	}
-	return 0;
+	for (int i = 0; i < np; i++) {
+		int cl = px_real.fcntl(peers[i], F_GETFD);
+
+		px_fd_forget(peers[i]);
+		if (cl >= 0 && px_real.dup3(fd, peers[i], cl & FD_CLOEXEC ? O_CLOEXEC : 0) >= 0)
+			px_cand_dup(fd, peers[i]);
+	}
+	return res;
 }
 
 /* Did connect() end the attempt?  Linux then disconnects the socket,
@@ -427,7 +550,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	struct px_opts opts;
 	struct px_sock *ps;
 	uint32_t local;
-	int s = px_sock_of(fd), efd, fl, cloexec, h, err;
+	int s = px_sock_of(fd), efd, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
 
 	if (s >= 0) {
 		if (len > sizeof(struct sockaddr_storage))
@@ -437,7 +560,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		if (len < sizeof(sa_family_t))
 			return -EINVAL;
 		if (a->sa_family == AF_UNSPEC)
-			return disconnect(fd, (uint32_t)s);
+			return disconnect(fd, (uint32_t)s, DIS_UNSPEC, 0, 0);
 		px_lock();
 		ps = &px.sh->socks[s];
 		if (ps->kind != PK_CONN)
@@ -447,10 +570,26 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		else
 			err = -EISCONN;
 		px_unlock();
-		return connect_failed(err) ? disconnect(fd, (uint32_t)s) ?: err : err;
+		return connect_failed(err) ? disconnect(fd, (uint32_t)s, DIS_FAILED, err, 0) ?: err : err;
 	}
-	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family != AF_UNSPEC)
+	if (f && f->kind == FD_CAND && f->twin && a && len >= sizeof(sa_family_t) &&
+	    a->sa_family != AF_UNSPEC) {
+		/* A twin's sock->state decides first (EISCONN, EALREADY, a
+		 * pending error, EINVAL): an AF_INET6 address reaches
+		 * tcp_v4_connect, which refuses it, only from SS_UNCONNECTED */
+		struct sockaddr_in6 probe = { .sin6_family = AF_INET6 };
+
+		if (px_real.connect(fd, (struct sockaddr *)&probe, sizeof(probe)) == 0)
+			return 0;
+		if (errno != EAFNOSUPPORT)
+			return -errno;
+		f->twin = 0;
+		px_cand_sync(fd);
+	}
+	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family != AF_UNSPEC) {
 		f->kerr = 0;	/* tcp_connect_init clears sk_err */
+		px_cand_sync(fd);
+	}
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
 	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get())
 		return px_real.connect(fd, a, len) ? -errno : 0;
@@ -459,6 +598,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		if (f->bound_engine)
 			return -ENETUNREACH;	/* the engine does not reach it */
 		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);
+		px_cand_sync(fd);
 		return px_real.connect(fd, a, len) ? -errno : 0;
 	}
 	if (!sin->sin_port)
@@ -466,6 +606,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	efd = move_prepare(fd, &fl, &cloexec, &opts);
 	if (efd < 0)
 		return efd;
+	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	px_lock();
 	h = px_call(APPIF_OP_CONNECT, 0, sin->sin_addr.s_addr, ntohs(sin->sin_port),
 		    ntohs(f->bound_port), PK_CONN, efd);
@@ -491,9 +632,10 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	ps->opts = opts;
 	ps->connecting = 1;
 	px_fd_attach(fd, (uint32_t)s);
+	move_peers(fd, (uint32_t)s, peers, np);
 	err = ps->nonblock ? -EINPROGRESS : connect_wait(fd, (uint32_t)s);
 	px_unlock();
-	return connect_failed(err) ? disconnect(fd, (uint32_t)s) ?: err : err;
+	return connect_failed(err) ? disconnect(fd, (uint32_t)s, DIS_FAILED, err, 0) ?: err : err;
 }
 
 static void put_addr(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t port)
@@ -608,12 +750,20 @@ int px_shutdown(int fd, int how)
 	    (ps->kind == PK_CONN && ps->connecting && !(fl & (APPIF_SF_CONNECTED | APPIF_SF_ERROR)))) {
 		/* inet_shutdown: a listener or a SYN_SENT socket disconnects */
 		px_unlock();
-		return disconnect(fd, (uint32_t)s);
+		return disconnect(fd, (uint32_t)s, DIS_SHUT_RD, 0, how);
 	}
 	if (ps->kind == PK_LISTEN) {
 		err = 0;	/* SHUT_WR of a listener: nothing to do */
 	} else if (ps->kind != PK_CONN || px.sh->dead || (fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED))) {
 		err = -ENOTCONN;	/* TCP_CLOSE */
+	} else if (ps->shut_wr && (fl & APPIF_SF_EOF)) {
+		/* both FINs went (ours earlier): Linux's socket is in
+		 * TIME_WAIT or CLOSED, which inet_shutdown sees as TCP_CLOSE
+		 * (the engine does not tell when our FIN is acknowledged:
+		 * LAST_ACK/CLOSING, briefly 0 on Linux, are not told apart) */
+		if (how != SHUT_WR)
+			ps->shut_rd = 1;
+		err = -ENOTCONN;
 	} else {
 		if (how != SHUT_WR)
 			ps->shut_rd = 1;
