@@ -90,6 +90,7 @@ struct px_sock {
 	uint8_t want_out;		/* a waiter waits for send space */
 	uint8_t any_bound;		/* listener bound to 0.0.0.0: kfd serves loopback */
 	uint8_t err_taken;		/* the connection's error was reported once */
+	uint8_t bound_engine;		/* bind() gave it the engine's address (and port) */
 	uint32_t refs;			/* fds referring to it, in all processes */
 	uint32_t ev_seq;		/* bumped by every engine event (edge triggers) */
 	uint32_t nwait;			/* threads blocked on it */
@@ -352,6 +353,9 @@ int px_twin_refused(int k, bool blocking);
  * resets it, and 0 is returned; else the peer's fd, which the caller
  * closes after its own step on k.  -errno if it could not. */
 int px_twin_connected(int k, bool reset);
+/* Before a twin k connects anew: 0 if its state lets a new connection
+ * start, else the -errno connect(2) gives in that state. */
+int px_twin_connect_check(int k);
 
 /* ---- data (data.c) ------------------------------------------------------- */
 ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int flags);

@@ -219,6 +219,18 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 		px_ctx_get();	/* to know the engine's address */
 	if (engine_port_busy(fd, ip, sin->sin_port))
 		return -EADDRINUSE;
+	if (px.up && ip == px.ip && f->twin) {
+		/* a twin's state decides whether it may bind (its port may
+		 * be gone while getsockname still shows it) */
+		struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = sin->sin_port };
+
+		if (px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
+			return -errno;
+		f->bound_port = kernel_port(fd);
+		f->bound_engine = 1;
+		px_cand_sync(fd);
+		return 0;
+	}
 	if (px.up && ip == px.ip) {
 		/* the kernel does not have the engine's address: keep it */
 		if (kernel_port(fd))
@@ -304,6 +316,8 @@ int px_listen(int fd, int backlog)
 	}
 	if (!f || f->kind != FD_CAND || px_ctx_get())
 		return px_real.listen(fd, backlog) ? -errno : 0;
+	if (f->bound_engine && f->twin && px_real.listen(fd, backlog))
+		return -errno;	/* the twin's state refuses it (its kernel socket goes anyway) */
 	if (!f->bound_engine) {
 		/* 0.0.0.0: the kernel listens too, for loopback */
 		if (px_real.listen(fd, backlog))
@@ -344,6 +358,7 @@ int px_listen(int fd, int backlog)
 	ps->any_bound = kfd >= 0;
 	ps->local_ip = f->bound_engine ? px.ip : INADDR_ANY;
 	ps->local_port = port;
+	ps->bound_engine = f->bound_engine;
 	ps->nonblock = !!(fl & O_NONBLOCK);
 	ps->backlog = (uint32_t)backlog;
 	ps->opts = opts;
@@ -403,7 +418,7 @@ static int connect_wait(int fd, uint32_t s)
  * own kernel socket answers the call itself), *kerr the error a fresh
  * socket has to report once. */
 static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res, int *kerr,
-		       bool *twin)
+		       bool *twin, uint16_t *bound)
 {
 	struct px_sock *ps = &px.sh->socks[s];
 	struct px_opts opts;
@@ -419,6 +434,9 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	reset = failed && px_ssock(s)->err != -ECONNREFUSED;
 	taken = ps->err_taken;
 	nonblock = ps->nonblock;
+	/* tcp_disconnect keeps an address and port bind() gave (the
+	 * SOCK_BIND*_LOCK user locks); a failed connect or reset does not */
+	*bound = ps->bound_engine && (why == DIS_UNSPEC || why == DIS_SHUT_RD) ? ps->local_port : 0;
 	opts = ps->opts;
 	if (listener && ps->kfd >= 0)
 		kfd = px_real.fcntl(ps->kfd, F_DUPFD_CLOEXEC, 0);
@@ -482,13 +500,14 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
 {
 	int peers[PX_MAX_PEERS], np, k, fdfl, res, kerr;
+	uint16_t bound;
 	struct px_fd *f;
 	bool twin;
 
 	fdfl = px_real.fcntl(fd, F_GETFD);
 	if (fdfl < 0)
 		return -errno;
-	k = kernel_twin(s, why, cerr, how, &res, &kerr, &twin);
+	k = kernel_twin(s, why, cerr, how, &res, &kerr, &twin, &bound);
 	if (k < 0)
 		return k;
 	px_lock();
@@ -525,6 +544,8 @@ static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
 	if (f) {
 		f->kerr = kerr;
 		f->twin = twin;
+		f->bound_engine = !!bound;
+		f->bound_port = bound;
 	}
 	for (int i = 0; i < np; i++) {
 		int cl = px_real.fcntl(peers[i], F_GETFD);
@@ -574,15 +595,11 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	}
 	if (f && f->kind == FD_CAND && f->twin && a && len >= sizeof(sa_family_t) &&
 	    a->sa_family != AF_UNSPEC) {
-		/* A twin's sock->state decides first (EISCONN, EALREADY, a
-		 * pending error, EINVAL): an AF_INET6 address reaches
-		 * tcp_v4_connect, which refuses it, only from SS_UNCONNECTED */
-		struct sockaddr_in6 probe = { .sin6_family = AF_INET6 };
+		/* a twin's state answers first, as Linux's socket would */
+		int r = px_twin_connect_check(fd);
 
-		if (px_real.connect(fd, (struct sockaddr *)&probe, sizeof(probe)) == 0)
-			return 0;
-		if (errno != EAFNOSUPPORT)
-			return -errno;
+		if (r)
+			return r;
 		f->twin = 0;
 		px_cand_sync(fd);
 	}
@@ -628,6 +645,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	ps->peer_port = sin->sin_port;
 	ps->local_ip = px.ip;
 	ps->local_port = htons((uint16_t)px_ssock((uint32_t)s)->local_port);
+	ps->bound_engine = f->bound_engine;
 	ps->nonblock = !!(fl & O_NONBLOCK);
 	ps->opts = opts;
 	ps->connecting = 1;

@@ -96,3 +96,28 @@ int px_twin_connected(int k, bool reset)
 	}
 	return c;	/* the caller closes it once k is done with it */
 }
+
+int px_twin_connect_check(int k)
+{
+	struct sockaddr_in6 v6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sin;
+	int sc, r;
+
+	/* sock->state first (EISCONN, EALREADY, a pending error, EINVAL):
+	 * an AF_INET6 address reaches tcp_v4_connect, which refuses it,
+	 * only from SS_UNCONNECTED */
+	if (px_real.connect(k, (struct sockaddr *)&v6, sizeof(v6)) == 0)
+		return -EISCONN;
+	if (errno != EAFNOSUPPORT)
+		return -errno;
+	/* then what tcp_v4_connect itself refuses in this state (a
+	 * disconnected listener's port): try a closed loopback port.  The
+	 * attempt's own failure is of no account: the fd moves to the
+	 * engine right after. */
+	sc = scratch(&sin, false);
+	if (sc < 0)
+		return 0;
+	r = px_real.connect(k, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+	px_real.close(sc);
+	return r == EINVAL || r == EADDRNOTAVAIL || r == EADDRINUSE ? -r : 0;
+}
