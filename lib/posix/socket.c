@@ -447,6 +447,23 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	px_unlock();
 	*res = 0;
 	*twin = false;
+	if (kfd < 0 && listener && *bound) {
+		/* an engine-address listener: a loopback one on its port
+		 * stands in for it (only for this step: the fd keeps the
+		 * engine address and port) */
+		struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = *bound,
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		kfd = px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (kfd >= 0) {
+			px_opts_to_kernel(kfd, &opts);
+			if (px_real.bind(kfd, (struct sockaddr *)&lo, sizeof(lo)) ||
+			    px_real.listen(kfd, 1)) {
+				px_real.close(kfd);
+				kfd = -1;
+			}
+		}
+	}
 	if (kfd >= 0) {
 		/* a 0.0.0.0 listener: its kernel socket is the real thing */
 		px_real.fcntl(kfd, F_SETFL, nonblock ? O_NONBLOCK : 0);

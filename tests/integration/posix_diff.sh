@@ -50,17 +50,17 @@ ns_bg peer "$SOCKDIFF" peer --bind $PEER_IP --port $PEER_PORT --ctl "$TMP/peer-v
 t_check "echo peers start (loopback and veth)" \
 	sh -c "grep -q echo '$TMP/peer-lo.log' 2>/dev/null || sleep 1; grep -q echo '$TMP/peer-lo.log' && grep -q echo '$TMP/peer-veth.log'"
 
-# run NAME A-PORT-BASE A-OWN A-PEER A-CTL B-OWN B-PEER B-CTL B-NAME [LAUNCHER...]
-# Each run's loopback world has ports of its own: the self-check's closed
-# connections sit in TIME_WAIT on 127.0.0.1 and would make the next run's
-# bind give EADDRINUSE where it should not.
+# run NAME A-PORT-BASE B-PORT-BASE A-OWN A-PEER A-CTL B-OWN B-PEER B-CTL B-NAME [LAUNCHER...]
+# Each run's worlds have ports of their own: the self-check's closed
+# connections sit in TIME_WAIT in the engine host's kernel and would make
+# the next run's binds (to 127.0.0.1, or to 0.0.0.0) fail with EADDRINUSE.
 run_diff() {
-	local out=$TMP/$1.out abase=$2; shift 2
+	local out=$TMP/$1.out abase=$2 bbase=$3; shift 3
 	local aown=$1 apeer=$2 actl=$3 bown=$4 bpeer=$5 bctl=$6 bname=$7; shift 7
 	ns_exec eng timeout 600 "$@" "$SOCKDIFF" run --seed "$SEED" --count "$COUNT" --len "$LEN" \
 		--peer-port $PEER_PORT --settle 500 ${ONLY:+$ONLY -v} \
 		--a-name loopback --a-own "$aown" --a-peer "$apeer" --a-ctl "$actl" --a-port-base "$abase" \
-		--b-name "$bname" --b-own "$bown" --b-peer "$bpeer" --b-ctl "$bctl" --b-port-base 25000 \
+		--b-name "$bname" --b-own "$bown" --b-peer "$bpeer" --b-ctl "$bctl" --b-port-base "$bbase" \
 		>"$out" 2>&1
 	local rc=$?
 	if [[ $rc -ne 0 ]]; then
@@ -78,11 +78,11 @@ run_diff() {
 }
 
 t_check "self-check: $COUNT sequences, loopback vs veth, both on the kernel: 0 mismatches" \
-	run_diff self 20000 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $KERN_IP $PEER_IP "$TMP/peer-veth.sock" veth
+	run_diff self 20000 25000 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $KERN_IP $PEER_IP "$TMP/peer-veth.sock" veth
 
 if [[ $MODE == engine ]]; then
 	t_check "engine starts" engine_start eng $ENG_IP/24
-	run_diff engine 15000 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $ENG_IP $PEER_IP "$TMP/peer-veth.sock" \
+	run_diff engine 15000 10000 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $ENG_IP $PEER_IP "$TMP/peer-veth.sock" \
 		engine "$BIN/flextoe-run" --run-dir "$RUN" --
 	differ=$(sed -n 's/^sockdiff: .*: \([0-9]*\) mismatching.*/\1/p' "$TMP/engine.out" | tail -n 1)
 	echo "# kernel vs engine: ${differ:-?} of $COUNT sequences differ (at most $MAX_DIFFER allowed)"

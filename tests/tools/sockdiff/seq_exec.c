@@ -96,8 +96,10 @@ static long now_ms(void)
 
 static uint16_t world_port(const struct run *r, unsigned k)
 {
-	/* 64 ports per sequence, 16 used: sequences never meet an old TIME_WAIT */
-	return (uint16_t)(r->w->port_base + (r->seq_index % 256) * 16 + k);
+	/* 4 ports per sequence (port 0 and the three a bind may ask for),
+	 * 1024 sequences before they repeat: a sequence never meets the
+	 * TIME_WAIT of an earlier one */
+	return (uint16_t)(r->w->port_base + (r->seq_index % 1024) * 4 + k);
 }
 
 /* The fd a slot names: a socket, or one of the bad descriptors. */
@@ -230,7 +232,7 @@ static long long norm_addr(const struct run *r, const struct sockaddr_in *sa, so
 		p = 0;
 	else if (a == 2 && (port == r->w->peer_port || port == r->w->peer_port + 1))
 		p = port - r->w->peer_port + 1;
-	else if (a != 2 && port >= world_port(r, 0) && port < world_port(r, 16))
+	else if (a != 2 && port >= world_port(r, 0) && port < world_port(r, 4))
 		p = 100 + port - world_port(r, 0);
 	else
 		p = 999;	/* ephemeral */
