@@ -141,6 +141,8 @@ struct appif_shm_hdr {
 	uint32_t local_ip;		/* the engine's address, network order */
 	uint32_t prefix_len;		/* its on-link prefix */
 	uint32_t gateway;		/* network order; 0: none */
+	char cc_name[16];		/* the congestion control's name, NUL-padded
+					 * (TCP_CONGESTION); empty: not told */
 };
 
 struct appif_layout {

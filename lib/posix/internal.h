@@ -144,6 +144,7 @@ struct px_ctx {
 	size_t sh_size;
 	uint32_t max_socks, buf_size;
 	uint32_t ip, mask, gateway;	/* network order */
+	char cc_name[16];		/* the engine's congestion control (TCP_CONGESTION) */
 	int32_t *sfd;			/* per socket: an fd of this process for it, -1 */
 	uint16_t *byproc;		/* refs[PX_PROCS][max_socks] in the shared region */
 	int slot;			/* this process's entry in procs[] */

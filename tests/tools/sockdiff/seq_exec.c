@@ -456,7 +456,17 @@ static void do_setsockopt(struct run *r, const struct seq_op *op, struct seq_res
 		v.tv.tv_sec = x > 0 ? x % 5 : 0;
 		v.tv.tv_usec = x < 0 ? 2000000 : 250000;	/* 2000000: EDOM */
 	} else if (o->name == TCP_CONGESTION && o->level == IPPROTO_TCP) {
-		strcpy(v.s, x ? "cubic" : "no-such-cc");
+		/* The algorithm's name is a value that may differ between
+		 * worlds (the engine runs its own, docs/posix.md): set the
+		 * one the socket reports (Linux's default elsewhere), or a
+		 * name no world has */
+		socklen_t cl = 16;
+
+		strcpy(v.s, "cubic");
+		if (x && getsockopt(slot_fd(r, op->slot), IPPROTO_TCP, TCP_CONGESTION, v.s, &cl) == 0)
+			v.s[cl < 16 ? cl : 15] = 0;
+		else if (!x)
+			strcpy(v.s, "no-such-cc");
 	} else {
 		v.i = x;
 	}
