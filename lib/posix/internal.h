@@ -350,10 +350,12 @@ int px_block(int fd, int kfd, int64_t deadline, bool restartable);
  * (as connect(2) returns ECONNREFUSED) or not (the error stays pending):
  * 0, or -errno if it could not. */
 int px_twin_refused(int k, bool blocking);
-/* Connect kernel socket k to a loopback listener.  reset: the peer then
- * resets it, and 0 is returned; else the peer's fd, which the caller
- * closes after its own step on k.  -errno if it could not. */
-int px_twin_connected(int k, bool reset);
+/* Connect kernel socket k to a loopback listener.  TWIN_RESET: the peer
+ * then resets it; TWIN_FINISHED: k sends its FIN, then the peer; both
+ * return 0.  TWIN_OPEN: returns the peer's fd, which the caller closes
+ * after its own step on k.  -errno if it could not. */
+enum { TWIN_OPEN, TWIN_RESET, TWIN_FINISHED };
+int px_twin_connected(int k, int how);
 /* Before a twin k connects anew: 0 if its state lets a new connection
  * start, else the -errno connect(2) gives in that state. */
 int px_twin_connect_check(int k);

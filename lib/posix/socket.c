@@ -73,6 +73,15 @@ int px_sock_err(uint32_t s, bool take)
 	return e;
 }
 
+/* Both FINs went, ours first or last: Linux's socket is then in TIME_WAIT
+ * or CLOSED, which a full socket shows as TCP_CLOSE.  (The engine does not
+ * tell when our FIN is acknowledged: LAST_ACK and CLOSING, brief on
+ * Linux, are not told apart.) */
+static bool fins_done(const struct px_sock *ps, uint32_t fl)
+{
+	return ps->kind == PK_CONN && ps->shut_wr && (fl & APPIF_SF_EOF);
+}
+
 int px_socket(int domain, int type, int proto)
 {
 	int fd = px_real.socket(domain, type, proto);
@@ -145,6 +154,36 @@ static bool opt_on(const struct px_opts *o, int name)
  * EADDRINUSE (inet_csk_bind_conflict: both SO_REUSEPORT, or both
  * SO_REUSEADDR with no listener, may share)?  The engine does not tell
  * about other families' ports: those conflicts surface at listen. */
+/* May two sockets of these options share a port (inet_csk_bind_conflict:
+ * both SO_REUSEPORT, or both SO_REUSEADDR with no listener)? */
+static bool may_share(const struct px_opts *a, const struct px_opts *b, bool listening)
+{
+	return (opt_on(a, SO_REUSEPORT) && opt_on(b, SO_REUSEPORT)) ||
+	       (opt_on(a, SO_REUSEADDR) && opt_on(b, SO_REUSEADDR) && !listening);
+}
+
+/* Does another not yet placed socket of this process hold port on an
+ * address that overlaps ip, where the kernel cannot see it: one of the
+ * two bound to the engine's address, the other to it or to 0.0.0.0? */
+static bool cand_port_busy(int fd, const struct px_opts *mine, uint32_t ip, uint16_t port)
+{
+	const struct px_fd *me = px_fd(fd);
+
+	for (unsigned int i = 0; i < px_fd_hi; i++) {
+		const struct px_fd *o = &px_fds[i];
+		struct px_opts theirs;
+
+		if ((int)i == fd || o->kind != FD_CAND || o->bound_port != port ||
+		    (me && me->kino && o->kino == me->kino) ||
+		    (ip != px.ip && !o->bound_engine))
+			continue;
+		px_opts_from_kernel((int)i, &theirs);
+		if (!may_share(mine, &theirs, false))
+			return true;
+	}
+	return false;
+}
+
 static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 {
 	struct px_opts mine;
@@ -153,18 +192,15 @@ static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 	if (!px.up || !port || (ip != INADDR_ANY && ip != px.ip))
 		return false;
 	px_opts_from_kernel(fd, &mine);
+	if (cand_port_busy(fd, &mine, ip, port))
+		return true;
 	px_lock();
 	for (uint32_t s = 0; s < px.max_socks && !busy; s++) {
 		const struct px_sock *ps = &px.sh->socks[s];
 
 		if (ps->kind == PK_FREE || ps->local_port != port)
 			continue;
-		if (opt_on(&mine, SO_REUSEPORT) && opt_on(&ps->opts, SO_REUSEPORT))
-			continue;
-		if (opt_on(&mine, SO_REUSEADDR) && opt_on(&ps->opts, SO_REUSEADDR) &&
-		    ps->kind != PK_LISTEN)
-			continue;
-		busy = true;
+		busy = !may_share(&mine, &ps->opts, ps->kind == PK_LISTEN);
 	}
 	px_unlock();
 	return busy;
@@ -180,16 +216,21 @@ enum dis_why {
 
 static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how);
 
-/* A connection that failed or was reset has no port any more: Linux lets
- * it bind again.  Such an engine socket becomes its kernel twin first. */
+/* A connection that failed, was reset, or closed both ways is in
+ * TCP_CLOSE and has no port any more: Linux lets it bind again.  Such an
+ * engine socket becomes its kernel twin first, unless it still holds
+ * unread data (which the twin could not give). */
 static bool bind_frees(uint32_t s)
 {
 	struct px_sock *ps = &px.sh->socks[s];
+	struct appif_sock *ss = px_ssock(s);
+	uint32_t fl;
 	bool r;
 
 	px_lock();
-	r = ps->kind == PK_CONN && !px.sh->dead &&
-	    (LOAD_ACQ(&px_ssock(s)->flags) & APPIF_SF_ERROR);
+	fl = LOAD_ACQ(&ss->flags);
+	r = ps->kind == PK_CONN && !px.sh->dead && ((fl & APPIF_SF_ERROR) || fins_done(ps, fl)) &&
+	    LOAD_ACQ(&ss->rx_head) == ss->rx_tail;
 	px_unlock();
 	return r;
 }
@@ -207,8 +248,6 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 			return r;
 		f = px_fd(fd);
 		s = -1;
-		if (f && f->twin)
-			return px_real.bind(fd, a, len) ? -errno : 0;	/* the kernel decides */
 	}
 	if (s >= 0 || (f && f->kind == FD_CAND && f->bound_engine))
 		return bind_again(a, len);
@@ -422,7 +461,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 {
 	struct px_sock *ps = &px.sh->socks[s];
 	struct px_opts opts;
-	bool listener, connecting, failed, reset, taken, nonblock;
+	bool listener, connecting, failed, finished, reset, taken, nonblock;
 	int k, kfd = -1;
 	uint32_t fl;
 
@@ -431,6 +470,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	listener = ps->kind == PK_LISTEN;
 	connecting = ps->connecting && !(fl & APPIF_SF_CONNECTED);
 	failed = (fl & APPIF_SF_ERROR) || px.sh->dead;
+	finished = !failed && fins_done(ps, fl);
 	reset = failed && px_ssock(s)->err != -ECONNREFUSED;
 	taken = ps->err_taken;
 	nonblock = ps->nonblock;
@@ -442,7 +482,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 		kfd = px_real.fcntl(ps->kfd, F_DUPFD_CLOEXEC, 0);
 	/* tcp_disconnect resets a synchronized connection and leaves
 	 * ECONNRESET pending */
-	*kerr = why == DIS_UNSPEC && ps->kind == PK_CONN && !connecting && !failed &&
+	*kerr = why == DIS_UNSPEC && ps->kind == PK_CONN && !connecting && !failed && !finished &&
 		!(fl & APPIF_SF_CLOSED) ? ECONNRESET : 0;
 	px_unlock();
 	*res = 0;
@@ -486,8 +526,10 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 		return k;
 	if (why == DIS_FAILED && cerr == -ECONNREFUSED) {
 		*twin = !px_twin_refused(k, true);
+	} else if (why == DIS_BIND && finished) {
+		*twin = !px_twin_connected(k, TWIN_FINISHED);
 	} else if (why == DIS_BIND && failed && !px.sh->dead) {
-		*twin = !(reset ? px_twin_connected(k, true) : px_twin_refused(k, false));
+		*twin = !(reset ? px_twin_connected(k, TWIN_RESET) : px_twin_refused(k, false));
 		if (*twin && taken) {
 			int e;
 			socklen_t l = sizeof(e);
@@ -495,7 +537,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 			px_real.getsockopt(k, SOL_SOCKET, SO_ERROR, &e, &l);
 		}
 	} else if (why == DIS_UNSPEC && *kerr) {
-		int c = px_twin_connected(k, false);
+		int c = px_twin_connected(k, TWIN_OPEN);
 
 		if (c >= 0) {
 			struct sockaddr sa = { .sa_family = AF_UNSPEC };
@@ -610,16 +652,6 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		px_unlock();
 		return connect_failed(err) ? disconnect(fd, (uint32_t)s, DIS_FAILED, err, 0) ?: err : err;
 	}
-	if (f && f->kind == FD_CAND && f->twin && a && len >= sizeof(sa_family_t) &&
-	    a->sa_family != AF_UNSPEC) {
-		/* a twin's state answers first, as Linux's socket would */
-		int r = px_twin_connect_check(fd);
-
-		if (r)
-			return r;
-		f->twin = 0;
-		px_cand_sync(fd);
-	}
 	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family != AF_UNSPEC) {
 		f->kerr = 0;	/* tcp_connect_init clears sk_err */
 		px_cand_sync(fd);
@@ -634,6 +666,15 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);
 		px_cand_sync(fd);
 		return px_real.connect(fd, a, len) ? -errno : 0;
+	}
+	if (f->twin) {
+		/* a twin's state answers first, as Linux's socket would */
+		int r = px_twin_connect_check(fd);
+
+		if (r)
+			return r;
+		f->twin = 0;
+		px_cand_sync(fd);
 	}
 	if (!sin->sin_port)
 		return -ECONNREFUSED;	/* as Linux, for port 0 */
@@ -791,11 +832,8 @@ int px_shutdown(int fd, int how)
 		err = 0;	/* SHUT_WR of a listener: nothing to do */
 	} else if (ps->kind != PK_CONN || px.sh->dead || (fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED))) {
 		err = -ENOTCONN;	/* TCP_CLOSE */
-	} else if (ps->shut_wr && (fl & APPIF_SF_EOF)) {
-		/* both FINs went (ours earlier): Linux's socket is in
-		 * TIME_WAIT or CLOSED, which inet_shutdown sees as TCP_CLOSE
-		 * (the engine does not tell when our FIN is acknowledged:
-		 * LAST_ACK/CLOSING, briefly 0 on Linux, are not told apart) */
+	} else if (fins_done(ps, fl)) {
+		/* inet_shutdown: TCP_CLOSE */
 		if (how != SHUT_WR)
 			ps->shut_rd = 1;
 		err = -ENOTCONN;
@@ -859,6 +897,7 @@ int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer)
 		put_addr(a, len, ps->local_ip, ps->local_port);
 	else if (ps->kind != PK_CONN || px.sh->dead ||
 		 (LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & (APPIF_SF_ERROR | APPIF_SF_CLOSED)) ||
+		 fins_done(ps, LOAD_ACQ(&px_ssock((uint32_t)s)->flags)) ||
 		 (ps->connecting && !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
 		err = -ENOTCONN;	/* inet_getname: no peer in TCP_CLOSE or SYN_SENT */
 	else

@@ -67,7 +67,7 @@ int px_twin_refused(int k, bool blocking)
 	return r == ECONNREFUSED ? 0 : -EPROTO;
 }
 
-int px_twin_connected(int k, bool reset)
+int px_twin_connected(int k, int how)
 {
 	struct sockaddr_in sin;
 	int sc = scratch(&sin, true), c, fl, err = 0;
@@ -85,7 +85,16 @@ int px_twin_connected(int k, bool reset)
 		return err;
 	if (c < 0)
 		return -errno;
-	if (reset) {
+	if (how == TWIN_FINISHED) {
+		/* both FINs, ours first: k ends in TIME_WAIT, that is
+		 * TCP_CLOSE for a full socket */
+		px_real.shutdown(k, SHUT_WR);
+		settle(c, POLLIN);
+		px_real.close(c);
+		settle(k, POLLIN | POLLRDHUP);
+		return 0;
+	}
+	if (how == TWIN_RESET) {
 		/* the peer's RST: k is left as tcp_reset leaves a socket */
 		struct linger lg = { 1, 0 };
 
