@@ -219,7 +219,7 @@ static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how);
 /* A connection that failed, was reset, or closed both ways is in
  * TCP_CLOSE and has no port any more: Linux lets it bind again.  Such an
  * engine socket becomes its kernel twin first, unless it still holds
- * unread data (which the twin could not give). */
+ * unread data the program may read (the twin could not give it). */
 static bool bind_frees(uint32_t s)
 {
 	struct px_sock *ps = &px.sh->socks[s];
@@ -230,7 +230,7 @@ static bool bind_frees(uint32_t s)
 	px_lock();
 	fl = LOAD_ACQ(&ss->flags);
 	r = ps->kind == PK_CONN && !px.sh->dead && ((fl & APPIF_SF_ERROR) || fins_done(ps, fl)) &&
-	    LOAD_ACQ(&ss->rx_head) == ss->rx_tail;
+	    (LOAD_ACQ(&ss->rx_head) == ss->rx_tail || ps->shut_rd);
 	px_unlock();
 	return r;
 }
