@@ -13,8 +13,11 @@
 #    and a second rule set, swapped in atomically, lets both through;
 # 4. an unmodified Debian program, redis-server, runs under flextoe-run on
 #    the engine (the firewall still attached) and serves a Linux redis-cli;
-# 5. a TCP trace (tcp_trace at rx-post and tx-post) of one more exchange;
-# 6. everything is removed at the end, whatever happens.
+# 5. everything is removed at the end, whatever happens.
+#
+# (A tcp_trace step used to follow; in this setup `flextoe-bpf trace`
+# records none of the exchange's segments, while tests/integration/trace.sh
+# passes, so it is left out until that is understood.)
 #
 # Any step that does not give the expected result stops the demo with a
 # message and a non-zero exit status.
@@ -126,13 +129,5 @@ echo "  client: redis-cli get demo:key -> \"$out\""
 out=$(rcli info clients | tr -d '\r' | sed -n 's/^connected_clients://p') || fail "redis-cli info failed"
 echo "  redis-server reports ${out:-?} connected client(s) (this redis-cli, through the engine)"
 "$BIN/flextoe-bpf" list | sed -n '1p;/rx-pre/p'
-
-step "7. a TCP trace of one exchange (flextoe-bpf trace port 7)"
-"$BIN/flextoe-bpf" trace port 7 --duration 3 >"$RUN/trace.txt" 2>&1 &
-tpid=$!
-sleep 1
-echo_from 10.77.0.2 served >/dev/null
-wait "$tpid" || true
-sed 's/^/  /' "$RUN/trace.txt"
 
 step "done: stopping the engine and removing the namespaces"
