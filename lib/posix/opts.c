@@ -297,5 +297,17 @@ int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t 
 	i = px_opt_index(level, name);
 	if (i < 0 || !ps->opts.len[i])
 		return -ENOPROTOOPT;
+	if (level == IPPROTO_IP && (int)*len > 0 && *len < sizeof(int) &&
+	    ps->opts.len[i] >= sizeof(int)) {
+		/* do_ip_getsockopt: a short buffer gets a value 0..255 as one byte */
+		int v;
+
+		memcpy(&v, ps->opts.val[i], sizeof(v));
+		if (v >= 0 && v <= 255) {
+			unsigned char b = (unsigned char)v;
+
+			return put(val, len, &b, 1);
+		}
+	}
 	return put(val, len, ps->opts.val[i], ps->opts.len[i]);
 }

@@ -645,6 +645,8 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		ps = &px.sh->socks[s];
 		if (ps->kind != PK_CONN)
 			err = -EISCONN;
+		else if (ps->disconnecting)
+			err = -EINVAL;	/* __inet_stream_connect: SS_DISCONNECTING */
 		else if (ps->connecting)
 			err = connect_wait(fd, (uint32_t)s);
 		else
@@ -832,6 +834,10 @@ int px_shutdown(int fd, int how)
 		err = 0;	/* SHUT_WR of a listener: nothing to do */
 	} else if (ps->kind != PK_CONN || px.sh->dead || (fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED))) {
 		err = -ENOTCONN;	/* TCP_CLOSE */
+		/* inet_shutdown: a socket still SS_CONNECTING in TCP_CLOSE
+		 * becomes SS_DISCONNECTING, which connect refuses */
+		if (ps->kind == PK_CONN && ps->connecting)
+			ps->disconnecting = 1;
 	} else if (fins_done(ps, fl)) {
 		/* inet_shutdown: TCP_CLOSE */
 		if (how != SHUT_WR)
