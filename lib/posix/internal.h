@@ -90,7 +90,8 @@ struct px_sock {
 	uint8_t want_out;		/* a waiter waits for send space */
 	uint8_t any_bound;		/* listener bound to 0.0.0.0: kfd serves loopback */
 	uint8_t err_taken;		/* the connection's error was reported once */
-	uint8_t bound_engine;		/* bind() gave it the engine's address (and port) */
+	uint8_t bound_engine;		/* bind() gave it the engine's address and port (1),
+					 * or its listener did (2, accepted) */
 	uint8_t disconnecting;		/* shutdown() of a failed connect: SS_DISCONNECTING */
 	uint32_t refs;			/* fds referring to it, in all processes */
 	uint32_t ev_seq;		/* bumped by every engine event (edge triggers) */

@@ -249,7 +249,7 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 		f = px_fd(fd);
 		s = -1;
 	}
-	if (s >= 0 || (f && f->kind == FD_CAND && f->bound_engine))
+	if (s >= 0 || (f && f->kind == FD_CAND && f->bound_engine && !f->twin))
 		return bind_again(a, len);
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET)
 		return px_real.bind(fd, a, len) ? -errno : 0;
@@ -258,31 +258,20 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 		px_ctx_get();	/* to know the engine's address */
 	if (engine_port_busy(fd, ip, sin->sin_port))
 		return -EADDRINUSE;
-	if (px.up && ip == px.ip && f->twin) {
-		/* a twin's state decides whether it may bind (its port may
-		 * be gone while getsockname still shows it) */
+	if (px.up && ip == px.ip) {
+		/* The kernel does not have the engine's address: keep it.  A
+		 * twin's state decides whether it may bind at all (its port
+		 * may be gone while getsockname still shows it), and an
+		 * ephemeral port is one the kernel has free: both through a
+		 * kernel bind to 0.0.0.0 on the port. */
 		struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = sin->sin_port };
 
-		if (px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
-			return -errno;
-		f->bound_port = kernel_port(fd);
-		f->bound_engine = 1;
-		px_cand_sync(fd);
-		return 0;
-	}
-	if (px.up && ip == px.ip) {
-		/* the kernel does not have the engine's address: keep it */
-		if (kernel_port(fd))
+		if (!f->twin && kernel_port(fd))
 			return -EINVAL;
-		f->bound_port = sin->sin_port;
-		if (!f->bound_port) {
-			/* an ephemeral port: one the kernel has free */
-			struct sockaddr_in any = { .sin_family = AF_INET };
-
-			if (px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
-				return -errno;
-			f->bound_port = kernel_port(fd);
-		}
+		if ((f->twin || !sin->sin_port) &&
+		    px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
+			return -errno;
+		f->bound_port = f->twin || !sin->sin_port ? kernel_port(fd) : sin->sin_port;
 		f->bound_engine = 1;
 		px_cand_sync(fd);
 		return 0;
@@ -461,7 +450,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 {
 	struct px_sock *ps = &px.sh->socks[s];
 	struct px_opts opts;
-	bool listener, connecting, failed, finished, reset, taken, nonblock;
+	bool listener, connecting, failed, finished, reset, taken, nonblock, locked;
 	int k, kfd = -1;
 	uint32_t fl;
 
@@ -477,6 +466,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	/* tcp_disconnect keeps an address and port bind() gave (the
 	 * SOCK_BIND*_LOCK user locks); a failed connect or reset does not */
 	*bound = ps->bound_engine && (why == DIS_UNSPEC || why == DIS_SHUT_RD) ? ps->local_port : 0;
+	locked = ps->bound_engine == 1;
 	opts = ps->opts;
 	if (listener && ps->kfd >= 0)
 		kfd = px_real.fcntl(ps->kfd, F_DUPFD_CLOEXEC, 0);
@@ -537,7 +527,15 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 			px_real.getsockopt(k, SOL_SOCKET, SO_ERROR, &e, &l);
 		}
 	} else if (why == DIS_UNSPEC && *kerr) {
-		int c = px_twin_connected(k, TWIN_OPEN);
+		int c;
+
+		if (locked) {
+			/* bind() locked the port: the twin's bind locks it too */
+			struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = *bound };
+
+			px_real.bind(k, (struct sockaddr *)&any, sizeof(any));
+		}
+		c = px_twin_connected(k, TWIN_OPEN);
 
 		if (c >= 0) {
 			struct sockaddr sa = { .sa_family = AF_UNSPEC };
@@ -767,6 +765,9 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 			ps->aq_len--;
 			cn->kind = PK_CONN;
 			cn->nonblock = !!(flags & SOCK_NONBLOCK);
+			/* shown after a disconnect, as Linux's clone keeps the
+			 * listener's address; the port itself is not locked */
+			cn->bound_engine = ps->bound_engine ? 2 : 0;
 			px_fd_attach(nfd, (uint32_t)n);
 			if (ps->aq_len && ps->nwait)
 				px_efd_kick(fd);	/* more for the next waiter */
