@@ -11,11 +11,12 @@
 #      generator, the model and the normalization are deterministic)
 #   2. loopback vs engine in one process under flextoe-run (skipped with
 #      POSIX_DIFF_MODE=kernel).  Every mismatch is listed.  The library
-#      does not yet match Linux in every sequence (issue 8 is open; the
-#      remaining differences are listed in docs/posix.md), so by default
-#      the check is a ceiling that only goes down: it fails when more than
-#      POSIX_DIFF_MAX_DIFFER sequences (default 25; seeds 1-3 gave 14-22 of
-#      300 when it was set) differ.  POSIX_DIFF_MAX_DIFFER=0 asks for none.
+#      does not match Linux in every sequence (the remaining differences,
+#      timing and the engine's TIME_WAIT ports, are listed in docs/posix.md
+#      "Differential test"), so by default the check is a ceiling that only
+#      goes down: it fails when more than POSIX_DIFF_MAX_DIFFER sequences
+#      (default 7; seeds 1-10, three runs each, gave 0-5 of 300 when it was
+#      set) differ.  POSIX_DIFF_MAX_DIFFER=0 asks for none.
 # POSIX_DIFF_COUNT (300), POSIX_DIFF_LEN (20), POSIX_DIFF_SEED (1) size a run;
 # every mismatch is printed with the sequence and both worlds' results;
 # POSIX_DIFF_ONLY=I reruns sequence I alone and prints it whole.
@@ -32,7 +33,7 @@ MODE=${POSIX_DIFF_MODE:-engine}
 COUNT=${POSIX_DIFF_COUNT:-300}
 LEN=${POSIX_DIFF_LEN:-20}
 SEED=${POSIX_DIFF_SEED:-1}
-MAX_DIFFER=${POSIX_DIFF_MAX_DIFFER:-25}
+MAX_DIFFER=${POSIX_DIFF_MAX_DIFFER:-7}
 ONLY=${POSIX_DIFF_ONLY:+--only $POSIX_DIFF_ONLY}	# one sequence, printed whole (-v)
 need_files "$SOCKDIFF"
 [[ $MODE == engine ]] && need_files "$BIN/flextoe" "$BIN/flextoe-run" "$PWD/$BUILD/lib/libflextoe-posix.so"
