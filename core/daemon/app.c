@@ -15,12 +15,18 @@
 #include "core/control/appif.h"
 #include "core/control/splice.h"
 #include "core/daemon/app.h"
+#include "core/daemon/app_cred.h"
 #include "core/daemon/daemon.h"
 #include "core/daemon/hooks_ebpf.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/log.h"
 
 #define SPLICE_POLL_NS 100000000ull	/* look for ended splices every 100 ms */
+/* Without a hint that the server's fd is readable, look at its sources
+ * (new applications, hellos, exits, doorbells) this often: the command
+ * rings are polled on every pass anyway, and an idle thread blocks on the
+ * fd, so this only bounds how long a busy engine takes to notice them. */
+#define APP_EPOLL_NS 1000000ull
 
 enum tag_kind { TAG_LISTEN = 1, TAG_SOCK, TAG_EFD };
 
@@ -37,10 +43,14 @@ struct app_conn {
 	int efd_out;		/* engine -> app */
 	void *shm;
 	size_t shm_size;
-	pid_t pid;
-	uid_t uid;
+	struct appif_peer peer;	/* pid, uid, gid, port rights: app_cred.c */
 	struct appif_ctx *ctx;
+	struct appif_ring *cmd_ring;	/* in shm: its polling flag is ours */
+	uint32_t cmd_entries;
+	uint32_t cmd_tail;		/* commands appif_ctx_poll took: its tail (not the app's word) */
+	bool polling;			/* our last store to cmd_ring->polling */
 	struct tag tag_sock, tag_efd;
+	bool gone;		/* freed after the current batch of epoll events */
 	struct app_conn *next;
 };
 
@@ -50,10 +60,14 @@ static struct {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct tag tag_listen;
 	struct appif *appif;
+	const struct daemon_opts *opts;
 	struct app_conn *conns;
 	pthread_mutex_t lock;	/* several workers may poll the server */
 	uint64_t splice_next_ns;	/* next appif_splice_poll */
+	uint64_t epoll_ns;		/* last look at epfd (APP_EPOLL_NS) */
 } S = { .lfd = -1, .epfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void set_polling(struct app_conn *c, bool on);
 
 static void wake_app(void *arg)
 {
@@ -61,7 +75,7 @@ static void wake_app(void *arg)
 	uint64_t one = 1;
 
 	if (write(c->efd_out, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_debug("application pid %d: eventfd: %s", c->pid, strerror(errno));
+		pr_debug("application pid %d: eventfd: %s", c->peer.pid, strerror(errno));
 }
 
 static void conn_free(struct app_conn *c)
@@ -115,8 +129,6 @@ static int conn_hello(struct app_conn *c)
 	struct appif_hello h;
 	struct appif_welcome w = { .version = APPIF_VERSION };
 	struct appif_layout l;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
 	ssize_t n;
 	int memfd = -1, err;
 
@@ -125,20 +137,20 @@ static int conn_hello(struct app_conn *c)
 		return 0;
 	if (n <= 0)
 		return -ECONNRESET;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
-		c->pid = cred.pid;
-		c->uid = cred.uid;
-	}
+	/* who it is and what it may do, before anything is built for it */
+	w.status = app_cred_admit(S.opts, c->fd, &c->peer);
+	if (w.status)
+		goto reply;
 	if (n != sizeof(h) || h.magic != APPIF_MAGIC || h.version != APPIF_VERSION) {
 		pr_warn("application pid %d: bad hello (version %u, this engine speaks %u)",
-			c->pid, n == sizeof(h) ? h.version : 0, APPIF_VERSION);
+			c->peer.pid, n == sizeof(h) ? h.version : 0, APPIF_VERSION);
 		w.status = -EPROTO;
 		goto reply;
 	}
 	err = appif_layout(h.max_socks, h.buf_size, &l);
 	if (err) {
 		pr_warn("application pid %d: unsupported context size (%u sockets, %u-byte "
-			"buffers)", c->pid, h.max_socks, h.buf_size);
+			"buffers)", c->peer.pid, h.max_socks, h.buf_size);
 		w.status = err;
 		goto reply;
 	}
@@ -166,20 +178,24 @@ static int conn_hello(struct app_conn *c)
 		w.status = -errno;
 		goto fail;
 	}
-	w.status = appif_ctx_add(S.appif, c->shm, h.max_socks, h.buf_size, c->pid, wake_app, c,
+	w.status = appif_ctx_add(S.appif, c->shm, h.max_socks, h.buf_size, &c->peer, wake_app, c,
 				 &c->ctx);
 	if (w.status)
 		goto fail;
+	c->cmd_ring = (struct appif_ring *)((uint8_t *)c->shm + l.cmd_ring);
+	c->cmd_entries = l.cmd_entries;
 	w.shm_size = l.size;
 	w.max_socks = h.max_socks;
 	w.buf_size = h.buf_size;
 	w.cmd_entries = l.cmd_entries;
 	w.ev_entries = l.ev_entries;
-	pr_debug("application pid %d uid %u: context with %u sockets, %u-byte buffers", c->pid,
-		 c->uid, h.max_socks, h.buf_size);
+	pr_debug("application pid %d uid %u: context with %u sockets, %u-byte buffers, ports "
+		 "from %u", c->peer.pid, c->peer.uid, h.max_socks, h.buf_size,
+		 c->peer.unpriv_port_start);
 	goto reply;
 fail:
-	pr_warn("application pid %d: cannot set up its context: %s", c->pid, strerror(-w.status));
+	pr_warn("application pid %d: cannot set up its context: %s", c->peer.pid,
+		strerror(-w.status));
 reply:
 	err = send_welcome(c, &w, memfd);
 	if (memfd >= 0)
@@ -228,14 +244,14 @@ static void conn_readable(struct app_conn *c, uint32_t events)
 
 	if (!c->ctx) {
 		if (conn_hello(c) < 0)
-			conn_free(c);
+			c->gone = true;
 		return;
 	}
 	n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
 		/* closes queued just before exit run first; the rest is reset */
 		appif_ctx_poll(S.appif, c->ctx);
-		conn_free(c);
+		c->gone = true;
 	}
 }
 
@@ -318,8 +334,11 @@ int app_server_start(struct daemon *be)
 	unlink(S.path);	/* a crashed engine's: we hold the run directory's lock */
 	if (bind(S.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(S.lfd, 128))
 		goto fail;
-	/* Any local user may open connections, as with kernel sockets. */
-	chmod(S.path, 0666);
+	/* Any local user may open connections, as with kernel sockets; with
+	 * --app-group, root and the group only (app_cred_admit checks again). */
+	S.opts = &be->opts;
+	if (app_cred_socket_mode(&be->opts, S.path))
+		goto fail;
 	S.tag_listen.kind = TAG_LISTEN;
 	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.lfd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &S.tag_listen }))
@@ -338,36 +357,62 @@ int app_server_fd(void)
 	return S.running ? S.epfd : -1;
 }
 
-unsigned int app_server_poll(struct daemon *be)
+unsigned int app_server_poll(struct daemon *be, bool fd_ready)
 {
 	struct epoll_event evs[32];
 	unsigned int cmds = 0;
-	int n;
+	uint64_t now;
+	int n = 0;
 
 	(void)be;	/* the engine's thread runs it: no lock around the engine */
 	if (!S.running)
 		return 0;
 	pthread_mutex_lock(&S.lock);
-	n = epoll_wait(S.epfd, evs, 32, 0);
+	now = x86_now_ns();
+	/* An epoll_wait per pass was two system calls per RPC for nothing:
+	 * the doorbells are rare now (appif_ring.polling). */
+	if (fd_ready || now - S.epoll_ns >= APP_EPOLL_NS) {
+		S.epoll_ns = now;
+		n = epoll_wait(S.epfd, evs, 32, 0);
+	}
 	for (int i = 0; i < n; i++) {
 		struct tag *t = evs[i].data.ptr;
 		uint64_t v;
 
 		if (t->kind == TAG_LISTEN)
 			accept_apps();
+		else if (t->conn->gone)
+			continue;
 		else if (t->kind == TAG_SOCK)
 			conn_readable(t->conn, evs[i].events);
 		else if (read(t->conn->efd_in, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			pr_debug("application eventfd: %s", strerror(errno));
 	}
-	/* Commands may be queued without a wakeup having been read yet:
-	 * look at every context, it is a few loads each. */
-	for (struct app_conn *c = S.conns; c; c = c->next)
-		if (c->ctx)
-			cmds += appif_ctx_poll(S.appif, c->ctx);
-	if (appif_splice_count(S.appif)) {
-		uint64_t now = x86_now_ns();
+	/* Freed only now: the same batch may hold an application's UNIX
+	 * connection hanging up and then its eventfd. */
+	for (struct app_conn **p = &S.conns; *p;) {
+		struct app_conn *c = *p;
 
+		if (!c->gone) {
+			p = &c->next;
+			continue;
+		}
+		conn_free(c);	/* unlinks c: *p is its successor now */
+	}
+	/* Commands may be queued without a wakeup having been read yet:
+	 * look at every context, it is a few loads each.  We are awake and
+	 * come back here before we block (app_server_idle): the
+	 * applications need not ring their doorbells meanwhile. */
+	for (struct app_conn *c = S.conns; c; c = c->next)
+		if (c->ctx) {
+			unsigned int n;
+
+			set_polling(c, true);
+			n = appif_ctx_poll(S.appif, c->ctx);
+			c->cmd_tail += n;
+			cmds += n;
+		}
+	if (appif_splice_count(S.appif)) {
 		if (now >= S.splice_next_ns) {
 			S.splice_next_ns = now + SPLICE_POLL_NS;
 			appif_splice_poll(S.appif);
@@ -376,6 +421,45 @@ unsigned int app_server_poll(struct daemon *be)
 	appif_flush(S.appif);
 	pthread_mutex_unlock(&S.lock);
 	return cmds;
+}
+
+/* Doorbell suppression (appif_ring.polling, docs/api.md "Doorbells"):
+ * the flag is written only when it changes, its cache line being shared
+ * with the application. */
+static void set_polling(struct app_conn *c, bool on)
+{
+	if (c->polling == on)
+		return;
+	c->polling = on;
+	__atomic_store_n(&c->cmd_ring->polling, on, __ATOMIC_SEQ_CST);
+}
+
+bool app_server_idle(struct daemon *be)
+{
+	bool work = false;
+
+	(void)be;	/* the engine's thread, as app_server_poll */
+	if (!S.running)
+		return false;
+	pthread_mutex_lock(&S.lock);
+	for (struct app_conn *c = S.conns; c; c = c->next)
+		if (c->ctx)
+			set_polling(c, false);
+	/* Pairs with the application's fence between publishing head and
+	 * reading polling: either it sees 0 and rings, or we see its head. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (struct app_conn *c = S.conns; c && !work; c = c->next) {
+		uint32_t head, tail;
+
+		if (!c->ctx)
+			continue;
+		head = __atomic_load_n(&c->cmd_ring->head, __ATOMIC_ACQUIRE);
+		tail = c->cmd_tail;
+		/* as appif_ctx_poll: a head past the ring is not work */
+		work = head != tail && head - tail <= c->cmd_entries;
+	}
+	pthread_mutex_unlock(&S.lock);
+	return work;
 }
 
 void app_server_stop(struct daemon *be)

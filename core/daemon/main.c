@@ -51,6 +51,8 @@ static void dump_stats(struct daemon *be)
 			"(fast %lu) timeouts %lu; connections reset %lu timed out %lu",
 			es.rx_ooo, es.rx_dup, es.rx_out_of_window, es.retransmits,
 			es.fast_retransmits, es.timeouts, es.conn_reset, es.conn_timeout);
+		pr_info("engine ooo: %lu segments dropped with every out-of-order interval in use",
+			es.rx_ooo_full);
 		if (es.splice_late_tx)
 			pr_info("splice: %lu segments relayed late (in flight between threads "
 				"when their splice began)", es.splice_late_tx);
@@ -70,6 +72,7 @@ static int create_engine(struct daemon *be)
 		.cc = be->opts.cc,
 		.cc_param = be->opts.cc_param,
 		.rto_retries = be->opts.rto_retries,
+		.ooo_intervals = be->opts.ooo_intervals,
 		.hooks = be->hooks,
 	};
 	int err;
@@ -123,9 +126,14 @@ static void wait_for_signal(struct daemon *be, int sfd)
 }
 
 /* Serve the applications on the backend's engine thread. */
-static unsigned int app_poll(void *ctx)
+static unsigned int app_poll(void *ctx, bool fd_ready)
 {
-	return app_server_poll(ctx);
+	return app_server_poll(ctx, fd_ready);
+}
+
+static bool app_idle(void *ctx)
+{
+	return app_server_idle(ctx);
 }
 
 int main(int argc, char **argv)
@@ -208,6 +216,7 @@ int main(int argc, char **argv)
 	{
 		const struct x86_poller apps = {
 			.ctx = be, .fd = app_server_fd(), .poll = app_poll,
+			.idle = app_idle,
 		};
 
 		if (x86_start(be->x86, be->eng, &apps))

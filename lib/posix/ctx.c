@@ -51,6 +51,7 @@ static int ctx_open(void)
 	px.ip = hdr->local_ip;
 	px.mask = hdr->prefix_len ? htonl(~0u << (32 - hdr->prefix_len)) : 0;
 	px.gateway = hdr->gateway;
+	px.unpriv_port_start = hdr->unpriv_port_start;
 	memcpy(px.cc_name, hdr->cc_name, sizeof(px.cc_name));
 	px.cc_name[sizeof(px.cc_name) - 1] = 0;
 	px.sh_size = sizeof(struct px_shared) + px.max_socks * sizeof(struct px_sock) +
@@ -102,7 +103,11 @@ int px_ctx_get(void)
 
 			px.failed = true;
 			/* flextoe-run already said it once when it started */
-			if (!fb || strcmp(fb, "kernel"))
+			if (open_err == -EACCES)
+				fprintf(stderr, "libflextoe-posix: the flextoe engine does not admit "
+					"this user (only root and its --app-group); sockets use "
+					"the kernel\n");
+			else if (!fb || strcmp(fb, "kernel"))
 				fprintf(stderr, "libflextoe-posix: no flextoe engine (%s); sockets "
 					"use the kernel\n", strerror(-open_err));
 		}
@@ -185,7 +190,9 @@ static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint
 		px_real.ppoll(NULL, 0, &(struct timespec){ 0, 1000000 }, NULL);
 		px_lock();
 	}
-	px_efd_kick(px.ac.efd_in);
+	/* only when the engine may be asleep, once per sleep */
+	if (appif_doorbell_needed(px.ac.shm, &px.ac.l))
+		px_efd_kick(px.ac.efd_in);
 	return 0;
 }
 

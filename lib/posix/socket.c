@@ -268,6 +268,10 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 
 		if (!f->twin && kernel_port(fd))
 			return -EINVAL;
+		/* the engine's rule for its ports, as Linux's bind() (the
+		 * engine enforces it again at listen and connect) */
+		if (ntohs(sin->sin_port) && ntohs(sin->sin_port) < px.unpriv_port_start)
+			return -EACCES;
 		if ((f->twin || !sin->sin_port) &&
 		    px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
 			return -errno;
