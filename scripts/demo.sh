@@ -11,8 +11,16 @@
 #    rule set that denies 10.77.0.3: that client is blocked, the other is not;
 # 3. the hook's counters and `flextoe-fw stats` show what the firewall did,
 #    and a second rule set, swapped in atomically, lets both through;
-# 4. a TCP trace (tcp_trace at rx-post and tx-post) of one more exchange;
+# 4. an unmodified Debian program, redis-server, runs under flextoe-run on
+#    the engine (the firewall still attached) and serves a Linux redis-cli;
 # 5. everything is removed at the end, whatever happens.
+#
+# (A tcp_trace step used to follow; in this setup `flextoe-bpf trace`
+# records none of the exchange's segments, while tests/integration/trace.sh
+# passes, so it is left out until that is understood.)
+#
+# Any step that does not give the expected result stops the demo with a
+# message and a non-zero exit status.
 #
 # Traffic stays between the two network namespaces the script creates.
 set -euo pipefail
@@ -34,6 +42,7 @@ export FLEXTOE_RUN_DIR=$RUN
 trap 'ns_cleanup; rm -rf "$RUN"' EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+fail() { echo "demo: FAILED: $*" >&2; exit 1; }
 
 step "1. two hosts joined by a veth pair"
 ns_add engine
@@ -46,25 +55,30 @@ echo "client host: Linux, 10.77.0.2 and 10.77.0.3"
 step "2. start the engine and an echo server on it"
 ns_bg engine "$BIN/flextoe" --iface veth0 --ip 10.77.0.10/24 --run-dir "$RUN" >"$RUN/engine.log" 2>&1
 for _ in $(seq 50); do [[ -S $RUN/flextoe.sock && -S $RUN/loader.sock ]] && break; sleep 0.1; done
+[[ -S $RUN/flextoe.sock && -S $RUN/loader.sock ]] || fail "the engine did not start: $(tail -n 5 "$RUN/engine.log")"
 ns_bg engine "$BIN/flextoe-echo" --port 7 >"$RUN/echo.log" 2>&1
 sleep 0.5
 ns_exec client ping -c 2 -W 2 -q 10.77.0.10 | sed -n '/packets/p'
 
-echo_from() {	# echo_from SRC: a Linux TCP client from SRC
-	ns_exec client python3 - "$1" <<'PY'
+echo_from() {	# echo_from SRC served|blocked: a Linux TCP client from SRC
+	ns_exec client python3 - "$1" "$2" <<'PY' || fail "echo from $1 was not $2"
 import socket, sys
-src = sys.argv[1]
+src, want = sys.argv[1], sys.argv[2]
+msg = b"hello from %s" % src.encode()
 try:
     s = socket.create_connection(("10.77.0.10", 7), timeout=2, source_address=(src, 0))
-    s.sendall(b"hello from %s" % src.encode())
-    print("  %s -> engine: echoed %r" % (src, s.recv(100)))
+    s.sendall(msg)
+    got = s.recv(100)
     s.close()
+    print("  %s -> engine: echoed %r" % (src, got))
+    sys.exit(0 if want == "served" and got == msg else 1)
 except OSError as e:
     print("  %s -> engine: %s" % (src, e))
+    sys.exit(0 if want == "blocked" else 1)
 PY
 }
-echo_from 10.77.0.2
-echo_from 10.77.0.3
+echo_from 10.77.0.2 served
+echo_from 10.77.0.3 served
 
 step "3. attach the firewall at rx-pre, with a rule that blocks 10.77.0.3"
 cat >"$RUN/demo.rules" <<'R'
@@ -76,8 +90,8 @@ policy deny
 R
 sed 's/^/  /' "$RUN/demo.rules"
 "$BIN/flextoe-fw" apply "$RUN/demo.rules" | sed 's/^/  /'
-echo_from 10.77.0.2
-echo_from 10.77.0.3
+echo_from 10.77.0.2 served
+echo_from 10.77.0.3 blocked
 
 step "4. what the hook and the rules saw"
 "$BIN/flextoe-bpf" list
@@ -90,14 +104,30 @@ allow    any   any          any   any            any
 policy deny
 R
 "$BIN/flextoe-fw" apply "$RUN/demo2.rules" | sed 's/^/  /'
-echo_from 10.77.0.3
+echo_from 10.77.0.3 served
 
-step "6. a TCP trace of one exchange (flextoe-bpf trace port 7)"
-"$BIN/flextoe-bpf" trace port 7 --duration 3 >"$RUN/trace.txt" 2>&1 &
-tpid=$!
-sleep 1
-echo_from 10.77.0.2 >/dev/null
-wait "$tpid" || true
-sed 's/^/  /' "$RUN/trace.txt"
+step "6. an unmodified program: redis-server under flextoe-run, a Linux redis-cli"
+# The Debian binary as installed, no relink: flextoe-run preloads
+# libflextoe-posix.so, which puts its TCP sockets on the engine.
+mkdir -p "$RUN/redis"
+ns_bg engine "$BIN/flextoe-run" --run-dir "$RUN" -- redis-server --bind 10.77.0.10 \
+	--port 6379 --protected-mode no --save '' --appendonly no --dir "$RUN/redis" \
+	--daemonize no --loglevel warning >"$RUN/redis.log" 2>&1
+for _ in $(seq 50); do
+	ns_exec client redis-cli -h 10.77.0.10 ping >/dev/null 2>&1 && break
+	sleep 0.2
+done
+echo "  engine: $BIN/flextoe-run redis-server --bind 10.77.0.10 --port 6379"
+rcli() { ns_exec client timeout 5 redis-cli -h 10.77.0.10 -p 6379 "$@"; }
+val="stored over FlexTOE at $(date +%T)"
+out=$(rcli set demo:key "$val") || fail "redis-cli set: redis-server did not answer (see $RUN/redis.log: $(tail -n 3 "$RUN/redis.log"))"
+echo "  client: redis-cli set demo:key \"$val\" -> $out"
+[[ $out == OK ]] || fail "redis-cli set answered '$out'"
+out=$(rcli get demo:key) || fail "redis-cli get failed"
+echo "  client: redis-cli get demo:key -> \"$out\""
+[[ $out == "$val" ]] || fail "redis-cli get returned '$out', not the value set"
+out=$(rcli info clients | tr -d '\r' | sed -n 's/^connected_clients://p') || fail "redis-cli info failed"
+echo "  redis-server reports ${out:-?} connected client(s) (this redis-cli, through the engine)"
+"$BIN/flextoe-bpf" list | sed -n '1p;/rx-pre/p'
 
 step "done: stopping the engine and removing the namespaces"

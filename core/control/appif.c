@@ -551,6 +551,7 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	h->prefix_len = a->eng->cfg.prefix_len;
 	h->gateway = a->eng->cfg.gateway_be;
 	h->unpriv_port_start = c->unpriv_port_start;	/* lib/posix refuses bind() early */
+	snprintf(h->cc_name, sizeof(h->cc_name), "%s", ftoe_cc_name(a->eng->cfg.cc));
 	c->next = a->ctxs;
 	a->ctxs = c;
 	*out = c;

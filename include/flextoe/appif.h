@@ -156,6 +156,8 @@ struct appif_shm_hdr {
 	 * application did not have when it connected: LISTEN and a bound
 	 * CONNECT on them get -EACCES (0: it may use any port). */
 	uint32_t unpriv_port_start;
+	char cc_name[16];		/* the congestion control's name, NUL-padded
+					 * (TCP_CONGESTION); empty: not told */
 };
 
 struct appif_layout {

@@ -52,6 +52,8 @@ static int ctx_open(void)
 	px.mask = hdr->prefix_len ? htonl(~0u << (32 - hdr->prefix_len)) : 0;
 	px.gateway = hdr->gateway;
 	px.unpriv_port_start = hdr->unpriv_port_start;
+	memcpy(px.cc_name, hdr->cc_name, sizeof(px.cc_name));
+	px.cc_name[sizeof(px.cc_name) - 1] = 0;
 	px.sh_size = sizeof(struct px_shared) + px.max_socks * sizeof(struct px_sock) +
 		     (size_t)PX_PROCS * px.max_socks * sizeof(uint16_t);
 	/* MAP_SHARED: a forked child sees and updates the same sockets. */

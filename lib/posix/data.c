@@ -230,8 +230,9 @@ ssize_t px_send(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int fla
 	if (!total) {
 		/* nothing to queue: only a pending error or a closed side speaks */
 		ret = px_sock_err(s, true);
-		if (!ret && (px.sh->socks[s].shut_wr || px.sh->dead))
-			ret = -EPIPE;
+		if (!ret && (px.sh->socks[s].shut_wr || px.sh->dead ||
+			     (LOAD_ACQ(&px_ssock(s)->flags) & APPIF_SF_ERROR)))
+			ret = -EPIPE;	/* TCP_CLOSE, its error told: sk_stream_wait_connect */
 		px_unlock();
 		return ret == -EPIPE ? epipe(flags) : ret;
 	}

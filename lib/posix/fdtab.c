@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "lib/posix/internal.h"
 
@@ -179,6 +180,72 @@ void px_fd_detach(int fd)
 		px_ref(s, px.slot, -1);
 }
 
+void px_cand_init(int fd)
+{
+	struct px_fd *f = px_fd(fd);
+	struct stat st;
+
+	if (!f)
+		return;
+	px_fd_note(fd);
+	f->bound_engine = 0;
+	f->bound_port = 0;
+	f->kerr = 0;
+	f->twin = 0;
+	f->kino = fstat(fd, &st) ? 0 : (uint64_t)st.st_ino;
+	__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
+}
+
+static void cand_copy(struct px_fd *to, const struct px_fd *from)
+{
+	to->bound_engine = from->bound_engine;
+	to->bound_port = from->bound_port;
+	to->kerr = from->kerr;
+	to->twin = from->twin;
+	to->kino = from->kino;
+	__atomic_store_n(&to->kind, from->kind, __ATOMIC_RELEASE);
+}
+
+void px_cand_dup(int from, int to)
+{
+	struct px_fd *f = px_fd(from), *t = px_fd(to);
+
+	if (!f || !t || f->kind != FD_CAND)
+		return;
+	px_fd_note(to);
+	cand_copy(t, f);
+}
+
+int px_fd_peers(int fd, int *out, int max)
+{
+	struct px_fd *f = px_fd(fd);
+	int n = 0;
+
+	if (!f)
+		return 0;
+	for (unsigned int i = 0; i < px_fd_hi && n < max; i++) {
+		struct px_fd *o = &px_fds[i];
+
+		if ((int)i == fd || o->kind != f->kind)
+			continue;
+		if ((f->kind == FD_CAND && f->kino && o->kino == f->kino) ||
+		    (f->kind == FD_ENGINE && o->sock == f->sock))
+			out[n++] = (int)i;
+	}
+	return n;
+}
+
+void px_cand_sync(int fd)
+{
+	struct px_fd *f = px_fd(fd);
+
+	if (!f || !f->kino)
+		return;
+	for (unsigned int i = 0; i < px_fd_hi; i++)
+		if ((int)i != fd && px_fds[i].kind == FD_CAND && px_fds[i].kino == f->kino)
+			cand_copy(&px_fds[i], f);
+}
+
 void px_fd_forget(int fd)
 {
 	struct px_fd *f = px_fd(fd);
@@ -191,6 +258,8 @@ void px_fd_forget(int fd)
 	f->bound_engine = 0;
 	f->bound_port = 0;
 	f->kerr = 0;
+	f->twin = 0;
+	f->kino = 0;
 	if (px.up)
 		px_epoll_fd_closed(fd);
 }

@@ -90,6 +90,9 @@ struct px_sock {
 	uint8_t want_out;		/* a waiter waits for send space */
 	uint8_t any_bound;		/* listener bound to 0.0.0.0: kfd serves loopback */
 	uint8_t err_taken;		/* the connection's error was reported once */
+	uint8_t bound_engine;		/* bind() gave it the engine's address and port (1),
+					 * or its listener did (2, accepted) */
+	uint8_t disconnecting;		/* shutdown() of a failed connect: SS_DISCONNECTING */
 	uint32_t refs;			/* fds referring to it, in all processes */
 	uint32_t ev_seq;		/* bumped by every engine event (edge triggers) */
 	uint32_t nwait;			/* threads blocked on it */
@@ -144,6 +147,7 @@ struct px_ctx {
 	uint32_t max_socks, buf_size;
 	uint32_t ip, mask, gateway;	/* network order */
 	uint32_t unpriv_port_start;	/* ports below need CAP_NET_BIND_SERVICE (0: none) */
+	char cc_name[16];		/* the engine's congestion control (TCP_CONGESTION) */
 	int32_t *sfd;			/* per socket: an fd of this process for it, -1 */
 	uint16_t *byproc;		/* refs[PX_PROCS][max_socks] in the shared region */
 	int slot;			/* this process's entry in procs[] */
@@ -216,9 +220,13 @@ struct px_fd {
 	uint8_t bound_engine;	/* FD_CAND bound to the engine's address */
 	uint16_t bound_port;	/* FD_CAND: network order */
 	int32_t sock;		/* FD_ENGINE: socket index */
+	uint8_t twin;		/* FD_CAND: a kernel socket put into an engine
+				 * socket's end state (twin.c): connect asks it first */
 	int32_t kerr;		/* FD_CAND: errno to report once (a reset connection
 				 * that connect(AF_UNSPEC) turned back into this
 				 * kernel socket: Linux's sk_err after tcp_disconnect) */
+	uint64_t kino;		/* FD_CAND: the kernel socket's inode: dup'ed fds
+				 * share it, and with it the state above */
 	struct px_ep *ep;	/* FD_EPOLL */
 };
 extern struct px_fd *px_fds;
@@ -262,6 +270,17 @@ void px_fd_attach(int fd, uint32_t s);
 void px_fd_detach(int fd);
 /* Forget whatever the table knows about fd (it was closed). */
 void px_fd_forget(int fd);
+/* fd (a new AF_INET stream kernel socket) becomes FD_CAND. */
+void px_cand_init(int fd);
+/* to, a dup of from, shares from's FD_CAND state. */
+void px_cand_dup(int from, int to);
+/* fd's FD_CAND state changed: its dups (same socket) get it too. */
+void px_cand_sync(int fd);
+/* The other fds of this process that share fd's socket (dups of an
+ * FD_CAND kernel socket, or fds of the same engine socket), at most max;
+ * returns how many. */
+int px_fd_peers(int fd, int *out, int max);
+#define PX_MAX_PEERS 64
 /* Under the lock: d more references on socket s held by process slot;
  * the last one releases the socket. */
 void px_ref(uint32_t s, int slot, int d);
@@ -328,6 +347,21 @@ int px_sock_err(uint32_t s, bool take);
  * none), is signalled: 0, -EINTR, -ETIMEDOUT.  restartable: a signal
  * whose handler has SA_RESTART makes it return 0 (the caller retries). */
 int px_block(int fd, int kfd, int64_t deadline, bool restartable);
+
+/* ---- twins (twin.c) -------------------------------------------------------- */
+/* Let kernel socket k fail a connect to a closed loopback port, blocking
+ * (as connect(2) returns ECONNREFUSED) or not (the error stays pending):
+ * 0, or -errno if it could not. */
+int px_twin_refused(int k, bool blocking);
+/* Connect kernel socket k to a loopback listener.  TWIN_RESET: the peer
+ * then resets it; TWIN_FINISHED: k sends its FIN, then the peer; both
+ * return 0.  TWIN_OPEN: returns the peer's fd, which the caller closes
+ * after its own step on k.  -errno if it could not. */
+enum { TWIN_OPEN, TWIN_RESET, TWIN_FINISHED };
+int px_twin_connected(int k, int how);
+/* Before a twin k connects anew: 0 if its state lets a new connection
+ * start, else the -errno connect(2) gives in that state. */
+int px_twin_connect_check(int k);
 
 /* ---- data (data.c) ------------------------------------------------------- */
 ssize_t px_recv(int fd, uint32_t s, const struct iovec *iov, int iovcnt, int flags);

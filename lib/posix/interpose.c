@@ -161,9 +161,23 @@ API ssize_t write(int fd, const void *buf, size_t n)
 	return px_ret(px_send(fd, (uint32_t)s, &(struct iovec){ (void *)buf, n }, 1, 0));
 }
 
+/* readv/writev of nothing: vfs_readv/vfs_writev return 0 before the
+ * socket sees the call, whatever its state or pending error. */
+static bool iov_empty(const struct iovec *iov, int n)
+{
+	if (n < 0 || n > IOV_MAX || (n && !iov))
+		return false;	/* the kernel's error */
+	for (int i = 0; i < n; i++)
+		if (iov[i].iov_len)
+			return false;
+	return true;
+}
+
 API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	INIT();
+	if (iov_empty(iov, n) && (px_sock_of(fd) >= 0 || px_kerr(fd, false)))
+		return 0;
 	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
@@ -180,6 +194,8 @@ API ssize_t readv(int fd, const struct iovec *iov, int n)
 API ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	INIT();
+	if (iov_empty(iov, n) && (px_sock_of(fd) >= 0 || px_kerr(fd, false)))
+		return 0;
 	PX_KERR_RET(fd);
 	int s = px_sock_of(fd);
 
@@ -399,6 +415,8 @@ static int dup_common(int old, int nfd, int flags, bool is_dup2)
 		px_lock();
 		px_fd_attach(r, (uint32_t)s);
 		px_unlock();
+	} else if (r >= 0) {
+		px_cand_dup(old, r);	/* a dup follows its kernel socket to the engine */
 	}
 	return r;
 }
@@ -412,6 +430,8 @@ API int dup(int fd)
 		px_lock();
 		px_fd_attach(r, (uint32_t)s);
 		px_unlock();
+	} else if (r >= 0) {
+		px_cand_dup(fd, r);
 	}
 	return r;
 }
@@ -510,6 +530,8 @@ API int fcntl(int fd, int cmd, ...)
 	if (s >= 0)
 		return fcntl_engine(fd, s, cmd, arg);
 	r = px_real.fcntl(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		px_cand_dup(fd, r);
 	return r;
 }
 

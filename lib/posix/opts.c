@@ -151,6 +151,21 @@ int px_setsockopt(uint32_t s, int level, int name, const void *val, socklen_t le
 	socklen_t blen = sizeof(buf);
 	int i = px_opt_index(level, name), fd, err = 0;
 
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		/* do_tcp_setsockopt's checks; the engine runs one algorithm
+		 * for every connection, so only its own name can be set, and
+		 * any other is "not available" (ENOENT), as on a Linux host
+		 * without that module */
+		char want[sizeof(px.cc_name)] = "";
+		size_t n = len < sizeof(want) - 1 ? len : sizeof(want) - 1;
+
+		if ((int)len < 1)
+			return -EINVAL;
+		if (!val)
+			return -EFAULT;
+		memcpy(want, val, n);
+		return px.cc_name[0] && !strcmp(want, px.cc_name) ? 0 : -ENOENT;
+	}
 	/* Linux validates first (length, range, read-only options): let a
 	 * scratch socket do it and report the value Linux would keep. */
 	fd = scratch_socket();
@@ -262,6 +277,10 @@ int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t 
 		default:
 			break;
 		}
+	} else if (level == IPPROTO_TCP && name == TCP_CONGESTION && px.cc_name[0]) {
+		/* the engine's real algorithm (Linux copies TCP_CA_NAME_MAX
+		 * bytes at most, NUL-padded) */
+		return put(val, len, px.cc_name, sizeof(px.cc_name));
 	} else if (level == IPPROTO_TCP && name == TCP_INFO) {
 		return tcp_info(fd, s, val, len);
 	} else if (level == IPPROTO_TCP && name == TCP_MAXSEG) {
@@ -278,5 +297,17 @@ int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t 
 	i = px_opt_index(level, name);
 	if (i < 0 || !ps->opts.len[i])
 		return -ENOPROTOOPT;
+	if (level == IPPROTO_IP && (int)*len > 0 && *len < sizeof(int) &&
+	    ps->opts.len[i] >= sizeof(int)) {
+		/* do_ip_getsockopt: a short buffer gets a value 0..255 as one byte */
+		int v;
+
+		memcpy(&v, ps->opts.val[i], sizeof(v));
+		if (v >= 0 && v <= 255) {
+			unsigned char b = (unsigned char)v;
+
+			return put(val, len, &b, 1);
+		}
+	}
 	return put(val, len, ps->opts.val[i], ps->opts.len[i]);
 }

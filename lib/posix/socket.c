@@ -73,6 +73,15 @@ int px_sock_err(uint32_t s, bool take)
 	return e;
 }
 
+/* Both FINs went, ours first or last: Linux's socket is then in TIME_WAIT
+ * or CLOSED, which a full socket shows as TCP_CLOSE.  (The engine does not
+ * tell when our FIN is acknowledged: LAST_ACK and CLOSING, brief on
+ * Linux, are not told apart.) */
+static bool fins_done(const struct px_sock *ps, uint32_t fl)
+{
+	return ps->kind == PK_CONN && ps->shut_wr && (fl & APPIF_SF_EOF);
+}
+
 int px_socket(int domain, int type, int proto)
 {
 	int fd = px_real.socket(domain, type, proto);
@@ -84,13 +93,8 @@ int px_socket(int domain, int type, int proto)
 	    (proto != 0 && proto != IPPROTO_TCP) || px.failed)
 		return fd;
 	f = px_fd(fd);
-	if (f) {
-		px_fd_note(fd);
-		f->bound_engine = 0;
-		f->bound_port = 0;
-		f->kerr = 0;
-		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
-	}
+	if (f)
+		px_cand_init(fd);
 	return fd;
 }
 
@@ -150,6 +154,36 @@ static bool opt_on(const struct px_opts *o, int name)
  * EADDRINUSE (inet_csk_bind_conflict: both SO_REUSEPORT, or both
  * SO_REUSEADDR with no listener, may share)?  The engine does not tell
  * about other families' ports: those conflicts surface at listen. */
+/* May two sockets of these options share a port (inet_csk_bind_conflict:
+ * both SO_REUSEPORT, or both SO_REUSEADDR with no listener)? */
+static bool may_share(const struct px_opts *a, const struct px_opts *b, bool listening)
+{
+	return (opt_on(a, SO_REUSEPORT) && opt_on(b, SO_REUSEPORT)) ||
+	       (opt_on(a, SO_REUSEADDR) && opt_on(b, SO_REUSEADDR) && !listening);
+}
+
+/* Does another not yet placed socket of this process hold port on an
+ * address that overlaps ip, where the kernel cannot see it: one of the
+ * two bound to the engine's address, the other to it or to 0.0.0.0? */
+static bool cand_port_busy(int fd, const struct px_opts *mine, uint32_t ip, uint16_t port)
+{
+	const struct px_fd *me = px_fd(fd);
+
+	for (unsigned int i = 0; i < px_fd_hi; i++) {
+		const struct px_fd *o = &px_fds[i];
+		struct px_opts theirs;
+
+		if ((int)i == fd || o->kind != FD_CAND || o->bound_port != port ||
+		    (me && me->kino && o->kino == me->kino) ||
+		    (ip != px.ip && !o->bound_engine))
+			continue;
+		px_opts_from_kernel((int)i, &theirs);
+		if (!may_share(mine, &theirs, false))
+			return true;
+	}
+	return false;
+}
+
 static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 {
 	struct px_opts mine;
@@ -158,30 +192,64 @@ static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 	if (!px.up || !port || (ip != INADDR_ANY && ip != px.ip))
 		return false;
 	px_opts_from_kernel(fd, &mine);
+	if (cand_port_busy(fd, &mine, ip, port))
+		return true;
 	px_lock();
 	for (uint32_t s = 0; s < px.max_socks && !busy; s++) {
 		const struct px_sock *ps = &px.sh->socks[s];
 
 		if (ps->kind == PK_FREE || ps->local_port != port)
 			continue;
-		if (opt_on(&mine, SO_REUSEPORT) && opt_on(&ps->opts, SO_REUSEPORT))
-			continue;
-		if (opt_on(&mine, SO_REUSEADDR) && opt_on(&ps->opts, SO_REUSEADDR) &&
-		    ps->kind != PK_LISTEN)
-			continue;
-		busy = true;
+		busy = !may_share(&mine, &ps->opts, ps->kind == PK_LISTEN);
 	}
 	px_unlock();
 	return busy;
+}
+
+/* Why an engine socket turns back into a kernel socket. */
+enum dis_why {
+	DIS_UNSPEC,	/* connect(AF_UNSPEC) */
+	DIS_SHUT_RD,	/* shutdown(SHUT_RD) of a listener or a connecting socket */
+	DIS_FAILED,	/* connect() ended the attempt with an error */
+	DIS_BIND,	/* bind() on a connection that failed or was reset */
+};
+
+static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how);
+
+/* A connection that failed, was reset, or closed both ways is in
+ * TCP_CLOSE and has no port any more: Linux lets it bind again.  Such an
+ * engine socket becomes its kernel twin first, unless it still holds
+ * unread data the program may read (the twin could not give it). */
+static bool bind_frees(uint32_t s)
+{
+	struct px_sock *ps = &px.sh->socks[s];
+	struct appif_sock *ss = px_ssock(s);
+	uint32_t fl;
+	bool r;
+
+	px_lock();
+	fl = LOAD_ACQ(&ss->flags);
+	r = ps->kind == PK_CONN && !px.sh->dead && ((fl & APPIF_SF_ERROR) || fins_done(ps, fl)) &&
+	    (LOAD_ACQ(&ss->rx_head) == ss->rx_tail || ps->shut_rd);
+	px_unlock();
+	return r;
 }
 
 int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct px_fd *f = px_fd(fd);
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
+	int s = px_sock_of(fd), r;
 	uint32_t ip;
 
-	if (px_sock_of(fd) >= 0 || (f && f->kind == FD_CAND && f->bound_engine))
+	if (s >= 0 && bind_frees((uint32_t)s)) {
+		r = disconnect(fd, (uint32_t)s, DIS_BIND, 0, 0);
+		if (r)
+			return r;
+		f = px_fd(fd);
+		s = -1;
+	}
+	if (s >= 0 || (f && f->kind == FD_CAND && f->bound_engine && !f->twin))
 		return bind_again(a, len);
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET)
 		return px_real.bind(fd, a, len) ? -errno : 0;
@@ -191,23 +259,25 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 	if (engine_port_busy(fd, ip, sin->sin_port))
 		return -EADDRINUSE;
 	if (px.up && ip == px.ip) {
-		/* the kernel does not have the engine's address: keep it */
-		if (kernel_port(fd))
+		/* The kernel does not have the engine's address: keep it.  A
+		 * twin's state decides whether it may bind at all (its port
+		 * may be gone while getsockname still shows it), and an
+		 * ephemeral port is one the kernel has free: both through a
+		 * kernel bind to 0.0.0.0 on the port. */
+		struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = sin->sin_port };
+
+		if (!f->twin && kernel_port(fd))
 			return -EINVAL;
 		/* the engine's rule for its ports, as Linux's bind() (the
 		 * engine enforces it again at listen and connect) */
 		if (ntohs(sin->sin_port) && ntohs(sin->sin_port) < px.unpriv_port_start)
 			return -EACCES;
-		f->bound_port = sin->sin_port;
-		if (!f->bound_port) {
-			/* an ephemeral port: one the kernel has free */
-			struct sockaddr_in any = { .sin_family = AF_INET };
-
-			if (px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
-				return -errno;
-			f->bound_port = kernel_port(fd);
-		}
+		if ((f->twin || !sin->sin_port) &&
+		    px_real.bind(fd, (struct sockaddr *)&any, sizeof(any)))
+			return -errno;
+		f->bound_port = f->twin || !sin->sin_port ? kernel_port(fd) : sin->sin_port;
 		f->bound_engine = 1;
+		px_cand_sync(fd);
 		return 0;
 	}
 	if (px_real.bind(fd, a, len))
@@ -216,6 +286,7 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 		f->bound_port = kernel_port(fd);
 	else
 		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);	/* the kernel's */
+	px_cand_sync(fd);
 	return 0;
 }
 
@@ -242,13 +313,28 @@ static int take_over(int fd, int efd, int cloexec)
 	return 0;
 }
 
+/* Under the lock: fd moved to engine socket s; its dups (the same kernel
+ * socket, peers[] gathered before the move) follow it, as on Linux they
+ * share the one socket. */
+static void move_peers(int fd, uint32_t s, const int *peers, int np)
+{
+	for (int i = 0; i < np; i++) {
+		int cl = px_real.fcntl(peers[i], F_GETFD);
+
+		if (cl < 0 || px_real.dup3(fd, peers[i], cl & FD_CLOEXEC ? O_CLOEXEC : 0) < 0)
+			continue;
+		px_fd_forget(peers[i]);
+		px_fd_attach(peers[i], s);
+	}
+}
+
 int px_listen(int fd, int backlog)
 {
 	struct px_fd *f = px_fd(fd);
 	struct px_opts opts;
 	struct px_sock *ps;
 	uint16_t port;
-	int efd, kfd = -1, fl, cloexec, h, err;
+	int efd, kfd = -1, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
 	int s;
 
 	s = px_sock_of(fd);
@@ -262,6 +348,8 @@ int px_listen(int fd, int backlog)
 	}
 	if (!f || f->kind != FD_CAND || px_ctx_get())
 		return px_real.listen(fd, backlog) ? -errno : 0;
+	if (f->bound_engine && f->twin && px_real.listen(fd, backlog))
+		return -errno;	/* the twin's state refuses it (its kernel socket goes anyway) */
 	if (!f->bound_engine) {
 		/* 0.0.0.0: the kernel listens too, for loopback */
 		if (px_real.listen(fd, backlog))
@@ -285,6 +373,7 @@ int px_listen(int fd, int backlog)
 			return err;
 		}
 	}
+	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	px_lock();
 	h = px_call(APPIF_OP_LISTEN, 0, ntohs(port), (uint32_t)backlog, 0, PK_LISTEN, efd);
 	if (h < 0)
@@ -301,10 +390,12 @@ int px_listen(int fd, int backlog)
 	ps->any_bound = kfd >= 0;
 	ps->local_ip = f->bound_engine ? px.ip : INADDR_ANY;
 	ps->local_port = port;
+	ps->bound_engine = f->bound_engine;
 	ps->nonblock = !!(fl & O_NONBLOCK);
 	ps->backlog = (uint32_t)backlog;
 	ps->opts = opts;
 	px_fd_attach(fd, (uint32_t)s);
+	move_peers(fd, (uint32_t)s, peers, np);
 	px_unlock();
 	return 0;
 fail:
@@ -352,41 +443,141 @@ static int connect_wait(int fd, uint32_t s)
 	}
 }
 
-/* Linux's tcp_disconnect: connect(AF_UNSPEC), and shutdown(SHUT_RD) of a
- * listener or of a socket still connecting.  The engine socket goes (a
- * connection is reset) and fd becomes a fresh kernel socket with the
- * same O_NONBLOCK, FD_CLOEXEC and options, free to bind, listen or
- * connect again. */
-static int disconnect(int fd, uint32_t s)
-{
-	struct px_opts opts;
-	struct px_fd *f;
-	int k, fdfl, nonblock, kerr = 0;
 
-	fdfl = px_real.fcntl(fd, F_GETFD);
-	if (fdfl < 0)
-		return -errno;
+/* The kernel socket fd turns into: a twin (twin.c) where the engine
+ * socket's state can be replayed on loopback, else a fresh socket.
+ * Returns it, or -errno; *res gets the result of the call (a listener's
+ * own kernel socket answers the call itself), *kerr the error a fresh
+ * socket has to report once. */
+static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res, int *kerr,
+		       bool *twin, uint16_t *bound)
+{
+	struct px_sock *ps = &px.sh->socks[s];
+	struct px_opts opts;
+	bool listener, connecting, failed, finished, reset, taken, nonblock, locked;
+	int k, kfd = -1;
+	uint32_t fl;
+
 	px_lock();
-	nonblock = px.sh->socks[s].nonblock;
-	opts = px.sh->socks[s].opts;
+	fl = LOAD_ACQ(&px_ssock(s)->flags);
+	listener = ps->kind == PK_LISTEN;
+	connecting = ps->connecting && !(fl & APPIF_SF_CONNECTED);
+	failed = (fl & APPIF_SF_ERROR) || px.sh->dead;
+	finished = !failed && fins_done(ps, fl);
+	reset = failed && px_ssock(s)->err != -ECONNREFUSED;
+	taken = ps->err_taken;
+	nonblock = ps->nonblock;
+	/* tcp_disconnect keeps an address and port bind() gave (the
+	 * SOCK_BIND*_LOCK user locks); a failed connect or reset does not */
+	*bound = ps->bound_engine && (why == DIS_UNSPEC || why == DIS_SHUT_RD) ? ps->local_port : 0;
+	locked = ps->bound_engine == 1;
+	opts = ps->opts;
+	if (listener && ps->kfd >= 0)
+		kfd = px_real.fcntl(ps->kfd, F_DUPFD_CLOEXEC, 0);
+	/* tcp_disconnect resets a synchronized connection and leaves
+	 * ECONNRESET pending */
+	*kerr = why == DIS_UNSPEC && ps->kind == PK_CONN && !connecting && !failed && !finished &&
+		!(fl & APPIF_SF_CLOSED) ? ECONNRESET : 0;
 	px_unlock();
+	*res = 0;
+	*twin = false;
+	if (kfd < 0 && listener && *bound) {
+		/* an engine-address listener: a loopback one on its port
+		 * stands in for it (only for this step: the fd keeps the
+		 * engine address and port) */
+		struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = *bound,
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		kfd = px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (kfd >= 0) {
+			px_opts_to_kernel(kfd, &opts);
+			if (px_real.bind(kfd, (struct sockaddr *)&lo, sizeof(lo)) ||
+			    px_real.listen(kfd, 1)) {
+				px_real.close(kfd);
+				kfd = -1;
+			}
+		}
+	}
+	if (kfd >= 0) {
+		/* a 0.0.0.0 listener: its kernel socket is the real thing */
+		px_real.fcntl(kfd, F_SETFL, nonblock ? O_NONBLOCK : 0);
+		if (why == DIS_UNSPEC) {
+			struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+			*res = px_real.connect(kfd, &sa, sizeof(sa)) ? -errno : 0;
+		} else {
+			*res = px_real.shutdown(kfd, how) ? -errno : 0;
+		}
+		*kerr = 0;
+		*twin = true;
+		return kfd;
+	}
 	k = px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
 	if (k < 0)
 		return -errno;
 	px_opts_to_kernel(k, &opts);
+	if (listener)
+		return k;
+	if (why == DIS_FAILED && cerr == -ECONNREFUSED) {
+		*twin = !px_twin_refused(k, true);
+	} else if (why == DIS_BIND && finished) {
+		*twin = !px_twin_connected(k, TWIN_FINISHED);
+	} else if (why == DIS_BIND && failed && !px.sh->dead) {
+		*twin = !(reset ? px_twin_connected(k, TWIN_RESET) : px_twin_refused(k, false));
+		if (*twin && taken) {
+			int e;
+			socklen_t l = sizeof(e);
+
+			px_real.getsockopt(k, SOL_SOCKET, SO_ERROR, &e, &l);
+		}
+	} else if (why == DIS_UNSPEC && *kerr) {
+		int c;
+
+		if (locked) {
+			/* bind() locked the port: the twin's bind locks it too */
+			struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = *bound };
+
+			px_real.bind(k, (struct sockaddr *)&any, sizeof(any));
+		}
+		c = px_twin_connected(k, TWIN_OPEN);
+
+		if (c >= 0) {
+			struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+			*res = px_real.connect(k, &sa, sizeof(sa)) ? -errno : 0;
+			px_real.close(c);
+			*kerr = 0;	/* the kernel's tcp_disconnect left it pending */
+			*twin = true;
+		}
+	}
+	return k;
+}
+
+/* Linux's tcp_disconnect, and the other ways an engine socket goes back
+ * to the kernel (enum dis_why).  The engine socket goes (a connection is
+ * reset) and fd, with every other fd of this process for the socket,
+ * becomes the kernel socket kernel_twin() made, with the same
+ * O_NONBLOCK, FD_CLOEXEC and options.  Returns the call's result. */
+static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
+{
+	int peers[PX_MAX_PEERS], np, k, fdfl, res, kerr;
+	uint16_t bound;
+	struct px_fd *f;
+	bool twin;
+
+	fdfl = px_real.fcntl(fd, F_GETFD);
+	if (fdfl < 0)
+		return -errno;
+	k = kernel_twin(s, why, cerr, how, &res, &kerr, &twin, &bound);
+	if (k < 0)
+		return k;
 	px_lock();
+	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	if (px_sock_of(fd) == (int)s) {
 		struct px_sock *ps = &px.sh->socks[s];
 
-		uint32_t fl = LOAD_ACQ(&px_ssock(s)->flags);
-
-		/* tcp_disconnect resets a synchronized connection and leaves
-		 * ECONNRESET pending */
-		if (ps->kind == PK_CONN && !ps->connecting && !px.sh->dead &&
-		    !(fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED)))
-			kerr = ECONNRESET;
-		if (ps->kind == PK_CONN && ps->refs > 1) {
-			/* other fds keep the (reset) socket */
+		if (ps->kind == PK_CONN && ps->refs > (uint32_t)np + 1) {
+			/* other processes keep the (reset) socket */
 			px_cmd(APPIF_OP_ABORT, ps->handle, 0, 0, 0);
 		} else if (ps->kind == PK_CONN) {
 			/* the last reference: release it with a reset */
@@ -396,6 +587,8 @@ static int disconnect(int fd, uint32_t s)
 			memcpy(ps->opts.val[i], &lg, sizeof(lg));
 			ps->opts.len[i] = sizeof(lg);
 		}
+		for (int i = 0; i < np; i++)
+			px_fd_detach(peers[i]);
 		px_fd_detach(fd);
 	}
 	px_unlock();
@@ -407,14 +600,22 @@ static int disconnect(int fd, uint32_t s)
 		return err;
 	}
 	px_real.close(k);
+	px_cand_init(fd);
 	f = px_fd(fd);
 	if (f) {
-		f->bound_engine = 0;
-		f->bound_port = 0;
 		f->kerr = kerr;
-		__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
+		f->twin = twin;
+		f->bound_engine = !!bound;
+		f->bound_port = bound;
 	}
-	return 0;
+	for (int i = 0; i < np; i++) {
+		int cl = px_real.fcntl(peers[i], F_GETFD);
+
+		px_fd_forget(peers[i]);
+		if (cl >= 0 && px_real.dup3(fd, peers[i], cl & FD_CLOEXEC ? O_CLOEXEC : 0) >= 0)
+			px_cand_dup(fd, peers[i]);
+	}
+	return res;
 }
 
 /* Did connect() end the attempt?  Linux then disconnects the socket,
@@ -431,7 +632,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	struct px_opts opts;
 	struct px_sock *ps;
 	uint32_t local;
-	int s = px_sock_of(fd), efd, fl, cloexec, h, err;
+	int s = px_sock_of(fd), efd, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
 
 	if (s >= 0) {
 		if (len > sizeof(struct sockaddr_storage))
@@ -441,20 +642,24 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		if (len < sizeof(sa_family_t))
 			return -EINVAL;
 		if (a->sa_family == AF_UNSPEC)
-			return disconnect(fd, (uint32_t)s);
+			return disconnect(fd, (uint32_t)s, DIS_UNSPEC, 0, 0);
 		px_lock();
 		ps = &px.sh->socks[s];
 		if (ps->kind != PK_CONN)
 			err = -EISCONN;
+		else if (ps->disconnecting)
+			err = -EINVAL;	/* __inet_stream_connect: SS_DISCONNECTING */
 		else if (ps->connecting)
 			err = connect_wait(fd, (uint32_t)s);
 		else
 			err = -EISCONN;
 		px_unlock();
-		return connect_failed(err) ? disconnect(fd, (uint32_t)s) ?: err : err;
+		return connect_failed(err) ? disconnect(fd, (uint32_t)s, DIS_FAILED, err, 0) ?: err : err;
 	}
-	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family != AF_UNSPEC)
+	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family != AF_UNSPEC) {
 		f->kerr = 0;	/* tcp_connect_init clears sk_err */
+		px_cand_sync(fd);
+	}
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
 	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get())
 		return px_real.connect(fd, a, len) ? -errno : 0;
@@ -463,13 +668,24 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		if (f->bound_engine)
 			return -ENETUNREACH;	/* the engine does not reach it */
 		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);
+		px_cand_sync(fd);
 		return px_real.connect(fd, a, len) ? -errno : 0;
+	}
+	if (f->twin) {
+		/* a twin's state answers first, as Linux's socket would */
+		int r = px_twin_connect_check(fd);
+
+		if (r)
+			return r;
+		f->twin = 0;
+		px_cand_sync(fd);
 	}
 	if (!sin->sin_port)
 		return -ECONNREFUSED;	/* as Linux, for port 0 */
 	efd = move_prepare(fd, &fl, &cloexec, &opts);
 	if (efd < 0)
 		return efd;
+	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	px_lock();
 	h = px_call(APPIF_OP_CONNECT, 0, sin->sin_addr.s_addr, ntohs(sin->sin_port),
 		    ntohs(f->bound_port), PK_CONN, efd);
@@ -491,13 +707,15 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	ps->peer_port = sin->sin_port;
 	ps->local_ip = px.ip;
 	ps->local_port = htons((uint16_t)px_ssock((uint32_t)s)->local_port);
+	ps->bound_engine = f->bound_engine;
 	ps->nonblock = !!(fl & O_NONBLOCK);
 	ps->opts = opts;
 	ps->connecting = 1;
 	px_fd_attach(fd, (uint32_t)s);
+	move_peers(fd, (uint32_t)s, peers, np);
 	err = ps->nonblock ? -EINPROGRESS : connect_wait(fd, (uint32_t)s);
 	px_unlock();
-	return connect_failed(err) ? disconnect(fd, (uint32_t)s) ?: err : err;
+	return connect_failed(err) ? disconnect(fd, (uint32_t)s, DIS_FAILED, err, 0) ?: err : err;
 }
 
 static void put_addr(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t port)
@@ -551,6 +769,9 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 			ps->aq_len--;
 			cn->kind = PK_CONN;
 			cn->nonblock = !!(flags & SOCK_NONBLOCK);
+			/* shown after a disconnect, as Linux's clone keeps the
+			 * listener's address; the port itself is not locked */
+			cn->bound_engine = ps->bound_engine ? 2 : 0;
 			px_fd_attach(nfd, (uint32_t)n);
 			if (ps->aq_len && ps->nwait)
 				px_efd_kick(fd);	/* more for the next waiter */
@@ -612,12 +833,21 @@ int px_shutdown(int fd, int how)
 	    (ps->kind == PK_CONN && ps->connecting && !(fl & (APPIF_SF_CONNECTED | APPIF_SF_ERROR)))) {
 		/* inet_shutdown: a listener or a SYN_SENT socket disconnects */
 		px_unlock();
-		return disconnect(fd, (uint32_t)s);
+		return disconnect(fd, (uint32_t)s, DIS_SHUT_RD, 0, how);
 	}
 	if (ps->kind == PK_LISTEN) {
 		err = 0;	/* SHUT_WR of a listener: nothing to do */
 	} else if (ps->kind != PK_CONN || px.sh->dead || (fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED))) {
 		err = -ENOTCONN;	/* TCP_CLOSE */
+		/* inet_shutdown: a socket still SS_CONNECTING in TCP_CLOSE
+		 * becomes SS_DISCONNECTING, which connect refuses */
+		if (ps->kind == PK_CONN && ps->connecting)
+			ps->disconnecting = 1;
+	} else if (fins_done(ps, fl)) {
+		/* inet_shutdown: TCP_CLOSE */
+		if (how != SHUT_WR)
+			ps->shut_rd = 1;
+		err = -ENOTCONN;
 	} else {
 		if (how != SHUT_WR)
 			ps->shut_rd = 1;
@@ -678,6 +908,7 @@ int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer)
 		put_addr(a, len, ps->local_ip, ps->local_port);
 	else if (ps->kind != PK_CONN || px.sh->dead ||
 		 (LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & (APPIF_SF_ERROR | APPIF_SF_CLOSED)) ||
+		 fins_done(ps, LOAD_ACQ(&px_ssock((uint32_t)s)->flags)) ||
 		 (ps->connecting && !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
 		err = -ENOTCONN;	/* inet_getname: no peer in TCP_CLOSE or SYN_SENT */
 	else

@@ -11,11 +11,12 @@
 #      generator, the model and the normalization are deterministic)
 #   2. loopback vs engine in one process under flextoe-run (skipped with
 #      POSIX_DIFF_MODE=kernel).  Every mismatch is listed.  The library
-#      does not yet match Linux in every sequence (issue 8 is open; the
-#      remaining differences are listed in docs/posix.md), so by default
-#      the check is a ceiling that only goes down: it fails when more than
-#      POSIX_DIFF_MAX_DIFFER sequences (default 25; seeds 1-3 gave 14-22 of
-#      300 when it was set) differ.  POSIX_DIFF_MAX_DIFFER=0 asks for none.
+#      does not match Linux in every sequence (the remaining differences,
+#      timing and the engine's TIME_WAIT ports, are listed in docs/posix.md
+#      "Differential test"), so by default the check is a ceiling that only
+#      goes down: it fails when more than POSIX_DIFF_MAX_DIFFER sequences
+#      (default 7; seeds 1-10, three runs each, gave 0-5 of 300 when it was
+#      set) differ.  POSIX_DIFF_MAX_DIFFER=0 asks for none.
 # POSIX_DIFF_COUNT (300), POSIX_DIFF_LEN (20), POSIX_DIFF_SEED (1) size a run;
 # every mismatch is printed with the sequence and both worlds' results;
 # POSIX_DIFF_ONLY=I reruns sequence I alone and prints it whole.
@@ -32,7 +33,7 @@ MODE=${POSIX_DIFF_MODE:-engine}
 COUNT=${POSIX_DIFF_COUNT:-300}
 LEN=${POSIX_DIFF_LEN:-20}
 SEED=${POSIX_DIFF_SEED:-1}
-MAX_DIFFER=${POSIX_DIFF_MAX_DIFFER:-25}
+MAX_DIFFER=${POSIX_DIFF_MAX_DIFFER:-7}
 ONLY=${POSIX_DIFF_ONLY:+--only $POSIX_DIFF_ONLY}	# one sequence, printed whole (-v)
 need_files "$SOCKDIFF"
 [[ $MODE == engine ]] && need_files "$BIN/flextoe" "$BIN/flextoe-run" "$PWD/$BUILD/lib/libflextoe-posix.so"
@@ -50,14 +51,17 @@ ns_bg peer "$SOCKDIFF" peer --bind $PEER_IP --port $PEER_PORT --ctl "$TMP/peer-v
 t_check "echo peers start (loopback and veth)" \
 	sh -c "grep -q echo '$TMP/peer-lo.log' 2>/dev/null || sleep 1; grep -q echo '$TMP/peer-lo.log' && grep -q echo '$TMP/peer-veth.log'"
 
-# run NAME A-OWN A-PEER A-CTL B-OWN B-PEER B-CTL B-NAME [LAUNCHER...]
+# run NAME A-PORT-BASE B-PORT-BASE A-OWN A-PEER A-CTL B-OWN B-PEER B-CTL B-NAME [LAUNCHER...]
+# Each run's worlds have ports of their own: the self-check's closed
+# connections sit in TIME_WAIT in the engine host's kernel and would make
+# the next run's binds (to 127.0.0.1, or to 0.0.0.0) fail with EADDRINUSE.
 run_diff() {
-	local out=$TMP/$1.out; shift
+	local out=$TMP/$1.out abase=$2 bbase=$3; shift 3
 	local aown=$1 apeer=$2 actl=$3 bown=$4 bpeer=$5 bctl=$6 bname=$7; shift 7
 	ns_exec eng timeout 600 "$@" "$SOCKDIFF" run --seed "$SEED" --count "$COUNT" --len "$LEN" \
 		--peer-port $PEER_PORT --settle 500 ${ONLY:+$ONLY -v} \
-		--a-name loopback --a-own "$aown" --a-peer "$apeer" --a-ctl "$actl" --a-port-base 20000 \
-		--b-name "$bname" --b-own "$bown" --b-peer "$bpeer" --b-ctl "$bctl" --b-port-base 25000 \
+		--a-name loopback --a-own "$aown" --a-peer "$apeer" --a-ctl "$actl" --a-port-base "$abase" \
+		--b-name "$bname" --b-own "$bown" --b-peer "$bpeer" --b-ctl "$bctl" --b-port-base "$bbase" \
 		>"$out" 2>&1
 	local rc=$?
 	if [[ $rc -ne 0 ]]; then
@@ -75,11 +79,11 @@ run_diff() {
 }
 
 t_check "self-check: $COUNT sequences, loopback vs veth, both on the kernel: 0 mismatches" \
-	run_diff self 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $KERN_IP $PEER_IP "$TMP/peer-veth.sock" veth
+	run_diff self 20000 25000 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $KERN_IP $PEER_IP "$TMP/peer-veth.sock" veth
 
 if [[ $MODE == engine ]]; then
 	t_check "engine starts" engine_start eng $ENG_IP/24
-	run_diff engine 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $ENG_IP $PEER_IP "$TMP/peer-veth.sock" \
+	run_diff engine 15000 10000 127.0.0.1 127.0.0.2 "$TMP/peer-lo.sock" $ENG_IP $PEER_IP "$TMP/peer-veth.sock" \
 		engine "$BIN/flextoe-run" --run-dir "$RUN" --
 	differ=$(sed -n 's/^sockdiff: .*: \([0-9]*\) mismatching.*/\1/p' "$TMP/engine.out" | tail -n 1)
 	echo "# kernel vs engine: ${differ:-?} of $COUNT sequences differ (at most $MAX_DIFFER allowed)"

@@ -95,7 +95,7 @@ extern unsigned seq_settle_timeouts;
 /* Call shapes both worlds skip, each for a difference docs/posix.md lists
  * as inherent to the engine; the run prints how many it skipped and why. */
 #define SEQ_SKIPPED (-100)	/* seq_res.ret of a skipped call */
-enum { SKIP_OOB_SEND, SKIP__COUNT };
+enum { SKIP_OOB_SEND, SKIP_USER_TIMEOUT, SKIP__COUNT };
 extern bool seq_skip_known;	/* skip them (sockdiff run; the fuzzer calls them all) */
 extern unsigned seq_skipped[SKIP__COUNT];
 extern const char *const seq_skip_reason[SKIP__COUNT];

@@ -1,5 +1,6 @@
-/* test_fdtab.c - libflextoe-posix's fd table against a simulated engine context: references from dup, close and fork, the last one closes (or with SO_LINGER 0 resets) the connection, a closing listener refuses what it did not accept. */
+/* test_fdtab.c - libflextoe-posix's fd table against a simulated engine context: references from dup, close and fork, the last one closes (or with SO_LINGER 0 resets) the connection, a closing listener refuses what it did not accept, dup'ed kernel sockets share their state; and the loopback twins (twin.c). */
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
@@ -200,6 +201,116 @@ START_TEST(fdtab_exec_drops_cloexec)
 }
 END_TEST
 
+START_TEST(fdtab_dups_share_kernel_socket)
+{
+	int fd, d, other, peers[4];
+
+	sim_ctx_up(16, 4096);
+	fd = px_socket(AF_INET, SOCK_STREAM, 0);
+	other = px_socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ge(other, 0);
+	d = px_real.dup(fd);
+	px_cand_dup(fd, d);
+	ck_assert_int_eq(px_fd(d)->kind, FD_CAND);
+	/* the dup, not the other socket, is fd's peer */
+	ck_assert_int_eq(px_fd_peers(fd, peers, 4), 1);
+	ck_assert_int_eq(peers[0], d);
+	ck_assert_int_eq(px_fd_peers(other, peers, 4), 0);
+	/* what one fd learns (a bind to the engine's address), the dup knows */
+	px_fd(fd)->bound_engine = 1;
+	px_fd(fd)->bound_port = htons(4242);
+	px_cand_sync(fd);
+	ck_assert_int_eq(px_fd(d)->bound_engine, 1);
+	ck_assert_uint_eq(px_fd(d)->bound_port, htons(4242));
+	ck_assert_int_eq(px_fd(other)->bound_engine, 0);
+	/* a closed fd is nobody's peer */
+	px_fd_forget(d);
+	px_real.close(d);
+	ck_assert_int_eq(px_fd_peers(fd, peers, 4), 0);
+}
+END_TEST
+
+START_TEST(fdtab_engine_fd_peers)
+{
+	int fd, d, peers[4];
+
+	sim_ctx_up(16, 4096);
+	fd = sim_sock(5, PK_CONN);
+	d = px_real.dup(fd);
+	px_lock();
+	px_fd_attach(d, 5);
+	px_unlock();
+	ck_assert_int_eq(px_fd_peers(fd, peers, 4), 1);
+	ck_assert_int_eq(peers[0], d);
+}
+END_TEST
+
+static int sock_error(int fd)
+{
+	int e = -1;
+	socklen_t l = sizeof(e);
+
+	ck_assert_int_eq(px_real.getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l), 0);
+	return e;
+}
+
+static int peer_of(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t l = sizeof(sin);
+
+	return px_real.getpeername(fd, (struct sockaddr *)&sin, &l) ? errno : 0;
+}
+
+START_TEST(twin_refused)
+{
+	int k;
+
+	px_real_init();
+	/* blocking: connect(2) returned the error, nothing stays pending */
+	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(px_twin_refused(k, true), 0);
+	ck_assert_int_eq(sock_error(k), 0);
+	ck_assert_int_eq(peer_of(k), ENOTCONN);
+	ck_assert_int_eq(px_real.fcntl(k, F_GETFL) & O_NONBLOCK, 0);	/* mode kept */
+	px_real.close(k);
+	/* non-blocking: ECONNREFUSED waits in SO_ERROR, as in the engine socket */
+	k = px_real.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_eq(px_twin_refused(k, false), 0);
+	ck_assert_int_eq(sock_error(k), ECONNREFUSED);
+	ck_assert_int_ne(px_real.fcntl(k, F_GETFL) & O_NONBLOCK, 0);
+	px_real.close(k);
+}
+END_TEST
+
+START_TEST(twin_connected_reset_finished)
+{
+	char b;
+	int k, c;
+
+	px_real_init();
+	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
+	c = px_twin_connected(k, TWIN_OPEN);
+	ck_assert_int_ge(c, 0);
+	ck_assert_int_eq(peer_of(k), 0);	/* established */
+	px_real.close(c);
+	px_real.close(k);
+
+	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(px_twin_connected(k, TWIN_RESET), 0);
+	ck_assert_int_eq(sock_error(k), ECONNRESET);
+	px_real.close(k);
+
+	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(px_twin_connected(k, TWIN_FINISHED), 0);
+	ck_assert_int_eq(sock_error(k), 0);
+	ck_assert_int_eq(px_real.recvfrom(k, &b, 1, MSG_DONTWAIT, NULL, NULL), 0);	/* the peer's FIN */
+	ck_assert_int_eq(peer_of(k), ENOTCONN);	/* TIME_WAIT: TCP_CLOSE */
+	px_real.close(k);
+}
+END_TEST
+
 static Suite *posix_fdtab_suite(void)
 {
 	Suite *s = suite_create("posix_fdtab");
@@ -213,6 +324,10 @@ static Suite *posix_fdtab_suite(void)
 	tcase_add_test(tc, fdtab_exec_drops_cloexec);
 	tcase_add_test(tc, fdtab_reap_killed_child);
 	tcase_add_test(tc, fdtab_reap_keeps_live_child);
+	tcase_add_test(tc, fdtab_dups_share_kernel_socket);
+	tcase_add_test(tc, fdtab_engine_fd_peers);
+	tcase_add_test(tc, twin_refused);
+	tcase_add_test(tc, twin_connected_reset_finished);
 	suite_add_tcase(s, tc);
 	return s;
 }
