@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # trace.sh - flextoe-bpf trace and capture against a running engine: a Linux peer sends a few
 # hundred KB to flextoe-bulk and receives as many from it while trace (JSON + pcap) and tcpdump on
-# the peer watch (tx records carry the flow's TCP state); detaching on SIGINT, cleanup by the
+# the peer watch (tx records carry the flow's TCP state); detaching on SIGINT; a text trace with
+# --duration of one echo exchange (also with a slow attach and a stopped reader); cleanup by the
 # engine after kill -9, permissions, and capture's pcap.
 set -u
 cd "$(dirname "$0")/../.."
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 BPF=$BIN/flextoe-bpf
-need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BPF" "$BIN/flextoe-loaderd" \
+need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BIN/flextoe-echo" "$BPF" "$BIN/flextoe-loaderd" \
 	"$PWD/$BUILD/xdp-progs/tcp_trace.bpf.o" "$PWD/$BUILD/xdp-progs/capture.bpf.o"
 need_tools tcpdump tshark python3 setpriv ethtool
 
