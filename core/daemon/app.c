@@ -244,14 +244,14 @@ static void conn_readable(struct app_conn *c, uint32_t events)
  * map of that name with other key or value sizes is someone else's. */
 enum { SPLICE_OP_LOOKUP, SPLICE_OP_UPDATE, SPLICE_OP_DELETE };
 
-static int splice_map_op(struct daemon *be, enum ftoe_splice_map m, int op, const void *key,
+static int splice_map_op(struct daemon *d, enum ftoe_splice_map m, int op, const void *key,
 			 void *val)
 {
 	static const char *const names[] = { [FTOE_SPLICE_FLOWS] = SPLICE_MAP_NAME,
 					     [FTOE_SPLICE_ENDS] = SPLICE_ENDS_NAME };
 	static const uint32_t vsize[] = { [FTOE_SPLICE_FLOWS] = sizeof(struct splice_entry),
 					  [FTOE_SPLICE_ENDS] = sizeof(struct splice_end) };
-	struct ebpf_map *map = hx_map_get(be, FLEXTOE_HOOK_RX_PRE, names[m]);
+	struct ebpf_map *map = hx_map_get(d, FLEXTOE_HOOK_RX_PRE, names[m]);
 	int ret;
 
 	if (!map)
@@ -286,23 +286,23 @@ static int splice_remove(void *ctx, enum ftoe_splice_map m, const void *key)
 	return splice_map_op(ctx, m, SPLICE_OP_DELETE, key, NULL);
 }
 
-int app_server_start(struct daemon *be)
+int app_server_start(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int n, err;
 
-	n = snprintf(S.path, sizeof(S.path), "%s/%s", be->opts.run_dir, APPIF_SOCK_NAME);
+	n = snprintf(S.path, sizeof(S.path), "%s/%s", d->opts.run_dir, APPIF_SOCK_NAME);
 	if (n < 0 || (size_t)n >= sizeof(S.path)) {
 		pr_err("run directory %s: path too long for a UNIX socket (at most %zu bytes)",
-		       be->opts.run_dir, sizeof(S.path) - sizeof(APPIF_SOCK_NAME) - 1);
+		       d->opts.run_dir, sizeof(S.path) - sizeof(APPIF_SOCK_NAME) - 1);
 		return -ENAMETOOLONG;
 	}
-	err = appif_create(be->eng, &S.appif);
+	err = appif_create(d->eng, &S.appif);
 	if (err)
 		return err;
 	{
 		const struct ftoe_splice_map_ops sops = {
-			.ctx = be, .update = splice_update, .lookup = splice_lookup,
+			.ctx = d, .update = splice_update, .lookup = splice_lookup,
 			.remove = splice_remove,
 		};
 
@@ -329,7 +329,7 @@ int app_server_start(struct daemon *be)
 fail:
 	err = -errno;
 	pr_err("application socket %s: %s", S.path, strerror(errno));
-	app_server_stop(be);
+	app_server_stop(d);
 	return err;
 }
 
@@ -338,13 +338,13 @@ int app_server_fd(void)
 	return S.running ? S.epfd : -1;
 }
 
-unsigned int app_server_poll(struct daemon *be)
+unsigned int app_server_poll(struct daemon *d)
 {
 	struct epoll_event evs[32];
 	unsigned int cmds = 0;
 	int n;
 
-	(void)be;	/* the engine's thread runs it: no lock around the engine */
+	(void)d;	/* the engine's thread runs it: no lock around the engine */
 	if (!S.running)
 		return 0;
 	pthread_mutex_lock(&S.lock);
@@ -378,9 +378,9 @@ unsigned int app_server_poll(struct daemon *be)
 	return cmds;
 }
 
-void app_server_stop(struct daemon *be)
+void app_server_stop(struct daemon *d)
 {
-	(void)be;	/* after the backend's threads stopped */
+	(void)d;	/* after the backend's threads stopped */
 	while (S.conns)
 		conn_free(S.conns);
 	if (S.appif)
