@@ -13,6 +13,12 @@ CLI=$PWD/$BUILD/bench/rpc_client
 ROUNDS=${ENGINE_RPC_ROUNDS:-20000}
 SIZE=${ENGINE_RPC_SIZE:-64}
 POLL=${ENGINE_RPC_POLL:-adaptive}	# the daemon's --poll (busy: a spinning worker)
+# ENGINE_RPC_STRACE=1: run the servers under `strace -f -c` and print their
+# system calls per RPC (slows every figure down: for counting, not timing)
+STRACE=${ENGINE_RPC_STRACE:-}
+STRACE_OPTS=${ENGINE_RPC_STRACE_OPTS:--f -c}	# e.g. "-f -tt" for a timeline
+KEEP=${ENGINE_RPC_KEEP:-}	# a directory to keep the logs and traces in
+WARMUP=1000
 for b in "$BIN/flextoe" "$BIN/flextoe-echo" "$CLI"; do
 	if [[ ! -x $b ]]; then
 		echo "engine_rpc: $b is missing: run 'make' first" >&2
@@ -22,7 +28,7 @@ done
 
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-engine-rpc.XXXXXX)
-trap 'ns_cleanup; rm -rf "$TMP"' EXIT
+trap 'ns_cleanup; [[ -n $KEEP ]] && mkdir -p "$KEEP" && cp -r "$TMP"/. "$KEEP"/; rm -rf "$TMP"' EXIT
 
 ENG_IP=10.79.0.5	# the engine's address
 KERN_IP=10.79.0.1	# the kernel's address on the same veth (Linux server)
@@ -35,10 +41,32 @@ ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/nu
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
 declare -A R	# R[server,conns] = "p50 p99 p999 rps"
+declare -A W	# W[server,conns] = "wakeups per RPC: server threads (engine: daemon, app)"
+SRV_PIDS=""	# the server's processes whose wakeups are counted
+# Times the processes' threads blocked and were woken (voluntary context
+# switches), summed: one per wakeup of a thread that went to sleep.
+wakeups() {
+	local n=0 v
+	for p in "$@"; do
+		for f in /proc/"$p"/task/*/status; do
+			v=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "$f" 2>/dev/null)
+			n=$((n + ${v:-0}))
+		done
+	done
+	echo "$n"
+}
 run_client() { # SERVER-KIND IP PORT CONNS
-	local out
+	local out before=() after=() p w="" rpcs=$((ROUNDS + WARMUP))
+	for p in $SRV_PIDS; do before+=("$(wakeups "$p")"); done
 	out=$(ns_exec peer timeout 120 "$CLI" "$2" "$3" --conns "$4" --rounds "$ROUNDS" \
-		--size "$SIZE" 2>&1) || { echo "engine_rpc: $1 client failed: $out" >&2; return 1; }
+		--warmup "$WARMUP" --size "$SIZE" 2>&1) ||
+		{ echo "engine_rpc: $1 client failed: $out" >&2; return 1; }
+	for p in $SRV_PIDS; do after+=("$(wakeups "$p")"); done
+	for i in "${!before[@]}"; do
+		w+=" $(awk -v a="${after[$i]}" -v b="${before[$i]}" -v n=$rpcs \
+			'BEGIN { printf "%.2f", (a - b) / n }')"
+	done
+	W[$1,$4]=${w# }
 	printf '%-7s %s\n' "$1" "$out"
 	R[$1,$4]="$(sed -E 's/.*p50_us=([0-9.]+) p99_us=([0-9.]+) p999_us=([0-9.]+).*rps=([0-9]+).*/\1 \2 \3 \4/' <<<"$out")"
 }
@@ -47,8 +75,25 @@ echo "== engine_rpc: ${SIZE}-byte echo RPCs, $ROUNDS round trips (after 1000 war
 echo "   (tx/tso/gso/gro off); linux = kernel TCP epoll echo server, engine = flextoe-echo on flextoe"
 rc=0
 # Linux first, before the engine's XDP program is attached to the veth.
-ns_bg eng "$CLI" --serve 7000 --bind $KERN_IP >"$TMP/linux_srv.out" 2>&1
+# wrap NAME CMD...: CMD, under strace $STRACE_OPTS (into $TMP/NAME.strace) with STRACE
+wrap() {
+	local name=$1; shift
+	if [[ -n $STRACE ]]; then
+		# shellcheck disable=SC2086
+		echo strace $STRACE_OPTS -o "$TMP/$name.strace" "$@"
+	else
+		echo "$@"
+	fi
+}
+# System calls per RPC of one strace -c summary (the total line).
+strace_per_rpc() { # FILE RPCS
+	[[ -s $1 ]] || return 0
+	awk -v n="$2" '$NF == "total" { printf "%.2f", $(NF-2) / n }' "$1"
+}
+# shellcheck disable=SC2046
+ns_bg eng $(wrap linux_srv "$CLI" --serve 7000 --bind $KERN_IP) >"$TMP/linux_srv.out" 2>&1
 if wait_for "$TMP/linux_srv.out" serving; then
+	SRV_PIDS=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$TMP/linux_srv.out")
 	run_client linux $KERN_IP 7000 1 || rc=1
 	run_client linux $KERN_IP 7000 10 || rc=1
 else
@@ -56,13 +101,35 @@ else
 fi
 srv_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$TMP/linux_srv.out")
 [[ -n $srv_pid ]] && kill "$srv_pid" 2>/dev/null
+stop_traced() { # PID...: end them and wait until strace wrote its summary
+	for p in "$@"; do
+		[[ -n $p ]] && kill "$p" 2>/dev/null
+	done
+	for _ in $(seq 50); do
+		local alive=0
+		for p in "$@"; do
+			[[ -n $p ]] && kill -0 "$p" 2>/dev/null && alive=1
+		done
+		((alive)) || break
+		sleep 0.1
+	done
+	sleep 0.3
+}
+[[ -n $STRACE ]] && stop_traced "$srv_pid"
 
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --poll "$POLL" --run-dir "$TMP/run" \
-	>"$TMP/eng.log" 2>&1
+SRV_PIDS=""
+# shellcheck disable=SC2046
+ns_bg eng $(wrap engine "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --poll "$POLL" \
+	--run-dir "$TMP/run") >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then
+	eng_pid=$(pgrep -f -n "flextoe --iface veth0 --ip $ENG_IP/24 .*--run-dir $TMP/run\$" || true)
 	echo "engine: --poll $POLL; $(grep -oE 'steering program attached in native mode|using generic \(skb\) mode' "$TMP/eng.log" | head -n1)"
-	ns_bg eng env FLEXTOE_RUN_DIR="$TMP/run" "$BIN/flextoe-echo" --port 7000 >"$TMP/echo.out" 2>&1
+	# shellcheck disable=SC2046
+	ns_bg eng env FLEXTOE_RUN_DIR="$TMP/run" $(wrap echo "$BIN/flextoe-echo" --port 7000) \
+		>"$TMP/echo.out" 2>&1
 	if wait_for "$TMP/echo.out" listening; then
+		echo_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$TMP/echo.out")
+		SRV_PIDS="$eng_pid $echo_pid"
 		run_client engine $ENG_IP 7000 1 || rc=1
 		run_client engine $ENG_IP 7000 10 || rc=1
 	else
@@ -72,11 +139,15 @@ else
 	rc=1
 fi
 
+[[ -n $STRACE ]] && stop_traced "${echo_pid:-}" "${eng_pid:-}"
+
 echo
-printf '%-6s %-8s %10s %10s %10s %10s\n' conns "" "p50 us" "p99 us" "p99.9 us" "rps"
+printf '%-6s %-8s %10s %10s %10s %10s   %s\n' conns "" "p50 us" "p99 us" "p99.9 us" "rps" \
+	"wakeups/RPC (engine: daemon app)"
 for c in 1 10; do
 	for k in linux engine; do
-		[[ -n ${R[$k,$c]:-} ]] && printf '%-6s %-8s %10s %10s %10s %10s\n' $c $k ${R[$k,$c]}
+		[[ -n ${R[$k,$c]:-} ]] && printf '%-6s %-8s %10s %10s %10s %10s   %s\n' $c $k ${R[$k,$c]} \
+			"${W[$k,$c]:-}"
 	done
 	if [[ -n ${R[linux,$c]:-} && -n ${R[engine,$c]:-} ]]; then
 		awk -v c=$c -v e="${R[engine,$c]}" -v l="${R[linux,$c]}" 'BEGIN {
@@ -85,4 +156,14 @@ for c in 1 10; do
 				c, "ratio", a[1]/b[1], a[2]/b[2], a[3]/b[3], a[4]/b[4] }'
 	fi
 done
+if [[ -n $STRACE ]]; then
+	n=$((2 * (ROUNDS + WARMUP)))
+	echo "system calls per RPC (strace -f -c, both runs, startup included):" \
+		"linux $(strace_per_rpc "$TMP/linux_srv.strace" $n)" \
+		"daemon $(strace_per_rpc "$TMP/engine.strace" $n)" \
+		"flextoe-echo $(strace_per_rpc "$TMP/echo.strace" $n)"
+	for f in linux_srv engine echo; do
+		[[ -s $TMP/$f.strace ]] && { echo "-- $f"; head -n 12 "$TMP/$f.strace"; }
+	done
+fi
 exit "$rc"

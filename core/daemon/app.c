@@ -21,6 +21,11 @@
 #include "lib/util/log.h"
 
 #define SPLICE_POLL_NS 100000000ull	/* look for ended splices every 100 ms */
+/* Without a hint that the server's fd is readable, look at its sources
+ * (new applications, hellos, exits, doorbells) this often: the command
+ * rings are polled on every pass anyway, and an idle thread blocks on the
+ * fd, so this only bounds how long a busy engine takes to notice them. */
+#define APP_EPOLL_NS 1000000ull
 
 enum tag_kind { TAG_LISTEN = 1, TAG_SOCK, TAG_EFD };
 
@@ -40,6 +45,10 @@ struct app_conn {
 	pid_t pid;
 	uid_t uid;
 	struct appif_ctx *ctx;
+	struct appif_ring *cmd_ring;	/* in shm: its polling flag is ours */
+	uint32_t cmd_entries;
+	uint32_t cmd_tail;		/* commands appif_ctx_poll took: its tail (not the app's word) */
+	bool polling;			/* our last store to cmd_ring->polling */
 	struct tag tag_sock, tag_efd;
 	struct app_conn *next;
 };
@@ -53,7 +62,10 @@ static struct {
 	struct app_conn *conns;
 	pthread_mutex_t lock;	/* several workers may poll the server */
 	uint64_t splice_next_ns;	/* next appif_splice_poll */
+	uint64_t epoll_ns;		/* last look at epfd (APP_EPOLL_NS) */
 } S = { .lfd = -1, .epfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void set_polling(struct app_conn *c, bool on);
 
 static void wake_app(void *arg)
 {
@@ -170,6 +182,8 @@ static int conn_hello(struct app_conn *c)
 				 &c->ctx);
 	if (w.status)
 		goto fail;
+	c->cmd_ring = (struct appif_ring *)((uint8_t *)c->shm + l.cmd_ring);
+	c->cmd_entries = l.cmd_entries;
 	w.shm_size = l.size;
 	w.max_socks = h.max_socks;
 	w.buf_size = h.buf_size;
@@ -338,17 +352,24 @@ int app_server_fd(void)
 	return S.running ? S.epfd : -1;
 }
 
-unsigned int app_server_poll(struct daemon *d)
+unsigned int app_server_poll(struct daemon *d, bool fd_ready)
 {
 	struct epoll_event evs[32];
 	unsigned int cmds = 0;
-	int n;
+	uint64_t now;
+	int n = 0;
 
 	(void)d;	/* the engine's thread runs it: no lock around the engine */
 	if (!S.running)
 		return 0;
 	pthread_mutex_lock(&S.lock);
-	n = epoll_wait(S.epfd, evs, 32, 0);
+	now = x86_now_ns();
+	/* An epoll_wait per pass was two system calls per RPC for nothing:
+	 * the doorbells are rare now (appif_ring.polling). */
+	if (fd_ready || now - S.epoll_ns >= APP_EPOLL_NS) {
+		S.epoll_ns = now;
+		n = epoll_wait(S.epfd, evs, 32, 0);
+	}
 	for (int i = 0; i < n; i++) {
 		struct tag *t = evs[i].data.ptr;
 		uint64_t v;
@@ -361,13 +382,19 @@ unsigned int app_server_poll(struct daemon *d)
 			pr_debug("application eventfd: %s", strerror(errno));
 	}
 	/* Commands may be queued without a wakeup having been read yet:
-	 * look at every context, it is a few loads each. */
+	 * look at every context, it is a few loads each.  We are awake and
+	 * come back here before we block (app_server_idle): the
+	 * applications need not ring their doorbells meanwhile. */
 	for (struct app_conn *c = S.conns; c; c = c->next)
-		if (c->ctx)
-			cmds += appif_ctx_poll(S.appif, c->ctx);
-	if (appif_splice_count(S.appif)) {
-		uint64_t now = x86_now_ns();
+		if (c->ctx) {
+			unsigned int n;
 
+			set_polling(c, true);
+			n = appif_ctx_poll(S.appif, c->ctx);
+			c->cmd_tail += n;
+			cmds += n;
+		}
+	if (appif_splice_count(S.appif)) {
 		if (now >= S.splice_next_ns) {
 			S.splice_next_ns = now + SPLICE_POLL_NS;
 			appif_splice_poll(S.appif);
@@ -376,6 +403,45 @@ unsigned int app_server_poll(struct daemon *d)
 	appif_flush(S.appif);
 	pthread_mutex_unlock(&S.lock);
 	return cmds;
+}
+
+/* Doorbell suppression (appif_ring.polling, docs/api.md "Doorbells"):
+ * the flag is written only when it changes, its cache line being shared
+ * with the application. */
+static void set_polling(struct app_conn *c, bool on)
+{
+	if (c->polling == on)
+		return;
+	c->polling = on;
+	__atomic_store_n(&c->cmd_ring->polling, on, __ATOMIC_SEQ_CST);
+}
+
+bool app_server_idle(struct daemon *d)
+{
+	bool work = false;
+
+	(void)d;	/* the engine's thread, as app_server_poll */
+	if (!S.running)
+		return false;
+	pthread_mutex_lock(&S.lock);
+	for (struct app_conn *c = S.conns; c; c = c->next)
+		if (c->ctx)
+			set_polling(c, false);
+	/* Pairs with the application's fence between publishing head and
+	 * reading polling: either it sees 0 and rings, or we see its head. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (struct app_conn *c = S.conns; c && !work; c = c->next) {
+		uint32_t head, tail;
+
+		if (!c->ctx)
+			continue;
+		head = __atomic_load_n(&c->cmd_ring->head, __ATOMIC_ACQUIRE);
+		tail = c->cmd_tail;
+		/* as appif_ctx_poll: a head past the ring is not work */
+		work = head != tail && head - tail <= c->cmd_entries;
+	}
+	pthread_mutex_unlock(&S.lock);
+	return work;
 }
 
 void app_server_stop(struct daemon *d)

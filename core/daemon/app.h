@@ -2,6 +2,8 @@
 #ifndef FTOE_X86_APP_H
 #define FTOE_X86_APP_H
 
+#include <stdbool.h>
+
 struct daemon;
 
 /* Listen on RUN_DIR/flextoe.sock; call after the engine exists.  0 or -errno
@@ -12,8 +14,14 @@ int app_server_start(struct daemon *d);
  * server is not running. */
 int app_server_fd(void);
 /* Accept applications, run their commands, wake them; on the thread that
- * runs the engine.  Returns the number of commands run (0: idle). */
-unsigned int app_server_poll(struct daemon *d);
+ * runs the engine.  fd_ready: app_server_fd() was seen readable (else its
+ * sources are looked at every APP_EPOLL_NS only).  Returns the number of
+ * commands run (0: idle). */
+unsigned int app_server_poll(struct daemon *d, bool fd_ready);
+/* The engine's thread is about to block: from now on the applications
+ * ring their doorbells (appif_ring.polling 0).  True when a command came
+ * in meanwhile: poll again instead of blocking. */
+bool app_server_idle(struct daemon *d);
 /* Reset every application's connections and remove the socket. */
 void app_server_stop(struct daemon *d);
 

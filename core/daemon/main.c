@@ -123,9 +123,14 @@ static void wait_for_signal(struct daemon *d, int sfd)
 }
 
 /* Serve the applications on the backend's engine thread. */
-static unsigned int app_poll(void *ctx)
+static unsigned int app_poll(void *ctx, bool fd_ready)
 {
-	return app_server_poll(ctx);
+	return app_server_poll(ctx, fd_ready);
+}
+
+static bool app_idle(void *ctx)
+{
+	return app_server_idle(ctx);
 }
 
 int main(int argc, char **argv)
@@ -208,6 +213,7 @@ int main(int argc, char **argv)
 	{
 		const struct x86_poller apps = {
 			.ctx = d, .fd = app_server_fd(), .poll = app_poll,
+			.idle = app_idle,
 		};
 
 		if (x86_start(d->x86, d->eng, &apps))

@@ -144,7 +144,8 @@ unsigned int engine_pass(struct x86_backend *be, uint64_t *next)
 	 * queues (its q argument is not used), so one poll serves them all. */
 	*next = ftoe_engine_poll(be->eng, be->queues[0].id);
 	if (be->app.poll)
-		work = be->app.poll(be->app.ctx);
+		work = be->app.poll(be->app.ctx, be->app_fd_ready);
+	be->app_fd_ready = false;
 	t = control_poll(be);
 	if (t < *next)
 		*next = t;

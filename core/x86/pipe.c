@@ -412,6 +412,9 @@ static bool has_work(struct pipe_thread *t)
 				return true;
 		if (p->tx_full && spsc_count(&p->tx) < spsc_capacity(&p->tx))
 			return true;
+		/* the applications ring from now on (x86_poller.idle) */
+		if (t->be->app.idle && t->be->app.idle(t->be->app.ctx))
+			return true;
 	}
 	return false;
 }
@@ -423,6 +426,7 @@ static void *pipe_main(void *arg)
 	struct pipe *p = t->p;
 	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
 	nfds_t npfd = 0;
+	int app_i = -1;		/* the applications' fd in pfd (PROTO) */
 
 	pthread_setname_np(pthread_self(), t->name);
 	tls_proto = t->roles & PIPE_PROTO;
@@ -435,6 +439,7 @@ static void *pipe_main(void *arg)
 		for (unsigned int i = 0; i < be->nr_queues; i++)
 			xq_set_owner(&be->queues[i]);	/* it batches their tx kicks */
 	if (t->roles & PIPE_PROTO && be->app.fd >= 0) {
+		app_i = (int)npfd;
 		pfd[npfd].fd = be->app.fd;
 		pfd[npfd++].events = POLLIN;
 	}
@@ -484,6 +489,9 @@ static void *pipe_main(void *arg)
 		}
 		ftoe_hooks_thread_online(be->cfg.hooks);
 		spsc_waiter_done(&t->wait);
+		/* (blocked on OUT, the applications' fd was not polled) */
+		if (app_i >= 0)
+			be->app_fd_ready = t->rx_blocked || (pfd[app_i].revents & POLLIN);
 		if (pfd[npfd - 1].revents & POLLIN) {
 			uint64_t v;
 

@@ -15,7 +15,11 @@ struct worker {
 	int efd;                  /* eventfd: stop and io.wake */
 	pthread_t tid;
 	bool started;
+	bool poll_again;          /* io.wake on the worker itself: loop, no syscall */
 };
+
+/* This thread is the worker (it runs the engine and the applications). */
+static __thread bool tls_worker;
 
 /* One rx burst of queue q: TCP to the engine in one call, ARP and ICMP
  * to the control plane; the frames go back to the fill ring afterwards
@@ -55,6 +59,7 @@ static void *worker_main(void *arg)
 	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
 	nfds_t npfd;
 
+	tls_worker = true;
 	for (unsigned int i = 0; i < be->nr_queues; i++) {
 		xq_set_owner(&be->queues[i]);
 		pfd[i].fd = be->queues[i].fd;
@@ -84,17 +89,26 @@ static void *worker_main(void *arg)
 		work += engine_pass(be, &next);
 		for (unsigned int i = 0; i < be->nr_queues; i++)
 			xq_flush(&be->queues[i]);
+		if (w->poll_again) {
+			w->poll_again = false;
+			work++;
+		}
 		if (work || next == 0 || be->cfg.busy_poll) {
 			for (unsigned int i = 0; i < be->nr_queues; i++)
 				xq_rx_kick(&be->queues[i]);
 			continue;
 		}
+		/* About to block: the applications ring from now on; a
+		 * command that came in meanwhile is served first. */
+		if (be->app.idle && be->app.idle(be->app.ctx))
+			continue;
 		/* Idle: block on the sockets (poll() also serves the fill
 		 * ring's need_wakeup), the eventfd and the next deadline. */
 		if (ppoll(pfd, npfd, be_timeout_ts(next, &ts), NULL) < 0 && errno != EINTR) {
 			pr_err("worker: poll: %s", strerror(errno));
 			break;
 		}
+		be->app_fd_ready = be->app.fd >= 0 && (pfd[be->nr_queues + 1].revents & POLLIN);
 		if (pfd[be->nr_queues].revents & POLLIN) {
 			uint64_t v;
 
@@ -131,10 +145,18 @@ int worker_start(struct x86_backend *be)
 	return 0;
 }
 
+/* io.wake: work for the engine (an application's data to send).  On the
+ * worker itself (the applications' poll) no syscall: it writes to its own
+ * eventfd only to find it readable in its next ppoll(), a wakeup and two
+ * system calls per send for nothing; it loops once more instead. */
 void worker_wake(struct x86_backend *be)
 {
 	uint64_t one = 1;
 
+	if (be->worker && tls_worker) {
+		be->worker->poll_again = true;
+		return;
+	}
 	if (be->worker && write(be->worker->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_debug("wake worker: %s", strerror(errno));
 }

@@ -45,11 +45,20 @@ struct netdev {
 
 /* Work the engine's thread serves besides the queues (the daemon's
  * application server): fd becomes readable when poll has something to do;
- * poll runs on the engine's thread and returns the work done (0: idle). */
+ * poll runs on the engine's thread and returns the work done (0: idle).
+ * fd_ready: the thread's last poll() found fd readable; false when it was
+ * not readable or not looked at (the thread did not block), so poll may
+ * leave out its own look at fd's sources (a system call per pass) for a
+ * while. */
 struct x86_poller {
 	void *ctx;
 	int fd;				/* -1: none */
-	unsigned int (*poll)(void *ctx);
+	unsigned int (*poll)(void *ctx, bool fd_ready);
+	/* The thread is about to block (after a poll that found nothing):
+	 * from here on the applications must ring their doorbells (fd).
+	 * Returns true when work arrived meanwhile (do not block).  NULL:
+	 * the applications always ring. */
+	bool (*idle)(void *ctx);
 };
 
 /* Look the interface up and check cfg against it (queues, an address the

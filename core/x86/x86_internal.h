@@ -58,6 +58,7 @@ struct x86_backend {
 	struct pipe *pipe;	/* --workers N > 1 (pipe.c), else NULL */
 	struct ftoe_engine *eng;	/* the daemon's; from x86_start */
 	struct x86_poller app;	/* the daemon's application server */
+	bool app_fd_ready;	/* app.fd was readable in the last ppoll() (engine thread) */
 	atomic_bool stop;
 
 	pthread_mutex_t ctl_lock;	/* ARP cache and ICMP state */

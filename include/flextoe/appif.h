@@ -46,8 +46,19 @@ struct appif_ring {
 	uint32_t head;			/* producer */
 	uint8_t _pad0[60];
 	uint32_t tail;			/* consumer */
-	uint8_t _pad1[60];
+	/* The consumer is awake and looks at the ring again before it sleeps,
+	 * so the producer may leave out its eventfd write (the doorbell).  The
+	 * consumer clears it, then (full fence) looks at head once more before
+	 * it blocks; the producer publishes head, then (full fence) reads it.
+	 * The command ring's is the engine's (docs/api.md "Doorbells", from
+	 * APPIF_VERSION 2); the event ring's is unused, 0. */
+	uint32_t polling;
+	uint8_t _pad1[56];
 };
+/* appif_ring.polling: 0 the consumer may sleep (ring); 1 it is awake;
+ * APPIF_POLLING_RUNG a producer rang since it last went idle (no need to
+ * ring again).  Only 0 -> RUNG is the producer's (compare-and-swap). */
+#define APPIF_POLLING_RUNG 2u
 
 enum appif_op {
 	APPIF_OP_LISTEN = 1,		/* arg0 port, arg1 backlog -> RESULT (handle) */

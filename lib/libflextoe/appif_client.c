@@ -126,3 +126,19 @@ int appif_ring_take(uint8_t *shm, size_t ring_off, size_t ent_off, uint32_t entr
 	__atomic_store_n(&r->tail, ++*pos, __ATOMIC_RELEASE);
 	return 1;
 }
+
+bool appif_doorbell_needed(uint8_t *shm, const struct appif_layout *l)
+{
+	struct appif_ring *r = (struct appif_ring *)(shm + l->cmd_ring);
+	uint32_t idle = 0;
+
+	/* Orders the caller's head store before the load of the flag, as
+	 * the engine orders its clearing of the flag before its last look
+	 * at head: one of the two sees the other's store. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->polling, __ATOMIC_RELAXED))
+		return false;
+	/* fails when the engine just woke up (1): it looks at head anyway */
+	return __atomic_compare_exchange_n(&r->polling, &idle, APPIF_POLLING_RUNG, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}

@@ -2,6 +2,7 @@
 #ifndef FTOE_LIB_APPIF_CLIENT_H
 #define FTOE_LIB_APPIF_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,14 @@ static inline int appif_cmd_put(uint8_t *shm, const struct appif_layout *l, uint
 {
 	return appif_ring_put(shm, l->cmd_ring, l->cmd, l->cmd_entries, sizeof(*c), head, c);
 }
+
+/* After a command was published (appif_cmd_put): must the producer write
+ * the app -> engine eventfd?  Only when the engine may be asleep
+ * (appif_ring.polling 0), and once per sleep: it leaves
+ * APPIF_POLLING_RUNG, so the commands that follow before the engine wakes
+ * (a send's TX, then its RXDONE) do not ring again (docs/api.md
+ * "Doorbells").  One thread of the context at a time. */
+bool appif_doorbell_needed(uint8_t *shm, const struct appif_layout *l);
 
 static inline int appif_ev_take(uint8_t *shm, const struct appif_layout *l, uint32_t *tail,
 				struct appif_ev *ev)

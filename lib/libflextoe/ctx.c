@@ -127,10 +127,14 @@ void ctx_mark(struct ftoe_ctx *c, int s, uint32_t ev)
 	}
 }
 
+/* The doorbell, after a command was published: only when the engine may
+ * be asleep, once per sleep (appif_doorbell_needed). */
 static void kick(struct ftoe_ctx *c)
 {
 	uint64_t one = 1;
 
+	if (!appif_doorbell_needed(c->shm, &c->l))
+		return;
 	if (write(c->efd_in, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		c->dead = true;
 }
@@ -249,7 +253,10 @@ void ctx_process(struct ftoe_ctx *c)
 			ctx_mark(c, s, FTOE_POLLIN);
 			break;
 		case APPIF_EV_TX:
-			__atomic_store_n(&ctx_ssock(c, (uint32_t)s)->tx_ev, 0, __ATOMIC_SEQ_CST);
+			/* tx_ev stays set: the engine posts the next EV_TX
+			 * only once we find the ring full (sock.c tx_arm),
+			 * not after every send it takes in (a wakeup per
+			 * RPC for nothing). */
 			ctx_mark(c, s, FTOE_POLLOUT);
 			break;
 		case APPIF_EV_ERROR:

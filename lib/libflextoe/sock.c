@@ -285,6 +285,17 @@ int ftoe_recv_done(struct ftoe_ctx *c, int s, size_t n)
 
 /* ---- send --------------------------------------------------------------- */
 
+/* Ask for an EV_TX (FTOE_POLLOUT) when the engine next takes bytes from
+ * the tx ring: the ring is full.  The event stays outstanding (tx_ev set)
+ * otherwise, so a send that does not fill the ring costs no event and
+ * no wakeup.  Returns the ring's free space seen after arming: the engine
+ * may have taken bytes before it saw the flag. */
+static uint32_t tx_arm(struct ftoe_ctx *c, struct appif_sock *ss)
+{
+	__atomic_store_n(&ss->tx_ev, 0, __ATOMIC_SEQ_CST);
+	return c->buf_size - (ss->tx_head - LOAD_ACQ(&ss->tx_tail));
+}
+
 /* Free bytes in the tx ring (> 0), or -errno. */
 static ssize_t tx_space(struct ftoe_ctx *c, int s)
 {
@@ -303,7 +314,7 @@ static ssize_t tx_space(struct ftoe_ctx *c, int s)
 
 		if (LOAD_ACQ(&ss->flags) & APPIF_SF_ERROR)
 			return ss->err ? ss->err : -ECONNRESET;
-		if (space)
+		if (space || (space = tx_arm(c, ss)))
 			return space;
 		if (c->dead)
 			return -ECONNRESET;
@@ -321,6 +332,11 @@ static int tx_commit(struct ftoe_ctx *c, int s, uint32_t n)
 {
 	struct appif_sock *ss = ctx_ssock(c, (uint32_t)s);
 
+	/* A short send that fills the ring may wait for FTOE_POLLOUT without
+	 * ever seeing -EAGAIN: ask for the event before the engine can see the
+	 * bytes (an early arm costs at most one spare event). */
+	if (ss->tx_head + n - LOAD_ACQ(&ss->tx_tail) == c->buf_size)
+		tx_arm(c, ss);
 	if (appif_publish(&ss->tx_head, &ss->tx_bell, n))
 		return ctx_push_cmd(c, APPIF_OP_TX, c->socks[s].handle, 0, 0, 0);
 	return 0;

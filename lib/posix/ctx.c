@@ -183,7 +183,9 @@ static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint
 		px_real.ppoll(NULL, 0, &(struct timespec){ 0, 1000000 }, NULL);
 		px_lock();
 	}
-	px_efd_kick(px.ac.efd_in);
+	/* only when the engine may be asleep, once per sleep */
+	if (appif_doorbell_needed(px.ac.shm, &px.ac.l))
+		px_efd_kick(px.ac.efd_in);
 	return 0;
 }
 
