@@ -27,6 +27,30 @@ static inline uint16_t ftoe_csum_finish(uint32_t sum)
  * Over a buffer that contains a correct checksum this returns 0. */
 uint16_t ftoe_csum(const void *buf, size_t len);
 
+/* ftoe_csum() of 20 bytes, an IPv4 header without options (every segment
+ * received and sent has one): five native 32-bit words summed in 64 bits
+ * cannot overflow, and the byte order is swapped once at the end (RFC 1071
+ * section 2(B)), inline and without the general loop. */
+static inline uint16_t ftoe_csum20(const void *buf)
+{
+	const uint8_t *p = buf;
+	uint32_t w[5];
+	uint64_t acc;
+	uint32_t s;
+
+	__builtin_memcpy(w, p, sizeof(w));
+	acc = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	s = (uint32_t)acc;
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	s = __builtin_bswap16((uint16_t)s);
+#endif
+	return (uint16_t)~s;
+}
+
 /* Pseudo-header sums (RFC 793 section 3.1; RFC 8200 section 8.1).  Addresses
  * are passed as the raw header bytes. */
 uint32_t ftoe_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
