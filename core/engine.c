@@ -284,6 +284,12 @@ void ftoe_engine_rx_prepare(const struct ftoe_engine *e, void *frame, uint16_t l
 	ftoe_preproc_prepare(e, frame, len, md, it);
 }
 
+void ftoe_engine_rx_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
+			  const struct flextoe_md *md, struct ftoe_rx_item *it)
+{
+	ftoe_preproc_parse(e, frame, len, md, it);
+}
+
 /* Runs of consecutive fast-path items go through the stages as one batch;
  * an item for the control plane first ends the run before it, so every
  * segment of a flow is handled in arrival order whichever path it takes. */

@@ -271,6 +271,10 @@ void ftoe_sock_deliver_events(struct ftoe_engine *e);
 struct ftoe_rx_item;
 void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
 			  const struct flextoe_md *md, struct ftoe_rx_item *it);
+/* prepare without the flow-table lookup (it->flow FTOE_NO_FLOW): claim
+ * then finds the flow through the engine's flow cache. */
+void ftoe_preproc_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
+			const struct flextoe_md *md, struct ftoe_rx_item *it);
 /* claim: true when it is a fast-path segment of a synchronized flow (it->flow
  * set, counted); false without side effects.  divert: every other item
  * (counted; queued for the control plane as FTOE_SP_SEG, core/slowpath.h). */
