@@ -92,14 +92,7 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 			tail[i] = p[i];
 		acc = add_carry(acc, load64(tail));
 	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	folded = (uint32_t)acc;
-	folded = (folded & 0xffff) + (folded >> 16);
-	folded = (folded & 0xffff) + (folded >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	folded = __builtin_bswap16((uint16_t)folded);
-#endif
+	folded = ftoe_csum_fold64(acc);
 	acc = (uint64_t)sum + folded;
 	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
 }

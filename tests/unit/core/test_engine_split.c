@@ -39,24 +39,32 @@ static void both_ways(struct lb_world *w, int c, int a, uint64_t len, uint32_t i
 	ck_assert_uint_eq(t.s[1].rcvd, len);
 }
 
-/* The whole engine fed through the split entry, on a clean and on a faulty
- * link: same results as ftoe_engine_rx (tests/unit/core/test_engine.c). */
+/* Transfers both ways on a clean, then on a faulty link, with w set up
+ * for one of the entries: the same results as ftoe_engine_rx
+ * (tests/unit/core/test_engine.c). */
+static void transfer_clean_and_faulty(struct lb_world *w, int *c, int *a)
+{
+	struct ftoe_engine_stats st;
+
+	ck_assert(app_connect(w, 80, c, a));
+	both_ways(w, *c, *a, 1 << 20, 1);
+	w->s[0].f = w->s[1].f = (struct lb_faults){ .drop = 3, .dup = 3, .reorder = 3, .corrupt = 2 };
+	both_ways(w, *c, *a, 256 << 10, 3);
+	ftoe_engine_get_stats(w->s[1].eng, &st);
+	ck_assert_uint_gt(st.rx_fast, 500);
+	ck_assert_uint_gt(st.rx_malformed, 0);
+	ck_assert_uint_gt(st.retransmits, 0);
+}
+
+/* The whole engine fed through the split entry. */
 START_TEST(split_transfer_clean_and_faulty)
 {
 	struct lb_world w;
-	struct ftoe_engine_stats st;
 	int c, a;
 
 	lb_init(&w, 11, NULL, NULL);
 	w.split_rx = true;
-	ck_assert(app_connect(&w, 80, &c, &a));
-	both_ways(&w, c, a, 1 << 20, 1);
-	w.s[0].f = w.s[1].f = (struct lb_faults){ .drop = 3, .dup = 3, .reorder = 3, .corrupt = 2 };
-	both_ways(&w, c, a, 256 << 10, 3);
-	ftoe_engine_get_stats(w.s[1].eng, &st);
-	ck_assert_uint_gt(st.rx_fast, 500);
-	ck_assert_uint_gt(st.rx_malformed, 0);
-	ck_assert_uint_gt(st.retransmits, 0);
+	transfer_clean_and_faulty(&w, &c, &a);
 	lb_fini(&w);
 }
 END_TEST
@@ -237,20 +245,12 @@ END_TEST
 START_TEST(parsed_transfer_clean_and_faulty)
 {
 	struct lb_world w;
-	struct ftoe_engine_stats st;
 	struct ftoe_rx_item it;
 	int c, a;
 
 	lb_init(&w, 12, NULL, NULL);
 	w.parse_rx = true;
-	ck_assert(app_connect(&w, 80, &c, &a));
-	both_ways(&w, c, a, 1 << 20, 1);
-	w.s[0].f = w.s[1].f = (struct lb_faults){ .drop = 3, .dup = 3, .reorder = 3, .corrupt = 2 };
-	both_ways(&w, c, a, 256 << 10, 3);
-	ftoe_engine_get_stats(w.s[1].eng, &st);
-	ck_assert_uint_gt(st.rx_fast, 500);
-	ck_assert_uint_gt(st.rx_malformed, 0);
-	ck_assert_uint_gt(st.retransmits, 0);
+	transfer_clean_and_faulty(&w, &c, &a);
 	memset(&w.s[0].f, 0, sizeof(w.s[0].f));
 	memset(&w.s[1].f, 0, sizeof(w.s[1].f));
 	capture_data(&w, c, 1000, 1);
