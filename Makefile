@@ -288,6 +288,8 @@ all: $(TOOL_BPF)
 $(BUILD)/tests/tools/classify-app: $(LIBFT_A)
 # tests/tools/close-exit too
 $(BUILD)/tests/tools/close-exit: $(LIBFT_A)
+# tests/tools/appif-probe too (it also calls libflextoe's internals)
+$(BUILD)/tests/tools/appif-probe: $(LIBFT_A)
 
 # ---- libflextoe-posix (lib/posix) and flextoe-run (lib/posix/run) --------
 # The LD_PRELOAD library: only the interposed names are exported

@@ -73,6 +73,10 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 		e->cfg.time_wait_ms = DEF_TIME_WAIT;
 	if (!e->cfg.delack_us)
 		e->cfg.delack_us = DEF_DELACK_US;
+	if (!e->cfg.ooo_intervals)
+		e->cfg.ooo_intervals = FTOE_OOO_IV_DEFAULT;
+	if (e->cfg.ooo_intervals > FTOE_OOO_IV_MAX)
+		e->cfg.ooo_intervals = FTOE_OOO_IV_MAX;
 	if (!e->cfg.nr_queues)
 		e->cfg.nr_queues = 1;
 	if (!pow2(e->cfg.rx_buf_size) || !pow2(e->cfg.tx_buf_size) ||

@@ -72,6 +72,8 @@ struct ftoe_engine_cfg {
 	uint32_t delack_us;		/* delayed-ACK timeout (40 ms) */
 	uint32_t rto_retries;		/* RTO backoffs before giving up, 1..255 (15, as
 					 * Linux tcp_retries2); flextoe --rto-retries */
+	uint32_t ooo_intervals;		/* out-of-order intervals per flow, 1..FTOE_OOO_IV_MAX
+					 * (4; core/ooo.h); flextoe --ooo-intervals */
 	uint64_t secret[2];		/* ISN / SYN-cookie / hash key: random per start */
 	/* Hook points the engine runs itself (rx-post, after the protocol
 	 * stage); NULL: none.  The backend owns them (core/hooks.h). */
@@ -143,6 +145,7 @@ struct ftoe_engine_stats {
 	uint64_t rx_frames, rx_malformed, rx_slow, rx_no_flow, rx_fast;
 	uint64_t rx_bytes;		/* payload placed in receive buffers */
 	uint64_t rx_ooo, rx_dup, rx_out_of_window, rx_paws_drop;
+	uint64_t rx_ooo_full;		/* out-of-order data dropped: every interval in use */
 	uint64_t tx_frames, tx_bytes, tx_ring_full, tx_acks, tx_rst;
 	uint64_t retransmits;		/* segments sent again (go-back-N) */
 	uint64_t fast_retransmits, timeouts, probes;

@@ -43,7 +43,7 @@ struct flow_tcp {
 	/* receive side */
 	uint32_t rcv_nxt;
 	uint32_t rcv_wnd;       /* free receive buffer, bytes */
-	struct ftoe_ooo ooo;    /* the single out-of-order interval */
+	struct ftoe_ooo ooo;    /* out-of-order intervals and the D-SACK block (core/ooo.h) */
 	/* loss detection: duplicate ACKs trigger go-back-N (FlexTOE 4.2) */
 	uint32_t dupack_cnt;
 	/* RFC 7323 section 4.3: TS.Recent and the timestamp we echo */

@@ -1,38 +1,61 @@
-/* ooo.h - the single out-of-order interval of a flow's receive side. */
+/* ooo.h - the out-of-order intervals of a flow's receive side, and the SACK blocks they give. */
 #ifndef FTOE_CORE_OOO_H
 #define FTOE_CORE_OOO_H
 
 #include <stdint.h>
 
 /*
- * FlexTOE (like TAS) keeps one interval of out-of-order data per flow in the
- * receive buffer instead of a list: data that fits the interval (or touches
- * it) is kept, a second disjoint hole is dropped and left to the sender's
- * retransmission.  All positions are sequence numbers (serial arithmetic,
- * core/tcp_seq.h); the interval always lies strictly after rcv_nxt and
- * inside the receive window, so min/max over it never wrap ambiguously.
+ * docs/loss.md describes the receiver's side of loss recovery.
  *
- * Besides the interval the receiver remembers one thing, holding no data:
- * that it dropped a second hole itself, up to drop_end.  The sender will
- * resend that range from rcv_nxt on, so while it is outstanding a new
- * interval is opened only near rcv_nxt (see ftoe_ooo_rx_near).
+ * A flow holds up to FTOE_OOO_IV_MAX disjoint, non-adjacent intervals of
+ * out-of-order data [start, end) in its receive buffer (the payload itself
+ * sits in the rx ring at its sequence position; only the edges live here).
+ * The engine's setting (struct ftoe_engine_cfg ooo_intervals, `flextoe
+ * --ooo-intervals N`) may use fewer.  All positions are sequence numbers
+ * (serial arithmetic, core/tcp_seq.h); every interval lies strictly after
+ * rcv_nxt and inside the receive window, so comparisons never wrap
+ * ambiguously.
+ *
+ * The array is kept in the order RFC 2018 section 4 wants the SACK blocks:
+ * the interval that took the most recent segment first, then the others
+ * by how recently they changed.  The position is the recency stamp, so no
+ * counter is stored, and an ACK's blocks are a prefix of the array.
+ *
+ * Overlaps keep the first copy of a byte (as Linux does, RFC 9293 3.10.7.4
+ * leaves it open): only the first stretch of a segment's bytes that is not
+ * held already is placed.  A segment that would need two stretches (a
+ * retransmission longer than the hole it fills, reaching past an interval
+ * into new data) leaves its tail to the sender, which has not seen it
+ * acknowledged.
+ *
+ * A duplicate (all or part of a segment below rcv_nxt or inside an
+ * interval) is remembered as the D-SACK block (RFC 2883) that the next ACK
+ * reports first.
  */
+#ifndef FTOE_OOO_IV_MAX
+#define FTOE_OOO_IV_MAX 4   /* compile-time maximum of intervals per flow */
+#endif
+#define FTOE_OOO_IV_DEFAULT 4 /* the engine's default (capped at the maximum) */
+
+/* A range of sequence space [start, end). */
+struct ftoe_seq_range {
+	uint32_t start, end;
+};
+
 struct ftoe_ooo {
-	uint32_t start; /* first sequence number held */
-	uint32_t len;   /* 0: no interval */
-	uint32_t drop_end; /* end of the data dropped here, valid while dropped */
-	uint32_t dropped;  /* nonzero: data up to drop_end was dropped, not lost */
+	struct ftoe_seq_range iv[FTOE_OOO_IV_MAX]; /* held, most recently changed first */
+	struct ftoe_seq_range dsack; /* duplicate to report; start == end: none */
+	uint8_t n;                   /* intervals in use */
 };
 
 enum ftoe_ooo_verdict {
 	FTOE_OOO_EMPTY = 0,   /* no payload: nothing to do */
-	FTOE_OOO_IN_ORDER,    /* starts at rcv_nxt: rcv_nxt advanced */
-	FTOE_OOO_NEW,         /* opened the interval */
-	FTOE_OOO_MERGED,      /* extended / merged into the interval */
-	FTOE_OOO_DUP,         /* nothing new (all before rcv_nxt or inside the interval) */
+	FTOE_OOO_IN_ORDER,    /* placed at rcv_nxt: rcv_nxt advanced */
+	FTOE_OOO_NEW,         /* opened an interval */
+	FTOE_OOO_MERGED,      /* extended an interval, or joined two */
+	FTOE_OOO_DUP,         /* nothing new (all before rcv_nxt or inside an interval) */
 	FTOE_OOO_DROP_WINDOW, /* entirely outside the receive window */
-	FTOE_OOO_DROP_HOLE,   /* would be a second disjoint interval */
-	FTOE_OOO_DROP_FAR,    /* would open the interval far beyond data dropped here */
+	FTOE_OOO_DROP_FULL,   /* would open an interval, but all are in use */
 };
 
 struct ftoe_ooo_result {
@@ -40,37 +63,41 @@ struct ftoe_ooo_result {
 	uint32_t trim_head;  /* payload bytes to skip at the start */
 	uint32_t copy_len;   /* payload bytes to place (0 when nothing) */
 	uint32_t copy_seq;   /* sequence number of the first byte placed */
-	uint32_t advance;    /* bytes rcv_nxt moved (payload + absorbed interval) */
+	uint32_t advance;    /* bytes rcv_nxt moved (payload + absorbed intervals) */
 };
 
 /*
  * Process a segment's payload [seq, seq + len) against rcv_nxt, a receive
- * window of rcv_wnd bytes and the interval.  Updates *rcv_nxt and *ooo, and
- * says which part of the payload to copy into the receive buffer.
- * The payload is first trimmed to the window (RFC 9293 section 3.10.7.4:
- * a segment is acceptable if any part lies in the window; the rest is cut).
- * Accepted: data at rcv_nxt (absorbing the interval when it reaches it),
- * data overlapping or adjacent to either end of the interval, and with no
- * interval, data anywhere in the window (a new interval).
+ * window of rcv_wnd bytes and the intervals, of which at most max (1 ..
+ * FTOE_OOO_IV_MAX; out of range: the maximum) may be in use.  Updates
+ * *rcv_nxt and *ooo, and says which part of the payload to copy into the
+ * receive buffer.  The payload is first trimmed to the window (RFC 9293
+ * 3.10.7.4: a segment is acceptable if any part lies in the window; the
+ * rest is cut).  Data at rcv_nxt advances it over every interval it
+ * reaches; data elsewhere in the window extends or joins the intervals it
+ * touches, or opens a new one while one is free.
  */
-void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
+void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsigned max,
 		 uint32_t seq, uint32_t len, struct ftoe_ooo_result *res);
 
 /*
- * As ftoe_ooo_rx, except that while data this receiver dropped as a second
- * hole is still outstanding (ooo->dropped), a new interval may only open
- * within `near` bytes of rcv_nxt; data further on is dropped too
- * (FTOE_OOO_DROP_FAR).  Why: the sender resends the dropped range in
- * sequence order from rcv_nxt.  If the single interval sat far ahead, one
- * lost or overtaken segment in that stream would make every later one a
- * second hole, the sender would see nothing delivered after its
- * retransmission and could only wait for its RTO (RACK, RFC 8985 6.2,
- * needs a later-sent segment delivered).  Kept free, the interval opens
- * right after such a hole and its SACK block triggers a fast retransmit.
- * Genuine losses, with nothing dropped here, still open it anywhere.
+ * Report [start, end) as a duplicate in the next ACK's first block (RFC 2883
+ * 4): for an old duplicate the protocol stage drops before ftoe_ooo_rx (not
+ * acceptable, or PAWS).
  */
-void ftoe_ooo_rx_near(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
-		      uint32_t seq, uint32_t len, uint32_t near,
-		      struct ftoe_ooo_result *res);
+void ftoe_ooo_dsack(struct ftoe_ooo *ooo, uint32_t start, uint32_t end);
+
+/*
+ * The SACK blocks for the next ACK (RFC 2018 4, RFC 2883 4): the pending
+ * D-SACK block first (then forgotten: it is reported once), then the
+ * intervals, most recent first; at most room blocks.  Returns how many.
+ */
+unsigned ftoe_ooo_sack(struct ftoe_ooo *ooo, struct ftoe_seq_range *out, unsigned room);
+
+/* Nonzero while out-of-order data is held (a hole exists at rcv_nxt). */
+static inline unsigned ftoe_ooo_held(const struct ftoe_ooo *ooo)
+{
+	return ooo->n;
+}
 
 #endif

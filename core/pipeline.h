@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/ooo.h"
 #include "core/vlan.h"
 #include "core/segment.h"
 
@@ -14,7 +15,7 @@ struct flextoe_md;
 /*
  * RX (docs/design.md section 3):
  *   ftoe_preproc()  validate, flow lookup, summary; slow path queued
- *   ftoe_proto_rx() per flow: seq/ack, window, OOO interval, dupacks
+ *   ftoe_proto_rx() per flow: seq/ack, window, OOO intervals, dupacks
  *   ftoe_postproc_rx() payload copy, ACKs, app notification
  * TX:
  *   ftoe_sched_run() choose flows and segment sizes (round robin, pacing)
@@ -78,7 +79,8 @@ struct ftoe_rx_item {
 #define FTOE_TX_O_WS  (1u << 2) /* window-scale option (SYN only) */
 #define FTOE_TX_O_DATA (1u << 3) /* payload from the flow's tx ring */
 #define FTOE_TX_O_SACKP (1u << 4) /* SACK-permitted (SYN only, RFC 2018 2) */
-#define FTOE_TX_O_SACK (1u << 5) /* one SACK block [sack_start, sack_end) */
+#define FTOE_TX_O_SACK (1u << 5) /* SACK blocks sack[0 .. nsack) (RFC 2018 3) */
+#define FTOE_TX_SACK_MAX 4 /* blocks that fit the 40 option bytes (RFC 2018 3) */
 
 struct ftoe_tx_item {
 	uint32_t flow;
@@ -92,7 +94,8 @@ struct ftoe_tx_item {
 	uint8_t wscale;
 	uint16_t mss;
 	uint32_t ts_val, ts_ecr;
-	uint32_t sack_start, sack_end; /* FTOE_TX_O_SACK */
+	struct ftoe_seq_range sack[FTOE_TX_SACK_MAX]; /* FTOE_TX_O_SACK, first block first */
+	uint8_t nsack;
 	bool retx;             /* sequence space sent before */
 };
 

@@ -1,4 +1,4 @@
-/* protocol.c - protocol stage: per-flow sequence/ACK processing, windows, OOO interval, go-back-N. */
+/* protocol.c - protocol stage: per-flow sequence/ACK processing, windows, OOO intervals, go-back-N. */
 #include <string.h>
 
 #include "core/byteorder.h"
@@ -13,11 +13,6 @@
 /* PAWS slack in TSval ticks (1 ms, ftoe_proto_ts_now's clock is ours; the
  * peer's is typically 1 ms too): see ftoe_proto_rx_one. */
 #define FTOE_PAWS_SLACK_TICKS 8
-
-/* While data this receiver dropped is outstanding, a new out-of-order
- * interval opens only this many segments past rcv_nxt (core/ooo.h): room
- * for a lost or overtaken segment or two at the head of the resent range. */
-#define FTOE_OOO_NEAR_SEGS 4u
 
 uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id)
 {
@@ -62,6 +57,15 @@ uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id)
 	return (uint16_t)field;
 }
 
+/* RFC 2883 4 (as Linux's tcp_send_dupack): an old duplicate dropped before
+ * the data step still gets its D-SACK block, so the sender learns that its
+ * retransmission was spurious. */
+static void dsack_old(struct flow_tcp *t, const struct ftoe_seg *s)
+{
+	if (s->payload_len && seq_before(s->seq, t->rcv_nxt))
+		ftoe_ooo_dsack(&t->ooo, s->seq, seq_min(s->seq + s->payload_len, t->rcv_nxt));
+}
+
 /* Fill the parts every segment of an established flow shares. */
 static void fill_common(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item *it)
 {
@@ -82,16 +86,7 @@ static void fill_common(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item 
 		it->ts_val = ftoe_proto_ts_now(e, id);
 		it->ts_ecr = t->ts_recent;
 	}
-	/* RFC 2018 4: while out-of-order data is held, ACKs report it.  With
-	 * one interval there is one block, and it is the one holding the most
-	 * recently received out-of-order segment (that segment either opened
-	 * or extended it, or was dropped as a second hole).  Data segments
-	 * omit it: the MSS leaves room for timestamps only. */
-	if ((t->flags & FLOW_TCP_SACK) && t->ooo.len) {
-		it->opts |= FTOE_TX_O_SACK;
-		it->sack_start = t->ooo.start;
-		it->sack_end = t->ooo.start + t->ooo.len;
-	}
+	it->nsack = 0;
 	it->len = 0;
 	it->tx_pos = 0;
 	it->retx = false;
@@ -102,8 +97,22 @@ static void fill_common(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item 
 
 void ftoe_proto_ack(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_item *it)
 {
+	struct flow_tcp *t = &e->tcp[id];
+
 	fill_common(e, id, it);
-	it->seq = e->tcp[id].snd_nxt;
+	it->seq = t->snd_nxt;
+	/* RFC 2018 4 / RFC 2883 4: while out-of-order data is held, or a
+	 * duplicate has just arrived, the ACK reports it: the D-SACK block
+	 * first, then the intervals, most recent first, as many as fit (40
+	 * option bytes: 3 blocks beside timestamps, 4 without).  Only pure
+	 * ACKs carry them: a data segment's MSS leaves room for timestamps
+	 * only, and the ACKs that matter here are sent at once anyway. */
+	if (t->flags & FLOW_TCP_SACK) {
+		it->nsack = (uint8_t)ftoe_ooo_sack(&t->ooo, it->sack,
+						   (t->flags & FLOW_TCP_TS) ? 3 : FTOE_TX_SACK_MAX);
+		if (it->nsack)
+			it->opts |= FTOE_TX_O_SACK;
+	}
 }
 
 void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id)
@@ -233,7 +242,6 @@ void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n
 			it->tcp_flags |= FTOE_TCP_FIN;
 		if (len) {
 			it->opts |= FTOE_TX_O_DATA;
-			it->opts &= (uint8_t)~FTOE_TX_O_SACK;
 			/* PSH on the last byte we have (RFC 9293 3.9.1). */
 			if (t->snd_nxt + len == t->tx_seq0 + e->mem[id].tx_head)
 				it->tcp_flags |= FTOE_TCP_PSH;
@@ -374,7 +382,7 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 {
 	struct flow_tcp *t = &e->tcp[it->flow];
 	const struct ftoe_seg *s = &it->seg;
-	bool fin = s->tcp_flags & FTOE_TCP_FIN, had_ooo = t->ooo.len != 0;
+	bool fin = s->tcp_flags & FTOE_TCP_FIN, had_ooo = ftoe_ooo_held(&t->ooo) != 0;
 	struct ftoe_ooo_result r;
 
 	if (t->flags & FLOW_TCP_FIN_RX) {
@@ -394,15 +402,16 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 			t->flags ^= FLOW_TCP_CE;
 		}
 	}
-	ftoe_ooo_rx_near(&t->rcv_nxt, space, &t->ooo, s->seq, s->payload_len,
-			 FTOE_OOO_NEAR_SEGS * (uint32_t)(t->rcv_mss ? t->rcv_mss : t->snd_mss), &r);
+	ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, e->cfg.ooo_intervals, s->seq, s->payload_len, &r);
 	switch (r.verdict) {
 	case FTOE_OOO_EMPTY:
 		break;
 	case FTOE_OOO_IN_ORDER:
 		it->res |= FTOE_RX_R_ADVANCED;
 		t->rcv_unacked += r.advance;
-		/* RFC 5681 4.2: ACK at once when a gap is (partly) filled. */
+		/* RFC 5681 4.2: ACK at once when a gap is (partly) filled; and
+		 * while holes remain, every ACK counts for the sender's loss
+		 * detection (no delayed ACK, as Linux's quick-ACK mode). */
 		it->res |= had_ooo ? FTOE_RX_R_ACK_NOW : FTOE_RX_R_ACK_DELAY;
 		break;
 	case FTOE_OOO_NEW:
@@ -417,9 +426,11 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 		it->res |= FTOE_RX_R_ACK_NOW;
 		break;
 	case FTOE_OOO_DROP_WINDOW:
-	case FTOE_OOO_DROP_HOLE:
-	case FTOE_OOO_DROP_FAR:
 		e->st.rx_out_of_window++;
+		it->res |= FTOE_RX_R_ACK_NOW;
+		break;
+	case FTOE_OOO_DROP_FULL:
+		e->st.rx_ooo_full++;
 		it->res |= FTOE_RX_R_ACK_NOW;
 		break;
 	}
@@ -475,12 +486,14 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
 	    seq_diff(t->ts_recent, s->ts_val) > FTOE_PAWS_SLACK_TICKS) {
 		e->st.rx_paws_drop++;
+		dsack_old(t, s);
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
 	space = ftoe_proto_rx_space(e, id);
 	if (!seq_acceptable(t, s->seq, s->seq + seglen, space)) {
 		e->st.rx_out_of_window++;
+		dsack_old(t, s);
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
@@ -540,10 +553,9 @@ static unsigned rx_order(const struct ftoe_engine *e, const struct ftoe_rx_item 
  * order rather than arrival order, as receive offload (GRO/LRO) does: a
  * pair swapped on the wire that arrives in one batch then lands in order
  * instead of as an out-of-order segment.  With a single out-of-order
- * interval (FlexTOE section 4.2) that matters: while the interval holds
- * data further on, a segment overtaken by its successor would otherwise
- * make the successor a second hole, dropped along with everything the
- * sender sent after it.  Items keep their slots, so post-processing still
+ * interval (FlexTOE section 4.2) that mattered most; with several
+ * (core/ooo.h) it still saves an interval, a SACK block and an immediate
+ * ACK per swapped pair.  Items keep their slots, so post-processing still
  * sees the batch in arrival order.
  */
 void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)

@@ -324,14 +324,21 @@ static void ring_move(uint8_t *dst, uint32_t dsize, uint32_t dpos, const uint8_t
 	}
 }
 
-/* End of what the rx ring holds: rx_head, or the out-of-order interval's
- * end beyond it (core/ooo.c writes there before rx_head reaches it). */
+/* End of what the rx ring holds: rx_head, or the farthest out-of-order
+ * interval's end beyond it (core/ooo.c writes there before rx_head
+ * reaches it). */
 static uint32_t rx_held_end(const struct ftoe_engine *e, uint32_t id)
 {
 	const struct flow_tcp *t = &e->tcp[id];
-	uint32_t end = e->mem[id].rx_head, ooo_end = t->ooo.start + t->ooo.len - t->rx_seq0;
+	uint32_t end = e->mem[id].rx_head;
 
-	return t->ooo.len && seq_after(ooo_end, end) ? ooo_end : end;
+	for (unsigned int i = 0; i < t->ooo.n; i++) {
+		uint32_t iv_end = t->ooo.iv[i].end - t->rx_seq0;
+
+		if (seq_after(iv_end, end))
+			end = iv_end;
+	}
+	return end;
 }
 
 int ftoe_sock_attach(struct ftoe_engine *e, int sock, int region, uint64_t rx_off,

@@ -46,8 +46,9 @@ static void ring_copy_out(uint8_t *dst, const uint8_t *ring, uint32_t size,
 }
 
 /* TCP options (RFC 9293 3.2, RFC 7323 2.2/3.2, RFC 2018 2/3): 4-byte
- * aligned with NOPs.  At most MSS 4 + WS 4 + SACKP 4 + TS 12 (SYN) or
- * TS 12 + one SACK block 12 (ACK): within the 40 bytes. */
+ * aligned with NOPs.  At most MSS 4 + WS 4 + SACKP 4 + TS 12 (SYN), or
+ * TS 12 + 3 SACK blocks 28, or 4 SACK blocks 36 (ACK): within the 40
+ * bytes (ftoe_proto_ack sizes nsack for that). */
 static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
 {
 	uint32_t n = 0;
@@ -79,14 +80,19 @@ static uint32_t put_options(uint8_t *o, const struct ftoe_tx_item *it)
 		ftoe_put_be32(o + n + 4, it->ts_ecr);
 		n += 8;
 	}
-	if (it->opts & FTOE_TX_O_SACK) {
+	if ((it->opts & FTOE_TX_O_SACK) && it->nsack) {
+		unsigned nb = it->nsack > FTOE_TX_SACK_MAX ? FTOE_TX_SACK_MAX : it->nsack;
+
+		if ((it->opts & FTOE_TX_O_TS) && nb > 3)
+			nb = 3;
 		o[n++] = FTOE_TCPOPT_NOP;
 		o[n++] = FTOE_TCPOPT_NOP;
 		o[n++] = FTOE_TCPOPT_SACK;
-		o[n++] = 10;
-		ftoe_put_be32(o + n, it->sack_start);
-		ftoe_put_be32(o + n + 4, it->sack_end);
-		n += 8;
+		o[n++] = (uint8_t)(2 + 8 * nb);
+		for (unsigned i = 0; i < nb; i++, n += 8) {
+			ftoe_put_be32(o + n, it->sack[i].start);
+			ftoe_put_be32(o + n + 4, it->sack[i].end);
+		}
 	}
 	return n;
 }

@@ -26,6 +26,7 @@ struct slot {
 	bool spliced;		/* the splice program relays it: no pumping; esock -1 once over */
 	bool attached;		/* the shared rings are the connection's buffers */
 	uint16_t gen;
+	uint16_t lport;		/* a listener's port (the shared copy is the app's to scribble on) */
 	int esock;
 	uint32_t rx_head, tx_tail; /* our copies of the positions we own */
 };
@@ -36,6 +37,11 @@ struct appif_ctx {
 	struct appif_layout l;
 	uint32_t max_socks, buf_size;
 	int pid;
+	uint32_t uid;
+	uint32_t unpriv_port_start;	/* struct appif_peer */
+	uint64_t refused;	/* commands naming no socket of this context */
+	bool told_port;		/* a port refusal was logged (once per context: a log
+				 * any local user could otherwise fill) */
 	struct slot *slots;
 	uint32_t nfree;
 	uint32_t cmd_tail, ev_head;
@@ -615,8 +621,9 @@ void appif_destroy(struct appif *a)
 	free(a);
 }
 
-int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_size, int pid,
-		  void (*notify)(void *arg), void *arg, struct appif_ctx **out)
+int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_size,
+		  const struct appif_peer *peer, void (*notify)(void *arg), void *arg,
+		  struct appif_ctx **out)
 {
 	struct appif_ctx *c = calloc(1, sizeof(*c));
 	struct appif_shm_hdr *h = shm;
@@ -638,7 +645,9 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	c->shm = shm;
 	c->max_socks = c->nfree = max_socks;
 	c->buf_size = buf_size;
-	c->pid = pid;
+	c->pid = peer->pid;
+	c->uid = peer->uid;
+	c->unpriv_port_start = peer->unpriv_port_start;
 	c->notify = notify;
 	c->notify_arg = arg;
 	h->magic = APPIF_MAGIC;
@@ -653,12 +662,13 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	c->region = ftoe_sock_region_add(a->eng, c->shm + c->l.bufs);
 	if (c->region < 0)
 		pr_warn("application pid %d: its sockets copy through the engine's buffers: %s",
-			pid, strerror(-c->region));
+			c->pid, strerror(-c->region));
 	/* what a POSIX library needs to tell the engine's sockets from the
 	 * kernel's (lib/posix) */
 	h->local_ip = a->eng->cfg.ip_be;
 	h->prefix_len = a->eng->cfg.prefix_len;
 	h->gateway = a->eng->cfg.gateway_be;
+	h->unpriv_port_start = c->unpriv_port_start;	/* lib/posix refuses bind() early */
 	c->next = a->ctxs;
 	a->ctxs = c;
 	*out = c;
@@ -715,19 +725,86 @@ void appif_ctx_remove(struct appif *a, struct appif_ctx *c)
 		pr_info("application pid %d gone: %u closed connection%s still sending", c->pid,
 			ndrain, ndrain == 1 ? "" : "s");
 	ftoe_sock_region_remove(a->eng, c->region);
+	if (c->refused)
+		pr_info("application pid %d uid %u gone: %llu command%s named no socket of its "
+			"own and were refused", c->pid, c->uid, (unsigned long long)c->refused,
+			c->refused == 1 ? "" : "s");
 	free(c->slots);
 	free(c);
 }
 
-/* A handle from the app: its slot if live, else NULL. */
+uint64_t appif_ctx_refused(const struct appif_ctx *c)
+{
+	return c->refused;
+}
+
+/* Is the engine socket behind slot i context c's own?  A handle only
+ * names a slot of the context that sends it, and a slot's engine socket
+ * was recorded as that slot's (own()) when the engine made it; this holds
+ * the two together, so no command can reach another context's socket
+ * whatever a bug elsewhere does to the slots. */
+static bool slot_owned(struct appif_ctx *c, uint32_t i)
+{
+	const struct slot *s = &c->slots[i];
+	const struct owner *o;
+
+	if (s->esock < 0)
+		return true;	/* a splice ended: no engine socket is left */
+	o = owner_of(c->a, s->esock);
+	return o && o->c == c && o->idx == i;
+}
+
+/* A handle from the app: its slot if live and its own, else NULL (the
+ * command is refused: counted, logged once per context). */
 static struct slot *slot_of(struct appif_ctx *c, uint32_t h, uint32_t *idx)
 {
 	uint32_t i = appif_handle_idx(h);
 
-	if (i >= c->max_socks || c->slots[i].kind == SLOT_FREE || c->slots[i].gen != (h >> 16))
+	if (i >= c->max_socks || c->slots[i].kind == SLOT_FREE || c->slots[i].gen != (h >> 16) ||
+	    !slot_owned(c, i)) {
+		if (!c->refused++)
+			pr_info("application pid %d uid %u: a command named handle %#x, not a "
+				"socket of its own: refused (EBADF); further refusals are counted",
+				c->pid, c->uid, h);
 		return NULL;
+	}
 	*idx = i;
 	return &c->slots[i];
+}
+
+/* Ports below ip_unprivileged_port_start need CAP_NET_BIND_SERVICE, as
+ * Linux's bind() (inet_port_requires_bind_service): 0 or -EACCES. */
+static int port_allowed(struct appif_ctx *c, uint32_t port, const char *what)
+{
+	if (port >= c->unpriv_port_start)
+		return 0;
+	if (!c->told_port)
+		pr_info("application pid %d uid %u: %s port %u refused: ports below %u need "
+			"CAP_NET_BIND_SERVICE", c->pid, c->uid, what, port, c->unpriv_port_start);
+	c->told_port = true;
+	return -EACCES;
+}
+
+/* Contexts share a port only when their applications are the same user,
+ * as SO_REUSEPORT on Linux (inet_csk_bind_conflict), so that no user
+ * takes a share of another's connections: 0 or -EADDRINUSE. */
+static int share_allowed(struct appif_ctx *c, uint16_t port)
+{
+	struct appif *a = c->a;
+
+	for (size_t li = 0; li < sizeof(a->lis) / sizeof(a->lis[0]); li++) {
+		const struct owner *o = &a->lis[li];
+
+		if (!o->c || o->c->uid == c->uid || o->c->slots[o->idx].kind != SLOT_LISTEN ||
+		    o->c->slots[o->idx].lport != port)
+			continue;
+		if (!c->told_port)
+			pr_info("application pid %d uid %u: shared listen on port %u refused: "
+				"uid %u listens there", c->pid, c->uid, port, o->c->uid);
+		c->told_port = true;
+		return -EADDRINUSE;
+	}
+	return 0;
 }
 
 /* A listener on a port several contexts share: the engine gives a SYN to
@@ -747,6 +824,13 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 		post(c, APPIF_EV_RESULT, 0, -EINVAL, 0, 0, cmd->req);
 		return;
 	}
+	err = port_allowed(c, cmd->arg0, "listen");
+	if (!err && cmd->op == APPIF_OP_LISTEN_SHARED)
+		err = share_allowed(c, (uint16_t)cmd->arg0);
+	if (err) {
+		post(c, APPIF_EV_RESULT, 0, err, 0, 0, cmd->req);
+		return;
+	}
 	if (!c->nfree) {
 		post(c, APPIF_EV_RESULT, 0, -EMFILE, 0, 0, cmd->req);
 		return;
@@ -760,6 +844,7 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 		return;
 	}
 	i = slot_alloc(c, SLOT_LISTEN, es);
+	c->slots[i].lport = (uint16_t)cmd->arg0;
 	shm_sock(c, (uint32_t)i)->local_port = cmd->arg0;
 	err = own(c->a, es, c, (uint32_t)i);
 	if (err) {
@@ -779,6 +864,11 @@ static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
 
 	if (!cmd->arg1 || cmd->arg1 > 65535 || !cmd->arg0) {
 		post(c, APPIF_EV_RESULT, 0, -EINVAL, 0, 0, cmd->req);
+		return;
+	}
+	err = cmd->_r ? port_allowed(c, cmd->_r, "connect from") : 0;
+	if (err) {
+		post(c, APPIF_EV_RESULT, 0, err, 0, 0, cmd->req);
 		return;
 	}
 	if (!c->nfree) {
@@ -945,7 +1035,14 @@ static void do_cmd(struct appif_ctx *c, const struct appif_cmd *cmd)
 	if (cmd->op == APPIF_OP_INFO)
 		return do_info(c, cmd);
 	s = slot_of(c, cmd->handle, &i);
-	if (!s || s->closing)
+	if (!s) {
+		/* not a socket of this context: one it closed, or a forged
+		 * handle; answered when the command asked for an answer */
+		if (cmd->req)
+			post(c, APPIF_EV_RESULT, 0, -EBADF, 0, 0, cmd->req);
+		return;
+	}
+	if (s->closing)
 		return;	/* a socket the app already closed: nothing to do */
 	if (s->spliced)
 		return spliced_cmd(c, s, i, cmd);

@@ -12,10 +12,25 @@ struct appif_ctx;
 /* Registers the engine's socket event callback. */
 int appif_create(struct ftoe_engine *eng, struct appif **out);
 void appif_destroy(struct appif *a);
+/* Who the application is, as the daemon learned it when it connected
+ * (SO_PEERCRED, its capabilities, docs/engine.md "Who may use the
+ * engine"). */
+struct appif_peer {
+	int pid;			/* for log messages */
+	uint32_t uid, gid;
+	/* ports below it need CAP_NET_BIND_SERVICE, which the application
+	 * lacks: ip_unprivileged_port_start, or 0 (any port) */
+	uint32_t unpriv_port_start;
+};
+
 /* A new context in shm (already sized by appif_layout and zeroed);
- * notify(arg) wakes the application.  pid is for log messages. */
-int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_size, int pid,
-		  void (*notify)(void *arg), void *arg, struct appif_ctx **out);
+ * notify(arg) wakes the application. */
+int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_size,
+		  const struct appif_peer *peer, void (*notify)(void *arg), void *arg,
+		  struct appif_ctx **out);
+/* Commands a context sent that named no socket of its own (refused with
+ * -EBADF), e.g. another application's handle. */
+uint64_t appif_ctx_refused(const struct appif_ctx *c);
 /* The application is gone: reset its connections, close its listeners. */
 void appif_ctx_remove(struct appif *a, struct appif_ctx *c);
 /* Execute the context's queued commands; returns how many. */

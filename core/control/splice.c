@@ -177,10 +177,10 @@ static int check_conn(struct ftoe_splicer *sp, int sock, char *err, size_t esz)
 			 "the peer has acknowledged it", sock, m->tx_head - m->tx_tail);
 		return -EAGAIN;
 	}
-	if (m->rx_head != m->rx_tail || t->ooo.len) {
+	if (m->rx_head != m->rx_tail || ftoe_ooo_held(&t->ooo)) {
 		snprintf(err, esz, "connection %d has received data the application has not read "
 			 "(%u bytes%s): read it first", sock, m->rx_head - m->rx_tail,
-			 t->ooo.len ? ", and out-of-order data" : "");
+			 ftoe_ooo_held(&t->ooo) ? ", and out-of-order data" : "");
 		return -EAGAIN;
 	}
 	if (t->flags & FLOW_TCP_FIN_RX) {

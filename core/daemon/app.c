@@ -15,6 +15,7 @@
 #include "core/control/appif.h"
 #include "core/control/splice.h"
 #include "core/daemon/app.h"
+#include "core/daemon/app_cred.h"
 #include "core/daemon/daemon.h"
 #include "core/daemon/hooks_ebpf.h"
 #include "ebpf/ebpf.h"
@@ -42,14 +43,14 @@ struct app_conn {
 	int efd_out;		/* engine -> app */
 	void *shm;
 	size_t shm_size;
-	pid_t pid;
-	uid_t uid;
+	struct appif_peer peer;	/* pid, uid, gid, port rights: app_cred.c */
 	struct appif_ctx *ctx;
 	struct appif_ring *cmd_ring;	/* in shm: its polling flag is ours */
 	uint32_t cmd_entries;
 	uint32_t cmd_tail;		/* commands appif_ctx_poll took: its tail (not the app's word) */
 	bool polling;			/* our last store to cmd_ring->polling */
 	struct tag tag_sock, tag_efd;
+	bool gone;		/* freed after the current batch of epoll events */
 	struct app_conn *next;
 };
 
@@ -59,6 +60,7 @@ static struct {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct tag tag_listen;
 	struct appif *appif;
+	const struct daemon_opts *opts;
 	struct app_conn *conns;
 	pthread_mutex_t lock;	/* several workers may poll the server */
 	uint64_t splice_next_ns;	/* next appif_splice_poll */
@@ -73,7 +75,7 @@ static void wake_app(void *arg)
 	uint64_t one = 1;
 
 	if (write(c->efd_out, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_debug("application pid %d: eventfd: %s", c->pid, strerror(errno));
+		pr_debug("application pid %d: eventfd: %s", c->peer.pid, strerror(errno));
 }
 
 static void conn_free(struct app_conn *c)
@@ -127,8 +129,6 @@ static int conn_hello(struct app_conn *c)
 	struct appif_hello h;
 	struct appif_welcome w = { .version = APPIF_VERSION };
 	struct appif_layout l;
-	struct ucred cred;
-	socklen_t clen = sizeof(cred);
 	ssize_t n;
 	int memfd = -1, err;
 
@@ -137,20 +137,20 @@ static int conn_hello(struct app_conn *c)
 		return 0;
 	if (n <= 0)
 		return -ECONNRESET;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
-		c->pid = cred.pid;
-		c->uid = cred.uid;
-	}
+	/* who it is and what it may do, before anything is built for it */
+	w.status = app_cred_admit(S.opts, c->fd, &c->peer);
+	if (w.status)
+		goto reply;
 	if (n != sizeof(h) || h.magic != APPIF_MAGIC || h.version != APPIF_VERSION) {
 		pr_warn("application pid %d: bad hello (version %u, this engine speaks %u)",
-			c->pid, n == sizeof(h) ? h.version : 0, APPIF_VERSION);
+			c->peer.pid, n == sizeof(h) ? h.version : 0, APPIF_VERSION);
 		w.status = -EPROTO;
 		goto reply;
 	}
 	err = appif_layout(h.max_socks, h.buf_size, &l);
 	if (err) {
 		pr_warn("application pid %d: unsupported context size (%u sockets, %u-byte "
-			"buffers)", c->pid, h.max_socks, h.buf_size);
+			"buffers)", c->peer.pid, h.max_socks, h.buf_size);
 		w.status = err;
 		goto reply;
 	}
@@ -178,7 +178,7 @@ static int conn_hello(struct app_conn *c)
 		w.status = -errno;
 		goto fail;
 	}
-	w.status = appif_ctx_add(S.appif, c->shm, h.max_socks, h.buf_size, c->pid, wake_app, c,
+	w.status = appif_ctx_add(S.appif, c->shm, h.max_socks, h.buf_size, &c->peer, wake_app, c,
 				 &c->ctx);
 	if (w.status)
 		goto fail;
@@ -189,11 +189,13 @@ static int conn_hello(struct app_conn *c)
 	w.buf_size = h.buf_size;
 	w.cmd_entries = l.cmd_entries;
 	w.ev_entries = l.ev_entries;
-	pr_debug("application pid %d uid %u: context with %u sockets, %u-byte buffers", c->pid,
-		 c->uid, h.max_socks, h.buf_size);
+	pr_debug("application pid %d uid %u: context with %u sockets, %u-byte buffers, ports "
+		 "from %u", c->peer.pid, c->peer.uid, h.max_socks, h.buf_size,
+		 c->peer.unpriv_port_start);
 	goto reply;
 fail:
-	pr_warn("application pid %d: cannot set up its context: %s", c->pid, strerror(-w.status));
+	pr_warn("application pid %d: cannot set up its context: %s", c->peer.pid,
+		strerror(-w.status));
 reply:
 	err = send_welcome(c, &w, memfd);
 	if (memfd >= 0)
@@ -242,14 +244,14 @@ static void conn_readable(struct app_conn *c, uint32_t events)
 
 	if (!c->ctx) {
 		if (conn_hello(c) < 0)
-			conn_free(c);
+			c->gone = true;
 		return;
 	}
 	n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
 		/* closes queued just before exit run first; the rest is reset */
 		appif_ctx_poll(S.appif, c->ctx);
-		conn_free(c);
+		c->gone = true;
 	}
 }
 
@@ -332,8 +334,11 @@ int app_server_start(struct daemon *d)
 	unlink(S.path);	/* a crashed engine's: we hold the run directory's lock */
 	if (bind(S.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(S.lfd, 128))
 		goto fail;
-	/* Any local user may open connections, as with kernel sockets. */
-	chmod(S.path, 0666);
+	/* Any local user may open connections, as with kernel sockets; with
+	 * --app-group, root and the group only (app_cred_admit checks again). */
+	S.opts = &d->opts;
+	if (app_cred_socket_mode(&d->opts, S.path))
+		goto fail;
 	S.tag_listen.kind = TAG_LISTEN;
 	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.lfd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &S.tag_listen }))
@@ -376,10 +381,23 @@ unsigned int app_server_poll(struct daemon *d, bool fd_ready)
 
 		if (t->kind == TAG_LISTEN)
 			accept_apps();
+		else if (t->conn->gone)
+			continue;
 		else if (t->kind == TAG_SOCK)
 			conn_readable(t->conn, evs[i].events);
 		else if (read(t->conn->efd_in, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			pr_debug("application eventfd: %s", strerror(errno));
+	}
+	/* Freed only now: the same batch may hold an application's UNIX
+	 * connection hanging up and then its eventfd. */
+	for (struct app_conn **p = &S.conns; *p;) {
+		struct app_conn *c = *p;
+
+		if (!c->gone) {
+			p = &c->next;
+			continue;
+		}
+		conn_free(c);	/* unlinks c: *p is its successor now */
 	}
 	/* Commands may be queued without a wakeup having been read yet:
 	 * look at every context, it is a few loads each.  We are awake and

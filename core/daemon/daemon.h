@@ -40,6 +40,9 @@ struct daemon_opts {
 	const char *loaderd_path;  /* --loaderd PATH (default: next to flextoe) */
 	const char *loaderd_group; /* --loader-group NAME, passed to loaderd */
 	unsigned int rto_retries;  /* --rto-retries N (0: the engine's default) */
+	unsigned int ooo_intervals; /* --ooo-intervals N (0: the engine's default) */
+	const char *app_group;     /* --app-group GROUP: who may use flextoe.sock (NULL: anyone) */
+	gid_t app_gid;             /* its gid */
 };
 
 /* 0, 1 when help was printed (exit 0), or -EINVAL after printing the

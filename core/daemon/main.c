@@ -51,6 +51,8 @@ static void dump_stats(struct daemon *d)
 			"(fast %lu) timeouts %lu; connections reset %lu timed out %lu",
 			es.rx_ooo, es.rx_dup, es.rx_out_of_window, es.retransmits,
 			es.fast_retransmits, es.timeouts, es.conn_reset, es.conn_timeout);
+		pr_info("engine ooo: %lu segments dropped with every out-of-order interval in use",
+			es.rx_ooo_full);
 		if (es.splice_late_tx)
 			pr_info("splice: %lu segments relayed late (in flight between threads "
 				"when their splice began)", es.splice_late_tx);
@@ -70,6 +72,7 @@ static int create_engine(struct daemon *d)
 		.cc = d->opts.cc,
 		.cc_param = d->opts.cc_param,
 		.rto_retries = d->opts.rto_retries,
+		.ooo_intervals = d->opts.ooo_intervals,
 		.hooks = d->hooks,
 	};
 	int err;

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "core/daemon/daemon.h"
+#include "core/ooo.h"
 #include "lib/util/log.h"
+#include "lib/util/peercred.h"
 
 #define MAX_FLOWS_LIMIT (16u << 20)   /* the flow table's capacity limit */
 
@@ -37,17 +39,22 @@ static void usage(FILE *out)
 		"      --rto-retries N     retransmission timeouts in a row before a connection\n"
 		"                          fails with ETIMEDOUT, 1..255 (default 15, as Linux\n"
 		"                          tcp_retries2; each doubles the timeout, up to 60 s)\n"
+		"      --ooo-intervals N   out-of-order intervals kept per connection, 1..%u\n"
+		"                          (default %u; see docs/loss.md)\n"
 		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
 		"  -f, --force             replace another XDP program already on IF\n"
 		"      --no-loaderd        do not start flextoe-loaderd (start it yourself)\n"
 		"      --loaderd PATH      the flextoe-loaderd to start (default: next to flextoe)\n"
 		"      --loader-group NAME members of group NAME may load/unload programs and\n"
 		"                          change maps through loaderd (default: root only)\n"
+		"      --app-group GROUP   only root and members of GROUP (name or gid) may use\n"
+		"                          the engine through flextoe.sock (default: any user)\n"
 		"  -v, --verbose           more output (twice: debug)\n"
 		"  -h, --help              this text\n"
 		"\n"
 		"Exit status: 0 after SIGINT/SIGTERM, 1 on a runtime failure, 2 on a usage error.\n",
-		cc_names);
+		cc_names, FTOE_OOO_IV_MAX,
+		FTOE_OOO_IV_DEFAULT < FTOE_OOO_IV_MAX ? FTOE_OOO_IV_DEFAULT : FTOE_OOO_IV_MAX);
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -123,7 +130,8 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 }
 
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
-       OPT_RTO_RETRIES };
+       OPT_RTO_RETRIES, OPT_OOO_INTERVALS,
+       OPT_APP_GROUP };
 
 int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -137,11 +145,13 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "cc",        required_argument, NULL, OPT_CC },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "rto-retries", required_argument, NULL, OPT_RTO_RETRIES },
+		{ "ooo-intervals", required_argument, NULL, OPT_OOO_INTERVALS },
 		{ "run-dir",   required_argument, NULL, 'r' },
 		{ "force",     no_argument,       NULL, 'f' },
 		{ "no-loaderd", no_argument,      NULL, OPT_NO_LOADERD },
 		{ "loaderd",   required_argument, NULL, OPT_LOADERD },
 		{ "loader-group", required_argument, NULL, OPT_LOADER_GROUP },
+		{ "app-group", required_argument, NULL, OPT_APP_GROUP },
 		{ "verbose",   no_argument,       NULL, 'v' },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -215,6 +225,15 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 					   "1..255", optarg);
 			o->rto_retries = (unsigned int)v;
 			break;
+		case OPT_OOO_INTERVALS:
+			if (parse_uint(optarg, 1, FTOE_OOO_IV_MAX, &v)) {
+				fprintf(stderr, "flextoe: bad --ooo-intervals '%s': expected a number "
+					"of intervals, 1..%u (the build's FTOE_OOO_IV_MAX)\n"
+					"Try 'flextoe --help'.\n", optarg, FTOE_OOO_IV_MAX);
+				return -EINVAL;
+			}
+			o->ooo_intervals = (unsigned int)v;
+			break;
 		case 'r':
 			if (!*optarg || strlen(optarg) > PATH_MAX - 32)
 				return bad("bad --run-dir '%s'", optarg);
@@ -235,6 +254,12 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 			if (!*optarg)
 				return bad("bad --loader-group '%s'", optarg);
 			o->loaderd_group = optarg;
+			break;
+		case OPT_APP_GROUP:
+			if (ftoe_group_parse(optarg, &o->app_gid))
+				return bad("bad --app-group '%s': no such group (a name from "
+					   "/etc/group, or a number)", optarg);
+			o->app_group = optarg;
 			break;
 		case 'v':
 			o->verbose++;

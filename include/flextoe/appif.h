@@ -152,6 +152,10 @@ struct appif_shm_hdr {
 	uint32_t local_ip;		/* the engine's address, network order */
 	uint32_t prefix_len;		/* its on-link prefix */
 	uint32_t gateway;		/* network order; 0: none */
+	/* Ports below this need CAP_NET_BIND_SERVICE, which the context's
+	 * application did not have when it connected: LISTEN and a bound
+	 * CONNECT on them get -EACCES (0: it may use any port). */
+	uint32_t unpriv_port_start;
 };
 
 struct appif_layout {

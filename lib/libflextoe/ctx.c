@@ -381,6 +381,10 @@ const char *ftoe_strerror(int err)
 		return "the engine speaks another version of the application interface";
 	case -EMFILE:
 		return "the context has no free socket (raise max_socks)";
+	case -EACCES:
+		return "permission denied (only root and the engine's --app-group may use it; "
+		       "ports below net.ipv4.ip_unprivileged_port_start need "
+		       "CAP_NET_BIND_SERVICE)";
 	default:
 		return strerror(-err);
 	}

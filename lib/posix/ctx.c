@@ -51,6 +51,7 @@ static int ctx_open(void)
 	px.ip = hdr->local_ip;
 	px.mask = hdr->prefix_len ? htonl(~0u << (32 - hdr->prefix_len)) : 0;
 	px.gateway = hdr->gateway;
+	px.unpriv_port_start = hdr->unpriv_port_start;
 	px.sh_size = sizeof(struct px_shared) + px.max_socks * sizeof(struct px_sock) +
 		     (size_t)PX_PROCS * px.max_socks * sizeof(uint16_t);
 	/* MAP_SHARED: a forked child sees and updates the same sockets. */
@@ -100,7 +101,11 @@ int px_ctx_get(void)
 
 			px.failed = true;
 			/* flextoe-run already said it once when it started */
-			if (!fb || strcmp(fb, "kernel"))
+			if (open_err == -EACCES)
+				fprintf(stderr, "libflextoe-posix: the flextoe engine does not admit "
+					"this user (only root and its --app-group); sockets use "
+					"the kernel\n");
+			else if (!fb || strcmp(fb, "kernel"))
 				fprintf(stderr, "libflextoe-posix: no flextoe engine (%s); sockets "
 					"use the kernel\n", strerror(-open_err));
 		}

@@ -143,6 +143,7 @@ struct px_ctx {
 	size_t sh_size;
 	uint32_t max_socks, buf_size;
 	uint32_t ip, mask, gateway;	/* network order */
+	uint32_t unpriv_port_start;	/* ports below need CAP_NET_BIND_SERVICE (0: none) */
 	int32_t *sfd;			/* per socket: an fd of this process for it, -1 */
 	uint16_t *byproc;		/* refs[PX_PROCS][max_socks] in the shared region */
 	int slot;			/* this process's entry in procs[] */

@@ -194,6 +194,10 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 		/* the kernel does not have the engine's address: keep it */
 		if (kernel_port(fd))
 			return -EINVAL;
+		/* the engine's rule for its ports, as Linux's bind() (the
+		 * engine enforces it again at listen and connect) */
+		if (ntohs(sin->sin_port) && ntohs(sin->sin_port) < px.unpriv_port_start)
+			return -EACCES;
 		f->bound_port = sin->sin_port;
 		if (!f->bound_port) {
 			/* an ephemeral port: one the kernel has free */

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,11 +16,11 @@
 #include <unistd.h>
 
 #include "lib/util/log.h"
+#include "lib/util/peercred.h"
 #include "loader/loaderd/client.h"
 #include "loader/loaderd/loaderd.h"
 
 #define IO_TIMEOUT_S 10
-#define MAX_GROUPS 256
 
 static void usage(FILE *f)
 {
@@ -70,30 +69,16 @@ static int take_lock(const char *dir, int *fd_out)
 
 static void peer_creds(const struct ldr_state *st, int fd, struct ldr_peer *p)
 {
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	gid_t groups[MAX_GROUPS];
-	socklen_t glen = sizeof(groups);
+	struct ftoe_peer cr;
 
 	memset(p, 0, sizeof(*p));
 	p->uid = (uid_t)-1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+	if (ftoe_peer_get(fd, &cr))
 		return;
 	p->pid = cr.pid;
 	p->uid = cr.uid;
 	p->gid = cr.gid;
-	p->privileged = cr.uid == 0;
-	if (p->privileged || !st->have_group)
-		return;
-	if (cr.gid == st->group) {
-		p->privileged = true;
-		return;
-	}
-	/* Supplementary groups (SO_PEERGROUPS, Linux 4.13). */
-	if (!getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen))
-		for (size_t i = 0; i < glen / sizeof(gid_t); i++)
-			if (groups[i] == st->group)
-				p->privileged = true;
+	p->privileged = cr.uid == 0 || (st->have_group && ftoe_peer_in_group(&cr, st->group));
 }
 
 static void serve(struct ldr_state *st, int fd)
@@ -146,23 +131,14 @@ int main(int argc, char **argv)
 		case 'r':
 			run_dir = optarg;
 			break;
-		case 'g': {
-			struct group *g = getgrnam(optarg);
-			char *end;
-			unsigned long id = strtoul(optarg, &end, 10);
-
-			if (g) {
-				st.group = g->gr_gid;
-			} else if (*optarg && !*end) {
-				st.group = (gid_t)id;
-			} else {
+		case 'g':
+			if (ftoe_group_parse(optarg, &st.group)) {
 				fprintf(stderr, "flextoe-loaderd: unknown group '%s'\n", optarg);
 				return 2;
 			}
 			st.have_group = true;
 			st.group_name = optarg;
 			break;
-		}
 		case 'v':
 			ftoe_log_set_level(FTOE_LOG_DEBUG);
 			break;

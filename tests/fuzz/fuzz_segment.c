@@ -73,17 +73,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret == 0 && size >= 58) {
 		/* Interval logic on fuzzer-chosen numbers: invariants only. */
 		uint32_t nxt = seg.ack, wnd = wscale_window(seg.win, seg.wscale);
-		struct ftoe_ooo iv = { .start = seg.ts_val, .len = seg.ts_ecr % (wnd + 1) };
+		uint32_t len0 = seg.ts_ecr % (wnd + 1);
+		struct ftoe_ooo iv = { .iv = { { seg.ts_val, seg.ts_val + len0 } }, .n = 1 };
 		struct ftoe_ooo_result r;
 
-		if (!iv.len || !seq_after(iv.start, nxt) ||
-		    seq_after(iv.start + iv.len, nxt + wnd))
-			iv.len = 0;
-		ftoe_ooo_rx(&nxt, wnd, &iv, seg.seq, seg.payload_len, &r);
+		if (!len0 || !seq_after(seg.ts_val, nxt) || seq_after(seg.ts_val + len0, nxt + wnd))
+			iv.n = 0;
+		ftoe_ooo_rx(&nxt, wnd, &iv, FTOE_OOO_IV_MAX, seg.seq, seg.payload_len, &r);
 		assert(r.copy_len <= seg.payload_len);
 		assert(r.trim_head + r.copy_len <= seg.payload_len || r.copy_len == 0);
-		if (iv.len)
-			assert(seq_after(iv.start, nxt));
+		for (unsigned i = 0; i < iv.n; i++)
+			assert(seq_after(iv.iv[i].start, nxt) &&
+			       seq_after(iv.iv[i].end, iv.iv[i].start));
 	}
 	free(frame);
 	return 0;

@@ -14,11 +14,9 @@ BIN=$PWD/$BUILD/bin
 # ENGINE_FAULTS_IN_BYTES, ENGINE_FAULTS_MAX_GAP seconds, ENGINE_FAULTS_NET as
 # "10.N"); ENGINE_FAULTS_SEED replays one fault pattern.
 OUT_BYTES=${ENGINE_FAULTS_OUT_BYTES:-$((64 << 20))}
-# Linux -> engine goes through the engine's single out-of-order interval
-# (core/ooo.h): the protocol stage takes a batch's segments in sequence order
-# and keeps the interval free for the range the sender resends, so Linux
-# recovers by fast retransmit and SACK rather than its RTO (docs/engine.md,
-# "Loss recovery on the receive side").
+# Linux -> engine goes through the engine's out-of-order intervals and SACK
+# blocks (core/ooo.h, docs/loss.md), so Linux recovers by SACK rather than
+# its RTO; tests/integration/loss_rx.sh checks the blocks against a capture.
 IN_BYTES=${ENGINE_FAULTS_IN_BYTES:-$((64 << 20))}
 MAX_GAP=${ENGINE_FAULTS_MAX_GAP:-5}
 NET=${ENGINE_FAULTS_NET:-10.82}

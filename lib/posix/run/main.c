@@ -93,6 +93,17 @@ int main(int argc, char **argv)
 	if (setenv("FLEXTOE_RUN_DIR", dir, 1))
 		return 1;
 	err = engine_reachable(dir);
+	if (err == -EACCES) {
+		/* flextoe.sock is 0660 under --app-group (docs/engine.md) */
+		fprintf(stderr, "flextoe-run: %sthe flextoe engine at %s does not admit this user "
+			"(only root and the members of its --app-group may use it)%s\n",
+			fb && !strcmp(fb, "kernel") ? "warning: " : "", dir,
+			fb && !strcmp(fb, "kernel") ? "; FLEXTOE_FALLBACK=kernel: using the "
+			"kernel's TCP" : "");
+		if (fb && !strcmp(fb, "kernel"))
+			goto run;
+		return 1;
+	}
 	if (err) {
 		if (fb && !strcmp(fb, "kernel")) {
 			fprintf(stderr, "flextoe-run: warning: no flextoe engine at %s (%s); "

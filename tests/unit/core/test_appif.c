@@ -1,5 +1,6 @@
 /* test_appif.c - the engine side of application contexts (core/control/appif.c) over the in-memory engine pair: the shared rings as the connections' buffers, and what happens to a context's connections when its application exits. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
  * engine's own), which the exit tests below use to fill both buffers.
  */
 #define BUF_ATT  4096u
+#define BUF      BUF_ATT /* the permission cases' rings */
 #define BUF_COPY (128u * 1024)
 #define PORT  7300
 #define STRID 7u
@@ -47,19 +49,28 @@ static struct appif_sock *fa_sock(struct fake_app *f)
 	return (struct appif_sock *)(f->shm + f->l.socks) + appif_handle_idx(f->handle);
 }
 
-static void fa_cmd(struct fake_app *f, uint16_t op, uint32_t arg0, uint32_t arg1)
+/* Queue a command (req 0: no RESULT wanted) and let the engine run it. */
+static void fa_push(struct fake_app *f, uint16_t op, uint32_t handle, uint32_t arg0,
+		    uint32_t arg1, uint16_t r, uint64_t req)
 {
-	struct appif_ring *r = (struct appif_ring *)(f->shm + f->l.cmd_ring);
+	struct appif_ring *cr = (struct appif_ring *)(f->shm + f->l.cmd_ring);
 	struct appif_cmd *cmd = (struct appif_cmd *)(f->shm + f->l.cmd) +
 				(f->cmd_head & (f->l.cmd_entries - 1));
 
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->op = op;
-	cmd->handle = f->handle;
+	cmd->_r = r;
+	cmd->handle = handle;
 	cmd->arg0 = arg0;
 	cmd->arg1 = arg1;
-	__atomic_store_n(&r->head, ++f->cmd_head, __ATOMIC_RELEASE);
+	cmd->req = req;
+	__atomic_store_n(&cr->head, ++f->cmd_head, __ATOMIC_RELEASE);
 	appif_ctx_poll(f->a, f->c);
+}
+
+static void fa_cmd(struct fake_app *f, uint16_t op, uint32_t arg0, uint32_t arg1)
+{
+	fa_push(f, op, f->handle, arg0, arg1, 0, 0);
 }
 
 /* Reads the events: the connect's handle, CONNECTED. */
@@ -104,7 +115,8 @@ static void fa_start(struct lb_world *w, struct fake_app *f, uint32_t buf)
 	ck_assert_int_eq(appif_layout(4, buf, &f->l), 0);
 	f->shm = calloc(1, f->l.size);
 	ck_assert_ptr_nonnull(f->shm);
-	ck_assert_int_eq(appif_ctx_add(f->a, f->shm, 4, buf, 4242, no_notify, NULL, &f->c), 0);
+	ck_assert_int_eq(appif_ctx_add(f->a, f->shm, 4, buf, &(struct appif_peer){ .pid = 4242 },
+				       no_notify, NULL, &f->c), 0);
 	ck_assert_int_ge(ftoe_sock_listen(w->s[1].eng, PORT, 16), 0);
 	fa_cmd(f, APPIF_OP_CONNECT, __builtin_bswap32(LB_IP_B), PORT);
 	fa_events(f);
@@ -364,6 +376,82 @@ START_TEST(attached_rings_are_the_buffers)
 }
 END_TEST
 
+/* ---- who may do what: ports, other contexts' sockets, shared ports ------ */
+
+/* Another context of the same appif, with its application's rights. */
+static void fa_attach(struct fake_app *f, struct appif *a, uint32_t uid, uint32_t port_start)
+{
+	const struct appif_peer peer = { .pid = 5000 + (int)uid, .uid = uid, .gid = uid,
+					 .unpriv_port_start = port_start };
+
+	memset(f, 0, sizeof(*f));
+	f->a = a;
+	ck_assert_int_eq(appif_layout(4, BUF, &f->l), 0);
+	f->shm = calloc(1, f->l.size);
+	ck_assert_ptr_nonnull(f->shm);
+	ck_assert_int_eq(appif_ctx_add(a, f->shm, 4, BUF, &peer, no_notify, NULL, &f->c), 0);
+}
+
+static void fa_detach(struct fake_app *f)
+{
+	appif_ctx_remove(f->a, f->c);
+	free(f->shm);
+	f->shm = NULL;
+}
+
+/* A command asking for a RESULT (req 1, 2, ...): its res. */
+static int32_t fa_call(struct fake_app *f, uint16_t op, uint32_t handle, uint32_t arg0,
+		       uint32_t arg1, uint16_t r)
+{
+	struct appif_ring *er = (struct appif_ring *)(f->shm + f->l.ev_ring);
+	uint64_t req = f->cmd_head + 1000;
+	int32_t res = INT32_MIN;
+
+	fa_push(f, op, handle, arg0, arg1, r, req);
+	while (f->ev_tail != __atomic_load_n(&er->head, __ATOMIC_ACQUIRE)) {
+		struct appif_ev *ev = (struct appif_ev *)(f->shm + f->l.ev) +
+				      (f->ev_tail & (f->l.ev_entries - 1));
+
+		if (ev->type == APPIF_EV_RESULT && ev->req == req)
+			res = ev->res;
+		if (ev->type == APPIF_EV_CONNECTED)
+			f->connected = true;
+		__atomic_store_n(&er->tail, ++f->ev_tail, __ATOMIC_RELEASE);
+	}
+	return res;
+}
+
+/* Ports below ip_unprivileged_port_start: EACCES without the capability,
+ * for a listen (plain or shared) and a connect from a bound port. */
+START_TEST(privileged_ports_need_the_capability)
+{
+	struct lb_world w;
+	struct appif *a;
+	struct fake_app user, admin;
+	const struct appif_shm_hdr *h;
+
+	lb_init(&w, 21, NULL, NULL);
+	ck_assert_int_eq(appif_create(w.s[0].eng, &a), 0);
+	fa_attach(&user, a, 65534, 1024);
+	fa_attach(&admin, a, 0, 0);
+	h = (const struct appif_shm_hdr *)user.shm;
+	ck_assert_uint_eq(h->unpriv_port_start, 1024);	/* what lib/posix's bind() checks */
+	ck_assert_int_eq(fa_call(&user, APPIF_OP_LISTEN, 0, 80, 16, 0), -EACCES);
+	ck_assert_int_eq(fa_call(&user, APPIF_OP_LISTEN, 0, 1023, 16, 0), -EACCES);
+	ck_assert_int_eq(fa_call(&user, APPIF_OP_LISTEN_SHARED, 0, 80, 16, 0), -EACCES);
+	ck_assert_int_eq(fa_call(&user, APPIF_OP_CONNECT, 0, __builtin_bswap32(LB_IP_B), PORT, 80),
+			 -EACCES);
+	ck_assert_int_gt(fa_call(&user, APPIF_OP_LISTEN, 0, 1024, 16, 0), 0);
+	ck_assert_int_gt(fa_call(&admin, APPIF_OP_LISTEN, 0, 80, 16, 0), 0);
+	ck_assert_int_gt(fa_call(&user, APPIF_OP_CONNECT, 0, __builtin_bswap32(LB_IP_B), PORT, 4000),
+			 0);
+	fa_detach(&user);
+	fa_detach(&admin);
+	appif_destroy(a);
+	lb_fini(&w);
+}
+END_TEST
+
 /* Attached: the unsent bytes are in the application's ring, which is the
  * connection's; close moves them into the engine's rings before the
  * memory is freed (fa_exit overwrites and frees it), so every one arrives
@@ -371,6 +459,95 @@ END_TEST
 START_TEST(attached_close_then_exit_delivers)
 {
 	close_exit_full(16, BUF_ATT);
+}
+END_TEST
+
+static bool victim_connected(struct lb_world *w, void *arg)
+{
+	struct both *b = arg;
+
+	peer_step(w, b->p);
+	fa_call(b->f, APPIF_OP_INFO, b->f->handle, 0, 0, 0);	/* reads the events */
+	return b->f->connected && b->p->a >= 0;
+}
+
+/* A context names another's sockets: every command is EBADF, and the
+ * other's connection carries on. */
+START_TEST(other_contexts_sockets_are_refused)
+{
+	static const uint16_t ops[] = { APPIF_OP_INFO, APPIF_OP_SHUTDOWN, APPIF_OP_TX,
+					APPIF_OP_RXDONE, APPIF_OP_CLOSE, APPIF_OP_ABORT };
+	struct lb_world w;
+	struct appif *a;
+	struct fake_app victim, thief;
+	struct peer p = { .a = -1 };
+	struct both b = { &victim, &p };
+	int32_t mine;
+
+	lb_init(&w, 22, NULL, NULL);
+	ck_assert_int_eq(appif_create(w.s[0].eng, &a), 0);
+	fa_attach(&victim, a, 0, 0);
+	fa_attach(&thief, a, 65534, 1024);
+	ck_assert_int_ge(ftoe_sock_listen(w.s[1].eng, PORT, 16), 0);
+	/* handles are per context: the victim's connection takes slot 1,
+	 * so that the number is not also the thief's own socket (slot 0) */
+	ck_assert_int_gt(fa_call(&victim, APPIF_OP_LISTEN, 0, 7500, 16, 0), 0);
+	victim.handle = (uint32_t)fa_call(&victim, APPIF_OP_CONNECT, 0,
+					  __builtin_bswap32(LB_IP_B), PORT, 0);
+	ck_assert_int_gt((int32_t)victim.handle, 0);
+	ck_assert(lb_run(&w, victim_connected, &b, 10ull * 1000000000));
+	/* the thief's own connection, for a splice with the victim's */
+	mine = fa_call(&thief, APPIF_OP_CONNECT, 0, __builtin_bswap32(LB_IP_B), PORT, 0);
+	ck_assert_int_gt(mine, 0);
+	ck_assert_uint_ne((uint32_t)mine, victim.handle);
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
+		ck_assert_int_eq(fa_call(&thief, ops[k], victim.handle, FTOE_SHUT_RDWR, 0, 0), -EBADF);
+	ck_assert_int_eq(fa_call(&thief, APPIF_OP_SPLICE, (uint32_t)mine, victim.handle, 0, 0),
+			 -EBADF);
+	ck_assert_int_eq(fa_call(&thief, APPIF_OP_SPLICE, victim.handle, (uint32_t)mine, 0, 0),
+			 -EBADF);
+	ck_assert_uint_ge(appif_ctx_refused(thief.c), sizeof(ops) / sizeof(ops[0]) + 2);
+	ck_assert_uint_eq(appif_ctx_refused(victim.c), 0);
+	/* the victim's connection is untouched: its bytes still arrive */
+	ck_assert_int_eq(fa_call(&victim, APPIF_OP_INFO, victim.handle, 0, 0, 0), 0);
+	ck_assert_uint_eq(fa_sock(&victim)->flags & (APPIF_SF_ERROR | APPIF_SF_CLOSED), 0);
+	fa_write(&victim);
+	lb_run(&w, NULL, NULL, 100000000);
+	peer_step(&w, &p);
+	ck_assert_uint_eq(p.rcvd, victim.written);
+	ck_assert_uint_eq(p.bad, 0);
+	ck_assert_int_eq(p.err, 0);
+	fa_detach(&thief);
+	fa_detach(&victim);
+	appif_destroy(a);
+	lb_fini(&w);
+}
+END_TEST
+
+/* A port is shared (APPIF_OP_LISTEN_SHARED) by the contexts of one user
+ * only, as SO_REUSEPORT. */
+START_TEST(shared_port_is_one_users)
+{
+	struct lb_world w;
+	struct appif *a;
+	struct fake_app u1, u2, u1b;
+
+	lb_init(&w, 23, NULL, NULL);
+	ck_assert_int_eq(appif_create(w.s[0].eng, &a), 0);
+	fa_attach(&u1, a, 1000, 1024);
+	fa_attach(&u2, a, 1001, 1024);
+	fa_attach(&u1b, a, 1000, 1024);
+	ck_assert_int_gt(fa_call(&u1, APPIF_OP_LISTEN_SHARED, 0, 7400, 16, 0), 0);
+	ck_assert_int_eq(fa_call(&u2, APPIF_OP_LISTEN_SHARED, 0, 7400, 16, 0), -EADDRINUSE);
+	ck_assert_int_gt(fa_call(&u1b, APPIF_OP_LISTEN_SHARED, 0, 7400, 16, 0), 0);
+	ck_assert_int_gt(fa_call(&u2, APPIF_OP_LISTEN_SHARED, 0, 7401, 16, 0), 0);
+	fa_detach(&u1);
+	fa_detach(&u1b);
+	/* the port is free of uid 1000 now */
+	ck_assert_int_gt(fa_call(&u2, APPIF_OP_LISTEN_SHARED, 0, 7400, 16, 0), 0);
+	fa_detach(&u2);
+	appif_destroy(a);
+	lb_fini(&w);
 }
 END_TEST
 
@@ -389,6 +566,12 @@ static Suite *appif_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, attached_rings_are_the_buffers);
 	tcase_add_test(tc, attached_close_then_exit_delivers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("permissions");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, privileged_ports_need_the_capability);
+	tcase_add_test(tc, other_contexts_sockets_are_refused);
+	tcase_add_test(tc, shared_port_is_one_users);
 	suite_add_tcase(s, tc);
 	return s;
 }
