@@ -318,3 +318,39 @@ install: install-posix
 install-posix: all
 	install -d $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(POSIX_SO) $(DESTDIR)$(PREFIX)/lib/
+
+# ---- the NFP firmware target (core/nfp, a MODEL: docs/nfp.md) -----------
+# The stage code and the NFP glue built freestanding: no libc headers (only
+# the compiler's stdint/stddef/stdbool and the shims in core/nfp/include),
+# no floating point (-mgeneral-regs-only), a call graph per object for the
+# recursion check.  `make nfp-check` checks the image (core/nfp/nfp_check.py).
+# The simulator (core/nfp/sim) links these same objects, so what it runs
+# is this build.
+NFP_CORE_SRCS := $(addprefix core/,preproc.c protocol.c postproc.c tx.c sched.c segment.c \
+                  csum.c ooo.c loss_tx.c reorder.c flow_table.c siphash.c vlan.c md_snapshot.c rto.c)
+NFP_FW_SRCS   := $(wildcard core/nfp/*.c)
+NFP_OBJ       := $(BUILD)/nfp/obj
+NFP_OBJS      := $(patsubst %.c,$(NFP_OBJ)/%.o,$(NFP_CORE_SRCS) $(NFP_FW_SRCS))
+NFP_CFLAGS    := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -MMD -MP \
+                 -ffreestanding -nostdlib -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+                 -Icore/nfp/include -I. -Iinclude -mgeneral-regs-only -fno-stack-protector \
+                 -fcallgraph-info=su
+$(NFP_OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(NFP_CFLAGS) -c -o $@ $<
+.PHONY: nfp-check
+nfp-check: $(NFP_OBJS)
+	python3 core/nfp/nfp_check.py --allow core/nfp/allow.txt $(NFP_OBJS)
+-include $(shell find $(NFP_OBJ) -name '*.d' 2>/dev/null)
+
+# ---- build/bin/flextoe-nfpsim: the NFP-4000 simulator (core/nfp/sim) ----
+# It links the freestanding NFP objects above first, so the stage code it
+# runs is that build; the rest of the core (engine, control plane, socket
+# API: the host's side) and the in-memory peer of the unit tests after.
+NFPSIM_SRCS := $(wildcard core/nfp/sim/*.c)
+$(BUILD)/bin/flextoe-nfpsim: $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
+		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
+		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)
+all: $(BUILD)/bin/flextoe-nfpsim

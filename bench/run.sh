@@ -7,7 +7,7 @@
 # under callgrind; then the engine with tcp_trace attached against none;
 # then unmodified servers (memcached, sockperf, nginx) over the engine through
 # the POSIX library against the same servers on Linux.
-# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~5 minutes.
+# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~7 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,9 +42,16 @@ for b in engine_rpc engine_bulk engine_cg; do
 	echo
 	timeout -k 5 170 "bench/$b.sh" || rc=$?
 done
+# Loss recovery (~1-2 min): 64 MiB through the impairment relay with issue 12's
+# profile, Linux -> Linux, Linux -> engine and engine -> Linux, with ratios.
+echo
+timeout -k 5 400 bench/loss_relay.sh || rc=$?
 # tcp_trace's cost (~30-60 s): bulk and RPC latency untraced and traced, with ratios.
 echo
 timeout -k 5 170 bench/engine_trace.sh || rc=$?
+# The NFP-4000 simulator's scaling tables (a model, docs/nfp.md; ~15 s).
+echo
+timeout -k 5 120 bench/nfpsim.sh || rc=$?
 # Unmodified memcached, sockperf and nginx under flextoe-run against the same
 # servers on Linux (~80 s): throughput, latency percentiles, ratios.
 echo

@@ -24,6 +24,7 @@ void ftoe_engine_destroy(struct ftoe_engine *e)
 {
 	if (!e)
 		return;
+	ftoe_conn_tables_destroy(e);
 	free(e->ft_mem);
 	free(e->conn);
 	free(e->tcp);
@@ -121,6 +122,14 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	    ftoe_ft_init(&e->ft, e->ft_mem, ftsz, cap, e->key)) {
 		ftoe_engine_destroy(e);
 		return -ENOMEM;
+	}
+	{
+		int err = ftoe_conn_tables_create(e);
+
+		if (err) {
+			ftoe_engine_destroy(e);
+			return err;
+		}
 	}
 	for (uint32_t i = 0; i < FTOE_FLOW_CACHE; i++)
 		e->flow_cache[i] = FTOE_NO_FLOW;

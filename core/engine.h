@@ -74,6 +74,10 @@ struct ftoe_engine_cfg {
 					 * Linux tcp_retries2); flextoe --rto-retries */
 	uint32_t ooo_intervals;		/* out-of-order intervals per flow, 1..FTOE_OOO_IV_MAX
 					 * (4; core/ooo.h); flextoe --ooo-intervals */
+	uint32_t syn_table_size;	/* half-open connections (4096; flextoe --syn-table) */
+	uint32_t tw_table_size;		/* connections in TIME_WAIT (16384; --tw-table) */
+	uint32_t syn_backlog;		/* half-open per listener before cookies (0: its
+					 * backlog; as Linux tcp_max_syn_backlog; --syn-backlog) */
 	uint64_t secret[2];		/* ISN / SYN-cookie / hash key: random per start */
 	/* Hook points the engine runs itself (rx-post, after the protocol
 	 * stage); NULL: none.  The backend owns them (core/hooks.h). */
@@ -149,9 +153,18 @@ struct ftoe_engine_stats {
 	uint64_t tx_frames, tx_bytes, tx_ring_full, tx_acks, tx_rst;
 	uint64_t retransmits;		/* segments sent again (go-back-N) */
 	uint64_t fast_retransmits, timeouts, probes;
+	uint64_t tlp_probes;		/* tail loss probes (RFC 8985 7) */
+	uint64_t spurious_undos;	/* recoveries undone: Eifel or D-SACK */
 	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_dropped;
 	uint64_t challenge_acks;
+	/* hostile peers (core/control/conn.c, syn_table.c, time_wait.c) */
+	uint64_t rx_martian;		/* segments from martian sources, dropped */
+	uint64_t rx_listen_drop;	/* to a listener without ACK, or SYN+FIN: dropped */
+	uint64_t syn_table_full;	/* SYNs answered with a cookie: SYN table full */
+	uint64_t syn_expired;		/* half-open connections given up */
+	uint64_t syn_ack_dropped;	/* handshake ACKs dropped: accept queue or slots full */
+	uint64_t tw_entered, tw_evicted, tw_acks;
 	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);

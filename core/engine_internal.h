@@ -55,6 +55,7 @@ enum ftoe_timer {
 	FTOE_T_TX = 0,	/* retransmission / persist / SYN retransmission */
 	FTOE_T_DELACK,	/* delayed ACK */
 	FTOE_T_WAIT,	/* TIME_WAIT, FIN_WAIT_2 orphan timeout */
+	FTOE_T_RACK,	/* RACK reordering timer / tail loss probe (RFC 8985) */
 	FTOE_T__MAX,
 };
 
@@ -85,6 +86,7 @@ struct flow_ctl {
 	uint64_t cc_priv[FTOE_CC_PRIV_SIZE / 8];
 	uint64_t cc_last_ns;
 	uint32_t cc_acked, cc_ecn, cc_acks, cc_losses;
+	uint32_t cc_undo_kbps;	/* rate before the last loss cut (spurious-loss undo) */
 };
 #define CTL_F_ACCEPTED   (1u << 0) /* handed to the application */
 #define CTL_F_IN_ACCEPTQ (1u << 1)
@@ -175,6 +177,11 @@ struct ftoe_engine {
 	/* RFC 5961 section 7: challenge-ACK rate limit */
 	uint64_t chal_epoch;
 	uint32_t chal_count;
+
+	/* the control plane's compact tables (core/control/syn_table.h,
+	 * time_wait.h): half-open and TIME_WAIT connections hold no slot */
+	struct ftoe_tuple_tab *syn;
+	struct ftoe_tuple_tab *tw;
 
 	/* work the stages handed to the control plane (core/slowpath.h) */
 	struct ftoe_sp_queue sp;

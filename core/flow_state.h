@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "core/loss_tx.h"
 #include "core/ooo.h"
 
 /*
@@ -64,22 +65,21 @@ struct flow_tcp {
 	uint16_t snd_mss;       /* payload bytes per segment (options excluded) */
 	uint16_t rcv_mss;       /* largest payload seen from the peer */
 	uint32_t ts_off;        /* per-connection offset of our TSval clock */
-	/* SACK (RFC 2018), sender side: the blocks of the newest ACK, valid
-	 * only above snd_una; go-back-N skips what they cover. */
-	struct { uint32_t start, end; } sack[FLOW_TCP_SACK_MAX];
-	uint8_t nsack;
-	/* lost-retransmission detection (RACK-like, RFC 8985 6.2): when the
-	 * segment at snd_una was last (re)sent, at the latest, and when the
-	 * newest retransmission went out */
+	/* Without SACK: lost-retransmission detection (RACK-like, RFC 8985
+	 * 6.2): when the segment at snd_una was last (re)sent, at the latest,
+	 * and when the newest retransmission went out */
 	uint64_t hole_ns;
 	uint64_t retx_ns;
+	/* Sender loss recovery with SACK (core/loss_tx.h): the scoreboard,
+	 * RACK-TLP and undo state (docs/design.md "Sender loss recovery") */
+	struct ftoe_lt lt;
 };
 #define FLOW_TCP_TS        (1u << 0) /* timestamps negotiated */
 #define FLOW_TCP_ECN       (1u << 1) /* ECN negotiated (RFC 3168) */
 #define FLOW_TCP_FIN_RX    (1u << 2) /* peer's FIN received in order */
 #define FLOW_TCP_FIN_TX    (1u << 3) /* our FIN sent */
 #define FLOW_TCP_ECE_PEND  (1u << 4) /* echo CE on the next ACK (DCTCP) */
-#define FLOW_TCP_RETX      (1u << 5) /* go-back-N retransmission in progress */
+#define FLOW_TCP_RETX      (1u << 5) /* retransmitting: go-back-N, or with SACK the walk over lost holes */
 #define FLOW_TCP_CE        (1u << 6) /* last data segment received carried CE */
 #define FLOW_TCP_CWR_PEND  (1u << 7) /* send CWR on the next new data segment */
 #define FLOW_TCP_FIN_ACKED (1u << 8) /* our FIN has been acknowledged */

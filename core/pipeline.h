@@ -34,6 +34,7 @@ struct flextoe_md;
  *   ftoe_postproc_send_ack, ftoe_proto_ack, ftoe_tx_addr_flow, ftoe_tx_send
  *                                         ACKs, RSTs, SYNs, probes
  *   ftoe_proto_rto                        go back to snd_una on a timeout
+ *   ftoe_proto_loss_timer                 RACK reordering timer, tail loss probe
  *   ftoe_proto_rx_space, ftoe_proto_ts_now  window and TSval for a SYN
  *   ftoe_sched_activate, ftoe_sched_remove  the flow scheduler's list
  * (tests/lint/boundary.sh checks the other direction: no stage calls
@@ -54,6 +55,8 @@ struct flextoe_md;
 #define FTOE_RX_R_ECE       (1u << 10) /* ACK carried ECE */
 #define FTOE_RX_R_CTL       (1u << 11) /* needs the control plane (state change) */
 #define FTOE_RX_R_LOST_RETX (1u << 12) /* a retransmission was lost: resending */
+#define FTOE_RX_R_UNDO      (1u << 13) /* the recovery was spurious: give the rate back */
+#define FTOE_RX_R_SEND      (1u << 14) /* the sender may send again (F-RTO ended) */
 
 struct ftoe_rx_item {
 	uint32_t flow;
@@ -70,6 +73,8 @@ struct ftoe_rx_item {
 	uint32_t copy_len;
 	uint32_t copy_pos;     /* rx ring position they go to */
 	uint32_t acked;        /* sequence space newly acknowledged */
+	int32_t sacked;        /* change of the SACK scoreboard's bytes (+ newly SACKed,
+				* - SACKed data the cumulative ACK now covers) */
 	uint32_t ack;          /* the segment's ACK number */
 };
 
@@ -136,15 +141,24 @@ uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id);
 uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id);
 /* Our TSval clock (RFC 7323 section 5.4: 1 ms per tick). */
 uint32_t ftoe_proto_ts_now(struct ftoe_engine *e, uint32_t id);
-/* Go back to snd_una (RTO or fast retransmit): resend everything. */
+/* Go back to snd_una (RTO, or the third dupack without SACK). */
 void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id);
-/* Retransmission timeout: forget the peer's SACK blocks (RFC 2018 8: the
- * receiver may have reneged) and go back to snd_una. */
+/* Retransmission timeout: everything unSACKed is lost; go back to snd_una.
+ * The scoreboard survives one timeout (RFC 6675 5.1); the second in a row
+ * forgets it (RFC 2018 8: the receiver may have reneged). */
 void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id);
-/* Before the scheduler sizes a segment: while retransmitting, move snd_nxt
- * past what the peer's SACK blocks cover; returns the bytes until the next
- * SACKed block (UINT32_MAX: no limit). */
+/* Before the scheduler sizes a segment: while retransmitting with SACK,
+ * move snd_nxt to the next hole marked lost (core/loss_tx.h, past SACKed
+ * data and holes not lost), or back to snd_max when none is left; returns
+ * the bytes to the end of that hole (UINT32_MAX: no limit). */
 uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id);
+/* The RACK timer (FTOE_T_RACK) passed: mark holes lost whose reordering
+ * window ran out, or send a tail loss probe (RFC 8985 6.3, 7.3).  Returns
+ * FTOE_LOSS_T_NEW (a new loss episode: cut the rate and send),
+ * FTOE_LOSS_T_SEND (something to send) or 0. */
+#define FTOE_LOSS_T_SEND 1u
+#define FTOE_LOSS_T_NEW  2u
+unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id);
 
 /* core/postproc.c */
 /* From item `from` on (0: first the batch's payload into the rx rings),
@@ -179,6 +193,12 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		 const struct ftoe_tx_item *it);
 /* Addressing of an established flow. */
 void ftoe_tx_addr_flow(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_addr *a);
+/* Addressing of a segment of no flow: from our end of 4-tuple k to the
+ * peer's, through MAC mac, on VLAN v (an answer to a received segment, a
+ * half-open or TIME_WAIT connection's). */
+struct ftoe_flow_key;
+void ftoe_tx_addr_key(struct ftoe_engine *e, const struct ftoe_flow_key *k,
+		      const uint8_t mac[6], const struct ftoe_vlan *v, struct ftoe_tx_addr *a);
 /* Transmit a batch of flow segments; undoes the unsent ones. */
 void ftoe_tx_batch(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n);
 

@@ -117,7 +117,13 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		m->tx_sent = t->snd_nxt - t->tx_seq0;
 		if (data)
 			ev |= FTOE_EV_TX;
-		ftoe_sp_push(&e->sp, FTOE_SP_ACKED, id, data, it);
+		/* congestion control counts delivered bytes: those the
+		 * scoreboard held were counted when they were SACKed */
+		ftoe_sp_push(&e->sp, FTOE_SP_ACKED, id,
+			     it->sacked < 0 && (uint32_t)-it->sacked > data ? 0 :
+			     data + (uint32_t)it->sacked, it);
+	} else if (it->sacked > 0) {
+		ftoe_sp_push(&e->sp, FTOE_SP_DELIVERED, id, (uint32_t)it->sacked, it);
 	} else if (res & FTOE_RX_R_ECE) {
 		ftoe_sp_push(&e->sp, FTOE_SP_ECE, id, 0, it);
 	}
@@ -128,8 +134,10 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	/* A lost retransmission is the same loss event: no second rate cut. */
 	if (res & FTOE_RX_R_LOST_RETX)
 		e->st.fast_retransmits++;
+	if (res & FTOE_RX_R_UNDO)
+		ftoe_sp_push(&e->sp, FTOE_SP_UNDO, id, 0, it);
 	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
-		   FTOE_RX_R_LOST_RETX))
+		   FTOE_RX_R_LOST_RETX | FTOE_RX_R_SEND))
 		ftoe_sched_activate(e, id);
 	if (res & FTOE_RX_R_CTL) {
 		ftoe_sp_push(&e->sp, FTOE_SP_STATE, id, ev, it);

@@ -119,7 +119,8 @@ void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_tcp *t = &e->tcp[id];
 
-	/* FlexTOE 4.2 / TAS: no SACK scoreboard; resend from snd_una. */
+	/* FlexTOE 4.2 / TAS: resend from snd_una (with SACK, the walk in
+	 * ftoe_proto_sack_skip then sends only what ftoe_lt marks lost). */
 	t->snd_nxt = t->snd_una;
 	t->snd_recover = t->snd_max;
 	t->flags |= FLOW_TCP_RETX;
@@ -132,7 +133,22 @@ void ftoe_proto_go_back(struct ftoe_engine *e, uint32_t id)
 
 void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 {
-	e->tcp[id].nsack = 0;
+	struct flow_tcp *t = &e->tcp[id];
+	struct ftoe_lt *lt = &t->lt;
+
+	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
+	 * so SACKed data is not sent again; a second timeout in a row drops
+	 * it, in case the receiver reneged (RFC 2018 8). */
+	ftoe_lt_on_rto(lt, t->snd_max, e->ctl[id].rto.backoffs > 1);
+	/* F-RTO (RFC 5682 2.1), decided by Eifel: resend only the segment at
+	 * snd_una until the next ACK says whether the timeout was spurious. */
+	if (t->flags & FLOW_TCP_TS)
+		lt->flags |= FTOE_LT_F_FRTO;
+	lt->flags |= FTOE_LT_F_RECOV;
+	lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
+	lt->recover = t->snd_max;
+	lt->rtx_segs = 0;
+	ftoe_timer_stop(e, id, FTOE_T_RACK);
 	ftoe_proto_go_back(e, id);
 }
 
@@ -140,63 +156,270 @@ uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_tcp *t = &e->tcp[id];
 	uint32_t lim = UINT32_MAX;
-	bool moved = true;
 
-	if (!t->nsack || !seq_before(t->snd_nxt, t->snd_max))
+	if ((t->flags & (FLOW_TCP_RETX | FLOW_TCP_SACK)) != (FLOW_TCP_RETX | FLOW_TCP_SACK))
 		return lim;
-	/* Blocks may come in any order (most recent first): repeat until
-	 * snd_nxt rests outside all of them.  The peer holds that data
-	 * (RFC 2018 8 lets us not resend it; the RTO forgets the blocks in
-	 * case it reneges), so only the holes go out again. */
-	while (moved) {
-		moved = false;
-		for (unsigned i = 0; i < t->nsack; i++)
-			if (seq_after_eq(t->snd_nxt, t->sack[i].start) &&
-			    seq_before(t->snd_nxt, t->sack[i].end)) {
-				t->snd_nxt = t->sack[i].end;
-				moved = true;
-			}
+	/* F-RTO (RFC 5682 2.1): the first segment went out again; until the
+	 * next ACK tells whether the timeout was spurious, new data may go
+	 * (step 2b) but no more of the window is resent. */
+	if ((t->lt.flags & FTOE_LT_F_FRTO) && seq_after(t->snd_nxt, t->snd_una)) {
+		t->snd_nxt = t->snd_max;
+		return lim;
 	}
-	for (unsigned i = 0; i < t->nsack; i++)
-		if (seq_after(t->sack[i].start, t->snd_nxt) &&
-		    t->sack[i].start - t->snd_nxt < lim)
-			lim = t->sack[i].start - t->snd_nxt;
+	/* Only the holes marked lost go out again (RFC 6675 NextSeg rule 1,
+	 * with RACK's marks); SACKed data never does (RFC 2018 8 lets us
+	 * not resend it). */
+	if (!ftoe_lt_walk(&t->lt, t->snd_una, t->snd_max, &t->snd_nxt, &lim)) {
+		t->flags &= ~FLOW_TCP_RETX;
+		t->lt.flags &= (uint8_t)~FTOE_LT_F_FRTO;
+	}
 	return lim;
 }
 
-/* The peer's SACK blocks (RFC 2018 3), from the raw option: the parser
- * validated the option lengths.  Keeps the blocks above snd_una and at or
- * below snd_max; a D-SACK block (RFC 2883, below the ACK) is ignored. */
-static void sack_rx(struct flow_tcp *t, const struct ftoe_rx_item *it)
+/* The ACK's SACK blocks as they came (RFC 2018 3); the parser validated
+ * the option lengths.  Returns how many (at most 4). */
+static unsigned sack_parse(const struct ftoe_rx_item *it, struct ftoe_lt_ack *a)
 {
 	const struct ftoe_seg *s = &it->seg;
 	const uint8_t *o = it->frame + s->l4_off + 20, *end = it->frame + s->payload_off;
 
-	t->nsack = 0;
-	if (!(t->flags & FLOW_TCP_SACK) || !(s->opts & FTOE_OPT_SACK))
-		return;
+	a->nblk = 0;
+	if (!(s->opts & FTOE_OPT_SACK))
+		return 0;
 	while (o < end && *o != FTOE_TCPOPT_EOL) {
 		if (*o == FTOE_TCPOPT_NOP) {
 			o++;
 			continue;
 		}
 		if (end - o < 2 || o[1] < 2 || o[1] > end - o)
-			return;
+			return 0;
 		if (o[0] == FTOE_TCPOPT_SACK) {
-			for (unsigned i = 0; i + 10 <= o[1] && t->nsack < FLOW_TCP_SACK_MAX; i += 8) {
-				uint32_t l = ftoe_get_be32(o + 2 + i), r = ftoe_get_be32(o + 6 + i);
-
-				if (seq_after(l, t->snd_una) && seq_after(r, l) &&
-				    seq_before_eq(r, t->snd_max)) {
-					t->sack[t->nsack].start = l;
-					t->sack[t->nsack].end = r;
-					t->nsack++;
-				}
+			for (unsigned i = 0; i + 10 <= o[1] && a->nblk < 4; i += 8) {
+				a->blk_l[a->nblk] = ftoe_get_be32(o + 2 + i);
+				a->blk_r[a->nblk] = ftoe_get_be32(o + 6 + i);
+				a->nblk++;
 			}
-			return;
+			return a->nblk;
 		}
 		o += o[1];
 	}
+	return 0;
+}
+
+static uint32_t now_us(const struct ftoe_engine *e)
+{
+	return (uint32_t)(e->now / 1000u);
+}
+
+/* RFC 8985 6.2 step 4, with the estimator's RTTs (no sample yet: none). */
+static uint32_t reo_wnd(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	const struct ftoe_rto *r = &e->ctl[id].rto;
+	uint32_t mss = t->snd_mss ? t->snd_mss : 536;
+
+	return ftoe_lt_reo_wnd(&t->lt, r->min_us, ftoe_rto_srtt(r), ftoe_lt_sacked(&t->lt) / mss);
+}
+
+/* Tail loss probe timeout (RFC 8985 7.2): 2 SRTT, plus the worst-case
+ * delayed ACK when one segment is out.  The floor keeps a probe from
+ * firing while a busy shared core merely delays the ACK clock: the RTO
+ * floor is 200 ms, so the probe still comes 20 times sooner. */
+#define FTOE_TLP_MIN_US 10000u
+#define FTOE_TLP_DELACK_US 200000u
+
+static uint64_t tlp_timeout_us(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	uint64_t pto = 2ull * ftoe_rto_srtt(&e->ctl[id].rto);
+
+	if (t->snd_max - t->snd_una <= t->snd_mss)
+		pto += FTOE_TLP_DELACK_US;
+	return pto < FTOE_TLP_MIN_US ? FTOE_TLP_MIN_US : pto;
+}
+
+/* How long a resent hole may go unacknowledged when no later ACK brings
+ * RACK's evidence (the tail of a recovery): 2 SRTT, as the probe
+ * timeout, instead of the RTO. */
+static uint32_t resent_wait_us(const struct ftoe_engine *e, uint32_t id)
+{
+	return 2u * ftoe_rto_srtt(&e->ctl[id].rto);
+}
+
+/* The RACK timer: the earliest waiting hole's deadline (RFC 8985 6.3),
+ * else a tail loss probe while nothing else recovers (7.2). */
+static void rack_arm(struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	const struct ftoe_lt *lt = &t->lt;
+	uint32_t due, now = now_us(e);
+
+	if (t->snd_una == t->snd_max || !e->ctl[id].rto.have_sample) {
+		ftoe_timer_stop(e, id, FTOE_T_RACK);
+		return;
+	}
+	if (ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &due)) {
+		int32_t d = (int32_t)(due - now);
+
+		ftoe_timer_set(e, id, FTOE_T_RACK, e->now + (d > 0 ? (uint64_t)d * 1000u : 0) + 1000u);
+		return;
+	}
+	if ((lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP | FTOE_LT_F_RTO)) ||
+	    (t->flags & FLOW_TCP_RETX)) {
+		ftoe_timer_stop(e, id, FTOE_T_RACK);
+		return;
+	}
+	ftoe_timer_set(e, id, FTOE_T_RACK, e->now + tlp_timeout_us(e, id) * 1000u);
+}
+
+/* Holes newly marked lost: resend from the lowest.  The first loss of an
+ * episode is the congestion signal (one rate cut per episode, the
+ * rate-based counterpart of RFC 6937's one reduction per recovery);
+ * returns true then. */
+static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	struct ftoe_lt *lt = &t->lt;
+	bool first = !(lt->flags & FTOE_LT_F_RECOV);
+
+	lt->flags &= (uint8_t)~FTOE_LT_F_FRTO;
+	if (first) {
+		lt->flags |= FTOE_LT_F_RECOV;
+		lt->flags &= (uint8_t)~(FTOE_LT_F_EIFEL | FTOE_LT_F_TLP);
+		lt->recover = t->snd_max;
+		lt->rtx_segs = 0;
+	}
+	if (!(t->flags & FLOW_TCP_RETX) || seq_before(lowest, t->snd_nxt))
+		t->snd_nxt = lowest;
+	t->flags |= FLOW_TCP_RETX;
+	/* Karn (RFC 6298 3): the timed segment's ACK waits for the hole. */
+	e->ctl[id].rtt_on = false;
+	return first;
+}
+
+/* Spurious recovery (RFC 3522 Eifel): stop resending, take back the lost
+ * marks, and give the rate back.  A RACK episode was reordering the window
+ * did not cover (RFC 8985 6.2: widen it); a timeout was a delay spike,
+ * which says nothing about reordering. */
+static void rack_undo(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	struct ftoe_lt *lt = &t->lt;
+
+	for (unsigned i = 0; i < lt->n; i++)
+		if (lt->hole[i] == FTOE_LT_H_LOST) {
+			lt->hole[i] = FTOE_LT_H_WAIT;
+			lt->ts[i] = now_us(e);
+		}
+	if (!(lt->flags & FTOE_LT_F_RTO)) {
+		lt->flags |= FTOE_LT_F_REORD;
+		if (lt->reo_mult < 255)
+			lt->reo_mult = (uint8_t)(lt->reo_mult ? lt->reo_mult + 1 : 2);
+		lt->reo_persist = 16;
+	}
+	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL | FTOE_LT_F_FRTO);
+	if (t->flags & FLOW_TCP_RETX) {
+		t->flags &= ~FLOW_TCP_RETX;
+		t->snd_nxt = t->snd_max;
+	}
+	e->st.spurious_undos++;
+}
+
+/* Sender loss recovery for one ACK of a SACK flow (RFC 6675 scoreboard,
+ * RFC 8985 RACK, RFC 3522 / RFC 2883 undo). */
+static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t una_prev)
+{
+	uint32_t id = it->flow, lowest = 0;
+	struct flow_tcp *t = &e->tcp[id];
+	struct ftoe_lt *lt = &t->lt;
+	const struct ftoe_seg *s = &it->seg;
+	struct ftoe_lt_ack a;
+	uint32_t sacked;
+	unsigned res;
+
+	sack_parse(it, &a);
+	sacked = ftoe_lt_sacked(lt);
+	a.una_prev = una_prev;
+	a.snd_una = t->snd_una;
+	a.snd_nxt = t->snd_nxt;
+	a.snd_max = t->snd_max;
+	a.now_us = now_us(e);
+	a.srtt_us = ftoe_rto_srtt(&e->ctl[id].rto);
+	res = ftoe_lt_on_ack(lt, &a);
+	/* Delivery, not only the cumulative ACK, is what the rate
+	 * controller's achieved rate must see during recovery (the
+	 * rate-based side of RFC 6937: SACKed data counts as delivered). */
+	it->sacked = (int32_t)(ftoe_lt_sacked(lt) - sacked);
+	/* Eifel (RFC 3522 2): the ACK that first covers the episode's first
+	 * retransmission echoes an older TSval, so the original got there. */
+	if ((lt->flags & FTOE_LT_F_EIFEL) && seq_after(t->snd_una, lt->undo_seq) &&
+	    (t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS)) {
+		lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
+		if (seq_before(s->ts_ecr, lt->undo_tsval)) {
+			rack_undo(e, id);
+			it->res |= FTOE_RX_R_UNDO;
+		}
+	}
+	/* F-RTO ends with the first ACK after the timeout: undone above if
+	 * spurious, else the walk goes back over everything unSACKed (from
+	 * snd_una: SACKed data is skipped). */
+	if ((lt->flags & FTOE_LT_F_FRTO) &&
+	    (seq_after(t->snd_nxt, t->snd_una) || t->snd_una != una_prev)) {
+		lt->flags &= (uint8_t)~FTOE_LT_F_FRTO;
+		if (t->flags & FLOW_TCP_RETX)
+			t->snd_nxt = t->snd_una; /* a real timeout: the walk resumes */
+		it->res |= FTOE_RX_R_SEND;
+	}
+	if (ftoe_lt_detect(lt, t->snd_una, a.now_us, reo_wnd(e, id), ftoe_rto_srtt(&e->ctl[id].rto),
+			   res & FTOE_LT_R_NEWSACK, &lowest))
+		it->res |= rack_retransmit(e, id, lowest) ? FTOE_RX_R_FAST_RETX : FTOE_RX_R_LOST_RETX;
+	rack_arm(e, id);
+}
+
+unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	struct ftoe_lt *lt = &t->lt;
+	uint32_t lowest = 0, data_end;
+	unsigned ret = 0;
+
+	if (!(t->flags & FLOW_TCP_SACK) || t->snd_una == t->snd_max)
+		return 0;
+	/* RFC 8985 6.3: the reordering window of a waiting hole ran out, or
+	 * a resent one has gone unanswered for 2 SRTT */
+	if (ftoe_lt_detect(lt, t->snd_una, now_us(e), reo_wnd(e, id),
+			   resent_wait_us(e, id), true, &lowest)) {
+		ret = rack_retransmit(e, id, lowest) ? FTOE_LOSS_T_NEW : FTOE_LOSS_T_SEND;
+		rack_arm(e, id);
+		return ret;
+	}
+	if (ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &lowest) ||
+	    (lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP | FTOE_LT_F_RTO)) ||
+	    (t->flags & FLOW_TCP_RETX)) {
+		rack_arm(e, id);
+		return 0;
+	}
+	/* RFC 8985 7.3: the tail loss probe, new data if the window allows,
+	 * else the last segment again, to draw an ACK whose SACK blocks show
+	 * what the tail lost. */
+	/* The tail is SACKed: the holes below it are RACK's to find. */
+	if (lt->n && lt->blk[lt->n - 1].end == t->snd_max)
+		return 0;
+	lt->flags |= FTOE_LT_F_TLP;
+	lt->tlp_end = t->snd_max;
+	e->st.tlp_probes++;
+	data_end = t->tx_seq0 + e->mem[id].tx_head;
+	if (t->snd_nxt == t->snd_max && !(seq_after(data_end, t->snd_max) &&
+					  seq_after(t->snd_una + t->snd_wnd, t->snd_max))) {
+		uint32_t back = t->snd_mss;
+
+		if (seq_before(data_end, t->snd_una))
+			data_end = t->snd_una;
+		if (data_end - t->snd_una < back)
+			back = data_end - t->snd_una;
+		t->snd_nxt = data_end - back;
+	}
+	return FTOE_LOSS_T_SEND;
 }
 
 /* RACK-style check (RFC 8985 6.2) for a lost retransmission: the ACK
@@ -218,6 +441,31 @@ static bool retx_lost(struct ftoe_engine *e, uint32_t id)
 	return e->now - t->hole_ns > (srtt + reo) * 1000u;
 }
 
+/* A retransmission is going out (SACK flows): the hole it completes is
+ * now resent, and the episode's first one arms Eifel (RFC 3522 2). */
+static void loss_tx_sent(struct ftoe_engine *e, uint32_t id, const struct ftoe_tx_item *it,
+			 uint32_t span)
+{
+	struct flow_tcp *t = &e->tcp[id];
+	struct ftoe_lt *lt = &t->lt;
+
+	ftoe_lt_sent(lt, t->snd_una, it->seq, it->seq + span, now_us(e));
+	/* The segment at snd_una went out again: its RTO counts from now (as
+	 * Linux rearms it), or a resend that RACK made shortly before would
+	 * be overtaken by a timeout. */
+	if (it->seq == t->snd_una && !(lt->flags & FTOE_LT_F_RTO))
+		ftoe_timer_rto_restart(e, id);
+	if (!(lt->flags & FTOE_LT_F_RECOV))
+		return;
+	if (!lt->rtx_segs && (t->flags & FLOW_TCP_TS)) {
+		lt->flags |= FTOE_LT_F_EIFEL;
+		lt->undo_seq = it->seq;
+		lt->undo_tsval = it->ts_val;
+	}
+	if (lt->rtx_segs < UINT16_MAX)
+		lt->rtx_segs++;
+}
+
 void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -237,6 +485,8 @@ void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n
 			t->retx_ns = e->now;
 			if (it->seq == t->snd_una)
 				t->hole_ns = e->now;
+			if (t->flags & FLOW_TCP_SACK)
+				loss_tx_sent(e, id, it, len + (fin ? 1 : 0));
 		}
 		if (fin)
 			it->tcp_flags |= FTOE_TCP_FIN;
@@ -267,6 +517,8 @@ void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n
 		}
 		if (!c->timer[FTOE_T_TX])
 			ftoe_timer_rto_restart(e, id);
+		if (!c->timer[FTOE_T_RACK] && (t->flags & FLOW_TCP_SACK))
+			rack_arm(e, id);
 	}
 }
 
@@ -304,6 +556,8 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	struct flow_tcp *t = &e->tcp[it->flow];
 	const struct ftoe_seg *s = &it->seg;
 	uint32_t ack = s->ack, wnd = wscale_window(s->win, t->snd_wscale);
+	uint32_t una_prev = t->snd_una;
+	bool sack = t->flags & FLOW_TCP_SACK;
 
 	it->ack = ack;
 	/* Acknowledges something never sent, or far too old: drop, and
@@ -330,12 +584,13 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		if (seq_before(t->snd_nxt, ack))
 			t->snd_nxt = ack;
 		t->dupack_cnt = 0;
-		if ((t->flags & FLOW_TCP_RETX) && seq_after_eq(ack, t->snd_recover))
+		/* Without SACK: go-back-N ends at the recovery point. */
+		if (!sack && (t->flags & FLOW_TCP_RETX) && seq_after_eq(ack, t->snd_recover))
 			t->flags &= ~FLOW_TCP_RETX;
 		/* Partial ACK (RFC 6582 3.2 step 3): a new hole at snd_una.  If
 		 * this pass already resent it, that was no later than the newest
 		 * retransmission; otherwise it goes out soon. */
-		if (t->flags & FLOW_TCP_RETX)
+		if (!sack && (t->flags & FLOW_TCP_RETX))
 			t->hole_ns = seq_after(t->snd_nxt, ack) ? t->retx_ns : e->now;
 		if ((t->flags & FLOW_TCP_FIN_TX) && !(t->flags & FLOW_TCP_FIN_ACKED) &&
 		    seq_after(ack, t->tx_seq0 + e->mem[it->flow].tx_head)) {
@@ -345,11 +600,15 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	} else if (ack == t->snd_una && s->payload_len == 0 &&
 		   !(s->tcp_flags & FTOE_TCP_FIN) && wnd == t->snd_wnd &&
 		   t->snd_max != t->snd_una) {
-		/* Duplicate ACK (RFC 5681 section 2).  The third starts
-		 * go-back-N, but not for ACKs at or below the previous
-		 * recovery point (RFC 6582 3.2 step 1): those are the echoes
-		 * of our own redundant retransmissions. */
-		if (++t->dupack_cnt == 3 && seq_after(ack, t->snd_recover)) {
+		/* Duplicate ACK (RFC 5681 section 2).  Without SACK the
+		 * third starts go-back-N, but not for ACKs at or below the
+		 * previous recovery point (RFC 6582 3.2 step 1): those are the
+		 * echoes of our own redundant retransmissions.  With SACK,
+		 * RACK decides (loss_tx_ack). */
+		++t->dupack_cnt;
+		if (sack) {
+			/* counted only */
+		} else if (t->dupack_cnt == 3 && seq_after(ack, t->snd_recover)) {
 			ftoe_proto_go_back(e, it->flow);
 			it->res |= FTOE_RX_R_FAST_RETX;
 		} else if ((t->flags & FLOW_TCP_RETX) && retx_lost(e, it->flow)) {
@@ -360,7 +619,11 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 			it->res |= FTOE_RX_R_LOST_RETX;
 		}
 	}
-	sack_rx(t, it);
+	/* In order, nothing SACKed and nothing recovering: nothing to learn
+	 * (one word of ftoe_lt read on the loss-free path). */
+	if (sack && ((s->opts & FTOE_OPT_SACK) || t->lt.n || t->lt.flags ||
+		     t->snd_una != una_prev))
+		loss_tx_ack(e, it, una_prev);
 
 	/* Window update (RFC 9293 3.10.7.4: SND.WL1/WL2 keep old segments
 	 * from shrinking it). */
@@ -463,6 +726,7 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 
 	it->res = 0;
 	it->acked = 0;
+	it->sacked = 0;
 	it->copy_len = 0;
 	/* An earlier segment of the batch may have closed the flow. */
 	if (!e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state) ||

@@ -29,6 +29,7 @@ int ftoe_rto_init(struct ftoe_rto *r, const struct ftoe_rto_cfg *cfg)
 	r->cfg = *cfg;
 	r->srtt8 = 0;
 	r->rttvar4 = 0;
+	r->min_us = 0;
 	r->backoffs = 0;
 	r->have_sample = false;
 	r->rto_us = clamp_rto(r, cfg->initial_us);
@@ -69,6 +70,8 @@ void ftoe_rto_sample(struct ftoe_rto *r, uint32_t rtt_us, bool retransmitted)
 		r->rttvar4 = r->rttvar4 - (r->rttvar4 >> 2) + err;
 		r->srtt8 = r->srtt8 - (r->srtt8 >> 3) + rtt_us;
 	}
+	if (!r->min_us || rtt_us < r->min_us)
+		r->min_us = rtt_us;
 	r->backoffs = 0;
 	rto_update(r);
 }

@@ -29,6 +29,7 @@ struct ftoe_rto {
 	uint32_t srtt8;        /* SRTT * 8 */
 	uint32_t rttvar4;      /* RTTVAR * 4 */
 	uint32_t rto_us;       /* base RTO from the estimator, before backoff */
+	uint32_t min_us;       /* smallest sample (RACK's min_RTT, RFC 8985 6.2) */
 	uint8_t backoffs;      /* consecutive timeouts since the last sample */
 	bool have_sample;
 };

@@ -25,8 +25,16 @@ static int seg_fail(struct ftoe_seg *seg, enum ftoe_seg_err err)
  * the wrong length is malformed (RFC 9293 3.2: "MUST be prepared to handle
  * an illegal option length ... e.g. by resetting"; we drop).  Unknown kinds
  * are skipped by length but send the segment to the slow path.
+ *
+ * A SYN is the exception (lenient): as Linux (tcp_parse_options), a known
+ * kind with the wrong length is ignored and a length that cannot be
+ * right (< 2, or past the header) ends the list, keeping what came
+ * before, so the SYN is answered without the bad options rather than
+ * dropped; a connection it opens simply lacks them.
  */
-static int tcp_parse_options(const uint8_t *p, uint32_t len, struct ftoe_seg *seg)
+#define OPT_BAD(seg, lenient) do { if (lenient) goto bad_opt; \
+	return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT); } while (0)
+static int tcp_parse_options(const uint8_t *p, uint32_t len, struct ftoe_seg *seg, bool lenient)
 {
 	uint32_t i = 0;
 
@@ -39,39 +47,40 @@ static int tcp_parse_options(const uint8_t *p, uint32_t len, struct ftoe_seg *se
 			i++;
 			continue;
 		}
-		if (i + 1 >= len)
+		olen = i + 1 < len ? p[i + 1] : 0;
+		if (olen < 2 || olen > len - i) {
+			if (lenient)
+				break;
 			return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT);
-		olen = p[i + 1];
-		if (olen < 2 || olen > len - i)
-			return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT);
+		}
 
 		switch (kind) {
 		case FTOE_TCPOPT_MSS:   /* RFC 9293 3.7.1 */
 			if (olen != 4)
-				return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT);
+				OPT_BAD(seg, lenient);
 			seg->opts |= FTOE_OPT_MSS;
 			seg->mss = ftoe_get_be16(p + i + 2);
 			break;
 		case FTOE_TCPOPT_WS:    /* RFC 7323 2.2 */
 			if (olen != 3)
-				return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT);
+				OPT_BAD(seg, lenient);
 			seg->opts |= FTOE_OPT_WS;
 			seg->wscale = p[i + 2];
 			break;
 		case FTOE_TCPOPT_SACKP: /* RFC 2018 2 */
 			if (olen != 2)
-				return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT);
+				OPT_BAD(seg, lenient);
 			seg->opts |= FTOE_OPT_SACKP;
 			break;
 		case FTOE_TCPOPT_SACK:  /* RFC 2018 3: 2 + 8n, n = 1..4 */
 			if (olen < 10 || (olen - 2) % 8)
-				return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT);
+				OPT_BAD(seg, lenient);
 			seg->opts |= FTOE_OPT_SACK;
 			seg->sack_blocks = (uint8_t)((olen - 2) / 8);
 			break;
 		case FTOE_TCPOPT_TS:    /* RFC 7323 3.2 */
 			if (olen != 10)
-				return seg_fail(seg, FTOE_SEG_ERR_TCP_OPT);
+				OPT_BAD(seg, lenient);
 			seg->opts |= FTOE_OPT_TS;
 			seg->ts_val = ftoe_get_be32(p + i + 2);
 			seg->ts_ecr = ftoe_get_be32(p + i + 6);
@@ -80,10 +89,12 @@ static int tcp_parse_options(const uint8_t *p, uint32_t len, struct ftoe_seg *se
 			seg->slow |= FTOE_SLOW_TCP_OPT;
 			break;
 		}
+bad_opt:
 		i += olen;
 	}
 	return 0;
 }
+#undef OPT_BAD
 
 /* TCP over l4_len bytes at frame + seg->l4_off; pseudo is the L3 part of
  * the checksum (already summed by the family parser). */
@@ -117,7 +128,8 @@ static int tcp_parse(const uint8_t *frame, uint32_t l4_len, uint32_t pseudo,
 	seg->payload_off = (uint16_t)(seg->l4_off + doff);
 	seg->payload_len = (uint16_t)(l4_len - doff);
 
-	err = tcp_parse_options(th + TCP_HLEN_MIN, doff - TCP_HLEN_MIN, seg);
+	err = tcp_parse_options(th + TCP_HLEN_MIN, doff - TCP_HLEN_MIN, seg,
+				(tf & FTOE_TCP_SYN) != 0);
 	if (err)
 		return err;
 

@@ -41,8 +41,15 @@ enum ftoe_sp_kind {
 	FTOE_SP_ACKED,
 	/* An ACK with ECE that acknowledged nothing new: congestion control. */
 	FTOE_SP_ECE,
-	/* The third duplicate ACK started go-back-N: congestion control. */
+	/* An ACK that SACKed new data (arg bytes) without moving snd_una:
+	 * congestion control counts it as delivered. */
+	FTOE_SP_DELIVERED,
+	/* A loss episode began (third duplicate ACK without SACK, RACK
+	 * with it): congestion control. */
 	FTOE_SP_LOSS,
+	/* The episode was spurious (Eifel, D-SACK): congestion control
+	 * gives the cut back. */
+	FTOE_SP_UNDO,
 	/* Data for a socket the application closed: abort with a RST
 	 * (RFC 9293 3.10.7.4, RFC 2525 2.17).  The item ends here. */
 	FTOE_SP_RESET,
@@ -123,6 +130,11 @@ static inline void ftoe_sp_drain(struct ftoe_engine *e, struct ftoe_sp_queue *q)
 /* Timers that have passed: retransmission, persist, delayed ACK,
  * TIME_WAIT (core/control/timers.c). */
 void ftoe_timers_run(struct ftoe_engine *e);
+/* The control plane's own tables (SYN, TIME_WAIT; core/control/conn.c):
+ * 0 or -ENOMEM / -EINVAL, at engine creation; destroy is safe on a
+ * partly created engine. */
+int ftoe_conn_tables_create(struct ftoe_engine *e);
+void ftoe_conn_tables_destroy(struct ftoe_engine *e);
 /* A neighbour the engine waited for is resolved (core/control/conn.c). */
 void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be);
 

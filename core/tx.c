@@ -32,6 +32,18 @@ void ftoe_tx_addr_flow(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_addr *
 		a->vlan.flags |= FTOE_VLAN_S;
 }
 
+void ftoe_tx_addr_key(struct ftoe_engine *e, const struct ftoe_flow_key *k,
+		      const uint8_t mac[6], const struct ftoe_vlan *v, struct ftoe_tx_addr *a)
+{
+	memcpy(a->src_mac, e->cfg.mac, 6);
+	memcpy(a->dst_mac, mac, 6);
+	a->saddr = k->laddr;
+	a->daddr = k->raddr;
+	a->sport = k->lport;
+	a->dport = k->rport;
+	a->vlan = *v;
+}
+
 /* Copy len bytes starting at ring position pos (wrapping) to dst. */
 static void ring_copy_out(uint8_t *dst, const uint8_t *ring, uint32_t size,
 			  uint32_t pos, uint32_t len)

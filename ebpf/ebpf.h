@@ -60,6 +60,8 @@ uint32_t ebpf_map_flags(const struct ebpf_map *map);
 /* The runtime implements map type (BPF_MAP_TYPE_*; the list is
  * ebpf/map_types.h). */
 bool ebpf_map_type_supported(uint32_t type);
+/* "array, percpu_array, ...": the supported types, for messages. */
+const char *ebpf_map_types_supported_str(void);
 /* Its values are one per CPU: user-side lookups and updates move
  * ebpf_nr_cpus() values, each rounded up to 8 bytes (as bpf(2)). */
 bool ebpf_map_type_percpu(uint32_t type);
@@ -215,10 +217,41 @@ struct ebpf_object_opts {
 	 * the "kernel" engine and for kernel-mmap backed arrays.  Default
 	 * (false) closes them once the runtime copy is built. */
 	bool keep_kernel;
+	/* Load and verify only this program (function or section name);
+	 * NULL loads every XDP program.  Naming a program of another type
+	 * is an error that says its type. */
+	const char *prog_name;
+	/* Set before load, as a libbpf skeleton does between open and load:
+	 * map sizes (maps declared with max_entries 0 need one) and global
+	 * variables of .rodata/.data/.bss (by variable name, the bytes as
+	 * they lie in memory, exactly the variable's size). */
+	const struct ebpf_map_size *map_sizes;
+	size_t nr_map_sizes;
+	const struct ebpf_global_init *globals;
+	size_t nr_globals;
 };
 
-/* Open, verify (kernel verifier), relocate and compile every program of
- * an ELF object.  Errors: -ENOENT (no file), -EBADF/-EINVAL (not a BPF
+struct ebpf_map_size {
+	const char *name;
+	uint32_t max_entries;
+};
+
+struct ebpf_global_init {
+	const char *name;
+	const void *data;
+	size_t size;
+};
+
+/* A program of the object that was not loaded because it is not an XDP
+ * program (tc, tracing, iterators, ...): the runtime runs XDP only. */
+struct ebpf_skipped_prog {
+	char name[64];
+	char section[128];
+	char type[32];		/* libbpf's name of its type ("sched_cls") */
+};
+
+/* Open, verify (kernel verifier), relocate and compile every XDP program
+ * of an ELF object (programs of other types are skipped and listed).  Errors: -ENOENT (no file), -EBADF/-EINVAL (not a BPF
  * ELF / truncated), -EPERM (no CAP_BPF / CAP_SYS_ADMIN), -EACCES (a
  * program the verifier rejected), -EOPNOTSUPP (unsupported helper or map
  * type; err_buf names it). */
@@ -234,6 +267,9 @@ struct ebpf_prog *ebpf_object_find_prog(struct ebpf_object *obj, const char *nam
 struct ebpf_prog *ebpf_object_next_prog(struct ebpf_object *obj, struct ebpf_prog *prev);
 struct ebpf_map *ebpf_object_find_map(struct ebpf_object *obj, const char *name);
 struct ebpf_map *ebpf_object_next_map(struct ebpf_object *obj, struct ebpf_map *prev);
+/* The programs that were skipped (not XDP); *n is set to their count. */
+const struct ebpf_skipped_prog *ebpf_object_skipped_progs(const struct ebpf_object *obj,
+							  size_t *n);
 /* Kernel twin of a map (keep_kernel), or -1. */
 int ebpf_object_kernel_map_fd(struct ebpf_object *obj, struct ebpf_map *map);
 

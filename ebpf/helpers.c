@@ -1,6 +1,7 @@
 /* helpers.c - the XDP helper table and the helpers themselves. */
 #include <ctype.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,6 +92,46 @@ static uint64_t h_ktime_get_boot_ns(uint64_t r1, uint64_t r2, uint64_t r3,
 {
 	(void)r1; (void)r2; (void)r3; (void)r4; (void)r5;
 	return clock_ns(CLOCK_BOOTTIME);
+}
+
+/* The kernel's coarse clock is its jiffy-resolution monotonic clock;
+ * CLOCK_MONOTONIC_COARSE is the same clock from user space. */
+static uint64_t h_ktime_get_coarse_ns(uint64_t r1, uint64_t r2, uint64_t r3,
+				      uint64_t r4, uint64_t r5)
+{
+	(void)r1; (void)r2; (void)r3; (void)r4; (void)r5;
+	return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+/* struct bpf_spin_lock is a u32 in a map value.  The verifier allows one
+ * lock held at a time, no calls while held and an unlock on every path,
+ * so a test-and-set lock suffices; a waiter yields after a while because
+ * the holder is a thread that may be preempted, not a CPU with
+ * interrupts off. */
+static uint64_t h_spin_lock(uint64_t r1, uint64_t r2, uint64_t r3,
+			    uint64_t r4, uint64_t r5)
+{
+	uint32_t *lock = PTR(r1);
+	unsigned int spins = 0;
+
+	(void)r2; (void)r3; (void)r4; (void)r5;
+	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
+			if (++spins % 1024 == 0)
+				sched_yield();
+			else
+				__builtin_ia32_pause();
+		}
+	}
+	return 0;
+}
+
+static uint64_t h_spin_unlock(uint64_t r1, uint64_t r2, uint64_t r3,
+			      uint64_t r4, uint64_t r5)
+{
+	(void)r2; (void)r3; (void)r4; (void)r5;
+	__atomic_store_n((uint32_t *)PTR(r1), 0, __ATOMIC_RELEASE);
+	return 0;
 }
 
 static __thread uint64_t prandom_state;
@@ -577,6 +618,9 @@ static const struct ebpf_helper xdp_helpers[__BPF_FUNC_MAX_ID] = {
 	XDP_HELPER(map_delete_elem, h_map_delete_elem),
 	XDP_HELPER(ktime_get_ns, h_ktime_get_ns),
 	XDP_HELPER(ktime_get_boot_ns, h_ktime_get_boot_ns),
+	XDP_HELPER(ktime_get_coarse_ns, h_ktime_get_coarse_ns),
+	XDP_HELPER(spin_lock, h_spin_lock),
+	XDP_HELPER(spin_unlock, h_spin_unlock),
 	XDP_HELPER(trace_printk, h_trace_printk),
 	XDP_HELPER(get_prandom_u32, h_get_prandom_u32),
 	XDP_HELPER(get_smp_processor_id, h_get_smp_processor_id),

@@ -253,11 +253,26 @@ struct ebpf_legacy_map {
 
 /* Raw-ELF pre-pass over an object image: ELF sanity (-EINVAL, "not an
  * ELF"/"truncated"), helper calls outside the XDP set (-EOPNOTSUPP naming
- * the helper and the function), and the legacy map definitions (*maps,
+ * the helper and the function; sections that will not be loaded - other
+ * program types, all but prog_name's when given - are not checked), and
+ * the legacy map definitions (*maps,
  * malloc'ed, may be NULL with *nr_maps 0). */
 int ebpf_elf_inspect(const uint8_t *img, size_t len, const char *obj_name,
-		     struct ebpf_legacy_map **maps, size_t *nr_maps,
+		     const char *prog_name, struct ebpf_legacy_map **maps, size_t *nr_maps,
 		     char *err, size_t err_size);
+/* What a libbpf skeleton sets between open and load: map sizes and
+ * global variables (ebpf_object_opts).  Names that match nothing, sizes
+ * that do not fit and maps left with max_entries 0 are errors that say
+ * so.  Legacy maps (sized by the caller) are only matched by name. */
+struct bpf_object;
+int ebpf_object_presets(struct bpf_object *lobj, const char *obj_name,
+			const struct ebpf_map_size *sizes, size_t nr_sizes,
+			const struct ebpf_global_init *globals, size_t nr_globals,
+			const struct ebpf_legacy_map *lmaps, size_t nr_lmaps,
+			char *err, size_t err_size);
+/* The section names a program type other than XDP (SEC("tc"),
+ * SEC("tp_btf/..."), SEC("iter/...")): the loader skips it. */
+bool ebpf_sec_is_foreign(const char *sec);
 /* Point every ld_imm64 of a legacy map at kernel_fds[i] (as
  * BPF_PSEUDO_MAP_FD), drop those relocations and hide the "maps" section
  * from libbpf, so libbpf loads the rest of the object as usual. */

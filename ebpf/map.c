@@ -1,5 +1,7 @@
 /* map.c - map core: creation by type, references, accessors, bpf(2)-like access and CPU slots. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +23,31 @@ static const struct ebpf_map_ops *map_type_ops(uint32_t type)
 bool ebpf_map_type_supported(uint32_t type)
 {
 	return map_type_ops(type) != NULL;
+}
+
+static const uint32_t supported_types[] = {
+#define EBPF_MAP_TYPE(t, ops, percpu) t,
+#include "ebpf/map_types.h"
+#undef EBPF_MAP_TYPE
+};
+static char supported_str[512];
+static pthread_once_t supported_once = PTHREAD_ONCE_INIT;
+
+static void build_supported_str(void)
+{
+	size_t used = 0, i;
+
+	for (i = 0; i < sizeof(supported_types) / sizeof(supported_types[0]) &&
+		    used < sizeof(supported_str); i++)
+		used += (size_t)snprintf(supported_str + used, sizeof(supported_str) - used,
+					 "%s%s", i ? ", " : "",
+					 ebpf_map_type_name(supported_types[i]));
+}
+
+const char *ebpf_map_types_supported_str(void)
+{
+	pthread_once(&supported_once, build_supported_str);
+	return supported_str;
 }
 
 const char *ebpf_map_type_name(uint32_t type)
@@ -54,9 +81,7 @@ int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out)
 	ops = map_type_ops(spec->type);
 	if (!ops) {
 		pr_warn("map '%s': map type %u is not supported by the runtime "
-			"(array, percpu_array, prog_array, hash, percpu_hash, "
-			"lru_hash, lru_percpu_hash, lpm_trie, ringbuf are)",
-			name, spec->type);
+			"(%s are)", name, spec->type, ebpf_map_types_supported_str());
 		return -EINVAL;
 	}
 	/* bpf(2) BPF_MAP_CREATE: read-only and write-only from user space at

@@ -34,6 +34,8 @@ struct ebpf_object {
 	size_t nr_progs;
 	struct obj_map *maps;
 	size_t nr_maps;
+	struct ebpf_skipped_prog *skipped;
+	size_t nr_skipped;
 };
 
 /* Everything one load needs until the object is built. */
@@ -113,9 +115,8 @@ static int add_map(struct loader *ld, const struct ebpf_map_spec *spec, int kfd,
 
 	if (!ebpf_map_type_supported(spec->type))
 		return fail(ld, -EOPNOTSUPP, "map '%s': type %s is not supported by the "
-			    "runtime (array, percpu_array, prog_array, hash, percpu_hash, "
-			    "lru_hash, lru_percpu_hash, lpm_trie, ringbuf are)",
-			    spec->name, ebpf_map_type_name(spec->type));
+			    "runtime (%s are; see docs/runtime.md)", spec->name,
+			    ebpf_map_type_name(spec->type), ebpf_map_types_supported_str());
 	ret = ebpf_map_create(spec, &map);
 	if (ret)
 		return fail(ld, ret, "map '%s': the runtime cannot create it (%s map, key %u, "
@@ -436,7 +437,7 @@ static int diagnose_load_failure(struct loader *ld, int err)
 		const char *name = bpf_program__name(ld->lprogs[i]);
 		const char *log = ld->logs[i];
 
-		if (bpf_program__fd(ld->lprogs[i]) >= 0 || !log[0])
+		if (!log || bpf_program__fd(ld->lprogs[i]) >= 0 || !log[0])
 			continue;
 		if (ld->opts.log_buf && ld->opts.log_size)
 			snprintf(ld->opts.log_buf, ld->opts.log_size, "%s", log);
@@ -494,6 +495,60 @@ static int parse_in_child(struct loader *ld)
 		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 }
 
+static bool prog_is(struct bpf_program *p, const char *name)
+{
+	return !strcmp(bpf_program__name(p), name) ||
+	       !strcmp(bpf_program__section_name(p), name);
+}
+
+/* Programs of other types stay in the object (their maps are created,
+ * their code is not loaded) and are listed as skipped. */
+static void skip_prog(struct loader *ld, struct bpf_program *p)
+{
+	struct ebpf_skipped_prog *sk = &ld->obj->skipped[ld->obj->nr_skipped++];
+	const char *type = libbpf_bpf_prog_type_str(bpf_program__type(p));
+
+	bpf_program__set_autoload(p, false);
+	snprintf(sk->name, sizeof(sk->name), "%s", bpf_program__name(p));
+	snprintf(sk->section, sizeof(sk->section), "%s", bpf_program__section_name(p));
+	snprintf(sk->type, sizeof(sk->type), "%s", type ? type : "unknown");
+	pr_info("%s: program '%s' (section %s) skipped: a %s program, and the runtime "
+		"runs XDP programs only", ld->name, sk->name, sk->section, sk->type);
+}
+
+/* --prog NAME: it must exist and be an XDP program; it is loaded even if
+ * its section marks it autoload-off. */
+static int choose_named_prog(struct loader *ld)
+{
+	const char *want = ld->opts.prog_name;
+	char names[512] = "";
+	struct bpf_program *p;
+	size_t used = 0;
+
+	if (!want)
+		return 0;
+	bpf_object__for_each_program(p, ld->lobj) {
+		if (!prog_is(p, want)) {
+			used += (size_t)snprintf(names + used, used < sizeof(names) ?
+						 sizeof(names) - used : 0, "%s%s",
+						 used ? ", " : "", bpf_program__name(p));
+			continue;
+		}
+		if (ebpf_sec_is_foreign(bpf_program__section_name(p))) {
+			const char *type = libbpf_bpf_prog_type_str(bpf_program__type(p));
+
+			return fail(ld, -EOPNOTSUPP, "%s: program '%s' (section %s) is a %s "
+				    "program; the runtime runs XDP programs only", ld->name,
+				    bpf_program__name(p), bpf_program__section_name(p),
+				    type ? type : "non-XDP");
+		}
+		bpf_program__set_autoload(p, true);
+		return 0;
+	}
+	return fail(ld, -ENOENT, "%s: no program named '%s'; its programs are: %s",
+		    ld->name, want, names);
+}
+
 static int open_with_libbpf(struct loader *ld)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .object_name = ld->name);
@@ -536,15 +591,29 @@ static int open_with_libbpf(struct loader *ld)
 	ld->obj->progs = calloc(n, sizeof(*ld->obj->progs));
 	if (!ld->lprogs || !ld->logs || !ld->kprog_id || !ld->obj->progs)
 		return fail(ld, -ENOMEM, "out of memory");
+	ld->obj->skipped = calloc(n, sizeof(*ld->obj->skipped));
+	if (!ld->obj->skipped)
+		return fail(ld, -ENOMEM, "out of memory");
+	err = choose_named_prog(ld);
+	if (err)
+		return err;
 	bpf_object__for_each_program(p, ld->lobj) {
 		size_t i = ld->nr_lprogs++;
 
 		ld->lprogs[i] = p;
+		if (ebpf_sec_is_foreign(bpf_program__section_name(p))) {
+			skip_prog(ld, p);
+			continue;
+		}
+		if (ld->opts.prog_name && !prog_is(p, ld->opts.prog_name)) {
+			bpf_program__set_autoload(p, false);
+			continue;
+		}
 		ld->logs[i] = calloc(1, VERIFIER_LOG_SZ);
 		if (!ld->logs[i])
 			return fail(ld, -ENOMEM, "out of memory");
-		/* Whatever the section says, the runtime runs XDP programs
-		 * and the kernel verifies them as such. */
+		/* The runtime runs XDP programs and the kernel verifies them
+		 * as such, whatever an unknown section name says. */
 		bpf_program__set_type(p, BPF_PROG_TYPE_XDP);
 		bpf_program__set_expected_attach_type(p, BPF_XDP);
 		bpf_program__set_log_buf(p, ld->logs[i], VERIFIER_LOG_SZ);
@@ -567,14 +636,35 @@ static int keep_kernel_maps(struct loader *ld)
 	return 0;
 }
 
+/* Legacy maps are created before libbpf opens the object, so their
+ * sizes are set here; the rest in ebpf_object_presets(). */
+static int size_legacy_maps(struct loader *ld)
+{
+	size_t i, k;
+
+	for (k = 0; k < ld->opts.nr_map_sizes; k++)
+		for (i = 0; i < ld->nr_lmaps; i++)
+			if (!strcmp(ld->lmaps[i].name, ld->opts.map_sizes[k].name))
+				ld->lmaps[i].max_entries = ld->opts.map_sizes[k].max_entries;
+	for (i = 0; i < ld->nr_lmaps; i++)
+		if (!ld->lmaps[i].max_entries)
+			return fail(ld, -EINVAL, "map '%s' is declared with max_entries 0: its "
+				    "loader sizes it before load; give it a size (flextoe-bpf "
+				    "--map-size %s=N)", ld->lmaps[i].name, ld->lmaps[i].name);
+	return 0;
+}
+
 static int load(struct loader *ld)
 {
 	struct bpf_map *m;
 	size_t nmaps, i;
 	int ret;
 
-	ret = ebpf_elf_inspect(ld->img, ld->len, ld->name, &ld->lmaps, &ld->nr_lmaps,
-			       ld->opts.err_buf, ld->opts.err_size);
+	ret = ebpf_elf_inspect(ld->img, ld->len, ld->name, ld->opts.prog_name, &ld->lmaps,
+			       &ld->nr_lmaps, ld->opts.err_buf, ld->opts.err_size);
+	if (ret)
+		return ret;
+	ret = size_legacy_maps(ld);
 	if (ret)
 		return ret;
 	if (ld->nr_lmaps) {
@@ -592,6 +682,12 @@ static int load(struct loader *ld)
 			return ret;
 	}
 	ret = open_with_libbpf(ld);
+	if (!ret)
+		ret = ebpf_object_presets(ld->lobj, ld->name, ld->opts.map_sizes,
+					  ld->opts.nr_map_sizes, ld->opts.globals,
+					  ld->opts.nr_globals, ld->lmaps, ld->nr_lmaps,
+					  ld->opts.err_buf,
+					  ld->opts.err_size);
 	if (ret)
 		return ret;
 	nmaps = ld->nr_lmaps;
@@ -629,6 +725,11 @@ static int load(struct loader *ld)
 		if (ret)
 			return ret;
 	}
+	if (!ld->obj->nr_progs && ld->obj->nr_skipped)
+		return fail(ld, -EOPNOTSUPP, "%s: no XDP program to load: its %zu "
+			    "program(s) are of other types (%s: %s); the runtime runs XDP "
+			    "programs only", ld->name, ld->obj->nr_skipped,
+			    ld->obj->skipped[0].name, ld->obj->skipped[0].type);
 	if (!ld->obj->nr_progs)
 		return fail(ld, -EINVAL, "%s: no program was loaded (all have autoload "
 			    "off)", ld->name);
@@ -775,6 +876,7 @@ void ebpf_object_close(struct ebpf_object *obj)
 	}
 	free(obj->progs);
 	free(obj->maps);
+	free(obj->skipped);
 	free(obj);
 }
 
@@ -847,6 +949,13 @@ struct ebpf_map *ebpf_object_next_map(struct ebpf_object *obj, struct ebpf_map *
 		if (obj->maps[i].map == prev)
 			return obj->maps[i + 1].map;
 	return NULL;
+}
+
+const struct ebpf_skipped_prog *ebpf_object_skipped_progs(const struct ebpf_object *obj,
+							  size_t *n)
+{
+	*n = obj ? obj->nr_skipped : 0;
+	return obj ? obj->skipped : NULL;
 }
 
 int ebpf_object_kernel_map_fd(struct ebpf_object *obj, struct ebpf_map *map)

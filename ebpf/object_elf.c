@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/btf.h>
+#include <bpf/libbpf.h>
 
 #include "ebpf/internal.h"
 
@@ -231,17 +232,66 @@ static const char *func_at(const struct elf_view *v, size_t sec, uint64_t off)
 	return sec_name(v, sec);
 }
 
+bool ebpf_sec_is_foreign(const char *sec)
+{
+	enum bpf_prog_type type;
+	enum bpf_attach_type attach;
+
+	if (sec[0] == '?')	/* libbpf's autoload-off mark */
+		sec++;
+	/* An unknown section name is not a type: those load as XDP, as they
+	 * always have (SEC("prog"), SEC("xdp_sock")). */
+	return !strcmp(sec, ".text") ? false :
+	       !libbpf_prog_type_by_name(sec, &type, &attach) && type != BPF_PROG_TYPE_XDP;
+}
+
+static bool sec_has_func(const struct elf_view *v, size_t sec, const char *name)
+{
+	Elf64_Sym sym;
+	size_t i;
+
+	for (i = 1; v->symtab && i < v->nsyms; i++) {
+		get_sym(v, i, &sym);
+		if (sym.st_shndx == sec && ELF64_ST_TYPE(sym.st_info) == STT_FUNC &&
+		    !strcmp(sym_name(v, &sym), name))
+			return true;
+	}
+	return false;
+}
+
+/* Sections the loader will not load: programs of other types, and with
+ * prog_name every section but the one holding it. */
+static bool sec_skipped(const struct elf_view *v, size_t i, const char *prog_name)
+{
+	const char *name = sec_name(v, i);
+
+	if (!strcmp(name, ".text"))
+		return false;
+	if (ebpf_sec_is_foreign(name))
+		return true;
+	return prog_name && strcmp(name, prog_name) && !sec_has_func(v, i, prog_name);
+}
+
 /* Helper calls are checked here, on the raw sections, so subprograms in
  * .text are covered and the user hears about the helper by name before
- * the kernel verifier runs. */
-static int scan_helpers(const struct elf_view *v, char *err, size_t err_size)
+ * the kernel verifier runs.  Sections that will not be loaded are not
+ * checked (a tc program may call tc helpers); nor is .text then, since
+ * its subprograms may be theirs: the kernel verifier and the runtime's
+ * own check still see every instruction that is loaded. */
+static int scan_helpers(const struct elf_view *v, const char *prog_name, char *err,
+			size_t err_size)
 {
+	bool any_skipped = false;
 	size_t i, off;
 
+	for (i = 1; i < v->shnum; i++)
+		if (is_exec(&v->sh[i]) && sec_skipped(v, i, prog_name))
+			any_skipped = true;
 	for (i = 1; i < v->shnum; i++) {
 		const Elf64_Shdr *s = &v->sh[i];
 
-		if (!is_exec(s))
+		if (!is_exec(s) || sec_skipped(v, i, prog_name) ||
+		    (any_skipped && !strcmp(sec_name(v, i), ".text")))
 			continue;
 		if (s->sh_size % sizeof(struct bpf_insn)) {
 			ebpf_set_err(err, err_size, "%s: section '%s' is not a whole number "
@@ -382,7 +432,7 @@ static int read_legacy_maps(const struct elf_view *v, size_t msec,
 static int check_btf(const struct elf_view *v, char *err, size_t err_size);
 
 int ebpf_elf_inspect(const uint8_t *img, size_t len, const char *obj_name,
-		     struct ebpf_legacy_map **maps, size_t *nr_maps,
+		     const char *prog_name, struct ebpf_legacy_map **maps, size_t *nr_maps,
 		     char *err, size_t err_size)
 {
 	struct elf_view v;
@@ -399,7 +449,7 @@ int ebpf_elf_inspect(const uint8_t *img, size_t len, const char *obj_name,
 	if (!ret)
 		ret = check_symbols_and_relocs(&v, err, err_size);
 	if (!ret)
-		ret = scan_helpers(&v, err, err_size);
+		ret = scan_helpers(&v, prog_name, err, err_size);
 	if (!ret) {
 		msec = find_sec(&v, LEGACY_MAPS_SEC);
 		if (msec)

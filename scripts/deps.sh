@@ -13,6 +13,7 @@ PKGS=(
 	iputils-arping                          # engine_basic.sh: arping the engine
 	linux-libc-dev
 	tshark                                  # trace.sh: reading the pcap files of flextoe-bpf trace/capture
+	gnuplot-nox                             # bench/nfpsim: the simulator's scaling plot (PNG)
 	# posix_apps.sh, posix_diff.sh and bench/posix_*.sh: stock servers and
 	# clients run unmodified over the engine (lib/posix) and over Linux
 	memcached libmemcached-tools redis-server redis-tools nginx-light

@@ -50,11 +50,13 @@ run_suite() {
 
 export FTOE_BUILD=$BUILD
 run_suite docs-paths python3 tests/lint/docs_paths.py
+# The NFP firmware target builds freestanding (core/nfp, docs/nfp.md).
+run_suite nfp-check make -s nfp-check
 run_suite unit "$BUILD/tests/unit-tests"
 FTOE_BUILD=$BUILD ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_suite unit-asan-ubsan tests/unit/each.sh build/san/tests/unit-tests
 
-for t in tests/lint/*.sh tests/integration/*.sh tests/diff/*.sh tests/fuzz/*.sh; do
+for t in tests/lint/*.sh tests/integration/*.sh tests/diff/*.sh tests/compat/*.sh tests/fuzz/*.sh; do
 	[[ -x $t ]] || continue
 	name=${t#tests/}
 	run_suite "${name%.sh}" "$t"

@@ -125,6 +125,8 @@ static void cc_update(struct ftoe_engine *e, uint32_t id)
 	st.interval_us = el > UINT32_MAX ? UINT32_MAX : (uint32_t)el;
 	c->cc_acked = c->cc_ecn = c->cc_acks = c->cc_losses = 0;
 	c->cc_last_ns = e->now;
+	if (st.losses)
+		c->cc_undo_kbps = e->cc[id].rate_kbps;
 	e->cc[id].rate_kbps = ops->on_interval(cc_priv(e, id), &st);
 }
 
@@ -149,6 +151,21 @@ void ftoe_cc_on_loss(struct ftoe_engine *e, uint32_t id)
 	e->ctl[id].cc_losses++;
 	e->cc[id].retransmits++;
 	cc_update(e, id);
+}
+
+void ftoe_cc_on_undo(struct ftoe_engine *e, uint32_t id)
+{
+	const struct ftoe_cc_ops *ops = cc_ops(e);
+	struct flow_ctl *c = &e->ctl[id];
+
+	/* Not yet applied: the next interval simply does not see it. */
+	if (c->cc_losses) {
+		c->cc_losses--;
+		return;
+	}
+	if (ops->undo && c->cc_undo_kbps > e->cc[id].rate_kbps)
+		e->cc[id].rate_kbps = ops->undo(cc_priv(e, id), c->cc_undo_kbps);
+	c->cc_undo_kbps = 0;
 }
 
 void ftoe_cc_on_rtt(struct ftoe_engine *e, uint32_t id, uint32_t rtt_us)

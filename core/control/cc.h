@@ -54,6 +54,9 @@ struct ftoe_cc_ops {
 	/* Optional.  Once per control interval, max(2 SRTT, 100 us), with
 	 * that interval's counters.  Returns the new rate. */
 	uint32_t (*on_interval)(void *priv, const struct ftoe_cc_stats *st);
+	/* Optional.  The last loss cut was spurious (RFC 3522, RFC 2883):
+	 * go back to rate_kbps, the rate before it.  Returns the new rate. */
+	uint32_t (*undo)(void *priv, uint32_t rate_kbps);
 };
 
 /* The algorithms (one file each). */
@@ -72,6 +75,8 @@ void ftoe_cc_init(struct ftoe_engine *e, uint32_t id);
 /* Data path feedback: acked bytes (ECE-marked or not), losses, RTT samples. */
 void ftoe_cc_on_ack(struct ftoe_engine *e, uint32_t id, uint32_t acked, bool ece);
 void ftoe_cc_on_loss(struct ftoe_engine *e, uint32_t id);
+/* The last loss was spurious: cancel it, or undo its cut. */
+void ftoe_cc_on_undo(struct ftoe_engine *e, uint32_t id);
 void ftoe_cc_on_rtt(struct ftoe_engine *e, uint32_t id, uint32_t rtt_us);
 
 #endif

@@ -175,10 +175,23 @@ static uint32_t dctcp_on_interval(void *priv, const struct ftoe_cc_stats *st)
 	return ftoe_dctcp_rate_update(priv, st);
 }
 
+/* A spurious loss (Eifel, D-SACK): the rate before the halving. */
+static uint32_t dctcp_undo(void *priv, uint32_t rate_kbps)
+{
+	struct ftoe_dctcp_rate *d = priv;
+
+	if (rate_kbps > d->cfg.max_kbps)
+		rate_kbps = d->cfg.max_kbps;
+	if (rate_kbps > d->rate_kbps)
+		d->rate_kbps = rate_kbps;
+	return d->rate_kbps;
+}
+
 const struct ftoe_cc_ops ftoe_cc_dctcp = {
 	.name = "dctcp",
 	.summary = "rate-based DCTCP (RFC 8257 alpha from ECN marks), the default",
 	.priv_size = sizeof(struct ftoe_dctcp_rate),
 	.init = dctcp_init,
 	.on_interval = dctcp_on_interval,
+	.undo = dctcp_undo,
 };

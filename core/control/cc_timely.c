@@ -131,6 +131,16 @@ static uint32_t timely_on_interval(void *priv, const struct ftoe_cc_stats *st)
 	return ftoe_timely_on_interval(priv, st);
 }
 
+/* A spurious loss (Eifel, D-SACK): the rate before the halving. */
+static uint32_t timely_undo(void *priv, uint32_t rate_kbps)
+{
+	struct ftoe_timely *t = priv;
+
+	if (rate_kbps > t->rate_kbps)
+		t->rate_kbps = rate_clamp(t, rate_kbps);
+	return t->rate_kbps;
+}
+
 const struct ftoe_cc_ops ftoe_cc_timely = {
 	.name = "timely",
 	.summary = "TIMELY (SIGCOMM 2015): the rate follows the RTT gradient",
@@ -138,4 +148,5 @@ const struct ftoe_cc_ops ftoe_cc_timely = {
 	.init = timely_init,
 	.on_rtt = timely_on_rtt,
 	.on_interval = timely_on_interval,
+	.undo = timely_undo,
 };

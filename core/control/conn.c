@@ -7,6 +7,9 @@
 #include "core/control/conn.h"
 #include "core/control/splice.h"
 #include "core/control/rx_md.h"
+#include "core/control/martian.h"
+#include "core/control/syn_table.h"
+#include "core/control/time_wait.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/siphash.h"
@@ -14,7 +17,7 @@
 #include "core/tcp_seq.h"
 
 #define SYN_RETRIES    6   /* active open, as Linux tcp_syn_retries */
-#define SYNACK_RETRIES 5   /* passive open, as Linux tcp_synack_retries */
+#define SYNACK_RETRIES FTOE_SYNACK_RETRIES /* simultaneous open */
 #define DEFAULT_MSS    536 /* RFC 9293 3.7.1: without the option */
 #define TS_OPT_LEN     12
 #define CHAL_ACK_PER_S 1000 /* RFC 5961 section 7 rate limit */
@@ -32,10 +35,23 @@ static uint64_t tuple_hash(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr
 }
 
 /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. */
+static uint32_t make_isn_key(struct ftoe_engine *e, const struct ftoe_flow_key *k)
+{
+	return (uint32_t)tuple_hash(e, k->laddr, k->raddr, k->lport, k->rport, 0, 0) +
+	       (uint32_t)(e->now / 4000);
+}
+
 static uint32_t make_isn(struct ftoe_engine *e, const struct flow_conn *c)
 {
-	return (uint32_t)tuple_hash(e, c->local_ip, c->remote_ip, c->local_port,
-				    c->remote_port, 0, 0) + (uint32_t)(e->now / 4000);
+	struct ftoe_flow_key k = { c->local_ip, c->remote_ip, c->local_port, c->remote_port };
+
+	return make_isn_key(e, &k);
+}
+
+/* Our TSval offset for a connection with ISS iss (RFC 7323 5.4). */
+static uint32_t ts_offset(struct ftoe_engine *e, uint32_t iss)
+{
+	return (uint32_t)tuple_hash(e, iss, 0, 0, 0, 1, 1);
 }
 
 static void challenge_ack(struct ftoe_engine *e, uint32_t id)
@@ -64,6 +80,18 @@ static void rx_vlan(const struct ftoe_rx_item *it, struct ftoe_vlan *v)
 		memset(v, 0, sizeof(*v));
 }
 
+/* The answer to received segment rx goes back where it came from: to its
+ * source MAC, address and port, on its VLAN. */
+static void rx_addr(struct ftoe_engine *e, const struct ftoe_rx_item *rx, struct ftoe_tx_addr *a)
+{
+	struct ftoe_flow_key k;
+	struct ftoe_vlan v;
+
+	ftoe_seg_flow_key(&rx->seg, &k);
+	rx_vlan(rx, &v);
+	ftoe_tx_addr_key(e, &k, rx->seg.eth_src, &v, a);
+}
+
 /* A flow's VLAN is conn state (docs/design.md section 3): tx.c tags its frames. */
 static void conn_set_vlan(struct flow_conn *fc, const struct ftoe_vlan *v)
 {
@@ -87,13 +115,7 @@ static void send_rst_for(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	if (s->tcp_flags & FTOE_TCP_RST)
 		return;
 	memset(&it, 0, sizeof(it));
-	rx_vlan(rx, &a.vlan);
-	memcpy(a.src_mac, e->cfg.mac, 6);
-	memcpy(a.dst_mac, s->eth_src, 6);
-	a.saddr = s->daddr4;
-	a.daddr = s->saddr4;
-	a.sport = s->dport;
-	a.dport = s->sport;
+	rx_addr(e, rx, &a);
 	it.flow = FTOE_NO_FLOW;
 	if (s->tcp_flags & FTOE_TCP_ACK) {
 		it.seq = s->ack;
@@ -491,29 +513,65 @@ static void become_established(struct ftoe_engine *e, uint32_t id)
 	ftoe_sched_activate(e, id);
 }
 
-/* Negotiate options from the peer's SYN (RFC 7323 2.2, 3.2; RFC 3168 6.1.1). */
-static void negotiate(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s,
-		      bool cookie)
+/* Negotiate options from the peer's SYN into its half-open record
+ * (RFC 7323 2.2, 3.2; RFC 2018 2; RFC 3168 6.1.1).  A cookie cannot
+ * remember them, so a cookie handshake has none (send_cookie). */
+static void negotiate(struct ftoe_engine *e, struct ftoe_syn_rec *r, const struct ftoe_seg *s)
+{
+	if (!(e->cfg.flags & FTOE_ENG_F_NO_WSCALE) && (s->opts & FTOE_OPT_WS)) {
+		r->flags |= FTOE_SYN_F_WS;
+		r->snd_wscale = wscale_clamp(s->wscale);
+	}
+	if (!(e->cfg.flags & FTOE_ENG_F_NO_TS) && (s->opts & FTOE_OPT_TS)) {
+		r->flags |= FTOE_SYN_F_TS;
+		r->ts_recent = s->ts_val;
+	}
+	/* RFC 2018 2: SACK is used when both SYNs carry SACK-permitted. */
+	if (s->opts & FTOE_OPT_SACKP)
+		r->flags |= FTOE_SYN_F_SACK;
+	if (!(e->cfg.flags & FTOE_ENG_F_NO_ECN) &&
+	    (s->tcp_flags & (FTOE_TCP_ECE | FTOE_TCP_CWR)) == (FTOE_TCP_ECE | FTOE_TCP_CWR))
+		r->flags |= FTOE_SYN_F_ECN;
+	r->peer_mss = (s->opts & FTOE_OPT_MSS) ? s->mss : 0;
+	r->peer_win = s->win;
+}
+
+/* The connection of a half-open record whose handshake ACK arrived: the
+ * flow slot and its buffers are taken only now (RFC 4987 3.3). */
+static void syn_rec_apply(struct ftoe_engine *e, uint32_t id, const struct ftoe_syn_rec *r)
 {
 	struct flow_tcp *t = &e->tcp[id];
+	struct flow_ctl *c = &e->ctl[id];
+	struct flow_conn *fc = &e->conn[id];
 
-	if (!cookie && !(e->cfg.flags & FTOE_ENG_F_NO_WSCALE) && (s->opts & FTOE_OPT_WS)) {
+	memcpy(fc->remote_mac, r->remote_mac, 6);
+	conn_set_vlan(fc, &r->vlan);
+	c->state = TCP_S_SYN_RCVD;
+	c->listener = r->listener;
+	c->iss = r->iss;
+	if (r->flags & FTOE_SYN_F_WS) {
 		t->flags |= FLOW_TCP_WSCALE;
-		t->snd_wscale = wscale_clamp(s->wscale);
+		t->snd_wscale = r->snd_wscale;
 		t->rcv_wscale = e->rx_wscale;
 	}
-	if (!cookie && !(e->cfg.flags & FTOE_ENG_F_NO_TS) && (s->opts & FTOE_OPT_TS)) {
+	if (r->flags & FTOE_SYN_F_TS) {
 		t->flags |= FLOW_TCP_TS;
-		t->ts_recent = s->ts_val;
+		t->ts_recent = r->ts_recent;
 	}
-	/* RFC 2018 2: SACK is used when both SYNs carry SACK-permitted (a
-	 * cookie cannot remember it). */
-	if (!cookie && (s->opts & FTOE_OPT_SACKP))
+	if (r->flags & FTOE_SYN_F_SACK)
 		t->flags |= FLOW_TCP_SACK;
-	if (!cookie && !(e->cfg.flags & FTOE_ENG_F_NO_ECN) &&
-	    (s->tcp_flags & (FTOE_TCP_ECE | FTOE_TCP_CWR)) == (FTOE_TCP_ECE | FTOE_TCP_CWR))
+	if (r->flags & FTOE_SYN_F_ECN)
 		t->flags |= FLOW_TCP_ECN;
-	set_mss(e, id, (s->opts & FTOE_OPT_MSS) ? s->mss : 0);
+	t->ts_off = r->ts_off;
+	set_mss(e, id, r->peer_mss);
+	set_seq(e, id, r->irs, r->peer_win);
+	t->snd_una = c->iss;
+	t->snd_nxt = t->snd_max = c->iss + 1;
+	t->tx_seq0 = c->iss + 1;
+	t->rcv_adv = t->rcv_nxt + wscale_advertise_syn(e->cfg.rx_buf_size);
+	/* the handshake RTT from the first SYN-ACK (Karn: none if resent) */
+	c->syn_tries = r->retries;
+	c->rtt_ns = e->now - (uint64_t)((uint32_t)(e->now / 1000u) - r->t0_us) * 1000u;
 }
 
 /* ---- SYN cookies (RFC 4987 3.6) ------------------------------------------- */
@@ -544,18 +602,12 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 
 	/* The cookie's SYN-ACK goes on the SYN's VLAN; the completing ACK
 	 * comes on it too and records it (cookie_ack). */
-	rx_vlan(rx, &a.vlan);
+	rx_addr(e, rx, &a);
 
 	for (uint32_t i = 0; i < 8; i++)
 		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
 			mi = i;
 	memset(&it, 0, sizeof(it));
-	memcpy(a.src_mac, e->cfg.mac, 6);
-	memcpy(a.dst_mac, s->eth_src, 6);
-	a.saddr = s->daddr4;
-	a.daddr = s->saddr4;
-	a.sport = s->dport;
-	a.dport = s->sport;
 	it.flow = FTOE_NO_FLOW;
 	it.seq = cookie_make(e, s, cookie_time(e), mi);
 	it.ack = s->seq + 1;
@@ -606,18 +658,36 @@ static void reinject(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id
 	ftoe_sp_drain_from(e, &e->sp, mark);
 }
 
+/* A SYN to listener li (RFC 9293 3.10.7.2): a half-open record and a
+ * SYN-ACK; under pressure - the listener's backlog, its share of the SYN
+ * table (cfg.syn_backlog) or the table full, or no connection slot
+ * left - a SYN cookie instead (RFC 4987 3.6),
+ * which costs nothing until its ACK comes back. */
 static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 {
 	const struct ftoe_seg *s = &it->seg;
 	struct ftoe_listener *l = &e->lis[li];
-	struct flow_ctl *c;
-	uint32_t id;
+	struct ftoe_flow_key key;
+	struct ftoe_syn_rec *r;
+	uint32_t idx;
+	int err = -ENOSPC;
 
 	if (s->tcp_flags & FTOE_TCP_ACK) {
 		send_rst_for(e, it);
 		return;
 	}
-	if (l->pending + l->queued >= l->backlog || !e->nfree) {
+	ftoe_seg_flow_key(s, &key);
+	if (l->pending + l->queued < l->backlog && e->nfree &&
+	    (!e->cfg.syn_backlog || l->pending < e->cfg.syn_backlog)) {
+		err = ftoe_syn_add(e, &key, &idx);
+		if (err == -ENOSPC)
+			e->st.syn_table_full++;
+	}
+	if (err == -EEXIST) {
+		e->st.syn_dropped++; /* cannot happen: looked up first */
+		return;
+	}
+	if (err) {
 		if (e->cfg.flags & FTOE_ENG_F_NO_COOKIES) {
 			e->st.syn_dropped++;
 			return;
@@ -625,30 +695,59 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 		send_cookie(e, it);
 		return;
 	}
-	if (flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
-		e->st.syn_dropped++;
+	r = ftoe_syn_get(e, idx);
+	r->listener = (int8_t)li;
+	l->pending++;
+	r->iss = make_isn_key(e, &key);
+	r->irs = s->seq;
+	r->ts_off = ts_offset(e, r->iss);
+	negotiate(e, r, s);
+	memcpy(r->remote_mac, s->eth_src, 6);
+	rx_vlan(it, &r->vlan);
+	ftoe_syn_send_synack(e, idx);
+}
+
+/* A segment for half-open record idx (RFC 9293 3.10.7.4, SYN-RECEIVED). */
+static void syn_rec_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t idx)
+{
+	const struct ftoe_seg *s = &it->seg;
+	struct ftoe_syn_rec *r = ftoe_syn_get(e, idx);
+	uint8_t f = s->tcp_flags;
+	uint32_t id;
+
+	if (f & FTOE_TCP_RST) {
+		/* RFC 5961 3.2: only the exact sequence number resets;
+		 * RFC 9293 3.10.7.4: a passive open returns to LISTEN */
+		if (s->seq == r->irs + 1)
+			ftoe_syn_remove(e, idx, 1);
 		return;
 	}
-	c = &e->ctl[id];
-	memcpy(e->conn[id].remote_mac, s->eth_src, 6);
-	{
-		struct ftoe_vlan v;
-
-		rx_vlan(it, &v);
-		conn_set_vlan(&e->conn[id], &v);
+	if (f & FTOE_TCP_SYN) {
+		/* our SYN-ACK was lost: the peer sends its SYN again */
+		if (!(f & FTOE_TCP_ACK) && s->seq == r->irs)
+			ftoe_syn_send_synack(e, idx);
+		else if (f & FTOE_TCP_ACK)
+			send_rst_for(e, it);
+		return;
 	}
-	c->state = TCP_S_SYN_RCVD;
-	c->listener = (int16_t)li;
-	l->pending++;
-	c->iss = make_isn(e, &e->conn[id]);
-	negotiate(e, id, s, false);
-	set_seq(e, id, s->seq, s->win);
-	e->tcp[id].snd_una = c->iss;
-	e->tcp[id].snd_nxt = e->tcp[id].snd_max = c->iss + 1;
-	e->tcp[id].tx_seq0 = c->iss + 1;
-	e->tcp[id].ts_off = (uint32_t)tuple_hash(e, c->iss, 0, 0, 0, 1, 1);
-	c->rtt_ns = e->now;
-	send_syn(e, id, true);
+	if (!(f & FTOE_TCP_ACK))
+		return; /* RFC 9293 3.10.7.4: no ACK bit, drop */
+	if (s->ack != r->iss + 1) {
+		send_rst_for(e, it); /* RFC 9293 3.10.7.4: unacceptable ACK */
+		return;
+	}
+	/* As Linux: with the accept queue or the connection table full the
+	 * ACK is dropped and the record kept; its SYN-ACK retransmission
+	 * brings the ACK again when there may be room. */
+	if (e->lis[r->listener].queued >= e->lis[r->listener].backlog ||
+	    flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
+		e->st.syn_ack_dropped++;
+		return;
+	}
+	syn_rec_apply(e, id, r);
+	ftoe_syn_remove(e, idx, 0); /* become_established moves it to the accept queue */
+	become_established(e, id);
+	reinject(e, it, id);
 }
 
 static void cookie_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
@@ -828,12 +927,32 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	if (s->slow & (FTOE_SLOW_NOT_IP | FTOE_SLOW_NOT_TCP | FTOE_SLOW_FRAG |
 		       FTOE_SLOW_IPV6 | FTOE_SLOW_VLAN_STACK))
 		return;
+	/* RFC 1122 4.2.3.10, as Linux: never answer a martian source */
+	if (ftoe_martian_src(e, s->saddr4)) {
+		e->st.rx_martian++;
+		return;
+	}
 	ftoe_seg_flow_key(s, &key);
 	if (ftoe_ft_lookup(&e->ft, &key, &id)) {
 		e->st.rx_no_flow++;
-		li = pick_listener(e, it);
+		/* a half-open connection, or one in TIME_WAIT, holds no slot */
+		if (!ftoe_syn_lookup(e, &key, &id)) {
+			syn_rec_rx(e, it, id);
+			return;
+		}
+		if (!ftoe_tw_lookup(e, &key, &id) && !ftoe_tw_rx(e, it, id))
+			return;
 		if (s->tcp_flags & FTOE_TCP_RST)
 			return;
+		li = pick_listener(e, it);
+		if (li >= 0 && !(s->tcp_flags & FTOE_TCP_ACK) &&
+		    (!(s->tcp_flags & FTOE_TCP_SYN) || (s->tcp_flags & FTOE_TCP_FIN))) {
+			/* RFC 9293 3.10.7.2: in LISTEN, a segment without
+			 * ACK or SYN is dropped; so is SYN+FIN (as Linux,
+			 * a scanner's probe, not a connection) */
+			e->st.rx_listen_drop++;
+			return;
+		}
 		if (li >= 0 && (s->tcp_flags & FTOE_TCP_SYN)) {
 			passive_syn(e, it, li);
 			return;
@@ -891,10 +1010,19 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 
 /* ---- teardown ------------------------------------------------------------- */
 
+/* TIME_WAIT (RFC 9293 3.6).  When the application has let the socket go,
+ * the connection moves to the TIME_WAIT table (core/control/time_wait.c)
+ * and its slot and buffers are freed at once; otherwise it waits in its
+ * slot until the application closes it (ftoe_conn_app_close). */
 static void enter_time_wait(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_ctl *c = &e->ctl[id];
 
+	if (!app_owned(c) || (e->mem[id].flags & FLOW_MEM_CLOSED)) {
+		ftoe_tw_add(e, id);
+		conn_closed(e, id);
+		return;
+	}
 	c->state = TCP_S_TIME_WAIT;
 	c->timer[FTOE_T_TX] = 0;
 	c->timer[FTOE_T_DELACK] = 0;
@@ -979,6 +1107,12 @@ void ftoe_conn_app_close(struct ftoe_engine *e, uint32_t id)
 		ftoe_conn_free(e, id);
 		return;
 	}
+	if (c->state == TCP_S_TIME_WAIT) {
+		/* the rest of TIME_WAIT needs no slot (enter_time_wait) */
+		ftoe_tw_add(e, id);
+		conn_closed(e, id);
+		return;
+	}
 	/* Unread data: abort (RFC 2525 2.17, as Linux). */
 	if (m->rx_head != m->rx_tail) {
 		ftoe_conn_reset(e, id, -ECONNRESET, true);
@@ -1020,6 +1154,26 @@ void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id)
 void ftoe_conn_wait_timeout(struct ftoe_engine *e, uint32_t id)
 {
 	conn_closed(e, id);
+}
+
+/* ---- the control plane's tables ------------------------------------------- */
+
+int ftoe_conn_tables_create(struct ftoe_engine *e)
+{
+	int err;
+
+	err = ftoe_syn_table_create(e, e->cfg.syn_table_size ? e->cfg.syn_table_size :
+					     FTOE_SYN_TABLE_DEFAULT);
+	if (!err)
+		err = ftoe_tw_table_create(e, e->cfg.tw_table_size ? e->cfg.tw_table_size :
+					       FTOE_TW_TABLE_DEFAULT);
+	return err;
+}
+
+void ftoe_conn_tables_destroy(struct ftoe_engine *e)
+{
+	ftoe_syn_table_destroy(e);
+	ftoe_tw_table_destroy(e);
 }
 
 /* ---- listen / accept / connect -------------------------------------------- */
@@ -1072,6 +1226,7 @@ void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx)
 		if (c->in_use && c->listener == (int)idx && !(c->flags & CTL_F_ACCEPTED))
 			ftoe_conn_reset(e, id, -ECONNRESET, true);
 	}
+	ftoe_syn_unlisten(e, (int)idx);
 	e->lis[idx].port = 0;
 }
 
@@ -1097,6 +1252,16 @@ int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx)
 	return (int)id;
 }
 
+/* A 4-tuple still in TIME_WAIT or half-open is not free for a new
+ * connection (RFC 9293 3.6; Linux without tcp_tw_reuse). */
+static bool tuple_in_wait(struct ftoe_engine *e, uint32_t raddr, uint16_t lport, uint16_t rport)
+{
+	struct ftoe_flow_key key = { e->local_ip, raddr, lport, rport };
+	uint32_t idx;
+
+	return !ftoe_tw_lookup(e, &key, &idx) || !ftoe_syn_lookup(e, &key, &idx);
+}
+
 int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be, uint16_t port)
 {
 	uint32_t raddr = __builtin_bswap32(ip_be), id = 0;
@@ -1108,7 +1273,8 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 	if (!port || !ip_be)
 		return -EINVAL;
 	if (lport_req) {
-		err = flow_alloc(e, e->local_ip, raddr, lport_req, port, &id);
+		err = tuple_in_wait(e, raddr, lport_req, port) ? -EEXIST :
+		      flow_alloc(e, e->local_ip, raddr, lport_req, port, &id);
 		if (err == -EEXIST)
 			return -EADDRINUSE;
 	}
@@ -1117,7 +1283,7 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 		uint16_t lport = (uint16_t)(EPHEMERAL_LO + e->port_next);
 
 		e->port_next = (e->port_next + 1) % (EPHEMERAL_HI - EPHEMERAL_LO + 1);
-		if (find_listener(e, lport) >= 0)
+		if (find_listener(e, lport) >= 0 || tuple_in_wait(e, raddr, lport, port))
 			continue;
 		err = flow_alloc(e, e->local_ip, raddr, lport, port, &id);
 		if (err != -EEXIST)
@@ -1133,7 +1299,7 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 	t->snd_una = c->iss;
 	t->snd_nxt = t->snd_max = c->iss + 1;
 	t->tx_seq0 = c->iss + 1;
-	t->ts_off = (uint32_t)tuple_hash(e, c->iss, 0, 0, 0, 1, 1);
+	t->ts_off = ts_offset(e, c->iss);
 	if (!(e->cfg.flags & FTOE_ENG_F_NO_WSCALE)) {
 		t->flags |= FLOW_TCP_WSCALE;
 		t->rcv_wscale = e->rx_wscale;

@@ -59,8 +59,15 @@ void ftoe_sp_drain_from(struct ftoe_engine *e, struct ftoe_sp_queue *q, uint32_t
 		case FTOE_SP_ECE:
 			ftoe_cc_on_ack(e, sp.flow, 0, true);
 			break;
+		case FTOE_SP_DELIVERED:
+			ftoe_cc_on_ack(e, sp.flow, sp.arg,
+				       (sp.rx->res & FTOE_RX_R_ECE) != 0);
+			break;
 		case FTOE_SP_LOSS:
 			ftoe_cc_on_loss(e, sp.flow);
+			break;
+		case FTOE_SP_UNDO:
+			ftoe_cc_on_undo(e, sp.flow);
 			break;
 		case FTOE_SP_RESET:
 			ftoe_conn_reset(e, sp.flow, -ECONNRESET, true);

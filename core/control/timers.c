@@ -1,8 +1,10 @@
-/* timers.c - per-flow timers: retransmission/persist, delayed ACK, TIME_WAIT. */
+/* timers.c - per-flow timers (retransmission/persist, delayed ACK, TIME_WAIT), then the SYN and TIME_WAIT tables'. */
 #include <errno.h>
 
 #include "core/control/cc.h"
 #include "core/control/conn.h"
+#include "core/control/syn_table.h"
+#include "core/control/time_wait.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/slowpath.h"
@@ -73,6 +75,22 @@ static void tx_timeout(struct ftoe_engine *e, uint32_t id)
 	ftoe_sched_activate(e, id);
 }
 
+/* RACK reordering timer or tail loss probe (RFC 8985 6.3, 7.3). */
+static void loss_timeout(struct ftoe_engine *e, uint32_t id)
+{
+	unsigned r;
+
+	if (!tcp_state_synced(e->ctl[id].state) || e->ctl[id].state == TCP_S_TIME_WAIT)
+		return;
+	r = ftoe_proto_loss_timer(e, id);
+	if (r == FTOE_LOSS_T_NEW) {
+		e->st.fast_retransmits++;
+		ftoe_cc_on_loss(e, id);
+	}
+	if (r)
+		ftoe_sched_activate(e, id);
+}
+
 void ftoe_timers_run(struct ftoe_engine *e)
 {
 	uint64_t next = UINT64_MAX;
@@ -95,6 +113,10 @@ void ftoe_timers_run(struct ftoe_engine *e)
 			c->timer[FTOE_T_TX] = 0;
 			tx_timeout(e, id);
 		}
+		if (c->in_use && c->timer[FTOE_T_RACK] && c->timer[FTOE_T_RACK] <= e->now) {
+			c->timer[FTOE_T_RACK] = 0;
+			loss_timeout(e, id);
+		}
 		if (c->in_use && c->timer[FTOE_T_WAIT] && c->timer[FTOE_T_WAIT] <= e->now) {
 			c->timer[FTOE_T_WAIT] = 0;
 			ftoe_conn_wait_timeout(e, id);
@@ -104,6 +126,16 @@ void ftoe_timers_run(struct ftoe_engine *e)
 		for (int t = 0; t < FTOE_T__MAX; t++)
 			if (c->timer[t] && c->timer[t] < next)
 				next = c->timer[t];
+	}
+	/* the half-open and TIME_WAIT connections keep their own deadlines */
+	{
+		uint64_t t = ftoe_syn_timers_run(e);
+
+		if (t < next)
+			next = t;
+		t = ftoe_tw_timers_run(e);
+		if (t < next)
+			next = t;
 	}
 	if (next < e->next_timer)
 		e->next_timer = next;

@@ -43,6 +43,9 @@ struct daemon_opts {
 	unsigned int ooo_intervals; /* --ooo-intervals N (0: the engine's default) */
 	const char *app_group;     /* --app-group GROUP: who may use flextoe.sock (NULL: anyone) */
 	gid_t app_gid;             /* its gid */
+	uint32_t syn_table;        /* --syn-table N (0: the engine's default) */
+	uint32_t tw_table;         /* --tw-table N (0: the engine's default) */
+	uint32_t syn_backlog;      /* --syn-backlog N (0: each listener's backlog) */
 };
 
 /* 0, 1 when help was printed (exit 0), or -EINVAL after printing the

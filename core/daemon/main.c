@@ -48,11 +48,19 @@ static void dump_stats(struct daemon *d)
 			es.tx_frames);
 		/* loss recovery at a glance: what impaired-link tests look at */
 		pr_info("engine tcp: rx ooo %lu dup %lu out-of-window %lu; retransmits %lu "
-			"(fast %lu) timeouts %lu; connections reset %lu timed out %lu",
+			"(fast %lu) timeouts %lu tlp %lu undone %lu; connections reset %lu timed out %lu",
 			es.rx_ooo, es.rx_dup, es.rx_out_of_window, es.retransmits,
-			es.fast_retransmits, es.timeouts, es.conn_reset, es.conn_timeout);
+			es.fast_retransmits, es.timeouts, es.tlp_probes, es.spurious_undos,
+			es.conn_reset, es.conn_timeout);
 		pr_info("engine ooo: %lu segments dropped with every out-of-order interval in use",
 			es.rx_ooo_full);
+		/* hostile peers: what floods and scanners cost (docs/engine.md) */
+		pr_info("engine peers: martian dropped %lu, listener drops %lu; syn cookies "
+			"sent %lu ok %lu, syn table full %lu, half-open expired %lu, handshake "
+			"acks dropped %lu; time-wait entered %lu evicted %lu acks %lu",
+			es.rx_martian, es.rx_listen_drop, es.syn_cookies_sent, es.syn_cookies_ok,
+			es.syn_table_full, es.syn_expired, es.syn_ack_dropped, es.tw_entered,
+			es.tw_evicted, es.tw_acks);
 		if (es.splice_late_tx)
 			pr_info("splice: %lu segments relayed late (in flight between threads "
 				"when their splice began)", es.splice_late_tx);
@@ -73,6 +81,9 @@ static int create_engine(struct daemon *d)
 		.cc_param = d->opts.cc_param,
 		.rto_retries = d->opts.rto_retries,
 		.ooo_intervals = d->opts.ooo_intervals,
+		.syn_table_size = d->opts.syn_table,
+		.tw_table_size = d->opts.tw_table,
+		.syn_backlog = d->opts.syn_backlog,
 		.hooks = d->hooks,
 	};
 	int err;

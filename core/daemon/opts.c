@@ -13,6 +13,7 @@
 #include "lib/util/peercred.h"
 
 #define MAX_FLOWS_LIMIT (16u << 20)   /* the flow table's capacity limit */
+#define TABLE_LIMIT (1u << 20)        /* --syn-table, --tw-table */
 
 static void usage(FILE *out)
 {
@@ -41,6 +42,12 @@ static void usage(FILE *out)
 		"                          tcp_retries2; each doubles the timeout, up to 60 s)\n"
 		"      --ooo-intervals N   out-of-order intervals kept per connection, 1..%u\n"
 		"                          (default %u; see docs/loss.md)\n"
+		"      --syn-table N       half-open connections held, 1..1048576 (default 4096,\n"
+		"                          76 bytes each); when full, SYN cookies answer\n"
+		"      --syn-backlog N     half-open connections per listener before SYN cookies,\n"
+		"                          1..1048576 (default: the listener's backlog)\n"
+		"      --tw-table N        connections held in TIME_WAIT, 1..1048576 (default\n"
+		"                          16384, 68 bytes each); when full the oldest goes\n"
 		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
 		"  -f, --force             replace another XDP program already on IF\n"
 		"      --no-loaderd        do not start flextoe-loaderd (start it yourself)\n"
@@ -131,7 +138,8 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
        OPT_RTO_RETRIES, OPT_OOO_INTERVALS,
-       OPT_APP_GROUP };
+       OPT_APP_GROUP,
+       OPT_SYN_TABLE, OPT_TW_TABLE, OPT_SYN_BACKLOG };
 
 int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -146,6 +154,9 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "rto-retries", required_argument, NULL, OPT_RTO_RETRIES },
 		{ "ooo-intervals", required_argument, NULL, OPT_OOO_INTERVALS },
+		{ "syn-table", required_argument, NULL, OPT_SYN_TABLE },
+		{ "tw-table",  required_argument, NULL, OPT_TW_TABLE },
+		{ "syn-backlog", required_argument, NULL, OPT_SYN_BACKLOG },
 		{ "run-dir",   required_argument, NULL, 'r' },
 		{ "force",     no_argument,       NULL, 'f' },
 		{ "no-loaderd", no_argument,      NULL, OPT_NO_LOADERD },
@@ -233,6 +244,24 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			o->ooo_intervals = (unsigned int)v;
+			break;
+		case OPT_SYN_TABLE:
+			if (parse_uint(optarg, 1, TABLE_LIMIT, &v))
+				return bad("bad --syn-table '%s': expected a number of half-open "
+					   "connections, 1..1048576", optarg);
+			o->syn_table = (uint32_t)v;
+			break;
+		case OPT_SYN_BACKLOG:
+			if (parse_uint(optarg, 1, TABLE_LIMIT, &v))
+				return bad("bad --syn-backlog '%s': expected a number of half-open "
+					   "connections per listener, 1..1048576", optarg);
+			o->syn_backlog = (uint32_t)v;
+			break;
+		case OPT_TW_TABLE:
+			if (parse_uint(optarg, 1, TABLE_LIMIT, &v))
+				return bad("bad --tw-table '%s': expected a number of connections "
+					   "in TIME_WAIT, 1..1048576", optarg);
+			o->tw_table = (uint32_t)v;
 			break;
 		case 'r':
 			if (!*optarg || strlen(optarg) > PATH_MAX - 32)

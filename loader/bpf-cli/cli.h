@@ -39,11 +39,37 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *verb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Open an object through the runtime (kernel verifier included).  On
+/* What load, verify and test-run set before the object is loaded, as a
+ * libbpf skeleton would: --prog NAME (load only it), --map-size NAME=N,
+ * --rodata NAME=HEX. */
+struct cli_load_opts {
+	const char *prog;
+	struct ebpf_map_size *sizes;
+	size_t nr_sizes;
+	struct ebpf_global_init *globals;
+	size_t nr_globals;
+};
+
+#define CLI_PRESET_USAGE \
+	"  -S, --map-size NAME=N  size map NAME (max_entries) before load; maps\n" \
+	"                         declared with max_entries 0 need one\n" \
+	"  -R, --rodata NAME=HEX  set global variable NAME (.rodata, .data or .bss)\n" \
+	"                         before load: its bytes as in memory, exactly its size\n"
+#define CLI_PRESET_LONGOPTS \
+	{ "map-size", required_argument, NULL, 'S' }, \
+	{ "rodata", required_argument, NULL, 'R' }
+
+/* Take --map-size (c 'S') or --rodata (c 'R') into lo; 0, or the usage
+ * error's exit code. */
+int cli_parse_preset(struct cli_load_opts *lo, int c, const char *arg, const char *verb);
+void cli_load_opts_free(struct cli_load_opts *lo);
+
+/* Open an object through the runtime (kernel verifier included), with lo
+ * (may be NULL).  Lists the programs skipped as not XDP on stderr.  On
  * failure prints the verifier log (if any) and the reason, and returns
  * NULL. */
 struct ebpf_object *cli_open_object(const char *path, enum ebpf_engine engine,
-				    bool keep_kernel);
+				    bool keep_kernel, const struct cli_load_opts *lo);
 
 /* The program to work on: --prog NAME, or the only program.  Prints what
  * is wrong (unknown name, several programs) and returns NULL. */

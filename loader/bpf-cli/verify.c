@@ -8,16 +8,21 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: %s verify OBJ [--prog NAME] [--json]\n\n"
-		"Load every program of the BPF object OBJ the way the engine would:\n"
+	fprintf(f, "Usage: %s verify OBJ [--prog NAME] [--map-size NAME=N]... [--rodata NAME=HEX]...\n"
+		"         [--json]\n\n"
+		"Load every XDP program of the BPF object OBJ the way the engine would:\n"
 		"the kernel verifier checks it as an XDP program with kernel twins of\n"
 		"its maps, then the runtime relocates and compiles it.  Prints one\n"
-		"line per verified program, or the verifier log and the reason.\n\n"
+		"line per verified program, or the verifier log and the reason.\n"
+		"Programs of other types (tc, tracing, iterators) are skipped and\n"
+		"listed as such.\n\n"
 		"Options:\n"
-		"  -p, --prog NAME   report only this program (function or section name)\n"
-		"  -e, --engine E    compile for jit (default) or interp\n"
-		"  -j, --json        print the result as JSON\n"
-		"  -h, --help        this help\n", CLI_NAME);
+		"  -p, --prog NAME        load and verify only this program (function or\n"
+		"                         section name)\n"
+		CLI_PRESET_USAGE
+		"  -e, --engine E         compile for jit (default) or interp\n"
+		"  -j, --json             print the result as JSON\n"
+		"  -h, --help             this help\n", CLI_NAME);
 }
 
 static void print_prog(struct ebpf_prog *p, const char *path, json_object *arr)
@@ -47,49 +52,70 @@ static int cmd_verify(int argc, char **argv)
 		{ "prog", required_argument, NULL, 'p' },
 		{ "engine", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
+		CLI_PRESET_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum ebpf_engine engine = EBPF_ENGINE_JIT;
+	struct cli_load_opts lo = { 0 };
 	const char *prog_name = NULL, *path;
+	const struct ebpf_skipped_prog *sk;
+	size_t nsk, i;
 	struct ebpf_object *obj;
 	struct ebpf_prog *p;
 	json_object *arr = NULL;
 	bool json = false;
-	int c;
+	int c, rc = CLI_EXIT_FAIL;
 
-	while ((c = getopt_long(argc, argv, "p:e:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:e:jhS:R:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			prog_name = optarg;
 			break;
+		case 'S':
+		case 'R':
+			rc = cli_parse_preset(&lo, c, optarg, "verify");
+			if (rc)
+				goto out;
+			break;
 		case 'e':
-			if (ebpf_engine_parse(optarg, &engine))
-				return cli_usage_error("verify", "unknown engine '%s' "
-						       "(jit or interp)", optarg);
+			if (ebpf_engine_parse(optarg, &engine)) {
+				rc = cli_usage_error("verify", "unknown engine '%s' "
+						     "(jit or interp)", optarg);
+				goto out;
+			}
 			break;
 		case 'j':
 			json = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			goto out;
 		default:
-			return cli_usage_error("verify", "invalid option");
+			rc = cli_usage_error("verify", "invalid option");
+			goto out;
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("verify", "missing OBJ");
-	if (optind + 1 < argc)
-		return cli_usage_error("verify", "unexpected argument '%s'", argv[optind + 1]);
+	rc = CLI_EXIT_USAGE;
+	if (optind >= argc) {
+		cli_usage_error("verify", "missing OBJ");
+		goto out;
+	}
+	if (optind + 1 < argc) {
+		cli_usage_error("verify", "unexpected argument '%s'", argv[optind + 1]);
+		goto out;
+	}
 	path = argv[optind];
 
-	obj = cli_open_object(path, engine, false);
+	rc = CLI_EXIT_FAIL;
+	lo.prog = prog_name;
+	obj = cli_open_object(path, engine, false, &lo);
 	if (!obj)
-		return CLI_EXIT_FAIL;
+		goto out;
 	if (prog_name && !(p = cli_pick_prog(obj, path, prog_name))) {
 		ebpf_object_close(obj);
-		return CLI_EXIT_FAIL;
+		goto out;
 	}
 	if (json)
 		arr = json_object_new_array();
@@ -104,11 +130,26 @@ static int cmd_verify(int argc, char **argv)
 
 		json_object_object_add(o, "object", json_object_new_string(path));
 		json_object_object_add(o, "programs", arr);
+		arr = json_object_new_array();
+		sk = ebpf_object_skipped_progs(obj, &nsk);
+		for (i = 0; i < nsk; i++) {
+			json_object *so = json_object_new_object();
+
+			json_object_object_add(so, "name", json_object_new_string(sk[i].name));
+			json_object_object_add(so, "section",
+					       json_object_new_string(sk[i].section));
+			json_object_object_add(so, "type", json_object_new_string(sk[i].type));
+			json_object_array_add(arr, so);
+		}
+		json_object_object_add(o, "skipped", arr);
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}
 	ebpf_object_close(obj);
-	return 0;
+	rc = 0;
+out:
+	cli_load_opts_free(&lo);
+	return rc;
 }
 
 CLI_VERB(verify, "verify", "check an object with the kernel verifier and the runtime's loader",

@@ -5,7 +5,8 @@
 # the same generated frames (tests/diff/xdp_diff.c).
 #
 # Shipped programs get their configuration by name: tests/diff/configs/
-# NAME.updates (map updates, xdp_diff -u), and for the firewall
+# NAME.updates (map updates, xdp_diff -u), NAME.args (more xdp_diff
+# arguments, such as --map-size and --rodata), and for the firewall
 # configs/firewall.rules compiled with flextoe-fw.  Configured filters and
 # firewalls also get xdp_diff -V: they must return both PASS and DROP on
 # every engine, and the configuration must change verdicts.
@@ -75,6 +76,11 @@ object_config() {
 		fi
 		;;
 	esac
+	# what the object's own loader sets before load (--map-size, --rodata)
+	if [[ -f $CONFIGS/$base.args ]]; then
+		mapfile -t args < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$CONFIGS/$base.args")
+		cfg+=("${args[@]}")
+	fi
 	[[ $verdicts -eq 1 ]] && cfg+=(-V)
 	return 0
 }

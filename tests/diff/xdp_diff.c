@@ -42,7 +42,47 @@ struct options {
 	bool maps;
 	bool verbose;
 	bool check_verdicts;		/* -V */
+	/* -S NAME=N, -R NAME=HEX: set before load on every copy */
+	struct ebpf_map_size sizes[16];
+	size_t nr_sizes;
+	struct ebpf_global_init globals[16];
+	size_t nr_globals;
 };
+
+static void set_presets(const struct options *o, struct ebpf_object_opts *opts)
+{
+	opts->map_sizes = o->sizes;
+	opts->nr_map_sizes = o->nr_sizes;
+	opts->globals = o->globals;
+	opts->nr_globals = o->nr_globals;
+}
+
+/* -S NAME=N or -R NAME=HEX into o; 0, or 2 (a bad argument, said). */
+static int add_preset(struct options *o, int c, char *arg, const char *argv0)
+{
+	char *eq = strchr(arg, '='), *end;
+	const char *why = "needs NAME=VALUE";
+	unsigned long n;
+	uint8_t *b;
+	size_t len;
+
+	if (eq && eq != arg && (c == 'S' ? o->nr_sizes : o->nr_globals) < 16) {
+		*eq = '\0';
+		if (c == 'S') {
+			n = strtoul(eq + 1, &end, 0);
+			if (!*end && eq[1] && n && n <= UINT32_MAX) {
+				o->sizes[o->nr_sizes++] = (struct ebpf_map_size){ arg, (uint32_t)n };
+				return 0;
+			}
+			why = "wants a size from 1";
+		} else if (!upd_parse_hex(eq + 1, &b, &len, &why)) {
+			o->globals[o->nr_globals++] = (struct ebpf_global_init){ arg, b, len };
+			return 0;
+		}
+	}
+	fprintf(stderr, "%s: -%c %s: %s\n", argv0, c, arg, why);
+	return 2;
+}
 
 /* What one engine did with one frame. */
 struct result {
@@ -932,6 +972,7 @@ static int run(const struct options *o, struct counts *cnt)
 			.keep_kernel = true,
 		};
 
+		set_presets(o, &opts);
 		err = ebpf_object_open(o->path, &opts, &os.obj[e]);
 		if (err) {
 			bool bad = name_marks_bad(o->path);
@@ -971,6 +1012,7 @@ static int run(const struct options *o, struct counts *cnt)
 		/* an unconfigured copy: what the configuration changes */
 		struct ebpf_object_opts opts = { .sz = sizeof(opts), .engine = EBPF_ENGINE_JIT };
 
+		set_presets(o, &opts);
 		err = ebpf_object_open(o->path, &opts, &os.base);
 		if (err) {
 			printf("FAIL %s: cannot load the unconfigured copy: %s\n", objname,
@@ -1038,6 +1080,8 @@ static void usage(FILE *out, const char *argv0)
 		"                      at least two verdict kinds, and the configuration\n"
 		"                      changed some verdicts of an unconfigured copy\n"
 		"  -M, --no-maps       do not compare map contents afterwards\n"
+		"  -S, --map-size NAME=N, -R, --rodata NAME=HEX\n"
+		"                      set before load, as flextoe-bpf's options (repeatable)\n"
 		"  -v, --verbose       runtime and libbpf messages, verifier logs\n"
 		"  -h, --help\n"
 		"Objects whose name contains reject/bad/unsupported/invalid/noprog may fail\n"
@@ -1057,6 +1101,8 @@ int main(int argc, char **argv)
 		{ "updates", required_argument, NULL, 'u' },
 		{ "check-verdicts", no_argument, NULL, 'V' },
 		{ "no-maps", no_argument, NULL, 'M' },
+		{ "map-size", required_argument, NULL, 'S' },
+		{ "rodata", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -1069,7 +1115,7 @@ int main(int argc, char **argv)
 	char *end;
 	int c, cpu;
 
-	while ((c = getopt_long(argc, argv, "p:n:s:c:u:VMvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:n:s:c:u:VMvhS:R:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			o.prog = optarg;
@@ -1112,6 +1158,11 @@ int main(int argc, char **argv)
 			break;
 		case 'M':
 			o.maps = false;
+			break;
+		case 'S':
+		case 'R':
+			if (add_preset(&o, c, optarg, argv[0]))
+				return 2;
 			break;
 		case 'v':
 			o.verbose = true;

@@ -69,7 +69,7 @@ expect_fail "unsupported helper" 1 "xdp_bad_helper.*bpf_get_current_pid_tgid" \
 	"$CLI" verify "$PROGS/ld_bad_helper.bpf.o"
 
 # unsupported map type
-expect_fail "unsupported map type" 1 "map 'tx_ports': type devmap is not supported by the runtime" \
+expect_fail "unsupported map type" 1 "map 'socks': type sockmap is not supported by the runtime" \
 	"$CLI" verify "$PROGS/ld_bad_maptype.bpf.o"
 
 # verifier rejection: the kernel's log and the program's name

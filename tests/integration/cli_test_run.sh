@@ -30,8 +30,8 @@ agree() {
 	local e out rc=0
 	for e in kernel interp jit; do
 		if ! out=$("$CLI" test-run "$PROGS/$obj.bpf.o" --data-in "$TMP/$pkt.bin" \
-			--data-out "$TMP/out.$e" --engine "$e" --json "$@" 2>&1); then
-			t_fail "$desc: engine $e failed"; echo "$out" | sed 's/^/    /'; return
+			--data-out "$TMP/out.$e" --engine "$e" --json "$@" 2>"$TMP/stderr"); then
+			t_fail "$desc: engine $e failed"; sed 's/^/    /' "$TMP/stderr"; return
 		fi
 		if ! python3 -c "import json, sys
 o = json.loads(sys.argv[1])
@@ -79,6 +79,47 @@ agree "legacy maps, repeated" ld_legacy slot1 --repeat 3
 agree "map update steers the verdict" ld_maps slot1 --map-update verdicts 01000000 01000000
 agree "map update of an LPM trie" ld_maps prefix \
 	--map-update prefixes "18000000 0a010200" 03000000
+
+# Objects as real projects ship them: a tc and a tracing program beside
+# the XDP ones, a map sized 0 and .rodata the loader sets (xdp-bench).
+packet key9 "b[14] = 5; b[15] = 9"
+agree "map sized and .rodata set before load" ld_mixed key9 --prog xdp_cfg \
+	--map-size counts=4 --rodata cfg_verdict=03000000 --rodata cfg_key_off=0f
+out=$("$CLI" test-run "$PROGS/ld_mixed.bpf.o" --prog xdp_cfg --data-in "$TMP/key9.bin" \
+	--map-size counts=4 --rodata cfg_verdict=01000000 2>&1)
+t_check ".rodata preset steers the verdict" grep -q "^retval: 1 (XDP_DROP)" <<<"$out"
+t_check "the tc program is reported as skipped" \
+	grep -q "program tc_mark (section tc) skipped: a sched_cls program" <<<"$out"
+out=$("$CLI" verify "$PROGS/ld_mixed.bpf.o" --map-size counts=4 --json 2>/dev/null)
+t_check "verify --json lists the verified and the skipped programs" python3 -c "import json, sys
+o = json.loads(sys.argv[1])
+assert [p['name'] for p in o['programs']] == ['xdp_cfg', 'xdp_other'], o
+assert [(p['name'], p['type']) for p in o['skipped']] == \
+	[('tc_mark', 'sched_cls'), ('trace_exc', 'tracing')], o" "$out"
+out=$("$CLI" verify "$PROGS/ld_mixed.bpf.o" --map-size counts=4 --prog xdp_other 2>/dev/null)
+t_check "verify --prog loads only the one named" \
+	test "$(grep -c verified <<<"$out")" = 1
+out=$("$CLI" verify "$PROGS/ld_mixed.bpf.o" 2>&1)
+t_check "a map sized 0 is named with the option that sizes it" \
+	grep -q "map 'counts' is declared with max_entries 0.*--map-size counts=N" <<<"$out"
+out=$("$CLI" verify "$PROGS/ld_mixed.bpf.o" --map-size counts=4 --prog tc_mark 2>&1)
+t_check "--prog of a tc program says its type" \
+	grep -q "program 'tc_mark' (section tc) is a sched_cls program" <<<"$out"
+
+# Redirect target maps: a full slot redirects, an empty one gives the
+# fallback action of the flags (xdp-bench, xdp-forward, libxdp's xsk
+# program); ifindex 1 is this netns's loopback.
+agree "devmap: empty slot falls back to XDP_DROP" ld_redirect slot1 --prog xdp_devmap
+agree "devmap: full slot redirects, its value read by the program" ld_redirect slot1 \
+	--prog xdp_devmap --map-update tx_ports 01000000 0100000000000000
+agree "devmap_hash: full slot redirects" ld_redirect slot1 --prog xdp_devhash \
+	--map-update tx_hash 01000000 01000000
+agree "cpumap: empty slot falls back to XDP_PASS" ld_redirect slot2 --prog xdp_cpu
+agree "cpumap: full slot redirects" ld_redirect slot1 --prog xdp_cpu \
+	--map-update cpus 01000000 c000000000000000
+agree "xskmap: no socket, the program passes" ld_redirect plain --prog xdp_xsk
+
+agree "bpf_spin_lock, repeated 3 times" ld_spinlock slot1 --repeat 3
 
 # The update really took effect (XDP_DROP, not the default XDP_PASS).
 out=$("$CLI" test-run "$PROGS/ld_maps.bpf.o" --data-in "$TMP/slot1.bin" --engine jit \

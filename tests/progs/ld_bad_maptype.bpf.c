@@ -1,19 +1,19 @@
-/* ld_bad_maptype.bpf.c - loader test: a devmap, which the runtime does not support. */
+/* ld_bad_maptype.bpf.c - loader test: a sockmap, which the runtime does not support (the engine has no kernel sockets to put in it). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP);
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
 	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, __u32);
-} tx_ports SEC(".maps");
+} socks SEC(".maps");
 
 SEC("xdp")
-int xdp_devmap(struct xdp_md *ctx)
+int xdp_sockmap(struct xdp_md *ctx)
 {
 	(void)ctx;
-	return bpf_redirect_map(&tx_ports, 0, XDP_PASS);
+	return XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

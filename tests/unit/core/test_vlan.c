@@ -7,6 +7,7 @@
 #include "core/control/conn.h"
 #include "core/control/icmp.h"
 #include "core/control/rx_md.h"
+#include "core/control/syn_table.h"
 #include "core/csum.h"
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
@@ -283,13 +284,13 @@ START_TEST(vlan_rx_md_answers)
 	ck_assert_uint_eq(t.tci[0], 100);
 	check_tcp(sent[0], sent_len[0], &t, &payload);
 	ck_assert_uint_eq(sent[0][t.l3 + 20 + 13], FTOE_TCP_SYN | FTOE_TCP_ACK);
-	for (id = 0; id < e->hwm; id++)
-		if (e->conn[id].flags & FLOW_CONN_VALID)
-			break;
-	ck_assert_uint_lt(id, e->hwm);
-	ck_assert(e->conn[id].flags & FLOW_CONN_VLAN);
-	ck_assert(!(e->conn[id].flags & FLOW_CONN_SVLAN));
-	ck_assert_uint_eq(e->conn[id].vlan_tci, 100);
+	/* the half-open connection (SYN table, no flow yet) keeps it */
+	ck_assert_uint_eq(e->hwm, 0);
+	ck_assert_uint_eq(ftoe_syn_count(e), 1);
+	id = ftoe_tt_oldest(e->syn);
+	ck_assert(ftoe_syn_get(e, id)->vlan.flags & FTOE_VLAN_C);
+	ck_assert(!(ftoe_syn_get(e, id)->vlan.flags & FTOE_VLAN_S));
+	ck_assert_uint_eq(ftoe_syn_get(e, id)->vlan.tci, 100);
 
 	/* A segment for no connection, double-tagged: the RST goes back with
 	 * both tags, the 802.1ad one outside; the same through the split
@@ -349,10 +350,10 @@ START_TEST(vlan_rx_md_class_picks_listener)
 		 * the same listener twice */
 		ck_assert_uint_eq(e->lis[want == 7 ? l7 : l9].pending, 1);
 		ck_assert_uint_eq(e->lis[want == 7 ? l9 : l7].pending, 0);
-		/* the SYN's flow is gone again before the next (same 4-tuple) */
-		for (uint32_t id = 0; id < e->hwm; id++)
-			if (e->ctl[id].in_use)
-				ftoe_conn_reset(e, id, 0, false);
+		/* the SYN's half-open record is gone again before the next
+		 * (same 4-tuple) */
+		while (ftoe_syn_count(e))
+			ftoe_syn_remove(e, ftoe_tt_oldest(e->syn), 1);
 		ck_assert_uint_eq(e->lis[l7].pending + e->lis[l9].pending, 0);
 	}
 	lb_fini(&w);

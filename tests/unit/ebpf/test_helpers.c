@@ -293,6 +293,16 @@ START_TEST(test_helper_tables)
 	ck_assert_str_eq(ebpf_helper_kernel_name(99999), "helper #99999");
 	ck_assert_uint_lt(call(BPF_FUNC_get_smp_processor_id, 0, 0, 0, 0, 0), EBPF_MAX_CPUS);
 	ck_assert_uint_gt(call(BPF_FUNC_ktime_get_ns, 0, 0, 0, 0, 0), 0);
+	{
+		/* The coarse clock is CLOCK_MONOTONIC at tick resolution:
+		 * never ahead of the fine clock, at most a tick or so behind. */
+		uint64_t coarse = call(BPF_FUNC_ktime_get_coarse_ns, 0, 0, 0, 0, 0);
+		uint64_t fine = call(BPF_FUNC_ktime_get_ns, 0, 0, 0, 0, 0);
+
+		ck_assert_uint_gt(coarse, 0);
+		ck_assert_uint_le(coarse, fine);
+		ck_assert_uint_lt(fine - coarse, 100000000ull);
+	}
 }
 END_TEST
 

@@ -401,6 +401,75 @@ START_TEST(test_kernel_mmap)
 }
 END_TEST
 
+/* Redirect target maps: the same slot rules as the kernel's devmap,
+ * devmap_hash and cpumap (ifindex 1 is the loopback device of this
+ * netns; ifindex 0 and qsize 0 empty a slot). */
+START_TEST(test_cmp_redirect_targets)
+{
+	static const struct { uint32_t type, vs; const char *what; } kinds[] = {
+		{ BPF_MAP_TYPE_DEVMAP, 4, "devmap" },
+		{ BPF_MAP_TYPE_DEVMAP, 8, "devmap with prog slot" },
+		{ BPF_MAP_TYPE_DEVMAP_HASH, 4, "devmap_hash" },
+		{ BPF_MAP_TYPE_CPUMAP, 8, "cpumap" },
+	};
+	const uint64_t flags[] = { BPF_ANY, BPF_NOEXIST, BPF_EXIST, 7 };
+	uint32_t ncpus = ebpf_nr_cpus();
+	int step = 0;
+
+	for (size_t t = 0; t < sizeof(kinds) / sizeof(kinds[0]); t++) {
+		bool cpumap = kinds[t].type == BPF_MAP_TYPE_CPUMAP;
+		uint32_t max = cpumap ? ncpus : 6;
+		struct kpair p = kpair(kinds[t].what, kinds[t].type, 4, kinds[t].vs, max, 0);
+
+		rnd_state = 99 + t;
+		for (int i = 0; i < 300; i++, step++) {
+			uint32_t key = rnd(max + 2), val[2] = { 0, 0 };
+
+			switch (rnd(4)) {
+			case 0:
+				cmp_lookup(&p, &key, step);
+				break;
+			case 1:
+				cmp_delete(&p, &key, step);
+				break;
+			default:
+				/* ifindex: 0, lo, or none; qsize: 0, small, too big */
+				val[0] = cpumap ? (uint32_t[]){ 0, 64, 20000 }[rnd(3)] :
+						  (uint32_t[]){ 0, 1, 100000 }[rnd(3)];
+				cmp_update(&p, &key, val, flags[rnd(4)], step);
+			}
+			if (i % 50 == 49)
+				cmp_iterate(&p, kinds[t].type != BPF_MAP_TYPE_DEVMAP_HASH, step);
+		}
+		kpair_close(&p);
+	}
+}
+END_TEST
+
+/* No engine socket can go into an xskmap slot; reading slots from user
+ * space is refused as by the kernel; a program finds every slot empty. */
+START_TEST(test_xskmap_slots)
+{
+	struct ebpf_map_spec spec = { .name = "xsks", .type = BPF_MAP_TYPE_XSKMAP,
+				      .key_size = 4, .value_size = 4, .max_entries = 4 };
+	struct ebpf_map *m;
+	uint32_t key = 1, val = 3, next;
+
+	ck_assert_int_eq(ebpf_map_create(&spec, &m), 0);
+	ck_assert_int_eq(ebpf_map_update_elem(m, &key, &val, BPF_ANY), -EOPNOTSUPP);
+	ck_assert_int_eq(ebpf_map_lookup_elem(m, &key, &val), -EOPNOTSUPP);
+	ck_assert_ptr_null(m->ops->lookup(m, &key));
+	ck_assert_int_eq(ebpf_map_delete_elem(m, &key), 0);
+	key = 4;
+	ck_assert_int_eq(ebpf_map_delete_elem(m, &key), -EINVAL);
+	ck_assert_int_eq(ebpf_map_get_next_key(m, NULL, &next), 0);
+	ck_assert_uint_eq(next, 0);
+	ebpf_map_put(m);
+	spec.value_size = 8;
+	ck_assert_int_eq(ebpf_map_create(&spec, &m), -EINVAL);
+}
+END_TEST
+
 static Suite *maps_kernel_suite(void)
 {
 	Suite *s = suite_create("maps_kernel");
@@ -413,6 +482,8 @@ static Suite *maps_kernel_suite(void)
 	tcase_add_test(tc, test_cmp_lpm);
 	tcase_add_test(tc, test_cmp_lpm6);
 	tcase_add_test(tc, test_kernel_mmap);
+	tcase_add_test(tc, test_cmp_redirect_targets);
+	tcase_add_test(tc, test_xskmap_slots);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,332 @@
+/* loss_tx.c - sender loss recovery: the SACK scoreboard, RACK marks and the retransmission walk. */
+#include <string.h>
+
+#include "core/loss_tx.h"
+#include "core/tcp_seq.h"
+
+/* Called by the protocol stage only (core/protocol.c), which owns struct
+ * ftoe_lt inside struct flow_tcp (docs/design.md section 3). */
+
+void ftoe_lt_reset(struct ftoe_lt *lt)
+{
+	memset(lt, 0, sizeof(*lt));
+	lt->reo_mult = 1;
+}
+
+static uint32_t hole_lo(const struct ftoe_lt *lt, unsigned i, uint32_t snd_una)
+{
+	return i ? lt->blk[i - 1].end : snd_una;
+}
+
+static void remove_at(struct ftoe_lt *lt, unsigned i, unsigned cnt)
+{
+	unsigned rest = lt->n - i - cnt;
+
+	memmove(&lt->blk[i], &lt->blk[i + cnt], rest * sizeof(lt->blk[0]));
+	memmove(&lt->ts[i], &lt->ts[i + cnt], rest * sizeof(lt->ts[0]));
+	memmove(&lt->hole[i], &lt->hole[i + cnt], rest * sizeof(lt->hole[0]));
+	lt->n = (uint8_t)(lt->n - cnt);
+}
+
+/* Data that was never resent reached the receiver below data it had
+ * already SACKed: the network reordered it (RFC 8985 6.1).  How long the
+ * hole waited is how far the network reorders.  A hole that waited longer
+ * than an SRTT was more likely filled by SACK blocks the sender learns
+ * late (the ACK that carried them was lost, or they fell out of the
+ * receiver's three most recent): no reordering measured then. */
+static unsigned reordered(struct ftoe_lt *lt, unsigned i, const struct ftoe_lt_ack *a)
+{
+	uint32_t ext;
+
+	if (lt->hole[i] == FTOE_LT_H_SENT)
+		return 0;
+	ext = a->now_us - lt->ts[i];
+	if (a->srtt_us && ext > a->srtt_us)
+		return 0;
+	if (ext > lt->reo_ext_us)
+		lt->reo_ext_us = ext;
+	return FTOE_LT_R_REORDER;
+}
+
+/* Forget what the cumulative ACK now covers. */
+static unsigned trim(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
+{
+	unsigned res = 0, drop = 0;
+
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t lo = hole_lo(lt, i, a->una_prev);
+
+		/* the ACK reached into hole i (partly or wholly) */
+		if (seq_after(a->snd_una, lo) && seq_before(lo, lt->blk[i].start) &&
+		    seq_after(a->snd_una, a->una_prev))
+			res |= reordered(lt, i, a);
+		if (seq_after(lt->blk[i].end, a->snd_una))
+			break;
+		drop++;
+	}
+	if (drop)
+		remove_at(lt, 0, drop);
+	if (lt->n && seq_before(lt->blk[0].start, a->snd_una))
+		lt->blk[0].start = a->snd_una;
+	return res;
+}
+
+/* A new hole above every block: in flight until RACK says otherwise,
+ * unless an RTO made everything below rto_end lost. */
+static void new_top_hole(struct ftoe_lt *lt, unsigned i, const struct ftoe_lt_ack *a,
+			 uint32_t lo)
+{
+	lt->ts[i] = a->now_us;
+	lt->hole[i] = FTOE_LT_H_WAIT;
+	if ((lt->flags & FTOE_LT_F_RTO) && seq_before(lo, lt->rto_end))
+		/* the RTO's walk resends in order: has it been there yet? */
+		lt->hole[i] = seq_after(a->snd_nxt, lo) ? FTOE_LT_H_SENT : FTOE_LT_H_LOST;
+}
+
+/* Merge [l, r) into the scoreboard. */
+static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct ftoe_lt_ack *a)
+{
+	unsigned i0 = 0, i1, res = 0;
+
+	while (i0 < lt->n && seq_before(lt->blk[i0].end, l))
+		i0++;
+	i1 = i0;
+	while (i1 < lt->n && seq_before_eq(lt->blk[i1].start, r))
+		i1++;
+	if (i1 == i0) {
+		/* touches no block: a new one at i0 */
+		uint32_t lo;
+
+		if (lt->n == FTOE_LT_BLOCKS) {
+			if (i0 == lt->n)
+				return FTOE_LT_R_FULL; /* above them all: stays "in flight" */
+			lt->n--; /* the highest block goes back to "in flight" */
+		}
+		memmove(&lt->blk[i0 + 1], &lt->blk[i0], (lt->n - i0) * sizeof(lt->blk[0]));
+		memmove(&lt->ts[i0 + 1], &lt->ts[i0], (lt->n - i0) * sizeof(lt->ts[0]));
+		memmove(&lt->hole[i0 + 1], &lt->hole[i0], (lt->n - i0) * sizeof(lt->hole[0]));
+		lt->n++;
+		lt->blk[i0].start = l;
+		lt->blk[i0].end = r;
+		lo = hole_lo(lt, i0, a->snd_una);
+		if (i0 + 1 < lt->n) {
+			/* splits hole i0: both parts keep its state */
+			res |= reordered(lt, i0 + 1, a);
+		} else {
+			new_top_hole(lt, i0, a, lo);
+		}
+		return res | FTOE_LT_R_NEWSACK;
+	}
+	/* overlaps or touches blocks i0 .. i1-1 */
+	if (seq_before(l, lt->blk[i0].start)) {
+		res |= FTOE_LT_R_NEWSACK;
+		res |= reordered(lt, i0, a);
+		lt->blk[i0].start = l;
+	}
+	for (unsigned k = i0 + 1; k < i1; k++) {
+		res |= FTOE_LT_R_NEWSACK;
+		res |= reordered(lt, k, a);
+	}
+	if (seq_after(r, lt->blk[i1 - 1].end)) {
+		res |= FTOE_LT_R_NEWSACK;
+		lt->blk[i1 - 1].end = r;
+	}
+	lt->blk[i0].end = lt->blk[i1 - 1].end;
+	if (i1 - i0 > 1)
+		remove_at(lt, i0 + 1, i1 - i0 - 1);
+	return res;
+}
+
+unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
+{
+	unsigned res = trim(lt, a), first = 0;
+
+	if (seq_after(a->snd_una, a->una_prev))
+		res |= FTOE_LT_R_NEWSACK;
+	/* RFC 2883 4: the first block is a D-SACK when it lies below the
+	 * cumulative ACK or inside the second block. */
+	if (a->nblk && (seq_before_eq(a->blk_r[0], a->snd_una) ||
+			(a->nblk > 1 && seq_after_eq(a->blk_l[0], a->blk_l[1]) &&
+			 seq_before_eq(a->blk_r[0], a->blk_r[1])))) {
+		res |= FTOE_LT_R_DSACK;
+		first = 1;
+		/* RFC 8985 6.2 step 4: widen the window once per round trip,
+		 * and keep it for 16 recoveries.  Only while something was
+		 * resent: a D-SACK otherwise reports a duplicate the network
+		 * made, which says nothing about our window. */
+		if ((lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP)) &&
+		    seq_after_eq(a->snd_una, lt->dsack_end)) {
+			if (lt->reo_mult < 255)
+				lt->reo_mult++;
+			lt->dsack_end = a->snd_max;
+		}
+		lt->reo_persist = 16;
+	}
+	for (unsigned i = first; i < a->nblk; i++) {
+		uint32_t l = a->blk_l[i], r = a->blk_r[i];
+
+		if (seq_before(l, a->snd_una))
+			l = a->snd_una;
+		if (seq_after(r, a->snd_max))
+			r = a->snd_max;
+		if (seq_before(l, r))
+			res |= merge(lt, l, r, a);
+	}
+	if (res & FTOE_LT_R_REORDER)
+		lt->flags |= FTOE_LT_F_REORD;
+	if ((lt->flags & FTOE_LT_F_RECOV) && seq_after_eq(a->snd_una, lt->recover)) {
+		lt->flags &= (uint8_t)~FTOE_LT_F_RECOV;
+		if (lt->reo_persist && !--lt->reo_persist) {
+			lt->reo_mult = 1;
+			lt->reo_ext_us = 0;
+		}
+	}
+	if ((lt->flags & FTOE_LT_F_RTO) && seq_after_eq(a->snd_una, lt->rto_end))
+		lt->flags &= (uint8_t)~FTOE_LT_F_RTO;
+	if ((lt->flags & FTOE_LT_F_TLP) && seq_after_eq(a->snd_una, lt->tlp_end))
+		lt->flags &= (uint8_t)~FTOE_LT_F_TLP;
+	return res;
+}
+
+uint32_t ftoe_lt_sacked(const struct ftoe_lt *lt)
+{
+	uint32_t b = 0;
+
+	for (unsigned i = 0; i < lt->n; i++)
+		b += lt->blk[i].end - lt->blk[i].start;
+	return b;
+}
+
+uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t srtt_us,
+			 uint32_t sacked_segs)
+{
+	uint64_t w, ext;
+
+	/* Without reordering seen, DupThresh (3) SACKed segments or a
+	 * recovery already under way mean loss, not reordering. */
+	if (!(lt->flags & FTOE_LT_F_REORD)) {
+		if ((lt->flags & FTOE_LT_F_RECOV) || sacked_segs >= 3)
+			return 0;
+		/* Nothing measured yet: one or two segments past a hole
+		 * wait up to the cap, SRTT, before they count as loss (a
+		 * reordered link must not see a retransmission before its
+		 * first reordering is measured). */
+		return srtt_us;
+	}
+	/* RFC 8985: min_RTT / 4 times the D-SACK multiplier, up to SRTT;
+	 * and never below the reordering actually measured (plus a
+	 * quarter), up to 2 SRTT. */
+	w = (uint64_t)(lt->reo_mult ? lt->reo_mult : 1) * (min_rtt_us / 4);
+	if (w > srtt_us)
+		w = srtt_us;
+	ext = (uint64_t)lt->reo_ext_us + lt->reo_ext_us / 4;
+	if (ext > 2ull * srtt_us)
+		ext = 2ull * srtt_us;
+	return (uint32_t)(ext > w ? ext : w);
+}
+
+static bool passed(uint32_t now_us, uint32_t due_us)
+{
+	return (int32_t)(now_us - due_us) >= 0;
+}
+
+unsigned ftoe_lt_detect(struct ftoe_lt *lt, uint32_t snd_una, uint32_t now_us,
+			uint32_t reo_us, uint32_t rtt_us, bool delivered, uint32_t *lowest)
+{
+	unsigned lost = 0;
+
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t lo = hole_lo(lt, i, snd_una);
+
+		if (!seq_before(lo, lt->blk[i].start))
+			continue;
+		if ((lt->hole[i] == FTOE_LT_H_WAIT && passed(now_us, lt->ts[i] + reo_us)) ||
+		    (lt->hole[i] == FTOE_LT_H_SENT && delivered &&
+		     passed(now_us, lt->ts[i] + rtt_us + reo_us))) {
+			lt->hole[i] = FTOE_LT_H_LOST;
+			if (!lost++)
+				*lowest = lo;
+		}
+	}
+	return lost;
+}
+
+bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us,
+		      uint32_t *due_us)
+{
+	bool any = false;
+
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t due = lt->ts[i] + reo_us;
+
+		if (lt->hole[i] == FTOE_LT_H_SENT)
+			due += rtt_us;
+		else if (lt->hole[i] != FTOE_LT_H_WAIT)
+			continue;
+		if (!any || (int32_t)(due - *due_us) < 0)
+			*due_us = due;
+		any = true;
+	}
+	return any;
+}
+
+bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t *snd_nxt,
+		  uint32_t *lim)
+{
+	uint32_t p = seq_before(*snd_nxt, snd_una) ? snd_una : *snd_nxt, top;
+
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t lo = hole_lo(lt, i, snd_una), hi = lt->blk[i].start;
+
+		if (seq_before(p, hi)) {
+			if (seq_before(p, lo))
+				p = lo;
+			if (lt->hole[i] == FTOE_LT_H_LOST && seq_before(p, hi)) {
+				*snd_nxt = p;
+				*lim = hi - p;
+				return true;
+			}
+		}
+		if (seq_before(p, lt->blk[i].end))
+			p = lt->blk[i].end;
+	}
+	top = lt->n ? lt->blk[lt->n - 1].end : snd_una;
+	if (seq_before(p, top))
+		p = top;
+	if ((lt->flags & FTOE_LT_F_RTO) && seq_before(p, lt->rto_end) && seq_before(p, snd_max)) {
+		*snd_nxt = p;
+		*lim = lt->rto_end - p;
+		return true;
+	}
+	*snd_nxt = snd_max;
+	return false;
+}
+
+void ftoe_lt_sent(struct ftoe_lt *lt, uint32_t snd_una, uint32_t seq, uint32_t end,
+		  uint32_t now_us)
+{
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t lo = hole_lo(lt, i, snd_una), hi = lt->blk[i].start;
+
+		if (seq_before(seq, lo))
+			return;
+		if (seq_before(seq, hi)) {
+			if (lt->hole[i] == FTOE_LT_H_LOST && seq_after_eq(end, hi)) {
+				lt->hole[i] = FTOE_LT_H_SENT;
+				lt->ts[i] = now_us;
+			}
+			return;
+		}
+	}
+}
+
+void ftoe_lt_on_rto(struct ftoe_lt *lt, uint32_t snd_max, bool forget)
+{
+	if (forget)
+		lt->n = 0;
+	for (unsigned i = 0; i < lt->n; i++)
+		lt->hole[i] = FTOE_LT_H_LOST;
+	lt->flags |= FTOE_LT_F_RTO;
+	lt->flags &= (uint8_t)~FTOE_LT_F_TLP;
+	lt->rto_end = snd_max;
+}

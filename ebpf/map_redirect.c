@@ -1,0 +1,256 @@
+/* map_redirect.c - redirect target maps (devmap, devmap_hash, cpumap, xskmap): slots as the kernel keeps them, targets the engine counts. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ebpf/internal.h"
+
+/* What a slot of these maps means inside the engine (docs/runtime.md):
+ * the kernel's checks on every update are kept, so an object behaves as
+ * it does in the kernel, and bpf_redirect_map finds a slot full or empty
+ * exactly when the kernel would; the frame itself is counted as
+ * redirected and dropped by the hooks (docs/design.md section 4).
+ *
+ * Slots live in a hash map of the runtime keyed by the u32 key: lookups
+ * are lock-free and a value never moves while the map lives, which is
+ * what the program side needs.  The array types (devmap, cpumap, xskmap)
+ * bound the key by max_entries and iterate keys in index order. */
+
+/* include/uapi/linux/bpf.h struct bpf_devmap_val / bpf_cpumap_val: the
+ * first u32 (ifindex, qsize), then an optional program fd/id. */
+#define TARGET_VAL_MIN		4u
+#define TARGET_VAL_WITH_PROG	8u
+#define CPUMAP_QSIZE_MAX	16384u	/* kernel/bpf/cpumap.c: 16k frames */
+
+static struct ebpf_map *slots(const struct ebpf_map *map)
+{
+	return map->priv;
+}
+
+static bool is_array_kind(const struct ebpf_map *map)
+{
+	return map->type != BPF_MAP_TYPE_DEVMAP_HASH;
+}
+
+static int target_alloc(struct ebpf_map *map)
+{
+	struct ebpf_map_spec spec = {
+		.name = map->name, .type = BPF_MAP_TYPE_HASH, .key_size = 4,
+		.value_size = map->value_size, .max_entries = map->max_entries,
+	};
+	struct ebpf_map *h;
+	int ret;
+
+	/* kernel/bpf/devmap.c dev_map_init_map, cpumap.c cpu_map_alloc,
+	 * xskmap.c xsk_map_alloc: a u32 key; the value sizes each allows. */
+	if (map->key_size != 4 || !map->max_entries)
+		return -EINVAL;
+	switch (map->type) {
+	case BPF_MAP_TYPE_XSKMAP:
+		if (map->value_size != 4)
+			return -EINVAL;
+		break;
+	default:
+		if (map->value_size != TARGET_VAL_MIN && map->value_size != TARGET_VAL_WITH_PROG)
+			return -EINVAL;
+	}
+	ret = ebpf_map_create(&spec, &h);
+	if (ret)
+		return ret;
+	map->priv = h;
+	return 0;
+}
+
+static void target_free(struct ebpf_map *map)
+{
+	ebpf_map_put(slots(map));
+}
+
+static uint32_t key_of(const void *key)
+{
+	uint32_t k;
+
+	memcpy(&k, key, sizeof(k));
+	return k;
+}
+
+/* Program side: the value (devmap, devmap_hash; cpumap through
+ * bpf_redirect_map only, as the verifier allows), or NULL for an empty
+ * slot.  An xskmap slot is never full here (no socket can be put in). */
+static void *target_lookup(struct ebpf_map *map, const void *key)
+{
+	if (is_array_kind(map) && key_of(key) >= map->max_entries)
+		return NULL;
+	return slots(map)->ops->lookup(slots(map), key);
+}
+
+/* The verifier allows programs only lookup and bpf_redirect_map on these. */
+static long target_prog_update(struct ebpf_map *map, const void *key, const void *value,
+			       uint64_t flags)
+{
+	(void)map; (void)key; (void)value; (void)flags;
+	return -EOPNOTSUPP;
+}
+
+static int target_sys_lookup(struct ebpf_map *map, const void *key, void *value)
+{
+	void *v;
+
+	/* kernel/bpf/xskmap.c xsk_map_lookup_elem_sys: user space may not
+	 * read socket slots. */
+	if (map->type == BPF_MAP_TYPE_XSKMAP)
+		return -EOPNOTSUPP;
+	v = target_lookup(map, key);
+	if (!v)
+		return -ENOENT;
+	memcpy(value, v, map->value_size);
+	return 0;
+}
+
+static bool ifindex_exists(uint32_t ifindex)
+{
+	char name[IF_NAMESIZE];
+
+	return if_indextoname(ifindex, name) != NULL;
+}
+
+/* The second u32 of a value with a program slot: a program to run on
+ * the redirected frame (BPF_XDP_DEVMAP / BPF_XDP_CPUMAP), which the
+ * runtime does not support. */
+static bool has_prog(const struct ebpf_map *map, const void *value)
+{
+	uint32_t prog = 0;
+
+	if (map->value_size == TARGET_VAL_WITH_PROG)
+		memcpy(&prog, (const uint8_t *)value + 4, sizeof(prog));
+	return (int32_t)prog > 0;
+}
+
+static int slot_clear(struct ebpf_map *map, const void *key)
+{
+	int ret = ebpf_map_delete_elem(slots(map), key);
+
+	return ret == -ENOENT ? 0 : ret;
+}
+
+/* The order of the checks is the kernel's, so the same bad update gets
+ * the same errno: kernel/bpf/devmap.c __dev_map_update_elem and
+ * __dev_map_hash_update_elem, cpumap.c cpu_map_update_elem.  Devices are
+ * looked up in this process's netns, as the kernel twin's are. */
+static int devmap_update(struct ebpf_map *map, const void *key, uint32_t ifindex,
+			 const void *value, uint64_t flags)
+{
+	if (key_of(key) >= map->max_entries)
+		return -E2BIG;
+	if (flags == BPF_NOEXIST)
+		return -EEXIST;		/* every slot of an array exists */
+	if (!ifindex)
+		return has_prog(map, value) ? -EINVAL : slot_clear(map, key);
+	if (has_prog(map, value))
+		return -EOPNOTSUPP;
+	if (!ifindex_exists(ifindex))
+		return -EINVAL;
+	return ebpf_map_update_elem(slots(map), key, value, BPF_ANY);
+}
+
+static int devmap_hash_update(struct ebpf_map *map, const void *key, uint32_t ifindex,
+			      const void *value, uint64_t flags)
+{
+	if (!ifindex)
+		return -EINVAL;
+	/* BPF_NOEXIST is checked; with BPF_EXIST a missing key is added. */
+	if (flags == BPF_NOEXIST && target_lookup(map, key))
+		return -EEXIST;
+	if (has_prog(map, value))
+		return -EOPNOTSUPP;
+	if (!ifindex_exists(ifindex))
+		return -EINVAL;
+	return ebpf_map_update_elem(slots(map), key, value,
+				    flags == BPF_NOEXIST ? BPF_NOEXIST : BPF_ANY);
+}
+
+static int cpumap_update(struct ebpf_map *map, const void *key, uint32_t qsize,
+			 const void *value, uint64_t flags)
+{
+	if (key_of(key) >= map->max_entries)
+		return -E2BIG;
+	if (flags == BPF_NOEXIST)
+		return -EEXIST;
+	if (qsize > CPUMAP_QSIZE_MAX)
+		return -EOVERFLOW;
+	if (key_of(key) >= ebpf_nr_cpus())
+		return -ENODEV;
+	if (!qsize)
+		return slot_clear(map, key);
+	if (has_prog(map, value))
+		return -EOPNOTSUPP;
+	return ebpf_map_update_elem(slots(map), key, value, BPF_ANY);
+}
+
+static int target_sys_update(struct ebpf_map *map, const void *key, const void *value,
+			     uint64_t flags)
+{
+	uint32_t first;
+
+	if (flags > BPF_EXIST)
+		return -EINVAL;
+	memcpy(&first, value, sizeof(first));
+	switch (map->type) {
+	case BPF_MAP_TYPE_DEVMAP:
+		return devmap_update(map, key, first, value, flags);
+	case BPF_MAP_TYPE_DEVMAP_HASH:
+		return devmap_hash_update(map, key, first, value, flags);
+	case BPF_MAP_TYPE_CPUMAP:
+		return cpumap_update(map, key, first, value, flags);
+	}
+	/* xskmap.c xsk_map_update_elem wants an AF_XDP socket fd; the
+	 * engine has no such socket to put in a slot (docs/runtime.md). */
+	return -EOPNOTSUPP;
+}
+
+static int target_sys_delete(struct ebpf_map *map, const void *key)
+{
+	if (!is_array_kind(map))
+		return ebpf_map_delete_elem(slots(map), key);
+	if (key_of(key) >= map->max_entries)
+		return -EINVAL;
+	return slot_clear(map, key);
+}
+
+static long target_prog_remove(struct ebpf_map *map, const void *key)
+{
+	(void)map; (void)key;
+	return -EOPNOTSUPP;
+}
+
+/* Array kinds walk every index, full or not (devmap.c dev_map_get_next_key);
+ * devmap_hash walks its hash. */
+static int target_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
+{
+	uint32_t k, next;
+
+	if (!is_array_kind(map))
+		return ebpf_map_get_next_key(slots(map), key, next_key);
+	k = key ? key_of(key) : UINT32_MAX;
+	if (!key || k >= map->max_entries)
+		next = 0;
+	else if (k == map->max_entries - 1)
+		return -ENOENT;
+	else
+		next = k + 1;
+	memcpy(next_key, &next, sizeof(next));
+	return 0;
+}
+
+const struct ebpf_map_ops ebpf_redirect_target_map_ops = {
+	.alloc = target_alloc,
+	.free = target_free,
+	.lookup = target_lookup,
+	.update = target_prog_update,
+	.remove = target_prog_remove,
+	.sys_lookup = target_sys_lookup,
+	.sys_update = target_sys_update,
+	.sys_delete = target_sys_delete,
+	.get_next_key = target_get_next_key,
+};

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# run.sh - the compatibility corpus: XDP objects as other projects ship them (Debian's xdp-tools and libxdp objects) and programs written here that use features the way real projects do, each through verify and a differential against the kernel on both engines (map contents compared after the run).
+#
+# Per object: `flextoe-bpf verify` with the object's load-time settings
+# (tests/diff/configs/NAME.args), then tests/diff/xdp_diff on generated
+# frames (JIT, interpreter and kernel; verdicts, bytes and maps), with
+# NAME.updates when there is one.  An object the runtime cannot load yet
+# is listed in REFUSED with the reason its error must give: the test
+# checks that the error names it, so a refusal stays a clear one.
+# Environment: BUILD/FTOE_BUILD, XDPFILT_DIR, DIFF_PACKETS (default 2000).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+source tests/lib/netns.sh
+
+BUILD=${FTOE_BUILD:-${BUILD:-build}}
+CLI=$BUILD/bin/flextoe-bpf
+DIFF=$BUILD/tests/diff/xdp_diff
+PROGS=$BUILD/tests/progs
+CONFIGS=tests/diff/configs
+DEB=${XDPFILT_DIR:-/usr/lib/x86_64-linux-gnu/bpf}
+PACKETS=${DIFF_PACKETS:-2000}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+if [[ ! -x $CLI || ! -x $DIFF ]]; then
+	t_fail "flextoe-bpf and xdp_diff are built (run make first)"; t_summary; exit
+fi
+
+# Debian's objects (scripts/deps.sh installs xdp-tools and libxdp).
+debian=(xdp-dispatcher xsk_def_xdp_prog xsk_def_xdp_prog_5.3)
+for mode in alw dny; do
+	for feat in all eth ip tcp udp; do
+		debian+=("xdpfilt_${mode}_${feat}")
+	done
+done
+# Written here, each after a real project's use of a feature.
+local_progs=(ld_mixed ld_redirect ld_spinlock ld_tailcall ld_legacy ld_globals)
+
+declare -A REFUSED=(
+	[xdpdump_bpf]="type perf_event_array is not supported"
+	[xdpdump_xdp]="calls helper bpf_perf_event_output"
+)
+
+# args_of NAME: the object's load-time settings into the array args.
+args_of() {
+	args=()
+	[[ -f $CONFIGS/$1.args ]] &&
+		mapfile -t args < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$CONFIGS/$1.args")
+}
+
+check() {
+	local path=$1 name=$2 line upd=()
+	if [[ ! -f $path ]]; then
+		t_fail "$name: $path is missing (install xdp-tools and libxdp: scripts/deps.sh)"
+		return
+	fi
+	args_of "$name"
+	if ! "$CLI" verify "$path" "${args[@]}" >"$TMP/verify" 2>&1; then
+		t_fail "$name: verify"; sed 's/^/    /' "$TMP/verify"; return
+	fi
+	t_ok "$name: verify ($(grep -c ': verified' "$TMP/verify") programs)"
+	[[ -f $CONFIGS/$name.updates ]] && upd=(-u "$CONFIGS/$name.updates")
+	"$DIFF" -n "$PACKETS" "${args[@]}" "${upd[@]}" "$path" >"$TMP/diff" 2>&1
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$TMP/diff" | tail -n1)
+	if [[ $line =~ ^([0-9]+)\ passed,\ 0\ failed$ && ${BASH_REMATCH[1]} -gt 0 ]]; then
+		t_ok "$name: jit, interp and kernel agree ($line)"
+	else
+		t_fail "$name: differential (${line:-no result})"
+		grep -E '^(FAIL|MISMATCH|    |  map )' "$TMP/diff" | head -n 30 | sed 's/^/    /'
+	fi
+}
+
+for n in "${debian[@]}"; do
+	check "$DEB/$n.o" "$n"
+done
+for n in "${local_progs[@]}"; do
+	check "$PROGS/$n.bpf.o" "$n"
+done
+for n in "${!REFUSED[@]}"; do
+	if [[ ! -f $DEB/$n.o ]]; then
+		t_fail "$n: $DEB/$n.o is missing (scripts/deps.sh)"; continue
+	fi
+	out=$("$CLI" verify "$DEB/$n.o" 2>&1)
+	t_check "$n: refused, naming the cause (${REFUSED[$n]})" grep -q "${REFUSED[$n]}" <<<"$out"
+done
+
+t_summary

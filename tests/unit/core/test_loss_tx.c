@@ -1,0 +1,275 @@
+/* test_loss_tx.c - the sender's SACK scoreboard, RACK marks and retransmission walk (core/loss_tx.c). */
+#include <string.h>
+
+#include "core/loss_tx.h"
+#include "tests/unit/test.h"
+
+#define MSS 1000u
+#define UNA 1000000u  /* snd_una at the start of each test */
+
+static struct ftoe_lt lt;
+
+/* One ACK: cumulative ack, then up to 4 SACK blocks as (l, r) pairs. */
+static unsigned ack(uint32_t una_prev, uint32_t una, uint32_t snd_max, uint32_t now,
+		    unsigned nblk, const uint32_t *b)
+{
+	struct ftoe_lt_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.una_prev = una_prev;
+	a.snd_una = una;
+	a.snd_nxt = snd_max;
+	a.snd_max = snd_max;
+	a.now_us = now;
+	a.nblk = (uint8_t)nblk;
+	for (unsigned i = 0; i < nblk; i++) {
+		a.blk_l[i] = b[2 * i];
+		a.blk_r[i] = b[2 * i + 1];
+	}
+	return ftoe_lt_on_ack(&lt, &a);
+}
+
+static uint32_t seg(unsigned k)
+{
+	return UNA + k * MSS;
+}
+
+static void setup(void)
+{
+	ftoe_lt_reset(&lt);
+}
+
+/* Blocks from different ACKs are all remembered (the newest ACK names
+ * only three), merged when they touch, and forgotten below snd_una. */
+START_TEST(scoreboard_merges_over_acks)
+{
+	uint32_t b1[] = { seg(2), seg(3) }, b2[] = { seg(5), seg(6) }, b3[] = { seg(3), seg(4) };
+	uint32_t b4[] = { seg(8), seg(9), seg(4), seg(5) };
+
+	ck_assert_uint_eq(ack(UNA, UNA, seg(20), 100, 1, b1), FTOE_LT_R_NEWSACK);
+	ack(UNA, UNA, seg(20), 110, 1, b2);
+	ck_assert_uint_eq(lt.n, 2);
+	/* [3,4) joins [2,3); [4,5) then bridges to [5,6) */
+	ack(UNA, UNA, seg(20), 120, 1, b3);
+	ck_assert_uint_eq(lt.n, 2);
+	ack(UNA, UNA, seg(20), 130, 2, b4);
+	ck_assert_uint_eq(lt.n, 2);
+	ck_assert_uint_eq(lt.blk[0].start, seg(2));
+	ck_assert_uint_eq(lt.blk[0].end, seg(6));
+	ck_assert_uint_eq(lt.blk[1].start, seg(8));
+	ck_assert_uint_eq(ftoe_lt_sacked(&lt), 5 * MSS);
+	/* the cumulative ACK passes the first block */
+	ack(UNA, seg(7), seg(20), 140, 0, NULL);
+	ck_assert_uint_eq(lt.n, 1);
+	ck_assert_uint_eq(lt.blk[0].start, seg(8));
+	ack(seg(7), seg(8) + 500, seg(20), 150, 0, NULL);
+	ck_assert_uint_eq(lt.blk[0].start, seg(8) + 500);
+	ack(seg(8) + 500, seg(10), seg(20), 160, 0, NULL);
+	ck_assert_uint_eq(lt.n, 0);
+}
+END_TEST
+
+/* RFC 2883 4: a first block below the cumulative ACK, or inside the
+ * second block, is a D-SACK and not scoreboard data. */
+START_TEST(dsack_recognised)
+{
+	uint32_t below[] = { seg(0), seg(1) };
+	uint32_t inside[] = { seg(4), seg(5), seg(3), seg(6) };
+	uint32_t plain[] = { seg(7), seg(8), seg(3), seg(6) };
+
+	ck_assert(ack(UNA, seg(2), seg(20), 100, 1, below) & FTOE_LT_R_DSACK);
+	ck_assert_uint_eq(lt.n, 0);
+	ck_assert(ack(seg(2), seg(2), seg(20), 110, 2, inside) & FTOE_LT_R_DSACK);
+	ck_assert_uint_eq(lt.n, 1);
+	ck_assert_uint_eq(lt.blk[0].start, seg(3));
+	ck_assert(!(ack(seg(2), seg(2), seg(20), 120, 2, plain) & FTOE_LT_R_DSACK));
+	ck_assert_uint_eq(lt.n, 2);
+	/* outside a recovery the duplicate came from the network: the
+	 * reordering window does not widen */
+	ck_assert_uint_eq(lt.reo_mult, 1);
+	lt.flags |= FTOE_LT_F_RECOV;
+	lt.recover = seg(20);
+	ack(seg(2), seg(2), seg(20), 130, 1, below);
+	ck_assert_uint_eq(lt.reo_mult, 2);
+	/* once per round trip */
+	ack(seg(2), seg(2), seg(20), 140, 1, below);
+	ck_assert_uint_eq(lt.reo_mult, 2);
+}
+END_TEST
+
+/* RFC 8985 6.2: a hole is lost once the reordering window has passed
+ * since data above it was delivered; three SACKed segments without
+ * reordering seen make the window 0 (DupThresh). */
+START_TEST(rack_marks_after_window)
+{
+	uint32_t b1[] = { seg(1), seg(2) }, b2[] = { seg(1), seg(4) };
+	uint32_t lowest = 0, srtt = 2000, reo;
+
+	ack(UNA, UNA, seg(10), 1000, 1, b1);
+	reo = ftoe_lt_reo_wnd(&lt, 800, srtt, ftoe_lt_sacked(&lt) / MSS);
+	/* nothing measured yet: one segment past the hole waits up to SRTT */
+	ck_assert_uint_eq(reo, srtt);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 1000 + srtt - 1, reo, srtt, true, &lowest), 0);
+	ck_assert(ftoe_lt_next_due(&lt, reo, srtt, &lowest));
+	ck_assert_uint_eq(lowest, 1000 + srtt);
+	ack(UNA, UNA, seg(10), 1100, 1, b2);
+	reo = ftoe_lt_reo_wnd(&lt, 800, srtt, ftoe_lt_sacked(&lt) / MSS);
+	ck_assert_uint_eq(reo, 0);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 1100, reo, srtt, true, &lowest), 1);
+	ck_assert_uint_eq(lowest, UNA);
+	ck_assert_uint_eq(lt.hole[0], FTOE_LT_H_LOST);
+}
+END_TEST
+
+/* Data that was never resent filling a hole is reordering: the flag is
+ * set, its extent measured, and the window then covers it. */
+START_TEST(reordering_widens_window)
+{
+	uint32_t b1[] = { seg(1), seg(2) };
+	uint32_t reo;
+
+	ack(UNA, UNA, seg(10), 1000, 1, b1);
+	ck_assert(ack(UNA, seg(2), seg(10), 4000, 0, NULL) & FTOE_LT_R_REORDER);
+	ck_assert(lt.flags & FTOE_LT_F_REORD);
+	ck_assert_uint_eq(lt.reo_ext_us, 3000);
+	/* min_RTT / 4 = 200 us, but 3000 us were seen: 3750, under 2 SRTT */
+	reo = ftoe_lt_reo_wnd(&lt, 800, 2000, 0);
+	ck_assert_uint_eq(reo, 3750);
+	/* capped at 2 SRTT */
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 1000, 0), 2000);
+	/* with reordering seen, three SACKed segments no longer mean loss */
+	lt.reo_ext_us = 0;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 200);
+}
+END_TEST
+
+/* The walk resends only lost holes, never SACKed data, then goes on at
+ * snd_max. */
+START_TEST(walk_sends_only_lost_holes)
+{
+	uint32_t b[] = { seg(1), seg(2), seg(4), seg(5), seg(7), seg(8) };
+	uint32_t nxt = UNA, lim = 0;
+
+	ack(UNA, UNA, seg(10), 1000, 3, b);
+	ck_assert_uint_eq(lt.n, 3);
+	/* holes: [0,1) [2,4) [5,7); only the first two are lost */
+	lt.hole[0] = FTOE_LT_H_LOST;
+	lt.hole[1] = FTOE_LT_H_LOST;
+	ck_assert(ftoe_lt_walk(&lt, UNA, seg(10), &nxt, &lim));
+	ck_assert_uint_eq(nxt, seg(0));
+	ck_assert_uint_eq(lim, MSS);
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 1100);
+	ck_assert_uint_eq(lt.hole[0], FTOE_LT_H_SENT);
+	nxt = seg(1);
+	ck_assert(ftoe_lt_walk(&lt, UNA, seg(10), &nxt, &lim));
+	ck_assert_uint_eq(nxt, seg(2));
+	ck_assert_uint_eq(lim, 2 * MSS);
+	/* half of the hole went out: the walk resumes there */
+	ftoe_lt_sent(&lt, UNA, seg(2), seg(3), 1110);
+	ck_assert_uint_eq(lt.hole[1], FTOE_LT_H_LOST);
+	nxt = seg(3);
+	ck_assert(ftoe_lt_walk(&lt, UNA, seg(10), &nxt, &lim));
+	ck_assert_uint_eq(nxt, seg(3));
+	ck_assert_uint_eq(lim, MSS);
+	ftoe_lt_sent(&lt, UNA, seg(3), seg(4), 1120);
+	ck_assert_uint_eq(lt.hole[1], FTOE_LT_H_SENT);
+	nxt = seg(4);
+	/* [5,7) is only waiting, [8,10) in flight: done */
+	ck_assert(!ftoe_lt_walk(&lt, UNA, seg(10), &nxt, &lim));
+	ck_assert_uint_eq(nxt, seg(10));
+}
+END_TEST
+
+/* A resent hole is lost again when data sent after it was delivered and
+ * an RTT plus the window passed (RFC 8985 6.2); without such evidence it
+ * is not. */
+START_TEST(lost_retransmission_found)
+{
+	uint32_t b[] = { seg(1), seg(3) }, b2[] = { seg(1), seg(6) };
+	uint32_t lowest = 0;
+
+	ack(UNA, UNA, seg(10), 1000, 1, b);
+	lt.hole[0] = FTOE_LT_H_LOST;
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 2000);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 2500, 100, 1000, true, &lowest), 0);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 3200, 100, 1000, false, &lowest), 0);
+	ck_assert(ack(UNA, UNA, seg(10), 3200, 1, b2) & FTOE_LT_R_NEWSACK);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 3200, 100, 1000, true, &lowest), 1);
+	ck_assert_uint_eq(lowest, UNA);
+}
+END_TEST
+
+/* A timeout makes every hole and the unSACKed data above the blocks lost;
+ * the walk then covers it all but the SACKed blocks.  Forgetting drops
+ * the blocks (a reneging receiver). */
+START_TEST(rto_walks_unsacked)
+{
+	uint32_t b[] = { seg(1), seg(2) };
+	uint32_t nxt = UNA, lim = 0;
+
+	ack(UNA, UNA, seg(5), 1000, 1, b);
+	ftoe_lt_on_rto(&lt, seg(5), false);
+	ck_assert(ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
+	ck_assert_uint_eq(nxt, seg(0));
+	ck_assert_uint_eq(lim, MSS);
+	nxt = seg(1);
+	ck_assert(ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
+	ck_assert_uint_eq(nxt, seg(2));
+	ck_assert_uint_eq(lim, 3 * MSS);
+	nxt = seg(5);
+	ck_assert(!ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
+	ftoe_lt_on_rto(&lt, seg(5), true);
+	ck_assert_uint_eq(lt.n, 0);
+	nxt = seg(1);
+	ck_assert(ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
+	ck_assert_uint_eq(nxt, seg(1));
+	/* the cumulative ACK reaching rto_end ends it */
+	ack(UNA, seg(5), seg(5), 2000, 0, NULL);
+	ck_assert(!(lt.flags & FTOE_LT_F_RTO));
+}
+END_TEST
+
+/* A full scoreboard keeps the lowest blocks: a block above them all is
+ * left "in flight"; one in between pushes the highest out. */
+START_TEST(full_scoreboard_keeps_lowest)
+{
+	uint32_t b[2];
+
+	for (unsigned i = 0; i < FTOE_LT_BLOCKS; i++) {
+		b[0] = seg(2 * i + 1);
+		b[1] = seg(2 * i + 2);
+		ack(UNA, UNA, seg(100), 1000, 1, b);
+	}
+	ck_assert_uint_eq(lt.n, FTOE_LT_BLOCKS);
+	b[0] = seg(50);
+	b[1] = seg(51);
+	ck_assert(ack(UNA, UNA, seg(100), 1100, 1, b) & FTOE_LT_R_FULL);
+	ck_assert_uint_eq(lt.blk[FTOE_LT_BLOCKS - 1].start, seg(2 * FTOE_LT_BLOCKS - 1));
+	b[0] = seg(2) + 100;
+	b[1] = seg(2) + 200;
+	ack(UNA, UNA, seg(100), 1200, 1, b);
+	ck_assert_uint_eq(lt.n, FTOE_LT_BLOCKS);
+	ck_assert_uint_eq(lt.blk[1].start, seg(2) + 100);
+	ck_assert_uint_eq(lt.blk[FTOE_LT_BLOCKS - 1].start, seg(2 * FTOE_LT_BLOCKS - 3));
+}
+END_TEST
+
+static Suite *loss_tx_suite(void)
+{
+	Suite *s = suite_create("core_loss_tx");
+	TCase *tc = tcase_create("scoreboard");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, scoreboard_merges_over_acks);
+	tcase_add_test(tc, dsack_recognised);
+	tcase_add_test(tc, rack_marks_after_window);
+	tcase_add_test(tc, reordering_widens_window);
+	tcase_add_test(tc, walk_sends_only_lost_holes);
+	tcase_add_test(tc, lost_retransmission_found);
+	tcase_add_test(tc, rto_walks_unsacked);
+	tcase_add_test(tc, full_scoreboard_keeps_lowest);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(loss_tx_suite)
