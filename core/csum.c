@@ -32,10 +32,16 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 	uint32_t folded;
 
 #if defined(__x86_64__)
-	/* One add-with-carry chain, 64 bytes per round: the carry flag is the
-	 * end-around carry of the previous word (what C cannot say). */
-	while (len >= 64) {
-		__asm__("addq 0(%[p]), %[acc]\n\t"
+	/* One add-with-carry chain over all the 64-byte blocks: the carry
+	 * flag is the end-around carry of the previous word (what C cannot
+	 * say), and it survives the loop's own lea and dec, so it is added
+	 * back once at the end rather than once per block. */
+	if (len >= 64) {
+		size_t blocks = len / 64;
+
+		__asm__("clc\n\t"
+			"1:\n\t"
+			"adcq 0(%[p]), %[acc]\n\t"
 			"adcq 8(%[p]), %[acc]\n\t"
 			"adcq 16(%[p]), %[acc]\n\t"
 			"adcq 24(%[p]), %[acc]\n\t"
@@ -43,12 +49,14 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 			"adcq 40(%[p]), %[acc]\n\t"
 			"adcq 48(%[p]), %[acc]\n\t"
 			"adcq 56(%[p]), %[acc]\n\t"
+			"leaq 64(%[p]), %[p]\n\t"
+			"decq %[n]\n\t"
+			"jnz 1b\n\t"
 			"adcq $0, %[acc]"
-			: [acc] "+r"(acc)
-			: [p] "r"(p), "m"(*(const uint8_t(*)[64])p)
+			: [acc] "+r"(acc), [p] "+r"(p), [n] "+r"(blocks)
+			: "m"(*(const uint8_t(*)[])p)
 			: "cc");
-		p += 64;
-		len -= 64;
+		len &= 63;
 	}
 #endif
 	/* Two accumulators so consecutive adds do not wait on one carry chain. */
@@ -84,14 +92,7 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 			tail[i] = p[i];
 		acc = add_carry(acc, load64(tail));
 	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	folded = (uint32_t)acc;
-	folded = (folded & 0xffff) + (folded >> 16);
-	folded = (folded & 0xffff) + (folded >> 16);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	folded = __builtin_bswap16((uint16_t)folded);
-#endif
+	folded = ftoe_csum_fold64(acc);
 	acc = (uint64_t)sum + folded;
 	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
 }

@@ -33,6 +33,7 @@ void ftoe_engine_destroy(struct ftoe_engine *e)
 	free(e->ctl);
 	free(e->sch);
 	free(e->bufs);
+	free(e->region);
 	free(e->free_ids);
 	free(e->evq);
 	free(e->frame);
@@ -108,6 +109,8 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	e->ctl = calloc(n, sizeof(*e->ctl));
 	e->sch = calloc(n, sizeof(*e->sch));
 	e->bufs = calloc(n, per_flow);
+	e->region = calloc(1, sizeof(*e->region));
+	e->nregion = 1;
 	e->free_ids = calloc(n, sizeof(*e->free_ids));
 	e->evq_cap = n + FTOE_MAX_LISTENERS;
 	e->evq = calloc(e->evq_cap, sizeof(*e->evq));
@@ -115,7 +118,7 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	e->frame_size = FTOE_ETH_HLEN + FTOE_VLAN_MAX_LEN + e->cfg.mtu;
 	e->frame = calloc(1, e->frame_size);
 	if (!e->ft_mem || !e->conn || !e->tcp || !e->mem || !e->cc || !e->ctl ||
-	    !e->sch || !e->bufs || !e->free_ids || !e->evq || !e->frame ||
+	    !e->sch || !e->bufs || !e->region || !e->free_ids || !e->evq || !e->frame ||
 	    ftoe_ft_init(&e->ft, e->ft_mem, ftsz, cap, e->key)) {
 		ftoe_engine_destroy(e);
 		return -ENOMEM;
@@ -131,14 +134,12 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	for (uint32_t i = 0; i < FTOE_FLOW_CACHE; i++)
 		e->flow_cache[i] = FTOE_NO_FLOW;
 	for (uint32_t i = 0; i < n; i++) {
-		e->mem[i].rx_base = (uint64_t)i * per_flow;
-		e->mem[i].tx_base = (uint64_t)i * per_flow + e->cfg.rx_buf_size;
-		e->mem[i].rx_size = e->cfg.rx_buf_size;
-		e->mem[i].tx_size = e->cfg.tx_buf_size;
+		flow_mem_own(e, i);
 		/* lowest ids on top: reuse keeps the scanned range small */
 		e->free_ids[i] = n - 1 - i;
 		e->sch[i].next = FTOE_NO_FLOW;
 	}
+	e->region[0] = e->bufs;
 	e->nfree = n;
 	e->act_head = e->act_tail = FTOE_NO_FLOW;
 	e->next_timer = UINT64_MAX;
@@ -294,6 +295,12 @@ void ftoe_engine_rx_prepare(const struct ftoe_engine *e, void *frame, uint16_t l
 			    const struct flextoe_md *md, struct ftoe_rx_item *it)
 {
 	ftoe_preproc_prepare(e, frame, len, md, it);
+}
+
+void ftoe_engine_rx_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
+			  const struct flextoe_md *md, struct ftoe_rx_item *it)
+{
+	ftoe_preproc_parse(e, frame, len, md, it);
 }
 
 /* Runs of consecutive fast-path items go through the stages as one batch;

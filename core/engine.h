@@ -132,6 +132,12 @@ void ftoe_engine_rx_prepare(const struct ftoe_engine *eng, void *frame, uint16_t
 			    const struct flextoe_md *md, struct ftoe_rx_item *it);
 void ftoe_engine_rx_items(struct ftoe_engine *eng, unsigned int q, struct ftoe_rx_item *items,
 			  unsigned int n);
+/* ftoe_engine_rx_prepare without the flow-table lookup, for a backend that
+ * calls it on the engine's thread right before ftoe_engine_rx_items
+ * (core/x86/worker.c): the frame is parsed once, where it is received,
+ * and its flow found through the engine's flow cache. */
+void ftoe_engine_rx_parse(const struct ftoe_engine *eng, void *frame, uint16_t len,
+			  const struct flextoe_md *md, struct ftoe_rx_item *it);
 /* Run timers and transmit what is scheduled on queue q; returns the ns
  * until the next deadline (UINT64_MAX: none), for the caller to block. */
 uint64_t ftoe_engine_poll(struct ftoe_engine *eng, unsigned int q);

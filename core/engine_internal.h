@@ -119,8 +119,9 @@ struct ftoe_listener {
 #define FTOE_NO_FLOW UINT32_MAX
 #define FTOE_RX_BATCH 32
 #define FTOE_TX_BATCH 32
-_Static_assert(FTOE_SP_CAP >= 2 * FTOE_RX_BATCH + 1 + 3,
-	       "the slow-path queue holds a whole batch's entries (core/slowpath.h)");
+_Static_assert(FTOE_SP_CAP >= 1 + 2 * FTOE_SP_PER_ITEM,
+	       "the slow-path queue holds a SEG entry, its re-injected segment's entries "
+	       "and one more item's (core/slowpath.h)");
 
 #define FTOE_FLOW_CACHE 256	/* power of two */
 
@@ -149,7 +150,11 @@ struct ftoe_engine {
 	struct flow_cc *cc;
 	struct flow_ctl *ctl;
 	struct flow_sched *sch;
-	uint8_t *bufs;		/* rx and tx rings; mem[].rx_base/tx_base are offsets */
+	uint8_t *bufs;		/* the flows' own rx and tx rings: region 0 */
+	/* Regions flows' rings may live in (flow_mem.region): [0] = bufs, the
+	 * others applications' shared memory (ftoe_sock_region_add); NULL: free. */
+	uint8_t **region;
+	uint32_t nregion;
 
 	uint32_t *free_ids;	/* stack of free flow ids */
 	uint32_t nfree;
@@ -188,12 +193,25 @@ struct ftoe_engine {
 
 static inline uint8_t *flow_rx_ring(struct ftoe_engine *e, uint32_t id)
 {
-	return e->bufs + e->mem[id].rx_base;
+	return e->region[e->mem[id].region] + e->mem[id].rx_base;
 }
 
 static inline uint8_t *flow_tx_ring(struct ftoe_engine *e, uint32_t id)
 {
-	return e->bufs + e->mem[id].tx_base;
+	return e->region[e->mem[id].region] + e->mem[id].tx_base;
+}
+
+/* Point flow id's rings at its own slot of the engine's buffers (region 0). */
+static inline void flow_mem_own(struct ftoe_engine *e, uint32_t id)
+{
+	struct flow_mem *m = &e->mem[id];
+	uint64_t per_flow = (uint64_t)e->cfg.rx_buf_size + e->cfg.tx_buf_size;
+
+	m->region = 0;
+	m->rx_base = (uint64_t)id * per_flow;
+	m->tx_base = m->rx_base + e->cfg.rx_buf_size;
+	m->rx_size = e->cfg.rx_buf_size;
+	m->tx_size = e->cfg.tx_buf_size;
 }
 
 static inline uint64_t eng_now(struct ftoe_engine *e)
@@ -260,6 +278,10 @@ void ftoe_sock_deliver_events(struct ftoe_engine *e);
 struct ftoe_rx_item;
 void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len,
 			  const struct flextoe_md *md, struct ftoe_rx_item *it);
+/* prepare without the flow-table lookup (it->flow FTOE_NO_FLOW): claim
+ * then finds the flow through the engine's flow cache. */
+void ftoe_preproc_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
+			const struct flextoe_md *md, struct ftoe_rx_item *it);
 /* claim: true when it is a fast-path segment of a synchronized flow (it->flow
  * set, counted); false without side effects.  divert: every other item
  * (counted; queued for the control plane as FTOE_SP_SEG, core/slowpath.h). */

@@ -87,10 +87,15 @@ struct flow_tcp {
 #define FLOW_TCP_SACK      (1u << 10) /* SACK permitted both ways (RFC 2018 2) */
 
 /* Application buffers: set up by the control plane, positions advanced by
- * post-processing (rx) and by the application / flow scheduler (tx). */
+ * post-processing (rx) and by the application / flow scheduler (tx).  The
+ * rings live in a region: 0 is the engine's own buffers (a flow no
+ * application has attached: tests, orphans, copy mode); another is the
+ * shared memory of an application context, whose rings then are the flow's
+ * (ftoe_sock_attach, core/socket.c), so payload is copied once each way. */
 struct flow_mem {
-	uint64_t rx_base;       /* offset of the rx ring in the shared region */
+	uint64_t rx_base;       /* offset of the rx ring in the region */
 	uint64_t tx_base;
+	uint32_t region;        /* 0: the engine's own buffers */
 	uint32_t rx_size, tx_size;
 	uint32_t rx_head;       /* next byte written by post-processing */
 	uint32_t rx_tail;       /* next byte the application consumes */
@@ -100,6 +105,9 @@ struct flow_mem {
 	uint32_t app_ctx;       /* application context queue to notify */
 	uint64_t app_opaque;    /* the application's own handle for the flow */
 	uint32_t flags;         /* FLOW_MEM_*, written by the application side */
+	/* positions the rings dropped when attached (they restart at 0 there):
+	 * bytes received = rx_head + rx_pos_off, acknowledged = tx_tail + tx_pos_off */
+	uint32_t rx_pos_off, tx_pos_off;
 };
 /* Positions are free-running 32-bit counters: ring index = pos & (size - 1),
  * fill = head - tail.  rx: ring position p holds sequence tcp.rx_seq0 + p;

@@ -164,9 +164,10 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id);
 /* From item `from` on (0: first the batch's payload into the rx rings),
  * per item in order: publish rx_head/tx_tail, ACK, events; control-plane
  * work is queued (core/slowpath.h).  Stops after an item whose rest waits
- * for the control plane (FTOE_SP_STATE, _RESET, _FINISH) and returns the
- * index after it: the caller drains the queue, then calls again from
- * there.  Returns n when the batch is done. */
+ * for the control plane (FTOE_SP_STATE, _RESET, _FINISH), or before one
+ * the queue might not have room for, and returns the index of the next
+ * item: the caller drains the queue, then calls again from there.
+ * Returns n when the batch is done. */
 unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
 			  unsigned from);
 /* Send a pure ACK for flow id now (clears the delayed-ACK state). */

@@ -175,6 +175,13 @@ unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, uns
 	for (unsigned i = from; i < n; i++) {
 		struct ftoe_rx_item *it = &items[i];
 
+		/* The queue must have room for all this item may queue: if
+		 * not, the engine drains it first and calls again from here
+		 * (core/slowpath.h).  The first item always goes on, so
+		 * every call makes progress. */
+		if (i > from && !ftoe_sp_room(&e->sp))
+			return i;
+
 		if (it->res & FTOE_RX_R_DROP) {
 			if (!e->ctl[it->flow].in_use)
 				continue;

@@ -110,6 +110,21 @@ void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len
 	struct ftoe_flow_key key;
 	uint32_t id;
 
+	ftoe_preproc_parse(e, frame, len, md, it);
+	if (it->res != FTOE_RXP_FAST)
+		return;
+	ftoe_seg_flow_key(&it->seg, &key);
+	if (!ftoe_ft_lookup(&e->ft, &key, &id))
+		it->flow = id;
+}
+
+/* A backend that runs on the engine's thread (core/x86/worker.c) parses
+ * with this as it receives, and hands the items over as they are: the
+ * segment is parsed once, and its flow comes from the engine's flow cache
+ * in ftoe_preproc_claim rather than from the keyed-hash table here. */
+void ftoe_preproc_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
+			const struct flextoe_md *md, struct ftoe_rx_item *it)
+{
 	it->frame = frame;
 	it->md = md;
 	it->flow = FTOE_NO_FLOW;
@@ -126,9 +141,6 @@ void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len
 		it->res = FTOE_RXP_SLOW;
 		return;
 	}
-	ftoe_seg_flow_key(&it->seg, &key);
-	if (!ftoe_ft_lookup(&e->ft, &key, &id))
-		it->flow = id;
 	it->res = FTOE_RXP_FAST;
 }
 

@@ -170,7 +170,8 @@ static int ipv4_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 		return seg_fail(seg, FTOE_SEG_ERR_IP_HLEN);
 	if (tot_len > avail)
 		return seg_fail(seg, FTOE_SEG_ERR_IP_LEN);
-	if (!(flags & FTOE_SEG_F_NO_CSUM) && ftoe_csum(ih, ihl) != 0)
+	if (!(flags & FTOE_SEG_F_NO_CSUM) &&
+	    (ihl == IPV4_HLEN_MIN ? ftoe_csum20(ih) : ftoe_csum(ih, ihl)) != 0)
 		return seg_fail(seg, FTOE_SEG_ERR_IP_CSUM);
 
 	seg->family = 4;

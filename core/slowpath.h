@@ -71,17 +71,28 @@ struct ftoe_sp_item {
 	struct ftoe_rx_item *rx; /* the received segment (all kinds) */
 };
 
-/* Deepest use: a batch of FTOE_RX_BATCH items queues at most two entries
- * each (ACKED or ECE, LOSS) and the item it stops at three (and STATE or
- * FINISH); a segment the control plane re-injects during a drain adds at
- * most three more (engine_internal.h checks it against FTOE_RX_BATCH). */
-#define FTOE_SP_CAP 80
+/* Full by construction never: a stage queues at most FTOE_SP_PER_ITEM
+ * entries for one item (post-processing: ACKED or ECE, LOSS, then STATE,
+ * FINISH or RESET; pre-processing: one SEG, after which it stops), and
+ * post-processing stops before an item that might not fit, so the engine
+ * drains first (ftoe_postproc_rx).  Pre-processing starts on a drained
+ * queue, and a segment the control plane re-injects while draining a SEG
+ * entry queues its own FTOE_SP_PER_ITEM behind it (engine_internal.h
+ * checks the capacity against both). */
+#define FTOE_SP_PER_ITEM 3
+#define FTOE_SP_CAP 32
 
 struct ftoe_sp_queue {
 	uint32_t n;
-	uint32_t overflow;     /* entries refused (a bug: FTOE_SP_CAP too small) */
+	uint32_t overflow;     /* entries refused (a bug: a stage broke the bound above) */
 	struct ftoe_sp_item q[FTOE_SP_CAP];
 };
+
+/* Room for one more item's entries?  Stages stop before an item when not. */
+static inline int ftoe_sp_room(const struct ftoe_sp_queue *q)
+{
+	return q->n + FTOE_SP_PER_ITEM <= FTOE_SP_CAP;
+}
 
 /* ---- the stages' side ---------------------------------------------------- */
 

@@ -1,5 +1,6 @@
-/* socket.c - the engine's socket API: ring copies, window updates, events. */
+/* socket.c - the engine's socket API: ring copies or attached application rings, window updates, events. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/control/conn.h"
@@ -67,22 +68,46 @@ int ftoe_sock_connect_from(struct ftoe_engine *e, uint16_t lport, uint32_t ip_be
 	return ftoe_conn_connect(e, lport, ip_be, port);
 }
 
+/* The n bytes after tx_head are in the tx ring: hand them to the flow
+ * scheduler (single producer: published after they were written). */
+static void tx_publish(struct ftoe_engine *e, int sock, uint32_t n)
+{
+	struct flow_mem *m = &e->mem[sock];
+
+	__atomic_store_n(&m->tx_head, m->tx_head + n, __ATOMIC_RELEASE);
+	e->cc[sock].tx_pending = m->tx_head - m->tx_tail;
+	if (tcp_state_synced(e->ctl[sock].state))
+		ftoe_sched_activate(e, (uint32_t)sock);
+	if (e->io.wake)
+		e->io.wake(e->io.ctx);
+}
+
+/* May the application queue bytes on the connection?  0 or -errno. */
+static int tx_open(struct ftoe_engine *e, const struct flow_ctl *c, int sock)
+{
+	if (c->err)
+		return c->err;
+	if (e->mem[sock].flags & FLOW_MEM_SHUT_WR)
+		return -EPIPE;
+	if (c->state == TCP_S_CLOSED)
+		return -ENOTCONN;
+	return 0;
+}
+
 ssize_t ftoe_sock_send(struct ftoe_engine *e, int sock, const void *buf, size_t len)
 {
 	struct flow_ctl *c = conn_sock(e, sock);
 	struct flow_mem *m;
 	uint32_t space, n, off, first;
 	uint8_t *ring;
+	int err;
 
 	if (!c)
 		return -EBADF;
 	m = &e->mem[sock];
-	if (c->err)
-		return c->err;
-	if (m->flags & FLOW_MEM_SHUT_WR)
-		return -EPIPE;
-	if (c->state == TCP_S_CLOSED)
-		return -ENOTCONN;
+	err = tx_open(e, c, sock);
+	if (err)
+		return err;
 	space = m->tx_size - (m->tx_head - __atomic_load_n(&m->tx_tail, __ATOMIC_ACQUIRE));
 	if (!space)
 		return -EAGAIN;
@@ -94,13 +119,7 @@ ssize_t ftoe_sock_send(struct ftoe_engine *e, int sock, const void *buf, size_t 
 		first = n;
 	memcpy(ring + off, buf, first);
 	memcpy(ring, (const uint8_t *)buf + first, n - first);
-	/* single producer: publish after the copy */
-	__atomic_store_n(&m->tx_head, m->tx_head + n, __ATOMIC_RELEASE);
-	e->cc[sock].tx_pending = m->tx_head - m->tx_tail;
-	if (tcp_state_synced(c->state))
-		ftoe_sched_activate(e, (uint32_t)sock);
-	if (e->io.wake)
-		e->io.wake(e->io.ctx);
+	tx_publish(e, sock, n);
 	return n;
 }
 
@@ -122,6 +141,19 @@ static void window_update(struct ftoe_engine *e, uint32_t id)
 	}
 }
 
+/* Nothing (more) to read: the connection's error, 0 at the end of the
+ * stream, or -EAGAIN while more may come. */
+static int rx_end(struct ftoe_engine *e, const struct flow_ctl *c, int sock)
+{
+	if (c->err)
+		return c->err;
+	if (e->tcp[sock].flags & FLOW_TCP_FIN_RX)
+		return 0;
+	if (c->state == TCP_S_CLOSED)
+		return 0;
+	return -EAGAIN;
+}
+
 ssize_t ftoe_sock_recv(struct ftoe_engine *e, int sock, void *buf, size_t len)
 {
 	struct flow_ctl *c = conn_sock(e, sock);
@@ -133,15 +165,8 @@ ssize_t ftoe_sock_recv(struct ftoe_engine *e, int sock, void *buf, size_t len)
 		return -EBADF;
 	m = &e->mem[sock];
 	avail = __atomic_load_n(&m->rx_head, __ATOMIC_ACQUIRE) - m->rx_tail;
-	if (!avail) {
-		if (c->err)
-			return c->err;
-		if (e->tcp[sock].flags & FLOW_TCP_FIN_RX)
-			return 0;
-		if (c->state == TCP_S_CLOSED)
-			return 0;
-		return -EAGAIN;
-	}
+	if (!avail)
+		return rx_end(e, c, sock);
 	n = len > avail ? avail : (uint32_t)len;
 	ring = flow_rx_ring(e, sock);
 	off = m->rx_tail & (m->rx_size - 1);
@@ -180,6 +205,9 @@ int ftoe_sock_close(struct ftoe_engine *e, int sock)
 	}
 	if (!conn_sock(e, sock))
 		return -EBADF;
+	/* the application's rings are its own again: what the flow still
+	 * sends (and may resend) comes from the engine's */
+	ftoe_sock_detach(e, sock);
 	ftoe_conn_app_close(e, (uint32_t)sock);
 	return 0;
 }
@@ -189,6 +217,7 @@ int ftoe_sock_abort(struct ftoe_engine *e, int sock)
 	if (!conn_sock(e, sock))
 		return -EBADF;
 	eng_now(e);
+	ftoe_sock_detach(e, sock);
 	e->mem[sock].flags |= FLOW_MEM_CLOSED;
 	ftoe_conn_reset(e, (uint32_t)sock, -ECONNABORTED, true);
 	if (e->ctl[sock].in_use)
@@ -236,7 +265,199 @@ int ftoe_sock_info(struct ftoe_engine *e, int sock, struct ftoe_sock_info *info)
 	info->retransmits = e->cc[sock].retransmits;
 	info->rttvar_us = ftoe_rto_rttvar(&c->rto);
 	info->cwnd = e->cc[sock].cwnd;
-	info->bytes_acked = m->tx_tail;
-	info->bytes_received = m->rx_head;
+	info->bytes_acked = m->tx_tail + m->tx_pos_off;
+	info->bytes_received = m->rx_head + m->rx_pos_off;
 	return 0;
+}
+
+/* ---- rings in an application's shared memory ------------------------------ */
+
+int ftoe_sock_region_add(struct ftoe_engine *e, uint8_t *base)
+{
+	uint8_t **r;
+	uint32_t i;
+
+	if (!base)
+		return -EINVAL;
+	for (i = 1; i < e->nregion; i++)
+		if (!e->region[i])
+			break;
+	if (i == e->nregion) {
+		r = realloc(e->region, (e->nregion + 1) * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		e->region = r;
+		e->nregion++;
+	}
+	e->region[i] = base;
+	return (int)i;
+}
+
+void ftoe_sock_region_remove(struct ftoe_engine *e, int region)
+{
+	if (region <= 0 || (uint32_t)region >= e->nregion)
+		return;
+	/* Whatever still uses it (a connection the application never closed)
+	 * moves back to the engine's buffers before the memory goes away. */
+	for (uint32_t id = 0; id < e->nflows; id++)
+		if (e->mem[id].region == (uint32_t)region)
+			ftoe_sock_detach(e, (int)id);
+	e->region[region] = NULL;
+}
+
+/* Copy the len bytes at ring positions spos.. of src (ssize) to positions
+ * dpos.. of dst (dsize), both rings wrapping at their own size. */
+static void ring_move(uint8_t *dst, uint32_t dsize, uint32_t dpos, const uint8_t *src,
+		      uint32_t ssize, uint32_t spos, uint32_t len)
+{
+	while (len) {
+		uint32_t so = spos & (ssize - 1), dof = dpos & (dsize - 1), n = len;
+
+		if (n > ssize - so)
+			n = ssize - so;
+		if (n > dsize - dof)
+			n = dsize - dof;
+		memmove(dst + dof, src + so, n);
+		spos += n;
+		dpos += n;
+		len -= n;
+	}
+}
+
+/* End of what the rx ring holds: rx_head, or the farthest out-of-order
+ * interval's end beyond it (core/ooo.c writes there before rx_head
+ * reaches it). */
+static uint32_t rx_held_end(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	uint32_t end = e->mem[id].rx_head;
+
+	for (unsigned int i = 0; i < t->ooo.n; i++) {
+		uint32_t iv_end = t->ooo.iv[i].end - t->rx_seq0;
+
+		if (seq_after(iv_end, end))
+			end = iv_end;
+	}
+	return end;
+}
+
+int ftoe_sock_attach(struct ftoe_engine *e, int sock, int region, uint64_t rx_off,
+		     uint64_t tx_off, uint32_t size)
+{
+	struct flow_ctl *c = conn_sock(e, sock);
+	struct flow_mem *m;
+	struct flow_tcp *t;
+	uint32_t rx_len, tx_len, d;
+	uint8_t *rx, *tx;
+
+	if (!c)
+		return -EBADF;
+	m = &e->mem[sock];
+	t = &e->tcp[sock];
+	if (region <= 0 || (uint32_t)region >= e->nregion || !e->region[region] ||
+	    !size || (size & (size - 1)))
+		return -EINVAL;
+	if (m->region)
+		return -EBUSY;
+	/* Detaching must always fit back into the engine's own rings. */
+	if (size > e->cfg.rx_buf_size || size > e->cfg.tx_buf_size)
+		return -E2BIG;
+	rx_len = rx_held_end(e, (uint32_t)sock) - m->rx_tail;
+	tx_len = m->tx_head - m->tx_tail;
+	if (rx_len > size || tx_len > size)
+		return -ENOSPC;
+	rx = e->region[region] + rx_off;
+	tx = e->region[region] + tx_off;
+	ring_move(rx, size, 0, flow_rx_ring(e, (uint32_t)sock), m->rx_size, m->rx_tail, rx_len);
+	ring_move(tx, size, 0, flow_tx_ring(e, (uint32_t)sock), m->tx_size, m->tx_tail, tx_len);
+	/* Positions restart at 0, as the application's own counters do
+	 * (include/flextoe/appif.h): the sequence numbers of position 0 move
+	 * with them. */
+	d = m->rx_tail;
+	t->rx_seq0 += d;
+	m->rx_head -= d;
+	m->rx_tail = 0;
+	m->rx_pos_off += d;
+	d = m->tx_tail;
+	t->tx_seq0 += d;
+	m->tx_head -= d;
+	m->tx_sent -= d;
+	m->tx_tail = 0;
+	m->tx_pos_off += d;
+	m->region = (uint32_t)region;
+	m->rx_base = rx_off;
+	m->tx_base = tx_off;
+	m->rx_size = m->tx_size = size;
+	return 0;
+}
+
+int ftoe_sock_detach(struct ftoe_engine *e, int sock)
+{
+	struct flow_mem *m;
+	uint8_t *rx, *tx;
+	uint32_t rx_size, tx_size;
+
+	if (sock < 0 || (uint32_t)sock >= e->nflows)
+		return -EBADF;
+	m = &e->mem[sock];
+	if (!m->region)
+		return 0;
+	rx = flow_rx_ring(e, (uint32_t)sock);
+	tx = flow_tx_ring(e, (uint32_t)sock);
+	rx_size = m->rx_size;
+	tx_size = m->tx_size;
+	flow_mem_own(e, (uint32_t)sock);
+	/* Same positions, larger or equal rings (attach checked): all fits.
+	 * A flow no longer in use holds nothing worth the copy. */
+	if (e->ctl[sock].in_use) {
+		ring_move(flow_rx_ring(e, (uint32_t)sock), m->rx_size, m->rx_tail, rx, rx_size,
+			  m->rx_tail, rx_held_end(e, (uint32_t)sock) - m->rx_tail);
+		ring_move(flow_tx_ring(e, (uint32_t)sock), m->tx_size, m->tx_tail, tx, tx_size,
+			  m->tx_tail, m->tx_head - m->tx_tail);
+	}
+	return 0;
+}
+
+int ftoe_sock_rx_read(struct ftoe_engine *e, int sock, uint32_t tail, uint32_t *head)
+{
+	struct flow_ctl *c = conn_sock(e, sock);
+	struct flow_mem *m;
+	int ret;
+
+	if (!c)
+		return -EBADF;
+	m = &e->mem[sock];
+	*head = __atomic_load_n(&m->rx_head, __ATOMIC_ACQUIRE);
+	/* The application's counter is trusted only within what it may have
+	 * read: between our rx_tail and rx_head. */
+	if (tail != m->rx_tail && tail - m->rx_tail <= *head - m->rx_tail) {
+		__atomic_store_n(&m->rx_tail, tail, __ATOMIC_RELEASE);
+		window_update(e, (uint32_t)sock);
+	}
+	ret = rx_end(e, c, sock);
+	return ret == -EAGAIN ? 0 : ret == 0 ? 1 : ret;
+}
+
+ssize_t ftoe_sock_tx_write(struct ftoe_engine *e, int sock, uint32_t head, uint32_t *tail)
+{
+	struct flow_ctl *c = conn_sock(e, sock);
+	struct flow_mem *m;
+	uint32_t n;
+	int err;
+
+	if (!c)
+		return -EBADF;
+	m = &e->mem[sock];
+	*tail = __atomic_load_n(&m->tx_tail, __ATOMIC_ACQUIRE);
+	n = head - m->tx_head;
+	if (!n)
+		return 0;
+	err = tx_open(e, c, sock);
+	if (err)
+		return err;
+	/* beyond the ring's room (or behind tx_head): a bogus counter */
+	if (n > m->tx_size - (m->tx_head - *tail))
+		return 0;
+	tx_publish(e, sock, n);
+	return n;
 }

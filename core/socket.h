@@ -83,4 +83,36 @@ struct ftoe_sock_info {
 };
 int ftoe_sock_info(struct ftoe_engine *eng, int sock, struct ftoe_sock_info *info);
 
+/*
+ * One copy each way (docs/design.md section 3): a connection's rx and tx
+ * buffers can be rings in an application's shared memory, so that
+ * post-processing writes the payload straight into what the application
+ * reads, and the transmit stage reads what it wrote.  The positions then
+ * are the application's counters (starting at 0); the engine still keeps
+ * its own and only moves them within what the application may have done.
+ */
+/* Register memory flows' rings may live in: a region id (> 0) or -ENOMEM. */
+int ftoe_sock_region_add(struct ftoe_engine *eng, uint8_t *base);
+/* Detach every connection still in the region, then forget it. */
+void ftoe_sock_region_remove(struct ftoe_engine *eng, int region);
+/* Make the rings at rx_off and tx_off of region (size bytes each, a power
+ * of two no larger than the engine's own) the connection's buffers: what
+ * they hold moves there and positions restart at 0.  -ENOSPC when more is
+ * held than fits, -E2BIG for a ring larger than the engine's, -EBUSY when
+ * attached already, -EINVAL, -EBADF; the connection is unchanged then. */
+int ftoe_sock_attach(struct ftoe_engine *eng, int sock, int region, uint64_t rx_off,
+		     uint64_t tx_off, uint32_t size);
+/* Back to the engine's own rings, contents and positions kept.  Close and
+ * abort detach first. */
+int ftoe_sock_detach(struct ftoe_engine *eng, int sock);
+/* Attached receive: the application read up to position tail (ignored
+ * outside rx_tail..rx_head); *head gets rx_head.  0 while more may come,
+ * 1 at the end of the stream, or the connection's error. */
+int ftoe_sock_rx_read(struct ftoe_engine *eng, int sock, uint32_t tail, uint32_t *head);
+/* Attached transmit: the application wrote up to position head; *tail
+ * gets the oldest unacknowledged position (its space is free before it).
+ * Bytes newly queued (0 for a head outside the ring's room), or -EPIPE,
+ * -ENOTCONN, the connection's error, -EBADF as ftoe_sock_send. */
+ssize_t ftoe_sock_tx_write(struct ftoe_engine *eng, int sock, uint32_t head, uint32_t *tail);
+
 #endif

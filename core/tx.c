@@ -178,7 +178,7 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 	ftoe_put_be16(ip + 10, 0);
 	ftoe_put_be32(ip + 12, a->saddr);
 	ftoe_put_be32(ip + 16, a->daddr);
-	ftoe_put_be16(ip + 10, ftoe_csum(ip, 20));
+	ftoe_put_be16(ip + 10, ftoe_csum20(ip));
 
 	ftoe_put_be16(th, a->sport);
 	ftoe_put_be16(th + 2, a->dport);

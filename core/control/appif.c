@@ -1,4 +1,4 @@
-/* appif.c - engine side of application contexts: commands, socket slots, moving bytes between engine and shared rings. */
+/* appif.c - engine side of application contexts: commands, socket slots, the shared rings as the connections' buffers. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +24,7 @@ struct slot {
 	bool shut_wr;		/* shutdown(WR) after the tx ring drains */
 	bool eof, failed, accept_blocked;
 	bool spliced;		/* the splice program relays it: no pumping; esock -1 once over */
+	bool attached;		/* the shared rings are the connection's buffers */
 	uint16_t gen;
 	uint16_t lport;		/* a listener's port (the shared copy is the app's to scribble on) */
 	int esock;
@@ -50,6 +51,7 @@ struct appif_ctx {
 	void *notify_arg;
 	struct appif_ctx *next;
 	uint32_t id;		/* 1, 2, ... in creation order, never reused */
+	int region;		/* the engine's id of the socket buffers (ftoe_sock_region_add) */
 };
 
 /* A connection its application closed and then exited before the shared tx
@@ -148,7 +150,7 @@ static int slot_alloc(struct appif_ctx *c, uint8_t kind, int esock)
 		s->kind = kind;
 		s->esock = esock;
 		s->closing = s->shut_wr = s->eof = s->failed = s->accept_blocked = false;
-		s->spliced = false;
+		s->spliced = s->attached = false;
 		s->rx_head = s->tx_tail = 0;
 		c->nfree--;
 		return (int)i;
@@ -206,6 +208,83 @@ static void slot_free(struct appif_ctx *c, uint32_t i)
 	c->nfree++;
 }
 
+/* The connection failed (err: -errno): tell the application. */
+static void slot_failed(struct appif_ctx *c, uint32_t i, int err)
+{
+	struct appif_sock *ss = shm_sock(c, i);
+
+	c->slots[i].failed = true;
+	ss->err = (int32_t)err;
+	__atomic_or_fetch(&ss->flags, APPIF_SF_ERROR, __ATOMIC_RELEASE);
+	post(c, APPIF_EV_ERROR, handle_of(c, i), (int32_t)err, 0, 0, 0);
+}
+
+/* Attached (the shared rx ring is the connection's): post-processing put
+ * the bytes there already; publish how far, take the application's
+ * rx_tail back. */
+static void pump_rx_attached(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	struct appif_sock *ss = shm_sock(c, i);
+	uint32_t head;
+	bool moved = false;
+	int r;
+
+	r = ftoe_sock_rx_read(c->a->eng, s->esock, LOAD_ACQ(&ss->rx_tail), &head);
+	if (r == -EBADF)
+		return;
+	if (head != s->rx_head) {
+		s->rx_head = head;
+		STORE_REL(&ss->rx_head, head);
+		moved = true;
+	}
+	if (r == 1 && !s->eof) {
+		s->eof = true;
+		__atomic_or_fetch(&ss->flags, APPIF_SF_EOF, __ATOMIC_RELEASE);
+		moved = true;
+	} else if (r < 0 && !s->failed) {
+		slot_failed(c, i, r);
+	}
+	if (moved)
+		post_once(c, i, &ss->rx_ev, APPIF_EV_RX);
+}
+
+/* Make slot i's shared rings the connection's buffers (one copy each
+ * way).  When the engine cannot (rings larger than its own, or more held
+ * than they fit), the slot stays in copy mode: pump_rx/pump_tx move the
+ * bytes between the engine's rings and the shared ones. */
+static void slot_attach(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	uint64_t rx = (uint64_t)i * 2 * c->buf_size;	/* as shm_rx(), in the region */
+	int err;
+
+	if (c->region <= 0)
+		return;
+	err = ftoe_sock_attach(c->a->eng, s->esock, c->region, rx, rx + c->buf_size,
+			       c->buf_size);
+	s->attached = !err;
+	if (err)
+		pr_debug("application pid %d: socket %d in copy mode: %s", c->pid, s->esock,
+			 strerror(-err));
+}
+
+/* Back to copy mode: the engine's rings hold the connection's bytes again,
+ * at the positions the shared rings use. */
+static void slot_detach(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	uint32_t head;
+
+	if (!s->attached)
+		return;
+	/* what the application read is not to be delivered again */
+	ftoe_sock_rx_read(c->a->eng, s->esock, LOAD_ACQ(&shm_sock(c, i)->rx_tail), &head);
+	ftoe_sock_detach(c->a->eng, s->esock);
+	s->attached = false;
+	s->tx_tail = LOAD_ACQ(&shm_sock(c, i)->tx_head);	/* the engine has all of it */
+}
+
 /* Engine rx ring -> shared rx ring, as far as the shared ring has room. */
 static void pump_rx(struct appif_ctx *c, uint32_t i)
 {
@@ -216,6 +295,8 @@ static void pump_rx(struct appif_ctx *c, uint32_t i)
 
 	if (s->spliced)
 		return;	/* the engine is silent on it: nothing to read */
+	if (s->attached)
+		return pump_rx_attached(c, i);
 	while (!s->eof && !s->failed) {
 		uint32_t used = s->rx_head - LOAD_ACQ(&ss->rx_tail);
 		uint32_t off = s->rx_head & (size - 1), room;
@@ -238,10 +319,7 @@ static void pump_rx(struct appif_ctx *c, uint32_t i)
 			__atomic_or_fetch(&ss->flags, APPIF_SF_EOF, __ATOMIC_RELEASE);
 			moved++;
 		} else if (r != -EAGAIN) {
-			s->failed = true;
-			ss->err = (int32_t)r;
-			__atomic_or_fetch(&ss->flags, APPIF_SF_ERROR, __ATOMIC_RELEASE);
-			post(c, APPIF_EV_ERROR, handle_of(c, i), (int32_t)r, 0, 0, 0);
+			slot_failed(c, i, (int)r);
 		}
 		break;
 	}
@@ -255,6 +333,12 @@ static void finish_close(struct appif_ctx *c, uint32_t i)
 	struct appif_sock *ss = shm_sock(c, i);
 
 	/* Unread data at close means a reset, as Linux does (RFC 2525 2.17). */
+	if (s->attached) {
+		uint32_t head;
+
+		/* the engine learns what was read, so it does not reset */
+		ftoe_sock_rx_read(c->a->eng, s->esock, LOAD_ACQ(&ss->rx_tail), &head);
+	}
 	if (!s->failed && LOAD_ACQ(&ss->rx_tail) != s->rx_head)
 		ftoe_sock_abort(c->a->eng, s->esock);
 	else
@@ -262,6 +346,30 @@ static void finish_close(struct appif_ctx *c, uint32_t i)
 	slot_free(c, i);
 	if (c->accept_blocked)
 		c->dirty = true;
+}
+
+/* Attached: the application's bytes are in the connection's tx ring
+ * already; queue them, and free what the peer acknowledged.  True when
+ * nothing the application wrote waits (the engine has all of it). */
+static bool pump_tx_attached(struct appif_ctx *c, uint32_t i)
+{
+	struct slot *s = &c->slots[i];
+	struct appif_sock *ss = shm_sock(c, i);
+	uint32_t tail;
+	ssize_t r;
+
+	r = ftoe_sock_tx_write(c->a->eng, s->esock, LOAD_ACQ(&ss->tx_head), &tail);
+	if (r < 0 && r != -ENOTCONN) {
+		if (!s->failed)
+			slot_failed(c, i, (int)r);
+		return true;	/* nothing more will go out */
+	}
+	if (r >= 0 && tail != s->tx_tail) {
+		s->tx_tail = tail;
+		STORE_REL(&ss->tx_tail, tail);
+		post_once(c, i, &ss->tx_ev, APPIF_EV_TX);
+	}
+	return r >= 0;
 }
 
 /* Shared tx ring -> engine tx ring. */
@@ -274,6 +382,10 @@ static void pump_tx(struct appif_ctx *c, uint32_t i)
 
 	if (s->spliced)
 		return;	/* bytes the app writes now go nowhere */
+	if (s->attached) {
+		empty = pump_tx_attached(c, i);
+		goto drained;
+	}
 	for (;;) {
 		uint32_t avail = LOAD_ACQ(&ss->tx_head) - s->tx_tail;
 		uint32_t off = s->tx_tail & (size - 1);
@@ -290,10 +402,7 @@ static void pump_tx(struct appif_ctx *c, uint32_t i)
 		r = ftoe_sock_send(c->a->eng, s->esock, shm_tx(c, i) + off, avail);
 		if (r <= 0) {
 			if (r != -EAGAIN && r != -ENOTCONN && !s->failed) {
-				s->failed = true;
-				ss->err = (int32_t)r;
-				__atomic_or_fetch(&ss->flags, APPIF_SF_ERROR, __ATOMIC_RELEASE);
-				post(c, APPIF_EV_ERROR, handle_of(c, i), (int32_t)r, 0, 0, 0);
+				slot_failed(c, i, (int)r);
 				empty = true;	/* nothing more will go out */
 			}
 			break;
@@ -304,6 +413,7 @@ static void pump_tx(struct appif_ctx *c, uint32_t i)
 	}
 	if (moved)
 		post_once(c, i, &ss->tx_ev, APPIF_EV_TX);
+drained:
 	if (empty && s->shut_wr) {
 		s->shut_wr = false;
 		ftoe_sock_shutdown(c->a->eng, s->esock, FTOE_SHUT_WR);
@@ -334,6 +444,7 @@ static void accept_all(struct appif_ctx *c, uint32_t li)
 			ftoe_sock_abort(c->a->eng, es);
 			continue;
 		}
+		slot_attach(c, (uint32_t)i);
 		memset(&info, 0, sizeof(info));
 		ftoe_sock_info(c->a->eng, es, &info);
 		shm_sock(c, (uint32_t)i)->flags = APPIF_SF_CONNECTED;
@@ -406,6 +517,8 @@ static int orphan_adopt(struct appif *a, struct appif_ctx *c, uint32_t i)
 	uint32_t size = c->buf_size, avail, off, first;
 	struct orphan *o;
 
+	if (s->attached)
+		return -EINVAL;	/* pump_tx gave the engine all it could take */
 	avail = LOAD_ACQ(&ss->tx_head) - s->tx_tail;
 	if (!avail || avail > size || s->esock < 0 || (uint32_t)s->esock >= a->nconns)
 		return -EINVAL;
@@ -545,6 +658,11 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	h->ev_entries = c->l.ev_entries;
 	c->id = ++a->last_ctx_id;
 	h->ctx_id = c->id;
+	/* the sockets' rings become the connections' buffers (slot_attach) */
+	c->region = ftoe_sock_region_add(a->eng, c->shm + c->l.bufs);
+	if (c->region < 0)
+		pr_warn("application pid %d: its sockets copy through the engine's buffers: %s",
+			c->pid, strerror(-c->region));
 	/* what a POSIX library needs to tell the engine's sockets from the
 	 * kernel's (lib/posix) */
 	h->local_ip = a->eng->cfg.ip_be;
@@ -607,6 +725,7 @@ void appif_ctx_remove(struct appif *a, struct appif_ctx *c)
 	if (ndrain)
 		pr_info("application pid %d gone: %u closed connection%s still sending", c->pid,
 			ndrain, ndrain == 1 ? "" : "s");
+	ftoe_sock_region_remove(a->eng, c->region);
 	if (c->refused)
 		pr_info("application pid %d uid %u gone: %llu command%s named no socket of its "
 			"own and were refused", c->pid, c->uid, (unsigned long long)c->refused,
@@ -780,6 +899,7 @@ static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
 		post(c, APPIF_EV_RESULT, 0, err, 0, 0, cmd->req);
 		return;
 	}
+	slot_attach(c, (uint32_t)i);
 	post(c, APPIF_EV_RESULT, handle_of(c, (uint32_t)i), (int32_t)handle_of(c, (uint32_t)i),
 	     0, 0, cmd->req);
 }
@@ -815,6 +935,9 @@ static void do_splice(struct appif_ctx *c, const struct appif_cmd *cmd)
 		ret = -EAGAIN;
 		snprintf(err, sizeof(err), "unsent or unread bytes in the shared rings");
 	} else {
+		/* the splice program relays on the engine's state alone */
+		slot_detach(c, ia);
+		slot_detach(c, ib);
 		ret = ftoe_splicer_splice(c->a->splicer, sa->esock, sb->esock, err, sizeof(err));
 	}
 	if (!ret) {

@@ -253,7 +253,9 @@ static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
 	{
 		struct flow_mem *m = &e->mem[id];
 
+		flow_mem_own(e, id);	/* the last user may have left it attached */
 		m->rx_head = m->rx_tail = m->tx_head = m->tx_tail = m->tx_sent = 0;
+		m->rx_pos_off = m->tx_pos_off = 0;
 		m->flags = 0;
 		m->app_ctx = 0;
 		m->app_opaque = 0;

@@ -260,14 +260,14 @@ static void conn_readable(struct app_conn *c, uint32_t events)
  * map of that name with other key or value sizes is someone else's. */
 enum { SPLICE_OP_LOOKUP, SPLICE_OP_UPDATE, SPLICE_OP_DELETE };
 
-static int splice_map_op(struct daemon *be, enum ftoe_splice_map m, int op, const void *key,
+static int splice_map_op(struct daemon *d, enum ftoe_splice_map m, int op, const void *key,
 			 void *val)
 {
 	static const char *const names[] = { [FTOE_SPLICE_FLOWS] = SPLICE_MAP_NAME,
 					     [FTOE_SPLICE_ENDS] = SPLICE_ENDS_NAME };
 	static const uint32_t vsize[] = { [FTOE_SPLICE_FLOWS] = sizeof(struct splice_entry),
 					  [FTOE_SPLICE_ENDS] = sizeof(struct splice_end) };
-	struct ebpf_map *map = hx_map_get(be, FLEXTOE_HOOK_RX_PRE, names[m]);
+	struct ebpf_map *map = hx_map_get(d, FLEXTOE_HOOK_RX_PRE, names[m]);
 	int ret;
 
 	if (!map)
@@ -302,23 +302,23 @@ static int splice_remove(void *ctx, enum ftoe_splice_map m, const void *key)
 	return splice_map_op(ctx, m, SPLICE_OP_DELETE, key, NULL);
 }
 
-int app_server_start(struct daemon *be)
+int app_server_start(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int n, err;
 
-	n = snprintf(S.path, sizeof(S.path), "%s/%s", be->opts.run_dir, APPIF_SOCK_NAME);
+	n = snprintf(S.path, sizeof(S.path), "%s/%s", d->opts.run_dir, APPIF_SOCK_NAME);
 	if (n < 0 || (size_t)n >= sizeof(S.path)) {
 		pr_err("run directory %s: path too long for a UNIX socket (at most %zu bytes)",
-		       be->opts.run_dir, sizeof(S.path) - sizeof(APPIF_SOCK_NAME) - 1);
+		       d->opts.run_dir, sizeof(S.path) - sizeof(APPIF_SOCK_NAME) - 1);
 		return -ENAMETOOLONG;
 	}
-	err = appif_create(be->eng, &S.appif);
+	err = appif_create(d->eng, &S.appif);
 	if (err)
 		return err;
 	{
 		const struct ftoe_splice_map_ops sops = {
-			.ctx = be, .update = splice_update, .lookup = splice_lookup,
+			.ctx = d, .update = splice_update, .lookup = splice_lookup,
 			.remove = splice_remove,
 		};
 
@@ -336,8 +336,8 @@ int app_server_start(struct daemon *be)
 		goto fail;
 	/* Any local user may open connections, as with kernel sockets; with
 	 * --app-group, root and the group only (app_cred_admit checks again). */
-	S.opts = &be->opts;
-	if (app_cred_socket_mode(&be->opts, S.path))
+	S.opts = &d->opts;
+	if (app_cred_socket_mode(&d->opts, S.path))
 		goto fail;
 	S.tag_listen.kind = TAG_LISTEN;
 	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.lfd,
@@ -348,7 +348,7 @@ int app_server_start(struct daemon *be)
 fail:
 	err = -errno;
 	pr_err("application socket %s: %s", S.path, strerror(errno));
-	app_server_stop(be);
+	app_server_stop(d);
 	return err;
 }
 
@@ -357,14 +357,14 @@ int app_server_fd(void)
 	return S.running ? S.epfd : -1;
 }
 
-unsigned int app_server_poll(struct daemon *be, bool fd_ready)
+unsigned int app_server_poll(struct daemon *d, bool fd_ready)
 {
 	struct epoll_event evs[32];
 	unsigned int cmds = 0;
 	uint64_t now;
 	int n = 0;
 
-	(void)be;	/* the engine's thread runs it: no lock around the engine */
+	(void)d;	/* the engine's thread runs it: no lock around the engine */
 	if (!S.running)
 		return 0;
 	pthread_mutex_lock(&S.lock);
@@ -434,11 +434,11 @@ static void set_polling(struct app_conn *c, bool on)
 	__atomic_store_n(&c->cmd_ring->polling, on, __ATOMIC_SEQ_CST);
 }
 
-bool app_server_idle(struct daemon *be)
+bool app_server_idle(struct daemon *d)
 {
 	bool work = false;
 
-	(void)be;	/* the engine's thread, as app_server_poll */
+	(void)d;	/* the engine's thread, as app_server_poll */
 	if (!S.running)
 		return false;
 	pthread_mutex_lock(&S.lock);
@@ -462,9 +462,9 @@ bool app_server_idle(struct daemon *be)
 	return work;
 }
 
-void app_server_stop(struct daemon *be)
+void app_server_stop(struct daemon *d)
 {
-	(void)be;	/* after the backend's threads stopped */
+	(void)d;	/* after the backend's threads stopped */
 	while (S.conns)
 		conn_free(S.conns);
 	if (S.appif)

@@ -8,7 +8,7 @@ struct daemon;
 
 /* Listen on RUN_DIR/flextoe.sock; call after the engine exists.  0 or -errno
  * (with a message). */
-int app_server_start(struct daemon *be);
+int app_server_start(struct daemon *d);
 /* An fd that becomes readable when the server has work (for the poll set
  * of the backend's engine thread: struct x86_poller), or -1 when the
  * server is not running. */
@@ -17,12 +17,12 @@ int app_server_fd(void);
  * runs the engine.  fd_ready: app_server_fd() was seen readable (else its
  * sources are looked at every APP_EPOLL_NS only).  Returns the number of
  * commands run (0: idle). */
-unsigned int app_server_poll(struct daemon *be, bool fd_ready);
+unsigned int app_server_poll(struct daemon *d, bool fd_ready);
 /* The engine's thread is about to block: from now on the applications
  * ring their doorbells (appif_ring.polling 0).  True when a command came
  * in meanwhile: poll again instead of blocking. */
-bool app_server_idle(struct daemon *be);
+bool app_server_idle(struct daemon *d);
 /* Reset every application's connections and remove the socket. */
-void app_server_stop(struct daemon *be);
+void app_server_stop(struct daemon *d);
 
 #endif

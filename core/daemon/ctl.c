@@ -62,7 +62,7 @@ static int bad_hook(const char *name, char *err, size_t esz)
 	return -EINVAL;
 }
 
-static int do_load(struct daemon *be, json_object *req, json_object *resp, char *err, size_t esz)
+static int do_load(struct daemon *d, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	struct hx_load_req r = { 0 };
 	pid_t owner_pid = 0;
@@ -106,7 +106,7 @@ static int do_load(struct daemon *be, json_object *req, json_object *resp, char 
 		if (pidfd < 0)
 			return pidfd;
 	}
-	ret = hx_load(be, &r, &id, err, esz);
+	ret = hx_load(d, &r, &id, err, esz);
 	if (ret) {
 		if (pidfd >= 0)
 			close(pidfd);
@@ -117,7 +117,7 @@ static int do_load(struct daemon *be, json_object *req, json_object *resp, char 
 	if (pidfd >= 0)
 		ctl_owner_add(id, owner_pid, pidfd);
 	{
-		struct hx_prog *p = hx_find(be, id);
+		struct hx_prog *p = hx_find(d, id);
 
 		json_object_object_add(resp, "id", json_object_new_int64(id));
 		json_object_object_add(resp, "name", json_object_new_string(p->name));
@@ -128,7 +128,7 @@ static int do_load(struct daemon *be, json_object *req, json_object *resp, char 
 	return 0;
 }
 
-static int do_unload(struct daemon *be, json_object *req, json_object *resp, char *err, size_t esz)
+static int do_unload(struct daemon *d, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	json_object *ids = json_object_new_array();
 	int64_t id;
@@ -136,7 +136,7 @@ static int do_unload(struct daemon *be, json_object *req, json_object *resp, cha
 
 	json_object_object_add(resp, "ids", ids);
 	if (get_int(req, "id", &id)) {
-		ret = id > 0 && id <= UINT32_MAX ? hx_unload(be, (uint32_t)id) : -ENOENT;
+		ret = id > 0 && id <= UINT32_MAX ? hx_unload(d, (uint32_t)id) : -ENOENT;
 		if (ret == -ENOENT)
 			snprintf(err, esz, "no program with id %lld is loaded (see flextoe-bpf list)",
 				 (long long)id);
@@ -153,12 +153,12 @@ static int do_unload(struct daemon *be, json_object *req, json_object *resp, cha
 
 		if (hook == FLEXTOE_HOOK_NONE)
 			return bad_hook(hn, err, esz);
-		for (p = be->progs; p; p = next) {
+		for (p = d->progs; p; p = next) {
 			next = p->next;
 			if (p->hook != hook)
 				continue;
 			id = p->id;
-			ret = hx_unload(be, (uint32_t)id);
+			ret = hx_unload(d, (uint32_t)id);
 			if (ret)
 				break;
 			ctl_owner_forget((uint32_t)id);
@@ -174,7 +174,7 @@ static const char *const verdict_names[FTOE_HOOK_NR_COUNTERS] = {
 	"aborted", "drop", "pass", "tx", "redirect", "invalid",
 };
 
-static int do_list(struct daemon *be, json_object *resp)
+static int do_list(struct daemon *d, json_object *resp)
 {
 	json_object *hooks = json_object_new_array();
 
@@ -183,13 +183,13 @@ static int do_list(struct daemon *be, json_object *resp)
 		uint64_t cnt[FTOE_HOOK_NR_COUNTERS];
 		json_object *h = json_object_new_object(), *v = json_object_new_object();
 		json_object *progs = json_object_new_array();
-		int n = ftoe_hooks_list(be->hooks, (enum flextoe_hook)k, chain, FTOE_HOOK_MAX_PROGS);
+		int n = ftoe_hooks_list(d->hooks, (enum flextoe_hook)k, chain, FTOE_HOOK_MAX_PROGS);
 
-		ftoe_hooks_counters(be->hooks, (enum flextoe_hook)k, cnt);
+		ftoe_hooks_counters(d->hooks, (enum flextoe_hook)k, cnt);
 		for (int c = 0; c < FTOE_HOOK_NR_COUNTERS; c++)
 			json_object_object_add(v, verdict_names[c], json_object_new_int64((int64_t)cnt[c]));
 		for (int i = 0; i < n; i++) {
-			struct hx_prog *p = hx_find(be, chain[i].id);
+			struct hx_prog *p = hx_find(d, chain[i].id);
 			struct ebpf_prog_stats st;
 			json_object *o = json_object_new_object();
 
@@ -224,63 +224,63 @@ static int do_list(struct daemon *be, json_object *resp)
 	return 0;
 }
 
-static int do_hello(struct daemon *be, json_object *resp)
+static int do_hello(struct daemon *d, json_object *resp)
 {
 	char ip[INET_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &be->opts.ip_be, ip, sizeof(ip));
+	inet_ntop(AF_INET, &d->opts.ip_be, ip, sizeof(ip));
 	json_object_object_add(resp, "pid", json_object_new_int64(getpid()));
-	json_object_object_add(resp, "iface", json_object_new_string(be->opts.iface));
+	json_object_object_add(resp, "iface", json_object_new_string(d->opts.iface));
 	json_object_object_add(resp, "ip", json_object_new_string(ip));
-	json_object_object_add(resp, "programs", json_object_new_int64(be->nr_progs));
+	json_object_object_add(resp, "programs", json_object_new_int64(d->nr_progs));
 	return 0;
 }
 
 /* One handler per request of include/flextoe/ctl.h, the protocol's list;
  * the adapters give every handler the same shape. */
-typedef int ctl_handler(struct daemon *be, const char *op, json_object *req, json_object *resp,
+typedef int ctl_handler(struct daemon *d, const char *op, json_object *req, json_object *resp,
 			char *err, size_t esz);
 
-static int h_hello(struct daemon *be, const char *op, json_object *req, json_object *resp,
+static int h_hello(struct daemon *d, const char *op, json_object *req, json_object *resp,
 		   char *err, size_t esz)
 {
 	(void)op, (void)req, (void)err, (void)esz;
-	return do_hello(be, resp);
+	return do_hello(d, resp);
 }
 
-static int h_list(struct daemon *be, const char *op, json_object *req, json_object *resp,
+static int h_list(struct daemon *d, const char *op, json_object *req, json_object *resp,
 		  char *err, size_t esz)
 {
 	(void)op, (void)req, (void)err, (void)esz;
-	return do_list(be, resp);
+	return do_list(d, resp);
 }
 
-static int h_load(struct daemon *be, const char *op, json_object *req, json_object *resp,
+static int h_load(struct daemon *d, const char *op, json_object *req, json_object *resp,
 		  char *err, size_t esz)
 {
 	(void)op;
-	return do_load(be, req, resp, err, esz);
+	return do_load(d, req, resp, err, esz);
 }
 
-static int h_unload(struct daemon *be, const char *op, json_object *req, json_object *resp,
+static int h_unload(struct daemon *d, const char *op, json_object *req, json_object *resp,
 		    char *err, size_t esz)
 {
 	(void)op;
-	return do_unload(be, req, resp, err, esz);
+	return do_unload(d, req, resp, err, esz);
 }
 
-static int h_ring_read(struct daemon *be, const char *op, json_object *req, json_object *resp,
+static int h_ring_read(struct daemon *d, const char *op, json_object *req, json_object *resp,
 		       char *err, size_t esz)
 {
 	(void)op;
-	return ctl_ring_read(be, req, resp, err, esz);
+	return ctl_ring_read(d, req, resp, err, esz);
 }
 
-static int h_map_list(struct daemon *be, const char *op, json_object *req, json_object *resp,
+static int h_map_list(struct daemon *d, const char *op, json_object *req, json_object *resp,
 		      char *err, size_t esz)
 {
 	(void)op, (void)req, (void)err, (void)esz;
-	return ctl_map_list(be, resp);
+	return ctl_map_list(d, resp);
 }
 
 static ctl_handler *const ctl_handlers[FLEXTOE_CTL_OP__MAX] = {
@@ -296,7 +296,7 @@ static ctl_handler *const ctl_handlers[FLEXTOE_CTL_OP__MAX] = {
 	[FLEXTOE_CTL_OP_MAP_DELETE] = ctl_map_op,
 };
 
-static json_object *handle(struct daemon *be, json_object *req)
+static json_object *handle(struct daemon *d, json_object *req)
 {
 	json_object *resp = json_object_new_object();
 	const char *op = get_str(req, "op");
@@ -309,7 +309,7 @@ static json_object *handle(struct daemon *be, json_object *req)
 	else if (id == FLEXTOE_CTL_OP_NONE || !ctl_handlers[id])
 		ret = -EOPNOTSUPP, snprintf(err, sizeof(err), "unknown request '%s'", op);
 	else
-		ret = ctl_handlers[id](be, op, req, resp, err, sizeof(err));
+		ret = ctl_handlers[id](d, op, req, resp, err, sizeof(err));
 	json_object_object_add(resp, "ok", json_object_new_boolean(!ret));
 	if (ret) {
 		json_object_object_add(resp, "errno", json_object_new_int(-ret));
@@ -331,15 +331,15 @@ static bool peer_allowed(int fd)
 
 static void *ctl_main(void *arg)
 {
-	struct daemon *be = arg;
+	struct daemon *d = arg;
 	struct pollfd pfd[CTL_MAX_CLIENTS + 2 + CTL_MAX_OWNED];
 	int clients[CTL_MAX_CLIENTS];
 	unsigned int nc = 0, no;
 
 	for (;;) {
-		pfd[0].fd = be->ctl_stop_efd;
+		pfd[0].fd = d->ctl_stop_efd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = be->ctl_fd;
+		pfd[1].fd = d->ctl_fd;
 		pfd[1].events = POLLIN;
 		for (unsigned int i = 0; i < nc; i++) {
 			pfd[2 + i].fd = clients[i];
@@ -357,7 +357,7 @@ static void *ctl_main(void *arg)
 			break;
 		/* Before the clients: their requests may change the table. */
 		if (no)
-			ctl_owner_reap(be, &pfd[2 + nc], no);
+			ctl_owner_reap(d, &pfd[2 + nc], no);
 		for (unsigned int i = nc; i-- > 0;) {
 			json_object *req, *resp;
 			int err;
@@ -366,7 +366,7 @@ static void *ctl_main(void *arg)
 				continue;
 			req = ftoe_jsonmsg_recv(clients[i], &err);
 			if (req) {
-				resp = handle(be, req);
+				resp = handle(d, req);
 				err = ftoe_jsonmsg_send(clients[i], resp);
 				json_object_put(resp);
 				json_object_put(req);
@@ -379,7 +379,7 @@ static void *ctl_main(void *arg)
 			}
 		}
 		if (pfd[1].revents & POLLIN) {
-			int fd = accept4(be->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+			int fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 			struct timeval tv = { CTL_IO_TIMEOUT_S, 0 };
 
 			if (fd < 0)
@@ -402,22 +402,22 @@ static void *ctl_main(void *arg)
 	return NULL;
 }
 
-int ctl_start(struct daemon *be)
+int ctl_start(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int err;
 
-	be->ctl_fd = -1;
-	be->ctl_stop_efd = -1;
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", be->opts.run_dir,
+	d->ctl_fd = -1;
+	d->ctl_stop_efd = -1;
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", d->opts.run_dir,
 			     FTOE_ENGINE_SOCK) >= sizeof(sa.sun_path)) {
 		pr_err("run directory %s: path too long for a UNIX socket (max %zu bytes)",
-		       be->opts.run_dir, sizeof(sa.sun_path) - sizeof(FTOE_ENGINE_SOCK) - 1);
+		       d->opts.run_dir, sizeof(sa.sun_path) - sizeof(FTOE_ENGINE_SOCK) - 1);
 		return -ENAMETOOLONG;
 	}
-	be->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	be->ctl_stop_efd = eventfd(0, EFD_CLOEXEC);
-	if (be->ctl_fd < 0 || be->ctl_stop_efd < 0) {
+	d->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	d->ctl_stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (d->ctl_fd < 0 || d->ctl_stop_efd < 0) {
 		err = -errno;
 		pr_err("control socket: %s", strerror(errno));
 		return err;
@@ -425,38 +425,38 @@ int ctl_start(struct daemon *be)
 	/* We hold the run directory's lock: a socket file there is a dead
 	 * engine's. */
 	unlink(sa.sun_path);
-	if (bind(be->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(sa.sun_path, 0600) ||
-	    listen(be->ctl_fd, 8)) {
+	if (bind(d->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(sa.sun_path, 0600) ||
+	    listen(d->ctl_fd, 8)) {
 		err = -errno;
 		pr_err("cannot listen on %s: %s", sa.sun_path, strerror(errno));
 		return err;
 	}
-	err = -pthread_create(&be->ctl_tid, NULL, ctl_main, be);
+	err = -pthread_create(&d->ctl_tid, NULL, ctl_main, d);
 	if (err) {
 		pr_err("cannot start the control thread: %s", strerror(-err));
 		return err;
 	}
-	be->ctl_started = true;
+	d->ctl_started = true;
 	return 0;
 }
 
-void ctl_stop(struct daemon *be)
+void ctl_stop(struct daemon *d)
 {
 	char path[PATH_MAX];
 	uint64_t one = 1;
 
-	if (be->ctl_started) {
-		if (write(be->ctl_stop_efd, &one, sizeof(one)) < 0)
+	if (d->ctl_started) {
+		if (write(d->ctl_stop_efd, &one, sizeof(one)) < 0)
 			pr_debug("control socket: stop: %s", strerror(errno));
-		pthread_join(be->ctl_tid, NULL);
-		be->ctl_started = false;
+		pthread_join(d->ctl_tid, NULL);
+		d->ctl_started = false;
 	}
-	if (be->ctl_fd >= 0) {
-		close(be->ctl_fd);
-		snprintf(path, sizeof(path), "%s/%s", be->opts.run_dir, FTOE_ENGINE_SOCK);
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		snprintf(path, sizeof(path), "%s/%s", d->opts.run_dir, FTOE_ENGINE_SOCK);
 		unlink(path);
 	}
-	if (be->ctl_stop_efd >= 0)
-		close(be->ctl_stop_efd);
-	be->ctl_fd = be->ctl_stop_efd = -1;
+	if (d->ctl_stop_efd >= 0)
+		close(d->ctl_stop_efd);
+	d->ctl_fd = d->ctl_stop_efd = -1;
 }

@@ -14,9 +14,9 @@ struct daemon;
  * and "error" (a sentence for the user).  docs/loader.md lists them. */
 #define FTOE_CTL_MSG_MAX FTOE_JSONMSG_MAX	/* lib/util/jsonmsg.h */
 
-int ctl_map_list(struct daemon *be, json_object *resp);
+int ctl_map_list(struct daemon *d, json_object *resp);
 /* map_dump / map_lookup / map_update / map_delete.  0 or -errno with err. */
-int ctl_map_op(struct daemon *be, const char *op, json_object *req, json_object *resp,
+int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *resp,
 	       char *err, size_t esz);
 
 
@@ -25,7 +25,7 @@ int ctl_map_op(struct daemon *be, const char *op, json_object *req, json_object 
 #include <poll.h>
 #include <sys/types.h>
 #define CTL_MAX_OWNED 16
-int ctl_ring_read(struct daemon *be, json_object *req, json_object *resp, char *err, size_t esz);
+int ctl_ring_read(struct daemon *d, json_object *req, json_object *resp, char *err, size_t esz);
 /* A pidfd for pid, or -errno with a message. */
 int ctl_owner_open(pid_t pid, char *err, size_t esz);
 void ctl_owner_add(uint32_t id, pid_t pid, int pidfd);
@@ -34,7 +34,7 @@ pid_t ctl_owner_pid(uint32_t id);
 /* Fill pfd (CTL_MAX_OWNED entries) with the owners' pidfds; their count. */
 unsigned int ctl_owner_pollfds(struct pollfd *pfd);
 /* Unload the programs of owners whose pidfd polled readable. */
-void ctl_owner_reap(struct daemon *be, const struct pollfd *pfd, unsigned int n);
+void ctl_owner_reap(struct daemon *d, const struct pollfd *pfd, unsigned int n);
 void ctl_owner_fini(void);
 
 #endif

@@ -56,7 +56,7 @@ static void btf_types(struct map_ref *r)
 }
 
 /* MAP is NAME, or ID:NAME for the map of program ID. */
-static int find_map(struct daemon *be, const char *sel, struct map_ref *out, char *err,
+static int find_map(struct daemon *d, const char *sel, struct map_ref *out, char *err,
 		    size_t esz)
 {
 	const char *name = sel, *colon = strchr(sel, ':');
@@ -74,7 +74,7 @@ static int find_map(struct daemon *be, const char *sel, struct map_ref *out, cha
 		else
 			want_id = 0;
 	}
-	for (struct hx_prog *p = be->progs; p; p = p->next) {
+	for (struct hx_prog *p = d->progs; p; p = p->next) {
 		struct ebpf_map *m = NULL;
 
 		while ((m = ebpf_object_next_map(p->obj, m))) {
@@ -98,7 +98,7 @@ static int find_map(struct daemon *be, const char *sel, struct map_ref *out, cha
 			 "say which with ID:%s (maps: %s)", name, name, all);
 		return -EINVAL;
 	}
-	if (!be->progs)
+	if (!d->progs)
 		snprintf(err, esz, "no map named '%s': no program is loaded", sel);
 	else
 		snprintf(err, esz, "no map named '%s' (maps: %s)", sel, all);
@@ -292,11 +292,11 @@ static bool dumpable(const struct map_ref *r, char *err, size_t esz)
 
 /* ---- requests ----------------------------------------------------------------------- */
 
-int ctl_map_list(struct daemon *be, json_object *resp)
+int ctl_map_list(struct daemon *d, json_object *resp)
 {
 	json_object *arr = json_object_new_array();
 
-	for (struct hx_prog *p = be->progs; p; p = p->next) {
+	for (struct hx_prog *p = d->progs; p; p = p->next) {
 		struct ebpf_map *m = NULL;
 
 		while ((m = ebpf_object_next_map(p->obj, m))) {
@@ -329,7 +329,7 @@ int ctl_map_list(struct daemon *be, json_object *resp)
 	return 0;
 }
 
-int ctl_map_op(struct daemon *be, const char *op, json_object *req, json_object *resp, char *err,
+int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *resp, char *err,
 	       size_t esz)
 {
 	json_object *jm, *jk, *jv, *jf;
@@ -342,7 +342,7 @@ int ctl_map_op(struct daemon *be, const char *op, json_object *req, json_object 
 		snprintf(err, esz, "request without a map name");
 		return -EINVAL;
 	}
-	ret = find_map(be, json_object_get_string(jm), &r, err, esz);
+	ret = find_map(d, json_object_get_string(jm), &r, err, esz);
 	if (ret)
 		return ret;
 	if (!dumpable(&r, err, esz))

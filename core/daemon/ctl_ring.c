@@ -75,7 +75,7 @@ static int drain(struct ring_sel *r, size_t n, size_t *total)
 	return 0;
 }
 
-static int parse_rings(struct daemon *be, json_object *arr, struct ring_sel *r, size_t *n,
+static int parse_rings(struct daemon *d, json_object *arr, struct ring_sel *r, size_t *n,
 		       char *err, size_t esz)
 {
 	size_t cnt = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
@@ -96,7 +96,7 @@ static int parse_rings(struct daemon *be, json_object *arr, struct ring_sel *r, 
 			return -EINVAL;
 		}
 		id = json_object_get_int64(jid);
-		p = id > 0 && id <= UINT32_MAX ? hx_find(be, (uint32_t)id) : NULL;
+		p = id > 0 && id <= UINT32_MAX ? hx_find(d, (uint32_t)id) : NULL;
 		if (!p) {
 			snprintf(err, esz, "no program with id %lld is loaded (see flextoe-bpf list)",
 				 (long long)id);
@@ -119,7 +119,7 @@ static int parse_rings(struct daemon *be, json_object *arr, struct ring_sel *r, 
 	return 0;
 }
 
-int ctl_ring_read(struct daemon *be, json_object *req, json_object *resp, char *err, size_t esz)
+int ctl_ring_read(struct daemon *d, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	struct ring_sel r[CTL_RING_MAX_RINGS];
 	struct pollfd pfd[CTL_RING_MAX_RINGS + 1];
@@ -130,7 +130,7 @@ int ctl_ring_read(struct daemon *be, json_object *req, json_object *resp, char *
 	int ret;
 
 	json_object_object_get_ex(req, "rings", &arr);
-	ret = parse_rings(be, arr, r, &n, err, esz);
+	ret = parse_rings(d, arr, r, &n, err, esz);
 	if (ret)
 		return ret;
 	if (json_object_object_get_ex(req, "timeout_ms", &jt))
@@ -156,7 +156,7 @@ int ctl_ring_read(struct daemon *be, json_object *req, json_object *resp, char *
 		if (pfd[i].fd >= 0 && read(pfd[i].fd, &junk, sizeof(junk)) < 0 && errno != EAGAIN)
 			pr_debug("ring_read: eventfd: %s", strerror(errno));
 	}
-	pfd[n].fd = be->ctl_stop_efd;
+	pfd[n].fd = d->ctl_stop_efd;
 	pfd[n].events = POLLIN;
 	ret = drain(r, n, &total);
 	if (!ret && !total && timeout > 0) {
@@ -246,7 +246,7 @@ unsigned int ctl_owner_pollfds(struct pollfd *pfd)
 	return nr_owned;
 }
 
-void ctl_owner_reap(struct daemon *be, const struct pollfd *pfd, unsigned int n)
+void ctl_owner_reap(struct daemon *d, const struct pollfd *pfd, unsigned int n)
 {
 	uint32_t dead[CTL_MAX_OWNED];
 	pid_t pids[CTL_MAX_OWNED];
@@ -262,7 +262,7 @@ void ctl_owner_reap(struct daemon *be, const struct pollfd *pfd, unsigned int n)
 		int ret;
 
 		ctl_owner_forget(dead[i]);
-		ret = hx_unload(be, dead[i]);
+		ret = hx_unload(d, dead[i]);
 		if (ret && ret != -ENOENT)
 			pr_warn("unloading program %u of exited session %d: %s", dead[i],
 				(int)pids[i], strerror(-ret));

@@ -61,8 +61,6 @@ void rundir_release(const char *dir, int lock_fd);
 /* ---- the running daemon (main.c) -------------------------------------- */
 struct hx_prog;
 
-/* (Its files call a struct daemon `be`: they held the backend's struct
- * before core/x86/ and core/daemon/ were split.) */
 struct daemon {
 	struct daemon_opts opts;
 	struct x86_backend *x86;
@@ -83,13 +81,13 @@ struct daemon {
 
 /* ---- the engine control socket (ctl.c) ----------------------------------- */
 #define FTOE_ENGINE_SOCK "engine.sock"
-int ctl_start(struct daemon *be);
-void ctl_stop(struct daemon *be);
+int ctl_start(struct daemon *d);
+void ctl_stop(struct daemon *d);
 
 /* ---- flextoe-loaderd (loaderd_spawn.c) ------------------------------------- */
-void loaderd_spawn(struct daemon *be, const char *argv0);
+void loaderd_spawn(struct daemon *d, const char *argv0);
 /* A child exited (SIGCHLD): reap it, log if it was loaderd. */
-void loaderd_reap(struct daemon *be);
-void loaderd_stop(struct daemon *be);
+void loaderd_reap(struct daemon *d);
+void loaderd_stop(struct daemon *d);
 
 #endif

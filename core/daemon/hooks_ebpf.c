@@ -27,7 +27,7 @@
 #define HX_FRAME_SZ  4096u	/* as an AF_XDP frame */
 #define HX_HEADROOM  256u	/* XDP_PACKET_HEADROOM */
 
-/* Guards the links of be->progs against readers on other threads than the
+/* Guards the links of d->progs against readers on other threads than the
  * control socket's (hx_map_get, from the workers); the control thread
  * itself, the only writer, reads without it. */
 static pthread_mutex_t hx_progs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -94,12 +94,12 @@ static void hx_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
 		memcpy(&f->md, f->data - sizeof(f->md), sizeof(f->md));
 }
 
-int hx_init(struct daemon *be)
+int hx_init(struct daemon *d)
 {
 	static const struct ftoe_hook_ops ops = {
 		.begin = hx_begin, .run = hx_run, .end = hx_end,
 	};
-	int err = ftoe_hooks_create(&ops, &be->hooks);
+	int err = ftoe_hooks_create(&ops, &d->hooks);
 
 	if (err) {
 		pr_err("cannot create the hook points: %s", strerror(-err));
@@ -121,25 +121,25 @@ static void prog_free(struct hx_prog *p)
 	free(p);
 }
 
-void hx_fini(struct daemon *be)
+void hx_fini(struct daemon *d)
 {
 	struct hx_prog *p, *next;
 
-	if (!be->hooks)
+	if (!d->hooks)
 		return;
-	ftoe_hooks_detach_all(be->hooks, FLEXTOE_HOOK_NONE, NULL, 0);
+	ftoe_hooks_detach_all(d->hooks, FLEXTOE_HOOK_NONE, NULL, 0);
 	pthread_mutex_lock(&hx_progs_lock);
-	p = be->progs;
-	be->progs = NULL;
+	p = d->progs;
+	d->progs = NULL;
 	pthread_mutex_unlock(&hx_progs_lock);
 	for (; p; p = next) {
 		next = p->next;
 		prog_free(p);
 	}
-	be->progs = NULL;
-	be->nr_progs = 0;
-	ftoe_hooks_destroy(be->hooks);
-	be->hooks = NULL;
+	d->progs = NULL;
+	d->nr_progs = 0;
+	ftoe_hooks_destroy(d->hooks);
+	d->hooks = NULL;
 	/* The main thread's buffer (resets at shutdown ran tx-post here):
 	 * no destructor runs when main returns. */
 	if (tls_buf) {
@@ -149,9 +149,9 @@ void hx_fini(struct daemon *be)
 	}
 }
 
-struct hx_prog *hx_find(struct daemon *be, uint32_t id)
+struct hx_prog *hx_find(struct daemon *d, uint32_t id)
 {
-	for (struct hx_prog *p = be->progs; p; p = p->next)
+	for (struct hx_prog *p = d->progs; p; p = p->next)
 		if (p->id == id)
 			return p;
 	return NULL;
@@ -183,9 +183,9 @@ static void kernel_info(struct hx_prog *p)
 	p->kernel_id = info.id;
 }
 
-static void hx_forget(struct daemon *be, struct hx_prog *p);
+static void hx_forget(struct daemon *d, struct hx_prog *p);
 
-int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *err,
+int hx_load(struct daemon *d, const struct hx_load_req *r, uint32_t *id, char *err,
 	    size_t err_size)
 {
 	struct ebpf_object_opts opts;
@@ -257,7 +257,7 @@ int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *
 	hp.priority = p->priority;
 	hp.chain_call_actions = p->chain_call_actions;
 	if (r->replace_id) {
-		struct hx_prog *old = hx_find(be, r->replace_id);
+		struct hx_prog *old = hx_find(d, r->replace_id);
 
 		if (!old) {
 			snprintf(err, err_size, "no program with id %u is loaded (see flextoe-bpf list)",
@@ -273,7 +273,7 @@ int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *
 			goto fail;
 		}
 		/* One swap: every frame runs either the old program or the new. */
-		ret = ftoe_hooks_replace(be->hooks, old->id, &hp, NULL);
+		ret = ftoe_hooks_replace(d->hooks, old->id, &hp, NULL);
 		if (ret) {
 			snprintf(err, err_size, "cannot replace program %u: %s", old->id,
 				 strerror(-ret));
@@ -281,10 +281,10 @@ int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *
 		}
 		pr_info("program %u '%s' replaced by %u '%s' at %s", old->id, old->name, p->id,
 			p->name, ftoe_hook_name(r->hook));
-		hx_forget(be, old);
+		hx_forget(d, old);
 		goto installed;
 	}
-	ret = ftoe_hooks_attach(be->hooks, r->hook, &hp);
+	ret = ftoe_hooks_attach(d->hooks, r->hook, &hp);
 	if (ret) {
 		snprintf(err, err_size, "cannot attach to %s: %s", ftoe_hook_name(r->hook),
 			 ret == -ENOSPC ? "the hook is full (32 programs)" : strerror(-ret));
@@ -294,9 +294,9 @@ int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *
 		ftoe_hook_name(r->hook), p->priority);
 installed:
 	pthread_mutex_lock(&hx_progs_lock);
-	p->next = be->progs;
-	be->progs = p;
-	be->nr_progs++;
+	p->next = d->progs;
+	d->progs = p;
+	d->nr_progs++;
 	pthread_mutex_unlock(&hx_progs_lock);
 	*id = p->id;
 	return 0;
@@ -306,50 +306,50 @@ fail:
 }
 
 /* Unlink an entry that no hook uses any more and free it. */
-static void hx_forget(struct daemon *be, struct hx_prog *p)
+static void hx_forget(struct daemon *d, struct hx_prog *p)
 {
 	struct hx_prog **pp;
 
 	pthread_mutex_lock(&hx_progs_lock);
-	for (pp = &be->progs; *pp && *pp != p; pp = &(*pp)->next)
+	for (pp = &d->progs; *pp && *pp != p; pp = &(*pp)->next)
 		;
 	if (*pp) {
 		*pp = p->next;
-		be->nr_progs--;
+		d->nr_progs--;
 	}
 	pthread_mutex_unlock(&hx_progs_lock);
 	prog_free(p);
 }
 
-int hx_unload(struct daemon *be, uint32_t id)
+int hx_unload(struct daemon *d, uint32_t id)
 {
 	struct hx_prog **pp, *p;
 	int ret;
 
-	for (pp = &be->progs; *pp && (*pp)->id != id; pp = &(*pp)->next)
+	for (pp = &d->progs; *pp && (*pp)->id != id; pp = &(*pp)->next)
 		;
 	p = *pp;
 	if (!p)
 		return -ENOENT;
 	/* Returns once no worker can still be running it. */
-	ret = ftoe_hooks_detach(be->hooks, id, NULL);
+	ret = ftoe_hooks_detach(d->hooks, id, NULL);
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&hx_progs_lock);
 	*pp = p->next;
-	be->nr_progs--;
+	d->nr_progs--;
 	pthread_mutex_unlock(&hx_progs_lock);
 	pr_info("program %u '%s' removed from %s", p->id, p->name, ftoe_hook_name(p->hook));
 	prog_free(p);
 	return 0;
 }
 
-struct ebpf_map *hx_map_get(struct daemon *be, enum flextoe_hook hook, const char *name)
+struct ebpf_map *hx_map_get(struct daemon *d, enum flextoe_hook hook, const char *name)
 {
 	struct ebpf_map *m = NULL;
 
 	pthread_mutex_lock(&hx_progs_lock);
-	for (struct hx_prog *p = be->progs; p && !m; p = p->next)
+	for (struct hx_prog *p = d->progs; p && !m; p = p->next)
 		if (p->hook == hook && (m = ebpf_object_find_map(p->obj, name)))
 			ebpf_map_get(m);
 	pthread_mutex_unlock(&hx_progs_lock);

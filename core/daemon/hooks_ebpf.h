@@ -40,18 +40,18 @@ struct hx_load_req {
 	uint32_t replace_id;       /* non-zero: take this program's place in one swap */
 };
 
-/* Create the hooks (be->hooks) with the runtime behind them. */
-int hx_init(struct daemon *be);
+/* Create the hooks (d->hooks) with the runtime behind them. */
+int hx_init(struct daemon *d);
 /* Detach and free every program, then the hooks. */
-void hx_fini(struct daemon *be);
+void hx_fini(struct daemon *d);
 /* 0 with *id, or -errno with a message in err. */
-int hx_load(struct daemon *be, const struct hx_load_req *r, uint32_t *id, char *err,
+int hx_load(struct daemon *d, const struct hx_load_req *r, uint32_t *id, char *err,
 	    size_t err_size);
-int hx_unload(struct daemon *be, uint32_t id);
-struct hx_prog *hx_find(struct daemon *be, uint32_t id);
+int hx_unload(struct daemon *d, uint32_t id);
+struct hx_prog *hx_find(struct daemon *d, uint32_t id);
 /* The map called name of the first program at hook (list order: newest
  * first), with a reference (ebpf_map_put it), or NULL.  Any thread: the
  * splice support (app.c) finds splice_flows this way. */
-struct ebpf_map *hx_map_get(struct daemon *be, enum flextoe_hook hook, const char *name);
+struct ebpf_map *hx_map_get(struct daemon *d, enum flextoe_hook hook, const char *name);
 
 #endif

@@ -14,14 +14,14 @@
 
 /* flextoe-loaderd in the directory of our own binary (build/bin, or the
  * install prefix's bin), unless --loaderd says otherwise. */
-static int loaderd_path(const struct daemon *be, char *out, size_t size)
+static int loaderd_path(const struct daemon *d, char *out, size_t size)
 {
 	char self[PATH_MAX];
 	ssize_t n;
 	char *slash;
 
-	if (be->opts.loaderd_path) {
-		snprintf(out, size, "%s", be->opts.loaderd_path);
+	if (d->opts.loaderd_path) {
+		snprintf(out, size, "%s", d->opts.loaderd_path);
 		return 0;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -39,7 +39,7 @@ static int loaderd_path(const struct daemon *be, char *out, size_t size)
 	return 0;
 }
 
-void loaderd_spawn(struct daemon *be, const char *argv0)
+void loaderd_spawn(struct daemon *d, const char *argv0)
 {
 	char path[PATH_MAX];
 	char *argv[8];
@@ -48,19 +48,19 @@ void loaderd_spawn(struct daemon *be, const char *argv0)
 	sigset_t none;
 
 	(void)argv0;
-	if (be->opts.no_loaderd)
+	if (d->opts.no_loaderd)
 		return;
-	if (loaderd_path(be, path, sizeof(path)) || access(path, X_OK)) {
+	if (loaderd_path(d, path, sizeof(path)) || access(path, X_OK)) {
 		pr_warn("flextoe-loaderd not found (%s); programs cannot be loaded until one runs: "
-			"flextoe-loaderd --run-dir %s", path, be->opts.run_dir);
+			"flextoe-loaderd --run-dir %s", path, d->opts.run_dir);
 		return;
 	}
 	argv[argc++] = path;
 	argv[argc++] = "--run-dir";
-	argv[argc++] = (char *)be->opts.run_dir;
-	if (be->opts.loaderd_group) {
+	argv[argc++] = (char *)d->opts.run_dir;
+	if (d->opts.loaderd_group) {
 		argv[argc++] = "--group";
-		argv[argc++] = (char *)be->opts.loaderd_group;
+		argv[argc++] = (char *)d->opts.loaderd_group;
 	}
 	argv[argc] = NULL;
 	pid = fork();
@@ -85,47 +85,47 @@ void loaderd_spawn(struct daemon *be, const char *argv0)
 		fprintf(stderr, "flextoe: cannot run %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
-	be->loaderd_pid = pid;
+	d->loaderd_pid = pid;
 	pr_info("started flextoe-loaderd (pid %d)", (int)pid);
 }
 
-void loaderd_reap(struct daemon *be)
+void loaderd_reap(struct daemon *d)
 {
 	int status;
 	pid_t pid;
 
 	/* Only loaderd: other children (the runtime's short-lived object
 	 * parser) are waited for by whoever started them. */
-	if (be->loaderd_pid <= 0)
+	if (d->loaderd_pid <= 0)
 		return;
-	while ((pid = waitpid(be->loaderd_pid, &status, WNOHANG)) > 0) {
-		be->loaderd_pid = 0;
+	while ((pid = waitpid(d->loaderd_pid, &status, WNOHANG)) > 0) {
+		d->loaderd_pid = 0;
 		if (WIFSIGNALED(status))
 			pr_warn("flextoe-loaderd (pid %d) was killed by signal %d; installed programs "
 				"keep running; start it again with flextoe-loaderd --run-dir %s",
-				(int)pid, WTERMSIG(status), be->opts.run_dir);
+				(int)pid, WTERMSIG(status), d->opts.run_dir);
 		else
 			pr_warn("flextoe-loaderd (pid %d) exited with status %d; installed programs "
 				"keep running; start it again with flextoe-loaderd --run-dir %s",
-				(int)pid, WEXITSTATUS(status), be->opts.run_dir);
+				(int)pid, WEXITSTATUS(status), d->opts.run_dir);
 	}
 }
 
-void loaderd_stop(struct daemon *be)
+void loaderd_stop(struct daemon *d)
 {
-	if (be->loaderd_pid <= 0)
+	if (d->loaderd_pid <= 0)
 		return;
-	kill(be->loaderd_pid, SIGTERM);
+	kill(d->loaderd_pid, SIGTERM);
 	for (int i = 0; i < 100; i++) {
 		int status;
 
-		if (waitpid(be->loaderd_pid, &status, WNOHANG) == be->loaderd_pid) {
-			be->loaderd_pid = 0;
+		if (waitpid(d->loaderd_pid, &status, WNOHANG) == d->loaderd_pid) {
+			d->loaderd_pid = 0;
 			return;
 		}
 		usleep(20000);
 	}
-	kill(be->loaderd_pid, SIGKILL);
-	waitpid(be->loaderd_pid, NULL, 0);
-	be->loaderd_pid = 0;
+	kill(d->loaderd_pid, SIGKILL);
+	waitpid(d->loaderd_pid, NULL, 0);
+	d->loaderd_pid = 0;
 }

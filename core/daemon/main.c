@@ -28,22 +28,22 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-static void dump_stats(struct daemon *be)
+static void dump_stats(struct daemon *d)
 {
 	struct ftoe_engine_stats es;
 
-	x86_log_stats(be->x86);
-	if (be->hooks) {
+	x86_log_stats(d->x86);
+	if (d->hooks) {
 		for (int k = FTOE_HOOK_FIRST; k < FTOE_HOOK_NR; k++) {
 			uint64_t c[FTOE_HOOK_NR_COUNTERS];
 
-			ftoe_hooks_counters(be->hooks, (enum flextoe_hook)k, c);
+			ftoe_hooks_counters(d->hooks, (enum flextoe_hook)k, c);
 			pr_info("hook %s: aborted %lu drop %lu pass %lu tx %lu redirect %lu invalid %lu",
 				ftoe_hook_name((enum flextoe_hook)k), c[0], c[1], c[2], c[3], c[4], c[5]);
 		}
 	}
-	if (be->eng) {
-		ftoe_engine_get_stats(be->eng, &es);
+	if (d->eng) {
+		ftoe_engine_get_stats(d->eng, &es);
 		pr_info("engine: rx %lu (malformed %lu) tx %lu", es.rx_frames, es.rx_malformed,
 			es.tx_frames);
 		/* loss recovery at a glance: what impaired-link tests look at */
@@ -67,24 +67,24 @@ static void dump_stats(struct daemon *be)
 	}
 }
 
-static int create_engine(struct daemon *be)
+static int create_engine(struct daemon *d)
 {
-	const struct netdev *nd = x86_netdev(be->x86);
+	const struct netdev *nd = x86_netdev(d->x86);
 	struct ftoe_engine_cfg cfg = {
-		.ip_be = be->opts.ip_be,
-		.prefix_len = be->opts.prefix_len,
-		.gateway_be = be->opts.gateway_be,
+		.ip_be = d->opts.ip_be,
+		.prefix_len = d->opts.prefix_len,
+		.gateway_be = d->opts.gateway_be,
 		.mtu = nd->mtu,
-		.max_flows = be->opts.max_flows,
-		.nr_queues = be->opts.queues,
-		.cc = be->opts.cc,
-		.cc_param = be->opts.cc_param,
-		.rto_retries = be->opts.rto_retries,
-		.ooo_intervals = be->opts.ooo_intervals,
-		.syn_table_size = be->opts.syn_table,
-		.tw_table_size = be->opts.tw_table,
-		.syn_backlog = be->opts.syn_backlog,
-		.hooks = be->hooks,
+		.max_flows = d->opts.max_flows,
+		.nr_queues = d->opts.queues,
+		.cc = d->opts.cc,
+		.cc_param = d->opts.cc_param,
+		.rto_retries = d->opts.rto_retries,
+		.ooo_intervals = d->opts.ooo_intervals,
+		.syn_table_size = d->opts.syn_table,
+		.tw_table_size = d->opts.tw_table,
+		.syn_backlog = d->opts.syn_backlog,
+		.hooks = d->hooks,
 	};
 	int err;
 
@@ -95,9 +95,9 @@ static int create_engine(struct daemon *be)
 		pr_err("getrandom: %s", strerror(errno));
 		return err;
 	}
-	err = ftoe_engine_create(&cfg, &be->io, &be->eng);
+	err = ftoe_engine_create(&cfg, &d->io, &d->eng);
 	if (err) {
-		be->eng = NULL;
+		d->eng = NULL;
 		pr_err("cannot create the TCP engine (max flows %u): %s", cfg.max_flows,
 		       strerror(-err));
 	}
@@ -105,7 +105,7 @@ static int create_engine(struct daemon *be)
 }
 
 /* Wait for SIGINT/SIGTERM/SIGHUP; SIGUSR1 logs the counters. */
-static void wait_for_signal(struct daemon *be, int sfd)
+static void wait_for_signal(struct daemon *d, int sfd)
 {
 	struct signalfd_siginfo si;
 
@@ -119,7 +119,7 @@ static void wait_for_signal(struct daemon *be, int sfd)
 			return;
 		}
 		if (si.ssi_signo == SIGCHLD) {
-			loaderd_reap(be);
+			loaderd_reap(d);
 			continue;
 		}
 		if (si.ssi_signo == SIGUSR1) {
@@ -127,7 +127,7 @@ static void wait_for_signal(struct daemon *be, int sfd)
 
 			if (lvl < FTOE_LOG_INFO)
 				ftoe_log_set_level(FTOE_LOG_INFO);
-			dump_stats(be);
+			dump_stats(d);
 			ftoe_log_set_level(lvl);
 			continue;
 		}
@@ -150,7 +150,7 @@ static bool app_idle(void *ctx)
 int main(int argc, char **argv)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	struct daemon *be;
+	struct daemon *d;
 	char ipstr[INET_ADDRSTRLEN];
 	const struct netdev *nd;
 	sigset_t sigs;
@@ -158,22 +158,22 @@ int main(int argc, char **argv)
 	bool set_up = false;
 
 	ftoe_log_set_prefix("flextoe");
-	be = calloc(1, sizeof(*be));
-	if (!be) {
+	d = calloc(1, sizeof(*d));
+	if (!d) {
 		pr_err("out of memory");
 		return FTOE_EXIT_RUNTIME;
 	}
-	be->ctl_fd = be->ctl_stop_efd = -1;
-	err = opts_parse(argc, argv, &be->opts);
+	d->ctl_fd = d->ctl_stop_efd = -1;
+	err = opts_parse(argc, argv, &d->opts);
 	if (err) {
-		free(be);
+		free(d);
 		return err > 0 ? 0 : FTOE_EXIT_USAGE;
 	}
-	ftoe_log_set_level(be->opts.verbose >= 1 ? FTOE_LOG_DEBUG : FTOE_LOG_INFO);
-	libbpf_verbosity = be->opts.verbose >= 2 ? LIBBPF_DEBUG :
-			   be->opts.verbose == 1 ? LIBBPF_WARN : -1;
+	ftoe_log_set_level(d->opts.verbose >= 1 ? FTOE_LOG_DEBUG : FTOE_LOG_INFO);
+	libbpf_verbosity = d->opts.verbose >= 2 ? LIBBPF_DEBUG :
+			   d->opts.verbose == 1 ? LIBBPF_WARN : -1;
 	libbpf_set_print(libbpf_print);
-	inet_ntop(AF_INET, &be->opts.ip_be, ipstr, sizeof(ipstr));
+	inet_ntop(AF_INET, &d->opts.ip_be, ipstr, sizeof(ipstr));
 
 	if (geteuid() != 0)
 		pr_warn("not running as root: attaching XDP and AF_XDP sockets needs "
@@ -181,25 +181,25 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_MEMLOCK, &rl); /* umem pinning on older kernels */
 
 	/* The hooks first: the backend runs rx-pre and tx-post on them. */
-	if (hx_init(be))
+	if (hx_init(d))
 		goto out;
 	{
 		const struct x86_cfg xcfg = {
-			.iface = be->opts.iface,
-			.ip_be = be->opts.ip_be,
-			.prefix_len = be->opts.prefix_len,
-			.gateway_be = be->opts.gateway_be,
-			.queues = be->opts.queues,
-			.workers = be->opts.workers,
-			.busy_poll = be->opts.busy_poll,
-			.force = be->opts.force,
-			.hooks = be->hooks,
+			.iface = d->opts.iface,
+			.ip_be = d->opts.ip_be,
+			.prefix_len = d->opts.prefix_len,
+			.gateway_be = d->opts.gateway_be,
+			.queues = d->opts.queues,
+			.workers = d->opts.workers,
+			.busy_poll = d->opts.busy_poll,
+			.force = d->opts.force,
+			.hooks = d->hooks,
 		};
 
-		if (x86_open(&xcfg, &be->x86))
+		if (x86_open(&xcfg, &d->x86))
 			goto out;
 	}
-	if (rundir_acquire(be->opts.run_dir, &lock_fd))
+	if (rundir_acquire(d->opts.run_dir, &lock_fd))
 		goto out;
 
 	/* Signals go to the signalfd only; the backend's threads inherit the mask. */
@@ -217,53 +217,53 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (x86_setup(be->x86, &be->io))
+	if (x86_setup(d->x86, &d->io))
 		goto out;
 	set_up = true;
-	if (create_engine(be))
+	if (create_engine(d))
 		goto out;
-	if (app_server_start(be))
+	if (app_server_start(d))
 		goto out;
 	{
 		const struct x86_poller apps = {
-			.ctx = be, .fd = app_server_fd(), .poll = app_poll,
+			.ctx = d, .fd = app_server_fd(), .poll = app_poll,
 			.idle = app_idle,
 		};
 
-		if (x86_start(be->x86, be->eng, &apps))
+		if (x86_start(d->x86, d->eng, &apps))
 			goto out;
 	}
 	/* The control socket, then loaderd, which connects to it. */
-	if (ctl_start(be))
+	if (ctl_start(d))
 		goto out;
-	loaderd_spawn(be, argv[0]);
-	nd = x86_netdev(be->x86);
+	loaderd_spawn(d, argv[0]);
+	nd = x86_netdev(d->x86);
 	pr_info("ready: %s on %s (%02x:%02x:%02x:%02x:%02x:%02x, mtu %u), %u queue%s, "
 		"%u worker%s, %s polling, congestion control %s, run dir %s", ipstr, nd->name, nd->mac[0],
 		nd->mac[1], nd->mac[2], nd->mac[3], nd->mac[4], nd->mac[5],
-		nd->mtu, be->opts.queues, be->opts.queues == 1 ? "" : "s", be->opts.workers,
-		be->opts.workers == 1 ? "" : "s", be->opts.busy_poll ? "busy" : "adaptive",
-		ftoe_cc_name(be->opts.cc), be->opts.run_dir);
+		nd->mtu, d->opts.queues, d->opts.queues == 1 ? "" : "s", d->opts.workers,
+		d->opts.workers == 1 ? "" : "s", d->opts.busy_poll ? "busy" : "adaptive",
+		ftoe_cc_name(d->opts.cc), d->opts.run_dir);
 
-	wait_for_signal(be, sfd);
+	wait_for_signal(d, sfd);
 	rc = 0;
 
 out:
 	/* The backend stops steering first, so nothing more arrives for
 	 * sockets about to close, then its threads before their queues go. */
-	loaderd_stop(be);
-	ctl_stop(be);
-	x86_stop(be->x86);
-	app_server_stop(be);
+	loaderd_stop(d);
+	ctl_stop(d);
+	x86_stop(d->x86);
+	app_server_stop(d);
 	if (set_up)
-		dump_stats(be);
-	if (be->eng)
-		ftoe_engine_destroy(be->eng);
-	x86_close(be->x86);
-	hx_fini(be);
+		dump_stats(d);
+	if (d->eng)
+		ftoe_engine_destroy(d->eng);
+	x86_close(d->x86);
+	hx_fini(d);
 	if (sfd >= 0)
 		close(sfd);
-	rundir_release(be->opts.run_dir, lock_fd);
-	free(be);
+	rundir_release(d->opts.run_dir, lock_fd);
+	free(d);
 	return rc;
 }

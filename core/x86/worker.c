@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/hooks.h"
+#include "core/pipeline.h"
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
@@ -23,13 +24,13 @@ static __thread bool tls_worker;
 
 /* One rx burst of queue q: TCP to the engine in one call, ARP and ICMP
  * to the control plane; the frames go back to the fill ring afterwards
- * (the engine only borrows them for the call). */
+ * (the engine only borrows them for the call).  Each TCP frame is parsed
+ * here, once, into the item the engine's stages then work on
+ * (docs/design.md section 3). */
 static unsigned int rx_batch(struct x86_backend *be, struct xsk_queue *q)
 {
 	struct rx_frame fr[XQ_BATCH];
-	void *tcp[XQ_BATCH];
-	uint16_t lens[XQ_BATCH];
-	const struct flextoe_md *mds[XQ_BATCH];
+	struct ftoe_rx_item items[XQ_BATCH];
 	uint64_t addrs[XQ_BATCH];
 	unsigned int n, nf, nt = 0;
 
@@ -38,16 +39,13 @@ static unsigned int rx_batch(struct x86_backend *be, struct xsk_queue *q)
 		const struct flextoe_md *md = fr[i].has_md ? &fr[i].md : NULL;
 
 		addrs[i] = fr[i].addr;
-		if (fr[i].kind == RX_TCP) {
-			tcp[nt] = fr[i].data;
-			mds[nt] = md;
-			lens[nt++] = fr[i].len;
-		} else {
+		if (fr[i].kind == RX_TCP)
+			ftoe_engine_rx_parse(be->eng, fr[i].data, fr[i].len, md, &items[nt++]);
+		else
 			control_rx(be, fr[i].kind, fr[i].data, fr[i].len, md);
-		}
 	}
 	if (nt)
-		ftoe_engine_rx_md(be->eng, q->id, tcp, lens, mds, nt);
+		ftoe_engine_rx_items(be->eng, q->id, items, nt);
 	xq_fill(q, addrs, nf);
 	return n;
 }

@@ -159,8 +159,11 @@ static void engine_rx(struct lb_world *w, int idx, void *frame, uint16_t len)
 {
 	struct ftoe_rx_item it;
 
-	if (w->split_rx) {
-		ftoe_engine_rx_prepare(w->s[idx].eng, frame, len, NULL, &it);
+	if (w->split_rx || w->parse_rx) {
+		if (w->parse_rx)
+			ftoe_engine_rx_parse(w->s[idx].eng, frame, len, NULL, &it);
+		else
+			ftoe_engine_rx_prepare(w->s[idx].eng, frame, len, NULL, &it);
 		ftoe_engine_rx_items(w->s[idx].eng, 0, &it, 1);
 		return;
 	}

@@ -49,6 +49,9 @@ struct lb_world {
 	/* deliver through ftoe_engine_rx_prepare + ftoe_engine_rx_items (the
 	 * pipelined backend's split) instead of ftoe_engine_rx */
 	bool split_rx;
+	/* deliver through ftoe_engine_rx_parse + ftoe_engine_rx_items (the
+	 * single-thread x86 worker: parsed where received, no table lookup) */
+	bool parse_rx;
 };
 
 #define LB_IP_A 0x0a000001u /* 10.0.0.1 (host order) */

@@ -1,10 +1,11 @@
-/* test_appif.c - the engine side of application contexts (core/control/appif.c) over the in-memory engine pair: what happens to a context's connections when its application exits. */
+/* test_appif.c - the engine side of application contexts (core/control/appif.c) over the in-memory engine pair: the shared rings as the connections' buffers, and what happens to a context's connections when its application exits. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/control/appif.h"
+#include "core/engine_internal.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
 
@@ -14,8 +15,15 @@
  * appif_ctx_remove() when "the process exits"; the shared memory is freed
  * right after, as the daemon unmaps it, so ASan catches any later use.
  * Side 1 is the peer on the plain socket API.
+ *
+ * The link's engines have 64 KiB rings: a context with 4 KiB rings has
+ * them attached as the connections' buffers (one copy), one with 128 KiB
+ * rings stays in copy mode (ftoe_sock_attach refuses rings larger than the
+ * engine's own), which the exit tests below use to fill both buffers.
  */
-#define BUF   4096u
+#define BUF_ATT  4096u
+#define BUF      BUF_ATT /* the permission cases' rings */
+#define BUF_COPY (128u * 1024)
 #define PORT  7300
 #define STRID 7u
 
@@ -26,6 +34,7 @@ struct fake_app {
 	struct appif_layout l;
 	uint32_t cmd_head, ev_tail;
 	uint32_t handle;
+	uint32_t buf;		/* ring size, per direction */
 	uint64_t written;	/* stream bytes put into the tx ring */
 	bool connected;
 };
@@ -85,26 +94,28 @@ static void fa_events(struct fake_app *f)
 static void fa_write(struct fake_app *f)
 {
 	struct appif_sock *ss = fa_sock(f);
-	uint8_t *tx = f->shm + f->l.bufs + (size_t)appif_handle_idx(f->handle) * 2 * BUF + BUF;
-	uint32_t head = ss->tx_head, space = BUF - (head - __atomic_load_n(&ss->tx_tail, __ATOMIC_ACQUIRE));
+	uint8_t *tx = f->shm + f->l.bufs + (size_t)appif_handle_idx(f->handle) * 2 * f->buf + f->buf;
+	uint32_t head = ss->tx_head;
+	uint32_t space = f->buf - (head - __atomic_load_n(&ss->tx_tail, __ATOMIC_ACQUIRE));
 
 	if (!space)
 		return;
 	for (uint32_t k = 0; k < space; k++)
-		tx[(head + k) & (BUF - 1)] = app_pat(STRID, f->written + k);
+		tx[(head + k) & (f->buf - 1)] = app_pat(STRID, f->written + k);
 	f->written += space;
 	__atomic_store_n(&ss->tx_head, head + space, __ATOMIC_RELEASE);
 	fa_cmd(f, APPIF_OP_TX, 0, 0);
 }
 
-static void fa_start(struct lb_world *w, struct fake_app *f)
+static void fa_start(struct lb_world *w, struct fake_app *f, uint32_t buf)
 {
 	memset(f, 0, sizeof(*f));
+	f->buf = buf;
 	ck_assert_int_eq(appif_create(w->s[0].eng, &f->a), 0);
-	ck_assert_int_eq(appif_layout(4, BUF, &f->l), 0);
+	ck_assert_int_eq(appif_layout(4, buf, &f->l), 0);
 	f->shm = calloc(1, f->l.size);
 	ck_assert_ptr_nonnull(f->shm);
-	ck_assert_int_eq(appif_ctx_add(f->a, f->shm, 4, BUF, &(struct appif_peer){ .pid = 4242 },
+	ck_assert_int_eq(appif_ctx_add(f->a, f->shm, 4, buf, &(struct appif_peer){ .pid = 4242 },
 				       no_notify, NULL, &f->c), 0);
 	ck_assert_int_ge(ftoe_sock_listen(w->s[1].eng, PORT, 16), 0);
 	fa_cmd(f, APPIF_OP_CONNECT, __builtin_bswap32(LB_IP_B), PORT);
@@ -177,12 +188,12 @@ START_TEST(close_then_exit_before_connected)
 	struct peer p = { .a = -1 };
 
 	lb_init(&w, 11, NULL, NULL);
-	fa_start(&w, &f);
+	fa_start(&w, &f, BUF_COPY);
 	for (int k = 0; k < 32; k++)	/* no lb_run: no handshake yet */
 		fa_write(&f);
 	ck_assert_uint_gt(f.written, 64 * 1024);
 	fa_cmd(&f, APPIF_OP_CLOSE, 0, 0);
-	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, BUF);
+	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, f.buf);
 	fa_exit(&f);
 	ck_assert(lb_run(&w, peer_step, &p, 10ull * 1000000000));
 	ck_assert_int_eq(p.err, 0);
@@ -194,27 +205,28 @@ START_TEST(close_then_exit_before_connected)
 }
 END_TEST
 
-/* Closed with the engine's buffer full and the ring full behind it; the
- * peer starts reading only after the application is gone. */
-START_TEST(close_then_exit_with_full_buffers)
+/* The peer's window closes and the application's ring fills behind it;
+ * the application closes and exits, and only then the peer reads: it gets
+ * every byte and the FIN, whichever buffers held them. */
+static void close_exit_full(uint64_t seed, uint32_t buf)
 {
 	struct lb_world w;
 	struct fake_app f;
 	struct peer p = { .a = -1, .paused = true };
 	struct both b = { &f, &p };
 
-	lb_init(&w, 12, NULL, NULL);
-	fa_start(&w, &f);
+	lb_init(&w, seed, NULL, NULL);
+	fa_start(&w, &f, buf);
 	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
 	for (int k = 0; k < 200; k++) {	/* until the peer's window closes */
 		fa_write(&f);
 		lb_run(&w, NULL, NULL, 1000000);
 	}
 	fa_write(&f);
-	ck_assert_uint_gt(f.written, 64 * 1024);
+	ck_assert_uint_gt(f.written, buf);
 	fa_cmd(&f, APPIF_OP_CLOSE, 0, 0);
-	/* the ring is still full: the engine had no room for any of it */
-	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, BUF);
+	/* the ring is still full: nothing more could be sent */
+	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, f.buf);
 	fa_exit(&f);
 	p.paused = false;
 	ck_assert(lb_run(&w, peer_step, &p, 30ull * 1000000000));
@@ -224,6 +236,13 @@ START_TEST(close_then_exit_with_full_buffers)
 	ck_assert_uint_eq(p.bad, 0);
 	appif_destroy(f.a);
 	lb_fini(&w);
+}
+
+/* Copy mode: the engine's buffer is full and the ring full behind it. */
+START_TEST(close_then_exit_with_full_buffers)
+{
+	close_exit_full(12, BUF_COPY);
+	ck_assert_uint_gt(BUF_COPY, 64 * 1024);
 }
 END_TEST
 
@@ -236,7 +255,7 @@ START_TEST(exit_without_close_resets)
 	struct both b = { &f, &p };
 
 	lb_init(&w, 13, NULL, NULL);
-	fa_start(&w, &f);
+	fa_start(&w, &f, BUF_COPY);
 	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
 	fa_write(&f);
 	fa_exit(&f);
@@ -258,7 +277,7 @@ START_TEST(destroy_with_orphan_pending)
 	struct both b = { &f, &p };
 
 	lb_init(&w, 14, NULL, NULL);
-	fa_start(&w, &f);
+	fa_start(&w, &f, BUF_COPY);
 	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
 	for (int k = 0; k < 200; k++) {
 		fa_write(&f);
@@ -266,13 +285,93 @@ START_TEST(destroy_with_orphan_pending)
 	}
 	fa_write(&f);
 	fa_cmd(&f, APPIF_OP_CLOSE, 0, 0);
-	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, BUF);
+	ck_assert_uint_eq(fa_sock(&f)->tx_head - fa_sock(&f)->tx_tail, f.buf);
 	fa_exit(&f);
 	appif_destroy(f.a);
 	p.paused = false;
 	ck_assert(lb_run(&w, peer_step, &p, 10ull * 1000000000));
 	ck_assert_int_eq(p.err, -ECONNRESET);
 	ck_assert_uint_lt(p.rcvd, f.written);
+	lb_fini(&w);
+}
+END_TEST
+
+/* The engine's flow id of side 0's only connection. */
+static uint32_t only_flow(struct ftoe_engine *e)
+{
+	uint32_t id, n = 0, found = 0;
+
+	for (id = 0; id < e->nflows; id++)
+		if (e->ctl[id].in_use) {
+			found = id;
+			n++;
+		}
+	ck_assert_uint_eq(n, 1);
+	return found;
+}
+
+/* Attached: the peer's bytes land in the application's rx ring and
+ * nowhere else (one copy: the engine's own ring of the flow stays
+ * untouched), the application's bytes leave from its tx ring, and what
+ * the application reads moves the engine's rx_tail. */
+START_TEST(attached_rings_are_the_buffers)
+{
+	struct lb_world w;
+	struct fake_app f;
+	struct peer p = { .a = -1 };
+	struct both b = { &f, &p };
+	struct ftoe_engine *e;
+	struct appif_sock *ss;
+	uint8_t msg[3000], *rx, *own;
+	uint32_t id, i;
+
+	lb_init(&w, 15, NULL, NULL);
+	e = w.s[0].eng;
+	fa_start(&w, &f, BUF_ATT);
+	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
+	id = only_flow(e);
+	ck_assert_uint_ne(e->mem[id].region, 0);
+	ck_assert_uint_eq(e->mem[id].rx_size, BUF_ATT);
+	ss = fa_sock(&f);
+	rx = f.shm + f.l.bufs + (size_t)appif_handle_idx(f.handle) * 2 * BUF_ATT;
+	own = e->bufs + (uint64_t)id * (e->cfg.rx_buf_size + e->cfg.tx_buf_size);
+
+	/* app -> peer, twice round the 4 KiB ring */
+	for (int k = 0; k < 3; k++) {
+		fa_write(&f);
+		lb_run(&w, peer_step, &p, 50ull * 1000000);
+	}
+	ck_assert_uint_eq(f.written, 3 * BUF_ATT);
+	ck_assert_uint_eq(p.rcvd, f.written);
+	ck_assert_uint_eq(p.bad, 0);
+	for (i = 0; i < e->cfg.tx_buf_size; i++)
+		ck_assert_uint_eq(own[e->cfg.rx_buf_size + i], 0);
+
+	/* peer -> app */
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = app_pat(STRID + 1, i);
+	ck_assert_int_eq(ftoe_sock_send(w.s[1].eng, p.a, msg, sizeof(msg)), (int)sizeof(msg));
+	lb_run(&w, NULL, NULL, 50ull * 1000000);
+	ck_assert_uint_eq(__atomic_load_n(&ss->rx_head, __ATOMIC_ACQUIRE), sizeof(msg));
+	ck_assert_mem_eq(rx, msg, sizeof(msg));
+	for (i = 0; i < e->cfg.rx_buf_size; i++)
+		ck_assert_uint_eq(own[i], 0);
+	ck_assert_uint_eq(e->mem[id].rx_tail, 0);
+	__atomic_store_n(&ss->rx_tail, (uint32_t)sizeof(msg), __ATOMIC_RELEASE);
+	fa_cmd(&f, APPIF_OP_RXDONE, 0, 0);
+	ck_assert_uint_eq(e->mem[id].rx_tail, sizeof(msg));
+	/* a bogus position from the application moves nothing */
+	__atomic_store_n(&ss->rx_tail, 123456u, __ATOMIC_RELEASE);
+	fa_cmd(&f, APPIF_OP_RXDONE, 0, 0);
+	ck_assert_uint_eq(e->mem[id].rx_tail, sizeof(msg));
+	__atomic_store_n(&ss->rx_tail, (uint32_t)sizeof(msg), __ATOMIC_RELEASE);
+
+	fa_cmd(&f, APPIF_OP_CLOSE, 0, 0);
+	ck_assert_uint_eq(e->mem[id].region, 0);	/* close gives the rings back */
+	fa_exit(&f);
+	ck_assert(lb_run(&w, peer_step, &p, 10ull * 1000000000));
+	ck_assert(p.eof);
+	appif_destroy(f.a);
 	lb_fini(&w);
 }
 END_TEST
@@ -350,6 +449,16 @@ START_TEST(privileged_ports_need_the_capability)
 	fa_detach(&admin);
 	appif_destroy(a);
 	lb_fini(&w);
+}
+END_TEST
+
+/* Attached: the unsent bytes are in the application's ring, which is the
+ * connection's; close moves them into the engine's rings before the
+ * memory is freed (fa_exit overwrites and frees it), so every one arrives
+ * intact. */
+START_TEST(attached_close_then_exit_delivers)
+{
+	close_exit_full(16, BUF_ATT);
 }
 END_TEST
 
@@ -452,6 +561,11 @@ static Suite *appif_suite(void)
 	tcase_add_test(tc, close_then_exit_with_full_buffers);
 	tcase_add_test(tc, exit_without_close_resets);
 	tcase_add_test(tc, destroy_with_orphan_pending);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("attached");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, attached_rings_are_the_buffers);
+	tcase_add_test(tc, attached_close_then_exit_delivers);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("permissions");
 	tcase_set_timeout(tc, 60);

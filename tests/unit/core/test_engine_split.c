@@ -1,4 +1,4 @@
-/* test_engine_split.c - the engine's rx entries: the split one (ftoe_engine_rx_prepare + ftoe_engine_rx_items: transfers, arrival order across the slow path, stale flow hints) and the order of a one-call batch around the slow path. */
+/* test_engine_split.c - the engine's rx entries: the split one (ftoe_engine_rx_prepare or ftoe_engine_rx_parse + ftoe_engine_rx_items: transfers, arrival order across the slow path, stale flow hints) and the order of a one-call batch around the slow path. */
 #include <errno.h>
 #include <string.h>
 
@@ -39,24 +39,32 @@ static void both_ways(struct lb_world *w, int c, int a, uint64_t len, uint32_t i
 	ck_assert_uint_eq(t.s[1].rcvd, len);
 }
 
-/* The whole engine fed through the split entry, on a clean and on a faulty
- * link: same results as ftoe_engine_rx (tests/unit/core/test_engine.c). */
+/* Transfers both ways on a clean, then on a faulty link, with w set up
+ * for one of the entries: the same results as ftoe_engine_rx
+ * (tests/unit/core/test_engine.c). */
+static void transfer_clean_and_faulty(struct lb_world *w, int *c, int *a)
+{
+	struct ftoe_engine_stats st;
+
+	ck_assert(app_connect(w, 80, c, a));
+	both_ways(w, *c, *a, 1 << 20, 1);
+	w->s[0].f = w->s[1].f = (struct lb_faults){ .drop = 3, .dup = 3, .reorder = 3, .corrupt = 2 };
+	both_ways(w, *c, *a, 256 << 10, 3);
+	ftoe_engine_get_stats(w->s[1].eng, &st);
+	ck_assert_uint_gt(st.rx_fast, 500);
+	ck_assert_uint_gt(st.rx_malformed, 0);
+	ck_assert_uint_gt(st.retransmits, 0);
+}
+
+/* The whole engine fed through the split entry. */
 START_TEST(split_transfer_clean_and_faulty)
 {
 	struct lb_world w;
-	struct ftoe_engine_stats st;
 	int c, a;
 
 	lb_init(&w, 11, NULL, NULL);
 	w.split_rx = true;
-	ck_assert(app_connect(&w, 80, &c, &a));
-	both_ways(&w, c, a, 1 << 20, 1);
-	w.s[0].f = w.s[1].f = (struct lb_faults){ .drop = 3, .dup = 3, .reorder = 3, .corrupt = 2 };
-	both_ways(&w, c, a, 256 << 10, 3);
-	ftoe_engine_get_stats(w.s[1].eng, &st);
-	ck_assert_uint_gt(st.rx_fast, 500);
-	ck_assert_uint_gt(st.rx_malformed, 0);
-	ck_assert_uint_gt(st.retransmits, 0);
+	transfer_clean_and_faulty(&w, &c, &a);
 	lb_fini(&w);
 }
 END_TEST
@@ -231,6 +239,30 @@ START_TEST(rx_batch_slow_frame_seen_by_next_lookup)
 }
 END_TEST
 
+/* The same through ftoe_engine_rx_parse (the single-thread x86 worker:
+ * the frame parsed where it is received, no flow hint, the flow found
+ * through the engine's cache). */
+START_TEST(parsed_transfer_clean_and_faulty)
+{
+	struct lb_world w;
+	struct ftoe_rx_item it;
+	int c, a;
+
+	lb_init(&w, 12, NULL, NULL);
+	w.parse_rx = true;
+	transfer_clean_and_faulty(&w, &c, &a);
+	memset(&w.s[0].f, 0, sizeof(w.s[0].f));
+	memset(&w.s[1].f, 0, sizeof(w.s[1].f));
+	capture_data(&w, c, 1000, 1);
+	ftoe_engine_rx_parse(w.s[1].eng, cap[0], cap_len[0], NULL, &it);
+	ck_assert_uint_eq(it.res, FTOE_RXP_FAST);
+	ck_assert_uint_eq(it.flow, FTOE_NO_FLOW);	/* no lookup: the engine's cache finds it */
+	ftoe_engine_rx_items(w.s[1].eng, 0, &it, 1);
+	ck_assert_uint_eq(it.flow, (uint32_t)a);
+	lb_fini(&w);
+}
+END_TEST
+
 /* A hint that went stale between the ingress thread's lookup and the
  * protocol thread (the flow closed, its id went to a new flow) is caught:
  * the segment goes the slow way and the new flow is untouched. */
@@ -274,6 +306,7 @@ static Suite *split_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, split_transfer_clean_and_faulty);
+	tcase_add_test(tc, parsed_transfer_clean_and_faulty);
 	tcase_add_test(tc, split_slow_path_keeps_arrival_order);
 	tcase_add_test(tc, split_stale_hint_rejected);
 	tcase_add_test(tc, rx_batch_slow_frame_first);

@@ -168,6 +168,10 @@ START_TEST(csum_matches_wordwise_sum)
 				for (i = 0; i < 4; i++)
 					ck_assert_uint_eq(ftoe_csum_fold(ftoe_csum_add(starts[i], buf + off, len)),
 							  csum_ref(starts[i], buf + off, len));
+		/* the inline IPv4-header form, from every 20-byte window */
+		for (off = 0; off + 20 <= sizeof(buf); off++)
+			ck_assert_uint_eq(ftoe_csum20(buf + off),
+					  (uint16_t)~csum_ref(0, buf + off, 20));
 	}
 }
 END_TEST
