@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"  -w FILE         the pcap file to write\n"
 		"  -s SNAPLEN      bytes kept per frame, 1..%d (default %d)\n"
 		"  --count N       stop after N frames\n"
-		"  --duration S    stop after S seconds\n"
+		"  --duration S    stop S seconds after the program is attached\n"
 		"  --obj PATH      capture object (default: found next to the binary)\n"
 		"  --run-dir DIR   the engine's run directory\n"
 		"  -h, --help      this help\n\n"
@@ -59,6 +59,11 @@ static int on_frame(void *ctx, unsigned int ring, const void *data, size_t len)
 	rs_time(c->s, h.tstamp_ns, &ts);
 	rs_pcap_write(c->pcap, &ts, (const uint8_t *)data + h.size, h.cap_len, h.pkt_len);
 	return 0;
+}
+
+static void flush_pcap(void *ctx)
+{
+	rs_pcap_flush(((struct capture_ctx *)ctx)->pcap);
 }
 
 static int cmd_capture(int argc, char **argv)
@@ -134,15 +139,7 @@ static int cmd_capture(int argc, char **argv)
 	if (!rc) {
 		fprintf(stderr, "%s: capturing at %s (program %u) into %s; Ctrl-C stops\n",
 			CLI_NAME, hook, s.ids[0], wfile);
-		while (!rs_should_stop(&s)) {
-			rc = rs_poll(&s, "capture_events", RS_WAIT_MS, on_frame, &cc);
-			if (rc < 0 || s.failed) {
-				rc = rc > 0 ? rc : CLI_EXIT_FAIL;
-				break;
-			}
-			rc = 0;
-			rs_pcap_flush(cc.pcap);
-		}
+		rc = rs_stream(&s, "capture_events", on_frame, flush_pcap, &cc);
 	}
 	rs_unload_all(&s);
 	rs_pcap_close(cc.pcap);

@@ -205,6 +205,31 @@ int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn 
 	return rc;
 }
 
+int rs_stream(struct rs_session *s, const char *map, rs_record_fn fn, rs_flush_fn flush,
+	      void *ctx)
+{
+	bool last;
+	int rc;
+
+	/* The window the user asked for starts now that the programs are
+	 * attached; loading them may have taken most of it. */
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	do {
+		/* Once stopping, one more read that does not wait: records the
+		 * programs emitted since the previous read (this process may
+		 * not have run for a while) would go with the rings at unload. */
+		last = rs_should_stop(s);
+		if (s->max_count && s->seen >= s->max_count)
+			break;
+		rc = rs_poll(s, map, last ? 0 : RS_WAIT_MS, fn, ctx);
+		if (rc < 0 || s->failed)
+			return rc > 0 ? rc : CLI_EXIT_FAIL;
+		if (flush)
+			flush(ctx);
+	} while (!last);
+	return 0;
+}
+
 void rs_time(const struct rs_session *s, uint64_t tstamp_ns, struct timespec *out)
 {
 	int64_t ns;

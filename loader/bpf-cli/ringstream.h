@@ -42,6 +42,15 @@ typedef int (*rs_record_fn)(void *ctx, unsigned int ring, const void *data, size
 /* One ring_read of map in every session program (blocking up to
  * timeout_ms in the engine when empty).  0 or an exit code. */
 int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn fn, void *ctx);
+/* Called after each ring_read (write out what fn printed). */
+typedef void (*rs_flush_fn)(void *ctx);
+/* Once the programs are attached: rs_poll map until rs_should_stop, then
+ * drain the rings once more without waiting, before the caller unloads the
+ * programs (and their rings).  --duration counts from here, not from
+ * rs_session_init: on a loaded machine the loads can take seconds.  0 or an
+ * exit code. */
+int rs_stream(struct rs_session *s, const char *map, rs_record_fn fn, rs_flush_fn flush,
+	      void *ctx);
 
 /* Engine timestamp (0: now) to wall-clock time. */
 void rs_time(const struct rs_session *s, uint64_t tstamp_ns, struct timespec *out);

@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		"                  flows), srtt_us, retransmit, ooo)\n"
 		"  -w FILE         also write each segment's header bytes to a pcap file\n"
 		"  --count N       stop after N records\n"
-		"  --duration S    stop after S seconds\n"
+		"  --duration S    stop S seconds after the programs are attached\n"
 		"  --obj PATH      tcp_trace object (default: found next to the binary)\n"
 		"  --run-dir DIR   the engine's run directory\n"
 		"  -h, --help      this help\n\n"
@@ -189,6 +189,15 @@ static int on_record(void *ctx, unsigned int ring, const void *data, size_t len)
 	return 0;
 }
 
+static void flush_out(void *ctx)
+{
+	struct trace_ctx *t = ctx;
+
+	fflush(stdout);
+	if (t->pcap)
+		rs_pcap_flush(t->pcap);
+}
+
 static int cmd_trace(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -291,17 +300,7 @@ static int cmd_trace(int argc, char **argv)
 	if (!rc) {
 		fprintf(stderr, "%s: tracing at rx-post (program %u) and tx-post (program %u); "
 			"Ctrl-C stops\n", CLI_NAME, s.ids[0], s.ids[1]);
-		while (!rs_should_stop(&s)) {
-			rc = rs_poll(&s, "trace_events", RS_WAIT_MS, on_record, &t);
-			if (rc < 0 || s.failed) {
-				rc = rc > 0 ? rc : CLI_EXIT_FAIL;
-				break;
-			}
-			rc = 0;
-			fflush(stdout);
-			if (t.pcap)
-				rs_pcap_flush(t.pcap);
-		}
+		rc = rs_stream(&s, "trace_events", on_record, flush_out, &t);
 	}
 	rs_unload_all(&s);
 	if (t.pcap)

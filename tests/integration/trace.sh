@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # trace.sh - flextoe-bpf trace and capture against a running engine: a Linux peer sends a few
 # hundred KB to flextoe-bulk and receives as many from it while trace (JSON + pcap) and tcpdump on
-# the peer watch (tx records carry the flow's TCP state); detaching on SIGINT, cleanup by the
+# the peer watch (tx records carry the flow's TCP state); detaching on SIGINT; a text trace with
+# --duration of one echo exchange (also with a slow attach and a stopped reader); cleanup by the
 # engine after kill -9, permissions, and capture's pcap.
 set -u
 cd "$(dirname "$0")/../.."
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/../.."
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 BPF=$BIN/flextoe-bpf
-need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BPF" "$BIN/flextoe-loaderd" \
+need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BIN/flextoe-echo" "$BPF" "$BIN/flextoe-loaderd" \
 	"$PWD/$BUILD/xdp-progs/tcp_trace.bpf.o" "$PWD/$BUILD/xdp-progs/capture.bpf.o"
 need_tools tcpdump tshark python3 setpriv ethtool
 
@@ -161,6 +162,87 @@ t_check "text output: 5 lines naming the flow" \
 t_check "--count: programs detached" wait_cmd 3 no_progs
 t_check "--duration 1 stops after a second" expect 0 "programs detached" timeout 10 "$BPF" trace --duration 1
 t_check "bad filter: usage error" expect 2 "unknown filter term" "$BPF" trace prot 7
+
+# ---- text output and --duration around one short echo exchange (the README demo's step) ---
+# A Linux client's exchange with flextoe-echo during `trace port 7 --duration S`: its lines
+# must show the data both ways and the client's FIN.  Twice more with what a loaded machine
+# does to the trace, simulated with SIGSTOP: loads that take longer than --duration (the
+# window must start at the attach), and a trace process that is not running when --duration
+# ends (what the programs emitted since its last read must still be printed).
+ECHO_PORT=7
+ns_bg eng "$BIN/flextoe-echo" --port $ECHO_PORT >"$TMP/echo.out" 2>&1
+t_check "flextoe-echo listens" wait_cmd 5 grep -q listening "$TMP/echo.out"
+cat >"$TMP/echo.py" <<'PY'
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+port = s.getsockname()[1]
+msg = b"traced exchange from port %d" % port
+s.sendall(msg)
+got = b""
+while len(got) < len(msg):
+    b = s.recv(100)
+    if not b:
+        break
+    got += b
+s.close()
+print(port, len(msg))
+sys.exit(0 if got == msg else 1)
+PY
+ECHO=()
+echo_once() {	# one exchange; ECHO=(client port, message length)
+	local out
+	out=$(ns_exec peer timeout 20 python3 "$TMP/echo.py" $ENG_IP $ECHO_PORT) || return 1
+	read -ra ECHO <<<"$out"
+}
+echo_traced() {	# echo_traced FILE: FILE's text lines show the exchange in ECHO
+	awk -v c="$PEER_IP.${ECHO[0]}" -v e="$ENG_IP.$ECHO_PORT" -v n="${ECHO[1]}" '
+		$2 == "rx" && $3 == c && $5 == e && $12 == n { rx++ }
+		$2 == "tx" && $3 == e && $5 == c && $12 == n { tx++ }
+		$2 == "rx" && $3 == c && $5 == e && $6 ~ /F/ { fin++ }
+		END { printf "  %s: rx data %d, tx data %d, rx FIN %d of client port %s\n",
+			FILENAME, rx, tx, fin, c; exit !(rx && tx && fin) }' "$1" >&2
+}
+loaderd_pid() {
+	local p
+	for p in $(ip netns pids "$(ns_name eng)"); do
+		[[ $(cat /proc/$p/comm 2>/dev/null) == flextoe-loaderd ]] && echo "$p"
+	done
+}
+
+"$BPF" trace port $ECHO_PORT --duration 3 >"$TMP/te1.txt" 2>"$TMP/te1.err" &
+BG+=($!); TRACE=$!
+t_check "text trace --duration 3: attached" wait_cmd 10 grep -q "tracing at rx-post" "$TMP/te1.err"
+t_check "echo exchange during the trace" echo_once
+t_check "text trace --duration 3: exits 0 by itself" wait $TRACE
+t_check "text trace --duration 3 prints the echo exchange (data both ways, FIN)" \
+	echo_traced "$TMP/te1.txt"
+
+LDR=$(loaderd_pid)
+kill -STOP $LDR
+"$BPF" trace port $ECHO_PORT --duration 3 >"$TMP/te2.txt" 2>"$TMP/te2.err" &
+BG+=($!); TRACE=$!
+sleep 4		# longer than --duration: the loads wait for loaderd all that time
+kill -CONT $LDR
+t_check "slow attach (simulated, loaderd stopped 4 s): the trace attaches" \
+	wait_cmd 20 grep -q "tracing at rx-post" "$TMP/te2.err"
+t_check "echo exchange after the slow attach" echo_once
+t_check "slow attach (simulated): trace exits 0 by itself" wait $TRACE
+t_check "slow attach (simulated): --duration 3 counts from the attach, the exchange is printed" \
+	echo_traced "$TMP/te2.txt"
+
+"$BPF" trace port $ECHO_PORT --duration 2 >"$TMP/te3.txt" 2>"$TMP/te3.err" &
+BG+=($!); TRACE=$!
+t_check "stopped reader: trace --duration 2 attached" \
+	wait_cmd 10 grep -q "tracing at rx-post" "$TMP/te3.err"
+kill -STOP $TRACE
+sleep 1		# its ring_read in flight (at most 500 ms in the engine) comes back empty
+t_check "echo exchange while the trace process is stopped" echo_once
+sleep 2		# --duration ends while it is stopped
+kill -CONT $TRACE
+t_check "stopped reader (simulated, SIGSTOP past --duration): trace exits 0" wait $TRACE
+t_check "stopped reader (simulated): the records still in the ring are printed before detaching" \
+	echo_traced "$TMP/te3.txt"
+t_check "echo traces: programs detached" wait_cmd 3 no_progs
 
 # ---- a trace process that dies: the engine unloads its programs --------------------------
 "$BPF" trace >/dev/null 2>"$TMP/trace3.err" &
