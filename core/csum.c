@@ -54,8 +54,9 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 			"jnz 1b\n\t"
 			"adcq $0, %[acc]"
 			: [acc] "+r"(acc), [p] "+r"(p), [n] "+r"(blocks)
-			: "m"(*(const uint8_t(*)[])p)
-			: "cc");
+			: /* the blocks it reads: a memory clobber, as clang
+			   * takes no operand of an incomplete array type */
+			: "cc", "memory");
 		len &= 63;
 	}
 #endif
