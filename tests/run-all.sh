@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 BUILD=${BUILD:-build}
 LOGDIR=$BUILD/test-logs
-mkdir -p "$LOGDIR/lint" "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/fuzz" "$LOGDIR/san"
+mkdir -p "$LOGDIR/lint" "$LOGDIR/integration" "$LOGDIR/diff" "$LOGDIR/compat" "$LOGDIR/fuzz" "$LOGDIR/san"
 total_pass=0 total_fail=0
 failed_suites=()
 
@@ -59,6 +59,7 @@ FTOE_BUILD=$BUILD ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 for t in tests/lint/*.sh tests/integration/*.sh tests/diff/*.sh tests/compat/*.sh tests/fuzz/*.sh; do
 	[[ -x $t ]] || continue
 	name=${t#tests/}
+	mkdir -p "$LOGDIR/${name%/*}"
 	run_suite "${name%.sh}" "$t"
 done
 

@@ -103,6 +103,9 @@ def main():
         tot = struct.unpack("!H", ip[2:4])[0]
         src, dst = ip[12:16], ip[16:20]
         tcp = ip[ihl:tot]
+        # the relay corrupts lengths too: no TCP header, no segment
+        if ihl < 20 or len(tcp) < 20:
+            continue
         doff = (tcp[12] >> 4) * 4
         seq, ack = struct.unpack("!II", tcp[4:12])
         flags = tcp[13]
