@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/byteorder.h"
 #include "core/control/cc.h"
+#include "core/csum.h"
 #include "core/pipeline.h"
 #include "tests/unit/core/engine_link.h"
 
@@ -226,4 +228,39 @@ bool lb_run(struct lb_world *w, lb_step_fn step, void *arg, uint64_t max_ns)
 		w->now = next > w->now ? next : w->now + 1;
 	}
 	return false;
+}
+
+uint16_t lb_tcp_frame(uint8_t *f, uint32_t saddr, uint16_t sport, uint16_t dport,
+		      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+		      const void *opt, uint8_t optlen, const void *data, uint16_t dlen)
+{
+	uint8_t *ip = f + 14, *th = ip + 20;
+	uint16_t tl = (uint16_t)(20 + optlen + dlen);
+	uint32_t sum;
+
+	memcpy(f, (uint8_t[]){ 2, 0, 0, 0, 0, 2 }, 6);
+	memcpy(f + 6, (uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 6);
+	ftoe_put_be16(f + 12, 0x0800);
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	ftoe_put_be16(ip + 2, (uint16_t)(20 + tl));
+	ip[8] = 64;
+	ip[9] = 6;
+	ftoe_put_be32(ip + 12, saddr);
+	ftoe_put_be32(ip + 16, LB_IP_B);
+	ftoe_put_be16(ip + 10, ftoe_csum(ip, 20));
+	ftoe_put_be16(th, sport);
+	ftoe_put_be16(th + 2, dport);
+	ftoe_put_be32(th + 4, seq);
+	ftoe_put_be32(th + 8, ack);
+	th[12] = (uint8_t)((5 + optlen / 4) << 4);
+	th[13] = flags;
+	ftoe_put_be16(th + 14, win);
+	if (optlen)
+		memcpy(th + 20, opt, optlen);
+	if (dlen)
+		memcpy(th + 20 + optlen, data, dlen);
+	sum = ftoe_csum_pseudo4(ip + 12, ip + 16, 6, tl);
+	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, tl)));
+	return (uint16_t)(14 + 20 + tl);
 }

@@ -68,5 +68,11 @@ bool lb_run(struct lb_world *w, lb_step_fn step, void *arg, uint64_t max_ns);
 /* Inject a raw frame into side idx's engine now. */
 void lb_inject(struct lb_world *w, int idx, const void *frame, uint16_t len);
 uint64_t lb_rand(struct lb_world *w);
+/* Build an Ethernet/IPv4/TCP frame from saddr to side B (LB_IP_B) into f,
+ * with optlen bytes of TCP options (a multiple of 4) and dlen bytes of
+ * payload, checksums filled in; returns its length. */
+uint16_t lb_tcp_frame(uint8_t *f, uint32_t saddr, uint16_t sport, uint16_t dport,
+		      uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+		      const void *opt, uint8_t optlen, const void *data, uint16_t dlen);
 
 #endif

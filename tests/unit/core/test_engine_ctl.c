@@ -16,35 +16,7 @@ static uint16_t mk_frame(uint8_t *f, uint32_t saddr, uint16_t sport, uint16_t dp
 			 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
 			 const void *data, uint16_t dlen)
 {
-	uint8_t *ip = f + 14, *th = ip + 20;
-	uint8_t sa[4], da[4];
-	uint32_t sum;
-
-	memcpy(f, (uint8_t[]){ 2, 0, 0, 0, 0, 2 }, 6);
-	memcpy(f + 6, (uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 6);
-	ftoe_put_be16(f + 12, 0x0800);
-	memset(ip, 0, 40);
-	ip[0] = 0x45;
-	ftoe_put_be16(ip + 2, (uint16_t)(40 + dlen));
-	ip[8] = 64;
-	ip[9] = 6;
-	ftoe_put_be32(ip + 12, saddr);
-	ftoe_put_be32(ip + 16, LB_IP_B);
-	ftoe_put_be16(ip + 10, ftoe_csum(ip, 20));
-	ftoe_put_be16(th, sport);
-	ftoe_put_be16(th + 2, dport);
-	ftoe_put_be32(th + 4, seq);
-	ftoe_put_be32(th + 8, ack);
-	th[12] = 5 << 4;
-	th[13] = flags;
-	ftoe_put_be16(th + 14, win);
-	if (dlen)
-		memcpy(th + 20, data, dlen);
-	memcpy(sa, ip + 12, 4);
-	memcpy(da, ip + 16, 4);
-	sum = ftoe_csum_pseudo4(sa, da, 6, (uint16_t)(20 + dlen));
-	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, 20u + dlen)));
-	return (uint16_t)(54 + dlen);
+	return lb_tcp_frame(f, saddr, sport, dport, seq, ack, flags, win, NULL, 0, data, dlen);
 }
 
 /* A connected pair with timestamps off (raw injected segments carry none). */

@@ -103,38 +103,7 @@ END_TEST
 static uint16_t mk_seg(uint8_t *f, uint32_t saddr, uint16_t sport, uint16_t dport, uint32_t seq,
 		       uint32_t ack, uint8_t flags, const uint8_t *opt, uint8_t optlen)
 {
-	uint8_t *ip = f + 14, *th = ip + 20;
-	uint16_t tl = (uint16_t)(20 + optlen);
-	uint8_t sa[4], da[4];
-	uint32_t sum;
-
-	memcpy(f, (uint8_t[]){ 2, 0, 0, 0, 0, 2 }, 6);
-	memcpy(f + 6, (uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 6);
-	ftoe_put_be16(f + 12, 0x0800);
-	memset(ip, 0, 20 + tl);
-	ip[0] = 0x45;
-	ftoe_put_be16(ip + 2, (uint16_t)(20 + tl));
-	ip[8] = 64;
-	ip[9] = 6;
-	ftoe_put_be32(ip + 12, saddr);
-	ftoe_put_be32(ip + 16, LB_IP_B);
-	ftoe_put_be16(ip + 10, ftoe_csum(ip, 20));
-	ftoe_put_be16(th, sport);
-	ftoe_put_be16(th + 2, dport);
-	ftoe_put_be32(th + 4, seq);
-	ftoe_put_be32(th + 8, ack);
-	th[12] = (uint8_t)((5 + optlen / 4) << 4);
-	th[13] = flags;
-	ftoe_put_be16(th + 14, 65535);
-	if (optlen)
-		memcpy(th + 20, opt, optlen);
-	ftoe_put_be32(sa, saddr);
-	ftoe_put_be32(da, LB_IP_B);
-	sum = ftoe_csum_add(0, sa, 4);
-	sum = ftoe_csum_add(sum, da, 4);
-	sum += 6 + tl;
-	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, tl)));
-	return (uint16_t)(14 + 20 + tl);
+	return lb_tcp_frame(f, saddr, sport, dport, seq, ack, flags, 65535, opt, optlen, NULL, 0);
 }
 
 /* What B sent back: count and the last frame's TCP flags. */
