@@ -476,6 +476,18 @@ int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, 
 	return ret;
 }
 
+void px_engine_sync(uint32_t h)
+{
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	if (efd < 0)
+		return;	/* no fd for the wait: the close stays asynchronous */
+	/* INFO of a handle the engine no longer knows is answered -EBADF,
+	 * after every command queued before it (the ring is in order) */
+	px_call(APPIF_OP_INFO, h, 0, 0, 0, PK_FREE, efd);
+	px_real.close(efd);
+}
+
 void px_set_dead(void)
 {
 	if (px.sh->dead)

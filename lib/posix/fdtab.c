@@ -191,6 +191,7 @@ void px_cand_init(int fd)
 	f->bound_engine = 0;
 	f->bound_port = 0;
 	f->kerr = 0;
+	f->kshut = 0;
 	f->twin = 0;
 	f->kino = fstat(fd, &st) ? 0 : (uint64_t)st.st_ino;
 	__atomic_store_n(&f->kind, FD_CAND, __ATOMIC_RELEASE);
@@ -201,6 +202,7 @@ static void cand_copy(struct px_fd *to, const struct px_fd *from)
 	to->bound_engine = from->bound_engine;
 	to->bound_port = from->bound_port;
 	to->kerr = from->kerr;
+	to->kshut = from->kshut;
 	to->twin = from->twin;
 	to->kino = from->kino;
 	__atomic_store_n(&to->kind, from->kind, __ATOMIC_RELEASE);
@@ -258,10 +260,56 @@ void px_fd_forget(int fd)
 	f->bound_engine = 0;
 	f->bound_port = 0;
 	f->kerr = 0;
+	f->kshut = 0;
 	f->twin = 0;
 	f->kino = 0;
 	if (px.up)
 		px_epoll_fd_closed(fd);
+}
+
+/* A connection closed with our FIN first (the peer's not yet in, or ours
+ * sent before it came) goes through FIN_WAIT to TIME_WAIT and holds its
+ * port there (RFC 9293 3.6); a passive close (LAST_ACK) or a reset frees
+ * it at once.  Lock held. */
+static void tw_note(const struct px_sock *ps, uint32_t fl)
+{
+	struct px_tw *t = &px.sh->tw[0];
+	int64_t now;
+
+	if (px.sh->dead || !(fl & APPIF_SF_CONNECTED) || (fl & APPIF_SF_ERROR) ||
+	    ((fl & APPIF_SF_EOF) && !ps->fin_first))
+		return;
+	now = px_now_ns();
+	for (int i = 0; i < PX_TW; i++) {
+		if (px.sh->tw[i].until_ns <= now) {
+			t = &px.sh->tw[i];	/* free or expired */
+			break;
+		}
+		if (px.sh->tw[i].until_ns < t->until_ns)
+			t = &px.sh->tw[i];	/* else the oldest */
+	}
+	t->until_ns = now + PX_TIME_WAIT_NS;
+	t->port = ps->local_port;
+	t->reuseaddr = px_opt_on(&ps->opts, SO_REUSEADDR);
+	t->reuseport = px_opt_on(&ps->opts, SO_REUSEPORT);
+}
+
+bool px_tw_busy(uint16_t port, const struct px_opts *mine)
+{
+	int64_t now = px_now_ns();
+
+	for (int i = 0; i < PX_TW; i++) {
+		const struct px_tw *t = &px.sh->tw[i];
+
+		if (t->until_ns <= now || t->port != port)
+			continue;
+		/* inet_bind_conflict: both SO_REUSEPORT, or both SO_REUSEADDR
+		 * (a timewait socket is never a listener), may share */
+		if (!(t->reuseport && px_opt_on(mine, SO_REUSEPORT)) &&
+		    !(t->reuseaddr && px_opt_on(mine, SO_REUSEADDR)))
+			return true;
+	}
+	return false;
 }
 
 void px_sock_release(uint32_t s)
@@ -285,6 +333,8 @@ void px_sock_release(uint32_t s)
 		bool abort = lg.l_onoff && !lg.l_linger;
 
 		px_cmd(abort ? APPIF_OP_ABORT : APPIF_OP_CLOSE, ps->handle, 0, 0, 0);
+		if (!abort)
+			tw_note(ps, LOAD_ACQ(&px_ssock(s)->flags));
 	}
 	if (ps->sig_pending) {
 		ps->sig_pending = 0;

@@ -93,6 +93,7 @@ struct px_sock {
 	uint8_t bound_engine;		/* bind() gave it the engine's address and port (1),
 					 * or its listener did (2, accepted) */
 	uint8_t disconnecting;		/* shutdown() of a failed connect: SS_DISCONNECTING */
+	uint8_t fin_first;		/* our FIN went before the peer's: close leads to TIME_WAIT */
 	uint32_t refs;			/* fds referring to it, in all processes */
 	uint32_t ev_seq;		/* bumped by every engine event (edge triggers) */
 	uint32_t nwait;			/* threads blocked on it */
@@ -115,6 +116,18 @@ struct px_result {
 };
 
 #define PX_NRESULTS 64
+/* Ports that connections of the family closed first hold in the engine's
+ * TIME_WAIT (2 MSL, the engine's default 60 s, as Linux): bind() refuses
+ * them as Linux does (inet_bind_conflict with a timewait socket).  The
+ * engine has no call to ask, so the library keeps its own record; when
+ * it is full the oldest entry goes. */
+#define PX_TW 256
+#define PX_TIME_WAIT_NS 60000000000ll
+struct px_tw {
+	int64_t until_ns;		/* 0: free */
+	uint16_t port;			/* network order */
+	uint8_t reuseaddr, reuseport;	/* the closed socket's SO_REUSEADDR, SO_REUSEPORT */
+};
 /* Processes of the family, for their references (a process that died
  * without closing its fds - SIGKILL, a crash - gives them back when the
  * reaper finds it gone). */
@@ -134,6 +147,7 @@ struct px_shared {
 	struct px_result res[PX_NRESULTS];
 	struct px_proc procs[PX_PROCS];
 	int64_t reap_ns;		/* when the reaper looks next */
+	struct px_tw tw[PX_TW];
 	struct px_sock socks[];		/* max_socks, then uint16_t refs[PX_PROCS][max_socks] */
 };
 
@@ -187,6 +201,11 @@ void px_efd_kick(int fd);
  * no limit).  Returns the number of fds ready, 0 on timeout/engine
  * event, -EINTR. */
 int px_sleep(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigset_t *mask);
+/* Under the lock: wait until the engine has applied the commands queued
+ * so far, h being a handle just closed (a listener's close: a SYN that
+ * comes after close() returns is refused, as on Linux, not accepted and
+ * then reset).  Releases and retakes the lock. */
+void px_engine_sync(uint32_t h);
 /* Under the lock: mark the engine dead and wake everyone. */
 void px_set_dead(void);
 
@@ -225,6 +244,10 @@ struct px_fd {
 	int32_t kerr;		/* FD_CAND: errno to report once (a reset connection
 				 * that connect(AF_UNSPEC) turned back into this
 				 * kernel socket: Linux's sk_err after tcp_disconnect) */
+	uint8_t kshut;		/* FD_CAND: shutdown() bits (1 rd, 2 wr) the kernel
+				 * socket recorded before it connected: Linux keeps
+				 * sk_shutdown across connect (inet_shutdown sets it
+				 * even when it answers ENOTCONN) */
 	uint64_t kino;		/* FD_CAND: the kernel socket's inode: dup'ed fds
 				 * share it, and with it the state above */
 	struct px_ep *ep;	/* FD_EPOLL */
@@ -311,6 +334,12 @@ int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t 
 /* SO_RCVTIMEO / SO_SNDTIMEO / SO_LINGER of an option set. */
 struct timeval px_opt_timeo(const struct px_opts *o, bool snd);
 struct linger px_opt_linger(const struct px_opts *o);
+/* Under the lock: does a connection of the family that we closed first
+ * still hold port (network order) in TIME_WAIT, against a bind with the
+ * options mine? */
+bool px_tw_busy(uint16_t port, const struct px_opts *mine);
+/* Is the SOL_SOCKET flag option name (SO_REUSEADDR, ...) on? */
+bool px_opt_on(const struct px_opts *o, int name);
 
 /* ---- readiness (poll.c, epoll.c) ------------------------------------------ */
 /* Under the lock: POLLIN/POLLOUT/... of socket s now. */

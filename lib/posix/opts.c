@@ -144,6 +144,15 @@ struct linger px_opt_linger(const struct px_opts *o)
 	return lg;
 }
 
+bool px_opt_on(const struct px_opts *o, int name)
+{
+	int i = px_opt_index(SOL_SOCKET, name), v = 0;
+
+	if (o->len[i] >= sizeof(v))
+		memcpy(&v, o->val[i], sizeof(v));
+	return v != 0;
+}
+
 int px_setsockopt(uint32_t s, int level, int name, const void *val, socklen_t len)
 {
 	struct px_opts *o = &px.sh->socks[s].opts;

@@ -28,7 +28,9 @@ uint32_t px_sock_revents(uint32_t s)
 		ev |= POLLIN | POLLRDNORM;
 	if ((fl & APPIF_SF_EOF) || ps->shut_rd)
 		ev |= POLLRDHUP;
-	if (((fl & APPIF_SF_EOF) && ps->shut_wr) || (fl & APPIF_SF_CLOSED))
+	/* tcp_poll: both directions shut (RCV_SHUTDOWN by the peer's FIN
+	 * or by shutdown(SHUT_RD)) */
+	if ((((fl & APPIF_SF_EOF) || ps->shut_rd) && ps->shut_wr) || (fl & APPIF_SF_CLOSED))
 		ev |= POLLHUP;
 	used = ss->tx_head - LOAD_ACQ(&ss->tx_tail);
 	/* writable with a quarter of the ring free, so that a writer woken

@@ -140,15 +140,6 @@ static int bind_again(const struct sockaddr *a, socklen_t len)
 	return -EINVAL;
 }
 
-static bool opt_on(const struct px_opts *o, int name)
-{
-	int i = px_opt_index(SOL_SOCKET, name), v = 0;
-
-	if (o->len[i] >= sizeof(v))
-		memcpy(&v, o->val[i], sizeof(v));
-	return v != 0;
-}
-
 /* Does an engine socket of this process family hold port (network order)
  * on an address that overlaps ip, so that Linux's bind would say
  * EADDRINUSE (inet_csk_bind_conflict: both SO_REUSEPORT, or both
@@ -158,8 +149,8 @@ static bool opt_on(const struct px_opts *o, int name)
  * both SO_REUSEPORT, or both SO_REUSEADDR with no listener)? */
 static bool may_share(const struct px_opts *a, const struct px_opts *b, bool listening)
 {
-	return (opt_on(a, SO_REUSEPORT) && opt_on(b, SO_REUSEPORT)) ||
-	       (opt_on(a, SO_REUSEADDR) && opt_on(b, SO_REUSEADDR) && !listening);
+	return (px_opt_on(a, SO_REUSEPORT) && px_opt_on(b, SO_REUSEPORT)) ||
+	       (px_opt_on(a, SO_REUSEADDR) && px_opt_on(b, SO_REUSEADDR) && !listening);
 }
 
 /* Does another not yet placed socket of this process hold port on an
@@ -195,6 +186,7 @@ static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 	if (cand_port_busy(fd, &mine, ip, port))
 		return true;
 	px_lock();
+	busy = px_tw_busy(port, &mine);
 	for (uint32_t s = 0; s < px.max_socks && !busy; s++) {
 		const struct px_sock *ps = &px.sh->socks[s];
 
@@ -575,6 +567,8 @@ static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
 	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	if (px_sock_of(fd) == (int)s) {
 		struct px_sock *ps = &px.sh->socks[s];
+		uint32_t h = ps->handle;
+		bool listener = ps->kind == PK_LISTEN;
 
 		if (ps->kind == PK_CONN && ps->refs > (uint32_t)np + 1) {
 			/* other processes keep the (reset) socket */
@@ -590,6 +584,8 @@ static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
 		for (int i = 0; i < np; i++)
 			px_fd_detach(peers[i]);
 		px_fd_detach(fd);
+		if (listener && ps->handle != h)
+			px_engine_sync(h);	/* refused from now on, as the twin is */
 	}
 	px_unlock();
 	px_fd_forget(fd);
@@ -632,6 +628,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	struct px_opts opts;
 	struct px_sock *ps;
 	uint32_t local;
+	uint8_t kshut;
 	int s = px_sock_of(fd), efd, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
 
 	if (s >= 0) {
@@ -660,6 +657,14 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		f->kerr = 0;	/* tcp_connect_init clears sk_err */
 		px_cand_sync(fd);
 	}
+	if (f && f->kind == FD_CAND && a && len >= sizeof(sa_family_t) && a->sa_family == AF_UNSPEC) {
+		err = px_real.connect(fd, a, len) ? -errno : 0;
+		if (!err && f->kshut) {
+			f->kshut = 0;	/* tcp_disconnect clears sk_shutdown */
+			px_cand_sync(fd);
+		}
+		return err;
+	}
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
 	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get())
 		return px_real.connect(fd, a, len) ? -errno : 0;
@@ -682,6 +687,7 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	}
 	if (!sin->sin_port)
 		return -ECONNREFUSED;	/* as Linux, for port 0 */
+	kshut = f->kshut;
 	efd = move_prepare(fd, &fl, &cloexec, &opts);
 	if (efd < 0)
 		return efd;
@@ -711,6 +717,9 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	ps->nonblock = !!(fl & O_NONBLOCK);
 	ps->opts = opts;
 	ps->connecting = 1;
+	/* shutdown() before connect: Linux keeps the bits, sends no FIN */
+	ps->shut_rd = kshut & 1;
+	ps->shut_wr = !!(kshut & 2);
 	px_fd_attach(fd, (uint32_t)s);
 	move_peers(fd, (uint32_t)s, peers, np);
 	err = ps->nonblock ? -EINPROGRESS : connect_wait(fd, (uint32_t)s);
@@ -822,8 +831,19 @@ int px_shutdown(int fd, int how)
 	struct px_sock *ps;
 	uint32_t fl;
 
-	if (s < 0)
-		return px_real.shutdown(fd, how) ? -errno : 0;
+	if (s < 0) {
+		struct px_fd *f = px_fd(fd);
+
+		err = px_real.shutdown(fd, how) ? -errno : 0;
+		if (f && f->kind == FD_CAND && how >= SHUT_RD && how <= SHUT_RDWR &&
+		    (!err || err == -ENOTCONN)) {
+			/* inet_shutdown records the bits even on an unconnected
+			 * socket, and a later connect keeps them */
+			f->kshut |= (uint8_t)(how + 1);
+			px_cand_sync(fd);
+		}
+		return err;
+	}
 	if (how < SHUT_RD || how > SHUT_RDWR)
 		return -EINVAL;
 	px_lock();
@@ -853,6 +873,7 @@ int px_shutdown(int fd, int how)
 			ps->shut_rd = 1;
 		if (how != SHUT_RD && !ps->shut_wr) {
 			ps->shut_wr = 1;
+			ps->fin_first = !(fl & APPIF_SF_EOF);
 			err = px_cmd(APPIF_OP_SHUTDOWN, ps->handle, 2 /* FTOE_SHUT_WR */, 0, 0);
 			if (err == -ECONNRESET)
 				err = 0;	/* nothing left to shut */
@@ -871,8 +892,16 @@ int px_close(int fd)
 	if (px.up && (fd == px.ac.fd || fd == px.ac.efd_in || fd == px.ac.efd_out))
 		return 0;	/* the context's own: keep it (the app thinks it closed it) */
 	if (f && f->kind == FD_ENGINE) {
+		const struct px_sock *ps = &px.sh->socks[f->sock];
+		uint32_t h;
+		bool listener;
+
 		px_lock();
+		h = ps->handle;
+		listener = ps->kind == PK_LISTEN;
 		px_fd_detach(fd);
+		if (listener && ps->handle != h)
+			px_engine_sync(h);	/* the last reference: closed */
 		px_unlock();
 	}
 	if (f && f->kind != FD_NONE)

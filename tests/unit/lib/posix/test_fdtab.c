@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +105,55 @@ END_TEST
 
 /* fork: the child's references come with it; the parent's close leaves
  * the connection to the child, the child's exit ends it. */
+/* Closing first holds the port in TIME_WAIT for bind (unless both sockets
+ * have SO_REUSEADDR); a passive close or a reset does not. */
+START_TEST(fdtab_time_wait_ports)
+{
+	struct px_opts plain, reuse;
+	int one = 1, fd, i = px_opt_index(SOL_SOCKET, SO_REUSEADDR);
+
+	sim_ctx_up(16, 4096);
+	px_opts_default(&plain);
+	reuse = plain;
+	memcpy(reuse.val[i], &one, sizeof(one));
+	reuse.len[i] = sizeof(one);
+	/* active close: the peer's FIN not yet in */
+	fd = sim_sock(1, PK_CONN);
+	px.sh->socks[1].local_port = htons(4001);
+	px_lock();
+	px_fd_detach(fd);
+	ck_assert(px_tw_busy(htons(4001), &plain));
+	ck_assert(px_tw_busy(htons(4001), &reuse));	/* the closed one had no SO_REUSEADDR */
+	ck_assert(!px_tw_busy(htons(4002), &plain));
+	px_unlock();
+	/* passive close: the peer's FIN came first, ours later (LAST_ACK) */
+	fd = sim_sock(2, PK_CONN);
+	px.sh->socks[2].local_port = htons(4002);
+	px_ssock(2)->flags |= APPIF_SF_EOF;
+	px_lock();
+	px_fd_detach(fd);
+	ck_assert(!px_tw_busy(htons(4002), &plain));
+	px_unlock();
+	/* reset: no TIME_WAIT */
+	fd = sim_sock(3, PK_CONN);
+	px.sh->socks[3].local_port = htons(4003);
+	px_ssock(3)->flags |= APPIF_SF_ERROR;
+	px_lock();
+	px_fd_detach(fd);
+	ck_assert(!px_tw_busy(htons(4003), &plain));
+	px_unlock();
+	/* both with SO_REUSEADDR may share */
+	fd = sim_sock(4, PK_CONN);
+	px.sh->socks[4].local_port = htons(4004);
+	px.sh->socks[4].opts = reuse;
+	px_lock();
+	px_fd_detach(fd);
+	ck_assert(px_tw_busy(htons(4004), &plain));
+	ck_assert(!px_tw_busy(htons(4004), &reuse));
+	px_unlock();
+}
+END_TEST
+
 START_TEST(fdtab_fork_references)
 {
 	uint16_t ops[8];
@@ -320,6 +370,7 @@ static Suite *posix_fdtab_suite(void)
 	tcase_add_test(tc, fdtab_linger_zero_resets);
 	tcase_add_test(tc, fdtab_listener_close_refuses_queue);
 	tcase_add_test(tc, fdtab_accept_for_closed_listener);
+	tcase_add_test(tc, fdtab_time_wait_ports);
 	tcase_add_test(tc, fdtab_fork_references);
 	tcase_add_test(tc, fdtab_exec_drops_cloexec);
 	tcase_add_test(tc, fdtab_reap_killed_child);
