@@ -459,10 +459,13 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	reset = failed && px_ssock(s)->err != -ECONNREFUSED;
 	taken = ps->err_taken;
 	nonblock = ps->nonblock;
-	/* tcp_disconnect keeps an address and port bind() gave (the
-	 * SOCK_BIND*_LOCK user locks); a failed connect or reset does not */
-	*bound = ps->bound_engine && (why == DIS_UNSPEC || why == DIS_SHUT_RD) ? ps->local_port : 0;
+	/* tcp_disconnect, and tcp_done after a refused connect, keep an
+	 * address and port bind() gave (the SOCK_BIND*_LOCK user locks); a
+	 * reset or a failure the twin cannot replay does not here */
 	locked = ps->bound_engine == 1;
+	*bound = ps->bound_engine && (why == DIS_UNSPEC || why == DIS_SHUT_RD ||
+				      (why == DIS_FAILED && cerr == -ECONNREFUSED && locked)) ?
+		 ps->local_port : 0;
 	opts = ps->opts;
 	if (listener && ps->kfd >= 0)
 		kfd = px_real.fcntl(ps->kfd, F_DUPFD_CLOEXEC, 0);
@@ -511,6 +514,13 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	if (listener)
 		return k;
 	if (why == DIS_FAILED && cerr == -ECONNREFUSED) {
+		if (*bound) {
+			/* the twin holds the port as the engine socket did */
+			struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = *bound };
+
+			if (px_real.bind(k, (struct sockaddr *)&any, sizeof(any)))
+				*bound = 0;
+		}
 		*twin = !px_twin_refused(k, true);
 	} else if (why == DIS_BIND && finished) {
 		*twin = !px_twin_connected(k, TWIN_FINISHED);
@@ -855,6 +865,11 @@ int px_shutdown(int fd, int how)
 		px_unlock();
 		return disconnect(fd, (uint32_t)s, DIS_SHUT_RD, 0, how);
 	}
+	/* inet_shutdown: a non-blocking connect that has completed is
+	 * SS_CONNECTED from here on (a later connect says EISCONN) */
+	if (ps->kind == PK_CONN && ps->connecting && (fl & APPIF_SF_CONNECTED) &&
+	    !(fl & APPIF_SF_ERROR))
+		ps->connecting = 0;
 	if (ps->kind == PK_LISTEN) {
 		err = 0;	/* SHUT_WR of a listener: nothing to do */
 	} else if (ps->kind != PK_CONN || px.sh->dead || (fl & (APPIF_SF_ERROR | APPIF_SF_CLOSED))) {
