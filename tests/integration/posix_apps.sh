@@ -185,6 +185,26 @@ if wants nginx; then
 			return $r
 		}
 		check nginx "$TMP/nginx/error.log" "32 MiB file again, 4 clients at once, SHA-256 matches" big_get4
+		# sendfile with the transmit ring full while other connections of
+		# the same worker end under it: clients that hang up mid-file and
+		# one that stops reading, beside 4 complete transfers
+		big_get_abort() {
+			local bg=() i
+			for i in 1 2 3 4 5 6; do
+				peer timeout 5 curl -sS -o /dev/null --max-time 0.$((i + 2)) \
+					http://$SRV_IP:8080/big.bin >/dev/null 2>&1 & bg+=($!)
+			done
+			peer timeout 3 python3 -c 'import socket, sys, time
+s = socket.create_connection((sys.argv[1], 8080))
+s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+s.recv(1000)
+time.sleep(10)' $SRV_IP >/dev/null 2>&1 & bg+=($!)
+			big_get4; local r=$?
+			wait "${bg[@]}"
+			workers || r=1
+			return $r
+		}
+		check nginx "$TMP/nginx/error.log" "32 MiB file, 4 clients while 6 hang up mid-file and 1 stops reading: SHA-256 matches" big_get_abort
 		ab_run() {
 			local out
 			out=$(peer timeout 120 ab -q -r "$@" http://$SRV_IP:8080/index.html 2>&1)
