@@ -16,6 +16,13 @@ BYTES=${ENGINE_BULK_BYTES:-$((1 << 30))}
 # hash, as before).
 BULK_OPT=--no-hash
 [[ ${ENGINE_BULK_HASH:-0} != 0 ]] && BULK_OPT=
+# Each connection's buffer on both sides: the daemon's --buf and
+# flextoe-bulk's rings, equal so that the rings attach (one copy; a ring
+# larger than the daemon's buffer falls back to copy mode) and the receive
+# window can open to it (the daemon's default, 256 KiB, held the Linux
+# sender rwnd-limited 77-81% of the time).  --max-flows keeps the address
+# space the daemon reserves (max-flows x 2 x buf) small.
+BUF=${ENGINE_BULK_BUF:-1m}
 for b in flextoe flextoe-bulk; do
 	if [[ ! -x $BIN/$b ]]; then
 		echo "engine_bulk: $BIN/$b is missing: run 'make' first" >&2
@@ -63,8 +70,13 @@ linux_pair() { # KEY RECV-NS RECV-IP SEND-NS: python receiver and sender
 	result "$1" "$TMP/$port.recv"
 }
 
+case $BUF in
+*k) BUF_BYTES=$(( ${BUF%k} << 10 )) ;;
+*m) BUF_BYTES=$(( ${BUF%m} << 20 )) ;;
+*) BUF_BYTES=$BUF ;;
+esac
 echo "== engine_bulk: one connection, $BYTES bytes each way, over veth (tx/tso/gso/gro off)," \
-	"flextoe-bulk ${BULK_OPT:-with SHA-256}"
+	"flextoe-bulk ${BULK_OPT:-with SHA-256}, buffers $BUF per connection"
 rc=0
 # Linux on both ends first, before the engine's XDP program is attached
 # (ENGINE_BULK_LINUX=0 skips them when only the engine's figures matter).
@@ -84,12 +96,13 @@ if [[ ${ENGINE_BULK_LINUX:-1} != 0 ]]; then
 	offloads off
 fi
 
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$TMP/run" >"$TMP/eng.log" 2>&1
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --buf "$BUF" --max-flows 1024 \
+	--run-dir "$TMP/run" >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then
 	export FLEXTOE_RUN_DIR=$TMP/run
 	# Linux -> engine: flextoe-bulk receives (and times) the stream
 	port=$((port + 1))
-	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv $BULK_OPT >"$TMP/$port.recv" 2>&1
+	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv --buf "$BUF_BYTES" $BULK_OPT >"$TMP/$port.recv" 2>&1
 	if wait_for "$TMP/$port.recv" listening; then
 		ns_exec peer timeout 120 python3 "$PWD/bench/peer.py" send $ENG_IP $port "$BYTES" \
 			>"$TMP/$port.send" 2>&1
@@ -101,7 +114,7 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	port=$((port + 1))
 	ns_bg peer python3 "$PWD/bench/peer.py" recv $PEER_IP $port >"$TMP/$port.recv" 2>&1
 	if wait_for "$TMP/$port.recv" listening; then
-		ns_exec eng timeout 120 "$BIN/flextoe-bulk" --connect $PEER_IP:$port --send "$BYTES" $BULK_OPT \
+		ns_exec eng timeout 120 "$BIN/flextoe-bulk" --connect $PEER_IP:$port --send "$BYTES" --buf "$BUF_BYTES" $BULK_OPT \
 			>"$TMP/$port.send" 2>&1
 		wait_for "$TMP/$port.recv" '^bytes=' && result "from-server,engine" "$TMP/$port.recv" || rc=1
 	else
@@ -111,6 +124,13 @@ else
 	rc=1
 fi
 
+# the daemon's exit counters: the AF_XDP socket's drops (x86_log_stats)
+eng_pid=$(pgrep -f -n "flextoe --iface veth0 --ip $ENG_IP/24 .*--run-dir $TMP/run\$" || true)
+if [[ -n $eng_pid ]]; then
+	kill "$eng_pid" 2>/dev/null
+	wait_for "$TMP/eng.log" "queue 0: kernel:" 5 >/dev/null 2>&1 &&
+		grep -oE "queue 0: kernel: .*" "$TMP/eng.log" | sed 's/^/engine /'
+fi
 echo
 printf '%-28s %9s %9s %7s   %9s %7s\n' "direction (server = engine)" "linux" "engine" "ratio" \
 	"linux-offl" "ratio"
