@@ -6,7 +6,8 @@
  *   the request to the recv() of its last echoed byte.  The first --warmup
  *   round trips (over all connections) are not recorded; then --rounds are.
  *   Prints one line: conns, rounds, size, p50/p99/p99.9/mean/max in
- *   microseconds and the request rate.
+ *   microseconds, the request rate, the round trips over 1 ms and the
+ *   client's own CPU time per round trip (kernel TCP included).
  * Server: rpc_client --serve PORT [--bind ADDR]
  *   A single-threaded epoll echo server on the kernel's TCP (TCP_NODELAY),
  *   the Linux counterpart of flextoe-echo.  Runs until SIGTERM/SIGINT.
@@ -30,6 +31,15 @@ struct conn {
 	size_t got;
 	uint64_t t0;
 };
+
+/* This thread's CPU time (user and system), ns. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static uint64_t now_ns(void)
 {
@@ -170,7 +180,8 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct epoll_event ev, evs[256];
 	struct conn *cs;
-	uint64_t *lat, t_start, t_total, sum = 0;
+	uint64_t *lat, t_start, t_total, sum = 0, cpu_start = 0;
+	long over_1ms = 0;
 	char *req, *rsp;
 	long done = 0, issued = 0, total;
 	int o, ep, rc = 1;
@@ -229,6 +240,7 @@ int main(int argc, char **argv)
 	}
 
 	t_start = now_ns();
+	cpu_start = cpu_ns();
 	/* One request in flight per connection; the next leaves as soon as
 	 * the previous one's echo is complete. */
 	for (long i = 0; i < nconn && issued < total; i++, issued++) {
@@ -271,6 +283,7 @@ int main(int argc, char **argv)
 				sum += lat[done - warmup];
 			} else if (done + 1 == warmup) {
 				t_start = now_ns();
+				cpu_start = cpu_ns();
 			}
 			done++;
 			if (issued < total) {
@@ -284,13 +297,17 @@ int main(int argc, char **argv)
 		}
 	}
 	t_total = now_ns() - t_start;
+	cpu_start = cpu_ns() - cpu_start;
+	for (long i = 0; i < rounds; i++)
+		over_1ms += lat[i] > 1000000;
 	qsort(lat, (size_t)rounds, sizeof(*lat), cmp_u64);
 #define PCT(p) ((double)lat[(size_t)((double)(rounds - 1) * (p))] / 1000.0)
 	printf("conns=%ld rounds=%ld size=%ld p50_us=%.1f p99_us=%.1f p999_us=%.1f mean_us=%.1f "
-	       "max_us=%.1f rps=%.0f\n",
+	       "max_us=%.1f rps=%.0f over_1ms=%ld cpu_us_per_rpc=%.1f\n",
 	       nconn, rounds, size, PCT(0.50), PCT(0.99), PCT(0.999),
 	       (double)sum / (double)rounds / 1000.0, (double)lat[rounds - 1] / 1000.0,
-	       t_total ? (double)rounds * 1e9 / (double)t_total : 0.0);
+	       t_total ? (double)rounds * 1e9 / (double)t_total : 0.0, over_1ms,
+	       (double)cpu_start / (double)rounds / 1000.0);
 	rc = 0;
 out:
 	for (long i = 0; cs && i < nconn; i++)

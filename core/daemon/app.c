@@ -27,6 +27,11 @@
  * rings are polled on every pass anyway, and an idle thread blocks on the
  * fd, so this only bounds how long a busy engine takes to notice them. */
 #define APP_EPOLL_NS 1000000ull
+/* Read (reset) an application's doorbell eventfd once per this many
+ * doorbells: edge-triggered, it needs no read to re-arm; this only keeps
+ * its counter far from saturation (a write that would saturate it fails,
+ * and that doorbell would be lost). */
+#define DOORBELL_DRAIN 4096u
 
 enum tag_kind { TAG_LISTEN = 1, TAG_SOCK, TAG_EFD };
 
@@ -50,6 +55,7 @@ struct app_conn {
 	uint32_t cmd_tail;		/* commands appif_ctx_poll took: its tail (not the app's word) */
 	bool polling;			/* our last store to cmd_ring->polling */
 	struct tag tag_sock, tag_efd;
+	uint32_t doorbells;		/* reported by epoll (edge-triggered efd_in) */
 	bool gone;		/* freed after the current batch of epoll events */
 	struct app_conn *next;
 };
@@ -173,8 +179,14 @@ static int conn_hello(struct app_conn *c)
 		goto fail;
 	}
 	c->tag_efd = (struct tag){ TAG_EFD, c };
+	/* Edge-triggered: every write (a doorbell) queues one event, which
+	 * the epoll_wait that reports it also consumes, so the counter need
+	 * not be read back - a system call per doorbell saved.  The counter
+	 * only grows; app_server_poll drains it now and then (DOORBELL_DRAIN)
+	 * so that it never saturates. */
 	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, c->efd_in,
-		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &c->tag_efd })) {
+		      &(struct epoll_event){ .events = EPOLLIN | EPOLLET,
+					     .data.ptr = &c->tag_efd })) {
 		w.status = -errno;
 		goto fail;
 	}
@@ -385,7 +397,8 @@ unsigned int app_server_poll(struct daemon *d, bool fd_ready)
 			continue;
 		else if (t->kind == TAG_SOCK)
 			conn_readable(t->conn, evs[i].events);
-		else if (read(t->conn->efd_in, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		else if (++t->conn->doorbells % DOORBELL_DRAIN == 0 &&
+			 read(t->conn->efd_in, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			pr_debug("application eventfd: %s", strerror(errno));
 	}
 	/* Freed only now: the same batch may hold an application's UNIX

@@ -33,6 +33,7 @@ struct daemon_opts {
 	const struct ftoe_cc_ops *cc; /* ftoe_cc_parse (NULL: the default) */
 	uint64_t cc_param;
 	uint32_t max_flows;
+	uint32_t buf_size;         /* --buf SIZE: each connection's rx and tx buffer (0: the engine's default) */
 	const char *run_dir;
 	int verbose;
 	bool force;

@@ -76,6 +76,8 @@ static int create_engine(struct daemon *d)
 		.gateway_be = d->opts.gateway_be,
 		.mtu = nd->mtu,
 		.max_flows = d->opts.max_flows,
+		.rx_buf_size = d->opts.buf_size,
+		.tx_buf_size = d->opts.buf_size,
 		.nr_queues = d->opts.queues,
 		.cc = d->opts.cc,
 		.cc_param = d->opts.cc_param,

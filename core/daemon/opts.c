@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <flextoe/appif.h>
+
 #include "core/daemon/daemon.h"
 #include "core/ooo.h"
 #include "lib/util/log.h"
@@ -37,6 +39,11 @@ static void usage(FILE *out)
 		"      --cc ALG            congestion control: %s\n"
 		"                          (the first is the default; RATE in bit/s, k/m/g suffix)\n"
 		"      --max-flows N       flow table capacity (default 65536)\n"
+		"      --buf SIZE          each connection's receive and transmit buffer, a power\n"
+		"                          of two, 4k..16m (k/m suffix; default 256k): bounds the\n"
+		"                          receive window, and an application's rings attach\n"
+		"                          (one copy) only when they are no larger; address space\n"
+		"                          reserved: max-flows x 2 x SIZE\n"
 		"      --rto-retries N     retransmission timeouts in a row before a connection\n"
 		"                          fails with ETIMEDOUT, 1..255 (default 15, as Linux\n"
 		"                          tcp_retries2; each doubles the timeout, up to 60 s)\n"
@@ -70,6 +77,29 @@ static int bad(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry 'flextoe --help'.\n");
 	return -EINVAL;
+}
+
+/* A size with an optional k or m suffix (powers of 1024). */
+static int parse_size(const char *s, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K') {
+		v <<= 10;
+		end++;
+	} else if (*end == 'm' || *end == 'M') {
+		v <<= 20;
+		end++;
+	}
+	if (*end || v > (1ul << 30))
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -136,7 +166,7 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 	return 0;
 }
 
-enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
+enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_BUF, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
        OPT_RTO_RETRIES, OPT_OOO_INTERVALS,
        OPT_APP_GROUP,
        OPT_SYN_TABLE, OPT_TW_TABLE, OPT_SYN_BACKLOG };
@@ -152,6 +182,7 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "poll",      required_argument, NULL, 'p' },
 		{ "cc",        required_argument, NULL, OPT_CC },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+		{ "buf",       required_argument, NULL, OPT_BUF },
 		{ "rto-retries", required_argument, NULL, OPT_RTO_RETRIES },
 		{ "ooo-intervals", required_argument, NULL, OPT_OOO_INTERVALS },
 		{ "syn-table", required_argument, NULL, OPT_SYN_TABLE },
@@ -229,6 +260,13 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 			if (parse_uint(optarg, 1, MAX_FLOWS_LIMIT, &v))
 				return bad("bad --max-flows '%s': expected 1..16777216", optarg);
 			o->max_flows = (uint32_t)v;
+			break;
+		case OPT_BUF:
+			if (parse_size(optarg, &v) || v < APPIF_MIN_BUF || v > APPIF_MAX_BUF ||
+			    (v & (v - 1)))
+				return bad("bad --buf '%s': expected a power of two from 4k to 16m",
+					   optarg);
+			o->buf_size = (uint32_t)v;
 			break;
 		case OPT_RTO_RETRIES:
 			if (parse_uint(optarg, 1, 255, &v))

@@ -143,6 +143,7 @@ void x86_log_stats(struct x86_backend *be)
 		pr_info("queue %u: rx %lu (tcp %lu arp %lu icmp %lu other %lu runt %lu) "
 			"tx %lu (ring full %lu, kicks %lu)", i, s->rx_frames, s->rx_tcp, s->rx_arp,
 			s->rx_icmp, s->rx_other, s->rx_runt, s->tx_frames, s->tx_full, s->kicks);
+		xq_log_kernel_stats(&be->queues[i]);
 		if (be->cfg.hooks)
 			pr_info("queue %u: rx-pre drop %lu tx %lu redirect %lu too big %lu; "
 				"tx-post drop %lu", i, s->rx_hook_drop, s->rx_hook_tx,

@@ -286,3 +286,21 @@ void xq_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir)
 	md->dir = dir;
 	md->tstamp_ns = x86_now_ns();
 }
+
+void xq_log_kernel_stats(struct xsk_queue *q)
+{
+	struct xdp_statistics st;
+	socklen_t len = sizeof(st);
+
+	if (q->fd < 0)
+		return;
+	if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &st, &len)) {
+		pr_debug("queue %u: XDP_STATISTICS: %s", q->id, strerror(errno));
+		return;
+	}
+	pr_info("queue %u: kernel: rx dropped %llu (rx ring full %llu, fill ring empty %llu), "
+		"invalid rx %llu tx %llu", q->id, (unsigned long long)st.rx_dropped,
+		(unsigned long long)st.rx_ring_full,
+		(unsigned long long)st.rx_fill_ring_empty_descs,
+		(unsigned long long)st.rx_invalid_descs, (unsigned long long)st.tx_invalid_descs);
+}

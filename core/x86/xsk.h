@@ -12,9 +12,9 @@
 struct ftoe_hooks;
 
 #define XQ_FRAME_SIZE  XSK_UMEM__DEFAULT_FRAME_SIZE  /* 4096 */
-#define XQ_RX_FRAMES   1024   /* owned by fill + rx rings */
+#define XQ_RX_FRAMES   4096   /* owned by fill + rx rings */
 #define XQ_TX_FRAMES   1024   /* owned by the tx free list + tx/comp rings */
-#define XQ_RING_SIZE   1024
+#define XQ_RING_SIZE   4096
 #define XQ_BATCH       64
 #define XQ_KICK_BATCH  32     /* tx descriptors before a forced sendto */
 
@@ -82,6 +82,9 @@ static inline uint64_t xq_frame_base(uint64_t addr)
 void xq_rx_kick(struct xsk_queue *q);
 
 /* rx-pre/tx-post metadata for a frame at the backend (no flow). */
+/* The kernel's counters of q's socket (XDP_STATISTICS) to the log: the
+ * frames it dropped because the rx ring was full or the fill ring empty. */
+void xq_log_kernel_stats(struct xsk_queue *q);
 void xq_md_init(struct flextoe_md *md, enum flextoe_hook hook, uint8_t dir);
 
 #endif

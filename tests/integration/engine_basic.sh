@@ -71,6 +71,11 @@ t_check "unknown flag: exit 2" \
 	expect_exit 2 "unknown option '--frobnicate'" --iface veth0 --ip $ENG_IP/24 --frobnicate
 t_check "bad --poll value: exit 2" \
 	expect_exit 2 "expected adaptive or busy" --iface veth0 --ip $ENG_IP/24 --poll sometimes
+t_check "--buf not a power of two: exit 2" \
+	expect_exit 2 "bad --buf '3k': expected a power of two from 4k to 16m" \
+	--iface veth0 --ip $ENG_IP/24 --buf 3k
+t_check "--buf too large: exit 2" \
+	expect_exit 2 "bad --buf '32m'" --iface veth0 --ip $ENG_IP/24 --buf 32m
 t_check "unknown --cc: exit 2, listing the algorithms" \
 	expect_exit 2 "bad --cc 'cubic': unknown algorithm; the algorithms are dctcp, timely, const\[:RATE\]" \
 	--iface veth0 --ip $ENG_IP/24 --cc cubic
