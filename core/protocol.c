@@ -829,7 +829,7 @@ void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n
 	while (n) {
 		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n;
 
-		if (rx_order(e, items, m, ord))
+		if (m > 1 && rx_order(e, items, m, ord))
 			for (unsigned i = 0; i < m; i++)
 				ftoe_proto_rx_one(e, &items[ord[i]]);
 		else
