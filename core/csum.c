@@ -195,24 +195,9 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
 }
 
-uint16_t ftoe_csum_fold(uint32_t sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 uint16_t ftoe_csum(const void *buf, size_t len)
 {
 	return ftoe_csum_finish(ftoe_csum_add(0, buf, len));
-}
-
-uint32_t ftoe_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
-			   uint8_t proto, uint16_t l4_len)
-{
-	/* Four words and two numbers: summed directly, every segment has one. */
-	return (uint32_t)ftoe_get_be16(saddr) + ftoe_get_be16(saddr + 2) +
-	       ftoe_get_be16(daddr) + ftoe_get_be16(daddr + 2) + proto + l4_len;
 }
 
 uint32_t ftoe_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
