@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/byteorder.h"
+
 /*
  * All values are in host order as numbers: the checksum field of a header
  * holds ftoe_get_be16() of its two bytes.  Sums are carried in 32 bits and
@@ -14,8 +16,14 @@
 /* Add len bytes (big-endian 16-bit words, odd tail padded with zero) to sum. */
 uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len);
 
-/* Fold a 32-bit accumulator to 16 bits with end-around carry. */
-uint16_t ftoe_csum_fold(uint32_t sum);
+/* Fold a 32-bit accumulator to 16 bits with end-around carry (inline, as
+ * the pseudo-header sum below: every segment received and sent has both). */
+static inline uint16_t ftoe_csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
 
 /* The value to store in a checksum field: one's complement of the fold. */
 static inline uint16_t ftoe_csum_finish(uint32_t sum)
@@ -58,8 +66,12 @@ static inline uint16_t ftoe_csum20(const void *buf)
 
 /* Pseudo-header sums (RFC 793 section 3.1; RFC 8200 section 8.1).  Addresses
  * are passed as the raw header bytes. */
-uint32_t ftoe_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
-			   uint8_t proto, uint16_t l4_len);
+static inline uint32_t ftoe_csum_pseudo4(const uint8_t saddr[4], const uint8_t daddr[4],
+					 uint8_t proto, uint16_t l4_len)
+{
+	return (uint32_t)ftoe_get_be16(saddr) + ftoe_get_be16(saddr + 2) +
+	       ftoe_get_be16(daddr) + ftoe_get_be16(daddr + 2) + proto + l4_len;
+}
 uint32_t ftoe_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
 			   uint8_t next_hdr, uint32_t l4_len);
 

@@ -2,6 +2,7 @@
 #ifndef FTOE_CORE_OOO_H
 #define FTOE_CORE_OOO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -79,6 +80,27 @@ struct ftoe_ooo_result {
  */
 void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsigned max,
 		 uint32_t seq, uint32_t len, struct ftoe_ooo_result *res);
+
+/*
+ * ftoe_ooo_rx's loss-free case, for the protocol stage to take inline: the
+ * payload starts at rcv_nxt, nothing is held, and all of it fits the
+ * window.  Then rcv_nxt simply moves over it and it is copied whole; false
+ * (nothing changed) for everything else, which ftoe_ooo_rx decides.
+ */
+static inline bool ftoe_ooo_rx_in_order(uint32_t *rcv_nxt, uint32_t rcv_wnd,
+					const struct ftoe_ooo *ooo, uint32_t seq,
+					uint32_t len, struct ftoe_ooo_result *res)
+{
+	if (seq != *rcv_nxt || ooo->n || len == 0 || len > rcv_wnd)
+		return false;
+	res->verdict = FTOE_OOO_IN_ORDER;
+	res->trim_head = 0;
+	res->copy_len = len;
+	res->copy_seq = seq;
+	res->advance = len;
+	*rcv_nxt = seq + len;
+	return true;
+}
 
 /*
  * Report [start, end) as a duplicate in the next ACK's first block (RFC 2883

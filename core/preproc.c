@@ -8,7 +8,8 @@
 /* Does flow id (a hint from another thread, or the flow cache) still name
  * the segment's synchronized flow?  Engine thread: conn[] and ctl[] are its
  * own. */
-static bool hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
+static inline __attribute__((always_inline)) bool
+hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
 {
 	const struct flow_conn *fc;
 

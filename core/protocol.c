@@ -28,7 +28,7 @@ static uint32_t rx_head_pos(const struct flow_tcp *t)
 	return t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0);
 }
 
-uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id)
+static inline uint32_t rx_space(const struct ftoe_engine *e, uint32_t id)
 {
 	const struct flow_mem *m = &e->mem[id];
 	uint32_t used = rx_head_pos(&e->tcp[id]) - m->rx_tail;
@@ -36,10 +36,15 @@ uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id)
 	return used >= m->rx_size ? 0 : m->rx_size - used;
 }
 
+uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id)
+{
+	return rx_space(e, id);
+}
+
 uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_tcp *t = &e->tcp[id];
-	uint32_t space = ftoe_proto_rx_space(e, id), edge = t->rcv_nxt + space;
+	uint32_t space = rx_space(e, id), edge = t->rcv_nxt + space;
 	uint8_t shift = (t->flags & FLOW_TCP_WSCALE) ? t->rcv_wscale : 0;
 	uint32_t sws = e->mem[id].rx_size / 2, field;
 
@@ -665,7 +670,9 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 			t->flags ^= FLOW_TCP_CE;
 		}
 	}
-	ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, e->cfg.ooo_intervals, s->seq, s->payload_len, &r);
+	if (!ftoe_ooo_rx_in_order(&t->rcv_nxt, space, &t->ooo, s->seq, s->payload_len, &r))
+		ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, e->cfg.ooo_intervals, s->seq,
+			    s->payload_len, &r);
 	switch (r.verdict) {
 	case FTOE_OOO_EMPTY:
 		break;
@@ -754,7 +761,7 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
-	space = ftoe_proto_rx_space(e, id);
+	space = rx_space(e, id);
 	if (!seq_acceptable(t, s->seq, s->seq + seglen, space)) {
 		e->st.rx_out_of_window++;
 		dsack_old(t, s);
@@ -822,7 +829,8 @@ static unsigned rx_order(const struct ftoe_engine *e, const struct ftoe_rx_item 
  * ACK per swapped pair.  Items keep their slots, so post-processing still
  * sees the batch in arrival order.
  */
-void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
+static __attribute__((noinline)) void proto_rx_batch(struct ftoe_engine *e,
+						     struct ftoe_rx_item *items, unsigned n)
 {
 	uint8_t ord[FTOE_RX_BATCH];
 
@@ -838,6 +846,15 @@ void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n
 		items += m;
 		n -= m;
 	}
+}
+
+void ftoe_proto_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
+{
+	/* a batch of one has no order to restore (a backend woken per frame) */
+	if (n == 1)
+		ftoe_proto_rx_one(e, items);
+	else
+		proto_rx_batch(e, items, n);
 }
 
 /* The rx-post hook (docs/design.md section 4): after the protocol stage, each

@@ -157,7 +157,12 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 	 * for two tags beyond it (engine.c). */
 	memcpy(f, a->dst_mac, 6);
 	memcpy(f + 6, a->src_mac, 6);
-	l2len = 12 + ftoe_vlan_put(f + 12, &a->vlan, FTOE_ETH_P_IPV4);
+	if (a->vlan.flags) {
+		l2len = 12 + ftoe_vlan_put(f + 12, &a->vlan, FTOE_ETH_P_IPV4);
+	} else {
+		ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
+		l2len = FTOE_ETH_HLEN;
+	}
 	ip = f + l2len;
 	th = ip + 20;
 

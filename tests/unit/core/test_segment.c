@@ -158,10 +158,12 @@ START_TEST(csum_matches_wordwise_sum)
 	uint32_t seed = 12345, starts[] = { 0, 1, 0xffff, 0xfffffffeu };
 	size_t len, off, i;
 
-	for (int pattern = 0; pattern < 2; pattern++) {
+	/* pattern 2, all zeros, is the other extreme of the vector sum's
+	 * signed lanes (core/csum.c: every word counts as -32768) */
+	for (int pattern = 0; pattern < 3; pattern++) {
 		for (i = 0; i < sizeof(buf); i++) {
 			seed = seed * 1103515245u + 12345u;
-			buf[i] = pattern ? 0xff : (uint8_t)(seed >> 16);
+			buf[i] = pattern == 2 ? 0 : pattern ? 0xff : (uint8_t)(seed >> 16);
 		}
 		for (off = 0; off < 8; off++)
 			for (len = 0; len <= 3008; len += (len < 80 ? 1 : 37))
@@ -172,6 +174,29 @@ START_TEST(csum_matches_wordwise_sum)
 		for (off = 0; off + 20 <= sizeof(buf); off++)
 			ck_assert_uint_eq(ftoe_csum20(buf + off),
 					  (uint16_t)~csum_ref(0, buf + off, 20));
+	}
+}
+END_TEST
+
+START_TEST(csum_long_buffers)
+{
+	/* Past the vector sum's pass of 32 KiB (core/csum.c AVX2_CHUNK), where
+	 * its lanes are flushed into the 64-bit total: lengths around one and
+	 * several passes, random bytes and all-0xff. */
+	static uint8_t big[3 * 32768 + 256];
+	static const size_t lens[] = { 32767, 32768, 32769, 32768 + 96, 65536 + 31,
+				       3 * 32768, 3 * 32768 + 255 };
+	uint32_t seed = 777;
+
+	for (int pattern = 0; pattern < 2; pattern++) {
+		for (size_t i = 0; i < sizeof(big); i++) {
+			seed = seed * 1103515245u + 12345u;
+			big[i] = pattern ? 0xff : (uint8_t)(seed >> 16);
+		}
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+			for (size_t off = 0; off < 2; off++)
+				ck_assert_uint_eq(ftoe_csum_fold(ftoe_csum_add(7, big + off, lens[k])),
+						  csum_ref(7, big + off, lens[k]));
 	}
 }
 END_TEST
@@ -616,6 +641,7 @@ static Suite *segment_suite(void)
 
 	tcase_add_test(tc, csum_rfc1071_vectors);
 	tcase_add_test(tc, csum_matches_wordwise_sum);
+	tcase_add_test(tc, csum_long_buffers);
 	tcase_add_test(tc, csum_incremental_rfc1624);
 	tcase_add_test(tc, seg_known_frame);
 	tcase_add_test(tc, seg_truncated_every_length);
