@@ -180,7 +180,7 @@ END_TEST
  * dropped while data keeps flowing (paced sender, large window).  The
  * duplicate ACKs that keep arriving more than an RTT after the
  * retransmission show it was lost; the sender resends well before the RTO
- * (30 ms minimum here, the RTT is 40 us).
+ * (200 ms minimum here, the RTT is 40 us).
  */
 START_TEST(lost_retransmission_without_rto)
 {
@@ -206,7 +206,7 @@ START_TEST(lost_retransmission_without_rto)
 	ck_assert_uint_eq(n, 3);
 	ck_assert(R.data[0].at <= t_retx[0]);
 	/* the third transmission follows the lost second within a few ms,
-	 * far below the 30 ms RTO */
+	 * far below the 200 ms RTO */
 	ck_assert_msg(t_retx[2] - t_retx[1] < 5 * MS, "resent after %llu ns",
 		      (unsigned long long)(t_retx[2] - t_retx[1]));
 	ftoe_engine_get_stats(w.s[0].eng, &st);
