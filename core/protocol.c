@@ -665,7 +665,8 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 			t->flags ^= FLOW_TCP_CE;
 		}
 	}
-	ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, e->cfg.ooo_intervals, s->seq, s->payload_len, &r);
+	ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, &t->ooo_more, e->cfg.ooo_intervals, s->seq,
+		    s->payload_len, &r);
 	switch (r.verdict) {
 	case FTOE_OOO_EMPTY:
 		break;
