@@ -165,6 +165,8 @@ struct ftoe_engine_stats {
 	uint64_t syn_expired;		/* half-open connections given up */
 	uint64_t syn_ack_dropped;	/* handshake ACKs dropped: accept queue or slots full */
 	uint64_t tw_entered, tw_evicted, tw_acks;
+	uint64_t tw_acks_limited;	/* TIME_WAIT ACKs not sent: one per 500 ms */
+	uint64_t syn_rec_acks;		/* ACKs to a SYN not matching its half-open record */
 	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);
