@@ -21,7 +21,7 @@ struct ftoe_rx_item;
  * connections a second never runs out of connection slots for it.
  */
 
-/* One connection in TIME_WAIT: 40 bytes (plus the table's 28). */
+/* One connection in TIME_WAIT: 48 bytes (plus the table's 28). */
 struct ftoe_tw_rec {
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_recent;	/* 0 with no FTOE_TW_F_TS */
