@@ -136,6 +136,9 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
 
+	/* issue 12: RACK should have found a loss under 3 SACKed segments */
+	if (t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss)
+		e->st.timeouts_sacked++;
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */

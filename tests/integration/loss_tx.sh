@@ -123,6 +123,8 @@ t_check "the pcap holds the transfer and its retransmissions" count_is loss retx
 t_check "no resend of data the peer had SACKed" count_is loss sacked_resent eq 0
 t_check "no RTO where three or more segments after the loss were SACKed" \
 	count_is loss rto_after_sack eq 0
+t_check "the engine's own count agrees: no timeout with three or more segments SACKed" \
+	stat_is loss SACKed 0
 
 # ---- reordering only: RACK's window absorbs it -------------------------------------
 t_check "reordering case runs (seed $SEED)" run_case reo $NET2 \
