@@ -14,6 +14,11 @@ export FTOE_BUILD=$BUILD
 BYTES=${LOSS_RELAY_BYTES:-$((64 << 20))}
 NET=${LOSS_RELAY_NET:-10.74}
 SEED=${LOSS_RELAY_SEED:-12}
+# The engine's congestion control on this lossy path: CUBIC (loss based, as
+# Linux's default), not DCTCP, which is for ECN-marking data-centre fabrics.
+CC=${LOSS_RELAY_CC:-cubic}
+# Extra engine flags (e.g. "--ooo-intervals 8").
+ENG_ARGS=${LOSS_RELAY_ENG_ARGS:-}
 for b in flextoe flextoe-bulk; do
 	if [[ ! -x $BIN/$b ]]; then
 		echo "loss_relay: $BIN/$b is missing: run 'make' first" >&2
@@ -60,7 +65,7 @@ secs_of() { # FILE: the secs= of a bytes=$BYTES line, or nothing
 }
 
 echo "== loss_relay: $BYTES bytes through the impairment relay (loss 2%, dup 2%, corrupt 0.5%," \
-	"delay 1 ms +- 0.8 ms, seed $SEED), one connection each"
+	"delay 1 ms +- 0.8 ms, seed $SEED), one connection each; engine --cc $CC $ENG_ARGS"
 
 # Linux -> Linux first, before the engine takes the link's AF_XDP queue.
 ns_bg eng python3 "$TMP/peer.py" recv $KERN_IP 7400 >"$TMP/ll.recv" 2>&1
@@ -71,7 +76,9 @@ LL=$(secs_of "$TMP/ll.recv")
 
 RUN=$TMP/run
 export FLEXTOE_RUN_DIR=$RUN
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
+# shellcheck disable=SC2086 # ENG_ARGS is a list of flags
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" --cc "$CC" $ENG_ARGS \
+	>"$TMP/eng.log" 2>&1
 wait_for "$TMP/eng.log" "ready:" >/dev/null || exit 1
 
 # Linux -> engine

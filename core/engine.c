@@ -10,7 +10,7 @@
 
 #define DEF_MAX_CONNS   4096u
 #define DEF_BUF         (256u * 1024)
-#define DEF_RTO_MIN_US  (30u * 1000)
+#define DEF_RTO_MIN_US  (200u * 1000)
 #define DEF_TIME_WAIT   60000u
 #define DEF_DELACK_US   40000u
 #define MAX_BUF         (1u << 30)

@@ -154,6 +154,7 @@ struct ftoe_engine_stats {
 	uint64_t retransmits;		/* segments sent again (go-back-N) */
 	uint64_t fast_retransmits, timeouts, probes;
 	uint64_t tlp_probes;		/* tail loss probes (RFC 8985 7) */
+	uint64_t timeouts_sacked;	/* timeouts with 3 or more segments SACKed (RACK's to find) */
 	uint64_t spurious_undos;	/* recoveries undone: Eifel or D-SACK */
 	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_dropped;
@@ -165,6 +166,8 @@ struct ftoe_engine_stats {
 	uint64_t syn_expired;		/* half-open connections given up */
 	uint64_t syn_ack_dropped;	/* handshake ACKs dropped: accept queue or slots full */
 	uint64_t tw_entered, tw_evicted, tw_acks;
+	uint64_t tw_acks_limited;	/* TIME_WAIT ACKs not sent: one per 500 ms */
+	uint64_t syn_rec_acks;		/* ACKs to a SYN not matching its half-open record */
 	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);

@@ -73,6 +73,9 @@ struct flow_tcp {
 	/* Sender loss recovery with SACK (core/loss_tx.h): the scoreboard,
 	 * RACK-TLP and undo state (docs/design.md "Sender loss recovery") */
 	struct ftoe_lt lt;
+	/* out-of-order intervals past the first FTOE_OOO_IV_HOT (core/ooo.h):
+	 * last, so they take no room in the lines every segment reads */
+	struct ftoe_ooo_more ooo_more;
 };
 #define FLOW_TCP_TS        (1u << 0) /* timestamps negotiated */
 #define FLOW_TCP_ECN       (1u << 1) /* ECN negotiated (RFC 3168) */

@@ -174,6 +174,8 @@ unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 	}
 	if (res & FTOE_LT_R_REORDER)
 		lt->flags |= FTOE_LT_F_REORD;
+	if (res & FTOE_LT_R_NEWSACK)
+		lt->deliv_us = a->now_us;
 	if ((lt->flags & FTOE_LT_F_RECOV) && seq_after_eq(a->snd_una, lt->recover)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_RECOV;
 		if (lt->reo_persist && !--lt->reo_persist) {
@@ -230,6 +232,12 @@ static bool passed(uint32_t now_us, uint32_t due_us)
 	return (int32_t)(now_us - due_us) >= 0;
 }
 
+/* An ACK brought new data at or after hole i was resent. */
+static bool delivered_since(const struct ftoe_lt *lt, unsigned i)
+{
+	return passed(lt->deliv_us, lt->ts[i]);
+}
+
 unsigned ftoe_lt_detect(struct ftoe_lt *lt, uint32_t snd_una, uint32_t now_us,
 			uint32_t reo_us, uint32_t rtt_us, bool delivered, uint32_t *lowest)
 {
@@ -241,7 +249,7 @@ unsigned ftoe_lt_detect(struct ftoe_lt *lt, uint32_t snd_una, uint32_t now_us,
 		if (!seq_before(lo, lt->blk[i].start))
 			continue;
 		if ((lt->hole[i] == FTOE_LT_H_WAIT && passed(now_us, lt->ts[i] + reo_us)) ||
-		    (lt->hole[i] == FTOE_LT_H_SENT && delivered &&
+		    (lt->hole[i] == FTOE_LT_H_SENT && delivered && delivered_since(lt, i) &&
 		     passed(now_us, lt->ts[i] + rtt_us + reo_us))) {
 			lt->hole[i] = FTOE_LT_H_LOST;
 			if (!lost++)
@@ -259,10 +267,13 @@ bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us
 	for (unsigned i = 0; i < lt->n; i++) {
 		uint32_t due = lt->ts[i] + reo_us;
 
-		if (lt->hole[i] == FTOE_LT_H_SENT)
+		if (lt->hole[i] == FTOE_LT_H_SENT) {
+			if (!delivered_since(lt, i))
+				continue; /* the next ACK with new data decides */
 			due += rtt_us;
-		else if (lt->hole[i] != FTOE_LT_H_WAIT)
+		} else if (lt->hole[i] != FTOE_LT_H_WAIT) {
 			continue;
+		}
 		if (!any || (int32_t)(due - *due_us) < 0)
 			*due_us = due;
 		any = true;

@@ -50,6 +50,7 @@ struct ftoe_lt {
 	uint32_t undo_tsval;    /* ... and the TSval it went out with (Eifel) */
 	uint32_t tlp_end;       /* snd_max when the probe went out */
 	uint32_t reo_ext_us;    /* longest reordering measured: hole seen to filled */
+	uint32_t deliv_us;      /* when an ACK last brought newly delivered data */
 	uint16_t rtx_segs;      /* segments resent this episode */
 };
 
@@ -86,12 +87,15 @@ uint32_t ftoe_lt_sacked(const struct ftoe_lt *lt);
 /* RACK detection (RFC 8985 6.2 step 5): a waiting hole is lost reo_us
  * after it was first seen (it was sent before data that was delivered, so
  * at least an RTT before); a resent one RTT + reo_us after it was resent,
- * once something was delivered after that (delivered true).  Returns how
+ * once data was delivered after the resend (delivered true, and an ACK
+ * with new data since: RACK's evidence that later transmissions got
+ * through; without it, a dead peer, the RTO backs off and gives up).  Returns how
  * many holes were newly marked lost; *lowest gets the lowest one's start. */
 unsigned ftoe_lt_detect(struct ftoe_lt *lt, uint32_t snd_una, uint32_t now_us,
 			uint32_t reo_us, uint32_t rtt_us, bool delivered, uint32_t *lowest);
-/* When the next waiting hole (after reo_us) or resent hole (after rtt_us +
- * reo_us) falls due (us clock); false: none is pending. */
+/* When the next waiting hole (after reo_us) or resent hole with a
+ * delivery since its resend (after rtt_us + reo_us) falls due (us clock);
+ * false: none is pending. */
 bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us,
 		      uint32_t *due_us);
 

@@ -2,29 +2,43 @@
 #include "core/ooo.h"
 #include "core/tcp_seq.h"
 
-/* Move interval i to the front (it took the newest segment, RFC 2018 4). */
-static void to_front(struct ftoe_ooo *o, unsigned i)
-{
-	struct ftoe_seq_range v = o->iv[i];
+/* Both parts of a flow's intervals (core/ooo.h). */
+struct ivs {
+	struct ftoe_ooo *o;
+	struct ftoe_ooo_more *m;
+};
 
-	for (; i > 0; i--)
-		o->iv[i] = o->iv[i - 1];
-	o->iv[0] = v;
+static struct ftoe_seq_range *iv(const struct ivs *v, unsigned i)
+{
+	return ftoe_ooo_iv(v->o, v->m, i);
 }
 
-static void remove_at(struct ftoe_ooo *o, unsigned i)
+/* Move interval i to the front (it took the newest segment, RFC 2018 4). */
+static void to_front(const struct ivs *v, unsigned i)
 {
-	for (; i + 1 < o->n; i++)
-		o->iv[i] = o->iv[i + 1];
-	o->n--;
+	struct ftoe_seq_range x = *iv(v, i);
+
+	for (; i > 0; i--)
+		*iv(v, i) = *iv(v, i - 1);
+	*iv(v, 0) = x;
+}
+
+static void remove_at(const struct ivs *v, unsigned i)
+{
+	for (; i + 1 < v->o->n; i++)
+		*iv(v, i) = *iv(v, i + 1);
+	v->o->n--;
 }
 
 /* The interval holding sequence number p, or -1. */
-static int holding(const struct ftoe_ooo *o, uint32_t p)
+static int holding(const struct ivs *v, uint32_t p)
 {
-	for (unsigned i = 0; i < o->n; i++)
-		if (seq_before_eq(o->iv[i].start, p) && seq_before(p, o->iv[i].end))
+	for (unsigned i = 0; i < v->o->n; i++) {
+		const struct ftoe_seq_range *r = iv(v, i);
+
+		if (seq_before_eq(r->start, p) && seq_before(p, r->end))
 			return (int)i;
+	}
 	return -1;
 }
 
@@ -35,11 +49,13 @@ void ftoe_ooo_dsack(struct ftoe_ooo *o, uint32_t start, uint32_t end)
 	o->dsack.end = end;
 }
 
-void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsigned max,
-		 uint32_t seq, uint32_t len, struct ftoe_ooo_result *res)
+void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
+		 struct ftoe_ooo_more *more, unsigned max, uint32_t seq, uint32_t len,
+		 struct ftoe_ooo_result *res)
 {
 	uint32_t nxt = *rcv_nxt, wnd_end = nxt + rcv_wnd, end, p, stop;
 	int i, hit = -1, l = -1, r = -1;
+	struct ivs v = { ooo, more };
 
 	res->verdict = FTOE_OOO_EMPTY;
 	res->trim_head = 0;
@@ -64,6 +80,8 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 	}
 	if (max < 1 || max > FTOE_OOO_IV_MAX)
 		max = FTOE_OOO_IV_MAX;
+	if (!more && max > FTOE_OOO_IV_HOT)
+		max = FTOE_OOO_IV_HOT;
 
 	end = seq + len;
 	/* Entirely old: a retransmission of data already delivered. */
@@ -84,9 +102,9 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 	 * part below rcv_nxt, then the intervals it runs into.  Intervals are
 	 * never adjacent, so this crosses at most one. */
 	p = seq_max(seq, nxt);
-	while ((i = holding(ooo, p)) >= 0) {
+	while ((i = holding(&v, p)) >= 0) {
 		hit = i;
-		p = ooo->iv[i].end;
+		p = iv(&v, (unsigned)i)->end;
 		if (!seq_before(p, end))
 			break;
 	}
@@ -97,19 +115,19 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 		res->verdict = FTOE_OOO_DUP;
 		ftoe_ooo_dsack(ooo, seq, end);
 		if (hit >= 0)
-			to_front(ooo, (unsigned)hit);
+			to_front(&v, (unsigned)hit);
 		return;
 	}
 	/* The first stretch not held: [p, stop), up to the next interval. */
 	stop = end;
 	for (unsigned k = 0; k < ooo->n; k++)
-		if (seq_after(ooo->iv[k].start, p) && seq_before(ooo->iv[k].start, stop))
-			stop = ooo->iv[k].start;
+		if (seq_after(iv(&v, k)->start, p) && seq_before(iv(&v, k)->start, stop))
+			stop = iv(&v, k)->start;
 	if (seq_before(seq, p)) {
 		ftoe_ooo_dsack(ooo, seq, p);
 	} else if (stop != end) {
-		i = holding(ooo, stop);
-		ftoe_ooo_dsack(ooo, stop, seq_min(end, ooo->iv[i].end));
+		i = holding(&v, stop);
+		ftoe_ooo_dsack(ooo, stop, seq_min(end, iv(&v, (unsigned)i)->end));
 	}
 	res->copy_seq = p;
 	res->copy_len = stop - p;
@@ -118,9 +136,9 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 	if (p == nxt) {
 		/* In order: rcv_nxt moves over every interval it reaches. */
 		nxt = stop;
-		while ((i = holding(ooo, nxt)) >= 0) {
-			nxt = ooo->iv[i].end;
-			remove_at(ooo, (unsigned)i);
+		while ((i = holding(&v, nxt)) >= 0) {
+			nxt = iv(&v, (unsigned)i)->end;
+			remove_at(&v, (unsigned)i);
 		}
 		res->verdict = FTOE_OOO_IN_ORDER;
 		res->advance = nxt - *rcv_nxt;
@@ -130,31 +148,31 @@ void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsi
 
 	/* Out of order: join the neighbours it touches. */
 	for (unsigned k = 0; k < ooo->n; k++) {
-		if (ooo->iv[k].end == p)
+		if (iv(&v, k)->end == p)
 			l = (int)k;
-		if (ooo->iv[k].start == stop)
+		if (iv(&v, k)->start == stop)
 			r = (int)k;
 	}
 	if (l >= 0 && r >= 0) {
-		ooo->iv[l].end = ooo->iv[r].end;
-		remove_at(ooo, (unsigned)r);
+		iv(&v, (unsigned)l)->end = iv(&v, (unsigned)r)->end;
+		remove_at(&v, (unsigned)r);
 		if (r < l)
 			l--;
-		to_front(ooo, (unsigned)l);
+		to_front(&v, (unsigned)l);
 		res->verdict = FTOE_OOO_MERGED;
 	} else if (l >= 0) {
-		ooo->iv[l].end = stop;
-		to_front(ooo, (unsigned)l);
+		iv(&v, (unsigned)l)->end = stop;
+		to_front(&v, (unsigned)l);
 		res->verdict = FTOE_OOO_MERGED;
 	} else if (r >= 0) {
-		ooo->iv[r].start = p;
-		to_front(ooo, (unsigned)r);
+		iv(&v, (unsigned)r)->start = p;
+		to_front(&v, (unsigned)r);
 		res->verdict = FTOE_OOO_MERGED;
 	} else if (ooo->n < max) {
 		ooo->n++;
-		ooo->iv[ooo->n - 1].start = p;
-		ooo->iv[ooo->n - 1].end = stop;
-		to_front(ooo, ooo->n - 1u);
+		iv(&v, ooo->n - 1u)->start = p;
+		iv(&v, ooo->n - 1u)->end = stop;
+		to_front(&v, ooo->n - 1u);
 		res->verdict = FTOE_OOO_NEW;
 	} else {
 		/* No interval free.  Not held, never acknowledged: the sender
@@ -174,7 +192,8 @@ unsigned ftoe_ooo_sack(struct ftoe_ooo *ooo, struct ftoe_seq_range *out, unsigne
 		out[k++] = ooo->dsack;
 		ooo->dsack.end = ooo->dsack.start;
 	}
-	for (unsigned i = 0; i < ooo->n && k < room; i++)
+	/* room is at most 4 (40 option bytes): the first part holds them */
+	for (unsigned i = 0; i < ooo->n && i < FTOE_OOO_IV_HOT && k < room; i++)
 		out[k++] = ooo->iv[i];
 	return k;
 }

@@ -34,9 +34,16 @@
  * reports first.
  */
 #ifndef FTOE_OOO_IV_MAX
-#define FTOE_OOO_IV_MAX 4   /* compile-time maximum of intervals per flow */
+#define FTOE_OOO_IV_MAX 16  /* compile-time maximum of intervals per flow */
 #endif
-#define FTOE_OOO_IV_DEFAULT 4 /* the engine's default (capped at the maximum) */
+#define FTOE_OOO_IV_DEFAULT 16 /* the engine's default (capped at the maximum) */
+/* The first FTOE_OOO_IV_HOT intervals sit in struct ftoe_ooo, in the
+ * protocol state's first cache line next to rcv_nxt; the others in struct
+ * ftoe_ooo_more, a line of their own at the end of the flow's state,
+ * touched only while more than FTOE_OOO_IV_HOT holes are open.  An ACK's
+ * SACK blocks (at most 4) always come from the first part. */
+#define FTOE_OOO_IV_HOT (FTOE_OOO_IV_MAX < 4 ? FTOE_OOO_IV_MAX : 4)
+#define FTOE_OOO_IV_MORE (FTOE_OOO_IV_MAX - FTOE_OOO_IV_HOT)
 
 /* A range of sequence space [start, end). */
 struct ftoe_seq_range {
@@ -44,10 +51,28 @@ struct ftoe_seq_range {
 };
 
 struct ftoe_ooo {
-	struct ftoe_seq_range iv[FTOE_OOO_IV_MAX]; /* held, most recently changed first */
+	struct ftoe_seq_range iv[FTOE_OOO_IV_HOT]; /* held, most recently changed first */
 	struct ftoe_seq_range dsack; /* duplicate to report; start == end: none */
-	uint8_t n;                   /* intervals in use */
+	uint8_t n;                   /* intervals in use (here and in ftoe_ooo_more) */
 };
+
+/* Intervals FTOE_OOO_IV_HOT .. n-1, continuing the recency order. */
+struct ftoe_ooo_more {
+	struct ftoe_seq_range iv[FTOE_OOO_IV_MORE > 0 ? FTOE_OOO_IV_MORE : 1];
+};
+
+/* Interval i (0 .. n-1) of the two parts. */
+static inline struct ftoe_seq_range *ftoe_ooo_iv(struct ftoe_ooo *o, struct ftoe_ooo_more *m,
+						 unsigned i)
+{
+	return i < FTOE_OOO_IV_HOT ? &o->iv[i] : &m->iv[i - FTOE_OOO_IV_HOT];
+}
+
+static inline struct ftoe_seq_range ftoe_ooo_iv_get(const struct ftoe_ooo *o,
+						    const struct ftoe_ooo_more *m, unsigned i)
+{
+	return i < FTOE_OOO_IV_HOT ? o->iv[i] : m->iv[i - FTOE_OOO_IV_HOT];
+}
 
 enum ftoe_ooo_verdict {
 	FTOE_OOO_EMPTY = 0,   /* no payload: nothing to do */
@@ -70,7 +95,8 @@ struct ftoe_ooo_result {
 /*
  * Process a segment's payload [seq, seq + len) against rcv_nxt, a receive
  * window of rcv_wnd bytes and the intervals, of which at most max (1 ..
- * FTOE_OOO_IV_MAX; out of range: the maximum) may be in use.  Updates
+ * FTOE_OOO_IV_MAX; out of range: the maximum) may be in use; more NULL:
+ * at most FTOE_OOO_IV_HOT.  Updates
  * *rcv_nxt and *ooo, and says which part of the payload to copy into the
  * receive buffer.  The payload is first trimmed to the window (RFC 9293
  * 3.10.7.4: a segment is acceptable if any part lies in the window; the
@@ -78,8 +104,9 @@ struct ftoe_ooo_result {
  * reaches; data elsewhere in the window extends or joins the intervals it
  * touches, or opens a new one while one is free.
  */
-void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo, unsigned max,
-		 uint32_t seq, uint32_t len, struct ftoe_ooo_result *res);
+void ftoe_ooo_rx(uint32_t *rcv_nxt, uint32_t rcv_wnd, struct ftoe_ooo *ooo,
+		 struct ftoe_ooo_more *more, unsigned max, uint32_t seq, uint32_t len,
+		 struct ftoe_ooo_result *res);
 
 /*
  * ftoe_ooo_rx's loss-free case, for the protocol stage to take inline: the
@@ -112,7 +139,8 @@ void ftoe_ooo_dsack(struct ftoe_ooo *ooo, uint32_t start, uint32_t end);
 /*
  * The SACK blocks for the next ACK (RFC 2018 4, RFC 2883 4): the pending
  * D-SACK block first (then forgotten: it is reported once), then the
- * intervals, most recent first; at most room blocks.  Returns how many.
+ * intervals, most recent first; at most room (<= FTOE_OOO_IV_HOT + 1)
+ * blocks.  Returns how many.
  */
 unsigned ftoe_ooo_sack(struct ftoe_ooo *ooo, struct ftoe_seq_range *out, unsigned room);
 

@@ -141,6 +141,9 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
 
+	/* issue 12: RACK should have found a loss under 3 SACKed segments */
+	if (t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss)
+		e->st.timeouts_sacked++;
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
@@ -671,8 +674,8 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 		}
 	}
 	if (!ftoe_ooo_rx_in_order(&t->rcv_nxt, space, &t->ooo, s->seq, s->payload_len, &r))
-		ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, e->cfg.ooo_intervals, s->seq,
-			    s->payload_len, &r);
+		ftoe_ooo_rx(&t->rcv_nxt, space, &t->ooo, &t->ooo_more, e->cfg.ooo_intervals,
+			    s->seq, s->payload_len, &r);
 	switch (r.verdict) {
 	case FTOE_OOO_EMPTY:
 		break;

@@ -333,7 +333,7 @@ static uint32_t rx_held_end(const struct ftoe_engine *e, uint32_t id)
 	uint32_t end = e->mem[id].rx_head;
 
 	for (unsigned int i = 0; i < t->ooo.n; i++) {
-		uint32_t iv_end = t->ooo.iv[i].end - t->rx_seq0;
+		uint32_t iv_end = ftoe_ooo_iv_get(&t->ooo, &t->ooo_more, i).end - t->rx_seq0;
 
 		if (seq_after(iv_end, end))
 			end = iv_end;

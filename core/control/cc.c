@@ -20,6 +20,7 @@ static const struct ftoe_cc_ops *const cc_table[] = {
 	&ftoe_cc_dctcp,
 	&ftoe_cc_timely,
 	&ftoe_cc_const,
+	&ftoe_cc_cubic,
 };
 
 const struct ftoe_cc_ops *ftoe_cc_at(unsigned int i)

@@ -63,6 +63,7 @@ struct ftoe_cc_ops {
 extern const struct ftoe_cc_ops ftoe_cc_dctcp;   /* cc_dctcp.c, the default */
 extern const struct ftoe_cc_ops ftoe_cc_timely;  /* cc_timely.c */
 extern const struct ftoe_cc_ops ftoe_cc_const;   /* cc_const.c */
+extern const struct ftoe_cc_ops ftoe_cc_cubic;   /* cc_cubic.c, for lossy paths */
 
 /* The registry (cc.c).  ftoe_cc_parse and ftoe_cc_names are declared in
  * engine.h for the backends. */

@@ -663,7 +663,8 @@ static void reinject(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id
  * table (cfg.syn_backlog) or the table full, or no connection slot
  * left - a SYN cookie instead (RFC 4987 3.6),
  * which costs nothing until its ACK comes back. */
-static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
+static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li,
+			const uint32_t *isn)
 {
 	const struct ftoe_seg *s = &it->seg;
 	struct ftoe_listener *l = &e->lis[li];
@@ -698,7 +699,9 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	r = ftoe_syn_get(e, idx);
 	r->listener = (int8_t)li;
 	l->pending++;
-	r->iss = make_isn_key(e, &key);
+	/* a SYN that reopens a TIME_WAIT 4-tuple: our new sequence space
+	 * starts above the old one (isn, as Linux's tw_snd_nxt + 65537) */
+	r->iss = isn ? *isn : make_isn_key(e, &key);
 	r->irs = s->seq;
 	r->ts_off = ts_offset(e, r->iss);
 	negotiate(e, r, s);
@@ -724,10 +727,22 @@ static void syn_rec_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 	}
 	if (f & FTOE_TCP_SYN) {
 		/* our SYN-ACK was lost: the peer sends its SYN again */
-		if (!(f & FTOE_TCP_ACK) && s->seq == r->irs)
+		if (!(f & FTOE_TCP_ACK) && s->seq == r->irs) {
 			ftoe_syn_send_synack(e, idx);
-		else if (f & FTOE_TCP_ACK)
+		} else if (f & FTOE_TCP_ACK) {
 			send_rst_for(e, it);
+		} else if (s->seq - (r->irs + 1) < ftoe_syn_window(e)) {
+			/* a SYN inside the window (RFC 9293 3.10.7.4 "fourth,
+			 * check the SYN bit"): as Linux, reset the embryonic
+			 * connection */
+			send_rst_for(e, it);
+			ftoe_syn_remove(e, idx, 1);
+		} else {
+			/* another ISN, outside the window: as Linux, an ACK
+			 * that shows the peer (or a stale client) which
+			 * connection is half-open here */
+			ftoe_syn_send_ack(e, idx);
+		}
 		return;
 	}
 	if (!(f & FTOE_TCP_ACK))
@@ -899,10 +914,12 @@ static void syn_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 		int li = pick_listener(e, it);
 
 		if (!ack && li >= 0 && seq_after(s->seq, t->rcv_nxt)) {
+			uint32_t isn = ftoe_tw_reopen_isn(t->snd_max);
+
 			conn_closed(e, id);
 			if (e->ctl[id].in_use) /* app still holds it: drop */
 				return;
-			passive_syn(e, it, li);
+			passive_syn(e, it, li, &isn);
 			return;
 		}
 		ftoe_postproc_send_ack(e, id);
@@ -920,7 +937,7 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 {
 	const struct ftoe_seg *s = &it->seg;
 	struct ftoe_flow_key key;
-	uint32_t id;
+	uint32_t id, tw_isn, *reopen = NULL;
 	int li;
 
 	/* Fragments, IPv6, stacked VLANs: not ours to handle. */
@@ -940,8 +957,11 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 			syn_rec_rx(e, it, id);
 			return;
 		}
-		if (!ftoe_tw_lookup(e, &key, &id) && !ftoe_tw_rx(e, it, id))
-			return;
+		if (!ftoe_tw_lookup(e, &key, &id)) {
+			if (!ftoe_tw_rx(e, it, id, &tw_isn))
+				return;
+			reopen = &tw_isn;
+		}
 		if (s->tcp_flags & FTOE_TCP_RST)
 			return;
 		li = pick_listener(e, it);
@@ -954,7 +974,7 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 			return;
 		}
 		if (li >= 0 && (s->tcp_flags & FTOE_TCP_SYN)) {
-			passive_syn(e, it, li);
+			passive_syn(e, it, li, reopen);
 			return;
 		}
 		if (li >= 0 && (s->tcp_flags & FTOE_TCP_ACK) &&

@@ -77,7 +77,7 @@ void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx)
 		it.tcp_flags |= FTOE_TCP_ECE; /* RFC 3168 6.1.1 */
 	/* RFC 7323 2.2: the window of a SYN is never scaled; the connection
 	 * will have a whole empty receive buffer. */
-	it.win = wscale_advertise_syn(e->cfg.rx_buf_size);
+	it.win = (uint16_t)ftoe_syn_window(e);
 	it.opts = FTOE_TX_O_SYN;
 	it.mss = e->mss_max;
 	if (r->flags & FTOE_SYN_F_WS) {
@@ -102,6 +102,34 @@ void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx)
 		e->syn->next_due = due;
 	if (due < e->next_timer)
 		e->next_timer = due;
+}
+
+uint32_t ftoe_syn_window(const struct ftoe_engine *e)
+{
+	return wscale_advertise_syn(e->cfg.rx_buf_size);
+}
+
+void ftoe_syn_send_ack(struct ftoe_engine *e, uint32_t idx)
+{
+	struct ftoe_syn_rec *r = ftoe_syn_get(e, idx);
+	const struct ftoe_flow_key *k = ftoe_syn_key(e, idx);
+	struct ftoe_tx_item it;
+	struct ftoe_tx_addr a;
+
+	memset(&it, 0, sizeof(it));
+	ftoe_tx_addr_key(e, k, r->remote_mac, &r->vlan, &a);
+	it.flow = FTOE_NO_FLOW;
+	it.seq = r->iss + 1;
+	it.ack = r->irs + 1;
+	it.tcp_flags = FTOE_TCP_ACK;
+	it.win = (uint16_t)ftoe_syn_window(e);
+	if (r->flags & FTOE_SYN_F_TS) {
+		it.opts = FTOE_TX_O_TS;
+		it.ts_val = (uint32_t)(e->now / 1000000u) + r->ts_off; /* as ftoe_proto_ts_now */
+		it.ts_ecr = r->ts_recent;
+	}
+	e->st.syn_rec_acks++;
+	ftoe_tx_send(e, &a, &it);
 }
 
 void ftoe_syn_unlisten(struct ftoe_engine *e, int li)

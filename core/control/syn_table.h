@@ -60,6 +60,12 @@ void ftoe_syn_remove(struct ftoe_engine *e, uint32_t idx, int unlisted);
 /* (Re)send the SYN-ACK of record idx and arm its retransmission
  * (RFC 6298 2.1: 1 s, doubling). */
 void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx);
+/* The window of our SYN-ACK (never scaled, RFC 7323 2.2): the receive
+ * window of a half-open connection. */
+uint32_t ftoe_syn_window(const struct ftoe_engine *e);
+/* An ACK for record idx (SEQ = ISS + 1, ACK = IRS + 1), as Linux answers
+ * a segment outside the half-open connection's window. */
+void ftoe_syn_send_ack(struct ftoe_engine *e, uint32_t idx);
 /* Drop every record of listener li (it stopped listening). */
 void ftoe_syn_unlisten(struct ftoe_engine *e, int li);
 /* Retransmissions and expiries that are due; returns the next deadline

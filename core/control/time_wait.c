@@ -86,14 +86,22 @@ int ftoe_tw_lookup(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint3
 	return ftoe_tt_lookup(e->tw, key, idx);
 }
 
-/* Our ACK in TIME_WAIT: SND.NXT, RCV.NXT, with timestamps if in use. */
+/* Our ACK in TIME_WAIT: SND.NXT, RCV.NXT, with timestamps if in use; at
+ * most one per FTOE_TW_ACK_GAP_MS (Linux: tcp_timewait_check_oow_rate_limit). */
 static void tw_send_ack(struct ftoe_engine *e, uint32_t idx)
 {
-	const struct ftoe_tw_rec *r = ftoe_tt_rec(e->tw, idx);
+	struct ftoe_tw_rec *r = ftoe_tt_rec(e->tw, idx);
 	const struct ftoe_flow_key *k = ftoe_tt_key(e->tw, idx);
+	uint32_t now_ms = (uint32_t)(e->now / 1000000u);
 	struct ftoe_tx_item it;
 	struct ftoe_tx_addr a;
 
+	if ((r->flags & FTOE_TW_F_ACKED) && now_ms - r->ack_ms < FTOE_TW_ACK_GAP_MS) {
+		e->st.tw_acks_limited++;
+		return;
+	}
+	r->flags |= FTOE_TW_F_ACKED;
+	r->ack_ms = now_ms;
 	memset(&it, 0, sizeof(it));
 	ftoe_tx_addr_key(e, k, r->remote_mac, &r->vlan, &a);
 	it.flow = FTOE_NO_FLOW;
@@ -110,7 +118,7 @@ static void tw_send_ack(struct ftoe_engine *e, uint32_t idx)
 	ftoe_tx_send(e, &a, &it);
 }
 
-bool ftoe_tw_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t idx)
+bool ftoe_tw_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t idx, uint32_t *isn)
 {
 	const struct ftoe_seg *s = &it->seg;
 	struct ftoe_tuple_tab *tt = e->tw;
@@ -134,6 +142,7 @@ bool ftoe_tw_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t idx)
 	 * newer than TS.Recent, may start a new incarnation. */
 	if ((f & FTOE_TCP_SYN) && !(f & FTOE_TCP_ACK) &&
 	    (seq_after(s->seq, r->rcv_nxt) || (ts && (int32_t)(s->ts_val - r->ts_recent) > 0))) {
+		*isn = ftoe_tw_reopen_isn(r->snd_nxt);
 		ftoe_tt_remove(tt, idx);
 		return true;
 	}

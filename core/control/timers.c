@@ -87,8 +87,14 @@ static void loss_timeout(struct ftoe_engine *e, uint32_t id)
 		e->st.fast_retransmits++;
 		ftoe_cc_on_loss(e, id);
 	}
-	if (r)
+	if (r) {
+		/* A resend or a probe goes out now: the RTO counts from it, as
+		 * Linux rearms it after a RACK retransmission or a TLP, so a
+		 * timeout that was due as well (the engine was not scheduled
+		 * for a while) does not also fire. */
+		ftoe_timer_rto_restart(e, id);
 		ftoe_sched_activate(e, id);
+	}
 }
 
 void ftoe_timers_run(struct ftoe_engine *e)
@@ -109,13 +115,16 @@ void ftoe_timers_run(struct ftoe_engine *e)
 			if (tcp_state_synced(c->state))
 				ftoe_postproc_send_ack(e, id);
 		}
-		if (c->in_use && c->timer[FTOE_T_TX] && c->timer[FTOE_T_TX] <= e->now) {
-			c->timer[FTOE_T_TX] = 0;
-			tx_timeout(e, id);
-		}
+		/* RACK before the RTO (RFC 8985 8: the RTO is the last
+		 * resort): when both passed while the engine waited for a
+		 * CPU, RACK's resend restarts the RTO */
 		if (c->in_use && c->timer[FTOE_T_RACK] && c->timer[FTOE_T_RACK] <= e->now) {
 			c->timer[FTOE_T_RACK] = 0;
 			loss_timeout(e, id);
+		}
+		if (c->in_use && c->timer[FTOE_T_TX] && c->timer[FTOE_T_TX] <= e->now) {
+			c->timer[FTOE_T_TX] = 0;
+			tx_timeout(e, id);
 		}
 		if (c->in_use && c->timer[FTOE_T_WAIT] && c->timer[FTOE_T_WAIT] <= e->now) {
 			c->timer[FTOE_T_WAIT] = 0;

@@ -48,19 +48,22 @@ static void dump_stats(struct daemon *d)
 			es.tx_frames);
 		/* loss recovery at a glance: what impaired-link tests look at */
 		pr_info("engine tcp: rx ooo %lu dup %lu out-of-window %lu; retransmits %lu "
-			"(fast %lu) timeouts %lu tlp %lu undone %lu; connections reset %lu timed out %lu",
+			"(fast %lu) timeouts %lu (after 3 SACKed %lu) tlp %lu undone %lu; connections "
+			"reset %lu timed out %lu",
 			es.rx_ooo, es.rx_dup, es.rx_out_of_window, es.retransmits,
-			es.fast_retransmits, es.timeouts, es.tlp_probes, es.spurious_undos,
+			es.fast_retransmits, es.timeouts, es.timeouts_sacked, es.tlp_probes,
+			es.spurious_undos,
 			es.conn_reset, es.conn_timeout);
 		pr_info("engine ooo: %lu segments dropped with every out-of-order interval in use",
 			es.rx_ooo_full);
 		/* hostile peers: what floods and scanners cost (docs/engine.md) */
 		pr_info("engine peers: martian dropped %lu, listener drops %lu; syn cookies "
 			"sent %lu ok %lu, syn table full %lu, half-open expired %lu, handshake "
-			"acks dropped %lu; time-wait entered %lu evicted %lu acks %lu",
+			"acks dropped %lu, other-ISN acks %lu; time-wait entered %lu evicted %lu "
+			"acks %lu (%lu rate-limited)",
 			es.rx_martian, es.rx_listen_drop, es.syn_cookies_sent, es.syn_cookies_ok,
-			es.syn_table_full, es.syn_expired, es.syn_ack_dropped, es.tw_entered,
-			es.tw_evicted, es.tw_acks);
+			es.syn_table_full, es.syn_expired, es.syn_ack_dropped, es.syn_rec_acks,
+			es.tw_entered, es.tw_evicted, es.tw_acks, es.tw_acks_limited);
 		if (es.splice_late_tx)
 			pr_info("splice: %lu segments relayed late (in flight between threads "
 				"when their splice began)", es.splice_late_tx);

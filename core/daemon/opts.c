@@ -54,7 +54,7 @@ static void usage(FILE *out)
 		"      --syn-backlog N     half-open connections per listener before SYN cookies,\n"
 		"                          1..1048576 (default: the listener's backlog)\n"
 		"      --tw-table N        connections held in TIME_WAIT, 1..1048576 (default\n"
-		"                          16384, 68 bytes each); when full the oldest goes\n"
+		"                          16384, 76 bytes each); when full the oldest goes\n"
 		"  -r, --run-dir DIR       run directory (default " FTOE_DEFAULT_RUN_DIR ")\n"
 		"  -f, --force             replace another XDP program already on IF\n"
 		"      --no-loaderd        do not start flextoe-loaderd (start it yourself)\n"

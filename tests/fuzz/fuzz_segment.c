@@ -75,11 +75,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t nxt = seg.ack, wnd = wscale_window(seg.win, seg.wscale);
 		uint32_t len0 = seg.ts_ecr % (wnd + 1);
 		struct ftoe_ooo iv = { .iv = { { seg.ts_val, seg.ts_val + len0 } }, .n = 1 };
+		struct ftoe_ooo_more more = { { { 0, 0 } } };
 		struct ftoe_ooo_result r;
 
 		if (!len0 || !seq_after(seg.ts_val, nxt) || seq_after(seg.ts_val + len0, nxt + wnd))
 			iv.n = 0;
-		ftoe_ooo_rx(&nxt, wnd, &iv, FTOE_OOO_IV_MAX, seg.seq, seg.payload_len, &r);
+		ftoe_ooo_rx(&nxt, wnd, &iv, &more, FTOE_OOO_IV_MAX, seg.seq, seg.payload_len, &r);
 		assert(r.copy_len <= seg.payload_len);
 		assert(r.trim_head + r.copy_len <= seg.payload_len || r.copy_len == 0);
 		for (unsigned i = 0; i < iv.n; i++)

@@ -11,16 +11,16 @@ BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 # The engine gives up on a dead peer after --rto-retries timeouts in a row
 # (default 15, like Linux tcp_retries2: about 6 min with the 60 s RTO cap).
-# The test runs it with RTO_RETRIES (6): with the 30 ms minimum RTO the give-up
-# comes about 0.03 * (2^7 - 1) = 3.8 s after the last segment got through, so
+# The test runs it with RTO_RETRIES (4): with the 200 ms minimum RTO the give-up
+# comes about 0.2 * (2^5 - 1) = 6.2 s after the last segment got through, so
 # the application's ETIMEDOUT is always checked.  ENGINE_LIFECYCLE_RTO_RETRIES
 # overrides it.
-RTO_RETRIES=${ENGINE_LIFECYCLE_RTO_RETRIES:-6}
+RTO_RETRIES=${ENGINE_LIFECYCLE_RTO_RETRIES:-4}
 VANISH_WAIT=${ENGINE_LIFECYCLE_VANISH_WAIT:-1}
-# A give-up sooner than one retry fewer could take at the 30 ms minimum RTO
+# A give-up sooner than one retry fewer could take at the 200 ms minimum RTO
 # (the clock starts a little after the last transmission that got through)
-# would be early: GIVEUP_MIN_MS = 30 * (2^N - 1).
-GIVEUP_MIN_MS=$(( 30 * ((1 << RTO_RETRIES) - 1) ))
+# would be early: GIVEUP_MIN_MS = 200 * (2^N - 1).
+GIVEUP_MIN_MS=$(( 200 * ((1 << RTO_RETRIES) - 1) ))
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
 ns_init

@@ -70,7 +70,7 @@ run_case() {
 	echo "# $tag: engine: $(tail -n1 "$TMP/$tag.eng"); Linux: $(tail -n1 "$TMP/$tag.peer")"
 	echo "# $tag: $(sed 's/.*engine tcp: //' "$TMP/$tag.stats")"
 	sed "s/^/# $tag: /" "$TMP/$tag.impair"
-	python3 tests/lib/loss_pcap.py "$TMP/$tag.pcap" $net.0.5 --rto-ms 29 >"$TMP/$tag.judge" 2>&1
+	python3 tests/lib/loss_pcap.py "$TMP/$tag.pcap" $net.0.5 --rto-ms 199 >"$TMP/$tag.judge" 2>&1
 	echo "# $tag pcap: $(cat "$TMP/$tag.judge")"
 }
 cleanup() {
@@ -104,9 +104,9 @@ stat_is() { # TAG NAME VALUE: a counter of the engine's "engine tcp:" line
 }
 
 # Issue 12 asks for these too; on this 2-core machine they hold on some runs
-# only (ACK gaps of 30-60 ms while the relay or the receiver waits for a CPU
-# let the 30 ms RTO floor, the tail loss probe and the RACK timer fire), so
-# they are measured and printed, not yet counted, until that is solved.
+# only (ACK gaps of tens of ms while the relay or the receiver waits for a
+# CPU let the tail loss probe and the RACK timer fire), so they are measured
+# and printed, not yet counted, until that is solved.
 t_open() { # DESC CMD...: "# open:" with the outcome, not in the summary
 	local desc=$1; shift
 	if "$@"; then echo "# open (issue 12, not counted): $desc: holds"
@@ -121,8 +121,10 @@ t_check "engine -> Linux: $BYTES bytes through loss, dup, corruption and jitter,
 	same_bytes loss
 t_check "the pcap holds the transfer and its retransmissions" count_is loss retx gt 0
 t_check "no resend of data the peer had SACKed" count_is loss sacked_resent eq 0
-t_open "no RTO where three or more segments after the loss were SACKed" \
+t_check "no RTO where three or more segments after the loss were SACKed" \
 	count_is loss rto_after_sack eq 0
+t_check "the engine's own count agrees: no timeout with three or more segments SACKed" \
+	stat_is loss SACKed 0
 
 # ---- reordering only: RACK's window absorbs it -------------------------------------
 t_check "reordering case runs (seed $SEED)" run_case reo $NET2 \

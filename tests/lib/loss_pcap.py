@@ -14,8 +14,8 @@ the sender drops them too), and prints one line of counts:
                   sender had received at least G ms earlier (default 2 ms:
                   the time from the capture point into the engine)
   rto             timeouts: a retransmission of the segment at the
-                  cumulative ACK R ms (default 29; the engine's RTO floor
-                  is 30 ms) or more after the cumulative ACK last moved,
+                  cumulative ACK R ms (default 199; the engine's RTO floor
+                  is 200 ms, as Linux's) or more after the cumulative ACK last moved,
                   followed within 10 ms by a go-back (a retransmission of
                   unSACKed data above every SACK block, short of the
                   tail)
@@ -122,7 +122,7 @@ def main():
     if len(args) < 2:
         raise SystemExit(__doc__)
     path, sender = args[0], bytes(int(x) for x in args[1].split("."))
-    grace, rto_gap = 0.002, 0.029
+    grace, rto_gap = 0.002, 0.199
     i = 2
     while i < len(args):
         if args[i] == "--grace-ms":

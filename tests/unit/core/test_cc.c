@@ -25,7 +25,11 @@ START_TEST(parse_names_and_args)
 	ck_assert_uint_eq(param, 0);	/* unpaced */
 	/* Unknown names and prefixes of names are not algorithms. */
 	ops = NULL;
-	ck_assert_int_eq(ftoe_cc_parse("cubic", &ops, &param), -ENOENT);
+	ck_assert_int_eq(ftoe_cc_parse("cubic", &ops, &param), 0);
+	ck_assert_ptr_eq(ops, &ftoe_cc_cubic);
+	ck_assert_int_eq(ftoe_cc_parse("cubic:1", &ops, &param), -EINVAL);
+	ops = NULL;
+	ck_assert_int_eq(ftoe_cc_parse("reno", &ops, &param), -ENOENT);
 	ck_assert_int_eq(ftoe_cc_parse("dct", &ops, &param), -ENOENT);
 	ck_assert_int_eq(ftoe_cc_parse("", &ops, &param), -ENOENT);
 	ck_assert_int_eq(ftoe_cc_parse(":5", &ops, &param), -ENOENT);
@@ -47,7 +51,7 @@ START_TEST(names_list_the_table)
 	unsigned n = 0;
 
 	ck_assert_int_eq(ftoe_cc_names(buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "dctcp, timely, const[:RATE]");
+	ck_assert_str_eq(buf, "dctcp, timely, const[:RATE], cubic");
 	ck_assert_int_eq(ftoe_cc_names(buf, 10), -ENOSPC);
 	for (unsigned i = 0; (ops = ftoe_cc_at(i)); i++, n++) {
 		ck_assert_ptr_eq(ftoe_cc_find(ops->name, strlen(ops->name)), ops);
@@ -57,7 +61,7 @@ START_TEST(names_list_the_table)
 		ck_assert_ptr_nonnull(ops->summary);
 		ck_assert(!ops->arg_name == !ops->parse_arg);
 	}
-	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(n, 4);
 }
 END_TEST
 

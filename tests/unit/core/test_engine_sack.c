@@ -180,7 +180,7 @@ END_TEST
  * dropped while data keeps flowing (paced sender, large window).  The
  * duplicate ACKs that keep arriving more than an RTT after the
  * retransmission show it was lost; the sender resends well before the RTO
- * (30 ms minimum here, the RTT is 40 us).
+ * (200 ms minimum here, the RTT is 40 us).
  */
 START_TEST(lost_retransmission_without_rto)
 {
@@ -206,12 +206,73 @@ START_TEST(lost_retransmission_without_rto)
 	ck_assert_uint_eq(n, 3);
 	ck_assert(R.data[0].at <= t_retx[0]);
 	/* the third transmission follows the lost second within a few ms,
-	 * far below the 30 ms RTO */
+	 * far below the 200 ms RTO */
 	ck_assert_msg(t_retx[2] - t_retx[1] < 5 * MS, "resent after %llu ns",
 		      (unsigned long long)(t_retx[2] - t_retx[1]));
 	ftoe_engine_get_stats(w.s[0].eng, &st);
 	ck_assert_uint_eq(st.timeouts, 0);
 	ck_assert_uint_ge(st.fast_retransmits, 2);
+	lb_fini(&w);
+}
+END_TEST
+
+/* The peer vanishes while a hole is open under SACKed data: RACK resends
+ * the hole, but without an ACK the RTO backs off and the connection gives
+ * up after rto_retries timeouts; the engine does not resend the hole
+ * forever at RACK's pace. */
+static uint64_t dead_at;
+
+static bool dead_after(struct lb_world *w, void *arg)
+{
+	struct app_stream *as = arg;
+
+	if (w->now > dead_at) {
+		w->s[0].f.drop = 100;
+		w->s[1].f.drop = 100;
+		return w->s[0].eng->ctl[as->stx].state == TCP_S_CLOSED ||
+		       !w->s[0].eng->ctl[as->stx].in_use;
+	}
+	app_stream_step(w, as);
+	return false;
+}
+
+START_TEST(dead_peer_with_sack_holes_gives_up)
+{
+	struct ftoe_engine_cfg ca, cb;
+	struct ftoe_engine_stats st;
+	struct app_stream as;
+	struct lb_world w;
+	unsigned before = 0;
+	uint32_t mss;
+	int c, a;
+
+	memset(&R, 0, sizeof(R));
+	lb_default_cfg(&ca, LB_IP_A);
+	lb_default_cfg(&cb, LB_IP_B);
+	ca.cc_param = cb.cc_param = 100000000ull;
+	ca.rto_retries = 3;
+	lb_init(&w, 6, &ca, &cb);
+	w.s[0].tap = tap_sender;
+	w.s[1].tap = tap_receiver;
+	ck_assert(app_connect(&w, 80, &c, &a));
+	mss = w.s[0].eng->tcp[c].snd_mss;
+	R.drop_seq = w.s[0].eng->tcp[c].snd_nxt + 10 * mss;
+	R.drop_times = 1000; /* lost every time: the hole stays */
+	as = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 24, .len = 4000ull * mss };
+	dead_at = w.now + 50 * MS;
+	lb_run(&w, dead_after, &as, 30 * SEC);
+	for (unsigned i = 0; i < R.ndata; i++)
+		if (R.data[i].at > dead_at)
+			break;
+		else
+			before++;
+	ftoe_engine_get_stats(w.s[0].eng, &st);
+	/* gave up: 3 timeouts, after about 0.2 + 0.4 + 0.8 + 1.6 s */
+	ck_assert_uint_eq(st.conn_timeout, 1);
+	ck_assert_uint_ge(st.timeouts, 3);
+	ck_assert_uint_lt(w.now - dead_at, 10 * SEC);
+	/* and not a resend every 2 SRTT meanwhile */
+	ck_assert_uint_lt(R.ndata - before, 50);
 	lb_fini(&w);
 }
 END_TEST
@@ -246,6 +307,7 @@ static Suite *engine_sack_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, sack_blocks_and_dupacks);
 	tcase_add_test(tc, lost_retransmission_without_rto);
+	tcase_add_test(tc, dead_peer_with_sack_holes_gives_up);
 	tcase_add_test(tc, dup_and_corrupt_with_sack);
 	suite_add_tcase(s, tc);
 	return s;

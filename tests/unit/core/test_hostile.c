@@ -122,6 +122,27 @@ static bool count_tap(struct lb_side *s, uint8_t *frame, uint16_t *len)
 	return true;
 }
 
+/* A bare segment from B (LB_IP_B) to A (LB_IP_A). */
+static uint16_t seg_to_a(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+			 uint8_t flags)
+{
+	uint16_t len = mk_seg(f, LB_IP_B, sport, dport, seq, ack, flags, NULL, 0);
+	uint8_t *th = f + 34, sa[4], da[4];
+	uint32_t sum;
+
+	ftoe_put_be32(f + 14 + 16, LB_IP_A);
+	ftoe_put_be16(f + 14 + 10, 0);
+	ftoe_put_be16(f + 14 + 10, ftoe_csum(f + 14, 20));
+	ftoe_put_be16(th + 16, 0);
+	ftoe_put_be32(sa, LB_IP_B);
+	ftoe_put_be32(da, LB_IP_A);
+	sum = ftoe_csum_add(0, sa, 4);
+	sum = ftoe_csum_add(sum, da, 4);
+	sum += 6 + 20;
+	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, 20)));
+	return len;
+}
+
 START_TEST(syn_flood_takes_no_connection_slot)
 {
 	struct ftoe_engine_cfg cb;
@@ -272,6 +293,47 @@ START_TEST(syn_record_handshake_and_options)
 }
 END_TEST
 
+/* A SYN with another ISN for a half-open connection, as Linux: outside the
+ * SYN-ACK's window an ACK (ISS + 1, IRS + 1), the record kept; inside it a
+ * RST, the record gone. */
+START_TEST(syn_record_other_isn)
+{
+	struct ftoe_flow_key key = { LB_IP_B, 0x0a000009, 80, 4000 };
+	struct ftoe_engine_stats st;
+	struct ftoe_engine *e;
+	struct lb_world w;
+	uint8_t f[128];
+	uint32_t idx, iss;
+	uint16_t len;
+
+	lb_init(&w, 22, NULL, NULL);
+	e = w.s[1].eng;
+	w.s[1].tap = count_tap;
+	ck_assert_int_ge(ftoe_sock_listen(e, 80, 8), 0);
+	nsent = 0;
+	len = mk_seg(f, 0x0a000009, 4000, 80, 5000, 0, FTOE_TCP_SYN, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_int_eq(ftoe_syn_lookup(e, &key, &idx), 0);
+	iss = ftoe_syn_get(e, idx)->iss;
+	len = mk_seg(f, 0x0a000009, 4000, 80, 5000 + 0x40000000u, 0, FTOE_TCP_SYN, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_uint_eq(nsent, 2);
+	ck_assert_uint_eq(last_flags, FTOE_TCP_ACK);
+	ck_assert_uint_eq(last_seq, iss + 1);
+	ck_assert_uint_eq(last_ack, 5001);
+	ck_assert_uint_eq(ftoe_syn_count(e), 1);
+	ftoe_engine_get_stats(e, &st);
+	ck_assert_uint_eq(st.syn_rec_acks, 1);
+	len = mk_seg(f, 0x0a000009, 4000, 80, 5100, 0, FTOE_TCP_SYN, NULL, 0);
+	lb_inject(&w, 1, f, len);
+	ck_assert_uint_eq(nsent, 3);
+	ck_assert_uint_eq(last_flags, FTOE_TCP_RST | FTOE_TCP_ACK);
+	ck_assert_uint_eq(ftoe_syn_count(e), 0);
+	ck_assert_uint_eq(e->lis[0].pending, 0);
+	lb_fini(&w);
+}
+END_TEST
+
 START_TEST(listener_drops_and_martians)
 {
 	/* SYN+FIN, no flags, FIN alone: dropped unanswered (RFC 9293
@@ -371,25 +433,9 @@ START_TEST(time_wait_table_frees_the_slot)
 		uint8_t f[128];
 		uint16_t len;
 		uint64_t acks = st.tw_acks;
+		uint32_t old_snd_nxt = r->snd_nxt;
 
-		/* frames to A: reuse mk_seg's layout with A's address */
-		len = mk_seg(f, LB_IP_B, 80, key.lport, fin_seq, r->snd_nxt,
-			     FTOE_TCP_FIN | FTOE_TCP_ACK, NULL, 0);
-		ftoe_put_be32(f + 14 + 16, LB_IP_A);
-		ftoe_put_be16(f + 14 + 10, 0);
-		ftoe_put_be16(f + 14 + 10, ftoe_csum(f + 14, 20));
-		{
-			uint8_t *th = f + 34, sa[4], da[4];
-			uint32_t sum;
-
-			ftoe_put_be16(th + 16, 0);
-			ftoe_put_be32(sa, LB_IP_B);
-			ftoe_put_be32(da, LB_IP_A);
-			sum = ftoe_csum_add(0, sa, 4);
-			sum = ftoe_csum_add(sum, da, 4);
-			sum += 6 + 20;
-			ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, 20)));
-		}
+		len = seg_to_a(f, 80, key.lport, fin_seq, r->snd_nxt, FTOE_TCP_FIN | FTOE_TCP_ACK);
 		nsent = 0;
 		w.s[0].tap = count_tap;
 		lb_inject(&w, 0, f, len);
@@ -398,6 +444,28 @@ START_TEST(time_wait_table_frees_the_slot)
 		ck_assert_uint_eq(last_ack, fin_seq + 1);
 		ftoe_engine_get_stats(ea, &st);
 		ck_assert_uint_eq(st.tw_acks, acks + 1);
+		/* again at once: rate-limited (one ACK per 500 ms, as Linux) */
+		lb_inject(&w, 0, f, len);
+		ck_assert_uint_eq(nsent, 1);
+		ftoe_engine_get_stats(ea, &st);
+		ck_assert_uint_eq(st.tw_acks_limited, 1);
+		/* 600 ms later it is answered again (the FIN restarted 2 MSL) */
+		lb_run(&w, NULL, NULL, 6 * SEC / 10);
+		nsent = 0;
+		lb_inject(&w, 0, f, len);
+		ck_assert_uint_eq(nsent, 1);
+		ck_assert_uint_eq(last_ack, fin_seq + 1);
+		ck_assert_uint_eq(last_ack, fin_seq + 1);
+		/* a new SYN above the old sequence space reopens the 4-tuple;
+		 * our ISN is the old snd_nxt + 65537, as Linux */
+		ck_assert_int_ge(ftoe_sock_listen(ea, key.lport, 8), 0);
+		len = seg_to_a(f, 80, key.lport, fin_seq + 100000, 0, FTOE_TCP_SYN);
+		lb_inject(&w, 0, f, len);
+		ck_assert_uint_eq(nsent, 2);
+		ck_assert_uint_eq(last_flags, FTOE_TCP_SYN | FTOE_TCP_ACK);
+		ck_assert_uint_eq(last_seq, old_snd_nxt + 65537);
+		ck_assert_uint_eq(last_ack, fin_seq + 100001);
+		ck_assert_int_ne(ftoe_tw_lookup(ea, &key, &idx), 0);
 	}
 	/* TIME_WAIT ends after time_wait_ms (1 s here) */
 	lb_run(&w, NULL, NULL, 2 * SEC);
@@ -417,6 +485,7 @@ static Suite *hostile_suite(void)
 	tcase_add_test(tc, syn_flood_takes_no_connection_slot);
 	tcase_add_test(tc, syn_backlog_per_listener);
 	tcase_add_test(tc, syn_record_handshake_and_options);
+	tcase_add_test(tc, syn_record_other_isn);
 	tcase_add_test(tc, listener_drops_and_martians);
 	tcase_add_test(tc, time_wait_table_frees_the_slot);
 	suite_add_tcase(s, tc);

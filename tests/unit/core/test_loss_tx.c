@@ -121,6 +121,30 @@ START_TEST(rack_marks_after_window)
 }
 END_TEST
 
+/* A resent hole is lost again only after an ACK with new data since the
+ * resend (RACK's evidence); with no ACK at all no deadline is pending, so
+ * the RTO, with its backoff, decides. */
+START_TEST(resent_hole_needs_a_delivery)
+{
+	uint32_t b1[] = { seg(1), seg(4) }, b2[] = { seg(1), seg(5) };
+	uint32_t lowest = 0, due = 0, srtt = 2000;
+
+	ack(UNA, UNA, seg(10), 1000, 1, b1);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 1000, 0, srtt, true, &lowest), 1);
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 1100);
+	ck_assert_uint_eq(lt.hole[0], FTOE_LT_H_SENT);
+	/* long after, no ACK since the resend: not lost, nothing due */
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 50000, 0, srtt, true, &lowest), 0);
+	ck_assert(!ftoe_lt_next_due(&lt, 0, srtt, &due));
+	/* an ACK with new data after the resend: due RTT after the resend */
+	ck_assert(ack(UNA, UNA, seg(10), 1500, 1, b2) & FTOE_LT_R_NEWSACK);
+	ck_assert(ftoe_lt_next_due(&lt, 0, srtt, &due));
+	ck_assert_uint_eq(due, 1100 + srtt);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 1100 + srtt, 0, srtt, true, &lowest), 1);
+	ck_assert_uint_eq(lt.hole[0], FTOE_LT_H_LOST);
+}
+END_TEST
+
 /* Data that was never resent filling a hole is reordering: the flag is
  * set, its extent measured, and the window then covers it. */
 START_TEST(reordering_widens_window)
@@ -263,6 +287,7 @@ static Suite *loss_tx_suite(void)
 	tcase_add_test(tc, scoreboard_merges_over_acks);
 	tcase_add_test(tc, dsack_recognised);
 	tcase_add_test(tc, rack_marks_after_window);
+	tcase_add_test(tc, resent_hole_needs_a_delivery);
 	tcase_add_test(tc, reordering_widens_window);
 	tcase_add_test(tc, walk_sends_only_lost_holes);
 	tcase_add_test(tc, lost_retransmission_found);

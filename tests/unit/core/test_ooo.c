@@ -80,11 +80,12 @@ static void run_case(const struct ooo_case *c, uint32_t shift)
 {
 	uint32_t nxt = c->rcv_nxt + shift;
 	struct ftoe_ooo iv = c->iv, want = c->iv_after;
+	struct ftoe_ooo_more more;
 	struct ftoe_ooo_result r;
 
 	shift_ooo(&iv, shift);
 	shift_ooo(&want, shift);
-	ftoe_ooo_rx(&nxt, c->wnd, &iv, FTOE_OOO_IV_MAX, c->seq + shift, c->len, &r);
+	ftoe_ooo_rx(&nxt, c->wnd, &iv, &more, FTOE_OOO_IV_MAX, c->seq + shift, c->len, &r);
 	ck_assert_msg(r.verdict == c->verdict, "%s (+%#x): verdict %d want %d",
 		      c->name, shift, r.verdict, c->verdict);
 	ck_assert_msg(nxt == c->rcv_nxt_after + shift, "%s (+%#x): rcv_nxt %#x",
@@ -127,44 +128,44 @@ static void intervals_case(uint32_t b)
 	struct ftoe_ooo_result r;
 
 	for (unsigned i = 0; i < 4; i++) {
-		ftoe_ooo_rx(&nxt, 10000, &o, 4, b + 200 + 200 * i, 100, &r);
+		ftoe_ooo_rx(&nxt, 10000, &o, NULL, 4, b + 200 + 200 * i, 100, &r);
 		ck_assert_int_eq(r.verdict, FTOE_OOO_NEW);
 		ck_assert_uint_eq(r.copy_len, 100);
 	}
 	ck_assert_uint_eq(o.n, 4);
 	/* [200,300) [400,500) [600,700) [800,900): a fifth is dropped ... */
-	ftoe_ooo_rx(&nxt, 10000, &o, 4, b + 1000, 100, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 4, b + 1000, 100, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_DROP_FULL);
 	ck_assert_uint_eq(r.copy_len, 0);
 	ck_assert_uint_eq(o.n, 4);
 	/* ... but data adjacent to one is still taken */
-	ftoe_ooo_rx(&nxt, 10000, &o, 4, b + 900, 50, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 4, b + 900, 50, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_MERGED);
 	ck_assert(o.iv[0].start == b + 800 && o.iv[0].end == b + 950);
 	/* joining [400,500) and [600,700) frees an interval */
-	ftoe_ooo_rx(&nxt, 10000, &o, 4, b + 500, 100, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 4, b + 500, 100, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_MERGED);
 	ck_assert_uint_eq(o.n, 3);
 	ck_assert(o.iv[0].start == b + 400 && o.iv[0].end == b + 700);
 	/* the hole at rcv_nxt fills: rcv_nxt moves over [200,300) only */
-	ftoe_ooo_rx(&nxt, 10000, &o, 4, b + 100, 100, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 4, b + 100, 100, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_IN_ORDER);
 	ck_assert_uint_eq(nxt, b + 300);
 	ck_assert_uint_eq(r.advance, 200);
 	ck_assert_uint_eq(o.n, 2);
 	/* the next fill reaches [400,700), and the one after [800,950) */
-	ftoe_ooo_rx(&nxt, 10000, &o, 4, b + 300, 100, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 4, b + 300, 100, &r);
 	ck_assert_uint_eq(nxt, b + 700);
-	ftoe_ooo_rx(&nxt, 10000, &o, 4, b + 700, 100, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 4, b + 700, 100, &r);
 	ck_assert_uint_eq(nxt, b + 950);
 	ck_assert_uint_eq(r.advance, 250);
 	ck_assert_uint_eq(o.n, 0);
 
 	/* the runtime setting: at most 2 */
-	ftoe_ooo_rx(&nxt, 10000, &o, 2, b + 1100, 10, &r);
-	ftoe_ooo_rx(&nxt, 10000, &o, 2, b + 1200, 10, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 2, b + 1100, 10, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 2, b + 1200, 10, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_NEW);
-	ftoe_ooo_rx(&nxt, 10000, &o, 2, b + 1300, 10, &r);
+	ftoe_ooo_rx(&nxt, 10000, &o, NULL, 2, b + 1300, 10, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_DROP_FULL);
 	ck_assert_uint_eq(o.n, 2);
 }
@@ -200,23 +201,23 @@ START_TEST(ooo_first_copy_wins)
 	memset(bb, 'B', sizeof(bb));
 	memset(c, 'C', sizeof(c));
 	/* A: [20, 30) out of order */
-	ftoe_ooo_rx(&nxt, 64, &o, 4, base + 20, 10, &r);
+	ftoe_ooo_rx(&nxt, 64, &o, NULL, 4, base + 20, 10, &r);
 	place(buf, base, a, base + 20, &r);
 	/* B: [15, 35) overlaps A on both sides: only [15, 20) is placed */
-	ftoe_ooo_rx(&nxt, 64, &o, 4, base + 15, 20, &r);
+	ftoe_ooo_rx(&nxt, 64, &o, NULL, 4, base + 15, 20, &r);
 	ck_assert_uint_eq(r.copy_seq, base + 15);
 	ck_assert_uint_eq(r.copy_len, 5);
 	place(buf, base, bb, base + 15, &r);
 	/* C: [25, 40): [30, 40) is new */
-	ftoe_ooo_rx(&nxt, 64, &o, 4, base + 25, 15, &r);
+	ftoe_ooo_rx(&nxt, 64, &o, NULL, 4, base + 25, 15, &r);
 	place(buf, base, c, base + 25, &r);
 	ck_assert(o.n == 1 && o.iv[0].start == base + 15 && o.iv[0].end == base + 40);
 	/* C again from 0: fills [0, 15), rcv_nxt reaches 40 */
-	ftoe_ooo_rx(&nxt, 64, &o, 4, base, 30, &r);
+	ftoe_ooo_rx(&nxt, 64, &o, NULL, 4, base, 30, &r);
 	place(buf, base, c, base, &r);
 	ck_assert_uint_eq(nxt, base + 40);
 	/* A below rcv_nxt: nothing placed */
-	ftoe_ooo_rx(&nxt, 64, &o, 4, base + 5, 40, &r);
+	ftoe_ooo_rx(&nxt, 64, &o, NULL, 4, base + 5, 40, &r);
 	place(buf, base, a, base + 5, &r);
 	ck_assert_uint_eq(r.copy_seq, base + 40);
 	ck_assert_uint_eq(nxt, base + 45);
@@ -237,10 +238,10 @@ START_TEST(ooo_sack_order)
 
 	n = ftoe_ooo_sack(&o, s, 3);
 	ck_assert_uint_eq(n, 0);
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 1000, 100, &r);  /* A */
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 3000, 100, &r);  /* B */
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 2000, 100, &r);  /* C */
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 5000, 100, &r);  /* D */
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 1000, 100, &r);  /* A */
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 3000, 100, &r);  /* B */
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 2000, 100, &r);  /* C */
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 5000, 100, &r);  /* D */
 	n = ftoe_ooo_sack(&o, s, 3);
 	ck_assert_uint_eq(n, 3);
 	ck_assert(s[0].start == b + 5000 && s[1].start == b + 2000 && s[2].start == b + 3000);
@@ -248,12 +249,12 @@ START_TEST(ooo_sack_order)
 	ck_assert_uint_eq(n, 4);
 	ck_assert(s[3].start == b + 1000 && s[3].end == b + 1100);
 	/* A grows: it goes first, the others keep their order */
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 1100, 100, &r);
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 1100, 100, &r);
 	n = ftoe_ooo_sack(&o, s, 3);
 	ck_assert(s[0].start == b + 1000 && s[0].end == b + 1200);
 	ck_assert(s[1].start == b + 5000 && s[2].start == b + 2000);
 	/* a duplicate inside B: D-SACK block, then B, then the rest */
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 3010, 50, &r);
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 3010, 50, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_DUP);
 	n = ftoe_ooo_sack(&o, s, 3);
 	ck_assert_uint_eq(n, 3);
@@ -264,16 +265,16 @@ START_TEST(ooo_sack_order)
 	n = ftoe_ooo_sack(&o, s, 3);
 	ck_assert(s[0].start == b + 3000 && s[1].start == b + 1000 && s[2].start == b + 5000);
 	/* a duplicate below rcv_nxt (D-SACK under the ACK, RFC 2883 4.1.1) */
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b, 1000, &r);
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b, 1000, &r);
 	ck_assert_uint_eq(nxt, b + 1200);
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 200, 300, &r);
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 200, 300, &r);
 	ck_assert_int_eq(r.verdict, FTOE_OOO_DUP);
 	n = ftoe_ooo_sack(&o, s, 4);
 	ck_assert_uint_eq(n, 4);
 	ck_assert(s[0].start == b + 200 && s[0].end == b + 500);
 	ck_assert(s[1].start == b + 3000 && s[2].start == b + 5000 && s[3].start == b + 2000);
 	/* room 1: the D-SACK block alone */
-	ftoe_ooo_rx(&nxt, 100000, &o, 4, b + 100, 10, &r);
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, 4, b + 100, 10, &r);
 	n = ftoe_ooo_sack(&o, s, 1);
 	ck_assert(n == 1 && s[0].start == b + 100 && s[0].end == b + 110);
 }
@@ -283,20 +284,23 @@ END_TEST
  * wrap, with max intervals allowed, and check: no byte is ever placed
  * twice (the first copy wins), nothing held is given up, the intervals
  * stay disjoint, apart, after rcv_nxt and held, and the stream completes. */
-static void reassembly_model(unsigned max)
+static unsigned reassembly_model(unsigned max)
 {
 	enum { STREAM = 20000, WND = 3000 };
 	static uint8_t have[STREAM];
 	uint32_t isn = 0xffffd000u, nxt = isn, rng = 12345 + max;
 	struct ftoe_ooo o = NONE;
-	unsigned steps = 0;
+	struct ftoe_ooo_more m, *mp = max > FTOE_OOO_IV_HOT ? &m : NULL;
+	unsigned steps = 0, peak = 0;
 	uint32_t verified = 0;
 
 	memset(have, 0, sizeof(have));
+	memset(&m, 0, sizeof(m));
 
 	while (nxt - isn < STREAM && steps++ < 200000) {
 		struct ftoe_ooo_result r;
 		struct ftoe_ooo before;
+		struct ftoe_ooo_more before_m;
 		uint32_t off, len;
 
 		rng = rng * 1103515245u + 12345u;
@@ -310,15 +314,22 @@ static void reassembly_model(unsigned max)
 		if (off + len > STREAM)
 			len = STREAM - off;
 		before = o;
-		ftoe_ooo_rx(&nxt, WND, &o, max, isn + off, len, &r);
+		before_m = m;
+		ftoe_ooo_rx(&nxt, WND, &o, mp, max, isn + off, len, &r);
 		FAST_ASSERT(o.n <= max);
+		if (o.n > peak)
+			peak = o.n;
 		/* Never renege: every held byte stays held. */
 		for (unsigned i = 0; i < before.n; i++) {
-			uint32_t s = before.iv[i].start, e = before.iv[i].end;
+			struct ftoe_seq_range b = ftoe_ooo_iv_get(&before, &before_m, i);
+			uint32_t s = b.start, e = b.end;
 			bool kept = seq_after_eq(nxt, e);
 
-			for (unsigned k = 0; k < o.n && !kept; k++)
-				kept = seq_before_eq(o.iv[k].start, s) && seq_after_eq(o.iv[k].end, e);
+			for (unsigned k = 0; k < o.n && !kept; k++) {
+				struct ftoe_seq_range x = ftoe_ooo_iv_get(&o, &m, k);
+
+				kept = seq_before_eq(x.start, s) && seq_after_eq(x.end, e);
+			}
 			FAST_ASSERT(kept);
 		}
 		if (r.copy_len) {
@@ -334,22 +345,87 @@ static void reassembly_model(unsigned max)
 		for (; verified < nxt - isn; verified++)
 			FAST_ASSERT(have[verified]);
 		for (unsigned i = 0; i < o.n; i++) {
-			FAST_ASSERT(seq_after(o.iv[i].start, nxt));
-			FAST_ASSERT(seq_after(o.iv[i].end, o.iv[i].start));
-			for (unsigned k = i + 1; k < o.n; k++)   /* disjoint, not adjacent */
-				FAST_ASSERT(seq_after(o.iv[k].start, o.iv[i].end) ||
-					    seq_before(o.iv[k].end, o.iv[i].start));
-			for (uint32_t b = o.iv[i].start - isn; b < o.iv[i].end - isn; b++)
+			struct ftoe_seq_range x = ftoe_ooo_iv_get(&o, &m, i);
+
+			FAST_ASSERT(seq_after(x.start, nxt));
+			FAST_ASSERT(seq_after(x.end, x.start));
+			for (unsigned k = i + 1; k < o.n; k++) {  /* disjoint, not adjacent */
+				struct ftoe_seq_range y = ftoe_ooo_iv_get(&o, &m, k);
+
+				FAST_ASSERT(seq_after(y.start, x.end) || seq_before(y.end, x.start));
+			}
+			for (uint32_t b = x.start - isn; b < x.end - isn; b++)
 				FAST_ASSERT(have[b]);
 		}
 	}
 	FAST_EQ(nxt - isn, STREAM);
+	return peak;
 }
 
 START_TEST(ooo_reassembly_model)
 {
-	for (unsigned max = 1; max <= FTOE_OOO_IV_MAX; max++)
-		reassembly_model(max);
+	for (unsigned max = 1; max <= FTOE_OOO_IV_MAX; max++) {
+		unsigned peak = reassembly_model(max);
+
+		/* the model's holes fill every interval allowed up to the
+		 * first part's, and run into the second part past it (its
+		 * window has room for 7 to 10 holes) */
+		if (max <= FTOE_OOO_IV_HOT)
+			ck_assert_uint_eq(peak, max);
+		else
+			ck_assert_uint_gt(peak, FTOE_OOO_IV_HOT);
+	}
+}
+END_TEST
+
+/* Past FTOE_OOO_IV_HOT intervals the others live in struct ftoe_ooo_more:
+ * the recency order runs on across both parts, the SACK blocks come from
+ * the first, and an old interval taking a segment comes to the front.
+ * Without the second part, the first part's size is the limit. */
+START_TEST(ooo_second_part)
+{
+	const uint32_t b = 0xfffffc00u; /* straddles 2^32 */
+	uint32_t nxt = b;
+	struct ftoe_ooo o = NONE;
+	struct ftoe_ooo_more m;
+	struct ftoe_ooo_result r;
+	struct ftoe_seq_range sk[4];
+	unsigned n = FTOE_OOO_IV_MAX < 10 ? FTOE_OOO_IV_MAX : 10;
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_uint_gt(FTOE_OOO_IV_MAX, FTOE_OOO_IV_HOT);
+	for (unsigned i = 0; i < n; i++) {
+		ftoe_ooo_rx(&nxt, 100000, &o, &m, FTOE_OOO_IV_MAX, b + 200 * (i + 1), 100, &r);
+		ck_assert_int_eq(r.verdict, FTOE_OOO_NEW);
+	}
+	ck_assert_uint_eq(o.n, n);
+	/* newest first: interval i opened at step i sits at n - 1 - i */
+	for (unsigned i = 0; i < n; i++)
+		ck_assert_uint_eq(ftoe_ooo_iv_get(&o, &m, n - 1 - i).start, b + 200 * (i + 1));
+	ck_assert_uint_eq(ftoe_ooo_sack(&o, sk, 3), 3);
+	ck_assert_uint_eq(sk[0].start, b + 200 * n);
+	ck_assert_uint_eq(sk[2].start, b + 200 * (n - 2));
+	/* the oldest (in the second part) grows: it comes first */
+	ftoe_ooo_rx(&nxt, 100000, &o, &m, FTOE_OOO_IV_MAX, b + 300, 50, &r);
+	ck_assert_int_eq(r.verdict, FTOE_OOO_MERGED);
+	ck_assert(o.iv[0].start == b + 200 && o.iv[0].end == b + 350);
+	ck_assert_uint_eq(ftoe_ooo_iv_get(&o, &m, 1).start, b + 200 * n);
+	ck_assert_uint_eq(ftoe_ooo_iv_get(&o, &m, n - 1).start, b + 400);
+	/* the hole at rcv_nxt filled, then each hole: rcv_nxt crosses all */
+	ftoe_ooo_rx(&nxt, 100000, &o, &m, FTOE_OOO_IV_MAX, b, 200, &r);
+	ck_assert_uint_eq(nxt, b + 350);
+	for (unsigned i = 1; i < n; i++) {
+		ftoe_ooo_rx(&nxt, 100000, &o, &m, FTOE_OOO_IV_MAX, nxt, b + 200 * (i + 1) - nxt, &r);
+		ck_assert_int_eq(r.verdict, FTOE_OOO_IN_ORDER);
+		ck_assert_uint_eq(nxt, b + 200 * (i + 1) + 100);
+		ck_assert_uint_eq(o.n, n - 1 - i);
+	}
+	/* no second part: four at most, whatever the setting */
+	for (unsigned i = 0; i < FTOE_OOO_IV_HOT; i++)
+		ftoe_ooo_rx(&nxt, 100000, &o, NULL, FTOE_OOO_IV_MAX, nxt + 200 * (i + 1), 100, &r);
+	ck_assert_uint_eq(o.n, FTOE_OOO_IV_HOT);
+	ftoe_ooo_rx(&nxt, 100000, &o, NULL, FTOE_OOO_IV_MAX, nxt + 5000, 100, &r);
+	ck_assert_int_eq(r.verdict, FTOE_OOO_DROP_FULL);
 }
 END_TEST
 
@@ -364,6 +440,7 @@ static Suite *ooo_suite(void)
 	tcase_add_test(tc, ooo_first_copy_wins);
 	tcase_add_test(tc, ooo_sack_order);
 	tcase_add_test(tc, ooo_reassembly_model);
+	tcase_add_test(tc, ooo_second_part);
 	suite_add_tcase(s, tc);
 	return s;
 }
