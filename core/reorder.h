@@ -2,6 +2,7 @@
 #ifndef FTOE_CORE_REORDER_H
 #define FTOE_CORE_REORDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -37,6 +38,7 @@ struct ftoe_rob {
 	uint32_t next;   /* producer: next number to hand out */
 	uint32_t head;   /* releaser: oldest unreleased number (atomic) */
 	uint64_t released, retired; /* releaser-side statistics */
+	int releasing;   /* ftoe_rob_release_shared: a thread is releasing (atomic) */
 };
 
 /* nslots must be a power of two in [2, 2^30]. 0 or -EINVAL. */
@@ -56,7 +58,52 @@ int ftoe_rob_retire(struct ftoe_rob *rob, uint32_t seqno);
  * numbers are consumed without output.  Returns the number of items. */
 unsigned ftoe_rob_release(struct ftoe_rob *rob, void **out, unsigned max);
 
+/*
+ * Releasing from any thread (FlexTOE's reorder_signal_next): after its
+ * complete or retire, a worker calls this; if no other thread is releasing,
+ * it releases what is in order and hands each item to deliver(ctx, item),
+ * in sequence order, before it lets go.  A worker that finds another one
+ * releasing returns 0 at once: that one looks at the head again after it
+ * lets go, so a number finished meanwhile is not left behind.  deliver runs
+ * under the release, so whatever it pushes to (a flow group's ring) sees
+ * one producer at a time.  Returns the items delivered by this call.
+ */
+typedef void (*ftoe_rob_deliver_fn)(void *ctx, void *item);
+unsigned ftoe_rob_release_shared(struct ftoe_rob *rob, ftoe_rob_deliver_fn deliver, void *ctx);
+
 /* Numbers reserved but not yet released (approximate from other threads). */
 uint32_t ftoe_rob_in_flight(const struct ftoe_rob *rob);
+
+/*
+ * Flow groups (FlexTOE section 4.2): flows are partitioned by a hash of
+ * their 4-tuple, so every segment of a flow, the handshake's included, is
+ * in one group whether or not the flow has a slot yet, and one protocol
+ * thread (or ME) owns the group.  Addresses and ports as received, in host
+ * order; ngroups 0 or 1: group 0.
+ */
+static inline unsigned ftoe_flow_group(uint32_t saddr, uint32_t daddr, uint16_t sport,
+				       uint16_t dport, unsigned ngroups)
+{
+	uint32_t h = saddr ^ (daddr * 0x9e3779b1u) ^ ((uint32_t)sport << 16 | dport);
+
+	if (ngroups < 2)
+		return 0;
+	/* murmur3's finaliser: every input bit moves the low ones */
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h % ngroups;
+}
+
+/* The flow group of an item ftoe_engine_rx_prepare has filled: its
+ * 4-tuple's (above) for an IPv4 segment, group 0 for anything else (the
+ * control plane's frames, which group 0's thread handles). */
+struct ftoe_rx_item;
+unsigned ftoe_rx_item_group(const struct ftoe_rx_item *it, unsigned ngroups);
+/* Pre-processing found the frame malformed: no later stage needs it, so a
+ * pipelined backend retires its number there (and counts it). */
+bool ftoe_rx_item_malformed(const struct ftoe_rx_item *it);
 
 #endif
