@@ -102,7 +102,10 @@ print("bytes=%d sha256=%s secs=%.3f maxgap=%.3f" % (n, h.hexdigest(), time.monot
       flush=True)
 PY
 
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
+# ENGINE_FAULTS_ENGINE_ARGS: more engine flags (engine_workers.sh: --workers 4 --flow-groups 2)
+# shellcheck disable=SC2086
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" ${ENGINE_FAULTS_ENGINE_ARGS:-} \
+	>"$TMP/eng.log" 2>&1
 t_check "engine starts behind the impaired link" wait_for "$TMP/eng.log" "ready:"
 
 # check_result TAG ENGINE_OUT PEER_OUT BYTES
