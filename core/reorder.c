@@ -104,26 +104,19 @@ static bool head_finished(struct ftoe_rob *rob)
 	return st == stamp_of(head, STAMP_DONE) || st == stamp_of(head, STAMP_DONE | STAMP_RETIRED);
 }
 
-unsigned ftoe_rob_release_shared(struct ftoe_rob *rob, ftoe_rob_deliver_fn deliver, void *ctx)
+bool ftoe_rob_release_claim(struct ftoe_rob *rob)
 {
-	void *out[32];
-	unsigned total = 0, n;
-
 	/* The caller's stamp is visible before it looks at the flag, and the
-	 * releaser's "let go" before it looks at the head again: of the two,
-	 * one sees the other (no number is left behind). */
+	 * releaser's unclaim before it looks at the head again: of the two,
+	 * one sees the other, so no number is left behind. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	do {
-		if (__atomic_exchange_n(&rob->releasing, 1, __ATOMIC_ACQUIRE))
-			return total;
-		while ((n = ftoe_rob_release(rob, out, 32))) {
-			for (unsigned i = 0; i < n; i++)
-				deliver(ctx, out[i]);
-			total += n;
-		}
-		__atomic_store_n(&rob->releasing, 0, __ATOMIC_SEQ_CST);
-	} while (head_finished(rob));
-	return total;
+	return !__atomic_exchange_n(&rob->releasing, 1, __ATOMIC_ACQUIRE);
+}
+
+bool ftoe_rob_release_unclaim(struct ftoe_rob *rob)
+{
+	__atomic_store_n(&rob->releasing, 0, __ATOMIC_SEQ_CST);
+	return head_finished(rob);
 }
 
 uint32_t ftoe_rob_in_flight(const struct ftoe_rob *rob)

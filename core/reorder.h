@@ -60,16 +60,38 @@ unsigned ftoe_rob_release(struct ftoe_rob *rob, void **out, unsigned max);
 
 /*
  * Releasing from any thread (FlexTOE's reorder_signal_next): after its
- * complete or retire, a worker calls this; if no other thread is releasing,
- * it releases what is in order and hands each item to deliver(ctx, item),
- * in sequence order, before it lets go.  A worker that finds another one
- * releasing returns 0 at once: that one looks at the head again after it
- * lets go, so a number finished meanwhile is not left behind.  deliver runs
- * under the release, so whatever it pushes to (a flow group's ring) sees
- * one producer at a time.  Returns the items delivered by this call.
+ * complete or retire, a worker claims the release; if no other thread
+ * holds it, it releases what is in order and delivers the items, in
+ * sequence order, before it unclaims.  A worker that finds the release
+ * held leaves its number to the holder, which looks at the head again when
+ * it unclaims (true: finished numbers are waiting, claim again).  What the
+ * holder delivers to (a flow group's ring) sees one producer at a time.
  */
+bool ftoe_rob_release_claim(struct ftoe_rob *rob);
+bool ftoe_rob_release_unclaim(struct ftoe_rob *rob);
+
+/* Claim, release, deliver, unclaim, until nothing is left behind; returns
+ * the items this call delivered (0 too when another thread holds the
+ * release).  A hosted backend's helper: the NFP build calls no function
+ * through a pointer. */
 typedef void (*ftoe_rob_deliver_fn)(void *ctx, void *item);
-unsigned ftoe_rob_release_shared(struct ftoe_rob *rob, ftoe_rob_deliver_fn deliver, void *ctx);
+static inline unsigned ftoe_rob_release_shared(struct ftoe_rob *rob, ftoe_rob_deliver_fn deliver,
+					       void *ctx)
+{
+	void *out[32];
+	unsigned total = 0, n;
+
+	while (ftoe_rob_release_claim(rob)) {
+		while ((n = ftoe_rob_release(rob, out, 32))) {
+			for (unsigned i = 0; i < n; i++)
+				deliver(ctx, out[i]);
+			total += n;
+		}
+		if (!ftoe_rob_release_unclaim(rob))
+			break;
+	}
+	return total;
+}
 
 /* Numbers reserved but not yet released (approximate from other threads). */
 uint32_t ftoe_rob_in_flight(const struct ftoe_rob *rob);
