@@ -746,6 +746,21 @@ void fg_stop(struct x86_backend *be)
 	fg_free(p);
 }
 
+/* SIGUSR1 and exit (x86_log_stats): the reorder point's counters, read
+ * while the threads run (approximate). */
+void fg_log_stats(struct x86_backend *be)
+{
+	struct fgp *p = be->fgp;
+
+	if (!p)
+		return;
+	pr_info("flow groups: reorder point: numbered %u, released %lu, retired %lu (malformed, "
+		"dropped in pre-processing), in flight %u",
+		__atomic_load_n(&p->rob.next, __ATOMIC_RELAXED),
+		__atomic_load_n(&p->rob.released, __ATOMIC_RELAXED),
+		atomic_load_explicit(&p->retired, memory_order_relaxed), ftoe_rob_in_flight(&p->rob));
+}
+
 void fg_io_init(struct x86_backend *be, struct ftoe_io *io)
 {
 	(void)be;

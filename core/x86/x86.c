@@ -155,6 +155,7 @@ void x86_log_stats(struct x86_backend *be)
 				s->rx_hook_redirect, s->rx_hook_too_big, s->tx_hook_drop);
 	}
 	control_log_stats(be);
+	fg_log_stats(be);
 	if (be->steer.obj) {
 		steer_read_stats(&be->steer, steer);
 		pr_info("steering: tcp %lu arp %lu icmp %lu to the engine; %lu passed to the kernel",

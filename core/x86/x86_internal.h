@@ -150,5 +150,6 @@ int fg_start(struct x86_backend *x);
 void fg_stop(struct x86_backend *x);	/* no-op without one */
 void fg_wake_proto(struct x86_backend *x);
 void fg_io_init(struct x86_backend *x, struct ftoe_io *io);
+void fg_log_stats(struct x86_backend *x);	/* no-op without one */
 
 #endif

@@ -195,8 +195,9 @@ BULK_BYTES=$W1_BULK
 t_check "--workers 4 --flow-groups 2: the flows spread over more than one queue ($QUEUES_USED of $NQ)" \
 	test "$QUEUES_USED" -gt 1
 if [[ -z ${ENGINE_WORKERS_NO_FAULTS:-} ]]; then
-	t_check "--workers 4 --flow-groups 2 through the fault profile (engine_faults.sh)" sh -c \
-		"ENGINE_FAULTS_ENGINE_ARGS='--workers 4 --flow-groups 2' bash tests/integration/engine_faults.sh \
+	t_check "--workers 4 --flow-groups 2, 4 queues, through the fault profile (engine_faults.sh)" sh -c \
+		"IMPAIR_QUEUES=4 ENGINE_FAULTS_ENGINE_ARGS='--queues 4 --workers 4 --flow-groups 2' \
+		 bash tests/integration/engine_faults.sh \
 		 >'$TMP/faults.out' 2>&1 || { tail -n 40 '$TMP/faults.out' >&2; exit 1; }"
 	grep -E '^(ok|not ok|#)' "$TMP/faults.out" | sed 's/^/#   faults: /' | tail -n 12
 fi
