@@ -230,6 +230,6 @@ t_check "--workers 4 with 1 queue is a usage error (exit 2) that says why" sh -c
 
 fi
 
-echo "# throughput (flextoe-bulk, $BULK_BYTES bytes):"
+echo "# throughput (flextoe-bulk; bytes per run in each line):"
 sed 's/^/#   /' "$TMP/gbps"
 t_summary
