@@ -36,9 +36,9 @@ echo
 # three engines); it exits 1 if the engines' verdicts disagree.
 timeout -k 5 110 "$FW_BIN" --build "$BUILD" || rc=$?
 # The engine benches (bench/README.md): RPC latency ~5 s, bulk ~40 s (1 GiB
-# each way, engine and Linux), callgrind ~3 s.
+# each way, engine and Linux), callgrind ~3 s, workers 1 against 2 ~60 s.
 export BUILD
-for b in engine_rpc engine_bulk engine_cg; do
+for b in engine_rpc engine_bulk engine_cg engine_workers; do
 	echo
 	timeout -k 5 170 "bench/$b.sh" || rc=$?
 done

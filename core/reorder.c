@@ -1,6 +1,9 @@
 /* reorder.c - ingress sequencer and reorder buffer that restore per-flow order. */
 #include <errno.h>
+#include <stdbool.h>
 
+#include "core/engine_internal.h"
+#include "core/pipeline.h"
 #include "core/reorder.h"
 
 #define STAMP_DONE    1u
@@ -22,6 +25,7 @@ int ftoe_rob_init(struct ftoe_rob *rob, struct ftoe_rob_slot *slots, uint32_t ns
 	rob->head = 0;
 	rob->released = 0;
 	rob->retired = 0;
+	rob->releasing = 0;
 	/* Stamp 0 means "number 0, not done": the right start state for slot
 	 * 0, and never equal to a done stamp of any later lap. */
 	for (uint32_t i = 0; i < nslots; i++) {
@@ -92,9 +96,47 @@ unsigned ftoe_rob_release(struct ftoe_rob *rob, void **out, unsigned max)
 	return n;
 }
 
+static bool head_finished(struct ftoe_rob *rob)
+{
+	uint32_t head = __atomic_load_n(&rob->head, __ATOMIC_SEQ_CST);
+	uint64_t st = __atomic_load_n(&rob->slots[head & rob->mask].stamp, __ATOMIC_SEQ_CST);
+
+	return st == stamp_of(head, STAMP_DONE) || st == stamp_of(head, STAMP_DONE | STAMP_RETIRED);
+}
+
+bool ftoe_rob_release_claim(struct ftoe_rob *rob)
+{
+	/* The caller's stamp is visible before it looks at the flag, and the
+	 * releaser's unclaim before it looks at the head again: of the two,
+	 * one sees the other, so no number is left behind. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return !__atomic_exchange_n(&rob->releasing, 1, __ATOMIC_ACQUIRE);
+}
+
+bool ftoe_rob_release_unclaim(struct ftoe_rob *rob)
+{
+	__atomic_store_n(&rob->releasing, 0, __ATOMIC_SEQ_CST);
+	return head_finished(rob);
+}
+
 uint32_t ftoe_rob_in_flight(const struct ftoe_rob *rob)
 {
 	uint32_t head = __atomic_load_n(&rob->head, __ATOMIC_ACQUIRE);
 
 	return __atomic_load_n(&rob->next, __ATOMIC_RELAXED) - head;
+}
+
+unsigned ftoe_rx_item_group(const struct ftoe_rx_item *it, unsigned ngroups)
+{
+	if (it->res != FTOE_RXP_FAST && it->res != FTOE_RXP_SLOW)
+		return 0;
+	if (it->seg.family != 4)
+		return 0;
+	return ftoe_flow_group(it->seg.saddr4, it->seg.daddr4, it->seg.sport, it->seg.dport,
+			       ngroups);
+}
+
+bool ftoe_rx_item_malformed(const struct ftoe_rx_item *it)
+{
+	return it->res == FTOE_RXP_MALFORMED;
 }

@@ -28,6 +28,8 @@ struct daemon_opts {
 	const char *iface;
 	uint32_t ip_be, prefix_len, gateway_be;
 	unsigned int workers;      /* 0: one per queue */
+	unsigned int flow_groups;  /* --flow-groups G (0: pipe.c's one protocol thread) */
+	bool show_layout;          /* --show-layout: print the threads' stages, exit */
 	unsigned int queues;
 	bool busy_poll;
 	const struct ftoe_cc_ops *cc; /* ftoe_cc_parse (NULL: the default) */

@@ -196,6 +196,7 @@ int main(int argc, char **argv)
 			.gateway_be = d->opts.gateway_be,
 			.queues = d->opts.queues,
 			.workers = d->opts.workers,
+			.flow_groups = d->opts.flow_groups,
 			.busy_poll = d->opts.busy_poll,
 			.force = d->opts.force,
 			.hooks = d->hooks,

@@ -34,6 +34,11 @@ static void usage(FILE *out)
 		"  -g, --gateway ADDR      next hop for off-link addresses (inside the prefix)\n"
 		"  -w, --workers N         worker threads: 1 runs every stage; N > 1 spreads the stages\n"
 		"                          (ingress, protocol, egress) over N threads (default: queues)\n"
+		"      --flow-groups G     partition the flows into G groups (1..16), each owned by\n"
+		"                          one protocol thread; frames are numbered at ingress,\n"
+		"                          pre-processed on any thread and put back in order\n"
+		"                          (needs --workers 2 or more; docs/engine.md)\n"
+		"      --show-layout       print which thread runs which stage, and exit\n"
 		"  -q, --queues N          NIC rx queues to serve, 1..device queues (default 1)\n"
 		"  -p, --poll MODE         adaptive (default: block when idle) or busy (spin; benchmarks)\n"
 		"      --cc ALG            congestion control: %s\n"
@@ -169,7 +174,7 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_BUF, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
        OPT_RTO_RETRIES, OPT_OOO_INTERVALS,
        OPT_APP_GROUP,
-       OPT_SYN_TABLE, OPT_TW_TABLE, OPT_SYN_BACKLOG };
+       OPT_SYN_TABLE, OPT_TW_TABLE, OPT_SYN_BACKLOG, OPT_FLOW_GROUPS, OPT_SHOW_LAYOUT };
 
 int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -179,6 +184,8 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "gateway",   required_argument, NULL, 'g' },
 		{ "workers",   required_argument, NULL, 'w' },
 		{ "queues",    required_argument, NULL, 'q' },
+		{ "flow-groups", required_argument, NULL, OPT_FLOW_GROUPS },
+		{ "show-layout", no_argument,     NULL, OPT_SHOW_LAYOUT },
 		{ "poll",      required_argument, NULL, 'p' },
 		{ "cc",        required_argument, NULL, OPT_CC },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
@@ -230,6 +237,15 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 				return bad("bad --workers '%s': expected a number of threads, 1..64",
 					   optarg);
 			o->workers = (unsigned int)v;
+			break;
+		case OPT_FLOW_GROUPS:
+			if (parse_uint(optarg, 1, X86_MAX_FLOW_GROUPS, &v))
+				return bad("bad --flow-groups '%s': expected a number of groups, 1..16",
+					   optarg);
+			o->flow_groups = (unsigned int)v;
+			break;
+		case OPT_SHOW_LAYOUT:
+			o->show_layout = true;
 			break;
 		case 'q':
 			if (parse_uint(optarg, 1, X86_MAX_QUEUES, &v))
@@ -342,9 +358,9 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 	}
 	if (optind < argc)
 		return bad("unexpected argument '%s'", argv[optind]);
-	if (!o->iface)
+	if (!o->iface && !o->show_layout)
 		return bad("%s", "--iface IF is required");
-	if (!have_ip)
+	if (!have_ip && !o->show_layout)
 		return bad("%s", "--ip ADDR/PREFIX is required");
 	if (gateway) {
 		uint32_t mask = ~0u << (32 - o->prefix_len);
@@ -357,10 +373,21 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		if (o->gateway_be == o->ip_be)
 			return bad("bad --gateway '%s': that is the engine's own address", gateway);
 	}
-	if (o->workers > o->queues + 2)
+	if (o->workers > o->queues + 2 && !o->flow_groups)
 		return bad("%s", "--workers must not exceed --queues + 2 (a protocol and an "
 			   "egress thread, and at least one queue per ingress thread)");
 	if (!o->workers)
 		o->workers = o->queues;
+	if (o->flow_groups && o->workers == 1 && !o->show_layout)
+		return bad("%s", "--flow-groups needs --workers 2 or more (with --workers 1 one "
+			   "thread runs every stage of every group)");
+	if (o->show_layout) {
+		struct x86_layout l;
+
+		if (x86_layout_plan(o->workers, o->flow_groups, o->queues, &l))
+			return bad("%s", "no layout for these --workers/--queues/--flow-groups");
+		x86_layout_print(&l, stdout);
+		return 1;
+	}
 	return 0;
 }

@@ -57,7 +57,9 @@ static void io_wake(void *ctx)
 {
 	struct x86_backend *be = ctx;
 
-	if (be->pipe)
+	if (be->fgp)
+		fg_wake_proto(be);
+	else if (be->pipe)
 		pipe_wake_proto(be);
 	else
 		worker_wake(be);
@@ -99,7 +101,9 @@ int x86_setup(struct x86_backend *be, struct ftoe_io *io)
 	io->wake = io_wake;
 	/* One thread runs the engine whatever --workers says (the PROTO
 	 * thread of pipe.c when N > 1): the engine needs no lock. */
-	if (be->cfg.workers > 1)
+	if (be->cfg.workers > 1 && be->cfg.flow_groups)
+		fg_io_init(be, io);	/* (the protocol threads take the engine's lock) */
+	else if (be->cfg.workers > 1)
 		pipe_io_init(be, io);
 	return 0;
 }
@@ -115,7 +119,8 @@ int x86_start(struct x86_backend *be, struct ftoe_engine *eng, const struct x86_
 	if (err)
 		return err;
 	/* --workers N > 1: the stages on their own threads (pipe.c). */
-	err = be->cfg.workers > 1 ? pipe_start(be) : worker_start(be);
+	err = be->cfg.workers == 1 ? worker_start(be) :
+	      be->cfg.flow_groups ? fg_start(be) : pipe_start(be);
 	if (err)
 		return err;
 	control_announce(be);
@@ -129,6 +134,7 @@ void x86_stop(struct x86_backend *be)
 	/* Stop steering first, so nothing more arrives for sockets about to
 	 * close, then stop the threads before their queues go away. */
 	steer_detach(&be->steer, &be->nd);
+	fg_stop(be);
 	pipe_stop(be);
 	worker_stop(be);
 }
@@ -150,6 +156,7 @@ void x86_log_stats(struct x86_backend *be)
 				s->rx_hook_redirect, s->rx_hook_too_big, s->tx_hook_drop);
 	}
 	control_log_stats(be);
+	fg_log_stats(be);
 	if (be->steer.obj) {
 		steer_read_stats(&be->steer, steer);
 		pr_info("steering: tcp %lu arp %lu icmp %lu to the engine; %lu passed to the kernel",

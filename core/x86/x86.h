@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "core/engine.h"
@@ -28,10 +29,40 @@ struct x86_cfg {
 	uint32_t ip_be, prefix_len, gateway_be;	/* the engine's address (ARP, ICMP, steering) */
 	unsigned int queues;		/* rx queues to serve, 1..the device's */
 	unsigned int workers;		/* 1: one thread runs everything; N > 1: staged (pipe.c) */
+	unsigned int flow_groups;	/* 0: pipe.c's one protocol thread; G: fgpipe.c */
 	bool busy_poll;			/* spin instead of blocking when idle */
 	bool force;			/* replace a foreign XDP program on iface */
 	struct ftoe_hooks *hooks;	/* rx-pre and tx-post run here; outlives the backend */
 };
+
+/* Flow groups at most (--flow-groups). */
+#define X86_MAX_FLOW_GROUPS 16
+
+/* Which thread runs which stage (layout.c): what --show-layout prints. */
+#define X86_L_IN    (1u << 0)	/* AF_XDP rx, rx-pre hook, classification */
+#define X86_L_PRE   (1u << 1)	/* validation, checksums, flow lookup */
+#define X86_L_PROTO (1u << 2)	/* protocol, rx-post hook, post-processing */
+#define X86_L_CTL   (1u << 3)	/* control plane, timers, flow scheduler, applications */
+#define X86_L_OUT   (1u << 4)	/* tx-post hook, AF_XDP tx */
+
+struct x86_layout_thread {
+	char name[16];
+	unsigned int roles;	/* X86_L_* */
+	unsigned int queues;	/* X86_L_IN: how many it serves */
+};
+
+struct x86_layout {
+	unsigned int workers, queues, flow_groups;
+	unsigned int nthreads;
+	struct x86_layout_thread th[X86_MAX_QUEUES];
+	unsigned int group_thread[X86_MAX_FLOW_GROUPS];	/* index into th[] */
+};
+
+/* 0, -EINVAL (a count out of range), -ERANGE (too many flow groups) or
+ * -ENOSPC (more ingress threads than queues). */
+int x86_layout_plan(unsigned int workers, unsigned int flow_groups, unsigned int queues,
+		    struct x86_layout *l);
+void x86_layout_print(const struct x86_layout *l, FILE *out);
 
 /* The interface as x86_open found it. */
 struct netdev {

@@ -47,6 +47,7 @@ void steer_read_stats(const struct steer *s, uint64_t out[FTOE_STEER__MAX]);
 /* ---- the backend (x86.c) ------------------------------------------------ */
 struct worker;
 struct pipe;
+struct fgp;
 
 struct x86_backend {
 	struct x86_cfg cfg;
@@ -56,6 +57,7 @@ struct x86_backend {
 	unsigned int nr_queues;	/* created (cfg.queues once x86_setup succeeded) */
 	struct worker *worker;	/* --workers 1 (worker.c), else NULL */
 	struct pipe *pipe;	/* --workers N > 1 (pipe.c), else NULL */
+	struct fgp *fgp;	/* --workers N > 1 --flow-groups G (fgpipe.c), else NULL */
 	struct ftoe_engine *eng;	/* the daemon's; from x86_start */
 	struct x86_poller app;	/* the daemon's application server */
 	bool app_fd_ready;	/* app.fd was readable in the last ppoll() (engine thread) */
@@ -143,5 +145,11 @@ void pipe_stop(struct x86_backend *x);	/* no-op without a pipeline */
 void pipe_wake_proto(struct x86_backend *x);
 /* The engine's xmit through the pipeline (before ftoe_engine_create). */
 void pipe_io_init(struct x86_backend *x, struct ftoe_io *io);
+/* fgpipe.c: --flow-groups G with --workers N > 1; the same four calls. */
+int fg_start(struct x86_backend *x);
+void fg_stop(struct x86_backend *x);	/* no-op without one */
+void fg_wake_proto(struct x86_backend *x);
+void fg_io_init(struct x86_backend *x, struct ftoe_io *io);
+void fg_log_stats(struct x86_backend *x);	/* no-op without one */
 
 #endif

@@ -102,7 +102,10 @@ print("bytes=%d sha256=%s secs=%.3f maxgap=%.3f" % (n, h.hexdigest(), time.monot
       flush=True)
 PY
 
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
+# ENGINE_FAULTS_ENGINE_ARGS: more engine flags (engine_workers.sh: --workers 4 --flow-groups 2)
+# shellcheck disable=SC2086
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" ${ENGINE_FAULTS_ENGINE_ARGS:-} \
+	>"$TMP/eng.log" 2>&1
 t_check "engine starts behind the impaired link" wait_for "$TMP/eng.log" "ready:"
 
 # check_result TAG ENGINE_OUT PEER_OUT BYTES
@@ -153,6 +156,9 @@ t_check "Linux -> engine: no stall over ${MAX_GAP} s on the Linux sender ($(grep
 kill -USR1 "$(cat "$RUN/flextoe.pid")" 2>/dev/null
 wait_for "$TMP/eng.log" "engine tcp:" 2 >/dev/null 2>&1 &&
 	grep "engine tcp:" "$TMP/eng.log" | tail -n1 | sed 's/^/# /'
+# with several queues (IMPAIR_QUEUES): how many carried TCP
+grep -o 'queue [0-9]*: rx [0-9]* (tcp [0-9]*' "$TMP/eng.log" | sort -u |
+	awk '$6 > 0 { n++ } END { if (NR > 1) print "# queues that received TCP: " n + 0 " of " NR }'
 impair_stop >"$TMP/impair.final"
 sed 's/^/# /' "$TMP/impair.final"
 faults_seen() {
@@ -166,5 +172,13 @@ faults_seen() {
 }
 t_check "the relay dropped, reordered, duplicated and corrupted frames both ways" faults_seen
 t_check "the engine is still running" sh -c "kill -0 \$(cat '$RUN/flextoe.pid')"
+if [[ " ${ENGINE_FAULTS_ENGINE_ARGS:-} " == *" --flow-groups "* ]]; then
+	# corrupted frames fail pre-processing: their numbers are retired at the
+	# reorder point, and nothing stays in flight behind them (no stall)
+	grep 'flow groups: reorder point' "$TMP/eng.log" | tail -n1 | sed 's/^/# /'
+	t_check "flow groups: corrupted frames retired their numbers, none left in flight" sh -c \
+		"grep 'flow groups: reorder point' '$TMP/eng.log' | tail -n1 |
+		 grep -Eq 'retired [1-9][0-9]* \(malformed.*in flight 0\$'"
+fi
 
 t_summary

@@ -2,7 +2,12 @@
 # engine_workers.sh - the pipelined workers (--workers N > 1, core/x86/pipe.c): flextoe-echo
 # and flextoe-bulk give the same results with --workers 2, 3 and 4 as with --workers 1, on one
 # queue and on four; idle threads block, --poll busy spins; bad --workers/--queues combinations.
-# FLEXTOE_EXTRA_ARGS: more engine flags for every configuration.
+# Flow groups (core/x86/fgpipe.c): --workers 4 --flow-groups 2 on the 4-queue veth, echo and
+# 1 GiB bulk both ways byte-exact, both groups' threads carry traffic, the reorder point ends
+# empty; --show-layout; and the fault profile (engine_faults.sh) with those flags.
+# FLEXTOE_EXTRA_ARGS: more engine flags for every configuration; ENGINE_WORKERS_FG_BYTES: the
+# flow-group bulk size (default 1 GiB); ENGINE_WORKERS_NO_FAULTS=1 skips the fault profile;
+# ENGINE_WORKERS_ONLY=fg runs the flow-group part only.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -12,6 +17,7 @@ TRAFFIC=$PWD/tests/tools/traffic
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
 BULK_BYTES=${ENGINE_WORKERS_BULK_BYTES:-$((64 << 20))}
+FG_BYTES=${ENGINE_WORKERS_FG_BYTES:-$((1 << 30))}
 EXTRA=${FLEXTOE_EXTRA_ARGS:-}
 NQ=4
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
@@ -107,6 +113,7 @@ run_config() {
 		# the stages' threads exist; idle, they block (echo is still attached)
 		local want="ftoe-proto" names t0 t1
 		[[ $w == 2 ]] && want="ftoe-io ftoe-proto" || want="ftoe-in0 ftoe-proto ftoe-out"
+		[[ " $* " == *" --flow-groups "* ]] && want="ftoe-io ftoe-pre0 ftoe-proto0 ftoe-proto1"
 		names=$(cat /proc/"$pid"/task/*/comm 2>/dev/null | tr '\n' ' ')
 		has_threads() {
 			for n in $want; do [[ " $names " == *" $n "* ]] || { echo "threads: $names" >&2; return 1; }; done
@@ -133,7 +140,17 @@ run_config() {
 	QUEUES_USED=$(grep -o 'queue [0-9]*: rx [0-9]* (tcp [0-9]*' "$log" |
 		awk '$6 > 0 { n++ } END { print n + 0 }')
 	echo "# [$tag] queues that received TCP: $QUEUES_USED of $nq"
-	if [[ $w -gt 1 ]]; then
+	if [[ " $* " == *" --flow-groups "* ]]; then
+		grep 'pipeline:' "$log" | sed "s/^/# [$tag] /"
+		t_check "[$tag] both flow groups' protocol threads carried traffic" sh -c \
+			"grep -Eq 'pipeline: ftoe-proto0: items [1-9]' '$log' &&
+			 grep -Eq 'pipeline: ftoe-proto1: items [1-9]' '$log'"
+		t_check "[$tag] the pre-processing thread took its share of the batches" \
+			grep -Eq 'pipeline: ftoe-pre0: items [1-9]' "$log"
+		t_check "[$tag] the reorder point released every frame (none left in flight)" \
+			grep -Eq 'reorder point: released [1-9][0-9]*, retired [0-9]+ \(malformed\), in flight 0;' "$log"
+		t_check "[$tag] the engine logged no error" sh -c "! grep -Ei 'error|fail' '$log'"
+	elif [[ $w -gt 1 ]]; then
 		t_check "[$tag] the pipeline carried the traffic (its exit counters)" \
 			grep -Eq 'pipeline: ftoe-proto: items [1-9]' "$log"
 		t_check "[$tag] the engine logged no error" sh -c "! grep -Ei 'error|fail' '$log'"
@@ -144,6 +161,7 @@ same_results() { # TAG: same as w1
 	diff -u "$TMP/w1.res" "$TMP/$1.res" >&2
 }
 
+if [[ ${ENGINE_WORKERS_ONLY:-} != fg ]]; then
 run_config w1 "" 1 $NQ
 run_config w3 "" 3 $NQ
 t_check "--workers 3: the flows spread over more than one queue ($QUEUES_USED of $NQ)" \
@@ -156,6 +174,35 @@ t_check "--workers 2 (4 queues) gives the same results as --workers 1" same_resu
 run_config w4 "" 4 $NQ
 t_check "--workers 4 (2 ingress threads) gives the same results as --workers 1" same_results w4
 
+fi
+
+# Flow groups: 4 workers (ingress+egress, a pre-processing thread, two protocol
+# threads), 2 groups, 4 queues; the same echo results, and BULK_BYTES of FG_BYTES
+show_layout() {
+	local out
+	out=$("$BIN/flextoe" --workers 4 --flow-groups 2 --queues 4 --show-layout) || return 1
+	echo "$out" | sed 's/^/# /'
+	grep -q 'ftoe-pre0 *pre-processing$' <<<"$out" &&
+		grep -q 'ftoe-proto0 *protocol, control-plane (group 0)' <<<"$out" &&
+		grep -q 'ftoe-proto1 *protocol (group 1)' <<<"$out" &&
+		grep -q 'ftoe-io .*ingress.*egress (4 queues, sequencer)' <<<"$out"
+}
+t_check "--show-layout prints the threads' stages for --workers 4 --flow-groups 2" show_layout
+W1_BULK=$BULK_BYTES
+BULK_BYTES=$FG_BYTES
+run_config fg "" 4 $NQ --flow-groups 2
+BULK_BYTES=$W1_BULK
+t_check "--workers 4 --flow-groups 2: the flows spread over more than one queue ($QUEUES_USED of $NQ)" \
+	test "$QUEUES_USED" -gt 1
+if [[ -z ${ENGINE_WORKERS_NO_FAULTS:-} ]]; then
+	t_check "--workers 4 --flow-groups 2, 4 queues, through the fault profile (engine_faults.sh)" sh -c \
+		"IMPAIR_QUEUES=4 ENGINE_FAULTS_ENGINE_ARGS='--queues 4 --workers 4 --flow-groups 2' \
+		 bash tests/integration/engine_faults.sh \
+		 >'$TMP/faults.out' 2>&1 || { tail -n 40 '$TMP/faults.out' >&2; exit 1; }"
+	grep -E '^(ok|not ok|#)' "$TMP/faults.out" | sed 's/^/#   faults: /' | tail -n 12
+fi
+
+if [[ ${ENGINE_WORKERS_ONLY:-} != fg ]]; then
 # --poll busy: the same pipeline, spinning; one echo check is enough
 busy() {
 	local run=$TMP/run-busy log=$TMP/eng-busy.log pid t0 t1 out rc=0
@@ -181,6 +228,8 @@ t_check "--workers 4 with 1 queue is a usage error (exit 2) that says why" sh -c
 	"ip netns exec $(ns_name eng1) '$BIN/flextoe' --iface veth2 --ip 10.91.1.5/24 --workers 4 \
 	 --run-dir '$TMP/run-bad' >'$TMP/bad.out' 2>&1; [ \$? -eq 2 ] && grep -q 'queues + 2' '$TMP/bad.out'"
 
-echo "# throughput (flextoe-bulk, $BULK_BYTES bytes):"
+fi
+
+echo "# throughput (flextoe-bulk; bytes per run in each line):"
 sed 's/^/#   /' "$TMP/gbps"
 t_summary

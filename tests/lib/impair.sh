@@ -67,7 +67,10 @@ impair_link() {
 	# The middle is a wire, not a host: no addresses, no IPv6 chatter.
 	ip netns exec "$nsm" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 		net.ipv6.conf.default.disable_ipv6=1
-	ip link add "$ifa" netns "$nsa" type veth peer name ia netns "$nsm" || return 1
+	# IMPAIR_QUEUES=N: side a's veth pair with N queues each way (a multi-queue engine)
+	local nq=${IMPAIR_QUEUES:-1}
+	ip link add "$ifa" netns "$nsa" numtxqueues "$nq" numrxqueues "$nq" type veth \
+		peer name ia netns "$nsm" numtxqueues "$nq" numrxqueues "$nq" || return 1
 	ip link add "$ifb" netns "$nsb" type veth peer name ib netns "$nsm" || return 1
 	ip -n "$nsa" addr add "$addra" dev "$ifa" || return 1
 	ip -n "$nsb" addr add "$addrb" dev "$ifb" || return 1

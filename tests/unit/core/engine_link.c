@@ -48,8 +48,6 @@ static int lb_xmit(void *ctx, unsigned q, const void *frame, size_t len)
 	struct lb_world *w = s->w;
 	uint8_t buf[1600];
 	uint16_t l = (uint16_t)len;
-	struct lb_pkt *p;
-	unsigned copies = 1;
 
 	(void)q;
 	if (w->block_tx)
@@ -60,9 +58,22 @@ static int lb_xmit(void *ctx, unsigned q, const void *frame, size_t len)
 	s->sent++;
 	if (s->tap && !s->tap(s, buf, &l))
 		return 0;
+	lb_wire_send(s, buf, l);
+	return 0;
+}
+
+void lb_wire_send(struct lb_side *s, const void *frame, uint16_t len)
+{
+	struct lb_world *w = s->w;
+	uint8_t buf[1600];
+	uint16_t l = len;
+	struct lb_pkt *p;
+	unsigned copies = 1;
+
+	memcpy(buf, frame, len);
 	if (chance(w, s->f.drop)) {
 		s->dropped++;
-		return 0;
+		return;
 	}
 	if (chance(w, s->f.corrupt) && l > 14)
 		buf[14 + lb_rand(w) % (l - 14)] ^= (uint8_t)(1u << (lb_rand(w) % 8));
@@ -84,7 +95,6 @@ static int lb_xmit(void *ctx, unsigned q, const void *frame, size_t len)
 			*p = tmp;
 		}
 	}
-	return 0;
 }
 
 static uint64_t lb_now(void *ctx)
@@ -161,6 +171,10 @@ static void engine_rx(struct lb_world *w, int idx, void *frame, uint16_t len)
 {
 	struct ftoe_rx_item it;
 
+	if (idx == 1 && w->rx_stage) {
+		w->rx_stage(w, frame, len);
+		return;
+	}
 	if (w->split_rx || w->parse_rx) {
 		if (w->parse_rx)
 			ftoe_engine_rx_parse(w->s[idx].eng, frame, len, NULL, &it);
@@ -205,6 +219,8 @@ bool lb_run(struct lb_world *w, lb_step_fn step, void *arg, uint64_t max_ns)
 		if (step && step(w, arg))
 			return true;
 		moved = deliver(w, 0) + deliver(w, 1);
+		if (w->pump)
+			moved += w->pump(w);
 		d[0] = ftoe_engine_poll(w->s[0].eng, 0);
 		d[1] = ftoe_engine_poll(w->s[1].eng, 0);
 		if (moved || d[0] == 0 || d[1] == 0)

@@ -52,6 +52,12 @@ struct lb_world {
 	/* deliver through ftoe_engine_rx_parse + ftoe_engine_rx_items (the
 	 * single-thread x86 worker: parsed where received, no table lookup) */
 	bool parse_rx;
+	/* a staged rx path in front of side B's engine (tests/unit/core/
+	 * test_flow_groups.c): when set, frames for side B go to rx_stage
+	 * (copied: the frame is borrowed for the call), and lb_run calls
+	 * pump every round, counting what it moved as progress */
+	void (*rx_stage)(struct lb_world *w, const void *frame, uint16_t len);
+	unsigned (*pump)(struct lb_world *w);
 };
 
 #define LB_IP_A 0x0a000001u /* 10.0.0.1 (host order) */
@@ -68,6 +74,8 @@ bool lb_run(struct lb_world *w, lb_step_fn step, void *arg, uint64_t max_ns);
 /* Inject a raw frame into side idx's engine now. */
 void lb_inject(struct lb_world *w, int idx, const void *frame, uint16_t len);
 uint64_t lb_rand(struct lb_world *w);
+/* Put a frame on the link as side s sending it (faults applied; no tap). */
+void lb_wire_send(struct lb_side *s, const void *frame, uint16_t len);
 /* Build an Ethernet/IPv4/TCP frame from saddr to side B (LB_IP_B) into f,
  * with optlen bytes of TCP options (a multiple of 4) and dlen bytes of
  * payload, checksums filled in; returns its length. */

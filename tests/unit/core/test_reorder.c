@@ -190,6 +190,78 @@ START_TEST(rob_multithreaded)
 }
 END_TEST
 
+/* The same producer and completers, but no releaser thread: every
+ * completer releases after its complete or retire (ftoe_rob_release_shared),
+ * as the x86 flow-group pipeline's threads do.  Delivery must be in strict
+ * order and nothing may be left behind when the last worker returns. */
+struct sh_ctx {
+	struct mt_ctx *c;
+	uint32_t expect;	/* only the release holder touches it */
+};
+
+static void sh_deliver(void *ctx, void *item)
+{
+	struct sh_ctx *x = ctx;
+	uint32_t t = (uint32_t)(uintptr_t)item - 1;
+
+	while (x->expect % 7 == 3)
+		x->expect++;
+	if (t != x->expect)
+		x->c->errors++;
+	x->expect = t + 1;
+	x->c->released_ok++;
+}
+
+static struct sh_ctx sh;
+
+static void *sh_worker(void *arg)
+{
+	struct mt_ctx *c = arg;
+	unsigned rng = (unsigned)(uintptr_t)&rng;
+
+	for (;;) {
+		uint32_t t = __atomic_fetch_add(&c->claimed, 1, __ATOMIC_RELAXED), sn;
+
+		if (t >= MT_ITEMS)
+			return NULL;
+		while (__atomic_load_n(&c->published, __ATOMIC_ACQUIRE) <= t)
+			sched_yield();
+		sn = c->work[t];
+		rng = rng * 1103515245u + 12345u;
+		if ((rng >> 16) % 8 == 0)
+			sched_yield();
+		if (t % 7 == 3 ? ftoe_rob_retire(&c->rob, sn) :
+		    ftoe_rob_complete(&c->rob, sn, (void *)(uintptr_t)(t + 1)))
+			__atomic_fetch_add(&c->errors, 1, __ATOMIC_RELAXED);
+		ftoe_rob_release_shared(&c->rob, sh_deliver, &sh);
+	}
+}
+
+START_TEST(rob_release_from_any_thread)
+{
+	struct mt_ctx *c = calloc(1, sizeof(*c));
+	pthread_t prod, wk[MT_WORKERS];
+	uint32_t want = 0;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(ftoe_rob_init(&c->rob, c->slots, MT_RING), 0);
+	sh = (struct sh_ctx){ .c = c };
+	pthread_create(&prod, NULL, mt_producer, c);
+	for (int i = 0; i < MT_WORKERS; i++)
+		pthread_create(&wk[i], NULL, sh_worker, c);
+	pthread_join(prod, NULL);
+	for (int i = 0; i < MT_WORKERS; i++)
+		pthread_join(wk[i], NULL);
+	for (uint32_t t = 0; t < MT_ITEMS; t++)
+		want += t % 7 != 3;
+	ck_assert_uint_eq(c->errors, 0);
+	ck_assert_uint_eq(c->released_ok, want);
+	ck_assert_uint_eq(c->rob.retired, MT_ITEMS - want);
+	ck_assert_uint_eq(ftoe_rob_in_flight(&c->rob), 0);
+	free(c);
+}
+END_TEST
+
 static Suite *reorder_suite(void)
 {
 	Suite *s = suite_create("core_reorder");
@@ -199,6 +271,7 @@ static Suite *reorder_suite(void)
 	tcase_add_test(tc, rob_basic_order);
 	tcase_add_test(tc, rob_wraps_seqno_space);
 	tcase_add_test(tc, rob_multithreaded);
+	tcase_add_test(tc, rob_release_from_any_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,770 @@
+/* fgpipe.c - --flow-groups G: a sequencer at ingress, pre-processing on any thread, a reorder point, a protocol thread per flow group (several groups may share one), one egress. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/hooks.h"
+#include "core/pipeline.h"
+#include "core/reorder.h"
+#include "core/x86/spsc.h"
+#include "core/x86/x86_internal.h"
+#include "lib/util/log.h"
+
+/*
+ * FlexTOE section 4 on x86 (docs/engine.md "Flow groups"); the threads are
+ * layout.c's plan:
+ *
+ *   ftoe-io        AF_XDP rx of every queue, the rx-pre hook and
+ *                  classification (rx_burst, loop.c); the sequencer: each
+ *                  frame gets the next number and a storage slot; then
+ *                  egress (tx-post hook, AF_XDP tx), as pipe.c's OUT.
+ *   ftoe-preK      pre-processing (ftoe_engine_rx_prepare: validation,
+ *                  checksums, flow lookup) of whole batches; the ingress
+ *                  thread pre-processes one batch itself, then hands the
+ *                  next to ftoe-pre0, and so on in turn, so one flow's
+ *                  segments are pre-processed on every one of them.
+ *   reorder point  whichever thread finishes a frame completes its number
+ *                  (or retires it: a malformed frame goes no further) and
+ *                  releases what is in order (ftoe_rob_release_shared)
+ *                  into the ring of the frame's group's protocol thread.
+ *   ftoe-protoP    the protocol stage, rx-post hook and post-processing of
+ *                  its groups' segments in ring order (ftoe_engine_rx_items);
+ *                  ftoe-proto0 also runs group 0 (ARP, ICMP, anything not
+ *                  an IPv4 TCP segment), timers, the flow scheduler, the
+ *                  control plane and the applications (engine_pass).
+ *
+ * Per-flow order: a flow's frames get increasing numbers at the one
+ * sequencer, leave the reorder point in that order, all into one group's
+ * ring (the group is the 4-tuple's, ftoe_flow_group, so the handshake's
+ * segments and the data's share it), and one thread takes that ring in
+ * order.
+ *
+ * What is not split yet: the engine keeps one flow table, one slow-path
+ * queue, one scheduler and one set of application rings for all groups,
+ * so the protocol threads take the engine's lock (eng_lock) for each
+ * batch: each group's state has one owner, but two groups' batches do not
+ * overlap in time.  The frames the engine sends go into the one ring to
+ * egress under that lock, in the order written; egress is one thread, so
+ * the wire gets them in that order.
+ */
+
+#define FG_BATCH      XQ_BATCH
+#define FG_TX_SLOTS   512
+
+struct fg_rx_slot {
+	struct ftoe_rx_item it;
+	struct flextoe_md md;
+	uint8_t *data;
+	uint64_t addr;
+	uint16_t len;
+	uint8_t kind;		/* enum rx_kind */
+	uint8_t qi;
+	bool has_md;
+	_Atomic bool busy;	/* from ingress until its frame is given back */
+};
+
+struct fg_ret {
+	uint64_t addr;
+	uint32_t qi;
+	uint32_t pad;
+};
+
+struct fg_tx_slot {
+	uint16_t len;
+	uint8_t q;
+	uint8_t has_md;
+	uint32_t pad;
+	struct flextoe_md md;
+	uint8_t data[XQ_FRAME_SIZE];
+} __attribute__((aligned(64)));
+
+struct fgp;
+
+struct fg_thread {
+	struct x86_backend *be;
+	struct fgp *p;
+	unsigned int idx, roles;
+	char name[16];
+	struct spsc_waiter wait;
+	pthread_t tid;
+	bool started;
+	struct spsc_ring work;	/* PRE: slot numbers to pre-process; PROTO: released ones */
+	struct spsc_ring ret;	/* PRE, PROTO: frames back to ingress */
+	uint64_t items, sleeps;
+};
+
+struct fgp {
+	struct fg_thread *th;
+	unsigned int nth;
+	struct fg_thread *io, *ctl;	/* ingress+egress; the first protocol thread */
+	struct fg_thread *pre[X86_MAX_QUEUES];
+	unsigned int npre;
+	struct x86_layout lay;
+
+	/* the sequencer (ingress thread) and the reorder point (any thread) */
+	struct ftoe_rob rob;
+	struct ftoe_rob_slot *rob_slots;
+	struct fg_rx_slot *slots;
+	uint32_t nslots;
+	unsigned int turn;		/* ingress: who pre-processes the next batch */
+	uint32_t q_out[FTOE_STEER_MAX_QUEUES];	/* ingress: frames lent, per queue */
+	_Atomic int want_frames;	/* ingress waits for frames back */
+	bool rx_blocked;
+	_Atomic uint64_t retired;	/* malformed frames: numbers retired */
+
+	pthread_mutex_t eng_lock;	/* the engine's shared state (see the top) */
+	/* protocol side, under eng_lock */
+	struct spsc_ring tx;		/* to egress */
+	_Atomic int tx_want;
+	bool tx_pushed, tx_full, poll_again;
+	uint64_t tx_frames, tx_full_cnt, tx_too_big;
+	/* egress */
+	uint64_t out_frames, out_retry;
+};
+
+static __thread struct fg_thread *tls_fg;	/* the calling thread, if one of ours */
+
+/* ---- the reorder point ---------------------------------------------------- */
+
+struct fg_release {
+	struct fgp *p;
+	uint64_t kick;		/* protocol threads that got items (bit per th[] index) */
+};
+
+/* In sequence order: into the ring of the frame's group's protocol thread
+ * (one producer at a time: ftoe_rob_release_shared's). */
+static void fg_deliver(void *ctx, void *item)
+{
+	struct fg_release *r = ctx;
+	struct fgp *p = r->p;
+	struct fg_rx_slot *s = item;
+	unsigned int g = s->kind == RX_TCP ? ftoe_rx_item_group(&s->it, p->lay.flow_groups) : 0;
+	struct fg_thread *t = &p->th[p->lay.group_thread[g]];
+	uint32_t idx;
+
+	/* never full: it has a slot for every storage slot */
+	if (spsc_prod_reserve(&t->work, 1, &idx) != 1) {
+		pr_err("%s: work ring full (slot accounting bug)", t->name);
+		return;
+	}
+	*(uint64_t *)spsc_slot(&t->work, idx) = (uint32_t)(s - p->slots);
+	spsc_prod_submit(&t->work, 1);
+	r->kick |= 1ull << t->idx;
+}
+
+static void fg_release(struct fgp *p)
+{
+	struct fg_release r = { .p = p };
+
+	ftoe_rob_release_shared(&p->rob, fg_deliver, &r);
+	for (unsigned int i = 0; i < p->nth; i++)
+		if (r.kick & (1ull << i))
+			spsc_waiter_kick(&p->th[i].wait);
+}
+
+/* A frame no stage needs any more goes back to ingress, through t's
+ * return ring (the ingress thread's own too). */
+static void fg_give_back(struct fgp *p, struct fg_thread *t, struct fg_rx_slot *s)
+{
+	struct fg_ret *r;
+	uint32_t idx;
+
+	if (spsc_prod_reserve(&t->ret, 1, &idx) != 1) {
+		pr_err("%s: return ring full (frame accounting bug)", t->name);
+		return;
+	}
+	r = spsc_slot(&t->ret, idx);
+	r->addr = s->addr;
+	r->qi = s->qi;
+	spsc_prod_submit(&t->ret, 1);
+	atomic_store_explicit(&s->busy, false, memory_order_release);
+	(void)p;
+}
+
+/* Pre-processing of slot numbers sn[0..n) on thread t (ingress or PRE),
+ * then their numbers completed or retired, and what is in order released. */
+static void fg_pre(struct fgp *p, struct fg_thread *t, const uint32_t *sn, unsigned int n)
+{
+	struct x86_backend *be = t->be;
+	bool kick_in = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct fg_rx_slot *s = &p->slots[sn[i] & (p->nslots - 1)];
+
+		if (s->kind != RX_TCP) {
+			s->it.frame = s->data;
+			s->it.md = s->has_md ? &s->md : NULL;
+			ftoe_rob_complete(&p->rob, sn[i], s);
+			continue;
+		}
+		ftoe_engine_rx_prepare(be->eng, s->data, s->len, s->has_md ? &s->md : NULL,
+				       &s->it);
+		if (ftoe_rx_item_malformed(&s->it)) {
+			/* dropped here: its number is retired, so the flow's
+			 * later frames do not wait for it */
+			atomic_fetch_add_explicit(&p->retired, 1, memory_order_relaxed);
+			fg_give_back(p, t, s);
+			ftoe_rob_retire(&p->rob, sn[i]);
+			kick_in = true;
+			continue;
+		}
+		ftoe_rob_complete(&p->rob, sn[i], s);
+	}
+	t->items += n;
+	fg_release(p);
+	if (kick_in && t != p->io) {
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
+			spsc_waiter_kick(&p->io->wait);
+	}
+}
+
+/* ---- ingress --------------------------------------------------------------- */
+
+static unsigned int in_take_returns(struct fgp *p, struct fg_thread *from)
+{
+	uint64_t addrs[FTOE_STEER_MAX_QUEUES][FG_BATCH];
+	unsigned int cnt[FTOE_STEER_MAX_QUEUES] = { 0 };
+	uint32_t idx, n, total = 0;
+	struct x86_backend *be = p->io->be;
+
+	while ((n = spsc_cons_peek(&from->ret, FG_BATCH, &idx))) {
+		for (uint32_t i = 0; i < n; i++) {
+			const struct fg_ret *r = spsc_slot(&from->ret, idx + i);
+
+			addrs[r->qi][cnt[r->qi]++] = r->addr;
+			p->q_out[r->qi]--;
+		}
+		spsc_cons_release(&from->ret, n);
+		for (unsigned int qi = 0; qi < be->nr_queues; qi++) {
+			xq_fill(&be->queues[qi], addrs[qi], cnt[qi]);
+			cnt[qi] = 0;
+		}
+		total += n;
+	}
+	return total;
+}
+
+/* How many frames may be numbered now: free reorder slots whose storage
+ * slot is free too (a group behind the others holds its slots). */
+static unsigned int in_room(struct fgp *p, unsigned int max)
+{
+	uint32_t next = p->rob.next, in_flight = ftoe_rob_in_flight(&p->rob);
+	unsigned int n = 0;
+
+	while (n < max && in_flight + n < p->nslots &&
+	       !atomic_load_explicit(&p->slots[(next + n) & (p->nslots - 1)].busy,
+				     memory_order_acquire))
+		n++;
+	return n;
+}
+
+static unsigned int in_rx_batch(struct fgp *p, struct fg_thread *t, unsigned int qi)
+{
+	struct x86_backend *be = t->be;
+	struct rx_frame fr[FG_BATCH];
+	uint32_t sn[FG_BATCH], n, nf, room, widx;
+	unsigned int who;
+
+	room = in_room(p, FG_BATCH);
+	if (!room) {
+		p->rx_blocked = true;
+		return 0;
+	}
+	n = rx_burst(be, &be->queues[qi], room, fr, &nf);
+	for (uint32_t i = 0; i < nf; i++) {
+		struct fg_rx_slot *s;
+
+		ftoe_rob_reserve(&p->rob, &sn[i]);	/* in_room said it fits */
+		s = &p->slots[sn[i] & (p->nslots - 1)];
+		atomic_store_explicit(&s->busy, true, memory_order_relaxed);
+		s->data = fr[i].data;
+		s->addr = fr[i].addr;
+		s->len = fr[i].len;
+		s->kind = fr[i].kind;
+		s->qi = (uint8_t)qi;
+		s->has_md = fr[i].has_md;
+		if (fr[i].has_md)
+			s->md = fr[i].md;
+	}
+	if (!nf)
+		return n;
+	p->q_out[qi] += nf;
+	/* this batch's pre-processing: here, or the next PRE thread's turn */
+	who = p->turn++ % (p->npre + 1);
+	if (!who) {
+		fg_pre(p, t, sn, nf);
+		return n;
+	}
+	t = p->pre[who - 1];
+	if (spsc_prod_reserve(&t->work, nf, &widx) != nf) {
+		/* (never: the ring has a slot per storage slot) */
+		pr_err("%s: work ring full; pre-processing here", t->name);
+		fg_pre(p, p->io, sn, nf);
+		return n;
+	}
+	for (uint32_t i = 0; i < nf; i++)
+		*(uint64_t *)spsc_slot(&t->work, widx + i) = sn[i];
+	spsc_prod_submit(&t->work, nf);
+	spsc_waiter_kick(&t->wait);
+	return n;
+}
+
+static unsigned int in_pass(struct fgp *p, struct fg_thread *t)
+{
+	struct x86_backend *be = t->be;
+	unsigned int work = 0;
+	bool low = false;
+
+	for (unsigned int i = 0; i < p->nth; i++)
+		work += in_take_returns(p, &p->th[i]);
+	p->rx_blocked = false;
+	for (unsigned int qi = 0; qi < be->nr_queues; qi++) {
+		work += in_rx_batch(p, t, qi);
+		if (p->q_out[qi] > XQ_RX_FRAMES / 2)
+			low = true;
+	}
+	atomic_store_explicit(&p->want_frames, low || p->rx_blocked, memory_order_relaxed);
+	return work;
+}
+
+/* ---- pre-processing threads ------------------------------------------------ */
+
+static unsigned int pre_pass(struct fgp *p, struct fg_thread *t)
+{
+	uint32_t idx, n, sn[FG_BATCH];
+
+	n = spsc_cons_peek(&t->work, FG_BATCH, &idx);
+	if (!n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		sn[i] = *(uint64_t *)spsc_slot(&t->work, idx + i);
+	spsc_cons_release(&t->work, n);
+	fg_pre(p, t, sn, n);
+	return n;
+}
+
+/* ---- protocol threads -------------------------------------------------------- */
+
+static void proto_kick_out(struct fgp *p)
+{
+	if (p->tx_pushed) {
+		p->tx_pushed = false;
+		spsc_waiter_kick(&p->io->wait);
+	}
+}
+
+/* One batch of t's groups' frames, in release order, under eng_lock. */
+static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
+{
+	struct x86_backend *be = t->be;
+	struct ftoe_rx_item items[FG_BATCH];
+	struct fg_rx_slot *sl[FG_BATCH];
+	unsigned int nt = 0;
+	uint32_t idx, n;
+
+	n = spsc_cons_peek(&t->work, FG_BATCH, &idx);
+	if (!n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		sl[i] = &p->slots[*(uint64_t *)spsc_slot(&t->work, idx + i)];
+	spsc_cons_release(&t->work, n);
+	pthread_mutex_lock(&p->eng_lock);
+	for (uint32_t i = 0; i < n; i++) {
+		struct fg_rx_slot *s = sl[i];
+
+		if (s->kind == RX_TCP) {
+			items[nt++] = s->it;
+			continue;
+		}
+		if (nt) {
+			ftoe_engine_rx_items(be->eng, be->queues[0].id, items, nt);
+			nt = 0;
+		}
+		control_rx(be, s->kind, s->data, s->len, s->has_md ? &s->md : NULL);
+	}
+	if (nt)
+		ftoe_engine_rx_items(be->eng, be->queues[0].id, items, nt);
+	proto_kick_out(p);
+	pthread_mutex_unlock(&p->eng_lock);
+	for (uint32_t i = 0; i < n; i++)
+		fg_give_back(p, t, sl[i]);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
+		spsc_waiter_kick(&p->io->wait);
+	t->items += n;
+	return n;
+}
+
+static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *next)
+{
+	unsigned int work = proto_rx(p, t);
+
+	if (t != p->ctl)
+		return work;
+	pthread_mutex_lock(&p->eng_lock);
+	p->tx_full = false;
+	work += engine_pass(t->be, next);
+	if (p->poll_again) {
+		p->poll_again = false;
+		*next = 0;
+	}
+	proto_kick_out(p);
+	pthread_mutex_unlock(&p->eng_lock);
+	return work;
+}
+
+/* The engine's xmit on a protocol thread (under eng_lock): into the ring
+ * to egress; from anywhere else, directly. */
+static int fg_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
+		      const struct flextoe_md *md)
+{
+	struct x86_backend *be = ctx;
+	struct fgp *p = be->fgp;
+	struct fg_tx_slot *s;
+	uint32_t idx;
+
+	if (q >= be->nr_queues)
+		q = 0;
+	if (!p || !tls_fg || !(tls_fg->roles & X86_L_PROTO))
+		return md ? xq_xmit_md(&be->queues[q], frame, len, md) :
+			    xq_xmit(&be->queues[q], frame, len);
+	if (len > XQ_FRAME_SIZE) {
+		p->tx_too_big++;
+		return -EMSGSIZE;
+	}
+	if (spsc_prod_reserve(&p->tx, 1, &idx) != 1) {
+		p->tx_full = true;
+		p->tx_full_cnt++;
+		proto_kick_out(p);
+		return -ENOBUFS;
+	}
+	s = spsc_slot(&p->tx, idx);
+	s->len = (uint16_t)len;
+	s->q = (uint8_t)q;
+	s->has_md = md != NULL;
+	if (md)
+		s->md = *md;
+	memcpy(s->data, frame, len);
+	spsc_prod_submit(&p->tx, 1);
+	p->tx_frames++;
+	p->tx_pushed = true;
+	if ((p->tx_frames & 31) == 0)
+		proto_kick_out(p);
+	return 0;
+}
+
+static int fg_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
+{
+	return fg_xmit_md(ctx, q, frame, len, NULL);
+}
+
+/* ---- egress ---------------------------------------------------------------- */
+
+static unsigned int out_pass(struct fgp *p, struct fg_thread *t)
+{
+	struct x86_backend *be = t->be;
+	bool touched[FTOE_STEER_MAX_QUEUES] = { false };
+	uint32_t idx, n, done = 0;
+
+	n = spsc_cons_peek(&p->tx, FG_BATCH, &idx);
+	for (; done < n; done++) {
+		const struct fg_tx_slot *s = spsc_slot(&p->tx, idx + done);
+
+		touched[s->q] = true;
+		if (xq_xmit_md(&be->queues[s->q], s->data, s->len,
+			       s->has_md ? &s->md : NULL) == -ENOBUFS) {
+			p->out_retry++;
+			break;
+		}
+		p->out_frames++;
+	}
+	if (done) {
+		spsc_cons_release(&p->tx, done);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&p->tx_want, memory_order_relaxed)) {
+			atomic_store_explicit(&p->tx_want, 0, memory_order_relaxed);
+			spsc_waiter_kick(&p->ctl->wait);
+		}
+	}
+	for (unsigned int i = 0; i < be->nr_queues; i++)
+		if (touched[i])
+			xq_flush(&be->queues[i]);
+	return n;
+}
+
+/* ---- the threads ------------------------------------------------------------- */
+
+static bool has_work(struct fgp *p, struct fg_thread *t)
+{
+	if (t->roles & X86_L_IN) {
+		if (spsc_count(&p->tx))
+			return true;
+		if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
+			for (unsigned int i = 0; i < p->nth; i++)
+				if (spsc_count(&p->th[i].ret))
+					return true;
+		return false;
+	}
+	if (spsc_count(&t->work))
+		return true;
+	if (t == p->ctl) {
+		if (p->tx_full && spsc_count(&p->tx) < spsc_capacity(&p->tx))
+			return true;
+		if (t->be->app.idle && t->be->app.idle(t->be->app.ctx))
+			return true;
+	}
+	return false;
+}
+
+static void *fg_main(void *arg)
+{
+	struct fg_thread *t = arg;
+	struct x86_backend *be = t->be;
+	struct fgp *p = t->p;
+	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
+	nfds_t npfd = 0;
+	int app_i = -1;
+
+	pthread_setname_np(pthread_self(), t->name);
+	tls_fg = t;
+	if (t->roles & X86_L_IN) {
+		for (unsigned int i = 0; i < be->nr_queues; i++) {
+			pfd[npfd].fd = be->queues[i].fd;
+			pfd[npfd++].events = POLLIN;
+			xq_set_owner(&be->queues[i]);
+		}
+	}
+	if (t == p->ctl && be->app.fd >= 0) {
+		app_i = (int)npfd;
+		pfd[npfd].fd = be->app.fd;
+		pfd[npfd++].events = POLLIN;
+	}
+	pfd[npfd].fd = t->wait.efd;
+	pfd[npfd++].events = POLLIN;
+	if (ftoe_hooks_thread_register(be->cfg.hooks))
+		pr_warn("%s: too many hook reader threads; hooks run on the slow path", t->name);
+
+	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
+		uint64_t next = UINT64_MAX;
+		unsigned int work = 0;
+		bool blocked = false;
+		struct timespec ts, *to;
+
+		ftoe_hooks_quiescent(be->cfg.hooks);
+		if (t->roles & X86_L_IN) {
+			work += in_pass(p, t);
+			work += out_pass(p, t);
+			blocked = p->rx_blocked;
+			if (work || be->cfg.busy_poll)
+				for (unsigned int i = 0; i < be->nr_queues; i++)
+					xq_rx_kick(&be->queues[i]);
+		} else if (t->roles & X86_L_PROTO) {
+			work += proto_pass(p, t, &next);
+		} else {
+			work += pre_pass(p, t);
+		}
+		if (work || (next == 0 && !(t == p->ctl && p->tx_full)) || be->cfg.busy_poll)
+			continue;
+		if (t == p->ctl && p->tx_full)
+			atomic_store_explicit(&p->tx_want, 1, memory_order_relaxed);
+		spsc_waiter_prepare(&t->wait);
+		if (has_work(p, t)) {
+			spsc_waiter_done(&t->wait);
+			continue;
+		}
+		t->sleeps++;
+		ftoe_hooks_thread_offline(be->cfg.hooks);
+		to = be_timeout_ts(next == 0 ? 1000000ull : next, &ts);
+		if ((blocked ? ppoll(&pfd[npfd - 1], 1, to, NULL) : ppoll(pfd, npfd, to, NULL)) < 0 &&
+		    errno != EINTR) {
+			pr_err("%s: poll: %s", t->name, strerror(errno));
+			break;
+		}
+		ftoe_hooks_thread_online(be->cfg.hooks);
+		spsc_waiter_done(&t->wait);
+		if (app_i >= 0)
+			be->app_fd_ready = pfd[app_i].revents & POLLIN;
+		if (pfd[npfd - 1].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(t->wait.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_debug("%s: eventfd: %s", t->name, strerror(errno));
+		}
+	}
+	ftoe_hooks_thread_unregister(be->cfg.hooks);
+	return NULL;
+}
+
+static void fg_free(struct fgp *p)
+{
+	if (!p)
+		return;
+	for (unsigned int i = 0; i < p->nth; i++) {
+		if (p->th[i].wait.efd >= 0)
+			close(p->th[i].wait.efd);
+		spsc_fini(&p->th[i].work);
+		spsc_fini(&p->th[i].ret);
+	}
+	spsc_fini(&p->tx);
+	pthread_mutex_destroy(&p->eng_lock);
+	free(p->rob_slots);
+	free(p->slots);
+	free(p->th);
+	free(p);
+}
+
+int fg_start(struct x86_backend *be)
+{
+	struct fgp *p;
+	uint32_t nslots = 2;
+	int err;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->eng_lock, NULL);
+	err = x86_layout_plan(be->cfg.workers, be->cfg.flow_groups, be->nr_queues, &p->lay);
+	if (err) {
+		pr_err("--workers %u --flow-groups %u: no layout (%s)", be->cfg.workers,
+		       be->cfg.flow_groups, strerror(-err));
+		free(p);
+		return err;
+	}
+	p->nth = p->lay.nthreads;
+	p->th = calloc(p->nth, sizeof(*p->th));
+	/* a storage slot for every frame the queues can lend */
+	while (nslots < be->nr_queues * XQ_RX_FRAMES)
+		nslots <<= 1;
+	p->nslots = nslots;
+	p->slots = calloc(nslots, sizeof(*p->slots));
+	p->rob_slots = calloc(nslots, sizeof(*p->rob_slots));
+	if (!p->th || !p->slots || !p->rob_slots) {
+		err = -ENOMEM;
+		goto nomem;
+	}
+	for (unsigned int i = 0; i < p->nth; i++)
+		p->th[i].wait.efd = -1;
+	ftoe_rob_init(&p->rob, p->rob_slots, nslots);
+	for (unsigned int i = 0; i < p->nth; i++) {
+		struct fg_thread *t = &p->th[i];
+
+		t->be = be;
+		t->p = p;
+		t->idx = i;
+		t->roles = p->lay.th[i].roles;
+		memcpy(t->name, p->lay.th[i].name, sizeof(t->name));
+		if (t->roles & X86_L_IN)
+			p->io = t;
+		else if (t->roles & X86_L_PROTO && !p->ctl)
+			p->ctl = t;
+		else if (!(t->roles & X86_L_PROTO))
+			p->pre[p->npre++] = t;
+		t->wait.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (t->wait.efd < 0) {
+			err = -errno;
+			pr_err("eventfd: %s", strerror(errno));
+			goto fail;
+		}
+		/* (every frame in flight fits each ring: they never fill) */
+		err = spsc_init(&t->ret, nslots, sizeof(struct fg_ret));
+		if (!err && !(t->roles & X86_L_IN))
+			err = spsc_init(&t->work, nslots, sizeof(uint64_t));
+		if (err)
+			goto nomem;
+	}
+	err = spsc_init(&p->tx, FG_TX_SLOTS, sizeof(struct fg_tx_slot));
+	if (err)
+		goto nomem;
+	be->fgp = p;
+	for (unsigned int i = 0; i < p->nth; i++) {
+		struct fg_thread *t = &p->th[i];
+
+		err = -pthread_create(&t->tid, NULL, fg_main, t);
+		if (err) {
+			pr_err("cannot start thread %s: %s", t->name, strerror(-err));
+			return err;	/* fg_stop joins the ones started */
+		}
+		t->started = true;
+	}
+	pr_info("flow groups: %u on %u protocol thread%s, %u pre-processing thread%s, "
+		"%u reorder slots", p->lay.flow_groups, p->nth - 1 - p->npre,
+		p->nth - 1 - p->npre == 1 ? "" : "s", p->npre, p->npre == 1 ? "" : "s", nslots);
+	return 0;
+nomem:
+	pr_err("cannot allocate the pipeline's rings: %s", strerror(-err));
+fail:
+	be->fgp = NULL;
+	fg_free(p);
+	return err;
+}
+
+/* io.wake: the control thread has work (an application's data to send). */
+void fg_wake_proto(struct x86_backend *be)
+{
+	struct fgp *p = be->fgp;
+	uint64_t one = 1;
+
+	if (!p)
+		return;
+	if (tls_fg == p->ctl) {
+		p->poll_again = true;
+		return;
+	}
+	if (write(p->ctl->wait.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_debug("wake %s: %s", p->ctl->name, strerror(errno));
+}
+
+void fg_stop(struct x86_backend *be)
+{
+	struct fgp *p = be->fgp;
+	uint64_t one = 1;
+
+	if (!p)
+		return;
+	atomic_store(&be->stop, true);
+	for (unsigned int i = 0; i < p->nth; i++)
+		if (p->th[i].wait.efd >= 0 && write(p->th[i].wait.efd, &one, sizeof(one)) < 0 &&
+		    errno != EAGAIN)
+			pr_debug("wake %s: %s", p->th[i].name, strerror(errno));
+	for (unsigned int i = 0; i < p->nth; i++)
+		if (p->th[i].started)
+			pthread_join(p->th[i].tid, NULL);
+	be->fgp = NULL;
+	pr_info("pipeline: reorder point: released %lu, retired %lu (malformed), in flight %u; "
+		"tx frames %lu (ring full %lu, too big %lu, tx ring retries %lu)",
+		p->rob.released, p->rob.retired, ftoe_rob_in_flight(&p->rob), p->tx_frames,
+		p->tx_full_cnt, p->tx_too_big, p->out_retry);
+	for (unsigned int i = 0; i < p->nth; i++)
+		pr_info("pipeline: %s: items %lu, sleeps %lu, woken %lu", p->th[i].name,
+			p->th[i].items, p->th[i].sleeps, atomic_load(&p->th[i].wait.wakeups));
+	fg_free(p);
+}
+
+/* SIGUSR1 and exit (x86_log_stats): the reorder point's counters, read
+ * while the threads run (approximate). */
+void fg_log_stats(struct x86_backend *be)
+{
+	struct fgp *p = be->fgp;
+
+	if (!p)
+		return;
+	pr_info("flow groups: reorder point: numbered %u, released %lu, retired %lu (malformed, "
+		"dropped in pre-processing), in flight %u",
+		__atomic_load_n(&p->rob.next, __ATOMIC_RELAXED),
+		__atomic_load_n(&p->rob.released, __ATOMIC_RELAXED),
+		atomic_load_explicit(&p->retired, memory_order_relaxed), ftoe_rob_in_flight(&p->rob));
+}
+
+void fg_io_init(struct x86_backend *be, struct ftoe_io *io)
+{
+	(void)be;
+	io->xmit = fg_xmit;
+	if (io->xmit_md)
+		io->xmit_md = fg_xmit_md;
+}

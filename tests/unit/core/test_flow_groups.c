@@ -1,0 +1,442 @@
+/* test_flow_groups.c - the flow-group pipeline's ordering under randomised schedules: sequencer at ingress, pre-processing in any order, a reorder point before each group's protocol step and one before the wire; a dropped segment retires its number. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/byteorder.h"
+#include "core/pipeline.h"
+#include "core/reorder.h"
+#include "tests/unit/core/engine_app.h"
+#include "tests/unit/test.h"
+
+#define SEC 1000000000ull
+
+/*
+ * Side B's engine is fed the way a pipelined backend feeds it
+ * (core/x86/pipe.c with --flow-groups): every received frame is stamped by
+ * the sequencer; pre-processing (ftoe_engine_rx_prepare) finishes the
+ * frames in a random order, as any number of threads would; a reorder
+ * point releases them in stamp order into their flow group's FIFO; the
+ * groups' protocol steps (ftoe_engine_rx_items) run in a random order with
+ * random batch sizes.  What the engine transmits is stamped again, finished
+ * in a random order (the egress threads' tx-post work) and put on the wire
+ * through a second reorder point.  The schedule comes from the world's
+ * seeded PRNG, so a failing seed replays.
+ *
+ * Checked: every stream byte-exact (app_stream); each flow's segments
+ * reach the protocol step in arrival order, and its frames reach the wire
+ * in the order the engine sent them; nothing is left in flight.
+ */
+
+#define FG_SLOTS   256		/* rx: reorder slots and frame storage */
+#define FG_TX      4096		/* tx: the same */
+#define FG_GROUPS  4
+#define FG_FLOWS   64
+
+struct fg_rx {
+	struct ftoe_rx_item it;
+	uint8_t frame[1600];
+	uint16_t len;
+	bool busy;		/* from ingress until the protocol step is done */
+	uint32_t key;		/* the flow's ports */
+	uint64_t arrival;	/* the flow's arrival count */
+};
+
+struct fg_tx {
+	uint8_t frame[1600];
+	uint16_t len;
+	uint32_t key;
+	uint64_t sent;		/* the flow's send count */
+};
+
+struct fg_flow {
+	uint32_t key;
+	uint64_t arrived, last_proto;	/* rx: counts, the last seen at protocol */
+	uint64_t sent, last_wire;	/* tx */
+};
+
+struct fg_sim {
+	struct lb_world *w;
+	unsigned ngroups;
+	struct ftoe_rob rob, txrob;
+	struct ftoe_rob_slot rob_slots[FG_SLOTS], tx_slots[FG_TX];
+	struct fg_rx rx[FG_SLOTS];
+	struct fg_tx tx[FG_TX];
+	uint32_t pre[FG_SLOTS];		/* numbers waiting for pre-processing */
+	unsigned npre;
+	uint32_t gq[FG_GROUPS][FG_SLOTS]; /* released, per group, FIFO */
+	unsigned gq_head[FG_GROUPS], gq_len[FG_GROUPS];
+	uint32_t txq[FG_TX];		/* tx numbers waiting for egress */
+	unsigned ntx;
+	struct fg_flow flows[FG_FLOWS];
+	/* results */
+	uint64_t proto_items, wire_frames, malformed, order_proto, order_wire, groups_used;
+	uint32_t drop_next;		/* test hook: corrupt this many data frames at ingress */
+};
+
+static struct fg_sim *g_sim;	/* the world's callbacks reach it through here */
+
+static struct fg_flow *flow_of(struct fg_sim *s, uint32_t key)
+{
+	for (unsigned i = 0; i < FG_FLOWS; i++) {
+		struct fg_flow *f = &s->flows[(key * 2654435761u + i) % FG_FLOWS];
+
+		if (f->key == key)
+			return f;
+		if (!f->key) {
+			f->key = key;
+			return f;
+		}
+	}
+	ck_abort_msg("more than %d flows", FG_FLOWS);
+	return NULL;
+}
+
+/* The flow's ports, client's first, from an IPv4/TCP frame; 0: not TCP. */
+static uint32_t frame_key(const uint8_t *f, uint16_t len, bool from_b)
+{
+	unsigned ihl;
+	uint16_t sp, dp;
+
+	if (len < 14 + 20 + 20 || ftoe_get_be16(f + 12) != 0x0800 || f[14 + 9] != 6)
+		return 0;
+	ihl = (f[14] & 15u) * 4;
+	sp = ftoe_get_be16(f + 14 + ihl);
+	dp = ftoe_get_be16(f + 14 + ihl + 2);
+	return from_b ? (uint32_t)dp << 16 | sp : (uint32_t)sp << 16 | dp;
+}
+
+/* ---- rx ---------------------------------------------------------------- */
+
+static unsigned pump(struct lb_world *w);
+
+static void deliver_group(void *ctx, void *item)
+{
+	struct fg_sim *s = ctx;
+	struct fg_rx *r = item;
+	unsigned g = ftoe_rx_item_group(&r->it, s->ngroups);
+
+	ck_assert_uint_lt(g, s->ngroups);
+	s->gq[g][(s->gq_head[g] + s->gq_len[g]) % FG_SLOTS] = (uint32_t)(r - s->rx);
+	s->gq_len[g]++;
+	s->groups_used |= 1ull << g;
+}
+
+/* Ingress: stamp, store (copied: the link lends the frame), queue for pre. */
+static void rx_stage(struct lb_world *w, const void *frame, uint16_t len)
+{
+	struct fg_sim *s = g_sim;
+	struct fg_rx *r;
+	uint32_t sn;
+
+	/* a full ring or a slot still in use: the stages run until it frees */
+	for (;;) {
+		if (!ftoe_rob_reserve(&s->rob, &sn)) {
+			if (!s->rx[sn & (FG_SLOTS - 1)].busy)
+				break;
+			/* (cannot unreserve: the producer waits for the slot) */
+			while (s->rx[sn & (FG_SLOTS - 1)].busy)
+				ck_assert_msg(pump(w), "rx slot stuck");
+			break;
+		}
+		ck_assert_msg(pump(w), "rx ring stuck");
+	}
+	r = &s->rx[sn & (FG_SLOTS - 1)];
+	r->busy = true;
+	r->len = len;
+	memcpy(r->frame, frame, len);
+	r->key = frame_key(r->frame, len, false);
+	if (s->drop_next && r->key && len > 14 + 20 + 20 + 32) {
+		/* a corrupt payload byte: the checksum check drops it */
+		r->frame[len - 1] ^= 0x5a;
+		s->drop_next--;
+	}
+	r->arrival = r->key ? ++flow_of(s, r->key)->arrived : 0;
+	s->pre[s->npre++] = sn;
+}
+
+/* One pre-processing worker finishes a random waiting frame. */
+static void pre_one(struct fg_sim *s)
+{
+	unsigned i = (unsigned)(lb_rand(s->w) % s->npre);
+	uint32_t sn = s->pre[i];
+	struct fg_rx *r = &s->rx[sn & (FG_SLOTS - 1)];
+
+	s->pre[i] = s->pre[--s->npre];
+	ftoe_engine_rx_prepare(s->w->s[1].eng, r->frame, r->len, NULL, &r->it);
+	if (ftoe_rx_item_malformed(&r->it)) {
+		s->malformed++;
+		r->busy = false;
+		ck_assert_int_eq(ftoe_rob_retire(&s->rob, sn), 0);
+	} else {
+		ck_assert_int_eq(ftoe_rob_complete(&s->rob, sn, r), 0);
+	}
+	ftoe_rob_release_shared(&s->rob, deliver_group, s);
+}
+
+/* A group's protocol step over a random batch from its FIFO's head. */
+static void proto_batch(struct fg_sim *s, unsigned g)
+{
+	struct ftoe_rx_item items[16];
+	unsigned n = 1 + (unsigned)(lb_rand(s->w) % 16), idx[16];
+
+	if (n > s->gq_len[g])
+		n = s->gq_len[g];
+	for (unsigned i = 0; i < n; i++) {
+		struct fg_rx *r = &s->rx[s->gq[g][s->gq_head[g]]];
+
+		idx[i] = s->gq[g][s->gq_head[g]];
+		s->gq_head[g] = (s->gq_head[g] + 1) % FG_SLOTS;
+		s->gq_len[g]--;
+		items[i] = r->it;
+		if (r->key) {
+			struct fg_flow *f = flow_of(s, r->key);
+
+			if (r->arrival <= f->last_proto)
+				s->order_proto++;
+			f->last_proto = r->arrival;
+		}
+	}
+	ftoe_engine_rx_items(s->w->s[1].eng, 0, items, n);
+	for (unsigned i = 0; i < n; i++)
+		s->rx[idx[i]].busy = false;
+	s->proto_items += n;
+}
+
+/* ---- tx ---------------------------------------------------------------- */
+
+/* Everything side B's engine transmits: stamped, left for egress. */
+static bool tx_tap(struct lb_side *side, uint8_t *frame, uint16_t *len)
+{
+	struct fg_sim *s = g_sim;
+	struct fg_tx *t;
+	uint32_t sn;
+
+	(void)side;
+	ck_assert_msg(!ftoe_rob_reserve(&s->txrob, &sn), "tx reorder ring full");
+	t = &s->tx[sn & (FG_TX - 1)];
+	t->len = *len;
+	memcpy(t->frame, frame, *len);
+	t->key = frame_key(frame, *len, true);
+	t->sent = t->key ? ++flow_of(s, t->key)->sent : 0;
+	s->txq[s->ntx++] = sn;
+	return false;	/* the wire gets it from the reorder point */
+}
+
+static void deliver_wire(void *ctx, void *item)
+{
+	struct fg_sim *s = ctx;
+	struct fg_tx *t = item;
+
+	if (t->key) {
+		struct fg_flow *f = flow_of(s, t->key);
+
+		if (t->sent <= f->last_wire)
+			s->order_wire++;
+		f->last_wire = t->sent;
+	}
+	lb_wire_send(&s->w->s[1], t->frame, t->len);
+	s->wire_frames++;
+}
+
+static void egress_one(struct fg_sim *s)
+{
+	unsigned i = (unsigned)(lb_rand(s->w) % s->ntx);
+	uint32_t sn = s->txq[i];
+
+	s->txq[i] = s->txq[--s->ntx];
+	ck_assert_int_eq(ftoe_rob_complete(&s->txrob, sn, &s->tx[sn & (FG_TX - 1)]), 0);
+	ftoe_rob_release_shared(&s->txrob, deliver_wire, s);
+}
+
+/* ---- the schedule -------------------------------------------------------- */
+
+/* A random number of random steps of random stages; returns the steps. */
+static unsigned pump(struct lb_world *w)
+{
+	struct fg_sim *s = g_sim;
+	unsigned want = 1 + (unsigned)(lb_rand(w) % 8), done = 0;
+
+	while (done < want || s->ntx > FG_TX / 2) {
+		unsigned g, ready = 0, pick;
+		unsigned cand[2 + FG_GROUPS];
+
+		if (s->npre)
+			cand[ready++] = 0;
+		if (s->ntx)
+			cand[ready++] = 1;
+		for (g = 0; g < s->ngroups; g++)
+			if (s->gq_len[g])
+				cand[ready++] = 2 + g;
+		if (!ready)
+			break;
+		pick = cand[lb_rand(w) % ready];
+		if (pick == 0)
+			pre_one(s);
+		else if (pick == 1)
+			egress_one(s);
+		else
+			proto_batch(s, pick - 2);
+		done++;
+	}
+	return done;
+}
+
+static void sim_init(struct fg_sim *s, struct lb_world *w, uint64_t seed, unsigned ngroups)
+{
+	memset(s, 0, sizeof(*s));
+	lb_init(w, seed, NULL, NULL);
+	s->w = w;
+	s->ngroups = ngroups;
+	ck_assert_int_eq(ftoe_rob_init(&s->rob, s->rob_slots, FG_SLOTS), 0);
+	ck_assert_int_eq(ftoe_rob_init(&s->txrob, s->tx_slots, FG_TX), 0);
+	g_sim = s;
+	w->rx_stage = rx_stage;
+	w->pump = pump;
+	w->s[1].tap = tx_tap;
+}
+
+static void sim_check_drained(struct fg_sim *s)
+{
+	while (pump(s->w))
+		;
+	ck_assert_uint_eq(s->npre, 0);
+	ck_assert_uint_eq(s->ntx, 0);
+	ck_assert_uint_eq(ftoe_rob_in_flight(&s->rob), 0);
+	ck_assert_uint_eq(ftoe_rob_in_flight(&s->txrob), 0);
+	ck_assert_uint_eq(s->order_proto, 0);
+	ck_assert_uint_eq(s->order_wire, 0);
+}
+
+#define NCONN 4
+
+struct streams {
+	struct app_stream s[2 * NCONN];
+};
+
+static bool streams_step(struct lb_world *w, void *arg)
+{
+	struct streams *t = arg;
+	bool all = true;
+
+	for (unsigned i = 0; i < 2 * NCONN; i++)
+		all &= app_stream_step(w, &t->s[i]);
+	return all;
+}
+
+/* NCONN connections, len bytes each way; faults on the link on odd seeds. */
+static void run_seed(uint64_t seed, uint64_t len)
+{
+	static struct fg_sim sim;
+	static struct streams t;
+	struct lb_world w;
+	int c[NCONN], a[NCONN];
+
+	sim_init(&sim, &w, seed, 1 + (unsigned)(seed % FG_GROUPS));
+	if (seed & 1)
+		w.s[0].f = w.s[1].f = (struct lb_faults){ .drop = 2, .dup = 2, .reorder = 3,
+							  .corrupt = 1 };
+	memset(&t, 0, sizeof(t));
+	for (int i = 0; i < NCONN; i++) {
+		ck_assert_msg(app_connect(&w, (uint16_t)(80 + i), &c[i], &a[i]),
+			      "seed %llu: connection %d", (unsigned long long)seed, i);
+		t.s[2 * i] = (struct app_stream){ .tx_side = 0, .stx = c[i], .srx = a[i],
+						  .id = (uint32_t)(seed * 16 + 2 * i), .len = len };
+		t.s[2 * i + 1] = (struct app_stream){ .tx_side = 1, .stx = a[i], .srx = c[i],
+						      .id = (uint32_t)(seed * 16 + 2 * i + 1),
+						      .len = len };
+	}
+	ck_assert_msg(lb_run(&w, streams_step, &t, 600 * SEC), "seed %llu stalled",
+		      (unsigned long long)seed);
+	for (int i = 0; i < 2 * NCONN; i++) {
+		ck_assert_msg(t.s[i].bad == 0 && t.s[i].rcvd == len,
+			      "seed %llu stream %d: %llu of %llu bytes, %llu wrong",
+			      (unsigned long long)seed, i, (unsigned long long)t.s[i].rcvd,
+			      (unsigned long long)len, (unsigned long long)t.s[i].bad);
+	}
+	sim_check_drained(&sim);
+	ck_assert_uint_gt(sim.proto_items, 0);
+	ck_assert_uint_gt(sim.wire_frames, 0);
+	lb_fini(&w);
+}
+
+/* Hundreds of seeded schedules, 1 to 4 flow groups, clean and faulty links. */
+START_TEST(fg_schedule_fuzz)
+{
+	const char *env = getenv("FTOE_FG_SEEDS");
+	unsigned seeds = env ? (unsigned)atoi(env) : 300;
+
+	for (uint64_t seed = 1; seed <= seeds; seed++)
+		run_seed(seed, 24 << 10);
+}
+END_TEST
+
+/* With 4 groups and 8 connections, the flows spread: more than one group
+ * carries traffic (the hash partitions, it does not collapse to one). */
+START_TEST(fg_flows_spread)
+{
+	static struct fg_sim sim;
+	struct lb_world w;
+	int c, a;
+
+	sim_init(&sim, &w, 7, 4);
+	for (int i = 0; i < 8; i++)
+		ck_assert(app_connect(&w, (uint16_t)(90 + i), &c, &a));
+	sim_check_drained(&sim);
+	ck_assert_msg(__builtin_popcountll(sim.groups_used) > 1, "groups used: %llx",
+		      (unsigned long long)sim.groups_used);
+	lb_fini(&w);
+}
+END_TEST
+
+/* A segment dropped in pre-processing (bad checksum) retires its number:
+ * the segments after it are released to the protocol step at once (the
+ * receiver sees a hole and asks for it), and the stream completes. */
+static bool one_step(struct lb_world *w, void *arg)
+{
+	return app_stream_step(w, arg);
+}
+
+START_TEST(fg_drop_retires_number)
+{
+	static struct fg_sim sim;
+	struct app_stream st;
+	struct lb_world w;
+	int c, a;
+	uint64_t items_before, len = 256 << 10;
+
+	sim_init(&sim, &w, 42, 2);
+	ck_assert(app_connect(&w, 80, &c, &a));
+	st = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 5, .len = len };
+	/* part of the stream, then one data frame dropped */
+	ck_assert(!lb_run(&w, one_step, &st, 200000));
+	ck_assert_uint_gt(st.rcvd, 0);
+	ck_assert_uint_lt(st.rcvd, len);
+	items_before = sim.proto_items;
+	sim.drop_next = 1;
+	ck_assert_msg(lb_run(&w, one_step, &st, 60 * SEC), "stalled at %llu",
+		      (unsigned long long)st.rcvd);
+	ck_assert_uint_eq(sim.drop_next, 0);
+	ck_assert_uint_eq(sim.malformed, 1);
+	ck_assert_uint_eq(sim.rob.retired, 1);
+	ck_assert_uint_eq(st.bad, 0);
+	ck_assert_uint_eq(st.rcvd, len);
+	ck_assert_uint_gt(sim.proto_items, items_before);
+	sim_check_drained(&sim);
+	lb_fini(&w);
+}
+END_TEST
+
+static Suite *flow_groups_suite(void)
+{
+	Suite *s = suite_create("core_flow_groups");
+	TCase *tc = tcase_create("schedules");
+
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, fg_drop_retires_number);
+	tcase_add_test(tc, fg_flows_spread);
+	tcase_add_test(tc, fg_schedule_fuzz);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+FTOE_TEST_SUITE(flow_groups_suite)
