@@ -19,7 +19,13 @@
 #define BPF_MEMSX	0x80	/* LDX sign-extending load */
 #endif
 #ifndef BPF_JCOND
-#define BPF_JCOND	0xe0
+#define BPF_JCOND	0xe0	/* BPF_JMP: may_goto (src_reg 0) */
+#endif
+#ifndef BPF_LOAD_ACQ
+#define BPF_LOAD_ACQ	0x100	/* BPF_STX | BPF_ATOMIC imm: dst = load-acquire [src + off] */
+#endif
+#ifndef BPF_STORE_REL
+#define BPF_STORE_REL	0x110	/* BPF_STX | BPF_ATOMIC imm: store-release [dst + off] = src */
 #endif
 /* ALU BPF_DIV/BPF_MOD with off == 1: signed; ALU BPF_MOV with off 8/16/32:
  * movsx; ALU64 BPF_END (BPF_TO_LE, i.e. src bit 0): bswap16/32/64;
@@ -30,6 +36,7 @@
 #define EBPF_MAX_TAIL_CALLS	33	/* kernel MAX_TAIL_CALL_CNT */
 #define EBPF_MAX_CPUS		64
 #define EBPF_MAX_INSNS		(1u << 20)
+#define EBPF_MAX_LOOPS		(8u << 20)	/* kernel BPF_MAX_LOOPS: the may_goto budget */
 
 /* ---- maps --------------------------------------------------------------- */
 
@@ -157,6 +164,13 @@ struct ebpf_run_ctx {
 	uint32_t tail_call_cnt;
 };
 extern __thread struct ebpf_run_ctx ebpf_run_ctx;
+
+/* may_goto's budget for the run in progress: each may_goto spends one
+ * and jumps once none is left, as the kernel's count in the frame does
+ * (the kernel keeps one per frame; here one per run, reset with the tail
+ * call count).  Initial-exec TLS, so the JIT reads it at a fixed %fs
+ * offset. */
+extern __thread uint32_t ebpf_may_goto_left __attribute__((tls_model("initial-exec")));
 
 /* ---- programs ------------------------------------------------------------- */
 
