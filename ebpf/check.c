@@ -148,7 +148,14 @@ static int check_call(struct check_ctx *c, size_t i, const struct bpf_insn *insn
 	case BPF_PSEUDO_CALL:
 		return check_target(c, i, insn->imm, "bpf-to-bpf call");
 	case BPF_PSEUDO_KFUNC_CALL:
-		return reject(c, "insn %zu: kfunc calls are not supported", i);
+		if (!ebpf_kfunc_get((uint32_t)insn->imm)) {
+			char names[256];
+
+			ebpf_kfunc_list(names, sizeof(names));
+			return reject(c, "insn %zu: unknown kfunc id %d (the runtime implements "
+				      "%s)", i, insn->imm, names);
+		}
+		return 0;
 	default:
 		return reject(c, "insn %zu: unknown call kind (src_reg %u)", i, insn->src_reg);
 	}

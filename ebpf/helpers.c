@@ -22,8 +22,6 @@
 /* Metadata size: a multiple of 4, at most what skb_shared_info.meta_len
  * (a u8) can hold (include/net/xdp.h xdp_metalen_invalid()). */
 #define XDP_META_MAX_		255
-/* kernel/bpf/bpf_iter.c BPF_MAX_LOOPS */
-#define BPF_MAX_LOOPS_		(8u * 1024 * 1024)
 /* The kernel's internal ENOTSUPP, returned by bpf_xdp_adjust_meta when
  * the driver has no metadata support. */
 #define ENOTSUPP_		524
@@ -560,7 +558,7 @@ static uint64_t h_loop(uint64_t r1, uint64_t r2, uint64_t r3,
 	(void)r5;
 	if (r4)
 		return NEG(EINVAL);
-	if (nr > BPF_MAX_LOOPS_)
+	if (nr > EBPF_MAX_LOOPS)
 		return NEG(E2BIG);
 	for (i = 0; i < nr; i++) {
 		if (cb->invoke(cb, i, r3, 0, 0, 0))

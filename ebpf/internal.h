@@ -6,6 +6,7 @@
  *   interp.c      interpreter            jit_x86.c   x86-64 JIT
  *   map.c         map core and dispatch  map_*.c     one file per map kind
  *   helpers.c     helper table and the helpers      xdp.c  XDP buffers
+ *   kfuncs.c      the kfuncs programs may call (bpf_iter_num_*), by name
  *   object.c      ELF objects via libbpf, kernel-verifier gate, relocation
  */
 #ifndef FTOE_EBPF_INTERNAL_H
@@ -151,6 +152,12 @@ const struct ebpf_helper *ebpf_helper_conformance_get(uint32_t id);
 
 /* Helper id in a set -> entry, or NULL when the set lacks it. */
 const struct ebpf_helper *ebpf_helper_get(enum ebpf_helper_set set, uint32_t id);
+/* kfuncs (kfuncs.c): a resolved BPF_PSEUDO_KFUNC_CALL's imm is a runtime
+ * kfunc id; get gives its entry or NULL, by_name the id or -ENOENT, list
+ * the implemented names ("a, b, c") for messages. */
+const struct ebpf_helper *ebpf_kfunc_get(uint32_t id);
+int ebpf_kfunc_by_name(const char *name);
+void ebpf_kfunc_list(char *buf, size_t size);
 /* Name of any kernel helper id ("bpf_skb_load_bytes"), for messages. */
 const char *ebpf_helper_kernel_name(uint32_t id);
 /* Where bpf_trace_printk lines go (one line, no trailing newline); NULL
@@ -201,7 +208,8 @@ struct ebpf_prog {
 	 * 0 and the 64-bit immediate is the struct ebpf_map pointer
 	 * (MAP_FD/MAP_IDX) or the value address (MAP_VALUE/MAP_IDX_VALUE).
 	 * BPF_PSEUDO_FUNC keeps src_reg 4; engines turn it into a pointer
-	 * to the matching entry of callbacks[]. */
+	 * to the matching entry of callbacks[].  A BPF_PSEUDO_KFUNC_CALL's
+	 * imm is a runtime kfunc id (ebpf_kfunc_get), not a kernel BTF id. */
 	struct bpf_insn *insns;
 	size_t insn_cnt;
 

@@ -222,13 +222,14 @@ static int decode_call(const struct ebpf_prog *prog, size_t i, const struct bpf_
 		x->off = insn->imm;
 		return 0;
 	}
-	h = ebpf_helper_get(prog->helpers, (uint32_t)insn->imm);
+	h = insn->src_reg == BPF_PSEUDO_KFUNC_CALL ? ebpf_kfunc_get((uint32_t)insn->imm) :
+		ebpf_helper_get(prog->helpers, (uint32_t)insn->imm);
 	if (h && h->fn) {
 		x->op = OP_CALL_HELPER;
 		x->u.fn = h->fn;
 		return 0;
 	}
-	if (h && insn->imm == BPF_FUNC_tail_call) {
+	if (h && insn->src_reg == 0 && insn->imm == BPF_FUNC_tail_call) {
 		x->op = OP_TAIL_CALL;
 		return 0;
 	}

@@ -1181,6 +1181,16 @@ static int emit_call(struct jit_ctx *c, size_t i, const struct bpf_insn *insn,
 			x86_rm(b, XF_W, 0xff, 1, R12, 0);	/* dec qword [r12] */
 		return 0;
 	}
+	if (insn->src_reg == BPF_PSEUDO_KFUNC_CALL) {
+		h = ebpf_kfunc_get((uint32_t)insn->imm);
+		if (!h || !h->fn) {
+			ebpf_set_err(c->err, c->err_size, "insn %zu: kfunc id %d has no "
+				     "implementation", i, insn->imm);
+			return -EOPNOTSUPP;
+		}
+		emit_call_abs(c, (const void *)h->fn);
+		return 0;
+	}
 	if (insn->src_reg != 0) {
 		ebpf_set_err(c->err, c->err_size, "insn %zu: unsupported call kind (src_reg %u)",
 			     i, insn->src_reg);

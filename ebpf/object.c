@@ -318,6 +318,55 @@ static int rewrite_map_refs(struct loader *ld, const char *prog, struct bpf_insn
 	return 0;
 }
 
+/* The kernel's BTF, read once, to name the kfuncs libbpf resolved. */
+static struct btf *vmlinux_btf;
+static int vmlinux_btf_err;
+static pthread_once_t vmlinux_btf_once = PTHREAD_ONCE_INIT;
+
+static void load_vmlinux_btf(void)
+{
+	vmlinux_btf = btf__load_vmlinux_btf();
+	if (!vmlinux_btf)
+		vmlinux_btf_err = errno ? -errno : -ENOENT;
+}
+
+/* After libbpf's relocation a kfunc call's imm is the function's id in
+ * the kernel's BTF (off 0; a module's BTF otherwise); the runtime wants
+ * its own kfunc id, found by name. */
+static int resolve_kfunc_calls(struct loader *ld, const char *prog, struct bpf_insn *insns,
+			       size_t cnt)
+{
+	for (size_t i = 0; i < cnt; i++) {
+		struct bpf_insn *insn = &insns[i];
+		const struct btf_type *t;
+		const char *fname;
+		char names[256];
+		int id;
+
+		if (insn->code != (BPF_JMP | BPF_CALL) || insn->src_reg != BPF_PSEUDO_KFUNC_CALL)
+			continue;
+		if (insn->off)
+			return fail(ld, -EOPNOTSUPP, "program '%s': insn %zu calls a kfunc of a "
+				    "kernel module, which the runtime does not implement", prog, i);
+		pthread_once(&vmlinux_btf_once, load_vmlinux_btf);
+		if (!vmlinux_btf)
+			return fail(ld, vmlinux_btf_err, "program '%s' calls kfuncs and the "
+				    "kernel's BTF (/sys/kernel/btf/vmlinux) cannot be read to "
+				    "name them: %s", prog, strerror(-vmlinux_btf_err));
+		t = btf__type_by_id(vmlinux_btf, (uint32_t)insn->imm);
+		fname = t ? btf__name_by_offset(vmlinux_btf, t->name_off) : NULL;
+		id = fname ? ebpf_kfunc_by_name(fname) : -ENOENT;
+		if (id < 0) {
+			ebpf_kfunc_list(names, sizeof(names));
+			return fail(ld, -EOPNOTSUPP, "program '%s' calls kfunc %s, which the "
+				    "runtime does not implement (it implements %s)", prog,
+				    fname ? fname : "<unnamed>", names);
+		}
+		insn->imm = id;
+	}
+	return 0;
+}
+
 static int build_prog(struct loader *ld, size_t pi)
 {
 	struct bpf_program *lp = ld->lprogs[pi];
@@ -339,6 +388,8 @@ static int build_prog(struct loader *ld, size_t pi)
 		return fail(ld, -ENOMEM, "out of memory");
 	memcpy(insns, src, cnt * sizeof(*insns));
 	ret = rewrite_map_refs(ld, name, insns, cnt);
+	if (!ret)
+		ret = resolve_kfunc_calls(ld, name, insns, cnt);
 	if (ret) {
 		free(insns);
 		return ret;

@@ -34,7 +34,7 @@ for mode in alw dny; do
 	done
 done
 # Written here, each after a real project's use of a feature.
-local_progs=(ld_mixed ld_redirect ld_spinlock ld_tailcall ld_legacy ld_globals ld_acqrel ld_maygoto)
+local_progs=(ld_mixed ld_redirect ld_spinlock ld_tailcall ld_legacy ld_globals ld_acqrel ld_maygoto ld_bpf_for)
 
 declare -A REFUSED=(
 	[xdpdump_bpf]="type perf_event_array is not supported"

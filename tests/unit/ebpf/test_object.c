@@ -214,6 +214,17 @@ START_TEST(test_bad_helper)
 }
 END_TEST
 
+START_TEST(test_bad_kfunc)
+{
+	struct ebpf_object *obj = (void *)1;
+
+	ck_assert_int_eq(open_obj("ld_bad_kfunc", EBPF_ENGINE_INTERP, false, &obj), -EOPNOTSUPP);
+	ck_assert_ptr_null(obj);
+	ck_assert_msg(strstr(err, "calls kfunc bpf_rcu_read_lock") && strstr(err, "xdp_bad_kfunc") &&
+		      strstr(err, "bpf_iter_num_new"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_bad_map_type)
 {
 	struct ebpf_object *obj;
@@ -396,6 +407,7 @@ static Suite *object_suite(void)
 	tcase_add_test(tc, test_legacy_maps);
 	tcase_add_loop_test(tc, test_tail_call_prog_array, 0, 2);
 	tcase_add_test(tc, test_bad_helper);
+	tcase_add_test(tc, test_bad_kfunc);
 	tcase_add_test(tc, test_bad_map_type);
 	tcase_add_test(tc, test_verifier_reject);
 	tcase_add_test(tc, test_no_programs);
