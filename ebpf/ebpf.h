@@ -93,6 +93,21 @@ int ebpf_ringbuf_consume(struct ebpf_map *map, ebpf_ringbuf_sample_fn fn, void *
  * then consume; never close it.  -EINVAL for other map types. */
 int ebpf_ringbuf_wait_fd(struct ebpf_map *map);
 
+/* Perf event array consumer, shaped like libbpf's perf_buffer: new puts a
+ * ring of page_cnt 4 KiB pages (a power of two) in every slot of the map
+ * (-EBUSY if another consumer holds one); consume calls sample for each
+ * PERF_RECORD_SAMPLE (its raw bytes, padded as the kernel pads them) and
+ * lost for each PERF_RECORD_LOST, slot by slot, and returns the number
+ * of records or -errno; free empties the slots again (stop the programs
+ * first).  Call consume at the consumer's own pace: nothing wakes it. */
+struct ebpf_perf_buffer;
+typedef void (*ebpf_perf_sample_fn)(void *ctx, int cpu, void *data, uint32_t size);
+typedef void (*ebpf_perf_lost_fn)(void *ctx, int cpu, uint64_t cnt);
+int ebpf_perf_buffer_new(struct ebpf_map *map, size_t page_cnt, struct ebpf_perf_buffer **out);
+int ebpf_perf_buffer_consume(struct ebpf_perf_buffer *pb, ebpf_perf_sample_fn sample,
+			     ebpf_perf_lost_fn lost, void *ctx);
+void ebpf_perf_buffer_free(struct ebpf_perf_buffer *pb);
+
 unsigned int ebpf_nr_cpus(void);
 unsigned int ebpf_thread_cpu(void);
 

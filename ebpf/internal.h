@@ -137,6 +137,14 @@ void ebpf_ringbuf_submit(void *sample, uint64_t flags);
 void ebpf_ringbuf_discard(void *sample, uint64_t flags);
 uint64_t ebpf_ringbuf_query(struct ebpf_map *map, uint64_t flags);
 
+/* bpf_perf_event_output's producer side (map_perf.c): one sample of meta
+ * and then ctx_len bytes of ctx_data into the slot flags names
+ * (BPF_F_INDEX_MASK, or BPF_F_CURRENT_CPU); 0, -E2BIG (index, or a record
+ * above perf's 64 KiB), -ENOENT (empty slot) or -ENOSPC (ring full: the
+ * sample is counted as lost). */
+long ebpf_perf_event_output(struct ebpf_map *map, uint64_t flags, const void *meta,
+			    uint32_t meta_len, const void *ctx_data, uint32_t ctx_len);
+
 /* ---- helpers -------------------------------------------------------------- */
 
 typedef uint64_t (*ebpf_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3,

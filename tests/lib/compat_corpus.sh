@@ -8,7 +8,7 @@ DEB=${XDPFILT_DIR:-/usr/lib/x86_64-linux-gnu/bpf}
 CONFIGS=tests/diff/configs
 
 # Debian's objects (scripts/deps.sh installs xdp-tools and libxdp).
-debian=(xdp-dispatcher xsk_def_xdp_prog xsk_def_xdp_prog_5.3)
+debian=(xdp-dispatcher xsk_def_xdp_prog xsk_def_xdp_prog_5.3 xdpdump_xdp)
 for mode in alw dny; do
 	for feat in all eth ip tcp udp; do
 		debian+=("xdpfilt_${mode}_${feat}")
