@@ -45,11 +45,22 @@ struct ebpf_map_spec {
 	uint32_t value_size;
 	uint32_t max_entries;
 	uint32_t map_flags;	/* BPF_F_* */
+	/* ARRAY_OF_MAPS / HASH_OF_MAPS: the inner maps' template (libbpf's
+	 * bpf_map__inner_map); every inner map put in a slot must match its
+	 * type, key and value size and (without BPF_F_INNER_MAP) max_entries. */
+	const struct ebpf_map_spec *inner;
 };
 
 int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out);
 struct ebpf_map *ebpf_map_get(struct ebpf_map *map);	/* +1 reference */
 void ebpf_map_put(struct ebpf_map *map);		/* -1, frees at 0 */
+
+/* Every map has an id, unique while it lives (as the kernel's map ids):
+ * a map-in-map's user-space value is an inner map's id, where bpf(2)
+ * takes its fd and returns its id.  get_by_id takes a reference (put it),
+ * or returns NULL when no live map has the id. */
+uint32_t ebpf_map_id(const struct ebpf_map *map);
+struct ebpf_map *ebpf_map_get_by_id(uint32_t id);
 
 const char *ebpf_map_name(const struct ebpf_map *map);
 uint32_t ebpf_map_type(const struct ebpf_map *map);

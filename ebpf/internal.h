@@ -95,7 +95,10 @@ struct ebpf_map_ops {
 
 struct ebpf_map {
 	char name[BPF_OBJ_NAME_LEN];
+	uint32_t id;
 	uint32_t type, key_size, value_size, max_entries, map_flags;
+	/* map-in-map: the inner template (inner_type 0: none) */
+	uint32_t inner_type, inner_key_size, inner_value_size, inner_max_entries, inner_flags;
 	const struct ebpf_map_ops *ops;
 	atomic_int refcnt;
 	void *priv;

@@ -200,8 +200,21 @@ static int create_libbpf_maps(struct loader *ld)
 			.value_size = bpf_map__value_size(m),
 			.max_entries = bpf_map__max_entries(m),
 			.map_flags = bpf_map__map_flags(m),
-		};
-		int ret = add_map(ld, &spec, -1, m);
+		}, inner;
+		struct bpf_map *im = bpf_map__inner_map(m);
+		int ret;
+
+		if (im) {	/* map-in-map: the template libbpf made from BTF */
+			inner = (struct ebpf_map_spec){
+				.name = bpf_map__name(im), .type = bpf_map__type(im),
+				.key_size = bpf_map__key_size(im),
+				.value_size = bpf_map__value_size(im),
+				.max_entries = bpf_map__max_entries(im),
+				.map_flags = bpf_map__map_flags(im),
+			};
+			spec.inner = &inner;
+		}
+		ret = add_map(ld, &spec, -1, m);
 
 		if (ret)
 			return ret;
@@ -235,6 +248,50 @@ static int copy_initial_values(struct loader *ld)
 		if (ret)
 			return fail(ld, ret, "map '%s': cannot copy its initial value: %s",
 				    map->name, strerror(-ret));
+	}
+	return 0;
+}
+
+/* Statically initialised map-in-map slots (libbpf's .values = { &inner })
+ * hold the object's kernel maps; put the runtime twins in the runtime's
+ * slots, found by kernel map id. */
+static int fill_map_in_map_slots(struct loader *ld)
+{
+	for (size_t i = 0; i < ld->obj->nr_maps; i++) {
+		struct ebpf_map *outer = ld->rmaps[i];
+		uint8_t key[outer->key_size ? outer->key_size : 1], next[sizeof(key)];
+		const void *prev = NULL;
+		uint32_t inner_id;
+
+		if ((outer->type != BPF_MAP_TYPE_ARRAY_OF_MAPS &&
+		     outer->type != BPF_MAP_TYPE_HASH_OF_MAPS) || ld->kfd[i] < 0)
+			continue;
+		while (!bpf_map_get_next_key(ld->kfd[i], prev, next)) {
+			struct ebpf_map *inner = NULL;
+			int ret;
+
+			memcpy(key, next, sizeof(key));
+			prev = key;
+			if (bpf_map_lookup_elem(ld->kfd[i], key, &inner_id))
+				continue;	/* an empty slot */
+			for (size_t j = 0; j < ld->obj->nr_maps && !inner; j++) {
+				struct bpf_map_info info;
+				uint32_t len = sizeof(info);
+
+				memset(&info, 0, sizeof(info));
+				if (ld->kfd[j] >= 0 && !bpf_obj_get_info_by_fd(ld->kfd[j], &info, &len) &&
+				    info.id == inner_id)
+					inner = ld->rmaps[j];
+			}
+			if (!inner)
+				return fail(ld, -ENOENT, "map '%s': a slot holds kernel map %u, "
+					    "which is not one of the object's maps", outer->name,
+					    inner_id);
+			ret = ebpf_map_update_elem(outer, key, &inner->id, BPF_ANY);
+			if (ret)
+				return fail(ld, ret, "map '%s': cannot put map '%s' in a slot: %s",
+					    outer->name, inner->name, strerror(-ret));
+		}
 	}
 	return 0;
 }
@@ -766,6 +823,8 @@ static int load(struct loader *ld)
 	}
 
 	ret = copy_initial_values(ld);
+	if (!ret)
+		ret = fill_map_in_map_slots(ld);
 	if (ret)
 		return ret;
 	attach_kernel_mmaps(ld);
