@@ -54,9 +54,11 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 # tests/diff/*.c: one tool per file, linked with the runtime.
 DIFF_SRCS  := $(wildcard tests/diff/*.c)
 DIFF_BINS  := $(patsubst tests/diff/%.c,$(BUILD)/tests/diff/%,$(DIFF_SRCS))
+# tests/compat/*.c: the corpus's consumers (xdpdump's records to pcap), likewise.
+COMPAT_BINS := $(patsubst tests/compat/%.c,$(BUILD)/tests/compat/%,$(wildcard tests/compat/*.c))
 
 .PHONY: all test bench install clean deps fuzz san san-unit
-all: $(BINS) $(XDP_PROGS) $(TEST_PROGS) $(UNIT_BIN) $(BENCH_BINS) $(DIFF_BINS)
+all: $(BINS) $(XDP_PROGS) $(TEST_PROGS) $(UNIT_BIN) $(BENCH_BINS) $(DIFF_BINS) $(COMPAT_BINS)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -91,6 +93,10 @@ $(BUILD)/bench/%: $(OBJ)/bench/%.o $(LIB_EBPF) $(LIB_UTIL)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/diff/%: $(OBJ)/tests/diff/%.o $(LIB_EBPF) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/compat/%: $(OBJ)/tests/compat/%.o $(LIB_EBPF) $(LIB_UTIL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

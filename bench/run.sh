@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Run FlexTOE's benchmarks (`make bench`): the eBPF runtime (JIT and
 # interpreter) against the kernel's own eBPF on the same programs and frames,
-# then the firewall with 10, 1,000 and 100,000 rules the same way; then the
+# then every program of the compatibility corpus, then the firewall with
+# 10, 1,000 and 100,000 rules the same way; then the
 # TCP engine against Linux's TCP: echo RPC latency and bulk throughput over
 # veth in network namespaces, and the receive path's instructions per segment
 # under callgrind; then the engine with tcp_trace attached against none;
 # then unmodified servers (memcached, sockperf, nginx) over the engine through
 # the POSIX library against the same servers on Linux.
-# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~7 minutes.
+# Needs root (kernel verifier, BPF_PROG_TEST_RUN, namespaces); ~8 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,10 @@ fi
 # The runtime bench itself budgets ~10 s; the limit only guards a hang.
 rc=0
 timeout -k 5 110 "$BIN" --build "$BUILD" || rc=$?
+echo
+# Every program of the compatibility corpus, JIT and interpreter against the
+# kernel (~30-90 s, tests/lib/compat_corpus.sh).
+BUILD="$BUILD" timeout -k 5 300 bench/compat_bench.sh || rc=$?
 echo
 # The firewall bench takes ~20-40 s (27 figures, 100,000 rules loaded into
 # three engines); it exits 1 if the engines' verdicts disagree.

@@ -148,7 +148,14 @@ static int check_call(struct check_ctx *c, size_t i, const struct bpf_insn *insn
 	case BPF_PSEUDO_CALL:
 		return check_target(c, i, insn->imm, "bpf-to-bpf call");
 	case BPF_PSEUDO_KFUNC_CALL:
-		return reject(c, "insn %zu: kfunc calls are not supported", i);
+		if (!ebpf_kfunc_get((uint32_t)insn->imm)) {
+			char names[256];
+
+			ebpf_kfunc_list(names, sizeof(names));
+			return reject(c, "insn %zu: unknown kfunc id %d (the runtime implements "
+				      "%s)", i, insn->imm, names);
+		}
+		return 0;
 	default:
 		return reject(c, "insn %zu: unknown call kind (src_reg %u)", i, insn->src_reg);
 	}
@@ -188,8 +195,11 @@ static int check_jmp(struct check_ctx *c, size_t i, const struct bpf_insn *insn)
 		if (BPF_SRC(insn->code) == BPF_X ? insn->imm != 0 : insn->src_reg != 0)
 			return reject(c, "insn %zu: conditional jump uses reserved fields", i);
 		return check_target(c, i, insn->off, "jump");
-	case BPF_JCOND:
-		return reject(c, "insn %zu: may_goto (BPF_JCOND) is not supported", i);
+	case BPF_JCOND:	/* may_goto (src_reg BPF_MAY_GOTO, 0): jump once the budget is spent */
+		if (is32 || BPF_SRC(insn->code) == BPF_X || insn->dst_reg || insn->src_reg ||
+		    insn->imm)
+			return reject(c, "insn %zu: may_goto uses reserved fields", i);
+		return check_target(c, i, insn->off, "jump");
 	}
 	return reject(c, "insn %zu: unknown jump opcode 0x%02x", i, insn->code);
 }
@@ -258,7 +268,14 @@ static int check_mem(struct check_ctx *c, size_t i, const struct bpf_insn *insn)
 				return reject(c, "insn %zu: BPF_STX uses reserved imm", i);
 			return 0;
 		}
-		if (mode != BPF_ATOMIC || (size != BPF_W && size != BPF_DW))
+		if (mode != BPF_ATOMIC)
+			return reject(c, "insn %zu: unknown store opcode 0x%02x", i, insn->code);
+		/* load-acquire and store-release take every size (cpu v4+) */
+		if (insn->imm == BPF_LOAD_ACQ)
+			return check_dst_writable(c, i, insn);
+		if (insn->imm == BPF_STORE_REL)
+			return 0;
+		if (size != BPF_W && size != BPF_DW)
 			return reject(c, "insn %zu: unknown store opcode 0x%02x", i, insn->code);
 		switch (insn->imm) {
 		case BPF_ADD: case BPF_OR: case BPF_AND: case BPF_XOR:

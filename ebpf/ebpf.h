@@ -45,11 +45,22 @@ struct ebpf_map_spec {
 	uint32_t value_size;
 	uint32_t max_entries;
 	uint32_t map_flags;	/* BPF_F_* */
+	/* ARRAY_OF_MAPS / HASH_OF_MAPS: the inner maps' template (libbpf's
+	 * bpf_map__inner_map); every inner map put in a slot must match its
+	 * type, key and value size and (without BPF_F_INNER_MAP) max_entries. */
+	const struct ebpf_map_spec *inner;
 };
 
 int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out);
 struct ebpf_map *ebpf_map_get(struct ebpf_map *map);	/* +1 reference */
 void ebpf_map_put(struct ebpf_map *map);		/* -1, frees at 0 */
+
+/* Every map has an id, unique while it lives (as the kernel's map ids):
+ * a map-in-map's user-space value is an inner map's id, where bpf(2)
+ * takes its fd and returns its id.  get_by_id takes a reference (put it),
+ * or returns NULL when no live map has the id. */
+uint32_t ebpf_map_id(const struct ebpf_map *map);
+struct ebpf_map *ebpf_map_get_by_id(uint32_t id);
 
 const char *ebpf_map_name(const struct ebpf_map *map);
 uint32_t ebpf_map_type(const struct ebpf_map *map);
@@ -92,6 +103,21 @@ int ebpf_ringbuf_consume(struct ebpf_map *map, ebpf_ringbuf_sample_fn fn, void *
  * ring buffer wakes epoll.  Owned by the map: poll it, read it to reset,
  * then consume; never close it.  -EINVAL for other map types. */
 int ebpf_ringbuf_wait_fd(struct ebpf_map *map);
+
+/* Perf event array consumer, shaped like libbpf's perf_buffer: new puts a
+ * ring of page_cnt 4 KiB pages (a power of two) in every slot of the map
+ * (-EBUSY if another consumer holds one); consume calls sample for each
+ * PERF_RECORD_SAMPLE (its raw bytes, padded as the kernel pads them) and
+ * lost for each PERF_RECORD_LOST, slot by slot, and returns the number
+ * of records or -errno; free empties the slots again (stop the programs
+ * first).  Call consume at the consumer's own pace: nothing wakes it. */
+struct ebpf_perf_buffer;
+typedef void (*ebpf_perf_sample_fn)(void *ctx, int cpu, void *data, uint32_t size);
+typedef void (*ebpf_perf_lost_fn)(void *ctx, int cpu, uint64_t cnt);
+int ebpf_perf_buffer_new(struct ebpf_map *map, size_t page_cnt, struct ebpf_perf_buffer **out);
+int ebpf_perf_buffer_consume(struct ebpf_perf_buffer *pb, ebpf_perf_sample_fn sample,
+			     ebpf_perf_lost_fn lost, void *ctx);
+void ebpf_perf_buffer_free(struct ebpf_perf_buffer *pb);
 
 unsigned int ebpf_nr_cpus(void);
 unsigned int ebpf_thread_cpu(void);

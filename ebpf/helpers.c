@@ -22,8 +22,6 @@
 /* Metadata size: a multiple of 4, at most what skb_shared_info.meta_len
  * (a u8) can hold (include/net/xdp.h xdp_metalen_invalid()). */
 #define XDP_META_MAX_		255
-/* kernel/bpf/bpf_iter.c BPF_MAX_LOOPS */
-#define BPF_MAX_LOOPS_		(8u * 1024 * 1024)
 /* The kernel's internal ENOTSUPP, returned by bpf_xdp_adjust_meta when
  * the driver has no metadata support. */
 #define ENOTSUPP_		524
@@ -546,6 +544,26 @@ static uint64_t h_xdp_store_bytes(uint64_t r1, uint64_t r2, uint64_t r3,
 	return 0;
 }
 
+/* ---- bpf_perf_event_output -------------------------------------------------------- */
+
+/* long bpf_perf_event_output(ctx, map, flags, data, size), as the kernel's
+ * XDP form (net/core/filter.c bpf_xdp_event_output): flags other than
+ * the index and the ctx length are -EINVAL, a ctx length beyond the
+ * frame is -EFAULT; the ctx length's bytes of the frame follow data. */
+static uint64_t h_perf_event_output(uint64_t r1, uint64_t r2, uint64_t r3,
+				    uint64_t r4, uint64_t r5)
+{
+	const struct ebpf_xdp_buff *x = ctx_xdp(r1);
+	uint64_t ctx_len = (r3 & BPF_F_CTXLEN_MASK) >> 32;
+
+	if (r3 & ~(BPF_F_CTXLEN_MASK | BPF_F_INDEX_MASK))
+		return NEG(EINVAL);
+	if (ctx_len > ebpf_xdp_len(x))
+		return NEG(EFAULT);
+	return (uint64_t)ebpf_perf_event_output(PTR(r2), r3, PTR(r4), (uint32_t)r5,
+						 ebpf_xdp_data(x), (uint32_t)ctx_len);
+}
+
 /* ---- bpf_loop ------------------------------------------------------------------- */
 
 /* long bpf_loop(u32 nr_loops, callback, void *ctx, u64 flags)
@@ -560,7 +578,7 @@ static uint64_t h_loop(uint64_t r1, uint64_t r2, uint64_t r3,
 	(void)r5;
 	if (r4)
 		return NEG(EINVAL);
-	if (nr > BPF_MAX_LOOPS_)
+	if (nr > EBPF_MAX_LOOPS)
 		return NEG(E2BIG);
 	for (i = 0; i < nr; i++) {
 		if (cb->invoke(cb, i, r3, 0, 0, 0))
@@ -634,6 +652,7 @@ static const struct ebpf_helper xdp_helpers[__BPF_FUNC_MAX_ID] = {
 	XDP_HELPER(xdp_load_bytes, h_xdp_load_bytes),
 	XDP_HELPER(xdp_store_bytes, h_xdp_store_bytes),
 	XDP_HELPER(loop, h_loop),
+	XDP_HELPER(perf_event_output, h_perf_event_output),
 	XDP_HELPER(ringbuf_output, h_ringbuf_output),
 	XDP_HELPER(ringbuf_reserve, h_ringbuf_reserve),
 	XDP_HELPER(ringbuf_submit, h_ringbuf_submit),

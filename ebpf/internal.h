@@ -6,6 +6,7 @@
  *   interp.c      interpreter            jit_x86.c   x86-64 JIT
  *   map.c         map core and dispatch  map_*.c     one file per map kind
  *   helpers.c     helper table and the helpers      xdp.c  XDP buffers
+ *   kfuncs.c      the kfuncs programs may call (bpf_iter_num_*), by name
  *   object.c      ELF objects via libbpf, kernel-verifier gate, relocation
  */
 #ifndef FTOE_EBPF_INTERNAL_H
@@ -19,7 +20,13 @@
 #define BPF_MEMSX	0x80	/* LDX sign-extending load */
 #endif
 #ifndef BPF_JCOND
-#define BPF_JCOND	0xe0
+#define BPF_JCOND	0xe0	/* BPF_JMP: may_goto (src_reg 0) */
+#endif
+#ifndef BPF_LOAD_ACQ
+#define BPF_LOAD_ACQ	0x100	/* BPF_STX | BPF_ATOMIC imm: dst = load-acquire [src + off] */
+#endif
+#ifndef BPF_STORE_REL
+#define BPF_STORE_REL	0x110	/* BPF_STX | BPF_ATOMIC imm: store-release [dst + off] = src */
 #endif
 /* ALU BPF_DIV/BPF_MOD with off == 1: signed; ALU BPF_MOV with off 8/16/32:
  * movsx; ALU64 BPF_END (BPF_TO_LE, i.e. src bit 0): bswap16/32/64;
@@ -30,6 +37,7 @@
 #define EBPF_MAX_TAIL_CALLS	33	/* kernel MAX_TAIL_CALL_CNT */
 #define EBPF_MAX_CPUS		64
 #define EBPF_MAX_INSNS		(1u << 20)
+#define EBPF_MAX_LOOPS		(8u << 20)	/* kernel BPF_MAX_LOOPS: the may_goto budget */
 
 /* ---- maps --------------------------------------------------------------- */
 
@@ -87,7 +95,10 @@ struct ebpf_map_ops {
 
 struct ebpf_map {
 	char name[BPF_OBJ_NAME_LEN];
+	uint32_t id;
 	uint32_t type, key_size, value_size, max_entries, map_flags;
+	/* map-in-map: the inner template (inner_type 0: none) */
+	uint32_t inner_type, inner_key_size, inner_value_size, inner_max_entries, inner_flags;
 	const struct ebpf_map_ops *ops;
 	atomic_int refcnt;
 	void *priv;
@@ -129,6 +140,14 @@ void ebpf_ringbuf_submit(void *sample, uint64_t flags);
 void ebpf_ringbuf_discard(void *sample, uint64_t flags);
 uint64_t ebpf_ringbuf_query(struct ebpf_map *map, uint64_t flags);
 
+/* bpf_perf_event_output's producer side (map_perf.c): one sample of meta
+ * and then ctx_len bytes of ctx_data into the slot flags names
+ * (BPF_F_INDEX_MASK, or BPF_F_CURRENT_CPU); 0, -E2BIG (index, or a record
+ * above perf's 64 KiB), -ENOENT (empty slot) or -ENOSPC (ring full: the
+ * sample is counted as lost). */
+long ebpf_perf_event_output(struct ebpf_map *map, uint64_t flags, const void *meta,
+			    uint32_t meta_len, const void *ctx_data, uint32_t ctx_len);
+
 /* ---- helpers -------------------------------------------------------------- */
 
 typedef uint64_t (*ebpf_helper_fn)(uint64_t r1, uint64_t r2, uint64_t r3,
@@ -144,6 +163,12 @@ const struct ebpf_helper *ebpf_helper_conformance_get(uint32_t id);
 
 /* Helper id in a set -> entry, or NULL when the set lacks it. */
 const struct ebpf_helper *ebpf_helper_get(enum ebpf_helper_set set, uint32_t id);
+/* kfuncs (kfuncs.c): a resolved BPF_PSEUDO_KFUNC_CALL's imm is a runtime
+ * kfunc id; get gives its entry or NULL, by_name the id or -ENOENT, list
+ * the implemented names ("a, b, c") for messages. */
+const struct ebpf_helper *ebpf_kfunc_get(uint32_t id);
+int ebpf_kfunc_by_name(const char *name);
+void ebpf_kfunc_list(char *buf, size_t size);
 /* Name of any kernel helper id ("bpf_skb_load_bytes"), for messages. */
 const char *ebpf_helper_kernel_name(uint32_t id);
 /* Where bpf_trace_printk lines go (one line, no trailing newline); NULL
@@ -157,6 +182,13 @@ struct ebpf_run_ctx {
 	uint32_t tail_call_cnt;
 };
 extern __thread struct ebpf_run_ctx ebpf_run_ctx;
+
+/* may_goto's budget for the run in progress: each may_goto spends one
+ * and jumps once none is left, as the kernel's count in the frame does
+ * (the kernel keeps one per frame; here one per run, reset with the tail
+ * call count).  Initial-exec TLS, so the JIT reads it at a fixed %fs
+ * offset. */
+extern __thread uint32_t ebpf_may_goto_left __attribute__((tls_model("initial-exec")));
 
 /* ---- programs ------------------------------------------------------------- */
 
@@ -187,7 +219,8 @@ struct ebpf_prog {
 	 * 0 and the 64-bit immediate is the struct ebpf_map pointer
 	 * (MAP_FD/MAP_IDX) or the value address (MAP_VALUE/MAP_IDX_VALUE).
 	 * BPF_PSEUDO_FUNC keeps src_reg 4; engines turn it into a pointer
-	 * to the matching entry of callbacks[]. */
+	 * to the matching entry of callbacks[].  A BPF_PSEUDO_KFUNC_CALL's
+	 * imm is a runtime kfunc id (ebpf_kfunc_get), not a kernel BTF id. */
 	struct bpf_insn *insns;
 	size_t insn_cnt;
 

@@ -58,6 +58,8 @@
 	X(LDXB) X(LDXH) X(LDXW) X(LDXDW) X(LDXSB) X(LDXSH) X(LDXSW)            \
 	X(STB) X(STH) X(STW) X(STDW) X(STXB) X(STXH) X(STXW) X(STXDW)          \
 	ATOMIC_OPS(X, 32) ATOMIC_OPS(X, 64)                                    \
+	X(LDACQB) X(LDACQH) X(LDACQW) X(LDACQDW)                               \
+	X(STRELB) X(STRELH) X(STRELW) X(STRELDW) X(MAY_GOTO)                   \
 	X(LDDW) X(CALL_HELPER) X(CALL_LOCAL) X(TAIL_CALL) X(EXIT)
 
 #define AS_ENUM(name) OP_##name,
@@ -166,6 +168,8 @@ static int mem_op(const struct bpf_insn *insn, uint16_t *op)
 	static const uint16_t ldsx[4] = { OP_LDXSW, OP_LDXSH, OP_LDXSB, OP_BAD };
 	static const uint16_t st[4] = { OP_STW, OP_STH, OP_STB, OP_STDW };
 	static const uint16_t stx[4] = { OP_STXW, OP_STXH, OP_STXB, OP_STXDW };
+	static const uint16_t ldacq[4] = { OP_LDACQW, OP_LDACQH, OP_LDACQB, OP_LDACQDW };
+	static const uint16_t strel[4] = { OP_STRELW, OP_STRELH, OP_STRELB, OP_STRELDW };
 	unsigned int sz = BPF_SIZE(insn->code) >> 3;	/* W=0 H=1 B=2 DW=3 */
 	bool is64 = BPF_SIZE(insn->code) == BPF_DW;
 
@@ -182,6 +186,8 @@ static int mem_op(const struct bpf_insn *insn, uint16_t *op)
 			return 0;
 		}
 		switch (insn->imm) {
+		case BPF_LOAD_ACQ:        *op = ldacq[sz]; return 0;
+		case BPF_STORE_REL:       *op = strel[sz]; return 0;
 		case BPF_ADD:             *op = is64 ? OP_AADD64 : OP_AADD32; return 0;
 		case BPF_OR:              *op = is64 ? OP_AOR64 : OP_AOR32; return 0;
 		case BPF_AND:             *op = is64 ? OP_AAND64 : OP_AAND32; return 0;
@@ -216,13 +222,14 @@ static int decode_call(const struct ebpf_prog *prog, size_t i, const struct bpf_
 		x->off = insn->imm;
 		return 0;
 	}
-	h = ebpf_helper_get(prog->helpers, (uint32_t)insn->imm);
+	h = insn->src_reg == BPF_PSEUDO_KFUNC_CALL ? ebpf_kfunc_get((uint32_t)insn->imm) :
+		ebpf_helper_get(prog->helpers, (uint32_t)insn->imm);
 	if (h && h->fn) {
 		x->op = OP_CALL_HELPER;
 		x->u.fn = h->fn;
 		return 0;
 	}
-	if (h && insn->imm == BPF_FUNC_tail_call) {
+	if (h && insn->src_reg == 0 && insn->imm == BPF_FUNC_tail_call) {
 		x->op = OP_TAIL_CALL;
 		return 0;
 	}
@@ -268,6 +275,9 @@ int ebpf_interp_prepare(struct ebpf_prog *prog, char *err, size_t err_size)
 					x->off = insn->imm;
 			} else if (BPF_OP(insn->code) == BPF_EXIT) {
 				x->op = OP_EXIT;
+			} else if (BPF_OP(insn->code) == BPF_JCOND &&
+				   BPF_CLASS(insn->code) == BPF_JMP) {
+				x->op = OP_MAY_GOTO;
 			} else if (BPF_OP(insn->code) == BPF_CALL) {
 				ret = decode_call(prog, i, insn, x, err, err_size);
 				if (ret) {
@@ -434,6 +444,13 @@ L_BSWAP64:	DST = __builtin_bswap64(DST); NEXT();
 	JMP_BOTH(JSLE, <=, int64_t, int32_t)
 	JMP_BOTH(JSET, &, uint64_t, uint32_t)
 L_JA:		pc += pc->off + 1; DISPATCH();
+L_MAY_GOTO:
+	if (__builtin_expect(ebpf_may_goto_left != 0, 1)) {
+		ebpf_may_goto_left--;
+		NEXT();
+	}
+	pc += pc->off + 1;
+	DISPATCH();
 
 	/* ---- memory ---- */
 L_LDXB:		DST = LOAD(uint8_t, SRC + pc->off); NEXT();
@@ -481,6 +498,20 @@ L_CMPXCHG64: {
 		reg[0] = old;
 		NEXT();
 	}
+
+	/* ---- load-acquire, store-release (the narrow loads zero-extend) ---- */
+#define LDACQ(T) DST = __atomic_load_n((T *)(uintptr_t)(SRC + pc->off), __ATOMIC_ACQUIRE)
+#define STREL(T) __atomic_store_n(APTR(T), (T)SRC, __ATOMIC_RELEASE)
+L_LDACQB:	LDACQ(uint8_t); NEXT();
+L_LDACQH:	LDACQ(uint16_t); NEXT();
+L_LDACQW:	LDACQ(uint32_t); NEXT();
+L_LDACQDW:	LDACQ(uint64_t); NEXT();
+L_STRELB:	STREL(uint8_t); NEXT();
+L_STRELH:	STREL(uint16_t); NEXT();
+L_STRELW:	STREL(uint32_t); NEXT();
+L_STRELDW:	STREL(uint64_t); NEXT();
+#undef LDACQ
+#undef STREL
 
 	/* ---- ld_imm64, calls, exit ---- */
 L_LDDW:		DST = IMM; pc += 2; DISPATCH();

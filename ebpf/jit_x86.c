@@ -77,6 +77,8 @@ struct jit_ctx {
 	struct ebpf_map_gen_lookup *gens;
 	bool tls_ok;			/* the CPU slot is at fs:tls_off */
 	int32_t tls_off;
+	bool loops_ok;			/* ebpf_may_goto_left is at fs:loops_off */
+	int32_t loops_off;
 	char *err;
 	size_t err_size;
 };
@@ -122,6 +124,12 @@ static int64_t jump_target(const struct bpf_insn *insn, size_t i)
 	return (int64_t)i + 1 + insn->off;
 }
 
+static bool is_load_acq(const struct bpf_insn *insn)
+{
+	return BPF_CLASS(insn->code) == BPF_STX && BPF_MODE(insn->code) == BPF_ATOMIC &&
+	       insn->imm == BPF_LOAD_ACQ;
+}
+
 static struct ebpf_callback *find_callback(struct ebpf_prog *prog, size_t target)
 {
 	for (size_t k = 0; k < prog->nr_callbacks; k++)
@@ -149,6 +157,11 @@ static void analyse_insn(struct jit_sub *s, const struct bpf_insn *insn)
 		fp_base = insn->dst_reg == REG_FP;
 		break;
 	case BPF_STX:
+		if (is_load_acq(insn)) {	/* dst = [src + off], as BPF_LDX */
+			fp_base = insn->src_reg == REG_FP;
+			fp_other = insn->dst_reg == REG_FP;
+			break;
+		}
 		fp_base = insn->dst_reg == REG_FP;
 		fp_other = insn->src_reg == REG_FP;	/* the pointer escapes */
 		break;
@@ -413,7 +426,9 @@ static bool writes_r1(const struct bpf_insn *insn)
 	case BPF_LDX:
 	case BPF_LD:
 		return insn->dst_reg == 1 || cls == BPF_LD;
-	case BPF_STX:	/* atomics with BPF_FETCH write src */
+	case BPF_STX:	/* atomics with BPF_FETCH write src, load-acquire dst */
+		if (is_load_acq(insn))
+			return insn->dst_reg == 1;
 		return BPF_MODE(insn->code) == BPF_ATOMIC && (insn->imm & BPF_FETCH) &&
 		       insn->src_reg == 1;
 	case BPF_JMP:
@@ -431,16 +446,16 @@ static struct ebpf_map *prog_map(const struct ebpf_prog *prog, uint64_t v)
 	return NULL;
 }
 
-/* Offset of ebpf_thread_slot_plus1 from the thread pointer; the same in
- * every thread (initial-exec TLS).  x86-64 TLS ABI: %fs:0 holds the
+/* Offset of an initial-exec thread-local variable from the thread
+ * pointer; the same in every thread.  x86-64 TLS ABI: %fs:0 holds the
  * thread pointer itself. */
-static bool tls_slot_offset(int32_t *off)
+static bool tls_offset(const void *var, int32_t *off)
 {
 	uintptr_t tp;
 	int64_t d;
 
 	__asm__("mov %%fs:0, %0" : "=r"(tp));
-	d = (int64_t)((uintptr_t)&ebpf_thread_slot_plus1 - tp);
+	d = (int64_t)((uintptr_t)var - tp);
 	if (!x86_is_simm32(d))
 		return false;
 	*off = (int32_t)d;
@@ -454,7 +469,8 @@ static int find_map_calls(struct jit_ctx *c)
 	size_t n = c->n, nr = 0;
 	bool *target;
 
-	c->tls_ok = tls_slot_offset(&c->tls_off);
+	c->tls_ok = tls_offset(&ebpf_thread_slot_plus1, &c->tls_off);
+	c->loops_ok = tls_offset(&ebpf_may_goto_left, &c->loops_off);
 	if (c->prog->helpers != EBPF_HELPERS_XDP || !c->prog->nr_maps)
 		return 0;
 	target = calloc(n + 1, sizeof(*target));
@@ -832,6 +848,25 @@ static int emit_alu(struct jit_ctx *c, size_t i, const struct bpf_insn *insn)
 
 /* ---- memory ----------------------------------------------------------------------------- */
 
+/* dst = [base + off], zero-extended. */
+static void emit_load(struct x86_buf *b, uint8_t size, int dst, int base, int16_t off)
+{
+	static const uint32_t opc[4] = { 0x8b, 0x0fb7, 0x0fb6, 0x8b };
+
+	x86_rm(b, size == BPF_DW ? XF_W : 0, opc[size >> 3], dst, base, off);
+}
+
+/* [base + off] = src. */
+static void emit_store(struct x86_buf *b, uint8_t size, int base, int src, int16_t off)
+{
+	switch (size) {
+	case BPF_B:  x86_rm(b, XF_BREG, 0x88, src, base, off); return;
+	case BPF_H:  x86_rm(b, XF_66, 0x89, src, base, off); return;
+	case BPF_W:  x86_rm(b, 0, 0x89, src, base, off); return;
+	default:     x86_rm(b, XF_W, 0x89, src, base, off); return;
+	}
+}
+
 static int emit_atomic(struct jit_ctx *c, size_t i, const struct bpf_insn *insn)
 {
 	struct x86_buf *b = &c->b;
@@ -840,6 +875,16 @@ static int emit_atomic(struct jit_ctx *c, size_t i, const struct bpf_insn *insn)
 	int dst = R(insn->dst_reg), src = R(insn->src_reg);
 	int16_t off = insn->off;
 
+	/* x86 is TSO: every load is an acquire and every store a release,
+	 * so plain movs suffice (the kernel's x86 JIT emits the same). */
+	if (insn->imm == BPF_LOAD_ACQ) {
+		emit_load(b, BPF_SIZE(insn->code), dst, src, off);
+		return 0;
+	}
+	if (insn->imm == BPF_STORE_REL) {
+		emit_store(b, BPF_SIZE(insn->code), dst, src, off);
+		return 0;
+	}
 	if (!is64 && BPF_SIZE(insn->code) != BPF_W)
 		goto bad;
 	switch (insn->imm) {
@@ -919,9 +964,7 @@ static int emit_mem(struct jit_ctx *c, size_t i, const struct bpf_insn *insn)
 	switch (BPF_CLASS(insn->code)) {
 	case BPF_LDX:
 		if (mode == BPF_MEM) {
-			static const uint32_t opc[4] = { 0x8b, 0x0fb7, 0x0fb6, 0x8b };
-
-			x86_rm(b, size == BPF_DW ? XF_W : 0, opc[size >> 3], dst, src, off);
+			emit_load(b, size, dst, src, off);
 			return 0;
 		}
 		if (mode == BPF_MEMSX && size != BPF_DW) {
@@ -936,12 +979,8 @@ static int emit_mem(struct jit_ctx *c, size_t i, const struct bpf_insn *insn)
 			return emit_atomic(c, i, insn);
 		if (mode != BPF_MEM)
 			break;
-		switch (size) {
-		case BPF_B:  x86_rm(b, XF_BREG, 0x88, src, dst, off); return 0;
-		case BPF_H:  x86_rm(b, XF_66, 0x89, src, dst, off); return 0;
-		case BPF_W:  x86_rm(b, 0, 0x89, src, dst, off); return 0;
-		default:     x86_rm(b, XF_W, 0x89, src, dst, off); return 0;
-		}
+		emit_store(b, size, dst, src, off);
+		return 0;
 	case BPF_ST:
 		if (mode != BPF_MEM)
 			break;
@@ -1142,6 +1181,16 @@ static int emit_call(struct jit_ctx *c, size_t i, const struct bpf_insn *insn,
 			x86_rm(b, XF_W, 0xff, 1, R12, 0);	/* dec qword [r12] */
 		return 0;
 	}
+	if (insn->src_reg == BPF_PSEUDO_KFUNC_CALL) {
+		h = ebpf_kfunc_get((uint32_t)insn->imm);
+		if (!h || !h->fn) {
+			ebpf_set_err(c->err, c->err_size, "insn %zu: kfunc id %d has no "
+				     "implementation", i, insn->imm);
+			return -EOPNOTSUPP;
+		}
+		emit_call_abs(c, (const void *)h->fn);
+		return 0;
+	}
 	if (insn->src_reg != 0) {
 		ebpf_set_err(c->err, c->err_size, "insn %zu: unsupported call kind (src_reg %u)",
 			     i, insn->src_reg);
@@ -1195,6 +1244,20 @@ static int emit_jmp(struct jit_ctx *c, size_t i, const struct bpf_insn *insn,
 		t = jump_target(insn, i);
 		if (t != (int64_t)i + 1)
 			emit_jump(c, -1, c->off[t]);
+		return 0;
+	case BPF_JCOND:	/* may_goto: jump once the run's budget is spent */
+		if (!is64)
+			break;
+		if (!c->loops_ok) {
+			ebpf_set_err(c->err, c->err_size, "insn %zu: may_goto needs the loop "
+				     "budget in thread-local storage, out of reach here", i);
+			return -EOPNOTSUPP;
+		}
+		t = jump_target(insn, i);
+		x86_fs32_op(b, 0x83, 7, c->loops_off);		/* cmp dword fs:[budget], 0 */
+		x86_b(b, 0);
+		emit_jump(c, CC_E, c->off[t]);
+		x86_fs32_op(b, 0xff, 1, c->loops_off);		/* dec dword fs:[budget] */
 		return 0;
 	default:
 		if (op > BPF_JSLE || (op != BPF_JEQ && !jmp_cc[op >> 4]))

@@ -196,6 +196,17 @@ static inline void x86_mov_fs32(struct x86_buf *b, int dst, int32_t disp)
 	x86_u32(b, (uint32_t)disp);
 }
 
+/* op dword fs:[disp32] with an opcode extension (/ext): read-modify-write
+ * of a thread-local variable; the caller appends any immediate. */
+static inline void x86_fs32_op(struct x86_buf *b, uint8_t opc, int ext, int32_t disp)
+{
+	x86_b(b, 0x64);
+	x86_b(b, opc);
+	x86_b(b, (uint8_t)(ext << 3 | 0x04));	/* ModRM: mod 00, rm = SIB */
+	x86_b(b, 0x25);				/* SIB: no base, no index: disp32 */
+	x86_u32(b, (uint32_t)disp);
+}
+
 static inline void x86_push(struct x86_buf *b, int r)
 {
 	if (r & 8)

@@ -67,6 +67,78 @@ bool ebpf_map_type_percpu(uint32_t type)
 	return false;
 }
 
+/* ---- id registry: live maps by id (a map-in-map's user-space values) ---- */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ebpf_map **registry;
+static size_t registry_len, registry_cap;
+static uint32_t next_id = 1;
+
+static int registry_add(struct ebpf_map *map)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	if (registry_len == registry_cap) {
+		size_t cap = registry_cap ? registry_cap * 2 : 16;
+		struct ebpf_map **r = realloc(registry, cap * sizeof(*r));
+
+		if (!r) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		registry = r;
+		registry_cap = cap;
+	}
+	map->id = next_id++;
+	if (!next_id)	/* 0 is never an id */
+		next_id = 1;
+	registry[registry_len++] = map;
+out:
+	pthread_mutex_unlock(&registry_lock);
+	return ret;
+}
+
+static void registry_remove(struct ebpf_map *map)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < registry_len; i++) {
+		if (registry[i] == map) {
+			registry[i] = registry[--registry_len];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+uint32_t ebpf_map_id(const struct ebpf_map *map)
+{
+	return map->id;
+}
+
+/* A map whose last reference is going may still be listed: it is not
+ * revived (its count stays 0). */
+struct ebpf_map *ebpf_map_get_by_id(uint32_t id)
+{
+	struct ebpf_map *found = NULL;
+
+	pthread_mutex_lock(&registry_lock);
+	for (size_t i = 0; i < registry_len && !found; i++) {
+		int c;
+
+		if (registry[i]->id != id)
+			continue;
+		c = atomic_load(&registry[i]->refcnt);
+		while (c > 0 && !atomic_compare_exchange_weak(&registry[i]->refcnt, &c, c + 1))
+			;
+		if (c > 0)
+			found = registry[i];
+		break;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return found;
+}
+
 int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out)
 {
 	const struct ebpf_map_ops *ops;
@@ -101,10 +173,22 @@ int ebpf_map_create(const struct ebpf_map_spec *spec, struct ebpf_map **out)
 	map->value_size = spec->value_size;
 	map->max_entries = spec->max_entries;
 	map->map_flags = spec->map_flags;
+	if (spec->inner) {
+		map->inner_type = spec->inner->type;
+		map->inner_key_size = spec->inner->key_size;
+		map->inner_value_size = spec->inner->value_size;
+		map->inner_max_entries = spec->inner->max_entries;
+		map->inner_flags = spec->inner->map_flags;
+	}
 	map->ops = ops;
 	atomic_init(&map->refcnt, 1);
 
 	err = ops->alloc(map);
+	if (!err) {
+		err = registry_add(map);
+		if (err)
+			ops->free(map);
+	}
 	if (err) {
 		free(map);
 		return err;
@@ -126,6 +210,7 @@ void ebpf_map_put(struct ebpf_map *map)
 		return;
 	if (atomic_fetch_sub_explicit(&map->refcnt, 1, memory_order_acq_rel) != 1)
 		return;
+	registry_remove(map);
 	map->ops->free(map);
 	free(map);
 }

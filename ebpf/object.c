@@ -200,8 +200,21 @@ static int create_libbpf_maps(struct loader *ld)
 			.value_size = bpf_map__value_size(m),
 			.max_entries = bpf_map__max_entries(m),
 			.map_flags = bpf_map__map_flags(m),
-		};
-		int ret = add_map(ld, &spec, -1, m);
+		}, inner;
+		struct bpf_map *im = bpf_map__inner_map(m);
+		int ret;
+
+		if (im) {	/* map-in-map: the template libbpf made from BTF */
+			inner = (struct ebpf_map_spec){
+				.name = bpf_map__name(im), .type = bpf_map__type(im),
+				.key_size = bpf_map__key_size(im),
+				.value_size = bpf_map__value_size(im),
+				.max_entries = bpf_map__max_entries(im),
+				.map_flags = bpf_map__map_flags(im),
+			};
+			spec.inner = &inner;
+		}
+		ret = add_map(ld, &spec, -1, m);
 
 		if (ret)
 			return ret;
@@ -235,6 +248,50 @@ static int copy_initial_values(struct loader *ld)
 		if (ret)
 			return fail(ld, ret, "map '%s': cannot copy its initial value: %s",
 				    map->name, strerror(-ret));
+	}
+	return 0;
+}
+
+/* Statically initialised map-in-map slots (libbpf's .values = { &inner })
+ * hold the object's kernel maps; put the runtime twins in the runtime's
+ * slots, found by kernel map id. */
+static int fill_map_in_map_slots(struct loader *ld)
+{
+	for (size_t i = 0; i < ld->obj->nr_maps; i++) {
+		struct ebpf_map *outer = ld->rmaps[i];
+		uint8_t key[outer->key_size ? outer->key_size : 1], next[sizeof(key)];
+		const void *prev = NULL;
+		uint32_t inner_id;
+
+		if ((outer->type != BPF_MAP_TYPE_ARRAY_OF_MAPS &&
+		     outer->type != BPF_MAP_TYPE_HASH_OF_MAPS) || ld->kfd[i] < 0)
+			continue;
+		while (!bpf_map_get_next_key(ld->kfd[i], prev, next)) {
+			struct ebpf_map *inner = NULL;
+			int ret;
+
+			memcpy(key, next, sizeof(key));
+			prev = key;
+			if (bpf_map_lookup_elem(ld->kfd[i], key, &inner_id))
+				continue;	/* an empty slot */
+			for (size_t j = 0; j < ld->obj->nr_maps && !inner; j++) {
+				struct bpf_map_info info;
+				uint32_t len = sizeof(info);
+
+				memset(&info, 0, sizeof(info));
+				if (ld->kfd[j] >= 0 && !bpf_obj_get_info_by_fd(ld->kfd[j], &info, &len) &&
+				    info.id == inner_id)
+					inner = ld->rmaps[j];
+			}
+			if (!inner)
+				return fail(ld, -ENOENT, "map '%s': a slot holds kernel map %u, "
+					    "which is not one of the object's maps", outer->name,
+					    inner_id);
+			ret = ebpf_map_update_elem(outer, key, &inner->id, BPF_ANY);
+			if (ret)
+				return fail(ld, ret, "map '%s': cannot put map '%s' in a slot: %s",
+					    outer->name, inner->name, strerror(-ret));
+		}
 	}
 	return 0;
 }
@@ -318,6 +375,55 @@ static int rewrite_map_refs(struct loader *ld, const char *prog, struct bpf_insn
 	return 0;
 }
 
+/* The kernel's BTF, read once, to name the kfuncs libbpf resolved. */
+static struct btf *vmlinux_btf;
+static int vmlinux_btf_err;
+static pthread_once_t vmlinux_btf_once = PTHREAD_ONCE_INIT;
+
+static void load_vmlinux_btf(void)
+{
+	vmlinux_btf = btf__load_vmlinux_btf();
+	if (!vmlinux_btf)
+		vmlinux_btf_err = errno ? -errno : -ENOENT;
+}
+
+/* After libbpf's relocation a kfunc call's imm is the function's id in
+ * the kernel's BTF (off 0; a module's BTF otherwise); the runtime wants
+ * its own kfunc id, found by name. */
+static int resolve_kfunc_calls(struct loader *ld, const char *prog, struct bpf_insn *insns,
+			       size_t cnt)
+{
+	for (size_t i = 0; i < cnt; i++) {
+		struct bpf_insn *insn = &insns[i];
+		const struct btf_type *t;
+		const char *fname;
+		char names[256];
+		int id;
+
+		if (insn->code != (BPF_JMP | BPF_CALL) || insn->src_reg != BPF_PSEUDO_KFUNC_CALL)
+			continue;
+		if (insn->off)
+			return fail(ld, -EOPNOTSUPP, "program '%s': insn %zu calls a kfunc of a "
+				    "kernel module, which the runtime does not implement", prog, i);
+		pthread_once(&vmlinux_btf_once, load_vmlinux_btf);
+		if (!vmlinux_btf)
+			return fail(ld, vmlinux_btf_err, "program '%s' calls kfuncs and the "
+				    "kernel's BTF (/sys/kernel/btf/vmlinux) cannot be read to "
+				    "name them: %s", prog, strerror(-vmlinux_btf_err));
+		t = btf__type_by_id(vmlinux_btf, (uint32_t)insn->imm);
+		fname = t ? btf__name_by_offset(vmlinux_btf, t->name_off) : NULL;
+		id = fname ? ebpf_kfunc_by_name(fname) : -ENOENT;
+		if (id < 0) {
+			ebpf_kfunc_list(names, sizeof(names));
+			return fail(ld, -EOPNOTSUPP, "program '%s' calls kfunc %s, which the "
+				    "runtime does not implement (it implements %s)", prog,
+				    fname ? fname : "<unnamed>", names);
+		}
+		insn->imm = id;
+	}
+	return 0;
+}
+
 static int build_prog(struct loader *ld, size_t pi)
 {
 	struct bpf_program *lp = ld->lprogs[pi];
@@ -339,6 +445,8 @@ static int build_prog(struct loader *ld, size_t pi)
 		return fail(ld, -ENOMEM, "out of memory");
 	memcpy(insns, src, cnt * sizeof(*insns));
 	ret = rewrite_map_refs(ld, name, insns, cnt);
+	if (!ret)
+		ret = resolve_kfunc_calls(ld, name, insns, cnt);
 	if (ret) {
 		free(insns);
 		return ret;
@@ -715,6 +823,8 @@ static int load(struct loader *ld)
 	}
 
 	ret = copy_initial_values(ld);
+	if (!ret)
+		ret = fill_map_in_map_slots(ld);
 	if (ret)
 		return ret;
 	attach_kernel_mmaps(ld);

@@ -259,6 +259,30 @@ static bool sec_has_func(const struct elf_view *v, size_t sec, const char *name)
 	return false;
 }
 
+/* The undefined (extern) symbol a relocation at byte off of section sec
+ * names, or NULL: clang's call of a __ksym function (a kfunc) is such a
+ * relocation, which libbpf resolves against the kernel's BTF. */
+static const char *extern_at(const struct elf_view *v, size_t sec, uint64_t off)
+{
+	for (size_t r = 1; r < v->shnum; r++) {
+		const Elf64_Shdr *rs = &v->sh[r];
+
+		if (rs->sh_type != SHT_REL || rs->sh_info != sec)
+			continue;
+		for (size_t n = 0; n < rs->sh_size / sizeof(Elf64_Rel); n++) {
+			Elf64_Rel rel;
+			Elf64_Sym sym;
+
+			memcpy(&rel, v->img + rs->sh_offset + n * sizeof(rel), sizeof(rel));
+			if (rel.r_offset != off || ELF64_R_SYM(rel.r_info) >= v->nsyms)
+				continue;
+			get_sym(v, ELF64_R_SYM(rel.r_info), &sym);
+			return sym.st_shndx == SHN_UNDEF ? sym_name(v, &sym) : NULL;
+		}
+	}
+	return NULL;
+}
+
 /* Sections the loader will not load: programs of other types, and with
  * prog_name every section but the one holding it. */
 static bool sec_skipped(const struct elf_view *v, size_t i, const char *prog_name)
@@ -300,6 +324,7 @@ static int scan_helpers(const struct elf_view *v, const char *prog_name, char *e
 		}
 		for (off = 0; off < s->sh_size; off += sizeof(struct bpf_insn)) {
 			struct bpf_insn insn;
+			const char *kfunc;
 
 			memcpy(&insn, v->img + s->sh_offset + off, sizeof(insn));
 			if (insn.code == (BPF_LD | BPF_IMM | BPF_DW)) {
@@ -308,11 +333,24 @@ static int scan_helpers(const struct elf_view *v, const char *prog_name, char *e
 			}
 			if (insn.code != (BPF_JMP | BPF_CALL))
 				continue;
-			if (insn.src_reg == BPF_PSEUDO_KFUNC_CALL ||
-			    (insn.src_reg == 0 && insn.imm == -1)) {
+			kfunc = insn.src_reg == BPF_PSEUDO_KFUNC_CALL || insn.imm == -1 ?
+				extern_at(v, i, off) : NULL;
+			if (kfunc && ebpf_kfunc_by_name(kfunc) < 0) {
+				char names[256];
+
+				ebpf_kfunc_list(names, sizeof(names));
+				ebpf_set_err(err, err_size, "program '%s' (section %s) calls "
+					     "kfunc %s, which the runtime does not implement (it "
+					     "implements %s)", func_at(v, i, off), sec_name(v, i),
+					     kfunc, names);
+				return -EOPNOTSUPP;
+			}
+			if (kfunc)
+				continue;
+			if (insn.src_reg == BPF_PSEUDO_KFUNC_CALL) {
 				ebpf_set_err(err, err_size, "program '%s' (section %s) calls a "
-					     "kernel function (kfunc), which the runtime does "
-					     "not support", func_at(v, i, off), sec_name(v, i));
+					     "kernel function (kfunc) without naming it",
+					     func_at(v, i, off), sec_name(v, i));
 				return -EOPNOTSUPP;
 			}
 			if (insn.src_reg != 0)

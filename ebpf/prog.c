@@ -12,6 +12,7 @@
 
 /* Per-thread run state (helpers read xdp; tail calls count here). */
 __thread struct ebpf_run_ctx ebpf_run_ctx;
+__thread uint32_t ebpf_may_goto_left __attribute__((tls_model("initial-exec")));
 
 static atomic_bool stats_enabled;
 
@@ -403,12 +404,14 @@ prog_run_counted(struct ebpf_prog *prog, uint64_t r1, uint64_t r2)
 
 uint64_t ebpf_prog_run_args(struct ebpf_prog *prog, uint64_t r1, uint64_t r2)
 {
-	uint32_t saved_cnt = ebpf_run_ctx.tail_call_cnt;
+	uint32_t saved_cnt = ebpf_run_ctx.tail_call_cnt, saved_loops = ebpf_may_goto_left;
 	uint64_t ret;
 
 	ebpf_run_ctx.tail_call_cnt = 0;
+	ebpf_may_goto_left = EBPF_MAX_LOOPS;
 	ret = prog_run_counted(prog, r1, r2);
 	ebpf_run_ctx.tail_call_cnt = saved_cnt;
+	ebpf_may_goto_left = saved_loops;
 	return ret;
 }
 
@@ -423,11 +426,14 @@ uint32_t ebpf_prog_run_xdp(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp)
 {
 	struct ebpf_run_ctx *rc = &ebpf_run_ctx;
 	struct ebpf_run_ctx saved = *rc;
+	uint32_t saved_loops = ebpf_may_goto_left;
 	uint64_t ret;
 
 	rc->xdp = xdp;
 	rc->tail_call_cnt = 0;
+	ebpf_may_goto_left = EBPF_MAX_LOOPS;
 	ret = prog_run_counted(prog, (uint64_t)(uintptr_t)&xdp->md, 0);
 	*rc = saved;
+	ebpf_may_goto_left = saved_loops;
 	return (uint32_t)ret;
 }

@@ -62,7 +62,9 @@ static void usage(FILE *f)
 		"  -e, --engine E         jit (default), interp or kernel\n"
 		"  -m, --map-update MAP KEYHEX VALHEX\n"
 		"                         set MAP[KEY] = VALUE first (runtime map and its\n"
-		"                         kernel twin); repeatable\n"
+		"                         kernel twin); repeatable.  For a program array\n"
+		"                         VALHEX is a program's name, for an array or hash\n"
+		"                         of maps an inner map's name (in OBJ)\n"
 		CLI_PRESET_USAGE
 		"  -j, --json             print {\"retval\", \"data_size_out\", \"duration_ns\"}\n"
 		"  -h, --help             this help\n", CLI_NAME, ETH_HLEN_, (int)MAX_DATA);
@@ -176,6 +178,39 @@ static int expand_value(const uint8_t *v, uint32_t value_size, bool percpu,
 	return 0;
 }
 
+/* Program arrays and map-in-map take a program or map of the object by
+ * name: the runtime slot gets its runtime id, the kernel twin its kernel
+ * twin's fd (as bpftool's "value name/id"). */
+static int apply_ref_update(struct ebpf_object *obj, struct ebpf_map *map,
+			    const struct map_update *u, const uint8_t *key)
+{
+	bool progs = ebpf_map_type(map) == BPF_MAP_TYPE_PROG_ARRAY;
+	struct ebpf_prog *p = progs ? ebpf_object_find_prog(obj, u->value) : NULL;
+	struct ebpf_map *inner = progs ? NULL : ebpf_object_find_map(obj, u->value);
+	uint32_t id;
+	int ret, kfd, kval;
+
+	if (!p && !inner)
+		return cli_fail("map '%s' holds %s: VALUE names one of the object's %s, and "
+				"'%s' is none", u->map, progs ? "programs" : "maps",
+				progs ? "programs" : "maps", u->value);
+	id = p ? ebpf_prog_id(p) : ebpf_map_id(inner);
+	ret = ebpf_map_update_elem(map, key, &id, BPF_ANY);
+	if (ret)
+		return cli_fail("map '%s': cannot put %s '%s' in the slot: %s%s", u->map,
+				progs ? "program" : "map", u->value, strerror(-ret),
+				ret == -EINVAL && !progs ? " (the inner map does not match the "
+				"map's inner template)" : "");
+	kfd = ebpf_object_kernel_map_fd(obj, map);
+	if (kfd < 0)
+		return 0;
+	kval = p ? ebpf_prog_kernel_fd(p) : ebpf_object_kernel_map_fd(obj, inner);
+	if (kval < 0 || bpf_map_update_elem(kfd, key, &kval, BPF_ANY))
+		return cli_fail("map '%s': update of the kernel twin failed: %s", u->map,
+				kval < 0 ? "no kernel twin of the value" : strerror(errno));
+	return 0;
+}
+
 static int apply_update(struct ebpf_object *obj, const struct map_update *u)
 {
 	struct ebpf_map *map = ebpf_object_find_map(obj, u->map);
@@ -192,11 +227,11 @@ static int apply_update(struct ebpf_object *obj, const struct map_update *u)
 			fprintf(stderr, "  %s\n", ebpf_map_name(m));
 		return CLI_EXIT_FAIL;
 	}
-	if (ebpf_map_type(map) == BPF_MAP_TYPE_PROG_ARRAY ||
-	    ebpf_map_type(map) == BPF_MAP_TYPE_RINGBUF)
+	if (ebpf_map_type(map) == BPF_MAP_TYPE_RINGBUF ||
+	    ebpf_map_type(map) == BPF_MAP_TYPE_PERF_EVENT_ARRAY)
 		return cli_fail("map '%s': --map-update does not apply to %s maps", u->map,
 				ebpf_map_type(map) == BPF_MAP_TYPE_RINGBUF ? "ring buffer" :
-									   "program array");
+									   "perf event array");
 	key = calloc(1, ebpf_map_key_size(map) + 1);
 	val = calloc(1, ebpf_map_value_size(map) + 1);
 	if (!key || !val) {
@@ -208,7 +243,13 @@ static int apply_update(struct ebpf_object *obj, const struct map_update *u)
 			 ebpf_map_key_size(map));
 		goto out;
 	}
-	if (ftoe_hex_parse(u->value, val, ebpf_map_value_size(map))) {
+	if (ebpf_map_type(map) == BPF_MAP_TYPE_PROG_ARRAY ||
+	    ebpf_map_type(map) == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+	    ebpf_map_type(map) == BPF_MAP_TYPE_HASH_OF_MAPS) {
+		rc = apply_ref_update(obj, map, u, key) ? CLI_EXIT_FAIL : 0;
+		goto out;
+	}
+		if (ftoe_hex_parse(u->value, val, ebpf_map_value_size(map))) {
 		cli_fail("map '%s': value '%s' is not %u bytes of hex", u->map, u->value,
 			 ebpf_map_value_size(map));
 		goto out;

@@ -16,8 +16,6 @@ BUILD=${FTOE_BUILD:-${BUILD:-build}}
 CLI=$BUILD/bin/flextoe-bpf
 DIFF=$BUILD/tests/diff/xdp_diff
 PROGS=$BUILD/tests/progs
-CONFIGS=tests/diff/configs
-DEB=${XDPFILT_DIR:-/usr/lib/x86_64-linux-gnu/bpf}
 PACKETS=${DIFF_PACKETS:-2000}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -26,27 +24,11 @@ if [[ ! -x $CLI || ! -x $DIFF ]]; then
 	t_fail "flextoe-bpf and xdp_diff are built (run make first)"; t_summary; exit
 fi
 
-# Debian's objects (scripts/deps.sh installs xdp-tools and libxdp).
-debian=(xdp-dispatcher xsk_def_xdp_prog xsk_def_xdp_prog_5.3)
-for mode in alw dny; do
-	for feat in all eth ip tcp udp; do
-		debian+=("xdpfilt_${mode}_${feat}")
-	done
-done
-# Written here, each after a real project's use of a feature.
-local_progs=(ld_mixed ld_redirect ld_spinlock ld_tailcall ld_legacy ld_globals)
+source tests/lib/compat_corpus.sh
 
 declare -A REFUSED=(
-	[xdpdump_bpf]="type perf_event_array is not supported"
-	[xdpdump_xdp]="calls helper bpf_perf_event_output"
+	[xdpdump_bpf]="are of other types (trace_on_entry: tracing)"
 )
-
-# args_of NAME: the object's load-time settings into the array args.
-args_of() {
-	args=()
-	[[ -f $CONFIGS/$1.args ]] &&
-		mapfile -t args < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$CONFIGS/$1.args")
-}
 
 check() {
 	local path=$1 name=$2 line upd=()

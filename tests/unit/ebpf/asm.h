@@ -46,6 +46,7 @@
 #define A_CALL(helper_id)              A_RAW(BPF_JMP | BPF_CALL, 0, 0, 0, helper_id)
 #define A_CALL_LOCAL(delta)            A_RAW(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, delta)
 #define A_EXIT()                       A_RAW(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define A_MAY_GOTO(off)                A_RAW(BPF_JMP | BPF_JCOND, 0, 0, off, 0)
 
 /* Memory: size is BPF_B, BPF_H, BPF_W, BPF_DW. */
 #define A_LDX(size, dst, src, off)     A_RAW(BPF_LDX | BPF_MEM | (size), dst, src, off, 0)
@@ -54,6 +55,9 @@
 #define A_ST(size, dst, off, imm)      A_RAW(BPF_ST | BPF_MEM | (size), dst, 0, off, imm)
 /* Atomic: aop is BPF_ADD, BPF_OR, ... | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG. */
 #define A_ATOMIC(size, aop, dst, src, off) A_RAW(BPF_STX | BPF_ATOMIC | (size), dst, src, off, aop)
+/* dst = load-acquire [src + off]; store-release [dst + off] = src (any size). */
+#define A_LOAD_ACQ(size, dst, src, off)  A_ATOMIC(size, BPF_LOAD_ACQ, dst, src, off)
+#define A_STORE_REL(size, dst, src, off) A_ATOMIC(size, BPF_STORE_REL, dst, src, off)
 
 /* ld_imm64 takes two slots: write both with A_LD64(...) inside an array
  * initializer, e.g. { A_LD64(1, 0, v), A_EXIT() }. */

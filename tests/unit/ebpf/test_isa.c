@@ -491,6 +491,63 @@ START_TEST(test_atomics)
 }
 END_TEST
 
+/* ---- load-acquire / store-release: every size, zero-extended loads ---------------- */
+
+static const uint8_t acq_rel_sizes[4] = { BPF_B, BPF_H, BPF_W, BPF_DW };
+
+START_TEST(test_load_acq_store_rel)
+{
+	static const uint64_t want_load[4] = {
+		0xff, 0xeeff, 0xccddeeff, 0x8899aabbccddeeffull,
+	};
+	static const uint64_t want_mem[4] = {
+		0x8899aabbccddee08ull, 0x8899aabbccdd0708ull, 0x8899aabb05060708ull,
+		0x0102030405060708ull,
+	};
+	uint8_t size = acq_rel_sizes[_i / 2];
+	enum ebpf_engine engine = engines[_i % 2];
+	uint64_t mem[2] = { 0x8899aabbccddeeffull, 0x5a5a5a5a5a5a5a5aull };
+	struct bpf_insn p[] = {
+		A_LD64(R0, ~0ull),			/* a stale upper half must go */
+		A_LOAD_ACQ(size, R0, R1, 0),
+		A_LD64(R2, 0x0102030405060708ull),
+		A_STORE_REL(size, R1, R2, 0),
+		A_EXIT(),
+	};
+	uint64_t r0 = run_once(engine, p, A_LEN(p), (uintptr_t)mem, 0, "load-acquire");
+
+	ck_assert_msg(r0 == want_load[_i / 2], "size %u [%s]: loaded 0x%llx", size,
+		      ebpf_engine_name(engine), (unsigned long long)r0);
+	ck_assert_msg(mem[0] == want_mem[_i / 2], "size %u [%s]: stored 0x%llx", size,
+		      ebpf_engine_name(engine), (unsigned long long)mem[0]);
+	ck_assert_uint_eq(mem[1], 0x5a5a5a5a5a5a5a5aull);
+}
+END_TEST
+
+/* ---- may_goto: falls through while the run's budget lasts ------------------------- */
+
+/* An endless loop that only may_goto leaves: it runs EBPF_MAX_LOOPS
+ * times (the kernel's BPF_MAX_LOOPS), and each run starts a new budget. */
+START_TEST(test_may_goto_budget)
+{
+	enum ebpf_engine engine = engines[_i];
+	const struct bpf_insn p[] = {
+		A_MOV64_IMM(R0, 0),
+		A_MAY_GOTO(2),
+		A_ALU64_IMM(BPF_ADD, R0, 1),
+		A_JA(-3),
+		A_EXIT(),
+	};
+	struct ebpf_prog *prog = load_ex(engine, EBPF_HELPERS_CONFORMANCE, p, A_LEN(p), NULL, 0,
+					 "may_goto");
+
+	for (int run = 0; run < 2; run++)
+		ck_assert_msg(ebpf_prog_run_args(prog, 0, 0) == EBPF_MAX_LOOPS,
+			      "[%s] run %d: wrong iteration count", ebpf_engine_name(engine), run);
+	ebpf_prog_put(prog);
+}
+END_TEST
+
 /* ---- maps, tail calls, callbacks, XDP -------------------------------------------- */
 
 static struct ebpf_map *new_map(uint32_t type, uint32_t key, uint32_t value, uint32_t max)
@@ -767,8 +824,16 @@ static const struct bad_case bad_cases[] = {
 	    A_CALL(6), A_EXIT()),
 	BAD("bpf-to-bpf call out of range", "outside the program", EBPF_HELPERS_XDP,
 	    A_CALL_LOCAL(100), A_EXIT()),
-	BAD("kfunc call", "kfunc", EBPF_HELPERS_XDP,
-	    A_RAW(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, 1), A_EXIT()),
+	BAD("unknown kfunc", "unknown kfunc id 999 (the runtime implements bpf_iter_num_new",
+	    EBPF_HELPERS_XDP, A_RAW(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, 999), A_EXIT()),
+	BAD("may_goto with a register", "may_goto uses reserved fields", EBPF_HELPERS_XDP,
+	    A_RAW(BPF_JMP | BPF_JCOND, 0, 1, 0, 0), A_EXIT()),
+	BAD("may_goto in jmp32", "may_goto uses reserved fields", EBPF_HELPERS_XDP,
+	    A_RAW(BPF_JMP32 | BPF_JCOND, 0, 0, 0, 0), A_EXIT()),
+	BAD("may_goto past the end", "outside the program", EBPF_HELPERS_XDP,
+	    A_MAY_GOTO(4), A_EXIT()),
+	BAD("load-acquire into r10", "read-only", EBPF_HELPERS_XDP,
+	    A_LOAD_ACQ(BPF_DW, 10, 1, 0), A_EXIT()),
 	BAD("callx", "callx", EBPF_HELPERS_XDP, A_RAW(BPF_JMP | BPF_CALL | BPF_X, 1, 0, 0, 0), A_EXIT()),
 	BAD("last insn not exit", "not an exit", EBPF_HELPERS_XDP, A_MOV64_IMM(0, 0)),
 	BAD("falls off after a conditional jump", "not an exit", EBPF_HELPERS_XDP,
@@ -819,6 +884,8 @@ static Suite *isa_suite(void)
 	tcase_add_loop_test(tc, test_jmp_matrix, 0, 2);
 	tcase_add_loop_test(tc, test_mem_via_r1, 0, 2);
 	tcase_add_loop_test(tc, test_atomics, 0, 2 * A_LEN(atomic_cases));
+	tcase_add_loop_test(tc, test_load_acq_store_rel, 0, 2 * A_LEN(acq_rel_sizes));
+	tcase_add_loop_test(tc, test_may_goto_budget, 0, 2);
 	tcase_add_loop_test(tc, test_tail_call, 0, 2);
 	tcase_add_loop_test(tc, test_tail_call_limit, 0, 2);
 	tcase_add_loop_test(tc, test_callback_bpf_loop, 0, 2);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <elf.h>
 #include <linux/btf.h>
+#include <netinet/in.h>
 #include <bpf/bpf.h>
 
 #include "ebpf/internal.h"
@@ -214,6 +215,102 @@ START_TEST(test_bad_helper)
 }
 END_TEST
 
+/* A TCP frame 10.1.2.3:1000 -> 10.0.0.1:dport (a VIP of ld_lb_mim). */
+static void lb_frame(uint8_t *pkt, size_t len, uint16_t dport)
+{
+	static const uint8_t hdr[] = {
+		0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00,
+		0x45, 0, 0, 50, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 1, 2, 3, 10, 0, 0, 1,
+		0x03, 0xe8,
+	};
+
+	memset(pkt, 0, len);
+	memcpy(pkt, hdr, sizeof(hdr));
+	pkt[36] = (uint8_t)(dport >> 8);
+	pkt[37] = (uint8_t)dport;
+	pkt[46] = 0x50;
+}
+
+/* ld_lb_mim's rings are inner maps: the object's static slots hold its own
+ * ring maps; user space swaps in a new ring by map id (with the kernel's
+ * checks), and the program follows it. */
+START_TEST(test_map_in_map)
+{
+	enum ebpf_engine engine = _i ? EBPF_ENGINE_JIT : EBPF_ENGINE_INTERP;
+	struct ebpf_map_spec spec = {
+		.name = "ring_new", .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4,
+		.max_entries = 64,
+	};
+	struct ebpf_map *rings, *ring_a, *conns, *conn_0, *fresh, *small;
+	struct ebpf_object *obj;
+	struct ebpf_prog *p;
+	uint32_t key = 0, id = 0, two = 2, bad = 0x7fffffff;
+	uint8_t pkt[64];
+
+	ck_assert_int_eq(open_obj("ld_lb_mim", engine, false, &obj), 0);
+	p = ebpf_object_find_prog(obj, "xdp_lb");
+	rings = ebpf_object_find_map(obj, "ch_rings");
+	ring_a = ebpf_object_find_map(obj, "ring_a");
+	conns = ebpf_object_find_map(obj, "conn_tables");
+	conn_0 = ebpf_object_find_map(obj, "conn_0");
+	ck_assert(p && rings && ring_a && conns && conn_0);
+	ck_assert_int_eq(ebpf_map_type(rings), BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	ck_assert_int_eq(ebpf_map_type(conns), BPF_MAP_TYPE_HASH_OF_MAPS);
+
+	/* the static slots: user space reads the inner maps' ids */
+	ck_assert_int_eq(ebpf_map_lookup_elem(rings, &key, &id), 0);
+	ck_assert_uint_eq(id, ebpf_map_id(ring_a));
+	ck_assert_int_eq(ebpf_map_lookup_elem(conns, &key, &id), 0);
+	ck_assert_uint_eq(id, ebpf_map_id(conn_0));
+	key = 3;
+	ck_assert_int_eq(ebpf_map_lookup_elem(conns, &key, &id), -ENOENT);
+
+	/* a new ring that sends every flow to real 2 (10.10.10.12) */
+	ck_assert_int_eq(ebpf_map_create(&spec, &fresh), 0);
+	for (key = 0; key < 64; key++)
+		ck_assert_int_eq(ebpf_map_update_elem(fresh, &key, &two, BPF_ANY), 0);
+	spec.max_entries = 32;
+	ck_assert_int_eq(ebpf_map_create(&spec, &small), 0);
+	key = 0;
+	id = ebpf_map_id(small);
+	ck_assert_int_eq(ebpf_map_update_elem(rings, &key, &id, BPF_ANY), -EINVAL);	/* template */
+	ck_assert_int_eq(ebpf_map_update_elem(rings, &key, &bad, BPF_ANY), -EBADF);
+	id = ebpf_map_id(fresh);
+	ck_assert_int_eq(ebpf_map_update_elem(rings, &key, &id, BPF_NOEXIST), -EINVAL);
+	key = 2;
+	ck_assert_int_eq(ebpf_map_update_elem(rings, &key, &id, BPF_ANY), -E2BIG);
+	key = 0;
+	ck_assert_int_eq(ebpf_map_update_elem(rings, &key, &id, BPF_ANY), 0);
+	ebpf_map_put(fresh);	/* the slot holds its own reference */
+	ebpf_map_put(small);
+
+	lb_frame(pkt, sizeof(pkt), 80);		/* even port: ring 0 */
+	ck_assert_uint_eq(run_pkt(p, pkt, sizeof(pkt)), XDP_TX);
+	ck_assert_uint_eq(pkt[23], IPPROTO_IPIP);
+	ck_assert_msg(pkt[30] == 10 && pkt[31] == 10 && pkt[32] == 10 && pkt[33] == 12,
+		      "outer daddr %u.%u.%u.%u", pkt[30], pkt[31], pkt[32], pkt[33]);
+
+	/* an emptied slot: the program finds no ring and drops */
+	key = 1;
+	ck_assert_int_eq(ebpf_map_delete_elem(rings, &key), 0);
+	ck_assert_int_eq(ebpf_map_delete_elem(rings, &key), -ENOENT);
+	lb_frame(pkt, sizeof(pkt), 81);
+	ck_assert_uint_eq(run_pkt(p, pkt, sizeof(pkt)), XDP_DROP);
+	ebpf_object_close(obj);
+}
+END_TEST
+
+START_TEST(test_bad_kfunc)
+{
+	struct ebpf_object *obj = (void *)1;
+
+	ck_assert_int_eq(open_obj("ld_bad_kfunc", EBPF_ENGINE_INTERP, false, &obj), -EOPNOTSUPP);
+	ck_assert_ptr_null(obj);
+	ck_assert_msg(strstr(err, "calls kfunc bpf_rcu_read_lock") && strstr(err, "xdp_bad_kfunc") &&
+		      strstr(err, "bpf_iter_num_new"), "%s", err);
+}
+END_TEST
+
 START_TEST(test_bad_map_type)
 {
 	struct ebpf_object *obj;
@@ -396,6 +493,8 @@ static Suite *object_suite(void)
 	tcase_add_test(tc, test_legacy_maps);
 	tcase_add_loop_test(tc, test_tail_call_prog_array, 0, 2);
 	tcase_add_test(tc, test_bad_helper);
+	tcase_add_test(tc, test_bad_kfunc);
+	tcase_add_loop_test(tc, test_map_in_map, 0, 2);
 	tcase_add_test(tc, test_bad_map_type);
 	tcase_add_test(tc, test_verifier_reject);
 	tcase_add_test(tc, test_no_programs);
