@@ -70,28 +70,45 @@ uint32_t fw_ruleset_match(const struct fw_ruleset *rs, const struct fw_packet *p
 			  uint32_t *rule);
 
 /* Map writes.  map is one of the firewall program's map names
- * ("fw_rules", "fw_tuples", "fw_gens", "fw_active"); key and value are in
- * the layouts of include/flextoe/firewall.h.  Return 0 or -errno. */
+ * ("fw_defs", "fw_rules", "fw_tuples", "fw_gens", "fw_active"); key and
+ * value are in the layouts of include/flextoe/firewall.h.  del removes a
+ * key (only fw_rules; -ENOENT for a missing key is fine); only
+ * fw_ruleset_compile_update needs it.  Return 0 or -errno. */
 struct fw_map_ops {
 	int (*update)(void *ctx, const char *map, const void *key, size_t key_size,
 		      const void *value, size_t value_size);
 	void *ctx;
+	int (*del)(void *ctx, const char *map, const void *key, size_t key_size);
 };
 
 struct fw_compile_stats {
 	uint32_t nr_rules;
-	uint32_t nr_tuples;	/* distinct masks */
-	uint32_t nr_entries;	/* fw_rules entries written */
-	uint32_t nr_shadowed;	/* entries dropped: an earlier rule owns the same key */
+	uint32_t nr_tuples;	/* hash tables */
+	uint32_t nr_entries;	/* fw_rules buckets */
+	uint32_t nr_shadowed;	/* rules dropped: an earlier one matches the same packets */
+	uint32_t nr_writes;	/* map updates and deletes issued */
+	uint64_t mem_bytes;	/* keys and values the generation occupies */
 };
 
-/* Compile rs into generation gen (0 or 1): fw_rules entries, fw_tuples,
- * fw_gens[gen], and last fw_active = gen, the atomic switch-over (the
- * program reads fw_active once per packet).  Counters are not touched.
- * -E2BIG when the rules need more than FW_MAX_TUPLES masks or
- * FW_MAX_ENTRIES / FW_GENERATIONS entries; ops errors are passed on. */
+/* Compile rs into generation gen (0 or 1): fw_defs, fw_rules buckets,
+ * fw_tuples, fw_gens[gen], and last fw_active = gen, the atomic
+ * switch-over (the program reads fw_active once per packet).  Counters
+ * are not touched.  The generation must hold nothing (stale buckets of an
+ * earlier set would stay; use fw_ruleset_compile_update for that).
+ * -E2BIG when the rules need more than FW_MAX_TUPLES tables or
+ * FW_MAX_ENTRIES / FW_GENERATIONS buckets; ops errors are passed on. */
 int fw_ruleset_compile(const struct fw_ruleset *rs, uint32_t gen, const struct fw_map_ops *ops,
 		       struct fw_compile_stats *stats, struct fw_error *err);
+
+/* The same result when generation gen holds prev (as compiled by either
+ * function): only the rules, buckets and tables that differ are written
+ * or deleted (ops->del required), then the switch.  Compilation is
+ * deterministic, so a rule file that differs by a few rules changes a few
+ * map entries - unless the change moves many rules' positions (an insert
+ * near the top renumbers every later rule). */
+int fw_ruleset_compile_update(const struct fw_ruleset *prev, const struct fw_ruleset *rs,
+			      uint32_t gen, const struct fw_map_ops *ops,
+			      struct fw_compile_stats *stats, struct fw_error *err);
 
 /* Split [lo, hi] into aligned port prefixes (value, prefix length 0..16),
  * as few as possible (at most 30); returns how many were written. */
