@@ -145,12 +145,23 @@ static struct fw_sig rule_sig(const struct fw_rule *r)
 	return s;
 }
 
+/* A new table's signature for a rule that fits no existing one: keyed
+ * on addresses only (ports and protocol are left to the full check of
+ * each candidate, so rules that differ in them share the table), prefix
+ * lengths rounded down to FW_RELAX_STEP, and a short prefix (/16 or
+ * less) beside a long one (/24 or more) dropped - it adds little to the
+ * hash's selectivity but would keep out every rule with a shorter one. */
 static struct fw_sig sig_relax(struct fw_sig s)
 {
+	s.proto = 0;
+	s.spplen = 0;
+	s.dpplen = 0;
 	s.splen -= s.splen % FW_RELAX_STEP;
 	s.dplen -= s.dplen % FW_RELAX_STEP;
-	s.spplen -= s.spplen % FW_RELAX_STEP;
-	s.dpplen -= s.dpplen % FW_RELAX_STEP;
+	if (s.splen <= 16 && s.dplen >= 24)
+		s.splen = 0;
+	else if (s.dplen <= 16 && s.splen >= 24)
+		s.dplen = 0;
 	return s;
 }
 
