@@ -124,7 +124,7 @@ static long fw_probe(__u32 i, void *arg)
 	t = bpf_map_lookup_elem(&fw_tuples, &slot);
 	if (!t || t->min_rule >= s->best)
 		return 1;
-	s->key.tuple = slot;
+	s->key.tuple = s->gen * FW_MAX_TUPLES + (t->id & (FW_MAX_TUPLES - 1));
 	s->key.f.family = s->pkt.family & t->mask.family;
 	s->key.f.proto = s->pkt.proto & t->mask.proto;
 	s->key.f.sport = s->pkt.sport & t->mask.sport;

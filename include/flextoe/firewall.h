@@ -44,8 +44,8 @@ struct fw_fields {
 	__u8 dst[16];
 };
 
-/* fw_rules key: the tuple slot (gen * FW_MAX_TUPLES + i) and the packet
- * fields under that tuple's mask. */
+/* fw_rules key: the table (gen * FW_MAX_TUPLES + its id) and the packet
+ * fields under that table's mask. */
 struct fw_key {
 	__u32 tuple;
 	struct fw_fields f;
@@ -74,10 +74,13 @@ struct fw_rule_def {
 	__u8 dst_mask[16];
 };
 
-/* fw_tuples value: the table's mask and the lowest rule index among its
- * buckets.  A generation's tables are stored sorted by min_rule. */
+/* fw_tuples value: the table's mask, its id (fixed for the table's life,
+ * so its buckets' keys stay put when an update reorders the tables) and
+ * the lowest rule index among its buckets.  A generation's tables are
+ * stored sorted by min_rule; nr_tuples of them are probed. */
 struct fw_tuple {
 	__u32 min_rule;
+	__u32 id;
 	struct fw_fields mask;
 };
 
@@ -106,7 +109,7 @@ enum fw_stat {
 
 _Static_assert(sizeof(struct fw_fields) == 40, "fw_fields layout");
 _Static_assert(sizeof(struct fw_key) == 44, "fw_key layout");
-_Static_assert(sizeof(struct fw_tuple) == 44, "fw_tuple layout");
+_Static_assert(sizeof(struct fw_tuple) == 48, "fw_tuple layout");
 _Static_assert(sizeof(struct fw_bucket) == 4 + 4 * FW_BUCKET_RULES, "fw_bucket layout");
 _Static_assert(sizeof(struct fw_rule_def) == 76, "fw_rule_def layout");
 _Static_assert(sizeof(struct fw_gen) == 16, "fw_gen layout");

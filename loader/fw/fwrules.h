@@ -100,12 +100,34 @@ struct fw_compile_stats {
 int fw_ruleset_compile(const struct fw_ruleset *rs, uint32_t gen, const struct fw_map_ops *ops,
 		       struct fw_compile_stats *stats, struct fw_error *err);
 
-/* The same result when generation gen holds prev (as compiled by either
- * function): only the rules, buckets and tables that differ are written
- * or deleted (ops->del required), then the switch.  Compilation is
- * deterministic, so a rule file that differs by a few rules changes a few
- * map entries - unless the change moves many rules' positions (an insert
- * near the top renumbers every later rule). */
+/* Incremental updates.  struct fw_tables is a generation's compiled
+ * tables kept in memory: exactly what its maps hold.
+ *
+ * fw_tables_compile is fw_ruleset_compile that also hands back the
+ * tables (*out, free with fw_tables_free).  fw_tables_update makes the
+ * generation hold rs instead: rules whose position and fields are
+ * unchanged stay where they are; changed, added and removed rules are
+ * taken out of and put into buckets one by one, and only the fw_defs,
+ * fw_rules (ops->del for emptied buckets) and fw_tuples entries that
+ * differ are written, then fw_gens and the switch, as in a full compile.
+ * Its cost follows the number of changed rule positions: an edit in
+ * place or at the end touches a few entries; an insert near the top
+ * shifts every later rule, and past 64 + n/8 changed positions the set
+ * is compiled anew and only the entries that differ are written.  On
+ * failure the maps may hold a partial update of the (inactive)
+ * generation and t no longer describes them: drop it, and compile the
+ * generation in full next time.
+ *
+ * fw_ruleset_compile_update does the same when the generation holds
+ * prev (compiled by any of these) but its tables are not at hand: prev
+ * is compiled in memory first (no writes), then updated. */
+struct fw_tables;
+
+int fw_tables_compile(const struct fw_ruleset *rs, uint32_t gen, const struct fw_map_ops *ops,
+		      struct fw_tables **out, struct fw_compile_stats *stats, struct fw_error *err);
+int fw_tables_update(struct fw_tables *t, const struct fw_ruleset *rs, const struct fw_map_ops *ops,
+		     struct fw_compile_stats *stats, struct fw_error *err);
+void fw_tables_free(struct fw_tables *t);
 int fw_ruleset_compile_update(const struct fw_ruleset *prev, const struct fw_ruleset *rs,
 			      uint32_t gen, const struct fw_map_ops *ops,
 			      struct fw_compile_stats *stats, struct fw_error *err);
