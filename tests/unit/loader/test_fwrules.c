@@ -660,7 +660,7 @@ START_TEST(test_generated_sets)
 		/* the point of merging tuples: a few tables for any size */
 		ck_assert_uint_le(st.nr_tuples, 32);
 		snprintf(what, sizeof(what), "%s, %u rules", fw_gen_kind_name(kind), sizes[i]);
-		check_packets(&s, rs, 1000 + i, sizes[i] >= 100000 ? 600 : 2000, what);
+		check_packets(&s, rs, 1000 + i, sizes[i] >= 100000 ? 300 : 2000, what);
 		sim_free(&s);
 		fw_ruleset_free(rs);
 	}
@@ -758,7 +758,7 @@ START_TEST(test_incremental_update)
 				      st.nr_writes);
 		ck_assert_uint_eq(st.nr_entries, s.live);
 		snprintf(what, sizeof(what), "%s, update step %d", fw_gen_kind_name(kind), step);
-		check_packets(&s, next, 3000 + (uint64_t)step, 400, what);
+		check_packets(&s, next, 3000 + (uint64_t)step, 200, what);
 		/* packets inside the edited rules */
 		{
 			uint64_t rng = (uint64_t)step;
