@@ -670,6 +670,12 @@ int fw_cmd_apply(int argc, char **argv)
 	else
 		err = fw_ruleset_compile(rs, target, &ops, &st, &ferr);
 	if (err) {
+		char saved[PATH_MAX];
+
+		/* The generation holds part of the new set: forget what it
+		 * holds, so that the next apply empties it by scanning. */
+		if (!save_path(run_dir, target, saved, sizeof(saved)))
+			unlink(saved);
 		fw_err("apply", "writing the rules into program %u: %s (the previous rule set "
 		       "stays active)", id, t.msg[0] ? t.msg : ferr.msg);
 		goto out;
