@@ -810,7 +810,7 @@ static int update_rebuild(struct fw_tables *c, const struct fw_ruleset *rs, stru
 int fw_tables_update(struct fw_tables *c, const struct fw_ruleset *rs, const struct fw_map_ops *ops,
 		     struct fw_compile_stats *stats, struct fw_error *err)
 {
-	uint32_t n = (uint32_t)fw_ruleset_nr_rules(rs), old = c->nr_rules, i, nr_changed = 0;
+	uint32_t n = (uint32_t)fw_ruleset_nr_rules(rs), old = c->nr_rules, i, nr_changed = 0, cap = 0;
 	struct writer w = { .ops = ops };
 	struct fw_rule_def *nd = NULL;
 	uint32_t *changed = NULL;
@@ -819,16 +819,30 @@ int fw_tables_update(struct fw_tables *c, const struct fw_ruleset *rs, const str
 	ret = check_args(c->gen, ops, err);
 	if (ret)
 		return ret;
-	nd = malloc((size_t)(n ? n : 1) * sizeof(*nd));
-	changed = malloc((size_t)(n > old ? n : old ? old : 1) * sizeof(*changed));
-	if (!nd || !changed) {
-		ret = fw_fail(err, 0, -ENOMEM, "out of memory");
-		goto out;
-	}
+	/* the changed positions and their new definitions (few, usually) */
 	for (i = 0; i < n; i++) {
-		rule_def(fw_ruleset_rule(rs, i), &nd[i]);
-		if (i >= old || memcmp(&nd[i], &c->defs[i], sizeof(nd[i])))
-			changed[nr_changed++] = i;
+		struct fw_rule_def d;
+
+		rule_def(fw_ruleset_rule(rs, i), &d);
+		if (i < old && !memcmp(&d, &c->defs[i], sizeof(d)))
+			continue;
+		if (nr_changed == cap) {
+			uint32_t ncap = cap ? cap * 2 : 64;
+			uint32_t *nc = realloc(changed, (size_t)ncap * sizeof(*nc));
+			struct fw_rule_def *nn = nc ? realloc(nd, (size_t)ncap * sizeof(*nn)) : NULL;
+
+			if (nc)
+				changed = nc;
+			if (nn)
+				nd = nn;
+			if (!nc || !nn) {
+				ret = fw_fail(err, 0, -ENOMEM, "out of memory");
+				goto out;
+			}
+			cap = ncap;
+		}
+		changed[nr_changed] = i;
+		nd[nr_changed++] = d;
 	}
 	if (nr_changed + (old > n ? old - n : 0) > 64 + n / 8) {
 		ret = update_rebuild(c, rs, &w, err);
@@ -861,15 +875,15 @@ int fw_tables_update(struct fw_tables *c, const struct fw_ruleset *rs, const str
 			goto out;
 		}
 		c->nr_rules = n;
+		for (i = 0; i < nr_changed; i++) {
+			c->defs[changed[i]] = nd[i];
+			write_def(&w, c, changed[i]);
+		}
 		for (i = 0; i < n && !ret; i++) {
 			const struct fw_rule *r = fw_ruleset_rule(rs, i);
 
 			if (!todo[i])
 				continue;
-			if (memcmp(&c->defs[i], &nd[i], sizeof(nd[i])) || i >= old) {
-				c->defs[i] = nd[i];
-				write_def(&w, c, i);
-			}
 			ret = place_rule(c, r, i);
 			if (ret)
 				ret = place_error(r, ret, err);

@@ -56,6 +56,28 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* A dotted quad as inet_pton(AF_INET) takes it - four decimal octets of
+ * at most 255 without leading zeros - but several times faster: a rule
+ * file of 100,000 rules has 200,000 of them.  0 or -EINVAL. */
+static int parse_ip4(const char *s, uint8_t *out)
+{
+	unsigned int part, v, digits;
+
+	for (part = 0; part < 4; part++) {
+		for (v = 0, digits = 0; isdigit((unsigned char)*s); s++, digits++) {
+			if (digits && v == 0)
+				return -EINVAL;		/* leading zero */
+			v = v * 10 + (unsigned int)(*s - '0');
+			if (v > 255)
+				return -EINVAL;
+		}
+		if (!digits || (part < 3 && *s++ != '.'))
+			return -EINVAL;
+		out[part] = (uint8_t)v;
+	}
+	return *s ? -EINVAL : 0;
+}
+
 /* "any", "A", "A/LEN" (IPv4 or IPv6).  Host bits must be zero, so a
  * typo such as 10.1.2.3/8 is reported rather than silently widened. */
 static int parse_addr(const char *tok, const char *what, unsigned int line, uint8_t *family,
@@ -79,7 +101,7 @@ static int parse_addr(const char *tok, const char *what, unsigned int line, uint
 	memcpy(buf, tok, alen);
 	buf[alen] = '\0';
 	fam = strchr(buf, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(fam, buf, addr) != 1)
+	if (fam == AF_INET ? parse_ip4(buf, addr) != 0 : inet_pton(fam, buf, addr) != 1)
 		return fw_fail(err, line, -EINVAL, "%s '%s': '%s' is not a valid %s address", what, tok,
 			       buf, fam == AF_INET ? "IPv4" : "IPv6");
 	bits = fam == AF_INET ? 32 : 128;
