@@ -8,15 +8,16 @@
  * the first have no ports (port 0).
  *
  * Rules are compiled by loader/fw (build/bin/flextoe-fw) into the maps
- * below; the matching scheme (tuple space search, first-match by lowest
- * rule index, generations) is in include/flextoe/firewall.h and
- * docs/firewall.md.
+ * below; the matching scheme (merged tuple space search: a few hash
+ * tables of short rule lists, first match by lowest rule index,
+ * generations) is in include/flextoe/firewall.h and docs/firewall.md.
  *
  * Maps:
  *   fw_active    array[1]  u32: the active generation (0 or 1)
  *   fw_gens      array[2]  struct fw_gen: tuple count, rule count, policy
- *   fw_tuples    array[2 * FW_MAX_TUPLES] struct fw_tuple: masks, sorted
- *   fw_rules     hash      struct fw_key -> struct fw_rule_val
+ *   fw_tuples    array[2 * FW_MAX_TUPLES] struct fw_tuple: table masks, sorted
+ *   fw_rules     hash      struct fw_key -> struct fw_bucket (candidate rules)
+ *   fw_defs      array[2 * FW_MAX_RULES] struct fw_rule_def: each rule in full
  *   fw_counters  per-CPU array: hits per rule and of the default policy
  *   fw_stats     per-CPU array[FW_STAT_MAX]: packets, non-IP, malformed, allowed, denied
  *
@@ -56,8 +57,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);	/* sized for 100,000+ rules, filled lazily */
 	__uint(max_entries, FW_MAX_ENTRIES);
 	__type(key, struct fw_key);
-	__type(value, struct fw_rule_val);
+	__type(value, struct fw_bucket);
 } fw_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FW_GENERATIONS * FW_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct fw_rule_def);
+} fw_defs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -81,21 +89,42 @@ struct fw_search {
 	__u32 action;
 };
 
-/* One tuple: mask the packet fields, probe fw_rules.  Tuples come sorted
- * by their lowest rule index, so once that is not below the best match
- * no later tuple can win and the walk stops (returns 1 to bpf_loop). */
+static __always_inline int fw_def_matches(const struct fw_rule_def *d, const struct fw_fields *p)
+{
+	const __u32 *ps = (const __u32 *)p->src, *pd = (const __u32 *)p->dst;
+	const __u32 *ds = (const __u32 *)d->src, *dm = (const __u32 *)d->src_mask;
+	const __u32 *dd = (const __u32 *)d->dst, *dn = (const __u32 *)d->dst_mask;
+	__u32 w;
+
+	if ((d->family && d->family != p->family) || (d->proto && d->proto != p->proto))
+		return 0;
+	if (p->sport < d->sport_lo || p->sport > d->sport_hi ||
+	    p->dport < d->dport_lo || p->dport > d->dport_hi)
+		return 0;
+	for (w = 0; w < 4; w++)
+		if ((ps[w] & dm[w]) != ds[w] || (pd[w] & dn[w]) != dd[w])
+			return 0;
+	return 1;
+}
+
+/* One table: mask the packet fields, probe fw_rules, check the bucket's
+ * candidates (ascending) until one matches or cannot beat the best.
+ * Tables come sorted by their lowest rule index, so once that is not
+ * below the best match no later table can win and the walk stops
+ * (returns 1 to bpf_loop). */
 static long fw_probe(__u32 i, void *arg)
 {
 	struct fw_search *s = arg;
-	struct fw_rule_val *v;
+	struct fw_rule_def *d;
+	struct fw_bucket *b;
 	struct fw_tuple *t;
-	__u32 slot, w;
+	__u32 slot, w, j, r, idx;
 
 	slot = s->gen * FW_MAX_TUPLES + (i & (FW_MAX_TUPLES - 1));
 	t = bpf_map_lookup_elem(&fw_tuples, &slot);
 	if (!t || t->min_rule >= s->best)
 		return 1;
-	s->key.tuple = slot;
+	s->key.tuple = s->gen * FW_MAX_TUPLES + (t->id & (FW_MAX_TUPLES - 1));
 	s->key.f.family = s->pkt.family & t->mask.family;
 	s->key.f.proto = s->pkt.proto & t->mask.proto;
 	s->key.f.sport = s->pkt.sport & t->mask.sport;
@@ -105,10 +134,22 @@ static long fw_probe(__u32 i, void *arg)
 		((__u32 *)s->key.f.src)[w] = ((__u32 *)s->pkt.src)[w] & ((__u32 *)t->mask.src)[w];
 		((__u32 *)s->key.f.dst)[w] = ((__u32 *)s->pkt.dst)[w] & ((__u32 *)t->mask.dst)[w];
 	}
-	v = bpf_map_lookup_elem(&fw_rules, &s->key);
-	if (v && v->rule < s->best) {
-		s->best = v->rule;
-		s->action = v->action;
+	b = bpf_map_lookup_elem(&fw_rules, &s->key);
+	if (!b)
+		return 0;
+	for (j = 0; j < FW_BUCKET_RULES; j++) {
+		if (j >= b->nr)
+			break;
+		r = b->rule[j];
+		if (r >= s->best)
+			break;
+		idx = s->gen * FW_MAX_RULES + (r & (FW_MAX_RULES - 1));
+		d = bpf_map_lookup_elem(&fw_defs, &idx);
+		if (d && fw_def_matches(d, &s->pkt)) {
+			s->best = r;
+			s->action = d->action;
+			break;
+		}
 	}
 	return 0;
 }

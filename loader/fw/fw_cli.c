@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(print ? stderr : stdout,
-		"%s: %u rules -> %u masks, %u entries (%u shadowed by earlier rules), generation %lu\n",
+		"%s: %u rules -> %u tables, %u buckets (%u rules shadowed by earlier ones), generation %lu\n",
 		argv[optind], st.nr_rules, st.nr_tuples, st.nr_entries, st.nr_shadowed, gen);
 	return 0;
 }

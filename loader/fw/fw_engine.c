@@ -39,8 +39,12 @@
  *
  * Which entries the inactive generation holds is known from the rule
  * file that apply saved for it (RUN_DIR/fw/gen<G>.rules, which stats also
- * uses to print the rules): compiling it again into the same generation
- * yields exactly the same keys, which are deleted.
+ * uses to print the rules): compilation is deterministic, so
+ * fw_ruleset_compile_update recompiles it in memory and writes only the
+ * rules, buckets and tables in which the new set differs from it - a few
+ * map updates when a few rules changed.  Without that record (maps
+ * written by hand) the generation's fw_rules entries are deleted and the
+ * set is written in full.
  */
 
 struct fw_conn {
@@ -268,7 +272,8 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 	return 0;
 }
 
-/* Deletes fw_rules keys (a missing one is fine); other maps untouched. */
+/* Deletes fw_rules keys (a missing one is fine); other maps untouched.
+ * In the shape of fw_map_ops.update, for the scan of a generation. */
 static int map_delete_rules(void *ctx, const char *map, const void *key, size_t ksz,
 			    const void *val, size_t vsz)
 {
@@ -327,6 +332,11 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 	if (err == -EPROTO)
 		snprintf(t->msg, sizeof(t->msg), "unexpected answer for map %s", map);
 	return err;
+}
+
+static int map_del(void *ctx, const char *map, const void *key, size_t ksz)
+{
+	return map_delete_rules(ctx, map, key, ksz, NULL, 0);
 }
 
 static int map_nop(void *ctx, const char *map, const void *key, size_t ksz, const void *val,
@@ -594,18 +604,10 @@ int fw_cmd_apply(int argc, char **argv)
 	active &= 1;
 	target = active ^ 1;
 
-	/* 4. Empty the target generation: the entries of the set saved for
-	 * it (two applies ago) go; its tuples and fw_gens are overwritten. */
-	if (saved_load(run_dir, id, target, &old, NULL, NULL, 0) == 0) {
-		ops.update = map_delete_rules;
-		ops.ctx = &t;
-		err = fw_ruleset_compile(old, target, &ops, NULL, &ferr);
-		if (err) {
-			fw_err("apply", "removing the old rules of generation %u: %s", target,
-			       t.msg[0] ? t.msg : strerror(-err));
-			goto out;
-		}
-	} else if (!loaded) {
+	/* 4. What the target generation holds: the set saved for it (two
+	 * applies ago), updated in step 5; without a record, its fw_rules
+	 * entries are deleted here and step 5 writes the set in full. */
+	if (saved_load(run_dir, id, target, &old, NULL, NULL, 0) != 0 && !loaded) {
 		/* No record of what the generation holds (maps written by
 		 * hand): look at the table itself. */
 		json_object *resp, *ents;
@@ -661,9 +663,19 @@ int fw_cmd_apply(int argc, char **argv)
 			"%s/" FW_SAVE_DIR ": %s (stats will show rule numbers only)\n", run_dir,
 			strerror(-err));
 	ops.update = map_update;
+	ops.del = map_del;
 	ops.ctx = &t;
-	err = fw_ruleset_compile(rs, target, &ops, &st, &ferr);
+	if (old)
+		err = fw_ruleset_compile_update(old, rs, target, &ops, &st, &ferr);
+	else
+		err = fw_ruleset_compile(rs, target, &ops, &st, &ferr);
 	if (err) {
+		char saved[PATH_MAX];
+
+		/* The generation holds part of the new set: forget what it
+		 * holds, so that the next apply empties it by scanning. */
+		if (!save_path(run_dir, target, saved, sizeof(saved)))
+			unlink(saved);
 		fw_err("apply", "writing the rules into program %u: %s (the previous rule set "
 		       "stays active)", id, t.msg[0] ? t.msg : ferr.msg);
 		goto out;
@@ -681,9 +693,9 @@ int fw_cmd_apply(int argc, char **argv)
 			goto out;
 		}
 	}
-	printf("%s: %u rules (%u masks, %u entries), policy %s -> firewall program %u at %s%s, "
-	       "generation %u active (was %u)\n", rules_path, st.nr_rules, st.nr_tuples,
-	       st.nr_entries, fw_ruleset_policy(rs) == FW_ACT_DENY ? "deny" : "allow", id, FW_HOOK,
+	printf("%s: %u rules (%u tables, %u buckets; %u map writes%s), policy %s -> firewall "
+	       "program %u at %s%s, generation %u active (was %u)\n", rules_path, st.nr_rules,
+	       st.nr_tuples, st.nr_entries, st.nr_writes, old ? ", changes only" : "", fw_ruleset_policy(rs) == FW_ACT_DENY ? "deny" : "allow", id, FW_HOOK,
 	       loaded ? " (loaded now)" : "", target, active);
 	ret = 0;
 out:

@@ -70,28 +70,67 @@ uint32_t fw_ruleset_match(const struct fw_ruleset *rs, const struct fw_packet *p
 			  uint32_t *rule);
 
 /* Map writes.  map is one of the firewall program's map names
- * ("fw_rules", "fw_tuples", "fw_gens", "fw_active"); key and value are in
- * the layouts of include/flextoe/firewall.h.  Return 0 or -errno. */
+ * ("fw_defs", "fw_rules", "fw_tuples", "fw_gens", "fw_active"); key and
+ * value are in the layouts of include/flextoe/firewall.h.  del removes a
+ * key (only fw_rules; -ENOENT for a missing key is fine); only
+ * fw_ruleset_compile_update needs it.  Return 0 or -errno. */
 struct fw_map_ops {
 	int (*update)(void *ctx, const char *map, const void *key, size_t key_size,
 		      const void *value, size_t value_size);
 	void *ctx;
+	int (*del)(void *ctx, const char *map, const void *key, size_t key_size);
 };
 
 struct fw_compile_stats {
 	uint32_t nr_rules;
-	uint32_t nr_tuples;	/* distinct masks */
-	uint32_t nr_entries;	/* fw_rules entries written */
-	uint32_t nr_shadowed;	/* entries dropped: an earlier rule owns the same key */
+	uint32_t nr_tuples;	/* hash tables */
+	uint32_t nr_entries;	/* fw_rules buckets */
+	uint32_t nr_shadowed;	/* rules dropped: an earlier one matches the same packets */
+	uint32_t nr_writes;	/* map updates and deletes issued */
+	uint64_t mem_bytes;	/* keys and values the generation occupies */
 };
 
-/* Compile rs into generation gen (0 or 1): fw_rules entries, fw_tuples,
- * fw_gens[gen], and last fw_active = gen, the atomic switch-over (the
- * program reads fw_active once per packet).  Counters are not touched.
- * -E2BIG when the rules need more than FW_MAX_TUPLES masks or
- * FW_MAX_ENTRIES / FW_GENERATIONS entries; ops errors are passed on. */
+/* Compile rs into generation gen (0 or 1): fw_defs, fw_rules buckets,
+ * fw_tuples, fw_gens[gen], and last fw_active = gen, the atomic
+ * switch-over (the program reads fw_active once per packet).  Counters
+ * are not touched.  The generation must hold nothing (stale buckets of an
+ * earlier set would stay; use fw_ruleset_compile_update for that).
+ * -E2BIG when the rules need more than FW_MAX_TUPLES tables or
+ * FW_MAX_ENTRIES / FW_GENERATIONS buckets; ops errors are passed on. */
 int fw_ruleset_compile(const struct fw_ruleset *rs, uint32_t gen, const struct fw_map_ops *ops,
 		       struct fw_compile_stats *stats, struct fw_error *err);
+
+/* Incremental updates.  struct fw_tables is a generation's compiled
+ * tables kept in memory: exactly what its maps hold.
+ *
+ * fw_tables_compile is fw_ruleset_compile that also hands back the
+ * tables (*out, free with fw_tables_free).  fw_tables_update makes the
+ * generation hold rs instead: rules whose position and fields are
+ * unchanged stay where they are; changed, added and removed rules are
+ * taken out of and put into buckets one by one, and only the fw_defs,
+ * fw_rules (ops->del for emptied buckets) and fw_tuples entries that
+ * differ are written, then fw_gens and the switch, as in a full compile.
+ * Its cost follows the number of changed rule positions: an edit in
+ * place or at the end touches a few entries; an insert near the top
+ * shifts every later rule, and past 64 + n/8 changed positions the set
+ * is compiled anew and only the entries that differ are written.  On
+ * failure the maps may hold a partial update of the (inactive)
+ * generation and t no longer describes them: drop it, and compile the
+ * generation in full next time.
+ *
+ * fw_ruleset_compile_update does the same when the generation holds
+ * prev (compiled by any of these) but its tables are not at hand: prev
+ * is compiled in memory first (no writes), then updated. */
+struct fw_tables;
+
+int fw_tables_compile(const struct fw_ruleset *rs, uint32_t gen, const struct fw_map_ops *ops,
+		      struct fw_tables **out, struct fw_compile_stats *stats, struct fw_error *err);
+int fw_tables_update(struct fw_tables *t, const struct fw_ruleset *rs, const struct fw_map_ops *ops,
+		     struct fw_compile_stats *stats, struct fw_error *err);
+void fw_tables_free(struct fw_tables *t);
+int fw_ruleset_compile_update(const struct fw_ruleset *prev, const struct fw_ruleset *rs,
+			      uint32_t gen, const struct fw_map_ops *ops,
+			      struct fw_compile_stats *stats, struct fw_error *err);
 
 /* Split [lo, hi] into aligned port prefixes (value, prefix length 0..16),
  * as few as possible (at most 30); returns how many were written. */

@@ -223,6 +223,41 @@ t_check "B denied again after the third apply" test "$(client once $B_IP 40004 7
 t_check "A still served" test "$(client once $A_IP 40005 7)" = ok
 t_check "apply of a bad file changes nothing (B still denied, generation 1)" sh -c \
 	"! '$FW' apply '$TMP/bad.rules' 2>/dev/null && test \"\$('$FW' stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"generation\"])')\" = 1"
+# ---- a generated 1,001-rule set under traffic, then the same set with 10 rules edited --------
+# The third apply of big lands in the generation holding big1: only the changed rules' entries
+# are written (fw_ruleset_compile_update), far fewer map writes than the set has rules.
+BENCH_FW=$PWD/$BUILD/bench/fw_bench
+if [[ -x $BENCH_FW ]]; then
+	{ echo "allow tcp $A_IP 40000-40099 $ENG_IP 7"; "$BENCH_FW" --dump-rules 1000 --kind acl; } \
+		>"$TMP/big1.rules"
+	python3 - "$TMP/big1.rules" "$TMP/big2.rules" <<'PY'
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+rules = [i for i, l in enumerate(lines) if l[:5] in ("allow", "deny ")][1:]
+for i in rules[50::100][:10]:          # 10 rules, spread out: allow <-> deny
+    w = lines[i].split(None, 1)
+    lines[i] = ("deny " if w[0] == "allow" else "allow") + " " + w[1]
+open(sys.argv[2], "w").write("\n".join(lines))
+PY
+	rm -f "$TMP/stop"
+	{ client stream $A_IP 40060 7 "$TMP/stop" >"$TMP/stream2.out"; } &
+	PS=$!
+	sleep 1
+	t_check "apply a generated 1,001-rule set while A's connection runs" \
+		expect 0 "1001 rules" "$FW" apply "$TMP/big1.rules"
+	t_check "apply it again (into the other generation)" \
+		expect 0 "1001 rules" "$FW" apply "$TMP/big1.rules"
+	OUT=$("$FW" apply "$TMP/big2.rules" 2>&1)
+	WRITES=$(sed -n 's/.*; \([0-9]*\) map writes, changes only.*/\1/p' <<<"$OUT")
+	t_check "10 rules edited: only the changes are written ($WRITES map writes: $OUT)" \
+		test -n "$WRITES" -a "${WRITES:-9999}" -lt 100
+	sleep 1
+	touch "$TMP/stop"
+	wait $PS
+	t_check "A's connection kept working through three applies of 1,001 rules ($(cat "$TMP/stream2.out"))" \
+		grep -q "^ok [0-9]" "$TMP/stream2.out"
+	t_check "the edited set is the active one" test "$(stats 's["source"]')" = "$TMP/big2.rules"
+fi
 t_check "engine still running" kill -0 "$(cat "$RUN/flextoe.pid")"
 
 t_summary

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "ebpf/ebpf.h"
+#include "loader/fw/fw_gen.h"
 #include "loader/fw/fwrules.h"
+#include <bpf/bpf.h>
 #include "tests/unit/test.h"
 #include <flextoe/bpf.h>
 #include <flextoe/classify.h>
@@ -430,6 +432,142 @@ START_TEST(test_firewall_generations)
 }
 END_TEST
 
+/* ---- generated rule sets on the JIT, the interpreter and the kernel ------- */
+
+/* Map writes go to the JIT object, its kernel twin and the interpreter's object. */
+struct fw3 {
+	struct ebpf_object *jit, *interp;
+};
+
+static int fw3_update(void *ctx, const char *map, const void *key, size_t ksz, const void *val, size_t vsz)
+{
+	struct fw3 *f = ctx;
+	struct ebpf_map *m = ebpf_object_find_map(f->jit, map);
+	int err;
+
+	(void)ksz;
+	(void)vsz;
+	err = ebpf_map_update_elem(m, key, val, BPF_ANY);
+	if (!err)
+		err = ebpf_map_update_elem(ebpf_object_find_map(f->interp, map), key, val, BPF_ANY);
+	if (!err && bpf_map_update_elem(ebpf_object_kernel_map_fd(f->jit, m), key, val, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+static int fw3_delete(void *ctx, const char *map, const void *key, size_t ksz)
+{
+	struct fw3 *f = ctx;
+	struct ebpf_map *m = ebpf_object_find_map(f->jit, map);
+	int err;
+
+	(void)ksz;
+	err = ebpf_map_delete_elem(m, key);
+	if (!err)
+		err = ebpf_map_delete_elem(ebpf_object_find_map(f->interp, map), key);
+	if (!err && bpf_map_delete_elem(ebpf_object_kernel_map_fd(f->jit, m), key))
+		err = -errno;
+	return err;
+}
+
+/* Ethernet + IPv4 + TCP or UDP header of packet p */
+static size_t fw_frame(const struct fw_packet *p, uint8_t *f)
+{
+	size_t l4 = p->proto == IPPROTO_UDP ? 8 : 20;
+
+	memset(f, 0, 14 + 20 + l4);
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+	f[14] = 0x45;
+	f[16] = 0;
+	f[17] = (uint8_t)(20 + l4);
+	f[22] = 64;
+	f[23] = p->proto;
+	memcpy(f + 26, p->src, 4);
+	memcpy(f + 30, p->dst, 4);
+	f[34] = (uint8_t)(p->sport >> 8);
+	f[35] = (uint8_t)p->sport;
+	f[36] = (uint8_t)(p->dport >> 8);
+	f[37] = (uint8_t)p->dport;
+	if (p->proto == IPPROTO_UDP)
+		f[39] = 8;
+	else
+		f[46] = 0x50;	/* data offset 5 */
+	return 14 + 20 + l4;
+}
+
+/* _i: the generator.  10, 1,000 and 100,000 rules, written alternately
+ * into the two generations (the later sets as updates of what the
+ * generation held): the three engines give the reference's verdict on
+ * packets near and inside the rules. */
+START_TEST(test_firewall_engines_agree)
+{
+	static const uint32_t sizes[] = { 10, 1000, 100000 };
+	enum fw_gen_kind kind = (enum fw_gen_kind)_i;
+	struct ebpf_object_opts jo = { .sz = sizeof(jo), .engine = EBPF_ENGINE_JIT, .keep_kernel = true };
+	struct ebpf_object_opts io = { .sz = sizeof(io), .engine = EBPF_ENGINE_INTERP };
+	struct fw_tables *tab[2] = { NULL, NULL };
+	struct ebpf_prog *pj, *pi;
+	struct fw3 f3 = { 0 };
+	struct fw_map_ops ops = { .update = fw3_update, .del = fw3_delete, .ctx = &f3 };
+	struct fw_error err;
+	int kfd, i, n;
+
+	ck_assert_int_eq(ebpf_object_open(ftoe_test_path("xdp-progs/firewall.bpf.o"), &jo, &f3.jit), 0);
+	ck_assert_int_eq(ebpf_object_open(ftoe_test_path("xdp-progs/firewall.bpf.o"), &io, &f3.interp), 0);
+	pj = ebpf_object_find_prog(f3.jit, "xdp_firewall");
+	pi = ebpf_object_find_prog(f3.interp, "xdp_firewall");
+	ck_assert_ptr_nonnull(pj);
+	ck_assert_ptr_nonnull(pi);
+	kfd = ebpf_prog_kernel_fd(pj);
+	ck_assert_int_ge(kfd, 0);
+	for (i = 0; i < 3; i++) {
+		uint32_t gen = (uint32_t)i & 1;
+		struct fw_ruleset *rs;
+		uint64_t rng = 99 + (uint64_t)i;
+		char *text;
+
+		ck_assert_int_eq(fw_gen_rules(kind, sizes[i], 21 + (uint64_t)i, &text), 0);
+		ck_assert_int_eq(fw_ruleset_parse_str(text, &rs, &err), 0);
+		free(text);
+		if (tab[gen])
+			ck_assert_int_eq(fw_tables_update(tab[gen], rs, &ops, NULL, &err), 0);
+		else
+			ck_assert_int_eq(fw_tables_compile(rs, gen, &ops, &tab[gen], NULL, &err), 0);
+		for (n = 0; n < 300; n++) {
+			struct fw_packet p;
+			uint8_t frame[128];
+			size_t len;
+			uint32_t want, rule, vj, vi;
+			struct ebpf_xdp_buff *x;
+			LIBBPF_OPTS(bpf_test_run_opts, topts);
+
+			fw_gen_packet_near(rs, &rng, &p);
+			p.family = 4;
+			len = fw_frame(&p, frame);
+			want = fw_ruleset_match(rs, &p, &rule) == FW_ACT_DENY ? XDP_DROP : XDP_PASS;
+			x = make_buff(frame, len, NULL);
+			vj = ebpf_prog_run_xdp(pj, x);
+			ebpf_xdp_buff_free(x);
+			x = make_buff(frame, len, NULL);
+			vi = ebpf_prog_run_xdp(pi, x);
+			ebpf_xdp_buff_free(x);
+			topts.data_in = frame;
+			topts.data_size_in = (uint32_t)len;
+			topts.repeat = 1;
+			ck_assert_int_eq(bpf_prog_test_run_opts(kfd, &topts), 0);
+			ck_assert_msg(vj == want && vi == want && topts.retval == want,
+				      "%s, %u rules, packet %d (rule %u): jit %u, interp %u, kernel %u, reference %u",
+				      fw_gen_kind_name(kind), sizes[i], n, rule, vj, vi, topts.retval, want);
+		}
+		fw_ruleset_free(rs);
+	}
+	fw_tables_free(tab[0]);
+	fw_tables_free(tab[1]);
+	ebpf_object_close(f3.interp);
+	ebpf_object_close(f3.jit);
+}
+END_TEST
+
 static Suite *xdp_progs_suite(void)
 {
 	Suite *s = suite_create("loader_xdp_progs");
@@ -444,6 +582,7 @@ static Suite *xdp_progs_suite(void)
 	tcase_add_loop_test(tc, test_tcp_trace, 0, 2);
 	tcase_add_loop_test(tc, test_capture, 0, 2);
 	tcase_add_loop_test(tc, test_firewall_generations, 0, 2);
+	tcase_add_loop_test(tc, test_firewall_engines_agree, 0, FW_GEN_NR);
 	suite_add_tcase(s, tc);
 	return s;
 }
