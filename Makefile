@@ -354,3 +354,13 @@ $(BUILD)/bin/flextoe-nfpsim: $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
 		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)
 all: $(BUILD)/bin/flextoe-nfpsim
+
+# ---- flextoe-stat: loader/stat/*.c -> $(BUILD)/bin/flextoe-stat --------------
+# ss- and nstat-like views of a running engine through flextoe-loaderd
+# (docs/operating.md); it shares the loader's client (loader/loaderd/client.c).
+STAT_SRCS := $(wildcard loader/stat/*.c)
+$(BUILD)/bin/flextoe-stat: $(call obj,$(STAT_SRCS)) $(LDR_CLIENT_OBJ) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BUILD)/bin/flextoe-stat
+BINS += $(BUILD)/bin/flextoe-stat
