@@ -364,3 +364,28 @@ $(BUILD)/bin/flextoe-stat: $(call obj,$(STAT_SRCS)) $(LDR_CLIENT_OBJ) $(LIB_UTIL
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 all: $(BUILD)/bin/flextoe-stat
 BINS += $(BUILD)/bin/flextoe-stat
+
+# ---- the daemon's readiness notification (systemd Type=notify, libsystemd) ----
+$(BUILD)/bin/flextoe: LDLIBS += $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+
+# ---- operating it as a service: unit, configuration example, man pages,
+# bash completion (docs/operating.md).  The unit names the installed
+# binaries and configuration directory, so it is rendered here.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES := $(wildcard docs/man/*.[0-9])
+$(BUILD)/flextoe@.service: scripts/systemd/flextoe@.service.in
+	@mkdir -p $(@D)
+	sed -e 's|@SBINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+.PHONY: install-ops
+install: install-ops
+install-ops: $(BUILD)/flextoe@.service
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/flextoe $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 $(BUILD)/flextoe@.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 scripts/systemd/flextoe.conf.example $(DESTDIR)$(SYSCONFDIR)/flextoe/
+	for p in $(MAN_PAGES); do s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -m 644 scripts/completion/flextoe-bpf $(DESTDIR)$(BASHCOMPDIR)/flextoe-bpf
+	ln -sf flextoe-bpf $(DESTDIR)$(BASHCOMPDIR)/flextoe-stat
