@@ -256,7 +256,7 @@ $(LIBFT_A): $(call obj,$(LIBFT_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^	# from scratch: no object of a removed source lingers
 $(LIBFT_SO): $(call obj,$(LIBFT_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe.so -o $@ $^
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe.so.0 -o $@ $^
 EXAMPLE_APPS := echo bulk
 EXAMPLE_APPS += splice-proxy
 define EXAMPLE_RULE
@@ -389,3 +389,10 @@ install-ops: $(BUILD)/flextoe@.service
 		install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 	install -m 644 scripts/completion/flextoe-bpf $(DESTDIR)$(BASHCOMPDIR)/flextoe-bpf
 	ln -sf flextoe-bpf $(DESTDIR)$(BASHCOMPDIR)/flextoe-stat
+# libflextoe for applications built against it: the shared library (soname
+# libflextoe.so.0) and the static one; the headers go with include/flextoe.
+install-ops: $(LIBFT_SO) $(LIBFT_A)
+	install -d $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(LIBFT_SO) $(DESTDIR)$(PREFIX)/lib/libflextoe.so.0
+	ln -sf libflextoe.so.0 $(DESTDIR)$(PREFIX)/lib/libflextoe.so
+	install -m 644 $(LIBFT_A) $(DESTDIR)$(PREFIX)/lib/
