@@ -391,7 +391,9 @@ install-ops: $(BUILD)/flextoe@.service
 	ln -sf flextoe-bpf $(DESTDIR)$(BASHCOMPDIR)/flextoe-stat
 # libflextoe for applications built against it: the shared library (soname
 # libflextoe.so.0) and the static one; the headers go with include/flextoe.
-install-ops: $(LIBFT_SO) $(LIBFT_A)
+.PHONY: install-libflextoe
+install: install-libflextoe
+install-libflextoe: $(LIBFT_SO) $(LIBFT_A)
 	install -d $(DESTDIR)$(PREFIX)/lib
 	install -m 644 $(LIBFT_SO) $(DESTDIR)$(PREFIX)/lib/libflextoe.so.0
 	ln -sf libflextoe.so.0 $(DESTDIR)$(PREFIX)/lib/libflextoe.so
