@@ -29,6 +29,11 @@ ls "$TMP"/*.deb 2>/dev/null | sed 's|.*/|# built |'
 t_check "three packages: flextoe, libflextoe0, libflextoe-dev" \
 	test "$(ls "$TMP"/*.deb 2>/dev/null | sed 's|.*/||; s|_.*||' | sort | tr '\n' ' ')" = "flextoe libflextoe-dev libflextoe0 "
 
+if [[ -z $CHANGES ]]; then
+	echo "no .changes file: the build failed, nothing more to check" >&2
+	t_summary
+	exit 1
+fi
 lintian --no-tag-display-limit "$CHANGES" >"$TMP/lintian.log" 2>&1
 echo "# lintian: $(grep -c '^E:' "$TMP/lintian.log") errors, $(grep -c '^W:' "$TMP/lintian.log") warnings"
 grep -E '^(E|W):' "$TMP/lintian.log" | sort | uniq -c | sort -rn | head -n 25 | sed 's/^/#   /'
@@ -39,9 +44,11 @@ mkdir -p "$ROOT"
 for d in "$TMP"/*.deb; do dpkg -x "$d" "$ROOT"; done
 fhs() {
 	local bad
+	local n bad
+	n=$(cd "$ROOT" && find . -type f -o -type l | wc -l)
 	bad=$(cd "$ROOT" && find . -type f -o -type l | sed 's|^\./|/|' |
 		grep -Ev '^/(usr/(bin|sbin|lib|include|share)|etc|lib/systemd/system)/')
-	[[ -z $bad ]] || { echo "outside FHS paths: $bad" >&2; return 1; }
+	[[ $n -gt 0 && -z $bad ]] || { echo "$n files; outside FHS paths: $bad" >&2; return 1; }
 }
 t_check "every packaged file is under /usr/{bin,lib,include,share}, /etc or /lib/systemd/system" fhs
 has() { local f; for f in "$@"; do [[ -e $ROOT/$f ]] || { echo "missing $f" >&2; return 1; }; done; }
