@@ -262,7 +262,7 @@ $(LIBFT_A): $(call obj,$(LIBFT_SRCS))
 	rm -f $@ && $(AR) rcs $@ $^	# from scratch: no object of a removed source lingers
 $(LIBFT_SO): $(call obj,$(LIBFT_SRCS))
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe.so -o $@ $^
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libflextoe.so.0 -o $@ $^
 EXAMPLE_APPS := echo bulk
 EXAMPLE_APPS += splice-proxy
 define EXAMPLE_RULE
@@ -360,3 +360,47 @@ $(BUILD)/bin/flextoe-nfpsim: $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
 		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)
 all: $(BUILD)/bin/flextoe-nfpsim
+
+# ---- flextoe-stat: loader/stat/*.c -> $(BUILD)/bin/flextoe-stat --------------
+# ss- and nstat-like views of a running engine through flextoe-loaderd
+# (docs/operating.md); it shares the loader's client (loader/loaderd/client.c).
+STAT_SRCS := $(wildcard loader/stat/*.c)
+$(BUILD)/bin/flextoe-stat: $(call obj,$(STAT_SRCS)) $(LDR_CLIENT_OBJ) $(LIB_UTIL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(BUILD)/bin/flextoe-stat
+BINS += $(BUILD)/bin/flextoe-stat
+
+# ---- the daemon's readiness notification (systemd Type=notify, libsystemd) ----
+$(BUILD)/bin/flextoe: LDLIBS += $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+
+# ---- operating it as a service: unit, configuration example, man pages,
+# bash completion (docs/operating.md).  The unit names the installed
+# binaries and configuration directory, so it is rendered here.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES := $(wildcard docs/man/*.[0-9])
+$(BUILD)/flextoe@.service: scripts/systemd/flextoe@.service.in
+	@mkdir -p $(@D)
+	sed -e 's|@SBINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< >$@
+.PHONY: install-ops
+install: install-ops
+install-ops: $(BUILD)/flextoe@.service
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/flextoe $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 $(BUILD)/flextoe@.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 scripts/systemd/flextoe.conf.example $(DESTDIR)$(SYSCONFDIR)/flextoe/
+	for p in $(MAN_PAGES); do s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	install -m 644 scripts/completion/flextoe-bpf $(DESTDIR)$(BASHCOMPDIR)/flextoe-bpf
+	ln -sf flextoe-bpf $(DESTDIR)$(BASHCOMPDIR)/flextoe-stat
+# libflextoe for applications built against it: the shared library (soname
+# libflextoe.so.0) and the static one; the headers go with include/flextoe.
+.PHONY: install-libflextoe
+install: install-libflextoe
+install-libflextoe: $(LIBFT_SO) $(LIBFT_A)
+	install -d $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(LIBFT_SO) $(DESTDIR)$(PREFIX)/lib/libflextoe.so.0
+	ln -sf libflextoe.so.0 $(DESTDIR)$(PREFIX)/lib/libflextoe.so
+	install -m 644 $(LIBFT_A) $(DESTDIR)$(PREFIX)/lib/

@@ -150,6 +150,7 @@ struct ftoe_engine_stats {
 	uint64_t rx_bytes;		/* payload placed in receive buffers */
 	uint64_t rx_ooo, rx_dup, rx_out_of_window, rx_paws_drop;
 	uint64_t rx_ooo_full;		/* out-of-order data dropped: every interval in use */
+	uint64_t rx_bad_csum;		/* of rx_malformed: a wrong IPv4 or TCP checksum */
 	uint64_t tx_frames, tx_bytes, tx_ring_full, tx_acks, tx_rst;
 	uint64_t retransmits;		/* segments sent again (go-back-N) */
 	uint64_t fast_retransmits, timeouts, probes;
@@ -171,5 +172,42 @@ struct ftoe_engine_stats {
 	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);
+
+/* One connection as an operator sees it (flextoe-stat ss, docs/operating.md);
+ * addresses and ports in host order. */
+struct ftoe_conn_info {
+	uint32_t id;			/* flow id */
+	const char *state;		/* "ESTAB", "SYN-SENT", ... as ss names them */
+	uint32_t local_ip, remote_ip;
+	uint16_t local_port, remote_port;
+	uint16_t flow_group;
+	uint32_t region;		/* buffers' region: 0 the engine's, else a context's */
+	uint32_t send_q;		/* bytes queued by the application, not yet acknowledged */
+	uint32_t recv_q;		/* bytes received, not yet read by the application */
+	uint32_t srtt_us, rttvar_us, rto_us;
+	uint32_t cwnd, rate_kbps;	/* the congestion controller's window and pacing rate */
+	uint32_t snd_mss, rcv_mss, snd_wnd, rcv_wnd;
+	uint32_t retrans_total;
+	uint64_t bytes_acked, bytes_received;
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t ts, sack, ecn;		/* options negotiated */
+};
+/* Fill out with up to max connections (flow id order); returns how many
+ * there are in all (may exceed max).  On the engine's thread. */
+uint32_t ftoe_engine_conns(const struct ftoe_engine *eng, struct ftoe_conn_info *out,
+			   uint32_t max);
+/* A listening port (flextoe-stat ss -l). */
+struct ftoe_listener_info {
+	uint32_t index;			/* the engine's listener index */
+	uint16_t port;
+	uint16_t backlog;
+	uint32_t pending;		/* half-open children (SYN-RECV) */
+	uint32_t queued;		/* established, not yet accepted: ss's Recv-Q */
+	uint32_t owner;			/* shared port: the owning context's id (0: sole) */
+};
+/* As ftoe_engine_conns, for the listeners (at most FTOE_LISTENERS_MAX). */
+#define FTOE_LISTENERS_MAX 64
+uint32_t ftoe_engine_listeners(const struct ftoe_engine *eng, struct ftoe_listener_info *out,
+			       uint32_t max);
 
 #endif

@@ -115,7 +115,7 @@ struct ftoe_listener {
 	uint32_t owner;		/* shared port: the application context's id (0: sole listener) */
 };
 
-#define FTOE_MAX_LISTENERS 64
+#define FTOE_MAX_LISTENERS FTOE_LISTENERS_MAX	/* engine.h */
 #define FTOE_NO_FLOW UINT32_MAX
 #define FTOE_RX_BATCH 32
 #define FTOE_TX_BATCH 32

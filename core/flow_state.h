@@ -130,6 +130,7 @@ struct flow_cc {
 	uint32_t dupacks;
 	uint32_t retransmits;   /* go-back-N events / timeouts */
 	uint32_t tx_pending;    /* bytes waiting to be sent */
+	uint32_t retrans_total; /* segments sent again over the connection's life (flextoe-stat ss) */
 };
 
 #endif

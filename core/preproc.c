@@ -21,6 +21,15 @@ hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
 	       fc->remote_port == s->sport;
 }
 
+/* A frame that did not parse; checksum failures are also counted on their
+ * own (InCsumErrors for flextoe-stat counters). */
+static void count_malformed(struct ftoe_engine *e, const struct ftoe_seg *s)
+{
+	e->st.rx_malformed++;
+	if (s->err == FTOE_SEG_ERR_TCP_CSUM || s->err == FTOE_SEG_ERR_IP_CSUM)
+		e->st.rx_bad_csum++;
+}
+
 /* The engine-thread lookup: the flow cache, checked, then the table
  * (whose keyed hash is the costly part of a lookup). */
 static int flow_of(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *id)
@@ -63,7 +72,7 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 
 		e->st.rx_frames++;
 		if (ftoe_seg_parse(frames[i], lens[i], 0, &it->seg)) {
-			e->st.rx_malformed++;
+			count_malformed(e, &it->seg);
 			continue;
 		}
 		it->frame = frames[i];
@@ -166,7 +175,7 @@ void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
 {
 	e->st.rx_frames++;
 	if (it->res == FTOE_RXP_MALFORMED) {
-		e->st.rx_malformed++;
+		count_malformed(e, &it->seg);
 		return;
 	}
 	/* not ours, slow by its headers, or an unknown or unsynchronized

@@ -210,8 +210,10 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 	}
 	e->st.tx_frames++;
 	e->st.tx_bytes += it->len;
-	if (it->retx && it->len)
+	if (it->retx && it->len) {
 		e->st.retransmits++;
+		e->cc[it->flow].retrans_total++;
+	}
 	if (it->tcp_flags & FTOE_TCP_RST)
 		e->st.tx_rst++;
 	else if (!it->len && !(it->tcp_flags & (FTOE_TCP_SYN | FTOE_TCP_FIN)))

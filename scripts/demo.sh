@@ -13,7 +13,8 @@
 #    and a second rule set, swapped in atomically, lets both through;
 # 4. an unmodified Debian program, redis-server, runs under flextoe-run on
 #    the engine (the firewall still attached) and serves a Linux redis-cli;
-# 5. a TCP trace (tcp_trace at rx-post and tx-post) of one more exchange;
+# 5. a TCP trace (tcp_trace at rx-post and tx-post) of one more exchange,
+#    drawn with --plot;
 # 6. everything is removed at the end, whatever happens.
 #
 # Any step that does not give the expected result stops the demo with a
@@ -131,7 +132,7 @@ step "7. a TCP trace of one exchange (flextoe-bpf trace port 7)"
 # The exchange starts once both programs are attached (the "tracing at"
 # line; the loads can take seconds on a busy machine), and --duration
 # counts from there.
-"$BIN/flextoe-bpf" trace port 7 --duration 3 >"$RUN/trace.txt" 2>"$RUN/trace.err" &
+"$BIN/flextoe-bpf" trace port 7 --duration 3 --plot "$RUN/trace.svg" >"$RUN/trace.txt" 2>"$RUN/trace.err" &
 tpid=$!
 for _ in $(seq 300); do
 	grep -q "tracing at" "$RUN/trace.err" && break
@@ -142,7 +143,11 @@ grep -q "tracing at" "$RUN/trace.err" || fail "flextoe-bpf trace did not attach:
 echo_from 10.77.0.2 served
 wait "$tpid" || fail "flextoe-bpf trace failed: $(cat "$RUN/trace.err")"
 sed 's/^/  /' "$RUN/trace.txt"
-sed -n '$s/^/  /p' "$RUN/trace.err"
+grep -h "record" "$RUN/trace.err" | sed 's/^/  /'
+# the exchange drawn (--plot: sequence/time, cwnd or rate, srtt; docs/operating.md)
+grep -q "<svg" "$RUN/trace.svg" 2>/dev/null || fail "trace --plot drew nothing: $(tail -n 2 "$RUN/trace.err")"
+cp "$RUN/trace.svg" "${FLEXTOE_DEMO_PLOT:-/tmp/flextoe-demo-trace.svg}" &&
+	echo "  drawn: ${FLEXTOE_DEMO_PLOT:-/tmp/flextoe-demo-trace.svg}"
 # the client's data in at rx-post and its echo out at tx-post
 grep -Eq ' rx 10\.77\.0\.2\.[0-9]+ > 10\.77\.0\.10\.7 .* len [1-9]' "$RUN/trace.txt" &&
 	grep -Eq ' tx 10\.77\.0\.10\.7 > 10\.77\.0\.2\.[0-9]+ .* len [1-9]' "$RUN/trace.txt" ||

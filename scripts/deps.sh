@@ -14,6 +14,9 @@ PKGS=(
 	linux-libc-dev
 	tshark                                  # trace.sh: reading the pcap files of flextoe-bpf trace/capture
 	gnuplot-nox                             # bench/nfpsim: the simulator's scaling plot (PNG)
+	libsystemd-dev                          # flextoe: readiness notification (sd_notify, Type=notify)
+	bash-completion                         # tests/integration/ops_completion.sh
+	debhelper lintian dpkg-dev              # scripts/package-check.sh (debian/)
 	# posix_apps.sh, posix_diff.sh and bench/posix_*.sh: stock servers and
 	# clients run unmodified over the engine (lib/posix) and over Linux
 	memcached libmemcached-tools redis-server redis-tools nginx-light

@@ -1183,3 +1183,18 @@ unsigned int appif_splice_count(struct appif *a)
 {
 	return a->splicer ? ftoe_splicer_count(a->splicer) : 0;
 }
+
+int appif_owner(const struct appif *a, uint32_t sock, int lis, uint32_t *ctx_id, int *pid)
+{
+	const struct owner *o;
+
+	if (lis >= 0)
+		o = (size_t)lis < sizeof(a->lis) / sizeof(a->lis[0]) ? &a->lis[lis] : NULL;
+	else
+		o = sock < a->nconns ? &a->conns[sock] : NULL;
+	if (!o || !o->c)
+		return -ENOENT;
+	*ctx_id = o->c->id;
+	*pid = o->c->pid;
+	return 0;
+}

@@ -37,6 +37,11 @@ void appif_ctx_remove(struct appif *a, struct appif_ctx *c);
 unsigned int appif_ctx_poll(struct appif *a, struct appif_ctx *c);
 /* Wake every application that has new events. */
 void appif_flush(struct appif *a);
+/* Who owns engine socket (flow id) sock, or the listener with index lis
+ * (-1: look at sock): the context's id and its pid; 0 when an application
+ * owns it, -ENOENT when none does (an orphan draining, an engine-side flow).
+ * For flextoe-stat ss -p. */
+int appif_owner(const struct appif *a, uint32_t sock, int lis, uint32_t *ctx_id, int *pid);
 
 /* Connection splicing (core/control/splice.h): the backend's access to
  * the splice program's maps.  Without it APPIF_OP_SPLICE fails with

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/control/appif.h"
@@ -33,7 +34,7 @@
  * and that doorbell would be lost). */
 #define DOORBELL_DRAIN 4096u
 
-enum tag_kind { TAG_LISTEN = 1, TAG_SOCK, TAG_EFD };
+enum tag_kind { TAG_LISTEN = 1, TAG_SOCK, TAG_EFD, TAG_CALL };
 
 struct app_conn;
 struct tag {
@@ -72,6 +73,19 @@ static struct {
 	uint64_t splice_next_ns;	/* next appif_splice_poll */
 	uint64_t epoll_ns;		/* last look at epfd (APP_EPOLL_NS) */
 } S = { .lfd = -1, .epfd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* A call another thread asked the engine's thread to run (app_server_call):
+ * one at a time, under lock, which the engine's thread takes only when
+ * pending is set. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	bool pending;
+	app_engine_fn *fn;
+	void *arg;
+	int efd;		/* in S.epfd: wakes a blocked engine thread */
+	struct tag tag;
+} R = { .lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER, .efd = -1 };
 
 static void set_polling(struct app_conn *c, bool on);
 
@@ -355,6 +369,11 @@ int app_server_start(struct daemon *d)
 	if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, S.lfd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &S.tag_listen }))
 		goto fail;
+	R.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	R.tag.kind = TAG_CALL;
+	if (R.efd < 0 || epoll_ctl(S.epfd, EPOLL_CTL_ADD, R.efd,
+				   &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &R.tag }))
+		goto fail;
 	S.running = true;
 	return 0;
 fail:
@@ -393,7 +412,10 @@ unsigned int app_server_poll(struct daemon *d, bool fd_ready)
 
 		if (t->kind == TAG_LISTEN)
 			accept_apps();
-		else if (t->conn->gone)
+		else if (t->kind == TAG_CALL) {
+			if (read(R.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_debug("control call eventfd: %s", strerror(errno));
+		} else if (t->conn->gone)
 			continue;
 		else if (t->kind == TAG_SOCK)
 			conn_readable(t->conn, evs[i].events);
@@ -431,9 +453,53 @@ unsigned int app_server_poll(struct daemon *d, bool fd_ready)
 			appif_splice_poll(S.appif);
 		}
 	}
+	if (__atomic_load_n(&R.pending, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&R.lock);
+		if (R.pending) {
+			R.fn(d, S.appif, R.arg);
+			R.pending = false;
+			pthread_cond_broadcast(&R.done);
+		}
+		pthread_mutex_unlock(&R.lock);
+	}
 	appif_flush(S.appif);
 	pthread_mutex_unlock(&S.lock);
 	return cmds;
+}
+
+int app_server_call(struct daemon *d, app_engine_fn *fn, void *arg, unsigned int timeout_ms)
+{
+	struct timespec until;
+	uint64_t one = 1;
+	int err = 0;
+
+	(void)d;
+	if (!S.running || R.efd < 0)
+		return -ESRCH;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&R.lock);
+	R.fn = fn;
+	R.arg = arg;
+	__atomic_store_n(&R.pending, true, __ATOMIC_RELEASE);
+	if (write(R.efd, &one, sizeof(one)) < 0)
+		pr_debug("control call eventfd: %s", strerror(errno));
+	while (R.pending && !err)
+		err = pthread_cond_timedwait(&R.done, &R.lock, &until);
+	if (R.pending) {
+		/* The engine's thread takes R.lock before it runs fn: it will not now. */
+		R.pending = false;
+		err = -ETIMEDOUT;
+	} else {
+		err = 0;
+	}
+	pthread_mutex_unlock(&R.lock);
+	return err;
 }
 
 /* Doorbell suppression (appif_ring.polling, docs/api.md "Doorbells"):
@@ -489,6 +555,8 @@ void app_server_stop(struct daemon *d)
 	}
 	if (S.epfd >= 0)
 		close(S.epfd);
-	S.lfd = S.epfd = -1;
+	if (R.efd >= 0)
+		close(R.efd);
+	S.lfd = S.epfd = R.efd = -1;
 	S.running = false;
 }

@@ -22,6 +22,13 @@ unsigned int app_server_poll(struct daemon *d, bool fd_ready);
  * ring their doorbells (appif_ring.polling 0).  True when a command came
  * in meanwhile: poll again instead of blocking. */
 bool app_server_idle(struct daemon *d);
+/* Run fn(d, appif, arg) on the engine's thread, from another thread (the
+ * control socket's: flextoe-stat reads the engine's tables there, where
+ * nothing changes them meanwhile).  Waits up to timeout_ms: 0, -ETIMEDOUT
+ * (fn did not run and will not), or -ESRCH when the server is not running. */
+struct appif;
+typedef void app_engine_fn(struct daemon *d, struct appif *a, void *arg);
+int app_server_call(struct daemon *d, app_engine_fn *fn, void *arg, unsigned int timeout_ms);
 /* Reset every application's connections and remove the socket. */
 void app_server_stop(struct daemon *d);
 

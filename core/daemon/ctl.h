@@ -19,6 +19,12 @@ int ctl_map_list(struct daemon *d, json_object *resp);
 int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *resp,
 	       char *err, size_t esz);
 
+/* ctl_stats.c: "stats" (the engine's MIB counters, per-queue AF_XDP
+ * numbers) and "conns" (connections and listeners).  0 or -errno with err. */
+int ctl_stats(struct daemon *d, const char *op, json_object *req, json_object *resp,
+	      char *err, size_t esz);
+int ctl_conns(struct daemon *d, const char *op, json_object *req, json_object *resp,
+	      char *err, size_t esz);
 
 /* ctl_ring.c: ring_read (drain ring-buffer maps, waiting on their eventfds)
  * and programs owned by a client process (unloaded when it exits). */

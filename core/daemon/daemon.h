@@ -55,6 +55,12 @@ struct daemon_opts {
  * error (exit FTOE_EXIT_USAGE). */
 int opts_parse(int argc, char **argv, struct daemon_opts *o);
 
+/* The configuration file (conf.c): when argv names --config FILE (or -c),
+ * argc and argv become FILE's settings as options, then argv's own.  0, or
+ * -errno after a message (unreadable file, unknown setting). */
+struct option;
+int conf_expand(int *argc, char ***argv, const struct option *opts);
+
 /* ---- run directory (rundir.c) ----------------------------------------- */
 /* Create dir if missing and take its lock file (flextoe.pid).  0, -EBUSY
  * when another engine holds it, or -errno; prints what was wrong. */

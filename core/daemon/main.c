@@ -10,6 +10,9 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/daemon/app.h"
@@ -109,6 +112,21 @@ static int create_engine(struct daemon *d)
 	return err;
 }
 
+/* systemd's readiness (Type=notify, sd_notify(3); a no-op without
+ * $NOTIFY_SOCKET): ready once the sockets clients use are up, which for
+ * flextoe-loaderd's loader.sock means waiting for the child we started
+ * (up to 5 s; it may be restarted later, the engine does not need it). */
+static void notify_ready(struct daemon *d, const char *status)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/loader.sock", d->opts.run_dir);
+	for (int i = 0; d->loaderd_pid && i < 250 && stat(path, &st); i++)
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%ld", status, (long)getpid());
+}
+
 /* Wait for SIGINT/SIGTERM/SIGHUP; SIGUSR1 logs the counters. */
 static void wait_for_signal(struct daemon *d, int sfd)
 {
@@ -137,6 +155,7 @@ static void wait_for_signal(struct daemon *d, int sfd)
 			continue;
 		}
 		pr_info("signal %u (%s): stopping", si.ssi_signo, strsignal((int)si.ssi_signo));
+		sd_notify(0, "STOPPING=1");
 		return;
 	}
 }
@@ -250,6 +269,13 @@ int main(int argc, char **argv)
 		nd->mtu, d->opts.queues, d->opts.queues == 1 ? "" : "s", d->opts.workers,
 		d->opts.workers == 1 ? "" : "s", d->opts.busy_poll ? "busy" : "adaptive",
 		ftoe_cc_name(d->opts.cc), d->opts.run_dir);
+	{
+		char status[256];
+
+		snprintf(status, sizeof(status), "serving %s on %s, run dir %s", ipstr, nd->name,
+			 d->opts.run_dir);
+		notify_ready(d, status);
+	}
 
 	wait_for_signal(d, sfd);
 	rc = 0;

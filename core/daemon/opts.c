@@ -68,6 +68,8 @@ static void usage(FILE *out)
 		"                          change maps through loaderd (default: root only)\n"
 		"      --app-group GROUP   only root and members of GROUP (name or gid) may use\n"
 		"                          the engine through flextoe.sock (default: any user)\n"
+		"  -c, --config FILE       settings from FILE first (flextoe.conf(5): NAME = VALUE,\n"
+		"                          NAME any long option here); the command line wins\n"
 		"  -v, --verbose           more output (twice: debug)\n"
 		"  -h, --help              this text\n"
 		"\n"
@@ -174,7 +176,8 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 enum { OPT_CC = 256, OPT_MAX_FLOWS, OPT_BUF, OPT_NO_LOADERD, OPT_LOADERD, OPT_LOADER_GROUP,
        OPT_RTO_RETRIES, OPT_OOO_INTERVALS,
        OPT_APP_GROUP,
-       OPT_SYN_TABLE, OPT_TW_TABLE, OPT_SYN_BACKLOG, OPT_FLOW_GROUPS, OPT_SHOW_LAYOUT };
+       OPT_SYN_TABLE, OPT_TW_TABLE, OPT_SYN_BACKLOG, OPT_FLOW_GROUPS, OPT_SHOW_LAYOUT,
+       OPT_CONFIG };
 
 int opts_parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -202,6 +205,7 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ "loader-group", required_argument, NULL, OPT_LOADER_GROUP },
 		{ "app-group", required_argument, NULL, OPT_APP_GROUP },
 		{ "verbose",   no_argument,       NULL, 'v' },
+		{ "config",    required_argument, NULL, OPT_CONFIG },
 		{ "help",      no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -215,9 +219,12 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 	o->max_flows = 65536;
 	o->run_dir = FTOE_DEFAULT_RUN_DIR;
 
+	/* --config FILE: its settings go in front of the command line's */
+	if (conf_expand(&argc, &argv, longopts))
+		return -EINVAL;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":i:a:g:w:q:p:r:fvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:a:g:w:q:p:r:c:fvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (!*optarg || strlen(optarg) >= IF_NAMESIZE)
@@ -347,6 +354,9 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		case 'v':
 			o->verbose++;
 			break;
+		case OPT_CONFIG:
+		case 'c':
+			break;	/* read by conf_expand */
 		case 'h':
 			usage(stdout);
 			return 1;

@@ -104,6 +104,7 @@ unsigned int rx_burst(struct x86_backend *be, struct xsk_queue *q, unsigned int 
 	n = xq_rx_peek(q, max, &idx);
 	if (!n)
 		return 0;
+	q->st.rx_bursts++;
 	for (unsigned int i = 0; i < n; i++) {
 		const struct xdp_desc *d = xq_rx_desc(q, idx + i);
 		uint8_t *f = xsk_umem__get_data(q->area, d->addr);

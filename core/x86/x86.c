@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <linux/if_xdp.h>
 
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
@@ -163,6 +165,44 @@ void x86_log_stats(struct x86_backend *be)
 			steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP], steer[FTOE_STEER_ICMP],
 			steer[FTOE_STEER_PASS]);
 	}
+}
+
+unsigned int x86_nr_queues(const struct x86_backend *be)
+{
+	return be->nr_queues;
+}
+
+int x86_queue_stats(const struct x86_backend *be, unsigned int i, struct x86_queue_stats *out)
+{
+	const struct xsk_queue *q;
+	struct xdp_statistics xs;
+	socklen_t len = sizeof(xs);
+
+	if (i >= be->nr_queues)
+		return -ERANGE;
+	q = &be->queues[i];
+	memset(out, 0, sizeof(*out));
+	out->queue = q->id;
+	/* Plain 64-bit loads of counters their threads keep: each is whole,
+	 * the set is not one instant (as /proc/net/snmp). */
+	out->rx_frames = __atomic_load_n(&q->st.rx_frames, __ATOMIC_RELAXED);
+	out->rx_bursts = __atomic_load_n(&q->st.rx_bursts, __ATOMIC_RELAXED);
+	out->tx_frames = __atomic_load_n(&q->st.tx_frames, __ATOMIC_RELAXED);
+	out->tx_ring_full = __atomic_load_n(&q->st.tx_full, __ATOMIC_RELAXED);
+	out->tx_kicks = __atomic_load_n(&q->st.kicks, __ATOMIC_RELAXED);
+	if (q->xsk && !getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &xs, &len)) {
+		out->xdp_stats = true;
+		out->rx_dropped = xs.rx_dropped;
+		out->rx_invalid_descs = xs.rx_invalid_descs;
+		out->tx_invalid_descs = xs.tx_invalid_descs;
+		/* the three below came with Linux 5.9; older kernels give a shorter struct */
+		if (len >= sizeof(xs)) {
+			out->rx_ring_full = xs.rx_ring_full;
+			out->rx_fill_ring_empty_descs = xs.rx_fill_ring_empty_descs;
+			out->tx_ring_empty_descs = xs.tx_ring_empty_descs;
+		}
+	}
+	return 0;
 }
 
 void x86_close(struct x86_backend *be)

@@ -109,6 +109,19 @@ int x86_start(struct x86_backend *x, struct ftoe_engine *eng, const struct x86_p
 void x86_stop(struct x86_backend *x);
 /* Queues, ARP/ICMP and steering counters to the log (info level). */
 void x86_log_stats(struct x86_backend *x);
+/* One queue's counters (flextoe-stat counters): the backend's own and the
+ * kernel's AF_XDP ones (getsockopt XDP_STATISTICS; xdp_stats false when
+ * the kernel gave none). */
+struct x86_queue_stats {
+	unsigned int queue;		/* the device's rx queue id */
+	uint64_t rx_frames, rx_bursts, tx_frames, tx_ring_full, tx_kicks;
+	bool xdp_stats;
+	uint64_t rx_dropped, rx_invalid_descs, tx_invalid_descs;
+	uint64_t rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs;
+};
+unsigned int x86_nr_queues(const struct x86_backend *x);
+/* Queue i (0 .. x86_nr_queues - 1); any thread.  0 or -ERANGE. */
+int x86_queue_stats(const struct x86_backend *x, unsigned int i, struct x86_queue_stats *out);
 /* Everything x86_setup made, then x (NULL: nothing). */
 void x86_close(struct x86_backend *x);
 

@@ -27,7 +27,10 @@
 	X(MAP_DUMP,   "map_dump",   READ,  "read maps")                                \
 	X(MAP_LOOKUP, "map_lookup", READ,  "read maps")                                \
 	X(MAP_UPDATE, "map_update", WRITE, "change maps")                              \
-	X(MAP_DELETE, "map_delete", WRITE, "change maps")
+	X(MAP_DELETE, "map_delete", WRITE, "change maps")                              \
+	/* flextoe-stat (docs/operating.md): counters, connections, listeners */      \
+	X(STATS,      "stats",      READ,  "read counters")                            \
+	X(CONNS,      "conns",      READ,  "list connections")
 
 enum flextoe_ctl_op {
 	FLEXTOE_CTL_OP_NONE = 0,	/* not a request */

@@ -12,6 +12,7 @@
 
 #include "loader/bpf-cli/cli.h"
 #include "loader/bpf-cli/ringstream.h"
+#include "loader/bpf-cli/trace_plot.h"
 
 #define TRACE_OBJ	"tcp_trace.bpf.o"
 #define TRACE_MAX_TERMS	8
@@ -33,13 +34,24 @@ struct trace_ctx {
 	unsigned int nterms;
 	bool json;
 	struct rs_pcap *pcap;
+	struct trace_plot *plot;
+	/* One read's records of both rings (rx-post, tx-post), printed in
+	 * time order by flush_out: the rings are read one after the other. */
+	struct trace_item *batch;
+	size_t nbatch, cap;
+	bool failed;
+};
+
+struct trace_item {
+	struct flextoe_trace_rec r;
+	size_t order;		/* arrival: ties keep it */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s trace [FILTER] [--format text|json] [-w FILE.pcap] [--count N]\n"
-		"       [--duration S] [--obj PATH] [--run-dir DIR]\n\n"
+		"       [--duration S] [--plot FILE.svg|FILE.png] [--obj PATH] [--run-dir DIR]\n\n"
 		"Attach tcp_trace at rx-post and tx-post of the running engine and print one\n"
 		"record per TCP segment until SIGINT/SIGTERM, --count or --duration; the\n"
 		"programs are detached on exit (and by the engine if this process dies).\n\n"
@@ -48,6 +60,10 @@ static void usage(FILE *f)
 		"                  saddr, sport, daddr, dport, dir, seq, ack, len, flags, win,\n"
 		"                  snd_una, snd_nxt, cwnd (rate, kbit/s, for rate-based\n"
 		"                  flows), srtt_us, retransmit, ooo)\n"
+		"  --plot FILE     draw the connection that carried the most payload when the\n"
+		"                  trace ends (gnuplot; FILE.svg or FILE.png): sequence over\n"
+		"                  time with retransmissions and out-of-order arrivals marked,\n"
+		"                  cwnd or rate, srtt; its data in FILE.dat, one row per record\n"
 		"  -w FILE         also write each segment's header bytes to a pcap file\n"
 		"  --count N       stop after N records\n"
 		"  --duration S    stop S seconds after the programs are attached\n"
@@ -138,24 +154,13 @@ static void addr_str(const struct flextoe_trace_rec *r, const uint8_t *a, char *
 		snprintf(out, size, "?");
 }
 
-static int on_record(void *ctx, unsigned int ring, const void *data, size_t len)
+static void emit(struct trace_ctx *t, const struct flextoe_trace_rec *rp)
 {
-	struct trace_ctx *t = ctx;
-	struct flextoe_trace_rec r;
+	const struct flextoe_trace_rec r = *rp;
 	char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN], fl[10];
 	struct timespec ts;
 	bool rate;
 
-	(void)ring;
-	if (len < sizeof(r))
-		return 0;	/* a record of another version: not ours */
-	memcpy(&r, data, sizeof(r));
-	for (unsigned int i = 0; i < t->nterms; i++)
-		if (!term_match(&t->terms[i], &r))
-			return 0;
-	if (t->s->max_count && t->s->seen >= t->s->max_count)
-		return 1;
-	t->s->seen++;
 	rs_time(t->s, r.tstamp_ns, &ts);
 	addr_str(&r, r.saddr, sa, sizeof(sa));
 	addr_str(&r, r.daddr, da, sizeof(da));
@@ -186,13 +191,62 @@ static int on_record(void *ctx, unsigned int ring, const void *data, size_t len)
 	if (t->pcap && r.snap_len)
 		rs_pcap_write(t->pcap, &ts, r.snap, r.snap_len > FLEXTOE_TRACE_SNAP ?
 			      FLEXTOE_TRACE_SNAP : r.snap_len, r.pkt_len);
+	if (t->plot && !t->failed && tp_add(t->plot, &r, &ts)) {
+		cli_fail("--plot: out of memory: the plot is left out");
+		t->failed = true;
+	}
+}
+
+static int on_record(void *ctx, unsigned int ring, const void *data, size_t len)
+{
+	struct trace_ctx *t = ctx;
+	struct flextoe_trace_rec r;
+
+	(void)ring;
+	if (len < sizeof(r))
+		return 0;	/* a record of another version: not ours */
+	memcpy(&r, data, sizeof(r));
+	for (unsigned int i = 0; i < t->nterms; i++)
+		if (!term_match(&t->terms[i], &r))
+			return 0;
+	if (t->s->max_count && t->s->seen >= t->s->max_count)
+		return 1;
+	if (t->nbatch == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct trace_item *b = realloc(t->batch, cap * sizeof(*b));
+
+		if (!b) {
+			emit(t, &r);	/* no room to sort: in ring order */
+			t->s->seen++;
+			return 0;
+		}
+		t->batch = b;
+		t->cap = cap;
+	}
+	t->batch[t->nbatch].r = r;
+	t->batch[t->nbatch].order = t->nbatch;
+	t->nbatch++;
+	t->s->seen++;
 	return 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	const struct trace_item *x = a, *y = b;
+
+	if (x->r.tstamp_ns != y->r.tstamp_ns)
+		return x->r.tstamp_ns < y->r.tstamp_ns ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 static void flush_out(void *ctx)
 {
 	struct trace_ctx *t = ctx;
 
+	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
+	for (size_t i = 0; i < t->nbatch; i++)
+		emit(t, &t->batch[i].r);
+	t->nbatch = 0;
 	fflush(stdout);
 	if (t->pcap)
 		rs_pcap_flush(t->pcap);
@@ -207,10 +261,11 @@ static int cmd_trace(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "obj", required_argument, NULL, 'o' },
 		{ "run-dir", required_argument, NULL, 'r' },
+		{ "plot", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *obj = NULL, *run_dir = NULL, *wfile = NULL;
+	const char *obj = NULL, *run_dir = NULL, *wfile = NULL, *plot = NULL;
 	struct trace_ctx t = { 0 };
 	struct rs_session s;
 	struct flextoe_trace_cfg cfg = { 0 };
@@ -250,6 +305,7 @@ static int cmd_trace(int argc, char **argv)
 			t.json = !strcmp(optarg, "json");
 			break;
 		case 'w': wfile = optarg; break;
+		case 'P': plot = optarg; break;
 		case 'o': obj = optarg; break;
 		case 'r': run_dir = optarg; break;
 		case 'c':
@@ -290,6 +346,8 @@ static int cmd_trace(int argc, char **argv)
 	}
 	rs_session_init(&s, run_dir, duration, count);
 	t.s = &s;
+	if (plot && !(t.plot = tp_open(plot)))
+		return CLI_EXIT_USAGE;
 	if (wfile && !(t.pcap = rs_pcap_open(wfile, FLEXTOE_TRACE_SNAP)))
 		return CLI_EXIT_FAIL;
 	rc = rs_load(&s, path, flextoe_hook_name_of(FLEXTOE_HOOK_RX_POST));
@@ -306,9 +364,17 @@ static int cmd_trace(int argc, char **argv)
 	if (t.pcap)
 		rs_pcap_close(t.pcap);
 	fflush(stdout);
+	flush_out(&t);	/* a failed read may leave records behind */
+	free(t.batch);
 	if (!rc)
 		fprintf(stderr, "%s: %llu record%s; programs detached\n", CLI_NAME,
 			(unsigned long long)s.seen, s.seen == 1 ? "" : "s");
+	if (t.plot) {
+		int prc = tp_finish(t.plot);	/* frees it */
+
+		if (!rc)
+			rc = t.failed ? CLI_EXIT_FAIL : prc;
+	}
 	return rc;
 }
 

@@ -11,8 +11,15 @@ START_TEST(ops_names_and_rights)
 	static const char *const writes[] = { "load", "unload", "ring_read", "map_update",
 					      "map_delete" };
 	static const char *const reads[] = { "hello", "list", "map_list", "map_dump",
-					     "map_lookup" };
+					     "map_lookup", "stats", "conns" };
 
+	for (unsigned i = 0; i < 7; i++) {
+		enum flextoe_ctl_op r = flextoe_ctl_op_by_name(reads[i]);
+
+		/* flextoe-stat's requests are open like list (docs/operating.md) */
+		ck_assert_int_ne(r, FLEXTOE_CTL_OP_NONE);
+		ck_assert_int_eq(flextoe_ctl_op_desc(r)->perm, FLEXTOE_CTL_READ);
+	}
 	for (unsigned i = 0; i < 5; i++) {
 		enum flextoe_ctl_op w = flextoe_ctl_op_by_name(writes[i]);
 		enum flextoe_ctl_op r = flextoe_ctl_op_by_name(reads[i]);
@@ -24,8 +31,8 @@ START_TEST(ops_names_and_rights)
 		ck_assert_str_eq(flextoe_ctl_op_name(w), writes[i]);
 		ck_assert_ptr_nonnull(flextoe_ctl_op_desc(w)->what);
 	}
-	/* ten requests, every one named and unique */
-	ck_assert_int_eq(FLEXTOE_CTL_OP__MAX - 1, 10);
+	/* twelve requests, every one named and unique */
+	ck_assert_int_eq(FLEXTOE_CTL_OP__MAX - 1, 12);
 	for (int a = 1; a < FLEXTOE_CTL_OP__MAX; a++)
 		ck_assert_int_eq(flextoe_ctl_op_by_name(flextoe_ctl_op_name(a)), a);
 	ck_assert_int_eq(flextoe_ctl_op_by_name("map_"), FLEXTOE_CTL_OP_NONE);
