@@ -103,13 +103,11 @@ __attribute__((target("avx2"))) static uint64_t sum_avx2(const uint8_t *p, size_
 	return total;
 }
 
-static bool have_avx2(void)
+/* The answer libgcc's constructor recorded before main (a load and a test:
+ * no state of ours, so no race between the pipelined backend's threads). */
+static inline bool have_avx2(void)
 {
-	static int avx2 = -1;
-
-	if (__builtin_expect(avx2 < 0, 0))
-		avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-	return avx2;
+	return __builtin_cpu_supports("avx2");
 }
 #endif
 
