@@ -1213,6 +1213,8 @@ int main(int argc, char **argv)
 	run(&o, &cnt);
 	if (o.updates)
 		upd_free(o.updates);
+	for (size_t i = 0; i < o.nr_globals; i++)
+		free((void *)o.globals[i].data);	/* upd_parse_hex's bytes */
 	if (cnt.skipped)
 		printf("%u skipped\n", cnt.skipped);
 	printf("%u passed, %u failed\n", cnt.passed, cnt.failed);

@@ -277,6 +277,106 @@ START_TEST(test_redirect_map_direct)
 }
 END_TEST
 
+struct perf_log {
+	uint8_t data[8][256];
+	uint32_t size[8];
+	int n;
+	uint64_t lost;
+};
+
+static void perf_sample(void *ctx, int cpu, void *data, uint32_t size)
+{
+	struct perf_log *l = ctx;
+
+	(void)cpu;
+	if (l->n < 8 && size <= sizeof(l->data[0])) {
+		memcpy(l->data[l->n], data, size);
+		l->size[l->n] = size;
+	}
+	l->n++;
+}
+
+static void perf_lost(void *ctx, int cpu, uint64_t cnt)
+{
+	(void)cpu;
+	((struct perf_log *)ctx)->lost += cnt;
+}
+
+/* bpf_perf_event_output's checks in the kernel's order, its record
+ * layout (raw size padded so the record ends 8-aligned, the frame's
+ * bytes after the data), and a full ring counted as lost. */
+START_TEST(test_perf_event_output_direct)
+{
+	struct ebpf_map_spec spec = { .name = "events", .type = BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+				      .key_size = 4, .value_size = 4, .max_entries = 2 };
+	static const uint8_t frame[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0x08, 0, 0x45 };
+	const uint64_t cur = BPF_F_CURRENT_CPU, ctx5 = 5ull << 32;
+	struct ebpf_perf_buffer *pb, *again;
+	struct perf_log log = { 0 };
+	uint32_t meta = 0xa1b2c3d4, k = 0, v = 3;
+	uint8_t big[200] = { 0 };
+	struct ebpf_xdp_buff *x;
+	struct ebpf_map *m;
+	int sent = 0, ret;
+
+	ck_assert_int_eq(ebpf_map_create(&spec, &m), 0);
+	ck_assert_int_eq(ebpf_xdp_buff_alloc(4096, &x), 0);
+	ck_assert_int_eq(ebpf_xdp_buff_set(x, frame, sizeof(frame), 256), 0);
+	ebpf_run_ctx.xdp = x;
+	/* no consumer: every slot is empty, as a kernel slot without an event */
+	ck_assert_int_eq((int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), cur, U(&meta), 4),
+			 -ENOENT);
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_ANY), -EOPNOTSUPP);
+	ck_assert_int_eq(ebpf_perf_buffer_new(m, 3, &pb), -EINVAL);	/* not a power of 2 */
+	ck_assert_int_eq(ebpf_perf_buffer_new(m, 1, &pb), 0);
+	ck_assert_int_eq(ebpf_perf_buffer_new(m, 1, &again), -EBUSY);
+	ck_assert_int_eq((int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), 1ull << 60,
+				       U(&meta), 4), -EINVAL);	/* flags outside the masks */
+	ck_assert_int_eq((int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), 21ull << 32,
+				       U(&meta), 4), -EFAULT);	/* more than the frame */
+	ck_assert_int_eq((int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), 2, U(&meta), 4),
+			 -E2BIG);			/* index past the slots */
+	ck_assert_int_eq(call(BPF_FUNC_perf_event_output, U(x), U(m), cur | ctx5, U(&meta), 4), 0);
+	ck_assert_int_eq(ebpf_perf_buffer_consume(pb, perf_sample, perf_lost, &log), 1);
+	/* 4 + 5 bytes, padded: raw size 12 (4 + 12 = 16, 8-aligned) */
+	ck_assert_uint_eq(log.size[0], 12);
+	ck_assert_int_eq(memcmp(log.data[0], &meta, 4), 0);
+	ck_assert_int_eq(memcmp(log.data[0] + 4, frame, 5), 0);
+	ck_assert_int_eq(log.data[0][9] | log.data[0][10] | log.data[0][11], 0);
+
+	/* fill the 4 KiB ring of slot 1: the rest is lost, then counted */
+	do {
+		ret = (int)(int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), 1, U(big),
+					 sizeof(big));
+		sent += !ret;
+	} while (!ret && sent < 100);
+	ck_assert_int_eq(ret, -ENOSPC);
+	ck_assert_int_eq((int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), 1, U(big), 190),
+			 -ENOSPC);
+	/* a small sample still fits: perf writes a LOST record before it */
+	ck_assert_int_eq(call(BPF_FUNC_perf_event_output, U(x), U(m), 1, U(big), 8), 0);
+	memset(&log, 0, sizeof(log));
+	ck_assert_int_eq(ebpf_perf_buffer_consume(pb, perf_sample, perf_lost, &log), sent + 2);
+	ck_assert_uint_eq(log.lost, 2);
+	ck_assert_int_eq(log.n, sent + 1);
+	/* records that wrap the ring's end still arrive whole */
+	for (int i = 0; i < 40; i++) {
+		big[0] = (uint8_t)i;
+		ck_assert_int_eq(call(BPF_FUNC_perf_event_output, U(x), U(m), 1, U(big), 100), 0);
+		memset(&log, 0, sizeof(log));
+		ck_assert_int_eq(ebpf_perf_buffer_consume(pb, perf_sample, perf_lost, &log), 1);
+		ck_assert_uint_eq(log.size[0], 100);
+		ck_assert_uint_eq(log.data[0][0], (uint8_t)i);
+	}
+	ebpf_perf_buffer_free(pb);
+	ck_assert_int_eq((int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), 0, U(&meta), 4),
+			 -ENOENT);
+	ebpf_run_ctx.xdp = NULL;
+	ebpf_xdp_buff_free(x);
+	ebpf_map_put(m);
+}
+END_TEST
+
 START_TEST(test_helper_tables)
 {
 	ck_assert_ptr_null(ebpf_helper_get(EBPF_HELPERS_XDP, BPF_FUNC_get_current_pid_tgid));
@@ -322,6 +422,7 @@ static Suite *helpers_suite(void)
 	tcase_add_test(d, test_csum_diff_direct);
 	tcase_add_test(d, test_loop_direct);
 	tcase_add_test(d, test_redirect_map_direct);
+	tcase_add_test(d, test_perf_event_output_direct);
 	tcase_add_test(d, test_helper_tables);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, d);
