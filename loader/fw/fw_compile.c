@@ -25,11 +25,12 @@
  * Rules are placed in file order, each into the first table (in creation
  * order) that can hold it and whose bucket for it has room
  * (FW_BUCKET_RULES).  When none can, a new table is made with the rule's
- * signature relaxed (lengths rounded down to FW_RELAX_STEP bits), so that
- * later rules of nearby prefix lengths fit it; when that table exists and
- * is full for this rule, the rule's exact signature; failing that, another
- * table of the exact signature.  Tables are thus created in order of their
- * lowest rule, which is the order the program needs for its early stop.
+ * signature relaxed (sig_relax: addresses only, lengths rounded down), so
+ * that later rules of nearby prefix lengths fit it; when that table exists
+ * and is full for this rule, the rule's exact signature; failing that,
+ * another table of the exact signature.  The program needs the tables in
+ * order of their lowest rule (for its early stop): write_tables sorts
+ * them, and a table keeps its id (in its buckets' keys) whatever its place.
  */
 
 #define FW_RELAX_STEP	8
