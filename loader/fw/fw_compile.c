@@ -25,11 +25,13 @@
  * Rules are placed in file order, each into the first table (in creation
  * order) that can hold it and whose bucket for it has room
  * (FW_BUCKET_RULES).  When none can, a new table is made with the rule's
- * signature relaxed (lengths rounded down to FW_RELAX_STEP bits), so that
- * later rules of nearby prefix lengths fit it; when that table exists and
- * is full for this rule, the rule's exact signature; failing that, another
- * table of the exact signature.  Tables are thus created in order of their
- * lowest rule, which is the order the program needs for its early stop.
+ * signature relaxed (sig_relax: addresses only, lengths rounded down), so
+ * that later rules of nearby prefix lengths fit it; when that table exists
+ * and is full for this rule, the rule's own address prefixes (still no
+ * ports or protocol); then its exact signature; failing that, another
+ * table of the exact signature.  The program needs the tables in
+ * order of their lowest rule (for its early stop): write_tables sorts
+ * them, and a table keeps its id (in its buckets' keys) whatever its place.
  */
 
 #define FW_RELAX_STEP	8
@@ -411,17 +413,27 @@ static int table_new(struct fw_tables *c, const struct fw_sig *s, uint32_t *tid)
 
 static int place_rule(struct fw_tables *c, const struct fw_rule *r, uint32_t rule)
 {
-	struct fw_sig exact = rule_sig(r), relaxed = sig_relax(exact);
-	bool have_relaxed = false;
+	struct fw_sig cand[3];
+	bool have[3] = { false, false, false };
 	enum place res = FULL;
-	uint32_t tid;
+	uint32_t tid, k;
 	int err;
 
+	/* the new table's signature, most general first: relaxed; the
+	 * addresses as they are (a relaxed bucket overflows when many rules
+	 * share a short prefix); everything the rule pins down */
+	cand[2] = rule_sig(r);
+	cand[0] = sig_relax(cand[2]);
+	cand[1] = cand[2];
+	cand[1].proto = 0;
+	cand[1].spplen = 0;
+	cand[1].dpplen = 0;
 	c->loc[rule] = 0;
 	for (tid = 0; tid < c->nr_tab; tid++) {
-		if (!sig_holds(&c->tab[tid].sig, &exact))
+		if (!sig_holds(&c->tab[tid].sig, &cand[2]))
 			continue;
-		have_relaxed |= sig_eq(&c->tab[tid].sig, &relaxed);
+		for (k = 0; k < 3; k++)
+			have[k] |= sig_eq(&c->tab[tid].sig, &cand[k]);
 		err = try_table(c, tid, rule, &res);
 		if (err)
 			return err;
@@ -431,9 +443,10 @@ static int place_rule(struct fw_tables *c, const struct fw_rule *r, uint32_t rul
 			return 0;
 		}
 	}
-	/* the relaxed table, or (it exists and is full here) the exact one,
-	 * or (that too) a twin of the exact one */
-	err = table_new(c, !have_relaxed ? &relaxed : &exact, &tid);
+	/* the first of those not made yet; all full here: a twin of the last */
+	for (k = 0; k < 2 && have[k]; k++)
+		;
+	err = table_new(c, &cand[k], &tid);
 	if (!err)
 		err = try_table(c, tid, rule, &res);
 	return err;
