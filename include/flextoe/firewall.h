@@ -25,7 +25,7 @@
 #define FW_MAX_TUPLES	4096		/* tables per generation */
 #define FW_MAX_RULES	131072		/* rules per generation */
 #define FW_MAX_ENTRIES	524288		/* fw_rules buckets, both generations */
-#define FW_BUCKET_RULES	16		/* rule indices per bucket */
+#define FW_BUCKET_RULES	24		/* rule indices per bucket */
 
 #define FW_ACT_ALLOW	0
 #define FW_ACT_DENY	1
