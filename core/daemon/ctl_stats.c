@@ -31,6 +31,7 @@
 	X(TcpInCsumErrors,        rx_bad_csum,      "of TcpInErrs: a wrong IPv4 or TCP checksum") \
 	X(TcpActiveOpens,         conn_active,      "connections opened by the engine's applications (SYN sent)") \
 	X(TcpPassiveOpens,        conn_passive,     "connections accepted on a listener") \
+	X(TcpAttemptFails,        attempt_fails,    "opens that failed: SYN-SENT or SYN-RECV to CLOSED or LISTEN (RST, timeout, close)") \
 	X(TcpEstabResets,         conn_reset,       "connections reset") \
 	X(TcpOutRsts,             tx_rst,           "RST segments sent") \
 	X(TcpExtTCPAbortOnTimeout, conn_timeout,    "connections given up after the retransmission timeouts") \

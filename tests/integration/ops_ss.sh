@@ -3,7 +3,8 @@
 # (flextoe-echo) and a bulk transfer (Linux -> flextoe-bulk) held open; the listing holds
 # exactly those connections, ESTAB, with the byte counts the Linux peers moved; filters
 # (state, sport, dport, dst PREFIX) pick the right subsets; -l lists the listeners with
-# their application (-p); --json parses; usage errors are clear.
+# their application (-p); --json parses; usage errors are clear; a refused connect from the
+# engine counts in TcpAttemptFails.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -138,6 +139,22 @@ no_engine() {
 	[[ $rc -eq 1 && $out == *"cannot reach flextoe-loaderd"* ]] || { echo "rc=$rc: $out" >&2; return 1; }
 }
 t_check "no engine at the run directory: a clear error, exit 1" no_engine
+
+# TcpAttemptFails: the engine connects to a port nobody listens on; Linux answers the SYN
+# with a RST, the engine's SYN-SENT ends in CLOSED: one failed attempt, no open
+mib() { "$STAT" counters --run-dir "$RUN" -a -s --json |
+	python3 -c "import json, sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+FAILS0=$(mib TcpAttemptFails); OPENS0=$(mib TcpActiveOpens)
+ns_exec eng timeout 20 "$BIN/flextoe-bulk" --connect $PEER_IP:7399 --send 1 >"$TMP/refused.out" 2>&1
+echo "rc=$?" >>"$TMP/refused.out"
+sed 's/^/# /' "$TMP/refused.out"
+# (ftoe_strerror words ECONNREFUSED as "no engine": the connect's failure is what counts here)
+t_check "connect to a closed port of the Linux peer fails" \
+	sh -c "grep -q '^flextoe-bulk: connect: ' '$TMP/refused.out' && grep -q '^rc=1\$' '$TMP/refused.out'"
+FAILS1=$(mib TcpAttemptFails); OPENS1=$(mib TcpActiveOpens)
+echo "# TcpAttemptFails $FAILS0 -> $FAILS1, TcpActiveOpens $OPENS0 -> $OPENS1"
+t_check "TcpAttemptFails counts it: +1 ($FAILS0 -> $FAILS1)" test "$FAILS1" = $((FAILS0 + 1))
+t_check "TcpActiveOpens does not: +0 ($OPENS0 -> $OPENS1)" test "$OPENS1" = "$OPENS0"
 
 touch "$TMP/echo.json.close" "$TMP/bulk.json.close"
 closed() { [ "$(count)" = 0 ]; }
