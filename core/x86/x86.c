@@ -203,12 +203,12 @@ int x86_thread_stats(const struct x86_backend *be, unsigned int i, struct x86_th
 		return 0;	/* claimed, not named yet: nothing to show */
 	snprintf(out->name, sizeof(out->name), "%s", tt->name);
 	do {
-		s1 = atomic_load_explicit(&((struct x86_thread_time *)tt)->seq, memory_order_acquire);
+		s1 = atomic_load_explicit(&tt->seq, memory_order_acquire);
 		since = __atomic_load_n(&tt->blocked_since, __ATOMIC_RELAXED);
 		idle = __atomic_load_n(&tt->idle_ns, __ATOMIC_RELAXED);
 		sleeps = __atomic_load_n(&tt->sleeps, __ATOMIC_RELAXED);
 		atomic_thread_fence(memory_order_acquire);
-		s2 = atomic_load_explicit(&((struct x86_thread_time *)tt)->seq, memory_order_relaxed);
+		s2 = atomic_load_explicit(&tt->seq, memory_order_relaxed);
 	} while ((s1 & 1) || s1 != s2);
 	now = x86_now_ns();
 	if (since && now > since)
