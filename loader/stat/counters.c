@@ -259,6 +259,20 @@ static json_object *batches(json_object *shown, unsigned int nq)
 	return arr;
 }
 
+/* The engine's text for a counter; the Thread* ones are flextoe-stat's. */
+static const char *counter_help(json_object *help, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(name, "Thread", 6))
+		return stat_gets(help, name);
+	if (n > 6 && !strcmp(name + n - 6, "WallNs"))
+		return "ns since the thread started";
+	if (n > 6 && !strcmp(name + n - 6, "IdleNs"))
+		return "ns the thread was blocked with nothing to do";
+	return "times the thread blocked";
+}
+
 /* Busy share of each thread's time, over the increments (or since the
  * engine started): busy = wall - idle. */
 static json_object *utilisation(json_object *delta, json_object *threads)
@@ -369,7 +383,7 @@ int stat_counters(int argc, char **argv)
 			long long x = json_object_get_int64(v2);
 
 			if (x || zeros)
-				printf("%-28s %16lld    %s\n", k2, x, stat_gets(help, k2));
+				printf("%-28s %16lld    %s\n", k2, x, counter_help(help, k2));
 		}
 		{
 			json_object *b = batches(shown, nq);
