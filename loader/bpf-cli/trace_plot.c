@@ -308,7 +308,7 @@ int tp_finish(struct trace_plot *p)
 		"set ylabel 'relative sequence (bytes)'\n"
 		"plot '%s' using 2:($4==1 && $9==0 && $10==0 ? $5 : 1/0):(0):($6-$5) with vectors nohead lc rgb '#1f4e9c' title 'data', \\\n"
 		"     '' using 2:($4==1 && $9==1 ? $5 : 1/0) with points pt 7 ps 0.6 lc rgb '#d62728' title 'retransmission', \\\n"
-		"     '' using 2:($4==1 && $10==1 ? $5 : 1/0) with points pt 6 ps 0.6 lc rgb '#2ca02c' title 'out of order (SACK/OOO)', \\\n"
+		"     '' using 2:($4==1 && $10==1 ? $5 : 1/0) with points pt 6 ps 0.6 lc rgb '#2ca02c' title 'out of order (OOO)', \\\n"
 		"     '' using 2:($4==0 && $7!=0 ? $7 : 1/0) with steps lc rgb '#7f7f7f' title 'ACK', \\\n"
 		"     '' using 2:($14>=1 ? $15 : 1/0):(0):($16-$15) with vectors nohead lw 2 lc rgb '#e377c2' title 'SACK', \\\n"
 		"     '' using 2:($14>=2 ? $17 : 1/0):(0):($18-$17) with vectors nohead lw 2 lc rgb '#e377c2' notitle, \\\n"
