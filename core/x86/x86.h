@@ -95,7 +95,7 @@ int x86_queue_stats(const struct x86_backend *x, unsigned int i, struct x86_queu
  * long it has run and how much of that it spent blocked in ppoll() with
  * nothing to do (flextoe-stat counters' per-stage utilisation:
  * busy = wall - idle).  Wall-clock time: a thread the scheduler preempted
- * counts as busy; with --busy-poll a thread never blocks. */
+ * counts as busy; with --poll busy a thread never blocks. */
 struct x86_thread_stats {
 	char name[16];			/* "ftoe-worker", "ftoe-in0", "ftoe-proto" ... */
 	uint64_t wall_ns, idle_ns;	/* since the thread started */
