@@ -158,6 +158,7 @@ struct ftoe_engine_stats {
 	uint64_t timeouts_sacked;	/* timeouts with 3 or more segments SACKed (RACK's to find) */
 	uint64_t spurious_undos;	/* recoveries undone: Eifel or D-SACK */
 	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;
+	uint64_t attempt_fails;	/* SYN-SENT or SYN-RECEIVED -> CLOSED or LISTEN (RFC 4022 tcpAttemptFails) */
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_dropped;
 	uint64_t challenge_acks;
 	/* hostile peers (core/control/conn.c, syn_table.c, time_wait.c) */

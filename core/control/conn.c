@@ -365,6 +365,8 @@ void ftoe_conn_reset(struct ftoe_engine *e, uint32_t id, int err, bool send_rst)
 	if (send_rst && (tcp_state_synced(c->state) || c->state == TCP_S_SYN_RCVD) &&
 	    c->state != TCP_S_TIME_WAIT)
 		send_rst_flow(e, id);
+	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RCVD)
+		e->st.attempt_fails++;
 	if (err == -ECONNRESET)
 		e->st.conn_reset++;
 	else if (err == -ETIMEDOUT)
@@ -721,8 +723,10 @@ static void syn_rec_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 	if (f & FTOE_TCP_RST) {
 		/* RFC 5961 3.2: only the exact sequence number resets;
 		 * RFC 9293 3.10.7.4: a passive open returns to LISTEN */
-		if (s->seq == r->irs + 1)
+		if (s->seq == r->irs + 1) {
+			e->st.attempt_fails++;
 			ftoe_syn_remove(e, idx, 1);
+		}
 		return;
 	}
 	if (f & FTOE_TCP_SYN) {

@@ -1,4 +1,4 @@
-/* ctl_stats.c - the control socket's "stats" and "conns" requests: MIB counters, AF_XDP queues, connections (flextoe-stat). */
+/* ctl_stats.c - the control socket's "stats" and "conns" requests: MIB counters, AF_XDP queues, threads' busy time, connections (flextoe-stat). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -31,6 +31,7 @@
 	X(TcpInCsumErrors,        rx_bad_csum,      "of TcpInErrs: a wrong IPv4 or TCP checksum") \
 	X(TcpActiveOpens,         conn_active,      "connections opened by the engine's applications (SYN sent)") \
 	X(TcpPassiveOpens,        conn_passive,     "connections accepted on a listener") \
+	X(TcpAttemptFails,        attempt_fails,    "opens that failed: SYN-SENT or SYN-RECV to CLOSED or LISTEN (RST, timeout, close)") \
 	X(TcpEstabResets,         conn_reset,       "connections reset") \
 	X(TcpOutRsts,             tx_rst,           "RST segments sent") \
 	X(TcpExtTCPAbortOnTimeout, conn_timeout,    "connections given up after the retransmission timeouts") \
@@ -84,7 +85,7 @@ int ctl_stats(struct daemon *d, const char *op, json_object *req, json_object *r
 	      char *err, size_t esz)
 {
 	struct ftoe_engine_stats es;
-	json_object *mib, *help, *queues, *hooks;
+	json_object *mib, *help, *queues, *threads, *hooks;
 	int ret;
 
 	(void)op, (void)req;
@@ -126,6 +127,23 @@ int ctl_stats(struct daemon *d, const char *op, json_object *req, json_object *r
 		json_object_array_add(queues, q);
 	}
 	json_object_object_add(resp, "queues", queues);
+
+	/* per-stage utilisation: busy = wall - idle (docs/operating.md) */
+	threads = json_object_new_array();
+	for (unsigned int i = 0; i < x86_nr_threads(d->x86); i++) {
+		struct x86_thread_stats ts;
+		json_object *t;
+
+		if (x86_thread_stats(d->x86, i, &ts) || !ts.name[0])
+			continue;
+		t = json_object_new_object();
+		json_object_object_add(t, "name", json_object_new_string(ts.name));
+		add_u64(t, "wall_ns", ts.wall_ns);
+		add_u64(t, "idle_ns", ts.idle_ns);
+		add_u64(t, "sleeps", ts.sleeps);
+		json_object_array_add(threads, t);
+	}
+	json_object_object_add(resp, "threads", threads);
 
 	hooks = json_object_new_object();
 	for (int k = FTOE_HOOK_FIRST; d->hooks && k < FTOE_HOOK_NR; k++) {

@@ -427,8 +427,10 @@ static void *pipe_main(void *arg)
 	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
 	nfds_t npfd = 0;
 	int app_i = -1;		/* the applications' fd in pfd (PROTO) */
+	struct x86_thread_time *tt;
 
 	pthread_setname_np(pthread_self(), t->name);
+	tt = x86_thread_time_start(be, t->name);
 	tls_proto = t->roles & PIPE_PROTO;
 	if (t->roles & PIPE_IN)
 		for (unsigned int i = 0; i < t->nq; i++) {
@@ -482,11 +484,13 @@ static void *pipe_main(void *arg)
 		/* blocked on PROTO: its eventfd only (the last pollfd); a
 		 * deadline due now while OUT is full: 1 ms at most */
 		to = be_timeout_ts(next == 0 ? 1000000ull : next, &ts);
+		x86_thread_block(tt);
 		if ((t->rx_blocked ? ppoll(&pfd[npfd - 1], 1, to, NULL) :
 		     ppoll(pfd, npfd, to, NULL)) < 0 && errno != EINTR) {
 			pr_err("%s: poll: %s", t->name, strerror(errno));
 			break;
 		}
+		x86_thread_unblock(tt);
 		ftoe_hooks_thread_online(be->cfg.hooks);
 		spsc_waiter_done(&t->wait);
 		/* (blocked on OUT, the applications' fd was not polled) */

@@ -1,6 +1,7 @@
 /* worker.c - --workers 1: one thread receives on every queue, runs the engine and the applications, and blocks when idle. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -55,9 +56,12 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct x86_backend *be = w->be;
 	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
+	struct x86_thread_time *tt;
 	nfds_t npfd;
 
 	tls_worker = true;
+	pthread_setname_np(pthread_self(), "ftoe-worker");
+	tt = x86_thread_time_start(be, "ftoe-worker");
 	for (unsigned int i = 0; i < be->nr_queues; i++) {
 		xq_set_owner(&be->queues[i]);
 		pfd[i].fd = be->queues[i].fd;
@@ -102,10 +106,12 @@ static void *worker_main(void *arg)
 			continue;
 		/* Idle: block on the sockets (poll() also serves the fill
 		 * ring's need_wakeup), the eventfd and the next deadline. */
+		x86_thread_block(tt);
 		if (ppoll(pfd, npfd, be_timeout_ts(next, &ts), NULL) < 0 && errno != EINTR) {
 			pr_err("worker: poll: %s", strerror(errno));
 			break;
 		}
+		x86_thread_unblock(tt);
 		be->app_fd_ready = be->app.fd >= 0 && (pfd[be->nr_queues + 1].revents & POLLIN);
 		if (pfd[be->nr_queues].revents & POLLIN) {
 			uint64_t v;

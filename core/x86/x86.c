@@ -1,6 +1,7 @@
 /* x86.c - the AF_XDP backend's interface to the daemon: open the interface, set up steering and queues, start and stop the scheduler. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -170,6 +171,60 @@ void x86_log_stats(struct x86_backend *be)
 unsigned int x86_nr_queues(const struct x86_backend *be)
 {
 	return be->nr_queues;
+}
+
+struct x86_thread_time *x86_thread_time_start(struct x86_backend *be, const char *name)
+{
+	unsigned int i = atomic_fetch_add(&be->nthr, 1);
+	struct x86_thread_time *tt;
+
+	if (i >= X86_THREADS_MAX) {
+		atomic_store(&be->nthr, X86_THREADS_MAX);
+		pr_warn("%s: no slot left for its utilisation figures", name);
+		return NULL;
+	}
+	tt = &be->thr[i];
+	snprintf(tt->name, sizeof(tt->name), "%s", name);
+	__atomic_store_n(&tt->start_ns, x86_now_ns(), __ATOMIC_RELEASE);
+	return tt;
+}
+
+unsigned int x86_nr_threads(const struct x86_backend *be)
+{
+	unsigned int n = atomic_load(&be->nthr);
+
+	return n < X86_THREADS_MAX ? n : X86_THREADS_MAX;
+}
+
+int x86_thread_stats(const struct x86_backend *be, unsigned int i, struct x86_thread_stats *out)
+{
+	const struct x86_thread_time *tt;
+	uint64_t start, since, idle, sleeps, now;
+	uint32_t s1, s2;
+
+	if (i >= x86_nr_threads(be))
+		return -ERANGE;
+	tt = &be->thr[i];
+	memset(out, 0, sizeof(*out));
+	start = __atomic_load_n(&tt->start_ns, __ATOMIC_ACQUIRE);
+	if (!start)
+		return 0;	/* claimed, not named yet: nothing to show */
+	snprintf(out->name, sizeof(out->name), "%s", tt->name);
+	do {
+		s1 = atomic_load_explicit(&tt->seq, memory_order_acquire);
+		since = __atomic_load_n(&tt->blocked_since, __ATOMIC_RELAXED);
+		idle = __atomic_load_n(&tt->idle_ns, __ATOMIC_RELAXED);
+		sleeps = __atomic_load_n(&tt->sleeps, __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&tt->seq, memory_order_relaxed);
+	} while ((s1 & 1) || s1 != s2);
+	now = x86_now_ns();
+	if (since && now > since)
+		idle += now - since;	/* blocked right now: count it so far */
+	out->wall_ns = now - start;
+	out->idle_ns = idle < out->wall_ns ? idle : out->wall_ns;
+	out->sleeps = sleeps;
+	return 0;
 }
 
 int x86_queue_stats(const struct x86_backend *be, unsigned int i, struct x86_queue_stats *out)

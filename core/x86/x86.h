@@ -122,6 +122,19 @@ struct x86_queue_stats {
 unsigned int x86_nr_queues(const struct x86_backend *x);
 /* Queue i (0 .. x86_nr_queues - 1); any thread.  0 or -ERANGE. */
 int x86_queue_stats(const struct x86_backend *x, unsigned int i, struct x86_queue_stats *out);
+/* One of the backend's threads (a pipeline stage, or the one worker): how
+ * long it has run and how much of that it spent blocked in ppoll() with
+ * nothing to do (flextoe-stat counters' per-stage utilisation:
+ * busy = wall - idle).  Wall-clock time: a thread the scheduler preempted
+ * counts as busy; with --poll busy a thread never blocks. */
+struct x86_thread_stats {
+	char name[16];			/* "ftoe-worker", "ftoe-in0", "ftoe-proto" ... */
+	uint64_t wall_ns, idle_ns;	/* since the thread started */
+	uint64_t sleeps;		/* times it blocked */
+};
+unsigned int x86_nr_threads(const struct x86_backend *x);
+/* Thread i (0 .. x86_nr_threads - 1); any thread.  0 or -ERANGE. */
+int x86_thread_stats(const struct x86_backend *x, unsigned int i, struct x86_thread_stats *out);
 /* Everything x86_setup made, then x (NULL: nothing). */
 void x86_close(struct x86_backend *x);
 

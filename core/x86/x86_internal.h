@@ -49,6 +49,17 @@ struct worker;
 struct pipe;
 struct fgp;
 
+/* A thread's idle time, kept by the thread, read by any (x86_thread_stats)
+ * under a sequence count: blocked_since and idle_ns change together. */
+#define X86_THREADS_MAX (FTOE_STEER_MAX_QUEUES + 2)
+struct x86_thread_time {
+	char name[16];
+	uint64_t start_ns;		/* 0 until the thread runs */
+	_Atomic uint32_t seq;		/* odd while the three below change */
+	uint64_t blocked_since;		/* in ppoll() since (0: running) */
+	uint64_t idle_ns, sleeps;
+};
+
 struct x86_backend {
 	struct x86_cfg cfg;
 	struct netdev nd;
@@ -69,7 +80,37 @@ struct x86_backend {
 	struct ftoe_icmp icmp;
 	uint64_t announce_at_ns;	/* second gratuitous ARP */
 	uint64_t ctl_next_ns;		/* next ARP timer run (the engine's thread) */
+	/* the threads' idle time: slots are claimed, never given back */
+	struct x86_thread_time thr[X86_THREADS_MAX];
+	_Atomic unsigned int nthr;
 };
+
+/* The calling thread, named name, starts: its slot, NULL if none is left
+ * (then the helpers below do nothing). */
+struct x86_thread_time *x86_thread_time_start(struct x86_backend *x, const char *name);
+
+static inline void thread_time_set(struct x86_thread_time *tt, uint64_t since, uint64_t idle,
+				   uint64_t sleeps)
+{
+	atomic_fetch_add_explicit(&tt->seq, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	__atomic_store_n(&tt->blocked_since, since, __ATOMIC_RELAXED);
+	__atomic_store_n(&tt->idle_ns, idle, __ATOMIC_RELAXED);
+	__atomic_store_n(&tt->sleeps, sleeps, __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&tt->seq, 1, memory_order_release);
+}
+/* Around the thread's ppoll(): two clock reads per sleep, no syscall. */
+static inline void x86_thread_block(struct x86_thread_time *tt)
+{
+	if (tt)
+		thread_time_set(tt, x86_now_ns(), tt->idle_ns, tt->sleeps + 1);
+}
+static inline void x86_thread_unblock(struct x86_thread_time *tt)
+{
+	if (tt)
+		thread_time_set(tt, 0, tt->idle_ns + (x86_now_ns() - tt->blocked_since),
+				tt->sleeps);
+}
 
 /* ---- the interface (netdev.c) ----------------------------------------- */
 /* Look the interface up; prints what was wrong.  0 or -errno. */

@@ -21,8 +21,12 @@
  *   the engine's), data (1: a segment of the drawn direction), seq and end
  *   (relative to the first data byte), ack (relative, of the other
  *   direction's segments), len, retransmit, ooo, cwnd (bytes, or kbit/s
- *   with rate 1), rate, srtt_us.
+ *   with rate 1), rate, srtt_us, then the SACK blocks of the other
+ *   direction's ACKs: nsack and four pairs sack_start sack_end (relative;
+ *   0 past nsack), read from the TCP options in the record's snap[].
  */
+
+#define TP_SACK_MAX 4	/* blocks in 40 option bytes (RFC 2018 section 3) */
 
 struct tp_rec {
 	struct flextoe_trace_rec r;
@@ -71,6 +75,60 @@ int tp_add(struct trace_plot *p, const struct flextoe_trace_rec *r, const struct
 	p->recs[p->n].r = *r;
 	p->recs[p->n++].ts = *ts;
 	return 0;
+}
+
+static uint32_t get_be32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* The SACK option's blocks (RFC 2018 section 3) of the segment whose first
+ * bytes the record kept: Ethernet, VLAN tags, IPv4 or IPv6 (no extension
+ * headers), TCP options as far as the snap reaches.  How many (0: none). */
+static unsigned int sack_blocks(const struct flextoe_trace_rec *r, uint32_t blk[TP_SACK_MAX][2])
+{
+	const uint8_t *s = r->snap;
+	unsigned int len = r->snap_len < FLEXTOE_TRACE_SNAP ? r->snap_len : FLEXTOE_TRACE_SNAP;
+	unsigned int off = 14, l4, end, n = 0;
+	uint16_t type;
+
+	if (len < 14)
+		return 0;
+	type = (uint16_t)(s[12] << 8 | s[13]);
+	while ((type == 0x8100 || type == 0x88a8) && off + 4 <= len) {
+		type = (uint16_t)(s[off + 2] << 8 | s[off + 3]);
+		off += 4;
+	}
+	if (type == 0x0800 && off + 20 <= len && s[off + 9] == 6)
+		l4 = off + (s[off] & 15u) * 4;
+	else if (type == 0x86dd && off + 40 <= len && s[off + 6] == 6)
+		l4 = off + 40;
+	else
+		return 0;
+	if (l4 + 20 > len)
+		return 0;
+	end = l4 + (s[l4 + 12] >> 4) * 4u;
+	if (end > len)
+		end = len;
+	for (unsigned int o = l4 + 20; o < end;) {
+		unsigned int kind = s[o], olen;
+
+		if (kind == 0)		/* end of options */
+			break;
+		if (kind == 1) {	/* no-operation */
+			o++;
+			continue;
+		}
+		if (o + 1 >= end || (olen = s[o + 1]) < 2 || o + olen > end)
+			break;
+		if (kind == 5)
+			for (unsigned int b = o + 2; b + 8 <= o + olen && n < TP_SACK_MAX; b += 8) {
+				blk[n][0] = get_be32(s + b);
+				blk[n++][1] = get_be32(s + b + 4);
+			}
+		o += olen;
+	}
+	return n;
 }
 
 /* The 4-tuple, with the lower (addr, port) end first: both directions. */
@@ -140,14 +198,16 @@ static int write_data(const struct trace_plot *p, const char *dat, const struct 
 	if (!f)
 		return cli_fail("--plot: cannot write %s: %s", dat, strerror(errno));
 	fprintf(f, "# flextoe-bpf trace --plot: one row per trace record of the drawn connection\n"
-		   "# time t dir data seq end ack len retransmit ooo cwnd rate srtt_us\n");
+		   "# time t dir data seq end ack len retransmit ooo cwnd rate srtt_us "
+		   "nsack sack_start sack_end (x%d)\n", TP_SACK_MAX);
 	*rows = 0;
 	*rate = false;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct flextoe_trace_rec *r = &p->recs[i].r;
+		uint32_t first, blk[TP_SACK_MAX][2];
+		unsigned int nsack = 0;
 		struct tp_key k;
 		bool a_src, data;
-		uint32_t first;
 
 		key_of(r, &k, &a_src);
 		if (memcmp(&k, key, sizeof(k)))
@@ -163,7 +223,7 @@ static int write_data(const struct trace_plot *p, const char *dat, const struct 
 			t0 = p->recs[i].ts;
 		if (r->flags & FLEXTOE_TRF_RATE)
 			*rate = true;
-		fprintf(f, "%lld.%06ld %.6f %s %d %d %d %d %u %d %d %u %d %u\n",
+		fprintf(f, "%lld.%06ld %.6f %s %d %d %d %d %u %d %d %u %d %u",
 			(long long)p->recs[i].ts.tv_sec, p->recs[i].ts.tv_nsec / 1000,
 			(double)(p->recs[i].ts.tv_sec - t0.tv_sec) +
 				(double)(p->recs[i].ts.tv_nsec / 1000 - t0.tv_nsec / 1000) / 1e6,
@@ -173,6 +233,15 @@ static int write_data(const struct trace_plot *p, const char *dat, const struct 
 			!data && (r->tcp_flags & 0x10) ? (int32_t)(r->ack - base) : 0,
 			r->len, !!(r->flags & FLEXTOE_TRF_RETRANSMIT), !!(r->flags & FLEXTOE_TRF_OOO),
 			r->cwnd, !!(r->flags & FLEXTOE_TRF_RATE), r->srtt_us);
+		/* SACK blocks acknowledge the drawn data: on the other side's
+		 * ACKs, and only once the base is known */
+		if (!data && have_base && (r->tcp_flags & 0x10))
+			nsack = sack_blocks(r, blk);
+		fprintf(f, " %u", nsack);
+		for (unsigned int b = 0; b < TP_SACK_MAX; b++)
+			fprintf(f, " %d %d", b < nsack ? (int32_t)(blk[b][0] - base) : 0,
+				b < nsack ? (int32_t)(blk[b][1] - base) : 0);
+		fputc('\n', f);
 		(*rows)++;
 	}
 	if (fclose(f))
@@ -226,7 +295,8 @@ int tp_finish(struct trace_plot *p)
 	}
 	/* Three panels as Wireshark's TCP stream graphs: Stevens (sequence
 	 * over time; retransmissions and out-of-order arrivals marked, the
-	 * other side's ACKs as a step line), cwnd or rate, srtt.  1/0 leaves a
+	 * other side's ACKs as a step line and their SACK blocks as vertical
+	 * bars, as tcptrace draws them), cwnd or rate, srtt.  1/0 leaves a
 	 * row out of a series. */
 	fprintf(f,
 		"set terminal %s size 1000,900\n"
@@ -238,8 +308,12 @@ int tp_finish(struct trace_plot *p)
 		"set ylabel 'relative sequence (bytes)'\n"
 		"plot '%s' using 2:($4==1 && $9==0 && $10==0 ? $5 : 1/0):(0):($6-$5) with vectors nohead lc rgb '#1f4e9c' title 'data', \\\n"
 		"     '' using 2:($4==1 && $9==1 ? $5 : 1/0) with points pt 7 ps 0.6 lc rgb '#d62728' title 'retransmission', \\\n"
-		"     '' using 2:($4==1 && $10==1 ? $5 : 1/0) with points pt 6 ps 0.6 lc rgb '#2ca02c' title 'out of order (SACK/OOO)', \\\n"
-		"     '' using 2:($4==0 && $7!=0 ? $7 : 1/0) with steps lc rgb '#7f7f7f' title 'ACK'\n"
+		"     '' using 2:($4==1 && $10==1 ? $5 : 1/0) with points pt 6 ps 0.6 lc rgb '#2ca02c' title 'out of order (OOO)', \\\n"
+		"     '' using 2:($4==0 && $7!=0 ? $7 : 1/0) with steps lc rgb '#7f7f7f' title 'ACK', \\\n"
+		"     '' using 2:($14>=1 ? $15 : 1/0):(0):($16-$15) with vectors nohead lw 2 lc rgb '#e377c2' title 'SACK', \\\n"
+		"     '' using 2:($14>=2 ? $17 : 1/0):(0):($18-$17) with vectors nohead lw 2 lc rgb '#e377c2' notitle, \\\n"
+		"     '' using 2:($14>=3 ? $19 : 1/0):(0):($20-$19) with vectors nohead lw 2 lc rgb '#e377c2' notitle, \\\n"
+		"     '' using 2:($14>=4 ? $21 : 1/0):(0):($22-$21) with vectors nohead lw 2 lc rgb '#e377c2' notitle\n"
 		"set ylabel '%s'\n"
 		"plot '%s' using 2:($11 > 0 ? $11 : 1/0) with steps lc rgb '#9467bd' title '%s'\n"
 		"set ylabel 'srtt (us)'\n"

@@ -17,15 +17,18 @@ static void usage(FILE *f)
 		"Usage: %s counters [options] [PATTERN...]\n\n"
 		"The engine's counters: TCP MIB counters under nstat's names (TcpInSegs,\n"
 		"TcpExtTCPOFOQueue ...; Flextoe* for the engine's own), per-queue AF_XDP\n"
-		"numbers (XskQ<N>*, the kernel's XDP_STATISTICS among them) and hook verdicts\n"
-		"(Hook*).  As nstat, it shows what changed since the last run (the history\n"
-		"file) and remembers the values it saw.  PATTERNs (shell globs) pick counters.\n\n"
+		"numbers (XskQ<N>*, the kernel's XDP_STATISTICS among them), hook verdicts\n"
+		"(Hook*) and the engine's threads' wall and idle time (Thread*; the #util\n"
+		"lines give each thread's busy share).  As nstat, it shows what changed\n"
+		"since the last run (the history file) and remembers the values it saw.\n"
+		"PATTERNs (shell globs) pick counters.\n\n"
 		"  -a, --absolute     values since the engine started, not increments\n"
 		"  -n, --nooutput     update the history only, print nothing\n"
 		"  -s, --no-update    do not update the history\n"
 		"  -r, --reset        forget the history first (so: absolute values)\n"
 		"  -z, --zeros        show counters that are zero too\n"
-		"  --json             JSON: {\"counters\": {NAME: VALUE}, \"batches\": [...]}\n"
+		"  --json             JSON: {\"counters\": {NAME: VALUE}, \"batches\": [...],\n"
+		"                     \"utilisation\": [{\"thread\", \"busy_pct\", ...}]}\n"
 		"  --prometheus FILE  also write FILE in node_exporter's textfile format\n"
 		"                     (absolute values; written to FILE.tmp, then renamed)\n"
 		"  --history FILE     the history file (default $FLEXTOE_STAT_HISTORY, else\n"
@@ -54,10 +57,21 @@ static void camel(const char *in, char *out, size_t n)
 	out[k] = '\0';
 }
 
+/* Thread "ftoe-proto", figure "IdleNs" -> "ThreadProtoIdleNs". */
+static void thread_key(const char *thread, const char *figure, char *out, size_t n)
+{
+	char part[32];
+
+	if (!strncmp(thread, "ftoe-", 5))
+		thread += 5;
+	camel(thread, part, sizeof(part));
+	snprintf(out, n, "Thread%s%s", part, figure);
+}
+
 /* The engine's answer as one object NAME -> value. */
 static json_object *flatten(json_object *resp)
 {
-	json_object *flat = json_object_new_object(), *queues, *hooks;
+	json_object *flat = json_object_new_object(), *queues, *threads, *hooks;
 	char name[256], part[64];
 
 	json_object_object_foreach(json_object_object_get(resp, "counters"), k, v)
@@ -73,6 +87,17 @@ static json_object *flatten(json_object *resp)
 			snprintf(name, sizeof(name), "XskQ%lld%s", stat_geti(q, "queue"), part);
 			json_object_object_add(flat, name, json_object_get(v));
 		}
+	}
+	threads = json_object_object_get(resp, "threads");
+	for (size_t i = 0; threads && i < json_object_array_length(threads); i++) {
+		json_object *t = json_object_array_get_idx(threads, i);
+
+		thread_key(stat_gets(t, "name"), "WallNs", name, sizeof(name));
+		json_object_object_add(flat, name, json_object_new_int64(stat_geti(t, "wall_ns")));
+		thread_key(stat_gets(t, "name"), "IdleNs", name, sizeof(name));
+		json_object_object_add(flat, name, json_object_new_int64(stat_geti(t, "idle_ns")));
+		thread_key(stat_gets(t, "name"), "Sleeps", name, sizeof(name));
+		json_object_object_add(flat, name, json_object_new_int64(stat_geti(t, "sleeps")));
 	}
 	hooks = json_object_object_get(resp, "hooks");
 	if (hooks) {
@@ -136,7 +161,8 @@ static bool wanted(const char *name, char **pats, int npats)
 /* The node_exporter textfile: TcpInSegs -> flextoe_netstat_Tcp_InSegs (as
  * node_netstat_Tcp_InSegs), XskQ0RxDropped -> flextoe_xsk_RxDropped{queue="0"},
  * HookRxPreDrop -> flextoe_hook_RxPreDrop. */
-static int write_prometheus(const char *path, json_object *flat, json_object *help)
+static int write_prometheus(const char *path, json_object *flat, json_object *help,
+			    json_object *threads)
 {
 	char tmp[4200];
 	FILE *f;
@@ -153,6 +179,8 @@ static int write_prometheus(const char *path, json_object *flat, json_object *he
 		int q;
 		char rest[128];
 
+		if (!strncmp(k, "Thread", 6))
+			continue;	/* below, labelled by thread */
 		if (!strncmp(k, "TcpExt", 6))
 			snprintf(metric, sizeof(metric), "flextoe_netstat_TcpExt_%s", k + 6);
 		else if (!strncmp(k, "Tcp", 3))
@@ -172,6 +200,26 @@ static int write_prometheus(const char *path, json_object *flat, json_object *he
 			fprintf(f, "# TYPE %s counter\n", metric);
 		}
 		fprintf(f, "%s%s %lld\n", metric, labels, (long long)json_object_get_int64(v));
+	}
+	for (int m = 0; threads && json_object_array_length(threads) && m < 3; m++) {
+		static const char *const metric[] = { "flextoe_thread_seconds_total",
+			"flextoe_thread_idle_seconds_total", "flextoe_thread_sleeps_total" };
+		static const char *const hlp[] = { "time since the thread started",
+			"time the thread spent blocked with nothing to do",
+			"times the thread blocked" };
+		static const char *const key[] = { "wall_ns", "idle_ns", "sleeps" };
+
+		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", metric[m], hlp[m], metric[m]);
+		for (size_t i = 0; i < json_object_array_length(threads); i++) {
+			json_object *t = json_object_array_get_idx(threads, i);
+			long long v = stat_geti(t, key[m]);
+
+			if (m < 2)
+				fprintf(f, "%s{thread=\"%s\"} %.9f\n", metric[m], stat_gets(t, "name"),
+					(double)v / 1e9);
+			else
+				fprintf(f, "%s{thread=\"%s\"} %lld\n", metric[m], stat_gets(t, "name"), v);
+		}
 	}
 	if (fclose(f) || rename(tmp, path)) {
 		fprintf(stderr, "%s counters: cannot write %s: %s\n", STAT_NAME, path, strerror(errno));
@@ -211,6 +259,46 @@ static json_object *batches(json_object *shown, unsigned int nq)
 	return arr;
 }
 
+/* The engine's text for a counter; the Thread* ones are flextoe-stat's. */
+static const char *counter_help(json_object *help, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(name, "Thread", 6))
+		return stat_gets(help, name);
+	if (n > 6 && !strcmp(name + n - 6, "WallNs"))
+		return "ns since the thread started";
+	if (n > 6 && !strcmp(name + n - 6, "IdleNs"))
+		return "ns the thread was blocked with nothing to do";
+	return "times the thread blocked";
+}
+
+/* Busy share of each thread's time, over the increments (or since the
+ * engine started): busy = wall - idle. */
+static json_object *utilisation(json_object *delta, json_object *threads)
+{
+	json_object *arr = json_object_new_array();
+	char w[64], i[64];
+
+	for (size_t k = 0; threads && k < json_object_array_length(threads); k++) {
+		const char *name = stat_gets(json_object_array_get_idx(threads, k), "name");
+		json_object *o = json_object_new_object();
+		long long wall, idle;
+
+		thread_key(name, "WallNs", w, sizeof(w));
+		thread_key(name, "IdleNs", i, sizeof(i));
+		wall = stat_geti(delta, w);
+		idle = stat_geti(delta, i);
+		json_object_object_add(o, "thread", json_object_new_string(name));
+		json_object_object_add(o, "wall_ns", json_object_new_int64(wall));
+		json_object_object_add(o, "idle_ns", json_object_new_int64(idle));
+		json_object_object_add(o, "busy_pct", json_object_new_double(
+			wall > 0 ? 100.0 * (double)(wall - idle) / (double)wall : 0.0));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 int stat_counters(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -230,7 +318,7 @@ int stat_counters(int argc, char **argv)
 	bool absolute = false, output = true, update = true, reset = false, zeros = false;
 	bool json = false, direct = false;
 	const char *prom = NULL, *hist_opt = NULL, *run_dir = NULL;
-	json_object *resp, *flat, *prev = NULL, *shown;
+	json_object *resp, *flat, *prev = NULL, *shown, *delta;
 	char hist[4096];
 	unsigned int nq;
 	int c, rc = 0;
@@ -263,6 +351,7 @@ int stat_counters(int argc, char **argv)
 	/* What to show: the values, or the increments since the history's. An
 	 * engine restarted since has smaller counters: its values are shown. */
 	shown = json_object_new_object();
+	delta = json_object_new_object();
 	json_object_object_foreach(flat, k, v) {
 		long long now = json_object_get_int64(v), was = 0;
 		json_object *pv;
@@ -271,6 +360,7 @@ int stat_counters(int argc, char **argv)
 			was = json_object_get_int64(pv);
 		if (was > now)
 			was = 0;
+		json_object_object_add(delta, k, json_object_new_int64(now - was));
 		if (!wanted(k, argv + optind, argc - optind))
 			continue;
 		json_object_object_add(shown, k, json_object_new_int64(now - was));
@@ -281,6 +371,8 @@ int stat_counters(int argc, char **argv)
 		json_object_object_add(o, "absolute", json_object_new_boolean(!prev));
 		json_object_object_add(o, "counters", json_object_get(shown));
 		json_object_object_add(o, "batches", batches(shown, nq));
+		json_object_object_add(o, "utilisation",
+				       utilisation(delta, json_object_object_get(resp, "threads")));
 		stat_print_json(o);
 		json_object_put(o);
 	} else if (output) {
@@ -291,7 +383,7 @@ int stat_counters(int argc, char **argv)
 			long long x = json_object_get_int64(v2);
 
 			if (x || zeros)
-				printf("%-28s %16lld    %s\n", k2, x, stat_gets(help, k2));
+				printf("%-28s %16lld    %s\n", k2, x, counter_help(help, k2));
 		}
 		{
 			json_object *b = batches(shown, nq);
@@ -305,14 +397,26 @@ int stat_counters(int argc, char **argv)
 				       json_object_get_double(json_object_object_get(o, "tx_frames_per_kick")));
 			}
 			json_object_put(b);
+			b = utilisation(delta, json_object_object_get(resp, "threads"));
+			for (size_t i = 0; i < json_object_array_length(b); i++) {
+				json_object *o = json_object_array_get_idx(b, i);
+
+				printf("#util thread %s: %.1f%% busy over %.3f s\n",
+				       stat_gets(o, "thread"),
+				       json_object_get_double(json_object_object_get(o, "busy_pct")),
+				       (double)stat_geti(o, "wall_ns") / 1e9);
+			}
+			json_object_put(b);
 		}
 	}
-	if (prom && write_prometheus(prom, flat, json_object_object_get(resp, "help")))
+	if (prom && write_prometheus(prom, flat, json_object_object_get(resp, "help"),
+				     json_object_object_get(resp, "threads")))
 		rc = STAT_EXIT_FAIL;
 	if (update && history_save(hist, flat))
 		rc = STAT_EXIT_FAIL;
 	json_object_put(prev);
 	json_object_put(shown);
+	json_object_put(delta);
 	json_object_put(flat);
 	json_object_put(resp);
 	return rc;

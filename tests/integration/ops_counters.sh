@@ -179,11 +179,12 @@ need = ['TcpInSegs', 'TcpOutSegs', 'TcpRetransSegs', 'TcpInErrs', 'TcpInCsumErro
 miss = [k for k in need if k not in c]
 sys.exit(bool(miss) or c['TcpActiveOpens'] != 1 or c['TcpPassiveOpens'] != 1 or not o['batches'])"
 "$STAT" counters -a -s -n --prometheus "$TMP/flextoe.prom"
-t_check "--prometheus writes a node_exporter textfile (HELP, TYPE, samples)" python3 -c "
+t_check "--prometheus writes a node_exporter textfile (HELP, TYPE, samples, threads' seconds)" python3 -c "
 import re, sys
 lines = open('$TMP/flextoe.prom').read().splitlines()
 samples = [l for l in lines if not l.startswith('#')]
-ok = all(re.match(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z]+=\"[^\"]*\"\})? [0-9]+$', l) for l in samples)
+ok = all(re.match(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z]+=\"[^\"]*\"\})? [0-9]+(\.[0-9]+)?$', l) for l in samples)
+ok = ok and any(re.match(r'^flextoe_thread_idle_seconds_total\{thread=\"ftoe-[a-z0-9]+\"\} [0-9]+\.[0-9]+$', l) for l in samples)
 ok = ok and any(l.startswith('flextoe_netstat_Tcp_InSegs ') for l in samples)
 ok = ok and any(l.startswith('flextoe_xsk_RxDropped{queue=\"0\"} ') for l in samples)
 ok = ok and '# TYPE flextoe_netstat_Tcp_InSegs counter' in lines

@@ -3,7 +3,8 @@
 # (flextoe-echo) and a bulk transfer (Linux -> flextoe-bulk) held open; the listing holds
 # exactly those connections, ESTAB, with the byte counts the Linux peers moved; filters
 # (state, sport, dport, dst PREFIX) pick the right subsets; -l lists the listeners with
-# their application (-p); --json parses; usage errors are clear.
+# their application (-p); --json parses; usage errors are clear; a refused connect from the
+# engine counts in TcpAttemptFails; each thread's busy share (#util) rises under a bulk transfer.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -138,6 +139,49 @@ no_engine() {
 	[[ $rc -eq 1 && $out == *"cannot reach flextoe-loaderd"* ]] || { echo "rc=$rc: $out" >&2; return 1; }
 }
 t_check "no engine at the run directory: a clear error, exit 1" no_engine
+
+# TcpAttemptFails: the engine connects to a port nobody listens on; Linux answers the SYN
+# with a RST, the engine's SYN-SENT ends in CLOSED: one failed attempt, no open
+mib() { "$STAT" counters --run-dir "$RUN" -a -s --json |
+	python3 -c "import json, sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+FAILS0=$(mib TcpAttemptFails); OPENS0=$(mib TcpActiveOpens)
+ns_exec eng timeout 20 "$BIN/flextoe-bulk" --connect $PEER_IP:7399 --send 1 >"$TMP/refused.out" 2>&1
+echo "rc=$?" >>"$TMP/refused.out"
+sed 's/^/# /' "$TMP/refused.out"
+# (ftoe_strerror words ECONNREFUSED as "no engine": the connect's failure is what counts here)
+t_check "connect to a closed port of the Linux peer fails" \
+	sh -c "grep -q '^flextoe-bulk: connect: ' '$TMP/refused.out' && grep -q '^rc=1\$' '$TMP/refused.out'"
+FAILS1=$(mib TcpAttemptFails); OPENS1=$(mib TcpActiveOpens)
+echo "# TcpAttemptFails $FAILS0 -> $FAILS1, TcpActiveOpens $OPENS0 -> $OPENS1"
+t_check "TcpAttemptFails counts it: +1 ($FAILS0 -> $FAILS1)" test "$FAILS1" = $((FAILS0 + 1))
+t_check "TcpActiveOpens does not: +0 ($OPENS0 -> $OPENS1)" test "$OPENS1" = "$OPENS0"
+
+# per-stage utilisation: each engine thread's busy share over an interval (flextoe-stat's
+# history): present, within 0..100 %, and higher while the engine sends in bulk than idle
+util() { "$STAT" counters --run-dir "$RUN" --history "$TMP/util.hist" "$@"; }
+util -n; sleep 1; util -s --json >"$TMP/util.idle.json"
+util -s >"$TMP/util.idle.txt"
+ns_bg peer python3 tests/tools/traffic/bulk_peer.py recv $PEER_IP 7302 >"$TMP/util.rcv" 2>&1
+wait_for "$TMP/util.rcv" listening >/dev/null
+util -n
+ns_exec eng timeout 60 "$BIN/flextoe-bulk" --connect $PEER_IP:7302 --send $((64 << 20)) >"$TMP/util.snd" 2>&1
+util -s --json >"$TMP/util.bulk.json"
+wait_for "$TMP/util.rcv" "^bytes=" 20 >/dev/null
+grep '^#util' "$TMP/util.idle.txt" | sed 's/^/# idle: /'
+t_check "utilisation: every thread's busy share is in 0..100 %, higher under bulk than idle" python3 - \
+	"$TMP/util.idle.json" "$TMP/util.bulk.json" <<'PY'
+import json, sys
+idle, bulk = (json.load(open(p))["utilisation"] for p in sys.argv[1:3])
+for what, u in (("idle", idle), ("bulk", bulk)):
+    print("# %s: " % what + "  ".join("%s %.1f%% of %.2f s" % (t["thread"], t["busy_pct"], t["wall_ns"] / 1e9) for t in u))
+ok = idle and len(idle) == len(bulk)
+ok = ok and all(0 <= t["busy_pct"] <= 100 and 0 <= t["idle_ns"] <= t["wall_ns"] and t["wall_ns"] > 0 for t in idle + bulk)
+ok = ok and all(t["wall_ns"] >= 0.9e9 for t in idle)       # the 1 s sleep
+hi_idle, hi_bulk = max(t["busy_pct"] for t in idle), max(t["busy_pct"] for t in bulk)
+ok = ok and hi_bulk >= hi_idle + 2      # percentage points
+sys.exit(not ok)
+PY
+t_check "the bulk transfer from the engine arrived whole" grep -q "^bytes=$((64 << 20)) " "$TMP/util.rcv"
 
 touch "$TMP/echo.json.close" "$TMP/bulk.json.close"
 closed() { [ "$(count)" = 0 ]; }
