@@ -374,9 +374,13 @@ const char *ftoe_strerror(int err)
 	case 0:
 		return "success";
 	case -ENOENT:
-	case -ECONNREFUSED:
 		return "no flextoe engine is running on this run directory "
 		       "(check FLEXTOE_RUN_DIR and that the daemon is started)";
+	case -ECONNREFUSED:
+		/* from a TCP connect the peer refused, or from attaching to a
+		 * run directory whose daemon is gone */
+		return "connection refused (by the peer; or, when attaching, no flextoe "
+		       "engine is running on this run directory: check FLEXTOE_RUN_DIR)";
 	case -EPROTO:
 		return "the engine speaks another version of the application interface";
 	case -EMFILE:
