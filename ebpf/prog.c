@@ -431,3 +431,20 @@ uint32_t ebpf_prog_run_xdp(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp)
 	*rc = saved;
 	return (uint32_t)ret;
 }
+
+uint32_t ebpf_prog_run_xdp_counted(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp,
+				   struct ebpf_insn_counts *cnt)
+{
+	struct ebpf_run_ctx *rc = &ebpf_run_ctx;
+	struct ebpf_run_ctx saved = *rc;
+	uint64_t ret;
+
+	rc->xdp = xdp;
+	rc->tail_call_cnt = 0;
+	/* the whole frame, headroom and metadata included */
+	cnt->pkt_lo = (uint64_t)(uintptr_t)xdp->hard_start;
+	cnt->pkt_hi = cnt->pkt_lo + xdp->frame_sz;
+	ret = ebpf_interp_run_counted(prog, (uint64_t)(uintptr_t)&xdp->md, cnt);
+	*rc = saved;
+	return (uint32_t)ret;
+}
