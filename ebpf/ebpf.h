@@ -205,8 +205,8 @@ uint32_t ebpf_prog_run_xdp(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp);
  * Executed instructions of a run by class, for a cost model such as the NFP
  * simulator's (docs/nfp.md), which charges each class what the kernel's nfp
  * JIT makes of it.  Loads and stores are split by where they went: the
- * program's stack, the packet (pkt_lo..pkt_hi), or other memory (map
- * values, context).  Only ebpf_prog_run_xdp_counted() counts, always in the
+ * program's stack, the packet and its context (pkt_lo..pkt_hi), or other
+ * memory (map values, ring buffers).  Only ebpf_prog_run_xdp_counted() counts, always in the
  * interpreter, whatever the program's engine; the ordinary runs are not
  * slowed (the counting loop is a second copy of the interpreter's).
  * Callback bodies (bpf_loop) run uncounted; their helper call counts once.

@@ -441,9 +441,11 @@ uint32_t ebpf_prog_run_xdp_counted(struct ebpf_prog *prog, struct ebpf_xdp_buff 
 
 	rc->xdp = xdp;
 	rc->tail_call_cnt = 0;
-	/* the whole frame, headroom and metadata included */
-	cnt->pkt_lo = (uint64_t)(uintptr_t)xdp->hard_start;
-	cnt->pkt_hi = cnt->pkt_lo + xdp->frame_sz;
+	/* the context (xdp_md, in front of the frame) and the whole frame,
+	 * headroom and metadata included: what an XDP program reads without
+	 * a map */
+	cnt->pkt_lo = (uint64_t)(uintptr_t)xdp;
+	cnt->pkt_hi = (uint64_t)(uintptr_t)xdp->hard_start + xdp->frame_sz;
 	ret = ebpf_interp_run_counted(prog, (uint64_t)(uintptr_t)&xdp->md, cnt);
 	*rc = saved;
 	return (uint32_t)ret;

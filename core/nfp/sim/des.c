@@ -6,6 +6,7 @@
 
 #include "core/flow_state.h"
 #include "core/nfp/sim/des.h"
+#include "core/nfp/sim/hook.h"
 
 /*
  * A segment is a job that walks a route of stations (docs/nfp.md
@@ -302,7 +303,7 @@ static void op_add(struct job *j, int mem, double amount)
 static void ops_stage(struct des *d, struct job *j, int st, double instr, uint32_t host_bytes)
 {
 	const struct sim_params *p = d->p;
-	double cycles = instr * p->cpi, per;
+	double cycles = instr * p->cpi + (st >= 0 ? d->c->hook_cycles[st] : 0), per;
 	unsigned n[NFP_MEM__MAX], total = 0;
 
 	for (int m = 0; m < NFP_MEM__MAX; m++) {
@@ -953,8 +954,13 @@ out:
 	return rc;
 }
 
-void des_costs_from_world(const struct sim_world *w, struct des_costs *c)
+void des_costs_from_world(const struct sim_world *w, const struct sim_params *p, struct des_costs *c)
 {
+	/* rx-pre runs on the pre-processing ME, rx-post on post-processing */
+	static const struct { enum flextoe_hook hook; int st; } at[] = {
+		{ FLEXTOE_HOOK_RX_PRE, SIM_ST_PRE }, { FLEXTOE_HOOK_RX_POST, SIM_ST_POST },
+	};
+
 	memset(c, 0, sizeof(*c));
 	for (int s = 0; s < SIM_ST__MAX; s++)
 		for (int m = 0; m < NFP_MEM__MAX; m++) {
@@ -964,4 +970,26 @@ void des_costs_from_world(const struct sim_world *w, struct des_costs *c)
 			c->bytes[s][m] = w->st[s].acct.cmds[m] ?
 				(double)w->st[s].acct.bytes[m] / w->st[s].acct.cmds[m] : 0;
 		}
+	for (unsigned i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		struct sim_hook_cost hc;
+		int s = at[i].st;
+		double per; /* runs per item of the stage */
+
+		sim_hook_cost(w->cfg.hooks, at[i].hook, p, &hc);
+		if (!hc.runs || !w->st[s].items)
+			continue;
+		per = hc.runs / (double)w->st[s].items;
+		c->hook_cycles[s] += hc.cycles * per;
+		c->hook_insns[s] += hc.insns * per;
+		for (int m = 0; m < NFP_MEM__MAX; m++) {
+			double add = hc.cmds[m] * per;
+
+			if (add <= 0)
+				continue;
+			c->bytes[s][m] = (c->bytes[s][m] * c->cmds[s][m] + hc.bytes[m] * add) /
+					 (c->cmds[s][m] + add);
+			c->cmds[s][m] += add;
+			c->hook_cmds[s] += add;
+		}
+	}
 }
