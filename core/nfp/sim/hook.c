@@ -108,8 +108,12 @@ static int fw_load(struct ebpf_object *obj, const char *path, const char *rules)
 
 	rc = fw_ruleset_parse_file(rules, &rs, &ferr);
 	if (rc) {
-		fprintf(stderr, "flextoe-nfpsim: --fw-rules %s: line %u: %s\n", rules, ferr.line,
-			ferr.msg[0] ? ferr.msg : strerror(-rc));
+		if (ferr.line)
+			fprintf(stderr, "flextoe-nfpsim: --fw-rules %s: line %u: %s\n", rules, ferr.line,
+				ferr.msg[0] ? ferr.msg : strerror(-rc));
+		else
+			fprintf(stderr, "flextoe-nfpsim: --fw-rules %s: %s\n", rules,
+				ferr.msg[0] ? ferr.msg : strerror(-rc));
 		return rc;
 	}
 	rc = fw_ruleset_compile(rs, 0, &ops, &st, &ferr);
