@@ -19,7 +19,7 @@
 	X(bpf_ldx_stack) X(bpf_ldx_pkt) X(bpf_ldx_mem) X(bpf_st_stack)            \
 	X(bpf_st_pkt) X(bpf_st_mem) X(bpf_atomic) X(bpf_ld_imm64) X(bpf_call)     \
 	X(bpf_call_local) X(bpf_exit) X(bpf_pkt_cache_bytes) X(bpf_map_cmds)      \
-	X(bpf_map_bytes)                                                          \
+	X(bpf_map_bytes) X(bpf_mem_per_cmd)                                                        \
 	X(warmup_us) X(measure_us)
 
 struct sim_params {

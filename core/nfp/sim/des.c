@@ -38,7 +38,7 @@ static const uint8_t route_tx[] = { S_DOORBELL, S_QMAN, S_PROTO_TX, S_POST_TX, S
 static const uint8_t route_tx_rtc[] = { S_DOORBELL, S_QMAN, S_RTC_TX, S_MAC_TX, S_WIRE, S_END_TX };
 static const uint8_t route_ack[] = { S_MAC_TX, S_WIRE, S_END_TX };
 
-#define MAX_OPS 48
+#define MAX_OPS 250 /* nops is 8 bits; an eBPF hook adds ~2 ops per memory command */
 #define JOB_CHUNK 1024
 #define RESP_Q 64 /* > rpc_window: answered requests waiting for the protocol step */
 struct op {
@@ -289,8 +289,20 @@ static void job_free(struct des *d, struct job *j)
 /* ---- ops: what a job does at an ME station ------------------------------ */
 static void op_add(struct job *j, int mem, double amount)
 {
-	if (amount <= 0 || j->nops == MAX_OPS)
+	if (amount <= 0)
 		return;
+	if (j->nops == MAX_OPS) {
+		/* full (a program with hundreds of map accesses): compute
+		 * still counts, on the last op; a memory command is lost */
+		if (mem < 0) {
+			for (int i = j->nops - 1; i >= 0; i--)
+				if (j->ops[i].mem < 0) {
+					j->ops[i].amount += (uint32_t)lround(amount);
+					break;
+				}
+		}
+		return;
+	}
 	if (mem < 0 && j->nops && j->ops[j->nops - 1].mem < 0) {
 		j->ops[j->nops - 1].amount += (uint32_t)lround(amount);
 		return;

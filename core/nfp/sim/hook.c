@@ -314,10 +314,12 @@ void sim_hook_cost(const struct sim_hooks *sh, enum flextoe_hook hook, const str
 		add_cmds(c, NFP_MEM_CTM, runs, p->bpf_pkt_cache_bytes);
 	add_cmds(c, NFP_MEM_CTM, (double)k->cls[EBPF_IC_ST_PKT], 4);
 	/* maps live in EMEM (as the nfp driver's offloaded maps): value
-	 * loads, stores and atomics are EMEM commands, each lookup, update
+	 * loads and stores are EMEM commands (bpf_mem_per_cmd of them
+	 * gathered in transfer registers per command), atomics one each, each lookup, update
 	 * or delete bpf_map_cmds of them (hash bucket, then entry) */
-	add_cmds(c, NFP_MEM_EMEM,
-		 (double)(k->cls[EBPF_IC_LDX_MEM] + k->cls[EBPF_IC_ST_MEM] + k->cls[EBPF_IC_ATOMIC]), 8);
+	add_cmds(c, NFP_MEM_EMEM, (double)(k->cls[EBPF_IC_LDX_MEM] + k->cls[EBPF_IC_ST_MEM]) /
+		 p->bpf_mem_per_cmd, 8 * p->bpf_mem_per_cmd);
+	add_cmds(c, NFP_MEM_EMEM, (double)k->cls[EBPF_IC_ATOMIC], 8);
 	add_cmds(c, NFP_MEM_EMEM, maps * p->bpf_map_cmds, p->bpf_map_bytes);
 	add_cmds(c, NFP_MEM_EMEM, recs, p->bpf_map_bytes);
 	c->insns /= runs;
