@@ -24,6 +24,8 @@ struct sim_hooks {
 	struct ebpf_object *obj[SIM_MAX_HOOKS];
 	unsigned n;
 	struct ebpf_xdp_buff *buf;
+	struct ebpf_map *rings[SIM_MAX_HOOKS * 4]; /* ring buffers the host drains */
+	unsigned nrings;
 	enum flextoe_hook cur;  /* the chain running now (begin .. end) */
 	/* per hook, since the last sim_hooks_reset */
 	struct ebpf_insn_counts cnt[FTOE_HOOK_NR];
