@@ -177,8 +177,8 @@ int sim_scale_main(const struct sim_world_cfg *c, const char *config, bool json,
 		}
 	if (json) {
 		printf("{\"model\": \"flextoe-nfpsim (NFP-4000 MODEL, docs/nfp.md)\", \"traffic\": \"%s\", "
-		       "\"connections\": %u, \"config\": \"%s\",\n  \"points\": [\n", tname(c->traffic),
-		       c->conns, config);
+		       "\"connections\": %u, \"config\": \"%s\", \"hook_programs\": %u,\n  \"points\": [\n",
+		       tname(c->traffic), c->conns, config, c->hooks ? c->hooks->n : 0);
 		for (unsigned i = 0; i < NSTEPS; i++)
 			json_point(stdout, &pipe[i], false);
 		for (unsigned i = 0; i < NSTEPS; i++)
@@ -189,6 +189,9 @@ int sim_scale_main(const struct sim_world_cfg *c, const char *config, bool json,
 	} else {
 		printf("== flextoe-nfpsim (a MODEL of the NFP-4000, docs/nfp.md): %s, %u connection%s\n",
 		       tname(c->traffic), c->conns, c->conns == 1 ? "" : "s");
+		if (c->hooks)
+			printf("   with %u eBPF program%s at the NIC's hooks (costs: docs/nfp.md)\n",
+			       c->hooks->n, c->hooks->n == 1 ? "" : "s");
 		printf("%-10s %-12s %4s %8s %8s %8s %7s %7s  %5s %5s %5s %5s %5s %5s %5s  %s\n", "layout",
 		       "fg pre/pr/po", "MEs", "Mpps", "Gbit/s", "Mrpc/s", "p50us", "p99us", "pre", "proto",
 		       "post", "rtc", "i36", "pcie", "mac", "busiest");
