@@ -355,10 +355,10 @@ nfp-check: $(NFP_OBJS)
 # API: the host's side) and the in-memory peer of the unit tests after.
 NFPSIM_SRCS := $(wildcard core/nfp/sim/*.c)
 $(BUILD)/bin/flextoe-nfpsim: $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
-		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL)
+		$(LIB_CORE) $(LIB_FW) $(LIB_EBPF) $(LIB_UTIL) $(XDP_PROGS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(call obj,$(NFPSIM_SRCS)) $(NFP_OBJS) $(OBJ)/tests/unit/core/engine_link.o \
-		$(LIB_CORE) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)
+		$(LIB_CORE) $(LIB_FW) $(LIB_EBPF) $(LIB_UTIL) $(LDLIBS)
 all: $(BUILD)/bin/flextoe-nfpsim
 
 # ---- flextoe-stat: loader/stat/*.c -> $(BUILD)/bin/flextoe-stat --------------

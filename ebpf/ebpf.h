@@ -227,6 +227,41 @@ static inline uint32_t ebpf_xdp_len(const struct ebpf_xdp_buff *x)
 /* Run an XDP program on xdp; returns the action (XDP_*). */
 uint32_t ebpf_prog_run_xdp(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp);
 
+/* ---- instruction counts (cost models) --------------------------------------
+ * Executed instructions of a run by class, for a cost model such as the NFP
+ * simulator's (docs/nfp.md), which charges each class what the kernel's nfp
+ * JIT makes of it.  Loads and stores are split by where they went: the
+ * program's stack, the packet and its context (pkt_lo..pkt_hi), or other
+ * memory (map values, ring buffers).  Only ebpf_prog_run_xdp_counted() counts, always in the
+ * interpreter, whatever the program's engine; the ordinary runs are not
+ * slowed (the counting loop is a second copy of the interpreter's).
+ * Callback bodies (bpf_loop) run uncounted; their helper call counts once.
+ */
+#define EBPF_INSN_CLASS_LIST(X)                                                \
+	X(ALU64, "alu64") X(ALU32, "alu32") X(MUL, "mul") X(DIV, "div")          \
+	X(SHIFT64, "shift64") X(SHIFT32, "shift32") X(END, "bswap")              \
+	X(JMP64, "jmp64") X(JMP32, "jmp32") X(JA, "ja")                          \
+	X(LDX_STACK, "ldx_stack") X(LDX_PKT, "ldx_pkt") X(LDX_MEM, "ldx_mem")    \
+	X(ST_STACK, "st_stack") X(ST_PKT, "st_pkt") X(ST_MEM, "st_mem")          \
+	X(ATOMIC, "atomic") X(LDDW, "ld_imm64") X(CALL, "call")                  \
+	X(CALL_LOCAL, "call_local") X(EXIT, "exit")
+#define EBPF_IC_ENUM_(n, s) EBPF_IC_##n,
+enum ebpf_insn_class { EBPF_INSN_CLASS_LIST(EBPF_IC_ENUM_) EBPF_IC__MAX };
+#undef EBPF_IC_ENUM_
+const char *ebpf_insn_class_name(enum ebpf_insn_class c);
+
+#define EBPF_COUNT_HELPERS 256		/* helper ids counted one by one; higher in the last */
+struct ebpf_insn_counts {
+	uint64_t cls[EBPF_IC__MAX];
+	uint64_t helper[EBPF_COUNT_HELPERS];	/* calls by helper id */
+	uint64_t pkt_lo, pkt_hi;		/* set by ebpf_prog_run_xdp_counted */
+};
+
+/* ebpf_prog_run_xdp() in the counting interpreter: adds this run's
+ * instructions to *cnt (not cleared). */
+uint32_t ebpf_prog_run_xdp_counted(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp,
+				   struct ebpf_insn_counts *cnt);
+
 /* ---- objects -------------------------------------------------------------- */
 
 struct ebpf_object_opts {

@@ -260,6 +260,8 @@ int ebpf_prog_check(const struct bpf_insn *insns, size_t insn_cnt,
 int ebpf_interp_prepare(struct ebpf_prog *prog, char *err, size_t err_size);
 uint64_t ebpf_interp_run(struct ebpf_prog *prog, uint64_t r1, uint64_t r2,
 			 uint64_t r3, uint64_t r4, uint64_t r5);
+/* The counting loop (ebpf_prog_run_xdp_counted): adds to *cnt. */
+uint64_t ebpf_interp_run_counted(struct ebpf_prog *prog, uint64_t r1, struct ebpf_insn_counts *cnt);
 void ebpf_interp_free(struct ebpf_prog *prog);
 /* Run-time limits both engines enforce on unverified programs: a
  * bpf-to-bpf call that would need more than EBPF_MAX_CALL_DEPTH frames

@@ -437,3 +437,25 @@ uint32_t ebpf_prog_run_xdp(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp)
 	ebpf_may_goto_left = saved_loops;
 	return (uint32_t)ret;
 }
+
+uint32_t ebpf_prog_run_xdp_counted(struct ebpf_prog *prog, struct ebpf_xdp_buff *xdp,
+				   struct ebpf_insn_counts *cnt)
+{
+	struct ebpf_run_ctx *rc = &ebpf_run_ctx;
+	struct ebpf_run_ctx saved = *rc;
+	uint32_t saved_loops = ebpf_may_goto_left;
+	uint64_t ret;
+
+	rc->xdp = xdp;
+	rc->tail_call_cnt = 0;
+	ebpf_may_goto_left = EBPF_MAX_LOOPS;
+	/* the context (xdp_md, in front of the frame) and the whole frame,
+	 * headroom and metadata included: what an XDP program reads without
+	 * a map */
+	cnt->pkt_lo = (uint64_t)(uintptr_t)xdp;
+	cnt->pkt_hi = (uint64_t)(uintptr_t)xdp->hard_start + xdp->frame_sz;
+	ret = ebpf_interp_run_counted(prog, (uint64_t)(uintptr_t)&xdp->md, cnt);
+	*rc = saved;
+	ebpf_may_goto_left = saved_loops;
+	return (uint32_t)ret;
+}

@@ -22,7 +22,7 @@ TOP = ("core/", "ebpf/", "lib/", "loader/", "include/", "tests/", "examples/",
        "xdp-progs/", "bench/", "docs/", "scripts/", ".ci/")
 TOP_FILES = ("Makefile", "README.md")
 # Files of other projects that the docs cite (the kernel, libbpf).
-EXTERNAL = ("net/", "kernel/", "include/linux/", "include/uapi/", "tools/",
+EXTERNAL = ("net/", "kernel/", "drivers/", "include/linux/", "include/uapi/", "tools/",
             "bpf_helpers.h", "bpf_endian.h", "bpf_tracing.h", "vmlinux.h")
 
 root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))

@@ -14,6 +14,12 @@
 	X(ir_proto_tx_rpc) X(ir_tx_build_rpc)                                       \
 	X(ir_pre_bulk) X(ir_proto_bulk) X(ir_post_bulk) X(ir_sched_bulk)            \
 	X(ir_proto_tx_bulk) X(ir_tx_build_bulk)                                     \
+	X(bpf_alu64) X(bpf_alu32) X(bpf_mul) X(bpf_div) X(bpf_shift64)            \
+	X(bpf_shift32) X(bpf_bswap) X(bpf_jmp64) X(bpf_jmp32) X(bpf_ja)           \
+	X(bpf_ldx_stack) X(bpf_ldx_pkt) X(bpf_ldx_mem) X(bpf_st_stack)            \
+	X(bpf_st_pkt) X(bpf_st_mem) X(bpf_atomic) X(bpf_ld_imm64) X(bpf_call)     \
+	X(bpf_call_local) X(bpf_exit) X(bpf_pkt_cache_bytes) X(bpf_map_cmds)      \
+	X(bpf_map_bytes) X(bpf_mem_per_cmd)                                                        \
 	X(warmup_us) X(measure_us)
 
 struct sim_params {

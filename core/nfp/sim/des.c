@@ -6,6 +6,7 @@
 
 #include "core/flow_state.h"
 #include "core/nfp/sim/des.h"
+#include "core/nfp/sim/hook.h"
 
 /*
  * A segment is a job that walks a route of stations (docs/nfp.md
@@ -37,7 +38,7 @@ static const uint8_t route_tx[] = { S_DOORBELL, S_QMAN, S_PROTO_TX, S_POST_TX, S
 static const uint8_t route_tx_rtc[] = { S_DOORBELL, S_QMAN, S_RTC_TX, S_MAC_TX, S_WIRE, S_END_TX };
 static const uint8_t route_ack[] = { S_MAC_TX, S_WIRE, S_END_TX };
 
-#define MAX_OPS 48
+#define MAX_OPS 250 /* nops is 8 bits; an eBPF hook adds ~2 ops per memory command */
 #define JOB_CHUNK 1024
 #define RESP_Q 64 /* > rpc_window: answered requests waiting for the protocol step */
 struct op {
@@ -288,8 +289,20 @@ static void job_free(struct des *d, struct job *j)
 /* ---- ops: what a job does at an ME station ------------------------------ */
 static void op_add(struct job *j, int mem, double amount)
 {
-	if (amount <= 0 || j->nops == MAX_OPS)
+	if (amount <= 0)
 		return;
+	if (j->nops == MAX_OPS) {
+		/* full (a program with hundreds of map accesses): compute
+		 * still counts, on the last op; a memory command is lost */
+		if (mem < 0) {
+			for (int i = j->nops - 1; i >= 0; i--)
+				if (j->ops[i].mem < 0) {
+					j->ops[i].amount += (uint32_t)lround(amount);
+					break;
+				}
+		}
+		return;
+	}
 	if (mem < 0 && j->nops && j->ops[j->nops - 1].mem < 0) {
 		j->ops[j->nops - 1].amount += (uint32_t)lround(amount);
 		return;
@@ -302,7 +315,7 @@ static void op_add(struct job *j, int mem, double amount)
 static void ops_stage(struct des *d, struct job *j, int st, double instr, uint32_t host_bytes)
 {
 	const struct sim_params *p = d->p;
-	double cycles = instr * p->cpi, per;
+	double cycles = instr * p->cpi + (st >= 0 ? d->c->hook_cycles[st] : 0), per;
 	unsigned n[NFP_MEM__MAX], total = 0;
 
 	for (int m = 0; m < NFP_MEM__MAX; m++) {
@@ -953,8 +966,13 @@ out:
 	return rc;
 }
 
-void des_costs_from_world(const struct sim_world *w, struct des_costs *c)
+void des_costs_from_world(const struct sim_world *w, const struct sim_params *p, struct des_costs *c)
 {
+	/* rx-pre runs on the pre-processing ME, rx-post on post-processing */
+	static const struct { enum flextoe_hook hook; int st; } at[] = {
+		{ FLEXTOE_HOOK_RX_PRE, SIM_ST_PRE }, { FLEXTOE_HOOK_RX_POST, SIM_ST_POST },
+	};
+
 	memset(c, 0, sizeof(*c));
 	for (int s = 0; s < SIM_ST__MAX; s++)
 		for (int m = 0; m < NFP_MEM__MAX; m++) {
@@ -964,4 +982,26 @@ void des_costs_from_world(const struct sim_world *w, struct des_costs *c)
 			c->bytes[s][m] = w->st[s].acct.cmds[m] ?
 				(double)w->st[s].acct.bytes[m] / w->st[s].acct.cmds[m] : 0;
 		}
+	for (unsigned i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		struct sim_hook_cost hc;
+		int s = at[i].st;
+		double per; /* runs per item of the stage */
+
+		sim_hook_cost(w->cfg.hooks, at[i].hook, p, &hc);
+		if (!hc.runs || !w->st[s].items)
+			continue;
+		per = hc.runs / (double)w->st[s].items;
+		c->hook_cycles[s] += hc.cycles * per;
+		c->hook_insns[s] += hc.insns * per;
+		for (int m = 0; m < NFP_MEM__MAX; m++) {
+			double add = hc.cmds[m] * per;
+
+			if (add <= 0)
+				continue;
+			c->bytes[s][m] = (c->bytes[s][m] * c->cmds[s][m] + hc.bytes[m] * add) /
+					 (c->cmds[s][m] + add);
+			c->cmds[s][m] += add;
+			c->hook_cmds[s] += add;
+		}
+	}
 }

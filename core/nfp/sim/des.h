@@ -44,8 +44,10 @@ struct des_result {
 struct des_costs {
 	double cmds[SIM_ST__MAX][NFP_MEM__MAX];
 	double bytes[SIM_ST__MAX][NFP_MEM__MAX]; /* per command */
+	/* of that: the eBPF programs at the stage's hook (hook.c), per item */
+	double hook_cycles[SIM_ST__MAX], hook_insns[SIM_ST__MAX], hook_cmds[SIM_ST__MAX];
 };
-void des_costs_from_world(const struct sim_world *w, struct des_costs *c);
+void des_costs_from_world(const struct sim_world *w, const struct sim_params *p, struct des_costs *c);
 
 /* One run: conns connections of traffic t on layout l; 0 or -ENOMEM. */
 int des_run(const struct sim_params *p, const struct des_costs *c, const struct des_layout *l,

@@ -16,10 +16,15 @@ static void usage(FILE *f)
 		"       flextoe-nfpsim run    [--traffic rpc|bulk] [--conns N]   (the NFP run's counts, for\n"
 		"                              core/nfp/sim/measure.sh under callgrind)\n"
 		"       flextoe-nfpsim scale  [--traffic rpc|bulk] [--conns N] [--config FILE] [--json] [--plot PNG]\n"
+		"       flextoe-nfpsim hooks  --hook HOOK:FILE[:PROG]... [--fw-rules FILE] [--traffic ..]\n"
+		"                              [--conns N] [--config FILE] [--json]\n"
+		"       (verify, run, scale: --hook HOOK:FILE[:PROG] attaches an eBPF program at the NIC's\n"
+		"        rx-pre or rx-post hook, repeatable; --fw-rules FILE configures firewall.bpf.o)\n"
 		"verify: the same traffic through the x86 engine's entry points and through the NFP\n"
 		"        stages under N seeded context schedules; wire and application bytes must be equal.\n"
 		"scale:  throughput, RPC latency and utilisation per stage as MEs grow to the 50-ME\n"
-		"        layout, and the run-to-completion layout (docs/nfp.md).\n");
+		"        layout, and the run-to-completion layout (docs/nfp.md).\n"
+		"hooks:  throughput with each --hook program alone against none (docs/nfp.md).\n");
 }
 
 static int num(const char *opt, const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
@@ -51,6 +56,8 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-reorder", no_argument, NULL, 'R' },
 		{ "plot", required_argument, NULL, 'p' },
+		{ "hook", required_argument, NULL, 'H' },
+		{ "fw-rules", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -59,15 +66,19 @@ int main(int argc, char **argv)
 	const char *cmd, *config = "core/nfp/sim/nfpsim.conf", *plot = NULL;
 	unsigned long v, seeds = 8;
 	bool json = false, bytes_set = false;
-	int o;
+	struct sim_hook_spec specs[SIM_MAX_HOOKS];
+	struct sim_hooks hooks;
+	const char *fw_rules = NULL;
+	unsigned nspecs = 0;
+	int o, rc;
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
-	if (strcmp(cmd, "verify") && strcmp(cmd, "scale") && strcmp(cmd, "run")) {
-		fprintf(stderr, "flextoe-nfpsim: unknown command '%s' (verify, scale or run)\n", cmd);
+	if (strcmp(cmd, "verify") && strcmp(cmd, "scale") && strcmp(cmd, "run") && strcmp(cmd, "hooks")) {
+		fprintf(stderr, "flextoe-nfpsim: unknown command '%s' (verify, scale, run or hooks)\n", cmd);
 		usage(stderr);
 		return 2;
 	}
@@ -127,6 +138,18 @@ int main(int argc, char **argv)
 		case 'p':
 			plot = optarg;
 			break;
+		case 'H':
+			if (nspecs == SIM_MAX_HOOKS) {
+				fprintf(stderr, "flextoe-nfpsim: at most %d --hook programs\n", SIM_MAX_HOOKS);
+				return 2;
+			}
+			if (sim_hook_parse(optarg, &specs[nspecs]))
+				return 2;
+			nspecs++;
+			break;
+		case 'F':
+			fw_rules = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -143,9 +166,24 @@ int main(int argc, char **argv)
 		c.bulk_bytes = 64 * 1024;
 	if (c.rpcs < c.conns)
 		c.rpcs = c.conns;
+	if (!strcmp(cmd, "hooks"))
+		return sim_hooks_main(&c, config, json, specs, nspecs, fw_rules);
+	if (fw_rules && !nspecs) {
+		fprintf(stderr, "flextoe-nfpsim: --fw-rules needs --hook rx-pre:.../firewall.bpf.o\n");
+		return 2;
+	}
+	if (nspecs) {
+		if (sim_hooks_open(&hooks, specs, nspecs, fw_rules))
+			return 2;
+		c.hooks = &hooks;
+	}
 	if (!strcmp(cmd, "verify"))
-		return sim_verify(&c, (unsigned)seeds);
-	if (!strcmp(cmd, "run"))
-		return sim_run_counts(&c);
-	return sim_scale_main(&c, config, json, plot);
+		rc = sim_verify(&c, (unsigned)seeds);
+	else if (!strcmp(cmd, "run"))
+		rc = sim_run_counts(&c);
+	else
+		rc = sim_scale_main(&c, config, json, plot);
+	if (nspecs)
+		sim_hooks_close(&hooks);
+	return rc;
 }

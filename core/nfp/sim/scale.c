@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/nfp/sim/des.h"
+#include "core/nfp/sim/hook.h"
 #include "core/nfp/sim/sim.h"
 
 /* MEs per stage growing to FlexTOE's layout (4 flow groups x (4 pre + 1
@@ -26,7 +27,7 @@ struct point {
 };
 
 /* The functional NFP run that gives the per-stage memory commands. */
-static int costs_for(const struct sim_world_cfg *c, struct des_costs *out)
+static int costs_for(const struct sim_world_cfg *c, const struct sim_params *p, struct des_costs *out)
 {
 	struct sim_world *w = calloc(1, sizeof(*w));
 	struct sim_world_cfg fc = *c;
@@ -44,7 +45,7 @@ static int costs_for(const struct sim_world_cfg *c, struct des_costs *out)
 		fc.bulk_bytes = (64u << 20) / fc.conns;
 	rc = sim_world_run(w, &fc);
 	if (!rc)
-		des_costs_from_world(w, out);
+		des_costs_from_world(w, p, out);
 	sim_world_free(w);
 	free(w);
 	return rc;
@@ -146,7 +147,7 @@ int sim_scale_main(const struct sim_world_cfg *c, const char *config, bool json,
 
 	if (sim_params_load(config, &p))
 		return 2;
-	rc = costs_for(c, &costs);
+	rc = costs_for(c, &p, &costs);
 	if (rc) {
 		fprintf(stderr, "flextoe-nfpsim: the functional run failed (%d)\n", rc);
 		return 1;
@@ -176,8 +177,8 @@ int sim_scale_main(const struct sim_world_cfg *c, const char *config, bool json,
 		}
 	if (json) {
 		printf("{\"model\": \"flextoe-nfpsim (NFP-4000 MODEL, docs/nfp.md)\", \"traffic\": \"%s\", "
-		       "\"connections\": %u, \"config\": \"%s\",\n  \"points\": [\n", tname(c->traffic),
-		       c->conns, config);
+		       "\"connections\": %u, \"config\": \"%s\", \"hook_programs\": %u,\n  \"points\": [\n",
+		       tname(c->traffic), c->conns, config, c->hooks ? c->hooks->n : 0);
 		for (unsigned i = 0; i < NSTEPS; i++)
 			json_point(stdout, &pipe[i], false);
 		for (unsigned i = 0; i < NSTEPS; i++)
@@ -188,6 +189,9 @@ int sim_scale_main(const struct sim_world_cfg *c, const char *config, bool json,
 	} else {
 		printf("== flextoe-nfpsim (a MODEL of the NFP-4000, docs/nfp.md): %s, %u connection%s\n",
 		       tname(c->traffic), c->conns, c->conns == 1 ? "" : "s");
+		if (c->hooks)
+			printf("   with %u eBPF program%s at the NIC's hooks (costs: docs/nfp.md)\n",
+			       c->hooks->n, c->hooks->n == 1 ? "" : "s");
 		printf("%-10s %-12s %4s %8s %8s %8s %7s %7s  %5s %5s %5s %5s %5s %5s %5s  %s\n", "layout",
 		       "fg pre/pr/po", "MEs", "Mpps", "Gbit/s", "Mrpc/s", "p50us", "p99us", "pre", "proto",
 		       "post", "rtc", "i36", "pcie", "mac", "busiest");
@@ -206,5 +210,125 @@ int sim_scale_main(const struct sim_world_cfg *c, const char *config, bool json,
 	}
 	if (plot && plot_png(plot, pipe, rtc, NSTEPS, c->traffic, c->conns))
 		return 1;
+	return 0;
+}
+
+/* ---- flextoe-nfpsim hooks: throughput with each program against none ---------- */
+
+struct hook_point {
+	const char *name, *hook;
+	struct des_costs costs;
+	struct des_result small, full; /* 1 flow group x (1,1,1); the 50-ME layout */
+};
+
+static double metric(enum sim_traffic t, const struct des_result *r)
+{
+	return t == SIM_RPC ? r->rpc_mops : r->gbps;
+}
+
+static int hook_point_run(const struct sim_world_cfg *c, const struct sim_params *p,
+			  struct hook_point *hp)
+{
+	struct des_layout small = steps[0], full = steps[NSTEPS - 1];
+	int rc = costs_for(c, p, &hp->costs);
+
+	if (rc) {
+		fprintf(stderr, "flextoe-nfpsim: the functional run with %s failed (%d)\n", hp->name, rc);
+		return rc;
+	}
+	small.isl36 = full.isl36 = NFP_ISLAND36_MES;
+	small.isl48 = full.isl48 = NFP_ISLAND48_MES;
+	if (des_run(p, &hp->costs, &small, c->traffic, c->conns, 1, &hp->small) ||
+	    des_run(p, &hp->costs, &full, c->traffic, c->conns, 1, &hp->full)) {
+		fprintf(stderr, "flextoe-nfpsim: out of memory in the timing model\n");
+		return -ENOMEM;
+	}
+	if (hp->small.order_faults || hp->full.order_faults) {
+		fprintf(stderr, "flextoe-nfpsim: the timing model delivered segments out of order\n");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int sim_hooks_main(const struct sim_world_cfg *c, const char *config, bool json,
+		   const struct sim_hook_spec *specs, unsigned n, const char *fw_rules)
+{
+	struct hook_point pts[1 + SIM_MAX_HOOKS];
+	struct sim_world_cfg fc = *c;
+	struct sim_params p;
+	struct sim_hooks sh;
+	const char *unit = c->traffic == SIM_RPC ? "Mrpc/s" : "Gbit/s";
+
+	if (sim_params_load(config, &p))
+		return 2;
+	if (!n) {
+		fprintf(stderr, "flextoe-nfpsim hooks: give at least one --hook HOOK:FILE to compare "
+				"with none\n");
+		return 2;
+	}
+	memset(pts, 0, sizeof(pts));
+	pts[0].name = "none";
+	pts[0].hook = "-";
+	fc.hooks = NULL;
+	if (hook_point_run(&fc, &p, &pts[0]))
+		return 1;
+	for (unsigned i = 0; i < n; i++) {
+		const char *slash = strrchr(specs[i].path, '/');
+		int rc;
+
+		pts[i + 1].name = slash ? slash + 1 : specs[i].path;
+		pts[i + 1].hook = ftoe_hook_name(specs[i].hook);
+		/* fw_rules go to the firewall only; other objects ignore them */
+		if (sim_hooks_open(&sh, &specs[i], 1, NULL))
+			return 2;
+		if (fw_rules && ebpf_object_find_map(sh.obj[0], "fw_rules")) {
+			sim_hooks_close(&sh);
+			if (sim_hooks_open(&sh, &specs[i], 1, fw_rules))
+				return 2;
+		}
+		fc.hooks = &sh;
+		rc = hook_point_run(&fc, &p, &pts[i + 1]);
+		sim_hooks_close(&sh);
+		if (rc)
+			return 1;
+	}
+	if (json) {
+		printf("{\"model\": \"flextoe-nfpsim (NFP-4000 MODEL, docs/nfp.md)\", \"traffic\": \"%s\", "
+		       "\"connections\": %u, \"config\": \"%s\", \"unit\": \"%s\",\n  \"hooks\": [\n",
+		       tname(c->traffic), c->conns, config, unit);
+	} else {
+		printf("== flextoe-nfpsim (a MODEL of the NFP-4000, docs/nfp.md): eBPF at the NIC's hooks, "
+		       "%s, %u connection%s\n", tname(c->traffic), c->conns, c->conns == 1 ? "" : "s");
+		printf("   per frame at the hook's stage: eBPF instructions run (counting interpreter), ME "
+		       "cycles (nfp JIT expansion), memory commands;\n   throughput (%s) on 1 flow group "
+		       "x (1 pre, 1 protocol, 1 post) and on the 50-ME layout, and its ratio to none\n", unit);
+		printf("%-20s %-7s %9s %9s %8s  %10s %6s  %10s %6s  %s\n", "program", "hook", "insn/fr",
+		       "cycles/fr", "cmds/fr", "1/1/1", "ratio", "50 MEs", "ratio", "busiest (50)");
+	}
+	for (unsigned i = 0; i <= n; i++) {
+		const struct hook_point *hp = &pts[i];
+		int st = !strcmp(hp->hook, "rx-post") ? SIM_ST_POST : SIM_ST_PRE;
+		double rs = metric(c->traffic, &hp->small) / metric(c->traffic, &pts[0].small);
+		double rf = metric(c->traffic, &hp->full) / metric(c->traffic, &pts[0].full);
+
+		if (json)
+			printf("    {\"program\": \"%s\", \"hook\": \"%s\", \"insns_per_frame\": %.2f, "
+			       "\"cycles_per_frame\": %.2f, \"mem_cmds_per_frame\": %.3f, "
+			       "\"small\": {\"mes\": %u, \"mpps\": %.4f, \"gbps\": %.4f, \"rpc_mops\": %.4f, "
+			       "\"ratio\": %.4f}, \"full\": {\"mes\": %u, \"mpps\": %.4f, \"gbps\": %.4f, "
+			       "\"rpc_mops\": %.4f, \"ratio\": %.4f, \"bottleneck\": \"%s\"}}%s\n",
+			       hp->name, hp->hook, hp->costs.hook_insns[st], hp->costs.hook_cycles[st],
+			       hp->costs.hook_cmds[st], des_layout_mes(&steps[0]) + NFP_ISLAND36_MES +
+			       NFP_ISLAND48_MES, hp->small.mpps, hp->small.gbps, hp->small.rpc_mops, rs,
+			       NFP_LAYOUT_MES, hp->full.mpps, hp->full.gbps, hp->full.rpc_mops, rf,
+			       des_stage_name[hp->full.bottleneck], i == n ? "" : ",");
+		else
+			printf("%-20s %-7s %9.1f %9.1f %8.2f  %10.3f %5.2fx  %10.3f %5.2fx  %s\n", hp->name,
+			       hp->hook, hp->costs.hook_insns[st], hp->costs.hook_cycles[st],
+			       hp->costs.hook_cmds[st], metric(c->traffic, &hp->small), rs,
+			       metric(c->traffic, &hp->full), rf, des_stage_name[hp->full.bottleneck]);
+	}
+	if (json)
+		printf("  ]\n}\n");
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/nfp/sim/hook.h"
 #include "core/nfp/sim/sim.h"
 
 /* First differing byte of two logs, or -1 when equal. */
@@ -83,6 +84,27 @@ int sim_run_counts(const struct sim_world_cfg *base)
 	       (unsigned long long)w->st[SIM_ST_PRE].items, (unsigned long long)w->st[SIM_ST_PROTO].items,
 	       (unsigned long long)w->st[SIM_ST_POST].items, (unsigned long long)w->nic_tx_frames,
 	       (unsigned long long)w->peer_tx_frames, (unsigned long long)w->nic_rx_frames, rc);
+	/* what the applications received, and what the NIC's hooks did */
+	printf("app_bytes=%zu rx_hook_drops=%llu\n", w->app.len,
+	       (unsigned long long)w->nic_rx_hook_drops);
+	for (int k = FLEXTOE_HOOK_RX_PRE; c.hooks && k <= FLEXTOE_HOOK_RX_POST; k++) {
+		uint64_t insns = 0;
+
+		for (int i = 0; i < EBPF_IC__MAX; i++)
+			insns += c.hooks->cnt[k].cls[i];
+		printf("hook=%s runs=%llu insns=%llu pass=%llu drop=%llu\n", ftoe_hook_name(k),
+		       (unsigned long long)c.hooks->runs[k], (unsigned long long)insns,
+		       (unsigned long long)c.hooks->verdict[k][FTOE_XDP_PASS],
+		       (unsigned long long)c.hooks->verdict[k][FTOE_XDP_DROP]);
+		if (!c.hooks->runs[k])
+			continue;
+		printf("hook=%s classes:", ftoe_hook_name(k));
+		for (int i = 0; i < EBPF_IC__MAX; i++)
+			if (c.hooks->cnt[k].cls[i])
+				printf(" %s=%llu", ebpf_insn_class_name(i),
+				       (unsigned long long)c.hooks->cnt[k].cls[i]);
+		printf("\n");
+	}
 	sim_world_free(w);
 	free(w);
 	return rc ? 1 : 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/engine_internal.h"
+#include "core/nfp/sim/hook.h"
 #include "core/nfp/sim/world.h"
 #include "core/pipeline.h"
 
@@ -93,7 +94,8 @@ static void nfp_stages(struct sim_world *w, struct ftoe_engine *e, struct ftoe_r
 	w->st[SIM_ST_PROTO].items += n;
 	nfp_fpc_proto(w->proto, w->cfg.flow_groups, e, items, n);
 	nfp_cur_acct = NULL;
-	if (e->cfg.hooks) /* as core/engine.c: rx-post programs (not timed, docs/nfp.md) */
+	if (e->cfg.hooks) /* as core/engine.c: rx-post programs, on the post-processing ME
+			   * (their cost: hook.c, from the instructions they ran) */
 		ftoe_proto_rx_post_hook(e, items, n);
 	nfp_cur_acct = &w->st[SIM_ST_POST].acct;
 	w->st[SIM_ST_POST].items += n;
@@ -148,6 +150,23 @@ static void nic_rx(struct sim_world *w, uint8_t (*fr)[1600], uint16_t *len, unsi
 	w->nic_rx_frames += n;
 	for (unsigned i = 0; i < n; i++)
 		w->nic_rx_payload += payload_len(fr[i], len[i]);
+	if (!w->cfg.nfp && w->cfg.hooks && ftoe_hooks_active(w->cfg.hooks->h, FLEXTOE_HOOK_RX_PRE)) {
+		/* as core/x86/loop.c: rx-pre on every frame before the engine */
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			if (sim_hooks_rx_pre(w->cfg.hooks, fr[i], &len[i], sizeof(fr[i])) != FTOE_XDP_PASS) {
+				w->nic_rx_hook_drops++;
+				continue;
+			}
+			if (k != i) {
+				memcpy(fr[k], fr[i], len[i]);
+				len[k] = len[i];
+			}
+			k++;
+		}
+		n = k;
+	}
 	if (!w->cfg.nfp) {
 		/* the x86 engine's pipelined entry points (core/x86/pipe.c) */
 		for (unsigned i = 0; i < n; i++)
@@ -169,29 +188,43 @@ static void nic_rx(struct sim_world *w, uint8_t (*fr)[1600], uint16_t *len, unsi
 		perm[i - 1] = perm[j];
 		perm[j] = t;
 	}
-	unsigned got = 0;
+	unsigned got = 0, passed = 0;
+	bool rx_pre = w->cfg.hooks && ftoe_hooks_active(w->cfg.hooks->h, FLEXTOE_HOOK_RX_PRE);
 
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = perm[k];
 
 		nfp_cur_acct = &w->st[SIM_ST_PRE].acct;
 		w->st[SIM_ST_PRE].items++;
-		nfp_fpc_pre(&w->pre[rnd(&w->rng) % NFP_PRE_MES_PER_FG], e, fr[i], len[i], &items[i]);
-		nfp_cur_acct = NULL;
-		if (ftoe_rob_complete(&w->rob, seq[i], &items[i]))
-			abort();
+		/* rx-pre runs on the pre-processing ME, before the stage; a
+		 * frame it does not pass retires its number */
+		if (rx_pre && sim_hooks_rx_pre(w->cfg.hooks, fr[i], &len[i], sizeof(fr[i])) !=
+				      FTOE_XDP_PASS) {
+			nfp_cur_acct = NULL;
+			w->nic_rx_hook_drops++;
+			if (ftoe_rob_retire(&w->rob, seq[i]))
+				abort();
+		} else {
+			nfp_fpc_pre(&w->pre[rnd(&w->rng) % NFP_PRE_MES_PER_FG], e, fr[i], len[i],
+				    &items[i]);
+			nfp_cur_acct = NULL;
+			if (ftoe_rob_complete(&w->rob, seq[i], &items[i]))
+				abort();
+			if (w->cfg.no_reorder) /* the injected fault: completion order */
+				ordered[passed] = items[i];
+			passed++;
+		}
 		/* whatever the reorder block can release goes on now */
 		unsigned r = ftoe_rob_release(&w->rob, out, MAX_BATCH);
 
-		for (unsigned j = 0; j < r; j++)
-			ordered[got + j] = *(struct ftoe_rx_item *)out[j];
+		if (!w->cfg.no_reorder)
+			for (unsigned j = 0; j < r; j++)
+				ordered[got + j] = *(struct ftoe_rx_item *)out[j];
 		got += r;
-		if (w->cfg.no_reorder) /* the injected fault: completion order */
-			ordered[k] = items[i];
 	}
-	if (got != n)
+	if (got != passed)
 		abort();
-	nfp_rx_ordered(w, e, ordered, n);
+	nfp_rx_ordered(w, e, ordered, passed);
 }
 
 /* Deliver what is due from side i to the other. */
@@ -340,6 +373,10 @@ int sim_world_run(struct sim_world *w, const struct sim_world_cfg *cfg)
 	ca.max_conns = cb.max_conns = cfg->conns + 8;
 	ca.rx_buf_size = cb.rx_buf_size = cfg->traffic == SIM_BULK ? 64 * 1024 : 16 * 1024;
 	ca.tx_buf_size = cb.tx_buf_size = cfg->traffic == SIM_BULK ? 64 * 1024 : 16 * 1024;
+	if (cfg->hooks) {
+		cb.hooks = cfg->hooks->h;
+		sim_hooks_reset(cfg->hooks);
+	}
 	lb_init(&w->lb, 1, &ca, &cb);
 	w->lb.lat_ns = 2000;
 	w->lb.s[1].tap = nic_tap;

@@ -11,6 +11,8 @@
 
 enum sim_traffic { SIM_RPC, SIM_BULK };
 
+struct sim_hooks;
+
 struct sim_bytelog {
 	uint8_t *p;
 	size_t len, cap;
@@ -35,6 +37,7 @@ struct sim_world_cfg {
 	uint64_t sched_seed;    /* NFP: context scheduling (completion order) */
 	unsigned flow_groups;
 	bool no_reorder;        /* fault injection (tests): bypass the reorder block */
+	struct sim_hooks *hooks; /* eBPF programs at the NIC's rx-pre/rx-post (hook.h); NULL: none */
 };
 
 struct sim_world {
@@ -52,6 +55,7 @@ struct sim_world {
 	/* counts */
 	uint64_t nic_rx_frames, nic_rx_payload, nic_tx_frames, nic_tx_data, nic_tx_payload;
 	uint64_t peer_tx_frames;
+	uint64_t nic_rx_hook_drops; /* frames rx-pre did not pass */
 	uint64_t done_rpcs, done_bytes;
 	uint64_t vtime_ns;      /* virtual time the exchange took */
 };

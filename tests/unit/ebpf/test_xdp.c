@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ebpf/internal.h"
+#include "tests/unit/ebpf/asm.h"
 #include "tests/unit/test.h"
 
 #define U(p) ((uint64_t)(uintptr_t)(p))
@@ -104,6 +105,66 @@ START_TEST(test_adjust_edges)
 }
 END_TEST
 
+/* ebpf_prog_run_xdp_counted: the same verdict as the ordinary run, and
+ * every executed instruction counted once in its class (loads and stores
+ * by where they went), whichever engine the program was loaded for. */
+START_TEST(test_counted_run)
+{
+	static const struct bpf_insn insns[] = {
+		A_LDX(BPF_W, 2, 1, 0),                  /* ctx->data: context */
+		A_LDX(BPF_W, 3, 1, 4),                  /* ctx->data_end */
+		A_MOV64_REG(4, 2),
+		A_ALU64_IMM(BPF_ADD, 4, 1),
+		A_JMP_REG(BPF_JGT, 4, 3, 4),            /* not taken: 60 bytes */
+		A_LDX(BPF_B, 5, 2, 0),                  /* the packet */
+		A_STX(BPF_DW, 10, 5, -8),               /* the stack */
+		A_ALU32_IMM(BPF_ADD, 5, 1),
+		A_CALL(BPF_FUNC_ktime_get_ns),
+		A_MOV64_IMM(0, 2),                      /* XDP_PASS */
+		A_EXIT(),
+	};
+	static const enum ebpf_engine engines[2] = { EBPF_ENGINE_INTERP, EBPF_ENGINE_JIT };
+	uint8_t pkt[60] = { 0x42 };
+
+	for (int e = 0; e < 2; e++) {
+		char err[256] = "";
+		struct ebpf_prog_opts opts = {
+			.sz = sizeof(opts), .name = "counted", .engine = engines[e],
+			.helpers = EBPF_HELPERS_XDP, .err_buf = err, .err_size = sizeof(err),
+		};
+		struct ebpf_insn_counts c;
+		struct ebpf_xdp_buff *x;
+		struct ebpf_prog *prog = NULL;
+		uint64_t total = 0;
+
+		ck_assert_msg(ebpf_prog_load_raw(insns, A_LEN(insns), &opts, &prog) == 0, "%s", err);
+		ck_assert_int_eq(ebpf_xdp_buff_alloc(EBPF_XDP_TEST_FRAME_SZ, &x), 0);
+		ck_assert_int_eq(ebpf_xdp_buff_set(x, pkt, sizeof(pkt), 256), 0);
+		memset(&c, 0, sizeof(c));
+		ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), 2);
+		ck_assert_uint_eq(ebpf_prog_run_xdp_counted(prog, x, &c), 2);
+		ck_assert_uint_eq(c.cls[EBPF_IC_LDX_PKT], 3);
+		ck_assert_uint_eq(c.cls[EBPF_IC_ALU64], 3);
+		ck_assert_uint_eq(c.cls[EBPF_IC_ALU32], 1);
+		ck_assert_uint_eq(c.cls[EBPF_IC_JMP64], 1);
+		ck_assert_uint_eq(c.cls[EBPF_IC_ST_STACK], 1);
+		ck_assert_uint_eq(c.cls[EBPF_IC_CALL], 1);
+		ck_assert_uint_eq(c.cls[EBPF_IC_EXIT], 1);
+		ck_assert_uint_eq(c.helper[BPF_FUNC_ktime_get_ns], 1);
+		for (int k = 0; k < EBPF_IC__MAX; k++)
+			total += c.cls[k];
+		ck_assert_uint_eq(total, A_LEN(insns));
+		/* counts add up over runs */
+		ck_assert_uint_eq(ebpf_prog_run_xdp_counted(prog, x, &c), 2);
+		ck_assert_uint_eq(c.cls[EBPF_IC_LDX_PKT], 6);
+		ck_assert_str_eq(ebpf_insn_class_name(EBPF_IC_LDX_PKT), "ldx_pkt");
+		ck_assert_ptr_null(ebpf_insn_class_name(EBPF_IC__MAX));
+		ebpf_xdp_buff_free(x);
+		ebpf_prog_put(prog);
+	}
+}
+END_TEST
+
 static Suite *xdp_suite(void)
 {
 	Suite *s = suite_create("ebpf_xdp");
@@ -112,6 +173,7 @@ static Suite *xdp_suite(void)
 	tcase_add_test(tc, test_alloc_below_2g);
 	tcase_add_test(tc, test_set_geometry);
 	tcase_add_test(tc, test_adjust_edges);
+	tcase_add_test(tc, test_counted_run);
 	suite_add_tcase(s, tc);
 	return s;
 }
