@@ -96,6 +96,12 @@ if [[ ${ENGINE_BULK_LINUX:-1} != 0 ]]; then
 	offloads off
 fi
 
+# The peer's retransmission counters (absolute, one per line: NAME VALUE).
+sender_retrans() {
+	ip netns exec "$(ns_name peer)" nstat -az TcpRetransSegs TcpExtTCPFastRetrans TcpExtTCPLossProbes |
+		awk '/^Tcp/ { print $1, $2 }'
+}
+
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --buf "$BUF" --max-flows 1024 \
 	--run-dir "$TMP/run" >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then
@@ -104,9 +110,13 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	port=$((port + 1))
 	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv --buf "$BUF_BYTES" $BULK_OPT >"$TMP/$port.recv" 2>&1
 	if wait_for "$TMP/$port.recv" listening; then
+		sender_retrans >"$TMP/retrans.before"
 		ns_exec peer timeout 120 python3 "$PWD/bench/peer.py" send $ENG_IP $port "$BYTES" \
 			>"$TMP/$port.send" 2>&1
 		wait_for "$TMP/$port.recv" '^bytes=' && result "to-server,engine" "$TMP/$port.recv" || rc=1
+		# what the Linux sender resent into the engine, this transfer only
+		sender_retrans | paste "$TMP/retrans.before" - |
+			awk '{ printf "%s%s %d", (NR > 1 ? ", " : "linux sender: "), $1, $4 - $2 } END { print "" }'
 	else
 		rc=1
 	fi
@@ -130,6 +140,9 @@ if [[ -n $eng_pid ]]; then
 	kill "$eng_pid" 2>/dev/null
 	wait_for "$TMP/eng.log" "queue 0: kernel:" 5 >/dev/null 2>&1 &&
 		grep -oE "queue 0: kernel: .*" "$TMP/eng.log" | sed 's/^/engine /'
+	# the receive side's out-of-order and refused segments (both directions)
+	wait_for "$TMP/eng.log" "engine peers:" 5 >/dev/null 2>&1 &&
+		grep -oE "engine tcp: rx [^;]*" "$TMP/eng.log"
 fi
 echo
 printf '%-28s %9s %9s %7s   %9s %7s\n' "direction (server = engine)" "linux" "engine" "ratio" \

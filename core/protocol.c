@@ -44,7 +44,7 @@ uint32_t ftoe_proto_rx_space(struct ftoe_engine *e, uint32_t id)
 uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_tcp *t = &e->tcp[id];
-	uint32_t space = rx_space(e, id), edge = t->rcv_nxt + space;
+	uint32_t room = rx_space(e, id), space = room, edge = t->rcv_nxt + room;
 	uint8_t shift = (t->flags & FLOW_TCP_WSCALE) ? t->rcv_wscale : 0;
 	uint32_t sws = e->mem[id].rx_size / 2, field;
 
@@ -56,6 +56,13 @@ uint16_t ftoe_proto_window(struct ftoe_engine *e, uint32_t id)
 		space = seq_after(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
 	/* Never move the advertised edge left (RFC 7323 2.4, RFC 9293 3.8.6). */
 	field = wscale_advertise_noshrink(space, shift, t->rcv_nxt, t->rcv_adv);
+	/* ...but rounding up to keep it may not promise bytes the ring cannot
+	 * hold: repeated, each round-up adds up to 2^shift - 1 of them, and
+	 * the sender fills them.  Then retract by less than 2^shift instead,
+	 * the case RFC 7323 2.4 foresees; rcv_adv keeps the old edge, which
+	 * the ring holds, for the acceptability test. */
+	if ((field << shift) > room)
+		field = wscale_advertise(room, shift);
 	if (seq_after(t->rcv_nxt + (field << shift), t->rcv_adv))
 		t->rcv_adv = t->rcv_nxt + (field << shift);
 	t->rcv_wnd = space;
