@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <flextoe/bpf.h>
 #include <flextoe/trace.h>
@@ -35,12 +36,20 @@ struct trace_ctx {
 	bool json;
 	struct rs_pcap *pcap;
 	struct trace_plot *plot;
-	/* One read's records of both rings (rx-post, tx-post), printed in
-	 * time order by flush_out: the rings are read one after the other. */
+	/* Records of both rings (rx-post, tx-post), printed in time order by
+	 * flush_out.  The rings are read one after the other, so a record
+	 * stamped just before one ring's read may reach the next read: each
+	 * flush holds back what is younger than TRACE_HOLD_NS, and the last
+	 * one (drain) prints the rest. */
 	struct trace_item *batch;
-	size_t nbatch, cap;
-	bool failed;
+	size_t nbatch, cap, order;
+	bool failed, drain;
 };
+
+/* How long a record may take from its stamp to its ring and this reader's
+ * read of it and still be printed in order (the engine's thread may wait
+ * for a CPU between the two). */
+#define TRACE_HOLD_NS 100000000ull
 
 struct trace_item {
 	struct flextoe_trace_rec r;
@@ -225,7 +234,7 @@ static int on_record(void *ctx, unsigned int ring, const void *data, size_t len)
 		t->cap = cap;
 	}
 	t->batch[t->nbatch].r = r;
-	t->batch[t->nbatch].order = t->nbatch;
+	t->batch[t->nbatch].order = t->order++;
 	t->nbatch++;
 	t->s->seen++;
 	return 0;
@@ -243,11 +252,21 @@ static int by_time(const void *a, const void *b)
 static void flush_out(void *ctx)
 {
 	struct trace_ctx *t = ctx;
+	uint64_t cutoff = UINT64_MAX;
+	struct timespec now;
+	size_t i;
 
+	if (!t->drain && !clock_gettime(CLOCK_MONOTONIC, &now)) {
+		uint64_t ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+
+		cutoff = ns > TRACE_HOLD_NS ? ns - TRACE_HOLD_NS : 0;
+	}
+	/* records without a time (stamped on receipt) sort first and go at once */
 	qsort(t->batch, t->nbatch, sizeof(*t->batch), by_time);
-	for (size_t i = 0; i < t->nbatch; i++)
+	for (i = 0; i < t->nbatch && t->batch[i].r.tstamp_ns <= cutoff; i++)
 		emit(t, &t->batch[i].r);
-	t->nbatch = 0;
+	memmove(t->batch, t->batch + i, (t->nbatch - i) * sizeof(*t->batch));
+	t->nbatch -= i;
 	fflush(stdout);
 	if (t->pcap)
 		rs_pcap_flush(t->pcap);
@@ -361,11 +380,12 @@ static int cmd_trace(int argc, char **argv)
 			"Ctrl-C stops\n", CLI_NAME, s.ids[0], s.ids[1]);
 		rc = rs_stream(&s, "trace_events", on_record, flush_out, &t);
 	}
+	/* what is held back, and what a failed read left behind */
+	t.drain = true;
+	flush_out(&t);
 	rs_unload_all(&s);
 	if (t.pcap)
 		rs_pcap_close(t.pcap);
-	fflush(stdout);
-	flush_out(&t);	/* a failed read may leave records behind */
 	free(t.batch);
 	if (!rc)
 		fprintf(stderr, "%s: %llu record%s; programs detached\n", CLI_NAME,
