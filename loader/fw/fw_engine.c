@@ -334,6 +334,39 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 	return err;
 }
 
+/* The counters of gen's rules 0 .. n - 1 and of its policy to zero: one
+ * ranged map_update ("count") for the rules, one for the policy. */
+static int counters_reset(struct fw_target *t, uint32_t gen, uint32_t n)
+{
+	uint64_t zero64 = 0;
+	uint32_t k = FW_COUNTER_IDX(gen, FW_MAX_RULES);
+	json_object *req, *resp, *upd;
+	char *hex;
+	int err;
+
+	err = map_update(t, "fw_counters", &k, sizeof(k), &zero64, sizeof(zero64));
+	if (err || !n)
+		return err;
+	k = FW_COUNTER_IDX(gen, 0);
+	req = map_req(t, FLEXTOE_CTL_OP_MAP_UPDATE, "fw_counters", &k, sizeof(k));
+	hex = ftoe_hex_encode(&zero64, sizeof(zero64));
+	json_object_object_add(req, "value", json_object_new_string(hex ? hex : ""));
+	free(hex);
+	json_object_object_add(req, "count", json_object_new_int64(n));
+	resp = call(t->c, req, &err, t->msg, sizeof(t->msg));
+	if (!resp)
+		return err ? err : -EIO;
+	/* An engine that does not know "count" wrote only the first key. */
+	upd = json_object_object_get(resp, "updated");
+	err = upd && json_object_get_int64(upd) == n ? 0 : -EPROTO;
+	if (err)
+		snprintf(t->msg, sizeof(t->msg), "the engine did not reset %u counters in one "
+			 "request (an engine older than this flextoe-fw?)", n);
+	json_object_put(resp);
+	t->updates++;
+	return err;
+}
+
 static int map_del(void *ctx, const char *map, const void *key, size_t ksz)
 {
 	return map_delete_rules(ctx, map, key, ksz, NULL, 0);
@@ -643,19 +676,10 @@ int fw_cmd_apply(int argc, char **argv)
 
 	/* 5. Its counters from zero, the rule text for stats, then the
 	 * tables and - last, inside fw_ruleset_compile - the switch. */
-	{
-		uint64_t zero64 = 0;
-		uint32_t n = (uint32_t)fw_ruleset_nr_rules(rs);
-
-		for (uint32_t i = 0; i <= n; i++) {
-			uint32_t k = FW_COUNTER_IDX(target, i == n ? FW_MAX_RULES : i);
-
-			err = map_update(&t, "fw_counters", &k, sizeof(k), &zero64, sizeof(zero64));
-			if (err) {
-				fw_err("apply", "resetting counters: %s", t.msg);
-				goto out;
-			}
-		}
+	err = counters_reset(&t, target, (uint32_t)fw_ruleset_nr_rules(rs));
+	if (err) {
+		fw_err("apply", "resetting counters: %s", t.msg);
+		goto out;
 	}
 	err = saved_write(run_dir, id, target, abs_rules, text);
 	if (err)
