@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <flextoe/bpf.h>
 
@@ -81,26 +82,35 @@ static int usage_err(const char *verb, const char *fmt, ...)
 	return 2;
 }
 
-static int conn_open(struct fw_conn *c, const char *verb, const char *run_dir)
+/* Connect to loaderd: 0, or 1 with what went wrong in msg. */
+static int conn_try(struct fw_conn *c, const char *verb, const char *run_dir, char *msg, size_t msz)
 {
 	int err;
 
 	c->verb = verb;
 	c->fd = -1;
-	if (ldr_sock_path(run_dir, LDR_SOCK, c->sock, sizeof(c->sock)))
-		return fw_err(verb, "run directory %s: path too long for a UNIX socket", run_dir);
+	if (ldr_sock_path(run_dir, LDR_SOCK, c->sock, sizeof(c->sock))) {
+		snprintf(msg, msz, "run directory %s: path too long for a UNIX socket", run_dir);
+		return 1;
+	}
 	err = ldr_connect(c->sock, &c->fd);
 	if (err == -ENOENT || err == -ECONNREFUSED)
-		return fw_err(verb, "cannot reach flextoe-loaderd at %s (%s): is the engine running "
-			      "with this run directory? Start flextoe --run-dir %s, or point "
-			      "--run-dir / FLEXTOE_RUN_DIR at the engine's", c->sock,
-			      strerror(-err), run_dir);
-	if (err == -EACCES)
-		return fw_err(verb, "cannot reach flextoe-loaderd at %s: permission denied "
-			      "(run as root)", c->sock);
-	if (err)
-		return fw_err(verb, "cannot reach flextoe-loaderd at %s: %s", c->sock, strerror(-err));
-	return 0;
+		snprintf(msg, msz, "cannot reach flextoe-loaderd at %s (%s): is the engine running "
+			 "with this run directory? Start flextoe --run-dir %s, or point "
+			 "--run-dir / FLEXTOE_RUN_DIR at the engine's", c->sock, strerror(-err), run_dir);
+	else if (err == -EACCES)
+		snprintf(msg, msz, "cannot reach flextoe-loaderd at %s: permission denied "
+			 "(run as root)", c->sock);
+	else if (err)
+		snprintf(msg, msz, "cannot reach flextoe-loaderd at %s: %s", c->sock, strerror(-err));
+	return err ? 1 : 0;
+}
+
+static int conn_open(struct fw_conn *c, const char *verb, const char *run_dir)
+{
+	char msg[1024];
+
+	return conn_try(c, verb, run_dir, msg, sizeof(msg)) ? fw_err(verb, "%s", msg) : 0;
 }
 
 static void conn_close(struct fw_conn *c)
@@ -532,19 +542,111 @@ static int parse_common(int argc, char **argv, const char *verb, bool with_obj, 
 	return 0;
 }
 
+/* ---- the snapshot beside the saved rule file ---------------------------- */
+
+/* RUN_DIR/fw/gen<G>.tables: the generation's compiled tables and parsed
+ * rules (fw_snapshot_write), tagged with the program, the generation and
+ * the CRC-32 of the saved rule text they were compiled from. */
+static int snap_path(const char *run_dir, uint32_t gen, char *out, size_t size)
+{
+	return (size_t)snprintf(out, size, "%s/" FW_SAVE_DIR "/gen%u.tables", run_dir, gen) < size ?
+		0 : -ENAMETOOLONG;
+}
+
+/* The tag of rule text as saved_write stores it (a last newline added). */
+static uint64_t snap_tag(uint32_t id, uint32_t gen, const char *text)
+{
+	size_t len = strlen(text);
+	uLong crc = crc32_z(crc32(0L, Z_NULL, 0), (const Bytef *)text, len);
+
+	if (len && text[len - 1] != '\n')
+		crc = crc32_z(crc, (const Bytef *)"\n", 1);
+	return (uint64_t)id << 33 | (uint64_t)gen << 32 | (uint32_t)crc;
+}
+
+/* The saved rule text of gen (without its header line) into *buf / *body. */
+static int saved_text(const char *run_dir, uint32_t id, uint32_t gen, char **buf, char **body)
+{
+	char path[PATH_MAX], *nl;
+	unsigned int pid, pgen;
+	size_t len;
+	int n = 0, err;
+
+	*buf = NULL;
+	if (save_path(run_dir, gen, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	*buf = ftoe_read_file(path, &len, &err);
+	if (!*buf)
+		return err;
+	nl = strchr(*buf, '\n');
+	if (!nl || strlen(*buf) != len || sscanf(*buf, SAVE_HDR "%n", &pid, &pgen, &n) != 2 || !n ||
+	    pid != id || pgen != gen) {
+		free(*buf);
+		*buf = NULL;
+		return -ENOENT;
+	}
+	*body = nl + 1;
+	return 0;
+}
+
+static void report_parse_error(const char *path, const struct fw_error *ferr)
+{
+	if (ferr->line)
+		fprintf(stderr, "%s:%u: %s\n", path, ferr->line, ferr->msg);
+	else
+		fprintf(stderr, "flextoe-fw apply: %s: %s\n", path, ferr->msg);
+}
+
+/* Empty gen's fw_rules entries, found by dumping the map: for a
+ * generation whose content apply has no record of (maps written by hand,
+ * or a failed apply). */
+static int empty_generation(struct fw_target *t, uint32_t gen)
+{
+	json_object *resp, *ents;
+	char msg[2048];
+	int err;
+
+	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_DUMP, "fw_rules", NULL, 0), &err, msg, sizeof(msg));
+	if (!resp)
+		return fw_err("apply", "reading fw_rules: %s", msg);
+	ents = json_object_object_get(resp, "entries");
+	for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
+		const char *k = json_object_get_string(
+			json_object_object_get(json_object_array_get_idx(ents, i), "key"));
+		unsigned char *kb;
+		size_t kn;
+		uint32_t tuple;
+
+		if (!k || ftoe_hex_decode(k, &kb, &kn))
+			continue;
+		memcpy(&tuple, kb, sizeof(tuple));
+		if (kn == sizeof(struct fw_key) && tuple / FW_MAX_TUPLES == gen &&
+		    map_delete_rules(t, "fw_rules", kb, kn, NULL, 0)) {
+			free(kb);
+			json_object_put(resp);
+			return fw_err("apply", "removing old rules: %s", t->msg);
+		}
+		free(kb);
+	}
+	json_object_put(resp);
+	return 0;
+}
+
 int fw_cmd_apply(int argc, char **argv)
 {
 	const char *run_dir_opt = NULL, *obj_opt = NULL, *run_dir, *rules_path;
 	struct fw_ruleset *rs = NULL, *old = NULL;
+	struct fw_tables *tabs = NULL;
 	struct fw_compile_stats st = { 0 };
 	struct fw_map_ops ops = { 0 };
 	struct fw_target t = { 0 };
 	struct fw_conn c = { .fd = -1 };
 	struct fw_error ferr;
-	char obj[PATH_MAX], abs_rules[PATH_MAX], *text = NULL;
+	char obj[PATH_MAX], abs_rules[PATH_MAX], snap[PATH_MAX], cmsg[1024];
+	char *text = NULL, *saved = NULL, *body = NULL;
 	uint32_t id, active = 0, target;
 	struct fw_gen g = { 0 };
-	bool loaded = false;
+	bool loaded = false, from_snapshot = false;
 	size_t len;
 	int ret, err, lock_fd = -1;
 
@@ -557,7 +659,8 @@ int fw_cmd_apply(int argc, char **argv)
 	rules_path = argv[optind];
 	run_dir = ldr_run_dir(run_dir_opt);
 
-	/* 1. The rule file first: a bad line changes nothing. */
+	/* 1. The rule file (read here, parsed in step 4, before any write:
+	 * a bad line changes nothing). */
 	text = ftoe_read_file(rules_path, &len, &err);
 	if (!text)
 		return fw_err("apply", "cannot read %s: %s", rules_path, strerror(-err));
@@ -565,36 +668,19 @@ int fw_cmd_apply(int argc, char **argv)
 		free(text);
 		return fw_err("apply", "%s: not a text file (NUL byte)", rules_path);
 	}
-	err = fw_ruleset_parse_str(text, &rs, &ferr);
-	if (err) {
-		if (ferr.line)
-			fprintf(stderr, "%s:%u: %s\n", rules_path, ferr.line, ferr.msg);
-		else
-			fprintf(stderr, "flextoe-fw apply: %s: %s\n", rules_path, ferr.msg);
-		free(text);
-		return 1;
-	}
-	/* A dry compile catches "too many masks/entries" before any write. */
-	{
-		struct fw_map_ops dry = { .update = map_nop };
-
-		err = fw_ruleset_compile(rs, 0, &dry, NULL, &ferr);
-	}
-	if (err) {
-		if (ferr.line)
-			fprintf(stderr, "%s:%u: %s\n", rules_path, ferr.line, ferr.msg);
-		else
-			fprintf(stderr, "flextoe-fw apply: %s: %s\n", rules_path, ferr.msg);
-		ret = 1;
-		goto out;
-	}
 	if (!realpath(rules_path, abs_rules))
 		snprintf(abs_rules, sizeof(abs_rules), "%s", rules_path);
 
-	/* 2. The firewall in the engine: find it or load it. */
+	/* 2. The firewall in the engine: find it or load it.  Without an
+	 * engine, a bad rule file is still the first thing reported. */
 	ret = 1;
-	if (conn_open(&c, "apply", run_dir))
+	if (conn_try(&c, "apply", run_dir, cmsg, sizeof(cmsg))) {
+		if (fw_ruleset_parse_str(text, &rs, &ferr))
+			report_parse_error(rules_path, &ferr);
+		else
+			fw_err("apply", "%s", cmsg);
 		goto out;
+	}
 	/* Without the lock (a run directory we may not write: loaderd
 	 * decides who may change the firewall) apply still works; only two
 	 * at the same time would not. */
@@ -607,6 +693,11 @@ int fw_cmd_apply(int argc, char **argv)
 	if (find_firewall(&c, &id))
 		goto out;
 	if (!id) {
+		/* a bad file must not load the program either */
+		if (fw_ruleset_parse_str(text, &rs, &ferr)) {
+			report_parse_error(rules_path, &ferr);
+			goto out;
+		}
 		err = find_object(obj_opt, obj, sizeof(obj));
 		if (err) {
 			if (obj_opt)
@@ -636,51 +727,61 @@ int fw_cmd_apply(int argc, char **argv)
 	}
 	active &= 1;
 	target = active ^ 1;
+	if (snap_path(run_dir, target, snap, sizeof(snap))) {
+		fw_err("apply", "run directory %s: path too long", run_dir);
+		goto out;
+	}
 
-	/* 4. What the target generation holds: the set saved for it (two
-	 * applies ago), updated in step 5; without a record, its fw_rules
-	 * entries are deleted here and step 5 writes the set in full. */
-	if (saved_load(run_dir, id, target, &old, NULL, NULL, 0) != 0 && !loaded) {
-		/* No record of what the generation holds (maps written by
-		 * hand): look at the table itself. */
-		json_object *resp, *ents;
-		char msg[2048];
+	/* 4. What the target generation holds (the set saved for it two
+	 * applies ago) and the new set.  With its snapshot, only the lines
+	 * that differ from the saved text are parsed and the tables are
+	 * updated without compiling the rest; without one, both sets are
+	 * parsed and the old one compiled in memory; without a record at
+	 * all, its fw_rules entries are deleted and the set written in full. */
+	if (!rs && !saved_text(run_dir, id, target, &saved, &body)) {
+		struct fw_ruleset *snap_rs = NULL;
 
-		resp = call(&c, map_req(&t, FLEXTOE_CTL_OP_MAP_DUMP, "fw_rules", NULL, 0), &err, msg, sizeof(msg));
-		if (!resp) {
-			fw_err("apply", "reading fw_rules: %s", msg);
-			goto out;
-		}
-		ents = json_object_object_get(resp, "entries");
-		for (size_t i = 0; ents && i < json_object_array_length(ents); i++) {
-			const char *k = json_object_get_string(
-				json_object_object_get(json_object_array_get_idx(ents, i), "key"));
-			unsigned char *kb;
-			size_t kn;
-			uint32_t tuple;
-
-			if (!k || ftoe_hex_decode(k, &kb, &kn))
-				continue;
-			memcpy(&tuple, kb, sizeof(tuple));
-			if (kn == sizeof(struct fw_key) && tuple / FW_MAX_TUPLES == target &&
-			    map_delete_rules(&t, "fw_rules", kb, kn, NULL, 0)) {
-				free(kb);
-				json_object_put(resp);
-				fw_err("apply", "removing old rules: %s", t.msg);
+		if (!fw_snapshot_read(snap, snap_tag(id, target, body), &tabs, &snap_rs)) {
+			err = fw_ruleset_parse_edit(snap_rs, body, text, &rs, &ferr);
+			fw_ruleset_free(snap_rs);
+			if (err) {
+				report_parse_error(rules_path, &ferr);
 				goto out;
 			}
-			free(kb);
+			from_snapshot = true;
+		} else if (fw_ruleset_parse_str(body, &old, &ferr)) {
+			old = NULL;
 		}
-		json_object_put(resp);
+	}
+	if (!rs && fw_ruleset_parse_str(text, &rs, &ferr)) {
+		report_parse_error(rules_path, &ferr);
+		goto out;
+	}
+	if (!from_snapshot) {
+		/* A dry compile catches "too many tables/buckets" before any
+		 * write (the snapshot path finds them before its bucket writes,
+		 * in the inactive generation). */
+		struct fw_map_ops dry = { .update = map_nop };
+
+		err = fw_ruleset_compile(rs, 0, &dry, NULL, &ferr);
+		if (!err && old)
+			err = fw_tables_of(old, target, &tabs, &ferr);
+		if (err) {
+			report_parse_error(rules_path, &ferr);
+			goto out;
+		}
+		if (!old && !loaded && empty_generation(&t, target))
+			goto out;
 	}
 
 	/* 5. Its counters from zero, the rule text for stats, then the
-	 * tables and - last, inside fw_ruleset_compile - the switch. */
+	 * tables and - last, inside the compile or update - the switch. */
 	err = counters_reset(&t, target, (uint32_t)fw_ruleset_nr_rules(rs));
 	if (err) {
 		fw_err("apply", "resetting counters: %s", t.msg);
 		goto out;
 	}
+	unlink(snap);
 	err = saved_write(run_dir, id, target, abs_rules, text);
 	if (err)
 		fprintf(stderr, "flextoe-fw apply: warning: cannot keep a copy of the rules in "
@@ -689,17 +790,17 @@ int fw_cmd_apply(int argc, char **argv)
 	ops.update = map_update;
 	ops.del = map_del;
 	ops.ctx = &t;
-	if (old)
-		err = fw_ruleset_compile_update(old, rs, target, &ops, &st, &ferr);
+	if (tabs)
+		err = fw_tables_update(tabs, rs, &ops, &st, &ferr);
 	else
-		err = fw_ruleset_compile(rs, target, &ops, &st, &ferr);
+		err = fw_tables_compile(rs, target, &ops, &tabs, &st, &ferr);
 	if (err) {
-		char saved[PATH_MAX];
+		char path[PATH_MAX];
 
 		/* The generation holds part of the new set: forget what it
 		 * holds, so that the next apply empties it by scanning. */
-		if (!save_path(run_dir, target, saved, sizeof(saved)))
-			unlink(saved);
+		if (!save_path(run_dir, target, path, sizeof(path)))
+			unlink(path);
 		fw_err("apply", "writing the rules into program %u: %s (the previous rule set "
 		       "stays active)", id, t.msg[0] ? t.msg : ferr.msg);
 		goto out;
@@ -717,17 +818,28 @@ int fw_cmd_apply(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* For the apply after next, into this generation (a failure only
+	 * costs that one its speed). */
+	err = fw_snapshot_write(snap, snap_tag(id, target, text), tabs, rs);
+	if (err)
+		fprintf(stderr, "flextoe-fw apply: warning: cannot keep the compiled tables in %s: "
+			"%s (the next apply into generation %u compiles in full)\n", snap,
+			strerror(-err), target);
 	printf("%s: %u rules (%u tables, %u buckets; %u map writes%s), policy %s -> firewall "
 	       "program %u at %s%s, generation %u active (was %u)\n", rules_path, st.nr_rules,
-	       st.nr_tuples, st.nr_entries, st.nr_writes, old ? ", changes only" : "", fw_ruleset_policy(rs) == FW_ACT_DENY ? "deny" : "allow", id, FW_HOOK,
+	       st.nr_tuples, st.nr_entries, st.nr_writes,
+	       from_snapshot ? ", changes only, from the snapshot" : old ? ", changes only" : "",
+	       fw_ruleset_policy(rs) == FW_ACT_DENY ? "deny" : "allow", id, FW_HOOK,
 	       loaded ? " (loaded now)" : "", target, active);
 	ret = 0;
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
 	conn_close(&c);
+	fw_tables_free(tabs);
 	fw_ruleset_free(rs);
 	fw_ruleset_free(old);
+	free(saved);
 	free(text);
 	return ret;
 }

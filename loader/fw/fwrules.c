@@ -1,6 +1,6 @@
 /* fwrules.c - parses firewall rule files and gives their first-match reference semantics (compilation: fw_compile.c). */
 #include "lib/util/file.h"
-#include "loader/fw/fwrules.h"
+#include "loader/fw/fw_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -14,12 +14,6 @@
 
 #define FW_MAX_TOKENS	8
 
-struct fw_ruleset {
-	struct fw_rule *rules;
-	size_t nr, cap;
-	uint32_t policy;
-	unsigned int policy_line;	/* 0: not set, default allow */
-};
 
 static int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -300,6 +294,119 @@ int fw_ruleset_parse_str(const char *text, struct fw_ruleset **out, struct fw_er
 	if (ret) {
 		fw_ruleset_free(rs);
 		return ret;
+	}
+	*out = rs;
+	return 0;
+}
+
+/* Lines in text[0, len): newlines, plus a last line without one. */
+static unsigned int count_lines(const char *text, size_t len)
+{
+	unsigned int n = 0;
+	const char *p = text, *e = text + len, *nl;
+
+	while (p < e && (nl = memchr(p, '\n', (size_t)(e - p)))) {
+		n++;
+		p = nl + 1;
+	}
+	return n + (p < e);
+}
+
+int fw_ruleset_parse_edit(const struct fw_ruleset *old, const char *old_text, const char *text,
+			  struct fw_ruleset **out, struct fw_error *err)
+{
+	size_t olen = strlen(old_text), nlen = strlen(text), pre = 0, suf = 0, so, no, i;
+	unsigned int plines, omid, nmid, line;
+	struct fw_ruleset *rs, *mid;
+	long delta;
+	char *copy, *cur, *nl;
+	int ret = 0;
+
+	*out = NULL;
+	if (err) {
+		err->line = 0;
+		err->msg[0] = '\0';
+	}
+	/* The unchanged lines at the top and at the bottom. */
+	while (pre < olen && pre < nlen && old_text[pre] == text[pre])
+		pre++;
+	while (pre > 0 && old_text[pre - 1] != '\n')
+		pre--;
+	while (suf < olen - pre && suf < nlen - pre && old_text[olen - 1 - suf] == text[nlen - 1 - suf])
+		suf++;
+	/* the suffix starts at a line start in both files */
+	for (so = olen - suf; so < olen; so++) {
+		no = nlen - (olen - so);
+		if ((so == 0 || old_text[so - 1] == '\n') && (no == 0 || text[no - 1] == '\n'))
+			break;
+	}
+	no = nlen - (olen - so);
+	plines = count_lines(old_text, pre);
+	omid = count_lines(old_text + pre, so - pre);
+	nmid = count_lines(text + pre, no - pre);
+	delta = (long)nmid - (long)omid;
+	if (old->policy_line > plines && old->policy_line <= plines + omid)
+		return fw_ruleset_parse_str(text, out, err);	/* the policy line changed */
+
+	mid = calloc(1, sizeof(*mid));
+	copy = strndup(text + pre, no - pre);
+	if (!mid || !copy) {
+		free(mid);
+		free(copy);
+		return fw_fail(err, 0, -ENOMEM, "out of memory");
+	}
+	line = plines;
+	for (cur = copy; cur && *cur; cur = nl) {
+		nl = strchr(cur, '\n');
+		if (nl)
+			*nl++ = '\0';
+		line++;
+		if (strlen(cur) > 4096) {
+			ret = fw_fail(err, line, -EINVAL, "line longer than 4096 characters");
+			break;
+		}
+		ret = parse_line(mid, cur, line, err);
+		if (ret)
+			break;
+	}
+	free(copy);
+	if (ret || mid->policy_line) {
+		/* A bad line or a policy line in the change: the full parse
+		 * reports the first error of the file as for any file (a
+		 * policy line may clash with one outside the change). */
+		fw_ruleset_free(mid);
+		return fw_ruleset_parse_str(text, out, err);
+	}
+
+	rs = calloc(1, sizeof(*rs));
+	if (!rs) {
+		fw_ruleset_free(mid);
+		return fw_fail(err, 0, -ENOMEM, "out of memory");
+	}
+	rs->policy = old->policy;
+	rs->policy_line = old->policy_line > plines ? (unsigned int)(old->policy_line + delta) :
+			  old->policy_line;
+	rs->cap = old->nr + mid->nr ? old->nr + mid->nr : 1;
+	rs->rules = malloc(rs->cap * sizeof(*rs->rules));
+	if (!rs->rules) {
+		fw_ruleset_free(mid);
+		fw_ruleset_free(rs);
+		return fw_fail(err, 0, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < old->nr && old->rules[i].line <= plines; i++)
+		rs->rules[rs->nr++] = old->rules[i];
+	memcpy(rs->rules + rs->nr, mid->rules, mid->nr * sizeof(*rs->rules));
+	rs->nr += mid->nr;
+	for (; i < old->nr; i++) {
+		if (old->rules[i].line <= plines + omid)
+			continue;
+		rs->rules[rs->nr] = old->rules[i];
+		rs->rules[rs->nr++].line = (unsigned int)(old->rules[i].line + delta);
+	}
+	fw_ruleset_free(mid);
+	if (rs->nr > FW_MAX_RULES) {
+		fw_ruleset_free(rs);
+		return fw_ruleset_parse_str(text, out, err);
 	}
 	*out = rs;
 	return 0;
