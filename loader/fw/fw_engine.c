@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -492,7 +493,7 @@ static int apply_lock(const char *run_dir)
 static void apply_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: flextoe-fw apply RULES [--run-dir DIR] [--obj FILE]\n\n"
+		"Usage: flextoe-fw apply RULES [--run-dir DIR] [--obj FILE] [-v]\n\n"
 		"Make RULES the firewall of the running engine.  Loads the firewall program\n"
 		"(firewall.bpf.o) at the rx-pre hook through flextoe-loaderd if it is not\n"
 		"loaded yet, writes RULES into the rule-set generation that is not active\n"
@@ -502,11 +503,28 @@ static void apply_usage(FILE *f)
 		"the new set start at zero (flextoe-fw stats).\n\n"
 		"  --run-dir DIR  the engine's run directory (default $FLEXTOE_RUN_DIR, else\n"
 		"                 /run/flextoe)\n"
+		"  -v, --verbose  print the time each step took (stderr)\n"
 		"  --obj FILE     the firewall object to load (default: firewall.bpf.o next\n"
 		"                 to this binary, build/xdp-progs or PREFIX/lib/flextoe/xdp-progs)\n"
 		"  -h, --help     this help\n\n"
 		"Needs root (or flextoe's --loader-group).  Exit status: 0 applied, 1 bad\n"
 		"rule file or the engine refused/unreachable, 2 wrong arguments.\n");
+}
+
+/* apply -v: the time of each step on stderr */
+static bool apply_verbose;
+static struct timespec apply_t0;
+
+static void apply_step(const char *what)
+{
+	struct timespec now;
+
+	if (!apply_verbose)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "flextoe-fw apply: %7.1f ms  %s\n",
+		(double)(now.tv_sec - apply_t0.tv_sec) * 1e3 + (double)(now.tv_nsec - apply_t0.tv_nsec) / 1e6,
+		what);
 }
 
 static int parse_common(int argc, char **argv, const char *verb, bool with_obj, const char **run_dir,
@@ -516,14 +534,20 @@ static int parse_common(int argc, char **argv, const char *verb, bool with_obj, 
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "obj", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:vh", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'v':
+			if (!with_obj)
+				return usage_err(verb, "--verbose belongs to apply");
+			apply_verbose = true;
+			break;
 		case 'r': *run_dir = optarg; break;
 		case 'o':
 			if (!with_obj)
@@ -658,6 +682,7 @@ int fw_cmd_apply(int argc, char **argv)
 				 "expected exactly one RULES file");
 	rules_path = argv[optind];
 	run_dir = ldr_run_dir(run_dir_opt);
+	clock_gettime(CLOCK_MONOTONIC, &apply_t0);
 
 	/* 1. The rule file (read here, parsed in step 4, before any write:
 	 * a bad line changes nothing). */
@@ -671,6 +696,7 @@ int fw_cmd_apply(int argc, char **argv)
 	if (!realpath(rules_path, abs_rules))
 		snprintf(abs_rules, sizeof(abs_rules), "%s", rules_path);
 
+	apply_step("rule file read");
 	/* 2. The firewall in the engine: find it or load it.  Without an
 	 * engine, a bad rule file is still the first thing reported. */
 	ret = 1;
@@ -727,6 +753,7 @@ int fw_cmd_apply(int argc, char **argv)
 	}
 	active &= 1;
 	target = active ^ 1;
+	apply_step("firewall found, active generation read");
 	if (snap_path(run_dir, target, snap, sizeof(snap))) {
 		fw_err("apply", "run directory %s: path too long", run_dir);
 		goto out;
@@ -774,6 +801,7 @@ int fw_cmd_apply(int argc, char **argv)
 			goto out;
 	}
 
+	apply_step(from_snapshot ? "snapshot read, changed lines parsed" : "rule sets parsed and compiled");
 	/* 5. Its counters from zero, the rule text for stats, then the
 	 * tables and - last, inside the compile or update - the switch. */
 	err = counters_reset(&t, target, (uint32_t)fw_ruleset_nr_rules(rs));
@@ -781,12 +809,14 @@ int fw_cmd_apply(int argc, char **argv)
 		fw_err("apply", "resetting counters: %s", t.msg);
 		goto out;
 	}
+	apply_step("counters reset");
 	unlink(snap);
 	err = saved_write(run_dir, id, target, abs_rules, text);
 	if (err)
 		fprintf(stderr, "flextoe-fw apply: warning: cannot keep a copy of the rules in "
 			"%s/" FW_SAVE_DIR ": %s (stats will show rule numbers only)\n", run_dir,
 			strerror(-err));
+	apply_step("rule text saved");
 	ops.update = map_update;
 	ops.del = map_del;
 	ops.ctx = &t;
@@ -805,6 +835,7 @@ int fw_cmd_apply(int argc, char **argv)
 		       "stays active)", id, t.msg[0] ? t.msg : ferr.msg);
 		goto out;
 	}
+	apply_step("maps written, generation switched");
 	/* Read back: the switch is what a packet sees. */
 	{
 		uint32_t zero = 0, now = 0;
@@ -825,6 +856,7 @@ int fw_cmd_apply(int argc, char **argv)
 		fprintf(stderr, "flextoe-fw apply: warning: cannot keep the compiled tables in %s: "
 			"%s (the next apply into generation %u compiles in full)\n", snap,
 			strerror(-err), target);
+	apply_step("snapshot written");
 	printf("%s: %u rules (%u tables, %u buckets; %u map writes%s), policy %s -> firewall "
 	       "program %u at %s%s, generation %u active (was %u)\n", rules_path, st.nr_rules,
 	       st.nr_tuples, st.nr_entries, st.nr_writes,
