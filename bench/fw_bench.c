@@ -506,11 +506,15 @@ out:
 
 /* ---- packets for tests --------------------------------------------------- */
 
-static void print_packet(const struct fw_ruleset *rs, const struct fw_packet *p)
+static const uint8_t *force_dst;
+
+static void print_packet(const struct fw_ruleset *rs, struct fw_packet *p)
 {
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	uint32_t rule;
 
+	if (force_dst)
+		memcpy(p->dst, force_dst, 4);
 	fw_ruleset_match(rs, p, &rule);
 	inet_ntop(AF_INET, p->src, a, sizeof(a));
 	inet_ntop(AF_INET, p->dst, b, sizeof(b));
@@ -518,13 +522,16 @@ static void print_packet(const struct fw_ruleset *rs, const struct fw_packet *p)
 	       rule == FW_MAX_RULES ? -1 : (int)rule);
 }
 
-/* IPv4 TCP/UDP packets only: what a test can send as plain frames. */
+/* IPv4 TCP/UDP packets only: what a test can send as plain frames; with
+ * --dst (frames for an engine) TCP only, as the engine is given only TCP
+ * (and ICMP) frames to its address. */
 static bool sendable(const struct fw_packet *p)
 {
-	return p->family == 4 && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP);
+	return p->family == 4 && (p->proto == IPPROTO_TCP || (!force_dst && p->proto == IPPROTO_UDP));
 }
 
-static int print_packets(const char *path, uint32_t count, const char *in_rules, uint64_t seed)
+static int print_packets(const char *path, uint32_t count, const char *in_rules, uint64_t seed,
+			 const uint8_t *dst)
 {
 	struct fw_ruleset *rs;
 	struct fw_error ferr;
@@ -532,6 +539,7 @@ static int print_packets(const char *path, uint32_t count, const char *in_rules,
 	uint64_t rng = seed;
 	uint32_t done = 0, tries;
 
+	force_dst = dst;
 	if (fw_ruleset_parse_file(path, &rs, &ferr)) {
 		fprintf(stderr, "fw_bench: %s:%u: %s\n", path, ferr.line, ferr.msg);
 		return 1;
@@ -591,7 +599,8 @@ static void usage(FILE *out, const char *argv0)
 		"                        near and inside FILE's rules, one more inside each\n"
 		"                        rule of --in-rules I,J,... (0-based), each with the\n"
 		"                        reference matcher's rule: 'SRC SPORT DST DPORT PROTO\n"
-		"                        RULE' (RULE -1: the policy); for tests that send them\n",
+		"                        RULE' (RULE -1: the policy); for tests that send them\n"
+		"  -D, --dst ADDR        with --packets: every packet to IPv4 ADDR, TCP only\n",
 		argv0, argv0, argv0, REPS, UPDATE_RULES, (unsigned long long)DEFAULT_SEED);
 }
 
@@ -658,6 +667,7 @@ int main(int argc, char **argv)
 		{ "packets", required_argument, NULL, 'P' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "in-rules", required_argument, NULL, 'I' },
+		{ "dst", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -665,6 +675,8 @@ int main(int argc, char **argv)
 	uint64_t seed = DEFAULT_SEED, dump = 0;
 	const char *pkt_file = NULL, *in_rules = NULL;
 	uint64_t pkt_count = 200;
+	uint8_t pkt_dst[4];
+	bool pkt_dst_set = false;
 	bool do_dump = false, agree = true, failed = false, missed = false, slow_update = false;
 	bool want[FW_GEN_NR] = { true, true, true, true };
 	double t_start = wall_s();
@@ -672,7 +684,7 @@ int main(int argc, char **argv)
 	int c, err = 0;
 	size_t i, k, g;
 
-	while ((c = getopt_long(argc, argv, "b:s:k:d:P:n:I:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:s:k:d:P:n:I:D:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'P':
 			pkt_file = optarg;
@@ -685,6 +697,13 @@ int main(int argc, char **argv)
 			break;
 		case 'I':
 			in_rules = optarg;
+			break;
+		case 'D':
+			if (inet_pton(AF_INET, optarg, pkt_dst) != 1) {
+				fprintf(stderr, "fw_bench: --dst '%s': not an IPv4 address\n", optarg);
+				return 2;
+			}
+			pkt_dst_set = true;
 			break;
 		case 'b':
 			build = optarg;
@@ -723,7 +742,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (pkt_file)
-		return print_packets(pkt_file, (uint32_t)pkt_count, in_rules, seed);
+		return print_packets(pkt_file, (uint32_t)pkt_count, in_rules, seed,
+				     pkt_dst_set ? pkt_dst : NULL);
 	if (do_dump) {
 		char *text = NULL;
 
