@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <flextoe/bpf.h>
 
@@ -577,15 +576,29 @@ static int snap_path(const char *run_dir, uint32_t gen, char *out, size_t size)
 		0 : -ENAMETOOLONG;
 }
 
-/* The tag of rule text as saved_write stores it (a last newline added). */
+/* The tag of rule text, the same for the text and for its copy (which
+ * saved_write ends with a newline; the hash leaves one last newline out):
+ * program, generation and a 32-bit FNV-1a-style hash taken 8 bytes at a
+ * time (a few MB at 100,000 rules: about a millisecond, where zlib's
+ * CRC-32 takes tens). */
 static uint64_t snap_tag(uint32_t id, uint32_t gen, const char *text)
 {
-	size_t len = strlen(text);
-	uLong crc = crc32_z(crc32(0L, Z_NULL, 0), (const Bytef *)text, len);
+	size_t len = strlen(text), i;
+	uint64_t h, w;
 
-	if (len && text[len - 1] != '\n')
-		crc = crc32_z(crc, (const Bytef *)"\n", 1);
-	return (uint64_t)id << 33 | (uint64_t)gen << 32 | (uint32_t)crc;
+	if (len && text[len - 1] == '\n')
+		len--;
+	h = 0xcbf29ce484222325ull ^ len;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, text + i, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+	}
+	for (; i < len; i++)
+		h = (h ^ (uint8_t)text[i]) * 0x100000001b3ull;
+	h ^= h >> 32;
+	return (uint64_t)id << 33 | (uint64_t)gen << 32 | (uint32_t)h;
 }
 
 /* The saved rule text of gen (without its header line) into *buf / *body. */

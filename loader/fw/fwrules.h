@@ -149,7 +149,7 @@ int fw_tables_of(const struct fw_ruleset *prev, uint32_t gen, struct fw_tables *
  * compile or update - and rs, the rule set it was compiled from, in a
  * file at path (written beside and renamed).  tag is the caller's: read
  * gives back only a snapshot written with the same tag, by the same
- * build (struct sizes), with an intact CRC-32; else -ESTALE (-ENOENT
+ * build (struct sizes), with an intact Adler-32; else -ESTALE (-ENOENT
  * when there is no file).  With one, an update neither parses nor
  * compiles the unchanged rules (fw_ruleset_parse_edit, fw_tables_update). */
 int fw_snapshot_write(const char *path, uint64_t tag, const struct fw_tables *t,
