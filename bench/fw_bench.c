@@ -504,6 +504,79 @@ out:
 	return err;
 }
 
+/* ---- packets for tests --------------------------------------------------- */
+
+static const uint8_t *force_dst;
+
+static void print_packet(const struct fw_ruleset *rs, struct fw_packet *p)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	uint32_t rule;
+
+	if (force_dst)
+		memcpy(p->dst, force_dst, 4);
+	fw_ruleset_match(rs, p, &rule);
+	inet_ntop(AF_INET, p->src, a, sizeof(a));
+	inet_ntop(AF_INET, p->dst, b, sizeof(b));
+	printf("%s %u %s %u %s %d\n", a, p->sport, b, p->dport, p->proto == IPPROTO_UDP ? "udp" : "tcp",
+	       rule == FW_MAX_RULES ? -1 : (int)rule);
+}
+
+/* IPv4 TCP/UDP packets only: what a test can send as plain frames; with
+ * --dst (frames for an engine) TCP only, as the engine is given only TCP
+ * (and ICMP) frames to its address. */
+static bool sendable(const struct fw_packet *p)
+{
+	return p->family == 4 && (p->proto == IPPROTO_TCP || (!force_dst && p->proto == IPPROTO_UDP));
+}
+
+static int print_packets(const char *path, uint32_t count, const char *in_rules, uint64_t seed,
+			 const uint8_t *dst)
+{
+	struct fw_ruleset *rs;
+	struct fw_error ferr;
+	struct fw_packet p;
+	uint64_t rng = seed;
+	uint32_t done = 0, tries;
+
+	force_dst = dst;
+	if (fw_ruleset_parse_file(path, &rs, &ferr)) {
+		fprintf(stderr, "fw_bench: %s:%u: %s\n", path, ferr.line, ferr.msg);
+		return 1;
+	}
+	for (tries = 0; done < count && tries < 20 * count && fw_ruleset_nr_rules(rs); tries++) {
+		if (tries & 1)
+			fw_gen_packet_near(rs, &rng, &p);
+		else
+			fw_gen_packet_in(fw_ruleset_rule(rs, (size_t)((rng = rng * 6364136223846793005ull +
+				1442695040888963407ull) >> 33) % fw_ruleset_nr_rules(rs)), &rng, &p);
+		if (sendable(&p)) {
+			print_packet(rs, &p);
+			done++;
+		}
+	}
+	for (const char *s = in_rules; s && *s;) {
+		char *end;
+		unsigned long i = strtoul(s, &end, 10);
+
+		if (end == s || i >= fw_ruleset_nr_rules(rs)) {
+			fprintf(stderr, "fw_bench: --in-rules: '%s' is not a rule index of %s\n", s, path);
+			fw_ruleset_free(rs);
+			return 2;
+		}
+		for (tries = 0; tries < 64; tries++) {
+			fw_gen_packet_in(fw_ruleset_rule(rs, i), &rng, &p);
+			if (sendable(&p)) {
+				print_packet(rs, &p);
+				break;
+			}
+		}
+		s = *end == ',' ? end + 1 : end;
+	}
+	fw_ruleset_free(rs);
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 static void usage(FILE *out, const char *argv0)
@@ -511,6 +584,7 @@ static void usage(FILE *out, const char *argv0)
 	fprintf(out,
 		"usage: %s [--build DIR] [--seed N] [--kind K[,K...]]\n"
 		"       %s --dump-rules N [--kind K] [--seed N]\n"
+		"       %s --packets FILE [--count N] [--in-rules LIST] [--seed N]\n"
 		"Measure ns per packet of the firewall (xdp-progs/firewall.bpf.o) with 10, 1,000\n"
 		"and 100,000 generated rules, on the runtime's JIT and interpreter and in the\n"
 		"kernel (BPF_PROG_TEST_RUN, repeat), median of %d, and print the ratios; then\n"
@@ -520,8 +594,14 @@ static void usage(FILE *out, const char *argv0)
 		"  -s, --seed N          rule generator seed (default 0x%llx)\n"
 		"  -k, --kind K,...      generators: site, acl, fw, ipc (default all)\n"
 		"  -d, --dump-rules N    print the generated N-rule file and exit\n"
-		"                        (e.g. for flextoe-fw compile)\n",
-		argv0, argv0, REPS, UPDATE_RULES, (unsigned long long)DEFAULT_SEED);
+		"                        (e.g. for flextoe-fw compile)\n"
+		"  -P, --packets FILE    print N IPv4 TCP/UDP packets (--count, default 200)\n"
+		"                        near and inside FILE's rules, one more inside each\n"
+		"                        rule of --in-rules I,J,... (0-based), each with the\n"
+		"                        reference matcher's rule: 'SRC SPORT DST DPORT PROTO\n"
+		"                        RULE' (RULE -1: the policy); for tests that send them\n"
+		"  -D, --dst ADDR        with --packets: every packet to IPv4 ADDR, TCP only\n",
+		argv0, argv0, argv0, REPS, UPDATE_RULES, (unsigned long long)DEFAULT_SEED);
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -584,11 +664,19 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "kind", required_argument, NULL, 'k' },
 		{ "dump-rules", required_argument, NULL, 'd' },
+		{ "packets", required_argument, NULL, 'P' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "in-rules", required_argument, NULL, 'I' },
+		{ "dst", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *build = "build";
 	uint64_t seed = DEFAULT_SEED, dump = 0;
+	const char *pkt_file = NULL, *in_rules = NULL;
+	uint64_t pkt_count = 200;
+	uint8_t pkt_dst[4];
+	bool pkt_dst_set = false;
 	bool do_dump = false, agree = true, failed = false, missed = false, slow_update = false;
 	bool want[FW_GEN_NR] = { true, true, true, true };
 	double t_start = wall_s();
@@ -596,8 +684,27 @@ int main(int argc, char **argv)
 	int c, err = 0;
 	size_t i, k, g;
 
-	while ((c = getopt_long(argc, argv, "b:s:k:d:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:s:k:d:P:n:I:D:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'P':
+			pkt_file = optarg;
+			break;
+		case 'n':
+			if (parse_u64(optarg, 1000000, &pkt_count)) {
+				fprintf(stderr, "fw_bench: --count '%s': 0..1000000\n", optarg);
+				return 2;
+			}
+			break;
+		case 'I':
+			in_rules = optarg;
+			break;
+		case 'D':
+			if (inet_pton(AF_INET, optarg, pkt_dst) != 1) {
+				fprintf(stderr, "fw_bench: --dst '%s': not an IPv4 address\n", optarg);
+				return 2;
+			}
+			pkt_dst_set = true;
+			break;
 		case 'b':
 			build = optarg;
 			break;
@@ -634,6 +741,9 @@ int main(int argc, char **argv)
 		usage(stderr, argv[0]);
 		return 2;
 	}
+	if (pkt_file)
+		return print_packets(pkt_file, (uint32_t)pkt_count, in_rules, seed,
+				     pkt_dst_set ? pkt_dst : NULL);
 	if (do_dump) {
 		char *text = NULL;
 

@@ -427,7 +427,41 @@ int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *
 				memset(val + c * round8(one) + one, 0, round8(one) - one);
 			}
 		}
-		ret = ebpf_map_update_elem(r.map, key, val, flags);
+		/* "count": N writes the value at keys key .. key + N - 1 (array
+		 * maps, 4-byte keys): one request where a tool would otherwise
+		 * send N, e.g. flextoe-fw apply zeroing a generation's counters. */
+		if (json_object_object_get_ex(req, "count", &jf)) {
+			int64_t n = json_object_get_int64(jf);
+			uint32_t first;
+
+			if (!json_object_is_type(jf, json_type_int) || n < 1 || ks != sizeof(uint32_t) ||
+			    (ebpf_map_type(r.map) != BPF_MAP_TYPE_ARRAY &&
+			     ebpf_map_type(r.map) != BPF_MAP_TYPE_PERCPU_ARRAY)) {
+				snprintf(err, esz, "map_update \"count\" needs a positive integer and an "
+					 "array map (map %s is %s, key size %zu)", ebpf_map_name(r.map),
+					 ebpf_map_type_name(ebpf_map_type(r.map)), ks);
+				ret = -EINVAL;
+				goto out;
+			}
+			memcpy(&first, key, sizeof(first));
+			if ((uint64_t)first + (uint64_t)n > ebpf_map_max_entries(r.map)) {
+				snprintf(err, esz, "map %s: keys %u .. %llu are past its %u entries",
+					 ebpf_map_name(r.map), first,
+					 (unsigned long long)first + (unsigned long long)n - 1,
+					 ebpf_map_max_entries(r.map));
+				ret = -E2BIG;
+				goto out;
+			}
+			for (int64_t i = 0; i < n && !ret; i++) {
+				uint32_t k = first + (uint32_t)i;
+
+				ret = ebpf_map_update_elem(r.map, &k, val, flags);
+			}
+			if (!ret)
+				json_object_object_add(resp, "updated", json_object_new_int64(n));
+		} else {
+			ret = ebpf_map_update_elem(r.map, key, val, flags);
+		}
 		if (ret == -E2BIG)
 			snprintf(err, esz, "map %s is full (%u entries) or the key is out of range",
 				 ebpf_map_name(r.map), ebpf_map_max_entries(r.map));

@@ -1,5 +1,5 @@
 /* fw_compile.c - compiles a rule set into the firewall program's merged tuple-space maps, in full or as the difference to the set a generation holds. */
-#include "loader/fw/fwrules.h"
+#include "loader/fw/fw_internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,48 +35,6 @@
  */
 
 #define FW_RELAX_STEP	8
-
-struct fw_sig {
-	uint8_t fam, proto;		/* 1: the table keys on it */
-	uint8_t splen, dplen;		/* address prefix lengths */
-	uint8_t spplen, dpplen;		/* port prefix lengths, 0..16 */
-};
-
-struct fw_table {
-	struct fw_sig sig;
-	struct fw_fields mask;
-	uint32_t min_rule;	/* FW_MAX_RULES when empty */
-};
-
-/* A bucket in memory; nr 0 once its last rule left (its map key is then
- * deleted; the slot stays for reuse). */
-struct fw_cbucket {
-	uint32_t tid;
-	struct fw_fields key;
-	struct fw_bucket b;
-	bool in_map;		/* written to fw_rules and not deleted since */
-	bool dirty;		/* changed since the last write */
-};
-
-/* One generation's tables, in memory: what its maps hold after the last
- * write, so that an update can write only what changes. */
-struct fw_tables {
-	uint32_t gen, nr_rules, policy;
-	struct fw_table *tab;
-	uint32_t nr_tab;
-	struct fw_cbucket *bk;
-	uint32_t nr_bk, cap_bk;
-	uint32_t *slots;	/* open addressing over bk: index + 1, 0 empty */
-	uint32_t nr_slots;	/* power of two, > 2 * nr_bk */
-	struct fw_rule_def *defs;
-	uint32_t *loc;		/* rule -> its bucket + 1; 0: shadowed, in no bucket */
-	uint32_t cap_rules;
-	uint32_t *dirty;	/* buckets changed since the last write */
-	uint32_t nr_dirty, cap_dirty;
-	struct fw_tuple *written;	/* fw_tuples as last written, by slot */
-	uint32_t nr_written;		/* fw_gens nr_tuples as last written */
-	uint32_t shadowed;
-};
 
 static int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -919,18 +877,19 @@ out:
 	return ret;
 }
 
-int fw_ruleset_compile_update(const struct fw_ruleset *prev, const struct fw_ruleset *rs,
-			      uint32_t gen, const struct fw_map_ops *ops,
-			      struct fw_compile_stats *stats, struct fw_error *err)
+int fw_tables_of(const struct fw_ruleset *prev, uint32_t gen, struct fw_tables **out,
+		 struct fw_error *err)
 {
-	struct writer dry = { .ops = ops, .dry = true };
+	struct fw_map_ops none = { .update = NULL };
+	struct writer dry = { .ops = &none, .dry = true };
 	struct fw_tables *c;
 	uint32_t i;
 	int ret;
 
-	ret = check_args(gen, ops, err);
-	if (!ret)
-		ret = tables_build(prev, gen, &c, err);
+	*out = NULL;
+	if (gen >= FW_GENERATIONS)
+		return fw_fail(err, 0, -EINVAL, "generation %u: there are only %u", gen, FW_GENERATIONS);
+	ret = tables_build(prev, gen, &c, err);
 	if (ret)
 		return ret;
 	/* what the maps hold: prev as fw_ruleset_compile wrote it */
@@ -940,6 +899,22 @@ int fw_ruleset_compile_update(const struct fw_ruleset *prev, const struct fw_rul
 	}
 	c->nr_dirty = 0;
 	write_tables(&dry, c, true);
+	*out = c;
+	return 0;
+}
+
+int fw_ruleset_compile_update(const struct fw_ruleset *prev, const struct fw_ruleset *rs,
+			      uint32_t gen, const struct fw_map_ops *ops,
+			      struct fw_compile_stats *stats, struct fw_error *err)
+{
+	struct fw_tables *c;
+	int ret;
+
+	ret = check_args(gen, ops, err);
+	if (!ret)
+		ret = fw_tables_of(prev, gen, &c, err);
+	if (ret)
+		return ret;
 	ret = fw_tables_update(c, rs, ops, stats, err);
 	tables_free(c);
 	return ret;

@@ -1,6 +1,6 @@
 /* fwrules.c - parses firewall rule files and gives their first-match reference semantics (compilation: fw_compile.c). */
 #include "lib/util/file.h"
-#include "loader/fw/fwrules.h"
+#include "loader/fw/fw_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -14,12 +14,6 @@
 
 #define FW_MAX_TOKENS	8
 
-struct fw_ruleset {
-	struct fw_rule *rules;
-	size_t nr, cap;
-	uint32_t policy;
-	unsigned int policy_line;	/* 0: not set, default allow */
-};
 
 static int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -301,6 +295,180 @@ int fw_ruleset_parse_str(const char *text, struct fw_ruleset **out, struct fw_er
 		fw_ruleset_free(rs);
 		return ret;
 	}
+	*out = rs;
+	return 0;
+}
+
+struct text_lines {
+	const char **start;
+	uint32_t *len;
+	size_t n;
+};
+
+static int split_text(const char *text, struct text_lines *tl)
+{
+	size_t cap = 1024;
+	const char *p = text, *nl;
+
+	tl->n = 0;
+	tl->start = malloc(cap * sizeof(*tl->start));
+	tl->len = malloc(cap * sizeof(*tl->len));
+	while (tl->start && tl->len && *p) {
+		if (tl->n == cap) {
+			const char **ns = realloc(tl->start, 2 * cap * sizeof(*ns));
+			uint32_t *nlen = ns ? realloc(tl->len, 2 * cap * sizeof(*nlen)) : NULL;
+
+			if (ns)
+				tl->start = ns;
+			if (!nlen)
+				break;
+			tl->len = nlen;
+			cap *= 2;
+		}
+		nl = strchr(p, '\n');
+		tl->start[tl->n] = p;
+		tl->len[tl->n++] = (uint32_t)(nl ? (size_t)(nl - p) : strlen(p));
+		if (!nl)
+			return 0;
+		p = nl + 1;
+	}
+	return *p ? -ENOMEM : tl->start && tl->len ? 0 : -ENOMEM;
+}
+
+static bool same_line(const struct text_lines *a, size_t i, const struct text_lines *b, size_t j)
+{
+	return i < a->n && j < b->n && a->len[i] == b->len[j] &&
+	       !memcmp(a->start[i], b->start[j], a->len[i]);
+}
+
+#define EDIT_WINDOW 64	/* lines searched ahead for where the two files meet again */
+
+/* After a difference at old line i / new line j: the smallest skip
+ * (di, dj) after which the files agree again, for 4 lines (or to the end). */
+static bool resync(const struct text_lines *o, size_t i, const struct text_lines *n, size_t j,
+		   size_t *di, size_t *dj)
+{
+	for (size_t sum = 1; sum <= 2 * EDIT_WINDOW; sum++)
+		for (size_t a = sum > EDIT_WINDOW ? sum - EDIT_WINDOW : 0; a <= sum && a <= EDIT_WINDOW; a++) {
+			size_t b = sum - a, k;
+
+			if (i + a > o->n || j + b > n->n)
+				continue;
+			for (k = 0; k < 4 && same_line(o, i + a + k, n, j + b + k); k++)
+				;
+			if (k == 4 || (i + a + k == o->n && j + b + k == n->n)) {
+				*di = a;
+				*dj = b;
+				return true;
+			}
+		}
+	return false;
+}
+
+int fw_ruleset_parse_edit(const struct fw_ruleset *old, const char *old_text, const char *text,
+			  struct fw_ruleset **out, struct fw_error *err)
+{
+	struct text_lines o = { 0 }, n = { 0 };
+	struct fw_ruleset *rs = NULL;
+	int32_t *rule_at = NULL;	/* old line -> its rule, -1 none */
+	size_t i = 0, j = 0, r;
+	char line[4097];
+	bool full = false;
+	int ret = 0;
+
+	*out = NULL;
+	if (err) {
+		err->line = 0;
+		err->msg[0] = '\0';
+	}
+	if (split_text(old_text, &o) || split_text(text, &n))
+		goto nomem;
+	rule_at = malloc((o.n ? o.n : 1) * sizeof(*rule_at));
+	rs = calloc(1, sizeof(*rs));
+	if (!rule_at || !rs)
+		goto nomem;
+	memset(rule_at, 0xff, (o.n ? o.n : 1) * sizeof(*rule_at));
+	for (r = 0; r < old->nr; r++) {
+		if (old->rules[r].line == 0 || old->rules[r].line > o.n) {
+			full = true;	/* old does not come from old_text */
+			goto done;
+		}
+		rule_at[old->rules[r].line - 1] = (int32_t)r;
+	}
+	rs->policy = old->policy;
+	rs->cap = old->nr + 64;
+	rs->rules = malloc(rs->cap * sizeof(*rs->rules));
+	if (!rs->rules)
+		goto nomem;
+	/* New lines in order: an unchanged one keeps old's rule (renumbered),
+	 * a changed one is parsed.  A changed policy line, a bad line or
+	 * files that do not meet again within EDIT_WINDOW lines: the full
+	 * parse (it reports errors as for any file). */
+	while (j < n.n) {
+		size_t di, dj, k;
+
+		if (same_line(&o, i, &n, j)) {
+			if (old->policy_line == i + 1)
+				rs->policy_line = (unsigned int)(j + 1);
+			if (rule_at[i] >= 0) {
+				if (rs->nr == FW_MAX_RULES) {
+					full = true;
+					goto done;
+				}
+				ret = ruleset_add(rs, &old->rules[rule_at[i]], err);
+				if (ret)
+					goto done;
+				rs->rules[rs->nr - 1].line = (unsigned int)(j + 1);
+			}
+			i++;
+			j++;
+			continue;
+		}
+		if (!resync(&o, i, &n, j, &di, &dj)) {
+			di = o.n - i;
+			dj = n.n - j;
+		}
+		for (k = 0; k < di; k++)
+			if (old->policy_line == i + k + 1)
+				full = true;	/* the policy line changed */
+		for (k = 0; k < dj && !full; k++) {
+			unsigned int saved = rs->policy_line;
+
+			if (n.len[j + k] >= sizeof(line)) {
+				full = true;
+				break;
+			}
+			memcpy(line, n.start[j + k], n.len[j + k]);
+			line[n.len[j + k]] = '\0';
+			rs->policy_line = 0;
+			if (parse_line(rs, line, (unsigned int)(j + k + 1), err) || rs->policy_line)
+				full = true;
+			rs->policy_line = saved;
+		}
+		if (full)
+			goto done;
+		i += di;
+		j += dj;
+	}
+	if (old->policy_line && !rs->policy_line && old->policy_line > i)
+		full = true;	/* a policy line among old's dropped last lines */
+	if (!old->policy_line)
+		rs->policy_line = 0;
+	goto done;
+nomem:
+	ret = fw_fail(err, 0, -ENOMEM, "out of memory");
+done:
+	free(o.start);
+	free(o.len);
+	free(n.start);
+	free(n.len);
+	free(rule_at);
+	if (full || ret) {
+		fw_ruleset_free(rs);
+		return full ? fw_ruleset_parse_str(text, out, err) : ret;
+	}
+	if (!rs->policy_line)
+		rs->policy = old->policy_line ? FW_ACT_ALLOW : old->policy;
 	*out = rs;
 	return 0;
 }

@@ -47,6 +47,13 @@ struct fw_error {
  * be read, -ENOMEM. */
 int fw_ruleset_parse_file(const char *path, struct fw_ruleset **out, struct fw_error *err);
 int fw_ruleset_parse_str(const char *text, struct fw_ruleset **out, struct fw_error *err);
+/* text parsed as a change of old_text, which old was parsed from: the
+ * lines the two share at the top and at the bottom keep old's rules
+ * (renumbered), only the lines between are parsed.  The result and the
+ * errors are those of fw_ruleset_parse_str(text); a change of the policy
+ * line is parsed in full.  For a few edited lines of a large file. */
+int fw_ruleset_parse_edit(const struct fw_ruleset *old, const char *old_text, const char *text,
+			  struct fw_ruleset **out, struct fw_error *err);
 void fw_ruleset_free(struct fw_ruleset *rs);
 
 size_t fw_ruleset_nr_rules(const struct fw_ruleset *rs);
@@ -131,6 +138,23 @@ void fw_tables_free(struct fw_tables *t);
 int fw_ruleset_compile_update(const struct fw_ruleset *prev, const struct fw_ruleset *rs,
 			      uint32_t gen, const struct fw_map_ops *ops,
 			      struct fw_compile_stats *stats, struct fw_error *err);
+
+/* The tables of a generation that holds prev (compiled by any of these),
+ * rebuilt in memory without writing: what fw_ruleset_compile_update
+ * starts from. */
+int fw_tables_of(const struct fw_ruleset *prev, uint32_t gen, struct fw_tables **out,
+		 struct fw_error *err);
+
+/* Snapshots (fw_snapshot.c): t - as its maps hold it, after a successful
+ * compile or update - and rs, the rule set it was compiled from, in a
+ * file at path (written beside and renamed).  tag is the caller's: read
+ * gives back only a snapshot written with the same tag, by the same
+ * build (struct sizes), with an intact Adler-32; else -ESTALE (-ENOENT
+ * when there is no file).  With one, an update neither parses nor
+ * compiles the unchanged rules (fw_ruleset_parse_edit, fw_tables_update). */
+int fw_snapshot_write(const char *path, uint64_t tag, const struct fw_tables *t,
+		      const struct fw_ruleset *rs);
+int fw_snapshot_read(const char *path, uint64_t tag, struct fw_tables **t, struct fw_ruleset **rs);
 
 /* Split [lo, hi] into aligned port prefixes (value, prefix length 0..16),
  * as few as possible (at most 30); returns how many were written. */

@@ -805,6 +805,199 @@ START_TEST(test_incremental_update)
 }
 END_TEST
 
+/* ---- parse_edit and snapshots ------------------------------------------------ */
+
+static void rules_equal(const struct fw_ruleset *a, const struct fw_ruleset *b, const char *what)
+{
+	size_t i;
+
+	ck_assert_msg(fw_ruleset_nr_rules(a) == fw_ruleset_nr_rules(b), "%s: %zu rules, want %zu", what,
+		      fw_ruleset_nr_rules(a), fw_ruleset_nr_rules(b));
+	ck_assert_msg(fw_ruleset_policy(a) == fw_ruleset_policy(b), "%s: policy", what);
+	for (i = 0; i < fw_ruleset_nr_rules(a); i++) {
+		const struct fw_rule *x = fw_ruleset_rule(a, i), *y = fw_ruleset_rule(b, i);
+
+		ck_assert_msg(x->line == y->line && x->action == y->action && x->proto == y->proto &&
+			      x->family == y->family && x->src_plen == y->src_plen &&
+			      x->dst_plen == y->dst_plen && !memcmp(x->src, y->src, 16) &&
+			      !memcmp(x->dst, y->dst, 16) && x->sport_lo == y->sport_lo &&
+			      x->sport_hi == y->sport_hi && x->dport_lo == y->dport_lo &&
+			      x->dport_hi == y->dport_hi,
+			      "%s: rule %zu (line %u) differs from the full parse's (line %u)", what, i,
+			      x->line, y->line);
+	}
+}
+
+/* The lines of text (copies) into *lines; returns how many. */
+static size_t split_lines(const char *text, char ***lines)
+{
+	size_t n = 0, cap = 1024;
+	const char *p = text, *nl;
+
+	*lines = malloc(cap * sizeof(**lines));
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (n == cap)
+			*lines = realloc(*lines, (cap *= 2) * sizeof(**lines));
+		(*lines)[n++] = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	return n;
+}
+
+/* Edits of a generated 2,000-rule file: parse_edit gives what a full parse
+ * of the new text gives - the same rules with the same lines, or the same
+ * error on the same line. */
+START_TEST(test_parse_edit)
+{
+	static const char *const extra[] = {
+		"deny tcp 10.9.9.0/24 any any 22", "allow udp any 53 any any", "# a comment",
+		"", "policy deny", "deny icmp any any any any", "allow tcp 10.1.1.1 1-1023 any 80",
+		"  deny any 2001:db8::/32 any any any  # trailing"
+	};
+	char *gen, **lines, *old_text, *new_text;
+	size_t n, i, len;
+	uint64_t rng = 77 + (uint64_t)_i;
+
+	ck_assert_int_eq(fw_gen_rules(FW_GEN_ACL, 2000, 3, &gen), 0);
+	n = split_lines(gen, &lines);
+	free(gen);
+	for (int round = 0; round < 40; round++) {
+		struct fw_ruleset *old, *full = NULL, *edit = NULL;
+		struct fw_error e1, e2;
+		size_t nn = 0, k;
+		char **nl = malloc((n + 8) * sizeof(*nl));
+		int r1, r2;
+
+		/* old: the lines as they are; new: a few replaced, dropped or
+		 * inserted, near the top, the middle or the end */
+		for (i = 0; i < n; i++) {
+			uint64_t x;
+
+			rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+			x = rng >> 33;
+			if (x % 400 == 0 && nn < n + 6)
+				nl[nn++] = strdup(extra[(x / 400) % (sizeof(extra) / sizeof(extra[0]))]);
+			if (x % 397 == 1)
+				continue;	/* dropped */
+			nl[nn++] = strdup(lines[i]);
+		}
+		if (round % 5 == 0)
+			nl[nn++] = strdup(extra[round % 4]);	/* appended */
+		for (len = 1, i = 0; i < n; i++)
+			len += strlen(lines[i]) + 1;
+		old_text = malloc(len);
+		for (k = 0, i = 0; i < n; i++)
+			k += (size_t)sprintf(old_text + k, "%s\n", lines[i]);
+		for (len = 1, i = 0; i < nn; i++)
+			len += strlen(nl[i]) + 1;
+		new_text = malloc(len);
+		for (k = 0, i = 0; i < nn; i++)
+			k += (size_t)sprintf(new_text + k, round % 3 == 2 && i == nn - 1 ? "%s" : "%s\n", nl[i]);
+		old = parse_ok(old_text);
+		r1 = fw_ruleset_parse_str(new_text, &full, &e1);
+		r2 = fw_ruleset_parse_edit(old, old_text, new_text, &edit, &e2);
+		ck_assert_int_eq(r2, r1);
+		if (r1) {
+			ck_assert_uint_eq(e2.line, e1.line);
+			ck_assert_str_eq(e2.msg, e1.msg);
+			ck_assert_ptr_null(edit);
+		} else {
+			char what[64];
+
+			snprintf(what, sizeof(what), "round %d", round);
+			rules_equal(edit, full, what);
+		}
+		/* and against itself: no change */
+		fw_ruleset_free(edit);
+		ck_assert_int_eq(fw_ruleset_parse_edit(old, old_text, old_text, &edit, &e2), 0);
+		rules_equal(edit, old, "unchanged");
+		fw_ruleset_free(edit);
+		fw_ruleset_free(full);
+		fw_ruleset_free(old);
+		for (i = 0; i < nn; i++)
+			free(nl[i]);
+		free(nl);
+		free(old_text);
+		free(new_text);
+	}
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+END_TEST
+
+/* A snapshot of a generation's tables reads back only with its tag and
+ * intact; updating the read-back tables gives the reference verdicts with
+ * the few writes of an in-memory update. */
+START_TEST(test_snapshot)
+{
+	struct fw_map_ops ops = { .update = sim_update, .del = sim_delete };
+	struct fw_ruleset *rs = gen_set(FW_GEN_FW, 1000, 12), *donor = gen_set(FW_GEN_FW, 16, 13);
+	struct fw_ruleset *back_rs, *next;
+	struct fw_tables *t, *back;
+	struct fw_compile_stats st;
+	struct fw_error err;
+	char path[] = "/tmp/ftoe-fwsnap.XXXXXX", *text;
+	uint32_t pos[10];
+	struct sim s;
+	FILE *f;
+	long sz;
+	int fd, i;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	sim_init(&s);
+	ops.ctx = &s;
+	ck_assert_int_eq(fw_tables_compile(rs, 1, &ops, &t, &st, &err), 0);
+	ck_assert_int_eq(fw_snapshot_write(path, 42, t, rs), 0);
+	ck_assert_int_eq(fw_snapshot_read(path, 43, &back, &back_rs), -ESTALE);
+	ck_assert_ptr_null(back);
+	ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), 0);
+	rules_equal(back_rs, rs, "snapshot rules");
+
+	/* 10 rules edited in place, applied to the read-back tables */
+	for (i = 0; i < 10; i++)
+		pos[i] = (uint32_t)(i * 97 + 5);
+	text = edit_text(rs, donor, pos, 10, 0, 0, "deny");
+	next = parse_ok(text);
+	free(text);
+	ck_assert_int_eq(fw_tables_update(back, next, &ops, &st, &err), 0);
+	ck_assert_msg(st.nr_writes <= 80, "%u map writes for 10 edited rules", st.nr_writes);
+	ck_assert_uint_eq(st.nr_entries, s.live);
+	check_packets(&s, next, 21, 1000, "update of read-back tables");
+	fw_tables_free(back);
+	fw_ruleset_free(back_rs);
+
+	/* one flipped byte, a cut file, no file: not read */
+	f = fopen(path, "r+");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	fseek(f, sz / 2, SEEK_SET);
+	i = fgetc(f);
+	fseek(f, sz / 2, SEEK_SET);
+	fputc(i ^ 0x10, f);
+	fclose(f);
+	ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), -ESTALE);
+	ck_assert_int_eq(fw_snapshot_write(path, 42, t, rs), 0);
+	ck_assert_int_eq(truncate(path, sz - 4), 0);
+	ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), -ESTALE);
+	unlink(path);
+	ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), -ENOENT);
+	ck_assert_ptr_null(back_rs);
+
+	fw_tables_free(t);
+	fw_ruleset_free(rs);
+	fw_ruleset_free(next);
+	fw_ruleset_free(donor);
+	sim_free(&s);
+}
+END_TEST
+
 static Suite *fwrules_suite(void)
 {
 	Suite *s = suite_create("loader_fwrules");
@@ -820,6 +1013,8 @@ static Suite *fwrules_suite(void)
 	tcase_add_test(tc, test_compile_limits);
 	tcase_add_loop_test(tc, test_generated_sets, 0, FW_GEN_NR);
 	tcase_add_loop_test(tc, test_incremental_update, 0, FW_GEN_NR);
+	tcase_add_loop_test(tc, test_parse_edit, 0, 3);
+	tcase_add_test(tc, test_snapshot);
 	suite_add_tcase(s, tc);
 	return s;
 }
