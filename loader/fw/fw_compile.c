@@ -36,22 +36,6 @@
 
 #define FW_RELAX_STEP	8
 
-static int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		err->line = line;
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 int fw_port_prefixes(uint16_t lo16, uint16_t hi16, uint16_t *vals, uint8_t *plens)
 {
 	uint32_t lo = lo16, hi = hi16;

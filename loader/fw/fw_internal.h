@@ -57,4 +57,8 @@ struct fw_tables {
 	uint32_t shadowed;
 };
 
+/* Fill err (when given) with the line and message; returns ret (fwrules.c). */
+int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif /* FTOE_LOADER_FW_INTERNAL_H */

@@ -15,10 +15,8 @@
 #define FW_MAX_TOKENS	8
 
 
-static int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
+/* Fill err (when given) with the line and message; returns ret. */
+int fw_fail(struct fw_error *err, unsigned int line, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
