@@ -121,6 +121,11 @@ static inline unsigned int ebpf_cpu(void)
 /* PROG_ARRAY element for a tail call, or NULL. */
 struct ebpf_prog *ebpf_prog_array_lookup(struct ebpf_map *map, uint32_t index);
 
+/* The kernel's array_map_get_next_key(), for every map indexed by a u32
+ * below max_entries (array, perf event array, array of maps): a missing or
+ * out-of-range key restarts at 0; the last index ends the walk. */
+int ebpf_array_get_next_key(struct ebpf_map *map, const void *key, void *next_key);
+
 /* Map kinds (map_array.c, map_hash.c, map_lpm.c, map_ringbuf.c), from
  * the list in map_types.h. */
 #define EBPF_MAP_TYPE(type, ops, percpu) extern const struct ebpf_map_ops ops;

@@ -364,9 +364,7 @@ static int percpu_array_sys_update(struct ebpf_map *map, const void *key,
 	return 0;
 }
 
-/* kernel array_map_get_next_key(): a missing or out-of-range key restarts
- * at 0; the last index ends the walk. */
-static int array_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
+int ebpf_array_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
 {
 	uint32_t index = key ? *(const uint32_t *)key : UINT32_MAX;
 
@@ -580,7 +578,7 @@ const struct ebpf_map_ops ebpf_array_map_ops = {
 	.remove = array_remove,
 	.sys_lookup = array_sys_lookup,
 	.sys_update = array_sys_update,
-	.get_next_key = array_get_next_key,
+	.get_next_key = ebpf_array_get_next_key,
 	.direct_value_addr = array_direct_value_addr,
 	.gen_lookup = array_gen_lookup,
 };
@@ -593,7 +591,7 @@ const struct ebpf_map_ops ebpf_percpu_array_map_ops = {
 	.remove = array_remove,
 	.sys_lookup = percpu_array_sys_lookup,
 	.sys_update = percpu_array_sys_update,
-	.get_next_key = array_get_next_key,
+	.get_next_key = ebpf_array_get_next_key,
 	.gen_lookup = array_gen_lookup,
 };
 
@@ -606,5 +604,5 @@ const struct ebpf_map_ops ebpf_prog_array_map_ops = {
 	.sys_lookup = prog_array_sys_lookup,
 	.sys_update = prog_array_sys_update,
 	.sys_delete = prog_array_sys_delete,
-	.get_next_key = array_get_next_key,
+	.get_next_key = ebpf_array_get_next_key,
 };

@@ -267,17 +267,10 @@ static int mim_sys_delete(struct ebpf_map *map, const void *key)
 static int mim_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
 {
 	struct mim *m = mim_of(map);
-	uint32_t k = 0, next;
 
 	if (m->hash)
 		return ebpf_map_get_next_key(m->hash, key, next_key);
-	if (key)
-		memcpy(&k, key, sizeof(k));
-	next = !key || k >= map->max_entries ? 0 : k + 1;
-	if (next >= map->max_entries)
-		return -ENOENT;
-	memcpy(next_key, &next, sizeof(next));
-	return 0;
+	return ebpf_array_get_next_key(map, key, next_key);
 }
 
 const struct ebpf_map_ops ebpf_map_of_maps_ops = {

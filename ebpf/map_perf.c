@@ -325,19 +325,6 @@ static int perf_sys_update(struct ebpf_map *map, const void *key, const void *va
 	return (int)perf_update(map, key, value, flags);
 }
 
-static int perf_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
-{
-	uint32_t k = 0, next;
-
-	if (key)
-		memcpy(&k, key, sizeof(k));
-	next = !key || k >= map->max_entries ? 0 : k + 1;
-	if (next >= map->max_entries)
-		return -ENOENT;
-	memcpy(next_key, &next, sizeof(next));
-	return 0;
-}
-
 const struct ebpf_map_ops ebpf_perf_event_array_map_ops = {
 	.alloc = perf_alloc,
 	.free = perf_free,
@@ -346,5 +333,5 @@ const struct ebpf_map_ops ebpf_perf_event_array_map_ops = {
 	.remove = perf_remove,
 	.sys_lookup = perf_sys_lookup,
 	.sys_update = perf_sys_update,
-	.get_next_key = perf_get_next_key,
+	.get_next_key = ebpf_array_get_next_key,
 };
