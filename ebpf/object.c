@@ -543,7 +543,7 @@ static int diagnose_load_failure(struct loader *ld, int err)
 
 	for (i = 0; i < ld->nr_lprogs; i++) {
 		const char *name = bpf_program__name(ld->lprogs[i]);
-		const char *log = ld->logs[i];
+		const char *log = ld->logs[i], *helper;
 
 		if (!log || bpf_program__fd(ld->lprogs[i]) >= 0 || !log[0])
 			continue;
@@ -551,6 +551,15 @@ static int diagnose_load_failure(struct loader *ld, int err)
 			snprintf(ld->opts.log_buf, ld->opts.log_size, "%s", log);
 		else
 			print_verifier_log(name, log);
+		helper = strstr(log, "cannot use helper ");
+		if (helper) {
+			/* Not the program's fault: this kernel does not offer the
+			 * helper to XDP programs, and nothing runs unverified. */
+			helper += strlen("cannot use helper ");
+			return fail(ld, -EACCES, "program '%s' calls %.*s, which this kernel's "
+				    "verifier does not allow in XDP programs; every program must "
+				    "pass it before it runs", name, (int)strcspn(helper, "#\n"), helper);
+		}
 		return fail(ld, -EACCES, "program '%s' was rejected by the kernel verifier "
 			    "(%s); see its verifier log", name, strerror(-err));
 	}

@@ -28,31 +28,6 @@ int xdp_head(struct xdp_md *ctx)
 	return r ? XDP_DROP : XDP_PASS;
 }
 
-/* bpf_xdp_adjust_meta(s32 at 14); tags the first metadata word and
- * writes the result to bytes 0..3. */
-SEC("xdp")
-int xdp_meta(struct xdp_md *ctx)
-{
-	PKT(ctx, p, end);
-	__u8 *meta;
-	__u32 tag = 0xfeedbeef;
-	__s32 off, r;
-
-	if (p + 18 > end)
-		return XDP_ABORTED;
-	__builtin_memcpy(&off, p + 14, 4);
-	r = bpf_xdp_adjust_meta(ctx, off);
-	p = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	meta = (void *)(long)ctx->data_meta;
-	if (meta + 4 <= p)
-		__builtin_memcpy(meta, &tag, 4);
-	if (p + 4 > end)
-		return XDP_ABORTED;
-	__builtin_memcpy(p, &r, 4);
-	return r ? XDP_DROP : XDP_PASS;
-}
-
 /* bpf_xdp_adjust_tail(s32 at 14); result in bytes 0..3. */
 SEC("xdp")
 int xdp_tail(struct xdp_md *ctx)

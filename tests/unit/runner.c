@@ -19,6 +19,21 @@ void ftoe_test_register(ftoe_suite_fn fn)
 	suites[nr_suites++] = fn;
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define FTOE_TEST_SANITIZED 1
+#else
+#define FTOE_TEST_SANITIZED 0
+#endif
+
+unsigned long ftoe_test_scaled(unsigned long n)
+{
+	const char *full = getenv("FTOE_TEST_FULL");
+
+	if (!FTOE_TEST_SANITIZED || (full && !strcmp(full, "1")))
+		return n;
+	return n >= 10 ? n / 10 : 1;
+}
+
 const char *ftoe_test_path(const char *rel)
 {
 	static __thread char buf[4096];

@@ -18,6 +18,12 @@ void ftoe_test_register(ftoe_suite_fn fn);
 		ftoe_test_register(fn);                                        \
 	}
 
+/* The size of a big loop or data set: n in the plain build, n / 10 (at
+ * least 1) in the sanitized build (build/san), which runs the same tests to
+ * find memory and undefined-behaviour errors, not to prove scale; the plain
+ * build proves scale.  FTOE_TEST_FULL=1 in the environment gives n there too. */
+unsigned long ftoe_test_scaled(unsigned long n);
+
 /* Path of a built test artifact: $FTOE_BUILD (default "build") + rel. */
 const char *ftoe_test_path(const char *rel);
 

@@ -301,8 +301,8 @@ START_TEST(ft_concurrent_lookups)
 	}
 	for (int r = 0; r < MT_READERS; r++)
 		pthread_create(&rd[r], NULL, ft_reader, m);
-	/* The writer: 1M random inserts/removes of the churn keys. */
-	for (int op = 0; op < 1000000; op++) {
+	/* The writer: 1M (sanitized: 100k) random inserts/removes of the churn keys. */
+	for (unsigned long op = 0; op < ftoe_test_scaled(1000000); op++) {
 		uint32_t i;
 		struct ftoe_flow_key k;
 		int ret;

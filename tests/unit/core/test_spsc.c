@@ -87,7 +87,7 @@ END_TEST
 /* Two threads: every value arrives once and in order, and a consumer that
  * blocks whenever the ring is empty is always woken (a lost wakeup shows
  * as a poll() that times out). */
-#define SPSC_N 2000000u
+#define SPSC_N ((uint32_t)ftoe_test_scaled(2000000))
 
 struct pc {
 	struct spsc_ring r;

@@ -1,25 +1,69 @@
 /* test_helpers.c - XDP helpers: the runtime against the kernel (bpf_prog_test_run), plus direct checks. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "ebpf/internal.h"
 #include "tests/unit/test.h"
 
-static struct ebpf_object *open_helpers(enum ebpf_engine engine)
+static struct ebpf_object *open_prog_object(const char *rel, enum ebpf_engine engine, bool kernel)
 {
 	static char err[1024];
 	struct ebpf_object_opts o = {
 		.sz = sizeof(o), .engine = engine, .err_buf = err, .err_size = sizeof(err),
-		.keep_kernel = true,
+		.keep_kernel = kernel,
 	};
 	struct ebpf_object *obj = NULL;
 
-	ck_assert_msg(ebpf_object_open(ftoe_test_path("tests/progs/ld_helpers.bpf.o"), &o,
-				       &obj) == 0, "%s", err);
+	ck_assert_msg(ebpf_object_open(ftoe_test_path(rel), &o, &obj) == 0, "%s", err);
 	return obj;
+}
+
+static struct ebpf_object *open_helpers(enum ebpf_engine engine)
+{
+	return open_prog_object("tests/progs/ld_helpers.bpf.o", engine, true);
+}
+
+/* Whether this kernel lets an XDP program call helper id: some refuse
+ * bpf_xdp_adjust_meta at load time (6.18 here says "program of this type
+ * cannot use helper", a message libbpf_probe_bpf_helper() does not know).  The probe is a program that
+ * calls the helper with (ctx, 0) and returns XDP_PASS. */
+static bool kernel_has_xdp_helper(enum bpf_func_id id)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_2, .imm = 0 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = id },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, NULL, "GPL", insns, 4, NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* The object at rel uses a helper this kernel refuses in XDP programs:
+ * the gate (every program passes the kernel verifier before it runs) must
+ * refuse it, naming the helper. */
+static void refused_for_helper(const char *rel, enum ebpf_engine engine, const char *helper)
+{
+	char err[1024] = "", log[8192] = "";
+	struct ebpf_object_opts o = {
+		.sz = sizeof(o), .engine = engine, .err_buf = err, .err_size = sizeof(err),
+		.log_buf = log, .log_size = sizeof(log),
+	};
+	struct ebpf_object *obj = NULL;
+
+	ck_assert_int_eq(ebpf_object_open(ftoe_test_path(rel), &o, &obj), -EACCES);
+	ck_assert_ptr_null(obj);
+	ck_assert_msg(strstr(err, helper) && strstr(err, "does not allow"), "error: %s", err);
 }
 
 /* Run prog on pkt in the runtime and in the kernel; verdicts and output
@@ -70,19 +114,26 @@ START_TEST(test_adjust_vs_kernel)
 		3000, 3455, 3456, 3457, 4000, 0x7fffffff, (int32_t)0x80000000,
 	};
 	static const size_t lens[] = { 18, 60, 64, 200, 1500, 3520 };
-	static const char *const progs[] = { "xdp_head", "xdp_meta", "xdp_tail" };
-	struct ebpf_object *obj = open_helpers(_i ? EBPF_ENGINE_JIT : EBPF_ENGINE_INTERP);
+	static const char *const progs[] = { "xdp_head", "xdp_tail", "xdp_meta" };
+	enum ebpf_engine engine = _i ? EBPF_ENGINE_JIT : EBPF_ENGINE_INTERP;
+	bool kmeta = kernel_has_xdp_helper(BPF_FUNC_xdp_adjust_meta);
+	struct ebpf_object *obj = open_helpers(engine);
+	struct ebpf_object *mobj = kmeta ? open_prog_object("tests/progs/ld_meta.bpf.o", engine, true) : NULL;
 	static uint8_t pkt[3520];
 	char what[64];
 
-	for (size_t p = 0; p < 3; p++)
+	if (!kmeta)	/* the gate refuses xdp_meta, and says which helper */
+		refused_for_helper("tests/progs/ld_meta.bpf.o", engine, "bpf_xdp_adjust_meta");
+	for (size_t p = 0; p < (kmeta ? 3 : 2); p++)
 		for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
 			for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
 				fill(pkt, lens[l], (unsigned)o);
 				put_s32(pkt + 14, offs[o]);
 				snprintf(what, sizeof(what), "len %zu off %d", lens[l], offs[o]);
-				compare(obj, progs[p], pkt, lens[l], what);
+				compare(p < 2 ? obj : mobj, progs[p], pkt, lens[l], what);
 			}
+	if (mobj)
+		ebpf_object_close(mobj);
 	ebpf_object_close(obj);
 }
 END_TEST

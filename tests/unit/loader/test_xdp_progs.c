@@ -501,7 +501,7 @@ static size_t fw_frame(const struct fw_packet *p, uint8_t *f)
  * packets near and inside the rules. */
 START_TEST(test_firewall_engines_agree)
 {
-	static const uint32_t sizes[] = { 10, 1000, 100000 };
+	const uint32_t sizes[] = { 10, 1000, (uint32_t)ftoe_test_scaled(100000) };
 	enum fw_gen_kind kind = (enum fw_gen_kind)_i;
 	struct ebpf_object_opts jo = { .sz = sizeof(jo), .engine = EBPF_ENGINE_JIT, .keep_kernel = true };
 	struct ebpf_object_opts io = { .sz = sizeof(io), .engine = EBPF_ENGINE_INTERP };
