@@ -42,6 +42,12 @@ struct hx_load_req {
 
 /* Create the hooks (d->hooks) with the runtime behind them. */
 int hx_init(struct daemon *d);
+/* Give the runtime the engine's network view (struct ebpf_host: its
+ * interface, routes, neighbour cache, SYN-cookie secret) for
+ * bpf_fib_lookup and the raw SYN-cookie helpers, and the interface's
+ * ifindex as the programs' ingress_ifindex.  After the engine exists,
+ * before programs are loaded. */
+void hx_set_host(struct daemon *d);
 /* Detach and free every program, then the hooks. */
 void hx_fini(struct daemon *d);
 /* 0 with *id, or -errno with a message in err. */
