@@ -20,7 +20,7 @@
  * destinations are dropped; everything else goes on to the stack.
  *
  * A one-arm load balancer in front of it (xdp-forward's use): when
- * cfg.vip is set, TCP to cfg.vip:cfg.port is first sent to cfg.backend
+ * fwd_cfg's vip is set, TCP to vip:port is first sent to its backend
  * (destination rewritten, both checksums patched), so frames that are the
  * engine's own can be forwarded too.  Every lookup's return code is
  * counted in fib_rc (slot 15: negative errors), and the last lookup's
@@ -33,7 +33,13 @@ struct fwd_cfg {
 	__u16 flags;		/* bpf_fib_lookup flags */
 };
 
-const volatile struct fwd_cfg cfg = {};
+/* One element, set from user space (flextoe-bpf map update fwd_cfg). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fwd_cfg);
+} fwd_cfg SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
@@ -83,20 +89,20 @@ static __always_inline void ttl_dec(struct iphdr *iph)
 }
 
 /* The load balancer's rewrite: 0 when done (or nothing to do). */
-static __always_inline int to_backend(struct iphdr *iph, void *end)
+static __always_inline int to_backend(const struct fwd_cfg *cfg, struct iphdr *iph, void *end)
 {
 	__u16 *tcp = (void *)(iph + 1);	/* ports, then the checksum at word 8 */
 
-	if (!cfg.vip || iph->daddr != cfg.vip || iph->protocol != IPPROTO_TCP ||
+	if (!cfg->vip || iph->daddr != cfg->vip || iph->protocol != IPPROTO_TCP ||
 	    iph->ihl != 5)
 		return 0;
 	if ((void *)(tcp + 10) > end)
 		return -1;
-	if (tcp[1] != cfg.port)
+	if (tcp[1] != cfg->port)
 		return 0;
-	tcp[8] = csum_replace32(tcp[8], iph->daddr, cfg.backend);
-	iph->check = csum_replace32(iph->check, iph->daddr, cfg.backend);
-	iph->daddr = cfg.backend;
+	tcp[8] = csum_replace32(tcp[8], iph->daddr, cfg->backend);
+	iph->check = csum_replace32(iph->check, iph->daddr, cfg->backend);
+	iph->daddr = cfg->backend;
 	return 0;
 }
 
@@ -116,14 +122,16 @@ int xdp_fib_fwd(struct xdp_md *ctx)
 	struct bpf_fib_lookup fib = {};
 	struct ethhdr *eth = data;
 	struct iphdr *iph = (void *)(eth + 1);
+	struct fwd_cfg *cfg;
 	__u32 zero = 0;
 	long rc;
 
-	if ((void *)(iph + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+	cfg = bpf_map_lookup_elem(&fwd_cfg, &zero);
+	if (!cfg || (void *)(iph + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
 		return XDP_PASS;
 	if (iph->ttl <= 1)
 		return XDP_PASS;
-	if (to_backend(iph, end))
+	if (to_backend(cfg, iph, end))
 		return XDP_PASS;
 	fib.family = AF_INET;
 	fib.tos = iph->tos;
@@ -132,7 +140,7 @@ int xdp_fib_fwd(struct xdp_md *ctx)
 	fib.ipv4_src = iph->saddr;
 	fib.ipv4_dst = iph->daddr;
 	fib.ifindex = ctx->ingress_ifindex;
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), cfg.flags);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), cfg->flags);
 	count(rc);
 	bpf_map_update_elem(&last_fib, &zero, &fib, BPF_ANY);
 	switch (rc) {

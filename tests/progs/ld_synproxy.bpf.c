@@ -27,10 +27,16 @@
  */
 struct synproxy_cfg {
 	__be16 port;		/* protected port (0: every port) */
-	__u16 win;		/* the SYN-ACK's window */
+	__u16 win;		/* the SYN-ACK's window (0: 64240) */
 };
 
-const volatile struct synproxy_cfg cfg = { .win = 64240 };
+/* One element, set from user space (flextoe-bpf map update synproxy_cfg). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct synproxy_cfg);
+} synproxy_cfg SEC(".maps");
 
 struct flow_key {
 	__be32 saddr, daddr;
@@ -108,7 +114,7 @@ static __always_inline int known(struct xdp_md *ctx, struct flow_key *k)
 }
 
 /* Turn the SYN into its SYN-ACK in place: 58 bytes, an MSS option. */
-static __always_inline int syn_ack(struct xdp_md *ctx, __u32 cookie, __u16 mss)
+static __always_inline int syn_ack(struct xdp_md *ctx, __u32 cookie, __u16 mss, __u16 win)
 {
 	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
@@ -157,7 +163,7 @@ static __always_inline int syn_ack(struct xdp_md *ctx, __u32 cookie, __u16 mss)
 	th->ack_seq = bpf_htonl(seq + 1);
 	*((__u8 *)th + 12) = 6 << 4;		/* doff 6, no reserved bits */
 	*((__u8 *)th + 13) = 0x12;		/* SYN, ACK */
-	th->window = bpf_htons(cfg.win);
+	th->window = bpf_htons(win ? win : 64240);
 	th->urg_ptr = 0;
 	th->check = 0;
 	*(__be32 *)(th + 1) = bpf_htonl(2 << 24 | 4 << 16 | mss);	/* MSS */
@@ -182,14 +188,16 @@ int xdp_synproxy(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	struct iphdr *iph = (void *)(eth + 1);
 	struct tcphdr *th = (void *)(iph + 1);
+	struct synproxy_cfg *cfg;
 	struct flow_key k;
-	__u32 th_len;
+	__u32 th_len, zero = 0;
 	__s64 r;
 
-	if ((void *)(th + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	cfg = bpf_map_lookup_elem(&synproxy_cfg, &zero);
+	if (!cfg || (void *)(th + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
 	    iph->protocol != IPPROTO_TCP || iph->ihl != 5)
 		return XDP_PASS;
-	if (cfg.port && th->dest != cfg.port)
+	if (cfg->port && th->dest != cfg->port)
 		return XDP_PASS;
 	if (th->rst)
 		return XDP_PASS;
@@ -209,7 +217,7 @@ int xdp_synproxy(struct xdp_md *ctx)
 		r = bpf_tcp_raw_gen_syncookie_ipv4(iph, (struct tcphdr *)hdr, th_len);
 		if (r < 0)
 			return XDP_DROP;
-		return syn_ack(ctx, (__u32)r, (__u16)(r >> 32));
+		return syn_ack(ctx, (__u32)r, (__u16)(r >> 32), cfg->win);
 	}
 	if (known(ctx, &k)) {
 		count(2);
