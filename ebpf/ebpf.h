@@ -110,7 +110,8 @@ int ebpf_ringbuf_wait_fd(struct ebpf_map *map);
  * PERF_RECORD_SAMPLE (its raw bytes, padded as the kernel pads them) and
  * lost for each PERF_RECORD_LOST, slot by slot, and returns the number
  * of records or -errno; free empties the slots again (stop the programs
- * first).  Call consume at the consumer's own pace: nothing wakes it. */
+ * first).  Call consume at the consumer's own pace, or sleep on the
+ * wait fd (below). */
 struct ebpf_perf_buffer;
 typedef void (*ebpf_perf_sample_fn)(void *ctx, int cpu, void *data, uint32_t size);
 typedef void (*ebpf_perf_lost_fn)(void *ctx, int cpu, uint64_t cnt);
@@ -118,6 +119,11 @@ int ebpf_perf_buffer_new(struct ebpf_map *map, size_t page_cnt, struct ebpf_perf
 int ebpf_perf_buffer_consume(struct ebpf_perf_buffer *pb, ebpf_perf_sample_fn sample,
 			     ebpf_perf_lost_fn lost, void *ctx);
 void ebpf_perf_buffer_free(struct ebpf_perf_buffer *pb);
+/* An eventfd that becomes readable when a sample goes into a ring the
+ * consumer had emptied (so once per drain, not per sample), for a
+ * consumer that sleeps in poll() instead of calling consume on a timer:
+ * poll it, read it to reset, then consume.  Owned by pb; never close it. */
+int ebpf_perf_buffer_wait_fd(struct ebpf_perf_buffer *pb);
 
 unsigned int ebpf_nr_cpus(void);
 unsigned int ebpf_thread_cpu(void);

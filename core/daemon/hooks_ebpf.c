@@ -150,10 +150,37 @@ int hx_init(struct daemon *d)
 	return 0;
 }
 
+/* Rings of 32 pages (128 KiB) a slot: a few dozen full frames between
+ * two reads of a capture. */
+#define HX_PERF_PAGES 32
+
+int hx_perf_buffer(struct hx_prog *p, struct ebpf_map *map, struct ebpf_perf_buffer **pb)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < HX_MAX_PERF && p->perf[i].map; i++)
+		if (p->perf[i].map == map) {
+			*pb = p->perf[i].pb;
+			return 0;
+		}
+	if (i == HX_MAX_PERF)
+		return -ENOSPC;
+	ret = ebpf_perf_buffer_new(map, HX_PERF_PAGES, pb);
+	if (ret)
+		return ret;
+	p->perf[i].map = map;
+	p->perf[i].pb = *pb;
+	return 0;
+}
+
 static void prog_free(struct hx_prog *p)
 {
 	if (!p)
 		return;
+	/* The program is detached: nothing writes the rings any more. */
+	for (unsigned int i = 0; i < HX_MAX_PERF && p->perf[i].map; i++)
+		ebpf_perf_buffer_free(p->perf[i].pb);
 	ebpf_object_close(p->obj);
 	if (p->btf_obj)
 		bpf_object__close(p->btf_obj);
