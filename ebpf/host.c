@@ -54,23 +54,21 @@ static uint32_t prefix_mask(uint32_t len)
 	return len ? htonl(~0u << (32 - len)) : 0;
 }
 
-/* The route's type for dst: local and broadcast addresses are not
- * forwarded (RTN_LOCAL/RTN_BROADCAST), nor is multicast (the engine has
- * no multicast routes); 0 and *gw for a unicast route, -ENETUNREACH for
- * none. */
-static int route_v4(const struct ebpf_host *h, uint32_t dst, uint32_t tbid, bool direct,
-		    uint32_t *gw)
+/* The route for dst: local and broadcast addresses are not forwarded
+ * (RTN_LOCAL/RTN_BROADCAST in the local table: 1); 0 and *gw for a
+ * unicast route, -ENETUNREACH for none.  As in the kernel, everything
+ * else follows the default route, multicast, 0.0.0.0 and 255.255.255.255
+ * included, and the loopback net (on lo) does not match a lookup bound
+ * to the interface (OUTPUT). */
+static int route_v4(const struct ebpf_host *h, uint32_t dst, uint32_t tbid, bool tbid_only,
+		    bool output, uint32_t *gw)
 {
 	uint32_t mask = prefix_mask(h->prefix_len);
-	uint32_t hdst = ntohl(dst);
 
-	/* The local table comes first unless DIRECT names the main one. */
-	if (!direct && (dst == h->ip_be || (hdst >> 24) == 127 ||
-			(h->prefix_len < 31 && dst == (h->ip_be | ~mask))))
-		return 1;
-	if (direct && tbid != RT_TABLE_MAIN_)
+	if (tbid_only && tbid != RT_TABLE_MAIN_)
 		return -ENETUNREACH;	/* no such table, or nothing to forward in it */
-	if ((hdst >> 28) == 14 || dst == 0xffffffffu || !dst)
+	if (dst == h->ip_be || (h->prefix_len < 31 && dst == (h->ip_be | ~mask)) ||
+	    (!output && (ntohl(dst) >> 24) == 127))
 		return 1;
 	*gw = 0;
 	if ((dst & mask) == (h->ip_be & mask))
@@ -92,9 +90,12 @@ static int fib_v4(const struct ebpf_host *h, struct bpf_fib_lookup *p, uint32_t 
 	}
 	if (p->ifindex != h->ifindex)
 		return -ENODEV;
+	/* DIRECT alone looks in main, which holds the local routes too while
+	 * there are no rules (the kernel merges the two tables then). */
 	r = route_v4(h, p->ipv4_dst, p->tbid,
 		     (flags & (BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID)) ==
-		     (BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID), &gw);
+		     (BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_TBID),
+		     flags & BPF_FIB_LOOKUP_OUTPUT, &gw);
 	if (r)
 		return BPF_FIB_LKUP_RET_NOT_FWDED;
 	if (p->tot_len > h->mtu) {
