@@ -147,13 +147,14 @@ uint64_t ebpf_h_fib_lookup(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, u
 /* ---- raw SYN cookies ----------------------------------------------------------------- */
 
 /* What the helpers see of the headers (the verifier guarantees the
- * iphdr and th_len bytes of TCP header). */
+ * iphdr and th_len bytes of TCP header).  Packed: in a frame they sit
+ * 2 bytes off a 4-byte boundary, behind the 14-byte Ethernet header. */
 struct tcp_hdr_ {
 	uint16_t source, dest;
 	uint32_t seq, ack_seq;
 	uint8_t doff_res, flags;
 	uint16_t window, check, urg_ptr;
-};
+} __attribute__((packed));
 
 struct ip_hdr_ {
 	uint8_t ver_ihl, tos;
@@ -161,7 +162,7 @@ struct ip_hdr_ {
 	uint8_t ttl, protocol;
 	uint16_t check;
 	uint32_t saddr, daddr;
-};
+} __attribute__((packed));
 
 /* The MSS option of a SYN, 0 without one (the kernel's
  * tcp_parse_mss_option with no user MSS). */
