@@ -99,6 +99,19 @@ int ftoe_cc_names(char *buf, size_t size);
 /* The name of ops (NULL: the default's). */
 const char *ftoe_cc_name(const struct ftoe_cc_ops *ops);
 
+/* The engine's SYN cookies (RFC 4987 3.6, its own secret), for the raw
+ * SYN-cookie helpers of programs at its hooks: make gives the cookie the
+ * engine would answer the SYN saddr:sport -> daddr:dport (sequence seq,
+ * MSS option mss) with, and the MSS it encodes; check takes the ACK that
+ * completes it (its seq and ack): 0 with the MSS, or -EACCES.  Addresses
+ * and ports in network order.  Any thread. */
+int ftoe_engine_syncookie_make(struct ftoe_engine *e, uint32_t saddr_be, uint32_t daddr_be,
+			       uint16_t sport_be, uint16_t dport_be, uint32_t seq, uint16_t mss,
+			       uint32_t *cookie, uint16_t *mss_out);
+int ftoe_engine_syncookie_check(struct ftoe_engine *e, uint32_t saddr_be, uint32_t daddr_be,
+				uint16_t sport_be, uint16_t dport_be, uint32_t seq, uint32_t ack,
+				uint16_t *mss_out);
+
 /* Provided by the core (core/engine.c and the stages). */
 int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *io,
 		       struct ftoe_engine **out);

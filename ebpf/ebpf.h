@@ -110,7 +110,8 @@ int ebpf_ringbuf_wait_fd(struct ebpf_map *map);
  * PERF_RECORD_SAMPLE (its raw bytes, padded as the kernel pads them) and
  * lost for each PERF_RECORD_LOST, slot by slot, and returns the number
  * of records or -errno; free empties the slots again (stop the programs
- * first).  Call consume at the consumer's own pace: nothing wakes it. */
+ * first).  Call consume at the consumer's own pace, or sleep on the
+ * wait fd (below). */
 struct ebpf_perf_buffer;
 typedef void (*ebpf_perf_sample_fn)(void *ctx, int cpu, void *data, uint32_t size);
 typedef void (*ebpf_perf_lost_fn)(void *ctx, int cpu, uint64_t cnt);
@@ -118,9 +119,47 @@ int ebpf_perf_buffer_new(struct ebpf_map *map, size_t page_cnt, struct ebpf_perf
 int ebpf_perf_buffer_consume(struct ebpf_perf_buffer *pb, ebpf_perf_sample_fn sample,
 			     ebpf_perf_lost_fn lost, void *ctx);
 void ebpf_perf_buffer_free(struct ebpf_perf_buffer *pb);
+/* An eventfd that becomes readable when a sample goes into a ring the
+ * consumer had emptied (so once per drain, not per sample), for a
+ * consumer that sleeps in poll() instead of calling consume on a timer:
+ * poll it, read it to reset, then consume.  Owned by pb; never close it. */
+int ebpf_perf_buffer_wait_fd(struct ebpf_perf_buffer *pb);
 
 unsigned int ebpf_nr_cpus(void);
 unsigned int ebpf_thread_cpu(void);
+
+/* ---- the host's network view ------------------------------------------------
+ * bpf_fib_lookup and the raw SYN-cookie helpers answer from the host the
+ * runtime runs in: the engine's one interface, its address, on-link prefix
+ * and gateway (its whole routing table), its neighbour cache and its
+ * SYN-cookie secret.  Without a host (test-run, tests) the runtime looks
+ * like a fresh network namespace: only a loopback device (ifindex 1) that
+ * does not forward, and SYN cookies from a secret of this process.
+ */
+struct ebpf_host {
+	size_t sz;			/* sizeof(struct ebpf_host) */
+	void *ctx;
+	uint32_t ifindex;		/* the interface programs see as ingress */
+	uint8_t mac[6];
+	uint32_t ip_be, prefix_len, gateway_be;	/* gateway 0: none */
+	uint16_t mtu;			/* IP MTU */
+	/* A valid neighbour entry for ip_be (the kernel's NUD_VALID): 0 with
+	 * mac filled, else -ENOENT.  Must not send anything (the kernel's
+	 * helper does not resolve either).  Any data-path thread. */
+	int (*neigh)(void *ctx, uint32_t ip_be, uint8_t mac[6]);
+	/* A SYN cookie for the SYN saddr:sport -> daddr:dport with sequence
+	 * seq and MSS option mss (0: none): 0 with *cookie and the MSS the
+	 * cookie encodes.  check: the ACK completing it (its seq and ack):
+	 * 0 with the MSS, or -EACCES.  NULL: the process's own secret. */
+	int (*cookie_make)(void *ctx, uint32_t saddr_be, uint32_t daddr_be, uint16_t sport_be,
+			   uint16_t dport_be, uint32_t seq, uint16_t mss, uint32_t *cookie,
+			   uint16_t *mss_out);
+	int (*cookie_check)(void *ctx, uint32_t saddr_be, uint32_t daddr_be, uint16_t sport_be,
+			    uint16_t dport_be, uint32_t seq, uint32_t ack, uint16_t *mss_out);
+};
+
+/* Set before any program runs (copied; NULL: no host again). */
+void ebpf_set_host(const struct ebpf_host *host);
 
 /* ---- programs ------------------------------------------------------------ */
 

@@ -658,6 +658,11 @@ static const struct ebpf_helper xdp_helpers[__BPF_FUNC_MAX_ID] = {
 	XDP_HELPER(ringbuf_submit, h_ringbuf_submit),
 	XDP_HELPER(ringbuf_discard, h_ringbuf_discard),
 	XDP_HELPER(ringbuf_query, h_ringbuf_query),
+	XDP_HELPER(fib_lookup, ebpf_h_fib_lookup),
+	XDP_HELPER(tcp_raw_gen_syncookie_ipv4, ebpf_h_syncookie_gen4),
+	XDP_HELPER(tcp_raw_check_syncookie_ipv4, ebpf_h_syncookie_check4),
+	XDP_HELPER(tcp_raw_gen_syncookie_ipv6, ebpf_h_syncookie_v6),
+	XDP_HELPER(tcp_raw_check_syncookie_ipv6, ebpf_h_syncookie_v6),
 };
 
 const struct ebpf_helper *ebpf_helper_get(enum ebpf_helper_set set, uint32_t id)

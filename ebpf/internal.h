@@ -7,6 +7,7 @@
  *   map.c         map core and dispatch  map_*.c     one file per map kind
  *   helpers.c     helper table and the helpers      xdp.c  XDP buffers
  *   kfuncs.c      the kfuncs programs may call (bpf_iter_num_*), by name
+ *   host.c        helpers answered from the host: bpf_fib_lookup, raw SYN cookies
  *   object.c      ELF objects via libbpf, kernel-verifier gate, relocation
  */
 #ifndef FTOE_EBPF_INTERNAL_H
@@ -174,6 +175,11 @@ const struct ebpf_helper *ebpf_helper_get(enum ebpf_helper_set set, uint32_t id)
 const struct ebpf_helper *ebpf_kfunc_get(uint32_t id);
 int ebpf_kfunc_by_name(const char *name);
 void ebpf_kfunc_list(char *buf, size_t size);
+/* Helpers answered from the host's network view (host.c, struct ebpf_host). */
+uint64_t ebpf_h_fib_lookup(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t ebpf_h_syncookie_gen4(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t ebpf_h_syncookie_check4(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+uint64_t ebpf_h_syncookie_v6(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
 /* Name of any kernel helper id ("bpf_skb_load_bytes"), for messages. */
 const char *ebpf_helper_kernel_name(uint32_t id);
 /* Where bpf_trace_printk lines go (one line, no trailing newline); NULL

@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <linux/perf_event.h>
 
 #include "ebpf/internal.h"
@@ -21,6 +23,7 @@ struct perf_ring {
 	uint64_t head;			/* bytes written (producer, release) */
 	uint64_t tail;			/* bytes read (consumer, release) */
 	uint64_t lost;			/* samples dropped since the last LOST record */
+	int wake_fd;			/* the consumer's eventfd */
 	size_t size;			/* power of two */
 	uint8_t data[];
 };
@@ -31,6 +34,7 @@ struct perf_array {
 
 struct ebpf_perf_buffer {
 	struct ebpf_map *map;
+	int wake_fd;			/* eventfd: a sample went into an empty ring */
 	uint8_t *bounce;		/* a record that wraps, made contiguous */
 	size_t bounce_sz;
 };
@@ -100,6 +104,7 @@ long ebpf_perf_event_output(struct ebpf_map *map, uint64_t flags, const void *me
 	struct perf_event_header hdr;
 	struct perf_ring *r;
 	uint64_t head, tail;
+	bool was_empty;
 
 	if (index == BPF_F_CURRENT_CPU)
 		index = ebpf_cpu();
@@ -115,6 +120,7 @@ long ebpf_perf_event_output(struct ebpf_map *map, uint64_t flags, const void *me
 	pthread_spin_lock(&r->lock);
 	head = r->head;
 	tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	was_empty = head == tail;
 	/* A LOST record goes first when samples were dropped, as perf writes
 	 * one before the next sample that fits. */
 	if (r->lost && r->size - (head - tail) >= sizeof(hdr) + 16 + rec) {
@@ -141,6 +147,10 @@ long ebpf_perf_event_output(struct ebpf_map *map, uint64_t flags, const void *me
 	ring_put(r, head + sizeof(hdr) + 4 + meta_len + ctx_len, zero, raw - meta_len - ctx_len);
 	__atomic_store_n(&r->head, head + rec, __ATOMIC_RELEASE);
 	pthread_spin_unlock(&r->lock);
+	/* Wake the consumer only when it had caught up (as the ring buffer
+	 * does): one write per drain, not one per sample. */
+	if (was_empty)
+		(void)!eventfd_write(r->wake_fd, 1);
 	return 0;
 }
 
@@ -175,12 +185,20 @@ int ebpf_perf_buffer_new(struct ebpf_map *map, size_t page_cnt, struct ebpf_perf
 	pb = calloc(1, sizeof(*pb));
 	if (!pb)
 		return -ENOMEM;
+	pb->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pb->wake_fd < 0) {
+		int err = -errno;
+
+		free(pb);
+		return err;
+	}
 	for (uint32_t i = 0; i < map->max_entries; i++) {
 		struct perf_ring *r = calloc(1, sizeof(*r) + size), *none = NULL;
 		int err = -ENOMEM;
 
 		if (r) {
 			r->size = size;
+			r->wake_fd = pb->wake_fd;
 			pthread_spin_init(&r->lock, PTHREAD_PROCESS_PRIVATE);
 			if (atomic_compare_exchange_strong(&pa->slots[i], &none, r))
 				continue;
@@ -188,6 +206,7 @@ int ebpf_perf_buffer_new(struct ebpf_map *map, size_t page_cnt, struct ebpf_perf
 			err = -EBUSY;
 		}
 		release_slots(pa, i);
+		close(pb->wake_fd);
 		free(pb);
 		return err;
 	}
@@ -205,6 +224,7 @@ void ebpf_perf_buffer_free(struct ebpf_perf_buffer *pb)
 		return;
 	release_slots(pa_of(pb->map), pb->map->max_entries);
 	ebpf_map_put(pb->map);
+	close(pb->wake_fd);
 	free(pb->bounce);
 	free(pb);
 }
@@ -284,6 +304,11 @@ int ebpf_perf_buffer_consume(struct ebpf_perf_buffer *pb, ebpf_perf_sample_fn sa
 		total += n;
 	}
 	return total;
+}
+
+int ebpf_perf_buffer_wait_fd(struct ebpf_perf_buffer *pb)
+{
+	return pb ? pb->wake_fd : -EINVAL;
 }
 
 /* ---- element access ----------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* conn.c - control plane connection management: handshakes, SYN cookies, RST, teardown. */
 #include <string.h>
 
+#include "core/byteorder.h"
 #include "core/hooks.h"
 
 #include "core/control/cc.h"
@@ -641,6 +642,48 @@ static int cookie_check(struct ftoe_engine *e, const struct ftoe_seg *s, uint16_
 		}
 	}
 	return -EINVAL;
+}
+
+/* The same cookies for programs at the engine's hooks (the raw SYN-cookie
+ * helpers, docs/runtime.md): a SYN proxy in XDP then answers with cookies
+ * the engine itself accepts when their ACK arrives (cookie_ack).
+ * Addresses, ports network order; seq host order. */
+static void cookie_seg(struct ftoe_seg *s, uint32_t saddr_be, uint32_t daddr_be,
+		       uint16_t sport_be, uint16_t dport_be, uint32_t seq)
+{
+	memset(s, 0, sizeof(*s));
+	s->saddr4 = ftoe_get_be32((const uint8_t *)&saddr_be);
+	s->daddr4 = ftoe_get_be32((const uint8_t *)&daddr_be);
+	s->sport = ftoe_get_be16((const uint8_t *)&sport_be);
+	s->dport = ftoe_get_be16((const uint8_t *)&dport_be);
+	s->seq = seq;
+}
+
+int ftoe_engine_syncookie_make(struct ftoe_engine *e, uint32_t saddr_be, uint32_t daddr_be,
+			       uint16_t sport_be, uint16_t dport_be, uint32_t seq, uint16_t mss,
+			       uint32_t *cookie, uint16_t *mss_out)
+{
+	struct ftoe_seg s;
+	uint32_t mi = 0;
+
+	cookie_seg(&s, saddr_be, daddr_be, sport_be, dport_be, seq);
+	for (uint32_t i = 0; i < 8; i++)
+		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
+			mi = i;
+	*cookie = cookie_make(e, &s, cookie_time(e), mi);
+	*mss_out = cookie_mss[mi];
+	return 0;
+}
+
+int ftoe_engine_syncookie_check(struct ftoe_engine *e, uint32_t saddr_be, uint32_t daddr_be,
+				uint16_t sport_be, uint16_t dport_be, uint32_t seq, uint32_t ack,
+				uint16_t *mss_out)
+{
+	struct ftoe_seg s;
+
+	cookie_seg(&s, saddr_be, daddr_be, sport_be, dport_be, seq);
+	s.ack = ack;
+	return cookie_check(e, &s, mss_out) ? -EACCES : 0;
 }
 
 /* ---- slow path ------------------------------------------------------------- */

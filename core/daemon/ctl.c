@@ -231,6 +231,9 @@ static int do_hello(struct daemon *d, json_object *resp)
 	inet_ntop(AF_INET, &d->opts.ip_be, ip, sizeof(ip));
 	json_object_object_add(resp, "pid", json_object_new_int64(getpid()));
 	json_object_object_add(resp, "iface", json_object_new_string(d->opts.iface));
+	/* What programs at the hooks see as ingress_ifindex (xdpdump's
+	 * capture_if_ifindex). */
+	json_object_object_add(resp, "ifindex", json_object_new_int64(x86_netdev(d->x86)->ifindex));
 	json_object_object_add(resp, "ip", json_object_new_string(ip));
 	json_object_object_add(resp, "programs", json_object_new_int64(d->nr_progs));
 	return 0;

@@ -1,4 +1,4 @@
-/* ctl_ring.c - control requests for trace sessions: draining ring-buffer maps (ring_read) and unloading programs whose owner process exited. */
+/* ctl_ring.c - control requests for trace sessions: draining ring-buffer and perf-event-array maps (ring_read) and unloading programs whose owner process exited. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -15,13 +15,19 @@
 
 /*
  * ring_read: {"rings": [{"id": N, "map": "NAME"}, ...], "timeout_ms": T}
- * answers {"rings": [{"id", "map", "records": ["hex", ...]}]}.  When every
- * ring is empty the ctl thread sleeps in poll() on the rings' eventfds
- * (ebpf_ringbuf_wait_fd: written when a record is submitted while the
- * consumer has caught up, like the kernel's ring buffer wakes epoll) and
- * the stop eventfd, at most T ms (capped at CTL_RING_MAX_WAIT_MS) - never
- * a busy loop.  The ctl thread serves one request at a time, so other
- * requests wait at most that long behind a ring_read.
+ * answers {"rings": [{"id", "map", "records": ["hex", ...], "lost": L}]}.
+ * A map is a ring buffer, or a perf event array (xdpdump's output): for
+ * that the engine becomes the consumer libbpf's perf_buffer would be
+ * (hx_perf_buffer: a ring in every slot, made by the first ring_read, so
+ * bpf_perf_event_output delivers from then on), the records are the
+ * samples' raw bytes and "lost" counts the samples the full rings
+ * dropped.  When every ring is empty the ctl thread sleeps in poll() on
+ * the rings' eventfds (ebpf_ringbuf_wait_fd, ebpf_perf_buffer_wait_fd:
+ * written when a record arrives while the consumer has caught up, like
+ * the kernel wakes epoll) and the stop eventfd, at most T ms (capped at
+ * CTL_RING_MAX_WAIT_MS) - never a busy loop.  The ctl thread serves one
+ * request at a time, so other requests wait at most that long behind a
+ * ring_read.
  */
 #define CTL_RING_MAX_WAIT_MS	500
 #define CTL_RING_MAX_RINGS	8
@@ -31,12 +37,15 @@
 struct ring_sel {
 	uint32_t id;
 	struct ebpf_map *map;
+	struct ebpf_perf_buffer *pb;	/* perf event arrays */
 	json_object *records;
+	uint64_t lost;
 };
 
 struct drain_ctx {
 	json_object *records;
 	size_t bytes;
+	uint64_t lost;		/* perf: samples the full rings dropped */
 };
 
 static int add_record(void *ctx, void *data, size_t size)
@@ -61,13 +70,32 @@ static int add_record(void *ctx, void *data, size_t size)
 	return d->bytes >= CTL_RING_MAX_BYTES ? -ENOBUFS : 0;
 }
 
+/* A perf sample is taken whole: a slot's ring (HX_PERF_PAGES) is far
+ * below CTL_RING_MAX_BYTES. */
+static void add_sample(void *ctx, int cpu, void *data, uint32_t size)
+{
+	(void)cpu;
+	add_record(ctx, data, size);
+}
+
+static void add_lost(void *ctx, int cpu, uint64_t cnt)
+{
+	(void)cpu;
+	((struct drain_ctx *)ctx)->lost += cnt;
+}
+
 static int drain(struct ring_sel *r, size_t n, size_t *total)
 {
 	*total = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct drain_ctx d = { .records = r[i].records };
-		int ret = ebpf_ringbuf_consume(r[i].map, add_record, &d);
+		int ret;
 
+		if (r[i].pb)
+			ret = ebpf_perf_buffer_consume(r[i].pb, add_sample, add_lost, &d);
+		else
+			ret = ebpf_ringbuf_consume(r[i].map, add_record, &d);
+		r[i].lost += d.lost;
 		if (ret < 0 && ret != -ENOBUFS)
 			return ret;
 		*total += json_object_array_length(r[i].records);
@@ -109,9 +137,20 @@ static int parse_rings(struct daemon *d, json_object *arr, struct ring_sel *r, s
 				 json_object_get_string(jm));
 			return -ENOENT;
 		}
-		if (ebpf_map_type(r[i].map) != BPF_MAP_TYPE_RINGBUF) {
-			snprintf(err, esz, "map %u:%s is not a ring buffer", p->id,
-				 json_object_get_string(jm));
+		r[i].pb = NULL;
+		r[i].lost = 0;
+		if (ebpf_map_type(r[i].map) == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
+			int ret = hx_perf_buffer(p, r[i].map, &r[i].pb);
+
+			if (ret) {
+				snprintf(err, esz, "map %u:%s: cannot read it: %s%s", p->id,
+					 json_object_get_string(jm), strerror(-ret),
+					 ret == -ENOSPC ? " (4 perf event arrays per program)" : "");
+				return ret;
+			}
+		} else if (ebpf_map_type(r[i].map) != BPF_MAP_TYPE_RINGBUF) {
+			snprintf(err, esz, "map %u:%s is neither a ring buffer nor a perf event array",
+				 p->id, json_object_get_string(jm));
 			return -EINVAL;
 		}
 	}
@@ -149,7 +188,7 @@ int ctl_ring_read(struct daemon *d, json_object *req, json_object *resp, char *e
 		json_object_object_add(o, "map", json_object_new_string(ebpf_map_name(r[i].map)));
 		json_object_object_add(o, "records", r[i].records);
 		json_object_array_add(out, o);
-		pfd[i].fd = ebpf_ringbuf_wait_fd(r[i].map);
+		pfd[i].fd = r[i].pb ? ebpf_perf_buffer_wait_fd(r[i].pb) : ebpf_ringbuf_wait_fd(r[i].map);
 		pfd[i].events = POLLIN;
 		/* Reset the wakeup before consuming: a record submitted after
 		 * the drain below writes it again, so the poll cannot miss it. */
@@ -168,6 +207,10 @@ int ctl_ring_read(struct daemon *d, json_object *req, json_object *resp, char *e
 			ret = drain(r, n, &total);
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		if (r[i].pb)
+			json_object_object_add(json_object_array_get_idx(out, i), "lost",
+					       json_object_new_int64((int64_t)r[i].lost));
 	if (ret)
 		snprintf(err, esz, "ring_read: %s", strerror(-ret));
 	return ret;

@@ -33,6 +33,9 @@
 static pthread_mutex_t hx_progs_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static __thread struct ebpf_xdp_buff *tls_buf;
+/* The interface's ifindex, what programs see as ingress_ifindex (and
+ * give bpf_fib_lookup); set once before programs load (hx_set_host). */
+static uint32_t hx_ifindex;
 /* Frees a thread's buffer when the thread exits, whichever thread it is
  * (the backend's threads do not know about it). */
 static pthread_key_t tls_buf_key;
@@ -68,7 +71,7 @@ static int hx_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f
 	data = ebpf_xdp_data(x);
 	memcpy(data - sizeof(f->md), &f->md, sizeof(f->md));
 	x->md.data_meta = x->md.data - (uint32_t)sizeof(f->md);
-	x->md.ingress_ifindex = 0;
+	x->md.ingress_ifindex = hx_ifindex;
 	x->md.rx_queue_index = 0;
 	return 0;
 }
@@ -94,6 +97,42 @@ static void hx_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
 		memcpy(&f->md, f->data - sizeof(f->md), sizeof(f->md));
 }
 
+static int host_neigh(void *ctx, uint32_t ip_be, uint8_t mac[6])
+{
+	return x86_neigh_valid(((struct daemon *)ctx)->x86, ip_be, mac);
+}
+
+static int host_cookie_make(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport,
+			    uint16_t dport, uint32_t seq, uint16_t mss, uint32_t *cookie,
+			    uint16_t *mss_out)
+{
+	return ftoe_engine_syncookie_make(((struct daemon *)ctx)->eng, saddr, daddr, sport, dport,
+					  seq, mss, cookie, mss_out);
+}
+
+static int host_cookie_check(void *ctx, uint32_t saddr, uint32_t daddr, uint16_t sport,
+			     uint16_t dport, uint32_t seq, uint32_t ack, uint16_t *mss_out)
+{
+	return ftoe_engine_syncookie_check(((struct daemon *)ctx)->eng, saddr, daddr, sport, dport,
+					   seq, ack, mss_out);
+}
+
+void hx_set_host(struct daemon *d)
+{
+	const struct netdev *nd = x86_netdev(d->x86);
+	struct ebpf_host h = {
+		.sz = sizeof(h), .ctx = d, .ifindex = (uint32_t)nd->ifindex,
+		.ip_be = d->opts.ip_be, .prefix_len = d->opts.prefix_len,
+		.gateway_be = d->opts.gateway_be, .mtu = nd->mtu,
+		.neigh = host_neigh, .cookie_make = host_cookie_make,
+		.cookie_check = host_cookie_check,
+	};
+
+	memcpy(h.mac, nd->mac, 6);
+	hx_ifindex = h.ifindex;
+	ebpf_set_host(&h);
+}
+
 int hx_init(struct daemon *d)
 {
 	static const struct ftoe_hook_ops ops = {
@@ -111,10 +150,37 @@ int hx_init(struct daemon *d)
 	return 0;
 }
 
+/* Rings of 32 pages (128 KiB) a slot: a few dozen full frames between
+ * two reads of a capture. */
+#define HX_PERF_PAGES 32
+
+int hx_perf_buffer(struct hx_prog *p, struct ebpf_map *map, struct ebpf_perf_buffer **pb)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < HX_MAX_PERF && p->perf[i].map; i++)
+		if (p->perf[i].map == map) {
+			*pb = p->perf[i].pb;
+			return 0;
+		}
+	if (i == HX_MAX_PERF)
+		return -ENOSPC;
+	ret = ebpf_perf_buffer_new(map, HX_PERF_PAGES, pb);
+	if (ret)
+		return ret;
+	p->perf[i].map = map;
+	p->perf[i].pb = *pb;
+	return 0;
+}
+
 static void prog_free(struct hx_prog *p)
 {
 	if (!p)
 		return;
+	/* The program is detached: nothing writes the rings any more. */
+	for (unsigned int i = 0; i < HX_MAX_PERF && p->perf[i].map; i++)
+		ebpf_perf_buffer_free(p->perf[i].pb);
 	ebpf_object_close(p->obj);
 	if (p->btf_obj)
 		bpf_object__close(p->btf_obj);

@@ -247,6 +247,7 @@ int main(int argc, char **argv)
 	set_up = true;
 	if (create_engine(d))
 		goto out;
+	hx_set_host(d);
 	if (app_server_start(d))
 		goto out;
 	{

@@ -250,3 +250,21 @@ void control_io_init(struct x86_backend *be, struct ftoe_io *io)
 	io->neigh_lookup = io_neigh_lookup;
 	io->neigh_vlan = io_neigh_vlan;
 }
+
+/* A valid neighbour entry, without resolving (bpf_fib_lookup's view: the
+ * kernel's helper does not send a request either). */
+int x86_neigh_valid(struct x86_backend *be, uint32_t ip_be, uint8_t mac[6])
+{
+	const struct ftoe_arp_entry *e;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&be->ctl_lock);
+	e = ftoe_arp_find(&be->arp, ip_be);
+	if (e && e->state == FTOE_ARP_REACHABLE &&
+	    x86_now_ns() - e->updated_ns < be->arp.cfg.expiry_ns) {
+		memcpy(mac, e->mac, 6);
+		err = 0;
+	}
+	pthread_mutex_unlock(&be->ctl_lock);
+	return err;
+}

@@ -107,6 +107,9 @@ int x86_start(struct x86_backend *x, struct ftoe_engine *eng, const struct x86_p
 /* Detach steering and join the threads (before the engine goes).  The
  * engine may still send (its resets) until x86_close. */
 void x86_stop(struct x86_backend *x);
+/* The neighbour cache's valid entry for ip_be: 0 with mac, else -ENOENT;
+ * sends nothing.  Any thread. */
+int x86_neigh_valid(struct x86_backend *x, uint32_t ip_be, uint8_t mac[6]);
 /* Queues, ARP/ICMP and steering counters to the log (info level). */
 void x86_log_stats(struct x86_backend *x);
 /* One queue's counters (flextoe-stat counters): the backend's own and the

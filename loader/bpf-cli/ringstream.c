@@ -110,6 +110,39 @@ int rs_load(struct rs_session *s, const char *path, const char *hook)
 	return 0;
 }
 
+int rs_map_find(struct rs_session *s, unsigned int i, const char *type, const char *suffix,
+		char *out, size_t size)
+{
+	json_object *req = ldr_request(FLEXTOE_CTL_OP_MAP_LIST), *resp, *maps;
+	size_t sl = strlen(suffix);
+	int rc;
+
+	resp = cli_loaderd_call(s->run_dir, req, &rc);
+	json_object_put(req);
+	if (!resp)
+		return rc;
+	rc = -1;
+	maps = json_object_object_get(resp, "maps");
+	for (size_t k = 0; maps && k < json_object_array_length(maps); k++) {
+		json_object *m = json_object_array_get_idx(maps, k);
+		const char *name = json_object_get_string(json_object_object_get(m, "name"));
+		const char *t = json_object_get_string(json_object_object_get(m, "type"));
+		size_t nl = name ? strlen(name) : 0;
+
+		if (json_object_get_int64(json_object_object_get(m, "prog_id")) != s->ids[i] ||
+		    !t || strcmp(t, type) || nl < sl || strcmp(name + nl - sl, suffix))
+			continue;
+		snprintf(out, size, "%s", name);
+		rc = 0;
+		break;
+	}
+	json_object_put(resp);
+	if (rc)
+		rc = cli_fail("program %u has no %s map%s%s", s->ids[i], type, sl ? " named *" : "",
+			      suffix);
+	return rc;
+}
+
 int rs_map_set(struct rs_session *s, unsigned int i, const char *map, const void *val,
 	       size_t len)
 {
@@ -143,6 +176,23 @@ void rs_unload_all(struct rs_session *s)
 		json_object_put(resp);
 	}
 	s->nr = 0;
+}
+
+int rs_engine_ifindex(struct rs_session *s, uint32_t *ifindex)
+{
+	json_object *req = ldr_request(FLEXTOE_CTL_OP_HELLO), *resp, *j;
+	int rc;
+
+	resp = cli_loaderd_call(s->run_dir, req, &rc);
+	json_object_put(req);
+	if (!resp)
+		return rc;
+	rc = json_object_object_get_ex(resp, "ifindex", &j) ? 0 :
+		cli_fail("the engine does not report its ifindex (an older engine?)");
+	if (!rc)
+		*ifindex = (uint32_t)json_object_get_int64(j);
+	json_object_put(resp);
+	return rc;
 }
 
 bool rs_should_stop(struct rs_session *s)
@@ -186,7 +236,11 @@ int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn 
 	}
 	arr = json_object_object_get(resp, "rings");
 	for (size_t r = 0; arr && r < json_object_array_length(arr); r++) {
-		json_object *recs = json_object_object_get(json_object_array_get_idx(arr, r), "records");
+		json_object *ring = json_object_array_get_idx(arr, r);
+		json_object *recs = json_object_object_get(ring, "records"), *jl;
+
+		if (json_object_object_get_ex(ring, "lost", &jl))
+			s->lost += (uint64_t)json_object_get_int64(jl);
 
 		for (size_t k = 0; recs && k < json_object_array_length(recs); k++) {
 			unsigned char *buf;

@@ -17,6 +17,7 @@ struct rs_session {
 	char hooks[RS_MAX_PROGS][16];
 	unsigned int nr;
 	uint64_t seen, max_count;
+	uint64_t lost;			/* perf event arrays: samples the engine's rings dropped */
 	double duration;
 	struct timespec start;
 	int64_t mono_to_real_ns;	/* engine timestamps are CLOCK_MONOTONIC */
@@ -31,15 +32,25 @@ int rs_session_init(struct rs_session *s, const char *run_dir, double duration, 
 /* Load path at hook as a session program (unloaded by the engine if we
  * die).  0 or the exit code. */
 int rs_load(struct rs_session *s, const char *path, const char *hook);
+/* The name of program i's map of libbpf type name TYPE ("array") whose
+ * name ends in SUFFIX ("" for any), as the engine lists it (kernel names
+ * are cut to 15 characters; internal maps are named after the object's
+ * file).  0 or an exit code. */
+int rs_map_find(struct rs_session *s, unsigned int i, const char *type, const char *suffix,
+		char *out, size_t size);
 /* Element 0 of program i's array map. */
 int rs_map_set(struct rs_session *s, unsigned int i, const char *map, const void *val,
 	       size_t len);
 void rs_unload_all(struct rs_session *s);
+/* The engine's interface's ifindex (what programs see as ingress_ifindex):
+ * 0 with *ifindex, or an exit code. */
+int rs_engine_ifindex(struct rs_session *s, uint32_t *ifindex);
 bool rs_should_stop(struct rs_session *s);
 
 /* ring is the program's index in the session; non-zero stops. */
 typedef int (*rs_record_fn)(void *ctx, unsigned int ring, const void *data, size_t len);
-/* One ring_read of map in every session program (blocking up to
+/* One ring_read of map (a ring buffer or a perf event array) in every
+ * session program (blocking up to
  * timeout_ms in the engine when empty).  0 or an exit code. */
 int rs_poll(struct rs_session *s, const char *map, int timeout_ms, rs_record_fn fn, void *ctx);
 /* Called after each ring_read (write out what fn printed). */

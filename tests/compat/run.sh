@@ -29,6 +29,10 @@ source tests/lib/compat_corpus.sh
 declare -A REFUSED=(
 	[xdpdump_bpf]="are of other types (trace_on_entry: tracing)"
 )
+# Written here: the SYN proxy built with conntrack, which the engine lacks.
+declare -A REFUSED_LOCAL=(
+	[ld_synproxy_ct]="calls kfunc bpf_xdp_ct_lookup, which the runtime does not implement"
+)
 
 check() {
 	local path=$1 name=$2 line upd=()
@@ -64,6 +68,11 @@ for n in "${!REFUSED[@]}"; do
 	fi
 	out=$("$CLI" verify "$DEB/$n.o" 2>&1)
 	t_check "$n: refused, naming the cause (${REFUSED[$n]})" grep -q "${REFUSED[$n]}" <<<"$out"
+done
+for n in "${!REFUSED_LOCAL[@]}"; do
+	out=$("$CLI" verify "$PROGS/$n.bpf.o" 2>&1)
+	t_check "$n: refused, naming the cause (${REFUSED_LOCAL[$n]})" \
+		grep -q "${REFUSED_LOCAL[$n]}" <<<"$out"
 done
 
 t_summary

@@ -368,7 +368,8 @@ START_TEST(test_perf_event_output_direct)
 	uint8_t big[200] = { 0 };
 	struct ebpf_xdp_buff *x;
 	struct ebpf_map *m;
-	int sent = 0, ret;
+	uint64_t wake;
+	int sent = 0, ret, wfd;
 
 	ck_assert_int_eq(ebpf_map_create(&spec, &m), 0);
 	ck_assert_int_eq(ebpf_xdp_buff_alloc(4096, &x), 0);
@@ -387,8 +388,17 @@ START_TEST(test_perf_event_output_direct)
 				       U(&meta), 4), -EFAULT);	/* more than the frame */
 	ck_assert_int_eq((int64_t)call(BPF_FUNC_perf_event_output, U(x), U(m), 2, U(&meta), 4),
 			 -E2BIG);			/* index past the slots */
+	/* the wakeup: nothing yet; the first sample into an empty ring
+	 * writes it, a second one before the drain does not again */
+	wfd = ebpf_perf_buffer_wait_fd(pb);
+	ck_assert_int_ge(wfd, 0);
+	ck_assert_int_lt(read(wfd, &wake, sizeof(wake)), 0);
 	ck_assert_int_eq(call(BPF_FUNC_perf_event_output, U(x), U(m), cur | ctx5, U(&meta), 4), 0);
-	ck_assert_int_eq(ebpf_perf_buffer_consume(pb, perf_sample, perf_lost, &log), 1);
+	ck_assert_int_eq(read(wfd, &wake, sizeof(wake)), sizeof(wake));
+	ck_assert_uint_eq(wake, 1);
+	ck_assert_int_eq(call(BPF_FUNC_perf_event_output, U(x), U(m), cur | ctx5, U(&meta), 4), 0);
+	ck_assert_int_lt(read(wfd, &wake, sizeof(wake)), 0);
+	ck_assert_int_eq(ebpf_perf_buffer_consume(pb, perf_sample, perf_lost, &log), 2);
 	/* 4 + 5 bytes, padded: raw size 12 (4 + 12 = 16, 8-aligned) */
 	ck_assert_uint_eq(log.size[0], 12);
 	ck_assert_int_eq(memcmp(log.data[0], &meta, 4), 0);
