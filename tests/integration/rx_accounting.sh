@@ -25,9 +25,9 @@ ns_init
 TMP=$(mktemp -d /tmp/ftoe-rx-accounting.XXXXXX)
 trap 'ns_cleanup; rm -rf "$TMP"' EXIT
 RUN=$TMP/run
-ENG_IP=10.83.0.5
-KERN_IP=10.83.0.1
-PEER_IP=10.83.0.2
+ENG_IP=10.87.0.5
+KERN_IP=10.87.0.1
+PEER_IP=10.87.0.2
 ns_add eng && ns_add peer
 ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
 # one MTU per frame, as the engine's AF_XDP frames hold
