@@ -102,6 +102,15 @@ sender_retrans() {
 		awk '/^Tcp/ { print $1, $2 }'
 }
 
+# The sender's veth: frames it dropped (TX dropped) and frames its qdisc
+# held back while the engine's side was full (requeues, tests/lib/netns.sh
+# ns_link): the link's share of any hole the engine sees.
+sender_link() {
+	ip -n "$(ns_name peer)" -s link show veth1 | awk 'f { print "dropped", $4; exit } /TX:/ { f = 1 }'
+	ip netns exec "$(ns_name peer)" tc -s qdisc show dev veth1 |
+		awk '/requeues/ { print "requeues", $NF; exit }'
+}
+
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --buf "$BUF" --max-flows 1024 \
 	--run-dir "$TMP/run" >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then
@@ -111,12 +120,15 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv --buf "$BUF_BYTES" $BULK_OPT >"$TMP/$port.recv" 2>&1
 	if wait_for "$TMP/$port.recv" listening; then
 		sender_retrans >"$TMP/retrans.before"
+		sender_link >"$TMP/link.before"
 		ns_exec peer timeout 120 python3 "$PWD/bench/peer.py" send $ENG_IP $port "$BYTES" \
 			>"$TMP/$port.send" 2>&1
 		wait_for "$TMP/$port.recv" '^bytes=' && result "to-server,engine" "$TMP/$port.recv" || rc=1
 		# what the Linux sender resent into the engine, this transfer only
 		sender_retrans | paste "$TMP/retrans.before" - |
 			awk '{ printf "%s%s %d", (NR > 1 ? ", " : "linux sender: "), $1, $4 - $2 } END { print "" }'
+		sender_link | paste "$TMP/link.before" - |
+			awk '{ printf "%s%s %d", (NR > 1 ? ", " : "linux sender veth1: tx "), $1, $4 - $2 } END { print "" }'
 	else
 		rc=1
 	fi

@@ -111,17 +111,16 @@ static inline bool have_avx2(void)
 }
 #endif
 
-uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
+uint16_t ftoe_csum_add_native(uint64_t acc0, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 	uint64_t acc = 0, acc2 = 0;
-	uint32_t folded;
 
 #if defined(__x86_64__) && __STDC_HOSTED__
 	if (len >= 256 && have_avx2()) {
 		/* the sum of the words (< 2^63 for any buffer that fits in
 		 * memory) stands for them in the one's-complement sum */
-		acc = sum_avx2(p, len / 32);
+		acc = sum_avx2(p, len / 32);	/* < 2^48: acc0 below cannot overflow it */
 		p += len & ~(size_t)31;
 		len &= 31;
 	}
@@ -188,8 +187,13 @@ uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
 			tail[i] = p[i];
 		acc = add_carry(acc, load64(tail));
 	}
-	folded = ftoe_csum_fold64(acc);
-	acc = (uint64_t)sum + folded;
+	return ftoe_csum_fold64(add_carry(acc, acc0));
+}
+
+uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
+{
+	uint64_t acc = (uint64_t)sum + ftoe_csum_add_native(0, buf, len);
+
 	return (uint32_t)((acc & 0xffffffffu) + (acc >> 32));
 }
 

@@ -75,6 +75,43 @@ static inline uint32_t ftoe_csum_pseudo4(const uint8_t saddr[4], const uint8_t d
 uint32_t ftoe_csum_pseudo6(const uint8_t saddr[16], const uint8_t daddr[16],
 			   uint8_t next_hdr, uint32_t l4_len);
 
+/*
+ * The same sums kept in native-order words up to the one fold at the end
+ * (RFC 1071 2(B)), for the TCP checksum of every segment received and
+ * sent: the pseudo-header's addresses are two native 32-bit loads and the
+ * sum is folded and swapped once, with the segment's, instead of twice.
+ */
+/* A 16-bit big-endian number as the native-order word that holds it. */
+static inline uint64_t ftoe_csum_native16(uint16_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap16(v);
+#else
+	return v;
+#endif
+}
+
+static inline uint64_t ftoe_csum_pseudo4_native(const uint8_t saddr[4], const uint8_t daddr[4],
+						uint8_t proto, uint16_t l4_len)
+{
+	uint32_t s, d;
+
+	__builtin_memcpy(&s, saddr, 4);
+	__builtin_memcpy(&d, daddr, 4);
+	return (uint64_t)s + d + ftoe_csum_native16(proto) + ftoe_csum_native16(l4_len);
+}
+
+/* A sum of ftoe_csum_add's form (e.g. ftoe_csum_pseudo6) as a native one. */
+static inline uint64_t ftoe_csum_to_native(uint32_t sum)
+{
+	return ftoe_csum_native16(ftoe_csum_fold(sum));
+}
+
+/* acc (native-order words) plus len bytes, folded to the 16-bit big-endian
+ * number: 0xffff over a segment whose checksum is right; its complement is
+ * the value to store. */
+uint16_t ftoe_csum_add_native(uint64_t acc, const void *buf, size_t len);
+
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') when a 16-bit word changes from
  * old to new; the 32-bit form applies it to both halves. */
 uint16_t ftoe_csum_update16(uint16_t csum, uint16_t old, uint16_t new_);

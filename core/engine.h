@@ -164,6 +164,10 @@ struct ftoe_engine_stats {
 	uint64_t rx_ooo, rx_dup, rx_out_of_window, rx_paws_drop;
 	uint64_t rx_ooo_full;		/* out-of-order data dropped: every interval in use */
 	uint64_t rx_bad_csum;		/* of rx_malformed: a wrong IPv4 or TCP checksum */
+	uint64_t rx_not_ours;		/* not IPv4 TCP to the engine's address: dropped */
+	uint64_t rx_bad_ack;		/* ACK of data never sent, or too old (RFC 5961 5.2): dropped */
+	uint64_t rx_flow_closed;	/* the flow closed before the protocol stage took it, in
+					 * TIME-WAIT, or no ACK flag: dropped */
 	uint64_t tx_frames, tx_bytes, tx_ring_full, tx_acks, tx_rst;
 	uint64_t retransmits;		/* segments sent again (go-back-N) */
 	uint64_t fast_retransmits, timeouts, probes;

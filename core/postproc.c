@@ -82,28 +82,20 @@ static bool tx_post_observes(const struct ftoe_engine *e)
 	       ftoe_hooks_active(e->cfg.hooks, FLEXTOE_HOOK_TX_POST);
 }
 
-/* One item; true when it queued work its rest must wait for. */
-static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
+/* The results a loss-free data segment of a one-way transfer never has:
+ * postproc_one tests them once, and postproc_acks sorts them out. */
+#define RX_R_RARE (FTOE_RX_R_ACKED | FTOE_RX_R_ECE | FTOE_RX_R_FAST_RETX | FTOE_RX_R_LOST_RETX | \
+		   FTOE_RX_R_UNDO | FTOE_RX_R_WND_OPEN | FTOE_RX_R_SEND | FTOE_RX_R_CTL)
+
+/* What an item's ACK field and loss signals start: tx ring space freed,
+ * congestion control and loss recovery queued for the control plane, the
+ * flow scheduled.  Adds to *ev. */
+static void postproc_acks(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t *ev)
 {
 	uint32_t id = it->flow, res = it->res;
 	struct flow_tcp *t = &e->tcp[id];
 	struct flow_mem *m = &e->mem[id];
-	uint32_t ev = 0;
 
-	if (res & FTOE_RX_R_ADVANCED) {
-		/* Publish after the copy (postproc_copy copied the whole
-		 * batch first): the application reads up to rx_head. */
-		__atomic_store_n(&m->rx_head,
-				 t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0),
-				 __ATOMIC_RELEASE);
-		ev |= FTOE_EV_RX;
-		if ((m->flags & FLOW_MEM_CLOSED) && (res & FTOE_RX_R_DATA)) {
-			/* Data for a closed socket: nobody will read it
-			 * (RFC 9293 3.10.7.4, RFC 2525 2.17). */
-			ftoe_sp_push(&e->sp, FTOE_SP_RESET, id, 0, it);
-			return true;
-		}
-	}
 	if (res & FTOE_RX_R_ACKED) {
 		uint32_t data, unsent_data;
 		uint32_t tail = t->snd_una - t->tx_seq0;
@@ -116,7 +108,7 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		__atomic_store_n(&m->tx_tail, tail, __ATOMIC_RELEASE);
 		m->tx_sent = t->snd_nxt - t->tx_seq0;
 		if (data)
-			ev |= FTOE_EV_TX;
+			*ev |= FTOE_EV_TX;
 		/* congestion control counts delivered bytes: those the
 		 * scoreboard held were counted when they were SACKed */
 		ftoe_sp_push(&e->sp, FTOE_SP_ACKED, id,
@@ -139,9 +131,36 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
 		   FTOE_RX_R_LOST_RETX | FTOE_RX_R_SEND))
 		ftoe_sched_activate(e, id);
-	if (res & FTOE_RX_R_CTL) {
-		ftoe_sp_push(&e->sp, FTOE_SP_STATE, id, ev, it);
-		return true;
+}
+
+/* One item; true when it queued work its rest must wait for. */
+static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	uint32_t id = it->flow, res = it->res;
+	struct flow_tcp *t = &e->tcp[id];
+	struct flow_mem *m = &e->mem[id];
+	uint32_t ev = 0;
+
+	if (res & FTOE_RX_R_ADVANCED) {
+		/* Publish after the copy (postproc_copy copied the whole
+		 * batch first): the application reads up to rx_head. */
+		__atomic_store_n(&m->rx_head,
+				 t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0),
+				 __ATOMIC_RELEASE);
+		ev |= FTOE_EV_RX;
+		if ((m->flags & FLOW_MEM_CLOSED) && (res & FTOE_RX_R_DATA)) {
+			/* Data for a closed socket: nobody will read it
+			 * (RFC 9293 3.10.7.4, RFC 2525 2.17). */
+			ftoe_sp_push(&e->sp, FTOE_SP_RESET, id, 0, it);
+			return true;
+		}
+	}
+	if ((res & RX_R_RARE) || it->sacked) {
+		postproc_acks(e, it, &ev);
+		if (res & FTOE_RX_R_CTL) {
+			ftoe_sp_push(&e->sp, FTOE_SP_STATE, id, ev, it);
+			return true;
+		}
 	}
 	if (e->sp.n && tx_post_observes(e)) {
 		ftoe_sp_push(&e->sp, FTOE_SP_FINISH, id, ev, it);

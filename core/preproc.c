@@ -79,7 +79,7 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 		if (it->seg.family != 4 || it->seg.ip_proto != FTOE_IPPROTO_TCP ||
 		    it->seg.daddr4 != e->local_ip) {
 			/* not for us (ARP/ICMP are the backend's) */
-			e->st.rx_slow++;
+			e->st.rx_not_ours++;
 			continue;
 		}
 		if (ftoe_seg_fast_path(&it->seg) && !flow_of(e, &it->seg, &id)) {
@@ -178,10 +178,13 @@ void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		count_malformed(e, &it->seg);
 		return;
 	}
-	/* not ours, slow by its headers, or an unknown or unsynchronized
-	 * flow (maybe a SYN-cookie ACK, or a handshake in progress): the
-	 * control plane's, which the engine drains right after */
+	if (it->res == FTOE_RXP_NOT_OURS) {
+		e->st.rx_not_ours++;
+		return;
+	}
+	/* slow by its headers, or an unknown or unsynchronized flow (maybe
+	 * a SYN-cookie ACK, or a handshake in progress): the control
+	 * plane's, which the engine drains right after */
 	e->st.rx_slow++;
-	if (it->res != FTOE_RXP_NOT_OURS)
-		ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
+	ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
 }

@@ -579,6 +579,7 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	 * answer with an ACK (RFC 5961 5.2 "challenge ACK"). */
 	if (seq_after(ack, t->snd_max) ||
 	    seq_before(ack, t->snd_una - t->max_snd_wnd)) {
+		e->st.rx_bad_ack++;
 		it->res |= FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return false;
 	}
@@ -748,11 +749,13 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	/* An earlier segment of the batch may have closed the flow. */
 	if (!e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state) ||
 	    !(s->tcp_flags & FTOE_TCP_ACK)) {
+		e->st.rx_flow_closed++;
 		it->res = FTOE_RX_R_DROP;
 		return;
 	}
 	if (e->ctl[id].state == TCP_S_TIME_WAIT) {
 		/* RFC 9293 3.10.7.4: re-ACK a retransmitted FIN, restart 2MSL. */
+		e->st.rx_flow_closed++;
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW | FTOE_RX_R_CTL;
 		return;
 	}

@@ -99,8 +99,9 @@ bad_opt:
 #undef OPT_BAD
 
 /* TCP over l4_len bytes at frame + seg->l4_off; pseudo is the L3 part of
- * the checksum (already summed by the family parser). */
-static int tcp_parse(const uint8_t *frame, uint32_t l4_len, uint32_t pseudo,
+ * the checksum (already summed by the family parser, in native-order
+ * words: ftoe_csum_pseudo4_native). */
+static int tcp_parse(const uint8_t *frame, uint32_t l4_len, uint64_t pseudo,
 		     uint32_t flags, struct ftoe_seg *seg)
 {
 	const uint8_t *th = frame + seg->l4_off;
@@ -117,7 +118,7 @@ static int tcp_parse(const uint8_t *frame, uint32_t l4_len, uint32_t pseudo,
 	/* RFC 793 3.1: the checksum covers pseudo-header, header and data; a
 	 * correct one sums to 0xffff, i.e. finishes to 0. */
 	if (!(flags & FTOE_SEG_F_NO_CSUM) &&
-	    ftoe_csum_finish(ftoe_csum_add(pseudo, th, l4_len)) != 0)
+	    ftoe_csum_add_native(pseudo, th, l4_len) != 0xffff)
 		return seg_fail(seg, FTOE_SEG_ERR_TCP_CSUM);
 
 	seg->sport = ftoe_get_be16(th);
@@ -166,7 +167,7 @@ static int ipv4_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 	const uint8_t *ih = frame + seg->l3_off;
 	uint32_t avail = len - seg->l3_off, ihl, tot_len;
 	uint16_t frag;
-	uint32_t pseudo;
+	uint64_t pseudo;
 
 	if (avail < IPV4_HLEN_MIN)
 		return seg_fail(seg, FTOE_SEG_ERR_IP_TRUNC);
@@ -208,8 +209,8 @@ static int ipv4_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 		seg->slow |= FTOE_SLOW_NOT_TCP;
 		return 0;
 	}
-	pseudo = ftoe_csum_pseudo4(ih + 12, ih + 16, FTOE_IPPROTO_TCP,
-				   (uint16_t)(tot_len - ihl));
+	pseudo = ftoe_csum_pseudo4_native(ih + 12, ih + 16, FTOE_IPPROTO_TCP,
+					  (uint16_t)(tot_len - ihl));
 	return tcp_parse(frame, tot_len - ihl, pseudo, flags, seg);
 }
 
@@ -219,7 +220,7 @@ static int ipv6_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 {
 	const uint8_t *ih = frame + seg->l3_off;
 	uint32_t avail = len - seg->l3_off, plen;
-	uint32_t pseudo;
+	uint64_t pseudo;
 
 	if (avail < IPV6_HLEN)
 		return seg_fail(seg, FTOE_SEG_ERR_IP_TRUNC);
@@ -249,7 +250,7 @@ static int ipv6_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 		seg->slow |= FTOE_SLOW_NOT_TCP;
 		return 0;
 	}
-	pseudo = ftoe_csum_pseudo6(ih + 8, ih + 24, FTOE_IPPROTO_TCP, plen);
+	pseudo = ftoe_csum_to_native(ftoe_csum_pseudo6(ih + 8, ih + 24, FTOE_IPPROTO_TCP, plen));
 	return tcp_parse(frame, plen, pseudo, flags, seg);
 }
 

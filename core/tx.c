@@ -147,8 +147,7 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		 const struct ftoe_tx_item *it)
 {
 	uint8_t *f = e->frame, *ip, *th;
-	uint32_t optlen, thlen, iplen, sum, l2len;
-	uint8_t sa[4], da[4];
+	uint32_t optlen, thlen, iplen, l2len;
 	int err;
 
 	/* IEEE 802.1Q: the tags sit between the source MAC and the
@@ -198,10 +197,9 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		ring_copy_out(th + thlen, flow_tx_ring(e, it->flow),
 			      e->mem[it->flow].tx_size, it->tx_pos, it->len);
 
-	memcpy(sa, ip + 12, 4);
-	memcpy(da, ip + 16, 4);
-	sum = ftoe_csum_pseudo4(sa, da, FTOE_IPPROTO_TCP, (uint16_t)(thlen + it->len));
-	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, thlen + it->len)));
+	ftoe_put_be16(th + 16, (uint16_t)~ftoe_csum_add_native(
+		ftoe_csum_pseudo4_native(ip + 12, ip + 16, FTOE_IPPROTO_TCP,
+					 (uint16_t)(thlen + it->len)), th, thlen + it->len));
 
 	err = tx_xmit(e, it, f, l2len + iplen);
 	if (err) {

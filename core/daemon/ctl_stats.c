@@ -51,6 +51,11 @@
 	X(FlextoeInMartians,      rx_martian,       "segments from martian sources dropped") \
 	X(FlextoeInFastPath,      rx_fast,          "segments the fast path handled") \
 	X(FlextoeInSlowPath,      rx_slow,          "segments handed to the control plane") \
+	X(FlextoeInNotOurs,       rx_not_ours,      "frames dropped: not IPv4 TCP to the engine's address") \
+	X(FlextoeInBadAck,        rx_bad_ack,       "segments dropped: ACK of data never sent or too old (RFC 5961 5.2)") \
+	X(FlextoeInFlowClosed,    rx_flow_closed,   "segments dropped: flow closed or in TIME-WAIT, or no ACK flag") \
+	X(FlextoeSynRecvAcks,     syn_rec_acks,     "ACKs to a half-open connection not matching it, dropped") \
+	X(FlextoeTimeWaitAcksLimited, tw_acks_limited, "TIME-WAIT ACKs not sent: one per 500 ms") \
 	X(FlextoeInNoFlow,        rx_no_flow,       "segments for no known flow") \
 	X(FlextoeInBytes,         rx_bytes,         "payload bytes placed in receive buffers") \
 	X(FlextoeOutBytes,        tx_bytes,         "payload bytes sent, retransmissions included") \
@@ -124,6 +129,15 @@ int ctl_stats(struct daemon *d, const char *op, json_object *req, json_object *r
 		add_u64(q, "rx_ring_full", qs.rx_ring_full);
 		add_u64(q, "rx_fill_ring_empty_descs", qs.rx_fill_ring_empty_descs);
 		add_u64(q, "tx_ring_empty_descs", qs.tx_ring_empty_descs);
+		add_u64(q, "rx_arp", qs.rx_arp);
+		add_u64(q, "rx_icmp", qs.rx_icmp);
+		add_u64(q, "rx_runt", qs.rx_runt);
+		add_u64(q, "rx_other", qs.rx_other);
+		add_u64(q, "rx_hook_drop", qs.rx_hook_drop);
+		add_u64(q, "rx_hook_redirect", qs.rx_hook_redirect);
+		add_u64(q, "rx_hook_too_big", qs.rx_hook_too_big);
+		add_u64(q, "tx_too_big", qs.tx_too_big);
+		add_u64(q, "tx_hook_drop", qs.tx_hook_drop);
 		json_object_array_add(queues, q);
 	}
 	json_object_object_add(resp, "queues", queues);

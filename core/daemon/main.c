@@ -47,8 +47,9 @@ static void dump_stats(struct daemon *d)
 	}
 	if (d->eng) {
 		ftoe_engine_get_stats(d->eng, &es);
-		pr_info("engine: rx %lu (malformed %lu) tx %lu", es.rx_frames, es.rx_malformed,
-			es.tx_frames);
+		pr_info("engine: rx %lu (malformed %lu, not ours %lu, bad ack %lu, flow closed %lu) "
+			"tx %lu", es.rx_frames, es.rx_malformed, es.rx_not_ours, es.rx_bad_ack,
+			es.rx_flow_closed, es.tx_frames);
 		/* loss recovery at a glance: what impaired-link tests look at */
 		pr_info("engine tcp: rx ooo %lu dup %lu out-of-window %lu paws %lu; retransmits %lu "
 			"(fast %lu) timeouts %lu (after 3 SACKed %lu) tlp %lu undone %lu; connections "

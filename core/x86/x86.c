@@ -245,6 +245,15 @@ int x86_queue_stats(const struct x86_backend *be, unsigned int i, struct x86_que
 	out->tx_frames = __atomic_load_n(&q->st.tx_frames, __ATOMIC_RELAXED);
 	out->tx_ring_full = __atomic_load_n(&q->st.tx_full, __ATOMIC_RELAXED);
 	out->tx_kicks = __atomic_load_n(&q->st.kicks, __ATOMIC_RELAXED);
+	out->rx_arp = __atomic_load_n(&q->st.rx_arp, __ATOMIC_RELAXED);
+	out->rx_icmp = __atomic_load_n(&q->st.rx_icmp, __ATOMIC_RELAXED);
+	out->rx_runt = __atomic_load_n(&q->st.rx_runt, __ATOMIC_RELAXED);
+	out->rx_other = __atomic_load_n(&q->st.rx_other, __ATOMIC_RELAXED);
+	out->rx_hook_drop = __atomic_load_n(&q->st.rx_hook_drop, __ATOMIC_RELAXED);
+	out->rx_hook_redirect = __atomic_load_n(&q->st.rx_hook_redirect, __ATOMIC_RELAXED);
+	out->rx_hook_too_big = __atomic_load_n(&q->st.rx_hook_too_big, __ATOMIC_RELAXED);
+	out->tx_too_big = __atomic_load_n(&q->st.tx_too_big, __ATOMIC_RELAXED);
+	out->tx_hook_drop = __atomic_load_n(&q->st.tx_hook_drop, __ATOMIC_RELAXED);
 	if (q->xsk && !getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &xs, &len)) {
 		out->xdp_stats = true;
 		out->rx_dropped = xs.rx_dropped;

@@ -121,6 +121,13 @@ struct x86_queue_stats {
 	bool xdp_stats;
 	uint64_t rx_dropped, rx_invalid_descs, tx_invalid_descs;
 	uint64_t rx_ring_full, rx_fill_ring_empty_descs, tx_ring_empty_descs;
+	/* the backend's own drops: runts and frames neither IPv4 nor ARP
+	 * (or IP neither TCP nor ICMP), the rx-pre hook's DROP/ABORTED,
+	 * REDIRECT and too-long results, the tx-post hook's drops and
+	 * frames too long to send */
+	uint64_t rx_arp, rx_icmp;	/* to the control plane (the rest of rx is TCP) */
+	uint64_t rx_runt, rx_other, rx_hook_drop, rx_hook_redirect, rx_hook_too_big;
+	uint64_t tx_too_big, tx_hook_drop;
 };
 unsigned int x86_nr_queues(const struct x86_backend *x);
 /* Queue i (0 .. x86_nr_queues - 1); any thread.  0 or -ERANGE. */

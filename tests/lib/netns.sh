@@ -5,7 +5,8 @@
 #   ns_add NAME                  new network namespace "$NS_PREFIX-NAME"
 #   ns_link A IFA ADDRA B IFB ADDRB
 #                                veth pair between hosts A and B, addresses
-#                                in CIDR form, up, tx checksum offload off
+#                                in CIDR form, up, tx checksum offload off,
+#                                a pfifo qdisc on each end (ns_qdisc)
 #   ns_exec NAME CMD...          run CMD inside NAME with bpffs mounted
 #                                (ip netns exec gives every call a fresh
 #                                mount namespace, so it is mounted each time)
@@ -74,6 +75,22 @@ ns_link() {
 	# A veth peer leaves TCP checksums to offload; real NICs fill them in.
 	ip netns exec "$nsa" ethtool -K "$ifa" tx off >/dev/null
 	ip netns exec "$nsb" ethtool -K "$ifb" tx off >/dev/null
+	# A queue on each end, as a NIC has.  When XDP runs on a veth, its
+	# peer hands frames over through a 256-frame ring; with the default
+	# noqueue the peer drops what does not fit, counted only as the
+	# peer's own TX drops, which the receiver never sees.  A receive
+	# window of more than 256 segments (1 MiB: 724) fills that ring
+	# whenever the kernel runs the receiving side's softirq late, and
+	# the frames vanish before the engine's XDP hook (docs/engine.md).
+	# With a qdisc, kernels from 6.16 stop the peer's queue instead
+	# (requeues in `tc -s qdisc`), as a NIC's full tx ring does.
+	ns_qdisc "$a" "$ifa"
+	ns_qdisc "$b" "$ifb"
+}
+
+# ns_qdisc NAME IF: a pfifo qdisc on IF (see ns_link)
+ns_qdisc() {
+	ip netns exec "$(ns_name "$1")" tc qdisc replace dev "$2" root pfifo limit 1000
 }
 
 ns_exec() {

@@ -299,6 +299,64 @@ START_TEST(split_stale_hint_rejected)
 }
 END_TEST
 
+/* Frame f (len bytes, offsets from s, parsed before the change): IPv4
+ * header and TCP checksums computed again. */
+static void refill_csums(uint8_t *f, uint16_t len, const struct ftoe_seg *s)
+{
+	uint8_t *ip = f + s->l3_off, *th = f + s->l4_off;
+	uint16_t tcplen = (uint16_t)(len - s->l4_off);
+	uint32_t sum;
+
+	ip[10] = ip[11] = 0;
+	ftoe_put_be16(ip + 10, ftoe_csum(ip, (size_t)(s->l4_off - s->l3_off)));
+	th[16] = th[17] = 0;
+	sum = ftoe_csum_pseudo4(ip + 12, ip + 16, FTOE_IPPROTO_TCP, tcplen);
+	ftoe_put_be16(th + 16, ftoe_csum_finish(ftoe_csum_add(sum, th, tcplen)));
+}
+
+/* Every frame the stages drop is counted where it is dropped
+ * (flextoe-stat counters): one segment acknowledging data never sent
+ * (RFC 5961 5.2: dropped, answered), one frame for another address (not
+ * the control plane's either) and a plain segment, through the x86
+ * worker's entry.  Before, the first two left no trace but TcpInSegs,
+ * the second counted as handed to the control plane. */
+START_TEST(rx_every_drop_counted)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st0, st1;
+	struct ftoe_rx_item it[3];
+	uint8_t bad_ack[1600], other[1600];
+	struct ftoe_seg s;
+
+	two_segments(&w, 16);
+	w.parse_rx = true;
+	ck_assert_int_eq(ftoe_seg_parse(cap[1], cap_len[1], 0, &s), 0);
+	memcpy(bad_ack, cap[1], cap_len[1]);
+	ftoe_put_be32(bad_ack + s.l4_off + 8, s.ack + 100000);
+	refill_csums(bad_ack, cap_len[1], &s);
+	memcpy(other, cap[1], cap_len[1]);
+	other[s.l3_off + 19] ^= 0x40;	/* destination address */
+	refill_csums(other, cap_len[1], &s);
+
+	ftoe_engine_get_stats(w.s[1].eng, &st0);
+	ftoe_engine_rx_parse(w.s[1].eng, bad_ack, cap_len[1], NULL, &it[0]);
+	ftoe_engine_rx_parse(w.s[1].eng, other, cap_len[1], NULL, &it[1]);
+	ftoe_engine_rx_parse(w.s[1].eng, cap[0], cap_len[0], NULL, &it[2]);
+	ck_assert_uint_eq(it[0].res, FTOE_RXP_FAST);
+	ck_assert_uint_eq(it[1].res, FTOE_RXP_NOT_OURS);
+	ftoe_engine_rx_items(w.s[1].eng, 0, it, 3);
+	ftoe_engine_get_stats(w.s[1].eng, &st1);
+	ck_assert_uint_eq(st1.rx_frames - st0.rx_frames, 3);
+	ck_assert_uint_eq(st1.rx_fast - st0.rx_fast, 2);
+	ck_assert_uint_eq(st1.rx_bad_ack - st0.rx_bad_ack, 1);
+	ck_assert_uint_eq(st1.rx_not_ours - st0.rx_not_ours, 1);
+	ck_assert_uint_eq(st1.rx_slow, st0.rx_slow);
+	ck_assert_uint_eq(st1.rx_flow_closed, st0.rx_flow_closed);
+	ck_assert_uint_eq(st1.rx_bytes - st0.rx_bytes, it[2].seg.payload_len);
+	lb_fini(&w);
+}
+END_TEST
+
 static Suite *split_suite(void)
 {
 	Suite *s = suite_create("core_engine_split");
@@ -311,6 +369,7 @@ static Suite *split_suite(void)
 	tcase_add_test(tc, split_stale_hint_rejected);
 	tcase_add_test(tc, rx_batch_slow_frame_first);
 	tcase_add_test(tc, rx_batch_slow_frame_seen_by_next_lookup);
+	tcase_add_test(tc, rx_every_drop_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }
