@@ -640,7 +640,7 @@ static void check_packets(const struct sim *s, const struct fw_ruleset *rs, uint
 	}
 }
 
-/* _i: the generator (site, acl, fw, ipc) */
+/* _i: the generator (site, acl, fw, ipc, v6) */
 START_TEST(test_generated_sets)
 {
 	static const uint32_t sizes[] = { 10, 1000, 100000 };
@@ -739,10 +739,11 @@ START_TEST(test_incremental_update)
 			text = edit_text(rs, donor, NULL, 0, 0, 0, "allow");
 			{
 				const struct fw_rule *r0 = fw_ruleset_rule(donor, 63);
-				char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], *t2 = malloc(strlen(text) + 128);
+				char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], *t2 = malloc(strlen(text) + 160);
+				int af = r0->family == 6 ? AF_INET6 : AF_INET;
 
-				inet_ntop(AF_INET, r0->src, a, sizeof(a));
-				inet_ntop(AF_INET, r0->dst, b, sizeof(b));
+				inet_ntop(af, r0->src, a, sizeof(a));
+				inet_ntop(af, r0->dst, b, sizeof(b));
 				sprintf(t2, "deny any %s/%u any %s/%u any\n%s", a, r0->src_plen, b, r0->dst_plen, text);
 				free(text);
 				text = t2;
