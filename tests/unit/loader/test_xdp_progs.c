@@ -18,6 +18,7 @@
 #include <flextoe/classify.h>
 #include <flextoe/filter.h>
 #include <flextoe/firewall.h>
+#include <flextoe/splice.h>
 #include <flextoe/trace.h>
 
 static struct ebpf_object *open_prog(const char *name, enum ebpf_engine engine, struct ebpf_prog **prog)
@@ -909,6 +910,122 @@ START_TEST(test_filter_ipv6)
 }
 END_TEST
 
+/* One's complement sum (RFC 1071) of the IPv6 pseudo-header and the TCP
+ * segment of the frame whose IPv6 header is at ip (no extension headers):
+ * 0xffff when the checksum field is right. */
+static uint16_t tcp6_sum(const uint8_t *ip)
+{
+	uint32_t len = (uint32_t)ip[4] << 8 | ip[5], sum = len + IPPROTO_TCP, i;
+
+	for (i = 8; i < 40; i += 2)
+		sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+	for (i = 0; i < len; i += 2)
+		sum += (uint32_t)ip[40 + i] << 8 | (i + 1 < len ? ip[40 + i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+static void tcp6_fix_sum(uint8_t *ip)
+{
+	uint16_t s;
+
+	ip[40 + 16] = ip[40 + 17] = 0;
+	s = (uint16_t)~tcp6_sum(ip);
+	ip[40 + 16] = (uint8_t)(s >> 8);
+	ip[40 + 17] = (uint8_t)s;
+}
+
+static void splice6_entry(struct splice_key6 *k, struct splice_entry6 *v, const char *peer, uint16_t pport,
+			  const char *eng, uint16_t eport, const char *other, uint16_t oport, uint16_t out_port)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	inet_pton(AF_INET6, peer, k->saddr);
+	inet_pton(AF_INET6, eng, k->daddr);
+	k->sport = htons(pport);
+	k->dport = htons(eport);
+	memcpy(v->eth_src, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(v->eth_dst, "\x02\x00\x00\x00\x00\x20", 6);
+	inet_pton(AF_INET6, eng, v->saddr);
+	inet_pton(AF_INET6, other, v->daddr);
+	v->sport = htons(out_port);
+	v->dport = htons(oport);
+}
+
+/* IPv6 splicing: the rewrite (addresses in the pseudo-header only,
+ * ports, seq/ack, ECN in the traffic class), RST teardown, and a
+ * spliced flow's segment with extension headers dropped. */
+START_TEST(test_splice_ipv6)
+{
+	struct splice_key6 k, rk;
+	struct splice_entry6 v, rv;
+	struct splice_end end;
+	struct ebpf_xdp_buff *x;
+	struct ebpf_object *obj;
+	struct ebpf_prog *prog;
+	uint8_t f[256], a6[16];
+	const uint8_t *o, *ip;
+	uint32_t w;
+	size_t len;
+
+	obj = open_prog("splice", (enum ebpf_engine)_i, &prog);
+	/* peer fd00::9:40000 -> engine fd00::1:80 spliced to engine fd00::1:50000 -> backend fd00::20:9000 */
+	splice6_entry(&k, &v, "fd00::9", 40000, "fd00::1", 80, "fd00::20", 9000, 50000);
+	v.seq_off = 1000;
+	v.ack_off = 2000;
+	v.flags = SPLICE_F_STRIP_ECN;
+	splice6_entry(&rk, &rv, "fd00::20", 9000, "fd00::1", 50000, "fd00::9", 40000, 80);
+	map_set(obj, "splice_flows6", &k, &v);
+	map_set(obj, "splice_flows6", &rk, &rv);
+
+	len = tcp6_frame(f, NULL, 0, "fd00::9", 40000, "fd00::1", 80, 1, 2, 10, NULL, 0, 0);
+	ip = f + 14;
+	f[15] |= 0x10;		/* ECT(0) in the traffic class */
+	tcp6_fix_sum(f + 14);
+	ck_assert_uint_eq(tcp6_sum(ip), 0xffff);
+	x = make_buff(f, len, NULL);
+	ck_assert_uint_eq(ebpf_prog_run_xdp(prog, x), XDP_TX);
+	o = ebpf_xdp_data(x);
+	ck_assert_int_eq(memcmp(o, "\x02\x00\x00\x00\x00\x20\x02\x00\x00\x00\x00\x01", 12), 0);
+	ck_assert_uint_eq(o[15] & 0x30, 0);			/* ECN cleared */
+	inet_pton(AF_INET6, "fd00::1", a6);
+	ck_assert_int_eq(memcmp(o + 22, a6, 16), 0);
+	inet_pton(AF_INET6, "fd00::20", a6);
+	ck_assert_int_eq(memcmp(o + 38, a6, 16), 0);
+	ck_assert_uint_eq((uint32_t)o[54] << 8 | o[55], 50000);
+	ck_assert_uint_eq((uint32_t)o[56] << 8 | o[57], 9000);
+	memcpy(&w, o + 58, 4);
+	ck_assert_uint_eq(ntohl(w), 1001);
+	memcpy(&w, o + 62, 4);
+	ck_assert_uint_eq(ntohl(w), 2002);
+	ck_assert_uint_eq(tcp6_sum(o + 14), 0xffff);		/* incremental update is right */
+	ebpf_xdp_buff_free(x);
+
+	/* a spliced flow's segment behind a destination-options header */
+	len = tcp6_frame(f, NULL, 0, "fd00::9", 40000, "fd00::1", 80, 1, 2, 0, ext_hop_dst + 1, 1, 0);
+	ck_assert_uint_eq(run_frame(prog, f, len, NULL), XDP_DROP);
+	ck_assert_uint_eq(percpu_sum(obj, "splice_stats", SPLICE_STAT_UNSUPPORTED), 1);
+	/* another flow passes to the engine */
+	len = tcp6_frame(f, NULL, 0, "fd00::8", 40000, "fd00::1", 80, 1, 2, 0, NULL, 0, 0);
+	ck_assert_uint_eq(run_frame(prog, f, len, NULL), XDP_PASS);
+
+	/* RST: relayed, both entries gone, the end recorded for the engine */
+	len = tcp6_frame(f, NULL, 0, "fd00::9", 40000, "fd00::1", 80, 11, 2, 0, NULL, 0, 0);
+	f[14 + 40 + 13] = 0x14;	/* RST ACK */
+	tcp6_fix_sum(f + 14);
+	ck_assert_uint_eq(run_frame(prog, f, len, NULL), XDP_TX);
+	ck_assert_int_eq(ebpf_map_lookup_elem(ebpf_object_find_map(obj, "splice_flows6"), &k, &v), -ENOENT);
+	ck_assert_int_eq(ebpf_map_lookup_elem(ebpf_object_find_map(obj, "splice_flows6"), &rk, &rv), -ENOENT);
+	ck_assert_int_eq(ebpf_map_lookup_elem(ebpf_object_find_map(obj, "splice_ends6"), &k, &end), 0);
+	ck_assert_uint_eq(end.state & SPLICE_ST_RST, SPLICE_ST_RST);
+	ck_assert_uint_eq(end.packets, 2);
+	ck_assert_uint_eq(end.bytes, 10);
+	ck_assert_int_eq(ebpf_map_lookup_elem(ebpf_object_find_map(obj, "splice_ends6"), &rk, &end), 0);
+	ebpf_object_close(obj);
+}
+END_TEST
+
 static Suite *xdp_progs_suite(void)
 {
 	Suite *s = suite_create("loader_xdp_progs");
@@ -930,6 +1047,7 @@ static Suite *xdp_progs_suite(void)
 	tcase_add_loop_test(tc, test_capture_ipv6, 0, 2);
 	tcase_add_loop_test(tc, test_firewall_ipv6, 0, 2);
 	tcase_add_loop_test(tc, test_filter_ipv6, 0, 2);
+	tcase_add_loop_test(tc, test_splice_ipv6, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
