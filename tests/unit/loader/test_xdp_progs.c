@@ -1026,6 +1026,74 @@ START_TEST(test_splice_ipv6)
 }
 END_TEST
 
+/* The IPv6 splice rewrite in the kernel gives the runtime's bytes: the
+ * same entries in the JIT object's maps and its kernel twin's. */
+START_TEST(test_splice_ipv6_vs_kernel)
+{
+	struct ebpf_object_opts jo = { .sz = sizeof(jo), .engine = EBPF_ENGINE_JIT, .keep_kernel = true };
+	struct splice_key6 k, rk;
+	struct splice_entry6 v, rv;
+	struct ebpf_object *obj;
+	struct ebpf_prog *prog;
+	struct ebpf_map *m;
+	uint8_t f[512], kout[512];
+	struct ebpf_xdp_buff *x;
+	size_t len;
+	int c, kfd;
+
+	ck_assert_int_eq(ebpf_object_open(ftoe_test_path("xdp-progs/splice.bpf.o"), &jo, &obj), 0);
+	prog = ebpf_object_find_prog(obj, "splice");
+	ck_assert_ptr_nonnull(prog);
+	kfd = ebpf_prog_kernel_fd(prog);
+	ck_assert_int_ge(kfd, 0);
+	m = ebpf_object_find_map(obj, "splice_flows6");
+	splice6_entry(&k, &v, "fd00::9", 40000, "fd00::1", 80, "2001:db8::20", 9000, 50000);
+	v.seq_off = 0x80000000u;
+	v.ack_off = 77;
+	v.in_wscale = 7;
+	v.out_wscale = 9;
+	v.flags = SPLICE_F_STRIP_ECN;
+	splice6_entry(&rk, &rv, "2001:db8::20", 9000, "fd00::1", 50000, "fd00::9", 40000, 80);
+	for (c = 0; c < 2; c++) {
+		const struct splice_key6 *kk = c ? &rk : &k;
+		const struct splice_entry6 *vv = c ? &rv : &v;
+
+		ck_assert_int_eq(ebpf_map_update_elem(m, kk, vv, BPF_ANY), 0);
+		ck_assert_int_eq(bpf_map_update_elem(ebpf_object_kernel_map_fd(obj, m), kk, vv, BPF_ANY), 0);
+	}
+	/* data with ECT(1), a pure ACK, and a segment behind an extension header */
+	for (c = 0; c < 3; c++) {
+		LIBBPF_OPTS(bpf_test_run_opts, topts);
+		uint32_t vj;
+
+		len = tcp6_frame(f, NULL, 0, "fd00::9", 40000, "fd00::1", 80, 0x7fffffff, 5, c == 1 ? 0 : 200,
+				 c == 2 ? ext_hop_dst : NULL, c == 2 ? 1 : 0, 0);
+		if (c == 0)
+			f[15] |= 0x20;
+		if (c == 1)
+			f[14 + 40 + 13] = 0x10;
+		if (c != 2)
+			tcp6_fix_sum(f + 14);
+		x = make_buff(f, len, NULL);
+		vj = ebpf_prog_run_xdp(prog, x);
+		topts.data_in = f;
+		topts.data_size_in = (uint32_t)len;
+		topts.data_out = kout;
+		topts.data_size_out = sizeof(kout);
+		topts.repeat = 1;
+		ck_assert_int_eq(bpf_prog_test_run_opts(kfd, &topts), 0);
+		ck_assert_uint_eq(vj, topts.retval);
+		ck_assert_uint_eq(vj, c == 2 ? XDP_DROP : XDP_TX);
+		ck_assert_uint_eq(topts.data_size_out, ebpf_xdp_len(x));
+		ck_assert_int_eq(memcmp(kout, ebpf_xdp_data(x), ebpf_xdp_len(x)), 0);
+		if (c != 2)
+			ck_assert_uint_eq(tcp6_sum(kout + 14), 0xffff);
+		ebpf_xdp_buff_free(x);
+	}
+	ebpf_object_close(obj);
+}
+END_TEST
+
 static Suite *xdp_progs_suite(void)
 {
 	Suite *s = suite_create("loader_xdp_progs");
@@ -1048,6 +1116,7 @@ static Suite *xdp_progs_suite(void)
 	tcase_add_loop_test(tc, test_firewall_ipv6, 0, 2);
 	tcase_add_loop_test(tc, test_filter_ipv6, 0, 2);
 	tcase_add_loop_test(tc, test_splice_ipv6, 0, 2);
+	tcase_add_test(tc, test_splice_ipv6_vs_kernel);
 	suite_add_tcase(s, tc);
 	return s;
 }
