@@ -1,4 +1,4 @@
-/* fw_gen.c - generated rule sets for tests and benchmarks: the site generator and ClassBench-style ACL, firewall and IP-chain sets. */
+/* fw_gen.c - generated rule sets for tests and benchmarks: the site generator, ClassBench-style ACL, firewall and IP-chain sets, and the firewall set with IPv6 rules. */
 #include "loader/fw/fw_gen.h"
 
 #include <arpa/inet.h>

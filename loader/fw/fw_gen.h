@@ -1,4 +1,4 @@
-/* fw_gen.h - generated rule sets for tests and benchmarks: the site generator and ClassBench-style ACL, firewall and IP-chain sets. */
+/* fw_gen.h - generated rule sets for tests and benchmarks: the site generator, ClassBench-style ACL, firewall and IP-chain sets, and the firewall set with IPv6 rules. */
 #ifndef FTOE_LOADER_FW_GEN_H
 #define FTOE_LOADER_FW_GEN_H
 
