@@ -136,8 +136,10 @@ TOOL_BINS  := $(patsubst %,$(BUILD)/tests/tools/%,$(TOOL_NAMES))
 define TOOL_RULE
 $(BUILD)/tests/tools/$(1): $(call obj,$(wildcard tests/tools/$(1)/*.c)) $(LIB_UTIL)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ -lm
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(TOOL_LIBS_$(1)) -lm
 endef
+# xdp-ring attaches programs with libbpf and writes pcap
+TOOL_LIBS_xdp-ring := -lbpf -lpcap -lelf -lz
 $(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
 # the engine harness also links the core (engine work)
 $(BUILD)/tests/tools/tcp-harness: $(LIB_CORE)

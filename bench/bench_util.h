@@ -112,6 +112,37 @@ static inline uint32_t bu_build_ip4(uint8_t *b, const uint8_t smac[6], const uin
 	return len;
 }
 
+/* Ethernet + IPv6 + TCP (20-byte header) or UDP frame, 74 or 62 bytes
+ * (no payload; below 64 a UDP frame is not padded, as nothing here sends
+ * it on a wire).  Returns the length. */
+static inline uint32_t bu_build_ip6(uint8_t *b, const uint8_t smac[6], const uint8_t dmac[6],
+				    const uint8_t s6[16], const uint8_t d6[16], uint8_t proto,
+				    uint16_t sport, uint16_t dport)
+{
+	const uint32_t l4 = proto == 17 ? 8 : 20, len = 14 + 40 + l4;
+
+	memset(b, 0, len);
+	memcpy(b, dmac, 6);
+	memcpy(b + 6, smac, 6);
+	pg_put16(b + 12, 0x86dd);
+	b[14] = 0x60;
+	pg_put16(b + 18, (uint16_t)l4);	/* payload length */
+	b[20] = proto;
+	b[21] = 64;			/* hop limit */
+	memcpy(b + 22, s6, 16);
+	memcpy(b + 38, d6, 16);
+	pg_put16(b + 54, sport);
+	pg_put16(b + 56, dport);
+	if (proto == 17) {
+		pg_put16(b + 58, (uint16_t)l4);
+	} else {
+		b[66] = 5 << 4;
+		b[67] = 0x10;	/* ACK */
+		pg_put16(b + 68, 65535);
+	}
+	return len;
+}
+
 /* Put frame into xdp the way the kernel's test_run lays it out
  * (EBPF_XDP_TEST_FRAME_SZ page, 256 bytes headroom, loopback's rx queue). */
 static inline int bu_xdp_set(struct ebpf_xdp_buff *xdp, const uint8_t *frame, uint32_t len)

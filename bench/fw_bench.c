@@ -20,7 +20,7 @@
 
 /* Measured as ebpf_bench does (bench/README.md), except that the
  * calibration doubles from one run and one measurement takes ~40 ms, not
- * 150, median of 3: there are 108 figures (4 generators x 3 sizes x 3
+ * 150, median of 3: there are 135 figures (5 generators x 3 sizes x 3
  * packets x 3 engines), and loading the object with its 131,072-rule
  * maps twice plus the kernel's takes seconds per set already. */
 #define REPS		3
@@ -33,16 +33,6 @@ static const struct bu_params params = {
 };
 
 static const uint32_t set_sizes[] = { 10, 1000, 100000 };
-
-static uint32_t ip4_be(const uint8_t a[4])
-{
-	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-}
-
-static uint32_t plen_mask(uint32_t plen)
-{
-	return plen ? ~0u << (32 - plen) : 0;
-}
 
 /* ---- applying the compiled tables --------------------------------------- */
 
@@ -150,7 +140,7 @@ struct pkt_case {
 	struct fw_packet p;
 	uint32_t rule;		/* the reference's match, FW_MAX_RULES = policy */
 	uint32_t expect;	/* XDP verdict */
-	uint8_t frame[64];
+	uint8_t frame[96];
 	uint32_t len;
 };
 
@@ -158,18 +148,21 @@ struct pkt_case {
  * drawn from its ranges (ephemeral/443 when any), TCP when proto is any. */
 static void packet_for(struct pg_rng *rng, const struct fw_rule *r, struct fw_packet *p)
 {
-	uint32_t s, d, m, i;
+	uint32_t i, bits;
 
 	memset(p, 0, sizeof(*p));
-	p->family = 4;
+	p->family = r->family == 6 ? 6 : 4;
 	p->proto = r->proto ? r->proto : 6;
-	m = plen_mask(r->src_plen);
-	s = (ip4_be(r->src) & m) | ((uint32_t)pg_next(rng) & ~m);
-	m = plen_mask(r->dst_plen);
-	d = (ip4_be(r->dst) & m) | ((uint32_t)pg_next(rng) & ~m);
-	for (i = 0; i < 4; i++) {
-		p->src[i] = (uint8_t)(s >> (24 - 8 * i));
-		p->dst[i] = (uint8_t)(d >> (24 - 8 * i));
+	bits = p->family == 6 ? 128 : 32;
+	for (i = 0; i < bits / 8; i++) {
+		uint32_t first = i * 8;
+		uint8_t sk = first >= r->src_plen ? 0 : r->src_plen - first >= 8 ? 0xff :
+			     (uint8_t)(0xff << (8 - (r->src_plen - first)));
+		uint8_t dk = first >= r->dst_plen ? 0 : r->dst_plen - first >= 8 ? 0xff :
+			     (uint8_t)(0xff << (8 - (r->dst_plen - first)));
+
+		p->src[i] = (uint8_t)((r->src[i] & sk) | ((uint8_t)pg_next(rng) & ~sk));
+		p->dst[i] = (uint8_t)((r->dst[i] & dk) | ((uint8_t)pg_next(rng) & ~dk));
 	}
 	p->sport = (uint16_t)(r->sport_lo + pg_below(rng, (uint32_t)r->sport_hi - r->sport_lo + 1));
 	p->dport = (uint16_t)(r->dport_lo + pg_below(rng, (uint32_t)r->dport_hi - r->dport_lo + 1));
@@ -185,37 +178,54 @@ static void finish_case(const struct fw_ruleset *rs, struct pkt_case *pc)
 	uint32_t act = fw_ruleset_match(rs, &pc->p, &pc->rule);
 
 	pc->expect = act == FW_ACT_DENY ? 1 /* XDP_DROP */ : 2 /* XDP_PASS */;
-	pc->len = bu_build_ip4(pc->frame, mac, mac, pc->p.src, pc->p.dst, pc->p.proto, pc->p.sport,
-			       pc->p.dport);
+	if (pc->p.family == 6)
+		pc->len = bu_build_ip6(pc->frame, mac, mac, pc->p.src, pc->p.dst, pc->p.proto,
+				       pc->p.sport, pc->p.dport);
+	else
+		pc->len = bu_build_ip4(pc->frame, mac, mac, pc->p.src, pc->p.dst, pc->p.proto,
+				       pc->p.sport, pc->p.dport);
 }
 
-/* early: the first rule whose own packet it decides (rule 0 unless an
- * earlier rule shadows it); late: the same from the end; none: from
- * NOMATCH_SRC to NOMATCH_DST.  The reference semantics confirm each. */
-static int pick_packets(const struct fw_ruleset *rs, uint64_t seed, struct pkt_case pc[PK_NR])
+/* early: the first rule of the family whose own packet it decides (rule
+ * 0 unless an earlier rule shadows it); late: the same from the end;
+ * none: from the family's no-match source to its no-match destination.
+ * The reference semantics confirm each.  family 6 (the v6 set) measures
+ * IPv6 packets against a set that holds IPv4 rules too. */
+static int pick_packets(const struct fw_ruleset *rs, uint64_t seed, uint8_t family,
+			struct pkt_case pc[PK_NR])
 {
 	struct pg_rng rng = { seed };
 	size_t n = fw_ruleset_nr_rules(rs), i, tries;
 
+	pc[PK_EARLY].rule = pc[PK_LATE].rule = FW_MAX_RULES;
 	for (i = 0; i < n; i++) {
+		if ((fw_ruleset_rule(rs, i)->family == 6) != (family == 6))
+			continue;
 		packet_for(&rng, fw_ruleset_rule(rs, i), &pc[PK_EARLY].p);
 		finish_case(rs, &pc[PK_EARLY]);
 		if (pc[PK_EARLY].rule == i)
 			break;
 	}
 	for (i = n, tries = 0; i-- > 0 && tries < 10000; tries++) {
+		if ((fw_ruleset_rule(rs, i)->family == 6) != (family == 6))
+			continue;
 		packet_for(&rng, fw_ruleset_rule(rs, i), &pc[PK_LATE].p);
 		finish_case(rs, &pc[PK_LATE]);
 		if (pc[PK_LATE].rule == i)
 			break;
 	}
 	memset(&pc[PK_NONE].p, 0, sizeof(pc[PK_NONE].p));
-	pc[PK_NONE].p.family = 4;
+	pc[PK_NONE].p.family = family;
 	pc[PK_NONE].p.proto = 6;
 	pc[PK_NONE].p.sport = 40000;
 	pc[PK_NONE].p.dport = 443;
-	inet_pton(AF_INET, FW_GEN_NOMATCH_SRC, pc[PK_NONE].p.src);
-	inet_pton(AF_INET, FW_GEN_NOMATCH_DST, pc[PK_NONE].p.dst);
+	if (family == 6) {
+		inet_pton(AF_INET6, FW_GEN_NOMATCH6_SRC, pc[PK_NONE].p.src);
+		inet_pton(AF_INET6, FW_GEN_NOMATCH6_DST, pc[PK_NONE].p.dst);
+	} else {
+		inet_pton(AF_INET, FW_GEN_NOMATCH_SRC, pc[PK_NONE].p.src);
+		inet_pton(AF_INET, FW_GEN_NOMATCH_DST, pc[PK_NONE].p.dst);
+	}
 	finish_case(rs, &pc[PK_NONE]);
 	if (pc[PK_EARLY].rule >= n || pc[PK_LATE].rule >= n || pc[PK_NONE].rule != FW_MAX_RULES) {
 		fprintf(stderr, "fw_bench: generator bug: packet kinds not found (early rule %u, "
@@ -365,7 +375,6 @@ static int bench_update(struct apply_ctx *actx, struct fw_tables *tab, const str
 
 		memset(&pc, 0, sizeof(pc));
 		fw_gen_packet_near(rs2, &rng, &pc.p);
-		pc.p.family = 4;
 		finish_case(rs2, &pc);
 		for (e = 0; e < 2; e++) {
 			err = bu_xdp_set(xdp, pc.frame, pc.len);
@@ -410,7 +419,7 @@ static int bench_set(const char *path, enum fw_gen_kind kind, uint32_t nr_rules,
 		fprintf(stderr, "fw_bench: generated rule set: line %u: %s\n", ferr.line, ferr.msg);
 		goto out;
 	}
-	err = pick_packets(rs, seed + nr_rules, res->pc);
+	err = pick_packets(rs, seed + nr_rules, kind == FW_GEN_V6 ? 6 : 4, res->pc);
 	if (err)
 		goto out;
 
@@ -592,7 +601,8 @@ static void usage(FILE *out, const char *argv0)
 		"  -b, --build DIR       build directory holding xdp-progs/firewall.bpf.o\n"
 		"                        (default: build)\n"
 		"  -s, --seed N          rule generator seed (default 0x%llx)\n"
-		"  -k, --kind K,...      generators: site, acl, fw, ipc (default all)\n"
+		"  -k, --kind K,...      generators: site, acl, fw, ipc, v6 (default all;\n"
+		"                        v6 measures IPv6 packets)\n"
 		"  -d, --dump-rules N    print the generated N-rule file and exit\n"
 		"                        (e.g. for flextoe-fw compile)\n"
 		"  -P, --packets FILE    print N IPv4 TCP/UDP packets (--count, default 200)\n"
@@ -678,7 +688,7 @@ int main(int argc, char **argv)
 	uint8_t pkt_dst[4];
 	bool pkt_dst_set = false;
 	bool do_dump = false, agree = true, failed = false, missed = false, slow_update = false;
-	bool want[FW_GEN_NR] = { true, true, true, true };
+	bool want[FW_GEN_NR] = { true, true, true, true, true };
 	double t_start = wall_s();
 	char path[512];
 	int c, err = 0;
@@ -716,7 +726,7 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			if (parse_kinds(optarg, want)) {
-				fprintf(stderr, "fw_bench: --kind '%s': a list of site, acl, fw, ipc\n",
+				fprintf(stderr, "fw_bench: --kind '%s': a list of site, acl, fw, ipc, v6\n",
 					optarg);
 				return 2;
 			}
@@ -772,7 +782,7 @@ int main(int argc, char **argv)
 	printf("Firewall benchmark: nanoseconds per packet of %s, median of %d "
 	       "measurements of ~%llu ms each\n", path, REPS, TARGET_NS / 1000000);
 	printf("  rules: generated (seed 0x%" PRIx64 "; loader/fw/fw_gen.c: site, and ClassBench-style "
-	       "acl, fw, ipc), policy deny\n"
+	       "acl, fw, ipc; v6: fw with 3 of 4 rules IPv6, IPv6 packets), policy deny\n"
 	       "  tables: hash tables the packet may probe (merged tuple space search)\n"
 	       "  jit, interp: this runtime, ebpf_prog_run_xdp() in a loop on one 64-byte frame\n"
 	       "  kernel:      BPF_PROG_TEST_RUN (repeat = N) on the same frame, its duration field;"

@@ -4,8 +4,9 @@
  * the active rule set that matches protocol, source/destination prefix and
  * port ranges decides ALLOW (XDP_PASS) or DENY (XDP_DROP); no match
  * applies the set's default policy.  Frames that are not IP pass (ARP must
- * work); truncated IP/TCP/UDP headers are dropped.  IPv4 fragments after
- * the first have no ports (port 0).
+ * work); truncated IP/TCP/UDP headers, and IPv6 extension-header chains
+ * longer than parse.h walks (6), are dropped.  IPv4 and IPv6 fragments
+ * after the first have no ports (port 0).
  *
  * Rules are compiled by loader/fw (build/bin/flextoe-fw) into the maps
  * below; the matching scheme (merged tuple space search: a few hash

@@ -116,6 +116,17 @@ static __always_inline int parse_ipv4(struct pkt *p)
 	return PARSE_OK;
 }
 
+/* RFC 8200 section 4 extension headers (and AH, RFC 4302, which has the
+ * same next-header/length prefix) that sit between IPv6 and the upper
+ * layer.  ESP (50) and No Next Header (59) end the walk: nothing after
+ * them can be read. */
+static __always_inline int parse_is_exthdr(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	       nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_FRAGMENT ||
+	       nexthdr == IPPROTO_AH;
+}
+
 static __always_inline int parse_ipv6(struct pkt *p)
 {
 	struct ipv6hdr *ip6 = p->l3;
@@ -133,32 +144,40 @@ static __always_inline int parse_ipv6(struct pkt *p)
 	p->l3_end = p->l3_off + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	nexthdr = ip6->nexthdr;
 	off = p->l3_off + sizeof(*ip6);
-	/* RFC 8200 section 4: walk the extension headers to the upper layer */
+	/* RFC 8200 section 4: walk the extension headers to the upper layer,
+	 * at most PARSE_MAX_EXTHDRS of them (an unrolled, bounded loop) */
 #pragma unroll
 	for (i = 0; i < PARSE_MAX_EXTHDRS; i++) {
-		__u8 *eh;
+		__u8 *eh, hdr = nexthdr;
 
-		if (nexthdr != IPPROTO_HOPOPTS && nexthdr != IPPROTO_ROUTING &&
-		    nexthdr != IPPROTO_DSTOPTS && nexthdr != IPPROTO_FRAGMENT &&
-		    nexthdr != IPPROTO_AH)
+		if (!parse_is_exthdr(hdr))
 			break;
 		if (off > PARSE_MAX_L4_OFF)
 			return PARSE_MALFORMED;
 		eh = p->data + off;
 		if ((void *)(eh + 8) > p->end)
 			return PARSE_MALFORMED;
-		if (nexthdr == IPPROTO_FRAGMENT) {
-			/* offset in the upper 13 bits of bytes 2..3 */
-			if ((((__u16)eh[2] << 8 | eh[3]) & 0xfff8) != 0)
-				p->frag_later = 1;
+		nexthdr = eh[0];
+		if (hdr == IPPROTO_FRAGMENT) {
 			off += 8;
-		} else if (nexthdr == IPPROTO_AH) {
+			/* offset in the upper 13 bits of bytes 2..3; a later
+			 * fragment holds payload, not headers: stop here */
+			if ((((__u16)eh[2] << 8 | eh[3]) & 0xfff8) != 0) {
+				p->frag_later = 1;
+				break;
+			}
+		} else if (hdr == IPPROTO_AH) {
 			off += ((__u32)eh[1] + 2) * 4;	/* RFC 4302: 4-octet units, minus 2 */
 		} else {
 			off += ((__u32)eh[1] + 1) * 8;	/* RFC 8200: 8-octet units, minus 1 */
 		}
-		nexthdr = eh[0];
 	}
+	/* A chain longer than the walk hides the upper layer: taken as a
+	 * protocol without ports, a TCP segment behind it would slip past
+	 * every port rule.  RFC 8200 section 4.1 and RFC 9098 let a middle
+	 * box drop such chains. */
+	if (!p->frag_later && parse_is_exthdr(nexthdr))
+		return PARSE_MALFORMED;
 	p->l4_off = off;
 	p->proto = nexthdr;
 	return PARSE_OK;

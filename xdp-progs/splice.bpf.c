@@ -1,14 +1,17 @@
 /* splice.bpf.c - relays the segments of two spliced TCP connections with rewritten headers via XDP_TX, and tears the splice down on FIN/RST (AccelTCP-style).
  *
- * What: an IPv4 TCP segment whose 4-tuple is a key of splice_flows
- * belongs to a connection the engine has spliced to another one
+ * What: a TCP segment whose 4-tuple is a key of splice_flows (IPv4) or
+ * splice_flows6 (IPv6) belongs to a connection the engine has spliced to
+ * another one
  * (ftoe_splice(), docs/api.md).  The entry says how to make it a segment
  * of the other connection (include/flextoe/splice.h): new MACs, addresses
  * and ports; seq, ack and SACK edges moved by offsets; TSval/TSecr moved
  * into the other connection's clocks (RFC 7323 PAWS); the window field
- * rescaled between the two window-scale shifts; ECT/CE, ECE and CWR
- * cleared when the other connection did not negotiate ECN.  IP and TCP
- * checksums are updated incrementally (RFC 1624), never recomputed: a
+ * rescaled between the two window-scale shifts; ECT/CE (the IPv4 TOS or
+ * IPv6 traffic class), ECE and CWR cleared when the other connection did
+ * not negotiate ECN.  IP and TCP checksums are updated incrementally (RFC
+ * 1624; IPv6 has no header checksum, its addresses are in the TCP
+ * pseudo-header, RFC 8200 section 8.1), never recomputed: a
  * segment that arrived corrupt leaves corrupt and the receiver drops it.
  *
  * Teardown: a FIN is relayed and its end recorded (state FIN, fin_seq in
@@ -22,11 +25,13 @@
  * engine writes it), splice_ends (LRU hash, struct splice_key -> struct
  * splice_end: the entry's final state and counters, written at teardown
  * so the engine can tell a FIN/FIN close from a RST and report what was
- * relayed), splice_stats (per-CPU array[SPLICE_STAT_MAX]).
+ * relayed), splice_flows6 and splice_ends6 (the same for IPv6, keyed by
+ * struct splice_key6), splice_stats (per-CPU array[SPLICE_STAT_MAX]).
  *
  * Verdicts: XDP_TX for a relayed segment; XDP_PASS for everything else
  * (the engine's own connections, ARP, ...); XDP_DROP for a segment of a
- * spliced connection it cannot rewrite (IP options, truncated).
+ * spliced connection it cannot rewrite (IPv4 options, IPv6 extension
+ * headers, truncated).
  *
  * Load: FlexTOE at rx-pre (flextoe-bpf load --hook rx-pre
  * build/xdp-progs/splice.bpf.o); the engine finds splice_flows among the
@@ -37,6 +42,10 @@
 #include "parse.h"
 #include <flextoe/bpf.h>
 #include <flextoe/splice.h>
+
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -55,6 +64,20 @@ struct {
 	__type(key, struct splice_key);
 	__type(value, struct splice_end);
 } splice_ends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SPLICE_MAX_FLOWS);
+	__type(key, struct splice_key6);
+	__type(value, struct splice_entry6);
+} splice_flows6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SPLICE_MAX_FLOWS);
+	__type(key, struct splice_key6);
+	__type(value, struct splice_end);
+} splice_ends6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -106,6 +129,51 @@ static __always_inline void set32(__u8 *p, __u32 v)
 {
 	v = bpf_htonl(v);
 	__builtin_memcpy(p, &v, 4);
+}
+
+/* What the TCP header's rewrite takes from an entry of either family. */
+struct splice_tcp {
+	__u16 sport, dport;	/* network order */
+	__u32 seq_off, ack_off, tsval_off, tsecr_off;
+	__u8 in_wscale, out_wscale, flags;
+	__u32 sum;		/* in: TCP checksum's complement, address changes in */
+	__u32 seq;		/* out: the outgoing sequence number */
+};
+
+#define SPLICE_TCP_OF(e) ((struct splice_tcp){						\
+	.sport = (e)->sport, .dport = (e)->dport, .seq_off = (e)->seq_off,		\
+	.ack_off = (e)->ack_off, .tsval_off = (e)->tsval_off, .tsecr_off = (e)->tsecr_off,	\
+	.in_wscale = (e)->in_wscale, .out_wscale = (e)->out_wscale, .flags = (e)->flags })
+
+/* state, fin_seq, engine_id, packets and bytes lie alike in both entry
+ * types: the teardown reaches them from the offset of state. */
+_Static_assert(__builtin_offsetof(struct splice_entry, packets) -
+	       __builtin_offsetof(struct splice_entry, state) == 12, "splice_entry tail");
+_Static_assert(__builtin_offsetof(struct splice_entry6, packets) -
+	       __builtin_offsetof(struct splice_entry6, state) == 12, "splice_entry6 tail");
+_Static_assert(__builtin_offsetof(struct splice_entry6, fin_seq) -
+	       __builtin_offsetof(struct splice_entry6, state) == 4, "splice_entry6 fin_seq");
+#define ST_OFF4	__builtin_offsetof(struct splice_entry, state)
+#define ST_OFF6	__builtin_offsetof(struct splice_entry6, state)
+
+static __always_inline __u32 *ent_state(void *e, __u32 st_off)
+{
+	return (__u32 *)((__u8 *)e + st_off);
+}
+
+static __always_inline __u32 *ent_fin_seq(void *e, __u32 st_off)
+{
+	return (__u32 *)((__u8 *)e + st_off + 4);
+}
+
+static __always_inline __u64 *ent_packets(void *e, __u32 st_off)
+{
+	return (__u64 *)((__u8 *)e + st_off + 12);
+}
+
+static __always_inline __u64 *ent_bytes(void *e, __u32 st_off)
+{
+	return (__u64 *)((__u8 *)e + st_off + 20);
 }
 
 /* The TCP options, copied to the stack and walked one option per
@@ -163,7 +231,7 @@ static long opt_step(__u32 idx, void *ctx)
 /* Translate TSval/TSecr and SACK edges in the opt_len bytes of options
  * at frame offset opt_off; returns sum updated for the changed words. */
 static __always_inline __u32 rewrite_options(struct xdp_md *ctx, __u32 opt_off, __u32 opt_len,
-					     const struct splice_entry *e, __u32 sum)
+					     const struct splice_tcp *e, __u32 sum)
 {
 	struct opt_walk w;
 	__u8 old[TCP_OPT_MAX];
@@ -197,44 +265,136 @@ static __always_inline __u32 rewrite_options(struct xdp_md *ctx, __u32 opt_off, 
 	return sum;
 }
 
-/* Record how entry e (keyed by k) ended, with its counters. */
-static __always_inline void record_end(const struct splice_key *k, const struct splice_entry *e,
-				       __u32 extra)
+/* Record in ends how entry e (keyed by k) ended, with its counters. */
+static __always_inline void record_end(void *ends, const void *k, void *e, __u32 st_off, __u32 extra)
 {
 	struct splice_end end = {
-		.state = e->state | extra, .packets = e->packets, .bytes = e->bytes,
+		.state = *ent_state(e, st_off) | extra,
+		.packets = *ent_packets(e, st_off),
+		.bytes = *ent_bytes(e, st_off),
 	};
 
-	bpf_map_update_elem(&splice_ends, k, &end, BPF_ANY);
+	bpf_map_update_elem(ends, k, &end, BPF_ANY);
 }
 
-/* The entry of the other direction: the segments we send come back from
- * the other peer with the rewritten tuple reversed. */
-static __always_inline void reverse_key(const struct splice_entry *e, struct splice_key *rk)
+/* Rewrite the TCP header at th_off (doff bytes) into the other
+ * connection's, finishing the checksum rw->sum, and leave the outgoing
+ * sequence number in rw->seq; 0, or -1 to drop. */
+static __noinline int rewrite_tcp(struct xdp_md *ctx, __u32 th_off, __u32 doff, struct splice_tcp *rw)
 {
-	rk->saddr = e->daddr;
-	rk->daddr = e->saddr;
-	rk->sport = e->dport;
-	rk->dport = e->sport;
-}
-
-SEC("xdp")
-int splice(struct xdp_md *ctx)
-{
+	__u32 seq, ack, flags_old, flags_new, old_p, new_p, sum = rw->sum;
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip;
 	struct tcphdr *th;
-	struct splice_key key, rk;
-	struct splice_entry *e, *rev;
-	__u32 sum, ipsum, doff, ip_len, payload, seq, ack, flags_old, flags_new;
 	__u16 win_old;
+
+	/* a subprogram of its own (its option buffers on its own stack
+	 * frame); th_off is 34 or 54 */
+	th = data + (th_off & 0x7f);
+	if ((void *)(th + 1) > end)
+		return -1;
+
+	/* Ports (one 32-bit word). */
+	__builtin_memcpy(&old_p, &th->source, 4);
+	th->source = rw->sport;
+	th->dest = rw->dport;
+	__builtin_memcpy(&new_p, &th->source, 4);
+	sum = splice_csum_upd32(sum, old_p, new_p);
+
+	seq = bpf_ntohl(th->seq) + rw->seq_off;
+	ack = bpf_ntohl(th->ack_seq);
+	sum = put32((__u8 *)&th->seq, seq, sum);
+	if (((__u8 *)th)[13] & 0x10)	/* ACK */
+		sum = put32((__u8 *)&th->ack_seq, ack + rw->ack_off, sum);
+
+	/* Flags word (data offset + flags): ECE and CWR toward a
+	 * connection that has no ECN. */
+	__builtin_memcpy(&flags_old, (__u8 *)th + 12, 4);
+	if (rw->flags & SPLICE_F_STRIP_ECN)
+		((__u8 *)th)[13] &= ~0xc0;
+	win_old = th->window;
+	th->window = bpf_htons(splice_window(bpf_ntohs(win_old), rw->in_wscale, rw->out_wscale));
+	__builtin_memcpy(&flags_new, (__u8 *)th + 12, 4);
+	sum = splice_csum_upd32(sum, flags_old, flags_new);
+
+	if (doff > 20)
+		sum = rewrite_options(ctx, th_off + 20, doff - 20, rw, sum);
+
+	/* the frame did not move, but the helpers above end the verifier's
+	 * knowledge of packet pointers: find the header again */
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	th = data + (th_off & 0x7f);
+	if ((void *)(th + 1) > end)
+		return -1;
+	th->check = ~splice_csum_fold(sum);
+	rw->seq = seq;
+	return 0;
+}
+
+/* After a relayed segment of entry e (key k; its other direction rk):
+ * count it, and end the splice on RST or once both FINs are
+ * acknowledged (RFC 9293 3.6).  flows/ends are the family's maps, st_off
+ * the offset of state in its entry type. */
+static __always_inline void splice_account(void *flows, void *ends, const void *k, const void *rk,
+					   void *e, __u32 st_off, __u8 tcpflags, __u32 seq, __u32 ack,
+					   __u32 payload)
+{
+	void *rev;
+
+	__sync_fetch_and_add(ent_packets(e, st_off), 1);
+	__sync_fetch_and_add(ent_bytes(e, st_off), payload);
+	stat_add(SPLICE_STAT_TX, 1);
+	stat_add(SPLICE_STAT_TX_BYTES, payload);
+
+	if (tcpflags & 0x04) {	/* RST: the splice is over, both ways */
+		record_end(ends, k, e, st_off, SPLICE_ST_RST);
+		rev = bpf_map_lookup_elem(flows, rk);
+		if (rev)
+			record_end(ends, rk, rev, st_off, SPLICE_ST_RST);
+		bpf_map_delete_elem(flows, rk);
+		bpf_map_delete_elem(flows, k);
+		stat_add(SPLICE_STAT_RST, 1);
+		return;
+	}
+	if (tcpflags & 0x01) {	/* FIN: its end in the outgoing space */
+		*ent_fin_seq(e, st_off) = seq + payload + 1;
+		__sync_fetch_and_or(ent_state(e, st_off), SPLICE_ST_FIN);
+		stat_add(SPLICE_STAT_FIN, 1);
+	}
+	rev = bpf_map_lookup_elem(flows, rk);
+	if (rev && (tcpflags & 0x10) && (*ent_state(rev, st_off) & SPLICE_ST_FIN) &&
+	    seq_geq(ack, *ent_fin_seq(rev, st_off)))
+		/* the other side's FIN went out with rev's rewrite, in this
+		 * peer's sequence space: this ACK (before our rewrite)
+		 * covers it */
+		__sync_fetch_and_or(ent_state(rev, st_off), SPLICE_ST_FIN_ACKED);
+	if (rev && (*ent_state(e, st_off) & SPLICE_ST_FIN_ACKED) &&
+	    (*ent_state(rev, st_off) & SPLICE_ST_FIN_ACKED)) {
+		/* both FINs sent and acknowledged; the last ACK goes out
+		 * with this segment */
+		record_end(ends, k, e, st_off, 0);
+		record_end(ends, rk, rev, st_off, 0);
+		bpf_map_delete_elem(flows, rk);
+		bpf_map_delete_elem(flows, k);
+		stat_add(SPLICE_STAT_CLOSED, 1);
+	}
+}
+
+/* The two families are BPF subprograms of their own: inlined into one
+ * function their stack slots (option buffers, keys) add up past 512. */
+static __noinline int splice_ipv4(struct xdp_md *ctx)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct splice_key key, rk;
+	struct splice_tcp rw;
+	struct splice_entry *e;
+	struct tcphdr *th;
+	__u32 sum, ipsum, doff, ip_len, payload, seq, ack;
 	__u8 tcpflags;
 
-	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS;
-	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > end || ip->version != 4 || ip->protocol != IPPROTO_TCP)
 		return XDP_PASS;
 	/* fragments other than the first carry no TCP header */
@@ -271,12 +431,13 @@ int splice(struct xdp_md *ctx)
 	}
 	doff = th->doff * 4;
 	ip_len = bpf_ntohs(ip->tot_len);
-	if (doff < 20 || ip_len < 20 + doff || (void *)data + 14 + ip_len > end) {
+	if (doff < 20 || ip_len < 20 + doff || (void *)eth + 14 + ip_len > end) {
 		stat_add(SPLICE_STAT_UNSUPPORTED, 1);
 		return XDP_DROP;
 	}
 	payload = ip_len - 20 - doff;
 	tcpflags = ((__u8 *)th)[13];
+	ack = bpf_ntohl(th->ack_seq);
 
 	/* Checksums start from their complements (RFC 1624 eqn. 3). */
 	sum = (__u16)~th->check;
@@ -304,81 +465,124 @@ int splice(struct xdp_md *ctx)
 	}
 	ip->check = ~splice_csum_fold(ipsum);
 
-	/* Ports (one 32-bit word). */
-	{
-		__u32 old_p, new_p;
-
-		__builtin_memcpy(&old_p, &th->source, 4);
-		th->source = e->sport;
-		th->dest = e->dport;
-		__builtin_memcpy(&new_p, &th->source, 4);
-		sum = splice_csum_upd32(sum, old_p, new_p);
-	}
-
-	seq = bpf_ntohl(th->seq) + e->seq_off;
-	ack = bpf_ntohl(th->ack_seq);
-	sum = put32((__u8 *)&th->seq, seq, sum);
-	if (tcpflags & 0x10)	/* ACK */
-		sum = put32((__u8 *)&th->ack_seq, ack + e->ack_off, sum);
-
-	/* Flags word (data offset + flags): ECE and CWR toward a
-	 * connection that has no ECN. */
-	__builtin_memcpy(&flags_old, (__u8 *)th + 12, 4);
-	if (e->flags & SPLICE_F_STRIP_ECN)
-		((__u8 *)th)[13] &= ~0xc0;
-	win_old = th->window;
-	th->window = bpf_htons(splice_window(bpf_ntohs(win_old), e->in_wscale, e->out_wscale));
-	__builtin_memcpy(&flags_new, (__u8 *)th + 12, 4);
-	sum = splice_csum_upd32(sum, flags_old, flags_new);
-
-	if (doff > 20)
-		sum = rewrite_options(ctx, 14 + 20 + 20, doff - 20, e, sum);
-
-	/* the pointers are still valid: nothing resized the frame */
-	data = (void *)(long)ctx->data;
-	end = (void *)(long)ctx->data_end;
-	th = data + 14 + 20;
-	if ((void *)(th + 1) > end)
+	rw = SPLICE_TCP_OF(e);
+	rw.sum = sum;
+	if (rewrite_tcp(ctx, 14 + 20, doff, &rw))
 		return XDP_DROP;
-	th->check = ~splice_csum_fold(sum);
-
-	__sync_fetch_and_add(&e->packets, 1);
-	__sync_fetch_and_add(&e->bytes, payload);
-	stat_add(SPLICE_STAT_TX, 1);
-	stat_add(SPLICE_STAT_TX_BYTES, payload);
-
-	if (tcpflags & 0x04) {	/* RST: the splice is over, both ways */
-		reverse_key(e, &rk);
-		record_end(&key, e, SPLICE_ST_RST);
-		rev = bpf_map_lookup_elem(&splice_flows, &rk);
-		if (rev)
-			record_end(&rk, rev, SPLICE_ST_RST);
-		bpf_map_delete_elem(&splice_flows, &rk);
-		bpf_map_delete_elem(&splice_flows, &key);
-		stat_add(SPLICE_STAT_RST, 1);
-		return XDP_TX;
-	}
-	if (tcpflags & 0x01) {	/* FIN: its end in the outgoing space */
-		e->fin_seq = seq + payload + 1;
-		__sync_fetch_and_or(&e->state, SPLICE_ST_FIN);
-		stat_add(SPLICE_STAT_FIN, 1);
-	}
-	reverse_key(e, &rk);
-	rev = bpf_map_lookup_elem(&splice_flows, &rk);
-	if (rev && (tcpflags & 0x10) && (rev->state & SPLICE_ST_FIN) &&
-	    seq_geq(ack, rev->fin_seq))
-		/* the other side's FIN went out with rev's rewrite, in this
-		 * peer's sequence space: this ACK (before our rewrite)
-		 * covers it */
-		__sync_fetch_and_or(&rev->state, SPLICE_ST_FIN_ACKED);
-	if (rev && (e->state & SPLICE_ST_FIN_ACKED) && (rev->state & SPLICE_ST_FIN_ACKED)) {
-		/* RFC 9293 3.6: both FINs sent and acknowledged; the last
-		 * ACK goes out with this segment */
-		record_end(&key, e, 0);
-		record_end(&rk, rev, 0);
-		bpf_map_delete_elem(&splice_flows, &rk);
-		bpf_map_delete_elem(&splice_flows, &key);
-		stat_add(SPLICE_STAT_CLOSED, 1);
-	}
+	seq = rw.seq;
+	rk.saddr = e->daddr;
+	rk.daddr = e->saddr;
+	rk.sport = e->dport;
+	rk.dport = e->sport;
+	splice_account(&splice_flows, &splice_ends, &key, &rk, e, ST_OFF4, tcpflags, seq, ack, payload);
 	return XDP_TX;
+}
+
+/* An IPv6 segment with extension headers: look its flow up only to
+ * count and drop, as IPv4 options (parse.h walks the chain). */
+static __noinline int splice_ipv6_ext(struct xdp_md *ctx)
+{
+	struct splice_key6 key;
+	struct pkt p = {};
+
+	if (parse_pkt(ctx, &p) != PARSE_OK || p.family != 6 || p.proto != IPPROTO_TCP || !p.has_ports)
+		return XDP_PASS;
+	__builtin_memcpy(key.saddr, p.src, 16);
+	__builtin_memcpy(key.daddr, p.dst, 16);
+	key.sport = bpf_htons(p.sport);
+	key.dport = bpf_htons(p.dport);
+	if (!bpf_map_lookup_elem(&splice_flows6, &key))
+		return XDP_PASS;
+	stat_add(SPLICE_STAT_UNSUPPORTED, 1);
+	return XDP_DROP;
+}
+
+static __noinline int splice_ipv6(struct xdp_md *ctx)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+	struct splice_key6 key, rk;
+	struct splice_tcp rw;
+	struct splice_entry6 *e;
+	struct tcphdr *th;
+	__u32 sum, doff, plen, payload, seq, ack, w;
+	__u8 tcpflags;
+
+	if ((void *)(ip6 + 1) > end || ip6->version != 6)
+		return XDP_PASS;
+	if (ip6->nexthdr != IPPROTO_TCP)
+		return splice_ipv6_ext(ctx);
+	th = (void *)(ip6 + 1);
+	if ((void *)(th + 1) > end)
+		return XDP_PASS;
+	__builtin_memcpy(key.saddr, &ip6->saddr, 16);
+	__builtin_memcpy(key.daddr, &ip6->daddr, 16);
+	key.sport = th->source;
+	key.dport = th->dest;
+	e = bpf_map_lookup_elem(&splice_flows6, &key);
+	if (!e) {
+		stat_add(SPLICE_STAT_PASS, 1);
+		return XDP_PASS;
+	}
+	if (th->syn) {
+		stat_add(SPLICE_STAT_SYN, 1);
+		return XDP_PASS;
+	}
+	doff = th->doff * 4;
+	plen = bpf_ntohs(ip6->payload_len);
+	/* payload_len 0 is a jumbogram's (RFC 2675): not on these links */
+	if (doff < 20 || plen < doff || (void *)eth + 14 + 40 + plen > end) {
+		stat_add(SPLICE_STAT_UNSUPPORTED, 1);
+		return XDP_DROP;
+	}
+	payload = plen - doff;
+	tcpflags = ((__u8 *)th)[13];
+	ack = bpf_ntohl(th->ack_seq);
+
+	sum = (__u16)~th->check;
+	__builtin_memcpy(eth->h_source, e->eth_src, 6);
+	__builtin_memcpy(eth->h_dest, e->eth_dst, 6);
+	/* Addresses: no IPv6 header checksum; the TCP pseudo-header holds
+	 * both (RFC 8200 section 8.1), 16-bit words as they lie; not
+	 * unrolled, which spills the 32 loads past the stack limit */
+#pragma clang loop unroll(disable)
+	for (w = 0; w < 8; w++) {
+		sum = splice_csum_upd16(sum, ip6->saddr.in6_u.u6_addr16[w], ((__u16 *)e->saddr)[w]);
+		sum = splice_csum_upd16(sum, ip6->daddr.in6_u.u6_addr16[w], ((__u16 *)e->daddr)[w]);
+	}
+	__builtin_memcpy(&ip6->saddr, e->saddr, 16);
+	__builtin_memcpy(&ip6->daddr, e->daddr, 16);
+	/* RFC 3168 6.1.1: the ECN field is the traffic class's low two
+	 * bits, bits 4-5 of the header's second byte; nothing sums it */
+	if (e->flags & SPLICE_F_STRIP_ECN)
+		((__u8 *)ip6)[1] &= ~0x30;
+
+	rw = SPLICE_TCP_OF(e);
+	rw.sum = sum;
+	if (rewrite_tcp(ctx, 14 + 40, doff, &rw))
+		return XDP_DROP;
+	seq = rw.seq;
+	__builtin_memcpy(rk.saddr, e->daddr, 16);
+	__builtin_memcpy(rk.daddr, e->saddr, 16);
+	rk.sport = e->dport;
+	rk.dport = e->sport;
+	splice_account(&splice_flows6, &splice_ends6, &key, &rk, e, ST_OFF6, tcpflags, seq, ack, payload);
+	return XDP_TX;
+}
+
+SEC("xdp")
+int splice(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > end)
+		return XDP_PASS;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return splice_ipv4(ctx);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return splice_ipv6(ctx);
+	return XDP_PASS;
 }

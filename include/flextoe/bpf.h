@@ -50,6 +50,7 @@ enum flextoe_dir {
 #define FLEXTOE_MDF_QINQ	(1u << 6)	/* svlan_id holds a popped 802.1ad tag (vlan_strip) */
 #define FLEXTOE_MDF_CLASS	(1u << 7)	/* app_ctx/priority set by a classifier */
 #define FLEXTOE_MDF_ECN		(1u << 8)	/* the segment carried CE */
+#define FLEXTOE_MDF_IPV6	(1u << 9)
 
 #define FLEXTOE_MD_VERSION	1
 
@@ -77,12 +78,16 @@ struct flextoe_md {
 	__u32 app_ctx;		/* application context to deliver to (FLEXTOE_MDF_CLASS) */
 	__u16 priority;		/* scheduling priority, 0 = default (FLEXTOE_MDF_CLASS) */
 	__u16 svlan_id;		/* outer 802.1ad VID popped by vlan_strip (FLEXTOE_MDF_QINQ) */
-	__u32 reserved;		/* zero */
+	__u8 ip_version; /* 4 or 6 */
+	__u8 pad1;
+	__u16 reserved;
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 /* The layout is ABI: programs compiled against one version of this header
  * must run on engines built with another. */
-_Static_assert(sizeof(struct flextoe_md) == 64, "flextoe_md is 64 bytes");
+_Static_assert(sizeof(struct flextoe_md) == 96, "flextoe_md is 96 bytes");
 _Static_assert(sizeof(struct flextoe_md) % 8 == 0, "XDP metadata: multiple of 4, u64 aligned");
 _Static_assert(__builtin_offsetof(struct flextoe_md, flags) == 6, "flextoe_md.flags offset");
 _Static_assert(__builtin_offsetof(struct flextoe_md, flow_id) == 8, "flextoe_md.flow_id offset");

@@ -35,7 +35,8 @@
 #define SPLICE_ENDS_NAME	"splice_ends"	/* final states, for the engine */
 #define SPLICE_MAX_FLOWS	65536	/* entries: two per spliced pair */
 
-/* The incoming segment's IPv4 4-tuple, as in the frame. */
+/* The incoming segment's IPv4 4-tuple, as in the frame (IPv6: struct
+ * splice_key6 below). */
 struct splice_key {
 	__u32 saddr;		/* the peer */
 	__u32 daddr;		/* the engine */
@@ -81,6 +82,47 @@ _Static_assert(sizeof(struct splice_entry) == 72, "splice_entry is 72 bytes");
 _Static_assert(__builtin_offsetof(struct splice_entry, state) == 44, "splice_entry.state offset");
 _Static_assert(__builtin_offsetof(struct splice_entry, packets) == 56, "splice_entry.packets offset");
 
+/* IPv6 (splice_flows6, splice_ends6): the same with 16-byte addresses,
+ * in maps of their own, so struct splice_key and splice_entry stay as
+ * they are.  From sport on, struct splice_entry6 is laid out as struct
+ * splice_entry from sport on. */
+#define SPLICE6_MAP_NAME	"splice_flows6"
+#define SPLICE6_ENDS_NAME	"splice_ends6"
+
+struct splice_key6 {
+	__u8 saddr[16];		/* the peer */
+	__u8 daddr[16];		/* the engine */
+	__u16 sport;		/* the peer's port */
+	__u16 dport;		/* the engine's port */
+};
+
+struct splice_entry6 {
+	__u8 eth_src[6];
+	__u8 eth_dst[6];
+	__u8 saddr[16];		/* the engine */
+	__u8 daddr[16];		/* the other peer */
+	__u16 sport;
+	__u16 dport;
+	__u32 seq_off;
+	__u32 ack_off;
+	__u32 tsval_off;
+	__u32 tsecr_off;
+	__u8 in_wscale;
+	__u8 out_wscale;
+	__u8 flags;		/* SPLICE_F_*; STRIP_ECN clears the traffic class's ECN bits */
+	__u8 pad0;
+	__u32 state;
+	__u32 fin_seq;
+	__u32 engine_id;
+	__u64 packets;
+	__u64 bytes;
+};
+
+_Static_assert(sizeof(struct splice_key6) == 36, "splice_key6 is 36 bytes");
+_Static_assert(sizeof(struct splice_entry6) == 96, "splice_entry6 is 96 bytes");
+_Static_assert(__builtin_offsetof(struct splice_entry6, state) == 68, "splice_entry6.state offset");
+_Static_assert(__builtin_offsetof(struct splice_entry6, packets) == 80, "splice_entry6.packets offset");
+
 /* splice_ends value: how an entry ended, written by the program as it
  * deletes the entry, read (and deleted) by the engine. */
 struct splice_end {
@@ -101,7 +143,7 @@ enum splice_stat {
 	SPLICE_STAT_RST,		/* RSTs relayed (both entries deleted) */
 	SPLICE_STAT_CLOSED,		/* pairs deleted after both FINs were acknowledged */
 	SPLICE_STAT_SYN,		/* a SYN on a spliced 4-tuple: passed (the engine drops it) */
-	SPLICE_STAT_UNSUPPORTED,	/* IP options or truncated headers on a spliced flow: dropped */
+	SPLICE_STAT_UNSUPPORTED,	/* IP options, IPv6 extension headers or truncated headers on a spliced flow: dropped */
 	SPLICE_STAT_MAX,
 };
 

@@ -3,7 +3,10 @@
  * Both programs write host-order records into a BPF ring buffer; a reader
  * (flextoe-bpf trace / capture, or any libbpf ring_buffer consumer) reads
  * them and may write pcap files from the captured bytes.  Layouts only
- * ever grow at the end: `size` is the record's byte count as written.
+ * ever grow at the end: `size` is the record's byte count as written, and
+ * FLEXTOE_TRACE_VERSION changes only on a change that is not an append.
+ * Version 1 carries IPv4 and IPv6 alike (`family`, 16-byte addresses);
+ * docs/programs.md "Reading the ring buffers" has the offsets.
  */
 #ifndef FLEXTOE_TRACE_H
 #define FLEXTOE_TRACE_H
@@ -57,6 +60,8 @@ struct flextoe_trace_rec {
 
 _Static_assert(sizeof(struct flextoe_trace_rec) == 224, "trace record layout");
 _Static_assert(__builtin_offsetof(struct flextoe_trace_rec, tstamp_ns) == 16, "trace tstamp offset");
+_Static_assert(__builtin_offsetof(struct flextoe_trace_rec, saddr) == 24, "trace saddr offset");
+_Static_assert(__builtin_offsetof(struct flextoe_trace_rec, len) == 68, "trace len offset");
 _Static_assert(__builtin_offsetof(struct flextoe_trace_rec, snap) == 96, "trace snap offset");
 
 /* Optional filter, element 0 of the program's `trace_cfg` array.  All

@@ -1,4 +1,4 @@
-/* fw_gen.c - generated rule sets for tests and benchmarks: the site generator and ClassBench-style ACL, firewall and IP-chain sets. */
+/* fw_gen.c - generated rule sets for tests and benchmarks: the site generator, ClassBench-style ACL, firewall and IP-chain sets, and the firewall set with IPv6 rules. */
 #include "loader/fw/fw_gen.h"
 
 #include <arpa/inet.h>
@@ -234,6 +234,7 @@ struct port_pair {
 
 struct cb_params {
 	uint8_t tcp, udp;		/* percent; the rest any (no ports) */
+	uint8_t v6;			/* percent of rules with IPv6 prefixes */
 	const struct port_pair *pairs;
 	size_t nr_pairs;
 	const struct plen_weight *src, *dst;
@@ -272,10 +273,21 @@ static const struct plen_weight ipc_plen[] = {
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* IPv6: hosts, the /64 of a subnet, /48 and /56 site and customer
+ * allocations, /32 provider blocks (RFC 6177's assignment sizes) */
+static const struct plen_weight v6_src[] = {
+	{ 0, 35 }, { 128, 20 }, { 64, 20 }, { 48, 12 }, { 56, 6 }, { 32, 4 }, { 40, 3 },
+};
+static const struct plen_weight v6_dst[] = {
+	{ 0, 25 }, { 128, 40 }, { 64, 18 }, { 48, 8 }, { 56, 5 }, { 120, 4 },
+};
+
 static const struct cb_params cb_params[FW_GEN_NR] = {
-	[FW_GEN_ACL] = { 70, 20, acl_pairs, N(acl_pairs), acl_src, acl_dst, N(acl_src), N(acl_dst), 70 },
-	[FW_GEN_FW] = { 60, 25, fw_pairs, N(fw_pairs), fw_src, fw_dst, N(fw_src), N(fw_dst), 60 },
-	[FW_GEN_IPC] = { 50, 30, ipc_pairs, N(ipc_pairs), ipc_plen, ipc_plen, N(ipc_plen), N(ipc_plen), 70 },
+	[FW_GEN_ACL] = { 70, 20, 0, acl_pairs, N(acl_pairs), acl_src, acl_dst, N(acl_src), N(acl_dst), 70 },
+	[FW_GEN_FW] = { 60, 25, 0, fw_pairs, N(fw_pairs), fw_src, fw_dst, N(fw_src), N(fw_dst), 60 },
+	[FW_GEN_IPC] = { 50, 30, 0, ipc_pairs, N(ipc_pairs), ipc_plen, ipc_plen, N(ipc_plen), N(ipc_plen), 70 },
+	/* fw's ports and IPv4 shapes, three rules in four IPv6 */
+	[FW_GEN_V6] = { 60, 25, 75, fw_pairs, N(fw_pairs), fw_src, fw_dst, N(fw_src), N(fw_dst), 60 },
 };
 
 #define POOL	4096
@@ -283,6 +295,8 @@ static const struct cb_params cb_params[FW_GEN_NR] = {
 struct addr_pool {
 	uint32_t a[POOL];
 	uint32_t nr;
+	uint8_t a6[POOL][16];
+	uint32_t nr6;
 };
 
 /* A prefix of length plen that covers neither no-match address; often
@@ -303,6 +317,71 @@ static uint32_t draw_prefix(uint64_t *r, struct addr_pool *pool, uint32_t plen, 
 	else
 		pool->a[rng_below(r, POOL)] = a;
 	return a;
+}
+
+/* Does the IPv6 prefix a/plen cover addr? */
+static bool covers6(const uint8_t *a, uint32_t plen, const uint8_t *addr)
+{
+	uint32_t i;
+
+	for (i = 0; i < 16; i++) {
+		uint32_t first = i * 8;
+		uint8_t keep = first >= plen ? 0 : plen - first >= 8 ? 0xff : (uint8_t)(0xff << (8 - (plen - first)));
+
+		if ((a[i] & keep) != (addr[i] & keep))
+			return false;
+	}
+	return true;
+}
+
+static void mask6(uint8_t *a, uint32_t plen)
+{
+	uint32_t i;
+
+	for (i = 0; i < 16; i++) {
+		uint32_t first = i * 8;
+
+		a[i] &= first >= plen ? 0 : plen - first >= 8 ? 0xff : (uint8_t)(0xff << (8 - (plen - first)));
+	}
+}
+
+/* An IPv6 prefix of length plen (16..128) in 2000::/3 that covers
+ * neither no-match address; often an earlier one's start, with the last
+ * byte of the prefix changed now and then (nesting, as draw_prefix). */
+static void draw_prefix6(uint64_t *r, struct addr_pool *pool, uint32_t plen, uint8_t nest, uint8_t *out)
+{
+	uint8_t ns[16], nd[16];
+	uint32_t i;
+
+	inet_pton(AF_INET6, FW_GEN_NOMATCH6_SRC, ns);
+	inet_pton(AF_INET6, FW_GEN_NOMATCH6_DST, nd);
+	do {
+		if (pool->nr6 && rng_chance(r, nest)) {
+			memcpy(out, pool->a6[rng_below(r, pool->nr6)], 16);
+			if (!rng_below(r, 4))
+				out[(plen - 1) / 8] ^= (uint8_t)rng_next(r);
+		} else {
+			for (i = 0; i < 16; i++)
+				out[i] = (uint8_t)rng_next(r);
+			out[0] = (uint8_t)(0x20 | (out[0] & 0x1f));	/* global unicast */
+		}
+		mask6(out, plen);
+	} while (covers6(out, plen, ns) || covers6(out, plen, nd));
+	if (pool->nr6 < POOL)
+		memcpy(pool->a6[pool->nr6++], out, 16);
+	else
+		memcpy(pool->a6[rng_below(r, POOL)], out, 16);
+}
+
+static void fmt_ip6(char *out, size_t sz, const uint8_t *a, uint32_t plen)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, buf, sizeof(buf));
+	if (plen == 128)
+		snprintf(out, sz, "%s", buf);
+	else
+		snprintf(out, sz, "%s/%u", buf, plen);
 }
 
 static void fmt_ports(uint64_t *r, enum port_class c, char *out, size_t sz)
@@ -362,18 +441,36 @@ static int gen_classbench(const struct cb_params *p, uint32_t n, uint64_t seed, 
 	err = sb_printf(b, "# ClassBench-style %s rule set: %u rules, seed 0x%" PRIx64 "\npolicy deny\n",
 			name, n, seed);
 	for (i = 0; !err && i < n; i++) {
-		char src[24] = "any", dst[24] = "any", sport[16] = "any", dport[16] = "any";
+		char src[64] = "any", dst[64] = "any", sport[16] = "any", dport[16] = "any";
 		uint32_t pp = rng_below(&r, 100), sl, dl, w;
 		const char *proto = pp < p->tcp ? "tcp" : pp < p->tcp + p->udp ? "udp" : "any";
+		bool v6 = p->v6 && rng_chance(&r, p->v6);
 
-		sl = draw_plen(&r, p->src, p->nr_src);
-		dl = draw_plen(&r, p->dst, p->nr_dst);
-		while (!sl && !dl)	/* one side pinned: no rule matches everything */
+		if (v6) {
+			uint8_t a[16];
+
+			sl = draw_plen(&r, v6_src, N(v6_src));
+			dl = draw_plen(&r, v6_dst, N(v6_dst));
+			while (!sl && !dl)
+				dl = draw_plen(&r, v6_dst, N(v6_dst));
+			if (sl) {
+				draw_prefix6(&r, sp, sl, p->nest, a);
+				fmt_ip6(src, sizeof(src), a, sl);
+			}
+			if (dl) {
+				draw_prefix6(&r, dp, dl, p->nest, a);
+				fmt_ip6(dst, sizeof(dst), a, dl);
+			}
+		} else {
+			sl = draw_plen(&r, p->src, p->nr_src);
 			dl = draw_plen(&r, p->dst, p->nr_dst);
-		if (sl)
-			fmt_ip4(src, sizeof(src), draw_prefix(&r, sp, sl, p->nest), sl);
-		if (dl)
-			fmt_ip4(dst, sizeof(dst), draw_prefix(&r, dp, dl, p->nest), dl);
+			while (!sl && !dl)	/* one side pinned: no rule matches everything */
+				dl = draw_plen(&r, p->dst, p->nr_dst);
+			if (sl)
+				fmt_ip4(src, sizeof(src), draw_prefix(&r, sp, sl, p->nest), sl);
+			if (dl)
+				fmt_ip4(dst, sizeof(dst), draw_prefix(&r, dp, dl, p->nest), dl);
+		}
 		if (strcmp(proto, "any")) {
 			w = rng_below(&r, total);
 			for (k = 0; k + 1 < p->nr_pairs && w >= p->pairs[k].weight; k++)
@@ -381,7 +478,7 @@ static int gen_classbench(const struct cb_params *p, uint32_t n, uint64_t seed, 
 			fmt_ports(&r, (enum port_class)p->pairs[k].sport, sport, sizeof(sport));
 			fmt_ports(&r, (enum port_class)p->pairs[k].dport, dport, sizeof(dport));
 		}
-		err = sb_printf(b, "%-5s %-3s %-18s %-11s %-18s %s\n",
+		err = sb_printf(b, v6 ? "%-5s %-3s %-28s %-11s %-28s %s\n" : "%-5s %-3s %-18s %-11s %-18s %s\n",
 				rng_chance(&r, 60) ? "allow" : "deny", proto, src, sport, dst, dport);
 	}
 	free(sp);
@@ -391,7 +488,7 @@ static int gen_classbench(const struct cb_params *p, uint32_t n, uint64_t seed, 
 
 /* ---- public ------------------------------------------------------------------ */
 
-static const char *const kind_names[FW_GEN_NR] = { "site", "acl", "fw", "ipc" };
+static const char *const kind_names[FW_GEN_NR] = { "site", "acl", "fw", "ipc", "v6" };
 
 const char *fw_gen_kind_name(enum fw_gen_kind k)
 {
