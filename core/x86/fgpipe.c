@@ -32,8 +32,13 @@
  *                  (or retires it: a malformed frame goes no further) and
  *                  releases what is in order (ftoe_rob_release_shared)
  *                  into the ring of the frame's group's protocol thread.
- *   ftoe-protoP    the protocol stage, rx-post hook and post-processing of
- *                  its groups' segments in ring order (ftoe_engine_rx_items);
+ *   ftoe-protoP    its groups' segments in ring order, stage by stage
+ *                  (engine.h "Flow groups"): the protocol stage of a run
+ *                  of one group's segments under that group's lock
+ *                  (ftoe_engine_rx_proto), then the post-processing stage
+ *                  (rx-post hook, payload, ACKs, events; the control plane
+ *                  for what it diverts) under the shared lock
+ *                  (ftoe_engine_rx_post, _divert);
  *                  ftoe-proto0 also runs group 0 (ARP, ICMP, anything not
  *                  an IPv4 TCP segment), timers, the flow scheduler, the
  *                  control plane and the applications (engine_pass).
@@ -44,13 +49,18 @@
  * segments and the data's share it), and one thread takes that ring in
  * order.
  *
- * What is not split yet: the engine keeps one flow table, one slow-path
- * queue, one scheduler and one set of application rings for all groups,
- * so the protocol threads take the engine's lock (eng_lock) for each
- * batch: each group's state has one owner, but two groups' batches do not
- * overlap in time.  The frames the engine sends go into the one ring to
- * egress under that lock, in the order written; egress is one thread, so
- * the wire gets them in that order.
+ * Locks: a group's protocol stage writes only its own flows' protocol
+ * state and the engine's atomic fields (engine_internal.h "Threading"),
+ * under the group's lock (grp_lock), so groups on different threads run
+ * that stage at the same time.  What the groups share - the slow-path
+ * queue and the control plane, the flow table's writers, the scheduler's
+ * list, the application events, the ring to egress - is under eng_lock:
+ * post-processing (it sends ACKs and hands work to the control plane) and
+ * the control plane's items.  Timers, the flow scheduler, the applications
+ * and ARP may touch any flow: every lock (lock_all).  The frames the
+ * engine sends go into the one ring to egress under eng_lock, in the
+ * order written; egress is one thread, so the wire gets each flow's
+ * frames in the order its group's post-processing wrote them.
  */
 
 #define FG_BATCH      XQ_BATCH
@@ -64,6 +74,7 @@ struct fg_rx_slot {
 	uint16_t len;
 	uint8_t kind;		/* enum rx_kind */
 	uint8_t qi;
+	uint8_t group;		/* its flow group (the reorder point's) */
 	bool has_md;
 	_Atomic bool busy;	/* from ingress until its frame is given back */
 };
@@ -117,7 +128,12 @@ struct fgp {
 	bool rx_blocked;
 	_Atomic uint64_t retired;	/* malformed frames: numbers retired */
 
-	pthread_mutex_t eng_lock;	/* the engine's shared state (see the top) */
+	/* the engine's locks (engine.h "Flow groups"): a group's protocol
+	 * stage holds its group's; everything else holds eng_lock, and what
+	 * is about no one group (timers, the scheduler, the applications,
+	 * ARP) every group's first (lock_all) */
+	pthread_mutex_t grp_lock[X86_MAX_FLOW_GROUPS];
+	pthread_mutex_t eng_lock;
 	/* protocol side, under eng_lock */
 	struct spsc_ring tx;		/* to egress */
 	_Atomic int tx_want;
@@ -147,6 +163,7 @@ static void fg_deliver(void *ctx, void *item)
 	struct fg_thread *t = &p->th[p->lay.group_thread[g]];
 	uint32_t idx;
 
+	s->group = (uint8_t)g;
 	/* never full: it has a slot for every storage slot */
 	if (spsc_prod_reserve(&t->work, 1, &idx) != 1) {
 		pr_err("%s: work ring full (slot accounting bug)", t->name);
@@ -359,13 +376,53 @@ static void proto_kick_out(struct fgp *p)
 	}
 }
 
-/* One batch of t's groups' frames, in release order, under eng_lock. */
+/* Every group's lock, in order, then the shared one: for what may touch
+ * any flow (engine.h "Flow groups"). */
+static void lock_all(struct fgp *p)
+{
+	for (unsigned int g = 0; g < p->lay.flow_groups; g++)
+		pthread_mutex_lock(&p->grp_lock[g]);
+	pthread_mutex_lock(&p->eng_lock);
+}
+
+static void unlock_all(struct fgp *p)
+{
+	pthread_mutex_unlock(&p->eng_lock);
+	for (unsigned int g = p->lay.flow_groups; g-- > 0;)
+		pthread_mutex_unlock(&p->grp_lock[g]);
+}
+
+/* Group g's items in order: each fast-path run's protocol stage under the
+ * group's lock only (other groups' runs go on at the same time), then its
+ * post-processing, or an item for the control plane, under the shared
+ * lock. */
+static void proto_group_run(struct fgp *p, struct ftoe_engine *e, unsigned int g,
+			    struct ftoe_rx_item *items, unsigned int n)
+{
+	unsigned int i = 0, k;
+
+	while (i < n) {
+		pthread_mutex_lock(&p->grp_lock[g]);
+		k = ftoe_engine_rx_proto(e, items + i, n - i);
+		pthread_mutex_unlock(&p->grp_lock[g]);
+		pthread_mutex_lock(&p->eng_lock);
+		if (k)
+			ftoe_engine_rx_post(e, items + i, k);
+		else
+			ftoe_engine_rx_divert(e, &items[i]);
+		pthread_mutex_unlock(&p->eng_lock);
+		i += k ? k : 1;
+	}
+}
+
+/* One batch of t's groups' frames, in release order: runs of one group's
+ * segments, and the control plane's frames (ARP, ICMP) under every lock. */
 static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
 {
 	struct x86_backend *be = t->be;
 	struct ftoe_rx_item items[FG_BATCH];
 	struct fg_rx_slot *sl[FG_BATCH];
-	unsigned int nt = 0;
+	unsigned int nt = 0, g = 0;
 	uint32_t idx, n;
 
 	n = spsc_cons_peek(&t->work, FG_BATCH, &idx);
@@ -374,22 +431,26 @@ static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
 	for (uint32_t i = 0; i < n; i++)
 		sl[i] = &p->slots[*(uint64_t *)spsc_slot(&t->work, idx + i)];
 	spsc_cons_release(&t->work, n);
-	pthread_mutex_lock(&p->eng_lock);
 	for (uint32_t i = 0; i < n; i++) {
 		struct fg_rx_slot *s = sl[i];
 
+		if (nt && (s->kind != RX_TCP || s->group != g)) {
+			proto_group_run(p, be->eng, g, items, nt);
+			nt = 0;
+		}
 		if (s->kind == RX_TCP) {
+			g = s->group;
 			items[nt++] = s->it;
 			continue;
 		}
-		if (nt) {
-			ftoe_engine_rx_items(be->eng, be->queues[0].id, items, nt);
-			nt = 0;
-		}
+		lock_all(p);
 		control_rx(be, s->kind, s->data, s->len, s->has_md ? &s->md : NULL);
+		unlock_all(p);
 	}
 	if (nt)
-		ftoe_engine_rx_items(be->eng, be->queues[0].id, items, nt);
+		proto_group_run(p, be->eng, g, items, nt);
+	pthread_mutex_lock(&p->eng_lock);
+	ftoe_engine_rx_end(be->eng);
 	proto_kick_out(p);
 	pthread_mutex_unlock(&p->eng_lock);
 	for (uint32_t i = 0; i < n; i++)
@@ -407,7 +468,7 @@ static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *nex
 
 	if (t != p->ctl)
 		return work;
-	pthread_mutex_lock(&p->eng_lock);
+	lock_all(p);
 	p->tx_full = false;
 	work += engine_pass(t->be, next);
 	if (p->poll_again) {
@@ -415,7 +476,7 @@ static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *nex
 		*next = 0;
 	}
 	proto_kick_out(p);
-	pthread_mutex_unlock(&p->eng_lock);
+	unlock_all(p);
 	return work;
 }
 
@@ -612,6 +673,8 @@ static void fg_free(struct fgp *p)
 		spsc_fini(&p->th[i].ret);
 	}
 	spsc_fini(&p->tx);
+	for (unsigned int g = 0; g < X86_MAX_FLOW_GROUPS; g++)
+		pthread_mutex_destroy(&p->grp_lock[g]);
 	pthread_mutex_destroy(&p->eng_lock);
 	free(p->rob_slots);
 	free(p->slots);
@@ -629,6 +692,8 @@ int fg_start(struct x86_backend *be)
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->eng_lock, NULL);
+	for (unsigned int g = 0; g < X86_MAX_FLOW_GROUPS; g++)
+		pthread_mutex_init(&p->grp_lock[g], NULL);
 	err = x86_layout_plan(be->cfg.workers, be->cfg.flow_groups, be->nr_queues, &p->lay);
 	if (err) {
 		pr_err("--workers %u --flow-groups %u: no layout (%s)", be->cfg.workers,
