@@ -291,6 +291,11 @@ uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
 	return wait < next ? wait : next;
 }
 
+uint64_t ftoe_engine_poll_due(const struct ftoe_engine *e)
+{
+	return e->act_head != FTOE_NO_FLOW ? 0 : ftoe_next_timer(e);
+}
+
 void ftoe_engine_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
 {
 	eng_now(e);

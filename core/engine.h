@@ -156,6 +156,11 @@ unsigned int ftoe_engine_rx_proto(struct ftoe_engine *eng, struct ftoe_rx_item *
 void ftoe_engine_rx_post(struct ftoe_engine *eng, struct ftoe_rx_item *items, unsigned int k);
 void ftoe_engine_rx_divert(struct ftoe_engine *eng, struct ftoe_rx_item *it);
 void ftoe_engine_rx_end(struct ftoe_engine *eng);
+/* When ftoe_engine_poll is next due, on the engine's clock: 0 while the
+ * flow scheduler has flows to send, else the earliest timer (UINT64_MAX:
+ * none).  For a backend whose group threads' post-processing may make it
+ * due sooner than the thread that polls planned (the shared lock). */
+uint64_t ftoe_engine_poll_due(const struct ftoe_engine *eng);
 /* ftoe_engine_rx_prepare without the flow-table lookup, for a backend that
  * calls it on the engine's thread right before ftoe_engine_rx_items
  * (core/x86/worker.c): the frame is parsed once, where it is received,

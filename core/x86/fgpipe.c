@@ -119,6 +119,12 @@ struct fgp {
 	pthread_mutex_t eng_lock;
 	struct x86_txq tx;		/* to egress; produced under eng_lock */
 	bool poll_again;		/* (under eng_lock) */
+	/* The first protocol thread's next engine pass is due at ctl_due (the
+	 * engine's clock; under eng_lock).  Another group's post-processing
+	 * may make it due sooner - a flow ready to send, an earlier timer -
+	 * and then sets ctl_poll and wakes it. */
+	uint64_t ctl_due;
+	_Atomic int ctl_poll;
 };
 
 static __thread struct fg_thread *tls_fg;	/* the calling thread, if one of ours */
@@ -387,6 +393,13 @@ static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
 	pthread_mutex_lock(&p->eng_lock);
 	ftoe_engine_rx_end(be->eng);
 	x86_txq_kick(&p->tx);
+	if (t != p->ctl && ftoe_engine_poll_due(be->eng) < p->ctl_due) {
+		/* (the scheduler and the timers run on the first protocol
+		 * thread only, which may sleep on an older deadline) */
+		p->ctl_due = 0;
+		atomic_store_explicit(&p->ctl_poll, 1, memory_order_relaxed);
+		spsc_waiter_kick(&p->ctl->st.wait);
+	}
 	pthread_mutex_unlock(&p->eng_lock);
 	for (uint32_t i = 0; i < n; i++)
 		fg_give_back(t, sl[i]);
@@ -405,11 +418,13 @@ static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *nex
 		return work;
 	lock_all(p);
 	p->tx.full = false;
+	atomic_store_explicit(&p->ctl_poll, 0, memory_order_relaxed);
 	work += engine_pass(t->be, next);
 	if (p->poll_again) {
 		p->poll_again = false;
 		*next = 0;
 	}
+	p->ctl_due = *next == UINT64_MAX ? UINT64_MAX : x86_now_ns() + *next;
 	x86_txq_kick(&p->tx);
 	unlock_all(p);
 	return work;
@@ -450,7 +465,9 @@ static bool has_work(void *arg)
 					return true;
 		return false;
 	}
-	return spsc_count(&t->work) || (t == p->ctl && x86_stage_proto_due(t->be, &p->tx));
+	return spsc_count(&t->work) ||
+	       (t == p->ctl && (atomic_load_explicit(&p->ctl_poll, memory_order_relaxed) ||
+				x86_stage_proto_due(t->be, &p->tx)));
 }
 
 static void *fg_main(void *arg)
