@@ -223,7 +223,8 @@ build/fuzz/fuzz_posix_calls: FUZZ_OBJS += $(SOCKDIFF_FUZZ_OBJS)
 # (-Wno-tsan: TSan does not model atomic_thread_fence; the test takes
 # its synchronisation from locks and acquire/release atomics.)
 TSAN_SRCS := $(UTIL_SRCS) $(EBPF_SRCS) $(CORE_SRCS) tests/unit/runner.c \
-	tests/unit/core/test_flow_groups_mt.c tests/unit/core/engine_link.c tests/unit/core/engine_app.c
+	tests/unit/core/test_flow_groups_mt.c tests/unit/core/fg_streams.c \
+	tests/unit/core/engine_link.c tests/unit/core/engine_app.c
 TSAN_OBJS := $(patsubst %.c,build/tsan/obj/%.o,$(TSAN_SRCS))
 TSAN_CFLAGS := $(CPPFLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP -fsanitize=thread -Wno-tsan \
 	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -6,13 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/byteorder.h"
 #include "core/pipeline.h"
 #include "core/reorder.h"
-#include "tests/unit/core/engine_app.h"
+#include "tests/unit/core/fg_streams.h"
 #include "tests/unit/test.h"
 
-#define SEC 1000000000ull
 
 /*
  * Side B's engine is fed as fgpipe.c feeds it, with real threads: the
@@ -40,7 +38,6 @@
 #define NCONN     6
 
 struct mt_flow {
-	uint32_t key;
 	uint64_t arrived;	/* ingress thread */
 	uint64_t last_proto;	/* the flow's group thread */
 };
@@ -73,6 +70,7 @@ struct mt_sim {
 	uint32_t gq[MT_GROUPS][MT_SLOTS]; /* released, per group (ingress fills between rounds) */
 	unsigned gq_len[MT_GROUPS];
 	struct mt_flow flows[MT_FLOWS];
+	uint32_t keys[MT_FLOWS];	/* flows[i]'s key (fg_key_slot) */
 
 	pthread_mutex_t grp_lock[MT_GROUPS], eng_lock;
 	bool shared_lock;		/* false: the fault the test must catch */
@@ -98,28 +96,7 @@ static uint64_t xs(uint64_t *r)
 
 static struct mt_flow *flow_of(struct mt_sim *s, uint32_t key)
 {
-	for (unsigned i = 0; i < MT_FLOWS; i++) {
-		struct mt_flow *f = &s->flows[(key * 2654435761u + i) % MT_FLOWS];
-
-		if (f->key == key)
-			return f;
-		if (!f->key) {
-			f->key = key;
-			return f;
-		}
-	}
-	ck_abort_msg("more than %d flows", MT_FLOWS);
-	return NULL;
-}
-
-static uint32_t frame_key(const uint8_t *f, uint16_t len)
-{
-	unsigned ihl;
-
-	if (len < 14 + 20 + 20 || ftoe_get_be16(f + 12) != 0x0800 || f[14 + 9] != 6)
-		return 0;
-	ihl = (f[14] & 15u) * 4;
-	return (uint32_t)ftoe_get_be16(f + 14 + ihl) << 16 | ftoe_get_be16(f + 14 + ihl + 2);
+	return &s->flows[fg_key_slot(s->keys, MT_FLOWS, key)];
 }
 
 /* ---- ingress (the link's thread) ------------------------------------------ */
@@ -168,8 +145,8 @@ static void rx_stage(struct lb_world *w, const void *frame, uint16_t len)
 	memcpy(r->frame, frame, len);
 	r->flow = NULL;
 	r->arrival = 0;
-	if (frame_key(r->frame, len)) {
-		r->flow = flow_of(s, frame_key(r->frame, len));
+	if (fg_frame_key(r->frame, len, false)) {
+		r->flow = flow_of(s, fg_frame_key(r->frame, len, false));
 		r->arrival = ++r->flow->arrived;
 	}
 	s->pre[s->npre++] = sn;
@@ -284,20 +261,6 @@ static unsigned pump(struct lb_world *w)
 
 /* ---- the run ---------------------------------------------------------------- */
 
-struct streams {
-	struct app_stream s[2 * NCONN];
-};
-
-static bool streams_step(struct lb_world *w, void *arg)
-{
-	struct streams *t = arg;
-	bool all = true;
-
-	for (unsigned i = 0; i < 2 * NCONN; i++)
-		all &= app_stream_step(w, &t->s[i]);
-	return all;
-}
-
 static void mt_start(struct mt_sim *s, struct lb_world *w, uint64_t seed)
 {
 	memset(s, 0, sizeof(*s));
@@ -334,31 +297,15 @@ static void mt_stop(struct mt_sim *s)
 static void run_seed(uint64_t seed, uint64_t len)
 {
 	static struct mt_sim sim;
-	static struct streams t;
+	static struct fg_streams t;
 	struct lb_world w;
-	int c[NCONN], a[NCONN];
 	uint64_t bad = 0;
 
 	mt_start(&sim, &w, seed);
 	if (seed & 1)
 		w.s[0].f = (struct lb_faults){ .drop = 1, .dup = 1, .reorder = 2 };
-	memset(&t, 0, sizeof(t));
-	for (int i = 0; i < NCONN; i++) {
-		ck_assert_msg(app_connect(&w, (uint16_t)(200 + i), &c[i], &a[i]),
-			      "seed %llu: connection %d", (unsigned long long)seed, i);
-		t.s[2 * i] = (struct app_stream){ .tx_side = 0, .stx = c[i], .srx = a[i],
-						  .id = (uint32_t)(seed * 16 + 2 * i), .len = len };
-		t.s[2 * i + 1] = (struct app_stream){ .tx_side = 1, .stx = a[i], .srx = c[i],
-						      .id = (uint32_t)(seed * 16 + 2 * i + 1),
-						      .len = len };
-	}
-	ck_assert_msg(lb_run(&w, streams_step, &t, 600 * SEC), "seed %llu stalled",
-		      (unsigned long long)seed);
-	for (int i = 0; i < 2 * NCONN; i++)
-		ck_assert_msg(t.s[i].bad == 0 && t.s[i].rcvd == len,
-			      "seed %llu stream %d: %llu of %llu bytes, %llu wrong",
-			      (unsigned long long)seed, i, (unsigned long long)t.s[i].rcvd,
-			      (unsigned long long)len, (unsigned long long)t.s[i].bad);
+	fg_streams_open(&w, &t, seed, NCONN, 200, len);
+	fg_streams_run(&w, &t);
 	while (pump(&w))
 		;
 	ck_assert_uint_eq(ftoe_rob_in_flight(&sim.rob), 0);
