@@ -125,6 +125,9 @@ struct fgp {
 	 * and then sets ctl_poll and wakes it. */
 	uint64_t ctl_due;
 	_Atomic int ctl_poll;
+	/* tx.full as the first protocol thread's pass left it (its own copy:
+	 * the other protocol threads write tx.full under eng_lock) */
+	bool ctl_full;
 };
 
 static __thread struct fg_thread *tls_fg;	/* the calling thread, if one of ours */
@@ -425,6 +428,7 @@ static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *nex
 		*next = 0;
 	}
 	p->ctl_due = *next == UINT64_MAX ? UINT64_MAX : x86_now_ns() + *next;
+	p->ctl_full = p->tx.full;
 	x86_txq_kick(&p->tx);
 	unlock_all(p);
 	return work;
@@ -467,7 +471,7 @@ static bool has_work(void *arg)
 	}
 	return spsc_count(&t->work) ||
 	       (t == p->ctl && (atomic_load_explicit(&p->ctl_poll, memory_order_relaxed) ||
-				x86_stage_proto_due(t->be, &p->tx)));
+				x86_stage_proto_due(t->be, &p->tx, p->ctl_full)));
 }
 
 static void *fg_main(void *arg)
@@ -515,9 +519,9 @@ static void *fg_main(void *arg)
 		} else {
 			work += pre_pass(p, t);
 		}
-		if (work || (next == 0 && !(t == p->ctl && p->tx.full)) || be->cfg.busy_poll)
+		if (work || (next == 0 && !(t == p->ctl && p->ctl_full)) || be->cfg.busy_poll)
 			continue;
-		if (t == p->ctl && p->tx.full)
+		if (t == p->ctl && p->ctl_full)
 			atomic_store_explicit(&p->tx.want, 1, memory_order_relaxed);
 		err = x86_stage_idle(be, &t->st, has_work, t, pfd, npfd, blocked, next, tt);
 		if (err < 0)

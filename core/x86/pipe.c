@@ -283,7 +283,7 @@ static bool has_work(void *arg)
 		for (unsigned int i = 0; i < p->nin; i++)
 			if (spsc_count(&p->in[i]->rx))
 				return true;
-		if (x86_stage_proto_due(t->be, &p->tx))
+		if (x86_stage_proto_due(t->be, &p->tx, p->tx.full))
 			return true;
 	}
 	return false;

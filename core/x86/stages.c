@@ -175,9 +175,9 @@ int x86_stage_idle(struct x86_backend *be, struct x86_stage_thread *s, bool (*ha
 	return stage_sleep(be, &s->wait, pfd, npfd, efd_only, next, tt, s->name);
 }
 
-bool x86_stage_proto_due(struct x86_backend *be, struct x86_txq *tx)
+bool x86_stage_proto_due(struct x86_backend *be, struct x86_txq *tx, bool full)
 {
-	if (tx->full && spsc_count(&tx->ring) < spsc_capacity(&tx->ring))
+	if (full && spsc_count(&tx->ring) < spsc_capacity(&tx->ring))
 		return true;
 	return be->app.idle && be->app.idle(be->app.ctx);
 }

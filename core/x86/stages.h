@@ -110,8 +110,9 @@ void x86_stage_threads_stop(struct x86_backend *be, struct x86_stage_thread *fir
 void x86_stage_threads_log(const struct x86_stage_thread *first, unsigned int n, size_t stride);
 
 /* The protocol thread, about to sleep: is there room again in the ring to
- * egress it found full, or work from the applications (x86_poller.idle)? */
-bool x86_stage_proto_due(struct x86_backend *be, struct x86_txq *tx);
+ * egress it found full (full: its pass's tx->full), or work from the
+ * applications (x86_poller.idle)? */
+bool x86_stage_proto_due(struct x86_backend *be, struct x86_txq *tx, bool full);
 
 /*
  * A stage thread whose pass did no work: announce the sleep, look once
