@@ -218,6 +218,27 @@ SOCKDIFF_FUZZ_OBJS := $(patsubst %.c,build/fuzz/obj/%.o,$(filter-out %/main.c,$(
 build/fuzz/fuzz_posix_calls: $(SOCKDIFF_FUZZ_OBJS)
 build/fuzz/fuzz_posix_calls: FUZZ_OBJS += $(SOCKDIFF_FUZZ_OBJS)
 
+# ---- ThreadSanitizer: the flow groups' concurrent test ----------------------
+# tests/unit/core/test_flow_groups_mt.c runs two groups' protocol stages on
+# two threads at once; built here with the libraries under TSan
+# (build/tsan), it fails on any data race between them (tests/unit/tsan.sh).
+# (-Wno-tsan: TSan does not model atomic_thread_fence; the test takes
+# its synchronisation from locks and acquire/release atomics.)
+TSAN_SRCS := $(UTIL_SRCS) $(EBPF_SRCS) $(CORE_SRCS) tests/unit/runner.c \
+	tests/unit/core/test_flow_groups_mt.c tests/unit/core/fg_streams.c \
+	tests/unit/core/engine_link.c tests/unit/core/engine_app.c
+TSAN_OBJS := $(patsubst %.c,build/tsan/obj/%.o,$(TSAN_SRCS))
+TSAN_CFLAGS := $(CPPFLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP -fsanitize=thread -Wno-tsan \
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+.PHONY: tsan-fg
+tsan-fg: build/tsan/tests/fg-mt
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(TSAN_CFLAGS) -c -o $@ $<
+build/tsan/tests/fg-mt: $(TSAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -fsanitize=thread -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
 # ---- top-level verbs -----------------------------------------------------
 deps:
 	@scripts/deps.sh
@@ -235,6 +256,7 @@ test:
 	$(MAKE) -j2 all
 	$(MAKE) -j2 san
 	$(MAKE) -j2 fuzz
+	$(MAKE) -j2 tsan-fg
 	@tests/run-all.sh
 
 bench:
@@ -251,7 +273,7 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj build/fuzz/obj build/tsan/obj -name '*.d' 2>/dev/null)
 
 # ---- libflextoe (lib/libflextoe) and its examples (examples/echo, bulk) ---
 # The library and the engine share the context contract, include/flextoe/appif.h;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # engine_workers.sh - x86 single-connection 64-byte echo RPC throughput with --workers 1 against
-# --workers 2 (pipe.c) and --workers 2/3 --flow-groups 1 (fgpipe.c), measured in the same run,
-# alternating the layouts over several rounds; prints RPCs/s per layout and the ratios to
-# --workers 1 with their spread.
+# --workers 2 (pipe.c) and --workers 2/3 --flow-groups 1 and --workers 3 --flow-groups 2
+# (fgpipe.c), measured in the same run, alternating the layouts over several rounds; prints
+# RPCs/s per layout and the ratios to --workers 1 with their spread.
+# ENGINE_WORKERS_CONNS=N: N connections instead of one (RPCs/s over all of them; with several
+# connections the two flow groups' protocol stages can run at once).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
@@ -14,6 +16,7 @@ CLI=$PWD/$BUILD/bench/rpc_client
 ROUNDS=${ENGINE_WORKERS_ROUNDS:-10000}	# round trips per measurement
 REPEATS=${ENGINE_WORKERS_REPEATS:-3}	# measurements per layout, interleaved
 SIZE=64
+CONNS=${ENGINE_WORKERS_CONNS:-1}
 for b in "$BIN/flextoe" "$BIN/flextoe-echo" "$CLI"; do
 	if [[ ! -x $b ]]; then
 		echo "engine_workers: $b is missing: run 'make' first" >&2
@@ -31,7 +34,8 @@ ns_link eng veth0 10.78.0.1/24 peer veth1 $PEER_IP/24
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
-LAYOUTS=("--workers 1" "--workers 2" "--workers 2 --flow-groups 1" "--workers 3 --flow-groups 1")
+LAYOUTS=("--workers 1" "--workers 2" "--workers 2 --flow-groups 1" "--workers 3 --flow-groups 1"
+	 "--workers 3 --flow-groups 2")
 declare -A RPS	# RPS[layout index,repeat]
 
 # measure I R: one engine with layout I, flextoe-echo, one connection's RPCs/s
@@ -44,7 +48,7 @@ measure() {
 	pid=$(cat "$run/flextoe.pid")
 	ns_bg eng env FLEXTOE_RUN_DIR="$run" "$BIN/flextoe-echo" --port 7000 >"$TMP/echo-$i-$r.out" 2>&1
 	if wait_for "$TMP/echo-$i-$r.out" listening; then
-		out=$(ns_exec peer timeout 120 "$CLI" $ENG_IP 7000 --conns 1 --rounds "$ROUNDS" \
+		out=$(ns_exec peer timeout 120 "$CLI" $ENG_IP 7000 --conns "$CONNS" --rounds "$ROUNDS" \
 			--warmup 1000 --size $SIZE 2>&1) || rc=1
 		RPS[$i,$r]=$(sed -nE 's/.*rps=([0-9]+).*/\1/p' <<<"$out")
 		[[ -n ${RPS[$i,$r]} ]] || { echo "engine_workers: client: $out" >&2; rc=1; }
@@ -56,7 +60,7 @@ measure() {
 	return $rc
 }
 
-echo "== engine_workers: ${SIZE}-byte echo RPCs over 1 connection, $ROUNDS round trips each,"
+echo "== engine_workers: ${SIZE}-byte echo RPCs over $CONNS connection(s), $ROUNDS round trips each,"
 echo "   $REPEATS rounds of every layout in turn (Linux client over veth, 1 queue, --poll adaptive)"
 rc=0
 for r in $(seq "$REPEATS"); do

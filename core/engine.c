@@ -271,7 +271,7 @@ uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
 	eng_now(e);
 	/* (both calls return at once when nothing is due: test here, as
 	 * this runs after every rx) */
-	if (e->now >= e->next_timer)
+	if (e->now >= ftoe_next_timer(e))
 		ftoe_timers_run(e);
 	if (e->evq_len)
 		ftoe_sock_deliver_events(e);
@@ -283,12 +283,17 @@ uint64_t ftoe_engine_poll(struct ftoe_engine *e, unsigned int q)
 
 	if (e->act_head != FTOE_NO_FLOW && n == FTOE_TX_BATCH)
 		return 0; /* more to send right away */
-	next = e->next_timer;
+	next = ftoe_next_timer(e);
 	if (next != UINT64_MAX)
 		next = next > e->now ? next - e->now : 0;
 	if (e->act_head != FTOE_NO_FLOW && wait == UINT64_MAX)
 		wait = 0;
 	return wait < next ? wait : next;
+}
+
+uint64_t ftoe_engine_poll_due(const struct ftoe_engine *e)
+{
+	return e->act_head != FTOE_NO_FLOW ? 0 : ftoe_next_timer(e);
 }
 
 void ftoe_engine_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
@@ -315,29 +320,68 @@ void ftoe_engine_rx_parse(const struct ftoe_engine *e, void *frame, uint16_t len
 	ftoe_preproc_parse(e, frame, len, md, it);
 }
 
+/* The fast-path run at the head of items (at most a batch): claimed, then
+ * through the protocol stage.  What it writes: the run's flows' own state,
+ * and the engine's atomic fields (engine_internal.h "Threading"). */
+unsigned int ftoe_engine_rx_proto(struct ftoe_engine *e, struct ftoe_rx_item *items,
+				  unsigned int n)
+{
+	unsigned int k = 0;
+
+	eng_now(e);
+	if (n > FTOE_RX_BATCH)
+		n = FTOE_RX_BATCH;
+	while (k < n && ftoe_preproc_claim(e, &items[k]))
+		k++;
+	if (k)
+		ftoe_proto_rx(e, items, k);
+	return k;
+}
+
+/* The rest of a run ftoe_engine_rx_proto took: rx-post hook,
+ * post-processing, and the control plane's work they queued. */
+void ftoe_engine_rx_post(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned int k)
+{
+	unsigned int done;
+
+	if (!k)
+		return;
+	if (e->cfg.hooks)
+		ftoe_proto_rx_post_hook(e, items, k);
+	done = ftoe_postproc_rx(e, items, k, 0);
+	if (e->sp.n)
+		rx_postproc_slow(e, items, k, done);
+}
+
+/* An item ftoe_engine_rx_proto did not claim: the control plane's now. */
+void ftoe_engine_rx_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
+	ftoe_preproc_divert(e, it);
+	ftoe_sp_drain(e, &e->sp);
+}
+
+void ftoe_engine_rx_end(struct ftoe_engine *e)
+{
+	ftoe_sock_deliver_events(e);
+}
+
 /* Runs of consecutive fast-path items go through the stages as one batch;
  * an item for the control plane first ends the run before it, so every
  * segment of a flow is handled in arrival order whichever path it takes. */
 void ftoe_engine_rx_items(struct ftoe_engine *e, unsigned int q, struct ftoe_rx_item *items,
 			  unsigned int n)
 {
-	unsigned int start = 0;
+	unsigned int i = 0, k;
 
 	(void)q;
-	eng_now(e);
-	for (unsigned int i = 0; i < n; i++) {
-		if (ftoe_preproc_claim(e, &items[i])) {
-			if (i + 1 - start == FTOE_RX_BATCH) {
-				rx_stages(e, items + start, i + 1 - start);
-				start = i + 1;
-			}
-			continue;
+	while (i < n) {
+		k = ftoe_engine_rx_proto(e, items + i, n - i);
+		if (k) {
+			ftoe_engine_rx_post(e, items + i, k);
+			i += k;
+		} else {
+			ftoe_engine_rx_divert(e, &items[i++]);
 		}
-		rx_stages(e, items + start, i - start);
-		ftoe_preproc_divert(e, &items[i]);
-		ftoe_sp_drain(e, &e->sp);
-		start = i + 1;
 	}
-	rx_stages(e, items + start, n - start);
-	ftoe_sock_deliver_events(e);
+	ftoe_engine_rx_end(e);
 }

@@ -145,6 +145,35 @@ void ftoe_engine_rx_prepare(const struct ftoe_engine *eng, void *frame, uint16_t
 			    const struct flextoe_md *md, struct ftoe_rx_item *it);
 void ftoe_engine_rx_items(struct ftoe_engine *eng, unsigned int q, struct ftoe_rx_item *items,
 			  unsigned int n);
+/*
+ * Flow groups (FlexTOE section 4.2; core/x86/fgpipe.c): ftoe_engine_rx_items
+ * one stage at a time, so a backend can run the protocol stages of
+ * different flow groups (core/reorder.h ftoe_flow_group) on different
+ * threads at once.  Per group, in its items' order:
+ *   k = ftoe_engine_rx_proto(items, n)   the fast-path run at the head (at
+ *           most a batch): claimed and through the protocol stage.  Holds:
+ *           the group's own lock (no other thread runs that group's items).
+ *   k > 0: ftoe_engine_rx_post(items, k) rx-post hook, post-processing and
+ *           what they hand the control plane; then items += k.
+ *   k == 0: ftoe_engine_rx_divert(items)  the head item is the control
+ *           plane's; then items += 1.
+ *   at the end of a batch: ftoe_engine_rx_end()  the applications' events.
+ * post, divert, end and every other entry point (poll, ftoe_sock_*,
+ * neigh_ready) hold the engine's shared lock; those that are not about one
+ * group's items (poll, the sockets, ARP) hold every group's lock too, as
+ * they touch any flow.  Items of one group must not be split across
+ * threads, and a flow's segments must reach its group in arrival order.
+ */
+unsigned int ftoe_engine_rx_proto(struct ftoe_engine *eng, struct ftoe_rx_item *items,
+				  unsigned int n);
+void ftoe_engine_rx_post(struct ftoe_engine *eng, struct ftoe_rx_item *items, unsigned int k);
+void ftoe_engine_rx_divert(struct ftoe_engine *eng, struct ftoe_rx_item *it);
+void ftoe_engine_rx_end(struct ftoe_engine *eng);
+/* When ftoe_engine_poll is next due, on the engine's clock: 0 while the
+ * flow scheduler has flows to send, else the earliest timer (UINT64_MAX:
+ * none).  For a backend whose group threads' post-processing may make it
+ * due sooner than the thread that polls planned (the shared lock). */
+uint64_t ftoe_engine_poll_due(const struct ftoe_engine *eng);
 /* ftoe_engine_rx_prepare without the flow-table lookup, for a backend that
  * calls it on the engine's thread right before ftoe_engine_rx_items
  * (core/x86/worker.c): the frame is parsed once, where it is received,

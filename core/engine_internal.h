@@ -2,6 +2,7 @@
 #ifndef FTOE_CORE_ENGINE_INTERNAL_H
 #define FTOE_CORE_ENGINE_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -13,13 +14,16 @@
 #include "core/socket.h"
 
 /*
- * Threading today: ONE thread runs every entry point (ftoe_engine_rx/poll,
- * the ftoe_sock_* calls and the control plane), run to completion.  The one
- * exception is ftoe_engine_rx_prepare (core/preproc.c), which other threads
- * may run concurrently: it reads only local_ip and the flow table (lock-free
- * readers) and writes only the item it fills.  The
- * state is nevertheless split by owner (docs/design.md section 3) so the stages
- * can later move to their own workers:
+ * Threading: one thread at a time runs the entry points (ftoe_engine_rx/poll,
+ * the ftoe_sock_* calls and the control plane), run to completion, with
+ * two exceptions.  ftoe_engine_rx_prepare (core/preproc.c) may run on any
+ * number of threads: it reads only local_ip and the flow table (lock-free
+ * readers) and writes only the item it fills.  ftoe_engine_rx_proto (the
+ * protocol stage of one flow group, engine.h "Flow groups") may run for
+ * different groups at once, beside one holder of the rest: it writes only
+ * its own flows' tcp[] and ctl[] and the few shared fields below that are
+ * atomic (now, next_timer, the counters through FTOE_ST_ADD).  The state is
+ * split by owner (docs/design.md section 3):
  *
  *   conn[]  control plane writes at setup; pre/post-processing read
  *   tcp[]   protocol stage (control plane only at setup and teardown)
@@ -170,8 +174,12 @@ struct ftoe_engine {
 	ftoe_sock_event_fn ev_fn;
 	void *ev_ctx;
 
-	uint64_t next_timer;	/* earliest armed deadline (may be early) */
-	uint64_t now;		/* cached clock of the current entry point */
+	/* earliest armed deadline (may be early): ftoe_next_timer_lower and
+	 * ftoe_next_timer, atomic (flow groups' protocol stages arm timers) */
+	uint64_t next_timer;
+	/* cached clock of the current entry point: atomic and never going
+	 * back (eng_now), as protocol stages of flow groups store it at once */
+	_Atomic uint64_t now;
 	uint16_t ip_id;
 	uint32_t port_next;	/* ephemeral port cursor */
 	/* RFC 5961 section 7: challenge-ACK rate limit */
@@ -214,10 +222,38 @@ static inline void flow_mem_own(struct ftoe_engine *e, uint32_t id)
 	m->tx_size = e->cfg.tx_buf_size;
 }
 
+/* Two threads' clock reads may land in either order: keep the later, so
+ * a stage never sees time go back (now - stamp would wrap). */
 static inline uint64_t eng_now(struct ftoe_engine *e)
 {
-	e->now = e->io.now_ns(e->io.ctx);
-	return e->now;
+	uint64_t t = e->io.now_ns(e->io.ctx);
+	uint64_t cur = atomic_load_explicit(&e->now, memory_order_relaxed);
+
+	while (t > cur && !atomic_compare_exchange_weak_explicit(&e->now, &cur, t,
+								 memory_order_relaxed,
+								 memory_order_relaxed))
+		;
+	return t > cur ? t : cur;
+}
+
+/* Counters that concurrent protocol stages of flow groups share: relaxed
+ * atomic adds (a lock prefix, no fence), everywhere the counter is bumped. */
+#define FTOE_ST_ADD(e, field, v) __atomic_fetch_add(&(e)->st.field, (v), __ATOMIC_RELAXED)
+#define FTOE_ST_INC(e, field)    FTOE_ST_ADD(e, field, 1)
+
+/* The earliest armed deadline: lowered by whoever arms a timer (a CAS, as
+ * flow groups' protocol stages arm at once), reset by the timer run. */
+static inline void ftoe_next_timer_lower(struct ftoe_engine *e, uint64_t t)
+{
+	uint64_t cur = __atomic_load_n(&e->next_timer, __ATOMIC_RELAXED);
+
+	while (t < cur && !__atomic_compare_exchange_n(&e->next_timer, &cur, t, true,
+						       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+static inline uint64_t ftoe_next_timer(const struct ftoe_engine *e)
+{
+	return __atomic_load_n(&e->next_timer, __ATOMIC_RELAXED);
 }
 
 /* Per-flow deadlines: the stages and the control plane arm and stop them
@@ -230,8 +266,7 @@ static inline void ftoe_timer_set(struct ftoe_engine *e, uint32_t id, enum ftoe_
 	if (!deadline)
 		deadline = 1;
 	e->ctl[id].timer[t] = deadline;
-	if (deadline < e->next_timer)
-		e->next_timer = deadline;
+	ftoe_next_timer_lower(e, deadline);
 }
 static inline void ftoe_timer_stop(struct ftoe_engine *e, uint32_t id, enum ftoe_timer t)
 {

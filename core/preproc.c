@@ -25,9 +25,9 @@ hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
  * own (InCsumErrors for flextoe-stat counters). */
 static void count_malformed(struct ftoe_engine *e, const struct ftoe_seg *s)
 {
-	e->st.rx_malformed++;
+	FTOE_ST_INC(e, rx_malformed);
 	if (s->err == FTOE_SEG_ERR_TCP_CSUM || s->err == FTOE_SEG_ERR_IP_CSUM)
-		e->st.rx_bad_csum++;
+		FTOE_ST_INC(e, rx_bad_csum);
 }
 
 /* The engine-thread lookup: the flow cache, checked, then the table
@@ -38,13 +38,15 @@ static int flow_of(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *id
 			(32 - __builtin_ctz(FTOE_FLOW_CACHE));
 	struct ftoe_flow_key key;
 
-	*id = e->flow_cache[slot];
+	/* (relaxed atomics: flow groups' protocol stages share the cache, and
+	 * an entry is only ever a hint that hint_holds checks) */
+	*id = __atomic_load_n(&e->flow_cache[slot], __ATOMIC_RELAXED);
 	if (hint_holds(e, *id, s))
 		return 0;
 	ftoe_seg_flow_key(s, &key);
 	if (ftoe_ft_lookup(&e->ft, &key, id) || !tcp_state_synced(e->ctl[*id].state))
 		return -ENOENT;
-	e->flow_cache[slot] = *id;
+	__atomic_store_n(&e->flow_cache[slot], *id, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -70,7 +72,7 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 		struct ftoe_rx_item *it = &items[k];
 		uint32_t id;
 
-		e->st.rx_frames++;
+		FTOE_ST_INC(e, rx_frames);
 		if (ftoe_seg_parse(frames[i], lens[i], 0, &it->seg)) {
 			count_malformed(e, &it->seg);
 			continue;
@@ -79,11 +81,11 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 		if (it->seg.family != 4 || it->seg.ip_proto != FTOE_IPPROTO_TCP ||
 		    it->seg.daddr4 != e->local_ip) {
 			/* not for us (ARP/ICMP are the backend's) */
-			e->st.rx_not_ours++;
+			FTOE_ST_INC(e, rx_not_ours);
 			continue;
 		}
 		if (ftoe_seg_fast_path(&it->seg) && !flow_of(e, &it->seg, &id)) {
-			e->st.rx_fast++;
+			FTOE_ST_INC(e, rx_fast);
 			it->flow = id;
 			it->res = 0;
 			k++;
@@ -91,7 +93,7 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 		}
 		/* slow by its headers, an unknown flow (maybe a SYN-cookie
 		 * ACK) or a handshake in progress */
-		e->st.rx_slow++;
+		FTOE_ST_INC(e, rx_slow);
 		it->md = mds ? mds[i] : NULL;	/* the control plane's to read */
 		ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
 		*used = i + 1;
@@ -164,8 +166,8 @@ bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		if (flow_of(e, &it->seg, &id))
 			return false;
 	}
-	e->st.rx_frames++;
-	e->st.rx_fast++;
+	FTOE_ST_INC(e, rx_frames);
+	FTOE_ST_INC(e, rx_fast);
 	it->flow = id;
 	it->res = 0;
 	return true;
@@ -173,18 +175,18 @@ bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it)
 
 void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
 {
-	e->st.rx_frames++;
+	FTOE_ST_INC(e, rx_frames);
 	if (it->res == FTOE_RXP_MALFORMED) {
 		count_malformed(e, &it->seg);
 		return;
 	}
 	if (it->res == FTOE_RXP_NOT_OURS) {
-		e->st.rx_not_ours++;
+		FTOE_ST_INC(e, rx_not_ours);
 		return;
 	}
 	/* slow by its headers, or an unknown or unsynchronized flow (maybe
 	 * a SYN-cookie ACK, or a handshake in progress): the control
 	 * plane's, which the engine drains right after */
-	e->st.rx_slow++;
+	FTOE_ST_INC(e, rx_slow);
 	ftoe_sp_push(&e->sp, FTOE_SP_SEG, FTOE_NO_FLOW, 0, it);
 }

@@ -150,7 +150,7 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 
 	/* issue 12: RACK should have found a loss under 3 SACKed segments */
 	if (t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss)
-		e->st.timeouts_sacked++;
+		FTOE_ST_INC(e, timeouts_sacked);
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
@@ -337,7 +337,7 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id)
 		t->flags &= ~FLOW_TCP_RETX;
 		t->snd_nxt = t->snd_max;
 	}
-	e->st.spurious_undos++;
+	FTOE_ST_INC(e, spurious_undos);
 }
 
 /* Sender loss recovery for one ACK of a SACK flow (RFC 6675 scoreboard,
@@ -422,7 +422,7 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 		return 0;
 	lt->flags |= FTOE_LT_F_TLP;
 	lt->tlp_end = t->snd_max;
-	e->st.tlp_probes++;
+	FTOE_ST_INC(e, tlp_probes);
 	data_end = t->tx_seq0 + e->mem[id].tx_head;
 	if (t->snd_nxt == t->snd_max && !(seq_after(data_end, t->snd_max) &&
 					  seq_after(t->snd_una + t->snd_wnd, t->snd_max))) {
@@ -579,7 +579,7 @@ static bool proto_ack(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	 * answer with an ACK (RFC 5961 5.2 "challenge ACK"). */
 	if (seq_after(ack, t->snd_max) ||
 	    seq_before(ack, t->snd_una - t->max_snd_wnd)) {
-		e->st.rx_bad_ack++;
+		FTOE_ST_INC(e, rx_bad_ack);
 		it->res |= FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return false;
 	}
@@ -699,19 +699,19 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 	case FTOE_OOO_MERGED:
 		/* RFC 5681 4.2: out-of-order data gets an immediate
 		 * (duplicate) ACK, the sender's loss signal. */
-		e->st.rx_ooo++;
+		FTOE_ST_INC(e, rx_ooo);
 		it->res |= FTOE_RX_R_ACK_NOW;
 		break;
 	case FTOE_OOO_DUP:
-		e->st.rx_dup++;
+		FTOE_ST_INC(e, rx_dup);
 		it->res |= FTOE_RX_R_ACK_NOW;
 		break;
 	case FTOE_OOO_DROP_WINDOW:
-		e->st.rx_out_of_window++;
+		FTOE_ST_INC(e, rx_out_of_window);
 		it->res |= FTOE_RX_R_ACK_NOW;
 		break;
 	case FTOE_OOO_DROP_FULL:
-		e->st.rx_ooo_full++;
+		FTOE_ST_INC(e, rx_ooo_full);
 		it->res |= FTOE_RX_R_ACK_NOW;
 		break;
 	}
@@ -720,7 +720,7 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 		it->copy_off = s->payload_off + (r.copy_seq - s->seq);
 		it->copy_len = r.copy_len;
 		it->copy_pos = r.copy_seq - t->rx_seq0;
-		e->st.rx_bytes += r.copy_len;
+		FTOE_ST_ADD(e, rx_bytes, r.copy_len);
 	}
 	if (fin) {
 		/* Only a FIN right at rcv_nxt counts; one beyond a hole is
@@ -749,13 +749,13 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	/* An earlier segment of the batch may have closed the flow. */
 	if (!e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state) ||
 	    !(s->tcp_flags & FTOE_TCP_ACK)) {
-		e->st.rx_flow_closed++;
+		FTOE_ST_INC(e, rx_flow_closed);
 		it->res = FTOE_RX_R_DROP;
 		return;
 	}
 	if (e->ctl[id].state == TCP_S_TIME_WAIT) {
 		/* RFC 9293 3.10.7.4: re-ACK a retransmitted FIN, restart 2MSL. */
-		e->st.rx_flow_closed++;
+		FTOE_ST_INC(e, rx_flow_closed);
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW | FTOE_RX_R_CTL;
 		return;
 	}
@@ -769,14 +769,14 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	 * reason; reordering plus delay jitter here spans several). */
 	if ((t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS) &&
 	    seq_diff(t->ts_recent, s->ts_val) > FTOE_PAWS_SLACK_TICKS) {
-		e->st.rx_paws_drop++;
+		FTOE_ST_INC(e, rx_paws_drop);
 		dsack_old(t, s);
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;
 	}
 	space = rx_space(e, id);
 	if (!seq_acceptable(t, s->seq, s->seq + seglen, space)) {
-		e->st.rx_out_of_window++;
+		FTOE_ST_INC(e, rx_out_of_window);
 		dsack_old(t, s);
 		it->res = FTOE_RX_R_DROP | FTOE_RX_R_ACK_NOW;
 		return;

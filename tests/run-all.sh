@@ -55,6 +55,8 @@ run_suite nfp-check make -s nfp-check
 run_suite unit "$BUILD/tests/unit-tests"
 FTOE_BUILD=$BUILD ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	run_suite unit-asan-ubsan tests/unit/each.sh build/san/tests/unit-tests
+# Two flow groups' protocol stages on two threads at once, under TSan.
+run_suite unit-tsan tests/unit/tsan.sh
 
 for t in tests/lint/*.sh tests/integration/*.sh tests/diff/*.sh tests/compat/*.sh tests/fuzz/*.sh; do
 	[[ -x $t ]] || continue

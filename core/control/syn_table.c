@@ -100,8 +100,7 @@ void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx)
 	r->due = due;
 	if (due < e->syn->next_due)
 		e->syn->next_due = due;
-	if (due < e->next_timer)
-		e->next_timer = due;
+	ftoe_next_timer_lower(e, due);
 }
 
 uint32_t ftoe_syn_window(const struct ftoe_engine *e)

@@ -30,8 +30,7 @@ static uint64_t tw_expiry(const struct ftoe_engine *e)
 
 static void arm(struct ftoe_engine *e, uint64_t t)
 {
-	if (t < e->next_timer)
-		e->next_timer = t;
+	ftoe_next_timer_lower(e, t);
 }
 
 void ftoe_tw_add(struct ftoe_engine *e, uint32_t id)

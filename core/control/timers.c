@@ -101,10 +101,10 @@ void ftoe_timers_run(struct ftoe_engine *e)
 {
 	uint64_t next = UINT64_MAX;
 
-	if (e->now < e->next_timer)
+	if (e->now < ftoe_next_timer(e))
 		return;
 	/* handlers may arm timers while we scan: they lower next_timer */
-	e->next_timer = UINT64_MAX;
+	__atomic_store_n(&e->next_timer, UINT64_MAX, __ATOMIC_RELAXED);
 	for (uint32_t id = 0; id < e->hwm; id++) {
 		struct flow_ctl *c = &e->ctl[id];
 
@@ -146,6 +146,5 @@ void ftoe_timers_run(struct ftoe_engine *e)
 		if (t < next)
 			next = t;
 	}
-	if (next < e->next_timer)
-		e->next_timer = next;
+	ftoe_next_timer_lower(e, next);
 }

@@ -12,6 +12,7 @@
 #include "core/pipeline.h"
 #include "core/reorder.h"
 #include "core/x86/spsc.h"
+#include "core/x86/stages.h"
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
@@ -32,8 +33,13 @@
  *                  (or retires it: a malformed frame goes no further) and
  *                  releases what is in order (ftoe_rob_release_shared)
  *                  into the ring of the frame's group's protocol thread.
- *   ftoe-protoP    the protocol stage, rx-post hook and post-processing of
- *                  its groups' segments in ring order (ftoe_engine_rx_items);
+ *   ftoe-protoP    its groups' segments in ring order, stage by stage
+ *                  (engine.h "Flow groups"): the protocol stage of a run
+ *                  of one group's segments under that group's lock
+ *                  (ftoe_engine_rx_proto), then the post-processing stage
+ *                  (rx-post hook, payload, ACKs, events; the control plane
+ *                  for what it diverts) under the shared lock
+ *                  (ftoe_engine_rx_post, _divert);
  *                  ftoe-proto0 also runs group 0 (ARP, ICMP, anything not
  *                  an IPv4 TCP segment), timers, the flow scheduler, the
  *                  control plane and the applications (engine_pass).
@@ -44,13 +50,18 @@
  * segments and the data's share it), and one thread takes that ring in
  * order.
  *
- * What is not split yet: the engine keeps one flow table, one slow-path
- * queue, one scheduler and one set of application rings for all groups,
- * so the protocol threads take the engine's lock (eng_lock) for each
- * batch: each group's state has one owner, but two groups' batches do not
- * overlap in time.  The frames the engine sends go into the one ring to
- * egress under that lock, in the order written; egress is one thread, so
- * the wire gets them in that order.
+ * Locks: a group's protocol stage writes only its own flows' protocol
+ * state and the engine's atomic fields (engine_internal.h "Threading"),
+ * under the group's lock (grp_lock), so groups on different threads run
+ * that stage at the same time.  What the groups share - the slow-path
+ * queue and the control plane, the flow table's writers, the scheduler's
+ * list, the application events, the ring to egress - is under eng_lock:
+ * post-processing (it sends ACKs and hands work to the control plane) and
+ * the control plane's items.  Timers, the flow scheduler, the applications
+ * and ARP may touch any flow: every lock (lock_all).  The frames the
+ * engine sends go into the one ring to egress under eng_lock, in the
+ * order written; egress is one thread, so the wire gets each flow's
+ * frames in the order its group's post-processing wrote them.
  */
 
 #define FG_BATCH      XQ_BATCH
@@ -64,38 +75,20 @@ struct fg_rx_slot {
 	uint16_t len;
 	uint8_t kind;		/* enum rx_kind */
 	uint8_t qi;
+	uint8_t group;		/* its flow group (the reorder point's) */
 	bool has_md;
 	_Atomic bool busy;	/* from ingress until its frame is given back */
 };
 
-struct fg_ret {
-	uint64_t addr;
-	uint32_t qi;
-	uint32_t pad;
-};
-
-struct fg_tx_slot {
-	uint16_t len;
-	uint8_t q;
-	uint8_t has_md;
-	uint32_t pad;
-	struct flextoe_md md;
-	uint8_t data[XQ_FRAME_SIZE];
-} __attribute__((aligned(64)));
-
 struct fgp;
 
 struct fg_thread {
+	struct x86_stage_thread st;	/* name, eventfd, counters */
 	struct x86_backend *be;
 	struct fgp *p;
 	unsigned int idx, roles;
-	char name[16];
-	struct spsc_waiter wait;
-	pthread_t tid;
-	bool started;
 	struct spsc_ring work;	/* PRE: slot numbers to pre-process; PROTO: released ones */
 	struct spsc_ring ret;	/* PRE, PROTO: frames back to ingress */
-	uint64_t items, sleeps;
 };
 
 struct fgp {
@@ -105,6 +98,7 @@ struct fgp {
 	struct fg_thread *pre[X86_MAX_QUEUES];
 	unsigned int npre;
 	struct x86_layout lay;
+	struct xsk_queue *qs[FTOE_STEER_MAX_QUEUES];	/* be->queues[i], for x86_ret_take */
 
 	/* the sequencer (ingress thread) and the reorder point (any thread) */
 	struct ftoe_rob rob;
@@ -117,14 +111,23 @@ struct fgp {
 	bool rx_blocked;
 	_Atomic uint64_t retired;	/* malformed frames: numbers retired */
 
-	pthread_mutex_t eng_lock;	/* the engine's shared state (see the top) */
-	/* protocol side, under eng_lock */
-	struct spsc_ring tx;		/* to egress */
-	_Atomic int tx_want;
-	bool tx_pushed, tx_full, poll_again;
-	uint64_t tx_frames, tx_full_cnt, tx_too_big;
-	/* egress */
-	uint64_t out_frames, out_retry;
+	/* the engine's locks (engine.h "Flow groups"): a group's protocol
+	 * stage holds its group's; everything else holds eng_lock, and what
+	 * is about no one group (timers, the scheduler, the applications,
+	 * ARP) every group's first (lock_all) */
+	pthread_mutex_t grp_lock[X86_MAX_FLOW_GROUPS];
+	pthread_mutex_t eng_lock;
+	struct x86_txq tx;		/* to egress; produced under eng_lock */
+	bool poll_again;		/* (under eng_lock) */
+	/* The first protocol thread's next engine pass is due at ctl_due (the
+	 * engine's clock; under eng_lock).  Another group's post-processing
+	 * may make it due sooner - a flow ready to send, an earlier timer -
+	 * and then sets ctl_poll and wakes it. */
+	uint64_t ctl_due;
+	_Atomic int ctl_poll;
+	/* tx.full as the first protocol thread's pass left it (its own copy:
+	 * the other protocol threads write tx.full under eng_lock) */
+	bool ctl_full;
 };
 
 static __thread struct fg_thread *tls_fg;	/* the calling thread, if one of ours */
@@ -147,9 +150,10 @@ static void fg_deliver(void *ctx, void *item)
 	struct fg_thread *t = &p->th[p->lay.group_thread[g]];
 	uint32_t idx;
 
+	s->group = (uint8_t)g;
 	/* never full: it has a slot for every storage slot */
 	if (spsc_prod_reserve(&t->work, 1, &idx) != 1) {
-		pr_err("%s: work ring full (slot accounting bug)", t->name);
+		pr_err("%s: work ring full (slot accounting bug)", t->st.name);
 		return;
 	}
 	*(uint64_t *)spsc_slot(&t->work, idx) = (uint32_t)(s - p->slots);
@@ -164,26 +168,15 @@ static void fg_release(struct fgp *p)
 	ftoe_rob_release_shared(&p->rob, fg_deliver, &r);
 	for (unsigned int i = 0; i < p->nth; i++)
 		if (r.kick & (1ull << i))
-			spsc_waiter_kick(&p->th[i].wait);
+			spsc_waiter_kick(&p->th[i].st.wait);
 }
 
 /* A frame no stage needs any more goes back to ingress, through t's
  * return ring (the ingress thread's own too). */
-static void fg_give_back(struct fgp *p, struct fg_thread *t, struct fg_rx_slot *s)
+static void fg_give_back(struct fg_thread *t, struct fg_rx_slot *s)
 {
-	struct fg_ret *r;
-	uint32_t idx;
-
-	if (spsc_prod_reserve(&t->ret, 1, &idx) != 1) {
-		pr_err("%s: return ring full (frame accounting bug)", t->name);
-		return;
-	}
-	r = spsc_slot(&t->ret, idx);
-	r->addr = s->addr;
-	r->qi = s->qi;
-	spsc_prod_submit(&t->ret, 1);
-	atomic_store_explicit(&s->busy, false, memory_order_release);
-	(void)p;
+	if (x86_ret_put(&t->ret, s->addr, s->qi, t->st.name))
+		atomic_store_explicit(&s->busy, false, memory_order_release);
 }
 
 /* Pre-processing of slot numbers sn[0..n) on thread t (ingress or PRE),
@@ -208,47 +201,23 @@ static void fg_pre(struct fgp *p, struct fg_thread *t, const uint32_t *sn, unsig
 			/* dropped here: its number is retired, so the flow's
 			 * later frames do not wait for it */
 			atomic_fetch_add_explicit(&p->retired, 1, memory_order_relaxed);
-			fg_give_back(p, t, s);
+			fg_give_back(t, s);
 			ftoe_rob_retire(&p->rob, sn[i]);
 			kick_in = true;
 			continue;
 		}
 		ftoe_rob_complete(&p->rob, sn[i], s);
 	}
-	t->items += n;
+	t->st.items += n;
 	fg_release(p);
 	if (kick_in && t != p->io) {
 		atomic_thread_fence(memory_order_seq_cst);
 		if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
-			spsc_waiter_kick(&p->io->wait);
+			spsc_waiter_kick(&p->io->st.wait);
 	}
 }
 
 /* ---- ingress --------------------------------------------------------------- */
-
-static unsigned int in_take_returns(struct fgp *p, struct fg_thread *from)
-{
-	uint64_t addrs[FTOE_STEER_MAX_QUEUES][FG_BATCH];
-	unsigned int cnt[FTOE_STEER_MAX_QUEUES] = { 0 };
-	uint32_t idx, n, total = 0;
-	struct x86_backend *be = p->io->be;
-
-	while ((n = spsc_cons_peek(&from->ret, FG_BATCH, &idx))) {
-		for (uint32_t i = 0; i < n; i++) {
-			const struct fg_ret *r = spsc_slot(&from->ret, idx + i);
-
-			addrs[r->qi][cnt[r->qi]++] = r->addr;
-			p->q_out[r->qi]--;
-		}
-		spsc_cons_release(&from->ret, n);
-		for (unsigned int qi = 0; qi < be->nr_queues; qi++) {
-			xq_fill(&be->queues[qi], addrs[qi], cnt[qi]);
-			cnt[qi] = 0;
-		}
-		total += n;
-	}
-	return total;
-}
 
 /* How many frames may be numbered now: free reorder slots whose storage
  * slot is free too (a group behind the others holds its slots). */
@@ -304,14 +273,14 @@ static unsigned int in_rx_batch(struct fgp *p, struct fg_thread *t, unsigned int
 	t = p->pre[who - 1];
 	if (spsc_prod_reserve(&t->work, nf, &widx) != nf) {
 		/* (never: the ring has a slot per storage slot) */
-		pr_err("%s: work ring full; pre-processing here", t->name);
+		pr_err("%s: work ring full; pre-processing here", t->st.name);
 		fg_pre(p, p->io, sn, nf);
 		return n;
 	}
 	for (uint32_t i = 0; i < nf; i++)
 		*(uint64_t *)spsc_slot(&t->work, widx + i) = sn[i];
 	spsc_prod_submit(&t->work, nf);
-	spsc_waiter_kick(&t->wait);
+	spsc_waiter_kick(&t->st.wait);
 	return n;
 }
 
@@ -322,7 +291,7 @@ static unsigned int in_pass(struct fgp *p, struct fg_thread *t)
 	bool low = false;
 
 	for (unsigned int i = 0; i < p->nth; i++)
-		work += in_take_returns(p, &p->th[i]);
+		work += x86_ret_take(&p->th[i].ret, p->qs, be->nr_queues, p->q_out);
 	p->rx_blocked = false;
 	for (unsigned int qi = 0; qi < be->nr_queues; qi++) {
 		work += in_rx_batch(p, t, qi);
@@ -351,21 +320,53 @@ static unsigned int pre_pass(struct fgp *p, struct fg_thread *t)
 
 /* ---- protocol threads -------------------------------------------------------- */
 
-static void proto_kick_out(struct fgp *p)
+/* Every group's lock, in order, then the shared one: for what may touch
+ * any flow (engine.h "Flow groups"). */
+static void lock_all(struct fgp *p)
 {
-	if (p->tx_pushed) {
-		p->tx_pushed = false;
-		spsc_waiter_kick(&p->io->wait);
+	for (unsigned int g = 0; g < p->lay.flow_groups; g++)
+		pthread_mutex_lock(&p->grp_lock[g]);
+	pthread_mutex_lock(&p->eng_lock);
+}
+
+static void unlock_all(struct fgp *p)
+{
+	pthread_mutex_unlock(&p->eng_lock);
+	for (unsigned int g = p->lay.flow_groups; g-- > 0;)
+		pthread_mutex_unlock(&p->grp_lock[g]);
+}
+
+/* Group g's items in order: each fast-path run's protocol stage under the
+ * group's lock only (other groups' runs go on at the same time), then its
+ * post-processing, or an item for the control plane, under the shared
+ * lock. */
+static void proto_group_run(struct fgp *p, struct ftoe_engine *e, unsigned int g,
+			    struct ftoe_rx_item *items, unsigned int n)
+{
+	unsigned int i = 0, k;
+
+	while (i < n) {
+		pthread_mutex_lock(&p->grp_lock[g]);
+		k = ftoe_engine_rx_proto(e, items + i, n - i);
+		pthread_mutex_unlock(&p->grp_lock[g]);
+		pthread_mutex_lock(&p->eng_lock);
+		if (k)
+			ftoe_engine_rx_post(e, items + i, k);
+		else
+			ftoe_engine_rx_divert(e, &items[i]);
+		pthread_mutex_unlock(&p->eng_lock);
+		i += k ? k : 1;
 	}
 }
 
-/* One batch of t's groups' frames, in release order, under eng_lock. */
+/* One batch of t's groups' frames, in release order: runs of one group's
+ * segments, and the control plane's frames (ARP, ICMP) under every lock. */
 static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
 {
 	struct x86_backend *be = t->be;
 	struct ftoe_rx_item items[FG_BATCH];
 	struct fg_rx_slot *sl[FG_BATCH];
-	unsigned int nt = 0;
+	unsigned int nt = 0, g = 0;
 	uint32_t idx, n;
 
 	n = spsc_cons_peek(&t->work, FG_BATCH, &idx);
@@ -374,30 +375,41 @@ static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
 	for (uint32_t i = 0; i < n; i++)
 		sl[i] = &p->slots[*(uint64_t *)spsc_slot(&t->work, idx + i)];
 	spsc_cons_release(&t->work, n);
-	pthread_mutex_lock(&p->eng_lock);
 	for (uint32_t i = 0; i < n; i++) {
 		struct fg_rx_slot *s = sl[i];
 
+		if (nt && (s->kind != RX_TCP || s->group != g)) {
+			proto_group_run(p, be->eng, g, items, nt);
+			nt = 0;
+		}
 		if (s->kind == RX_TCP) {
+			g = s->group;
 			items[nt++] = s->it;
 			continue;
 		}
-		if (nt) {
-			ftoe_engine_rx_items(be->eng, be->queues[0].id, items, nt);
-			nt = 0;
-		}
+		lock_all(p);
 		control_rx(be, s->kind, s->data, s->len, s->has_md ? &s->md : NULL);
+		unlock_all(p);
 	}
 	if (nt)
-		ftoe_engine_rx_items(be->eng, be->queues[0].id, items, nt);
-	proto_kick_out(p);
+		proto_group_run(p, be->eng, g, items, nt);
+	pthread_mutex_lock(&p->eng_lock);
+	ftoe_engine_rx_end(be->eng);
+	x86_txq_kick(&p->tx);
+	if (t != p->ctl && ftoe_engine_poll_due(be->eng) < p->ctl_due) {
+		/* (the scheduler and the timers run on the first protocol
+		 * thread only, which may sleep on an older deadline) */
+		p->ctl_due = 0;
+		atomic_store_explicit(&p->ctl_poll, 1, memory_order_relaxed);
+		spsc_waiter_kick(&p->ctl->st.wait);
+	}
 	pthread_mutex_unlock(&p->eng_lock);
 	for (uint32_t i = 0; i < n; i++)
-		fg_give_back(p, t, sl[i]);
+		fg_give_back(t, sl[i]);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
-		spsc_waiter_kick(&p->io->wait);
-	t->items += n;
+		spsc_waiter_kick(&p->io->st.wait);
+	t->st.items += n;
 	return n;
 }
 
@@ -407,15 +419,18 @@ static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *nex
 
 	if (t != p->ctl)
 		return work;
-	pthread_mutex_lock(&p->eng_lock);
-	p->tx_full = false;
+	lock_all(p);
+	p->tx.full = false;
+	atomic_store_explicit(&p->ctl_poll, 0, memory_order_relaxed);
 	work += engine_pass(t->be, next);
 	if (p->poll_again) {
 		p->poll_again = false;
 		*next = 0;
 	}
-	proto_kick_out(p);
-	pthread_mutex_unlock(&p->eng_lock);
+	p->ctl_due = *next == UINT64_MAX ? UINT64_MAX : x86_now_ns() + *next;
+	p->ctl_full = p->tx.full;
+	x86_txq_kick(&p->tx);
+	unlock_all(p);
 	return work;
 }
 
@@ -426,37 +441,9 @@ static int fg_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
 {
 	struct x86_backend *be = ctx;
 	struct fgp *p = be->fgp;
-	struct fg_tx_slot *s;
-	uint32_t idx;
+	bool proto = p && tls_fg && tls_fg->roles & X86_L_PROTO;
 
-	if (q >= be->nr_queues)
-		q = 0;
-	if (!p || !tls_fg || !(tls_fg->roles & X86_L_PROTO))
-		return md ? xq_xmit_md(&be->queues[q], frame, len, md) :
-			    xq_xmit(&be->queues[q], frame, len);
-	if (len > XQ_FRAME_SIZE) {
-		p->tx_too_big++;
-		return -EMSGSIZE;
-	}
-	if (spsc_prod_reserve(&p->tx, 1, &idx) != 1) {
-		p->tx_full = true;
-		p->tx_full_cnt++;
-		proto_kick_out(p);
-		return -ENOBUFS;
-	}
-	s = spsc_slot(&p->tx, idx);
-	s->len = (uint16_t)len;
-	s->q = (uint8_t)q;
-	s->has_md = md != NULL;
-	if (md)
-		s->md = *md;
-	memcpy(s->data, frame, len);
-	spsc_prod_submit(&p->tx, 1);
-	p->tx_frames++;
-	p->tx_pushed = true;
-	if ((p->tx_frames & 31) == 0)
-		proto_kick_out(p);
-	return 0;
+	return x86_stage_xmit(be, proto ? &p->tx : NULL, q, frame, len, md);
 }
 
 static int fg_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
@@ -466,44 +453,15 @@ static int fg_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
 
 /* ---- egress ---------------------------------------------------------------- */
 
-static unsigned int out_pass(struct fgp *p, struct fg_thread *t)
-{
-	struct x86_backend *be = t->be;
-	bool touched[FTOE_STEER_MAX_QUEUES] = { false };
-	uint32_t idx, n, done = 0;
-
-	n = spsc_cons_peek(&p->tx, FG_BATCH, &idx);
-	for (; done < n; done++) {
-		const struct fg_tx_slot *s = spsc_slot(&p->tx, idx + done);
-
-		touched[s->q] = true;
-		if (xq_xmit_md(&be->queues[s->q], s->data, s->len,
-			       s->has_md ? &s->md : NULL) == -ENOBUFS) {
-			p->out_retry++;
-			break;
-		}
-		p->out_frames++;
-	}
-	if (done) {
-		spsc_cons_release(&p->tx, done);
-		atomic_thread_fence(memory_order_seq_cst);
-		if (atomic_load_explicit(&p->tx_want, memory_order_relaxed)) {
-			atomic_store_explicit(&p->tx_want, 0, memory_order_relaxed);
-			spsc_waiter_kick(&p->ctl->wait);
-		}
-	}
-	for (unsigned int i = 0; i < be->nr_queues; i++)
-		if (touched[i])
-			xq_flush(&be->queues[i]);
-	return n;
-}
-
 /* ---- the threads ------------------------------------------------------------- */
 
-static bool has_work(struct fgp *p, struct fg_thread *t)
+static bool has_work(void *arg)
 {
+	struct fg_thread *t = arg;
+	struct fgp *p = t->p;
+
 	if (t->roles & X86_L_IN) {
-		if (spsc_count(&p->tx))
+		if (spsc_count(&p->tx.ring))
 			return true;
 		if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
 			for (unsigned int i = 0; i < p->nth; i++)
@@ -511,15 +469,9 @@ static bool has_work(struct fgp *p, struct fg_thread *t)
 					return true;
 		return false;
 	}
-	if (spsc_count(&t->work))
-		return true;
-	if (t == p->ctl) {
-		if (p->tx_full && spsc_count(&p->tx) < spsc_capacity(&p->tx))
-			return true;
-		if (t->be->app.idle && t->be->app.idle(t->be->app.ctx))
-			return true;
-	}
-	return false;
+	return spsc_count(&t->work) ||
+	       (t == p->ctl && (atomic_load_explicit(&p->ctl_poll, memory_order_relaxed) ||
+				x86_stage_proto_due(t->be, &p->tx, p->ctl_full)));
 }
 
 static void *fg_main(void *arg)
@@ -530,8 +482,9 @@ static void *fg_main(void *arg)
 	struct pollfd pfd[FTOE_STEER_MAX_QUEUES + 2];
 	nfds_t npfd = 0;
 	int app_i = -1;
+	struct x86_thread_time *tt;
 
-	pthread_setname_np(pthread_self(), t->name);
+	tt = x86_stage_thread_begin(be, &t->st);
 	tls_fg = t;
 	if (t->roles & X86_L_IN) {
 		for (unsigned int i = 0; i < be->nr_queues; i++) {
@@ -545,21 +498,18 @@ static void *fg_main(void *arg)
 		pfd[npfd].fd = be->app.fd;
 		pfd[npfd++].events = POLLIN;
 	}
-	pfd[npfd].fd = t->wait.efd;
-	pfd[npfd++].events = POLLIN;
-	if (ftoe_hooks_thread_register(be->cfg.hooks))
-		pr_warn("%s: too many hook reader threads; hooks run on the slow path", t->name);
+	x86_stage_thread_ready(be, &t->st, pfd, &npfd);
 
 	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
 		uint64_t next = UINT64_MAX;
 		unsigned int work = 0;
+		int err;
 		bool blocked = false;
-		struct timespec ts, *to;
 
 		ftoe_hooks_quiescent(be->cfg.hooks);
 		if (t->roles & X86_L_IN) {
 			work += in_pass(p, t);
-			work += out_pass(p, t);
+			work += x86_txq_out(&p->tx, be);
 			blocked = p->rx_blocked;
 			if (work || be->cfg.busy_poll)
 				for (unsigned int i = 0; i < be->nr_queues; i++)
@@ -569,33 +519,17 @@ static void *fg_main(void *arg)
 		} else {
 			work += pre_pass(p, t);
 		}
-		if (work || (next == 0 && !(t == p->ctl && p->tx_full)) || be->cfg.busy_poll)
+		if (work || (next == 0 && !(t == p->ctl && p->ctl_full)) || be->cfg.busy_poll)
 			continue;
-		if (t == p->ctl && p->tx_full)
-			atomic_store_explicit(&p->tx_want, 1, memory_order_relaxed);
-		spsc_waiter_prepare(&t->wait);
-		if (has_work(p, t)) {
-			spsc_waiter_done(&t->wait);
-			continue;
-		}
-		t->sleeps++;
-		ftoe_hooks_thread_offline(be->cfg.hooks);
-		to = be_timeout_ts(next == 0 ? 1000000ull : next, &ts);
-		if ((blocked ? ppoll(&pfd[npfd - 1], 1, to, NULL) : ppoll(pfd, npfd, to, NULL)) < 0 &&
-		    errno != EINTR) {
-			pr_err("%s: poll: %s", t->name, strerror(errno));
+		if (t == p->ctl && p->ctl_full)
+			atomic_store_explicit(&p->tx.want, 1, memory_order_relaxed);
+		err = x86_stage_idle(be, &t->st, has_work, t, pfd, npfd, blocked, next, tt);
+		if (err < 0)
 			break;
-		}
-		ftoe_hooks_thread_online(be->cfg.hooks);
-		spsc_waiter_done(&t->wait);
+		if (err)
+			continue;
 		if (app_i >= 0)
 			be->app_fd_ready = pfd[app_i].revents & POLLIN;
-		if (pfd[npfd - 1].revents & POLLIN) {
-			uint64_t v;
-
-			if (read(t->wait.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				pr_debug("%s: eventfd: %s", t->name, strerror(errno));
-		}
 	}
 	ftoe_hooks_thread_unregister(be->cfg.hooks);
 	return NULL;
@@ -606,12 +540,13 @@ static void fg_free(struct fgp *p)
 	if (!p)
 		return;
 	for (unsigned int i = 0; i < p->nth; i++) {
-		if (p->th[i].wait.efd >= 0)
-			close(p->th[i].wait.efd);
+		x86_stage_thread_fini(&p->th[i].st);
 		spsc_fini(&p->th[i].work);
 		spsc_fini(&p->th[i].ret);
 	}
-	spsc_fini(&p->tx);
+	x86_txq_fini(&p->tx);
+	for (unsigned int g = 0; g < X86_MAX_FLOW_GROUPS; g++)
+		pthread_mutex_destroy(&p->grp_lock[g]);
 	pthread_mutex_destroy(&p->eng_lock);
 	free(p->rob_slots);
 	free(p->slots);
@@ -629,6 +564,8 @@ int fg_start(struct x86_backend *be)
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->eng_lock, NULL);
+	for (unsigned int g = 0; g < X86_MAX_FLOW_GROUPS; g++)
+		pthread_mutex_init(&p->grp_lock[g], NULL);
 	err = x86_layout_plan(be->cfg.workers, be->cfg.flow_groups, be->nr_queues, &p->lay);
 	if (err) {
 		pr_err("--workers %u --flow-groups %u: no layout (%s)", be->cfg.workers,
@@ -637,6 +574,8 @@ int fg_start(struct x86_backend *be)
 		return err;
 	}
 	p->nth = p->lay.nthreads;
+	for (unsigned int i = 0; i < be->nr_queues; i++)
+		p->qs[i] = &be->queues[i];
 	p->th = calloc(p->nth, sizeof(*p->th));
 	/* a storage slot for every frame the queues can lend */
 	while (nslots < be->nr_queues * XQ_RX_FRAMES)
@@ -649,7 +588,7 @@ int fg_start(struct x86_backend *be)
 		goto nomem;
 	}
 	for (unsigned int i = 0; i < p->nth; i++)
-		p->th[i].wait.efd = -1;
+		p->th[i].st.wait.efd = -1;
 	ftoe_rob_init(&p->rob, p->rob_slots, nslots);
 	for (unsigned int i = 0; i < p->nth; i++) {
 		struct fg_thread *t = &p->th[i];
@@ -658,40 +597,30 @@ int fg_start(struct x86_backend *be)
 		t->p = p;
 		t->idx = i;
 		t->roles = p->lay.th[i].roles;
-		memcpy(t->name, p->lay.th[i].name, sizeof(t->name));
+		memcpy(t->st.name, p->lay.th[i].name, sizeof(t->st.name));
 		if (t->roles & X86_L_IN)
 			p->io = t;
 		else if (t->roles & X86_L_PROTO && !p->ctl)
 			p->ctl = t;
 		else if (!(t->roles & X86_L_PROTO))
 			p->pre[p->npre++] = t;
-		t->wait.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (t->wait.efd < 0) {
-			err = -errno;
-			pr_err("eventfd: %s", strerror(errno));
+		err = x86_stage_thread_init(&t->st);
+		if (err)
 			goto fail;
-		}
 		/* (every frame in flight fits each ring: they never fill) */
-		err = spsc_init(&t->ret, nslots, sizeof(struct fg_ret));
+		err = spsc_init(&t->ret, nslots, sizeof(struct x86_ret_slot));
 		if (!err && !(t->roles & X86_L_IN))
 			err = spsc_init(&t->work, nslots, sizeof(uint64_t));
 		if (err)
 			goto nomem;
 	}
-	err = spsc_init(&p->tx, FG_TX_SLOTS, sizeof(struct fg_tx_slot));
+	err = x86_txq_init(&p->tx, FG_TX_SLOTS, &p->io->st.wait, &p->ctl->st.wait);
 	if (err)
 		goto nomem;
 	be->fgp = p;
-	for (unsigned int i = 0; i < p->nth; i++) {
-		struct fg_thread *t = &p->th[i];
-
-		err = -pthread_create(&t->tid, NULL, fg_main, t);
-		if (err) {
-			pr_err("cannot start thread %s: %s", t->name, strerror(-err));
+	for (unsigned int i = 0; i < p->nth; i++)
+		if ((err = x86_stage_thread_run(&p->th[i].st, fg_main, &p->th[i])))
 			return err;	/* fg_stop joins the ones started */
-		}
-		t->started = true;
-	}
 	pr_info("flow groups: %u on %u protocol thread%s, %u pre-processing thread%s, "
 		"%u reorder slots", p->lay.flow_groups, p->nth - 1 - p->npre,
 		p->nth - 1 - p->npre == 1 ? "" : "s", p->npre, p->npre == 1 ? "" : "s", nslots);
@@ -708,7 +637,6 @@ fail:
 void fg_wake_proto(struct x86_backend *be)
 {
 	struct fgp *p = be->fgp;
-	uint64_t one = 1;
 
 	if (!p)
 		return;
@@ -716,33 +644,22 @@ void fg_wake_proto(struct x86_backend *be)
 		p->poll_again = true;
 		return;
 	}
-	if (write(p->ctl->wait.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_debug("wake %s: %s", p->ctl->name, strerror(errno));
+	x86_stage_thread_wake(&p->ctl->st);
 }
 
 void fg_stop(struct x86_backend *be)
 {
 	struct fgp *p = be->fgp;
-	uint64_t one = 1;
 
 	if (!p)
 		return;
-	atomic_store(&be->stop, true);
-	for (unsigned int i = 0; i < p->nth; i++)
-		if (p->th[i].wait.efd >= 0 && write(p->th[i].wait.efd, &one, sizeof(one)) < 0 &&
-		    errno != EAGAIN)
-			pr_debug("wake %s: %s", p->th[i].name, strerror(errno));
-	for (unsigned int i = 0; i < p->nth; i++)
-		if (p->th[i].started)
-			pthread_join(p->th[i].tid, NULL);
+	x86_stage_threads_stop(be, &p->th[0].st, p->nth, sizeof(p->th[0]));
 	be->fgp = NULL;
 	pr_info("pipeline: reorder point: released %lu, retired %lu (malformed), in flight %u; "
 		"tx frames %lu (ring full %lu, too big %lu, tx ring retries %lu)",
-		p->rob.released, p->rob.retired, ftoe_rob_in_flight(&p->rob), p->tx_frames,
-		p->tx_full_cnt, p->tx_too_big, p->out_retry);
-	for (unsigned int i = 0; i < p->nth; i++)
-		pr_info("pipeline: %s: items %lu, sleeps %lu, woken %lu", p->th[i].name,
-			p->th[i].items, p->th[i].sleeps, atomic_load(&p->th[i].wait.wakeups));
+		p->rob.released, p->rob.retired, ftoe_rob_in_flight(&p->rob), p->tx.frames,
+		p->tx.full_cnt, p->tx.too_big, p->tx.out_retry);
+	x86_stage_threads_log(&p->th[0].st, p->nth, sizeof(p->th[0]));
 	fg_free(p);
 }
 

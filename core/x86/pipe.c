@@ -11,6 +11,7 @@
 #include "core/hooks.h"
 #include "core/pipeline.h"
 #include "core/x86/spsc.h"
+#include "core/x86/stages.h"
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
@@ -76,22 +77,8 @@ struct pipe_rx_slot {
 	uint8_t qi;		/* index into the IN thread's queues */
 } __attribute__((aligned(8)));
 
-/* PROTO -> IN */
-struct pipe_ret_slot {
-	uint64_t addr;
-	uint32_t qi;
-	uint32_t pad;
-};
-
-/* PROTO -> OUT */
-struct pipe_tx_slot {
-	uint16_t len;
-	uint8_t q;
-	uint8_t has_md;
-	uint32_t pad;
-	struct flextoe_md md;
-	uint8_t data[XQ_FRAME_SIZE];
-} __attribute__((aligned(64)));
+/* PROTO -> IN: struct x86_ret_slot; PROTO -> OUT: struct x86_tx_slot
+ * (stages.h) */
 
 struct pipe;
 
@@ -99,13 +86,10 @@ struct pipe;
 static __thread bool tls_proto;
 
 struct pipe_thread {
+	struct x86_stage_thread st;	/* name, eventfd, counters */
 	struct x86_backend *be;
 	struct pipe *p;
 	unsigned int idx, roles;
-	char name[16];
-	struct spsc_waiter wait;
-	pthread_t tid;
-	bool started;
 
 	/* IN */
 	struct xsk_queue *qs[FTOE_STEER_MAX_QUEUES];
@@ -115,9 +99,6 @@ struct pipe_thread {
 	bool rx_blocked;		/* the ring to PROTO was full */
 	struct spsc_ring rx;		/* to PROTO */
 	struct spsc_ring ret;		/* from PROTO */
-
-	/* counters (the thread's own; read at exit) */
-	uint64_t items, sleeps;
 };
 
 struct pipe {
@@ -126,42 +107,11 @@ struct pipe {
 	struct pipe_thread *in[FTOE_STEER_MAX_QUEUES];
 	unsigned int nin;
 	struct pipe_thread *proto, *out;
-	struct spsc_ring tx;		/* PROTO -> OUT */
-	_Atomic int tx_want;		/* PROTO found tx full: wake it on space */
-	/* PROTO thread only */
-	bool tx_pushed;			/* since the last kick of OUT */
-	bool tx_full;			/* an xmit found tx full this round */
-	bool poll_again;		/* io.wake from PROTO itself */
-	uint64_t tx_frames, tx_full_cnt, tx_too_big;
-	/* OUT thread only */
-	uint64_t out_frames, out_retry;
+	struct x86_txq tx;		/* PROTO -> OUT */
+	bool poll_again;		/* io.wake from PROTO itself (PROTO only) */
 };
 
 /* ---- ingress ------------------------------------------------------------ */
-
-/* Frames PROTO is done with go back to their fill rings. */
-static unsigned int in_take_returns(struct pipe_thread *t)
-{
-	uint64_t addrs[FTOE_STEER_MAX_QUEUES][RX_BATCH];
-	unsigned int cnt[FTOE_STEER_MAX_QUEUES] = { 0 };
-	uint32_t idx, n, total = 0;
-
-	while ((n = spsc_cons_peek(&t->ret, RX_BATCH, &idx))) {
-		for (uint32_t i = 0; i < n; i++) {
-			const struct pipe_ret_slot *r = spsc_slot(&t->ret, idx + i);
-
-			addrs[r->qi][cnt[r->qi]++] = r->addr;
-			t->q_out[r->qi]--;
-		}
-		spsc_cons_release(&t->ret, n);
-		for (unsigned int qi = 0; qi < t->nq; qi++) {
-			xq_fill(t->qs[qi], addrs[qi], cnt[qi]);
-			cnt[qi] = 0;
-		}
-		total += n;
-	}
-	return total;
-}
 
 /* One rx burst of queue qi (rx-pre, classification) and the read-only
  * pre-processing of its TCP segments, into the ring to PROTO. */
@@ -199,16 +149,17 @@ static unsigned int in_rx_batch(struct pipe_thread *t, unsigned int qi)
 	}
 	if (nf) {
 		t->q_out[qi] += nf;
-		t->items += nf;
+		t->st.items += nf;
 		spsc_prod_submit(&t->rx, nf);
-		spsc_waiter_kick(&t->p->proto->wait);
+		spsc_waiter_kick(&t->p->proto->st.wait);
 	}
 	return n;
 }
 
 static unsigned int in_pass(struct pipe_thread *t)
 {
-	unsigned int work = in_take_returns(t);
+	/* frames PROTO is done with go back to their fill rings */
+	unsigned int work = x86_ret_take(&t->ret, t->qs, t->nq, t->q_out);
 	bool low = false;
 
 	t->rx_blocked = false;
@@ -224,22 +175,6 @@ static unsigned int in_pass(struct pipe_thread *t)
 }
 
 /* ---- protocol ----------------------------------------------------------- */
-
-static void proto_return(struct pipe_thread *in, const struct pipe_rx_slot *s)
-{
-	struct pipe_ret_slot *r;
-	uint32_t idx;
-
-	/* Never full: it holds at most the frames lent, as many as its slots. */
-	if (spsc_prod_reserve(&in->ret, 1, &idx) != 1) {
-		pr_err("%s: return ring full (frame accounting bug)", in->name);
-		return;
-	}
-	r = spsc_slot(&in->ret, idx);
-	r->addr = s->addr;
-	r->qi = s->qi;
-	spsc_prod_submit(&in->ret, 1);
-}
 
 /* One batch from IN thread in, handled in ring order. */
 static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
@@ -269,22 +204,17 @@ static unsigned int proto_rx(struct pipe *p, struct pipe_thread *in)
 	if (nt)
 		ftoe_engine_rx_items(be->eng, in->qs[0]->id, items, nt);
 	/* The engine is done with the frames: back to their owner. */
-	for (uint32_t i = 0; i < n; i++)
-		proto_return(in, spsc_slot(&in->rx, idx + i));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pipe_rx_slot *s = spsc_slot(&in->rx, idx + i);
+
+		x86_ret_put(&in->ret, s->addr, s->qi, in->st.name);
+	}
 	spsc_cons_release(&in->rx, n);
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&in->want_frames, memory_order_relaxed))
-		spsc_waiter_kick(&in->wait);
-	p->proto->items += n;
+		spsc_waiter_kick(&in->st.wait);
+	p->proto->st.items += n;
 	return n;
-}
-
-static void proto_kick_out(struct pipe *p)
-{
-	if (p->tx_pushed) {
-		p->tx_pushed = false;
-		spsc_waiter_kick(&p->out->wait);
-	}
 }
 
 /* Returns the ns until the engine's or the control plane's next deadline. */
@@ -293,17 +223,17 @@ static unsigned int proto_pass(struct pipe_thread *t, uint64_t *next)
 	struct pipe *p = t->p;
 	unsigned int work = 0;
 
-	p->tx_full = false;
+	p->tx.full = false;
 	for (unsigned int i = 0; i < p->nin; i++)
 		work += proto_rx(p, p->in[i]);
-	proto_kick_out(p);
+	x86_txq_kick(&p->tx);
 	work += engine_pass(t->be, next);
 	if (p->poll_again) {
 		/* an application queued data: the scheduler has work */
 		p->poll_again = false;
 		*next = 0;
 	}
-	proto_kick_out(p);
+	x86_txq_kick(&p->tx);
 	return work;
 }
 
@@ -313,41 +243,10 @@ static int pipe_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len
 {
 	struct x86_backend *be = ctx;
 	struct pipe *p = be->pipe;
-	struct pipe_tx_slot *s;
-	uint32_t idx;
 
-	if (q >= be->nr_queues)
-		q = 0;
 	/* Before the threads start and after they stop (the resets of a
 	 * shutdown), or from a thread that is not PROTO: send directly. */
-	if (!p || !tls_proto)
-		return md ? xq_xmit_md(&be->queues[q], frame, len, md) :
-			    xq_xmit(&be->queues[q], frame, len);
-	if (len > XQ_FRAME_SIZE) {
-		p->tx_too_big++;
-		return -EMSGSIZE;
-	}
-	if (spsc_prod_reserve(&p->tx, 1, &idx) != 1) {
-		/* OUT is behind: the engine keeps the segment and retries */
-		p->tx_full = true;
-		p->tx_full_cnt++;
-		proto_kick_out(p);
-		return -ENOBUFS;
-	}
-	s = spsc_slot(&p->tx, idx);
-	s->len = (uint16_t)len;
-	s->q = (uint8_t)q;
-	s->has_md = md != NULL;
-	if (md)
-		s->md = *md;
-	memcpy(s->data, frame, len);
-	spsc_prod_submit(&p->tx, 1);
-	p->tx_frames++;
-	p->tx_pushed = true;
-	/* A long burst should not wait for the end of the round. */
-	if ((p->tx_frames & 31) == 0)
-		proto_kick_out(p);
-	return 0;
+	return x86_stage_xmit(be, p && tls_proto ? &p->tx : NULL, q, frame, len, md);
 }
 
 static int pipe_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
@@ -360,60 +259,31 @@ static int pipe_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
 static unsigned int out_pass(struct pipe_thread *t)
 {
 	struct pipe *p = t->p;
-	struct x86_backend *be = t->be;
-	bool touched[FTOE_STEER_MAX_QUEUES] = { false };
-	uint32_t idx, n, done = 0;
+	uint64_t sent = p->tx.out_frames;
+	unsigned int n = x86_txq_out(&p->tx, t->be);
 
-	n = spsc_cons_peek(&p->tx, RX_BATCH, &idx);
-	for (; done < n; done++) {
-		const struct pipe_tx_slot *s = spsc_slot(&p->tx, idx + done);
-		struct xsk_queue *q = &be->queues[s->q];
-		int err;
-
-		err = xq_xmit_md(q, s->data, s->len, s->has_md ? &s->md : NULL);
-		touched[s->q] = true;
-		if (err == -ENOBUFS) {
-			/* the AF_XDP tx ring is full: push it out, retry */
-			p->out_retry++;
-			break;
-		}
-		p->out_frames++;
-	}
-	if (done) {
-		spsc_cons_release(&p->tx, done);
-		atomic_thread_fence(memory_order_seq_cst);
-		if (atomic_load_explicit(&p->tx_want, memory_order_relaxed)) {
-			atomic_store_explicit(&p->tx_want, 0, memory_order_relaxed);
-			spsc_waiter_kick(&p->proto->wait);
-		}
-	}
-	for (unsigned int i = 0; i < be->nr_queues; i++)
-		if (touched[i])
-			xq_flush(&be->queues[i]);
-	t->items += done;
+	t->st.items += p->tx.out_frames - sent;
 	return n;
 }
 
 /* ---- the threads -------------------------------------------------------- */
 
 /* After spsc_waiter_prepare: anything this thread would act on right now? */
-static bool has_work(struct pipe_thread *t)
+static bool has_work(void *arg)
 {
+	struct pipe_thread *t = arg;
 	struct pipe *p = t->p;
 
 	if (t->roles & PIPE_IN && spsc_count(&t->ret) &&
 	    atomic_load_explicit(&t->want_frames, memory_order_relaxed))
 		return true;
-	if (t->roles & PIPE_OUT && spsc_count(&p->tx))
+	if (t->roles & PIPE_OUT && spsc_count(&p->tx.ring))
 		return true;
 	if (t->roles & PIPE_PROTO) {
 		for (unsigned int i = 0; i < p->nin; i++)
 			if (spsc_count(&p->in[i]->rx))
 				return true;
-		if (p->tx_full && spsc_count(&p->tx) < spsc_capacity(&p->tx))
-			return true;
-		/* the applications ring from now on (x86_poller.idle) */
-		if (t->be->app.idle && t->be->app.idle(t->be->app.ctx))
+		if (x86_stage_proto_due(t->be, &p->tx, p->tx.full))
 			return true;
 	}
 	return false;
@@ -429,8 +299,7 @@ static void *pipe_main(void *arg)
 	int app_i = -1;		/* the applications' fd in pfd (PROTO) */
 	struct x86_thread_time *tt;
 
-	pthread_setname_np(pthread_self(), t->name);
-	tt = x86_thread_time_start(be, t->name);
+	tt = x86_stage_thread_begin(be, &t->st);
 	tls_proto = t->roles & PIPE_PROTO;
 	if (t->roles & PIPE_IN)
 		for (unsigned int i = 0; i < t->nq; i++) {
@@ -445,16 +314,12 @@ static void *pipe_main(void *arg)
 		pfd[npfd].fd = be->app.fd;
 		pfd[npfd++].events = POLLIN;
 	}
-	pfd[npfd].fd = t->wait.efd;
-	pfd[npfd++].events = POLLIN;
-	/* Every thread here runs hook programs (rx-pre, rx-post, tx-post). */
-	if (ftoe_hooks_thread_register(be->cfg.hooks))
-		pr_warn("%s: too many hook reader threads; hooks run on the slow path", t->name);
+	x86_stage_thread_ready(be, &t->st, pfd, &npfd);
 
 	while (!atomic_load_explicit(&be->stop, memory_order_relaxed)) {
 		uint64_t next = UINT64_MAX;
 		unsigned int work = 0;
-		struct timespec ts, *to;
+		int err;
 
 		ftoe_hooks_quiescent(be->cfg.hooks);
 		if (t->roles & PIPE_IN)
@@ -467,41 +332,22 @@ static void *pipe_main(void *arg)
 			for (unsigned int i = 0; i < t->nq; i++)
 				xq_rx_kick(t->qs[i]);
 		/* (a full ring to OUT is no reason to spin: OUT wakes us) */
-		if (work || (next == 0 && !(t->roles & PIPE_PROTO && p->tx_full)) ||
+		if (work || (next == 0 && !(t->roles & PIPE_PROTO && p->tx.full)) ||
 		    be->cfg.busy_poll)
 			continue;
 		/* Idle: say so, look once more, then block (poll() on the
 		 * sockets also serves the fill ring's need_wakeup). */
-		if (t->roles & PIPE_PROTO && p->tx_full)
-			atomic_store_explicit(&p->tx_want, 1, memory_order_relaxed);
-		spsc_waiter_prepare(&t->wait);
-		if (has_work(t)) {
-			spsc_waiter_done(&t->wait);
-			continue;
-		}
-		t->sleeps++;
-		ftoe_hooks_thread_offline(be->cfg.hooks);
-		/* blocked on PROTO: its eventfd only (the last pollfd); a
-		 * deadline due now while OUT is full: 1 ms at most */
-		to = be_timeout_ts(next == 0 ? 1000000ull : next, &ts);
-		x86_thread_block(tt);
-		if ((t->rx_blocked ? ppoll(&pfd[npfd - 1], 1, to, NULL) :
-		     ppoll(pfd, npfd, to, NULL)) < 0 && errno != EINTR) {
-			pr_err("%s: poll: %s", t->name, strerror(errno));
+		if (t->roles & PIPE_PROTO && p->tx.full)
+			atomic_store_explicit(&p->tx.want, 1, memory_order_relaxed);
+		/* blocked on PROTO: its eventfd only (the last pollfd) */
+		err = x86_stage_idle(be, &t->st, has_work, t, pfd, npfd, t->rx_blocked, next, tt);
+		if (err < 0)
 			break;
-		}
-		x86_thread_unblock(tt);
-		ftoe_hooks_thread_online(be->cfg.hooks);
-		spsc_waiter_done(&t->wait);
+		if (err)
+			continue;
 		/* (blocked on OUT, the applications' fd was not polled) */
 		if (app_i >= 0)
 			be->app_fd_ready = t->rx_blocked || (pfd[app_i].revents & POLLIN);
-		if (pfd[npfd - 1].revents & POLLIN) {
-			uint64_t v;
-
-			if (read(t->wait.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				pr_debug("%s: eventfd: %s", t->name, strerror(errno));
-		}
 	}
 	ftoe_hooks_thread_unregister(be->cfg.hooks);
 	return NULL;
@@ -514,12 +360,11 @@ static void pipe_free(struct pipe *p)
 	for (unsigned int i = 0; i < p->nth; i++) {
 		struct pipe_thread *t = &p->th[i];
 
-		if (t->wait.efd >= 0)
-			close(t->wait.efd);
+		x86_stage_thread_fini(&t->st);
 		spsc_fini(&t->rx);
 		spsc_fini(&t->ret);
 	}
-	spsc_fini(&p->tx);
+	x86_txq_fini(&p->tx);
 	free(p->th);
 	free(p);
 }
@@ -552,24 +397,24 @@ int pipe_start(struct x86_backend *be)
 	}
 	p->nth = n;
 	for (unsigned int i = 0; i < n; i++)
-		p->th[i].wait.efd = -1;
+		p->th[i].st.wait.efd = -1;
 	/* roles */
 	if (n == 2) {
 		p->th[0].roles = PIPE_IN | PIPE_OUT;
 		p->th[1].roles = PIPE_PROTO;
-		snprintf(p->th[0].name, sizeof(p->th[0].name), "ftoe-io");
+		snprintf(p->th[0].st.name, sizeof(p->th[0].st.name), "ftoe-io");
 	} else {
 		for (unsigned int i = 0; i < nin; i++) {
 			p->th[i].roles = PIPE_IN;
-			snprintf(p->th[i].name, sizeof(p->th[i].name), "ftoe-in%u", i % 100u);
+			snprintf(p->th[i].st.name, sizeof(p->th[i].st.name), "ftoe-in%u", i % 100u);
 		}
 		p->th[n - 1].roles = PIPE_OUT;
-		snprintf(p->th[n - 1].name, sizeof(p->th[n - 1].name), "ftoe-out");
+		snprintf(p->th[n - 1].st.name, sizeof(p->th[n - 1].st.name), "ftoe-out");
 	}
 	/* PROTO is the thread before OUT (N > 2), or the second of two */
 	p->proto = &p->th[n == 2 ? 1 : n - 2];
 	p->proto->roles = PIPE_PROTO;
-	snprintf(p->proto->name, sizeof(p->proto->name), "ftoe-proto");
+	snprintf(p->proto->st.name, sizeof(p->proto->st.name), "ftoe-proto");
 	p->out = &p->th[n == 2 ? 0 : n - 1];
 	for (unsigned int i = 0; i < nin; i++)
 		p->in[p->nin++] = &p->th[i];
@@ -585,12 +430,9 @@ int pipe_start(struct x86_backend *be)
 		t->be = be;
 		t->p = p;
 		t->idx = i;
-		t->wait.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (t->wait.efd < 0) {
-			err = -errno;
-			pr_err("eventfd: %s", strerror(errno));
+		err = x86_stage_thread_init(&t->st);
+		if (err)
 			goto fail;
-		}
 		if (t->roles & PIPE_IN) {
 			/* room for every frame of its queues: a full ring only
 			 * means PROTO is behind, never a lost frame */
@@ -598,25 +440,18 @@ int pipe_start(struct x86_backend *be)
 
 			err = spsc_init(&t->rx, slots, sizeof(struct pipe_rx_slot));
 			if (!err)
-				err = spsc_init(&t->ret, slots, sizeof(struct pipe_ret_slot));
+				err = spsc_init(&t->ret, slots, sizeof(struct x86_ret_slot));
 			if (err)
 				goto nomem;
 		}
 	}
-	err = spsc_init(&p->tx, TX_RING_SLOTS, sizeof(struct pipe_tx_slot));
+	err = x86_txq_init(&p->tx, TX_RING_SLOTS, &p->out->st.wait, &p->proto->st.wait);
 	if (err)
 		goto nomem;
 	be->pipe = p;
-	for (unsigned int i = 0; i < n; i++) {
-		struct pipe_thread *t = &p->th[i];
-
-		err = -pthread_create(&t->tid, NULL, pipe_main, t);
-		if (err) {
-			pr_err("cannot start thread %s: %s", t->name, strerror(-err));
+	for (unsigned int i = 0; i < n; i++)
+		if ((err = x86_stage_thread_run(&p->th[i].st, pipe_main, &p->th[i])))
 			return err;	/* pipe_stop joins the ones started */
-		}
-		t->started = true;
-	}
 	pr_debug("pipeline: %u ingress thread%s, protocol and egress%s", nin, nin == 1 ? "" : "s",
 		 n == 2 ? " (ingress and egress on one thread)" : "");
 	return 0;
@@ -627,33 +462,19 @@ fail:
 	return err;
 }
 
-static void pipe_wake(struct x86_backend *be)
-{
-	struct pipe *p = be->pipe;
-	uint64_t one = 1;
-
-	if (!p)
-		return;
-	for (unsigned int i = 0; i < p->nth; i++)
-		if (p->th[i].wait.efd >= 0 && write(p->th[i].wait.efd, &one, sizeof(one)) < 0 &&
-		    errno != EAGAIN)
-			pr_debug("wake %s: %s", p->th[i].name, strerror(errno));
-}
-
 /* io.wake: work for the engine (an application's data to send).  On the
  * PROTO thread itself (the applications' poll) no syscall: it polls the engine
  * again before it sleeps. */
 void pipe_wake_proto(struct x86_backend *be)
 {
 	struct pipe *p = be->pipe;
-	uint64_t one = 1;
 
 	if (p && tls_proto) {
 		p->poll_again = true;
 		return;
 	}
-	if (p && write(p->proto->wait.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_debug("wake %s: %s", p->proto->name, strerror(errno));
+	if (p)
+		x86_stage_thread_wake(&p->proto->st);
 }
 
 void pipe_stop(struct x86_backend *be)
@@ -662,18 +483,12 @@ void pipe_stop(struct x86_backend *be)
 
 	if (!p)
 		return;
-	atomic_store(&be->stop, true);
-	pipe_wake(be);
-	for (unsigned int i = 0; i < p->nth; i++)
-		if (p->th[i].started)
-			pthread_join(p->th[i].tid, NULL);
+	x86_stage_threads_stop(be, &p->th[0].st, p->nth, sizeof(p->th[0]));
 	be->pipe = NULL;
 	pr_info("pipeline: rx items %lu, tx frames %lu (ring full %lu, too big %lu, "
-		"tx ring retries %lu)", p->proto->items, p->tx_frames, p->tx_full_cnt,
-		p->tx_too_big, p->out_retry);
-	for (unsigned int i = 0; i < p->nth; i++)
-		pr_info("pipeline: %s: items %lu, sleeps %lu, woken %lu", p->th[i].name,
-			p->th[i].items, p->th[i].sleeps, atomic_load(&p->th[i].wait.wakeups));
+		"tx ring retries %lu)", p->proto->st.items, p->tx.frames, p->tx.full_cnt,
+		p->tx.too_big, p->tx.out_retry);
+	x86_stage_threads_log(&p->th[0].st, p->nth, sizeof(p->th[0]));
 	pipe_free(p);
 }
 

@@ -16,8 +16,8 @@
 #include "core/x86/xsk.h"
 
 /*
- * Calls go one way: x86.c (the API) -> the schedulers (worker.c, pipe.c)
- * -> loop.c (the receive loop and the engine thread's pass) -> control.c
+ * Calls go one way: x86.c (the API) -> the schedulers (worker.c, pipe.c,
+ * fgpipe.c; the last two share stages.c) -> loop.c (the receive loop and the engine thread's pass) -> control.c
  * (ARP, ICMP) -> xsk.c, a caller also calling further down (a scheduler
  * hands ARP to control.c, flushes xsk.c); steer.c and netdev.c are
  * leaves that x86.c calls.

@@ -265,8 +265,12 @@ static void req_bytes(uint8_t *b, unsigned n, unsigned conn, uint64_t k)
 		b[i] = (uint8_t)(conn * 31 + k * 7 + i);
 }
 
-/* The applications: returns true when the traffic is done. */
-static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
+/* The applications: returns true when the traffic is done; *moved: they
+ * accepted, sent or read something.  That is a wake-up of its own: a
+ * client that reads a response may send its next request only on the
+ * next call, and the run must not skip ahead to an engine deadline (a
+ * delayed ACK, the RTO) before it has made that call. */
+static bool apps(struct sim_world *w, struct app_conn *ac, int lsock, bool *moved)
 {
 	struct ftoe_engine *cli = w->lb.s[0].eng, *srv = w->lb.s[1].eng;
 	const struct sim_world_cfg *c = &w->cfg;
@@ -279,6 +283,7 @@ static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
 
 		if (a->a < 0) {
 			a->a = ftoe_sock_accept(srv, lsock);
+			*moved |= a->a >= 0;
 			/* the i-th accepted connection, not necessarily client
 			 * i's: each echo goes back on the connection its
 			 * request came in on, and both runs accept in the same
@@ -293,6 +298,7 @@ static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
 				if (r != (ssize_t)c->rpc_size)
 					break; /* a partial send cannot happen: ring much larger */
 				a->sent++;
+				*moved = true;
 			}
 			if (a->a >= 0) {
 				while ((r = ftoe_sock_recv(srv, a->a, a->srv_buf + a->srv_len,
@@ -301,6 +307,7 @@ static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
 					log_put(&w->app, a->srv_buf + a->srv_len, (size_t)r);
 					a->srv_len += (unsigned)r;
 					a->srv_in += (uint64_t)r;
+					*moved = true;
 				}
 				/* echo whole requests */
 				unsigned whole = a->srv_len / c->rpc_size * c->rpc_size;
@@ -311,6 +318,7 @@ static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
 						memmove(a->srv_buf, a->srv_buf + r, a->srv_len - (unsigned)r);
 						a->srv_len -= (unsigned)r;
 						a->srv_out += (uint64_t)r;
+						*moved = true;
 					}
 				}
 			}
@@ -318,6 +326,7 @@ static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
 				log_put(&w->app, &i, sizeof(i));
 				log_put(&w->app, buf, (size_t)r);
 				a->rcvd += (uint64_t)r;
+				*moved = true;
 			}
 			if (a->rcvd < per * c->rpc_size)
 				done = false;
@@ -331,12 +340,14 @@ static bool apps(struct sim_world *w, struct app_conn *ac, int lsock)
 				if (r <= 0)
 					break;
 				a->sent += (uint64_t)r;
+				*moved = true;
 			}
 			if (a->a >= 0)
 				while ((r = ftoe_sock_recv(srv, a->a, buf, sizeof(buf))) > 0) {
 					log_put(&w->app, &i, sizeof(i));
 					log_put(&w->app, buf, (size_t)r);
 					a->srv_in += (uint64_t)r;
+					*moved = true;
 				}
 			if (a->srv_in < c->bulk_bytes)
 				done = false;
@@ -361,14 +372,8 @@ int sim_world_run(struct sim_world *w, const struct sim_world_cfg *cfg)
 		return -EINVAL;
 	lb_default_cfg(&ca, LB_IP_A);
 	lb_default_cfg(&cb, LB_IP_B);
-	/* The engine's RTO floor is 200 ms now (as Linux); this functional
-	 * run keeps the 30 ms it was written with.  Its RPC exchange, with no
-	 * loss and no timeout, stalls on something the loop below does not
-	 * see as a deadline and moves on when the next engine timer (the RTO,
-	 * always restarted before it fires) wakes it: 2000 RPCs take 34 s of
-	 * virtual time at 30 ms and pass the 60 s limit at 200 ms (left for
-	 * the simulator's owner to find). */
-	ca.rto_min_us = cb.rto_min_us = 30000;
+	/* (the engine's own minimum RTO: the loop below wakes on the
+	 * applications' progress, so no timer has to) */
 	ca.max_flows = cb.max_flows = 4096;
 	ca.max_conns = cb.max_conns = cfg->conns + 8;
 	ca.rx_buf_size = cb.rx_buf_size = cfg->traffic == SIM_BULK ? 64 * 1024 : 16 * 1024;
@@ -403,10 +408,11 @@ int sim_world_run(struct sim_world *w, const struct sim_world_cfg *cfg)
 	for (;;) {
 		uint64_t d[2], next = UINT64_MAX;
 		unsigned moved;
+		bool app_moved = false;
 
-		if (apps(w, ac, lsock))
+		if (apps(w, ac, lsock, &app_moved))
 			break;
-		moved = deliver(w, 0) + deliver(w, 1);
+		moved = deliver(w, 0) + deliver(w, 1) + app_moved;
 		d[0] = ftoe_engine_poll(w->lb.s[0].eng, 0);
 		d[1] = ftoe_engine_poll(w->lb.s[1].eng, 0);
 		if (moved || d[0] == 0 || d[1] == 0)

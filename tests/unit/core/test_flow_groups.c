@@ -5,7 +5,7 @@
 #include "core/byteorder.h"
 #include "core/pipeline.h"
 #include "core/reorder.h"
-#include "tests/unit/core/engine_app.h"
+#include "tests/unit/core/fg_streams.h"
 #include "tests/unit/test.h"
 
 #define SEC 1000000000ull
@@ -49,7 +49,6 @@ struct fg_tx {
 };
 
 struct fg_flow {
-	uint32_t key;
 	uint64_t arrived, last_proto;	/* rx: counts, the last seen at protocol */
 	uint64_t sent, last_wire;	/* tx */
 };
@@ -68,6 +67,7 @@ struct fg_sim {
 	uint32_t txq[FG_TX];		/* tx numbers waiting for egress */
 	unsigned ntx;
 	struct fg_flow flows[FG_FLOWS];
+	uint32_t keys[FG_FLOWS];	/* flows[i]'s key (fg_key_slot) */
 	/* results */
 	uint64_t proto_items, wire_frames, malformed, order_proto, order_wire, groups_used;
 	uint32_t drop_next;		/* test hook: corrupt this many data frames at ingress */
@@ -77,32 +77,7 @@ static struct fg_sim *g_sim;	/* the world's callbacks reach it through here */
 
 static struct fg_flow *flow_of(struct fg_sim *s, uint32_t key)
 {
-	for (unsigned i = 0; i < FG_FLOWS; i++) {
-		struct fg_flow *f = &s->flows[(key * 2654435761u + i) % FG_FLOWS];
-
-		if (f->key == key)
-			return f;
-		if (!f->key) {
-			f->key = key;
-			return f;
-		}
-	}
-	ck_abort_msg("more than %d flows", FG_FLOWS);
-	return NULL;
-}
-
-/* The flow's ports, client's first, from an IPv4/TCP frame; 0: not TCP. */
-static uint32_t frame_key(const uint8_t *f, uint16_t len, bool from_b)
-{
-	unsigned ihl;
-	uint16_t sp, dp;
-
-	if (len < 14 + 20 + 20 || ftoe_get_be16(f + 12) != 0x0800 || f[14 + 9] != 6)
-		return 0;
-	ihl = (f[14] & 15u) * 4;
-	sp = ftoe_get_be16(f + 14 + ihl);
-	dp = ftoe_get_be16(f + 14 + ihl + 2);
-	return from_b ? (uint32_t)dp << 16 | sp : (uint32_t)sp << 16 | dp;
+	return &s->flows[fg_key_slot(s->keys, FG_FLOWS, key)];
 }
 
 /* ---- rx ---------------------------------------------------------------- */
@@ -144,7 +119,7 @@ static void rx_stage(struct lb_world *w, const void *frame, uint16_t len)
 	r->busy = true;
 	r->len = len;
 	memcpy(r->frame, frame, len);
-	r->key = frame_key(r->frame, len, false);
+	r->key = fg_frame_key(r->frame, len, false);
 	if (s->drop_next && r->key && len > 14 + 20 + 20 + 32) {
 		/* a corrupt payload byte: the checksum check drops it */
 		r->frame[len - 1] ^= 0x5a;
@@ -216,7 +191,7 @@ static bool tx_tap(struct lb_side *side, uint8_t *frame, uint16_t *len)
 	t = &s->tx[sn & (FG_TX - 1)];
 	t->len = *len;
 	memcpy(t->frame, frame, *len);
-	t->key = frame_key(frame, *len, true);
+	t->key = fg_frame_key(frame, *len, true);
 	t->sent = t->key ? ++flow_of(s, t->key)->sent : 0;
 	s->txq[s->ntx++] = sn;
 	return false;	/* the wire gets it from the reorder point */
@@ -309,50 +284,19 @@ static void sim_check_drained(struct fg_sim *s)
 
 #define NCONN 4
 
-struct streams {
-	struct app_stream s[2 * NCONN];
-};
-
-static bool streams_step(struct lb_world *w, void *arg)
-{
-	struct streams *t = arg;
-	bool all = true;
-
-	for (unsigned i = 0; i < 2 * NCONN; i++)
-		all &= app_stream_step(w, &t->s[i]);
-	return all;
-}
-
 /* NCONN connections, len bytes each way; faults on the link on odd seeds. */
 static void run_seed(uint64_t seed, uint64_t len)
 {
 	static struct fg_sim sim;
-	static struct streams t;
+	static struct fg_streams t;
 	struct lb_world w;
-	int c[NCONN], a[NCONN];
 
 	sim_init(&sim, &w, seed, 1 + (unsigned)(seed % FG_GROUPS));
 	if (seed & 1)
 		w.s[0].f = w.s[1].f = (struct lb_faults){ .drop = 2, .dup = 2, .reorder = 3,
 							  .corrupt = 1 };
-	memset(&t, 0, sizeof(t));
-	for (int i = 0; i < NCONN; i++) {
-		ck_assert_msg(app_connect(&w, (uint16_t)(80 + i), &c[i], &a[i]),
-			      "seed %llu: connection %d", (unsigned long long)seed, i);
-		t.s[2 * i] = (struct app_stream){ .tx_side = 0, .stx = c[i], .srx = a[i],
-						  .id = (uint32_t)(seed * 16 + 2 * i), .len = len };
-		t.s[2 * i + 1] = (struct app_stream){ .tx_side = 1, .stx = a[i], .srx = c[i],
-						      .id = (uint32_t)(seed * 16 + 2 * i + 1),
-						      .len = len };
-	}
-	ck_assert_msg(lb_run(&w, streams_step, &t, 600 * SEC), "seed %llu stalled",
-		      (unsigned long long)seed);
-	for (int i = 0; i < 2 * NCONN; i++) {
-		ck_assert_msg(t.s[i].bad == 0 && t.s[i].rcvd == len,
-			      "seed %llu stream %d: %llu of %llu bytes, %llu wrong",
-			      (unsigned long long)seed, i, (unsigned long long)t.s[i].rcvd,
-			      (unsigned long long)len, (unsigned long long)t.s[i].bad);
-	}
+	fg_streams_open(&w, &t, seed, NCONN, 80, len);
+	fg_streams_run(&w, &t);
 	sim_check_drained(&sim);
 	ck_assert_uint_gt(sim.proto_items, 0);
 	ck_assert_uint_gt(sim.wire_frames, 0);
