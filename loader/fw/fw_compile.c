@@ -618,15 +618,26 @@ static void write_tables(struct writer *w, struct fw_tables *c, bool full)
 	c->nr_written = live;
 }
 
-/* fw_gens[gen], then the switch: fw_active = gen, the last write. */
+/* Queued writes out (ops->flush, when the ops batch them). */
+static void w_flush(struct writer *w)
+{
+	if (w->err || w->dry || !w->ops->flush)
+		return;
+	w->err = w->ops->flush(w->ops->ctx);
+}
+
+/* fw_gens[gen], then the switch: fw_active = gen, the last write, once
+ * every other write has reached the maps. */
 static void write_switch(struct writer *w, const struct fw_tables *c)
 {
 	struct fw_gen g = { .nr_tuples = c->nr_written, .nr_rules = c->nr_rules, .policy = c->policy };
 	uint32_t key = c->gen;
 
 	w_update(w, "fw_gens", &key, sizeof(key), &g, sizeof(g));
+	w_flush(w);
 	key = 0;
 	w_update(w, "fw_active", &key, sizeof(key), &c->gen, sizeof(c->gen));
+	w_flush(w);
 }
 
 static void fill_stats(const struct fw_tables *c, uint32_t writes, struct fw_compile_stats *st)

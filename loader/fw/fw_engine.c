@@ -241,10 +241,27 @@ static int load_firewall(struct fw_conn *c, const char *obj, uint32_t *id)
 
 /* ---- map access through loaderd ---------------------------------------- */
 
+/* Writes are queued per map and sent as one map_update_batch /
+ * map_delete_batch request of up to FW_BATCH_MAX elements (flushed when
+ * the map or the kind of write changes, and by the compiler before and
+ * after the switch): a full 100,000-rule set is a few tens of requests
+ * instead of ~140,000 round trips through loaderd. */
+#define FW_BATCH_MAX	8192
+
+struct fw_batch {
+	char map[32];
+	bool del;
+	size_t ksz, vsz;
+	uint8_t *keys, *vals;
+	uint32_t n;
+};
+
 struct fw_target {
 	struct fw_conn *c;
 	uint32_t id;		/* the firewall's program id */
-	unsigned long updates, deletes;
+	unsigned long updates, deletes, requests;
+	bool no_batch;		/* an engine without the batch requests */
+	struct fw_batch q;
 	char msg[2048];		/* the last failure */
 };
 
@@ -264,10 +281,9 @@ static json_object *map_req(struct fw_target *t, enum flextoe_ctl_op op, const c
 	return req;
 }
 
-static int map_update(void *ctx, const char *map, const void *key, size_t ksz, const void *val,
-		      size_t vsz)
+static int map_update_one(struct fw_target *t, const char *map, const void *key, size_t ksz,
+			  const void *val, size_t vsz)
 {
-	struct fw_target *t = ctx;
 	json_object *req = map_req(t, FLEXTOE_CTL_OP_MAP_UPDATE, map, key, ksz), *resp;
 	char *hex = ftoe_hex_encode(val, vsz);
 	int err;
@@ -275,6 +291,7 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 	json_object_object_add(req, "value", json_object_new_string(hex ? hex : ""));
 	free(hex);
 	resp = call(t->c, req, &err, t->msg, sizeof(t->msg));
+	t->requests++;
 	if (!resp)
 		return err ? err : -EIO;
 	json_object_put(resp);
@@ -282,24 +299,155 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 	return 0;
 }
 
-/* Deletes fw_rules keys (a missing one is fine); other maps untouched.
- * In the shape of fw_map_ops.update, for the scan of a generation. */
-static int map_delete_rules(void *ctx, const char *map, const void *key, size_t ksz,
-			    const void *val, size_t vsz)
+static int map_delete_one(struct fw_target *t, const char *map, const void *key, size_t ksz)
 {
-	struct fw_target *t = ctx;
 	json_object *resp;
 	int err;
 
-	(void)val; (void)vsz;
-	if (strcmp(map, "fw_rules"))
-		return 0;
-	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_DELETE, map, key, ksz), &err, t->msg, sizeof(t->msg));
+	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_DELETE, map, key, ksz), &err, t->msg,
+		    sizeof(t->msg));
+	t->requests++;
 	if (!resp)
 		return err == -ENOENT ? 0 : err ? err : -EIO;
 	json_object_put(resp);
 	t->deletes++;
 	return 0;
+}
+
+static void hex_field(json_object *req, const char *name, const uint8_t *p, size_t len)
+{
+	char *hex = ftoe_hex_encode(p, len);
+
+	json_object_object_add(req, name, json_object_new_string(hex ? hex : ""));
+	free(hex);
+}
+
+/* One batch request for elements [from, n) of the queue: 0 with *done
+ * (elements written before a failure), or -errno. */
+static int batch_send(struct fw_target *t, uint32_t from, uint32_t *done)
+{
+	struct fw_batch *q = &t->q;
+	json_object *req, *resp;
+	int err;
+
+	req = map_req(t, q->del ? FLEXTOE_CTL_OP_MAP_DELETE_BATCH : FLEXTOE_CTL_OP_MAP_UPDATE_BATCH,
+		      q->map, NULL, 0);
+	hex_field(req, "keys", q->keys + from * q->ksz, (q->n - from) * q->ksz);
+	if (!q->del)
+		hex_field(req, "values", q->vals + from * q->vsz, (q->n - from) * q->vsz);
+	t->msg[0] = 0;
+	*done = 0;
+	err = ftoe_jsonmsg_send(t->c->fd, req);
+	json_object_put(req);
+	t->requests++;
+	resp = err ? NULL : ftoe_jsonmsg_recv(t->c->fd, &err);
+	if (!resp) {
+		snprintf(t->msg, sizeof(t->msg), "talking to flextoe-loaderd at %s: %s", t->c->sock,
+			 strerror(-err));
+		return err ? err : -EIO;
+	}
+	err = ldr_resp_errno(resp);
+	*done = (uint32_t)json_object_get_int64(json_object_object_get(resp, "done"));
+	if (err)
+		snprintf(t->msg, sizeof(t->msg), "%s", ldr_resp_error(resp));
+	json_object_put(resp);
+	return err;
+}
+
+/* The queued writes out, in order. */
+static int map_flush(void *ctx)
+{
+	struct fw_target *t = ctx;
+	struct fw_batch *q = &t->q;
+	uint32_t from = 0, done, i;
+	int err = 0;
+
+	while (from < q->n && !t->no_batch) {
+		err = batch_send(t, from, &done);
+		if (err == -EOPNOTSUPP && from == 0 && done == 0) {
+			t->no_batch = true;	/* an older engine: one request per write */
+			err = 0;
+			break;
+		}
+		if (done > q->n - from)
+			done = q->n - from;
+		if (q->del)
+			t->deletes += done;
+		else
+			t->updates += done;
+		from += done;
+		if (err == -ENOENT && q->del) {
+			from++;		/* a missing key is already deleted */
+			err = 0;
+		}
+		if (err)
+			break;
+	}
+	for (i = from; i < q->n && t->no_batch && !err; i++)
+		err = q->del ? map_delete_one(t, q->map, q->keys + i * q->ksz, q->ksz) :
+			map_update_one(t, q->map, q->keys + i * q->ksz, q->ksz, q->vals + i * q->vsz,
+				       q->vsz);
+	q->n = 0;
+	return err;
+}
+
+static int queue_write(struct fw_target *t, bool del, const char *map, const void *key,
+		       size_t ksz, const void *val, size_t vsz)
+{
+	struct fw_batch *q = &t->q;
+	int err;
+
+	if (q->n && (q->del != del || strcmp(q->map, map) || q->ksz != ksz || q->vsz != vsz ||
+		     q->n == FW_BATCH_MAX)) {
+		err = map_flush(t);
+		if (err)
+			return err;
+	}
+	if (!q->keys) {
+		/* room for the largest element (fw_rules: 44-byte key, 100-byte bucket) */
+		q->keys = malloc((size_t)FW_BATCH_MAX * 64);
+		q->vals = malloc((size_t)FW_BATCH_MAX * 128);
+		if (!q->keys || !q->vals)
+			return -ENOMEM;
+	}
+	if (ksz > 64 || vsz > 128 || strlen(map) >= sizeof(q->map))
+		return -EINVAL;
+	if (!q->n) {
+		snprintf(q->map, sizeof(q->map), "%s", map);
+		q->del = del;
+		q->ksz = ksz;
+		q->vsz = vsz;
+	}
+	memcpy(q->keys + q->n * ksz, key, ksz);
+	if (vsz)
+		memcpy(q->vals + q->n * vsz, val, vsz);
+	q->n++;
+	return 0;
+}
+
+static int map_update(void *ctx, const char *map, const void *key, size_t ksz, const void *val,
+		      size_t vsz)
+{
+	return queue_write(ctx, false, map, key, ksz, val, vsz);
+}
+
+/* Deletes fw_rules keys (a missing one is fine); other maps untouched.
+ * In the shape of fw_map_ops.update, for the scan of a generation. */
+static int map_delete_rules(void *ctx, const char *map, const void *key, size_t ksz,
+			    const void *val, size_t vsz)
+{
+	(void)val; (void)vsz;
+	if (strcmp(map, "fw_rules"))
+		return 0;
+	return queue_write(ctx, true, map, key, ksz, NULL, 0);
+}
+
+static void target_free(struct fw_target *t)
+{
+	free(t->q.keys);
+	free(t->q.vals);
+	t->q.keys = t->q.vals = NULL;
+	t->q.n = 0;
 }
 
 /* A map value: plain bytes into out (exactly osz), or for a per-CPU map
@@ -354,7 +502,7 @@ static int counters_reset(struct fw_target *t, uint32_t gen, uint32_t n)
 	char *hex;
 	int err;
 
-	err = map_update(t, "fw_counters", &k, sizeof(k), &zero64, sizeof(zero64));
+	err = map_update_one(t, "fw_counters", &k, sizeof(k), &zero64, sizeof(zero64));
 	if (err || !n)
 		return err;
 	k = FW_COUNTER_IDX(gen, 0);
@@ -666,7 +814,7 @@ static int empty_generation(struct fw_target *t, uint32_t gen)
 		free(kb);
 	}
 	json_object_put(resp);
-	return 0;
+	return map_flush(t) ? fw_err("apply", "removing old rules: %s", t->msg) : 0;
 }
 
 int fw_cmd_apply(int argc, char **argv)
@@ -832,6 +980,7 @@ int fw_cmd_apply(int argc, char **argv)
 	apply_step("rule text saved");
 	ops.update = map_update;
 	ops.del = map_del;
+	ops.flush = map_flush;
 	ops.ctx = &t;
 	if (tabs)
 		err = fw_tables_update(tabs, rs, &ops, &st, &ferr);
@@ -870,16 +1019,18 @@ int fw_cmd_apply(int argc, char **argv)
 			"%s (the next apply into generation %u compiles in full)\n", snap,
 			strerror(-err), target);
 	apply_step("snapshot written");
-	printf("%s: %u rules (%u tables, %u buckets; %u map writes%s), policy %s -> firewall "
-	       "program %u at %s%s, generation %u active (was %u)\n", rules_path, st.nr_rules,
-	       st.nr_tuples, st.nr_entries, st.nr_writes,
+	printf("%s: %u rules (%u tables, %u buckets; %u map writes%s; %lu requests), policy %s -> "
+	       "firewall program %u at %s%s, generation %u active (was %u)\n", rules_path,
+	       st.nr_rules, st.nr_tuples, st.nr_entries, st.nr_writes,
 	       from_snapshot ? ", changes only, from the snapshot" : old ? ", changes only" : "",
+	       t.requests,
 	       fw_ruleset_policy(rs) == FW_ACT_DENY ? "deny" : "allow", id, FW_HOOK,
 	       loaded ? " (loaded now)" : "", target, active);
 	ret = 0;
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
+	target_free(&t);
 	conn_close(&c);
 	fw_tables_free(tabs);
 	fw_ruleset_free(rs);

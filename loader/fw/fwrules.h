@@ -80,12 +80,17 @@ uint32_t fw_ruleset_match(const struct fw_ruleset *rs, const struct fw_packet *p
  * ("fw_defs", "fw_rules", "fw_tuples", "fw_gens", "fw_active"); key and
  * value are in the layouts of include/flextoe/firewall.h.  del removes a
  * key (only fw_rules; -ENOENT for a missing key is fine); only
- * fw_ruleset_compile_update needs it.  Return 0 or -errno. */
+ * fw_ruleset_compile_update needs it.  flush (optional) lets update and
+ * del queue their writes and send them in batches: it must make every
+ * write issued so far reach the maps, in order; the compiler calls it
+ * before the switch (the fw_active write) and after it, so the switch is
+ * never seen before the rest.  Return 0 or -errno. */
 struct fw_map_ops {
 	int (*update)(void *ctx, const char *map, const void *key, size_t key_size,
 		      const void *value, size_t value_size);
 	void *ctx;
 	int (*del)(void *ctx, const char *map, const void *key, size_t key_size);
+	int (*flush)(void *ctx);
 };
 
 struct fw_compile_stats {
