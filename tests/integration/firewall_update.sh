@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # firewall_update.sh - flextoe-fw apply of 10-rule edits to a generated 100,000-rule set on a running
-# engine: the edit is written from the snapshot of the target generation (changes only), and the
-# engine then decides frames sent to it as the reference matcher does (per-rule hit counters).
-# Prints each apply's wall time (bench/fw_apply.sh repeats it); timing decides nothing here.
+# engine: the full set goes in with batched map writes, each edit is written from the snapshot of
+# the target generation (changes only), and the engine then decides frames sent to it as the
+# reference matcher does: per-rule hit counters over frames of a few hundred distinct rules (the
+# edited ones among them), and allowed/denied as those rules' actions.  Prints each apply's wall
+# time (bench/fw_apply.sh repeats it); timing decides nothing here.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -36,24 +38,45 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
 t_check "engine starts" engine_start eng $ENG_IP/24
 engine_sockets
 
-# The set and its edits: edit k flips the action of 10 rules spread over the set.  The engine
-# sees only frames to its address, so every rule's destination prefix is moved onto ENG_IP
-# (same prefix length: the same tables); sources, ports and protocols stay as generated.
+# The set and its edits.  The engine sees only TCP frames to its address, so destination
+# prefixes are moved onto ENG_IP (same prefix length: the same tables) - but only in rules
+# with a source of /16 or longer: a rule with a wide source and ENG_IP would decide every
+# frame (the generated set has "tcp any any DST/24 1024-65535" near the top).  The others get
+# 203.0.113.0 under their prefix, which no frame of this test has.  Sources, ports and protocols
+# stay as generated.
 "$BENCH_FW" --dump-rules "$RULES" --kind acl >"$TMP/gen.rules"
-python3 - "$TMP" "$EDITS" "$ENG_IP" <<'PY'
+python3 - "$TMP" "$ENG_IP" <<'PY'
 import ipaddress, sys
-tmp, edits, eng = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+tmp, eng = sys.argv[1], sys.argv[2]
 lines = open(tmp + "/gen.rules").read().split("\n")
 rules = [i for i, l in enumerate(lines) if l[:5] in ("allow", "deny ")]
+plen = lambda a: 0 if a == "any" else int(a.split("/")[1]) if "/" in a else 32
 for i in rules:
     f = lines[i].split()
     if f[4] != "any":
-        plen = int(f[4].split("/")[1]) if "/" in f[4] else 32
-        f[4] = str(ipaddress.ip_network("%s/%d" % (eng, plen), strict=False))
+        base = eng if plen(f[2]) >= 16 else "203.0.113.0"
+        f[4] = str(ipaddress.ip_network("%s/%d" % (base, plen(f[4])), strict=False))
     lines[i] = " ".join(f)
 open(tmp + "/set0.rules", "w").write("\n".join(lines))
+n = len(rules)
+open(tmp + "/cands", "w").write(",".join(str((j * n // 160 + 13) % n) for j in range(160)))
+PY
+# Frames: 200 near and inside random rules, and one inside each candidate rule that the rule
+# itself decides where it can (earlier rules cover some candidates whole).  The edits flip
+# the actions of candidates that decide their own frame, so the frames hit the edited rules;
+# flipping actions leaves every frame's rule as it is.
+"$BENCH_FW" --packets "$TMP/set0.rules" --dst $ENG_IP --count 200 --in-rules "$(cat "$TMP/cands")" \
+	>"$TMP/pk.txt"
+python3 - "$TMP" "$EDITS" <<'PY'
+import sys
+tmp, edits = sys.argv[1], int(sys.argv[2])
+lines = open(tmp + "/set0.rules").read().split("\n")
+rules = [i for i, l in enumerate(lines) if l[:5] in ("allow", "deny ")]
+cands = set(int(c) for c in open(tmp + "/cands").read().split(","))
+hit = sorted(set(int(l.split()[5]) for l in open(tmp + "/pk.txt")) & cands)
+assert len(hit) >= 10, "only %d candidate rules decide a frame of their own" % len(hit)
 for k in range(1, edits + 1):
-    idx = [(j * len(rules) // 10 + 37 * k) % len(rules) for j in range(10)]
+    idx = [hit[(10 * (k - 1) + j) % len(hit)] for j in range(10)]
     for r in idx:
         w = lines[rules[r]].split(None, 1)
         lines[rules[r]] = ("deny " if w[0] == "allow" else "allow") + " " + w[1]
@@ -86,9 +109,8 @@ for k in $(seq 1 "$EDITS"); do
 done
 echo "# 10-rule edits of $RULES rules, ms per apply (end to end): ${TIMES[*]}"
 
-# ---- verdicts: frames near and inside the rules, and inside every edited rule ---------------
+# ---- verdicts: frames decided by many distinct rules, the edited ones among them ------------
 LAST=$TMP/set$EDITS.rules
-"$BENCH_FW" --packets "$LAST" --dst $ENG_IP --count 300 --in-rules "$(cat "$TMP/set$EDITS.idx")" >"$TMP/pk.txt"
 ENG_MAC=$(ip netns exec "$(ns_name eng)" cat /sys/class/net/veth0/address)
 # Raw frames from the peer (the engine answers none of them: most are not
 # for its address).  Sent slowly so that none is dropped on the way.
@@ -121,18 +143,36 @@ PY
 sleep 0.5
 "$FW" stats --json >"$TMP/stats.json"
 t_check "stats of the running set readable" test -s "$TMP/stats.json"
-RES=$(python3 - "$TMP/pk.txt" "$TMP/stats.json" <<'PY'
+# Each rule's hits must be the frames the reference matcher gives it (most frames have a rule
+# of their own), allowed/denied the actions of those rules in the last set (the flipped ones
+# included), and every rule of the last edit must have decided a frame.
+RES=$(python3 - "$TMP/pk.txt" "$TMP/stats.json" "$LAST" "$TMP/set$EDITS.idx" <<'PY'
 import collections, json, sys
-want = collections.Counter(int(l.split()[5]) for l in open(sys.argv[1]))
-s = json.load(open(sys.argv[2]))
+pk, st, last, idx = sys.argv[1:5]
+want = collections.Counter(int(l.split()[5]) for l in open(pk))
+s = json.load(open(st))
 got = collections.Counter({r["index"]: r["hits"] for r in s["rules"] if r["hits"]})
 if s["policy_hits"]:
     got[-1] = s["policy_hits"]
 bad = [(k, want.get(k, 0), got.get(k, 0)) for k in set(want) | set(got) if want.get(k, 0) != got.get(k, 0)]
-print("frames %d (engine saw %d, hits %d), rules hit %d, differing %d %s" % (sum(want.values()), s["totals"]["packets"], sum(got.values()), len(want), len(bad), sorted(bad)[:8]))
+text = open(last).read().split("\n")
+acts = [l.split()[0] for l in text if l[:5] in ("allow", "deny ")]
+policy = "allow" if "policy allow" in text else "deny"
+deny = sum(c for r, c in want.items() if (acts[r] if r >= 0 else policy) == "deny")
+edited = [int(i) for i in open(idx).read().split(",")]
+missed = [i for i in edited if not got.get(i)]
+tot = s["totals"]
+ok = not bad and tot["denied"] == deny and tot["allowed"] == sum(want.values()) - deny and not missed
+print("frames %d (engine saw %d, hits %d), distinct rules %d, differing %d %s; denied %d of %d "
+      "expected; edited rules without a frame %s: %s" % (sum(want.values()), tot["packets"],
+      sum(got.values()), len(want), len(bad), sorted(bad)[:8], tot["denied"], deny, missed,
+      "ok" if ok else "BAD"))
 PY
 )
 echo "# $RES"
-t_check "every frame decided by the reference matcher's rule ($RES)" grep -q "differing 0 " <<<"$RES"
+t_check "every frame decided by the reference matcher's rule, with its action ($RES)" \
+	grep -q "differing 0 .*: ok$" <<<"$RES"
+DISTINCT=$(sed -n 's/.*distinct rules \([0-9]*\),.*/\1/p' <<<"$RES")
+t_check "the frames hit many distinct rules ($DISTINCT)" test "${DISTINCT:-0}" -ge 100
 t_check "engine still running" kill -0 "$(cat "$RUN/flextoe.pid")"
 t_summary
