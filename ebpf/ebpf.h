@@ -97,6 +97,9 @@ int ebpf_map_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
 int ebpf_map_update_batch(struct ebpf_map *map, const void *keys, const void *values,
 			  uint32_t *count, uint64_t flags);
 int ebpf_map_delete_batch(struct ebpf_map *map, const void *keys, uint32_t *count);
+/* The values of *count given keys (not bpf(2)'s walk of the whole map:
+ * a reader of counters knows its keys), same packing and stop rule. */
+int ebpf_map_lookup_batch(struct ebpf_map *map, const void *keys, void *values, uint32_t *count);
 
 /* Back an array map's values with an mmapped kernel BPF_F_MMAPABLE array
  * (same key/value size and max_entries), so `bpftool map dump` shows the

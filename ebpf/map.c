@@ -327,6 +327,27 @@ int ebpf_map_delete_batch(struct ebpf_map *map, const void *keys, uint32_t *coun
 	return ret;
 }
 
+int ebpf_map_lookup_batch(struct ebpf_map *map, const void *keys, void *values, uint32_t *count)
+{
+	const uint8_t *k = keys;
+	uint8_t *v = values;
+	uint32_t n, i;
+	size_t vs;
+	int ret = 0;
+
+	if (!map || !count || (*count && (!keys || !values)))
+		return -EINVAL;
+	n = *count;
+	vs = user_value_stride(map);
+	for (i = 0; i < n; i++) {
+		ret = ebpf_map_lookup_elem(map, k + (size_t)i * map->key_size, v + (size_t)i * vs);
+		if (ret)
+			break;
+	}
+	*count = i;
+	return ret;
+}
+
 /* ---- CPU slots -------------------------------------------------------------
  * Per-CPU maps are sized like the kernel's (possible CPUs) so user space
  * moves the same number of values through either; data-path threads are

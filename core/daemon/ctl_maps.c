@@ -531,7 +531,7 @@ static uint8_t *batch_percpu_values(const uint8_t *vals, uint32_t n, size_t one)
 int ctl_map_batch(struct daemon *d, const char *op, json_object *req, json_object *resp, char *err,
 		  size_t esz)
 {
-	bool update = !strcmp(op, "map_update_batch");
+	bool update = !strcmp(op, "map_update_batch"), lookup = !strcmp(op, "map_lookup_batch");
 	uint8_t *keys = NULL, *vals = NULL, *spread = NULL;
 	uint32_t nk = 0, nv = 0, done;
 	json_object *jm, *jf;
@@ -568,7 +568,21 @@ int ctl_map_batch(struct daemon *d, const char *op, json_object *req, json_objec
 		}
 	}
 	done = nk;
-	if (update) {
+	if (lookup) {
+		size_t stride = user_value_size(r.map);
+
+		vals = malloc(nk ? (size_t)nk * stride : 1);
+		if (!vals) {
+			snprintf(err, esz, "out of memory");
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = ebpf_map_lookup_batch(r.map, keys, vals, &done);
+		/* the values found, back to back (per-CPU maps: each element
+		 * one rounded value per CPU, as map_lookup's "values") */
+		json_object_object_add(resp, "values", hex_json(vals, (size_t)done * stride));
+		json_object_object_add(resp, "value_size", json_object_new_int64((int64_t)stride));
+	} else if (update) {
 		uint64_t flags = BPF_ANY;
 
 		if (json_object_object_get_ex(req, "flags", &jf)) {

@@ -492,6 +492,67 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 	return err;
 }
 
+/* hits[i] = the sum over CPUs of fw_counters[gen's rule i], i < n: map_lookup_batch
+ * requests of up to FW_BATCH_MAX keys (one map_lookup per rule from an
+ * engine without it). */
+static int counters_read(struct fw_target *t, uint32_t gen, uint32_t n, uint64_t *hits)
+{
+	uint32_t keys[FW_BATCH_MAX];
+
+	for (uint32_t from = 0; from < n;) {
+		uint32_t m = n - from < FW_BATCH_MAX ? n - from : FW_BATCH_MAX, got;
+		json_object *req, *resp;
+		unsigned char *b = NULL;
+		size_t len = 0, stride;
+		int err;
+
+		for (uint32_t i = 0; i < m; i++)
+			keys[i] = FW_COUNTER_IDX(gen, from + i);
+		if (t->no_batch) {
+			for (uint32_t i = 0; i < m; i++) {
+				err = map_lookup(t, "fw_counters", &keys[i], sizeof(keys[i]), NULL, 0,
+						 &hits[from + i]);
+				if (err)
+					return err;
+			}
+			from += m;
+			continue;
+		}
+		req = map_req(t, FLEXTOE_CTL_OP_MAP_LOOKUP_BATCH, "fw_counters", NULL, 0);
+		hex_field(req, "keys", (const uint8_t *)keys, m * sizeof(keys[0]));
+		resp = call(t->c, req, &err, t->msg, sizeof(t->msg));
+		t->requests++;
+		if (!resp && err == -EOPNOTSUPP && from == 0) {
+			t->no_batch = true;	/* an older engine */
+			continue;
+		}
+		if (!resp)
+			return err ? err : -EIO;
+		stride = (size_t)json_object_get_int64(json_object_object_get(resp, "value_size"));
+		got = (uint32_t)json_object_get_int64(json_object_object_get(resp, "done"));
+		err = ftoe_hex_decode(json_object_get_string(json_object_object_get(resp, "values")),
+				      &b, &len);
+		json_object_put(resp);
+		if (err || got != m || !stride || stride % sizeof(uint64_t) || len != m * stride) {
+			free(b);
+			snprintf(t->msg, sizeof(t->msg), "unexpected answer for map fw_counters");
+			return -EPROTO;
+		}
+		for (uint32_t i = 0; i < m; i++) {
+			uint64_t sum = 0, x;
+
+			for (size_t c = 0; c < stride; c += sizeof(x)) {
+				memcpy(&x, b + i * stride + c, sizeof(x));
+				sum += x;
+			}
+			hits[from + i] = sum;
+		}
+		free(b);
+		from += m;
+	}
+	return 0;
+}
+
 /* The counters of gen's rules 0 .. n - 1 and of its policy to zero: one
  * ranged map_update ("count") for the rules, one for the policy. */
 static int counters_reset(struct fw_target *t, uint32_t gen, uint32_t n)
@@ -1058,20 +1119,36 @@ static void stats_usage(FILE *f)
 		"  -h, --help     this help\n");
 }
 
-/* Line n (1-based) of text, without its newline, into out. */
-static void line_of(const char *text, unsigned int n, char *out, size_t size)
+/* Where each line of text starts: starts[i] is line i + 1 (*nr lines);
+ * stats looks up 100,000 rules' lines, which a walk from the top per rule
+ * would make quadratic. */
+static const char **line_starts(const char *text, size_t *nr)
 {
-	const char *p = text, *e;
+	size_t n = 1, i = 0;
+	const char **st;
 
-	for (unsigned int i = 1; i < n && p; i++) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	if (!p) {
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	st = malloc(n * sizeof(*st));
+	if (!st)
+		return NULL;
+	st[i++] = text;
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		st[i++] = p + 1;
+	*nr = n;
+	return st;
+}
+
+/* Line n (1-based) of the text, without its newline, into out. */
+static void line_of(const char **starts, size_t nr, unsigned int n, char *out, size_t size)
+{
+	const char *p, *e;
+
+	if (!n || n > nr) {
 		out[0] = 0;
 		return;
 	}
+	p = starts[n - 1];
 	e = strchr(p, '\n');
 	snprintf(out, size, "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
 	/* a trailing comment is not part of the rule */
@@ -1097,7 +1174,9 @@ int fw_cmd_stats(int argc, char **argv)
 	struct fw_conn c = { .fd = -1 };
 	struct fw_target t = { 0 };
 	char src[PATH_MAX] = "", *text = NULL, line[512];
-	uint64_t totals[FW_STAT_MAX] = { 0 }, policy_hits = 0;
+	uint64_t totals[FW_STAT_MAX] = { 0 }, policy_hits = 0, *hits = NULL;
+	const char **starts = NULL;
+	size_t nr_lines = 0;
 	json_object *jr = NULL, *jrules = NULL;
 	uint32_t id, active = 0, zero = 0;
 	struct fw_gen g = { 0 };
@@ -1168,30 +1247,36 @@ int fw_cmd_stats(int argc, char **argv)
 		       g.policy == FW_ACT_DENY ? "deny" : "allow");
 		printf("%12s %6s  %s\n", "HITS", "LINE", "RULE");
 	}
+	hits = calloc(g.nr_rules ? g.nr_rules : 1, sizeof(*hits));
+	if (!hits) {
+		fw_err("stats", "out of memory");
+		goto out;
+	}
+	if ((err = counters_read(&t, active, g.nr_rules, hits))) {
+		fw_err("stats", "reading fw_counters: %s", t.msg);
+		goto out;
+	}
+	if (text && !(starts = line_starts(text, &nr_lines))) {
+		fw_err("stats", "out of memory");
+		goto out;
+	}
 	for (uint32_t i = 0; i < g.nr_rules; i++) {
-		uint32_t k = FW_COUNTER_IDX(active, i);
 		const struct fw_rule *r = rs ? fw_ruleset_rule(rs, i) : NULL;
-		uint64_t hits = 0;
-
-		if ((err = map_lookup(&t, "fw_counters", &k, sizeof(k), NULL, 0, &hits))) {
-			fw_err("stats", "reading fw_counters: %s", t.msg);
-			goto out;
-		}
 		line[0] = 0;
-		if (r && text)
-			line_of(text, r->line + 1, line, sizeof(line));	/* +1: the header */
+		if (r && starts)
+			line_of(starts, nr_lines, r->line + 1, line, sizeof(line));	/* +1: the header */
 		if (json) {
 			json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "index", json_object_new_int64(i));
 			json_object_object_add(o, "line", r ? json_object_new_int64(r->line) : NULL);
 			json_object_object_add(o, "rule", line[0] ? json_object_new_string(line) : NULL);
-			json_object_object_add(o, "hits", json_object_new_int64((int64_t)hits));
+			json_object_object_add(o, "hits", json_object_new_int64((int64_t)hits[i]));
 			json_object_array_add(jrules, o);
 		} else if (r) {
-			printf("%12llu %6u  %s\n", (unsigned long long)hits, r->line, line);
+			printf("%12llu %6u  %s\n", (unsigned long long)hits[i], r->line, line);
 		} else {
-			printf("%12llu %6s  rule #%u\n", (unsigned long long)hits, "-", i);
+			printf("%12llu %6s  rule #%u\n", (unsigned long long)hits[i], "-", i);
 		}
 	}
 	if (json) {
@@ -1223,6 +1308,8 @@ out:
 	json_object_put(jrules);
 	conn_close(&c);
 	fw_ruleset_free(rs);
+	free(hits);
+	free(starts);
 	free(text);
 	return ret;
 }
