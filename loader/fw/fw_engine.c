@@ -1032,7 +1032,8 @@ int fw_cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	apply_step("counters reset");
-	unlink(snap);
+	if (fw_snapshot_set_aside(snap))
+		unlink(snap);
 	err = saved_write(run_dir, id, target, abs_rules, text);
 	if (err)
 		fprintf(stderr, "flextoe-fw apply: warning: cannot keep a copy of the rules in "

@@ -154,12 +154,16 @@ int fw_tables_of(const struct fw_ruleset *prev, uint32_t gen, struct fw_tables *
  * compile or update - and rs, the rule set it was compiled from, in a
  * file at path (written beside and renamed).  tag is the caller's: read
  * gives back only a snapshot written with the same tag, by the same
- * build (struct sizes), with an intact Adler-32; else -ESTALE (-ENOENT
+ * build (struct sizes), with an intact checksum; else -ESTALE (-ENOENT
  * when there is no file).  With one, an update neither parses nor
  * compiles the unchanged rules (fw_ruleset_parse_edit, fw_tables_update). */
 int fw_snapshot_write(const char *path, uint64_t tag, const struct fw_tables *t,
 		      const struct fw_ruleset *rs);
 int fw_snapshot_read(const char *path, uint64_t tag, struct fw_tables **t, struct fw_ruleset **rs);
+/* Before the generation's maps change: the snapshot at path stops being
+ * one (renamed to PATH.tmp, so a failed update leaves none), and the
+ * next fw_snapshot_write(path) overwrites that file in place. */
+int fw_snapshot_set_aside(const char *path);
 
 /* Split [lo, hi] into aligned port prefixes (value, prefix length 0..16),
  * as few as possible (at most 30); returns how many were written. */
