@@ -990,6 +990,29 @@ START_TEST(test_snapshot)
 	ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), -ENOENT);
 	ck_assert_ptr_null(back_rs);
 
+	/* set aside (no snapshot meanwhile), then rewritten in place over
+	 * that longer file: reads back as written, and the aside is gone */
+	{
+		struct fw_tables *small;
+		char aside[sizeof(path) + 4];
+
+		ck_assert_int_eq(fw_snapshot_write(path, 42, t, rs), 0);
+		ck_assert_int_eq(fw_snapshot_set_aside(path), 0);
+		ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), -ENOENT);
+		ck_assert_int_eq(fw_tables_of(donor, 0, &small, &err), 0);
+		ck_assert_int_eq(fw_snapshot_write(path, 7, small, donor), 0);
+		ck_assert_int_eq(fw_snapshot_read(path, 7, &back, &back_rs), 0);
+		rules_equal(back_rs, donor, "snapshot written over a set-aside one");
+		snprintf(aside, sizeof(aside), "%s.tmp", path);
+		ck_assert_int_ne(access(aside, F_OK), 0);
+		ck_assert_int_eq(fw_snapshot_set_aside(path), 0);
+		ck_assert_int_eq(fw_snapshot_set_aside(path), 0);	/* none: fine */
+		unlink(aside);
+		fw_tables_free(small);
+		fw_tables_free(back);
+		fw_ruleset_free(back_rs);
+	}
+
 	fw_tables_free(t);
 	fw_ruleset_free(rs);
 	fw_ruleset_free(next);
