@@ -735,6 +735,9 @@ static void apply_step(const char *what)
 		what);
 }
 
+/* stats --generation G: the counters of generation G, active or not (-1: the active one) */
+static int stats_gen = -1;
+
 static int parse_common(int argc, char **argv, const char *verb, bool with_obj, const char **run_dir,
 			const char **obj, bool *json, void (*usage)(FILE *))
 {
@@ -742,6 +745,7 @@ static int parse_common(int argc, char **argv, const char *verb, bool with_obj, 
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "obj", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "generation", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -766,6 +770,13 @@ static int parse_common(int argc, char **argv, const char *verb, bool with_obj, 
 			if (!json)
 				return usage_err(verb, "--json belongs to stats");
 			*json = true;
+			break;
+		case 'g':
+			if (!json)
+				return usage_err(verb, "--generation belongs to stats");
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				return usage_err(verb, "--generation is 0 or 1, not '%s'", optarg);
+			stats_gen = optarg[0] - '0';
 			break;
 		case 'h': usage(stdout); return -1;
 		default: return usage_err(verb, "unknown option '%s'", argv[optind - 1]);
@@ -1107,7 +1118,7 @@ out:
 static void stats_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: flextoe-fw stats [--run-dir DIR] [--json]\n\n"
+		"Usage: flextoe-fw stats [--run-dir DIR] [--json] [--generation G]\n\n"
 		"Hits per rule of the firewall's active rule set in the running engine (rule\n"
 		"line and text, from the file flextoe-fw apply applied), the default\n"
 		"policy's hits, and the program's totals.  A hit is one frame that reached\n"
@@ -1117,6 +1128,9 @@ static void stats_usage(FILE *f)
 		"  --run-dir DIR  the engine's run directory (default $FLEXTOE_RUN_DIR, else\n"
 		"                 /run/flextoe)\n"
 		"  --json         JSON output\n"
+		"  --generation G the counters of rule-set generation G (0 or 1), also the one\n"
+		"                 not active: what the previous set decided until the last\n"
+		"                 apply switched (until the next apply resets them)\n"
 		"  -h, --help     this help\n");
 }
 
@@ -1179,7 +1193,7 @@ int fw_cmd_stats(int argc, char **argv)
 	const char **starts = NULL;
 	size_t nr_lines = 0;
 	json_object *jr = NULL, *jrules = NULL;
-	uint32_t id, active = 0, zero = 0;
+	uint32_t id, active = 0, shown, zero = 0;
 	struct fw_gen g = { 0 };
 	bool json = false;
 	int ret, err;
@@ -1207,7 +1221,8 @@ int fw_cmd_stats(int argc, char **argv)
 		goto out;
 	}
 	active &= 1;
-	if ((err = map_lookup(&t, "fw_gens", &active, sizeof(active), &g, sizeof(g), NULL))) {
+	shown = stats_gen >= 0 ? (uint32_t)stats_gen : active;
+	if ((err = map_lookup(&t, "fw_gens", &shown, sizeof(shown), &g, sizeof(g), NULL))) {
 		fw_err("stats", "reading fw_gens: %s", t.msg);
 		goto out;
 	}
@@ -1219,14 +1234,14 @@ int fw_cmd_stats(int argc, char **argv)
 			goto out;
 		}
 	{
-		uint32_t k = FW_COUNTER_IDX(active, FW_MAX_RULES);
+		uint32_t k = FW_COUNTER_IDX(shown, FW_MAX_RULES);
 
 		if ((err = map_lookup(&t, "fw_counters", &k, sizeof(k), NULL, 0, &policy_hits))) {
 			fw_err("stats", "reading fw_counters: %s", t.msg);
 			goto out;
 		}
 	}
-	if (saved_load(run_dir, id, active, &rs, &text, src, sizeof(src)) ||
+	if (saved_load(run_dir, id, shown, &rs, &text, src, sizeof(src)) ||
 	    fw_ruleset_nr_rules(rs) != g.nr_rules) {
 		fw_ruleset_free(rs);
 		rs = NULL;
@@ -1238,13 +1253,14 @@ int fw_cmd_stats(int argc, char **argv)
 		jrules = json_object_new_array();
 		json_object_object_add(jr, "prog_id", json_object_new_int64(id));
 		json_object_object_add(jr, "hook", json_object_new_string(FW_HOOK));
-		json_object_object_add(jr, "generation", json_object_new_int64(active));
+		json_object_object_add(jr, "generation", json_object_new_int64(shown));
+		json_object_object_add(jr, "active", json_object_new_boolean(shown == active));
 		json_object_object_add(jr, "source", src[0] ? json_object_new_string(src) : NULL);
 		json_object_object_add(jr, "policy", json_object_new_string(
 					       g.policy == FW_ACT_DENY ? "deny" : "allow"));
 	} else {
-		printf("firewall program %u at %s, generation %u, %u rules%s%s, policy %s\n", id,
-		       FW_HOOK, active, g.nr_rules, src[0] ? " from " : "", src,
+		printf("firewall program %u at %s, generation %u%s, %u rules%s%s, policy %s\n", id,
+		       FW_HOOK, shown, shown == active ? "" : " (not active)", g.nr_rules, src[0] ? " from " : "", src,
 		       g.policy == FW_ACT_DENY ? "deny" : "allow");
 		printf("%12s %6s  %s\n", "HITS", "LINE", "RULE");
 	}
@@ -1253,7 +1269,7 @@ int fw_cmd_stats(int argc, char **argv)
 		fw_err("stats", "out of memory");
 		goto out;
 	}
-	if ((err = counters_read(&t, active, g.nr_rules, hits))) {
+	if ((err = counters_read(&t, shown, g.nr_rules, hits))) {
 		fw_err("stats", "reading fw_counters: %s", t.msg);
 		goto out;
 	}
