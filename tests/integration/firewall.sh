@@ -257,6 +257,20 @@ PY
 	t_check "A's connection kept working through three applies of 1,001 rules ($(cat "$TMP/stream2.out"))" \
 		grep -q "^ok [0-9]" "$TMP/stream2.out"
 	t_check "the edited set is the active one" test "$(stats 's["source"]')" = "$TMP/big2.rules"
+	# Without apply's record of the inactive generation (its saved file and snapshot gone),
+	# that generation's buckets are found by dumping fw_rules and deleted in batches
+	# (map_delete_batch) before the set is written in full: none of the old ones may stay.
+	INACT=$(( 1 - $(stats 's["generation"]') ))
+	rm -f "$RUN/fw/gen$INACT.rules" "$RUN/fw/gen$INACT.tables"
+	OUT=$("$FW" apply "$TMP/fw1.rules" 2>&1)
+	BUCKETS=$(sed -n 's/.* tables, \([0-9]*\) buckets;.*/\1/p' <<<"$OUT")
+	LEFT=$("$BIN/flextoe-bpf" map dump "$(stats 's["prog_id"]'):fw_rules" --json | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+e = d['entries'] if isinstance(d, dict) else d
+print(sum(1 for x in e if int.from_bytes(bytes.fromhex(x['key'][:8]), 'little') // 4096 == $INACT))")
+	t_check "apply without a record empties the generation first: $LEFT buckets left, $BUCKETS written ($OUT)" \
+		test -n "$BUCKETS" -a "$LEFT" = "$BUCKETS"
 fi
 t_check "engine still running" kill -0 "$(cat "$RUN/flextoe.pid")"
 
