@@ -93,7 +93,8 @@ apply_timed() {
 	t0=$(date +%s%N)
 	if [[ -x /usr/bin/time ]]; then
 		OUT=$(/usr/bin/time -f "%U %S" -o "$TMP/cpu" "$FW" apply ${FW_UPDATE_VERBOSE:+-v} "$1" 2>&1); RC=$?
-		cpu=$(awk '{printf "%d", ($1 + $2) * 1000}' "$TMP/cpu")
+		# the last line: a failed command's status line comes first
+		cpu=$(tail -n1 "$TMP/cpu" | awk '{printf "%d", ($1 + $2) * 1000}')
 	else
 		OUT=$("$FW" apply ${FW_UPDATE_VERBOSE:+-v} "$1" 2>&1); RC=$?
 	fi
