@@ -1,4 +1,4 @@
-/* ctl_maps.c - map requests of the engine control socket: list, dump, lookup, update, delete, BTF-typed keys and values. */
+/* ctl_maps.c - map requests of the engine control socket: list, dump, lookup, update, delete, their batches, BTF-typed keys and values. */
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <ctype.h>
