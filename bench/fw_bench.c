@@ -573,13 +573,28 @@ static int print_packets(const char *path, uint32_t count, const char *in_rules,
 			fw_ruleset_free(rs);
 			return 2;
 		}
-		for (tries = 0; tries < 64; tries++) {
+		/* a packet that rule i itself decides, when an earlier rule
+		 * does not cover all of it (tests check that rule's counter);
+		 * else the last sendable one */
+		bool have = false;
+		struct fw_packet last;
+
+		for (tries = 0; tries < 32; tries++) {
+			uint32_t rule;
+
 			fw_gen_packet_in(fw_ruleset_rule(rs, i), &rng, &p);
-			if (sendable(&p)) {
-				print_packet(rs, &p);
+			if (force_dst)
+				memcpy(p.dst, force_dst, 4);
+			if (!sendable(&p))
+				continue;
+			last = p;
+			have = true;
+			fw_ruleset_match(rs, &p, &rule);
+			if (rule == i)
 				break;
-			}
 		}
+		if (have)
+			print_packet(rs, &last);
 		s = *end == ',' ? end + 1 : end;
 	}
 	fw_ruleset_free(rs);
@@ -607,7 +622,8 @@ static void usage(FILE *out, const char *argv0)
 		"                        (e.g. for flextoe-fw compile)\n"
 		"  -P, --packets FILE    print N IPv4 TCP/UDP packets (--count, default 200)\n"
 		"                        near and inside FILE's rules, one more inside each\n"
-		"                        rule of --in-rules I,J,... (0-based), each with the\n"
+		"                        rule of --in-rules I,J,... (0-based; one that rule\n"
+		"                        decides where an earlier rule leaves room), each with the\n"
 		"                        reference matcher's rule: 'SRC SPORT DST DPORT PROTO\n"
 		"                        RULE' (RULE -1: the policy); for tests that send them\n"
 		"  -D, --dst ADDR        with --packets: every packet to IPv4 ADDR, TCP only\n",

@@ -87,6 +87,19 @@ int ebpf_map_update_elem(struct ebpf_map *map, const void *key,
 int ebpf_map_delete_elem(struct ebpf_map *map, const void *key);
 /* key NULL -> first key; -ENOENT after the last. */
 int ebpf_map_get_next_key(struct ebpf_map *map, const void *key, void *next_key);
+/* Batched forms, as bpf(2)'s BPF_MAP_UPDATE_BATCH / BPF_MAP_DELETE_BATCH:
+ * *count elements, keys and values packed back to back (values in the
+ * user-side size: per-CPU maps one rounded value per CPU each).  They stop
+ * at the first failing element and return its error; *count is then the
+ * number done before it (all of them on success).  One call per batch is
+ * what makes writing 100,000 firewall rules through the control socket
+ * cheap: the per-request cost is paid once. */
+int ebpf_map_update_batch(struct ebpf_map *map, const void *keys, const void *values,
+			  uint32_t *count, uint64_t flags);
+int ebpf_map_delete_batch(struct ebpf_map *map, const void *keys, uint32_t *count);
+/* The values of *count given keys (not bpf(2)'s walk of the whole map:
+ * a reader of counters knows its keys), same packing and stop rule. */
+int ebpf_map_lookup_batch(struct ebpf_map *map, const void *keys, void *values, uint32_t *count);
 
 /* Back an array map's values with an mmapped kernel BPF_F_MMAPABLE array
  * (same key/value size and max_entries), so `bpftool map dump` shows the

@@ -281,6 +281,73 @@ int ebpf_map_get_next_key(struct ebpf_map *map, const void *key, void *next_key)
 	return map->ops->get_next_key(map, key, next_key);
 }
 
+static size_t user_value_stride(const struct ebpf_map *map)
+{
+	return ebpf_map_type_percpu(map->type) ? ((map->value_size + 7u) & ~7u) * ebpf_nr_cpus() :
+		map->value_size;
+}
+
+int ebpf_map_update_batch(struct ebpf_map *map, const void *keys, const void *values,
+			  uint32_t *count, uint64_t flags)
+{
+	const uint8_t *k = keys, *v = values;
+	uint32_t n, i;
+	size_t vs;
+	int ret = 0;
+
+	if (!map || !count || (*count && (!keys || !values)))
+		return -EINVAL;
+	n = *count;
+	vs = user_value_stride(map);
+	for (i = 0; i < n; i++) {
+		ret = ebpf_map_update_elem(map, k + (size_t)i * map->key_size, v + (size_t)i * vs,
+					   flags);
+		if (ret)
+			break;
+	}
+	*count = i;
+	return ret;
+}
+
+int ebpf_map_delete_batch(struct ebpf_map *map, const void *keys, uint32_t *count)
+{
+	const uint8_t *k = keys;
+	uint32_t n, i;
+	int ret = 0;
+
+	if (!map || !count || (*count && !keys))
+		return -EINVAL;
+	n = *count;
+	for (i = 0; i < n; i++) {
+		ret = ebpf_map_delete_elem(map, k + (size_t)i * map->key_size);
+		if (ret)
+			break;
+	}
+	*count = i;
+	return ret;
+}
+
+int ebpf_map_lookup_batch(struct ebpf_map *map, const void *keys, void *values, uint32_t *count)
+{
+	const uint8_t *k = keys;
+	uint8_t *v = values;
+	uint32_t n, i;
+	size_t vs;
+	int ret = 0;
+
+	if (!map || !count || (*count && (!keys || !values)))
+		return -EINVAL;
+	n = *count;
+	vs = user_value_stride(map);
+	for (i = 0; i < n; i++) {
+		ret = ebpf_map_lookup_elem(map, k + (size_t)i * map->key_size, v + (size_t)i * vs);
+		if (ret)
+			break;
+	}
+	*count = i;
+	return ret;
+}
+
 /* ---- CPU slots -------------------------------------------------------------
  * Per-CPU maps are sized like the kernel's (possible CPUs) so user space
  * moves the same number of values through either; data-path threads are

@@ -297,6 +297,9 @@ static ctl_handler *const ctl_handlers[FLEXTOE_CTL_OP__MAX] = {
 	[FLEXTOE_CTL_OP_MAP_LOOKUP] = ctl_map_op,
 	[FLEXTOE_CTL_OP_MAP_UPDATE] = ctl_map_op,
 	[FLEXTOE_CTL_OP_MAP_DELETE] = ctl_map_op,
+	[FLEXTOE_CTL_OP_MAP_LOOKUP_BATCH] = ctl_map_batch,
+	[FLEXTOE_CTL_OP_MAP_UPDATE_BATCH] = ctl_map_batch,
+	[FLEXTOE_CTL_OP_MAP_DELETE_BATCH] = ctl_map_batch,
 	[FLEXTOE_CTL_OP_STATS] = ctl_stats,
 	[FLEXTOE_CTL_OP_CONNS] = ctl_conns,
 };

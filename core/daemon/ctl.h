@@ -18,6 +18,12 @@ int ctl_map_list(struct daemon *d, json_object *resp);
 /* map_dump / map_lookup / map_update / map_delete.  0 or -errno with err. */
 int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *resp,
 	       char *err, size_t esz);
+/* map_lookup_batch / map_update_batch / map_delete_batch: "keys" (and
+ * "values"), hex of the elements back to back; the answer's "done" counts
+ * those done before any failure (bpf(2)'s batch semantics), a lookup's
+ * "values" their values.  0 or -errno with err. */
+int ctl_map_batch(struct daemon *d, const char *op, json_object *req, json_object *resp,
+		  char *err, size_t esz);
 
 /* ctl_stats.c: "stats" (the engine's MIB counters, per-queue AF_XDP
  * numbers) and "conns" (connections and listeners).  0 or -errno with err. */

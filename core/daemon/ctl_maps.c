@@ -1,4 +1,4 @@
-/* ctl_maps.c - map requests of the engine control socket: list, dump, lookup, update, delete, BTF-typed keys and values. */
+/* ctl_maps.c - map requests of the engine control socket: list, dump, lookup, update, delete, their batches, BTF-typed keys and values. */
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <ctype.h>
@@ -483,5 +483,128 @@ out:
 	free(key);
 	free(next);
 	free(val);
+	return ret;
+}
+
+/* ---- batches --------------------------------------------------------------------- */
+
+/* Decode a batch field: hex of n elements of size bytes each. */
+static int batch_field(json_object *req, const char *field, size_t size, uint8_t **out,
+		       uint32_t *n, char *err, size_t esz)
+{
+	json_object *jf;
+	size_t len;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(req, field, &jf) || !json_object_is_type(jf, json_type_string) ||
+	    ftoe_hex_decode(json_object_get_string(jf), out, &len)) {
+		snprintf(err, esz, "batch request needs \"%s\": hex bytes, the elements back to back",
+			 field);
+		return -EINVAL;
+	}
+	if (!size || len % size || len / size > UINT32_MAX) {
+		snprintf(err, esz, "batch \"%s\" has %zu bytes: not a whole number of %zu-byte "
+			 "elements", field, len, size);
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	*n = (uint32_t)(len / size);
+	return 0;
+}
+
+/* Per-CPU maps take one value per element, written to every CPU (as
+ * map_update does): spread the packed values to the user-side layout. */
+static uint8_t *batch_percpu_values(const uint8_t *vals, uint32_t n, size_t one)
+{
+	size_t stride = round8(one) * ebpf_nr_cpus();
+	uint8_t *out = calloc(n ? n : 1, stride);
+
+	if (!out)
+		return NULL;
+	for (uint32_t i = 0; i < n; i++)
+		for (unsigned int c = 0; c < ebpf_nr_cpus(); c++)
+			memcpy(out + i * stride + c * round8(one), vals + i * one, one);
+	return out;
+}
+
+int ctl_map_batch(struct daemon *d, const char *op, json_object *req, json_object *resp, char *err,
+		  size_t esz)
+{
+	bool update = !strcmp(op, "map_update_batch"), lookup = !strcmp(op, "map_lookup_batch");
+	uint8_t *keys = NULL, *vals = NULL, *spread = NULL;
+	uint32_t nk = 0, nv = 0, done;
+	json_object *jm, *jf;
+	struct map_ref r;
+	size_t one;
+	int ret;
+
+	if (!json_object_object_get_ex(req, "map", &jm) || !json_object_is_type(jm, json_type_string)) {
+		snprintf(err, esz, "request without a map name");
+		return -EINVAL;
+	}
+	ret = find_map(d, json_object_get_string(jm), &r, err, esz);
+	if (ret)
+		return ret;
+	if (!dumpable(&r, err, esz))
+		return -EOPNOTSUPP;
+	one = ebpf_map_value_size(r.map);
+	ret = batch_field(req, "keys", ebpf_map_key_size(r.map), &keys, &nk, err, esz);
+	if (!ret && update)
+		ret = batch_field(req, "values", one, &vals, &nv, err, esz);
+	if (!ret && update && nv != nk) {
+		snprintf(err, esz, "batch of %u keys with %u values for map %s", nk, nv,
+			 ebpf_map_name(r.map));
+		ret = -EINVAL;
+	}
+	if (ret)
+		goto out;
+	if (update && ebpf_map_type_percpu(ebpf_map_type(r.map))) {
+		spread = batch_percpu_values(vals, nv, one);
+		if (!spread) {
+			snprintf(err, esz, "out of memory");
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	done = nk;
+	if (lookup) {
+		size_t stride = user_value_size(r.map);
+
+		vals = malloc(nk ? (size_t)nk * stride : 1);
+		if (!vals) {
+			snprintf(err, esz, "out of memory");
+			ret = -ENOMEM;
+			goto out;
+		}
+		ret = ebpf_map_lookup_batch(r.map, keys, vals, &done);
+		/* the values found, back to back (per-CPU maps: each element
+		 * one rounded value per CPU, as map_lookup's "values") */
+		json_object_object_add(resp, "values", hex_json(vals, (size_t)done * stride));
+		json_object_object_add(resp, "value_size", json_object_new_int64((int64_t)stride));
+	} else if (update) {
+		uint64_t flags = BPF_ANY;
+
+		if (json_object_object_get_ex(req, "flags", &jf)) {
+			const char *f = json_object_get_string(jf);
+
+			flags = !strcmp(f, "noexist") ? BPF_NOEXIST : !strcmp(f, "exist") ? BPF_EXIST :
+				BPF_ANY;
+		}
+		ret = ebpf_map_update_batch(r.map, keys, spread ? spread : vals, &done, flags);
+	} else {
+		ret = ebpf_map_delete_batch(r.map, keys, &done);
+	}
+	/* as bpf(2): how many were done, also when one failed */
+	json_object_object_add(resp, "map", json_object_new_string(ebpf_map_name(r.map)));
+	json_object_object_add(resp, "done", json_object_new_int64(done));
+	if (ret)
+		snprintf(err, esz, "%s on map %s: element %u of %u: %s%s", op, ebpf_map_name(r.map),
+			 done, nk, strerror(-ret), ret == -E2BIG ? " (map full or key out of range)" :
+			 ret == -ENOENT ? " (no such key)" : "");
+out:
+	free(keys);
+	free(vals);
+	free(spread);
 	return ret;
 }

@@ -26,8 +26,12 @@
 	X(MAP_LIST,   "map_list",   READ,  "list maps")                                \
 	X(MAP_DUMP,   "map_dump",   READ,  "read maps")                                \
 	X(MAP_LOOKUP, "map_lookup", READ,  "read maps")                                \
+	X(MAP_LOOKUP_BATCH, "map_lookup_batch", READ, "read maps")                     \
 	X(MAP_UPDATE, "map_update", WRITE, "change maps")                              \
 	X(MAP_DELETE, "map_delete", WRITE, "change maps")                              \
+	/* as bpf(2)'s BPF_MAP_UPDATE_BATCH / _DELETE_BATCH: many keys per request */ \
+	X(MAP_UPDATE_BATCH, "map_update_batch", WRITE, "change maps")                  \
+	X(MAP_DELETE_BATCH, "map_delete_batch", WRITE, "change maps")                  \
 	/* flextoe-stat (docs/operating.md): counters, connections, listeners */      \
 	X(STATS,      "stats",      READ,  "read counters")                            \
 	X(CONNS,      "conns",      READ,  "list connections")

@@ -2,10 +2,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/util/file.h"
+
+void *ftoe_alloc_large(size_t size)
+{
+	const size_t huge = 2u << 20;
+	void *p;
+
+	if (size < huge)
+		return malloc(size ? size : 1);
+	size = (size + huge - 1) & ~(huge - 1);
+	p = aligned_alloc(huge, size);
+	if (p)
+		madvise(p, size, MADV_HUGEPAGE);
+	return p;
+}
 
 void *ftoe_read_file(const char *path, size_t *len, int *err)
 {
@@ -34,7 +49,7 @@ void *ftoe_read_file(const char *path, size_t *len, int *err)
 		ssize_t r;
 
 		if (!b || got == cap) {
-			char *nb = realloc(b, b ? (cap *= 2) + 1 : cap + 1);
+			char *nb = b ? realloc(b, (cap *= 2) + 1) : ftoe_alloc_large(cap + 1);
 
 			if (!nb) {
 				*err = -ENOMEM;

@@ -618,15 +618,26 @@ static void write_tables(struct writer *w, struct fw_tables *c, bool full)
 	c->nr_written = live;
 }
 
-/* fw_gens[gen], then the switch: fw_active = gen, the last write. */
+/* Queued writes out (ops->flush, when the ops batch them). */
+static void w_flush(struct writer *w)
+{
+	if (w->err || w->dry || !w->ops->flush)
+		return;
+	w->err = w->ops->flush(w->ops->ctx);
+}
+
+/* fw_gens[gen], then the switch: fw_active = gen, the last write, once
+ * every other write has reached the maps. */
 static void write_switch(struct writer *w, const struct fw_tables *c)
 {
 	struct fw_gen g = { .nr_tuples = c->nr_written, .nr_rules = c->nr_rules, .policy = c->policy };
 	uint32_t key = c->gen;
 
 	w_update(w, "fw_gens", &key, sizeof(key), &g, sizeof(g));
+	w_flush(w);
 	key = 0;
 	w_update(w, "fw_active", &key, sizeof(key), &c->gen, sizeof(c->gen));
+	w_flush(w);
 }
 
 static void fill_stats(const struct fw_tables *c, uint32_t writes, struct fw_compile_stats *st)
@@ -762,6 +773,25 @@ static int update_rebuild(struct fw_tables *c, const struct fw_ruleset *rs, stru
 	return 0;
 }
 
+/* Whether unchanged rule i, shadowed (in no bucket: an earlier rule
+ * matches exactly its packets), may stop being shadowed: only when one
+ * of the changed positions before it held or now holds a rule of the
+ * same match (c->defs still has the old definitions, nd the new).  The
+ * rest keep their earlier twin and stay out; placing them again cost a
+ * walk of the tables each (6,870 of the 100,000-rule test set).  Past
+ * 256 changes every shadowed rule is placed again, as before. */
+static bool shadow_may_change(const struct fw_tables *c, uint32_t i, const uint32_t *changed,
+			      const struct fw_rule_def *nd, uint32_t nr_changed)
+{
+	if (nr_changed > 256)
+		return true;
+	for (uint32_t k = 0; k < nr_changed && changed[k] < i; k++)
+		if ((changed[k] < c->nr_rules && def_same_match(&c->defs[changed[k]], &c->defs[i])) ||
+		    def_same_match(&nd[k], &c->defs[i]))
+			return true;
+	return false;
+}
+
 int fw_tables_update(struct fw_tables *c, const struct fw_ruleset *rs, const struct fw_map_ops *ops,
 		     struct fw_compile_stats *stats, struct fw_error *err)
 {
@@ -817,7 +847,8 @@ int fw_tables_update(struct fw_tables *c, const struct fw_ruleset *rs, const str
 		for (i = 0; i < nr_changed; i++)
 			todo[changed[i]] = 1;
 		for (i = 0; i < old; i++) {
-			if (i < n && !todo[i] && c->loc[i])
+			if (i < n && !todo[i] &&
+			    (c->loc[i] || !shadow_may_change(c, i, changed, nd, nr_changed)))
 				continue;
 			unplace_rule(c, i);
 			if (i < n)

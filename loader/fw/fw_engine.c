@@ -241,10 +241,27 @@ static int load_firewall(struct fw_conn *c, const char *obj, uint32_t *id)
 
 /* ---- map access through loaderd ---------------------------------------- */
 
+/* Writes are queued per map and sent as one map_update_batch /
+ * map_delete_batch request of up to FW_BATCH_MAX elements (flushed when
+ * the map or the kind of write changes, and by the compiler before and
+ * after the switch): a full 100,000-rule set is a few tens of requests
+ * instead of ~140,000 round trips through loaderd. */
+#define FW_BATCH_MAX	8192
+
+struct fw_batch {
+	char map[32];
+	bool del;
+	size_t ksz, vsz;
+	uint8_t *keys, *vals;
+	uint32_t n;
+};
+
 struct fw_target {
 	struct fw_conn *c;
 	uint32_t id;		/* the firewall's program id */
-	unsigned long updates, deletes;
+	unsigned long updates, deletes, requests;
+	bool no_batch;		/* an engine without the batch requests */
+	struct fw_batch q;
 	char msg[2048];		/* the last failure */
 };
 
@@ -264,10 +281,9 @@ static json_object *map_req(struct fw_target *t, enum flextoe_ctl_op op, const c
 	return req;
 }
 
-static int map_update(void *ctx, const char *map, const void *key, size_t ksz, const void *val,
-		      size_t vsz)
+static int map_update_one(struct fw_target *t, const char *map, const void *key, size_t ksz,
+			  const void *val, size_t vsz)
 {
-	struct fw_target *t = ctx;
 	json_object *req = map_req(t, FLEXTOE_CTL_OP_MAP_UPDATE, map, key, ksz), *resp;
 	char *hex = ftoe_hex_encode(val, vsz);
 	int err;
@@ -275,6 +291,7 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 	json_object_object_add(req, "value", json_object_new_string(hex ? hex : ""));
 	free(hex);
 	resp = call(t->c, req, &err, t->msg, sizeof(t->msg));
+	t->requests++;
 	if (!resp)
 		return err ? err : -EIO;
 	json_object_put(resp);
@@ -282,24 +299,155 @@ static int map_update(void *ctx, const char *map, const void *key, size_t ksz, c
 	return 0;
 }
 
-/* Deletes fw_rules keys (a missing one is fine); other maps untouched.
- * In the shape of fw_map_ops.update, for the scan of a generation. */
-static int map_delete_rules(void *ctx, const char *map, const void *key, size_t ksz,
-			    const void *val, size_t vsz)
+static int map_delete_one(struct fw_target *t, const char *map, const void *key, size_t ksz)
 {
-	struct fw_target *t = ctx;
 	json_object *resp;
 	int err;
 
-	(void)val; (void)vsz;
-	if (strcmp(map, "fw_rules"))
-		return 0;
-	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_DELETE, map, key, ksz), &err, t->msg, sizeof(t->msg));
+	resp = call(t->c, map_req(t, FLEXTOE_CTL_OP_MAP_DELETE, map, key, ksz), &err, t->msg,
+		    sizeof(t->msg));
+	t->requests++;
 	if (!resp)
 		return err == -ENOENT ? 0 : err ? err : -EIO;
 	json_object_put(resp);
 	t->deletes++;
 	return 0;
+}
+
+static void hex_field(json_object *req, const char *name, const uint8_t *p, size_t len)
+{
+	char *hex = ftoe_hex_encode(p, len);
+
+	json_object_object_add(req, name, json_object_new_string(hex ? hex : ""));
+	free(hex);
+}
+
+/* One batch request for elements [from, n) of the queue: 0 with *done
+ * (elements written before a failure), or -errno. */
+static int batch_send(struct fw_target *t, uint32_t from, uint32_t *done)
+{
+	struct fw_batch *q = &t->q;
+	json_object *req, *resp;
+	int err;
+
+	req = map_req(t, q->del ? FLEXTOE_CTL_OP_MAP_DELETE_BATCH : FLEXTOE_CTL_OP_MAP_UPDATE_BATCH,
+		      q->map, NULL, 0);
+	hex_field(req, "keys", q->keys + from * q->ksz, (q->n - from) * q->ksz);
+	if (!q->del)
+		hex_field(req, "values", q->vals + from * q->vsz, (q->n - from) * q->vsz);
+	t->msg[0] = 0;
+	*done = 0;
+	err = ftoe_jsonmsg_send(t->c->fd, req);
+	json_object_put(req);
+	t->requests++;
+	resp = err ? NULL : ftoe_jsonmsg_recv(t->c->fd, &err);
+	if (!resp) {
+		snprintf(t->msg, sizeof(t->msg), "talking to flextoe-loaderd at %s: %s", t->c->sock,
+			 strerror(-err));
+		return err ? err : -EIO;
+	}
+	err = ldr_resp_errno(resp);
+	*done = (uint32_t)json_object_get_int64(json_object_object_get(resp, "done"));
+	if (err)
+		snprintf(t->msg, sizeof(t->msg), "%s", ldr_resp_error(resp));
+	json_object_put(resp);
+	return err;
+}
+
+/* The queued writes out, in order. */
+static int map_flush(void *ctx)
+{
+	struct fw_target *t = ctx;
+	struct fw_batch *q = &t->q;
+	uint32_t from = 0, done, i;
+	int err = 0;
+
+	while (from < q->n && !t->no_batch) {
+		err = batch_send(t, from, &done);
+		if (err == -EOPNOTSUPP && from == 0 && done == 0) {
+			t->no_batch = true;	/* an older engine: one request per write */
+			err = 0;
+			break;
+		}
+		if (done > q->n - from)
+			done = q->n - from;
+		if (q->del)
+			t->deletes += done;
+		else
+			t->updates += done;
+		from += done;
+		if (err == -ENOENT && q->del) {
+			from++;		/* a missing key is already deleted */
+			err = 0;
+		}
+		if (err)
+			break;
+	}
+	for (i = from; i < q->n && t->no_batch && !err; i++)
+		err = q->del ? map_delete_one(t, q->map, q->keys + i * q->ksz, q->ksz) :
+			map_update_one(t, q->map, q->keys + i * q->ksz, q->ksz, q->vals + i * q->vsz,
+				       q->vsz);
+	q->n = 0;
+	return err;
+}
+
+static int queue_write(struct fw_target *t, bool del, const char *map, const void *key,
+		       size_t ksz, const void *val, size_t vsz)
+{
+	struct fw_batch *q = &t->q;
+	int err;
+
+	if (q->n && (q->del != del || strcmp(q->map, map) || q->ksz != ksz || q->vsz != vsz ||
+		     q->n == FW_BATCH_MAX)) {
+		err = map_flush(t);
+		if (err)
+			return err;
+	}
+	if (!q->keys) {
+		/* room for the largest element (fw_rules: 44-byte key, 100-byte bucket) */
+		q->keys = malloc((size_t)FW_BATCH_MAX * 64);
+		q->vals = malloc((size_t)FW_BATCH_MAX * 128);
+		if (!q->keys || !q->vals)
+			return -ENOMEM;
+	}
+	if (ksz > 64 || vsz > 128 || strlen(map) >= sizeof(q->map))
+		return -EINVAL;
+	if (!q->n) {
+		snprintf(q->map, sizeof(q->map), "%s", map);
+		q->del = del;
+		q->ksz = ksz;
+		q->vsz = vsz;
+	}
+	memcpy(q->keys + q->n * ksz, key, ksz);
+	if (vsz)
+		memcpy(q->vals + q->n * vsz, val, vsz);
+	q->n++;
+	return 0;
+}
+
+static int map_update(void *ctx, const char *map, const void *key, size_t ksz, const void *val,
+		      size_t vsz)
+{
+	return queue_write(ctx, false, map, key, ksz, val, vsz);
+}
+
+/* Deletes fw_rules keys (a missing one is fine); other maps untouched.
+ * In the shape of fw_map_ops.update, for the scan of a generation. */
+static int map_delete_rules(void *ctx, const char *map, const void *key, size_t ksz,
+			    const void *val, size_t vsz)
+{
+	(void)val; (void)vsz;
+	if (strcmp(map, "fw_rules"))
+		return 0;
+	return queue_write(ctx, true, map, key, ksz, NULL, 0);
+}
+
+static void target_free(struct fw_target *t)
+{
+	free(t->q.keys);
+	free(t->q.vals);
+	t->q.keys = t->q.vals = NULL;
+	t->q.n = 0;
 }
 
 /* A map value: plain bytes into out (exactly osz), or for a per-CPU map
@@ -344,6 +492,67 @@ static int map_lookup(struct fw_target *t, const char *map, const void *key, siz
 	return err;
 }
 
+/* hits[i] = the sum over CPUs of fw_counters[gen's rule i], i < n: map_lookup_batch
+ * requests of up to FW_BATCH_MAX keys (one map_lookup per rule from an
+ * engine without it). */
+static int counters_read(struct fw_target *t, uint32_t gen, uint32_t n, uint64_t *hits)
+{
+	uint32_t keys[FW_BATCH_MAX];
+
+	for (uint32_t from = 0; from < n;) {
+		uint32_t m = n - from < FW_BATCH_MAX ? n - from : FW_BATCH_MAX, got;
+		json_object *req, *resp;
+		unsigned char *b = NULL;
+		size_t len = 0, stride;
+		int err;
+
+		for (uint32_t i = 0; i < m; i++)
+			keys[i] = FW_COUNTER_IDX(gen, from + i);
+		if (t->no_batch) {
+			for (uint32_t i = 0; i < m; i++) {
+				err = map_lookup(t, "fw_counters", &keys[i], sizeof(keys[i]), NULL, 0,
+						 &hits[from + i]);
+				if (err)
+					return err;
+			}
+			from += m;
+			continue;
+		}
+		req = map_req(t, FLEXTOE_CTL_OP_MAP_LOOKUP_BATCH, "fw_counters", NULL, 0);
+		hex_field(req, "keys", (const uint8_t *)keys, m * sizeof(keys[0]));
+		resp = call(t->c, req, &err, t->msg, sizeof(t->msg));
+		t->requests++;
+		if (!resp && err == -EOPNOTSUPP && from == 0) {
+			t->no_batch = true;	/* an older engine */
+			continue;
+		}
+		if (!resp)
+			return err ? err : -EIO;
+		stride = (size_t)json_object_get_int64(json_object_object_get(resp, "value_size"));
+		got = (uint32_t)json_object_get_int64(json_object_object_get(resp, "done"));
+		err = ftoe_hex_decode(json_object_get_string(json_object_object_get(resp, "values")),
+				      &b, &len);
+		json_object_put(resp);
+		if (err || got != m || !stride || stride % sizeof(uint64_t) || len != m * stride) {
+			free(b);
+			snprintf(t->msg, sizeof(t->msg), "unexpected answer for map fw_counters");
+			return -EPROTO;
+		}
+		for (uint32_t i = 0; i < m; i++) {
+			uint64_t sum = 0, x;
+
+			for (size_t c = 0; c < stride; c += sizeof(x)) {
+				memcpy(&x, b + i * stride + c, sizeof(x));
+				sum += x;
+			}
+			hits[from + i] = sum;
+		}
+		free(b);
+		from += m;
+	}
+	return 0;
+}
+
 /* The counters of gen's rules 0 .. n - 1 and of its policy to zero: one
  * ranged map_update ("count") for the rules, one for the policy. */
 static int counters_reset(struct fw_target *t, uint32_t gen, uint32_t n)
@@ -354,7 +563,7 @@ static int counters_reset(struct fw_target *t, uint32_t gen, uint32_t n)
 	char *hex;
 	int err;
 
-	err = map_update(t, "fw_counters", &k, sizeof(k), &zero64, sizeof(zero64));
+	err = map_update_one(t, "fw_counters", &k, sizeof(k), &zero64, sizeof(zero64));
 	if (err || !n)
 		return err;
 	k = FW_COUNTER_IDX(gen, 0);
@@ -526,6 +735,9 @@ static void apply_step(const char *what)
 		what);
 }
 
+/* stats --generation G: the counters of generation G, active or not (-1: the active one) */
+static int stats_gen = -1;
+
 static int parse_common(int argc, char **argv, const char *verb, bool with_obj, const char **run_dir,
 			const char **obj, bool *json, void (*usage)(FILE *))
 {
@@ -533,6 +745,7 @@ static int parse_common(int argc, char **argv, const char *verb, bool with_obj, 
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "obj", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "generation", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -557,6 +770,13 @@ static int parse_common(int argc, char **argv, const char *verb, bool with_obj, 
 			if (!json)
 				return usage_err(verb, "--json belongs to stats");
 			*json = true;
+			break;
+		case 'g':
+			if (!json)
+				return usage_err(verb, "--generation belongs to stats");
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				return usage_err(verb, "--generation is 0 or 1, not '%s'", optarg);
+			stats_gen = optarg[0] - '0';
 			break;
 		case 'h': usage(stdout); return -1;
 		default: return usage_err(verb, "unknown option '%s'", argv[optind - 1]);
@@ -666,7 +886,7 @@ static int empty_generation(struct fw_target *t, uint32_t gen)
 		free(kb);
 	}
 	json_object_put(resp);
-	return 0;
+	return map_flush(t) ? fw_err("apply", "removing old rules: %s", t->msg) : 0;
 }
 
 int fw_cmd_apply(int argc, char **argv)
@@ -823,7 +1043,8 @@ int fw_cmd_apply(int argc, char **argv)
 		goto out;
 	}
 	apply_step("counters reset");
-	unlink(snap);
+	if (fw_snapshot_set_aside(snap))
+		unlink(snap);
 	err = saved_write(run_dir, id, target, abs_rules, text);
 	if (err)
 		fprintf(stderr, "flextoe-fw apply: warning: cannot keep a copy of the rules in "
@@ -832,6 +1053,7 @@ int fw_cmd_apply(int argc, char **argv)
 	apply_step("rule text saved");
 	ops.update = map_update;
 	ops.del = map_del;
+	ops.flush = map_flush;
 	ops.ctx = &t;
 	if (tabs)
 		err = fw_tables_update(tabs, rs, &ops, &st, &ferr);
@@ -870,16 +1092,18 @@ int fw_cmd_apply(int argc, char **argv)
 			"%s (the next apply into generation %u compiles in full)\n", snap,
 			strerror(-err), target);
 	apply_step("snapshot written");
-	printf("%s: %u rules (%u tables, %u buckets; %u map writes%s), policy %s -> firewall "
-	       "program %u at %s%s, generation %u active (was %u)\n", rules_path, st.nr_rules,
-	       st.nr_tuples, st.nr_entries, st.nr_writes,
+	printf("%s: %u rules (%u tables, %u buckets; %u map writes%s; %lu requests), policy %s -> "
+	       "firewall program %u at %s%s, generation %u active (was %u)\n", rules_path,
+	       st.nr_rules, st.nr_tuples, st.nr_entries, st.nr_writes,
 	       from_snapshot ? ", changes only, from the snapshot" : old ? ", changes only" : "",
+	       t.requests,
 	       fw_ruleset_policy(rs) == FW_ACT_DENY ? "deny" : "allow", id, FW_HOOK,
 	       loaded ? " (loaded now)" : "", target, active);
 	ret = 0;
 out:
 	if (lock_fd >= 0)
 		close(lock_fd);
+	target_free(&t);
 	conn_close(&c);
 	fw_tables_free(tabs);
 	fw_ruleset_free(rs);
@@ -894,7 +1118,7 @@ out:
 static void stats_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: flextoe-fw stats [--run-dir DIR] [--json]\n\n"
+		"Usage: flextoe-fw stats [--run-dir DIR] [--json] [--generation G]\n\n"
 		"Hits per rule of the firewall's active rule set in the running engine (rule\n"
 		"line and text, from the file flextoe-fw apply applied), the default\n"
 		"policy's hits, and the program's totals.  A hit is one frame that reached\n"
@@ -904,23 +1128,42 @@ static void stats_usage(FILE *f)
 		"  --run-dir DIR  the engine's run directory (default $FLEXTOE_RUN_DIR, else\n"
 		"                 /run/flextoe)\n"
 		"  --json         JSON output\n"
+		"  --generation G the counters of rule-set generation G (0 or 1), also the one\n"
+		"                 not active: what the previous set decided until the last\n"
+		"                 apply switched (until the next apply resets them)\n"
 		"  -h, --help     this help\n");
 }
 
-/* Line n (1-based) of text, without its newline, into out. */
-static void line_of(const char *text, unsigned int n, char *out, size_t size)
+/* Where each line of text starts: starts[i] is line i + 1 (*nr lines);
+ * stats looks up 100,000 rules' lines, which a walk from the top per rule
+ * would make quadratic. */
+static const char **line_starts(const char *text, size_t *nr)
 {
-	const char *p = text, *e;
+	size_t n = 1, i = 0;
+	const char **st;
 
-	for (unsigned int i = 1; i < n && p; i++) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	if (!p) {
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		n++;
+	st = malloc(n * sizeof(*st));
+	if (!st)
+		return NULL;
+	st[i++] = text;
+	for (const char *p = text; (p = strchr(p, '\n')); p++)
+		st[i++] = p + 1;
+	*nr = n;
+	return st;
+}
+
+/* Line n (1-based) of the text, without its newline, into out. */
+static void line_of(const char **starts, size_t nr, unsigned int n, char *out, size_t size)
+{
+	const char *p, *e;
+
+	if (!n || n > nr) {
 		out[0] = 0;
 		return;
 	}
+	p = starts[n - 1];
 	e = strchr(p, '\n');
 	snprintf(out, size, "%.*s", (int)(e ? e - p : (ptrdiff_t)strlen(p)), p);
 	/* a trailing comment is not part of the rule */
@@ -946,9 +1189,11 @@ int fw_cmd_stats(int argc, char **argv)
 	struct fw_conn c = { .fd = -1 };
 	struct fw_target t = { 0 };
 	char src[PATH_MAX] = "", *text = NULL, line[512];
-	uint64_t totals[FW_STAT_MAX] = { 0 }, policy_hits = 0;
+	uint64_t totals[FW_STAT_MAX] = { 0 }, policy_hits = 0, *hits = NULL;
+	const char **starts = NULL;
+	size_t nr_lines = 0;
 	json_object *jr = NULL, *jrules = NULL;
-	uint32_t id, active = 0, zero = 0;
+	uint32_t id, active = 0, shown, zero = 0;
 	struct fw_gen g = { 0 };
 	bool json = false;
 	int ret, err;
@@ -976,7 +1221,8 @@ int fw_cmd_stats(int argc, char **argv)
 		goto out;
 	}
 	active &= 1;
-	if ((err = map_lookup(&t, "fw_gens", &active, sizeof(active), &g, sizeof(g), NULL))) {
+	shown = stats_gen >= 0 ? (uint32_t)stats_gen : active;
+	if ((err = map_lookup(&t, "fw_gens", &shown, sizeof(shown), &g, sizeof(g), NULL))) {
 		fw_err("stats", "reading fw_gens: %s", t.msg);
 		goto out;
 	}
@@ -988,14 +1234,14 @@ int fw_cmd_stats(int argc, char **argv)
 			goto out;
 		}
 	{
-		uint32_t k = FW_COUNTER_IDX(active, FW_MAX_RULES);
+		uint32_t k = FW_COUNTER_IDX(shown, FW_MAX_RULES);
 
 		if ((err = map_lookup(&t, "fw_counters", &k, sizeof(k), NULL, 0, &policy_hits))) {
 			fw_err("stats", "reading fw_counters: %s", t.msg);
 			goto out;
 		}
 	}
-	if (saved_load(run_dir, id, active, &rs, &text, src, sizeof(src)) ||
+	if (saved_load(run_dir, id, shown, &rs, &text, src, sizeof(src)) ||
 	    fw_ruleset_nr_rules(rs) != g.nr_rules) {
 		fw_ruleset_free(rs);
 		rs = NULL;
@@ -1007,40 +1253,47 @@ int fw_cmd_stats(int argc, char **argv)
 		jrules = json_object_new_array();
 		json_object_object_add(jr, "prog_id", json_object_new_int64(id));
 		json_object_object_add(jr, "hook", json_object_new_string(FW_HOOK));
-		json_object_object_add(jr, "generation", json_object_new_int64(active));
+		json_object_object_add(jr, "generation", json_object_new_int64(shown));
+		json_object_object_add(jr, "active", json_object_new_boolean(shown == active));
 		json_object_object_add(jr, "source", src[0] ? json_object_new_string(src) : NULL);
 		json_object_object_add(jr, "policy", json_object_new_string(
 					       g.policy == FW_ACT_DENY ? "deny" : "allow"));
 	} else {
-		printf("firewall program %u at %s, generation %u, %u rules%s%s, policy %s\n", id,
-		       FW_HOOK, active, g.nr_rules, src[0] ? " from " : "", src,
+		printf("firewall program %u at %s, generation %u%s, %u rules%s%s, policy %s\n", id,
+		       FW_HOOK, shown, shown == active ? "" : " (not active)", g.nr_rules, src[0] ? " from " : "", src,
 		       g.policy == FW_ACT_DENY ? "deny" : "allow");
 		printf("%12s %6s  %s\n", "HITS", "LINE", "RULE");
 	}
+	hits = calloc(g.nr_rules ? g.nr_rules : 1, sizeof(*hits));
+	if (!hits) {
+		fw_err("stats", "out of memory");
+		goto out;
+	}
+	if ((err = counters_read(&t, shown, g.nr_rules, hits))) {
+		fw_err("stats", "reading fw_counters: %s", t.msg);
+		goto out;
+	}
+	if (text && !(starts = line_starts(text, &nr_lines))) {
+		fw_err("stats", "out of memory");
+		goto out;
+	}
 	for (uint32_t i = 0; i < g.nr_rules; i++) {
-		uint32_t k = FW_COUNTER_IDX(active, i);
 		const struct fw_rule *r = rs ? fw_ruleset_rule(rs, i) : NULL;
-		uint64_t hits = 0;
-
-		if ((err = map_lookup(&t, "fw_counters", &k, sizeof(k), NULL, 0, &hits))) {
-			fw_err("stats", "reading fw_counters: %s", t.msg);
-			goto out;
-		}
 		line[0] = 0;
-		if (r && text)
-			line_of(text, r->line + 1, line, sizeof(line));	/* +1: the header */
+		if (r && starts)
+			line_of(starts, nr_lines, r->line + 1, line, sizeof(line));	/* +1: the header */
 		if (json) {
 			json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "index", json_object_new_int64(i));
 			json_object_object_add(o, "line", r ? json_object_new_int64(r->line) : NULL);
 			json_object_object_add(o, "rule", line[0] ? json_object_new_string(line) : NULL);
-			json_object_object_add(o, "hits", json_object_new_int64((int64_t)hits));
+			json_object_object_add(o, "hits", json_object_new_int64((int64_t)hits[i]));
 			json_object_array_add(jrules, o);
 		} else if (r) {
-			printf("%12llu %6u  %s\n", (unsigned long long)hits, r->line, line);
+			printf("%12llu %6u  %s\n", (unsigned long long)hits[i], r->line, line);
 		} else {
-			printf("%12llu %6s  rule #%u\n", (unsigned long long)hits, "-", i);
+			printf("%12llu %6s  rule #%u\n", (unsigned long long)hits[i], "-", i);
 		}
 	}
 	if (json) {
@@ -1072,6 +1325,8 @@ out:
 	json_object_put(jrules);
 	conn_close(&c);
 	fw_ruleset_free(rs);
+	free(hits);
+	free(starts);
 	free(text);
 	return ret;
 }

@@ -80,12 +80,17 @@ uint32_t fw_ruleset_match(const struct fw_ruleset *rs, const struct fw_packet *p
  * ("fw_defs", "fw_rules", "fw_tuples", "fw_gens", "fw_active"); key and
  * value are in the layouts of include/flextoe/firewall.h.  del removes a
  * key (only fw_rules; -ENOENT for a missing key is fine); only
- * fw_ruleset_compile_update needs it.  Return 0 or -errno. */
+ * fw_ruleset_compile_update needs it.  flush (optional) lets update and
+ * del queue their writes and send them in batches: it must make every
+ * write issued so far reach the maps, in order; the compiler calls it
+ * before the switch (the fw_active write) and after it, so the switch is
+ * never seen before the rest.  Return 0 or -errno. */
 struct fw_map_ops {
 	int (*update)(void *ctx, const char *map, const void *key, size_t key_size,
 		      const void *value, size_t value_size);
 	void *ctx;
 	int (*del)(void *ctx, const char *map, const void *key, size_t key_size);
+	int (*flush)(void *ctx);
 };
 
 struct fw_compile_stats {
@@ -149,12 +154,16 @@ int fw_tables_of(const struct fw_ruleset *prev, uint32_t gen, struct fw_tables *
  * compile or update - and rs, the rule set it was compiled from, in a
  * file at path (written beside and renamed).  tag is the caller's: read
  * gives back only a snapshot written with the same tag, by the same
- * build (struct sizes), with an intact Adler-32; else -ESTALE (-ENOENT
+ * build (struct sizes), with an intact checksum; else -ESTALE (-ENOENT
  * when there is no file).  With one, an update neither parses nor
  * compiles the unchanged rules (fw_ruleset_parse_edit, fw_tables_update). */
 int fw_snapshot_write(const char *path, uint64_t tag, const struct fw_tables *t,
 		      const struct fw_ruleset *rs);
 int fw_snapshot_read(const char *path, uint64_t tag, struct fw_tables **t, struct fw_ruleset **rs);
+/* Before the generation's maps change: the snapshot at path stops being
+ * one (renamed to PATH.tmp, so a failed update leaves none), and the
+ * next fw_snapshot_write(path) overwrites that file in place. */
+int fw_snapshot_set_aside(const char *path);
 
 /* Split [lo, hi] into aligned port prefixes (value, prefix length 0..16),
  * as few as possible (at most 30); returns how many were written. */

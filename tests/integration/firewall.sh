@@ -257,7 +257,57 @@ PY
 	t_check "A's connection kept working through three applies of 1,001 rules ($(cat "$TMP/stream2.out"))" \
 		grep -q "^ok [0-9]" "$TMP/stream2.out"
 	t_check "the edited set is the active one" test "$(stats 's["source"]')" = "$TMP/big2.rules"
+	# Without apply's record of the inactive generation (its saved file and snapshot gone),
+	# that generation's buckets are found by dumping fw_rules and deleted in batches
+	# (map_delete_batch) before the set is written in full: none of the old ones may stay.
+	INACT=$(( 1 - $(stats 's["generation"]') ))
+	rm -f "$RUN/fw/gen$INACT.rules" "$RUN/fw/gen$INACT.tables"
+	OUT=$("$FW" apply "$TMP/fw1.rules" 2>&1)
+	BUCKETS=$(sed -n 's/.* tables, \([0-9]*\) buckets;.*/\1/p' <<<"$OUT")
+	LEFT=$("$BIN/flextoe-bpf" map dump "$(stats 's["prog_id"]'):fw_rules" --json | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+e = d['entries'] if isinstance(d, dict) else d
+print(sum(1 for x in e if int.from_bytes(bytes.fromhex(x['key'][:8]), 'little') // 4096 == $INACT))")
+	t_check "apply without a record empties the generation first: $LEFT buckets left, $BUCKETS written ($OUT)" \
+		test -n "$BUCKETS" -a "$LEFT" = "$BUCKETS"
 fi
+# ---- the batch requests flextoe-fw uses, straight on loader.sock -----------------------------
+# Each answers how many elements it did ("done", as bpf(2)'s batches), also when one fails.
+BATCH=$(python3 - "$RUN/loader.sock" "$(stats 's["prog_id"]')" <<'PY'
+import json, socket, struct, sys
+path, pid = sys.argv[1], sys.argv[2]
+def call(req):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    b = json.dumps(req).encode()
+    s.sendall(struct.pack("=I", len(b)) + b)
+    n = struct.unpack("=I", s.recv(4, socket.MSG_WAITALL))[0]
+    r = json.loads(s.recv(n, socket.MSG_WAITALL))
+    s.close()
+    return r
+m = pid + ":fw_gens"
+k = lambda *i: "".join(struct.pack("<I", x).hex() for x in i)
+out = []
+r = call({"op": "map_lookup_batch", "map": m, "keys": k(0, 1)})
+out.append(r["ok"] and r["done"] == 2 and len(r["values"]) == 2 * 16 * 2)
+vals = r["values"]
+r = call({"op": "map_update_batch", "map": m, "keys": k(0, 1), "values": vals})
+out.append(r["ok"] and r["done"] == 2)
+r = call({"op": "map_update_batch", "map": m, "keys": k(0, 7), "values": vals})
+out.append(not r["ok"] and r["errno"] == 7 and r["done"] == 1)      # E2BIG at the second
+r = call({"op": "map_update_batch", "map": m, "keys": k(0, 1) + "00", "values": vals})
+out.append(not r["ok"] and r["errno"] == 22 and "whole number" in r["error"])
+r = call({"op": "map_update_batch", "map": m, "keys": k(0), "values": vals})
+out.append(not r["ok"] and r["errno"] == 22)
+r = call({"op": "map_delete_batch", "map": pid + ":fw_rules", "keys": "00" * 44})
+out.append(not r["ok"] and r["errno"] == 2 and r["done"] == 0)
+r = call({"op": "map_delete_batch", "map": "no_such_map", "keys": ""})
+out.append(not r["ok"] and r["errno"] == 2)
+print(" ".join("ok" if x else "BAD" for x in out))
+PY
+)
+t_check "map batch requests: done counts and errors ($BATCH)" test "$BATCH" = "ok ok ok ok ok ok ok"
 t_check "engine still running" kill -0 "$(cat "$RUN/flextoe.pid")"
 
 t_summary

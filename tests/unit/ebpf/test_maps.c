@@ -1192,6 +1192,73 @@ START_TEST(test_stress_lpm)
 }
 END_TEST
 
+/* Batches as bpf(2)'s: all elements in order, or a stop at the first
+ * failing one with *count = the number done before it. */
+START_TEST(test_batches)
+{
+	struct ebpf_map *h = mk(BPF_MAP_TYPE_HASH, 4, 8, 16, BPF_F_NO_PREALLOC);
+	struct ebpf_map *pc = mk(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4, 0);
+	uint32_t keys[20], n;
+	uint64_t vals[20], out[20 * 64];
+	unsigned int ncpu = ebpf_nr_cpus();
+
+	for (uint32_t i = 0; i < 20; i++) {
+		keys[i] = 100 + i;
+		vals[i] = 1000 + i;
+	}
+	n = 10;
+	ck_assert_int_eq(ebpf_map_update_batch(h, keys, vals, &n, BPF_ANY), 0);
+	ck_assert_uint_eq(n, 10);
+	n = 10;
+	ck_assert_int_eq(ebpf_map_lookup_batch(h, keys, out, &n), 0);
+	ck_assert_uint_eq(n, 10);
+	for (uint32_t i = 0; i < 10; i++)
+		ck_assert_uint_eq(out[i], 1000 + i);
+	/* the 17th element does not fit (16 entries): 6 of 10 written */
+	n = 10;
+	ck_assert_int_eq(ebpf_map_update_batch(h, keys + 10, vals + 10, &n, BPF_ANY), -E2BIG);
+	ck_assert_uint_eq(n, 6);
+	/* NOEXIST stops at the first key present */
+	n = 3;
+	ck_assert_int_eq(ebpf_map_update_batch(h, keys, vals, &n, BPF_NOEXIST), -EEXIST);
+	ck_assert_uint_eq(n, 0);
+	/* a lookup or delete stops at a missing key */
+	n = 20;
+	ck_assert_int_eq(ebpf_map_lookup_batch(h, keys, out, &n), -ENOENT);
+	ck_assert_uint_eq(n, 16);
+	n = 20;
+	ck_assert_int_eq(ebpf_map_delete_batch(h, keys, &n), -ENOENT);
+	ck_assert_uint_eq(n, 16);
+	n = 1;
+	ck_assert_int_eq(ebpf_map_lookup_batch(h, keys, out, &n), -ENOENT);
+	ck_assert_uint_eq(n, 0);
+	n = 0;
+	ck_assert_int_eq(ebpf_map_update_batch(h, NULL, NULL, &n, BPF_ANY), 0);
+	ck_assert_int_eq(ebpf_map_update_batch(h, keys, vals, NULL, BPF_ANY), -EINVAL);
+
+	/* per-CPU: each element's value is one 8-byte slot per CPU */
+	{
+		uint64_t pv[4 * 64] = { 0 };
+		uint32_t ak[4] = { 0, 1, 2, 3 };
+
+		ck_assert_uint_le(ncpu, 64);
+		for (uint32_t i = 0; i < 4; i++)
+			for (unsigned int c = 0; c < ncpu; c++)
+				pv[i * ncpu + c] = i * 10 + c;
+		n = 4;
+		ck_assert_int_eq(ebpf_map_update_batch(pc, ak, pv, &n, BPF_ANY), 0);
+		memset(out, 0, sizeof(out));
+		n = 4;
+		ck_assert_int_eq(ebpf_map_lookup_batch(pc, ak, out, &n), 0);
+		for (uint32_t i = 0; i < 4; i++)
+			for (unsigned int c = 0; c < ncpu; c++)
+				ck_assert_uint_eq(out[i * ncpu + c], i * 10 + c);
+	}
+	ebpf_map_put(h);
+	ebpf_map_put(pc);
+}
+END_TEST
+
 static Suite *maps_suite(void)
 {
 	Suite *s = suite_create("maps");
@@ -1206,6 +1273,7 @@ static Suite *maps_suite(void)
 	tcase_add_test(tc, test_prog_array);
 	tcase_add_test(tc, test_hash);
 	tcase_add_test(tc, test_hash_many);
+	tcase_add_test(tc, test_batches);
 	tcase_add_test(tc, test_percpu_hash);
 	tcase_add_test(tc, test_lru_eviction);
 	tcase_add_test(tc, test_lru_percpu);

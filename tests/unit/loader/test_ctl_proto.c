@@ -9,11 +9,11 @@
 START_TEST(ops_names_and_rights)
 {
 	static const char *const writes[] = { "load", "unload", "ring_read", "map_update",
-					      "map_delete" };
+					      "map_delete", "map_update_batch", "map_delete_batch" };
 	static const char *const reads[] = { "hello", "list", "map_list", "map_dump",
-					     "map_lookup", "stats", "conns" };
+					     "map_lookup", "stats", "conns", "map_lookup_batch" };
 
-	for (unsigned i = 0; i < 7; i++) {
+	for (unsigned i = 0; i < 8; i++) {
 		enum flextoe_ctl_op r = flextoe_ctl_op_by_name(reads[i]);
 
 		/* flextoe-stat's requests are open like list (docs/operating.md) */
@@ -31,8 +31,11 @@ START_TEST(ops_names_and_rights)
 		ck_assert_str_eq(flextoe_ctl_op_name(w), writes[i]);
 		ck_assert_ptr_nonnull(flextoe_ctl_op_desc(w)->what);
 	}
-	/* twelve requests, every one named and unique */
-	ck_assert_int_eq(FLEXTOE_CTL_OP__MAX - 1, 12);
+	/* fifteen requests, every one named and unique */
+	ck_assert_int_eq(FLEXTOE_CTL_OP__MAX - 1, 15);
+	for (unsigned i = 5; i < 7; i++)
+		ck_assert_int_eq(flextoe_ctl_op_desc(flextoe_ctl_op_by_name(writes[i]))->perm,
+				 FLEXTOE_CTL_WRITE);
 	for (int a = 1; a < FLEXTOE_CTL_OP__MAX; a++)
 		ck_assert_int_eq(flextoe_ctl_op_by_name(flextoe_ctl_op_name(a)), a);
 	ck_assert_int_eq(flextoe_ctl_op_by_name("map_"), FLEXTOE_CTL_OP_NONE);

@@ -936,6 +936,70 @@ START_TEST(test_parse_edit)
 }
 END_TEST
 
+/* A shadowed rule (an exact twin of an earlier one) stays out of the
+ * buckets across updates that leave its twin alone, and decides again
+ * when the twin changes or goes: one packet in the twins' fields. */
+START_TEST(test_update_shadowed)
+{
+	static const char *const texts[] = {
+		/* rule 1 shadows rule 4 (same fields, other action) */
+		"allow tcp 10.0.0.0/8 any 192.0.2.0/24 81\n"
+		"deny  tcp 10.1.0.0/16 any 192.0.2.7 80\n"
+		"allow udp 10.2.0.0/16 any any 53\n"
+		"allow tcp 10.3.0.0/16 any 192.0.2.0/24 22\n"
+		"allow tcp 10.1.0.0/16 any 192.0.2.7 80\n",
+		/* rule 2 edited (not a twin): 4 stays shadowed */
+		"allow tcp 10.0.0.0/8 any 192.0.2.0/24 81\n"
+		"deny  tcp 10.1.0.0/16 any 192.0.2.7 80\n"
+		"deny  udp 10.2.0.0/16 any any 53\n"
+		"allow tcp 10.3.0.0/16 any 192.0.2.0/24 22\n"
+		"allow tcp 10.1.0.0/16 any 192.0.2.7 80\n",
+		/* the twin changes: rule 4 must decide its packets now */
+		"allow tcp 10.0.0.0/8 any 192.0.2.0/24 81\n"
+		"deny  tcp 10.1.0.0/16 any 192.0.2.7 8080\n"
+		"deny  udp 10.2.0.0/16 any any 53\n"
+		"allow tcp 10.3.0.0/16 any 192.0.2.0/24 22\n"
+		"allow tcp 10.1.0.0/16 any 192.0.2.7 80\n",
+		/* a new twin before it (rule 3) */
+		"allow tcp 10.0.0.0/8 any 192.0.2.0/24 81\n"
+		"deny  tcp 10.1.0.0/16 any 192.0.2.7 8080\n"
+		"deny  udp 10.2.0.0/16 any any 53\n"
+		"deny  tcp 10.1.0.0/16 any 192.0.2.7 80\n"
+		"allow tcp 10.1.0.0/16 any 192.0.2.7 80\n",
+	};
+	static const uint32_t want_rule[] = { 1, 1, 4, 3 };
+	struct fw_map_ops ops = { .update = sim_update, .del = sim_delete };
+	struct fw_compile_stats st;
+	struct fw_ruleset *rs;
+	struct fw_tables *t;
+	struct fw_error err;
+	struct fw_packet p = { .family = 4, .proto = IPPROTO_TCP, .sport = 5000, .dport = 80 };
+	struct sim s;
+	uint32_t rule;
+
+	inet_pton(AF_INET, "10.1.2.3", p.src);
+	inet_pton(AF_INET, "192.0.2.7", p.dst);
+	sim_init(&s);
+	ops.ctx = &s;
+	for (unsigned int k = 0; k < 4; k++) {
+		rs = parse_ok(texts[k]);
+		if (!k)
+			ck_assert_int_eq(fw_tables_compile(rs, 0, &ops, &t, &st, &err), 0);
+		else
+			ck_assert_int_eq(fw_tables_update(t, rs, &ops, &st, &err), 0);
+		fw_ruleset_match(rs, &p, &rule);
+		ck_assert_uint_eq(rule, want_rule[k]);
+		sim_lookup(&s, &p, &rule);
+		ck_assert_msg(rule == want_rule[k], "set %u: compiled rule %u, want %u", k, rule,
+			      want_rule[k]);
+		check_packets(&s, rs, 40 + k, 200, "shadowed twins");
+		fw_ruleset_free(rs);
+	}
+	fw_tables_free(t);
+	sim_free(&s);
+}
+END_TEST
+
 /* A snapshot of a generation's tables reads back only with its tag and
  * intact; updating the read-back tables gives the reference verdicts with
  * the few writes of an in-memory update. */
@@ -997,6 +1061,29 @@ START_TEST(test_snapshot)
 	ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), -ENOENT);
 	ck_assert_ptr_null(back_rs);
 
+	/* set aside (no snapshot meanwhile), then rewritten in place over
+	 * that longer file: reads back as written, and the aside is gone */
+	{
+		struct fw_tables *small;
+		char aside[sizeof(path) + 4];
+
+		ck_assert_int_eq(fw_snapshot_write(path, 42, t, rs), 0);
+		ck_assert_int_eq(fw_snapshot_set_aside(path), 0);
+		ck_assert_int_eq(fw_snapshot_read(path, 42, &back, &back_rs), -ENOENT);
+		ck_assert_int_eq(fw_tables_of(donor, 0, &small, &err), 0);
+		ck_assert_int_eq(fw_snapshot_write(path, 7, small, donor), 0);
+		ck_assert_int_eq(fw_snapshot_read(path, 7, &back, &back_rs), 0);
+		rules_equal(back_rs, donor, "snapshot written over a set-aside one");
+		snprintf(aside, sizeof(aside), "%s.tmp", path);
+		ck_assert_int_ne(access(aside, F_OK), 0);
+		ck_assert_int_eq(fw_snapshot_set_aside(path), 0);
+		ck_assert_int_eq(fw_snapshot_set_aside(path), 0);	/* none: fine */
+		unlink(aside);
+		fw_tables_free(small);
+		fw_tables_free(back);
+		fw_ruleset_free(back_rs);
+	}
+
 	fw_tables_free(t);
 	fw_ruleset_free(rs);
 	fw_ruleset_free(next);
@@ -1021,6 +1108,7 @@ static Suite *fwrules_suite(void)
 	tcase_add_loop_test(tc, test_generated_sets, 0, FW_GEN_V6);
 	tcase_add_loop_test(tc, test_incremental_update, 0, FW_GEN_V6);
 	tcase_add_loop_test(tc, test_parse_edit, 0, 3);
+	tcase_add_test(tc, test_update_shadowed);
 	tcase_add_test(tc, test_snapshot);
 	suite_add_tcase(s, tc);
 	/* the IPv6 generator apart, so CK_RUN_CASE can time or pick it */
