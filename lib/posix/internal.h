@@ -148,6 +148,9 @@ struct px_shared {
 	struct px_proc procs[PX_PROCS];
 	int64_t reap_ns;		/* when the reaper looks next */
 	struct px_tw tw[PX_TW];
+	/* Wake groups (appif.h) of the family's epolls: how many processes
+	 * hold each (fork copies an epoll); 0: free. */
+	uint32_t grp_refs[APPIF_WAKE_GROUPS];
 	struct px_sock socks[];		/* max_socks, then uint16_t refs[PX_PROCS][max_socks] */
 };
 
@@ -346,6 +349,12 @@ bool px_opt_on(const struct px_opts *o, int name);
 uint32_t px_sock_revents(uint32_t s);
 void px_epoll_forget(int epfd);
 void px_epoll_fd_closed(int fd);
+/* Under the lock: the epolls of this process are copied into a child
+ * (d 1), or the copy failed (d -1): their wake groups' references. */
+void px_epoll_fork(int d);
+/* This process's epolls let go of their wake groups: it exits or execs
+ * (the epolls then wake on the context's event fd, should exec fail). */
+void px_epoll_release_groups(void);
 int px_epoll_create(int flags);
 int px_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns,

@@ -39,9 +39,13 @@ struct fake_app {
 	bool connected;
 };
 
-static void no_notify(void *arg)
+/* The wake groups notify was given since a test last cleared them. */
+static uint64_t notified_groups;
+
+static void no_notify(void *arg, uint64_t groups)
 {
 	(void)arg;
+	notified_groups |= groups;
 }
 
 static struct appif_sock *fa_sock(struct fake_app *f)
