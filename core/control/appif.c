@@ -115,6 +115,8 @@ static void wake_groups_of(struct appif_ctx *c, uint16_t type, uint32_t handle, 
 	if (i >= c->max_socks)
 		return;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (type == APPIF_EV_TX && !__atomic_load_n(&shm_sock(c, i)->tx_wake, __ATOMIC_RELAXED))
+		return;	/* nobody found the ring full */
 	c->wake |= __atomic_load_n(&shm_sock(c, i)->wake_mask, __ATOMIC_RELAXED);
 }
 

@@ -146,7 +146,12 @@ struct appif_sock {
 	 * application sets a bit before it looks at the rings, so one of the
 	 * two sees the other.  Zeroed when the engine gives the slot out. */
 	uint64_t wake_mask;
-	uint8_t _pad1[40];
+	/* Space-freed events (APPIF_EV_TX) signal the wake groups only while
+	 * this is set: a writer found the ring full, as Linux wakes EPOLLOUT
+	 * only after SOCK_NOSPACE.  The engine reads it after the event, the
+	 * application sets it before it looks at tx_tail again. */
+	uint32_t tx_wake;
+	uint8_t _pad1[36];
 	/* written by the engine on APPIF_OP_INFO, before its RESULT */
 	struct appif_tcp_info info;
 };

@@ -401,6 +401,7 @@ void px_pump(void)
 				 * family must not depend on the shared event fd
 				 * alone, which this process may have consumed. */
 				ps->want_out = 0;
+				__atomic_store_n(&px_ssock((uint32_t)s)->tx_wake, 0, __ATOMIC_RELAXED);
 				/* epolls with a wake group that hold it were
 				 * woken by the engine itself */
 				signal_sock((uint32_t)s,

@@ -450,8 +450,11 @@ static int collect(struct px_ep *ep, struct epoll_event *evs, int max)
 				rev |= EPOLLIN | EPOLLRDNORM;
 		}
 		rev &= want | EPOLLERR | EPOLLHUP;
-		if ((want & EPOLLOUT) && !(rev & EPOLLOUT) && ps->kind == PK_CONN)
-			ps->want_out = 1;
+		if ((want & EPOLLOUT) && !(rev & EPOLLOUT) && ps->kind == PK_CONN) {
+			px_want_out(ps, (uint32_t)s);
+			/* the engine may have freed space before it saw that */
+			rev = px_sock_revents((uint32_t)s) & (want | EPOLLERR | EPOLLHUP);
+		}
 		if (!rev)
 			continue;
 		if ((e->events & EPOLLET) && ps->ev_seq == e->last_seq && !e->kfd_edge)
@@ -483,9 +486,10 @@ static void kfd_signalled(struct px_ep *ep, int fd)
 
 /* The kernel's part of a wait: up to max events into evs, our own
  * registrations dropped (they only woke us).  timeout_ns -1: no limit.
- * Returns the application's events, or -errno. */
+ * Returns the application's events, or -errno; *all: the kernel had no
+ * more ready than it returned. */
 static int kernel_wait(int epfd, struct px_ep *ep, struct epoll_event *evs, int max,
-		       int64_t timeout_ns, const sigset_t *mask)
+		       int64_t timeout_ns, const sigset_t *mask, bool *all)
 {
 	struct timespec ts, *tsp = NULL;
 	int r, out = 0;
@@ -502,6 +506,7 @@ static int kernel_wait(int epfd, struct px_ep *ep, struct epoll_event *evs, int 
 					(int)((timeout_ns + 999999) / 1000000), mask);
 	if (r < 0)
 		return -errno;
+	*all = r < max;
 	for (int k = 0; k < r; k++) {
 		uint64_t d = evs[k].data.u64;
 
@@ -525,6 +530,7 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 {
 	struct px_ep *ep = ep_of(epfd);
 	int64_t deadline = timeout_ns >= 0 ? px_now_ns() + timeout_ns : -1;
+	bool all = false;	/* the last kernel wait of this call took every kernel event */
 
 	if (max <= 0)
 		return -EINVAL;
@@ -536,13 +542,15 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 		 * slot, or for max 1 every other call looks at them first. */
 		if (max == 1 && ep && ep->n && (ep->turn++ & 1)) {
 			px_sig_clear();
-			r = kernel_wait(epfd, ep, evs, 1, 0, mask);
+			r = kernel_wait(epfd, ep, evs, 1, 0, mask, &all);
 			if (r != 0)
 				return r;
 		}
 		if (ep && ep->n)
 			n = collect(ep, evs, max > 1 ? max - 1 : 1);
-		if (n == max)
+		/* woken by the engine (a wait that left no kernel event
+		 * behind): no second look at the kernel's fds */
+		if (n == max || (n && all))
 			return n;
 		t = n ? 0 : deadline < 0 ? -1 : deadline - px_now_ns();
 		if (deadline >= 0 && t < 0)
@@ -551,7 +559,7 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 		    (t < 0 || t > 5000000))
 			t = 5000000;	/* an event waits for another process (ctx.c) */
 		px_sig_clear();
-		r = kernel_wait(epfd, ep, evs + n, max - n, t, mask);
+		r = kernel_wait(epfd, ep, evs + n, max - n, t, mask, &all);
 		if (r < 0)
 			return n && r == -EINTR ? n : r;
 		if (n + r)

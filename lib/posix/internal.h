@@ -345,6 +345,14 @@ bool px_tw_busy(uint16_t port, const struct px_opts *mine);
 bool px_opt_on(const struct px_opts *o, int name);
 
 /* ---- readiness (poll.c, epoll.c) ------------------------------------------ */
+/* Under the lock: a waiter wants socket s's next freed send space (it
+ * found the ring full): the engine's space event then also signals the
+ * epolls' wake groups.  Set before the caller looks at the space again. */
+static inline void px_want_out(struct px_sock *ps, uint32_t s)
+{
+	ps->want_out = 1;
+	__atomic_store_n(&px_ssock(s)->tx_wake, 1, __ATOMIC_SEQ_CST);
+}
 /* Under the lock: POLLIN/POLLOUT/... of socket s now. */
 uint32_t px_sock_revents(uint32_t s);
 void px_epoll_forget(int epfd);
