@@ -274,13 +274,20 @@ void px_epoll_fd_closed(int fd)
 
 void px_epoll_fork(int d)
 {
+	uint32_t n[APPIF_WAKE_GROUPS] = { 0 };
+
+	/* eps_mu is never held while the lock is taken here: a caller
+	 * holding the lock may want eps_mu */
 	pthread_mutex_lock(&eps_mu);
-	px_lock();
 	for (struct px_ep *ep = eps; ep; ep = ep->next)
-		if (ep->grp >= 0 && (d > 0 || px.sh->grp_refs[ep->grp]))
-			px.sh->grp_refs[ep->grp] += (uint32_t)d;
-	px_unlock();
+		if (ep->grp >= 0)
+			n[ep->grp]++;
 	pthread_mutex_unlock(&eps_mu);
+	px_lock();
+	for (int k = 0; k < APPIF_WAKE_GROUPS; k++)
+		if (n[k] && (d > 0 || px.sh->grp_refs[k] >= n[k]))
+			px.sh->grp_refs[k] += (uint32_t)d * n[k];
+	px_unlock();
 }
 
 static int add_ctx_wake(struct px_ep *ep)
