@@ -105,13 +105,14 @@ static void wake_app(void *arg, uint64_t groups)
 {
 	struct app_conn *c = arg;
 
-	efd_write(c, c->efd_out);
+	/* the groups first: their epolls are the usual sleepers */
 	for (; groups; groups &= groups - 1) {
 		int fd = c->wake_fd[__builtin_ctzll(groups)];
 
 		if (fd >= 0)
 			efd_write(c, fd);
 	}
+	efd_write(c, c->efd_out);
 }
 
 static void wake_groups_close(struct app_conn *c)
