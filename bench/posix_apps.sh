@@ -105,6 +105,10 @@ measure linux $KERN_IP
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then
 	measure engine $ENG_IP "$BIN/flextoe-run" --run-dir "$RUN" --
+	# POSIX_BENCH_WAKE_CONTEXT=1: also every epoll on the context's event fd
+	# (before wake groups; docs/posix.md), in the same run
+	[[ ${POSIX_BENCH_WAKE_CONTEXT:-0} == 1 ]] &&
+		measure ctxwake $ENG_IP env FLEXTOE_EPOLL_WAKE=context "$BIN/flextoe-run" --run-dir "$RUN" --
 else
 	echo "posix_apps: the engine did not start" >&2
 fi
@@ -113,6 +117,13 @@ ratio() { # ENGINE LINUX
 	awk -v e="$1" -v l="$2" 'BEGIN { if (l > 0 && e != "") printf "%.2f", e / l; else printf "-" }'
 }
 row() { printf '%-28s %12s %12s %8s\n' "$@"; }
+if [[ ${POSIX_BENCH_WAKE_CONTEXT:-0} == 1 ]]; then
+	echo
+	echo "epolls woken through the context's event fd (ctxwake) against wake groups (engine):"
+	for k in mc1 mc16 sp ab_keepalive ab_close; do
+		printf '%-14s ctxwake: %-28s engine: %s\n' "$k" "${R[ctxwake,$k]:--}" "${R[engine,$k]:--}"
+	done
+fi
 echo
 row "" linux engine "eng/lin"
 for c in 1 16; do

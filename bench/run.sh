@@ -61,4 +61,8 @@ timeout -k 5 120 bench/nfpsim.sh || rc=$?
 # servers on Linux (~80 s): throughput, latency percentiles, ratios.
 echo
 timeout -k 5 300 bench/posix_apps.sh || rc=$?
+# System calls per memcached request: Linux, wake groups, the context's
+# event fd (~45 s).
+echo
+timeout -k 5 300 bench/posix_syscalls.sh || rc=$?
 exit "$rc"

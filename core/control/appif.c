@@ -47,8 +47,9 @@ struct appif_ctx {
 	uint32_t cmd_tail, ev_head;
 	bool dirty, accept_blocked;
 	uint64_t ev_dropped;
-	void (*notify)(void *);
+	void (*notify)(void *, uint64_t);
 	void *notify_arg;
+	uint64_t wake;		/* wake groups to signal at the next flush */
 	struct appif_ctx *next;
 	uint32_t id;		/* 1, 2, ... in creation order, never reused */
 	int region;		/* the engine's id of the socket buffers (ftoe_sock_region_add) */
@@ -101,6 +102,24 @@ static uint32_t handle_of(struct appif_ctx *c, uint32_t i)
 	return ((uint32_t)c->slots[i].gen << 16) | i;
 }
 
+/* The wake groups of the socket an event is about (an accepted
+ * connection's: its listener's).  After the event is published: the
+ * application sets a group's bit before it looks at the ring. */
+static void wake_groups_of(struct appif_ctx *c, uint16_t type, uint32_t handle, uint32_t arg0)
+{
+	uint32_t i;
+
+	if (type == APPIF_EV_RESULT)
+		return;	/* its waiter sleeps on the context's eventfd */
+	i = appif_handle_idx(type == APPIF_EV_ACCEPT ? arg0 : handle);
+	if (i >= c->max_socks)
+		return;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (type == APPIF_EV_TX && !__atomic_load_n(&shm_sock(c, i)->tx_wake, __ATOMIC_RELAXED))
+		return;	/* nobody found the ring full */
+	c->wake |= __atomic_load_n(&shm_sock(c, i)->wake_mask, __ATOMIC_RELAXED);
+}
+
 static void post(struct appif_ctx *c, uint16_t type, uint32_t handle, int32_t res,
 		 uint32_t arg0, uint32_t arg1, uint64_t req)
 {
@@ -125,6 +144,7 @@ static void post(struct appif_ctx *c, uint16_t type, uint32_t handle, int32_t re
 	ev->req = req;
 	STORE_REL(&r->head, ++c->ev_head);
 	c->dirty = true;
+	wake_groups_of(c, type, handle, arg0);
 }
 
 /* One event of a kind per socket outstanding: the flag is cleared by the
@@ -622,7 +642,8 @@ void appif_destroy(struct appif *a)
 }
 
 int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_size,
-		  const struct appif_peer *peer, void (*notify)(void *arg), void *arg,
+		  const struct appif_peer *peer, void (*notify)(void *arg, uint64_t groups),
+		  void *arg,
 		  struct appif_ctx **out)
 {
 	struct appif_ctx *c = calloc(1, sizeof(*c));
@@ -1118,8 +1139,11 @@ void appif_flush(struct appif *a)
 {
 	for (struct appif_ctx *c = a->ctxs; c; c = c->next)
 		if (c->dirty) {
+			uint64_t groups = c->wake;
+
 			c->dirty = false;
-			c->notify(c->notify_arg);
+			c->wake = 0;
+			c->notify(c->notify_arg, groups);
 		}
 }
 

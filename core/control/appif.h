@@ -24,9 +24,11 @@ struct appif_peer {
 };
 
 /* A new context in shm (already sized by appif_layout and zeroed);
- * notify(arg) wakes the application. */
+ * notify(arg, groups) wakes the application: its eventfd, and the wake
+ * groups (appif.h) of the sockets that had events since the last call. */
 int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_size,
-		  const struct appif_peer *peer, void (*notify)(void *arg), void *arg,
+		  const struct appif_peer *peer, void (*notify)(void *arg, uint64_t groups),
+		  void *arg,
 		  struct appif_ctx **out);
 /* Commands a context sent that named no socket of its own (refused with
  * -EBADF), e.g. another application's handle. */

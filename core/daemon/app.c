@@ -57,6 +57,7 @@ struct app_conn {
 	bool polling;			/* our last store to cmd_ring->polling */
 	struct tag tag_sock, tag_efd;
 	uint32_t doorbells;		/* reported by epoll (edge-triggered efd_in) */
+	int wake_fd[APPIF_WAKE_GROUPS];	/* the application's wake groups' eventfds, -1 */
 	bool gone;		/* freed after the current batch of epoll events */
 	struct app_conn *next;
 };
@@ -89,13 +90,56 @@ static struct {
 
 static void set_polling(struct app_conn *c, bool on);
 
-static void wake_app(void *arg)
+static void efd_write(struct app_conn *c, int fd)
 {
-	struct app_conn *c = arg;
 	uint64_t one = 1;
 
-	if (write(c->efd_out, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_debug("application pid %d: eventfd: %s", c->peer.pid, strerror(errno));
+}
+
+/* The context's eventfd always (blocked calls sleep on it), and the wake
+ * groups of the sockets that had events (each epoll of lib/posix has one,
+ * so an event wakes only the epolls that hold its socket). */
+static void wake_app(void *arg, uint64_t groups)
+{
+	struct app_conn *c = arg;
+
+	/* the groups first: their epolls are the usual sleepers */
+	for (; groups; groups &= groups - 1) {
+		int fd = c->wake_fd[__builtin_ctzll(groups)];
+
+		if (fd >= 0)
+			efd_write(c, fd);
+	}
+	efd_write(c, c->efd_out);
+}
+
+static void wake_groups_close(struct app_conn *c)
+{
+	for (int k = 0; k < APPIF_WAKE_GROUPS; k++)
+		if (c->wake_fd[k] >= 0) {
+			close(c->wake_fd[k]);
+			c->wake_fd[k] = -1;
+		}
+}
+
+/* A struct appif_wake_msg: set group k's eventfd (fd >= 0), or drop it.
+ * The eventfd's first write is the acknowledgement the application waits
+ * for before it relies on the group. */
+static void wake_group_set(struct app_conn *c, const struct appif_wake_msg *m, int fd)
+{
+	if (m->magic != APPIF_WAKE_MAGIC || m->group >= APPIF_WAKE_GROUPS) {
+		pr_debug("application pid %d: bad wake-group message", c->peer.pid);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (c->wake_fd[m->group] >= 0)
+		close(c->wake_fd[m->group]);
+	c->wake_fd[m->group] = fd;
+	if (fd >= 0)
+		efd_write(c, fd);
 }
 
 static void conn_free(struct app_conn *c)
@@ -117,6 +161,7 @@ static void conn_free(struct app_conn *c)
 	}
 	if (c->efd_out >= 0)
 		close(c->efd_out);
+	wake_groups_close(c);
 	if (c->shm)
 		munmap(c->shm, c->shm_size);
 	free(c);
@@ -208,6 +253,7 @@ static int conn_hello(struct app_conn *c)
 				 &c->ctx);
 	if (w.status)
 		goto fail;
+	((struct appif_shm_hdr *)c->shm)->wake_groups = APPIF_WAKE_GROUPS;
 	c->cmd_ring = (struct appif_ring *)((uint8_t *)c->shm + l.cmd_ring);
 	c->cmd_entries = l.cmd_entries;
 	w.shm_size = l.size;
@@ -249,6 +295,8 @@ static void accept_apps(void)
 		}
 		c->fd = fd;
 		c->efd_in = c->efd_out = -1;
+		for (int k = 0; k < APPIF_WAKE_GROUPS; k++)
+			c->wake_fd[k] = -1;
 		c->tag_sock = (struct tag){ TAG_SOCK, c };
 		if (epoll_ctl(S.epfd, EPOLL_CTL_ADD, fd,
 			      &(struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP,
@@ -262,18 +310,59 @@ static void accept_apps(void)
 	}
 }
 
-/* The UNIX connection is readable: the hello, or the application's end. */
+/* One message after the hello: n bytes, or 0 at the end, -1 (errno) when
+ * there is none; *fd the one fd it carried, or -1. */
+static ssize_t conn_msg(struct app_conn *c, void *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(4 * sizeof(int))];
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	*fd = -1;
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t nfd;
+		int fds[4];
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (nfd > 4)
+			nfd = 4;
+		memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
+		for (size_t k = 0; k < nfd; k++) {
+			if (*fd < 0)
+				*fd = fds[k];
+			else
+				close(fds[k]);	/* one fd per message */
+		}
+	}
+	return n;
+}
+
+/* The UNIX connection is readable: the hello, wake groups, or the
+ * application's end. */
 static void conn_readable(struct app_conn *c, uint32_t events)
 {
-	char b[64];
+	struct appif_wake_msg m;
 	ssize_t n;
+	int fd;
 
 	if (!c->ctx) {
 		if (conn_hello(c) < 0)
 			c->gone = true;
 		return;
 	}
-	n = recv(c->fd, b, sizeof(b), MSG_DONTWAIT);
+	while ((n = conn_msg(c, &m, sizeof(m), &fd)) > 0) {
+		if (n == sizeof(m)) {
+			wake_group_set(c, &m, fd);
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
 	if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
 		/* closes queued just before exit run first; the rest is reset */
 		appif_ctx_poll(S.appif, c->ctx);

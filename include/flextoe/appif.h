@@ -140,7 +140,18 @@ struct appif_sock {
 	uint32_t rx_tail;
 	uint32_t tx_head;
 	uint32_t rx_bell, tx_bell;	/* command outstanding: set by app, cleared by engine */
-	uint8_t _pad1[48];
+	/* Wake groups (struct appif_wake_msg) to signal besides the context's
+	 * eventfd when an event for this socket is posted: bit k is group k.
+	 * The engine reads it after it published the event (full fence), the
+	 * application sets a bit before it looks at the rings, so one of the
+	 * two sees the other.  Zeroed when the engine gives the slot out. */
+	uint64_t wake_mask;
+	/* Space-freed events (APPIF_EV_TX) signal the wake groups only while
+	 * this is set: a writer found the ring full, as Linux wakes EPOLLOUT
+	 * only after SOCK_NOSPACE.  The engine reads it after the event, the
+	 * application sets it before it looks at tx_tail again. */
+	uint32_t tx_wake;
+	uint8_t _pad1[36];
 	/* written by the engine on APPIF_OP_INFO, before its RESULT */
 	struct appif_tcp_info info;
 };
@@ -158,6 +169,26 @@ struct appif_shm_hdr {
 	uint32_t unpriv_port_start;
 	char cc_name[16];		/* the congestion control's name, NUL-padded
 					 * (TCP_CONGESTION); empty: not told */
+	/* Wake groups the engine accepts (APPIF_WAKE_GROUPS), 0: none (an
+	 * engine that only writes the context's eventfd). */
+	uint32_t wake_groups;
+};
+
+/*
+ * Wake groups: an application may hand the engine up to APPIF_WAKE_GROUPS
+ * more eventfds, one per group, over its UNIX connection (SCM_RIGHTS, one
+ * struct appif_wake_msg with one fd; without an fd the group is dropped).
+ * The engine writes group k's eventfd when it posts an event for a socket
+ * whose wake_mask has bit k, in the same flush that writes the context's
+ * eventfd (which it always writes).  A group's first write after it was
+ * set is the engine's acknowledgement.  lib/posix gives each epoll instance
+ * a group, so that an event wakes only the epolls that hold its socket.
+ */
+#define APPIF_WAKE_GROUPS 64
+#define APPIF_WAKE_MAGIC  0x464c5857u	/* "FLXW" */
+struct appif_wake_msg {
+	uint32_t magic;
+	uint32_t group;
 };
 
 struct appif_layout {

@@ -401,7 +401,12 @@ void px_pump(void)
 				 * family must not depend on the shared event fd
 				 * alone, which this process may have consumed. */
 				ps->want_out = 0;
-				signal_sock((uint32_t)s, true);
+				__atomic_store_n(&px_ssock((uint32_t)s)->tx_wake, 0, __ATOMIC_RELAXED);
+				/* epolls with a wake group that hold it were
+				 * woken by the engine itself */
+				signal_sock((uint32_t)s,
+					    !__atomic_load_n(&px_ssock((uint32_t)s)->wake_mask,
+							     __ATOMIC_RELAXED));
 				continue;
 			}
 			if (ps->kind == PK_PREACC && px.sh->socks[ps->listener].kind == PK_LISTEN)

@@ -189,7 +189,10 @@ static ssize_t tx_space(int fd, uint32_t s, int flags, int64_t deadline, size_t 
 			/* A short write or EAGAIN: Linux then signals the
 			 * next freed space, also to an edge-triggered epoll
 			 * (ctx.c wakes this socket's eventfd for it). */
-			ps->want_out = 1;
+			px_want_out(ps, s);
+			used = ss->tx_head - LOAD_ACQ(&ss->tx_tail);
+			if (used < px.buf_size)
+				continue;	/* freed meanwhile */
 			if (ps->nonblock || (flags & MSG_DONTWAIT))
 				return -EAGAIN;
 		}

@@ -1,7 +1,10 @@
-/* epoll.c - epoll over kernel and engine fds: the kernel epoll holds the kernel fds and, edge-triggered, the engine fds' eventfds and the context's wake-ups; a list beside it keeps each engine fd's events, data and trigger mode. */
+/* epoll.c - epoll over kernel and engine fds: the kernel epoll holds the kernel fds and, edge-triggered, the engine fds' eventfds and the epoll's own wake group (or the context's event fd); a list beside it keeps each engine fd's events, data and trigger mode. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/posix/internal.h"
 
@@ -13,6 +16,9 @@
 #define MARK_KFD  (MARK | (2ull << 32))	/* | fd: the loopback listener of engine fd */
 #define MARK_CTX  (MARK | (3ull << 32))	/* the context's event fd */
 #define MARK_CTL  (MARK | (4ull << 32))	/* the daemon connection (engine death) */
+#define MARK_GRP  (MARK | (5ull << 32))	/* the epoll's wake group's eventfd */
+/* How long the engine may take to take a wake group's eventfd. */
+#define GRP_ACK_NS 2000000000ll
 
 struct px_epe {
 	int fd;
@@ -21,6 +27,8 @@ struct px_epe {
 	uint32_t last_seq;	/* ev_seq last reported (edge-triggered) */
 	bool disabled;		/* EPOLLONESHOT fired */
 	bool kfd_edge;		/* the loopback listener signalled since the last report */
+	int32_t sock;		/* the socket whose wake_mask has our group's bit, */
+	uint32_t handle;	/* while it has this handle */
 };
 
 struct px_ep {
@@ -30,12 +38,159 @@ struct px_ep {
 	unsigned int n, cap;
 	unsigned int rr;	/* where collect starts: ready fds take turns */
 	unsigned int turn;	/* max 1: kernel fds first on odd calls */
-	bool wake_added;	/* MARK_CTX/MARK_CTL are in the kernel epoll */
+	bool wake_added;	/* MARK_GRP or MARK_CTX, and MARK_CTL, are in the kernel epoll */
+	int epfd;		/* the kernel epoll (set with wake_added) */
+	int grp, gfd;		/* its wake group and that group's eventfd; -1: it
+				 * wakes on the context's event fd (MARK_CTX) */
 };
+
+static void grp_put(struct px_ep *ep);
 
 /* The epolls of this process (fd_closed walks them). */
 static struct px_ep *eps;
 static pthread_mutex_t eps_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- wake groups ------------------------------------------------------------
+ * Each epoll that holds engine fds has its own eventfd, which the engine
+ * writes when it posts an event for a socket whose wake_mask has the
+ * epoll's bit (appif.h): an event wakes only the epolls that hold its
+ * socket, not every thread of the process in epoll_wait.  Without a group
+ * (an engine without them, all 64 in use, FLEXTOE_EPOLL_WAKE=context) an
+ * epoll holds the context's event fd, which the engine writes on every
+ * event. */
+
+/* Under the lock: no socket's wake_mask has group k's bit. */
+static void grp_clear_bits(uint32_t k)
+{
+	for (uint32_t s = 0; s < px.max_socks; s++)
+		__atomic_fetch_and(&px_ssock(s)->wake_mask, ~(1ull << k), __ATOMIC_RELAXED);
+}
+
+/* Hand the engine group k's eventfd, or drop the group (fd -1). */
+static int grp_send(uint32_t k, int fd)
+{
+	struct appif_wake_msg m = { APPIF_WAKE_MAGIC, k };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &m, sizeof(m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return px_real.sendmsg(px.ac.fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+/* Wait for the engine's first write of a new group's eventfd. */
+static bool grp_acked(int fd)
+{
+	int64_t deadline = px_now_ns() + GRP_ACK_NS;
+
+	for (;;) {
+		int64_t left = deadline - px_now_ns();
+		struct pollfd p = { fd, POLLIN, 0 };
+		int r;
+
+		if (left <= 0)
+			return false;
+		r = px_real.ppoll(&p, 1, &(struct timespec){ left / 1000000000, left % 1000000000 },
+				  NULL);
+		if (r > 0) {
+			px_efd_drain(fd);
+			return true;
+		}
+		if (r < 0 && errno != EINTR)
+			return false;
+	}
+}
+
+static bool grp_wanted(void)
+{
+	const struct appif_shm_hdr *hdr = (const struct appif_shm_hdr *)px.ac.shm;
+	const char *w = getenv("FLEXTOE_EPOLL_WAKE");
+
+	return hdr->wake_groups >= APPIF_WAKE_GROUPS && !(w && !strcmp(w, "context"));
+}
+
+/* A wake group for ep (ep->mu held): true, or false when it must use the
+ * context's event fd. */
+static bool grp_open(struct px_ep *ep)
+{
+	uint32_t k;
+	int fd;
+
+	if (!grp_wanted())
+		return false;
+	px_lock();
+	for (k = 0; k < APPIF_WAKE_GROUPS && px.sh->grp_refs[k]; k++)
+		;
+	if (k == APPIF_WAKE_GROUPS) {
+		px_unlock();
+		return false;
+	}
+	px.sh->grp_refs[k] = 1;
+	grp_clear_bits(k);	/* the group's last epoll may have left some */
+	px_unlock();
+	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fd >= 0 && !grp_send(k, fd)) {
+		if (grp_acked(fd)) {
+			ep->grp = (int)k;
+			ep->gfd = fd;
+			return true;
+		}
+		grp_send(k, -1);
+	}
+	if (fd >= 0)
+		px_real.close(fd);
+	px_lock();
+	px.sh->grp_refs[k] = 0;
+	px_unlock();
+	return false;
+}
+
+/* This process lets go of ep's group; the last one drops it. */
+static void grp_put(struct px_ep *ep)
+{
+	bool last = false;
+
+	if (ep->grp < 0)
+		return;
+	px_lock();
+	if (px.sh->grp_refs[ep->grp] && !--px.sh->grp_refs[ep->grp]) {
+		grp_clear_bits((uint32_t)ep->grp);
+		last = true;
+	}
+	px_unlock();
+	if (last)
+		grp_send((uint32_t)ep->grp, -1);
+	px_real.close(ep->gfd);
+	ep->grp = ep->gfd = -1;
+}
+
+/* ep->mu held: e no longer needs the events of its socket, unless another
+ * entry of ep has the same socket (a dup). */
+static void grp_unmask(struct px_ep *ep, const struct px_epe *e)
+{
+	if (ep->grp < 0 || e->sock < 0)
+		return;
+	for (unsigned int i = 0; i < ep->n; i++)
+		if (&ep->e[i] != e && ep->e[i].sock == e->sock && ep->e[i].handle == e->handle)
+			return;
+	px_lock();
+	/* a socket released since belongs to a new connection now */
+	if (px.sh->socks[e->sock].kind != PK_FREE && px.sh->socks[e->sock].handle == e->handle)
+		__atomic_fetch_and(&px_ssock((uint32_t)e->sock)->wake_mask, ~(1ull << ep->grp),
+				   __ATOMIC_SEQ_CST);
+	px_unlock();
+}
 
 static struct px_ep *ep_of(int epfd)
 {
@@ -59,6 +214,7 @@ int px_epoll_create(int flags)
 		return epfd;	/* works for kernel fds alone */
 	}
 	pthread_mutex_init(&ep->mu, NULL);
+	ep->grp = ep->gfd = -1;
 	pthread_mutex_lock(&eps_mu);
 	ep->next = eps;
 	eps = ep;
@@ -82,6 +238,7 @@ void px_epoll_forget(int epfd)
 			break;
 		}
 	pthread_mutex_unlock(&eps_mu);
+	grp_put(f->ep);
 	pthread_mutex_destroy(&f->ep->mu);
 	free(f->ep->e);
 	free(f->ep);
@@ -106,22 +263,74 @@ void px_epoll_fd_closed(int fd)
 
 		pthread_mutex_lock(&ep->mu);
 		e = find(ep, fd);
-		if (e)
+		if (e) {
+			grp_unmask(ep, e);
 			*e = ep->e[--ep->n];
+		}
 		pthread_mutex_unlock(&ep->mu);
 	}
 	pthread_mutex_unlock(&eps_mu);
 }
 
-static int add_wake(int epfd, struct px_ep *ep)
+void px_epoll_fork(int d)
 {
-	if (ep->wake_added || !px.up)
-		return 0;
+	uint32_t n[APPIF_WAKE_GROUPS] = { 0 };
+
+	/* eps_mu is never held while the lock is taken here: a caller
+	 * holding the lock may want eps_mu */
+	pthread_mutex_lock(&eps_mu);
+	for (struct px_ep *ep = eps; ep; ep = ep->next)
+		if (ep->grp >= 0)
+			n[ep->grp]++;
+	pthread_mutex_unlock(&eps_mu);
+	px_lock();
+	for (int k = 0; k < APPIF_WAKE_GROUPS; k++)
+		if (n[k] && (d > 0 || px.sh->grp_refs[k] >= n[k]))
+			px.sh->grp_refs[k] += (uint32_t)d * n[k];
+	px_unlock();
+}
+
+static int add_ctx_wake(struct px_ep *ep)
+{
 	/* edge-triggered: a wake-up, never a level that keeps firing */
-	if (px_real.epoll_ctl(epfd, EPOLL_CTL_ADD, px.ac.efd_out,
+	if (px_real.epoll_ctl(ep->epfd, EPOLL_CTL_ADD, px.ac.efd_out,
 			      &(struct epoll_event){ EPOLLIN | EPOLLET, { .u64 = MARK_CTX } }) &&
 	    errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+void px_epoll_release_groups(void)
+{
+	if (!px.up)
+		return;
+	pthread_mutex_lock(&eps_mu);
+	for (struct px_ep *ep = eps; ep; ep = ep->next) {
+		pthread_mutex_lock(&ep->mu);
+		if (ep->grp >= 0) {
+			grp_put(ep);
+			add_ctx_wake(ep);	/* should an exec fail */
+		}
+		pthread_mutex_unlock(&ep->mu);
+	}
+	pthread_mutex_unlock(&eps_mu);
+}
+
+/* ep->mu held: the kernel epoll wakes on the engine's events for ep's
+ * sockets (its wake group, or the context's event fd) and on its death. */
+static int add_wake(int epfd, struct px_ep *ep)
+{
+	int err;
+
+	if (ep->wake_added || !px.up)
+		return 0;
+	ep->epfd = epfd;
+	if (grp_open(ep) &&
+	    px_real.epoll_ctl(epfd, EPOLL_CTL_ADD, ep->gfd,
+			      &(struct epoll_event){ EPOLLIN | EPOLLET, { .u64 = MARK_GRP } }))
+		grp_put(ep);
+	if (ep->grp < 0 && (err = add_ctx_wake(ep)))
+		return err;
 	if (px_real.epoll_ctl(epfd, EPOLL_CTL_ADD, px.ac.fd,
 			      &(struct epoll_event){ EPOLLIN | EPOLLET, { .u64 = MARK_CTL } }) &&
 	    errno != EEXIST)
@@ -150,6 +359,14 @@ int px_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	kev.data.u64 = MARK_FD | (uint32_t)fd;
 	if (op == EPOLL_CTL_MOD && (ev->events & EPOLLEXCLUSIVE))
 		return -EINVAL;
+	if (op != EPOLL_CTL_DEL) {
+		/* before the socket's bit is set: the wake group exists */
+		pthread_mutex_lock(&ep->mu);
+		err = add_wake(epfd, ep);
+		pthread_mutex_unlock(&ep->mu);
+		if (err)
+			return err;
+	}
 	if (px_real.epoll_ctl(epfd, op, fd, op == EPOLL_CTL_MOD ? &(struct epoll_event){
 				      EPOLLIN | EPOLLET, kev.data } : &kev))
 		return -errno;
@@ -175,10 +392,13 @@ int px_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			e = &ep->e[ep->n++];
 		}
 		e->fd = fd;
+		e->sock = -1;
 	}
 	if (op == EPOLL_CTL_DEL) {
-		if (e)
+		if (e) {
+			grp_unmask(ep, e);
 			*e = ep->e[--ep->n];
+		}
 	} else if (e) {
 		e->events = ev->events;
 		e->data = ev->data;
@@ -186,6 +406,12 @@ int px_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		e->disabled = false;
 		e->kfd_edge = true;	/* ADD/MOD report what is ready now */
 		px_lock();
+		e->sock = s;
+		e->handle = px.sh->socks[s].handle;
+		/* before collect looks at the rings (appif.h wake_mask) */
+		if (ep->grp >= 0)
+			__atomic_fetch_or(&px_ssock((uint32_t)s)->wake_mask, 1ull << ep->grp,
+					  __ATOMIC_SEQ_CST);
 		e->last_seq = px.sh->socks[s].ev_seq - 1;
 		px_unlock();
 	}
@@ -200,8 +426,6 @@ out:
 		    op != EPOLL_CTL_DEL && errno == EEXIST)
 			px_real.epoll_ctl(epfd, EPOLL_CTL_MOD, kfd, &kk);
 	}
-	if (!err)
-		err = add_wake(epfd, ep);
 	return err;
 }
 
@@ -233,8 +457,11 @@ static int collect(struct px_ep *ep, struct epoll_event *evs, int max)
 				rev |= EPOLLIN | EPOLLRDNORM;
 		}
 		rev &= want | EPOLLERR | EPOLLHUP;
-		if ((want & EPOLLOUT) && !(rev & EPOLLOUT) && ps->kind == PK_CONN)
-			ps->want_out = 1;
+		if ((want & EPOLLOUT) && !(rev & EPOLLOUT) && ps->kind == PK_CONN) {
+			px_want_out(ps, (uint32_t)s);
+			/* the engine may have freed space before it saw that */
+			rev = px_sock_revents((uint32_t)s) & (want | EPOLLERR | EPOLLHUP);
+		}
 		if (!rev)
 			continue;
 		if ((e->events & EPOLLET) && ps->ev_seq == e->last_seq && !e->kfd_edge)
@@ -266,9 +493,10 @@ static void kfd_signalled(struct px_ep *ep, int fd)
 
 /* The kernel's part of a wait: up to max events into evs, our own
  * registrations dropped (they only woke us).  timeout_ns -1: no limit.
- * Returns the application's events, or -errno. */
+ * Returns the application's events, or -errno; *all: the kernel had no
+ * more ready than it returned. */
 static int kernel_wait(int epfd, struct px_ep *ep, struct epoll_event *evs, int max,
-		       int64_t timeout_ns, const sigset_t *mask)
+		       int64_t timeout_ns, const sigset_t *mask, bool *all)
 {
 	struct timespec ts, *tsp = NULL;
 	int r, out = 0;
@@ -285,6 +513,7 @@ static int kernel_wait(int epfd, struct px_ep *ep, struct epoll_event *evs, int 
 					(int)((timeout_ns + 999999) / 1000000), mask);
 	if (r < 0)
 		return -errno;
+	*all = r < max;
 	for (int k = 0; k < r; k++) {
 		uint64_t d = evs[k].data.u64;
 
@@ -308,6 +537,7 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 {
 	struct px_ep *ep = ep_of(epfd);
 	int64_t deadline = timeout_ns >= 0 ? px_now_ns() + timeout_ns : -1;
+	bool all = false;	/* the last kernel wait of this call took every kernel event */
 
 	if (max <= 0)
 		return -EINVAL;
@@ -319,13 +549,15 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 		 * slot, or for max 1 every other call looks at them first. */
 		if (max == 1 && ep && ep->n && (ep->turn++ & 1)) {
 			px_sig_clear();
-			r = kernel_wait(epfd, ep, evs, 1, 0, mask);
+			r = kernel_wait(epfd, ep, evs, 1, 0, mask, &all);
 			if (r != 0)
 				return r;
 		}
 		if (ep && ep->n)
 			n = collect(ep, evs, max > 1 ? max - 1 : 1);
-		if (n == max)
+		/* woken by the engine (a wait that left no kernel event
+		 * behind): no second look at the kernel's fds */
+		if (n == max || (n && all))
 			return n;
 		t = n ? 0 : deadline < 0 ? -1 : deadline - px_now_ns();
 		if (deadline >= 0 && t < 0)
@@ -334,7 +566,7 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 		    (t < 0 || t > 5000000))
 			t = 5000000;	/* an event waits for another process (ctx.c) */
 		px_sig_clear();
-		r = kernel_wait(epfd, ep, evs + n, max - n, t, mask);
+		r = kernel_wait(epfd, ep, evs + n, max - n, t, mask, &all);
 		if (r < 0)
 			return n && r == -EINTR ? n : r;
 		if (n + r)

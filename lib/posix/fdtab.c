@@ -252,9 +252,12 @@ void px_fd_forget(int fd)
 {
 	struct px_fd *f = px_fd(fd);
 
+	uint8_t kind;
+
 	if (!f)
 		return;
-	if (f->kind == FD_EPOLL)
+	kind = f->kind;
+	if (kind == FD_EPOLL)
 		px_epoll_forget(fd);
 	__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);
 	f->bound_engine = 0;
@@ -263,7 +266,9 @@ void px_fd_forget(int fd)
 	f->kshut = 0;
 	f->twin = 0;
 	f->kino = 0;
-	if (px.up)
+	/* only engine fds are in our epoll lists (kernel sockets are the
+	 * kernel epoll's own); callers that move dups hold the lock */
+	if (px.up && kind == FD_ENGINE)
 		px_epoll_fd_closed(fd);
 }
 

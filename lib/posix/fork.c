@@ -35,6 +35,7 @@ pid_t px_fork(void)
 	 * closes its copy right after fork (fork after accept) never ends
 	 * the child's connection.  Without a free process slot the child
 	 * counts in its parent's (then the reaper cannot tell them apart). */
+	px_epoll_fork(1);	/* the child's copies of our epolls */
 	px_lock();
 	child = px_proc_alloc();
 	if (child < 0)
@@ -61,6 +62,7 @@ pid_t px_fork(void)
 		if (child != px.slot)
 			px.sh->procs[child].used = 0;
 		px_unlock();
+		px_epoll_fork(-1);
 		errno = e;
 		return pid;
 	}
@@ -76,6 +78,7 @@ void px_exec_prepare(void)
 {
 	if (!px.up)
 		return;
+	px_epoll_release_groups();	/* the new image does not know our epolls */
 	px_lock();
 	refs_add(px.slot, -1, 1);
 	px_unlock();
@@ -94,6 +97,7 @@ void px_exit_release(void)
 {
 	if (!px.up || px.pid != getpid())
 		return;
+	px_epoll_release_groups();
 	px_lock();
 	for (unsigned int i = 0; i < px_fd_hi; i++)
 		if (px_fds[i].kind == FD_ENGINE)

@@ -148,6 +148,9 @@ struct px_shared {
 	struct px_proc procs[PX_PROCS];
 	int64_t reap_ns;		/* when the reaper looks next */
 	struct px_tw tw[PX_TW];
+	/* Wake groups (appif.h) of the family's epolls: how many processes
+	 * hold each (fork copies an epoll); 0: free. */
+	uint32_t grp_refs[APPIF_WAKE_GROUPS];
 	struct px_sock socks[];		/* max_socks, then uint16_t refs[PX_PROCS][max_socks] */
 };
 
@@ -342,10 +345,24 @@ bool px_tw_busy(uint16_t port, const struct px_opts *mine);
 bool px_opt_on(const struct px_opts *o, int name);
 
 /* ---- readiness (poll.c, epoll.c) ------------------------------------------ */
+/* Under the lock: a waiter wants socket s's next freed send space (it
+ * found the ring full): the engine's space event then also signals the
+ * epolls' wake groups.  Set before the caller looks at the space again. */
+static inline void px_want_out(struct px_sock *ps, uint32_t s)
+{
+	ps->want_out = 1;
+	__atomic_store_n(&px_ssock(s)->tx_wake, 1, __ATOMIC_SEQ_CST);
+}
 /* Under the lock: POLLIN/POLLOUT/... of socket s now. */
 uint32_t px_sock_revents(uint32_t s);
 void px_epoll_forget(int epfd);
 void px_epoll_fd_closed(int fd);
+/* Under the lock: the epolls of this process are copied into a child
+ * (d 1), or the copy failed (d -1): their wake groups' references. */
+void px_epoll_fork(int d);
+/* This process's epolls let go of their wake groups: it exits or execs
+ * (the epolls then wake on the context's event fd, should exec fail). */
+void px_epoll_release_groups(void);
 int px_epoll_create(int flags);
 int px_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns,

@@ -88,7 +88,7 @@ int px_poll(struct pollfd *fds, nfds_t n, int64_t timeout_ns, const sigset_t *ma
 			if (fds[i].revents) {
 				ready++;
 			} else if ((fds[i].events & POLLOUT) && ps->kind == PK_CONN) {
-				ps->want_out = 1;
+				px_want_out(ps, (uint32_t)s);
 			}
 			/* a wake-up when the engine signals it */
 			map[m] = ~0u;

@@ -570,6 +570,76 @@ static void t_et_out_fork(void)
 	close(ep);
 }
 
+/* This thread's voluntary context switches (/proc), -1 if unknown. */
+static long vol_switches(void)
+{
+	char path[64], line[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)gettid());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+struct idle_wait {
+	int ep, ready[2];	/* ready: the waiter is about to wait */
+	long switches;		/* during its wait */
+	int n;			/* what its epoll_wait returned */
+};
+
+static void *idle_waiter(void *arg)
+{
+	struct idle_wait *w = arg;
+	struct epoll_event out[4];
+	long before = vol_switches();
+
+	if (write(w->ready[1], "x", 1) != 1)
+		return NULL;
+	w->n = epoll_wait(w->ep, out, 4, 600);
+	w->switches = before < 0 ? -1 : vol_switches() - before;
+	return NULL;
+}
+
+/* Two threads, each with its own epoll (memcached's workers): the engine's
+ * events for one thread's socket do not wake the other thread, which
+ * sleeps through 200 round trips on the first one (Linux: one switch, its
+ * own sleep). */
+static void t_epoll_wakes_its_own(void)
+{
+	struct idle_wait w = { .ep = epoll_create1(0) };
+	struct epoll_event ev = { EPOLLIN, { .u32 = 1 } };
+	int mine = dial(P_ECHO), other = dial(P_ECHO), ok = 0;
+	pthread_t th;
+	char c;
+
+	epoll_ctl(w.ep, EPOLL_CTL_ADD, other, &ev);
+	if (pipe(w.ready) || pthread_create(&th, NULL, idle_waiter, &w)) {
+		CHECK("epoll_wakes_only_its_own", false, "no thread");
+		return;
+	}
+	if (read(w.ready[0], &c, 1) != 1)
+		c = 0;
+	usleep(20000);	/* it sleeps in epoll_wait */
+	for (int k = 0; k < 200; k++)
+		ok += echo_roundtrip(mine, "ping");
+	pthread_join(th, NULL);
+	CHECK("epoll_wakes_only_its_own", ok == 200 && w.n == 0 && w.switches >= 0 &&
+	      w.switches <= 20, "%d of 200 round trips; the other thread's epoll_wait gave %d "
+	      "and it was woken %ld times", ok, w.n, w.switches);
+	close(mine);
+	close(other);
+	close(w.ep);
+	close(w.ready[0]);
+	close(w.ready[1]);
+}
+
 /* RLIMIT_NOFILE: with no fd number left, accept fails with EMFILE and
  * the connection stays queued for the next accept. */
 static void t_rlimit(void)
@@ -940,7 +1010,7 @@ static const struct {
 	{ "fork-accept", t_fork_after_accept }, { "sigpipe", t_sigpipe },
 	{ "rcvtimeo", t_rcvtimeo }, { "eintr", t_eintr }, { "options", t_options },
 	{ "data", t_data }, { "fork-slow", t_fork_slow }, { "prefork", t_prefork },
-	{ "rlimit", t_rlimit }, { "et-out-fork", t_et_out_fork },
+	{ "rlimit", t_rlimit }, { "et-out-fork", t_et_out_fork }, { "epoll-own", t_epoll_wakes_its_own },
 };
 
 int main(int argc, char **argv)

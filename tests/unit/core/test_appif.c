@@ -39,9 +39,13 @@ struct fake_app {
 	bool connected;
 };
 
-static void no_notify(void *arg)
+/* The wake groups notify was given since a test last cleared them. */
+static uint64_t notified_groups;
+
+static void no_notify(void *arg, uint64_t groups)
 {
 	(void)arg;
+	notified_groups |= groups;
 }
 
 static struct appif_sock *fa_sock(struct fake_app *f)
@@ -551,6 +555,101 @@ START_TEST(shared_port_is_one_users)
 }
 END_TEST
 
+/* Until the app's rx ring holds *arg bytes (the peer's sends arrived). */
+struct rx_wait {
+	struct fake_app *f;
+	uint32_t want;
+};
+
+static bool rx_step(struct lb_world *w, void *arg)
+{
+	struct rx_wait *r = arg;
+
+	(void)w;
+	return __atomic_load_n(&fa_sock(r->f)->rx_head, __ATOMIC_ACQUIRE) >= r->want;
+}
+
+/* Until the peer has read everything the app wrote. */
+static bool tx_drained_step(struct lb_world *w, void *arg)
+{
+	struct both *b = arg;
+	struct appif_sock *ss = fa_sock(b->f);
+
+	peer_step(w, b->p);
+	return __atomic_load_n(&ss->tx_tail, __ATOMIC_ACQUIRE) == ss->tx_head &&
+	       b->p->rcvd == b->f->written;
+}
+
+/* The events were read and the rings looked at: the engine may post again. */
+static void fa_events_seen(struct fake_app *f)
+{
+	fa_events(f);
+	__atomic_store_n(&fa_sock(f)->rx_ev, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&fa_sock(f)->tx_ev, 0, __ATOMIC_SEQ_CST);
+}
+
+/* An event for a socket signals the wake groups in its wake_mask (lib/posix:
+ * the epolls that hold it), a space-freed event only while tx_wake is set. */
+START_TEST(events_signal_the_sockets_wake_groups)
+{
+	struct lb_world w;
+	struct fake_app f;
+	struct peer p = { .a = -1, .paused = true };
+	struct both b = { &f, &p };
+	struct rx_wait rw = { &f, 0 };
+	struct appif_sock *ss;
+	uint8_t msg[100] = { 0 };
+
+	lb_init(&w, 31, NULL, NULL);
+	fa_start(&w, &f, BUF);
+	ck_assert(lb_run(&w, connected_step, &b, 10ull * 1000000000));
+	ss = fa_sock(&f);
+	appif_flush(f.a);
+	fa_events_seen(&f);
+
+	/* data for a socket in groups 5 and 63 */
+	__atomic_store_n(&ss->wake_mask, (1ull << 5) | (1ull << 63), __ATOMIC_SEQ_CST);
+	notified_groups = 0;
+	ck_assert_int_eq(ftoe_sock_send(w.s[1].eng, p.a, msg, sizeof(msg)), sizeof(msg));
+	rw.want = sizeof(msg);
+	ck_assert(lb_run(&w, rx_step, &rw, 10ull * 1000000000));
+	appif_flush(f.a);
+	ck_assert_uint_eq(notified_groups, (1ull << 5) | (1ull << 63));
+	fa_events_seen(&f);
+
+	/* in no group: only the context's eventfd */
+	__atomic_store_n(&ss->wake_mask, 0, __ATOMIC_SEQ_CST);
+	notified_groups = 0;
+	ck_assert_int_eq(ftoe_sock_send(w.s[1].eng, p.a, msg, sizeof(msg)), sizeof(msg));
+	rw.want += sizeof(msg);
+	ck_assert(lb_run(&w, rx_step, &rw, 10ull * 1000000000));
+	appif_flush(f.a);
+	ck_assert_uint_eq(notified_groups, 0);
+	fa_events_seen(&f);
+
+	/* freed send space: no group while no writer found the ring full */
+	__atomic_store_n(&ss->wake_mask, 1ull << 7, __ATOMIC_SEQ_CST);
+	notified_groups = 0;
+	p.paused = false;
+	fa_write(&f);
+	fa_cmd(&f, APPIF_OP_TX, 0, 0);
+	ck_assert(lb_run(&w, tx_drained_step, &b, 10ull * 1000000000));
+	appif_flush(f.a);
+	ck_assert_uint_eq(notified_groups, 0);
+	fa_events_seen(&f);
+	/* ... and the group once one did */
+	__atomic_store_n(&ss->tx_wake, 1, __ATOMIC_SEQ_CST);
+	fa_write(&f);
+	fa_cmd(&f, APPIF_OP_TX, 0, 0);
+	ck_assert(lb_run(&w, tx_drained_step, &b, 10ull * 1000000000));
+	appif_flush(f.a);
+	ck_assert_uint_eq(notified_groups, 1ull << 7);
+	fa_exit(&f);
+	appif_destroy(f.a);
+	lb_fini(&w);
+}
+END_TEST
+
 static Suite *appif_suite(void)
 {
 	Suite *s = suite_create("core_appif");
@@ -566,6 +665,7 @@ static Suite *appif_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, attached_rings_are_the_buffers);
 	tcase_add_test(tc, attached_close_then_exit_delivers);
+	tcase_add_test(tc, events_signal_the_sockets_wake_groups);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("permissions");
 	tcase_set_timeout(tc, 60);
