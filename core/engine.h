@@ -53,6 +53,10 @@ struct ftoe_engine_cfg {
 	uint32_t ip_be;			/* the engine's address */
 	uint32_t prefix_len;
 	uint32_t gateway_be;		/* 0: none */
+	/* The engine's IPv6 address (network order) and its on-link prefix;
+	 * all zero: the engine serves IPv4 only. */
+	uint8_t ip6[16];
+	uint32_t prefix6_len;
 	uint8_t mac[6];			/* the interface's MAC */
 	uint16_t mtu;			/* IP MTU, e.g. 1500 */
 	uint32_t max_flows;		/* >= 65536 supported */
@@ -171,6 +175,7 @@ struct ftoe_engine_stats {
 	uint64_t tw_acks_limited;	/* TIME_WAIT ACKs not sent: one per 500 ms */
 	uint64_t syn_rec_acks;		/* ACKs to a SYN not matching its half-open record */
 	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
+	uint64_t rx_ip6_ext;		/* IPv6 frames with extension headers, dropped */
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);
 

@@ -5,6 +5,22 @@
 #include "core/engine_internal.h"
 #include "core/md_snapshot.h"
 
+/* The flow's addresses as the segment carries them (include/flextoe/bpf.h:
+ * IPv4 as ::ffff:a.b.c.d): received, the peer's is the source. */
+static void md_addrs(const struct flow_conn *fc, struct flextoe_md *md)
+{
+	uint8_t *local = md->dir == FLEXTOE_DIR_TX ? md->saddr : md->daddr;
+	uint8_t *remote = md->dir == FLEXTOE_DIR_TX ? md->daddr : md->saddr;
+
+	flow_addr16(fc->local_hi, fc->local_ip, local);
+	flow_addr16(fc->remote_hi, fc->remote_ip, remote);
+	md->ip_version = 4;
+	if (fc->flags & FLOW_CONN_IPV6) {
+		md->ip_version = 6;
+		md->flags |= FLEXTOE_MDF_IPV6;
+	}
+}
+
 int ftoe_md_snapshot(const struct ftoe_engine *e, uint32_t id, enum flextoe_hook hook,
 		     struct flextoe_md *md)
 {
@@ -22,6 +38,7 @@ int ftoe_md_snapshot(const struct ftoe_engine *e, uint32_t id, enum flextoe_hook
 	t = &e->tcp[id];
 	cc = &e->cc[id];
 	md->flags = FLEXTOE_MDF_FLOW;
+	md_addrs(&e->conn[id], md);
 	md->flow_id = id;
 	md->snd_una = t->snd_una;
 	md->snd_nxt = t->snd_nxt;

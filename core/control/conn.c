@@ -26,32 +26,47 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint64_t tuple_hash(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
-			   uint16_t lport, uint16_t rport, uint32_t x, uint32_t y)
+/* Keyed hash of a 4-tuple and two more words (ISNs, cookies, listener
+ * choice); an IPv6 tuple's upper address bits go in too, so peers that
+ * differ only there get unrelated values. */
+static uint64_t tuple_hash(struct ftoe_engine *e, const struct ftoe_flow_key *k,
+			   uint32_t x, uint32_t y)
 {
-	uint32_t w[5] = { laddr, raddr, (uint32_t)lport << 16 | rport, x, y };
+	uint32_t w[11] = { k->laddr, k->raddr, (uint32_t)k->lport << 16 | k->rport, x, y,
+			   k->lhi[0], k->lhi[1], k->lhi[2], k->rhi[0], k->rhi[1], k->rhi[2] };
+	size_t n = ftoe_flow_key_is_v6(k) ? sizeof(w) : 5 * sizeof(w[0]);
 
-	return ftoe_siphash(e->key, w, sizeof(w), 2, 4);
+	return ftoe_siphash(e->key, w, n, 2, 4);
 }
 
 /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. */
 static uint32_t make_isn_key(struct ftoe_engine *e, const struct ftoe_flow_key *k)
 {
-	return (uint32_t)tuple_hash(e, k->laddr, k->raddr, k->lport, k->rport, 0, 0) +
-	       (uint32_t)(e->now / 4000);
+	return (uint32_t)tuple_hash(e, k, 0, 0) + (uint32_t)(e->now / 4000);
 }
 
 static uint32_t make_isn(struct ftoe_engine *e, const struct flow_conn *c)
 {
-	struct ftoe_flow_key k = { c->local_ip, c->remote_ip, c->local_port, c->remote_port };
+	struct ftoe_flow_key k;
 
+	flow_conn_key(c, &k);
 	return make_isn_key(e, &k);
+}
+
+/* The largest MSS the engine announces and sends with: the MTU less the
+ * IP and TCP headers (RFC 9293 3.7.1; 40 bytes of IPv6 header, RFC 8200
+ * section 8.3). */
+static uint16_t conn_mss_max(const struct ftoe_engine *e, bool v6)
+{
+	return (uint16_t)(e->mss_max - (v6 ? 20 : 0));
 }
 
 /* Our TSval offset for a connection with ISS iss (RFC 7323 5.4). */
 static uint32_t ts_offset(struct ftoe_engine *e, uint32_t iss)
 {
-	return (uint32_t)tuple_hash(e, iss, 0, 0, 0, 1, 1);
+	struct ftoe_flow_key k = { .laddr = iss };
+
+	return (uint32_t)tuple_hash(e, &k, 1, 1);
 }
 
 static void challenge_ack(struct ftoe_engine *e, uint32_t id)
@@ -184,7 +199,12 @@ static int pick_listener(struct ftoe_engine *e, const struct ftoe_rx_item *it)
 		for (int k = 0; k < n; k++)
 			if (e->lis[cand[k]].owner == cls)
 				return cand[k];
-	return cand[tuple_hash(e, s->daddr4, s->saddr4, s->dport, s->sport, 0, 2) % (unsigned)n];
+	{
+		struct ftoe_flow_key k;
+
+		ftoe_seg_flow_key(s, &k);
+		return cand[tuple_hash(e, &k, 0, 2) % (unsigned)n];
+	}
 }
 
 /* The on-link address to resolve for remote address raddr (host order):
@@ -213,10 +233,10 @@ static void neigh_set_vlan(struct ftoe_engine *e, uint32_t id, uint32_t hop_be)
 
 /* ---- flow allocation ------------------------------------------------------ */
 
-static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
-		      uint16_t lport, uint16_t rport, uint32_t *out)
+static int flow_alloc(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint32_t *out)
 {
-	struct ftoe_flow_key key = { laddr, raddr, lport, rport };
+	uint32_t laddr = key->laddr, raddr = key->raddr;
+	uint16_t lport = key->lport, rport = key->rport;
 	struct flow_ctl *c;
 	uint32_t id;
 	uint8_t evq;
@@ -225,7 +245,7 @@ static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
 	if (!e->nfree)
 		return -ENOSPC;
 	id = e->free_ids[e->nfree - 1];
-	err = ftoe_ft_insert(&e->ft, &key, id);
+	err = ftoe_ft_insert(&e->ft, key, id);
 	if (err)
 		return err;
 	e->nfree--;
@@ -279,20 +299,34 @@ static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
 		fc->flow_group = (uint16_t)((lport ^ rport ^ raddr) %
 					    (e->cfg.nr_queues ? e->cfg.nr_queues : 1));
 		fc->flags = FLOW_CONN_VALID;
+		if (ftoe_flow_key_is_v6(key)) {
+			fc->flags |= FLOW_CONN_IPV6;
+			memcpy(fc->local_hi, key->lhi, sizeof(fc->local_hi));
+			memcpy(fc->remote_hi, key->rhi, sizeof(fc->remote_hi));
+		}
 	}
 	*out = id;
 	return 0;
+}
+
+/* The flow of a received segment's 4-tuple (passive open). */
+static int flow_alloc_seg(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *out)
+{
+	struct ftoe_flow_key key;
+
+	ftoe_seg_flow_key(s, &key);
+	return flow_alloc(e, &key, out);
 }
 
 void ftoe_conn_free(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_conn *fc = &e->conn[id];
 	struct flow_ctl *c = &e->ctl[id];
-	struct ftoe_flow_key key = { fc->local_ip, fc->remote_ip, fc->local_port,
-				     fc->remote_port };
+	struct ftoe_flow_key key;
 
 	if (!c->in_use)
 		return;
+	flow_conn_key(fc, &key);
 	ftoe_ft_remove(&e->ft, &key, NULL);
 	ftoe_sched_remove(e, id);
 	c->in_use = 0;
@@ -412,7 +446,7 @@ static void send_syn(struct ftoe_engine *e, uint32_t id, bool synack)
 	it.win = wscale_advertise_syn(space);
 	t->rcv_adv = t->rcv_nxt + it.win;
 	it.opts = FTOE_TX_O_SYN;
-	it.mss = e->mss_max;
+	it.mss = conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6);
 	if (t->flags & FLOW_TCP_WSCALE) {
 		it.opts |= FTOE_TX_O_WS;
 		it.wscale = t->rcv_wscale;
@@ -439,8 +473,8 @@ static void set_mss(struct ftoe_engine *e, uint32_t id, uint16_t peer_mss)
 	struct flow_tcp *t = &e->tcp[id];
 	uint32_t mss = peer_mss ? peer_mss : DEFAULT_MSS;
 
-	if (mss > e->mss_max)
-		mss = e->mss_max;
+	if (mss > conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6))
+		mss = conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6);
 	if (t->flags & FLOW_TCP_TS)
 		mss -= TS_OPT_LEN;
 	if (mss < 64)
@@ -583,8 +617,11 @@ static const uint16_t cookie_mss[8] = { 536, 1220, 1360, 1440, 1460, 4312, 8960,
 static uint32_t cookie_make(struct ftoe_engine *e, const struct ftoe_seg *s,
 			    uint32_t t, uint32_t mi)
 {
-	uint64_t h = tuple_hash(e, s->daddr4, s->saddr4, s->dport, s->sport,
-				s->seq, t << 3 | mi);
+	struct ftoe_flow_key k;
+	uint64_t h;
+
+	ftoe_seg_flow_key(s, &k);
+	h = tuple_hash(e, &k, s->seq, t << 3 | mi);
 
 	/* top 5 bits: time (64 s ticks), 3 bits: MSS index, 24 bits: MAC */
 	return (t & 0x1f) << 27 | mi << 24 | ((uint32_t)h & 0xffffff);
@@ -601,13 +638,14 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	struct ftoe_tx_item it;
 	struct ftoe_tx_addr a;
 	uint32_t mi = 0, mss = (s->opts & FTOE_OPT_MSS) ? s->mss : DEFAULT_MSS;
+	uint16_t mss_max = conn_mss_max(e, s->family == 6);
 
 	/* The cookie's SYN-ACK goes on the SYN's VLAN; the completing ACK
 	 * comes on it too and records it (cookie_ack). */
 	rx_addr(e, rx, &a);
 
 	for (uint32_t i = 0; i < 8; i++)
-		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
+		if (cookie_mss[i] <= mss && cookie_mss[i] <= mss_max)
 			mi = i;
 	memset(&it, 0, sizeof(it));
 	it.flow = FTOE_NO_FLOW;
@@ -618,7 +656,7 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	 * them, so we do not offer them (the peer then uses none). */
 	it.win = wscale_advertise_syn(e->cfg.rx_buf_size);
 	it.opts = FTOE_TX_O_SYN;
-	it.mss = e->mss_max;
+	it.mss = mss_max;
 	e->st.syn_cookies_sent++;
 	ftoe_tx_send(e, &a, &it);
 }
@@ -759,7 +797,7 @@ static void syn_rec_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 	 * ACK is dropped and the record kept; its SYN-ACK retransmission
 	 * brings the ACK again when there may be room. */
 	if (e->lis[r->listener].queued >= e->lis[r->listener].backlog ||
-	    flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
+	    flow_alloc_seg(e, s, &id)) {
 		e->st.syn_ack_dropped++;
 		return;
 	}
@@ -778,7 +816,7 @@ static void cookie_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	uint32_t id;
 
 	if (cookie_check(e, s, &mss) || l->queued >= l->backlog ||
-	    flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
+	    flow_alloc_seg(e, s, &id)) {
 		send_rst_for(e, it);
 		return;
 	}
@@ -1280,7 +1318,8 @@ int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx)
  * connection (RFC 9293 3.6; Linux without tcp_tw_reuse). */
 static bool tuple_in_wait(struct ftoe_engine *e, uint32_t raddr, uint16_t lport, uint16_t rport)
 {
-	struct ftoe_flow_key key = { e->local_ip, raddr, lport, rport };
+	struct ftoe_flow_key key = { .laddr = e->local_ip, .raddr = raddr, .lport = lport,
+				     .rport = rport };
 	uint32_t idx;
 
 	return !ftoe_tw_lookup(e, &key, &idx) || !ftoe_syn_lookup(e, &key, &idx);
@@ -1298,7 +1337,8 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 		return -EINVAL;
 	if (lport_req) {
 		err = tuple_in_wait(e, raddr, lport_req, port) ? -EEXIST :
-		      flow_alloc(e, e->local_ip, raddr, lport_req, port, &id);
+		      flow_alloc(e, &(struct ftoe_flow_key){ .laddr = e->local_ip, .raddr = raddr,
+				 .lport = lport_req, .rport = port }, &id);
 		if (err == -EEXIST)
 			return -EADDRINUSE;
 	}
@@ -1309,7 +1349,8 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 		e->port_next = (e->port_next + 1) % (EPHEMERAL_HI - EPHEMERAL_LO + 1);
 		if (find_listener(e, lport) >= 0 || tuple_in_wait(e, raddr, lport, port))
 			continue;
-		err = flow_alloc(e, e->local_ip, raddr, lport, port, &id);
+		err = flow_alloc(e, &(struct ftoe_flow_key){ .laddr = e->local_ip, .raddr = raddr,
+				 .lport = lport, .rport = port }, &id);
 		if (err != -EEXIST)
 			break;
 	}

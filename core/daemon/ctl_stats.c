@@ -64,7 +64,8 @@
 	X(FlextoeTimeWaitEntered, tw_entered,       "connections that entered TIME-WAIT") \
 	X(FlextoeTimeWaitEvicted, tw_evicted,       "TIME-WAIT entries evicted by a full table") \
 	X(FlextoeTimeWaitAcks,    tw_acks,          "ACKs sent from TIME-WAIT") \
-	X(FlextoeSpliceLateTx,    splice_late_tx,   "spliced-flow segments relayed late")
+	X(FlextoeSpliceLateTx,    splice_late_tx,   "spliced-flow segments relayed late") \
+	X(FlextoeIn6ExtHdrDrops,  rx_ip6_ext,       "IPv6 segments with extension headers dropped")
 
 static const char *const hook_verdicts[FTOE_HOOK_NR_COUNTERS] = {
 	"aborted", "drop", "pass", "tx", "redirect", "invalid",
