@@ -301,6 +301,13 @@ void ftoe_engine_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
 	ftoe_sock_deliver_events(e);
 }
 
+void ftoe_engine_neigh6_ready(struct ftoe_engine *e, const uint8_t ip6[16])
+{
+	eng_now(e);
+	ftoe_conn_neigh6_ready(e, ip6);
+	ftoe_sock_deliver_events(e);
+}
+
 void ftoe_engine_get_stats(const struct ftoe_engine *e, struct ftoe_engine_stats *st)
 {
 	*st = e->st;

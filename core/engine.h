@@ -47,6 +47,12 @@ struct ftoe_io {
 	 * untagged), or an error as neigh_lookup.  The engine's own
 	 * connections to it then send on that VLAN. */
 	int (*neigh_vlan)(void *ctx, uint32_t ip_be, struct ftoe_vlan *vlan);
+	/* Optional (NULL: the engine makes no IPv6 connections of its own).
+	 * As neigh_lookup and neigh_vlan for an on-link IPv6 address (neighbour
+	 * discovery, core/control/nd.c); the backend calls
+	 * ftoe_engine_neigh6_ready when an -EAGAIN one resolves. */
+	int (*neigh6_lookup)(void *ctx, const uint8_t ip6[16], uint8_t mac[6]);
+	int (*neigh6_vlan)(void *ctx, const uint8_t ip6[16], struct ftoe_vlan *vlan);
 };
 
 struct ftoe_engine_cfg {
@@ -147,6 +153,8 @@ void ftoe_engine_rx_parse(const struct ftoe_engine *eng, void *frame, uint16_t l
 uint64_t ftoe_engine_poll(struct ftoe_engine *eng, unsigned int q);
 /* A neighbour the engine asked for (-EAGAIN) has been resolved. */
 void ftoe_engine_neigh_ready(struct ftoe_engine *eng, uint32_t ip_be);
+/* The same for an IPv6 address (io.neigh6_lookup returned -EAGAIN for it). */
+void ftoe_engine_neigh6_ready(struct ftoe_engine *eng, const uint8_t ip6[16]);
 
 /* Counters (additions).  Read from the engine's thread. */
 struct ftoe_engine_stats {

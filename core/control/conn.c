@@ -4,6 +4,7 @@
 #include "core/hooks.h"
 
 #include "core/control/cc.h"
+#include "core/byteorder.h"
 #include "core/control/conn.h"
 #include "core/control/splice.h"
 #include "core/control/rx_md.h"
@@ -227,6 +228,41 @@ static void neigh_set_vlan(struct ftoe_engine *e, uint32_t id, uint32_t hop_be)
 
 	memset(&v, 0, sizeof(v));
 	if (e->io.neigh_vlan && e->io.neigh_vlan(e->io.ctx, hop_be, &v))
+		memset(&v, 0, sizeof(v));
+	conn_set_vlan(&e->conn[id], &v);
+}
+
+/* The MAC of flow id's next hop, by its family: ARP through the gateway
+ * or on-link (IPv4), neighbour discovery on-link (IPv6).  0, -EAGAIN while
+ * resolving, or another error. */
+static int conn_neigh(struct ftoe_engine *e, uint32_t id, uint8_t mac[6])
+{
+	const struct flow_conn *fc = &e->conn[id];
+	uint8_t a[16];
+
+	if (!(fc->flags & FLOW_CONN_IPV6))
+		return e->io.neigh_lookup(e->io.ctx, next_hop_be(e, fc->remote_ip), mac);
+	if (!e->io.neigh6_lookup)
+		return -EHOSTUNREACH;
+	flow_addr16(fc->remote_hi, fc->remote_ip, a);
+	return e->io.neigh6_lookup(e->io.ctx, a, mac);
+}
+
+/* The MAC resolved: the flow takes it and the VLAN it was learned on. */
+static void conn_neigh_done(struct ftoe_engine *e, uint32_t id, const uint8_t mac[6])
+{
+	const struct flow_conn *fc = &e->conn[id];
+	struct ftoe_vlan v;
+	uint8_t a[16];
+
+	memcpy(e->conn[id].remote_mac, mac, 6);
+	if (!(fc->flags & FLOW_CONN_IPV6)) {
+		neigh_set_vlan(e, id, next_hop_be(e, fc->remote_ip));
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	flow_addr16(fc->remote_hi, fc->remote_ip, a);
+	if (e->io.neigh6_vlan && e->io.neigh6_vlan(e->io.ctx, a, &v))
 		memset(&v, 0, sizeof(v));
 	conn_set_vlan(&e->conn[id], &v);
 }
@@ -986,8 +1022,9 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	if (s->slow & (FTOE_SLOW_NOT_IP | FTOE_SLOW_NOT_TCP | FTOE_SLOW_FRAG |
 		       FTOE_SLOW_IPV6 | FTOE_SLOW_VLAN_STACK))
 		return;
-	/* RFC 1122 4.2.3.10, as Linux: never answer a martian source */
-	if (ftoe_martian_src(e, s->saddr4)) {
+	/* RFC 1122 4.2.3.10, as Linux: never answer a martian source (an
+	 * IPv6 source the parser already held to unicast, RFC 4291) */
+	if (s->family == 4 && ftoe_martian_src(e, s->saddr4)) {
 		e->st.rx_martian++;
 		return;
 	}
@@ -1201,13 +1238,12 @@ void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id)
 	if (c->flags & CTL_F_NEIGH_WAIT) {
 		uint8_t mac[6];
 
-		if (e->io.neigh_lookup(e->io.ctx, next_hop_be(e, e->conn[id].remote_ip), mac)) {
+		if (conn_neigh(e, id, mac)) {
 			ftoe_timer_set(e, id, FTOE_T_TX,
 				       e->now + ftoe_rto_current(&c->rto) * 1000ull);
 			return;
 		}
-		memcpy(e->conn[id].remote_mac, mac, 6);
-		neigh_set_vlan(e, id, next_hop_be(e, e->conn[id].remote_ip));
+		conn_neigh_done(e, id, mac);
 		c->flags &= ~CTL_F_NEIGH_WAIT;
 	}
 	send_syn(e, id, c->state == TCP_S_SYN_RCVD);
@@ -1316,41 +1352,36 @@ int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx)
 
 /* A 4-tuple still in TIME_WAIT or half-open is not free for a new
  * connection (RFC 9293 3.6; Linux without tcp_tw_reuse). */
-static bool tuple_in_wait(struct ftoe_engine *e, uint32_t raddr, uint16_t lport, uint16_t rport)
+static bool tuple_in_wait(struct ftoe_engine *e, const struct ftoe_flow_key *key)
 {
-	struct ftoe_flow_key key = { .laddr = e->local_ip, .raddr = raddr, .lport = lport,
-				     .rport = rport };
 	uint32_t idx;
 
-	return !ftoe_tw_lookup(e, &key, &idx) || !ftoe_syn_lookup(e, &key, &idx);
+	return !ftoe_tw_lookup(e, key, &idx) || !ftoe_syn_lookup(e, key, &idx);
 }
 
-int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be, uint16_t port)
+/* Active open to the remote side of key (its local address and remote
+ * address and port set; lport_req 0: an ephemeral port). */
+static int conn_connect_key(struct ftoe_engine *e, uint16_t lport_req, struct ftoe_flow_key *key)
 {
-	uint32_t raddr = __builtin_bswap32(ip_be), id = 0;
+	uint32_t id = 0;
 	struct flow_ctl *c;
 	struct flow_tcp *t;
 	uint8_t mac[6];
 	int err = -EADDRNOTAVAIL;
 
-	if (!port || !ip_be)
-		return -EINVAL;
 	if (lport_req) {
-		err = tuple_in_wait(e, raddr, lport_req, port) ? -EEXIST :
-		      flow_alloc(e, &(struct ftoe_flow_key){ .laddr = e->local_ip, .raddr = raddr,
-				 .lport = lport_req, .rport = port }, &id);
+		key->lport = lport_req;
+		err = tuple_in_wait(e, key) ? -EEXIST : flow_alloc(e, key, &id);
 		if (err == -EEXIST)
 			return -EADDRINUSE;
 	}
 	/* next ephemeral port whose 4-tuple is free */
 	for (uint32_t n = 0; !lport_req && n <= EPHEMERAL_HI - EPHEMERAL_LO; n++) {
-		uint16_t lport = (uint16_t)(EPHEMERAL_LO + e->port_next);
-
+		key->lport = (uint16_t)(EPHEMERAL_LO + e->port_next);
 		e->port_next = (e->port_next + 1) % (EPHEMERAL_HI - EPHEMERAL_LO + 1);
-		if (find_listener(e, lport) >= 0 || tuple_in_wait(e, raddr, lport, port))
+		if (find_listener(e, key->lport) >= 0 || tuple_in_wait(e, key))
 			continue;
-		err = flow_alloc(e, &(struct ftoe_flow_key){ .laddr = e->local_ip, .raddr = raddr,
-				 .lport = lport, .rport = port }, &id);
+		err = flow_alloc(e, key, &id);
 		if (err != -EEXIST)
 			break;
 	}
@@ -1378,15 +1409,63 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 	t->rcv_mss = DEFAULT_MSS;
 	c->rtt_ns = e->now;
 
-	if (e->io.neigh_lookup(e->io.ctx, next_hop_be(e, raddr), mac)) {
+	/* Resolving (or failing, then retried with the SYN's timer until
+	 * the handshake's retries run out, as before) */
+	if (conn_neigh(e, id, mac)) {
 		c->flags |= CTL_F_NEIGH_WAIT;
 		ftoe_timer_set(e, id, FTOE_T_TX, e->now + ftoe_rto_current(&c->rto) * 1000ull);
 		return (int)id;
 	}
-	memcpy(e->conn[id].remote_mac, mac, 6);
-	neigh_set_vlan(e, id, next_hop_be(e, raddr));
+	conn_neigh_done(e, id, mac);
 	send_syn(e, id, false);
 	return (int)id;
+}
+
+int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be, uint16_t port)
+{
+	struct ftoe_flow_key key = { .laddr = e->local_ip, .raddr = __builtin_bswap32(ip_be),
+				     .rport = port };
+
+	if (!port || !ip_be)
+		return -EINVAL;
+	return conn_connect_key(e, lport_req, &key);
+}
+
+int ftoe_conn_connect6(struct ftoe_engine *e, uint16_t lport_req, const uint8_t ip6[16],
+		       uint16_t port)
+{
+	struct ftoe_flow_key key = { .laddr = e->local6_lo, .rport = port };
+
+	if (!port || !engine_has_ip6(e))
+		return -EINVAL;
+	memcpy(key.lhi, e->local6_hi, sizeof(key.lhi));
+	memcpy(key.rhi, ip6, sizeof(key.rhi));
+	key.raddr = ftoe_get_be32(ip6 + 12);
+	/* the flow key's IPv4 marker, multicast: not a TCP peer (segment.c) */
+	if (!ftoe_flow_key_is_v6(&key) || ip6[0] == 0xff)
+		return -EINVAL;
+	return conn_connect_key(e, lport_req, &key);
+}
+
+/* Connections waiting for the next hop's MAC take it now (IPv6: on-link
+ * only, so the next hop is the peer). */
+void ftoe_conn_neigh6_ready(struct ftoe_engine *e, const uint8_t ip6[16])
+{
+	for (uint32_t id = 0; id < e->hwm; id++) {
+		struct flow_ctl *c = &e->ctl[id];
+		const struct flow_conn *fc = &e->conn[id];
+		uint8_t a[16], mac[6];
+
+		if (!c->in_use || !(c->flags & CTL_F_NEIGH_WAIT) || !(fc->flags & FLOW_CONN_IPV6))
+			continue;
+		flow_addr16(fc->remote_hi, fc->remote_ip, a);
+		if (memcmp(a, ip6, 16) || conn_neigh(e, id, mac))
+			continue;
+		conn_neigh_done(e, id, mac);
+		c->flags &= ~CTL_F_NEIGH_WAIT;
+		c->rtt_ns = e->now;
+		send_syn(e, id, false);
+	}
 }
 
 void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
@@ -1396,6 +1475,7 @@ void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
 		uint8_t mac[6];
 
 		if (!c->in_use || !(c->flags & CTL_F_NEIGH_WAIT) ||
+		    (e->conn[id].flags & FLOW_CONN_IPV6) ||
 		    next_hop_be(e, e->conn[id].remote_ip) != ip_be)
 			continue;
 		if (e->io.neigh_lookup(e->io.ctx, ip_be, mac))

@@ -72,7 +72,7 @@ int x86_setup(struct x86_backend *be, struct ftoe_io *io)
 {
 	int err;
 
-	err = steer_load(&be->steer, be->cfg.ip_be);
+	err = steer_load(&be->steer, be->cfg.ip_be, be->cfg.ip6);
 	if (!err)
 		err = steer_clear_stale(&be->nd, be->cfg.force);
 	if (err)
@@ -162,8 +162,9 @@ void x86_log_stats(struct x86_backend *be)
 	fg_log_stats(be);
 	if (be->steer.obj) {
 		steer_read_stats(&be->steer, steer);
-		pr_info("steering: tcp %lu arp %lu icmp %lu to the engine; %lu passed to the kernel",
-			steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP], steer[FTOE_STEER_ICMP],
+		pr_info("steering: tcp %lu arp %lu icmp %lu ipv6 %lu icmpv6 %lu to the engine; "
+			"%lu passed to the kernel", steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP],
+			steer[FTOE_STEER_ICMP], steer[FTOE_STEER_TCP6], steer[FTOE_STEER_ICMP6],
 			steer[FTOE_STEER_PASS]);
 	}
 }
