@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ipv6.sh - the engine over IPv6 (--ip given twice) with a Linux peer over IPv6: ping6 and
 # neighbour discovery, echo over 1, 100 and 1,000 connections, 1 GiB each way with SHA-256
-# (flextoe-bulk), adversarial IPv6 frames dropped and counted while the engine goes on serving,
+# (flextoe-bulk; engine -> Linux through the engine's own connect, which resolves the peer by
+# NS/NA), adversarial IPv6 frames dropped and counted while the engine goes on serving,
 # and IPv4 still served beside IPv6.
 set -u
 cd "$(dirname "$0")/../.."
@@ -24,6 +25,7 @@ KERN_IP=10.83.0.1
 PEER_IP=10.83.0.2
 ENG_IP6=fd00:83::5
 PEER_IP6=fd00:83::2
+PEER2_IP6=fd00:83::3
 RUN=$TMP/run
 export FLEXTOE_RUN_DIR=$RUN
 
@@ -69,20 +71,30 @@ t_check "echo over IPv6: 1000 concurrent connections, 4 KiB each" echo_test $ENG
 t_check "echo over IPv4 beside it: 10 connections" echo_test $ENG_IP 7000 10 65536
 
 # ---- bulk, 1 GiB each way ------------------------------------------------------------
-bulk_test() { # DIR PORT: in (Linux -> engine) or out (engine -> Linux)
-	local dir=$1 port=$2 a b t0
+bulk_test() { # DIR PORT [BYTES]: in (Linux -> engine), out (engine -> Linux, Linux connects),
+	     # or connect (engine -> Linux, the engine connects: it resolves the peer by NS/NA)
+	local dir=$1 port=$2 a b t0 BULK_BYTES=${3:-$BULK_BYTES}
 	t0=$SECONDS
 	if [[ $dir == in ]]; then
 		ns_bg eng "$BIN/flextoe-bulk" --listen "$port" --recv >"$TMP/bulk_$dir.eng" 2>&1
 		wait_for "$TMP/bulk_$dir.eng" listening || return 1
 		ns_exec peer timeout 300 python3 "$TRAFFIC/bulk_peer.py" send $ENG_IP6 "$port" \
 			$BULK_BYTES >"$TMP/bulk_$dir.peer" 2>&1
-	else
+	elif [[ $dir == out ]]; then
 		ns_bg eng "$BIN/flextoe-bulk" --listen "$port" --send $BULK_BYTES \
 			>"$TMP/bulk_$dir.eng" 2>&1
 		wait_for "$TMP/bulk_$dir.eng" listening || return 1
 		ns_exec peer timeout 300 python3 "$TRAFFIC/bulk_peer.py" fetch $ENG_IP6 "$port" \
 			>"$TMP/bulk_$dir.peer" 2>&1
+	else
+		# the engine has never heard from this address: it must solicit it
+		ip -n "$(ns_name peer)" addr add $PEER2_IP6/64 dev veth1 nodad
+		ns_bg peer python3 "$TRAFFIC/bulk_peer.py" recv $PEER2_IP6 "$port" \
+			>"$TMP/bulk_$dir.peer" 2>&1
+		wait_for "$TMP/bulk_$dir.peer" listening || return 1
+		ns_exec eng timeout 300 "$BIN/flextoe-bulk" --connect "[$PEER2_IP6]:$port" \
+			--send $BULK_BYTES >"$TMP/bulk_$dir.eng" 2>&1
+		wait_for "$TMP/bulk_$dir.peer" "^bytes=" || return 1
 	fi
 	wait_for "$TMP/bulk_$dir.eng" "^bytes=" || return 1
 	a=$(grep -o 'bytes=[0-9]* sha256=[0-9a-f]*' "$TMP/bulk_$dir.eng")
@@ -92,7 +104,10 @@ bulk_test() { # DIR PORT: in (Linux -> engine) or out (engine -> Linux)
 		{ echo "engine: $a peer: $b" >&2; cat "$TMP/bulk_$dir.peer" >&2; return 1; }
 }
 t_check "$BULK_BYTES bytes Linux -> engine over IPv6, SHA-256 equal" bulk_test in 7100
-t_check "$BULK_BYTES bytes engine -> Linux over IPv6, SHA-256 equal" bulk_test out 7101
+t_check "64 MiB engine -> Linux over IPv6 (Linux connects), SHA-256 equal" \
+	bulk_test out 7101 $((64 << 20))
+t_check "$BULK_BYTES bytes engine -> Linux over IPv6 (the engine connects and resolves the peer by ND), SHA-256 equal" \
+	bulk_test connect 7102
 
 # ---- adversarial IPv6 ----------------------------------------------------------------
 # Raw frames from the peer to the engine's MAC and address: extension-header chains,
