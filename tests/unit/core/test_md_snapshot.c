@@ -30,6 +30,23 @@ static void parse(const uint8_t *f, size_t len, struct seg_view *v)
 	v->len = iplen - ihl - thlen;
 }
 
+/* ip_version and the addresses (offsets 60-95) are the frame's, IPv4 as
+ * ::ffff:a.b.c.d (include/flextoe/bpf.h). */
+static void check_addrs(const struct flextoe_md *md, const uint8_t *f)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *ip = f + FTOE_ETH_HLEN;
+
+	ck_assert_uint_eq(md->ip_version, 4);
+	ck_assert(!(md->flags & FLEXTOE_MDF_IPV6));
+	ck_assert_mem_eq(md->saddr, mapped, 12);
+	ck_assert_mem_eq(md->saddr + 12, ip + 12, 4);
+	ck_assert_mem_eq(md->daddr, mapped, 12);
+	ck_assert_mem_eq(md->daddr + 12, ip + 16, 4);
+	ck_assert_uint_eq(md->pad1, 0);
+	ck_assert_uint_eq(md->reserved, 0);
+}
+
 static bool seq_le(uint32_t a, uint32_t b)
 {
 	return (int32_t)(b - a) >= 0;
@@ -54,6 +71,7 @@ static int check_xmit_md(void *ctx, unsigned int q, const void *frame, size_t le
 	ck_assert_uint_eq(md->dir, FLEXTOE_DIR_TX);
 	ck_assert(md->flags & FLEXTOE_MDF_FLOW);
 	ck_assert(md->tstamp_ns != 0);
+	check_addrs(md, frame);
 	/* The ACK field is rcv_nxt when the segment was built (RFC 9293 3.4). */
 	if (v.flags & FTOE_TCP_ACK)
 		ck_assert_uint_eq(md->rcv_nxt, v.ack);
@@ -92,6 +110,7 @@ static int snap_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame 
 	ck_assert_uint_eq(f->md.hook, FLEXTOE_HOOK_RX_POST);
 	ck_assert_uint_eq(f->md.dir, FLEXTOE_DIR_RX);
 	ck_assert(f->md.flags & FLEXTOE_MDF_FLOW);
+	check_addrs(&f->md, f->data);
 	parse(f->data, f->len, &v);
 	/* After the protocol stage: in-order data has advanced rcv_nxt past it. */
 	if (v.len && !(f->md.flags & FLEXTOE_MDF_OOO)) {
