@@ -192,8 +192,10 @@ void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_sta
 struct ftoe_conn_info {
 	uint32_t id;			/* flow id */
 	const char *state;		/* "ESTAB", "SYN-SENT", ... as ss names them */
-	uint32_t local_ip, remote_ip;
+	uint32_t local_ip, remote_ip;	/* IPv4 (IPv6: the last 32 bits) */
 	uint16_t local_port, remote_port;
+	uint8_t ip_version;		/* 4 or 6 */
+	uint8_t local_ip6[16], remote_ip6[16];	/* IPv6 (IPv4: ::ffff:a.b.c.d) */
 	uint16_t flow_group;
 	uint32_t region;		/* buffers' region: 0 the engine's, else a context's */
 	uint32_t send_q;		/* bytes queued by the application, not yet acknowledged */

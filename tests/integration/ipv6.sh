@@ -69,6 +69,15 @@ t_check "echo over IPv6: 1 connection, 1 MiB" echo_test $ENG_IP6 7000 1 $((1 << 
 t_check "echo over IPv6: 100 concurrent connections, 64 KiB each" echo_test $ENG_IP6 7000 100 65536
 t_check "echo over IPv6: 1000 concurrent connections, 4 KiB each" echo_test $ENG_IP6 7000 1000 4096
 t_check "echo over IPv4 beside it: 10 connections" echo_test $ENG_IP 7000 10 65536
+ss_test() { # an open IPv6 connection shows with its IPv6 addresses in flextoe-stat ss
+	local out
+	ns_bg peer python3 -c "import socket, time
+s = socket.create_connection(('$ENG_IP6', 7000)); time.sleep(5)"
+	sleep 1
+	out=$(ns_exec eng "$BIN/flextoe-stat" ss --run-dir "$RUN" 2>&1)
+	grep -q "ESTAB.*\[$ENG_IP6\]:7000 *\[$PEER_IP6\]:[0-9]" <<<"$out" || { echo "$out" >&2; return 1; }
+}
+t_check "flextoe-stat ss shows an IPv6 connection's addresses" ss_test
 
 # ---- bulk, 1 GiB each way ------------------------------------------------------------
 bulk_test() { # DIR PORT [BYTES]: in (Linux -> engine), out (engine -> Linux, Linux connects),
