@@ -3,6 +3,7 @@
 
 #include "core/byteorder.h"
 #include "core/hooks.h"
+#include "core/md_snapshot.h"
 #include "core/segment.h"
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
@@ -24,6 +25,7 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 	uint32_t v;
 
 	xq_md_init(&hf.md, FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+	ftoe_md_frame_addrs(&hf.md, f, len);
 	v = ftoe_hooks_run(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE, &hf);
 	switch (v) {
 	case FTOE_XDP_PASS:

@@ -82,7 +82,7 @@ struct flextoe_md {
 	__u32 app_ctx;		/* application context to deliver to (FLEXTOE_MDF_CLASS) */
 	__u16 priority;		/* scheduling priority, 0 = default (FLEXTOE_MDF_CLASS) */
 	__u16 svlan_id;		/* outer 802.1ad VID popped by vlan_strip (FLEXTOE_MDF_QINQ) */
-	__u8 ip_version;	/* 4 or 6 (0: not IP, or unknown at this hook) */
+	__u8 ip_version;	/* 4 or 6 (0: not an IP frame) */
 	__u8 pad1;		/* zero */
 	__u16 reserved;		/* zero */
 	/* The segment's addresses as on the wire (network order); IPv4 as

@@ -4,6 +4,7 @@
 #include "core/byteorder.h"
 #include "core/engine_internal.h"
 #include "core/hooks.h"
+#include "core/md_snapshot.h"
 #include "core/segment.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
@@ -218,12 +219,58 @@ START_TEST(snapshot_at_both_hooks)
 }
 END_TEST
 
+/* Where there is no flow (rx-pre, tx-post of ARP/ICMP/ND): the addresses
+ * come from the frame, behind up to two VLAN tags. */
+START_TEST(frame_addrs)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	uint8_t f[128] = { 0 }, src6[16] = { 0xfd, [15] = 1 }, dst6[16] = { 0xfd, [15] = 2 };
+	struct flextoe_md md;
+
+	/* IPv4 */
+	memset(&md, 0, sizeof(md));
+	ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
+	f[14] = 0x45;
+	ftoe_put_be32(f + 14 + 12, 0x0a000001);
+	ftoe_put_be32(f + 14 + 16, 0x0a000002);
+	ftoe_md_frame_addrs(&md, f, 60);
+	ck_assert_uint_eq(md.ip_version, 4);
+	ck_assert(!(md.flags & FLEXTOE_MDF_IPV6));
+	ck_assert_mem_eq(md.saddr, mapped, 12);
+	ck_assert_uint_eq(ftoe_get_be32(md.saddr + 12), 0x0a000001);
+	ck_assert_uint_eq(ftoe_get_be32(md.daddr + 12), 0x0a000002);
+	/* IPv6 behind 802.1ad + 802.1Q */
+	memset(&md, 0, sizeof(md));
+	memset(f, 0, sizeof(f));
+	ftoe_put_be16(f + 12, FTOE_ETH_P_8021AD);
+	ftoe_put_be16(f + 16, FTOE_ETH_P_8021Q);
+	ftoe_put_be16(f + 20, FTOE_ETH_P_IPV6);
+	f[22] = 0x60;
+	memcpy(f + 22 + 8, src6, 16);
+	memcpy(f + 22 + 24, dst6, 16);
+	ftoe_md_frame_addrs(&md, f, 22 + 40);
+	ck_assert_uint_eq(md.ip_version, 6);
+	ck_assert(md.flags & FLEXTOE_MDF_IPV6);
+	ck_assert_mem_eq(md.saddr, src6, 16);
+	ck_assert_mem_eq(md.daddr, dst6, 16);
+	/* one byte short of the header, or ARP: nothing */
+	memset(&md, 0, sizeof(md));
+	ftoe_md_frame_addrs(&md, f, 22 + 39);
+	ck_assert_uint_eq(md.ip_version, 0);
+	ftoe_put_be16(f + 20, FTOE_ETH_P_ARP);
+	ftoe_md_frame_addrs(&md, f, sizeof(f));
+	ck_assert_uint_eq(md.ip_version, 0);
+	ck_assert_uint_eq(md.flags, 0);
+}
+END_TEST
+
 static Suite *md_snapshot_suite(void)
 {
 	Suite *s = suite_create("core_md_snapshot");
 	TCase *tc = tcase_create("md");
 
 	tcase_add_test(tc, snapshot_at_both_hooks);
+	tcase_add_test(tc, frame_addrs);
 	suite_add_tcase(s, tc);
 	return s;
 }
