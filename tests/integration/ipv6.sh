@@ -36,8 +36,10 @@ ip -n "$(ns_name peer)" addr add $PEER_IP6/64 dev veth1 nodad
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
+# IPV6_ENGINE_ARGS: more engine flags (e.g. --workers 4 --flow-groups 2)
+# shellcheck disable=SC2086
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --ip $ENG_IP6/64 --run-dir "$RUN" \
-	>"$TMP/eng.log" 2>&1
+	${IPV6_ENGINE_ARGS:-} >"$TMP/eng.log" 2>&1
 t_check "engine starts with an IPv4 and an IPv6 address" wait_for "$TMP/eng.log" "ready:"
 t_check "application socket exists" wait_cmd 5 test -S "$RUN/flextoe.sock"
 
