@@ -41,6 +41,15 @@ int x86_open(const struct x86_cfg *cfg, struct x86_backend **out)
 		err = -EADDRINUSE;
 		goto fail;
 	}
+	if (cfg->prefix6_len && netdev_kernel_has_addr_af(AF_INET6, cfg->ip6, owner) > 0) {
+		char ip6str[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, cfg->ip6, ip6str, sizeof(ip6str));
+		pr_err("%s is an address of the kernel's (on %s); the engine needs an address "
+		       "of its own that the kernel does not have", ip6str, owner);
+		err = -EADDRINUSE;
+		goto fail;
+	}
 	if (!be->nd.up)
 		pr_warn("%s is down; nothing will arrive until 'ip link set %s up'", be->nd.name,
 			be->nd.name);

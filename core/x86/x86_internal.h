@@ -120,6 +120,8 @@ static inline void x86_thread_unblock(struct x86_thread_time *tt)
 int netdev_open(const char *name, struct netdev *nd);
 /* Name of a kernel interface that has ip_be configured (0 if none). */
 int netdev_kernel_has_addr(uint32_t ip_be, char owner[IF_NAMESIZE]);
+/* The same for an address of family af (AF_INET: 4 bytes, AF_INET6: 16). */
+int netdev_kernel_has_addr_af(int af, const void *addr, char owner[IF_NAMESIZE]);
 
 /* ---- ARP and ICMP on the engine's address (control.c) ------------------ */
 int control_init(struct x86_backend *x);

@@ -36,6 +36,25 @@ ip -n "$(ns_name peer)" addr add $PEER_IP6/64 dev veth1 nodad
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
+# ---- usage errors ---------------------------------------------------------------------
+expect_exit() { # RC PATTERN ARGS...: the daemon exits with RC and prints PATTERN
+	local rc=$1 pat=$2 out got; shift 2
+	out=$(ns_exec eng timeout 10 "$BIN/flextoe" "$@" 2>&1); got=$?
+	[[ $got -eq $rc ]] && grep -q -- "$pat" <<<"$out" ||
+		{ echo "expected rc $rc and '$pat', got rc $got: $out" >&2; return 1; }
+}
+t_check "an IPv6 --ip with a bad prefix length: exit 2" \
+	expect_exit 2 "prefix length must be 1..128" --iface veth0 --ip $ENG_IP/24 --ip $ENG_IP6/129
+t_check "a link-local IPv6 --ip: exit 2" \
+	expect_exit 2 "link-local are not allowed" --iface veth0 --ip $ENG_IP/24 --ip fe80::5/64
+t_check "IPv6 without IPv4: exit 2, saying an IPv4 address is needed too" \
+	expect_exit 2 "an IPv4 --ip ADDR/PREFIX is required as well" --iface veth0 --ip $ENG_IP6/64
+ip -n "$(ns_name eng)" addr add fd00:83::99/64 dev veth0 nodad
+t_check "an IPv6 address the kernel has: exit 1 with a clear error" \
+	expect_exit 1 "fd00:83::99 is an address of the kernel's" --iface veth0 --ip $ENG_IP/24 \
+	--ip fd00:83::99/64 --run-dir "$TMP/run-refused"
+ip -n "$(ns_name eng)" addr del fd00:83::99/64 dev veth0
+
 # IPV6_ENGINE_ARGS: more engine flags (e.g. --workers 4 --flow-groups 2)
 # shellcheck disable=SC2086
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --ip $ENG_IP6/64 --run-dir "$RUN" \
