@@ -2,6 +2,7 @@
 # engine_bulk.sh - single-connection bulk throughput over veth: flextoe-bulk on the flextoe daemon
 # against a Linux peer (Linux -> engine and engine -> Linux), and the same transfers with Linux on
 # both ends in the same namespace layout; prints Gbit/s and the engine/Linux ratios.
+# --v6: everything over IPv6 (engine and Linux).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
@@ -43,6 +44,15 @@ ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
 # wire-sized frames (the engine's AF_XDP frames hold one MTU); Linux gets the same
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
 ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+# --v6: the engine gets a second --ip and every transfer below is IPv6
+ENG_ARGS= ENG_ADDR=$ENG_IP KERN_ADDR=$KERN_IP PEER_ADDR=$PEER_IP PEER_CONNECT=$PEER_IP
+if [[ ${1:-} == --v6 ]]; then
+	N6=$(printf '%x' "${NET#*.}")
+	ENG_ADDR=fd00:$N6::5 KERN_ADDR=fd00:$N6::1 PEER_ADDR=fd00:$N6::2
+	PEER_CONNECT="[$PEER_ADDR]" ENG_ARGS="--ip $ENG_ADDR/64"
+	ip -n "$(ns_name eng)" addr add $KERN_ADDR/64 dev veth0 nodad
+	ip -n "$(ns_name peer)" addr add $PEER_ADDR/64 dev veth1 nodad
+fi
 
 # The Linux end: send HOST PORT BYTES | recv HOST PORT.  The receiver times
 # accept -> end of stream, as flextoe-bulk does; it does not hash (nor does
@@ -75,14 +85,14 @@ case $BUF in
 *m) BUF_BYTES=$(( ${BUF%m} << 20 )) ;;
 *) BUF_BYTES=$BUF ;;
 esac
-echo "== engine_bulk: one connection, $BYTES bytes each way, over veth (tx/tso/gso/gro off)," \
+echo "== engine_bulk${ENG_ARGS:+ --v6 (IPv6)}: one connection, $BYTES bytes each way, over veth (tx/tso/gso/gro off)," \
 	"flextoe-bulk ${BULK_OPT:-with SHA-256}, buffers $BUF per connection"
 rc=0
 # Linux on both ends first, before the engine's XDP program is attached
 # (ENGINE_BULK_LINUX=0 skips them when only the engine's figures matter).
 if [[ ${ENGINE_BULK_LINUX:-1} != 0 ]]; then
-	linux_pair "to-server,linux" eng $KERN_IP peer || rc=1
-	linux_pair "from-server,linux" peer $PEER_IP eng || rc=1
+	linux_pair "to-server,linux" eng $KERN_ADDR peer || rc=1
+	linux_pair "from-server,linux" peer $PEER_ADDR eng || rc=1
 	# The same with Linux's offloads on (checksum, TSO/GSO, GRO: 64 KiB
 	# super-frames through veth), printed beside the targets' ratio; back
 	# off before the engine attaches (its frames hold one MTU).
@@ -91,8 +101,8 @@ if [[ ${ENGINE_BULK_LINUX:-1} != 0 ]]; then
 		ip netns exec "$(ns_name peer)" ethtool -K veth1 tx "$1" tso "$1" gso "$1" gro "$1" >/dev/null 2>&1
 	}
 	offloads on
-	linux_pair "to-server,linux-offl" eng $KERN_IP peer || rc=1
-	linux_pair "from-server,linux-offl" peer $PEER_IP eng || rc=1
+	linux_pair "to-server,linux-offl" eng $KERN_ADDR peer || rc=1
+	linux_pair "from-server,linux-offl" peer $PEER_ADDR eng || rc=1
 	offloads off
 fi
 
@@ -111,7 +121,7 @@ sender_link() {
 		awk '/requeues/ { print "requeues", $NF; exit }'
 }
 
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --buf "$BUF" --max-flows 1024 \
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 $ENG_ARGS --buf "$BUF" --max-flows 1024 \
 	--run-dir "$TMP/run" >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then
 	export FLEXTOE_RUN_DIR=$TMP/run
@@ -121,7 +131,7 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	if wait_for "$TMP/$port.recv" listening; then
 		sender_retrans >"$TMP/retrans.before"
 		sender_link >"$TMP/link.before"
-		ns_exec peer timeout 120 python3 "$PWD/bench/peer.py" send $ENG_IP $port "$BYTES" \
+		ns_exec peer timeout 120 python3 "$PWD/bench/peer.py" send $ENG_ADDR $port "$BYTES" \
 			>"$TMP/$port.send" 2>&1
 		wait_for "$TMP/$port.recv" '^bytes=' && result "to-server,engine" "$TMP/$port.recv" || rc=1
 		# what the Linux sender resent into the engine, this transfer only
@@ -134,9 +144,9 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	fi
 	# engine -> Linux: the Linux receiver times it
 	port=$((port + 1))
-	ns_bg peer python3 "$PWD/bench/peer.py" recv $PEER_IP $port >"$TMP/$port.recv" 2>&1
+	ns_bg peer python3 "$PWD/bench/peer.py" recv $PEER_ADDR $port >"$TMP/$port.recv" 2>&1
 	if wait_for "$TMP/$port.recv" listening; then
-		ns_exec eng timeout 120 "$BIN/flextoe-bulk" --connect $PEER_IP:$port --send "$BYTES" --buf "$BUF_BYTES" $BULK_OPT \
+		ns_exec eng timeout 120 "$BIN/flextoe-bulk" --connect "$PEER_CONNECT:$port" --send "$BYTES" --buf "$BUF_BYTES" $BULK_OPT \
 			>"$TMP/$port.send" 2>&1
 		wait_for "$TMP/$port.recv" '^bytes=' && result "from-server,engine" "$TMP/$port.recv" || rc=1
 	else

@@ -2,6 +2,7 @@
 # engine_rpc.sh - 64-byte echo RPC latency from a Linux client over veth: flextoe-echo on the
 # flextoe daemon against a Linux epoll echo server (build/bench/rpc_client --serve) in the same
 # namespace layout; prints p50/p99/p99.9 for 1 and 10 connections and the engine/Linux ratios.
+# --v6: everything over IPv6 (engine and Linux), in the same run's layout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/netns.sh
@@ -41,6 +42,18 @@ KERN_IP=10.79.0.1	# the kernel's address on the same veth (Linux server)
 PEER_IP=10.79.0.2	# the Linux client
 ns_add eng && ns_add peer
 ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24   # tx checksum offload off
+# --v6: the same over IPv6 (the engine gets a second --ip; Linux's server and
+# client use IPv6 addresses on the same veths)
+ENG_ARGS=
+if [[ ${1:-} == --v6 ]]; then
+	ENG_ARGS="--ip fd00:79::5/64"
+	ip -n "$(ns_name eng)" addr add fd00:79::1/64 dev veth0 nodad
+	ip -n "$(ns_name peer)" addr add fd00:79::2/64 dev veth1 nodad
+	KERN_ADDR=fd00:79::1 ENG_ADDR=fd00:79::5
+	echo "== engine_rpc --v6: every connection below is IPv6"
+else
+	KERN_ADDR=$KERN_IP ENG_ADDR=$ENG_IP
+fi
 # wire-sized frames on both ends (the engine's AF_XDP frames hold one MTU);
 # the Linux server gets the same settings
 ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
@@ -115,11 +128,11 @@ strace_per_rpc() { # FILE RPCS
 	awk -v n="$2" '$NF == "total" { printf "%.2f", $(NF-2) / n }' "$1"
 }
 # shellcheck disable=SC2046
-ns_bg eng $PIN_CLI $(wrap linux_srv "$CLI" --serve 7000 --bind $KERN_IP) >"$TMP/linux_srv.out" 2>&1
+ns_bg eng $PIN_CLI $(wrap linux_srv "$CLI" --serve 7000 --bind $KERN_ADDR) >"$TMP/linux_srv.out" 2>&1
 if wait_for "$TMP/linux_srv.out" serving; then
 	SRV_PIDS=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$TMP/linux_srv.out")
-	run_client linux $KERN_IP 7000 1 || rc=1
-	run_client linux $KERN_IP 7000 10 || rc=1
+	run_client linux $KERN_ADDR 7000 1 || rc=1
+	run_client linux $KERN_ADDR 7000 10 || rc=1
 else
 	rc=1
 fi
@@ -143,7 +156,7 @@ stop_traced() { # PID...: end them and wait until strace wrote its summary
 
 SRV_PIDS=""
 # shellcheck disable=SC2046
-ns_bg eng $PIN_CLI $(wrap engine "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --poll "$POLL" \
+ns_bg eng $PIN_CLI $(wrap engine "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 $ENG_ARGS --poll "$POLL" \
 	--run-dir "$TMP/run") >"$TMP/eng.log" 2>&1
 if wait_for "$TMP/eng.log" "ready:"; then
 	eng_pid=$(pgrep -f -n "flextoe --iface veth0 --ip $ENG_IP/24 .*--run-dir $TMP/run\$" || true)
@@ -154,8 +167,8 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	if wait_for "$TMP/echo.out" listening; then
 		echo_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$TMP/echo.out")
 		SRV_PIDS="$eng_pid $echo_pid"
-		run_client engine $ENG_IP 7000 1 || rc=1
-		run_client engine $ENG_IP 7000 10 || rc=1
+		run_client engine $ENG_ADDR 7000 1 || rc=1
+		run_client engine $ENG_ADDR 7000 10 || rc=1
 	else
 		rc=1
 	fi

@@ -16,7 +16,7 @@ if mode == "send":
     s.close()
     print("sent bytes=%d" % n, flush=True)
 else:
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, port)); ls.listen(1)
     print("listening", flush=True)
     s, _ = ls.accept(); s.settimeout(60)

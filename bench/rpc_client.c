@@ -87,23 +87,44 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* An IPv4 or IPv6 address (with port) in *ss; its length, or 0 if neither. */
+static socklen_t parse_addr(const char *ip, long port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		return sizeof(*s4);
+	}
+	if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		return sizeof(*s6);
+	}
+	return 0;
+}
+
 static int serve(const char *bind_ip, long port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_storage sa;
+	socklen_t salen = parse_addr(bind_ip, port, &sa);
 	struct epoll_event ev, evs[64];
 	struct sigaction act = { .sa_handler = on_signal };
 	static char buf[65536];
 	int ls, ep, one = 1;
 
-	if (inet_pton(AF_INET, bind_ip, &sa.sin_addr) != 1) {
+	if (!salen) {
 		fprintf(stderr, "rpc_client: bad --bind address '%s'\n", bind_ip);
 		return 2;
 	}
 	sigaction(SIGTERM, &act, NULL);
 	sigaction(SIGINT, &act, NULL);
-	ls = socket(AF_INET, SOCK_STREAM, 0);
+	ls = socket(sa.ss_family, SOCK_STREAM, 0);
 	if (ls < 0 || setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 1024)) {
+	    bind(ls, (struct sockaddr *)&sa, salen) || listen(ls, 1024)) {
 		fprintf(stderr, "rpc_client: cannot listen on %s:%ld: %s\n", bind_ip, port,
 			strerror(errno));
 		return 1;
@@ -177,7 +198,8 @@ int main(int argc, char **argv)
 	};
 	long nconn = 1, rounds = 20000, size = 64, warmup = 1000, sport = 0;
 	const char *bind_ip = "0.0.0.0";
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	struct epoll_event ev, evs[256];
 	struct conn *cs;
 	uint64_t *lat, t_start, t_total, sum = 0, cpu_start = 0;
@@ -204,11 +226,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (inet_pton(AF_INET, argv[optind], &sa.sin_addr) != 1) {
-		fprintf(stderr, "rpc_client: bad IPv4 address '%s'\n", argv[optind]);
+	salen = parse_addr(argv[optind], num_arg("PORT", argv[optind + 1], 1, 65535), &sa);
+	if (!salen) {
+		fprintf(stderr, "rpc_client: bad IPv4 or IPv6 address '%s'\n", argv[optind]);
 		return 2;
 	}
-	sa.sin_port = htons((uint16_t)num_arg("PORT", argv[optind + 1], 1, 65535));
 
 	total = warmup + rounds;
 	cs = calloc((size_t)nconn, sizeof(*cs));
@@ -225,8 +247,8 @@ int main(int argc, char **argv)
 	for (long i = 0; i < size; i++)
 		req[i] = (char)('a' + i % 26);
 	for (long i = 0; i < nconn; i++) {
-		cs[i].fd = socket(AF_INET, SOCK_STREAM, 0);
-		if (cs[i].fd < 0 || connect(cs[i].fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		cs[i].fd = socket(sa.ss_family, SOCK_STREAM, 0);
+		if (cs[i].fd < 0 || connect(cs[i].fd, (struct sockaddr *)&sa, salen)) {
 			fprintf(stderr, "rpc_client: connect to %s:%s: %s\n", argv[optind],
 				argv[optind + 1], strerror(errno));
 			goto out;

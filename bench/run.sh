@@ -47,6 +47,12 @@ for b in engine_rpc engine_bulk engine_cg engine_workers; do
 	echo
 	timeout -k 5 170 "bench/$b.sh" || rc=$?
 done
+# The same RPC and bulk figures over IPv6, engine and Linux both on IPv6
+# (~5 s and ~40 s).
+for b in engine_rpc engine_bulk; do
+	echo
+	timeout -k 5 170 "bench/$b.sh" --v6 || rc=$?
+done
 # Loss recovery (~1-2 min): 64 MiB through the impairment relay with issue 12's
 # profile, Linux -> Linux, Linux -> engine and engine -> Linux, with ratios.
 echo

@@ -32,6 +32,9 @@ static void conn_fill(const struct ftoe_engine *e, uint32_t id, struct ftoe_conn
 	ci->remote_ip = fc->remote_ip;
 	ci->local_port = fc->local_port;
 	ci->remote_port = fc->remote_port;
+	ci->ip_version = (fc->flags & FLOW_CONN_IPV6) ? 6 : 4;
+	flow_addr16(fc->local_hi, fc->local_ip, ci->local_ip6);
+	flow_addr16(fc->remote_hi, fc->remote_ip, ci->remote_ip6);
 	ci->flow_group = fc->flow_group;
 	ci->region = m->region;
 	ci->send_q = m->tx_head - m->tx_tail;

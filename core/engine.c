@@ -90,6 +90,9 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	e->mss_max = (uint16_t)(e->cfg.mtu - 40);
 	e->rx_wscale = wscale_for_buffer(e->cfg.rx_buf_size);
 	e->local_ip = __builtin_bswap32(cfg->ip_be);
+	memcpy(e->local6_hi, cfg->ip6, 12);
+	e->local6_lo = (uint32_t)cfg->ip6[12] << 24 | (uint32_t)cfg->ip6[13] << 16 |
+		       (uint32_t)cfg->ip6[14] << 8 | cfg->ip6[15];
 	memcpy(e->key, e->cfg.secret, sizeof(e->key));
 	if (!e->cfg.secret[0] && !e->cfg.secret[1]) {
 		/* No secret from the backend: weak, but never constant. */
@@ -300,6 +303,13 @@ void ftoe_engine_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
 {
 	eng_now(e);
 	ftoe_conn_neigh_ready(e, ip_be);
+	ftoe_sock_deliver_events(e);
+}
+
+void ftoe_engine_neigh6_ready(struct ftoe_engine *e, const uint8_t ip6[16])
+{
+	eng_now(e);
+	ftoe_conn_neigh6_ready(e, ip6);
 	ftoe_sock_deliver_events(e);
 }
 

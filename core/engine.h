@@ -47,12 +47,22 @@ struct ftoe_io {
 	 * untagged), or an error as neigh_lookup.  The engine's own
 	 * connections to it then send on that VLAN. */
 	int (*neigh_vlan)(void *ctx, uint32_t ip_be, struct ftoe_vlan *vlan);
+	/* Optional (NULL: the engine makes no IPv6 connections of its own).
+	 * As neigh_lookup and neigh_vlan for an on-link IPv6 address (neighbour
+	 * discovery, core/control/nd.c); the backend calls
+	 * ftoe_engine_neigh6_ready when an -EAGAIN one resolves. */
+	int (*neigh6_lookup)(void *ctx, const uint8_t ip6[16], uint8_t mac[6]);
+	int (*neigh6_vlan)(void *ctx, const uint8_t ip6[16], struct ftoe_vlan *vlan);
 };
 
 struct ftoe_engine_cfg {
 	uint32_t ip_be;			/* the engine's address */
 	uint32_t prefix_len;
 	uint32_t gateway_be;		/* 0: none */
+	/* The engine's IPv6 address (network order) and its on-link prefix;
+	 * all zero: the engine serves IPv4 only. */
+	uint8_t ip6[16];
+	uint32_t prefix6_len;
 	uint8_t mac[6];			/* the interface's MAC */
 	uint16_t mtu;			/* IP MTU, e.g. 1500 */
 	uint32_t max_flows;		/* >= 65536 supported */
@@ -185,6 +195,8 @@ void ftoe_engine_rx_parse(const struct ftoe_engine *eng, void *frame, uint16_t l
 uint64_t ftoe_engine_poll(struct ftoe_engine *eng, unsigned int q);
 /* A neighbour the engine asked for (-EAGAIN) has been resolved. */
 void ftoe_engine_neigh_ready(struct ftoe_engine *eng, uint32_t ip_be);
+/* The same for an IPv6 address (io.neigh6_lookup returned -EAGAIN for it). */
+void ftoe_engine_neigh6_ready(struct ftoe_engine *eng, const uint8_t ip6[16]);
 
 /* Counters (additions).  Read from the engine's thread. */
 struct ftoe_engine_stats {
@@ -217,6 +229,7 @@ struct ftoe_engine_stats {
 	uint64_t tw_acks_limited;	/* TIME_WAIT ACKs not sent: one per 500 ms */
 	uint64_t syn_rec_acks;		/* ACKs to a SYN not matching its half-open record */
 	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
+	uint64_t rx_ip6_ext;		/* IPv6 frames with extension headers, dropped */
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);
 
@@ -225,8 +238,10 @@ void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_sta
 struct ftoe_conn_info {
 	uint32_t id;			/* flow id */
 	const char *state;		/* "ESTAB", "SYN-SENT", ... as ss names them */
-	uint32_t local_ip, remote_ip;
+	uint32_t local_ip, remote_ip;	/* IPv4 (IPv6: the last 32 bits) */
 	uint16_t local_port, remote_port;
+	uint8_t ip_version;		/* 4 or 6 */
+	uint8_t local_ip6[16], remote_ip6[16];	/* IPv6 (IPv4: ::ffff:a.b.c.d) */
 	uint16_t flow_group;
 	uint32_t region;		/* buffers' region: 0 the engine's, else a context's */
 	uint32_t send_q;		/* bytes queued by the application, not yet acknowledged */

@@ -138,6 +138,10 @@ struct ftoe_engine {
 	uint8_t rx_wscale;	/* what we announce */
 	uint8_t key[16];	/* secret for ISNs, cookies */
 	uint32_t local_ip;	/* host order */
+	/* The IPv6 address (cfg.ip6) as flow keys hold it (core/flow_table.h):
+	 * its first 96 bits as on the wire, the last 32 in host order; all
+	 * zero when the engine has none. */
+	uint32_t local6_hi[3], local6_lo;
 
 	struct ftoe_flow_table ft;
 	void *ft_mem;
@@ -198,6 +202,11 @@ struct ftoe_engine {
 	uint32_t frame_size;
 	struct ftoe_engine_stats st;
 };
+
+static inline bool engine_has_ip6(const struct ftoe_engine *e)
+{
+	return (e->local6_hi[0] | e->local6_hi[1] | e->local6_hi[2]) != 0;
+}
 
 static inline uint8_t *flow_rx_ring(struct ftoe_engine *e, uint32_t id)
 {

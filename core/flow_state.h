@@ -3,7 +3,9 @@
 #define FTOE_CORE_FLOW_STATE_H
 
 #include <stdint.h>
+#include <string.h>
 
+#include "core/flow_table.h"
 #include "core/loss_tx.h"
 #include "core/ooo.h"
 
@@ -21,17 +23,48 @@
 struct flow_conn {
 	uint8_t local_mac[6];
 	uint8_t remote_mac[6];
-	uint32_t local_ip, remote_ip;     /* host order (IPv4) */
+	uint32_t local_ip, remote_ip;     /* host order: IPv4, or an IPv6 address's last 32 bits */
 	uint16_t local_port, remote_port; /* host order */
 	uint16_t flow_group;   /* pins the flow to one protocol-stage worker */
 	uint16_t vlan_tci;     /* valid when FLOW_CONN_VLAN */
 	uint16_t flags;
 	uint16_t svlan_tci;    /* outer 802.1ad tag, valid when FLOW_CONN_SVLAN */
+	/* IPv6 (FLOW_CONN_IPV6): the addresses' first 96 bits, as on the wire
+	 * (struct ftoe_flow_key's lhi/rhi); zero for IPv4. */
+	uint32_t local_hi[3], remote_hi[3];
 };
 #define FLOW_CONN_VLAN  (1u << 0) /* frames carry an 802.1Q tag */
 #define FLOW_CONN_VALID (1u << 1) /* slot in use */
 #define FLOW_CONN_SPLICED (1u << 2) /* relayed by the splice program (core/control/splice.c): the engine stays silent */
 #define FLOW_CONN_SVLAN (1u << 3) /* frames carry an 802.1ad tag outside the 802.1Q one (QinQ) */
+#define FLOW_CONN_IPV6  (1u << 4) /* an IPv6 connection (local_hi/remote_hi) */
+
+/* The flow-table key of a connection. */
+static inline void flow_conn_key(const struct flow_conn *fc, struct ftoe_flow_key *k)
+{
+	k->laddr = fc->local_ip;
+	k->raddr = fc->remote_ip;
+	k->lport = fc->local_port;
+	k->rport = fc->remote_port;
+	memcpy(k->lhi, fc->local_hi, sizeof(k->lhi));
+	memcpy(k->rhi, fc->remote_hi, sizeof(k->rhi));
+}
+
+/* An address of a connection as 16 bytes on the wire: IPv6, or IPv4 as
+ * ::ffff:a.b.c.d (RFC 4291 section 2.5.5.2). */
+static inline void flow_addr16(const uint32_t hi[3], uint32_t lo, uint8_t out[16])
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (hi[0] | hi[1] | hi[2])
+		memcpy(out, hi, 12);
+	else
+		memcpy(out, v4mapped, 12);
+	out[12] = (uint8_t)(lo >> 24);
+	out[13] = (uint8_t)(lo >> 16);
+	out[14] = (uint8_t)(lo >> 8);
+	out[15] = (uint8_t)lo;
+}
 
 #define FLOW_TCP_SACK_MAX 4     /* blocks an ACK can carry with timestamps: 3 */
 

@@ -55,15 +55,22 @@ int ftoe_ft_init(struct ftoe_flow_table *ft, void *mem, size_t mem_size,
 
 static uint32_t ft_hash(const struct ftoe_flow_table *ft, const struct ftoe_flow_key *k)
 {
-	uint8_t buf[12];
+	uint8_t buf[36];
+	size_t n = 12;
 	uint64_t h;
 
-	/* Serialise so padding and host layout never reach the hash. */
+	/* Serialise so padding and host layout never reach the hash; an IPv4
+	 * key hashes its 12 bytes only (flow_table.h). */
 	memcpy(buf, &k->laddr, 4);
 	memcpy(buf + 4, &k->raddr, 4);
 	memcpy(buf + 8, &k->lport, 2);
 	memcpy(buf + 10, &k->rport, 2);
-	h = ftoe_siphash(ft->key, buf, sizeof(buf), 1, 3);
+	if (__builtin_expect(ftoe_flow_key_is_v6(k), 0)) {
+		memcpy(buf + 12, k->lhi, 12);
+		memcpy(buf + 24, k->rhi, 12);
+		n = sizeof(buf);
+	}
+	h = ftoe_siphash(ft->key, buf, n, 1, 3);
 	h ^= h >> 32;
 	return (uint32_t)h ? (uint32_t)h : 1; /* 0 marks an empty slot */
 }
@@ -71,6 +78,14 @@ static uint32_t ft_hash(const struct ftoe_flow_table *ft, const struct ftoe_flow
 static inline uint32_t key_ports(const struct ftoe_flow_key *k)
 {
 	return (uint32_t)k->lport << 16 | k->rport;
+}
+
+/* The IPv6 upper bits of slot s against key k (IPv4: all zero on both). */
+static inline int slot_hi_eq(const struct ftoe_ft_slot *s, const struct ftoe_flow_key *k)
+{
+	return LD(&s->lhi[0]) == k->lhi[0] && LD(&s->lhi[1]) == k->lhi[1] &&
+	       LD(&s->lhi[2]) == k->lhi[2] && LD(&s->rhi[0]) == k->rhi[0] &&
+	       LD(&s->rhi[1]) == k->rhi[1] && LD(&s->rhi[2]) == k->rhi[2];
 }
 
 static inline uint32_t slot_dist(const struct ftoe_flow_table *ft, uint32_t i,
@@ -124,7 +139,8 @@ static int64_t ft_probe(const struct ftoe_flow_table *ft, const struct ftoe_flow
 		if (sh == 0 || slot_dist(ft, i, sh) < d)
 			return -1;
 		if (sh == hash && LD(&s->laddr) == k->laddr &&
-		    LD(&s->raddr) == k->raddr && LD(&s->ports) == ports) {
+		    LD(&s->raddr) == k->raddr && LD(&s->ports) == ports &&
+		    slot_hi_eq(s, k)) {
 			if (id)
 				*id = LD(&s->id);
 			return i;
@@ -205,6 +221,10 @@ static void slot_copy(struct ftoe_ft_slot *dst, const struct ftoe_ft_slot *src)
 	ST(&dst->laddr, src->laddr);
 	ST(&dst->raddr, src->raddr);
 	ST(&dst->ports, src->ports);
+	for (int j = 0; j < 3; j++) {
+		ST(&dst->lhi[j], src->lhi[j]);
+		ST(&dst->rhi[j], src->rhi[j]);
+	}
 }
 
 int ftoe_ft_insert(struct ftoe_flow_table *ft, const struct ftoe_flow_key *key,
@@ -216,6 +236,9 @@ int ftoe_ft_insert(struct ftoe_flow_table *ft, const struct ftoe_flow_key *key,
 		.hash = hash, .id = id, .laddr = key->laddr,
 		.raddr = key->raddr, .ports = key_ports(key),
 	};
+
+	memcpy(ns.lhi, key->lhi, sizeof(ns.lhi));
+	memcpy(ns.rhi, key->rhi, sizeof(ns.rhi));
 
 	if (ft_probe(ft, key, hash, NULL, NULL, NULL) >= 0)
 		return -EEXIST;

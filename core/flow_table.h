@@ -8,8 +8,16 @@
 #include "core/siphash.h"
 
 /*
- * Maps an IPv4 4-tuple (as seen locally) to the flow id that indexes the
+ * Maps a 4-tuple (as seen locally) to the flow id that indexes the
  * per-stage state arrays (core/flow_state.h).
+ *
+ * IPv4 and IPv6 share the key: laddr and raddr hold an IPv4 address or the
+ * last 32 bits of an IPv6 one, and lhi/rhi the first 96 bits of an IPv6
+ * address (zero for IPv4).  So the IPv4 code builds keys as it always did,
+ * an IPv4 key hashes the same 12 bytes as before, and only an IPv6 key pays
+ * for the longer hash.  An IPv6 address whose first 96 bits are zero (::,
+ * ::1, the deprecated IPv4-compatible ::a.b.c.d) would read as IPv4: the
+ * parser never lets one reach the flow table (core/segment.c).
  *
  * Layout: open addressing with linear probing and Robin Hood ordering
  * (Celis 1986): within a run, entries stay sorted by home slot, so a lookup
@@ -37,15 +45,22 @@
  */
 
 struct ftoe_flow_key {
-	uint32_t laddr, raddr; /* host order */
+	uint32_t laddr, raddr; /* IPv4, or an IPv6 address's last 32 bits; host order */
 	uint16_t lport, rport; /* host order */
+	uint32_t lhi[3], rhi[3]; /* IPv6: the first 96 bits, as on the wire; IPv4: 0 */
 };
+
+static inline int ftoe_flow_key_is_v6(const struct ftoe_flow_key *k)
+{
+	return (k->lhi[0] | k->lhi[1] | k->lhi[2] | k->rhi[0] | k->rhi[1] | k->rhi[2]) != 0;
+}
 
 struct ftoe_ft_slot {
 	uint32_t hash;  /* 0: empty */
 	uint32_t id;
 	uint32_t laddr, raddr;
 	uint32_t ports; /* lport << 16 | rport */
+	uint32_t lhi[3], rhi[3];
 };
 
 #define FTOE_FT_STRIPE_SHIFT 6

@@ -18,4 +18,10 @@ struct ftoe_engine;
 int ftoe_md_snapshot(const struct ftoe_engine *e, uint32_t id, enum flextoe_hook hook,
 		     struct flextoe_md *md);
 
+/* ip_version and saddr/daddr of md from the frame's own IP header (after
+ * up to two VLAN tags): for the hooks where there is no flow to take them
+ * from (rx-pre; tx-post of ARP, ICMP, ND, a RST for no flow).  A frame that
+ * is not IP, or too short for its header, leaves them zero. */
+void ftoe_md_frame_addrs(struct flextoe_md *md, const void *frame, uint32_t len);
+
 #endif

@@ -108,9 +108,11 @@ struct ftoe_tx_item {
  * answering an unknown flow). */
 struct ftoe_tx_addr {
 	uint8_t src_mac[6], dst_mac[6];
-	uint32_t saddr, daddr;  /* host order */
+	uint32_t saddr, daddr;  /* host order: IPv4, or an IPv6 address's last 32 bits */
 	uint16_t sport, dport;  /* host order */
 	struct ftoe_vlan vlan;  /* tags to send the frame with (flags 0: none) */
+	uint8_t family;         /* 4 or 6 */
+	uint32_t shi[3], dhi[3]; /* IPv6: the addresses' first 96 bits, as on the wire */
 };
 
 /* core/preproc.c: puts the fast-path segments of known flows in items[]

@@ -1,9 +1,19 @@
 /* preproc.c - pre-processing stage: validate, flow lookup, summary; divert the slow path. */
 #include <errno.h>
+#include <string.h>
 
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/slowpath.h"
+
+/* Is a parsed TCP segment addressed to one of the engine's addresses? */
+static inline bool seg_for_us(const struct ftoe_engine *e, const struct ftoe_seg *s)
+{
+	if (__builtin_expect(s->family == 4, 1))
+		return s->daddr4 == e->local_ip;
+	return s->family == 6 && engine_has_ip6(e) && s->daddr4 == e->local6_lo &&
+	       !memcmp(s->daddr, e->local6_hi, 12);
+}
 
 /* Does flow id (a hint from another thread, or the flow cache) still name
  * the segment's synchronized flow?  Engine thread: conn[] and ctl[] are its
@@ -16,9 +26,15 @@ hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
 	if (id >= e->nflows || !e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state))
 		return false;
 	fc = &e->conn[id];
-	return (fc->flags & FLOW_CONN_VALID) && fc->local_ip == s->daddr4 &&
-	       fc->remote_ip == s->saddr4 && fc->local_port == s->dport &&
-	       fc->remote_port == s->sport;
+	/* Valid, and of the segment's family (one compare for both bits). */
+	if ((fc->flags & (FLOW_CONN_VALID | FLOW_CONN_IPV6)) !=
+	    (FLOW_CONN_VALID | (s->family == 6 ? FLOW_CONN_IPV6 : 0)))
+		return false;
+	if (fc->local_ip != s->daddr4 || fc->remote_ip != s->saddr4 ||
+	    fc->local_port != s->dport || fc->remote_port != s->sport)
+		return false;
+	return !(fc->flags & FLOW_CONN_IPV6) ||
+	       (!memcmp(fc->local_hi, s->daddr, 12) && !memcmp(fc->remote_hi, s->saddr, 12));
 }
 
 /* A frame that did not parse; checksum failures are also counted on their
@@ -28,6 +44,15 @@ static void count_malformed(struct ftoe_engine *e, const struct ftoe_seg *s)
 	FTOE_ST_INC(e, rx_malformed);
 	if (s->err == FTOE_SEG_ERR_TCP_CSUM || s->err == FTOE_SEG_ERR_IP_CSUM)
 		FTOE_ST_INC(e, rx_bad_csum);
+}
+
+/* An IPv6 frame with extension headers (hop-by-hop, routing, fragment,
+ * ...) is nobody's on this engine: no TCP segment of ours needs one, and
+ * walking chains of them is what attacks on stacks aim at (RFC 7112,
+ * RFC 9098).  Dropped and counted. */
+static inline bool ip6_ext(const struct ftoe_seg *s)
+{
+	return s->family == 6 && (s->slow & FTOE_SLOW_FRAG);
 }
 
 /* The engine-thread lookup: the flow cache, checked, then the table
@@ -78,10 +103,12 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 			continue;
 		}
 		it->frame = frames[i];
-		if (it->seg.family != 4 || it->seg.ip_proto != FTOE_IPPROTO_TCP ||
-		    it->seg.daddr4 != e->local_ip) {
+		if (it->seg.ip_proto != FTOE_IPPROTO_TCP || !seg_for_us(e, &it->seg)) {
 			/* not for us (ARP/ICMP are the backend's) */
-			FTOE_ST_INC(e, rx_not_ours);
+			if (ip6_ext(&it->seg))
+				FTOE_ST_INC(e, rx_ip6_ext);
+			else
+				FTOE_ST_INC(e, rx_not_ours);
 			continue;
 		}
 		if (ftoe_seg_fast_path(&it->seg) && !flow_of(e, &it->seg, &id)) {
@@ -144,8 +171,7 @@ void ftoe_preproc_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
 		it->res = FTOE_RXP_MALFORMED;
 		return;
 	}
-	if (it->seg.family != 4 || it->seg.ip_proto != FTOE_IPPROTO_TCP ||
-	    it->seg.daddr4 != e->local_ip) {
+	if (it->seg.ip_proto != FTOE_IPPROTO_TCP || !seg_for_us(e, &it->seg)) {
 		it->res = FTOE_RXP_NOT_OURS;
 		return;
 	}
@@ -181,7 +207,10 @@ void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
 		return;
 	}
 	if (it->res == FTOE_RXP_NOT_OURS) {
-		FTOE_ST_INC(e, rx_not_ours);
+		if (ip6_ext(&it->seg))
+			FTOE_ST_INC(e, rx_ip6_ext);
+		else
+			FTOE_ST_INC(e, rx_not_ours);
 		return;
 	}
 	/* slow by its headers, or an unknown or unsynchronized flow (maybe

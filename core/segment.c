@@ -214,6 +214,19 @@ static int ipv4_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 	return tcp_parse(frame, tot_len - ihl, pseudo, flags, seg);
 }
 
+/* A TCP endpoint's IPv6 address: not unspecified or loopback, nor with the
+ * first 96 bits zero (IPv4-compatible, and the flow key's IPv4 marker,
+ * core/flow_table.h), nor IPv4-mapped (RFC 4291 2.5.5.2: never on the
+ * wire; Linux drops them as well), nor multicast (TCP is unicast). */
+static bool ip6_tcp_addr_ok(const uint8_t *a)
+{
+	uint32_t w0 = ftoe_get_be32(a), w1 = ftoe_get_be32(a + 4), w2 = ftoe_get_be32(a + 8);
+
+	if (a[0] == 0xff)
+		return false;
+	return (w0 | w1) != 0 || (w2 != 0 && w2 != 0xffff);
+}
+
 /* RFC 8200 3.  Extension headers are not walked: they go to the slow path. */
 static int ipv6_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 		      struct ftoe_seg *seg)
@@ -236,8 +249,9 @@ static int ipv6_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 	seg->ip_proto = ih[6];
 	memcpy(seg->saddr, ih + 8, 16);
 	memcpy(seg->daddr, ih + 24, 16);
+	seg->saddr4 = ftoe_get_be32(ih + 20);
+	seg->daddr4 = ftoe_get_be32(ih + 36);
 	seg->l4_off = (uint16_t)(seg->l3_off + IPV6_HLEN);
-	seg->slow |= FTOE_SLOW_IPV6;
 
 	switch (seg->ip_proto) {
 	case FTOE_IPPROTO_TCP:
@@ -250,6 +264,8 @@ static int ipv6_parse(const uint8_t *frame, uint32_t len, uint32_t flags,
 		seg->slow |= FTOE_SLOW_NOT_TCP;
 		return 0;
 	}
+	if (!ip6_tcp_addr_ok(ih + 8) || !ip6_tcp_addr_ok(ih + 24))
+		return seg_fail(seg, FTOE_SEG_ERR_IP6_ADDR);
 	pseudo = ftoe_csum_to_native(ftoe_csum_pseudo6(ih + 8, ih + 24, FTOE_IPPROTO_TCP, plen));
 	return tcp_parse(frame, plen, pseudo, flags, seg);
 }
@@ -313,6 +329,7 @@ const char *ftoe_seg_err_str(enum ftoe_seg_err err)
 		[FTOE_SEG_ERR_TCP_DOFF] = "tcp-bad-data-offset",
 		[FTOE_SEG_ERR_TCP_CSUM] = "tcp-bad-checksum",
 		[FTOE_SEG_ERR_TCP_OPT] = "tcp-bad-option",
+		[FTOE_SEG_ERR_IP6_ADDR] = "ip6-bad-address",
 	};
 
 	if ((unsigned)err >= FTOE_SEG_ERR__MAX)

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/flow_table.h"
 
@@ -23,8 +24,8 @@
  *
  * The parser never reads beyond frame[len - 1].  Layer 3 is dispatched on
  * the EtherType to one parser per family (IPv4 and IPv6 both exist), each
- * producing the same summary; the fast path is IPv4-only for now because the
- * flow key is, so IPv6 segments carry FTOE_SLOW_IPV6.
+ * producing the same summary.  Both families take the fast path; an IPv6
+ * frame with extension headers goes to the slow path (FTOE_SLOW_FRAG).
  */
 
 #define FTOE_ETH_ALEN 6
@@ -81,6 +82,7 @@ enum ftoe_seg_err {
 	FTOE_SEG_ERR_TCP_DOFF,    /* data offset < 5 or beyond the IP payload */
 	FTOE_SEG_ERR_TCP_CSUM,    /* TCP checksum over the pseudo-header */
 	FTOE_SEG_ERR_TCP_OPT,     /* option runs past the header or bad length */
+	FTOE_SEG_ERR_IP6_ADDR,    /* IPv6 TCP with an address TCP cannot use (RFC 4291) */
 	FTOE_SEG_ERR__MAX,
 };
 
@@ -94,7 +96,7 @@ enum ftoe_seg_err {
 #define FTOE_SLOW_URG        (1u << 6)  /* urgent data: not offloaded */
 #define FTOE_SLOW_NO_ACK     (1u << 7)  /* non-SYN without ACK */
 #define FTOE_SLOW_TCP_OPT    (1u << 8)  /* unknown option, or SYN-only option later */
-#define FTOE_SLOW_IPV6       (1u << 9)  /* IPv6: the fast-path flow key is IPv4 */
+#define FTOE_SLOW_IPV6       (1u << 9)  /* unused since IPv6 takes the fast path */
 #define FTOE_SLOW_VLAN_STACK (1u << 10) /* more than one VLAN tag */
 
 /* Flags for ftoe_seg_parse(). */
@@ -108,8 +110,9 @@ struct ftoe_seg {
 	uint16_t vlan_tci;       /* valid when has_vlan */
 	bool has_vlan;
 
-	/* Layer 3: family 4 or 6 (0: not IP).  IPv4 addresses also as host
-	 * order numbers for the flow key. */
+	/* Layer 3: family 4 or 6 (0: not IP).  saddr4/daddr4: the IPv4
+	 * addresses, or the IPv6 ones' last 32 bits, as host order numbers
+	 * (the flow key's laddr/raddr, core/flow_table.h). */
 	uint8_t family;
 	uint8_t ip_ecn;          /* FTOE_ECN_* of the IP header */
 	uint8_t ip_proto;
@@ -147,7 +150,7 @@ static inline bool ftoe_seg_fast_path(const struct ftoe_seg *seg)
 	return seg->slow == 0;
 }
 
-/* The flow-table key of a received IPv4 segment: we are the destination. */
+/* The flow-table key of a received segment: we are the destination. */
 static inline void ftoe_seg_flow_key(const struct ftoe_seg *seg,
 				     struct ftoe_flow_key *key)
 {
@@ -155,6 +158,13 @@ static inline void ftoe_seg_flow_key(const struct ftoe_seg *seg,
 	key->raddr = seg->saddr4;
 	key->lport = seg->dport;
 	key->rport = seg->sport;
+	if (__builtin_expect(seg->family == 6, 0)) {
+		memcpy(key->lhi, seg->daddr, 12);
+		memcpy(key->rhi, seg->saddr, 12);
+	} else {
+		memset(key->lhi, 0, sizeof(key->lhi));
+		memset(key->rhi, 0, sizeof(key->rhi));
+	}
 }
 
 #endif

@@ -137,5 +137,6 @@ int ftoe_conn_tables_create(struct ftoe_engine *e);
 void ftoe_conn_tables_destroy(struct ftoe_engine *e);
 /* A neighbour the engine waited for is resolved (core/control/conn.c). */
 void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be);
+void ftoe_conn_neigh6_ready(struct ftoe_engine *e, const uint8_t ip6[16]);
 
 #endif

@@ -59,6 +59,13 @@ int ftoe_sock_connect(struct ftoe_engine *e, uint32_t ip_be, uint16_t port)
 	return ftoe_conn_connect(e, 0, ip_be, port);
 }
 
+int ftoe_sock_connect6(struct ftoe_engine *e, uint16_t lport, const uint8_t ip6[16],
+		       uint16_t port)
+{
+	eng_now(e);
+	return ftoe_conn_connect6(e, lport, ip6, port);
+}
+
 int ftoe_sock_connect_from(struct ftoe_engine *e, uint16_t lport, uint32_t ip_be,
 			   uint16_t port)
 {
@@ -250,6 +257,9 @@ int ftoe_sock_info(struct ftoe_engine *e, int sock, struct ftoe_sock_info *info)
 	info->remote_ip = e->conn[sock].remote_ip;
 	info->local_port = e->conn[sock].local_port;
 	info->remote_port = e->conn[sock].remote_port;
+	info->ip_version = (e->conn[sock].flags & FLOW_CONN_IPV6) ? 6 : 4;
+	flow_addr16(e->conn[sock].local_hi, e->conn[sock].local_ip, info->local_ip6);
+	flow_addr16(e->conn[sock].remote_hi, e->conn[sock].remote_ip, info->remote_ip6);
 	info->snd_mss = t->snd_mss;
 	info->snd_wscale = (t->flags & FLOW_TCP_WSCALE) ? t->snd_wscale : 0xff;
 	info->rcv_wscale = (t->flags & FLOW_TCP_WSCALE) ? t->rcv_wscale : 0xff;

@@ -42,6 +42,10 @@ int ftoe_sock_accept(struct ftoe_engine *eng, int lsock);
  * ephemeral port.  Returns the socket; FTOE_EV_CONNECTED or FTOE_EV_ERROR
  * follows.  -ENOSPC when out of connections. */
 int ftoe_sock_connect(struct ftoe_engine *eng, uint32_t ip_be, uint16_t port);
+/* The same to an IPv6 peer from the engine's IPv6 address (cfg.ip6);
+ * lport 0: an ephemeral port. */
+int ftoe_sock_connect6(struct ftoe_engine *eng, uint16_t lport, const uint8_t ip6[16],
+		       uint16_t port);
 /* The same from a chosen local port (host order): -EADDRINUSE if taken. */
 int ftoe_sock_connect_from(struct ftoe_engine *eng, uint16_t lport, uint32_t ip_be,
 			   uint16_t port);
@@ -66,9 +70,11 @@ int ftoe_sock_error(struct ftoe_engine *eng, int sock);
 
 struct ftoe_sock_info {
 	int state;			/* enum ftoe_tcp_state (engine_internal.h) */
-	uint32_t local_ip, remote_ip;	/* host order */
+	uint32_t local_ip, remote_ip;	/* host order (IPv6: the last 32 bits) */
 	uint16_t local_port, remote_port;
 	uint16_t snd_mss;
+	uint8_t ip_version;		/* 4 or 6 */
+	uint8_t local_ip6[16], remote_ip6[16];	/* IPv6 (IPv4: ::ffff:a.b.c.d) */
 	uint8_t snd_wscale, rcv_wscale;	/* 0xff: window scaling not in use */
 	uint8_t ts, ecn;		/* negotiated */
 	uint32_t snd_wnd, rcv_wnd;

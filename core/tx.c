@@ -1,4 +1,4 @@
-/* tx.c - segment building (Ethernet/IPv4/TCP headers, payload, checksums) and transmission. */
+/* tx.c - segment building (Ethernet/IPv4 or IPv6/TCP headers, payload, checksums) and transmission. */
 #include <errno.h>
 #include <string.h>
 
@@ -22,6 +22,12 @@ void ftoe_tx_addr_flow(struct ftoe_engine *e, uint32_t id, struct ftoe_tx_addr *
 	a->daddr = c->remote_ip;
 	a->sport = c->local_port;
 	a->dport = c->remote_port;
+	a->family = 4;
+	if (c->flags & FLOW_CONN_IPV6) {
+		a->family = 6;
+		memcpy(a->shi, c->local_hi, sizeof(a->shi));
+		memcpy(a->dhi, c->remote_hi, sizeof(a->dhi));
+	}
 	/* The peer's VLAN, recorded at connection setup (conn.c). */
 	a->vlan.flags = 0;
 	a->vlan.tci = c->vlan_tci;
@@ -42,6 +48,12 @@ void ftoe_tx_addr_key(struct ftoe_engine *e, const struct ftoe_flow_key *k,
 	a->sport = k->lport;
 	a->dport = k->rport;
 	a->vlan = *v;
+	a->family = 4;
+	if (ftoe_flow_key_is_v6(k)) {
+		a->family = 6;
+		memcpy(a->shi, k->lhi, sizeof(a->shi));
+		memcpy(a->dhi, k->rhi, sizeof(a->dhi));
+	}
 }
 
 /* Copy len bytes starting at ring position pos (wrapping) to dst. */
@@ -143,35 +155,12 @@ static int tx_xmit(struct ftoe_engine *e, const struct ftoe_tx_item *it,
 	return e->io.xmit(e->io.ctx, 0, f, len);
 }
 
-int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
-		 const struct ftoe_tx_item *it)
+/* RFC 791 header; ECN codepoint in the low two bits of TOS (RFC 3168).
+ * Returns the TCP checksum's pseudo-header sum in native-order words
+ * (core/csum.h). */
+static uint64_t put_ipv4(struct ftoe_engine *e, uint8_t *ip, const struct ftoe_tx_addr *a,
+			 const struct ftoe_tx_item *it, uint32_t iplen)
 {
-	uint8_t *f = e->frame, *ip, *th;
-	uint32_t optlen, thlen, iplen, l2len;
-	int err;
-
-	/* IEEE 802.1Q: the tags sit between the source MAC and the
-	 * ethertype; they lengthen the frame, not the IP packet, so the MTU
-	 * (an IP packet size) still bounds iplen and the buffer has room
-	 * for two tags beyond it (engine.c). */
-	memcpy(f, a->dst_mac, 6);
-	memcpy(f + 6, a->src_mac, 6);
-	if (a->vlan.flags) {
-		l2len = 12 + ftoe_vlan_put(f + 12, &a->vlan, FTOE_ETH_P_IPV4);
-	} else {
-		ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
-		l2len = FTOE_ETH_HLEN;
-	}
-	ip = f + l2len;
-	th = ip + 20;
-
-	optlen = put_options(th + 20, it);
-	thlen = 20 + optlen;
-	iplen = 20 + thlen + it->len;
-	if (iplen > e->cfg.mtu || l2len + iplen > e->frame_size)
-		return -EMSGSIZE; /* a bug: segment sizes come from the MSS */
-
-	/* RFC 791 header; ECN codepoint in the low two bits of TOS (RFC 3168). */
 	ip[0] = 0x45;
 	ip[1] = it->ecn & 3;
 	ftoe_put_be16(ip + 2, (uint16_t)iplen);
@@ -183,6 +172,62 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 	ftoe_put_be32(ip + 12, a->saddr);
 	ftoe_put_be32(ip + 16, a->daddr);
 	ftoe_put_be16(ip + 10, ftoe_csum20(ip));
+	return ftoe_csum_pseudo4_native(ip + 12, ip + 16, FTOE_IPPROTO_TCP, (uint16_t)(iplen - 20));
+}
+
+/* RFC 8200 section 3: version 6, traffic class (ECN in its low two bits,
+ * RFC 3168 section 5), flow label 0, no extension headers; hop limit as
+ * IPv4's TTL.  RFC 8200 8.1: the TCP checksum's pseudo-header is the
+ * IPv6 one. */
+static uint64_t put_ipv6(uint8_t *ip, const struct ftoe_tx_addr *a,
+			 const struct ftoe_tx_item *it, uint32_t plen)
+{
+	ftoe_put_be32(ip, 6u << 28 | (uint32_t)(it->ecn & 3) << 20);
+	ftoe_put_be16(ip + 4, (uint16_t)plen);
+	ip[6] = FTOE_IPPROTO_TCP;
+	ip[7] = IP_TTL;
+	memcpy(ip + 8, a->shi, 12);
+	ftoe_put_be32(ip + 20, a->saddr);
+	memcpy(ip + 24, a->dhi, 12);
+	ftoe_put_be32(ip + 36, a->daddr);
+	return ftoe_csum_to_native(ftoe_csum_pseudo6(ip + 8, ip + 24, FTOE_IPPROTO_TCP, plen));
+}
+
+int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
+		 const struct ftoe_tx_item *it)
+{
+	uint8_t *f = e->frame, *ip, *th;
+	uint32_t optlen, thlen, iplen, l2len;
+	uint64_t sum;
+	uint32_t iphlen = a->family == 6 ? 40 : 20;
+	uint16_t etype = a->family == 6 ? FTOE_ETH_P_IPV6 : FTOE_ETH_P_IPV4;
+	int err;
+
+	/* IEEE 802.1Q: the tags sit between the source MAC and the
+	 * ethertype; they lengthen the frame, not the IP packet, so the MTU
+	 * (an IP packet size) still bounds iplen and the buffer has room
+	 * for two tags beyond it (engine.c). */
+	memcpy(f, a->dst_mac, 6);
+	memcpy(f + 6, a->src_mac, 6);
+	if (a->vlan.flags) {
+		l2len = 12 + ftoe_vlan_put(f + 12, &a->vlan, etype);
+	} else {
+		ftoe_put_be16(f + 12, etype);
+		l2len = FTOE_ETH_HLEN;
+	}
+	ip = f + l2len;
+	th = ip + iphlen;
+
+	optlen = put_options(th + 20, it);
+	thlen = 20 + optlen;
+	iplen = iphlen + thlen + it->len;
+	if (iplen > e->cfg.mtu || l2len + iplen > e->frame_size)
+		return -EMSGSIZE; /* a bug: segment sizes come from the MSS */
+
+	if (a->family == 6)
+		sum = put_ipv6(ip, a, it, thlen + it->len);
+	else
+		sum = put_ipv4(e, ip, a, it, iplen);
 
 	ftoe_put_be16(th, a->sport);
 	ftoe_put_be16(th + 2, a->dport);
@@ -197,9 +242,7 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		ring_copy_out(th + thlen, flow_tx_ring(e, it->flow),
 			      e->mem[it->flow].tx_size, it->tx_pos, it->len);
 
-	ftoe_put_be16(th + 16, (uint16_t)~ftoe_csum_add_native(
-		ftoe_csum_pseudo4_native(ip + 12, ip + 16, FTOE_IPPROTO_TCP,
-					 (uint16_t)(thlen + it->len)), th, thlen + it->len));
+	ftoe_put_be16(th + 16, (uint16_t)~ftoe_csum_add_native(sum, th, thlen + it->len));
 
 	err = tx_xmit(e, it, f, l2len + iplen);
 	if (err) {

@@ -87,6 +87,14 @@ static struct appif_sock *shm_sock(struct appif_ctx *c, uint32_t i)
 	return (struct appif_sock *)(c->shm + c->l.socks) + i;
 }
 
+/* An IPv6 connection's peer address, for the application's accept and
+ * getpeername (include/flextoe/appif.h). */
+static void set_peer6(struct appif_sock *ss, const struct ftoe_sock_info *info)
+{
+	memcpy(ss->peer6, info->remote_ip6, 16);
+	ss->peer_is_v6 = info->ip_version == 6;
+}
+
 static uint8_t *shm_rx(struct appif_ctx *c, uint32_t i)
 {
 	return c->shm + c->l.bufs + (size_t)i * 2 * c->buf_size;
@@ -469,8 +477,9 @@ static void accept_all(struct appif_ctx *c, uint32_t li)
 		ftoe_sock_info(c->a->eng, es, &info);
 		shm_sock(c, (uint32_t)i)->flags = APPIF_SF_CONNECTED;
 		shm_sock(c, (uint32_t)i)->local_port = info.local_port;
+		set_peer6(shm_sock(c, (uint32_t)i), &info);
 		post(c, APPIF_EV_ACCEPT, handle_of(c, (uint32_t)i), info.remote_port,
-		     handle_of(c, li), info.remote_ip, 0);
+		     handle_of(c, li), info.ip_version == 6 ? 0 : info.remote_ip, 0);
 		/* data may have arrived before the accept */
 		pump_rx(c, (uint32_t)i);
 	}
@@ -882,12 +891,17 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 
 static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
 {
+	bool v6 = cmd->op == APPIF_OP_CONNECT6;
+	uint16_t port = (uint16_t)(v6 ? cmd->handle : cmd->arg1);
+	uint8_t a6[16];
 	int es, i, err;
 
-	if (!cmd->arg1 || cmd->arg1 > 65535 || !cmd->arg0) {
+	if (v6 ? !cmd->handle || cmd->handle > 65535 :
+		 !cmd->arg1 || cmd->arg1 > 65535 || !cmd->arg0) {
 		post(c, APPIF_EV_RESULT, 0, -EINVAL, 0, 0, cmd->req);
 		return;
 	}
+	appif_cmd_addr6(cmd, a6);
 	err = cmd->_r ? port_allowed(c, cmd->_r, "connect from") : 0;
 	if (err) {
 		post(c, APPIF_EV_RESULT, 0, err, 0, 0, cmd->req);
@@ -898,10 +912,12 @@ static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
 		return;
 	}
 	/* _r: a local port the application bound (0: ephemeral) */
-	if (cmd->_r)
-		es = ftoe_sock_connect_from(c->a->eng, cmd->_r, cmd->arg0, (uint16_t)cmd->arg1);
+	if (v6)
+		es = ftoe_sock_connect6(c->a->eng, cmd->_r, a6, port);
+	else if (cmd->_r)
+		es = ftoe_sock_connect_from(c->a->eng, cmd->_r, cmd->arg0, port);
 	else
-		es = ftoe_sock_connect(c->a->eng, cmd->arg0, (uint16_t)cmd->arg1);
+		es = ftoe_sock_connect(c->a->eng, cmd->arg0, port);
 	if (es < 0) {
 		post(c, APPIF_EV_RESULT, 0, es, 0, 0, cmd->req);
 		return;
@@ -910,8 +926,10 @@ static void do_connect(struct appif_ctx *c, const struct appif_cmd *cmd)
 	{
 		struct ftoe_sock_info info;
 
-		if (!ftoe_sock_info(c->a->eng, es, &info))
+		if (!ftoe_sock_info(c->a->eng, es, &info)) {
 			shm_sock(c, (uint32_t)i)->local_port = info.local_port;
+			set_peer6(shm_sock(c, (uint32_t)i), &info);
+		}
 	}
 	err = own(c->a, es, c, (uint32_t)i);
 	if (err) {
@@ -1050,7 +1068,7 @@ static void do_cmd(struct appif_ctx *c, const struct appif_cmd *cmd)
 
 	if (cmd->op == APPIF_OP_LISTEN || cmd->op == APPIF_OP_LISTEN_SHARED)
 		return do_listen(c, cmd);
-	if (cmd->op == APPIF_OP_CONNECT)
+	if (cmd->op == APPIF_OP_CONNECT || cmd->op == APPIF_OP_CONNECT6)
 		return do_connect(c, cmd);
 	if (cmd->op == APPIF_OP_SPLICE)
 		return do_splice(c, cmd);

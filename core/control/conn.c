@@ -5,6 +5,7 @@
 #include "core/hooks.h"
 
 #include "core/control/cc.h"
+#include "core/byteorder.h"
 #include "core/control/conn.h"
 #include "core/control/splice.h"
 #include "core/control/rx_md.h"
@@ -27,32 +28,47 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint64_t tuple_hash(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
-			   uint16_t lport, uint16_t rport, uint32_t x, uint32_t y)
+/* Keyed hash of a 4-tuple and two more words (ISNs, cookies, listener
+ * choice); an IPv6 tuple's upper address bits go in too, so peers that
+ * differ only there get unrelated values. */
+static uint64_t tuple_hash(struct ftoe_engine *e, const struct ftoe_flow_key *k,
+			   uint32_t x, uint32_t y)
 {
-	uint32_t w[5] = { laddr, raddr, (uint32_t)lport << 16 | rport, x, y };
+	uint32_t w[11] = { k->laddr, k->raddr, (uint32_t)k->lport << 16 | k->rport, x, y,
+			   k->lhi[0], k->lhi[1], k->lhi[2], k->rhi[0], k->rhi[1], k->rhi[2] };
+	size_t n = ftoe_flow_key_is_v6(k) ? sizeof(w) : 5 * sizeof(w[0]);
 
-	return ftoe_siphash(e->key, w, sizeof(w), 2, 4);
+	return ftoe_siphash(e->key, w, n, 2, 4);
 }
 
 /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. */
 static uint32_t make_isn_key(struct ftoe_engine *e, const struct ftoe_flow_key *k)
 {
-	return (uint32_t)tuple_hash(e, k->laddr, k->raddr, k->lport, k->rport, 0, 0) +
-	       (uint32_t)(e->now / 4000);
+	return (uint32_t)tuple_hash(e, k, 0, 0) + (uint32_t)(e->now / 4000);
 }
 
 static uint32_t make_isn(struct ftoe_engine *e, const struct flow_conn *c)
 {
-	struct ftoe_flow_key k = { c->local_ip, c->remote_ip, c->local_port, c->remote_port };
+	struct ftoe_flow_key k;
 
+	flow_conn_key(c, &k);
 	return make_isn_key(e, &k);
+}
+
+/* The largest MSS the engine announces and sends with: the MTU less the
+ * IP and TCP headers (RFC 9293 3.7.1; 40 bytes of IPv6 header, RFC 8200
+ * section 8.3). */
+static uint16_t conn_mss_max(const struct ftoe_engine *e, bool v6)
+{
+	return (uint16_t)(e->mss_max - (v6 ? 20 : 0));
 }
 
 /* Our TSval offset for a connection with ISS iss (RFC 7323 5.4). */
 static uint32_t ts_offset(struct ftoe_engine *e, uint32_t iss)
 {
-	return (uint32_t)tuple_hash(e, iss, 0, 0, 0, 1, 1);
+	struct ftoe_flow_key k = { .laddr = iss };
+
+	return (uint32_t)tuple_hash(e, &k, 1, 1);
 }
 
 static void challenge_ack(struct ftoe_engine *e, uint32_t id)
@@ -185,7 +201,12 @@ static int pick_listener(struct ftoe_engine *e, const struct ftoe_rx_item *it)
 		for (int k = 0; k < n; k++)
 			if (e->lis[cand[k]].owner == cls)
 				return cand[k];
-	return cand[tuple_hash(e, s->daddr4, s->saddr4, s->dport, s->sport, 0, 2) % (unsigned)n];
+	{
+		struct ftoe_flow_key k;
+
+		ftoe_seg_flow_key(s, &k);
+		return cand[tuple_hash(e, &k, 0, 2) % (unsigned)n];
+	}
 }
 
 /* The on-link address to resolve for remote address raddr (host order):
@@ -212,12 +233,47 @@ static void neigh_set_vlan(struct ftoe_engine *e, uint32_t id, uint32_t hop_be)
 	conn_set_vlan(&e->conn[id], &v);
 }
 
+/* The MAC of flow id's next hop, by its family: ARP through the gateway
+ * or on-link (IPv4), neighbour discovery on-link (IPv6).  0, -EAGAIN while
+ * resolving, or another error. */
+static int conn_neigh(struct ftoe_engine *e, uint32_t id, uint8_t mac[6])
+{
+	const struct flow_conn *fc = &e->conn[id];
+	uint8_t a[16];
+
+	if (!(fc->flags & FLOW_CONN_IPV6))
+		return e->io.neigh_lookup(e->io.ctx, next_hop_be(e, fc->remote_ip), mac);
+	if (!e->io.neigh6_lookup)
+		return -EHOSTUNREACH;
+	flow_addr16(fc->remote_hi, fc->remote_ip, a);
+	return e->io.neigh6_lookup(e->io.ctx, a, mac);
+}
+
+/* The MAC resolved: the flow takes it and the VLAN it was learned on. */
+static void conn_neigh_done(struct ftoe_engine *e, uint32_t id, const uint8_t mac[6])
+{
+	const struct flow_conn *fc = &e->conn[id];
+	struct ftoe_vlan v;
+	uint8_t a[16];
+
+	memcpy(e->conn[id].remote_mac, mac, 6);
+	if (!(fc->flags & FLOW_CONN_IPV6)) {
+		neigh_set_vlan(e, id, next_hop_be(e, fc->remote_ip));
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	flow_addr16(fc->remote_hi, fc->remote_ip, a);
+	if (e->io.neigh6_vlan && e->io.neigh6_vlan(e->io.ctx, a, &v))
+		memset(&v, 0, sizeof(v));
+	conn_set_vlan(&e->conn[id], &v);
+}
+
 /* ---- flow allocation ------------------------------------------------------ */
 
-static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
-		      uint16_t lport, uint16_t rport, uint32_t *out)
+static int flow_alloc(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint32_t *out)
 {
-	struct ftoe_flow_key key = { laddr, raddr, lport, rport };
+	uint32_t laddr = key->laddr, raddr = key->raddr;
+	uint16_t lport = key->lport, rport = key->rport;
 	struct flow_ctl *c;
 	uint32_t id;
 	uint8_t evq;
@@ -226,7 +282,7 @@ static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
 	if (!e->nfree)
 		return -ENOSPC;
 	id = e->free_ids[e->nfree - 1];
-	err = ftoe_ft_insert(&e->ft, &key, id);
+	err = ftoe_ft_insert(&e->ft, key, id);
 	if (err)
 		return err;
 	e->nfree--;
@@ -280,20 +336,34 @@ static int flow_alloc(struct ftoe_engine *e, uint32_t laddr, uint32_t raddr,
 		fc->flow_group = (uint16_t)((lport ^ rport ^ raddr) %
 					    (e->cfg.nr_queues ? e->cfg.nr_queues : 1));
 		fc->flags = FLOW_CONN_VALID;
+		if (ftoe_flow_key_is_v6(key)) {
+			fc->flags |= FLOW_CONN_IPV6;
+			memcpy(fc->local_hi, key->lhi, sizeof(fc->local_hi));
+			memcpy(fc->remote_hi, key->rhi, sizeof(fc->remote_hi));
+		}
 	}
 	*out = id;
 	return 0;
+}
+
+/* The flow of a received segment's 4-tuple (passive open). */
+static int flow_alloc_seg(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *out)
+{
+	struct ftoe_flow_key key;
+
+	ftoe_seg_flow_key(s, &key);
+	return flow_alloc(e, &key, out);
 }
 
 void ftoe_conn_free(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_conn *fc = &e->conn[id];
 	struct flow_ctl *c = &e->ctl[id];
-	struct ftoe_flow_key key = { fc->local_ip, fc->remote_ip, fc->local_port,
-				     fc->remote_port };
+	struct ftoe_flow_key key;
 
 	if (!c->in_use)
 		return;
+	flow_conn_key(fc, &key);
 	ftoe_ft_remove(&e->ft, &key, NULL);
 	ftoe_sched_remove(e, id);
 	c->in_use = 0;
@@ -413,7 +483,7 @@ static void send_syn(struct ftoe_engine *e, uint32_t id, bool synack)
 	it.win = wscale_advertise_syn(space);
 	t->rcv_adv = t->rcv_nxt + it.win;
 	it.opts = FTOE_TX_O_SYN;
-	it.mss = e->mss_max;
+	it.mss = conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6);
 	if (t->flags & FLOW_TCP_WSCALE) {
 		it.opts |= FTOE_TX_O_WS;
 		it.wscale = t->rcv_wscale;
@@ -440,8 +510,8 @@ static void set_mss(struct ftoe_engine *e, uint32_t id, uint16_t peer_mss)
 	struct flow_tcp *t = &e->tcp[id];
 	uint32_t mss = peer_mss ? peer_mss : DEFAULT_MSS;
 
-	if (mss > e->mss_max)
-		mss = e->mss_max;
+	if (mss > conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6))
+		mss = conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6);
 	if (t->flags & FLOW_TCP_TS)
 		mss -= TS_OPT_LEN;
 	if (mss < 64)
@@ -584,8 +654,11 @@ static const uint16_t cookie_mss[8] = { 536, 1220, 1360, 1440, 1460, 4312, 8960,
 static uint32_t cookie_make(struct ftoe_engine *e, const struct ftoe_seg *s,
 			    uint32_t t, uint32_t mi)
 {
-	uint64_t h = tuple_hash(e, s->daddr4, s->saddr4, s->dport, s->sport,
-				s->seq, t << 3 | mi);
+	struct ftoe_flow_key k;
+	uint64_t h;
+
+	ftoe_seg_flow_key(s, &k);
+	h = tuple_hash(e, &k, s->seq, t << 3 | mi);
 
 	/* top 5 bits: time (64 s ticks), 3 bits: MSS index, 24 bits: MAC */
 	return (t & 0x1f) << 27 | mi << 24 | ((uint32_t)h & 0xffffff);
@@ -602,13 +675,14 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	struct ftoe_tx_item it;
 	struct ftoe_tx_addr a;
 	uint32_t mi = 0, mss = (s->opts & FTOE_OPT_MSS) ? s->mss : DEFAULT_MSS;
+	uint16_t mss_max = conn_mss_max(e, s->family == 6);
 
 	/* The cookie's SYN-ACK goes on the SYN's VLAN; the completing ACK
 	 * comes on it too and records it (cookie_ack). */
 	rx_addr(e, rx, &a);
 
 	for (uint32_t i = 0; i < 8; i++)
-		if (cookie_mss[i] <= mss && cookie_mss[i] <= e->mss_max)
+		if (cookie_mss[i] <= mss && cookie_mss[i] <= mss_max)
 			mi = i;
 	memset(&it, 0, sizeof(it));
 	it.flow = FTOE_NO_FLOW;
@@ -619,7 +693,7 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	 * them, so we do not offer them (the peer then uses none). */
 	it.win = wscale_advertise_syn(e->cfg.rx_buf_size);
 	it.opts = FTOE_TX_O_SYN;
-	it.mss = e->mss_max;
+	it.mss = mss_max;
 	e->st.syn_cookies_sent++;
 	ftoe_tx_send(e, &a, &it);
 }
@@ -802,7 +876,7 @@ static void syn_rec_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 	 * ACK is dropped and the record kept; its SYN-ACK retransmission
 	 * brings the ACK again when there may be room. */
 	if (e->lis[r->listener].queued >= e->lis[r->listener].backlog ||
-	    flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
+	    flow_alloc_seg(e, s, &id)) {
 		e->st.syn_ack_dropped++;
 		return;
 	}
@@ -821,7 +895,7 @@ static void cookie_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 	uint32_t id;
 
 	if (cookie_check(e, s, &mss) || l->queued >= l->backlog ||
-	    flow_alloc(e, s->daddr4, s->saddr4, s->dport, s->sport, &id)) {
+	    flow_alloc_seg(e, s, &id)) {
 		send_rst_for(e, it);
 		return;
 	}
@@ -991,8 +1065,9 @@ void ftoe_conn_slow_rx(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	if (s->slow & (FTOE_SLOW_NOT_IP | FTOE_SLOW_NOT_TCP | FTOE_SLOW_FRAG |
 		       FTOE_SLOW_IPV6 | FTOE_SLOW_VLAN_STACK))
 		return;
-	/* RFC 1122 4.2.3.10, as Linux: never answer a martian source */
-	if (ftoe_martian_src(e, s->saddr4)) {
+	/* RFC 1122 4.2.3.10, as Linux: never answer a martian source (an
+	 * IPv6 source the parser already held to unicast, RFC 4291) */
+	if (s->family == 4 && ftoe_martian_src(e, s->saddr4)) {
 		e->st.rx_martian++;
 		return;
 	}
@@ -1206,13 +1281,12 @@ void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id)
 	if (c->flags & CTL_F_NEIGH_WAIT) {
 		uint8_t mac[6];
 
-		if (e->io.neigh_lookup(e->io.ctx, next_hop_be(e, e->conn[id].remote_ip), mac)) {
+		if (conn_neigh(e, id, mac)) {
 			ftoe_timer_set(e, id, FTOE_T_TX,
 				       e->now + ftoe_rto_current(&c->rto) * 1000ull);
 			return;
 		}
-		memcpy(e->conn[id].remote_mac, mac, 6);
-		neigh_set_vlan(e, id, next_hop_be(e, e->conn[id].remote_ip));
+		conn_neigh_done(e, id, mac);
 		c->flags &= ~CTL_F_NEIGH_WAIT;
 	}
 	send_syn(e, id, c->state == TCP_S_SYN_RCVD);
@@ -1321,38 +1395,36 @@ int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx)
 
 /* A 4-tuple still in TIME_WAIT or half-open is not free for a new
  * connection (RFC 9293 3.6; Linux without tcp_tw_reuse). */
-static bool tuple_in_wait(struct ftoe_engine *e, uint32_t raddr, uint16_t lport, uint16_t rport)
+static bool tuple_in_wait(struct ftoe_engine *e, const struct ftoe_flow_key *key)
 {
-	struct ftoe_flow_key key = { e->local_ip, raddr, lport, rport };
 	uint32_t idx;
 
-	return !ftoe_tw_lookup(e, &key, &idx) || !ftoe_syn_lookup(e, &key, &idx);
+	return !ftoe_tw_lookup(e, key, &idx) || !ftoe_syn_lookup(e, key, &idx);
 }
 
-int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be, uint16_t port)
+/* Active open to the remote side of key (its local address and remote
+ * address and port set; lport_req 0: an ephemeral port). */
+static int conn_connect_key(struct ftoe_engine *e, uint16_t lport_req, struct ftoe_flow_key *key)
 {
-	uint32_t raddr = __builtin_bswap32(ip_be), id = 0;
+	uint32_t id = 0;
 	struct flow_ctl *c;
 	struct flow_tcp *t;
 	uint8_t mac[6];
 	int err = -EADDRNOTAVAIL;
 
-	if (!port || !ip_be)
-		return -EINVAL;
 	if (lport_req) {
-		err = tuple_in_wait(e, raddr, lport_req, port) ? -EEXIST :
-		      flow_alloc(e, e->local_ip, raddr, lport_req, port, &id);
+		key->lport = lport_req;
+		err = tuple_in_wait(e, key) ? -EEXIST : flow_alloc(e, key, &id);
 		if (err == -EEXIST)
 			return -EADDRINUSE;
 	}
 	/* next ephemeral port whose 4-tuple is free */
 	for (uint32_t n = 0; !lport_req && n <= EPHEMERAL_HI - EPHEMERAL_LO; n++) {
-		uint16_t lport = (uint16_t)(EPHEMERAL_LO + e->port_next);
-
+		key->lport = (uint16_t)(EPHEMERAL_LO + e->port_next);
 		e->port_next = (e->port_next + 1) % (EPHEMERAL_HI - EPHEMERAL_LO + 1);
-		if (find_listener(e, lport) >= 0 || tuple_in_wait(e, raddr, lport, port))
+		if (find_listener(e, key->lport) >= 0 || tuple_in_wait(e, key))
 			continue;
-		err = flow_alloc(e, e->local_ip, raddr, lport, port, &id);
+		err = flow_alloc(e, key, &id);
 		if (err != -EEXIST)
 			break;
 	}
@@ -1380,15 +1452,63 @@ int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be,
 	t->rcv_mss = DEFAULT_MSS;
 	c->rtt_ns = e->now;
 
-	if (e->io.neigh_lookup(e->io.ctx, next_hop_be(e, raddr), mac)) {
+	/* Resolving (or failing, then retried with the SYN's timer until
+	 * the handshake's retries run out, as before) */
+	if (conn_neigh(e, id, mac)) {
 		c->flags |= CTL_F_NEIGH_WAIT;
 		ftoe_timer_set(e, id, FTOE_T_TX, e->now + ftoe_rto_current(&c->rto) * 1000ull);
 		return (int)id;
 	}
-	memcpy(e->conn[id].remote_mac, mac, 6);
-	neigh_set_vlan(e, id, next_hop_be(e, raddr));
+	conn_neigh_done(e, id, mac);
 	send_syn(e, id, false);
 	return (int)id;
+}
+
+int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be, uint16_t port)
+{
+	struct ftoe_flow_key key = { .laddr = e->local_ip, .raddr = __builtin_bswap32(ip_be),
+				     .rport = port };
+
+	if (!port || !ip_be)
+		return -EINVAL;
+	return conn_connect_key(e, lport_req, &key);
+}
+
+int ftoe_conn_connect6(struct ftoe_engine *e, uint16_t lport_req, const uint8_t ip6[16],
+		       uint16_t port)
+{
+	struct ftoe_flow_key key = { .laddr = e->local6_lo, .rport = port };
+
+	if (!port || !engine_has_ip6(e))
+		return -EINVAL;
+	memcpy(key.lhi, e->local6_hi, sizeof(key.lhi));
+	memcpy(key.rhi, ip6, sizeof(key.rhi));
+	key.raddr = ftoe_get_be32(ip6 + 12);
+	/* the flow key's IPv4 marker, multicast: not a TCP peer (segment.c) */
+	if (!ftoe_flow_key_is_v6(&key) || ip6[0] == 0xff)
+		return -EINVAL;
+	return conn_connect_key(e, lport_req, &key);
+}
+
+/* Connections waiting for the next hop's MAC take it now (IPv6: on-link
+ * only, so the next hop is the peer). */
+void ftoe_conn_neigh6_ready(struct ftoe_engine *e, const uint8_t ip6[16])
+{
+	for (uint32_t id = 0; id < e->hwm; id++) {
+		struct flow_ctl *c = &e->ctl[id];
+		const struct flow_conn *fc = &e->conn[id];
+		uint8_t a[16], mac[6];
+
+		if (!c->in_use || !(c->flags & CTL_F_NEIGH_WAIT) || !(fc->flags & FLOW_CONN_IPV6))
+			continue;
+		flow_addr16(fc->remote_hi, fc->remote_ip, a);
+		if (memcmp(a, ip6, 16) || conn_neigh(e, id, mac))
+			continue;
+		conn_neigh_done(e, id, mac);
+		c->flags &= ~CTL_F_NEIGH_WAIT;
+		c->rtt_ns = e->now;
+		send_syn(e, id, false);
+	}
 }
 
 void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
@@ -1398,6 +1518,7 @@ void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
 		uint8_t mac[6];
 
 		if (!c->in_use || !(c->flags & CTL_F_NEIGH_WAIT) ||
+		    (e->conn[id].flags & FLOW_CONN_IPV6) ||
 		    next_hop_be(e, e->conn[id].remote_ip) != ip_be)
 			continue;
 		if (e->io.neigh_lookup(e->io.ctx, ip_be, mac))

@@ -32,6 +32,10 @@ void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx);
 int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx);
 /* lport 0: an ephemeral port */
 int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport, uint32_t ip_be, uint16_t port);
+/* The same to an IPv6 peer (the engine's cfg.ip6 is the local address);
+ * -EINVAL without one, or for an address TCP cannot use. */
+int ftoe_conn_connect6(struct ftoe_engine *e, uint16_t lport, const uint8_t ip6[16],
+		       uint16_t port);
 /* Application: no more data (FIN after what is queued). */
 void ftoe_conn_shutdown_wr(struct ftoe_engine *e, uint32_t id);
 /* Application released the socket. */

@@ -187,6 +187,12 @@ static int check_conn(struct ftoe_splicer *sp, int sock, char *err, size_t esz)
 		snprintf(err, esz, "connection %d: the peer has closed its side", sock);
 		return -ENOTCONN;
 	}
+	/* The splice program's map keys and rewrites are IPv4 (struct
+	 * splice_key in include/flextoe/splice.h). */
+	if (e->conn[sock].flags & FLOW_CONN_IPV6) {
+		snprintf(err, esz, "connection %d is IPv6: splicing is IPv4 only", sock);
+		return -EOPNOTSUPP;
+	}
 	/* Each peer may send segments as large as the MSS the engine
 	 * announced; the other peer must accept them whole. */
 	if (c->peer_mss && c->peer_mss < e->mss_max) {

@@ -79,7 +79,8 @@ void ftoe_syn_send_synack(struct ftoe_engine *e, uint32_t idx)
 	 * will have a whole empty receive buffer. */
 	it.win = (uint16_t)ftoe_syn_window(e);
 	it.opts = FTOE_TX_O_SYN;
-	it.mss = e->mss_max;
+	/* the MTU less 40 (IPv4) or 60 (IPv6) bytes of headers */
+	it.mss = (uint16_t)(e->mss_max - (ftoe_flow_key_is_v6(k) ? 20 : 0));
 	if (r->flags & FTOE_SYN_F_WS) {
 		it.opts |= FTOE_TX_O_WS;
 		it.wscale = e->rx_wscale;

@@ -38,12 +38,12 @@ void ftoe_tw_add(struct ftoe_engine *e, uint32_t id)
 	struct ftoe_tuple_tab *tt = e->tw;
 	const struct flow_conn *fc = &e->conn[id];
 	const struct flow_tcp *t = &e->tcp[id];
-	struct ftoe_flow_key key = { fc->local_ip, fc->remote_ip, fc->local_port,
-				     fc->remote_port };
+	struct ftoe_flow_key key;
 	struct ftoe_tw_rec *r;
 	uint32_t idx, wnd;
 	int err;
 
+	flow_conn_key(fc, &key);
 	err = ftoe_tt_insert(tt, &key, &idx);
 	if (err == -ENOSPC) {
 		e->st.tw_evicted++;

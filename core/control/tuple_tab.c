@@ -87,15 +87,19 @@ void ftoe_tt_fini(struct ftoe_tuple_tab *t)
 
 static uint32_t bucket_of(const struct ftoe_tuple_tab *t, const struct ftoe_flow_key *k)
 {
-	uint32_t w[3] = { k->laddr, k->raddr, (uint32_t)k->lport << 16 | k->rport };
+	uint32_t w[9] = { k->laddr, k->raddr, (uint32_t)k->lport << 16 | k->rport,
+			  k->lhi[0], k->lhi[1], k->lhi[2], k->rhi[0], k->rhi[1], k->rhi[2] };
+	/* An IPv4 key hashes its 3 words only (core/flow_table.h). */
+	size_t n = ftoe_flow_key_is_v6(k) ? sizeof(w) : 3 * sizeof(w[0]);
 
-	return (uint32_t)ftoe_siphash(t->key, w, sizeof(w), 1, 3) & (t->nbuckets - 1);
+	return (uint32_t)ftoe_siphash(t->key, w, n, 1, 3) & (t->nbuckets - 1);
 }
 
 static int key_eq(const struct ftoe_flow_key *a, const struct ftoe_flow_key *b)
 {
 	return a->laddr == b->laddr && a->raddr == b->raddr && a->lport == b->lport &&
-	       a->rport == b->rport;
+	       a->rport == b->rport && !memcmp(a->lhi, b->lhi, sizeof(a->lhi)) &&
+	       !memcmp(a->rhi, b->rhi, sizeof(a->rhi));
 }
 
 int ftoe_tt_lookup(const struct ftoe_tuple_tab *t, const struct ftoe_flow_key *key,

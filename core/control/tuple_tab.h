@@ -18,8 +18,9 @@
  * first), which gives "evict the oldest" and, when every record lives
  * equally long, "expire in order" in O(1).
  *
- * Cost per record: 24 bytes of links and key, plus 4 for its bucket, plus
- * the user's record.  Single-threaded (the engine's thread).
+ * Cost per record: 48 bytes of links and key (24 of them the key's IPv6
+ * upper bits, core/flow_table.h), plus 4 for its bucket, plus the user's
+ * record.  Single-threaded (the engine's thread).
  */
 
 #define FTOE_TT_NONE UINT32_MAX

@@ -69,7 +69,8 @@
 	X(FlextoeTimeWaitEntered, tw_entered,       "connections that entered TIME-WAIT") \
 	X(FlextoeTimeWaitEvicted, tw_evicted,       "TIME-WAIT entries evicted by a full table") \
 	X(FlextoeTimeWaitAcks,    tw_acks,          "ACKs sent from TIME-WAIT") \
-	X(FlextoeSpliceLateTx,    splice_late_tx,   "spliced-flow segments relayed late")
+	X(FlextoeSpliceLateTx,    splice_late_tx,   "spliced-flow segments relayed late") \
+	X(FlextoeIn6ExtHdrDrops,  rx_ip6_ext,       "IPv6 segments with extension headers dropped")
 
 static const char *const hook_verdicts[FTOE_HOOK_NR_COUNTERS] = {
 	"aborted", "drop", "pass", "tx", "redirect", "invalid",
@@ -211,15 +212,29 @@ static void add_ip(json_object *o, const char *k, uint32_t ip_host)
 	json_object_object_add(o, k, json_object_new_string(buf));
 }
 
+static void add_ip6(json_object *o, const char *k, const uint8_t a[16])
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, buf, sizeof(buf));
+	json_object_object_add(o, k, json_object_new_string(buf));
+}
+
 static json_object *conn_json(const struct ftoe_conn_info *c, uint32_t ctx, int pid)
 {
 	json_object *o = json_object_new_object();
 
 	add_u64(o, "id", c->id);
 	json_object_object_add(o, "state", json_object_new_string(c->state));
-	add_ip(o, "local_ip", c->local_ip);
+	/* an IPv6 connection's addresses as IPv6 text ("fd00::5") */
+	if (c->ip_version == 6) {
+		add_ip6(o, "local_ip", c->local_ip6);
+		add_ip6(o, "remote_ip", c->remote_ip6);
+	} else {
+		add_ip(o, "local_ip", c->local_ip);
+		add_ip(o, "remote_ip", c->remote_ip);
+	}
 	add_u64(o, "local_port", c->local_port);
-	add_ip(o, "remote_ip", c->remote_ip);
 	add_u64(o, "remote_port", c->remote_port);
 	add_u64(o, "send_q", c->send_q);
 	add_u64(o, "recv_q", c->recv_q);

@@ -27,6 +27,9 @@
 struct daemon_opts {
 	const char *iface;
 	uint32_t ip_be, prefix_len, gateway_be;
+	bool has_ip6;              /* a second --ip gave an IPv6 address */
+	uint8_t ip6[16];           /* network order */
+	uint32_t prefix6_len;
 	unsigned int workers;      /* 0: one per queue */
 	unsigned int flow_groups;  /* --flow-groups G (0: pipe.c's one protocol thread) */
 	bool show_layout;          /* --show-layout: print the threads' stages, exit */

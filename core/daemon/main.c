@@ -98,6 +98,10 @@ static int create_engine(struct daemon *d)
 	int err;
 
 	memcpy(cfg.mac, nd->mac, 6);
+	if (d->opts.has_ip6) {
+		memcpy(cfg.ip6, d->opts.ip6, 16);
+		cfg.prefix6_len = d->opts.prefix6_len;
+	}
 	/* ISN / SYN-cookie key: fresh per start (RFC 6528). */
 	if (getrandom(cfg.secret, sizeof(cfg.secret), 0) != sizeof(cfg.secret)) {
 		err = -errno;
@@ -176,7 +180,7 @@ int main(int argc, char **argv)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	struct daemon *d;
-	char ipstr[INET_ADDRSTRLEN];
+	char ipstr[INET_ADDRSTRLEN + INET6_ADDRSTRLEN + 8];
 	const struct netdev *nd;
 	sigset_t sigs;
 	int lock_fd = -1, sfd = -1, err, rc = FTOE_EXIT_RUNTIME;
@@ -199,6 +203,12 @@ int main(int argc, char **argv)
 			   d->opts.verbose == 1 ? LIBBPF_WARN : -1;
 	libbpf_set_print(libbpf_print);
 	inet_ntop(AF_INET, &d->opts.ip_be, ipstr, sizeof(ipstr));
+	if (d->opts.has_ip6) {
+		size_t n = strlen(ipstr);
+
+		memcpy(ipstr + n, " and ", 6);
+		inet_ntop(AF_INET6, d->opts.ip6, ipstr + n + 5, (socklen_t)(sizeof(ipstr) - n - 5));
+	}
 
 	if (geteuid() != 0)
 		pr_warn("not running as root: attaching XDP and AF_XDP sockets needs "
@@ -209,7 +219,7 @@ int main(int argc, char **argv)
 	if (hx_init(d))
 		goto out;
 	{
-		const struct x86_cfg xcfg = {
+		struct x86_cfg xcfg = {
 			.iface = d->opts.iface,
 			.ip_be = d->opts.ip_be,
 			.prefix_len = d->opts.prefix_len,
@@ -220,8 +230,10 @@ int main(int argc, char **argv)
 			.busy_poll = d->opts.busy_poll,
 			.force = d->opts.force,
 			.hooks = d->hooks,
+			.prefix6_len = d->opts.prefix6_len,
 		};
 
+		memcpy(xcfg.ip6, d->opts.ip6, 16);
 		if (x86_open(&xcfg, &d->x86))
 			goto out;
 	}

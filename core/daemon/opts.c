@@ -30,7 +30,9 @@ static void usage(FILE *out)
 		"which the kernel must not have; the kernel's own traffic on IF is untouched.\n"
 		"\n"
 		"  -i, --iface IF          network interface to attach to (required)\n"
-		"  -a, --ip ADDR/PREFIX    the engine's IPv4 address and on-link prefix (required)\n"
+		"  -a, --ip ADDR/PREFIX    the engine's IPv4 address and on-link prefix (required);\n"
+		"                          given once more with an IPv6 address, e.g. fd00::2/64,\n"
+		"                          the engine also serves IPv6 at that address\n"
 		"  -g, --gateway ADDR      next hop for off-link addresses (inside the prefix)\n"
 		"  -w, --workers N         worker threads: 1 runs every stage; N > 1 spreads the stages\n"
 		"                          (ingress, protocol, egress) over N threads (default: queues)\n"
@@ -142,6 +144,40 @@ static bool ip_special(uint32_t ip_be)
 	return a == 0 || a == 127 || a >= 224;
 }
 
+/* Not an address an engine may own (RFC 4291 2.5-2.7): unspecified,
+ * loopback, IPv4-mapped or -compatible (the first 96 bits zero, or
+ * ::ffff:0:0/96), multicast ff00::/8, link-local fe80::/10 (the engine
+ * has no per-link scope). */
+static bool ip6_special(const uint8_t a[16])
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[12];
+
+	return !memcmp(a, zero, 12) || !memcmp(a, v4mapped, 12) || a[0] == 0xff ||
+	       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
+/* --ip with an IPv6 address (the engine's second address).  As for IPv4,
+ * a later --ip of the family replaces an earlier one (the command line wins
+ * over --config). */
+static int parse_cidr6(const char *arg, const char *addr, const char *plen,
+		       struct daemon_opts *o)
+{
+	unsigned long prefix;
+
+	if (inet_pton(AF_INET6, addr, o->ip6) != 1)
+		return bad("bad --ip '%s': not an IPv6 address; expected ADDR/PREFIX, "
+			   "e.g. fd00::2/64", arg);
+	if (parse_uint(plen, 1, 128, &prefix))
+		return bad("bad --ip '%s': the prefix length must be 1..128", arg);
+	if (ip6_special(o->ip6))
+		return bad("bad --ip '%s': not a global or unique-local unicast address "
+			   "(::, ::1, IPv4-mapped, multicast and link-local are not allowed)", arg);
+	o->prefix6_len = (uint32_t)prefix;
+	o->has_ip6 = true;
+	return 0;
+}
+
 static int parse_cidr(const char *arg, struct daemon_opts *o)
 {
 	char buf[64], *slash;
@@ -156,11 +192,15 @@ static int parse_cidr(const char *arg, struct daemon_opts *o)
 		return bad("bad --ip '%s': the prefix length is missing; expected ADDR/PREFIX, "
 			   "e.g. 10.0.0.5/24", arg);
 	*slash = 0;
+	if (strchr(buf, ':'))
+		return parse_cidr6(arg, buf, slash + 1, o);
 	if (parse_ip(buf, &o->ip_be))
 		return bad("bad --ip '%s': not an IPv4 address; expected ADDR/PREFIX, "
 			   "e.g. 10.0.0.5/24", arg);
-	if (parse_uint(slash + 1, 1, 32, &prefix))
+	if (parse_uint(slash + 1, 1, 32, &prefix)) {
+		o->ip_be = 0;
 		return bad("bad --ip '%s': the prefix length must be 1..32", arg);
+	}
 	o->prefix_len = (uint32_t)prefix;
 	if (ip_special(o->ip_be))
 		return bad("bad --ip '%s': not a unicast host address "
@@ -210,7 +250,6 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *gateway = NULL;
-	bool have_ip = false;
 	unsigned long v;
 	int c;
 
@@ -234,7 +273,6 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		case 'a':
 			if (parse_cidr(optarg, o))
 				return -EINVAL;
-			have_ip = true;
 			break;
 		case 'g':
 			gateway = optarg;
@@ -370,8 +408,9 @@ int opts_parse(int argc, char **argv, struct daemon_opts *o)
 		return bad("unexpected argument '%s'", argv[optind]);
 	if (!o->iface && !o->show_layout)
 		return bad("%s", "--iface IF is required");
-	if (!have_ip && !o->show_layout)
-		return bad("%s", "--ip ADDR/PREFIX is required");
+	if (!o->ip_be && !o->show_layout)
+		return bad("%s", o->has_ip6 ? "an IPv4 --ip ADDR/PREFIX is required as well: the "
+			   "engine does not run IPv6-only yet" : "--ip ADDR/PREFIX is required");
 	if (gateway) {
 		uint32_t mask = ~0u << (32 - o->prefix_len);
 

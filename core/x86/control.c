@@ -1,4 +1,4 @@
-/* control.c - ARP and ICMP on the engine's address for this backend, and the engine's ftoe_io (xmit, clock, neighbours). */
+/* control.c - ARP, ICMP and IPv6 ND/echo on the engine's addresses for this backend, and the engine's ftoe_io (xmit, clock, neighbours). */
 #include <errno.h>
 #include <string.h>
 
@@ -49,6 +49,28 @@ static void notify_resolved(struct x86_backend *be)
 		ftoe_engine_neigh_ready(be->eng, resolved_ips[i]);
 }
 
+/* IPv6 addresses nd.c resolved, handed over as resolved_ips are. */
+static __thread uint8_t resolved6[MAX_RESOLVED][16];
+static __thread unsigned int nr_resolved6;
+
+static void nd_resolved(void *ctx, const uint8_t ip6[16])
+{
+	(void)ctx;
+	if (nr_resolved6 < MAX_RESOLVED)
+		memcpy(resolved6[nr_resolved6++], ip6, 16);
+}
+
+static void notify_resolved6(struct x86_backend *be)
+{
+	unsigned int n = nr_resolved6;
+
+	nr_resolved6 = 0;
+	if (!n || !be->eng)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		ftoe_engine_neigh6_ready(be->eng, resolved6[i]);
+}
+
 static int icmp_xmit(void *ctx, const void *frame, size_t len)
 {
 	struct x86_backend *be = ctx;
@@ -74,6 +96,15 @@ int control_init(struct x86_backend *be)
 	err = ftoe_arp_init(&be->arp, &acfg, &aops);
 	if (!err)
 		err = ftoe_icmp_init(&be->icmp, &icfg, &iops);
+	if (!err && be->cfg.prefix6_len) {
+		struct ftoe_nd_cfg ncfg = { .prefix_len = be->cfg.prefix6_len };
+		struct ftoe_nd_ops nops = { .ctx = be, .xmit = icmp_xmit, .resolved = nd_resolved };
+
+		memcpy(ncfg.ip6, be->cfg.ip6, 16);
+		memcpy(ncfg.mac, be->nd.mac, 6);
+		err = ftoe_nd_init(&be->nd6, &ncfg, &nops);
+		be->has_ip6 = !err;
+	}
 	if (err) {
 		pr_err("%s: cannot set up ARP/ICMP (MAC %02x:%02x:%02x:%02x:%02x:%02x): %s",
 		       be->nd.name, be->nd.mac[0], be->nd.mac[1], be->nd.mac[2], be->nd.mac[3],
@@ -127,6 +158,21 @@ static void icmp_rx(struct x86_backend *be, void *frame, size_t len,
 	pthread_mutex_unlock(&be->ctl_lock);
 }
 
+static void icmp6_rx(struct x86_backend *be, const void *frame, size_t len,
+		     const struct flextoe_md *md)
+{
+	struct ftoe_vlan vlan;
+	uint64_t now = x86_now_ns();
+
+	if (!be->has_ip6)
+		return;
+	frame_vlan(md, &vlan);
+	pthread_mutex_lock(&be->ctl_lock);
+	ftoe_nd_rx(&be->nd6, frame, len, &vlan, now);
+	pthread_mutex_unlock(&be->ctl_lock);
+	notify_resolved6(be);
+}
+
 void control_rx(struct x86_backend *be, unsigned int kind, void *frame, size_t len,
 		const struct flextoe_md *md)
 {
@@ -134,6 +180,8 @@ void control_rx(struct x86_backend *be, unsigned int kind, void *frame, size_t l
 		arp_rx(be, frame, len, md);
 	else if (kind == RX_ICMP)
 		icmp_rx(be, frame, len, md);
+	else if (kind == RX_ICMP6)
+		icmp6_rx(be, frame, len, md);
 }
 
 /* ARP retries/expiry and the announcements; ns until the next deadline. */
@@ -147,6 +195,12 @@ static uint64_t arp_timers(struct x86_backend *be, uint64_t now)
 		ftoe_arp_announce(&be->arp);
 	}
 	next = ftoe_arp_poll(&be->arp, now);
+	if (be->has_ip6) {
+		uint64_t n6 = ftoe_nd_poll(&be->nd6, now);
+
+		if (n6 < next)
+			next = n6;
+	}
 	if (be->announce_at_ns && be->announce_at_ns - now < next)
 		next = be->announce_at_ns - now;
 	pthread_mutex_unlock(&be->ctl_lock);
@@ -185,6 +239,12 @@ void control_log_stats(struct x86_backend *be)
 		"fragments %lu not echo %lu", be->icmp.stats.rx, be->icmp.stats.echo_replies,
 		be->icmp.stats.truncated, be->icmp.stats.bad_csum, be->icmp.stats.fragments,
 		be->icmp.stats.not_echo);
+	if (be->has_ip6)
+		pr_info("nd: rx %lu malformed %lu; NS %lu NA %lu in, %lu NS %lu NA out; "
+			"resolved %lu timeouts %lu; echo replies %lu", be->nd6.stats.rx,
+			be->nd6.stats.rx_malformed, be->nd6.stats.ns_rx, be->nd6.stats.na_rx,
+			be->nd6.stats.ns_sent, be->nd6.stats.na_sent, be->nd6.stats.resolved,
+			be->nd6.stats.timeouts, be->nd6.stats.echo_replies);
 	pthread_mutex_unlock(&be->ctl_lock);
 }
 
@@ -241,6 +301,30 @@ static int io_neigh_vlan(void *ctx, uint32_t ip_be, struct ftoe_vlan *vlan)
 	return err;
 }
 
+static int io_neigh6_lookup(void *ctx, const uint8_t ip6[16], uint8_t mac[6])
+{
+	struct x86_backend *be = ctx;
+	int err = -EHOSTUNREACH;
+
+	pthread_mutex_lock(&be->ctl_lock);
+	if (be->has_ip6)
+		err = ftoe_nd_lookup(&be->nd6, ip6, mac, x86_now_ns());
+	pthread_mutex_unlock(&be->ctl_lock);
+	return err;
+}
+
+static int io_neigh6_vlan(void *ctx, const uint8_t ip6[16], struct ftoe_vlan *vlan)
+{
+	struct x86_backend *be = ctx;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&be->ctl_lock);
+	if (be->has_ip6)
+		err = ftoe_nd_vlan(&be->nd6, ip6, vlan);
+	pthread_mutex_unlock(&be->ctl_lock);
+	return err;
+}
+
 void control_io_init(struct x86_backend *be, struct ftoe_io *io)
 {
 	io->ctx = be;
@@ -249,6 +333,8 @@ void control_io_init(struct x86_backend *be, struct ftoe_io *io)
 	io->now_ns = io_now_ns;
 	io->neigh_lookup = io_neigh_lookup;
 	io->neigh_vlan = io_neigh_vlan;
+	io->neigh6_lookup = io_neigh6_lookup;
+	io->neigh6_vlan = io_neigh6_vlan;
 }
 
 /* A valid neighbour entry, without resolving (bpf_fib_lookup's view: the

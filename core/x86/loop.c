@@ -3,11 +3,13 @@
 
 #include "core/byteorder.h"
 #include "core/hooks.h"
+#include "core/md_snapshot.h"
 #include "core/segment.h"
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
 #define IPPROTO_ICMP_ 1
+#define IPPROTO_ICMPV6_ 58
 
 /* The rx-pre hook on one received frame (docs/design.md: ingress,
  * before validation; every frame the engine receives, ARP and ICMP
@@ -23,6 +25,7 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 	uint32_t v;
 
 	xq_md_init(&hf.md, FLEXTOE_HOOK_RX_PRE, FLEXTOE_DIR_RX);
+	ftoe_md_frame_addrs(&hf.md, f, len);
 	v = ftoe_hooks_run(be->cfg.hooks, FLEXTOE_HOOK_RX_PRE, &hf);
 	switch (v) {
 	case FTOE_XDP_PASS:
@@ -56,7 +59,24 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 	return hf.len;
 }
 
-/* Who takes the frame: RX_TCP, RX_ARP, RX_ICMP, or -1 (counted, dropped). */
+/* IPv6 (the steering program let only the engine's through): ICMPv6 to
+ * nd.c; TCP, and extension headers, to the engine, which drops and counts
+ * the latter. */
+static int rx_classify6(struct xsk_queue *q, const uint8_t *f, uint32_t len)
+{
+	if (len < FTOE_ETH_HLEN + 40) {
+		q->st.rx_runt++;
+		return -1;
+	}
+	if (f[FTOE_ETH_HLEN + 6] == IPPROTO_ICMPV6_) {
+		q->st.rx_icmp++;
+		return RX_ICMP6;
+	}
+	q->st.rx_tcp++;
+	return RX_TCP;
+}
+
+/* Who takes the frame: RX_TCP, RX_ARP, RX_ICMP, RX_ICMP6, or -1 (counted, dropped). */
 static int rx_classify(struct xsk_queue *q, const uint8_t *f, uint32_t len)
 {
 	uint16_t type;
@@ -70,6 +90,8 @@ static int rx_classify(struct xsk_queue *q, const uint8_t *f, uint32_t len)
 		q->st.rx_arp++;
 		return RX_ARP;
 	}
+	if (type == FTOE_ETH_P_IPV6)
+		return rx_classify6(q, f, len);
 	if (type != FTOE_ETH_P_IPV4) {
 		q->st.rx_other++;
 		return -1;

@@ -105,15 +105,24 @@ out:
 
 int netdev_kernel_has_addr(uint32_t ip_be, char owner[IF_NAMESIZE])
 {
+	return netdev_kernel_has_addr_af(AF_INET, &ip_be, owner);
+}
+
+int netdev_kernel_has_addr_af(int af, const void *addr, char owner[IF_NAMESIZE])
+{
 	struct ifaddrs *ifa, *i;
 	int found = 0;
 
 	if (getifaddrs(&ifa))
 		return -errno;
 	for (i = ifa; i; i = i->ifa_next) {
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+		const void *a;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != af)
 			continue;
-		if (((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == ip_be) {
+		a = af == AF_INET ? (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr :
+				    (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		if (!memcmp(a, addr, af == AF_INET ? 4 : 16)) {
 			snprintf(owner, IF_NAMESIZE, "%s", i->ifa_name);
 			found = 1;
 			break;

@@ -3,6 +3,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -16,6 +17,12 @@
  * in on; all other traffic, including the kernel's own on this interface,
  * continues to the kernel untouched.  Frames with up to two VLAN tags
  * are looked at behind their tags.
+ *
+ * With an IPv6 address as well (has_ip6): IPv6 frames to
+ * it - TCP, and frames with extension headers, which the engine drops and
+ * counts - and ICMPv6 echo requests, neighbour solicitations for it (sent
+ * to it or to its solicited-node multicast address) and advertisements
+ * sent to it.
  */
 
 const volatile struct ftoe_steer_cfg cfg = {};
@@ -46,6 +53,10 @@ struct arp_eth_ipv4 {
 } __attribute__((packed));
 
 #define ICMP_ECHO_REQUEST 8
+#define ICMPV6_ECHO_REQUEST 128
+#define ND_NS 135
+#define ND_NA 136
+#define NEXTHDR_ICMPV6 58
 #define IP_OFFMASK 0x1fff
 
 static __always_inline int verdict(struct xdp_md *ctx, __u32 stat)
@@ -59,6 +70,66 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 stat)
 	/* No socket on this queue (engine stopping, or crashed): the kernel
 	 * gets it, and drops it, as the address is not its own. */
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+}
+
+static __always_inline bool addr6_eq(const __u8 *a, const volatile __u8 *b)
+{
+#pragma unroll
+	for (int i = 0; i < 16; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/* ff02::1:ffXX:XXXX for our address (RFC 4291 2.7.1). */
+static __always_inline bool solicited_node6(const __u8 *a)
+{
+	if (a[0] != 0xff || a[1] != 0x02 || a[11] != 0x01 || a[12] != 0xff)
+		return false;
+#pragma unroll
+	for (int i = 2; i < 11; i++)
+		if (a[i])
+			return false;
+	return a[13] == cfg.engine_ip6[13] && a[14] == cfg.engine_ip6[14] &&
+	       a[15] == cfg.engine_ip6[15];
+}
+
+static __always_inline int steer_ipv6(struct xdp_md *ctx, struct ipv6hdr *ip6, void *end)
+{
+	__u8 *icmp;
+	bool to_us;
+
+	if ((void *)(ip6 + 1) > end || !cfg.has_ip6)
+		return verdict(ctx, FTOE_STEER_PASS);
+	to_us = addr6_eq(ip6->daddr.in6_u.u6_addr8, cfg.engine_ip6);
+	if (!to_us && !solicited_node6(ip6->daddr.in6_u.u6_addr8))
+		return verdict(ctx, FTOE_STEER_PASS);
+	if (ip6->nexthdr != NEXTHDR_ICMPV6) {
+		/* TCP, or an extension header (RFC 8200 4.1): the engine
+		 * takes the one and drops and counts the others; UDP and the
+		 * rest go to the kernel, as for IPv4. */
+		switch (ip6->nexthdr) {
+		case IPPROTO_TCP: case 0: case 43: case 44: case 50: case 51: case 60: case 135:
+			return verdict(ctx, to_us ? FTOE_STEER_TCP6 : FTOE_STEER_PASS);
+		default:
+			return verdict(ctx, FTOE_STEER_PASS);
+		}
+	}
+	icmp = (__u8 *)(ip6 + 1);
+	if ((void *)(icmp + 24) > end) {
+		if ((void *)(icmp + 1) <= end && to_us && icmp[0] == ICMPV6_ECHO_REQUEST)
+			return verdict(ctx, FTOE_STEER_ICMP6);
+		return verdict(ctx, FTOE_STEER_PASS);
+	}
+	if (icmp[0] == ICMPV6_ECHO_REQUEST && to_us)
+		return verdict(ctx, FTOE_STEER_ICMP6);
+	/* NS: only those asking for our address (the kernel resolves its own
+	 * addresses, which may share the solicited-node group); NA: sent to us. */
+	if (icmp[0] == ND_NS && addr6_eq(icmp + 8, cfg.engine_ip6))
+		return verdict(ctx, FTOE_STEER_ICMP6);
+	if (icmp[0] == ND_NA && to_us)
+		return verdict(ctx, FTOE_STEER_ICMP6);
+	return verdict(ctx, FTOE_STEER_PASS);
 }
 
 /* The engine's ARP, TCP and pings, given the frame's EtherType and its
@@ -92,6 +163,8 @@ static __always_inline int steer_l3(struct xdp_md *ctx, __be16 proto, void *l3, 
 			return verdict(ctx, FTOE_STEER_PASS);
 		return verdict(ctx, l4[0] == ICMP_ECHO_REQUEST ? FTOE_STEER_ICMP : FTOE_STEER_PASS);
 	}
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return steer_ipv6(ctx, l3, end);
 	return verdict(ctx, FTOE_STEER_PASS);
 }
 

@@ -11,7 +11,7 @@
 #include "core/x86/x86_internal.h"
 #include "lib/util/log.h"
 
-int steer_load(struct steer *s, uint32_t engine_ip_be)
+int steer_load(struct steer *s, uint32_t engine_ip_be, const uint8_t ip6[16])
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "flextoe_steer");
 	struct ftoe_steer_cfg cfg = { .engine_ip = engine_ip_be, .owner_pid = (__u32)getpid() };
@@ -19,6 +19,9 @@ int steer_load(struct steer *s, uint32_t engine_ip_be)
 	struct bpf_map *map, *rodata = NULL;
 	int err;
 
+	memcpy(cfg.engine_ip6, ip6, 16);
+	for (int i = 0; i < 16; i++)
+		cfg.has_ip6 |= ip6[i];
 	memset(s, 0, sizeof(*s));
 	s->prog_fd = s->xsks_fd = s->stats_fd = -1;
 	s->obj = bpf_object__open_mem(ftoe_steer_obj, size, &oo);

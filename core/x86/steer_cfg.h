@@ -14,6 +14,8 @@
 struct ftoe_steer_cfg {
 	__u32 engine_ip;   /* network byte order */
 	__u32 owner_pid;   /* the daemon that attached it: stale-attachment check */
+	__u8 engine_ip6[16]; /* the IPv6 address, network byte order */
+	__u32 has_ip6;     /* engine_ip6 is set */
 };
 
 /* Per-CPU counters, indexes of the "stats" array map. */
@@ -22,6 +24,8 @@ enum ftoe_steer_stat {
 	FTOE_STEER_ARP,        /* ARP for the engine's address: redirected */
 	FTOE_STEER_ICMP,       /* echo requests to the engine: redirected */
 	FTOE_STEER_PASS,       /* everything else: to the kernel */
+	FTOE_STEER_TCP6,       /* IPv6 to the engine (TCP, and extension headers it drops): redirected */
+	FTOE_STEER_ICMP6,      /* ICMPv6 echo requests and ND for the engine: redirected */
 	FTOE_STEER__MAX,
 };
 

@@ -41,6 +41,15 @@ int x86_open(const struct x86_cfg *cfg, struct x86_backend **out)
 		err = -EADDRINUSE;
 		goto fail;
 	}
+	if (cfg->prefix6_len && netdev_kernel_has_addr_af(AF_INET6, cfg->ip6, owner) > 0) {
+		char ip6str[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, cfg->ip6, ip6str, sizeof(ip6str));
+		pr_err("%s is an address of the kernel's (on %s); the engine needs an address "
+		       "of its own that the kernel does not have", ip6str, owner);
+		err = -EADDRINUSE;
+		goto fail;
+	}
 	if (!be->nd.up)
 		pr_warn("%s is down; nothing will arrive until 'ip link set %s up'", be->nd.name,
 			be->nd.name);
@@ -72,7 +81,7 @@ int x86_setup(struct x86_backend *be, struct ftoe_io *io)
 {
 	int err;
 
-	err = steer_load(&be->steer, be->cfg.ip_be);
+	err = steer_load(&be->steer, be->cfg.ip_be, be->cfg.ip6);
 	if (!err)
 		err = steer_clear_stale(&be->nd, be->cfg.force);
 	if (err)
@@ -162,8 +171,9 @@ void x86_log_stats(struct x86_backend *be)
 	fg_log_stats(be);
 	if (be->steer.obj) {
 		steer_read_stats(&be->steer, steer);
-		pr_info("steering: tcp %lu arp %lu icmp %lu to the engine; %lu passed to the kernel",
-			steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP], steer[FTOE_STEER_ICMP],
+		pr_info("steering: tcp %lu arp %lu icmp %lu ipv6 %lu icmpv6 %lu to the engine; "
+			"%lu passed to the kernel", steer[FTOE_STEER_TCP], steer[FTOE_STEER_ARP],
+			steer[FTOE_STEER_ICMP], steer[FTOE_STEER_TCP6], steer[FTOE_STEER_ICMP6],
 			steer[FTOE_STEER_PASS]);
 	}
 }

@@ -27,6 +27,8 @@ struct x86_backend;
 struct x86_cfg {
 	const char *iface;
 	uint32_t ip_be, prefix_len, gateway_be;	/* the engine's address (ARP, ICMP, steering) */
+	uint8_t ip6[16];		/* its IPv6 address (ND, ICMPv6, steering); all zero: none */
+	uint32_t prefix6_len;
 	unsigned int queues;		/* rx queues to serve, 1..the device's */
 	unsigned int workers;		/* 1: one thread runs everything; N > 1: staged (pipe.c) */
 	unsigned int flow_groups;	/* 0: pipe.c's one protocol thread; G: fgpipe.c */

@@ -11,6 +11,7 @@
 
 #include "core/control/arp.h"
 #include "core/control/icmp.h"
+#include "core/control/nd.h"
 #include "core/x86/steer_cfg.h"
 #include "core/x86/x86.h"
 #include "core/x86/xsk.h"
@@ -35,7 +36,7 @@ struct steer {
 extern const unsigned char ftoe_steer_obj[];
 extern const unsigned char ftoe_steer_obj_end[];
 
-int steer_load(struct steer *s, uint32_t engine_ip_be);
+int steer_load(struct steer *s, uint32_t engine_ip_be, const uint8_t ip6[16]);
 /* Remove a stale attachment of ours; refuse (-EEXIST) a foreign program
  * unless force, and (-EBUSY) one that a live engine owns. */
 int steer_clear_stale(const struct netdev *nd, bool force);
@@ -78,6 +79,8 @@ struct x86_backend {
 	bool ctl_ready;
 	struct ftoe_arp arp;
 	struct ftoe_icmp icmp;
+	struct ftoe_nd nd6;		/* IPv6 ND and echo (cfg.ip6); has_ip6: in use */
+	bool has_ip6;
 	uint64_t announce_at_ns;	/* second gratuitous ARP */
 	uint64_t ctl_next_ns;		/* next ARP timer run (the engine's thread) */
 	/* the threads' idle time: slots are claimed, never given back */
@@ -117,11 +120,13 @@ static inline void x86_thread_unblock(struct x86_thread_time *tt)
 int netdev_open(const char *name, struct netdev *nd);
 /* Name of a kernel interface that has ip_be configured (0 if none). */
 int netdev_kernel_has_addr(uint32_t ip_be, char owner[IF_NAMESIZE]);
+/* The same for an address of family af (AF_INET: 4 bytes, AF_INET6: 16). */
+int netdev_kernel_has_addr_af(int af, const void *addr, char owner[IF_NAMESIZE]);
 
 /* ---- ARP and ICMP on the engine's address (control.c) ------------------ */
 int control_init(struct x86_backend *x);
 void control_fini(struct x86_backend *x);
-/* An ARP or ICMP frame (enum rx_kind) of a receive burst. */
+/* An ARP, ICMP or ICMPv6 frame (enum rx_kind) of a receive burst. */
 /* md: the frame's rx-pre record (its VLAN tags), NULL: none */
 void control_rx(struct x86_backend *x, unsigned int kind, void *frame, size_t len,
 		const struct flextoe_md *md);
@@ -135,7 +140,7 @@ void control_io_init(struct x86_backend *x, struct ftoe_io *io);
 void control_log_stats(struct x86_backend *x);
 
 /* ---- the receive loop both schedulers share (loop.c) ------------------- */
-enum rx_kind { RX_TCP = 0, RX_ARP, RX_ICMP };
+enum rx_kind { RX_TCP = 0, RX_ARP, RX_ICMP, RX_ICMP6 };
 
 struct rx_frame {
 	uint8_t *data;		/* in the queue's umem, from the Ethernet header */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/hooks.h"
+#include "core/md_snapshot.h"
 #include "core/x86/x86.h"
 #include "core/x86/xsk.h"
 #include "lib/util/log.h"
@@ -155,6 +156,7 @@ static bool tx_post(struct xsk_queue *q, const void **frame, size_t *len,
 		hf.md.tstamp_ns = x86_now_ns();	/* now, not the engine's batch time */
 	} else {
 		xq_md_init(&hf.md, FLEXTOE_HOOK_TX_POST, FLEXTOE_DIR_TX);
+		ftoe_md_frame_addrs(&hf.md, hf.data, hf.len);
 	}
 	if (ftoe_hooks_run(q->hooks, FLEXTOE_HOOK_TX_POST, &hf) != FTOE_XDP_PASS) {
 		pthread_mutex_lock(&q->tx_lock);

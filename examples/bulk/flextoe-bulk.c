@@ -15,6 +15,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: flextoe-bulk (--listen PORT | --connect HOST:PORT) (--recv | --send BYTES)\n"
+		"HOST: an IPv4 address, or an IPv6 one in brackets ([fd00::1]:5001)\n"
 		"                    [--buf SIZE] [--run-dir DIR] [--no-hash]\n"
 		"--recv reads until the peer closes; --send writes BYTES of pseudo-random data\n"
 		"(suffix k/m/g), then closes.  The last line is\n"
@@ -92,6 +93,8 @@ int main(int argc, char **argv)
 	};
 	struct ftoe_ctx_opts o = { .sz = sizeof(o), .max_socks = 4, .buf_size = 1u << 20 };
 	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6 };
+	bool v6 = false;
 	unsigned long long total = 0, done = 0, v;
 	int c, s = -1, ls = -1, mode = 0, err;
 	long lport = 0;
@@ -120,12 +123,21 @@ int main(int argc, char **argv)
 		case 'c':
 			host = optarg;
 			colon = strrchr(host, ':');
-			if (!colon || inet_pton(AF_INET, (*colon = 0, host), &to.sin_addr) != 1 ||
+			v6 = host[0] == '[';
+			if (v6 && colon && colon > host && colon[-1] == ']') {
+				colon[-1] = 0;
+				host++;
+			}
+			if (!colon || (*colon = 0,
+				       v6 ? inet_pton(AF_INET6, host, &to6.sin6_addr) :
+					    inet_pton(AF_INET, host, &to.sin_addr)) != 1 ||
 			    (v = strtoul(colon + 1, NULL, 10)) < 1 || v > 65535) {
-				fprintf(stderr, "flextoe-bulk: bad --connect (expected IPv4:PORT)\n");
+				fprintf(stderr, "flextoe-bulk: bad --connect (expected IPv4:PORT or "
+					"[IPv6]:PORT)\n");
 				return 2;
 			}
 			to.sin_port = htons((uint16_t)v);
+			to6.sin6_port = to.sin_port;
 			break;
 		case 'R':
 			mode = 'R';
@@ -177,7 +189,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		s = ftoe_accept(ctx, ls, NULL);
 	} else {
-		s = ftoe_connect(ctx, &to);
+		s = v6 ? ftoe_connect6(ctx, &to6) : ftoe_connect(ctx, &to);
 	}
 	if (s < 0) {
 		fprintf(stderr, "flextoe-bulk: %s: %s\n", lport ? "accept" : "connect",

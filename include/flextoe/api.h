@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -73,8 +74,16 @@ int ftoe_listen_shared(struct ftoe_ctx *ctx, uint16_t port, int backlog);
  * created, never reused while the engine runs): the app_ctx value the
  * classify program's maps use to send connections here. */
 int ftoe_ctx_id(struct ftoe_ctx *ctx);
+/* peer: an IPv4 peer's address; for an IPv6 peer it holds family AF_INET6
+ * and the port only (ftoe_getpeername gives the whole address). */
 int ftoe_accept(struct ftoe_ctx *ctx, int lsock, struct sockaddr_in *peer);
 int ftoe_connect(struct ftoe_ctx *ctx, const struct sockaddr_in *to);
+/* To an IPv6 peer, from the engine's IPv6 address (flextoe --ip given
+ * twice); -EINVAL when the engine has none. */
+int ftoe_connect6(struct ftoe_ctx *ctx, const struct sockaddr_in6 *to);
+/* A connection's peer: a struct sockaddr_in or sockaddr_in6, truncated to
+ * *len, which gets the full size.  0, -EBADF, -ENOTCONN, -EINVAL. */
+int ftoe_getpeername(struct ftoe_ctx *ctx, int sock, struct sockaddr *addr, socklen_t *len);
 #define FTOE_SHUT_RD   1
 #define FTOE_SHUT_WR   2
 #define FTOE_SHUT_RDWR 3

@@ -71,6 +71,9 @@ enum appif_op {
 	APPIF_OP_SPLICE,		/* handle, arg0 the other handle: splice the two -> RESULT (0 or -errno) */
 	APPIF_OP_LISTEN_SHARED,		/* as LISTEN, on a port other contexts may share (classify) */
 	APPIF_OP_INFO,			/* handle: fill the socket's info block -> RESULT (0 or -errno) */
+	APPIF_OP_CONNECT6,		/* to an IPv6 peer: handle the port, _r the local port (0:
+					 * ephemeral), the address in arg0, arg1 and _r2
+					 * (appif_cmd_set_addr6) -> RESULT */
 };
 
 struct appif_cmd {
@@ -82,9 +85,26 @@ struct appif_cmd {
 	uint64_t _r2;
 };
 
+/* APPIF_OP_CONNECT6's address (16 bytes, network order): bytes 0-7 in
+ * arg0 and arg1, bytes 8-15 in _r2, as raw memory. */
+static inline void appif_cmd_set_addr6(struct appif_cmd *cmd, const uint8_t a[16])
+{
+	__builtin_memcpy(&cmd->arg0, a, 4);
+	__builtin_memcpy(&cmd->arg1, a + 4, 4);
+	__builtin_memcpy(&cmd->_r2, a + 8, 8);
+}
+
+static inline void appif_cmd_addr6(const struct appif_cmd *cmd, uint8_t a[16])
+{
+	__builtin_memcpy(a, &cmd->arg0, 4);
+	__builtin_memcpy(a + 4, &cmd->arg1, 4);
+	__builtin_memcpy(a + 8, &cmd->_r2, 8);
+}
+
 enum appif_ev_type {
 	APPIF_EV_RESULT = 1,		/* req, res: handle or -errno */
-	APPIF_EV_ACCEPT,		/* handle: new connection; arg0 listener, arg1 peer ip, res peer port */
+	APPIF_EV_ACCEPT,		/* handle: new connection; arg0 listener, arg1 peer ip, res peer port
+					 * (an IPv6 peer: arg1 0, its address in the socket's peer6) */
 	APPIF_EV_CONNECTED,		/* handle */
 	APPIF_EV_RX,			/* handle: bytes or end of stream readable */
 	APPIF_EV_TX,			/* handle: tx space freed */
@@ -151,7 +171,12 @@ struct appif_sock {
 	 * only after SOCK_NOSPACE.  The engine reads it after the event, the
 	 * application sets it before it looks at tx_tail again. */
 	uint32_t tx_wake;
-	uint8_t _pad1[36];
+	/* written by the engine with the slot, before the event that hands
+	 * it over (ACCEPT, or CONNECT6's RESULT): an IPv6 connection's peer
+	 * address (network order, peer_is_v6 1), and the engine's address */
+	uint8_t peer6[16];
+	uint32_t peer_is_v6;
+	uint8_t _pad1[16];
 	/* written by the engine on APPIF_OP_INFO, before its RESULT */
 	struct appif_tcp_info info;
 };

@@ -50,8 +50,12 @@ enum flextoe_dir {
 #define FLEXTOE_MDF_QINQ	(1u << 6)	/* svlan_id holds a popped 802.1ad tag (vlan_strip) */
 #define FLEXTOE_MDF_CLASS	(1u << 7)	/* app_ctx/priority set by a classifier */
 #define FLEXTOE_MDF_ECN		(1u << 8)	/* the segment carried CE */
-#define FLEXTOE_MDF_IPV6	(1u << 9)
+#define FLEXTOE_MDF_IPV6	(1u << 9)	/* the segment is IPv6 (ip_version 6) */
 
+/* Version 1 grows only by appending: the 64 bytes up to svlan_id are the
+ * first layout; ip_version and the addresses (offsets 60-95) came with IPv6.
+ * A program that reads the appended fields needs md->size >= 96, which
+ * flextoe_md_get() checks for any program built with this header. */
 #define FLEXTOE_MD_VERSION	1
 
 struct flextoe_md {
@@ -78,9 +82,11 @@ struct flextoe_md {
 	__u32 app_ctx;		/* application context to deliver to (FLEXTOE_MDF_CLASS) */
 	__u16 priority;		/* scheduling priority, 0 = default (FLEXTOE_MDF_CLASS) */
 	__u16 svlan_id;		/* outer 802.1ad VID popped by vlan_strip (FLEXTOE_MDF_QINQ) */
-	__u8 ip_version; /* 4 or 6 */
-	__u8 pad1;
-	__u16 reserved;
+	__u8 ip_version;	/* 4 or 6 (0: not an IP frame) */
+	__u8 pad1;		/* zero */
+	__u16 reserved;		/* zero */
+	/* The segment's addresses as on the wire (network order); IPv4 as
+	 * the IPv4-mapped ::ffff:a.b.c.d (RFC 4291 section 2.5.5.2). */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
@@ -96,6 +102,9 @@ _Static_assert(__builtin_offsetof(struct flextoe_md, snd_una) == 24, "flextoe_md
 _Static_assert(__builtin_offsetof(struct flextoe_md, srtt_us) == 48, "flextoe_md.srtt_us offset");
 _Static_assert(__builtin_offsetof(struct flextoe_md, app_ctx) == 52, "flextoe_md.app_ctx offset");
 _Static_assert(__builtin_offsetof(struct flextoe_md, priority) == 56, "flextoe_md.priority offset");
+_Static_assert(__builtin_offsetof(struct flextoe_md, ip_version) == 60, "flextoe_md.ip_version offset");
+_Static_assert(__builtin_offsetof(struct flextoe_md, saddr) == 64, "flextoe_md.saddr offset");
+_Static_assert(__builtin_offsetof(struct flextoe_md, daddr) == 80, "flextoe_md.daddr offset");
 
 #if defined(__bpf__) || defined(__BPF__)
 #ifndef __always_inline

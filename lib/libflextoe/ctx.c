@@ -144,7 +144,12 @@ int ctx_push_cmd(struct ftoe_ctx *c, uint16_t op, uint32_t handle, uint32_t a0, 
 {
 	struct appif_cmd cmd = { .op = op, .handle = handle, .arg0 = a0, .arg1 = a1, .req = req };
 
-	while (appif_cmd_put(c->shm, &c->l, &c->cmd_head, &cmd)) {
+	return ctx_push(c, &cmd);
+}
+
+int ctx_push(struct ftoe_ctx *c, const struct appif_cmd *cmd)
+{
+	while (appif_cmd_put(c->shm, &c->l, &c->cmd_head, cmd)) {
 		/* full: the engine is behind; let it run */
 		if (c->dead)
 			return -ECONNRESET;
@@ -163,6 +168,25 @@ static int sock_of(struct ftoe_ctx *c, uint32_t h)
 	if (i >= c->max_socks || c->socks[i].kind == LS_FREE || c->socks[i].handle != h)
 		return -1;
 	return (int)i;
+}
+
+/* An IPv6 connection's peer, from its slot (the engine wrote it before the
+ * event that handed the slot over). */
+void ctx_peer6(struct ftoe_ctx *c, struct lsock *n, uint16_t port)
+{
+	const struct appif_sock *ss = ctx_ssock(c, appif_handle_idx(n->handle));
+
+	n->v6 = ss->peer_is_v6 != 0;
+	if (!n->v6)
+		return;
+	memset(&n->peer6, 0, sizeof(n->peer6));
+	n->peer6.sin6_family = AF_INET6;
+	n->peer6.sin6_port = htons(port);
+	memcpy(&n->peer6.sin6_addr, ss->peer6, 16);
+	/* ftoe_accept's sockaddr_in cannot hold it: it says so by its family */
+	memset(&n->peer, 0, sizeof(n->peer));
+	n->peer.sin_family = AF_INET6;
+	n->peer.sin_port = htons(port);
 }
 
 /* A socket the engine made for us (its slot is ours until we close it). */
@@ -213,6 +237,7 @@ static void on_accept(struct ftoe_ctx *c, const struct appif_ev *ev)
 	n->peer.sin_family = AF_INET;
 	n->peer.sin_addr.s_addr = htonl(ev->arg1);
 	n->peer.sin_port = htons((uint16_t)ev->res);
+	ctx_peer6(c, n, (uint16_t)ev->res);
 	/* Not reported until accepted; the listener reports instead. */
 	ls->aq[(ls->aq_head + ls->aq_len++) % ls->aq_cap] = (int)i;
 	ctx_mark(c, l, FTOE_POLLIN);
@@ -297,12 +322,20 @@ int ctx_call(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t a0, uint32_
 int ctx_call_handle(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t handle, uint32_t a0,
 		    uint32_t a1)
 {
+	struct appif_cmd cmd = { .op = op, .handle = handle, .arg0 = a0, .arg1 = a1 };
+
+	return ctx_call_cmd(c, kind, &cmd);
+}
+
+int ctx_call_cmd(struct ftoe_ctx *c, uint8_t kind, struct appif_cmd *cmd)
+{
 	int err;
 
 	c->want_kind = kind;
 	c->want_req = ++c->req_seq;
 	c->got_res = false;
-	err = ctx_push_cmd(c, op, handle, a0, a1, c->want_req);
+	cmd->req = c->want_req;
+	err = ctx_push(c, cmd);
 	if (err)
 		return err;
 	for (;;) {

@@ -20,7 +20,9 @@ struct lsock {
 	/* listener: connections accepted by the engine, not yet by the app */
 	int *aq;
 	unsigned int aq_head, aq_len, aq_cap;
-	struct sockaddr_in peer;	/* connection: its peer */
+	struct sockaddr_in peer;	/* connection: its peer (AF_INET6: see peer6) */
+	struct sockaddr_in6 peer6;	/* an IPv6 connection's peer (v6) */
+	bool v6;
 };
 
 struct ftoe_ctx {
@@ -63,6 +65,10 @@ int ctx_push_cmd(struct ftoe_ctx *c, uint16_t op, uint32_t handle, uint32_t a0, 
 		 uint64_t req);
 /* Run a command that answers with a RESULT: the handle or -errno. */
 int ctx_call(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t a0, uint32_t a1);
+/* As ctx_call with a whole command (cmd->req is set here). */
+int ctx_call_cmd(struct ftoe_ctx *c, uint8_t kind, struct appif_cmd *cmd);
+int ctx_push(struct ftoe_ctx *c, const struct appif_cmd *cmd);
+void ctx_peer6(struct ftoe_ctx *c, struct lsock *n, uint16_t port);
 /* The same for a command on an existing socket's engine handle. */
 int ctx_call_handle(struct ftoe_ctx *c, uint16_t op, uint8_t kind, uint32_t handle, uint32_t a0,
 		    uint32_t a1);

@@ -80,20 +80,13 @@ int ftoe_accept(struct ftoe_ctx *c, int l, struct sockaddr_in *peer)
 	return s;
 }
 
-int ftoe_connect(struct ftoe_ctx *c, const struct sockaddr_in *to)
+/* The connection socket h the engine made waits for the handshake unless
+ * non-blocking. */
+static int connect_wait(struct ftoe_ctx *c, int h)
 {
 	struct appif_sock *ss;
-	int h, s, err;
+	int s = (int)appif_handle_idx((uint32_t)h), err;
 
-	if (!c || !to || to->sin_family != AF_INET || !to->sin_port)
-		return -EINVAL;
-	if (c->dead)
-		return -ECONNRESET;
-	h = ctx_call(c, APPIF_OP_CONNECT, LS_CONN, to->sin_addr.s_addr, ntohs(to->sin_port));
-	if (h < 0)
-		return h;
-	s = (int)appif_handle_idx((uint32_t)h);
-	c->socks[s].peer = *to;
 	if (c->socks[s].nonblock)
 		return s;
 	ss = ctx_ssock(c, (uint32_t)s);
@@ -113,6 +106,59 @@ int ftoe_connect(struct ftoe_ctx *c, const struct sockaddr_in *to)
 		if (err)
 			return err;
 	}
+}
+
+int ftoe_connect(struct ftoe_ctx *c, const struct sockaddr_in *to)
+{
+	int h;
+
+	if (!c || !to || to->sin_family != AF_INET || !to->sin_port)
+		return -EINVAL;
+	if (c->dead)
+		return -ECONNRESET;
+	h = ctx_call(c, APPIF_OP_CONNECT, LS_CONN, to->sin_addr.s_addr, ntohs(to->sin_port));
+	if (h < 0)
+		return h;
+	c->socks[appif_handle_idx((uint32_t)h)].peer = *to;
+	return connect_wait(c, h);
+}
+
+int ftoe_connect6(struct ftoe_ctx *c, const struct sockaddr_in6 *to)
+{
+	struct appif_cmd cmd = { .op = APPIF_OP_CONNECT6 };
+	struct lsock *n;
+	int h;
+
+	if (!c || !to || to->sin6_family != AF_INET6 || !to->sin6_port)
+		return -EINVAL;
+	if (c->dead)
+		return -ECONNRESET;
+	cmd.handle = ntohs(to->sin6_port);
+	appif_cmd_set_addr6(&cmd, to->sin6_addr.s6_addr);
+	h = ctx_call_cmd(c, LS_CONN, &cmd);
+	if (h < 0)
+		return h;
+	n = &c->socks[appif_handle_idx((uint32_t)h)];
+	ctx_peer6(c, n, ntohs(to->sin6_port));
+	return connect_wait(c, h);
+}
+
+int ftoe_getpeername(struct ftoe_ctx *c, int s, struct sockaddr *addr, socklen_t *len)
+{
+	struct lsock *ls = ctx_sock(c, s);
+	socklen_t n;
+
+	if (!ls)
+		return -EBADF;
+	if (ls->kind != LS_CONN)
+		return -ENOTCONN;
+	if (!addr || !len)
+		return -EINVAL;
+	n = ls->v6 ? sizeof(ls->peer6) : sizeof(ls->peer);
+	memcpy(addr, ls->v6 ? (const void *)&ls->peer6 : (const void *)&ls->peer,
+	       *len < n ? *len : n);
+	*len = n;
+	return 0;
 }
 
 /* Socket s of c as a connection: 0 with *ls, -EBADF (no such socket) or

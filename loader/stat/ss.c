@@ -279,14 +279,17 @@ static void print_info(json_object *s)
 static void print_row(json_object *s, bool procs, bool info)
 {
 	bool listen = !strcmp(stat_gets(s, "state"), "LISTEN");
-	char local[40], peer[40];
+	char local[64], peer[64];
+	const char *lip = stat_gets(s, "local_ip"), *rip = stat_gets(s, "remote_ip");
+	/* IPv6 addresses in brackets, as ss(8) prints them */
+	bool v6 = strchr(lip, ':') != NULL;
 
-	snprintf(local, sizeof(local), "%s:%lld", stat_gets(s, "local_ip"),
+	snprintf(local, sizeof(local), v6 ? "[%s]:%lld" : "%s:%lld", lip,
 		 stat_geti(s, "local_port"));
 	if (listen)
 		snprintf(peer, sizeof(peer), "0.0.0.0:*");
 	else
-		snprintf(peer, sizeof(peer), "%s:%lld", stat_gets(s, "remote_ip"),
+		snprintf(peer, sizeof(peer), v6 ? "[%s]:%lld" : "%s:%lld", rip,
 			 stat_geti(s, "remote_port"));
 	/* ss: a listener's Recv-Q is its accept queue, Send-Q its backlog */
 	printf("%-10s %8lld %8lld %21s %21s", stat_gets(s, "state"),

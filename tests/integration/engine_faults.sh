@@ -12,7 +12,8 @@ export FTOE_BUILD=$BUILD
 BIN=$PWD/$BUILD/bin
 # Sizes, stall limit and subnet can be overridden (ENGINE_FAULTS_OUT_BYTES,
 # ENGINE_FAULTS_IN_BYTES, ENGINE_FAULTS_MAX_GAP seconds, ENGINE_FAULTS_NET as
-# "10.N"); ENGINE_FAULTS_SEED replays one fault pattern.
+# "10.N"); ENGINE_FAULTS_SEED replays one fault pattern; ENGINE_FAULTS_IPV6=1 runs the
+# transfers over IPv6 (the engine given an IPv6 address too; tests/integration/ipv6_faults.sh).
 OUT_BYTES=${ENGINE_FAULTS_OUT_BYTES:-$((64 << 20))}
 # Linux -> engine goes through the engine's out-of-order intervals and SACK
 # blocks (core/ooo.h, docs/loss.md), so Linux recovers by SACK rather than
@@ -33,6 +34,13 @@ TMP=$(mktemp -d /tmp/ftoe-engine-faults.XXXXXX)
 
 ENG_IP=$NET.0.5
 PEER_IP=$NET.0.2
+# the addresses the transfers use: IPv4, or IPv6 with ENGINE_FAULTS_IPV6=1
+ENG_ADDR=$ENG_IP PEER_ADDR=$PEER_IP ENG_CONNECT=$PEER_IP V6_ARGS=
+if [[ ${ENGINE_FAULTS_IPV6:-0} == 1 ]]; then
+	N6=$(printf '%x' "${NET#10.}")
+	ENG_ADDR=fd00:$N6::5 PEER_ADDR=fd00:$N6::2 ENG_CONNECT="[fd00:$N6::2]"
+	V6_ARGS="--ip fd00:$N6::5/64"
+fi
 RUN=$TMP/run
 export FLEXTOE_RUN_DIR=$RUN
 SEED=${ENGINE_FAULTS_SEED:-$(( (RANDOM << 15) | RANDOM ))}
@@ -41,6 +49,7 @@ ns_add eng && ns_add peer
 # engine:veth0 <-> [impair] <-> peer:veth1; the kernel keeps $NET.0.1 on veth0
 t_check "impaired link up (seed $SEED)" impair_link eng veth0 $NET.0.1/24 peer veth1 $PEER_IP/24 \
 	--loss 2 --reorder 25 --dup 2 --corrupt 0.5 --delay 1 --jitter 0.5 --seed "$SEED"
+[[ -z $V6_ARGS ]] || ip -n "$(ns_name peer)" addr add $PEER_ADDR/64 dev veth1 nodad
 # (after impair_link, which sets its own cleanup trap)
 trap '_impair_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 
@@ -87,7 +96,8 @@ if mode == "send":
     last = tick(last)
     s.close()
 else:
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, port)); ls.listen(1)
     print("listening", flush=True)
     s, _ = ls.accept(); s.settimeout(60)
@@ -104,7 +114,7 @@ PY
 
 # ENGINE_FAULTS_ENGINE_ARGS: more engine flags (engine_workers.sh: --workers 4 --flow-groups 2)
 # shellcheck disable=SC2086
-ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" ${ENGINE_FAULTS_ENGINE_ARGS:-} \
+ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 $V6_ARGS --run-dir "$RUN" ${ENGINE_FAULTS_ENGINE_ARGS:-} \
 	>"$TMP/eng.log" 2>&1
 t_check "engine starts behind the impaired link" wait_for "$TMP/eng.log" "ready:"
 
@@ -126,9 +136,9 @@ max_gap_ok() { # PEER_OUT LIMIT
 
 # ---- engine -> Linux --------------------------------------------------------------
 bulk_out() { # ATTEMPT
-	ns_bg peer python3 "$TMP/bulk_peer.py" recv $PEER_IP $((7200 + $1)) >"$TMP/out.peer" 2>&1
+	ns_bg peer python3 "$TMP/bulk_peer.py" recv $PEER_ADDR $((7200 + $1)) >"$TMP/out.peer" 2>&1
 	wait_for "$TMP/out.peer" listening >/dev/null
-	ns_exec eng timeout 90 "$BIN/flextoe-bulk" --connect $PEER_IP:$((7200 + $1)) \
+	ns_exec eng timeout 90 "$BIN/flextoe-bulk" --connect "$ENG_CONNECT:$((7200 + $1))" \
 		--send $OUT_BYTES >"$TMP/out.eng" 2>&1
 	wait_for "$TMP/out.peer" "^bytes=" 5 >/dev/null
 	echo "# engine -> Linux: $OUT_BYTES bytes; engine: $(tail -n1 "$TMP/out.eng"); Linux: $(tail -n1 "$TMP/out.peer")"
@@ -142,7 +152,7 @@ t_check "engine -> Linux: no stall over ${MAX_GAP} s on the Linux receiver ($(gr
 # ---- Linux -> engine --------------------------------------------------------------
 ns_bg eng "$BIN/flextoe-bulk" --listen 7200 --recv >"$TMP/in.eng" 2>&1
 wait_for "$TMP/in.eng" listening >/dev/null
-ns_exec peer timeout 90 python3 "$TMP/bulk_peer.py" send $ENG_IP 7200 $IN_BYTES \
+ns_exec peer timeout 90 python3 "$TMP/bulk_peer.py" send $ENG_ADDR 7200 $IN_BYTES \
 	>"$TMP/in.peer" 2>&1
 wait_for "$TMP/in.eng" "^bytes=" 5 >/dev/null
 echo "# Linux -> engine: $IN_BYTES bytes; engine: $(tail -n1 "$TMP/in.eng"); Linux: $(tail -n1 "$TMP/in.peer")"

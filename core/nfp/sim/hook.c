@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/md_snapshot.h"
 #include "core/nfp/sim/hook.h"
 #include "loader/fw/fwrules.h"
 
@@ -252,6 +253,7 @@ uint32_t sim_hooks_rx_pre(struct sim_hooks *sh, uint8_t *fr, uint16_t *len, uint
 	f.md.version = FLEXTOE_MD_VERSION;
 	f.md.hook = FLEXTOE_HOOK_RX_PRE;
 	f.md.dir = FLEXTOE_DIR_RX;
+	ftoe_md_frame_addrs(&f.md, fr, *len);
 	v = ftoe_hooks_run(sh->h, FLEXTOE_HOOK_RX_PRE, &f);
 	/* TX and REDIRECT: the model has no path back to the wire or other
 	 * ports for them; counted and dropped, as the x86 backend does with

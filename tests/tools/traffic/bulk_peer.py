@@ -1,5 +1,6 @@
 # bulk_peer.py: the Linux end of a bulk transfer, used by the engine tests.
-# send HOST PORT BYTES | recv HOST PORT: Linux end of a bulk transfer; prints
+# send HOST PORT BYTES | recv HOST PORT | fetch HOST PORT: Linux end of a bulk
+# transfer (fetch: connect, then receive until the engine closes); prints
 # "wscale snd=S rcv=R" (the window scales Linux's TCP_INFO reports, "wscale none"
 # when the option was not negotiated) and then bytes=N sha256=HEX secs=T.
 import hashlib, os, socket, sys, time
@@ -27,10 +28,14 @@ if mode == "send":
     s.recv(1)
     s.close()
 else:
-    ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port)); ls.listen(1)
-    print("listening", flush=True)
-    s, _ = ls.accept(); s.settimeout(60)
+    if mode == "fetch":
+        s = socket.create_connection((host, port), timeout=60)
+    else:
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        ls = socket.socket(fam); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((host, port)); ls.listen(1)
+        print("listening", flush=True)
+        s, _ = ls.accept(); s.settimeout(60)
     while True:
         b = s.recv(1 << 20)
         if not b: break

@@ -60,6 +60,11 @@ static bool conn_step(struct lb_world *w, void *arg)
 
 bool app_connect(struct lb_world *w, uint16_t port, int *c, int *a)
 {
+	return app_connect_to(w, port, NULL, c, a);
+}
+
+bool app_connect_to(struct lb_world *w, uint16_t port, const uint8_t *ip6, int *c, int *a)
+{
 	struct conn_wait cw = { .a = -1 };
 
 	cw.lsock = ftoe_sock_listen(w->s[1].eng, port, 16);
@@ -67,7 +72,8 @@ bool app_connect(struct lb_world *w, uint16_t port, int *c, int *a)
 		return false;
 	if (cw.lsock == -EADDRINUSE)
 		cw.lsock = FTOE_SOCK_LISTENER; /* first listener */
-	cw.c = ftoe_sock_connect(w->s[0].eng, __builtin_bswap32(LB_IP_B), port);
+	cw.c = ip6 ? ftoe_sock_connect6(w->s[0].eng, 0, ip6, port) :
+		     ftoe_sock_connect(w->s[0].eng, __builtin_bswap32(LB_IP_B), port);
 	if (cw.c < 0)
 		return false;
 	if (!lb_run(w, conn_step, &cw, 10ull * 1000000000))

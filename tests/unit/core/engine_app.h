@@ -29,5 +29,7 @@ bool app_stream_step(struct lb_world *w, struct app_stream *s);
 
 /* Connect side 0 to side 1 on port: sets *c (side 0) and *a (side 1). */
 bool app_connect(struct lb_world *w, uint16_t port, int *c, int *a);
+/* The same to side B's IPv6 address ip6 (NULL: its IPv4 one, as app_connect). */
+bool app_connect_to(struct lb_world *w, uint16_t port, const uint8_t *ip6, int *c, int *a);
 
 #endif

@@ -111,6 +111,16 @@ static int lb_neigh(void *ctx, uint32_t ip_be, uint8_t mac[6])
 	return 0;
 }
 
+/* On the link, every IPv6 neighbour is the other side. */
+static int lb_neigh6(void *ctx, const uint8_t ip6[16], uint8_t mac[6])
+{
+	struct lb_side *s = ctx;
+
+	(void)ip6;
+	memcpy(mac, s->idx ? mac_a : mac_b, 6);
+	return 0;
+}
+
 void lb_default_cfg(struct ftoe_engine_cfg *cfg, uint32_t ip)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -149,7 +159,7 @@ void lb_init(struct lb_world *w, uint64_t seed, const struct ftoe_engine_cfg *cf
 	memcpy(c[1].mac, mac_b, 6);
 	for (int i = 0; i < 2; i++) {
 		struct ftoe_io io = { .ctx = &w->s[i], .xmit = lb_xmit, .now_ns = lb_now,
-				      .neigh_lookup = lb_neigh };
+				      .neigh_lookup = lb_neigh, .neigh6_lookup = lb_neigh6 };
 
 		w->s[i].w = w;
 		w->s[i].idx = i;

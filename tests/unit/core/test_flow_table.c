@@ -58,7 +58,7 @@ static void *ft_alloc(struct ftoe_flow_table *ft, uint32_t cap)
 START_TEST(ft_init_errors)
 {
 	struct ftoe_flow_table ft;
-	uint64_t mem[256];
+	uint64_t mem[512];
 
 	ck_assert_uint_eq(ftoe_ft_mem_size(0), 0);
 	ck_assert_uint_eq(ftoe_ft_mem_size(FTOE_FT_MAX_CAPACITY + 1), 0);
@@ -69,6 +69,42 @@ START_TEST(ft_init_errors)
 	ck_assert_int_eq(ftoe_ft_init(&ft, mem, sizeof(mem), 10, test_key), 0);
 	/* 1M flows: slots sized for <= 90% load. */
 	ck_assert_uint_ge(ftoe_ft_mem_size(1u << 20), (size_t)(1u << 21) * sizeof(struct ftoe_ft_slot));
+}
+END_TEST
+
+/* IPv6 keys: the same low words and ports as an IPv4 key, or as another
+ * IPv6 key differing only in the upper bits, are different flows. */
+START_TEST(ft_ipv6_keys)
+{
+	struct ftoe_flow_table ft;
+	struct ftoe_flow_key k4 = mk(7), a = mk(7), b = mk(7);
+	uint32_t id = 0;
+	void *mem = ft_alloc(&ft, 64);
+
+	a.lhi[0] = b.lhi[0] = 0x000000fd;	/* fd00::/8 as on the wire */
+	a.rhi[0] = b.rhi[0] = 0x000000fd;
+	b.rhi[2] = 0x01000000;
+	ck_assert(!ftoe_flow_key_is_v6(&k4));
+	ck_assert(ftoe_flow_key_is_v6(&a));
+	ck_assert_int_eq(ftoe_ft_insert(&ft, &k4, 1), 0);
+	ck_assert_int_eq(ftoe_ft_lookup(&ft, &a, &id), -ENOENT);
+	ck_assert_int_eq(ftoe_ft_insert(&ft, &a, 2), 0);
+	ck_assert_int_eq(ftoe_ft_lookup(&ft, &b, &id), -ENOENT);
+	ck_assert_int_eq(ftoe_ft_insert(&ft, &b, 3), 0);
+	ck_assert_int_eq(ftoe_ft_insert(&ft, &b, 4), -EEXIST);
+	ck_assert_int_eq(ftoe_ft_lookup(&ft, &k4, &id), 0);
+	ck_assert_uint_eq(id, 1);
+	ck_assert_int_eq(ftoe_ft_lookup(&ft, &a, &id), 0);
+	ck_assert_uint_eq(id, 2);
+	ck_assert_int_eq(ftoe_ft_lookup(&ft, &b, &id), 0);
+	ck_assert_uint_eq(id, 3);
+	ck_assert_int_eq(ftoe_ft_remove(&ft, &a, &id), 0);
+	ck_assert_uint_eq(id, 2);
+	ck_assert_int_eq(ftoe_ft_lookup(&ft, &b, &id), 0);
+	ck_assert_uint_eq(id, 3);
+	ck_assert_int_eq(ftoe_ft_lookup(&ft, &k4, &id), 0);
+	ck_assert_uint_eq(id, 1);
+	free(mem);
 }
 END_TEST
 
@@ -334,6 +370,7 @@ static Suite *flow_table_suite(void)
 	tcase_add_test(tc, siphash_reference_vectors);
 	tcase_add_test(tc, ft_init_errors);
 	tcase_add_test(tc, ft_insert_lookup_remove);
+	tcase_add_test(tc, ft_ipv6_keys);
 	tcase_add_test(tc, ft_fill_to_capacity);
 	tcase_add_test(tc, ft_one_million);
 	tcase_add_test(tc, ft_churn_matches_model);

@@ -19,7 +19,8 @@ static const uint8_t key16[16] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
 
 static struct ftoe_flow_key tk(uint32_t i)
 {
-	struct ftoe_flow_key k = { 0x0a000002, 0x0a000000 + (i >> 16), 80, (uint16_t)i };
+	struct ftoe_flow_key k = { .laddr = 0x0a000002, .raddr = 0x0a000000 + (i >> 16),
+				   .lport = 80, .rport = (uint16_t)i };
 
 	return k;
 }
@@ -235,7 +236,8 @@ START_TEST(syn_record_handshake_and_options)
 	 * and the connection made at the ACK has them */
 	static const uint8_t opt[20] = { 2, 4, 0x03, 0xe8, 1, 3, 3, 7, 4, 2, 8, 10,
 					 0, 0, 0, 5, 0, 0, 0, 0 };
-	struct ftoe_flow_key key = { LB_IP_B, 0x0a000009, 80, 4000 };
+	struct ftoe_flow_key key = { .laddr = LB_IP_B, .raddr = 0x0a000009, .lport = 80,
+				     .rport = 4000 };
 	struct ftoe_syn_rec *r;
 	struct ftoe_engine *e;
 	struct lb_world w;
@@ -298,7 +300,8 @@ END_TEST
  * RST, the record gone. */
 START_TEST(syn_record_other_isn)
 {
-	struct ftoe_flow_key key = { LB_IP_B, 0x0a000009, 80, 4000 };
+	struct ftoe_flow_key key = { .laddr = LB_IP_B, .raddr = 0x0a000009, .lport = 80,
+				     .rport = 4000 };
 	struct ftoe_engine_stats st;
 	struct ftoe_engine *e;
 	struct lb_world w;
@@ -412,7 +415,8 @@ START_TEST(time_wait_table_frees_the_slot)
 		lb_run(&w, NULL, NULL, SEC / 100);
 		b = ftoe_sock_accept(w.s[1].eng, l);
 		ck_assert_int_ge(b, 0);
-		key = (struct ftoe_flow_key){ LB_IP_A, LB_IP_B, ea->conn[c].local_port, 80 };
+		key = (struct ftoe_flow_key){ .laddr = LB_IP_A, .raddr = LB_IP_B,
+					      .lport = ea->conn[c].local_port, .rport = 80 };
 		ck_assert_int_eq(ftoe_sock_close(ea, c), 0);
 		lb_run(&w, NULL, NULL, SEC / 100);
 		ck_assert_int_eq(ftoe_sock_close(w.s[1].eng, b), 0);

@@ -4,6 +4,7 @@
 #include "core/byteorder.h"
 #include "core/engine_internal.h"
 #include "core/hooks.h"
+#include "core/md_snapshot.h"
 #include "core/segment.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
@@ -30,6 +31,23 @@ static void parse(const uint8_t *f, size_t len, struct seg_view *v)
 	v->len = iplen - ihl - thlen;
 }
 
+/* ip_version and the addresses (offsets 60-95) are the frame's, IPv4 as
+ * ::ffff:a.b.c.d (include/flextoe/bpf.h). */
+static void check_addrs(const struct flextoe_md *md, const uint8_t *f)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const uint8_t *ip = f + FTOE_ETH_HLEN;
+
+	ck_assert_uint_eq(md->ip_version, 4);
+	ck_assert(!(md->flags & FLEXTOE_MDF_IPV6));
+	ck_assert_mem_eq(md->saddr, mapped, 12);
+	ck_assert_mem_eq(md->saddr + 12, ip + 12, 4);
+	ck_assert_mem_eq(md->daddr, mapped, 12);
+	ck_assert_mem_eq(md->daddr + 12, ip + 16, 4);
+	ck_assert_uint_eq(md->pad1, 0);
+	ck_assert_uint_eq(md->reserved, 0);
+}
+
 static bool seq_le(uint32_t a, uint32_t b)
 {
 	return (int32_t)(b - a) >= 0;
@@ -54,6 +72,7 @@ static int check_xmit_md(void *ctx, unsigned int q, const void *frame, size_t le
 	ck_assert_uint_eq(md->dir, FLEXTOE_DIR_TX);
 	ck_assert(md->flags & FLEXTOE_MDF_FLOW);
 	ck_assert(md->tstamp_ns != 0);
+	check_addrs(md, frame);
 	/* The ACK field is rcv_nxt when the segment was built (RFC 9293 3.4). */
 	if (v.flags & FTOE_TCP_ACK)
 		ck_assert_uint_eq(md->rcv_nxt, v.ack);
@@ -92,6 +111,7 @@ static int snap_begin(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame 
 	ck_assert_uint_eq(f->md.hook, FLEXTOE_HOOK_RX_POST);
 	ck_assert_uint_eq(f->md.dir, FLEXTOE_DIR_RX);
 	ck_assert(f->md.flags & FLEXTOE_MDF_FLOW);
+	check_addrs(&f->md, f->data);
 	parse(f->data, f->len, &v);
 	/* After the protocol stage: in-order data has advanced rcv_nxt past it. */
 	if (v.len && !(f->md.flags & FLEXTOE_MDF_OOO)) {
@@ -199,12 +219,58 @@ START_TEST(snapshot_at_both_hooks)
 }
 END_TEST
 
+/* Where there is no flow (rx-pre, tx-post of ARP/ICMP/ND): the addresses
+ * come from the frame, behind up to two VLAN tags. */
+START_TEST(frame_addrs)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	uint8_t f[128] = { 0 }, src6[16] = { 0xfd, [15] = 1 }, dst6[16] = { 0xfd, [15] = 2 };
+	struct flextoe_md md;
+
+	/* IPv4 */
+	memset(&md, 0, sizeof(md));
+	ftoe_put_be16(f + 12, FTOE_ETH_P_IPV4);
+	f[14] = 0x45;
+	ftoe_put_be32(f + 14 + 12, 0x0a000001);
+	ftoe_put_be32(f + 14 + 16, 0x0a000002);
+	ftoe_md_frame_addrs(&md, f, 60);
+	ck_assert_uint_eq(md.ip_version, 4);
+	ck_assert(!(md.flags & FLEXTOE_MDF_IPV6));
+	ck_assert_mem_eq(md.saddr, mapped, 12);
+	ck_assert_uint_eq(ftoe_get_be32(md.saddr + 12), 0x0a000001);
+	ck_assert_uint_eq(ftoe_get_be32(md.daddr + 12), 0x0a000002);
+	/* IPv6 behind 802.1ad + 802.1Q */
+	memset(&md, 0, sizeof(md));
+	memset(f, 0, sizeof(f));
+	ftoe_put_be16(f + 12, FTOE_ETH_P_8021AD);
+	ftoe_put_be16(f + 16, FTOE_ETH_P_8021Q);
+	ftoe_put_be16(f + 20, FTOE_ETH_P_IPV6);
+	f[22] = 0x60;
+	memcpy(f + 22 + 8, src6, 16);
+	memcpy(f + 22 + 24, dst6, 16);
+	ftoe_md_frame_addrs(&md, f, 22 + 40);
+	ck_assert_uint_eq(md.ip_version, 6);
+	ck_assert(md.flags & FLEXTOE_MDF_IPV6);
+	ck_assert_mem_eq(md.saddr, src6, 16);
+	ck_assert_mem_eq(md.daddr, dst6, 16);
+	/* one byte short of the header, or ARP: nothing */
+	memset(&md, 0, sizeof(md));
+	ftoe_md_frame_addrs(&md, f, 22 + 39);
+	ck_assert_uint_eq(md.ip_version, 0);
+	ftoe_put_be16(f + 20, FTOE_ETH_P_ARP);
+	ftoe_md_frame_addrs(&md, f, sizeof(f));
+	ck_assert_uint_eq(md.ip_version, 0);
+	ck_assert_uint_eq(md.flags, 0);
+}
+END_TEST
+
 static Suite *md_snapshot_suite(void)
 {
 	Suite *s = suite_create("core_md_snapshot");
 	TCase *tc = tcase_create("md");
 
 	tcase_add_test(tc, snapshot_at_both_hooks);
+	tcase_add_test(tc, frame_addrs);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -29,6 +29,7 @@ struct spec {
 	const uint8_t *opts;
 	unsigned opts_len;  /* multiple of 4 */
 	unsigned payload_len;
+	const uint8_t *src6, *dst6; /* NULL: fd00::1 -> fd00::2 */
 };
 
 /* Builds a frame like known_frame from spec, checksums via the library. */
@@ -58,8 +59,8 @@ static uint32_t build(uint8_t *f, const struct spec *s)
 		ftoe_put_be16(ih + 4, (uint16_t)tcp_len);
 		ih[6] = s->ip_proto ? s->ip_proto : 6;
 		ih[7] = 64;
-		memcpy(ih + 8, src6, 16);
-		memcpy(ih + 24, dst6, 16);
+		memcpy(ih + 8, s->src6 ? s->src6 : src6, 16);
+		memcpy(ih + 24, s->dst6 ? s->dst6 : dst6, 16);
 		ihl = 40;
 	} else {
 		ihl = (s->ihl_words ? s->ihl_words : 5) * 4u;
@@ -594,7 +595,19 @@ START_TEST(seg_ipv6)
 	n = build(f, &s);
 	ck_assert_int_eq(parse(f, n, &seg), 0);
 	ck_assert_uint_eq(seg.family, 6);
-	ck_assert_uint_eq(seg.slow, FTOE_SLOW_IPV6);
+	ck_assert_uint_eq(seg.slow, 0);	/* IPv6 takes the fast path */
+	ck_assert_uint_eq(seg.saddr4, 1);	/* the last 32 bits, host order */
+	ck_assert_uint_eq(seg.daddr4, 2);
+	{
+		struct ftoe_flow_key k;
+
+		ftoe_seg_flow_key(&seg, &k);
+		ck_assert(ftoe_flow_key_is_v6(&k));
+		ck_assert_uint_eq(k.laddr, 2);
+		ck_assert_uint_eq(k.raddr, 1);
+		ck_assert_mem_eq(k.lhi, seg.daddr, 12);
+		ck_assert_mem_eq(k.rhi, seg.saddr, 12);
+	}
 	ck_assert_uint_eq(seg.ip_ecn, FTOE_ECN_CE);
 	ck_assert_uint_eq(seg.saddr[0], 0xfd);
 	ck_assert_uint_eq(seg.daddr[15], 2);
@@ -618,7 +631,68 @@ START_TEST(seg_ipv6)
 	s.ip_proto = 44; /* fragment header */
 	n = build(f, &s);
 	ck_assert_int_eq(parse(f, n, &seg), 0);
-	ck_assert_uint_eq(seg.slow, FTOE_SLOW_IPV6 | FTOE_SLOW_FRAG);
+	ck_assert_uint_eq(seg.slow, FTOE_SLOW_FRAG);
+}
+END_TEST
+
+/* Adversarial IPv6: addresses TCP cannot have, extension headers (a
+ * hop-by-hop header is also where a jumbo payload option would sit),
+ * payload lengths that disagree with the frame. */
+START_TEST(seg_ipv6_hostile)
+{
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 };
+	static const uint8_t compat[16] = { [12] = 10, 0, 0, 1 };
+	static const uint8_t loop[16] = { [15] = 1 };
+	static const uint8_t mcast[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t *const bad[] = { mapped, compat, loop, mcast };
+	struct spec s = base_spec();
+	struct ftoe_seg seg;
+	uint8_t f[256];
+	uint32_t n;
+
+	s.ipv6 = true;
+	for (unsigned i = 0; i < 4; i++) {
+		s.src6 = bad[i];
+		s.dst6 = NULL;
+		n = build(f, &s);
+		ck_assert_int_eq(parse(f, n, &seg), -EINVAL);
+		ck_assert_uint_eq(seg.err, FTOE_SEG_ERR_IP6_ADDR);
+		s.src6 = NULL;
+		s.dst6 = bad[i];
+		n = build(f, &s);
+		ck_assert_int_eq(parse(f, n, &seg), -EINVAL);
+		ck_assert_uint_eq(seg.err, FTOE_SEG_ERR_IP6_ADDR);
+	}
+	s.dst6 = NULL;
+	/* hop-by-hop (jumbo payload, RFC 2675, lives there), routing,
+	 * destination options: slow path, never walked */
+	for (unsigned i = 0; i < 3; i++) {
+		s.ip_proto = (uint8_t[]){ 43, 43, 60 }[i];
+		n = build(f, &s);
+		if (i == 0)
+			f[20] = 0;	/* hop-by-hop: build() reads 0 as "TCP" */
+		ck_assert_int_eq(parse(f, n, &seg), 0);
+		ck_assert_uint_eq(seg.slow, FTOE_SLOW_FRAG);
+	}
+	/* the jumbo form: payload length 0 with a hop-by-hop header */
+	n = build(f, &s);
+	f[20] = 0;
+	ftoe_put_be16(f + 18, 0);
+	ck_assert_int_eq(parse(f, n, &seg), 0);
+	ck_assert_uint_eq(seg.slow, FTOE_SLOW_FRAG);
+	/* TCP with payload length 0, or too short for its header */
+	s.ip_proto = 6;
+	n = build(f, &s);
+	ftoe_put_be16(f + 18, 0);
+	ck_assert_int_eq(parse(f, n, &seg), -EINVAL);
+	ck_assert_uint_eq(seg.err, FTOE_SEG_ERR_TCP_TRUNC);
+	ftoe_put_be16(f + 18, 19);
+	ck_assert_int_eq(parse(f, n, &seg), -EINVAL);
+	ck_assert_uint_eq(seg.err, FTOE_SEG_ERR_TCP_TRUNC);
+	/* longer than the frame */
+	ftoe_put_be16(f + 18, 0xffff);
+	ck_assert_int_eq(parse(f, n, &seg), -EINVAL);
+	ck_assert_uint_eq(seg.err, FTOE_SEG_ERR_IP_LEN);
 }
 END_TEST
 
@@ -654,6 +728,7 @@ static Suite *segment_suite(void)
 	tcase_add_test(tc, seg_flags_slow_path);
 	tcase_add_test(tc, seg_vlan_frag_proto);
 	tcase_add_test(tc, seg_ipv6);
+	tcase_add_test(tc, seg_ipv6_hostile);
 	tcase_add_test(tc, seg_err_strings);
 	suite_add_tcase(s, tc);
 	return s;
