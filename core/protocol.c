@@ -154,11 +154,15 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
-	ftoe_lt_on_rto(lt, t->snd_max, e->ctl[id].rto.backoffs > 1);
+	ftoe_lt_on_rto(lt, t->snd_una, t->snd_max, e->ctl[id].rto.backoffs > 1);
 	/* F-RTO (RFC 5682 2.1), decided by Eifel: resend only the segment at
 	 * snd_una until the next ACK says whether the timeout was spurious. */
 	if (t->flags & FLOW_TCP_TS)
 		lt->flags |= FTOE_LT_F_FRTO;
+	/* A timeout inside a recovery episode keeps the episode's undo
+	 * marks (as Linux keeps undo_marker): its resends join them. */
+	if (!(lt->flags & FTOE_LT_F_RECOV))
+		ftoe_lt_undo_arm(lt);
 	lt->flags |= FTOE_LT_F_RECOV;
 	lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
 	lt->recover = t->snd_max;
@@ -189,6 +193,30 @@ uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id)
 		t->lt.flags &= (uint8_t)~FTOE_LT_F_FRTO;
 	}
 	return lim;
+}
+
+uint32_t ftoe_proto_pipe(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+
+	if (!(t->flags & FLOW_TCP_SACK))
+		/* go-back-N puts snd_nxt back: what it resent is in flight */
+		return t->snd_nxt - t->snd_una;
+	return ftoe_lt_pipe(&t->lt, t->snd_una, t->snd_nxt, t->snd_max);
+}
+
+bool ftoe_proto_cwnd_room(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	uint32_t cwnd = e->cc[id].cwnd;
+
+	if (!cwnd || ftoe_proto_pipe(e, id) < cwnd)
+		return true;
+	/* RFC 6675 5 (4.3), RFC 6937's one forced segment: the first
+	 * retransmission of an episode goes whatever the window. */
+	return (t->flags & FLOW_TCP_SACK) && (t->flags & FLOW_TCP_RETX) &&
+	       seq_before(t->snd_nxt, t->snd_max) && (t->lt.flags & FTOE_LT_F_RECOV) &&
+	       !t->lt.rtx_segs;
 }
 
 /* The ACK's SACK blocks as they came (RFC 2018 3); the parser validated
@@ -303,6 +331,7 @@ static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
 		lt->flags &= (uint8_t)~(FTOE_LT_F_EIFEL | FTOE_LT_F_TLP);
 		lt->recover = t->snd_max;
 		lt->rtx_segs = 0;
+		ftoe_lt_undo_arm(lt);
 	}
 	if (!(t->flags & FLOW_TCP_RETX) || seq_before(lowest, t->snd_nxt))
 		t->snd_nxt = lowest;
@@ -332,7 +361,9 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id)
 			lt->reo_mult = (uint8_t)(lt->reo_mult ? lt->reo_mult + 1 : 2);
 		lt->reo_persist = 16;
 	}
-	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL | FTOE_LT_F_FRTO);
+	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL | FTOE_LT_F_FRTO |
+				FTOE_LT_F_DSUNDO);
+	lt->nrtx = 0;
 	if (t->flags & FLOW_TCP_RETX) {
 		t->flags &= ~FLOW_TCP_RETX;
 		t->snd_nxt = t->snd_max;
@@ -374,6 +405,13 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 			rack_undo(e, id);
 			it->res |= FTOE_RX_R_UNDO;
 		}
+	}
+	/* D-SACK undo (RFC 3708): every byte resent this episode has been
+	 * reported twice by the receiver, so no retransmission was needed. */
+	if (res & FTOE_LT_R_DSUNDO) {
+		rack_undo(e, id);
+		e->st.dsack_undos++;
+		it->res |= FTOE_RX_R_UNDO;
 	}
 	/* F-RTO ends with the first ACK after the timeout: undone above if
 	 * spurious, else the walk goes back over everything unSACKed (from

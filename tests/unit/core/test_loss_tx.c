@@ -232,7 +232,7 @@ START_TEST(rto_walks_unsacked)
 	uint32_t nxt = UNA, lim = 0;
 
 	ack(UNA, UNA, seg(5), 1000, 1, b);
-	ftoe_lt_on_rto(&lt, seg(5), false);
+	ftoe_lt_on_rto(&lt, UNA, seg(5), false);
 	ck_assert(ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
 	ck_assert_uint_eq(nxt, seg(0));
 	ck_assert_uint_eq(lim, MSS);
@@ -242,7 +242,7 @@ START_TEST(rto_walks_unsacked)
 	ck_assert_uint_eq(lim, 3 * MSS);
 	nxt = seg(5);
 	ck_assert(!ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
-	ftoe_lt_on_rto(&lt, seg(5), true);
+	ftoe_lt_on_rto(&lt, UNA, seg(5), true);
 	ck_assert_uint_eq(lt.n, 0);
 	nxt = seg(1);
 	ck_assert(ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
