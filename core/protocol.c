@@ -212,6 +212,9 @@ bool ftoe_proto_cwnd_room(const struct ftoe_engine *e, uint32_t id)
 
 	if (!cwnd || ftoe_proto_pipe(e, id) < cwnd)
 		return true;
+	/* RFC 8985 7.3: the probe goes whatever the window (as Linux's) */
+	if (t->lt.flags & FTOE_LT_F_PROBE)
+		return true;
 	/* RFC 6675 5 (4.3), RFC 6937's one forced segment: the first
 	 * retransmission of an episode goes whatever the window. */
 	return (t->flags & FLOW_TCP_SACK) && (t->flags & FLOW_TCP_RETX) &&
@@ -458,7 +461,7 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 	/* The tail is SACKed: the holes below it are RACK's to find. */
 	if (lt->n && lt->blk[lt->n - 1].end == t->snd_max)
 		return 0;
-	lt->flags |= FTOE_LT_F_TLP;
+	lt->flags |= FTOE_LT_F_TLP | FTOE_LT_F_PROBE;
 	lt->tlp_end = t->snd_max;
 	e->st.tlp_probes++;
 	data_end = t->tx_seq0 + e->mem[id].tx_head;
@@ -534,6 +537,7 @@ void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n
 		it->seq = t->snd_nxt;
 		it->tx_pos = t->snd_nxt - t->tx_seq0;
 		it->retx = seq_before(t->snd_nxt, t->snd_max);
+		t->lt.flags &= (uint8_t)~FTOE_LT_F_PROBE;
 		if (it->retx) {
 			t->retx_ns = e->now;
 			if (it->seq == t->snd_una)
