@@ -353,10 +353,13 @@ uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t
 	if (ext > 2ull * srtt_us)
 		ext = 2ull * srtt_us;
 	/* Each spurious retransmission proven by D-SACK or Eifel (reo_mult
-	 * grew) is reordering longer than the window: widen it by an SRTT
-	 * per step, up to 4 SRTT (an engine choice past RFC 8985's SRTT cap:
-	 * on a shared host ACKs bunch up for several RTTs). */
-	if (lt->reo_mult > 1) {
+	 * grew) on a path that reorders (reordering measured) is reordering
+	 * longer than the window: widen it by an SRTT per step, up to 4 SRTT
+	 * (an engine choice past RFC 8985's SRTT cap: on a shared host ACKs
+	 * bunch up for several RTTs).  Without measured reordering an undo
+	 * is more likely a duplicated retransmission (a duplicating path),
+	 * and a wide window would only slow loss detection. */
+	if (lt->reo_mult > 1 && lt->reo_ext_us) {
 		uint64_t cap = (uint64_t)(lt->reo_mult < 4 ? lt->reo_mult : 4) * srtt_us;
 
 		if (w < cap)

@@ -164,6 +164,15 @@ START_TEST(reordering_widens_window)
 	/* with reordering seen, three SACKed segments no longer mean loss */
 	lt.reo_ext_us = 0;
 	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 200);
+	/* spurious retransmissions (reo_mult 3) without measured reordering:
+	 * the RFC's min_RTT / 4 x 3, still under SRTT */
+	lt.reo_mult = 3;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 600);
+	/* ... on a path that reorders: 3 SRTT, and at most 4 SRTT */
+	lt.reo_ext_us = 100;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 6000);
+	lt.reo_mult = 9;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 8000);
 }
 END_TEST
 
