@@ -34,7 +34,7 @@
 #define FTOE_LT_F_EIFEL    (1u << 4) /* undo_seq/undo_tsval armed (RFC 3522) */
 #define FTOE_LT_F_FRTO     (1u << 5) /* after an RTO: only snd_una's segment until an ACK (RFC 5682) */
 #define FTOE_LT_F_DSUNDO   (1u << 6) /* rtx[] holds every byte resent this episode (RFC 3708) */
-#define FTOE_LT_F_PROBE    (1u << 7) /* the tail loss probe is yet to go: it needs no cwnd room */
+#define FTOE_LT_F_PROBE    (1u << 7) /* a probe or a RACK-timer resend is yet to go: it needs no cwnd room */
 
 /* Retransmitted ranges remembered per episode for D-SACK undo: a D-SACK
  * that covers data never resent is the network's duplicate, not ours. */

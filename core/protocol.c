@@ -212,7 +212,8 @@ bool ftoe_proto_cwnd_room(const struct ftoe_engine *e, uint32_t id)
 
 	if (!cwnd || ftoe_proto_pipe(e, id) < cwnd)
 		return true;
-	/* RFC 8985 7.3: the probe goes whatever the window (as Linux's) */
+	/* RFC 8985 7.3: the probe goes whatever the window (as Linux's),
+	 * and so does a resend the RACK timer decided */
 	if (t->lt.flags & FTOE_LT_F_PROBE)
 		return true;
 	/* RFC 6675 5 (4.3), RFC 6937's one forced segment: the first
@@ -445,6 +446,11 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 	 * a resent one has gone unanswered for 2 SRTT */
 	if (ftoe_lt_detect(lt, t->snd_una, now_us(e), reo_wnd(e, id),
 			   resent_wait_us(e, id), true, &lowest)) {
+		/* The timer fired because no ACK came: a full cwnd would
+		 * wait for an ACK that will not come, and only the RTO
+		 * would end it.  Like the probe, one segment goes whatever
+		 * the window. */
+		lt->flags |= FTOE_LT_F_PROBE;
 		ret = rack_retransmit(e, id, lowest) ? FTOE_LOSS_T_NEW : FTOE_LOSS_T_SEND;
 		rack_arm(e, id);
 		return ret;
