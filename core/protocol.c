@@ -345,14 +345,21 @@ static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
 	return first;
 }
 
-/* Spurious recovery (RFC 3522 Eifel): stop resending, take back the lost
- * marks, and give the rate back.  A RACK episode was reordering the window
- * did not cover (RFC 8985 6.2: widen it); a timeout was a delay spike,
- * which says nothing about reordering. */
-static void rack_undo(struct ftoe_engine *e, uint32_t id)
+/* Spurious recovery (RFC 3522 Eifel, RFC 3708 D-SACK): stop resending,
+ * take back the lost marks, and give the rate back.  A RACK episode was
+ * reordering the window did not cover (RFC 8985 6.2: widen it); a timeout
+ * was a delay spike, which says nothing about reordering.  eifel: the
+ * timestamps proved that the original arrived, after the window had run
+ * out: reordering of at least about an SRTT is measured (a D-SACK may
+ * also come from a duplicated retransmission, so it measures nothing). */
+static void rack_undo(struct ftoe_engine *e, uint32_t id, bool eifel)
 {
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
+	uint32_t srtt = ftoe_rto_srtt(&e->ctl[id].rto);
+
+	if (eifel && !(lt->flags & FTOE_LT_F_RTO) && lt->reo_ext_us < srtt)
+		lt->reo_ext_us = srtt ? srtt : 1;
 
 	for (unsigned i = 0; i < lt->n; i++)
 		if (lt->hole[i] == FTOE_LT_H_LOST) {
@@ -406,14 +413,14 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	    (t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
 		if (seq_before(s->ts_ecr, lt->undo_tsval)) {
-			rack_undo(e, id);
+			rack_undo(e, id, true);
 			it->res |= FTOE_RX_R_UNDO;
 		}
 	}
 	/* D-SACK undo (RFC 3708): every byte resent this episode has been
 	 * reported twice by the receiver, so no retransmission was needed. */
 	if (res & FTOE_LT_R_DSUNDO) {
-		rack_undo(e, id);
+		rack_undo(e, id, false);
 		e->st.dsack_undos++;
 		it->res |= FTOE_RX_R_UNDO;
 	}
