@@ -67,12 +67,33 @@ secs_of() { # FILE: the secs= of a bytes=$BYTES line, or nothing
 echo "== loss_relay: $BYTES bytes through the impairment relay (loss 2%, dup 2%, corrupt 0.5%," \
 	"delay 1 ms +- 0.8 ms, seed $SEED), one connection each; engine --cc $CC $ENG_ARGS"
 
+# The Linux sender's recovery counters over the Linux -> Linux run: how
+# often it entered recovery and how many of those it undid (D-SACK undo
+# counts every D-SACK below snd_una, the relay's own duplicates too).
+linux_counters() { # BASE_FILE
+	ip netns exec "$(ns_name peer)" nstat -asz | awk -v base="$1" '
+		BEGIN { while ((getline l < base) > 0) { split(l, f); b[f[1]] = f[2] } }
+		$1 ~ /^(TcpRetransSegs|TcpExtTCPSackRecovery|TcpExtTCPDSACKUndo|TcpExtTCPPartialUndo|TcpExtTCPFullUndo|TcpExtTCPLossUndo|TcpExtTCPSpuriousRTOs|TcpExtTCPTimeouts)$/ {
+			sub(/^Tcp(Ext)?/, "", $1); printf "%s %d, ", $1, $2 - b[$1] }'
+}
+
 # Linux -> Linux first, before the engine takes the link's AF_XDP queue.
+ip netns exec "$(ns_name peer)" nstat -asz >"$TMP/nstat0"
 ns_bg eng python3 "$TMP/peer.py" recv $KERN_IP 7400 >"$TMP/ll.recv" 2>&1
 wait_for "$TMP/ll.recv" listening >/dev/null
+# ...and its window, every 100 ms (ss -ti): cwnd, ssthresh, srtt
+( while :; do ip netns exec "$(ns_name peer)" ss -tin dst $KERN_IP 2>/dev/null; sleep 0.1; done ) \
+	>"$TMP/ll.ss" 2>&1 &
+SS_PID=$!
 ns_exec peer timeout 150 python3 "$TMP/peer.py" send $KERN_IP 7400 "$BYTES" >"$TMP/ll.send" 2>&1
+kill "$SS_PID" 2>/dev/null
+wait "$SS_PID" 2>/dev/null
 wait_for "$TMP/ll.recv" "^bytes=" 10 >/dev/null
 LL=$(secs_of "$TMP/ll.recv")
+echo "   Linux sender: $(linux_counters "$TMP/nstat0")"
+echo "   Linux sender's window (ss -ti every 100 ms): $(grep -oE '(cwnd|ssthresh|rtt):[0-9.]+' "$TMP/ll.ss" |
+	awk -F: '{ v = $2 + 0; if (!($1 in lo) || v < lo[$1]) lo[$1] = v; if (v > hi[$1]) hi[$1] = v; n[$1]++ }
+		END { for (k in n) printf "%s %s-%s (%d samples) ", k, lo[k], hi[k], n[k] }')"
 
 RUN=$TMP/run
 export FLEXTOE_RUN_DIR=$RUN

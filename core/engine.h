@@ -215,6 +215,7 @@ struct ftoe_engine_stats {
 	uint64_t tlp_probes;		/* tail loss probes (RFC 8985 7) */
 	uint64_t timeouts_sacked;	/* timeouts with 3 or more segments SACKed (RACK's to find) */
 	uint64_t spurious_undos;	/* recoveries undone: Eifel or D-SACK */
+	uint64_t dsack_undos;		/* of those, by D-SACKs of every retransmission (RFC 3708) */
 	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;
 	uint64_t attempt_fails;	/* SYN-SENT or SYN-RECEIVED -> CLOSED or LISTEN (RFC 4022 tcpAttemptFails) */
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_dropped;

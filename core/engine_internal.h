@@ -91,6 +91,10 @@ struct flow_ctl {
 	uint64_t cc_last_ns;
 	uint32_t cc_acked, cc_ecn, cc_acks, cc_losses;
 	uint32_t cc_undo_kbps;	/* rate before the last loss cut (spurious-loss undo) */
+	/* window algorithms (cwnd itself is flow_cc.cwnd, which the
+	 * scheduler reads): the slow-start threshold, and both before the
+	 * last cut, for undo (RFC 3708 / Linux's undo_cwnd) */
+	uint32_t cc_ssthresh, cc_prior_cwnd, cc_prior_ssthresh;
 };
 #define CTL_F_ACCEPTED   (1u << 0) /* handed to the application */
 #define CTL_F_IN_ACCEPTQ (1u << 1)

@@ -137,6 +137,110 @@ static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct f
 	return res;
 }
 
+static void rtx_drop(struct ftoe_lt *lt, unsigned i)
+{
+	memmove(&lt->rtx[i], &lt->rtx[i + 1], (lt->nrtx - i - 1) * sizeof(lt->rtx[0]));
+	lt->nrtx--;
+}
+
+static void undo_disarm(struct ftoe_lt *lt)
+{
+	lt->flags &= (uint8_t)~FTOE_LT_F_DSUNDO;
+	lt->nrtx = 0;
+}
+
+/* RFC 3708 2 with per-range marks: the part of [l, r) that was resent
+ * this episode reached the receiver twice, so that retransmission was
+ * not needed.  Returns FTOE_LT_R_DSUNDO once none is left.  A D-SACK of
+ * bytes never resent (the network duplicated them) changes nothing:
+ * Linux counts every D-SACK below snd_una, which a duplicating path
+ * turns into undos of real losses. */
+static unsigned dsack_undo(struct ftoe_lt *lt, uint32_t l, uint32_t r)
+{
+	bool hit = false;
+
+	if (!(lt->flags & FTOE_LT_F_DSUNDO) || !lt->nrtx)
+		return 0;
+	for (unsigned i = 0; i < lt->nrtx; i++) {
+		uint32_t a = lt->rtx[i].start, b = lt->rtx[i].end;
+
+		if (!seq_before(l, b) || !seq_after(r, a))
+			continue;
+		hit = true;
+		if (seq_after(l, a) && seq_before(r, b)) {
+			/* the middle: split */
+			if (lt->nrtx == FTOE_LT_RTX) {
+				undo_disarm(lt);
+				return 0;
+			}
+			memmove(&lt->rtx[i + 2], &lt->rtx[i + 1],
+				(lt->nrtx - i - 1) * sizeof(lt->rtx[0]));
+			lt->nrtx++;
+			lt->rtx[i].end = l;
+			lt->rtx[i + 1].start = r;
+			lt->rtx[i + 1].end = b;
+			break;
+		}
+		if (seq_after(l, a)) {
+			lt->rtx[i].end = l;
+		} else if (seq_before(r, b)) {
+			lt->rtx[i].start = r;
+		} else {
+			rtx_drop(lt, i);
+			i--;
+		}
+	}
+	if (!hit || lt->nrtx)
+		return 0;
+	undo_disarm(lt);
+	return FTOE_LT_R_DSUNDO;
+}
+
+void ftoe_lt_undo_arm(struct ftoe_lt *lt)
+{
+	lt->flags |= FTOE_LT_F_DSUNDO;
+	lt->nrtx = 0;
+}
+
+/* Remember [seq, end) as resent; a byte resent twice disarms. */
+static void rtx_add(struct ftoe_lt *lt, uint32_t seq, uint32_t end)
+{
+	unsigned i = 0;
+
+	if (!(lt->flags & FTOE_LT_F_DSUNDO))
+		return;
+	while (i < lt->nrtx && seq_before(lt->rtx[i].end, seq))
+		i++;
+	if (i < lt->nrtx && seq_before(lt->rtx[i].start, end) && seq_before(seq, lt->rtx[i].end)) {
+		undo_disarm(lt);
+		return;
+	}
+	if (i < lt->nrtx && lt->rtx[i].end == seq) {
+		if (i + 1 < lt->nrtx && seq_before(lt->rtx[i + 1].start, end)) {
+			undo_disarm(lt);
+			return;
+		}
+		lt->rtx[i].end = end;
+		if (i + 1 < lt->nrtx && lt->rtx[i + 1].start == end) {
+			lt->rtx[i].end = lt->rtx[i + 1].end;
+			rtx_drop(lt, i + 1);
+		}
+		return;
+	}
+	if (i < lt->nrtx && lt->rtx[i].start == end) {
+		lt->rtx[i].start = seq;
+		return;
+	}
+	if (lt->nrtx == FTOE_LT_RTX) {
+		undo_disarm(lt);
+		return;
+	}
+	memmove(&lt->rtx[i + 1], &lt->rtx[i], (lt->nrtx - i) * sizeof(lt->rtx[0]));
+	lt->rtx[i].start = seq;
+	lt->rtx[i].end = end;
+	lt->nrtx++;
+}
+
 unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 {
 	unsigned res = trim(lt, a), first = 0;
@@ -161,6 +265,7 @@ unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 			lt->dsack_end = a->snd_max;
 		}
 		lt->reo_persist = 16;
+		res |= dsack_undo(lt, a->blk_l[0], a->blk_r[0]);
 	}
 	for (unsigned i = first; i < a->nblk; i++) {
 		uint32_t l = a->blk_l[i], r = a->blk_r[i];
@@ -199,6 +304,29 @@ uint32_t ftoe_lt_sacked(const struct ftoe_lt *lt)
 	return b;
 }
 
+uint32_t ftoe_lt_pipe(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_nxt,
+		      uint32_t snd_max)
+{
+	uint32_t out = snd_max - snd_una - ftoe_lt_sacked(lt), top, from;
+
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t lo = hole_lo(lt, i, snd_una), hi = lt->blk[i].start;
+
+		if (lt->hole[i] != FTOE_LT_H_LOST || !seq_before(lo, hi))
+			continue;
+		/* the walk may stand inside the hole: what is below it went again */
+		from = seq_after(snd_nxt, lo) && seq_before(snd_nxt, hi) ? snd_nxt : lo;
+		out -= hi - from;
+	}
+	if (lt->flags & FTOE_LT_F_RTO) {
+		top = lt->n ? lt->blk[lt->n - 1].end : snd_una;
+		from = seq_after(lt->rto_sent, top) ? lt->rto_sent : top;
+		if (seq_before(from, lt->rto_end))
+			out -= lt->rto_end - from;
+	}
+	return (int32_t)out < 0 ? 0 : out;
+}
+
 uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t srtt_us,
 			 uint32_t sacked_segs)
 {
@@ -224,6 +352,19 @@ uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t
 	ext = (uint64_t)lt->reo_ext_us + lt->reo_ext_us / 4;
 	if (ext > 2ull * srtt_us)
 		ext = 2ull * srtt_us;
+	/* Each spurious retransmission proven by D-SACK or Eifel (reo_mult
+	 * grew) on a path that reorders (reordering measured) is reordering
+	 * longer than the window: widen it by an SRTT per step, up to 4 SRTT
+	 * (an engine choice past RFC 8985's SRTT cap: on a shared host ACKs
+	 * bunch up for several RTTs).  Without measured reordering an undo
+	 * is more likely a duplicated retransmission (a duplicating path),
+	 * and a wide window would only slow loss detection. */
+	if (lt->reo_mult > 1 && lt->reo_ext_us) {
+		uint64_t cap = (uint64_t)(lt->reo_mult < 4 ? lt->reo_mult : 4) * srtt_us;
+
+		if (w < cap)
+			w = cap;
+	}
 	return (uint32_t)(ext > w ? ext : w);
 }
 
@@ -316,6 +457,10 @@ bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32
 void ftoe_lt_sent(struct ftoe_lt *lt, uint32_t snd_una, uint32_t seq, uint32_t end,
 		  uint32_t now_us)
 {
+	rtx_add(lt, seq, end);
+	if ((lt->flags & FTOE_LT_F_RTO) && seq_after(end, lt->rto_sent) &&
+	    seq_before_eq(end, lt->rto_end))
+		lt->rto_sent = end;
 	for (unsigned i = 0; i < lt->n; i++) {
 		uint32_t lo = hole_lo(lt, i, snd_una), hi = lt->blk[i].start;
 
@@ -331,8 +476,9 @@ void ftoe_lt_sent(struct ftoe_lt *lt, uint32_t snd_una, uint32_t seq, uint32_t e
 	}
 }
 
-void ftoe_lt_on_rto(struct ftoe_lt *lt, uint32_t snd_max, bool forget)
+void ftoe_lt_on_rto(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, bool forget)
 {
+	lt->rto_sent = snd_una;
 	if (forget)
 		lt->n = 0;
 	for (unsigned i = 0; i < lt->n; i++)

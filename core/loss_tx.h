@@ -33,6 +33,12 @@
 #define FTOE_LT_F_TLP      (1u << 3) /* a tail loss probe is out (RFC 8985 7.3) */
 #define FTOE_LT_F_EIFEL    (1u << 4) /* undo_seq/undo_tsval armed (RFC 3522) */
 #define FTOE_LT_F_FRTO     (1u << 5) /* after an RTO: only snd_una's segment until an ACK (RFC 5682) */
+#define FTOE_LT_F_DSUNDO   (1u << 6) /* rtx[] holds every byte resent this episode (RFC 3708) */
+#define FTOE_LT_F_PROBE    (1u << 7) /* a probe or a RACK-timer resend is yet to go: it needs no cwnd room */
+
+/* Retransmitted ranges remembered per episode for D-SACK undo: a D-SACK
+ * that covers data never resent is the network's duplicate, not ours. */
+#define FTOE_LT_RTX 8
 
 struct ftoe_lt {
 	/* first, so an ACK without SACK blocks reads one word (n, flags) */
@@ -52,6 +58,12 @@ struct ftoe_lt {
 	uint32_t reo_ext_us;    /* longest reordering measured: hole seen to filled */
 	uint32_t deliv_us;      /* when an ACK last brought newly delivered data */
 	uint16_t rtx_segs;      /* segments resent this episode */
+	uint8_t nrtx;           /* FTOE_LT_F_DSUNDO: ranges in rtx[] */
+	uint32_t rto_sent;      /* FTOE_LT_F_RTO: the RTO's walk has resent up to here */
+	/* FTOE_LT_F_DSUNDO: bytes resent this episode and not yet reported
+	 * by a D-SACK, sorted, disjoint; none left: every retransmission was
+	 * spurious (RFC 3708 2) */
+	struct { uint32_t start, end; } rtx[FTOE_LT_RTX];
 };
 
 /* One ACK as the scoreboard sees it. */
@@ -70,6 +82,7 @@ struct ftoe_lt_ack {
 #define FTOE_LT_R_NEWSACK  (1u << 1) /* newly SACKed data (RACK's evidence of delivery) */
 #define FTOE_LT_R_REORDER  (1u << 2) /* data never resent arrived below SACKed data */
 #define FTOE_LT_R_FULL     (1u << 3) /* a block did not fit the scoreboard */
+#define FTOE_LT_R_DSUNDO   (1u << 4) /* D-SACKs covered every retransmission of the episode */
 
 void ftoe_lt_reset(struct ftoe_lt *lt);
 /* Update the scoreboard from one ACK: trim below snd_una, recognise a
@@ -83,6 +96,14 @@ uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t
 			 uint32_t sacked_segs);
 /* Bytes the scoreboard holds above snd_una. */
 uint32_t ftoe_lt_sacked(const struct ftoe_lt *lt);
+/* RFC 6675 2 "pipe": bytes in flight, that is sent and neither SACKed nor
+ * marked lost (a lost byte resent counts again).  snd_nxt: where the
+ * retransmission walk stands. */
+uint32_t ftoe_lt_pipe(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_nxt,
+		      uint32_t snd_max);
+/* A recovery episode (or a timeout) begins: remember its retransmissions
+ * for D-SACK undo (RFC 3708). */
+void ftoe_lt_undo_arm(struct ftoe_lt *lt);
 
 /* RACK detection (RFC 8985 6.2 step 5): a waiting hole is lost reo_us
  * after it was first seen (it was sent before data that was delivered, so
@@ -106,12 +127,14 @@ bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us
 bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t *snd_nxt,
 		  uint32_t *lim);
 /* A retransmission of [seq, end) went out: a lost hole it completes
- * becomes FTOE_LT_H_SENT at now_us. */
+ * becomes FTOE_LT_H_SENT at now_us; the range is remembered for D-SACK
+ * undo (a byte resent twice makes a D-SACK ambiguous: undo is off for
+ * the episode). */
 void ftoe_lt_sent(struct ftoe_lt *lt, uint32_t snd_una, uint32_t seq, uint32_t end,
 		  uint32_t now_us);
 /* Retransmission timeout: every hole is lost, and everything unSACKed up
  * to snd_max; forget: drop the blocks first (RFC 2018 8: the receiver may
  * have reneged). */
-void ftoe_lt_on_rto(struct ftoe_lt *lt, uint32_t snd_max, bool forget);
+void ftoe_lt_on_rto(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, bool forget);
 
 #endif

@@ -77,8 +77,8 @@ int ftoe_md_snapshot(const struct ftoe_engine *e, uint32_t id, enum flextoe_hook
 	md->snd_wnd = t->snd_wnd;
 	md->rcv_wnd = t->rcv_wnd;
 	/* DCTCP paces by rate (docs/design.md section 3); a window-based
-	 * controller leaves rate_kbps at 0 and keeps cwnd in bytes. */
-	if (cc->rate_kbps) {
+	 * controller keeps cwnd in bytes (its rate only spreads the window). */
+	if (cc->rate_kbps && !cc->cwnd) {
 		md->cwnd = cc->rate_kbps;
 		md->flags |= FLEXTOE_MDF_RATE;
 	} else {

@@ -154,6 +154,11 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id);
  * data and holes not lost), or back to snd_max when none is left; returns
  * the bytes to the end of that hole (UINT32_MAX: no limit). */
 uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id);
+/* Bytes in flight (RFC 6675 pipe with SACK; snd_nxt - snd_una without). */
+uint32_t ftoe_proto_pipe(const struct ftoe_engine *e, uint32_t id);
+/* A window-based controller's flow_cc.cwnd leaves room for a segment
+ * (always true without a window). */
+bool ftoe_proto_cwnd_room(const struct ftoe_engine *e, uint32_t id);
 /* The RACK timer (FTOE_T_RACK) passed: mark holes lost whose reordering
  * window ran out, or send a tail loss probe (RFC 8985 6.3, 7.3).  Returns
  * FTOE_LOSS_T_NEW (a new loss episode: cut the rate and send),

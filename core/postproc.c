@@ -128,8 +128,9 @@ static void postproc_acks(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32
 		e->st.fast_retransmits++;
 	if (res & FTOE_RX_R_UNDO)
 		ftoe_sp_push(&e->sp, FTOE_SP_UNDO, id, 0, it);
-	if (res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
-		   FTOE_RX_R_LOST_RETX | FTOE_RX_R_SEND))
+	/* newly SACKed data and an undo open a window-limited flow's cwnd */
+	if ((res & (FTOE_RX_R_ACKED | FTOE_RX_R_WND_OPEN | FTOE_RX_R_FAST_RETX |
+		    FTOE_RX_R_LOST_RETX | FTOE_RX_R_SEND | FTOE_RX_R_UNDO)) || it->sacked > 0)
 		ftoe_sched_activate(e, id);
 }
 

@@ -154,11 +154,15 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
-	ftoe_lt_on_rto(lt, t->snd_max, e->ctl[id].rto.backoffs > 1);
+	ftoe_lt_on_rto(lt, t->snd_una, t->snd_max, e->ctl[id].rto.backoffs > 1);
 	/* F-RTO (RFC 5682 2.1), decided by Eifel: resend only the segment at
 	 * snd_una until the next ACK says whether the timeout was spurious. */
 	if (t->flags & FLOW_TCP_TS)
 		lt->flags |= FTOE_LT_F_FRTO;
+	/* A timeout inside a recovery episode keeps the episode's undo
+	 * marks (as Linux keeps undo_marker): its resends join them. */
+	if (!(lt->flags & FTOE_LT_F_RECOV))
+		ftoe_lt_undo_arm(lt);
 	lt->flags |= FTOE_LT_F_RECOV;
 	lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
 	lt->recover = t->snd_max;
@@ -189,6 +193,34 @@ uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id)
 		t->lt.flags &= (uint8_t)~FTOE_LT_F_FRTO;
 	}
 	return lim;
+}
+
+uint32_t ftoe_proto_pipe(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+
+	if (!(t->flags & FLOW_TCP_SACK))
+		/* go-back-N puts snd_nxt back: what it resent is in flight */
+		return t->snd_nxt - t->snd_una;
+	return ftoe_lt_pipe(&t->lt, t->snd_una, t->snd_nxt, t->snd_max);
+}
+
+bool ftoe_proto_cwnd_room(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	uint32_t cwnd = e->cc[id].cwnd;
+
+	if (!cwnd || ftoe_proto_pipe(e, id) < cwnd)
+		return true;
+	/* RFC 8985 7.3: the probe goes whatever the window (as Linux's),
+	 * and so does a resend the RACK timer decided */
+	if (t->lt.flags & FTOE_LT_F_PROBE)
+		return true;
+	/* RFC 6675 5 (4.3), RFC 6937's one forced segment: the first
+	 * retransmission of an episode goes whatever the window. */
+	return (t->flags & FLOW_TCP_SACK) && (t->flags & FLOW_TCP_RETX) &&
+	       seq_before(t->snd_nxt, t->snd_max) && (t->lt.flags & FTOE_LT_F_RECOV) &&
+	       !t->lt.rtx_segs;
 }
 
 /* The ACK's SACK blocks as they came (RFC 2018 3); the parser validated
@@ -303,6 +335,7 @@ static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
 		lt->flags &= (uint8_t)~(FTOE_LT_F_EIFEL | FTOE_LT_F_TLP);
 		lt->recover = t->snd_max;
 		lt->rtx_segs = 0;
+		ftoe_lt_undo_arm(lt);
 	}
 	if (!(t->flags & FLOW_TCP_RETX) || seq_before(lowest, t->snd_nxt))
 		t->snd_nxt = lowest;
@@ -312,14 +345,21 @@ static bool rack_retransmit(struct ftoe_engine *e, uint32_t id, uint32_t lowest)
 	return first;
 }
 
-/* Spurious recovery (RFC 3522 Eifel): stop resending, take back the lost
- * marks, and give the rate back.  A RACK episode was reordering the window
- * did not cover (RFC 8985 6.2: widen it); a timeout was a delay spike,
- * which says nothing about reordering. */
-static void rack_undo(struct ftoe_engine *e, uint32_t id)
+/* Spurious recovery (RFC 3522 Eifel, RFC 3708 D-SACK): stop resending,
+ * take back the lost marks, and give the rate back.  A RACK episode was
+ * reordering the window did not cover (RFC 8985 6.2: widen it); a timeout
+ * was a delay spike, which says nothing about reordering.  eifel: the
+ * timestamps proved that the original arrived, after the window had run
+ * out: reordering of at least about an SRTT is measured (a D-SACK may
+ * also come from a duplicated retransmission, so it measures nothing). */
+static void rack_undo(struct ftoe_engine *e, uint32_t id, bool eifel)
 {
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
+	uint32_t srtt = ftoe_rto_srtt(&e->ctl[id].rto);
+
+	if (eifel && !(lt->flags & FTOE_LT_F_RTO) && lt->reo_ext_us < srtt)
+		lt->reo_ext_us = srtt ? srtt : 1;
 
 	for (unsigned i = 0; i < lt->n; i++)
 		if (lt->hole[i] == FTOE_LT_H_LOST) {
@@ -332,7 +372,9 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id)
 			lt->reo_mult = (uint8_t)(lt->reo_mult ? lt->reo_mult + 1 : 2);
 		lt->reo_persist = 16;
 	}
-	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL | FTOE_LT_F_FRTO);
+	lt->flags &= (uint8_t)~(FTOE_LT_F_RTO | FTOE_LT_F_EIFEL | FTOE_LT_F_FRTO |
+				FTOE_LT_F_DSUNDO);
+	lt->nrtx = 0;
 	if (t->flags & FLOW_TCP_RETX) {
 		t->flags &= ~FLOW_TCP_RETX;
 		t->snd_nxt = t->snd_max;
@@ -371,9 +413,16 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	    (t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
 		if (seq_before(s->ts_ecr, lt->undo_tsval)) {
-			rack_undo(e, id);
+			rack_undo(e, id, true);
 			it->res |= FTOE_RX_R_UNDO;
 		}
+	}
+	/* D-SACK undo (RFC 3708): every byte resent this episode has been
+	 * reported twice by the receiver, so no retransmission was needed. */
+	if (res & FTOE_LT_R_DSUNDO) {
+		rack_undo(e, id, false);
+		e->st.dsack_undos++;
+		it->res |= FTOE_RX_R_UNDO;
 	}
 	/* F-RTO ends with the first ACK after the timeout: undone above if
 	 * spurious, else the walk goes back over everything unSACKed (from
@@ -404,6 +453,11 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 	 * a resent one has gone unanswered for 2 SRTT */
 	if (ftoe_lt_detect(lt, t->snd_una, now_us(e), reo_wnd(e, id),
 			   resent_wait_us(e, id), true, &lowest)) {
+		/* The timer fired because no ACK came: a full cwnd would
+		 * wait for an ACK that will not come, and only the RTO
+		 * would end it.  Like the probe, one segment goes whatever
+		 * the window. */
+		lt->flags |= FTOE_LT_F_PROBE;
 		ret = rack_retransmit(e, id, lowest) ? FTOE_LOSS_T_NEW : FTOE_LOSS_T_SEND;
 		rack_arm(e, id);
 		return ret;
@@ -420,7 +474,7 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 	/* The tail is SACKed: the holes below it are RACK's to find. */
 	if (lt->n && lt->blk[lt->n - 1].end == t->snd_max)
 		return 0;
-	lt->flags |= FTOE_LT_F_TLP;
+	lt->flags |= FTOE_LT_F_TLP | FTOE_LT_F_PROBE;
 	lt->tlp_end = t->snd_max;
 	FTOE_ST_INC(e, tlp_probes);
 	data_end = t->tx_seq0 + e->mem[id].tx_head;
@@ -496,6 +550,7 @@ void ftoe_proto_tx(struct ftoe_engine *e, struct ftoe_tx_item *items, unsigned n
 		it->seq = t->snd_nxt;
 		it->tx_pos = t->snd_nxt - t->tx_seq0;
 		it->retx = seq_before(t->snd_nxt, t->snd_max);
+		t->lt.flags &= (uint8_t)~FTOE_LT_F_PROBE;
 		if (it->retx) {
 			t->retx_ns = e->now;
 			if (it->seq == t->snd_una)

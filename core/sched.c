@@ -1,4 +1,4 @@
-/* sched.c - flow scheduler: round robin over flows with data to send, paced by the cc rate. */
+/* sched.c - flow scheduler: round robin over flows with data to send, paced by the cc rate, within the cc window. */
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/tcp_seq.h"
@@ -8,7 +8,8 @@
  * in one FIFO; each visit sends at most one segment and moves the flow to
  * the tail, so flows share the link round robin.  A flow's pacing credit
  * (token bucket) refills at flow_cc.rate_kbps, set by the control plane's
- * congestion controller; rate 0 means unpaced.
+ * congestion controller; rate 0 means unpaced.  A window-based
+ * controller's flow_cc.cwnd also bounds the data in flight.
  */
 
 void ftoe_sched_activate(struct ftoe_engine *e, uint32_t id)
@@ -163,6 +164,12 @@ unsigned ftoe_sched_run(struct ftoe_engine *e, struct ftoe_tx_item *items,
 		if (n == 0 && !fin) {
 			s->t_wait = 0;	/* not waiting for credit: no catch-up */
 			maybe_persist(e, id);
+			continue;
+		}
+		/* A window-based controller's cwnd is full: the ACK that
+		 * empties it re-activates the flow (core/postproc.c). */
+		if (!ftoe_proto_cwnd_room(e, id)) {
+			s->t_wait = 0;
 			continue;
 		}
 		if (n > t->snd_mss)

@@ -1,6 +1,7 @@
-/* cc_cubic.c - CUBIC (RFC 9438) as a pacing-rate controller, for lossy paths. */
+/* cc_cubic.c - CUBIC (RFC 9438) on a window (cubic) and as a pacing-rate controller (cubic-rate). */
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
 #include "core/control/cc_cubic.h"
 
@@ -168,7 +169,107 @@ uint32_t ftoe_cubic_undo(struct ftoe_cubic *c, uint32_t rate_kbps)
 	return c->rate_kbps;
 }
 
-/* The engine's CUBIC: the controller above with its defaults. */
+/* ---- the window form ------------------------------------------------- */
+
+/* RFC 9438 4.6 and 4.7, at a congestion event: W_max, with fast
+ * convergence, and the new ssthresh, beta_cubic times the window. */
+uint32_t ftoe_cubic_win_ssthresh(struct ftoe_cubic_win *c, const struct ftoe_cc_win *w)
+{
+	double cwnd = (double)w->cwnd / w->mss;
+
+	c->cwnd_prior = cwnd;
+	c->w_max_prior = c->w_max;
+	c->w_last_max_prior = c->w_last_max;
+	if (cwnd < c->w_last_max)
+		c->w_max = cwnd * (1.0 + CUBIC_BETA) / 2.0;
+	else
+		c->w_max = cwnd;
+	c->w_last_max = cwnd;
+	c->epoch_us = 0;
+	return (uint32_t)(w->cwnd * CUBIC_BETA);
+}
+
+/* RFC 9438 4.2-4.5 per ACK: toward W_cubic(t + RTT), never below the
+ * Reno-friendly estimate, the target at most 1.5 cwnd. */
+void ftoe_cubic_win_avoid(struct ftoe_cubic_win *c, struct ftoe_cc_win *w, uint32_t acked)
+{
+	double cwnd = (double)w->cwnd / w->mss, segs = (double)acked / w->mss, t, target;
+	double rtt_s = (w->srtt_us ? w->srtt_us : DEFAULT_SRTT_US) / 1e6;
+
+	if (!c->epoch_us) {
+		/* 4.2: a new epoch starts from the current window */
+		c->epoch_us = w->now_us ? w->now_us : 1;
+		if (c->w_max < cwnd)
+			c->w_max = cwnd;
+		c->k_s = cbrt((c->w_max - cwnd) / CUBIC_C);
+		c->w_est = cwnd;
+	}
+	t = (double)(w->now_us - c->epoch_us) / 1e6 + rtt_s;
+	target = CUBIC_C * (t - c->k_s) * (t - c->k_s) * (t - c->k_s) + c->w_max;
+	if (target < cwnd)
+		target = cwnd;
+	if (target > 1.5 * cwnd)
+		target = 1.5 * cwnd;
+	/* 4.3: alpha_cubic segments per RTT below W_max, 1 above it */
+	c->w_est += (c->w_est >= c->w_max ? 1.0 : CUBIC_ALPHA) * segs / cwnd;
+	if (c->w_est > target)
+		cwnd = c->w_est;
+	else
+		cwnd += (target - cwnd) / cwnd * segs;
+	w->cwnd = cwnd * w->mss > 4e9 ? 4000000000u : (uint32_t)(cwnd * w->mss);
+}
+
+/* RFC 9438 4.9: a spurious cut is taken back, W_max and all. */
+void ftoe_cubic_win_undo(struct ftoe_cubic_win *c, const struct ftoe_cc_win *w)
+{
+	(void)w;
+	if (c->cwnd_prior <= 0)
+		return;
+	c->w_max = c->w_max_prior;
+	c->w_last_max = c->w_last_max_prior;
+	c->epoch_us = 0;
+	c->cwnd_prior = 0;
+}
+
+_Static_assert(sizeof(struct ftoe_cubic_win) <= FTOE_CC_PRIV_SIZE,
+	       "CUBIC's window state must fit the per-flow congestion-control area");
+
+static uint32_t cubic_win_init(void *priv, uint64_t param, uint32_t srtt_us)
+{
+	(void)param;
+	(void)srtt_us;
+	memset(priv, 0, sizeof(struct ftoe_cubic_win));
+	return 0;
+}
+
+static uint32_t cubic_win_ssthresh(void *priv, const struct ftoe_cc_win *w)
+{
+	return ftoe_cubic_win_ssthresh(priv, w);
+}
+
+static void cubic_win_avoid(void *priv, struct ftoe_cc_win *w, uint32_t acked)
+{
+	ftoe_cubic_win_avoid(priv, w, acked);
+}
+
+static void cubic_win_undo(void *priv, const struct ftoe_cc_win *w)
+{
+	ftoe_cubic_win_undo(priv, w);
+}
+
+const struct ftoe_cc_ops ftoe_cc_cubic = {
+	.name = "cubic",
+	.summary = "CUBIC (RFC 9438) on a window in bytes: loss-based, for lossy paths",
+	.priv_size = sizeof(struct ftoe_cubic_win),
+	.init = cubic_win_init,
+	.ssthresh = cubic_win_ssthresh,
+	.cong_avoid = cubic_win_avoid,
+	.undo_cwnd = cubic_win_undo,
+};
+
+/* ---- the rate form ---------------------------------------------------- */
+
+/* The engine's rate-based CUBIC: the controller above with its defaults. */
 _Static_assert(sizeof(struct ftoe_cubic) <= FTOE_CC_PRIV_SIZE,
 	       "CUBIC state must fit the per-flow congestion-control area");
 
@@ -201,9 +302,9 @@ static uint32_t cubic_undo(void *priv, uint32_t rate_kbps)
 	return ftoe_cubic_undo(priv, rate_kbps);
 }
 
-const struct ftoe_cc_ops ftoe_cc_cubic = {
-	.name = "cubic",
-	.summary = "rate-based CUBIC (RFC 9438): loss-based, for lossy paths",
+const struct ftoe_cc_ops ftoe_cc_cubic_rate = {
+	.name = "cubic-rate",
+	.summary = "CUBIC (RFC 9438) carried over to a pacing rate (the engine's earlier cubic)",
 	.priv_size = sizeof(struct ftoe_cubic),
 	.init = cubic_init,
 	.on_rtt = cubic_on_rtt,

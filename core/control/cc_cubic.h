@@ -53,6 +53,22 @@ struct ftoe_cubic {
 	uint32_t pend_acked, pend_acks, pend_losses, pend_us;
 };
 
+/* The window form (the "cubic" algorithm): RFC 9438 on cwnd in bytes,
+ * driven per ACK by the glue's ssthresh / cong_avoid / undo_cwnd. */
+struct ftoe_cubic_win {
+	double w_max;             /* segments: the window before the last cut (after fast convergence) */
+	double w_last_max;        /* the W_max before that (4.7) */
+	double w_est;             /* Reno-friendly estimate, segments (4.3) */
+	double k_s;               /* K, seconds from the epoch to W_max (4.2) */
+	uint64_t epoch_us;        /* start of this avoidance epoch, 0: none yet */
+	double cwnd_prior;        /* segments: the window at the last cut (for undo) */
+	double w_max_prior, w_last_max_prior;
+};
+
+uint32_t ftoe_cubic_win_ssthresh(struct ftoe_cubic_win *c, const struct ftoe_cc_win *w);
+void ftoe_cubic_win_avoid(struct ftoe_cubic_win *c, struct ftoe_cc_win *w, uint32_t acked);
+void ftoe_cubic_win_undo(struct ftoe_cubic_win *c, const struct ftoe_cc_win *w);
+
 void ftoe_cubic_cfg_default(struct ftoe_cubic_cfg *cfg);
 /* 0, or -EINVAL for an inconsistent cfg.  srtt_us: the handshake's RTT
  * (0: none yet, 1 ms is assumed until a sample comes). */

@@ -55,8 +55,10 @@ static void tx_timeout(struct ftoe_engine *e, uint32_t id)
 			return;
 		}
 		e->st.timeouts++;
+		/* before ftoe_proto_rto: the controller asks whether a
+		 * recovery was already under way */
+		ftoe_cc_on_timeout(e, id);
 		ftoe_proto_rto(e, id);
-		ftoe_cc_on_loss(e, id);
 		if (t->snd_wnd == 0)
 			send_probe(e, id);
 		ftoe_sched_activate(e, id);

@@ -62,6 +62,7 @@
 	X(FlextoeOutAcks,         tx_acks,          "pure ACKs sent") \
 	X(FlextoeOutRingFull,     tx_ring_full,     "sends refused by a full transmit ring (retried)") \
 	X(FlextoeSpuriousUndos,   spurious_undos,   "loss recoveries undone (Eifel, D-SACK)") \
+	X(TcpExtTCPDSACKUndo,     dsack_undos,      "of those, undone by D-SACKs of every retransmission (RFC 3708)") \
 	X(FlextoeSynDropped,      syn_dropped,      "SYNs dropped") \
 	X(FlextoeSynTableFull,    syn_table_full,   "SYNs answered with a cookie: half-open table full") \
 	X(FlextoeSynExpired,      syn_expired,      "half-open connections given up") \

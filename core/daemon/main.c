@@ -52,11 +52,11 @@ static void dump_stats(struct daemon *d)
 			es.rx_flow_closed, es.tx_frames);
 		/* loss recovery at a glance: what impaired-link tests look at */
 		pr_info("engine tcp: rx ooo %lu dup %lu out-of-window %lu paws %lu; retransmits %lu "
-			"(fast %lu) timeouts %lu (after 3 SACKed %lu) tlp %lu undone %lu; connections "
-			"reset %lu timed out %lu",
+			"(fast %lu) timeouts %lu (after 3 SACKed %lu) tlp %lu undone %lu (dsack %lu); "
+			"connections reset %lu timed out %lu",
 			es.rx_ooo, es.rx_dup, es.rx_out_of_window, es.rx_paws_drop, es.retransmits,
 			es.fast_retransmits, es.timeouts, es.timeouts_sacked, es.tlp_probes,
-			es.spurious_undos,
+			es.spurious_undos, es.dsack_undos,
 			es.conn_reset, es.conn_timeout);
 		pr_info("engine ooo: %lu segments dropped with every out-of-order interval in use",
 			es.rx_ooo_full);

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """loss_pcap.py - judge a TCP sender's loss recovery from a pcap taken on its side of the link.
 
-usage: loss_pcap.py PCAP SENDER_IP [--grace-ms G] [--rto-ms R]
+usage: loss_pcap.py PCAP SENDER_IP [--grace-ms G] [--rto-ms R] [--stall-ms S]
 
 Reads one bulk flow from SENDER_IP (the data) and its ACKs (to SENDER_IP),
 drops ACKs whose IPv4 or TCP checksum is wrong (the relay corrupts some;
 the sender drops them too), and prints one line of counts:
 
-  data=N retx=N sacked_resent=N rto=N rto_after_sack=N acks=N bad_csum=N
+  data=N retx=N sacked_resent=N rto=N rto_after_sack=N acks=N bad_csum=N retx_clocked=N
 
   retx            data segments that start below the highest sequence sent
   sacked_resent   retransmissions of data wholly covered by SACK blocks the
@@ -22,6 +22,10 @@ the sender drops them too), and prints one line of counts:
   rto_after_sack  of those, the ones where three or more segments above
                   the cumulative ACK had been SACKed (RACK should have
                   found that loss)
+  retx_clocked    retransmissions sent while ACKs kept arriving (the last
+                  one less than S ms before, default 10): decisions of
+                  RACK's reordering window, not of a timer after an ACK
+                  stall (a busy shared host holds ACKs for tens of ms)
 
 Exit 0 when the file was read; the caller judges the counts.
 """
@@ -122,13 +126,15 @@ def main():
     if len(args) < 2:
         raise SystemExit(__doc__)
     path, sender = args[0], bytes(int(x) for x in args[1].split("."))
-    grace, rto_gap = 0.002, 0.199
+    grace, rto_gap, stall = 0.002, 0.199, 0.010
     i = 2
     while i < len(args):
         if args[i] == "--grace-ms":
             grace = float(args[i + 1]) / 1000
         elif args[i] == "--rto-ms":
             rto_gap = float(args[i + 1]) / 1000
+        elif args[i] == "--stall-ms":
+            stall = float(args[i + 1]) / 1000
         else:
             raise SystemExit("unknown option %s" % args[i])
         i += 2
@@ -140,7 +146,9 @@ def main():
     pieces = []          # disjoint SACKed [start, end, time first known], above una
     mss = 0
     cand = None          # a retransmission at una that may be a timeout
-    c = dict(data=0, retx=0, sacked_resent=0, rto=0, rto_after_sack=0, acks=0, bad_csum=0)
+    ack_t = None         # when the last good ACK arrived
+    c = dict(data=0, retx=0, sacked_resent=0, rto=0, rto_after_sack=0, acks=0, bad_csum=0,
+             retx_clocked=0)
 
     def rel(v):
         return (v - base) & 0xFFFFFFFF
@@ -164,6 +172,8 @@ def main():
             s0, e0 = rel(seq), rel(seq) + plen
             if snd_max is not None and s0 < snd_max:
                 c["retx"] += 1
+                if ack_t is not None and t - ack_t < stall:
+                    c["retx_clocked"] += 1
                 if covered(pieces, s0, e0, t - grace):
                     c["sacked_resent"] += 1
                 if una is not None and s0 == una and t - una_t >= rto_gap:
@@ -186,6 +196,7 @@ def main():
                 c["bad_csum"] += 1
                 continue
             c["acks"] += 1
+            ack_t = t
             a = rel(ack)
             if a > 0x7FFFFFFF:
                 continue  # below the first data byte (the handshake)

@@ -1,4 +1,4 @@
-/* test_cc_cubic.c - CUBIC as a rate controller: slow start, the cut and fast convergence, the curve back to W_max, the Reno-friendly region, undo. */
+/* test_cc_cubic.c - CUBIC on a window (cut, curve, Reno-friendly region, undo) and as a rate controller: slow start, the cut and fast convergence, the curve back to W_max, the Reno-friendly region, undo. */
 #include <errno.h>
 #include <math.h>
 
@@ -190,11 +190,81 @@ START_TEST(ops_registered)
 {
 	uint64_t priv[FTOE_CC_PRIV_SIZE / 8] = { 0 };
 
-	ck_assert_uint_le(ftoe_cc_cubic.priv_size, FTOE_CC_PRIV_SIZE);
-	ck_assert_uint_eq(ftoe_cc_cubic.init(priv, 0, 3000), 10000);
+	ck_assert_uint_le(ftoe_cc_cubic_rate.priv_size, FTOE_CC_PRIV_SIZE);
+	ck_assert_uint_eq(ftoe_cc_cubic_rate.init(priv, 0, 3000), 10000);
 	ck_assert_uint_eq(((struct ftoe_cubic *)priv)->srtt_us, 3000);
-	ftoe_cc_cubic.on_rtt(priv, 1000);
+	ftoe_cc_cubic_rate.on_rtt(priv, 1000);
 	ck_assert_uint_eq(((struct ftoe_cubic *)priv)->srtt_us, (7 * 3000 + 1000) / 8);
+}
+END_TEST
+
+/* ---- the window form ---- */
+
+#define WMSS 1000u
+
+/* Feed a window's worth of ACKs every rtt_us for rounds RTTs. */
+static void win_rounds(struct ftoe_cubic_win *c, struct ftoe_cc_win *w, unsigned rounds)
+{
+	for (unsigned r = 0; r < rounds; r++) {
+		uint32_t n = w->cwnd / WMSS;
+
+		for (uint32_t i = 0; i < n; i++) {
+			w->now_us += w->srtt_us / (n ? n : 1);
+			ftoe_cubic_win_avoid(c, w, WMSS);
+		}
+	}
+}
+
+START_TEST(window_cut_and_curve)
+{
+	struct ftoe_cubic_win c = { 0 };
+	struct ftoe_cc_win w = { .cwnd = 100 * WMSS, .ssthresh = UINT32_MAX, .mss = WMSS,
+				 .srtt_us = 100000, .now_us = 1000000 };
+	double k;
+
+	/* RFC 9438 4.6: ssthresh = beta_cubic (0.7) times the window */
+	w.ssthresh = ftoe_cubic_win_ssthresh(&c, &w);
+	ck_assert_uint_eq(w.ssthresh, 70 * WMSS);
+	ck_assert(fabs(c.w_max - 100) < 1e-9);
+	w.cwnd = w.ssthresh;
+	/* 4.2: concave back to W_max around K = cbrt(W_max (1 - beta) / C) */
+	k = cbrt(100 * 0.3 / 0.4);
+	win_rounds(&c, &w, (unsigned)(k * 1e6 / w.srtt_us / 2));
+	ck_assert_uint_lt(w.cwnd, 100 * WMSS);
+	ck_assert_uint_gt(w.cwnd, 85 * WMSS);
+	win_rounds(&c, &w, (unsigned)(k * 1e6 / w.srtt_us));
+	ck_assert_uint_ge(w.cwnd, 100 * WMSS);
+	/* 4.7: a cut below the last W_max remembers less (fast convergence) */
+	w.cwnd = 80 * WMSS;
+	c.w_last_max = 100;
+	ftoe_cubic_win_ssthresh(&c, &w);
+	ck_assert(fabs(c.w_max - 80 * 1.7 / 2) < 1e-9);
+}
+END_TEST
+
+START_TEST(window_reno_friendly_and_undo)
+{
+	struct ftoe_cubic_win c = { 0 };
+	struct ftoe_cc_win w = { .cwnd = 20 * WMSS, .ssthresh = UINT32_MAX, .mss = WMSS,
+				 .srtt_us = 100, .now_us = 1000000 };
+	uint32_t before;
+
+	/* At a LAN RTT the cubic curve is flat: the Reno-friendly estimate
+	 * (4.3) still grows the window */
+	w.ssthresh = ftoe_cubic_win_ssthresh(&c, &w);
+	w.cwnd = w.ssthresh;
+	before = w.cwnd;
+	win_rounds(&c, &w, 20);
+	ck_assert_uint_gt(w.cwnd, before + 5 * WMSS);
+	/* 4.9: undo restores W_max and starts a new epoch */
+	w.cwnd = 30 * WMSS;
+	ftoe_cubic_win_ssthresh(&c, &w);
+	ck_assert(fabs(c.w_max - 30) < 1e-9);
+	ftoe_cubic_win_undo(&c, &w);
+	ck_assert(c.w_max < 30);
+	ck_assert_uint_eq(c.epoch_us, 0);
+	ck_assert_ptr_eq(ftoe_cc_cubic.cong_avoid != NULL ? &ftoe_cc_cubic : NULL, &ftoe_cc_cubic);
+	ck_assert_uint_le(ftoe_cc_cubic.priv_size, FTOE_CC_PRIV_SIZE);
 }
 END_TEST
 
@@ -211,6 +281,8 @@ static Suite *cc_cubic_suite(void)
 	tcase_add_test(tc, fast_convergence_and_delivered_cap);
 	tcase_add_test(tc, undo_restores_the_rate);
 	tcase_add_test(tc, ops_registered);
+	tcase_add_test(tc, window_cut_and_curve);
+	tcase_add_test(tc, window_reno_friendly_and_undo);
 	suite_add_tcase(s, tc);
 	return s;
 }

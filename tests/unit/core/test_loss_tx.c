@@ -164,6 +164,15 @@ START_TEST(reordering_widens_window)
 	/* with reordering seen, three SACKed segments no longer mean loss */
 	lt.reo_ext_us = 0;
 	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 200);
+	/* spurious retransmissions (reo_mult 3) without measured reordering:
+	 * the RFC's min_RTT / 4 x 3, still under SRTT */
+	lt.reo_mult = 3;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 600);
+	/* ... on a path that reorders: 3 SRTT, and at most 4 SRTT */
+	lt.reo_ext_us = 100;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 6000);
+	lt.reo_mult = 9;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 8000);
 }
 END_TEST
 
@@ -232,7 +241,7 @@ START_TEST(rto_walks_unsacked)
 	uint32_t nxt = UNA, lim = 0;
 
 	ack(UNA, UNA, seg(5), 1000, 1, b);
-	ftoe_lt_on_rto(&lt, seg(5), false);
+	ftoe_lt_on_rto(&lt, UNA, seg(5), false);
 	ck_assert(ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
 	ck_assert_uint_eq(nxt, seg(0));
 	ck_assert_uint_eq(lim, MSS);
@@ -242,7 +251,7 @@ START_TEST(rto_walks_unsacked)
 	ck_assert_uint_eq(lim, 3 * MSS);
 	nxt = seg(5);
 	ck_assert(!ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
-	ftoe_lt_on_rto(&lt, seg(5), true);
+	ftoe_lt_on_rto(&lt, UNA, seg(5), true);
 	ck_assert_uint_eq(lt.n, 0);
 	nxt = seg(1);
 	ck_assert(ftoe_lt_walk(&lt, UNA, seg(5), &nxt, &lim));
@@ -278,6 +287,84 @@ START_TEST(full_scoreboard_keeps_lowest)
 }
 END_TEST
 
+/* RFC 3708 with per-range marks: the episode is undone once D-SACKs have
+ * covered every byte it resent; a D-SACK of data never resent (the
+ * network's duplicate) counts for nothing. */
+START_TEST(dsack_undo_only_for_our_retransmissions)
+{
+	uint32_t sack[] = { seg(2), seg(4) };
+	uint32_t dup_orig[] = { seg(5), seg(6) }, dup0[] = { seg(0), seg(1) };
+	uint32_t dup1a[] = { seg(1), seg(1) + 400 }, dup1b[] = { seg(1) + 400, seg(2) };
+	uint32_t lowest = 0, nxt = UNA, lim = 0;
+
+	ack(UNA, UNA, seg(10), 100, 1, sack);
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 100, 0, 2000, true, &lowest), 1);
+	ftoe_lt_undo_arm(&lt);
+	ck_assert(ftoe_lt_walk(&lt, UNA, seg(10), &nxt, &lim));
+	ck_assert_uint_eq(lim, 2 * MSS);
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 200);
+	ftoe_lt_sent(&lt, UNA, seg(1), seg(2), 201);
+	ck_assert_uint_eq(lt.nrtx, 1);
+	/* the cumulative ACK covers them; then duplicates are reported */
+	ack(UNA, seg(4), seg(10), 300, 0, NULL);
+	ck_assert(!(ack(seg(4), seg(6), seg(10), 310, 1, dup_orig) & FTOE_LT_R_DSUNDO));
+	ck_assert(!(ack(seg(6), seg(6), seg(10), 320, 1, dup0) & FTOE_LT_R_DSUNDO));
+	ck_assert(!(ack(seg(6), seg(6), seg(10), 330, 1, dup1a) & FTOE_LT_R_DSUNDO));
+	/* the same D-SACK again (a network copy of the duplicate) */
+	ck_assert(!(ack(seg(6), seg(6), seg(10), 335, 1, dup1a) & FTOE_LT_R_DSUNDO));
+	ck_assert(ack(seg(6), seg(6), seg(10), 340, 1, dup1b) & FTOE_LT_R_DSUNDO);
+	ck_assert(!(lt.flags & FTOE_LT_F_DSUNDO));
+	/* disarmed: no second undo for the same episode */
+	ck_assert(!(ack(seg(6), seg(6), seg(10), 350, 1, dup0) & FTOE_LT_R_DSUNDO));
+}
+END_TEST
+
+/* A byte resent twice makes its D-SACK ambiguous (which copy was the
+ * duplicate?): no D-SACK undo for that episode. */
+START_TEST(dsack_undo_off_after_double_resend)
+{
+	uint32_t dup0[] = { seg(0), seg(1) };
+
+	ftoe_lt_undo_arm(&lt);
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 200);
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 300);
+	ck_assert(!(lt.flags & FTOE_LT_F_DSUNDO));
+	ack(UNA, seg(1), seg(10), 400, 0, NULL);
+	ck_assert(!(ack(seg(1), seg(1), seg(10), 410, 1, dup0) & FTOE_LT_R_DSUNDO));
+	/* more ranges than remembered: off as well */
+	ftoe_lt_undo_arm(&lt);
+	for (unsigned k = 0; k <= FTOE_LT_RTX; k++)
+		ftoe_lt_sent(&lt, seg(1), seg(1 + 2 * k), seg(2 + 2 * k), 500);
+	ck_assert(!(lt.flags & FTOE_LT_F_DSUNDO));
+}
+END_TEST
+
+/* RFC 6675 2 "pipe": what was sent minus what is SACKed or marked lost,
+ * plus what of the lost data went out again. */
+START_TEST(pipe_counts_in_flight)
+{
+	uint32_t sack[] = { seg(2), seg(4) }, lowest = 0;
+
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, seg(10), seg(10)), 10 * MSS);
+	ack(UNA, UNA, seg(10), 100, 1, sack);
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, seg(10), seg(10)), 8 * MSS);
+	ftoe_lt_detect(&lt, UNA, 100, 0, 2000, true, &lowest);
+	/* holes [0,2) lost: out of the pipe; the walk in it puts back what it resent */
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, seg(10), seg(10)), 6 * MSS);
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, seg(1), seg(10)), 7 * MSS);
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(2), 200);
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, seg(10), seg(10)), 8 * MSS);
+	/* a timeout: everything unSACKed is lost until the walk resends it */
+	ftoe_lt_on_rto(&lt, UNA, seg(10), false);
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, UNA, seg(10)), 0);
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 300);
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, seg(1), seg(10)), 1 * MSS);
+	ftoe_lt_sent(&lt, UNA, seg(1), seg(2), 300);
+	ftoe_lt_sent(&lt, UNA, seg(4), seg(6), 300);
+	ck_assert_uint_eq(ftoe_lt_pipe(&lt, UNA, seg(6), seg(10)), 4 * MSS);
+}
+END_TEST
+
 static Suite *loss_tx_suite(void)
 {
 	Suite *s = suite_create("core_loss_tx");
@@ -293,6 +380,9 @@ static Suite *loss_tx_suite(void)
 	tcase_add_test(tc, lost_retransmission_found);
 	tcase_add_test(tc, rto_walks_unsacked);
 	tcase_add_test(tc, full_scoreboard_keeps_lowest);
+	tcase_add_test(tc, dsack_undo_only_for_our_retransmissions);
+	tcase_add_test(tc, dsack_undo_off_after_double_resend);
+	tcase_add_test(tc, pipe_counts_in_flight);
 	suite_add_tcase(s, tc);
 	return s;
 }
