@@ -421,7 +421,7 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	 * reported twice by the receiver, so no retransmission was needed. */
 	if (res & FTOE_LT_R_DSUNDO) {
 		rack_undo(e, id, false);
-		e->st.dsack_undos++;
+		FTOE_ST_INC(e, dsack_undos);
 		it->res |= FTOE_RX_R_UNDO;
 	}
 	/* F-RTO ends with the first ACK after the timeout: undone above if
