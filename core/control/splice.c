@@ -1,5 +1,6 @@
 /* splice.c - connection splicing in the control plane: checks, offsets, map entries, silent flows, release after the program's teardown. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,17 @@
 struct splice_pair {
 	int32_t sock[2];	/* engine sockets (flow ids); -1: slot free */
 	bool held[2];		/* the application still holds the socket */
-	struct splice_key key[2];	/* key[i]: segments arriving on sock[i] */
+	bool ipv6;		/* keys and entries in splice_flows6/splice_ends6 */
+	union splice_any_key {
+		struct splice_key k4;
+		struct splice_key6 k6;
+	} key[2];		/* key[i]: segments arriving on sock[i] */
+};
+
+/* Either family's entry, for lookups that only ask whether it is there. */
+union splice_any_entry {
+	struct splice_entry v4;
+	struct splice_entry6 v6;
 };
 
 struct ftoe_splicer {
@@ -83,6 +94,17 @@ bool ftoe_splicer_is_spliced(struct ftoe_splicer *sp, int sock)
 	return pair_of(sp, sock, NULL) != NULL;
 }
 
+/* The maps of a pair's family. */
+static enum ftoe_splice_map flows_map(const struct splice_pair *p)
+{
+	return p->ipv6 ? FTOE_SPLICE_FLOWS6 : FTOE_SPLICE_FLOWS;
+}
+
+static enum ftoe_splice_map ends_map(const struct splice_pair *p)
+{
+	return p->ipv6 ? FTOE_SPLICE_ENDS6 : FTOE_SPLICE_ENDS;
+}
+
 void ftoe_splice_entry(const struct ftoe_splice_side *in, const struct ftoe_splice_side *out,
 		       struct splice_key *k, struct splice_entry *v)
 {
@@ -119,6 +141,31 @@ void ftoe_splice_entry(const struct ftoe_splice_side *in, const struct ftoe_spli
 	v->engine_id = in->flow_id;
 }
 
+/* The offsets are the IPv4 entry's: struct splice_entry6 repeats struct
+ * splice_entry from sport on (include/flextoe/splice.h). */
+void ftoe_splice_entry6(const struct ftoe_splice_side *in, const struct ftoe_splice_side *out,
+			struct splice_key6 *k, struct splice_entry6 *v)
+{
+	struct splice_key k4;
+	struct splice_entry v4;
+
+	_Static_assert(sizeof(struct splice_entry) - offsetof(struct splice_entry, sport) ==
+		       sizeof(struct splice_entry6) - offsetof(struct splice_entry6, sport),
+		       "splice_entry6 repeats splice_entry from sport on");
+	ftoe_splice_entry(in, out, &k4, &v4);
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	memcpy(k->saddr, in->remote_ip6, 16);
+	memcpy(k->daddr, in->local_ip6, 16);
+	k->sport = k4.sport;
+	k->dport = k4.dport;
+	memcpy(v->eth_src, v4.eth_src, 6);
+	memcpy(v->eth_dst, v4.eth_dst, 6);
+	memcpy(v->saddr, out->local_ip6, 16);
+	memcpy(v->daddr, out->remote_ip6, 16);
+	memcpy(&v->sport, &v4.sport, sizeof(v4) - offsetof(struct splice_entry, sport));
+}
+
 static void side_of(struct ftoe_engine *e, uint32_t id, struct ftoe_splice_side *s)
 {
 	const struct flow_conn *fc = &e->conn[id];
@@ -130,6 +177,11 @@ static void side_of(struct ftoe_engine *e, uint32_t id, struct ftoe_splice_side 
 	memcpy(s->remote_mac, fc->remote_mac, 6);
 	s->local_ip = fc->local_ip;
 	s->remote_ip = fc->remote_ip;
+	if (fc->flags & FLOW_CONN_IPV6) {
+		s->ipv6 = true;
+		flow_addr16(fc->local_hi, fc->local_ip, s->local_ip6);
+		flow_addr16(fc->remote_hi, fc->remote_ip, s->remote_ip6);
+	}
 	s->local_port = fc->local_port;
 	s->remote_port = fc->remote_port;
 	s->snd_nxt = t->snd_nxt;
@@ -151,6 +203,7 @@ static int check_conn(struct ftoe_splicer *sp, int sock, char *err, size_t esz)
 	const struct flow_ctl *c;
 	const struct flow_tcp *t;
 	const struct flow_mem *m;
+	uint16_t mss;
 
 	if (sock < 0 || (uint32_t)sock >= e->nflows || !e->ctl[sock].in_use ||
 	    !(e->ctl[sock].flags & (CTL_F_ACCEPTED | CTL_F_ACTIVE)) ||
@@ -187,18 +240,14 @@ static int check_conn(struct ftoe_splicer *sp, int sock, char *err, size_t esz)
 		snprintf(err, esz, "connection %d: the peer has closed its side", sock);
 		return -ENOTCONN;
 	}
-	/* The splice program's map keys and rewrites are IPv4 (struct
-	 * splice_key in include/flextoe/splice.h). */
-	if (e->conn[sock].flags & FLOW_CONN_IPV6) {
-		snprintf(err, esz, "connection %d is IPv6: splicing is IPv4 only", sock);
-		return -EOPNOTSUPP;
-	}
 	/* Each peer may send segments as large as the MSS the engine
-	 * announced; the other peer must accept them whole. */
-	if (c->peer_mss && c->peer_mss < e->mss_max) {
+	 * announced (20 bytes less over IPv6: the larger header); the other
+	 * peer must accept them whole. */
+	mss = (uint16_t)(e->mss_max - ((e->conn[sock].flags & FLOW_CONN_IPV6) ? 20 : 0));
+	if (c->peer_mss && c->peer_mss < mss) {
 		snprintf(err, esz, "connection %d: its peer's MSS %u is below the engine's %u, so "
 			 "segments from the other peer could not be relayed whole", sock,
-			 c->peer_mss, e->mss_max);
+			 c->peer_mss, mss);
 		return -EMSGSIZE;
 	}
 	return 0;
@@ -239,9 +288,10 @@ int ftoe_splicer_splice(struct ftoe_splicer *sp, int a, int b, char *err, size_t
 {
 	struct ftoe_engine *e = sp->e;
 	struct ftoe_splice_side sa, sb;
-	struct splice_entry va, vb;
-	struct splice_key ka, kb;
+	union splice_any_entry va, vb;
+	union splice_any_key ka, kb;
 	struct splice_pair *p;
+	bool v6;
 	int ret;
 
 	if (a == b) {
@@ -253,6 +303,14 @@ int ftoe_splicer_splice(struct ftoe_splicer *sp, int a, int b, char *err, size_t
 		ret = check_conn(sp, b, err, esz);
 	if (ret)
 		return ret;
+	v6 = e->conn[a].flags & FLOW_CONN_IPV6;
+	if (v6 != !!(e->conn[b].flags & FLOW_CONN_IPV6)) {
+		/* The program rewrites addresses in place: the IP header
+		 * cannot change family. */
+		snprintf(err, esz, "connection %d is IPv%d and %d is IPv%d: both must be of one "
+			 "family", a, v6 ? 6 : 4, b, v6 ? 4 : 6);
+		return -EOPNOTSUPP;
+	}
 	if (!(e->tcp[a].flags & FLOW_TCP_TS) != !(e->tcp[b].flags & FLOW_TCP_TS)) {
 		/* RFC 7323 3.2: once negotiated, every segment carries the
 		 * option; the program does not add or remove options. */
@@ -269,33 +327,40 @@ int ftoe_splicer_splice(struct ftoe_splicer *sp, int a, int b, char *err, size_t
 		ftoe_postproc_send_ack(e, (uint32_t)b);
 	side_of(e, (uint32_t)a, &sa);
 	side_of(e, (uint32_t)b, &sb);
-	ftoe_splice_entry(&sa, &sb, &ka, &va);
-	ftoe_splice_entry(&sb, &sa, &kb, &vb);
+	if (v6) {
+		ftoe_splice_entry6(&sa, &sb, &ka.k6, &va.v6);
+		ftoe_splice_entry6(&sb, &sa, &kb.k6, &vb.v6);
+	} else {
+		ftoe_splice_entry(&sa, &sb, &ka.k4, &va.v4);
+		ftoe_splice_entry(&sb, &sa, &kb.k4, &vb.v4);
+	}
 	p = pair_new(sp);
 	if (!p) {
 		snprintf(err, esz, "out of memory");
 		return -ENOMEM;
 	}
 	p->sock[0] = p->sock[1] = -1;	/* free until both entries are in */
-	ret = sp->ops.update(sp->ops.ctx, FTOE_SPLICE_FLOWS, &ka, &va);
+	p->ipv6 = v6;
+	ret = sp->ops.update(sp->ops.ctx, flows_map(p), &ka, &va);
 	if (!ret) {
-		ret = sp->ops.update(sp->ops.ctx, FTOE_SPLICE_FLOWS, &kb, &vb);
+		ret = sp->ops.update(sp->ops.ctx, flows_map(p), &kb, &vb);
 		if (ret)
-			sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_FLOWS, &ka);
+			sp->ops.remove(sp->ops.ctx, flows_map(p), &ka);
 	}
 	if (ret == -ENODEV || ret == -ENOENT) {
-		snprintf(err, esz, "no splice program is loaded at rx-pre (load it: flextoe-bpf load "
-			 "--hook rx-pre splice.bpf.o)");
+		snprintf(err, esz, "no splice program%s is loaded at rx-pre (load it: flextoe-bpf "
+			 "load --hook rx-pre splice.bpf.o)", v6 ? " with splice_flows6" : "");
 		return -ENOENT;
 	}
 	if (ret) {
 		snprintf(err, esz, "cannot install the splice entries: %s%s", strerror(-ret),
-			 ret == -E2BIG || ret == -ENOSPC ? " (splice_flows is full)" : "");
+			 ret == -E2BIG || ret == -ENOSPC ?
+			 (v6 ? " (splice_flows6 is full)" : " (splice_flows is full)") : "");
 		return ret == -E2BIG ? -ENOSPC : ret;
 	}
 	/* stale endings of earlier connections with these 4-tuples */
-	sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_ENDS, &ka);
-	sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_ENDS, &kb);
+	sp->ops.remove(sp->ops.ctx, ends_map(p), &ka);
+	sp->ops.remove(sp->ops.ctx, ends_map(p), &kb);
 	go_silent(e, (uint32_t)a);
 	go_silent(e, (uint32_t)b);
 	p->sock[0] = a;
@@ -316,17 +381,17 @@ void ftoe_splicer_release(struct ftoe_splicer *sp, int sock)
 		p->held[side] = false;
 }
 
-/* How the splice with keys k ended: 0 (FINs both ways), -ECONNRESET or
+/* How the splice p ended: 0 (FINs both ways), -ECONNRESET or
  * -ECONNABORTED (entries gone without a recorded ending). */
-static int ending(struct ftoe_splicer *sp, const struct splice_key k[2], struct splice_end end[2])
+static int ending(struct ftoe_splicer *sp, const struct splice_pair *p, struct splice_end end[2])
 {
 	int err = 0;
 
 	for (int s = 0; s < 2; s++) {
-		if (sp->ops.lookup(sp->ops.ctx, FTOE_SPLICE_ENDS, &k[s], &end[s]))
+		if (sp->ops.lookup(sp->ops.ctx, ends_map(p), &p->key[s], &end[s]))
 			memset(&end[s], 0, sizeof(end[s]));
 		else
-			sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_ENDS, &k[s]);
+			sp->ops.remove(sp->ops.ctx, ends_map(p), &p->key[s]);
 	}
 	if ((end[0].state | end[1].state) & SPLICE_ST_RST)
 		err = -ECONNRESET;
@@ -343,13 +408,13 @@ unsigned int ftoe_splicer_poll(struct ftoe_splicer *sp, ftoe_splice_done_fn done
 	for (uint32_t i = 0; i < sp->npairs; i++) {
 		struct splice_pair *p = &sp->pairs[i];
 		struct splice_end end[2];
-		struct splice_entry v;
+		union splice_any_entry v;
 		int r0, r1, err;
 
 		if (p->sock[0] < 0)
 			continue;
-		r0 = sp->ops.lookup(sp->ops.ctx, FTOE_SPLICE_FLOWS, &p->key[0], &v);
-		r1 = sp->ops.lookup(sp->ops.ctx, FTOE_SPLICE_FLOWS, &p->key[1], &v);
+		r0 = sp->ops.lookup(sp->ops.ctx, flows_map(p), &p->key[0], &v);
+		r1 = sp->ops.lookup(sp->ops.ctx, flows_map(p), &p->key[1], &v);
 		if (!r0 && !r1)
 			continue;
 		memset(end, 0, sizeof(end));
@@ -357,9 +422,9 @@ unsigned int ftoe_splicer_poll(struct ftoe_splicer *sp, ftoe_splice_done_fn done
 			err = -ECONNABORTED;	/* the program was unloaded */
 		} else {
 			/* one may linger if a frame raced the deletion */
-			sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_FLOWS, &p->key[0]);
-			sp->ops.remove(sp->ops.ctx, FTOE_SPLICE_FLOWS, &p->key[1]);
-			err = ending(sp, p->key, end);
+			sp->ops.remove(sp->ops.ctx, flows_map(p), &p->key[0]);
+			sp->ops.remove(sp->ops.ctx, flows_map(p), &p->key[1]);
+			err = ending(sp, p, end);
 		}
 		for (int s = 0; s < 2; s++) {
 			uint32_t id = (uint32_t)p->sock[s];

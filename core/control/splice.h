@@ -21,6 +21,8 @@ struct ftoe_engine;
 enum ftoe_splice_map {
 	FTOE_SPLICE_FLOWS = 0,	/* splice_flows: struct splice_key -> struct splice_entry */
 	FTOE_SPLICE_ENDS,	/* splice_ends: struct splice_key -> struct splice_end */
+	FTOE_SPLICE_FLOWS6,	/* splice_flows6: struct splice_key6 -> struct splice_entry6 */
+	FTOE_SPLICE_ENDS6,	/* splice_ends6: struct splice_key6 -> struct splice_end */
 };
 
 struct ftoe_splice_map_ops {
@@ -75,7 +77,9 @@ unsigned int ftoe_splicer_count(const struct ftoe_splicer *sp);
  * connection described by in and leaving on out. */
 struct ftoe_splice_side {
 	uint8_t local_mac[6], remote_mac[6];
-	uint32_t local_ip, remote_ip;		/* host order */
+	uint32_t local_ip, remote_ip;		/* host order (IPv4) */
+	bool ipv6;				/* then these instead: */
+	uint8_t local_ip6[16], remote_ip6[16];	/* as on the wire */
 	uint16_t local_port, remote_port;	/* host order */
 	uint32_t snd_nxt, rcv_nxt;
 	uint32_t ts_now, ts_recent;		/* our TSval clock now, TS.Recent */
@@ -85,6 +89,9 @@ struct ftoe_splice_side {
 };
 void ftoe_splice_entry(const struct ftoe_splice_side *in, const struct ftoe_splice_side *out,
 		       struct splice_key *k, struct splice_entry *v);
+/* The same for two IPv6 connections (splice_flows6). */
+void ftoe_splice_entry6(const struct ftoe_splice_side *in, const struct ftoe_splice_side *out,
+			struct splice_key6 *k, struct splice_entry6 *v);
 
 /* A segment of a spliced flow that reached the engine (core/control/conn.c).
  * With the stages on several threads (--workers N > 1), frames that passed

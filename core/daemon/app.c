@@ -379,15 +379,23 @@ static int splice_map_op(struct daemon *d, enum ftoe_splice_map m, int op, const
 			 void *val)
 {
 	static const char *const names[] = { [FTOE_SPLICE_FLOWS] = SPLICE_MAP_NAME,
-					     [FTOE_SPLICE_ENDS] = SPLICE_ENDS_NAME };
+					     [FTOE_SPLICE_ENDS] = SPLICE_ENDS_NAME,
+					     [FTOE_SPLICE_FLOWS6] = SPLICE6_MAP_NAME,
+					     [FTOE_SPLICE_ENDS6] = SPLICE6_ENDS_NAME };
+	static const uint32_t ksize[] = { [FTOE_SPLICE_FLOWS] = sizeof(struct splice_key),
+					  [FTOE_SPLICE_ENDS] = sizeof(struct splice_key),
+					  [FTOE_SPLICE_FLOWS6] = sizeof(struct splice_key6),
+					  [FTOE_SPLICE_ENDS6] = sizeof(struct splice_key6) };
 	static const uint32_t vsize[] = { [FTOE_SPLICE_FLOWS] = sizeof(struct splice_entry),
-					  [FTOE_SPLICE_ENDS] = sizeof(struct splice_end) };
+					  [FTOE_SPLICE_ENDS] = sizeof(struct splice_end),
+					  [FTOE_SPLICE_FLOWS6] = sizeof(struct splice_entry6),
+					  [FTOE_SPLICE_ENDS6] = sizeof(struct splice_end) };
 	struct ebpf_map *map = hx_map_get(d, FLEXTOE_HOOK_RX_PRE, names[m]);
 	int ret;
 
 	if (!map)
 		return -ENODEV;
-	if (ebpf_map_key_size(map) != sizeof(struct splice_key) ||
+	if (ebpf_map_key_size(map) != ksize[m] ||
 	    ebpf_map_value_size(map) != vsize[m]) {
 		ebpf_map_put(map);
 		return -ENODEV;

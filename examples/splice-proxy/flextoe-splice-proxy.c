@@ -28,6 +28,13 @@
 #define LINE_MAX_   256
 #define RETRY_MS    2	/* splice retry period while it is not yet possible */
 
+/* A backend of either family (sa.sa_family tells which). */
+union addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
 enum pair_state { P_FREE = 0, P_LINE, P_CONNECTING, P_SPLICING, P_SPLICED };
 
 struct pair {
@@ -47,7 +54,7 @@ struct pair {
 static struct {
 	struct ftoe_ctx *ctx;
 	struct pair pairs[MAX_PAIRS];
-	struct sockaddr_in backend;
+	union addr backend;
 	bool has_backend, once, verbose;
 	unsigned int conns, spliced, failed, ended;
 	unsigned long long post, pre, relayed;
@@ -57,7 +64,7 @@ static struct {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: flextoe-splice-proxy --port PORT [--backend IP:PORT] [--once] [--run-dir DIR] [-v]\n"
+		"usage: flextoe-splice-proxy --port PORT [--backend IP:PORT|[IPV6]:PORT] [--once] [--run-dir DIR] [-v]\n"
 		"Reads \"CONNECT IP:PORT\\n\" (or \"CONNECT\\n\" with --backend), connects the backend,\n"
 		"answers \"OK\\n\" and splices the two connections in the engine: the splice program\n"
 		"(build/xdp-progs/splice.bpf.o) must be loaded at rx-pre.  --once: exit after the\n"
@@ -65,24 +72,62 @@ static void usage(FILE *f)
 		"received after the splice (post_splice_bytes, expected 0).\n");
 }
 
-static int parse_addr(const char *s, struct sockaddr_in *out)
+/* IP:PORT or [IPV6]:PORT */
+static int parse_addr(const char *s, union addr *out)
 {
 	char host[64];
 	const char *colon = strrchr(s, ':');
+	size_t hl;
 	char *end;
 	long port;
 
 	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
 		return -EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = 0;
+	hl = (size_t)(colon - s);
+	memcpy(host, s, hl);
+	host[hl] = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (*end || port < 1 || port > 65535)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_port = htons((uint16_t)port);
-	return inet_pton(AF_INET, host, &out->sin_addr) == 1 ? 0 : -EINVAL;
+	if (host[0] == '[') {
+		if (hl < 3 || host[hl - 1] != ']')
+			return -EINVAL;
+		host[hl - 1] = 0;
+		out->v6.sin6_family = AF_INET6;
+		out->v6.sin6_port = htons((uint16_t)port);
+		return inet_pton(AF_INET6, host + 1, &out->v6.sin6_addr) == 1 ? 0 : -EINVAL;
+	}
+	out->v4.sin_family = AF_INET;
+	out->v4.sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &out->v4.sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+static bool addr_equal(const union addr *a, const union addr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET6)
+		return a->v6.sin6_port == b->v6.sin6_port &&
+		       !memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(a->v6.sin6_addr));
+	return a->v4.sin_port == b->v4.sin_port && a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+}
+
+/* "conn N: client ADDR:PORT"; ftoe_accept's address holds IPv4 only, so
+ * an IPv6 client's comes from ftoe_getpeername. */
+static void print_client(unsigned int no, int sock, const struct sockaddr_in *peer4)
+{
+	union addr a;
+	socklen_t len = sizeof(a);
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	if (ftoe_getpeername(P.ctx, sock, &a.sa, &len) == 0 && a.sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a.v6.sin6_addr, host, sizeof(host));
+		printf("conn %u: client [%s]:%u\n", no, host, ntohs(a.v6.sin6_port));
+		return;
+	}
+	inet_ntop(AF_INET, &peer4->sin_addr, host, sizeof(host));
+	printf("conn %u: client %s:%u\n", no, host, ntohs(peer4->sin_port));
 }
 
 static struct pair *pair_of(int sock, bool *is_client)
@@ -206,7 +251,7 @@ static void try_splice(struct pair *p)
 
 static void on_line(struct pair *p)
 {
-	struct sockaddr_in to;
+	union addr to;
 	char *nl = memchr(p->line, '\n', p->line_len), *arg;
 	int s;
 
@@ -229,12 +274,12 @@ static void on_line(struct pair *p)
 	} else if (parse_addr(arg, &to)) {
 		pair_fail(p, "ERR bad address\n", "CONNECT to a bad address");
 		return;
-	} else if (P.has_backend && (to.sin_addr.s_addr != P.backend.sin_addr.s_addr ||
-				     to.sin_port != P.backend.sin_port)) {
+	} else if (P.has_backend && !addr_equal(&to, &P.backend)) {
 		pair_fail(p, "ERR backend not allowed\n", "CONNECT to another backend than --backend");
 		return;
 	}
-	s = ftoe_connect(P.ctx, &to);	/* non-blocking: POLLOUT or POLLERR follows */
+	/* non-blocking: POLLOUT or POLLERR follows */
+	s = to.sa.sa_family == AF_INET6 ? ftoe_connect6(P.ctx, &to.v6) : ftoe_connect(P.ctx, &to.v4);
 	if (s < 0) {
 		char why[128];
 
@@ -244,9 +289,15 @@ static void on_line(struct pair *p)
 	}
 	p->bs = s;
 	p->st = P_CONNECTING;
-	if (P.verbose)
-		fprintf(stderr, "conn %u: connecting %s:%u\n", p->no, inet_ntoa(to.sin_addr),
-			ntohs(to.sin_port));
+	if (P.verbose) {
+		char host[INET6_ADDRSTRLEN];
+		bool v6 = to.sa.sa_family == AF_INET6;
+
+		inet_ntop(to.sa.sa_family, v6 ? (void *)&to.v6.sin6_addr : (void *)&to.v4.sin_addr,
+			  host, sizeof(host));
+		fprintf(stderr, "conn %u: connecting %s%s%s:%u\n", p->no, v6 ? "[" : "", host,
+			v6 ? "]" : "", ntohs(v6 ? to.v6.sin6_port : to.v4.sin_port));
+	}
 }
 
 static void client_readable(struct pair *p)
@@ -335,8 +386,7 @@ static void accept_all(int ls)
 		p->no = ++P.conns;
 		p->cs = s;
 		p->bs = -1;
-		printf("conn %u: client %s:%u\n", p->no, inet_ntoa(peer.sin_addr),
-		       ntohs(peer.sin_port));
+		print_client(p->no, s, &peer);
 		fflush(stdout);
 		client_readable(p);
 	}

@@ -260,6 +260,53 @@ static void proxy_teardown(struct proxy *p)
 	lb_fini(&p->w);
 }
 
+/* IPv6: the same offsets as the IPv4 entry, 16-byte addresses as on the wire */
+START_TEST(entry6_offsets_and_addresses)
+{
+	struct ftoe_splice_side x = {
+		.remote_mac = { 2, 0, 0, 0, 0, 1 }, .ipv6 = true,
+		.local_ip6 = { 0xfd, [15] = 5 }, .remote_ip6 = { 0xfd, [15] = 1 },
+		.local_port = 80, .remote_port = 40000, .snd_nxt = 1000, .rcv_nxt = 0xfffffff0u,
+		.ts_now = 500, .ts_recent = 7000, .snd_wscale = 7, .rcv_wscale = 9, .ts = true,
+		.sack = true, .flow_id = 3,
+	};
+	struct ftoe_splice_side y = {
+		.remote_mac = { 2, 0, 0, 0, 0, 9 }, .ipv6 = true,
+		.local_ip6 = { 0xfd, [15] = 5 }, .remote_ip6 = { 0xfd, [14] = 1, [15] = 9 },
+		.local_port = 33000, .remote_port = 9000, .snd_nxt = 50, .rcv_nxt = 2000000,
+		.ts_now = 800, .ts_recent = 123, .snd_wscale = 2, .rcv_wscale = 9, .ts = true,
+		.ecn = true, .flow_id = 4,
+	};
+	struct splice_key k4;
+	struct splice_entry v4;
+	struct splice_key6 k;
+	struct splice_entry6 v;
+
+	ftoe_splice_entry(&x, &y, &k4, &v4);
+	ftoe_splice_entry6(&x, &y, &k, &v);
+	ck_assert_int_eq(memcmp(k.saddr, x.remote_ip6, 16), 0);
+	ck_assert_int_eq(memcmp(k.daddr, x.local_ip6, 16), 0);
+	ck_assert_uint_eq(k.sport, __builtin_bswap16(40000));
+	ck_assert_uint_eq(k.dport, __builtin_bswap16(80));
+	ck_assert_int_eq(memcmp(v.saddr, y.local_ip6, 16), 0);
+	ck_assert_int_eq(memcmp(v.daddr, y.remote_ip6, 16), 0);
+	ck_assert_int_eq(memcmp(v.eth_dst, y.remote_mac, 6), 0);
+	ck_assert_uint_eq(v.sport, __builtin_bswap16(33000));
+	ck_assert_uint_eq(v.dport, __builtin_bswap16(9000));
+	ck_assert_uint_eq(v.seq_off, v4.seq_off);
+	ck_assert_uint_eq((uint32_t)(x.rcv_nxt + v.seq_off), y.snd_nxt);
+	ck_assert_uint_eq(v.ack_off, v4.ack_off);
+	ck_assert_uint_eq(v.tsval_off, v4.tsval_off);
+	ck_assert_uint_eq(v.tsecr_off, v4.tsecr_off);
+	ck_assert_uint_eq(v.in_wscale, 7);
+	ck_assert_uint_eq(v.out_wscale, 9);
+	ck_assert_uint_eq(v.flags, SPLICE_F_TS | SPLICE_F_SACK);
+	ck_assert_uint_eq(v.engine_id, 3);
+	ck_assert_uint_eq(v.state, 0);
+	ck_assert_uint_eq(v.packets, 0);
+}
+END_TEST
+
 START_TEST(refuses_bad_input)
 {
 	struct proxy p;
@@ -488,6 +535,7 @@ static Suite *splice_suite(void)
 	tcase_add_test(t, csum_incremental_matches_full);
 	tcase_add_test(t, window_rescaling);
 	tcase_add_test(t, entry_offsets);
+	tcase_add_test(t, entry6_offsets_and_addresses);
 	suite_add_tcase(s, t);
 	t = tcase_create("control");
 	tcase_set_timeout(t, 60);
