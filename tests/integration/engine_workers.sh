@@ -123,8 +123,10 @@ run_config() {
 		t0=$(cpu_ticks "$pid"); sleep 2; t1=$(cpu_ticks "$pid")
 		echo "# [$tag] idle engine used $((t1 - t0)) ticks of $((2 * HZ)) in 2 s"
 		if [[ " $* " == *" busy "* ]]; then
-			t_check "[$tag] --poll busy: the threads spin (> 50% CPU idle)" \
-				test $(((t1 - t0) * 100)) -gt $((2 * HZ * 50))
+			# spinning threads get less than half a CPU when other
+			# work shares the 2 cores; a blocking engine uses < 5%
+			t_check "[$tag] --poll busy: the threads spin (> 20% CPU idle)" \
+				test $(((t1 - t0) * 100)) -gt $((2 * HZ * 20))
 		else
 			t_check "[$tag] idle threads block (< 5% CPU)" \
 				test $(((t1 - t0) * 100)) -lt $((2 * HZ * 5))
@@ -216,7 +218,11 @@ busy() {
 	[[ $(tail -n1 <<<"$out") == "ok echoed=655360" ]] || { echo "$out" >&2; rc=1; }
 	t0=$(cpu_ticks "$pid"); sleep 1; t1=$(cpu_ticks "$pid")
 	echo "# [busy] idle engine used $((t1 - t0)) ticks of $HZ in 1 s"
-	[[ $(((t1 - t0) * 100)) -gt $((HZ * 50)) ]] || rc=1
+	# Spinning threads take what the scheduler gives them: half a CPU or
+	# more on an idle machine, less when other work shares the 2 cores.
+	# A blocking engine uses about no ticks when idle (checked above), so
+	# a fifth of a CPU still tells spinning from sleeping.
+	[[ $(((t1 - t0) * 100)) -gt $((HZ * 20)) ]] || rc=1
 	kill -TERM "$pid"
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	return $rc
