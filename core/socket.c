@@ -44,6 +44,18 @@ int ftoe_sock_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
 	return idx < 0 ? idx : FTOE_SOCK_LISTENER + idx;
 }
 
+int ftoe_sock_listen_families(struct ftoe_engine *e, int lsock, unsigned mask)
+{
+	int idx = listener_idx(e, lsock);
+
+	if (idx < 0)
+		return -EBADF;
+	if (!mask || (mask & ~(FTOE_LISTEN_V4 | FTOE_LISTEN_V6)))
+		return -EINVAL;
+	e->lis[idx].families = (uint8_t)mask;
+	return 0;
+}
+
 int ftoe_sock_accept(struct ftoe_engine *e, int lsock)
 {
 	int idx = listener_idx(e, lsock);

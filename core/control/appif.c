@@ -847,6 +847,9 @@ static int listen_shared(struct appif_ctx *c, uint16_t port, unsigned backlog)
 	return idx < 0 ? idx : FTOE_SOCK_LISTENER + idx;
 }
 
+_Static_assert(APPIF_LISTEN_V4 == FTOE_LISTEN_V4 && APPIF_LISTEN_V6 == FTOE_LISTEN_V6,
+	       "appif listen families are the engine's");
+
 static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 {
 	int es, i, err;
@@ -870,6 +873,13 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 		es = listen_shared(c, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
 	else
 		es = ftoe_sock_listen(c->a->eng, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
+	if (es >= 0 && cmd->_r) {
+		err = ftoe_sock_listen_families(c->a->eng, es, cmd->_r);
+		if (err) {
+			ftoe_sock_close(c->a->eng, es);
+			es = err;
+		}
+	}
 	if (es < 0) {
 		post(c, APPIF_EV_RESULT, 0, es, 0, 0, cmd->req);
 		return;

@@ -186,14 +186,24 @@ static int rx_class(const struct ftoe_rx_item *it, uint32_t *cls)
  * a classification, or for a context that does not listen there, a hash
  * of the 4-tuple picks one (as SO_REUSEPORT does), so a flow's SYN and
  * its cookie ACK agree. */
+static bool listener_takes(const struct ftoe_listener *l, const struct ftoe_seg *s)
+{
+	unsigned fam = s->family == 6 ? FTOE_LISTEN_V6 : FTOE_LISTEN_V4;
+
+	return !l->families || (l->families & fam);
+}
+
 static int pick_listener(struct ftoe_engine *e, const struct ftoe_rx_item *it)
 {
 	const struct ftoe_seg *s = &it->seg;
 	int cand[FTOE_MAX_LISTENERS], n = 0;
 	uint32_t cls;
 
+	/* a listener of another address family is no listener for this SYN
+	 * (an AF_INET socket's listener must not accept IPv6 peers) */
 	for (int i = 0; i < FTOE_MAX_LISTENERS; i++)
-		if (e->lis[i].port && e->lis[i].port == s->dport)
+		if (e->lis[i].port && e->lis[i].port == s->dport &&
+		    listener_takes(&e->lis[i], s))
 			cand[n++] = i;
 	if (n <= 1)
 		return n ? cand[0] : -1;

@@ -61,7 +61,8 @@ struct appif_ring {
 #define APPIF_POLLING_RUNG 2u
 
 enum appif_op {
-	APPIF_OP_LISTEN = 1,		/* arg0 port, arg1 backlog -> RESULT (handle) */
+	APPIF_OP_LISTEN = 1,		/* arg0 port, arg1 backlog, _r the families
+					 * (APPIF_LISTEN_V4 | _V6, 0: both) -> RESULT (handle) */
 	APPIF_OP_CONNECT,		/* arg0 ip (network order), arg1 port -> RESULT */
 	APPIF_OP_CLOSE,			/* handle */
 	APPIF_OP_SHUTDOWN,		/* handle, arg0 how (1 rd, 2 wr, 3 both) */
@@ -75,6 +76,12 @@ enum appif_op {
 					 * ephemeral), the address in arg0, arg1 and _r2
 					 * (appif_cmd_set_addr6) -> RESULT */
 };
+
+/* APPIF_OP_LISTEN(_SHARED)'s _r: the address families of the peers the
+ * listener accepts (a SYN of another family finds no listener, as an
+ * AF_INET socket in Linux never sees IPv6 peers).  0: both. */
+#define APPIF_LISTEN_V4 1u
+#define APPIF_LISTEN_V6 2u
 
 struct appif_cmd {
 	uint16_t op;

@@ -367,7 +367,8 @@ int px_listen(int fd, int backlog)
 	}
 	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	px_lock();
-	h = px_call(APPIF_OP_LISTEN, 0, ntohs(port), (uint32_t)backlog, 0, PK_LISTEN, efd);
+	h = px_call(APPIF_OP_LISTEN, 0, ntohs(port), (uint32_t)backlog, APPIF_LISTEN_V4,
+		    PK_LISTEN, efd);
 	if (h < 0)
 		goto fail;
 	s = (int)appif_handle_idx((uint32_t)h);
