@@ -698,6 +698,8 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	h->local_ip = a->eng->cfg.ip_be;
 	h->prefix_len = a->eng->cfg.prefix_len;
 	h->gateway = a->eng->cfg.gateway_be;
+	memcpy(h->local_ip6, a->eng->cfg.ip6, 16);
+	h->prefix6_len = a->eng->cfg.prefix6_len;
 	h->unpriv_port_start = c->unpriv_port_start;	/* lib/posix refuses bind() early */
 	snprintf(h->cc_name, sizeof(h->cc_name), "%s", ftoe_cc_name(a->eng->cfg.cc));
 	c->next = a->ctxs;

@@ -204,6 +204,10 @@ struct appif_shm_hdr {
 	/* Wake groups the engine accepts (APPIF_WAKE_GROUPS), 0: none (an
 	 * engine that only writes the context's eventfd). */
 	uint32_t wake_groups;
+	/* The engine's IPv6 address (all zero: none) and its on-link prefix;
+	 * the POSIX layer moves AF_INET6 sockets bound to it or to :: */
+	uint8_t local_ip6[16];
+	uint32_t prefix6_len;
 };
 
 /*
