@@ -52,8 +52,14 @@ int ftoe_sock_listen_families(struct ftoe_engine *e, int lsock, unsigned mask)
 		return -EBADF;
 	if (!mask || (mask & ~(FTOE_LISTEN_V4 | FTOE_LISTEN_V6)))
 		return -EINVAL;
-	e->lis[idx].families = (uint8_t)mask;
-	return 0;
+	return ftoe_conn_listen_set_fams(e, (unsigned)idx, mask) ? 0 : -EADDRINUSE;
+}
+
+int ftoe_sock_listen_fams(struct ftoe_engine *e, uint16_t port, unsigned backlog, unsigned fams)
+{
+	int idx = ftoe_conn_listen_fams(e, port, backlog, fams);
+
+	return idx < 0 ? idx : FTOE_SOCK_LISTENER + idx;
 }
 
 int ftoe_sock_accept(struct ftoe_engine *e, int lsock)

@@ -874,8 +874,9 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 	if (cmd->op == APPIF_OP_LISTEN_SHARED)
 		es = listen_shared(c, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
 	else
-		es = ftoe_sock_listen(c->a->eng, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
-	if (es >= 0 && cmd->_r) {
+		es = ftoe_sock_listen_fams(c->a->eng, (uint16_t)cmd->arg0,
+					   cmd->arg1 ? cmd->arg1 : 128, cmd->_r);
+	if (es >= 0 && cmd->_r && cmd->op == APPIF_OP_LISTEN_SHARED) {
 		err = ftoe_sock_listen_families(c->a->eng, es, cmd->_r);
 		if (err) {
 			ftoe_sock_close(c->a->eng, es);

@@ -215,8 +215,32 @@ static bool cand_port_busy(int fd, const struct px_opts *mine, uint32_t ip, uint
 	return false;
 }
 
+/* The address families an engine socket's port holds (APPIF_LISTEN_*):
+ * an AF_INET one IPv4, an IPV6_V6ONLY listener IPv6, another AF_INET6
+ * one both (Linux's bind conflicts across families). */
+static unsigned sock_fams(const struct px_sock *ps)
+{
+	if (!ps->v6)
+		return APPIF_LISTEN_V4;
+	return ps->v6only ? APPIF_LISTEN_V6 : APPIF_LISTEN_V4 | APPIF_LISTEN_V6;
+}
+
+/* Those a kernel socket about to bind would hold. */
+static unsigned kernel_fams(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (!kernel_v6(fd))
+		return APPIF_LISTEN_V4;
+	if (px_real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, &len))
+		on = 0;
+	return on ? APPIF_LISTEN_V6 : APPIF_LISTEN_V4 | APPIF_LISTEN_V6;
+}
+
 static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 {
+	unsigned fams;
 	struct px_opts mine;
 	bool busy = false;
 
@@ -225,12 +249,13 @@ static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 	px_opts_from_kernel(fd, &mine);
 	if (cand_port_busy(fd, &mine, ip, port))
 		return true;
+	fams = kernel_fams(fd);
 	px_lock();
 	busy = px_tw_busy(port, &mine);
 	for (uint32_t s = 0; s < px.max_socks && !busy; s++) {
 		const struct px_sock *ps = &px.sh->socks[s];
 
-		if (ps->kind == PK_FREE || ps->local_port != port)
+		if (ps->kind == PK_FREE || ps->local_port != port || !(sock_fams(ps) & fams))
 			continue;
 		busy = !may_share(&mine, &ps->opts, ps->kind == PK_LISTEN);
 	}

@@ -117,6 +117,33 @@ t_check "IPV6_V6ONLY listener is up" wait_for "$TMP/s6only.log" "^lname" 10
 t_check "... an IPv4 peer is refused" test "$(peer_try 4 $ENG_IP 9003)" = ConnectionRefusedError
 t_check "... an IPv6 peer gets its echo" test "$(peer_try 6 $ENG_IP6 9003)" = echo
 
+# an AF_INET listener and an IPV6_V6ONLY one on the same port (redis "bind * -::*", nginx
+# "listen 80; listen [::]:80"): both the engine's, each gets its family's peers
+cat >"$TMP/both.py" <<'PY'
+import select, socket
+l4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+l4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l4.bind(("0.0.0.0", 9040)); l4.listen(4)
+l6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+l6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+l6.bind(("::", 9040)); l6.listen(4)
+print("both up", flush=True)
+for _ in range(2):
+    r, _, _ = select.select([l4, l6], [], [], 10)
+    for l in r:
+        c, a = l.accept()
+        print("got", "v4" if l is l4 else "v6", a[0], flush=True)
+        c.sendall(c.recv(100)); c.close()
+PY
+app_bg python3 "$TMP/both.py" >"$TMP/both.log" 2>&1
+t_check "AF_INET and IPV6_V6ONLY listeners on one port both listen" wait_for "$TMP/both.log" "^both up" 10
+both_got() { # FAMILY HOST WHO ADDR: the echo, and which listener accepted the peer
+	[ "$(peer_try "$1" "$2" 9040)" = echo ] && wait_for "$TMP/both.log" "^got $3 $4" 5
+}
+t_check "... an IPv4 peer: the AF_INET one" both_got 4 $ENG_IP v4 $PEER_IP
+t_check "... an IPv6 peer: the AF_INET6 one" both_got 6 $ENG_IP6 v6 $PEER_IP6
+
 # ---- the engine's connect() to an IPv6 peer, and what stays the kernel's ---------------
 ns_bg peer socat TCP6-LISTEN:9010,reuseaddr,fork EXEC:cat
 cat >"$TMP/cli6.py" <<'PY'

@@ -185,6 +185,19 @@ START_TEST(ipv6_listener_families)
 	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l,
 						   FTOE_LISTEN_V4 | FTOE_LISTEN_V6), 0);
 	ck_assert(app_connect_to(&w, 81, NULL, &c, &a));
+
+	/* an IPv4-only and an IPv6-only listener share a port (as Linux's
+	 * AF_INET and IPV6_V6ONLY sockets); overlapping families do not */
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, FTOE_LISTEN_V4), -EADDRINUSE);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, FTOE_LISTEN_V6), 0);
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, FTOE_LISTEN_V6), -EADDRINUSE);
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, 0), -EADDRINUSE);
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, 4), -EINVAL);
+	ck_assert_int_ge(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, FTOE_LISTEN_V4), 0);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, 0 | FTOE_LISTEN_V4 |
+						   FTOE_LISTEN_V6), -EADDRINUSE);
+	/* the IPv6 SYN goes to the first (IPv6-only) listener */
+	ck_assert(app_connect_to(&w, 81, ip6_b, &c, &a));
 	lb_fini(&w);
 }
 END_TEST
