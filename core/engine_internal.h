@@ -121,6 +121,7 @@ struct ftoe_listener {
 	uint32_t events;
 	bool evq;
 	uint32_t owner;		/* shared port: the application context's id (0: sole listener) */
+	uint8_t families;	/* FTOE_LISTEN_V4 | FTOE_LISTEN_V6 it takes SYNs of (0: both) */
 };
 
 #define FTOE_MAX_LISTENERS FTOE_LISTENERS_MAX	/* engine.h */

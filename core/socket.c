@@ -44,6 +44,24 @@ int ftoe_sock_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
 	return idx < 0 ? idx : FTOE_SOCK_LISTENER + idx;
 }
 
+int ftoe_sock_listen_families(struct ftoe_engine *e, int lsock, unsigned mask)
+{
+	int idx = listener_idx(e, lsock);
+
+	if (idx < 0)
+		return -EBADF;
+	if (!mask || (mask & ~(FTOE_LISTEN_V4 | FTOE_LISTEN_V6)))
+		return -EINVAL;
+	return ftoe_conn_listen_set_fams(e, (unsigned)idx, mask) ? 0 : -EADDRINUSE;
+}
+
+int ftoe_sock_listen_fams(struct ftoe_engine *e, uint16_t port, unsigned backlog, unsigned fams)
+{
+	int idx = ftoe_conn_listen_fams(e, port, backlog, fams);
+
+	return idx < 0 ? idx : FTOE_SOCK_LISTENER + idx;
+}
+
 int ftoe_sock_accept(struct ftoe_engine *e, int lsock)
 {
 	int idx = listener_idx(e, lsock);

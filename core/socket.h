@@ -36,6 +36,18 @@ void ftoe_sock_set_callback(struct ftoe_engine *eng, ftoe_sock_event_fn fn, void
  * progress plus connections not yet accepted; beyond it SYN cookies answer
  * (RFC 4987 section 3.6).  Returns a socket or -EADDRINUSE, -ENOSPC, -EINVAL. */
 int ftoe_sock_listen(struct ftoe_engine *eng, uint16_t port, unsigned backlog);
+/* The address families listener lsock takes SYNs of (a socket's family
+ * decides it: an AF_INET listener never sees IPv6 peers, an IPv6-only one
+ * never IPv4 peers).  A listener starts with both; a SYN of a family it
+ * refuses finds no listener (a reset).  0 or -EBADF, -EINVAL (mask 0),
+ * -EADDRINUSE (another listener of the port takes one of them). */
+#define FTOE_LISTEN_V4 1u
+#define FTOE_LISTEN_V6 2u
+int ftoe_sock_listen_families(struct ftoe_engine *eng, int lsock, unsigned mask);
+/* Listen taking SYNs of families fams only (0: both, as ftoe_sock_listen).
+ * An IPv4-only and an IPv6-only listener may share a port (as Linux's
+ * AF_INET and IPV6_V6ONLY sockets); overlapping families: -EADDRINUSE. */
+int ftoe_sock_listen_fams(struct ftoe_engine *eng, uint16_t port, unsigned backlog, unsigned fams);
 /* Next established connection, or -EAGAIN. */
 int ftoe_sock_accept(struct ftoe_engine *eng, int lsock);
 /* Start an active open to ip (network order):port (host order) from an

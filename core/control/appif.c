@@ -698,6 +698,8 @@ int appif_ctx_add(struct appif *a, void *shm, uint32_t max_socks, uint32_t buf_s
 	h->local_ip = a->eng->cfg.ip_be;
 	h->prefix_len = a->eng->cfg.prefix_len;
 	h->gateway = a->eng->cfg.gateway_be;
+	memcpy(h->local_ip6, a->eng->cfg.ip6, 16);
+	h->prefix6_len = a->eng->cfg.prefix6_len;
 	h->unpriv_port_start = c->unpriv_port_start;	/* lib/posix refuses bind() early */
 	snprintf(h->cc_name, sizeof(h->cc_name), "%s", ftoe_cc_name(a->eng->cfg.cc));
 	c->next = a->ctxs;
@@ -847,6 +849,9 @@ static int listen_shared(struct appif_ctx *c, uint16_t port, unsigned backlog)
 	return idx < 0 ? idx : FTOE_SOCK_LISTENER + idx;
 }
 
+_Static_assert(APPIF_LISTEN_V4 == FTOE_LISTEN_V4 && APPIF_LISTEN_V6 == FTOE_LISTEN_V6,
+	       "appif listen families are the engine's");
+
 static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 {
 	int es, i, err;
@@ -869,7 +874,15 @@ static void do_listen(struct appif_ctx *c, const struct appif_cmd *cmd)
 	if (cmd->op == APPIF_OP_LISTEN_SHARED)
 		es = listen_shared(c, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
 	else
-		es = ftoe_sock_listen(c->a->eng, (uint16_t)cmd->arg0, cmd->arg1 ? cmd->arg1 : 128);
+		es = ftoe_sock_listen_fams(c->a->eng, (uint16_t)cmd->arg0,
+					   cmd->arg1 ? cmd->arg1 : 128, cmd->_r);
+	if (es >= 0 && cmd->_r && cmd->op == APPIF_OP_LISTEN_SHARED) {
+		err = ftoe_sock_listen_families(c->a->eng, es, cmd->_r);
+		if (err) {
+			ftoe_sock_close(c->a->eng, es);
+			es = err;
+		}
+	}
 	if (es < 0) {
 		post(c, APPIF_EV_RESULT, 0, es, 0, 0, cmd->req);
 		return;

@@ -186,14 +186,24 @@ static int rx_class(const struct ftoe_rx_item *it, uint32_t *cls)
  * a classification, or for a context that does not listen there, a hash
  * of the 4-tuple picks one (as SO_REUSEPORT does), so a flow's SYN and
  * its cookie ACK agree. */
+static bool listener_takes(const struct ftoe_listener *l, const struct ftoe_seg *s)
+{
+	unsigned fam = s->family == 6 ? FTOE_LISTEN_V6 : FTOE_LISTEN_V4;
+
+	return !l->families || (l->families & fam);
+}
+
 static int pick_listener(struct ftoe_engine *e, const struct ftoe_rx_item *it)
 {
 	const struct ftoe_seg *s = &it->seg;
 	int cand[FTOE_MAX_LISTENERS], n = 0;
 	uint32_t cls;
 
+	/* a listener of another address family is no listener for this SYN
+	 * (an AF_INET socket's listener must not accept IPv6 peers) */
 	for (int i = 0; i < FTOE_MAX_LISTENERS; i++)
-		if (e->lis[i].port && e->lis[i].port == s->dport)
+		if (e->lis[i].port && e->lis[i].port == s->dport &&
+		    listener_takes(&e->lis[i], s))
 			cand[n++] = i;
 	if (n <= 1)
 		return n ? cand[0] : -1;
@@ -1322,15 +1332,25 @@ void ftoe_conn_tables_destroy(struct ftoe_engine *e)
 /* A listener on port; owner 0: exclusive (no other listener on the port),
  * else one of a shared group (one per application context; a port may not
  * mix the two, and an owner listens once). */
-static int listen_add(struct ftoe_engine *e, uint16_t port, unsigned backlog, uint32_t owner)
+/* A listener's families as a mask (0: both). */
+static unsigned lis_fams(unsigned f)
+{
+	return f ? f : FTOE_LISTEN_V4 | FTOE_LISTEN_V6;
+}
+
+static int listen_add(struct ftoe_engine *e, uint16_t port, unsigned backlog, uint32_t owner,
+		      unsigned fams)
 {
 	int free_i = -1;
 
-	if (!port || !backlog)
+	if (!port || !backlog || (fams & ~(FTOE_LISTEN_V4 | FTOE_LISTEN_V6)))
 		return -EINVAL;
 	for (int i = 0; i < FTOE_MAX_LISTENERS; i++) {
+		/* an IPv4-only and an IPv6-only listener may share a port,
+		 * as Linux's AF_INET and IPV6_V6ONLY sockets do */
 		if (e->lis[i].port == port &&
-		    (!owner || !e->lis[i].owner || e->lis[i].owner == owner))
+		    (!owner || !e->lis[i].owner || e->lis[i].owner == owner) &&
+		    (lis_fams(e->lis[i].families) & lis_fams(fams)))
 			return -EADDRINUSE;
 		if (!e->lis[i].port && free_i < 0)
 			free_i = i;
@@ -1342,12 +1362,29 @@ static int listen_add(struct ftoe_engine *e, uint16_t port, unsigned backlog, ui
 	e->lis[free_i].backlog = backlog > 0xffff ? 0xffff : (uint16_t)backlog;
 	e->lis[free_i].q_head = e->lis[free_i].q_tail = FTOE_NO_FLOW;
 	e->lis[free_i].owner = owner;
+	e->lis[free_i].families = (uint8_t)fams;
 	return free_i;
 }
 
 int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog)
 {
-	return listen_add(e, port, backlog, 0);
+	return listen_add(e, port, backlog, 0, 0);
+}
+
+int ftoe_conn_listen_fams(struct ftoe_engine *e, uint16_t port, unsigned backlog, unsigned fams)
+{
+	return listen_add(e, port, backlog, 0, fams);
+}
+
+bool ftoe_conn_listen_set_fams(struct ftoe_engine *e, unsigned idx, unsigned fams)
+{
+	for (int i = 0; i < FTOE_MAX_LISTENERS; i++)
+		if ((unsigned)i != idx && e->lis[i].port == e->lis[idx].port &&
+		    (!e->lis[idx].owner || !e->lis[i].owner || e->lis[i].owner == e->lis[idx].owner) &&
+		    (lis_fams(e->lis[i].families) & lis_fams(fams)))
+			return false;
+	e->lis[idx].families = (uint8_t)fams;
+	return true;
 }
 
 int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backlog,
@@ -1355,7 +1392,7 @@ int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backl
 {
 	if (!owner)
 		return -EINVAL;
-	return listen_add(e, port, backlog, owner);
+	return listen_add(e, port, backlog, owner, 0);
 }
 
 void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx)

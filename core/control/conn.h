@@ -21,6 +21,12 @@ void ftoe_conn_reset(struct ftoe_engine *e, uint32_t id, int err, bool send_rst)
 void ftoe_conn_free(struct ftoe_engine *e, uint32_t id);
 
 int ftoe_conn_listen(struct ftoe_engine *e, uint16_t port, unsigned backlog);
+/* The same taking SYNs of families fams only (FTOE_LISTEN_V4 | _V6, core/socket.h;
+ * 0 both): listeners of disjoint families may share a port. */
+int ftoe_conn_listen_fams(struct ftoe_engine *e, uint16_t port, unsigned backlog, unsigned fams);
+/* Change listener idx's families; false (unchanged) when another
+ * listener of the port takes one of them. */
+bool ftoe_conn_listen_set_fams(struct ftoe_engine *e, unsigned idx, unsigned fams);
 /* A listener on a port that several application contexts share (each
  * calls this with its own non-zero owner id, like SO_REUSEPORT): a SYN
  * goes to the owner the rx-pre classify program named, else to one picked

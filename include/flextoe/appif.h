@@ -61,7 +61,8 @@ struct appif_ring {
 #define APPIF_POLLING_RUNG 2u
 
 enum appif_op {
-	APPIF_OP_LISTEN = 1,		/* arg0 port, arg1 backlog -> RESULT (handle) */
+	APPIF_OP_LISTEN = 1,		/* arg0 port, arg1 backlog, _r the families
+					 * (APPIF_LISTEN_V4 | _V6, 0: both) -> RESULT (handle) */
 	APPIF_OP_CONNECT,		/* arg0 ip (network order), arg1 port -> RESULT */
 	APPIF_OP_CLOSE,			/* handle */
 	APPIF_OP_SHUTDOWN,		/* handle, arg0 how (1 rd, 2 wr, 3 both) */
@@ -75,6 +76,12 @@ enum appif_op {
 					 * ephemeral), the address in arg0, arg1 and _r2
 					 * (appif_cmd_set_addr6) -> RESULT */
 };
+
+/* APPIF_OP_LISTEN(_SHARED)'s _r: the address families of the peers the
+ * listener accepts (a SYN of another family finds no listener, as an
+ * AF_INET socket in Linux never sees IPv6 peers).  0: both. */
+#define APPIF_LISTEN_V4 1u
+#define APPIF_LISTEN_V6 2u
 
 struct appif_cmd {
 	uint16_t op;
@@ -197,6 +204,10 @@ struct appif_shm_hdr {
 	/* Wake groups the engine accepts (APPIF_WAKE_GROUPS), 0: none (an
 	 * engine that only writes the context's eventfd). */
 	uint32_t wake_groups;
+	/* The engine's IPv6 address (all zero: none) and its on-link prefix;
+	 * the POSIX layer moves AF_INET6 sockets bound to it or to :: */
+	uint8_t local_ip6[16];
+	uint32_t prefix6_len;
 };
 
 /*

@@ -49,6 +49,9 @@ static int ctx_open(void)
 		return err;
 	hdr = (const struct appif_shm_hdr *)px.ac.shm;
 	px.ip = hdr->local_ip;
+	memcpy(px.ip6, hdr->local_ip6, 16);
+	px.prefix6_len = hdr->prefix6_len;
+	px.has_ip6 = !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)px.ip6);
 	px.mask = hdr->prefix_len ? htonl(~0u << (32 - hdr->prefix_len)) : 0;
 	px.gateway = hdr->gateway;
 	px.unpriv_port_start = hdr->unpriv_port_start;
@@ -175,11 +178,11 @@ void px_efd_drain(int fd)
 		return;
 }
 
-static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r,
-		    uint64_t req)
+static int cmd_push2(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r,
+		     uint64_t r2, uint64_t req)
 {
 	struct appif_cmd cmd = { .op = op, ._r = r, .handle = handle, .arg0 = a0, .arg1 = a1,
-				 .req = req };
+				 .req = req, ._r2 = r2 };
 
 	while (appif_cmd_put(px.ac.shm, &px.ac.l, &px.sh->cmd_head, &cmd)) {
 		/* full: the engine is behind; let it run */
@@ -194,6 +197,12 @@ static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint
 	if (appif_doorbell_needed(px.ac.shm, &px.ac.l))
 		px_efd_kick(px.ac.efd_in);
 	return 0;
+}
+
+static int cmd_push(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r,
+		    uint64_t req)
+{
+	return cmd_push2(op, handle, a0, a1, r, 0, req);
 }
 
 bool px_drain_once(int fd, bool *drained)
@@ -434,6 +443,12 @@ void px_pump(void)
 int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, uint8_t kind,
 	    int efd)
 {
+	return px_call_r2(op, handle, a0, a1, r, 0, kind, efd);
+}
+
+int px_call_r2(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, uint64_t r2,
+	       uint8_t kind, int efd)
+{
 	struct px_result *res = NULL;
 	int k, err, ret;
 
@@ -456,7 +471,7 @@ int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, 
 	res->pid = px.pid;
 	res->fd = efd;
 	res->kind = kind;
-	err = cmd_push(op, handle, a0, a1, r, res->req);
+	err = cmd_push2(op, handle, a0, a1, r, r2, res->req);
 	if (err) {
 		res->used = 0;
 		return err;

@@ -72,7 +72,7 @@ enum { PK_FREE = 0, PK_LISTEN, PK_CONN, PK_PREACC /* engine accepted, the app no
 
 /* Socket options an engine socket keeps, as Linux reports them (opts.c
  * has the table). */
-#define PX_NOPTS 21
+#define PX_NOPTS 23
 struct px_opts {
 	uint8_t val[PX_NOPTS][16];	/* by table index */
 	uint8_t len[PX_NOPTS];
@@ -94,6 +94,9 @@ struct px_sock {
 					 * or its listener did (2, accepted) */
 	uint8_t disconnecting;		/* shutdown() of a failed connect: SS_DISCONNECTING */
 	uint8_t fin_first;		/* our FIN went before the peer's: close leads to TIME_WAIT */
+	uint8_t v6;			/* the application's socket is AF_INET6: its names are
+					 * sockaddr_in6, IPv4 peers as ::ffff:a.b.c.d */
+	uint8_t v6only;			/* AF_INET6 listener with IPV6_V6ONLY */
 	uint32_t refs;			/* fds referring to it, in all processes */
 	uint32_t ev_seq;		/* bumped by every engine event (edge triggers) */
 	uint32_t nwait;			/* threads blocked on it */
@@ -163,6 +166,9 @@ struct px_ctx {
 	size_t sh_size;
 	uint32_t max_socks, buf_size;
 	uint32_t ip, mask, gateway;	/* network order */
+	uint8_t ip6[16];		/* the engine's IPv6 address (has_ip6) */
+	uint32_t prefix6_len;
+	bool has_ip6;
 	uint32_t unpriv_port_start;	/* ports below need CAP_NET_BIND_SERVICE (0: none) */
 	char cc_name[16];		/* the engine's congestion control (TCP_CONGESTION) */
 	int32_t *sfd;			/* per socket: an fd of this process for it, -1 */
@@ -186,6 +192,9 @@ int px_cmd(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r);
  * Returns the result (a handle, or -errno).  kind: PK_* to install. */
 int px_call(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, uint8_t kind,
 	    int efd);
+/* The same with the command's _r2 (APPIF_OP_CONNECT6's address). */
+int px_call_r2(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t r, uint64_t r2,
+	       uint8_t kind, int efd);
 /* Under the lock: apply the engine's queued events. */
 void px_pump(void);
 /* Under the lock: wake whoever waits on socket s. */

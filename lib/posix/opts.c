@@ -46,6 +46,11 @@ static const struct opt_desc table[PX_NOPTS] = {
 	{ IPPROTO_IP, IP_TOS, H_STORED },
 	{ IPPROTO_IP, IP_TTL, H_STORED },
 	{ SOL_SOCKET, SO_PRIORITY, H_STORED },
+	/* AF_INET6 sockets only (an AF_INET scratch socket refuses them):
+	 * IPV6_V6ONLY decides at listen() which families the engine's
+	 * listener takes, and cannot change once bound (EINVAL, as Linux) */
+	{ IPPROTO_IPV6, IPV6_V6ONLY, H_STORED },
+	{ IPPROTO_IPV6, IPV6_TCLASS, H_STORED },
 };
 
 int px_opt_index(int level, int name)
@@ -74,9 +79,9 @@ static void read_all(int kfd, struct px_opts *o)
 	}
 }
 
-static int scratch_socket(void)
+static int scratch_socket(bool v6)
 {
-	return px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return px_real.socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
 void px_opts_default(struct px_opts *o)
@@ -86,7 +91,7 @@ void px_opts_default(struct px_opts *o)
 	int fd;
 
 	if (!__atomic_load_n(&have, __ATOMIC_ACQUIRE)) {
-		fd = scratch_socket();
+		fd = scratch_socket(false);
 		if (fd >= 0) {
 			read_all(fd, &def);
 			px_real.close(fd);
@@ -177,7 +182,7 @@ int px_setsockopt(uint32_t s, int level, int name, const void *val, socklen_t le
 	}
 	/* Linux validates first (length, range, read-only options): let a
 	 * scratch socket do it and report the value Linux would keep. */
-	fd = scratch_socket();
+	fd = scratch_socket(px.sh->socks[s].v6);
 	if (fd < 0)
 		return -errno;
 	if (px_real.setsockopt(fd, level, name, val, len))
@@ -191,6 +196,8 @@ int px_setsockopt(uint32_t s, int level, int name, const void *val, socklen_t le
 	else if (table[i].how == H_NONZERO_NO && blen >= sizeof(int) && *(int *)buf)
 		err = -ENOPROTOOPT;
 	px_real.close(fd);
+	if (!err && level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
+		err = -EINVAL;	/* do_ipv6_setsockopt: the socket has its port */
 	if (err)
 		return err;
 	px_lock();
@@ -276,7 +283,7 @@ int px_getsockopt(int fd, uint32_t s, int level, int name, void *val, socklen_t 
 		case SO_TYPE:
 			return put_int(val, len, SOCK_STREAM);
 		case SO_DOMAIN:
-			return put_int(val, len, AF_INET);
+			return put_int(val, len, ps->v6 ? AF_INET6 : AF_INET);
 		case SO_PROTOCOL:
 			return put_int(val, len, IPPROTO_TCP);
 		case SO_ACCEPTCONN:

@@ -89,7 +89,7 @@ int px_socket(int domain, int type, int proto)
 
 	if (fd < 0)
 		return -errno;
-	if (domain != AF_INET || (type & 0xff) != SOCK_STREAM ||
+	if ((domain != AF_INET && domain != AF_INET6) || (type & 0xff) != SOCK_STREAM ||
 	    (proto != 0 && proto != IPPROTO_TCP) || px.failed)
 		return fd;
 	f = px_fd(fd);
@@ -100,12 +100,52 @@ int px_socket(int domain, int type, int proto)
 
 static uint16_t kernel_port(int fd)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 
-	if (px_real.getsockname(fd, (struct sockaddr *)&sin, &len) || sin.sin_family != AF_INET)
+	if (px_real.getsockname(fd, (struct sockaddr *)&ss, &len))
 		return 0;
-	return sin.sin_port;
+	if (ss.ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)&ss)->sin6_port;
+	return ss.ss_family == AF_INET ? ((const struct sockaddr_in *)&ss)->sin_port : 0;
+}
+
+/* Is the kernel socket fd an AF_INET6 one? */
+static bool kernel_v6(int fd)
+{
+	int d = 0;
+	socklen_t len = sizeof(d);
+
+	return !px_real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &d, &len) && d == AF_INET6;
+}
+
+static bool is_engine_ip6(const struct in6_addr *a)
+{
+	return px.up && px.has_ip6 && !memcmp(a, px.ip6, 16);
+}
+
+/* Does the engine reach IPv6 peer a (from its own address, or from ::)?
+ * Loopback, link-local, multicast, IPv4-mapped and the unspecified
+ * address stay the kernel's; so does anything off the engine's prefix. */
+static bool engine_route6(bool bound_engine, const struct in6_addr *a)
+{
+	unsigned pl = px.prefix6_len;
+
+	if (!px.up || !px.has_ip6 || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) ||
+	    IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a) || IN6_IS_ADDR_V4MAPPED(a) ||
+	    is_engine_ip6(a))
+		return false;
+	if (bound_engine)
+		return true;
+	for (unsigned i = 0; i < 16 && pl; i++) {
+		unsigned bits = pl < 8 ? pl : 8;
+		uint8_t m = (uint8_t)(0xff00u >> bits);
+
+		if ((a->s6_addr[i] ^ px.ip6[i]) & m)
+			return false;
+		pl -= bits;
+	}
+	return true;
 }
 
 /* bind(2) on a socket that already has an address: Linux's checks in
@@ -175,8 +215,32 @@ static bool cand_port_busy(int fd, const struct px_opts *mine, uint32_t ip, uint
 	return false;
 }
 
+/* The address families an engine socket's port holds (APPIF_LISTEN_*):
+ * an AF_INET one IPv4, an IPV6_V6ONLY listener IPv6, another AF_INET6
+ * one both (Linux's bind conflicts across families). */
+static unsigned sock_fams(const struct px_sock *ps)
+{
+	if (!ps->v6)
+		return APPIF_LISTEN_V4;
+	return ps->v6only ? APPIF_LISTEN_V6 : APPIF_LISTEN_V4 | APPIF_LISTEN_V6;
+}
+
+/* Those a kernel socket about to bind would hold. */
+static unsigned kernel_fams(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (!kernel_v6(fd))
+		return APPIF_LISTEN_V4;
+	if (px_real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, &len))
+		on = 0;
+	return on ? APPIF_LISTEN_V6 : APPIF_LISTEN_V4 | APPIF_LISTEN_V6;
+}
+
 static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 {
+	unsigned fams;
 	struct px_opts mine;
 	bool busy = false;
 
@@ -185,12 +249,13 @@ static bool engine_port_busy(int fd, uint32_t ip, uint16_t port)
 	px_opts_from_kernel(fd, &mine);
 	if (cand_port_busy(fd, &mine, ip, port))
 		return true;
+	fams = kernel_fams(fd);
 	px_lock();
 	busy = px_tw_busy(port, &mine);
 	for (uint32_t s = 0; s < px.max_socks && !busy; s++) {
 		const struct px_sock *ps = &px.sh->socks[s];
 
-		if (ps->kind == PK_FREE || ps->local_port != port)
+		if (ps->kind == PK_FREE || ps->local_port != port || !(sock_fams(ps) & fams))
 			continue;
 		busy = !may_share(&mine, &ps->opts, ps->kind == PK_LISTEN);
 	}
@@ -227,6 +292,46 @@ static bool bind_frees(uint32_t s)
 	return r;
 }
 
+/* bind() of an AF_INET6 candidate: the engine's IPv6 address moves it
+ * (as the IPv4 one does), :: keeps it a candidate served by both (the
+ * kernel's loopback beside the engine), any other address is the
+ * kernel's (loopback, link-local, IPv4-mapped, its own addresses). */
+static int bind6(int fd, struct px_fd *f, const struct sockaddr_in6 *sin6, socklen_t len)
+{
+	const struct in6_addr *ip = &sin6->sin6_addr;
+	bool any = IN6_IS_ADDR_UNSPECIFIED(ip);
+
+	if (!any && !IN6_IS_ADDR_LOOPBACK(ip) && !IN6_IS_ADDR_LINKLOCAL(ip) &&
+	    !IN6_IS_ADDR_V4MAPPED(ip))
+		px_ctx_get();	/* to know the engine's address */
+	if (is_engine_ip6(ip)) {
+		struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = sin6->sin6_port };
+
+		if (engine_port_busy(fd, px.ip, sin6->sin6_port))
+			return -EADDRINUSE;
+		if (kernel_port(fd))
+			return -EINVAL;
+		if (ntohs(sin6->sin6_port) && ntohs(sin6->sin6_port) < px.unpriv_port_start)
+			return -EACCES;
+		if (!sin6->sin6_port && px_real.bind(fd, (struct sockaddr *)&any6, sizeof(any6)))
+			return -errno;
+		f->bound_port = sin6->sin6_port ? sin6->sin6_port : kernel_port(fd);
+		f->bound_engine = 1;
+		px_cand_sync(fd);
+		return 0;
+	}
+	if (any && engine_port_busy(fd, INADDR_ANY, sin6->sin6_port))
+		return -EADDRINUSE;
+	if (px_real.bind(fd, (const struct sockaddr *)sin6, len))
+		return -errno;
+	if (any)
+		f->bound_port = kernel_port(fd);
+	else
+		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);	/* the kernel's */
+	px_cand_sync(fd);
+	return 0;
+}
+
 int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 {
 	struct px_fd *f = px_fd(fd);
@@ -243,7 +348,11 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 	}
 	if (s >= 0 || (f && f->kind == FD_CAND && f->bound_engine && !f->twin))
 		return bind_again(a, len);
-	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET)
+	if (f && f->kind == FD_CAND && a && len >= sizeof(struct sockaddr_in6) &&
+	    a->sa_family == AF_INET6 && !f->twin)
+		return bind6(fd, f, (const struct sockaddr_in6 *)a, len);
+	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
+	    kernel_v6(fd))	/* an AF_INET6 socket: the kernel's answer (EINVAL) */
 		return px_real.bind(fd, a, len) ? -errno : 0;
 	ip = sin->sin_addr.s_addr;
 	if (ip != INADDR_ANY && (ntohl(ip) >> 24) != 127)
@@ -325,8 +434,9 @@ int px_listen(int fd, int backlog)
 	struct px_fd *f = px_fd(fd);
 	struct px_opts opts;
 	struct px_sock *ps;
-	uint16_t port;
-	int efd, kfd = -1, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
+	uint16_t port, fams = APPIF_LISTEN_V4;
+	int efd, kfd = -1, fl, cloexec, h, err, peers[PX_MAX_PEERS], np, v6only = 0;
+	bool v6;
 	int s;
 
 	s = px_sock_of(fd);
@@ -352,6 +462,18 @@ int px_listen(int fd, int backlog)
 	}
 	if (backlog <= 0 || backlog > 4096)
 		backlog = backlog <= 0 ? 1 : 4096;
+	/* Linux: an AF_INET listener gets IPv4 peers only; an AF_INET6 one
+	 * on :: both (IPv4 ones as ::ffff:a.b.c.d) unless IPV6_V6ONLY; one on
+	 * the engine's IPv6 address IPv6 peers only */
+	v6 = kernel_v6(fd);
+	if (v6) {
+		socklen_t ol = sizeof(v6only);
+
+		if (px_real.getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol))
+			v6only = 0;
+		fams = f->bound_engine || v6only ? APPIF_LISTEN_V6 :
+						   APPIF_LISTEN_V4 | APPIF_LISTEN_V6;
+	}
 	efd = move_prepare(fd, &fl, &cloexec, &opts);
 	if (efd < 0)
 		return efd;
@@ -367,7 +489,7 @@ int px_listen(int fd, int backlog)
 	}
 	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
 	px_lock();
-	h = px_call(APPIF_OP_LISTEN, 0, ntohs(port), (uint32_t)backlog, 0, PK_LISTEN, efd);
+	h = px_call(APPIF_OP_LISTEN, 0, ntohs(port), (uint32_t)backlog, fams, PK_LISTEN, efd);
 	if (h < 0)
 		goto fail;
 	s = (int)appif_handle_idx((uint32_t)h);
@@ -383,6 +505,8 @@ int px_listen(int fd, int backlog)
 	ps->local_ip = f->bound_engine ? px.ip : INADDR_ANY;
 	ps->local_port = port;
 	ps->bound_engine = f->bound_engine;
+	ps->v6 = v6;
+	ps->v6only = v6only != 0;
 	ps->nonblock = !!(fl & O_NONBLOCK);
 	ps->backlog = (uint32_t)backlog;
 	ps->opts = opts;
@@ -631,15 +755,86 @@ static bool connect_failed(int err)
 	return err && err != -EINPROGRESS && err != -EALREADY && err != -EINTR && err != -EISCONN;
 }
 
+/* Move candidate fd to the engine with connect command op (CONNECT, or
+ * CONNECT6 with the address in a0, a1 and r2) and wait as connect(2). */
+static int connect_move(int fd, struct px_fd *f, uint16_t op, uint32_t handle, uint32_t a0,
+			uint32_t a1, uint64_t r2, uint32_t peer_ip, uint16_t peer_port, bool v6)
+{
+	struct px_opts opts;
+	struct px_sock *ps;
+	uint8_t kshut;
+	int s, efd, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
+
+	kshut = f->kshut;
+	efd = move_prepare(fd, &fl, &cloexec, &opts);
+	if (efd < 0)
+		return efd;
+	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
+	px_lock();
+	h = px_call_r2(op, handle, a0, a1, ntohs(f->bound_port), r2, PK_CONN, efd);
+	if (h < 0) {
+		px_unlock();
+		px_real.close(efd);
+		return h == -ENOSPC ? -EADDRNOTAVAIL : h;
+	}
+	s = (int)appif_handle_idx((uint32_t)h);
+	err = take_over(fd, efd, cloexec);
+	if (err) {
+		px_sock_release((uint32_t)s);
+		px_unlock();
+		px_real.close(efd);
+		return err;
+	}
+	ps = &px.sh->socks[s];
+	ps->peer_ip = peer_ip;
+	ps->peer_port = peer_port;
+	ps->v6 = v6;
+	ps->local_ip = px.ip;
+	ps->local_port = htons((uint16_t)px_ssock((uint32_t)s)->local_port);
+	ps->bound_engine = f->bound_engine;
+	ps->nonblock = !!(fl & O_NONBLOCK);
+	ps->opts = opts;
+	ps->connecting = 1;
+	/* shutdown() before connect: Linux keeps the bits, sends no FIN */
+	ps->shut_rd = kshut & 1;
+	ps->shut_wr = !!(kshut & 2);
+	px_fd_attach(fd, (uint32_t)s);
+	move_peers(fd, (uint32_t)s, peers, np);
+	err = ps->nonblock ? -EINPROGRESS : connect_wait(fd, (uint32_t)s);
+	px_unlock();
+	return connect_failed(err) ? disconnect(fd, (uint32_t)s, DIS_FAILED, err, 0) ?: err : err;
+}
+
+/* connect() of an AF_INET6 candidate to sin6: to the engine when it
+ * reaches the peer (engine_route6), else the kernel's socket. */
+static int connect6(int fd, struct px_fd *f, const struct sockaddr_in6 *sin6, socklen_t len)
+{
+	uint64_t r2;
+	uint32_t a0, a1;
+
+	if (px_ctx_get() || f->twin || !engine_route6(f->bound_engine, &sin6->sin6_addr)) {
+		if (f->bound_engine)
+			return -ENETUNREACH;	/* the engine does not reach it */
+		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);
+		px_cand_sync(fd);
+		return px_real.connect(fd, (const struct sockaddr *)sin6, len) ? -errno : 0;
+	}
+	if (!sin6->sin6_port)
+		return -ECONNREFUSED;	/* as Linux, for port 0 */
+	memcpy(&a0, sin6->sin6_addr.s6_addr, 4);
+	memcpy(&a1, sin6->sin6_addr.s6_addr + 4, 4);
+	memcpy(&r2, sin6->sin6_addr.s6_addr + 8, 8);
+	return connect_move(fd, f, APPIF_OP_CONNECT6, ntohs(sin6->sin6_port), a0, a1, r2, 0,
+			    sin6->sin6_port, true);
+}
+
 int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
 	struct px_fd *f = px_fd(fd);
-	struct px_opts opts;
 	struct px_sock *ps;
 	uint32_t local;
-	uint8_t kshut;
-	int s = px_sock_of(fd), efd, fl, cloexec, h, err, peers[PX_MAX_PEERS], np;
+	int s = px_sock_of(fd), err;
 
 	if (s >= 0) {
 		if (len > sizeof(struct sockaddr_storage))
@@ -675,8 +870,12 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		}
 		return err;
 	}
+	if (f && f->kind == FD_CAND && a && len >= sizeof(struct sockaddr_in6) &&
+	    a->sa_family == AF_INET6)
+		return connect6(fd, f, (const struct sockaddr_in6 *)a, len);
 	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
-	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get())
+	    (ntohl(sin->sin_addr.s_addr) >> 24) == 127 || px_ctx_get() ||
+	    kernel_v6(fd))	/* AF_INET on an AF_INET6 socket: the kernel's (mapped) */
 		return px_real.connect(fd, a, len) ? -errno : 0;
 	local = f->bound_engine ? px.ip : INADDR_ANY;
 	if (!px_engine_route(local, sin->sin_addr.s_addr)) {
@@ -697,44 +896,8 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 	}
 	if (!sin->sin_port)
 		return -ECONNREFUSED;	/* as Linux, for port 0 */
-	kshut = f->kshut;
-	efd = move_prepare(fd, &fl, &cloexec, &opts);
-	if (efd < 0)
-		return efd;
-	np = px_fd_peers(fd, peers, PX_MAX_PEERS);
-	px_lock();
-	h = px_call(APPIF_OP_CONNECT, 0, sin->sin_addr.s_addr, ntohs(sin->sin_port),
-		    ntohs(f->bound_port), PK_CONN, efd);
-	if (h < 0) {
-		px_unlock();
-		px_real.close(efd);
-		return h == -ENOSPC ? -EADDRNOTAVAIL : h;
-	}
-	s = (int)appif_handle_idx((uint32_t)h);
-	err = take_over(fd, efd, cloexec);
-	if (err) {
-		px_sock_release((uint32_t)s);
-		px_unlock();
-		px_real.close(efd);
-		return err;
-	}
-	ps = &px.sh->socks[s];
-	ps->peer_ip = sin->sin_addr.s_addr;
-	ps->peer_port = sin->sin_port;
-	ps->local_ip = px.ip;
-	ps->local_port = htons((uint16_t)px_ssock((uint32_t)s)->local_port);
-	ps->bound_engine = f->bound_engine;
-	ps->nonblock = !!(fl & O_NONBLOCK);
-	ps->opts = opts;
-	ps->connecting = 1;
-	/* shutdown() before connect: Linux keeps the bits, sends no FIN */
-	ps->shut_rd = kshut & 1;
-	ps->shut_wr = !!(kshut & 2);
-	px_fd_attach(fd, (uint32_t)s);
-	move_peers(fd, (uint32_t)s, peers, np);
-	err = ps->nonblock ? -EINPROGRESS : connect_wait(fd, (uint32_t)s);
-	px_unlock();
-	return connect_failed(err) ? disconnect(fd, (uint32_t)s, DIS_FAILED, err, 0) ?: err : err;
+	return connect_move(fd, f, APPIF_OP_CONNECT, 0, sin->sin_addr.s_addr,
+			    ntohs(sin->sin_port), 0, sin->sin_addr.s_addr, sin->sin_port, false);
 }
 
 static void put_addr(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t port)
@@ -747,6 +910,52 @@ static void put_addr(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t p
 	n = *len < sizeof(sin) ? *len : (socklen_t)sizeof(sin);
 	memcpy(a, &sin, n);
 	*len = sizeof(sin);
+}
+
+static void put_addr6(struct sockaddr *a, socklen_t *len, const uint8_t ip[16], uint16_t port)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = port };
+	socklen_t n;
+
+	if (!a || !len)
+		return;
+	memcpy(&sin6.sin6_addr, ip, 16);
+	n = *len < sizeof(sin6) ? *len : (socklen_t)sizeof(sin6);
+	memcpy(a, &sin6, n);
+	*len = sizeof(sin6);
+}
+
+/* An IPv4 address (network order) as IPv6 sees it: ::ffff:a.b.c.d */
+static void mapped4(uint32_t ip, uint8_t out[16])
+{
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &ip, 4);
+}
+
+/* Socket s's own (peer false) or its peer's name, in its family: an
+ * AF_INET6 socket's IPv4 connection shows ::ffff:a.b.c.d on both ends. */
+static void put_name(struct sockaddr *a, socklen_t *len, uint32_t s, bool peer)
+{
+	const struct px_sock *ps = &px.sh->socks[s];
+	const struct appif_sock *ss = px_ssock(s);
+	bool is6 = ps->kind != PK_LISTEN && LOAD_ACQ(&ss->peer_is_v6);
+	uint8_t ip[16] = { 0 };
+
+	if (!ps->v6) {
+		put_addr(a, len, peer ? ps->peer_ip : ps->local_ip,
+			 peer ? ps->peer_port : ps->local_port);
+		return;
+	}
+	if (peer && is6)
+		memcpy(ip, ss->peer6, 16);
+	else if (peer)
+		mapped4(ps->peer_ip, ip);
+	else if (ps->kind == PK_LISTEN ? ps->bound_engine : is6)
+		memcpy(ip, px.ip6, 16);
+	else if (ps->kind != PK_LISTEN)
+		mapped4(px.ip, ip);
+	put_addr6(a, len, ip, peer ? ps->peer_port : ps->local_port);
 }
 
 int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
@@ -791,6 +1000,8 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 			/* shown after a disconnect, as Linux's clone keeps the
 			 * listener's address; the port itself is not locked */
 			cn->bound_engine = ps->bound_engine ? 2 : 0;
+			cn->v6 = ps->v6;	/* an AF_INET6 listener's connections are AF_INET6 */
+			cn->v6only = ps->v6only;
 			px_fd_attach(nfd, (uint32_t)n);
 			if (ps->aq_len && ps->nwait)
 				px_efd_kick(fd);	/* more for the next waiter */
@@ -802,7 +1013,7 @@ int px_accept4(int fd, struct sockaddr *a, socklen_t *alen, int flags)
 				px_real.close(nfd);
 				return alen ? -EINVAL : -EFAULT;
 			}
-			put_addr(a, alen, cn->peer_ip, cn->peer_port);
+			put_name(a, alen, (uint32_t)n, true);
 			px_unlock();
 			return nfd;
 		}
@@ -936,7 +1147,10 @@ int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer)
 		if (f && f->kind == FD_CAND && f->bound_engine && !peer) {
 			if (!a || !len)
 				return -EFAULT;
-			put_addr(a, len, px.ip, f->bound_port);
+			if (kernel_v6(fd))
+				put_addr6(a, len, px.ip6, f->bound_port);
+			else
+				put_addr(a, len, px.ip, f->bound_port);
 			return 0;
 		}
 		return (peer ? px_real.getpeername(fd, a, len) : px_real.getsockname(fd, a, len)) ?
@@ -949,14 +1163,14 @@ int px_getname(int fd, struct sockaddr *a, socklen_t *len, bool peer)
 	px_lock();
 	ps = &px.sh->socks[s];
 	if (!peer)
-		put_addr(a, len, ps->local_ip, ps->local_port);
+		put_name(a, len, (uint32_t)s, false);
 	else if (ps->kind != PK_CONN || px.sh->dead ||
 		 (LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & (APPIF_SF_ERROR | APPIF_SF_CLOSED)) ||
 		 fins_done(ps, LOAD_ACQ(&px_ssock((uint32_t)s)->flags)) ||
 		 (ps->connecting && !(LOAD_ACQ(&px_ssock((uint32_t)s)->flags) & APPIF_SF_CONNECTED)))
 		err = -ENOTCONN;	/* inet_getname: no peer in TCP_CLOSE or SYN_SENT */
 	else
-		put_addr(a, len, ps->peer_ip, ps->peer_port);
+		put_name(a, len, (uint32_t)s, true);
 	px_unlock();
 	return err;
 }

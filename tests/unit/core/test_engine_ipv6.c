@@ -1,4 +1,5 @@
 /* test_engine_ipv6.c - TCP over IPv6 between two engines: handshake, MSS, data both ways, faults, teardown, frames on the wire. */
+#include <errno.h>
 #include <string.h>
 
 #include "core/byteorder.h"
@@ -156,6 +157,51 @@ START_TEST(ipv6_faults_and_teardown)
 }
 END_TEST
 
+/* A listener takes the families it was given (an AF_INET socket's never
+ * sees IPv6 peers; an IPv6-only one never IPv4 peers): the other family's
+ * SYN finds no listener. */
+START_TEST(ipv6_listener_families)
+{
+	struct lb_world w;
+	int l, c, a;
+
+	world(&w, 4);
+	/* app_connect_to accepts on the first listener slot: one at a time */
+	l = ftoe_sock_listen(w.s[1].eng, 80, 16);
+	ck_assert_int_eq(l, FTOE_SOCK_LISTENER);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, 0), -EINVAL);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, 4), -EINVAL);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l + 1, 1), -EBADF);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, FTOE_LISTEN_V4), 0);
+	ck_assert(!app_connect_to(&w, 80, ip6_b, &c, &a));
+	ck_assert(app_connect_to(&w, 80, NULL, &c, &a));
+	ftoe_sock_close(w.s[1].eng, l);
+
+	l = ftoe_sock_listen(w.s[1].eng, 81, 16);
+	ck_assert_int_eq(l, FTOE_SOCK_LISTENER);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, FTOE_LISTEN_V6), 0);
+	ck_assert(!app_connect_to(&w, 81, NULL, &c, &a));
+	ck_assert(app_connect_to(&w, 81, ip6_b, &c, &a));
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l,
+						   FTOE_LISTEN_V4 | FTOE_LISTEN_V6), 0);
+	ck_assert(app_connect_to(&w, 81, NULL, &c, &a));
+
+	/* an IPv4-only and an IPv6-only listener share a port (as Linux's
+	 * AF_INET and IPV6_V6ONLY sockets); overlapping families do not */
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, FTOE_LISTEN_V4), -EADDRINUSE);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, FTOE_LISTEN_V6), 0);
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, FTOE_LISTEN_V6), -EADDRINUSE);
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, 0), -EADDRINUSE);
+	ck_assert_int_eq(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, 4), -EINVAL);
+	ck_assert_int_ge(ftoe_sock_listen_fams(w.s[1].eng, 81, 16, FTOE_LISTEN_V4), 0);
+	ck_assert_int_eq(ftoe_sock_listen_families(w.s[1].eng, l, 0 | FTOE_LISTEN_V4 |
+						   FTOE_LISTEN_V6), -EADDRINUSE);
+	/* the IPv6 SYN goes to the first (IPv6-only) listener */
+	ck_assert(app_connect_to(&w, 81, ip6_b, &c, &a));
+	lb_fini(&w);
+}
+END_TEST
+
 static Suite *engine_ipv6_suite(void)
 {
 	Suite *s = suite_create("core_engine_ipv6");
@@ -165,6 +211,7 @@ static Suite *engine_ipv6_suite(void)
 	tcase_add_test(tc, ipv6_handshake_mss_addresses);
 	tcase_add_test(tc, ipv6_data_both_ways_and_ipv4_beside);
 	tcase_add_test(tc, ipv6_faults_and_teardown);
+	tcase_add_test(tc, ipv6_listener_families);
 	suite_add_tcase(s, tc);
 	return s;
 }
