@@ -324,6 +324,11 @@ void ftoe_engine_rx_prepare(const struct ftoe_engine *e, void *frame, uint16_t l
 	ftoe_preproc_prepare(e, frame, len, md, it);
 }
 
+void ftoe_engine_rx_drop_malformed(struct ftoe_engine *e, const struct ftoe_rx_item *it)
+{
+	ftoe_preproc_count_malformed(e, it);
+}
+
 void ftoe_engine_rx_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
 			  const struct flextoe_md *md, struct ftoe_rx_item *it)
 {

@@ -155,6 +155,11 @@ void ftoe_engine_rx_prepare(const struct ftoe_engine *eng, void *frame, uint16_t
 			    const struct flextoe_md *md, struct ftoe_rx_item *it);
 void ftoe_engine_rx_items(struct ftoe_engine *eng, unsigned int q, struct ftoe_rx_item *items,
 			  unsigned int n);
+/* A frame ftoe_engine_rx_prepare found malformed that the backend drops
+ * there rather than passing it on (core/x86/fgpipe.c): counted in the
+ * engine's rx_frames and rx_malformed (TcpInErrs) as ftoe_engine_rx_items
+ * would; safe on any thread. */
+void ftoe_engine_rx_drop_malformed(struct ftoe_engine *eng, const struct ftoe_rx_item *it);
 /*
  * Flow groups (FlexTOE section 4.2; core/x86/fgpipe.c): ftoe_engine_rx_items
  * one stage at a time, so a backend can run the protocol stages of

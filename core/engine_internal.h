@@ -335,6 +335,11 @@ void ftoe_preproc_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
  * set, counted); false without side effects.  divert: every other item
  * (counted; queued for the control plane as FTOE_SP_SEG, core/slowpath.h). */
 bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it);
+/* A frame a pipelined backend drops after ftoe_preproc_prepare found it
+ * malformed (it never reaches the engine's thread): counted as
+ * ftoe_preproc_divert counts it (rx_frames, rx_malformed, rx_bad_csum);
+ * atomic, so safe on any thread. */
+void ftoe_preproc_count_malformed(struct ftoe_engine *e, const struct ftoe_rx_item *it);
 void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it);
 
 #endif

@@ -210,13 +210,19 @@ bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	return true;
 }
 
-void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
+void ftoe_preproc_count_malformed(struct ftoe_engine *e, const struct ftoe_rx_item *it)
 {
 	FTOE_ST_INC(e, rx_frames);
+	count_malformed(e, &it->seg);
+}
+
+void ftoe_preproc_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
+{
 	if (it->res == FTOE_RXP_MALFORMED) {
-		count_malformed(e, &it->seg);
+		ftoe_preproc_count_malformed(e, it);
 		return;
 	}
+	FTOE_ST_INC(e, rx_frames);
 	if (it->res == FTOE_RXP_NOT_OURS) {
 		if (ip6_ext(&it->seg))
 			FTOE_ST_INC(e, rx_ip6_ext);

@@ -201,6 +201,7 @@ static void fg_pre(struct fgp *p, struct fg_thread *t, const uint32_t *sn, unsig
 			/* dropped here: its number is retired, so the flow's
 			 * later frames do not wait for it */
 			atomic_fetch_add_explicit(&p->retired, 1, memory_order_relaxed);
+			ftoe_engine_rx_drop_malformed(be->eng, &s->it);
 			fg_give_back(t, s);
 			ftoe_rob_retire(&p->rob, sn[i]);
 			kick_in = true;

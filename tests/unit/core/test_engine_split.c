@@ -7,6 +7,7 @@
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "tests/unit/core/engine_app.h"
+#include "core/reorder.h"
 #include "tests/unit/test.h"
 
 #define SEC 1000000000ull
@@ -353,6 +354,17 @@ START_TEST(rx_every_drop_counted)
 	ck_assert_uint_eq(st1.rx_slow, st0.rx_slow);
 	ck_assert_uint_eq(st1.rx_flow_closed, st0.rx_flow_closed);
 	ck_assert_uint_eq(st1.rx_bytes - st0.rx_bytes, it[2].seg.payload_len);
+
+	/* A malformed frame a pipelined backend drops where it parsed it
+	 * (core/x86/fgpipe.c) counts as one the engine's thread dropped. */
+	bad_ack[s.l4_off + 16] ^= 0xff;	/* the TCP checksum */
+	ftoe_engine_rx_prepare(w.s[1].eng, bad_ack, cap_len[1], NULL, &it[0]);
+	ck_assert(ftoe_rx_item_malformed(&it[0]));
+	ftoe_engine_rx_drop_malformed(w.s[1].eng, &it[0]);
+	ftoe_engine_get_stats(w.s[1].eng, &st0);
+	ck_assert_uint_eq(st0.rx_frames - st1.rx_frames, 1);
+	ck_assert_uint_eq(st0.rx_malformed - st1.rx_malformed, 1);
+	ck_assert_uint_eq(st0.rx_bad_csum - st1.rx_bad_csum, 1);
 	lb_fini(&w);
 }
 END_TEST
