@@ -82,9 +82,17 @@ check(delivered - to_eng["corrupted"] - 8 <= got <= delivered,
 check(e["TcpInCsumErrors"] <= e["TcpInErrs"] <= to_eng["corrupted"],
       "TcpInCsumErrors %d <= TcpInErrs %d <= relay's corrupted %d" % (
       e["TcpInCsumErrors"], e["TcpInErrs"], to_eng["corrupted"]))
-check(e["TcpInCsumErrors"] * 10 >= to_eng["corrupted"] * 7,
-      "TcpInCsumErrors %d >= 70%% of the relay's corrupted %d" % (
-      e["TcpInCsumErrors"], to_eng["corrupted"]))
+# A one-bit flip always breaks a checksum or a length, so every corrupted
+# frame that reached the engine's queue is a TcpInErrs; the ones that did
+# not reach it (delivered - got: a flipped address or protocol sends a frame
+# to the kernel) are the only ones it may miss.  (A fixed share of the
+# corrupted ones failed when a run of ACKs, short frames, had 7 of 26
+# flips in the addresses.)
+check(e["TcpInErrs"] >= to_eng["corrupted"] - (delivered - got),
+      "TcpInErrs %d >= relay's corrupted %d - frames that did not reach the queue %d" % (
+      e["TcpInErrs"], to_eng["corrupted"], delivered - got))
+check(e["TcpInCsumErrors"] * 2 >= e["TcpInErrs"],
+      "TcpInCsumErrors %d are most of TcpInErrs %d" % (e["TcpInCsumErrors"], e["TcpInErrs"]))
 if what == "rx":
     check(to_eng["dropped"] == 0 or e["TcpExtTCPOFOQueue"] > 0,
           "drops to the engine (%d) show as out-of-order segments queued (%d)" % (
