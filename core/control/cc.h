@@ -52,6 +52,13 @@ struct ftoe_cc_stats {
 	uint32_t interval_us;  /* time covered by these counters */
 };
 
+/* a + b, held at UINT32_MAX: rate controllers add up an interval's counters
+ * across intervals too short to act on (cc_cubic.c, cc_dctcp.c). */
+static inline uint32_t ftoe_cc_sat_add(uint32_t a, uint32_t b)
+{
+	return a + b < a ? UINT32_MAX : a + b;
+}
+
 struct ftoe_cc_ops {
 	const char *name;      /* --cc NAME */
 	/* NULL: takes no argument.  Otherwise the ARG of --cc NAME:ARG, as

@@ -112,17 +112,12 @@ static void cubic_grow(struct ftoe_cubic *c, uint32_t interval_us)
 	}
 }
 
-static uint32_t sat_add(uint32_t a, uint32_t b)
-{
-	return a + b < a ? UINT32_MAX : a + b;
-}
-
 uint32_t ftoe_cubic_update(struct ftoe_cubic *c, const struct ftoe_cc_stats *st)
 {
-	uint32_t acked = sat_add(c->pend_acked, st->acked_bytes);
-	uint32_t acks = sat_add(c->pend_acks, st->acks);
-	uint32_t losses = sat_add(c->pend_losses, st->losses);
-	uint32_t us = sat_add(c->pend_us, st->interval_us);
+	uint32_t acked = ftoe_cc_sat_add(c->pend_acked, st->acked_bytes);
+	uint32_t acks = ftoe_cc_sat_add(c->pend_acks, st->acks);
+	uint32_t losses = ftoe_cc_sat_add(c->pend_losses, st->losses);
+	uint32_t us = ftoe_cc_sat_add(c->pend_us, st->interval_us);
 	uint64_t act = 0;
 
 	if (acks < c->cfg.min_acks && losses == 0) {

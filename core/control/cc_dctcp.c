@@ -92,18 +92,13 @@ int ftoe_dctcp_rate_init(struct ftoe_dctcp_rate *d, const struct ftoe_dctcp_rate
 	return 0;
 }
 
-static uint32_t sat_add(uint32_t a, uint32_t b)
-{
-	return a + b < a ? UINT32_MAX : a + b;
-}
-
 uint32_t ftoe_dctcp_rate_update(struct ftoe_dctcp_rate *d, const struct ftoe_cc_stats *st)
 {
-	uint32_t acked = sat_add(d->pend_acked, st->acked_bytes);
-	uint32_t marked = sat_add(d->pend_marked, st->ecn_bytes);
-	uint32_t acks = sat_add(d->pend_acks, st->acks);
-	uint32_t losses = sat_add(d->pend_losses, st->losses);
-	uint32_t us = sat_add(d->pend_us, st->interval_us);
+	uint32_t acked = ftoe_cc_sat_add(d->pend_acked, st->acked_bytes);
+	uint32_t marked = ftoe_cc_sat_add(d->pend_marked, st->ecn_bytes);
+	uint32_t acks = ftoe_cc_sat_add(d->pend_acks, st->acks);
+	uint32_t losses = ftoe_cc_sat_add(d->pend_losses, st->losses);
+	uint32_t us = ftoe_cc_sat_add(d->pend_us, st->interval_us);
 	uint64_t rate = d->rate_kbps;
 
 	if (acks < d->cfg.min_acks && losses == 0) {

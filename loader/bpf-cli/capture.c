@@ -10,34 +10,12 @@
 #include <flextoe/trace.h>
 
 #include "loader/bpf-cli/cli.h"
+#include "loader/bpf-cli/xdpdump.h"
 #include "loader/bpf-cli/ringstream.h"
 
 #define CAPTURE_OBJ "capture.bpf.o"
 /* xdp-tools' xdpdump program as Debian ships it (scripts/deps.sh). */
 #define XDPDUMP_OBJ "/usr/lib/x86_64-linux-gnu/bpf/xdpdump_xdp.o"
-
-/*
- * xdpdump's sample (xdp-tools xdpdump/xdpdump.h, struct
- * pkt_trace_metadata): this, then cap_len bytes of the frame; and its
- * settings, struct trace_configuration, the only variable of the
- * object's .data, which xdpdump sets before load and we set right after
- * (the program reads it on every run).
- */
-struct xdpdump_meta {
-	uint32_t ifindex;
-	uint32_t rx_queue;
-	uint16_t pkt_len;
-	uint16_t cap_len;
-	uint16_t flags;
-	uint16_t prog_index;
-	int32_t action;
-} __attribute__((packed));
-
-struct xdpdump_cfg {
-	uint32_t capture_if_ifindex;
-	uint32_t capture_snaplen;
-	uint32_t capture_prog_index;
-};
 
 struct capture_ctx {
 	struct rs_session *s;

@@ -10,25 +10,7 @@
 #include <pcap/dlt.h>
 
 #include "ebpf/ebpf.h"
-
-/* xdpdump's sample: this metadata (xdp-tools xdpdump/xdpdump.h, struct
- * pkt_trace_metadata, 20 bytes), then cap_len bytes of the frame. */
-struct xdpdump_meta {
-	uint32_t ifindex;
-	uint32_t rx_queue;
-	uint16_t pkt_len;
-	uint16_t cap_len;
-	uint16_t flags;
-	uint16_t prog_index;
-	int32_t action;
-} __attribute__((packed));
-
-/* What xdpdump sets before load (struct trace_configuration in .data). */
-struct xdpdump_cfg {
-	uint32_t capture_if_ifindex;
-	uint32_t capture_snaplen;
-	uint32_t capture_prog_index;
-};
+#include "loader/bpf-cli/xdpdump.h"
 
 #define CAPTURE_IFINDEX 1	/* the frames are given to the program as from lo */
 
