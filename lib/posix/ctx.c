@@ -411,11 +411,14 @@ void px_pump(void)
 				 * alone, which this process may have consumed. */
 				ps->want_out = 0;
 				__atomic_store_n(&px_ssock((uint32_t)s)->tx_wake, 0, __ATOMIC_RELAXED);
-				/* epolls with a wake group that hold it were
-				 * woken by the engine itself */
-				signal_sock((uint32_t)s,
-					    !__atomic_load_n(&px_ssock((uint32_t)s)->wake_mask,
-							     __ATOMIC_RELAXED));
+				/* Always: the engine signals the wake groups for
+				 * a space event only when tx_wake was already set,
+				 * and this event may have been posted (and later
+				 * ones coalesced into it) before the writer set
+				 * it; then nothing else wakes an epoll waiting
+				 * for EPOLLOUT (an nginx sendfile stalled 60 s).
+				 * One write per ring-full episode. */
+				signal_sock((uint32_t)s, true);
 				continue;
 			}
 			if (ps->kind == PK_PREACC && px.sh->socks[ps->listener].kind == PK_LISTEN)
