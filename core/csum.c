@@ -103,6 +103,73 @@ __attribute__((target("avx2"))) static uint64_t sum_avx2(const uint8_t *p, size_
 	return total;
 }
 
+/*
+ * The same sum over blocks * 32 bytes of src while they are copied to dst:
+ * each block is loaded once, stored, and summed from the register (the
+ * receive path's payload goes into the rx ring this way, core/preproc.c).
+ * Eight blocks per pass with one index for both buffers.  Summed from what
+ * was loaded, never from dst, which may be memory an application maps.
+ */
+__attribute__((target("avx2"))) static uint64_t copy_sum_avx2(uint8_t *dst, const uint8_t *src,
+							      size_t blocks)
+{
+	/* blocks <= AVX2_CHUNK: one pass keeps the lanes within int32 */
+	uint64_t total = (uint64_t)blocks * 16 * 32768;	/* as in sum_avx2 */
+	__m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+	__m128i h;
+
+	if (blocks >= 4) {
+		const __m256i flip = _mm256_set1_epi16((short)0x8000);
+		const __m256i ones = _mm256_set1_epi16(1);
+		size_t end = (blocks & ~(size_t)3) * 32, i = 0;
+
+		__asm__("1:\n\t"
+			"vmovdqu (%[s],%[i]), %%ymm12\n\t"
+			"vmovdqu 32(%[s],%[i]), %%ymm13\n\t"
+			"vmovdqu 64(%[s],%[i]), %%ymm14\n\t"
+			"vmovdqu 96(%[s],%[i]), %%ymm15\n\t"
+			"vmovdqu %%ymm12, (%[d],%[i])\n\t"
+			"vmovdqu %%ymm13, 32(%[d],%[i])\n\t"
+			"vmovdqu %%ymm14, 64(%[d],%[i])\n\t"
+			"vmovdqu %%ymm15, 96(%[d],%[i])\n\t"
+			"vpxor %%ymm12, %[f], %%ymm12\n\t"
+			"vpxor %%ymm13, %[f], %%ymm13\n\t"
+			"vpxor %%ymm14, %[f], %%ymm14\n\t"
+			"vpxor %%ymm15, %[f], %%ymm15\n\t"
+			"vpmaddwd %[o], %%ymm12, %%ymm12\n\t"
+			"vpmaddwd %[o], %%ymm13, %%ymm13\n\t"
+			"vpmaddwd %[o], %%ymm14, %%ymm14\n\t"
+			"vpmaddwd %[o], %%ymm15, %%ymm15\n\t"
+			"vpaddd %%ymm12, %[a0], %[a0]\n\t"
+			"vpaddd %%ymm13, %[a1], %[a1]\n\t"
+			"vpaddd %%ymm14, %[a2], %[a2]\n\t"
+			"vpaddd %%ymm15, %[a3], %[a3]\n\t"
+			"subq $-128, %[i]\n\t"
+			"cmpq %[e], %[i]\n\t"
+			"jne 1b"
+			: [a0] "+x"(a0), [a1] "+x"(a1), [a2] "+x"(a2), [a3] "+x"(a3),
+			  [i] "+r"(i)
+			: [s] "r"(src), [d] "r"(dst), [e] "r"(end), [f] "x"(flip), [o] "x"(ones)
+			: "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+		src += end;
+		dst += end;
+		blocks &= 3;
+	}
+	for (; blocks; blocks--, src += 32, dst += 32) {
+		__m256i w = _mm256_loadu_si256((const __m256i *)src);
+
+		_mm256_storeu_si256((__m256i *)dst, w);
+		a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(
+			_mm256_xor_si256(w, _mm256_set1_epi16((short)0x8000)),
+			_mm256_set1_epi16(1)));
+	}
+	a0 = _mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3));
+	h = _mm_add_epi32(_mm256_castsi256_si128(a0), _mm256_extracti128_si256(a0, 1));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+	h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+	return total + (uint64_t)(int64_t)_mm_cvtsi128_si32(h);
+}
+
 /* The answer libgcc's constructor recorded before main (a load and a test:
  * no state of ours, so no race between the pipelined backend's threads). */
 static inline bool have_avx2(void)
@@ -188,6 +255,75 @@ uint16_t ftoe_csum_add_native(uint64_t acc0, const void *buf, size_t len)
 		acc = add_carry(acc, load64(tail));
 	}
 	return ftoe_csum_fold64(add_carry(acc, acc0));
+}
+
+uint16_t ftoe_csum_copy_native(uint64_t acc, const void *hdr, size_t hlen, void *dst,
+			       const void *src, size_t len)
+{
+	const uint8_t *h = hdr, *s = src;
+	uint8_t *d = dst;
+	bool bulk = false;
+
+	/* the header (at most 15 words of 32 bits: acc stays far below 2^63);
+	 * the usual one, with timestamps, written out */
+	if (hlen == 32) {
+		uint32_t w[8];
+
+		__builtin_memcpy(w, h, sizeof(w));
+		acc += (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4] + w[5] + w[6] + w[7];
+	} else {
+		for (size_t i = 0; i < hlen; i += 4) {
+			uint32_t w;
+
+			__builtin_memcpy(&w, h + i, 4);
+			acc += w;
+		}
+	}
+#if defined(__x86_64__) && __STDC_HOSTED__
+	/* (one pass of copy_sum_avx2: up to 32 KiB, past any frame) */
+	if (len >= 256 && len / 32 <= AVX2_CHUNK && have_avx2()) {
+		size_t n = len & ~(size_t)31;
+
+		acc += copy_sum_avx2(d, s, len / 32);	/* < 2^48 */
+		s += n;
+		d += n;
+		len &= 31;
+		bulk = true;
+	}
+#endif
+	if (!bulk) {
+		/* no vector unit (the NFP build) or a short payload: the copy,
+		 * then the sum from the source */
+		__builtin_memcpy(d, s, len);
+		return ftoe_csum_add_native(acc, s, len);
+	}
+	/* under 32 bytes left: 8-byte words, then the last bytes where
+	 * they would sit in a whole word, padded with zeros */
+	for (; len >= 8; len -= 8, s += 8, d += 8) {
+		uint64_t w = load64(s);
+
+		__builtin_memcpy(d, &w, 8);
+		acc = add_carry(acc, w);
+	}
+	if (len) {
+		uint8_t tail[8] = { 0 };
+		size_t i = 0;
+
+		if (len & 4) {
+			__builtin_memcpy(tail, s, 4);
+			__builtin_memcpy(d, s, 4);
+			i = 4;
+		}
+		if (len & 2) {
+			__builtin_memcpy(tail + i, s + i, 2);
+			__builtin_memcpy(d + i, s + i, 2);
+			i += 2;
+		}
+		if (len & 1)
+			d[i] = tail[i] = s[i];
+		acc = add_carry(acc, load64(tail));
+	}
+	return ftoe_csum_fold64(acc);
 }
 
 uint32_t ftoe_csum_add(uint32_t sum, const void *buf, size_t len)
