@@ -112,14 +112,6 @@ static inline uint64_t ftoe_csum_to_native(uint32_t sum)
  * the value to store. */
 uint16_t ftoe_csum_add_native(uint64_t acc, const void *buf, size_t len);
 
-/* ftoe_csum_add_native of a TCP segment whose header and payload lie
- * apart: acc plus hdr[0..hlen) (hlen a multiple of 4, at most 60) plus
- * src[0..len), which is copied to dst on the way (one pass over the bytes
- * where the CPU allows: the received payload's way into the rx ring).
- * src and dst must not overlap. */
-uint16_t ftoe_csum_copy_native(uint64_t acc, const void *hdr, size_t hlen, void *dst,
-			       const void *src, size_t len);
-
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') when a 16-bit word changes from
  * old to new; the 32-bit form applies it to both halves. */
 uint16_t ftoe_csum_update16(uint16_t csum, uint16_t old, uint16_t new_);

@@ -167,11 +167,6 @@ rx_preproc_slow(struct ftoe_engine *e, void *const frames[], const uint16_t lens
 {
 	while (e->sp.n) {
 		ftoe_sp_drain_from(e, &e->sp, 0);
-		/* The control plane may have moved a flow's ring (attach,
-		 * detach): what pre-processing placed before is copied again
-		 * in post-processing, where the ring is then (preproc.c). */
-		for (unsigned int j = 0; j < k; j++)
-			items[j].seg.placed = false;
 		if (done == m)
 			break;
 		/* go on after the frame it stopped at */
@@ -346,13 +341,12 @@ void ftoe_engine_rx_parse(const struct ftoe_engine *e, void *frame, uint16_t len
 unsigned int ftoe_engine_rx_proto(struct ftoe_engine *e, struct ftoe_rx_item *items,
 				  unsigned int n)
 {
-	struct ftoe_rx_place pl = { .flow = FTOE_NO_FLOW };
 	unsigned int k = 0;
 
 	eng_now(e);
 	if (n > FTOE_RX_BATCH)
 		n = FTOE_RX_BATCH;
-	while (k < n && ftoe_preproc_claim(e, &items[k], &pl))
+	while (k < n && ftoe_preproc_claim(e, &items[k]))
 		k++;
 	if (k)
 		ftoe_proto_rx(e, items, k);

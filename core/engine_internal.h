@@ -331,20 +331,10 @@ void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len
  * then finds the flow through the engine's flow cache. */
 void ftoe_preproc_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
 			const struct flextoe_md *md, struct ftoe_rx_item *it);
-/* Where pre-processing may place the payload of the next fast-path segment
- * as it checks its checksum (core/preproc.c): one flow per run, right
- * after what it placed before.  Starts with flow FTOE_NO_FLOW. */
-struct ftoe_rx_place {
-	uint32_t flow, next;
-};
 /* claim: true when it is a fast-path segment of a synchronized flow (it->flow
- * set, counted, the checksum ftoe_preproc_parse left checked and the
- * payload placed where pl allows); false without side effects but one:
- * a checksum found wrong makes it FTOE_RXP_MALFORMED.  divert: every
- * other item (counted; queued for the control plane as FTOE_SP_SEG,
- * core/slowpath.h). */
-bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it,
-			struct ftoe_rx_place *pl);
+ * set, counted); false without side effects.  divert: every other item
+ * (counted; queued for the control plane as FTOE_SP_SEG, core/slowpath.h). */
+bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it);
 /* A frame a pipelined backend drops after ftoe_preproc_prepare found it
  * malformed (it never reaches the engine's thread): counted as
  * ftoe_preproc_divert counts it (rx_frames, rx_malformed, rx_bad_csum);

@@ -181,9 +181,7 @@ postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned 
 	for (unsigned i = 0; i < n; i++) {
 		const struct ftoe_rx_item *it = &items[i];
 
-		/* (placed: pre-processing put the bytes there already) */
-		if ((it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) == FTOE_RX_R_DATA &&
-		    !it->seg.placed)
+		if ((it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) == FTOE_RX_R_DATA)
 			ring_copy_in(flow_rx_ring(e, it->flow), e->mem[it->flow].rx_size,
 				     it->copy_pos, it->frame + it->copy_off, it->copy_len);
 	}

@@ -5,7 +5,6 @@
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/slowpath.h"
-#include "core/tcp_seq.h"
 
 /* The upper 96 bits of an IPv6 address (raw header bytes) against a copy
  * kept as three words.  Three loads rather than memcmp: the NFP build has
@@ -88,68 +87,6 @@ static int flow_of(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *id
 }
 
 /*
- * The payload's one pass (issue 9): its TCP checksum is summed as it is
- * copied to where the protocol stage will want it in the flow's rx ring,
- * rather than summed here and copied in post-processing.  Where a byte
- * goes is a function of its sequence number (ring position seq - rx_seq0),
- * so a placed segment needs no copy whatever the protocol stage makes of
- * it: in order, held out of order, trimmed, or dropped (then the bytes are
- * garbage in free ring space, which nobody reads).  Only bytes no one
- * needs may be overwritten before the checksum is known, so a segment is
- * placed only
- *   - inside the ring's free space (past rx_head, before rx_tail + size,
- *     not wrapping), with nothing held out of order and no FIN received;
- *   - at rcv_nxt, or right after the bytes placed before it in the same
- *     run (one flow per run): a duplicate of placed data, which may be the
- *     corrupt one, never lands on them.
- * A run ends before the protocol stage (which moves rcv_nxt) and at a
- * slow-path drain, which may also move the flow's ring (core/engine.c
- * clears the marks then, and post-processing copies as before).
- */
-#define FTOE_PLACE_MIN 256	/* shorter: the plain checksum and copy cost as much */
-
-static uint8_t *place_of(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s,
-			 const struct ftoe_rx_place *pl)
-{
-	const struct flow_tcp *t = &e->tcp[id];
-	const struct flow_mem *m = &e->mem[id];
-	uint32_t len = s->payload_len, pos, off;
-
-	if (len < FTOE_PLACE_MIN || (t->flags & FLOW_TCP_FIN_RX) || ftoe_ooo_held(&t->ooo))
-		return NULL;
-	if (pl->flow == FTOE_NO_FLOW ? s->seq != t->rcv_nxt :
-	    pl->flow != id || s->seq != pl->next || seq_before(s->seq, t->rcv_nxt))
-		return NULL;
-	pos = s->seq - t->rx_seq0;
-	off = pos & (m->rx_size - 1);
-	if (pos + len - m->rx_tail > m->rx_size || off + len > m->rx_size)
-		return NULL;
-	return flow_rx_ring(e, id) + off;
-}
-
-/* The TCP checksum a fast-path segment's parse left (FTOE_SEG_F_CSUM_LATER),
- * with its payload placed where it can be (pl NULL: nowhere).  False: the
- * checksum is wrong (seg.err set). */
-static bool rx_csum_finish(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id,
-			   struct ftoe_rx_place *pl)
-{
-	struct ftoe_seg *s = &it->seg;
-	uint8_t *dst;
-
-	if (!s->csum_later)
-		return true;
-	dst = pl ? place_of(e, id, s, pl) : NULL;
-	if (!dst)
-		return ftoe_seg_csum_ok(it->frame, s);
-	if (!ftoe_seg_csum_copy_ok(it->frame, s, dst))
-		return false;
-	s->placed = true;
-	pl->flow = id;
-	pl->next = s->seq + s->payload_len;
-	return true;
-}
-
-/*
  * FlexTOE section 4 "pre-processing": parse and validate each frame once
  * (core/segment.c: lengths, checksums, options), look the flow up, and pass
  * a summary on.  Everything that is not a plain segment of a synchronized
@@ -165,42 +102,31 @@ unsigned ftoe_preproc(struct ftoe_engine *e, void *const frames[], const uint16_
 		      const struct flextoe_md *const mds[], unsigned n,
 		      struct ftoe_rx_item *items, unsigned *used)
 {
-	struct ftoe_rx_place pl = { .flow = FTOE_NO_FLOW };
 	unsigned i, k = 0;
 
 	for (i = 0; i < n; i++) {
 		struct ftoe_rx_item *it = &items[k];
 		uint32_t id;
-		bool ours;
 
 		FTOE_ST_INC(e, rx_frames);
-		if (ftoe_seg_parse(frames[i], lens[i], FTOE_SEG_F_CSUM_LATER, &it->seg)) {
+		if (ftoe_seg_parse(frames[i], lens[i], 0, &it->seg)) {
 			count_malformed(e, &it->seg);
 			continue;
 		}
 		it->frame = frames[i];
-		ours = it->seg.ip_proto == FTOE_IPPROTO_TCP && seg_for_us(e, &it->seg);
-		if (ours && ftoe_seg_fast_path(&it->seg) && !flow_of(e, &it->seg, &id)) {
-			if (!rx_csum_finish(e, it, id, &pl)) {
-				count_malformed(e, &it->seg);
-				continue;
-			}
-			FTOE_ST_INC(e, rx_fast);
-			it->flow = id;
-			it->res = 0;
-			k++;
-			continue;
-		}
-		if (it->seg.csum_later && !ftoe_seg_csum_ok(it->frame, &it->seg)) {
-			count_malformed(e, &it->seg);
-			continue;
-		}
-		if (!ours) {
+		if (it->seg.ip_proto != FTOE_IPPROTO_TCP || !seg_for_us(e, &it->seg)) {
 			/* not for us (ARP/ICMP are the backend's) */
 			if (ip6_ext(&it->seg))
 				FTOE_ST_INC(e, rx_ip6_ext);
 			else
 				FTOE_ST_INC(e, rx_not_ours);
+			continue;
+		}
+		if (ftoe_seg_fast_path(&it->seg) && !flow_of(e, &it->seg, &id)) {
+			FTOE_ST_INC(e, rx_fast);
+			it->flow = id;
+			it->res = 0;
+			k++;
 			continue;
 		}
 		/* slow by its headers, an unknown flow (maybe a SYN-cookie
@@ -237,11 +163,6 @@ void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len
 	ftoe_preproc_parse(e, frame, len, md, it);
 	if (it->res != FTOE_RXP_FAST)
 		return;
-	/* here, on the ingress thread, rather than on the engine's */
-	if (it->seg.csum_later && !ftoe_seg_csum_ok(frame, &it->seg)) {
-		it->res = FTOE_RXP_MALFORMED;
-		return;
-	}
 	ftoe_seg_flow_key(&it->seg, &key);
 	if (!ftoe_ft_lookup(&e->ft, &key, &id))
 		it->flow = id;
@@ -250,50 +171,37 @@ void ftoe_preproc_prepare(const struct ftoe_engine *e, void *frame, uint16_t len
 /* A backend that runs on the engine's thread (core/x86/worker.c) parses
  * with this as it receives, and hands the items over as they are: the
  * segment is parsed once, and its flow comes from the engine's flow cache
- * in ftoe_preproc_claim rather than from the keyed-hash table here.  A
- * fast-path segment's TCP checksum is left to the claim, which sums it as
- * it places the payload; every other frame's is checked here. */
+ * in ftoe_preproc_claim rather than from the keyed-hash table here. */
 void ftoe_preproc_parse(const struct ftoe_engine *e, void *frame, uint16_t len,
 			const struct flextoe_md *md, struct ftoe_rx_item *it)
 {
 	it->frame = frame;
 	it->md = md;
 	it->flow = FTOE_NO_FLOW;
-	if (ftoe_seg_parse(frame, len, FTOE_SEG_F_CSUM_LATER, &it->seg)) {
+	if (ftoe_seg_parse(frame, len, 0, &it->seg)) {
 		it->res = FTOE_RXP_MALFORMED;
 		return;
 	}
-	if (it->seg.ip_proto == FTOE_IPPROTO_TCP && seg_for_us(e, &it->seg) &&
-	    ftoe_seg_fast_path(&it->seg)) {
-		it->res = FTOE_RXP_FAST;
-		return;
-	}
-	if (it->seg.csum_later && !ftoe_seg_csum_ok(frame, &it->seg))
-		it->res = FTOE_RXP_MALFORMED;
-	else if (it->seg.ip_proto != FTOE_IPPROTO_TCP || !seg_for_us(e, &it->seg))
+	if (it->seg.ip_proto != FTOE_IPPROTO_TCP || !seg_for_us(e, &it->seg)) {
 		it->res = FTOE_RXP_NOT_OURS;
-	else
+		return;
+	}
+	if (!ftoe_seg_fast_path(&it->seg)) {
 		it->res = FTOE_RXP_SLOW;
+		return;
+	}
+	it->res = FTOE_RXP_FAST;
 }
 
-bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it,
-			struct ftoe_rx_place *pl)
+bool ftoe_preproc_claim(struct ftoe_engine *e, struct ftoe_rx_item *it)
 {
 	uint32_t id = it->flow;
 
 	if (it->res != FTOE_RXP_FAST)
 		return false;
 	if (id == FTOE_NO_FLOW || !hint_holds(e, id, &it->seg)) {
-		if (flow_of(e, &it->seg, &id)) {
-			/* the control plane's: checked before it sees it */
-			if (it->seg.csum_later && !ftoe_seg_csum_ok(it->frame, &it->seg))
-				it->res = FTOE_RXP_MALFORMED;
+		if (flow_of(e, &it->seg, &id))
 			return false;
-		}
-	}
-	if (!rx_csum_finish(e, it, id, pl)) {
-		it->res = FTOE_RXP_MALFORMED;
-		return false;
 	}
 	FTOE_ST_INC(e, rx_frames);
 	FTOE_ST_INC(e, rx_fast);

@@ -117,13 +117,9 @@ static int tcp_parse(const uint8_t *frame, uint32_t l4_len, uint64_t pseudo,
 
 	/* RFC 793 3.1: the checksum covers pseudo-header, header and data; a
 	 * correct one sums to 0xffff, i.e. finishes to 0. */
-	if (flags & FTOE_SEG_F_CSUM_LATER) {
-		seg->csum_acc = pseudo;
-		seg->csum_later = true;
-	} else if (!(flags & FTOE_SEG_F_NO_CSUM) &&
-		   ftoe_csum_add_native(pseudo, th, l4_len) != 0xffff) {
+	if (!(flags & FTOE_SEG_F_NO_CSUM) &&
+	    ftoe_csum_add_native(pseudo, th, l4_len) != 0xffff)
 		return seg_fail(seg, FTOE_SEG_ERR_TCP_CSUM);
-	}
 
 	seg->sport = ftoe_get_be16(th);
 	seg->dport = ftoe_get_be16(th + 2);
@@ -146,12 +142,8 @@ static int tcp_parse(const uint8_t *frame, uint32_t l4_len, uint64_t pseudo,
 	} else if (doff > TCP_HLEN_MIN) {
 		err = tcp_parse_options(th + TCP_HLEN_MIN, doff - TCP_HLEN_MIN, seg,
 					(tf & FTOE_TCP_SYN) != 0);
-		if (err) {
-			/* a bad checksum comes first, as without the flag */
-			if (seg->csum_later)
-				ftoe_seg_csum_ok(frame, seg);
+		if (err)
 			return err;
-		}
 	}
 
 	/* Only plain established-flow segments stay on the fast path
@@ -321,18 +313,6 @@ int ftoe_seg_parse(const void *frame_, uint32_t len, uint32_t flags,
 		seg->slow |= FTOE_SLOW_NOT_IP;
 		return 0;
 	}
-}
-
-bool ftoe_seg_csum_ok(const void *frame, struct ftoe_seg *seg)
-{
-	const uint8_t *th = (const uint8_t *)frame + seg->l4_off;
-
-	seg->csum_later = false;
-	if (ftoe_csum_add_native(seg->csum_acc, th,
-				 (uint32_t)seg->payload_off + seg->payload_len - seg->l4_off) == 0xffff)
-		return true;
-	seg->err = FTOE_SEG_ERR_TCP_CSUM;
-	return false;
 }
 
 const char *ftoe_seg_err_str(enum ftoe_seg_err err)

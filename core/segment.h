@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/csum.h"
 #include "core/flow_table.h"
 
 /*
@@ -102,13 +101,6 @@ enum ftoe_seg_err {
 
 /* Flags for ftoe_seg_parse(). */
 #define FTOE_SEG_F_NO_CSUM (1u << 0) /* NIC already verified the checksums */
-/* Leave the TCP checksum of a segment that parses to the caller
- * (seg->csum_later; ftoe_seg_csum_ok or ftoe_seg_csum_copy_ok), so that
- * the payload is read once, on its way into the rx ring (core/preproc.c).
- * Every error but a bad TCP checksum is reported as without the flag,
- * and a segment that fails otherwise has its checksum checked first, so
- * seg->err is the same. */
-#define FTOE_SEG_F_CSUM_LATER (1u << 1)
 
 struct ftoe_seg {
 	/* Layer 2 */
@@ -144,16 +136,6 @@ struct ftoe_seg {
 
 	uint32_t slow;           /* FTOE_SLOW_* bits; 0 = fast path */
 	enum ftoe_seg_err err;   /* when parse returned -EINVAL */
-
-	/* FTOE_SEG_F_CSUM_LATER: the TCP checksum is still to be checked
-	 * (csum_later), csum_acc is its pseudo-header part (native-order
-	 * words, core/csum.h). */
-	bool csum_later;
-	/* Pre-processing copied the payload to its place in the flow's rx
-	 * ring as it checked the checksum (core/preproc.c): post-processing
-	 * has nothing left to copy. */
-	bool placed;
-	uint64_t csum_acc;
 };
 
 /* Parse and validate frame[0..len).  0 or -EINVAL (see above). */
@@ -162,26 +144,6 @@ int ftoe_seg_parse(const void *frame, uint32_t len, uint32_t flags,
 
 /* Short, stable name of an error (for counters and messages). */
 const char *ftoe_seg_err_str(enum ftoe_seg_err err);
-
-/* The check FTOE_SEG_F_CSUM_LATER left: true when the TCP checksum is
- * right; false sets seg->err to FTOE_SEG_ERR_TCP_CSUM.  Clears csum_later. */
-bool ftoe_seg_csum_ok(const void *frame, struct ftoe_seg *seg);
-/* The same, with the payload copied to dst on the way (both in one pass;
- * dst holds the payload even when the checksum is wrong).  The header's
- * length is a multiple of 4, so the payload's words keep their parity
- * and the two sums simply add (RFC 1071 2(B)). */
-static inline bool ftoe_seg_csum_copy_ok(const void *frame, struct ftoe_seg *seg, void *dst)
-{
-	const uint8_t *th = (const uint8_t *)frame + seg->l4_off;
-	uint32_t hlen = (uint32_t)seg->payload_off - seg->l4_off;
-
-	seg->csum_later = false;
-	if (ftoe_csum_copy_native(seg->csum_acc, th, hlen, dst, th + hlen,
-				  seg->payload_len) == 0xffff)
-		return true;
-	seg->err = FTOE_SEG_ERR_TCP_CSUM;
-	return false;
-}
 
 static inline bool ftoe_seg_fast_path(const struct ftoe_seg *seg)
 {

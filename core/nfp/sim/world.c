@@ -120,7 +120,7 @@ static void nfp_rx_ordered(struct sim_world *w, struct ftoe_engine *e, struct ft
 	eng_now(e);
 	for (unsigned i = 0; i < n; i++) {
 		nfp_cur_acct = &w->st[SIM_ST_PROTO].acct;
-		bool fast = ftoe_preproc_claim(e, &items[i], NULL);
+		bool fast = ftoe_preproc_claim(e, &items[i]);
 
 		nfp_cur_acct = NULL;
 		if (fast) {
