@@ -242,7 +242,13 @@ int ftoe_tx_send(struct ftoe_engine *e, const struct ftoe_tx_addr *a,
 		ring_copy_out(th + thlen, flow_tx_ring(e, it->flow),
 			      e->mem[it->flow].tx_size, it->tx_pos, it->len);
 
-	ftoe_put_be16(th + 16, (uint16_t)~ftoe_csum_add_native(sum, th, thlen + it->len));
+	if (it->len)
+		sum = ftoe_csum_add_native(sum, th, thlen + it->len);
+	else if (thlen == 32)	/* a pure ACK with timestamps: written out */
+		sum = ftoe_csum_words_native(sum, th, 32);
+	else
+		sum = ftoe_csum_words_native(sum, th, thlen);
+	ftoe_put_be16(th + 16, (uint16_t)~sum);
 
 	err = tx_xmit(e, it, f, l2len + iplen);
 	if (err) {
