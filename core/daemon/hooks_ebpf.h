@@ -75,5 +75,8 @@ int hx_perf_buffer(struct hx_prog *p, struct ebpf_map *map, struct ebpf_perf_buf
  * first), with a reference (ebpf_map_put it), or NULL.  Any thread: the
  * splice support (app.c) finds splice_flows this way. */
 struct ebpf_map *hx_map_get(struct daemon *d, enum flextoe_hook hook, const char *name);
+/* A raw-frame socket closed: empty the XSKMAP slots of every installed
+ * program that hold id; returns how many. */
+int hx_xsk_forget(struct daemon *d, uint32_t id);
 
 #endif
