@@ -41,9 +41,9 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 		 * devmap and cpumap targets do not exist in this backend. */
 		q->st.rx_hook_redirect++;
 		if (hf.redirect_err == -EOPNOTSUPP && !atomic_exchange(&redirect_noted, true))
-			pr_warn("an rx-pre program redirected a frame to a target other than an "
-				"xskmap slot: the x86 backend has none; such frames are counted "
-				"and dropped");
+			pr_warn("an rx-pre program redirected a frame elsewhere than to an xskmap "
+				"slot: the x86 backend has no redirect targets but applications' "
+				"raw-frame sockets; such frames are counted and dropped");
 		return 0;
 	default:		/* DROP, ABORTED */
 		q->st.rx_hook_drop++;

@@ -129,6 +129,6 @@ send r3b 5 >/dev/null
 sleep 0.3
 t_check "the engine survived the killed context" ns_exec eng "$BPF" list
 t_check "only the 5 frames before the kill were redirected" test "$(redirects)" = 35
-t_check "no warning about redirect targets" sh -c "! grep -q 'redirect targets\|other than an xskmap' '$TMP/eng.log'"
+t_check "no warning about redirect targets" sh -c "! grep -q 'no redirect targets' '$TMP/eng.log'"
 
 t_summary
