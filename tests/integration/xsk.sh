@@ -25,7 +25,8 @@ export FLEXTOE_RUN_DIR=$RUN
 
 ns_add eng && ns_add peer
 ns_link eng veth0 10.86.0.1/24 peer veth1 $PEER_IP/24
-engine_start eng $ENG_IP/24 || { t_fail "engine started"; t_summary; exit 1; }
+# XSK_ENGINE_ARGS: more engine options (e.g. --workers 2: receive threads share a socket)
+engine_start eng $ENG_IP/24 ${XSK_ENGINE_ARGS:-} || { t_fail "engine started"; t_summary; exit 1; }
 t_check "engine sockets" engine_sockets
 ENG_MAC=$(ip netns exec "$(ns_name eng)" cat /sys/class/net/veth0/address)
 
