@@ -367,6 +367,22 @@ struct ebpf_global_init {
 	size_t size;
 };
 
+/* Presets in the text form the CLI and the control requests carry:
+ * "NAME=N" a map size (1..UINT32_MAX, any strtoul base), "NAME=HEX" a
+ * global's bytes as they lie in memory (optional 0x).  add: 0, or
+ * -EINVAL with what is wrong in err (-ENOMEM).  The arrays go into
+ * ebpf_object_opts map_sizes/globals; free releases what add made. */
+struct ebpf_presets {
+	struct ebpf_map_size *sizes;
+	size_t nr_sizes;
+	struct ebpf_global_init *globals;
+	size_t nr_globals;
+};
+int ebpf_presets_add_size(struct ebpf_presets *p, const char *spec, char *err, size_t err_size);
+int ebpf_presets_add_global(struct ebpf_presets *p, const char *spec, char *err,
+			    size_t err_size);
+void ebpf_presets_free(struct ebpf_presets *p);
+
 /* A program of the object that was not loaded because it is not an XDP
  * program (tc, tracing, iterators, ...): the runtime runs XDP only. */
 struct ebpf_skipped_prog {

@@ -296,6 +296,12 @@ int hx_load(struct daemon *d, const struct hx_load_req *r, uint32_t *id, char *e
 	/* The kernel twin stays: its tag and id identify the program in
 	 * bpftool, and its arrays back the runtime's (bpftool map dump). */
 	opts.keep_kernel = true;
+	if (r->presets) {
+		opts.map_sizes = r->presets->sizes;
+		opts.nr_map_sizes = r->presets->nr_sizes;
+		opts.globals = r->presets->globals;
+		opts.nr_globals = r->presets->nr_globals;
+	}
 	ret = ebpf_object_open(r->path, &opts, &p->obj);
 	if (ret) {
 		snprintf(err, err_size, "%s: %s", r->path, oerr[0] ? oerr : strerror(-ret));

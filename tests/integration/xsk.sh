@@ -107,7 +107,7 @@ t_check "frames after the close go to the engine (fallback XDP_PASS), not counte
 	test "$(redirects)" = 20
 
 # ---- a full ring: the library's update, 4 slots, 10 frames -----------------
-ns_bg eng "$READER" --map xsks_map --entries 4 --idle-ms 1000 --hold "$TMP/go2" >"$TMP/r2.out" 2>&1
+ns_bg eng "$READER" --map xsks_map --entries 4 --idle-ms 300 --hold "$TMP/go2" >"$TMP/r2.out" 2>&1
 t_check "reader 2 put itself into the map" wait_for "$TMP/r2.out" "map xsks_map ok" 5
 send r2 10 >/dev/null
 sleep 0.3
