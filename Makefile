@@ -320,6 +320,8 @@ $(BUILD)/tests/tools/classify-app: $(LIBFT_A)
 $(BUILD)/tests/tools/close-exit: $(LIBFT_A)
 # tests/tools/appif-probe too (it also calls libflextoe's internals)
 $(BUILD)/tests/tools/appif-probe: $(LIBFT_A)
+# tests/tools/xsk-reader too (raw-frame sockets)
+$(BUILD)/tests/tools/xsk-reader: $(LIBFT_A)
 
 # ---- libflextoe-posix (lib/posix) and flextoe-run (lib/posix/run) --------
 # The LD_PRELOAD library: only the interposed names are exported

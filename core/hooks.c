@@ -285,6 +285,8 @@ uint32_t ftoe_hooks_run(struct ftoe_hooks *h, enum flextoe_hook hook, struct fto
 	else
 		act = run_chain(h, c);
 	verdict = ftoe_hook_apply_rules(hook, act, &invalid);
+	if (verdict == FTOE_XDP_REDIRECT)
+		f->redirect_err = h->ops.redirect ? h->ops.redirect(h->ops.ctx, f) : -EOPNOTSUPP;
 	if (h->ops.end)
 		h->ops.end(h->ops.ctx, f, !ftoe_hook_observe_only(hook) &&
 			   (verdict == FTOE_XDP_PASS || verdict == FTOE_XDP_TX));

@@ -76,10 +76,13 @@ struct ftoe_hook_prog {
  * go on and the hook is not observe-only): data/len the frame as the
  * programs left it (it may point into the backend's buffer: valid until
  * the calling thread's next ftoe_hooks_run) and md with the programs'
- * writes (app_ctx, priority, vlan ids). */
+ * writes (app_ctx, priority, vlan ids).  With the verdict REDIRECT,
+ * redirect_err: 0 when the redirect op took the frame, else why it was
+ * dropped (-EOPNOTSUPP: no target the backend can deliver to). */
 struct ftoe_hook_frame {
 	uint8_t *data;
 	uint32_t len;
+	int32_t redirect_err;
 	struct flextoe_md md;
 };
 
@@ -92,6 +95,10 @@ struct ftoe_hook_ops {
 	int (*begin)(void *ctx, enum flextoe_hook hook, struct ftoe_hook_frame *f);
 	/* Run one program; returns its XDP action. */
 	uint32_t (*run)(void *ctx, void *handle);
+	/* The chain ended with XDP_REDIRECT (rx-pre): deliver the frame as
+	 * the programs left it to the target they chose.  0 delivered, else
+	 * -errno (dropped).  NULL: every redirect is dropped (-EOPNOTSUPP). */
+	int (*redirect)(void *ctx, struct ftoe_hook_frame *f);
 	/* After the chain: with commit, update f->data/len/md from the
 	 * execution buffer; without (a drop, an observe-only hook), leave
 	 * f as it was. */
@@ -122,8 +129,9 @@ uint32_t ftoe_hook_apply_rules(enum flextoe_hook hook, uint32_t act, bool *inval
 /* Run hook's chain on f.  XDP_PASS at once (nothing counted) when the hook
  * has no program.  Returns the verdict the caller acts on (after the
  * hook's rules): PASS go on, DROP and ABORTED free the frame, TX send it
- * back out the port it came in, REDIRECT (rx-pre only) as the caller
- * documents.  Safe from any thread. */
+ * back out the port it came in, REDIRECT (rx-pre only): the redirect op
+ * has run, f->redirect_err says whether it took the frame (the caller
+ * frees it either way).  Safe from any thread. */
 uint32_t ftoe_hooks_run(struct ftoe_hooks *h, enum flextoe_hook hook, struct ftoe_hook_frame *f);
 
 /* True when hook has at least one program (a hint: a stage may skip

@@ -169,10 +169,18 @@ struct ebpf_host {
 			   uint16_t *mss_out);
 	int (*cookie_check)(void *ctx, uint32_t saddr_be, uint32_t daddr_be, uint16_t sport_be,
 			    uint16_t dport_be, uint32_t seq, uint32_t ack, uint16_t *mss_out);
+	/* An XSKMAP value from user space (the kernel takes an AF_XDP socket
+	 * fd): 0 when id names one of the host's raw-frame sockets, else
+	 * -EBADF.  NULL: the host has none (updates give -EOPNOTSUPP). */
+	int (*xsk_check)(void *ctx, uint32_t id);
 };
 
 /* Set before any program runs (copied; NULL: no host again). */
 void ebpf_set_host(const struct ebpf_host *host);
+/* A raw-frame socket closed: empty every slot of the xskmap that holds
+ * id (as the kernel's xsk_delete_from_maps).  The number of slots
+ * emptied, or -EINVAL for a map of another type. */
+int ebpf_xskmap_forget(struct ebpf_map *map, uint32_t id);
 
 /* ---- programs ------------------------------------------------------------ */
 
@@ -256,6 +264,10 @@ struct ebpf_xdp_buff {
 	uint64_t redirect_flags;
 	struct ebpf_map *redirect_map;
 	uint32_t redirect_key;
+	/* the slot's value as bpf_redirect_map found it (the kernel's
+	 * bpf_redirect_info tgt_value): an xskmap's socket id, a devmap's
+	 * ifindex; valid while the map lives */
+	const void *redirect_value;
 	void *user;			/* owner's cookie (engine, tests) */
 };
 
@@ -354,6 +366,22 @@ struct ebpf_global_init {
 	const void *data;
 	size_t size;
 };
+
+/* Presets in the text form the CLI and the control requests carry:
+ * "NAME=N" a map size (1..UINT32_MAX, any strtoul base), "NAME=HEX" a
+ * global's bytes as they lie in memory (optional 0x).  add: 0, or
+ * -EINVAL with what is wrong in err (-ENOMEM).  The arrays go into
+ * ebpf_object_opts map_sizes/globals; free releases what add made. */
+struct ebpf_presets {
+	struct ebpf_map_size *sizes;
+	size_t nr_sizes;
+	struct ebpf_global_init *globals;
+	size_t nr_globals;
+};
+int ebpf_presets_add_size(struct ebpf_presets *p, const char *spec, char *err, size_t err_size);
+int ebpf_presets_add_global(struct ebpf_presets *p, const char *spec, char *err,
+			    size_t err_size);
+void ebpf_presets_free(struct ebpf_presets *p);
 
 /* A program of the object that was not loaded because it is not an XDP
  * program (tc, tracing, iterators, ...): the runtime runs XDP only. */

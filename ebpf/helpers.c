@@ -345,6 +345,7 @@ static uint64_t h_redirect(uint64_t r1, uint64_t r2, uint64_t r3,
 		xdp->redirect_flags = r2;
 		xdp->redirect_map = NULL;
 		xdp->redirect_key = 0;
+		xdp->redirect_value = NULL;
 	}
 	return XDP_REDIRECT;
 }
@@ -373,12 +374,14 @@ static uint64_t h_redirect_map(uint64_t r1, uint64_t r2, uint64_t r3,
 		if (xdp) {
 			xdp->redirect_map = NULL;
 			xdp->redirect_ifindex = 0;
+			xdp->redirect_value = NULL;
 		}
 		return flags & action_mask;
 	}
 	if (xdp) {
 		xdp->redirect_map = map;
 		xdp->redirect_key = key;
+		xdp->redirect_value = val;
 		xdp->redirect_flags = flags;
 		xdp->redirect_ifindex = 0;
 	}

@@ -47,6 +47,15 @@ void ebpf_set_host(const struct ebpf_host *h)
 	atomic_store(&host, &host_copy);
 }
 
+int ebpf_host_xsk_check(uint32_t id)
+{
+	const struct ebpf_host *h = atomic_load(&host);
+
+	if (!h || !h->xsk_check)
+		return -EOPNOTSUPP;
+	return h->xsk_check(h->ctx, id);
+}
+
 /* ---- bpf_fib_lookup ------------------------------------------------------------ */
 
 static uint32_t prefix_mask(uint32_t len)

@@ -180,6 +180,9 @@ uint64_t ebpf_h_fib_lookup(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, u
 uint64_t ebpf_h_syncookie_gen4(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
 uint64_t ebpf_h_syncookie_check4(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
 uint64_t ebpf_h_syncookie_v6(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5);
+/* struct ebpf_host xsk_check: 0, -EBADF, or -EOPNOTSUPP without a host
+ * that has raw-frame sockets. */
+int ebpf_host_xsk_check(uint32_t id);
 /* Name of any kernel helper id ("bpf_skb_load_bytes"), for messages. */
 const char *ebpf_helper_kernel_name(uint32_t id);
 /* Where bpf_trace_printk lines go (one line, no trailing newline); NULL

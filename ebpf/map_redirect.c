@@ -1,4 +1,4 @@
-/* map_redirect.c - redirect target maps (devmap, devmap_hash, cpumap, xskmap): slots as the kernel keeps them, targets the engine counts. */
+/* map_redirect.c - redirect target maps (devmap, devmap_hash, cpumap, xskmap): slots as the kernel keeps them; an xskmap slot holds a raw-frame socket of the host. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -9,8 +9,11 @@
 /* What a slot of these maps means inside the engine (docs/runtime.md):
  * the kernel's checks on every update are kept, so an object behaves as
  * it does in the kernel, and bpf_redirect_map finds a slot full or empty
- * exactly when the kernel would; the frame itself is counted as
- * redirected and dropped by the hooks (docs/design.md section 4).
+ * exactly when the kernel would.  An xskmap slot holds the id of one of
+ * the host's raw-frame sockets (the engine's, struct ebpf_host
+ * xsk_check), to which the engine hands a redirected frame; other
+ * targets' frames are counted and dropped by the hooks (docs/design.md
+ * section 4).
  *
  * Slots live in a hash map of the runtime keyed by the u32 key: lookups
  * are lock-free and a value never moves while the map lives, which is
@@ -75,9 +78,9 @@ static uint32_t key_of(const void *key)
 	return k;
 }
 
-/* Program side: the value (devmap, devmap_hash; cpumap through
- * bpf_redirect_map only, as the verifier allows), or NULL for an empty
- * slot.  An xskmap slot is never full here (no socket can be put in). */
+/* Program side: the value (devmap, devmap_hash; cpumap and xskmap
+ * through bpf_redirect_map only, as the verifier allows), or NULL for an
+ * empty slot. */
 static void *target_lookup(struct ebpf_map *map, const void *key)
 {
 	if (is_array_kind(map) && key_of(key) >= map->max_entries)
@@ -188,6 +191,29 @@ static int cpumap_update(struct ebpf_map *map, const void *key, uint32_t qsize,
 	return ebpf_map_update_elem(slots(map), key, value, BPF_ANY);
 }
 
+/* kernel/bpf/xskmap.c xsk_map_update_elem: flags, then the key, then the
+ * socket (an fd there, a raw-frame socket id of the host here), then
+ * BPF_NOEXIST/BPF_EXIST against the slot. */
+static int xskmap_update(struct ebpf_map *map, const void *key, uint32_t id, uint64_t flags)
+{
+	const uint32_t *old;
+	int ret;
+
+	if (key_of(key) >= map->max_entries)
+		return -E2BIG;
+	ret = ebpf_host_xsk_check(id);
+	if (ret)
+		return ret;
+	old = target_lookup(map, key);
+	if (old && *old == id)
+		return 0;
+	if (old && flags == BPF_NOEXIST)
+		return -EEXIST;
+	if (!old && flags == BPF_EXIST)
+		return -ENOENT;
+	return ebpf_map_update_elem(slots(map), key, &id, BPF_ANY);
+}
+
 static int target_sys_update(struct ebpf_map *map, const void *key, const void *value,
 			     uint64_t flags)
 {
@@ -204,9 +230,7 @@ static int target_sys_update(struct ebpf_map *map, const void *key, const void *
 	case BPF_MAP_TYPE_CPUMAP:
 		return cpumap_update(map, key, first, value, flags);
 	}
-	/* xskmap.c xsk_map_update_elem wants an AF_XDP socket fd; the
-	 * engine has no such socket to put in a slot (docs/runtime.md). */
-	return -EOPNOTSUPP;
+	return xskmap_update(map, key, first, flags);
 }
 
 static int target_sys_delete(struct ebpf_map *map, const void *key)
@@ -241,6 +265,22 @@ static int target_get_next_key(struct ebpf_map *map, const void *key, void *next
 		next = k + 1;
 	memcpy(next_key, &next, sizeof(next));
 	return 0;
+}
+
+int ebpf_xskmap_forget(struct ebpf_map *map, uint32_t id)
+{
+	uint32_t key;
+	int n = 0;
+
+	if (map->type != BPF_MAP_TYPE_XSKMAP)
+		return -EINVAL;
+	for (key = 0; key < map->max_entries; key++) {
+		const uint32_t *v = target_lookup(map, &key);
+
+		if (v && *v == id && !slot_clear(map, &key))
+			n++;
+	}
+	return n;
 }
 
 const struct ebpf_map_ops ebpf_redirect_target_map_ops = {

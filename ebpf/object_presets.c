@@ -1,11 +1,14 @@
 /* object_presets.c - what a libbpf skeleton sets between open and load: map sizes and global variables. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "ebpf/internal.h"
+#include "lib/util/hex.h"
 
 static bool is_legacy(const struct ebpf_legacy_map *lmaps, size_t n, const char *name)
 {
@@ -184,4 +187,95 @@ int ebpf_object_presets(struct bpf_object *lobj, const char *obj_name,
 	if (!ret)
 		ret = apply_globals(lobj, obj_name, globals, nr_globals, err, err_size);
 	return ret;
+}
+
+/* ---- the text form ("NAME=N", "NAME=HEX") --------------------------------------- */
+
+/* The name before '=' (allocated), or NULL with err set. */
+static char *spec_name(const char *spec, const char *what, char *err, size_t err_size)
+{
+	const char *eq = strchr(spec, '=');
+	char *name;
+
+	if (!eq || eq == spec || !eq[1]) {
+		snprintf(err, err_size, "%s wants NAME=%s, not '%s'", what,
+			 !strcmp(what, "--map-size") ? "N" : "HEX", spec);
+		return NULL;
+	}
+	name = strndup(spec, (size_t)(eq - spec));
+	if (!name)
+		snprintf(err, err_size, "out of memory");
+	return name;
+}
+
+int ebpf_presets_add_size(struct ebpf_presets *p, const char *spec, char *err, size_t err_size)
+{
+	char *name = spec_name(spec, "--map-size", err, err_size), *end;
+	const char *num = strchr(spec, '=') + 1;
+	struct ebpf_map_size *s;
+	unsigned long n;
+
+	if (!name)
+		return -EINVAL;
+	errno = 0;
+	n = strtoul(num, &end, 0);
+	if (errno || *end || num[0] == '-' || !n || n > UINT32_MAX) {
+		snprintf(err, err_size, "--map-size %s: '%s' is not a size from 1 to %u", name, num,
+			 UINT32_MAX);
+		free(name);
+		return -EINVAL;
+	}
+	s = realloc(p->sizes, (p->nr_sizes + 1) * sizeof(*s));
+	if (!s) {
+		free(name);
+		return -ENOMEM;
+	}
+	p->sizes = s;
+	s[p->nr_sizes++] = (struct ebpf_map_size){ name, (uint32_t)n };
+	return 0;
+}
+
+int ebpf_presets_add_global(struct ebpf_presets *p, const char *spec, char *err,
+			    size_t err_size)
+{
+	char *name = spec_name(spec, "--rodata", err, err_size);
+	const char *hex = name ? strchr(spec, '=') + 1 : NULL;
+	struct ebpf_global_init *g;
+	uint8_t *bytes;
+	size_t len;
+
+	if (!name)
+		return -EINVAL;
+	if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+		hex += 2;
+	if (ftoe_hex_decode(hex, &bytes, &len) || !len) {
+		snprintf(err, err_size, "--rodata %s: '%s' is not hex bytes (two digits a byte, "
+			 "as the value lies in memory)", name, strchr(spec, '=') + 1);
+		free(name);
+		return -EINVAL;
+	}
+	g = realloc(p->globals, (p->nr_globals + 1) * sizeof(*g));
+	if (!g) {
+		free(name);
+		free(bytes);
+		return -ENOMEM;
+	}
+	p->globals = g;
+	g[p->nr_globals++] = (struct ebpf_global_init){ name, bytes, len };
+	return 0;
+}
+
+void ebpf_presets_free(struct ebpf_presets *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr_sizes; i++)
+		free((char *)p->sizes[i].name);
+	for (i = 0; i < p->nr_globals; i++) {
+		free((char *)p->globals[i].name);
+		free((void *)p->globals[i].data);
+	}
+	free(p->sizes);
+	free(p->globals);
+	memset(p, 0, sizeof(*p));
 }

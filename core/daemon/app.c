@@ -19,6 +19,7 @@
 #include "core/daemon/app_cred.h"
 #include "core/daemon/daemon.h"
 #include "core/daemon/hooks_ebpf.h"
+#include "core/daemon/xsk_app.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/log.h"
 
@@ -68,6 +69,7 @@ static struct {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct tag tag_listen;
 	struct appif *appif;
+	struct daemon *d;
 	const struct daemon_opts *opts;
 	struct app_conn *conns;
 	pthread_mutex_t lock;	/* several workers may poll the server */
@@ -151,6 +153,7 @@ static void conn_free(struct app_conn *c)
 		}
 	if (c->ctx)
 		appif_ctx_remove(S.appif, c->ctx);
+	xska_close_owner(S.d, c);
 	if (c->fd >= 0) {
 		epoll_ctl(S.epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -343,11 +346,15 @@ static ssize_t conn_msg(struct app_conn *c, void *buf, size_t len, int *fd)
 	return n;
 }
 
-/* The UNIX connection is readable: the hello, wake groups, or the
- * application's end. */
+/* The UNIX connection is readable: the hello, wake groups, raw-frame
+ * socket requests (include/flextoe/appif_xsk.h), or the application's
+ * end.  Messages are told apart by size and magic. */
 static void conn_readable(struct app_conn *c, uint32_t events)
 {
-	struct appif_wake_msg m;
+	union {
+		struct appif_wake_msg wake;
+		struct appif_xsk_req xsk;
+	} m;
 	ssize_t n;
 	int fd;
 
@@ -357,11 +364,16 @@ static void conn_readable(struct app_conn *c, uint32_t events)
 		return;
 	}
 	while ((n = conn_msg(c, &m, sizeof(m), &fd)) > 0) {
-		if (n == sizeof(m)) {
-			wake_group_set(c, &m, fd);
-		} else if (fd >= 0) {
-			close(fd);
+		if (n == sizeof(m.wake)) {
+			wake_group_set(c, &m.wake, fd);
+			continue;
 		}
+		if (fd >= 0)
+			close(fd);
+		if (n == sizeof(m.xsk) && m.xsk.magic == APPIF_XSK_MAGIC)
+			xska_request(S.d, c->fd, c, &m.xsk);
+		else
+			pr_debug("application pid %d: unknown message of %zd bytes", c->peer.pid, n);
 	}
 	if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR))) {
 		/* closes queued just before exit run first; the rest is reset */
@@ -460,6 +472,7 @@ int app_server_start(struct daemon *d)
 	/* Any local user may open connections, as with kernel sockets; with
 	 * --app-group, root and the group only (app_cred_admit checks again). */
 	S.opts = &d->opts;
+	S.d = d;
 	if (app_cred_socket_mode(&d->opts, S.path))
 		goto fail;
 	S.tag_listen.kind = TAG_LISTEN;

@@ -62,9 +62,39 @@ static int bad_hook(const char *name, char *err, size_t esz)
 	return -EINVAL;
 }
 
+/* "map_sizes" and "globals": arrays of "NAME=N" and "NAME=HEX" (flextoe-bpf
+ * load --map-size/--rodata, passed on by loaderd, which checked the object
+ * with the same presets: loader/loaderd/requests.c). */
+static int load_presets(json_object *req, struct ebpf_presets *ps, char *err, size_t esz)
+{
+	static const char *const keys[] = { "map_sizes", "globals" };
+
+	for (int k = 0; k < 2; k++) {
+		json_object *a;
+
+		if (!json_object_object_get_ex(req, keys[k], &a))
+			continue;
+		if (!json_object_is_type(a, json_type_array)) {
+			snprintf(err, esz, "%s: not a list", keys[k]);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			const char *spec = json_object_get_string(json_object_array_get_idx(a, i));
+			int ret = !spec ? -EINVAL :
+				  k ? ebpf_presets_add_global(ps, spec, err, esz) :
+				      ebpf_presets_add_size(ps, spec, err, esz);
+
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static int do_load(struct daemon *d, json_object *req, json_object *resp, char *err, size_t esz)
 {
 	struct hx_load_req r = { 0 };
+	struct ebpf_presets ps = { 0 };
 	pid_t owner_pid = 0;
 	int64_t prio;
 	uint32_t id;
@@ -106,7 +136,12 @@ static int do_load(struct daemon *d, json_object *req, json_object *resp, char *
 		if (pidfd < 0)
 			return pidfd;
 	}
-	ret = hx_load(d, &r, &id, err, esz);
+	ret = load_presets(req, &ps, err, esz);
+	if (!ret) {
+		r.presets = &ps;
+		ret = hx_load(d, &r, &id, err, esz);
+	}
+	ebpf_presets_free(&ps);
 	if (ret) {
 		if (pidfd >= 0)
 			close(pidfd);

@@ -10,6 +10,7 @@
 
 #include "core/daemon/daemon.h"
 #include "core/daemon/hooks_ebpf.h"
+#include "core/daemon/xsk_app.h"
 #include "ebpf/ebpf.h"
 #include "lib/util/log.h"
 
@@ -97,6 +98,23 @@ static void hx_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
 		memcpy(&f->md, f->data - sizeof(f->md), sizeof(f->md));
 }
 
+/* The chain ended with XDP_REDIRECT: an xskmap slot's socket takes the
+ * frame as the programs left it (the execution buffer); other targets
+ * (devmap, cpumap, bpf_redirect's ifindex) do not exist in the engine. */
+static int hx_redirect(void *ctx, struct ftoe_hook_frame *f)
+{
+	struct ebpf_xdp_buff *x = tls_buf;
+	uint32_t id;
+
+	(void)ctx;
+	(void)f;
+	if (!x || !x->redirect_map || !x->redirect_value ||
+	    ebpf_map_type(x->redirect_map) != BPF_MAP_TYPE_XSKMAP)
+		return -EOPNOTSUPP;
+	memcpy(&id, x->redirect_value, sizeof(id));
+	return xska_deliver(id, ebpf_xdp_data(x), ebpf_xdp_len(x));
+}
+
 static int host_neigh(void *ctx, uint32_t ip_be, uint8_t mac[6])
 {
 	return x86_neigh_valid(((struct daemon *)ctx)->x86, ip_be, mac);
@@ -125,7 +143,7 @@ void hx_set_host(struct daemon *d)
 		.ip_be = d->opts.ip_be, .prefix_len = d->opts.prefix_len,
 		.gateway_be = d->opts.gateway_be, .mtu = nd->mtu,
 		.neigh = host_neigh, .cookie_make = host_cookie_make,
-		.cookie_check = host_cookie_check,
+		.cookie_check = host_cookie_check, .xsk_check = xska_check,
 	};
 
 	memcpy(h.mac, nd->mac, 6);
@@ -136,7 +154,7 @@ void hx_set_host(struct daemon *d)
 int hx_init(struct daemon *d)
 {
 	static const struct ftoe_hook_ops ops = {
-		.begin = hx_begin, .run = hx_run, .end = hx_end,
+		.begin = hx_begin, .run = hx_run, .redirect = hx_redirect, .end = hx_end,
 	};
 	int err = ftoe_hooks_create(&ops, &d->hooks);
 
@@ -278,6 +296,12 @@ int hx_load(struct daemon *d, const struct hx_load_req *r, uint32_t *id, char *e
 	/* The kernel twin stays: its tag and id identify the program in
 	 * bpftool, and its arrays back the runtime's (bpftool map dump). */
 	opts.keep_kernel = true;
+	if (r->presets) {
+		opts.map_sizes = r->presets->sizes;
+		opts.nr_map_sizes = r->presets->nr_sizes;
+		opts.globals = r->presets->globals;
+		opts.nr_globals = r->presets->nr_globals;
+	}
 	ret = ebpf_object_open(r->path, &opts, &p->obj);
 	if (ret) {
 		snprintf(err, err_size, "%s: %s", r->path, oerr[0] ? oerr : strerror(-ret));
@@ -420,4 +444,21 @@ struct ebpf_map *hx_map_get(struct daemon *d, enum flextoe_hook hook, const char
 			ebpf_map_get(m);
 	pthread_mutex_unlock(&hx_progs_lock);
 	return m;
+}
+
+int hx_xsk_forget(struct daemon *d, uint32_t id)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&hx_progs_lock);
+	for (struct hx_prog *p = d->progs; p; p = p->next)
+		for (struct ebpf_map *m = ebpf_object_next_map(p->obj, NULL); m;
+		     m = ebpf_object_next_map(p->obj, m))
+			if (ebpf_map_type(m) == BPF_MAP_TYPE_XSKMAP) {
+				int k = ebpf_xskmap_forget(m, id);
+
+				n += k > 0 ? k : 0;
+			}
+	pthread_mutex_unlock(&hx_progs_lock);
+	return n;
 }

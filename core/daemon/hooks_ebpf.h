@@ -12,6 +12,7 @@ struct daemon;
 struct ebpf_object;
 struct ebpf_prog;
 struct ebpf_map;
+struct ebpf_presets;
 struct bpf_object;
 
 /* Perf event arrays of one program that ring_read can read. */
@@ -49,6 +50,7 @@ struct hx_load_req {
 	bool has_prio;
 	int32_t priority;          /* with has_prio; else XDP_RUN_CONFIG's */
 	uint32_t replace_id;       /* non-zero: take this program's place in one swap */
+	const struct ebpf_presets *presets; /* map sizes, globals set before load, or NULL */
 };
 
 /* Create the hooks (d->hooks) with the runtime behind them. */
@@ -75,5 +77,8 @@ int hx_perf_buffer(struct hx_prog *p, struct ebpf_map *map, struct ebpf_perf_buf
  * first), with a reference (ebpf_map_put it), or NULL.  Any thread: the
  * splice support (app.c) finds splice_flows this way. */
 struct ebpf_map *hx_map_get(struct daemon *d, enum flextoe_hook hook, const char *name);
+/* A raw-frame socket closed: empty the XSKMAP slots of every installed
+ * program that hold id; returns how many. */
+int hx_xsk_forget(struct daemon *d, uint32_t id);
 
 #endif

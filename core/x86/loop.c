@@ -1,4 +1,5 @@
 /* loop.c - the steps both schedulers share: a receive burst (rx-pre hook, classification) and the engine thread's pass. */
+#include <errno.h>
 #include <string.h>
 
 #include "core/byteorder.h"
@@ -35,12 +36,14 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 		xq_xmit_raw(q, hf.data, hf.len);
 		return 0;
 	case FTOE_XDP_REDIRECT:
-		/* No redirect targets in this backend (no devmap/cpumap/xskmap
-		 * of the engine's): counted and dropped. */
+		/* Taken by the redirect op (an xskmap slot: an application's
+		 * raw-frame socket, which counts its own drops), or dropped:
+		 * devmap and cpumap targets do not exist in this backend. */
 		q->st.rx_hook_redirect++;
-		if (!atomic_exchange(&redirect_noted, true))
-			pr_warn("an rx-pre program returned XDP_REDIRECT: the x86 backend has no "
-				"redirect targets; such frames are counted and dropped");
+		if (hf.redirect_err == -EOPNOTSUPP && !atomic_exchange(&redirect_noted, true))
+			pr_warn("an rx-pre program redirected a frame elsewhere than to an xskmap "
+				"slot: the x86 backend has no redirect targets but applications' "
+				"raw-frame sockets; such frames are counted and dropped");
 		return 0;
 	default:		/* DROP, ABORTED */
 		q->st.rx_hook_drop++;

@@ -134,6 +134,60 @@ struct ftoe_splice_stats {
 };
 int ftoe_splice_stats(struct ftoe_ctx *ctx, int sock, struct ftoe_splice_stats *st);
 
+/*
+ * Raw-frame sockets: the engine's AF_XDP sockets for applications.  A
+ * program at rx-pre that redirects into an XSKMAP slot holding a socket's
+ * id (bpf_redirect_map; libxdp's xsk_def_xdp_prog redirects by
+ * rx_queue_index, 0 in the engine) hands the frame, as the program left
+ * it, to that socket's ring in shared memory instead of the TCP engine.
+ * open: a socket of this context for queue (the XSKMAP key it is meant
+ * for), a ring of entries slots (power of two, default 256, at most 8192)
+ * of frame_size bytes (2048 or 4096, default 2048; a slot holds a frame
+ * of frame_size - 8 bytes).  It closes with the context, and a closed
+ * socket leaves every XSKMAP slot that held it.  A full ring drops the
+ * frame and counts it (rx_dropped, as AF_XDP's XDP_STATISTICS).
+ * docs/api.md "Raw-frame sockets".
+ */
+struct ftoe_xsk;
+struct ftoe_xsk_opts {
+	size_t sz;		/* sizeof(struct ftoe_xsk_opts) */
+	uint32_t queue;
+	uint32_t entries;	/* 0: 256 */
+	uint32_t frame_size;	/* 0: 2048 */
+};
+struct ftoe_xsk_stats {
+	uint64_t rx_frames;	/* frames put into the ring */
+	uint64_t rx_dropped;	/* redirected here, dropped: ring full */
+	uint64_t rx_too_big;	/* dropped: longer than a slot holds */
+};
+/* 0, -EINVAL (sizes), -EMFILE (the engine's 256 sockets are open),
+ * -ECONNRESET (the engine is gone). */
+int ftoe_xsk_open(struct ftoe_ctx *ctx, const struct ftoe_xsk_opts *opts, struct ftoe_xsk **out);
+int ftoe_xsk_close(struct ftoe_xsk *xsk);
+/* The value an XSKMAP slot holds for this socket (where the kernel takes
+ * an AF_XDP socket's fd): `flextoe-bpf map update` may put it there. */
+uint32_t ftoe_xsk_id(const struct ftoe_xsk *xsk);
+uint32_t ftoe_xsk_queue(const struct ftoe_xsk *xsk);
+/* Put the socket into the XSKMAP called map_name of a program at rx-pre,
+ * at the key of its queue, as libxdp's xsk_socket__update_xskmap does.
+ * 0, -ENOENT (no such map at rx-pre), -EINVAL (not an XSKMAP), -E2BIG
+ * (queue past the map's entries). */
+int ftoe_xsk_update_map(struct ftoe_xsk *xsk, const char *map_name);
+/* Readable (poll/epoll) when frames may wait: written when a frame lands
+ * in a ring that had been emptied, so read until -EAGAIN before waiting. */
+int ftoe_xsk_fd(const struct ftoe_xsk *xsk);
+/* The oldest frame in place: *frame and its length, or -EAGAIN; release
+ * gives its slot back. */
+ssize_t ftoe_xsk_peek(struct ftoe_xsk *xsk, const void **frame);
+int ftoe_xsk_release(struct ftoe_xsk *xsk);
+/* Wait up to timeout_ms (-1: no limit) for a frame: 0, -EAGAIN on
+ * timeout, -ECONNRESET when the engine is gone. */
+int ftoe_xsk_wait(struct ftoe_xsk *xsk, int timeout_ms);
+/* The oldest frame copied into buf (truncated to len; returns its full
+ * length), waiting up to timeout_ms (0: not at all, -1: no limit). */
+ssize_t ftoe_xsk_recv(struct ftoe_xsk *xsk, void *buf, size_t len, int timeout_ms);
+int ftoe_xsk_stats(const struct ftoe_xsk *xsk, struct ftoe_xsk_stats *st);
+
 const char *ftoe_strerror(int err);
 
 #ifdef __cplusplus

@@ -44,10 +44,7 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
  * --rodata NAME=HEX. */
 struct cli_load_opts {
 	const char *prog;
-	struct ebpf_map_size *sizes;
-	size_t nr_sizes;
-	struct ebpf_global_init *globals;
-	size_t nr_globals;
+	struct ebpf_presets ps;
 };
 
 #define CLI_PRESET_USAGE \

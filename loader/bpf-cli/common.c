@@ -42,74 +42,20 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
 
 int cli_parse_preset(struct cli_load_opts *lo, int c, const char *arg, const char *verb)
 {
-	const char *eq = strchr(arg, '=');
-	const char *opt = c == 'S' ? "--map-size" : "--rodata";
-	char *name, *end;
+	char err[256] = "";
+	int ret = c == 'S' ? ebpf_presets_add_size(&lo->ps, arg, err, sizeof(err)) :
+			     ebpf_presets_add_global(&lo->ps, arg, err, sizeof(err));
 
-	if (!eq || eq == arg || !eq[1])
-		return cli_usage_error(verb, "%s wants NAME=%s, not '%s'", opt,
-				       c == 'S' ? "N" : "HEX", arg);
-	name = strndup(arg, (size_t)(eq - arg));
-	if (!name)
+	if (ret == -ENOMEM)
 		return cli_fail("out of memory");
-	if (c == 'S') {
-		struct ebpf_map_size *s;
-		unsigned long n;
-
-		errno = 0;
-		n = strtoul(eq + 1, &end, 0);
-		if (errno || *end || eq[1] == '-' || !n || n > UINT32_MAX) {
-			free(name);
-			return cli_usage_error(verb, "--map-size %.*s: '%s' is not a size "
-					       "from 1 to %u", (int)(eq - arg), arg, eq + 1,
-					       UINT32_MAX);
-		}
-		s = realloc(lo->sizes, (lo->nr_sizes + 1) * sizeof(*s));
-		if (!s) {
-			free(name);
-			return cli_fail("out of memory");
-		}
-		lo->sizes = s;
-		s[lo->nr_sizes++] = (struct ebpf_map_size){ name, (uint32_t)n };
-	} else {
-		struct ebpf_global_init *g;
-		const char *hex = eq + 1;
-		uint8_t *bytes;
-		size_t len;
-
-		if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
-			hex += 2;
-		if (ftoe_hex_decode(hex, &bytes, &len) || !len) {
-			free(name);
-			return cli_usage_error(verb, "--rodata %.*s: '%s' is not hex bytes "
-					       "(two digits a byte, as the value lies in "
-					       "memory)", (int)(eq - arg), arg, eq + 1);
-		}
-		g = realloc(lo->globals, (lo->nr_globals + 1) * sizeof(*g));
-		if (!g) {
-			free(name);
-			free(bytes);
-			return cli_fail("out of memory");
-		}
-		lo->globals = g;
-		g[lo->nr_globals++] = (struct ebpf_global_init){ name, bytes, len };
-	}
+	if (ret)
+		return cli_usage_error(verb, "%s", err);
 	return 0;
 }
 
 void cli_load_opts_free(struct cli_load_opts *lo)
 {
-	size_t i;
-
-	for (i = 0; i < lo->nr_sizes; i++)
-		free((char *)lo->sizes[i].name);
-	for (i = 0; i < lo->nr_globals; i++) {
-		free((char *)lo->globals[i].name);
-		free((void *)lo->globals[i].data);
-	}
-	free(lo->sizes);
-	free(lo->globals);
-	memset(lo, 0, sizeof(*lo));
+	ebpf_presets_free(&lo->ps);
 }
 
 static void print_skipped(const char *path, struct ebpf_object *obj)
@@ -148,10 +94,10 @@ struct ebpf_object *cli_open_object(const char *path, enum ebpf_engine engine,
 	opts.keep_kernel = keep_kernel;
 	if (lo) {
 		opts.prog_name = lo->prog;
-		opts.map_sizes = lo->sizes;
-		opts.nr_map_sizes = lo->nr_sizes;
-		opts.globals = lo->globals;
-		opts.nr_globals = lo->nr_globals;
+		opts.map_sizes = lo->ps.sizes;
+		opts.nr_map_sizes = lo->ps.nr_sizes;
+		opts.globals = lo->ps.globals;
+		opts.nr_globals = lo->ps.nr_globals;
 	}
 	ret = ebpf_object_open(path, &opts, &obj);
 	if (ret) {

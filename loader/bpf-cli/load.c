@@ -19,7 +19,7 @@ static void usage(FILE *f)
 
 	fprintf(f,
 		"Usage: %s load OBJ --hook HOOK [--prog NAME] [--prio N] [--replace ID]\n"
-		"       [--run-dir DIR] [--json]\n\n"
+		"       [--map-size NAME=N]... [--rodata NAME=HEX]... [--run-dir DIR] [--json]\n\n"
 		"Verify OBJ with the kernel verifier and install its program at HOOK of the\n"
 		"engine (through flextoe-loaderd). Prints the new program's id.\n\n"
 		"  --hook HOOK     %s\n"
@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"                  XDP_RUN_CONFIG priority, else 50)\n"
 		"  --replace ID    take program ID's place (same hook) in one atomic swap:\n"
 		"                  every frame runs either the old program or the new\n"
+		CLI_PRESET_USAGE
 		"  --run-dir DIR   the engine's run directory (default $FLEXTOE_RUN_DIR,\n"
 		"                  else /run/flextoe)\n"
 		"  --json          print the result as JSON\n"
@@ -36,13 +37,20 @@ static void usage(FILE *f)
 		flextoe_hook_names(names, sizeof(names), " or "));
 }
 
-static int cmd_load(int argc, char **argv)
+/* What the options collected; cmd_load frees it whatever happened. */
+struct load_presets {
+	struct cli_load_opts lo;
+	json_object *sizes, *globals;	/* the option texts, for the request */
+};
+
+static int load_run(int argc, char **argv, struct load_presets *lp)
 {
 	static const struct option opts[] = {
 		{ "hook", required_argument, NULL, 'H' },
 		{ "prog", required_argument, NULL, 'p' },
 		{ "prio", required_argument, NULL, 'P' },
-		{ "replace", required_argument, NULL, 'R' },
+		{ "replace", required_argument, NULL, 'X' },
+		CLI_PRESET_LONGOPTS,
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -73,7 +81,20 @@ static int cmd_load(int argc, char **argv)
 						       optarg);
 			has_prio = true;
 			break;
+		case 'S':
 		case 'R':
+			/* checked here, sent as given: loaderd and the engine
+			 * parse the same text (ebpf_presets_add_*) */
+			rc = cli_parse_preset(&lp->lo, c, optarg, "load");
+			if (rc)
+				return rc;
+			if (c == 'S' ? !lp->sizes && !(lp->sizes = json_object_new_array()) :
+				       !lp->globals && !(lp->globals = json_object_new_array()))
+				return cli_fail("out of memory");
+			json_object_array_add(c == 'S' ? lp->sizes : lp->globals,
+					      json_object_new_string(optarg));
+			break;
+		case 'X':
 			errno = 0;
 			replace = strtoul(optarg, &end, 10);
 			if (errno || !*optarg || *end || !replace || replace > UINT32_MAX)
@@ -113,6 +134,10 @@ static int cmd_load(int argc, char **argv)
 		json_object_object_add(req, "prio", json_object_new_int64(prio));
 	if (replace)
 		json_object_object_add(req, "replace", json_object_new_int64((int64_t)replace));
+	if (lp->sizes)
+		json_object_object_add(req, "map_sizes", json_object_get(lp->sizes));
+	if (lp->globals)
+		json_object_object_add(req, "globals", json_object_get(lp->globals));
 	free(hex);
 	resp = cli_loaderd_call(cli_run_dir(run_dir), req, &rc);
 	json_object_put(req);
@@ -126,6 +151,17 @@ static int cmd_load(int argc, char **argv)
 	}
 	json_object_put(resp);
 	return 0;
+}
+
+static int cmd_load(int argc, char **argv)
+{
+	struct load_presets lp = { 0 };
+	int rc = load_run(argc, argv, &lp);
+
+	json_object_put(lp.sizes);
+	json_object_put(lp.globals);
+	cli_load_opts_free(&lp.lo);
+	return rc;
 }
 
 CLI_VERB(load, "load", "install a program at a hook of the running engine", cmd_load)

@@ -109,11 +109,41 @@ static int new_copy(struct ldr_state *st, const void *buf, size_t len, char *pat
 	return close(fd) ? -errno : 0;
 }
 
+/* The request's "map_sizes" and "globals": arrays of "NAME=N" and
+ * "NAME=HEX", as flextoe-bpf load's --map-size and --rodata gave them
+ * (the engine reads the same two keys, core/daemon/ctl.c). */
+static int load_presets(json_object *req, struct ebpf_presets *ps, char *err, size_t esz)
+{
+	static const char *const keys[] = { "map_sizes", "globals" };
+
+	for (int k = 0; k < 2; k++) {
+		json_object *a;
+
+		if (!json_object_object_get_ex(req, keys[k], &a))
+			continue;
+		if (!json_object_is_type(a, json_type_array)) {
+			snprintf(err, esz, "%s: not a list", keys[k]);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < json_object_array_length(a); i++) {
+			const char *spec = json_object_get_string(json_object_array_get_idx(a, i));
+			int ret = !spec ? -EINVAL :
+				  k ? ebpf_presets_add_global(ps, spec, err, esz) :
+				      ebpf_presets_add_size(ps, spec, err, esz);
+
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, json_object *req)
 {
 	const char *hex = get_str(req, "object"), *hook = get_str(req, "hook");
 	const char *prog = get_str(req, "prog"), *name = get_str(req, "name");
 	struct ebpf_object_opts opts;
+	struct ebpf_presets ps = { 0 };
 	struct ebpf_object *obj = NULL;
 	json_object *ereq, *resp;
 	unsigned char *buf = NULL;
@@ -142,6 +172,15 @@ static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, j
 	opts.log_size = log ? VERIFIER_LOG_SZ : 0;
 	opts.err_buf = err;
 	opts.err_size = sizeof(err);
+	ret = load_presets(req, &ps, err, sizeof(err));
+	if (ret) {
+		resp = fail(ret, "%s", err[0] ? err : strerror(-ret));
+		goto out;
+	}
+	opts.map_sizes = ps.sizes;
+	opts.nr_map_sizes = ps.nr_sizes;
+	opts.globals = ps.globals;
+	opts.nr_globals = ps.nr_globals;
 	ret = ebpf_object_open_mem(buf, len, name, &opts, &obj);
 	if (ret) {
 		resp = fail(ret, "%s", err[0] ? err : strerror(-ret));
@@ -182,6 +221,10 @@ static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, j
 			json_object_object_add(ereq, "prio", json_object_get(v));
 		if (json_object_object_get_ex(req, "replace", &v))
 			json_object_object_add(ereq, "replace", json_object_get(v));
+		if (json_object_object_get_ex(req, "map_sizes", &v))
+			json_object_object_add(ereq, "map_sizes", json_object_get(v));
+		if (json_object_object_get_ex(req, "globals", &v))
+			json_object_object_add(ereq, "globals", json_object_get(v));
 		/* A trace session: the engine unloads the program when the
 		 * client exits.  The pid is the peer's (SO_PEERCRED), never a
 		 * number the client sends, so nobody ties a program to someone
@@ -208,6 +251,7 @@ static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, j
 	}
 out:
 	ebpf_object_close(obj);
+	ebpf_presets_free(&ps);
 	free(log);
 	free(buf);
 	return resp;

@@ -250,6 +250,26 @@ t_check "--replace at another hook: clear error" \
 	expect 1 "runs at rx-pre, not tx-post" "$BPF" load "$FILTER" --hook tx-post --replace "$ID3"
 ID=$ID3
 
+# ---- load with --map-size/--rodata, as a libbpf skeleton sets them before load ------------------
+MIXED=$PWD/$BUILD/tests/progs/ld_mixed.bpf.o
+t_check "load: a max_entries 0 map without --map-size is refused, naming the option" \
+	expect 1 "map-size counts=N" "$BPF" load "$MIXED" --hook rx-pre --prog xdp_cfg
+t_check "load: --rodata of a variable the object lacks is refused, naming it" \
+	expect 1 "no_such_var" "$BPF" load "$MIXED" --hook rx-pre --prog xdp_cfg \
+	--map-size counts=8 --rodata no_such_var=01000000
+t_check "load: a bad --map-size is a usage error" \
+	expect 2 "not a size" "$BPF" load "$MIXED" --hook rx-pre --map-size counts=0
+# cfg_verdict XDP_DROP: the engine runs the value set before load
+MIXED_ID=$("$BPF" load "$MIXED" --hook rx-pre --prog xdp_cfg --prio 10 --map-size counts=64 \
+	--rodata cfg_verdict=01000000 --rodata cfg_key_off=0x0c)
+t_check "load --map-size --rodata installs xdp_cfg" test -n "$MIXED_ID"
+t_check "its .rodata verdict (XDP_DROP) drops ping" ping_fails
+t_check "its map has the size given" sh -c "'$BPF' map list --json | python3 -c '
+import json, sys
+m = [x for x in json.load(sys.stdin) if x[\"name\"] == \"counts\"]
+sys.exit(not m or m[0][\"max_entries\"] != 64)'"
+t_check "unload it" expect 0 "unloaded $MIXED_ID" "$BPF" unload "$MIXED_ID"
+
 # ---- unload restores traffic ------------------------------------------------------------------
 t_check "unload --hook rx-pre --all" expect 0 "unloaded $ID" "$BPF" unload --hook rx-pre --all
 t_check "after unload TCP reaches the engine again" tcp_refused

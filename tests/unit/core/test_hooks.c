@@ -97,6 +97,63 @@ static uint32_t run_once(struct ftoe_hooks *h, enum flextoe_hook hook)
 	return ftoe_hooks_run(h, hook, &f);
 }
 
+static int redirect_calls, redirect_ret;
+
+static int fake_redirect(void *ctx, struct ftoe_hook_frame *f)
+{
+	(void)ctx;
+	(void)f;
+	redirect_calls++;
+	return redirect_ret;
+}
+
+/* A chain that ends in XDP_REDIRECT at rx-pre hands the frame to the
+ * backend's redirect op (an xskmap's socket) before the end op, and its
+ * answer reaches the caller; without the op every redirect is dropped
+ * with -EOPNOTSUPP.  Other verdicts never call it. */
+START_TEST(test_redirect_op)
+{
+	static const struct ftoe_hook_ops ops = {
+		.begin = fake_begin, .run = fake_run, .redirect = fake_redirect, .end = fake_end,
+	};
+	struct ftoe_hooks *h, *plain = new_hooks();
+	struct fake_prog *r = fake('r', FTOE_XDP_REDIRECT), *r2 = fake('s', FTOE_XDP_REDIRECT);
+	struct fake_prog *p = fake('p', FTOE_XDP_PASS);
+	uint8_t frame[64] = { 0 };
+	struct ftoe_hook_frame f = { .data = frame, .len = sizeof(frame), .redirect_err = 99 };
+
+	ck_assert_int_eq(ftoe_hooks_create(&ops, &h), 0);
+	attach(h, FLEXTOE_HOOK_RX_PRE, 1, 10, FTOE_HOOK_CHAIN_DEFAULT, r);
+	redirect_calls = 0;
+	redirect_ret = 0;
+	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
+	ck_assert_int_eq(redirect_calls, 1);
+	ck_assert_int_eq(f.redirect_err, 0);
+	redirect_ret = -ENOBUFS;	/* a full ring */
+	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
+	ck_assert_int_eq(f.redirect_err, -ENOBUFS);
+	ck_assert_int_eq(redirect_calls, 2);
+	/* tx-post does not honour REDIRECT: aborted, the op not called */
+	attach(h, FLEXTOE_HOOK_TX_POST, 2, 10, FTOE_HOOK_CHAIN_DEFAULT, r2);
+	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_TX_POST, &f), FTOE_XDP_ABORTED);
+	ck_assert_int_eq(redirect_calls, 2);
+	attach(h, FLEXTOE_HOOK_RX_POST, 3, 10, FTOE_HOOK_CHAIN_DEFAULT, p);
+	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_POST, &f), FTOE_XDP_PASS);
+	ck_assert_int_eq(redirect_calls, 2);
+	ftoe_hooks_detach_all(h, FLEXTOE_HOOK_NONE, NULL, 0);
+	ftoe_hooks_destroy(h);
+	/* without the op */
+	attach(plain, FLEXTOE_HOOK_RX_PRE, 1, 10, FTOE_HOOK_CHAIN_DEFAULT, r);
+	ck_assert_uint_eq(ftoe_hooks_run(plain, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
+	ck_assert_int_eq(f.redirect_err, -EOPNOTSUPP);
+	ftoe_hooks_detach_all(plain, FLEXTOE_HOOK_NONE, NULL, 0);
+	ftoe_hooks_destroy(plain);
+	free(r);
+	free(r2);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	ck_assert_int_eq(ftoe_hook_by_name("rx-pre"), FLEXTOE_HOOK_RX_PRE);
@@ -449,6 +506,7 @@ static Suite *hooks_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_redirect_op);
 	tcase_add_test(tc, test_empty_hook_passes_uncounted);
 	tcase_add_test(tc, test_priority_order);
 	tcase_add_test(tc, test_chain_call);

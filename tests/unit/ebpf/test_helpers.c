@@ -298,6 +298,69 @@ START_TEST(test_loop_direct)
 }
 END_TEST
 
+/* A host with raw-frame sockets 5 and 6 (struct ebpf_host xsk_check). */
+static int fake_xsk_check(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	return id == 5 || id == 6 ? 0 : -EBADF;
+}
+
+/* An xskmap slot holds a raw-frame socket id of the host, with the
+ * kernel's checks (xsk_map_update_elem) and errnos; bpf_redirect_map
+ * finds it full and hands the hooks the socket (redirect_value); a
+ * closed socket leaves its slots (ebpf_xskmap_forget). */
+START_TEST(test_xskmap_redirect)
+{
+	struct ebpf_map_spec spec = { .name = "xsks_map", .type = BPF_MAP_TYPE_XSKMAP,
+				      .key_size = 4, .value_size = 4, .max_entries = 4 };
+	struct ebpf_host h = { .sz = sizeof(h), .xsk_check = fake_xsk_check };
+	struct ebpf_xdp_buff *x;
+	struct ebpf_map *m;
+	uint32_t k = 2, v = 5, bad = 7, out;
+
+	ck_assert_int_eq(ebpf_map_create(&spec, &m), 0);
+	ck_assert_int_eq(ebpf_xdp_buff_alloc(4096, &x), 0);
+	ebpf_run_ctx.xdp = x;
+	/* Without such a host nothing can go in (no AF_XDP socket to name). */
+	ebpf_set_host(NULL);
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_ANY), -EOPNOTSUPP);
+	ebpf_set_host(&h);
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(m), 2, XDP_PASS, 0, 0), XDP_PASS);
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_EXIST), -ENOENT);
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &bad, BPF_ANY), -EBADF);
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, 4), -EINVAL);
+	k = 4;
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_ANY), -E2BIG);
+	k = 2;
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_NOEXIST), 0);
+	/* the same socket again is no conflict; another is, with NOEXIST */
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_NOEXIST), 0);
+	v = 6;
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_NOEXIST), -EEXIST);
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_EXIST), 0);
+	/* user space still may not read a slot, as in the kernel */
+	ck_assert_int_eq(ebpf_map_lookup_elem(m, &k, &out), -EOPNOTSUPP);
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(m), 2, XDP_PASS, 0, 0), XDP_REDIRECT);
+	ck_assert_ptr_eq(x->redirect_map, m);
+	ck_assert_ptr_nonnull(x->redirect_value);
+	memcpy(&out, x->redirect_value, 4);
+	ck_assert_uint_eq(out, 6);
+	/* an empty slot: the fallback, and no target left behind */
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(m), 1, XDP_DROP, 0, 0), XDP_DROP);
+	ck_assert_ptr_null(x->redirect_value);
+	k = 0;
+	ck_assert_int_eq(ebpf_map_update_elem(m, &k, &v, BPF_ANY), 0);
+	ck_assert_int_eq(ebpf_xskmap_forget(m, 6), 2);
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(m), 2, XDP_PASS, 0, 0), XDP_PASS);
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(m), 0, XDP_PASS, 0, 0), XDP_PASS);
+	ck_assert_int_eq(ebpf_xskmap_forget(m, 6), 0);
+	ebpf_set_host(NULL);
+	ebpf_run_ctx.xdp = NULL;
+	ebpf_xdp_buff_free(x);
+	ebpf_map_put(m);
+}
+END_TEST
+
 START_TEST(test_redirect_map_direct)
 {
 	struct ebpf_map_spec spec = { .name = "ports", .type = BPF_MAP_TYPE_HASH,
@@ -483,6 +546,7 @@ static Suite *helpers_suite(void)
 	tcase_add_test(d, test_csum_diff_direct);
 	tcase_add_test(d, test_loop_direct);
 	tcase_add_test(d, test_redirect_map_direct);
+	tcase_add_test(d, test_xskmap_redirect);
 	tcase_add_test(d, test_perf_event_output_direct);
 	tcase_add_test(d, test_helper_tables);
 	suite_add_tcase(s, k);

@@ -446,8 +446,10 @@ START_TEST(test_cmp_redirect_targets)
 }
 END_TEST
 
-/* No engine socket can go into an xskmap slot; reading slots from user
- * space is refused as by the kernel; a program finds every slot empty. */
+/* Without a host that has raw-frame sockets (the engine's), no socket can
+ * go into an xskmap slot; reading slots from user space is refused as by
+ * the kernel; a program finds every slot empty.  With one:
+ * test_helpers.c test_xskmap_redirect. */
 START_TEST(test_xskmap_slots)
 {
 	struct ebpf_map_spec spec = { .name = "xsks", .type = BPF_MAP_TYPE_XSKMAP,
