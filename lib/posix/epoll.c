@@ -120,31 +120,30 @@ static bool grp_wanted(void)
 	return hdr->wake_groups >= APPIF_WAKE_GROUPS && !(w && !strcmp(w, "context"));
 }
 
-/* A wake group for ep (ep->mu held): true, or false when it must use the
- * context's event fd. */
-static bool grp_open(struct px_ep *ep)
+int px_grp_open(int *gfd, uint32_t max_thread)
 {
 	uint32_t k;
 	int fd;
 
 	if (!grp_wanted())
-		return false;
+		return -1;
 	px_lock();
 	for (k = 0; k < APPIF_WAKE_GROUPS && px.sh->grp_refs[k]; k++)
 		;
-	if (k == APPIF_WAKE_GROUPS) {
+	if (k == APPIF_WAKE_GROUPS || (max_thread && px.sh->thr_grps >= max_thread)) {
 		px_unlock();
-		return false;
+		return -1;
 	}
 	px.sh->grp_refs[k] = 1;
-	grp_clear_bits(k);	/* the group's last epoll may have left some */
+	if (max_thread)
+		px.sh->thr_grps++;
+	grp_clear_bits(k);	/* the group's last holder may have left some */
 	px_unlock();
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd >= 0 && !grp_send(k, fd)) {
 		if (grp_acked(fd)) {
-			ep->grp = (int)k;
-			ep->gfd = fd;
-			return true;
+			*gfd = fd;
+			return (int)k;
 		}
 		grp_send(k, -1);
 	}
@@ -152,26 +151,43 @@ static bool grp_open(struct px_ep *ep)
 		px_real.close(fd);
 	px_lock();
 	px.sh->grp_refs[k] = 0;
+	if (max_thread)
+		px.sh->thr_grps--;
 	px_unlock();
-	return false;
+	return -1;
+}
+
+void px_grp_put(int k, int gfd, bool thread)
+{
+	bool last = false;
+
+	if (k < 0)
+		return;
+	px_lock();
+	if (px.sh->grp_refs[k] && !--px.sh->grp_refs[k]) {
+		grp_clear_bits((uint32_t)k);
+		last = true;
+	}
+	if (thread && px.sh->thr_grps)
+		px.sh->thr_grps--;
+	px_unlock();
+	if (last)
+		grp_send((uint32_t)k, -1);
+	px_real.close(gfd);
+}
+
+/* A wake group for ep (ep->mu held): true, or false when it must use the
+ * context's event fd. */
+static bool grp_open(struct px_ep *ep)
+{
+	ep->grp = px_grp_open(&ep->gfd, 0);
+	return ep->grp >= 0;
 }
 
 /* This process lets go of ep's group; the last one drops it. */
 static void grp_put(struct px_ep *ep)
 {
-	bool last = false;
-
-	if (ep->grp < 0)
-		return;
-	px_lock();
-	if (px.sh->grp_refs[ep->grp] && !--px.sh->grp_refs[ep->grp]) {
-		grp_clear_bits((uint32_t)ep->grp);
-		last = true;
-	}
-	px_unlock();
-	if (last)
-		grp_send((uint32_t)ep->grp, -1);
-	px_real.close(ep->gfd);
+	px_grp_put(ep->grp, ep->gfd, false);
 	ep->grp = ep->gfd = -1;
 }
 
