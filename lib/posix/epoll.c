@@ -548,6 +548,57 @@ static int kernel_wait(int epfd, struct px_ep *ep, struct epoll_event *evs, int 
 	return out;
 }
 
+/* FLEXTOE_SPIN_US: how long an epoll_wait that found no engine event looks
+ * at the event ring before it sleeps (0, the default: it sleeps at once).
+ * An opt-in for latency benchmarks: it trades a core's cycles for the
+ * wake-up of a sleeping thread. */
+static int64_t spin_ns(void)
+{
+	static int64_t ns = -1;
+
+	if (__atomic_load_n(&ns, __ATOMIC_RELAXED) < 0) {
+		const char *v = getenv("FLEXTOE_SPIN_US");
+		long us = v ? strtol(v, NULL, 10) : 0;
+
+		__atomic_store_n(&ns, us > 0 && us <= 1000000 ? us * 1000 : 0, __ATOMIC_RELAXED);
+	}
+	return ns;
+}
+
+/* Has the engine posted an event the library has not taken?  No lock: a
+ * hint for the spin, which then takes the lock. */
+static bool ev_posted(void)
+{
+	const struct appif_ring *r = (const struct appif_ring *)(px.ac.shm + px.ac.l.ev_ring);
+
+	return LOAD_ACQ(&r->head) != __atomic_load_n(&px.sh->ev_tail, __ATOMIC_RELAXED);
+}
+
+/* Spin (FLEXTOE_SPIN_US) until an engine fd of ep is ready or t_ns (-1:
+ * no limit) passes: how many events it put in evs. */
+static int spin_collect(struct px_ep *ep, struct epoll_event *evs, int max, int64_t t_ns)
+{
+	int64_t now = px_now_ns(), spin = spin_ns(), until;
+
+	if (!spin || !px.up || t_ns == 0)
+		return 0;
+	until = now + (t_ns > 0 && t_ns < spin ? t_ns : spin);
+	while (px_now_ns() < until) {
+		if (__atomic_load_n(&px.sh->dead, __ATOMIC_RELAXED))
+			return 0;
+		if (ev_posted()) {
+			int n = collect(ep, evs, max);
+
+			if (n)
+				return n;
+		}
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	return 0;
+}
+
 int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns,
 		  const sigset_t *mask)
 {
@@ -578,6 +629,11 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 		t = n ? 0 : deadline < 0 ? -1 : deadline - px_now_ns();
 		if (deadline >= 0 && t < 0)
 			t = 0;
+		if (!n && ep && ep->n && (n = spin_collect(ep, evs, max > 1 ? max - 1 : 1, t))) {
+			if (n == max)
+				return n;
+			t = 0;	/* then the kernel's fds, without a wait */
+		}
 		if (px.up && __atomic_load_n(&px.sh->npending, __ATOMIC_ACQUIRE) &&
 		    (t < 0 || t > 5000000))
 			t = 5000000;	/* an event waits for another process (ctx.c) */

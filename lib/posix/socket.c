@@ -611,6 +611,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	uint32_t fl;
 	uint8_t *unread = NULL;
 	size_t nunread = 0;
+	int pending = 0;
 
 	px_lock();
 	fl = LOAD_ACQ(&px_ssock(s)->flags);
@@ -644,10 +645,11 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	*kerr = why == DIS_UNSPEC && ps->kind == PK_CONN && !connecting && !failed && !finished &&
 		!(fl & APPIF_SF_CLOSED) ? ECONNRESET : 0;
 	/* a failed connection's error nobody took stays pending: from
-	 * TCP_CLOSE, tcp_disconnect leaves sk_err alone */
+	 * TCP_CLOSE, tcp_disconnect leaves sk_err alone (the fresh socket
+	 * reports it: set at the end) */
 	if (why == DIS_UNSPEC && ps->kind == PK_CONN && failed && !taken && !px.sh->dead &&
 	    px_ssock(s)->err < 0)
-		*kerr = -px_ssock(s)->err;
+		pending = -px_ssock(s)->err;
 	px_unlock();
 	*res = 0;
 	*twin = false;
@@ -737,6 +739,8 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 			*twin = true;
 		}
 	}
+	if (pending)
+		*kerr = pending;
 	free(unread);
 	return k;
 }
