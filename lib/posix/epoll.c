@@ -578,11 +578,11 @@ static bool ev_posted(void)
  * no limit) passes: how many events it put in evs. */
 static int spin_collect(struct px_ep *ep, struct epoll_event *evs, int max, int64_t t_ns)
 {
-	int64_t now = px_now_ns(), spin = spin_ns(), until;
+	int64_t spin = spin_ns(), until;
 
 	if (!spin || !px.up || t_ns == 0)
-		return 0;
-	until = now + (t_ns > 0 && t_ns < spin ? t_ns : spin);
+		return 0;	/* the default: no clock read either */
+	until = px_now_ns() + (t_ns > 0 && t_ns < spin ? t_ns : spin);
 	while (px_now_ns() < until) {
 		if (__atomic_load_n(&px.sh->dead, __ATOMIC_RELAXED))
 			return 0;
