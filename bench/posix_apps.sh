@@ -109,6 +109,11 @@ if wait_for "$TMP/eng.log" "ready:"; then
 	# (before wake groups; docs/posix.md), in the same run
 	[[ ${POSIX_BENCH_WAKE_CONTEXT:-0} == 1 ]] &&
 		measure ctxwake $ENG_IP env FLEXTOE_EPOLL_WAKE=context "$BIN/flextoe-run" --run-dir "$RUN" --
+	# POSIX_BENCH_SPIN_US=N: also with epoll_wait spinning N us on the
+	# event ring before it sleeps (FLEXTOE_SPIN_US, docs/posix.md; an
+	# opt-in, never the default), in the same run
+	[[ ${POSIX_BENCH_SPIN_US:-0} -gt 0 ]] &&
+		measure spin $ENG_IP env FLEXTOE_SPIN_US="$POSIX_BENCH_SPIN_US" "$BIN/flextoe-run" --run-dir "$RUN" --
 else
 	echo "posix_apps: the engine did not start" >&2
 fi
@@ -123,6 +128,18 @@ if [[ ${POSIX_BENCH_WAKE_CONTEXT:-0} == 1 ]]; then
 	for k in mc1 mc16 sp ab_keepalive ab_close; do
 		printf '%-14s ctxwake: %-28s engine: %s\n' "$k" "${R[ctxwake,$k]:--}" "${R[engine,$k]:--}"
 	done
+fi
+if [[ ${POSIX_BENCH_SPIN_US:-0} -gt 0 ]]; then
+	echo
+	echo "epoll_wait spinning ${POSIX_BENCH_SPIN_US} us before it sleeps (spin, FLEXTOE_SPIN_US) against the default (engine):"
+	for k in mc1 mc16 sp ab_keepalive ab_close; do
+		printf '%-14s spin: %-28s engine: %s\n' "$k" "${R[spin,$k]:--}" "${R[engine,$k]:--}"
+	done
+	read -r sr _ <<<"${R[spin,mc1]:-}"
+	read -r lr _ <<<"${R[linux,mc1]:-}"
+	read -r s50 _ <<<"${R[spin,sp]:-}"
+	read -r l50 _ <<<"${R[linux,sp]:-}"
+	echo "spin against Linux: memcached 1 conn ops/s $(ratio "${sr:-}" "${lr:-}"), sockperf p50 $(ratio "${s50:-}" "${l50:-}")"
 fi
 echo
 row "" linux engine "eng/lin"

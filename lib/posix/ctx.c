@@ -18,6 +18,9 @@
  * eventfd, which they would otherwise find readable at once. */
 #define PENDING_RECHECK_NS 5000000ll
 
+static int sleep_on(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigset_t *mask,
+		    bool by_socks);
+
 struct px_ctx px = { .pid = 0 };
 static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -491,7 +494,7 @@ int px_call_r2(uint16_t op, uint32_t handle, uint32_t a0, uint32_t a1, uint16_t 
 			continue;
 		px_unlock();
 		/* the answer comes quickly: not interruptible */
-		px_sleep(&(struct pollfd){ .fd = efd, .events = POLLIN }, 1, -1, NULL);
+		sleep_on(&(struct pollfd){ .fd = efd, .events = POLLIN }, 1, -1, NULL, false);
 		px_lock();
 	}
 	ret = res->res;
@@ -524,12 +527,95 @@ void px_set_dead(void)
 			px_efd_kick(px.sh->res[k].fd);
 }
 
-int px_sleep(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigset_t *mask)
+/* ---- a wake group per sleeping thread ------------------------------------
+ * A thread blocked in recv/send/accept/connect, poll or select sleeps on
+ * its own wake group (px_grp_open), whose bit it sets in the wake_mask of
+ * the sockets it waits for: the engine then wakes it for their events
+ * only, where the context's event fd, which the engine writes for every
+ * event, woke every sleeping thread of the process.  The group is taken
+ * at the thread's first sleep and kept until it ends.  At most
+ * THREAD_GROUPS threads have one, leaving the rest to epolls; the others
+ * sleep on the context's event fd as before. */
+#define THREAD_GROUPS 32
+
+static __thread int thr_grp = -1, thr_gfd = -1;
+static __thread bool thr_tried;
+static pthread_key_t thr_key;
+static pthread_once_t thr_once = PTHREAD_ONCE_INIT;
+
+static void thr_exit(void *unused)
+{
+	(void)unused;
+	px_thread_grp_release();
+}
+
+static void thr_key_init(void)
+{
+	if (pthread_key_create(&thr_key, thr_exit))
+		thr_key = (pthread_key_t)-1;
+}
+
+void px_thread_grp_release(void)
+{
+	if (thr_grp >= 0 && px.up)
+		px_grp_put(thr_grp, thr_gfd, true);
+	thr_grp = thr_gfd = -1;
+}
+
+void px_thread_grp_forget(void)
+{
+	if (thr_gfd >= 0)
+		px_real.close(thr_gfd);
+	thr_grp = thr_gfd = -1;
+	thr_tried = false;
+}
+
+/* This thread's group (its eventfd in *gfd), or -1. */
+static int thr_group(int *gfd)
+{
+	if (!thr_tried) {
+		thr_tried = true;
+		pthread_once(&thr_once, thr_key_init);
+		if (thr_key != (pthread_key_t)-1) {
+			thr_grp = px_grp_open(&thr_gfd, THREAD_GROUPS);
+			if (thr_grp >= 0)
+				pthread_setspecific(thr_key, (void *)1);	/* for thr_exit */
+		}
+	}
+	*gfd = thr_gfd;
+	return thr_grp;
+}
+
+/* The engine sockets among fds get bit (or lose it, on false). */
+static unsigned int mark_socks(const struct pollfd *fds, unsigned int n, uint64_t bit, bool on)
+{
+	unsigned int socks = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		int s = fds[i].fd >= 0 ? px_sock_of(fds[i].fd) : -1;
+
+		if (s < 0)
+			continue;
+		socks++;
+		if (on)
+			__atomic_fetch_or(&px_ssock((uint32_t)s)->wake_mask, bit, __ATOMIC_SEQ_CST);
+		else
+			__atomic_fetch_and(&px_ssock((uint32_t)s)->wake_mask, ~bit, __ATOMIC_RELAXED);
+	}
+	return socks;
+}
+
+/* px_sleep; by_socks false: the wait is for a command's answer (a RESULT
+ * event, which the engine signals on the context's event fd alone), even
+ * if fds holds a socket's eventfd. */
+static int sleep_on(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigset_t *mask,
+		    bool by_socks)
 {
 	struct pollfd stack[64], *p = stack;
 	struct timespec ts, *tsp = NULL;
 	unsigned int m = n, ictx = ~0u, ictl = ~0u;
-	int r, ready = 0;
+	int r, ready = 0, grp = -1, gfd = -1;
+	uint64_t bit = 0;
 
 	if (n + 2 > sizeof(stack) / sizeof(stack[0])) {
 		p = malloc((n + 2) * sizeof(*p));
@@ -538,7 +624,29 @@ int px_sleep(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigse
 	}
 	memcpy(p, fds, n * sizeof(*p));
 	if (px.up && !__atomic_load_n(&px.sh->dead, __ATOMIC_ACQUIRE)) {
-		if (!__atomic_load_n(&px.sh->npending, __ATOMIC_ACQUIRE)) {
+		if (by_socks && thr_group(&gfd) >= 0) {
+			bit = 1ull << thr_grp;
+			if (mark_socks(fds, n, bit, true)) {
+				/* the bits are set: an event the engine posts from
+				 * now on writes gfd; one it posted before is in the
+				 * ring, and this pump kicks the socket's eventfd */
+				grp = thr_grp;
+				px_lock();
+				px_pump();
+				px_unlock();
+			} else {
+				bit = 0;	/* no engine socket: a command's answer */
+			}
+		}
+		if (grp >= 0) {
+			ictx = m;
+			p[m++] = (struct pollfd){ .fd = gfd, .events = POLLIN };
+			/* an event that waits for another process of the
+			 * family (px_signal) may need this one's pump too */
+			if (__atomic_load_n(&px.sh->npending, __ATOMIC_ACQUIRE) &&
+			    (timeout_ns < 0 || timeout_ns > PENDING_RECHECK_NS))
+				timeout_ns = PENDING_RECHECK_NS;
+		} else if (!__atomic_load_n(&px.sh->npending, __ATOMIC_ACQUIRE)) {
 			ictx = m;
 			p[m++] = (struct pollfd){ .fd = px.ac.efd_out, .events = POLLIN };
 		} else if (timeout_ns < 0 || timeout_ns > PENDING_RECHECK_NS) {
@@ -553,6 +661,11 @@ int px_sleep(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigse
 		tsp = &ts;
 	}
 	r = px_real.ppoll(p, m, tsp, mask);
+	if (bit) {
+		mark_socks(fds, n, bit, false);
+		if (p[ictx].revents)
+			px_efd_drain(gfd);	/* the caller pumps and looks again */
+	}
 	if (r < 0) {
 		r = -errno;
 		goto out;
@@ -567,10 +680,14 @@ int px_sleep(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigse
 		px_set_dead();
 		px_unlock();
 	}
-	(void)ictx;
 	r = ready;
 out:
 	if (p != stack)
 		free(p);
 	return r;
+}
+
+int px_sleep(struct pollfd *fds, unsigned int n, int64_t timeout_ns, const sigset_t *mask)
+{
+	return sleep_on(fds, n, timeout_ns, mask, true);
 }

@@ -120,31 +120,30 @@ static bool grp_wanted(void)
 	return hdr->wake_groups >= APPIF_WAKE_GROUPS && !(w && !strcmp(w, "context"));
 }
 
-/* A wake group for ep (ep->mu held): true, or false when it must use the
- * context's event fd. */
-static bool grp_open(struct px_ep *ep)
+int px_grp_open(int *gfd, uint32_t max_thread)
 {
 	uint32_t k;
 	int fd;
 
 	if (!grp_wanted())
-		return false;
+		return -1;
 	px_lock();
 	for (k = 0; k < APPIF_WAKE_GROUPS && px.sh->grp_refs[k]; k++)
 		;
-	if (k == APPIF_WAKE_GROUPS) {
+	if (k == APPIF_WAKE_GROUPS || (max_thread && px.sh->thr_grps >= max_thread)) {
 		px_unlock();
-		return false;
+		return -1;
 	}
 	px.sh->grp_refs[k] = 1;
-	grp_clear_bits(k);	/* the group's last epoll may have left some */
+	if (max_thread)
+		px.sh->thr_grps++;
+	grp_clear_bits(k);	/* the group's last holder may have left some */
 	px_unlock();
 	fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fd >= 0 && !grp_send(k, fd)) {
 		if (grp_acked(fd)) {
-			ep->grp = (int)k;
-			ep->gfd = fd;
-			return true;
+			*gfd = fd;
+			return (int)k;
 		}
 		grp_send(k, -1);
 	}
@@ -152,26 +151,43 @@ static bool grp_open(struct px_ep *ep)
 		px_real.close(fd);
 	px_lock();
 	px.sh->grp_refs[k] = 0;
+	if (max_thread)
+		px.sh->thr_grps--;
 	px_unlock();
-	return false;
+	return -1;
+}
+
+void px_grp_put(int k, int gfd, bool thread)
+{
+	bool last = false;
+
+	if (k < 0)
+		return;
+	px_lock();
+	if (px.sh->grp_refs[k] && !--px.sh->grp_refs[k]) {
+		grp_clear_bits((uint32_t)k);
+		last = true;
+	}
+	if (thread && px.sh->thr_grps)
+		px.sh->thr_grps--;
+	px_unlock();
+	if (last)
+		grp_send((uint32_t)k, -1);
+	px_real.close(gfd);
+}
+
+/* A wake group for ep (ep->mu held): true, or false when it must use the
+ * context's event fd. */
+static bool grp_open(struct px_ep *ep)
+{
+	ep->grp = px_grp_open(&ep->gfd, 0);
+	return ep->grp >= 0;
 }
 
 /* This process lets go of ep's group; the last one drops it. */
 static void grp_put(struct px_ep *ep)
 {
-	bool last = false;
-
-	if (ep->grp < 0)
-		return;
-	px_lock();
-	if (px.sh->grp_refs[ep->grp] && !--px.sh->grp_refs[ep->grp]) {
-		grp_clear_bits((uint32_t)ep->grp);
-		last = true;
-	}
-	px_unlock();
-	if (last)
-		grp_send((uint32_t)ep->grp, -1);
-	px_real.close(ep->gfd);
+	px_grp_put(ep->grp, ep->gfd, false);
 	ep->grp = ep->gfd = -1;
 }
 
@@ -532,6 +548,57 @@ static int kernel_wait(int epfd, struct px_ep *ep, struct epoll_event *evs, int 
 	return out;
 }
 
+/* FLEXTOE_SPIN_US: how long an epoll_wait that found no engine event looks
+ * at the event ring before it sleeps (0, the default: it sleeps at once).
+ * An opt-in for latency benchmarks: it trades a core's cycles for the
+ * wake-up of a sleeping thread. */
+static int64_t spin_ns(void)
+{
+	static int64_t ns = -1;
+
+	if (__atomic_load_n(&ns, __ATOMIC_RELAXED) < 0) {
+		const char *v = getenv("FLEXTOE_SPIN_US");
+		long us = v ? strtol(v, NULL, 10) : 0;
+
+		__atomic_store_n(&ns, us > 0 && us <= 1000000 ? us * 1000 : 0, __ATOMIC_RELAXED);
+	}
+	return ns;
+}
+
+/* Has the engine posted an event the library has not taken?  No lock: a
+ * hint for the spin, which then takes the lock. */
+static bool ev_posted(void)
+{
+	const struct appif_ring *r = (const struct appif_ring *)(px.ac.shm + px.ac.l.ev_ring);
+
+	return LOAD_ACQ(&r->head) != __atomic_load_n(&px.sh->ev_tail, __ATOMIC_RELAXED);
+}
+
+/* Spin (FLEXTOE_SPIN_US) until an engine fd of ep is ready or t_ns (-1:
+ * no limit) passes: how many events it put in evs. */
+static int spin_collect(struct px_ep *ep, struct epoll_event *evs, int max, int64_t t_ns)
+{
+	int64_t spin = spin_ns(), until;
+
+	if (!spin || !px.up || t_ns == 0)
+		return 0;	/* the default: no clock read either */
+	until = px_now_ns() + (t_ns > 0 && t_ns < spin ? t_ns : spin);
+	while (px_now_ns() < until) {
+		if (__atomic_load_n(&px.sh->dead, __ATOMIC_RELAXED))
+			return 0;
+		if (ev_posted()) {
+			int n = collect(ep, evs, max);
+
+			if (n)
+				return n;
+		}
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	return 0;
+}
+
 int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns,
 		  const sigset_t *mask)
 {
@@ -562,6 +629,11 @@ int px_epoll_wait(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns
 		t = n ? 0 : deadline < 0 ? -1 : deadline - px_now_ns();
 		if (deadline >= 0 && t < 0)
 			t = 0;
+		if (!n && ep && ep->n && (n = spin_collect(ep, evs, max > 1 ? max - 1 : 1, t))) {
+			if (n == max)
+				return n;
+			t = 0;	/* then the kernel's fds, without a wait */
+		}
 		if (px.up && __atomic_load_n(&px.sh->npending, __ATOMIC_ACQUIRE) &&
 		    (t < 0 || t > 5000000))
 			t = 5000000;	/* an event waits for another process (ctx.c) */

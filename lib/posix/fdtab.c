@@ -190,6 +190,7 @@ void px_cand_init(int fd)
 	px_fd_note(fd);
 	f->bound_engine = 0;
 	f->bound_port = 0;
+	f->port_locked = 0;
 	f->kerr = 0;
 	f->kshut = 0;
 	f->twin = 0;
@@ -201,6 +202,7 @@ static void cand_copy(struct px_fd *to, const struct px_fd *from)
 {
 	to->bound_engine = from->bound_engine;
 	to->bound_port = from->bound_port;
+	to->port_locked = from->port_locked;
 	to->kerr = from->kerr;
 	to->kshut = from->kshut;
 	to->twin = from->twin;

@@ -45,6 +45,7 @@ pid_t px_fork(void)
 	pid = px_real.fork();
 	if (pid == 0) {
 		px.pid = getpid();
+		px_thread_grp_forget();	/* the parent's thread keeps it */
 		if (child != px.slot) {
 			px.slot = child;
 			px_lock();
@@ -79,6 +80,7 @@ void px_exec_prepare(void)
 	if (!px.up)
 		return;
 	px_epoll_release_groups();	/* the new image does not know our epolls */
+	px_thread_grp_release();
 	px_lock();
 	refs_add(px.slot, -1, 1);
 	px_unlock();
@@ -98,6 +100,7 @@ void px_exit_release(void)
 	if (!px.up || px.pid != getpid())
 		return;
 	px_epoll_release_groups();
+	px_thread_grp_release();
 	px_lock();
 	for (unsigned int i = 0; i < px_fd_hi; i++)
 		if (px_fds[i].kind == FD_ENGINE)

@@ -97,6 +97,8 @@ struct px_sock {
 	uint8_t v6;			/* the application's socket is AF_INET6: its names are
 					 * sockaddr_in6, IPv4 peers as ::ffff:a.b.c.d */
 	uint8_t v6only;			/* AF_INET6 listener with IPV6_V6ONLY */
+	uint8_t port_locked;		/* bind() to 0.0.0.0 asked for this port
+					 * (SOCK_BINDPORT_LOCK: a failed connect keeps it) */
 	uint32_t refs;			/* fds referring to it, in all processes */
 	uint32_t ev_seq;		/* bumped by every engine event (edge triggers) */
 	uint32_t nwait;			/* threads blocked on it */
@@ -154,6 +156,7 @@ struct px_shared {
 	/* Wake groups (appif.h) of the family's epolls: how many processes
 	 * hold each (fork copies an epoll); 0: free. */
 	uint32_t grp_refs[APPIF_WAKE_GROUPS];
+	uint32_t thr_grps;		/* of them, threads' own (ctx.c px_sleep) */
 	struct px_sock socks[];		/* max_socks, then uint16_t refs[PX_PROCS][max_socks] */
 };
 
@@ -250,6 +253,7 @@ struct px_fd {
 	uint8_t kind;
 	uint8_t bound_engine;	/* FD_CAND bound to the engine's address */
 	uint16_t bound_port;	/* FD_CAND: network order */
+	uint8_t port_locked;	/* FD_CAND bound to 0.0.0.0 on a port it asked for */
 	int32_t sock;		/* FD_ENGINE: socket index */
 	uint8_t twin;		/* FD_CAND: a kernel socket put into an engine
 				 * socket's end state (twin.c): connect asks it first */
@@ -362,6 +366,18 @@ static inline void px_want_out(struct px_sock *ps, uint32_t s)
 	ps->want_out = 1;
 	__atomic_store_n(&px_ssock(s)->tx_wake, 1, __ATOMIC_SEQ_CST);
 }
+/* A wake group of the family (appif.h): its number, its eventfd in *gfd;
+ * -1 when the engine has none, all are taken, FLEXTOE_EPOLL_WAKE=context,
+ * or max_thread (0: no limit) threads' groups are in use already: the
+ * caller then wakes on the context's event fd. */
+int px_grp_open(int *gfd, uint32_t max_thread);
+/* This process lets go of group k (thread: a thread's, px_grp_open with a
+ * limit); the family's last holder drops it. */
+void px_grp_put(int k, int gfd, bool thread);
+/* This thread's wake group goes (the thread or the process ends, it execs). */
+void px_thread_grp_release(void);
+/* A forked child: the thread's group stays with the parent. */
+void px_thread_grp_forget(void);
 /* Under the lock: POLLIN/POLLOUT/... of socket s now. */
 uint32_t px_sock_revents(uint32_t s);
 void px_epoll_forget(int epfd);
@@ -409,11 +425,12 @@ int px_block(int fd, int kfd, int64_t deadline, bool restartable);
  * 0, or -errno if it could not. */
 int px_twin_refused(int k, bool blocking);
 /* Connect kernel socket k to a loopback listener.  TWIN_RESET: the peer
- * then resets it; TWIN_FINISHED: k sends its FIN, then the peer; both
+ * then resets it; TWIN_FINISHED: k sends its FIN, then the peer sends
+ * unread (len bytes: what the engine socket held unread) and its FIN; both
  * return 0.  TWIN_OPEN: returns the peer's fd, which the caller closes
  * after its own step on k.  -errno if it could not. */
 enum { TWIN_OPEN, TWIN_RESET, TWIN_FINISHED };
-int px_twin_connected(int k, int how);
+int px_twin_connected(int k, int how, const void *unread, size_t len);
 /* Before a twin k connects anew: 0 if its state lets a new connection
  * start, else the -errno connect(2) gives in that state. */
 int px_twin_connect_check(int k);

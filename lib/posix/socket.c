@@ -1,6 +1,7 @@
 /* socket.c - socket, bind, listen, accept, connect, shutdown, close and the names: which AF_INET stream sockets move to the engine, and how. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -148,9 +149,9 @@ static bool engine_route6(bool bound_engine, const struct in6_addr *a)
 	return true;
 }
 
-/* bind(2) on a socket that already has an address: Linux's checks in
- * its order (inet_bind: length, family, address), then EINVAL. */
-static int bind_again(const struct sockaddr *a, socklen_t len)
+/* Linux's checks of bind(2)'s arguments in its order (inet_bind: length,
+ * family, address): 0 if they pass, else -errno. */
+static int bind_check(const struct sockaddr *a, socklen_t len)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)a;
 	uint32_t ip;
@@ -177,7 +178,13 @@ static int bind_again(const struct sockaddr *a, socklen_t len)
 		if (err)
 			return err;
 	}
-	return -EINVAL;
+	return 0;
+}
+
+/* bind(2) on a socket that already has an address: the checks, then EINVAL. */
+static int bind_again(const struct sockaddr *a, socklen_t len)
+{
+	return bind_check(a, len) ?: -EINVAL;
 }
 
 /* Does an engine socket of this process family hold port (network order)
@@ -275,8 +282,10 @@ static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how);
 
 /* A connection that failed, was reset, or closed both ways is in
  * TCP_CLOSE and has no port any more: Linux lets it bind again.  Such an
- * engine socket becomes its kernel twin first, unless it still holds
- * unread data the program may read (the twin could not give it). */
+ * engine socket becomes its kernel twin first.  A connection closed both
+ * ways hands the twin its unread data (Linux keeps it readable, after
+ * shutdown(SHUT_RD) too: tcp_recvmsg looks at the queue first); a failed
+ * one must have none. */
 static bool bind_frees(uint32_t s)
 {
 	struct px_sock *ps = &px.sh->socks[s];
@@ -286,8 +295,9 @@ static bool bind_frees(uint32_t s)
 
 	px_lock();
 	fl = LOAD_ACQ(&ss->flags);
-	r = ps->kind == PK_CONN && !px.sh->dead && ((fl & APPIF_SF_ERROR) || fins_done(ps, fl)) &&
-	    (LOAD_ACQ(&ss->rx_head) == ss->rx_tail || ps->shut_rd);
+	r = ps->kind == PK_CONN && !px.sh->dead &&
+	    ((!(fl & APPIF_SF_ERROR) && fins_done(ps, fl)) ||
+	     ((fl & APPIF_SF_ERROR) && (LOAD_ACQ(&ss->rx_head) == ss->rx_tail || ps->shut_rd)));
 	px_unlock();
 	return r;
 }
@@ -340,6 +350,10 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 	uint32_t ip;
 
 	if (s >= 0 && bind_frees((uint32_t)s)) {
+		/* a bind that fails its argument checks leaves the socket
+		 * as it is (its name stays the connection's) */
+		if (!px.sh->socks[s].v6 && (r = bind_check(a, len)))
+			return r;
 		r = disconnect(fd, (uint32_t)s, DIS_BIND, 0, 0);
 		if (r)
 			return r;
@@ -351,7 +365,10 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 	if (f && f->kind == FD_CAND && a && len >= sizeof(struct sockaddr_in6) &&
 	    a->sa_family == AF_INET6 && !f->twin)
 		return bind6(fd, f, (const struct sockaddr_in6 *)a, len);
-	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) || sin->sin_family != AF_INET ||
+	/* inet_bind_sk: AF_UNSPEC is AF_INET when the address is INADDR_ANY */
+	if (!f || f->kind != FD_CAND || !a || len < sizeof(*sin) ||
+	    (sin->sin_family != AF_INET &&
+	     (sin->sin_family != AF_UNSPEC || sin->sin_addr.s_addr != INADDR_ANY)) ||
 	    kernel_v6(fd))	/* an AF_INET6 socket: the kernel's answer (EINVAL) */
 		return px_real.bind(fd, a, len) ? -errno : 0;
 	ip = sin->sin_addr.s_addr;
@@ -383,9 +400,10 @@ int px_bind(int fd, const struct sockaddr *a, socklen_t len)
 	}
 	if (px_real.bind(fd, a, len))
 		return -errno;
-	if (ip == INADDR_ANY)
+	if (ip == INADDR_ANY) {
 		f->bound_port = kernel_port(fd);
-	else
+		f->port_locked = !!sin->sin_port;
+	} else
 		__atomic_store_n(&f->kind, FD_NONE, __ATOMIC_RELEASE);	/* the kernel's */
 	px_cand_sync(fd);
 	return 0;
@@ -559,6 +577,24 @@ static int connect_wait(int fd, uint32_t s)
 	}
 }
 
+/* Under the lock: a copy of socket s's unread bytes (*n of them; NULL
+ * when none or no memory). */
+static uint8_t *rx_snapshot(uint32_t s, size_t *n)
+{
+	struct appif_sock *ss = px_ssock(s);
+	uint32_t tail = ss->rx_tail, avail = LOAD_ACQ(&ss->rx_head) - tail, size = px.buf_size;
+	uint8_t *ring = px_rxbuf(s), *buf;
+	uint32_t off = tail & (size - 1), first;
+
+	*n = 0;
+	if (!avail || avail > size || !(buf = malloc(avail)))
+		return NULL;
+	first = size - off < avail ? size - off : avail;
+	memcpy(buf, ring + off, first);
+	memcpy(buf + first, ring, avail - first);
+	*n = avail;
+	return buf;
+}
 
 /* The kernel socket fd turns into: a twin (twin.c) where the engine
  * socket's state can be replayed on loopback, else a fresh socket.
@@ -566,13 +602,16 @@ static int connect_wait(int fd, uint32_t s)
  * own kernel socket answers the call itself), *kerr the error a fresh
  * socket has to report once. */
 static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res, int *kerr,
-		       bool *twin, uint16_t *bound)
+		       bool *twin, uint16_t *bound, uint16_t *kport)
 {
 	struct px_sock *ps = &px.sh->socks[s];
 	struct px_opts opts;
 	bool listener, connecting, failed, finished, reset, taken, nonblock, locked;
 	int k, kfd = -1;
 	uint32_t fl;
+	uint8_t *unread = NULL;
+	size_t nunread = 0;
+	int pending = 0;
 
 	px_lock();
 	fl = LOAD_ACQ(&px_ssock(s)->flags);
@@ -590,13 +629,27 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 	*bound = ps->bound_engine && (why == DIS_UNSPEC || why == DIS_SHUT_RD ||
 				      (why == DIS_FAILED && cerr == -ECONNREFUSED && locked)) ?
 		 ps->local_port : 0;
+	/* the same for a port bind() asked for on 0.0.0.0 (SOCK_BINDPORT_LOCK
+	 * alone): the kernel socket keeps it */
+	*kport = ps->port_locked && (why == DIS_UNSPEC || why == DIS_SHUT_RD ||
+				     (why == DIS_FAILED && cerr == -ECONNREFUSED) ||
+				     (why == DIS_BIND && failed && !reset && !px.sh->dead)) ?
+		 ps->local_port : 0;
 	opts = ps->opts;
+	if (why == DIS_BIND && finished)
+		unread = rx_snapshot(s, &nunread);
 	if (listener && ps->kfd >= 0)
 		kfd = px_real.fcntl(ps->kfd, F_DUPFD_CLOEXEC, 0);
 	/* tcp_disconnect resets a synchronized connection and leaves
 	 * ECONNRESET pending */
 	*kerr = why == DIS_UNSPEC && ps->kind == PK_CONN && !connecting && !failed && !finished &&
 		!(fl & APPIF_SF_CLOSED) ? ECONNRESET : 0;
+	/* a failed connection's error nobody took stays pending: from
+	 * TCP_CLOSE, tcp_disconnect leaves sk_err alone (the fresh socket
+	 * reports it: set at the end) */
+	if (why == DIS_UNSPEC && ps->kind == PK_CONN && failed && !taken && !px.sh->dead &&
+	    px_ssock(s)->err < 0)
+		pending = -px_ssock(s)->err;
 	px_unlock();
 	*res = 0;
 	*twin = false;
@@ -632,11 +685,21 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 		return kfd;
 	}
 	k = px_real.socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
-	if (k < 0)
-		return -errno;
+	if (k < 0) {
+		int err = -errno;
+
+		free(unread);
+		return err;
+	}
 	px_opts_to_kernel(k, &opts);
 	if (listener)
 		return k;
+	if (*kport) {
+		struct sockaddr_in any = { .sin_family = AF_INET, .sin_port = *kport };
+
+		if (px_real.bind(k, (struct sockaddr *)&any, sizeof(any)))
+			*kport = 0;
+	}
 	if (why == DIS_FAILED && cerr == -ECONNREFUSED) {
 		if (*bound) {
 			/* the twin holds the port as the engine socket did */
@@ -647,9 +710,9 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 		}
 		*twin = !px_twin_refused(k, true);
 	} else if (why == DIS_BIND && finished) {
-		*twin = !px_twin_connected(k, TWIN_FINISHED);
+		*twin = !px_twin_connected(k, TWIN_FINISHED, unread, nunread);
 	} else if (why == DIS_BIND && failed && !px.sh->dead) {
-		*twin = !(reset ? px_twin_connected(k, TWIN_RESET) : px_twin_refused(k, false));
+		*twin = !(reset ? px_twin_connected(k, TWIN_RESET, NULL, 0) : px_twin_refused(k, false));
 		if (*twin && taken) {
 			int e;
 			socklen_t l = sizeof(e);
@@ -665,7 +728,7 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 
 			px_real.bind(k, (struct sockaddr *)&any, sizeof(any));
 		}
-		c = px_twin_connected(k, TWIN_OPEN);
+		c = px_twin_connected(k, TWIN_OPEN, NULL, 0);
 
 		if (c >= 0) {
 			struct sockaddr sa = { .sa_family = AF_UNSPEC };
@@ -676,6 +739,9 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 			*twin = true;
 		}
 	}
+	if (pending)
+		*kerr = pending;
+	free(unread);
 	return k;
 }
 
@@ -687,14 +753,14 @@ static int kernel_twin(uint32_t s, enum dis_why why, int cerr, int how, int *res
 static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
 {
 	int peers[PX_MAX_PEERS], np, k, fdfl, res, kerr;
-	uint16_t bound;
+	uint16_t bound, kport;
 	struct px_fd *f;
 	bool twin;
 
 	fdfl = px_real.fcntl(fd, F_GETFD);
 	if (fdfl < 0)
 		return -errno;
-	k = kernel_twin(s, why, cerr, how, &res, &kerr, &twin, &bound);
+	k = kernel_twin(s, why, cerr, how, &res, &kerr, &twin, &bound, &kport);
 	if (k < 0)
 		return k;
 	px_lock();
@@ -736,7 +802,8 @@ static int disconnect(int fd, uint32_t s, enum dis_why why, int cerr, int how)
 		f->kerr = kerr;
 		f->twin = twin;
 		f->bound_engine = !!bound;
-		f->bound_port = bound;
+		f->bound_port = bound ? bound : kport;
+		f->port_locked = !bound && kport;
 	}
 	for (int i = 0; i < np; i++) {
 		int cl = px_real.fcntl(peers[i], F_GETFD);
@@ -792,6 +859,7 @@ static int connect_move(int fd, struct px_fd *f, uint16_t op, uint32_t handle, u
 	ps->local_ip = px.ip;
 	ps->local_port = htons((uint16_t)px_ssock((uint32_t)s)->local_port);
 	ps->bound_engine = f->bound_engine;
+	ps->port_locked = !f->bound_engine && f->port_locked;
 	ps->nonblock = !!(fl & O_NONBLOCK);
 	ps->opts = opts;
 	ps->connecting = 1;
@@ -849,9 +917,12 @@ int px_connect(int fd, const struct sockaddr *a, socklen_t len)
 		ps = &px.sh->socks[s];
 		if (ps->kind != PK_CONN)
 			err = -EISCONN;
-		else if (ps->disconnecting)
-			err = -EINVAL;	/* __inet_stream_connect: SS_DISCONNECTING */
-		else if (ps->connecting)
+		else if (ps->disconnecting) {
+			/* __inet_stream_connect: SS_DISCONNECTING refuses
+			 * every connect and leaves the socket as it is */
+			px_unlock();
+			return -EINVAL;
+		} else if (ps->connecting)
 			err = connect_wait(fd, (uint32_t)s);
 		else
 			err = -EISCONN;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "lib/posix/internal.h"
@@ -67,7 +68,45 @@ int px_twin_refused(int k, bool blocking)
 	return r == ECONNREFUSED ? 0 : -EPROTO;
 }
 
-int px_twin_connected(int k, int how)
+/* The loopback peer c sends data (what the engine socket held unread)
+ * before its FIN: k then has it readable, as the engine socket had.  c's
+ * send buffer takes it all, so that no write waits for k to read. */
+static void send_unread(int c, const uint8_t *data, size_t len)
+{
+	int sb = (int)(len < (1u << 20) ? 2 * len + 65536 : 4u << 20);
+
+	px_real.setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb));
+	while (len) {
+		ssize_t w = px_real.write(c, data, len);
+
+		if (w <= 0 && !(w < 0 && errno == EINTR))
+			return;	/* k gets less: later reads differ from Linux */
+		if (w > 0) {
+			data += w;
+			len -= (size_t)w;
+		}
+	}
+}
+
+/* Wait (up to 100 ms) until k has the peer's FIN, behind whatever data
+ * the peer sent first. */
+static void settle_fin(int k)
+{
+	int64_t until = px_now_ns() + 100000000;
+
+	for (;;) {
+		struct pollfd p = { .fd = k, .events = POLLRDHUP };
+		int64_t left = until - px_now_ns();
+
+		if (left <= 0)
+			return;
+		if (px_real.ppoll(&p, 1, &(struct timespec){ 0, left }, NULL) > 0 &&
+		    (p.revents & (POLLRDHUP | POLLERR | POLLHUP)))
+			return;
+	}
+}
+
+int px_twin_connected(int k, int how, const void *unread, size_t len)
 {
 	struct sockaddr_in sin;
 	int sc = scratch(&sin, true), c, fl, err = 0;
@@ -90,8 +129,10 @@ int px_twin_connected(int k, int how)
 		 * TCP_CLOSE for a full socket */
 		px_real.shutdown(k, SHUT_WR);
 		settle(c, POLLIN);
+		if (len)
+			send_unread(c, unread, len);
 		px_real.close(c);
-		settle(k, POLLIN | POLLRDHUP);
+		settle_fin(k);
 		return 0;
 	}
 	if (how == TWIN_RESET) {

@@ -640,6 +640,65 @@ static void t_epoll_wakes_its_own(void)
 	close(w.ready[1]);
 }
 
+struct idle_block {
+	int fd, ready[2];
+	bool use_poll;		/* poll(fd) for 600 ms, else recv with SO_RCVTIMEO 600 ms */
+	long switches;
+	int r, err;
+};
+
+static void *idle_blocker(void *arg)
+{
+	struct idle_block *w = arg;
+	struct pollfd p = { w->fd, POLLIN, 0 };
+	long before;
+	char b[8];
+
+	if (write(w->ready[1], "x", 1) != 1)
+		return NULL;
+	before = vol_switches();
+	errno = 0;
+	w->r = w->use_poll ? poll(&p, 1, 600) : (int)recv(w->fd, b, sizeof(b), 0);
+	w->err = errno;
+	w->switches = before < 0 ? -1 : vol_switches() - before;
+	return NULL;
+}
+
+/* A thread blocked in recv, or in poll, on one socket sleeps through 200
+ * round trips on another socket (Linux: one switch, its own sleep): the
+ * engine's events for the other socket do not wake it. */
+static void t_block_wakes_its_own(void)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *name = k ? "poll_wakes_only_its_own" : "recv_wakes_only_its_own";
+		struct idle_block w = { .fd = dial(P_ECHO), .use_poll = k == 1 };
+		struct timeval tv = { 0, 600000 };
+		int mine = dial(P_ECHO), ok = 0;
+		pthread_t th;
+		char c;
+
+		setsockopt(w.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (pipe(w.ready) || pthread_create(&th, NULL, idle_blocker, &w)) {
+			CHECK(name, false, "no thread");
+			return;
+		}
+		if (read(w.ready[0], &c, 1) != 1)
+			c = 0;
+		usleep(20000);	/* it sleeps in recv / poll */
+		for (int i = 0; i < 200; i++)
+			ok += echo_roundtrip(mine, "ping");
+		pthread_join(th, NULL);
+		CHECK(name, ok == 200 && w.switches >= 0 && w.switches <= 20 &&
+		      (k ? w.r == 0 : w.r == -1 && (w.err == EAGAIN || w.err == EWOULDBLOCK)),
+		      "%d of 200 round trips; the other thread's call gave %d (%s) and it was "
+		      "woken %ld times", ok, w.r, strerror(w.err), w.switches);
+		close(mine);
+		close(w.fd);
+		close(w.ready[0]);
+		close(w.ready[1]);
+	}
+}
+
 /* RLIMIT_NOFILE: with no fd number left, accept fails with EMFILE and
  * the connection stays queued for the next accept. */
 static void t_rlimit(void)
@@ -1011,6 +1070,7 @@ static const struct {
 	{ "rcvtimeo", t_rcvtimeo }, { "eintr", t_eintr }, { "options", t_options },
 	{ "data", t_data }, { "fork-slow", t_fork_slow }, { "prefork", t_prefork },
 	{ "rlimit", t_rlimit }, { "et-out-fork", t_et_out_fork }, { "epoll-own", t_epoll_wakes_its_own },
+	{ "block-own", t_block_wakes_its_own },
 };
 
 int main(int argc, char **argv)

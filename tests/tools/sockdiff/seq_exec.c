@@ -386,8 +386,8 @@ static void do_shutdown(struct run *r, const struct seq_op *op, struct seq_res *
 	struct file_state *f = slot_file(r, op->slot);
 
 	res->ret = shutdown(slot_fd(r, op->slot), op->a % 4);
-	if (f && res->ret == 0 && op->a % 4 != SHUT_WR)
-		f->inflight = 0;	/* no more reading: expect nothing */
+	/* SHUT_RD does not stop what the peer echoes: Linux still queues it
+	 * (a read returns it), so the bytes owed are still waited for */
 	if (f && res->ret == 0 && op->a % 4 != SHUT_RD)
 		f->expect_fin = 1;
 }

@@ -341,22 +341,48 @@ START_TEST(twin_connected_reset_finished)
 
 	px_real_init();
 	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
-	c = px_twin_connected(k, TWIN_OPEN);
+	c = px_twin_connected(k, TWIN_OPEN, NULL, 0);
 	ck_assert_int_ge(c, 0);
 	ck_assert_int_eq(peer_of(k), 0);	/* established */
 	px_real.close(c);
 	px_real.close(k);
 
 	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(px_twin_connected(k, TWIN_RESET), 0);
+	ck_assert_int_eq(px_twin_connected(k, TWIN_RESET, NULL, 0), 0);
 	ck_assert_int_eq(sock_error(k), ECONNRESET);
 	px_real.close(k);
 
 	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(px_twin_connected(k, TWIN_FINISHED), 0);
+	ck_assert_int_eq(px_twin_connected(k, TWIN_FINISHED, NULL, 0), 0);
 	ck_assert_int_eq(sock_error(k), 0);
 	ck_assert_int_eq(px_real.recvfrom(k, &b, 1, MSG_DONTWAIT, NULL, NULL), 0);	/* the peer's FIN */
 	ck_assert_int_eq(peer_of(k), ENOTCONN);	/* TIME_WAIT: TCP_CLOSE */
+	px_real.close(k);
+}
+END_TEST
+
+/* A connection closed both ways with unread data: the twin has the data
+ * readable before the end, and is in TCP_CLOSE all the same (bind works). */
+START_TEST(twin_finished_keeps_unread)
+{
+	static char data[70000], got[70000];
+	struct sockaddr_in any = { .sin_family = AF_INET };
+	size_t n = 0;
+	ssize_t r;
+	int k;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + 3);
+	px_real_init();
+	k = px_real.socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(px_twin_connected(k, TWIN_FINISHED, data, sizeof(data)), 0);
+	ck_assert_int_eq(peer_of(k), ENOTCONN);	/* TIME_WAIT: TCP_CLOSE */
+	ck_assert_int_eq(px_real.bind(k, (struct sockaddr *)&any, sizeof(any)), 0);
+	while ((r = px_real.recvfrom(k, got + n, sizeof(got) - n, MSG_DONTWAIT, NULL, NULL)) > 0)
+		n += (size_t)r;
+	ck_assert_int_eq(r, 0);	/* then the peer's FIN */
+	ck_assert_uint_eq(n, sizeof(data));
+	ck_assert(!memcmp(got, data, sizeof(data)));
 	px_real.close(k);
 }
 END_TEST
@@ -368,6 +394,7 @@ static Suite *posix_fdtab_suite(void)
 
 	tcase_add_test(tc, fdtab_last_close_closes);
 	tcase_add_test(tc, fdtab_linger_zero_resets);
+	tcase_add_test(tc, twin_finished_keeps_unread);
 	tcase_add_test(tc, fdtab_listener_close_refuses_queue);
 	tcase_add_test(tc, fdtab_accept_for_closed_listener);
 	tcase_add_test(tc, fdtab_time_wait_ports);
