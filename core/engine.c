@@ -368,6 +368,28 @@ void ftoe_engine_rx_post(struct ftoe_engine *e, struct ftoe_rx_item *items, unsi
 		rx_postproc_slow(e, items, k, done);
 }
 
+/* ftoe_engine_rx_post in two: the payload (any thread, several at once,
+ * each on its own items), then, in arrival order, the rest. */
+void ftoe_engine_rx_post_place(struct ftoe_engine *e, const struct ftoe_rx_item *items,
+			       unsigned int k)
+{
+	ftoe_postproc_rx_place(e, items, k);
+}
+
+void ftoe_engine_rx_post_finish(struct ftoe_engine *e, struct ftoe_rx_item *items,
+				unsigned int k)
+{
+	unsigned int done;
+
+	if (!k)
+		return;
+	if (e->cfg.hooks)
+		ftoe_proto_rx_post_hook(e, items, k);
+	done = ftoe_postproc_rx_placed(e, items, k, 0);
+	if (e->sp.n)
+		rx_postproc_slow(e, items, k, done);
+}
+
 /* An item ftoe_engine_rx_proto did not claim: the control plane's now. */
 void ftoe_engine_rx_divert(struct ftoe_engine *e, struct ftoe_rx_item *it)
 {
