@@ -77,7 +77,7 @@ struct mt_post {
 	pthread_cond_t cv;
 	uint32_t q[MT_SLOTS];	/* slots handed on (the group threads, under mu) */
 	unsigned head, tail;
-	uint64_t items;
+	_Atomic uint64_t items;
 	bool stop;		/* (under mu) */
 };
 
@@ -602,7 +602,7 @@ static void run_seed(uint64_t seed, uint64_t len)
 	ck_assert_msg(sim.wire_bad == 0, "seed %llu: %llu frames on the wire behind their flow's "
 		      "ACK number", (unsigned long long)seed, (unsigned long long)sim.wire_bad);
 	for (unsigned i = 0; i < MT_POST; i++)
-		ck_assert_msg(sim.post[i].items > 0, "seed %llu: post-processing thread %u placed "
+		ck_assert_msg(atomic_load(&sim.post[i].items) > 0, "seed %llu: post-processing thread %u placed "
 			      "nothing", (unsigned long long)seed, i);
 	printf("fg-mt seed %llu: %llu rounds, %llu polls beside them, %llu + %llu segments, "
 	       "%llu protocol stages began while the other group's ran; %llu + %llu placed, "
@@ -611,7 +611,8 @@ static void run_seed(uint64_t seed, uint64_t len)
 	       (unsigned long long)sim.rounds, (unsigned long long)sim.polls,
 	       (unsigned long long)sim.th[0].items,
 	       (unsigned long long)sim.th[1].items, (unsigned long long)atomic_load(&sim.overlaps),
-	       (unsigned long long)sim.post[0].items, (unsigned long long)sim.post[1].items,
+	       (unsigned long long)atomic_load(&sim.post[0].items),
+	       (unsigned long long)atomic_load(&sim.post[1].items),
 	       (unsigned long long)atomic_load(&sim.place_overlaps),
 	       (unsigned long long)atomic_load(&sim.barriers));
 	mt_stop(&sim);
