@@ -27,6 +27,7 @@ void ftoe_engine_destroy(struct ftoe_engine *e)
 	ftoe_conn_tables_destroy(e);
 	free(e->ft_mem);
 	free(e->conn);
+	free(e->flow_tag);
 	free(e->tcp);
 	free(e->mem);
 	free(e->cc);
@@ -110,6 +111,7 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	e->mem = calloc(n, sizeof(*e->mem));
 	e->cc = calloc(n, sizeof(*e->cc));
 	e->ctl = calloc(n, sizeof(*e->ctl));
+	e->flow_tag = calloc(n, sizeof(*e->flow_tag));
 	e->sch = calloc(n, sizeof(*e->sch));
 	e->bufs = calloc(n, per_flow);
 	e->region = calloc(1, sizeof(*e->region));
@@ -120,7 +122,7 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	/* room for two VLAN tags (QinQ) in front of an MTU-sized packet (tx.c) */
 	e->frame_size = FTOE_ETH_HLEN + FTOE_VLAN_MAX_LEN + e->cfg.mtu;
 	e->frame = calloc(1, e->frame_size);
-	if (!e->ft_mem || !e->conn || !e->tcp || !e->mem || !e->cc || !e->ctl ||
+	if (!e->ft_mem || !e->conn || !e->tcp || !e->mem || !e->cc || !e->ctl || !e->flow_tag ||
 	    !e->sch || !e->bufs || !e->region || !e->free_ids || !e->evq || !e->frame ||
 	    ftoe_ft_init(&e->ft, e->ft_mem, ftsz, cap, e->key)) {
 		ftoe_engine_destroy(e);
@@ -364,6 +366,28 @@ void ftoe_engine_rx_post(struct ftoe_engine *e, struct ftoe_rx_item *items, unsi
 	if (e->cfg.hooks)
 		ftoe_proto_rx_post_hook(e, items, k);
 	done = ftoe_postproc_rx(e, items, k, 0);
+	if (e->sp.n)
+		rx_postproc_slow(e, items, k, done);
+}
+
+/* ftoe_engine_rx_post in two: the payload (any thread, several at once,
+ * each on its own items), then, in arrival order, the rest. */
+void ftoe_engine_rx_post_place(struct ftoe_engine *e, const struct ftoe_rx_item *items,
+			       unsigned int k)
+{
+	ftoe_postproc_rx_place(e, items, k);
+}
+
+void ftoe_engine_rx_post_finish(struct ftoe_engine *e, struct ftoe_rx_item *items,
+				unsigned int k)
+{
+	unsigned int done;
+
+	if (!k)
+		return;
+	if (e->cfg.hooks)
+		ftoe_proto_rx_post_hook(e, items, k);
+	done = ftoe_postproc_rx_placed(e, items, k, 0);
 	if (e->sp.n)
 		rx_postproc_slow(e, items, k, done);
 }

@@ -183,6 +183,19 @@ unsigned int ftoe_engine_rx_proto(struct ftoe_engine *eng, struct ftoe_rx_item *
 				  unsigned int n);
 void ftoe_engine_rx_post(struct ftoe_engine *eng, struct ftoe_rx_item *items, unsigned int k);
 void ftoe_engine_rx_divert(struct ftoe_engine *eng, struct ftoe_rx_item *it);
+/* ftoe_engine_rx_post split for post-processing on threads of its own:
+ * _place copies the run's payload into the flows' rx rings and holds no
+ * lock (any thread, beside every other stage: each item writes only its
+ * own bytes, above the rx_head the application reads to); _finish is the
+ * rest (rx-post hook, rx_head, ACKs, events, the control plane's work),
+ * under the group's lock and the shared one, after _place, and for a
+ * flow's items in their arrival order (a reorder point, core/reorder.h):
+ * rx_head moves only over bytes already placed, and the wire gets a flow's
+ * ACKs in order. */
+void ftoe_engine_rx_post_place(struct ftoe_engine *eng, const struct ftoe_rx_item *items,
+			       unsigned int k);
+void ftoe_engine_rx_post_finish(struct ftoe_engine *eng, struct ftoe_rx_item *items,
+				unsigned int k);
 void ftoe_engine_rx_end(struct ftoe_engine *eng);
 /* When ftoe_engine_poll is next due, on the engine's clock: 0 while the
  * flow scheduler has flows to send, else the earliest timer (UINT64_MAX:

@@ -9,6 +9,7 @@
 #include "core/engine.h"
 #include "core/flow_state.h"
 #include "core/flow_table.h"
+#include "core/reorder.h"
 #include "core/rto.h"
 #include "core/slowpath.h"
 #include "core/socket.h"
@@ -48,6 +49,17 @@ enum ftoe_tcp_state {
 	TCP_S_LAST_ACK,
 	TCP_S_TIME_WAIT,
 };
+
+/* What flow_tag holds for a flow: its group hash (core/reorder.h, the
+ * arguments as ftoe_rx_item_group passes them: the peer's address and
+ * port first) and a valid bit; IPv6 flows are all group 0's. */
+static inline uint64_t ftoe_flow_tag(uint8_t family, uint32_t raddr4, uint32_t laddr4,
+				     uint16_t rport, uint16_t lport)
+{
+	if (family != 4)
+		return 2ull << 32;
+	return 1ull << 32 | ftoe_flow_hash(raddr4, laddr4, rport, lport);
+}
 
 /* Synchronized states the fast path handles (after the handshake). */
 static inline bool tcp_state_synced(uint8_t s)
@@ -156,6 +168,14 @@ struct ftoe_engine {
 	 * preproc checks it against the flow's own identity, so a stale or
 	 * colliding entry costs a table lookup, never a wrong flow. */
 	uint32_t flow_cache[FTOE_FLOW_CACHE];
+	/* Per flow slot: ftoe_flow_tag of its 4-tuple, 0 while free; atomic,
+	 * set before a flow's state is written and cleared before it is torn
+	 * down.  A flow-id hint (the flow cache, another thread's lookup) is
+	 * checked against it before anything of the slot is read: a tag equal
+	 * to the segment's is a flow of the segment's flow group for any
+	 * number of groups, whose state the reader's group lock guards;
+	 * another group's slot is never read (engine.h "Flow groups"). */
+	uint64_t *flow_tag;
 
 	struct flow_conn *conn;
 	struct flow_tcp *tcp;

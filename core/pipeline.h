@@ -76,6 +76,9 @@ struct ftoe_rx_item {
 	int32_t sacked;        /* change of the SACK scoreboard's bytes (+ newly SACKed,
 				* - SACKed data the cumulative ACK now covers) */
 	uint32_t ack;          /* the segment's ACK number */
+	uint32_t rx_head;      /* FTOE_RX_R_ADVANCED: rx ring position of rcv_nxt
+				* after this segment (published by post-processing,
+				* which may run after later segments' protocol stage) */
 };
 
 /* One segment to transmit. */
@@ -177,6 +180,13 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id);
  * Returns n when the batch is done. */
 unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
 			  unsigned from);
+/* The two halves of ftoe_postproc_rx for a backend that runs them apart
+ * (core/x86/fgpipe.c): the payload of items[0..n) into the rx rings (each
+ * item's own bytes: any thread, several at once), and later, in the
+ * items' arrival order, the rest (as ftoe_postproc_rx, without the copy). */
+void ftoe_postproc_rx_place(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n);
+unsigned ftoe_postproc_rx_placed(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
+				 unsigned from);
 /* Send a pure ACK for flow id now (clears the delayed-ACK state). */
 int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id);
 /* An item's ACK (now or delayed) and its events ev, if its flow is still

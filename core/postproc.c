@@ -138,16 +138,13 @@ static void postproc_acks(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32
 static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 {
 	uint32_t id = it->flow, res = it->res;
-	struct flow_tcp *t = &e->tcp[id];
 	struct flow_mem *m = &e->mem[id];
 	uint32_t ev = 0;
 
 	if (res & FTOE_RX_R_ADVANCED) {
 		/* Publish after the copy (postproc_copy copied the whole
 		 * batch first): the application reads up to rx_head. */
-		__atomic_store_n(&m->rx_head,
-				 t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0),
-				 __ATOMIC_RELEASE);
+		__atomic_store_n(&m->rx_head, it->rx_head, __ATOMIC_RELEASE);
 		ev |= FTOE_EV_RX;
 		if ((m->flags & FLOW_MEM_CLOSED) && (res & FTOE_RX_R_DATA)) {
 			/* Data for a closed socket: nobody will read it
@@ -187,11 +184,22 @@ postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned 
 	}
 }
 
+void ftoe_postproc_rx_place(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n)
+{
+	postproc_copy(e, items, n);
+}
+
 unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
 			  unsigned from)
 {
 	if (!from)
 		postproc_copy(e, items, n);
+	return ftoe_postproc_rx_placed(e, items, n, from);
+}
+
+unsigned ftoe_postproc_rx_placed(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
+				 unsigned from)
+{
 	for (unsigned i = from; i < n; i++) {
 		struct ftoe_rx_item *it = &items[i];
 

@@ -26,15 +26,27 @@ static inline bool seg_for_us(const struct ftoe_engine *e, const struct ftoe_seg
 	       hi96_eq(s->daddr, e->local6_hi);
 }
 
+/* Is slot id (a hint) one of the segment's flow group's, so that its
+ * state may be read under that group's lock (engine_internal.h
+ * flow_tag)? */
+static inline __attribute__((always_inline)) bool
+slot_of_group(const struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
+{
+	return id < e->nflows &&
+	       __atomic_load_n(&e->flow_tag[id], __ATOMIC_ACQUIRE) ==
+		       ftoe_flow_tag(s->family, s->saddr4, s->daddr4, s->sport, s->dport);
+}
+
 /* Does flow id (a hint from another thread, or the flow cache) still name
- * the segment's synchronized flow?  Engine thread: conn[] and ctl[] are its
- * own. */
+ * the segment's synchronized flow?  Engine thread (or the segment's flow
+ * group's): conn[] and ctl[] of its group's slots are its own. */
 static inline __attribute__((always_inline)) bool
 hint_holds(struct ftoe_engine *e, uint32_t id, const struct ftoe_seg *s)
 {
 	const struct flow_conn *fc;
 
-	if (id >= e->nflows || !e->ctl[id].in_use || !tcp_state_synced(e->ctl[id].state))
+	if (!slot_of_group(e, id, s) || !e->ctl[id].in_use ||
+	    !tcp_state_synced(e->ctl[id].state))
 		return false;
 	fc = &e->conn[id];
 	/* Valid, and of the segment's family (one compare for both bits). */
@@ -80,7 +92,10 @@ static int flow_of(struct ftoe_engine *e, const struct ftoe_seg *s, uint32_t *id
 	if (hint_holds(e, *id, s))
 		return 0;
 	ftoe_seg_flow_key(s, &key);
-	if (ftoe_ft_lookup(&e->ft, &key, id) || !tcp_state_synced(e->ctl[*id].state))
+	/* (the table's lock-free readers may see a slot just freed and
+	 * taken by another flow: its tag says so) */
+	if (ftoe_ft_lookup(&e->ft, &key, id) || !slot_of_group(e, *id, s) ||
+	    !tcp_state_synced(e->ctl[*id].state))
 		return -ENOENT;
 	__atomic_store_n(&e->flow_cache[slot], *id, __ATOMIC_RELAXED);
 	return 0;

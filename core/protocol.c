@@ -787,6 +787,10 @@ static void proto_data(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t 
 		}
 		it->res |= FTOE_RX_R_ACK_NOW;
 	}
+	/* what post-processing publishes: this segment's rcv_nxt, not the
+	 * flow's when it runs (later segments may be through this stage) */
+	if (it->res & FTOE_RX_R_ADVANCED)
+		it->rx_head = rx_head_pos(t);
 }
 
 void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)

@@ -103,20 +103,26 @@ uint32_t ftoe_rob_in_flight(const struct ftoe_rob *rob);
  * thread (or ME) owns the group.  Addresses and ports as received, in host
  * order; ngroups 0 or 1: group 0.
  */
-static inline unsigned ftoe_flow_group(uint32_t saddr, uint32_t daddr, uint16_t sport,
-				       uint16_t dport, unsigned ngroups)
+static inline uint32_t ftoe_flow_hash(uint32_t saddr, uint32_t daddr, uint16_t sport,
+				      uint16_t dport)
 {
 	uint32_t h = saddr ^ (daddr * 0x9e3779b1u) ^ ((uint32_t)sport << 16 | dport);
 
-	if (ngroups < 2)
-		return 0;
 	/* murmur3's finaliser: every input bit moves the low ones */
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
 	h ^= h >> 13;
 	h *= 0xc2b2ae35u;
 	h ^= h >> 16;
-	return h % ngroups;
+	return h;
+}
+
+static inline unsigned ftoe_flow_group(uint32_t saddr, uint32_t daddr, uint16_t sport,
+				       uint16_t dport, unsigned ngroups)
+{
+	if (ngroups < 2)
+		return 0;
+	return ftoe_flow_hash(saddr, daddr, sport, dport) % ngroups;
 }
 
 /* The flow group of an item ftoe_engine_rx_prepare has filled: its

@@ -170,9 +170,17 @@ static void window_update(struct ftoe_engine *e, uint32_t id)
  * stream, or -EAGAIN while more may come. */
 static int rx_end(struct ftoe_engine *e, const struct flow_ctl *c, int sock)
 {
+	const struct flow_tcp *t = &e->tcp[sock];
+
 	if (c->err)
 		return c->err;
-	if (e->tcp[sock].flags & FLOW_TCP_FIN_RX)
+	/* The end of the stream once post-processing published every byte
+	 * before the FIN: the protocol stage takes the FIN, and a pipelined
+	 * backend may post-process the segments before it later
+	 * (core/x86/fgpipe.c). */
+	if ((t->flags & FLOW_TCP_FIN_RX) &&
+	    __atomic_load_n(&e->mem[sock].rx_head, __ATOMIC_ACQUIRE) ==
+		    t->rcv_nxt - t->rx_seq0 - 1)
 		return 0;
 	if (c->state == TCP_S_CLOSED)
 		return 0;

@@ -299,6 +299,10 @@ static int flow_alloc(struct ftoe_engine *e, const struct ftoe_flow_key *key, ui
 	if (id >= e->hwm)
 		e->hwm = id + 1;
 
+	/* first: a hint to this slot from another flow group stops here */
+	__atomic_store_n(&e->flow_tag[id],
+			 ftoe_flow_tag(ftoe_flow_key_is_v6(key) ? 6 : 4, raddr, laddr, rport, lport),
+			 __ATOMIC_RELEASE);
 	c = &e->ctl[id];
 	evq = c->flags & CTL_F_EVQ;
 	memset(c, 0, sizeof(*c));
@@ -373,6 +377,7 @@ void ftoe_conn_free(struct ftoe_engine *e, uint32_t id)
 
 	if (!c->in_use)
 		return;
+	__atomic_store_n(&e->flow_tag[id], 0, __ATOMIC_RELEASE);
 	flow_conn_key(fc, &key);
 	ftoe_ft_remove(&e->ft, &key, NULL);
 	ftoe_sched_remove(e, id);

@@ -1,6 +1,7 @@
-/* fgpipe.c - --flow-groups G: a sequencer at ingress, pre-processing on any thread, a reorder point, a protocol thread per flow group (several groups may share one), one egress. */
+/* fgpipe.c - --flow-groups G: a sequencer at ingress, pre-processing on any thread, a reorder point, a protocol thread per flow group (several groups may share one), post-processing on any thread, a second reorder point before the wire and the application rings, one egress. */
 #include <errno.h>
 #include <poll.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,22 +34,39 @@
  *                  (or retires it: a malformed frame goes no further) and
  *                  releases what is in order (ftoe_rob_release_shared)
  *                  into the ring of the frame's group's protocol thread.
- *   ftoe-protoP    its groups' segments in ring order, stage by stage
- *                  (engine.h "Flow groups"): the protocol stage of a run
- *                  of one group's segments under that group's lock
- *                  (ftoe_engine_rx_proto), then the post-processing stage
- *                  (rx-post hook, payload, ACKs, events; the control plane
- *                  for what it diverts) under the shared lock
- *                  (ftoe_engine_rx_post, _divert);
- *                  ftoe-proto0 also runs group 0 (ARP, ICMP, anything not
- *                  an IPv4 TCP segment), timers, the flow scheduler, the
- *                  control plane and the applications (engine_pass).
+ *   ftoe-protoP    its groups' segments in ring order: the protocol
+ *                  stage of a run of one group's segments under that
+ *                  group's lock (ftoe_engine_rx_proto), then the run on to
+ *                  post-processing; ftoe-proto0 also runs group 0 (ARP,
+ *                  ICMP, anything not an IPv4 TCP segment), timers, the
+ *                  flow scheduler, the control plane and the applications
+ *                  (engine_pass).
+ *   ftoe-postK     post-processing's payload placement
+ *                  (ftoe_engine_rx_post_place: the payload into the rx
+ *                  rings, no lock), each protocol thread's runs to the
+ *                  post-processing threads in turn, so one flow's segments
+ *                  are placed on every one of them; then the number
+ *                  completed at the second reorder point.
+ *   reorder point 2  (before the wire and the application rings) the same
+ *                  numbers: whichever thread completes one releases what
+ *                  is in order and finishes it there (ftoe_engine_rx_post_finish:
+ *                  rx-post hook, rx_head, ACKs, events, the control
+ *                  plane's work; _divert for the control plane's
+ *                  segments), each run under its group's lock and the
+ *                  shared one.  A number dropped before (malformed, not
+ *                  TCP) is retired here as well.
  *
  * Per-flow order: a flow's frames get increasing numbers at the one
  * sequencer, leave the reorder point in that order, all into one group's
  * ring (the group is the 4-tuple's, ftoe_flow_group, so the handshake's
  * segments and the data's share it), and one thread takes that ring in
- * order.
+ * order.  Post-processing finishes them in number order again, so
+ * rx_head moves only over bytes already placed and a flow's ACKs reach
+ * the ring to egress in order.  A run whose segment needs the control
+ * plane (FTOE_RX_R_CTL, a diverted segment) is a barrier for its group:
+ * the protocol thread waits until it is finished before it runs the
+ * group's next segments, as the control plane's change (a new state, a
+ * new flow) decides how they are taken.
  *
  * Locks: a group's protocol stage writes only its own flows' protocol
  * state and the engine's atomic fields (engine_internal.h "Threading"),
@@ -56,8 +74,9 @@
  * that stage at the same time.  What the groups share - the slow-path
  * queue and the control plane, the flow table's writers, the scheduler's
  * list, the application events, the ring to egress - is under eng_lock:
- * post-processing (it sends ACKs and hands work to the control plane) and
- * the control plane's items.  Timers, the flow scheduler, the applications
+ * post-processing's in-order rest (it sends ACKs and hands work to the
+ * control plane) and the control plane's items, each also under its
+ * group's lock, as it reads and writes the group's protocol state.  Timers, the flow scheduler, the applications
  * and ARP may touch any flow: every lock (lock_all).  The frames the
  * engine sends go into the one ring to egress under eng_lock, in the
  * order written; egress is one thread, so the wire gets each flow's
@@ -76,18 +95,27 @@ struct fg_rx_slot {
 	uint8_t kind;		/* enum rx_kind */
 	uint8_t qi;
 	uint8_t group;		/* its flow group (the reorder point's) */
+	uint8_t fin;		/* enum fg_fin: what reorder point 2 does with it */
+	uint32_t sn;		/* its sequence number */
 	bool has_md;
 	_Atomic bool busy;	/* from ingress until its frame is given back */
 };
 
 struct fgp;
 
+enum fg_fin {
+	FG_FIN_POST,	/* a fast-path segment: post-processing's rest */
+	FG_FIN_DIVERT,	/* the control plane's segment */
+};
+
 struct fg_thread {
 	struct x86_stage_thread st;	/* name, eventfd, counters */
 	struct x86_backend *be;
 	struct fgp *p;
 	unsigned int idx, roles;
+	unsigned int pidx, post_turn;	/* PROTO: its index among them; whose turn to place */
 	struct spsc_ring work;	/* PRE: slot numbers to pre-process; PROTO: released ones */
+	struct spsc_ring *post_in;	/* POST: slots to place, a ring per protocol thread */
 	struct spsc_ring ret;	/* PRE, PROTO: frames back to ingress */
 };
 
@@ -95,8 +123,9 @@ struct fgp {
 	struct fg_thread *th;
 	unsigned int nth;
 	struct fg_thread *io, *ctl;	/* ingress+egress; the first protocol thread */
-	struct fg_thread *pre[X86_MAX_QUEUES];
-	unsigned int npre;
+	struct fg_thread *pre[X86_MAX_QUEUES], *post[X86_MAX_QUEUES];
+	unsigned int npre, npost, nproto;
+	struct spsc_ring *post_rings;	/* [npost][nproto] */
 	struct x86_layout lay;
 	struct xsk_queue *qs[FTOE_STEER_MAX_QUEUES];	/* be->queues[i], for x86_ret_take */
 
@@ -110,6 +139,16 @@ struct fgp {
 	_Atomic int want_frames;	/* ingress waits for frames back */
 	bool rx_blocked;
 	_Atomic uint64_t retired;	/* malformed frames: numbers retired */
+
+	/* reorder point 2: the same numbers, after the protocol stage and
+	 * payload placement, before the wire and the application rings */
+	struct ftoe_rob rob2;
+	struct ftoe_rob_slot *rob2_slots;
+	_Atomic uint32_t finished_to;	/* numbers before it are finished */
+	pthread_mutex_t fin_mu;		/* a protocol thread waits at a barrier */
+	pthread_cond_t fin_cv;
+	_Atomic int fin_waiters;
+	_Atomic uint64_t barriers;	/* waits at a barrier that had to sleep */
 
 	/* the engine's locks (engine.h "Flow groups"): a group's protocol
 	 * stage holds its group's; everything else holds eng_lock, and what
@@ -131,6 +170,8 @@ struct fgp {
 };
 
 static __thread struct fg_thread *tls_fg;	/* the calling thread, if one of ours */
+
+static void fg_finish_release(struct fgp *p, struct fg_thread *t);
 
 /* ---- the reorder point ---------------------------------------------------- */
 
@@ -204,6 +245,7 @@ static void fg_pre(struct fgp *p, struct fg_thread *t, const uint32_t *sn, unsig
 			ftoe_engine_rx_drop_malformed(be->eng, &s->it);
 			fg_give_back(t, s);
 			ftoe_rob_retire(&p->rob, sn[i]);
+			ftoe_rob_retire(&p->rob2, sn[i]);
 			kick_in = true;
 			continue;
 		}
@@ -211,11 +253,140 @@ static void fg_pre(struct fgp *p, struct fg_thread *t, const uint32_t *sn, unsig
 	}
 	t->st.items += n;
 	fg_release(p);
+	if (kick_in)
+		fg_finish_release(p, t);
 	if (kick_in && t != p->io) {
 		atomic_thread_fence(memory_order_seq_cst);
 		if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
 			spsc_waiter_kick(&p->io->st.wait);
 	}
+}
+
+/* ---- reorder point 2: before the wire and the application rings ------------- */
+
+static bool fin_passed(struct fgp *p, uint32_t sn)
+{
+	return (int32_t)(atomic_load(&p->finished_to) - sn) > 0;
+}
+
+/* After finished_to moved: wake a protocol thread at a barrier. */
+static void fin_wake(struct fgp *p)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load(&p->fin_waiters))
+		return;
+	pthread_mutex_lock(&p->fin_mu);
+	pthread_cond_broadcast(&p->fin_cv);
+	pthread_mutex_unlock(&p->fin_mu);
+}
+
+/* The first protocol thread runs the scheduler and the timers and may
+ * sleep on an older deadline: post-processing on another thread may have
+ * made the next pass due sooner (a flow ready to send, an earlier timer).
+ * Under eng_lock. */
+static void fg_ctl_due(struct fgp *p, struct fg_thread *t)
+{
+	if (t == p->ctl || ftoe_engine_poll_due(t->be->eng) >= p->ctl_due)
+		return;
+	p->ctl_due = 0;
+	atomic_store_explicit(&p->ctl_poll, 1, memory_order_relaxed);
+	spsc_waiter_kick(&p->ctl->st.wait);
+}
+
+/* Released slots sl[0..n), in number order, finished: runs of one group's
+ * post-processing items, or a diverted segment, each under its group's
+ * lock and the shared one; then the applications' events, and the frames
+ * back to ingress. */
+static void fg_finish(struct fgp *p, struct fg_thread *t, struct fg_rx_slot *const *sl,
+		      unsigned int n)
+{
+	struct ftoe_engine *e = t->be->eng;
+	struct ftoe_rx_item items[FG_BATCH];
+	unsigned int i = 0, k;
+
+	while (i < n) {
+		unsigned int g = sl[i]->group;
+
+		pthread_mutex_lock(&p->grp_lock[g]);
+		pthread_mutex_lock(&p->eng_lock);
+		if (sl[i]->fin == FG_FIN_DIVERT) {
+			ftoe_engine_rx_divert(e, &sl[i]->it);
+			i++;
+		} else {
+			for (k = 0; i + k < n && sl[i + k]->fin == FG_FIN_POST &&
+				    sl[i + k]->group == g; k++)
+				items[k] = sl[i + k]->it;
+			ftoe_engine_rx_post_finish(e, items, k);
+			i += k;
+		}
+		pthread_mutex_unlock(&p->eng_lock);
+		pthread_mutex_unlock(&p->grp_lock[g]);
+	}
+	pthread_mutex_lock(&p->eng_lock);
+	ftoe_engine_rx_end(e);
+	x86_txq_kick(&p->tx);
+	fg_ctl_due(p, t);
+	pthread_mutex_unlock(&p->eng_lock);
+	for (i = 0; i < n; i++)
+		fg_give_back(t, sl[i]);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->want_frames, memory_order_relaxed) && t != p->io)
+		spsc_waiter_kick(&p->io->st.wait);
+}
+
+/* After t completed or retired numbers at reorder point 2: release and
+ * finish what is in order, unless another thread is at it (it then looks
+ * again before it stops: ftoe_rob_release_claim). */
+static void fg_finish_release(struct fgp *p, struct fg_thread *t)
+{
+	void *out[FG_BATCH];
+	struct fg_rx_slot *sl[FG_BATCH];
+	unsigned int n;
+
+	while (ftoe_rob_release_claim(&p->rob2)) {
+		do {
+			n = ftoe_rob_release(&p->rob2, out, FG_BATCH);
+			for (unsigned int i = 0; i < n; i++)
+				sl[i] = out[i];
+			if (n)
+				fg_finish(p, t, sl, n);
+			/* (retired numbers pass without an item) */
+			atomic_store(&p->finished_to, __atomic_load_n(&p->rob2.head,
+								       __ATOMIC_RELAXED));
+		} while (n);
+		fin_wake(p);
+		if (!ftoe_rob_release_unclaim(&p->rob2))
+			break;
+	}
+}
+
+/* A protocol thread's barrier: number sn needs the control plane before
+ * the group's next segments go through the protocol stage; wait until it
+ * is finished.  Every number before sn is past the protocol stage already
+ * (the threads take their rings in number order), so this waits only on
+ * payload placement and finishing, never on another barrier. */
+static void fg_wait_finished(struct fgp *p, struct fg_thread *t, uint32_t sn)
+{
+	fg_finish_release(p, t);
+	if (fin_passed(p, sn))
+		return;
+	atomic_fetch_add_explicit(&p->barriers, 1, memory_order_relaxed);
+	pthread_mutex_lock(&p->fin_mu);
+	atomic_fetch_add(&p->fin_waiters, 1);
+	while (!fin_passed(p, sn) && !atomic_load_explicit(&t->be->stop, memory_order_relaxed)) {
+		struct timespec ts;
+
+		/* (a bound, not a poll: fin_wake wakes it) */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->fin_cv, &p->fin_mu, &ts);
+	}
+	atomic_fetch_sub(&p->fin_waiters, 1);
+	pthread_mutex_unlock(&p->fin_mu);
 }
 
 /* ---- ingress --------------------------------------------------------------- */
@@ -225,8 +396,13 @@ static void fg_pre(struct fgp *p, struct fg_thread *t, const uint32_t *sn, unsig
 static unsigned int in_room(struct fgp *p, unsigned int max)
 {
 	uint32_t next = p->rob.next, in_flight = ftoe_rob_in_flight(&p->rob);
+	uint32_t in_flight2 = next - __atomic_load_n(&p->rob2.head, __ATOMIC_ACQUIRE);
 	unsigned int n = 0;
 
+	/* (a number stays in reorder point 2 until it is finished there;
+	 * a malformed frame's storage slot is free before) */
+	if (in_flight2 > in_flight)
+		in_flight = in_flight2;
 	while (n < max && in_flight + n < p->nslots &&
 	       !atomic_load_explicit(&p->slots[(next + n) & (p->nslots - 1)].busy,
 				     memory_order_acquire))
@@ -252,6 +428,7 @@ static unsigned int in_rx_batch(struct fgp *p, struct fg_thread *t, unsigned int
 
 		ftoe_rob_reserve(&p->rob, &sn[i]);	/* in_room said it fits */
 		s = &p->slots[sn[i] & (p->nslots - 1)];
+		s->sn = sn[i];
 		atomic_store_explicit(&s->busy, true, memory_order_relaxed);
 		s->data = fr[i].data;
 		s->addr = fr[i].addr;
@@ -337,26 +514,82 @@ static void unlock_all(struct fgp *p)
 		pthread_mutex_unlock(&p->grp_lock[g]);
 }
 
-/* Group g's items in order: each fast-path run's protocol stage under the
- * group's lock only (other groups' runs go on at the same time), then its
- * post-processing, or an item for the control plane, under the shared
- * lock. */
-static void proto_group_run(struct fgp *p, struct ftoe_engine *e, unsigned int g,
-			    struct ftoe_rx_item *items, unsigned int n)
+/* Wake the threads whose bit is in *kick (then none). */
+static void fg_kick(struct fgp *p, uint64_t *kick)
 {
+	for (unsigned int i = 0; i < p->nth; i++)
+		if (*kick & (1ull << i))
+			spsc_waiter_kick(&p->th[i].st.wait);
+	*kick = 0;
+}
+
+/* A run the protocol stage took, on to post-processing: its payload
+ * placed on the next post-processing thread in turn (with none, here),
+ * then completed at reorder point 2. */
+static void proto_hand_on(struct fgp *p, struct fg_thread *t, struct fg_rx_slot *const *sl,
+			  unsigned int k, uint64_t *kick)
+{
+	struct fg_thread *q;
+	struct spsc_ring *r;
+	uint32_t idx;
+
+	if (p->npost) {
+		q = p->post[t->post_turn++ % p->npost];
+		r = &q->post_in[t->pidx];
+		/* never full: it has a slot for every storage slot */
+		if (spsc_prod_reserve(r, k, &idx) == k) {
+			for (unsigned int i = 0; i < k; i++)
+				*(uint64_t *)spsc_slot(r, idx + i) = (uint32_t)(sl[i] - p->slots);
+			spsc_prod_submit(r, k);
+			*kick |= 1ull << q->idx;
+			return;
+		}
+		pr_err("%s: post-processing ring full (slot accounting bug); placing here",
+		       t->st.name);
+	}
+	for (unsigned int i = 0; i < k; i++) {
+		ftoe_engine_rx_post_place(t->be->eng, &sl[i]->it, 1);
+		ftoe_rob_complete(&p->rob2, sl[i]->sn, sl[i]);
+	}
+}
+
+/* Group g's items in order: each fast-path run's protocol stage under the
+ * group's lock only (other groups' runs go on at the same time), then on
+ * to post-processing; an item for the control plane straight to reorder
+ * point 2.  Either one that needs the control plane is a barrier. */
+static void proto_group_run(struct fgp *p, struct fg_thread *t, unsigned int g,
+			    struct fg_rx_slot *const *sl, struct ftoe_rx_item *items,
+			    unsigned int n, uint64_t *kick)
+{
+	struct ftoe_engine *e = t->be->eng;
 	unsigned int i = 0, k;
 
 	while (i < n) {
+		bool ctl = false;
+
 		pthread_mutex_lock(&p->grp_lock[g]);
 		k = ftoe_engine_rx_proto(e, items + i, n - i);
 		pthread_mutex_unlock(&p->grp_lock[g]);
-		pthread_mutex_lock(&p->eng_lock);
-		if (k)
-			ftoe_engine_rx_post(e, items + i, k);
-		else
-			ftoe_engine_rx_divert(e, &items[i]);
-		pthread_mutex_unlock(&p->eng_lock);
-		i += k ? k : 1;
+		if (!k) {
+			sl[i]->it = items[i];
+			sl[i]->fin = FG_FIN_DIVERT;
+			ftoe_rob_complete(&p->rob2, sl[i]->sn, sl[i]);
+			fg_kick(p, kick);
+			fg_wait_finished(p, t, sl[i]->sn);
+			i++;
+			continue;
+		}
+		for (unsigned int j = i; j < i + k; j++) {
+			sl[j]->it = items[j];
+			sl[j]->fin = FG_FIN_POST;
+			ctl |= items[j].res & FTOE_RX_R_CTL;
+		}
+		proto_hand_on(p, t, sl + i, k, kick);
+		i += k;
+		if (ctl) {
+			fg_kick(p, kick);
+			fg_wait_finished(p, t, sl[i - 1]->sn);
+		}
 	}
 }
 
@@ -366,8 +599,10 @@ static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
 {
 	struct x86_backend *be = t->be;
 	struct ftoe_rx_item items[FG_BATCH];
-	struct fg_rx_slot *sl[FG_BATCH];
+	struct fg_rx_slot *sl[FG_BATCH], *run[FG_BATCH];
 	unsigned int nt = 0, g = 0;
+	uint64_t kick = 0;
+	bool retired = false;
 	uint32_t idx, n;
 
 	n = spsc_cons_peek(&t->work, FG_BATCH, &idx);
@@ -380,38 +615,61 @@ static unsigned int proto_rx(struct fgp *p, struct fg_thread *t)
 		struct fg_rx_slot *s = sl[i];
 
 		if (nt && (s->kind != RX_TCP || s->group != g)) {
-			proto_group_run(p, be->eng, g, items, nt);
+			proto_group_run(p, t, g, run, items, nt, &kick);
 			nt = 0;
 		}
 		if (s->kind == RX_TCP) {
 			g = s->group;
+			run[nt] = s;
 			items[nt++] = s->it;
 			continue;
 		}
 		lock_all(p);
 		control_rx(be, s->kind, s->data, s->len, s->has_md ? &s->md : NULL);
+		x86_txq_kick(&p->tx);
 		unlock_all(p);
+		/* (no flow's: out of the order the wire keeps) */
+		fg_give_back(t, s);
+		ftoe_rob_retire(&p->rob2, s->sn);
+		retired = true;
 	}
 	if (nt)
-		proto_group_run(p, be->eng, g, items, nt);
-	pthread_mutex_lock(&p->eng_lock);
-	ftoe_engine_rx_end(be->eng);
-	x86_txq_kick(&p->tx);
-	if (t != p->ctl && ftoe_engine_poll_due(be->eng) < p->ctl_due) {
-		/* (the scheduler and the timers run on the first protocol
-		 * thread only, which may sleep on an older deadline) */
-		p->ctl_due = 0;
-		atomic_store_explicit(&p->ctl_poll, 1, memory_order_relaxed);
-		spsc_waiter_kick(&p->ctl->st.wait);
-	}
-	pthread_mutex_unlock(&p->eng_lock);
-	for (uint32_t i = 0; i < n; i++)
-		fg_give_back(t, sl[i]);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&p->want_frames, memory_order_relaxed))
-		spsc_waiter_kick(&p->io->st.wait);
+		proto_group_run(p, t, g, run, items, nt, &kick);
+	fg_kick(p, &kick);
+	if (retired || !p->npost)
+		fg_finish_release(p, t);
 	t->st.items += n;
 	return n;
+}
+
+/* ---- post-processing threads -------------------------------------------------- */
+
+/* Payload placement of what the protocol threads handed on, then the
+ * numbers completed at reorder point 2 and what is in order finished. */
+static unsigned int post_pass(struct fgp *p, struct fg_thread *t)
+{
+	struct ftoe_engine *e = t->be->eng;
+	unsigned int work = 0;
+	uint32_t idx, n;
+
+	for (unsigned int j = 0; j < p->nproto; j++) {
+		struct spsc_ring *r = &t->post_in[j];
+
+		n = spsc_cons_peek(r, FG_BATCH, &idx);
+		for (uint32_t i = 0; i < n; i++) {
+			struct fg_rx_slot *s = &p->slots[*(uint64_t *)spsc_slot(r, idx + i)];
+
+			ftoe_engine_rx_post_place(e, &s->it, 1);
+			ftoe_rob_complete(&p->rob2, s->sn, s);
+		}
+		if (n)
+			spsc_cons_release(r, n);
+		work += n;
+	}
+	if (work)
+		fg_finish_release(p, t);
+	t->st.items += work;
+	return work;
 }
 
 static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *next)
@@ -435,16 +693,16 @@ static unsigned int proto_pass(struct fgp *p, struct fg_thread *t, uint64_t *nex
 	return work;
 }
 
-/* The engine's xmit on a protocol thread (under eng_lock): into the ring
- * to egress; from anywhere else, directly. */
+/* The engine's xmit on one of the pipeline's threads (under eng_lock:
+ * the protocol threads, and whichever thread finishes at reorder point 2):
+ * into the ring to egress; from anywhere else, directly. */
 static int fg_xmit_md(void *ctx, unsigned int q, const void *frame, size_t len,
 		      const struct flextoe_md *md)
 {
 	struct x86_backend *be = ctx;
 	struct fgp *p = be->fgp;
-	bool proto = p && tls_fg && tls_fg->roles & X86_L_PROTO;
 
-	return x86_stage_xmit(be, proto ? &p->tx : NULL, q, frame, len, md);
+	return x86_stage_xmit(be, p && tls_fg ? &p->tx : NULL, q, frame, len, md);
 }
 
 static int fg_xmit(void *ctx, unsigned int q, const void *frame, size_t len)
@@ -468,6 +726,12 @@ static bool has_work(void *arg)
 			for (unsigned int i = 0; i < p->nth; i++)
 				if (spsc_count(&p->th[i].ret))
 					return true;
+		return false;
+	}
+	if (t->roles & X86_L_POST) {
+		for (unsigned int j = 0; j < p->nproto; j++)
+			if (spsc_count(&t->post_in[j]))
+				return true;
 		return false;
 	}
 	return spsc_count(&t->work) ||
@@ -517,6 +781,8 @@ static void *fg_main(void *arg)
 					xq_rx_kick(&be->queues[i]);
 		} else if (t->roles & X86_L_PROTO) {
 			work += proto_pass(p, t, &next);
+		} else if (t->roles & X86_L_POST) {
+			work += post_pass(p, t);
 		} else {
 			work += pre_pass(p, t);
 		}
@@ -546,9 +812,16 @@ static void fg_free(struct fgp *p)
 		spsc_fini(&p->th[i].ret);
 	}
 	x86_txq_fini(&p->tx);
+	if (p->post_rings)
+		for (unsigned int i = 0; i < p->npost * p->nproto; i++)
+			spsc_fini(&p->post_rings[i]);
+	free(p->post_rings);
 	for (unsigned int g = 0; g < X86_MAX_FLOW_GROUPS; g++)
 		pthread_mutex_destroy(&p->grp_lock[g]);
 	pthread_mutex_destroy(&p->eng_lock);
+	pthread_mutex_destroy(&p->fin_mu);
+	pthread_cond_destroy(&p->fin_cv);
+	free(p->rob2_slots);
 	free(p->rob_slots);
 	free(p->slots);
 	free(p->th);
@@ -565,6 +838,8 @@ int fg_start(struct x86_backend *be)
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->eng_lock, NULL);
+	pthread_mutex_init(&p->fin_mu, NULL);
+	pthread_cond_init(&p->fin_cv, NULL);
 	for (unsigned int g = 0; g < X86_MAX_FLOW_GROUPS; g++)
 		pthread_mutex_init(&p->grp_lock[g], NULL);
 	err = x86_layout_plan(be->cfg.workers, be->cfg.flow_groups, be->nr_queues, &p->lay);
@@ -584,13 +859,15 @@ int fg_start(struct x86_backend *be)
 	p->nslots = nslots;
 	p->slots = calloc(nslots, sizeof(*p->slots));
 	p->rob_slots = calloc(nslots, sizeof(*p->rob_slots));
-	if (!p->th || !p->slots || !p->rob_slots) {
+	p->rob2_slots = calloc(nslots, sizeof(*p->rob2_slots));
+	if (!p->th || !p->slots || !p->rob_slots || !p->rob2_slots) {
 		err = -ENOMEM;
 		goto nomem;
 	}
 	for (unsigned int i = 0; i < p->nth; i++)
 		p->th[i].st.wait.efd = -1;
 	ftoe_rob_init(&p->rob, p->rob_slots, nslots);
+	ftoe_rob_init(&p->rob2, p->rob2_slots, nslots);
 	for (unsigned int i = 0; i < p->nth; i++) {
 		struct fg_thread *t = &p->th[i];
 
@@ -601,17 +878,36 @@ int fg_start(struct x86_backend *be)
 		memcpy(t->st.name, p->lay.th[i].name, sizeof(t->st.name));
 		if (t->roles & X86_L_IN)
 			p->io = t;
-		else if (t->roles & X86_L_PROTO && !p->ctl)
-			p->ctl = t;
+		else if (t->roles & X86_L_POST)
+			p->post[p->npost++] = t;
 		else if (!(t->roles & X86_L_PROTO))
 			p->pre[p->npre++] = t;
+		if (t->roles & X86_L_PROTO) {
+			t->pidx = p->nproto++;
+			if (!p->ctl)
+				p->ctl = t;
+		}
 		err = x86_stage_thread_init(&t->st);
 		if (err)
 			goto fail;
 		/* (every frame in flight fits each ring: they never fill) */
 		err = spsc_init(&t->ret, nslots, sizeof(struct x86_ret_slot));
-		if (!err && !(t->roles & X86_L_IN))
+		if (!err && !(t->roles & (X86_L_IN | X86_L_POST)))
 			err = spsc_init(&t->work, nslots, sizeof(uint64_t));
+		if (err)
+			goto nomem;
+	}
+	if (p->npost) {
+		p->post_rings = calloc((size_t)p->npost * p->nproto, sizeof(*p->post_rings));
+		if (!p->post_rings) {
+			err = -ENOMEM;
+			goto nomem;
+		}
+		for (unsigned int i = 0; i < p->npost; i++) {
+			p->post[i]->post_in = &p->post_rings[i * p->nproto];
+			for (unsigned int j = 0; !err && j < p->nproto; j++)
+				err = spsc_init(&p->post[i]->post_in[j], nslots, sizeof(uint64_t));
+		}
 		if (err)
 			goto nomem;
 	}
@@ -623,8 +919,9 @@ int fg_start(struct x86_backend *be)
 		if ((err = x86_stage_thread_run(&p->th[i].st, fg_main, &p->th[i])))
 			return err;	/* fg_stop joins the ones started */
 	pr_info("flow groups: %u on %u protocol thread%s, %u pre-processing thread%s, "
-		"%u reorder slots", p->lay.flow_groups, p->nth - 1 - p->npre,
-		p->nth - 1 - p->npre == 1 ? "" : "s", p->npre, p->npre == 1 ? "" : "s", nslots);
+		"%u post-processing thread%s, %u reorder slots", p->lay.flow_groups, p->nproto,
+		p->nproto == 1 ? "" : "s", p->npre, p->npre == 1 ? "" : "s", p->npost,
+		p->npost == 1 ? "" : "s", nslots);
 	return 0;
 nomem:
 	pr_err("cannot allocate the pipeline's rings: %s", strerror(-err));
@@ -660,6 +957,9 @@ void fg_stop(struct x86_backend *be)
 		"tx frames %lu (ring full %lu, too big %lu, tx ring retries %lu)",
 		p->rob.released, p->rob.retired, ftoe_rob_in_flight(&p->rob), p->tx.frames,
 		p->tx.full_cnt, p->tx.too_big, p->tx.out_retry);
+	pr_info("pipeline: reorder point 2 (before the wire and the application rings): "
+		"finished %lu, retired %lu (malformed, not TCP), barrier waits %lu",
+		p->rob2.released, p->rob2.retired, atomic_load(&p->barriers));
 	x86_stage_threads_log(&p->th[0].st, p->nth, sizeof(p->th[0]));
 	fg_free(p);
 }

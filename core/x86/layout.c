@@ -14,9 +14,14 @@
  *       the first also runs the control plane, timers, the flow scheduler
  *       and the applications;
  *   the first of the N - P others: ingress (every queue, the sequencer)
- *       and egress; each further one: pre-processing.
+ *       and egress; of the K = N - P - 1 further ones, ceil(K / 2)
+ *       post-processing (payload placement; its in-order rest runs at the
+ *       reorder point before the wire and the application rings, on
+ *       whichever thread releases it), the others pre-processing.
  *   Pre-processing of a batch runs on the ingress thread or on a
- *   pre-processing thread, in turn, whatever its flows.
+ *   pre-processing thread, in turn, whatever its flows; post-processing of
+ *   a run on the post-processing threads in turn (with none, on its
+ *   protocol thread).
  */
 
 static void add(struct x86_layout *l, unsigned int roles, const char *fmt, unsigned int i)
@@ -30,7 +35,7 @@ static void add(struct x86_layout *l, unsigned int roles, const char *fmt, unsig
 int x86_layout_plan(unsigned int workers, unsigned int flow_groups, unsigned int queues,
 		    struct x86_layout *l)
 {
-	unsigned int nin, p;
+	unsigned int nin, p, k;
 
 	memset(l, 0, sizeof(*l));
 	if (!workers || workers > X86_MAX_QUEUES || !queues || queues > X86_MAX_QUEUES)
@@ -69,8 +74,11 @@ int x86_layout_plan(unsigned int workers, unsigned int flow_groups, unsigned int
 	p = flow_groups < workers - 1 ? flow_groups : workers - 1;
 	add(l, X86_L_IN | X86_L_PRE | X86_L_OUT, "ftoe-io", 0);
 	l->th[0].queues = queues;
-	for (unsigned int i = 0; i + 1 + p < workers; i++)
+	k = workers - 1 - p;
+	for (unsigned int i = 0; i < k / 2; i++)
 		add(l, X86_L_PRE, "ftoe-pre%u", i);
+	for (unsigned int i = 0; i < k - k / 2; i++)
+		add(l, X86_L_POST, "ftoe-post%u", i);
 	for (unsigned int i = 0; i < p; i++)
 		add(l, X86_L_PROTO | (i ? 0 : X86_L_CTL), "ftoe-proto%u", i);
 	for (unsigned int g = 0; g < flow_groups; g++)
@@ -81,7 +89,7 @@ int x86_layout_plan(unsigned int workers, unsigned int flow_groups, unsigned int
 void x86_layout_print(const struct x86_layout *l, FILE *out)
 {
 	static const char *const role[] = { "ingress", "pre-processing", "protocol",
-					    "control-plane", "egress" };
+					    "control-plane", "egress", "post-processing" };
 
 	fprintf(out, "layout: %u worker%s, %u queue%s, ", l->workers, l->workers == 1 ? "" : "s",
 		l->queues, l->queues == 1 ? "" : "s");
@@ -120,6 +128,6 @@ void x86_layout_print(const struct x86_layout *l, FILE *out)
 	}
 	if (l->flow_groups && l->workers > 1)
 		fprintf(out, "  order: a sequence number per frame at ingress, a reorder point "
-			"before the protocol threads; the egress thread sends in the order the "
-			"engine wrote\n");
+			"before the protocol threads and one after post-processing's payload "
+			"placement, before the wire and the application rings\n");
 }

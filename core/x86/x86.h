@@ -43,9 +43,10 @@ struct x86_cfg {
 /* Which thread runs which stage (layout.c): what --show-layout prints. */
 #define X86_L_IN    (1u << 0)	/* AF_XDP rx, rx-pre hook, classification */
 #define X86_L_PRE   (1u << 1)	/* validation, checksums, flow lookup */
-#define X86_L_PROTO (1u << 2)	/* protocol, rx-post hook, post-processing */
+#define X86_L_PROTO (1u << 2)	/* protocol (and without --flow-groups post-processing) */
 #define X86_L_CTL   (1u << 3)	/* control plane, timers, flow scheduler, applications */
 #define X86_L_OUT   (1u << 4)	/* tx-post hook, AF_XDP tx */
+#define X86_L_POST  (1u << 5)	/* post-processing's payload placement (--flow-groups) */
 
 struct x86_layout_thread {
 	char name[16];

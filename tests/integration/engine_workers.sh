@@ -113,7 +113,7 @@ run_config() {
 		# the stages' threads exist; idle, they block (echo is still attached)
 		local want="ftoe-proto" names t0 t1
 		[[ $w == 2 ]] && want="ftoe-io ftoe-proto" || want="ftoe-in0 ftoe-proto ftoe-out"
-		[[ " $* " == *" --flow-groups "* ]] && want="ftoe-io ftoe-pre0 ftoe-proto0 ftoe-proto1"
+		[[ " $* " == *" --flow-groups "* ]] && want="ftoe-io ftoe-post0 ftoe-proto0 ftoe-proto1"
 		names=$(cat /proc/"$pid"/task/*/comm 2>/dev/null | tr '\n' ' ')
 		has_threads() {
 			for n in $want; do [[ " $names " == *" $n "* ]] || { echo "threads: $names" >&2; return 1; }; done
@@ -147,8 +147,10 @@ run_config() {
 		t_check "[$tag] both flow groups' protocol threads carried traffic" sh -c \
 			"grep -Eq 'pipeline: ftoe-proto0: items [1-9]' '$log' &&
 			 grep -Eq 'pipeline: ftoe-proto1: items [1-9]' '$log'"
-		t_check "[$tag] the pre-processing thread took its share of the batches" \
-			grep -Eq 'pipeline: ftoe-pre0: items [1-9]' "$log"
+		t_check "[$tag] the post-processing thread placed its share of the runs" \
+			grep -Eq 'pipeline: ftoe-post0: items [1-9]' "$log"
+		t_check "[$tag] reorder point 2 finished the segments before the wire and the app rings" \
+			grep -Eq 'reorder point 2 .*finished [1-9][0-9]*,' "$log"
 		t_check "[$tag] the reorder point released every frame (none left in flight)" \
 			grep -Eq 'reorder point: released [1-9][0-9]*, retired [0-9]+ \(malformed\), in flight 0;' "$log"
 		t_check "[$tag] the engine logged no error" sh -c "! grep -Ei 'error|fail' '$log'"
@@ -178,13 +180,13 @@ t_check "--workers 4 (2 ingress threads) gives the same results as --workers 1" 
 
 fi
 
-# Flow groups: 4 workers (ingress+egress, a pre-processing thread, two protocol
+# Flow groups: 4 workers (ingress+egress, a post-processing thread, two protocol
 # threads), 2 groups, 4 queues; the same echo results, and BULK_BYTES of FG_BYTES
 show_layout() {
 	local out
 	out=$("$BIN/flextoe" --workers 4 --flow-groups 2 --queues 4 --show-layout) || return 1
 	echo "$out" | sed 's/^/# /'
-	grep -q 'ftoe-pre0 *pre-processing$' <<<"$out" &&
+	grep -q 'ftoe-post0 *post-processing$' <<<"$out" &&
 		grep -q 'ftoe-proto0 *protocol, control-plane (group 0)' <<<"$out" &&
 		grep -q 'ftoe-proto1 *protocol (group 1)' <<<"$out" &&
 		grep -q 'ftoe-io .*ingress.*egress (4 queues, sequencer)' <<<"$out"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tsan.sh - the flow groups' concurrent test (tests/unit/core/test_flow_groups_mt.c) under
-# ThreadSanitizer (build/tsan/tests/fg-mt, `make tsan-fg`): two groups' protocol stages on two
-# threads at once must show no data race, byte-exact streams and per-flow order; and with the
-# shared lock left out on purpose (FTOE_FG_MT_NO_SHARED_LOCK=1) it must fail.
+# ThreadSanitizer (build/tsan/tests/fg-mt, `make tsan-fg`): two groups' protocol stages and two
+# post-processing threads at once must show no data race, byte-exact streams and per-flow order
+# (protocol stage, finish, wire); with the shared lock left out on purpose
+# (FTOE_FG_MT_NO_SHARED_LOCK=1), and with the second reorder point bypassed
+# (FTOE_FG_MT_NO_REORDER=1), it must fail.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 BIN=build/tsan/tests/fg-mt
@@ -30,6 +32,17 @@ if FTOE_FG_MT_NO_SHARED_LOCK=1 FTOE_FG_MT_SEEDS=1 TSAN_OPTIONS=exitcode=66 "$BIN
 	fail=$((fail + 1))
 else
 	echo "ok   without the shared lock: $(grep -c 'WARNING: ThreadSanitizer: data race' "$log") races reported, the run fails"
+	pass=$((pass + 1))
+fi
+# So must the per-flow order check: finishing each segment where its payload was placed, past
+# the second reorder point (FTOE_FG_MT_NO_REORDER=1), must fail it.
+if FTOE_FG_MT_NO_REORDER=1 FTOE_FG_MT_SEEDS=2 TSAN_OPTIONS=exitcode=66 "$BIN" >"$log" 2>&1 ||
+   ! grep -q 'Failures: [1-9]' "$log"; then
+	echo "FAIL without the second reorder point the order check passed"
+	grep -v '^ *#[0-9]' "$log" | tail -n 5 | sed 's/^/    /'
+	fail=$((fail + 1))
+else
+	echo "ok   without the second reorder point the run fails: $(grep -o ':F:.*' "$log" | sed 's/^.*:0: //' | head -n1)"
 	pass=$((pass + 1))
 fi
 echo "$pass passed, $fail failed"
