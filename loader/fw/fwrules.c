@@ -201,8 +201,16 @@ static int ruleset_add(struct fw_ruleset *rs, const struct fw_rule *r, struct fw
 		return fw_fail(err, r->line, -E2BIG, "too many rules: at most %u", FW_MAX_RULES);
 	if (rs->nr == rs->cap) {
 		size_t ncap = rs->cap ? rs->cap * 2 : 64;
-		struct fw_rule *n = realloc(rs->rules, ncap * sizeof(*n));
+		struct fw_rule *n;
 
+		if (fw_store_holds(rs->store, rs->rules)) {
+			/* read from a snapshot: the rules move to the heap */
+			n = malloc(ncap * sizeof(*n));
+			if (n)
+				memcpy(n, rs->rules, rs->nr * sizeof(*n));
+		} else {
+			n = realloc(rs->rules, ncap * sizeof(*n));
+		}
 		if (!n)
 			return fw_fail(err, r->line, -ENOMEM, "out of memory");
 		rs->rules = n;
@@ -497,7 +505,9 @@ void fw_ruleset_free(struct fw_ruleset *rs)
 {
 	if (!rs)
 		return;
-	free(rs->rules);
+	if (!fw_store_holds(rs->store, rs->rules))
+		free(rs->rules);
+	fw_store_put(rs->store);
 	free(rs);
 }
 
