@@ -317,11 +317,11 @@ static int split_text(const char *text, struct text_lines *tl)
 	const char *p = text, *nl;
 
 	tl->n = 0;
-	/* a first guess from the size, in huge pages (100,000-line files) */
+	/* a first guess from the size */
 	for (size_t sz = strlen(text) / 48; cap < sz; cap *= 2)
 		;
-	tl->start = ftoe_alloc_large(cap * sizeof(*tl->start));
-	tl->len = ftoe_alloc_large(cap * sizeof(*tl->len));
+	tl->start = malloc(cap * sizeof(*tl->start));
+	tl->len = malloc(cap * sizeof(*tl->len));
 	while (tl->start && tl->len && *p) {
 		if (tl->n == cap) {
 			const char **ns = realloc(tl->start, 2 * cap * sizeof(*ns));
@@ -406,7 +406,7 @@ int fw_ruleset_parse_edit(const struct fw_ruleset *old, const char *old_text, co
 	}
 	rs->policy = old->policy;
 	rs->cap = old->nr + 64;
-	rs->rules = ftoe_alloc_large(rs->cap * sizeof(*rs->rules));
+	rs->rules = malloc(rs->cap * sizeof(*rs->rules));
 	if (!rs->rules)
 		goto nomem;
 	/* New lines in order: an unchanged one keeps old's rule (renumbered),
