@@ -127,7 +127,8 @@ LAST=$TMP/set$EDITS.rules
 ENG_MAC=$(ip netns exec "$(ns_name eng)" cat /sys/class/net/veth0/address)
 # Raw frames from the peer (the engine answers none of them).  Sent slowly so that none is
 # dropped on the way.  send.py PK MAC [STOPFILE]: one pass over PK's frames, or passes until
-# STOPFILE exists and then one more; prints the number of passes.
+# STOPFILE exists and then one more (STOPFILE.started once the first pass is out); prints the
+# number of passes.
 cat >"$TMP/send.py" <<'PY'
 import os, socket, struct, sys, time
 pk, mac = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
@@ -161,6 +162,8 @@ while True:
         s.send(f)
         time.sleep(0.002)
     passes += 1
+    if stop and passes == 1:
+        open(stop + ".started", "w").close()
     if last or passes >= 200:
         break
 print(passes)
@@ -217,10 +220,12 @@ for r in set(int(l.split()[5]) for l in open(pk)) - {-1}:
 open(out, "w").write("\n".join(lines))
 PY
 OLD_GEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["generation"])' "$TMP/stats.json")
-rm -f "$TMP/stop"
+rm -f "$TMP/stop" "$TMP/stop.started"
 ns_exec peer python3 "$TMP/send.py" "$TMP/pk.txt" "$ENG_MAC" "$TMP/stop" >"$TMP/passes" &
 SENDER=$!
-sleep 0.5
+# A whole pass before the switch, whatever the load: with a fixed wait, a loaded machine
+# started the sender after a fast apply had switched, and no frame met the old set.
+wait_cmd 60 test -e "$TMP/stop.started"
 apply_timed "$TMP/swap.rules"
 SWAP_RC=$RC
 touch "$TMP/stop"
