@@ -16,7 +16,7 @@ BUILD    := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-PKGS      := libbpf libxdp json-c libpcap
+PKGS      := libbpf libxdp json-c libpcap libxxhash
 CPPFLAGS  += -I. -Iinclude -D_GNU_SOURCE
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -fPIC -MMD -MP $(SANFLAGS) \

@@ -9,6 +9,7 @@ PKGS=(
 	libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
 	check libsubunit-dev                    # unit tests
 	libjson-c-dev libpcap-dev liburcu-dev
+	libxxhash-dev                           # loader/fw: the firewall snapshot's and rule texts' hashes (XXH3)
 	iproute2 ethtool iputils-ping tcpdump socat python3 valgrind
 	iputils-arping                          # engine_basic.sh: arping the engine
 	linux-libc-dev

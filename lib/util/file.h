@@ -12,13 +12,4 @@
  */
 void *ftoe_read_file(const char *path, size_t *len, int *err);
 
-/*
- * malloc for large buffers that are filled once and read a lot (files of
- * megabytes, rule tables): from 2 MiB up, 2 MiB-aligned and advised into
- * transparent huge pages (MADV_HUGEPAGE), so that the first touch costs a
- * few faults instead of one per 4 KiB page (~16 us each on a loaded VM).
- * free() and realloc() take it as any malloc'd block.
- */
-void *ftoe_alloc_large(size_t size);
-
 #endif

@@ -216,13 +216,34 @@ static struct fw_cbucket *bucket_find(const struct fw_tables *c, uint32_t tid,
 	return NULL;
 }
 
+/* free and realloc for c's arrays, which may live in the snapshot file
+ * c was read from (fw_snapshot_read): such an array is not freed, and it
+ * moves to the heap when it must grow. */
+static void arr_free(const struct fw_tables *c, void *p)
+{
+	if (!fw_store_holds(c->store, p))
+		free(p);
+}
+
+static void *arr_realloc(const struct fw_tables *c, void *p, size_t old_size, size_t size)
+{
+	void *n;
+
+	if (!fw_store_holds(c->store, p))
+		return realloc(p, size);
+	n = malloc(size);
+	if (n)
+		memcpy(n, p, old_size < size ? old_size : size);
+	return n;
+}
+
 static int slots_resize(struct fw_tables *c, uint32_t nr_slots)
 {
 	uint32_t *n = calloc(nr_slots, sizeof(*n)), i, s;
 
 	if (!n)
 		return -ENOMEM;
-	free(c->slots);
+	arr_free(c, c->slots);
 	c->slots = n;
 	c->nr_slots = nr_slots;
 	for (i = 0; i < c->nr_bk; i++) {
@@ -261,7 +282,8 @@ static int bucket_add(struct fw_tables *c, uint32_t tid, const struct fw_fields 
 		return -E2BIG;
 	if (c->nr_bk == c->cap_bk) {
 		uint32_t ncap = c->cap_bk ? c->cap_bk * 2 : 1024;
-		struct fw_cbucket *n = realloc(c->bk, (size_t)ncap * sizeof(*n));
+		struct fw_cbucket *n = arr_realloc(c, c->bk, (size_t)c->cap_bk * sizeof(*n),
+						   (size_t)ncap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
@@ -426,13 +448,14 @@ static void tables_free(struct fw_tables *c)
 {
 	if (!c)
 		return;
-	free(c->tab);
-	free(c->bk);
-	free(c->slots);
-	free(c->defs);
-	free(c->loc);
+	arr_free(c, c->tab);
+	arr_free(c, c->bk);
+	arr_free(c, c->slots);
+	arr_free(c, c->defs);
+	arr_free(c, c->loc);
 	free(c->dirty);
-	free(c->written);
+	arr_free(c, c->written);
+	fw_store_put(c->store);
 	free(c);
 }
 
@@ -443,10 +466,10 @@ static int rules_reserve(struct fw_tables *c, uint32_t n)
 
 	if (n <= c->cap_rules)
 		return 0;
-	d = realloc(c->defs, (size_t)n * sizeof(*d));
+	d = arr_realloc(c, c->defs, (size_t)c->cap_rules * sizeof(*d), (size_t)n * sizeof(*d));
 	if (d)
 		c->defs = d;
-	l = realloc(c->loc, (size_t)n * sizeof(*l));
+	l = arr_realloc(c, c->loc, (size_t)c->cap_rules * sizeof(*l), (size_t)n * sizeof(*l));
 	if (l)
 		c->loc = l;
 	if (!d || !l)

@@ -8,11 +8,22 @@
 
 #include "loader/fw/fwrules.h"
 
+/* A snapshot file mapped shared (fw_snapshot.c): arrays of a rule set
+ * or of tables read from it live in the file's page cache instead of in
+ * fresh memory, and are changed there in place.  Counted: the tables and
+ * the rule set read from one file each hold a reference. */
+struct fw_store;
+
+/* Whether p lies in s's mapping (NULL s: no) - not the caller's to free. */
+bool fw_store_holds(const struct fw_store *s, const void *p);
+void fw_store_put(struct fw_store *s);
+
 struct fw_ruleset {
 	struct fw_rule *rules;
 	size_t nr, cap;
 	uint32_t policy;
 	unsigned int policy_line;	/* 0: not set, default allow */
+	struct fw_store *store;		/* rules may live in it (fw_snapshot_read) */
 };
 
 struct fw_sig {
@@ -55,6 +66,7 @@ struct fw_tables {
 	struct fw_tuple *written;	/* fw_tuples as last written, by slot */
 	uint32_t nr_written;		/* fw_gens nr_tuples as last written */
 	uint32_t shadowed;
+	struct fw_store *store;	/* bk, slots, defs, loc may live in it (fw_snapshot_read) */
 };
 
 /* Fill err (when given) with the line and message; returns ret (fwrules.c). */

@@ -201,8 +201,16 @@ static int ruleset_add(struct fw_ruleset *rs, const struct fw_rule *r, struct fw
 		return fw_fail(err, r->line, -E2BIG, "too many rules: at most %u", FW_MAX_RULES);
 	if (rs->nr == rs->cap) {
 		size_t ncap = rs->cap ? rs->cap * 2 : 64;
-		struct fw_rule *n = realloc(rs->rules, ncap * sizeof(*n));
+		struct fw_rule *n;
 
+		if (fw_store_holds(rs->store, rs->rules)) {
+			/* read from a snapshot: the rules move to the heap */
+			n = malloc(ncap * sizeof(*n));
+			if (n)
+				memcpy(n, rs->rules, rs->nr * sizeof(*n));
+		} else {
+			n = realloc(rs->rules, ncap * sizeof(*n));
+		}
 		if (!n)
 			return fw_fail(err, r->line, -ENOMEM, "out of memory");
 		rs->rules = n;
@@ -309,11 +317,11 @@ static int split_text(const char *text, struct text_lines *tl)
 	const char *p = text, *nl;
 
 	tl->n = 0;
-	/* a first guess from the size, in huge pages (100,000-line files) */
+	/* a first guess from the size */
 	for (size_t sz = strlen(text) / 48; cap < sz; cap *= 2)
 		;
-	tl->start = ftoe_alloc_large(cap * sizeof(*tl->start));
-	tl->len = ftoe_alloc_large(cap * sizeof(*tl->len));
+	tl->start = malloc(cap * sizeof(*tl->start));
+	tl->len = malloc(cap * sizeof(*tl->len));
 	while (tl->start && tl->len && *p) {
 		if (tl->n == cap) {
 			const char **ns = realloc(tl->start, 2 * cap * sizeof(*ns));
@@ -398,7 +406,7 @@ int fw_ruleset_parse_edit(const struct fw_ruleset *old, const char *old_text, co
 	}
 	rs->policy = old->policy;
 	rs->cap = old->nr + 64;
-	rs->rules = ftoe_alloc_large(rs->cap * sizeof(*rs->rules));
+	rs->rules = malloc(rs->cap * sizeof(*rs->rules));
 	if (!rs->rules)
 		goto nomem;
 	/* New lines in order: an unchanged one keeps old's rule (renumbered),
@@ -497,7 +505,9 @@ void fw_ruleset_free(struct fw_ruleset *rs)
 {
 	if (!rs)
 		return;
-	free(rs->rules);
+	if (!fw_store_holds(rs->store, rs->rules))
+		free(rs->rules);
+	fw_store_put(rs->store);
 	free(rs);
 }
 

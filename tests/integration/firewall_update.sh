@@ -90,7 +90,9 @@ PY
 # its CPU time: on a shared 2-core machine the wall time is mostly waiting for a CPU.
 apply_timed() {
 	local t0 t1 cpu=""
-	t0=$(date +%s%N)
+	# bash's clock, not date's: two more processes to start inside the interval cost tens of
+	# ms each on a loaded machine
+	t0=${EPOCHREALTIME/./}
 	if [[ -x /usr/bin/time ]]; then
 		OUT=$(/usr/bin/time -f "%U %S" -o "$TMP/cpu" "$FW" apply ${FW_UPDATE_VERBOSE:+-v} "$1" 2>&1); RC=$?
 		# the last line: a failed command's status line comes first
@@ -98,8 +100,8 @@ apply_timed() {
 	else
 		OUT=$("$FW" apply ${FW_UPDATE_VERBOSE:+-v} "$1" 2>&1); RC=$?
 	fi
-	t1=$(date +%s%N)
-	MS=$(( (t1 - t0) / 1000000 ))
+	t1=${EPOCHREALTIME/./}
+	MS=$(( (t1 - t0) / 1000 ))
 	CPU_MS=$cpu
 	echo "# apply $(basename "$1"): ${MS} ms, cpu ${cpu:-?} ms, rc $RC: $OUT"
 }
@@ -127,7 +129,8 @@ LAST=$TMP/set$EDITS.rules
 ENG_MAC=$(ip netns exec "$(ns_name eng)" cat /sys/class/net/veth0/address)
 # Raw frames from the peer (the engine answers none of them).  Sent slowly so that none is
 # dropped on the way.  send.py PK MAC [STOPFILE]: one pass over PK's frames, or passes until
-# STOPFILE exists and then one more; prints the number of passes.
+# STOPFILE exists and then one more (STOPFILE.started once the first pass is out); prints the
+# number of passes.
 cat >"$TMP/send.py" <<'PY'
 import os, socket, struct, sys, time
 pk, mac = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
@@ -161,6 +164,8 @@ while True:
         s.send(f)
         time.sleep(0.002)
     passes += 1
+    if stop and passes == 1:
+        open(stop + ".started", "w").close()
     if last or passes >= 200:
         break
 print(passes)
@@ -217,10 +222,12 @@ for r in set(int(l.split()[5]) for l in open(pk)) - {-1}:
 open(out, "w").write("\n".join(lines))
 PY
 OLD_GEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["generation"])' "$TMP/stats.json")
-rm -f "$TMP/stop"
+rm -f "$TMP/stop" "$TMP/stop.started"
 ns_exec peer python3 "$TMP/send.py" "$TMP/pk.txt" "$ENG_MAC" "$TMP/stop" >"$TMP/passes" &
 SENDER=$!
-sleep 0.5
+# A whole pass before the switch, whatever the load: with a fixed wait, a loaded machine
+# started the sender after a fast apply had switched, and no frame met the old set.
+wait_cmd 60 test -e "$TMP/stop.started"
 apply_timed "$TMP/swap.rules"
 SWAP_RC=$RC
 touch "$TMP/stop"

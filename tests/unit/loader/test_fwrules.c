@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "loader/fw/fw_gen.h"
@@ -1092,6 +1093,84 @@ START_TEST(test_snapshot)
 }
 END_TEST
 
+/* Read, updated and written again, a snapshot stays the same file:
+ * the tables changed in its pages, the write brings in the rules and
+ * rewrites the header.  Then 40 rules added (into the room the parts
+ * have to grow), and tables not read from it: a new file. */
+START_TEST(test_snapshot_in_place)
+{
+	struct fw_map_ops ops = { .update = sim_update, .del = sim_delete };
+	struct fw_ruleset *rs = gen_set(FW_GEN_ACL, 2000, 21), *donor = gen_set(FW_GEN_ACL, 64, 22);
+	struct fw_ruleset *back_rs, *next, *more;
+	struct fw_tables *t, *back;
+	struct fw_compile_stats st;
+	struct fw_error err;
+	char path[] = "/tmp/ftoe-fwsnap.XXXXXX", *text;
+	struct stat a, b;
+	uint32_t pos[10];
+	struct sim s;
+	int fd, i;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	sim_init(&s);
+	ops.ctx = &s;
+	ck_assert_int_eq(fw_tables_compile(rs, 0, &ops, &t, &st, &err), 0);
+	ck_assert_int_eq(fw_snapshot_write(path, 5, t, rs), 0);
+	ck_assert_int_eq(stat(path, &a), 0);
+
+	ck_assert_int_eq(fw_snapshot_read(path, 5, &back, &back_rs), 0);
+	for (i = 0; i < 10; i++)
+		pos[i] = (uint32_t)(i * 151 + 3);
+	text = edit_text(rs, donor, pos, 10, 0, 0, "deny");
+	next = parse_ok(text);
+	free(text);
+	ck_assert_int_eq(fw_snapshot_set_aside(path), 0);
+	ck_assert_int_eq(fw_tables_update(back, next, &ops, &st, &err), 0);
+	ck_assert_int_eq(fw_snapshot_write(path, 6, back, next), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_msg(a.st_ino == b.st_ino, "the snapshot was rewritten, not updated in place");
+	fw_tables_free(back);
+	fw_ruleset_free(back_rs);
+	ck_assert_int_eq(fw_snapshot_read(path, 5, &back, &back_rs), -ESTALE);
+	ck_assert_int_eq(fw_snapshot_read(path, 6, &back, &back_rs), 0);
+	rules_equal(back_rs, next, "snapshot updated in place");
+
+	/* 40 rules appended: definitions and buckets added in the room */
+	text = edit_text(next, donor, pos, 0, 40, 0, "allow");
+	more = parse_ok(text);
+	free(text);
+	ck_assert_int_eq(fw_snapshot_set_aside(path), 0);
+	ck_assert_int_eq(fw_tables_update(back, more, &ops, &st, &err), 0);
+	check_packets(&s, more, 31, 1000, "update from a snapshot updated in place");
+	ck_assert_int_eq(fw_snapshot_write(path, 7, back, more), 0);
+	fw_tables_free(back);
+	fw_ruleset_free(back_rs);
+	ck_assert_int_eq(fw_snapshot_read(path, 7, &back, &back_rs), 0);
+	rules_equal(back_rs, more, "snapshot after 40 inserted rules");
+	fw_tables_free(back);
+	fw_ruleset_free(back_rs);
+
+	/* tables not read from it: a new file in its place */
+	ck_assert_int_eq(fw_snapshot_write(path, 8, t, rs), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert_msg(a.st_ino != b.st_ino, "expected a new file");
+	ck_assert_int_eq(fw_snapshot_read(path, 8, &back, &back_rs), 0);
+	rules_equal(back_rs, rs, "snapshot written anew");
+	fw_tables_free(back);
+	fw_ruleset_free(back_rs);
+
+	unlink(path);
+	fw_tables_free(t);
+	fw_ruleset_free(rs);
+	fw_ruleset_free(next);
+	fw_ruleset_free(more);
+	fw_ruleset_free(donor);
+	sim_free(&s);
+}
+END_TEST
+
 static Suite *fwrules_suite(void)
 {
 	Suite *s = suite_create("loader_fwrules");
@@ -1110,6 +1189,7 @@ static Suite *fwrules_suite(void)
 	tcase_add_loop_test(tc, test_parse_edit, 0, 3);
 	tcase_add_test(tc, test_update_shadowed);
 	tcase_add_test(tc, test_snapshot);
+	tcase_add_test(tc, test_snapshot_in_place);
 	suite_add_tcase(s, tc);
 	/* the IPv6 generator apart, so CK_RUN_CASE can time or pick it */
 	tc6 = tcase_create("fwrules_v6");
