@@ -43,7 +43,7 @@ ip -n "$SW" link set br0 up
 plug() { # HOST IF ADDR SWPORT
 	local ns
 	ns=$(ns_name "$1")
-	ip link add "$2" netns "$ns" type veth peer name "$4" netns "$SW"
+	ns_veth "$1" "$2" sw "$4"
 	ip -n "$SW" link set "$4" master br0 up
 	ip -n "$ns" addr add "$3" dev "$2"
 	ip -n "$ns" link set "$2" up
