@@ -10,10 +10,11 @@
 #include "core/pipeline.h"
 #include "core/slowpath.h"
 
-/* The SYN's retransmissions before the connection fails with ETIMEDOUT:
- * our SYN (as Linux tcp_syn_retries), or the SYN-ACK of a simultaneous
- * open.  A passive open's SYN-ACKs are resent from its half-open record
- * (syn_table.c), not from a flow. */
+/* Retransmissions before the handshake fails with ETIMEDOUT: an active
+ * open's SYN, or its SYN-ACK in a simultaneous open (as Linux
+ * tcp_syn_retries); a flow not opened actively, as the SYN table's
+ * SYN-ACKs (a half-open passive connection is resent from its record in
+ * syn_table.c, not from a flow). */
 #define SYN_RETRIES    6
 #define SYNACK_RETRIES FTOE_SYNACK_RETRIES
 #define EPHEMERAL_LO   32768
