@@ -14,29 +14,14 @@ BIN=$PWD/$BUILD/bin
 BULK_BYTES=${ENGINE_APPS_BULK_BYTES:-$((1 << 30))}
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-apps.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init engine-apps
 
-ENG_IP=10.79.0.5
-KERN_IP=10.79.0.1
-PEER_IP=10.79.0.2
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
-
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-# wire-sized frames: the engine's AF_XDP frames hold one MTU
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
-
+eng_peer 10.79.0 -w
 
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
 t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
 t_check "application socket $RUN/flextoe.sock exists" \
 	wait_cmd 5 test -S "$RUN/flextoe.sock"
-
-
 
 cat >"$TMP/rst_client.py" <<'PY'
 import socket, sys, time

@@ -11,17 +11,9 @@ FLEXTOE=$PWD/$BUILD/bin/flextoe
 need_files "$FLEXTOE"
 need_tools arping socat clang
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-basic.XXXXXX)
-trap 'ns_cleanup; rm -rf "$TMP"' EXIT
+test_init engine-basic
 
-ENG_IP=10.77.0.5
-KERN_IP=10.77.0.1
-PEER_IP=10.77.0.2
-RUN=$TMP/run
-
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.77.0
 ENG_NS=$(ns_name eng)
 ENG_MAC=$(ip -n "$ENG_NS" -br link show dev veth0 | awk '{print $3}')
 

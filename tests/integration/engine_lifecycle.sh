@@ -23,9 +23,7 @@ VANISH_WAIT=${ENGINE_LIFECYCLE_VANISH_WAIT:-1}
 GIVEUP_MIN_MS=$(( 200 * ((1 << RTO_RETRIES) - 1) ))
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-lifecycle.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init engine-lifecycle
 
 NET=${ENGINE_LIFECYCLE_NET:-10.83}	# "10.N"
 ENG_IP=$NET.0.5

@@ -22,9 +22,7 @@ EXTRA=${FLEXTOE_EXTRA_ARGS:-}
 NQ=4
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-workers.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init engine-workers
 
 # Two links: eng/peer over a 4-queue veth (10.91.0.0/24) and eng1/peer1 over a
 # 1-queue veth (10.91.1.0/24).  On the 4-queue one the peer's tx queue (chosen
