@@ -1,12 +1,12 @@
-/* conn.c - control plane connection management: handshakes, SYN cookies, RST, teardown. */
+/* conn.c - control plane connections: passive open, handshake segments, SYN cookies, RST, teardown. */
 #include <string.h>
 
 #include "core/byteorder.h"
 #include "core/hooks.h"
 
 #include "core/control/cc.h"
-#include "core/byteorder.h"
 #include "core/control/conn.h"
+#include "core/control/conn_internal.h"
 #include "core/control/splice.h"
 #include "core/control/rx_md.h"
 #include "core/control/martian.h"
@@ -18,13 +18,8 @@
 #include "core/slowpath.h"
 #include "core/tcp_seq.h"
 
-#define SYN_RETRIES    6   /* active open, as Linux tcp_syn_retries */
-#define SYNACK_RETRIES FTOE_SYNACK_RETRIES /* simultaneous open */
-#define DEFAULT_MSS    536 /* RFC 9293 3.7.1: without the option */
 #define TS_OPT_LEN     12
 #define CHAL_ACK_PER_S 1000 /* RFC 5961 section 7 rate limit */
-#define EPHEMERAL_LO   32768
-#define EPHEMERAL_HI   60999
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -42,17 +37,9 @@ static uint64_t tuple_hash(struct ftoe_engine *e, const struct ftoe_flow_key *k,
 }
 
 /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4 us clock. */
-static uint32_t make_isn_key(struct ftoe_engine *e, const struct ftoe_flow_key *k)
+uint32_t ftoe_conn_isn(struct ftoe_engine *e, const struct ftoe_flow_key *k)
 {
 	return (uint32_t)tuple_hash(e, k, 0, 0) + (uint32_t)(e->now / 4000);
-}
-
-static uint32_t make_isn(struct ftoe_engine *e, const struct flow_conn *c)
-{
-	struct ftoe_flow_key k;
-
-	flow_conn_key(c, &k);
-	return make_isn_key(e, &k);
 }
 
 /* The largest MSS the engine announces and sends with: the MTU less the
@@ -64,7 +51,7 @@ static uint16_t conn_mss_max(const struct ftoe_engine *e, bool v6)
 }
 
 /* Our TSval offset for a connection with ISS iss (RFC 7323 5.4). */
-static uint32_t ts_offset(struct ftoe_engine *e, uint32_t iss)
+uint32_t ftoe_conn_ts_offset(struct ftoe_engine *e, uint32_t iss)
 {
 	struct ftoe_flow_key k = { .laddr = iss };
 
@@ -110,7 +97,7 @@ static void rx_addr(struct ftoe_engine *e, const struct ftoe_rx_item *rx, struct
 }
 
 /* A flow's VLAN is conn state (docs/design.md section 3): tx.c tags its frames. */
-static void conn_set_vlan(struct flow_conn *fc, const struct ftoe_vlan *v)
+void ftoe_conn_set_vlan(struct flow_conn *fc, const struct ftoe_vlan *v)
 {
 	fc->flags &= (uint16_t)~(FLOW_CONN_VLAN | FLOW_CONN_SVLAN);
 	fc->vlan_tci = (v->flags & FTOE_VLAN_C) ? v->tci : 0;
@@ -159,14 +146,6 @@ static void send_rst_flow(struct ftoe_engine *e, uint32_t id)
 	it.win = 0;
 	ftoe_tx_addr_flow(e, id, &a);
 	ftoe_tx_send(e, &a, &it);
-}
-
-static int find_listener(struct ftoe_engine *e, uint16_t port)
-{
-	for (int i = 0; i < FTOE_MAX_LISTENERS; i++)
-		if (e->lis[i].port == port)
-			return i;
-	return -1;
 }
 
 /* The application context the rx-pre classify program chose for this
@@ -219,68 +198,9 @@ static int pick_listener(struct ftoe_engine *e, const struct ftoe_rx_item *it)
 	}
 }
 
-/* The on-link address to resolve for remote address raddr (host order):
- * the peer itself, or the gateway.  Network order, for neigh_lookup. */
-static uint32_t next_hop_be(struct ftoe_engine *e, uint32_t raddr)
-{
-	uint32_t pl = e->cfg.prefix_len;
-
-	if (e->cfg.gateway_be && pl < 32 &&
-	    (pl == 0 || ((raddr ^ e->local_ip) >> (32 - pl))))
-		return e->cfg.gateway_be;
-	return __builtin_bswap32(raddr);
-}
-
-/* An active open goes on the VLAN the neighbour cache learned the next
- * hop hop_be on (its tagged ARP packets, arp.c), when the backend says. */
-static void neigh_set_vlan(struct ftoe_engine *e, uint32_t id, uint32_t hop_be)
-{
-	struct ftoe_vlan v;
-
-	memset(&v, 0, sizeof(v));
-	if (e->io.neigh_vlan && e->io.neigh_vlan(e->io.ctx, hop_be, &v))
-		memset(&v, 0, sizeof(v));
-	conn_set_vlan(&e->conn[id], &v);
-}
-
-/* The MAC of flow id's next hop, by its family: ARP through the gateway
- * or on-link (IPv4), neighbour discovery on-link (IPv6).  0, -EAGAIN while
- * resolving, or another error. */
-static int conn_neigh(struct ftoe_engine *e, uint32_t id, uint8_t mac[6])
-{
-	const struct flow_conn *fc = &e->conn[id];
-	uint8_t a[16];
-
-	if (!(fc->flags & FLOW_CONN_IPV6))
-		return e->io.neigh_lookup(e->io.ctx, next_hop_be(e, fc->remote_ip), mac);
-	if (!e->io.neigh6_lookup)
-		return -EHOSTUNREACH;
-	flow_addr16(fc->remote_hi, fc->remote_ip, a);
-	return e->io.neigh6_lookup(e->io.ctx, a, mac);
-}
-
-/* The MAC resolved: the flow takes it and the VLAN it was learned on. */
-static void conn_neigh_done(struct ftoe_engine *e, uint32_t id, const uint8_t mac[6])
-{
-	const struct flow_conn *fc = &e->conn[id];
-	struct ftoe_vlan v;
-	uint8_t a[16];
-
-	memcpy(e->conn[id].remote_mac, mac, 6);
-	if (!(fc->flags & FLOW_CONN_IPV6)) {
-		neigh_set_vlan(e, id, next_hop_be(e, fc->remote_ip));
-		return;
-	}
-	memset(&v, 0, sizeof(v));
-	flow_addr16(fc->remote_hi, fc->remote_ip, a);
-	if (e->io.neigh6_vlan && e->io.neigh6_vlan(e->io.ctx, a, &v))
-		memset(&v, 0, sizeof(v));
-	conn_set_vlan(&e->conn[id], &v);
-}
-
 /* ---- flow allocation ------------------------------------------------------ */
 
-static int flow_alloc(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint32_t *out)
+int ftoe_conn_flow_alloc(struct ftoe_engine *e, const struct ftoe_flow_key *key, uint32_t *out)
 {
 	uint32_t laddr = key->laddr, raddr = key->raddr;
 	uint16_t lport = key->lport, rport = key->rport;
@@ -366,7 +286,7 @@ static int flow_alloc_seg(struct ftoe_engine *e, const struct ftoe_seg *s, uint3
 	struct ftoe_flow_key key;
 
 	ftoe_seg_flow_key(s, &key);
-	return flow_alloc(e, &key, out);
+	return ftoe_conn_flow_alloc(e, &key, out);
 }
 
 void ftoe_conn_free(struct ftoe_engine *e, uint32_t id)
@@ -474,7 +394,7 @@ void ftoe_conn_reset(struct ftoe_engine *e, uint32_t id, int err, bool send_rst)
 
 /* ---- handshake ------------------------------------------------------------ */
 
-static void send_syn(struct ftoe_engine *e, uint32_t id, bool synack)
+void ftoe_conn_send_syn(struct ftoe_engine *e, uint32_t id, bool synack)
 {
 	struct flow_tcp *t = &e->tcp[id];
 	struct flow_ctl *c = &e->ctl[id];
@@ -523,7 +443,7 @@ static void send_syn(struct ftoe_engine *e, uint32_t id, bool synack)
 static void set_mss(struct ftoe_engine *e, uint32_t id, uint16_t peer_mss)
 {
 	struct flow_tcp *t = &e->tcp[id];
-	uint32_t mss = peer_mss ? peer_mss : DEFAULT_MSS;
+	uint32_t mss = peer_mss ? peer_mss : CONN_DEFAULT_MSS;
 
 	if (mss > conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6))
 		mss = conn_mss_max(e, e->conn[id].flags & FLOW_CONN_IPV6);
@@ -633,7 +553,7 @@ static void syn_rec_apply(struct ftoe_engine *e, uint32_t id, const struct ftoe_
 	struct flow_conn *fc = &e->conn[id];
 
 	memcpy(fc->remote_mac, r->remote_mac, 6);
-	conn_set_vlan(fc, &r->vlan);
+	ftoe_conn_set_vlan(fc, &r->vlan);
 	c->state = TCP_S_SYN_RCVD;
 	c->listener = r->listener;
 	c->iss = r->iss;
@@ -689,7 +609,7 @@ static void send_cookie(struct ftoe_engine *e, const struct ftoe_rx_item *rx)
 	const struct ftoe_seg *s = &rx->seg;
 	struct ftoe_tx_item it;
 	struct ftoe_tx_addr a;
-	uint32_t mi = 0, mss = (s->opts & FTOE_OPT_MSS) ? s->mss : DEFAULT_MSS;
+	uint32_t mi = 0, mss = (s->opts & FTOE_OPT_MSS) ? s->mss : CONN_DEFAULT_MSS;
 	uint16_t mss_max = conn_mss_max(e, s->family == 6);
 
 	/* The cookie's SYN-ACK goes on the SYN's VLAN; the completing ACK
@@ -835,9 +755,9 @@ static void passive_syn(struct ftoe_engine *e, struct ftoe_rx_item *it, int li,
 	l->pending++;
 	/* a SYN that reopens a TIME_WAIT 4-tuple: our new sequence space
 	 * starts above the old one (isn, as Linux's tw_snd_nxt + 65537) */
-	r->iss = isn ? *isn : make_isn_key(e, &key);
+	r->iss = isn ? *isn : ftoe_conn_isn(e, &key);
 	r->irs = s->seq;
-	r->ts_off = ts_offset(e, r->iss);
+	r->ts_off = ftoe_conn_ts_offset(e, r->iss);
 	negotiate(e, r, s);
 	memcpy(r->remote_mac, s->eth_src, 6);
 	rx_vlan(it, &r->vlan);
@@ -921,7 +841,7 @@ static void cookie_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, int li)
 		struct ftoe_vlan v;
 
 		rx_vlan(it, &v);
-		conn_set_vlan(&e->conn[id], &v);
+		ftoe_conn_set_vlan(&e->conn[id], &v);
 	}
 	c->iss = s->ack - 1;
 	c->listener = (int16_t)li;
@@ -1022,13 +942,13 @@ static void syn_rx(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t id)
 			/* Simultaneous open (RFC 9293 3.5, figure 8). */
 			c->state = TCP_S_SYN_RCVD;
 			c->syn_tries = 0;
-			send_syn(e, id, true);
+			ftoe_conn_send_syn(e, id, true);
 		}
 		return;
 	case TCP_S_SYN_RCVD:
 		if (!ack && s->seq == c->irs) {
 			/* our SYN-ACK was lost: send it again */
-			send_syn(e, id, true);
+			ftoe_conn_send_syn(e, id, true);
 			return;
 		}
 		if (ack && (c->flags & CTL_F_ACTIVE) && s->seq == c->irs &&
@@ -1283,30 +1203,6 @@ void ftoe_conn_app_close(struct ftoe_engine *e, uint32_t id)
 
 /* ---- timers ---------------------------------------------------------------- */
 
-void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id)
-{
-	struct flow_ctl *c = &e->ctl[id];
-	unsigned max = (c->flags & CTL_F_ACTIVE) ? SYN_RETRIES : SYNACK_RETRIES;
-
-	if (++c->syn_tries > max) {
-		ftoe_conn_reset(e, id, -ETIMEDOUT, false);
-		return;
-	}
-	ftoe_rto_timeout(&c->rto);
-	if (c->flags & CTL_F_NEIGH_WAIT) {
-		uint8_t mac[6];
-
-		if (conn_neigh(e, id, mac)) {
-			ftoe_timer_set(e, id, FTOE_T_TX,
-				       e->now + ftoe_rto_current(&c->rto) * 1000ull);
-			return;
-		}
-		conn_neigh_done(e, id, mac);
-		c->flags &= ~CTL_F_NEIGH_WAIT;
-	}
-	send_syn(e, id, c->state == TCP_S_SYN_RCVD);
-}
-
 void ftoe_conn_wait_timeout(struct ftoe_engine *e, uint32_t id)
 {
 	conn_closed(e, id);
@@ -1332,7 +1228,7 @@ void ftoe_conn_tables_destroy(struct ftoe_engine *e)
 	ftoe_tw_table_destroy(e);
 }
 
-/* ---- listen / accept / connect -------------------------------------------- */
+/* ---- listen / accept ------------------------------------------------------- */
 
 /* A listener on port; owner 0: exclusive (no other listener on the port),
  * else one of a shared group (one per application context; a port may not
@@ -1433,142 +1329,4 @@ int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx)
 	if (e->mem[id].rx_head != e->mem[id].rx_tail || c->state != TCP_S_ESTABLISHED)
 		ftoe_sock_notify(e, id, FTOE_EV_RX);
 	return (int)id;
-}
-
-/* A 4-tuple still in TIME_WAIT or half-open is not free for a new
- * connection (RFC 9293 3.6; Linux without tcp_tw_reuse). */
-static bool tuple_in_wait(struct ftoe_engine *e, const struct ftoe_flow_key *key)
-{
-	uint32_t idx;
-
-	return !ftoe_tw_lookup(e, key, &idx) || !ftoe_syn_lookup(e, key, &idx);
-}
-
-/* Active open to the remote side of key (its local address and remote
- * address and port set; lport_req 0: an ephemeral port). */
-static int conn_connect_key(struct ftoe_engine *e, uint16_t lport_req, struct ftoe_flow_key *key)
-{
-	uint32_t id = 0;
-	struct flow_ctl *c;
-	struct flow_tcp *t;
-	uint8_t mac[6];
-	int err = -EADDRNOTAVAIL;
-
-	if (lport_req) {
-		key->lport = lport_req;
-		err = tuple_in_wait(e, key) ? -EEXIST : flow_alloc(e, key, &id);
-		if (err == -EEXIST)
-			return -EADDRINUSE;
-	}
-	/* next ephemeral port whose 4-tuple is free */
-	for (uint32_t n = 0; !lport_req && n <= EPHEMERAL_HI - EPHEMERAL_LO; n++) {
-		key->lport = (uint16_t)(EPHEMERAL_LO + e->port_next);
-		e->port_next = (e->port_next + 1) % (EPHEMERAL_HI - EPHEMERAL_LO + 1);
-		if (find_listener(e, key->lport) >= 0 || tuple_in_wait(e, key))
-			continue;
-		err = flow_alloc(e, key, &id);
-		if (err != -EEXIST)
-			break;
-	}
-	if (err)
-		return err;
-	c = &e->ctl[id];
-	t = &e->tcp[id];
-	c->flags |= CTL_F_ACTIVE;
-	c->state = TCP_S_SYN_SENT;
-	c->iss = make_isn(e, &e->conn[id]);
-	t->snd_una = c->iss;
-	t->snd_nxt = t->snd_max = c->iss + 1;
-	t->tx_seq0 = c->iss + 1;
-	t->ts_off = ts_offset(e, c->iss);
-	if (!(e->cfg.flags & FTOE_ENG_F_NO_WSCALE)) {
-		t->flags |= FLOW_TCP_WSCALE;
-		t->rcv_wscale = e->rx_wscale;
-	}
-	if (!(e->cfg.flags & FTOE_ENG_F_NO_TS))
-		t->flags |= FLOW_TCP_TS;
-	t->flags |= FLOW_TCP_SACK; /* offered; cleared unless the SYN-ACK agrees */
-	if (!(e->cfg.flags & FTOE_ENG_F_NO_ECN))
-		c->flags |= CTL_F_SYN_ECN;
-	t->snd_mss = DEFAULT_MSS;
-	t->rcv_mss = DEFAULT_MSS;
-	c->rtt_ns = e->now;
-
-	/* Resolving (or failing, then retried with the SYN's timer until
-	 * the handshake's retries run out, as before) */
-	if (conn_neigh(e, id, mac)) {
-		c->flags |= CTL_F_NEIGH_WAIT;
-		ftoe_timer_set(e, id, FTOE_T_TX, e->now + ftoe_rto_current(&c->rto) * 1000ull);
-		return (int)id;
-	}
-	conn_neigh_done(e, id, mac);
-	send_syn(e, id, false);
-	return (int)id;
-}
-
-int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport_req, uint32_t ip_be, uint16_t port)
-{
-	struct ftoe_flow_key key = { .laddr = e->local_ip, .raddr = __builtin_bswap32(ip_be),
-				     .rport = port };
-
-	if (!port || !ip_be)
-		return -EINVAL;
-	return conn_connect_key(e, lport_req, &key);
-}
-
-int ftoe_conn_connect6(struct ftoe_engine *e, uint16_t lport_req, const uint8_t ip6[16],
-		       uint16_t port)
-{
-	struct ftoe_flow_key key = { .laddr = e->local6_lo, .rport = port };
-
-	if (!port || !engine_has_ip6(e))
-		return -EINVAL;
-	memcpy(key.lhi, e->local6_hi, sizeof(key.lhi));
-	memcpy(key.rhi, ip6, sizeof(key.rhi));
-	key.raddr = ftoe_get_be32(ip6 + 12);
-	/* the flow key's IPv4 marker, multicast: not a TCP peer (segment.c) */
-	if (!ftoe_flow_key_is_v6(&key) || ip6[0] == 0xff)
-		return -EINVAL;
-	return conn_connect_key(e, lport_req, &key);
-}
-
-/* Connections waiting for the next hop's MAC take it now (IPv6: on-link
- * only, so the next hop is the peer). */
-void ftoe_conn_neigh6_ready(struct ftoe_engine *e, const uint8_t ip6[16])
-{
-	for (uint32_t id = 0; id < e->hwm; id++) {
-		struct flow_ctl *c = &e->ctl[id];
-		const struct flow_conn *fc = &e->conn[id];
-		uint8_t a[16], mac[6];
-
-		if (!c->in_use || !(c->flags & CTL_F_NEIGH_WAIT) || !(fc->flags & FLOW_CONN_IPV6))
-			continue;
-		flow_addr16(fc->remote_hi, fc->remote_ip, a);
-		if (memcmp(a, ip6, 16) || conn_neigh(e, id, mac))
-			continue;
-		conn_neigh_done(e, id, mac);
-		c->flags &= ~CTL_F_NEIGH_WAIT;
-		c->rtt_ns = e->now;
-		send_syn(e, id, false);
-	}
-}
-
-void ftoe_conn_neigh_ready(struct ftoe_engine *e, uint32_t ip_be)
-{
-	for (uint32_t id = 0; id < e->hwm; id++) {
-		struct flow_ctl *c = &e->ctl[id];
-		uint8_t mac[6];
-
-		if (!c->in_use || !(c->flags & CTL_F_NEIGH_WAIT) ||
-		    (e->conn[id].flags & FLOW_CONN_IPV6) ||
-		    next_hop_be(e, e->conn[id].remote_ip) != ip_be)
-			continue;
-		if (e->io.neigh_lookup(e->io.ctx, ip_be, mac))
-			continue;
-		memcpy(e->conn[id].remote_mac, mac, 6);
-		neigh_set_vlan(e, id, ip_be);
-		c->flags &= ~CTL_F_NEIGH_WAIT;
-		c->rtt_ns = e->now;
-		send_syn(e, id, false);
-	}
 }

@@ -1,4 +1,6 @@
-/* conn.h - control plane connection management: handshakes, teardown, slow-path segments. */
+/* conn.h - control plane connection management: handshakes, teardown, slow-path segments.
+ * conn.c implements it, but for the active open (connect, the SYN's timer,
+ * the next hop's MAC), which is connect.c. */
 #ifndef FTOE_CORE_CONTROL_CONN_H
 #define FTOE_CORE_CONTROL_CONN_H
 
@@ -36,7 +38,7 @@ int ftoe_conn_listen_shared(struct ftoe_engine *e, uint16_t port, unsigned backl
 			    uint32_t owner);
 void ftoe_conn_unlisten(struct ftoe_engine *e, unsigned idx);
 int ftoe_conn_accept(struct ftoe_engine *e, unsigned idx);
-/* lport 0: an ephemeral port */
+/* Active open (connect.c); lport 0: an ephemeral port. */
 int ftoe_conn_connect(struct ftoe_engine *e, uint16_t lport, uint32_t ip_be, uint16_t port);
 /* The same to an IPv6 peer (the engine's cfg.ip6 is the local address);
  * -EINVAL without one, or for an address TCP cannot use. */
@@ -47,9 +49,11 @@ void ftoe_conn_shutdown_wr(struct ftoe_engine *e, uint32_t id);
 /* Application released the socket. */
 void ftoe_conn_app_close(struct ftoe_engine *e, uint32_t id);
 
-/* Timers (core/control/timers.c calls these). */
+/* Timers (core/control/timers.c calls these).  The SYN's (connect.c): resend
+ * it, or fail the connection with -ETIMEDOUT once its retries are spent. */
 void ftoe_conn_syn_timeout(struct ftoe_engine *e, uint32_t id);
 void ftoe_conn_wait_timeout(struct ftoe_engine *e, uint32_t id);
-/* ftoe_conn_neigh_ready: core/slowpath.h (the engine calls it). */
+/* ftoe_conn_neigh_ready, _neigh6_ready: core/slowpath.h (the engine calls
+ * them; connect.c). */
 
 #endif

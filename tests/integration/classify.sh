@@ -15,19 +15,11 @@ APP=$PWD/$BUILD/tests/tools/classify-app
 CLASSIFY=$PWD/$BUILD/xdp-progs/classify.bpf.o
 need_files "$BIN/flextoe" "$BIN/flextoe-loaderd" "$BIN/flextoe-echo" "$BPF" "$APP" "$CLASSIFY"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-classify.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init classify
 
-ENG_IP=10.94.2.5
-KERN_IP=10.94.2.1
-PEER_IP=10.94.2.2
 PORT=8000
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
 
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.94.2
 
 # client.py SPORT...: one echo exchange per source port, in order; prints
 # "SPORT ok" or "SPORT error ..." per port.

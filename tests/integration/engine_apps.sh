@@ -14,29 +14,14 @@ BIN=$PWD/$BUILD/bin
 BULK_BYTES=${ENGINE_APPS_BULK_BYTES:-$((1 << 30))}
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-apps.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init engine-apps
 
-ENG_IP=10.79.0.5
-KERN_IP=10.79.0.1
-PEER_IP=10.79.0.2
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
-
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-# wire-sized frames: the engine's AF_XDP frames hold one MTU
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
-
+eng_peer 10.79.0 -w
 
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --run-dir "$RUN" >"$TMP/eng.log" 2>&1
 t_check "engine starts" wait_for "$TMP/eng.log" "ready:"
 t_check "application socket $RUN/flextoe.sock exists" \
 	wait_cmd 5 test -S "$RUN/flextoe.sock"
-
-
 
 cat >"$TMP/rst_client.py" <<'PY'
 import socket, sys, time
@@ -216,14 +201,7 @@ t_check "the TIMELY engine stops on SIGTERM" stop_engine "$TMP/run3"
 # joined by rings (core/x86/pipe.c, docs/engine.md); applications are served
 # by the protocol thread.
 ns_add eng2 && ns_add peer2
-ip link add veth2 netns "$(ns_name eng2)" numtxqueues 2 numrxqueues 2 type veth \
-	peer name veth3 netns "$(ns_name peer2)" numtxqueues 2 numrxqueues 2
-ip -n "$(ns_name eng2)" addr add 10.79.1.1/24 dev veth2
-ip -n "$(ns_name peer2)" addr add 10.79.1.2/24 dev veth3
-ip -n "$(ns_name eng2)" link set veth2 up
-ip -n "$(ns_name peer2)" link set veth3 up
-ip netns exec "$(ns_name eng2)" ethtool -K veth2 tx off tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer2)" ethtool -K veth3 tx off tso off gso off gro off >/dev/null 2>&1
+ns_link -q 2 -w eng2 veth2 10.79.1.1/24 peer2 veth3 10.79.1.2/24
 ns_bg eng2 "$BIN/flextoe" --iface veth2 --ip 10.79.1.5/24 --queues 2 --workers 2 \
 	--run-dir "$TMP/run2" >"$TMP/eng2.log" 2>&1
 t_check "engine with 2 queues and 2 workers starts" wait_for "$TMP/eng2.log" "ready:"

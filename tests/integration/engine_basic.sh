@@ -11,17 +11,9 @@ FLEXTOE=$PWD/$BUILD/bin/flextoe
 need_files "$FLEXTOE"
 need_tools arping socat clang
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-basic.XXXXXX)
-trap 'ns_cleanup; rm -rf "$TMP"' EXIT
+test_init engine-basic
 
-ENG_IP=10.77.0.5
-KERN_IP=10.77.0.1
-PEER_IP=10.77.0.2
-RUN=$TMP/run
-
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.77.0
 ENG_NS=$(ns_name eng)
 ENG_MAC=$(ip -n "$ENG_NS" -br link show dev veth0 | awk '{print $3}')
 
@@ -186,14 +178,7 @@ t_check "no XDP program left" no_xdp
 
 # ---- two queues --------------------------------------------------------------------
 ns_add eng2 && ns_add peer2
-ip link add veth2 netns "$(ns_name eng2)" numtxqueues 2 numrxqueues 2 type veth \
-	peer name veth3 netns "$(ns_name peer2)" numtxqueues 2 numrxqueues 2
-ip -n "$(ns_name eng2)" addr add 10.78.0.1/24 dev veth2
-ip -n "$(ns_name peer2)" addr add 10.78.0.2/24 dev veth3
-ip -n "$(ns_name eng2)" link set veth2 up
-ip -n "$(ns_name peer2)" link set veth3 up
-ip netns exec "$(ns_name eng2)" ethtool -K veth2 tx off >/dev/null
-ip netns exec "$(ns_name peer2)" ethtool -K veth3 tx off >/dev/null
+ns_link -q 2 eng2 veth2 10.78.0.1/24 peer2 veth3 10.78.0.2/24
 for w in 2 1; do
 	ns_bg eng2 "$FLEXTOE" --iface veth2 --ip 10.78.0.5/24 --queues 2 --workers $w \
 		--run-dir "$TMP/run2" >"$TMP/mq$w.log" 2>&1

@@ -23,19 +23,14 @@ NS_E=$(ns_name eng); NS_L=$(ns_name lnx)
 LIP=10.77.0.1; EIP=10.77.0.2
 # The engine's side gets no IPv4 address: the kernel neither answers nor
 # resets the engine's peers; the harness answers ARP itself.
-ip link add veng netns "$NS_E" type veth peer name vlnx netns "$NS_L"
-ip -n "$NS_L" addr add $LIP/24 dev vlnx
-ip netns exec "$NS_E" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip netns exec "$NS_L" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip -n "$NS_E" link set veng up
-ip -n "$NS_L" link set vlnx up
-for p in "$NS_E veng" "$NS_L vlnx"; do
-	set -- $p
-	# checksums in software, no segmentation/aggregation offloads: the
-	# harness sees wire-sized frames with real checksums
-	ip netns exec "$1" ethtool -K "$2" tx off >/dev/null 2>&1
-	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1
+# No IPv6 (set before the link exists, so that its interfaces take it
+# from "default"); checksums in software, no segmentation/aggregation
+# offloads (-w): the harness sees wire-sized frames with real checksums.
+for ns in "$NS_E" "$NS_L"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
 done
+ns_link -w eng veng - lnx vlnx $LIP/24
 
 HPID=
 start_harness() { # name args...: the harness in the background, pid in HPID

@@ -23,9 +23,7 @@ VANISH_WAIT=${ENGINE_LIFECYCLE_VANISH_WAIT:-1}
 GIVEUP_MIN_MS=$(( 200 * ((1 << RTO_RETRIES) - 1) ))
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-lifecycle.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init engine-lifecycle
 
 NET=${ENGINE_LIFECYCLE_NET:-10.83}	# "10.N"
 ENG_IP=$NET.0.5
@@ -43,7 +41,7 @@ ip -n "$SW" link set br0 up
 plug() { # HOST IF ADDR SWPORT
 	local ns
 	ns=$(ns_name "$1")
-	ip link add "$2" netns "$ns" type veth peer name "$4" netns "$SW"
+	ns_veth "$1" "$2" sw "$4"
 	ip -n "$SW" link set "$4" master br0 up
 	ip -n "$ns" addr add "$3" dev "$2"
 	ip -n "$ns" link set "$2" up

@@ -22,24 +22,14 @@ EXTRA=${FLEXTOE_EXTRA_ARGS:-}
 NQ=4
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-engine-workers.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init engine-workers
 
 # Two links: eng/peer over a 4-queue veth (10.91.0.0/24) and eng1/peer1 over a
 # 1-queue veth (10.91.1.0/24).  On the 4-queue one the peer's tx queue (chosen
 # per flow) is the queue the engine's side receives on, so flows spread.
 make_link() { # ENGNS PEERNS IF_ENG IF_PEER QUEUES NET
 	ns_add "$1" && ns_add "$2"
-	ip link add "$3" netns "$(ns_name "$1")" numtxqueues "$5" numrxqueues "$5" type veth \
-		peer name "$4" netns "$(ns_name "$2")" numtxqueues "$5" numrxqueues "$5"
-	ip -n "$(ns_name "$1")" addr add "$6.1/24" dev "$3"
-	ip -n "$(ns_name "$2")" addr add "$6.2/24" dev "$4"
-	ip -n "$(ns_name "$1")" link set "$3" up
-	ip -n "$(ns_name "$2")" link set "$4" up
-	# wire-sized frames with real checksums: the engine's AF_XDP frames hold one MTU
-	ip netns exec "$(ns_name "$1")" ethtool -K "$3" tx off tso off gso off gro off >/dev/null 2>&1
-	ip netns exec "$(ns_name "$2")" ethtool -K "$4" tx off tso off gso off gro off >/dev/null 2>&1
+	ns_link -q "$5" -w "$1" "$3" "$6.1/24" "$2" "$4" "$6.2/24"
 }
 make_link eng peer veth0 veth1 $NQ 10.91.0
 make_link eng1 peer1 veth2 veth3 1 10.91.1

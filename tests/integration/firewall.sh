@@ -14,10 +14,8 @@ need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-loaderd" "$FW" \
 	"$PWD/$BUILD/xdp-progs/firewall.bpf.o"
 need_tools tcpdump python3 socat
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-firewall.XXXXXX)
+test_init firewall
 chmod 755 "$TMP"		# the non-root check reaches the run directory
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 
 ENG_IP=10.94.0.5
 KERN_IP=10.94.0.1

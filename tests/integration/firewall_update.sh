@@ -22,9 +22,7 @@ need_files "$BIN/flextoe" "$BIN/flextoe-loaderd" "$FW" "$BENCH_FW" \
 	"$PWD/$BUILD/xdp-progs/firewall.bpf.o"
 need_tools python3
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-fwupd.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init fwupd
 ENG_IP=10.95.0.5
 KERN_IP=10.95.0.1
 PEER_IP=10.95.0.2

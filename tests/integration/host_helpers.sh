@@ -32,14 +32,7 @@ TMP=$(mktemp -d /tmp/ftoe-hosth.XXXXXX)
 BG=()
 trap 'for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done; ns_cleanup; rm -rf "$TMP"' EXIT
 
-ENG_IP=10.84.0.5
-KERN_IP=10.84.0.1
-PEER_IP=10.84.0.2
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
-
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.84.0
 ns_exec peer ethtool -K veth1 gso off tso off >/dev/null 2>&1
 PEER_MAC=$(ns_exec peer cat /sys/class/net/veth1/address)
 

@@ -14,20 +14,11 @@ BIN=$PWD/$BUILD/bin
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk" "$TOOL"
 need_tools python3 ethtool
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-hostile-syn.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init hostile-syn
 
 NET=10.86.0
-ENG_IP=$NET.5
-KERN_IP=$NET.1
-PEER_IP=$NET.2
 SPOOF=$NET.77 # a spoofed source on the peer's subnet (nobody has it)
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
-
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer $NET
 for n in "eng veth0" "peer veth1"; do
 	set -- $n
 	ip netns exec "$(ns_name "$1")" ethtool -K "$2" tso off gso off gro off >/dev/null 2>&1

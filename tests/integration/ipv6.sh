@@ -16,25 +16,15 @@ BULK_BYTES=${IPV6_BULK_BYTES:-$((1 << 30))}
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk" "$BIN/flextoe-stat"
 need_tools python3 ping
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-ipv6.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init ipv6
 
-ENG_IP=10.83.0.5
-KERN_IP=10.83.0.1
-PEER_IP=10.83.0.2
 ENG_IP6=fd00:83::5
 PEER_IP6=fd00:83::2
 PEER2_IP6=fd00:83::3
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
 
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.83.0 -w
 # the peer's IPv6 address at once (no duplicate address detection wait)
 ip -n "$(ns_name peer)" addr add $PEER_IP6/64 dev veth1 nodad
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 
 # ---- usage errors ---------------------------------------------------------------------
 expect_exit() { # RC PATTERN ARGS...: the daemon exits with RC and prints PATTERN

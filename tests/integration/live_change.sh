@@ -25,16 +25,10 @@ TMP=$(mktemp -d /tmp/ftoe-live.XXXXXX)
 CHANGER=
 trap '[[ -n $CHANGER ]] && kill $CHANGER 2>/dev/null; ns_cleanup; rm -rf "$TMP"' EXIT
 
-ENG_IP=10.95.0.5
-KERN_IP=10.95.0.1
-PEER_IP=10.95.0.2
 PORT_IN=7300	# peer -> engine
 PORT_OUT=7301	# engine -> peer
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
 
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.95.0
 
 # The Linux end.  send HOST PORT BYTES | recv HOST PORT; prints
 #   bytes=N sha256=HEX secs=S max_gap_ms=G

@@ -15,19 +15,10 @@ FILTER=$PWD/$BUILD/xdp-progs/filter_deny.bpf.o
 need_files "$FLEXTOE" "$BPF" "$LOADERD" "$FILTER"
 need_tools socat setpriv python3
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-loader.XXXXXX)
+test_init loader
 chmod 755 "$TMP"		# the non-root client must reach the run directory
-trap 'ns_cleanup; rm -rf "$TMP"' EXIT
 
-ENG_IP=10.79.0.5
-KERN_IP=10.79.0.1
-PEER_IP=10.79.0.2
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
-
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.79.0
 
 # ---- helpers -------------------------------------------------------------------
 ping_ok()   { ns_exec peer ping -q -c2 -i0.2 -W1 $ENG_IP >/dev/null 2>&1; }

@@ -17,22 +17,12 @@ PROBE=$PWD/$BUILD/tests/tools/appif-probe
 need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-run" "$PROBE"
 need_tools setpriv unshare python3
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-local-users.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init local-users
 chmod 755 "$TMP"	# nobody must reach the run directory inside
 
-ENG_IP=10.86.0.5
-KERN_IP=10.86.0.1
-PEER_IP=10.86.0.2
-RUN=$TMP/run
 GID=4242		# the --app-group: a gid no user has on its own
-export FLEXTOE_RUN_DIR=$RUN
 
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+eng_peer 10.86.0 -w
 
 # as_nobody [SETPRIV-ARGS...] -- CMD...: CMD in the engine's namespace as uid/gid 65534
 as_nobody() {

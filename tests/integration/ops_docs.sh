@@ -15,9 +15,7 @@ need_files "$BIN/flextoe" "$BIN/flextoe-bpf" "$BUILD/xdp-progs/filter_deny.bpf.o
 	/usr/share/bash-completion/bash_completion
 need_tools man groff python3
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-ops-docs.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init ops-docs
 
 # ---- man pages ----------------------------------------------------------------------
 PAGES=(docs/man/flextoe.8 docs/man/flextoe-loaderd.8 docs/man/flextoe-bpf.8 docs/man/flextoe-fw.8

@@ -15,9 +15,7 @@ case $BUILD in /*) BIN=$BUILD/bin ;; *) BIN=$PWD/$BUILD/bin ;; esac
 need_files "$BIN/flextoe" "$BIN/flextoe-stat" scripts/systemd/flextoe@.service.in
 need_tools python3 systemd-analyze
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-ops-service.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init ops-service
 RUN=$TMP/run
 ENG_IP=10.93.0.5
 OTHER_IP=10.93.0.6

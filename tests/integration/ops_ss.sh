@@ -22,19 +22,10 @@ need_tools python3
 ns_init
 TMP=$(mktemp -d /tmp/ftoe-ops-ss.XXXXXX)
 trap 'touch "$TMP/echo.json.close" "$TMP/bulk.json.close"; ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
-ENG_IP=10.91.0.5
-KERN_IP=10.91.0.1
-PEER_IP=10.91.0.2
-PEER_IP2=10.91.0.3
 
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.91.0 -w
+PEER_IP2=10.91.0.3
 ip netns exec "$(ns_name peer)" ip addr add $PEER_IP2/24 dev veth1
-for n in eng:veth0 peer:veth1; do
-	ip netns exec "$(ns_name "${n%%:*}")" ethtool -K "${n#*:}" tx off tso off gso off gro off >/dev/null 2>&1
-done
 
 t_check "engine starts" engine_start eng $ENG_IP/24
 t_check "loaderd and the application socket are up" engine_sockets

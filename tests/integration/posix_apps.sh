@@ -26,10 +26,8 @@ ONLY=${POSIX_APPS_ONLY:-memcached redis nginx iperf3 sockperf curl}
 need_tools memcached memcslap redis-server redis-benchmark nginx ab iperf3 sockperf curl \
 	python3 tcpdump sha256sum
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-posix-apps.XXXXXX)
+test_init posix-apps
 chmod 755 "$TMP"	# nginx's workers run as nobody and read the files here
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 
 RUN=$TMP/run
 # the engine 10.83.0.5 and the kernel 10.83.0.1 on veth0, the peer 10.83.0.2

@@ -16,9 +16,7 @@ PT=$PWD/$BUILD/tests/tools/posix-test
 need_files "$BIN/flextoe" "$BIN/flextoe-run" "$PWD/$BUILD/lib/libflextoe-posix.so" "$PT"
 need_tools python3
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-posix-basic.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init posix-basic
 
 ENG_IP=10.81.0.5
 KERN_IP=10.81.0.1

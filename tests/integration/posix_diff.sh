@@ -39,9 +39,7 @@ ONLY=${POSIX_DIFF_ONLY:+--only $POSIX_DIFF_ONLY}	# one sequence, printed whole (
 need_files "$SOCKDIFF"
 [[ $MODE == engine ]] && need_files "$BIN/flextoe" "$BIN/flextoe-run" "$PWD/$BUILD/lib/libflextoe-posix.so"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-posix-diff.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init posix-diff
 
 PEER_PORT=7400
 RUN=$TMP/run

@@ -16,25 +16,15 @@ BULK_MB=${POSIX_IPV6_BULK_MB:-32}
 need_files "$BIN/flextoe" "$BIN/flextoe-run" "$PWD/$BUILD/lib/libflextoe-posix.so"
 need_tools python3 socat sha256sum
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-posix-ipv6.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init posix-ipv6
 
-ENG_IP=10.86.0.5
-KERN_IP=10.86.0.1
-PEER_IP=10.86.0.2
 ENG_IP6=fd00:86::5
 PEER_IP6=fd00:86::2
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.86.0 -w
 ip -n "$(ns_name peer)" addr add $PEER_IP6/64 dev veth1 nodad
 ip -n "$(ns_name eng)" link set lo up
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
 ns_bg eng "$BIN/flextoe" --iface veth0 --ip $ENG_IP/24 --ip $ENG_IP6/64 --run-dir "$RUN" \
 	>"$TMP/eng.log" 2>&1
 t_check "engine starts with an IPv4 and an IPv6 address" wait_for "$TMP/eng.log" "ready:"

@@ -21,18 +21,8 @@ need_tools python3 tc nstat ethtool
 ROUNDS=${RX_ACCOUNTING_ROUNDS:-2}
 BYTES=${RX_ACCOUNTING_BYTES:-$((128 << 20))}
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-rx-accounting.XXXXXX)
-trap 'ns_cleanup; rm -rf "$TMP"' EXIT
-RUN=$TMP/run
-ENG_IP=10.87.0.5
-KERN_IP=10.87.0.1
-PEER_IP=10.87.0.2
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
-# one MTU per frame, as the engine's AF_XDP frames hold
-ip netns exec "$(ns_name eng)" ethtool -K veth0 tso off gso off gro off >/dev/null 2>&1
-ip netns exec "$(ns_name peer)" ethtool -K veth1 tso off gso off gro off >/dev/null 2>&1
+test_init rx-accounting
+eng_peer 10.87.0 -w
 
 t_check "veth1 has a queue (tests/lib/netns.sh ns_link)" \
 	sh -c "ip netns exec $(ns_name peer) tc qdisc show dev veth1 | grep -qv noqueue"

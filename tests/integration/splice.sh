@@ -15,9 +15,7 @@ UP=${SPLICE_UP_BYTES:-$((100 << 20))}
 DOWN=${SPLICE_DOWN_BYTES:-$((16 << 20))}
 need_files "$BIN/flextoe" "$BIN/flextoe-splice-proxy" "$BPF" "$SPLICE"
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-splice.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init splice
 
 ENG_IP=10.93.0.5	# the engine (AF_XDP on veth0)
 KERN_IP=10.93.0.1	# veth0's kernel address in the engine's namespace

@@ -17,9 +17,7 @@ DOWN=${SPLICE6_DOWN_BYTES:-$((4 << 20))}
 need_files "$BIN/flextoe" "$BIN/flextoe-splice-proxy" "$BPF" "$SPLICE"
 need_tools python3
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-splice6.XXXXXX)
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+test_init splice6
 
 ENG_IP=10.85.0.5
 KERN_IP=10.85.0.1

@@ -22,16 +22,10 @@ chmod 755 "$TMP"
 BG=()
 trap 'for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done; ns_cleanup; rm -rf "$TMP"' EXIT
 
-ENG_IP=10.81.0.5
-KERN_IP=10.81.0.1
-PEER_IP=10.81.0.2
 PORT=7200
 BYTES=400000
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
 
-ns_add eng && ns_add peer
-ns_link eng veth0 $KERN_IP/24 peer veth1 $PEER_IP/24
+eng_peer 10.81.0
 # tcpdump must see the segments as they go on the wire, not GSO super-packets.
 ns_exec peer ethtool -K veth1 gso off tso off >/dev/null 2>&1
 

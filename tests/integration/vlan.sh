@@ -22,10 +22,8 @@ need_files "$BIN/flextoe" "$BIN/flextoe-echo" "$BIN/flextoe-bulk" "$BIN/flextoe-
 	"$STRIP" "$TAG"
 need_tools tcpdump python3 tc ethtool bpftool ping
 
-ns_init
-TMP=$(mktemp -d /tmp/ftoe-vlan.XXXXXX)
+test_init vlan
 chmod 755 "$TMP"		# tcpdump reads and writes its files as user tcpdump
-trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 
 ENG_IP=10.97.1.5
 KERN_IP=10.97.1.1

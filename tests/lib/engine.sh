@@ -1,6 +1,18 @@
 # engine.sh - shared setup for integration tests that run the FlexTOE engine (source after netns.sh).
 #
 # Source it after tests/lib/netns.sh, then:
+#   test_init NAME               ns_init, and TMP, a new directory
+#                                /tmp/ftoe-NAME.XXXXXX, removed at exit after
+#                                ns_cleanup (kept when KEEP_TMP is set); a
+#                                script with more to clean up sets its own
+#                                EXIT trap after it, calling ns_cleanup
+#   eng_peer NET [OPTION...]     the usual two hosts: eng (the engine's, on
+#                                veth0) and peer (veth1), joined by ns_link
+#                                with OPTIONs (-q N, -w) in NET.0/24 for NET
+#                                "10.N.M": ENG_IP=NET.5 for the engine,
+#                                KERN_IP=NET.1 for eng's kernel on veth0,
+#                                PEER_IP=NET.2; RUN=$TMP/run, exported as
+#                                FLEXTOE_RUN_DIR
 #   need_files FILE...           every FILE exists, else "missing FILE (run make)"
 #                                and the run fails: "0 passed, 1 failed", exit 1
 #   need_tools TOOL...           every TOOL is on PATH, else "missing TOOL ..."
@@ -28,6 +40,22 @@
 # engine_start and engine_sockets use the globals BIN (the build's bin
 # directory), RUN (the engine's run directory) and TMP (the test's scratch
 # directory) that the calling script sets.
+
+test_init() {
+	ns_init
+	TMP=$(mktemp -d "/tmp/ftoe-$1.XXXXXX") || exit 1
+	trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
+}
+
+eng_peer() {
+	local net=$1; shift
+	ENG_IP=$net.5
+	KERN_IP=$net.1
+	PEER_IP=$net.2
+	RUN=$TMP/run
+	export FLEXTOE_RUN_DIR=$RUN
+	ns_add eng && ns_add peer && ns_link "$@" eng veth0 "$KERN_IP/24" peer veth1 "$PEER_IP/24"
+}
 
 need_files() {
 	local f

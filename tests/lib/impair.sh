@@ -69,9 +69,10 @@ impair_link() {
 		net.ipv6.conf.default.disable_ipv6=1
 	# IMPAIR_QUEUES=N: side a's veth pair with N queues each way (a multi-queue engine)
 	local nq=${IMPAIR_QUEUES:-1}
-	ip link add "$ifa" netns "$nsa" numtxqueues "$nq" numrxqueues "$nq" type veth \
-		peer name ia netns "$nsm" numtxqueues "$nq" numrxqueues "$nq" || return 1
-	ip link add "$ifb" netns "$nsb" type veth peer name ib netns "$nsm" || return 1
+	# ns_veth: a pfifo qdisc on every end, so that the relay's sends into
+	# an engine's XDP ring are held back, not dropped, when it is full.
+	ns_veth -q "$nq" "$a" "$ifa" "$mid" ia || return 1
+	ns_veth "$b" "$ifb" "$mid" ib || return 1
 	ip -n "$nsa" addr add "$addra" dev "$ifa" || return 1
 	ip -n "$nsb" addr add "$addrb" dev "$ifb" || return 1
 	_impair_offloads "$nsa" "$ifa" && _impair_offloads "$nsb" "$ifb" &&
