@@ -59,6 +59,8 @@ struct ftoe_lt {
 	uint32_t deliv_us;      /* when an ACK last brought newly delivered data */
 	uint16_t rtx_segs;      /* segments resent this episode */
 	uint8_t nrtx;           /* FTOE_LT_F_DSUNDO: ranges in rtx[] */
+	uint8_t rto_sacked;     /* a timeout with 3 segments SACKed, to be counted unless the
+				 * first ACK after it proves it unneeded (core/protocol.c) */
 	uint32_t rto_sent;      /* FTOE_LT_F_RTO: the RTO's walk has resent up to here */
 	/* FTOE_LT_F_DSUNDO: bytes resent this episode and not yet reported
 	 * by a D-SACK, sorted, disjoint; none left: every retransmission was

@@ -148,9 +148,12 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
 
-	/* issue 12: RACK should have found a loss under 3 SACKed segments */
-	if (t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss)
+	/* issue 12: RACK should have found a loss under 3 SACKed segments.
+	 * Counted once the first ACK after the timeout shows that it was
+	 * needed (rto_verdict); one still undecided counts now. */
+	if (lt->rto_sacked)
 		FTOE_ST_INC(e, timeouts_sacked);
+	lt->rto_sacked = t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss;
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
@@ -382,6 +385,37 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id, bool eifel)
 	FTOE_ST_INC(e, spurious_undos);
 }
 
+/* The first ACK after a timeout taken with 3 or more segments SACKed.
+ * A D-SACK of the segment the timeout resent at snd_una (RFC 2883: it had
+ * arrived already, RFC 3708) together with a cumulative ACK of everything
+ * outstanding at the timeout means nothing was missing any more when it
+ * fired: the ACKs were held up for an RTO (a busy shared host), and no
+ * loss was left for RACK to find.  Any other answer counts the timeout. */
+static void rto_verdict(struct ftoe_engine *e, struct ftoe_lt *lt, const struct ftoe_lt_ack *a,
+			unsigned res)
+{
+	bool unneeded = (res & FTOE_LT_R_DSACK) && seq_before_eq(a->blk_l[0], a->una_prev) &&
+			seq_after(a->blk_r[0], a->una_prev) && seq_after_eq(a->snd_una, lt->rto_end);
+
+	lt->rto_sacked = 0;
+	if (!unneeded)
+		FTOE_ST_INC(e, timeouts_sacked);
+}
+
+/* RACK marked losses on an ACK that the engine read after the RTO fell
+ * due (it was off the CPU, and reads the ACKs that came meanwhile before
+ * it scans the timers).  The ACK came first: its retransmission goes out
+ * in this poll and restarts the timer (loss_tx_sent), not a timeout
+ * (RFC 8985 8: the RTO is the last resort), as when the RACK timer and
+ * the RTO pass together (core/control/timers.c). */
+static void rto_after_rack(struct ftoe_engine *e, uint32_t id)
+{
+	uint64_t due = e->ctl[id].timer[FTOE_T_TX];
+
+	if (due && due <= e->now)
+		ftoe_timer_rto_restart(e, id);
+}
+
 /* Sender loss recovery for one ACK of a SACK flow (RFC 6675 scoreboard,
  * RFC 8985 RACK, RFC 3522 / RFC 2883 undo). */
 static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t una_prev)
@@ -403,6 +437,8 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	a.now_us = now_us(e);
 	a.srtt_us = ftoe_rto_srtt(&e->ctl[id].rto);
 	res = ftoe_lt_on_ack(lt, &a);
+	if (lt->rto_sacked)
+		rto_verdict(e, lt, &a, res);
 	/* Delivery, not only the cumulative ACK, is what the rate
 	 * controller's achieved rate must see during recovery (the
 	 * rate-based side of RFC 6937: SACKed data counts as delivered). */
@@ -435,8 +471,10 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 		it->res |= FTOE_RX_R_SEND;
 	}
 	if (ftoe_lt_detect(lt, t->snd_una, a.now_us, reo_wnd(e, id), ftoe_rto_srtt(&e->ctl[id].rto),
-			   res & FTOE_LT_R_NEWSACK, &lowest))
+			   res & FTOE_LT_R_NEWSACK, &lowest)) {
 		it->res |= rack_retransmit(e, id, lowest) ? FTOE_RX_R_FAST_RETX : FTOE_RX_R_LOST_RETX;
+		rto_after_rack(e, id);
+	}
 	rack_arm(e, id);
 }
 

@@ -44,6 +44,19 @@ while True:
 print("bytes=%d sha256=%s secs=%.3f" % (n, h.hexdigest(), time.monotonic() - t0), flush=True)
 PY
 
+# pcap_settled FILE: wait (up to 10 s) until tcpdump has stopped adding to FILE.  On a
+# busy host it lags the link by hundreds of frames; stopped early, the capture lacked
+# the end of the transfer, where the last recoveries are.
+pcap_settled() {
+	local prev=-1 size i
+	for i in $(seq 50); do
+		size=$(stat -c %s "$1" 2>/dev/null) || size=0
+		[[ $size == "$prev" ]] && return 0
+		prev=$size
+		sleep 0.2
+	done
+}
+
 # run_case TAG NET IMPAIR_OPTS...: engine (NET.0.5) -> Linux (NET.0.2) through a relay with the
 # options, captured on the relay's engine-side port; leaves $TMP/TAG.{eng,peer,pcap,log,stats}.
 run_case() {
@@ -67,7 +80,7 @@ run_case() {
 	kill -USR1 "$(cat "$run/flextoe.pid")" 2>/dev/null
 	wait_for "$TMP/$tag.log" "engine tcp:" 3 >/dev/null
 	grep "engine tcp:" "$TMP/$tag.log" | tail -n1 >"$TMP/$tag.stats"
-	sleep 0.3
+	pcap_settled "$TMP/$tag.pcap"
 	kill -INT "$cap" 2>/dev/null
 	wait "$cap" 2>/dev/null
 	impair_stop >"$TMP/$tag.impair" 2>&1

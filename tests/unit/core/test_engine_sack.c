@@ -31,6 +31,9 @@ static struct {
 	unsigned ndata;
 	uint32_t drop_seq;		/* data segment to drop ... */
 	unsigned drop_times;		/* ... this many times */
+	bool hold_sacks;		/* keep side 1's ACKs with SACK blocks off the wire ... */
+	struct lb_pkt held[16];		/* ... here */
+	unsigned nheld;
 	bool synack_sackp, syn_sackp;
 } R;
 
@@ -89,6 +92,11 @@ static bool tap_receiver(struct lb_side *sd, uint8_t *f, uint16_t *len)
 	a->at = sd->w->now;
 	a->ack = s.ack;
 	a->nblocks = sack_blocks(f, &s, &a->l, &a->r);
+	if (R.hold_sacks && a->nblocks && R.nheld < 16) {
+		R.held[R.nheld].len = *len;
+		memcpy(R.held[R.nheld++].data, f, *len);
+		return false;
+	}
 	return true;
 }
 
@@ -216,6 +224,55 @@ START_TEST(lost_retransmission_without_rto)
 }
 END_TEST
 
+/*
+ * The engine reads ACKs late: the ACKs whose SACK blocks show a hole
+ * under 8 delivered segments reach it only after its RTO fell due (as
+ * when the engine was off the CPU while they queued).  It reads them
+ * before it scans its timers, so RACK marks the hole lost first: the
+ * hole goes out as RACK's retransmission, with no timeout (which would
+ * also count as one "after 3 SACKed").
+ */
+START_TEST(late_sack_ack_beats_overdue_rto)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct app_stream as;
+	uint32_t mss, n_before;
+	uint64_t t_in;
+	int c, a;
+
+	setup(&w, &c, &a, 100000000ull, 256 * 1024);
+	mss = w.s[0].eng->tcp[c].snd_mss;
+	/* the 12th segment: the receiver's delayed ACK of the two before it
+	 * reaches the sender, so snd_una stands at the hole */
+	R.drop_seq = w.s[0].eng->tcp[c].snd_nxt + 11 * mss;
+	R.drop_times = 1;
+	R.hold_sacks = true;
+	as = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 25, .len = 20 * mss };
+	lb_run(&w, stream_step, &as, 5 * MS);
+	ck_assert_uint_eq(R.nheld, 8);
+	ck_assert_uint_eq(w.s[0].eng->tcp[c].snd_una, R.drop_seq);
+	n_before = R.ndata;
+	/* the RTO (200 ms floor) is overdue when the ACKs are read */
+	w.now += 300 * MS;
+	t_in = w.now;
+	for (unsigned i = 0; i < R.nheld; i++)
+		lb_inject(&w, 0, R.held[i].data, R.held[i].len);
+	R.hold_sacks = false;
+	ftoe_engine_poll(w.s[0].eng, 0);
+	ftoe_engine_get_stats(w.s[0].eng, &st);
+	ck_assert_uint_eq(st.timeouts, 0);
+	ck_assert_uint_eq(st.timeouts_sacked, 0);
+	ck_assert_uint_eq(R.ndata, n_before + 1);
+	ck_assert_uint_eq(R.data[n_before].seq, R.drop_seq);
+	ck_assert_uint_eq(R.data[n_before].at, t_in);
+	ck_assert(lb_run(&w, stream_step, &as, 5 * SEC));
+	ck_assert_uint_eq(as.bad, 0);
+	ck_assert_uint_eq(as.rcvd, 20ull * mss);
+	lb_fini(&w);
+}
+END_TEST
+
 /* The peer vanishes while a hole is open under SACKed data: RACK resends
  * the hole, but without an ACK the RTO backs off and the connection gives
  * up after rto_retries timeouts; the engine does not resend the hole
@@ -307,6 +364,7 @@ static Suite *engine_sack_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, sack_blocks_and_dupacks);
 	tcase_add_test(tc, lost_retransmission_without_rto);
+	tcase_add_test(tc, late_sack_ack_beats_overdue_rto);
 	tcase_add_test(tc, dead_peer_with_sack_holes_gives_up);
 	tcase_add_test(tc, dup_and_corrupt_with_sack);
 	suite_add_tcase(s, tc);
