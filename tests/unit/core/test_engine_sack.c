@@ -273,6 +273,72 @@ START_TEST(late_sack_ack_beats_overdue_rto)
 }
 END_TEST
 
+/*
+ * The ACKs stop for an RTO just after RACK resent a hole under SACKed
+ * data (all of the receiver's frames dropped until the timeout; RACK may
+ * resend once more on ACKs already on their way).  If a resend got
+ * through, the timeout's own resend reaches the receiver twice and its
+ * first ACK D-SACKs it and covers everything: nothing was left to find,
+ * and "after 3 SACKed" does not count it.  If every resend was lost as
+ * well, the timeout was needed, and counts.
+ */
+static bool blackout_step(struct lb_world *w, void *arg)
+{
+	struct app_stream *as = arg;
+	struct ftoe_engine_stats st;
+	unsigned sent = 0;
+
+	for (unsigned i = 0; i < R.ndata; i++)
+		sent += R.data[i].seq == R.drop_seq;
+	ftoe_engine_get_stats(w->s[0].eng, &st);
+	/* from the hole's second transmission to the timeout */
+	w->s[1].f.drop = sent >= 2 && !st.timeouts ? 100 : 0;
+	/* done when the sender has its ACKs too */
+	return app_stream_step(w, as) &&
+	       w->s[0].eng->tcp[as->stx].snd_una == w->s[0].eng->tcp[as->stx].snd_max;
+}
+
+static void blackout(unsigned drop_times, struct ftoe_engine_stats *st)
+{
+	struct lb_world w;
+	struct app_stream as;
+	uint32_t mss;
+	int c, a;
+
+	/* 1 Gbit/s: 3 segments SACKed within the RTT (40 us), so RACK
+	 * resends the hole at DupThresh */
+	setup(&w, &c, &a, 1000000000ull, 256 * 1024);
+	mss = w.s[0].eng->tcp[c].snd_mss;
+	R.drop_seq = w.s[0].eng->tcp[c].snd_nxt + 11 * mss;
+	R.drop_times = drop_times;
+	as = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 26, .len = 40 * mss };
+	ck_assert(lb_run(&w, blackout_step, &as, 10 * SEC));
+	ck_assert_uint_eq(as.bad, 0);
+	ck_assert_uint_eq(as.rcvd, 40ull * mss);
+	ftoe_engine_get_stats(w.s[0].eng, st);
+	lb_fini(&w);
+}
+
+START_TEST(timeout_after_ack_blackout_not_counted)
+{
+	struct ftoe_engine_stats st;
+
+	blackout(1, &st);
+	ck_assert_uint_eq(st.timeouts, 1);
+	ck_assert_uint_eq(st.timeouts_sacked, 0);
+}
+END_TEST
+
+START_TEST(timeout_for_lost_resend_counted)
+{
+	struct ftoe_engine_stats st;
+
+	blackout(3, &st);
+	ck_assert_uint_eq(st.timeouts, 1);
+	ck_assert_uint_eq(st.timeouts_sacked, 1);
+}
+END_TEST
+
 /* The peer vanishes while a hole is open under SACKed data: RACK resends
  * the hole, but without an ACK the RTO backs off and the connection gives
  * up after rto_retries timeouts; the engine does not resend the hole
@@ -365,6 +431,8 @@ static Suite *engine_sack_suite(void)
 	tcase_add_test(tc, sack_blocks_and_dupacks);
 	tcase_add_test(tc, lost_retransmission_without_rto);
 	tcase_add_test(tc, late_sack_ack_beats_overdue_rto);
+	tcase_add_test(tc, timeout_after_ack_blackout_not_counted);
+	tcase_add_test(tc, timeout_for_lost_resend_counted);
 	tcase_add_test(tc, dead_peer_with_sack_holes_gives_up);
 	tcase_add_test(tc, dup_and_corrupt_with_sack);
 	suite_add_tcase(s, tc);
