@@ -261,14 +261,21 @@ static uint32_t now_us(const struct ftoe_engine *e)
 	return (uint32_t)(e->now / 1000u);
 }
 
-/* RFC 8985 6.2 step 4, with the estimator's RTTs (no sample yet: none). */
+/* RFC 8985 6.2 step 4, with the estimator's RTTs (no sample yet: none),
+ * and never past half the RTO: the window grows with SRTT (up to 4 SRTT
+ * after undos), and on a loaded host SRTT reaches tens of ms, where a
+ * hole waited out the RTO with ACKs flowing and was resent by the
+ * timeout.  RACK has to decide first (RFC 8985 8: the RTO is the last
+ * resort), with an RTT left for its resend. */
 static uint32_t reo_wnd(const struct ftoe_engine *e, uint32_t id)
 {
 	const struct flow_tcp *t = &e->tcp[id];
 	const struct ftoe_rto *r = &e->ctl[id].rto;
-	uint32_t mss = t->snd_mss ? t->snd_mss : 536;
+	uint32_t mss = t->snd_mss ? t->snd_mss : 536, cap = ftoe_rto_current(r) / 2;
+	uint32_t w = ftoe_lt_reo_wnd(&t->lt, r->min_us, ftoe_rto_srtt(r),
+				     ftoe_lt_sacked(&t->lt) / mss);
 
-	return ftoe_lt_reo_wnd(&t->lt, r->min_us, ftoe_rto_srtt(r), ftoe_lt_sacked(&t->lt) / mss);
+	return w < cap ? w : cap;
 }
 
 /* Tail loss probe timeout (RFC 8985 7.2): 2 SRTT, plus the worst-case
