@@ -330,19 +330,23 @@ uint32_t ftoe_lt_pipe(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_n
 uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t srtt_us,
 			 uint32_t sacked_segs)
 {
-	uint64_t w, ext;
+	uint64_t w, ext, floor = 0;
 
+	/* One or two segments SACKed past a hole, outside a recovery: too
+	 * little to call it loss before the cap, SRTT (a reordered link must
+	 * not see a retransmission before its first reordering is measured).
+	 * This holds after reordering was seen too: seeing it must never
+	 * shrink the window, yet a first fill read in the same batch of ACKs
+	 * measured almost nothing and left min_RTT / 4, shorter than the
+	 * ACK path's own reordering; the next one-segment hole was resent
+	 * (loss_tx.sh's 25 % reordering: every retransmission sent while
+	 * ACKs flowed had exactly one segment SACKed). */
+	if (!(lt->flags & FTOE_LT_F_RECOV) && sacked_segs < 3)
+		floor = srtt_us;
 	/* Without reordering seen, DupThresh (3) SACKed segments or a
 	 * recovery already under way mean loss, not reordering. */
-	if (!(lt->flags & FTOE_LT_F_REORD)) {
-		if ((lt->flags & FTOE_LT_F_RECOV) || sacked_segs >= 3)
-			return 0;
-		/* Nothing measured yet: one or two segments past a hole
-		 * wait up to the cap, SRTT, before they count as loss (a
-		 * reordered link must not see a retransmission before its
-		 * first reordering is measured). */
-		return srtt_us;
-	}
+	if (!(lt->flags & FTOE_LT_F_REORD))
+		return (uint32_t)floor;
 	/* RFC 8985: min_RTT / 4 times the D-SACK multiplier, up to SRTT;
 	 * and never below the reordering actually measured (plus a
 	 * quarter), up to 2 SRTT. */
@@ -365,7 +369,9 @@ uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t
 		if (w < cap)
 			w = cap;
 	}
-	return (uint32_t)(ext > w ? ext : w);
+	if (ext > w)
+		w = ext;
+	return (uint32_t)(floor > w ? floor : w);
 }
 
 static bool passed(uint32_t now_us, uint32_t due_us)

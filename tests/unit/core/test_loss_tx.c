@@ -164,6 +164,14 @@ START_TEST(reordering_widens_window)
 	/* with reordering seen, three SACKed segments no longer mean loss */
 	lt.reo_ext_us = 0;
 	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 200);
+	/* ... and with fewer than three the window stays SRTT, as before
+	 * any reordering was seen (seeing it must not shrink the window);
+	 * in a recovery the RFC's window applies */
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 1), 2000);
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 2), 2000);
+	lt.flags |= FTOE_LT_F_RECOV;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 1), 200);
+	lt.flags &= (uint8_t)~FTOE_LT_F_RECOV;
 	/* spurious retransmissions (reo_mult 3) without measured reordering:
 	 * the RFC's min_RTT / 4 x 3, still under SRTT */
 	lt.reo_mult = 3;
