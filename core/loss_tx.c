@@ -279,8 +279,10 @@ unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 	}
 	if (res & FTOE_LT_R_REORDER)
 		lt->flags |= FTOE_LT_F_REORD;
-	if (res & FTOE_LT_R_NEWSACK)
+	if (res & FTOE_LT_R_NEWSACK) {
 		lt->deliv_us = a->now_us;
+		lt->xflags &= (uint8_t)~FTOE_LT_X_RPROBE;
+	}
 	if ((lt->flags & FTOE_LT_F_RECOV) && seq_after_eq(a->snd_una, lt->recover)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_RECOV;
 		if (lt->reo_persist && !--lt->reo_persist) {
@@ -426,6 +428,14 @@ bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us
 		any = true;
 	}
 	return any;
+}
+
+bool ftoe_lt_lost_pending(const struct ftoe_lt *lt)
+{
+	for (unsigned i = 0; i < lt->n; i++)
+		if (lt->hole[i] == FTOE_LT_H_LOST)
+			return true;
+	return false;
 }
 
 bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t *snd_nxt,

@@ -151,9 +151,11 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	/* issue 12: RACK should have found a loss under 3 SACKed segments.
 	 * Counted once the first ACK after the timeout shows that it was
 	 * needed (rto_verdict); one still undecided counts now. */
-	if (lt->rto_sacked)
+	if (lt->xflags & FTOE_LT_X_RTO_SACKED)
 		FTOE_ST_INC(e, timeouts_sacked);
-	lt->rto_sacked = t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss;
+	lt->xflags &= (uint8_t)~FTOE_LT_X_RTO_SACKED;
+	if (t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss)
+		lt->xflags |= FTOE_LT_X_RTO_SACKED;
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
@@ -303,8 +305,26 @@ static uint32_t resent_wait_us(const struct ftoe_engine *e, uint32_t id)
 	return 2u * ftoe_rto_srtt(&e->ctl[id].rto);
 }
 
+/* A recovery probe may go: in a recovery (not after a timeout), a hole
+ * is marked lost but the window holds it back, and none went since data
+ * was last delivered.  The ACKs that would open the window have stopped
+ * coming (a busy host holds them); the probe sends the hole like the
+ * tail loss probe, whatever the window (RFC 8985 7.3), a PTO after the
+ * last ACK, instead of leaving it to the RTO.  Once per silence, so a
+ * dead peer still meets the RTO and its backoff. */
+static bool rprobe_due(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	const struct ftoe_lt *lt = &t->lt;
+
+	return (t->flags & FLOW_TCP_RETX) && (lt->flags & FTOE_LT_F_RECOV) &&
+	       !(lt->flags & FTOE_LT_F_RTO) && !(lt->xflags & FTOE_LT_X_RPROBE) &&
+	       ftoe_lt_lost_pending(lt);
+}
+
 /* The RACK timer: the earliest waiting hole's deadline (RFC 8985 6.3),
- * else a tail loss probe while nothing else recovers (7.2). */
+ * else a recovery probe (rprobe_due), else a tail loss probe while
+ * nothing else recovers (7.2). */
 static void rack_arm(struct ftoe_engine *e, uint32_t id)
 {
 	const struct flow_tcp *t = &e->tcp[id];
@@ -319,6 +339,10 @@ static void rack_arm(struct ftoe_engine *e, uint32_t id)
 		int32_t d = (int32_t)(due - now);
 
 		ftoe_timer_set(e, id, FTOE_T_RACK, e->now + (d > 0 ? (uint64_t)d * 1000u : 0) + 1000u);
+		return;
+	}
+	if (rprobe_due(e, id)) {
+		ftoe_timer_set(e, id, FTOE_T_RACK, e->now + tlp_timeout_us(e, id) * 1000u);
 		return;
 	}
 	if ((lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP | FTOE_LT_F_RTO)) ||
@@ -404,7 +428,7 @@ static void rto_verdict(struct ftoe_engine *e, struct ftoe_lt *lt, const struct 
 	bool unneeded = (res & FTOE_LT_R_DSACK) && seq_before_eq(a->blk_l[0], a->una_prev) &&
 			seq_after(a->blk_r[0], a->una_prev) && seq_after_eq(a->snd_una, lt->rto_end);
 
-	lt->rto_sacked = 0;
+	lt->xflags &= (uint8_t)~FTOE_LT_X_RTO_SACKED;
 	if (!unneeded)
 		FTOE_ST_INC(e, timeouts_sacked);
 }
@@ -444,7 +468,7 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	a.now_us = now_us(e);
 	a.srtt_us = ftoe_rto_srtt(&e->ctl[id].rto);
 	res = ftoe_lt_on_ack(lt, &a);
-	if (lt->rto_sacked)
+	if (lt->xflags & FTOE_LT_X_RTO_SACKED)
 		rto_verdict(e, lt, &a, res);
 	/* Delivery, not only the cumulative ACK, is what the rate
 	 * controller's achieved rate must see during recovery (the
@@ -506,6 +530,13 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 		ret = rack_retransmit(e, id, lowest) ? FTOE_LOSS_T_NEW : FTOE_LOSS_T_SEND;
 		rack_arm(e, id);
 		return ret;
+	}
+	if (!ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &lowest) &&
+	    rprobe_due(e, id)) {
+		lt->flags |= FTOE_LT_F_PROBE;
+		lt->xflags |= FTOE_LT_X_RPROBE;
+		FTOE_ST_INC(e, tlp_probes);
+		return FTOE_LOSS_T_SEND;
 	}
 	if (ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &lowest) ||
 	    (lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP | FTOE_LT_F_RTO)) ||
