@@ -121,6 +121,30 @@ START_TEST(rack_marks_after_window)
 }
 END_TEST
 
+/* A hole marked lost is pending until its resend; newly delivered data
+ * re-allows the recovery probe (FTOE_LT_X_RPROBE). */
+START_TEST(lost_pending_and_probe_rearm)
+{
+	uint32_t b1[] = { seg(2), seg(5) }, b2[] = { seg(2), seg(6) };
+	uint32_t lowest = 0;
+
+	ack(UNA, UNA, seg(10), 1000, 1, b1);
+	ck_assert(!ftoe_lt_lost_pending(&lt));
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 1000, 0, 2000, true, &lowest), 1);
+	ck_assert(ftoe_lt_lost_pending(&lt));
+	lt.xflags |= FTOE_LT_X_RPROBE;
+	/* part of the hole resent: still pending, the probe still spent */
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 1100);
+	ck_assert(ftoe_lt_lost_pending(&lt));
+	ack(UNA, UNA, seg(10), 1200, 0, NULL);
+	ck_assert(lt.xflags & FTOE_LT_X_RPROBE);
+	ftoe_lt_sent(&lt, UNA, seg(1), seg(2), 1300);
+	ck_assert(!ftoe_lt_lost_pending(&lt));
+	ack(UNA, UNA, seg(10), 1400, 1, b2);
+	ck_assert(!(lt.xflags & FTOE_LT_X_RPROBE));
+}
+END_TEST
+
 /* A resent hole is lost again only after an ACK with new data since the
  * resend (RACK's evidence); with no ACK at all no deadline is pending, so
  * the RTO, with its backoff, decides. */
@@ -383,6 +407,7 @@ static Suite *loss_tx_suite(void)
 	tcase_add_test(tc, dsack_recognised);
 	tcase_add_test(tc, rack_marks_after_window);
 	tcase_add_test(tc, resent_hole_needs_a_delivery);
+	tcase_add_test(tc, lost_pending_and_probe_rearm);
 	tcase_add_test(tc, reordering_widens_window);
 	tcase_add_test(tc, walk_sends_only_lost_holes);
 	tcase_add_test(tc, lost_retransmission_found);
