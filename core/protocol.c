@@ -416,18 +416,29 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id, bool eifel)
 	FTOE_ST_INC(e, spurious_undos);
 }
 
-/* The first ACK after a timeout taken with 3 or more segments SACKed.
- * A D-SACK of the segment the timeout resent at snd_una (RFC 2883: it had
- * arrived already, RFC 3708) together with a cumulative ACK of everything
- * outstanding at the timeout means nothing was missing any more when it
- * fired: the ACKs were held up for an RTO (a busy shared host), and no
- * loss was left for RACK to find.  Any other answer counts the timeout. */
+/* After a timeout taken with 3 or more segments SACKed: was it needed?
+ * With timestamps, Eifel answers (RFC 3522 2, for the timeout's own first
+ * resend, which arms it): on the ACK that first covers that resend,
+ * "spurious" (the earlier copy got there: the ACKs were held up for an
+ * RTO on a busy host, and no loss was left for RACK to find) leaves it
+ * uncounted; anything else counts it.  Without Eifel, the first ACK after
+ * the timeout decides: a D-SACK of the segment resent at snd_una (RFC
+ * 2883: it had arrived already, RFC 3708) with a cumulative ACK of all
+ * that was outstanding at the timeout leaves it uncounted.  eifel: -1
+ * Eifel did not decide on this ACK, else its verdict (1: spurious). */
 static void rto_verdict(struct ftoe_engine *e, struct ftoe_lt *lt, const struct ftoe_lt_ack *a,
-			unsigned res)
+			unsigned res, int eifel)
 {
-	bool unneeded = (res & FTOE_LT_R_DSACK) && seq_before_eq(a->blk_l[0], a->una_prev) &&
-			seq_after(a->blk_r[0], a->una_prev) && seq_after_eq(a->snd_una, lt->rto_end);
+	bool unneeded;
 
+	if (eifel >= 0)
+		unneeded = eifel;
+	else if (lt->flags & FTOE_LT_F_EIFEL)
+		return; /* Eifel's ACK is yet to come */
+	else
+		unneeded = (res & FTOE_LT_R_DSACK) && seq_before_eq(a->blk_l[0], a->una_prev) &&
+			   seq_after(a->blk_r[0], a->una_prev) &&
+			   seq_after_eq(a->snd_una, lt->rto_end);
 	lt->xflags &= (uint8_t)~FTOE_LT_X_RTO_SACKED;
 	if (!unneeded)
 		FTOE_ST_INC(e, timeouts_sacked);
@@ -458,6 +469,7 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	struct ftoe_lt_ack a;
 	uint32_t sacked;
 	unsigned res;
+	int eifel = -1;
 
 	sack_parse(it, &a);
 	sacked = ftoe_lt_sacked(lt);
@@ -468,8 +480,6 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	a.now_us = now_us(e);
 	a.srtt_us = ftoe_rto_srtt(&e->ctl[id].rto);
 	res = ftoe_lt_on_ack(lt, &a);
-	if (lt->xflags & FTOE_LT_X_RTO_SACKED)
-		rto_verdict(e, lt, &a, res);
 	/* Delivery, not only the cumulative ACK, is what the rate
 	 * controller's achieved rate must see during recovery (the
 	 * rate-based side of RFC 6937: SACKed data counts as delivered). */
@@ -479,11 +489,14 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	if ((lt->flags & FTOE_LT_F_EIFEL) && seq_after(t->snd_una, lt->undo_seq) &&
 	    (t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
-		if (seq_before(s->ts_ecr, lt->undo_tsval)) {
+		eifel = seq_before(s->ts_ecr, lt->undo_tsval);
+		if (eifel) {
 			rack_undo(e, id, true);
 			it->res |= FTOE_RX_R_UNDO;
 		}
 	}
+	if (lt->xflags & FTOE_LT_X_RTO_SACKED)
+		rto_verdict(e, lt, &a, res, eifel);
 	/* D-SACK undo (RFC 3708): every byte resent this episode has been
 	 * reported twice by the receiver, so no retransmission was needed. */
 	if (res & FTOE_LT_R_DSUNDO) {
