@@ -263,6 +263,13 @@ static uint32_t now_us(const struct ftoe_engine *e)
 	return (uint32_t)(e->now / 1000u);
 }
 
+/* Tail loss probe timeout (RFC 8985 7.2): 2 SRTT, plus the worst-case
+ * delayed ACK when one segment is out.  The floor keeps a probe from
+ * firing while a busy shared core merely delays the ACK clock: the RTO
+ * floor is 200 ms, so the probe still comes 20 times sooner. */
+#define FTOE_TLP_MIN_US 10000u
+#define FTOE_TLP_DELACK_US 200000u
+
 /* RFC 8985 6.2 step 4, with the estimator's RTTs (no sample yet: none),
  * and never past half the RTO: the window grows with SRTT (up to 4 SRTT
  * after undos), and on a loaded host SRTT reaches tens of ms, where a
@@ -274,18 +281,18 @@ static uint32_t reo_wnd(const struct ftoe_engine *e, uint32_t id)
 	const struct flow_tcp *t = &e->tcp[id];
 	const struct ftoe_rto *r = &e->ctl[id].rto;
 	uint32_t mss = t->snd_mss ? t->snd_mss : 536, cap = ftoe_rto_current(r) / 2;
-	uint32_t w = ftoe_lt_reo_wnd(&t->lt, r->min_us, ftoe_rto_srtt(r),
-				     ftoe_lt_sacked(&t->lt) / mss);
+	uint32_t segs = ftoe_lt_sacked(&t->lt) / mss;
+	uint32_t w = ftoe_lt_reo_wnd(&t->lt, r->min_us, ftoe_rto_srtt(r), segs);
 
+	/* One or two segments SACKed past a hole outside a recovery is as
+	 * weak a sign of loss as the silence a tail loss probe waits out:
+	 * at least the probe's floor, which covers a shared core holding
+	 * the ACKs for a few ms (25 % reordering: RACK timers fired after
+	 * 5-9 ms without an ACK, with SRTT under that). */
+	if (segs < 3 && !(t->lt.flags & FTOE_LT_F_RECOV) && w < FTOE_TLP_MIN_US)
+		w = FTOE_TLP_MIN_US;
 	return w < cap ? w : cap;
 }
-
-/* Tail loss probe timeout (RFC 8985 7.2): 2 SRTT, plus the worst-case
- * delayed ACK when one segment is out.  The floor keeps a probe from
- * firing while a busy shared core merely delays the ACK clock: the RTO
- * floor is 200 ms, so the probe still comes 20 times sooner. */
-#define FTOE_TLP_MIN_US 10000u
-#define FTOE_TLP_DELACK_US 200000u
 
 static uint64_t tlp_timeout_us(const struct ftoe_engine *e, uint32_t id)
 {
