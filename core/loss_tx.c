@@ -438,6 +438,35 @@ bool ftoe_lt_lost_pending(const struct ftoe_lt *lt)
 	return false;
 }
 
+bool ftoe_lt_tail_resent(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max)
+{
+	if (!lt->n || lt->blk[lt->n - 1].end != snd_max)
+		return false;
+	for (unsigned i = 0; i < lt->n; i++) {
+		if (!seq_before(hole_lo(lt, i, snd_una), lt->blk[i].start))
+			continue;
+		if (lt->hole[i] != FTOE_LT_H_SENT || delivered_since(lt, i))
+			return false;
+	}
+	return true;
+}
+
+unsigned ftoe_lt_resent_lost(struct ftoe_lt *lt, uint32_t snd_una, uint32_t *lowest)
+{
+	unsigned lost = 0;
+
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t lo = hole_lo(lt, i, snd_una);
+
+		if (lt->hole[i] != FTOE_LT_H_SENT || !seq_before(lo, lt->blk[i].start))
+			continue;
+		lt->hole[i] = FTOE_LT_H_LOST;
+		if (!lost++)
+			*lowest = lo;
+	}
+	return lost;
+}
+
 bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t *snd_nxt,
 		  uint32_t *lim)
 {

@@ -129,6 +129,13 @@ bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us
 
 /* A hole marked lost and not yet resent (the window held it back). */
 bool ftoe_lt_lost_pending(const struct ftoe_lt *lt);
+/* The tail of a recovery: everything up to snd_max is SACKed but holes
+ * already resent, with no delivery since: nothing in flight can bring
+ * RACK its evidence. */
+bool ftoe_lt_tail_resent(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max);
+/* Mark the resent holes lost again (the recovery probe); returns how many,
+ * *lowest the lowest one's start. */
+unsigned ftoe_lt_resent_lost(struct ftoe_lt *lt, uint32_t snd_una, uint32_t *lowest);
 
 /* The retransmission walk: from *snd_nxt, skip SACKed data and holes not
  * marked lost, stop in the next lost hole (or the RTO's lost range).

@@ -324,9 +324,15 @@ static bool rprobe_due(const struct ftoe_engine *e, uint32_t id)
 	const struct flow_tcp *t = &e->tcp[id];
 	const struct ftoe_lt *lt = &t->lt;
 
-	return (t->flags & FLOW_TCP_RETX) && (lt->flags & FTOE_LT_F_RECOV) &&
-	       !(lt->flags & FTOE_LT_F_RTO) && !(lt->xflags & FTOE_LT_X_RPROBE) &&
-	       ftoe_lt_lost_pending(lt);
+	if (!(lt->flags & FTOE_LT_F_RECOV) || (lt->flags & FTOE_LT_F_RTO) ||
+	    (lt->xflags & FTOE_LT_X_RPROBE))
+		return false;
+	/* The same at the tail of a recovery: the holes were resent and
+	 * everything else is SACKed, so no later ACK can show RACK that a
+	 * resend was lost (RFC 8985 6.2 needs a delivery after it): the
+	 * probe resends them once more. */
+	return ((t->flags & FLOW_TCP_RETX) && ftoe_lt_lost_pending(lt)) ||
+	       ftoe_lt_tail_resent(lt, t->snd_una, t->snd_max);
 }
 
 /* The RACK timer: the earliest waiting hole's deadline (RFC 8985 6.3),
@@ -553,6 +559,9 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 	}
 	if (!ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &lowest) &&
 	    rprobe_due(e, id)) {
+		/* at the tail: the resent holes go again */
+		if (!ftoe_lt_lost_pending(lt) && ftoe_lt_resent_lost(lt, t->snd_una, &lowest))
+			rack_retransmit(e, id, lowest);
 		lt->flags |= FTOE_LT_F_PROBE;
 		lt->xflags |= FTOE_LT_X_RPROBE;
 		FTOE_ST_INC(e, tlp_probes);

@@ -339,6 +339,41 @@ START_TEST(timeout_for_lost_resend_counted)
 }
 END_TEST
 
+/*
+ * A lost resend at the tail: the hole three segments before the end is
+ * lost, and so is its resend; everything else is SACKed and nothing is
+ * left to send, so no ACK can show RACK the resend was lost.  The
+ * recovery probe resends it once more a PTO later, long before the RTO.
+ */
+START_TEST(tail_lost_resend_probed)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct app_stream as;
+	uint64_t t0;
+	unsigned n = 0;
+	uint32_t mss;
+	int c, a;
+
+	setup(&w, &c, &a, 1000000000ull, 256 * 1024);
+	mss = w.s[0].eng->tcp[c].snd_mss;
+	R.drop_seq = w.s[0].eng->tcp[c].snd_nxt + 17 * mss;
+	R.drop_times = 2;
+	t0 = w.now;
+	as = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 27, .len = 20 * mss };
+	ck_assert(lb_run(&w, stream_step, &as, 5 * SEC));
+	ck_assert_uint_eq(as.rcvd, 20ull * mss);
+	for (unsigned i = 0; i < R.ndata; i++)
+		n += R.data[i].seq == R.drop_seq;
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_lt(w.now - t0, 100 * MS);
+	ftoe_engine_get_stats(w.s[0].eng, &st);
+	ck_assert_uint_eq(st.timeouts, 0);
+	ck_assert_uint_ge(st.tlp_probes, 1);
+	lb_fini(&w);
+}
+END_TEST
+
 /* The peer vanishes while a hole is open under SACKed data: RACK resends
  * the hole, but without an ACK the RTO backs off and the connection gives
  * up after rto_retries timeouts; the engine does not resend the hole
@@ -433,6 +468,7 @@ static Suite *engine_sack_suite(void)
 	tcase_add_test(tc, late_sack_ack_beats_overdue_rto);
 	tcase_add_test(tc, timeout_after_ack_blackout_not_counted);
 	tcase_add_test(tc, timeout_for_lost_resend_counted);
+	tcase_add_test(tc, tail_lost_resend_probed);
 	tcase_add_test(tc, dead_peer_with_sack_holes_gives_up);
 	tcase_add_test(tc, dup_and_corrupt_with_sack);
 	suite_add_tcase(s, tc);
