@@ -231,7 +231,9 @@ struct ftoe_engine_stats {
 	uint64_t retransmits;		/* segments sent again (go-back-N) */
 	uint64_t fast_retransmits, timeouts, probes;
 	uint64_t tlp_probes;		/* tail loss probes (RFC 8985 7) */
-	uint64_t timeouts_sacked;	/* timeouts with 3 or more segments SACKed (RACK's to find) */
+	/* timeouts with 3 or more segments SACKed (RACK's to find), except
+	 * those the first ACK after shows unneeded (protocol.c rto_verdict) */
+	uint64_t timeouts_sacked;
 	uint64_t spurious_undos;	/* recoveries undone: Eifel or D-SACK */
 	uint64_t dsack_undos;		/* of those, by D-SACKs of every retransmission (RFC 3708) */
 	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;

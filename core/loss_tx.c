@@ -279,8 +279,10 @@ unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 	}
 	if (res & FTOE_LT_R_REORDER)
 		lt->flags |= FTOE_LT_F_REORD;
-	if (res & FTOE_LT_R_NEWSACK)
+	if (res & FTOE_LT_R_NEWSACK) {
 		lt->deliv_us = a->now_us;
+		lt->xflags &= (uint8_t)~FTOE_LT_X_RPROBE;
+	}
 	if ((lt->flags & FTOE_LT_F_RECOV) && seq_after_eq(a->snd_una, lt->recover)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_RECOV;
 		if (lt->reo_persist && !--lt->reo_persist) {
@@ -330,19 +332,23 @@ uint32_t ftoe_lt_pipe(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_n
 uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t srtt_us,
 			 uint32_t sacked_segs)
 {
-	uint64_t w, ext;
+	uint64_t w, ext, floor = 0;
 
+	/* One or two segments SACKed past a hole, outside a recovery: too
+	 * little to call it loss before the cap, SRTT (a reordered link must
+	 * not see a retransmission before its first reordering is measured).
+	 * This holds after reordering was seen too: seeing it must never
+	 * shrink the window, yet a first fill read in the same batch of ACKs
+	 * measured almost nothing and left min_RTT / 4, shorter than the
+	 * ACK path's own reordering; the next one-segment hole was resent
+	 * (loss_tx.sh's 25 % reordering: every retransmission sent while
+	 * ACKs flowed had exactly one segment SACKed). */
+	if (!(lt->flags & FTOE_LT_F_RECOV) && sacked_segs < 3)
+		floor = srtt_us;
 	/* Without reordering seen, DupThresh (3) SACKed segments or a
 	 * recovery already under way mean loss, not reordering. */
-	if (!(lt->flags & FTOE_LT_F_REORD)) {
-		if ((lt->flags & FTOE_LT_F_RECOV) || sacked_segs >= 3)
-			return 0;
-		/* Nothing measured yet: one or two segments past a hole
-		 * wait up to the cap, SRTT, before they count as loss (a
-		 * reordered link must not see a retransmission before its
-		 * first reordering is measured). */
-		return srtt_us;
-	}
+	if (!(lt->flags & FTOE_LT_F_REORD))
+		return (uint32_t)floor;
 	/* RFC 8985: min_RTT / 4 times the D-SACK multiplier, up to SRTT;
 	 * and never below the reordering actually measured (plus a
 	 * quarter), up to 2 SRTT. */
@@ -365,7 +371,9 @@ uint32_t ftoe_lt_reo_wnd(const struct ftoe_lt *lt, uint32_t min_rtt_us, uint32_t
 		if (w < cap)
 			w = cap;
 	}
-	return (uint32_t)(ext > w ? ext : w);
+	if (ext > w)
+		w = ext;
+	return (uint32_t)(floor > w ? floor : w);
 }
 
 static bool passed(uint32_t now_us, uint32_t due_us)
@@ -420,6 +428,43 @@ bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us
 		any = true;
 	}
 	return any;
+}
+
+bool ftoe_lt_lost_pending(const struct ftoe_lt *lt)
+{
+	for (unsigned i = 0; i < lt->n; i++)
+		if (lt->hole[i] == FTOE_LT_H_LOST)
+			return true;
+	return false;
+}
+
+bool ftoe_lt_tail_resent(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max)
+{
+	if (!lt->n || lt->blk[lt->n - 1].end != snd_max)
+		return false;
+	for (unsigned i = 0; i < lt->n; i++) {
+		if (!seq_before(hole_lo(lt, i, snd_una), lt->blk[i].start))
+			continue;
+		if (lt->hole[i] != FTOE_LT_H_SENT || delivered_since(lt, i))
+			return false;
+	}
+	return true;
+}
+
+unsigned ftoe_lt_resent_lost(struct ftoe_lt *lt, uint32_t snd_una, uint32_t *lowest)
+{
+	unsigned lost = 0;
+
+	for (unsigned i = 0; i < lt->n; i++) {
+		uint32_t lo = hole_lo(lt, i, snd_una);
+
+		if (lt->hole[i] != FTOE_LT_H_SENT || !seq_before(lo, lt->blk[i].start))
+			continue;
+		lt->hole[i] = FTOE_LT_H_LOST;
+		if (!lost++)
+			*lowest = lo;
+	}
+	return lost;
 }
 
 bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t *snd_nxt,

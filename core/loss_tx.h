@@ -36,6 +36,12 @@
 #define FTOE_LT_F_DSUNDO   (1u << 6) /* rtx[] holds every byte resent this episode (RFC 3708) */
 #define FTOE_LT_F_PROBE    (1u << 7) /* a probe or a RACK-timer resend is yet to go: it needs no cwnd room */
 
+/* xflags */
+#define FTOE_LT_X_RTO_SACKED (1u << 0) /* a timeout with 3 segments SACKed, counted unless the
+					* first ACK after proves it unneeded (core/protocol.c) */
+#define FTOE_LT_X_RPROBE     (1u << 1) /* a recovery probe went out; none again until new data
+					* is delivered */
+
 /* Retransmitted ranges remembered per episode for D-SACK undo: a D-SACK
  * that covers data never resent is the network's duplicate, not ours. */
 #define FTOE_LT_RTX 8
@@ -59,6 +65,7 @@ struct ftoe_lt {
 	uint32_t deliv_us;      /* when an ACK last brought newly delivered data */
 	uint16_t rtx_segs;      /* segments resent this episode */
 	uint8_t nrtx;           /* FTOE_LT_F_DSUNDO: ranges in rtx[] */
+	uint8_t xflags;         /* FTOE_LT_X_* */
 	uint32_t rto_sent;      /* FTOE_LT_F_RTO: the RTO's walk has resent up to here */
 	/* FTOE_LT_F_DSUNDO: bytes resent this episode and not yet reported
 	 * by a D-SACK, sorted, disjoint; none left: every retransmission was
@@ -119,6 +126,16 @@ unsigned ftoe_lt_detect(struct ftoe_lt *lt, uint32_t snd_una, uint32_t now_us,
  * false: none is pending. */
 bool ftoe_lt_next_due(const struct ftoe_lt *lt, uint32_t reo_us, uint32_t rtt_us,
 		      uint32_t *due_us);
+
+/* A hole marked lost and not yet resent (the window held it back). */
+bool ftoe_lt_lost_pending(const struct ftoe_lt *lt);
+/* The tail of a recovery: everything up to snd_max is SACKed but holes
+ * already resent, with no delivery since: nothing in flight can bring
+ * RACK its evidence. */
+bool ftoe_lt_tail_resent(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max);
+/* Mark the resent holes lost again (the recovery probe); returns how many,
+ * *lowest the lowest one's start. */
+unsigned ftoe_lt_resent_lost(struct ftoe_lt *lt, uint32_t snd_una, uint32_t *lowest);
 
 /* The retransmission walk: from *snd_nxt, skip SACKed data and holes not
  * marked lost, stop in the next lost hole (or the RTO's lost range).

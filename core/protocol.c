@@ -148,9 +148,14 @@ void ftoe_proto_rto(struct ftoe_engine *e, uint32_t id)
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
 
-	/* issue 12: RACK should have found a loss under 3 SACKed segments */
-	if (t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss)
+	/* issue 12: RACK should have found a loss under 3 SACKed segments.
+	 * Counted once the first ACK after the timeout shows that it was
+	 * needed (rto_verdict); one still undecided counts now. */
+	if (lt->xflags & FTOE_LT_X_RTO_SACKED)
 		FTOE_ST_INC(e, timeouts_sacked);
+	lt->xflags &= (uint8_t)~FTOE_LT_X_RTO_SACKED;
+	if (t->snd_mss && ftoe_lt_sacked(lt) >= 3u * t->snd_mss)
+		lt->xflags |= FTOE_LT_X_RTO_SACKED;
 	/* RFC 6675 5.1 keeps the scoreboard across a timeout, as Linux does,
 	 * so SACKed data is not sent again; a second timeout in a row drops
 	 * it, in case the receiver reneged (RFC 2018 8). */
@@ -258,22 +263,36 @@ static uint32_t now_us(const struct ftoe_engine *e)
 	return (uint32_t)(e->now / 1000u);
 }
 
-/* RFC 8985 6.2 step 4, with the estimator's RTTs (no sample yet: none). */
-static uint32_t reo_wnd(const struct ftoe_engine *e, uint32_t id)
-{
-	const struct flow_tcp *t = &e->tcp[id];
-	const struct ftoe_rto *r = &e->ctl[id].rto;
-	uint32_t mss = t->snd_mss ? t->snd_mss : 536;
-
-	return ftoe_lt_reo_wnd(&t->lt, r->min_us, ftoe_rto_srtt(r), ftoe_lt_sacked(&t->lt) / mss);
-}
-
 /* Tail loss probe timeout (RFC 8985 7.2): 2 SRTT, plus the worst-case
  * delayed ACK when one segment is out.  The floor keeps a probe from
  * firing while a busy shared core merely delays the ACK clock: the RTO
  * floor is 200 ms, so the probe still comes 20 times sooner. */
 #define FTOE_TLP_MIN_US 10000u
 #define FTOE_TLP_DELACK_US 200000u
+
+/* RFC 8985 6.2 step 4, with the estimator's RTTs (no sample yet: none),
+ * and never past half the RTO: the window grows with SRTT (up to 4 SRTT
+ * after undos), and on a loaded host SRTT reaches tens of ms, where a
+ * hole waited out the RTO with ACKs flowing and was resent by the
+ * timeout.  RACK has to decide first (RFC 8985 8: the RTO is the last
+ * resort), with an RTT left for its resend. */
+static uint32_t reo_wnd(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	const struct ftoe_rto *r = &e->ctl[id].rto;
+	uint32_t mss = t->snd_mss ? t->snd_mss : 536, cap = ftoe_rto_current(r) / 2;
+	uint32_t segs = ftoe_lt_sacked(&t->lt) / mss;
+	uint32_t w = ftoe_lt_reo_wnd(&t->lt, r->min_us, ftoe_rto_srtt(r), segs);
+
+	/* One or two segments SACKed past a hole outside a recovery is as
+	 * weak a sign of loss as the silence a tail loss probe waits out:
+	 * at least the probe's floor, which covers a shared core holding
+	 * the ACKs for a few ms (25 % reordering: RACK timers fired after
+	 * 5-9 ms without an ACK, with SRTT under that). */
+	if (segs < 3 && !(t->lt.flags & FTOE_LT_F_RECOV) && w < FTOE_TLP_MIN_US)
+		w = FTOE_TLP_MIN_US;
+	return w < cap ? w : cap;
+}
 
 static uint64_t tlp_timeout_us(const struct ftoe_engine *e, uint32_t id)
 {
@@ -293,8 +312,32 @@ static uint32_t resent_wait_us(const struct ftoe_engine *e, uint32_t id)
 	return 2u * ftoe_rto_srtt(&e->ctl[id].rto);
 }
 
+/* A recovery probe may go: in a recovery (not after a timeout), a hole
+ * is marked lost but the window holds it back, and none went since data
+ * was last delivered.  The ACKs that would open the window have stopped
+ * coming (a busy host holds them); the probe sends the hole like the
+ * tail loss probe, whatever the window (RFC 8985 7.3), a PTO after the
+ * last ACK, instead of leaving it to the RTO.  Once per silence, so a
+ * dead peer still meets the RTO and its backoff. */
+static bool rprobe_due(const struct ftoe_engine *e, uint32_t id)
+{
+	const struct flow_tcp *t = &e->tcp[id];
+	const struct ftoe_lt *lt = &t->lt;
+
+	if (!(lt->flags & FTOE_LT_F_RECOV) || (lt->flags & FTOE_LT_F_RTO) ||
+	    (lt->xflags & FTOE_LT_X_RPROBE))
+		return false;
+	/* The same at the tail of a recovery: the holes were resent and
+	 * everything else is SACKed, so no later ACK can show RACK that a
+	 * resend was lost (RFC 8985 6.2 needs a delivery after it): the
+	 * probe resends them once more. */
+	return ((t->flags & FLOW_TCP_RETX) && ftoe_lt_lost_pending(lt)) ||
+	       ftoe_lt_tail_resent(lt, t->snd_una, t->snd_max);
+}
+
 /* The RACK timer: the earliest waiting hole's deadline (RFC 8985 6.3),
- * else a tail loss probe while nothing else recovers (7.2). */
+ * else a recovery probe (rprobe_due), else a tail loss probe while
+ * nothing else recovers (7.2). */
 static void rack_arm(struct ftoe_engine *e, uint32_t id)
 {
 	const struct flow_tcp *t = &e->tcp[id];
@@ -309,6 +352,10 @@ static void rack_arm(struct ftoe_engine *e, uint32_t id)
 		int32_t d = (int32_t)(due - now);
 
 		ftoe_timer_set(e, id, FTOE_T_RACK, e->now + (d > 0 ? (uint64_t)d * 1000u : 0) + 1000u);
+		return;
+	}
+	if (rprobe_due(e, id)) {
+		ftoe_timer_set(e, id, FTOE_T_RACK, e->now + tlp_timeout_us(e, id) * 1000u);
 		return;
 	}
 	if ((lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP | FTOE_LT_F_RTO)) ||
@@ -382,6 +429,48 @@ static void rack_undo(struct ftoe_engine *e, uint32_t id, bool eifel)
 	FTOE_ST_INC(e, spurious_undos);
 }
 
+/* After a timeout taken with 3 or more segments SACKed: was it needed?
+ * With timestamps, Eifel answers (RFC 3522 2, for the timeout's own first
+ * resend, which arms it): on the ACK that first covers that resend,
+ * "spurious" (the earlier copy got there: the ACKs were held up for an
+ * RTO on a busy host, and no loss was left for RACK to find) leaves it
+ * uncounted; anything else counts it.  Without Eifel, the first ACK after
+ * the timeout decides: a D-SACK of the segment resent at snd_una (RFC
+ * 2883: it had arrived already, RFC 3708) with a cumulative ACK of all
+ * that was outstanding at the timeout leaves it uncounted.  eifel: -1
+ * Eifel did not decide on this ACK, else its verdict (1: spurious). */
+static void rto_verdict(struct ftoe_engine *e, struct ftoe_lt *lt, const struct ftoe_lt_ack *a,
+			unsigned res, int eifel)
+{
+	bool unneeded;
+
+	if (eifel >= 0)
+		unneeded = eifel;
+	else if (lt->flags & FTOE_LT_F_EIFEL)
+		return; /* Eifel's ACK is yet to come */
+	else
+		unneeded = (res & FTOE_LT_R_DSACK) && seq_before_eq(a->blk_l[0], a->una_prev) &&
+			   seq_after(a->blk_r[0], a->una_prev) &&
+			   seq_after_eq(a->snd_una, lt->rto_end);
+	lt->xflags &= (uint8_t)~FTOE_LT_X_RTO_SACKED;
+	if (!unneeded)
+		FTOE_ST_INC(e, timeouts_sacked);
+}
+
+/* RACK marked losses on an ACK that the engine read after the RTO fell
+ * due (it was off the CPU, and reads the ACKs that came meanwhile before
+ * it scans the timers).  The ACK came first: its retransmission goes out
+ * in this poll and restarts the timer (loss_tx_sent), not a timeout
+ * (RFC 8985 8: the RTO is the last resort), as when the RACK timer and
+ * the RTO pass together (core/control/timers.c). */
+static void rto_after_rack(struct ftoe_engine *e, uint32_t id)
+{
+	uint64_t due = e->ctl[id].timer[FTOE_T_TX];
+
+	if (due && due <= e->now)
+		ftoe_timer_rto_restart(e, id);
+}
+
 /* Sender loss recovery for one ACK of a SACK flow (RFC 6675 scoreboard,
  * RFC 8985 RACK, RFC 3522 / RFC 2883 undo). */
 static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t una_prev)
@@ -393,6 +482,7 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	struct ftoe_lt_ack a;
 	uint32_t sacked;
 	unsigned res;
+	int eifel = -1;
 
 	sack_parse(it, &a);
 	sacked = ftoe_lt_sacked(lt);
@@ -412,11 +502,14 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	if ((lt->flags & FTOE_LT_F_EIFEL) && seq_after(t->snd_una, lt->undo_seq) &&
 	    (t->flags & FLOW_TCP_TS) && (s->opts & FTOE_OPT_TS)) {
 		lt->flags &= (uint8_t)~FTOE_LT_F_EIFEL;
-		if (seq_before(s->ts_ecr, lt->undo_tsval)) {
+		eifel = seq_before(s->ts_ecr, lt->undo_tsval);
+		if (eifel) {
 			rack_undo(e, id, true);
 			it->res |= FTOE_RX_R_UNDO;
 		}
 	}
+	if (lt->xflags & FTOE_LT_X_RTO_SACKED)
+		rto_verdict(e, lt, &a, res, eifel);
 	/* D-SACK undo (RFC 3708): every byte resent this episode has been
 	 * reported twice by the receiver, so no retransmission was needed. */
 	if (res & FTOE_LT_R_DSUNDO) {
@@ -435,8 +528,10 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 		it->res |= FTOE_RX_R_SEND;
 	}
 	if (ftoe_lt_detect(lt, t->snd_una, a.now_us, reo_wnd(e, id), ftoe_rto_srtt(&e->ctl[id].rto),
-			   res & FTOE_LT_R_NEWSACK, &lowest))
+			   res & FTOE_LT_R_NEWSACK, &lowest)) {
 		it->res |= rack_retransmit(e, id, lowest) ? FTOE_RX_R_FAST_RETX : FTOE_RX_R_LOST_RETX;
+		rto_after_rack(e, id);
+	}
 	rack_arm(e, id);
 }
 
@@ -461,6 +556,16 @@ unsigned ftoe_proto_loss_timer(struct ftoe_engine *e, uint32_t id)
 		ret = rack_retransmit(e, id, lowest) ? FTOE_LOSS_T_NEW : FTOE_LOSS_T_SEND;
 		rack_arm(e, id);
 		return ret;
+	}
+	if (!ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &lowest) &&
+	    rprobe_due(e, id)) {
+		/* at the tail: the resent holes go again */
+		if (!ftoe_lt_lost_pending(lt) && ftoe_lt_resent_lost(lt, t->snd_una, &lowest))
+			rack_retransmit(e, id, lowest);
+		lt->flags |= FTOE_LT_F_PROBE;
+		lt->xflags |= FTOE_LT_X_RPROBE;
+		FTOE_ST_INC(e, tlp_probes);
+		return FTOE_LOSS_T_SEND;
 	}
 	if (ftoe_lt_next_due(lt, reo_wnd(e, id), resent_wait_us(e, id), &lowest) ||
 	    (lt->flags & (FTOE_LT_F_RECOV | FTOE_LT_F_TLP | FTOE_LT_F_RTO)) ||

@@ -2,8 +2,8 @@
 # loss_tx.sh - the engine as sender through the impairment relay: with issue 12's profile (2% loss,
 # 2% dup, 0.5% corrupt, 1 +- 0.8 ms) 64 MiB arrive byte-exact at Linux, and a pcap of the engine's
 # side shows no resend of SACKed data and no RTO after three SACKed segments; with 25% reordering
-# and no loss, at most one retransmission while ACKs flow (RACK's reordering window), and none at
-# all is measured.
+# and no loss, no retransmission while ACKs flow (RACK's reordering window), and none at all is
+# measured.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/netns.sh
@@ -44,6 +44,19 @@ while True:
 print("bytes=%d sha256=%s secs=%.3f" % (n, h.hexdigest(), time.monotonic() - t0), flush=True)
 PY
 
+# pcap_settled FILE: wait (up to 10 s) until tcpdump has stopped adding to FILE.  On a
+# busy host it lags the link by hundreds of frames; stopped early, the capture lacked
+# the end of the transfer, where the last recoveries are.
+pcap_settled() {
+	local prev=-1 size i
+	for i in $(seq 50); do
+		size=$(stat -c %s "$1" 2>/dev/null) || size=0
+		[[ $size == "$prev" ]] && return 0
+		prev=$size
+		sleep 0.2
+	done
+}
+
 # run_case TAG NET IMPAIR_OPTS...: engine (NET.0.5) -> Linux (NET.0.2) through a relay with the
 # options, captured on the relay's engine-side port; leaves $TMP/TAG.{eng,peer,pcap,log,stats}.
 run_case() {
@@ -67,7 +80,7 @@ run_case() {
 	kill -USR1 "$(cat "$run/flextoe.pid")" 2>/dev/null
 	wait_for "$TMP/$tag.log" "engine tcp:" 3 >/dev/null
 	grep "engine tcp:" "$TMP/$tag.log" | tail -n1 >"$TMP/$tag.stats"
-	sleep 0.3
+	pcap_settled "$TMP/$tag.pcap"
 	kill -INT "$cap" 2>/dev/null
 	wait "$cap" 2>/dev/null
 	impair_stop >"$TMP/$tag.impair" 2>&1
@@ -151,11 +164,11 @@ t_check "engine -> Linux: $BYTES bytes through 25% reordering, SHA-256 equal" sa
 reordered() { local v; v=$(impair_counter 'a->b' reordered "$TMP/reo.impair"); [[ ${v:-0} -gt 1000 ]]; }
 t_check "the relay reordered the engine's segments" reordered
 # RACK's own decisions: retransmissions sent while ACKs kept arriving (the
-# last under 10 ms before). At most one: the first reordering, before RACK
-# has measured any (RFC 8985 6.2: no window yet); after that the window,
-# widened by each D-SACK or Eifel undo, must hold every reordering.
-t_check "25% reordering: at most one retransmission while ACKs flow (RACK's window)" \
-	count_is reo retx_clocked le 1
+# last under 10 ms before). None: with one or two segments SACKed past a
+# hole the window is SRTT, before and after reordering was seen, and the
+# window widened by each D-SACK or Eifel undo holds longer reorderings.
+t_check "25% reordering: no retransmission while ACKs flow (RACK's window)" \
+	count_is reo retx_clocked eq 0
 # The rest come after ACK stalls of 10-90 ms on the shared cores (the tail
 # loss probe, the RACK timer): measured, not counted.
 t_open "no retransmission on the wire (pcap)" count_is reo retx eq 0

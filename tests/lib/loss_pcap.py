@@ -181,11 +181,14 @@ def main():
                     known = sum(e - s for s, e, tl in pieces if tl <= t - grace)
                     top = max([e for s, e, tl in pieces] + [una + plen])
                     cand = [t, top, snd_max, mss and known >= 3 * mss]
-                elif cand and t - cand[0] <= 0.01 and cand[1] <= s0 and e0 < cand[2]:
-                    # resending unSACKed data above every SACK block and
-                    # short of the tail: only a timeout goes back so
-                    # (RACK resends holes below SACKed data, a tail loss
-                    # probe the last segment)
+                elif (cand and t - cand[0] <= 0.01 and cand[1] <= s0 and e0 < cand[2] and
+                      all(e <= s0 for s, e, tl in pieces if tl <= t - grace)):
+                    # resending unSACKed data above every SACK block (known
+                    # at the timeout and still now) and short of the tail:
+                    # only a timeout goes back so (RACK resends holes below
+                    # SACKed data, a tail loss probe the last segment; the
+                    # ACKs after an ACK stall can show a hole above the
+                    # blocks known at the timeout, which RACK then resends)
                     c["rto"] += 1
                     c["rto_after_sack"] += 1 if cand[3] else 0
                     cand = None

@@ -31,6 +31,9 @@ static struct {
 	unsigned ndata;
 	uint32_t drop_seq;		/* data segment to drop ... */
 	unsigned drop_times;		/* ... this many times */
+	bool hold_sacks;		/* keep side 1's ACKs with SACK blocks off the wire ... */
+	struct lb_pkt held[16];		/* ... here */
+	unsigned nheld;
 	bool synack_sackp, syn_sackp;
 } R;
 
@@ -89,6 +92,11 @@ static bool tap_receiver(struct lb_side *sd, uint8_t *f, uint16_t *len)
 	a->at = sd->w->now;
 	a->ack = s.ack;
 	a->nblocks = sack_blocks(f, &s, &a->l, &a->r);
+	if (R.hold_sacks && a->nblocks && R.nheld < 16) {
+		R.held[R.nheld].len = *len;
+		memcpy(R.held[R.nheld++].data, f, *len);
+		return false;
+	}
 	return true;
 }
 
@@ -216,6 +224,156 @@ START_TEST(lost_retransmission_without_rto)
 }
 END_TEST
 
+/*
+ * The engine reads ACKs late: the ACKs whose SACK blocks show a hole
+ * under 8 delivered segments reach it only after its RTO fell due (as
+ * when the engine was off the CPU while they queued).  It reads them
+ * before it scans its timers, so RACK marks the hole lost first: the
+ * hole goes out as RACK's retransmission, with no timeout (which would
+ * also count as one "after 3 SACKed").
+ */
+START_TEST(late_sack_ack_beats_overdue_rto)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct app_stream as;
+	uint32_t mss, n_before;
+	uint64_t t_in;
+	int c, a;
+
+	setup(&w, &c, &a, 100000000ull, 256 * 1024);
+	mss = w.s[0].eng->tcp[c].snd_mss;
+	/* the 12th segment: the receiver's delayed ACK of the two before it
+	 * reaches the sender, so snd_una stands at the hole */
+	R.drop_seq = w.s[0].eng->tcp[c].snd_nxt + 11 * mss;
+	R.drop_times = 1;
+	R.hold_sacks = true;
+	as = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 25, .len = 20 * mss };
+	lb_run(&w, stream_step, &as, 5 * MS);
+	ck_assert_uint_eq(R.nheld, 8);
+	ck_assert_uint_eq(w.s[0].eng->tcp[c].snd_una, R.drop_seq);
+	n_before = R.ndata;
+	/* the RTO (200 ms floor) is overdue when the ACKs are read */
+	w.now += 300 * MS;
+	t_in = w.now;
+	for (unsigned i = 0; i < R.nheld; i++)
+		lb_inject(&w, 0, R.held[i].data, R.held[i].len);
+	R.hold_sacks = false;
+	ftoe_engine_poll(w.s[0].eng, 0);
+	ftoe_engine_get_stats(w.s[0].eng, &st);
+	ck_assert_uint_eq(st.timeouts, 0);
+	ck_assert_uint_eq(st.timeouts_sacked, 0);
+	ck_assert_uint_eq(R.ndata, n_before + 1);
+	ck_assert_uint_eq(R.data[n_before].seq, R.drop_seq);
+	ck_assert_uint_eq(R.data[n_before].at, t_in);
+	ck_assert(lb_run(&w, stream_step, &as, 5 * SEC));
+	ck_assert_uint_eq(as.bad, 0);
+	ck_assert_uint_eq(as.rcvd, 20ull * mss);
+	lb_fini(&w);
+}
+END_TEST
+
+/*
+ * The ACKs stop for an RTO just after RACK resent a hole under SACKed
+ * data (all of the receiver's frames dropped until the timeout; RACK may
+ * resend once more on ACKs already on their way).  If a resend got
+ * through, the timeout's own resend reaches the receiver twice and its
+ * first ACK D-SACKs it and covers everything: nothing was left to find,
+ * and "after 3 SACKed" does not count it.  If every resend was lost as
+ * well, the timeout was needed, and counts.
+ */
+static bool blackout_step(struct lb_world *w, void *arg)
+{
+	struct app_stream *as = arg;
+	struct ftoe_engine_stats st;
+	unsigned sent = 0;
+
+	for (unsigned i = 0; i < R.ndata; i++)
+		sent += R.data[i].seq == R.drop_seq;
+	ftoe_engine_get_stats(w->s[0].eng, &st);
+	/* from the hole's second transmission to the timeout */
+	w->s[1].f.drop = sent >= 2 && !st.timeouts ? 100 : 0;
+	/* done when the sender has its ACKs too */
+	return app_stream_step(w, as) &&
+	       w->s[0].eng->tcp[as->stx].snd_una == w->s[0].eng->tcp[as->stx].snd_max;
+}
+
+static void blackout(unsigned drop_times, struct ftoe_engine_stats *st)
+{
+	struct lb_world w;
+	struct app_stream as;
+	uint32_t mss;
+	int c, a;
+
+	/* 1 Gbit/s: 3 segments SACKed within the RTT (40 us), so RACK
+	 * resends the hole at DupThresh */
+	setup(&w, &c, &a, 1000000000ull, 256 * 1024);
+	mss = w.s[0].eng->tcp[c].snd_mss;
+	R.drop_seq = w.s[0].eng->tcp[c].snd_nxt + 11 * mss;
+	R.drop_times = drop_times;
+	as = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 26, .len = 40 * mss };
+	ck_assert(lb_run(&w, blackout_step, &as, 10 * SEC));
+	ck_assert_uint_eq(as.bad, 0);
+	ck_assert_uint_eq(as.rcvd, 40ull * mss);
+	ftoe_engine_get_stats(w.s[0].eng, st);
+	lb_fini(&w);
+}
+
+START_TEST(timeout_after_ack_blackout_not_counted)
+{
+	struct ftoe_engine_stats st;
+
+	blackout(1, &st);
+	ck_assert_uint_eq(st.timeouts, 1);
+	ck_assert_uint_eq(st.timeouts_sacked, 0);
+}
+END_TEST
+
+START_TEST(timeout_for_lost_resend_counted)
+{
+	struct ftoe_engine_stats st;
+
+	blackout(3, &st);
+	ck_assert_uint_eq(st.timeouts, 1);
+	ck_assert_uint_eq(st.timeouts_sacked, 1);
+}
+END_TEST
+
+/*
+ * A lost resend at the tail: the hole three segments before the end is
+ * lost, and so is its resend; everything else is SACKed and nothing is
+ * left to send, so no ACK can show RACK the resend was lost.  The
+ * recovery probe resends it once more a PTO later, long before the RTO.
+ */
+START_TEST(tail_lost_resend_probed)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct app_stream as;
+	uint64_t t0;
+	unsigned n = 0;
+	uint32_t mss;
+	int c, a;
+
+	setup(&w, &c, &a, 1000000000ull, 256 * 1024);
+	mss = w.s[0].eng->tcp[c].snd_mss;
+	R.drop_seq = w.s[0].eng->tcp[c].snd_nxt + 17 * mss;
+	R.drop_times = 2;
+	t0 = w.now;
+	as = (struct app_stream){ .tx_side = 0, .stx = c, .srx = a, .id = 27, .len = 20 * mss };
+	ck_assert(lb_run(&w, stream_step, &as, 5 * SEC));
+	ck_assert_uint_eq(as.rcvd, 20ull * mss);
+	for (unsigned i = 0; i < R.ndata; i++)
+		n += R.data[i].seq == R.drop_seq;
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_lt(w.now - t0, 100 * MS);
+	ftoe_engine_get_stats(w.s[0].eng, &st);
+	ck_assert_uint_eq(st.timeouts, 0);
+	ck_assert_uint_ge(st.tlp_probes, 1);
+	lb_fini(&w);
+}
+END_TEST
+
 /* The peer vanishes while a hole is open under SACKed data: RACK resends
  * the hole, but without an ACK the RTO backs off and the connection gives
  * up after rto_retries timeouts; the engine does not resend the hole
@@ -307,6 +465,10 @@ static Suite *engine_sack_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, sack_blocks_and_dupacks);
 	tcase_add_test(tc, lost_retransmission_without_rto);
+	tcase_add_test(tc, late_sack_ack_beats_overdue_rto);
+	tcase_add_test(tc, timeout_after_ack_blackout_not_counted);
+	tcase_add_test(tc, timeout_for_lost_resend_counted);
+	tcase_add_test(tc, tail_lost_resend_probed);
 	tcase_add_test(tc, dead_peer_with_sack_holes_gives_up);
 	tcase_add_test(tc, dup_and_corrupt_with_sack);
 	suite_add_tcase(s, tc);

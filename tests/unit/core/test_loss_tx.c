@@ -121,6 +121,30 @@ START_TEST(rack_marks_after_window)
 }
 END_TEST
 
+/* A hole marked lost is pending until its resend; newly delivered data
+ * re-allows the recovery probe (FTOE_LT_X_RPROBE). */
+START_TEST(lost_pending_and_probe_rearm)
+{
+	uint32_t b1[] = { seg(2), seg(5) }, b2[] = { seg(2), seg(6) };
+	uint32_t lowest = 0;
+
+	ack(UNA, UNA, seg(10), 1000, 1, b1);
+	ck_assert(!ftoe_lt_lost_pending(&lt));
+	ck_assert_uint_eq(ftoe_lt_detect(&lt, UNA, 1000, 0, 2000, true, &lowest), 1);
+	ck_assert(ftoe_lt_lost_pending(&lt));
+	lt.xflags |= FTOE_LT_X_RPROBE;
+	/* part of the hole resent: still pending, the probe still spent */
+	ftoe_lt_sent(&lt, UNA, seg(0), seg(1), 1100);
+	ck_assert(ftoe_lt_lost_pending(&lt));
+	ack(UNA, UNA, seg(10), 1200, 0, NULL);
+	ck_assert(lt.xflags & FTOE_LT_X_RPROBE);
+	ftoe_lt_sent(&lt, UNA, seg(1), seg(2), 1300);
+	ck_assert(!ftoe_lt_lost_pending(&lt));
+	ack(UNA, UNA, seg(10), 1400, 1, b2);
+	ck_assert(!(lt.xflags & FTOE_LT_X_RPROBE));
+}
+END_TEST
+
 /* A resent hole is lost again only after an ACK with new data since the
  * resend (RACK's evidence); with no ACK at all no deadline is pending, so
  * the RTO, with its backoff, decides. */
@@ -164,6 +188,14 @@ START_TEST(reordering_widens_window)
 	/* with reordering seen, three SACKed segments no longer mean loss */
 	lt.reo_ext_us = 0;
 	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 5), 200);
+	/* ... and with fewer than three the window stays SRTT, as before
+	 * any reordering was seen (seeing it must not shrink the window);
+	 * in a recovery the RFC's window applies */
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 1), 2000);
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 2), 2000);
+	lt.flags |= FTOE_LT_F_RECOV;
+	ck_assert_uint_eq(ftoe_lt_reo_wnd(&lt, 800, 2000, 1), 200);
+	lt.flags &= (uint8_t)~FTOE_LT_F_RECOV;
 	/* spurious retransmissions (reo_mult 3) without measured reordering:
 	 * the RFC's min_RTT / 4 x 3, still under SRTT */
 	lt.reo_mult = 3;
@@ -375,6 +407,7 @@ static Suite *loss_tx_suite(void)
 	tcase_add_test(tc, dsack_recognised);
 	tcase_add_test(tc, rack_marks_after_window);
 	tcase_add_test(tc, resent_hole_needs_a_delivery);
+	tcase_add_test(tc, lost_pending_and_probe_rearm);
 	tcase_add_test(tc, reordering_widens_window);
 	tcase_add_test(tc, walk_sends_only_lost_holes);
 	tcase_add_test(tc, lost_retransmission_found);
