@@ -28,6 +28,7 @@ void ftoe_engine_destroy(struct ftoe_engine *e)
 	free(e->ft_mem);
 	free(e->conn);
 	free(e->flow_tag);
+	free(e->flow_gen);
 	free(e->tcp);
 	free(e->mem);
 	free(e->cc);
@@ -112,6 +113,7 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	e->cc = calloc(n, sizeof(*e->cc));
 	e->ctl = calloc(n, sizeof(*e->ctl));
 	e->flow_tag = calloc(n, sizeof(*e->flow_tag));
+	e->flow_gen = calloc(n, sizeof(*e->flow_gen));
 	e->sch = calloc(n, sizeof(*e->sch));
 	e->bufs = calloc(n, per_flow);
 	e->region = calloc(1, sizeof(*e->region));
@@ -123,7 +125,7 @@ int ftoe_engine_create(const struct ftoe_engine_cfg *cfg, const struct ftoe_io *
 	e->frame_size = FTOE_ETH_HLEN + FTOE_VLAN_MAX_LEN + e->cfg.mtu;
 	e->frame = calloc(1, e->frame_size);
 	if (!e->ft_mem || !e->conn || !e->tcp || !e->mem || !e->cc || !e->ctl || !e->flow_tag ||
-	    !e->sch || !e->bufs || !e->region || !e->free_ids || !e->evq || !e->frame ||
+	    !e->flow_gen || !e->sch || !e->bufs || !e->region || !e->free_ids || !e->evq || !e->frame ||
 	    ftoe_ft_init(&e->ft, e->ft_mem, ftsz, cap, e->key)) {
 		ftoe_engine_destroy(e);
 		return -ENOMEM;

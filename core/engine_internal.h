@@ -176,6 +176,10 @@ struct ftoe_engine {
 	 * number of groups, whose state the reader's group lock guards;
 	 * another group's slot is never read (engine.h "Flow groups"). */
 	uint64_t *flow_tag;
+	/* Per flow slot: its generation (high 32 bits), moved on each time
+	 * the slot is freed, and the payload placements into its rx ring in
+	 * progress (low 32 bits); see flow_place_begin below. */
+	uint64_t *flow_gen;
 
 	struct flow_conn *conn;
 	struct flow_tcp *tcp;
@@ -254,6 +258,50 @@ static inline void flow_mem_own(struct ftoe_engine *e, uint32_t id)
 	m->tx_base = m->rx_base + e->cfg.rx_buf_size;
 	m->rx_size = e->cfg.rx_buf_size;
 	m->tx_size = e->cfg.tx_buf_size;
+}
+
+/*
+ * A slot's generation (flow_gen).  The protocol stage copies it into the
+ * item (ftoe_proto_rx); payload placement may run later on another thread
+ * without a lock (ftoe_engine_rx_post_place), after the flow was reset and
+ * its slot given to a new connection, whose rx ring is the same memory.
+ * So placement writes only between flow_place_begin and flow_place_end,
+ * and only when the generation is still the item's; teardown
+ * (ftoe_conn_free) moves the generation on and then waits until no
+ * placement is in progress (ftoe_conn_gen_retire).  Why that cannot let a
+ * stale write through: all four steps are read-modify-writes of the one
+ * word, so they fall in one order.  A placement whose increment comes
+ * after teardown's bump reads the new generation and writes nothing.  One
+ * whose increment comes before it is counted in the value teardown
+ * leaves; teardown then waits (acquire) until a value with no placement
+ * in progress, which comes after that placement's release decrement, so
+ * its bytes are written before the slot is used again or its memory
+ * handed back.  The check at the end (ftoe_postproc_rx_placed) runs under
+ * the locks teardown takes, and needs only the generation.  32 bits wrap
+ * after 4 billion reuses of one slot while one item waits: not a case.
+ */
+#define FLOW_GEN_ONE (1ull << 32)
+
+static inline uint32_t flow_gen(const struct ftoe_engine *e, uint32_t id)
+{
+	return (uint32_t)(__atomic_load_n(&e->flow_gen[id], __ATOMIC_ACQUIRE) >> 32);
+}
+
+/* True: the slot is still generation gen's and may be written until
+ * flow_place_end; false: it was freed since (nothing to end). */
+static inline bool flow_place_begin(struct ftoe_engine *e, uint32_t id, uint32_t gen)
+{
+	uint64_t old = __atomic_fetch_add(&e->flow_gen[id], 1, __ATOMIC_ACQUIRE);
+
+	if ((uint32_t)(old >> 32) == gen)
+		return true;
+	__atomic_fetch_sub(&e->flow_gen[id], 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+static inline void flow_place_end(struct ftoe_engine *e, uint32_t id)
+{
+	__atomic_fetch_sub(&e->flow_gen[id], 1, __ATOMIC_RELEASE);
 }
 
 /* Two threads' clock reads may land in either order: keep the later, so

@@ -79,6 +79,9 @@ struct ftoe_rx_item {
 	uint32_t rx_head;      /* FTOE_RX_R_ADVANCED: rx ring position of rcv_nxt
 				* after this segment (published by post-processing,
 				* which may run after later segments' protocol stage) */
+	uint32_t gen;          /* the flow slot's generation at the protocol stage
+				* (engine_internal.h flow_gen): post-processing
+				* writes nothing for a slot freed since */
 };
 
 /* One segment to transmit. */

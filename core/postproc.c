@@ -184,9 +184,24 @@ postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned 
 	}
 }
 
+/* The same on any thread, without a lock, while the control plane may free
+ * the flow (engine_internal.h flow_gen): a slot freed since the protocol
+ * stage gets nothing, as it may be a new flow's now. */
 void ftoe_postproc_rx_place(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n)
 {
-	postproc_copy(e, items, n);
+	for (unsigned i = 0; i < n; i++) {
+		const struct ftoe_rx_item *it = &items[i];
+
+		if ((it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) != FTOE_RX_R_DATA)
+			continue;
+		if (!flow_place_begin(e, it->flow, it->gen)) {
+			FTOE_ST_INC(e, rx_stale_place);
+			continue;
+		}
+		ring_copy_in(flow_rx_ring(e, it->flow), e->mem[it->flow].rx_size, it->copy_pos,
+			     it->frame + it->copy_off, it->copy_len);
+		flow_place_end(e, it->flow);
+	}
 }
 
 unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
@@ -210,6 +225,14 @@ unsigned ftoe_postproc_rx_placed(struct ftoe_engine *e, struct ftoe_rx_item *ite
 		if (i > from && !ftoe_sp_room(&e->sp))
 			return i;
 
+		/* Freed since its protocol stage (a reset, an abort, on
+		 * another thread in between): what it says is about a
+		 * connection that is gone, and its slot may be another's.
+		 * (Under the locks the free takes: a plain compare.) */
+		if (__builtin_expect(it->gen != flow_gen(e, it->flow), 0)) {
+			FTOE_ST_INC(e, rx_stale);
+			continue;
+		}
 		if (it->res & FTOE_RX_R_DROP) {
 			if (!e->ctl[it->flow].in_use)
 				continue;

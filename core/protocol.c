@@ -906,6 +906,8 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	uint32_t seglen = s->payload_len + ((s->tcp_flags & FTOE_TCP_FIN) ? 1 : 0);
 	uint32_t space;
 
+	/* which life of the slot the results are for (flow_gen) */
+	it->gen = flow_gen(e, id);
 	it->res = 0;
 	it->acked = 0;
 	it->sacked = 0;

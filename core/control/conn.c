@@ -1,4 +1,5 @@
 /* conn.c - control plane connections: passive open, handshake segments, SYN cookies, RST, teardown. */
+#include <sched.h>
 #include <string.h>
 
 #include "core/byteorder.h"
@@ -289,6 +290,26 @@ static int flow_alloc_seg(struct ftoe_engine *e, const struct ftoe_seg *s, uint3
 	return ftoe_conn_flow_alloc(e, &key, out);
 }
 
+/* The slot's life ends: its generation moves on, so a payload placement
+ * for it that has not begun writes nothing, and one in progress is waited
+ * for, so none writes after this returns (engine_internal.h flow_gen has
+ * why).  The wait is one segment's copy on a thread that takes no lock, so
+ * it cannot wait for us; it yields the CPU in case that thread was
+ * preempted mid-copy.  Rare: a placement of this very slot must be under
+ * way. */
+static void conn_gen_retire(struct ftoe_engine *e, uint32_t id)
+{
+	uint64_t v = __atomic_add_fetch(&e->flow_gen[id], FLOW_GEN_ONE, __ATOMIC_ACQ_REL);
+
+	if (!(uint32_t)v)
+		return;
+	e->st.flow_free_waits++;
+	do {
+		sched_yield();
+		v = __atomic_load_n(&e->flow_gen[id], __ATOMIC_ACQUIRE);
+	} while ((uint32_t)v);
+}
+
 void ftoe_conn_free(struct ftoe_engine *e, uint32_t id)
 {
 	struct flow_conn *fc = &e->conn[id];
@@ -298,6 +319,7 @@ void ftoe_conn_free(struct ftoe_engine *e, uint32_t id)
 	if (!c->in_use)
 		return;
 	__atomic_store_n(&e->flow_tag[id], 0, __ATOMIC_RELEASE);
+	conn_gen_retire(e, id);
 	flow_conn_key(fc, &key);
 	ftoe_ft_remove(&e->ft, &key, NULL);
 	ftoe_sched_remove(e, id);

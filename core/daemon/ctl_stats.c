@@ -71,7 +71,9 @@
 	X(FlextoeTimeWaitEvicted, tw_evicted,       "TIME-WAIT entries evicted by a full table") \
 	X(FlextoeTimeWaitAcks,    tw_acks,          "ACKs sent from TIME-WAIT") \
 	X(FlextoeSpliceLateTx,    splice_late_tx,   "spliced-flow segments relayed late") \
-	X(FlextoeIn6ExtHdrDrops,  rx_ip6_ext,       "IPv6 segments with extension headers dropped")
+	X(FlextoeIn6ExtHdrDrops,  rx_ip6_ext,       "IPv6 segments with extension headers dropped") \
+	X(FlextoeInStaleFlow,     rx_stale,         "segments whose flow was freed between the protocol stage and post-processing: dropped") \
+	X(FlextoeInStalePlace,    rx_stale_place,   "of those, payload placements that wrote nothing")
 
 static const char *const hook_verdicts[FTOE_HOOK_NR_COUNTERS] = {
 	"aborted", "drop", "pass", "tx", "redirect", "invalid",

@@ -68,6 +68,11 @@ static void dump_stats(struct daemon *d)
 			es.rx_martian, es.rx_listen_drop, es.syn_cookies_sent, es.syn_cookies_ok,
 			es.syn_table_full, es.syn_expired, es.syn_ack_dropped, es.syn_rec_acks,
 			es.tw_entered, es.tw_evicted, es.tw_acks, es.tw_acks_limited);
+		if (es.rx_stale || es.flow_free_waits)
+			pr_info("engine: %lu segments of flows freed after their protocol stage "
+				"dropped (%lu placements wrote nothing); %lu frees waited for a "
+				"placement in progress", es.rx_stale, es.rx_stale_place,
+				es.flow_free_waits);
 		if (es.splice_late_tx)
 			pr_info("splice: %lu segments relayed late (in flight between threads "
 				"when their splice began)", es.splice_late_tx);

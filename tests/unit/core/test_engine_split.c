@@ -1,6 +1,11 @@
-/* test_engine_split.c - the engine's rx entries: the split one (ftoe_engine_rx_prepare or ftoe_engine_rx_parse + ftoe_engine_rx_items: transfers, arrival order across the slow path, stale flow hints) and the order of a one-call batch around the slow path. */
+/* test_engine_split.c - the engine's rx entries: the split one (ftoe_engine_rx_prepare or ftoe_engine_rx_parse + ftoe_engine_rx_items: transfers, arrival order across the slow path, stale flow hints, late placements for a freed flow) and the order of a one-call batch around the slow path. */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/byteorder.h"
 #include "core/csum.h"
@@ -300,6 +305,135 @@ START_TEST(split_stale_hint_rejected)
 }
 END_TEST
 
+static bool rx_ready_3000(struct lb_world *w, void *arg)
+{
+	struct ftoe_sock_info info;
+
+	return !ftoe_sock_info(w->s[1].eng, *(int *)arg, &info) && info.rx_ready >= 3000;
+}
+
+/* A late payload placement (core/x86/fgpipe.c runs it on a
+ * post-processing thread, without a lock) after the flow was reset and a
+ * new connection took its slot, whose rx ring is the same memory: the
+ * protocol stage took a segment of flow a; a was aborted; a new flow got
+ * a's slot and 3000 bytes its application has not read.  Placing and
+ * finishing the old segment then must leave the new flow's ring and
+ * rx_head as they were, and count it (engine_internal.h flow_gen). */
+START_TEST(split_stale_placement_writes_nothing)
+{
+	static uint8_t buf[3000];
+	struct lb_world w;
+	struct ftoe_engine_stats st0, st1;
+	struct ftoe_rx_item it;
+	struct ftoe_engine *e;
+	uint8_t *ring;
+	uint32_t size, head, got;
+	int c, a, c2, a2;
+
+	lb_init(&w, 17, NULL, NULL);
+	w.split_rx = true;
+	e = w.s[1].eng;
+	ck_assert(app_connect(&w, 80, &c, &a));
+	capture_data(&w, c, 1000, 1);
+	ftoe_engine_rx_prepare(e, cap[0], cap_len[0], NULL, &it);
+	ck_assert_uint_eq(ftoe_engine_rx_proto(e, &it, 1), 1);
+	ck_assert(it.res & FTOE_RX_R_DATA);
+	ck_assert_uint_eq(it.copy_len, 1000);
+
+	ck_assert_int_eq(ftoe_sock_abort(e, a), 0);
+	lb_run(&w, NULL, NULL, SEC / 10);
+	ck_assert(app_connect(&w, 80, &c2, &a2));
+	ck_assert_int_eq(a2, a);
+	memset(buf, 'y', sizeof(buf));
+	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c2, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	ck_assert(lb_run(&w, rx_ready_3000, &a2, SEC));
+	/* the old segment's bytes would land where the new flow's are */
+	ck_assert(it.copy_pos - e->mem[a2].rx_tail < 3000);
+	size = e->mem[a2].rx_size;
+	head = e->mem[a2].rx_head;
+	ring = malloc(size);
+	ck_assert_ptr_nonnull(ring);
+	memcpy(ring, flow_rx_ring(e, (uint32_t)a2), size);
+
+	ftoe_engine_get_stats(e, &st0);
+	ftoe_engine_rx_post_place(e, &it, 1);
+	ftoe_engine_rx_post_finish(e, &it, 1);
+	ftoe_engine_rx_end(e);
+	ftoe_engine_get_stats(e, &st1);
+	ck_assert_msg(!memcmp(ring, flow_rx_ring(e, (uint32_t)a2), size),
+		      "a placement for the freed flow wrote into the new flow's ring");
+	ck_assert_uint_eq(e->mem[a2].rx_head, head);
+	ck_assert_uint_eq(st1.rx_stale - st0.rx_stale, 1);
+	ck_assert_uint_eq(st1.rx_stale_place - st0.rx_stale_place, 1);
+	ck_assert_uint_eq(st1.rx_bytes, st0.rx_bytes);
+	ck_assert_uint_eq(st1.tx_acks, st0.tx_acks);
+	/* and the new flow reads its own bytes, then goes on */
+	ck_assert_int_eq(ftoe_sock_recv(e, a2, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	for (got = 0; got < sizeof(buf) && buf[got] == 'y'; got++)
+		;
+	ck_assert_uint_eq(got, sizeof(buf));
+	free(ring);
+	both_ways(&w, c2, a2, 64 << 10, 7);
+	lb_fini(&w);
+}
+END_TEST
+
+struct placer {
+	struct ftoe_engine *e;
+	uint32_t id, gen;
+	bool ok;
+	_Atomic int begun, ended;
+};
+
+/* A placement in progress that takes its time (a thread preempted
+ * mid-copy). */
+static void *slow_placement(void *arg)
+{
+	struct placer *p = arg;
+	struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
+
+	p->ok = flow_place_begin(p->e, p->id, p->gen);
+	atomic_store(&p->begun, 1);
+	if (!p->ok)
+		return NULL;
+	nanosleep(&ts, NULL);
+	atomic_store(&p->ended, 1);
+	flow_place_end(p->e, p->id);
+	return NULL;
+}
+
+/* Freeing a flow waits for a placement of its slot in progress, so no
+ * placement writes after the free returns; one that begins after the
+ * free writes nothing. */
+START_TEST(flow_free_waits_for_placement)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct placer p;
+	pthread_t tid;
+	int c, a;
+
+	lb_init(&w, 19, NULL, NULL);
+	ck_assert(app_connect(&w, 80, &c, &a));
+	memset(&p, 0, sizeof(p));
+	p.e = w.s[1].eng;
+	p.id = (uint32_t)a;
+	p.gen = flow_gen(p.e, p.id);
+	ck_assert_int_eq(pthread_create(&tid, NULL, slow_placement, &p), 0);
+	while (!atomic_load(&p.begun))
+		sched_yield();
+	ck_assert(p.ok);
+	ck_assert_int_eq(ftoe_sock_abort(p.e, a), 0);
+	ck_assert_msg(atomic_load(&p.ended), "the free returned while a placement was writing");
+	pthread_join(tid, NULL);
+	ftoe_engine_get_stats(p.e, &st);
+	ck_assert_uint_eq(st.flow_free_waits, 1);
+	ck_assert(!flow_place_begin(p.e, p.id, p.gen));
+	ck_assert_uint_eq(p.e->flow_gen[p.id] & 0xffffffffu, 0);
+	lb_fini(&w);
+}
+END_TEST
+
 /* Frame f (len bytes, offsets from s, parsed before the change): IPv4
  * header and TCP checksums computed again. */
 static void refill_csums(uint8_t *f, uint16_t len, const struct ftoe_seg *s)
@@ -379,6 +513,8 @@ static Suite *split_suite(void)
 	tcase_add_test(tc, parsed_transfer_clean_and_faulty);
 	tcase_add_test(tc, split_slow_path_keeps_arrival_order);
 	tcase_add_test(tc, split_stale_hint_rejected);
+	tcase_add_test(tc, split_stale_placement_writes_nothing);
+	tcase_add_test(tc, flow_free_waits_for_placement);
 	tcase_add_test(tc, rx_batch_slow_frame_first);
 	tcase_add_test(tc, rx_batch_slow_frame_seen_by_next_lookup);
 	tcase_add_test(tc, rx_every_drop_counted);
