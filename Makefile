@@ -220,12 +220,14 @@ build/fuzz/fuzz_posix_calls: FUZZ_OBJS += $(SOCKDIFF_FUZZ_OBJS)
 
 # ---- ThreadSanitizer: the flow groups' concurrent test ----------------------
 # tests/unit/core/test_flow_groups_mt.c runs two groups' protocol stages on
-# two threads at once; built here with the libraries under TSan
+# two threads at once, and test_flow_gen_mt.c a payload placement racing
+# its flow's reset and the slot's reuse; built here with the libraries under TSan
 # (build/tsan), it fails on any data race between them (tests/unit/tsan.sh).
 # (-Wno-tsan: TSan does not model atomic_thread_fence; the test takes
 # its synchronisation from locks and acquire/release atomics.)
 TSAN_SRCS := $(UTIL_SRCS) $(EBPF_SRCS) $(CORE_SRCS) tests/unit/runner.c \
 	tests/unit/core/test_flow_groups_mt.c tests/unit/core/fg_streams.c \
+	tests/unit/core/test_flow_gen_mt.c \
 	tests/unit/core/engine_link.c tests/unit/core/engine_app.c
 TSAN_OBJS := $(patsubst %.c,build/tsan/obj/%.o,$(TSAN_SRCS))
 TSAN_CFLAGS := $(CPPFLAGS) -std=gnu11 -O2 -g -Wall -Wextra -Werror -MMD -MP -fsanitize=thread -Wno-tsan \
