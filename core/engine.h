@@ -191,7 +191,10 @@ void ftoe_engine_rx_divert(struct ftoe_engine *eng, struct ftoe_rx_item *it);
  * under the group's lock and the shared one, after _place, and for a
  * flow's items in their arrival order (a reorder point, core/reorder.h):
  * rx_head moves only over bytes already placed, and the wire gets a flow's
- * ACKs in order. */
+ * ACKs in order.  Both write nothing for a flow freed since its protocol
+ * stage (its slot may be a new flow's): the free waits for a placement of
+ * the slot in progress (engine_internal.h flow_gen), and counts them
+ * (rx_stale, rx_stale_place). */
 void ftoe_engine_rx_post_place(struct ftoe_engine *eng, const struct ftoe_rx_item *items,
 			       unsigned int k);
 void ftoe_engine_rx_post_finish(struct ftoe_engine *eng, struct ftoe_rx_item *items,

@@ -43,7 +43,10 @@
  *                  (engine_pass).
  *   ftoe-postK     post-processing's payload placement
  *                  (ftoe_engine_rx_post_place: the payload into the rx
- *                  rings, no lock), each protocol thread's runs to the
+ *                  rings, no lock; nothing for a flow freed since its
+ *                  protocol stage, and the free waits for a placement in
+ *                  progress: engine_internal.h flow_gen), each protocol
+ *                  thread's runs to the
  *                  post-processing threads in turn, so one flow's segments
  *                  are placed on every one of them; then the number
  *                  completed at the second reorder point.
