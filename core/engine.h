@@ -255,8 +255,10 @@ struct ftoe_engine_stats {
 	uint64_t splice_late_tx;	/* spliced-flow segments relayed late (splice.c) */
 	uint64_t rx_ip6_ext;		/* IPv6 frames with extension headers, dropped */
 	/* segments whose flow was freed (its slot perhaps a new flow's)
-	 * between the protocol stage and post-processing on another thread:
-	 * nothing placed, no rx_head, ACK or event (engine_internal.h flow_gen) */
+	 * between their protocol stage and post-processing's finish (on
+	 * another thread with flow groups, or by the control plane's work for
+	 * an earlier segment of the batch): no rx_head, ACK or event
+	 * (engine_internal.h flow_gen) */
 	uint64_t rx_stale;
 	uint64_t rx_stale_place;	/* of those, payload placements that wrote nothing */
 	uint64_t flow_free_waits;	/* frees that waited for a placement in progress */
