@@ -262,13 +262,13 @@ static inline void flow_mem_own(struct ftoe_engine *e, uint32_t id)
 
 /*
  * A slot's generation (flow_gen).  The protocol stage copies it into the
- * item (ftoe_proto_rx); payload placement may run later on another thread
+ * item (ftoe_proto_rx_one); payload placement may run later on another thread
  * without a lock (ftoe_engine_rx_post_place), after the flow was reset and
  * its slot given to a new connection, whose rx ring is the same memory.
  * So placement writes only between flow_place_begin and flow_place_end,
  * and only when the generation is still the item's; teardown
  * (ftoe_conn_free) moves the generation on and then waits until no
- * placement is in progress (ftoe_conn_gen_retire).  Why that cannot let a
+ * placement is in progress (conn_gen_retire, core/control/conn.c).  Why that cannot let a
  * stale write through: all four steps are read-modify-writes of the one
  * word, so they fall in one order.  A placement whose increment comes
  * after teardown's bump reads the new generation and writes nothing.  One
