@@ -61,9 +61,11 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 	case FTOE_XDP_REDIRECT:
 		q->st.rx_hook_redirect++;
 		if (hf.redirect_err == -EOPNOTSUPP && !atomic_exchange(&redirect_noted, true))
-			pr_warn("an rx-pre program redirected a frame to a device other than the "
-				"engine's interface (bpf_redirect to another ifindex): the engine "
-				"sends on no other device; such frames are counted and dropped");
+			pr_warn("an rx-pre program redirected a frame to a target the engine does "
+				"not have (XDP_REDIRECT without a redirect helper, or bpf_redirect "
+				"to a device other than its interface): the engine has no redirect "
+				"targets but its own interface, its own path and applications' "
+				"raw-frame sockets; such frames are counted and dropped");
 		if (hf.redirect_err || !rx_pre_redirect(q, &hf))
 			return 0;
 		break;
