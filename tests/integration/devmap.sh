@@ -97,7 +97,7 @@ t_check "a cpumap value with a program is refused, naming bpf_cpumap_val" \
 	refused "bpf_cpumap_val" cpus 00000000 "$(hexle 64)$(hexle 3)"
 
 # ---- empty slots: the fallback actions ---------------------------------------------
-t_check "empty devmap slot: nothing comes back (fallback XDP_PASS)" test "$(reflect 7000 3)" = 0
+t_check "empty devmap slot: nothing comes back (fallback XDP_PASS)" test "$(reflect 8080 3)" = 0
 t_check "  ... and nothing was redirected" test "$(redirects)" = 0/0
 t_check "empty cpumap slot: the ping is dropped (fallback XDP_DROP)" \
 	sh -c "! ip netns exec $(ns_name peer) ping -c 1 -W 1 -q $ENG_IP >/dev/null"
@@ -105,20 +105,20 @@ t_check "empty cpumap slot: the ping is dropped (fallback XDP_DROP)" \
 # ---- devmap slots naming the engine's interface ----------------------------------------
 t_check "slot 0 of tx_port takes the engine's ifindex $IFX (struct bpf_devmap_val)" \
 	"$BPF" map update "$id:tx_port" 00000000 "$(hexle "$IFX")00000000"
-t_check "10 segments to port 7000 come back to the peer" test "$(reflect 7000 10)" = 10
+t_check "10 segments to port 8080 come back to the peer" test "$(reflect 8080 10)" = 10
 t_check "  ... counted: 10 redirects, 10 sent" test "$(redirects)" = 10/10
 "$BPF" map update "$id:tx_port" 02000000 "$(hexle "$IFX")00000000" >&2
-t_check "broadcast over 2 full slots: 5 segments come back twice" test "$(reflect 7001 5)" = 10
+t_check "broadcast over 2 full slots: 5 segments come back twice" test "$(reflect 8081 5)" = 10
 t_check "  ... counted: 5 redirects, 10 copies sent" test "$(redirects)" = 15/20
-t_check "broadcast excluding the ingress device: nothing comes back" test "$(reflect 7002 5)" = 0
+t_check "broadcast excluding the ingress device: nothing comes back" test "$(reflect 5000 5)" = 0
 t_check "  ... counted: 5 redirects, none sent" test "$(redirects)" = 20/20
 t_check "devmap_hash keyed by the ingress ifindex, empty: nothing comes back" \
-	test "$(reflect 7003 2)" = 0
+	test "$(reflect 1234 2)" = 0
 t_check "devmap_hash slot $IFX takes the engine's ifindex" \
 	"$BPF" map update "$id:tx_hash" "$(hexle "$IFX")" "$(hexle "$IFX")"
-t_check "  ... then 4 segments to port 7003 come back" test "$(reflect 7003 4)" = 4
-t_check "bpf_redirect to the ingress ifindex: 4 segments to port 7004 come back" \
-	test "$(reflect 7004 4)" = 4
+t_check "  ... then 4 segments to port 1234 come back" test "$(reflect 1234 4)" = 4
+t_check "bpf_redirect to the ingress ifindex: 4 segments to port 33000 come back" \
+	test "$(reflect 33000 4)" = 4
 t_check "  ... counted: 28 redirects, 28 sent" test "$(redirects)" = 28/28
 t_check "the hook counted every redirect verdict" test "$(counter HookRxPreRedirect)" = 28
 

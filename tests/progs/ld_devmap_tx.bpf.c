@@ -1,4 +1,4 @@
-/* ld_devmap_tx.bpf.c - integration test: an rx-pre program that sends a peer's TCP segments back through DEVMAP/DEVMAP_HASH slots and bpf_redirect, and hands ICMP echo requests to the engine through a CPUMAP slot. */
+/* ld_devmap_tx.bpf.c - loader test (integration/devmap.sh, the compatibility corpus): an rx-pre program that sends a peer's TCP segments back through DEVMAP/DEVMAP_HASH slots and bpf_redirect, and hands ICMP echo requests to the engine through a CPUMAP slot. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -15,11 +15,15 @@
  * as a segment from the engine's address and port.  (Only the engine's
  * own traffic meets its hooks - TCP, ARP, ICMP echo - so no UDP here.)
  *
- *   7000  tx_port slot 0, fallback XDP_PASS
- *   7001  tx_port, BPF_F_BROADCAST (a copy per full slot)
- *   7002  tx_port, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS
- *   7003  tx_hash keyed by the ingress ifindex (as xdp-forward), fallback XDP_PASS
- *   7004  bpf_redirect(ingress_ifindex)
+ *   8080   tx_port slot 0, fallback XDP_PASS
+ *   8081   tx_port, BPF_F_BROADCAST (a copy per full slot)
+ *   5000   tx_port, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS
+ *   1234   tx_hash keyed by the ingress ifindex (as xdp-forward), fallback XDP_PASS
+ *   33000  bpf_redirect(ingress_ifindex)
+ *
+ * (Ports the differential tests' frame generator favours, so that
+ * tests/diff meets every branch; tests/integration/devmap.sh sends to
+ * each.)
  *
  * An ICMP echo request is redirected to cpus slot 0, fallback XDP_DROP:
  * the engine answers the ping only when the slot is full.
@@ -46,8 +50,6 @@ struct {
 	__type(value, struct bpf_cpumap_val);
 } cpus SEC(".maps");
 
-#define PORT_BASE 7000
-
 static __always_inline void swap_macs(struct ethhdr *eth)
 {
 	__u8 tmp[ETH_ALEN];
@@ -64,21 +66,21 @@ static __always_inline int reflect(struct xdp_md *ctx, struct ethhdr *eth, struc
 	__be32 addr = iph->saddr;
 	__be16 p = tcp->source;
 
-	if (port < PORT_BASE || port > PORT_BASE + 4)
+	if (port != 8080 && port != 8081 && port != 5000 && port != 1234 && port != 33000)
 		return XDP_PASS;
 	swap_macs(eth);
 	iph->saddr = iph->daddr;
 	iph->daddr = addr;
 	tcp->source = tcp->dest;
 	tcp->dest = p;
-	switch (port - PORT_BASE) {
-	case 0:
+	switch (port) {
+	case 8080:
 		return bpf_redirect_map(&tx_port, 0, XDP_PASS);
-	case 1:
+	case 8081:
 		return bpf_redirect_map(&tx_port, 0, BPF_F_BROADCAST);
-	case 2:
+	case 5000:
 		return bpf_redirect_map(&tx_port, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
-	case 3:
+	case 1234:
 		return bpf_redirect_map(&tx_hash, ctx->ingress_ifindex, XDP_PASS);
 	default:
 		return bpf_redirect(ctx->ingress_ifindex, 0);
