@@ -1,4 +1,4 @@
-/* map_redirect.c - redirect target maps (devmap, devmap_hash, cpumap, xskmap): slots as the kernel keeps them; an xskmap slot holds a raw-frame socket of the host. */
+/* map_redirect.c - redirect target maps (devmap, devmap_hash, cpumap, xskmap): slots as the kernel keeps them; an xskmap slot holds a raw-frame socket of the host, a devmap slot only a device the host sends on. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
