@@ -259,6 +259,15 @@ static uint32_t run_chain(struct ftoe_hooks *h, const struct chain *c)
 	return FTOE_XDP_PASS;
 }
 
+/* Whether the caller still uses the programs' result (so the end op must
+ * hand it over): PASS and TX, and a redirect the op left to the caller. */
+static bool result_goes_on(uint32_t verdict, const struct ftoe_hook_frame *f)
+{
+	if (verdict == FTOE_XDP_REDIRECT)
+		return !f->redirect_err && f->redirect_as != FTOE_REDIRECT_TAKEN;
+	return verdict == FTOE_XDP_PASS || verdict == FTOE_XDP_TX;
+}
+
 uint32_t ftoe_hooks_run(struct ftoe_hooks *h, enum flextoe_hook hook, struct ftoe_hook_frame *f)
 {
 	struct reader *r = tls_hooks == h ? tls_reader : NULL;
@@ -285,11 +294,13 @@ uint32_t ftoe_hooks_run(struct ftoe_hooks *h, enum flextoe_hook hook, struct fto
 	else
 		act = run_chain(h, c);
 	verdict = ftoe_hook_apply_rules(hook, act, &invalid);
-	if (verdict == FTOE_XDP_REDIRECT)
+	if (verdict == FTOE_XDP_REDIRECT) {
+		f->redirect_as = FTOE_REDIRECT_TAKEN;
+		f->redirect_copies = 0;
 		f->redirect_err = h->ops.redirect ? h->ops.redirect(h->ops.ctx, f) : -EOPNOTSUPP;
+	}
 	if (h->ops.end)
-		h->ops.end(h->ops.ctx, f, !ftoe_hook_observe_only(hook) &&
-			   (verdict == FTOE_XDP_PASS || verdict == FTOE_XDP_TX));
+		h->ops.end(h->ops.ctx, f, !ftoe_hook_observe_only(hook) && result_goes_on(verdict, f));
 	count(h, r, hook, act < FTOE_XDP_NR_ACTIONS ? (int)act : FTOE_HOOK_CNT_INVALID);
 	if (invalid && act < FTOE_XDP_NR_ACTIONS)
 		count(h, r, hook, FTOE_HOOK_CNT_INVALID);

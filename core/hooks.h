@@ -71,18 +71,34 @@ struct ftoe_hook_prog {
 	uint32_t chain_call_actions;	/* bit (1 << action): go on to the next */
 };
 
+/* What the redirect op made of an XDP_REDIRECT (ftoe_hook_frame.redirect_as):
+ * it delivered the frame itself (an xskmap slot's socket), or it leaves
+ * the caller to act on the target the programs chose. */
+enum ftoe_redirect_as {
+	FTOE_REDIRECT_TAKEN = 0,	/* delivered, or dropped (redirect_err) */
+	FTOE_REDIRECT_XMIT,		/* send redirect_copies copies out of the
+					 * port the frame came in on (a devmap slot
+					 * naming the engine's own interface) */
+	FTOE_REDIRECT_STACK,		/* go on as with XDP_PASS (a cpumap slot:
+					 * the engine is the stack a cpumap feeds) */
+};
+
 /* A frame at a hook.  In: data/len the frame from the Ethernet header,
  * md the metadata the stage filled.  Out (when the verdict lets the frame
  * go on and the hook is not observe-only): data/len the frame as the
  * programs left it (it may point into the backend's buffer: valid until
  * the calling thread's next ftoe_hooks_run) and md with the programs'
  * writes (app_ctx, priority, vlan ids).  With the verdict REDIRECT,
- * redirect_err: 0 when the redirect op took the frame, else why it was
- * dropped (-EOPNOTSUPP: no target the backend can deliver to). */
+ * redirect_err: 0 when the redirect op accepted the frame, else why it
+ * was dropped (-EOPNOTSUPP: no target the backend can deliver to); when
+ * accepted, redirect_as (and redirect_copies) say what the caller does
+ * with it, data/len/md being the programs' result as for PASS. */
 struct ftoe_hook_frame {
 	uint8_t *data;
 	uint32_t len;
 	int32_t redirect_err;
+	uint16_t redirect_as;		/* enum ftoe_redirect_as */
+	uint16_t redirect_copies;	/* FTOE_REDIRECT_XMIT: how many (0: none) */
 	struct flextoe_md md;
 };
 
@@ -96,8 +112,10 @@ struct ftoe_hook_ops {
 	/* Run one program; returns its XDP action. */
 	uint32_t (*run)(void *ctx, void *handle);
 	/* The chain ended with XDP_REDIRECT (rx-pre): deliver the frame as
-	 * the programs left it to the target they chose.  0 delivered, else
-	 * -errno (dropped).  NULL: every redirect is dropped (-EOPNOTSUPP). */
+	 * the programs left it to the target they chose, or set
+	 * f->redirect_as (and redirect_copies) for the caller to act on it
+	 * (found at FTOE_REDIRECT_TAKEN, 0 copies).  0 accepted, else -errno
+	 * (dropped).  NULL: every redirect is dropped (-EOPNOTSUPP). */
 	int (*redirect)(void *ctx, struct ftoe_hook_frame *f);
 	/* After the chain: with commit, update f->data/len/md from the
 	 * execution buffer; without (a drop, an observe-only hook), leave
@@ -130,8 +148,10 @@ uint32_t ftoe_hook_apply_rules(enum flextoe_hook hook, uint32_t act, bool *inval
  * has no program.  Returns the verdict the caller acts on (after the
  * hook's rules): PASS go on, DROP and ABORTED free the frame, TX send it
  * back out the port it came in, REDIRECT (rx-pre only): the redirect op
- * has run, f->redirect_err says whether it took the frame (the caller
- * frees it either way).  Safe from any thread. */
+ * has run, f->redirect_err says whether it accepted the frame and
+ * f->redirect_as what the caller still does with it (TAKEN: nothing but
+ * free it; XMIT, STACK: as for TX and PASS, f holding the result).  Safe
+ * from any thread. */
 uint32_t ftoe_hooks_run(struct ftoe_hooks *h, enum flextoe_hook hook, struct ftoe_hook_frame *f);
 
 /* True when hook has at least one program (a hint: a stage may skip

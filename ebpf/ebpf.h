@@ -173,6 +173,11 @@ struct ebpf_host {
 	 * fd): 0 when id names one of the host's raw-frame sockets, else
 	 * -EBADF.  NULL: the host has none (updates give -EOPNOTSUPP). */
 	int (*xsk_check)(void *ctx, uint32_t id);
+	/* A DEVMAP/DEVMAP_HASH value from user space naming ifindex, a
+	 * device of the netns: 0 when the host can transmit on it, else
+	 * -EXDEV (the engine sends only out of its own interface).  NULL:
+	 * every device is a target, as in the kernel. */
+	int (*devmap_check)(void *ctx, uint32_t ifindex);
 };
 
 /* Set before any program runs (copied; NULL: no host again). */
@@ -181,6 +186,13 @@ void ebpf_set_host(const struct ebpf_host *host);
  * id (as the kernel's xsk_delete_from_maps).  The number of slots
  * emptied, or -EINVAL for a map of another type. */
 int ebpf_xskmap_forget(struct ebpf_map *map, uint32_t id);
+/* A BPF_F_BROADCAST redirect through a devmap or devmap_hash sends a copy
+ * to every full slot but those naming exclude_ifindex (the ingress
+ * device under BPF_F_EXCLUDE_INGRESS; 0: none), as the kernel's
+ * dev_map_enqueue_multi.  Returns how many copies that is, or -EINVAL
+ * for a map of another type; *same gets how many of them go to ifindex. */
+int ebpf_devmap_targets(struct ebpf_map *map, uint32_t exclude_ifindex, uint32_t ifindex,
+			uint32_t *same);
 
 /* ---- programs ------------------------------------------------------------ */
 

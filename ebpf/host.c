@@ -56,6 +56,15 @@ int ebpf_host_xsk_check(uint32_t id)
 	return h->xsk_check(h->ctx, id);
 }
 
+int ebpf_host_devmap_check(uint32_t ifindex)
+{
+	const struct ebpf_host *h = atomic_load(&host);
+
+	if (!h || !h->devmap_check)
+		return 0;
+	return h->devmap_check(h->ctx, ifindex);
+}
+
 /* ---- bpf_fib_lookup ------------------------------------------------------------ */
 
 static uint32_t prefix_mask(uint32_t len)

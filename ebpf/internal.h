@@ -183,6 +183,9 @@ uint64_t ebpf_h_syncookie_v6(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
 /* struct ebpf_host xsk_check: 0, -EBADF, or -EOPNOTSUPP without a host
  * that has raw-frame sockets. */
 int ebpf_host_xsk_check(uint32_t id);
+/* struct ebpf_host devmap_check: 0 (also without a host or a check) or
+ * -EXDEV. */
+int ebpf_host_devmap_check(uint32_t ifindex);
 /* Name of any kernel helper id ("bpf_skb_load_bytes"), for messages. */
 const char *ebpf_helper_kernel_name(uint32_t id);
 /* Where bpf_trace_printk lines go (one line, no trailing newline); NULL

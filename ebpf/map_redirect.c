@@ -1,4 +1,4 @@
-/* map_redirect.c - redirect target maps (devmap, devmap_hash, cpumap, xskmap): slots as the kernel keeps them; an xskmap slot holds a raw-frame socket of the host. */
+/* map_redirect.c - redirect target maps (devmap, devmap_hash, cpumap, xskmap): slots as the kernel keeps them; an xskmap slot holds a raw-frame socket of the host, a devmap slot only a device the host sends on. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -11,9 +11,11 @@
  * it does in the kernel, and bpf_redirect_map finds a slot full or empty
  * exactly when the kernel would.  An xskmap slot holds the id of one of
  * the host's raw-frame sockets (the engine's, struct ebpf_host
- * xsk_check), to which the engine hands a redirected frame; other
- * targets' frames are counted and dropped by the hooks (docs/design.md
- * section 4).
+ * xsk_check), to which the engine hands a redirected frame.  A devmap
+ * slot may only name a device the host can send on (devmap_check: the
+ * engine's interface), which the engine transmits the frame out of; a
+ * cpumap slot hands the frame on to the engine's own path (the hooks'
+ * redirect op, core/daemon/hooks_ebpf.c).
  *
  * Slots live in a hash map of the runtime keyed by the u32 key: lookups
  * are lock-free and a value never moves while the map lives, which is
@@ -130,6 +132,17 @@ static bool has_prog(const struct ebpf_map *map, const void *value)
 	return (int32_t)prog > 0;
 }
 
+/* A device for a devmap slot: one of the netns (the kernel's last check,
+ * -EINVAL), then one the host can send on (-EXDEV: the engine has no way
+ * to transmit out of another device, so the slot stays empty and a
+ * program finds it so, rather than redirecting into nothing). */
+static int device_check(uint32_t ifindex)
+{
+	if (!ifindex_exists(ifindex))
+		return -EINVAL;
+	return ebpf_host_devmap_check(ifindex);
+}
+
 static int slot_clear(struct ebpf_map *map, const void *key)
 {
 	int ret = ebpf_map_delete_elem(slots(map), key);
@@ -144,6 +157,8 @@ static int slot_clear(struct ebpf_map *map, const void *key)
 static int devmap_update(struct ebpf_map *map, const void *key, uint32_t ifindex,
 			 const void *value, uint64_t flags)
 {
+	int ret;
+
 	if (key_of(key) >= map->max_entries)
 		return -E2BIG;
 	if (flags == BPF_NOEXIST)
@@ -152,14 +167,17 @@ static int devmap_update(struct ebpf_map *map, const void *key, uint32_t ifindex
 		return has_prog(map, value) ? -EINVAL : slot_clear(map, key);
 	if (has_prog(map, value))
 		return -EOPNOTSUPP;
-	if (!ifindex_exists(ifindex))
-		return -EINVAL;
+	ret = device_check(ifindex);
+	if (ret)
+		return ret;
 	return ebpf_map_update_elem(slots(map), key, value, BPF_ANY);
 }
 
 static int devmap_hash_update(struct ebpf_map *map, const void *key, uint32_t ifindex,
 			      const void *value, uint64_t flags)
 {
+	int ret;
+
 	if (!ifindex)
 		return -EINVAL;
 	/* BPF_NOEXIST is checked; with BPF_EXIST a missing key is added. */
@@ -167,8 +185,9 @@ static int devmap_hash_update(struct ebpf_map *map, const void *key, uint32_t if
 		return -EEXIST;
 	if (has_prog(map, value))
 		return -EOPNOTSUPP;
-	if (!ifindex_exists(ifindex))
-		return -EINVAL;
+	ret = device_check(ifindex);
+	if (ret)
+		return ret;
 	return ebpf_map_update_elem(slots(map), key, value,
 				    flags == BPF_NOEXIST ? BPF_NOEXIST : BPF_ANY);
 }
@@ -281,6 +300,32 @@ int ebpf_xskmap_forget(struct ebpf_map *map, uint32_t id)
 			n++;
 	}
 	return n;
+}
+
+int ebpf_devmap_targets(struct ebpf_map *map, uint32_t exclude_ifindex, uint32_t ifindex,
+			uint32_t *same)
+{
+	uint32_t key, next, n = 0, steps = 0;
+	const void *prev = NULL;
+
+	*same = 0;
+	if (map->type != BPF_MAP_TYPE_DEVMAP && map->type != BPF_MAP_TYPE_DEVMAP_HASH)
+		return -EINVAL;
+	/* Walk the slots themselves: only full ones, for either kind.  A
+	 * slot emptied meanwhile restarts the walk; the bound keeps that
+	 * from going on (the kernel walks under RCU, a copy per slot seen). */
+	while (steps++ < map->max_entries && !ebpf_map_get_next_key(slots(map), prev, &next)) {
+		const uint32_t *v = slots(map)->ops->lookup(slots(map), &next);
+
+		key = next;
+		prev = &key;
+		if (!v || (exclude_ifindex && *v == exclude_ifindex))
+			continue;
+		n++;
+		if (*v == ifindex)
+			(*same)++;
+	}
+	return (int)n;
 }
 
 const struct ebpf_map_ops ebpf_redirect_target_map_ops = {

@@ -329,6 +329,32 @@ int ctl_map_list(struct daemon *d, json_object *resp)
 	return 0;
 }
 
+/* Why a redirect target map refused a value the kernel might have taken
+ * (docs/runtime.md "Redirect targets inside the engine"): into why, and
+ * true; false for other maps and errors. */
+static bool target_refusal(struct daemon *d, struct ebpf_map *m, const void *val, int ret,
+			   char *why, size_t n)
+{
+	enum bpf_map_type t = ebpf_map_type(m);
+	const struct netdev *nd = x86_netdev(d->x86);
+	uint32_t ifindex;
+
+	if (t != BPF_MAP_TYPE_DEVMAP && t != BPF_MAP_TYPE_DEVMAP_HASH && t != BPF_MAP_TYPE_CPUMAP)
+		return false;
+	memcpy(&ifindex, val, sizeof(ifindex));
+	if (ret == -EOPNOTSUPP)
+		snprintf(why, n, "a program in the value (the bpf_prog of struct %s) is not supported "
+			 "by the engine: give 0 there, or use a 4-byte value",
+			 t == BPF_MAP_TYPE_CPUMAP ? "bpf_cpumap_val" : "bpf_devmap_val");
+	else if (ret == -EXDEV)
+		snprintf(why, n, "ifindex %u is not the engine's interface %s (ifindex %d): the "
+			 "engine transmits only out of its own interface, so a devmap slot can "
+			 "only name that one", ifindex, nd->name, nd->ifindex);
+	else
+		return false;
+	return true;
+}
+
 int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *resp, char *err,
 	       size_t esz)
 {
@@ -336,6 +362,7 @@ int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *
 	struct map_ref r;
 	uint8_t *key = NULL, *next = NULL, *val = NULL;
 	size_t ks, vs;
+	char why[256];
 	int ret;
 
 	if (!json_object_object_get_ex(req, "map", &jm) || !json_object_is_type(jm, json_type_string)) {
@@ -470,6 +497,8 @@ int ctl_map_op(struct daemon *d, const char *op, json_object *req, json_object *
 		else if (ret == -ENOENT)
 			snprintf(err, esz, "map %s has no entry with that key (--exist)",
 				 ebpf_map_name(r.map));
+		else if (ret && target_refusal(d, r.map, val, ret, why, sizeof(why)))
+			snprintf(err, esz, "cannot update map %s: %s", ebpf_map_name(r.map), why);
 		else if (ret)
 			snprintf(err, esz, "cannot update map %s: %s", ebpf_map_name(r.map),
 				 strerror(-ret));
@@ -537,6 +566,7 @@ int ctl_map_batch(struct daemon *d, const char *op, json_object *req, json_objec
 	json_object *jm, *jf;
 	struct map_ref r;
 	size_t one;
+	char why[256];
 	int ret;
 
 	if (!json_object_object_get_ex(req, "map", &jm) || !json_object_is_type(jm, json_type_string)) {
@@ -598,7 +628,11 @@ int ctl_map_batch(struct daemon *d, const char *op, json_object *req, json_objec
 	/* as bpf(2): how many were done, also when one failed */
 	json_object_object_add(resp, "map", json_object_new_string(ebpf_map_name(r.map)));
 	json_object_object_add(resp, "done", json_object_new_int64(done));
-	if (ret)
+	if (ret && update && done < nk &&
+	    target_refusal(d, r.map, vals + (size_t)done * one, ret, why, sizeof(why)))
+		snprintf(err, esz, "%s on map %s: element %u of %u: %s", op, ebpf_map_name(r.map),
+			 done, nk, why);
+	else if (ret)
 		snprintf(err, esz, "%s on map %s: element %u of %u: %s%s", op, ebpf_map_name(r.map),
 			 done, nk, strerror(-ret), ret == -E2BIG ? " (map full or key out of range)" :
 			 ret == -ENOENT ? " (no such key)" : "");

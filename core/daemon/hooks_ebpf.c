@@ -98,21 +98,86 @@ static void hx_end(void *ctx, struct ftoe_hook_frame *f, bool commit)
 		memcpy(&f->md, f->data - sizeof(f->md), sizeof(f->md));
 }
 
-/* The chain ended with XDP_REDIRECT: an xskmap slot's socket takes the
- * frame as the programs left it (the execution buffer); other targets
- * (devmap, cpumap, bpf_redirect's ifindex) do not exist in the engine. */
+/* A devmap target (net/core/filter.c xdp_do_redirect_frame, devmap.c):
+ * one slot's device, or with BPF_F_BROADCAST every full slot's but the
+ * ingress device under BPF_F_EXCLUDE_INGRESS.  Slots can only name the
+ * engine's interface (hx_devmap_check), the device the frame came in on,
+ * so the caller sends the copies out of that port, as the kernel's
+ * ndo_xdp_xmit would; it picks the receiving queue's tx ring. */
+static int redirect_devmap(struct ebpf_xdp_buff *x, struct ftoe_hook_frame *f)
+{
+	uint32_t ifindex, same;
+	int n;
+
+	if (x->redirect_flags & BPF_F_BROADCAST) {
+		n = ebpf_devmap_targets(x->redirect_map,
+					x->redirect_flags & BPF_F_EXCLUDE_INGRESS ? hx_ifindex : 0,
+					hx_ifindex, &same);
+		if (n < 0)
+			return n;
+		if ((uint32_t)n != same)
+			return -EOPNOTSUPP;	/* another device: none can be a slot's */
+		/* No copy at all (every slot was the ingress device) is a
+		 * success in the kernel too: the frame is consumed. */
+		f->redirect_copies = (uint16_t)(same > UINT16_MAX ? UINT16_MAX : same);
+		f->redirect_as = FTOE_REDIRECT_XMIT;
+		return 0;
+	}
+	if (!x->redirect_value)
+		return -EOPNOTSUPP;
+	memcpy(&ifindex, x->redirect_value, sizeof(ifindex));
+	if (ifindex != hx_ifindex)
+		return -EOPNOTSUPP;
+	f->redirect_as = FTOE_REDIRECT_XMIT;
+	f->redirect_copies = 1;
+	return 0;
+}
+
+/* The chain ended with XDP_REDIRECT, to the target the last redirect
+ * helper chose (docs/runtime.md "Redirect targets inside the engine"):
+ * an xskmap slot's socket takes the frame as the programs left it (the
+ * execution buffer); a devmap slot, or bpf_redirect to the engine's own
+ * ifindex, sends it back out of the engine's interface; a cpumap slot
+ * hands it to the engine's own path, the stack a cpumap would feed.  A
+ * device other than the engine's cannot be reached: -EOPNOTSUPP. */
 static int hx_redirect(void *ctx, struct ftoe_hook_frame *f)
 {
 	struct ebpf_xdp_buff *x = tls_buf;
 	uint32_t id;
 
 	(void)ctx;
-	(void)f;
-	if (!x || !x->redirect_map || !x->redirect_value ||
-	    ebpf_map_type(x->redirect_map) != BPF_MAP_TYPE_XSKMAP)
+	if (!x)
 		return -EOPNOTSUPP;
-	memcpy(&id, x->redirect_value, sizeof(id));
-	return xska_deliver(id, ebpf_xdp_data(x), ebpf_xdp_len(x));
+	if (!x->redirect_map) {
+		if (!x->redirect_ifindex || x->redirect_ifindex != hx_ifindex)
+			return -EOPNOTSUPP;
+		f->redirect_as = FTOE_REDIRECT_XMIT;
+		f->redirect_copies = 1;
+		return 0;
+	}
+	switch (ebpf_map_type(x->redirect_map)) {
+	case BPF_MAP_TYPE_XSKMAP:
+		if (!x->redirect_value)
+			return -EOPNOTSUPP;
+		memcpy(&id, x->redirect_value, sizeof(id));
+		return xska_deliver(id, ebpf_xdp_data(x), ebpf_xdp_len(x));
+	case BPF_MAP_TYPE_DEVMAP:
+	case BPF_MAP_TYPE_DEVMAP_HASH:
+		return redirect_devmap(x, f);
+	case BPF_MAP_TYPE_CPUMAP:
+		f->redirect_as = FTOE_REDIRECT_STACK;
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/* Devmap slots may only name the engine's interface: the engine sends on
+ * no other device (docs/runtime.md). */
+static int hx_devmap_check(void *ctx, uint32_t ifindex)
+{
+	(void)ctx;
+	return ifindex == hx_ifindex ? 0 : -EXDEV;
 }
 
 static int host_neigh(void *ctx, uint32_t ip_be, uint8_t mac[6])
@@ -144,6 +209,7 @@ void hx_set_host(struct daemon *d)
 		.gateway_be = d->opts.gateway_be, .mtu = nd->mtu,
 		.neigh = host_neigh, .cookie_make = host_cookie_make,
 		.cookie_check = host_cookie_check, .xsk_check = xska_check,
+		.devmap_check = hx_devmap_check,
 	};
 
 	memcpy(h.mac, nd->mac, 6);

@@ -12,6 +12,29 @@
 #define IPPROTO_ICMP_ 1
 #define IPPROTO_ICMPV6_ 58
 
+/* An rx-pre redirect the redirect op accepted: true when the frame goes
+ * on as a received one (a cpumap slot: the engine's own path, in this
+ * thread, whatever CPU the slot names - one engine, and the flow's state
+ * belongs to the worker that received it); false when it is consumed:
+ * taken (an xskmap slot: an application's raw-frame socket, which counts
+ * its own drops), or sent back out of the port it came in on, once per
+ * devmap target (every target is the engine's interface). */
+static bool rx_pre_redirect(struct xsk_queue *q, const struct ftoe_hook_frame *hf)
+{
+	switch (hf->redirect_as) {
+	case FTOE_REDIRECT_XMIT:
+		for (unsigned int i = 0; i < hf->redirect_copies; i++)
+			if (!xq_xmit_raw(q, hf->data, hf->len))
+				q->st.rx_hook_redirect_tx++;
+		return false;
+	case FTOE_REDIRECT_STACK:
+		q->st.rx_hook_redirect_cpu++;
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The rx-pre hook on one received frame (docs/design.md: ingress,
  * before validation; every frame the engine receives, ARP and ICMP
  * included).  Returns the frame's new length, or 0 when it is consumed
@@ -36,15 +59,16 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 		xq_xmit_raw(q, hf.data, hf.len);
 		return 0;
 	case FTOE_XDP_REDIRECT:
-		/* Taken by the redirect op (an xskmap slot: an application's
-		 * raw-frame socket, which counts its own drops), or dropped:
-		 * devmap and cpumap targets do not exist in this backend. */
 		q->st.rx_hook_redirect++;
 		if (hf.redirect_err == -EOPNOTSUPP && !atomic_exchange(&redirect_noted, true))
-			pr_warn("an rx-pre program redirected a frame elsewhere than to an xskmap "
-				"slot: the x86 backend has no redirect targets but applications' "
+			pr_warn("an rx-pre program redirected a frame to a target the engine does "
+				"not have (XDP_REDIRECT without a redirect helper, or bpf_redirect "
+				"to a device other than its interface): the engine has no redirect "
+				"targets but its own interface, its own path and applications' "
 				"raw-frame sockets; such frames are counted and dropped");
-		return 0;
+		if (hf.redirect_err || !rx_pre_redirect(q, &hf))
+			return 0;
+		break;
 	default:		/* DROP, ABORTED */
 		q->st.rx_hook_drop++;
 		return 0;

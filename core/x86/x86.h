@@ -131,6 +131,9 @@ struct x86_queue_stats {
 	uint64_t rx_arp, rx_icmp;	/* to the control plane (the rest of rx is TCP) */
 	uint64_t rx_runt, rx_other, rx_hook_drop, rx_hook_redirect, rx_hook_too_big;
 	uint64_t tx_too_big, tx_hook_drop;
+	/* what the rx-pre hook sent back: XDP_TX frames, and copies sent by
+	 * a devmap redirect; the cpumap redirects that went on to the engine */
+	uint64_t rx_hook_tx, rx_hook_redirect_tx, rx_hook_redirect_cpu;
 };
 unsigned int x86_nr_queues(const struct x86_backend *x);
 /* Queue i (0 .. x86_nr_queues - 1); any thread.  0 or -ERANGE. */

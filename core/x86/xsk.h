@@ -22,8 +22,11 @@ struct xq_stats {
 	uint64_t rx_frames, rx_arp, rx_icmp, rx_tcp, rx_other, rx_runt;
 	uint64_t rx_bursts;	/* rx ring reads that found frames: rx_frames / rx_bursts is the batch */
 	uint64_t tx_frames, tx_full, tx_too_big, kicks;
-	/* rx-pre verdicts acted on (owner only) and tx-post drops (tx_lock) */
+	/* rx-pre verdicts acted on (owner only) and tx-post drops (tx_lock);
+	 * of the redirects, the copies a devmap sent out (redirect_tx) and
+	 * the frames a cpumap handed to the engine's path (redirect_cpu) */
 	uint64_t rx_hook_drop, rx_hook_tx, rx_hook_redirect, rx_hook_too_big, tx_hook_drop;
+	uint64_t rx_hook_redirect_tx, rx_hook_redirect_cpu;
 };
 
 struct xsk_queue {

@@ -16,7 +16,7 @@ for mode in alw dny; do
 done
 # Written here, each after a real project's use of a feature.
 local_progs=(ld_mixed ld_redirect ld_spinlock ld_tailcall ld_legacy ld_globals
-	     ld_acqrel ld_maygoto ld_bpf_for ld_lb_mim ld_fib_fwd ld_synproxy)
+	     ld_acqrel ld_maygoto ld_bpf_for ld_lb_mim ld_fib_fwd ld_synproxy ld_devmap_tx)
 
 args_of() {
 	args=()

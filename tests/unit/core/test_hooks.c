@@ -98,12 +98,17 @@ static uint32_t run_once(struct ftoe_hooks *h, enum flextoe_hook hook)
 }
 
 static int redirect_calls, redirect_ret;
+static uint16_t redirect_as, redirect_copies;
 
+/* The op finds TAKEN and 0 copies, and answers with redirect_as. */
 static int fake_redirect(void *ctx, struct ftoe_hook_frame *f)
 {
 	(void)ctx;
-	(void)f;
+	ck_assert_uint_eq(f->redirect_as, FTOE_REDIRECT_TAKEN);
+	ck_assert_uint_eq(f->redirect_copies, 0);
 	redirect_calls++;
+	f->redirect_as = redirect_as;
+	f->redirect_copies = redirect_copies;
 	return redirect_ret;
 }
 
@@ -126,20 +131,44 @@ START_TEST(test_redirect_op)
 	attach(h, FLEXTOE_HOOK_RX_PRE, 1, 10, FTOE_HOOK_CHAIN_DEFAULT, r);
 	redirect_calls = 0;
 	redirect_ret = 0;
+	redirect_as = FTOE_REDIRECT_TAKEN;
+	redirect_copies = 0;
 	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
 	ck_assert_int_eq(redirect_calls, 1);
 	ck_assert_int_eq(f.redirect_err, 0);
+	ck_assert_int_eq(last_commit, 0);	/* taken: the caller only frees it */
 	redirect_ret = -ENOBUFS;	/* a full ring */
 	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
 	ck_assert_int_eq(f.redirect_err, -ENOBUFS);
 	ck_assert_int_eq(redirect_calls, 2);
+	/* Left to the caller (a devmap: send copies; a cpumap: go on): the
+	 * programs' result is handed over as for TX and PASS, with the op's
+	 * answer; fields left over from a run before are reset. */
+	redirect_ret = 0;
+	redirect_as = FTOE_REDIRECT_XMIT;
+	redirect_copies = 3;
+	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
+	ck_assert_int_eq(last_commit, 1);
+	ck_assert_uint_eq(f.redirect_as, FTOE_REDIRECT_XMIT);
+	ck_assert_uint_eq(f.redirect_copies, 3);
+	redirect_as = FTOE_REDIRECT_STACK;
+	redirect_copies = 0;
+	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
+	ck_assert_int_eq(last_commit, 1);
+	ck_assert_uint_eq(f.redirect_as, FTOE_REDIRECT_STACK);
+	/* ... but not when the op refused it, whatever it set */
+	redirect_ret = -EOPNOTSUPP;
+	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_PRE, &f), FTOE_XDP_REDIRECT);
+	ck_assert_int_eq(last_commit, 0);
+	ck_assert_int_eq(redirect_calls, 5);
+	redirect_as = FTOE_REDIRECT_TAKEN;
 	/* tx-post does not honour REDIRECT: aborted, the op not called */
 	attach(h, FLEXTOE_HOOK_TX_POST, 2, 10, FTOE_HOOK_CHAIN_DEFAULT, r2);
 	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_TX_POST, &f), FTOE_XDP_ABORTED);
-	ck_assert_int_eq(redirect_calls, 2);
+	ck_assert_int_eq(redirect_calls, 5);
 	attach(h, FLEXTOE_HOOK_RX_POST, 3, 10, FTOE_HOOK_CHAIN_DEFAULT, p);
 	ck_assert_uint_eq(ftoe_hooks_run(h, FLEXTOE_HOOK_RX_POST, &f), FTOE_XDP_PASS);
-	ck_assert_int_eq(redirect_calls, 2);
+	ck_assert_int_eq(redirect_calls, 5);
 	ftoe_hooks_detach_all(h, FLEXTOE_HOOK_NONE, NULL, 0);
 	ftoe_hooks_destroy(h);
 	/* without the op */

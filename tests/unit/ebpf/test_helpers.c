@@ -361,6 +361,91 @@ START_TEST(test_xskmap_redirect)
 }
 END_TEST
 
+/* A host whose interface is ifindex host_if (struct ebpf_host
+ * devmap_check, as the engine's). */
+static uint32_t host_if;
+
+static int fake_devmap_check(void *ctx, uint32_t ifindex)
+{
+	(void)ctx;
+	return ifindex == host_if ? 0 : -EXDEV;
+}
+
+/* Devmap slots in the engine: only the host's interface goes in (-EXDEV
+ * for another device, after the kernel's own checks, so a missing device
+ * is still EINVAL and a program slot EOPNOTSUPP); without such a host any
+ * device of the netns, as in the kernel.  A broadcast counts a copy per
+ * full slot but the excluded ingress device's (ebpf_devmap_targets), and
+ * leaves the map for the hooks, also when the key's slot is empty.  The
+ * loopback device, ifindex 1, is the one device every netns has. */
+START_TEST(test_devmap_targets)
+{
+	struct ebpf_map_spec dspec = { .name = "tx_port", .type = BPF_MAP_TYPE_DEVMAP,
+				       .key_size = 4, .value_size = 8, .max_entries = 6 };
+	struct ebpf_map_spec hspec = { .name = "tx_hash", .type = BPF_MAP_TYPE_DEVMAP_HASH,
+				       .key_size = 4, .value_size = 4, .max_entries = 6 };
+	struct ebpf_map_spec cspec = { .name = "cpus", .type = BPF_MAP_TYPE_CPUMAP,
+				       .key_size = 4, .value_size = 4, .max_entries = 1 };
+	struct ebpf_host h = { .sz = sizeof(h), .devmap_check = fake_devmap_check };
+	uint32_t lo[2] = { 1, 0 }, gone[2] = { 999999, 0 }, prog[2] = { 1, 3 }, one = 1, same = 9;
+	struct ebpf_map *d, *hm, *c;
+	struct ebpf_xdp_buff *x;
+	uint32_t k;
+
+	ck_assert_int_eq(ebpf_map_create(&dspec, &d), 0);
+	ck_assert_int_eq(ebpf_map_create(&hspec, &hm), 0);
+	ck_assert_int_eq(ebpf_map_create(&cspec, &c), 0);
+	ck_assert_int_eq(ebpf_xdp_buff_alloc(4096, &x), 0);
+	ebpf_run_ctx.xdp = x;
+	/* the host's interface is another one than lo */
+	host_if = 2;
+	ebpf_set_host(&h);
+	k = 0;
+	ck_assert_int_eq(ebpf_map_update_elem(d, &k, lo, BPF_ANY), -EXDEV);
+	ck_assert_int_eq(ebpf_map_update_elem(d, &k, gone, BPF_ANY), -EINVAL);
+	ck_assert_int_eq(ebpf_map_update_elem(d, &k, prog, BPF_ANY), -EOPNOTSUPP);
+	ck_assert_int_eq(ebpf_map_update_elem(hm, &one, &one, BPF_ANY), -EXDEV);
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(d), 0, XDP_PASS, 0, 0), XDP_PASS);
+	/* lo is the host's interface: it goes in */
+	host_if = 1;
+	for (k = 0; k < 6; k += 2)
+		ck_assert_int_eq(ebpf_map_update_elem(d, &k, lo, BPF_ANY), 0);
+	ck_assert_int_eq(ebpf_map_update_elem(hm, &one, &one, BPF_ANY), 0);
+	ck_assert_int_eq(ebpf_devmap_targets(d, 0, 1, &same), 3);
+	ck_assert_uint_eq(same, 3);
+	ck_assert_int_eq(ebpf_devmap_targets(d, 0, 7, &same), 3);
+	ck_assert_uint_eq(same, 0);
+	ck_assert_int_eq(ebpf_devmap_targets(d, 1, 1, &same), 0);	/* EXCLUDE_INGRESS */
+	ck_assert_uint_eq(same, 0);
+	ck_assert_int_eq(ebpf_devmap_targets(hm, 0, 1, &same), 1);
+	ck_assert_uint_eq(same, 1);
+	ck_assert_int_eq(ebpf_devmap_targets(c, 0, 1, &same), -EINVAL);
+	k = 2;
+	ck_assert_int_eq(ebpf_map_delete_elem(d, &k), 0);
+	ck_assert_int_eq(ebpf_devmap_targets(d, 0, 1, &same), 2);
+	/* one slot: its value reaches the hooks */
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(d), 4, XDP_PASS, 0, 0), XDP_REDIRECT);
+	ck_assert_ptr_eq(x->redirect_map, d);
+	ck_assert_uint_eq(*(const uint32_t *)x->redirect_value, 1);
+	/* a broadcast through an empty key still redirects, flags kept */
+	ck_assert_uint_eq(call(BPF_FUNC_redirect_map, U(d), 1,
+			       BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS, 0, 0), XDP_REDIRECT);
+	ck_assert_ptr_eq(x->redirect_map, d);
+	ck_assert_ptr_null(x->redirect_value);
+	ck_assert_uint_eq(x->redirect_flags, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
+	/* without the host's check, any device of the netns, as the kernel */
+	ebpf_set_host(NULL);
+	k = 1;
+	ck_assert_int_eq(ebpf_map_update_elem(d, &k, lo, BPF_ANY), 0);
+	ck_assert_int_eq(ebpf_map_update_elem(d, &k, gone, BPF_ANY), -EINVAL);
+	ebpf_run_ctx.xdp = NULL;
+	ebpf_xdp_buff_free(x);
+	ebpf_map_put(c);
+	ebpf_map_put(hm);
+	ebpf_map_put(d);
+}
+END_TEST
+
 START_TEST(test_redirect_map_direct)
 {
 	struct ebpf_map_spec spec = { .name = "ports", .type = BPF_MAP_TYPE_HASH,
@@ -547,6 +632,7 @@ static Suite *helpers_suite(void)
 	tcase_add_test(d, test_loop_direct);
 	tcase_add_test(d, test_redirect_map_direct);
 	tcase_add_test(d, test_xskmap_redirect);
+	tcase_add_test(d, test_devmap_targets);
 	tcase_add_test(d, test_perf_event_output_direct);
 	tcase_add_test(d, test_helper_tables);
 	suite_add_tcase(s, k);
