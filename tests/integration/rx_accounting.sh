@@ -2,12 +2,13 @@
 # rx_accounting.sh - Linux -> engine bulk transfers at a 1 MiB window: every frame the Linux
 # sender put on the link reached the engine or was counted as dropped somewhere, and no segment
 # was lost on the way unless a drop was counted: every retransmission the sender made was
-# D-SACKed by the engine (its original had arrived), or the link dropped frames.
+# D-SACKed by the engine (its original had arrived), or the link dropped frames.  The last
+# round shows that check failing on purpose: a program at rx-pre drops one segment.
 #
 # A hole alone proves nothing: this kernel sometimes hands a frame to the AF_XDP ring tens of
-# positions after frames the sender put on the wire after it (docs/engine.md, "Found: the kernel
-# reorders a few"); the engine holds the later ones out of order, and the late original fills
-# the hole.
+# positions after frames the sender put on the wire after it (docs/engine.md, "Found: the
+# kernel reorders a few"); the engine holds the later ones out of order, and the late original
+# fills the hole.
 #
 # At 1 MiB (724 segments in flight) the sender's veth used to drop frames when the engine
 # side's 256-frame XDP ring was full, counted only in its own TX dropped (docs/engine.md,
@@ -21,7 +22,8 @@ cd "$(dirname "$0")/../.."
 
 BUILD=${FTOE_BUILD:-build}
 BIN=$PWD/$BUILD/bin
-need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BIN/flextoe-stat"
+DROP_PROG=$PWD/$BUILD/tests/progs/ld_drop_nth.bpf.o
+need_files "$BIN/flextoe" "$BIN/flextoe-bulk" "$BIN/flextoe-stat" "$BIN/flextoe-bpf" "$DROP_PROG"
 need_tools python3 tc nstat ethtool
 
 ROUNDS=${RX_ACCOUNTING_ROUNDS:-2}
@@ -51,7 +53,14 @@ delta() { echo $(( $(get "$2" "$1") - $(get "$(( $2 - 1 ))" "$1") )); }
 
 counters 0
 port=7300
-for r in $(seq 1 "$ROUNDS"); do
+# The last round runs with tests/progs/ld_drop_nth.bpf.o at rx-pre, which drops one data segment
+# after the link: the check that each retransmission was D-SACKed must catch it.
+for r in $(seq 1 $((ROUNDS + 1))); do
+	lossy=$(( r > ROUNDS ))
+	if (( lossy )); then
+		ns_exec eng "$BIN/flextoe-bpf" load "$DROP_PROG" --hook rx-pre >"$TMP/drop.id" 2>"$TMP/drop.err" ||
+			{ t_fail "round $r: ld_drop_nth loaded at rx-pre: $(cat "$TMP/drop.err")"; break; }
+	fi
 	port=$((port + 1))
 	ns_bg eng "$BIN/flextoe-bulk" --listen $port --recv --buf $((1 << 20)) --no-hash >"$TMP/b$port" 2>&1
 	wait_for "$TMP/b$port" listening || { t_fail "round $r: receiver listening"; continue; }
@@ -84,6 +93,13 @@ for r in $(seq 1 "$ROUNDS"); do
 	# a segment lost after the link would be resent, and its resend would not be a duplicate;
 	# a resend of a segment that was only late (or a tail loss probe) is D-SACKed
 	retx=$(delta peerTcpRetransSegs "$r") dsack=$(delta peerTcpExtTCPDSACKRecvSegs "$r")
+	if (( lossy )); then
+		t_check "round $r: the program dropped one segment ($(delta XskQ0RxHookDrop "$r"))" \
+			test "$(delta XskQ0RxHookDrop "$r")" -eq 1
+		t_check "round $r: the check sees it: $retx retransmissions, $dsack D-SACKed, no link drop" \
+			test "$retx" -gt "$dsack" -a "$drop" -eq 0
+		continue
+	fi
 	t_check "round $r: each of the sender's $retx retransmissions D-SACKed ($dsack) or after link drops ($drop)" \
 		test "$retx" -le "$dsack" -o "$drop" -gt 0
 done
