@@ -374,7 +374,7 @@ void ftoe_engine_rx_post(struct ftoe_engine *e, struct ftoe_rx_item *items, unsi
 
 /* ftoe_engine_rx_post in two: the payload (any thread, several at once,
  * each on its own items), then, in arrival order, the rest. */
-void ftoe_engine_rx_post_place(struct ftoe_engine *e, const struct ftoe_rx_item *items,
+void ftoe_engine_rx_post_place(struct ftoe_engine *e, struct ftoe_rx_item *items,
 			       unsigned int k)
 {
 	ftoe_postproc_rx_place(e, items, k);

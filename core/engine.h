@@ -195,7 +195,7 @@ void ftoe_engine_rx_divert(struct ftoe_engine *eng, struct ftoe_rx_item *it);
  * stage (its slot may be a new flow's): the free waits for a placement of
  * the slot in progress (engine_internal.h flow_gen), and counts them
  * (rx_stale, rx_stale_place). */
-void ftoe_engine_rx_post_place(struct ftoe_engine *eng, const struct ftoe_rx_item *items,
+void ftoe_engine_rx_post_place(struct ftoe_engine *eng, struct ftoe_rx_item *items,
 			       unsigned int k);
 void ftoe_engine_rx_post_finish(struct ftoe_engine *eng, struct ftoe_rx_item *items,
 				unsigned int k);

@@ -281,22 +281,29 @@ static inline void flow_mem_own(struct ftoe_engine *e, uint32_t id)
  * after 4 billion reuses of one slot while one item waits: not a case.
  */
 #define FLOW_GEN_ONE (1ull << 32)
+/* in the low half: the flow's rings are being moved (flow_rings_hold) */
+#define FLOW_GEN_MOVING (1ull << 31)
 
 static inline uint32_t flow_gen(const struct ftoe_engine *e, uint32_t id)
 {
 	return (uint32_t)(__atomic_load_n(&e->flow_gen[id], __ATOMIC_ACQUIRE) >> 32);
 }
 
-/* True: the slot is still generation gen's and may be written until
- * flow_place_end; false: it was freed since (nothing to end). */
-static inline bool flow_place_begin(struct ftoe_engine *e, uint32_t id, uint32_t gen)
+enum flow_place {
+	FLOW_PLACE_OK,		/* write, then flow_place_end */
+	FLOW_PLACE_STALE,	/* the slot was freed since: nothing to write */
+	FLOW_PLACE_LATER,	/* the rings are being moved: the finish places it */
+};
+
+/* Whether an item of generation gen may write the slot's rx ring now. */
+static inline enum flow_place flow_place_begin(struct ftoe_engine *e, uint32_t id, uint32_t gen)
 {
 	uint64_t old = __atomic_fetch_add(&e->flow_gen[id], 1, __ATOMIC_ACQUIRE);
 
-	if ((uint32_t)(old >> 32) == gen)
-		return true;
+	if ((uint32_t)(old >> 32) == gen && !(old & FLOW_GEN_MOVING))
+		return FLOW_PLACE_OK;
 	__atomic_fetch_sub(&e->flow_gen[id], 1, __ATOMIC_RELAXED);
-	return false;
+	return (uint32_t)(old >> 32) == gen ? FLOW_PLACE_LATER : FLOW_PLACE_STALE;
 }
 
 static inline void flow_place_end(struct ftoe_engine *e, uint32_t id)
@@ -304,6 +311,32 @@ static inline void flow_place_end(struct ftoe_engine *e, uint32_t id)
 	__atomic_fetch_sub(&e->flow_gen[id], 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * Re-pointing a live flow's rx ring (ftoe_sock_attach/_detach, under every
+ * lock, so never during a protocol stage or a finish) while some of its
+ * segments are between the protocol stage and the finish.  Those items
+ * must still deliver their bytes: the flow lives on, so the generation
+ * cannot simply void them.  Three parts close it:
+ *  - positions: each item carries the base its copy_pos and rx_head count
+ *    from (ftoe_rx_item.pos_off, the flow's rx_pos_off at its protocol
+ *    stage); placement and finish rebase them onto the rings of the
+ *    moment (core/postproc.c item_pos), so an attach (positions restart
+ *    at 0) moves them with the bytes;
+ *  - bytes already placed but not yet published: the move copies up to
+ *    the protocol stage's end (rx_held_end counts rcv_nxt), not only to
+ *    rx_head;
+ *  - a placement running without a lock at that moment: the mover sets
+ *    FLOW_GEN_MOVING in this word and waits until none is in progress
+ *    (ftoe_sock_attach, core/socket.c: rings_hold).  A placement starting
+ *    while the bit is set writes nothing and marks its item
+ *    (FTOE_RX_R_PLACE_LATE); the item's finish, which runs under the
+ *    locks the mover holds and so after it, places the bytes on the new
+ *    rings before it publishes rx_head.  So a placement never waits for
+ *    the control plane, and nothing is dropped.
+ * The ordering argument is the generation's: all are read-modify-writes
+ * of this one word.  A region given back (ftoe_sock_region_remove) first
+ * detaches its flows this way, so no placement writes it afterwards.
+ */
 /* Two threads' clock reads may land in either order: keep the later, so
  * a stage never sees time go back (now - stamp would wrap). */
 static inline uint64_t eng_now(struct ftoe_engine *e)

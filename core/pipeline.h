@@ -57,6 +57,8 @@ struct flextoe_md;
 #define FTOE_RX_R_LOST_RETX (1u << 12) /* a retransmission was lost: resending */
 #define FTOE_RX_R_UNDO      (1u << 13) /* the recovery was spurious: give the rate back */
 #define FTOE_RX_R_SEND      (1u << 14) /* the sender may send again (F-RTO ended) */
+#define FTOE_RX_R_PLACE_LATE (1u << 15) /* placement met a ring move: the finish places it
+					   * (engine_internal.h FLOW_GEN_MOVING) */
 
 struct ftoe_rx_item {
 	uint32_t flow;
@@ -82,6 +84,10 @@ struct ftoe_rx_item {
 	uint32_t gen;          /* the flow slot's generation at the protocol stage
 				* (engine_internal.h flow_gen): post-processing
 				* writes nothing for a slot freed since */
+	uint32_t pos_off;      /* the flow's rx_pos_off at the protocol stage: the
+				* base copy_pos and rx_head count from, which an
+				* attach moves while the item is in flight
+				* (ftoe_sock_attach, core/postproc.c item_pos) */
 };
 
 /* One segment to transmit. */
@@ -187,7 +193,7 @@ unsigned ftoe_postproc_rx(struct ftoe_engine *e, struct ftoe_rx_item *items, uns
  * (core/x86/fgpipe.c): the payload of items[0..n) into the rx rings (each
  * item's own bytes: any thread, several at once), and later, in the
  * items' arrival order, the rest (as ftoe_postproc_rx, without the copy). */
-void ftoe_postproc_rx_place(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n);
+void ftoe_postproc_rx_place(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n);
 unsigned ftoe_postproc_rx_placed(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n,
 				 unsigned from);
 /* Send a pure ACK for flow id now (clears the delayed-ACK state). */

@@ -21,6 +21,22 @@ static void ring_copy_in(uint8_t *ring, uint32_t size, uint32_t pos,
 		memcpy(ring, src + first, len - first);
 }
 
+/* An item's ring position pos (copy_pos, rx_head), stamped on the rings
+ * of its protocol stage, on the flow's rings now: an attach since moved
+ * position 0 (engine_internal.h FLOW_GEN_MOVING).  The same value when
+ * nothing moved. */
+static inline uint32_t item_pos(const struct ftoe_engine *e, const struct ftoe_rx_item *it,
+				uint32_t pos)
+{
+	return pos + it->pos_off - e->mem[it->flow].rx_pos_off;
+}
+
+static inline void item_place(struct ftoe_engine *e, const struct ftoe_rx_item *it)
+{
+	ring_copy_in(flow_rx_ring(e, it->flow), e->mem[it->flow].rx_size,
+		     item_pos(e, it, it->copy_pos), it->frame + it->copy_off, it->copy_len);
+}
+
 int ftoe_postproc_send_ack(struct ftoe_engine *e, uint32_t id)
 {
 	struct ftoe_tx_item it;
@@ -144,7 +160,7 @@ static bool postproc_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 	if (res & FTOE_RX_R_ADVANCED) {
 		/* Publish after the copy (postproc_copy copied the whole
 		 * batch first): the application reads up to rx_head. */
-		__atomic_store_n(&m->rx_head, it->rx_head, __ATOMIC_RELEASE);
+		__atomic_store_n(&m->rx_head, item_pos(e, it, it->rx_head), __ATOMIC_RELEASE);
 		ev |= FTOE_EV_RX;
 		if ((m->flags & FLOW_MEM_CLOSED) && (res & FTOE_RX_R_DATA)) {
 			/* Data for a closed socket: nobody will read it
@@ -179,27 +195,32 @@ postproc_copy(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned 
 		const struct ftoe_rx_item *it = &items[i];
 
 		if ((it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) == FTOE_RX_R_DATA)
-			ring_copy_in(flow_rx_ring(e, it->flow), e->mem[it->flow].rx_size,
-				     it->copy_pos, it->frame + it->copy_off, it->copy_len);
+			item_place(e, it);
 	}
 }
 
 /* The same on any thread, without a lock, while the control plane may free
  * the flow (engine_internal.h flow_gen): a slot freed since the protocol
  * stage gets nothing, as it may be a new flow's now. */
-void ftoe_postproc_rx_place(struct ftoe_engine *e, const struct ftoe_rx_item *items, unsigned n)
+void ftoe_postproc_rx_place(struct ftoe_engine *e, struct ftoe_rx_item *items, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		const struct ftoe_rx_item *it = &items[i];
+		struct ftoe_rx_item *it = &items[i];
 
 		if ((it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) != FTOE_RX_R_DATA)
 			continue;
-		if (!flow_place_begin(e, it->flow, it->gen)) {
+		switch (flow_place_begin(e, it->flow, it->gen)) {
+		case FLOW_PLACE_STALE:
 			FTOE_ST_INC(e, rx_stale_place);
 			continue;
+		case FLOW_PLACE_LATER:
+			/* the rings are moving: the finish places it, after */
+			it->res |= FTOE_RX_R_PLACE_LATE;
+			continue;
+		case FLOW_PLACE_OK:
+			break;
 		}
-		ring_copy_in(flow_rx_ring(e, it->flow), e->mem[it->flow].rx_size, it->copy_pos,
-			     it->frame + it->copy_off, it->copy_len);
+		item_place(e, it);
 		flow_place_end(e, it->flow);
 	}
 }
@@ -232,6 +253,15 @@ unsigned ftoe_postproc_rx_placed(struct ftoe_engine *e, struct ftoe_rx_item *ite
 		if (__builtin_expect(it->gen != flow_gen(e, it->flow), 0)) {
 			FTOE_ST_INC(e, rx_stale);
 			continue;
+		}
+		/* Its placement met a ring move (ftoe_postproc_rx_place): the
+		 * move is over (it runs under the locks held here), so the
+		 * bytes go to the new rings now, before rx_head covers them.
+		 * Earlier items' bytes are placed already: this runs in
+		 * protocol-stage order. */
+		if (__builtin_expect(it->res & FTOE_RX_R_PLACE_LATE, 0)) {
+			it->res &= ~FTOE_RX_R_PLACE_LATE;
+			item_place(e, it);
 		}
 		if (it->res & FTOE_RX_R_DROP) {
 			if (!e->ctl[it->flow].in_use)

@@ -908,6 +908,8 @@ void ftoe_proto_rx_one(struct ftoe_engine *e, struct ftoe_rx_item *it)
 
 	/* which life of the slot the results are for (flow_gen) */
 	it->gen = flow_gen(e, id);
+	/* and which base its ring positions count from (item_pos) */
+	it->pos_off = e->mem[id].rx_pos_off;
 	it->res = 0;
 	it->acked = 0;
 	it->sacked = 0;

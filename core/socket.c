@@ -1,5 +1,6 @@
 /* socket.c - the engine's socket API: ring copies or attached application rings, window updates, events. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -367,6 +368,13 @@ static uint32_t rx_held_end(const struct ftoe_engine *e, uint32_t id)
 {
 	const struct flow_tcp *t = &e->tcp[id];
 	uint32_t end = e->mem[id].rx_head;
+	/* With --flow-groups, bytes past the protocol stage may be placed
+	 * but not yet published: rcv_nxt (less a FIN) is where they end
+	 * (engine_internal.h FLOW_GEN_MOVING). */
+	uint32_t in_order = t->rcv_nxt - t->rx_seq0 - ((t->flags & FLOW_TCP_FIN_RX) ? 1 : 0);
+
+	if (seq_after(in_order, end))
+		end = in_order;
 
 	for (unsigned int i = 0; i < t->ooo.n; i++) {
 		uint32_t iv_end = ftoe_ooo_iv_get(&t->ooo, &t->ooo_more, i).end - t->rx_seq0;
@@ -375,6 +383,25 @@ static uint32_t rx_held_end(const struct ftoe_engine *e, uint32_t id)
 			end = iv_end;
 	}
 	return end;
+}
+
+/* No placement of the flow's may run while its rings move, and one that
+ * starts meanwhile leaves its bytes to the item's finish
+ * (engine_internal.h FLOW_GEN_MOVING).  Waits only for placements already
+ * writing: one item's copy each, on threads that take no lock. */
+static void rings_hold(struct ftoe_engine *e, uint32_t id)
+{
+	uint64_t v = __atomic_fetch_or(&e->flow_gen[id], FLOW_GEN_MOVING, __ATOMIC_ACQ_REL);
+
+	while ((uint32_t)v & ~(uint32_t)FLOW_GEN_MOVING) {
+		sched_yield();
+		v = __atomic_load_n(&e->flow_gen[id], __ATOMIC_ACQUIRE);
+	}
+}
+
+static void rings_release(struct ftoe_engine *e, uint32_t id)
+{
+	__atomic_fetch_and(&e->flow_gen[id], ~FLOW_GEN_MOVING, __ATOMIC_RELEASE);
 }
 
 int ftoe_sock_attach(struct ftoe_engine *e, int sock, int region, uint64_t rx_off,
@@ -402,6 +429,7 @@ int ftoe_sock_attach(struct ftoe_engine *e, int sock, int region, uint64_t rx_of
 	tx_len = m->tx_head - m->tx_tail;
 	if (rx_len > size || tx_len > size)
 		return -ENOSPC;
+	rings_hold(e, (uint32_t)sock);
 	rx = e->region[region] + rx_off;
 	tx = e->region[region] + tx_off;
 	ring_move(rx, size, 0, flow_rx_ring(e, (uint32_t)sock), m->rx_size, m->rx_tail, rx_len);
@@ -424,6 +452,7 @@ int ftoe_sock_attach(struct ftoe_engine *e, int sock, int region, uint64_t rx_of
 	m->rx_base = rx_off;
 	m->tx_base = tx_off;
 	m->rx_size = m->tx_size = size;
+	rings_release(e, (uint32_t)sock);
 	return 0;
 }
 
@@ -442,6 +471,7 @@ int ftoe_sock_detach(struct ftoe_engine *e, int sock)
 	tx = flow_tx_ring(e, (uint32_t)sock);
 	rx_size = m->rx_size;
 	tx_size = m->tx_size;
+	rings_hold(e, (uint32_t)sock);
 	flow_mem_own(e, (uint32_t)sock);
 	/* Same positions, larger or equal rings (attach checked): all fits.
 	 * A flow no longer in use holds nothing worth the copy. */
@@ -451,6 +481,7 @@ int ftoe_sock_detach(struct ftoe_engine *e, int sock)
 		ring_move(flow_tx_ring(e, (uint32_t)sock), m->tx_size, m->tx_tail, tx, tx_size,
 			  m->tx_tail, m->tx_head - m->tx_tail);
 	}
+	rings_release(e, (uint32_t)sock);
 	return 0;
 }
 

@@ -45,7 +45,9 @@
  *                  (ftoe_engine_rx_post_place: the payload into the rx
  *                  rings, no lock; nothing for a flow freed since its
  *                  protocol stage, and the free waits for a placement in
- *                  progress: engine_internal.h flow_gen), each protocol
+ *                  progress: engine_internal.h flow_gen; one that
+ *                  meets its flow's rings being moved leaves the bytes
+ *                  to the finish: FLOW_GEN_MOVING), each protocol
  *                  thread's runs to the
  *                  post-processing threads in turn, so one flow's segments
  *                  are placed on every one of them; then the number

@@ -378,6 +378,136 @@ START_TEST(split_stale_placement_writes_nothing)
 }
 END_TEST
 
+/* Re-pointing a live flow's rx ring while one of its segments is between
+ * the protocol stage and the finish (core/x86/fgpipe.c: the control plane
+ * runs between them on another thread): engine_internal.h
+ * FLOW_GEN_MOVING.  The segment's bytes must arrive, byte for byte, at
+ * the rings of the moment, and rx_head must count on them.  The modes
+ * force each order:
+ *   0 protocol stage, attach, placement, finish
+ *   1 protocol stage, placement, attach, finish (placed, not published)
+ *   2 protocol stage, placement during the move (it must leave its bytes
+ *     to the finish), attach, finish
+ *   3 attached; protocol stage, region given back (detach), placement,
+ *     finish
+ *   4 attached; protocol stage, placement, region given back, finish */
+#define MV_READ  300	/* read before: positions restart from here on attach */
+#define MV_FIRST 700
+#define MV_SEG   1000
+#define MV_RING  8192
+
+static uint8_t mv_byte(uint32_t i)
+{
+	return (uint8_t)(i * 7u + 13u + (i >> 8));
+}
+
+static bool rx_ready_n(struct lb_world *w, void *arg)
+{
+	struct ftoe_sock_info info;
+	int *sn = arg;
+
+	return !ftoe_sock_info(w->s[1].eng, sn[0], &info) && info.rx_ready >= (uint32_t)sn[1];
+}
+
+START_TEST(split_ring_move_between_stages)
+{
+	static uint8_t buf[MV_FIRST + MV_SEG], got[MV_FIRST + MV_SEG];
+	const int mode = _i;
+	struct lb_world w;
+	struct ftoe_rx_item it;
+	struct ftoe_engine *e;
+	uint8_t *region;
+	uint32_t held = MV_FIRST - MV_READ + MV_SEG, base;
+	int c, a, r, sn[2];
+
+	lb_init(&w, 19 + (unsigned)mode, NULL, NULL);
+	w.split_rx = true;
+	e = w.s[1].eng;
+	region = malloc(2 * MV_RING);
+	ck_assert_ptr_nonnull(region);
+	memset(region, 0xee, 2 * MV_RING);
+	ck_assert(app_connect(&w, 80, &c, &a));
+	r = ftoe_sock_region_add(e, region);
+	ck_assert_int_gt(r, 0);
+	if (mode >= 3)
+		ck_assert_int_eq(ftoe_sock_attach(e, a, r, 0, MV_RING, MV_RING), 0);
+	for (uint32_t i = 0; i < sizeof(buf); i++)
+		buf[i] = mv_byte(i);
+	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c, buf, MV_FIRST), MV_FIRST);
+	sn[0] = a;
+	sn[1] = MV_FIRST;
+	ck_assert(lb_run(&w, rx_ready_n, sn, SEC));
+	ck_assert_int_eq(ftoe_sock_recv(e, a, got, MV_READ), MV_READ);
+	ck_assert(!memcmp(got, buf, MV_READ));
+
+	/* the next segment, through the protocol stage only */
+	ncap = 0;
+	w.s[0].tap = capture;
+	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c, buf + MV_FIRST, MV_SEG), MV_SEG);
+	sn[1] = 1;
+	ck_assert(lb_run(&w, captured, &sn[1], SEC));
+	w.s[0].tap = NULL;
+	ftoe_engine_rx_prepare(e, cap[0], cap_len[0], NULL, &it);
+	ck_assert_uint_eq(ftoe_engine_rx_proto(e, &it, 1), 1);
+	ck_assert(it.res & FTOE_RX_R_DATA);
+	ck_assert_uint_eq(it.copy_len, MV_SEG);
+
+	switch (mode) {
+	case 0:
+		ck_assert_int_eq(ftoe_sock_attach(e, a, r, 0, MV_RING, MV_RING), 0);
+		ftoe_engine_rx_post_place(e, &it, 1);
+		break;
+	case 1:
+		ftoe_engine_rx_post_place(e, &it, 1);
+		ck_assert_int_eq(ftoe_sock_attach(e, a, r, 0, MV_RING, MV_RING), 0);
+		break;
+	case 2:
+		/* a placement meeting a move: what ftoe_sock_attach holds */
+		__atomic_fetch_or(&e->flow_gen[a], FLOW_GEN_MOVING, __ATOMIC_ACQ_REL);
+		ftoe_engine_rx_post_place(e, &it, 1);
+		__atomic_fetch_and(&e->flow_gen[a], ~FLOW_GEN_MOVING, __ATOMIC_RELEASE);
+		ck_assert(it.res & FTOE_RX_R_PLACE_LATE);
+		ck_assert_uint_eq(region[MV_FIRST - MV_READ], 0xee);
+		ck_assert_int_eq(ftoe_sock_attach(e, a, r, 0, MV_RING, MV_RING), 0);
+		break;
+	case 3:
+		ftoe_sock_region_remove(e, r);
+		memset(region, 0xee, 2 * MV_RING);
+		ftoe_engine_rx_post_place(e, &it, 1);
+		break;
+	case 4:
+		ftoe_engine_rx_post_place(e, &it, 1);
+		ftoe_sock_region_remove(e, r);
+		memset(region, 0xee, 2 * MV_RING);
+		break;
+	}
+	ftoe_engine_rx_post_finish(e, &it, 1);
+	ftoe_engine_rx_end(e);
+	ck_assert(!(it.res & FTOE_RX_R_PLACE_LATE));
+
+	/* attached: positions restart at what was read; detached: as they were */
+	base = mode >= 3 ? MV_READ : 0;
+	ck_assert_uint_eq(e->mem[a].rx_tail, base);
+	ck_assert_uint_eq(e->mem[a].rx_head, base + held);
+	if (mode < 3) {
+		ck_assert_uint_eq(e->mem[a].region, (uint32_t)r);
+		ck_assert_msg(!memcmp(region, buf + MV_READ, held),
+			      "the application's ring does not hold the bytes in order");
+	} else {
+		ck_assert_uint_eq(e->mem[a].region, 0);
+		for (uint32_t i = 0; i < 2 * MV_RING; i++)
+			ck_assert_msg(region[i] == 0xee, "a region given back was written at %u", i);
+	}
+	ck_assert_int_eq(ftoe_sock_recv(e, a, got, sizeof(got)), (ssize_t)held);
+	ck_assert_msg(!memcmp(got, buf + MV_READ, held), "bytes read differ");
+	both_ways(&w, c, a, 64 << 10, 9);
+	if (mode < 3)
+		ftoe_sock_region_remove(e, r);
+	lb_fini(&w);
+	free(region);
+}
+END_TEST
+
 struct placer {
 	struct ftoe_engine *e;
 	uint32_t id, gen;
@@ -392,7 +522,7 @@ static void *slow_placement(void *arg)
 	struct placer *p = arg;
 	struct timespec ts = { .tv_nsec = 50 * 1000 * 1000 };
 
-	p->ok = flow_place_begin(p->e, p->id, p->gen);
+	p->ok = flow_place_begin(p->e, p->id, p->gen) == FLOW_PLACE_OK;
 	atomic_store(&p->begun, 1);
 	if (!p->ok)
 		return NULL;
@@ -428,7 +558,7 @@ START_TEST(flow_free_waits_for_placement)
 	pthread_join(tid, NULL);
 	ftoe_engine_get_stats(p.e, &st);
 	ck_assert_uint_eq(st.flow_free_waits, 1);
-	ck_assert(!flow_place_begin(p.e, p.id, p.gen));
+	ck_assert(flow_place_begin(p.e, p.id, p.gen) == FLOW_PLACE_STALE);
 	ck_assert_uint_eq(p.e->flow_gen[p.id] & 0xffffffffu, 0);
 	lb_fini(&w);
 }
@@ -515,6 +645,7 @@ static Suite *split_suite(void)
 	tcase_add_test(tc, split_stale_hint_rejected);
 	tcase_add_test(tc, split_stale_placement_writes_nothing);
 	tcase_add_test(tc, flow_free_waits_for_placement);
+	tcase_add_loop_test(tc, split_ring_move_between_stages, 0, 5);
 	tcase_add_test(tc, rx_batch_slow_frame_first);
 	tcase_add_test(tc, rx_batch_slow_frame_seen_by_next_lookup);
 	tcase_add_test(tc, rx_every_drop_counted);

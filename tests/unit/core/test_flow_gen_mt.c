@@ -1,4 +1,4 @@
-/* test_flow_gen_mt.c - a payload placement on another thread racing the flow's reset and the reuse of its slot (engine_internal.h flow_gen), built with TSan too (make tsan-fg): nothing is written into the slot after the free returns. */
+/* test_flow_gen_mt.c - a payload placement on another thread racing the flow's reset and the reuse of its slot (engine_internal.h flow_gen), built with TSan too (make tsan-fg): nothing is written into the slot after the free returns; and the same placement racing an attach and a region's removal (FLOW_GEN_MOVING). */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -126,6 +126,78 @@ START_TEST(flow_gen_placement_races_reset)
 }
 END_TEST
 
+/* Wait until the placer has tried n more times. */
+static void placements_go_on(struct placer *p, unsigned long n)
+{
+	unsigned long t0 = atomic_load(&p->placed_tries);
+
+	while (atomic_load(&p->placed_tries) < t0 + n)
+		sched_yield();
+}
+
+/*
+ * The same placer while this thread attaches an application's rings to
+ * the live flow and then gives the region back (ftoe_sock_attach,
+ * ftoe_sock_region_remove: engine_internal.h FLOW_GEN_MOVING): no data
+ * race with the move (ThreadSanitizer), no write into the region after
+ * it was given back, and the placements after it write the segment's
+ * bytes where the flow's rings of the moment have them.
+ */
+#define MT_RING 4096
+
+START_TEST(placement_races_ring_move)
+{
+	static uint8_t buf[1000];
+	struct lb_world w;
+	struct placer *p;
+	pthread_t tid;
+	uint8_t *region, *ring;
+	uint32_t pos, size;
+	int c, a, r;
+
+	p = calloc(1, sizeof(*p));
+	region = malloc(2 * MT_RING);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(region);
+	lb_init(&w, 29, NULL, NULL);
+	p->e = w.s[1].eng;
+	ck_assert(app_connect(&w, 80, &c, &a));
+	cap_len = 0;
+	w.s[0].tap = capture;
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	ck_assert(lb_run(&w, captured, NULL, SEC));
+	w.s[0].tap = NULL;
+	ftoe_engine_rx_prepare(p->e, cap, cap_len, NULL, &p->it);
+	ck_assert_uint_eq(ftoe_engine_rx_proto(p->e, &p->it, 1), 1);
+	ck_assert(p->it.res & FTOE_RX_R_DATA);
+	r = ftoe_sock_region_add(p->e, region);
+	ck_assert_int_gt(r, 0);
+
+	ck_assert_int_eq(pthread_create(&tid, NULL, place_loop, p), 0);
+	placements_go_on(p, 100);
+	ck_assert_int_eq(ftoe_sock_attach(p->e, a, r, 0, MT_RING, MT_RING), 0);
+	placements_go_on(p, 100);
+	ftoe_sock_region_remove(p->e, r);
+	memset(region, 'z', 2 * MT_RING);	/* the application's again */
+	placements_go_on(p, 100);
+	atomic_store(&p->stop, 1);
+	pthread_join(tid, NULL);
+
+	for (uint32_t i = 0; i < 2 * MT_RING; i++)
+		ck_assert_msg(region[i] == 'z', "byte %u of a region given back written", i);
+	ck_assert_uint_eq(p->e->mem[a].region, 0);
+	ring = flow_rx_ring(p->e, (uint32_t)a);
+	size = p->e->mem[a].rx_size;
+	pos = p->it.copy_pos + p->it.pos_off - p->e->mem[a].rx_pos_off;
+	for (uint32_t i = 0; i < p->it.copy_len; i++)
+		ck_assert_msg(ring[(pos + i) & (size - 1)] == 'x', "segment byte %u not in the ring", i);
+	free(p);
+	lb_fini(&w);
+	free(region);
+}
+END_TEST
+
 static Suite *flow_gen_mt_suite(void)
 {
 	Suite *s = suite_create("core_flow_gen_mt");
@@ -133,6 +205,7 @@ static Suite *flow_gen_mt_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, flow_gen_placement_races_reset);
+	tcase_add_test(tc, placement_races_ring_move);
 	suite_add_tcase(s, tc);
 	return s;
 }
