@@ -19,6 +19,7 @@
 #include "core/daemon/hooks_ebpf.h"
 #include "core/daemon/ctl.h"
 #include "ebpf/ebpf.h"
+#include "ebpf/presets_json.h"
 #include "lib/util/jsonmsg.h"
 #include "lib/util/log.h"
 
@@ -60,35 +61,6 @@ static int bad_hook(const char *name, char *err, size_t esz)
 	snprintf(err, esz, "unknown hook '%s': the hooks are %s", name ? name : "",
 		 flextoe_hook_names(names, sizeof(names), " and "));
 	return -EINVAL;
-}
-
-/* "map_sizes" and "globals": arrays of "NAME=N" and "NAME=HEX" (flextoe-bpf
- * load --map-size/--rodata, passed on by loaderd, which checked the object
- * with the same presets: loader/loaderd/requests.c). */
-static int load_presets(json_object *req, struct ebpf_presets *ps, char *err, size_t esz)
-{
-	static const char *const keys[] = { "map_sizes", "globals" };
-
-	for (int k = 0; k < 2; k++) {
-		json_object *a;
-
-		if (!json_object_object_get_ex(req, keys[k], &a))
-			continue;
-		if (!json_object_is_type(a, json_type_array)) {
-			snprintf(err, esz, "%s: not a list", keys[k]);
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < json_object_array_length(a); i++) {
-			const char *spec = json_object_get_string(json_object_array_get_idx(a, i));
-			int ret = !spec ? -EINVAL :
-				  k ? ebpf_presets_add_global(ps, spec, err, esz) :
-				      ebpf_presets_add_size(ps, spec, err, esz);
-
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
 }
 
 static int do_load(struct daemon *d, json_object *req, json_object *resp, char *err, size_t esz)
@@ -136,7 +108,7 @@ static int do_load(struct daemon *d, json_object *req, json_object *resp, char *
 		if (pidfd < 0)
 			return pidfd;
 	}
-	ret = load_presets(req, &ps, err, esz);
+	ret = ebpf_presets_from_json(req, &ps, err, esz);
 	if (!ret) {
 		r.presets = &ps;
 		ret = hx_load(d, &r, &id, err, esz);

@@ -14,6 +14,7 @@
 #include <flextoe/ctl.h>
 
 #include "ebpf/ebpf.h"
+#include "ebpf/presets_json.h"
 #include "lib/util/hex.h"
 #include "lib/util/log.h"
 #include "loader/loaderd/client.h"
@@ -109,35 +110,6 @@ static int new_copy(struct ldr_state *st, const void *buf, size_t len, char *pat
 	return close(fd) ? -errno : 0;
 }
 
-/* The request's "map_sizes" and "globals": arrays of "NAME=N" and
- * "NAME=HEX", as flextoe-bpf load's --map-size and --rodata gave them
- * (the engine reads the same two keys, core/daemon/ctl.c). */
-static int load_presets(json_object *req, struct ebpf_presets *ps, char *err, size_t esz)
-{
-	static const char *const keys[] = { "map_sizes", "globals" };
-
-	for (int k = 0; k < 2; k++) {
-		json_object *a;
-
-		if (!json_object_object_get_ex(req, keys[k], &a))
-			continue;
-		if (!json_object_is_type(a, json_type_array)) {
-			snprintf(err, esz, "%s: not a list", keys[k]);
-			return -EINVAL;
-		}
-		for (size_t i = 0; i < json_object_array_length(a); i++) {
-			const char *spec = json_object_get_string(json_object_array_get_idx(a, i));
-			int ret = !spec ? -EINVAL :
-				  k ? ebpf_presets_add_global(ps, spec, err, esz) :
-				      ebpf_presets_add_size(ps, spec, err, esz);
-
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
-}
-
 static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, json_object *req)
 {
 	const char *hex = get_str(req, "object"), *hook = get_str(req, "hook");
@@ -172,7 +144,7 @@ static json_object *do_load(struct ldr_state *st, const struct ldr_peer *peer, j
 	opts.log_size = log ? VERIFIER_LOG_SZ : 0;
 	opts.err_buf = err;
 	opts.err_size = sizeof(err);
-	ret = load_presets(req, &ps, err, sizeof(err));
+	ret = ebpf_presets_from_json(req, &ps, err, sizeof(err));
 	if (ret) {
 		resp = fail(ret, "%s", err[0] ? err : strerror(-ret));
 		goto out;
