@@ -13,18 +13,9 @@ XSKPROG=${XDPFILT_DIR:-/usr/lib/x86_64-linux-gnu/bpf}/xsk_def_xdp_prog.o
 need_files "$BIN/flextoe" "$BPF" "$BIN/flextoe-loaderd" "$BIN/flextoe-stat" "$READER" "$XSKPROG"
 need_tools python3
 
-ns_init
+test_init xsk
 NS_PREFIX="ftoe-xsk-$BASHPID"
-TMP=$(mktemp -d /tmp/ftoe-xsk.XXXXXX)
-trap 'ns_cleanup; rm -rf "$TMP"' EXIT
-
-ENG_IP=10.86.0.5
-PEER_IP=10.86.0.2
-RUN=$TMP/run
-export FLEXTOE_RUN_DIR=$RUN
-
-ns_add eng && ns_add peer
-ns_link eng veth0 10.86.0.1/24 peer veth1 $PEER_IP/24
+eng_peer 10.86.0
 # XSK_ENGINE_ARGS: more engine options (e.g. --workers 2: receive threads share a socket)
 engine_start eng $ENG_IP/24 ${XSK_ENGINE_ARGS:-} || { t_fail "engine started"; t_summary; exit 1; }
 t_check "engine sockets" engine_sockets
