@@ -43,7 +43,7 @@
 
 test_init() {
 	ns_init
-	TMP=$(mktemp -d "${FTOE_TMPROOT:-/tmp}/ftoe-$1.XXXXXX") || exit 1
+	TMP=$(mktemp -d "/tmp/ftoe-$1.XXXXXX") || exit 1
 	trap 'ns_cleanup; [[ -n ${KEEP_TMP:-} ]] || rm -rf "$TMP"' EXIT
 }
 
