@@ -9,7 +9,6 @@
 #include "core/engine.h"
 #include "core/flow_state.h"
 #include "core/flow_table.h"
-#include "core/reorder.h"
 #include "core/rto.h"
 #include "core/slowpath.h"
 #include "core/socket.h"
@@ -50,15 +49,20 @@ enum ftoe_tcp_state {
 	TCP_S_TIME_WAIT,
 };
 
-/* What flow_tag holds for a flow: its group hash (core/reorder.h, the
- * arguments as ftoe_rx_item_group passes them: the peer's address and
- * port first) and a valid bit; IPv6 flows are all group 0's. */
+/* What flow_tag holds for a flow: its peer's address and port and its own
+ * port, packed (0 is a free slot: no flow has the peer address 0).  An
+ * IPv4 flow's local address is the engine's one IPv4 address, so an equal
+ * tag is the same 4-tuple, hence the same flow group for any number of
+ * groups (core/reorder.h hashes the 4-tuple); IPv6 flows are all group
+ * 0's and share one tag.  Packed rather than hashed: hint_holds compares
+ * it on every segment, before it compares the 4-tuple itself. */
 static inline uint64_t ftoe_flow_tag(uint8_t family, uint32_t raddr4, uint32_t laddr4,
 				     uint16_t rport, uint16_t lport)
 {
+	(void)laddr4;
 	if (family != 4)
-		return 2ull << 32;
-	return 1ull << 32 | ftoe_flow_hash(raddr4, laddr4, rport, lport);
+		return 1;
+	return (uint64_t)raddr4 << 32 | (uint32_t)rport << 16 | lport;
 }
 
 /* Synchronized states the fast path handles (after the handshake). */
