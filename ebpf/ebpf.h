@@ -366,6 +366,12 @@ struct ebpf_object_opts {
 	size_t nr_map_sizes;
 	const struct ebpf_global_init *globals;
 	size_t nr_globals;
+	/* The most memory the object's maps may take together (an estimate
+	 * from their sizes: entries times key and value, per CPU where
+	 * per-CPU), checked before anything is created, in the kernel or
+	 * here; 0 for no limit but the runtime's own.  Loading an object
+	 * whose maps need gigabytes takes the kernel seconds. */
+	uint64_t max_map_bytes;
 };
 
 struct ebpf_map_size {

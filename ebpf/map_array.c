@@ -120,14 +120,33 @@ static int array_check(struct ebpf_map *map)
 	return 0;
 }
 
-static void *zalloc_aligned(size_t size)
+/* Zeroed, 64-byte aligned storage.  A large one comes straight from the
+ * kernel: its pages are zero until first touched, so a map of gigabytes
+ * costs neither time nor memory at load for the entries no program uses
+ * (zeroing 3.6 GB took over 10 s under AddressSanitizer).  A small one
+ * stays on the heap, where AddressSanitizer guards its edges. */
+#define ARRAY_MMAP_MIN (1u << 20)
+
+static void *zalloc_values(size_t size)
 {
 	void *p = NULL;
 
+	if (size >= ARRAY_MMAP_MIN) {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
 	if (posix_memalign(&p, 64, size ? size : 1))
 		return NULL;
 	memset(p, 0, size);
 	return p;
+}
+
+static void free_values(void *p, size_t size)
+{
+	if (p && size >= ARRAY_MMAP_MIN)
+		munmap(p, size);
+	else
+		free(p);
 }
 
 static int array_alloc(struct ebpf_map *map)
@@ -148,7 +167,7 @@ static int array_alloc(struct ebpf_map *map)
 	switch (map->type) {
 	case BPF_MAP_TYPE_ARRAY:
 		a->own_size = size;
-		a->own = zalloc_aligned(size);
+		a->own = zalloc_values(size);
 		atomic_init(&a->values, a->own);
 		if (!a->own)
 			goto nomem;
@@ -156,7 +175,7 @@ static int array_alloc(struct ebpf_map *map)
 	case BPF_MAP_TYPE_PERCPU_ARRAY:
 		a->nr_cpus = ebpf_nr_cpus();
 		a->cpu_stride = ROUND_UP(size, 64);
-		a->pcpu = zalloc_aligned(a->cpu_stride * a->nr_cpus);
+		a->pcpu = zalloc_values(a->cpu_stride * a->nr_cpus);
 		if (!a->pcpu)
 			goto nomem;
 		break;
@@ -171,7 +190,7 @@ static int array_alloc(struct ebpf_map *map)
 nomem:
 	pr_warn("map '%s': cannot allocate %u entries of %u bytes", map->name,
 		map->max_entries, map->value_size);
-	free(a->own);
+	free_values(a->own, a->own_size);
 	free(a);
 	return -ENOMEM;
 }
@@ -194,8 +213,8 @@ static void array_free(struct ebpf_map *map)
 	free(a->retired);
 	if (a->kmem)
 		munmap(a->kmem, a->kmem_size);
-	free(a->own);
-	free(a->pcpu);
+	free_values(a->own, a->own_size);
+	free_values(a->pcpu, a->cpu_stride * a->nr_cpus);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }

@@ -771,8 +771,47 @@ static int size_legacy_maps(struct loader *ld)
 	return 0;
 }
 
+/* What a map of this shape takes, about (ebpf_object_opts.max_map_bytes):
+ * arrays store values only, a ring buffer its max_entries bytes, the rest
+ * keys and values; per-CPU maps one copy per CPU. */
+static uint64_t map_bytes(uint32_t type, uint32_t key, uint32_t value, uint32_t entries)
+{
+	uint64_t v = ((uint64_t)value + 7) & ~7ull, k = ((uint64_t)key + 7) & ~7ull;
+
+	switch (type) {
+	case BPF_MAP_TYPE_RINGBUF:
+		return entries;
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PROG_ARRAY:
+		return v * entries;
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+		return v * entries * ebpf_nr_cpus();
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+		return (k + v * ebpf_nr_cpus()) * entries;
+	default:
+		return (k + v) * entries;
+	}
+}
+
+/* Adds one map to *total; an error when that passes the limit. */
+static int map_budget(struct loader *ld, uint64_t *total, const char *name, uint32_t type,
+		      uint32_t key, uint32_t value, uint32_t entries)
+{
+	uint64_t b = map_bytes(type, key, value, entries);
+
+	*total += b;
+	if (!ld->opts.max_map_bytes || *total <= ld->opts.max_map_bytes)
+		return 0;
+	return fail(ld, -E2BIG, "map '%s': %u entries need about %llu MiB, which brings the "
+		    "object's maps over their limit of %llu MiB (max_map_bytes)", name, entries,
+		    (unsigned long long)(b >> 20),
+		    (unsigned long long)(ld->opts.max_map_bytes >> 20));
+}
+
 static int load(struct loader *ld)
 {
+	uint64_t map_total = 0;
 	struct bpf_map *m;
 	size_t nmaps, i;
 	int ret;
@@ -782,6 +821,10 @@ static int load(struct loader *ld)
 	if (ret)
 		return ret;
 	ret = size_legacy_maps(ld);
+	for (i = 0; !ret && i < ld->nr_lmaps; i++)
+		ret = map_budget(ld, &map_total, ld->lmaps[i].name, ld->lmaps[i].type,
+				 ld->lmaps[i].key_size, ld->lmaps[i].value_size,
+				 ld->lmaps[i].max_entries);
 	if (ret)
 		return ret;
 	if (ld->nr_lmaps) {
@@ -808,8 +851,14 @@ static int load(struct loader *ld)
 	if (ret)
 		return ret;
 	nmaps = ld->nr_lmaps;
-	bpf_object__for_each_map(m, ld->lobj)
+	bpf_object__for_each_map(m, ld->lobj) {
+		ret = map_budget(ld, &map_total, bpf_map__name(m), bpf_map__type(m),
+				 bpf_map__key_size(m), bpf_map__value_size(m),
+				 bpf_map__max_entries(m));
+		if (ret)
+			return ret;
 		nmaps++;
+	}
 	ret = alloc_map_tables(ld, nmaps);
 	if (ret)
 		return ret;

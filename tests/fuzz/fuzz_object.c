@@ -87,6 +87,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.log_size = sizeof(log),
 		.err_buf = err,
 		.err_size = sizeof(err),
+		/* a mutated max_entries may ask for gigabytes: the kernel
+		 * takes up to 10 s to create such a map, a hang to libFuzzer */
+		.max_map_bytes = 256ull << 20,
 	};
 	struct ebpf_object *obj = NULL;
 	struct ebpf_prog *prog = NULL;

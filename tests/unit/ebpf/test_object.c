@@ -173,6 +173,33 @@ START_TEST(test_legacy_maps)
 }
 END_TEST
 
+/* ebpf_object_opts.max_map_bytes: over it, nothing is created and the
+ * error names the map and the limit; legacy and libbpf maps alike. */
+START_TEST(test_map_memory_limit)
+{
+	static const char *const progs[] = { "ld_legacy", "ld_maps" };
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct ebpf_object_opts o = {
+			.sz = sizeof(o), .engine = EBPF_ENGINE_INTERP, .err_buf = err,
+			.err_size = sizeof(err), .max_map_bytes = 64,
+		};
+		struct ebpf_object *obj = NULL;
+		char rel[256];
+
+		snprintf(rel, sizeof(rel), "tests/progs/%s.bpf.o", progs[i]);
+		err[0] = '\0';
+		ck_assert_int_eq(ebpf_object_open(ftoe_test_path(rel), &o, &obj), -E2BIG);
+		ck_assert_ptr_null(obj);
+		ck_assert_msg(strstr(err, "max_map_bytes") && strstr(err, "map '"), "%s", err);
+		o.max_map_bytes = 64ull << 20;
+		ck_assert_msg(ebpf_object_open(ftoe_test_path(rel), &o, &obj) == 0, "%s: %s",
+			      progs[i], err);
+		ebpf_object_close(obj);
+	}
+}
+END_TEST
+
 START_TEST(test_tail_call_prog_array)
 {
 	struct ebpf_object *obj;
@@ -491,6 +518,7 @@ static Suite *object_suite(void)
 	tcase_add_test(tc, test_globals_and_subprog);
 	tcase_add_test(tc, test_default_run_config_and_keep_kernel);
 	tcase_add_test(tc, test_legacy_maps);
+	tcase_add_test(tc, test_map_memory_limit);
 	tcase_add_loop_test(tc, test_tail_call_prog_array, 0, 2);
 	tcase_add_test(tc, test_bad_helper);
 	tcase_add_test(tc, test_bad_kfunc);
