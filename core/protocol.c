@@ -1010,6 +1010,56 @@ static unsigned rx_order(const struct ftoe_engine *e, const struct ftoe_rx_item 
  * ACK per swapped pair.  Items keep their slots, so post-processing still
  * sees the batch in arrival order.
  */
+/*
+ * Post-processing publishes each item's rx_head in slot order, and may do
+ * so once that item and those before it in slot order are placed - not
+ * the rest of the batch (with --flow-groups another thread places them,
+ * and finishes the items one at a time).  Taken in sequence order, an
+ * item later in slot order may have advanced rcv_nxt over bytes that an
+ * item before it in slot order brings: [B, A] taken as A then B gives B
+ * the higher rx_head.  So the heads are handed out again: a sequence-order
+ * prefix of the flow's items is published by the last of them in slot
+ * order, the others keep the head before it (pre, where the flow's head
+ * was before the batch), and the published head never goes back.  Items
+ * that placed nothing (old duplicates, drops) do not hold a prefix up.
+ * Items ord[a..b) are one flow's, in sequence order.
+ */
+static void rx_heads_slot_order(struct ftoe_rx_item *items, const uint8_t *ord, unsigned a,
+				unsigned b, uint32_t pre)
+{
+	uint32_t head_at[FTOE_RX_BATCH];
+	uint8_t has[FTOE_RX_BATCH] = { 0 }, lo = ord[a], hi = ord[a];
+	int last = -1;
+
+	for (unsigned k = a; k < b; k++) {
+		const struct ftoe_rx_item *it = &items[ord[k]];
+
+		if (ord[k] < lo)
+			lo = ord[k];
+		if (ord[k] > hi)
+			hi = ord[k];
+		if (!(it->res & FTOE_RX_R_ADVANCED) &&
+		    (it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) != FTOE_RX_R_DATA)
+			continue;
+		if ((int)ord[k] > last)
+			last = ord[k];
+		if (it->res & FTOE_RX_R_ADVANCED) {
+			head_at[last] = it->rx_head;
+			has[last] = 1;
+		}
+	}
+	for (unsigned i = lo; i <= hi; i++) {
+		struct ftoe_rx_item *it = &items[i];
+
+		if (it->flow != items[ord[a]].flow)
+			continue;
+		if (has[i])
+			pre = head_at[i];
+		if (it->res & FTOE_RX_R_ADVANCED)
+			it->rx_head = pre;
+	}
+}
+
 static __attribute__((noinline)) void proto_rx_batch(struct ftoe_engine *e,
 						     struct ftoe_rx_item *items, unsigned n)
 {
@@ -1018,10 +1068,22 @@ static __attribute__((noinline)) void proto_rx_batch(struct ftoe_engine *e,
 	while (n) {
 		unsigned m = n > FTOE_RX_BATCH ? FTOE_RX_BATCH : n;
 
-		if (rx_order(e, items, m, ord))
-			for (unsigned i = 0; i < m; i++)
+		if (rx_order(e, items, m, ord)) {
+			unsigned a = 0;
+			uint32_t pre = 0;
+
+			/* one flow's items after another (the sort's key) */
+			for (unsigned i = 0; i < m; i++) {
+				if (i == 0 || items[ord[i]].flow != items[ord[a]].flow) {
+					if (i)
+						rx_heads_slot_order(items, ord, a, i, pre);
+					a = i;
+					pre = rx_head_pos(&e->tcp[items[ord[i]].flow]);
+				}
 				ftoe_proto_rx_one(e, &items[ord[i]]);
-		else
+			}
+			rx_heads_slot_order(items, ord, a, m, pre);
+		} else
 			for (unsigned i = 0; i < m; i++)
 				ftoe_proto_rx_one(e, &items[i]);
 		items += m;

@@ -87,6 +87,29 @@ START_TEST(batch_taken_in_sequence_order)
 	ck_assert_uint_eq(it[0].copy_pos, nxt + 100 - t->rx_seq0);
 	ck_assert_uint_eq(it[1].copy_pos, nxt - t->rx_seq0);
 	ck_assert(t->ooo.n == 1);
+	/* what post-processing publishes, item by item in slot order, covers
+	 * only bytes of items up to that slot: the first (nxt+100) may not
+	 * publish bytes the second brings, the second publishes both */
+	ck_assert_uint_eq(it[0].rx_head, nxt - t->rx_seq0);
+	ck_assert_uint_eq(it[1].rx_head, nxt + 200 - t->rx_seq0);
+
+	/* three, [C, A, B]: A's head at slot 1, then C's (all three) at slot 2 */
+	nxt = t->rcv_nxt;
+	mk_item(e, id, &it[0], nxt + 200, 100, ts);
+	mk_item(e, id, &it[1], nxt, 100, ts);
+	mk_item(e, id, &it[2], nxt + 100, 100, ts);
+	ftoe_proto_rx(e, it, 3);
+	ck_assert_uint_eq(t->rcv_nxt, nxt + 300);
+	ck_assert_uint_eq(it[0].rx_head, nxt - t->rx_seq0);
+	ck_assert_uint_eq(it[1].rx_head, nxt + 100 - t->rx_seq0);
+	ck_assert_uint_eq(it[2].rx_head, nxt + 300 - t->rx_seq0);
+	/* an old duplicate sorted first holds nothing up: [A, dup] */
+	nxt = t->rcv_nxt;
+	mk_item(e, id, &it[0], nxt, 100, ts);
+	mk_item(e, id, &it[1], nxt - 100, 100, ts);
+	ftoe_proto_rx(e, it, 2);
+	ck_assert_uint_eq(it[0].rx_head, nxt + 100 - t->rx_seq0);
+	ck_assert(!(it[1].res & FTOE_RX_R_ADVANCED));
 
 	/* two batches: the overtaking segment opens a second interval, which
 	 * the overtaken one then joins to rcv_nxt */
