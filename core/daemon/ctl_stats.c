@@ -141,6 +141,7 @@ int ctl_stats(struct daemon *d, const char *op, json_object *req, json_object *r
 		add_u64(q, "rx_hook_redirect", qs.rx_hook_redirect);
 		add_u64(q, "rx_hook_redirect_tx", qs.rx_hook_redirect_tx);
 		add_u64(q, "rx_hook_redirect_cpu", qs.rx_hook_redirect_cpu);
+		add_u64(q, "rx_hook_redirect_too_big", qs.rx_hook_redirect_too_big);
 		add_u64(q, "rx_hook_tx", qs.rx_hook_tx);
 		add_u64(q, "rx_hook_too_big", qs.rx_hook_too_big);
 		add_u64(q, "tx_too_big", qs.tx_too_big);

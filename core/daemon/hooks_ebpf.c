@@ -27,6 +27,8 @@
 
 #define HX_FRAME_SZ  4096u	/* as an AF_XDP frame */
 #define HX_HEADROOM  256u	/* XDP_PACKET_HEADROOM */
+#define HX_ETH_HLEN  14u
+#define HX_VLAN_HLEN 4u
 
 /* Guards the links of d->progs against readers on other threads than the
  * control socket's (hx_map_get, from the workers); the control thread
@@ -37,6 +39,8 @@ static __thread struct ebpf_xdp_buff *tls_buf;
 /* The interface's ifindex, what programs see as ingress_ifindex (and
  * give bpf_fib_lookup); set once before programs load (hx_set_host). */
 static uint32_t hx_ifindex;
+/* and its MTU, for redirected frames it transmits (hx_redirect) */
+static uint32_t hx_mtu;
 /* Frees a thread's buffer when the thread exits, whichever thread it is
  * (the backend's threads do not know about it). */
 static pthread_key_t tls_buf_key;
@@ -140,14 +144,10 @@ static int redirect_devmap(struct ebpf_xdp_buff *x, struct ftoe_hook_frame *f)
  * ifindex, sends it back out of the engine's interface; a cpumap slot
  * hands it to the engine's own path, the stack a cpumap would feed.  A
  * device other than the engine's cannot be reached: -EOPNOTSUPP. */
-static int hx_redirect(void *ctx, struct ftoe_hook_frame *f)
+static int redirect_target(struct ebpf_xdp_buff *x, struct ftoe_hook_frame *f)
 {
-	struct ebpf_xdp_buff *x = tls_buf;
 	uint32_t id;
 
-	(void)ctx;
-	if (!x)
-		return -EOPNOTSUPP;
 	if (!x->redirect_map) {
 		if (!x->redirect_ifindex || x->redirect_ifindex != hx_ifindex)
 			return -EOPNOTSUPP;
@@ -170,6 +170,28 @@ static int hx_redirect(void *ctx, struct ftoe_hook_frame *f)
 	default:
 		return -EOPNOTSUPP;
 	}
+}
+
+/* The target, then what the kernel checks before a device transmits a
+ * redirected frame (xdp_ok_fwd_dev): no longer than the interface's MTU
+ * plus its Ethernet and one VLAN header, or it is dropped, -EMSGSIZE (a
+ * program that grew the frame: encapsulation, adjust_tail). */
+static int hx_redirect(void *ctx, struct ftoe_hook_frame *f)
+{
+	struct ebpf_xdp_buff *x = tls_buf;
+	int err;
+
+	(void)ctx;
+	if (!x)
+		return -EOPNOTSUPP;
+	err = redirect_target(x, f);
+	if (!err && f->redirect_as == FTOE_REDIRECT_XMIT &&
+	    ebpf_xdp_len(x) > hx_mtu + HX_ETH_HLEN + HX_VLAN_HLEN) {
+		f->redirect_as = FTOE_REDIRECT_TAKEN;
+		f->redirect_copies = 0;
+		return -EMSGSIZE;
+	}
+	return err;
 }
 
 /* Devmap slots may only name the engine's interface: the engine sends on
@@ -214,6 +236,7 @@ void hx_set_host(struct daemon *d)
 
 	memcpy(h.mac, nd->mac, 6);
 	hx_ifindex = h.ifindex;
+	hx_mtu = nd->mtu;
 	ebpf_set_host(&h);
 }
 

@@ -66,6 +66,8 @@ static uint32_t rx_pre(struct x86_backend *be, struct xsk_queue *q, uint8_t *f, 
 				"to a device other than its interface): the engine has no redirect "
 				"targets but its own interface, its own path and applications' "
 				"raw-frame sockets; such frames are counted and dropped");
+		if (hf.redirect_err == -EMSGSIZE)
+			q->st.rx_hook_redirect_too_big++;
 		if (hf.redirect_err || !rx_pre_redirect(q, &hf))
 			return 0;
 		break;

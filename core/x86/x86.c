@@ -164,9 +164,10 @@ void x86_log_stats(struct x86_backend *be)
 		xq_log_kernel_stats(&be->queues[i]);
 		if (be->cfg.hooks)
 			pr_info("queue %u: rx-pre drop %lu tx %lu redirect %lu (sent %lu, to the "
-				"engine %lu) too big %lu; tx-post drop %lu", i, s->rx_hook_drop,
-				s->rx_hook_tx, s->rx_hook_redirect, s->rx_hook_redirect_tx,
-				s->rx_hook_redirect_cpu, s->rx_hook_too_big, s->tx_hook_drop);
+				"engine %lu, over the MTU %lu) too big %lu; tx-post drop %lu", i,
+				s->rx_hook_drop, s->rx_hook_tx, s->rx_hook_redirect,
+				s->rx_hook_redirect_tx, s->rx_hook_redirect_cpu,
+				s->rx_hook_redirect_too_big, s->rx_hook_too_big, s->tx_hook_drop);
 	}
 	control_log_stats(be);
 	fg_log_stats(be);
@@ -266,6 +267,8 @@ int x86_queue_stats(const struct x86_backend *be, unsigned int i, struct x86_que
 	out->rx_hook_tx = __atomic_load_n(&q->st.rx_hook_tx, __ATOMIC_RELAXED);
 	out->rx_hook_redirect_tx = __atomic_load_n(&q->st.rx_hook_redirect_tx, __ATOMIC_RELAXED);
 	out->rx_hook_redirect_cpu = __atomic_load_n(&q->st.rx_hook_redirect_cpu, __ATOMIC_RELAXED);
+	out->rx_hook_redirect_too_big = __atomic_load_n(&q->st.rx_hook_redirect_too_big,
+							 __ATOMIC_RELAXED);
 	out->tx_too_big = __atomic_load_n(&q->st.tx_too_big, __ATOMIC_RELAXED);
 	out->tx_hook_drop = __atomic_load_n(&q->st.tx_hook_drop, __ATOMIC_RELAXED);
 	if (q->xsk && !getsockopt(xsk_socket__fd(q->xsk), SOL_XDP, XDP_STATISTICS, &xs, &len)) {

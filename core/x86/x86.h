@@ -134,6 +134,8 @@ struct x86_queue_stats {
 	/* what the rx-pre hook sent back: XDP_TX frames, and copies sent by
 	 * a devmap redirect; the cpumap redirects that went on to the engine */
 	uint64_t rx_hook_tx, rx_hook_redirect_tx, rx_hook_redirect_cpu;
+	/* ... and the redirects to the interface dropped for its MTU */
+	uint64_t rx_hook_redirect_too_big;
 };
 unsigned int x86_nr_queues(const struct x86_backend *x);
 /* Queue i (0 .. x86_nr_queues - 1); any thread.  0 or -ERANGE. */

@@ -27,6 +27,8 @@ struct xq_stats {
 	 * the frames a cpumap handed to the engine's path (redirect_cpu) */
 	uint64_t rx_hook_drop, rx_hook_tx, rx_hook_redirect, rx_hook_too_big, tx_hook_drop;
 	uint64_t rx_hook_redirect_tx, rx_hook_redirect_cpu;
+	/* redirects to the interface dropped: longer than its MTU allows */
+	uint64_t rx_hook_redirect_too_big;
 };
 
 struct xsk_queue {

@@ -121,6 +121,10 @@ t_check "bpf_redirect to the ingress ifindex: 4 segments to port 33000 come back
 	test "$(reflect 33000 4)" = 4
 t_check "  ... counted: 28 redirects, 28 sent" test "$(redirects)" = 28/28
 t_check "the hook counted every redirect verdict" test "$(counter HookRxPreRedirect)" = 28
+t_check "3 segments grown past the MTU (port 8082, 1,500 bytes more) do not come back" \
+	test "$(reflect 8082 3)" = 0
+t_check "  ... counted: 3 more redirects, none sent, 3 over the MTU" \
+	test "$(redirects)/$(counter XskQ0RxHookRedirectTooBig)" = 31/28/3
 
 # ---- cpumap: the engine's own path ---------------------------------------------------------
 t_check "cpumap slot 0 takes a queue size" "$BPF" map update "$id:cpus" 00000000 "$(hexle 64)00000000"

@@ -20,6 +20,9 @@
  *   5000   tx_port, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS
  *   1234   tx_hash keyed by the ingress ifindex (as xdp-forward), fallback XDP_PASS
  *   33000  bpf_redirect(ingress_ifindex)
+ *   8082   grown by 1,500 bytes (bpf_xdp_adjust_tail), past the MTU, then
+ *          tx_port slot 0: the device may not send it (the kernel's
+ *          xdp_ok_fwd_dev), the redirect fails
  *
  * (Ports the differential tests' frame generator favours, so that
  * tests/diff meets every branch; tests/integration/devmap.sh sends to
@@ -66,7 +69,8 @@ static __always_inline int reflect(struct xdp_md *ctx, struct ethhdr *eth, struc
 	__be32 addr = iph->saddr;
 	__be16 p = tcp->source;
 
-	if (port != 8080 && port != 8081 && port != 5000 && port != 1234 && port != 33000)
+	if (port != 8080 && port != 8081 && port != 5000 && port != 1234 && port != 33000 &&
+	    port != 8082)
 		return XDP_PASS;
 	swap_macs(eth);
 	iph->saddr = iph->daddr;
@@ -82,6 +86,10 @@ static __always_inline int reflect(struct xdp_md *ctx, struct ethhdr *eth, struc
 		return bpf_redirect_map(&tx_port, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS);
 	case 1234:
 		return bpf_redirect_map(&tx_hash, ctx->ingress_ifindex, XDP_PASS);
+	case 8082:
+		if (bpf_xdp_adjust_tail(ctx, 1500))
+			return XDP_DROP;
+		return bpf_redirect_map(&tx_port, 0, XDP_PASS);
 	default:
 		return bpf_redirect(ctx->ingress_ifindex, 0);
 	}
