@@ -89,7 +89,7 @@ san_integration() {
 	return $rc
 }
 if [[ -x build/san/bin/flextoe ]]; then
-	for t in engine_basic engine_apps engine_lifecycle splice splice_ipv6 classify loader cli_bad_input posix_basic xsk \
+	for t in engine_basic engine_apps engine_lifecycle splice splice_ipv6 classify loader cli_bad_input posix_basic xsk devmap \
 		local_users; do
 		run_suite "san/$t" san_integration "tests/integration/$t.sh"
 	done
