@@ -1027,35 +1027,36 @@ static unsigned rx_order(const struct ftoe_engine *e, const struct ftoe_rx_item 
 static void rx_heads_slot_order(struct ftoe_rx_item *items, const uint8_t *ord, unsigned a,
 				unsigned b, uint32_t pre)
 {
-	uint32_t head_at[FTOE_RX_BATCH];
-	uint8_t has[FTOE_RX_BATCH] = { 0 }, lo = ord[a], hi = ord[a];
+	uint64_t target[FTOE_RX_BATCH / 64 + 1] = { 0 };
+	uint32_t flow = items[ord[a]].flow;
+	unsigned lo = ord[a], hi = ord[a];
 	int last = -1;
 
+	/* The last slot of each prefix takes its head.  That slot's item
+	 * comes earlier in sequence order, so its own head was read. */
 	for (unsigned k = a; k < b; k++) {
 		const struct ftoe_rx_item *it = &items[ord[k]];
 
-		if (ord[k] < lo)
-			lo = ord[k];
-		if (ord[k] > hi)
-			hi = ord[k];
+		lo = ord[k] < lo ? ord[k] : lo;
+		hi = ord[k] > hi ? ord[k] : hi;
 		if (!(it->res & FTOE_RX_R_ADVANCED) &&
 		    (it->res & (FTOE_RX_R_DATA | FTOE_RX_R_DROP)) != FTOE_RX_R_DATA)
 			continue;
 		if ((int)ord[k] > last)
 			last = ord[k];
 		if (it->res & FTOE_RX_R_ADVANCED) {
-			head_at[last] = it->rx_head;
-			has[last] = 1;
+			items[last].rx_head = it->rx_head;
+			target[last / 64] |= 1ull << (last % 64);
 		}
 	}
 	for (unsigned i = lo; i <= hi; i++) {
 		struct ftoe_rx_item *it = &items[i];
 
-		if (it->flow != items[ord[a]].flow)
+		if (it->flow != flow || !(it->res & FTOE_RX_R_ADVANCED))
 			continue;
-		if (has[i])
-			pre = head_at[i];
-		if (it->res & FTOE_RX_R_ADVANCED)
+		if (target[i / 64] & (1ull << (i % 64)))
+			pre = it->rx_head;
+		else
 			it->rx_head = pre;
 	}
 }
