@@ -24,7 +24,9 @@
  * delivered, cumulatively or SACKed, over its length.  The rate is the
  * only control: no in-flight cap (BBR's cwnd of two BDPs; "bbr" in
  * docs/engine.md for what one did here), no packet conservation in
- * recovery, no policer model, no PROBE_RTT; losses and undos are ignored.
+ * recovery, no policer model, no PROBE_RTT, and application-limited
+ * intervals are not told apart (an idle flow's maximum decays to what it
+ * delivered); losses and undos are ignored.
  */
 
 #define BBR_FILTER_LEN   10   /* rounds in the max filter (BBR's bbr_bw_rtts) */
