@@ -32,6 +32,7 @@ static const struct ftoe_cc_ops *const cc_table[] = {
 	&ftoe_cc_cubic,
 	&ftoe_cc_newreno,
 	&ftoe_cc_cubic_rate,
+	&ftoe_cc_bbr,
 };
 
 const struct ftoe_cc_ops *ftoe_cc_at(unsigned int i)

@@ -100,6 +100,7 @@ extern const struct ftoe_cc_ops ftoe_cc_const;   /* cc_const.c */
 extern const struct ftoe_cc_ops ftoe_cc_cubic;   /* cc_cubic.c, window-based, for lossy paths */
 extern const struct ftoe_cc_ops ftoe_cc_cubic_rate; /* cc_cubic.c, its rate-based form */
 extern const struct ftoe_cc_ops ftoe_cc_newreno; /* cc_newreno.c */
+extern const struct ftoe_cc_ops ftoe_cc_bbr;     /* cc_bbr.c, a delivery-rate model */
 
 /* The registry (cc.c).  ftoe_cc_parse and ftoe_cc_names are declared in
  * engine.h for the backends. */

@@ -69,7 +69,7 @@ t_check "--buf not a power of two: exit 2" \
 t_check "--buf too large: exit 2" \
 	expect_exit 2 "bad --buf '32m'" --iface veth0 --ip $ENG_IP/24 --buf 32m
 t_check "unknown --cc: exit 2, listing the algorithms" \
-	expect_exit 2 "bad --cc 'reno': unknown algorithm; the algorithms are dctcp, timely, const\[:RATE\], cubic, newreno, cubic-rate" \
+	expect_exit 2 "bad --cc 'reno': unknown algorithm; the algorithms are dctcp, timely, const\[:RATE\], cubic, newreno, cubic-rate, bbr" \
 	--iface veth0 --ip $ENG_IP/24 --cc reno
 t_check "bad --cc argument: exit 2" \
 	expect_exit 2 "bad --cc 'const:fast': bad argument" --iface veth0 --ip $ENG_IP/24 --cc const:fast

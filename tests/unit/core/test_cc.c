@@ -51,7 +51,7 @@ START_TEST(names_list_the_table)
 	unsigned n = 0;
 
 	ck_assert_int_eq(ftoe_cc_names(buf, sizeof(buf)), 0);
-	ck_assert_str_eq(buf, "dctcp, timely, const[:RATE], cubic, newreno, cubic-rate");
+	ck_assert_str_eq(buf, "dctcp, timely, const[:RATE], cubic, newreno, cubic-rate, bbr");
 	ck_assert_int_eq(ftoe_cc_names(buf, 10), -ENOSPC);
 	for (unsigned i = 0; (ops = ftoe_cc_at(i)); i++, n++) {
 		ck_assert_ptr_eq(ftoe_cc_find(ops->name, strlen(ops->name)), ops);
@@ -61,7 +61,7 @@ START_TEST(names_list_the_table)
 		ck_assert_ptr_nonnull(ops->summary);
 		ck_assert(!ops->arg_name == !ops->parse_arg);
 	}
-	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(n, 7);
 }
 END_TEST
 
