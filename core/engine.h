@@ -262,6 +262,10 @@ struct ftoe_engine_stats {
 	uint64_t rx_stale;
 	uint64_t rx_stale_place;	/* of those, payload placements that wrote nothing */
 	uint64_t flow_free_waits;	/* frees that waited for a placement in progress */
+	/* reads that found rx_head more than a ring behind or ahead of
+	 * rx_tail (never, unless a stage published a head out of order):
+	 * nothing is read, rather than a ring of stale bytes */
+	uint64_t rx_head_bogus;
 };
 void ftoe_engine_get_stats(const struct ftoe_engine *eng, struct ftoe_engine_stats *st);
 

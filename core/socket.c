@@ -199,6 +199,12 @@ ssize_t ftoe_sock_recv(struct ftoe_engine *e, int sock, void *buf, size_t len)
 		return -EBADF;
 	m = &e->mem[sock];
 	avail = __atomic_load_n(&m->rx_head, __ATOMIC_ACQUIRE) - m->rx_tail;
+	if (__builtin_expect(avail > m->rx_size, 0)) {
+		/* a head behind the tail (or a ring past it): never hand out
+		 * stale bytes; counted, and read as nothing yet */
+		FTOE_ST_INC(e, rx_head_bogus);
+		avail = 0;
+	}
 	if (!avail)
 		return rx_end(e, c, sock);
 	n = len > avail ? avail : (uint32_t)len;
@@ -495,6 +501,13 @@ int ftoe_sock_rx_read(struct ftoe_engine *e, int sock, uint32_t tail, uint32_t *
 		return -EBADF;
 	m = &e->mem[sock];
 	*head = __atomic_load_n(&m->rx_head, __ATOMIC_ACQUIRE);
+	if (__builtin_expect(*head - m->rx_tail > m->rx_size, 0)) {
+		/* as ftoe_sock_recv: the application is shown nothing past
+		 * what it read */
+		FTOE_ST_INC(e, rx_head_bogus);
+		*head = tail;
+		return 0;
+	}
 	/* The application's counter is trusted only within what it may have
 	 * read: between our rx_tail and rx_head. */
 	if (tail != m->rx_tail && tail - m->rx_tail <= *head - m->rx_tail) {

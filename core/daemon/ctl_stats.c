@@ -73,7 +73,8 @@
 	X(FlextoeSpliceLateTx,    splice_late_tx,   "spliced-flow segments relayed late") \
 	X(FlextoeIn6ExtHdrDrops,  rx_ip6_ext,       "IPv6 segments with extension headers dropped") \
 	X(FlextoeInStaleFlow,     rx_stale,         "segments whose flow was freed between the protocol stage and post-processing: dropped") \
-	X(FlextoeInStalePlace,    rx_stale_place,   "of those, payload placements that wrote nothing")
+	X(FlextoeInStalePlace,    rx_stale_place,   "of those, payload placements that wrote nothing") \
+	X(FlextoeRxHeadBogus,     rx_head_bogus,    "reads that found rx_head more than a ring from rx_tail: nothing read (a bug)")
 
 static const char *const hook_verdicts[FTOE_HOOK_NR_COUNTERS] = {
 	"aborted", "drop", "pass", "tx", "redirect", "invalid",

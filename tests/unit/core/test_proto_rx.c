@@ -1,9 +1,11 @@
 /* test_proto_rx.c - protocol stage receive rules: batch order, TS.Recent updates, PAWS slack, SACK and D-SACK on ACKs, the advertised edge within the ring. */
+#include <errno.h>
 #include <string.h>
 
 #include "core/engine_internal.h"
 #include "core/pipeline.h"
 #include "core/segment.h"
+#include "core/socket.h"
 #include "core/tcp_seq.h"
 #include "tests/unit/core/engine_app.h"
 #include "tests/unit/test.h"
@@ -133,6 +135,37 @@ START_TEST(batch_taken_in_sequence_order)
 	mk_item(e, id, &it[2], nxt + 100, 100, ts);
 	ftoe_proto_rx(e, it, 3);
 	ck_assert_uint_eq(t->rcv_nxt, nxt + 200);
+	lb_fini(&w);
+}
+END_TEST
+
+/* A head more than a ring from the tail (a stage that published heads
+ * out of order) is read as nothing, and counted: never a ring of stale
+ * bytes, nor 4 GiB of them when the head is behind. */
+START_TEST(bogus_head_reads_nothing)
+{
+	struct lb_world w;
+	struct ftoe_engine_stats st;
+	struct ftoe_engine *e;
+	struct flow_mem *m;
+	uint8_t buf[64];
+	uint32_t id, head = 0, head0, tail0;
+
+	e = setup(&w, &id);
+	m = &e->mem[id];
+	head0 = m->rx_head;
+	tail0 = m->rx_tail;
+	m->rx_tail = head0 + 1000;	/* the head 1,000 bytes behind */
+	ck_assert_int_eq(ftoe_sock_recv(e, (int)id, buf, sizeof(buf)), -EAGAIN);
+	ck_assert_int_eq(ftoe_sock_rx_read(e, (int)id, head0 + 1000, &head), 0);
+	ck_assert_uint_eq(head, head0 + 1000);
+	ftoe_engine_get_stats(e, &st);
+	ck_assert_uint_eq(st.rx_head_bogus, 2);
+	ck_assert_uint_eq(m->rx_tail, head0 + 1000);	/* nothing consumed */
+	m->rx_tail = tail0;
+	ck_assert_int_eq(ftoe_sock_recv(e, (int)id, buf, sizeof(buf)), -EAGAIN);
+	ftoe_engine_get_stats(e, &st);
+	ck_assert_uint_eq(st.rx_head_bogus, 2);
 	lb_fini(&w);
 }
 END_TEST
@@ -349,6 +382,7 @@ static Suite *proto_rx_suite(void)
 	TCase *tc = tcase_create("proto_rx");
 
 	tcase_add_test(tc, batch_taken_in_sequence_order);
+	tcase_add_test(tc, bogus_head_reads_nothing);
 	tcase_add_test(tc, ts_recent_from_segments_covering_rcv_nxt);
 	tcase_add_test(tc, paws_slack);
 	tcase_add_test(tc, ack_sack_and_dsack_blocks);
