@@ -82,6 +82,7 @@ struct ftoe_lt_ack {
 	uint32_t srtt_us;       /* fills later than this are late news, not reordering */
 	uint32_t blk_l[4], blk_r[4]; /* SACK blocks as received, in option order */
 	uint8_t nblk;
+	uint32_t forgot;        /* out: SACKed bytes the scoreboard could not keep */
 };
 
 /* ftoe_lt_on_ack results */
@@ -93,8 +94,9 @@ struct ftoe_lt_ack {
 
 void ftoe_lt_reset(struct ftoe_lt *lt);
 /* Update the scoreboard from one ACK: trim below snd_una, recognise a
- * D-SACK, merge the blocks.  Returns FTOE_LT_R_*. */
-unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a);
+ * D-SACK, merge the blocks.  Returns FTOE_LT_R_*; a->forgot gets the
+ * SACKed bytes that did not fit (FTOE_LT_R_FULL). */
+unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, struct ftoe_lt_ack *a);
 
 /* The reordering window in us (RFC 8985 6.2 step 4, with the measured
  * reordering extent; docs/core.md "Sender").  sacked_segs: whole segments
