@@ -68,12 +68,6 @@ static unsigned trim(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
 		remove_at(lt, 0, drop);
 	if (lt->n && seq_before(lt->blk[0].start, a->snd_una))
 		lt->blk[0].start = a->snd_una;
-	if (lt->xflags & FTOE_LT_X_FORGOT) {
-		if (seq_after_eq(a->snd_una, lt->forgot_hi))
-			lt->xflags &= (uint8_t)~FTOE_LT_X_FORGOT;
-		else if (seq_after(a->snd_una, lt->forgot_lo))
-			lt->forgot_lo = a->snd_una;
-	}
 	return res;
 }
 
@@ -87,22 +81,6 @@ static void new_top_hole(struct ftoe_lt *lt, unsigned i, const struct ftoe_lt_ac
 	if ((lt->flags & FTOE_LT_F_RTO) && seq_before(lo, lt->rto_end))
 		/* the RTO's walk resends in order: has it been there yet? */
 		lt->hole[i] = seq_after(a->snd_nxt, lo) ? FTOE_LT_H_SENT : FTOE_LT_H_LOST;
-}
-
-/* [l, r) was SACKed but has no block: widen the forgotten zone over it. */
-static void forgot_add(struct ftoe_lt *lt, uint32_t l, uint32_t r, struct ftoe_lt_ack *a)
-{
-	a->forgot += r - l;
-	if (!(lt->xflags & FTOE_LT_X_FORGOT)) {
-		lt->xflags |= FTOE_LT_X_FORGOT;
-		lt->forgot_lo = l;
-		lt->forgot_hi = r;
-		return;
-	}
-	if (seq_before(l, lt->forgot_lo))
-		lt->forgot_lo = l;
-	if (seq_after(r, lt->forgot_hi))
-		lt->forgot_hi = r;
 }
 
 /* Merge [l, r) into the scoreboard. */
@@ -120,12 +98,12 @@ static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, struct ftoe_lt
 		uint32_t lo;
 
 		if (lt->n == FTOE_LT_BLOCKS) {
-			/* keep the lowest blocks: recovery resends from below */
 			if (i0 == lt->n) {
-				forgot_add(lt, l, r, a);
-				return FTOE_LT_R_FULL;
+				a->forgot += r - l;
+				return FTOE_LT_R_FULL; /* above them all: stays "in flight" */
 			}
-			forgot_add(lt, lt->blk[lt->n - 1].start, lt->blk[lt->n - 1].end, a);
+			/* the highest block goes back to "in flight" */
+			a->forgot += lt->blk[lt->n - 1].end - lt->blk[lt->n - 1].start;
 			res |= FTOE_LT_R_FULL;
 			lt->n--;
 		}
@@ -334,19 +312,6 @@ uint32_t ftoe_lt_sacked(const struct ftoe_lt *lt)
 	return b;
 }
 
-/* Bytes of [a, b) inside the forgotten zone: not marked lost (the walk
- * does not resend them), so RFC 6675's pipe counts them in flight. */
-static uint32_t in_zone(const struct ftoe_lt *lt, uint32_t a, uint32_t b)
-{
-	if (!(lt->xflags & FTOE_LT_X_FORGOT))
-		return 0;
-	if (seq_before(a, lt->forgot_lo))
-		a = lt->forgot_lo;
-	if (seq_after(b, lt->forgot_hi))
-		b = lt->forgot_hi;
-	return seq_before(a, b) ? b - a : 0;
-}
-
 uint32_t ftoe_lt_pipe(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_nxt,
 		      uint32_t snd_max)
 {
@@ -359,13 +324,13 @@ uint32_t ftoe_lt_pipe(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_n
 			continue;
 		/* the walk may stand inside the hole: what is below it went again */
 		from = seq_after(snd_nxt, lo) && seq_before(snd_nxt, hi) ? snd_nxt : lo;
-		out -= hi - from - in_zone(lt, from, hi);
+		out -= hi - from;
 	}
 	if (lt->flags & FTOE_LT_F_RTO) {
 		top = lt->n ? lt->blk[lt->n - 1].end : snd_una;
 		from = seq_after(lt->rto_sent, top) ? lt->rto_sent : top;
 		if (seq_before(from, lt->rto_end))
-			out -= lt->rto_end - from - in_zone(lt, from, lt->rto_end);
+			out -= lt->rto_end - from;
 	}
 	return (int32_t)out < 0 ? 0 : out;
 }
@@ -508,63 +473,20 @@ unsigned ftoe_lt_resent_lost(struct ftoe_lt *lt, uint32_t snd_una, uint32_t *low
 	return lost;
 }
 
-bool ftoe_lt_in_forgot(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max)
+bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t *snd_nxt,
+		  uint32_t *lim)
 {
-	return (lt->xflags & FTOE_LT_X_FORGOT) && snd_una != snd_max &&
-	       seq_after_eq(snd_una, lt->forgot_lo) && seq_before(snd_una, lt->forgot_hi);
-}
+	uint32_t p = seq_before(*snd_nxt, snd_una) ? snd_una : *snd_nxt, top;
 
-/* What of the lost range [*p, hi) may be resent: up to *end.  Data in
- * the forgotten zone may have reached the receiver: only the segment at
- * snd_una is resent there (the cumulative ACK shows it missing); the
- * rest of the zone is skipped.  false: nothing of the range. */
-static bool resend_part(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t mss, uint32_t *p,
-			uint32_t hi, uint32_t *end)
-{
-	*end = hi;
-	if (!(lt->xflags & FTOE_LT_X_FORGOT) || !seq_before(*p, lt->forgot_hi) ||
-	    !seq_after(hi, lt->forgot_lo))
-		return true;
-	if (seq_before(*p, lt->forgot_lo)) {
-		*end = lt->forgot_lo;
-		return true;
-	}
-	if (*p == snd_una && mss) {
-		if (hi - *p > mss)
-			*end = *p + mss;
-		return true;
-	}
-	*p = lt->forgot_hi;
-	return seq_before(*p, hi);
-}
-
-bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t mss,
-		  uint32_t *snd_nxt, uint32_t *lim)
-{
-	uint32_t p = seq_before(*snd_nxt, snd_una) ? snd_una : *snd_nxt, top, end;
-
-	/* snd_una in the zone: its segment is missing whatever the hole's
-	 * state (the receiver holds data above it) */
-	if (p == snd_una && mss && ftoe_lt_in_forgot(lt, snd_una, snd_max)) {
-		end = snd_max - p > mss ? p + mss : snd_max;
-		if (lt->n && seq_before(lt->blk[0].start, end))
-			end = lt->blk[0].start;
-		if (seq_after(end, p)) {
-			*snd_nxt = p;
-			*lim = end - p;
-			return true;
-		}
-	}
 	for (unsigned i = 0; i < lt->n; i++) {
 		uint32_t lo = hole_lo(lt, i, snd_una), hi = lt->blk[i].start;
 
 		if (seq_before(p, hi)) {
 			if (seq_before(p, lo))
 				p = lo;
-			if (lt->hole[i] == FTOE_LT_H_LOST && seq_before(p, hi) &&
-			    resend_part(lt, snd_una, mss, &p, hi, &end)) {
+			if (lt->hole[i] == FTOE_LT_H_LOST && seq_before(p, hi)) {
 				*snd_nxt = p;
-				*lim = end - p;
+				*lim = hi - p;
 				return true;
 			}
 		}
@@ -574,10 +496,9 @@ bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32
 	top = lt->n ? lt->blk[lt->n - 1].end : snd_una;
 	if (seq_before(p, top))
 		p = top;
-	if ((lt->flags & FTOE_LT_F_RTO) && seq_before(p, lt->rto_end) && seq_before(p, snd_max) &&
-	    resend_part(lt, snd_una, mss, &p, lt->rto_end, &end) && seq_before(p, snd_max)) {
+	if ((lt->flags & FTOE_LT_F_RTO) && seq_before(p, lt->rto_end) && seq_before(p, snd_max)) {
 		*snd_nxt = p;
-		*lim = end - p;
+		*lim = lt->rto_end - p;
 		return true;
 	}
 	*snd_nxt = snd_max;
@@ -609,10 +530,8 @@ void ftoe_lt_sent(struct ftoe_lt *lt, uint32_t snd_una, uint32_t seq, uint32_t e
 void ftoe_lt_on_rto(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, bool forget)
 {
 	lt->rto_sent = snd_una;
-	if (forget) {
+	if (forget)
 		lt->n = 0;
-		lt->xflags &= (uint8_t)~FTOE_LT_X_FORGOT;
-	}
 	for (unsigned i = 0; i < lt->n; i++)
 		lt->hole[i] = FTOE_LT_H_LOST;
 	lt->flags |= FTOE_LT_F_RTO;

@@ -21,15 +21,11 @@
  *
  * A receiver reports a range only while it is among its most recent
  * (Linux keeps 4, three fit beside timestamps), so a range the sender
- * cannot keep is not told again.  FTOE_LT_BLOCKS covers the holes of a
- * 4 MiB window at 2 % loss (issue 12: ~58 at once; 8 blocks made the
- * engine resend ~15,000 segments the receiver held).  When every block
- * is in use the lowest are kept (they are what recovery resends next)
- * and the ranges that do not fit widen the forgotten zone
- * [forgot_lo, forgot_hi) (FTOE_LT_X_FORGOT): data there may be SACKed,
- * so neither RACK's walk nor a timeout's resends it blindly; only the
- * segment at snd_una goes out again there, as the cumulative ACK walks
- * through it (RFC 6582's partial ACKs).
+ * drops is not told again, and a hole RACK opens above the kept ones (or
+ * a timeout's walk) resends it.  FTOE_LT_BLOCKS covers the holes of a
+ * 4 MiB window at 2 % loss (issue 12: ~58 at once; with 8 the engine
+ * resent ~15,000 segments the receiver held).  When every block is in
+ * use the lowest are kept: recovery resends from below.
  */
 #ifndef FTOE_LT_BLOCKS
 #define FTOE_LT_BLOCKS 64
@@ -55,8 +51,6 @@
 					* first ACK after proves it unneeded (core/protocol.c) */
 #define FTOE_LT_X_RPROBE     (1u << 1) /* a recovery probe went out; none again until new data
 					* is delivered */
-#define FTOE_LT_X_FORGOT     (1u << 2) /* [forgot_lo, forgot_hi) holds SACKed data the
-					* scoreboard could not keep */
 
 /* Retransmitted ranges remembered per episode for D-SACK undo: a D-SACK
  * that covers data never resent is the network's duplicate, not ours. */
@@ -87,9 +81,6 @@ struct ftoe_lt {
 	 * by a D-SACK, sorted, disjoint; none left: every retransmission was
 	 * spurious (RFC 3708 2) */
 	struct { uint32_t start, end; } rtx[FTOE_LT_RTX];
-	/* FTOE_LT_X_FORGOT: covers every SACKed range dropped for want of a
-	 * block, until snd_una passes it (or a timeout forgets everything) */
-	uint32_t forgot_lo, forgot_hi;
 };
 
 /* One ACK as the scoreboard sees it. */
@@ -161,13 +152,9 @@ unsigned ftoe_lt_resent_lost(struct ftoe_lt *lt, uint32_t snd_una, uint32_t *low
 /* The retransmission walk: from *snd_nxt, skip SACKed data and holes not
  * marked lost, stop in the next lost hole (or the RTO's lost range).
  * Returns the bytes up to the end of that hole; false when nothing is left
- * to resend (*snd_nxt is then snd_max).  In the forgotten zone only the
- * segment at snd_una (mss bytes) is resent. */
-bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t mss,
-		  uint32_t *snd_nxt, uint32_t *lim);
-/* snd_una stands inside the forgotten zone, below data the receiver may
- * hold: the segment there is a hole to resend (a partial ACK). */
-bool ftoe_lt_in_forgot(const struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max);
+ * to resend (*snd_nxt is then snd_max). */
+bool ftoe_lt_walk(struct ftoe_lt *lt, uint32_t snd_una, uint32_t snd_max, uint32_t *snd_nxt,
+		  uint32_t *lim);
 /* A retransmission of [seq, end) went out: a lost hole it completes
  * becomes FTOE_LT_H_SENT at now_us; the range is remembered for D-SACK
  * undo (a byte resent twice makes a D-SACK ambiguous: undo is off for

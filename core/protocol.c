@@ -193,7 +193,7 @@ uint32_t ftoe_proto_sack_skip(struct ftoe_engine *e, uint32_t id)
 	/* Only the holes marked lost go out again (RFC 6675 NextSeg rule 1,
 	 * with RACK's marks); SACKed data never does (RFC 2018 8 lets us
 	 * not resend it). */
-	if (!ftoe_lt_walk(&t->lt, t->snd_una, t->snd_max, t->snd_mss, &t->snd_nxt, &lim)) {
+	if (!ftoe_lt_walk(&t->lt, t->snd_una, t->snd_max, &t->snd_nxt, &lim)) {
 		t->flags &= ~FLOW_TCP_RETX;
 		t->lt.flags &= (uint8_t)~FTOE_LT_F_FRTO;
 	}
@@ -532,15 +532,6 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 		lt->flags &= (uint8_t)~FTOE_LT_F_FRTO;
 		if (t->flags & FLOW_TCP_RETX)
 			t->snd_nxt = t->snd_una; /* a real timeout: the walk resumes */
-		it->res |= FTOE_RX_R_SEND;
-	}
-	/* A partial ACK into the forgotten zone (SACKed ranges the
-	 * scoreboard could not keep lie above): the segment at snd_una is
-	 * missing, the rest may have arrived; resend that one (RFC 6582
-	 * 3.2 step 3), the walk skips the rest of the zone. */
-	if ((lt->flags & FTOE_LT_F_RECOV) && t->snd_una != una_prev &&
-	    ftoe_lt_in_forgot(lt, t->snd_una, t->snd_max)) {
-		rack_retransmit(e, id, t->snd_una);
 		it->res |= FTOE_RX_R_SEND;
 	}
 	if (ftoe_lt_detect(lt, t->snd_una, a.now_us, reo_wnd(e, id), ftoe_rto_srtt(&e->ctl[id].rto),
