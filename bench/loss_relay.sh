@@ -118,8 +118,10 @@ wait_for "$TMP/el.recv" "^bytes=" 10 >/dev/null
 EL=$(secs_of "$TMP/el.recv")
 
 kill -USR1 "$(cat "$RUN/flextoe.pid")" 2>/dev/null
-wait_for "$TMP/eng.log" "engine tcp:" 3 >/dev/null 2>&1 &&
-	grep "engine tcp:" "$TMP/eng.log" | tail -n1 | sed 's/.*engine tcp: /   engine: /'
+wait_for "$TMP/eng.log" "engine sack:" 3 >/dev/null 2>&1
+grep "engine tcp:" "$TMP/eng.log" | tail -n1 | sed 's/.*engine tcp: /   engine: /'
+# the sender's scoreboard: ranges it could not keep, D-SACKs of data resent (issue 12)
+grep "engine sack:" "$TMP/eng.log" | tail -n1 | sed 's/.*engine sack: /   engine sack: /'
 
 echo
 printf '%-18s %10s %12s %8s\n' "direction" "seconds" "Linux->Linux" "ratio"

@@ -239,6 +239,13 @@ struct ftoe_engine_stats {
 	uint64_t timeouts_sacked;
 	uint64_t spurious_undos;	/* recoveries undone: Eifel or D-SACK */
 	uint64_t dsack_undos;		/* of those, by D-SACKs of every retransmission (RFC 3708) */
+	uint64_t rx_dsacks;		/* ACKs whose first SACK block is a D-SACK (RFC 2883): data
+					 * that reached the receiver twice (resent, or duplicated) */
+	/* SACKed ranges the sender's scoreboard could not keep (every block in
+	 * use, core/loss_tx.h FTOE_LT_R_FULL), and their segments: data the
+	 * receiver holds that the sender counts as in flight again */
+	uint64_t sack_full, sack_forgot_segs;
+	uint64_t rto_resends;		/* segments resent by a timeout's walk */
 	uint64_t conn_passive, conn_active, conn_reset, conn_timeout;
 	uint64_t attempt_fails;	/* SYN-SENT or SYN-RECEIVED -> CLOSED or LISTEN (RFC 4022 tcpAttemptFails) */
 	uint64_t syn_cookies_sent, syn_cookies_ok, syn_dropped;

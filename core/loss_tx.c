@@ -84,7 +84,7 @@ static void new_top_hole(struct ftoe_lt *lt, unsigned i, const struct ftoe_lt_ac
 }
 
 /* Merge [l, r) into the scoreboard. */
-static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct ftoe_lt_ack *a)
+static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, struct ftoe_lt_ack *a)
 {
 	unsigned i0 = 0, i1, res = 0;
 
@@ -98,9 +98,14 @@ static unsigned merge(struct ftoe_lt *lt, uint32_t l, uint32_t r, const struct f
 		uint32_t lo;
 
 		if (lt->n == FTOE_LT_BLOCKS) {
-			if (i0 == lt->n)
+			if (i0 == lt->n) {
+				a->forgot += r - l;
 				return FTOE_LT_R_FULL; /* above them all: stays "in flight" */
-			lt->n--; /* the highest block goes back to "in flight" */
+			}
+			/* the highest block goes back to "in flight" */
+			a->forgot += lt->blk[lt->n - 1].end - lt->blk[lt->n - 1].start;
+			res |= FTOE_LT_R_FULL;
+			lt->n--;
 		}
 		memmove(&lt->blk[i0 + 1], &lt->blk[i0], (lt->n - i0) * sizeof(lt->blk[0]));
 		memmove(&lt->ts[i0 + 1], &lt->ts[i0], (lt->n - i0) * sizeof(lt->ts[0]));
@@ -241,10 +246,11 @@ static void rtx_add(struct ftoe_lt *lt, uint32_t seq, uint32_t end)
 	lt->nrtx++;
 }
 
-unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a)
+unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, struct ftoe_lt_ack *a)
 {
 	unsigned res = trim(lt, a), first = 0;
 
+	a->forgot = 0;
 	if (seq_after(a->snd_una, a->una_prev))
 		res |= FTOE_LT_R_NEWSACK;
 	/* RFC 2883 4: the first block is a D-SACK when it lies below the

@@ -18,8 +18,18 @@
  * i (from snd_una or the end of block i-1 to the start of block i) carries
  * its RACK state: hole[i] and ts[i].  Data above the highest block is in
  * flight, never a hole (only an RTO makes it lost: rto_end).
+ *
+ * A receiver reports a range only while it is among its most recent
+ * (Linux keeps 4, three fit beside timestamps), so a range the sender
+ * drops is not told again, and a hole RACK opens above the kept ones (or
+ * a timeout's walk) resends it.  FTOE_LT_BLOCKS covers the holes of a
+ * 4 MiB window at 2 % loss (issue 12: ~58 at once; with 8 the engine
+ * resent ~15,000 segments the receiver held).  When every block is in
+ * use the lowest are kept: recovery resends from below.
  */
-#define FTOE_LT_BLOCKS 8
+#ifndef FTOE_LT_BLOCKS
+#define FTOE_LT_BLOCKS 64
+#endif
 
 /* hole[i]: what the sender knows of the hole before blk[i] */
 #define FTOE_LT_H_WAIT 0 /* not yet lost: ts = when it was first seen (RACK) */
@@ -82,6 +92,7 @@ struct ftoe_lt_ack {
 	uint32_t srtt_us;       /* fills later than this are late news, not reordering */
 	uint32_t blk_l[4], blk_r[4]; /* SACK blocks as received, in option order */
 	uint8_t nblk;
+	uint32_t forgot;        /* out: SACKed bytes the scoreboard could not keep */
 };
 
 /* ftoe_lt_on_ack results */
@@ -93,8 +104,9 @@ struct ftoe_lt_ack {
 
 void ftoe_lt_reset(struct ftoe_lt *lt);
 /* Update the scoreboard from one ACK: trim below snd_una, recognise a
- * D-SACK, merge the blocks.  Returns FTOE_LT_R_*. */
-unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, const struct ftoe_lt_ack *a);
+ * D-SACK, merge the blocks.  Returns FTOE_LT_R_*; a->forgot gets the
+ * SACKed bytes that did not fit (FTOE_LT_R_FULL). */
+unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, struct ftoe_lt_ack *a);
 
 /* The reordering window in us (RFC 8985 6.2 step 4, with the measured
  * reordering extent; docs/core.md "Sender").  sacked_segs: whole segments

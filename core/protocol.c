@@ -493,6 +493,13 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	a.now_us = now_us(e);
 	a.srtt_us = ftoe_rto_srtt(&e->ctl[id].rto);
 	res = ftoe_lt_on_ack(lt, &a);
+	if (res & FTOE_LT_R_DSACK)
+		FTOE_ST_INC(e, rx_dsacks);
+	if (res & FTOE_LT_R_FULL) {
+		FTOE_ST_INC(e, sack_full);
+		FTOE_ST_ADD(e, sack_forgot_segs,
+			    t->snd_mss ? (a.forgot + t->snd_mss - 1) / t->snd_mss : 0);
+	}
 	/* Delivery, not only the cumulative ACK, is what the rate
 	 * controller's achieved rate must see during recovery (the
 	 * rate-based side of RFC 6937: SACKed data counts as delivered). */
@@ -623,6 +630,8 @@ static void loss_tx_sent(struct ftoe_engine *e, uint32_t id, const struct ftoe_t
 	struct flow_tcp *t = &e->tcp[id];
 	struct ftoe_lt *lt = &t->lt;
 
+	if ((lt->flags & FTOE_LT_F_RTO) && seq_before(it->seq, lt->rto_end))
+		FTOE_ST_INC(e, rto_resends);
 	ftoe_lt_sent(lt, t->snd_una, it->seq, it->seq + span, now_us(e));
 	/* The segment at snd_una went out again: its RTO counts from now (as
 	 * Linux rearms it), or a resend that RACK made shortly before would

@@ -63,6 +63,10 @@
 	X(FlextoeOutRingFull,     tx_ring_full,     "sends refused by a full transmit ring (retried)") \
 	X(FlextoeSpuriousUndos,   spurious_undos,   "loss recoveries undone (Eifel, D-SACK)") \
 	X(TcpExtTCPDSACKUndo,     dsack_undos,      "of those, undone by D-SACKs of every retransmission (RFC 3708)") \
+	X(TcpExtTCPDSACKRecv,     rx_dsacks,        "D-SACKs received: data that reached the peer twice (RFC 2883)") \
+	X(FlextoeSackFull,        sack_full,        "SACKed ranges the sender's scoreboard could not keep") \
+	X(FlextoeSackForgotSegs,  sack_forgot_segs, "segments in those ranges, counted in flight again") \
+	X(FlextoeRtoResends,      rto_resends,      "segments resent by a retransmission timeout's walk") \
 	X(FlextoeSynDropped,      syn_dropped,      "SYNs dropped") \
 	X(FlextoeSynTableFull,    syn_table_full,   "SYNs answered with a cookie: half-open table full") \
 	X(FlextoeSynExpired,      syn_expired,      "half-open connections given up") \

@@ -60,6 +60,11 @@ static void dump_stats(struct daemon *d)
 			es.conn_reset, es.conn_timeout);
 		pr_info("engine ooo: %lu segments dropped with every out-of-order interval in use",
 			es.rx_ooo_full);
+		/* the sender's scoreboard (issue 12): what it had to forget, and
+		 * what came back as data the receiver already had */
+		pr_info("engine sack: d-sacks received %lu; scoreboard full %lu (%lu segments "
+			"forgotten); resent by timeouts %lu",
+			es.rx_dsacks, es.sack_full, es.sack_forgot_segs, es.rto_resends);
 		/* hostile peers: what floods and scanners cost (docs/engine.md) */
 		pr_info("engine peers: martian dropped %lu, listener drops %lu; syn cookies "
 			"sent %lu ok %lu, syn table full %lu, half-open expired %lu, handshake "

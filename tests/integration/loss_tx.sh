@@ -22,6 +22,8 @@ SEED=${LOSS_TX_SEED:-$(( (RANDOM << 15) | RANDOM ))}
 # The engine's congestion control: CUBIC on a window (cwnd bounds RFC 6675's
 # pipe), the loss-based controller for this path, as Linux runs it.
 CC=${LOSS_TX_CC:-cubic}
+# Extra engine flags (e.g. "--buf 4m": issue 12's window with ~58 holes at once).
+ENG_ARGS=${LOSS_TX_ENG_ARGS:-}
 need_files "$BIN/flextoe" "$BIN/flextoe-bulk"
 need_tools tcpdump python3
 
@@ -69,8 +71,9 @@ run_case() {
 	cap=$!
 	CAP_PIDS+=("$cap")
 	wait_for "$TMP/$tag.tcpdump" "listening on" 5 >/dev/null || return 1
+	# shellcheck disable=SC2086 # ENG_ARGS is a list of flags
 	ns_bg "e$tag" "$BIN/flextoe" --iface veth0 --ip $net.0.5/24 --run-dir "$run" \
-		--cc "$CC" >"$TMP/$tag.log" 2>&1
+		--cc "$CC" $ENG_ARGS >"$TMP/$tag.log" 2>&1
 	wait_for "$TMP/$tag.log" "ready:" || return 1
 	ns_bg "p$tag" python3 "$TMP/recv.py" $net.0.2 7300 >"$TMP/$tag.peer" 2>&1
 	wait_for "$TMP/$tag.peer" listening >/dev/null || return 1
@@ -79,6 +82,7 @@ run_case() {
 	wait_for "$TMP/$tag.peer" "^bytes=" 10 >/dev/null
 	kill -USR1 "$(cat "$run/flextoe.pid")" 2>/dev/null
 	wait_for "$TMP/$tag.log" "engine tcp:" 3 >/dev/null
+	wait_for "$TMP/$tag.log" "engine sack:" 3 >/dev/null
 	grep "engine tcp:" "$TMP/$tag.log" | tail -n1 >"$TMP/$tag.stats"
 	pcap_settled "$TMP/$tag.pcap"
 	kill -INT "$cap" 2>/dev/null
@@ -86,6 +90,7 @@ run_case() {
 	impair_stop >"$TMP/$tag.impair" 2>&1
 	echo "# $tag: engine: $(tail -n1 "$TMP/$tag.eng"); Linux: $(tail -n1 "$TMP/$tag.peer")"
 	echo "# $tag: $(sed 's/.*engine tcp: //' "$TMP/$tag.stats")"
+	echo "# $tag: $(grep "engine sack:" "$TMP/$tag.log" | tail -n1 | sed 's/.*engine sack: /sack: /')"
 	sed "s/^/# $tag: /" "$TMP/$tag.impair"
 	python3 tests/lib/loss_pcap.py "$TMP/$tag.pcap" $net.0.5 --rto-ms 199 >"$TMP/$tag.judge" 2>&1
 	echo "# $tag pcap: $(cat "$TMP/$tag.judge")"

@@ -303,19 +303,90 @@ START_TEST(full_scoreboard_keeps_lowest)
 	for (unsigned i = 0; i < FTOE_LT_BLOCKS; i++) {
 		b[0] = seg(2 * i + 1);
 		b[1] = seg(2 * i + 2);
-		ack(UNA, UNA, seg(100), 1000, 1, b);
+		ack(UNA, UNA, seg(4 * FTOE_LT_BLOCKS), 1000, 1, b);
 	}
 	ck_assert_uint_eq(lt.n, FTOE_LT_BLOCKS);
-	b[0] = seg(50);
-	b[1] = seg(51);
-	ck_assert(ack(UNA, UNA, seg(100), 1100, 1, b) & FTOE_LT_R_FULL);
+	b[0] = seg(2 * FTOE_LT_BLOCKS + 2);
+	b[1] = seg(2 * FTOE_LT_BLOCKS + 3);
+	ck_assert(ack(UNA, UNA, seg(4 * FTOE_LT_BLOCKS), 1100, 1, b) & FTOE_LT_R_FULL);
 	ck_assert_uint_eq(lt.blk[FTOE_LT_BLOCKS - 1].start, seg(2 * FTOE_LT_BLOCKS - 1));
 	b[0] = seg(2) + 100;
 	b[1] = seg(2) + 200;
-	ack(UNA, UNA, seg(100), 1200, 1, b);
+	ack(UNA, UNA, seg(4 * FTOE_LT_BLOCKS), 1200, 1, b);
 	ck_assert_uint_eq(lt.n, FTOE_LT_BLOCKS);
 	ck_assert_uint_eq(lt.blk[1].start, seg(2) + 100);
 	ck_assert_uint_eq(lt.blk[FTOE_LT_BLOCKS - 1].start, seg(2 * FTOE_LT_BLOCKS - 3));
+}
+END_TEST
+
+/* Issue 12's window: 4 MiB in flight at 2 % loss holds ~58 holes at once.
+ * Holes at the even segments 0 .. 2 * ISSUE12_HOLES - 2, the odd ones
+ * SACKed, each block told once in ascending order (a receiver names only
+ * its most recent ones). */
+#define ISSUE12_HOLES 58
+
+static void issue12_window(uint32_t snd_max)
+{
+	uint32_t b[2];
+
+	for (unsigned i = 0; i < ISSUE12_HOLES; i++) {
+		b[0] = seg(2 * i + 1);
+		b[1] = seg(2 * i + 2);
+		ack(UNA, UNA, snd_max, 1000 + i, 1, b);
+	}
+}
+
+/* Run the walk from una to its end, one segment at a time as the
+ * scheduler does; fail on any SACKed (odd) segment below
+ * 2 * ISSUE12_HOLES.  resent[k] marks what went. */
+static void walk_all(uint32_t una, uint32_t snd_max, uint32_t now, bool *resent)
+{
+	uint32_t nxt = una, lim = 0;
+	unsigned cnt = 0;
+
+	while (ftoe_lt_walk(&lt, una, snd_max, &nxt, &lim)) {
+		uint32_t k = (nxt - UNA) / MSS, len = lim < MSS ? lim : MSS;
+
+		ck_assert_uint_gt(lim, 0);
+		ck_assert_msg(k >= 2 * ISSUE12_HOLES || k % 2 == 0, "SACKed segment %u resent", k);
+		resent[k] = true;
+		ftoe_lt_sent(&lt, una, nxt, nxt + len, now);
+		nxt += len;
+		ck_assert_uint_lt(++cnt, 1000);
+	}
+}
+
+/* A timeout in issue 12's window resends every hole and nothing the
+ * receiver SACKed (with 8 blocks: the 50 ranges above the eighth). */
+START_TEST(issue12_window_rto_resends_no_sacked)
+{
+	uint32_t snd_max = seg(2 * ISSUE12_HOLES);
+	bool resent[2 * ISSUE12_HOLES + 8] = { false };
+
+	issue12_window(snd_max);
+	ftoe_lt_on_rto(&lt, UNA, snd_max, false);
+	walk_all(UNA, snd_max, 2000, resent);
+	for (unsigned k = 0; k < 2 * ISSUE12_HOLES; k += 2)
+		ck_assert_msg(resent[k], "hole %u not resent", k);
+}
+END_TEST
+
+/* RACK in issue 12's window: once the cumulative ACK frees blocks, a new
+ * block above them all opens one hole; the holes below it are resent,
+ * the SACKed ranges between them are not. */
+START_TEST(issue12_window_rack_resends_no_sacked)
+{
+	uint32_t snd_max = seg(2 * ISSUE12_HOLES + 4), lowest = 0;
+	uint32_t b[2] = { seg(2 * ISSUE12_HOLES + 1), seg(2 * ISSUE12_HOLES + 2) };
+	bool resent[2 * ISSUE12_HOLES + 8] = { false };
+
+	issue12_window(snd_max);
+	ack(UNA, seg(4), snd_max, 1100, 0, NULL);
+	ack(seg(4), seg(4), snd_max, 1200, 1, b);
+	ck_assert(ftoe_lt_detect(&lt, seg(4), 50000, 100, 1000, true, &lowest) > 0);
+	walk_all(seg(4), snd_max, 60000, resent);
+	for (unsigned k = 4; k <= 2 * ISSUE12_HOLES; k += 2)
+		ck_assert_msg(resent[k], "hole %u not resent", k);
 }
 END_TEST
 
@@ -413,6 +484,8 @@ static Suite *loss_tx_suite(void)
 	tcase_add_test(tc, lost_retransmission_found);
 	tcase_add_test(tc, rto_walks_unsacked);
 	tcase_add_test(tc, full_scoreboard_keeps_lowest);
+	tcase_add_test(tc, issue12_window_rto_resends_no_sacked);
+	tcase_add_test(tc, issue12_window_rack_resends_no_sacked);
 	tcase_add_test(tc, dsack_undo_only_for_our_retransmissions);
 	tcase_add_test(tc, dsack_undo_off_after_double_resend);
 	tcase_add_test(tc, pipe_counts_in_flight);
