@@ -254,8 +254,10 @@ unsigned ftoe_lt_on_ack(struct ftoe_lt *lt, struct ftoe_lt_ack *a)
 	if (seq_after(a->snd_una, a->una_prev))
 		res |= FTOE_LT_R_NEWSACK;
 	/* RFC 2883 4: the first block is a D-SACK when it lies below the
-	 * cumulative ACK or inside the second block. */
-	if (a->nblk && (seq_before_eq(a->blk_r[0], a->snd_una) ||
+	 * cumulative ACK or inside the second block - that ACK's own
+	 * cumulative ACK: an ACK the network reordered reports blocks a later
+	 * ACK has covered since, which are old news, not duplicates. */
+	if (a->nblk && (seq_before_eq(a->blk_r[0], a->snd_una - a->ack_behind) ||
 			(a->nblk > 1 && seq_after_eq(a->blk_l[0], a->blk_l[1]) &&
 			 seq_before_eq(a->blk_r[0], a->blk_r[1])))) {
 		res |= FTOE_LT_R_DSACK;

@@ -92,6 +92,9 @@ struct ftoe_lt_ack {
 	uint32_t srtt_us;       /* fills later than this are late news, not reordering */
 	uint32_t blk_l[4], blk_r[4]; /* SACK blocks as received, in option order */
 	uint8_t nblk;
+	/* how far this ACK's own cumulative ACK lies below snd_una: an ACK
+	 * overtaken by a later one (0: it is the newest) */
+	uint32_t ack_behind;
 	uint32_t forgot;        /* out: SACKed bytes the scoreboard could not keep */
 };
 

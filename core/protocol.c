@@ -488,6 +488,7 @@ static void loss_tx_ack(struct ftoe_engine *e, struct ftoe_rx_item *it, uint32_t
 	sacked = ftoe_lt_sacked(lt);
 	a.una_prev = una_prev;
 	a.snd_una = t->snd_una;
+	a.ack_behind = seq_before(s->ack, t->snd_una) ? t->snd_una - s->ack : 0;
 	a.snd_nxt = t->snd_nxt;
 	a.snd_max = t->snd_max;
 	a.now_us = now_us(e);

@@ -97,6 +97,35 @@ START_TEST(dsack_recognised)
 }
 END_TEST
 
+/* RFC 2883 4 compares the first block with that ACK's own cumulative
+ * ACK: an ACK overtaken by a later one (ack 2, after ack 6 arrived)
+ * reports a block [3, 4) a later ACK has covered - old news, not a
+ * duplicate; one below its own ack still is. */
+START_TEST(dsack_of_an_overtaken_ack)
+{
+	uint32_t stale[] = { seg(3), seg(4) }, dup[] = { seg(0), seg(1) };
+	struct ftoe_lt_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.una_prev = a.snd_una = seg(6);
+	a.snd_nxt = a.snd_max = seg(20);
+	a.now_us = 100;
+	a.ack_behind = seg(6) - seg(2);
+	a.nblk = 1;
+	a.blk_l[0] = stale[0];
+	a.blk_r[0] = stale[1];
+	lt.flags |= FTOE_LT_F_RECOV;
+	lt.recover = seg(20);
+	ck_assert(!(ftoe_lt_on_ack(&lt, &a) & FTOE_LT_R_DSACK));
+	ck_assert_uint_eq(lt.reo_mult, 1);
+	ck_assert_uint_eq(lt.n, 0);
+	a.blk_l[0] = dup[0];
+	a.blk_r[0] = dup[1];
+	ck_assert(ftoe_lt_on_ack(&lt, &a) & FTOE_LT_R_DSACK);
+	ck_assert_uint_eq(lt.reo_mult, 2);
+}
+END_TEST
+
 /* RFC 8985 6.2: a hole is lost once the reordering window has passed
  * since data above it was delivered; three SACKed segments without
  * reordering seen make the window 0 (DupThresh). */
@@ -476,6 +505,7 @@ static Suite *loss_tx_suite(void)
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, scoreboard_merges_over_acks);
 	tcase_add_test(tc, dsack_recognised);
+	tcase_add_test(tc, dsack_of_an_overtaken_ack);
 	tcase_add_test(tc, rack_marks_after_window);
 	tcase_add_test(tc, resent_hole_needs_a_delivery);
 	tcase_add_test(tc, lost_pending_and_probe_rearm);
