@@ -1011,16 +1011,6 @@ static unsigned rx_order(const struct ftoe_engine *e, const struct ftoe_rx_item 
 }
 
 /*
- * The protocol stage takes each flow's segments of a batch in sequence
- * order rather than arrival order, as receive offload (GRO/LRO) does: a
- * pair swapped on the wire that arrives in one batch then lands in order
- * instead of as an out-of-order segment.  With a single out-of-order
- * interval (FlexTOE section 4.2) that mattered most; with several
- * (core/ooo.h) it still saves an interval, a SACK block and an immediate
- * ACK per swapped pair.  Items keep their slots, so post-processing still
- * sees the batch in arrival order.
- */
-/*
  * Post-processing publishes each item's rx_head in slot order, and may do
  * so once that item and those before it in slot order are placed - not
  * the rest of the batch (with --flow-groups another thread places them,
@@ -1071,6 +1061,16 @@ static void rx_heads_slot_order(struct ftoe_rx_item *items, const uint8_t *ord, 
 	}
 }
 
+/*
+ * The protocol stage takes each flow's segments of a batch in sequence
+ * order rather than arrival order, as receive offload (GRO/LRO) does: a
+ * pair swapped on the wire that arrives in one batch then lands in order
+ * instead of as an out-of-order segment.  With a single out-of-order
+ * interval (FlexTOE section 4.2) that mattered most; with several
+ * (core/ooo.h) it still saves an interval, a SACK block and an immediate
+ * ACK per swapped pair.  Items keep their slots, so post-processing still
+ * sees the batch in arrival order.
+ */
 static __attribute__((noinline)) void proto_rx_batch(struct ftoe_engine *e,
 						     struct ftoe_rx_item *items, unsigned n)
 {
