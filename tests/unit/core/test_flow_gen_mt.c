@@ -71,9 +71,26 @@ static bool captured(struct lb_world *w, void *arg)
 	return cap_len != 0;
 }
 
-START_TEST(flow_gen_placement_races_reset)
+/* One 1,000-byte segment side 0 sends on connection c, captured on the
+ * wire and taken through side 1's protocol stage into p->it (its payload
+ * not yet placed). */
+static void data_item(struct lb_world *w, int c, struct placer *p)
 {
 	static uint8_t buf[1000];
+
+	cap_len = 0;
+	w->s[0].tap = capture;
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(ftoe_sock_send(w->s[0].eng, c, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	ck_assert(lb_run(w, captured, NULL, SEC));
+	w->s[0].tap = NULL;
+	ftoe_engine_rx_prepare(p->e, cap, cap_len, NULL, &p->it);
+	ck_assert_uint_eq(ftoe_engine_rx_proto(p->e, &p->it, 1), 1);
+	ck_assert(p->it.res & FTOE_RX_R_DATA);
+}
+
+START_TEST(flow_gen_placement_races_reset)
+{
 	struct lb_world w;
 	struct ftoe_engine_stats st;
 	struct placer *p;
@@ -88,15 +105,7 @@ START_TEST(flow_gen_placement_races_reset)
 	lb_init(&w, 23, NULL, NULL);
 	p->e = w.s[1].eng;
 	ck_assert(app_connect(&w, 80, &c, &a));
-	cap_len = 0;
-	w.s[0].tap = capture;
-	memset(buf, 'x', sizeof(buf));
-	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c, buf, sizeof(buf)), (ssize_t)sizeof(buf));
-	ck_assert(lb_run(&w, captured, NULL, SEC));
-	w.s[0].tap = NULL;
-	ftoe_engine_rx_prepare(p->e, cap, cap_len, NULL, &p->it);
-	ck_assert_uint_eq(ftoe_engine_rx_proto(p->e, &p->it, 1), 1);
-	ck_assert(p->it.res & FTOE_RX_R_DATA);
+	data_item(&w, c, p);
 
 	ck_assert_int_eq(pthread_create(&tid, NULL, place_loop, p), 0);
 	while (atomic_load(&p->placed_tries) < 100)
@@ -147,7 +156,6 @@ static void placements_go_on(struct placer *p, unsigned long n)
 
 START_TEST(placement_races_ring_move)
 {
-	static uint8_t buf[1000];
 	struct lb_world w;
 	struct placer *p;
 	pthread_t tid;
@@ -162,15 +170,7 @@ START_TEST(placement_races_ring_move)
 	lb_init(&w, 29, NULL, NULL);
 	p->e = w.s[1].eng;
 	ck_assert(app_connect(&w, 80, &c, &a));
-	cap_len = 0;
-	w.s[0].tap = capture;
-	memset(buf, 'x', sizeof(buf));
-	ck_assert_int_eq(ftoe_sock_send(w.s[0].eng, c, buf, sizeof(buf)), (ssize_t)sizeof(buf));
-	ck_assert(lb_run(&w, captured, NULL, SEC));
-	w.s[0].tap = NULL;
-	ftoe_engine_rx_prepare(p->e, cap, cap_len, NULL, &p->it);
-	ck_assert_uint_eq(ftoe_engine_rx_proto(p->e, &p->it, 1), 1);
-	ck_assert(p->it.res & FTOE_RX_R_DATA);
+	data_item(&w, c, p);
 	r = ftoe_sock_region_add(p->e, region);
 	ck_assert_int_gt(r, 0);
 
